@@ -1,0 +1,30 @@
+//! Command-line parsing and dispatch. Each command lives in its own module, named for it.
+
+use clap::{Parser, Subcommand};
+
+/// seqring: shared typed arrays, lock-free logging to disk, numpy-compatible archives and experiment state.
+#[derive(Parser)]
+#[command(name = "seqring", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the version of the on-disk and in-memory layouts this build reads and writes.
+    Formats,
+}
+
+/// The error a command reports: one sentence, printed to stderr with exit code 1.
+pub type CliError = Box<dyn std::error::Error>;
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Formats => {
+            println!("region layout version {}", seqring_core::region::VERSION);
+            Ok(())
+        }
+    }
+}

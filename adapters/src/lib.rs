@@ -1,0 +1,6 @@
+//! `seqring`: the std crate on top of [`seqring_core`].
+//!
+//! It puts the core's lock-free layouts onto OS shared memory and files, and adds the tools around them: log
+//! archives, configs, the processing tracker and mapped structures.
+
+pub use seqring_core as core;

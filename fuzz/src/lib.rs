@@ -1,0 +1,16 @@
+//! The bodies of seqring's fuzz targets.
+//!
+//! Each target in `fuzz_targets/` is a one-line wrapper around a function here, and `tests/replay.rs` replays every
+//! file of `corpus/<target>/` through [`run`] as an ordinary stable test. A target must never panic, loop forever
+//! or read out of bounds, whatever the bytes.
+
+pub mod region_header;
+
+/// Runs the target named `target` on `data`; returns false for an unknown target name.
+pub fn run(target: &str, data: &[u8]) -> bool {
+    match target {
+        "region_header" => region_header::fuzz(data),
+        _ => return false,
+    }
+    true
+}

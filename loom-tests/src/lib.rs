@@ -1,0 +1,1 @@
+//! loom models of seqring-core's protocols. Run with `RUSTFLAGS="--cfg loom" cargo test -p seqring-loom --release`.

@@ -1,0 +1,27 @@
+//! `seqring-core`: lock-free byte layouts for real-time data acquisition.
+//!
+//! Everything here lives at **offsets** inside a byte region that several processes may map at different
+//! addresses, so nothing stores a pointer. All integers are little-endian. The crate is `#![no_std]` and never
+//! allocates.
+//!
+//! - [`memory`]: the one abstraction the protocols are written against (atomic `u64` words at byte offsets, plus
+//!   byte-wise atomic copies), with a raw-region backend for production and a loom backend for model checking.
+//! - [`region`]: the fixed header at offset 0 of every shared region, and its bounded wait for `ready`.
+//! - [`dtype`]: numpy dtype tags, the [`Element`](dtype::Element) trait and shapes of up to 8 dimensions.
+//! - [`seqlock`]: the seqlock-protected typed array.
+//! - [`ring`]: the SPSC/MPSC log ring and its record format.
+//! - [`patience`]: how a caller without a clock bounds a wait.
+#![cfg_attr(not(loom), no_std)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod dtype;
+pub mod memory;
+pub mod patience;
+pub mod region;
+pub mod ring;
+pub mod seqlock;
+mod sync;
+
+pub use dtype::{DType, Element, Shape, MAX_DIMS};
+pub use memory::{Memory, RawRegion};
+pub use patience::{Patience, Spins};

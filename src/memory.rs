@@ -1,0 +1,331 @@
+//! The memory abstraction: atomic `u64` words at byte offsets, and byte-wise atomic copies.
+//!
+//! Every protocol in this crate is written once against [`Memory`]. Two backends implement it:
+//! - [`RawRegion`], production: a borrowed slice of atomic words, usually overlaid on a shared mapping;
+//! - [`LoomRegion`] (only under `cfg(loom)`): a vector of loom atomics, so loom checks the very same code.
+//!
+//! Invariants:
+//! - A region is a whole number of 8-byte words, and every access of shared state is an atomic access to a whole
+//!   aligned word. Bytes are never accessed with a different size, so there are no mixed-size races.
+//! - [`Memory::copy_in`]/[`Memory::copy_out`] are the byte-wise atomic memcpy of C++ P1478: relaxed word loads and
+//!   stores, to be ordered by the caller's fences. A copy that covers part of a word reads the whole word and, for
+//!   `copy_in`, writes it back; the caller must be the only writer of those edge words (the seqlock writer lock
+//!   or a ring grant guarantees it).
+//! - Offsets are trusted: protocol code validates every offset it derives from shared bytes before it uses it.
+//!   An out-of-range offset is a bug and panics, it is never undefined behaviour.
+
+use crate::sync::{AtomicU64, Ordering};
+
+/// Atomic access to a byte region at offsets.
+///
+/// # Panics
+/// Every method panics if `offset` is not a multiple of 8 where a word is addressed, or if the range does not lie
+/// inside the region.
+pub trait Memory {
+    /// The region's length in bytes, a multiple of 8.
+    fn len(&self) -> usize;
+
+    /// Whether the region is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Atomically loads the word at `offset`.
+    fn load(&self, offset: usize, order: Ordering) -> u64;
+
+    /// Atomically stores `value` into the word at `offset`.
+    fn store(&self, offset: usize, value: u64, order: Ordering);
+
+    /// Compare-and-exchange on the word at `offset`, as [`AtomicU64::compare_exchange`].
+    ///
+    /// # Errors
+    /// Returns the current value when it was not `current`.
+    fn compare_exchange(
+        &self,
+        offset: usize,
+        current: u64,
+        new: u64,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<u64, u64>;
+
+    /// Atomically adds `value` to the word at `offset`, wrapping, and returns the previous value.
+    fn fetch_add(&self, offset: usize, value: u64, order: Ordering) -> u64;
+
+    /// Copies `src` into the region at `offset` with relaxed atomic word stores.
+    fn copy_in(&self, offset: usize, src: &[u8]);
+
+    /// Copies the region's bytes at `offset` into `dst` with relaxed atomic word loads.
+    fn copy_out(&self, offset: usize, dst: &mut [u8]);
+
+    /// Sets `len` bytes at `offset` to zero with relaxed atomic word stores. Both must be multiples of 8.
+    fn zero(&self, offset: usize, len: usize);
+}
+
+/// A region of atomic words borrowed for `'a`: the production backend.
+///
+/// It is built safely from a slice of atomics (heap regions, tests) or, unsafely, over a shared mapping.
+#[derive(Clone, Copy, Debug)]
+pub struct RawRegion<'a> {
+    words: &'a [AtomicU64],
+}
+
+impl<'a> RawRegion<'a> {
+    /// A region over `words`.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use seqring_core::{Memory, RawRegion};
+    /// let words: Vec<AtomicU64> = (0..4).map(|_| AtomicU64::new(0)).collect();
+    /// let region = RawRegion::new(&words);
+    /// region.store(8, 42, Ordering::Relaxed);
+    /// assert_eq!(region.len(), 32);
+    /// assert_eq!(region.load(8, Ordering::Relaxed), 42);
+    /// ```
+    pub const fn new(words: &'a [AtomicU64]) -> Self {
+        RawRegion { words }
+    }
+
+    /// The words of the region.
+    pub const fn words(&self) -> &'a [AtomicU64] {
+        self.words
+    }
+
+    /// A region over `len` bytes at `ptr`, typically a shared-memory or file mapping.
+    ///
+    /// # Safety
+    /// - `ptr` is aligned to 8 and valid for reads and writes of `len` bytes for all of `'a`;
+    /// - `len` is a multiple of 8;
+    /// - during `'a` the bytes are accessed only atomically, or non-atomically only where the protocols allow it
+    ///   (see [`RawRegion::bytes`]); other processes sharing the mapping follow the same rule.
+    #[cfg(not(loom))]
+    pub unsafe fn from_raw_parts(ptr: *mut u8, len: usize) -> Self {
+        debug_assert!(ptr as usize % 8 == 0 && len % 8 == 0);
+        // SAFETY: the caller guarantees alignment, validity for 'a and atomic-only access, and `AtomicU64` has
+        // the same size and alignment as `u64` with no invalid bit patterns.
+        let words = unsafe { core::slice::from_raw_parts(ptr.cast::<AtomicU64>(), len / 8) };
+        RawRegion { words }
+    }
+
+    /// The bytes at `offset..offset + len` as a plain slice, for zero-copy reads of data that no one writes while
+    /// the slice lives.
+    ///
+    /// # Safety
+    /// For the lifetime of the returned slice, no thread or process writes these bytes (protocols establish this,
+    /// e.g. a ring consumer's published batch before it is released).
+    ///
+    /// # Panics
+    /// If the range is not inside the region.
+    #[cfg(not(loom))]
+    pub unsafe fn bytes(&self, offset: usize, len: usize) -> &'a [u8] {
+        let end = offset.checked_add(len).expect("range overflows");
+        assert!(end <= self.len(), "range {offset}..{end} outside a region of {} bytes", self.len());
+        // SAFETY: the range lies inside the region (checked above), which is valid for 'a; the caller guarantees
+        // that nothing writes it while the slice lives, so plain reads do not race.
+        unsafe { core::slice::from_raw_parts(self.words.as_ptr().cast::<u8>().add(offset), len) }
+    }
+
+    /// The bytes at `offset..offset + len` as a mutable plain slice, for zero-copy writes by the one owner of a
+    /// range (a ring grant).
+    ///
+    /// # Safety
+    /// For the lifetime of the returned slice, the caller is the only thread or process that reads or writes these
+    /// bytes.
+    ///
+    /// # Panics
+    /// If the range is not inside the region.
+    #[cfg(not(loom))]
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn bytes_mut(&self, offset: usize, len: usize) -> &'a mut [u8] {
+        let end = offset.checked_add(len).expect("range overflows");
+        assert!(end <= self.len(), "range {offset}..{end} outside a region of {} bytes", self.len());
+        // SAFETY: inside the region (checked above); the caller guarantees exclusive access for the slice's life.
+        unsafe { core::slice::from_raw_parts_mut(self.words.as_ptr().cast::<u8>().cast_mut().add(offset), len) }
+    }
+
+    fn word(&self, offset: usize) -> &AtomicU64 {
+        assert!(offset % 8 == 0, "unaligned word offset {offset}");
+        &self.words[offset / 8]
+    }
+}
+
+impl Memory for RawRegion<'_> {
+    fn len(&self) -> usize {
+        self.words.len() * 8
+    }
+
+    #[inline]
+    fn load(&self, offset: usize, order: Ordering) -> u64 {
+        self.word(offset).load(order)
+    }
+
+    #[inline]
+    fn store(&self, offset: usize, value: u64, order: Ordering) {
+        self.word(offset).store(value, order);
+    }
+
+    #[inline]
+    fn compare_exchange(
+        &self,
+        offset: usize,
+        current: u64,
+        new: u64,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<u64, u64> {
+        self.word(offset).compare_exchange(current, new, success, failure)
+    }
+
+    #[inline]
+    fn fetch_add(&self, offset: usize, value: u64, order: Ordering) -> u64 {
+        self.word(offset).fetch_add(value, order)
+    }
+
+    #[inline]
+    fn copy_in(&self, offset: usize, src: &[u8]) {
+        copy_in_words(self.words, offset, src);
+    }
+
+    #[inline]
+    fn copy_out(&self, offset: usize, dst: &mut [u8]) {
+        copy_out_words(self.words, offset, dst);
+    }
+
+    fn zero(&self, offset: usize, len: usize) {
+        assert!(offset % 8 == 0 && len % 8 == 0, "unaligned zero {offset}+{len}");
+        for w in &self.words[offset / 8..(offset + len) / 8] {
+            w.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Splits the byte range `offset..offset + len` into the words it touches: a leading partial word, whole words,
+/// and a trailing partial word. Returns `(first word index, head bytes skipped in it)`.
+fn word_span(words: &[AtomicU64], offset: usize, len: usize) -> (usize, usize) {
+    let end = offset.checked_add(len).expect("range overflows");
+    assert!(end <= words.len() * 8, "range {offset}..{end} outside a region of {} bytes", words.len() * 8);
+    (offset / 8, offset % 8)
+}
+
+#[inline]
+fn copy_out_words(words: &[AtomicU64], offset: usize, dst: &mut [u8]) {
+    let (mut w, skip) = word_span(words, offset, dst.len());
+    let mut rest = dst;
+    if skip != 0 && !rest.is_empty() {
+        let bytes = words[w].load(Ordering::Relaxed).to_le_bytes();
+        let n = rest.len().min(8 - skip);
+        rest[..n].copy_from_slice(&bytes[skip..skip + n]);
+        rest = &mut rest[n..];
+        w += 1;
+    }
+    let mut chunks = rest.chunks_exact_mut(8);
+    for (chunk, word) in (&mut chunks).zip(&words[w..]) {
+        chunk.copy_from_slice(&word.load(Ordering::Relaxed).to_le_bytes());
+        w += 1;
+    }
+    let tail = chunks.into_remainder();
+    if !tail.is_empty() {
+        let bytes = words[w].load(Ordering::Relaxed).to_le_bytes();
+        let n = tail.len();
+        tail.copy_from_slice(&bytes[..n]);
+    }
+}
+
+#[inline]
+fn copy_in_words(words: &[AtomicU64], offset: usize, src: &[u8]) {
+    let (mut w, skip) = word_span(words, offset, src.len());
+    let mut rest = src;
+    if skip != 0 && !rest.is_empty() {
+        // The caller is the only writer of this word (see the module invariants), so load + store is not a lost
+        // update.
+        let mut bytes = words[w].load(Ordering::Relaxed).to_le_bytes();
+        let n = rest.len().min(8 - skip);
+        bytes[skip..skip + n].copy_from_slice(&rest[..n]);
+        words[w].store(u64::from_le_bytes(bytes), Ordering::Relaxed);
+        rest = &rest[n..];
+        w += 1;
+    }
+    let mut chunks = rest.chunks_exact(8);
+    for (chunk, word) in (&mut chunks).zip(&words[w..]) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(chunk);
+        word.store(u64::from_le_bytes(b), Ordering::Relaxed);
+        w += 1;
+    }
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        let mut bytes = words[w].load(Ordering::Relaxed).to_le_bytes();
+        bytes[..tail.len()].copy_from_slice(tail);
+        words[w].store(u64::from_le_bytes(bytes), Ordering::Relaxed);
+    }
+}
+
+/// The loom backend: a vector of loom atomics, zeroed.
+#[cfg(loom)]
+#[derive(Debug)]
+pub struct LoomRegion {
+    words: std::vec::Vec<AtomicU64>,
+}
+
+#[cfg(loom)]
+impl LoomRegion {
+    /// A zeroed region of `len` bytes (rounded up to a whole word).
+    pub fn new(len: usize) -> Self {
+        LoomRegion { words: (0..len.div_ceil(8)).map(|_| AtomicU64::new(0)).collect() }
+    }
+
+    /// The region as the raw backend sees it: the same code paths, over loom atomics.
+    pub fn region(&self) -> RawRegion<'_> {
+        RawRegion::new(&self.words)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    extern crate std;
+    use std::vec::Vec;
+
+    fn words(n: usize) -> Vec<AtomicU64> {
+        (0..n).map(|_| AtomicU64::new(0)).collect()
+    }
+
+    #[test]
+    fn copies_round_trip_at_every_alignment() {
+        let w = words(8);
+        let r = RawRegion::new(&w);
+        for offset in 0..17 {
+            for len in 0..(64 - offset).min(30) {
+                r.zero(0, 64);
+                let src: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(7).wrapping_add(1)).collect();
+                r.copy_in(offset, &src);
+                let mut all = [0u8; 64];
+                r.copy_out(0, &mut all);
+                assert!(all[..offset].iter().all(|&b| b == 0), "bytes before the copy were touched");
+                assert_eq!(&all[offset..offset + len], &src[..]);
+                assert!(all[offset + len..].iter().all(|&b| b == 0), "bytes after the copy were touched");
+                let mut back = std::vec![0u8; len];
+                r.copy_out(offset, &mut back);
+                assert_eq!(back, src);
+            }
+        }
+    }
+
+    #[test]
+    fn layout_is_little_endian() {
+        let w = words(1);
+        let r = RawRegion::new(&w);
+        r.store(0, 0x0807_0605_0403_0201, Ordering::Relaxed);
+        let mut b = [0u8; 8];
+        r.copy_out(0, &mut b);
+        assert_eq!(b, [1, 2, 3, 4, 5, 6, 7, 8]);
+    }
+
+    #[test]
+    #[should_panic(expected = "outside")]
+    fn out_of_range_copy_panics() {
+        let w = words(1);
+        RawRegion::new(&w).copy_out(4, &mut [0u8; 8]);
+    }
+}

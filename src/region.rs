@@ -1,0 +1,329 @@
+//! The fixed header at offset 0 of every shared region.
+//!
+//! ```text
+//! offset  size  field
+//!      0     8  magic  b"SEQRING\0"
+//!      8     4  layout version (1)
+//!     12     4  region kind (1 = seqlock array, 2 = log ring)
+//!     16     8  total region length in bytes
+//!     24     8  state (atomic): 0 initialising, 1 ready, 2 closed
+//!     32     8  creator pid (informational)
+//!     40     8  creation time, ns since the UNIX epoch (informational)
+//!     48    16  reserved, zero
+//! ```
+//!
+//! Protocol: the creator writes every field (and its kind-specific layout) while `state` is 0, then stores
+//! `ready` with Release ([`publish_ready`]). An opener first checks that its mapping can hold the header, then
+//! loads `state` with Acquire, which pairs with that Release store, so every field it reads next is complete. It
+//! validates magic, version, kind and length against its own mapping length before touching anything else.
+//! A region whose magic is neither ours nor zero is foreign and rejected at once; a zero magic means the creator
+//! is still initialising, and the opener waits for it within its [`Patience`].
+
+use crate::memory::Memory;
+use crate::patience::Patience;
+use crate::sync::Ordering;
+
+/// The magic at offset 0.
+pub const MAGIC: u64 = u64::from_le_bytes(*b"SEQRING\0");
+/// The layout version this crate writes and reads.
+pub const VERSION: u32 = 1;
+/// The size of the region header in bytes; kind-specific layouts start here.
+pub const HEADER_LEN: usize = 64;
+
+const MAGIC_AT: usize = 0;
+const VERSION_KIND_AT: usize = 8;
+const LENGTH_AT: usize = 16;
+const STATE_AT: usize = 24;
+const PID_AT: usize = 32;
+const CREATED_AT: usize = 40;
+
+/// What a region holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum RegionKind {
+    /// A seqlock array ([`crate::seqlock`]).
+    Array = 1,
+    /// A log ring ([`crate::ring`]).
+    Ring = 2,
+}
+
+impl RegionKind {
+    fn from_code(code: u32) -> Option<Self> {
+        match code {
+            1 => Some(RegionKind::Array),
+            2 => Some(RegionKind::Ring),
+            _ => None,
+        }
+    }
+}
+
+/// The lifecycle state of a region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegionState {
+    /// The creator has not published the region yet.
+    Initialising,
+    /// Open for use.
+    Ready,
+    /// The owner closed it; no new users should attach.
+    Closed,
+}
+
+const INITIALISING: u64 = 0;
+const READY: u64 = 1;
+const CLOSED: u64 = 2;
+
+/// The validated contents of a region header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegionInfo {
+    /// What the region holds.
+    pub kind: RegionKind,
+    /// The total region length in bytes.
+    pub len: u64,
+    /// The state when the header was read.
+    pub state: RegionState,
+    /// The creator's process id.
+    pub creator_pid: u64,
+    /// When the region was created, in ns since the UNIX epoch.
+    pub created_ns: u64,
+}
+
+/// Why a region header was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RegionError {
+    /// The mapping is shorter than the header or than the layout needs.
+    TooShort {
+        /// Bytes needed.
+        needed: u64,
+        /// Bytes mapped.
+        mapped: u64,
+    },
+    /// The magic is not seqring's: the region belongs to something else.
+    Foreign,
+    /// The region was written by a newer (or unknown) layout version.
+    UnsupportedVersion(u32),
+    /// The region holds a different kind of object (or an unknown kind code).
+    WrongKind {
+        /// The kind the caller asked for.
+        expected: RegionKind,
+        /// The kind code found.
+        found: u32,
+    },
+    /// The header's length disagrees with the mapping.
+    LengthMismatch {
+        /// The length in the header.
+        header: u64,
+        /// The length of the caller's mapping.
+        mapped: u64,
+    },
+    /// The state word holds no known state.
+    BadState(u64),
+    /// The region was closed by its owner.
+    Closed,
+    /// The creator did not publish the region within the caller's patience.
+    NotReady,
+    /// A kind-specific field is invalid; the string names it.
+    Corrupt(&'static str),
+}
+
+impl core::fmt::Display for RegionError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            RegionError::TooShort { needed, mapped } => {
+                write!(f, "region too short: {mapped} bytes mapped, {needed} needed")
+            }
+            RegionError::Foreign => f.write_str("not a seqring region (bad magic)"),
+            RegionError::UnsupportedVersion(v) => write!(f, "unsupported region layout version {v}"),
+            RegionError::WrongKind { expected, found } => {
+                write!(f, "region holds kind {found}, expected {expected:?}")
+            }
+            RegionError::LengthMismatch { header, mapped } => {
+                write!(f, "region header says {header} bytes but {mapped} are mapped")
+            }
+            RegionError::BadState(s) => write!(f, "region state word holds unknown value {s}"),
+            RegionError::Closed => f.write_str("region was closed by its owner"),
+            RegionError::NotReady => f.write_str("region was not published in time"),
+            RegionError::Corrupt(what) => write!(f, "corrupt region layout: {what}"),
+        }
+    }
+}
+
+impl core::error::Error for RegionError {}
+
+/// Writes the header of a new region of `kind` covering all of `mem`, in the initialising state.
+///
+/// The caller then writes its kind-specific layout and calls [`publish_ready`].
+///
+/// # Errors
+/// [`RegionError::TooShort`] if `mem` cannot hold the header.
+pub fn init_header<M: Memory>(mem: &M, kind: RegionKind, creator_pid: u64, created_ns: u64) -> Result<(), RegionError> {
+    check_len(mem, HEADER_LEN)?;
+    // Relaxed: nobody may read these until the Release store in `publish_ready`.
+    mem.store(STATE_AT, INITIALISING, Ordering::Relaxed);
+    mem.store(VERSION_KIND_AT, u64::from(VERSION) | (u64::from(kind as u32) << 32), Ordering::Relaxed);
+    mem.store(LENGTH_AT, mem.len() as u64, Ordering::Relaxed);
+    mem.store(PID_AT, creator_pid, Ordering::Relaxed);
+    mem.store(CREATED_AT, created_ns, Ordering::Relaxed);
+    mem.store(48, 0, Ordering::Relaxed);
+    mem.store(56, 0, Ordering::Relaxed);
+    mem.store(MAGIC_AT, MAGIC, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Publishes a fully initialised region.
+pub fn publish_ready<M: Memory>(mem: &M) {
+    // Release: pairs with the Acquire load of `state` in `validate`, publishing every field written before.
+    mem.store(STATE_AT, READY, Ordering::Release);
+}
+
+/// Marks the region closed, so that new openers are refused.
+pub fn close<M: Memory>(mem: &M) {
+    // Release: pairs with the Acquire load in `validate`; closing publishes nothing new but keeps the state word's
+    // accesses uniformly ordered.
+    mem.store(STATE_AT, CLOSED, Ordering::Release);
+}
+
+/// Checks that `mem` is at least `needed` bytes long.
+///
+/// # Errors
+/// [`RegionError::TooShort`] otherwise.
+pub fn check_len<M: Memory>(mem: &M, needed: usize) -> Result<(), RegionError> {
+    if mem.len() < needed {
+        return Err(RegionError::TooShort { needed: needed as u64, mapped: mem.len() as u64 });
+    }
+    Ok(())
+}
+
+/// Validates the header against `kind` and the length of `mem`, without waiting.
+///
+/// A region still initialising is reported with `state: Initialising` once its header is complete, or as
+/// [`RegionError::NotReady`] while the magic has not been written.
+///
+/// # Errors
+/// Every [`RegionError`] but `Closed` and `Corrupt`.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::region::{self, RegionKind, RegionError};
+/// use seqring_core::RawRegion;
+/// let words: Vec<AtomicU64> = (0..8).map(|_| AtomicU64::new(0)).collect();
+/// let mem = RawRegion::new(&words);
+/// assert_eq!(region::validate(&mem, RegionKind::Ring), Err(RegionError::NotReady));
+/// region::init_header(&mem, RegionKind::Ring, 1, 2).unwrap();
+/// region::publish_ready(&mem);
+/// assert_eq!(region::validate(&mem, RegionKind::Ring).unwrap().len, 64);
+/// assert!(matches!(region::validate(&mem, RegionKind::Array), Err(RegionError::WrongKind { .. })));
+/// ```
+pub fn validate<M: Memory>(mem: &M, kind: RegionKind) -> Result<RegionInfo, RegionError> {
+    check_len(mem, HEADER_LEN)?;
+    // Acquire: pairs with the Release store in `publish_ready`.
+    let state = match mem.load(STATE_AT, Ordering::Acquire) {
+        INITIALISING => RegionState::Initialising,
+        READY => RegionState::Ready,
+        CLOSED => RegionState::Closed,
+        other => {
+            return Err(if mem.load(MAGIC_AT, Ordering::Relaxed) == MAGIC {
+                RegionError::BadState(other)
+            } else {
+                RegionError::Foreign
+            })
+        }
+    };
+    match mem.load(MAGIC_AT, Ordering::Relaxed) {
+        MAGIC => {}
+        0 if state == RegionState::Initialising => return Err(RegionError::NotReady),
+        _ => return Err(RegionError::Foreign),
+    }
+    let vk = mem.load(VERSION_KIND_AT, Ordering::Relaxed);
+    let version = vk as u32;
+    if version != VERSION {
+        return Err(RegionError::UnsupportedVersion(version));
+    }
+    let found = (vk >> 32) as u32;
+    match RegionKind::from_code(found) {
+        Some(k) if k == kind => {}
+        _ => return Err(RegionError::WrongKind { expected: kind, found }),
+    }
+    let len = mem.load(LENGTH_AT, Ordering::Relaxed);
+    if len != mem.len() as u64 {
+        return Err(RegionError::LengthMismatch { header: len, mapped: mem.len() as u64 });
+    }
+    Ok(RegionInfo {
+        kind,
+        len,
+        state,
+        creator_pid: mem.load(PID_AT, Ordering::Relaxed),
+        created_ns: mem.load(CREATED_AT, Ordering::Relaxed),
+    })
+}
+
+/// Validates the header and waits, within `patience`, for the region to be ready.
+///
+/// # Errors
+/// [`RegionError::NotReady`] if the creator did not publish it in time, [`RegionError::Closed`] if it was closed,
+/// and every error of [`validate`].
+pub fn wait_ready<M: Memory>(mem: &M, kind: RegionKind, mut patience: impl Patience) -> Result<RegionInfo, RegionError> {
+    loop {
+        match validate(mem, kind) {
+            Ok(info) if info.state == RegionState::Ready => return Ok(info),
+            Ok(info) if info.state == RegionState::Closed => return Err(RegionError::Closed),
+            Ok(_) | Err(RegionError::NotReady) => {
+                if !patience.keep_waiting() {
+                    return Err(RegionError::NotReady);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::memory::RawRegion;
+    use crate::patience::Spins;
+    use crate::sync::AtomicU64;
+    extern crate std;
+    use std::vec::Vec;
+
+    fn words(n: usize) -> Vec<AtomicU64> {
+        (0..n).map(|_| AtomicU64::new(0)).collect()
+    }
+
+    #[test]
+    fn lifecycle() {
+        let w = words(16);
+        let mem = RawRegion::new(&w);
+        assert_eq!(wait_ready(&mem, RegionKind::Array, Spins(3)), Err(RegionError::NotReady));
+        init_header(&mem, RegionKind::Array, 77, 99).unwrap();
+        assert_eq!(validate(&mem, RegionKind::Array).unwrap().state, RegionState::Initialising);
+        publish_ready(&mem);
+        let info = wait_ready(&mem, RegionKind::Array, Spins(0)).unwrap();
+        assert_eq!((info.len, info.creator_pid, info.created_ns), (128, 77, 99));
+        close(&mem);
+        assert_eq!(wait_ready(&mem, RegionKind::Array, Spins(0)), Err(RegionError::Closed));
+    }
+
+    #[test]
+    fn rejects_bad_headers() {
+        let w = words(16);
+        let mem = RawRegion::new(&w);
+        init_header(&mem, RegionKind::Ring, 1, 1).unwrap();
+        publish_ready(&mem);
+        let short = RawRegion::new(&w[..4]);
+        assert_eq!(validate(&short, RegionKind::Ring), Err(RegionError::TooShort { needed: 64, mapped: 32 }));
+        let trimmed = RawRegion::new(&w[..12]);
+        assert_eq!(validate(&trimmed, RegionKind::Ring), Err(RegionError::LengthMismatch { header: 128, mapped: 96 }));
+        mem.store(VERSION_KIND_AT, 2 | (2 << 32), Ordering::Relaxed);
+        assert_eq!(validate(&mem, RegionKind::Ring), Err(RegionError::UnsupportedVersion(2)));
+        mem.store(VERSION_KIND_AT, 1 | (9 << 32), Ordering::Relaxed);
+        assert_eq!(validate(&mem, RegionKind::Ring), Err(RegionError::WrongKind { expected: RegionKind::Ring, found: 9 }));
+        mem.store(STATE_AT, 7, Ordering::Relaxed);
+        assert_eq!(validate(&mem, RegionKind::Ring), Err(RegionError::BadState(7)));
+        mem.store(MAGIC_AT, 12345, Ordering::Relaxed);
+        assert_eq!(validate(&mem, RegionKind::Ring), Err(RegionError::Foreign));
+        mem.store(STATE_AT, 0, Ordering::Relaxed);
+        assert_eq!(validate(&mem, RegionKind::Ring), Err(RegionError::Foreign));
+    }
+}

@@ -1,0 +1,2 @@
+//! The SPSC/MPSC log ring.
+pub mod record;

@@ -1,0 +1,1 @@
+//! Shared helpers for seqring's integration tests.
