@@ -114,9 +114,10 @@ impl DType {
     /// ```
     pub fn from_descr(descr: &str) -> Option<DType> {
         let (order, rest) = descr.split_at_checked(1)?;
-        DType::ALL
-            .into_iter()
-            .find(|d| &d.descr()[1..] == rest && (order == &d.descr()[..1] || order == "=" || (d.itemsize() == 1 && (order == "<" || order == "|"))))
+        DType::ALL.into_iter().find(|d| {
+            &d.descr()[1..] == rest
+                && (order == &d.descr()[..1] || order == "=" || (d.itemsize() == 1 && (order == "<" || order == "|")))
+        })
     }
 
     /// The size of one element in bytes.

@@ -120,7 +120,11 @@ impl<'a> RawRegion<'a> {
     #[cfg(not(loom))]
     pub unsafe fn bytes(&self, offset: usize, len: usize) -> &'a [u8] {
         let end = offset.checked_add(len).expect("range overflows");
-        assert!(end <= self.len(), "range {offset}..{end} outside a region of {} bytes", self.len());
+        assert!(
+            end <= self.len(),
+            "range {offset}..{end} outside a region of {} bytes",
+            self.len()
+        );
         // SAFETY: the range lies inside the region (checked above), which is valid for 'a; the caller guarantees
         // that nothing writes it while the slice lives, so plain reads do not race.
         unsafe { core::slice::from_raw_parts(self.words.as_ptr().cast::<u8>().add(offset), len) }
@@ -139,7 +143,11 @@ impl<'a> RawRegion<'a> {
     #[allow(clippy::mut_from_ref)]
     pub unsafe fn bytes_mut(&self, offset: usize, len: usize) -> &'a mut [u8] {
         let end = offset.checked_add(len).expect("range overflows");
-        assert!(end <= self.len(), "range {offset}..{end} outside a region of {} bytes", self.len());
+        assert!(
+            end <= self.len(),
+            "range {offset}..{end} outside a region of {} bytes",
+            self.len()
+        );
         // SAFETY: inside the region (checked above); the caller guarantees exclusive access for the slice's life.
         unsafe { core::slice::from_raw_parts_mut(self.words.as_ptr().cast::<u8>().cast_mut().add(offset), len) }
     }
@@ -204,7 +212,11 @@ impl Memory for RawRegion<'_> {
 /// and a trailing partial word. Returns `(first word index, head bytes skipped in it)`.
 fn word_span(words: &[AtomicU64], offset: usize, len: usize) -> (usize, usize) {
     let end = offset.checked_add(len).expect("range overflows");
-    assert!(end <= words.len() * 8, "range {offset}..{end} outside a region of {} bytes", words.len() * 8);
+    assert!(
+        end <= words.len() * 8,
+        "range {offset}..{end} outside a region of {} bytes",
+        words.len() * 8
+    );
     (offset / 8, offset % 8)
 }
 
@@ -272,7 +284,9 @@ pub struct LoomRegion {
 impl LoomRegion {
     /// A zeroed region of `len` bytes (rounded up to a whole word).
     pub fn new(len: usize) -> Self {
-        LoomRegion { words: (0..len.div_ceil(8)).map(|_| AtomicU64::new(0)).collect() }
+        LoomRegion {
+            words: (0..len.div_ceil(8)).map(|_| AtomicU64::new(0)).collect(),
+        }
     }
 
     /// The region as the raw backend sees it: the same code paths, over loom atomics.
@@ -302,9 +316,15 @@ mod tests {
                 r.copy_in(offset, &src);
                 let mut all = [0u8; 64];
                 r.copy_out(0, &mut all);
-                assert!(all[..offset].iter().all(|&b| b == 0), "bytes before the copy were touched");
+                assert!(
+                    all[..offset].iter().all(|&b| b == 0),
+                    "bytes before the copy were touched"
+                );
                 assert_eq!(&all[offset..offset + len], &src[..]);
-                assert!(all[offset + len..].iter().all(|&b| b == 0), "bytes after the copy were touched");
+                assert!(
+                    all[offset + len..].iter().all(|&b| b == 0),
+                    "bytes after the copy were touched"
+                );
                 let mut back = std::vec![0u8; len];
                 r.copy_out(offset, &mut back);
                 assert_eq!(back, src);

@@ -160,7 +160,11 @@ pub fn init_header<M: Memory>(mem: &M, kind: RegionKind, creator_pid: u64, creat
     check_len(mem, HEADER_LEN)?;
     // Relaxed: nobody may read these until the Release store in `publish_ready`.
     mem.store(STATE_AT, INITIALISING, Ordering::Relaxed);
-    mem.store(VERSION_KIND_AT, u64::from(VERSION) | (u64::from(kind as u32) << 32), Ordering::Relaxed);
+    mem.store(
+        VERSION_KIND_AT,
+        u64::from(VERSION) | (u64::from(kind as u32) << 32),
+        Ordering::Relaxed,
+    );
     mem.store(LENGTH_AT, mem.len() as u64, Ordering::Relaxed);
     mem.store(PID_AT, creator_pid, Ordering::Relaxed);
     mem.store(CREATED_AT, created_ns, Ordering::Relaxed);
@@ -189,7 +193,10 @@ pub fn close<M: Memory>(mem: &M) {
 /// [`RegionError::TooShort`] otherwise.
 pub fn check_len<M: Memory>(mem: &M, needed: usize) -> Result<(), RegionError> {
     if mem.len() < needed {
-        return Err(RegionError::TooShort { needed: needed as u64, mapped: mem.len() as u64 });
+        return Err(RegionError::TooShort {
+            needed: needed as u64,
+            mapped: mem.len() as u64,
+        });
     }
     Ok(())
 }
@@ -247,7 +254,10 @@ pub fn validate<M: Memory>(mem: &M, kind: RegionKind) -> Result<RegionInfo, Regi
     }
     let len = mem.load(LENGTH_AT, Ordering::Relaxed);
     if len != mem.len() as u64 {
-        return Err(RegionError::LengthMismatch { header: len, mapped: mem.len() as u64 });
+        return Err(RegionError::LengthMismatch {
+            header: len,
+            mapped: mem.len() as u64,
+        });
     }
     Ok(RegionInfo {
         kind,
@@ -263,7 +273,11 @@ pub fn validate<M: Memory>(mem: &M, kind: RegionKind) -> Result<RegionInfo, Regi
 /// # Errors
 /// [`RegionError::NotReady`] if the creator did not publish it in time, [`RegionError::Closed`] if it was closed,
 /// and every error of [`validate`].
-pub fn wait_ready<M: Memory>(mem: &M, kind: RegionKind, mut patience: impl Patience) -> Result<RegionInfo, RegionError> {
+pub fn wait_ready<M: Memory>(
+    mem: &M,
+    kind: RegionKind,
+    mut patience: impl Patience,
+) -> Result<RegionInfo, RegionError> {
     loop {
         match validate(mem, kind) {
             Ok(info) if info.state == RegionState::Ready => return Ok(info),
@@ -295,9 +309,15 @@ mod tests {
     fn lifecycle() {
         let w = words(16);
         let mem = RawRegion::new(&w);
-        assert_eq!(wait_ready(&mem, RegionKind::Array, Spins(3)), Err(RegionError::NotReady));
+        assert_eq!(
+            wait_ready(&mem, RegionKind::Array, Spins(3)),
+            Err(RegionError::NotReady)
+        );
         init_header(&mem, RegionKind::Array, 77, 99).unwrap();
-        assert_eq!(validate(&mem, RegionKind::Array).unwrap().state, RegionState::Initialising);
+        assert_eq!(
+            validate(&mem, RegionKind::Array).unwrap().state,
+            RegionState::Initialising
+        );
         publish_ready(&mem);
         let info = wait_ready(&mem, RegionKind::Array, Spins(0)).unwrap();
         assert_eq!((info.len, info.creator_pid, info.created_ns), (128, 77, 99));
@@ -312,13 +332,31 @@ mod tests {
         init_header(&mem, RegionKind::Ring, 1, 1).unwrap();
         publish_ready(&mem);
         let short = RawRegion::new(&w[..4]);
-        assert_eq!(validate(&short, RegionKind::Ring), Err(RegionError::TooShort { needed: 64, mapped: 32 }));
+        assert_eq!(
+            validate(&short, RegionKind::Ring),
+            Err(RegionError::TooShort { needed: 64, mapped: 32 })
+        );
         let trimmed = RawRegion::new(&w[..12]);
-        assert_eq!(validate(&trimmed, RegionKind::Ring), Err(RegionError::LengthMismatch { header: 128, mapped: 96 }));
+        assert_eq!(
+            validate(&trimmed, RegionKind::Ring),
+            Err(RegionError::LengthMismatch {
+                header: 128,
+                mapped: 96
+            })
+        );
         mem.store(VERSION_KIND_AT, 2 | (2 << 32), Ordering::Relaxed);
-        assert_eq!(validate(&mem, RegionKind::Ring), Err(RegionError::UnsupportedVersion(2)));
+        assert_eq!(
+            validate(&mem, RegionKind::Ring),
+            Err(RegionError::UnsupportedVersion(2))
+        );
         mem.store(VERSION_KIND_AT, 1 | (9 << 32), Ordering::Relaxed);
-        assert_eq!(validate(&mem, RegionKind::Ring), Err(RegionError::WrongKind { expected: RegionKind::Ring, found: 9 }));
+        assert_eq!(
+            validate(&mem, RegionKind::Ring),
+            Err(RegionError::WrongKind {
+                expected: RegionKind::Ring,
+                found: 9
+            })
+        );
         mem.store(STATE_AT, 7, Ordering::Relaxed);
         assert_eq!(validate(&mem, RegionKind::Ring), Err(RegionError::BadState(7)));
         mem.store(MAGIC_AT, 12345, Ordering::Relaxed);

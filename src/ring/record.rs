@@ -59,7 +59,11 @@ impl Word0 {
 
     /// Unpacks a word; the reserved bytes are ignored.
     pub const fn decode(word: u64) -> Self {
-        Word0 { length: word as u32 as i32, kind: (word >> 32) as u8, source_id: (word >> 40) as u8 }
+        Word0 {
+            length: word as u32 as i32,
+            kind: (word >> 32) as u8,
+            source_id: (word >> 40) as u8,
+        }
     }
 }
 
@@ -138,7 +142,11 @@ pub struct Records<'a> {
 impl<'a> Records<'a> {
     /// Records in `bytes`, which must start at a record boundary.
     pub const fn new(bytes: &'a [u8]) -> Self {
-        Records { bytes, offset: 0, failed: false }
+        Records {
+            bytes,
+            offset: 0,
+            failed: false,
+        }
     }
 
     /// The offset of the next record to decode.
@@ -153,11 +161,18 @@ impl<'a> Records<'a> {
             if rest.is_empty() {
                 return None;
             }
-            let Some(word) = rest.get(..8) else { return Some(Err(RecordError::Truncated { offset })) };
+            let Some(word) = rest.get(..8) else {
+                return Some(Err(RecordError::Truncated { offset }));
+            };
             let w = Word0::decode(u64::from_le_bytes(word.try_into().unwrap_or([0; 8])));
             let extent = match usize::try_from(w.length).ok().and_then(align8) {
                 Some(e) if e >= ALIGN => e,
-                _ => return Some(Err(RecordError::BadLength { offset, length: w.length })),
+                _ => {
+                    return Some(Err(RecordError::BadLength {
+                        offset,
+                        length: w.length,
+                    }))
+                }
             };
             if extent > rest.len() {
                 return Some(Err(RecordError::Truncated { offset }));
@@ -168,7 +183,10 @@ impl<'a> Records<'a> {
                 k if k == RecordKind::Data as u8 => {
                     let len = w.length as usize;
                     if len < HEADER_LEN {
-                        return Some(Err(RecordError::BadLength { offset, length: w.length }));
+                        return Some(Err(RecordError::BadLength {
+                            offset,
+                            length: w.length,
+                        }));
                     }
                     let mut ts = [0u8; 8];
                     ts.copy_from_slice(&rest[8..16]);
@@ -207,8 +225,16 @@ impl core::iter::FusedIterator for Records<'_> {}
 pub fn encode_data(out: &mut [u8], source_id: u8, timestamp: u64, payload: &[u8]) {
     let len = HEADER_LEN + payload.len();
     assert!(len <= MAX_RECORD_LEN, "record too long");
-    assert_eq!(Some(out.len()), align8(len), "output must hold exactly the aligned record");
-    let w = Word0 { length: len as i32, kind: RecordKind::Data as u8, source_id };
+    assert_eq!(
+        Some(out.len()),
+        align8(len),
+        "output must hold exactly the aligned record"
+    );
+    let w = Word0 {
+        length: len as i32,
+        kind: RecordKind::Data as u8,
+        source_id,
+    };
     out[..8].copy_from_slice(&w.encode().to_le_bytes());
     out[8..16].copy_from_slice(&timestamp.to_le_bytes());
     out[16..len].copy_from_slice(payload);
@@ -223,7 +249,11 @@ mod tests {
 
     #[test]
     fn word0_round_trips_negative_lengths() {
-        let w = Word0 { length: -24, kind: 1, source_id: 200 };
+        let w = Word0 {
+            length: -24,
+            kind: 1,
+            source_id: 200,
+        };
         assert_eq!(Word0::decode(w.encode()), w);
         let bytes = w.encode().to_le_bytes();
         assert_eq!(i32::from_le_bytes(bytes[..4].try_into().unwrap()), -24);
@@ -234,22 +264,47 @@ mod tests {
     fn decodes_data_skips_padding_and_stops_on_errors() {
         let mut buf = vec![0u8; 24 + 8 + 16];
         encode_data(&mut buf[..24], 3, 9, b"hello");
-        buf[24..32].copy_from_slice(&Word0 { length: 8, kind: 2, source_id: 0 }.encode().to_le_bytes());
+        buf[24..32].copy_from_slice(
+            &Word0 {
+                length: 8,
+                kind: 2,
+                source_id: 0,
+            }
+            .encode()
+            .to_le_bytes(),
+        );
         encode_data(&mut buf[32..], 4, 10, b"");
         let got: std::vec::Vec<_> = Records::new(&buf).collect();
         assert_eq!(
             got,
             [
-                Ok(Record { source_id: 3, timestamp: 9, payload: b"hello" }),
-                Ok(Record { source_id: 4, timestamp: 10, payload: b"" })
+                Ok(Record {
+                    source_id: 3,
+                    timestamp: 9,
+                    payload: b"hello"
+                }),
+                Ok(Record {
+                    source_id: 4,
+                    timestamp: 10,
+                    payload: b""
+                })
             ]
         );
-        assert_eq!(Records::new(&buf[..30]).nth(1), Some(Err(RecordError::Truncated { offset: 24 })));
+        assert_eq!(
+            Records::new(&buf[..30]).nth(1),
+            Some(Err(RecordError::Truncated { offset: 24 }))
+        );
         let mut bad = buf.clone();
         bad[0] = 0;
-        assert_eq!(Records::new(&bad).next(), Some(Err(RecordError::BadLength { offset: 0, length: 0 })));
+        assert_eq!(
+            Records::new(&bad).next(),
+            Some(Err(RecordError::BadLength { offset: 0, length: 0 }))
+        );
         bad[0] = 12;
-        assert_eq!(Records::new(&bad).next(), Some(Err(RecordError::BadLength { offset: 0, length: 12 })));
+        assert_eq!(
+            Records::new(&bad).next(),
+            Some(Err(RecordError::BadLength { offset: 0, length: 12 }))
+        );
         let mut bad = buf.clone();
         bad[4] = 9;
         let mut it = Records::new(&bad);
