@@ -1,1 +1,833 @@
-//! The seqlock array.
+//! The seqlock array: a typed n-d array in a shared region that readers copy without ever blocking the writer.
+//!
+//! Algorithm (Boehm, "Can Seqlocks Get Along With Programming Language Memory Models?", MSPC 2012; data copied
+//! with the byte-wise atomic memcpy of C++ P1478):
+//! - **Write.** CAS the sequence from even `s` to `s + 1` with Acquire; this is also the writer lock between
+//!   writers in any process. It records itself as the lock holder, then issues a Release fence *before* any data
+//!   store, so a reader that sees any new byte also sees the odd sequence. The writer then stores its token and
+//!   time, copies the data with relaxed atomic stores, and stores `s + 2` with Release. A writer that changed
+//!   nothing stores `s` back instead, so a failed write does not publish a new version.
+//! - **Read.** `s1` = load (Acquire); if odd, wait. Copy the protected block and the data with relaxed atomic
+//!   loads, fence (Acquire), `s2` = load (Relaxed). Retry unless `s1 == s2`. A successful read is never torn.
+//! - **Version** is `sequence / 2`; it changes with every completed write.
+//! - **Dead writer.** A writer that dies mid-write leaves the sequence odd. Readers and writers give up after their
+//!   [`Patience`] with [`ArrayError::WriterStalled`], naming the writer's token. [`SeqArray::recover`] clears the
+//!   stall and marks the contents suspect until the next full write.
+//!
+//! Layout after the region header (offsets in bytes from the region start; every field a little-endian `u64`):
+//!
+//! ```text
+//!   64  dtype code at creation        72  ndim at creation
+//!   80  shape at creation [8]        144  data capacity in bytes
+//!  152  data offset (448)            160  reserved to 192
+//!  192  sequence (alone on a 128-byte stride, to 320, with the lock holder's token at 200 and its start time
+//!       at 208, for stall reports)
+//!  320  protected block: dtype code, 328 ndim, 336 shape [8], 400 write time ns, 408 writer token,
+//!       416 flags (bit 0: suspect), reserved to 448
+//!  448  data, 64-byte aligned, capacity rounded up to 8 bytes
+//! ```
+//!
+//! Invariants: the data is only ever accessed through [`Memory`]'s atomic words; the current shape's byte length
+//! never exceeds the capacity; only the holder of the odd sequence writes the protected block or the data.
+
+use crate::dtype::{element_count, DType, Element, Shape, MAX_DIMS};
+use crate::memory::Memory;
+use crate::patience::Patience;
+use crate::region::{self, RegionError, RegionKind, HEADER_LEN};
+use crate::sync::{fence, Ordering};
+
+const DTYPE_AT: usize = HEADER_LEN;
+const NDIM_AT: usize = 72;
+const SHAPE_AT: usize = 80;
+const CAPACITY_AT: usize = 144;
+const DATA_OFFSET_AT: usize = 152;
+const SEQUENCE_AT: usize = 192;
+const HOLDER_TOKEN_AT: usize = 200;
+const HOLDER_SINCE_AT: usize = 208;
+const CUR_DTYPE_AT: usize = 320;
+const CUR_NDIM_AT: usize = 328;
+const CUR_SHAPE_AT: usize = 336;
+const WRITE_TIME_AT: usize = 400;
+const TOKEN_AT: usize = 408;
+const FLAGS_AT: usize = 416;
+/// Where the data starts.
+pub const DATA_OFFSET: usize = 448;
+
+const SUSPECT: u64 = 1;
+
+/// Who writes, and when: stored in the protected block by every write.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteStamp {
+    /// Identifies the writer (the std layer packs the pid and a thread number).
+    pub token: u64,
+    /// The write time in ns (the std layer uses ns since the UNIX epoch).
+    pub time_ns: u64,
+}
+
+/// What a successful read saw, besides the data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    /// `sequence / 2`: changes with every completed write.
+    pub version: u64,
+    /// The write time of the data.
+    pub write_time_ns: u64,
+    /// The token of the last writer.
+    pub token: u64,
+    /// The contents may be partial: a stalled write was recovered and no full write has happened since.
+    pub suspect: bool,
+    /// The current element type.
+    pub dtype: DType,
+    /// The current shape.
+    pub shape: Shape,
+}
+
+/// Why an array operation failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ArrayError {
+    /// The region header or layout is invalid.
+    Region(RegionError),
+    /// A writer holds the sequence odd beyond the caller's patience: it is slow or dead.
+    WriterStalled {
+        /// The stalled writer's token.
+        token: u64,
+        /// When its write started (ns).
+        since: u64,
+    },
+    /// Writers kept completing writes while this reader retried, beyond its patience.
+    Busy,
+    /// The shape has more than [`MAX_DIMS`] dimensions or its element count overflows.
+    BadShape,
+    /// The shape needs more bytes than the capacity.
+    CapacityExceeded {
+        /// Bytes the shape needs.
+        needed: u64,
+        /// Bytes available.
+        capacity: u64,
+    },
+    /// The element type differs from the array's.
+    DTypeMismatch {
+        /// The array's dtype.
+        array: DType,
+        /// The caller's dtype.
+        requested: DType,
+    },
+    /// A range runs past the end of the current data.
+    OutOfBounds {
+        /// The range's end in bytes.
+        end: u64,
+        /// The data's length in bytes.
+        len: u64,
+    },
+}
+
+impl From<RegionError> for ArrayError {
+    fn from(e: RegionError) -> Self {
+        ArrayError::Region(e)
+    }
+}
+
+impl core::fmt::Display for ArrayError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ArrayError::Region(e) => e.fmt(f),
+            ArrayError::WriterStalled { token, since } => {
+                write!(
+                    f,
+                    "writer {token:#x} has held the array since {since} ns without finishing"
+                )
+            }
+            ArrayError::Busy => f.write_str("writers kept the array busy beyond the reader's patience"),
+            ArrayError::BadShape => write!(f, "shape has more than {MAX_DIMS} dimensions or too many elements"),
+            ArrayError::CapacityExceeded { needed, capacity } => {
+                write!(f, "shape needs {needed} bytes but the array holds {capacity}")
+            }
+            ArrayError::DTypeMismatch { array, requested } => {
+                write!(
+                    f,
+                    "array holds {} but {} was requested",
+                    array.descr(),
+                    requested.descr()
+                )
+            }
+            ArrayError::OutOfBounds { end, len } => write!(f, "range ends at byte {end} past the data's {len} bytes"),
+        }
+    }
+}
+
+impl core::error::Error for ArrayError {}
+
+/// The byte length of `shape` in `dtype`, checked against [`MAX_DIMS`].
+fn shape_bytes(dtype: DType, shape: &[u64]) -> Result<u64, ArrayError> {
+    if shape.len() > MAX_DIMS {
+        return Err(ArrayError::BadShape);
+    }
+    element_count(shape)
+        .and_then(|n| n.checked_mul(dtype.itemsize() as u64))
+        .ok_or(ArrayError::BadShape)
+}
+
+/// The region length needed for an array of `capacity` data bytes, or `None` on overflow.
+///
+/// # Examples
+/// ```
+/// use seqring_core::seqlock::{region_len, DATA_OFFSET};
+/// assert_eq!(region_len(64), Some(DATA_OFFSET + 64));
+/// assert_eq!(region_len(3), Some(DATA_OFFSET + 8));
+/// ```
+pub fn region_len(capacity: usize) -> Option<usize> {
+    DATA_OFFSET.checked_add(crate::ring::record::align8(capacity)?)
+}
+
+/// A seqlock array over a region.
+#[derive(Debug)]
+pub struct SeqArray<M> {
+    mem: M,
+    capacity: usize,
+}
+
+impl<M: Memory> SeqArray<M> {
+    /// Lays out a new array over all of `mem` (which must be zeroed or unused) and publishes it ready.
+    ///
+    /// The capacity is everything after [`DATA_OFFSET`]; `shape` must fit in it.
+    ///
+    /// # Errors
+    /// [`ArrayError::BadShape`], [`ArrayError::CapacityExceeded`], or a [`RegionError::TooShort`].
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// use seqring_core::{DType, RawRegion, Spins};
+    /// let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// array.write_elements(0, &[1.5f64; 8], WriteStamp::default(), Spins(0)).unwrap();
+    /// let mut out = [0f64; 8];
+    /// let snap = array.read_elements(0, &mut out, Spins(100)).unwrap();
+    /// assert_eq!((out, snap.version), ([1.5; 8], 1));
+    /// ```
+    pub fn create(mem: M, dtype: DType, shape: &[u64], creator_pid: u64, created_ns: u64) -> Result<Self, ArrayError> {
+        region::check_len(&mem, DATA_OFFSET)?;
+        let capacity = mem.len() - DATA_OFFSET;
+        let needed = shape_bytes(dtype, shape)?;
+        if needed > capacity as u64 {
+            return Err(ArrayError::CapacityExceeded {
+                needed,
+                capacity: capacity as u64,
+            });
+        }
+        region::init_header(&mem, RegionKind::Array, creator_pid, created_ns)?;
+        // Relaxed throughout: nothing is visible until `publish_ready`'s Release store.
+        for (base_dtype, base_ndim, base_shape) in
+            [(DTYPE_AT, NDIM_AT, SHAPE_AT), (CUR_DTYPE_AT, CUR_NDIM_AT, CUR_SHAPE_AT)]
+        {
+            mem.store(base_dtype, u64::from(dtype.code()), Ordering::Relaxed);
+            mem.store(base_ndim, shape.len() as u64, Ordering::Relaxed);
+            for i in 0..MAX_DIMS {
+                mem.store(
+                    base_shape + 8 * i,
+                    shape.get(i).copied().unwrap_or(0),
+                    Ordering::Relaxed,
+                );
+            }
+        }
+        mem.store(CAPACITY_AT, capacity as u64, Ordering::Relaxed);
+        mem.store(DATA_OFFSET_AT, DATA_OFFSET as u64, Ordering::Relaxed);
+        mem.store(SEQUENCE_AT, 0, Ordering::Relaxed);
+        for at in [WRITE_TIME_AT, TOKEN_AT, FLAGS_AT] {
+            mem.store(at, 0, Ordering::Relaxed);
+        }
+        mem.zero(DATA_OFFSET, capacity);
+        region::publish_ready(&mem);
+        Ok(SeqArray { mem, capacity })
+    }
+
+    /// Opens an existing array, waiting within `patience` for its creator to publish it.
+    ///
+    /// # Errors
+    /// Any [`RegionError`] (foreign, truncated, too new, wrong kind, not ready), or `Corrupt` when a layout field
+    /// disagrees with the mapping.
+    pub fn open(mem: M, patience: impl Patience) -> Result<Self, ArrayError> {
+        region::check_len(&mem, DATA_OFFSET)?;
+        region::wait_ready(&mem, RegionKind::Array, patience)?;
+        // Relaxed: `wait_ready`'s Acquire load of `ready` ordered the creator's stores before these loads.
+        let capacity = mem.load(CAPACITY_AT, Ordering::Relaxed);
+        if mem.load(DATA_OFFSET_AT, Ordering::Relaxed) != DATA_OFFSET as u64 {
+            return Err(RegionError::Corrupt("array data offset").into());
+        }
+        if capacity != (mem.len() - DATA_OFFSET) as u64 {
+            return Err(RegionError::Corrupt("array capacity").into());
+        }
+        let Some(dtype) = DType::from_code(mem.load(DTYPE_AT, Ordering::Relaxed)) else {
+            return Err(RegionError::Corrupt("array dtype").into());
+        };
+        let ndim = mem.load(NDIM_AT, Ordering::Relaxed);
+        if ndim > MAX_DIMS as u64 {
+            return Err(RegionError::Corrupt("array ndim").into());
+        }
+        let mut shape = [0u64; MAX_DIMS];
+        for (i, d) in shape.iter_mut().enumerate().take(ndim as usize) {
+            *d = mem.load(SHAPE_AT + 8 * i, Ordering::Relaxed);
+        }
+        match shape_bytes(dtype, &shape[..ndim as usize]) {
+            Ok(n) if n <= capacity => {}
+            _ => return Err(RegionError::Corrupt("array shape exceeds capacity").into()),
+        }
+        Ok(SeqArray {
+            mem,
+            capacity: capacity as usize,
+        })
+    }
+
+    /// The underlying region.
+    pub fn memory(&self) -> &M {
+        &self.mem
+    }
+
+    /// The data capacity in bytes.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The dtype and shape the array was created with.
+    pub fn created_as(&self) -> (DType, Shape) {
+        // Relaxed: immutable after `ready`, which the constructor acquired.
+        let dtype = DType::from_code(self.mem.load(DTYPE_AT, Ordering::Relaxed)).unwrap_or(DType::U8);
+        let ndim = (self.mem.load(NDIM_AT, Ordering::Relaxed) as usize).min(MAX_DIMS);
+        let shape = (0..ndim)
+            .map(|i| self.mem.load(SHAPE_AT + 8 * i, Ordering::Relaxed))
+            .collect();
+        (dtype, shape)
+    }
+
+    /// The current version, `sequence / 2`: a cheap check of whether anything changed since a read.
+    pub fn version(&self) -> u64 {
+        // Acquire: pairs with the writer's Release store of the even sequence, like a read's `s1`.
+        self.mem.load(SEQUENCE_AT, Ordering::Acquire) / 2
+    }
+
+    /// Whether a write is in progress (or a writer died during one).
+    pub fn is_locked(&self) -> bool {
+        self.mem.load(SEQUENCE_AT, Ordering::Relaxed) % 2 == 1
+    }
+
+    fn stalled(&self) -> ArrayError {
+        // Relaxed: informational; the stalled writer stored these right after taking the lock.
+        ArrayError::WriterStalled {
+            token: self.mem.load(HOLDER_TOKEN_AT, Ordering::Relaxed),
+            since: self.mem.load(HOLDER_SINCE_AT, Ordering::Relaxed),
+        }
+    }
+
+    /// Reads the current snapshot metadata and copies `dst.len()` data bytes from byte `offset` into `dst`.
+    ///
+    /// The range must lie inside the current shape's data.
+    ///
+    /// # Errors
+    /// [`ArrayError::WriterStalled`] or [`ArrayError::Busy`] when `patience` runs out, and
+    /// [`ArrayError::OutOfBounds`].
+    pub fn read(&self, offset: usize, dst: &mut [u8], mut patience: impl Patience) -> Result<Snapshot, ArrayError> {
+        loop {
+            // Acquire: pairs with the Release store of the even sequence that ends a write.
+            let s1 = self.mem.load(SEQUENCE_AT, Ordering::Acquire);
+            if s1 % 2 == 1 {
+                if !patience.keep_waiting() {
+                    return Err(self.stalled());
+                }
+                continue;
+            }
+            let meta = self.read_meta();
+            let end = offset.checked_add(dst.len()).filter(|&e| e <= self.capacity);
+            if end.is_some() {
+                self.mem.copy_out(DATA_OFFSET + offset, dst);
+            }
+            // Acquire fence: pairs with the writer's Release fence after its CAS; if any byte above came from a
+            // newer write, `s2` below sees that write's odd sequence (or later).
+            fence(Ordering::Acquire);
+            let s2 = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
+            if s1 != s2 {
+                if !patience.keep_waiting() {
+                    return Err(if s2 % 2 == 1 { self.stalled() } else { ArrayError::Busy });
+                }
+                continue;
+            }
+            let (mut snapshot, len) = meta.finish(s1 / 2)?;
+            let end = offset as u64 + dst.len() as u64;
+            if end > len {
+                return Err(ArrayError::OutOfBounds { end, len });
+            }
+            snapshot.version = s1 / 2;
+            return Ok(snapshot);
+        }
+    }
+
+    /// Reads only if the version differs from `last_version`; returns `None` without copying otherwise.
+    ///
+    /// # Errors
+    /// As [`SeqArray::read`].
+    pub fn read_if_changed(
+        &self,
+        last_version: u64,
+        offset: usize,
+        dst: &mut [u8],
+        patience: impl Patience,
+    ) -> Result<Option<Snapshot>, ArrayError> {
+        if self.version() == last_version && !self.is_locked() {
+            return Ok(None);
+        }
+        let snap = self.read(offset, dst, patience)?;
+        Ok((snap.version != last_version).then_some(snap))
+    }
+
+    /// Reads elements from element index `start` into `dst`, checking the dtype.
+    ///
+    /// # Errors
+    /// [`ArrayError::DTypeMismatch`], and as [`SeqArray::read`].
+    pub fn read_elements<T: Element>(
+        &self,
+        start: usize,
+        dst: &mut [T],
+        patience: impl Patience,
+    ) -> Result<Snapshot, ArrayError> {
+        let offset = start.checked_mul(T::DTYPE.itemsize()).ok_or(ArrayError::BadShape)?;
+        let snap = self.read(offset, bytemuck::cast_slice_mut(dst), patience)?;
+        if snap.dtype.itemsize() != T::DTYPE.itemsize() || snap.dtype != T::DTYPE {
+            return Err(ArrayError::DTypeMismatch {
+                array: snap.dtype,
+                requested: T::DTYPE,
+            });
+        }
+        Ok(snap)
+    }
+
+    /// Reads the current dtype and shape consistently, without copying data.
+    ///
+    /// # Errors
+    /// As [`SeqArray::read`].
+    pub fn snapshot(&self, patience: impl Patience) -> Result<Snapshot, ArrayError> {
+        self.read(0, &mut [], patience)
+    }
+
+    fn read_meta(&self) -> RawMeta {
+        // Relaxed: validated by the caller's sequence check.
+        let m = &self.mem;
+        let mut shape = [0u64; MAX_DIMS];
+        for (i, d) in shape.iter_mut().enumerate() {
+            *d = m.load(CUR_SHAPE_AT + 8 * i, Ordering::Relaxed);
+        }
+        RawMeta {
+            dtype: m.load(CUR_DTYPE_AT, Ordering::Relaxed),
+            ndim: m.load(CUR_NDIM_AT, Ordering::Relaxed),
+            shape,
+            time: m.load(WRITE_TIME_AT, Ordering::Relaxed),
+            token: m.load(TOKEN_AT, Ordering::Relaxed),
+            flags: m.load(FLAGS_AT, Ordering::Relaxed),
+            capacity: self.capacity as u64,
+        }
+    }
+
+    /// Takes the writer lock, waiting within `patience`; the guard's drop publishes the write.
+    ///
+    /// # Errors
+    /// [`ArrayError::WriterStalled`] if another writer holds the lock beyond `patience`.
+    pub fn lock(&self, stamp: WriteStamp, mut patience: impl Patience) -> Result<WriteGuard<'_, M>, ArrayError> {
+        let mut s = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
+        loop {
+            if s % 2 == 0 {
+                // Acquire: pairs with the previous writer's Release store of `s`, so this write is ordered after
+                // its data and protected block.
+                match self
+                    .mem
+                    .compare_exchange(SEQUENCE_AT, s, s + 1, Ordering::Acquire, Ordering::Relaxed)
+                {
+                    Ok(_) => break,
+                    Err(now) => s = now,
+                }
+                continue;
+            }
+            if !patience.keep_waiting() {
+                return Err(self.stalled());
+            }
+            s = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
+        }
+        // Relaxed: read only by stall reports, which are informational.
+        self.mem.store(HOLDER_TOKEN_AT, stamp.token, Ordering::Relaxed);
+        self.mem.store(HOLDER_SINCE_AT, stamp.time_ns, Ordering::Relaxed);
+        // Release fence: pairs with the reader's Acquire fence; orders the odd sequence before every data store.
+        fence(Ordering::Release);
+        let meta = self.read_meta();
+        let dtype = DType::from_code(meta.dtype).unwrap_or(DType::U8);
+        let len = shape_bytes(dtype, &meta.shape[..(meta.ndim as usize).min(MAX_DIMS)])
+            .ok()
+            .filter(|&n| n <= self.capacity as u64)
+            .unwrap_or(0);
+        Ok(WriteGuard {
+            array: self,
+            sequence: s,
+            stamp,
+            dtype,
+            len: len as usize,
+            dirty: false,
+            full_write: false,
+        })
+    }
+
+    /// Writes `src` at byte `offset` of the current data in one locked write.
+    ///
+    /// # Errors
+    /// As [`SeqArray::lock`] and [`WriteGuard::write`].
+    pub fn write(
+        &self,
+        offset: usize,
+        src: &[u8],
+        stamp: WriteStamp,
+        patience: impl Patience,
+    ) -> Result<(), ArrayError> {
+        self.lock(stamp, patience)?.write(offset, src)
+    }
+
+    /// Writes elements from element index `start`, checking the dtype, in one locked write.
+    ///
+    /// # Errors
+    /// As [`SeqArray::lock`] and [`WriteGuard::write_elements`].
+    pub fn write_elements<T: Element>(
+        &self,
+        start: usize,
+        src: &[T],
+        stamp: WriteStamp,
+        patience: impl Patience,
+    ) -> Result<(), ArrayError> {
+        self.lock(stamp, patience)?.write_elements(start, src)
+    }
+
+    /// Clears a stall left by a dead writer: the sequence becomes even again and the contents are marked suspect
+    /// until the next full write. Returns whether there was a stall to clear.
+    ///
+    /// Call it only when the writer named by [`ArrayError::WriterStalled`] is known to be dead; recovering from a
+    /// live writer lets two writers interleave.
+    pub fn recover(&self) -> bool {
+        let s = self.mem.load(SEQUENCE_AT, Ordering::Acquire);
+        if s % 2 == 0 {
+            return false;
+        }
+        // Relaxed: published by the Release CAS below, which also makes the recovery the next "write".
+        let flags = self.mem.load(FLAGS_AT, Ordering::Relaxed);
+        self.mem.store(FLAGS_AT, flags | SUSPECT, Ordering::Relaxed);
+        // Release: pairs with readers' Acquire load of `s1`, as a writer's closing store does. Fails (and changes
+        // nothing) if the writer finished after all.
+        self.mem
+            .compare_exchange(SEQUENCE_AT, s, s + 1, Ordering::Release, Ordering::Relaxed)
+            .is_ok()
+    }
+}
+
+struct RawMeta {
+    dtype: u64,
+    ndim: u64,
+    shape: [u64; MAX_DIMS],
+    time: u64,
+    token: u64,
+    flags: u64,
+    capacity: u64,
+}
+
+impl RawMeta {
+    /// Validates metadata read in a consistent section, returning the snapshot and the data length in bytes.
+    fn finish(self, version: u64) -> Result<(Snapshot, u64), ArrayError> {
+        let corrupt = |what| ArrayError::Region(RegionError::Corrupt(what));
+        let dtype = DType::from_code(self.dtype).ok_or(corrupt("array dtype"))?;
+        if self.ndim > MAX_DIMS as u64 {
+            return Err(corrupt("array ndim"));
+        }
+        let shape: Shape = self.shape[..self.ndim as usize].iter().copied().collect();
+        let len = shape_bytes(dtype, &shape).map_err(|_| corrupt("array shape"))?;
+        if len > self.capacity {
+            return Err(corrupt("array shape exceeds capacity"));
+        }
+        let snapshot = Snapshot {
+            version,
+            write_time_ns: self.time,
+            token: self.token,
+            suspect: self.flags & SUSPECT != 0,
+            dtype,
+            shape,
+        };
+        Ok((snapshot, len))
+    }
+}
+
+/// The writer lock of a [`SeqArray`]. Dropping it publishes the write.
+#[must_use = "dropping the guard at once publishes an empty write"]
+#[derive(Debug)]
+pub struct WriteGuard<'a, M: Memory> {
+    array: &'a SeqArray<M>,
+    /// The even sequence before the lock was taken.
+    sequence: u64,
+    stamp: WriteStamp,
+    dtype: DType,
+    len: usize,
+    dirty: bool,
+    full_write: bool,
+}
+
+impl<M: Memory> WriteGuard<'_, M> {
+    /// The current dtype.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// The current data length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the current shape holds no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Records the writer's stamp in the protected block before the first change.
+    fn touch(&mut self) {
+        if !self.dirty {
+            self.dirty = true;
+            let m = &self.array.mem;
+            // Relaxed: published with the data by the guard's closing Release store.
+            m.store(TOKEN_AT, self.stamp.token, Ordering::Relaxed);
+            m.store(WRITE_TIME_AT, self.stamp.time_ns, Ordering::Relaxed);
+        }
+    }
+
+    fn check(&self, offset: usize, n: usize) -> Result<(), ArrayError> {
+        match offset.checked_add(n) {
+            Some(end) if end <= self.len => Ok(()),
+            _ => Err(ArrayError::OutOfBounds {
+                end: offset as u64 + n as u64,
+                len: self.len as u64,
+            }),
+        }
+    }
+
+    /// Writes `src` at byte `offset`. A write that covers the whole data clears the suspect flag.
+    ///
+    /// # Errors
+    /// [`ArrayError::OutOfBounds`] if the range passes the current data length.
+    pub fn write(&mut self, offset: usize, src: &[u8]) -> Result<(), ArrayError> {
+        self.check(offset, src.len())?;
+        self.touch();
+        self.array.mem.copy_in(DATA_OFFSET + offset, src);
+        self.full_write |= offset == 0 && src.len() == self.len;
+        Ok(())
+    }
+
+    /// Writes elements from element index `start`.
+    ///
+    /// # Errors
+    /// [`ArrayError::DTypeMismatch`] or [`ArrayError::OutOfBounds`].
+    pub fn write_elements<T: Element>(&mut self, start: usize, src: &[T]) -> Result<(), ArrayError> {
+        if T::DTYPE != self.dtype {
+            return Err(ArrayError::DTypeMismatch {
+                array: self.dtype,
+                requested: T::DTYPE,
+            });
+        }
+        let offset = start.checked_mul(T::DTYPE.itemsize()).ok_or(ArrayError::BadShape)?;
+        self.write(offset, bytemuck::cast_slice(src))
+    }
+
+    /// Reads back bytes under the lock (for read-modify-write).
+    ///
+    /// # Errors
+    /// [`ArrayError::OutOfBounds`].
+    pub fn read(&self, offset: usize, dst: &mut [u8]) -> Result<(), ArrayError> {
+        self.check(offset, dst.len())?;
+        self.array.mem.copy_out(DATA_OFFSET + offset, dst);
+        Ok(())
+    }
+
+    /// Changes the dtype and shape within the capacity. The data bytes are left as they are.
+    ///
+    /// # Errors
+    /// [`ArrayError::BadShape`] or [`ArrayError::CapacityExceeded`].
+    pub fn reshape(&mut self, dtype: DType, shape: &[u64]) -> Result<(), ArrayError> {
+        let needed = shape_bytes(dtype, shape)?;
+        let capacity = self.array.capacity as u64;
+        if needed > capacity {
+            return Err(ArrayError::CapacityExceeded { needed, capacity });
+        }
+        self.touch();
+        let m = &self.array.mem;
+        // Relaxed: published with the data by the guard's closing Release store.
+        m.store(CUR_DTYPE_AT, u64::from(dtype.code()), Ordering::Relaxed);
+        m.store(CUR_NDIM_AT, shape.len() as u64, Ordering::Relaxed);
+        for i in 0..MAX_DIMS {
+            m.store(
+                CUR_SHAPE_AT + 8 * i,
+                shape.get(i).copied().unwrap_or(0),
+                Ordering::Relaxed,
+            );
+        }
+        self.dtype = dtype;
+        self.len = needed as usize;
+        self.full_write = false;
+        Ok(())
+    }
+}
+
+impl<M: Memory> Drop for WriteGuard<'_, M> {
+    fn drop(&mut self) {
+        let m = &self.array.mem;
+        if self.full_write {
+            let flags = m.load(FLAGS_AT, Ordering::Relaxed);
+            m.store(FLAGS_AT, flags & !SUSPECT, Ordering::Relaxed);
+        }
+        // Release: pairs with readers' Acquire load of `s1` and the next writer's Acquire CAS; publishes the data.
+        // An unchanged array goes back to its old sequence: readers that overlapped the lock saw no new bytes.
+        let next = if self.dirty { self.sequence + 2 } else { self.sequence };
+        m.store(SEQUENCE_AT, next, Ordering::Release);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::memory::RawRegion;
+    use crate::patience::Spins;
+    use crate::sync::AtomicU64;
+    extern crate std;
+    use std::vec::Vec;
+
+    fn words(capacity: usize) -> Vec<AtomicU64> {
+        (0..region_len(capacity).unwrap() / 8)
+            .map(|_| AtomicU64::new(0))
+            .collect()
+    }
+
+    const STAMP: WriteStamp = WriteStamp { token: 7, time_ns: 99 };
+
+    #[test]
+    fn full_partial_and_element_access() {
+        let w = words(8 * 6);
+        let a = SeqArray::create(RawRegion::new(&w), DType::I32, &[2, 3], 5, 6).unwrap();
+        assert_eq!(a.version(), 0);
+        a.write_elements(0, &[1i32, 2, 3, 4, 5, 6], STAMP, Spins(0)).unwrap();
+        a.write_elements(4, &[50i32], STAMP, Spins(0)).unwrap();
+        let mut all = [0i32; 6];
+        let snap = a.read_elements(0, &mut all, Spins(0)).unwrap();
+        assert_eq!(all, [1, 2, 3, 4, 50, 6]);
+        assert_eq!((snap.version, snap.token, snap.write_time_ns), (2, 7, 99));
+        assert_eq!(&snap.shape[..], &[2, 3]);
+        let mut two = [0i32; 2];
+        a.read_elements(3, &mut two, Spins(0)).unwrap();
+        assert_eq!(two, [4, 50]);
+        assert_eq!(
+            a.read_elements(5, &mut two, Spins(0)),
+            Err(ArrayError::OutOfBounds { end: 28, len: 24 })
+        );
+        assert!(matches!(
+            a.read_elements(0, &mut [0f32; 1], Spins(0)),
+            Err(ArrayError::DTypeMismatch { .. })
+        ));
+        assert!(matches!(
+            a.write_elements(0, &[0u32], STAMP, Spins(0)),
+            Err(ArrayError::DTypeMismatch { .. })
+        ));
+        assert_eq!(a.version(), 2, "failed writes publish no version");
+    }
+
+    #[test]
+    fn reshape_within_capacity_and_reopen() {
+        let w = words(64);
+        let a = SeqArray::create(RawRegion::new(&w), DType::F64, &[8], 1, 1).unwrap();
+        {
+            let mut g = a.lock(STAMP, Spins(0)).unwrap();
+            g.reshape(DType::U8, &[4, 4]).unwrap();
+            assert!(matches!(
+                g.reshape(DType::F64, &[9]),
+                Err(ArrayError::CapacityExceeded { needed: 72, .. })
+            ));
+            g.write(0, &[9u8; 16]).unwrap();
+        }
+        let b = SeqArray::open(RawRegion::new(&w), Spins(0)).unwrap();
+        let snap = b.snapshot(Spins(0)).unwrap();
+        assert_eq!((snap.dtype, &snap.shape[..]), (DType::U8, &[4u64, 4][..]));
+        assert_eq!(b.created_as().0, DType::F64);
+        let mut out = [0u8; 16];
+        b.read_elements(0, &mut out, Spins(0)).unwrap();
+        assert_eq!(out, [9u8; 16]);
+    }
+
+    #[test]
+    fn stalled_writer_is_reported_and_recovered() {
+        let w = words(16);
+        let a = SeqArray::create(RawRegion::new(&w), DType::U64, &[2], 1, 1).unwrap();
+        let guard = a
+            .lock(
+                WriteStamp {
+                    token: 0xdead,
+                    time_ns: 5,
+                },
+                Spins(0),
+            )
+            .unwrap();
+        core::mem::forget(guard); // the writer "dies" mid-write
+        let stalled = Err(ArrayError::WriterStalled {
+            token: 0xdead,
+            since: 5,
+        });
+        assert_eq!(a.read_elements(0, &mut [0u64; 2], Spins(10)), stalled);
+        assert_eq!(
+            a.write_elements(0, &[1u64, 2], STAMP, Spins(10)),
+            stalled.map(|_: Snapshot| ())
+        );
+        assert!(a.recover());
+        assert!(!a.recover());
+        assert!(a.snapshot(Spins(0)).unwrap().suspect);
+        a.write_elements(1, &[3u64], STAMP, Spins(0)).unwrap();
+        assert!(
+            a.snapshot(Spins(0)).unwrap().suspect,
+            "a partial write does not clear suspect"
+        );
+        a.write_elements(0, &[1u64, 2], STAMP, Spins(0)).unwrap();
+        assert!(!a.snapshot(Spins(0)).unwrap().suspect);
+    }
+
+    #[test]
+    fn read_if_changed_skips_unchanged() {
+        let w = words(8);
+        let a = SeqArray::create(RawRegion::new(&w), DType::U64, &[1], 1, 1).unwrap();
+        let mut out = [0u8; 8];
+        assert_eq!(a.read_if_changed(0, 0, &mut out, Spins(0)), Ok(None));
+        a.write(0, &5u64.to_le_bytes(), STAMP, Spins(0)).unwrap();
+        assert_eq!(
+            a.read_if_changed(0, 0, &mut out, Spins(0)).unwrap().map(|s| s.version),
+            Some(1)
+        );
+        assert_eq!(u64::from_le_bytes(out), 5);
+        assert_eq!(a.read_if_changed(1, 0, &mut out, Spins(0)), Ok(None));
+    }
+
+    #[test]
+    fn rejects_bad_creation_and_corrupt_layouts() {
+        let w = words(16);
+        assert!(matches!(
+            SeqArray::create(RawRegion::new(&w), DType::F64, &[3], 1, 1),
+            Err(ArrayError::CapacityExceeded {
+                needed: 24,
+                capacity: 16
+            })
+        ));
+        assert_eq!(
+            SeqArray::create(RawRegion::new(&w), DType::U8, &[1; 9], 1, 1).err(),
+            Some(ArrayError::BadShape)
+        );
+        let a = SeqArray::create(RawRegion::new(&w), DType::U8, &[16], 1, 1).unwrap();
+        a.memory().store(CAPACITY_AT, 1 << 40, Ordering::Relaxed);
+        assert!(SeqArray::open(RawRegion::new(&w), Spins(0)).is_err());
+        a.memory().store(CAPACITY_AT, 16, Ordering::Relaxed);
+        a.memory().store(CUR_NDIM_AT, 200, Ordering::Relaxed);
+        assert!(matches!(
+            a.snapshot(Spins(0)),
+            Err(ArrayError::Region(RegionError::Corrupt(_)))
+        ));
+    }
+}
