@@ -1,2 +1,329 @@
-//! The SPSC/MPSC log ring.
+//! The SPSC/MPSC log ring: variable-length records from many producers to one consumer, in raw shared bytes.
+//!
+//! The algorithm is Agrona's `ManyToOneRingBuffer` (Real Logic, Apache-2.0) over the [`record`] format:
+//! - **Claim** (MPSC). Read the head cache and then the tail. If the record does not fit, reload the head; if it
+//!   still does not fit, count a drop and return [`ClaimError::Full`]. A record that would cross the end of the
+//!   data area takes a padding record up to the end in the same CAS on the tail, and starts at offset 0. After the
+//!   CAS the producer stores `-length` (the claim), writes the header and payload, and commits with one Release
+//!   store of `+length`. [`Grant::abort`] turns the claim into padding instead. The SPSC producer stores the tail
+//!   instead of CASing it.
+//! - **Consume.** The consumer reads forward from the head while the length is positive, skips padding, hands out
+//!   a contiguous batch, zeroes the consumed bytes and only then advances the head with Release.
+//! - **Unblock.** A head record left claimed (negative length) by a dead producer becomes padding. A zero length
+//!   with the tail ahead (the producer died right after its CAS) is resolved by scanning to the next non-zero
+//!   header and confirming the bytes in between are still zero; it becomes padding too. Each counts `abandoned`.
+//!
+//! Layout after the region header (every field a little-endian `u64`):
+//!
+//! ```text
+//!   64  capacity of the data area in bytes (a power of two, 64 ..= 1 GiB)
+//!   72  largest record, header included (aligned; <= capacity / 2)
+//!   80  mode: 1 SPSC, 2 MPSC
+//!   88  data offset (768)
+//!   96  attached SPSC producer token (0: none)      104  attached consumer token (0: none)
+//!  128  head         256  tail         384  head cache      (each alone on a 128-byte stride)
+//!  512  dropped (claims refused because the ring was full)
+//!  640  consumer statistics: 640 abandoned, 648 records consumed, 656 payload bytes consumed, 664 heartbeat
+//!  768  data area
+//! ```
+//!
+//! Invariants: head and tail are byte positions that only grow; `head <= tail <= head + capacity`; every byte
+//! in `[tail, head + capacity)` (mod capacity) is zero; a record never crosses the end of the data area; only a
+//! grant's owner writes its record's bytes, and only the attached consumer zeroes bytes and moves the head.
+
+pub mod consumer;
+pub mod producer;
 pub mod record;
+
+pub use consumer::{Batch, Consumer};
+pub use producer::{ClaimError, Grant, Producer};
+
+use crate::memory::Memory;
+use crate::patience::Patience;
+use crate::region::{self, RegionError, RegionKind, HEADER_LEN};
+use crate::sync::Ordering;
+
+const CAPACITY_AT: usize = HEADER_LEN;
+const MAX_RECORD_AT: usize = 72;
+const MODE_AT: usize = 80;
+const DATA_OFFSET_AT: usize = 88;
+pub(crate) const SPSC_OWNER_AT: usize = 96;
+pub(crate) const CONSUMER_OWNER_AT: usize = 104;
+pub(crate) const HEAD_AT: usize = 128;
+pub(crate) const TAIL_AT: usize = 256;
+pub(crate) const HEAD_CACHE_AT: usize = 384;
+pub(crate) const DROPPED_AT: usize = 512;
+pub(crate) const ABANDONED_AT: usize = 640;
+pub(crate) const RECORDS_AT: usize = 648;
+pub(crate) const BYTES_AT: usize = 656;
+pub(crate) const HEARTBEAT_AT: usize = 664;
+/// Where the data area starts.
+pub const DATA_OFFSET: usize = 768;
+/// The smallest data area.
+pub const MIN_CAPACITY: usize = 64;
+/// The largest data area: padding lengths must fit the record's `i32` length field.
+pub const MAX_CAPACITY: usize = 1 << 30;
+
+/// Who may produce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// One producer at a time ([`Producer::attach_spsc`]); the tail is stored, not CASed.
+    Spsc = 1,
+    /// Any number of producers in any process.
+    Mpsc = 2,
+}
+
+/// The counters of a ring.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RingStats {
+    /// Bytes ever released by the consumer (a position).
+    pub head: u64,
+    /// Bytes ever claimed by producers (a position).
+    pub tail: u64,
+    /// Claims refused because the ring was full.
+    pub dropped: u64,
+    /// Claims the consumer turned into padding after their producer died.
+    pub abandoned: u64,
+    /// Data records committed and consumed.
+    pub records: u64,
+    /// Payload bytes of those records.
+    pub bytes: u64,
+    /// The consumer's last heartbeat (its clock; the std layer uses ns since the UNIX epoch).
+    pub heartbeat: u64,
+}
+
+/// Errors of ring operations other than claims.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RingError {
+    /// The region header or ring layout is invalid.
+    Region(RegionError),
+    /// Another consumer or SPSC producer is attached; its token is given.
+    AlreadyAttached(u64),
+    /// The record at this position has an impossible length or kind: the ring's memory is corrupt.
+    Corrupt {
+        /// The position of the bad record.
+        position: u64,
+    },
+}
+
+impl From<RegionError> for RingError {
+    fn from(e: RegionError) -> Self {
+        RingError::Region(e)
+    }
+}
+
+impl core::fmt::Display for RingError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            RingError::Region(e) => e.fmt(f),
+            RingError::AlreadyAttached(t) => write!(f, "ring already has an attached endpoint (token {t:#x})"),
+            RingError::Corrupt { position } => write!(f, "corrupt record at ring position {position}"),
+        }
+    }
+}
+
+impl core::error::Error for RingError {}
+
+/// The layout of a validated ring region, shared by producers and the consumer.
+#[derive(Clone, Copy, Debug)]
+pub struct Ring<M> {
+    mem: M,
+    capacity: usize,
+    max_record: usize,
+    mode: Mode,
+}
+
+/// The region length for a ring with a data area of `capacity` bytes.
+///
+/// # Examples
+/// ```
+/// use seqring_core::ring::{region_len, DATA_OFFSET};
+/// assert_eq!(region_len(1 << 16), Some(DATA_OFFSET + (1 << 16)));
+/// ```
+pub const fn region_len(capacity: usize) -> Option<usize> {
+    DATA_OFFSET.checked_add(capacity)
+}
+
+impl<M: Memory> Ring<M> {
+    /// Lays out a new ring over all of `mem` (zeroed or unused) and publishes it ready.
+    ///
+    /// The data area is everything after [`DATA_OFFSET`] and must be a power of two of at least
+    /// [`MIN_CAPACITY`]. `max_record` (the largest record, 16-byte header included) defaults to a quarter of the
+    /// capacity and may be at most half of it.
+    ///
+    /// # Errors
+    /// [`RegionError::TooShort`], or `Corrupt` naming the bad parameter.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::ring::record::Records;
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// producer.try_write(3, 42, b"hello").unwrap();
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// let batch = consumer.poll(usize::MAX).unwrap().unwrap();
+    /// let mut buf = vec![0u8; batch.len()];
+    /// consumer.copy_batch(&batch, &mut buf);
+    /// let record = Records::new(&buf).next().unwrap().unwrap();
+    /// assert_eq!((record.source_id, record.timestamp, record.payload), (3, 42, &b"hello"[..]));
+    /// consumer.release(batch);
+    /// ```
+    pub fn create(
+        mem: M,
+        mode: Mode,
+        max_record: Option<usize>,
+        creator_pid: u64,
+        created_ns: u64,
+    ) -> Result<Self, RingError> {
+        region::check_len(&mem, DATA_OFFSET + MIN_CAPACITY)?;
+        let capacity = mem.len() - DATA_OFFSET;
+        if !capacity.is_power_of_two() || capacity > MAX_CAPACITY {
+            return Err(RegionError::Corrupt("ring capacity must be a power of two of at most 1 GiB").into());
+        }
+        let max_record = max_record.unwrap_or(capacity / 4);
+        if max_record < record::HEADER_LEN || max_record > capacity / 2 || max_record > record::MAX_RECORD_LEN {
+            return Err(RegionError::Corrupt("ring max record must be 16 ..= capacity / 2").into());
+        }
+        region::init_header(&mem, RegionKind::Ring, creator_pid, created_ns)?;
+        // Relaxed throughout: nothing is visible until `publish_ready`'s Release store.
+        mem.store(CAPACITY_AT, capacity as u64, Ordering::Relaxed);
+        mem.store(MAX_RECORD_AT, max_record as u64, Ordering::Relaxed);
+        mem.store(MODE_AT, mode as u64, Ordering::Relaxed);
+        mem.store(DATA_OFFSET_AT, DATA_OFFSET as u64, Ordering::Relaxed);
+        for at in (SPSC_OWNER_AT..DATA_OFFSET).step_by(8) {
+            mem.store(at, 0, Ordering::Relaxed);
+        }
+        mem.zero(DATA_OFFSET, capacity);
+        region::publish_ready(&mem);
+        Ok(Ring {
+            mem,
+            capacity,
+            max_record,
+            mode,
+        })
+    }
+
+    /// Opens an existing ring, waiting within `patience` for its creator to publish it.
+    ///
+    /// # Errors
+    /// Any [`RegionError`], or `Corrupt` naming the layout field that disagrees with the mapping.
+    pub fn open(mem: M, patience: impl Patience) -> Result<Self, RingError> {
+        region::wait_ready(&mem, RegionKind::Ring, patience)?;
+        region::check_len(&mem, DATA_OFFSET + MIN_CAPACITY)?;
+        // Relaxed: `wait_ready`'s Acquire load of `ready` ordered the creator's stores before these loads.
+        let capacity = mem.load(CAPACITY_AT, Ordering::Relaxed);
+        let corrupt = |what| Err(RingError::Region(RegionError::Corrupt(what)));
+        if mem.load(DATA_OFFSET_AT, Ordering::Relaxed) != DATA_OFFSET as u64 {
+            return corrupt("ring data offset");
+        }
+        if capacity != (mem.len() - DATA_OFFSET) as u64 || !capacity.is_power_of_two() || capacity > MAX_CAPACITY as u64
+        {
+            return corrupt("ring capacity");
+        }
+        let max_record = mem.load(MAX_RECORD_AT, Ordering::Relaxed);
+        if max_record < record::HEADER_LEN as u64
+            || max_record > capacity / 2
+            || max_record > record::MAX_RECORD_LEN as u64
+        {
+            return corrupt("ring max record");
+        }
+        let mode = match mem.load(MODE_AT, Ordering::Relaxed) {
+            1 => Mode::Spsc,
+            2 => Mode::Mpsc,
+            _ => return corrupt("ring mode"),
+        };
+        Ok(Ring {
+            mem,
+            capacity: capacity as usize,
+            max_record: max_record as usize,
+            mode,
+        })
+    }
+
+    /// The underlying region.
+    pub fn memory(&self) -> &M {
+        &self.mem
+    }
+
+    /// The data area's size in bytes.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The largest record, header included.
+    pub fn max_record(&self) -> usize {
+        self.max_record
+    }
+
+    /// The largest payload a single record can carry.
+    pub fn max_payload(&self) -> usize {
+        self.max_record - record::HEADER_LEN
+    }
+
+    /// Who may produce.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// A snapshot of the counters (each read atomically; not a consistent cut across them).
+    pub fn stats(&self) -> RingStats {
+        // Relaxed: statistics, not synchronisation.
+        let load = |at| self.mem.load(at, Ordering::Relaxed);
+        RingStats {
+            head: load(HEAD_AT),
+            tail: load(TAIL_AT),
+            dropped: load(DROPPED_AT),
+            abandoned: load(ABANDONED_AT),
+            records: load(RECORDS_AT),
+            bytes: load(BYTES_AT),
+            heartbeat: load(HEARTBEAT_AT),
+        }
+    }
+
+    /// Claims the endpoint slot at `at` for `token` (non-zero).
+    fn attach_slot(&self, at: usize, token: u64) -> Result<(), RingError> {
+        let token = token.max(1);
+        // Acquire: pairs with the Release store in `detach_slot`, ordering this endpoint after the previous one.
+        self.mem
+            .compare_exchange(at, 0, token, Ordering::Acquire, Ordering::Relaxed)
+            .map(|_| ())
+            .map_err(RingError::AlreadyAttached)
+    }
+
+    fn detach_slot(&self, at: usize) {
+        // Release: pairs with the Acquire CAS in `attach_slot`.
+        self.mem.store(at, 0, Ordering::Release);
+    }
+
+    /// Frees the consumer slot held by `token`, for taking over from a consumer known to be dead. Returns whether
+    /// `token` held it.
+    pub fn evict_consumer(&self, token: u64) -> bool {
+        // AcqRel: acquires the dead consumer's stores to the head (as `attach_slot` would) and releases the slot.
+        self.mem
+            .compare_exchange(CONSUMER_OWNER_AT, token.max(1), 0, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Frees the SPSC producer slot held by `token`, for taking over from a producer known to be dead. Returns
+    /// whether `token` held it.
+    pub fn evict_spsc_producer(&self, token: u64) -> bool {
+        // AcqRel: as in `evict_consumer`.
+        self.mem
+            .compare_exchange(SPSC_OWNER_AT, token.max(1), 0, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// The data-area offset of a position.
+    #[inline]
+    pub(crate) fn index(&self, position: u64) -> usize {
+        (position as usize) & (self.capacity - 1)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests;

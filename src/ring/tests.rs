@@ -1,0 +1,289 @@
+//! Edge cases of the ring protocol, single-threaded over a heap region.
+
+extern crate std;
+
+use super::record::{Record, Records, Word0};
+use super::*;
+use crate::memory::RawRegion;
+use crate::sync::AtomicU64;
+use std::vec::Vec;
+
+fn words(capacity: usize) -> Vec<AtomicU64> {
+    (0..region_len(capacity).unwrap() / 8)
+        .map(|_| AtomicU64::new(0))
+        .collect()
+}
+
+fn drain(consumer: &mut Consumer<RawRegion<'_>>) -> Vec<(u8, u64, Vec<u8>)> {
+    let mut out = Vec::new();
+    while let Some(batch) = consumer.poll(usize::MAX).unwrap() {
+        for r in Records::new(consumer.batch_bytes(&batch)) {
+            let Record {
+                source_id,
+                timestamp,
+                payload,
+            } = r.unwrap();
+            out.push((source_id, timestamp, payload.to_vec()));
+        }
+        consumer.release(batch);
+    }
+    out
+}
+
+fn assert_all_zero(ring: &Ring<RawRegion<'_>>) {
+    let mut data = std::vec![0u8; ring.capacity()];
+    ring.memory().copy_out(DATA_OFFSET, &mut data);
+    assert!(data.iter().all(|&b| b == 0), "consumed bytes must be zeroed");
+}
+
+#[test]
+fn record_ending_exactly_at_the_end_needs_no_padding() {
+    let w = words(128);
+    let ring = Ring::create(RawRegion::new(&w), Mode::Mpsc, Some(64), 1, 0).unwrap();
+    let p = Producer::attach(ring).unwrap();
+    let mut c = Consumer::attach(ring, 1).unwrap();
+    // 64 + 64 = 128: the second record ends exactly at the end of the data area.
+    p.try_write(1, 1, &[1; 48]).unwrap();
+    p.try_write(1, 2, &[2; 48]).unwrap();
+    assert_eq!(ring.stats().tail, 128);
+    let got = drain(&mut c);
+    assert_eq!(got, [(1, 1, std::vec![1; 48]), (1, 2, std::vec![2; 48])]);
+    // The next record starts at offset 0 with no padding.
+    p.try_write(1, 3, &[3; 8]).unwrap();
+    assert_eq!(ring.stats().tail, 128 + 24);
+    assert_eq!(drain(&mut c), [(1, 3, std::vec![3; 8])]);
+    assert_all_zero(&ring);
+}
+
+#[test]
+fn maximum_record_and_too_large() {
+    let w = words(256);
+    let ring = Ring::create(RawRegion::new(&w), Mode::Mpsc, None, 1, 0).unwrap();
+    assert_eq!(ring.max_record(), 64);
+    let p = Producer::attach(ring).unwrap();
+    let mut c = Consumer::attach(ring, 1).unwrap();
+    p.try_write(9, 0, &[7; 48]).unwrap();
+    assert_eq!(
+        p.try_write(9, 0, &[7; 49]),
+        Err(ClaimError::TooLarge { len: 49, max: 48 })
+    );
+    assert_eq!(drain(&mut c), [(9, 0, std::vec![7; 48])]);
+}
+
+#[test]
+fn empty_payload() {
+    let w = words(64);
+    let ring = Ring::create(RawRegion::new(&w), Mode::Spsc, Some(32), 1, 0).unwrap();
+    let p = Producer::attach_spsc(ring, 5).unwrap();
+    let mut c = Consumer::attach(ring, 1).unwrap();
+    p.try_write(0, 11, b"").unwrap();
+    assert_eq!(drain(&mut c), [(0, 11, Vec::new())]);
+    assert_eq!(ring.stats().records, 1);
+    assert_eq!(ring.stats().bytes, 0);
+}
+
+#[test]
+fn back_to_back_wraps_pad_and_keep_order() {
+    let w = words(128);
+    let ring = Ring::create(RawRegion::new(&w), Mode::Mpsc, Some(64), 1, 0).unwrap();
+    let p = Producer::attach(ring).unwrap();
+    let mut c = Consumer::attach(ring, 1).unwrap();
+    let mut expected = Vec::new();
+    let mut got = Vec::new();
+    // 40-byte records (24 B payload): 3 fit, the 4th would cross the end at 120 and pads 8 bytes.
+    for i in 0..200u64 {
+        let payload = [i as u8; 24];
+        p.try_write(2, i, &payload).unwrap();
+        expected.push((2, i, payload.to_vec()));
+        if i % 2 == 1 {
+            got.extend(drain(&mut c));
+        }
+    }
+    got.extend(drain(&mut c));
+    assert_eq!(got, expected);
+    assert!(ring.stats().tail > 128 * 40, "the ring wrapped many times");
+    assert_eq!(ring.stats().records, 200);
+    assert_all_zero(&ring);
+}
+
+#[test]
+fn full_then_drain_counts_drops() {
+    let w = words(128);
+    let ring = Ring::create(RawRegion::new(&w), Mode::Mpsc, Some(64), 1, 0).unwrap();
+    let p = Producer::attach(ring).unwrap();
+    let mut c = Consumer::attach(ring, 1).unwrap();
+    let mut n = 0;
+    while p.try_write(1, n, &[n as u8; 16]).is_ok() {
+        n += 1;
+    }
+    assert_eq!(n, 4, "four 32-byte records fill 128 bytes");
+    assert_eq!(p.try_write(1, 99, &[0; 16]), Err(ClaimError::Full));
+    assert_eq!(ring.stats().dropped, 2);
+    assert_eq!(drain(&mut c).len(), 4);
+    for i in 0..4 {
+        p.try_write(1, 10 + i, &[0; 16]).unwrap();
+    }
+    assert_eq!(drain(&mut c).iter().map(|r| r.1).collect::<Vec<_>>(), [10, 11, 12, 13]);
+}
+
+#[test]
+fn abort_in_the_middle_of_a_batch_becomes_padding() {
+    let w = words(256);
+    let ring = Ring::create(RawRegion::new(&w), Mode::Mpsc, None, 1, 0).unwrap();
+    let p = Producer::attach(ring).unwrap();
+    let mut c = Consumer::attach(ring, 1).unwrap();
+    p.try_write(1, 1, b"one").unwrap();
+    let mut g = p.claim(1, 2, 5).unwrap();
+    g.write(0, b"never");
+    p.try_write(1, 3, b"three").unwrap();
+    let first = c.poll(usize::MAX).unwrap().unwrap();
+    assert_eq!(first.records(), 1, "the batch stops at the uncommitted claim");
+    c.release(first);
+    g.abort();
+    let dropped_grant = p.claim(1, 4, 2).unwrap();
+    drop(dropped_grant); // dropping uncommitted aborts too
+    p.try_write(1, 5, b"five").unwrap();
+    let batch = c.poll(usize::MAX).unwrap().unwrap();
+    assert_eq!(batch.records(), 2, "one batch runs over both aborted claims");
+    let got: Vec<u64> = Records::new(c.batch_bytes(&batch))
+        .map(|r| r.unwrap().timestamp)
+        .collect();
+    assert_eq!(got, [3, 5]);
+    c.release(batch);
+    assert_all_zero(&ring);
+}
+
+#[test]
+fn batches_respect_max_bytes_but_always_make_progress() {
+    let w = words(256);
+    let ring = Ring::create(RawRegion::new(&w), Mode::Mpsc, None, 1, 0).unwrap();
+    let p = Producer::attach(ring).unwrap();
+    let mut c = Consumer::attach(ring, 1).unwrap();
+    for i in 0..4 {
+        p.try_write(1, i, &[0; 16]).unwrap();
+    }
+    let b = c.poll(70).unwrap().unwrap();
+    assert_eq!((b.len(), b.records()), (64, 2));
+    c.release(b);
+    let b = c.poll(1).unwrap().unwrap();
+    assert_eq!((b.len(), b.records()), (32, 1));
+    c.release(b);
+}
+
+#[test]
+fn unblock_negative_length_claim() {
+    let w = words(256);
+    let ring = Ring::create(RawRegion::new(&w), Mode::Mpsc, None, 1, 0).unwrap();
+    let p = Producer::attach(ring).unwrap();
+    let mut c = Consumer::attach(ring, 1).unwrap();
+    core::mem::forget(p.claim(1, 1, 10).unwrap()); // the producer dies holding the claim
+    p.try_write(1, 2, b"after").unwrap();
+    assert!(c.poll(usize::MAX).unwrap().is_none());
+    assert!(c.is_blocked());
+    assert!(c.unblock().unwrap());
+    assert!(!c.unblock().unwrap(), "nothing left to unblock");
+    assert_eq!(drain(&mut c), [(1, 2, b"after".to_vec())]);
+    assert_eq!(ring.stats().abandoned, 1);
+    assert!(!c.is_blocked());
+}
+
+#[test]
+fn unblock_zero_length_claim_scans_to_the_next_header() {
+    let w = words(256);
+    let ring = Ring::create(RawRegion::new(&w), Mode::Mpsc, None, 1, 0).unwrap();
+    let p = Producer::attach(ring).unwrap();
+    let mut c = Consumer::attach(ring, 1).unwrap();
+    // A producer that died right after its CAS: the tail moved, nothing was written.
+    ring.memory().store(TAIL_AT, 40, Ordering::Relaxed);
+    assert!(c.is_blocked());
+    assert!(
+        !c.unblock().unwrap(),
+        "with nothing after it, a zero claim may be a slow producer"
+    );
+    p.try_write(1, 7, b"x").unwrap();
+    assert!(c.unblock().unwrap());
+    assert_eq!(drain(&mut c), [(1, 7, b"x".to_vec())]);
+    assert_eq!(ring.stats().abandoned, 1);
+}
+
+#[test]
+fn unblock_zero_length_claim_running_to_the_end() {
+    let w = words(128);
+    let ring = Ring::create(RawRegion::new(&w), Mode::Mpsc, Some(64), 1, 0).unwrap();
+    let p = Producer::attach(ring).unwrap();
+    let mut c = Consumer::attach(ring, 1).unwrap();
+    p.try_write(1, 1, &[0; 80]).unwrap_err(); // too large
+    p.try_write(1, 1, &[1; 48]).unwrap(); // 0..64
+    assert_eq!(drain(&mut c).len(), 1);
+    // A dead producer claimed 64..128 plus a wrap (padding never written), and a live one committed at 0.
+    ring.memory().store(TAIL_AT, 64 + 64 + 32, Ordering::Relaxed);
+    let w0 = Word0 {
+        length: 32,
+        kind: 1,
+        source_id: 3,
+    };
+    ring.memory().store(DATA_OFFSET + 8, 5, Ordering::Relaxed);
+    ring.memory().store(DATA_OFFSET, w0.encode(), Ordering::Release);
+    assert!(c.unblock().unwrap());
+    assert_eq!(drain(&mut c), [(3, 5, std::vec![0; 16])]);
+}
+
+#[test]
+fn corrupt_headers_are_errors() {
+    let w = words(128);
+    let ring = Ring::create(RawRegion::new(&w), Mode::Mpsc, Some(64), 1, 0).unwrap();
+    let mut c = Consumer::attach(ring, 1).unwrap();
+    let bad = [
+        Word0 {
+            length: 8,
+            kind: 1,
+            source_id: 0,
+        }, // data shorter than its header
+        Word0 {
+            length: 72,
+            kind: 1,
+            source_id: 0,
+        }, // longer than the max record
+        Word0 {
+            length: 256,
+            kind: 2,
+            source_id: 0,
+        }, // padding past the end
+        Word0 {
+            length: 16,
+            kind: 9,
+            source_id: 0,
+        }, // unknown kind
+    ];
+    for w0 in bad {
+        ring.memory().store(DATA_OFFSET, w0.encode(), Ordering::Relaxed);
+        assert_eq!(c.poll(usize::MAX), Err(RingError::Corrupt { position: 0 }), "{w0:?}");
+    }
+    ring.memory().store(TAIL_AT, 1 << 40, Ordering::Relaxed);
+    let p = Producer::attach(ring).unwrap();
+    assert_eq!(p.try_write(1, 1, b""), Err(ClaimError::Corrupt));
+}
+
+#[test]
+fn endpoints_are_exclusive_and_layouts_validated() {
+    let w = words(64);
+    let ring = Ring::create(RawRegion::new(&w), Mode::Spsc, None, 1, 0).unwrap();
+    let c = Consumer::attach(ring, 7).unwrap();
+    assert_eq!(Consumer::attach(ring, 8).err(), Some(RingError::AlreadyAttached(7)));
+    drop(c);
+    let c = Consumer::attach(ring, 8).unwrap();
+    let p = Producer::attach_spsc(ring, 3).unwrap();
+    assert_eq!(
+        Producer::attach_spsc(ring, 4).err(),
+        Some(RingError::AlreadyAttached(3))
+    );
+    assert!(Producer::attach(ring).is_err(), "an SPSC ring refuses MPSC producers");
+    assert!(ring.evict_consumer(8));
+    drop((p, c));
+    let reopened = Ring::open(RawRegion::new(&w), crate::Spins(0)).unwrap();
+    assert_eq!((reopened.capacity(), reopened.mode()), (64, Mode::Spsc));
+    let odd: Vec<AtomicU64> = (0..(DATA_OFFSET + 96) / 8).map(|_| AtomicU64::new(0)).collect();
+    assert!(Ring::create(RawRegion::new(&odd), Mode::Mpsc, None, 1, 0).is_err());
+    ring.memory().store(MAX_RECORD_AT, 4096, Ordering::Relaxed);
+    assert!(Ring::open(RawRegion::new(&w), crate::Spins(0)).is_err());
+}
