@@ -4,3 +4,5 @@
 //! archives, configs, the processing tracker and mapped structures.
 
 pub use seqring_core as core;
+
+pub mod mapped;
