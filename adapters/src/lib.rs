@@ -6,3 +6,7 @@
 pub use seqring_core as core;
 
 pub mod mapped;
+pub mod config;
+pub mod nested_dict;
+pub mod processing;
+pub mod tracker;

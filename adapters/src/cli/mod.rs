@@ -2,6 +2,10 @@
 
 use clap::{Parser, Subcommand};
 
+mod checksum;
+mod tracker;
+mod transfer;
+
 /// seqring: shared typed arrays, lock-free logging to disk, numpy-compatible archives and experiment state.
 #[derive(Parser)]
 #[command(name = "seqring", version, about)]
@@ -14,6 +18,12 @@ pub struct Cli {
 enum Command {
     /// Print the version of the on-disk and in-memory layouts this build reads and writes.
     Formats,
+    /// Compute the ataraxis directory checksum of DIR (the last line of stdout is the checksum).
+    Checksum(checksum::Args),
+    /// Copy a directory tree in parallel, optionally verified and removing the source.
+    Transfer(transfer::Args),
+    /// Show and change an ataraxis-compatible processing tracker file.
+    Tracker(tracker::Args),
 }
 
 /// The error a command reports: one sentence, printed to stderr with exit code 1.
@@ -26,5 +36,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             println!("region layout version {}", seqring_core::region::VERSION);
             Ok(())
         }
+        Command::Checksum(args) => checksum::run(args),
+        Command::Transfer(args) => transfer::run(args),
+        Command::Tracker(args) => tracker::run(args),
     }
 }

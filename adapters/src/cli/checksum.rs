@@ -1,0 +1,55 @@
+//! `seqring checksum DIR`: the ataraxis directory checksum of a tree; the last line of stdout is the 32-digit hex.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use seqring::processing::{directory_checksum, ChecksumOptions, ChecksumProgress};
+
+use super::CliError;
+
+/// Arguments of `seqring checksum`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The directory to checksum.
+    dir: PathBuf,
+    /// Do not write the checksum to DIR/ax_checksum.txt.
+    #[arg(long)]
+    no_save: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    workers: Option<u16>,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<(), CliError> {
+    let bar = byte_bar("checksum");
+    let progress = |p: ChecksumProgress| {
+        bar.set_length(p.bytes_total);
+        bar.set_position(bar.position().max(p.bytes_done));
+    };
+    let options = ChecksumOptions {
+        workers: args.workers.map(usize::from),
+        save: !args.no_save,
+        progress: Some(&progress),
+        ..Default::default()
+    };
+    let sum = directory_checksum(&args.dir, &options);
+    bar.finish_and_clear();
+    println!("{}", sum?);
+    Ok(())
+}
+
+/// A byte progress bar on stderr when it is a terminal, else a hidden one.
+pub(crate) fn byte_bar(what: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar
+}

@@ -1,0 +1,58 @@
+//! `seqring transfer SRC DST`: a parallel copy of a tree, optionally verified and removing the source.
+
+use std::path::PathBuf;
+
+use seqring::processing::{transfer_directory, TransferOptions, TransferProgress};
+
+use super::checksum::byte_bar;
+use super::CliError;
+
+/// Arguments of `seqring transfer`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The directory to copy.
+    src: PathBuf,
+    /// Where to copy it (created if missing).
+    dst: PathBuf,
+    /// Verify the copy against the source's checksum (SRC/ax_checksum.txt, computed and saved if missing).
+    #[arg(long)]
+    verify: bool,
+    /// Delete the source after a successful (and, with --verify, verified) copy.
+    #[arg(long)]
+    remove_source: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    workers: Option<u16>,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<(), CliError> {
+    let bar = byte_bar("transfer");
+    let progress = |p: &TransferProgress| {
+        bar.set_length(p.bytes_total);
+        bar.set_position(bar.position().max(p.bytes_done));
+    };
+    let options = TransferOptions {
+        workers: args.workers.map(usize::from),
+        verify: args.verify,
+        remove_source: args.remove_source,
+        progress: Some(&progress),
+    };
+    let report = transfer_directory(&args.src, &args.dst, &options);
+    bar.finish_and_clear();
+    let report = report?;
+    println!(
+        "copied {} files ({} bytes) from {} to {}",
+        report.files,
+        report.bytes,
+        args.src.display(),
+        args.dst.display()
+    );
+    if let Some(sum) = report.checksum {
+        println!("verified checksum {sum}");
+    }
+    if report.removed_source {
+        println!("removed {}", args.src.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! Walking a directory tree the way ataraxis does (`walk_files`): every entry that resolves to a regular file.
+//!
+//! Invariants:
+//! - symbolic links to files are included (their target's contents count); symbolic links to directories are not
+//!   followed, so the walk stays inside the tree and cannot loop; dangling or looping links are skipped;
+//! - a directory that cannot be read is an error naming it, never a silently smaller tree;
+//! - relative paths use `/` separators and are the raw bytes of the file name components.
+
+use std::fs;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// A regular file found by [`walk_files`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TreeFile {
+    /// The full path.
+    pub path: PathBuf,
+    /// The path relative to the walked root, with `/` separators.
+    pub relative: Vec<u8>,
+    /// The size in bytes when walked.
+    pub len: u64,
+}
+
+/// A directory of the tree (including empty ones), relative to the root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TreeDir {
+    /// The full path.
+    pub path: PathBuf,
+    /// The path relative to the walked root.
+    pub relative: PathBuf,
+}
+
+/// A walk failure: the path that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {path}: {source}")]
+pub struct WalkError {
+    /// The directory or entry that failed.
+    pub path: PathBuf,
+    /// The I/O error.
+    #[source]
+    pub source: io::Error,
+}
+
+/// The regular files under `root`, in no particular order.
+///
+/// # Errors
+///
+/// [`WalkError`] when `root` is missing or not a directory, or a directory under it cannot be read.
+pub fn walk_files(root: &Path) -> Result<Vec<TreeFile>, WalkError> {
+    walk(root).map(|(files, _)| files)
+}
+
+/// The regular files and the directories under `root` (the root itself excluded), in no particular order.
+///
+/// # Errors
+///
+/// As [`walk_files`].
+pub fn walk(root: &Path) -> Result<(Vec<TreeFile>, Vec<TreeDir>), WalkError> {
+    let err = |path: &Path, source: io::Error| WalkError {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = fs::metadata(root).map_err(|e| err(root, e))?;
+    if !meta.is_dir() {
+        return Err(err(
+            root,
+            io::Error::new(io::ErrorKind::NotADirectory, "not a directory"),
+        ));
+    }
+    let mut files = Vec::new();
+    let mut dirs = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in fs::read_dir(&dir).map_err(|e| err(&dir, e))? {
+            let entry = entry.map_err(|e| err(&dir, e))?;
+            let path = entry.path();
+            let kind = entry.file_type().map_err(|e| err(&path, e))?;
+            let len = if kind.is_dir() {
+                let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+                dirs.push(TreeDir {
+                    path: path.clone(),
+                    relative,
+                });
+                pending.push(path);
+                continue;
+            } else if kind.is_file() {
+                entry.metadata().map_err(|e| err(&path, e))?.len()
+            } else if kind.is_symlink() {
+                match fs::metadata(&path) {
+                    Ok(m) if m.is_file() => m.len(),
+                    Ok(_) => continue,
+                    Err(e) if is_absent(&e) => continue,
+                    Err(e) => return Err(err(&path, e)),
+                }
+            } else {
+                continue; // fifos, sockets, devices
+            };
+            let relative = path.strip_prefix(root).unwrap_or(&path).as_os_str().as_bytes().to_vec();
+            files.push(TreeFile { path, relative, len });
+        }
+    }
+    Ok((files, dirs))
+}
+
+fn is_absent(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn follows_file_links_not_dir_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        fs::create_dir_all(root.join("sub/empty")).unwrap();
+        fs::write(root.join("sub/a.txt"), b"abc").unwrap();
+        std::os::unix::fs::symlink(root.join("sub/a.txt"), root.join("link.txt")).unwrap();
+        std::os::unix::fs::symlink(root.join("sub"), root.join("dirlink")).unwrap();
+        std::os::unix::fs::symlink(root.join("nothing"), root.join("dangling")).unwrap();
+        std::os::unix::fs::symlink(&root, root.join("sub/loop")).unwrap();
+        let (files, dirs) = walk(&root).unwrap();
+        let mut rel: Vec<_> = files
+            .iter()
+            .map(|f| String::from_utf8(f.relative.clone()).unwrap())
+            .collect();
+        rel.sort();
+        assert_eq!(rel, ["link.txt", "sub/a.txt"]);
+        assert!(files.iter().all(|f| f.len == 3));
+        let mut d: Vec<_> = dirs.iter().map(|d| d.relative.clone()).collect();
+        d.sort();
+        assert_eq!(d, [PathBuf::from("sub"), PathBuf::from("sub/empty")]);
+    }
+
+    #[test]
+    fn missing_root_and_file_root_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = walk_files(&dir.path().join("nope")).unwrap_err();
+        assert!(e.to_string().contains("nope"));
+        fs::write(dir.path().join("f"), b"").unwrap();
+        assert!(walk_files(&dir.path().join("f")).is_err());
+    }
+}
