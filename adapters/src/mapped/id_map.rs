@@ -240,6 +240,31 @@ impl MapKey for HashedStr {
     }
 }
 
+/// A value usable as a key of type `Q` when building an [`IdMap`]: `u64` or `&u64` for `u64` keys; anything that is
+/// `AsRef<str>` (`&str`, `String`, `&String`, `Cow<str>`, ...) for string keys.
+pub trait AsKey<Q: ?Sized> {
+    /// The key.
+    fn as_key(&self) -> &Q;
+}
+
+impl AsKey<u64> for u64 {
+    fn as_key(&self) -> &u64 {
+        self
+    }
+}
+
+impl AsKey<u64> for &u64 {
+    fn as_key(&self) -> &u64 {
+        self
+    }
+}
+
+impl<S: AsRef<str> + ?Sized> AsKey<str> for S {
+    fn as_key(&self) -> &str {
+        self.as_ref()
+    }
+}
+
 fn key_kind_name(code: u64) -> Option<&'static str> {
     match code {
         1 => Some(u64::NAME),
@@ -302,7 +327,7 @@ impl<K: MapKey + ?Sized, T: Tagged> IdMap<K, T> {
     pub fn build<I, Q, R>(items: I, path: impl AsRef<Path>) -> Result<IdMap<K, T>, MappedError>
     where
         I: IntoIterator<Item = (Q, R)>,
-        Q: Borrow<K::Query>,
+        Q: AsKey<K::Query>,
         R: Borrow<T>,
     {
         Self::builder(path).build(items)
@@ -811,11 +836,11 @@ impl<K: MapKey + ?Sized, T: Tagged> IdMapBuilder<K, T> {
     pub fn build<I, Q, R>(mut self, items: I) -> Result<IdMap<K, T>, MappedError>
     where
         I: IntoIterator<Item = (Q, R)>,
-        Q: Borrow<K::Query>,
+        Q: AsKey<K::Query>,
         R: Borrow<T>,
     {
         for (k, r) in items {
-            self.insert(k.borrow(), r.borrow())?;
+            self.insert(k.as_key(), r.borrow())?;
         }
         self.finish()
     }

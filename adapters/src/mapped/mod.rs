@@ -77,7 +77,7 @@ mod writer;
 pub use array::{ArrayWriter, MappedArray};
 pub use bytes::{BytesWriter, MappedBytes, MappedStrs, StrsWriter};
 pub use header::{inspect, MappedInfo};
-pub use id_map::{HashedStr, IdMap, IdMapBuilder, IndexKind, MapKey};
+pub use id_map::{AsKey, HashedStr, IdMap, IdMapBuilder, IndexKind, MapKey};
 pub use records::{MappedRecords, RecordsWriter};
 
 use seqring_core::{DType, Element};
