@@ -2,7 +2,9 @@
 
 use clap::{Parser, Subcommand};
 
+mod assemble;
 mod checksum;
+mod inspect;
 mod tracker;
 mod transfer;
 
@@ -18,6 +20,10 @@ pub struct Cli {
 enum Command {
     /// Print the version of the on-disk and in-memory layouts this build reads and writes.
     Formats,
+    /// Assemble a log directory into one numpy-compatible {source_id}_log.npz archive per source.
+    Assemble(assemble::Args),
+    /// Summarise a log archive or a log directory per source (--json for machines, --messages for a listing).
+    Inspect(inspect::Args),
     /// Compute the ataraxis directory checksum of DIR (the last line of stdout is the checksum).
     Checksum(checksum::Args),
     /// Copy a directory tree in parallel, optionally verified and removing the source.
@@ -36,6 +42,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             println!("region layout version {}", seqring_core::region::VERSION);
             Ok(())
         }
+        Command::Assemble(args) => assemble::run(args),
+        Command::Inspect(args) => inspect::run(args),
         Command::Checksum(args) => checksum::run(args),
         Command::Transfer(args) => transfer::run(args),
         Command::Tracker(args) => tracker::run(args),

@@ -1,0 +1,115 @@
+//! `seqring assemble LOG_DIR`: builds one `{source_id}_log.npz` per source from a log directory's `.npy` entries
+//! and `.seg` segments, then removes the sources (unless `--keep-sources`), as ataraxis does.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use seqring::archive::{assemble_log_archives, AssembleOptions, Phase, Progress};
+
+use super::CliError;
+
+/// Arguments of `seqring assemble`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The log directory of one logger (its `.npy` entries and/or `.seg` segments).
+    log_dir: PathBuf,
+    /// Keep the `.npy` entries and segments after assembly (by default they are removed once every archive is
+    /// safely written).
+    #[arg(long)]
+    keep_sources: bool,
+    /// Re-read every archive and compare each entry with its source before anything is renamed or removed.
+    #[arg(long)]
+    verify: bool,
+    /// Worker threads, one source per worker (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    workers: Option<u16>,
+    /// Replace archives that already exist (by default an existing archive is an error).
+    #[arg(long)]
+    overwrite: bool,
+}
+
+fn phase_name(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Writing => "writing",
+        Phase::Verifying => "verifying",
+        Phase::Removing => "removing sources",
+    }
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<(), CliError> {
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{msg:>16} [{bar:40}] {human_pos}/{human_len} {per_sec} eta {eta}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let current = Mutex::new(None::<Phase>);
+    let progress = |p: Progress| {
+        let mut current = current.lock().unwrap_or_else(|e| e.into_inner());
+        if *current != Some(p.phase) {
+            *current = Some(p.phase);
+            bar.reset();
+            bar.set_message(phase_name(p.phase));
+            bar.set_length(p.total);
+        }
+        bar.set_position(bar.position().max(p.done));
+    };
+    let options = AssembleOptions {
+        workers: args.workers.map_or(0, usize::from),
+        verify: args.verify,
+        remove_sources: !args.keep_sources,
+        overwrite: args.overwrite,
+        progress: Some(&progress),
+    };
+    let start = Instant::now();
+    let report = assemble_log_archives(&args.log_dir, &options);
+    bar.finish_and_clear();
+    let report = report?;
+    if report.archives.is_empty() {
+        return Err(format!(
+            "{} holds no log entries (.npy) or segments (.seg) to assemble",
+            args.log_dir.display()
+        )
+        .into());
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let mut out = std::io::stdout().lock();
+    let result = (|| -> std::io::Result<()> {
+        for a in &report.archives {
+            writeln!(
+                out,
+                "{}: source {}, {} messages + onset, {} bytes",
+                a.path.display(),
+                a.source_id,
+                a.entries - 1,
+                a.bytes
+            )?;
+        }
+        writeln!(
+            out,
+            "assembled {} entries from {} sources in {:.3} s ({:.0} entries/s){}{}",
+            report.entries(),
+            report.archives.len(),
+            seconds,
+            report.entries() as f64 / seconds.max(1e-9),
+            if report.verified { "; verified" } else { "" },
+            if options.remove_sources {
+                format!("; removed {} source files", report.removed_files)
+            } else {
+                "; sources kept".to_owned()
+            }
+        )
+    })();
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
