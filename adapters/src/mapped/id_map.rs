@@ -29,8 +29,11 @@
 //! - **Sorted**: entries sorted by hash (`m = n`). A directory of `2^b + 1` entry positions, with
 //!   `b = max(0, ceil(log2 n) - 1)`, maps the top `b` hash bits to the entries that start with them (1–2 on
 //!   average). Lookup: one directory read, a scan of about one cache line of entries, one record read.
-//! - **Perfect hash** (PTHash-style, Pibiri & Trani, SIGIR 2021): `n` keys in `nb = ceil(n / 4)` buckets by the
-//!   high bits of the hash (`bucket = (h * nb) >> 64`), `m = ceil(n / 0.95)` slots. Each bucket has a 16-bit pilot
+//! - **Perfect hash** (PTHash-style, Pibiri & Trani, SIGIR 2021): `n` keys in `nb = ceil(n / 3)` buckets,
+//!   `m = ceil(n / 0.95)` slots. PTHash's skewed bucket map sends keys with `h < 6 * (2^64 - 1) / 10` (integer
+//!   division first) to the first `d = nb * 3 / 10` buckets and the others to the rest:
+//!   `bucket = fastrange(rotl(h, 32), d)` or `d + fastrange(rotl(h, 32), nb - d)` where
+//!   `fastrange(x, k) = (x * k) >> 64` (the first form only when `d > 0`). Each bucket has a 16-bit pilot
 //!   `p` chosen at build so that its keys land in free, distinct slots
 //!   `slot = (fmix64(h ^ fmix64(seed << 32 | p)) * m) >> 64`. Lookup: one pilot read, one entry read (no scan), one
 //!   record read. A build that finds no pilot for some bucket retries with another seed and, after four seeds (or
@@ -63,7 +66,7 @@ const KEY_BLOB: usize = 5;
 
 /// Slots per key of the perfect hash is `1 / ALPHA`; buckets hold `LAMBDA` keys on average.
 const ALPHA_PERCENT: u64 = 95;
-const LAMBDA: u64 = 4;
+const LAMBDA: u64 = 3;
 const PHF_SEEDS: u32 = 4;
 
 /// MurmurHash3's 64-bit finaliser: a bijection on `u64` with full avalanche.
@@ -106,8 +109,27 @@ fn fastrange(x: u64, n: u64) -> u64 {
 }
 
 #[inline]
+fn pilot_hash(pilot: u16, seed: u32) -> u64 {
+    fmix64((u64::from(seed) << 32) | u64::from(pilot))
+}
+
+#[inline]
 fn phf_slot(h: u64, pilot: u16, seed: u32, m: u64) -> u64 {
-    fastrange(fmix64(h ^ fmix64((u64::from(seed) << 32) | u64::from(pilot))), m)
+    fastrange(fmix64(h ^ pilot_hash(pilot, seed)), m)
+}
+
+/// PTHash's skewed bucket assignment: the 60 % of keys with `h < 0.6 * 2^64` go to the first 30 % of the buckets
+/// (dense buckets, placed first while the table is empty), the rest to the other 70 %.
+#[inline]
+fn phf_bucket(h: u64, nb: u64) -> u64 {
+    const DENSE_KEYS: u64 = (u64::MAX / 10) * 6;
+    let dense = nb * 3 / 10;
+    let g = h.rotate_left(32);
+    if h < DENSE_KEYS && dense > 0 {
+        fastrange(g, dense)
+    } else {
+        dense + fastrange(g, nb - dense)
+    }
 }
 
 #[inline]
@@ -557,7 +579,7 @@ impl<K: MapKey + ?Sized, T: Tagged> IdMap<K, T> {
                     return None;
                 }
                 let pilots: &[u16] = bytemuck::try_cast_slice(self.file.section(INDEX)).ok()?;
-                let pilot = *pilots.get(fastrange(h, buckets) as usize)?;
+                let pilot = *pilots.get(phf_bucket(h, buckets) as usize)?;
                 let e = phf_slot(h, pilot, seed, self.slots) as usize;
                 (*w.get(e * s)? == h && self.key_matches(w, e, key)).then_some(e)
             }
@@ -894,35 +916,43 @@ fn group_keys<K: MapKey + ?Sized>(st: &mut Pending) -> (Vec<usize>, bool) {
 
 /// A PTHash-style perfect hash of distinct sorted `hashes`: (seed, pilots, entry -> group + 1 or 0 for empty).
 fn build_phf(hashes: &[u64]) -> Option<(u32, Vec<u16>, Vec<usize>)> {
-    let n = hashes.len() as u64;
-    let m = (n * 100).div_ceil(ALPHA_PERCENT);
-    let nb = n.div_ceil(LAMBDA);
-    // Buckets are contiguous in sorted hash order because `fastrange` is monotone.
-    let mut starts = Vec::with_capacity(nb as usize + 1);
-    let mut g = 0usize;
-    for b in 0..nb {
-        while g < hashes.len() && fastrange(hashes[g], nb) < b {
-            g += 1;
-        }
-        starts.push(g);
+    let n = hashes.len();
+    let m = (n as u64 * 100).div_ceil(ALPHA_PERCENT);
+    let nb = (n as u64).div_ceil(LAMBDA);
+    // Counting sort of the keys by bucket: `members[starts[b]..starts[b + 1]]` are the keys of bucket `b`.
+    let bucket_of: Vec<u64> = hashes.iter().map(|&h| phf_bucket(h, nb)).collect();
+    let mut starts = vec![0usize; nb as usize + 1];
+    for &b in &bucket_of {
+        starts[b as usize + 1] += 1;
     }
-    starts.push(hashes.len());
+    for b in 0..nb as usize {
+        starts[b + 1] += starts[b];
+    }
+    let mut fill = starts.clone();
+    let mut members = vec![0usize; n];
+    for (g, &b) in bucket_of.iter().enumerate() {
+        members[fill[b as usize]] = g;
+        fill[b as usize] += 1;
+    }
+    drop((bucket_of, fill));
+    // Largest buckets first, while the table is empty.
     let mut order: Vec<u32> = (0..nb as u32).collect();
     order.sort_by_key(|&b| std::cmp::Reverse(starts[b as usize + 1] - starts[b as usize]));
-    let mut slots_buf = Vec::new();
+    let mut slots_buf: Vec<u64> = Vec::new();
     'seed: for seed in 0..PHF_SEEDS {
         let mut taken = vec![0u64; (m as usize).div_ceil(64)];
         let mut pilots = vec![0u16; nb as usize];
         let mut entry_group = vec![0usize; m as usize];
         for &b in &order {
-            let (lo, hi) = (starts[b as usize], starts[b as usize + 1]);
-            if lo == hi {
-                continue;
+            let keys = &members[starts[b as usize]..starts[b as usize + 1]];
+            if keys.is_empty() {
+                break; // sorted by size: only empty buckets remain
             }
             let found = (0..=u16::MAX).find(|&p| {
+                let c = pilot_hash(p, seed);
                 slots_buf.clear();
-                for &h in &hashes[lo..hi] {
-                    let s = phf_slot(h, p, seed, m);
+                for &g in keys {
+                    let s = fastrange(fmix64(hashes[g] ^ c), m);
                     if taken[(s / 64) as usize] & (1 << (s % 64)) != 0 || slots_buf.contains(&s) {
                         return false;
                     }
@@ -932,9 +962,9 @@ fn build_phf(hashes: &[u64]) -> Option<(u32, Vec<u16>, Vec<usize>)> {
             });
             let Some(p) = found else { continue 'seed };
             pilots[b as usize] = p;
-            for (k, &s) in slots_buf.iter().enumerate() {
+            for (&g, &s) in keys.iter().zip(&slots_buf) {
                 taken[(s / 64) as usize] |= 1 << (s % 64);
-                entry_group[s as usize] = lo + k + 1;
+                entry_group[s as usize] = g + 1;
             }
         }
         return Some((seed, pilots, entry_group));

@@ -1,0 +1,392 @@
+//! Cross-process and Python interop tests of the processing tracker.
+//!
+//! Child processes are this test binary re-executed with `SEQRING_STATE_WORKER` set (see [`worker_entry`]), and
+//! Python processes run `tests/python/tracker_interop.py`, which reads and writes trackers the way ataraxis does
+//! (filelock + PyYAML + xxhash). The Python tests need `python3` with `pyyaml filelock xxhash`
+//! (`.ci/requirements.txt`); set `SEQRING_SKIP_PYTHON=1` to skip them explicitly.
+
+use seqring::tracker::{job_id, JobState, JobStatus, LockGuard, ProcessingTracker, TrackerError};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const WORKER_ENV: &str = "SEQRING_STATE_WORKER";
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/ataraxis-7.2.0");
+
+/// Child-process entry point: does nothing unless `SEQRING_STATE_WORKER` is set.
+///
+/// - `jobs|FILE|PREFIX|N`: initialize N jobs `PREFIX:i`, then start and complete each, one call at a time;
+/// - `hold|LOCK|MS|MARKER`: take the lock, create MARKER, hold the lock MS milliseconds;
+/// - `count|LOCK|COUNTER|N`: N times, under the lock, read the integer in COUNTER and write it back plus one.
+#[test]
+fn worker_entry() {
+    let Ok(spec) = std::env::var(WORKER_ENV) else { return };
+    let parts: Vec<&str> = spec.split('|').collect();
+    match parts[0] {
+        "jobs" => {
+            let tracker = ProcessingTracker::new(parts[1])
+                .unwrap()
+                .with_timeout(Duration::from_secs(60));
+            let prefix = parts[2];
+            let n: usize = parts[3].parse().unwrap();
+            let specs: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+            let pairs: Vec<(&str, &str)> = specs.iter().map(|s| (prefix, s.as_str())).collect();
+            let ids = tracker.initialize_jobs(&pairs).unwrap();
+            for id in &ids {
+                tracker.start_job(id, Some(&format!("rust:{prefix}"))).unwrap();
+                tracker.complete_job(id).unwrap();
+            }
+        }
+        "hold" => {
+            let guard = LockGuard::acquire(Path::new(parts[1]), Duration::from_secs(10)).unwrap();
+            std::fs::write(parts[3], b"locked").unwrap();
+            std::thread::sleep(Duration::from_millis(parts[2].parse().unwrap()));
+            drop(guard);
+        }
+        "count" => {
+            let counter = Path::new(parts[2]);
+            for _ in 0..parts[3].parse::<usize>().unwrap() {
+                let _guard = LockGuard::acquire(Path::new(parts[1]), Duration::from_secs(60)).unwrap();
+                let value: u64 = std::fs::read_to_string(counter).unwrap().trim().parse().unwrap_or(0);
+                std::thread::sleep(Duration::from_micros(500));
+                std::fs::write(counter, (value + 1).to_string()).unwrap();
+            }
+        }
+        other => panic!("unknown worker mode {other}"),
+    }
+}
+
+fn spawn_worker(spec: &str) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "worker_entry", "--nocapture", "--test-threads=1"])
+        .env(WORKER_ENV, spec)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_ok(mut child: Child, what: &str) {
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{what} exited with {status}");
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("python/tracker_interop.py")
+}
+
+/// `python3` with the interop packages, or `None` when `SEQRING_SKIP_PYTHON` is set. Panics if Python is missing
+/// and not explicitly skipped, so a CI without the packages fails instead of passing vacuously.
+fn python() -> Option<String> {
+    if std::env::var_os("SEQRING_SKIP_PYTHON").is_some() {
+        eprintln!("SEQRING_SKIP_PYTHON is set: skipping the Python interop check");
+        return None;
+    }
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = Command::new(&python)
+        .args(["-c", "import yaml, filelock, xxhash"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "{python} with pyyaml, filelock and xxhash is required (pip install -r .ci/requirements.txt), or set SEQRING_SKIP_PYTHON=1");
+    Some(python)
+}
+
+fn py(python: &str, args: &[&str]) -> std::process::Output {
+    Command::new(python).arg(script()).args(args).output().unwrap()
+}
+
+/// Runs the Python verifier on a tracker file and returns the jobs it read.
+fn python_verify(python: &str, file: &Path) -> serde_json::Map<String, serde_json::Value> {
+    let out = py(python, &["verify", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "python verify failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn copy_fixture_tracker(dir: &Path) -> PathBuf {
+    let path = dir.join("tracker.yaml");
+    std::fs::write(
+        &path,
+        std::fs::read(format!("{FIXTURES}/tracker/tracker.yaml")).unwrap(),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn fixture_tracker_loads_with_ataraxis_ids_and_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = copy_fixture_tracker(dir.path());
+    let ids: HashMap<String, String> =
+        serde_json::from_slice(&std::fs::read(format!("{FIXTURES}/tracker/job_ids.json")).unwrap()).unwrap();
+    for (pair, expected) in &ids {
+        let (name, spec) = pair.split_once(':').unwrap();
+        assert_eq!(&job_id(name, spec).unwrap(), expected, "{pair}");
+    }
+    let tracker = ProcessingTracker::new(&path).unwrap();
+    let before = tracker.jobs().unwrap();
+    assert_eq!(before.len(), 3);
+    for (id, job) in before.iter() {
+        assert_eq!(id, job_id(&job.job_name, &job.specifier).unwrap());
+    }
+    let failed = before.get(&ids["process_data:batch_102"]).unwrap();
+    assert_eq!(failed.error_message.as_deref(), Some("disk full"));
+    // A change to one job keeps every field of the others.
+    let assemble = &ids["assemble:"];
+    tracker.start_job(assemble, Some("7")).unwrap();
+    let after = tracker.jobs().unwrap();
+    for (id, job) in before.iter().filter(|(id, _)| id != assemble) {
+        assert_eq!(after.get(id), Some(job));
+    }
+    assert_eq!(
+        after.ids().collect::<Vec<_>>(),
+        before.ids().collect::<Vec<_>>(),
+        "order kept"
+    );
+    if let Some(python) = python() {
+        let jobs = python_verify(&python, &path);
+        assert_eq!(jobs[assemble]["status"], 1);
+        assert_eq!(jobs[assemble]["executor_id"], "7");
+        assert_eq!(jobs[&ids["process_data:batch_101"]]["executor_id"], "12345");
+    }
+}
+
+#[test]
+fn seqring_written_tracker_reads_identically_in_python() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = ProcessingTracker::new(dir.path().join("t.yml")).unwrap();
+    let tricky = [
+        "yes",
+        "0123",
+        "1:20",
+        "1e3",
+        "null",
+        "~",
+        "it's",
+        "a: b",
+        "#x",
+        "ünï ß",
+        "tab\tnew\nline",
+        "",
+    ];
+    let pairs: Vec<(String, String)> = tricky
+        .iter()
+        .map(|t| (format!("job {t}").replace(':', ";"), t.replace(':', ";")))
+        .collect();
+    let ids = tracker.initialize_jobs(&pairs).unwrap();
+    for (id, t) in ids.iter().zip(tricky) {
+        tracker.start_job(id, Some(t)).unwrap();
+        tracker.fail_job(id, Some(t)).unwrap();
+    }
+    let jobs = python_verify(&python, tracker.path());
+    let ours = tracker.jobs().unwrap();
+    assert_eq!(jobs.len(), ours.len());
+    for (id, job) in ours.iter() {
+        let theirs = &jobs[id];
+        assert_eq!(theirs["job_name"], job.job_name.as_str());
+        assert_eq!(theirs["specifier"], job.specifier.as_str());
+        assert_eq!(theirs["status"], 3);
+        assert_eq!(theirs["executor_id"], job.executor_id.as_deref().unwrap());
+        assert_eq!(theirs["error_message"], job.error_message.as_deref().unwrap());
+        assert_eq!(theirs["started_at"], job.started_at.unwrap());
+        assert_eq!(theirs["completed_at"], job.completed_at.unwrap());
+    }
+}
+
+#[test]
+fn python_written_tracker_loads_in_seqring() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tracker.yaml");
+    let out = py(&python, &["write", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let jobs = ProcessingTracker::new(&path).unwrap().jobs().unwrap();
+    let failed = jobs.get(&job_id("process_data", "batch_102").unwrap()).unwrap();
+    assert_eq!(failed.status, JobStatus::Failed);
+    assert_eq!(failed.error_message.as_deref(), Some("disk full: 'quota'\nline two"));
+    assert_eq!(failed.executor_id.as_deref(), Some("pid:8876"));
+    let unicode = jobs.get(&job_id("ünï", "ß").unwrap()).unwrap();
+    assert_eq!(*unicode, JobState::new("ünï", "ß"));
+    assert_eq!(
+        jobs.get(&job_id("process_data", "batch_101").unwrap())
+            .unwrap()
+            .executor_id
+            .as_deref(),
+        Some("12345")
+    );
+}
+
+fn check_all_succeeded(tracker: &ProcessingTracker, prefixes: &[&str], n: usize) {
+    let jobs = tracker.jobs().unwrap();
+    assert_eq!(jobs.len(), prefixes.len() * n, "no job lost");
+    for prefix in prefixes {
+        for i in 0..n {
+            let id = job_id(prefix, &i.to_string()).unwrap();
+            let job = jobs.get(&id).unwrap_or_else(|| panic!("job {prefix}:{i} lost"));
+            assert_eq!(job.status, JobStatus::Succeeded, "{prefix}:{i} update lost: {job:?}");
+            assert!(
+                job.executor_id.as_deref().is_some_and(|e| e.ends_with(prefix)),
+                "{job:?}"
+            );
+            assert!(job.started_at.unwrap() <= job.completed_at.unwrap());
+        }
+    }
+    let counts = tracker.summary().unwrap();
+    assert_eq!(
+        (counts.total, counts.succeeded),
+        (prefixes.len() * n, prefixes.len() * n)
+    );
+}
+
+#[test]
+fn four_processes_fifty_jobs_each_lose_no_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tracker.yaml");
+    let prefixes = ["w0", "w1", "w2", "w3"];
+    let children: Vec<Child> = prefixes
+        .iter()
+        .map(|p| spawn_worker(&format!("jobs|{}|{p}|50", file.display())))
+        .collect();
+    for (child, p) in children.into_iter().zip(prefixes) {
+        wait_ok(child, p);
+    }
+    let tracker = ProcessingTracker::new(&file).unwrap();
+    check_all_succeeded(&tracker, &prefixes, 50);
+    if let Some(python) = python() {
+        assert_eq!(python_verify(&python, &file).len(), 200);
+    }
+}
+
+#[test]
+fn rust_and_python_processes_share_one_tracker() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tracker.yaml");
+    let f = file.to_str().unwrap();
+    let rust: Vec<Child> = ["r0", "r1"]
+        .iter()
+        .map(|p| spawn_worker(&format!("jobs|{f}|{p}|50")))
+        .collect();
+    let pys: Vec<Child> = ["p0", "p1"]
+        .iter()
+        .map(|p| {
+            Command::new(&python)
+                .arg(script())
+                .args(["run-jobs", f, p, "50"])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in rust.into_iter().chain(pys) {
+        wait_ok(child, "worker");
+    }
+    let tracker = ProcessingTracker::new(&file).unwrap();
+    check_all_succeeded(&tracker, &["r0", "r1", "p0", "p1"], 50);
+    assert_eq!(python_verify(&python, &file).len(), 200);
+}
+
+#[test]
+fn a_lock_holder_makes_others_time_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = ProcessingTracker::new(dir.path().join("tracker.yaml")).unwrap();
+    let id = tracker.initialize_jobs(&[("job", "")]).unwrap().remove(0);
+    let marker = dir.path().join("marker");
+    let child = spawn_worker(&format!(
+        "hold|{}|1500|{}",
+        tracker.lock_path().display(),
+        marker.display()
+    ));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !marker.exists() {
+        assert!(Instant::now() < deadline, "the lock holder never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let short = tracker.clone().with_timeout(Duration::from_millis(200));
+    let start = Instant::now();
+    let err = short.start_job(&id, None).unwrap_err();
+    assert!(matches!(err, TrackerError::LockTimeout { .. }), "{err}");
+    assert!(start.elapsed() >= Duration::from_millis(200));
+    assert!(err.to_string().contains("tracker.yaml.lock"), "{err}");
+    assert_eq!(
+        tracker
+            .clone()
+            .with_timeout(Duration::from_millis(50))
+            .job_status(&id)
+            .is_err(),
+        true
+    );
+    // A patient caller gets the lock once the holder lets go.
+    tracker.start_job(&id, None).unwrap();
+    wait_ok(child, "holder");
+    assert_eq!(tracker.job_status(&id).unwrap(), JobStatus::Running);
+}
+
+#[test]
+fn no_increment_lost_between_rust_and_python_lock_holders() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("tracker.yaml.lock");
+    let counter = dir.path().join("counter");
+    std::fs::write(&counter, "0").unwrap();
+    let (l, c) = (lock.to_str().unwrap(), counter.to_str().unwrap());
+    let tracker_file = dir.path().join("tracker.yaml");
+    let children: Vec<Child> = (0..2)
+        .map(|_| spawn_worker(&format!("count|{l}|{c}|100")))
+        .chain((0..2).map(|_| {
+            Command::new(&python)
+                .arg(script())
+                .args(["count", tracker_file.to_str().unwrap(), c, "100"])
+                .spawn()
+                .unwrap()
+        }))
+        .collect();
+    for child in children {
+        wait_ok(child, "counter");
+    }
+    assert_eq!(std::fs::read_to_string(&counter).unwrap().trim(), "400");
+}
+
+#[test]
+fn python_filelock_and_seqring_exclude_each_other() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = ProcessingTracker::new(dir.path().join("tracker.yaml")).unwrap();
+    let id = tracker.initialize_jobs(&[("job", "x")]).unwrap().remove(0);
+    let file = tracker.path().to_str().unwrap().to_owned();
+
+    // Python holds the lock: seqring times out, then gets it only after Python let go.
+    let mut holder = Command::new(&python)
+        .arg(script())
+        .args(["hold", &file, "1.0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(holder.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "locked");
+    let locked_at = Instant::now();
+    let err = tracker
+        .clone()
+        .with_timeout(Duration::from_millis(200))
+        .complete_job(&id)
+        .unwrap_err();
+    assert!(matches!(err, TrackerError::LockTimeout { .. }), "{err}");
+    tracker.complete_job(&id).unwrap();
+    assert!(
+        locked_at.elapsed() >= Duration::from_millis(900),
+        "seqring got the lock while Python held it"
+    );
+    wait_ok(holder, "python holder");
+
+    // seqring holds the lock: Python's FileLock times out, then succeeds after release.
+    let guard = tracker.lock().unwrap();
+    let out = py(&python, &["try-lock", &file, "0.3"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "timeout");
+    drop(guard);
+    let out = py(&python, &["try-lock", &file, "5"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "acquired");
+}
