@@ -1,0 +1,398 @@
+//! A corpus of corrupted archives: every one gives an error that names the archive (and the entry, where there is
+//! one), and none panics. Set `SEQRING_WRITE_FUZZ_CORPUS=DIR` to also write the corpus as fuzz seeds.
+
+mod archive_support;
+
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+
+use archive_support::{write_segment, Msg};
+use seqring::archive::npy::u8_vector_header;
+use seqring::archive::{assemble_log_archives, read_archive_message_count, ArchiveError, AssembleOptions, LogArchive};
+
+const ONSET: u64 = 1_700_000_000_000_000;
+
+/// A valid 3-entry archive of source 5, assembled by seqring.
+fn valid_archive() -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    write_segment(
+        &dir.path().join("a.seg"),
+        ONSET,
+        &[vec![
+            Msg::onset(5, ONSET),
+            Msg::new(5, 10, b"hello".to_vec()),
+            Msg::new(5, 20, vec![]),
+        ]],
+    );
+    assemble_log_archives(dir.path(), &AssembleOptions::default()).unwrap();
+    std::fs::read(dir.path().join("5_log.npz")).unwrap()
+}
+
+/// An npy file holding a 1-D uint8 array of `data`, with numpy's header.
+fn npy(data: &[u8]) -> Vec<u8> {
+    let mut out = u8_vector_header(data.len() as u64).to_vec();
+    out.extend_from_slice(data);
+    out
+}
+
+fn npy_with_header(dict: &str, data: &[u8]) -> Vec<u8> {
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    let text = format!("{dict}\n");
+    out.extend_from_slice(&(text.len() as u16).to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+fn entry(source: u8, ts: u64, payload: &[u8]) -> Vec<u8> {
+    let mut data = vec![source];
+    data.extend_from_slice(&ts.to_le_bytes());
+    data.extend_from_slice(payload);
+    npy(&data)
+}
+
+/// A stored zip of `entries`, written by the zip crate (an independent writer).
+fn zip_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, data) in entries {
+        w.start_file(*name, options).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+fn onset_entry() -> (&'static str, Vec<u8>) {
+    ("005_00000000000000000000.npy", entry(5, 0, &ONSET.to_le_bytes()))
+}
+
+/// Offsets of every local and central header signature.
+fn signatures(bytes: &[u8], sig: &[u8; 4]) -> Vec<usize> {
+    bytes
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| w == sig)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+struct Case {
+    name: &'static str,
+    bytes: Vec<u8>,
+    /// The entry the error must name, if any.
+    entry: Option<&'static str>,
+    check: fn(&ArchiveError) -> bool,
+}
+
+fn corpus() -> Vec<Case> {
+    let valid = valid_archive();
+    let locals = signatures(&valid, b"PK\x03\x04");
+    let centrals = signatures(&valid, b"PK\x01\x02");
+    let eocd = signatures(&valid, b"PK\x05\x06")[0];
+    let second = "005_00000000000000000010.npy";
+    let mut cases = Vec::new();
+
+    let mut compressed = valid.clone();
+    compressed[locals[1] + 8] = 8;
+    compressed[centrals[1] + 10] = 8;
+    cases.push(Case {
+        name: "compressed",
+        bytes: compressed,
+        entry: Some(second),
+        check: |e| matches!(e, ArchiveError::NotStored { .. }),
+    });
+    let mut exceeds = valid.clone();
+    // Central sizes of the last entry: far past the end of the file (the local header keeps its ZIP64 extra).
+    let last = centrals[2];
+    exceeds[last + 20..last + 28].copy_from_slice(&[0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0x7f]);
+    cases.push(Case {
+        name: "sizes_exceed_file",
+        bytes: exceeds,
+        entry: None,
+        check: |e| {
+            matches!(
+                e,
+                ArchiveError::ExceedsFile { .. } | ArchiveError::Zip { .. } | ArchiveError::ZipEntry { .. }
+            )
+        },
+    });
+    let mut local_name = valid.clone();
+    local_name[locals[1] + 30 + 5] = b'9';
+    cases.push(Case {
+        name: "local_name_differs",
+        bytes: local_name,
+        entry: Some(second),
+        check: |e| matches!(e, ArchiveError::HeaderMismatch { .. }),
+    });
+    let mut bad_directory = valid.clone();
+    bad_directory[eocd + 16] ^= 0x10;
+    cases.push(Case {
+        name: "bad_directory_offset",
+        bytes: bad_directory,
+        entry: None,
+        check: |e| matches!(e, ArchiveError::Zip { .. } | ArchiveError::ZipEntry { .. }),
+    });
+    cases.push(Case {
+        name: "truncated_directory",
+        bytes: valid[..eocd + 10].to_vec(),
+        entry: None,
+        check: |e| matches!(e, ArchiveError::Zip { .. }),
+    });
+    cases.push(Case {
+        name: "truncated_data",
+        bytes: valid[..centrals[0] - 3].to_vec(),
+        entry: None,
+        check: |e| matches!(e, ArchiveError::Zip { .. }),
+    });
+    cases.push(Case {
+        name: "empty_file",
+        bytes: Vec::new(),
+        entry: None,
+        check: |e| matches!(e, ArchiveError::Zip { .. }),
+    });
+    cases.push(Case {
+        name: "no_entries",
+        bytes: zip_of(&[]),
+        entry: None,
+        check: |e| matches!(e, ArchiveError::MissingOnset { .. }),
+    });
+    let content_cases: Vec<(
+        &'static str,
+        Vec<(&str, Vec<u8>)>,
+        Option<&'static str>,
+        fn(&ArchiveError) -> bool,
+    )> = vec![
+        (
+            "not_npy",
+            vec![onset_entry(), (second, b"hello world, not an array".to_vec())],
+            Some(second),
+            |e| matches!(e, ArchiveError::NotNpy { .. }),
+        ),
+        (
+            "wrong_dtype",
+            vec![
+                onset_entry(),
+                (
+                    second,
+                    npy_with_header("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", &[0; 16]),
+                ),
+            ],
+            Some(second),
+            |e| e.to_string().contains("'<f8'"),
+        ),
+        (
+            "wrong_ndim",
+            vec![
+                onset_entry(),
+                (
+                    second,
+                    npy_with_header("{'descr': '|u1', 'fortran_order': False, 'shape': (3, 5), }", &[5; 15]),
+                ),
+            ],
+            Some(second),
+            |e| e.to_string().contains("2 dimensions"),
+        ),
+        (
+            "shape_exceeds_data",
+            vec![
+                onset_entry(),
+                (
+                    second,
+                    npy_with_header(
+                        "{'descr': '|u1', 'fortran_order': False, 'shape': (4000000000,), }",
+                        &[5; 15],
+                    ),
+                ),
+            ],
+            Some(second),
+            |e| e.to_string().contains("does not match"),
+        ),
+        (
+            "shorter_than_9_bytes",
+            vec![onset_entry(), (second, npy(&[5, 10, 0, 0]))],
+            Some(second),
+            |e| matches!(e, ArchiveError::TooShort { len: 4, .. }),
+        ),
+        (
+            "source_in_data",
+            vec![onset_entry(), (second, entry(6, 10, b"x"))],
+            Some(second),
+            |e| {
+                matches!(
+                    e,
+                    ArchiveError::SourceMismatch {
+                        expected: 5,
+                        found: 6,
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "source_in_name",
+            vec![onset_entry(), ("006_00000000000000000010.npy", entry(5, 10, b"x"))],
+            Some("006_00000000000000000010.npy"),
+            |e| {
+                matches!(
+                    e,
+                    ArchiveError::SourceMismatch {
+                        expected: 5,
+                        found: 6,
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "timestamp_mismatch",
+            vec![onset_entry(), (second, entry(5, 11, b"x"))],
+            Some(second),
+            |e| {
+                matches!(
+                    e,
+                    ArchiveError::TimestampMismatch {
+                        named: 10,
+                        stored: 11,
+                        ..
+                    }
+                )
+            },
+        ),
+        ("missing_onset", vec![(second, entry(5, 10, b"x"))], None, |e| {
+            matches!(e, ArchiveError::MissingOnset { .. })
+        }),
+        (
+            "short_onset",
+            vec![("005_00000000000000000000.npy", entry(5, 0, &[1, 2, 3, 4]))],
+            Some("005_00000000000000000000.npy"),
+            |e| matches!(e, ArchiveError::BadOnset { len: 4, .. }),
+        ),
+        (
+            "not_a_log_name",
+            vec![onset_entry(), ("camera_frames.npy", entry(5, 10, b"x"))],
+            Some("camera_frames.npy"),
+            |e| matches!(e, ArchiveError::BadName { .. }),
+        ),
+        (
+            "not_an_npy_name",
+            vec![onset_entry(), ("005_00000000000000000010.txt", entry(5, 10, b"x"))],
+            Some("005_00000000000000000010.txt"),
+            |e| matches!(e, ArchiveError::BadName { .. }),
+        ),
+        (
+            "overflowing_timestamp",
+            vec![onset_entry(), ("005_18446744073709551615.npy", entry(5, u64::MAX, b""))],
+            Some("005_18446744073709551615.npy"),
+            |e| matches!(e, ArchiveError::TimestampOverflow { .. }),
+        ),
+    ];
+    for (name, entries, entry, check) in content_cases {
+        cases.push(Case {
+            name,
+            bytes: zip_of(&entries),
+            entry,
+            check,
+        });
+    }
+    cases
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(format!("{name}.npz"));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn every_corrupted_archive_gives_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for case in corpus() {
+        let path = write(dir.path(), case.name, &case.bytes);
+        let err = LogArchive::open(&path).expect_err(case.name);
+        assert!((case.check)(&err), "{}: unexpected error {err:?}", case.name);
+        let text = err.to_string();
+        assert!(
+            text.contains(&*path.to_string_lossy()),
+            "{}: '{text}' does not name the archive",
+            case.name
+        );
+        if let Some(entry) = case.entry {
+            assert!(
+                text.contains(entry),
+                "{}: '{text}' does not name the entry {entry}",
+                case.name
+            );
+        }
+        assert!(!text.contains('\n'), "{}: one line", case.name);
+    }
+    if let Some(out) = std::env::var_os("SEQRING_WRITE_FUZZ_CORPUS") {
+        let out = PathBuf::from(out);
+        std::fs::create_dir_all(&out).unwrap();
+        for case in corpus() {
+            std::fs::write(out.join(case.name), &case.bytes).unwrap();
+        }
+        std::fs::write(out.join("valid"), valid_archive()).unwrap();
+    }
+}
+
+#[test]
+fn every_truncation_and_bit_flip_is_an_error_or_a_valid_archive_never_a_panic() {
+    let valid = valid_archive();
+    let reference = LogArchive::from_bytes("5_log.npz", valid.clone()).unwrap();
+    let want: Vec<_> = reference.iter().map(|m| (m.timestamp_us, m.payload.to_vec())).collect();
+    for len in 0..valid.len() {
+        let err = LogArchive::from_bytes("5_log.npz", valid[..len].to_vec()).expect_err("a truncated archive");
+        assert!(err.to_string().starts_with("5_log.npz"), "{err}");
+    }
+    let mut accepted = 0;
+    for i in 0..valid.len() {
+        for bit in [0, 3, 7] {
+            let mut bytes = valid.clone();
+            bytes[i] ^= 1 << bit;
+            match LogArchive::from_bytes("5_log.npz", bytes) {
+                Ok(archive) => {
+                    // Only bytes that do not change the structure: timestamps and payloads must still be consistent.
+                    accepted += 1;
+                    assert_eq!(archive.message_count(), want.len());
+                    let _ = archive.iter().count();
+                }
+                Err(e) => assert!(e.to_string().starts_with("5_log.npz"), "{e}"),
+            }
+        }
+    }
+    // Payload bytes, CRCs and the like are not checked at open; flips there are accepted (and caught by check_crcs).
+    assert!(accepted > 0);
+}
+
+#[test]
+fn crc_check_catches_a_flipped_payload_byte() {
+    let mut bytes = valid_archive();
+    let at = bytes.windows(5).position(|w| w == b"hello").unwrap();
+    bytes[at] = b'j';
+    let archive = LogArchive::from_bytes("5_log.npz", bytes).unwrap();
+    assert_eq!(archive.get(0).unwrap().payload, b"jello");
+    let err = archive.check_crcs().unwrap_err();
+    assert!(
+        matches!(err, ArchiveError::Crc { .. }) && err.to_string().contains("005_00000000000000000010.npy"),
+        "{err}"
+    );
+}
+
+#[test]
+fn message_count_reads_the_directory_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    // Entries that are not even npy are counted: only the directory is read, as ataraxis does.
+    let path = write(
+        dir.path(),
+        "odd",
+        &zip_of(&[onset_entry(), ("a.npy", vec![]), ("b.npy", vec![1])]),
+    );
+    assert_eq!(read_archive_message_count(&path).unwrap(), 2);
+    let path = write(dir.path(), "garbage", b"garbage");
+    let err = read_archive_message_count(&path).unwrap_err();
+    assert!(matches!(err, ArchiveError::Zip { .. }) && err.to_string().contains("garbage.npz"));
+    assert!(matches!(
+        read_archive_message_count(dir.path().join("missing.npz")),
+        Err(ArchiveError::Io { .. })
+    ));
+}
