@@ -72,6 +72,18 @@ fn wait_ok(mut child: Child, what: &str) {
     assert!(status.success(), "{what} exited with {status}");
 }
 
+/// Waits for every child before judging any, so a failure never deletes the directory under the others.
+fn wait_all(children: Vec<(Child, String)>) {
+    let failed: Vec<String> = children
+        .into_iter()
+        .filter_map(|(mut c, what)| {
+            let status = c.wait().unwrap();
+            (!status.success()).then(|| format!("{what} exited with {status}"))
+        })
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
+}
+
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("python/tracker_interop.py")
 }
@@ -248,13 +260,10 @@ fn four_processes_fifty_jobs_each_lose_no_update() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tracker.yaml");
     let prefixes = ["w0", "w1", "w2", "w3"];
-    let children: Vec<Child> = prefixes
+    let workers = prefixes
         .iter()
-        .map(|p| spawn_worker(&format!("jobs|{}|{p}|50", file.display())))
-        .collect();
-    for (child, p) in children.into_iter().zip(prefixes) {
-        wait_ok(child, p);
-    }
+        .map(|p| (spawn_worker(&format!("jobs|{}|{p}|50", file.display())), p.to_string()));
+    wait_all(workers.collect());
     let tracker = ProcessingTracker::new(&file).unwrap();
     check_all_succeeded(&tracker, &prefixes, 50);
     if let Some(python) = python() {
@@ -268,26 +277,21 @@ fn rust_and_python_processes_share_one_tracker() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tracker.yaml");
     let f = file.to_str().unwrap();
-    let rust: Vec<Child> = ["r0", "r1"]
-        .iter()
-        .map(|p| spawn_worker(&format!("jobs|{f}|{p}|50")))
-        .collect();
-    let pys: Vec<Child> = ["p0", "p1"]
-        .iter()
-        .map(|p| {
+    let rust = ["r0", "r1"].map(|p| (spawn_worker(&format!("jobs|{f}|{p}|15")), p.to_string()));
+    let pys = ["p0", "p1"].map(|p| {
+        (
             Command::new(&python)
                 .arg(script())
-                .args(["run-jobs", f, p, "50"])
+                .args(["run-jobs", f, p, "15"])
                 .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in rust.into_iter().chain(pys) {
-        wait_ok(child, "worker");
-    }
+                .unwrap(),
+            p.to_string(),
+        )
+    });
+    wait_all(rust.into_iter().chain(pys).collect());
     let tracker = ProcessingTracker::new(&file).unwrap();
-    check_all_succeeded(&tracker, &["r0", "r1", "p0", "p1"], 50);
-    assert_eq!(python_verify(&python, &file).len(), 200);
+    check_all_succeeded(&tracker, &["r0", "r1", "p0", "p1"], 15);
+    assert_eq!(python_verify(&python, &file).len(), 60);
 }
 
 #[test]
@@ -335,19 +339,19 @@ fn no_increment_lost_between_rust_and_python_lock_holders() {
     std::fs::write(&counter, "0").unwrap();
     let (l, c) = (lock.to_str().unwrap(), counter.to_str().unwrap());
     let tracker_file = dir.path().join("tracker.yaml");
-    let children: Vec<Child> = (0..2)
-        .map(|_| spawn_worker(&format!("count|{l}|{c}|100")))
-        .chain((0..2).map(|_| {
+    let t = tracker_file.to_str().unwrap();
+    let rust = (0..2).map(|i| (spawn_worker(&format!("count|{l}|{c}|100")), format!("rust {i}")));
+    let pys = (0..2).map(|i| {
+        (
             Command::new(&python)
                 .arg(script())
-                .args(["count", tracker_file.to_str().unwrap(), c, "100"])
+                .args(["count", t, c, "100"])
                 .spawn()
-                .unwrap()
-        }))
-        .collect();
-    for child in children {
-        wait_ok(child, "counter");
-    }
+                .unwrap(),
+            format!("python {i}"),
+        )
+    });
+    wait_all(rust.chain(pys).collect());
     assert_eq!(std::fs::read_to_string(&counter).unwrap().trim(), "400");
 }
 

@@ -4,7 +4,7 @@
 //! Invariants:
 //! - the lock is held exactly while a [`LockGuard`] lives, and released (`LOCK_UN`, then close) on drop, even when
 //!   unwinding;
-//! - acquisition polls a non-blocking `flock` with a growing sleep (50 µs up to 5 ms) and gives up with
+//! - acquisition polls a non-blocking `flock` with a growing sleep (20 µs up to 1 ms) and gives up with
 //!   [`TrackerError::LockTimeout`] at the deadline, so a dead or stuck holder never hangs a caller forever;
 //! - the lock file is never deleted or truncated (deleting it would split waiters across inodes); a lock won on an
 //!   inode that was unlinked or replaced meanwhile is dropped and acquisition starts over, as `filelock` does;
@@ -41,7 +41,7 @@ impl LockGuard {
             path: path.to_path_buf(),
             source,
         };
-        let mut sleep = Duration::from_micros(50);
+        let mut sleep = Duration::from_micros(20);
         loop {
             let file = open_lock_file(path).map_err(lock_err)?;
             match try_flock(&file) {
@@ -71,7 +71,7 @@ impl LockGuard {
                 });
             }
             std::thread::sleep(sleep.min(deadline - now));
-            sleep = (sleep * 2).min(Duration::from_millis(5));
+            sleep = (sleep * 2).min(Duration::from_millis(1));
         }
     }
 
