@@ -9,15 +9,20 @@
 //! - every operation that fails leaves the tree unchanged (writes and deletes check the whole path first);
 //! - nothing panics on any input: a missing key, a value where a section was expected, a bad conversion, each is
 //!   a typed [`NestedDictError`] naming the path;
+//! - a path has at most [`MAX_PATH_DEPTH`] keys, so no input can nest the tree deep enough to exhaust the stack;
 //! - mappings keep their key order; new keys go after the existing ones;
 //! - a terminal path ends at a non-mapping value or at an empty section (never at the empty top level).
 
-use serde_yaml::{Mapping, Value};
+pub use serde_yaml::{Mapping, Value};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 
 use crate::config::{parse_error, read_yaml_text, write_yaml_document, ConfigError};
+
+/// The most keys a path may have. serde_yaml refuses documents nested deeper than this, and the limit keeps every
+/// recursive walk (and the drop of the tree) far from the stack's end, whatever the input.
+pub const MAX_PATH_DEPTH: usize = 128;
 
 /// The type of a key, named as Python names it (`str`, `int`, `float`, `bool`, `NoneType`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -192,6 +197,9 @@ pub enum NestedDictError {
     /// The path has no key.
     #[error("the key path is empty")]
     EmptyPath,
+    /// The path has more than [`MAX_PATH_DEPTH`] keys.
+    #[error("the key path has {0} keys, more than the {MAX_PATH_DEPTH} allowed")]
+    TooDeep(usize),
     /// The delimiter is empty.
     #[error("the path delimiter must not be empty")]
     EmptyDelimiter,
@@ -459,6 +467,7 @@ impl NestedDict {
     pub fn parse_path<'a>(&self, path: impl Into<PathSpec<'a>>) -> Result<KeyPath, NestedDictError> {
         let text = match path.into() {
             PathSpec::Keys([]) => return Err(NestedDictError::EmptyPath),
+            PathSpec::Keys(keys) if keys.len() > MAX_PATH_DEPTH => return Err(NestedDictError::TooDeep(keys.len())),
             PathSpec::Keys(keys) => return Ok(KeyPath(keys.to_vec())),
             PathSpec::Delimited(text) => text,
         };
@@ -470,6 +479,10 @@ impl NestedDict {
                 path: text.into(),
                 delimiter: self.delimiter.clone(),
             });
+        }
+        let depth = text.matches(self.delimiter.as_str()).count() + 1;
+        if depth > MAX_PATH_DEPTH {
+            return Err(NestedDictError::TooDeep(depth));
         }
         let types = self.key_types();
         let key_type = match types.as_slice() {
@@ -798,6 +811,8 @@ mod tests {
         assert!(matches!(d.read("a.b."), Err(NestedDictError::TrailingDelimiter { .. })));
         assert!(matches!(d.read(""), Err(NestedDictError::EmptyPath)));
         assert!(matches!(d.read(&Vec::<Value>::new()), Err(NestedDictError::EmptyPath)));
+        let deep = vec!["k"; MAX_PATH_DEPTH + 1].join(".");
+        assert!(matches!(d.read(deep.as_str()), Err(NestedDictError::TooDeep(129))));
     }
 
     #[test]

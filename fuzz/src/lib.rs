@@ -5,11 +5,15 @@
 //! or read out of bounds, whatever the bytes.
 
 pub mod region_header;
+pub mod key_path;
+pub mod tracker_yaml;
 
 /// Runs the target named `target` on `data`; returns false for an unknown target name.
 pub fn run(target: &str, data: &[u8]) -> bool {
     match target {
         "region_header" => region_header::fuzz(data),
+        "tracker_yaml" => tracker_yaml::fuzz(data),
+        "key_path" => key_path::fuzz(data),
         _ => return false,
     }
     true
