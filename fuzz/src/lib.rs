@@ -4,6 +4,7 @@
 //! file of `corpus/<target>/` through [`run`] as an ordinary stable test. A target must never panic, loop forever
 //! or read out of bounds, whatever the bytes.
 
+pub mod mapped_open;
 pub mod region_header;
 pub mod key_path;
 pub mod tracker_yaml;
@@ -12,6 +13,7 @@ pub mod tracker_yaml;
 pub fn run(target: &str, data: &[u8]) -> bool {
     match target {
         "region_header" => region_header::fuzz(data),
+        "mapped_open" => mapped_open::fuzz(data),
         "tracker_yaml" => tracker_yaml::fuzz(data),
         "key_path" => key_path::fuzz(data),
         _ => return false,

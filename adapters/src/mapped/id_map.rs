@@ -187,6 +187,10 @@ pub trait MapKey: sealed::Sealed + 'static {
     #[doc(hidden)]
     fn bytes(query: &Self::Query) -> &[u8];
     #[doc(hidden)]
+    fn hash_bytes(key: &[u8]) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(key)
+    }
+    #[doc(hidden)]
     fn stored(hash: u64, key: &[u8]) -> Option<Self::Stored<'_>>;
     #[doc(hidden)]
     fn describe(hash: u64, key: &[u8]) -> String;
@@ -493,9 +497,12 @@ impl<K: MapKey + ?Sized, T: Tagged> IdMap<K, T> {
         Ok(m)
     }
 
-    /// Checks every section's checksum, that entry record and key offsets never decrease, that a plain map has
-    /// exactly one record per key, that sorted entries are in hash order with a consistent directory, and that
-    /// the number of non-empty entries is the number of keys. Reads the whole file once.
+    /// Checks every section's checksum and that the index is consistent: entry offsets never decrease, a plain
+    /// map has one record per key, every non-empty entry sits exactly where a lookup of its key looks (its
+    /// perfect-hash slot, or its directory bucket in strictly increasing order), exact string keys are UTF-8 and
+    /// match their hashes, and the number of non-empty entries is the key count. After it succeeds, every key that
+    /// [`iter`](Self::iter) yields is found by [`get_all`](Self::get_all) with the same records. Reads the whole file
+    /// once.
     ///
     /// # Errors
     /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].
@@ -508,33 +515,47 @@ impl<K: MapKey + ?Sized, T: Tagged> IdMap<K, T> {
         let w = self.file.words(ENTRIES);
         let s = self.stride;
         let mut nonempty = 0u64;
+        let bad = |e: usize, what: &str| MappedError::corrupt(path, format!("entry {e}: {what}"));
         for e in 0..self.slots as usize {
             let (cur, next) = (&w[e * s..e * s + s], &w[(e + 1) * s..(e + 1) * s + s]);
             if cur[1] > next[1] || (K::STORES_KEYS && cur[2] > next[2]) {
-                return Err(MappedError::corrupt(path, format!("entry {e} has decreasing offsets")));
+                return Err(bad(e, "decreasing offsets"));
             }
             let n = next[1] - cur[1];
-            if n > 0 {
-                nonempty += 1;
-            }
-            if !self.is_multi() && n > 1 {
-                return Err(MappedError::corrupt(
-                    path,
-                    format!("entry {e} of a plain map owns {n} records"),
-                ));
-            }
-            if let Index::Sorted { bits, .. } = self.index {
-                if e + 1 < self.slots as usize && cur[0] > next[0] {
-                    return Err(MappedError::corrupt(path, format!("sorted entry {e} is out of order")));
+            if n == 0 {
+                if matches!(self.index, Index::Sorted { .. }) {
+                    return Err(bad(e, "a sorted entry without records"));
                 }
-                let d = dir_bucket(cur[0], bits) as usize;
-                let ok =
-                    matches!((self.dir(d), self.dir(d + 1)), (Some(lo), Some(hi)) if lo <= e as u64 && (e as u64) < hi);
-                if n == 0 || !ok {
-                    return Err(MappedError::corrupt(
-                        path,
-                        format!("sorted entry {e} is empty or misfiled"),
-                    ));
+                continue;
+            }
+            nonempty += 1;
+            if !self.is_multi() && n > 1 {
+                return Err(bad(e, "several records in a plain map"));
+            }
+            let key = self.entry_key(w, e).ok_or_else(|| bad(e, "key out of range"))?;
+            if K::STORES_KEYS && (std::str::from_utf8(key).is_err() || K::hash_bytes(key) != cur[0]) {
+                return Err(bad(e, "the key is not UTF-8 or does not match its hash"));
+            }
+            match self.index {
+                Index::Sorted { bits, .. } => {
+                    if e + 1 < self.slots as usize {
+                        let next_key = self.entry_key(w, e + 1).ok_or_else(|| bad(e + 1, "key out of range"))?;
+                        if (cur[0], key) >= (next[0], next_key) {
+                            return Err(bad(e, "sorted entries out of order or repeated"));
+                        }
+                    }
+                    let d = dir_bucket(cur[0], bits) as usize;
+                    let (lo, hi) = (self.dir(d), self.dir(d + 1));
+                    if !matches!((lo, hi), (Some(lo), Some(hi)) if lo <= e as u64 && (e as u64) < hi) {
+                        return Err(bad(e, "outside its directory bucket"));
+                    }
+                }
+                Index::Phf { seed, buckets } => {
+                    let pilots: &[u16] = bytemuck::try_cast_slice(self.file.section(INDEX)).unwrap_or(&[]);
+                    let pilot = pilots.get(phf_bucket(cur[0], buckets) as usize).copied();
+                    if pilot.map(|p| phf_slot(cur[0], p, seed, self.slots)) != Some(e as u64) {
+                        return Err(bad(e, "not in the slot its pilot gives"));
+                    }
                 }
             }
         }
