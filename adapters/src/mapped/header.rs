@@ -205,11 +205,8 @@ impl Header {
                 }
                 continue;
             }
-            let end = s.offset.checked_add(s.len);
-            if s.offset < HEADER_LEN as u64
-                || s.offset % MAX_ALIGN as u64 != 0
-                || end.map_or(true, |e| e > self.file_len)
-            {
+            let end = s.offset.saturating_add(s.len); // real file lengths are < u64::MAX
+            if s.offset < HEADER_LEN as u64 || s.offset % MAX_ALIGN as u64 != 0 || end > self.file_len {
                 return Err(MappedError::corrupt(
                     path,
                     format!(
