@@ -5,7 +5,7 @@
 //! `SEQRING_BENCH_CHECKSUM_MIB` changes the large tree's size (default 1024); `SEQRING_BENCH_DIR` its location
 //! (default the system temporary directory).
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput};
 use seqring::processing::{directory_checksum, ChecksumOptions};
 use std::fs;
 use std::io::Read;
@@ -127,5 +127,9 @@ fn small(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, large, small);
-criterion_main!(benches);
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    large(&mut c);
+    small(&mut c);
+    c.final_summary();
+}

@@ -2,7 +2,7 @@
 //! cycles, each fsyncing the file and its directory) on trackers of 10, 100 and 1000 jobs, with the parts measured
 //! side by side: the lock alone, and parsing plus formatting the file in memory.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{BenchmarkId, Criterion};
 use seqring::tracker::{format_tracker, parse_tracker, LockGuard, ProcessingTracker};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -52,5 +52,8 @@ fn transitions(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-criterion_group!(benches, transitions);
-criterion_main!(benches);
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    transitions(&mut c);
+    c.final_summary();
+}
