@@ -156,12 +156,13 @@ fn corpus() -> Vec<Case> {
         entry: None,
         check: |e| matches!(e, ArchiveError::MissingOnset { .. }),
     });
-    let content_cases: Vec<(
+    type ContentCase = (
         &'static str,
-        Vec<(&str, Vec<u8>)>,
+        Vec<(&'static str, Vec<u8>)>,
         Option<&'static str>,
         fn(&ArchiveError) -> bool,
-    )> = vec![
+    );
+    let content_cases: Vec<ContentCase> = vec![
         (
             "not_npy",
             vec![onset_entry(), (second, b"hello world, not an array".to_vec())],

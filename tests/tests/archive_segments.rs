@@ -348,7 +348,9 @@ fn assert_untouched(dir: &Path, files: usize) {
 
 #[test]
 fn bad_inputs_fail_without_writing_or_removing_anything() {
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>, Box<dyn Fn(&AssembleError) -> bool>)> = vec![
+    type Setup = Box<dyn Fn(&Path)>;
+    type Check = Box<dyn Fn(&AssembleError) -> bool>;
+    let cases: Vec<(&str, Setup, Check)> = vec![
         (
             "torn segment",
             Box::new(|d: &Path| {
