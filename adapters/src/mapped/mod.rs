@@ -52,7 +52,9 @@
 //! - Offsets tables and index words are little-endian `u64` (or `u32`/`u16` where the format says so), aligned to
 //!   their size.
 //!
-//! The exact byte layout is documented in `docs/FORMATS.md` ("Mapped files") and in [`header`].
+//! The exact byte layout is documented in `docs/FORMATS.md` ("Mapped files") and in [`header`]. A
+//! [`MappedArray`] of a numpy element type is readable by numpy without copying:
+//! `np.memmap(path, dtype, mode='r', offset=256, shape=(count,))` (section 0 of an array always starts at 256).
 //!
 //! # Examples
 //! ```
@@ -494,6 +496,18 @@ mod tests {
         assert_eq!(<[[f32; 2]; 3]>::TAG.dtype, Some(DType::F32));
         // The schema of a name is the xxh3-64 of its bytes (docs/FORMATS.md).
         assert_eq!(a.schema, xxhash_rust::xxh3::xxh3_64(b"A/v1"));
+    }
+
+    #[test]
+    fn mapped_structures_are_send_and_sync() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<MappedArray<u64>>();
+        shareable::<MappedBytes>();
+        shareable::<MappedStrs>();
+        shareable::<MappedRecords<[u8; 3]>>();
+        shareable::<IdMap<u64, f32>>();
+        shareable::<IdMap<str, f32>>();
+        shareable::<IdMap<HashedStr, f32>>();
     }
 
     #[test]
