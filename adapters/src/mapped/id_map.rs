@@ -517,7 +517,9 @@ impl<K: MapKey + ?Sized, T: Tagged> IdMap<K, T> {
         let mut nonempty = 0u64;
         let bad = |e: usize, what: &str| MappedError::corrupt(path, format!("entry {e}: {what}"));
         for e in 0..self.slots as usize {
-            let (cur, next) = (&w[e * s..e * s + s], &w[(e + 1) * s..(e + 1) * s + s]);
+            let (Some(cur), Some(next)) = (w.get(e * s..e * s + s), w.get((e + 1) * s..(e + 2) * s)) else {
+                return Err(bad(e, "outside the entries section"));
+            };
             if cur[1] > next[1] || (K::STORES_KEYS && cur[2] > next[2]) {
                 return Err(bad(e, "decreasing offsets"));
             }
