@@ -319,3 +319,59 @@ fn mapped_failed_build_leaves_nothing() {
     assert!(matches!(e, MappedError::Io { .. }));
     assert!(e.to_string().contains("no/such/dir"), "{e}");
 }
+
+/// A `Pod` type standing for one from another crate, which cannot implement `Tagged`.
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+struct Vec3 {
+    x: f32,
+    y: f32,
+    z: f32,
+}
+
+#[test]
+fn mapped_explicit_tags_for_foreign_pod_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let tag = TypeTag::record::<Vec3>("othercrate::Vec3/v1");
+    let v = |i: u32| Vec3 {
+        x: i as f32,
+        y: -(i as f32),
+        z: 0.5,
+    };
+    let p = dir.path().join("a");
+    MappedArray::<Vec3>::build_as((0..100).map(v), &p, tag).unwrap();
+    let a = MappedArray::<Vec3>::open_as(&p, tag).unwrap();
+    assert!(a.iter().copied().eq((0..100).map(v)));
+    assert_eq!(a.type_tag(), tag);
+    let other = TypeTag::record::<Vec3>("othercrate::Vec3/v2");
+    assert!(matches!(
+        MappedArray::<Vec3>::open_as(&p, other),
+        Err(MappedError::WrongType { .. })
+    ));
+    assert!(matches!(
+        MappedArray::<[f32; 3]>::open(&p),
+        Err(MappedError::WrongType { .. })
+    ));
+    // A tag whose size is not the type's is refused before anything is written.
+    let e = MappedArray::<Vec3>::build_as([v(1)], dir.path().join("bad"), u64::TAG).unwrap_err();
+    assert!(matches!(e, MappedError::UnsupportedType { .. }));
+    assert!(!dir.path().join("bad").exists());
+
+    let mut w = MappedRecords::<Vec3>::writer_as(dir.path().join("r"), tag).unwrap();
+    w.push_with_tail(&v(3), b"tail").unwrap();
+    let r = w.finish().unwrap();
+    assert_eq!(r.get_with_tail(0), Some((&v(3), &b"tail"[..])));
+    assert_eq!(
+        MappedRecords::<Vec3>::open_as(dir.path().join("r"), tag).unwrap().len(),
+        1
+    );
+
+    let m = IdMap::<u64, Vec3>::builder_as(dir.path().join("m"), tag)
+        .build((0..50u64).map(|i| (i, v(i as u32))))
+        .unwrap();
+    assert_eq!(m.get(&7), Some(&v(7)));
+    assert!(matches!(
+        IdMap::<u64, Vec3>::open_as(dir.path().join("m"), other),
+        Err(MappedError::WrongType { .. })
+    ));
+}

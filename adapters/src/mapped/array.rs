@@ -6,7 +6,8 @@
 
 use super::header::{Header, MappedFile};
 use super::writer::FileWriter;
-use super::{FileKind, MappedError, Tagged};
+use super::{FileKind, MappedError, Tagged, TypeTag};
+use bytemuck::Pod;
 use std::borrow::Borrow;
 use std::fmt;
 use std::marker::PhantomData;
@@ -52,11 +53,7 @@ impl<T: Tagged> MappedArray<T> {
         I: IntoIterator,
         I::Item: Borrow<T>,
     {
-        let mut w = Self::writer(path)?;
-        for item in items {
-            w.push(item.borrow())?;
-        }
-        w.finish()
+        Self::build_as(items, path, T::TAG)
     }
 
     /// A streaming writer for a new file at `path`; nothing appears at `path` until [`ArrayWriter::finish`].
@@ -75,16 +72,7 @@ impl<T: Tagged> MappedArray<T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn writer(path: impl AsRef<Path>) -> Result<ArrayWriter<T>, MappedError> {
-        let path = path.as_ref();
-        T::TAG.check_type::<T>(path)?;
-        let mut w = FileWriter::create(path)?;
-        w.begin(DATA)?;
-        let cap = (CHUNK_BYTES / core::mem::size_of::<T>()).max(1);
-        Ok(ArrayWriter {
-            w,
-            chunk: Vec::with_capacity(cap),
-            count: 0,
-        })
+        Self::writer_as(path, T::TAG)
     }
 
     /// Maps the file at `path` read-only after checking its header, length and element type (O(1); see the
@@ -96,9 +84,66 @@ impl<T: Tagged> MappedArray<T> {
     /// [`MappedError::WrongKind`], [`MappedError::WrongType`], [`MappedError::UnsupportedType`],
     /// [`MappedError::Corrupt`] or [`MappedError::TooLarge`].
     pub fn open(path: impl AsRef<Path>) -> Result<MappedArray<T>, MappedError> {
+        Self::open_as(path, T::TAG)
+    }
+
+    /// [`open`](Self::open) followed by [`verify`](Self::verify): reads the whole file once.
+    ///
+    /// # Errors
+    /// Those of `open` and `verify`.
+    pub fn open_verified(path: impl AsRef<Path>) -> Result<MappedArray<T>, MappedError> {
+        let a = Self::open(path)?;
+        a.verify()?;
+        Ok(a)
+    }
+}
+
+/// The same operations with an explicit [`TypeTag`], for `Pod` types that cannot implement [`Tagged`] (types of
+/// other crates), and the accessors.
+impl<T: Pod> MappedArray<T> {
+    /// [`build`](Self::build) with an explicit tag (for example `TypeTag::record::<glam::Vec3>("glam::Vec3")`).
+    ///
+    /// # Errors
+    /// As [`MappedArray::build`]; [`MappedError::UnsupportedType`] also if the tag's size or alignment is not
+    /// `T`'s.
+    pub fn build_as<I>(items: I, path: impl AsRef<Path>, tag: TypeTag) -> Result<MappedArray<T>, MappedError>
+    where
+        I: IntoIterator,
+        I::Item: Borrow<T>,
+    {
+        let mut w = Self::writer_as(path, tag)?;
+        for item in items {
+            w.push(item.borrow())?;
+        }
+        w.finish()
+    }
+
+    /// [`writer`](Self::writer) with an explicit tag.
+    ///
+    /// # Errors
+    /// As [`MappedArray::build_as`].
+    pub fn writer_as(path: impl AsRef<Path>, tag: TypeTag) -> Result<ArrayWriter<T>, MappedError> {
+        let path = path.as_ref();
+        tag.check_type::<T>(path)?;
+        let mut w = FileWriter::create(path)?;
+        w.begin(DATA)?;
+        let cap = (CHUNK_BYTES / core::mem::size_of::<T>()).max(1);
+        Ok(ArrayWriter {
+            w,
+            chunk: Vec::with_capacity(cap),
+            count: 0,
+            tag,
+        })
+    }
+
+    /// [`open`](Self::open) with an explicit tag, which must equal the file's.
+    ///
+    /// # Errors
+    /// As [`MappedArray::open`].
+    pub fn open_as(path: impl AsRef<Path>, tag: TypeTag) -> Result<MappedArray<T>, MappedError> {
         let path = path.as_ref();
         let file = MappedFile::open(path, &[FileKind::Array])?;
-        file.check_tag::<T>(T::TAG)?;
+        file.check_tag::<T>(tag)?;
         let h = &file.header;
         if h.flags != 0 || h.param0 != 0 || h.param1 != 0 {
             return Err(MappedError::corrupt(
@@ -125,16 +170,6 @@ impl<T: Tagged> MappedArray<T> {
                 "data section is misaligned for the element type",
             ));
         }
-        Ok(a)
-    }
-
-    /// [`open`](Self::open) followed by [`verify`](Self::verify): reads the whole file once.
-    ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn open_verified(path: impl AsRef<Path>) -> Result<MappedArray<T>, MappedError> {
-        let a = Self::open(path)?;
-        a.verify()?;
         Ok(a)
     }
 
@@ -171,9 +206,14 @@ impl<T: Tagged> MappedArray<T> {
     pub fn path(&self) -> &Path {
         self.file.path()
     }
+
+    /// The element type recorded in the file.
+    pub fn type_tag(&self) -> TypeTag {
+        self.file.header.tag
+    }
 }
 
-impl<T: Tagged> Deref for MappedArray<T> {
+impl<T: Pod> Deref for MappedArray<T> {
     type Target = [T];
     #[inline]
     fn deref(&self) -> &[T] {
@@ -181,13 +221,13 @@ impl<T: Tagged> Deref for MappedArray<T> {
     }
 }
 
-impl<T: Tagged> AsRef<[T]> for MappedArray<T> {
+impl<T: Pod> AsRef<[T]> for MappedArray<T> {
     fn as_ref(&self) -> &[T] {
         self.as_slice()
     }
 }
 
-impl<'a, T: Tagged> IntoIterator for &'a MappedArray<T> {
+impl<'a, T: Pod> IntoIterator for &'a MappedArray<T> {
     type Item = &'a T;
     type IntoIter = std::slice::Iter<'a, T>;
     fn into_iter(self) -> Self::IntoIter {
@@ -195,7 +235,7 @@ impl<'a, T: Tagged> IntoIterator for &'a MappedArray<T> {
     }
 }
 
-impl<T: Tagged> fmt::Debug for MappedArray<T> {
+impl<T: Pod> fmt::Debug for MappedArray<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MappedArray")
             .field("path", &self.path())
@@ -211,9 +251,10 @@ pub struct ArrayWriter<T> {
     w: FileWriter,
     chunk: Vec<T>,
     count: u64,
+    tag: TypeTag,
 }
 
-impl<T: Tagged> ArrayWriter<T> {
+impl<T: Pod> ArrayWriter<T> {
     /// Appends one element.
     ///
     /// # Errors
@@ -263,11 +304,11 @@ impl<T: Tagged> ArrayWriter<T> {
     /// [`MappedError::Io`] if writing, syncing, renaming or mapping fails.
     pub fn finish(mut self) -> Result<MappedArray<T>, MappedError> {
         self.flush_chunk()?;
-        let mut h = Header::new(FileKind::Array, T::TAG);
+        let mut h = Header::new(FileKind::Array, self.tag);
         h.count = self.count;
         let path = self.w.path().to_owned();
         self.w.finish(h)?;
-        MappedArray::open(path)
+        MappedArray::open_as(path, self.tag)
     }
 }
 

@@ -54,7 +54,8 @@
 use super::header::{Header, MappedFile, FLAG_MULTI, FLAG_TAILS};
 use super::records::{check_record_sections, records_of, tail_of, verify_record_sections, RecordSink};
 use super::writer::{FileWriter, Spill};
-use super::{FileKind, MappedError, Tagged};
+use super::{FileKind, MappedError, Tagged, TypeTag};
+use bytemuck::Pod;
 use std::borrow::Borrow;
 use std::fmt;
 use std::marker::PhantomData;
@@ -362,13 +363,7 @@ impl<K: MapKey + ?Sized, T: Tagged> IdMap<K, T> {
     /// A builder for a new file at `path`, to choose multi-map and index, or to add records one by one or with
     /// tails.
     pub fn builder(path: impl AsRef<Path>) -> IdMapBuilder<K, T> {
-        IdMapBuilder {
-            path: path.as_ref().to_owned(),
-            multi: false,
-            index: IndexKind::default(),
-            state: None,
-            _k: PhantomData,
-        }
+        Self::builder_as(path, T::TAG)
     }
 
     /// Maps the file at `path` read-only after the O(1) checks of the [module docs](self#validation).
@@ -377,9 +372,43 @@ impl<K: MapKey + ?Sized, T: Tagged> IdMap<K, T> {
     /// The errors listed at [`MappedArray::open`](super::MappedArray::open), and [`MappedError::WrongKeys`] if the
     /// file's keys are not of kind `K`.
     pub fn open(path: impl AsRef<Path>) -> Result<IdMap<K, T>, MappedError> {
+        Self::open_as(path, T::TAG)
+    }
+
+    /// [`open`](Self::open) followed by [`verify`](Self::verify).
+    ///
+    /// # Errors
+    /// Those of `open` and `verify`.
+    pub fn open_verified(path: impl AsRef<Path>) -> Result<IdMap<K, T>, MappedError> {
+        let m = Self::open(path)?;
+        m.verify()?;
+        Ok(m)
+    }
+}
+
+/// The same operations with an explicit [`TypeTag`], for `Pod` record types that cannot implement [`Tagged`]
+/// (types of other crates), and the lookups.
+impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
+    /// [`builder`](IdMap::builder) with an explicit record tag.
+    pub fn builder_as(path: impl AsRef<Path>, tag: TypeTag) -> IdMapBuilder<K, T> {
+        IdMapBuilder {
+            path: path.as_ref().to_owned(),
+            multi: false,
+            index: IndexKind::default(),
+            tag,
+            state: None,
+            _k: PhantomData,
+        }
+    }
+
+    /// [`open`](IdMap::open) with an explicit record tag, which must equal the file's.
+    ///
+    /// # Errors
+    /// As [`IdMap::open`].
+    pub fn open_as(path: impl AsRef<Path>, tag: TypeTag) -> Result<IdMap<K, T>, MappedError> {
         let path = path.as_ref();
         let file = MappedFile::open(path, &[FileKind::IdMap])?;
-        file.check_tag::<T>(T::TAG)?;
+        file.check_tag::<T>(tag)?;
         let h = &file.header;
         let p = h.param1;
         let key_code = p & 0xff;
@@ -485,16 +514,6 @@ impl<K: MapKey + ?Sized, T: Tagged> IdMap<K, T> {
             ));
         }
         Ok(map)
-    }
-
-    /// [`open`](Self::open) followed by [`verify`](Self::verify).
-    ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn open_verified(path: impl AsRef<Path>) -> Result<IdMap<K, T>, MappedError> {
-        let m = Self::open(path)?;
-        m.verify()?;
-        Ok(m)
     }
 
     /// Checks every section's checksum and that the index is consistent: entry offsets never decrease, a plain
@@ -765,7 +784,7 @@ impl<K: MapKey + ?Sized, T: Tagged> IdMap<K, T> {
     }
 }
 
-impl<K: MapKey + ?Sized, T: Tagged> fmt::Debug for IdMap<K, T> {
+impl<K: MapKey + ?Sized, T: Pod> fmt::Debug for IdMap<K, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IdMap")
             .field("path", &self.path())
@@ -811,11 +830,12 @@ pub struct IdMapBuilder<K: ?Sized, T> {
     path: PathBuf,
     multi: bool,
     index: IndexKind,
+    tag: TypeTag,
     state: Option<Pending>,
     _k: PhantomData<fn() -> (*const K, T)>,
 }
 
-impl<K: MapKey + ?Sized, T: Tagged> IdMapBuilder<K, T> {
+impl<K: MapKey + ?Sized, T: Pod> IdMapBuilder<K, T> {
     /// Allows several records per key (default: a repeated key is an error).
     pub fn multi(mut self, multi: bool) -> Self {
         self.multi = multi;
@@ -828,9 +848,9 @@ impl<K: MapKey + ?Sized, T: Tagged> IdMapBuilder<K, T> {
         self
     }
 
-    fn pending<'a>(state: &'a mut Option<Pending>, path: &Path) -> Result<&'a mut Pending, MappedError> {
+    fn pending<'a>(state: &'a mut Option<Pending>, path: &Path, tag: TypeTag) -> Result<&'a mut Pending, MappedError> {
         if state.is_none() {
-            T::TAG.check_type::<T>(path)?;
+            tag.check_type::<T>(path)?;
             *state = Some(Pending {
                 keys: Vec::new(),
                 key_blob: Vec::new(),
@@ -856,7 +876,7 @@ impl<K: MapKey + ?Sized, T: Tagged> IdMapBuilder<K, T> {
     /// # Errors
     /// As [`insert`](Self::insert).
     pub fn insert_with_tail(&mut self, key: &K::Query, record: &T, tail: &[u8]) -> Result<(), MappedError> {
-        let st = Self::pending(&mut self.state, &self.path)?;
+        let st = Self::pending(&mut self.state, &self.path, self.tag)?;
         let seq = st.keys.len() as u64;
         st.keys.push((K::hash(key), seq));
         if K::STORES_KEYS {
@@ -896,10 +916,10 @@ impl<K: MapKey + ?Sized, T: Tagged> IdMapBuilder<K, T> {
     /// [`MappedError::DuplicateKey`] if a key repeats in a plain map, [`MappedError::Io`] on any file error
     /// (nothing is left at `path` then), [`MappedError::UnsupportedType`] for an unmappable `T`.
     pub fn finish(mut self) -> Result<IdMap<K, T>, MappedError> {
-        Self::pending(&mut self.state, &self.path)?;
+        Self::pending(&mut self.state, &self.path, self.tag)?;
         let st = self.state.take().expect("initialised above");
-        write_map::<K, T>(&self.path, self.multi, self.index, st)?;
-        IdMap::open(&self.path)
+        write_map::<K, T>(&self.path, self.multi, self.index, self.tag, st)?;
+        IdMap::open_as(&self.path, self.tag)
     }
 }
 
@@ -1003,10 +1023,11 @@ fn ceil_log2(n: u64) -> u32 {
     }
 }
 
-fn write_map<K: MapKey + ?Sized, T: Tagged>(
+fn write_map<K: MapKey + ?Sized, T: Pod>(
     path: &Path,
     multi: bool,
     requested: IndexKind,
+    tag: TypeTag,
     mut st: Pending,
 ) -> Result<(), MappedError> {
     let (groups, collide) = group_keys::<K>(&mut st);
@@ -1103,7 +1124,7 @@ fn write_map<K: MapKey + ?Sized, T: Tagged>(
     }
     entries.write(bytemuck::cast_slice(&[0, n_records, key_end][..stride]))?;
 
-    let mut h = Header::new(FileKind::IdMap, T::TAG);
+    let mut h = Header::new(FileKind::IdMap, tag);
     sink.finish(&mut w, &mut h)?;
     w.append(ENTRIES, entries)?;
     w.begin(INDEX)?;

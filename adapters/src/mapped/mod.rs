@@ -290,7 +290,9 @@ impl fmt::Display for TypeTag {
 /// A plain-old-data type with a [`TypeTag`], which mapped files record and check.
 ///
 /// Implemented for every numpy element type of [`seqring_core::dtype`] (tag: its dtype) and for arrays of tagged
-/// types. Implement it for your own `#[repr(C)]` `Pod` records with [`TypeTag::record`]. The trait is safe: a wrong
+/// types. Implement it for your own `#[repr(C)]` `Pod` records with [`TypeTag::record`]. For `Pod` types of other
+/// crates, which the orphan rule keeps from implementing it, every structure has `*_as` constructors that take the
+/// tag as an argument ([`MappedArray::open_as`], [`MappedRecords::writer_as`], [`IdMap::builder_as`], ...). The trait is safe: a wrong
 /// tag can make a file open as the wrong type, which gives wrong values but never undefined behaviour, because any
 /// bytes are a valid `Pod` value and `open` always checks the real size and alignment of `T`.
 pub trait Tagged: bytemuck::Pod {

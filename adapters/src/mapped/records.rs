@@ -13,7 +13,8 @@
 use super::bytes::OffsetsSpill;
 use super::header::{check_offset_ends, span, verify_offsets, Header, MappedFile, FLAG_TAILS, MAX_SECTIONS};
 use super::writer::{FileWriter, Spill};
-use super::{FileKind, MappedError, Tagged};
+use super::{FileKind, MappedError, Tagged, TypeTag};
+use bytemuck::Pod;
 use std::borrow::Borrow;
 use std::fmt;
 use std::marker::PhantomData;
@@ -103,7 +104,7 @@ pub(crate) fn verify_record_sections(file: &MappedFile) -> Result<(), MappedErro
 
 /// The records of `file` as `&[T]` (validated by `check_record_sections`).
 #[inline]
-pub(crate) fn records_of<T: Tagged>(file: &MappedFile) -> &[T] {
+pub(crate) fn records_of<T: Pod>(file: &MappedFile) -> &[T] {
     bytemuck::try_cast_slice(file.section(RECORDS)).unwrap_or(&[])
 }
 
@@ -182,15 +183,7 @@ impl<T: Tagged> MappedRecords<T> {
     /// # Errors
     /// As [`MappedRecords::build`].
     pub fn writer(path: impl AsRef<Path>) -> Result<RecordsWriter<T>, MappedError> {
-        let path = path.as_ref();
-        T::TAG.check_type::<T>(path)?;
-        let mut w = FileWriter::create(path)?;
-        let sink = RecordSink::new(&mut w)?;
-        Ok(RecordsWriter {
-            w,
-            sink,
-            _t: PhantomData,
-        })
+        Self::writer_as(path, T::TAG)
     }
 
     /// Maps the file at `path` read-only after the O(1) checks of the [module docs](super).
@@ -198,9 +191,49 @@ impl<T: Tagged> MappedRecords<T> {
     /// # Errors
     /// The errors listed at [`MappedArray::open`](super::MappedArray::open).
     pub fn open(path: impl AsRef<Path>) -> Result<MappedRecords<T>, MappedError> {
+        Self::open_as(path, T::TAG)
+    }
+
+    /// [`open`](Self::open) followed by [`verify`](Self::verify).
+    ///
+    /// # Errors
+    /// Those of `open` and `verify`.
+    pub fn open_verified(path: impl AsRef<Path>) -> Result<MappedRecords<T>, MappedError> {
+        let r = Self::open(path)?;
+        r.verify()?;
+        Ok(r)
+    }
+}
+
+/// The same operations with an explicit [`TypeTag`], for `Pod` types that cannot implement [`Tagged`] (types of
+/// other crates), and the accessors.
+impl<T: Pod> MappedRecords<T> {
+    /// [`writer`](MappedRecords::writer) with an explicit tag.
+    ///
+    /// # Errors
+    /// As [`MappedRecords::build`]; [`MappedError::UnsupportedType`] also if the tag's size or alignment is not
+    /// `T`'s.
+    pub fn writer_as(path: impl AsRef<Path>, tag: TypeTag) -> Result<RecordsWriter<T>, MappedError> {
+        let path = path.as_ref();
+        tag.check_type::<T>(path)?;
+        let mut w = FileWriter::create(path)?;
+        let sink = RecordSink::new(&mut w)?;
+        Ok(RecordsWriter {
+            w,
+            sink,
+            tag,
+            _t: PhantomData,
+        })
+    }
+
+    /// [`open`](MappedRecords::open) with an explicit tag, which must equal the file's.
+    ///
+    /// # Errors
+    /// As [`MappedRecords::open`].
+    pub fn open_as(path: impl AsRef<Path>, tag: TypeTag) -> Result<MappedRecords<T>, MappedError> {
         let path = path.as_ref();
         let file = MappedFile::open(path, &[FileKind::Records])?;
-        file.check_tag::<T>(T::TAG)?;
+        file.check_tag::<T>(tag)?;
         let h = &file.header;
         if h.flags & !FLAG_TAILS != 0 || h.param0 != 0 || h.param1 != 0 {
             return Err(MappedError::corrupt(
@@ -223,16 +256,6 @@ impl<T: Tagged> MappedRecords<T> {
                 "records section is misaligned for the record type",
             ));
         }
-        Ok(r)
-    }
-
-    /// [`open`](Self::open) followed by [`verify`](Self::verify).
-    ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn open_verified(path: impl AsRef<Path>) -> Result<MappedRecords<T>, MappedError> {
-        let r = Self::open(path)?;
-        r.verify()?;
         Ok(r)
     }
 
@@ -296,9 +319,14 @@ impl<T: Tagged> MappedRecords<T> {
     pub fn path(&self) -> &Path {
         self.file.path()
     }
+
+    /// The record type recorded in the file.
+    pub fn type_tag(&self) -> TypeTag {
+        self.file.header.tag
+    }
 }
 
-impl<T: Tagged> fmt::Debug for MappedRecords<T> {
+impl<T: Pod> fmt::Debug for MappedRecords<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MappedRecords")
             .field("path", &self.path())
@@ -314,10 +342,11 @@ impl<T: Tagged> fmt::Debug for MappedRecords<T> {
 pub struct RecordsWriter<T> {
     w: FileWriter,
     sink: RecordSink,
+    tag: TypeTag,
     _t: PhantomData<T>,
 }
 
-impl<T: Tagged> RecordsWriter<T> {
+impl<T: Pod> RecordsWriter<T> {
     /// Appends a record with an empty tail.
     ///
     /// # Errors
@@ -341,11 +370,11 @@ impl<T: Tagged> RecordsWriter<T> {
     /// # Errors
     /// [`MappedError::Io`] if writing, syncing, renaming or mapping fails.
     pub fn finish(mut self) -> Result<MappedRecords<T>, MappedError> {
-        let mut h = Header::new(FileKind::Records, T::TAG);
+        let mut h = Header::new(FileKind::Records, self.tag);
         self.sink.finish(&mut self.w, &mut h)?;
         let path = self.w.path().to_owned();
         self.w.finish(h)?;
-        MappedRecords::open(path)
+        MappedRecords::open_as(path, self.tag)
     }
 }
 
