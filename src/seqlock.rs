@@ -411,13 +411,14 @@ impl<M: Memory> SeqArray<M> {
     fn read_meta(&self) -> RawMeta {
         // Relaxed: validated by the caller's sequence check.
         let m = &self.mem;
+        let ndim = m.load(CUR_NDIM_AT, Ordering::Relaxed);
         let mut shape = [0u64; MAX_DIMS];
-        for (i, d) in shape.iter_mut().enumerate() {
+        for (i, d) in shape.iter_mut().enumerate().take(ndim as usize) {
             *d = m.load(CUR_SHAPE_AT + 8 * i, Ordering::Relaxed);
         }
         RawMeta {
             dtype: m.load(CUR_DTYPE_AT, Ordering::Relaxed),
-            ndim: m.load(CUR_NDIM_AT, Ordering::Relaxed),
+            ndim,
             shape,
             time: m.load(WRITE_TIME_AT, Ordering::Relaxed),
             token: m.load(TOKEN_AT, Ordering::Relaxed),
@@ -455,9 +456,14 @@ impl<M: Memory> SeqArray<M> {
         self.mem.store(HOLDER_SINCE_AT, stamp.time_ns, Ordering::Relaxed);
         // Release fence: pairs with the reader's Acquire fence; orders the odd sequence before every data store.
         fence(Ordering::Release);
-        let meta = self.read_meta();
-        let dtype = DType::from_code(meta.dtype).unwrap_or(DType::U8);
-        let len = shape_bytes(dtype, &meta.shape[..(meta.ndim as usize).min(MAX_DIMS)])
+        // Relaxed: only lock holders write the shape, and the Acquire CAS ordered the previous holder's stores.
+        let dtype = DType::from_code(self.mem.load(CUR_DTYPE_AT, Ordering::Relaxed)).unwrap_or(DType::U8);
+        let ndim = (self.mem.load(CUR_NDIM_AT, Ordering::Relaxed) as usize).min(MAX_DIMS);
+        let mut shape = [0u64; MAX_DIMS];
+        for (i, d) in shape.iter_mut().enumerate().take(ndim) {
+            *d = self.mem.load(CUR_SHAPE_AT + 8 * i, Ordering::Relaxed);
+        }
+        let len = shape_bytes(dtype, &shape[..ndim])
             .ok()
             .filter(|&n| n <= self.capacity as u64)
             .unwrap_or(0);
@@ -678,7 +684,9 @@ impl<M: Memory> Drop for WriteGuard<'_, M> {
         let m = &self.array.mem;
         if self.full_write {
             let flags = m.load(FLAGS_AT, Ordering::Relaxed);
-            m.store(FLAGS_AT, flags & !SUSPECT, Ordering::Relaxed);
+            if flags & SUSPECT != 0 {
+                m.store(FLAGS_AT, flags & !SUSPECT, Ordering::Relaxed);
+            }
         }
         // Release: pairs with readers' Acquire load of `s1` and the next writer's Acquire CAS; publishes the data.
         // An unchanged array goes back to its old sequence: readers that overlapped the lock saw no new bytes.

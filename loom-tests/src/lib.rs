@@ -1,1 +1,34 @@
-//! loom models of seqring-core's protocols. Run with `RUSTFLAGS="--cfg loom" cargo test -p seqring-loom --release`.
+//! loom models of seqring-core's protocols, run on loom atomics through the core's own code paths.
+//!
+//! Run with `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p seqring-loom --release`. Without
+//! `--cfg loom` the models compile to nothing.
+//!
+//! Each model builds its region in the main thread and leaks it, so that threads share one `Copy` handle instead
+//! of re-validating the header (which would only add scheduling points).
+#![cfg(loom)]
+
+use seqring_core::memory::LoomRegion;
+use seqring_core::RawRegion;
+
+/// A zeroed loom region of `len` bytes, leaked for the rest of this model execution.
+pub fn leaked_region(len: usize) -> RawRegion<'static> {
+    Box::leak(Box::new(LoomRegion::new(len))).region()
+}
+
+/// Spins (yielding to loom) until `f` returns `Some`.
+pub fn spin_until<T>(mut f: impl FnMut() -> Option<T>) -> T {
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        loom::thread::yield_now();
+    }
+}
+
+/// Runs `f` under loom with a branch limit that fits these models' retry loops. The preemption bound comes from
+/// `LOOM_MAX_PREEMPTIONS` (CI uses 2).
+pub fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.max_branches = 20_000;
+    builder.check(f);
+}

@@ -76,6 +76,11 @@ impl<M: Memory> Consumer<M> {
         &self.ring
     }
 
+    /// The position of the next record to poll.
+    pub fn position(&self) -> u64 {
+        self.next
+    }
+
     /// Polls the next batch of at most `max_bytes` (but always at least one record if one is committed).
     ///
     /// Batches must be released in the order they were polled.

@@ -47,16 +47,26 @@ const CAPACITY_AT: usize = HEADER_LEN;
 const MAX_RECORD_AT: usize = 72;
 const MODE_AT: usize = 80;
 const DATA_OFFSET_AT: usize = 88;
-pub(crate) const SPSC_OWNER_AT: usize = 96;
-pub(crate) const CONSUMER_OWNER_AT: usize = 104;
-pub(crate) const HEAD_AT: usize = 128;
-pub(crate) const TAIL_AT: usize = 256;
-pub(crate) const HEAD_CACHE_AT: usize = 384;
-pub(crate) const DROPPED_AT: usize = 512;
-pub(crate) const ABANDONED_AT: usize = 640;
-pub(crate) const RECORDS_AT: usize = 648;
-pub(crate) const BYTES_AT: usize = 656;
-pub(crate) const HEARTBEAT_AT: usize = 664;
+/// Offset of the attached SPSC producer's token.
+pub const SPSC_OWNER_AT: usize = 96;
+/// Offset of the attached consumer's token.
+pub const CONSUMER_OWNER_AT: usize = 104;
+/// Offset of the head position (bytes released by the consumer).
+pub const HEAD_AT: usize = 128;
+/// Offset of the tail position (bytes claimed by producers).
+pub const TAIL_AT: usize = 256;
+/// Offset of the producers' cached copy of the head.
+pub const HEAD_CACHE_AT: usize = 384;
+/// Offset of the count of claims refused because the ring was full.
+pub const DROPPED_AT: usize = 512;
+/// Offset of the count of abandoned claims the consumer unblocked.
+pub const ABANDONED_AT: usize = 640;
+/// Offset of the count of data records consumed.
+pub const RECORDS_AT: usize = 648;
+/// Offset of the count of payload bytes consumed.
+pub const BYTES_AT: usize = 656;
+/// Offset of the consumer's heartbeat.
+pub const HEARTBEAT_AT: usize = 664;
 /// Where the data area starts.
 pub const DATA_OFFSET: usize = 768;
 /// The smallest data area.

@@ -118,18 +118,27 @@ impl<M: Memory> Producer<M> {
             } else {
                 (0, required)
             };
-            let free = |head: u64| capacity.checked_sub(tail.wrapping_sub(head));
-            if free(head).is_none_or(|f| (needed as u64) > f) {
+            let fits = |head: u64| {
+                let used = tail.wrapping_sub(head);
+                used <= capacity && capacity - used >= needed as u64
+            };
+            if !fits(head) {
                 // Acquire: pairs with the consumer's Release store of the head after it zeroed the space.
                 head = mem.load(HEAD_AT, Ordering::Acquire);
-                match free(head) {
-                    None => return Err(ClaimError::Corrupt),
-                    Some(f) if (needed as u64) > f => {
-                        // Relaxed: a statistic.
-                        mem.fetch_add(DROPPED_AT, 1, Ordering::Relaxed);
-                        return Err(ClaimError::Full);
+                if tail.wrapping_sub(head) > capacity {
+                    // The head passed our tail: the tail we read is stale. A tail loaded after that Acquire is at
+                    // least the head (the consumer released only committed records, whose claims moved the tail);
+                    // if even that one is behind, the positions are corrupt.
+                    // Relaxed: as the tail load above.
+                    if mem.load(TAIL_AT, Ordering::Relaxed).wrapping_sub(head) > capacity {
+                        return Err(ClaimError::Corrupt);
                     }
-                    Some(_) => {}
+                    continue;
+                }
+                if !fits(head) {
+                    // Relaxed: a statistic.
+                    mem.fetch_add(DROPPED_AT, 1, Ordering::Relaxed);
+                    return Err(ClaimError::Full);
                 }
                 // Release: pairs with the Acquire load of the head cache above, passing the zeroing on.
                 mem.store(HEAD_CACHE_AT, head, Ordering::Release);
