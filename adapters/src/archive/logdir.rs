@@ -390,9 +390,9 @@ impl EntryReader {
             let map = unsafe { Mmap::map(&file) }.map_err(io(&path))?;
             self.map.insert(map)
         } else {
-            self.buf.clear();
-            self.buf.reserve(len as usize);
-            file.read_to_end(&mut self.buf).map_err(io(&path))?;
+            // `len` is the real file length, at most MAP_THRESHOLD.
+            self.buf.resize(len as usize, 0);
+            file.read_exact(&mut self.buf).map_err(io(&path))?;
             &self.buf
         };
         let range = u8_vector_data(bytes).map_err(|source| AssembleError::BadEntry {

@@ -442,3 +442,40 @@ pub enum AssembleError {
         reason: String,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_names_round_trip_at_the_limits() {
+        for (source_id, timestamp, duplicate, text) in [
+            (0u8, 0u64, 0u32, "000_00000000000000000000.npy"),
+            (255, u64::MAX, u32::MAX, "255_18446744073709551615_4294967295.npy"),
+            (7, 42, 1, "007_00000000000000000042_1.npy"),
+        ] {
+            let name = EntryName {
+                source_id,
+                timestamp,
+                duplicate,
+            };
+            assert_eq!(name.to_string(), text);
+            assert_eq!(EntryName::parse(text), Some(name));
+        }
+        for bad in [
+            "",
+            "1",
+            "1_",
+            "_1",
+            "1_2_0",
+            "1_2_3_4",
+            "1_x",
+            "1_-2",
+            "1_18446744073709551616",
+            "+1_2",
+        ] {
+            assert_eq!(EntryName::parse(bad), None, "{bad}");
+        }
+        assert_eq!(EntryName::parse("1_2").map(|n| n.timestamp), Some(2));
+    }
+}

@@ -466,7 +466,11 @@ impl LogArchive {
     pub fn batches(&self, workers: isize, multiplier: usize) -> Vec<Range<usize>> {
         let total = self.message_count();
         if total < PARALLEL_THRESHOLD {
-            return if total == 0 { Vec::new() } else { std::iter::once(0..total).collect() };
+            return if total == 0 {
+                Vec::new()
+            } else {
+                std::iter::once(0..total).collect()
+            };
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let workers = if workers > 0 {
@@ -474,7 +478,7 @@ impl LogArchive {
         } else {
             cores.saturating_sub(2).max(1)
         };
-        let size = total.div_ceil(workers * multiplier.max(1)).max(1);
+        let size = total.div_ceil(workers.saturating_mul(multiplier.max(1))).max(1);
         (0..total).step_by(size).map(|s| s..(s + size).min(total)).collect()
     }
 
