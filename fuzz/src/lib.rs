@@ -8,6 +8,7 @@ pub mod mapped_open;
 pub mod npy_header;
 pub mod npz_reader;
 pub mod region_header;
+pub mod ring_consumer;
 pub mod segment_recovery;
 pub mod key_path;
 pub mod tracker_yaml;
@@ -16,12 +17,13 @@ pub mod tracker_yaml;
 pub fn run(target: &str, data: &[u8]) -> bool {
     match target {
         "region_header" => region_header::fuzz(data),
+        "ring_consumer" => ring_consumer::fuzz(data),
+        "tracker_yaml" => tracker_yaml::fuzz(data),
+        "key_path" => key_path::fuzz(data),
         "npz_reader" => npz_reader::fuzz(data),
         "npy_header" => npy_header::fuzz(data),
         "segment_recovery" => segment_recovery::fuzz(data),
         "mapped_open" => mapped_open::fuzz(data),
-        "tracker_yaml" => tracker_yaml::fuzz(data),
-        "key_path" => key_path::fuzz(data),
         _ => return false,
     }
     true

@@ -1,0 +1,65 @@
+//! A ring consumer (and a producer) over a region whose control words and data are arbitrary bytes.
+//!
+//! The input's first byte picks the capacity (64 B to 4 KiB); a valid header is laid out so that `Ring::open`
+//! succeeds, then the rest of the input overwrites the control words and the data area. The consumer polls,
+//! releases and unblocks for a bounded number of rounds: every batch must lie inside the data area, corrupt
+//! lengths must come back as errors, and nothing may panic or loop forever. Raw overlays of the whole region
+//! (header included) are also validated.
+
+use seqring_core::ring::record::Records;
+use seqring_core::ring::{self, Consumer, Mode, Producer, Ring};
+use seqring_core::{Memory, RawRegion, Spins};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+fn words(len: usize) -> Vec<AtomicU64> {
+    (0..len / 8).map(|_| AtomicU64::new(0)).collect()
+}
+
+/// Runs the target.
+pub fn fuzz(data: &[u8]) {
+    let Some((&shape, rest)) = data.split_first() else { return };
+    let capacity = 64usize << (shape % 7);
+    let mode = if shape & 0x80 == 0 { Mode::Mpsc } else { Mode::Spsc };
+    let max_record = [None, Some(16), Some(capacity / 2)][usize::from(shape >> 3) % 3];
+    let w = words(ring::region_len(capacity).unwrap());
+    let mem = RawRegion::new(&w);
+
+    // A raw overlay of everything, header included, must validate or fail cleanly.
+    mem.copy_in(0, &rest[..rest.len().min(mem.len())]);
+    let _ = Ring::open(mem, Spins(1));
+
+    mem.zero(0, mem.len());
+    let ring = Ring::create(mem, mode, max_record, 1, 0).unwrap();
+    // Overwrite the control words from the head on (keeping the validated header) and the data area.
+    let control = ring::HEAD_AT;
+    mem.copy_in(control, &rest[..rest.len().min(mem.len() - control)]);
+    mem.store(ring::CONSUMER_OWNER_AT, 0, Ordering::Relaxed);
+    mem.store(ring::SPSC_OWNER_AT, 0, Ordering::Relaxed);
+
+    let mut consumer = Consumer::attach(ring, 1).unwrap();
+    for round in 0..64 {
+        match consumer.poll(if round % 2 == 0 { usize::MAX } else { 64 }) {
+            Ok(Some(batch)) => {
+                assert!(batch.len() <= capacity && batch.len() % 8 == 0);
+                let bytes = consumer.batch_bytes(&batch);
+                assert_eq!(bytes.len(), batch.len());
+                let data_records = Records::new(bytes).filter(|r| r.is_ok()).count() as u64;
+                assert!(data_records <= batch.records());
+                consumer.release(batch);
+            }
+            Ok(None) => {
+                if consumer.unblock().is_err() {
+                    break;
+                }
+                let producer = match mode {
+                    Mode::Mpsc => Producer::attach(ring),
+                    Mode::Spsc => Producer::attach_spsc(ring, 2),
+                };
+                if let Ok(p) = producer {
+                    let _ = p.try_write(round as u8, round, &rest[..rest.len().min(40)]);
+                }
+            }
+            Err(_) => break,
+        }
+    }
+}
