@@ -29,7 +29,7 @@
 //! - **Sorted**: entries sorted by hash (`m = n`). A directory of `2^b + 1` entry positions, with
 //!   `b = max(0, ceil(log2 n) - 1)`, maps the top `b` hash bits to the entries that start with them (1–2 on
 //!   average). Lookup: one directory read, a scan of about one cache line of entries, one record read.
-//! - **Perfect hash** (PTHash-style, Pibiri & Trani, SIGIR 2021): `n` keys in `nb = ceil(n / 3)` buckets,
+//! - **Perfect hash** (PTHash-style, Pibiri & Trani, SIGIR 2021): `n` keys in `nb = ceil(n / 2)` buckets,
 //!   `m = ceil(n / 0.95)` slots. PTHash's skewed bucket map sends keys with `h < 6 * (2^64 - 1) / 10` (integer
 //!   division first) to the first `d = nb * 3 / 10` buckets and the others to the rest:
 //!   `bucket = fastrange(rotl(h, 32), d)` or `d + fastrange(rotl(h, 32), nb - d)` where
@@ -67,7 +67,7 @@ const KEY_BLOB: usize = 5;
 
 /// Slots per key of the perfect hash is `1 / ALPHA`; buckets hold `LAMBDA` keys on average.
 const ALPHA_PERCENT: u64 = 95;
-const LAMBDA: u64 = 3;
+const LAMBDA: u64 = 2;
 const PHF_SEEDS: u32 = 4;
 
 /// MurmurHash3's 64-bit finaliser: a bijection on `u64` with full avalanche.
