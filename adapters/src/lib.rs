@@ -6,9 +6,9 @@
 pub use seqring_core as core;
 
 pub mod archive;
-pub mod mapped;
-pub mod segment;
 pub mod config;
+pub mod mapped;
 pub mod nested_dict;
 pub mod processing;
+pub mod segment;
 pub mod tracker;
