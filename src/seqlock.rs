@@ -506,6 +506,47 @@ impl<M: Memory> SeqArray<M> {
         self.lock(stamp, patience)?.write_elements(start, src)
     }
 
+    /// Read-modify-write of the elements from index `start`, `buf.len()` of them, under the writer lock: reads them
+    /// into `buf`, lets `f` change them, and writes them back in the same write.
+    ///
+    /// # Errors
+    /// As [`SeqArray::lock`], [`WriteGuard::write_elements`] and [`WriteGuard::read`].
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// use seqring_core::{DType, RawRegion, Spins};
+    /// let words: Vec<AtomicU64> = (0..region_len(16).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let counters = SeqArray::create(RawRegion::new(&words), DType::U32, &[4], 1, 0).unwrap();
+    /// let mut scratch = [0u32; 2];
+    /// counters.update(1, &mut scratch, WriteStamp::default(), Spins(0), |c| c.iter_mut().for_each(|x| *x += 1)).unwrap();
+    /// let mut out = [0u32; 4];
+    /// counters.read_elements(0, &mut out, Spins(0)).unwrap();
+    /// assert_eq!(out, [0, 1, 1, 0]);
+    /// ```
+    pub fn update<T: Element, R>(
+        &self,
+        start: usize,
+        buf: &mut [T],
+        stamp: WriteStamp,
+        patience: impl Patience,
+        f: impl FnOnce(&mut [T]) -> R,
+    ) -> Result<R, ArrayError> {
+        let mut guard = self.lock(stamp, patience)?;
+        if T::DTYPE != guard.dtype() {
+            return Err(ArrayError::DTypeMismatch {
+                array: guard.dtype(),
+                requested: T::DTYPE,
+            });
+        }
+        let offset = start.checked_mul(T::DTYPE.itemsize()).ok_or(ArrayError::BadShape)?;
+        guard.read(offset, bytemuck::cast_slice_mut(buf))?;
+        let result = f(buf);
+        guard.write(offset, bytemuck::cast_slice(buf))?;
+        Ok(result)
+    }
+
     /// Clears a stall left by a dead writer: the sequence becomes even again and the contents are marked suspect
     /// until the next full write. Returns whether there was a stall to clear.
     ///
