@@ -15,29 +15,36 @@ from pathlib import Path
 
 from ataraxis_data_structures import LogArchiveReader, assemble_log_archives
 
-entry_dir, runs = Path(sys.argv[1]), int(sys.argv[2])
-entries = len(list(entry_dir.glob("*.npy")))
-assemble = []
-for _ in range(runs):
-    start = time.perf_counter()
-    assemble_log_archives(entry_dir, remove_sources=False, verbose=False)
-    assemble.append(time.perf_counter() - start)
 
-archive = max(entry_dir.glob("*_log.npz"), key=lambda p: p.stat().st_size)
-iterate = []
-count = 0
-for _ in range(max(1, runs // 2)):
-    reader = LogArchiveReader(archive)
-    start = time.perf_counter()
-    count = sum(1 for _ in reader.iter_messages())
-    iterate.append(time.perf_counter() - start)
+def main():
+    entry_dir, runs = Path(sys.argv[1]), int(sys.argv[2])
+    entries = len(list(entry_dir.glob("*.npy")))
+    assemble = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        assemble_log_archives(entry_dir, remove_sources=False, verbose=False)
+        assemble.append(time.perf_counter() - start)
 
-print(json.dumps({
-    "entries": entries,
-    "assemble_s": assemble,
-    "assemble_median_s": statistics.median(assemble),
-    "assemble_entries_per_s": entries / statistics.median(assemble),
-    "iterate_messages": count,
-    "iterate_s": iterate,
-    "iterate_messages_per_s": count / statistics.median(iterate),
-}))
+    archive = max(entry_dir.glob("*_log.npz"), key=lambda p: p.stat().st_size)
+    iterate = []
+    count = 0
+    for _ in range(max(1, runs // 2)):
+        reader = LogArchiveReader(archive)
+        start = time.perf_counter()
+        count = sum(1 for _ in reader.iter_messages())
+        iterate.append(time.perf_counter() - start)
+
+    print(json.dumps({
+        "entries": entries,
+        "assemble_s": assemble,
+        "assemble_median_s": statistics.median(assemble),
+        "assemble_entries_per_s": entries / statistics.median(assemble),
+        "iterate_messages": count,
+        "iterate_s": iterate,
+        "iterate_messages_per_s": count / statistics.median(iterate),
+    }))
+
+
+# ataraxis runs a process pool (spawn): the main module must not run again in the workers.
+if __name__ == "__main__":
+    main()

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use tempfile::TempPath;
 use xxhash_rust::xxh3::Xxh3;
 
-use super::logdir::{EntryReader, Item, LogDir};
+use super::logdir::{EntryData, Item, Loaded, LogDir};
 use super::npy::u8_vector_header;
 use super::npz::NpzWriter;
 use super::reader::LogArchive;
@@ -127,6 +127,8 @@ struct Ticker<'a> {
 }
 
 const TICK: u64 = 4096;
+/// `.npy` entries read in parallel at a time; with files above 4 MiB mapped, at most 64 MiB of buffers.
+const NPY_WINDOW: usize = 16;
 
 impl<'a> Ticker<'a> {
     fn new(callback: Option<&'a (dyn Fn(Progress) + Sync)>, phase: Phase, total: u64) -> Self {
@@ -320,12 +322,10 @@ fn write_archive(
         .into_parts();
     let temp_path = temp.to_path_buf();
     let mut out = NpzWriter::new(BufWriter::with_capacity(1 << 20, file));
-    let mut reader = EntryReader::default();
     let mut digests = Vec::with_capacity(if keep_digests { items.len() } else { 0 });
     let mut name = NameBuf::default();
     let mut pending = 0;
-    for (i, (item, duplicate)) in duplicates(items).enumerate() {
-        let data = reader.read(log, source_id, item)?;
+    let mut write = |i: usize, item: &Item, duplicate: u32, data: EntryData<'_>| -> Result<(), AssembleError> {
         if i == 0 && data.payload().len() != 8 {
             return Err(AssembleError::BadOnset {
                 path: log.item_path(item),
@@ -349,6 +349,34 @@ fn write_archive(
         if pending == TICK {
             ticker.add(pending);
             pending = 0;
+        }
+        Ok(())
+    };
+    if items.iter().all(LogDir::is_segment_item) {
+        for (i, (item, duplicate)) in duplicates(items).enumerate() {
+            write(i, item, duplicate, log.segment_entry(source_id, item))?;
+        }
+    } else {
+        // `.npy` files are read in parallel, a window at a time, and written in order.
+        let all: Vec<(&Item, u32)> = duplicates(items).collect();
+        for (w, window) in all.chunks(NPY_WINDOW).enumerate() {
+            let loaded: Vec<Option<Loaded>> = window
+                .par_iter()
+                .map(|(item, _)| {
+                    if LogDir::is_segment_item(item) {
+                        Ok(None)
+                    } else {
+                        log.load_npy(source_id, item, Vec::new()).map(Some)
+                    }
+                })
+                .collect::<Result<_, _>>()?;
+            for (j, ((item, duplicate), loaded)) in window.iter().zip(&loaded).enumerate() {
+                let data = match loaded {
+                    Some(l) => EntryData::Npy(l.data()),
+                    None => log.segment_entry(source_id, item),
+                };
+                write(w * NPY_WINDOW + j, item, *duplicate, data)?;
+            }
         }
     }
     ticker.add(pending);

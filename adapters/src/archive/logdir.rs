@@ -355,51 +355,79 @@ impl<'a> EntryData<'a> {
     }
 }
 
-/// Reads entries one at a time into a reusable buffer (or a short-lived map for large `.npy` files).
-#[derive(Default)]
-pub(crate) struct EntryReader {
-    buf: Vec<u8>,
-    map: Option<Mmap>,
+/// The bytes of a `.npy` entry file, read or mapped, and the range of its array data.
+pub(crate) struct Loaded {
+    bytes: LoadedBytes,
+    range: std::ops::Range<usize>,
 }
 
-impl EntryReader {
-    /// Reads and checks one entry of `source_id`.
-    pub(crate) fn read<'a>(
-        &'a mut self,
-        log: &'a LogDir,
-        source_id: u8,
-        item: &Item,
-    ) -> Result<EntryData<'a>, AssembleError> {
-        if item.file & SEG_FLAG != 0 {
-            let seg = &log.segments[(item.file & !SEG_FLAG) as usize];
-            let start = item.pos as usize;
-            // The offset and length came from decoding this same map.
-            let payload = seg.bytes().get(start..start + item.len as usize).unwrap_or_default();
-            let mut head = [0u8; 9];
-            head[0] = source_id;
-            head[1..].copy_from_slice(&item.ts.to_le_bytes());
-            return Ok(EntryData::Seg(head, payload));
+enum LoadedBytes {
+    Buf(Vec<u8>),
+    Map(Mmap),
+}
+
+impl Loaded {
+    /// The array data: `[source][timestamp][payload]`.
+    pub(crate) fn data(&self) -> &[u8] {
+        let bytes: &[u8] = match &self.bytes {
+            LoadedBytes::Buf(b) => b,
+            LoadedBytes::Map(m) => m,
+        };
+        &bytes[self.range.clone()]
+    }
+
+    fn into_buf(self) -> Vec<u8> {
+        match self.bytes {
+            LoadedBytes::Buf(b) => b,
+            LoadedBytes::Map(_) => Vec::new(),
         }
-        let path = log.dir.join(log.npy_name(item.file));
+    }
+}
+
+impl LogDir {
+    /// Whether an item comes from a segment (its bytes are in a map already) rather than a `.npy` file.
+    pub(crate) fn is_segment_item(item: &Item) -> bool {
+        item.file & SEG_FLAG != 0
+    }
+
+    /// The entry of a segment item.
+    pub(crate) fn segment_entry(&self, source_id: u8, item: &Item) -> EntryData<'_> {
+        let seg = &self.segments[(item.file & !SEG_FLAG) as usize];
+        let start = item.pos as usize;
+        // The offset and length came from decoding this same map.
+        let payload = seg.bytes().get(start..start + item.len as usize).unwrap_or_default();
+        let mut head = [0u8; 9];
+        head[0] = source_id;
+        head[1..].copy_from_slice(&item.ts.to_le_bytes());
+        EntryData::Seg(head, payload)
+    }
+
+    /// Reads (or maps, when large) the `.npy` file of `item` into `buf`, and checks it: a 1-D uint8 array of at
+    /// least 9 bytes whose source and timestamp agree with its name. The file is closed before returning.
+    pub(crate) fn load_npy(&self, source_id: u8, item: &Item, mut buf: Vec<u8>) -> Result<Loaded, AssembleError> {
+        let path = self.dir.join(self.npy_name(item.file));
         let mut file = File::open(&path).map_err(io(&path))?;
         let len = file.metadata().map_err(io(&path))?.len();
-        self.map = None;
-        let bytes: &[u8] = if len > MAP_THRESHOLD {
+        let bytes = if len > MAP_THRESHOLD {
             // SAFETY: a read-only, private map of an entry file that assembly does not modify, read only through
             // bounded slices; the caller does not rewrite log entries while they are being assembled.
-            let map = unsafe { Mmap::map(&file) }.map_err(io(&path))?;
-            self.map.insert(map)
+            LoadedBytes::Map(unsafe { Mmap::map(&file) }.map_err(io(&path))?)
         } else {
             // `len` is the real file length, at most MAP_THRESHOLD.
-            self.buf.resize(len as usize, 0);
-            file.read_exact(&mut self.buf).map_err(io(&path))?;
-            &self.buf
+            buf.resize(len as usize, 0);
+            file.read_exact(&mut buf).map_err(io(&path))?;
+            LoadedBytes::Buf(buf)
         };
-        let range = u8_vector_data(bytes).map_err(|source| AssembleError::BadEntry {
+        drop(file);
+        let whole: &[u8] = match &bytes {
+            LoadedBytes::Buf(b) => b,
+            LoadedBytes::Map(m) => m,
+        };
+        let range = u8_vector_data(whole).map_err(|source| AssembleError::BadEntry {
             path: path.clone(),
             source,
         })?;
-        let data = &bytes[range];
+        let data = &whole[range.clone()];
         if data.len() < 9 {
             return Err(AssembleError::EntryMismatch {
                 path,
@@ -424,7 +452,30 @@ impl EntryReader {
                 reason: format!("its name says timestamp {} but its data says {ts}", item.ts),
             });
         }
-        Ok(EntryData::Npy(data))
+        Ok(Loaded { bytes, range })
+    }
+}
+
+/// Reads entries one at a time, reusing one buffer.
+#[derive(Default)]
+pub(crate) struct EntryReader {
+    loaded: Option<Loaded>,
+}
+
+impl EntryReader {
+    /// Reads and checks one entry of `source_id`.
+    pub(crate) fn read<'a>(
+        &'a mut self,
+        log: &'a LogDir,
+        source_id: u8,
+        item: &Item,
+    ) -> Result<EntryData<'a>, AssembleError> {
+        if LogDir::is_segment_item(item) {
+            return Ok(log.segment_entry(source_id, item));
+        }
+        let buf = self.loaded.take().map(Loaded::into_buf).unwrap_or_default();
+        let loaded = self.loaded.insert(log.load_npy(source_id, item, buf)?);
+        Ok(EntryData::Npy(loaded.data()))
     }
 
     /// Reads a source's onset entry and returns the onset.
