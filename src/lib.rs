@@ -14,6 +14,9 @@
 #![cfg_attr(not(loom), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[cfg(test)]
+extern crate std;
+
 pub mod dtype;
 pub mod memory;
 pub mod patience;

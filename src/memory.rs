@@ -295,14 +295,19 @@ impl LoomRegion {
     }
 }
 
+/// A zeroed heap region of `bytes` bytes (rounded up to whole words), for unit tests.
+#[cfg(all(test, not(loom)))]
+pub(crate) fn test_words(bytes: usize) -> std::vec::Vec<AtomicU64> {
+    (0..bytes.div_ceil(8)).map(|_| AtomicU64::new(0)).collect()
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    extern crate std;
     use std::vec::Vec;
 
     fn words(n: usize) -> Vec<AtomicU64> {
-        (0..n).map(|_| AtomicU64::new(0)).collect()
+        test_words(n * 8)
     }
 
     #[test]

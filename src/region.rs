@@ -298,11 +298,10 @@ mod tests {
     use crate::memory::RawRegion;
     use crate::patience::Spins;
     use crate::sync::AtomicU64;
-    extern crate std;
     use std::vec::Vec;
 
     fn words(n: usize) -> Vec<AtomicU64> {
-        (0..n).map(|_| AtomicU64::new(0)).collect()
+        crate::memory::test_words(n * 8)
     }
 
     #[test]

@@ -742,13 +742,10 @@ mod tests {
     use crate::memory::RawRegion;
     use crate::patience::Spins;
     use crate::sync::AtomicU64;
-    extern crate std;
     use std::vec::Vec;
 
     fn words(capacity: usize) -> Vec<AtomicU64> {
-        (0..region_len(capacity).unwrap() / 8)
-            .map(|_| AtomicU64::new(0))
-            .collect()
+        crate::memory::test_words(region_len(capacity).unwrap())
     }
 
     const STAMP: WriteStamp = WriteStamp { token: 7, time_ns: 99 };

@@ -244,7 +244,6 @@ pub fn encode_data(out: &mut [u8], source_id: u8, timestamp: u64, payload: &[u8]
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    extern crate std;
     use std::vec;
 
     #[test]

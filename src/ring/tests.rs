@@ -1,7 +1,5 @@
 //! Edge cases of the ring protocol, single-threaded over a heap region.
 
-extern crate std;
-
 use super::record::{Record, Records, Word0};
 use super::*;
 use crate::memory::RawRegion;
@@ -9,9 +7,7 @@ use crate::sync::AtomicU64;
 use std::vec::Vec;
 
 fn words(capacity: usize) -> Vec<AtomicU64> {
-    (0..region_len(capacity).unwrap() / 8)
-        .map(|_| AtomicU64::new(0))
-        .collect()
+    crate::memory::test_words(region_len(capacity).unwrap())
 }
 
 fn drain(consumer: &mut Consumer<RawRegion<'_>>) -> Vec<(u8, u64, Vec<u8>)> {
