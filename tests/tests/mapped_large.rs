@@ -74,7 +74,7 @@ fn mapped_id_map_1m_u64_to_32_byte_records_both_indexes() {
 }
 
 #[test]
-#[ignore = "30-50 s in release on a loaded 2-core machine; run with --release -- --ignored"]
+#[ignore = "about 15 s in release on a loaded 2-core machine; run with --release -- --ignored"]
 fn mapped_id_map_10m_u64_to_32_byte_records() {
     run(10_000_000, IndexKind::default());
 }
