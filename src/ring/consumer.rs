@@ -63,11 +63,16 @@ impl<M: Memory> Consumer<M> {
     /// Attaches the ring's one consumer under `token` (non-zero; the std layer uses the pid).
     ///
     /// # Errors
-    /// [`RingError::AlreadyAttached`] with the current consumer's token.
+    /// [`RingError::AlreadyAttached`] with the current consumer's token; [`RingError::Corrupt`] if the head is not
+    /// a record boundary.
     pub fn attach(ring: Ring<M>, token: u64) -> Result<Self, RingError> {
         ring.attach_slot(CONSUMER_OWNER_AT, token)?;
         // Relaxed: the slot's Acquire CAS ordered any previous consumer's head store before this load.
         let head = ring.mem.load(HEAD_AT, Ordering::Relaxed);
+        if head % record::ALIGN as u64 != 0 {
+            ring.detach_slot(CONSUMER_OWNER_AT);
+            return Err(RingError::Corrupt { position: head });
+        }
         Ok(Consumer { ring, head, next: head })
     }
 

@@ -258,6 +258,20 @@ fn corrupt_headers_are_errors() {
     ring.memory().store(TAIL_AT, 1 << 40, Ordering::Relaxed);
     let p = Producer::attach(ring).unwrap();
     assert_eq!(p.try_write(1, 1, b""), Err(ClaimError::Corrupt));
+    ring.memory().store(TAIL_AT, 12, Ordering::Relaxed);
+    assert_eq!(p.try_write(1, 1, b""), Err(ClaimError::Corrupt), "an unaligned tail");
+    drop(c);
+    ring.memory().store(HEAD_AT, 12, Ordering::Relaxed);
+    assert_eq!(
+        Consumer::attach(ring, 1).err(),
+        Some(RingError::Corrupt { position: 12 }),
+        "an unaligned head"
+    );
+    ring.memory().store(HEAD_AT, 0, Ordering::Relaxed);
+    assert!(
+        Consumer::attach(ring, 1).is_ok(),
+        "a refused attach leaves the slot free"
+    );
 }
 
 #[test]
