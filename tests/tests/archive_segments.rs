@@ -143,6 +143,21 @@ fn mixed_segments_and_entries_assemble_and_read_back_everywhere() {
             .push(Msg::new(42, *ts, payload.clone()));
     }
 
+    // Source 77 mixes both: 30 `.npy` entries (more than one parallel read window), then segment records whose
+    // timestamps overlap them (a `.npy` entry comes first among equal timestamps).
+    for ts in 0..30u64 {
+        let payload = if ts == 0 {
+            ONSET.to_le_bytes().to_vec()
+        } else {
+            rng.bytes(ts as usize)
+        };
+        write_npy_entry(dir.path(), &format!("077_{ts:020}.npy"), 77, ts, &payload);
+        by_source.entry(77).or_default().push(Msg::new(77, ts, payload));
+    }
+    let mixed: Vec<Msg> = (15..45u64).map(|ts| Msg::new(77, ts, rng.bytes(5))).collect();
+    by_source.entry(77).or_default().extend(mixed.iter().cloned());
+    write_segment(&dir.path().join("002.seg"), ONSET, &[mixed]);
+
     let calls = Mutex::new(Vec::<Progress>::new());
     let progress = |p: Progress| calls.lock().unwrap().push(p);
     let report = assemble_log_archives(
@@ -157,7 +172,7 @@ fn mixed_segments_and_entries_assemble_and_read_back_everywhere() {
     .unwrap();
     let total: usize = by_source.values().map(Vec::len).sum();
     assert_eq!(report.entries() as usize, total);
-    assert_eq!(report.removed_files, 2 + npy.len() as u64);
+    assert_eq!(report.removed_files, 3 + npy.len() as u64 + 30);
     let calls = calls.into_inner().unwrap();
     for phase in [Phase::Writing, Phase::Verifying, Phase::Removing] {
         let of_phase: Vec<_> = calls.iter().filter(|p| p.phase == phase).collect();
@@ -174,7 +189,10 @@ fn mixed_segments_and_entries_assemble_and_read_back_everywhere() {
         .iter()
         .map(|a| a.path.file_name().unwrap().to_string_lossy().into())
         .collect();
-    assert_eq!(names, ["3_log.npz", "9_log.npz", "42_log.npz", "250_log.npz"]);
+    assert_eq!(
+        names,
+        ["3_log.npz", "9_log.npz", "42_log.npz", "77_log.npz", "250_log.npz"]
+    );
     for (source, messages) in &by_source {
         check_archive(&dir.path().join(format!("{source}_log.npz")), messages);
     }
@@ -187,7 +205,7 @@ fn mixed_segments_and_entries_assemble_and_read_back_everywhere() {
     assert!(three.iter().any(|m| m.payload.is_empty()));
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
-        4,
+        5,
         "only the archives are left"
     );
 }

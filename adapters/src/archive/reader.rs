@@ -53,18 +53,23 @@ struct EntryInfo<'a> {
     size: u64,
     compressed_size: u64,
     start: Option<u64>,
+    crc: u32,
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     /// The file offset of the entry's name in its local header.
     name_at: usize,
+    /// The start of the entry's stored bytes (the npy header).
+    start: usize,
     /// The start of the array data: `[source][timestamp][payload]`.
     data_at: usize,
     /// The end of the array data.
     end: usize,
     /// The elapsed µs since the onset.
     ts: u64,
+    /// The CRC-32 of the stored bytes, from the zip directory.
+    crc: u32,
     /// The name's length, `.npy` included.
     name_len: u16,
 }
@@ -195,6 +200,7 @@ impl LogArchive {
                     size: file.size(),
                     compressed_size: file.compressed_size(),
                     start: file.data_start(),
+                    crc: file.crc32(),
                 }
             });
             let info = match info {
@@ -318,9 +324,11 @@ impl LogArchive {
             }
             entries.push(Entry {
                 name_at: name_at as usize,
+                start,
                 data_at: start + range.start,
                 end,
                 ts,
+                crc: info.crc,
                 name_len: name_raw.len() as u16,
             });
         }
@@ -500,19 +508,8 @@ impl LogArchive {
     /// # Errors
     /// [`ArchiveError::Crc`] naming the first entry whose data does not match.
     pub fn check_crcs(&self) -> Result<(), ArchiveError> {
-        let data: &[u8] = &self.bytes;
-        let mut zip = ZipArchive::new(Cursor::new(data)).map_err(|source| ArchiveError::Zip {
-            path: self.path.clone(),
-            source,
-        })?;
-        for (i, e) in self.entries.iter().enumerate() {
-            let file = zip.by_index_raw(i).map_err(|source| ArchiveError::ZipEntry {
-                path: self.path.clone(),
-                entry: self.name(e).to_owned(),
-                source,
-            })?;
-            let start = file.data_start().unwrap_or(0) as usize;
-            if crc32fast::hash(&data[start..e.end]) != file.crc32() {
+        for e in &self.entries {
+            if crc32fast::hash(&self.bytes[e.start..e.end]) != e.crc {
                 return Err(ArchiveError::Crc {
                     path: self.path.clone(),
                     entry: self.name(e).to_owned(),
