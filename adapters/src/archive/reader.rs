@@ -572,3 +572,15 @@ impl<'a> IntoIterator for &'a LogArchive {
         self.iter()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn archives_can_be_shared_across_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<LogArchive>();
+        shared::<AllMessages<'static>>();
+    }
+}
