@@ -19,6 +19,9 @@ pub fn fuzz(data: &[u8]) {
     let n = u64::from_le_bytes(n);
     let header = u8_vector_header(n);
     let parsed = parse_header(&header).expect("the canonical header parses");
-    assert_eq!((parsed.descr, parsed.fortran_order, parsed.shape.as_slice()), ("|u1", false, &[n][..]));
+    assert_eq!(
+        (parsed.descr, parsed.fortran_order, parsed.shape.as_slice()),
+        ("|u1", false, &[n][..])
+    );
     assert_eq!(parsed.data_offset, U8_VECTOR_HEADER_LEN);
 }

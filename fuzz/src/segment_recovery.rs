@@ -24,7 +24,10 @@ pub fn fuzz(data: &[u8]) {
     if let Tail::Torn { offset, .. } = s.tail {
         assert_eq!(offset, s.valid_len);
         let again = scan(&data[..s.valid_len as usize]);
-        assert_eq!((again.tail, again.batches, again.records), (Tail::Clean, s.batches, s.records));
+        assert_eq!(
+            (again.tail, again.batches, again.records),
+            (Tail::Clean, s.batches, s.records)
+        );
     }
 
     let path = temp_path();
@@ -39,7 +42,11 @@ pub fn fuzz(data: &[u8]) {
         }
         Err(_) => {
             assert!(!matches!(s.tail, Tail::Clean | Tail::Torn { .. }));
-            assert_eq!(std::fs::read(&path).expect("read"), data, "a failed recovery changes nothing");
+            assert_eq!(
+                std::fs::read(&path).expect("read"),
+                data,
+                "a failed recovery changes nothing"
+            );
         }
     }
     let _ = std::fs::remove_file(&path);
