@@ -197,3 +197,29 @@ fn inspect_errors_and_usage() {
     let out = seqring(&["inspect", "--bogus", "x"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn assemble_recover_truncates_a_torn_segment() {
+    use seqring::core::ring::record::encode_data;
+    let dir = tempfile::tempdir().unwrap();
+    let seg = dir.path().join("000.seg");
+    let onset = 1_700_000_000_000_000u64;
+    let mut w = seqring::segment::SegmentWriter::create(&seg, onset).unwrap();
+    let mut batch = vec![0u8; 48];
+    encode_data(&mut batch[..24], 9, 0, &onset.to_le_bytes());
+    encode_data(&mut batch[24..], 9, 3, b"abc");
+    w.append_batch(&batch).unwrap();
+    w.append_batch(&batch[24..]).unwrap();
+    w.finish().unwrap();
+    let bytes = std::fs::read(&seg).unwrap();
+    std::fs::write(&seg, &bytes[..bytes.len() - 5]).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = seqring(&["assemble", d]);
+    assert_fails_naming(&out, seg.to_str().unwrap());
+    assert!(stderr(&out).contains("--recover"), "{}", stderr(&out));
+    let out = seqring(&["assemble", d, "--recover"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("truncated a torn last batch"), "{}", stdout(&out));
+    let archive = seqring::archive::LogArchive::open(dir.path().join("9_log.npz")).unwrap();
+    assert_eq!(archive.message_count(), 1);
+}

@@ -451,6 +451,31 @@ fn bad_inputs_fail_without_writing_or_removing_anything() {
         );
         assert_untouched(dir.path(), files);
     }
+    // With `recover_segments`, the torn batch is cut and the rest assembled.
+    let dir = tempfile::tempdir().unwrap();
+    write_segment(
+        &dir.path().join("a.seg"),
+        ONSET,
+        &[
+            vec![Msg::onset(1, ONSET), Msg::new(1, 5, b"kept".to_vec())],
+            vec![Msg::new(1, 6, b"torn".to_vec())],
+        ],
+    );
+    let bytes = std::fs::read(dir.path().join("a.seg")).unwrap();
+    std::fs::write(dir.path().join("a.seg"), &bytes[..bytes.len() - 4]).unwrap();
+    let report = assemble_log_archives(
+        dir.path(),
+        &AssembleOptions {
+            recover_segments: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(report.recovered.len(), 1);
+    assert_eq!((report.recovered[0].records, report.recovered[0].batches), (2, 1));
+    let archive = LogArchive::open(dir.path().join("1_log.npz")).unwrap();
+    assert_eq!(archive.iter().map(|m| m.payload).collect::<Vec<_>>(), [b"kept"]);
+
     let missing = assemble_log_archives("/nonexistent/seqring/logs", &AssembleOptions::default()).unwrap_err();
     assert!(matches!(missing, AssembleError::NotADirectory { .. }));
     let empty = tempfile::tempdir().unwrap();

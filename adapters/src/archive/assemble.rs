@@ -23,6 +23,7 @@ use super::npy::u8_vector_header;
 use super::npz::NpzWriter;
 use super::reader::LogArchive;
 use super::{AssembleError, EntryName, NameBuf, ARCHIVE_SUFFIX};
+use crate::segment::RecoveryReport;
 
 /// The phase of an assembly that a [`Progress`] report is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +61,9 @@ pub struct AssembleOptions<'a> {
     /// Replace existing archives; without it an existing `{id}_log.npz` is an error, since it may hold messages
     /// whose sources are gone.
     pub overwrite: bool,
+    /// Before reading them, truncate a torn last batch off every segment (what a crashed logger leaves) with
+    /// [`crate::segment::recover`]; without it a torn segment is an error. Corruption is an error either way.
+    pub recover_segments: bool,
     /// Called from worker threads every few thousand units and at the end of each phase.
     pub progress: Option<&'a (dyn Fn(Progress) + Sync)>,
 }
@@ -71,6 +75,7 @@ impl Default for AssembleOptions<'_> {
             verify: false,
             remove_sources: true,
             overwrite: false,
+            recover_segments: false,
             progress: None,
         }
     }
@@ -83,6 +88,7 @@ impl std::fmt::Debug for AssembleOptions<'_> {
             .field("verify", &self.verify)
             .field("remove_sources", &self.remove_sources)
             .field("overwrite", &self.overwrite)
+            .field("recover_segments", &self.recover_segments)
             .field("progress", &self.progress.is_some())
             .finish()
     }
@@ -110,6 +116,8 @@ pub struct AssembleReport {
     pub verified: bool,
     /// The number of source files removed.
     pub removed_files: u64,
+    /// The segments whose torn tail was truncated (with `recover_segments`).
+    pub recovered: Vec<RecoveryReport>,
 }
 
 impl AssembleReport {
@@ -219,6 +227,11 @@ pub fn assemble_log_archives(
 }
 
 fn assemble_in_pool(dir: &Path, options: &AssembleOptions<'_>) -> Result<AssembleReport, AssembleError> {
+    let recovered = if options.recover_segments {
+        recover_segments(dir)?
+    } else {
+        Vec::new()
+    };
     let log = LogDir::open(dir)?;
     log.check_onsets()?;
     let targets: Vec<(u8, PathBuf)> = log
@@ -247,6 +260,7 @@ fn assemble_in_pool(dir: &Path, options: &AssembleOptions<'_>) -> Result<Assembl
         archives: Vec::with_capacity(written.len()),
         verified: options.verify,
         removed_files: 0,
+        recovered,
     };
     for (w, (_, target)) in written.into_iter().zip(&targets) {
         w.temp.persist(target).map_err(|e| AssembleError::Io {
@@ -282,6 +296,29 @@ fn assemble_in_pool(dir: &Path, options: &AssembleOptions<'_>) -> Result<Assembl
         report.removed_files = files.len() as u64;
     }
     Ok(report)
+}
+
+/// Recovers every segment of `dir`; returns the reports of those that had a torn tail.
+fn recover_segments(dir: &Path) -> Result<Vec<RecoveryReport>, AssembleError> {
+    if !dir.is_dir() {
+        return Err(AssembleError::NotADirectory { path: dir.into() });
+    }
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
+        let path = entry.map_err(io_err(dir))?.path();
+        if path.extension() == Some(std::ffi::OsStr::new(crate::segment::EXTENSION)) && path.is_file() {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    let mut out = Vec::new();
+    for path in paths {
+        let report = crate::segment::recover(&path)?;
+        if report.torn.is_some() {
+            out.push(report);
+        }
+    }
+    Ok(out)
 }
 
 fn digest(parts: [&[u8]; 2]) -> u64 {

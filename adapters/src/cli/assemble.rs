@@ -28,6 +28,10 @@ pub struct Args {
     /// Replace archives that already exist (by default an existing archive is an error).
     #[arg(long)]
     overwrite: bool,
+    /// First truncate the torn last batch a crashed logger may leave at the end of a segment (by default a torn
+    /// segment is an error); each truncation is reported.
+    #[arg(long)]
+    recover: bool,
 }
 
 fn phase_name(phase: Phase) -> &'static str {
@@ -67,6 +71,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         verify: args.verify,
         remove_sources: !args.keep_sources,
         overwrite: args.overwrite,
+        recover_segments: args.recover,
         progress: Some(&progress),
     };
     let start = Instant::now();
@@ -83,6 +88,17 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let seconds = start.elapsed().as_secs_f64();
     let mut out = std::io::stdout().lock();
     let result = (|| -> std::io::Result<()> {
+        for r in &report.recovered {
+            writeln!(
+                out,
+                "{}: truncated a torn last batch at byte {} ({} bytes cut, {} records in {} batches kept)",
+                r.path.display(),
+                r.len,
+                r.truncated_bytes(),
+                r.records,
+                r.batches
+            )?;
+        }
         for a in &report.archives {
             writeln!(
                 out,

@@ -117,7 +117,7 @@ pub enum SegmentError {
         version: u32,
     },
     /// The last batch was only partly written (a crash while appending): run [`recover`] to truncate it.
-    #[error("{path} has a torn last batch at byte {offset} ({reason}); run segment recovery to truncate it")]
+    #[error("{path} has a torn last batch at byte {offset} ({reason}); recover it to truncate the torn batch (`seqring assemble --recover`)")]
     TornTail {
         /// The file.
         path: PathBuf,
