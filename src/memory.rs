@@ -58,6 +58,12 @@ pub trait Memory {
     /// Copies the region's bytes at `offset` into `dst` with relaxed atomic word loads.
     fn copy_out(&self, offset: usize, dst: &mut [u8]);
 
+    /// Copies `src` into bytes that the caller owns exclusively until a later Release store publishes them (a ring
+    /// grant's payload). Backends may use a plain memcpy; the default is [`Memory::copy_in`].
+    fn copy_in_owned(&self, offset: usize, src: &[u8]) {
+        self.copy_in(offset, src);
+    }
+
     /// Sets `len` bytes at `offset` to zero with relaxed atomic word stores. Both must be multiples of 8.
     fn zero(&self, offset: usize, len: usize);
 }
@@ -152,6 +158,7 @@ impl<'a> RawRegion<'a> {
         unsafe { core::slice::from_raw_parts_mut(self.words.as_ptr().cast::<u8>().cast_mut().add(offset), len) }
     }
 
+    #[inline]
     fn word(&self, offset: usize) -> &AtomicU64 {
         assert!(offset % 8 == 0, "unaligned word offset {offset}");
         &self.words[offset / 8]
@@ -159,6 +166,7 @@ impl<'a> RawRegion<'a> {
 }
 
 impl Memory for RawRegion<'_> {
+    #[inline]
     fn len(&self) -> usize {
         self.words.len() * 8
     }
@@ -200,6 +208,15 @@ impl Memory for RawRegion<'_> {
         copy_out_words(self.words, offset, dst);
     }
 
+    #[cfg(not(loom))]
+    #[inline]
+    fn copy_in_owned(&self, offset: usize, src: &[u8]) {
+        // SAFETY: the caller owns `offset..offset + src.len()` exclusively until its Release store publishes them
+        // (the trait's contract); `bytes_mut` bounds-checks the range.
+        unsafe { self.bytes_mut(offset, src.len()) }.copy_from_slice(src);
+    }
+
+    #[inline]
     fn zero(&self, offset: usize, len: usize) {
         assert!(offset % 8 == 0 && len % 8 == 0, "unaligned zero {offset}+{len}");
         for w in &self.words[offset / 8..(offset + len) / 8] {
@@ -210,6 +227,7 @@ impl Memory for RawRegion<'_> {
 
 /// Splits the byte range `offset..offset + len` into the words it touches: a leading partial word, whole words,
 /// and a trailing partial word. Returns `(first word index, head bytes skipped in it)`.
+#[inline]
 fn word_span(words: &[AtomicU64], offset: usize, len: usize) -> (usize, usize) {
     let end = offset.checked_add(len).expect("range overflows");
     assert!(
@@ -231,11 +249,13 @@ fn copy_out_words(words: &[AtomicU64], offset: usize, dst: &mut [u8]) {
         rest = &mut rest[n..];
         w += 1;
     }
+    let whole = rest.len() / 8;
     let mut chunks = rest.chunks_exact_mut(8);
-    for (chunk, word) in (&mut chunks).zip(&words[w..]) {
+    // Pre-sliced to exactly the whole words, so the loop carries no bounds checks.
+    for (chunk, word) in (&mut chunks).zip(&words[w..w + whole]) {
         chunk.copy_from_slice(&word.load(Ordering::Relaxed).to_le_bytes());
-        w += 1;
     }
+    w += whole;
     let tail = chunks.into_remainder();
     if !tail.is_empty() {
         let bytes = words[w].load(Ordering::Relaxed).to_le_bytes();
@@ -258,13 +278,15 @@ fn copy_in_words(words: &[AtomicU64], offset: usize, src: &[u8]) {
         rest = &rest[n..];
         w += 1;
     }
+    let whole = rest.len() / 8;
     let mut chunks = rest.chunks_exact(8);
-    for (chunk, word) in (&mut chunks).zip(&words[w..]) {
+    // Pre-sliced to exactly the whole words, so the loop carries no bounds checks.
+    for (chunk, word) in (&mut chunks).zip(&words[w..w + whole]) {
         let mut b = [0u8; 8];
         b.copy_from_slice(chunk);
         word.store(u64::from_le_bytes(b), Ordering::Relaxed);
-        w += 1;
     }
+    w += whole;
     let tail = chunks.remainder();
     if !tail.is_empty() {
         let mut bytes = words[w].load(Ordering::Relaxed).to_le_bytes();

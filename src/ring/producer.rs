@@ -95,6 +95,20 @@ impl<M: Memory> Producer<M> {
     /// [`ClaimError::Full`] (counted in `dropped`), [`ClaimError::TooLarge`] or [`ClaimError::Corrupt`].
     #[inline]
     pub fn claim(&self, source_id: u8, timestamp: u64, len: usize) -> Result<Grant<'_, M>, ClaimError> {
+        let (offset, record_len) = self.reserve(source_id, timestamp, len)?;
+        Ok(Grant {
+            mem: &self.ring.mem,
+            offset,
+            record_len,
+            source_id,
+            done: false,
+        })
+    }
+
+    /// The claim itself: reserves the record, stores the claim marker and timestamp, and returns the record's
+    /// region offset and unaligned length. Kept apart from [`Grant`] so that `try_write` moves no guard around.
+    #[inline(always)]
+    fn reserve(&self, source_id: u8, timestamp: u64, len: usize) -> Result<(usize, usize), ClaimError> {
         let ring = &self.ring;
         let max = ring.max_payload();
         if len > max {
@@ -179,13 +193,7 @@ impl<M: Memory> Producer<M> {
         // Relaxed: the claim marker publishes no data; the consumer only reads its extent in `unblock`.
         mem.store(offset, claimed.encode(), Ordering::Relaxed);
         mem.store(offset + 8, timestamp, Ordering::Relaxed);
-        Ok(Grant {
-            mem,
-            offset,
-            record_len,
-            source_id,
-            done: false,
-        })
+        Ok((offset, record_len))
     }
 
     /// Writes one record: claim, copy, commit.
@@ -194,9 +202,17 @@ impl<M: Memory> Producer<M> {
     /// As [`Producer::claim`].
     #[inline]
     pub fn try_write(&self, source_id: u8, timestamp: u64, payload: &[u8]) -> Result<(), ClaimError> {
-        let mut grant = self.claim(source_id, timestamp, payload.len())?;
-        grant.write(0, payload);
-        grant.commit();
+        let (offset, record_len) = self.reserve(source_id, timestamp, payload.len())?;
+        let mem = &self.ring.mem;
+        // The record is this producer's until the Release store below (module invariant).
+        mem.copy_in_owned(offset + record::HEADER_LEN, payload);
+        let w = Word0 {
+            length: record_len as i32,
+            kind: RecordKind::Data as u8,
+            source_id,
+        };
+        // Release: pairs with the consumer's Acquire load of this header; publishes the timestamp and payload.
+        mem.store(offset, w.encode(), Ordering::Release);
         Ok(())
     }
 }
@@ -246,7 +262,8 @@ impl<M: Memory> Grant<'_, M> {
             at.checked_add(bytes.len()).is_some_and(|end| end <= self.len()),
             "write past the grant"
         );
-        self.mem.copy_in(self.payload_offset() + at, bytes);
+        // The grant owns its bytes until `commit`'s Release store (module invariant).
+        self.mem.copy_in_owned(self.payload_offset() + at, bytes);
     }
 
     /// Publishes the record.
@@ -283,6 +300,7 @@ impl<M: Memory> Grant<'_, M> {
 #[cfg(not(loom))]
 impl Grant<'_, crate::memory::RawRegion<'_>> {
     /// The payload as a plain mutable slice, for zero-copy serialisation straight into the ring.
+    #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let (offset, len) = (self.payload_offset(), self.len());
         // SAFETY: the grant owns its record's bytes exclusively until commit or abort (module invariant): no other
