@@ -80,7 +80,8 @@ impl DType {
     /// assert_eq!(DType::from_code(0), None);
     /// ```
     pub fn from_code(code: u64) -> Option<DType> {
-        DType::ALL.into_iter().find(|d| u64::from(d.code()) == code)
+        let index = usize::try_from(code).ok()?.checked_sub(1)?;
+        DType::ALL.get(index).copied()
     }
 
     /// The numpy `descr` string, little-endian, e.g. `'<f8'`.

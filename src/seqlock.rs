@@ -23,7 +23,7 @@
 //!  192  sequence (alone on a 128-byte stride, to 320, with the lock holder's token at 200 and its start time
 //!       at 208, for stall reports)
 //!  320  protected block: dtype code, 328 ndim, 336 shape [8], 400 write time ns, 408 writer token,
-//!       416 flags (bit 0: suspect), reserved to 448
+//!       416 flags (bit 0: suspect), 424 current data length in bytes, reserved to 448
 //!  448  data, 64-byte aligned, capacity rounded up to 8 bytes
 //! ```
 //!
@@ -50,6 +50,7 @@ const CUR_SHAPE_AT: usize = 336;
 const WRITE_TIME_AT: usize = 400;
 const TOKEN_AT: usize = 408;
 const FLAGS_AT: usize = 416;
+const NBYTES_AT: usize = 424;
 /// Where the data starts.
 pub const DATA_OFFSET: usize = 448;
 
@@ -231,6 +232,7 @@ impl<M: Memory> SeqArray<M> {
                 );
             }
         }
+        mem.store(NBYTES_AT, needed, Ordering::Relaxed);
         mem.store(CAPACITY_AT, capacity as u64, Ordering::Relaxed);
         mem.store(DATA_OFFSET_AT, DATA_OFFSET as u64, Ordering::Relaxed);
         mem.store(SEQUENCE_AT, 0, Ordering::Relaxed);
@@ -361,6 +363,59 @@ impl<M: Memory> SeqArray<M> {
         }
     }
 
+    /// Copies elements from element index `start` into `dst` and returns the version read: the lean read for hot
+    /// loops, which skips the [`Snapshot`] (shape, time, token) that [`SeqArray::read_elements`] builds.
+    ///
+    /// # Errors
+    /// [`ArrayError::DTypeMismatch`], [`ArrayError::OutOfBounds`], and [`ArrayError::WriterStalled`] or
+    /// [`ArrayError::Busy`] when `patience` runs out.
+    #[inline]
+    pub fn read_into<T: Element>(
+        &self,
+        start: usize,
+        dst: &mut [T],
+        mut patience: impl Patience,
+    ) -> Result<u64, ArrayError> {
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(dst);
+        let offset = start.checked_mul(T::DTYPE.itemsize()).ok_or(ArrayError::BadShape)?;
+        let end = offset.checked_add(bytes.len()).ok_or(ArrayError::BadShape)?;
+        loop {
+            // Acquire: pairs with the Release store of the even sequence that ends a write.
+            let s1 = self.mem.load(SEQUENCE_AT, Ordering::Acquire);
+            if s1 % 2 == 0 {
+                // Relaxed: validated by the sequence check below.
+                let dtype = self.mem.load(CUR_DTYPE_AT, Ordering::Relaxed);
+                let len = self.mem.load(NBYTES_AT, Ordering::Relaxed);
+                let in_range = end as u64 <= len && end <= self.capacity;
+                if in_range {
+                    self.mem.copy_out(DATA_OFFSET + offset, bytes);
+                }
+                // Acquire fence: pairs with the writer's Release fence after its CAS, as in `read`.
+                fence(Ordering::Acquire);
+                if self.mem.load(SEQUENCE_AT, Ordering::Relaxed) == s1 {
+                    if dtype != u64::from(T::DTYPE.code()) {
+                        let array = DType::from_code(dtype).ok_or(RegionError::Corrupt("array dtype"))?;
+                        return Err(ArrayError::DTypeMismatch {
+                            array,
+                            requested: T::DTYPE,
+                        });
+                    }
+                    if !in_range {
+                        return Err(ArrayError::OutOfBounds { end: end as u64, len });
+                    }
+                    return Ok(s1 / 2);
+                }
+            }
+            if !patience.keep_waiting() {
+                return Err(if self.is_locked() {
+                    self.stalled()
+                } else {
+                    ArrayError::Busy
+                });
+            }
+        }
+    }
+
     /// Reads only if the version differs from `last_version`; returns `None` without copying otherwise.
     ///
     /// # Errors
@@ -458,15 +513,7 @@ impl<M: Memory> SeqArray<M> {
         fence(Ordering::Release);
         // Relaxed: only lock holders write the shape, and the Acquire CAS ordered the previous holder's stores.
         let dtype = DType::from_code(self.mem.load(CUR_DTYPE_AT, Ordering::Relaxed)).unwrap_or(DType::U8);
-        let ndim = (self.mem.load(CUR_NDIM_AT, Ordering::Relaxed) as usize).min(MAX_DIMS);
-        let mut shape = [0u64; MAX_DIMS];
-        for (i, d) in shape.iter_mut().enumerate().take(ndim) {
-            *d = self.mem.load(CUR_SHAPE_AT + 8 * i, Ordering::Relaxed);
-        }
-        let len = shape_bytes(dtype, &shape[..ndim])
-            .ok()
-            .filter(|&n| n <= self.capacity as u64)
-            .unwrap_or(0);
+        let len = self.mem.load(NBYTES_AT, Ordering::Relaxed).min(self.capacity as u64);
         Ok(WriteGuard {
             array: self,
             sequence: s,
@@ -713,6 +760,7 @@ impl<M: Memory> WriteGuard<'_, M> {
                 Ordering::Relaxed,
             );
         }
+        m.store(NBYTES_AT, needed, Ordering::Relaxed);
         self.dtype = dtype;
         self.len = needed as usize;
         self.full_write = false;
@@ -778,6 +826,34 @@ mod tests {
             Err(ArrayError::DTypeMismatch { .. })
         ));
         assert_eq!(a.version(), 2, "failed writes publish no version");
+    }
+
+    #[test]
+    fn lean_reads_check_dtype_range_and_stalls() {
+        let w = words(32);
+        let a = SeqArray::create(RawRegion::new(&w), DType::F64, &[4], 1, 1).unwrap();
+        a.write_elements(0, &[1.0f64, 2.0, 3.0, 4.0], STAMP, Spins(0)).unwrap();
+        let mut two = [0f64; 2];
+        assert_eq!(a.read_into(2, &mut two, Spins(0)), Ok(1));
+        assert_eq!(two, [3.0, 4.0]);
+        assert_eq!(
+            a.read_into(3, &mut two, Spins(0)),
+            Err(ArrayError::OutOfBounds { end: 40, len: 32 })
+        );
+        assert!(matches!(
+            a.read_into(0, &mut [0u64; 1], Spins(0)),
+            Err(ArrayError::DTypeMismatch { .. })
+        ));
+        a.lock(STAMP, Spins(0)).unwrap().reshape(DType::F64, &[2]).unwrap();
+        assert!(matches!(
+            a.read_into(0, &mut [0f64; 3], Spins(0)),
+            Err(ArrayError::OutOfBounds { len: 16, .. })
+        ));
+        core::mem::forget(a.lock(WriteStamp { token: 3, time_ns: 4 }, Spins(0)).unwrap());
+        assert_eq!(
+            a.read_into(0, &mut two, Spins(5)),
+            Err(ArrayError::WriterStalled { token: 3, since: 4 })
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Seqlock array benchmarks (issue 2): a [`SeqArray`] of 8 × f64.
-//! - `seqlock_8xf64`: uncontended `read_elements` and `write_elements`, against the limit, a plain copy of
+//! - `seqlock_8xf64`: uncontended `read_elements` (with its snapshot), the lean `read_into` and `write_elements`,
+//!   against the limit, a plain copy of
 //!   `[f64; 8]` through `black_box`, and against a minimal seqlock of 8 atomic words written inline here (the
 //!   protocol's own cost: sequence loads, fence and the P1478 word copy, without metadata or validation).
 //! - `seqlock_8xf64_contended`: read latency while another thread hammers full writes. Every read is checked for
@@ -80,6 +81,9 @@ fn uncontended(c: &mut Criterion) {
                 .unwrap()
                 .version
         })
+    });
+    g.bench_function("seqring_read_into", |b| {
+        b.iter(|| array.read_into(0, black_box(&mut dst), Spins(PATIENCE)).unwrap())
     });
     let mut time_ns = 0;
     g.bench_function("seqring_write_elements", |b| {

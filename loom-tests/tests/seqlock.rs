@@ -15,12 +15,17 @@ fn array() -> &'static SeqArray<RawRegion<'static>> {
     Box::leak(Box::new(array))
 }
 
-/// Reads once; a successful read must hold two equal elements. Returns (version, value).
-fn read(array: &SeqArray<RawRegion<'_>>) -> Option<(u64, u64)> {
+/// Reads once, with the snapshot read or the lean one; a successful read must hold two equal elements. Returns
+/// (version, value).
+fn read(array: &SeqArray<RawRegion<'_>>, lean: bool) -> Option<(u64, u64)> {
     let mut out = [0u64; 2];
-    let snap = array.read_elements(0, &mut out, Spins(1)).ok()?;
-    assert_eq!(out[0], out[1], "torn read: {out:?} at version {}", snap.version);
-    Some((snap.version, out[0]))
+    let version = if lean {
+        array.read_into(0, &mut out, Spins(1)).ok()?
+    } else {
+        array.read_elements(0, &mut out, Spins(1)).ok()?.version
+    };
+    assert_eq!(out[0], out[1], "torn read: {out:?} at version {version}");
+    Some((version, out[0]))
 }
 
 #[test]
@@ -32,10 +37,11 @@ fn one_writer_two_readers() {
                 array.write_elements(0, &[v, v], STAMP, Spins(0)).unwrap();
             }
         });
-        let readers: Vec<_> = (0..2)
-            .map(|_| {
+        let readers: Vec<_> = [false, true]
+            .into_iter()
+            .map(|lean| {
                 thread::spawn(move || {
-                    if let Some((version, value)) = read(array) {
+                    if let Some((version, value)) = read(array, lean) {
                         // The single writer writes value v as version v.
                         assert_eq!(version, value, "version and data disagree");
                     }
@@ -46,7 +52,7 @@ fn one_writer_two_readers() {
         for r in readers {
             r.join().unwrap();
         }
-        assert_eq!(read(array), Some((WRITES, WRITES)));
+        assert_eq!(read(array, false), Some((WRITES, WRITES)));
     });
 }
 
@@ -66,7 +72,7 @@ fn two_writers_one_reader() {
             })
             .collect();
         let reader = thread::spawn(move || {
-            if let Some((version, value)) = read(array) {
+            if let Some((version, value)) = read(array, true) {
                 assert!(
                     version <= 2 && (version == 0) == (value == 0),
                     "v{version} holds {value}"
@@ -77,7 +83,7 @@ fn two_writers_one_reader() {
             w.join().unwrap();
         }
         reader.join().unwrap();
-        let (version, value) = read(array).unwrap();
+        let (version, value) = read(array, false).unwrap();
         assert_eq!(version, 2);
         assert!(value == 1 || value == 2);
     });

@@ -98,8 +98,10 @@ fn seqlock_readers_never_see_a_torn_array() {
             }
             writing.store(false, Ordering::Release);
         });
-        let readers: Vec<_> = (0..2)
-            .map(|_| {
+        // One reader takes snapshots, the other the lean path.
+        let readers: Vec<_> = [false, true]
+            .into_iter()
+            .map(|lean| {
                 s.spawn(move || {
                     let (mut last, mut reads, mut out) = (0u64, 0u64, [0u64; N]);
                     while writing.load(Ordering::Acquire) {
@@ -109,13 +111,20 @@ fn seqlock_readers_never_see_a_torn_array() {
                             thread::yield_now();
                             Instant::now() < deadline
                         };
-                        match array.read_elements(0, &mut out, patience) {
-                            Ok(snap) => {
-                                assert!(out.iter().all(|&x| x == out[0]), "torn read at v{}", snap.version);
-                                assert_eq!(out[0], snap.version, "data and version disagree");
+                        let read = if lean {
+                            array.read_into(0, &mut out, patience)
+                        } else {
+                            array.read_elements(0, &mut out, patience).map(|snap| {
                                 assert_eq!(snap.write_time_ns, snap.version, "metadata and version disagree");
-                                assert!(snap.version >= last, "version went backwards");
-                                last = snap.version;
+                                snap.version
+                            })
+                        };
+                        match read {
+                            Ok(version) => {
+                                assert!(out.iter().all(|&x| x == out[0]), "torn read at v{version}");
+                                assert_eq!(out[0], version, "data and version disagree");
+                                assert!(version >= last, "version went backwards");
+                                last = version;
                                 reads += 1;
                             }
                             Err(ArrayError::Busy) => {}
