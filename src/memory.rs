@@ -107,7 +107,7 @@ impl<'a> RawRegion<'a> {
     ///   (see [`RawRegion::bytes`]); other processes sharing the mapping follow the same rule.
     #[cfg(not(loom))]
     pub unsafe fn from_raw_parts(ptr: *mut u8, len: usize) -> Self {
-        debug_assert!(ptr as usize % 8 == 0 && len % 8 == 0);
+        debug_assert!((ptr as usize).is_multiple_of(8) && len.is_multiple_of(8));
         // SAFETY: the caller guarantees alignment, validity for 'a and atomic-only access, and `AtomicU64` has
         // the same size and alignment as `u64` with no invalid bit patterns.
         let words = unsafe { core::slice::from_raw_parts(ptr.cast::<AtomicU64>(), len / 8) };
@@ -160,7 +160,7 @@ impl<'a> RawRegion<'a> {
 
     #[inline]
     fn word(&self, offset: usize) -> &AtomicU64 {
-        assert!(offset % 8 == 0, "unaligned word offset {offset}");
+        assert!(offset.is_multiple_of(8), "unaligned word offset {offset}");
         &self.words[offset / 8]
     }
 }
@@ -218,7 +218,10 @@ impl Memory for RawRegion<'_> {
 
     #[inline]
     fn zero(&self, offset: usize, len: usize) {
-        assert!(offset % 8 == 0 && len % 8 == 0, "unaligned zero {offset}+{len}");
+        assert!(
+            offset.is_multiple_of(8) && len.is_multiple_of(8),
+            "unaligned zero {offset}+{len}"
+        );
         for w in &self.words[offset / 8..(offset + len) / 8] {
             w.store(0, Ordering::Relaxed);
         }

@@ -168,6 +168,19 @@ fn shape_bytes(dtype: DType, shape: &[u64]) -> Result<u64, ArrayError> {
         .ok_or(ArrayError::BadShape)
 }
 
+const _: () = assert!(NDIM_AT == DTYPE_AT + 8 && SHAPE_AT == DTYPE_AT + 16);
+const _: () = assert!(CUR_NDIM_AT == CUR_DTYPE_AT + 8 && CUR_SHAPE_AT == CUR_DTYPE_AT + 16);
+
+/// Stores a dtype code, ndim and 8 shape words (unused ones zero) at `at`, `at + 8` and `at + 16..`: the layout of
+/// both the creation fields and the protected block. Relaxed: the callers publish with a later Release store.
+fn store_shape<M: Memory>(mem: &M, at: usize, dtype: DType, shape: &[u64]) {
+    mem.store(at, u64::from(dtype.code()), Ordering::Relaxed);
+    mem.store(at + 8, shape.len() as u64, Ordering::Relaxed);
+    for i in 0..MAX_DIMS {
+        mem.store(at + 16 + 8 * i, shape.get(i).copied().unwrap_or(0), Ordering::Relaxed);
+    }
+}
+
 /// The region length needed for an array of `capacity` data bytes, or `None` on overflow.
 ///
 /// # Examples
@@ -219,19 +232,8 @@ impl<M: Memory> SeqArray<M> {
         }
         region::init_header(&mem, RegionKind::Array, creator_pid, created_ns)?;
         // Relaxed throughout: nothing is visible until `publish_ready`'s Release store.
-        for (base_dtype, base_ndim, base_shape) in
-            [(DTYPE_AT, NDIM_AT, SHAPE_AT), (CUR_DTYPE_AT, CUR_NDIM_AT, CUR_SHAPE_AT)]
-        {
-            mem.store(base_dtype, u64::from(dtype.code()), Ordering::Relaxed);
-            mem.store(base_ndim, shape.len() as u64, Ordering::Relaxed);
-            for i in 0..MAX_DIMS {
-                mem.store(
-                    base_shape + 8 * i,
-                    shape.get(i).copied().unwrap_or(0),
-                    Ordering::Relaxed,
-                );
-            }
-        }
+        store_shape(&mem, DTYPE_AT, dtype, shape);
+        store_shape(&mem, CUR_DTYPE_AT, dtype, shape);
         mem.store(NBYTES_AT, needed, Ordering::Relaxed);
         mem.store(CAPACITY_AT, capacity as u64, Ordering::Relaxed);
         mem.store(DATA_OFFSET_AT, DATA_OFFSET as u64, Ordering::Relaxed);
@@ -382,7 +384,7 @@ impl<M: Memory> SeqArray<M> {
         loop {
             // Acquire: pairs with the Release store of the even sequence that ends a write.
             let s1 = self.mem.load(SEQUENCE_AT, Ordering::Acquire);
-            if s1 % 2 == 0 {
+            if s1.is_multiple_of(2) {
                 // Relaxed: validated by the sequence check below.
                 let dtype = self.mem.load(CUR_DTYPE_AT, Ordering::Relaxed);
                 let len = self.mem.load(NBYTES_AT, Ordering::Relaxed);
@@ -489,7 +491,7 @@ impl<M: Memory> SeqArray<M> {
     pub fn lock(&self, stamp: WriteStamp, mut patience: impl Patience) -> Result<WriteGuard<'_, M>, ArrayError> {
         let mut s = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
         loop {
-            if s % 2 == 0 {
+            if s.is_multiple_of(2) {
                 // Acquire: pairs with the previous writer's Release store of `s`, so this write is ordered after
                 // its data and protected block.
                 match self
@@ -601,7 +603,7 @@ impl<M: Memory> SeqArray<M> {
     /// live writer lets two writers interleave.
     pub fn recover(&self) -> bool {
         let s = self.mem.load(SEQUENCE_AT, Ordering::Acquire);
-        if s % 2 == 0 {
+        if s.is_multiple_of(2) {
             return false;
         }
         // Relaxed: published by the Release CAS below, which also makes the recovery the next "write".
@@ -751,15 +753,7 @@ impl<M: Memory> WriteGuard<'_, M> {
         self.touch();
         let m = &self.array.mem;
         // Relaxed: published with the data by the guard's closing Release store.
-        m.store(CUR_DTYPE_AT, u64::from(dtype.code()), Ordering::Relaxed);
-        m.store(CUR_NDIM_AT, shape.len() as u64, Ordering::Relaxed);
-        for i in 0..MAX_DIMS {
-            m.store(
-                CUR_SHAPE_AT + 8 * i,
-                shape.get(i).copied().unwrap_or(0),
-                Ordering::Relaxed,
-            );
-        }
+        store_shape(m, CUR_DTYPE_AT, dtype, shape);
         m.store(NBYTES_AT, needed, Ordering::Relaxed);
         self.dtype = dtype;
         self.len = needed as usize;

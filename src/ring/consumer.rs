@@ -69,7 +69,7 @@ impl<M: Memory> Consumer<M> {
         ring.attach_slot(CONSUMER_OWNER_AT, token)?;
         // Relaxed: the slot's Acquire CAS ordered any previous consumer's head store before this load.
         let head = ring.mem.load(HEAD_AT, Ordering::Relaxed);
-        if head % record::ALIGN as u64 != 0 {
+        if !head.is_multiple_of(record::ALIGN as u64) {
             ring.detach_slot(CONSUMER_OWNER_AT);
             return Err(RingError::Corrupt { position: head });
         }

@@ -125,7 +125,7 @@ impl<M: Memory> Producer<M> {
             // Relaxed: the tail orders nothing but itself (each producer writes only its own claimed bytes), and
             // the CAS below re-checks it.
             let tail = mem.load(TAIL_AT, Ordering::Relaxed);
-            if tail % record::ALIGN as u64 != 0 {
+            if !tail.is_multiple_of(record::ALIGN as u64) {
                 return Err(ClaimError::Corrupt);
             }
             let index = ring.index(tail);

@@ -148,7 +148,7 @@ fn check_batch(bytes: &[u8], pos: usize) -> Result<std::ops::Range<usize>, Tail>
         return Err(classify(torn_prefix(rest, &BATCH_MAGIC), "the batch magic is wrong"));
     }
     let len = u64_at(rest, 8);
-    if len == 0 || len % 8 != 0 {
+    if len == 0 || !len.is_multiple_of(8) {
         return Err(classify(
             all_zero(&rest[8..]),
             "the batch length is not a positive multiple of 8",

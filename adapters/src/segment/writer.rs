@@ -140,7 +140,7 @@ impl SegmentWriter {
     /// [`SegmentError::BadBatch`] for an empty or unaligned batch (nothing is written); [`SegmentError::Io`] if
     /// the write fails.
     pub fn append_batch(&mut self, records: &[u8]) -> Result<u64, SegmentError> {
-        if records.is_empty() || records.len() % 8 != 0 {
+        if records.is_empty() || !records.len().is_multiple_of(8) {
             return Err(SegmentError::BadBatch {
                 path: self.path.clone(),
                 len: records.len(),
