@@ -315,6 +315,16 @@ impl<M: Memory> SeqArray<M> {
         self.mem.load(SEQUENCE_AT, Ordering::Relaxed) % 2 == 1
     }
 
+    /// The error of a reader whose patience ran out: the writer is stalled if it still holds the lock, else
+    /// writers merely kept it busy.
+    fn give_up(&self) -> ArrayError {
+        if self.is_locked() {
+            self.stalled()
+        } else {
+            ArrayError::Busy
+        }
+    }
+
     fn stalled(&self) -> ArrayError {
         // Relaxed: informational; the stalled writer stored these right after taking the lock.
         ArrayError::WriterStalled {
@@ -331,37 +341,29 @@ impl<M: Memory> SeqArray<M> {
     /// [`ArrayError::WriterStalled`] or [`ArrayError::Busy`] when `patience` runs out, and
     /// [`ArrayError::OutOfBounds`].
     pub fn read(&self, offset: usize, dst: &mut [u8], mut patience: impl Patience) -> Result<Snapshot, ArrayError> {
+        let end = offset as u64 + dst.len() as u64;
         loop {
             // Acquire: pairs with the Release store of the even sequence that ends a write.
             let s1 = self.mem.load(SEQUENCE_AT, Ordering::Acquire);
-            if s1 % 2 == 1 {
-                if !patience.keep_waiting() {
-                    return Err(self.stalled());
+            if s1.is_multiple_of(2) {
+                let meta = self.read_meta();
+                if end <= self.capacity as u64 {
+                    self.mem.copy_out(DATA_OFFSET + offset, dst);
                 }
-                continue;
-            }
-            let meta = self.read_meta();
-            let end = offset.checked_add(dst.len()).filter(|&e| e <= self.capacity);
-            if end.is_some() {
-                self.mem.copy_out(DATA_OFFSET + offset, dst);
-            }
-            // Acquire fence: pairs with the writer's Release fence after its CAS; if any byte above came from a
-            // newer write, `s2` below sees that write's odd sequence (or later).
-            fence(Ordering::Acquire);
-            let s2 = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
-            if s1 != s2 {
-                if !patience.keep_waiting() {
-                    return Err(if s2 % 2 == 1 { self.stalled() } else { ArrayError::Busy });
+                // Acquire fence: pairs with the writer's Release fence after its CAS; if any byte above came from a
+                // newer write, the reload below sees that write's odd sequence (or later).
+                fence(Ordering::Acquire);
+                if self.mem.load(SEQUENCE_AT, Ordering::Relaxed) == s1 {
+                    let (snapshot, len) = meta.finish(s1 / 2)?;
+                    if end > len {
+                        return Err(ArrayError::OutOfBounds { end, len });
+                    }
+                    return Ok(snapshot);
                 }
-                continue;
             }
-            let (mut snapshot, len) = meta.finish(s1 / 2)?;
-            let end = offset as u64 + dst.len() as u64;
-            if end > len {
-                return Err(ArrayError::OutOfBounds { end, len });
+            if !patience.keep_waiting() {
+                return Err(self.give_up());
             }
-            snapshot.version = s1 / 2;
-            return Ok(snapshot);
         }
     }
 
@@ -409,11 +411,7 @@ impl<M: Memory> SeqArray<M> {
                 }
             }
             if !patience.keep_waiting() {
-                return Err(if self.is_locked() {
-                    self.stalled()
-                } else {
-                    ArrayError::Busy
-                });
+                return Err(self.give_up());
             }
         }
     }

@@ -245,11 +245,7 @@ impl<M: Memory> Consumer<M> {
             }
             extent
         };
-        let padding = Word0 {
-            length: extent as i32,
-            kind: RecordKind::Padding as u8,
-            source_id: 0,
-        };
+        let padding = Word0::padding(extent);
         // AcqRel: a producer's commit racing with us wins (the CAS then fails); on success the padding is published
         // to this consumer's own later Acquire loads.
         if mem

@@ -3,7 +3,7 @@
 //! Invariants: a [`Grant`] owns the bytes of its record exclusively from the claim until its commit or abort; no
 //! one else writes them, and the consumer reads them only after the Release store of the committed length.
 
-use super::record::{self, RecordKind, Word0};
+use super::record::{self, Word0};
 use super::{Mode, Ring, RingError, DATA_OFFSET, DROPPED_AT, HEAD_AT, HEAD_CACHE_AT, SPSC_OWNER_AT, TAIL_AT};
 use crate::memory::Memory;
 use crate::sync::Ordering;
@@ -115,7 +115,7 @@ impl<M: Memory> Producer<M> {
             return Err(ClaimError::TooLarge { len, max });
         }
         let record_len = record::HEADER_LEN + len;
-        let required = (record_len + record::ALIGN - 1) & !(record::ALIGN - 1);
+        let required = extent(record_len);
         let capacity = ring.capacity as u64;
         let mem = &ring.mem;
         let (start, padding) = loop {
@@ -176,20 +176,11 @@ impl<M: Memory> Producer<M> {
         };
         let mut offset = DATA_OFFSET + ring.index(start);
         if padding != 0 {
-            let pad = Word0 {
-                length: padding as i32,
-                kind: RecordKind::Padding as u8,
-                source_id: 0,
-            };
             // Release: pairs with the consumer's Acquire load of record headers.
-            mem.store(offset, pad.encode(), Ordering::Release);
+            mem.store(offset, Word0::padding(padding).encode(), Ordering::Release);
             offset = DATA_OFFSET;
         }
-        let claimed = Word0 {
-            length: -(record_len as i32),
-            kind: RecordKind::Data as u8,
-            source_id,
-        };
+        let claimed = Word0::data(-(record_len as i32), source_id);
         // Relaxed: the claim marker publishes no data; the consumer only reads its extent in `unblock`.
         mem.store(offset, claimed.encode(), Ordering::Relaxed);
         mem.store(offset + 8, timestamp, Ordering::Relaxed);
@@ -206,13 +197,7 @@ impl<M: Memory> Producer<M> {
         let mem = &self.ring.mem;
         // The record is this producer's until the Release store below (module invariant).
         mem.copy_in_owned(offset + record::HEADER_LEN, payload);
-        let w = Word0 {
-            length: record_len as i32,
-            kind: RecordKind::Data as u8,
-            source_id,
-        };
-        // Release: pairs with the consumer's Acquire load of this header; publishes the timestamp and payload.
-        mem.store(offset, w.encode(), Ordering::Release);
+        commit_at(mem, offset, record_len, source_id);
         Ok(())
     }
 }
@@ -223,6 +208,21 @@ impl<M: Memory> Drop for Producer<M> {
             self.ring.detach_slot(SPSC_OWNER_AT);
         }
     }
+}
+
+/// The bytes a record of `record_len` occupies. Record lengths are bounded by the ring's max record, so the
+/// rounding cannot overflow.
+#[inline]
+const fn extent(record_len: usize) -> usize {
+    (record_len + record::ALIGN - 1) & !(record::ALIGN - 1)
+}
+
+/// Publishes the claimed record at `offset` by storing its committed header.
+#[inline]
+fn commit_at<M: Memory>(mem: &M, offset: usize, record_len: usize, source_id: u8) {
+    let header = Word0::data(record_len as i32, source_id);
+    // Release: pairs with the consumer's Acquire load of this header; publishes the timestamp and payload.
+    mem.store(offset, header.encode(), Ordering::Release);
 }
 
 /// A claimed record: write its payload, then [`commit`](Grant::commit). Dropping it uncommitted aborts it.
@@ -270,13 +270,7 @@ impl<M: Memory> Grant<'_, M> {
     #[inline]
     pub fn commit(mut self) {
         self.done = true;
-        let w = Word0 {
-            length: self.record_len as i32,
-            kind: RecordKind::Data as u8,
-            source_id: self.source_id,
-        };
-        // Release: pairs with the consumer's Acquire load of this header; publishes the timestamp and payload.
-        self.mem.store(self.offset, w.encode(), Ordering::Release);
+        commit_at(self.mem, self.offset, self.record_len, self.source_id);
     }
 
     /// Withdraws the claim: the record becomes padding, which the consumer skips.
@@ -286,14 +280,9 @@ impl<M: Memory> Grant<'_, M> {
 
     fn finish_abort(&mut self) {
         self.done = true;
-        let extent = (self.record_len + record::ALIGN - 1) & !(record::ALIGN - 1);
-        let w = Word0 {
-            length: extent as i32,
-            kind: RecordKind::Padding as u8,
-            source_id: 0,
-        };
+        let padding = Word0::padding(extent(self.record_len));
         // Release: pairs with the consumer's Acquire load of this header.
-        self.mem.store(self.offset, w.encode(), Ordering::Release);
+        self.mem.store(self.offset, padding.encode(), Ordering::Release);
     }
 }
 

@@ -52,6 +52,24 @@ pub struct Word0 {
 }
 
 impl Word0 {
+    /// The header of a data record of `length` bytes (negative while claimed) from `source_id`.
+    pub const fn data(length: i32, source_id: u8) -> Self {
+        Word0 {
+            length,
+            kind: RecordKind::Data as u8,
+            source_id,
+        }
+    }
+
+    /// The header of a padding record covering `extent` bytes.
+    pub const fn padding(extent: usize) -> Self {
+        Word0 {
+            length: extent as i32,
+            kind: RecordKind::Padding as u8,
+            source_id: 0,
+        }
+    }
+
     /// Packs the fields into the little-endian word layout.
     pub const fn encode(self) -> u64 {
         (self.length as u32 as u64) | ((self.kind as u64) << 32) | ((self.source_id as u64) << 40)
