@@ -1,1 +1,182 @@
-//! Shared helpers for seqring's integration tests.
+//! Shared helpers for seqring's integration tests, kept once here instead of in each test file:
+//!
+//! - [`fixtures`]: the ataraxis 7.2.0 fixture directory beside the checkout;
+//! - [`Rng`]: a small seeded generator (xorshift64*), so tests are reproducible without an extra crate;
+//! - [`child`]: re-executing the running test binary as a child process in a named role, and handshakes with it
+//!   over its stdout pipe (never sleeps).
+
+use std::path::PathBuf;
+
+/// The ataraxis 7.2.0 fixtures (`../shared/fixtures/ataraxis-7.2.0` beside the checkout).
+///
+/// # Panics
+/// If the directory is missing: the tests need `../shared` beside the repository.
+pub fn fixtures() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/ataraxis-7.2.0");
+    assert!(dir.is_dir(), "fixtures missing at {}: ../shared must sit beside the checkout", dir.display());
+    dir
+}
+
+/// A small deterministic pseudo-random generator (xorshift64*).
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from `seed` (any value; zero is remapped).
+    pub fn new(seed: u64) -> Self {
+        Rng(seed ^ 0x9e37_79b9_7f4a_7c15 | 1)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A value in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// `len` random bytes.
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next_u64() as u8).collect()
+    }
+}
+
+/// Child processes: the test binary re-executed to run one test function in a named role.
+///
+/// A test calls [`child::role`] first; in the child it returns the role (and the test runs the child's part), in
+/// the parent `None`. The parent starts children with [`child::Child::spawn`] and synchronises with them through
+/// lines on their stdout ([`child::Child::expect_line`]), and stops them with [`child::Child::wait_ok`] or
+/// [`child::Child::kill`] (a real SIGKILL).
+pub mod child {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, ExitStatus, Stdio};
+    use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+    use std::time::{Duration, Instant};
+
+    /// The environment variable that carries a child's role.
+    pub const ROLE_VAR: &str = "SEQRING_TEST_CHILD_ROLE";
+    /// The environment variable that carries a child's argument.
+    pub const ARG_VAR: &str = "SEQRING_TEST_CHILD_ARG";
+    /// How long a handshake waits before the test fails.
+    pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(120);
+
+    /// This process's role and argument when it is a child, `None` in the parent.
+    pub fn role() -> Option<(String, String)> {
+        let role = std::env::var(ROLE_VAR).ok()?;
+        Some((role, std::env::var(ARG_VAR).unwrap_or_default()))
+    }
+
+    /// Prints one handshake line to stdout and flushes it (for the parent's [`Child::expect_line`]).
+    pub fn say(line: &str) {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}").unwrap();
+        out.flush().unwrap();
+    }
+
+    /// Blocks until the parent writes a line to this child's stdin, and returns it (a "go" handshake).
+    pub fn hear() -> String {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).unwrap();
+        line.trim_end().to_string()
+    }
+
+    /// A running child process.
+    pub struct Child {
+        process: std::process::Child,
+        lines: Receiver<String>,
+        seen: Vec<String>,
+    }
+
+    impl Child {
+        /// Re-executes the current test binary to run only `test` (its full path, e.g. `"logger_crash"`; matched
+        /// exactly), with `role` and `arg` in the environment, plus `env`.
+        ///
+        /// # Panics
+        /// If the process cannot be started.
+        pub fn spawn(test: &str, role: &str, arg: &str, env: &[(&str, &str)]) -> Child {
+            let exe = std::env::current_exe().unwrap();
+            let mut cmd = Command::new(exe);
+            cmd.args([test, "--exact", "--nocapture", "--test-threads=1", "-q"])
+                .env(ROLE_VAR, role)
+                .env(ARG_VAR, arg)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit());
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+            let mut process = cmd.spawn().expect("spawn the test binary as a child");
+            let stdout = process.stdout.take().unwrap();
+            let (tx, lines) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            Child {
+                process,
+                lines,
+                seen: Vec::new(),
+            }
+        }
+
+        /// The child's process id.
+        pub fn pid(&self) -> u32 {
+            self.process.id()
+        }
+
+        /// Waits for the next stdout line that starts with `prefix` and returns the rest of it.
+        ///
+        /// # Panics
+        /// If the child exits or stays silent for [`HANDSHAKE_TIMEOUT`].
+        pub fn expect_line(&mut self, prefix: &str) -> String {
+            let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match self.lines.recv_timeout(left) {
+                    Ok(line) => {
+                        if let Some(rest) = line.strip_prefix(prefix) {
+                            return rest.trim().to_string();
+                        }
+                        self.seen.push(line);
+                    }
+                    Err(RecvTimeoutError::Timeout) => panic!("child {} said no {prefix:?} in time", self.pid()),
+                    Err(RecvTimeoutError::Disconnected) => {
+                        panic!("child {} exited before saying {prefix:?}; it said {:?}", self.pid(), self.seen)
+                    }
+                }
+            }
+        }
+
+        /// Writes one line to the child's stdin (answered by [`hear`] in the child).
+        pub fn tell(&mut self, line: &str) {
+            let stdin = self.process.stdin.as_mut().unwrap();
+            writeln!(stdin, "{line}").unwrap();
+            stdin.flush().unwrap();
+        }
+
+        /// Kills the child with SIGKILL and reaps it.
+        pub fn kill(mut self) -> ExitStatus {
+            self.process.kill().unwrap();
+            self.process.wait().unwrap()
+        }
+
+        /// Waits for the child to exit and asserts that it succeeded.
+        ///
+        /// # Panics
+        /// If the child failed.
+        pub fn wait_ok(mut self) {
+            drop(self.process.stdin.take());
+            let status = self.process.wait().unwrap();
+            assert!(status.success(), "child {} failed: {status}", self.process.id());
+        }
+    }
+}
