@@ -57,7 +57,7 @@ fn mpsc_two_producers_every_record_exactly_once_in_order() {
                     std::hint::spin_loop();
                     continue;
                 };
-                for record in Records::new(consumer.batch_bytes(&batch)) {
+                for record in Records::new(batch.bytes()) {
                     let r = record.unwrap();
                     let source = r.source_id as usize;
                     assert!(source == 1 || source == 2, "unknown source {source}");
@@ -69,7 +69,7 @@ fn mpsc_two_producers_every_record_exactly_once_in_order() {
                     );
                     next[source] += 1;
                 }
-                consumer.release(batch);
+                batch.release();
             }
             assert!(consumer.poll(usize::MAX).unwrap().is_none(), "records beyond the last");
             done.store(true, Ordering::Relaxed);
