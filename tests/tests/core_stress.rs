@@ -108,7 +108,7 @@ fn mpsc_abandoned_claims_are_unblocked_and_nothing_else_is_lost() {
                     match producer.claim(source, seq, bytes.len()) {
                         Ok(mut grant) => {
                             grant.write(0, &bytes[..bytes.len() / 2]);
-                            if attempt % ABANDON_EVERY == 0 {
+                            if attempt.is_multiple_of(ABANDON_EVERY) {
                                 std::mem::forget(grant); // dies holding it; the record is retried as new
                                 abandoned.fetch_add(1, Ordering::Relaxed);
                                 continue;
