@@ -62,6 +62,14 @@ fn produce_mpsc_try_write(p: &Producer<RawRegion<'_>>, payload: &[u8; 64]) {
     }
 }
 
+/// The peer: rtrb's SPSC push of the same 64 bytes.
+#[inline(never)]
+fn produce_rtrb_push(tx: &mut rtrb::Producer<[u8; 64]>, payload: &[u8; 64]) {
+    for _ in 0..BURST {
+        tx.push(*black_box(payload)).unwrap();
+    }
+}
+
 #[inline(never)]
 fn seqlock_read_into(array: &SeqArray<RawRegion<'_>>, out: &mut [f64; 8]) {
     for _ in 0..BURST {
@@ -105,7 +113,10 @@ fn main() {
         .collect();
     let array = SeqArray::create(RawRegion::new(&array_words), DType::F64, &[8], 1, 0).unwrap();
     let (src, mut out) = ([1.5f64; 8], [0f64; 8]);
+    let (mut tx, mut rx) = rtrb::RingBuffer::<[u8; 64]>::new(1024);
     for _ in 0..ROUNDS {
+        produce_rtrb_push(&mut tx, &payload);
+        while rx.pop().is_ok() {}
         seqlock_write_elements(&array, &src);
         seqlock_read_into(&array, &mut out);
         seqlock_read_elements(&array, &mut out);
