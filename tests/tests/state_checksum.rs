@@ -127,6 +127,7 @@ fn transfer_of_fixture_verifies_and_removes_source_only_on_success() {
         remove_source: true,
         progress: Some(&corrupt),
         workers: Some(2),
+        ..Default::default()
     };
     let err = transfer_directory(&src, dir.path().join("dst"), &opts).unwrap_err();
     assert!(matches!(err, TransferError::Mismatch { .. }), "{err}");
