@@ -12,7 +12,7 @@
 //! - a directory that cannot be read is an error naming it, never a silently smaller result;
 //! - results are sorted by path (bytewise), so they do not depend on the number of workers or on timing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io;
@@ -194,6 +194,7 @@ pub fn resolve_unique_roots<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<PathBuf>,
         }
     }
     let mut roots: Vec<PathBuf> = Vec::new();
+    let mut seen: HashSet<&Path> = HashSet::new();
     for path in paths {
         let path = path.as_ref();
         let unique = path
@@ -208,7 +209,7 @@ pub fn resolve_unique_roots<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<PathBuf>,
             .ancestors()
             .find(|a| a.components().next_back().map(|c| c.as_os_str()) == Some(unique))
             .unwrap_or(path);
-        if !roots.iter().any(|r| r == root) {
+        if seen.insert(root) {
             roots.push(root.to_path_buf());
         }
     }
