@@ -380,16 +380,17 @@ mod tests {
         };
         let with_saved = by_hand(&[(b"ax_checksum.txt", b"stale"), (b"data.bin", b"payload")]);
         assert_eq!(directory_checksum(dir.path(), &opts).unwrap(), with_saved);
-        // Excluding everything leaves an empty tree.
+        // Excluding everything leaves an empty tree: an error, and the saved checksum is not touched.
         let all = ["ax_checksum.txt", "notes.log", "data.bin"];
         let opts = ChecksumOptions {
             excluded_files: Some(&all),
-            ..no_save()
+            ..Default::default()
         };
         assert!(matches!(
             directory_checksum(dir.path(), &opts),
             Err(ChecksumError::Empty { .. })
         ));
+        assert_eq!(fs::read(dir.path().join(CHECKSUM_FILE)).unwrap(), b"stale");
     }
 
     #[test]

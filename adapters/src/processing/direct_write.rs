@@ -100,6 +100,11 @@ mod tests {
         fs::write(dir.path().join("file"), b"").unwrap();
         let err = direct_write(dir.path().join("file/child"), b"x").unwrap_err();
         assert!(err.to_string().contains("file/child"), "{err}");
+        assert_eq!(
+            fs::read(dir.path().join("file")).unwrap(),
+            b"",
+            "the file in the way is untouched"
+        );
         let path = dir.path().join("g");
         let err = direct_write_with(&path, |w| {
             w.write_all(b"part")?;
