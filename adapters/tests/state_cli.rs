@@ -211,6 +211,12 @@ fn tracker_command() {
         let _held = LockGuard::acquire(tracker.lock_path(), Duration::from_secs(5)).unwrap();
         let out = seqring(&["tracker", f, "--timeout", "0.2", "start", &ids[2]]);
         assert_fails_naming(&out, "tracker.yaml.lock");
+        // The timeout may also come before FILE, and applies to discover's reads.
+        let out = seqring(&["tracker", "--timeout", "0.2", f, "start", &ids[2]]);
+        assert_fails_naming(&out, "tracker.yaml.lock");
+        let root = dir.path().to_str().unwrap();
+        let out = seqring(&["tracker", "--timeout", "0.2", "discover", root, "tracker.yaml"]);
+        assert_fails_naming(&out, "tracker.yaml.lock");
     }
     assert_ok(&seqring(&["tracker", bad.to_str().unwrap(), "reset"]));
     assert_eq!(ProcessingTracker::new(&bad).unwrap().summary().unwrap().total, 0);

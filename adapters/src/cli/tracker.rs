@@ -13,6 +13,7 @@ use std::time::Duration;
 use clap::Parser;
 use seqring::tracker::{
     job_id, split_job_ref, JobEntry, JobStatus, PipelineStatus, ProcessingTracker, StatusCounts, TrackerSummary,
+    DEFAULT_LOCK_TIMEOUT,
 };
 use serde::Serialize;
 
@@ -21,10 +22,13 @@ use super::CliError;
 /// Arguments of `seqring tracker`.
 #[derive(clap::Args, Debug)]
 #[command(
-    override_usage = "seqring tracker FILE [--timeout SECONDS] <ACTION>\n       seqring tracker discover ROOT NAME [--json]",
+    override_usage = "seqring tracker [--timeout SECONDS] FILE <ACTION>\n       seqring tracker [--timeout SECONDS] discover ROOT NAME [--json]",
     after_help = "Run `seqring tracker FILE --help` for the actions on one tracker file."
 )]
 pub struct Args {
+    /// Seconds to wait for each tracker's lock [default: 10].
+    #[arg(long, global = true, value_parser = parse_timeout)]
+    timeout: Option<f64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -57,9 +61,9 @@ enum Command {
 struct FileArgs {
     /// The tracker file (.yaml or .yml).
     file: PathBuf,
-    /// Seconds to wait for the tracker lock.
-    #[arg(long, default_value_t = 10.0, value_parser = parse_timeout)]
-    timeout: f64,
+    /// Seconds to wait for the tracker lock [default: 10].
+    #[arg(long, value_parser = parse_timeout)]
+    timeout: Option<f64>,
     #[command(subcommand)]
     action: Action,
 }
@@ -200,8 +204,12 @@ fn print_jobs(jobs: &[JobEntry]) {
 /// Runs the command.
 pub fn run(args: Args) -> Result<(), CliError> {
     match args.command {
-        Command::Discover { root, name, json } => discover(&root, &name, json),
-        Command::File(words) => run_file(FileArgs::try_parse_from(words).unwrap_or_else(|e| e.exit())),
+        Command::Discover { root, name, json } => discover(&root, &name, json, lock_timeout(args.timeout)),
+        Command::File(words) => {
+            let file_args = FileArgs::try_parse_from(words).unwrap_or_else(|e| e.exit());
+            let timeout = lock_timeout(file_args.timeout.or(args.timeout));
+            run_file(file_args, timeout)
+        }
     }
 }
 
@@ -221,9 +229,14 @@ struct Survey {
     status: PipelineStatus,
 }
 
-fn discover(root: &std::path::Path, name: &str, json: bool) -> Result<(), CliError> {
+fn lock_timeout(seconds: Option<f64>) -> Duration {
+    seconds.map_or(DEFAULT_LOCK_TIMEOUT, Duration::from_secs_f64)
+}
+
+fn discover(root: &std::path::Path, name: &str, json: bool, timeout: Duration) -> Result<(), CliError> {
     let mut trackers = Vec::new();
     for tracker in ProcessingTracker::discover(root, name)? {
+        let tracker = tracker.with_timeout(timeout);
         let summary = tracker.summary()?;
         trackers.push(Found {
             path: tracker.path().display().to_string(),
@@ -261,8 +274,8 @@ fn counts_line(c: &StatusCounts) -> String {
     )
 }
 
-fn run_file(args: FileArgs) -> Result<(), CliError> {
-    let tracker = ProcessingTracker::new(&args.file)?.with_timeout(Duration::from_secs_f64(args.timeout));
+fn run_file(args: FileArgs, timeout: Duration) -> Result<(), CliError> {
+    let tracker = ProcessingTracker::new(&args.file)?.with_timeout(timeout);
     match args.action {
         Action::Summary { json } => {
             let summary: TrackerSummary = tracker.summarize()?;
