@@ -311,8 +311,10 @@ fn clear_dirty_destination(
     source_files: &[TreeFile],
     reset: bool,
 ) -> Result<Vec<PathBuf>, TransferError> {
-    if fs::symlink_metadata(destination).is_err() {
-        return Ok(Vec::new());
+    if let Err(e) = fs::symlink_metadata(destination) {
+        if e.kind() == io::ErrorKind::NotFound {
+            return Ok(Vec::new());
+        }
     }
     let expected: HashSet<&[u8]> = source_files.iter().map(|f| f.relative.as_slice()).collect();
     let mut stale: Vec<PathBuf> = walk_files(destination)?
@@ -529,6 +531,12 @@ mod tests {
         assert_eq!(fs::read(dst.join("a/b/0.bin")).unwrap(), vec![0u8; 1000]);
         // The same transfer again finds a clean destination.
         assert!(transfer_directory(&src, &dst, &verify).unwrap().cleared.is_empty());
+        // A destination that is a file is an error naming it, and stays as it was.
+        let file = dir.path().join("file_dst");
+        fs::write(&file, b"a file").unwrap();
+        let err = transfer_directory(&src, &file, &reset).unwrap_err();
+        assert!(err.to_string().contains("file_dst"), "{err}");
+        assert_eq!(fs::read(&file).unwrap(), b"a file");
     }
 
     #[test]
