@@ -300,15 +300,15 @@ pub(crate) struct OffsetsSpill {
 }
 
 impl OffsetsSpill {
-    pub(crate) fn new(path: &Path) -> Result<OffsetsSpill, MappedError> {
+    pub(crate) fn new(spill: Spill) -> OffsetsSpill {
         let mut chunk = Vec::with_capacity(OFFSET_CHUNK);
         chunk.push(0);
-        Ok(OffsetsSpill {
-            spill: Spill::new(path)?,
+        OffsetsSpill {
+            spill,
             chunk,
             end: 0,
             count: 0,
-        })
+        }
     }
 
     /// Records an item of `len` bytes.
@@ -348,7 +348,7 @@ impl ListWriter {
         let mut w = FileWriter::create(path)?;
         w.begin(BLOB)?;
         Ok(ListWriter {
-            offsets: OffsetsSpill::new(path)?,
+            offsets: OffsetsSpill::new(Spill::new(path)?),
             w,
         })
     }

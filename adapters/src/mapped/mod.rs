@@ -69,6 +69,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod archived;
 pub mod array;
 pub mod bytes;
 pub mod header;
@@ -76,10 +77,14 @@ pub mod id_map;
 pub mod records;
 mod writer;
 
+pub use archived::{
+    archived_tag, Archivable, ArchiveFormat, ArchivedIdMap, ArchivedIdMapBuilder, ArchivedRecords,
+    ArchivedRecordsWriter, RECORD_ALIGN, RKYV_VERSION,
+};
 pub use array::{ArrayWriter, MappedArray};
 pub use bytes::{BytesWriter, MappedBytes, MappedStrs, StrsWriter};
-pub use header::{inspect, MappedInfo};
-pub use id_map::{AsKey, HashedStr, IdMap, IdMapBuilder, IndexKind, MapKey};
+pub use header::{inspect, reseal, MappedInfo, MEMORY_LABEL};
+pub use id_map::{AsKey, ByArchive, HashedStr, IdMap, IdMapBuilder, IndexKind, MapKey};
 pub use records::{MappedRecords, RecordsWriter};
 
 use seqring_core::{DType, Element};
@@ -104,6 +109,10 @@ pub enum FileKind {
     Records,
     /// An [`IdMap`].
     IdMap,
+    /// An [`ArchivedRecords`]: rkyv archives of any structured type.
+    ArchivedRecords,
+    /// An [`ArchivedIdMap`]: keys to rkyv archives.
+    ArchivedIdMap,
 }
 
 impl FileKind {
@@ -115,6 +124,8 @@ impl FileKind {
             FileKind::Strs => 3,
             FileKind::Records => 4,
             FileKind::IdMap => 5,
+            FileKind::ArchivedRecords => 6,
+            FileKind::ArchivedIdMap => 7,
         }
     }
 
@@ -126,8 +137,15 @@ impl FileKind {
             3 => FileKind::Strs,
             4 => FileKind::Records,
             5 => FileKind::IdMap,
+            6 => FileKind::ArchivedRecords,
+            7 => FileKind::ArchivedIdMap,
             _ => return None,
         })
+    }
+
+    /// Whether the records are rkyv archives (the header then carries an [`ArchiveFormat`]).
+    pub const fn is_archived(self) -> bool {
+        matches!(self, FileKind::ArchivedRecords | FileKind::ArchivedIdMap)
     }
 }
 
@@ -139,6 +157,8 @@ impl fmt::Display for FileKind {
             FileKind::Strs => "mapped string list",
             FileKind::Records => "mapped record list",
             FileKind::IdMap => "id map",
+            FileKind::ArchivedRecords => "archived record list",
+            FileKind::ArchivedIdMap => "archived id map",
         })
     }
 }
@@ -450,6 +470,37 @@ pub enum MappedError {
         /// The key (for an approximate map, its hash).
         key: String,
     },
+    /// The file's rkyv archives were written with a layout this build cannot read (another rkyv major/minor
+    /// version, endianness, pointer width or alignment).
+    #[error("{path}: rkyv archives written as {found}, but this build reads {expected}")]
+    IncompatibleArchive {
+        /// The file.
+        path: PathBuf,
+        /// The layout of this build.
+        expected: ArchiveFormat,
+        /// The layout in the file.
+        found: ArchiveFormat,
+    },
+    /// A record is not a valid rkyv archive of the requested type (bytecheck validation failed).
+    #[error("{path}: record {index} is not a valid archive: {reason}")]
+    InvalidRecord {
+        /// The file.
+        path: PathBuf,
+        /// The record's position in the file.
+        index: u64,
+        /// What rkyv's validation reported.
+        reason: String,
+    },
+    /// rkyv failed to serialise a value while building.
+    #[error("{path}: cannot serialise record {index}: {reason}")]
+    Serialize {
+        /// The file being built.
+        path: PathBuf,
+        /// The position of the value.
+        index: u64,
+        /// What rkyv reported.
+        reason: String,
+    },
     /// A structure too large for this platform or format (a count or offset overflowed).
     #[error("{path}: too large: {what}")]
     TooLarge {
@@ -520,11 +571,13 @@ mod tests {
             FileKind::Strs,
             FileKind::Records,
             FileKind::IdMap,
+            FileKind::ArchivedRecords,
+            FileKind::ArchivedIdMap,
         ] {
             assert_eq!(FileKind::from_code(k.code()), Some(k));
         }
         assert_eq!(FileKind::from_code(0), None);
-        assert_eq!(FileKind::from_code(6), None);
+        assert_eq!(FileKind::from_code(8), None);
     }
 
     #[test]
