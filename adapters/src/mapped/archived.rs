@@ -284,9 +284,10 @@ unsafe fn unchecked<T: Archivable>(bytes: &[u8]) -> &T::Archived {
     unsafe { rkyv::access_unchecked::<T::Archived>(bytes) }
 }
 
-/// The O(n) checks of `verify` on the archives: each tail is a whole number of 16-byte blocks holding the archive
+/// The O(n) checks of `verify` on the archives: the padding between sections is zero, each tail is a whole number of 16-byte blocks holding the archive
 /// then fewer than 16 zero bytes, and each archive validates.
 fn verify_archives<T: Archivable>(file: &MappedFile, count: usize) -> Result<(), MappedError> {
+    file.verify_padding()?;
     let path = file.path();
     for i in 0..count {
         let bad = |what: &str| MappedError::corrupt(path, format!("record {i}: {what}"));
@@ -381,7 +382,7 @@ impl Verified {
 ///     params: BTreeMap::from([("gain".to_string(), 0.5)]),
 ///     note: None,
 /// };
-/// ArchivedRecords::build([&s], &path)?;
+/// ArchivedRecords::<Session>::build([&s], &path)?;
 ///
 /// let sessions = ArchivedRecords::<Session>::open_verified(&path)?;
 /// let first = sessions.get(0)?.unwrap();

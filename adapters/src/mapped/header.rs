@@ -520,6 +520,31 @@ impl MappedFile {
         Ok(())
     }
 
+    /// Checks that every byte outside the header and the sections (the padding before each section, which no
+    /// checksum covers) is zero, so that no byte of a verified file goes unchecked.
+    pub(crate) fn verify_padding(&self) -> Result<(), MappedError> {
+        let mut spans: Vec<(usize, usize)> = self
+            .header
+            .sections
+            .iter()
+            .filter(|s| s.offset != 0)
+            .map(|s| (s.offset as usize, (s.offset + s.len) as usize))
+            .collect();
+        spans.sort_unstable();
+        spans.push((self.map.len(), self.map.len()));
+        let mut pos = HEADER_LEN;
+        for (start, end) in spans {
+            if self.map.get(pos..start).is_some_and(|gap| gap.iter().any(|&b| b != 0)) {
+                return Err(MappedError::corrupt(
+                    &self.path,
+                    format!("padding at {pos}..{start} is not zero"),
+                ));
+            }
+            pos = pos.max(end);
+        }
+        Ok(())
+    }
+
     /// Section `i` as a slice of `u64`, validated by `expect_len` at open.
     #[inline]
     pub(crate) fn words(&self, i: usize) -> &[u64] {
