@@ -4,13 +4,14 @@
 //! file of `corpus/<target>/` through [`run`] as an ordinary stable test. A target must never panic, loop forever
 //! or read out of bounds, whatever the bytes.
 
+pub mod key_path;
 pub mod mapped_open;
+pub mod mapped_rkyv;
 pub mod npy_header;
 pub mod npz_reader;
 pub mod region_header;
 pub mod ring_consumer;
 pub mod segment_recovery;
-pub mod key_path;
 pub mod tracker_yaml;
 
 /// Runs the target named `target` on `data`; returns false for an unknown target name.
@@ -24,6 +25,7 @@ pub fn run(target: &str, data: &[u8]) -> bool {
         "npy_header" => npy_header::fuzz(data),
         "segment_recovery" => segment_recovery::fuzz(data),
         "mapped_open" => mapped_open::fuzz(data),
+        "mapped_rkyv" => mapped_rkyv::fuzz(data),
         _ => return false,
     }
     true

@@ -47,7 +47,10 @@ fn check(map: &ArchivedIdMap<u64, Trial>) -> u64 {
     for id in 0..RECORDS {
         let t = map.get(&id).unwrap().unwrap_or_else(|| panic!("id {id} missing"));
         assert_eq!(t.version, version, "id {id}: a record of another version");
-        assert_eq!((t.id.to_native(), t.name.as_str()), (id, format!("trial-{id}").as_str()));
+        assert_eq!(
+            (t.id.to_native(), t.name.as_str()),
+            (id, format!("trial-{id}").as_str())
+        );
         assert_eq!(t.events.len() as u64, id % 4);
         if let Some(e) = t.events.last() {
             assert!(e.ends_with(&format!("-v{version}")), "{e}");
