@@ -86,7 +86,7 @@ fn everything(i: u64) -> Everything {
         a_u64: u64::MAX - i,
         a_f32: i as f32 * 0.25,
         a_f64: -(i as f64) / 3.0,
-        flag: i % 2 == 0,
+        flag: i.is_multiple_of(2),
         letter: ['µ', 'a', '€'][i as usize % 3],
         name: format!("trial-{i}"),
         bytes: rng.bytes(n * 7),
@@ -97,7 +97,7 @@ fn everything(i: u64) -> Everything {
         ordered: (0..n as u32).map(|k| (k * 10, format!("v{k}"))).collect(),
         set: (0..n as u64).map(|k| k * i).collect(),
         tags: (0..n).map(|k| format!("tag{k}")).collect(),
-        note: (i % 3 == 0).then(|| format!("note {i}")),
+        note: i.is_multiple_of(3).then(|| format!("note {i}")),
         outcome: match i % 3 {
             0 => Outcome::Hit,
             1 => Outcome::Miss { reason: "early".into() },
@@ -208,10 +208,8 @@ fn mapped_rkyv_id_maps_over_every_key_kind() {
     assert!(reopened.is_verified());
     assert_eq!(back(reopened.get(&values[9].a_u64).unwrap().unwrap()), values[9]);
     // SAFETY: verified just above; the file is not modified.
-    assert_eq!(
-        back(unsafe { reopened.get_unchecked(&values[9].a_u64) }.unwrap()),
-        values[9]
-    );
+    let unchecked = unsafe { reopened.get_unchecked(&values[9].a_u64) };
+    assert_eq!(back(unchecked.unwrap()), values[9]);
     let copy = ArchivedIdMap::<str, Everything>::from_bytes(by_name.as_bytes()).unwrap();
     assert_eq!(back(copy.get("trial-42").unwrap().unwrap()), values[42]);
 

@@ -296,7 +296,7 @@ fn verify_archives<T: Archivable>(file: &MappedFile, count: usize) -> Result<(),
             .get(i)
             .and_then(|&n| usize::try_from(n).ok())
             .ok_or_else(|| bad("length out of range"))?;
-        if tail.len() % RECORD_ALIGN != 0
+        if !tail.len().is_multiple_of(RECORD_ALIGN)
             || n > tail.len()
             || tail.len() - n >= RECORD_ALIGN
             || tail[n..].iter().any(|&b| b != 0)
@@ -551,11 +551,8 @@ impl<T: Archivable> ArchivedRecords<T> {
     }
 
     /// The records in order, each validated as by [`get`](Self::get).
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = Result<&T::Archived, MappedError>> + '_ {
-        (0..self.len).map(|i| {
-            self.get(i)
-                .and_then(|r| r.ok_or_else(|| MappedError::corrupt(self.path(), "gone")))
-        })
+    pub fn iter(&self) -> impl Iterator<Item = Result<&T::Archived, MappedError>> + '_ {
+        (0..self.len).filter_map(|i| self.get(i).transpose())
     }
 
     /// The number of records.

@@ -513,7 +513,7 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
         }
         let stride = if K::STORES_KEYS { 3 } else { 2 };
         let entries_len = h.sections[ENTRIES].len;
-        if !file.present(ENTRIES) || entries_len == 0 || entries_len % (8 * stride as u64) != 0 {
+        if !file.present(ENTRIES) || entries_len == 0 || !entries_len.is_multiple_of(8 * stride as u64) {
             return Err(MappedError::corrupt(path, "header: entries section has a wrong size"));
         }
         let slots = entries_len / (8 * stride as u64) - 1;
@@ -529,7 +529,7 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
                 Index::Sorted { bits, wide: width == 8 }
             }
             2 => {
-                if (p >> 16) & 0xffff != 0 || slots < keys || !file.present(INDEX) || index_len % 2 != 0 {
+                if (p >> 16) & 0xffff != 0 || slots < keys || !file.present(INDEX) || !index_len.is_multiple_of(2) {
                     return Err(MappedError::corrupt(path, "header: bad perfect-hash parameters"));
                 }
                 let buckets = index_len / 2;

@@ -6,7 +6,12 @@
 //! | [`MappedArray<T>`] | a `&[T]` of [`Tagged`] plain-old-data elements | a slice index |
 //! | [`MappedBytes`] / [`MappedStrs`] | variable-length byte strings / UTF-8 strings: an offsets table and a blob | two offset reads |
 //! | [`MappedRecords<T>`] | fixed `T` records, each with an optional variable-length byte tail | a slice index |
-//! | [`IdMap<K, T>`] | `u64`, string or hashed-string keys to one or many `T` records (with optional tails) | one index probe, one entry read, one record read |
+//! | [`IdMap<K, T>`] | `u64`, string, hashed-string or [`ByArchive`] keys to one or many `T` records (with optional tails) | one index probe, one entry read, one record read |
+//! | [`ArchivedRecords<T>`] | records of any rkyv-archivable `T` (strings, vectors, maps, options, enums, nested structs), read in place as `&T::Archived` | an offset read, then rkyv's validation of that record (none once verified) |
+//! | [`ArchivedIdMap<K, T>`] | the keys of [`IdMap`] to one or many archived `T` records | as [`IdMap`], then as [`ArchivedRecords`] |
+//!
+//! The archived structures can also be built into and read from an in-memory image (the same bytes as the file);
+//! [`archived`] compares them point by point with Python's `sharedbuffers`.
 //!
 //! # Life cycle
 //! Every structure is written by a streaming writer (or a one-call `build(iter, path)`) into a temporary file in
@@ -40,7 +45,8 @@
 //! (monotonic offsets, UTF-8, index entries in range). `open_verified` is `open` followed by `verify`. Until a
 //! file is verified, a corrupted body can make a lookup return a wrong value or `None`, but never panic, read out
 //! of bounds or cause undefined behaviour: every offset read from the file is bounds-checked before use, and every
-//! element type is [`bytemuck::Pod`], so any bytes are a valid value.
+//! element type is [`bytemuck::Pod`], so any bytes are a valid value. Archived records are not `Pod`: there each
+//! lookup runs rkyv's validation on the record it returns until the file is verified (see [`archived`]).
 //!
 //! # Alignment rules
 //! - The mapping starts on a page boundary and every section starts at a multiple of 64 bytes from the start of
