@@ -88,24 +88,23 @@ enum Source<'a> {
     File(&'a Path),
 }
 
+/// `bytes` in a 64-byte-aligned buffer, as `from_image` takes them.
+fn image(bytes: &[u8]) -> rkyv::util::AlignedVec<64> {
+    let mut image = rkyv::util::AlignedVec::<64>::new();
+    image.extend_from_slice(bytes);
+    image
+}
+
 fn records(src: &Source) -> Result<ArchivedRecords<Trial>, MappedError> {
     match src {
-        Source::Memory(b) => {
-            let mut image = rkyv::util::AlignedVec::<64>::new();
-            image.extend_from_slice(b);
-            ArchivedRecords::from_image(image)
-        }
+        Source::Memory(b) => ArchivedRecords::from_image(image(b)),
         Source::File(p) => ArchivedRecords::open(p),
     }
 }
 
 fn map<K: seqring::mapped::MapKey + ?Sized>(src: &Source) -> Result<ArchivedIdMap<K, Trial>, MappedError> {
     match src {
-        Source::Memory(b) => {
-            let mut image = rkyv::util::AlignedVec::<64>::new();
-            image.extend_from_slice(b);
-            ArchivedIdMap::from_image(image)
-        }
+        Source::Memory(b) => ArchivedIdMap::from_image(image(b)),
         Source::File(p) => ArchivedIdMap::open(p),
     }
 }

@@ -7,8 +7,10 @@
 //! Both kinds reuse the sections of [`MappedRecords`](super::MappedRecords) and [`IdMap`](super::IdMap) (see
 //! their docs) with two changes:
 //! - section 0 (`records`) holds one little-endian `u64` per record, the length `n` of its archive;
-//! - the record's tail (sections 1 and 2) is the archive: `rkyv::to_bytes` of the value (its root object last), then
-//!   zero padding up to a multiple of [`RECORD_ALIGN`] (16) bytes. The archive is the first `n` bytes of the tail.
+//! - the record's tail (sections 1 and 2) is the archive (`rkyv::to_bytes` of the value, its root object last), then
+//!   zeros, then `n` again as a little-endian `u64` in the tail's last 8 bytes, the whole a multiple of
+//!   [`RECORD_ALIGN`] (16) bytes: `round_up(n + 8, 16)`. The archive is the first `n` bytes of the tail. Lookups take
+//!   `n` from the tail's end, next to the archive's root, which saves a cache miss; `verify` checks both copies.
 //!
 //! Since the tail blob starts at a multiple of 64 from the start of the file (or of the 64-byte-aligned image) and
 //! every tail is a multiple of 16 bytes long, every archive starts 16-byte aligned, which rkyv needs for archived
@@ -254,12 +256,23 @@ fn check_format<T: Archivable>(file: &MappedFile) -> Result<(), MappedError> {
     Ok(())
 }
 
-/// The archive of record `i` of `count` (its length from section 0, its bytes from the tail), or `None` if out of
-/// range or if the length or offsets are corrupt.
+/// The archive of record `i` of `count`: the first `n` bytes of its tail, where `n` is the tail's last 8 bytes (so a
+/// lookup reads the tail offsets and then one place, near the archive's root, which rkyv puts last). `None` if out
+/// of range or if the length or offsets are corrupt.
 #[inline]
 fn archive_of(file: &MappedFile, i: usize, count: usize) -> Option<&[u8]> {
-    let n = usize::try_from(*records_of::<u64>(file).get(i)?).ok()?;
-    tail_of(file, i, count)?.get(..n)
+    let tail = tail_of(file, i, count)?;
+    let (body, trailer) = tail.split_at_checked(tail.len().checked_sub(TRAILER)?)?;
+    let n = usize::try_from(u64::from_le_bytes(trailer.try_into().ok()?)).ok()?;
+    body.get(..n)
+}
+
+/// The bytes of the length stored at the end of every tail.
+const TRAILER: usize = 8;
+
+/// The length of the tail that holds an archive of `n` bytes: the archive, zeros, the length; a multiple of 16.
+fn padded_len(n: usize) -> usize {
+    (n + TRAILER).next_multiple_of(RECORD_ALIGN)
 }
 
 /// Validates record `i` with bytecheck.
@@ -284,28 +297,32 @@ unsafe fn unchecked<T: Archivable>(bytes: &[u8]) -> &T::Archived {
     unsafe { rkyv::access_unchecked::<T::Archived>(bytes) }
 }
 
-/// The O(n) checks of `verify` on the archives: the padding between sections is zero, each tail is a whole number of 16-byte blocks holding the archive
-/// then fewer than 16 zero bytes, and each archive validates.
+/// The O(n) checks of `verify` on the archives: the padding between sections is zero; each tail is the archive,
+/// zeros and its length, [`padded_len`] long; the length agrees with section 0; each archive validates.
 fn verify_archives<T: Archivable>(file: &MappedFile, count: usize) -> Result<(), MappedError> {
     file.verify_padding()?;
     let path = file.path();
     for i in 0..count {
         let bad = |what: &str| MappedError::corrupt(path, format!("record {i}: {what}"));
         let tail = tail_of(file, i, count).ok_or_else(|| bad("tail out of range"))?;
-        let n = records_of::<u64>(file)
-            .get(i)
-            .and_then(|&n| usize::try_from(n).ok())
-            .ok_or_else(|| bad("length out of range"))?;
-        if !tail.len().is_multiple_of(RECORD_ALIGN)
-            || n > tail.len()
-            || tail.len() - n >= RECORD_ALIGN
-            || tail[n..].iter().any(|&b| b != 0)
+        let archive = archive_of(file, i, count).ok_or_else(|| bad("archive length out of range"))?;
+        let n = archive.len();
+        if records_of::<u64>(file).get(i) != Some(&(n as u64))
+            || tail.len() != padded_len(n)
+            || tail[n..tail.len() - TRAILER].iter().any(|&b| b != 0)
         {
             return Err(bad("archive length, padding or alignment is wrong"));
         }
-        checked::<T>(file, i, &tail[..n])?;
+        checked::<T>(file, i, archive)?;
     }
     Ok(())
+}
+
+/// `bytes` copied into a 64-byte-aligned image.
+fn aligned_copy(bytes: &[u8]) -> AlignedVec<MAX_ALIGN> {
+    let mut image = AlignedVec::<MAX_ALIGN>::with_capacity(bytes.len());
+    image.extend_from_slice(bytes);
+    image
 }
 
 /// Serialises values into padded archives, reusing one buffer.
@@ -332,10 +349,11 @@ impl Encoder {
                 index: self.count,
                 reason: e.to_string(),
             })?;
-        let n = buf.len() as u64;
-        buf.resize(buf.len().next_multiple_of(RECORD_ALIGN), 0);
+        let n = buf.len();
+        buf.resize(padded_len(n) - TRAILER, 0);
+        buf.extend_from_slice(&(n as u64).to_le_bytes());
         self.count += 1;
-        Ok((self.buf.insert(buf), n))
+        Ok((self.buf.insert(buf), n as u64))
     }
 }
 
@@ -478,9 +496,7 @@ impl<T: Archivable> ArchivedRecords<T> {
     /// # Errors
     /// Those of `open` and `verify`.
     pub fn from_bytes(bytes: &[u8]) -> Result<ArchivedRecords<T>, MappedError> {
-        let mut image = AlignedVec::<MAX_ALIGN>::with_capacity(bytes.len());
-        image.extend_from_slice(bytes);
-        let r = Self::from_image(image)?;
+        let r = Self::from_image(aligned_copy(bytes))?;
         r.verify()?;
         Ok(r)
     }
@@ -764,9 +780,7 @@ impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMap<K, T> {
     /// # Errors
     /// Those of `open` and `verify`.
     pub fn from_bytes(bytes: &[u8]) -> Result<ArchivedIdMap<K, T>, MappedError> {
-        let mut image = AlignedVec::<MAX_ALIGN>::with_capacity(bytes.len());
-        image.extend_from_slice(bytes);
-        let m = Self::from_image(image)?;
+        let m = Self::from_image(aligned_copy(bytes))?;
         m.verify()?;
         Ok(m)
     }
