@@ -4,7 +4,7 @@
 //! nested structs, byte buffers and fixed arrays are read without a copy or a deserialisation.
 //!
 //! # Layout
-//! Both kinds reuse the sections of [`MappedRecords`](super::MappedRecords) and [`IdMap`](super::IdMap) (see
+//! Both kinds reuse the sections of [`MappedRecords`](super::MappedRecords) and [`IdMap`] (see
 //! their docs) with two changes:
 //! - section 0 (`records`) holds one little-endian `u64` per record, the length `n` of its archive;
 //! - the record's tail (sections 1 and 2) is the archive (`rkyv::to_bytes` of the value, its root object last), then
@@ -674,7 +674,7 @@ impl<T: Archivable> ArchivedRecordsWriter<T> {
 
 /// A read-only map from keys to rkyv archives of `T`, mapped from a file or held as an in-memory image. `K` is
 /// `u64`, `str`, [`HashedStr`](super::HashedStr) or [`ByArchive<K>`](super::ByArchive); the index, multi-maps and
-/// the approximate map are those of [`IdMap`](super::IdMap).
+/// the approximate map are those of [`IdMap`].
 ///
 /// # Examples
 /// ```
@@ -854,7 +854,7 @@ impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMap<K, T> {
     }
 
     /// Every key with the positions of its values in file order (see [`IdMap::iter`](super::IdMap::iter) for what
-    /// keys come back as); read a value with [`record`](Self::record).
+    /// keys come back as); read a value with [`value_at`](Self::value_at).
     pub fn keys(&self) -> impl Iterator<Item = (K::Stored<'_>, Range<usize>)> + '_ {
         self.map.key_ranges()
     }
@@ -926,7 +926,7 @@ impl<K: MapKey + ?Sized, T> fmt::Debug for ArchivedIdMap<K, T> {
 }
 
 /// Builds an [`ArchivedIdMap`]: serialises each value as it is inserted and collects it as in
-/// [`IdMapBuilder`](super::IdMapBuilder) (spilled next to the destination, or in memory for an image).
+/// [`IdMapBuilder`] (spilled next to the destination, or in memory for an image).
 ///
 /// # Examples
 /// ```
@@ -1040,6 +1040,19 @@ mod tests {
             f.to_string(),
             "rkyv 0.8 (little-endian, 32-bit pointers, aligned, records aligned to 16)"
         );
+    }
+
+    #[test]
+    fn mapped_archived_structures_are_send_and_sync() {
+        #[derive(rkyv::Archive, rkyv::Serialize)]
+        struct Note(String);
+        impl Archivable for Note {
+            const TYPE_NAME: &'static str = "test::Note/v1";
+        }
+        fn shareable<T: Send + Sync>() {}
+        shareable::<ArchivedRecords<Note>>();
+        shareable::<ArchivedIdMap<str, Note>>();
+        shareable::<ArchivedIdMap<super::super::ByArchive<(u8, String)>, Note>>();
     }
 
     #[test]
