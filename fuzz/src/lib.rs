@@ -4,7 +4,6 @@
 //! file of `corpus/<target>/` through [`run`] as an ordinary stable test. A target must never panic, loop forever
 //! or read out of bounds, whatever the bytes.
 
-pub mod key_path;
 pub mod mapped_open;
 pub mod mapped_rkyv;
 pub mod npy_header;
@@ -12,6 +11,7 @@ pub mod npz_reader;
 pub mod region_header;
 pub mod ring_consumer;
 pub mod segment_recovery;
+pub mod key_path;
 pub mod tracker_yaml;
 
 /// Runs the target named `target` on `data`; returns false for an unknown target name.
