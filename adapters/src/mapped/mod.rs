@@ -42,7 +42,8 @@
 //!
 //! The bulk sections (elements, records, offsets, index, blobs) carry their own xxh3-64 checksums, which
 //! `verify()` checks in one pass over the file together with the structural invariants that need a full scan
-//! (monotonic offsets, UTF-8, index entries in range). `open_verified` is `open` followed by `verify`. Until a
+//! (monotonic offsets, UTF-8, index entries in range) and that the padding between sections, which no checksum
+//! covers, is zero: after `verify`, no byte of the file goes unchecked. `open_verified` is `open` followed by `verify`. Until a
 //! file is verified, a corrupted body can make a lookup return a wrong value or `None`, but never panic, read out
 //! of bounds or cause undefined behaviour: every offset read from the file is bounds-checked before use, and every
 //! element type is [`bytemuck::Pod`], so any bytes are a valid value. Archived records are not `Pod`: there each

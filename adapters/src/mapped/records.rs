@@ -94,8 +94,9 @@ pub(crate) fn check_record_sections(file: &MappedFile, record_size: u64) -> Resu
     Ok(len)
 }
 
-/// Checks the checksums and offsets of the record and tail sections (O(n)).
+/// Checks the padding between sections and the checksums and offsets of the record and tail sections (O(n)).
 pub(crate) fn verify_record_sections(file: &MappedFile) -> Result<(), MappedError> {
+    file.verify_padding()?;
     file.verify_section(RECORDS, "records")?;
     file.verify_section(TAIL_OFFSETS, "tail offsets")?;
     file.verify_section(TAIL_BLOB, "tail blob")?;
@@ -259,7 +260,7 @@ impl<T: Pod> MappedRecords<T> {
         Ok(r)
     }
 
-    /// Checks every section's checksum and that the tail offsets never decrease.
+    /// Checks every section's checksum, the zero padding between sections and that the tail offsets never decrease.
     ///
     /// # Errors
     /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].
