@@ -10,5 +10,6 @@ pub mod config;
 pub mod mapped;
 pub mod nested_dict;
 pub mod processing;
+pub mod region;
 pub mod segment;
 pub mod tracker;
