@@ -141,8 +141,15 @@ impl Handle {
 
     /// Opens the array region `name`, waiting within the timeout for its creator to publish it.
     pub(crate) fn open(name: &str, options: &ArrayOptions) -> Result<Handle, SharedArrayError> {
-        let region = Region::open_shm(name)?;
-        let array = SeqArray::open(region, Deadline::new(options.timeout))
+        let mut patience = Deadline::new(options.timeout);
+        // A zero-size object is one whose creator has not sized it yet: wait for it like for `ready`.
+        let region = loop {
+            match Region::open_shm(name) {
+                Err(RegionError::NotReady { .. }) if patience.keep_waiting() => {}
+                other => break other?,
+            }
+        };
+        let array = SeqArray::open(region, patience)
             .map_err(|e| SharedArrayError::from_core(name, e, 1))?;
         Ok(Handle {
             array,
