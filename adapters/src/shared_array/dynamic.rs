@@ -283,7 +283,7 @@ pub fn inspect(name: &str, timeout: Duration) -> Result<ArrayInspection, SharedA
         .snapshot(Deadline::new(timeout))
         .map_err(|e| handle.error(e, 1).to_string());
     let age = match &current {
-        Ok(s) if s.version > 0 => Some(clock::since_ns(s.write_time_ns)),
+        Ok(s) if s.write_time_ns > 0 => Some(clock::since_ns(s.write_time_ns)),
         _ => None,
     };
     Ok(ArrayInspection {

@@ -26,7 +26,8 @@
 //!
 //! The hot paths ([`SharedArray::read_into`], [`SharedArray::write`]) add no clock read to the core's read: waits
 //! spin first and read the clock only once the spin phase is over ([`crate::region::clock::Deadline`]). A write
-//! reads the clock once, for its write time.
+//! reads the coarse clock once, for its write time ([`crate::region::clock::now_ns_coarse`]): write times and
+//! ages have the kernel tick's resolution (1–4 ms).
 
 mod cell;
 mod dynamic;
@@ -253,13 +254,14 @@ impl<T: Element> SharedArray<T> {
         Ok(self.len()? == 0)
     }
 
-    /// How long ago the last write happened, or `None` if the array was never written.
+    /// How long ago the last write happened (to the kernel tick, 1–4 ms), or `None` if the array was never written
+    /// (or its writer does not record times, [`ArrayOptions::write_times`]).
     ///
     /// # Errors
     /// As [`SharedArray::snapshot`].
     pub fn age(&self) -> Result<Option<Duration>, SharedArrayError> {
         let snap = self.snapshot()?;
-        Ok((snap.version > 0).then(|| clock::since_ns(snap.write_time_ns)))
+        Ok((snap.write_time_ns > 0).then(|| clock::since_ns(snap.write_time_ns)))
     }
 
     /// Copies the first `dst.len()` elements into `dst` and returns the version read: the lean hot-path read.
@@ -410,8 +412,9 @@ impl<T: Element> SharedArray<T> {
             let meta = self.handle.array.snapshot(more(&mut p)).map_err(|e| self.error(e))?;
             let flat = self.flat(meta.shape(), index)?;
             let mut out = [T::zeroed()];
-            match self.handle.array.read_elements(flat, &mut out, more(&mut p)) {
-                Ok(snap) if snap.shape() == meta.shape() => return Ok(out[0]),
+            match self.handle.array.read_into(flat, &mut out, more(&mut p)) {
+                // The same version means no write in between, so the index was resolved against this data's shape.
+                Ok(version) if version == meta.version => return Ok(out[0]),
                 Ok(_) | Err(seqring_core::seqlock::ArrayError::OutOfBounds { .. }) => {}
                 Err(e) => return Err(self.error(e)),
             }
