@@ -33,12 +33,17 @@ fn core_view(array: &SharedArray<f64>) -> SeqArray<seqring::region::Region> {
     SeqArray::open(region, Spins(0)).unwrap()
 }
 
-fn small(c: &mut Criterion) {
-    let mut g = c.benchmark_group("shared_array_8xf64");
-    let array = SharedArray::<f64>::create(&name("small"), &[SMALL as u64]).unwrap();
+/// Benchmarks, side by side over one region of `len` f64: `SharedArray::read_into`, the core's `read_into`,
+/// `SharedArray::write` with and without its write time, the core's `write_elements`, and a plain copy (the limit).
+fn side_by_side(c: &mut Criterion, group: &str, len: usize) {
+    let mut g = c.benchmark_group(group);
+    g.throughput(Throughput::Bytes((len * 8) as u64));
+    let array = SharedArray::<f64>::create(&name(group), &[len as u64]).unwrap();
+    let untimed =
+        SharedArray::<f64>::open_with(array.name(), None, &ArrayOptions::default().write_times(false)).unwrap();
     let core = core_view(&array);
-    let src = [1.5f64; SMALL];
-    let mut dst = [0f64; SMALL];
+    let src = vec![1.5f64; len];
+    let mut dst = vec![0f64; len];
     array.write(&src).unwrap();
     g.bench_function("shared_array_read_into", |b| {
         b.iter(|| array.read_into(black_box(&mut dst)).unwrap())
@@ -49,8 +54,6 @@ fn small(c: &mut Criterion) {
     g.bench_function("shared_array_write", |b| {
         b.iter(|| array.write(black_box(&src)).unwrap())
     });
-    let untimed =
-        SharedArray::<f64>::open_with(array.name(), None, &ArrayOptions::default().write_times(false)).unwrap();
     g.bench_function("shared_array_write_untimed", |b| {
         b.iter(|| untimed.write(black_box(&src)).unwrap())
     });
@@ -62,27 +65,8 @@ fn small(c: &mut Criterion) {
             core.write_elements(0, black_box(&src), stamp, Spins(PATIENCE)).unwrap()
         })
     });
-    g.bench_function("shared_array_get", |b| b.iter(|| array.get(black_box(&[3])).unwrap()));
-    g.bench_function("limit_memcpy", |b| b.iter(|| *black_box(&mut dst) = *black_box(&src)));
-    g.finish();
-}
-
-fn large(c: &mut Criterion) {
-    let mut g = c.benchmark_group("shared_array_1mib");
-    g.throughput(Throughput::Bytes((MIB * 8) as u64));
-    let array = SharedArray::<f64>::create(&name("large"), &[MIB as u64]).unwrap();
-    let core = core_view(&array);
-    let src = vec![2.5f64; MIB];
-    let mut dst = vec![0f64; MIB];
-    array.write(&src).unwrap();
-    g.bench_function("shared_array_read_into", |b| {
-        b.iter(|| array.read_into(black_box(&mut dst)).unwrap())
-    });
-    g.bench_function("core_read_into", |b| {
-        b.iter(|| core.read_into(0, black_box(&mut dst), Spins(PATIENCE)).unwrap())
-    });
-    g.bench_function("shared_array_write", |b| {
-        b.iter(|| array.write(black_box(&src)).unwrap())
+    g.bench_function("shared_array_get", |b| {
+        b.iter(|| array.get(black_box(&[len as u64 / 2])).unwrap())
     });
     g.bench_function("limit_memcpy", |b| {
         b.iter(|| black_box(&mut dst[..]).copy_from_slice(black_box(&src[..])))
@@ -151,8 +135,8 @@ fn main() {
         return;
     }
     let mut c = Criterion::default().configure_from_args();
-    small(&mut c);
-    large(&mut c);
+    side_by_side(&mut c, "shared_array_8xf64", SMALL);
+    side_by_side(&mut c, "shared_array_1mib", MIB);
     cross_process(&mut c);
     c.final_summary();
 }

@@ -187,6 +187,38 @@ impl Handle {
         }
     }
 
+    /// Changes dtype and shape within the capacity and, with `data` (exactly the shape's bytes), writes the data in
+    /// the same write. Length errors count in units of `unit` bytes (the caller's element size).
+    pub(crate) fn write_shaped(
+        &self,
+        dtype: DType,
+        shape: &[u64],
+        data: Option<&[u8]>,
+        timeout: Duration,
+        unit: usize,
+    ) -> Result<(), SharedArrayError> {
+        let bytes = shape_bytes(dtype, shape).ok_or_else(|| SharedArrayError::BadShape {
+            name: self.name().to_string(),
+            shape: shape.to_vec(),
+        })?;
+        if let Some(data) = data.filter(|d| d.len() as u64 != bytes) {
+            return Err(SharedArrayError::LengthMismatch {
+                name: self.name().to_string(),
+                expected: bytes / unit as u64,
+                given: (data.len() / unit) as u64,
+            });
+        }
+        let mut guard = self
+            .array
+            .lock(self.stamp(), Deadline::new(timeout))
+            .map_err(|e| self.error(e, unit))?;
+        guard.reshape(dtype, shape).map_err(|e| self.error(e, unit))?;
+        if let Some(data) = data {
+            guard.write_bytes(0, data).map_err(|e| self.error(e, unit))?;
+        }
+        Ok(())
+    }
+
     #[cold]
     pub(crate) fn error(&self, e: ArrayError, itemsize: usize) -> SharedArrayError {
         SharedArrayError::from_core(self.name(), e, itemsize)

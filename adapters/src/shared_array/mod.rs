@@ -619,29 +619,8 @@ impl<T: Element> SharedArray<T> {
         data: Option<&[T]>,
         timeout: Duration,
     ) -> Result<(), SharedArrayError> {
-        let count = handle::shape_bytes(T::DTYPE, shape).ok_or_else(|| SharedArrayError::BadShape {
-            name: self.name().to_string(),
-            shape: shape.to_vec(),
-        })? / size_of::<T>() as u64;
-        if let Some(data) = data {
-            if data.len() as u64 != count {
-                return Err(SharedArrayError::LengthMismatch {
-                    name: self.name().to_string(),
-                    expected: count,
-                    given: data.len() as u64,
-                });
-            }
-        }
-        let mut guard = self
-            .handle
-            .array
-            .lock(self.handle.stamp(), Deadline::new(timeout))
-            .map_err(|e| self.error(e))?;
-        guard.reshape(T::DTYPE, shape).map_err(|e| self.error(e))?;
-        if let Some(data) = data {
-            guard.write_elements(0, data).map_err(|e| self.error(e))?;
-        }
-        Ok(())
+        self.handle
+            .write_shaped(T::DTYPE, shape, data.map(bytemuck::cast_slice), timeout, size_of::<T>())
     }
 
     /// Clears a stall left by a writer that died in its write section. Returns whether there was one. Reads then
