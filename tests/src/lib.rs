@@ -13,7 +13,11 @@ use std::path::PathBuf;
 /// If the directory is missing: the tests need `../shared` beside the repository.
 pub fn fixtures() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/ataraxis-7.2.0");
-    assert!(dir.is_dir(), "fixtures missing at {}: ../shared must sit beside the checkout", dir.display());
+    assert!(
+        dir.is_dir(),
+        "fixtures missing at {}: ../shared must sit beside the checkout",
+        dir.display()
+    );
     dir
 }
 
@@ -150,7 +154,11 @@ pub mod child {
                     }
                     Err(RecvTimeoutError::Timeout) => panic!("child {} said no {prefix:?} in time", self.pid()),
                     Err(RecvTimeoutError::Disconnected) => {
-                        panic!("child {} exited before saying {prefix:?}; it said {:?}", self.pid(), self.seen)
+                        panic!(
+                            "child {} exited before saying {prefix:?}; it said {:?}",
+                            self.pid(),
+                            self.seen
+                        )
                     }
                 }
             }

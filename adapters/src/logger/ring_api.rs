@@ -1,0 +1,127 @@
+//! The one place the logger touches the core ring's API, so that a change of that API is a change of this file.
+//!
+//! Every type here works over `RawRegion<'static>`: the logger keeps the mapping alive (an `Arc` of its backing
+//! held beside every user), which is what makes the `'static` borrow sound (see [`static_region`]).
+
+use seqring_core::memory::Memory;
+use seqring_core::ring::record::{Word0, HEADER_LEN};
+use seqring_core::ring::{self, ClaimError, Mode, Ring, RingError, RingStats, DATA_OFFSET};
+use seqring_core::{Patience, RawRegion};
+
+/// The memory every ring of the logger lives in.
+pub(crate) type Mem = RawRegion<'static>;
+
+/// The words of `region` for `'static`.
+///
+/// # Safety
+/// The caller keeps the mapping behind `region` alive, at the same address, for as long as the returned region or
+/// anything built from it is used (the logger stores an `Arc` of the backing next to every such value).
+pub(crate) unsafe fn static_region(region: RawRegion<'_>) -> Mem {
+    let words = region.words();
+    // SAFETY: the caller keeps the words alive and in place for as long as the result is used (see above).
+    RawRegion::new(unsafe { &*(words as *const [std::sync::atomic::AtomicU64]) })
+}
+
+/// Lays out a new MPSC ring over `mem`.
+pub(crate) fn create(mem: Mem, max_record: usize, pid: u32, created_ns: u64) -> Result<Ring<Mem>, RingError> {
+    Ring::create(mem, Mode::Mpsc, Some(max_record), u64::from(pid), created_ns)
+}
+
+/// Opens the ring laid out over `mem`.
+pub(crate) fn open(mem: Mem, patience: impl Patience) -> Result<Ring<Mem>, RingError> {
+    Ring::open(mem, patience)
+}
+
+/// The ring's counters.
+pub(crate) fn stats(ring: &Ring<Mem>) -> RingStats {
+    ring.stats()
+}
+
+/// A producer of records (MPSC).
+#[derive(Debug, Clone)]
+pub(crate) struct RingProducer(ring::Producer<Mem>);
+
+/// A claimed record.
+pub(crate) type RingGrant<'a> = ring::Grant<'a, Mem>;
+
+impl RingProducer {
+    pub(crate) fn attach(ring: Ring<Mem>) -> Result<Self, RingError> {
+        ring::Producer::attach(ring).map(RingProducer)
+    }
+
+    #[inline(always)]
+    pub(crate) fn claim(&self, source_id: u8, timestamp: u64, len: usize) -> Result<RingGrant<'_>, ClaimError> {
+        self.0.claim(source_id, timestamp, len)
+    }
+
+    #[inline(always)]
+    pub(crate) fn try_write(&self, source_id: u8, timestamp: u64, payload: &[u8]) -> Result<(), ClaimError> {
+        self.0.try_write(source_id, timestamp, payload)
+    }
+
+    /// Counts `n` records given up on in the ring's `dropped` counter.
+    ///
+    /// INTERIM: today's core counts every refused attempt itself, so this is a no-op until the core's
+    /// `count_dropped` lands; the logger's own per-source counters are exact either way.
+    #[inline]
+    pub(crate) fn count_dropped(&self, _n: u64) {}
+
+    pub(crate) fn max_payload(&self) -> usize {
+        self.0.ring().max_payload()
+    }
+}
+
+/// A claim at the head of the ring that stays uncommitted while later records are claimed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Blockage {
+    pub(crate) position: u64,
+    /// The claiming source, when its claim marker is stored.
+    pub(crate) source_id: Option<u8>,
+}
+
+/// The ring's one consumer.
+#[derive(Debug)]
+pub(crate) struct RingConsumer(ring::Consumer<Mem>);
+
+impl RingConsumer {
+    pub(crate) fn attach(ring: Ring<Mem>, token: u64) -> Result<Self, RingError> {
+        ring::Consumer::attach(ring, token).map(RingConsumer)
+    }
+
+    /// Polls one batch of at most `max_bytes`, hands its bytes, record count and payload bytes to `f`, and
+    /// releases it. Returns whether there was a batch.
+    pub(crate) fn drain_one(&mut self, max_bytes: usize, f: impl FnOnce(&[u8])) -> Result<bool, RingError> {
+        let Some(batch) = self.0.poll(max_bytes)? else {
+            return Ok(false);
+        };
+        f(self.0.batch_bytes(&batch));
+        self.0.release(batch);
+        Ok(true)
+    }
+
+    pub(crate) fn heartbeat(&self, now: u64) {
+        self.0.heartbeat(now);
+    }
+
+    /// The head claim, if it blocks the ring.
+    pub(crate) fn blocked(&self) -> Result<Option<Blockage>, RingError> {
+        if !self.0.is_blocked() {
+            return Ok(None);
+        }
+        let position = self.0.position();
+        let ring = self.0.ring();
+        let at = DATA_OFFSET + (position as usize & (ring.capacity() - 1));
+        // Relaxed: a hint naming the claimant; `unblock` re-checks the record itself.
+        let w = Word0::decode(ring.memory().load(at, std::sync::atomic::Ordering::Relaxed));
+        let source_id = (w.length < 0 && w.length.unsigned_abs() as usize >= HEADER_LEN).then_some(w.source_id);
+        Ok(Some(Blockage { position, source_id }))
+    }
+
+    /// Turns the blockage into padding if it is still the head claim; returns whether it did.
+    pub(crate) fn unblock(&mut self, blockage: Blockage) -> Result<bool, RingError> {
+        if self.0.position() != blockage.position || !self.0.is_blocked() {
+            return Ok(false);
+        }
+        self.0.unblock()
+    }
+}
