@@ -78,8 +78,32 @@ pub struct Snapshot {
     pub suspect: bool,
     /// The current element type.
     pub dtype: DType,
-    /// The current shape.
-    pub shape: Shape,
+    /// The number of dimensions of the current shape.
+    ndim: u8,
+    /// The current shape's extents; only the first `ndim` are meaningful (the rest are zero).
+    dims: [u64; MAX_DIMS],
+}
+
+impl Snapshot {
+    /// The current shape, borrowed from the snapshot (no copy, no allocation).
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::seqlock::{region_len, SeqArray};
+    /// use seqring_core::{DType, RawRegion, Spins};
+    /// let words: Vec<AtomicU64> = (0..region_len(48).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F32, &[3, 4], 1, 0).unwrap();
+    /// assert_eq!(array.snapshot(Spins(0)).unwrap().shape(), &[3, 4]);
+    /// ```
+    pub fn shape(&self) -> &[u64] {
+        &self.dims[..usize::from(self.ndim)]
+    }
+
+    /// The current shape as an owned [`Shape`].
+    pub fn to_shape(&self) -> Shape {
+        self.shape().iter().copied().collect()
+    }
 }
 
 /// Why an array operation failed.
@@ -90,9 +114,9 @@ pub enum ArrayError {
     Region(RegionError),
     /// A writer holds the sequence odd beyond the caller's patience: it is slow or dead.
     WriterStalled {
-        /// The stalled writer's token.
+        /// The stalled writer's token; 0 if it stopped before recording itself (right after taking the lock).
         token: u64,
-        /// When its write started (ns).
+        /// When its write started (ns); 0 when the token is 0.
         since: u64,
     },
     /// Writers kept completing writes while this reader retried, beyond its patience.
@@ -333,30 +357,56 @@ impl<M: Memory> SeqArray<M> {
         }
     }
 
-    /// Reads the current snapshot metadata and copies `dst.len()` data bytes from byte `offset` into `dst`.
+    /// Reads the current snapshot metadata and copies `dst.len()` data bytes, starting at byte `byte_offset` of the
+    /// data, into `dst`.
     ///
     /// The range must lie inside the current shape's data.
     ///
     /// # Errors
     /// [`ArrayError::WriterStalled`] or [`ArrayError::Busy`] when `patience` runs out, and
-    /// [`ArrayError::OutOfBounds`].
-    pub fn read(&self, offset: usize, dst: &mut [u8], mut patience: impl Patience) -> Result<Snapshot, ArrayError> {
-        let end = offset as u64 + dst.len() as u64;
+    /// [`ArrayError::OutOfBounds`] (also when `byte_offset + dst.len()` overflows).
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// use seqring_core::{DType, RawRegion, Spins};
+    /// let words: Vec<AtomicU64> = (0..region_len(16).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::U8, &[16], 1, 0).unwrap();
+    /// array.write_bytes(4, b"abcd", WriteStamp::default(), Spins(0)).unwrap();
+    /// let mut out = [0u8; 2];
+    /// assert_eq!(array.read_bytes(5, &mut out, Spins(0)).unwrap().version, 1);
+    /// assert_eq!(&out, b"bc");
+    /// assert!(array.read_bytes(usize::MAX, &mut out, Spins(0)).is_err());
+    /// ```
+    pub fn read_bytes(
+        &self,
+        byte_offset: usize,
+        dst: &mut [u8],
+        mut patience: impl Patience,
+    ) -> Result<Snapshot, ArrayError> {
+        let end = byte_offset.checked_add(dst.len()).ok_or(ArrayError::OutOfBounds {
+            end: u64::MAX,
+            len: self.capacity as u64,
+        })?;
         loop {
             // Acquire: pairs with the Release store of the even sequence that ends a write.
             let s1 = self.mem.load(SEQUENCE_AT, Ordering::Acquire);
             if s1.is_multiple_of(2) {
                 let meta = self.read_meta();
-                if end <= self.capacity as u64 {
-                    self.mem.copy_out(DATA_OFFSET + offset, dst);
+                if end as u64 <= meta.nbytes && end <= self.capacity {
+                    self.mem.copy_out(DATA_OFFSET + byte_offset, dst);
                 }
                 // Acquire fence: pairs with the writer's Release fence after its CAS; if any byte above came from a
                 // newer write, the reload below sees that write's odd sequence (or later).
                 fence(Ordering::Acquire);
                 if self.mem.load(SEQUENCE_AT, Ordering::Relaxed) == s1 {
-                    let (snapshot, len) = meta.finish(s1 / 2)?;
-                    if end > len {
-                        return Err(ArrayError::OutOfBounds { end, len });
+                    let snapshot = meta.finish(s1 / 2, self.capacity as u64)?;
+                    if end as u64 > meta.nbytes {
+                        return Err(ArrayError::OutOfBounds {
+                            end: end as u64,
+                            len: meta.nbytes,
+                        });
                     }
                     return Ok(snapshot);
                 }
@@ -367,8 +417,8 @@ impl<M: Memory> SeqArray<M> {
         }
     }
 
-    /// Copies elements from element index `start` into `dst` and returns the version read: the lean read for hot
-    /// loops, which skips the [`Snapshot`] (shape, time, token) that [`SeqArray::read_elements`] builds.
+    /// Copies elements, starting at element index `first`, into `dst` and returns the version read: the lean read
+    /// for hot loops, which skips the [`Snapshot`] (shape, time, token) that [`SeqArray::read_elements`] builds.
     ///
     /// # Errors
     /// [`ArrayError::DTypeMismatch`], [`ArrayError::OutOfBounds`], and [`ArrayError::WriterStalled`] or
@@ -376,12 +426,12 @@ impl<M: Memory> SeqArray<M> {
     #[inline]
     pub fn read_into<T: Element>(
         &self,
-        start: usize,
+        first: usize,
         dst: &mut [T],
         mut patience: impl Patience,
     ) -> Result<u64, ArrayError> {
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(dst);
-        let offset = start.checked_mul(T::DTYPE.itemsize()).ok_or(ArrayError::BadShape)?;
+        let offset = first.checked_mul(T::DTYPE.itemsize()).ok_or(ArrayError::BadShape)?;
         let end = offset.checked_add(bytes.len()).ok_or(ArrayError::BadShape)?;
         loop {
             // Acquire: pairs with the Release store of the even sequence that ends a write.
@@ -416,37 +466,39 @@ impl<M: Memory> SeqArray<M> {
         }
     }
 
-    /// Reads only if the version differs from `last_version`; returns `None` without copying otherwise.
+    /// Reads only if the version differs from `last_version`; returns `None` without copying otherwise. The
+    /// arguments are those of [`SeqArray::read_bytes`].
     ///
     /// # Errors
-    /// As [`SeqArray::read`].
-    pub fn read_if_changed(
+    /// As [`SeqArray::read_bytes`].
+    pub fn read_bytes_if_changed(
         &self,
         last_version: u64,
-        offset: usize,
+        byte_offset: usize,
         dst: &mut [u8],
         patience: impl Patience,
     ) -> Result<Option<Snapshot>, ArrayError> {
         if self.version() == last_version && !self.is_locked() {
             return Ok(None);
         }
-        let snap = self.read(offset, dst, patience)?;
+        let snap = self.read_bytes(byte_offset, dst, patience)?;
         Ok((snap.version != last_version).then_some(snap))
     }
 
-    /// Reads elements from element index `start` into `dst`, checking the dtype.
+    /// Reads elements, starting at element index `first`, into `dst`, checking the dtype, and returns the
+    /// snapshot's metadata (version, shape, time, writer) with them.
     ///
     /// # Errors
-    /// [`ArrayError::DTypeMismatch`], and as [`SeqArray::read`].
+    /// [`ArrayError::DTypeMismatch`], and as [`SeqArray::read_bytes`].
     pub fn read_elements<T: Element>(
         &self,
-        start: usize,
+        first: usize,
         dst: &mut [T],
         patience: impl Patience,
     ) -> Result<Snapshot, ArrayError> {
-        let offset = start.checked_mul(T::DTYPE.itemsize()).ok_or(ArrayError::BadShape)?;
-        let snap = self.read(offset, bytemuck::cast_slice_mut(dst), patience)?;
-        if snap.dtype.itemsize() != T::DTYPE.itemsize() || snap.dtype != T::DTYPE {
+        let offset = first.checked_mul(T::DTYPE.itemsize()).ok_or(ArrayError::BadShape)?;
+        let snap = self.read_bytes(offset, bytemuck::cast_slice_mut(dst), patience)?;
+        if snap.dtype != T::DTYPE {
             return Err(ArrayError::DTypeMismatch {
                 array: snap.dtype,
                 requested: T::DTYPE,
@@ -458,27 +510,28 @@ impl<M: Memory> SeqArray<M> {
     /// Reads the current dtype and shape consistently, without copying data.
     ///
     /// # Errors
-    /// As [`SeqArray::read`].
+    /// As [`SeqArray::read_bytes`].
     pub fn snapshot(&self, patience: impl Patience) -> Result<Snapshot, ArrayError> {
-        self.read(0, &mut [], patience)
+        self.read_bytes(0, &mut [], patience)
     }
 
+    #[inline]
     fn read_meta(&self) -> RawMeta {
         // Relaxed: validated by the caller's sequence check.
         let m = &self.mem;
         let ndim = m.load(CUR_NDIM_AT, Ordering::Relaxed);
-        let mut shape = [0u64; MAX_DIMS];
-        for (i, d) in shape.iter_mut().enumerate().take(ndim as usize) {
+        let mut dims = [0u64; MAX_DIMS];
+        for (i, d) in dims.iter_mut().enumerate().take(ndim.min(MAX_DIMS as u64) as usize) {
             *d = m.load(CUR_SHAPE_AT + 8 * i, Ordering::Relaxed);
         }
         RawMeta {
             dtype: m.load(CUR_DTYPE_AT, Ordering::Relaxed),
             ndim,
-            shape,
+            dims,
+            nbytes: m.load(NBYTES_AT, Ordering::Relaxed),
             time: m.load(WRITE_TIME_AT, Ordering::Relaxed),
             token: m.load(TOKEN_AT, Ordering::Relaxed),
             flags: m.load(FLAGS_AT, Ordering::Relaxed),
-            capacity: self.capacity as u64,
         }
     }
 
@@ -525,39 +578,39 @@ impl<M: Memory> SeqArray<M> {
         })
     }
 
-    /// Writes `src` at byte `offset` of the current data in one locked write.
+    /// Writes `src` at byte `byte_offset` of the current data in one locked write.
     ///
     /// # Errors
-    /// As [`SeqArray::lock`] and [`WriteGuard::write`].
-    pub fn write(
+    /// As [`SeqArray::lock`] and [`WriteGuard::write_bytes`].
+    pub fn write_bytes(
         &self,
-        offset: usize,
+        byte_offset: usize,
         src: &[u8],
         stamp: WriteStamp,
         patience: impl Patience,
     ) -> Result<(), ArrayError> {
-        self.lock(stamp, patience)?.write(offset, src)
+        self.lock(stamp, patience)?.write_bytes(byte_offset, src)
     }
 
-    /// Writes elements from element index `start`, checking the dtype, in one locked write.
+    /// Writes elements, starting at element index `first`, checking the dtype, in one locked write.
     ///
     /// # Errors
     /// As [`SeqArray::lock`] and [`WriteGuard::write_elements`].
     pub fn write_elements<T: Element>(
         &self,
-        start: usize,
+        first: usize,
         src: &[T],
         stamp: WriteStamp,
         patience: impl Patience,
     ) -> Result<(), ArrayError> {
-        self.lock(stamp, patience)?.write_elements(start, src)
+        self.lock(stamp, patience)?.write_elements(first, src)
     }
 
-    /// Read-modify-write of the elements from index `start`, `buf.len()` of them, under the writer lock: reads them
+    /// Read-modify-write of the elements from element index `first`, `buf.len()` of them, under the writer lock: reads them
     /// into `buf`, lets `f` change them, and writes them back in the same write.
     ///
     /// # Errors
-    /// As [`SeqArray::lock`], [`WriteGuard::write_elements`] and [`WriteGuard::read`].
+    /// As [`SeqArray::lock`], [`WriteGuard::write_elements`] and [`WriteGuard::read_bytes`].
     ///
     /// # Examples
     /// ```
@@ -574,7 +627,7 @@ impl<M: Memory> SeqArray<M> {
     /// ```
     pub fn update<T: Element, R>(
         &self,
-        start: usize,
+        first: usize,
         buf: &mut [T],
         stamp: WriteStamp,
         patience: impl Patience,
@@ -587,66 +640,85 @@ impl<M: Memory> SeqArray<M> {
                 requested: T::DTYPE,
             });
         }
-        let offset = start.checked_mul(T::DTYPE.itemsize()).ok_or(ArrayError::BadShape)?;
-        guard.read(offset, bytemuck::cast_slice_mut(buf))?;
+        let offset = first.checked_mul(T::DTYPE.itemsize()).ok_or(ArrayError::BadShape)?;
+        guard.read_bytes(offset, bytemuck::cast_slice_mut(buf))?;
         let result = f(buf);
-        guard.write(offset, bytemuck::cast_slice(buf))?;
+        guard.write_bytes(offset, bytemuck::cast_slice(buf))?;
         Ok(result)
     }
 
     /// Clears a stall left by a dead writer: the sequence becomes even again and the contents are marked suspect
     /// until the next full write. Returns whether there was a stall to clear.
     ///
+    /// The recoverer first takes the stalled lock over with one CAS (odd `s` to odd `s + 2`), so of two
+    /// recoverers only one changes anything, and it sets the suspect flag while it holds the lock.
+    ///
     /// Call it only when the writer named by [`ArrayError::WriterStalled`] is known to be dead; recovering from a
     /// live writer lets two writers interleave.
     pub fn recover(&self) -> bool {
-        let s = self.mem.load(SEQUENCE_AT, Ordering::Acquire);
+        // Relaxed: the CAS below re-checks it.
+        let s = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
         if s.is_multiple_of(2) {
             return false;
         }
-        // Relaxed: published by the Release CAS below, which also makes the recovery the next "write".
+        // Acquire: as a writer's lock CAS, orders this recovery after whatever the stalled writer stored. Fails
+        // (and changes nothing) if the writer finished after all or another recoverer won.
+        if self
+            .mem
+            .compare_exchange(SEQUENCE_AT, s, s + 2, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        // Release fence: pairs with the reader's Acquire fence, as in `lock`.
+        fence(Ordering::Release);
+        // Relaxed: the lock is ours; published by the Release store below.
         let flags = self.mem.load(FLAGS_AT, Ordering::Relaxed);
         self.mem.store(FLAGS_AT, flags | SUSPECT, Ordering::Relaxed);
-        // Release: pairs with readers' Acquire load of `s1`, as a writer's closing store does. Fails (and changes
-        // nothing) if the writer finished after all.
-        self.mem
-            .compare_exchange(SEQUENCE_AT, s, s + 1, Ordering::Release, Ordering::Relaxed)
-            .is_ok()
+        self.mem.store(HOLDER_TOKEN_AT, 0, Ordering::Relaxed);
+        self.mem.store(HOLDER_SINCE_AT, 0, Ordering::Relaxed);
+        // Release: pairs with readers' Acquire load of `s1` and the next writer's Acquire CAS, as a writer's
+        // closing store does.
+        self.mem.store(SEQUENCE_AT, s + 3, Ordering::Release);
+        true
     }
 }
 
+/// The protected block as loaded inside a read section, before the sequence check validates it.
+#[derive(Clone, Copy)]
 struct RawMeta {
     dtype: u64,
     ndim: u64,
-    shape: [u64; MAX_DIMS],
+    dims: [u64; MAX_DIMS],
+    nbytes: u64,
     time: u64,
     token: u64,
     flags: u64,
-    capacity: u64,
 }
 
 impl RawMeta {
-    /// Validates metadata read in a consistent section, returning the snapshot and the data length in bytes.
-    fn finish(self, version: u64) -> Result<(Snapshot, u64), ArrayError> {
+    /// Validates metadata read in a consistent section against the array's `capacity`.
+    #[inline]
+    fn finish(&self, version: u64, capacity: u64) -> Result<Snapshot, ArrayError> {
         let corrupt = |what| ArrayError::Region(RegionError::Corrupt(what));
         let dtype = DType::from_code(self.dtype).ok_or(corrupt("array dtype"))?;
         if self.ndim > MAX_DIMS as u64 {
             return Err(corrupt("array ndim"));
         }
-        let shape: Shape = self.shape[..self.ndim as usize].iter().copied().collect();
-        let len = shape_bytes(dtype, &shape).map_err(|_| corrupt("array shape"))?;
-        if len > self.capacity {
-            return Err(corrupt("array shape exceeds capacity"));
+        let ndim = self.ndim as usize;
+        match shape_bytes(dtype, &self.dims[..ndim]) {
+            Ok(n) if n == self.nbytes && n <= capacity => {}
+            _ => return Err(corrupt("array shape disagrees with its data length or capacity")),
         }
-        let snapshot = Snapshot {
+        Ok(Snapshot {
             version,
             write_time_ns: self.time,
             token: self.token,
             suspect: self.flags & SUSPECT != 0,
             dtype,
-            shape,
-        };
-        Ok((snapshot, len))
+            ndim: ndim as u8,
+            dims: self.dims,
+        })
     }
 }
 
@@ -695,46 +767,46 @@ impl<M: Memory> WriteGuard<'_, M> {
         match offset.checked_add(n) {
             Some(end) if end <= self.len => Ok(()),
             _ => Err(ArrayError::OutOfBounds {
-                end: offset as u64 + n as u64,
+                end: (offset as u64).saturating_add(n as u64),
                 len: self.len as u64,
             }),
         }
     }
 
-    /// Writes `src` at byte `offset`. A write that covers the whole data clears the suspect flag.
+    /// Writes `src` at byte `byte_offset` of the data. A write that covers the whole data clears the suspect flag.
     ///
     /// # Errors
     /// [`ArrayError::OutOfBounds`] if the range passes the current data length.
-    pub fn write(&mut self, offset: usize, src: &[u8]) -> Result<(), ArrayError> {
-        self.check(offset, src.len())?;
+    pub fn write_bytes(&mut self, byte_offset: usize, src: &[u8]) -> Result<(), ArrayError> {
+        self.check(byte_offset, src.len())?;
         self.touch();
-        self.array.mem.copy_in(DATA_OFFSET + offset, src);
-        self.full_write |= offset == 0 && src.len() == self.len;
+        self.array.mem.copy_in(DATA_OFFSET + byte_offset, src);
+        self.full_write |= byte_offset == 0 && src.len() == self.len;
         Ok(())
     }
 
-    /// Writes elements from element index `start`.
+    /// Writes elements, starting at element index `first`.
     ///
     /// # Errors
     /// [`ArrayError::DTypeMismatch`] or [`ArrayError::OutOfBounds`].
-    pub fn write_elements<T: Element>(&mut self, start: usize, src: &[T]) -> Result<(), ArrayError> {
+    pub fn write_elements<T: Element>(&mut self, first: usize, src: &[T]) -> Result<(), ArrayError> {
         if T::DTYPE != self.dtype {
             return Err(ArrayError::DTypeMismatch {
                 array: self.dtype,
                 requested: T::DTYPE,
             });
         }
-        let offset = start.checked_mul(T::DTYPE.itemsize()).ok_or(ArrayError::BadShape)?;
-        self.write(offset, bytemuck::cast_slice(src))
+        let offset = first.checked_mul(T::DTYPE.itemsize()).ok_or(ArrayError::BadShape)?;
+        self.write_bytes(offset, bytemuck::cast_slice(src))
     }
 
-    /// Reads back bytes under the lock (for read-modify-write).
+    /// Reads back bytes from byte `byte_offset` of the data under the lock (for read-modify-write).
     ///
     /// # Errors
     /// [`ArrayError::OutOfBounds`].
-    pub fn read(&self, offset: usize, dst: &mut [u8]) -> Result<(), ArrayError> {
-        self.check(offset, dst.len())?;
-        self.array.mem.copy_out(DATA_OFFSET + offset, dst);
+    pub fn read_bytes(&self, byte_offset: usize, dst: &mut [u8]) -> Result<(), ArrayError> {
+        self.check(byte_offset, dst.len())?;
+        self.array.mem.copy_out(DATA_OFFSET + byte_offset, dst);
         Ok(())
     }
 
@@ -769,6 +841,10 @@ impl<M: Memory> Drop for WriteGuard<'_, M> {
                 m.store(FLAGS_AT, flags & !SUSPECT, Ordering::Relaxed);
             }
         }
+        // Relaxed: ordered before the unlock by the Release store below. Cleared so that a writer that dies right
+        // after its lock CAS, before it records itself, is reported as unknown (0) rather than as this writer.
+        m.store(HOLDER_TOKEN_AT, 0, Ordering::Relaxed);
+        m.store(HOLDER_SINCE_AT, 0, Ordering::Relaxed);
         // Release: pairs with readers' Acquire load of `s1` and the next writer's Acquire CAS; publishes the data.
         // An unchanged array goes back to its old sequence: readers that overlapped the lock saw no new bytes.
         let next = if self.dirty { self.sequence + 2 } else { self.sequence };
@@ -801,7 +877,7 @@ mod tests {
         let snap = a.read_elements(0, &mut all, Spins(0)).unwrap();
         assert_eq!(all, [1, 2, 3, 4, 50, 6]);
         assert_eq!((snap.version, snap.token, snap.write_time_ns), (2, 7, 99));
-        assert_eq!(&snap.shape[..], &[2, 3]);
+        assert_eq!(snap.shape(), &[2, 3]);
         let mut two = [0i32; 2];
         a.read_elements(3, &mut two, Spins(0)).unwrap();
         assert_eq!(two, [4, 50]);
@@ -859,11 +935,11 @@ mod tests {
                 g.reshape(DType::F64, &[9]),
                 Err(ArrayError::CapacityExceeded { needed: 72, .. })
             ));
-            g.write(0, &[9u8; 16]).unwrap();
+            g.write_bytes(0, &[9u8; 16]).unwrap();
         }
         let b = SeqArray::open(RawRegion::new(&w), Spins(0)).unwrap();
         let snap = b.snapshot(Spins(0)).unwrap();
-        assert_eq!((snap.dtype, &snap.shape[..]), (DType::U8, &[4u64, 4][..]));
+        assert_eq!((snap.dtype, snap.shape()), (DType::U8, &[4u64, 4][..]));
         assert_eq!(b.created_as().0, DType::F64);
         let mut out = [0u8; 16];
         b.read_elements(0, &mut out, Spins(0)).unwrap();
@@ -906,18 +982,74 @@ mod tests {
     }
 
     #[test]
+    fn offsets_that_overflow_are_out_of_bounds_not_header_reads() {
+        let w = words(16);
+        let a = SeqArray::create(RawRegion::new(&w), DType::U8, &[16], 1, 1).unwrap();
+        a.write_bytes(0, &[7u8; 16], STAMP, Spins(0)).unwrap();
+        let mut out = [0u8; 8];
+        // In release builds an unchecked `offset + len` wraps to a small end and reads header words as data.
+        for offset in [usize::MAX, usize::MAX - 3, usize::MAX - 7, usize::MAX / 2] {
+            assert!(
+                matches!(
+                    a.read_bytes(offset, &mut out, Spins(0)),
+                    Err(ArrayError::OutOfBounds { .. })
+                ),
+                "offset {offset}"
+            );
+            assert!(matches!(
+                a.read_bytes_if_changed(9, offset, &mut out, Spins(0)),
+                Err(ArrayError::OutOfBounds { .. })
+            ));
+        }
+        assert_eq!(out, [0u8; 8], "nothing was copied");
+        for first in [usize::MAX, usize::MAX / 8 + 1, usize::MAX - 1] {
+            assert!(a.read_elements(first, &mut out, Spins(0)).is_err());
+            assert!(a.read_into(first, &mut out, Spins(0)).is_err());
+            assert!(a.write_elements(first, &out, STAMP, Spins(0)).is_err());
+        }
+        assert!(a.write_bytes(usize::MAX, &out, STAMP, Spins(0)).is_err());
+        assert_eq!(a.version(), 1, "no failed write published a version");
+    }
+
+    #[test]
+    fn recovery_is_one_cas_and_a_fresh_lock_reports_an_unknown_holder() {
+        let w = words(16);
+        let a = SeqArray::create(RawRegion::new(&w), DType::U64, &[2], 1, 1).unwrap();
+        // A completed write leaves no holder behind: a writer that then dies right after its CAS (simulated by the
+        // raw CAS) is reported as unknown (token 0), not under the previous writer's token.
+        a.write_elements(0, &[1u64, 2], STAMP, Spins(0)).unwrap();
+        let s = a.memory().load(SEQUENCE_AT, Ordering::Relaxed);
+        a.memory()
+            .compare_exchange(SEQUENCE_AT, s, s + 1, Ordering::Acquire, Ordering::Relaxed)
+            .unwrap();
+        assert_eq!(
+            a.read_into(0, &mut [0u64; 2], Spins(3)),
+            Err(ArrayError::WriterStalled { token: 0, since: 0 })
+        );
+        // Two recoverers of one stall: exactly one clears it, and the sequence moves on by one lock and unlock.
+        assert!(a.recover());
+        assert!(!a.recover());
+        assert_eq!(a.memory().load(SEQUENCE_AT, Ordering::Relaxed), s + 4);
+        let snap = a.snapshot(Spins(0)).unwrap();
+        assert!(snap.suspect);
+        assert_eq!(snap.version, (s + 4) / 2);
+    }
+
+    #[test]
     fn read_if_changed_skips_unchanged() {
         let w = words(8);
         let a = SeqArray::create(RawRegion::new(&w), DType::U64, &[1], 1, 1).unwrap();
         let mut out = [0u8; 8];
-        assert_eq!(a.read_if_changed(0, 0, &mut out, Spins(0)), Ok(None));
-        a.write(0, &5u64.to_le_bytes(), STAMP, Spins(0)).unwrap();
+        assert_eq!(a.read_bytes_if_changed(0, 0, &mut out, Spins(0)), Ok(None));
+        a.write_bytes(0, &5u64.to_le_bytes(), STAMP, Spins(0)).unwrap();
         assert_eq!(
-            a.read_if_changed(0, 0, &mut out, Spins(0)).unwrap().map(|s| s.version),
+            a.read_bytes_if_changed(0, 0, &mut out, Spins(0))
+                .unwrap()
+                .map(|s| s.version),
             Some(1)
         );
         assert_eq!(u64::from_le_bytes(out), 5);
-        assert_eq!(a.read_if_changed(1, 0, &mut out, Spins(0)), Ok(None));
+        assert_eq!(a.read_bytes_if_changed(1, 0, &mut out, Spins(0)), Ok(None));
     }
 
     #[test]

@@ -11,5 +11,6 @@ pub mod logger;
 pub mod mapped;
 pub mod nested_dict;
 pub mod processing;
+pub mod region;
 pub mod segment;
 pub mod tracker;
