@@ -93,7 +93,7 @@ impl Drain {
             }
             self.watch_blockage(&mut watch, false)?;
             self.maybe_sync(&mut last_sync);
-            self.consumer.heartbeat(super::epoch_ns());
+            self.consumer.heartbeat(crate::region::clock::now_ns());
             idle = idle.saturating_add(1);
             if idle < SPINS {
                 std::hint::spin_loop();
@@ -143,7 +143,7 @@ impl Drain {
                 let holder_alive = blockage
                     .source_id
                     .map(|s| self.region.pid(s))
-                    .is_some_and(|pid| pid != 0 && pid_alive(pid));
+                    .is_some_and(|pid| pid_alive(u64::from(pid)));
                 if holder_alive && !stopping {
                     return Ok(false);
                 }

@@ -31,7 +31,6 @@ mod ring_api;
 mod sink;
 mod tally;
 
-pub use backing::BackingError;
 pub use producer::{LogError, LogGrant, Producer};
 pub use recover::{recover, LogRecovery};
 
@@ -39,13 +38,16 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use crate::region::clock::now_ns;
 
 use seqring_core::ring::{region_len, RingError, MAX_CAPACITY, MIN_CAPACITY};
 
+use crate::region::RegionError;
 use backing::{pid_alive, Backing};
 use drain::{Drain, DrainOptions, DrainOutcome, Shared};
-use layout::{HeaderFields, LoggerRegion, RUNNING};
+use layout::{HeaderFields, LoggerRegion};
 use ring_api::RingConsumer;
 use sink::{NpySink, SegmentSink, Sink};
 use tally::Tally;
@@ -137,7 +139,7 @@ pub enum LoggerError {
         name: String,
         /// The backing layer's error.
         #[source]
-        source: BackingError,
+        source: RegionError,
     },
     /// The ring refused an operation or is corrupt.
     #[error("logger {name:?}: ring: {error}")]
@@ -165,6 +167,14 @@ pub enum LoggerError {
         source_id: u8,
         /// Why.
         error: LogError,
+    },
+    /// The source already has an onset, so it cannot be given another.
+    #[error("logger {name:?}: source {source_id} already has an onset")]
+    OnsetTaken {
+        /// The logger's name.
+        name: String,
+        /// The source.
+        source_id: u8,
     },
     /// A disk write failed; the report says exactly what was written and what was not.
     #[error("{source}; {} records ({} bytes) could not be written", report.unwritten_records, report.unwritten_bytes)]
@@ -368,7 +378,7 @@ impl LoggerBuilder {
             path: log_dir.clone(),
             source,
         })?;
-        let started_us = epoch_ns() / 1_000;
+        let started_us = now_ns() / 1_000;
         let mut sink = match self.format {
             Format::Segments => Sink::Segments(
                 SegmentSink::new(&log_dir, started_us, self.segment_size).map_err(|e| disk_error(&log_dir, e))?,
@@ -389,14 +399,20 @@ impl LoggerBuilder {
         };
         // Take over a region left by a dead logger.
         let mut stale = None;
+        // Keeps a taken-over region mapped while its onsets are copied.
+        let mut stale_backing = None;
         let backing = loop {
-            match Backing::create(&region_name, LoggerRegion::region_len(ring_len)) {
+            match backing::create(&region_name, LoggerRegion::region_len(ring_len)) {
                 Ok(b) => break b,
-                Err(BackingError::Exists { .. }) => {
+                Err(RegionError::AlreadyExists { .. }) => {
                     if let Some(b) = self.stale_region(&region_name)? {
                         stale = Some(take_over(&self.name, &b, &mut sink)?);
+                        stale_backing = Some(b);
                     }
-                    Backing::remove(&region_name).map_err(region_err)?;
+                    match backing::remove(&region_name) {
+                        Ok(()) | Err(RegionError::NotFound { .. }) => {}
+                        Err(e) => return Err(region_err(e)),
+                    }
                 }
                 Err(e) => return Err(region_err(e)),
             }
@@ -412,10 +428,11 @@ impl LoggerBuilder {
             },
         };
         let region = LoggerRegion::init(mem, fields);
-        let ring = ring_api::create(region.ring_mem(), max_record, pid, epoch_ns()).map_err(ring_err)?;
+        let ring = ring_api::create(region.ring_mem(), max_record, pid, now_ns()).map_err(ring_err)?;
         if let Some((old, _)) = &stale {
             region.inherit(old);
         }
+        drop(stale_backing);
         let consumer = RingConsumer::attach(ring, u64::from(pid)).map_err(ring_err)?;
         region.publish();
         let shared = Arc::new(Shared::default());
@@ -451,17 +468,23 @@ impl LoggerBuilder {
     /// Opens the existing region `region_name`: `Ok(Some)` if its logger is dead (a stale region to take over),
     /// `Ok(None)` if it is not a valid logger region (it is replaced), an error if a live logger owns it.
     fn stale_region(&self, region_name: &str) -> Result<Option<Arc<Backing>>, LoggerError> {
-        let backing = match Backing::open(region_name) {
+        let backing = match backing::open(region_name) {
             Ok(b) => b,
-            Err(_) => return Ok(None),
+            Err(RegionError::NotFound { .. }) => return Ok(None),
+            Err(source) => {
+                return Err(LoggerError::Region {
+                    name: self.name.clone(),
+                    source,
+                })
+            }
         };
         // SAFETY: only used within this function and `take_over`, while `backing` lives.
         let mem = unsafe { ring_api::static_region(backing.raw()) };
-        let Ok((region, state)) = LoggerRegion::open(mem) else {
+        let Ok((region, _)) = LoggerRegion::open(mem) else {
             return Ok(None);
         };
         let pid = region.fields().pid;
-        if state == RUNNING && pid_alive(pid) {
+        if pid_alive(u64::from(pid)) {
             return Err(LoggerError::NameInUse {
                 name: self.name.clone(),
                 pid,
@@ -533,12 +556,6 @@ pub(crate) fn region_name(name: &str) -> Result<String, LoggerError> {
     }
 }
 
-/// ns since the UNIX epoch.
-pub(crate) fn epoch_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
-}
 
 /// A running logger. Dropping it stops it (use [`DataLogger::stop`] to see the report).
 ///
@@ -604,7 +621,16 @@ impl DataLogger {
     /// # Errors
     /// [`LoggerError::Onset`] if the source's onset record cannot be logged.
     pub fn producer(&self, source_id: u8) -> Result<Producer, LoggerError> {
-        Producer::attach(Arc::clone(&self.backing), &self.name, source_id)
+        Producer::attach(Arc::clone(&self.backing), &self.name, source_id, None)
+    }
+
+    /// A producer for `source_id` whose onset is `onset_us` (µs since the UNIX epoch) instead of now: for replaying
+    /// or importing a recorded log. `log_now` then stamps the wall-clock time elapsed since `onset_us`.
+    ///
+    /// # Errors
+    /// [`LoggerError::OnsetTaken`] if the source already has an onset in this logger; [`LoggerError::Onset`].
+    pub fn producer_with_onset(&self, source_id: u8, onset_us: u64) -> Result<Producer, LoggerError> {
+        Producer::attach(Arc::clone(&self.backing), &self.name, source_id, Some(onset_us))
     }
 
     /// Progress and the first disk error, while running.
@@ -663,7 +689,7 @@ impl DataLogger {
         let outcome = thread.join().map_err(|_| LoggerError::Panicked {
             name: self.name.clone(),
         })?;
-        let _ = Backing::remove(self.backing.name());
+        let _ = backing::remove(self.backing.name());
         let report = self.report(&outcome);
         if let Some(error) = outcome.ring_error {
             return Err(LoggerError::Drain {

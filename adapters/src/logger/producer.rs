@@ -11,11 +11,12 @@
 //!   counter before the call returns.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use seqring_core::ring::ClaimError;
 
 use super::backing::Backing;
+use crate::region::clock::now_us;
 use super::layout::{LoggerRegion, ONSET_PENDING, RUNNING};
 use super::ring_api::{self, RingGrant, RingProducer};
 use super::{region_name, LoggerError};
@@ -75,11 +76,6 @@ pub struct Producer {
     _backing: Arc<Backing>,
 }
 
-fn epoch_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
-}
 
 /// How long a producer waits for a concurrent producer of its source to log the onset record.
 const ONSET_WAIT: Duration = Duration::from_secs(5);
@@ -108,14 +104,27 @@ impl Producer {
     /// ```
     pub fn connect(logger_name: &str, source_id: u8) -> Result<Producer, LoggerError> {
         let region = region_name(logger_name)?;
-        let backing = Backing::open(&region).map_err(|_| LoggerError::NotRunning {
-            name: logger_name.into(),
+        let backing = super::backing::open(&region).map_err(|source| match source {
+            crate::region::RegionError::NotFound { .. } => LoggerError::NotRunning {
+                name: logger_name.into(),
+            },
+            source => LoggerError::Region {
+                name: logger_name.into(),
+                source,
+            },
         })?;
-        Self::attach(backing, logger_name, source_id)
+        Self::attach(backing, logger_name, source_id, None)
     }
 
     /// Attaches to the logger in `backing` (already mapped).
-    pub(crate) fn attach(backing: Arc<Backing>, logger_name: &str, source_id: u8) -> Result<Producer, LoggerError> {
+    /// With `onset_us`, the source's onset is that value instead of the wall clock's, and the source must not have
+    /// one yet.
+    pub(crate) fn attach(
+        backing: Arc<Backing>,
+        logger_name: &str,
+        source_id: u8,
+        onset_us: Option<u64>,
+    ) -> Result<Producer, LoggerError> {
         // SAFETY: `backing` is stored in the producer, after every value built over this region, so the mapping
         // outlives them.
         let mem = unsafe { ring_api::static_region(backing.raw()) };
@@ -144,19 +153,19 @@ impl Producer {
             wait: fields.wait_ns.map(Duration::from_nanos),
             _backing: backing,
         };
-        producer.set_onset(logger_name)?;
+        producer.set_onset(logger_name, onset_us)?;
         region.set_pid(source_id, std::process::id());
         Ok(producer)
     }
 
     /// Finds the source's onset, logging the onset record if this is the source's first producer.
-    fn set_onset(&mut self, logger_name: &str) -> Result<(), LoggerError> {
+    fn set_onset(&mut self, logger_name: &str, given: Option<u64>) -> Result<(), LoggerError> {
         let source_id = self.source_id;
         let deadline = Instant::now() + ONSET_WAIT;
         let onset_us = loop {
             if self.region.claim_onset(source_id) {
-                let now = Instant::now();
-                let onset_us = epoch_us().max(ONSET_PENDING + 1);
+                let (now, now_us) = (Instant::now(), now_us());
+                let onset_us = given.unwrap_or(now_us).max(ONSET_PENDING + 1);
                 let result = loop {
                     match self.ring.try_write(source_id, 0, &onset_us.to_le_bytes()) {
                         Err(ClaimError::Full) if Instant::now() < deadline && self.region.state() == RUNNING => {
@@ -174,8 +183,14 @@ impl Producer {
                     });
                 }
                 self.region.set_onset(source_id, onset_us);
-                self.onset = now;
+                self.onset = place_onset(now, now_us, onset_us);
                 break onset_us;
+            }
+            if given.is_some() {
+                return Err(LoggerError::OnsetTaken {
+                    name: logger_name.into(),
+                    source_id,
+                });
             }
             match self.region.onset(source_id) {
                 0 => continue,
@@ -188,10 +203,7 @@ impl Producer {
                     })
                 }
                 onset_us => {
-                    // Another producer logged the onset: place our monotonic clock's zero at that wall time.
-                    let (now, now_us) = (Instant::now(), epoch_us());
-                    let back = Duration::from_micros(now_us.saturating_sub(onset_us));
-                    self.onset = now.checked_sub(back).unwrap_or(now);
+                    self.onset = place_onset(Instant::now(), now_us(), onset_us);
                     break onset_us;
                 }
             }
@@ -310,6 +322,12 @@ impl Producer {
         self.ring.count_dropped(1);
         error
     }
+}
+
+/// The monotonic instant of the wall-clock time `onset_us`, given that `now` is `now_us`.
+fn place_onset(now: Instant, now_us: u64, onset_us: u64) -> Instant {
+    let back = Duration::from_micros(now_us.saturating_sub(onset_us));
+    now.checked_sub(back).unwrap_or(now)
 }
 
 fn claim_error(e: ClaimError, state: u64) -> LogError {
