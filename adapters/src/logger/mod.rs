@@ -556,7 +556,6 @@ pub(crate) fn region_name(name: &str) -> Result<String, LoggerError> {
     }
 }
 
-
 /// A running logger. Dropping it stops it (use [`DataLogger::stop`] to see the report).
 ///
 /// # Examples

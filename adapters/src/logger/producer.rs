@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use seqring_core::ring::ClaimError;
 
 use super::backing::Backing;
-use crate::region::clock::now_us;
 use super::layout::{LoggerRegion, ONSET_PENDING, RUNNING};
 use super::ring_api::{self, RingGrant, RingProducer};
 use super::{region_name, LoggerError};
+use crate::region::clock::now_us;
 
 /// Why a record was not logged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -75,7 +75,6 @@ pub struct Producer {
     /// Keeps the mapping behind `ring` and `region` alive (declared last: dropped after them).
     _backing: Arc<Backing>,
 }
-
 
 /// How long a producer waits for a concurrent producer of its source to log the onset record.
 const ONSET_WAIT: Duration = Duration::from_secs(5);
