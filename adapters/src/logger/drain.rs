@@ -1,6 +1,8 @@
 //! The drain thread: the ring's one consumer, writing batches to the sink straight from ring memory.
 //!
-//! Loop: poll a batch (at most [`MAX_BATCH`] bytes), write it, release it. With nothing to poll it idles by
+//! Loop: poll a batch (at most a quarter of a segment, up to [`MAX_BATCH`] bytes), write it, release it. When the ring runs empty it hands the
+//! sink's buffer to the operating system (so a crash of the logger process loses nothing drained before a pause
+//! in the traffic) and publishes the count of records handed over. With nothing to poll it idles by
 //! spinning, then yielding, then parking for at most [`MAX_PARK`] (a stop or resume unparks it at once). It syncs
 //! the sink every fsync interval and stores a heartbeat in the ring. A claim left uncommitted at the head while
 //! later records are committed is unblocked after the abandon timeout, while running only if the process that
@@ -9,7 +11,7 @@
 //! On stop (the region's state is already `stopped`, so producers refuse new records) it drains everything
 //! committed, resolves blockages, drains again, and finishes the sink.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,6 +25,16 @@ use super::WriteError;
 
 /// The most bytes written per batch.
 pub(crate) const MAX_BATCH: usize = 4 << 20;
+/// The fewest bytes a batch may be capped at.
+const MIN_BATCH: usize = 4 << 10;
+
+/// The batch size for segments of `segment_size` bytes: a quarter of a segment, so that files roll close to
+/// their size, within [`MIN_BATCH`] ..= [`MAX_BATCH`].
+pub(crate) fn batch_size(segment_size: u64) -> usize {
+    usize::try_from(segment_size / 4)
+        .unwrap_or(MAX_BATCH)
+        .clamp(MIN_BATCH, MAX_BATCH)
+}
 /// The longest park while idle.
 const MAX_PARK: Duration = Duration::from_millis(1);
 const SPINS: u32 = 128;
@@ -34,11 +46,15 @@ pub(crate) struct Shared {
     pub(crate) stop: AtomicBool,
     pub(crate) paused: AtomicBool,
     pub(crate) error: Mutex<Option<Arc<WriteError>>>,
+    /// Records drained and handed to the operating system, for `health()`.
+    pub(crate) flushed: AtomicU64,
 }
 
 /// How the drain thread is configured.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct DrainOptions {
+    /// The most bytes per batch.
+    pub(crate) max_batch: usize,
     pub(crate) fsync_interval: Option<Duration>,
     pub(crate) abandon_timeout: Duration,
 }
@@ -91,6 +107,9 @@ impl Drain {
             if self.shared.stop.load(Ordering::Acquire) {
                 return self.finish_draining();
             }
+            if idle == 0 {
+                self.flush();
+            }
             self.watch_blockage(&mut watch, false)?;
             self.maybe_sync(&mut last_sync);
             self.consumer.heartbeat(crate::region::clock::now_ns());
@@ -109,7 +128,7 @@ impl Drain {
     fn drain_one(&mut self) -> Result<bool, RingError> {
         let sink = &mut self.sink;
         let shared = &self.shared;
-        let had = self.consumer.drain_one(MAX_BATCH, |bytes| {
+        let had = self.consumer.drain_one(self.options.max_batch, |bytes| {
             let had_error = sink.error().is_some();
             sink.write(bytes);
             if !had_error {
@@ -117,6 +136,18 @@ impl Drain {
             }
         })?;
         Ok(had)
+    }
+
+    /// Flushes the sink and publishes how many records it holds.
+    fn flush(&mut self) {
+        self.sink.flush();
+        report_error(&self.shared, &self.sink);
+        if self.sink.error().is_none() {
+            // Relaxed: a statistic.
+            self.shared
+                .flushed
+                .store(self.consumer.stats().records, Ordering::Relaxed);
+        }
     }
 
     fn maybe_sync(&mut self, last_sync: &mut Instant) {

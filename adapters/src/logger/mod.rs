@@ -259,6 +259,9 @@ impl StopReport {
 pub struct Health {
     /// Records drained from the ring so far (written or about to be).
     pub records: u64,
+    /// Records handed to the operating system so far: they survive a crash of this process (and reach the disk
+    /// at the next fsync). The drain thread hands its buffer over whenever the ring runs empty.
+    pub written: u64,
     /// Their payload bytes.
     pub bytes: u64,
     /// Bytes committed or claimed in the ring and not yet drained.
@@ -442,6 +445,10 @@ impl LoggerBuilder {
             sink,
             shared: Arc::clone(&shared),
             options: DrainOptions {
+                max_batch: match self.format {
+                    Format::Segments => drain::batch_size(self.segment_size),
+                    Format::NpyEntries { .. } => drain::MAX_BATCH,
+                },
                 fsync_interval: self.fsync_interval,
                 abandon_timeout: self.abandon_timeout,
             },
@@ -637,6 +644,7 @@ impl DataLogger {
         let stats = ring_api::stats(&self.ring_view());
         Health {
             records: stats.records,
+            written: self.shared.flushed.load(Ordering::Relaxed),
             bytes: stats.bytes,
             pending_bytes: stats.tail.wrapping_sub(stats.head),
             dropped: (0..=u8::MAX).map(|s| self.region.dropped(s)).sum(),

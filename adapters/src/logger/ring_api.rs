@@ -88,6 +88,11 @@ impl RingConsumer {
         ring::Consumer::attach(ring, token).map(RingConsumer)
     }
 
+    /// The ring's counters.
+    pub(crate) fn stats(&self) -> RingStats {
+        self.0.ring().stats()
+    }
+
     /// Polls one batch of at most `max_bytes`, hands its bytes, record count and payload bytes to `f`, and
     /// releases it. Returns whether there was a batch.
     pub(crate) fn drain_one(&mut self, max_bytes: usize, f: impl FnOnce(&[u8])) -> Result<bool, RingError> {

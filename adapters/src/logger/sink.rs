@@ -48,6 +48,17 @@ impl Sink {
         }
     }
 
+    /// Hands everything buffered to the operating system (it then survives a crash of this process).
+    pub(crate) fn flush(&mut self) {
+        if let Sink::Segments(s) = self {
+            if let Some(writer) = s.writer.as_mut() {
+                if let Err(e) = writer.flush() {
+                    s.fail(e.into());
+                }
+            }
+        }
+    }
+
     /// Makes everything written so far durable.
     pub(crate) fn sync(&mut self) {
         match self {
