@@ -383,12 +383,12 @@ impl LoggerBuilder {
         })?;
         let started_us = now_ns() / 1_000;
         let mut sink = match self.format {
-            Format::Segments => Sink::Segments(
+            Format::Segments => Sink::Segments(Box::new(
                 SegmentSink::new(&log_dir, started_us, self.segment_size).map_err(|e| disk_error(&log_dir, e))?,
-            ),
-            Format::NpyEntries { writers } => {
-                Sink::Npy(NpySink::new(&log_dir, writers).map_err(|e| disk_error(&log_dir, e))?)
-            }
+            )),
+            Format::NpyEntries { writers } => Sink::Npy(Box::new(
+                NpySink::new(&log_dir, writers).map_err(|e| disk_error(&log_dir, e))?,
+            )),
         };
         let pid = std::process::id();
         let ring_len = region_len(capacity).unwrap_or(usize::MAX);

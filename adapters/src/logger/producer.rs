@@ -309,7 +309,7 @@ impl Producer {
             if self.region.state() != RUNNING {
                 return Err(self.give_up(LogError::Stopped));
             }
-            if spins % 16 == 0 && Instant::now() >= deadline {
+            if spins.is_multiple_of(16) && Instant::now() >= deadline {
                 return Err(self.give_up(LogError::Full));
             }
         }

@@ -35,8 +35,8 @@ pub(crate) struct SinkOutcome {
 /// The disk writer of a logger.
 #[derive(Debug)]
 pub(crate) enum Sink {
-    Segments(SegmentSink),
-    Npy(NpySink),
+    Segments(Box<SegmentSink>),
+    Npy(Box<NpySink>),
 }
 
 impl Sink {
