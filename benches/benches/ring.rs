@@ -13,7 +13,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput};
 use crossbeam_queue::ArrayQueue;
 use seqring_core::ring::record::Records;
-use seqring_core::ring::{self, ClaimError, Consumer, Mode, Producer, Ring};
+use seqring_core::ring::{self, ClaimError, Consumer, Mode, Producer, Ring, SpscProducer};
 use seqring_core::RawRegion;
 use std::hint::black_box;
 use std::sync::atomic::AtomicU64;
@@ -92,7 +92,7 @@ fn drain_ring(consumer: &mut Consumer<RawRegion<'_>>) -> u64 {
     let mut n = 0;
     while let Some(batch) = consumer.poll(usize::MAX).unwrap() {
         n += batch.records();
-        consumer.release(batch);
+        batch.release();
     }
     n
 }
@@ -104,11 +104,11 @@ fn drain_decode(consumer: &mut Consumer<RawRegion<'_>>) -> u64 {
     let mut n = 0;
     let mut sum = 0u8;
     while let Some(batch) = consumer.poll(usize::MAX).unwrap() {
-        for record in Records::new(consumer.batch_bytes(&batch)) {
+        for record in Records::new(batch.bytes()) {
             sum = sum.wrapping_add(record.unwrap().payload[PAYLOAD - 1]);
             n += 1;
         }
-        consumer.release(batch);
+        batch.release();
     }
     black_box(sum);
     n
@@ -118,44 +118,22 @@ fn produce_latency(c: &mut Criterion) {
     let mut g = c.benchmark_group("ring_produce_64B");
     g.throughput(Throughput::Elements(1));
     let p = payload(0, 0);
-    for (mode, name) in [(Mode::Spsc, "spsc"), (Mode::Mpsc, "mpsc")] {
-        let w = words(CAPACITY);
-        let ring = Ring::create(RawRegion::new(&w), mode, None, 1, 0).unwrap();
-        let producer = match mode {
-            Mode::Spsc => Producer::attach_spsc(ring, 1),
-            Mode::Mpsc => Producer::attach(ring),
-        }
-        .unwrap();
-        let mut consumer = Consumer::attach(ring, 2).unwrap();
-        g.bench_function(BenchmarkId::new("seqring_try_write", name), |b| {
-            b.iter_custom(|iters| {
-                bursts(
-                    iters,
-                    |n, first| {
-                        for i in first..first + n {
-                            producer.try_write(1, i, black_box(&p)).unwrap();
-                        }
-                    },
-                    || drain_ring(&mut consumer),
-                )
-            })
-        });
-        g.bench_function(BenchmarkId::new("seqring_claim_commit", name), |b| {
-            b.iter_custom(|iters| {
-                bursts(
-                    iters,
-                    |n, first| {
-                        for i in first..first + n {
-                            let mut grant = producer.claim(1, i, PAYLOAD).unwrap();
-                            grant.payload_mut().copy_from_slice(black_box(&p));
-                            grant.commit();
-                        }
-                    },
-                    || drain_ring(&mut consumer),
-                )
-            })
-        });
-    }
+    let spsc_words = words(CAPACITY);
+    let spsc = Ring::create(RawRegion::new(&spsc_words), Mode::Spsc, None, 1, 0).unwrap();
+    bench_producer(
+        &mut g,
+        "spsc",
+        &SpscProducer::attach(spsc, 1).unwrap(),
+        &mut Consumer::attach(spsc, 2).unwrap(),
+    );
+    let mpsc_words = words(CAPACITY);
+    let mpsc = Ring::create(RawRegion::new(&mpsc_words), Mode::Mpsc, None, 1, 0).unwrap();
+    bench_producer(
+        &mut g,
+        "mpsc",
+        &Producer::attach(mpsc).unwrap(),
+        &mut Consumer::attach(mpsc, 2).unwrap(),
+    );
     let (mut tx, mut rx) = rtrb::RingBuffer::<Elem>::new(SLOTS);
     g.bench_function("rtrb_push", |b| {
         b.iter_custom(|iters| {
@@ -201,13 +179,82 @@ fn produce_latency(c: &mut Criterion) {
     g.finish();
 }
 
+/// The two producer types behind one interface, so that both run the same benchmark code.
+trait BenchProducer: Sync {
+    fn write(&self, source: u8, timestamp: u64, payload: &[u8]) -> Result<(), ClaimError>;
+    /// The zero-copy path: claim, fill the payload, commit.
+    fn claim_commit(&self, timestamp: u64, payload: &Elem);
+}
+
+impl BenchProducer for Producer<RawRegion<'_>> {
+    fn write(&self, source: u8, timestamp: u64, payload: &[u8]) -> Result<(), ClaimError> {
+        self.try_write(source, timestamp, payload)
+    }
+
+    #[inline]
+    fn claim_commit(&self, timestamp: u64, payload: &Elem) {
+        let mut grant = self.claim(1, timestamp, PAYLOAD).unwrap();
+        grant.write(0, payload);
+        grant.commit();
+    }
+}
+
+impl BenchProducer for SpscProducer<RawRegion<'_>> {
+    fn write(&self, source: u8, timestamp: u64, payload: &[u8]) -> Result<(), ClaimError> {
+        self.try_write(source, timestamp, payload)
+    }
+
+    #[inline]
+    fn claim_commit(&self, timestamp: u64, payload: &Elem) {
+        let mut grant = self.claim(1, timestamp, PAYLOAD).unwrap();
+        grant.payload_mut().copy_from_slice(payload);
+        grant.commit();
+    }
+}
+
+/// Single-producer latency of `try_write` and of claim+commit, drained untimed between bursts.
+fn bench_producer<P: BenchProducer>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    producer: &P,
+    consumer: &mut Consumer<RawRegion<'_>>,
+) {
+    let p = payload(0, 0);
+    g.bench_function(BenchmarkId::new("seqring_try_write", name), |b| {
+        b.iter_custom(|iters| {
+            bursts(
+                iters,
+                |n, first| {
+                    for i in first..first + n {
+                        producer.write(1, i, black_box(&p)).unwrap();
+                    }
+                },
+                || drain_ring(consumer),
+            )
+        })
+    });
+    g.bench_function(BenchmarkId::new("seqring_claim_commit", name), |b| {
+        b.iter_custom(|iters| {
+            bursts(
+                iters,
+                |n, first| {
+                    for i in first..first + n {
+                        producer.claim_commit(i, black_box(&p));
+                    }
+                },
+                || drain_ring(consumer),
+            )
+        })
+    });
+}
+
 /// Writes `count` records from `source` with `try_write`, retrying while the ring is full.
-fn produce_ring(producer: &Producer<RawRegion<'_>>, source: u8, count: u64) {
+fn produce_ring(producer: &impl BenchProducer, source: u8, count: u64) {
     for seq in 0..count {
         let p = payload(source, seq);
         let mut spins = 0;
         loop {
-            match producer.try_write(source, seq, &p) {
+            match producer.write(source, seq, &p) {
                 Ok(()) => break,
                 Err(ClaimError::Full) => backoff(&mut spins),
                 Err(e) => panic!("{e}"),
@@ -224,11 +271,11 @@ fn consume_ring(consumer: &mut Consumer<RawRegion<'_>>, count: u64) {
     while got < count {
         match consumer.poll(MAX_BATCH).unwrap() {
             Some(batch) => {
-                for record in Records::new(consumer.batch_bytes(&batch)) {
+                for record in Records::new(batch.bytes()) {
                     check(record.unwrap().payload, &mut next);
                     got += 1;
                 }
-                consumer.release(batch);
+                batch.release();
                 spins = 0;
             }
             None => backoff(&mut spins),
@@ -271,7 +318,7 @@ fn spsc_throughput(c: &mut Criterion) {
     let ring = Ring::create(RawRegion::new(&w), Mode::Spsc, None, 1, 0).unwrap();
     g.bench_function("seqring_try_write", |b| {
         b.iter(|| {
-            let producer = Producer::attach_spsc(ring, 1).unwrap();
+            let producer = SpscProducer::attach(ring, 1).unwrap();
             let mut consumer = Consumer::attach(ring, 2).unwrap();
             std::thread::scope(|s| {
                 s.spawn(move || produce_ring(&producer, 0, N));
@@ -376,7 +423,7 @@ fn drain_rate(c: &mut Criterion) {
     let p = payload(0, 0);
     let w = words(CAPACITY);
     let ring = Ring::create(RawRegion::new(&w), Mode::Spsc, None, 1, 0).unwrap();
-    let producer = Producer::attach_spsc(ring, 1).unwrap();
+    let producer = SpscProducer::attach(ring, 1).unwrap();
     let mut consumer = Consumer::attach(ring, 2).unwrap();
     g.bench_function("seqring_poll_records_release", |b| {
         b.iter_custom(|iters| {

@@ -7,7 +7,7 @@
 //! (header included) are also validated.
 
 use seqring_core::ring::record::Records;
-use seqring_core::ring::{self, Consumer, Mode, Producer, Ring};
+use seqring_core::ring::{self, Consumer, Mode, Producer, Ring, SpscProducer};
 use seqring_core::{Memory, RawRegion, Spins};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -41,23 +41,31 @@ pub fn fuzz(data: &[u8]) {
         match consumer.poll(if round % 2 == 0 { usize::MAX } else { 64 }) {
             Ok(Some(batch)) => {
                 assert!(batch.len() <= capacity && batch.len() % 8 == 0);
-                let bytes = consumer.batch_bytes(&batch);
+                let bytes = batch.bytes();
                 assert_eq!(bytes.len(), batch.len());
                 let data_records = Records::new(bytes).filter(|r| r.is_ok()).count() as u64;
                 assert!(data_records <= batch.records());
-                consumer.release(batch);
+                if round % 3 == 2 {
+                    drop(batch); // unreleased: polled again
+                } else {
+                    batch.release();
+                }
             }
             Ok(None) => {
-                if consumer.unblock().is_err() {
-                    break;
+                match consumer.blocked() {
+                    Ok(Some(blockage)) => {
+                        if consumer.unblock(blockage).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(_) => break,
                 }
-                let producer = match mode {
-                    Mode::Mpsc => Producer::attach(ring),
-                    Mode::Spsc => Producer::attach_spsc(ring, 2),
+                let payload = &rest[..rest.len().min(40)];
+                let _ = match mode {
+                    Mode::Mpsc => Producer::attach(ring).map(|p| p.try_write(round as u8, round, payload)),
+                    Mode::Spsc => SpscProducer::attach(ring, 2).map(|p| p.try_write(round as u8, round, payload)),
                 };
-                if let Ok(p) = producer {
-                    let _ = p.try_write(round as u8, round, &rest[..rest.len().min(40)]);
-                }
             }
             Err(_) => break,
         }

@@ -15,14 +15,23 @@ pub fn leaked_region(len: usize) -> RawRegion<'static> {
     Box::leak(Box::new(LoomRegion::new(len))).region()
 }
 
-/// Spins (yielding to loom) until `f` returns `Some`.
-pub fn spin_until<T>(mut f: impl FnMut() -> Option<T>) -> T {
-    loop {
+/// How many times a model's wait yields before it fails: loom runs a yielding thread again only after another
+/// thread made progress, so a wait that needs more than this is a livelock, reported by an assertion rather than
+/// by loom's branch limit.
+pub const SPIN_BOUND: usize = 200;
+
+/// Spins (yielding to loom) until `f` returns `Some`, at most [`SPIN_BOUND`] times.
+///
+/// # Panics
+/// If `f` is still `None` after the bound: what the model waited for never happened.
+pub fn spin_until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..SPIN_BOUND {
         if let Some(v) = f() {
             return v;
         }
         loom::thread::yield_now();
     }
+    panic!("gave up waiting for {what} after {SPIN_BOUND} yields");
 }
 
 /// Runs `f` under loom with a branch limit that fits these models' retry loops. The preemption bound comes from

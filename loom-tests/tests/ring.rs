@@ -1,13 +1,27 @@
 //! Ring models: every committed record arrives exactly once, in per-producer order, with intact bytes; wraps pad;
-//! abandoned claims are unblocked.
+//! abandoned claims are unblocked, and never a live one; reused space is zero to its claimer; a consumer that takes
+//! over after a crash inside `release` decodes no half-zeroed record.
+//!
+//! Which model catches which weakening (checked by mutating the core one change at a time):
+//! - `second_producer_learns_the_head_through_the_cache`: the head cache's Release store or Acquire load made
+//!   Relaxed (the claimer reads the consumer's old bytes in space it was handed);
+//! - `zero_length_unblock_sees_the_marker_of_a_claim_whose_payload_it_saw`: the Release fence after the claim
+//!   marker removed (the consumer sees a live record's payload but not its marker, and pads over it);
+//! - `zero_length_unblock_confirms_only_the_extent_it_noted`: an unblock that rescans the gap at its deadline
+//!   instead of confirming the extent noted before it (Agrona's flaw: a claim paused between its CAS and its
+//!   marker is padded over and its record lost);
+//! - `takeover_after_a_crash_inside_release`: a consumer that attaches at the head without finishing the release
+//!   its predecessor began (a consumed record is delivered again).
 #![cfg(loom)]
 
+use loom::sync::atomic::AtomicBool;
+use loom::sync::Arc;
 use loom::thread;
 use seqring_core::memory::Memory;
 use seqring_core::ring::record::Records;
-use seqring_core::ring::{self, Consumer, Mode, Producer, Ring};
+use seqring_core::ring::{self, Consumer, Mode, Producer, Ring, SpscProducer};
 use seqring_core::RawRegion;
-use seqring_loom::{leaked_region, model, spin_until};
+use seqring_loom::{leaked_region, model, spin_until, SPIN_BOUND};
 use std::sync::atomic::Ordering;
 
 type LoomRing = Ring<RawRegion<'static>>;
@@ -17,61 +31,84 @@ type LoomRing = Ring<RawRegion<'static>>;
 fn ring(mode: Mode, start: usize) -> LoomRing {
     let ring = Ring::create(leaked_region(ring::region_len(64).unwrap()), mode, Some(32), 1, 0).unwrap();
     if start > 0 {
-        let p = Producer::attach_any(ring);
         for _ in 0..start / 24 {
-            p.try_write(0, 0, &[0; 8]).unwrap();
+            write(ring, 0, 0, &[0; 8]);
         }
         let mut c = Consumer::attach(ring, 1).unwrap();
-        let batch = c.poll(usize::MAX).unwrap().unwrap();
-        c.release(batch);
+        c.poll(usize::MAX).unwrap().unwrap().release();
     }
     ring
 }
 
-trait AttachAny {
-    fn attach_any(ring: LoomRing) -> Self;
-}
-
-impl AttachAny for Producer<RawRegion<'static>> {
-    fn attach_any(ring: LoomRing) -> Self {
-        match ring.mode() {
-            Mode::Spsc => Producer::attach_spsc(ring, 2).unwrap(),
-            Mode::Mpsc => Producer::attach(ring).unwrap(),
-        }
+/// Writes one record from the main thread, before the model's threads start, with the ring's producer type.
+fn write(ring: LoomRing, source: u8, timestamp: u64, payload: &[u8]) {
+    match ring.mode() {
+        Mode::Spsc => SpscProducer::attach(ring, 2)
+            .unwrap()
+            .try_write(source, timestamp, payload),
+        Mode::Mpsc => Producer::attach(ring).unwrap().try_write(source, timestamp, payload),
     }
+    .unwrap();
 }
 
-/// Consumes until `count` records arrived; returns (source, timestamp, payload word). Unblocks the record at
-/// position `dead` (known abandoned, as the std layer knows from a dead pid or a deadline), and no other.
-fn consume(ring: LoomRing, count: usize, dead: Option<u64>) -> Vec<(u8, u64, u64)> {
-    let mut consumer = Consumer::attach(ring, 1).unwrap();
+/// What the consumer does when the head record stays uncommitted.
+enum OnBlocked<'a> {
+    /// Wait: the claim belongs to a live producer.
+    Wait,
+    /// The producer that claimed at `position` is dead: note the blockage, let `deadline` model the time that
+    /// passes (it returns once every claim noted in the extent had its chance), then unblock.
+    Unblock {
+        position: u64,
+        deadline: &'a dyn Fn(&ring::Blockage),
+    },
+}
+
+/// Consumes until `count` records arrived; returns (source, timestamp, payload word).
+fn consume(
+    consumer: &mut Consumer<RawRegion<'static>>,
+    count: usize,
+    on_blocked: OnBlocked<'_>,
+) -> Vec<(u8, u64, u64)> {
     let mut got = Vec::new();
-    while got.len() < count || dead.is_some_and(|d| consumer.position() <= d) {
+    let mut idle = 0;
+    while got.len() < count {
+        assert!(idle < SPIN_BOUND, "records never arrived: got {got:?}");
         match consumer.poll(usize::MAX).unwrap() {
             Some(batch) => {
                 let mut buf = vec![0u8; batch.len()];
-                consumer.copy_batch(&batch, &mut buf);
+                batch.copy_to(&mut buf);
                 for r in Records::new(&buf) {
                     let r = r.unwrap();
-                    let word = u64::from_le_bytes(r.payload.try_into().expect("8-byte payload"));
+                    let word = u64::from_le_bytes(r.payload[..8].try_into().expect("8-byte payload"));
                     got.push((r.source_id, r.timestamp, word));
                 }
-                consumer.release(batch);
+                batch.release();
+                idle = 0;
             }
-            None if dead == Some(consumer.position()) && consumer.is_blocked() => {
-                consumer.unblock().unwrap();
+            None => {
+                idle += 1;
+                if let OnBlocked::Unblock { position, deadline } = &on_blocked {
+                    if let Some(b) = consumer.blocked().unwrap().filter(|b| b.position() == *position) {
+                        deadline(&b);
+                        consumer.unblock(b).unwrap();
+                    }
+                }
                 thread::yield_now();
             }
-            None => thread::yield_now(),
         }
     }
     got
 }
 
+/// The payload word of record `seq` of `source`.
+fn word(source: u8, seq: u64) -> u64 {
+    u64::from(source) << 32 | seq
+}
+
 /// Writes record `seq` of `source`: a 24-byte record whose 8-byte payload encodes both.
 fn produce(producer: &Producer<RawRegion<'static>>, source: u8, seq: u64) {
-    let payload = (u64::from(source) << 32 | seq).to_le_bytes();
-    spin_until(|| producer.try_write(source, seq, &payload).ok());
+    let payload = word(source, seq).to_le_bytes();
+    spin_until("room in the ring", || producer.try_write(source, seq, &payload).ok());
 }
 
 fn check(records: &[(u8, u64, u64)], source: u8, count: u64) {
@@ -79,7 +116,7 @@ fn check(records: &[(u8, u64, u64)], source: u8, count: u64) {
     assert_eq!(mine.len() as u64, count, "source {source}: {records:?}");
     for (seq, r) in mine.iter().enumerate() {
         assert_eq!(r.1, seq as u64, "out of order: {records:?}");
-        assert_eq!(r.2, u64::from(source) << 32 | seq as u64, "payload torn: {records:?}");
+        assert_eq!(r.2, word(source, seq as u64), "payload torn: {records:?}");
     }
 }
 
@@ -88,13 +125,14 @@ fn spsc_in_order_through_a_wrap() {
     model(|| {
         let ring = ring(Mode::Spsc, 0);
         let producer = thread::spawn(move || {
-            let p = Producer::attach_spsc(ring, 2).unwrap();
+            let p = SpscProducer::attach(ring, 2).unwrap();
             // 24-byte records: the third starts at 48, does not fit in the last 16 bytes, pads and wraps.
             for seq in 0..3 {
-                produce(&p, 1, seq);
+                let payload = word(1, seq).to_le_bytes();
+                spin_until("room in the ring", || p.try_write(1, seq, &payload).ok());
             }
         });
-        let got = consume(ring, 3, None);
+        let got = consume(&mut Consumer::attach(ring, 1).unwrap(), 3, OnBlocked::Wait);
         producer.join().unwrap();
         check(&got, 1, 3);
         let stats = ring.stats();
@@ -111,13 +149,60 @@ fn mpsc_two_producers_with_wrap_padding() {
             .into_iter()
             .map(|source| thread::spawn(move || produce(&Producer::attach(ring).unwrap(), source, 0)))
             .collect();
-        let got = consume(ring, 2, None);
+        let got = consume(&mut Consumer::attach(ring, 1).unwrap(), 2, OnBlocked::Wait);
         for p in producers {
             p.join().unwrap();
         }
         check(&got, 1, 1);
         check(&got, 2, 1);
         assert_eq!(ring.stats().tail, 48 + 16 + 2 * 24);
+    });
+}
+
+#[test]
+fn second_producer_learns_the_head_through_the_cache() {
+    /// Attempts per producer: bounded, so that two producers waiting for room cannot yield to each other forever
+    /// (loom would explore that schedule); a producer that finds no room gives up, and the model counts it.
+    const ATTEMPTS: usize = 3;
+    model(|| {
+        // Two 32-byte records fill the ring before the threads start; their bytes are non-zero.
+        let ring = ring(Mode::Mpsc, 0);
+        write(ring, 7, u64::MAX, &[0xff; 16]);
+        write(ring, 7, u64::MAX, &[0xff; 16]);
+        let retry = |what: &mut dyn FnMut() -> bool| {
+            (0..ATTEMPTS).any(|_| {
+                let done = what();
+                if !done {
+                    thread::yield_now();
+                }
+                done
+            })
+        };
+        // A finds the ring full by the cache, reloads the head once the consumer released, and caches it.
+        let a = thread::spawn(move || {
+            let p = Producer::attach(ring).unwrap();
+            retry(&mut || p.try_write(1, 0, &word(1, 0).to_le_bytes()).is_ok())
+        });
+        // B may then claim reused space by the cache alone; that space must read as zero to it.
+        let b = thread::spawn(move || {
+            let p = Producer::attach(ring).unwrap();
+            retry(&mut || match p.claim(2, 0, 8) {
+                Ok(mut grant) => {
+                    let old = ring.memory().load(grant.payload_offset(), Ordering::Relaxed);
+                    assert_eq!(old, 0, "claimed space holds the consumer's old bytes");
+                    grant.write(0, &word(2, 0).to_le_bytes());
+                    grant.commit();
+                    true
+                }
+                Err(_) => false,
+            })
+        });
+        let mut consumer = Consumer::attach(ring, 1).unwrap();
+        let mut got = consume(&mut consumer, 2, OnBlocked::Wait);
+        let (a, b) = (a.join().unwrap(), b.join().unwrap());
+        got.extend(consume(&mut consumer, usize::from(a) + usize::from(b), OnBlocked::Wait));
+        check(&got, 1, a.into());
+        check(&got, 2, b.into());
     });
 }
 
@@ -136,7 +221,58 @@ fn unblock_abandoned_negative_claim() {
         let live = thread::spawn(move || produce(&Producer::attach(ring).unwrap(), 2, 0));
         // The std layer unblocks only once the producer is known dead (pid gone / deadline): join it first.
         let dead = dead.join().unwrap();
-        let got = consume(ring, 1, Some(dead));
+        let deadline = |_: &ring::Blockage| {};
+        let mut consumer = Consumer::attach(ring, 1).unwrap();
+        let got = consume(
+            &mut consumer,
+            1,
+            OnBlocked::Unblock {
+                position: dead,
+                deadline: &deadline,
+            },
+        );
+        live.join().unwrap();
+        check(&got, 2, 1);
+        if dead == 0 {
+            assert_eq!(ring.stats().abandoned, 1);
+        }
+    });
+}
+
+/// A ring whose first 24 bytes were claimed by a producer that died right after its tail CAS (nothing written),
+/// and a flag for handshakes with the live producer.
+fn dead_zero_length_claim() -> (LoomRing, Arc<AtomicBool>) {
+    let ring = ring(Mode::Mpsc, 0);
+    ring.memory().fetch_add(ring::TAIL_AT, 24, Ordering::Relaxed);
+    (ring, Arc::new(AtomicBool::new(false)))
+}
+
+/// Waits (Relaxed: no happens-before) until `flag` is set.
+fn wait_for(flag: &AtomicBool, what: &str) {
+    spin_until(what, || flag.load(Ordering::Relaxed).then_some(()));
+}
+
+#[test]
+fn zero_length_unblock_confirms_only_the_extent_it_noted() {
+    model(|| {
+        let (ring, noted) = dead_zero_length_claim();
+        // The live producer claims right after the consumer noted the dead claim, and may pause between its tail
+        // CAS and its marker for as long as the scheduler likes.
+        let live = {
+            let noted = noted.clone();
+            thread::spawn(move || {
+                wait_for(&noted, "the consumer's note");
+                produce(&Producer::attach(ring).unwrap(), 2, 0);
+            })
+        };
+        let mut consumer = Consumer::attach(ring, 1).unwrap();
+        let blockage = consumer.blocked().unwrap().expect("the dead claim blocks the head");
+        assert_eq!(blockage.extent(), 24);
+        noted.store(true, Ordering::Relaxed);
+        // The deadline passes; meanwhile the live producer reserved the next space.
+        spin_until("the live claim", || (ring.stats().tail == 48).then_some(()));
+        assert!(consumer.unblock(blockage).unwrap(), "the dead claim is padded");
+        let got = consume(&mut consumer, 1, OnBlocked::Wait);
         live.join().unwrap();
         check(&got, 2, 1);
         assert_eq!(ring.stats().abandoned, 1);
@@ -144,18 +280,70 @@ fn unblock_abandoned_negative_claim() {
 }
 
 #[test]
-fn unblock_abandoned_zero_length_claim() {
+fn zero_length_unblock_sees_the_marker_of_a_claim_whose_payload_it_saw() {
     model(|| {
-        let ring = ring(Mode::Mpsc, 0);
-        // A producer that died right after its tail CAS for a 24-byte record: nothing else was written.
-        let dead = thread::spawn(move || ring.memory().fetch_add(ring::TAIL_AT, 24, Ordering::Relaxed));
-        // A zero-length claim is resolved only once a later record follows it (it might be a slow producer
-        // otherwise), so the live producer claims after the dead one; it still races with the consumer's scan.
-        let dead = dead.join().unwrap();
-        let live = thread::spawn(move || produce(&Producer::attach(ring).unwrap(), 2, 0));
-        let got = consume(ring, 1, Some(dead));
+        let (ring, written) = dead_zero_length_claim();
+        // The live producer claims the next space and writes its payload; only then does the consumer look.
+        let live = {
+            let written = written.clone();
+            thread::spawn(move || {
+                let p = Producer::attach(ring).unwrap();
+                let mut grant = p.claim(2, 0, 8).unwrap();
+                grant.write(0, &word(2, 0).to_le_bytes());
+                // No happens-before: the consumer learns only that time has passed.
+                written.store(true, Ordering::Relaxed);
+                grant.commit();
+            })
+        };
+        wait_for(&written, "the live payload");
+        // The deadline has passed for every claim in the extent: the live one stored its marker long ago.
+        let deadline = |_: &ring::Blockage| {};
+        let mut consumer = Consumer::attach(ring, 1).unwrap();
+        let got = consume(
+            &mut consumer,
+            1,
+            OnBlocked::Unblock {
+                position: 0,
+                deadline: &deadline,
+            },
+        );
         live.join().unwrap();
         check(&got, 2, 1);
         assert_eq!(ring.stats().abandoned, 1);
+        assert_eq!(ring.stats().records, 1);
+    });
+}
+
+#[test]
+fn takeover_after_a_crash_inside_release() {
+    model(|| {
+        let ring = ring(Mode::Mpsc, 0);
+        write(ring, 1, 0, &word(1, 0).to_le_bytes());
+        write(ring, 1, 1, &word(1, 1).to_le_bytes());
+        // The first consumer consumed both records and died inside `release`, after zeroing the first header.
+        let mut dead = Consumer::attach(ring, 1).unwrap();
+        dead.poll(usize::MAX).unwrap().unwrap().release_until_crash(1);
+        std::mem::forget(dead);
+        // A producer needs the space the dead consumer was releasing.
+        let live = thread::spawn(move || produce(&Producer::attach(ring).unwrap(), 2, 0));
+        assert!(
+            ring.evict_consumer(1),
+            "the std layer evicts a consumer whose pid is dead"
+        );
+        let mut consumer = Consumer::attach(ring, 2).unwrap();
+        // Were the release left unfinished, the zeroed header would look like a dead zero-length claim: unblock
+        // it as the std layer would.
+        let deadline = |_: &ring::Blockage| {};
+        let got = consume(
+            &mut consumer,
+            1,
+            OnBlocked::Unblock {
+                position: 0,
+                deadline: &deadline,
+            },
+        );
+        live.join().unwrap();
+        assert_eq!(got, [(2, 0, word(2, 0))], "only the new record, no consumed one again");
+        assert!(consumer.poll(usize::MAX).unwrap().is_none());
     });
 }

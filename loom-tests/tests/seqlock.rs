@@ -65,7 +65,7 @@ fn two_writers_one_reader() {
             .map(|v| {
                 thread::spawn(move || {
                     // The writer lock is a CAS on the sequence: wait for the other writer, yielding to loom.
-                    let mut guard = spin_until(|| array.lock(STAMP, Spins(0)).ok());
+                    let mut guard = spin_until("the writer lock", || array.lock(STAMP, Spins(0)).ok());
                     guard.write_elements(0, &[v]).unwrap();
                     guard.write_elements(1, &[v]).unwrap();
                 })

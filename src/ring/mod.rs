@@ -2,16 +2,25 @@
 //!
 //! The algorithm is Agrona's `ManyToOneRingBuffer` (Real Logic, Apache-2.0) over the [`record`] format:
 //! - **Claim** (MPSC). Read the head cache and then the tail. If the record does not fit, reload the head; if it
-//!   still does not fit, count a drop and return [`ClaimError::Full`]. A record that would cross the end of the
-//!   data area takes a padding record up to the end in the same CAS on the tail, and starts at offset 0. After the
-//!   CAS the producer stores `-length` (the claim), writes the header and payload, and commits with one Release
-//!   store of `+length`. [`Grant::abort`] turns the claim into padding instead. The SPSC producer stores the tail
-//!   instead of CASing it.
-//! - **Consume.** The consumer reads forward from the head while the length is positive, skips padding, hands out
-//!   a contiguous batch, zeroes the consumed bytes and only then advances the head with Release.
-//! - **Unblock.** A head record left claimed (negative length) by a dead producer becomes padding. A zero length
-//!   with the tail ahead (the producer died right after its CAS) is resolved by scanning to the next non-zero
-//!   header and confirming the bytes in between are still zero; it becomes padding too. Each counts `abandoned`.
+//!   still does not fit, return [`ClaimError::Full`] (the caller counts a drop when it gives up). A record that
+//!   would cross the end of the data area takes a padding record up to the end in the same CAS on the tail, and
+//!   starts at offset 0. After the CAS the producer stores `-length` (the claim) followed by a Release fence,
+//!   writes the header and payload (atomic word stores), and commits with one Release store of `+length`.
+//!   [`Grant::abort`] turns the claim into padding instead. The SPSC producer ([`SpscProducer`]) owns the tail: it
+//!   stores its marker first and then publishes the tail with Release, so its claims are never zero-length.
+//! - **Consume.** The consumer reads forward from the head while the length is positive, skips padding, and hands
+//!   out one contiguous [`Batch`] at a time (it borrows the consumer). Release is crash-consistent: the consumer
+//!   first records the new head in a *release watermark*, then zeroes the consumed bytes, then advances the head
+//!   with Release. A consumer that attaches after a crash finishes any release the watermark shows as begun, so
+//!   half-zeroed bytes are never decoded.
+//! - **Unblock**, in two phases so that a deadline covers every claim it pads over. [`Consumer::blocked`] notes the
+//!   head record when it is uncommitted with the tail ahead: its extent comes from a negative length, or, for a
+//!   zero length (an MPSC producer died right after its CAS), from a scan to the first non-zero word within the
+//!   claimed space *at that moment*. After the caller's deadline, [`Consumer::unblock`] confirms that nothing in
+//!   that extent changed (after an Acquire fence that pairs with the producers' fence after their marker) and
+//!   turns it into padding, counted as `abandoned`. Every claim in the extent existed when it was noted, so each
+//!   has stayed unwritten for the whole deadline. (Agrona scans the space as it is at the deadline, which can pad
+//!   over a claim made a moment before.)
 //!
 //! Layout after the region header (every field a little-endian `u64`):
 //!
@@ -21,7 +30,7 @@
 //!   80  mode: 1 SPSC, 2 MPSC
 //!   88  data offset (768)
 //!   96  attached SPSC producer token (0: none)      104  attached consumer token (0: none)
-//!  128  head         256  tail         384  head cache      (each alone on a 128-byte stride)
+//!  128  head (136: release watermark)   256  tail   384  head cache      (each alone on a 128-byte stride)
 //!  512  dropped (claims refused because the ring was full)
 //!  640  consumer statistics: 640 abandoned, 648 records consumed, 656 payload bytes consumed, 664 heartbeat
 //!  768  data area
@@ -35,8 +44,8 @@ pub mod consumer;
 pub mod producer;
 pub mod record;
 
-pub use consumer::{Batch, Consumer};
-pub use producer::{ClaimError, Grant, Producer};
+pub use consumer::{Batch, Blockage, Consumer};
+pub use producer::{ClaimError, Exclusive, Grant, Producer, Shared, Sharing, SpscProducer};
 
 use crate::memory::Memory;
 use crate::patience::Patience;
@@ -53,6 +62,8 @@ pub const SPSC_OWNER_AT: usize = 96;
 pub const CONSUMER_OWNER_AT: usize = 104;
 /// Offset of the head position (bytes released by the consumer).
 pub const HEAD_AT: usize = 128;
+/// Offset of the release watermark: the head a release in progress will store (equal to the head when none is).
+pub const RELEASE_TO_AT: usize = 136;
 /// Offset of the tail position (bytes claimed by producers).
 pub const TAIL_AT: usize = 256;
 /// Offset of the producers' cached copy of the head.
@@ -77,7 +88,7 @@ pub const MAX_CAPACITY: usize = 1 << 30;
 /// Who may produce.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// One producer at a time ([`Producer::attach_spsc`]); the tail is stored, not CASed.
+    /// One producer at a time ([`SpscProducer`]); the tail is stored, not CASed.
     Spsc = 1,
     /// Any number of producers in any process.
     Mpsc = 2,
@@ -110,6 +121,12 @@ pub enum RingError {
     Region(RegionError),
     /// Another consumer or SPSC producer is attached; its token is given.
     AlreadyAttached(u64),
+    /// The ring was created for the other mode: attach an SPSC ring with [`SpscProducer`], an MPSC ring with
+    /// [`Producer`].
+    WrongMode {
+        /// The ring's mode.
+        ring: Mode,
+    },
     /// The record at this position has an impossible length or kind: the ring's memory is corrupt.
     Corrupt {
         /// The position of the bad record.
@@ -128,6 +145,7 @@ impl core::fmt::Display for RingError {
         match self {
             RingError::Region(e) => e.fmt(f),
             RingError::AlreadyAttached(t) => write!(f, "ring already has an attached endpoint (token {t:#x})"),
+            RingError::WrongMode { ring } => write!(f, "ring is {ring:?}: attach the matching producer type"),
             RingError::Corrupt { position } => write!(f, "corrupt record at ring position {position}"),
         }
     }
@@ -178,10 +196,10 @@ impl<M: Memory> Ring<M> {
     /// let mut consumer = Consumer::attach(ring, 1).unwrap();
     /// let batch = consumer.poll(usize::MAX).unwrap().unwrap();
     /// let mut buf = vec![0u8; batch.len()];
-    /// consumer.copy_batch(&batch, &mut buf);
+    /// batch.copy_to(&mut buf);
     /// let record = Records::new(&buf).next().unwrap().unwrap();
     /// assert_eq!((record.source_id, record.timestamp, record.payload), (3, 42, &b"hello"[..]));
-    /// consumer.release(batch);
+    /// batch.release();
     /// ```
     pub fn create(
         mem: M,
@@ -295,6 +313,15 @@ impl<M: Memory> Ring<M> {
         }
     }
 
+    /// Checks the ring's mode for a producer type.
+    fn expect_mode(&self, mode: Mode) -> Result<(), RingError> {
+        if self.mode == mode {
+            Ok(())
+        } else {
+            Err(RingError::WrongMode { ring: self.mode })
+        }
+    }
+
     /// Claims the endpoint slot at `at` for `token` (non-zero).
     fn attach_slot(&self, at: usize, token: u64) -> Result<(), RingError> {
         let token = token.max(1);
@@ -312,15 +339,20 @@ impl<M: Memory> Ring<M> {
 
     /// Frees the consumer slot held by `token`, for taking over from a consumer known to be dead. Returns whether
     /// `token` held it.
+    ///
+    /// A dead consumer publishes nothing: this CAS does not order its last stores (it only pairs with the slot's
+    /// previous store). The caller must have learned of the death by means that synchronise, as the std layer does
+    /// (the process has exited: its stores are all in memory). [`Consumer::attach`] then finishes any release the
+    /// dead consumer left half done.
     pub fn evict_consumer(&self, token: u64) -> bool {
-        // AcqRel: acquires the dead consumer's stores to the head (as `attach_slot` would) and releases the slot.
+        // AcqRel: keeps the slot's accesses uniformly ordered (pairs with `attach_slot`'s Acquire CAS).
         self.mem
             .compare_exchange(CONSUMER_OWNER_AT, token.max(1), 0, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok()
     }
 
     /// Frees the SPSC producer slot held by `token`, for taking over from a producer known to be dead. Returns
-    /// whether `token` held it.
+    /// whether `token` held it. As for [`Ring::evict_consumer`], the caller must know the producer is dead.
     pub fn evict_spsc_producer(&self, token: u64) -> bool {
         // AcqRel: as in `evict_consumer`.
         self.mem

@@ -1,18 +1,34 @@
 //! Producers: claim, write, commit or abort (see the [ring module](super) for the algorithm).
 //!
+//! Two producer types, so that misuse does not compile:
+//! - [`Producer`], for MPSC rings: freely cloned across threads (and attached in any number of processes). It CASes
+//!   the tail, then stores the claim marker (`-length`) and issues a Release fence before any payload store, as
+//!   Agrona does. Its payload stores are relaxed atomic word stores, because the consumer's scan of a zero-length
+//!   abandoned claim ([`Consumer::blocked`](super::Consumer::blocked)) may read them concurrently; the fence
+//!   guarantees that a scan which sees any payload word also sees its record's marker once it has fenced.
+//! - [`SpscProducer`], the one producer of an SPSC ring (it holds the ring's producer slot). It stores its claim
+//!   marker (and any wrap padding) *before* it publishes the tail with Release, so a zero-length claim never exists
+//!   and nothing ever scans its payload: its grants write with a plain memcpy and offer
+//!   [`payload_mut`](Grant::payload_mut) for zero-copy serialisation.
+//!
 //! Invariants: a [`Grant`] owns the bytes of its record exclusively from the claim until its commit or abort; no
-//! one else writes them, and the consumer reads them only after the Release store of the committed length.
+//! one else writes them, and the consumer reads them only after the Release store of the committed length (or, for
+//! MPSC grants, with atomic loads in its abandoned-claim scan).
+//!
+//! A refused claim ([`ClaimError::Full`]) counts nothing: a caller that retries would otherwise count every
+//! attempt. A caller that gives up on a record counts it with `count_dropped`, so `dropped` counts records refused.
 
 use super::record::{self, Word0};
 use super::{Mode, Ring, RingError, DATA_OFFSET, DROPPED_AT, HEAD_AT, HEAD_CACHE_AT, SPSC_OWNER_AT, TAIL_AT};
 use crate::memory::Memory;
-use crate::sync::Ordering;
+use crate::sync::{fence, Ordering};
+use core::marker::PhantomData;
 
 /// Why a claim failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ClaimError {
-    /// The ring has no room for the record now; the claim was counted as dropped.
+    /// The ring has no room for the record now. Nothing was counted: call `count_dropped` if you give up on it.
     Full,
     /// The payload is longer than the ring's largest record allows.
     TooLarge {
@@ -37,51 +53,91 @@ impl core::fmt::Display for ClaimError {
 
 impl core::error::Error for ClaimError {}
 
-/// A producer endpoint. MPSC producers are freely cloned across threads and processes; an SPSC producer is unique
-/// (it holds the ring's producer slot until dropped).
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// How producers share a ring's tail: [`Shared`] (MPSC) or [`Exclusive`] (SPSC). Sealed.
+pub trait Sharing: sealed::Sealed {
+    /// Whether this is the single producer of an SPSC ring.
+    const EXCLUSIVE: bool;
+}
+
+/// Marker of MPSC producers and their grants.
+#[derive(Debug)]
+pub enum Shared {}
+/// Marker of the SPSC producer and its grants.
+#[derive(Debug)]
+pub enum Exclusive {}
+
+impl sealed::Sealed for Shared {}
+impl sealed::Sealed for Exclusive {}
+impl Sharing for Shared {
+    const EXCLUSIVE: bool = false;
+}
+impl Sharing for Exclusive {
+    const EXCLUSIVE: bool = true;
+}
+
+/// A producer of an MPSC ring; cheap to clone, one per thread.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+/// use seqring_core::RawRegion;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// let producer = Producer::attach(ring).unwrap();
+/// let mut grant = producer.claim(1, 10, 4).unwrap();
+/// grant.write(0, b"abcd");
+/// grant.commit();
+/// std::thread::scope(|s| {
+///     let p = producer.clone();
+///     s.spawn(move || p.try_write(2, 11, b"from a thread").unwrap());
+/// });
+/// let mut consumer = Consumer::attach(ring, 1).unwrap();
+/// assert_eq!(consumer.poll(usize::MAX).unwrap().unwrap().records(), 2);
+/// ```
 #[derive(Debug)]
 pub struct Producer<M: Memory> {
     ring: Ring<M>,
-    spsc: bool,
 }
 
 impl<M: Memory + Copy> Clone for Producer<M> {
-    /// Clones an MPSC producer.
-    ///
-    /// # Panics
-    /// If the producer is an SPSC one: a second SPSC producer would break the ring.
     fn clone(&self) -> Self {
-        assert!(!self.spsc, "an SPSC producer cannot be cloned");
-        Producer {
-            ring: self.ring,
-            spsc: false,
-        }
+        Producer { ring: self.ring }
     }
+}
+
+/// The one producer of an SPSC ring. It holds the ring's producer slot until dropped, and cannot be cloned.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Mode, Ring, RingError, SpscProducer};
+/// use seqring_core::RawRegion;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Spsc, None, 1, 0).unwrap();
+/// let producer = SpscProducer::attach(ring, 7).unwrap();
+/// assert_eq!(SpscProducer::attach(ring, 8).unwrap_err(), RingError::AlreadyAttached(7));
+/// let mut grant = producer.claim(1, 10, 5).unwrap();
+/// grant.payload_mut().copy_from_slice(b"hello"); // zero-copy
+/// grant.commit();
+/// ```
+#[derive(Debug)]
+pub struct SpscProducer<M: Memory> {
+    ring: Ring<M>,
 }
 
 impl<M: Memory> Producer<M> {
     /// A producer on an MPSC ring.
     ///
     /// # Errors
-    /// [`RingError::AlreadyAttached`] is never returned; an SPSC ring needs [`Producer::attach_spsc`] and gives
-    /// `Region(Corrupt)` here.
+    /// [`RingError::WrongMode`] if the ring is SPSC (use [`SpscProducer::attach`]).
     pub fn attach(ring: Ring<M>) -> Result<Self, RingError> {
-        if ring.mode != Mode::Mpsc {
-            return Err(crate::region::RegionError::Corrupt("ring is SPSC: attach with attach_spsc").into());
-        }
-        Ok(Producer { ring, spsc: false })
-    }
-
-    /// The one producer of an SPSC ring, registered under `token` (non-zero; the std layer uses the pid).
-    ///
-    /// # Errors
-    /// [`RingError::AlreadyAttached`] with the current producer's token.
-    pub fn attach_spsc(ring: Ring<M>, token: u64) -> Result<Self, RingError> {
-        if ring.mode != Mode::Spsc {
-            return Err(crate::region::RegionError::Corrupt("ring is MPSC: attach with attach").into());
-        }
-        ring.attach_slot(SPSC_OWNER_AT, token)?;
-        Ok(Producer { ring, spsc: true })
+        ring.expect_mode(Mode::Mpsc)?;
+        Ok(Producer { ring })
     }
 
     /// The ring this producer writes to.
@@ -92,99 +148,10 @@ impl<M: Memory> Producer<M> {
     /// Claims room for a record of `len` payload bytes from `source_id` stamped `timestamp`.
     ///
     /// # Errors
-    /// [`ClaimError::Full`] (counted in `dropped`), [`ClaimError::TooLarge`] or [`ClaimError::Corrupt`].
+    /// [`ClaimError::Full`] (not counted), [`ClaimError::TooLarge`] or [`ClaimError::Corrupt`].
     #[inline]
-    pub fn claim(&self, source_id: u8, timestamp: u64, len: usize) -> Result<Grant<'_, M>, ClaimError> {
-        let (offset, record_len) = self.reserve(source_id, timestamp, len)?;
-        Ok(Grant {
-            mem: &self.ring.mem,
-            offset,
-            record_len,
-            source_id,
-            done: false,
-        })
-    }
-
-    /// The claim itself: reserves the record, stores the claim marker and timestamp, and returns the record's
-    /// region offset and unaligned length. Kept apart from [`Grant`] so that `try_write` moves no guard around.
-    #[inline(always)]
-    fn reserve(&self, source_id: u8, timestamp: u64, len: usize) -> Result<(usize, usize), ClaimError> {
-        let ring = &self.ring;
-        let max = ring.max_payload();
-        if len > max {
-            return Err(ClaimError::TooLarge { len, max });
-        }
-        let record_len = record::HEADER_LEN + len;
-        let required = extent(record_len);
-        let capacity = ring.capacity as u64;
-        let mem = &ring.mem;
-        let (start, padding) = loop {
-            // Acquire: pairs with the Release store of the head cache below (by any producer), which carries the
-            // consumer's zeroing of the space up to that head to us.
-            let mut head = mem.load(HEAD_CACHE_AT, Ordering::Acquire);
-            // Relaxed: the tail orders nothing but itself (each producer writes only its own claimed bytes), and
-            // the CAS below re-checks it.
-            let tail = mem.load(TAIL_AT, Ordering::Relaxed);
-            if !tail.is_multiple_of(record::ALIGN as u64) {
-                return Err(ClaimError::Corrupt);
-            }
-            let index = ring.index(tail);
-            let to_end = ring.capacity - index;
-            let (padding, needed) = if required > to_end {
-                (to_end, required + to_end)
-            } else {
-                (0, required)
-            };
-            let fits = |head: u64| {
-                let used = tail.wrapping_sub(head);
-                used <= capacity && capacity - used >= needed as u64
-            };
-            if !fits(head) {
-                // Acquire: pairs with the consumer's Release store of the head after it zeroed the space.
-                head = mem.load(HEAD_AT, Ordering::Acquire);
-                if tail.wrapping_sub(head) > capacity {
-                    // The head passed our tail: the tail we read is stale. A tail loaded after that Acquire is at
-                    // least the head (the consumer released only committed records, whose claims moved the tail);
-                    // if even that one is behind, the positions are corrupt.
-                    // Relaxed: as the tail load above.
-                    if mem.load(TAIL_AT, Ordering::Relaxed).wrapping_sub(head) > capacity {
-                        return Err(ClaimError::Corrupt);
-                    }
-                    continue;
-                }
-                if !fits(head) {
-                    // Relaxed: a statistic.
-                    mem.fetch_add(DROPPED_AT, 1, Ordering::Relaxed);
-                    return Err(ClaimError::Full);
-                }
-                // Release: pairs with the Acquire load of the head cache above, passing the zeroing on.
-                mem.store(HEAD_CACHE_AT, head, Ordering::Release);
-            }
-            let next = tail.wrapping_add(needed as u64);
-            if self.spsc {
-                // Relaxed: the tail is this producer's alone; the consumer only compares it (see `unblock`).
-                mem.store(TAIL_AT, next, Ordering::Relaxed);
-                break (tail, padding);
-            }
-            // Relaxed: as the load above; success makes `tail..next` this producer's.
-            if mem
-                .compare_exchange(TAIL_AT, tail, next, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-            {
-                break (tail, padding);
-            }
-        };
-        let mut offset = DATA_OFFSET + ring.index(start);
-        if padding != 0 {
-            // Release: pairs with the consumer's Acquire load of record headers.
-            mem.store(offset, Word0::padding(padding).encode(), Ordering::Release);
-            offset = DATA_OFFSET;
-        }
-        let claimed = Word0::data(-(record_len as i32), source_id);
-        // Relaxed: the claim marker publishes no data; the consumer only reads its extent in `unblock`.
-        mem.store(offset, claimed.encode(), Ordering::Relaxed);
-        mem.store(offset + 8, timestamp, Ordering::Relaxed);
-        Ok((offset, record_len))
+    pub fn claim(&self, source_id: u8, timestamp: u64, len: usize) -> Result<Grant<'_, M, Shared>, ClaimError> {
+        Grant::claim(&self.ring, source_id, timestamp, len)
     }
 
     /// Writes one record: claim, copy, commit.
@@ -193,20 +160,187 @@ impl<M: Memory> Producer<M> {
     /// As [`Producer::claim`].
     #[inline]
     pub fn try_write(&self, source_id: u8, timestamp: u64, payload: &[u8]) -> Result<(), ClaimError> {
-        let (offset, record_len) = self.reserve(source_id, timestamp, payload.len())?;
-        let mem = &self.ring.mem;
-        // The record is this producer's until the Release store below (module invariant).
-        mem.copy_in_owned(offset + record::HEADER_LEN, payload);
-        commit_at(mem, offset, record_len, source_id);
-        Ok(())
+        write_record::<M, Shared>(&self.ring, source_id, timestamp, payload)
+    }
+
+    /// Counts `records` given up on after [`ClaimError::Full`] in the ring's `dropped` counter.
+    pub fn count_dropped(&self, records: u64) {
+        count_dropped(&self.ring, records);
     }
 }
 
-impl<M: Memory> Drop for Producer<M> {
+impl<M: Memory> SpscProducer<M> {
+    /// The one producer of an SPSC ring, registered under `token` (non-zero; the std layer uses the pid).
+    ///
+    /// # Errors
+    /// [`RingError::WrongMode`] if the ring is MPSC, [`RingError::AlreadyAttached`] with the current producer's
+    /// token.
+    pub fn attach(ring: Ring<M>, token: u64) -> Result<Self, RingError> {
+        ring.expect_mode(Mode::Spsc)?;
+        ring.attach_slot(SPSC_OWNER_AT, token)?;
+        Ok(SpscProducer { ring })
+    }
+
+    /// The ring this producer writes to.
+    pub fn ring(&self) -> &Ring<M> {
+        &self.ring
+    }
+
+    /// Claims room for a record of `len` payload bytes from `source_id` stamped `timestamp`.
+    ///
+    /// # Errors
+    /// [`ClaimError::Full`] (not counted), [`ClaimError::TooLarge`] or [`ClaimError::Corrupt`].
+    #[inline]
+    pub fn claim(&self, source_id: u8, timestamp: u64, len: usize) -> Result<Grant<'_, M, Exclusive>, ClaimError> {
+        Grant::claim(&self.ring, source_id, timestamp, len)
+    }
+
+    /// Writes one record: claim, copy, commit.
+    ///
+    /// # Errors
+    /// As [`SpscProducer::claim`].
+    #[inline]
+    pub fn try_write(&self, source_id: u8, timestamp: u64, payload: &[u8]) -> Result<(), ClaimError> {
+        write_record::<M, Exclusive>(&self.ring, source_id, timestamp, payload)
+    }
+
+    /// Counts `records` given up on after [`ClaimError::Full`] in the ring's `dropped` counter.
+    pub fn count_dropped(&self, records: u64) {
+        count_dropped(&self.ring, records);
+    }
+}
+
+impl<M: Memory> Drop for SpscProducer<M> {
     fn drop(&mut self) {
-        if self.spsc {
-            self.ring.detach_slot(SPSC_OWNER_AT);
+        self.ring.detach_slot(SPSC_OWNER_AT);
+    }
+}
+
+fn count_dropped<M: Memory>(ring: &Ring<M>, records: u64) {
+    // Relaxed: a statistic.
+    ring.mem.fetch_add(DROPPED_AT, records, Ordering::Relaxed);
+}
+
+/// Claim, copy, commit, without moving a guard around.
+#[inline(always)]
+fn write_record<M: Memory, S: Sharing>(
+    ring: &Ring<M>,
+    source_id: u8,
+    timestamp: u64,
+    payload: &[u8],
+) -> Result<(), ClaimError> {
+    let (offset, record_len) = reserve::<M, S>(ring, source_id, timestamp, payload.len())?;
+    copy_payload::<M, S>(&ring.mem, offset + record::HEADER_LEN, payload);
+    commit_at(&ring.mem, offset, record_len, source_id);
+    Ok(())
+}
+
+/// Copies payload bytes of a claimed record: atomic word stores for MPSC records (the consumer's abandoned-claim
+/// scan may read them), a plain memcpy for the SPSC producer's (nothing reads them before the commit).
+#[inline(always)]
+fn copy_payload<M: Memory, S: Sharing>(mem: &M, offset: usize, bytes: &[u8]) {
+    if S::EXCLUSIVE {
+        mem.copy_in_owned(offset, bytes);
+    } else {
+        mem.copy_in(offset, bytes);
+    }
+}
+
+/// The claim itself: reserves the record, stores the claim marker and timestamp, and returns the record's region
+/// offset and unaligned length.
+#[inline(always)]
+fn reserve<M: Memory, S: Sharing>(
+    ring: &Ring<M>,
+    source_id: u8,
+    timestamp: u64,
+    len: usize,
+) -> Result<(usize, usize), ClaimError> {
+    let max = ring.max_payload();
+    if len > max {
+        return Err(ClaimError::TooLarge { len, max });
+    }
+    let record_len = record::HEADER_LEN + len;
+    let required = extent(record_len);
+    let capacity = ring.capacity as u64;
+    let mem = &ring.mem;
+    loop {
+        // Acquire: pairs with the Release store of the head cache below (by any producer), which carries the
+        // consumer's zeroing of the space up to that head to us.
+        let mut head = mem.load(HEAD_CACHE_AT, Ordering::Acquire);
+        // Relaxed: the tail orders nothing but itself (each producer writes only its own claimed bytes), and the
+        // CAS below re-checks it.
+        let tail = mem.load(TAIL_AT, Ordering::Relaxed);
+        if !tail.is_multiple_of(record::ALIGN as u64) {
+            return Err(ClaimError::Corrupt);
         }
+        let index = ring.index(tail);
+        let to_end = ring.capacity - index;
+        let (padding, needed) = if required > to_end {
+            (to_end, required + to_end)
+        } else {
+            (0, required)
+        };
+        let fits = |head: u64| {
+            let used = tail.wrapping_sub(head);
+            used <= capacity && capacity - used >= needed as u64
+        };
+        if !fits(head) {
+            // Acquire: pairs with the consumer's Release store of the head after it zeroed the space.
+            head = mem.load(HEAD_AT, Ordering::Acquire);
+            if tail.wrapping_sub(head) > capacity {
+                // The head passed our tail: the tail we read is stale. A tail loaded after that Acquire is at least
+                // the head (the consumer released only committed records, whose claims moved the tail); if even
+                // that one is behind, the positions are corrupt.
+                // Relaxed: as the tail load above.
+                if mem.load(TAIL_AT, Ordering::Relaxed).wrapping_sub(head) > capacity {
+                    return Err(ClaimError::Corrupt);
+                }
+                continue;
+            }
+            if !fits(head) {
+                return Err(ClaimError::Full);
+            }
+            // Release: pairs with the Acquire load of the head cache above, passing the zeroing on.
+            mem.store(HEAD_CACHE_AT, head, Ordering::Release);
+        }
+        let next = tail.wrapping_add(needed as u64);
+        let mut offset = DATA_OFFSET + index;
+        if padding != 0 {
+            offset = DATA_OFFSET;
+        }
+        let claimed = Word0::data(-(record_len as i32), source_id);
+        if S::EXCLUSIVE {
+            // The space is this producer's alone (the tail is): mark it before publishing the tail, so the
+            // consumer never sees claimed space without a header.
+            if padding != 0 {
+                // Relaxed: published by the Release store of the tail below.
+                mem.store(DATA_OFFSET + index, Word0::padding(padding).encode(), Ordering::Relaxed);
+            }
+            // Relaxed: published by the Release store of the tail below.
+            mem.store(offset, claimed.encode(), Ordering::Relaxed);
+            // Release: pairs with the consumer's Acquire load of the tail in `blocked`, which then sees the marker.
+            mem.store(TAIL_AT, next, Ordering::Release);
+        } else {
+            // Relaxed: as the load above; success makes `tail..next` this producer's.
+            if mem
+                .compare_exchange(TAIL_AT, tail, next, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+            {
+                continue;
+            }
+            if padding != 0 {
+                // Release: pairs with the consumer's Acquire load of record headers.
+                mem.store(DATA_OFFSET + index, Word0::padding(padding).encode(), Ordering::Release);
+            }
+            // Relaxed, then a Release fence before any payload store (Agrona's ordered store + store fence): pairs
+            // with the Acquire fence in the consumer's `unblock`, so a scan that saw any payload word of this
+            // record also sees this marker.
+            mem.store(offset, claimed.encode(), Ordering::Relaxed);
+            fence(Ordering::Release);
+        }
+        // Relaxed: published by the commit's Release store.
+        mem.store(offset + 8, timestamp, Ordering::Relaxed);
+        return Ok((offset, record_len));
     }
 }
 
@@ -226,17 +360,34 @@ fn commit_at<M: Memory>(mem: &M, offset: usize, record_len: usize, source_id: u8
 }
 
 /// A claimed record: write its payload, then [`commit`](Grant::commit). Dropping it uncommitted aborts it.
+///
+/// `S` says whose grant it is: [`Shared`] (an MPSC [`Producer`]'s) or [`Exclusive`] (the [`SpscProducer`]'s, which
+/// also offers [`payload_mut`](Grant::payload_mut)).
 #[must_use = "a grant must be committed, or it is aborted when dropped"]
 #[derive(Debug)]
-pub struct Grant<'a, M: Memory> {
+pub struct Grant<'a, M: Memory, S: Sharing = Shared> {
     mem: &'a M,
     offset: usize,
     record_len: usize,
     source_id: u8,
     done: bool,
+    sharing: PhantomData<S>,
 }
 
-impl<M: Memory> Grant<'_, M> {
+impl<'a, M: Memory, S: Sharing> Grant<'a, M, S> {
+    #[inline(always)]
+    fn claim(ring: &'a Ring<M>, source_id: u8, timestamp: u64, len: usize) -> Result<Self, ClaimError> {
+        let (offset, record_len) = reserve::<M, S>(ring, source_id, timestamp, len)?;
+        Ok(Grant {
+            mem: &ring.mem,
+            offset,
+            record_len,
+            source_id,
+            done: false,
+            sharing: PhantomData,
+        })
+    }
+
     /// The payload length.
     pub fn len(&self) -> usize {
         self.record_len - record::HEADER_LEN
@@ -263,7 +414,7 @@ impl<M: Memory> Grant<'_, M> {
             "write past the grant"
         );
         // The grant owns its bytes until `commit`'s Release store (module invariant).
-        self.mem.copy_in_owned(self.payload_offset() + at, bytes);
+        copy_payload::<M, S>(self.mem, self.payload_offset() + at, bytes);
     }
 
     /// Publishes the record.
@@ -287,19 +438,21 @@ impl<M: Memory> Grant<'_, M> {
 }
 
 #[cfg(not(loom))]
-impl Grant<'_, crate::memory::RawRegion<'_>> {
-    /// The payload as a plain mutable slice, for zero-copy serialisation straight into the ring.
+impl Grant<'_, crate::memory::RawRegion<'_>, Exclusive> {
+    /// The payload as a plain mutable slice, for zero-copy serialisation straight into the ring (SPSC only: an MPSC
+    /// payload may be scanned by the consumer's abandoned-claim check, so it is written with atomic stores).
     #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let (offset, len) = (self.payload_offset(), self.len());
-        // SAFETY: the grant owns its record's bytes exclusively until commit or abort (module invariant): no other
-        // producer's claim overlaps it, and the consumer reads them only after the Release store in `commit`,
-        // which happens after this borrow of `self` ends. The slice lives no longer than `&mut self`.
+        // SAFETY: the grant owns its record's bytes exclusively until commit or abort (module invariant): the SPSC
+        // tail is this producer's alone, the consumer reads the bytes only after the Release store in `commit`,
+        // which happens after this borrow of `self` ends, and an SPSC ring is never scanned for zero-length claims
+        // (the marker is published with the tail). The slice lives no longer than `&mut self`.
         unsafe { self.mem.bytes_mut(offset, len) }
     }
 }
 
-impl<M: Memory> Drop for Grant<'_, M> {
+impl<M: Memory, S: Sharing> Drop for Grant<'_, M, S> {
     fn drop(&mut self) {
         if !self.done {
             self.finish_abort();
