@@ -167,19 +167,21 @@ impl Drain {
             return Ok(false);
         };
         match watch {
-            Some(w) if w.blockage == blockage => {
+            Some(w) if w.blockage.position() == blockage.position() => {
                 if w.since.elapsed() < self.options.abandon_timeout {
                     return Ok(false);
                 }
-                let holder_alive = blockage
-                    .source_id
+                let holder_alive = w
+                    .blockage
+                    .source_id()
                     .map(|s| self.region.pid(s))
                     .is_some_and(|pid| pid_alive(u64::from(pid)));
                 if holder_alive && !stopping {
                     return Ok(false);
                 }
-                *watch = None;
-                self.consumer.unblock(blockage)
+                // Unblock what was noted a timeout ago: the core confirms nothing about it changed since.
+                let noted = watch.take().map_or(blockage, |w| w.blockage);
+                self.consumer.unblock(noted)
             }
             _ => {
                 *watch = Some(Watch {

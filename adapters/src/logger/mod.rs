@@ -266,7 +266,7 @@ pub struct Health {
     pub bytes: u64,
     /// Bytes committed or claimed in the ring and not yet drained.
     pub pending_bytes: u64,
-    /// Records given up on so far, all sources.
+    /// Records given up on so far, all sources (the ring's own counter).
     pub dropped: u64,
     /// Abandoned claims unblocked so far.
     pub abandoned: u64,
@@ -409,7 +409,7 @@ impl LoggerBuilder {
                 Ok(b) => break b,
                 Err(RegionError::AlreadyExists { .. }) => {
                     if let Some(b) = self.stale_region(&region_name)? {
-                        stale = Some(take_over(&self.name, &b, &mut sink)?);
+                        stale = Some(take_over(&self.name, &b, &mut sink, self.abandon_timeout)?);
                         stale_backing = Some(b);
                     }
                     match backing::remove(&region_name) {
@@ -465,6 +465,7 @@ impl LoggerBuilder {
             name: self.name,
             log_dir,
             region,
+            ring,
             shared,
             thread: Some(thread),
             taken_over: stale.map_or(0, |(_, n)| n),
@@ -502,7 +503,12 @@ impl LoggerBuilder {
 }
 
 /// Drains a dead logger's ring into `sink`; returns its region (for the onsets) and the records drained.
-fn take_over(name: &str, backing: &Arc<Backing>, sink: &mut Sink) -> Result<(LoggerRegion, u64), LoggerError> {
+fn take_over(
+    name: &str,
+    backing: &Arc<Backing>,
+    sink: &mut Sink,
+    abandon_timeout: Duration,
+) -> Result<(LoggerRegion, u64), LoggerError> {
     // SAFETY: the returned region is used by `start` only while `backing` (held by the caller) lives.
     let mem = unsafe { ring_api::static_region(backing.raw()) };
     let layout = |problem: layout::LayoutProblem| LoggerError::Layout {
@@ -518,7 +524,7 @@ fn take_over(name: &str, backing: &Arc<Backing>, sink: &mut Sink) -> Result<(Log
     let old_pid = region.fields().pid;
     ring.evict_consumer(u64::from(old_pid));
     let mut consumer = RingConsumer::attach(ring, u64::from(std::process::id())).map_err(ring_err)?;
-    let mut records = 0u64;
+    let (mut records, mut retries) = (0u64, 0u32);
     loop {
         while consumer
             .drain_one(drain::MAX_BATCH, |bytes| {
@@ -529,10 +535,23 @@ fn take_over(name: &str, backing: &Arc<Backing>, sink: &mut Sink) -> Result<(Log
             })
             .map_err(ring_err)?
         {}
-        // The logger is dead, so no producer of its region is waited for: a head claim is abandoned.
-        match consumer.blocked().map_err(ring_err)? {
-            Some(blockage) if consumer.unblock(blockage).map_err(ring_err)? => continue,
-            _ => break,
+        // A head claim is abandoned if its source's process is dead; a live one gets the abandon timeout to commit.
+        let Some(blockage) = consumer.blocked().map_err(ring_err)? else {
+            break;
+        };
+        let holder_alive = blockage
+            .source_id()
+            .is_some_and(|s| pid_alive(u64::from(region.pid(s))));
+        if holder_alive {
+            std::thread::sleep(abandon_timeout);
+        }
+        // A claim that changed under us (committed, or a later claim wrote) is looked at afresh, a bounded number
+        // of times.
+        if !consumer.unblock(blockage).map_err(ring_err)? {
+            retries += 1;
+            if retries > 100 {
+                break;
+            }
         }
     }
     Ok((region, records))
@@ -589,6 +608,7 @@ pub struct DataLogger {
     name: String,
     log_dir: PathBuf,
     region: LoggerRegion,
+    ring: seqring_core::ring::Ring<ring_api::Mem>,
     shared: Arc<Shared>,
     thread: Option<JoinHandle<DrainOutcome>>,
     taken_over: u64,
@@ -641,21 +661,16 @@ impl DataLogger {
 
     /// Progress and the first disk error, while running.
     pub fn health(&self) -> Health {
-        let stats = ring_api::stats(&self.ring_view());
+        let stats = ring_api::stats(&self.ring);
         Health {
             records: stats.records,
             written: self.shared.flushed.load(Ordering::Relaxed),
             bytes: stats.bytes,
             pending_bytes: stats.tail.wrapping_sub(stats.head),
-            dropped: (0..=u8::MAX).map(|s| self.region.dropped(s)).sum(),
+            dropped: stats.dropped,
             abandoned: stats.abandoned,
             error: self.shared.error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         }
-    }
-
-    fn ring_view(&self) -> seqring_core::ring::Ring<ring_api::Mem> {
-        // The ring was created over this memory at start; reopening only re-reads its validated layout.
-        ring_api::open(self.region.ring_mem(), seqring_core::Spins(0)).expect("the logger's own ring is valid")
     }
 
     /// Holds disk writes: records accumulate in the ring (producers drop or wait once it is full) until
@@ -735,7 +750,7 @@ impl DataLogger {
             records: sink.written.total_records(),
             bytes: sink.written.total_bytes(),
             dropped: sources.iter().map(|s| s.dropped).sum(),
-            abandoned: ring_api::stats(&self.ring_view()).abandoned,
+            abandoned: ring_api::stats(&self.ring).abandoned,
             unwritten_records: sink.unwritten.total_records(),
             unwritten_bytes: sink.unwritten.total_bytes(),
             taken_over: self.taken_over,

@@ -3,9 +3,7 @@
 //! Every type here works over `RawRegion<'static>`: the logger keeps the mapping alive (an `Arc` of its backing
 //! held beside every user), which is what makes the `'static` borrow sound (see [`static_region`]).
 
-use seqring_core::memory::Memory;
-use seqring_core::ring::record::{Word0, HEADER_LEN};
-use seqring_core::ring::{self, ClaimError, Mode, Ring, RingError, RingStats, DATA_OFFSET};
+use seqring_core::ring::{self, ClaimError, Mode, Ring, RingError, RingStats};
 use seqring_core::{Patience, RawRegion};
 
 /// The memory every ring of the logger lives in.
@@ -60,11 +58,10 @@ impl RingProducer {
     }
 
     /// Counts `n` records given up on in the ring's `dropped` counter.
-    ///
-    /// INTERIM: today's core counts every refused attempt itself, so this is a no-op until the core's
-    /// `count_dropped` lands; the logger's own per-source counters are exact either way.
     #[inline]
-    pub(crate) fn count_dropped(&self, _n: u64) {}
+    pub(crate) fn count_dropped(&self, n: u64) {
+        self.0.count_dropped(n);
+    }
 
     pub(crate) fn max_payload(&self) -> usize {
         self.0.ring().max_payload()
@@ -72,12 +69,7 @@ impl RingProducer {
 }
 
 /// A claim at the head of the ring that stays uncommitted while later records are claimed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Blockage {
-    pub(crate) position: u64,
-    /// The claiming source, when its claim marker is stored.
-    pub(crate) source_id: Option<u8>,
-}
+pub(crate) type Blockage = ring::consumer::Blockage;
 
 /// The ring's one consumer.
 #[derive(Debug)]
@@ -93,14 +85,14 @@ impl RingConsumer {
         self.0.ring().stats()
     }
 
-    /// Polls one batch of at most `max_bytes`, hands its bytes, record count and payload bytes to `f`, and
-    /// releases it. Returns whether there was a batch.
+    /// Polls one batch of at most `max_bytes`, hands its bytes (straight from ring memory) to `f`, and releases
+    /// it. Returns whether there was a batch.
     pub(crate) fn drain_one(&mut self, max_bytes: usize, f: impl FnOnce(&[u8])) -> Result<bool, RingError> {
         let Some(batch) = self.0.poll(max_bytes)? else {
             return Ok(false);
         };
-        f(self.0.batch_bytes(&batch));
-        self.0.release(batch);
+        f(batch.bytes());
+        batch.release();
         Ok(true)
     }
 
@@ -108,25 +100,13 @@ impl RingConsumer {
         self.0.heartbeat(now);
     }
 
-    /// The head claim, if it blocks the ring.
+    /// The head claim, if it blocks the ring (the first phase of unblocking).
     pub(crate) fn blocked(&self) -> Result<Option<Blockage>, RingError> {
-        if !self.0.is_blocked() {
-            return Ok(None);
-        }
-        let position = self.0.position();
-        let ring = self.0.ring();
-        let at = DATA_OFFSET + (position as usize & (ring.capacity() - 1));
-        // Relaxed: a hint naming the claimant; `unblock` re-checks the record itself.
-        let w = Word0::decode(ring.memory().load(at, std::sync::atomic::Ordering::Relaxed));
-        let source_id = (w.length < 0 && w.length.unsigned_abs() as usize >= HEADER_LEN).then_some(w.source_id);
-        Ok(Some(Blockage { position, source_id }))
+        self.0.blocked()
     }
 
-    /// Turns the blockage into padding if it is still the head claim; returns whether it did.
+    /// Turns the blockage into padding if nothing about it changed; returns whether it did.
     pub(crate) fn unblock(&mut self, blockage: Blockage) -> Result<bool, RingError> {
-        if self.0.position() != blockage.position || !self.0.is_blocked() {
-            return Ok(false);
-        }
-        self.0.unblock()
+        self.0.unblock(blockage)
     }
 }
