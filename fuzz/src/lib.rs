@@ -11,6 +11,7 @@ pub mod region_header;
 pub mod ring_consumer;
 pub mod segment_recovery;
 pub mod key_path;
+pub mod logger_region;
 pub mod tracker_yaml;
 
 /// Runs the target named `target` on `data`; returns false for an unknown target name.
@@ -24,6 +25,7 @@ pub fn run(target: &str, data: &[u8]) -> bool {
         "npy_header" => npy_header::fuzz(data),
         "segment_recovery" => segment_recovery::fuzz(data),
         "mapped_open" => mapped_open::fuzz(data),
+        "logger_region" => logger_region::fuzz(data),
         _ => return false,
     }
     true
