@@ -33,10 +33,19 @@ fn out_dir() -> tempfile::TempDir {
     }
 }
 
-/// A logger tuned for throughput: a 64 MiB ring, producers wait when it is full, fsync only at stop.
+/// The ring's data area: `SEQRING_LOGGER_RING_MIB` MiB (default 64 MiB).
+fn ring_capacity() -> usize {
+    std::env::var("SEQRING_LOGGER_RING_MIB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(64)
+        << 20
+}
+
+/// A logger tuned for throughput: producers wait when the ring is full, fsync only at stop.
 fn start_logger(dir: &Path, name: &str) -> DataLogger {
     DataLogger::builder(dir, &format!("bench-{}-{name}", std::process::id()))
-        .capacity(64 << 20)
+        .capacity(ring_capacity())
         .segment_size(1 << 30)
         .fsync_interval(None)
         .on_full(FullPolicy::Wait(Duration::from_secs(60)))

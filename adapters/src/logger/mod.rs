@@ -693,6 +693,10 @@ impl DataLogger {
     /// Stops the logger: refuses new records, drains everything committed, unblocks claims abandoned by dead
     /// producers (after the abandon timeout), syncs the files, removes the ring region, and returns the report.
     ///
+    /// A claim still uncommitted one abandon timeout after it blocked the drain is given up at stop even if its
+    /// source's process is alive (a grant held across `stop`, or leaked): it counts as abandoned, and a commit that
+    /// comes later lands in a ring no one reads any more. While running, only claims of dead processes are.
+    ///
     /// # Errors
     /// [`LoggerError::Disk`] with the full report if any write failed (the report says exactly which records are
     /// on disk and which are not); [`LoggerError::Drain`] if the ring was corrupt; [`LoggerError::Panicked`].
