@@ -238,6 +238,14 @@ fn disk_full_child(arg: &str) {
         .unwrap();
     let producer = logger.producer(3).unwrap();
     log_range(&producer, 0, DISK_FULL_RECORDS);
+    // The error shows in health() while the logger still runs (the drain hits the limit and keeps counting).
+    let health_error = loop {
+        if let Some(e) = logger.health().error {
+            break e.to_string();
+        }
+        std::thread::yield_now();
+    };
+    assert!(health_error.contains("File too large"), "{health_error}");
     match logger.stop() {
         Err(LoggerError::Disk { report, source }) => {
             let s = report.source(3).unwrap();

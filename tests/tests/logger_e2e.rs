@@ -216,8 +216,24 @@ fn a_name_in_use_is_refused_and_stop_refuses_late_records() {
         Producer::connect(&name, 2),
         Err(LoggerError::NotRunning { .. })
     ));
-    // The name is free again.
-    DataLogger::builder(dir.path(), &name).start().unwrap().stop().unwrap();
+    // The name is free again; dropping a running logger stops it, writing what was logged and freeing the name.
+    let dropped = DataLogger::builder(dir.path(), &name).start().unwrap();
+    let producer = dropped.producer(2).unwrap();
+    log_range_at(&producer, 500);
+    drop(dropped);
+    assert_eq!(producer.log_now(b"late"), Err(LogError::Stopped));
+    assert!(matches!(
+        Producer::connect(&name, 2),
+        Err(LoggerError::NotRunning { .. })
+    ));
+    assert_eq!(check_source(2, &read_segments(&report.log_dir)[&2]), 500);
+}
+
+/// Logs messages `0..n` of [`payload`] stamped `seq + 1`.
+fn log_range_at(producer: &Producer, n: u64) {
+    for seq in 0..n {
+        producer.log_at(seq + 1, &payload(producer.source_id(), seq)).unwrap();
+    }
 }
 
 /// The fixture's entries as (source, timestamp, payload), in name order.
