@@ -1,6 +1,7 @@
 //! The DataLogger under crashes: a producer killed between claim and commit, a logger killed mid-run (recovery of
 //! its segments and takeover of its ring), torn and corrupt segment bytes, and a full disk.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -102,12 +103,22 @@ fn a_killed_logger_is_recovered_and_its_ring_taken_over() {
     assert!(recovery.segments.len() > 1);
     assert_eq!(recovery.records(), WRITTEN + 1);
     assert_eq!(check_source(1, &read_segments(&log_dir)[&1]), WRITTEN);
-    // A new logger of the same name drains what the dead one left in its ring, and the source keeps its onset.
+    // As if the logger had died in the middle of appending a batch: a torn batch header at the end of a segment.
+    let last = &recovery.segments.last().unwrap().path;
+    let torn = b"SEQRBAT\0\x10\0\0\0\0";
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(last)
+        .unwrap()
+        .write_all(torn)
+        .unwrap();
+    // A new logger of the same name cuts the torn tail, drains what the dead one left in its ring, and the source
+    // keeps its onset.
     let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
     let producer = logger.producer(1).unwrap();
     log_range(&producer, WRITTEN + PENDING, WRITTEN + PENDING + 10);
     let report = logger.stop().unwrap();
-    assert_eq!(report.taken_over, PENDING);
+    assert_eq!((report.taken_over, report.torn_bytes_cut), (PENDING, torn.len() as u64));
     assert_eq!(report.source(1).unwrap().records, PENDING + 10);
     assert_eq!(check_source(1, &read_segments(&log_dir)[&1]), WRITTEN + PENDING + 10);
 }

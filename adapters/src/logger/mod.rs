@@ -244,6 +244,9 @@ pub struct StopReport {
     pub unwritten_bytes: u64,
     /// Records taken over from a dead logger's region at start (included in the counts above).
     pub taken_over: u64,
+    /// Bytes cut from torn segment tails that a dead logger left in the log directory, when its region was taken
+    /// over at start (see [`recover`]).
+    pub torn_bytes_cut: u64,
     /// The segment files written, in order (empty for npy entries).
     pub files: Vec<PathBuf>,
     /// The `.npy` entry files written.
@@ -346,8 +349,10 @@ impl LoggerBuilder {
 
     /// Creates the log directory and the ring region and starts the drain thread.
     ///
-    /// A region of the same name left by a dead logger is taken over: its committed records are drained into this
-    /// logger's files first (and counted in [`StopReport::taken_over`]), and its sources keep their onsets.
+    /// A region of the same name left by a dead logger is taken over: the torn tails it left in the log
+    /// directory's segments are cut ([`recover`]), its committed records are drained into this logger's files
+    /// (counted in [`StopReport::taken_over`]), and its sources keep their onsets. After a crash that also lost
+    /// the region (a reboot), run [`recover`] yourself.
     ///
     /// # Errors
     /// [`LoggerError::InvalidName`], [`LoggerError::InvalidOption`], [`LoggerError::NameInUse`] if a live logger
@@ -405,6 +410,7 @@ impl LoggerBuilder {
         };
         // Take over a region left by a dead logger.
         let mut stale = None;
+        let mut cut_bytes = 0;
         // Keeps a taken-over region mapped while its onsets are copied.
         let mut stale_backing = None;
         let backing = loop {
@@ -412,6 +418,10 @@ impl LoggerBuilder {
                 Ok(b) => break b,
                 Err(RegionError::AlreadyExists { .. }) => {
                     if let Some(b) = self.stale_region(&region_name)? {
+                        // The dead logger may have torn the last batch of a segment here: cut it before writing.
+                        if matches!(self.format, Format::Segments) {
+                            cut_bytes += recover(&log_dir)?.truncated_bytes();
+                        }
                         stale = Some(take_over(&self.name, &b, &mut sink, self.abandon_timeout)?);
                         stale_backing = Some(b);
                     }
@@ -472,6 +482,7 @@ impl LoggerBuilder {
             shared,
             thread: Some(thread),
             taken_over: stale.map_or(0, |(_, n)| n),
+            cut_bytes,
             backing,
         })
     }
@@ -615,6 +626,7 @@ pub struct DataLogger {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<DrainOutcome>>,
     taken_over: u64,
+    cut_bytes: u64,
     /// Keeps the region alive (declared last: dropped after `region`).
     backing: Arc<Backing>,
 }
@@ -761,6 +773,7 @@ impl DataLogger {
             unwritten_records: sink.unwritten.total_records(),
             unwritten_bytes: sink.unwritten.total_bytes(),
             taken_over: self.taken_over,
+            torn_bytes_cut: self.cut_bytes,
             files: sink.files.clone(),
             npy_entries: sink.npy_entries,
             sources,
