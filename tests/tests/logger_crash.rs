@@ -103,6 +103,11 @@ fn a_killed_logger_is_recovered_and_its_ring_taken_over() {
     assert!(recovery.segments.len() > 1);
     assert_eq!(recovery.records(), WRITTEN + 1);
     assert_eq!(check_source(1, &read_segments(&log_dir)[&1]), WRITTEN);
+    // Producers cannot connect to the dead logger's stale region.
+    assert!(matches!(
+        Producer::connect(&name, 1),
+        Err(LoggerError::NotRunning { .. })
+    ));
     // As if the logger had died in the middle of appending a batch: a torn batch header at the end of a segment.
     let last = &recovery.segments.last().unwrap().path;
     let torn = b"SEQRBAT\0\x10\0\0\0\0";

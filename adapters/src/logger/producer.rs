@@ -85,7 +85,8 @@ impl Producer {
     /// The first producer of a source logs its onset record (waiting up to 5 s for room in the ring).
     ///
     /// # Errors
-    /// [`LoggerError::InvalidName`], [`LoggerError::NotRunning`] if no such logger runs,
+    /// [`LoggerError::InvalidName`], [`LoggerError::NotRunning`] if no such logger runs (or its region is stale,
+    /// left by a logger that died),
     /// [`LoggerError::Layout`] or [`LoggerError::Ring`] for a region that is not a valid logger, and
     /// [`LoggerError::Onset`] if the onset record cannot be logged.
     ///
@@ -131,7 +132,8 @@ impl Producer {
             name: logger_name.into(),
             problem: problem.to_string(),
         })?;
-        if state != RUNNING {
+        // A region whose logger died is stale: nothing would drain it until a new logger takes it over.
+        if state != RUNNING || !super::backing::pid_alive(u64::from(region.fields().pid)) {
             return Err(LoggerError::NotRunning {
                 name: logger_name.into(),
             });
