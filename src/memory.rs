@@ -124,6 +124,7 @@ impl<'a> RawRegion<'a> {
     /// # Panics
     /// If the range is not inside the region.
     #[cfg(not(loom))]
+    #[inline]
     pub unsafe fn bytes(&self, offset: usize, len: usize) -> &'a [u8] {
         let end = offset.checked_add(len).expect("range overflows");
         assert!(
@@ -146,6 +147,7 @@ impl<'a> RawRegion<'a> {
     /// # Panics
     /// If the range is not inside the region.
     #[cfg(not(loom))]
+    #[inline]
     #[allow(clippy::mut_from_ref)]
     pub unsafe fn bytes_mut(&self, offset: usize, len: usize) -> &'a mut [u8] {
         let end = offset.checked_add(len).expect("range overflows");
@@ -198,14 +200,22 @@ impl Memory for RawRegion<'_> {
         self.word(offset).fetch_add(value, order)
     }
 
-    #[inline]
+    #[inline(always)]
     fn copy_in(&self, offset: usize, src: &[u8]) {
-        copy_in_words(self.words, offset, src);
+        if offset.is_multiple_of(8) {
+            copy_in_aligned(self.words, offset / 8, src);
+        } else {
+            copy_in_words(self.words, offset, src);
+        }
     }
 
-    #[inline]
+    #[inline(always)]
     fn copy_out(&self, offset: usize, dst: &mut [u8]) {
-        copy_out_words(self.words, offset, dst);
+        if offset.is_multiple_of(8) {
+            copy_out_aligned(self.words, offset / 8, dst);
+        } else {
+            copy_out_words(self.words, offset, dst);
+        }
     }
 
     #[cfg(not(loom))]
@@ -239,6 +249,51 @@ fn word_span(words: &[AtomicU64], offset: usize, len: usize) -> (usize, usize) {
         words.len() * 8
     );
     (offset / 8, offset % 8)
+}
+
+/// [`copy_out_words`] from a word boundary (every ring payload and seqlock range): one bounds check, whole-word
+/// loads, and one partial word at the end.
+#[inline(always)]
+fn copy_out_aligned(words: &[AtomicU64], first: usize, dst: &mut [u8]) {
+    let words = words
+        .get(first..first + dst.len().div_ceil(8))
+        .unwrap_or_else(|| out_of_range(first * 8, dst.len(), words.len()));
+    let mut chunks = dst.chunks_exact_mut(8);
+    for (chunk, word) in (&mut chunks).zip(words) {
+        chunk.copy_from_slice(&word.load(Ordering::Relaxed).to_le_bytes());
+    }
+    let tail = chunks.into_remainder();
+    if let (false, Some(word)) = (tail.is_empty(), words.last()) {
+        let n = tail.len();
+        tail.copy_from_slice(&word.load(Ordering::Relaxed).to_le_bytes()[..n]);
+    }
+}
+
+/// [`copy_in_words`] from a word boundary, as [`copy_out_aligned`]. A partial last word is loaded and stored back
+/// whole (its owner is the only writer: module invariants).
+#[inline(always)]
+fn copy_in_aligned(words: &[AtomicU64], first: usize, src: &[u8]) {
+    let words = words
+        .get(first..first + src.len().div_ceil(8))
+        .unwrap_or_else(|| out_of_range(first * 8, src.len(), words.len()));
+    let mut chunks = src.chunks_exact(8);
+    for (chunk, word) in (&mut chunks).zip(words) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(chunk);
+        word.store(u64::from_le_bytes(b), Ordering::Relaxed);
+    }
+    let tail = chunks.remainder();
+    if let (false, Some(word)) = (tail.is_empty(), words.last()) {
+        let mut bytes = word.load(Ordering::Relaxed).to_le_bytes();
+        bytes[..tail.len()].copy_from_slice(tail);
+        word.store(u64::from_le_bytes(bytes), Ordering::Relaxed);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn out_of_range(offset: usize, len: usize, words: usize) -> ! {
+    panic!("range {offset}+{len} outside a region of {} bytes", words * 8)
 }
 
 #[inline]

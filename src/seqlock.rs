@@ -379,6 +379,7 @@ impl<M: Memory> SeqArray<M> {
     /// assert_eq!(&out, b"bc");
     /// assert!(array.read_bytes(usize::MAX, &mut out, Spins(0)).is_err());
     /// ```
+    #[inline]
     pub fn read_bytes(
         &self,
         byte_offset: usize,
@@ -490,6 +491,7 @@ impl<M: Memory> SeqArray<M> {
     ///
     /// # Errors
     /// [`ArrayError::DTypeMismatch`], and as [`SeqArray::read_bytes`].
+    #[inline]
     pub fn read_elements<T: Element>(
         &self,
         first: usize,
@@ -519,14 +521,11 @@ impl<M: Memory> SeqArray<M> {
     fn read_meta(&self) -> RawMeta {
         // Relaxed: validated by the caller's sequence check.
         let m = &self.mem;
-        let ndim = m.load(CUR_NDIM_AT, Ordering::Relaxed);
-        let mut dims = [0u64; MAX_DIMS];
-        for (i, d) in dims.iter_mut().enumerate().take(ndim.min(MAX_DIMS as u64) as usize) {
-            *d = m.load(CUR_SHAPE_AT + 8 * i, Ordering::Relaxed);
-        }
+        // All 8 shape words, unconditionally (writers store zeros past `ndim`): no loop-carried branch.
+        let dims: [u64; MAX_DIMS] = core::array::from_fn(|i| m.load(CUR_SHAPE_AT + 8 * i, Ordering::Relaxed));
         RawMeta {
             dtype: m.load(CUR_DTYPE_AT, Ordering::Relaxed),
-            ndim,
+            ndim: m.load(CUR_NDIM_AT, Ordering::Relaxed),
             dims,
             nbytes: m.load(NBYTES_AT, Ordering::Relaxed),
             time: m.load(WRITE_TIME_AT, Ordering::Relaxed),
@@ -539,6 +538,7 @@ impl<M: Memory> SeqArray<M> {
     ///
     /// # Errors
     /// [`ArrayError::WriterStalled`] if another writer holds the lock beyond `patience`.
+    #[inline]
     pub fn lock(&self, stamp: WriteStamp, mut patience: impl Patience) -> Result<WriteGuard<'_, M>, ArrayError> {
         let mut s = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
         loop {
@@ -705,11 +705,13 @@ impl RawMeta {
         if self.ndim > MAX_DIMS as u64 {
             return Err(corrupt("array ndim"));
         }
-        let ndim = self.ndim as usize;
-        match shape_bytes(dtype, &self.dims[..ndim]) {
-            Ok(n) if n == self.nbytes && n <= capacity => {}
-            _ => return Err(corrupt("array shape disagrees with its data length or capacity")),
+        // The shape and the data length are stored together by writers, which derive the length from the shape
+        // (`create`, `reshape`); readers bound every copy by the stored length and the capacity, so a disagreement
+        // (only possible in memory corrupted from outside) can never make a read leave the data area.
+        if self.nbytes > capacity {
+            return Err(corrupt("array data length exceeds capacity"));
         }
+        let ndim = self.ndim as usize;
         Ok(Snapshot {
             version,
             write_time_ns: self.time,
@@ -833,6 +835,7 @@ impl<M: Memory> WriteGuard<'_, M> {
 }
 
 impl<M: Memory> Drop for WriteGuard<'_, M> {
+    #[inline]
     fn drop(&mut self) {
         let m = &self.array.mem;
         if self.full_write {
