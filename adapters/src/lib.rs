@@ -13,4 +13,5 @@ pub mod nested_dict;
 pub mod processing;
 pub mod region;
 pub mod segment;
+pub mod shared_array;
 pub mod tracker;

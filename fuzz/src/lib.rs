@@ -11,6 +11,7 @@ pub mod npz_reader;
 pub mod region_header;
 pub mod ring_consumer;
 pub mod segment_recovery;
+pub mod shared_array_open;
 pub mod key_path;
 pub mod logger_region;
 pub mod tracker_yaml;
@@ -28,6 +29,7 @@ pub fn run(target: &str, data: &[u8]) -> bool {
         "mapped_open" => mapped_open::fuzz(data),
         "logger_region" => logger_region::fuzz(data),
         "mapped_rkyv" => mapped_rkyv::fuzz(data),
+        "shared_array_open" => shared_array_open::fuzz(data),
         _ => return false,
     }
     true
