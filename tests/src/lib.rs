@@ -266,6 +266,8 @@ pub mod logger {
             last_ts = *ts;
         }
         records.len() as u64 - 1
+    }
+}
 
 /// Shared-memory region names for tests: unique per test process and call, and removed when the test ends even
 /// if it fails.
