@@ -368,7 +368,9 @@ impl LoggerBuilder {
             .ok_or_else(|| LoggerError::InvalidOption(format!("capacity {} is not 64 B ..= 1 GiB", self.capacity)))?;
         let max_record = match self.max_payload {
             None => capacity / 4,
-            Some(p) => seqring_core::ring::record::align8(p + seqring_core::ring::record::HEADER_LEN)
+            Some(p) => p
+                .checked_add(seqring_core::ring::record::HEADER_LEN)
+                .and_then(seqring_core::ring::record::align8)
                 .filter(|&r| r <= capacity / 2)
                 .ok_or_else(|| {
                     LoggerError::InvalidOption(format!(
