@@ -207,6 +207,15 @@ fn a_name_in_use_is_refused_and_stop_refuses_late_records() {
         DataLogger::builder(dir.path(), "bad/name").start(),
         Err(LoggerError::InvalidName { .. })
     ));
+    for builder in [
+        DataLogger::builder(dir.path(), "opts").capacity(2 << 30),
+        DataLogger::builder(dir.path(), "opts").capacity(4096).max_payload(2048),
+        DataLogger::builder(dir.path(), "opts").max_payload(usize::MAX),
+        DataLogger::builder(dir.path(), "opts").format(Format::NpyEntries { writers: 0 }),
+        DataLogger::builder(dir.path(), "opts").segment_size(0),
+    ] {
+        assert!(matches!(builder.start(), Err(LoggerError::InvalidOption(_))));
+    }
     let producer = logger.producer(1).unwrap();
     producer.log_now(b"before").unwrap();
     let report = logger.stop().unwrap();
