@@ -215,6 +215,16 @@ pub mod logger {
         out
     }
 
+    /// Logs messages `from..to` of [`payload`] for `producer`'s source, message `seq` stamped `seq + 1`.
+    ///
+    /// # Panics
+    /// If a record is refused.
+    pub fn log_range(producer: &seqring::logger::Producer, from: u64, to: u64) {
+        for seq in from..to {
+            producer.log_at(seq + 1, &payload(producer.source_id(), seq)).unwrap();
+        }
+    }
+
     /// Every record of every segment in `dir`, per source in file order: (timestamp, payload).
     ///
     /// # Panics

@@ -9,14 +9,7 @@ use seqring::core::ring::record::Records;
 use seqring::logger::{recover, DataLogger, FullPolicy, LoggerError, Producer};
 use seqring::segment::{scan, Tail};
 use seqring_tests::child::{self, Child};
-use seqring_tests::logger::{check_source, payload, read_segments, unique_name};
-
-/// Logs messages `from..to` of `producer`'s source.
-fn log_range(producer: &Producer, from: u64, to: u64) {
-    for seq in from..to {
-        producer.log_at(seq + 1, &payload(producer.source_id(), seq)).unwrap();
-    }
-}
+use seqring_tests::logger::{check_source, log_range, payload, read_segments, unique_name};
 
 #[test]
 fn a_producer_killed_between_claim_and_commit_is_one_abandoned_record() {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use seqring::archive::{assemble_log_archives, AssembleOptions, EntryName, LogArchive};
 use seqring::logger::{DataLogger, Format, FullPolicy, LogError, LoggerError, Producer};
 use seqring_tests::child::{self, Child};
-use seqring_tests::logger::{check_source, payload, read_segments, unique_name};
+use seqring_tests::logger::{check_source, log_range, payload, read_segments, unique_name};
 
 const THREAD_SOURCES: [u8; 4] = [1, 2, 3, 4];
 const PROCESS_SOURCES: [u8; 3] = [11, 12, 13];
@@ -228,7 +228,7 @@ fn a_name_in_use_is_refused_and_stop_refuses_late_records() {
     // The name is free again; dropping a running logger stops it, writing what was logged and freeing the name.
     let dropped = DataLogger::builder(dir.path(), &name).start().unwrap();
     let producer = dropped.producer(2).unwrap();
-    log_range_at(&producer, 500);
+    log_range(&producer, 0, 500);
     drop(dropped);
     assert_eq!(producer.log_now(b"late"), Err(LogError::Stopped));
     assert!(matches!(
@@ -236,13 +236,6 @@ fn a_name_in_use_is_refused_and_stop_refuses_late_records() {
         Err(LoggerError::NotRunning { .. })
     ));
     assert_eq!(check_source(2, &read_segments(&report.log_dir)[&2]), 500);
-}
-
-/// Logs messages `0..n` of [`payload`] stamped `seq + 1`.
-fn log_range_at(producer: &Producer, n: u64) {
-    for seq in 0..n {
-        producer.log_at(seq + 1, &payload(producer.source_id(), seq)).unwrap();
-    }
 }
 
 /// The fixture's entries as (source, timestamp, payload), in name order.
