@@ -61,9 +61,10 @@ pub struct LoggerInfo {
 /// ```
 /// use seqring::logger::{inspect, DataLogger, LoggerState};
 /// let dir = tempfile::tempdir().unwrap();
-/// let logger = DataLogger::builder(dir.path(), "doc-inspect").start().unwrap();
+/// let name = format!("doc-inspect-{}", std::process::id()); // logger names are machine-wide
+/// let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
 /// logger.producer(4).unwrap().log_now(b"x").unwrap();
-/// let info = inspect("doc-inspect").unwrap();
+/// let info = inspect(&name).unwrap();
 /// assert_eq!((info.state, info.pid), (LoggerState::Running, std::process::id()));
 /// assert_eq!(info.sources[0].source_id, 4);
 /// logger.stop().unwrap();

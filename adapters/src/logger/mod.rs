@@ -605,7 +605,8 @@ pub(crate) fn region_name(name: &str) -> Result<String, LoggerError> {
 /// use seqring::logger::{DataLogger, Format};
 /// use std::time::Duration;
 /// let dir = tempfile::tempdir().unwrap();
-/// let logger = DataLogger::builder(dir.path(), "doc-rig")
+/// let name = format!("rig-{}", std::process::id()); // logger names are machine-wide
+/// let logger = DataLogger::builder(dir.path(), &name)
 ///     .capacity(1 << 20)
 ///     .fsync_interval(Some(Duration::from_millis(500)))
 ///     .start()
@@ -617,7 +618,7 @@ pub(crate) fn region_name(name: &str) -> Result<String, LoggerError> {
 /// assert!(logger.health().is_ok());
 /// let report = logger.stop().unwrap();
 /// assert_eq!((report.records, report.dropped), (101, 0));
-/// assert!(report.log_dir.ends_with("doc-rig_data_log"));
+/// assert!(report.log_dir.ends_with(format!("{name}_data_log")));
 /// ```
 #[derive(Debug)]
 pub struct DataLogger {

@@ -54,7 +54,8 @@ pub enum LogError {
 /// ```
 /// use seqring::logger::DataLogger;
 /// let dir = tempfile::tempdir().unwrap();
-/// let logger = DataLogger::builder(dir.path(), "doc-producer").start().unwrap();
+/// let name = format!("doc-producer-{}", std::process::id()); // logger names are machine-wide
+/// let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
 /// let camera = logger.producer(7).unwrap();
 /// camera.log_now(b"frame 1").unwrap();
 /// camera.log_at(1_500, b"frame 2").unwrap();
@@ -94,9 +95,10 @@ impl Producer {
     /// ```
     /// use seqring::logger::{DataLogger, Producer};
     /// let dir = tempfile::tempdir().unwrap();
-    /// let logger = DataLogger::builder(dir.path(), "doc-connect").start().unwrap();
+    /// let name = format!("doc-connect-{}", std::process::id());
+    /// let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
     /// // In another process, by name:
-    /// let sensor = Producer::connect("doc-connect", 3).unwrap();
+    /// let sensor = Producer::connect(&name, 3).unwrap();
     /// sensor.log_now(&1.5f64.to_le_bytes()).unwrap();
     /// assert!(Producer::connect("no-such-logger", 3).is_err());
     /// drop(sensor);

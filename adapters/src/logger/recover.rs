@@ -56,7 +56,8 @@ impl LogRecovery {
 /// ```
 /// use seqring::logger::{recover, DataLogger};
 /// let dir = tempfile::tempdir().unwrap();
-/// let logger = DataLogger::builder(dir.path(), "doc-recover").start().unwrap();
+/// let name = format!("doc-recover-{}", std::process::id());
+/// let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
 /// logger.producer(1).unwrap().log_now(b"x").unwrap();
 /// let report = logger.stop().unwrap();
 /// let recovery = recover(&report.log_dir).unwrap();
