@@ -164,7 +164,8 @@ impl SegmentSink {
         self.close_file()?;
         let path = self.dir.join(segment_name(self.next_seq));
         self.next_seq += 1;
-        let writer = SegmentWriter::create(&path, self.onset_us)?;
+        let mut writer = SegmentWriter::create(&path, self.onset_us)?;
+        writer.preallocate(self.segment_size);
         self.out.files.push(path);
         self.writer = Some(writer);
         Ok(())
