@@ -234,7 +234,8 @@ mod tests {
         let path = dir.path().join("p.seg");
         let mut w = SegmentWriter::create(&path, 1).unwrap();
         w.preallocate(8 << 20);
-        w.append_batch(&[16, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).unwrap();
+        w.append_batch(&[16, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+            .unwrap();
         w.flush().unwrap();
         let meta = std::fs::metadata(&path).unwrap();
         assert_eq!(meta.len(), 64 + 24 + 16, "the length is what was written");
@@ -243,7 +244,11 @@ mod tests {
         let meta = std::fs::metadata(&path).unwrap();
         assert_eq!(meta.len(), len);
         // File systems without fallocate reserve nothing; where it worked, finish gave the reservation back.
-        assert!(meta.blocks() * 512 < 1 << 20, "{} bytes still reserved (had {reserved})", meta.blocks() * 512);
+        assert!(
+            meta.blocks() * 512 < 1 << 20,
+            "{} bytes still reserved (had {reserved})",
+            meta.blocks() * 512
+        );
         assert_eq!(crate::segment::Segment::open(&path).unwrap().records().count(), 1);
     }
 }
