@@ -41,9 +41,9 @@ pub use error::SharedArrayError;
 pub use handle::{ArrayOptions, DEFAULT_TIMEOUT};
 pub use seqring_core::seqlock::Snapshot;
 
-use crate::region::clock::{self, Deadline};
+use crate::region::clock::{self, Deadline, SPINS_BEFORE_CLOCK};
 use handle::{more, Handle};
-use seqring_core::{Element, Patience, Shape};
+use seqring_core::{Element, Patience, Shape, Spins};
 use std::marker::PhantomData;
 use std::ops::Range;
 use std::time::Duration;
@@ -281,10 +281,21 @@ impl<T: Element> SharedArray<T> {
     /// As [`SharedArray::read_into`].
     #[inline]
     pub fn try_read_into(&self, dst: &mut [T], timeout: Duration) -> Result<u64, SharedArrayError> {
-        match self.handle.array.read_into(0, dst, Deadline::new(timeout)) {
+        // The fast path spins only (small enough to inline like the core's own read); a read that must wait, or
+        // fails, goes once more through the deadline-bounded path.
+        match self.handle.array.read_into(0, dst, Spins(SPINS_BEFORE_CLOCK)) {
             Ok(version) => Ok(version),
-            Err(e) => Err(self.error(e)),
+            Err(_) => self.read_into_waiting(dst, timeout),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn read_into_waiting(&self, dst: &mut [T], timeout: Duration) -> Result<u64, SharedArrayError> {
+        self.handle
+            .array
+            .read_into(0, dst, Deadline::new(timeout))
+            .map_err(|e| self.error(e))
     }
 
     /// Copies `dst.len()` elements from element `first` into `dst` and returns the snapshot they belong to
