@@ -183,6 +183,7 @@ impl core::fmt::Display for ArrayError {
 impl core::error::Error for ArrayError {}
 
 /// The byte length of `shape` in `dtype`, checked against [`MAX_DIMS`].
+#[inline]
 fn shape_bytes(dtype: DType, shape: &[u64]) -> Result<u64, ArrayError> {
     if shape.len() > MAX_DIMS {
         return Err(ArrayError::BadShape);
@@ -705,13 +706,13 @@ impl RawMeta {
         if self.ndim > MAX_DIMS as u64 {
             return Err(corrupt("array ndim"));
         }
-        // The shape and the data length are stored together by writers, which derive the length from the shape
-        // (`create`, `reshape`); readers bound every copy by the stored length and the capacity, so a disagreement
-        // (only possible in memory corrupted from outside) can never make a read leave the data area.
-        if self.nbytes > capacity {
-            return Err(corrupt("array data length exceeds capacity"));
-        }
+        // Writers store the data length with the shape (derived from it); a disagreement means memory corrupted
+        // from outside, and a snapshot whose shape does not describe its data would mislead every caller.
         let ndim = self.ndim as usize;
+        match shape_bytes(dtype, &self.dims[..ndim]) {
+            Ok(n) if n == self.nbytes && n <= capacity => {}
+            _ => return Err(corrupt("array shape disagrees with its data length or capacity")),
+        }
         Ok(Snapshot {
             version,
             write_time_ns: self.time,
