@@ -3,7 +3,7 @@
 //! Invariants:
 //! - only paths ending in `.yaml` or `.yml` are read or written; anything else is rejected before touching the
 //!   filesystem;
-//! - writes are atomic (temporary file, fsync, rename, see [`crate::processing::atomic_write`]) and create missing
+//! - writes are atomic (temporary file, fsync, rename, see [`crate::region::replace_file_atomically`]) and create missing
 //!   parent directories, so a crash leaves either the old file or the new one;
 //! - the document is framed with `---` and `...`, as ataraxis writes it;
 //! - every error names the path, and parse errors also give the line and column.
@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
-use crate::processing::atomic_write::{atomic_write, AtomicWriteError};
+use crate::region::{replace_file_atomically, FileError};
 
 /// A failed YAML load or save.
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +68,7 @@ pub enum ConfigError {
     },
     /// The atomic write failed.
     #[error(transparent)]
-    Write(#[from] AtomicWriteError),
+    Write(#[from] FileError),
 }
 
 fn parse_message(path: &Path, line: Option<usize>, column: Option<usize>, message: &str) -> String {
@@ -149,7 +149,7 @@ pub(crate) fn write_yaml_document(path: &Path, body: &str) -> Result<(), ConfigE
         text.push('\n');
     }
     text.push_str("...\n");
-    atomic_write(path, text.as_bytes())?;
+    replace_file_atomically(path, |w| w.write_all(text.as_bytes()))?;
     Ok(())
 }
 

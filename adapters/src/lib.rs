@@ -10,5 +10,7 @@ pub mod config;
 pub mod mapped;
 pub mod nested_dict;
 pub mod processing;
+pub mod region;
 pub mod segment;
+pub mod shared_array;
 pub mod tracker;

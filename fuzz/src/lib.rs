@@ -10,6 +10,7 @@ pub mod npz_reader;
 pub mod region_header;
 pub mod ring_consumer;
 pub mod segment_recovery;
+pub mod shared_array_open;
 pub mod key_path;
 pub mod tracker_yaml;
 
@@ -24,6 +25,7 @@ pub fn run(target: &str, data: &[u8]) -> bool {
         "npy_header" => npy_header::fuzz(data),
         "segment_recovery" => segment_recovery::fuzz(data),
         "mapped_open" => mapped_open::fuzz(data),
+        "shared_array_open" => shared_array_open::fuzz(data),
         _ => return false,
     }
     true

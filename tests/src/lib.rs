@@ -188,3 +188,30 @@ pub mod child {
         }
     }
 }
+
+/// Shared-memory region names for tests: unique per test process and call, and removed when the test ends even
+/// if it fails.
+pub mod shm {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// A region name unique to this process and call: `seqring-test-{tag}-{pid}-{n}`.
+    pub fn unique_name(tag: &str) -> String {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        format!("seqring-test-{tag}-{}-{n}", std::process::id())
+    }
+
+    /// Removes the region of its name when dropped (at the end of a test, on success or panic).
+    pub struct Cleanup(pub String);
+
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = seqring::region::remove_region(&self.0);
+        }
+    }
+
+    /// Whether the region `name` exists in `/dev/shm`.
+    pub fn exists(name: &str) -> bool {
+        std::path::Path::new(seqring::region::SHM_DIR).join(name).exists()
+    }
+}

@@ -9,7 +9,6 @@ use std::fs::File;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use memmap2::Mmap;
 use zip::ZipArchive;
 
 use super::reader::source_from_file_name;
@@ -177,16 +176,9 @@ pub fn find_log_archives(
 pub fn read_archive_message_count(path: impl AsRef<Path>) -> Result<usize, ArchiveError> {
     let path = path.as_ref();
     let file = File::open(path).map_err(io(path))?;
-    let len = file.metadata().map_err(io(path))?.len();
-    let map;
-    let bytes: &[u8] = if len == 0 {
-        &[]
-    } else {
-        // SAFETY: a read-only, private map that lives until the end of this function and is only read through
-        // bounded slices by the zip reader; archives are not modified in place (see `LogArchive`).
-        map = unsafe { Mmap::map(&file) }.map_err(io(path))?;
-        &map
-    };
+    // Archives are replaced whole, never modified in place (the region layer's mapped-file contract).
+    let map = crate::region::ReadOnlyMap::of_file(&file).map_err(io(path))?;
+    let bytes: &[u8] = &map;
     let zip = ZipArchive::new(Cursor::new(bytes)).map_err(|source| ArchiveError::Zip {
         path: path.into(),
         source,

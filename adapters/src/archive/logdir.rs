@@ -14,7 +14,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use memmap2::Mmap;
+use crate::region::ReadOnlyMap;
 use rayon::prelude::*;
 
 use super::npy::u8_vector_data;
@@ -363,7 +363,7 @@ pub(crate) struct Loaded {
 
 enum LoadedBytes {
     Buf(Vec<u8>),
-    Map(Mmap),
+    Map(ReadOnlyMap),
 }
 
 impl Loaded {
@@ -409,9 +409,8 @@ impl LogDir {
         let mut file = File::open(&path).map_err(io(&path))?;
         let len = file.metadata().map_err(io(&path))?.len();
         let bytes = if len > MAP_THRESHOLD {
-            // SAFETY: a read-only, private map of an entry file that assembly does not modify, read only through
-            // bounded slices; the caller does not rewrite log entries while they are being assembled.
-            LoadedBytes::Map(unsafe { Mmap::map(&file) }.map_err(io(&path))?)
+            // Log entries are written once (the region layer's mapped-file contract).
+            LoadedBytes::Map(ReadOnlyMap::of_file(&file).map_err(io(&path))?)
         } else {
             // `len` is the real file length, at most MAP_THRESHOLD.
             buf.resize(len as usize, 0);

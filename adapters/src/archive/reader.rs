@@ -16,7 +16,7 @@ use std::ops::{Deref, Range};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use memmap2::Mmap;
+use crate::region::ReadOnlyMap;
 use zip::{CompressionMethod, ZipArchive};
 
 use super::npy::u8_vector_data;
@@ -28,7 +28,7 @@ pub const PARALLEL_THRESHOLD: usize = 2000;
 
 #[derive(Debug)]
 enum Backing {
-    Map(Mmap),
+    Map(ReadOnlyMap),
     Owned(Vec<u8>),
 }
 
@@ -137,11 +137,9 @@ impl LogArchive {
         let bytes = if len == 0 {
             Backing::Owned(Vec::new())
         } else {
-            // SAFETY: a read-only, private map, only read through slices bounded by its length. Archives are never
-            // modified in place (they are written under a temporary name and renamed), which is the documented
-            // contract for files opened here; the map lives as long as `self`, which every borrowed payload
-            // borrows.
-            Backing::Map(unsafe { Mmap::map(&file) }.map_err(io)?)
+            // Archives are replaced whole, never modified in place (the region layer's mapped-file contract); the
+            // map lives as long as `self`, which every borrowed payload borrows.
+            Backing::Map(ReadOnlyMap::of_file(&file).map_err(io)?)
         };
         Self::index(path.to_path_buf(), bytes, source_id)
     }

@@ -3,7 +3,7 @@
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
-use memmap2::Mmap;
+use crate::region::ReadOnlyMap;
 use seqring_core::ring::record::{Record, RecordError, Records};
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -283,7 +283,7 @@ fn tail_error(path: &Path, tail: Tail) -> Option<SegmentError> {
 #[derive(Debug)]
 pub struct Segment {
     path: PathBuf,
-    map: Option<Mmap>,
+    map: Option<ReadOnlyMap>,
     header: Option<SegmentHeader>,
 }
 
@@ -306,10 +306,8 @@ impl Segment {
                 header: None,
             });
         }
-        // SAFETY: the map is read-only and private to this value. Its contents are only read through `&[u8]`
-        // slices bounded by the map's length. The documented contract is that the file is not truncated or
-        // rewritten while mapped (appends are fine); nothing here writes to it.
-        let map = unsafe { Mmap::map(&file) }.map_err(|e| SegmentError::io(path, e))?;
+        // Segments only grow by appends while mapped (the region layer's mapped-file contract).
+        let map = ReadOnlyMap::of_file(&file).map_err(|e| SegmentError::io(path, e))?;
         let header =
             check_header(&map).map_err(|tail| tail_error(path, tail).unwrap_or_else(|| unreachable_io(path)))?;
         Ok(Segment {
@@ -481,10 +479,9 @@ pub fn recover(path: impl AsRef<Path>) -> Result<RecoveryReport, SegmentError> {
     let result = if original_len == 0 {
         scan(&[])
     } else {
-        // SAFETY: read-only map of a file this function holds open; it is only read through a bounded slice, and
-        // dropped before the file is truncated below. Concurrent writers are excluded by the documented contract
-        // (recover a segment only when no logger writes to it).
-        let map = unsafe { Mmap::map(&file) }.map_err(|e| SegmentError::io(path, e))?;
+        // The map is dropped before the file is truncated below, and no logger writes a segment under recovery
+        // (the region layer's mapped-file contract).
+        let map = ReadOnlyMap::of_file(&file).map_err(|e| SegmentError::io(path, e))?;
         scan(&map)
     };
     let torn = match result.tail {

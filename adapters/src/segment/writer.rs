@@ -1,10 +1,10 @@
 //! The append-only segment writer. It writes the file header once, then whole batches (header + ring bytes); it
 //! never seeks or rewrites, so a crash can only tear the last batch.
 
+use crate::region::clock::now_us;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::reader::{scan, Tail};
 use super::{batch_header, SegmentError, SegmentHeader, FILE_HEADER_LEN, VERSION};
@@ -39,12 +39,6 @@ pub struct SegmentWriter {
     header: SegmentHeader,
     len: u64,
     batches: u64,
-}
-
-fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
 }
 
 impl SegmentWriter {

@@ -1,0 +1,196 @@
+//! The part every shared-array handle shares: the seqlock over its region, the writer token, the timeout, and the
+//! creator's duty to remove the region on drop.
+
+use super::error::{token_of, SharedArrayError};
+use crate::region::clock::{self, Deadline};
+use crate::region::{self, CreateOptions, Region, RegionError};
+use seqring_core::dtype::element_count;
+use seqring_core::seqlock::{self, ArrayError, SeqArray, WriteStamp};
+use seqring_core::{DType, Patience, MAX_DIMS};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// The default bound of every wait: how long a reader or writer waits for a writer in its write section.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How a shared array is created or opened.
+///
+/// # Examples
+/// ```
+/// use seqring::shared_array::ArrayOptions;
+/// use std::time::Duration;
+/// let o = ArrayOptions::default().exists_ok(true).capacity(1024).mode(0o660).timeout(Duration::from_millis(50));
+/// assert_eq!((o.exists_ok, o.capacity, o.mode), (true, Some(1024), 0o660));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ArrayOptions {
+    /// Replace an existing region of the same name instead of failing with
+    /// [`RegionError::AlreadyExists`] (create only).
+    pub exists_ok: bool,
+    /// The capacity in elements, for arrays that [`reshape`](super::SharedArray::reshape) to larger shapes later
+    /// (create only; at least the initial shape's element count is always reserved).
+    pub capacity: Option<u64>,
+    /// The region's permission bits (create only; default `0o600`).
+    pub mode: u32,
+    /// The bound of every wait on a writer in its write section (default [`DEFAULT_TIMEOUT`]).
+    pub timeout: Duration,
+}
+
+impl Default for ArrayOptions {
+    fn default() -> Self {
+        ArrayOptions {
+            exists_ok: false,
+            capacity: None,
+            mode: 0o600,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+impl ArrayOptions {
+    /// Sets [`ArrayOptions::exists_ok`].
+    pub fn exists_ok(mut self, yes: bool) -> Self {
+        self.exists_ok = yes;
+        self
+    }
+
+    /// Sets [`ArrayOptions::capacity`] in elements.
+    pub fn capacity(mut self, elements: u64) -> Self {
+        self.capacity = Some(elements);
+        self
+    }
+
+    /// Sets [`ArrayOptions::mode`].
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Sets [`ArrayOptions::timeout`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+/// A [`Patience`] borrowed for one wait out of a longer operation's [`Deadline`].
+pub(crate) fn more(p: &mut Deadline) -> impl Patience + '_ {
+    move || p.keep_waiting()
+}
+
+/// The byte length of `shape` in `dtype`, or `None` when it has too many dimensions or overflows.
+pub(crate) fn shape_bytes(dtype: DType, shape: &[u64]) -> Option<u64> {
+    if shape.len() > MAX_DIMS {
+        return None;
+    }
+    element_count(shape)?.checked_mul(dtype.itemsize() as u64)
+}
+
+/// An open array: the seqlock over its region and what every operation needs.
+#[derive(Debug)]
+pub(crate) struct Handle {
+    pub(crate) array: SeqArray<Region>,
+    pub(crate) token: u64,
+    pub(crate) timeout: Duration,
+    owner: bool,
+    persisted: AtomicBool,
+}
+
+impl Handle {
+    /// Creates the region `name` holding an array of `dtype` and `shape`.
+    pub(crate) fn create(
+        name: &str,
+        dtype: DType,
+        shape: &[u64],
+        options: &ArrayOptions,
+    ) -> Result<Handle, SharedArrayError> {
+        let bad_shape = || SharedArrayError::BadShape {
+            name: name.to_string(),
+            shape: shape.to_vec(),
+        };
+        let needed = shape_bytes(dtype, shape).ok_or_else(bad_shape)?;
+        let reserved = match options.capacity {
+            Some(elements) => elements.checked_mul(dtype.itemsize() as u64).ok_or_else(bad_shape)?,
+            None => 0,
+        };
+        let capacity = usize::try_from(needed.max(reserved)).map_err(|_| bad_shape())?;
+        let len = seqlock::region_len(capacity).ok_or_else(bad_shape)?;
+        let mut region = Region::create_shm(
+            name,
+            len,
+            CreateOptions::default().mode(options.mode).replace(options.exists_ok),
+        )?;
+        // From here the handle removes the region (on drop, unless persisted), not the mapping.
+        region.set_remove_on_drop(false);
+        let pid = std::process::id();
+        match SeqArray::create(region, dtype, shape, u64::from(pid), clock::now_ns()) {
+            Ok(array) => Ok(Handle {
+                array,
+                token: token_of(pid),
+                timeout: options.timeout,
+                owner: true,
+                persisted: AtomicBool::new(false),
+            }),
+            Err(e) => {
+                let _ = region::remove_region(name);
+                Err(SharedArrayError::from_core(name, e, dtype.itemsize()))
+            }
+        }
+    }
+
+    /// Opens the array region `name`, waiting within the timeout for its creator to publish it.
+    pub(crate) fn open(name: &str, options: &ArrayOptions) -> Result<Handle, SharedArrayError> {
+        let region = Region::open_shm(name)?;
+        let array = SeqArray::open(region, Deadline::new(options.timeout))
+            .map_err(|e| SharedArrayError::from_core(name, e, 1))?;
+        Ok(Handle {
+            array,
+            token: token_of(std::process::id()),
+            timeout: options.timeout,
+            owner: false,
+            persisted: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        self.array.memory().name()
+    }
+
+    /// A stamp for a write starting now.
+    #[inline]
+    pub(crate) fn stamp(&self) -> WriteStamp {
+        WriteStamp {
+            token: self.token,
+            time_ns: clock::now_ns(),
+        }
+    }
+
+    #[cold]
+    pub(crate) fn error(&self, e: ArrayError, itemsize: usize) -> SharedArrayError {
+        SharedArrayError::from_core(self.name(), e, itemsize)
+    }
+
+    pub(crate) fn is_owner(&self) -> bool {
+        self.owner
+    }
+
+    pub(crate) fn persist(&self) {
+        self.persisted.store(true, Ordering::Relaxed);
+    }
+
+    /// Removes the region now (whoever created it); this handle's mapping stays valid until it drops.
+    pub(crate) fn destroy(&self) -> Result<(), RegionError> {
+        self.persisted.store(true, Ordering::Relaxed);
+        region::remove_region(self.name())
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if self.owner && !self.persisted.load(Ordering::Relaxed) {
+            // Best effort: `destroy` or a tool may have removed it already.
+            let _ = region::remove_region(self.name());
+        }
+    }
+}
