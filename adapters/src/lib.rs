@@ -7,6 +7,7 @@ pub use seqring_core as core;
 
 pub mod archive;
 pub mod config;
+pub mod logger;
 pub mod mapped;
 pub mod nested_dict;
 pub mod processing;

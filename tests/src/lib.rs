@@ -215,3 +215,83 @@ pub mod shm {
         std::path::Path::new(seqring::region::SHM_DIR).join(name).exists()
     }
 }
+
+/// Logger test data: self-checking payloads, unique logger names, and reading a log directory back.
+pub mod logger {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use seqring::segment::Segment;
+
+    /// A logger name unique to this process and `tag` (regions are system-wide).
+    pub fn unique_name(tag: &str) -> String {
+        format!("t{}-{tag}", std::process::id())
+    }
+
+    /// The payload of message `seq` of `source`: `seq` as u64 LE, then `seq % 61` bytes derived from source and
+    /// seq, so that lengths vary, records wrap the ring at every offset, and any torn or misplaced byte shows.
+    pub fn payload(source: u8, seq: u64) -> Vec<u8> {
+        let mut out = seq.to_le_bytes().to_vec();
+        let mut x = seq.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ u64::from(source);
+        for _ in 0..seq % 61 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            out.push(x as u8);
+        }
+        out
+    }
+
+    /// Every record of every segment in `dir`, per source in file order: (timestamp, payload).
+    ///
+    /// # Panics
+    /// If a segment does not read cleanly.
+    pub fn read_segments(dir: &Path) -> BTreeMap<u8, Vec<(u64, Vec<u8>)>> {
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+            .collect();
+        paths.sort();
+        let mut out: BTreeMap<u8, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
+        for path in paths {
+            let segment = Segment::open(&path).unwrap();
+            for record in segment.records() {
+                let (_, r) = record.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                out.entry(r.source_id)
+                    .or_default()
+                    .push((r.timestamp, r.payload.to_vec()));
+            }
+        }
+        out
+    }
+
+    /// Checks that `records` (one source, in file order) are its onset record and then messages `0..n` with the
+    /// payloads of [`payload`] and non-decreasing timestamps; returns `n`.
+    ///
+    /// # Panics
+    /// At the first record that breaks the rule, naming it.
+    pub fn check_source(source: u8, records: &[(u64, Vec<u8>)]) -> u64 {
+        let (onset_ts, onset) = &records[0];
+        assert_eq!(
+            (*onset_ts, onset.len()),
+            (0, 8),
+            "source {source}: the first record is not an onset"
+        );
+        let mut last_ts = 0;
+        for (i, (ts, bytes)) in records[1..].iter().enumerate() {
+            let seq = i as u64;
+            assert_eq!(
+                bytes,
+                &payload(source, seq),
+                "source {source}: message {seq} is wrong or out of order"
+            );
+            assert!(
+                *ts >= last_ts,
+                "source {source}: message {seq} stamped {ts} before {last_ts}"
+            );
+            last_ts = *ts;
+        }
+        records.len() as u64 - 1
+    }
+}

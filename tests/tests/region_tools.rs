@@ -37,13 +37,23 @@ fn lists_inspects_and_removes_regions_of_live_and_dead_creators() {
     publish_ready(&ring);
 
     let list = region::list_regions().unwrap();
-    let find = |name: &str| list.iter().find(|e| e.name == name).unwrap_or_else(|| panic!("{name} not listed"));
+    let find = |name: &str| {
+        list.iter()
+            .find(|e| e.name == name)
+            .unwrap_or_else(|| panic!("{name} not listed"))
+    };
     let s = find(&stale);
     let info = s.header.as_ref().unwrap();
-    assert_eq!((info.kind, info.creator_pid), (RegionKind::Array, u64::from(creator_pid)));
+    assert_eq!(
+        (info.kind, info.creator_pid),
+        (RegionKind::Array, u64::from(creator_pid))
+    );
     assert!(s.is_stale(), "its creator exited: {s:?}");
     let l = find(&live);
-    assert_eq!((l.header.as_ref().unwrap().kind, l.size, l.creator_alive), (RegionKind::Ring, 8192, Some(true)));
+    assert_eq!(
+        (l.header.as_ref().unwrap().kind, l.size, l.creator_alive),
+        (RegionKind::Ring, 8192, Some(true))
+    );
 
     let report = inspect(&stale, Duration::from_millis(10)).unwrap();
     assert!(!report.creator_alive && !report.locked);
@@ -58,7 +68,10 @@ fn lists_inspects_and_removes_regions_of_live_and_dead_creators() {
 
     region::remove_region(&stale).unwrap();
     assert!(!exists(&stale));
-    assert!(matches!(region::probe_region(&stale), Err(RegionError::NotFound { .. })));
+    assert!(matches!(
+        region::probe_region(&stale),
+        Err(RegionError::NotFound { .. })
+    ));
     drop(ring);
     assert!(!exists(&live), "the ring's creator removed it on drop");
 }

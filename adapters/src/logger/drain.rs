@@ -1,0 +1,219 @@
+//! The drain thread: the ring's one consumer, writing batches to the sink straight from ring memory.
+//!
+//! Loop: poll a batch (at most a quarter of a segment, up to [`MAX_BATCH`] bytes), write it, release it. When the ring runs empty it hands the
+//! sink's buffer to the operating system (so a crash of the logger process loses nothing drained before a pause
+//! in the traffic) and publishes the count of records handed over. With nothing to poll it idles by
+//! spinning, then yielding, then parking for at most [`MAX_PARK`] (a stop or resume unparks it at once). It syncs
+//! the sink every fsync interval and stores a heartbeat in the ring. A claim left uncommitted at the head while
+//! later records are committed is unblocked after the abandon timeout, while running only if the process that
+//! holds its source is dead (or the source is unknown), at stop whatever holds it.
+//!
+//! On stop (the region's state is already `stopped`, so producers refuse new records) it drains everything
+//! committed, resolves blockages, drains again, and finishes the sink.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use seqring_core::ring::RingError;
+
+use super::backing::{pid_alive, Backing};
+use super::layout::LoggerRegion;
+use super::ring_api::{Blockage, RingConsumer};
+use super::sink::{Sink, SinkOutcome};
+use super::WriteError;
+
+/// The most bytes written per batch.
+pub(crate) const MAX_BATCH: usize = 4 << 20;
+/// The fewest bytes a batch may be capped at.
+const MIN_BATCH: usize = 4 << 10;
+
+/// The batch size for segments of `segment_size` bytes: a quarter of a segment, so that files roll close to
+/// their size, within [`MIN_BATCH`] ..= [`MAX_BATCH`].
+pub(crate) fn batch_size(segment_size: u64) -> usize {
+    usize::try_from(segment_size / 4)
+        .unwrap_or(MAX_BATCH)
+        .clamp(MIN_BATCH, MAX_BATCH)
+}
+/// The longest park while idle.
+const MAX_PARK: Duration = Duration::from_millis(1);
+const SPINS: u32 = 128;
+const YIELDS: u32 = 64;
+
+/// State shared between the logger handle and its drain thread.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    pub(crate) stop: AtomicBool,
+    pub(crate) paused: AtomicBool,
+    pub(crate) error: Mutex<Option<Arc<WriteError>>>,
+    /// Records drained and handed to the operating system, for `health()`.
+    pub(crate) flushed: AtomicU64,
+}
+
+/// How the drain thread is configured.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DrainOptions {
+    /// The most bytes per batch.
+    pub(crate) max_batch: usize,
+    pub(crate) fsync_interval: Option<Duration>,
+    pub(crate) abandon_timeout: Duration,
+}
+
+/// What the drain thread hands back.
+#[derive(Debug)]
+pub(crate) struct DrainOutcome {
+    pub(crate) sink: SinkOutcome,
+    pub(crate) ring_error: Option<RingError>,
+}
+
+/// Everything the drain thread owns.
+pub(crate) struct Drain {
+    pub(crate) consumer: RingConsumer,
+    pub(crate) region: LoggerRegion,
+    pub(crate) sink: Sink,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) options: DrainOptions,
+    /// Keeps the mapping behind `consumer` and `region` alive (declared last: dropped after them).
+    pub(crate) _backing: Arc<Backing>,
+}
+
+/// A blockage being timed.
+struct Watch {
+    blockage: Blockage,
+    since: Instant,
+}
+
+impl Drain {
+    /// Runs until stopped.
+    pub(crate) fn run(mut self) -> DrainOutcome {
+        let ring_error = self.run_loop().err();
+        DrainOutcome {
+            sink: self.sink.finish(),
+            ring_error,
+        }
+    }
+
+    fn run_loop(&mut self) -> Result<(), RingError> {
+        let mut idle = 0u32;
+        let mut last_sync = Instant::now();
+        let mut watch: Option<Watch> = None;
+        loop {
+            if !self.shared.paused.load(Ordering::Relaxed) && self.drain_one()? {
+                idle = 0;
+                self.maybe_sync(&mut last_sync);
+                continue;
+            }
+            // Acquire: pairs with the Release store in `DataLogger::stop`, after the region was marked stopped.
+            if self.shared.stop.load(Ordering::Acquire) {
+                return self.finish_draining();
+            }
+            if idle == 0 {
+                self.flush();
+            }
+            self.watch_blockage(&mut watch, false)?;
+            self.maybe_sync(&mut last_sync);
+            self.consumer.heartbeat(crate::region::clock::now_ns());
+            idle = idle.saturating_add(1);
+            if idle < SPINS {
+                std::hint::spin_loop();
+            } else if idle < SPINS + YIELDS {
+                std::thread::yield_now();
+            } else {
+                std::thread::park_timeout(MAX_PARK);
+            }
+        }
+    }
+
+    /// Drains one batch; returns whether there was one.
+    fn drain_one(&mut self) -> Result<bool, RingError> {
+        let sink = &mut self.sink;
+        let shared = &self.shared;
+        let had = self.consumer.drain_one(self.options.max_batch, |bytes| {
+            let had_error = sink.error().is_some();
+            sink.write(bytes);
+            if !had_error {
+                report_error(shared, sink);
+            }
+        })?;
+        Ok(had)
+    }
+
+    /// Flushes the sink and publishes how many records it holds.
+    fn flush(&mut self) {
+        self.sink.flush();
+        report_error(&self.shared, &self.sink);
+        if self.sink.error().is_none() {
+            // Relaxed: a statistic.
+            self.shared
+                .flushed
+                .store(self.consumer.stats().records, Ordering::Relaxed);
+        }
+    }
+
+    fn maybe_sync(&mut self, last_sync: &mut Instant) {
+        if let Some(interval) = self.options.fsync_interval {
+            if last_sync.elapsed() >= interval {
+                self.sink.sync();
+                report_error(&self.shared, &self.sink);
+                *last_sync = Instant::now();
+            }
+        }
+    }
+
+    /// Times the head blockage and unblocks it when it is due; returns whether it unblocked one.
+    fn watch_blockage(&mut self, watch: &mut Option<Watch>, stopping: bool) -> Result<bool, RingError> {
+        let Some(blockage) = self.consumer.blocked()? else {
+            *watch = None;
+            return Ok(false);
+        };
+        match watch {
+            Some(w) if w.blockage.position() == blockage.position() => {
+                if w.since.elapsed() < self.options.abandon_timeout {
+                    return Ok(false);
+                }
+                let holder_alive = w
+                    .blockage
+                    .source_id()
+                    .map(|s| self.region.pid(s))
+                    .is_some_and(|pid| pid_alive(u64::from(pid)));
+                if holder_alive && !stopping {
+                    return Ok(false);
+                }
+                // Unblock what was noted a timeout ago: the core confirms nothing about it changed since.
+                let noted = watch.take().map_or(blockage, |w| w.blockage);
+                self.consumer.unblock(noted)
+            }
+            _ => {
+                *watch = Some(Watch {
+                    blockage,
+                    since: Instant::now(),
+                });
+                Ok(false)
+            }
+        }
+    }
+
+    /// Drains everything committed, unblocking abandoned claims after the timeout.
+    fn finish_draining(&mut self) -> Result<(), RingError> {
+        let mut watch: Option<Watch> = None;
+        loop {
+            while self.drain_one()? {}
+            if self.consumer.blocked()?.is_none() {
+                return Ok(());
+            }
+            if !self.watch_blockage(&mut watch, true)? {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+    }
+}
+
+/// Publishes the sink's first error for `health()`.
+fn report_error(shared: &Shared, sink: &Sink) {
+    if let Some(e) = sink.error() {
+        let mut slot = shared.error.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(Arc::clone(e));
+        }
+    }
+}

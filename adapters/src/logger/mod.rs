@@ -1,0 +1,770 @@
+//! The DataLogger: producers in any process log byte messages through a shared-memory ring to crash-safe disk
+//! writers (ataraxis `DataLogger` + `LogPackage`).
+//!
+//! - [`DataLogger::builder`] sets the ring, the output format and the policies; [`LoggerBuilder::start`] creates
+//!   `{output_dir}/{name}_data_log/` and the ring region, and starts the drain thread.
+//! - [`DataLogger::producer`] (in-process) and [`Producer::connect`] (any process) hand out producers. Each source
+//!   logs its onset record first (timestamp 0, payload = onset as u64 LE µs since the UNIX epoch); later
+//!   timestamps are µs since that onset. [`Producer::log_now`], [`Producer::log_at`] and [`Producer::claim`] make
+//!   no syscall and no allocation.
+//! - The drain thread writes batches straight from ring memory: [`Format::Segments`] (the default; checksummed
+//!   batches in files rolled at a size) or [`Format::NpyEntries`] (one ataraxis `.npy` file per message, from a
+//!   pool of writer threads).
+//! - [`DataLogger::stop`] drains everything committed, unblocks claims abandoned by dead producers, syncs, and
+//!   returns a [`StopReport`]; [`DataLogger::health`] reports progress and the first disk error while it runs.
+//! - [`recover`] checks every segment of a log directory after a crash and cuts torn tails.
+//!
+//! Invariants:
+//! - Every record a producer logs is, in the final report, exactly one of: written (in a file), unwritten (a disk
+//!   error; counted per source), dropped (the ring was full or the logger stopped; counted per source by the
+//!   producer before its call returns), or abandoned (a dead producer's claim, counted by the ring).
+//! - A logger name is taken by one live logger: its region name is `seqring-log.{name}`, and a region left by a
+//!   dead logger is taken over at start, its committed records drained into the new files first.
+//! - The region layout (header, per-source table, ring) is in `docs/FORMATS.md` ("DataLogger").
+
+mod backing;
+mod drain;
+mod layout;
+mod producer;
+mod recover;
+mod ring_api;
+mod sink;
+mod tally;
+
+pub use producer::{LogError, LogGrant, Producer};
+pub use recover::{recover, LogRecovery};
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::region::clock::now_ns;
+
+use seqring_core::ring::{region_len, RingError, MAX_CAPACITY, MIN_CAPACITY};
+
+use crate::region::RegionError;
+use backing::{pid_alive, Backing};
+use drain::{Drain, DrainOptions, DrainOutcome, Shared};
+use layout::{HeaderFields, LoggerRegion};
+use ring_api::RingConsumer;
+use sink::{NpySink, SegmentSink, Sink};
+use tally::Tally;
+
+/// The suffix of a logger's directory name (ataraxis `LOG_DIRECTORY_SUFFIX`).
+pub const LOG_DIR_SUFFIX: &str = "_data_log";
+/// The prefix of a logger's ring region name.
+pub const REGION_PREFIX: &str = "seqring-log.";
+
+/// How messages are stored on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// Append-only segment files of checksummed batches (`docs/FORMATS.md`), rolled at the segment size.
+    Segments,
+    /// One ataraxis-compatible `.npy` file per message, written by `writers` threads (ataraxis uses 5).
+    NpyEntries {
+        /// The number of writer threads.
+        writers: usize,
+    },
+}
+
+/// What a producer does when the ring is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FullPolicy {
+    /// Give up at once and count the record as dropped.
+    Drop,
+    /// Retry (spinning, then yielding) for up to this long, then give up and count the record as dropped.
+    Wait(Duration),
+}
+
+/// A disk write that failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// A segment file could not be written, synced or read back.
+    #[error(transparent)]
+    Segment(#[from] crate::segment::SegmentError),
+    /// An entry file or the log directory could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What went wrong with a logger. Every variant names the logger, file or region it is about.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoggerError {
+    /// The name is not usable: it must match `[A-Za-z0-9._-]{1,188}`.
+    #[error("invalid logger name {name:?}: use 1 to 188 characters of A-Z a-z 0-9 . _ -")]
+    InvalidName {
+        /// The rejected name.
+        name: String,
+    },
+    /// A builder option is out of range.
+    #[error("invalid logger option: {0}")]
+    InvalidOption(String),
+    /// A live logger already runs under this name.
+    #[error("logger {name:?} is already running in process {pid}")]
+    NameInUse {
+        /// The logger's name.
+        name: String,
+        /// The live logger's process.
+        pid: u32,
+    },
+    /// No logger of this name is running.
+    #[error("no logger named {name:?} is running")]
+    NotRunning {
+        /// The logger's name.
+        name: String,
+    },
+    /// The region exists but is not a valid logger region.
+    #[error("logger {name:?}: {problem}")]
+    Layout {
+        /// The logger's name.
+        name: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The region could not be created or opened.
+    #[error("logger {name:?}: {source}")]
+    Region {
+        /// The logger's name.
+        name: String,
+        /// The backing layer's error.
+        #[source]
+        source: RegionError,
+    },
+    /// The ring refused an operation or is corrupt.
+    #[error("logger {name:?}: ring: {error}")]
+    Ring {
+        /// The logger's name.
+        name: String,
+        /// The ring's error.
+        error: RingError,
+    },
+    /// The log directory could not be created.
+    #[error("{path}: {source}")]
+    Io {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The onset record of a source could not be logged.
+    #[error("logger {name:?}: the onset record of source {source_id} could not be logged: {error}")]
+    Onset {
+        /// The logger's name.
+        name: String,
+        /// The source.
+        source_id: u8,
+        /// Why.
+        error: LogError,
+    },
+    /// The source already has an onset, so it cannot be given another.
+    #[error("logger {name:?}: source {source_id} already has an onset")]
+    OnsetTaken {
+        /// The logger's name.
+        name: String,
+        /// The source.
+        source_id: u8,
+    },
+    /// A disk write failed; the report says exactly what was written and what was not.
+    #[error("{source}; {} records ({} bytes) could not be written", report.unwritten_records, report.unwritten_bytes)]
+    Disk {
+        /// The account of the run.
+        report: Box<StopReport>,
+        /// The first write error.
+        #[source]
+        source: Arc<WriteError>,
+    },
+    /// The ring turned out corrupt while draining; the report covers what was drained before.
+    #[error("logger {name:?}: ring corrupt while draining: {error}")]
+    Drain {
+        /// The logger's name.
+        name: String,
+        /// The ring's error.
+        error: RingError,
+        /// The account of the run up to the corruption.
+        report: Box<StopReport>,
+    },
+    /// The drain thread panicked (a bug).
+    #[error("logger {name:?}: the drain thread panicked")]
+    Panicked {
+        /// The logger's name.
+        name: String,
+    },
+}
+
+/// What one source logged, in a [`StopReport`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SourceReport {
+    /// The source id.
+    pub source_id: u8,
+    /// Records written to disk, the onset record included.
+    pub records: u64,
+    /// Their payload bytes.
+    pub bytes: u64,
+    /// Records given up on by the source's producers (ring full or logger stopped).
+    pub dropped: u64,
+    /// Records drained but not written because of a disk error.
+    pub unwritten_records: u64,
+    /// Their payload bytes.
+    pub unwritten_bytes: u64,
+}
+
+/// The account of a logger run, from [`DataLogger::stop`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StopReport {
+    /// The log directory.
+    pub log_dir: PathBuf,
+    /// Per source with any record, dropped or written, by source id.
+    pub sources: Vec<SourceReport>,
+    /// Records written, all sources.
+    pub records: u64,
+    /// Their payload bytes.
+    pub bytes: u64,
+    /// Records given up on, all sources.
+    pub dropped: u64,
+    /// Claims left uncommitted by producers that died, turned into padding.
+    pub abandoned: u64,
+    /// Records drained but not written (disk error).
+    pub unwritten_records: u64,
+    /// Their payload bytes.
+    pub unwritten_bytes: u64,
+    /// Records taken over from a dead logger's region at start (included in the counts above).
+    pub taken_over: u64,
+    /// The segment files written, in order (empty for npy entries).
+    pub files: Vec<PathBuf>,
+    /// The `.npy` entry files written.
+    pub npy_entries: u64,
+}
+
+impl StopReport {
+    /// The report of one source, if it logged anything.
+    pub fn source(&self, source_id: u8) -> Option<&SourceReport> {
+        self.sources.iter().find(|s| s.source_id == source_id)
+    }
+}
+
+/// A snapshot of a running logger, from [`DataLogger::health`].
+#[derive(Clone, Debug)]
+pub struct Health {
+    /// Records drained from the ring so far (written or about to be).
+    pub records: u64,
+    /// Records handed to the operating system so far: they survive a crash of this process (and reach the disk
+    /// at the next fsync). The drain thread hands its buffer over whenever the ring runs empty.
+    pub written: u64,
+    /// Their payload bytes.
+    pub bytes: u64,
+    /// Bytes committed or claimed in the ring and not yet drained.
+    pub pending_bytes: u64,
+    /// Records given up on so far, all sources (the ring's own counter).
+    pub dropped: u64,
+    /// Abandoned claims unblocked so far.
+    pub abandoned: u64,
+    /// The first disk error, if any: from then on drained records are counted as unwritten.
+    pub error: Option<Arc<WriteError>>,
+}
+
+impl Health {
+    /// Whether no disk error has happened.
+    pub fn is_ok(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// Options of a [`DataLogger`], then [`start`](LoggerBuilder::start).
+#[derive(Clone, Debug)]
+#[must_use = "a builder does nothing until `start`"]
+pub struct LoggerBuilder {
+    output_dir: PathBuf,
+    name: String,
+    capacity: usize,
+    max_payload: Option<usize>,
+    format: Format,
+    segment_size: u64,
+    fsync_interval: Option<Duration>,
+    full: FullPolicy,
+    abandon_timeout: Duration,
+}
+
+impl LoggerBuilder {
+    /// The ring's data area in bytes, rounded up to a power of two (64 B ..= 1 GiB; default 32 MiB).
+    pub fn capacity(mut self, bytes: usize) -> Self {
+        self.capacity = bytes;
+        self
+    }
+
+    /// The largest payload of one record (default: a quarter of the capacity, less the 16-byte record header; at
+    /// most half the capacity).
+    pub fn max_payload(mut self, bytes: usize) -> Self {
+        self.max_payload = Some(bytes);
+        self
+    }
+
+    /// The output format (default [`Format::Segments`]).
+    pub fn format(mut self, format: Format) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// The size at which a segment file is closed and the next one started (default 256 MiB).
+    pub fn segment_size(mut self, bytes: u64) -> Self {
+        self.segment_size = bytes;
+        self
+    }
+
+    /// How often written data is synced to disk while running (default every second; `None`: only at stop).
+    pub fn fsync_interval(mut self, interval: Option<Duration>) -> Self {
+        self.fsync_interval = interval;
+        self
+    }
+
+    /// What producers do when the ring is full (default [`FullPolicy::Drop`]).
+    pub fn on_full(mut self, policy: FullPolicy) -> Self {
+        self.full = policy;
+        self
+    }
+
+    /// How long a claim may stay uncommitted at the head of the ring before the drain thread treats it as
+    /// abandoned (default 1 s). While running, it is unblocked only if the process of its source is dead.
+    pub fn abandon_timeout(mut self, timeout: Duration) -> Self {
+        self.abandon_timeout = timeout;
+        self
+    }
+
+    /// Creates the log directory and the ring region and starts the drain thread.
+    ///
+    /// A region of the same name left by a dead logger is taken over: its committed records are drained into this
+    /// logger's files first (and counted in [`StopReport::taken_over`]), and its sources keep their onsets.
+    ///
+    /// # Errors
+    /// [`LoggerError::InvalidName`], [`LoggerError::InvalidOption`], [`LoggerError::NameInUse`] if a live logger
+    /// has the name, [`LoggerError::Io`] if the directory cannot be created, [`LoggerError::Region`] or
+    /// [`LoggerError::Ring`] if the region cannot be set up, [`LoggerError::Disk`] if the first segment cannot be
+    /// written.
+    pub fn start(self) -> Result<DataLogger, LoggerError> {
+        let region_name = region_name(&self.name)?;
+        let capacity = self
+            .capacity
+            .checked_next_power_of_two()
+            .filter(|c| (MIN_CAPACITY..=MAX_CAPACITY).contains(c))
+            .ok_or_else(|| LoggerError::InvalidOption(format!("capacity {} is not 64 B ..= 1 GiB", self.capacity)))?;
+        let max_record = match self.max_payload {
+            None => capacity / 4,
+            Some(p) => seqring_core::ring::record::align8(p + seqring_core::ring::record::HEADER_LEN)
+                .filter(|&r| r <= capacity / 2)
+                .ok_or_else(|| {
+                    LoggerError::InvalidOption(format!(
+                        "max payload {p} needs a record of more than half the capacity {capacity}"
+                    ))
+                })?,
+        };
+        if let Format::NpyEntries { writers: 0 } = self.format {
+            return Err(LoggerError::InvalidOption(
+                "npy entries need at least one writer".into(),
+            ));
+        }
+        if self.segment_size == 0 {
+            return Err(LoggerError::InvalidOption("segment size 0".into()));
+        }
+        let log_dir = self.output_dir.join(format!("{}{LOG_DIR_SUFFIX}", self.name));
+        std::fs::create_dir_all(&log_dir).map_err(|source| LoggerError::Io {
+            path: log_dir.clone(),
+            source,
+        })?;
+        let started_us = now_ns() / 1_000;
+        let mut sink = match self.format {
+            Format::Segments => Sink::Segments(Box::new(
+                SegmentSink::new(&log_dir, started_us, self.segment_size).map_err(|e| disk_error(&log_dir, e))?,
+            )),
+            Format::NpyEntries { writers } => Sink::Npy(Box::new(
+                NpySink::new(&log_dir, writers).map_err(|e| disk_error(&log_dir, e))?,
+            )),
+        };
+        let pid = std::process::id();
+        let ring_len = region_len(capacity).unwrap_or(usize::MAX);
+        let region_err = |source| LoggerError::Region {
+            name: self.name.clone(),
+            source,
+        };
+        let ring_err = |error| LoggerError::Ring {
+            name: self.name.clone(),
+            error,
+        };
+        // Take over a region left by a dead logger.
+        let mut stale = None;
+        // Keeps a taken-over region mapped while its onsets are copied.
+        let mut stale_backing = None;
+        let backing = loop {
+            match backing::create(&region_name, LoggerRegion::region_len(ring_len)) {
+                Ok(b) => break b,
+                Err(RegionError::AlreadyExists { .. }) => {
+                    if let Some(b) = self.stale_region(&region_name)? {
+                        stale = Some(take_over(&self.name, &b, &mut sink, self.abandon_timeout)?);
+                        stale_backing = Some(b);
+                    }
+                    match backing::remove(&region_name) {
+                        Ok(()) | Err(RegionError::NotFound { .. }) => {}
+                        Err(e) => return Err(region_err(e)),
+                    }
+                }
+                Err(e) => return Err(region_err(e)),
+            }
+        };
+        // SAFETY: `backing` is kept by the logger, its drain and every producer, after the values built over it.
+        let mem = unsafe { ring_api::static_region(backing.raw()) };
+        let fields = HeaderFields {
+            pid,
+            started_us,
+            wait_ns: match self.full {
+                FullPolicy::Drop => None,
+                FullPolicy::Wait(t) => Some(t.as_nanos().min(u128::from(u64::MAX)) as u64),
+            },
+        };
+        let region = LoggerRegion::init(mem, fields);
+        let ring = ring_api::create(region.ring_mem(), max_record, pid, now_ns()).map_err(ring_err)?;
+        if let Some((old, _)) = &stale {
+            region.inherit(old);
+        }
+        drop(stale_backing);
+        let consumer = RingConsumer::attach(ring, u64::from(pid)).map_err(ring_err)?;
+        region.publish();
+        let shared = Arc::new(Shared::default());
+        let drain = Drain {
+            consumer,
+            region,
+            sink,
+            shared: Arc::clone(&shared),
+            options: DrainOptions {
+                max_batch: match self.format {
+                    Format::Segments => drain::batch_size(self.segment_size),
+                    Format::NpyEntries { .. } => drain::MAX_BATCH,
+                },
+                fsync_interval: self.fsync_interval,
+                abandon_timeout: self.abandon_timeout,
+            },
+            _backing: Arc::clone(&backing),
+        };
+        let thread = std::thread::Builder::new()
+            .name(format!("seqring-log-{}", self.name))
+            .spawn(move || drain.run())
+            .map_err(|source| LoggerError::Io {
+                path: log_dir.clone(),
+                source,
+            })?;
+        Ok(DataLogger {
+            name: self.name,
+            log_dir,
+            region,
+            ring,
+            shared,
+            thread: Some(thread),
+            taken_over: stale.map_or(0, |(_, n)| n),
+            backing,
+        })
+    }
+
+    /// Opens the existing region `region_name`: `Ok(Some)` if its logger is dead (a stale region to take over),
+    /// `Ok(None)` if it is not a valid logger region (it is replaced), an error if a live logger owns it.
+    fn stale_region(&self, region_name: &str) -> Result<Option<Arc<Backing>>, LoggerError> {
+        let backing = match backing::open(region_name) {
+            Ok(b) => b,
+            Err(RegionError::NotFound { .. }) => return Ok(None),
+            Err(source) => {
+                return Err(LoggerError::Region {
+                    name: self.name.clone(),
+                    source,
+                })
+            }
+        };
+        // SAFETY: only used within this function and `take_over`, while `backing` lives.
+        let mem = unsafe { ring_api::static_region(backing.raw()) };
+        let Ok((region, _)) = LoggerRegion::open(mem) else {
+            return Ok(None);
+        };
+        let pid = region.fields().pid;
+        if pid_alive(u64::from(pid)) {
+            return Err(LoggerError::NameInUse {
+                name: self.name.clone(),
+                pid,
+            });
+        }
+        Ok(Some(backing))
+    }
+}
+
+/// Drains a dead logger's ring into `sink`; returns its region (for the onsets) and the records drained.
+fn take_over(
+    name: &str,
+    backing: &Arc<Backing>,
+    sink: &mut Sink,
+    abandon_timeout: Duration,
+) -> Result<(LoggerRegion, u64), LoggerError> {
+    // SAFETY: the returned region is used by `start` only while `backing` (held by the caller) lives.
+    let mem = unsafe { ring_api::static_region(backing.raw()) };
+    let layout = |problem: layout::LayoutProblem| LoggerError::Layout {
+        name: name.into(),
+        problem: problem.to_string(),
+    };
+    let ring_err = |error| LoggerError::Ring {
+        name: name.into(),
+        error,
+    };
+    let (region, _) = LoggerRegion::open(mem).map_err(layout)?;
+    let ring = ring_api::open(region.ring_mem(), seqring_core::Spins(0)).map_err(ring_err)?;
+    let old_pid = region.fields().pid;
+    ring.evict_consumer(u64::from(old_pid));
+    let mut consumer = RingConsumer::attach(ring, u64::from(std::process::id())).map_err(ring_err)?;
+    let (mut records, mut retries) = (0u64, 0u32);
+    loop {
+        while consumer
+            .drain_one(drain::MAX_BATCH, |bytes| {
+                let mut t = Tally::default();
+                t.add_batch(bytes);
+                records += t.total_records();
+                sink.write(bytes);
+            })
+            .map_err(ring_err)?
+        {}
+        // A head claim is abandoned if its source's process is dead; a live one gets the abandon timeout to commit.
+        let Some(blockage) = consumer.blocked().map_err(ring_err)? else {
+            break;
+        };
+        let holder_alive = blockage
+            .source_id()
+            .is_some_and(|s| pid_alive(u64::from(region.pid(s))));
+        if holder_alive {
+            std::thread::sleep(abandon_timeout);
+        }
+        // A claim that changed under us (committed, or a later claim wrote) is looked at afresh, a bounded number
+        // of times.
+        if !consumer.unblock(blockage).map_err(ring_err)? {
+            retries += 1;
+            if retries > 100 {
+                break;
+            }
+        }
+    }
+    Ok((region, records))
+}
+
+fn disk_error(log_dir: &Path, e: WriteError) -> LoggerError {
+    LoggerError::Disk {
+        report: Box::new(StopReport {
+            log_dir: log_dir.into(),
+            ..StopReport::default()
+        }),
+        source: Arc::new(e),
+    }
+}
+
+/// The region name of the logger `name`, validated.
+pub(crate) fn region_name(name: &str) -> Result<String, LoggerError> {
+    let ok = (1..=200 - REGION_PREFIX.len()).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && name != "."
+        && name != "..";
+    if ok {
+        Ok(format!("{REGION_PREFIX}{name}"))
+    } else {
+        Err(LoggerError::InvalidName { name: name.into() })
+    }
+}
+
+/// A running logger. Dropping it stops it (use [`DataLogger::stop`] to see the report).
+///
+/// # Examples
+/// ```
+/// use seqring::logger::{DataLogger, Format};
+/// use std::time::Duration;
+/// let dir = tempfile::tempdir().unwrap();
+/// let logger = DataLogger::builder(dir.path(), "doc-rig")
+///     .capacity(1 << 20)
+///     .fsync_interval(Some(Duration::from_millis(500)))
+///     .start()
+///     .unwrap();
+/// let lick_sensor = logger.producer(1).unwrap();
+/// for i in 0u32..100 {
+///     lick_sensor.log_now(&i.to_le_bytes()).unwrap();
+/// }
+/// assert!(logger.health().is_ok());
+/// let report = logger.stop().unwrap();
+/// assert_eq!((report.records, report.dropped), (101, 0));
+/// assert!(report.log_dir.ends_with("doc-rig_data_log"));
+/// ```
+#[derive(Debug)]
+pub struct DataLogger {
+    name: String,
+    log_dir: PathBuf,
+    region: LoggerRegion,
+    ring: seqring_core::ring::Ring<ring_api::Mem>,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<DrainOutcome>>,
+    taken_over: u64,
+    /// Keeps the region alive (declared last: dropped after `region`).
+    backing: Arc<Backing>,
+}
+
+impl DataLogger {
+    /// A builder for a logger writing under `{output_dir}/{name}_data_log/`.
+    pub fn builder(output_dir: impl AsRef<Path>, name: &str) -> LoggerBuilder {
+        LoggerBuilder {
+            output_dir: output_dir.as_ref().into(),
+            name: name.into(),
+            capacity: 32 << 20,
+            max_payload: None,
+            format: Format::Segments,
+            segment_size: 256 << 20,
+            fsync_interval: Some(Duration::from_secs(1)),
+            full: FullPolicy::Drop,
+            abandon_timeout: Duration::from_secs(1),
+        }
+    }
+
+    /// The logger's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The log directory, `{output_dir}/{name}_data_log`.
+    pub fn log_dir(&self) -> &Path {
+        &self.log_dir
+    }
+
+    /// A producer for `source_id` in this process (see [`Producer::connect`] for other processes).
+    ///
+    /// # Errors
+    /// [`LoggerError::Onset`] if the source's onset record cannot be logged.
+    pub fn producer(&self, source_id: u8) -> Result<Producer, LoggerError> {
+        Producer::attach(Arc::clone(&self.backing), &self.name, source_id, None)
+    }
+
+    /// A producer for `source_id` whose onset is `onset_us` (µs since the UNIX epoch) instead of now: for replaying
+    /// or importing a recorded log. `log_now` then stamps the wall-clock time elapsed since `onset_us`.
+    ///
+    /// # Errors
+    /// [`LoggerError::OnsetTaken`] if the source already has an onset in this logger; [`LoggerError::Onset`].
+    pub fn producer_with_onset(&self, source_id: u8, onset_us: u64) -> Result<Producer, LoggerError> {
+        Producer::attach(Arc::clone(&self.backing), &self.name, source_id, Some(onset_us))
+    }
+
+    /// Progress and the first disk error, while running.
+    pub fn health(&self) -> Health {
+        let stats = ring_api::stats(&self.ring);
+        Health {
+            records: stats.records,
+            written: self.shared.flushed.load(Ordering::Relaxed),
+            bytes: stats.bytes,
+            pending_bytes: stats.tail.wrapping_sub(stats.head),
+            dropped: stats.dropped,
+            abandoned: stats.abandoned,
+            error: self.shared.error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        }
+    }
+
+    /// Holds disk writes: records accumulate in the ring (producers drop or wait once it is full) until
+    /// [`resume_writing`](Self::resume_writing). For keeping the disk quiet during a critical phase, and for tests.
+    pub fn pause_writing(&self) {
+        self.shared.paused.store(true, Ordering::Relaxed);
+    }
+
+    /// Resumes disk writes after [`pause_writing`](Self::pause_writing).
+    pub fn resume_writing(&self) {
+        self.shared.paused.store(false, Ordering::Relaxed);
+        if let Some(t) = &self.thread {
+            t.thread().unpark();
+        }
+    }
+
+    /// Stops the logger: refuses new records, drains everything committed, unblocks claims abandoned by dead
+    /// producers (after the abandon timeout), syncs the files, removes the ring region, and returns the report.
+    ///
+    /// # Errors
+    /// [`LoggerError::Disk`] with the full report if any write failed (the report says exactly which records are
+    /// on disk and which are not); [`LoggerError::Drain`] if the ring was corrupt; [`LoggerError::Panicked`].
+    pub fn stop(mut self) -> Result<StopReport, LoggerError> {
+        self.stop_inner()
+    }
+
+    fn stop_inner(&mut self) -> Result<StopReport, LoggerError> {
+        let Some(thread) = self.thread.take() else {
+            return Err(LoggerError::NotRunning {
+                name: self.name.clone(),
+            });
+        };
+        self.region.set_stopped();
+        self.shared.paused.store(false, Ordering::Relaxed);
+        // Release: pairs with the drain thread's Acquire load; the region is marked stopped before.
+        self.shared.stop.store(true, Ordering::Release);
+        thread.thread().unpark();
+        let outcome = thread.join().map_err(|_| LoggerError::Panicked {
+            name: self.name.clone(),
+        })?;
+        let _ = backing::remove(self.backing.name());
+        let report = self.report(&outcome);
+        if let Some(error) = outcome.ring_error {
+            return Err(LoggerError::Drain {
+                name: self.name.clone(),
+                error,
+                report: Box::new(report),
+            });
+        }
+        match outcome.sink.error {
+            Some(source) => Err(LoggerError::Disk {
+                report: Box::new(report),
+                source,
+            }),
+            None => Ok(report),
+        }
+    }
+
+    fn report(&self, outcome: &DrainOutcome) -> StopReport {
+        let sink = &outcome.sink;
+        let sources = (0..=u8::MAX)
+            .map(|s| {
+                let i = usize::from(s);
+                SourceReport {
+                    source_id: s,
+                    records: sink.written.records[i],
+                    bytes: sink.written.bytes[i],
+                    dropped: self.region.dropped(s),
+                    unwritten_records: sink.unwritten.records[i],
+                    unwritten_bytes: sink.unwritten.bytes[i],
+                }
+            })
+            .filter(|s| s.records + s.dropped + s.unwritten_records > 0)
+            .collect::<Vec<_>>();
+        StopReport {
+            log_dir: self.log_dir.clone(),
+            records: sink.written.total_records(),
+            bytes: sink.written.total_bytes(),
+            dropped: sources.iter().map(|s| s.dropped).sum(),
+            abandoned: ring_api::stats(&self.ring).abandoned,
+            unwritten_records: sink.unwritten.total_records(),
+            unwritten_bytes: sink.unwritten.total_bytes(),
+            taken_over: self.taken_over,
+            files: sink.files.clone(),
+            npy_entries: sink.npy_entries,
+            sources,
+        }
+    }
+}
+
+impl Drop for DataLogger {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            let _ = self.stop_inner();
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! Producers: one per source and process, cheap to clone, logging through the ring without syscalls.
+//!
+//! Invariants:
+//! - A source's first record in the log is its onset record (timestamp 0, payload = onset as u64 LE µs since the
+//!   UNIX epoch), logged once per logger by whichever producer of the source connects first; every producer of the
+//!   source stamps later records in µs since that same onset.
+//! - `log_now`, `log_at` and `claim` make no syscall and no allocation: the clock is `Instant::now()` (the vDSO's
+//!   `clock_gettime(CLOCK_MONOTONIC)` on Linux), the ring operations are atomics on shared memory. Only the wait
+//!   policy, when the ring is full, spins and then yields the CPU until its timeout.
+//! - Every record a producer gives up on (full ring under either policy) is counted in the source's `dropped`
+//!   counter before the call returns.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use seqring_core::ring::ClaimError;
+
+use super::backing::Backing;
+use super::layout::{LoggerRegion, ONSET_PENDING, RUNNING};
+use super::ring_api::{self, RingGrant, RingProducer};
+use super::{region_name, LoggerError};
+use crate::region::clock::now_us;
+
+/// Why a record was not logged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogError {
+    /// The ring stayed full (at once under [`FullPolicy::Drop`](super::FullPolicy::Drop), or for the whole
+    /// timeout under [`FullPolicy::Wait`](super::FullPolicy::Wait)); the record was counted as dropped.
+    #[error("the logger's ring is full; the record was dropped and counted")]
+    Full,
+    /// The payload is longer than the logger's largest record allows.
+    #[error("a payload of {len} bytes exceeds the logger's largest payload of {max} bytes")]
+    TooLarge {
+        /// The payload length.
+        len: usize,
+        /// The largest payload.
+        max: usize,
+    },
+    /// The logger has stopped; the record was counted as dropped.
+    #[error("the logger has stopped; the record was dropped and counted")]
+    Stopped,
+    /// The ring's positions are inconsistent: its memory is corrupt.
+    #[error("the logger's ring is corrupt")]
+    Corrupt,
+}
+
+/// A producer for one source of a running [`DataLogger`](super::DataLogger), in this process or another.
+///
+/// Clones share the source and its onset; a producer is `Send` and `Sync`, so threads may also share one by
+/// reference.
+///
+/// # Examples
+/// ```
+/// use seqring::logger::DataLogger;
+/// let dir = tempfile::tempdir().unwrap();
+/// let logger = DataLogger::builder(dir.path(), "doc-producer").start().unwrap();
+/// let camera = logger.producer(7).unwrap();
+/// camera.log_now(b"frame 1").unwrap();
+/// camera.log_at(1_500, b"frame 2").unwrap();
+/// let mut grant = camera.claim(4).unwrap();
+/// grant.write(0, &42u32.to_le_bytes());
+/// grant.commit();
+/// let report = logger.stop().unwrap();
+/// assert_eq!(report.source(7).unwrap().records, 4); // the onset record and three messages
+/// ```
+#[derive(Debug, Clone)]
+pub struct Producer {
+    ring: RingProducer,
+    region: LoggerRegion,
+    source_id: u8,
+    onset: Instant,
+    onset_us: u64,
+    wait: Option<Duration>,
+    /// Keeps the mapping behind `ring` and `region` alive (declared last: dropped after them).
+    _backing: Arc<Backing>,
+}
+
+/// How long a producer waits for a concurrent producer of its source to log the onset record.
+const ONSET_WAIT: Duration = Duration::from_secs(5);
+
+impl Producer {
+    /// Connects a producer for `source_id` to the running logger named `logger_name`, from any process.
+    ///
+    /// The first producer of a source logs its onset record (waiting up to 5 s for room in the ring).
+    ///
+    /// # Errors
+    /// [`LoggerError::InvalidName`], [`LoggerError::NotRunning`] if no such logger runs,
+    /// [`LoggerError::Layout`] or [`LoggerError::Ring`] for a region that is not a valid logger, and
+    /// [`LoggerError::Onset`] if the onset record cannot be logged.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::logger::{DataLogger, Producer};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let logger = DataLogger::builder(dir.path(), "doc-connect").start().unwrap();
+    /// // In another process, by name:
+    /// let sensor = Producer::connect("doc-connect", 3).unwrap();
+    /// sensor.log_now(&1.5f64.to_le_bytes()).unwrap();
+    /// assert!(Producer::connect("no-such-logger", 3).is_err());
+    /// drop(sensor);
+    /// logger.stop().unwrap();
+    /// ```
+    pub fn connect(logger_name: &str, source_id: u8) -> Result<Producer, LoggerError> {
+        let region = region_name(logger_name)?;
+        let backing = super::backing::open(&region).map_err(|source| match source {
+            crate::region::RegionError::NotFound { .. } => LoggerError::NotRunning {
+                name: logger_name.into(),
+            },
+            source => LoggerError::Region {
+                name: logger_name.into(),
+                source,
+            },
+        })?;
+        Self::attach(backing, logger_name, source_id, None)
+    }
+
+    /// Attaches to the logger in `backing` (already mapped).
+    /// With `onset_us`, the source's onset is that value instead of the wall clock's, and the source must not have
+    /// one yet.
+    pub(crate) fn attach(
+        backing: Arc<Backing>,
+        logger_name: &str,
+        source_id: u8,
+        onset_us: Option<u64>,
+    ) -> Result<Producer, LoggerError> {
+        // SAFETY: `backing` is stored in the producer, after every value built over this region, so the mapping
+        // outlives them.
+        let mem = unsafe { ring_api::static_region(backing.raw()) };
+        let (region, state) = LoggerRegion::open(mem).map_err(|problem| LoggerError::Layout {
+            name: logger_name.into(),
+            problem: problem.to_string(),
+        })?;
+        if state != RUNNING {
+            return Err(LoggerError::NotRunning {
+                name: logger_name.into(),
+            });
+        }
+        let ring_err = |error| LoggerError::Ring {
+            name: logger_name.into(),
+            error,
+        };
+        let ring = ring_api::open(region.ring_mem(), seqring_core::Spins(0)).map_err(ring_err)?;
+        let ring = RingProducer::attach(ring).map_err(ring_err)?;
+        let fields = region.fields();
+        let mut producer = Producer {
+            ring,
+            region,
+            source_id,
+            onset: Instant::now(),
+            onset_us: 0,
+            wait: fields.wait_ns.map(Duration::from_nanos),
+            _backing: backing,
+        };
+        producer.set_onset(logger_name, onset_us)?;
+        region.set_pid(source_id, std::process::id());
+        Ok(producer)
+    }
+
+    /// Finds the source's onset, logging the onset record if this is the source's first producer.
+    fn set_onset(&mut self, logger_name: &str, given: Option<u64>) -> Result<(), LoggerError> {
+        let source_id = self.source_id;
+        let deadline = Instant::now() + ONSET_WAIT;
+        let onset_us = loop {
+            if self.region.claim_onset(source_id) {
+                let (now, now_us) = (Instant::now(), now_us());
+                let onset_us = given.unwrap_or(now_us).max(ONSET_PENDING + 1);
+                let result = loop {
+                    match self.ring.try_write(source_id, 0, &onset_us.to_le_bytes()) {
+                        Err(ClaimError::Full) if Instant::now() < deadline && self.region.state() == RUNNING => {
+                            std::thread::sleep(Duration::from_micros(100));
+                        }
+                        other => break other,
+                    }
+                };
+                if let Err(error) = result {
+                    self.region.set_onset(source_id, 0);
+                    return Err(LoggerError::Onset {
+                        name: logger_name.into(),
+                        source_id,
+                        error: claim_error(error, self.region.state()),
+                    });
+                }
+                self.region.set_onset(source_id, onset_us);
+                self.onset = place_onset(now, now_us, onset_us);
+                break onset_us;
+            }
+            if given.is_some() {
+                return Err(LoggerError::OnsetTaken {
+                    name: logger_name.into(),
+                    source_id,
+                });
+            }
+            match self.region.onset(source_id) {
+                0 => continue,
+                ONSET_PENDING if Instant::now() < deadline => std::thread::sleep(Duration::from_micros(100)),
+                ONSET_PENDING => {
+                    return Err(LoggerError::Onset {
+                        name: logger_name.into(),
+                        source_id,
+                        error: LogError::Full,
+                    })
+                }
+                onset_us => {
+                    self.onset = place_onset(Instant::now(), now_us(), onset_us);
+                    break onset_us;
+                }
+            }
+        };
+        self.onset_us = onset_us;
+        Ok(())
+    }
+
+    /// The source this producer logs for.
+    pub fn source_id(&self) -> u8 {
+        self.source_id
+    }
+
+    /// The source's onset, µs since the UNIX epoch: the payload of its onset record.
+    pub fn onset_us(&self) -> u64 {
+        self.onset_us
+    }
+
+    /// The largest payload one record can carry.
+    pub fn max_payload(&self) -> usize {
+        self.ring.max_payload()
+    }
+
+    /// µs elapsed since the source's onset, by the monotonic clock (the timestamp `log_now` uses).
+    #[inline]
+    pub fn elapsed_us(&self) -> u64 {
+        self.onset.elapsed().as_micros() as u64
+    }
+
+    /// Logs `payload` stamped with the µs elapsed since the source's onset.
+    ///
+    /// # Errors
+    /// [`LogError::Full`] or [`LogError::Stopped`] (the record is counted as dropped), [`LogError::TooLarge`],
+    /// [`LogError::Corrupt`].
+    #[inline]
+    pub fn log_now(&self, payload: &[u8]) -> Result<(), LogError> {
+        self.log_at(self.elapsed_us(), payload)
+    }
+
+    /// Logs `payload` stamped `timestamp` (µs since the source's onset; 0 is the onset record's, avoid it).
+    ///
+    /// # Errors
+    /// As [`Producer::log_now`].
+    #[inline]
+    pub fn log_at(&self, timestamp: u64, payload: &[u8]) -> Result<(), LogError> {
+        self.with_room(|| self.ring.try_write(self.source_id, timestamp, payload))
+    }
+
+    /// Claims room for a `len`-byte payload stamped now, to be written in place and committed.
+    ///
+    /// # Errors
+    /// As [`Producer::log_now`].
+    #[inline]
+    pub fn claim(&self, len: usize) -> Result<LogGrant<'_>, LogError> {
+        self.claim_at(self.elapsed_us(), len)
+    }
+
+    /// Claims room for a `len`-byte payload stamped `timestamp`.
+    ///
+    /// # Errors
+    /// As [`Producer::log_now`].
+    #[inline]
+    pub fn claim_at(&self, timestamp: u64, len: usize) -> Result<LogGrant<'_>, LogError> {
+        self.with_room(|| self.ring.claim(self.source_id, timestamp, len))
+            .map(|grant| LogGrant { grant })
+    }
+
+    /// Runs `attempt` under the full policy: once (drop), or until it succeeds or the timeout passes (wait).
+    #[inline(always)]
+    fn with_room<T>(&self, mut attempt: impl FnMut() -> Result<T, ClaimError>) -> Result<T, LogError> {
+        if self.region.state() != RUNNING {
+            return Err(self.give_up(LogError::Stopped));
+        }
+        match attempt() {
+            Ok(v) => Ok(v),
+            Err(ClaimError::Full) => match self.wait {
+                None => Err(self.give_up(LogError::Full)),
+                Some(timeout) => self.wait_for_room(timeout, attempt),
+            },
+            Err(e) => Err(claim_error(e, RUNNING)),
+        }
+    }
+
+    #[cold]
+    fn wait_for_room<T>(
+        &self,
+        timeout: Duration,
+        mut attempt: impl FnMut() -> Result<T, ClaimError>,
+    ) -> Result<T, LogError> {
+        let deadline = Instant::now() + timeout;
+        let mut spins = 0u32;
+        loop {
+            if spins < 256 {
+                std::hint::spin_loop();
+                spins += 1;
+            } else {
+                std::thread::yield_now();
+            }
+            match attempt() {
+                Ok(v) => return Ok(v),
+                Err(ClaimError::Full) => {}
+                Err(e) => return Err(claim_error(e, RUNNING)),
+            }
+            if self.region.state() != RUNNING {
+                return Err(self.give_up(LogError::Stopped));
+            }
+            if spins.is_multiple_of(16) && Instant::now() >= deadline {
+                return Err(self.give_up(LogError::Full));
+            }
+        }
+    }
+
+    #[cold]
+    fn give_up(&self, error: LogError) -> LogError {
+        self.region.add_dropped(self.source_id, 1);
+        self.ring.count_dropped(1);
+        error
+    }
+}
+
+/// The monotonic instant of the wall-clock time `onset_us`, given that `now` is `now_us`.
+fn place_onset(now: Instant, now_us: u64, onset_us: u64) -> Instant {
+    let back = Duration::from_micros(now_us.saturating_sub(onset_us));
+    now.checked_sub(back).unwrap_or(now)
+}
+
+fn claim_error(e: ClaimError, state: u64) -> LogError {
+    match e {
+        ClaimError::TooLarge { len, max } => LogError::TooLarge { len, max },
+        ClaimError::Full if state != RUNNING => LogError::Stopped,
+        ClaimError::Full => LogError::Full,
+        _ => LogError::Corrupt,
+    }
+}
+
+/// A record claimed in the ring: write its payload in place, then [`commit`](LogGrant::commit) it. Dropping it
+/// uncommitted aborts it (the consumer skips it; it is not counted as dropped).
+#[must_use = "a grant must be committed, or it is aborted when dropped"]
+#[derive(Debug)]
+pub struct LogGrant<'a> {
+    grant: RingGrant<'a>,
+}
+
+impl LogGrant<'_> {
+    /// The payload length.
+    pub fn len(&self) -> usize {
+        self.grant.len()
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.grant.is_empty()
+    }
+
+    /// Copies `bytes` into the payload at `at`.
+    ///
+    /// # Panics
+    /// If `at + bytes.len()` exceeds the payload length.
+    #[inline]
+    pub fn write(&mut self, at: usize, bytes: &[u8]) {
+        self.grant.write(at, bytes);
+    }
+
+    /// Publishes the record.
+    #[inline]
+    pub fn commit(self) {
+        self.grant.commit();
+    }
+
+    /// Withdraws the record.
+    pub fn abort(self) {
+        self.grant.abort();
+    }
+}
