@@ -4,6 +4,8 @@ use clap::{Parser, Subcommand};
 
 mod assemble;
 mod checksum;
+mod demo;
+mod progress;
 mod inspect;
 mod tracker;
 mod transfer;
@@ -18,6 +20,12 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The main job: producer processes log through shared memory to one logger and share a state array; the
+    /// run is then assembled into archives and verified message by message.
+    Demo(demo::Args),
+    /// One producer process of `seqring demo` (started by it).
+    #[command(hide = true)]
+    DemoProducer(demo::ProducerArgs),
     /// Print the version of the on-disk and in-memory layouts this build reads and writes.
     Formats,
     /// Assemble a log directory into one numpy-compatible {source_id}_log.npz archive per source.
@@ -42,6 +50,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             println!("region layout version {}", seqring_core::region::VERSION);
             Ok(())
         }
+        Command::Demo(args) => demo::run(args),
+        Command::DemoProducer(args) => demo::run_producer(args),
         Command::Assemble(args) => assemble::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Checksum(args) => checksum::run(args),
