@@ -12,6 +12,7 @@ pub mod ring_consumer;
 pub mod segment_recovery;
 pub mod shared_array_open;
 pub mod key_path;
+pub mod logger_region;
 pub mod tracker_yaml;
 
 /// Runs the target named `target` on `data`; returns false for an unknown target name.
@@ -26,6 +27,7 @@ pub fn run(target: &str, data: &[u8]) -> bool {
         "segment_recovery" => segment_recovery::fuzz(data),
         "mapped_open" => mapped_open::fuzz(data),
         "shared_array_open" => shared_array_open::fuzz(data),
+        "logger_region" => logger_region::fuzz(data),
         _ => return false,
     }
     true

@@ -235,3 +235,75 @@ impl LoggerRegion {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+
+    /// Zeroed words for the life of the test process (the layout works over `'static` regions).
+    fn words(len: usize) -> &'static [AtomicU64] {
+        Vec::leak((0..len / 8).map(|_| AtomicU64::new(0)).collect())
+    }
+
+    fn fields() -> HeaderFields {
+        HeaderFields {
+            pid: 42,
+            started_us: 7,
+            wait_ns: Some(1_000),
+        }
+    }
+
+    #[test]
+    fn a_published_region_opens_with_its_fields_and_a_fresh_table() {
+        let w = words(LoggerRegion::region_len(768 + 256));
+        let mem = RawRegion::new(w);
+        let created = LoggerRegion::init(mem, fields());
+        assert_eq!(LoggerRegion::open(mem).unwrap().1, 0, "not published yet");
+        created.publish();
+        let (opened, state) = LoggerRegion::open(mem).unwrap();
+        assert_eq!((state, opened.fields()), (RUNNING, fields()));
+        assert_eq!(opened.ring_mem().len(), 768 + 256);
+        assert_eq!((opened.onset(9), opened.pid(9), opened.dropped(9)), (0, 0, 0));
+        created.set_stopped();
+        assert_eq!(LoggerRegion::open(mem).unwrap().1, STOPPED);
+    }
+
+    #[test]
+    fn the_onset_slot_is_won_once_and_published() {
+        let w = words(LoggerRegion::region_len(1024));
+        let r = LoggerRegion::init(RawRegion::new(w), fields());
+        assert!(r.claim_onset(3));
+        assert!(!r.claim_onset(3));
+        assert_eq!(r.onset(3), ONSET_PENDING);
+        r.set_onset(3, 1_700_000_000_000_000);
+        assert_eq!(r.onset(3), 1_700_000_000_000_000);
+        assert_eq!(r.onset(4), 0, "entries are per source");
+        r.add_dropped(3, 2);
+        r.set_pid(3, 99);
+        assert_eq!((r.dropped(3), r.pid(3), r.dropped(2)), (2, 99, 0));
+        let w2 = words(LoggerRegion::region_len(1024));
+        let fresh = LoggerRegion::init(RawRegion::new(w2), fields());
+        fresh.inherit(&r);
+        assert_eq!((fresh.onset(3), fresh.dropped(3)), (1_700_000_000_000_000, 0));
+    }
+
+    #[test]
+    fn bad_regions_are_named_problems() {
+        let short = words(1024);
+        assert_eq!(
+            LoggerRegion::open(RawRegion::new(short)).unwrap_err(),
+            LayoutProblem::TooShort
+        );
+        let w = words(LoggerRegion::region_len(768 + 256));
+        let mem = RawRegion::new(w);
+        assert_eq!(LoggerRegion::open(mem).unwrap_err(), LayoutProblem::NotLogger);
+        LoggerRegion::init(mem, fields()).publish();
+        let block = mem.len() - BLOCK_LEN;
+        mem.store(block + VERSION_AT, 9, Ordering::Relaxed);
+        assert_eq!(LoggerRegion::open(mem).unwrap_err(), LayoutProblem::Version(9));
+        mem.store(block + VERSION_AT, VERSION, Ordering::Relaxed);
+        mem.store(block + RING_LEN_AT, 8, Ordering::Relaxed);
+        assert_eq!(LoggerRegion::open(mem).unwrap_err(), LayoutProblem::RingLength);
+    }
+}

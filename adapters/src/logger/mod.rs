@@ -12,6 +12,7 @@
 //!   pool of writer threads).
 //! - [`DataLogger::stop`] drains everything committed, unblocks claims abandoned by dead producers, syncs, and
 //!   returns a [`StopReport`]; [`DataLogger::health`] reports progress and the first disk error while it runs.
+//! - [`inspect`] reads a logger region (state, ring counters, sources) without attaching to it.
 //! - [`recover`] checks every segment of a log directory after a crash and cuts torn tails.
 //!
 //! Invariants:
@@ -24,6 +25,7 @@
 
 mod backing;
 mod drain;
+mod inspect;
 mod layout;
 mod producer;
 mod recover;
@@ -31,6 +33,7 @@ mod ring_api;
 mod sink;
 mod tally;
 
+pub use inspect::{inspect, inspect_region, LoggerInfo, LoggerState, SourceInfo};
 pub use producer::{LogError, LogGrant, Producer};
 pub use recover::{recover, LogRecovery};
 
