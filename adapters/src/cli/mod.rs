@@ -3,9 +3,12 @@
 use clap::{Parser, Subcommand};
 
 mod assemble;
+mod bench;
 mod checksum;
 mod demo;
 mod progress;
+mod recover;
+mod shm;
 mod inspect;
 mod tracker;
 mod transfer;
@@ -26,6 +29,12 @@ enum Command {
     /// One producer process of `seqring demo` (started by it).
     #[command(hide = true)]
     DemoProducer(demo::ProducerArgs),
+    /// List, inspect, watch and remove seqring shared-memory regions.
+    Shm(shm::Args),
+    /// After a crash: check a log directory's segments, truncate a torn last batch, report what was kept and cut.
+    Recover(recover::Args),
+    /// Measure this machine (shared array, ring, logger to disk), for sizing rings; --json for machines.
+    Bench(bench::Args),
     /// Print the version of the on-disk and in-memory layouts this build reads and writes.
     Formats,
     /// Assemble a log directory into one numpy-compatible {source_id}_log.npz archive per source.
@@ -52,6 +61,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Demo(args) => demo::run(args),
         Command::DemoProducer(args) => demo::run_producer(args),
+        Command::Shm(args) => shm::run(args),
+        Command::Recover(args) => recover::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Assemble(args) => assemble::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Checksum(args) => checksum::run(args),
