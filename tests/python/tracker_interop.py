@@ -12,6 +12,8 @@ ataraxis package itself. Subcommands:
   run-jobs FILE PREFIX N  initialize N jobs named PREFIX:i and start + complete each, one locked step at a time
   write FILE              write a tracker with three jobs as ataraxis would, for seqring to read
   count FILE COUNTER N    N times: under the tracker lock, read the integer in COUNTER, write it back plus one
+  summarize FILE          print what ataraxis 7.2.0's ProcessingTracker.summarize() returns for FILE, as compact
+                          JSON (the rules re-implemented here from ataraxis' documented behaviour, see below)
 """
 
 import json
@@ -157,6 +159,46 @@ def count(path: Path, counter: Path, n: int) -> int:
     return 0
 
 
+STATUS_NAMES = {0: "SCHEDULED", 1: "RUNNING", 2: "SUCCEEDED", 3: "FAILED"}
+
+
+def resolve_status(counts: dict) -> str:
+    """ataraxis TrackerStatus priority: failed, completed, processing, not_started, else in_progress."""
+    total = counts.get("total", 0)
+    if counts.get("failed", 0) > 0:
+        return "failed"
+    if total > 0 and counts.get("succeeded", 0) == total:
+        return "completed"
+    if counts.get("running", 0) > 0:
+        return "processing"
+    if total > 0 and counts.get("scheduled", 0) == total:
+        return "not_started"
+    return "in_progress"
+
+
+def summarize(path: Path) -> int:
+    """The summarize() dict: per-job details (error_message only when set, last), counts, resolved label."""
+    jobs = load(path) if path.is_file() else {}
+    details = []
+    for jid, job in jobs.items():
+        entry = {
+            "job_id": jid, "job_name": job["job_name"], "specifier": job.get("specifier", ""),
+            "status": STATUS_NAMES[job.get("status", 0)], "executor_id": job.get("executor_id"),
+            "started_at": job.get("started_at"), "completed_at": job.get("completed_at"),
+        }
+        if job.get("error_message") is not None:
+            entry["error_message"] = job["error_message"]
+        details.append(entry)
+    statuses = [job.get("status", 0) for job in jobs.values()]
+    counts = {
+        "total": len(statuses), "succeeded": statuses.count(2), "failed": statuses.count(3),
+        "running": statuses.count(1), "scheduled": statuses.count(0),
+    }
+    summary = {"jobs": details, "summary": counts, "status": resolve_status(counts)}
+    print(json.dumps(summary, separators=(",", ":"), ensure_ascii=False))
+    return 0
+
+
 def main() -> int:
     command, path = sys.argv[1], Path(sys.argv[2])
     if command == "verify":
@@ -171,6 +213,8 @@ def main() -> int:
         return count(path, Path(sys.argv[3]), int(sys.argv[4]))
     if command == "write":
         return write(path)
+    if command == "summarize":
+        return summarize(path)
     print(f"unknown command {command}", file=sys.stderr)
     return 2
 

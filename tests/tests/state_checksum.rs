@@ -127,6 +127,7 @@ fn transfer_of_fixture_verifies_and_removes_source_only_on_success() {
         remove_source: true,
         progress: Some(&corrupt),
         workers: Some(2),
+        ..Default::default()
     };
     let err = transfer_directory(&src, dir.path().join("dst"), &opts).unwrap_err();
     assert!(matches!(err, TransferError::Mismatch { .. }), "{err}");
@@ -146,4 +147,52 @@ fn transfer_of_fixture_verifies_and_removes_source_only_on_success() {
     assert!(!src.exists());
     assert!(dir.path().join("dst2/empty_dir").is_dir());
     assert_eq!(sum(&dir.path().join("dst2")), expected());
+}
+
+/// A destination that already holds files the source does not have (a half-finished earlier transfer of another
+/// session, say): refused by default before anything is written, naming one of them; copied clean with
+/// `reset_dirty_destination`, after which the copy checksums exactly as the ataraxis fixture.
+#[test]
+fn transfer_into_a_dirty_destination() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+    fixture_copy(&src);
+    fs::remove_file(src.join("ax_checksum.txt")).unwrap();
+    fs::create_dir_all(dst.join("old_session")).unwrap();
+    fs::write(dst.join("old_session/frames.bin"), b"stale frames").unwrap();
+    fs::write(dst.join("leftover.tmp"), b"stale").unwrap();
+
+    let verify = TransferOptions {
+        verify: true,
+        ..Default::default()
+    };
+    let err = transfer_directory(&src, &dst, &verify).unwrap_err();
+    assert!(matches!(err, TransferError::DirtyDestination { count: 2, .. }), "{err}");
+    assert!(err.to_string().contains("leftover.tmp"), "{err}");
+    // Nothing was written on either side.
+    let mut left: Vec<_> = fs::read_dir(&dst).unwrap().map(|e| e.unwrap().file_name()).collect();
+    left.sort();
+    assert_eq!(left, ["leftover.tmp", "old_session"]);
+    assert!(
+        !src.join("ax_checksum.txt").exists(),
+        "no checksum saved for a refused transfer"
+    );
+
+    let reset = TransferOptions {
+        verify: true,
+        reset_dirty_destination: true,
+        ..Default::default()
+    };
+    let report = transfer_directory(&src, &dst, &reset).unwrap();
+    assert_eq!(
+        report.cleared,
+        [dst.join("leftover.tmp"), dst.join("old_session/frames.bin")]
+    );
+    assert_eq!(report.checksum, Some(expected()));
+    assert_eq!(
+        sum(&dst),
+        expected(),
+        "the copy holds the source's files and nothing else"
+    );
+    assert!(!dst.join("leftover.tmp").exists() && !dst.join("old_session/frames.bin").exists());
 }

@@ -391,3 +391,204 @@ fn python_filelock_and_seqring_exclude_each_other() {
     let out = py(&python, &["try-lock", &file, "5"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "acquired");
 }
+
+/// One job of ataraxis `summarize()`, written out by hand in its key order: `error_message` last and only when set.
+#[allow(clippy::too_many_arguments)]
+fn job_json(
+    id: &str,
+    name: &str,
+    spec: &str,
+    status: &str,
+    executor: Option<&str>,
+    started: Option<u64>,
+    completed: Option<u64>,
+    error: Option<&str>,
+) -> String {
+    let s = |v: &str| serde_json::to_string(v).unwrap();
+    let opt_s = |v: Option<&str>| v.map_or("null".to_owned(), s);
+    let opt_n = |v: Option<u64>| v.map_or("null".to_owned(), |n| n.to_string());
+    let mut out = format!(
+        r#"{{"job_id":{},"job_name":{},"specifier":{},"status":"{status}","executor_id":{},"started_at":{},"completed_at":{}"#,
+        s(id),
+        s(name),
+        s(spec),
+        opt_s(executor),
+        opt_n(started),
+        opt_n(completed)
+    );
+    if let Some(e) = error {
+        out.push_str(&format!(r#","error_message":{}"#, s(e)));
+    }
+    out.push('}');
+    out
+}
+
+/// The whole `summarize()` document, from the jobs, the counts (total, succeeded, failed, running, scheduled) and
+/// the overall status.
+fn summary_json(jobs: &[String], c: [usize; 5], status: &str) -> String {
+    format!(
+        r#"{{"jobs":[{}],"summary":{{"total":{},"succeeded":{},"failed":{},"running":{},"scheduled":{}}},"status":"{status}"}}"#,
+        jobs.join(","),
+        c[0],
+        c[1],
+        c[2],
+        c[3],
+        c[4]
+    )
+}
+
+/// A scripted run over the ataraxis fixture tracker. After every action, seqring's `summarize()` JSON must equal,
+/// byte for byte, (1) the document worked out by hand from the fixture, the actions and the issue-13 rules, and
+/// (2) what a Python re-implementation of ataraxis' `summarize()` (tracker_interop.py) prints for the same file.
+#[test]
+fn summarize_matches_ataraxis_through_a_scripted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = copy_fixture_tracker(dir.path());
+    let tracker = ProcessingTracker::new(&path).unwrap();
+    let python = python();
+    let (a, b, c) = ("e30d3e55fffe8b95", "ed2dd590ec7fa6b4", "bd9a67a77aac40c5");
+    // The fixture's own values.
+    let a_done = job_json(
+        a,
+        "process_data",
+        "batch_101",
+        "SUCCEEDED",
+        Some("12345"),
+        Some(1795301397032459),
+        Some(1795301397034908),
+        None,
+    );
+    let b_new = job_json(b, "process_data", "batch_102", "SCHEDULED", None, None, None, None);
+    let c_new = job_json(c, "assemble", "", "SCHEDULED", None, None, None, None);
+    let a_new = job_json(a, "process_data", "batch_101", "SCHEDULED", None, None, None, None);
+    let check = |step: &str, expected: String| {
+        let actual = serde_json::to_string(&tracker.summarize().unwrap()).unwrap();
+        assert_eq!(
+            actual, expected,
+            "step {step}: seqring against the hand-worked document"
+        );
+        if let Some(python) = &python {
+            let out = py(python, &["summarize", path.to_str().unwrap()]);
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert_eq!(
+                String::from_utf8(out.stdout).unwrap().trim_end(),
+                actual,
+                "step {step}: against Python"
+            );
+        }
+    };
+    // A time stamp written by the tracker during [before, now].
+    let stamp = |id: &str, completed: bool, before: u64| {
+        let info = tracker.job_info(id).unwrap();
+        let t = if completed { info.completed_at } else { info.started_at }.unwrap();
+        assert!(
+            (before..=seqring::tracker::now_us()).contains(&t),
+            "{id}: {t} not in its window"
+        );
+        t
+    };
+
+    // 0. The fixture as ataraxis wrote it: one failed job makes the pipeline failed.
+    let b_failed = job_json(
+        b,
+        "process_data",
+        "batch_102",
+        "FAILED",
+        Some("pid:8876"),
+        Some(1795301397036931),
+        Some(1795301397039193),
+        Some("disk full"),
+    );
+    check(
+        "fixture",
+        summary_json(&[a_done.clone(), b_failed, c_new.clone()], [3, 1, 1, 0, 1], "failed"),
+    );
+
+    // 1. Retrying the failed job clears it: one succeeded, two scheduled, none running: in progress.
+    assert_eq!(tracker.retry_failed_jobs().unwrap(), [b]);
+    check(
+        "retry",
+        summary_json(
+            &[a_done.clone(), b_new.clone(), c_new.clone()],
+            [3, 1, 0, 0, 2],
+            "in_progress",
+        ),
+    );
+
+    // 2. A running job: processing.
+    let t0 = seqring::tracker::now_us();
+    tracker.start_job(c, Some("node-1")).unwrap();
+    let c_start = stamp(c, false, t0);
+    let c_running = job_json(c, "assemble", "", "RUNNING", Some("node-1"), Some(c_start), None, None);
+    check(
+        "start",
+        summary_json(
+            &[a_done.clone(), b_new.clone(), c_running],
+            [3, 1, 0, 1, 1],
+            "processing",
+        ),
+    );
+
+    // 3. It fails with a message (quotes and a non-ASCII character survive): failed.
+    let t1 = seqring::tracker::now_us();
+    tracker.fail_job(c, Some("out of memory: \"ß\"")).unwrap();
+    let c_end = stamp(c, true, t1);
+    let c_failed = job_json(
+        c,
+        "assemble",
+        "",
+        "FAILED",
+        Some("node-1"),
+        Some(c_start),
+        Some(c_end),
+        Some("out of memory: \"ß\""),
+    );
+    check(
+        "fail",
+        summary_json(&[a_done.clone(), b_new.clone(), c_failed], [3, 1, 1, 0, 1], "failed"),
+    );
+
+    // 4. reset_jobs on it alone: back to one succeeded and two scheduled, with no error key.
+    assert_eq!(tracker.reset_jobs(&[c]).unwrap(), [c]);
+    check(
+        "reset_jobs",
+        summary_json(
+            &[a_done.clone(), b_new.clone(), c_new.clone()],
+            [3, 1, 0, 0, 2],
+            "in_progress",
+        ),
+    );
+
+    // 5. Everything succeeds: completed.
+    let t2 = seqring::tracker::now_us();
+    for id in [b, c] {
+        tracker.start_job(id, Some("node-2")).unwrap();
+        tracker.complete_job(id).unwrap();
+    }
+    let done = |id: &str, name: &str, spec: &str| {
+        let (s, e) = (stamp(id, false, t2), stamp(id, true, t2));
+        job_json(id, name, spec, "SUCCEEDED", Some("node-2"), Some(s), Some(e), None)
+    };
+    let (b_done, c_done) = (done(b, "process_data", "batch_102"), done(c, "assemble", ""));
+    check(
+        "complete",
+        summary_json(&[a_done.clone(), b_done, c_done], [3, 3, 0, 0, 0], "completed"),
+    );
+
+    // 6. Every job reset: all scheduled, not started.
+    assert_eq!(tracker.reset_jobs(&[c, a, b]).unwrap(), [a, b, c], "file order");
+    check(
+        "reset all",
+        summary_json(&[a_new, b_new, c_new.clone()], [3, 0, 0, 0, 3], "not_started"),
+    );
+
+    // 7. An empty tracker is in progress, not "not started".
+    tracker.reset().unwrap();
+    check("empty", summary_json(&[], [0, 0, 0, 0, 0], "in_progress"));
+
+    // 8. align_jobs registers the requested part of a universe.
+    let universe = [("assemble", ""), ("process_data", "batch_101")];
+    let aligned = tracker.align_jobs(&universe[..1], Some(&universe)).unwrap();
+    assert_eq!(aligned.ids, [c]);
+    check("align", summary_json(&[c_new], [1, 0, 0, 0, 1], "not_started"));
+}

@@ -1,9 +1,10 @@
 //! `seqring checksum DIR`: the ataraxis directory checksum of a tree; the last line of stdout is the 32-digit hex.
+//! `--exclude NAME` (repeatable) leaves more file names out, as ataraxis' `excluded_files` does.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use seqring::processing::{directory_checksum, ChecksumOptions, ChecksumProgress};
+use seqring::processing::{directory_checksum, ChecksumOptions, ChecksumProgress, CHECKSUM_FILE};
 
 use super::CliError;
 
@@ -18,6 +19,9 @@ pub struct Args {
     /// Worker threads (default: one per core).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     workers: Option<u16>,
+    /// Leave out files with this name, at any depth (repeatable); ax_checksum.txt is always left out.
+    #[arg(long = "exclude", value_name = "NAME")]
+    excluded: Vec<String>,
 }
 
 /// Runs the command.
@@ -27,10 +31,15 @@ pub fn run(args: Args) -> Result<(), CliError> {
         bar.set_length(p.bytes_total);
         bar.set_position(bar.position().max(p.bytes_done));
     };
+    // ataraxis' excluded_files={"ax_checksum.txt", NAME...}: the saved checksum never feeds the next one.
+    let excluded: Vec<&str> = std::iter::once(CHECKSUM_FILE)
+        .chain(args.excluded.iter().map(String::as_str))
+        .collect();
     let options = ChecksumOptions {
         workers: args.workers.map(usize::from),
         save: !args.no_save,
         progress: Some(&progress),
+        excluded_files: Some(&excluded),
         ..Default::default()
     };
     let sum = directory_checksum(&args.dir, &options);

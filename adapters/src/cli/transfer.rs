@@ -1,4 +1,5 @@
-//! `seqring transfer SRC DST`: a parallel copy of a tree, optionally verified and removing the source.
+//! `seqring transfer SRC DST`: a parallel copy of a tree, optionally verified and removing the source. Files in DST
+//! that SRC does not have are an error unless `--reset-dirty-destination` deletes them first.
 
 use std::path::PathBuf;
 
@@ -20,6 +21,9 @@ pub struct Args {
     /// Delete the source after a successful (and, with --verify, verified) copy.
     #[arg(long)]
     remove_source: bool,
+    /// Delete the files in DST that SRC does not have before copying (by default they are an error).
+    #[arg(long)]
+    reset_dirty_destination: bool,
     /// Worker threads (default: one per core).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     workers: Option<u16>,
@@ -36,11 +40,15 @@ pub fn run(args: Args) -> Result<(), CliError> {
         workers: args.workers.map(usize::from),
         verify: args.verify,
         remove_source: args.remove_source,
+        reset_dirty_destination: args.reset_dirty_destination,
         progress: Some(&progress),
     };
     let report = transfer_directory(&args.src, &args.dst, &options);
     bar.finish_and_clear();
     let report = report?;
+    for path in &report.cleared {
+        println!("deleted stale {}", path.display());
+    }
     println!(
         "copied {} files ({} bytes) from {} to {}",
         report.files,

@@ -17,10 +17,10 @@ use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-/// A failed atomic write: which step failed, and for which target path.
+/// A failed file write ([`atomic_write`] or [`super::direct_write()`]): which step failed, and for which target path.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot {step} {path}: {source}")]
-pub struct AtomicWriteError {
+pub struct WriteError {
     /// The step that failed, phrased as a verb ("create a temporary file next to", "replace", …).
     pub step: &'static str,
     /// The target path.
@@ -30,8 +30,11 @@ pub struct AtomicWriteError {
     pub source: io::Error,
 }
 
-impl AtomicWriteError {
-    fn new(step: &'static str, path: &Path, source: io::Error) -> Self {
+/// The error of [`atomic_write`] (the same type as every file write's).
+pub type AtomicWriteError = WriteError;
+
+impl WriteError {
+    pub(crate) fn new(step: &'static str, path: &Path, source: io::Error) -> Self {
         Self {
             step,
             path: path.to_path_buf(),

@@ -2,7 +2,9 @@
 //!
 //! Algorithm:
 //! 1. Walk the tree ([`super::tree`]): every regular file, links to files included, links to directories not
-//!    followed. Files named `ax_checksum.txt` (at any depth) are excluded. Empty directories contribute nothing.
+//!    followed. Files whose name is in the excluded set (at any depth) are left out: by default the set is
+//!    `{ax_checksum.txt}`, and a caller-given set replaces it, as ataraxis' `excluded_files` does. Empty
+//!    directories contribute nothing.
 //! 2. For each file, the xxh3-128 digest of its relative path bytes (`/`-separated) followed by its contents.
 //! 3. Sort the files by relative path (bytewise, which is Python's code-point order for UTF-8 names).
 //! 4. The checksum is xxh3-128 over, for each file in order, its relative path bytes then its 16-byte big-endian
@@ -90,6 +92,10 @@ pub struct ChecksumOptions<'a> {
     pub chunk_size: usize,
     /// Called after each file.
     pub progress: Option<ProgressFn<'a, ChecksumProgress>>,
+    /// The file names to leave out, at any depth (ataraxis `excluded_files`). `None` leaves out
+    /// [`CHECKSUM_FILE`] only; a given set replaces that default, so include [`CHECKSUM_FILE`] in it to keep a
+    /// saved checksum out of the next one.
+    pub excluded_files: Option<&'a [&'a str]>,
 }
 
 impl Default for ChecksumOptions<'_> {
@@ -99,6 +105,7 @@ impl Default for ChecksumOptions<'_> {
             save: true,
             chunk_size: 1 << 20,
             progress: None,
+            excluded_files: None,
         }
     }
 }
@@ -110,6 +117,7 @@ impl fmt::Debug for ChecksumOptions<'_> {
             .field("save", &self.save)
             .field("chunk_size", &self.chunk_size)
             .field("progress", &self.progress.is_some())
+            .field("excluded_files", &self.excluded_files)
             .finish()
     }
 }
@@ -162,6 +170,11 @@ pub enum ChecksumError {
 /// // The saved file is excluded, so the checksum is stable.
 /// let again = directory_checksum(dir.path(), &ChecksumOptions { save: false, ..Default::default() })?;
 /// assert_eq!(sum, again);
+/// // Leaving out a log file as well (ataraxis `excluded_files={"ax_checksum.txt", "run.log"}`).
+/// std::fs::write(dir.path().join("run.log"), b"noise")?;
+/// let excluded = ["ax_checksum.txt", "run.log"];
+/// let opts = ChecksumOptions { save: false, excluded_files: Some(&excluded), ..Default::default() };
+/// assert_eq!(directory_checksum(dir.path(), &opts)?, sum);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
@@ -171,9 +184,13 @@ pub enum ChecksumError {
 /// [`ChecksumError::Read`] naming a file that cannot be read, [`ChecksumError::Save`] when saving fails.
 pub fn directory_checksum(dir: impl AsRef<Path>, options: &ChecksumOptions<'_>) -> Result<Checksum, ChecksumError> {
     let dir = dir.as_ref();
+    let excluded = options.excluded_files.unwrap_or(&[CHECKSUM_FILE]);
     let mut files: Vec<TreeFile> = walk_files(dir)?
         .into_iter()
-        .filter(|f| f.path.file_name() != Some(std::ffi::OsStr::new(CHECKSUM_FILE)))
+        .filter(|f| {
+            let name = f.path.file_name().unwrap_or_default();
+            !excluded.iter().any(|x| name == std::ffi::OsStr::new(x))
+        })
         .collect();
     if files.is_empty() {
         return Err(ChecksumError::Empty {
@@ -328,6 +345,52 @@ mod tests {
         let err = directory_checksum(dir.path(), &no_save()).unwrap_err();
         assert!(matches!(err, ChecksumError::Empty { .. }), "{err}");
         assert!(!dir.path().join(CHECKSUM_FILE).exists());
+    }
+
+    #[test]
+    fn excluded_files_replace_the_default_set() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        fs::write(dir.path().join("data.bin"), b"payload").unwrap();
+        fs::write(dir.path().join("sub/notes.log"), b"noise").unwrap();
+        fs::write(dir.path().join(CHECKSUM_FILE), b"stale").unwrap();
+        // The formula by hand over the files that remain, as in single_file_formula.
+        let by_hand = |names: &[(&[u8], &[u8])]| {
+            let mut outer = Vec::new();
+            for (rel, data) in names {
+                let mut inner = rel.to_vec();
+                inner.extend_from_slice(data);
+                outer.extend_from_slice(rel);
+                outer.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(&inner).to_be_bytes());
+            }
+            Checksum(xxhash_rust::xxh3::xxh3_128(&outer))
+        };
+        let only_data = by_hand(&[(b"data.bin", b"payload")]);
+        let both = ["ax_checksum.txt", "notes.log"];
+        let opts = ChecksumOptions {
+            excluded_files: Some(&both),
+            ..no_save()
+        };
+        assert_eq!(directory_checksum(dir.path(), &opts).unwrap(), only_data);
+        // A given set replaces the default: ax_checksum.txt is hashed when the set does not name it.
+        let logs = ["notes.log"];
+        let opts = ChecksumOptions {
+            excluded_files: Some(&logs),
+            ..no_save()
+        };
+        let with_saved = by_hand(&[(b"ax_checksum.txt", b"stale"), (b"data.bin", b"payload")]);
+        assert_eq!(directory_checksum(dir.path(), &opts).unwrap(), with_saved);
+        // Excluding everything leaves an empty tree: an error, and the saved checksum is not touched.
+        let all = ["ax_checksum.txt", "notes.log", "data.bin"];
+        let opts = ChecksumOptions {
+            excluded_files: Some(&all),
+            ..Default::default()
+        };
+        assert!(matches!(
+            directory_checksum(dir.path(), &opts),
+            Err(ChecksumError::Empty { .. })
+        ));
+        assert_eq!(fs::read(dir.path().join(CHECKSUM_FILE)).unwrap(), b"stale");
     }
 
     #[test]

@@ -9,6 +9,10 @@
 //!   was acquired, so it also catches damage to the source since then); when there is none it is computed and,
 //!   where the source is writable, saved there first, as ataraxis does. The destination is then checksummed and
 //!   must match;
+//! - the destination is checked before anything is written (ataraxis 7.2.0): a destination file the source does
+//!   not account for (no source file at the same relative path; `ax_checksum.txt` never counts, since the copy
+//!   overwrites it) is an error naming it, unless `reset_dirty_destination` is set, which deletes those files
+//!   first. Files the source does account for are overwritten, so an interrupted transfer can be run again;
 //! - the source is removed only after every file was copied and, when asked, verified; on any error it is left
 //!   untouched;
 //! - a destination inside the source (or equal to it) is refused, since the copy would feed on itself.
@@ -22,7 +26,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::atomic_write::atomic_write;
 use super::checksum::{directory_checksum, saved_checksum, Checksum, ChecksumError, ChecksumOptions, CHECKSUM_FILE};
 use super::delete::{delete_directory, DeleteError};
-use super::tree::{walk, WalkError};
+use super::tree::{walk, walk_files, TreeFile, WalkError};
+use std::collections::HashSet;
+use std::ffi::OsStr;
 
 /// Progress of a running transfer, given to [`TransferOptions::progress`] after each copied file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,6 +54,8 @@ pub struct TransferOptions<'a> {
     pub verify: bool,
     /// Delete the source after a successful (and, with `verify`, verified) copy.
     pub remove_source: bool,
+    /// Delete the destination's files that the source does not account for, instead of refusing the transfer.
+    pub reset_dirty_destination: bool,
     /// Called after each copied file, from worker threads.
     pub progress: Option<&'a (dyn Fn(&TransferProgress) + Sync)>,
 }
@@ -58,6 +66,7 @@ impl std::fmt::Debug for TransferOptions<'_> {
             .field("workers", &self.workers)
             .field("verify", &self.verify)
             .field("remove_source", &self.remove_source)
+            .field("reset_dirty_destination", &self.reset_dirty_destination)
             .field("progress", &self.progress.is_some())
             .finish()
     }
@@ -74,6 +83,8 @@ pub struct TransferReport {
     pub checksum: Option<Checksum>,
     /// Whether the source was removed.
     pub removed_source: bool,
+    /// The stale destination files deleted first (`reset_dirty_destination`).
+    pub cleared: Vec<PathBuf>,
 }
 
 /// A failed transfer. The source is never removed after one.
@@ -89,6 +100,30 @@ pub enum TransferError {
         source_dir: PathBuf,
         /// The destination directory.
         destination: PathBuf,
+    },
+    /// The destination holds files the source does not account for, and `reset_dirty_destination` is not set.
+    #[error(
+        "cannot transfer {source_dir} to {destination}: the destination already holds {count} file(s) the source \
+         does not have, such as {example}; remove them or reset the dirty destination"
+    )]
+    DirtyDestination {
+        /// The source directory.
+        source_dir: PathBuf,
+        /// The destination directory.
+        destination: PathBuf,
+        /// How many such files there are.
+        count: usize,
+        /// The first of them, by path.
+        example: PathBuf,
+    },
+    /// A stale destination file could not be deleted (`reset_dirty_destination`).
+    #[error("cannot delete the stale destination file {path}: {error}")]
+    Clear {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        error: io::Error,
     },
     /// A directory or file could not be created or copied.
     #[error("cannot copy {from} to {to}: {error}")]
@@ -130,7 +165,8 @@ pub enum TransferError {
     RemoveSource(#[from] DeleteError),
 }
 
-/// Copies the tree at `source` into `destination` (created if missing; existing files are overwritten).
+/// Copies the tree at `source` into `destination` (created if missing). Destination files at the paths of source
+/// files are overwritten; any other destination file is refused, or deleted with `reset_dirty_destination`.
 ///
 /// # Examples
 ///
@@ -145,6 +181,17 @@ pub enum TransferError {
 /// assert_eq!(std::fs::read(dst.join("sub/data.bin"))?, b"\x00\x01");
 /// assert!(report.removed_source && !src.exists());
 /// assert!(dst.join("ax_checksum.txt").exists());
+///
+/// // A destination holding a file the source does not have is refused, unless it is reset first.
+/// std::fs::create_dir_all(src.join("sub"))?;
+/// std::fs::write(src.join("sub/data.bin"), b"\x02")?;
+/// std::fs::write(dst.join("stale.bin"), b"old")?;
+/// let err = transfer_directory(&src, &dst, &TransferOptions::default()).unwrap_err();
+/// assert!(err.to_string().contains("stale.bin"));
+/// let reset = TransferOptions { reset_dirty_destination: true, ..Default::default() };
+/// let report = transfer_directory(&src, &dst, &reset)?;
+/// assert_eq!(report.cleared, [dst.join("stale.bin")]);
+/// assert!(!dst.join("stale.bin").exists());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
@@ -158,8 +205,9 @@ pub fn transfer_directory(
 ) -> Result<TransferReport, TransferError> {
     let (source, destination) = (source.as_ref(), destination.as_ref());
     // Walking first also checks that the source is a readable directory.
-    walk(source)?;
+    let (files, dirs) = walk(source)?;
     check_not_nested(source, destination)?;
+    let cleared = clear_dirty_destination(source, destination, &files, options.reset_dirty_destination)?;
     let checksum_opts = ChecksumOptions {
         workers: options.workers,
         save: false,
@@ -182,7 +230,12 @@ pub fn transfer_directory(
     } else {
         None
     };
-    let (files, dirs) = walk(source)?;
+    // Walked again: the checksum just saved travels with the data it covers.
+    let (files, dirs) = if expected.is_some() {
+        walk(source)?
+    } else {
+        (files, dirs)
+    };
     let copy_err = |from: &Path, to: &Path, error| TransferError::Copy {
         from: from.into(),
         to: to.into(),
@@ -246,7 +299,45 @@ pub fn transfer_directory(
         bytes: bytes_done.into_inner(),
         checksum: expected,
         removed_source: options.remove_source,
+        cleared,
     })
+}
+
+/// The destination files the source does not account for, sorted; deleted when `reset`, else an error. Nothing is
+/// written when the destination does not exist yet.
+fn clear_dirty_destination(
+    source: &Path,
+    destination: &Path,
+    source_files: &[TreeFile],
+    reset: bool,
+) -> Result<Vec<PathBuf>, TransferError> {
+    if let Err(e) = fs::symlink_metadata(destination) {
+        if e.kind() == io::ErrorKind::NotFound {
+            return Ok(Vec::new());
+        }
+    }
+    let expected: HashSet<&[u8]> = source_files.iter().map(|f| f.relative.as_slice()).collect();
+    let mut stale: Vec<PathBuf> = walk_files(destination)?
+        .into_iter()
+        .filter(|f| f.path.file_name() != Some(OsStr::new(CHECKSUM_FILE)) && !expected.contains(f.relative.as_slice()))
+        .map(|f| f.path)
+        .collect();
+    stale.sort_unstable();
+    if let (false, Some(example)) = (reset, stale.first()) {
+        return Err(TransferError::DirtyDestination {
+            source_dir: source.to_path_buf(),
+            destination: destination.to_path_buf(),
+            count: stale.len(),
+            example: example.clone(),
+        });
+    }
+    for path in &stale {
+        fs::remove_file(path).map_err(|error| TransferError::Clear {
+            path: path.clone(),
+            error,
+        })?;
+    }
+    Ok(stale)
 }
 
 fn check_not_nested(source: &Path, destination: &Path) -> Result<(), TransferError> {
@@ -401,6 +492,51 @@ mod tests {
             Err(TransferError::Mismatch { .. })
         ));
         assert!(src.exists());
+    }
+
+    #[test]
+    fn dirty_destination_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+        tree(&src);
+        fs::create_dir_all(dst.join("a/b")).unwrap();
+        fs::write(dst.join("a/b/0.bin"), b"accounted for: overwritten").unwrap();
+        fs::write(dst.join("a/b/zz.tmp"), b"stale").unwrap();
+        fs::write(dst.join("old.txt"), b"stale").unwrap();
+        fs::write(dst.join(CHECKSUM_FILE), b"never counts").unwrap();
+        let verify = TransferOptions {
+            verify: true,
+            ..Default::default()
+        };
+        let err = transfer_directory(&src, &dst, &verify).unwrap_err();
+        match &err {
+            TransferError::DirtyDestination { count, example, .. } => {
+                assert_eq!((*count, example), (2, &dst.join("a/b/zz.tmp")));
+            }
+            other => panic!("{other}"),
+        }
+        assert!(err.to_string().contains("zz.tmp"), "{err}");
+        // Nothing was written: neither the copy nor the source's checksum file.
+        assert_eq!(fs::read(dst.join("a/b/0.bin")).unwrap(), b"accounted for: overwritten");
+        assert!(!dst.join("top.txt").exists() && !src.join(CHECKSUM_FILE).exists());
+
+        let reset = TransferOptions {
+            verify: true,
+            reset_dirty_destination: true,
+            ..Default::default()
+        };
+        let report = transfer_directory(&src, &dst, &reset).unwrap();
+        assert_eq!(report.cleared, [dst.join("a/b/zz.tmp"), dst.join("old.txt")]);
+        assert!(report.checksum.is_some());
+        assert_eq!(fs::read(dst.join("a/b/0.bin")).unwrap(), vec![0u8; 1000]);
+        // The same transfer again finds a clean destination.
+        assert!(transfer_directory(&src, &dst, &verify).unwrap().cleared.is_empty());
+        // A destination that is a file is an error naming it, and stays as it was.
+        let file = dir.path().join("file_dst");
+        fs::write(&file, b"a file").unwrap();
+        let err = transfer_directory(&src, &file, &reset).unwrap_err();
+        assert!(err.to_string().contains("file_dst"), "{err}");
+        assert_eq!(fs::read(&file).unwrap(), b"a file");
     }
 
     #[test]

@@ -103,7 +103,7 @@ pub fn walk(root: &Path) -> Result<(Vec<TreeFile>, Vec<TreeDir>), WalkError> {
     Ok((files, dirs))
 }
 
-fn is_absent(e: &io::Error) -> bool {
+pub(crate) fn is_absent(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP))
 }
 

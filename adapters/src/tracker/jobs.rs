@@ -13,9 +13,10 @@ use std::fmt;
 
 use super::TrackerError;
 
-/// The status of one job, stored in the tracker file as its integer code.
+/// The status of one job, stored in the tracker file as its integer code and serialized (in summaries) as its
+/// ataraxis `ProcessingStatus` member name (`SCHEDULED`, `RUNNING`, `SUCCEEDED`, `FAILED`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum JobStatus {
     /// 0: waiting to run.
     Scheduled = 0,
@@ -64,13 +65,31 @@ impl JobStatus {
         }
     }
 
-    /// Parses a lowercase name or an integer code.
+    /// The ataraxis `ProcessingStatus` member name (`SCHEDULED`, `RUNNING`, `SUCCEEDED`, `FAILED`), which
+    /// `summarize()` reports.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(seqring::tracker::JobStatus::Succeeded.ataraxis_name(), "SUCCEEDED");
+    /// ```
+    pub fn ataraxis_name(self) -> &'static str {
+        match self {
+            JobStatus::Scheduled => "SCHEDULED",
+            JobStatus::Running => "RUNNING",
+            JobStatus::Succeeded => "SUCCEEDED",
+            JobStatus::Failed => "FAILED",
+        }
+    }
+
+    /// Parses a name in any case (`running`, `RUNNING`) or an integer code.
     ///
     /// # Examples
     ///
     /// ```
     /// use seqring::tracker::JobStatus;
     /// assert_eq!(JobStatus::parse("running"), Some(JobStatus::Running));
+    /// assert_eq!(JobStatus::parse("FAILED"), Some(JobStatus::Failed));
     /// assert_eq!(JobStatus::parse("2"), Some(JobStatus::Succeeded));
     /// assert_eq!(JobStatus::parse("done"), None);
     /// ```
@@ -120,6 +139,11 @@ impl JobState {
             started_at: None,
             completed_at: None,
         }
+    }
+
+    /// Puts the job back to scheduled and clears its executor, error and times (a reset or a retry).
+    pub fn reschedule(&mut self) {
+        *self = Self::new(std::mem::take(&mut self.job_name), std::mem::take(&mut self.specifier));
     }
 }
 
@@ -239,6 +263,18 @@ impl JobTable {
         self.order.push(id.clone());
         self.jobs.insert(id, job);
         true
+    }
+
+    /// Keeps only the jobs for which `keep(id, job)` is true, in order.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &JobState) -> bool) {
+        let jobs = &mut self.jobs;
+        self.order.retain(|id| {
+            let kept = jobs.get(id).is_some_and(|job| keep(id, job));
+            if !kept {
+                jobs.remove(id);
+            }
+            kept
+        });
     }
 
     /// Removes every job.

@@ -13,9 +13,9 @@
 //! - job ids are ataraxis-identical ([`job_id`]); statuses are stored as 0–3 and timestamps as µs since the epoch;
 //! - a missing tracker file reads as a tracker with no job and is created by the first change.
 //!
-//! Deviations from ataraxis, each deliberate: starting a job clears the previous run's `completed_at` and
-//! `error_message`; a job name may not be empty; `reset` does not need the old file to be readable, so it also
-//! recovers a corrupt tracker.
+//! Deviations from ataraxis, each deliberate: a job name may not be empty; `reset` does not need the old file to be
+//! readable, so it also recovers a corrupt tracker; [`ProcessingTracker::align_jobs`] reports the entries it
+//! discards in its return value instead of printing a warning.
 
 mod jobs;
 mod lock;
@@ -27,10 +27,12 @@ pub use lock::LockGuard;
 pub use summary::{JobEntry, PipelineStatus, StatusCounts, TrackerSummary};
 pub use yaml::{format_tracker, parse_tracker};
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::config::{check_extension, read_yaml_text, write_yaml_document, ConfigError};
+use crate::processing::markers::marker_files;
 
 /// How long an operation waits for the lock by default (ataraxis uses 10 s too).
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -81,6 +83,32 @@ pub enum TrackerError {
     EmptyQuery {
         /// The tracker file.
         path: PathBuf,
+    },
+    /// A request named no job where at least one is needed (`align_jobs`' jobs, `resolve_job`'s universe).
+    #[error("cannot {action} the tracker {path}: the {argument} names no job")]
+    EmptyRequest {
+        /// The tracker file.
+        path: PathBuf,
+        /// What was being done (`align`, `resolve a job of`).
+        action: &'static str,
+        /// The empty argument.
+        argument: &'static str,
+    },
+    /// Requested jobs are not part of the job universe the pipeline declared.
+    #[error("cannot align the tracker {path}: these requested jobs are not in the job universe: {jobs}")]
+    OutsideUniverse {
+        /// The tracker file.
+        path: PathBuf,
+        /// The jobs, as `name` or `name (specifier)`, sorted and comma-separated.
+        jobs: String,
+    },
+    /// A job id names no job of the universe (`resolve_job`).
+    #[error("cannot resolve the job {id} for the tracker {path}: no job of the universe has this id")]
+    NotInUniverse {
+        /// The tracker file.
+        path: PathBuf,
+        /// The id.
+        id: String,
     },
     /// A directory could not be searched for trackers.
     #[error("cannot search {path} for trackers: {source}")]
@@ -303,16 +331,204 @@ impl ProcessingTracker {
     ///
     /// [`TrackerError::InvalidJob`] for an empty name or a `:` (nothing is written then); lock and file errors.
     pub fn initialize_jobs<N: AsRef<str>, S: AsRef<str>>(&self, jobs: &[(N, S)]) -> Result<Vec<String>, TrackerError> {
-        let mut ids = Vec::with_capacity(jobs.len());
-        for (n, s) in jobs {
-            ids.push(job_id(n.as_ref(), s.as_ref())?);
-        }
+        let ids = job_ids(jobs)?;
         self.update(|table| {
             for ((n, s), id) in jobs.iter().zip(&ids) {
                 table.insert(id.clone(), JobState::new(n.as_ref(), s.as_ref()));
             }
             Ok(ids.clone())
         })
+    }
+
+    /// Makes the registry hold the jobs requested for this run (ataraxis `align_jobs`). `universe` is every job the
+    /// pipeline can produce (`None`: the requested jobs themselves). A requested job outside the universe rejects the
+    /// whole request; registry entries outside the universe (left from an older pipeline definition) are discarded;
+    /// requested jobs the registry lacks are added as scheduled; every other in-universe job keeps its state, so one
+    /// invocation can run part of a pipeline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("t.yaml"))?;
+    /// let universe = [("extract", "s1"), ("extract", "s2"), ("merge", "")];
+    /// let first = tracker.align_jobs(&[("extract", "s1")], Some(&universe))?;
+    /// tracker.complete_job(&first.ids[0])?;
+    /// // A later run of another part keeps the first job's state.
+    /// let second = tracker.align_jobs(&[("extract", "s2"), ("merge", "")], Some(&universe))?;
+    /// assert_eq!(second.added, second.ids);
+    /// assert_eq!(tracker.job_status(&first.ids[0])?, JobStatus::Succeeded);
+    /// assert!(tracker.align_jobs(&[("other", "")], Some(&universe)).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`TrackerError::EmptyRequest`] for no requested job, [`TrackerError::InvalidJob`] for an empty name or a `:`,
+    /// [`TrackerError::OutsideUniverse`] naming every requested job outside the universe; nothing is written then.
+    /// Lock and file errors.
+    pub fn align_jobs<N: AsRef<str>, S: AsRef<str>>(
+        &self,
+        jobs: &[(N, S)],
+        universe: Option<&[(N, S)]>,
+    ) -> Result<AlignedJobs, TrackerError> {
+        if jobs.is_empty() {
+            return Err(TrackerError::EmptyRequest {
+                path: self.path.clone(),
+                action: "align",
+                argument: "list of requested jobs",
+            });
+        }
+        let universe_ids = job_ids(universe.unwrap_or(jobs))?.into_iter().collect::<HashSet<_>>();
+        let ids = job_ids(jobs)?;
+        let mut outside: Vec<String> = jobs
+            .iter()
+            .zip(&ids)
+            .filter(|(_, id)| !universe_ids.contains(*id))
+            .map(|((n, s), _)| match s.as_ref() {
+                "" => n.as_ref().to_owned(),
+                s => format!("{} ({s})", n.as_ref()),
+            })
+            .collect();
+        if !outside.is_empty() {
+            outside.sort();
+            return Err(TrackerError::OutsideUniverse {
+                path: self.path.clone(),
+                jobs: outside.join(", "),
+            });
+        }
+        self.update(|table| {
+            let discarded: Vec<String> = table
+                .ids()
+                .filter(|id| !universe_ids.contains(*id))
+                .map(str::to_owned)
+                .collect();
+            table.retain(|id, _| universe_ids.contains(id));
+            let mut added = Vec::new();
+            for ((n, s), id) in jobs.iter().zip(&ids) {
+                if table.insert(id.clone(), JobState::new(n.as_ref(), s.as_ref())) {
+                    added.push(id.clone());
+                }
+            }
+            Ok(AlignedJobs {
+                ids: ids.clone(),
+                added,
+                discarded,
+            })
+        })
+    }
+
+    /// The `(name, specifier)` of the universe job whose id is `id` (ataraxis `resolve_job`), so that an
+    /// invocation handed one job id can check it before the tracker holds anything for it. Reads no file.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring::tracker::{job_id, ProcessingTracker};
+    /// let tracker = ProcessingTracker::new("never-read.yaml")?;
+    /// let universe = [("extract", "s1"), ("merge", "")];
+    /// let id = job_id("merge", "")?;
+    /// assert_eq!(tracker.resolve_job(&id, &universe)?, ("merge".to_owned(), String::new()));
+    /// assert!(tracker.resolve_job("0000000000000000", &universe).is_err());
+    /// # Ok::<(), seqring::tracker::TrackerError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`TrackerError::EmptyRequest`] for an empty universe, [`TrackerError::NotInUniverse`] for an id of no
+    /// universe job, [`TrackerError::InvalidJob`] for an invalid universe job.
+    pub fn resolve_job<N: AsRef<str>, S: AsRef<str>>(
+        &self,
+        id: &str,
+        universe: &[(N, S)],
+    ) -> Result<(String, String), TrackerError> {
+        if universe.is_empty() {
+            return Err(TrackerError::EmptyRequest {
+                path: self.path.clone(),
+                action: "resolve a job of",
+                argument: "job universe",
+            });
+        }
+        for ((n, s), candidate) in universe.iter().zip(job_ids(universe)?) {
+            if candidate == id {
+                return Ok((n.as_ref().to_owned(), s.as_ref().to_owned()));
+            }
+        }
+        Err(TrackerError::NotInUniverse {
+            path: self.path.clone(),
+            id: id.to_owned(),
+        })
+    }
+
+    /// Puts the given jobs back to scheduled and clears their executor, times and error (ataraxis `reset_jobs`);
+    /// every other job keeps its state. Returns the reset ids in file order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("t.yaml"))?;
+    /// let ids = tracker.initialize_jobs(&[("a", "1"), ("a", "2")])?;
+    /// tracker.start_job(&ids[0], Some("node7"))?;
+    /// tracker.complete_job(&ids[1])?;
+    /// assert_eq!(tracker.reset_jobs(&[&ids[1], &ids[0]])?, ids);
+    /// assert_eq!(tracker.job_info(&ids[0])?.executor_id, None);
+    /// assert!(tracker.reset_jobs(&["0000000000000000"]).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`TrackerError::UnknownJob`] naming every id the tracker does not hold; nothing changes then. Lock and file
+    /// errors.
+    pub fn reset_jobs<I: AsRef<str>>(&self, ids: &[I]) -> Result<Vec<String>, TrackerError> {
+        let targeted: HashSet<&str> = ids.iter().map(AsRef::as_ref).collect();
+        self.update(|table| {
+            let mut unknown: Vec<&str> = targeted.iter().copied().filter(|id| !table.contains(id)).collect();
+            if !unknown.is_empty() {
+                unknown.sort_unstable();
+                return Err(self.unknown(&unknown.join(", ")));
+            }
+            let mut reset = Vec::new();
+            for (id, job) in table.iter_mut() {
+                if targeted.contains(id) {
+                    job.reschedule();
+                    reset.push(id.to_owned());
+                }
+            }
+            Ok(reset)
+        })
+    }
+
+    /// Every tracker file named exactly `tracker_name` under `root`, sorted by path, without reading any of them
+    /// (ataraxis `ProcessingTracker.discover`). The walk is parallel ([`crate::processing::discover_marker_files`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring::tracker::ProcessingTracker;
+    /// let dir = tempfile::tempdir()?;
+    /// ProcessingTracker::new(dir.path().join("s1/tracker.yaml"))?.initialize_jobs(&[("x", "")])?;
+    /// std::fs::write(dir.path().join("other.yaml"), "jobs: {}\n")?;
+    /// let found = ProcessingTracker::discover(dir.path(), "tracker.yaml")?;
+    /// assert_eq!(found.len(), 1);
+    /// assert_eq!(found[0].path(), dir.path().join("s1/tracker.yaml"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`TrackerError::File`] when `tracker_name` does not end in `.yaml`/`.yml`; [`TrackerError::Discover`] when
+    /// `root` or a directory under it cannot be read.
+    pub fn discover(root: impl AsRef<Path>, tracker_name: &str) -> Result<Vec<ProcessingTracker>, TrackerError> {
+        check_extension(Path::new(tracker_name))?;
+        let found = marker_files(root.as_ref(), tracker_name).map_err(|e| TrackerError::Discover {
+            path: e.path,
+            source: e.source,
+        })?;
+        found.into_iter().map(ProcessingTracker::new).collect()
     }
 
     /// Marks a job running, records the executor (`None`: [`executor_id_from_env`]) and the start time, and clears
@@ -480,11 +696,7 @@ impl ProcessingTracker {
             let mut retried = Vec::new();
             for (id, job) in jobs.iter_mut() {
                 if job.status == JobStatus::Failed {
-                    job.status = JobStatus::Scheduled;
-                    job.error_message = None;
-                    job.started_at = None;
-                    job.completed_at = None;
-                    job.executor_id = None;
+                    job.reschedule();
                     retried.push(id.to_owned());
                 }
             }
@@ -548,6 +760,22 @@ impl ProcessingTracker {
             }
         }
     }
+}
+
+/// What [`ProcessingTracker::align_jobs`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlignedJobs {
+    /// The ids of the requested jobs, in request order (what ataraxis `align_jobs` returns).
+    pub ids: Vec<String>,
+    /// The requested jobs the registry did not hold and now holds as scheduled.
+    pub added: Vec<String>,
+    /// The registry entries outside the universe that were discarded (ataraxis prints these as a warning).
+    pub discarded: Vec<String>,
+}
+
+/// The ids of `(name, specifier)` pairs, in order.
+fn job_ids<N: AsRef<str>, S: AsRef<str>>(jobs: &[(N, S)]) -> Result<Vec<String>, TrackerError> {
+    jobs.iter().map(|(n, s)| job_id(n.as_ref(), s.as_ref())).collect()
 }
 
 /// A started job that is marked failed unless it is explicitly completed ([`ProcessingTracker::run_job`]).

@@ -2,15 +2,23 @@
 //!
 //! Invariants:
 //! - `total` equals the sum of the four per-status counts;
-//! - the pipeline status is a pure function of the counts, resolved in this priority order:
+//! - the pipeline status is a pure function of the counts, resolved in ataraxis' `resolve_status` priority order:
 //!   1. `failed` when any job failed;
-//!   2. `processing` when any job is running;
-//!   3. `completed` when there are jobs and all succeeded;
-//!   4. `in_progress` when some jobs succeeded and the rest are scheduled;
-//!   5. `not_started` otherwise (no job, or every job scheduled).
+//!   2. `completed` when there is at least one job and all succeeded;
+//!   3. `processing` when any job is running;
+//!   4. `not_started` when there is at least one job and all are scheduled;
+//!   5. `in_progress` otherwise, which includes a tracker with no job at all.
+//!
+//!   Counts summed over several trackers ([`StatusCounts`] implements `+=` and `Sum`) resolve by the same rule;
+//! - the JSON of a [`TrackerSummary`] is ataraxis `summarize()` field for field and in the same key order: each job
+//!   is `{job_id, job_name, specifier, status, executor_id, started_at, completed_at[, error_message]}` with the
+//!   status as its `ProcessingStatus` name and no `error_message` key when the job has no failure reason.
 
+use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 use std::fmt;
+use std::iter::Sum;
+use std::ops::AddAssign;
 
 use super::jobs::{JobState, JobStatus, JobTable};
 
@@ -56,17 +64,36 @@ impl StatusCounts {
     }
 }
 
-/// The overall status of a pipeline, resolved from its job counts.
+impl AddAssign for StatusCounts {
+    fn add_assign(&mut self, other: Self) {
+        self.total += other.total;
+        self.succeeded += other.succeeded;
+        self.failed += other.failed;
+        self.running += other.running;
+        self.scheduled += other.scheduled;
+    }
+}
+
+impl Sum for StatusCounts {
+    fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
+        iter.fold(Self::default(), |mut acc, c| {
+            acc += c;
+            acc
+        })
+    }
+}
+
+/// The overall status of a pipeline, resolved from its job counts (ataraxis `TrackerStatus`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PipelineStatus {
-    /// No job, or no job has started.
+    /// There are jobs and every one is scheduled.
     NotStarted,
-    /// Some jobs succeeded, the others wait; none runs or failed.
+    /// Mixed outcomes with none running and none failed, or no job at all.
     InProgress,
-    /// At least one job is running and none failed.
+    /// At least one job is running, none failed, and not every job succeeded.
     Processing,
-    /// Every job succeeded.
+    /// There are jobs and every one succeeded.
     Completed,
     /// At least one job failed.
     Failed,
@@ -81,19 +108,20 @@ impl PipelineStatus {
     /// use seqring::tracker::{PipelineStatus, StatusCounts};
     /// let c = StatusCounts { total: 3, succeeded: 1, failed: 0, running: 1, scheduled: 1 };
     /// assert_eq!(PipelineStatus::resolve(&c), PipelineStatus::Processing);
-    /// assert_eq!(PipelineStatus::resolve(&StatusCounts::default()), PipelineStatus::NotStarted);
+    /// // An empty tracker is in progress, not "not started" (ataraxis 7.2.0).
+    /// assert_eq!(PipelineStatus::resolve(&StatusCounts::default()), PipelineStatus::InProgress);
     /// ```
     pub fn resolve(c: &StatusCounts) -> Self {
         if c.failed > 0 {
             PipelineStatus::Failed
-        } else if c.running > 0 {
-            PipelineStatus::Processing
         } else if c.total > 0 && c.succeeded == c.total {
             PipelineStatus::Completed
-        } else if c.succeeded > 0 {
-            PipelineStatus::InProgress
-        } else {
+        } else if c.running > 0 {
+            PipelineStatus::Processing
+        } else if c.total > 0 && c.scheduled == c.total {
             PipelineStatus::NotStarted
+        } else {
+            PipelineStatus::InProgress
         }
     }
 
@@ -115,14 +143,33 @@ impl fmt::Display for PipelineStatus {
     }
 }
 
-/// One job in a [`TrackerSummary`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// One job in a [`TrackerSummary`]. Its JSON is one job of ataraxis `summarize()` (see the module documentation).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobEntry {
     /// The job's id.
     pub job_id: String,
     /// The job's state.
-    #[serde(flatten)]
     pub state: JobState,
+}
+
+impl Serialize for JobEntry {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let s = &self.state;
+        let fields = if s.error_message.is_some() { 8 } else { 7 };
+        let mut out = serializer.serialize_struct("JobEntry", fields)?;
+        out.serialize_field("job_id", &self.job_id)?;
+        out.serialize_field("job_name", &s.job_name)?;
+        out.serialize_field("specifier", &s.specifier)?;
+        out.serialize_field("status", &s.status)?;
+        out.serialize_field("executor_id", &s.executor_id)?;
+        out.serialize_field("started_at", &s.started_at)?;
+        out.serialize_field("completed_at", &s.completed_at)?;
+        match &s.error_message {
+            Some(message) => out.serialize_field("error_message", message)?,
+            None => out.skip_field("error_message")?,
+        }
+        out.end()
+    }
 }
 
 /// The structure of ataraxis `summarize()`: `{jobs: [...], summary: {...}, status}`.
@@ -171,13 +218,26 @@ mod tests {
     #[test]
     fn priority_order() {
         use PipelineStatus::*;
-        assert_eq!(PipelineStatus::resolve(&counts(0, 0, 0, 0)), NotStarted);
+        // (scheduled, running, succeeded, failed), one case per branch and each branch's edge.
+        assert_eq!(PipelineStatus::resolve(&counts(0, 0, 0, 0)), InProgress);
         assert_eq!(PipelineStatus::resolve(&counts(3, 0, 0, 0)), NotStarted);
         assert_eq!(PipelineStatus::resolve(&counts(2, 0, 1, 0)), InProgress);
         assert_eq!(PipelineStatus::resolve(&counts(2, 1, 1, 0)), Processing);
+        assert_eq!(PipelineStatus::resolve(&counts(0, 1, 0, 0)), Processing);
         assert_eq!(PipelineStatus::resolve(&counts(0, 0, 4, 0)), Completed);
         assert_eq!(PipelineStatus::resolve(&counts(0, 1, 4, 1)), Failed);
         assert_eq!(PipelineStatus::resolve(&counts(0, 0, 4, 1)), Failed);
+        assert_eq!(PipelineStatus::resolve(&counts(5, 5, 5, 1)), Failed);
+    }
+
+    #[test]
+    fn summed_counts_resolve_by_the_same_rule() {
+        // One tracker completed, one not started: together some succeeded and some wait, so in progress.
+        let both: StatusCounts = [counts(0, 0, 2, 0), counts(3, 0, 0, 0)].into_iter().sum();
+        assert_eq!(both, counts(3, 0, 2, 0));
+        assert_eq!(PipelineStatus::resolve(&both), PipelineStatus::InProgress);
+        let none: StatusCounts = std::iter::empty().sum();
+        assert_eq!(PipelineStatus::resolve(&none), PipelineStatus::InProgress);
     }
 
     #[test]
@@ -191,8 +251,24 @@ mod tests {
         assert_eq!(v["summary"]["total"], 1);
         assert_eq!(v["summary"]["running"], 1);
         assert_eq!(v["jobs"][0]["job_id"], "id1");
-        assert_eq!(v["jobs"][0]["status"], "running");
+        assert_eq!(v["jobs"][0]["status"], "RUNNING");
         assert_eq!(v["jobs"][0]["specifier"], "b");
         assert!(v["jobs"][0]["started_at"].is_null());
+        assert!(v["jobs"][0].get("error_message").is_none(), "no error: no key");
+        // Key order as ataraxis builds its dict, error_message last and only when set.
+        let mut failed = JobState::new("c", "");
+        failed.status = JobStatus::Failed;
+        failed.error_message = Some("disk full".into());
+        t.insert("id2".into(), failed);
+        let text = serde_json::to_string(&TrackerSummary::of(&t)).unwrap();
+        assert!(text.contains(
+            r#"{"job_id":"id2","job_name":"c","specifier":"","status":"FAILED","executor_id":null,"started_at":null,"completed_at":null,"error_message":"disk full"}"#
+        ), "{text}");
+        assert!(
+            text.ends_with(
+                r#""summary":{"total":2,"succeeded":0,"failed":1,"running":1,"scheduled":0},"status":"failed"}"#
+            ),
+            "{text}"
+        );
     }
 }
