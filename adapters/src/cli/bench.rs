@@ -274,7 +274,10 @@ fn logger(payload: usize, seconds: f64, producers: u8, dir: &std::path::Path) ->
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or(Err(LogError::Stopped))).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(Err(LogError::Stopped)))
+            .collect()
     });
     let report = logger.stop()?;
     let elapsed = start.elapsed().as_secs_f64();

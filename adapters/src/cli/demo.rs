@@ -307,15 +307,23 @@ fn verify_archive(path: &Path, report: &ProducerReport, payload: usize) -> Resul
         let p = message.payload;
         let word = |i: usize| u64::from_le_bytes(p[8 * i..8 * i + 8].try_into().unwrap_or_default());
         if p.len() != payload {
-            problems.push(format!("source {source}: message {seq} has {} bytes, not {payload}", p.len()));
+            problems.push(format!(
+                "source {source}: message {seq} has {} bytes, not {payload}",
+                p.len()
+            ));
             break;
         }
         if word(0) != seq as u64 {
-            problems.push(format!("source {source}: message {seq} carries sequence number {}", word(0)));
+            problems.push(format!(
+                "source {source}: message {seq} carries sequence number {}",
+                word(0)
+            ));
             break;
         }
         if message.timestamp_us < last_ts || word(1) < last_trial {
-            problems.push(format!("source {source}: time or trial went backwards at message {seq}"));
+            problems.push(format!(
+                "source {source}: time or trial went backwards at message {seq}"
+            ));
             break;
         }
         (last_ts, last_trial) = (message.timestamp_us, word(1));

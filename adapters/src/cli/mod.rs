@@ -6,10 +6,11 @@ mod assemble;
 mod bench;
 mod checksum;
 mod demo;
+mod formats;
+mod inspect;
 mod progress;
 mod recover;
 mod shm;
-mod inspect;
 mod tracker;
 mod transfer;
 
@@ -35,8 +36,8 @@ enum Command {
     Recover(recover::Args),
     /// Measure this machine (shared array, ring, logger to disk), for sizing rings; --json for machines.
     Bench(bench::Args),
-    /// Print the version of the on-disk and in-memory layouts this build reads and writes.
-    Formats,
+    /// List every on-disk and in-memory layout this build reads and writes, with its version.
+    Formats(formats::Args),
     /// Assemble a log directory into one numpy-compatible {source_id}_log.npz archive per source.
     Assemble(assemble::Args),
     /// Summarise a log archive or a log directory per source (--json for machines, --messages for a listing).
@@ -55,10 +56,7 @@ pub type CliError = Box<dyn std::error::Error>;
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Formats => {
-            println!("region layout version {}", seqring_core::region::VERSION);
-            Ok(())
-        }
+        Command::Formats(args) => formats::run(args),
         Command::Demo(args) => demo::run(args),
         Command::DemoProducer(args) => demo::run_producer(args),
         Command::Shm(args) => shm::run(args),

@@ -62,11 +62,6 @@ impl Progress {
         self.bar.set_position(self.bar.position().max(done));
     }
 
-    /// Adds `n` units.
-    pub(crate) fn inc(&self, n: u64) {
-        self.bar.inc(n);
-    }
-
     /// Sets the total.
     pub(crate) fn set_total(&self, total: u64) {
         self.bar.set_length(total);

@@ -50,7 +50,13 @@ fn repair(dir: &Path) -> Result<(), CliError> {
                 r.batches,
                 r.records
             )?,
-            None => writeln!(out, "{}: clean, {} batches, {} records", r.path.display(), r.batches, r.records)?,
+            None => writeln!(
+                out,
+                "{}: clean, {} batches, {} records",
+                r.path.display(),
+                r.batches,
+                r.records
+            )?,
         }
     }
     writeln!(
@@ -92,7 +98,11 @@ fn dry_run(dir: &Path) -> Result<(), CliError> {
             Tail::Torn { offset, reason } => {
                 let n = map.len() as u64 - s.valid_len;
                 cut += n;
-                writeln!(out, "{}: would cut {n} bytes at byte {offset} ({reason}); keeps {kept}", path.display())?;
+                writeln!(
+                    out,
+                    "{}: would cut {n} bytes at byte {offset} ({reason}); keeps {kept}",
+                    path.display()
+                )?;
             }
             other => {
                 damaged += 1;

@@ -107,7 +107,11 @@ fn list(as_json: bool) -> Result<(), CliError> {
         writeln!(out, "{}", json!({ "regions": regions }))?;
         return Ok(());
     }
-    writeln!(out, "{:<40} {:>7} {:>12} {:>9}  state", "name", "kind", "bytes", "creator")?;
+    writeln!(
+        out,
+        "{:<40} {:>7} {:>12} {:>9}  state",
+        "name", "kind", "bytes", "creator"
+    )?;
     for e in &entries {
         match &e.header {
             Ok(h) => writeln!(
@@ -119,7 +123,11 @@ fn list(as_json: bool) -> Result<(), CliError> {
                 h.creator_pid,
                 if e.is_stale() { "stale (creator dead)" } else { "live" }
             )?,
-            Err(err) => writeln!(out, "{:<40} {:>7} {:>12} {:>9}  invalid: {err}", e.name, "?", e.size, "?")?,
+            Err(err) => writeln!(
+                out,
+                "{:<40} {:>7} {:>12} {:>9}  invalid: {err}",
+                e.name, "?", e.size, "?"
+            )?,
         }
     }
     if entries.is_empty() {
@@ -230,7 +238,11 @@ fn watch(name: &str, interval: Duration, updates: Option<u64>, limit: usize) -> 
                 &read.shape[..],
                 read.version,
                 read.writer_pid,
-                if read.suspect { "  (suspect: a stalled write was recovered)" } else { "" }
+                if read.suspect {
+                    "  (suspect: a stalled write was recovered)"
+                } else {
+                    ""
+                }
             )?;
             writeln!(out, "{}", format_values(read.dtype, &read.data, limit))?;
             out.flush()?;
@@ -266,7 +278,10 @@ fn format_values(dtype: DType, data: &[u8], limit: usize) -> String {
                 DType::F64 => f64::from_bits(word(8)).to_string(),
                 DType::F16 => f16_to_f32(word(2) as u16).to_string(),
                 DType::Complex64 => {
-                    let (re, im) = (f32::from_bits(word(4) as u32), f32::from_le_bytes([b[4], b[5], b[6], b[7]]));
+                    let (re, im) = (
+                        f32::from_bits(word(4) as u32),
+                        f32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+                    );
                     format!("{re}{im:+}j")
                 }
                 DType::Complex128 => {
