@@ -232,6 +232,9 @@ fn consume(consumer: &mut Consumer<RawRegion<'_>>, count: u64) {
     }
 }
 
+/// What one producer thread of `bench logger` did: records logged, records dropped, its latency histogram.
+type ProducerRun = (u64, u64, hdrhistogram::Histogram<u64>);
+
 fn logger(payload: usize, seconds: f64, producers: u8, dir: &std::path::Path) -> Result<Value, CliError> {
     let temp = tempfile::tempdir_in(dir).map_err(|e| format!("cannot make a directory in {}: {e}", dir.display()))?;
     let name = format!("seqring-bench-{}", std::process::id());
@@ -242,7 +245,7 @@ fn logger(payload: usize, seconds: f64, producers: u8, dir: &std::path::Path) ->
         .start()?;
     let run = Duration::from_secs_f64(seconds.max(0.01));
     let start = Instant::now();
-    let results: Vec<Result<(u64, u64, hdrhistogram::Histogram<u64>), LogError>> = std::thread::scope(|s| {
+    let results: Vec<Result<ProducerRun, LogError>> = std::thread::scope(|s| {
         let handles: Vec<_> = (1..=producers)
             .map(|source| {
                 let producer = logger.producer(source);
