@@ -5,6 +5,7 @@
 //! or read out of bounds, whatever the bytes.
 
 pub mod mapped_open;
+pub mod mapped_rkyv;
 pub mod npy_header;
 pub mod npz_reader;
 pub mod region_header;
@@ -28,6 +29,7 @@ pub fn run(target: &str, data: &[u8]) -> bool {
         "mapped_open" => mapped_open::fuzz(data),
         "shared_array_open" => shared_array_open::fuzz(data),
         "logger_region" => logger_region::fuzz(data),
+        "mapped_rkyv" => mapped_rkyv::fuzz(data),
         _ => return false,
     }
     true

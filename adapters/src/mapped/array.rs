@@ -173,11 +173,14 @@ impl<T: Pod> MappedArray<T> {
         Ok(a)
     }
 
-    /// Checks the xxh3-64 checksum of the element data (reads every byte; about 10 GB/s from the page cache).
+    /// Checks the xxh3-64 checksum of the element data (reads every byte; about 10 GB/s from the page cache) and
+    /// that the padding after the header is zero.
     ///
     /// # Errors
-    /// [`MappedError::SectionChecksum`] if the data was modified or corrupted.
+    /// [`MappedError::SectionChecksum`] if the data was modified or corrupted, [`MappedError::Corrupt`] for non-zero
+    /// padding.
     pub fn verify(&self) -> Result<(), MappedError> {
+        self.file.verify_padding()?;
         self.file.verify_section(DATA, "data")
     }
 

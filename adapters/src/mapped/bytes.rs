@@ -61,6 +61,7 @@ impl List {
     }
 
     fn verify(&self) -> Result<(), MappedError> {
+        self.file.verify_padding()?;
         self.file.verify_section(BLOB, "blob")?;
         self.file.verify_section(OFFSETS, "offsets")?;
         verify_offsets(self.file.words(OFFSETS), self.file.path(), "list")
@@ -130,7 +131,7 @@ impl MappedBytes {
         Ok(b)
     }
 
-    /// Checks both checksums and that the offsets never decrease.
+    /// Checks both checksums, the zero padding between sections and that the offsets never decrease.
     ///
     /// # Errors
     /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].
@@ -240,7 +241,8 @@ impl MappedStrs {
         Ok(s)
     }
 
-    /// Checks both checksums, that the offsets never decrease and that every item is UTF-8.
+    /// Checks both checksums, the zero padding between sections, that the offsets never decrease and that every
+    /// item is UTF-8.
     ///
     /// # Errors
     /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].
@@ -300,15 +302,15 @@ pub(crate) struct OffsetsSpill {
 }
 
 impl OffsetsSpill {
-    pub(crate) fn new(path: &Path) -> Result<OffsetsSpill, MappedError> {
+    pub(crate) fn new(spill: Spill) -> OffsetsSpill {
         let mut chunk = Vec::with_capacity(OFFSET_CHUNK);
         chunk.push(0);
-        Ok(OffsetsSpill {
-            spill: Spill::new(path)?,
+        OffsetsSpill {
+            spill,
             chunk,
             end: 0,
             count: 0,
-        })
+        }
     }
 
     /// Records an item of `len` bytes.
@@ -348,7 +350,7 @@ impl ListWriter {
         let mut w = FileWriter::create(path)?;
         w.begin(BLOB)?;
         Ok(ListWriter {
-            offsets: OffsetsSpill::new(path)?,
+            offsets: OffsetsSpill::new(Spill::new(path)?),
             w,
         })
     }

@@ -51,15 +51,18 @@
 //! record count, and the sentinel entry. `verify` checks every checksum and the order of entries and offsets.
 //! Until then lookups bounds-check every word they read, so corruption yields wrong answers, never a panic.
 
-use super::header::{Header, MappedFile, FLAG_MULTI, FLAG_TAILS};
+use super::header::{Header, MappedFile, EXT_LEN, FLAG_MULTI, FLAG_TAILS};
 use super::records::{check_record_sections, records_of, tail_of, verify_record_sections, RecordSink};
-use super::writer::{FileWriter, Spill};
-use super::{FileKind, MappedError, Tagged, TypeTag};
+use super::writer::{FileWriter, Spill, Target};
+use super::{FileKind, MappedError, Tagged, TypeTag, MAX_ALIGN};
 use bytemuck::Pod;
-use std::borrow::Borrow;
+use rkyv::api::high::HighSerializer;
+use rkyv::ser::allocator::ArenaHandle;
+use rkyv::util::AlignedVec;
+use std::borrow::{Borrow, Cow};
 use std::fmt;
 use std::marker::PhantomData;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const ENTRIES: usize = 3;
 const INDEX: usize = 4;
@@ -168,14 +171,16 @@ mod sealed {
     impl Sealed for u64 {}
     impl Sealed for str {}
     impl Sealed for super::HashedStr {}
+    impl<K: ?Sized> Sealed for super::ByArchive<K> {}
 }
 
-/// The key type of an [`IdMap`]: `u64`, `str` (exact string keys) or [`HashedStr`] (approximate string keys).
-/// Sealed.
+/// The key type of an [`IdMap`]: `u64`, `str` (exact string keys), [`HashedStr`] (approximate string keys) or
+/// [`ByArchive<K>`] (any key type, compared through its rkyv form). Sealed.
 pub trait MapKey: sealed::Sealed + 'static {
-    /// What lookups take: `u64` or `str`.
+    /// What lookups take: `u64`, `str`, or the `K` of [`ByArchive<K>`].
     type Query: ?Sized;
-    /// What iteration yields for a key: the `u64`, the `&str`, or the 64-bit hash of a [`HashedStr`] key.
+    /// What iteration yields for a key: the `u64`, the `&str`, the 64-bit hash of a [`HashedStr`] key, or the rkyv
+    /// bytes of a [`ByArchive`] key.
     type Stored<'a>;
     #[doc(hidden)]
     const CODE: u8;
@@ -183,13 +188,20 @@ pub trait MapKey: sealed::Sealed + 'static {
     const NAME: &'static str;
     #[doc(hidden)]
     const STORES_KEYS: bool;
+    /// The hash of `query`, whose stored bytes ([`bytes`](Self::bytes)) are `bytes`.
     #[doc(hidden)]
-    fn hash(query: &Self::Query) -> u64;
+    fn hash(query: &Self::Query, bytes: &[u8]) -> u64;
+    /// The bytes stored for (and compared with) `query`: empty unless `STORES_KEYS`.
     #[doc(hidden)]
-    fn bytes(query: &Self::Query) -> &[u8];
+    fn bytes(query: &Self::Query) -> Cow<'_, [u8]>;
     #[doc(hidden)]
     fn hash_bytes(key: &[u8]) -> u64 {
         xxhash_rust::xxh3::xxh3_64(key)
+    }
+    /// Whether stored key bytes are well formed (UTF-8 for strings).
+    #[doc(hidden)]
+    fn valid_key(_key: &[u8]) -> bool {
+        true
     }
     #[doc(hidden)]
     fn stored(hash: u64, key: &[u8]) -> Option<Self::Stored<'_>>;
@@ -204,11 +216,12 @@ impl MapKey for u64 {
     const NAME: &'static str = "u64";
     const STORES_KEYS: bool = false;
     #[inline]
-    fn hash(query: &u64) -> u64 {
+    fn hash(query: &u64, _: &[u8]) -> u64 {
         fmix64(*query)
     }
-    fn bytes(_: &u64) -> &[u8] {
-        &[]
+    #[inline]
+    fn bytes(_: &u64) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&[])
     }
     fn stored(hash: u64, _: &[u8]) -> Option<u64> {
         Some(unfmix64(hash))
@@ -225,12 +238,15 @@ impl MapKey for str {
     const NAME: &'static str = "string";
     const STORES_KEYS: bool = true;
     #[inline]
-    fn hash(query: &str) -> u64 {
-        xxhash_rust::xxh3::xxh3_64(query.as_bytes())
+    fn hash(_: &str, bytes: &[u8]) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(bytes)
     }
     #[inline]
-    fn bytes(query: &str) -> &[u8] {
-        query.as_bytes()
+    fn bytes(query: &str) -> Cow<'_, [u8]> {
+        Cow::Borrowed(query.as_bytes())
+    }
+    fn valid_key(key: &[u8]) -> bool {
+        std::str::from_utf8(key).is_ok()
     }
     fn stored(_: u64, key: &[u8]) -> Option<&str> {
         std::str::from_utf8(key).ok()
@@ -253,11 +269,12 @@ impl MapKey for HashedStr {
     const NAME: &'static str = "hashed-string";
     const STORES_KEYS: bool = false;
     #[inline]
-    fn hash(query: &str) -> u64 {
+    fn hash(query: &str, _: &[u8]) -> u64 {
         xxhash_rust::xxh3::xxh3_64(query.as_bytes())
     }
-    fn bytes(_: &str) -> &[u8] {
-        &[]
+    #[inline]
+    fn bytes(_: &str) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&[])
     }
     fn stored(hash: u64, _: &[u8]) -> Option<u64> {
         Some(hash)
@@ -267,21 +284,74 @@ impl MapKey for HashedStr {
     }
 }
 
+/// The key type of a map over keys of any type `K` that rkyv can serialise (integers of any width, tuples,
+/// fixed arrays, enums, structs, `String`, `Vec`, ...): the key is stored as its rkyv archive, and hashed
+/// (xxh3-64) and compared byte for byte in that form, so `K`'s `Hash + Eq` become those of its archive.
+///
+/// The archive of a key must be canonical: equal keys must serialise to equal bytes. That holds for integers,
+/// floats (bitwise: `0.0` and `-0.0` differ, a NaN equals itself), strings, and tuples, arrays, `Vec`s, `Option`s,
+/// enums and structs of them; it does not hold for `HashMap`/`HashSet` keys (their order is not fixed). Lookups
+/// serialise the query (one small allocation), so `u64` and `str` keys, which need none, are faster.
+///
+/// # Examples
+/// ```
+/// use seqring::mapped::{ByArchive, IdMap};
+/// let dir = tempfile::tempdir()?;
+/// // (animal, session) pairs to a trial count
+/// let m = IdMap::<ByArchive<(u32, String)>, u32>::builder(dir.path().join("m"))
+///     .build([((17u32, "s1".to_string()), 120u32), ((17, "s2".into()), 95)])?;
+/// assert_eq!(m.get(&(17, "s2".to_string())), Some(&95));
+/// assert_eq!(m.get(&(18, "s2".to_string())), None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ByArchive<K: ?Sized>(PhantomData<fn() -> *const K>);
+
+impl<K> MapKey for ByArchive<K>
+where
+    K: for<'a> rkyv::Serialize<HighSerializer<AlignedVec, ArenaHandle<'a>, rkyv::rancor::Error>> + 'static,
+{
+    type Query = K;
+    type Stored<'a> = &'a [u8];
+    const CODE: u8 = 4;
+    const NAME: &'static str = "rkyv-archived";
+    const STORES_KEYS: bool = true;
+    #[inline]
+    fn hash(_: &K, bytes: &[u8]) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(bytes)
+    }
+    fn bytes(query: &K) -> Cow<'_, [u8]> {
+        // Serialising into a growable vector fails only when an archive outgrows rkyv's relative pointers
+        // (gigabyte keys); such a key is stored and looked up as the empty byte string.
+        Cow::Owned(
+            rkyv::to_bytes::<rkyv::rancor::Error>(query)
+                .map(|v| v.into_vec())
+                .unwrap_or_default(),
+        )
+    }
+    fn stored(_: u64, key: &[u8]) -> Option<&[u8]> {
+        Some(key)
+    }
+    fn describe(hash: u64, key: &[u8]) -> String {
+        format!("with hash {hash:#018x} and {} archive bytes", key.len())
+    }
+}
+
 /// A value usable as a key of type `Q` when building an [`IdMap`]: `u64` or `&u64` for `u64` keys; anything that is
-/// `AsRef<str>` (`&str`, `String`, `&String`, `Cow<str>`, ...) for string keys.
+/// `AsRef<str>` (`&str`, `String`, `&String`, `Cow<str>`, ...) for string keys; `K` or `&K` for [`ByArchive<K>`]
+/// keys.
 pub trait AsKey<Q: ?Sized> {
     /// The key.
     fn as_key(&self) -> &Q;
 }
 
-impl AsKey<u64> for u64 {
-    fn as_key(&self) -> &u64 {
+impl<K> AsKey<K> for K {
+    fn as_key(&self) -> &K {
         self
     }
 }
 
-impl AsKey<u64> for &u64 {
-    fn as_key(&self) -> &u64 {
+impl<K> AsKey<K> for &K {
+    fn as_key(&self) -> &K {
         self
     }
 }
@@ -297,6 +367,7 @@ fn key_kind_name(code: u64) -> Option<&'static str> {
         1 => Some(u64::NAME),
         2 => Some(str::NAME),
         3 => Some(HashedStr::NAME),
+        4 => Some("rkyv-archived"),
         _ => None,
     }
 }
@@ -391,14 +462,12 @@ impl<K: MapKey + ?Sized, T: Tagged> IdMap<K, T> {
 impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
     /// [`builder`](IdMap::builder) with an explicit record tag.
     pub fn builder_as(path: impl AsRef<Path>, tag: TypeTag) -> IdMapBuilder<K, T> {
-        IdMapBuilder {
-            path: path.as_ref().to_owned(),
-            multi: false,
-            index: IndexKind::default(),
+        IdMapBuilder::new(
+            Target::File(path.as_ref().to_owned()),
+            FileKind::IdMap,
             tag,
-            state: None,
-            _k: PhantomData,
-        }
+            [0; EXT_LEN],
+        )
     }
 
     /// [`open`](IdMap::open) with an explicit record tag, which must equal the file's.
@@ -406,9 +475,16 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
     /// # Errors
     /// As [`IdMap::open`].
     pub fn open_as(path: impl AsRef<Path>, tag: TypeTag) -> Result<IdMap<K, T>, MappedError> {
-        let path = path.as_ref();
-        let file = MappedFile::open(path, &[FileKind::IdMap])?;
+        let file = MappedFile::open(path.as_ref(), &[FileKind::IdMap])?;
         file.check_tag::<T>(tag)?;
+        Self::from_file(file)
+    }
+
+    /// Validates the id-map structure of `file` (O(1)), whose kind and tag the caller has checked, with `T` as
+    /// the record type of sections 0-2.
+    pub(crate) fn from_file(file: MappedFile) -> Result<IdMap<K, T>, MappedError> {
+        let path_buf = file.path().to_owned();
+        let path = path_buf.as_path();
         let h = &file.header;
         let p = h.param1;
         let key_code = p & 0xff;
@@ -427,7 +503,7 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
                 "header: unknown flags or sections for an id map",
             ));
         }
-        let records = check_record_sections(&file)?;
+        let records = check_record_sections(&file, std::mem::size_of::<T>() as u64)?;
         let keys = h.param0;
         if keys > h.count || (h.flags & FLAG_MULTI == 0 && keys != h.count) {
             return Err(MappedError::corrupt(
@@ -437,7 +513,7 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
         }
         let stride = if K::STORES_KEYS { 3 } else { 2 };
         let entries_len = h.sections[ENTRIES].len;
-        if !file.present(ENTRIES) || entries_len == 0 || entries_len % (8 * stride as u64) != 0 {
+        if !file.present(ENTRIES) || entries_len == 0 || !entries_len.is_multiple_of(8 * stride as u64) {
             return Err(MappedError::corrupt(path, "header: entries section has a wrong size"));
         }
         let slots = entries_len / (8 * stride as u64) - 1;
@@ -453,7 +529,7 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
                 Index::Sorted { bits, wide: width == 8 }
             }
             2 => {
-                if (p >> 16) & 0xffff != 0 || slots < keys || !file.present(INDEX) || index_len % 2 != 0 {
+                if (p >> 16) & 0xffff != 0 || slots < keys || !file.present(INDEX) || !index_len.is_multiple_of(2) {
                     return Err(MappedError::corrupt(path, "header: bad perfect-hash parameters"));
                 }
                 let buckets = index_len / 2;
@@ -554,8 +630,8 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
                 return Err(bad(e, "several records in a plain map"));
             }
             let key = self.entry_key(w, e).ok_or_else(|| bad(e, "key out of range"))?;
-            if K::STORES_KEYS && (std::str::from_utf8(key).is_err() || K::hash_bytes(key) != cur[0]) {
-                return Err(bad(e, "the key is not UTF-8 or does not match its hash"));
+            if K::STORES_KEYS && (!K::valid_key(key) || K::hash_bytes(key) != cur[0]) {
+                return Err(bad(e, "the key is not well formed (UTF-8) or does not match its hash"));
             }
             match self.index {
                 Index::Sorted { bits, .. } => {
@@ -612,7 +688,8 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
     /// The entry of `key`, or `None`.
     #[inline]
     fn find(&self, key: &K::Query) -> Option<usize> {
-        let h = K::hash(key);
+        let bytes = K::bytes(key);
+        let h = K::hash(key, &bytes);
         let w = self.file.words(ENTRIES);
         let s = self.stride;
         match self.index {
@@ -623,7 +700,7 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
                 let pilots: &[u16] = bytemuck::try_cast_slice(self.file.section(INDEX)).ok()?;
                 let pilot = *pilots.get(phf_bucket(h, buckets) as usize)?;
                 let e = phf_slot(h, pilot, seed, self.slots) as usize;
-                (*w.get(e * s)? == h && self.key_matches(w, e, key)).then_some(e)
+                (*w.get(e * s)? == h && self.key_matches(w, e, &bytes)).then_some(e)
             }
             Index::Sorted { bits, .. } => {
                 let d = dir_bucket(h, bits) as usize;
@@ -631,7 +708,7 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
                 let hi = (self.dir(d + 1)?).min(self.slots) as usize;
                 for e in lo..hi {
                     let eh = *w.get(e * s)?;
-                    if eh == h && self.key_matches(w, e, key) {
+                    if eh == h && self.key_matches(w, e, &bytes) {
                         return Some(e);
                     }
                     if eh > h {
@@ -644,8 +721,8 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
     }
 
     #[inline]
-    fn key_matches(&self, w: &[u64], e: usize, key: &K::Query) -> bool {
-        !K::STORES_KEYS || self.entry_key(w, e) == Some(K::bytes(key))
+    fn key_matches(&self, w: &[u64], e: usize, key: &[u8]) -> bool {
+        !K::STORES_KEYS || self.entry_key(w, e) == Some(key)
     }
 
     #[inline]
@@ -726,18 +803,36 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
     /// hash). Keys come back as `u64`, `&str`, or for [`HashedStr`] maps as their 64-bit hash. Corrupt entries
     /// are skipped.
     pub fn iter(&self) -> impl Iterator<Item = (K::Stored<'_>, &[T])> + '_ {
-        let w = self.file.words(ENTRIES);
         let recs = records_of::<T>(&self.file);
+        self.key_ranges().filter_map(move |(k, r)| Some((k, recs.get(r)?)))
+    }
+
+    /// Every key with the positions of its records, in file order; corrupt entries are skipped.
+    pub(crate) fn key_ranges(&self) -> impl Iterator<Item = (K::Stored<'_>, std::ops::Range<usize>)> + '_ {
+        let w = self.file.words(ENTRIES);
         (0..self.slots as usize).filter_map(move |e| {
             let r = self.range(e)?;
             if r.is_empty() {
                 return None;
             }
-            Some((
-                K::stored(*w.get(e * self.stride)?, self.entry_key(w, e)?)?,
-                recs.get(r)?,
-            ))
+            Some((K::stored(*w.get(e * self.stride)?, self.entry_key(w, e)?)?, r))
         })
+    }
+
+    /// The positions of the records of `key` (empty if absent).
+    #[inline]
+    pub(crate) fn find_range(&self, key: &K::Query) -> std::ops::Range<usize> {
+        self.find(key).and_then(|e| self.range(e)).unwrap_or(0..0)
+    }
+
+    /// The validated file.
+    pub(crate) fn file(&self) -> &MappedFile {
+        &self.file
+    }
+
+    /// Gives back the validated file.
+    pub(crate) fn into_file(self) -> MappedFile {
+        self.file
     }
 
     /// All records, grouped by key in file order.
@@ -827,7 +922,9 @@ struct Pending {
 /// ```
 #[must_use = "nothing is written until `finish` or `build` is called"]
 pub struct IdMapBuilder<K: ?Sized, T> {
-    path: PathBuf,
+    target: Target,
+    kind: FileKind,
+    ext: [u8; EXT_LEN],
     multi: bool,
     index: IndexKind,
     tag: TypeTag,
@@ -836,6 +933,21 @@ pub struct IdMapBuilder<K: ?Sized, T> {
 }
 
 impl<K: MapKey + ?Sized, T: Pod> IdMapBuilder<K, T> {
+    /// A builder of a file or image of `kind` (an id map, or an archived id map whose records are the archives'
+    /// lengths), with the kind's header extension.
+    pub(crate) fn new(target: Target, kind: FileKind, tag: TypeTag, ext: [u8; EXT_LEN]) -> IdMapBuilder<K, T> {
+        IdMapBuilder {
+            target,
+            kind,
+            ext,
+            multi: false,
+            index: IndexKind::default(),
+            tag,
+            state: None,
+            _k: PhantomData,
+        }
+    }
+
     /// Allows several records per key (default: a repeated key is an error).
     pub fn multi(mut self, multi: bool) -> Self {
         self.multi = multi;
@@ -848,18 +960,20 @@ impl<K: MapKey + ?Sized, T: Pod> IdMapBuilder<K, T> {
         self
     }
 
-    fn pending<'a>(state: &'a mut Option<Pending>, path: &Path, tag: TypeTag) -> Result<&'a mut Pending, MappedError> {
-        if state.is_none() {
-            tag.check_type::<T>(path)?;
-            *state = Some(Pending {
+    fn pending(&mut self) -> Result<&mut Pending, MappedError> {
+        if self.state.is_none() {
+            if !self.kind.is_archived() {
+                self.tag.check_type::<T>(self.target.path())?;
+            }
+            self.state = Some(Pending {
                 keys: Vec::new(),
                 key_blob: Vec::new(),
                 key_offsets: vec![0],
-                records: Spill::new(path)?,
+                records: Spill::for_target(&self.target)?,
                 tails: None,
             });
         }
-        Ok(state.as_mut().expect("initialised above"))
+        Ok(self.state.as_mut().expect("initialised above"))
     }
 
     /// Adds a record for `key`.
@@ -876,16 +990,18 @@ impl<K: MapKey + ?Sized, T: Pod> IdMapBuilder<K, T> {
     /// # Errors
     /// As [`insert`](Self::insert).
     pub fn insert_with_tail(&mut self, key: &K::Query, record: &T, tail: &[u8]) -> Result<(), MappedError> {
-        let st = Self::pending(&mut self.state, &self.path, self.tag)?;
+        let target = self.target.clone();
+        let st = self.pending()?;
         let seq = st.keys.len() as u64;
-        st.keys.push((K::hash(key), seq));
+        let bytes = K::bytes(key);
+        st.keys.push((K::hash(key, &bytes), seq));
         if K::STORES_KEYS {
-            st.key_blob.extend_from_slice(K::bytes(key));
+            st.key_blob.extend_from_slice(&bytes);
             st.key_offsets.push(st.key_blob.len() as u64);
         }
         st.records.write(bytemuck::bytes_of(record))?;
         if !tail.is_empty() && st.tails.is_none() {
-            st.tails = Some((vec![0; seq as usize + 1], Spill::new(&self.path)?));
+            st.tails = Some((vec![0; seq as usize + 1], Spill::for_target(&target)?));
         }
         if let Some((offsets, blob)) = &mut st.tails {
             blob.write(tail)?;
@@ -915,11 +1031,23 @@ impl<K: MapKey + ?Sized, T: Pod> IdMapBuilder<K, T> {
     /// # Errors
     /// [`MappedError::DuplicateKey`] if a key repeats in a plain map, [`MappedError::Io`] on any file error
     /// (nothing is left at `path` then), [`MappedError::UnsupportedType`] for an unmappable `T`.
-    pub fn finish(mut self) -> Result<IdMap<K, T>, MappedError> {
-        Self::pending(&mut self.state, &self.path, self.tag)?;
+    pub fn finish(self) -> Result<IdMap<K, T>, MappedError> {
+        let tag = self.tag;
+        let file = self.finish_file()?;
+        file.check_tag::<T>(tag)?;
+        IdMap::from_file(file)
+    }
+
+    /// Writes the file (or image) and opens it, with the header checks of its kind but no tag check.
+    pub(crate) fn finish_file(mut self) -> Result<MappedFile, MappedError> {
+        self.pending()?;
         let st = self.state.take().expect("initialised above");
-        write_map::<K, T>(&self.path, self.multi, self.index, self.tag, st)?;
-        IdMap::open_as(&self.path, self.tag)
+        let mut h = Header::new(self.kind, self.tag);
+        h.ext = self.ext;
+        match write_map::<K, T>(&self.target, self.multi, self.index, h, st)? {
+            Some(image) => MappedFile::from_memory(image, &[self.kind]),
+            None => MappedFile::open(self.target.path(), &[self.kind]),
+        }
     }
 }
 
@@ -1023,13 +1151,15 @@ fn ceil_log2(n: u64) -> u32 {
     }
 }
 
+/// Writes the map with header `h` (kind, tag and extension set) to `target`; returns the image for memory.
 fn write_map<K: MapKey + ?Sized, T: Pod>(
-    path: &Path,
+    target: &Target,
     multi: bool,
     requested: IndexKind,
-    tag: TypeTag,
+    mut h: Header,
     mut st: Pending,
-) -> Result<(), MappedError> {
+) -> Result<Option<AlignedVec<MAX_ALIGN>>, MappedError> {
+    let path = target.path();
     let (groups, collide) = group_keys::<K>(&mut st);
     let n_keys = groups.len() - 1;
     if !multi {
@@ -1088,10 +1218,10 @@ fn write_map<K: MapKey + ?Sized, T: Pod>(
         None => None,
     };
     let size = std::mem::size_of::<T>();
-    let mut w = FileWriter::create(path)?;
+    let mut w = FileWriter::for_target(target.clone())?;
     let mut sink = RecordSink::new(&mut w)?;
-    let mut entries = Spill::new(path)?;
-    let mut key_blob = Spill::new(path)?;
+    let mut entries = w.spill()?;
+    let mut key_blob = w.spill()?;
     let mut entry = [0u64; 3];
     let stride = if K::STORES_KEYS { 3 } else { 2 };
     let (mut n_records, mut key_end) = (0u64, 0u64);
@@ -1124,7 +1254,6 @@ fn write_map<K: MapKey + ?Sized, T: Pod>(
     }
     entries.write(bytemuck::cast_slice(&[0, n_records, key_end][..stride]))?;
 
-    let mut h = Header::new(FileKind::IdMap, tag);
     sink.finish(&mut w, &mut h)?;
     w.append(ENTRIES, entries)?;
     w.begin(INDEX)?;
@@ -1138,7 +1267,7 @@ fn write_map<K: MapKey + ?Sized, T: Pod>(
     }
     h.param0 = n_keys as u64;
     h.param1 = u64::from(K::CODE) | param_index;
-    w.finish(h)
+    w.finish_image(h)
 }
 
 #[cfg(test)]

@@ -6,7 +6,12 @@
 //! | [`MappedArray<T>`] | a `&[T]` of [`Tagged`] plain-old-data elements | a slice index |
 //! | [`MappedBytes`] / [`MappedStrs`] | variable-length byte strings / UTF-8 strings: an offsets table and a blob | two offset reads |
 //! | [`MappedRecords<T>`] | fixed `T` records, each with an optional variable-length byte tail | a slice index |
-//! | [`IdMap<K, T>`] | `u64`, string or hashed-string keys to one or many `T` records (with optional tails) | one index probe, one entry read, one record read |
+//! | [`IdMap<K, T>`] | `u64`, string, hashed-string or [`ByArchive`] keys to one or many `T` records (with optional tails) | one index probe, one entry read, one record read |
+//! | [`ArchivedRecords<T>`] | records of any rkyv-archivable `T` (strings, vectors, maps, options, enums, nested structs), read in place as `&T::Archived` | an offset read, then rkyv's validation of that record (none once verified) |
+//! | [`ArchivedIdMap<K, T>`] | the keys of [`IdMap`] to one or many archived `T` records | as [`IdMap`], then as [`ArchivedRecords`] |
+//!
+//! The archived structures can also be built into and read from an in-memory image (the same bytes as the file);
+//! [`archived`] compares them point by point with Python's `sharedbuffers`.
 //!
 //! # Life cycle
 //! Every structure is written by a streaming writer (or a one-call `build(iter, path)`) into a temporary file in
@@ -37,10 +42,12 @@
 //!
 //! The bulk sections (elements, records, offsets, index, blobs) carry their own xxh3-64 checksums, which
 //! `verify()` checks in one pass over the file together with the structural invariants that need a full scan
-//! (monotonic offsets, UTF-8, index entries in range). `open_verified` is `open` followed by `verify`. Until a
+//! (monotonic offsets, UTF-8, index entries in range) and that the padding between sections, which no checksum
+//! covers, is zero: after `verify`, no byte of the file goes unchecked. `open_verified` is `open` followed by `verify`. Until a
 //! file is verified, a corrupted body can make a lookup return a wrong value or `None`, but never panic, read out
 //! of bounds or cause undefined behaviour: every offset read from the file is bounds-checked before use, and every
-//! element type is [`bytemuck::Pod`], so any bytes are a valid value.
+//! element type is [`bytemuck::Pod`], so any bytes are a valid value. Archived records are not `Pod`: there each
+//! lookup runs rkyv's validation on the record it returns until the file is verified (see [`archived`]).
 //!
 //! # Alignment rules
 //! - The mapping starts on a page boundary and every section starts at a multiple of 64 bytes from the start of
@@ -69,6 +76,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod archived;
 pub mod array;
 pub mod bytes;
 pub mod header;
@@ -76,10 +84,14 @@ pub mod id_map;
 pub mod records;
 mod writer;
 
+pub use archived::{
+    archived_tag, Archivable, ArchiveFormat, ArchivedIdMap, ArchivedIdMapBuilder, ArchivedRecords,
+    ArchivedRecordsWriter, RECORD_ALIGN, RKYV_VERSION,
+};
 pub use array::{ArrayWriter, MappedArray};
 pub use bytes::{BytesWriter, MappedBytes, MappedStrs, StrsWriter};
-pub use header::{inspect, MappedInfo};
-pub use id_map::{AsKey, HashedStr, IdMap, IdMapBuilder, IndexKind, MapKey};
+pub use header::{inspect, reseal, MappedInfo, MEMORY_LABEL};
+pub use id_map::{AsKey, ByArchive, HashedStr, IdMap, IdMapBuilder, IndexKind, MapKey};
 pub use records::{MappedRecords, RecordsWriter};
 
 use seqring_core::{DType, Element};
@@ -104,6 +116,10 @@ pub enum FileKind {
     Records,
     /// An [`IdMap`].
     IdMap,
+    /// An [`ArchivedRecords`]: rkyv archives of any structured type.
+    ArchivedRecords,
+    /// An [`ArchivedIdMap`]: keys to rkyv archives.
+    ArchivedIdMap,
 }
 
 impl FileKind {
@@ -115,6 +131,8 @@ impl FileKind {
             FileKind::Strs => 3,
             FileKind::Records => 4,
             FileKind::IdMap => 5,
+            FileKind::ArchivedRecords => 6,
+            FileKind::ArchivedIdMap => 7,
         }
     }
 
@@ -126,8 +144,15 @@ impl FileKind {
             3 => FileKind::Strs,
             4 => FileKind::Records,
             5 => FileKind::IdMap,
+            6 => FileKind::ArchivedRecords,
+            7 => FileKind::ArchivedIdMap,
             _ => return None,
         })
+    }
+
+    /// Whether the records are rkyv archives (the header then carries an [`ArchiveFormat`]).
+    pub const fn is_archived(self) -> bool {
+        matches!(self, FileKind::ArchivedRecords | FileKind::ArchivedIdMap)
     }
 }
 
@@ -139,6 +164,8 @@ impl fmt::Display for FileKind {
             FileKind::Strs => "mapped string list",
             FileKind::Records => "mapped record list",
             FileKind::IdMap => "id map",
+            FileKind::ArchivedRecords => "archived record list",
+            FileKind::ArchivedIdMap => "archived id map",
         })
     }
 }
@@ -450,6 +477,37 @@ pub enum MappedError {
         /// The key (for an approximate map, its hash).
         key: String,
     },
+    /// The file's rkyv archives were written with a layout this build cannot read (another rkyv major/minor
+    /// version, endianness, pointer width or alignment).
+    #[error("{path}: rkyv archives written as {found}, but this build reads {expected}")]
+    IncompatibleArchive {
+        /// The file.
+        path: PathBuf,
+        /// The layout of this build.
+        expected: ArchiveFormat,
+        /// The layout in the file.
+        found: ArchiveFormat,
+    },
+    /// A record is not a valid rkyv archive of the requested type (bytecheck validation failed).
+    #[error("{path}: record {index} is not a valid archive: {reason}")]
+    InvalidRecord {
+        /// The file.
+        path: PathBuf,
+        /// The record's position in the file.
+        index: u64,
+        /// What rkyv's validation reported.
+        reason: String,
+    },
+    /// rkyv failed to serialise a value while building.
+    #[error("{path}: cannot serialise record {index}: {reason}")]
+    Serialize {
+        /// The file being built.
+        path: PathBuf,
+        /// The position of the value.
+        index: u64,
+        /// What rkyv reported.
+        reason: String,
+    },
     /// A structure too large for this platform or format (a count or offset overflowed).
     #[error("{path}: too large: {what}")]
     TooLarge {
@@ -520,11 +578,13 @@ mod tests {
             FileKind::Strs,
             FileKind::Records,
             FileKind::IdMap,
+            FileKind::ArchivedRecords,
+            FileKind::ArchivedIdMap,
         ] {
             assert_eq!(FileKind::from_code(k.code()), Some(k));
         }
         assert_eq!(FileKind::from_code(0), None);
-        assert_eq!(FileKind::from_code(6), None);
+        assert_eq!(FileKind::from_code(8), None);
     }
 
     #[test]

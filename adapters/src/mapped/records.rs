@@ -40,11 +40,11 @@ impl RecordSink {
     pub(crate) fn push(&mut self, w: &mut FileWriter, record: &[u8], tail: &[u8]) -> Result<(), MappedError> {
         w.write(record)?;
         if !tail.is_empty() && self.tails.is_none() {
-            let mut offsets = OffsetsSpill::new(w.path())?;
+            let mut offsets = OffsetsSpill::new(w.spill()?);
             for _ in 0..self.count {
                 offsets.push(0)?;
             }
-            self.tails = Some((offsets, Spill::new(w.path())?));
+            self.tails = Some((offsets, w.spill()?));
         }
         if let Some((offsets, blob)) = &mut self.tails {
             blob.write(tail)?;
@@ -68,15 +68,15 @@ impl RecordSink {
     }
 }
 
-/// Checks the record and tail sections of `file` for `T` (O(1)).
-pub(crate) fn check_record_sections(file: &MappedFile) -> Result<usize, MappedError> {
+/// Checks the record and tail sections of `file` for records of `record_size` bytes (O(1)).
+pub(crate) fn check_record_sections(file: &MappedFile, record_size: u64) -> Result<usize, MappedError> {
     let h = &file.header;
     let path = file.path();
     let len = usize::try_from(h.count).map_err(|_| MappedError::TooLarge {
         path: path.to_owned(),
         what: "count",
     })?;
-    file.expect_len(RECORDS, "records", h.count.checked_mul(u64::from(h.tag.size)))?;
+    file.expect_len(RECORDS, "records", h.count.checked_mul(record_size))?;
     if h.flags & FLAG_TAILS != 0 {
         file.expect_len(
             TAIL_OFFSETS,
@@ -94,8 +94,9 @@ pub(crate) fn check_record_sections(file: &MappedFile) -> Result<usize, MappedEr
     Ok(len)
 }
 
-/// Checks the checksums and offsets of the record and tail sections (O(n)).
+/// Checks the padding between sections and the checksums and offsets of the record and tail sections (O(n)).
 pub(crate) fn verify_record_sections(file: &MappedFile) -> Result<(), MappedError> {
+    file.verify_padding()?;
     file.verify_section(RECORDS, "records")?;
     file.verify_section(TAIL_OFFSETS, "tail offsets")?;
     file.verify_section(TAIL_BLOB, "tail blob")?;
@@ -244,7 +245,7 @@ impl<T: Pod> MappedRecords<T> {
         for i in 3..MAX_SECTIONS {
             file.expect_absent(i, "extra")?;
         }
-        let len = check_record_sections(&file)?;
+        let len = check_record_sections(&file, u64::from(h.tag.size))?;
         let r = MappedRecords {
             file,
             len,
@@ -259,7 +260,7 @@ impl<T: Pod> MappedRecords<T> {
         Ok(r)
     }
 
-    /// Checks every section's checksum and that the tail offsets never decrease.
+    /// Checks every section's checksum, the zero padding between sections and that the tail offsets never decrease.
     ///
     /// # Errors
     /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].

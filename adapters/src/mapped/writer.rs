@@ -2,12 +2,16 @@
 //! section with running xxh3-64 checksums, finished by writing the header, `fsync`, rename and a directory `fsync`.
 //! Side streams whose length is unknown until the end (offsets, tails) go to unlinked spill files first.
 //!
+//! The same writer builds an image in memory instead ([`Target::Memory`]): the sections and spills are then
+//! vectors, and `finish` hands back the image in a 64-byte-aligned buffer.
+//!
 //! Invariant: until [`FileWriter::finish`] renames the file, nothing exists at the destination path, and dropping
 //! the writer deletes the temporary file.
 
-use super::header::{Header, Section, HEADER_LEN, MAX_SECTIONS};
+use super::header::{Header, Section, HEADER_LEN, MAX_SECTIONS, MEMORY_LABEL};
 use super::{MappedError, MAX_ALIGN};
 use memmap2::Mmap;
+use rkyv::util::AlignedVec;
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -22,6 +26,47 @@ pub(crate) fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
+    }
+}
+
+/// Where a writer puts what it builds.
+#[derive(Clone, Debug)]
+pub(crate) enum Target {
+    /// A file at this path (temp file + rename), with spills in its directory.
+    File(PathBuf),
+    /// An image in memory, with spills in memory.
+    Memory,
+}
+
+impl Target {
+    /// The path errors name ([`MEMORY_LABEL`] for memory).
+    pub(crate) fn path(&self) -> &Path {
+        match self {
+            Target::File(p) => p,
+            Target::Memory => Path::new(MEMORY_LABEL),
+        }
+    }
+}
+
+/// The bytes a writer or spill writes to: a file or a vector.
+enum Out<F> {
+    File(F),
+    Memory(Vec<u8>),
+}
+
+impl<F: Write> Write for Out<F> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Out::File(f) => f.write(buf),
+            Out::Memory(v) => v.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Out::File(f) => f.flush(),
+            Out::Memory(_) => Ok(()),
+        }
     }
 }
 
@@ -84,10 +129,11 @@ impl<W: Write> Sink<W> {
     }
 }
 
-/// A mapped file being written to a temporary name.
+/// A mapped file being written to a temporary name, or an image being built in memory.
 pub(crate) struct FileWriter {
+    target: Target,
     path: PathBuf,
-    out: Sink<NamedTempFile>,
+    out: Sink<Out<NamedTempFile>>,
     pos: u64,
     sections: [Section; MAX_SECTIONS],
     open: Option<usize>,
@@ -95,19 +141,20 @@ pub(crate) struct FileWriter {
 
 impl FileWriter {
     pub(crate) fn create(path: &Path) -> Result<FileWriter, MappedError> {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(parent_dir(path))
-            .map_err(MappedError::io(path))?;
-        let mut out = Sink::new(tmp);
-        out.write_unhashed(&[0; HEADER_LEN]).map_err(MappedError::io(path))?;
+        Self::for_target(Target::File(path.to_owned()))
+    }
+
+    pub(crate) fn for_target(target: Target) -> Result<FileWriter, MappedError> {
+        let path = target.path().to_owned();
+        let out = match &target {
+            Target::File(p) => Out::File(Self::temp_file(p)?),
+            Target::Memory => Out::Memory(Vec::new()),
+        };
+        let mut out = Sink::new(out);
+        out.write_unhashed(&[0; HEADER_LEN]).map_err(MappedError::io(&path))?;
         Ok(FileWriter {
-            path: path.to_owned(),
+            target,
+            path,
             out,
             pos: HEADER_LEN as u64,
             sections: [Section::default(); MAX_SECTIONS],
@@ -115,8 +162,25 @@ impl FileWriter {
         })
     }
 
+    fn temp_file(path: &Path) -> Result<NamedTempFile, MappedError> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(parent_dir(path))
+            .map_err(MappedError::io(path))
+    }
+
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// A spill of the same target (a file next to the destination, or memory).
+    pub(crate) fn spill(&self) -> Result<Spill, MappedError> {
+        Spill::for_target(&self.target)
     }
 
     fn pad(&mut self) -> Result<(), MappedError> {
@@ -159,9 +223,17 @@ impl FileWriter {
     pub(crate) fn append(&mut self, i: usize, spill: Spill) -> Result<(), MappedError> {
         self.end()?;
         self.pad()?;
-        let (mut file, len, checksum) = spill.into_parts()?;
-        file.seek(SeekFrom::Start(0)).map_err(MappedError::io(&self.path))?;
-        let copied = io::copy(&mut file, &mut self.out.out).map_err(MappedError::io(&self.path))?;
+        let (out, len, checksum) = spill.into_parts()?;
+        let copied = match out {
+            Out::File(mut file) => {
+                file.seek(SeekFrom::Start(0)).map_err(MappedError::io(&self.path))?;
+                io::copy(&mut file, &mut self.out.out).map_err(MappedError::io(&self.path))?
+            }
+            Out::Memory(v) => {
+                self.out.out.write_all(&v).map_err(MappedError::io(&self.path))?;
+                v.len() as u64
+            }
+        };
         if copied != len {
             return Err(MappedError::Io {
                 path: self.path.clone(),
@@ -179,13 +251,26 @@ impl FileWriter {
 
     /// Writes the header (with the section table and file length filled in), syncs, and renames the file into
     /// place.
-    pub(crate) fn finish(mut self, mut header: Header) -> Result<(), MappedError> {
+    pub(crate) fn finish(self, header: Header) -> Result<(), MappedError> {
+        self.finish_image(header).map(drop)
+    }
+
+    /// [`finish`](Self::finish), which for [`Target::Memory`] returns the image instead (`None` for a file).
+    pub(crate) fn finish_image(mut self, mut header: Header) -> Result<Option<AlignedVec<MAX_ALIGN>>, MappedError> {
         self.end()?;
         self.out.flush_buf().map_err(MappedError::io(&self.path))?;
         header.sections = self.sections;
         header.file_len = self.pos;
         let path = self.path;
-        let mut tmp = self.out.out;
+        let mut tmp = match self.out.out {
+            Out::File(tmp) => tmp,
+            Out::Memory(mut v) => {
+                v[..HEADER_LEN].copy_from_slice(&header.encode());
+                let mut image = AlignedVec::<MAX_ALIGN>::with_capacity(v.len());
+                image.extend_from_slice(&v);
+                return Ok(Some(image));
+            }
+        };
         let f = tmp.as_file_mut();
         f.seek(SeekFrom::Start(0)).map_err(MappedError::io(&path))?;
         f.write_all(&header.encode()).map_err(MappedError::io(&path))?;
@@ -198,21 +283,46 @@ impl FileWriter {
         File::open(parent_dir(&path))
             .and_then(|d| d.sync_all())
             .map_err(MappedError::io(&path))?;
-        Ok(())
+        Ok(None)
     }
 }
 
-/// An unlinked temporary file that collects one section whose length is unknown until the end.
+/// An unlinked temporary file (or, for memory targets, a vector) that collects one section whose length is unknown
+/// until the end.
 pub(crate) struct Spill {
-    out: Sink<File>,
+    out: Sink<Out<File>>,
     path: PathBuf,
+}
+
+/// The bytes of a finished spill: a read-only map of its file, or its vector.
+pub(crate) enum SpillBytes {
+    Map(Mmap),
+    Memory(Vec<u8>),
+}
+
+impl std::ops::Deref for SpillBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            SpillBytes::Map(m) => m,
+            SpillBytes::Memory(v) => v,
+        }
+    }
 }
 
 impl Spill {
     pub(crate) fn new(path: &Path) -> Result<Spill, MappedError> {
-        let file = tempfile::tempfile_in(parent_dir(path)).map_err(MappedError::io(path))?;
+        Self::for_target(&Target::File(path.to_owned()))
+    }
+
+    pub(crate) fn for_target(target: &Target) -> Result<Spill, MappedError> {
+        let path = target.path();
+        let out = match target {
+            Target::File(p) => Out::File(tempfile::tempfile_in(parent_dir(p)).map_err(MappedError::io(p))?),
+            Target::Memory => Out::Memory(Vec::new()),
+        };
         Ok(Spill {
-            out: Sink::new(file),
+            out: Sink::new(out),
             path: path.to_owned(),
         })
     }
@@ -227,18 +337,22 @@ impl Spill {
         self.out.len
     }
 
-    fn into_parts(mut self) -> Result<(File, u64, u64), MappedError> {
+    fn into_parts(mut self) -> Result<(Out<File>, u64, u64), MappedError> {
         let (len, sum) = self.out.take().map_err(MappedError::io(&self.path))?;
         Ok((self.out.out, len, sum))
     }
 
     /// Flushes the spill and maps it read-only, for random access while the output is written.
-    pub(crate) fn into_map(self) -> Result<Mmap, MappedError> {
+    pub(crate) fn into_map(self) -> Result<SpillBytes, MappedError> {
         let path = self.path.clone();
-        let (file, _, _) = self.into_parts()?;
+        let file = match self.into_parts()?.0 {
+            Out::File(file) => file,
+            Out::Memory(v) => return Ok(SpillBytes::Memory(v)),
+        };
         // SAFETY: the spill is an unlinked temporary file created by this process (`tempfile_in`); no other
         // process can open it by name and this process never writes it again, so the mapped bytes cannot change
         // or shrink while mapped. Only `Pod` values are read from it, with bounds-checked offsets.
-        unsafe { Mmap::map(&file) }.map_err(MappedError::io(&path))
+        let map = unsafe { Mmap::map(&file) }.map_err(MappedError::io(&path))?;
+        Ok(SpillBytes::Map(map))
     }
 }
