@@ -134,10 +134,7 @@ impl Region {
     pub fn create_shm(name: &str, len: usize, options: CreateOptions) -> Result<Region, RegionError> {
         let name = RegionName::new(name)?;
         let label = name.as_str().to_string();
-        let len = len
-            .checked_next_multiple_of(8)
-            .filter(|&l| l > 0)
-            .ok_or_else(|| RegionError::from_io(&label, "size", io::Error::from(io::ErrorKind::InvalidInput)))?;
+        let len = word_len(&label, len)?;
         if options.replace {
             match remove_shm(&name) {
                 Ok(()) | Err(RegionError::NotFound { .. }) => {}
@@ -188,10 +185,7 @@ impl Region {
     pub fn create_file(path: impl AsRef<Path>, len: usize, options: CreateOptions) -> Result<Region, RegionError> {
         let path = path.as_ref();
         let label = path.display().to_string();
-        let len = len
-            .checked_next_multiple_of(8)
-            .filter(|&l| l > 0)
-            .ok_or_else(|| RegionError::from_io(&label, "size", io::Error::from(io::ErrorKind::InvalidInput)))?;
+        let len = word_len(&label, len)?;
         if options.replace {
             match fs::remove_file(path) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(RegionError::from_io(&label, "remove", e)),
@@ -345,6 +339,13 @@ impl Drop for Region {
         }
         // The backing's own drop unmaps (and closes) after this.
     }
+}
+
+/// `len` rounded up to whole 8-byte words; 0 (or an overflow) is an error naming the region.
+fn word_len(label: &str, len: usize) -> Result<usize, RegionError> {
+    len.checked_next_multiple_of(8)
+        .filter(|&l| l > 0)
+        .ok_or_else(|| RegionError::from_io(label, "size", io::Error::from(io::ErrorKind::InvalidInput)))
 }
 
 /// Unlinks the shared-memory object `name`.

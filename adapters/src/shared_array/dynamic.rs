@@ -191,24 +191,8 @@ impl SharedArrayDyn {
     /// [`SharedArrayError::BadShape`], [`SharedArrayError::CapacityExceeded`], [`SharedArrayError::LengthMismatch`]
     /// (in bytes), [`SharedArrayError::WriterStalled`] after the timeout.
     pub fn write_shaped(&self, dtype: DType, shape: &[u64], data: &[u8]) -> Result<(), SharedArrayError> {
-        let bytes = shape_bytes(dtype, shape).ok_or_else(|| SharedArrayError::BadShape {
-            name: self.name().to_string(),
-            shape: shape.to_vec(),
-        })?;
-        if data.len() as u64 != bytes {
-            return Err(SharedArrayError::LengthMismatch {
-                name: self.name().to_string(),
-                expected: bytes,
-                given: data.len() as u64,
-            });
-        }
-        let mut guard = self
-            .handle
-            .array
-            .lock(self.handle.stamp(), Deadline::new(self.handle.timeout))
-            .map_err(|e| self.error(e))?;
-        guard.reshape(dtype, shape).map_err(|e| self.error(e))?;
-        guard.write_bytes(0, data).map_err(|e| self.error(e))
+        self.handle
+            .write_shaped(dtype, shape, Some(data), self.handle.timeout, 1)
     }
 
     /// Clears a stall left by a dead writer; see [`SharedArray::recover`](super::SharedArray::recover).
@@ -283,7 +267,7 @@ pub fn inspect(name: &str, timeout: Duration) -> Result<ArrayInspection, SharedA
         .snapshot(Deadline::new(timeout))
         .map_err(|e| handle.error(e, 1).to_string());
     let age = match &current {
-        Ok(s) if s.version > 0 => Some(clock::since_ns(s.write_time_ns)),
+        Ok(s) if s.write_time_ns > 0 => Some(clock::since_ns(s.write_time_ns)),
         _ => None,
     };
     Ok(ArrayInspection {

@@ -33,8 +33,8 @@ pub enum SharedArrayError {
         found: Vec<u64>,
     },
     /// A writer has held the array's write section beyond the timeout: it is slow or dead.
-    #[error("array {name}: {} has held the write section for {:.3} s{}", writer(*.pid),
-        crate::region::clock::since_ns(*.since_ns).as_secs_f64(), liveness(*.alive))]
+    #[error("array {name}: {} has held the write section {}{}", writer(*.pid), held_for(*.since_ns),
+        liveness(*.alive))]
     WriterStalled {
         /// The array.
         name: String,
@@ -106,6 +106,14 @@ fn writer(pid: u32) -> String {
         "an unknown writer".into()
     } else {
         format!("writer pid {pid}")
+    }
+}
+
+fn held_for(since_ns: u64) -> String {
+    if since_ns == 0 {
+        "since an unknown time".into()
+    } else {
+        format!("for {:.3} s", crate::region::clock::since_ns(since_ns).as_secs_f64())
     }
 }
 

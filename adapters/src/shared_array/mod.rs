@@ -26,7 +26,8 @@
 //!
 //! The hot paths ([`SharedArray::read_into`], [`SharedArray::write`]) add no clock read to the core's read: waits
 //! spin first and read the clock only once the spin phase is over ([`crate::region::clock::Deadline`]). A write
-//! reads the clock once, for its write time.
+//! reads the coarse clock once, for its write time ([`crate::region::clock::now_ns_coarse`]): write times and
+//! ages have the kernel tick's resolution (1–4 ms).
 
 mod cell;
 mod dynamic;
@@ -40,9 +41,9 @@ pub use error::SharedArrayError;
 pub use handle::{ArrayOptions, DEFAULT_TIMEOUT};
 pub use seqring_core::seqlock::Snapshot;
 
-use crate::region::clock::{self, Deadline};
+use crate::region::clock::{self, Deadline, SPINS_BEFORE_CLOCK};
 use handle::{more, Handle};
-use seqring_core::{Element, Patience, Shape};
+use seqring_core::{Element, Patience, Shape, Spins};
 use std::marker::PhantomData;
 use std::ops::Range;
 use std::time::Duration;
@@ -253,13 +254,14 @@ impl<T: Element> SharedArray<T> {
         Ok(self.len()? == 0)
     }
 
-    /// How long ago the last write happened, or `None` if the array was never written.
+    /// How long ago the last write happened (to the kernel tick, 1–4 ms), or `None` if the array was never written
+    /// (or its writer does not record times, [`ArrayOptions::write_times`]).
     ///
     /// # Errors
     /// As [`SharedArray::snapshot`].
     pub fn age(&self) -> Result<Option<Duration>, SharedArrayError> {
         let snap = self.snapshot()?;
-        Ok((snap.version > 0).then(|| clock::since_ns(snap.write_time_ns)))
+        Ok((snap.write_time_ns > 0).then(|| clock::since_ns(snap.write_time_ns)))
     }
 
     /// Copies the first `dst.len()` elements into `dst` and returns the version read: the lean hot-path read.
@@ -279,10 +281,21 @@ impl<T: Element> SharedArray<T> {
     /// As [`SharedArray::read_into`].
     #[inline]
     pub fn try_read_into(&self, dst: &mut [T], timeout: Duration) -> Result<u64, SharedArrayError> {
-        match self.handle.array.read_into(0, dst, Deadline::new(timeout)) {
+        // The fast path spins only (small enough to inline like the core's own read); a read that must wait, or
+        // fails, goes once more through the deadline-bounded path.
+        match self.handle.array.read_into(0, dst, Spins(SPINS_BEFORE_CLOCK)) {
             Ok(version) => Ok(version),
-            Err(e) => Err(self.error(e)),
+            Err(_) => self.read_into_waiting(dst, timeout),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn read_into_waiting(&self, dst: &mut [T], timeout: Duration) -> Result<u64, SharedArrayError> {
+        self.handle
+            .array
+            .read_into(0, dst, Deadline::new(timeout))
+            .map_err(|e| self.error(e))
     }
 
     /// Copies `dst.len()` elements from element `first` into `dst` and returns the snapshot they belong to
@@ -410,8 +423,9 @@ impl<T: Element> SharedArray<T> {
             let meta = self.handle.array.snapshot(more(&mut p)).map_err(|e| self.error(e))?;
             let flat = self.flat(meta.shape(), index)?;
             let mut out = [T::zeroed()];
-            match self.handle.array.read_elements(flat, &mut out, more(&mut p)) {
-                Ok(snap) if snap.shape() == meta.shape() => return Ok(out[0]),
+            match self.handle.array.read_into(flat, &mut out, more(&mut p)) {
+                // The same version means no write in between, so the index was resolved against this data's shape.
+                Ok(version) if version == meta.version => return Ok(out[0]),
                 Ok(_) | Err(seqring_core::seqlock::ArrayError::OutOfBounds { .. }) => {}
                 Err(e) => return Err(self.error(e)),
             }
@@ -616,29 +630,8 @@ impl<T: Element> SharedArray<T> {
         data: Option<&[T]>,
         timeout: Duration,
     ) -> Result<(), SharedArrayError> {
-        let count = handle::shape_bytes(T::DTYPE, shape).ok_or_else(|| SharedArrayError::BadShape {
-            name: self.name().to_string(),
-            shape: shape.to_vec(),
-        })? / size_of::<T>() as u64;
-        if let Some(data) = data {
-            if data.len() as u64 != count {
-                return Err(SharedArrayError::LengthMismatch {
-                    name: self.name().to_string(),
-                    expected: count,
-                    given: data.len() as u64,
-                });
-            }
-        }
-        let mut guard = self
-            .handle
-            .array
-            .lock(self.handle.stamp(), Deadline::new(timeout))
-            .map_err(|e| self.error(e))?;
-        guard.reshape(T::DTYPE, shape).map_err(|e| self.error(e))?;
-        if let Some(data) = data {
-            guard.write_elements(0, data).map_err(|e| self.error(e))?;
-        }
-        Ok(())
+        self.handle
+            .write_shaped(T::DTYPE, shape, data.map(bytemuck::cast_slice), timeout, size_of::<T>())
     }
 
     /// Clears a stall left by a writer that died in its write section. Returns whether there was one. Reads then
