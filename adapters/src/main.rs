@@ -8,6 +8,12 @@ mod cli;
 use clap::Parser;
 
 fn main() {
+    // A closed pipe (`seqring inspect … | head`) ends the process quietly, as it does for other Unix tools,
+    // instead of making `println!` panic.
+    // SAFETY: called first, before any thread exists; SIG_DFL is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args = cli::Cli::parse();
     if let Err(err) = cli::run(args) {
         eprintln!("seqring: {err}");

@@ -1,19 +1,10 @@
 //! `seqring assemble` and `seqring inspect` run as real processes against the ataraxis fixtures: happy paths, a
 //! missing directory (exit 1, one sentence naming the path), a bad flag (exit 2).
-//!
-//! These live in the `seqring` package because only its own integration tests get the binary's path
-//! (`CARGO_BIN_EXE_seqring`) from cargo.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/ataraxis-7.2.0")
-}
-
-fn seqring(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_seqring")).args(args).output().unwrap()
-}
+mod cli_support;
+use cli_support::{assert_fails_naming, fixtures, seqring, stderr, stdout};
 
 fn copy_entries(dst: &Path) {
     for entry in std::fs::read_dir(fixtures().join("entries")).unwrap() {
@@ -21,22 +12,6 @@ fn copy_entries(dst: &Path) {
         let to = dst.join(entry.file_name());
         std::fs::write(&to, std::fs::read(entry.path()).unwrap()).unwrap();
     }
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).unwrap()
-}
-
-/// Exit 1 with exactly one line on stderr that names `path`.
-fn assert_fails_naming(out: &Output, path: &str) {
-    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(out));
-    let err = stderr(out);
-    assert_eq!(err.lines().count(), 1, "one sentence: {err}");
-    assert!(err.contains(path), "'{err}' does not name {path}");
 }
 
 #[test]

@@ -3,63 +3,12 @@
 
 use seqring::tracker::{job_id, JobStatus, LockGuard, ProcessingTracker};
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::Duration;
 
+mod cli_support;
+use cli_support::{assert_fails_naming, assert_ok, assert_usage, copy_tree, seqring, stdout};
+
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/ataraxis-7.2.0");
-
-fn seqring(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_seqring")).args(args).output().unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-#[track_caller]
-fn assert_ok(out: &Output) {
-    assert!(
-        out.status.success(),
-        "exit {:?}, stderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Exit 1 with exactly one line on stderr, mentioning `needle` (a path or an id).
-#[track_caller]
-fn assert_fails_naming(out: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one sentence expected: {stderr}");
-    assert!(
-        stderr.starts_with("seqring: ") && stderr.contains(needle),
-        "{needle:?} not in: {stderr}"
-    );
-}
-
-#[track_caller]
-fn assert_usage(out: &Output) {
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn copy_tree(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for entry in std::fs::read_dir(src).unwrap() {
-        let entry = entry.unwrap();
-        let to = dst.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &to);
-        } else {
-            std::fs::write(&to, std::fs::read(entry.path()).unwrap()).unwrap();
-        }
-    }
-}
 
 #[test]
 fn checksum_command() {

@@ -1,13 +1,14 @@
 //! `seqring assemble LOG_DIR`: builds one `{source_id}_log.npz` per source from a log directory's `.npy` entries
 //! and `.seg` segments, then removes the sources (unless `--keep-sources`), as ataraxis does.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use seqring::archive::{assemble_log_archives, AssembleOptions, Phase, Progress};
+use seqring::archive::{assemble_log_archives, AssembleOptions, Phase, Progress as Assembled};
 
+use super::progress::{Progress, Unit};
 use super::CliError;
 
 /// Arguments of `seqring assemble`.
@@ -44,27 +45,15 @@ fn phase_name(phase: Phase) -> &'static str {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<(), CliError> {
-    let bar = if std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(0);
-        if let Ok(style) =
-            indicatif::ProgressStyle::with_template("{msg:>16} [{bar:40}] {human_pos}/{human_len} {per_sec} eta {eta}")
-        {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = Progress::new(Unit::Items, "assembling");
     let current = Mutex::new(None::<Phase>);
-    let progress = |p: Progress| {
+    let progress = |p: Assembled| {
         let mut current = current.lock().unwrap_or_else(|e| e.into_inner());
         if *current != Some(p.phase) {
             *current = Some(p.phase);
-            bar.reset();
-            bar.set_message(phase_name(p.phase));
-            bar.set_length(p.total);
+            bar.phase(phase_name(p.phase), p.total);
         }
-        bar.set_position(bar.position().max(p.done));
+        bar.advance_to(p.done);
     };
     let options = AssembleOptions {
         workers: args.workers.map_or(0, usize::from),
@@ -76,7 +65,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     };
     let start = Instant::now();
     let report = assemble_log_archives(&args.log_dir, &options);
-    bar.finish_and_clear();
+    bar.finish();
     let report = report?;
     if report.archives.is_empty() {
         return Err(format!(

@@ -1,11 +1,11 @@
 //! `seqring checksum DIR`: the ataraxis directory checksum of a tree; the last line of stdout is the 32-digit hex.
 //! `--exclude NAME` (repeatable) leaves more file names out, as ataraxis' `excluded_files` does.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use seqring::processing::{directory_checksum, ChecksumOptions, ChecksumProgress, CHECKSUM_FILE};
 
+use super::progress::{Progress, Unit};
 use super::CliError;
 
 /// Arguments of `seqring checksum`.
@@ -26,10 +26,10 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<(), CliError> {
-    let bar = byte_bar("checksum");
+    let bar = Progress::new(Unit::Bytes, "checksum");
     let progress = |p: ChecksumProgress| {
-        bar.set_length(p.bytes_total);
-        bar.set_position(bar.position().max(p.bytes_done));
+        bar.set_total(p.bytes_total);
+        bar.advance_to(p.bytes_done);
     };
     // ataraxis' excluded_files={"ax_checksum.txt", NAME...}: the saved checksum never feeds the next one.
     let excluded: Vec<&str> = std::iter::once(CHECKSUM_FILE)
@@ -43,22 +43,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         ..Default::default()
     };
     let sum = directory_checksum(&args.dir, &options);
-    bar.finish_and_clear();
+    bar.finish();
     println!("{}", sum?);
     Ok(())
-}
-
-/// A byte progress bar on stderr when it is a terminal, else a hidden one.
-pub(crate) fn byte_bar(what: &str) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(0);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(what.to_owned());
-    bar
 }

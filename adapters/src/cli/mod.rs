@@ -3,8 +3,14 @@
 use clap::{Parser, Subcommand};
 
 mod assemble;
+mod bench;
 mod checksum;
+mod demo;
+mod formats;
 mod inspect;
+mod progress;
+mod recover;
+mod shm;
 mod tracker;
 mod transfer;
 
@@ -18,8 +24,20 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print the version of the on-disk and in-memory layouts this build reads and writes.
-    Formats,
+    /// The main job: producer processes log through shared memory to one logger and share a state array; the
+    /// run is then assembled into archives and verified message by message.
+    Demo(demo::Args),
+    /// One producer process of `seqring demo` (started by it).
+    #[command(hide = true)]
+    DemoProducer(demo::ProducerArgs),
+    /// List, inspect, watch and remove seqring shared-memory regions.
+    Shm(shm::Args),
+    /// After a crash: check a log directory's segments, truncate a torn last batch, report what was kept and cut.
+    Recover(recover::Args),
+    /// Measure this machine (shared array, ring, logger to disk), for sizing rings; --json for machines.
+    Bench(bench::Args),
+    /// List every on-disk and in-memory layout this build reads and writes, with its version.
+    Formats(formats::Args),
     /// Assemble a log directory into one numpy-compatible {source_id}_log.npz archive per source.
     Assemble(assemble::Args),
     /// Summarise a log archive or a log directory per source (--json for machines, --messages for a listing).
@@ -38,10 +56,12 @@ pub type CliError = Box<dyn std::error::Error>;
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Formats => {
-            println!("region layout version {}", seqring_core::region::VERSION);
-            Ok(())
-        }
+        Command::Formats(args) => formats::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::DemoProducer(args) => demo::run_producer(args),
+        Command::Shm(args) => shm::run(args),
+        Command::Recover(args) => recover::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Assemble(args) => assemble::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Checksum(args) => checksum::run(args),

@@ -275,6 +275,16 @@ fn counts_line(c: &StatusCounts) -> String {
 }
 
 fn run_file(args: FileArgs, timeout: Duration) -> Result<(), CliError> {
+    // Only `init` creates a tracker: any other action on a missing file is a mistake (a typo in the path), not an
+    // empty tracker.
+    if !matches!(args.action, Action::Init { .. }) && !args.file.is_file() {
+        return Err(format!(
+            "{} does not exist (create it with `seqring tracker {} init`)",
+            args.file.display(),
+            args.file.display()
+        )
+        .into());
+    }
     let tracker = ProcessingTracker::new(&args.file)?.with_timeout(timeout);
     match args.action {
         Action::Summary { json } => {

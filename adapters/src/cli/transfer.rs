@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use seqring::processing::{transfer_directory, TransferOptions, TransferProgress};
 
-use super::checksum::byte_bar;
+use super::progress::{Progress, Unit};
 use super::CliError;
 
 /// Arguments of `seqring transfer`.
@@ -31,10 +31,10 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<(), CliError> {
-    let bar = byte_bar("transfer");
+    let bar = Progress::new(Unit::Bytes, "transfer");
     let progress = |p: &TransferProgress| {
-        bar.set_length(p.bytes_total);
-        bar.set_position(bar.position().max(p.bytes_done));
+        bar.set_total(p.bytes_total);
+        bar.advance_to(p.bytes_done);
     };
     let options = TransferOptions {
         workers: args.workers.map(usize::from),
@@ -44,7 +44,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         progress: Some(&progress),
     };
     let report = transfer_directory(&args.src, &args.dst, &options);
-    bar.finish_and_clear();
+    bar.finish();
     let report = report?;
     for path in &report.cleared {
         println!("deleted stale {}", path.display());

@@ -59,6 +59,8 @@ use tally::Tally;
 pub const LOG_DIR_SUFFIX: &str = "_data_log";
 /// The prefix of a logger's ring region name.
 pub const REGION_PREFIX: &str = "seqring-log.";
+/// The layout version of logger regions this build reads and writes.
+pub const LAYOUT_VERSION: u64 = layout::VERSION;
 
 /// How messages are stored on disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

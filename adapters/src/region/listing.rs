@@ -73,11 +73,24 @@ pub fn probe_region(name: &str) -> Result<RegionInfo, RegionError> {
 }
 
 /// Validates a mapped region's header for whichever kind it holds.
+///
+/// A region may be longer than its header says when a kind-specific block follows the part the header describes
+/// (a logger region: its ring, then the logger's source table); the header is then validated over that prefix.
 pub(crate) fn probe(region: &Region) -> Result<RegionInfo, RegionError> {
     let err = |e| RegionError::from_layout(region.name(), e);
-    match layout::validate(region, RegionKind::Array) {
+    let words = region.raw().words();
+    let validate_any = |mem: &seqring_core::RawRegion<'_>| match layout::validate(mem, RegionKind::Array) {
         Err(LayoutError::WrongKind { found, .. }) if found == RegionKind::Ring as u32 => {
-            layout::validate(region, RegionKind::Ring).map_err(err)
+            layout::validate(mem, RegionKind::Ring)
+        }
+        other => other,
+    };
+    match validate_any(&region.raw()) {
+        Err(LayoutError::LengthMismatch { header, mapped })
+            if header < mapped && header.is_multiple_of(8) && header >= layout::HEADER_LEN as u64 =>
+        {
+            let prefix = seqring_core::RawRegion::new(&words[..(header / 8) as usize]);
+            validate_any(&prefix).map_err(err)
         }
         other => other.map_err(err),
     }

@@ -1,0 +1,311 @@
+//! `seqring shm list|inspect|watch|remove`: the seqring regions in `/dev/shm`, stale ones included.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use seqring::core::region::RegionKind;
+use seqring::core::DType;
+use seqring::logger::{self, REGION_PREFIX};
+use seqring::region::{self, RegionEntry};
+use seqring::shared_array::{self, SharedArrayDyn};
+use serde_json::{json, Value};
+
+use super::CliError;
+
+/// How long `inspect` waits for a writer in its write section before it reports the stall.
+const INSPECT_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// Arguments of `seqring shm`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Action {
+    /// List the seqring regions (shared arrays and log rings), with their creator and whether it is alive.
+    List {
+        /// Print one JSON object: {"regions": [{name, kind, size, creator_pid, alive, created_ns, error}]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one region: header, and for an array its dtype, shape, version and age; for a logger its ring.
+    Inspect {
+        /// The region's name (as `shm list` prints it).
+        name: String,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Redraw a shared array's values, version and age live until interrupted.
+    Watch {
+        /// The array's region name.
+        name: String,
+        /// How often to look for a new version, in milliseconds.
+        #[arg(long, default_value_t = 100)]
+        interval_ms: u64,
+        /// Stop after this many redraws (default: until interrupted).
+        #[arg(long)]
+        updates: Option<u64>,
+        /// The most values to show.
+        #[arg(long, default_value_t = 64)]
+        limit: usize,
+    },
+    /// Remove a region (its name disappears; processes that have it mapped keep their mapping).
+    Remove {
+        /// The region's name.
+        name: String,
+    },
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<(), CliError> {
+    match args.action {
+        Action::List { json } => list(json),
+        Action::Inspect { name, json } => inspect(&name, json),
+        Action::Watch {
+            name,
+            interval_ms,
+            updates,
+            limit,
+        } => watch(&name, Duration::from_millis(interval_ms.max(1)), updates, limit),
+        Action::Remove { name } => {
+            region::remove_region(&name)?;
+            println!("removed {name}");
+            Ok(())
+        }
+    }
+}
+
+fn kind_name(kind: RegionKind, name: &str) -> &'static str {
+    match kind {
+        RegionKind::Array => "array",
+        RegionKind::Ring if name.starts_with(REGION_PREFIX) => "logger",
+        RegionKind::Ring => "ring",
+    }
+}
+
+fn entry_json(e: &RegionEntry) -> Value {
+    match &e.header {
+        Ok(h) => json!({
+            "name": e.name, "kind": kind_name(h.kind, &e.name), "size": e.size, "creator_pid": h.creator_pid,
+            "alive": e.creator_alive, "created_ns": h.created_ns, "error": null,
+        }),
+        Err(err) => json!({
+            "name": e.name, "kind": null, "size": e.size, "creator_pid": null, "alive": null, "created_ns": null,
+            "error": err.to_string(),
+        }),
+    }
+}
+
+fn list(as_json: bool) -> Result<(), CliError> {
+    let entries = region::list_regions()?;
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        let regions: Vec<Value> = entries.iter().map(entry_json).collect();
+        writeln!(out, "{}", json!({ "regions": regions }))?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<40} {:>7} {:>12} {:>9}  state",
+        "name", "kind", "bytes", "creator"
+    )?;
+    for e in &entries {
+        match &e.header {
+            Ok(h) => writeln!(
+                out,
+                "{:<40} {:>7} {:>12} {:>9}  {}",
+                e.name,
+                kind_name(h.kind, &e.name),
+                e.size,
+                h.creator_pid,
+                if e.is_stale() { "stale (creator dead)" } else { "live" }
+            )?,
+            Err(err) => writeln!(
+                out,
+                "{:<40} {:>7} {:>12} {:>9}  invalid: {err}",
+                e.name, "?", e.size, "?"
+            )?,
+        }
+    }
+    if entries.is_empty() {
+        writeln!(out, "(no seqring regions in {})", region::SHM_DIR)?;
+    }
+    Ok(())
+}
+
+fn inspect(name: &str, as_json: bool) -> Result<(), CliError> {
+    let header = region::probe_region(name)?;
+    let value = match header.kind {
+        RegionKind::Array => {
+            let a = shared_array::inspect(name, INSPECT_TIMEOUT)?;
+            let current = match &a.current {
+                Ok(s) => json!({
+                    "dtype": s.dtype.descr(), "shape": s.shape(), "version": s.version,
+                    "write_time_ns": s.write_time_ns, "suspect": s.suspect,
+                }),
+                Err(e) => json!({ "error": e }),
+            };
+            json!({
+                "name": name, "kind": "array", "size": header.len, "creator_pid": header.creator_pid,
+                "creator_alive": a.creator_alive, "created_ns": header.created_ns,
+                "capacity_bytes": a.capacity_bytes, "created_dtype": a.created_as.0.descr(),
+                "created_shape": &a.created_as.1[..], "current": current,
+                "age_s": a.age.map(|d| d.as_secs_f64()), "locked": a.locked,
+            })
+        }
+        RegionKind::Ring => {
+            let mut v = json!({
+                "name": name, "kind": "ring", "size": header.len, "creator_pid": header.creator_pid,
+                "creator_alive": region::pid_alive(header.creator_pid), "created_ns": header.created_ns,
+            });
+            if let Some(logger_name) = name.strip_prefix(REGION_PREFIX) {
+                let info = logger::inspect(logger_name)?;
+                let s = info.stats;
+                v["kind"] = json!("logger");
+                v["logger"] = json!({
+                    "state": format!("{:?}", info.state).to_lowercase(), "pid": info.pid,
+                    "started_us": info.started_us, "capacity": info.capacity, "max_payload": info.max_payload,
+                    "head": s.head, "tail": s.tail, "pending_bytes": s.tail.wrapping_sub(s.head),
+                    "records": s.records, "bytes": s.bytes, "dropped": s.dropped, "abandoned": s.abandoned,
+                    "sources": info.sources.iter().map(|src| json!({
+                        "source_id": src.source_id, "onset_us": src.onset_us, "pid": src.pid, "dropped": src.dropped,
+                    })).collect::<Vec<_>>(),
+                });
+            }
+            v
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        writeln!(out, "{value}")?;
+    } else {
+        print_tree(&mut out, &value, 0)?;
+    }
+    Ok(())
+}
+
+/// Prints a JSON value as indented `key: value` lines.
+fn print_tree(out: &mut impl Write, value: &Value, depth: usize) -> std::io::Result<()> {
+    let pad = "  ".repeat(depth);
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if v.is_object() || v.as_array().is_some_and(|a| a.iter().any(Value::is_object)) {
+                    writeln!(out, "{pad}{k}:")?;
+                    print_tree(out, v, depth + 1)?;
+                } else {
+                    writeln!(out, "{pad}{k}: {v}")?;
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                writeln!(out, "{pad}-")?;
+                print_tree(out, item, depth + 1)?;
+            }
+        }
+        other => writeln!(out, "{pad}{other}")?,
+    }
+    Ok(())
+}
+
+fn watch(name: &str, interval: Duration, updates: Option<u64>, limit: usize) -> Result<(), CliError> {
+    let array = SharedArrayDyn::open(name)?;
+    let terminal = std::io::stdout().is_terminal();
+    let mut shown = 0u64;
+    let mut last_version = None;
+    loop {
+        let read = array.read()?;
+        if last_version != Some(read.version) {
+            last_version = Some(read.version);
+            let age = if read.write_time_ns == 0 {
+                "never written".to_owned()
+            } else {
+                let now = seqring::region::clock::now_ns();
+                format!("{:.3} s ago", now.saturating_sub(read.write_time_ns) as f64 / 1e9)
+            };
+            let mut out = std::io::stdout().lock();
+            if terminal {
+                write!(out, "\x1b[H\x1b[2J")?;
+            }
+            writeln!(
+                out,
+                "{name}: {} {:?}  version {}  written {age} by pid {}{}",
+                read.dtype.descr(),
+                &read.shape[..],
+                read.version,
+                read.writer_pid,
+                if read.suspect {
+                    "  (suspect: a stalled write was recovered)"
+                } else {
+                    ""
+                }
+            )?;
+            writeln!(out, "{}", format_values(read.dtype, &read.data, limit))?;
+            out.flush()?;
+            shown += 1;
+            if updates.is_some_and(|n| shown >= n) {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(interval);
+    }
+}
+
+/// The first `limit` values of little-endian `data` of `dtype`, comma-separated.
+fn format_values(dtype: DType, data: &[u8], limit: usize) -> String {
+    let size = dtype.itemsize();
+    let values: Vec<String> = data
+        .chunks_exact(size)
+        .take(limit)
+        .map(|b| {
+            let word = |n: usize| {
+                let mut w = [0u8; 8];
+                w[..n].copy_from_slice(&b[..n]);
+                u64::from_le_bytes(w)
+            };
+            match dtype {
+                DType::Bool => (b[0] != 0).to_string(),
+                DType::I8 => (b[0] as i8).to_string(),
+                DType::I16 => (word(2) as u16 as i16).to_string(),
+                DType::I32 => (word(4) as u32 as i32).to_string(),
+                DType::I64 => (word(8) as i64).to_string(),
+                DType::U8 | DType::U16 | DType::U32 | DType::U64 => word(size).to_string(),
+                DType::F32 => f32::from_bits(word(4) as u32).to_string(),
+                DType::F64 => f64::from_bits(word(8)).to_string(),
+                DType::F16 => f16_to_f32(word(2) as u16).to_string(),
+                DType::Complex64 => {
+                    let (re, im) = (
+                        f32::from_bits(word(4) as u32),
+                        f32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+                    );
+                    format!("{re}{im:+}j")
+                }
+                DType::Complex128 => {
+                    let im = f64::from_le_bytes(b[8..16].try_into().unwrap_or_default());
+                    format!("{}{im:+}j", f64::from_bits(word(8)))
+                }
+                // DType is non-exhaustive: a future type shows as hex bytes.
+                _ => b.iter().map(|x| format!("{x:02x}")).collect(),
+            }
+        })
+        .collect();
+    let more = data.len() / size.max(1) > limit;
+    format!("[{}{}]", values.join(", "), if more { ", …" } else { "" })
+}
+
+/// An IEEE half-precision value as `f32` (exact: every f16 is an f32).
+fn f16_to_f32(bits: u16) -> f32 {
+    let sign = if bits & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exponent = i32::from((bits >> 10) & 0x1f);
+    let fraction = f32::from(bits & 0x3ff);
+    sign * match exponent {
+        0 => fraction * 2f32.powi(-24),
+        31 if fraction == 0.0 => f32::INFINITY,
+        31 => f32::NAN,
+        e => (1.0 + fraction / 1024.0) * 2f32.powi(e - 15),
+    }
+}
