@@ -28,8 +28,3 @@ mod sync;
 pub use dtype::{DType, Element, Shape, MAX_DIMS};
 pub use memory::{Memory, RawRegion};
 pub use patience::{Patience, Spins};
-
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctests;

@@ -15,3 +15,8 @@ pub mod region;
 pub mod segment;
 pub mod shared_array;
 pub mod tracker;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

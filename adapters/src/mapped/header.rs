@@ -25,7 +25,7 @@
 //! written in table order with zero padding between them; the file ends where the last section ends.
 
 use super::{FileKind, MappedError, TypeTag, MAX_ALIGN};
-use memmap2::Mmap;
+use crate::region::ReadOnlyMap;
 use rkyv::util::AlignedVec;
 use seqring_core::DType;
 use std::fs::File;
@@ -338,7 +338,7 @@ pub fn reseal(image: &mut [u8]) -> Result<(), MappedError> {
 /// The bytes behind a [`MappedFile`]: a read-only shared mapping of a file, or an owned 64-byte-aligned buffer
 /// (an image built in memory or copied from one).
 pub(crate) enum Backing {
-    Map(Mmap),
+    Map(ReadOnlyMap),
     Memory(AlignedVec<MAX_ALIGN>),
 }
 
@@ -390,15 +390,10 @@ impl MappedFile {
                 what: "file larger than the address space",
             });
         }
-        // SAFETY: `Mmap::map` is unsafe because the mapped bytes may change, or vanish (SIGBUS), if the file is
-        // modified or truncated while mapped. Invariants relied on:
-        // - the sharing contract of this module: a mapped file is immutable once renamed into place, and writers
-        //   only ever create new files (temp + rename), so no process modifies it in place;
-        // - the mapping is read-only and shared (`PROT_READ`, `MAP_SHARED`); we never write through it;
-        // - every value later read from it is `Pod`, valid for any bytes, and every offset read from it is
-        //   bounds-checked, so even a contract violation cannot make us read outside the mapping (short of the
-        //   SIGBUS that a truncation causes, which the contract rules out).
-        let map = unsafe { Mmap::map(&file) }.map_err(MappedError::io(path))?;
+        // The region layer's mapped-file contract holds here: a mapped file is immutable once renamed into place
+        // (writers only create new files, temp + rename), and every value later read from it is `Pod` at a
+        // bounds-checked offset.
+        let map = ReadOnlyMap::of_file(&file).map_err(MappedError::io(path))?;
         Self::from_backing(Backing::Map(map), path, kinds)
     }
 

@@ -10,7 +10,7 @@
 
 use super::header::{Header, Section, HEADER_LEN, MAX_SECTIONS, MEMORY_LABEL};
 use super::{MappedError, MAX_ALIGN};
-use memmap2::Mmap;
+use crate::region::ReadOnlyMap;
 use rkyv::util::AlignedVec;
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
@@ -296,7 +296,7 @@ pub(crate) struct Spill {
 
 /// The bytes of a finished spill: a read-only map of its file, or its vector.
 pub(crate) enum SpillBytes {
-    Map(Mmap),
+    Map(ReadOnlyMap),
     Memory(Vec<u8>),
 }
 
@@ -349,10 +349,9 @@ impl Spill {
             Out::File(file) => file,
             Out::Memory(v) => return Ok(SpillBytes::Memory(v)),
         };
-        // SAFETY: the spill is an unlinked temporary file created by this process (`tempfile_in`); no other
-        // process can open it by name and this process never writes it again, so the mapped bytes cannot change
-        // or shrink while mapped. Only `Pod` values are read from it, with bounds-checked offsets.
-        let map = unsafe { Mmap::map(&file) }.map_err(MappedError::io(&path))?;
+        // The spill is an unlinked temporary file of this process that it never writes again: it keeps the
+        // region layer's mapped-file contract (no change in place, no truncation while mapped).
+        let map = ReadOnlyMap::of_file(&file).map_err(MappedError::io(&path))?;
         Ok(SpillBytes::Map(map))
     }
 }

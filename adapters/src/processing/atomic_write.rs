@@ -1,4 +1,5 @@
-//! Atomic file replacement.
+//! Atomic file replacement, for the processing tools and their callers; the one implementation is
+//! [`crate::region::replace_file_atomically`].
 //!
 //! The new contents go to a temporary file in the target's own directory (so the rename cannot cross a
 //! filesystem), which is flushed and fsynced, renamed over the target, and then the directory is fsynced so the
@@ -12,9 +13,7 @@
 //!   which is what Python's `open(path, "w")` gives, so files shared with other users (a lab's tracker) stay
 //!   shareable.
 
-use std::fs::{self, File, Permissions};
-use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// A failed file write ([`atomic_write`] or [`super::direct_write()`]): which step failed, and for which target path.
@@ -95,59 +94,18 @@ pub fn atomic_write_with<F>(path: impl AsRef<Path>, write: F) -> Result<(), Atom
 where
     F: FnOnce(&mut dyn Write) -> io::Result<()>,
 {
-    let path = path.as_ref();
-    let name = path.file_name().ok_or_else(|| {
-        AtomicWriteError::new(
-            "write",
-            path,
-            io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name"),
-        )
-    })?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    // Keep the mode of the file being replaced; a new file gets 0666 minus the umask (applied by open(2)).
-    let existing_mode = fs::metadata(path)
-        .ok()
-        .filter(|m| m.is_file())
-        .map(|m| m.permissions().mode() & 0o7777);
-    let mut prefix = std::ffi::OsString::from(".");
-    prefix.push(name);
-    prefix.push(".");
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(".tmp")
-        .permissions(Permissions::from_mode(0o666))
-        .tempfile_in(dir)
-        .map_err(|e| AtomicWriteError::new("create a temporary file next to", path, e))?;
-    if let Some(mode) = existing_mode {
-        tmp.as_file()
-            .set_permissions(Permissions::from_mode(mode))
-            .map_err(|e| AtomicWriteError::new("copy the permissions of", path, e))?;
-    }
-    {
-        let mut buffered = BufWriter::with_capacity(64 * 1024, tmp.as_file_mut());
-        write(&mut buffered).map_err(|e| AtomicWriteError::new("write the new contents of", path, e))?;
-        buffered
-            .flush()
-            .map_err(|e| AtomicWriteError::new("write the new contents of", path, e))?;
-    }
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| AtomicWriteError::new("flush the new contents of", path, e))?;
-    tmp.persist(path)
-        .map_err(|e| AtomicWriteError::new("replace", path, e.error))?;
-    // Make the rename durable. Some filesystems refuse to fsync a directory; the data itself is already safe.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::region::replace_file_atomically(path, write).map_err(|e| WriteError {
+        step: e.op,
+        path: e.path,
+        source: e.source,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::{self, Permissions};
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn replaces_and_keeps_mode() {

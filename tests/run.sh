@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Every test of seqring, as the README's test command: installs the Python packages the interop tests use, then runs
+# the workspace tests (unit, integration, cross-process, CLI, doctests), the loom models and the fuzz-corpus replay,
+# and ends with one closing line over all of them. Run from anywhere: bash tests/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+step() { printf '\n=== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+# Runs a test command, keeping its output for the closing summary (pipefail keeps its exit status).
+tests() { "$@" 2>&1 | tee -a "$results"; }
+
+step "python packages for the interop tests"
+python3 -m pip install --quiet --disable-pip-version-check -r .ci/requirements.txt
+test -d ../shared/fixtures/ataraxis-7.2.0 || { echo "../shared/fixtures (the ataraxis fixtures) must sit beside the checkout"; exit 1; }
+
+step "workspace tests"
+tests cargo test --workspace --release
+
+step "loom models"
+RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 tests cargo test -p seqring-loom --release --target-dir target/loom
+
+step "fuzz corpus replay"
+tests cargo test --release --manifest-path fuzz/Cargo.toml --target-dir target
+
+# One closing line over every `test result:` line above.
+awk '/^test result:/ { p += $4; f += $6; s += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$results"
