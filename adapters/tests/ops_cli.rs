@@ -341,3 +341,19 @@ fn tracker_actions_refuse_a_missing_file_but_init_creates_it() {
     assert_ok(&seqring(&["tracker", path, "summary"]));
     drop(command());
 }
+
+#[test]
+fn inspect_reads_a_mapped_files_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("positions.map");
+    seqring::mapped::MappedArray::<f32>::build([1.0f32, 2.0, 3.0], &path).unwrap();
+    let info = json(&seqring(&["inspect", path.to_str().unwrap(), "--json"]));
+    assert_eq!(info["mapped"]["kind"], "array");
+    assert_eq!(info["mapped"]["count"], 3);
+    assert_eq!(info["mapped"]["dtype"], "<f4");
+    // A damaged header is an error naming the file.
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[40] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    assert_fails_naming(&seqring(&["inspect", path.to_str().unwrap()]), "positions.map");
+}

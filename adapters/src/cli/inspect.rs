@@ -16,7 +16,7 @@ use super::CliError;
 /// Arguments of `seqring inspect`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// A log archive (`{id}_log.npz`) or a log directory.
+    /// A log archive (`{id}_log.npz`), a log directory, or a seqring mapped file.
     path: PathBuf,
     /// Print one JSON object: {"sources": {"<id>": {"message_count", "onset_us", "first_us", "last_us"}}}, times in
     /// µs since the UNIX epoch, the onset not counted.
@@ -134,8 +134,46 @@ fn opt(v: Option<u64>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| v.to_string())
 }
 
+/// Whether `path` is a seqring mapped file (by its magic).
+fn is_mapped_file(path: &Path) -> bool {
+    let mut magic = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|()| magic == seqring::mapped::header::MAGIC)
+}
+
+/// Summarises a mapped file from its validated header.
+fn inspect_mapped(path: &Path, as_json: bool) -> Result<(), CliError> {
+    let info = seqring::mapped::inspect(path)?;
+    let value = json!({
+        "path": path,
+        "mapped": {
+            "kind": format!("{:?}", info.kind).to_lowercase(),
+            "count": info.count,
+            "file_len": info.file_len,
+            "has_tails": info.has_tails,
+            "dtype": info.tag.dtype.map(|d| d.descr()),
+            "type_size": info.tag.size,
+            "type_align": info.tag.align,
+            "schema": format!("{:016x}", info.tag.schema),
+        }
+    });
+    if as_json {
+        println!("{value}");
+    } else {
+        println!("{}", path.display());
+        for (k, v) in value["mapped"].as_object().into_iter().flatten() {
+            println!("{k:>12}: {v}");
+        }
+    }
+    Ok(())
+}
+
 /// Runs the command.
 pub fn run(args: Args) -> Result<(), CliError> {
+    if args.path.is_file() && is_mapped_file(&args.path) {
+        return inspect_mapped(&args.path, args.json);
+    }
     let (sources, log) = collect(&args.path)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let result = if args.json {
