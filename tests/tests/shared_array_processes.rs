@@ -178,7 +178,9 @@ fn a_writer_killed_in_its_write_section_stalls_until_recovered() {
     assert_eq!((snap.suspect, data), (false, vec![3; 8]), "a whole write clears it");
 }
 
-/// The reshape test's pattern: shape `[4]` or `[2, 3]`, every element `count * 1_000_000 + k` for write `k`.
+/// The reshape test's pattern: shape `[4]` or `[2, 3]`, every element `count << K_BITS | k` for write `k` (the
+/// writer is free-running, so `k` may pass any decimal bound while the readers read; `K_BITS` leaves it 2^29 writes).
+const K_BITS: u32 = 29;
 const SHAPES: [&[u64]; 2] = [&[4], &[2, 3]];
 const RESHAPES: u64 = if cfg!(debug_assertions) { 20_000 } else { 200_000 };
 
@@ -189,12 +191,13 @@ fn check_shaped(shape: &[u64], data: &[u32], last_k: &mut u32) {
     let v = data[0];
     assert!(data.iter().all(|&x| x == v), "torn data {data:?}");
     assert_eq!(
-        u64::from(v / 1_000_000),
+        u64::from(v >> K_BITS),
         count,
-        "shape {shape:?} with data written for another shape: {v}"
+        "shape {shape:?} with data written for another shape: {v:#x}"
     );
-    assert!(v % 1_000_000 >= *last_k, "went backwards");
-    *last_k = v % 1_000_000;
+    let k = v & ((1 << K_BITS) - 1);
+    assert!(k >= *last_k, "went backwards");
+    *last_k = k;
 }
 
 #[test]
@@ -226,7 +229,7 @@ fn readers_follow_a_writer_that_alternates_shapes() {
     let name = unique_name("reshape");
     let _c = Cleanup(name.clone());
     let a = SharedArray::<u32>::create_with_capacity(&name, &[4], 6).unwrap();
-    a.write(&[4_000_000; 4]).unwrap();
+    a.write(&[4 << K_BITS; 4]).unwrap();
     let test = "readers_follow_a_writer_that_alternates_shapes";
     let mut readers = [
         Child::spawn(test, "typed", &name, &[]),
@@ -253,7 +256,7 @@ fn readers_follow_a_writer_that_alternates_shapes() {
                 let shape = SHAPES[k as usize % 2];
                 let count: u64 = shape.iter().product();
                 buf.clear();
-                buf.resize(count as usize, count as u32 * 1_000_000 + k);
+                buf.resize(count as usize, (count as u32) << K_BITS | (k & ((1 << K_BITS) - 1)));
                 a.write_shaped(shape, &buf).unwrap();
                 k += 1;
             }
