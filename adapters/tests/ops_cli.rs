@@ -357,3 +357,76 @@ fn inspect_reads_a_mapped_files_header() {
     std::fs::write(&path, &bytes).unwrap();
     assert_fails_naming(&seqring(&["inspect", path.to_str().unwrap()]), "positions.map");
 }
+
+/// Logs source 1 at 0–1 s and 2–3 s and source 2 throughout (timestamps given, no waiting), and assembles the run.
+fn log_with_a_gap(dir: &Path, gap: bool) -> PathBuf {
+    let logger = DataLogger::builder(dir, &unique(if gap { "plot-gap" } else { "plot-full" }))
+        .start()
+        .unwrap();
+    let (one, two) = (logger.producer(1).unwrap(), logger.producer(2).unwrap());
+    for ms in 0..3000u64 {
+        if !gap || !(1000..2000).contains(&ms) {
+            one.log_at(ms * 1000 + 1, &ms.to_le_bytes()).unwrap();
+        }
+        two.log_at(ms * 1000 + 1, &ms.to_le_bytes()).unwrap();
+    }
+    let report = logger.stop().unwrap();
+    assert_ok(&seqring(&["assemble", report.log_dir.to_str().unwrap()]));
+    report.log_dir
+}
+
+#[test]
+fn inspect_plot_draws_rates_and_marks_a_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_dir = log_with_a_gap(&dir.path().join("gap"), true);
+    let svg = dir.path().join("rates.svg");
+    let out = seqring(&[
+        "inspect",
+        log_dir.to_str().unwrap(),
+        "--json",
+        "--plot",
+        svg.to_str().unwrap(),
+    ]);
+    let summary = json(&out);
+    assert_eq!(summary["sources"]["1"]["message_count"], 2000);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let gap_line = err
+        .lines()
+        .find(|l| l.contains("source 1 has a gap"))
+        .unwrap_or_else(|| panic!("no gap reported: {err}"));
+    let secs: Vec<f64> = gap_line
+        .split(" from ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert!(
+        (secs[0] - 1.0).abs() < 0.03 && (secs[1] - 2.0).abs() < 0.03,
+        "the gap is 1 s to 2 s: {gap_line}"
+    );
+    assert!(!err.contains("source 2 has a gap"), "{err}");
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    assert!(drawn.starts_with("<svg"), "an SVG document");
+    let texts: Vec<&str> = drawn.lines().map(str::trim).collect();
+    for label in ["gap", "source 1", "source 2"] {
+        assert!(texts.contains(&label), "legend entry {label:?} missing");
+    }
+    assert!(drawn.contains("fill=\"#DC2828\""), "the gap is shaded");
+
+    // The same run without the gap draws no shading.
+    let full = log_with_a_gap(&dir.path().join("full"), false);
+    let svg_full = dir.path().join("full.svg");
+    let out = seqring(&["inspect", full.to_str().unwrap(), "--plot", svg_full.to_str().unwrap()]);
+    assert_ok(&out);
+    let drawn = std::fs::read_to_string(&svg_full).unwrap();
+    assert!(
+        !drawn.lines().any(|l| l.trim() == "gap") && !drawn.contains("#DC2828"),
+        "no gap, no shading"
+    );
+
+    assert_fails_naming(
+        &seqring(&["inspect", full.to_str().unwrap(), "--plot", "/no/such/dir/x.svg"]),
+        "/no/such/dir/x.svg",
+    );
+}

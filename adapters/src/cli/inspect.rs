@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use seqring::archive::{discover_log_archives, LogArchive, LogDir, LogMessage};
 use serde_json::{json, Map, Value};
 
+use super::plot::{plot, Series};
 use super::CliError;
 
 /// Arguments of `seqring inspect`.
@@ -25,6 +26,9 @@ pub struct Args {
     /// List every message: source, timestamp (µs since the epoch), payload length and payload (hex).
     #[arg(long)]
     messages: bool,
+    /// Also draw each source's message rate over time, with gaps marked, into this SVG file.
+    #[arg(long, value_name = "OUT.svg")]
+    plot: Option<PathBuf>,
 }
 
 /// Where a source's messages are.
@@ -175,6 +179,9 @@ pub fn run(args: Args) -> Result<(), CliError> {
         return inspect_mapped(&args.path, args.json);
     }
     let (sources, log) = collect(&args.path)?;
+    if let Some(svg) = &args.plot {
+        draw(svg, &sources, log.as_ref())?;
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let result = if args.json {
         print_json(&mut out, &sources, log.as_ref(), args.messages)
@@ -190,6 +197,25 @@ pub fn run(args: Args) -> Result<(), CliError> {
         }
         other => other,
     }
+}
+
+/// Draws the rate plot and reports its gaps on stderr (stdout stays the summary, JSON or text).
+fn draw(svg: &Path, sources: &[Source], log: Option<&LogDir>) -> Result<(), CliError> {
+    let mut series = Vec::with_capacity(sources.len());
+    for s in sources {
+        let mut times_us = Vec::with_capacity(s.message_count as usize);
+        each_message(s, log, |m| times_us.push(m.timestamp_us))?;
+        series.push(Series { source: s.id, times_us });
+    }
+    let gaps = plot(&series, svg)?;
+    for g in &gaps {
+        eprintln!(
+            "seqring: source {} has a gap from {:.3} s to {:.3} s",
+            g.source, g.from_s, g.to_s
+        );
+    }
+    eprintln!("seqring: wrote {} ({} gaps)", svg.display(), gaps.len());
+    Ok(())
 }
 
 fn print_json(out: &mut impl Write, sources: &[Source], log: Option<&LogDir>, messages: bool) -> Result<(), CliError> {

@@ -8,6 +8,7 @@ mod checksum;
 mod demo;
 mod formats;
 mod inspect;
+mod plot;
 mod progress;
 mod recover;
 mod shm;
@@ -40,7 +41,8 @@ enum Command {
     Formats(formats::Args),
     /// Assemble a log directory into one numpy-compatible {source_id}_log.npz archive per source.
     Assemble(assemble::Args),
-    /// Summarise a log archive or a log directory per source (--json for machines, --messages for a listing).
+    /// Summarise a log archive, a log directory or a mapped file (--json for machines, --messages for a listing,
+    /// --plot OUT.svg for each source's rate over time with gaps marked).
     Inspect(inspect::Args),
     /// Compute the ataraxis directory checksum of DIR (the last line of stdout is the checksum).
     Checksum(checksum::Args),
