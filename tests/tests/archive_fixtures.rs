@@ -6,11 +6,12 @@ mod archive_support;
 use std::collections::BTreeMap;
 use std::io::Cursor;
 
-use archive_support::{copy_dir, fixtures, hex};
+use archive_support::{copy_dir, hex};
 use seqring::archive::{
     assemble_log_archives, discover_log_archives, find_log_archive, find_log_archives, read_archive_message_count,
     ArchiveError, AssembleOptions, LogArchive,
 };
+use seqring_tests::fixtures;
 
 const SOURCES: [u8; 3] = [1, 7, 200];
 

@@ -9,9 +9,10 @@ use std::io::Cursor;
 use std::path::Path;
 use std::sync::Mutex;
 
-use archive_support::{interop, python, reader_view, write_segment, Msg, Rng};
+use archive_support::{interop, python, reader_view, write_segment, Msg};
 use seqring::archive::{assemble_log_archives, AssembleError, AssembleOptions, LogArchive, Phase, Progress};
 use seqring::segment::{recover, scan, Segment, SegmentError, SegmentWriter, Tail};
+use seqring_tests::Rng;
 
 const ONSET: u64 = 1_763_700_000_000_007;
 
@@ -95,7 +96,7 @@ fn write_npy_entry(dir: &Path, name: &str, source: u8, ts: u64, payload: &[u8]) 
 #[test]
 fn mixed_segments_and_entries_assemble_and_read_back_everywhere() {
     let dir = tempfile::tempdir().unwrap();
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     let mut by_source: BTreeMap<u8, Vec<Msg>> = BTreeMap::new();
     let push = |m: Msg, into: &mut Vec<Msg>, all: &mut BTreeMap<u8, Vec<Msg>>| {
         all.entry(m.source).or_default().push(m.clone());

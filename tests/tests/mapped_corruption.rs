@@ -290,23 +290,12 @@ fn mapped_forged_headers_give_typed_errors() {
     ));
 }
 
-/// A small deterministic PRNG (xorshift64*), so the test needs no extra crate.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
 #[test]
 fn mapped_resealed_random_corruption_never_panics() {
     // Corrupt bytes past the header and then fix every checksum, as an adversary would: open and verify may
     // accept the file, and lookups may return wrong values, but nothing may panic or read out of bounds.
     let dir = tempfile::tempdir().unwrap();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = seqring_tests::Rng::new(0x9e37_79b9_7f4a_7c15);
     let rounds = if cfg!(debug_assertions) { 200 } else { 1000 };
     for kind in ALL {
         let p = build(kind, dir.path());
@@ -314,9 +303,9 @@ fn mapped_resealed_random_corruption_never_panics() {
         let q = dir.path().join("sealed");
         for _ in 0..rounds {
             let mut c = bytes.clone();
-            for _ in 0..1 + rng.next() % 4 {
-                let at = 256 + (rng.next() as usize) % (c.len() - 256);
-                c[at] = rng.next() as u8;
+            for _ in 0..1 + rng.next_u64() % 4 {
+                let at = 256 + (rng.next_u64() as usize) % (c.len() - 256);
+                c[at] = rng.next_u64() as u8;
             }
             for s in 0..7 {
                 let e = 64 + 24 * s;

@@ -2,16 +2,11 @@
 //! script (`tests/python/archive_interop.py`).
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use seqring::core::ring::record::{align8, encode_data, HEADER_LEN};
 use seqring::segment::SegmentWriter;
-
-/// The ataraxis 7.2.0 fixtures.
-pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/ataraxis-7.2.0")
-}
 
 /// Copies the regular files of `src` into `dst` (created), writable.
 pub fn copy_dir(src: &Path, dst: &Path) {
@@ -79,26 +74,6 @@ pub fn write_segment(path: &Path, onset_us: u64, batches: &[Vec<Msg>]) {
         w.append_batch(&ring_bytes(batch, 3)).unwrap();
     }
     w.finish().unwrap();
-}
-
-/// A small deterministic pseudo-random generator (xorshift64*), so the tests need no extra crate.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
 }
 
 /// `python3` with numpy, or `None` when `SEQRING_SKIP_PYTHON` is set. Panics if it is missing otherwise, so CI
