@@ -180,6 +180,26 @@ impl<M: Memory> Consumer<M> {
     /// # Errors
     /// [`RingError::Corrupt`] if the claimed length is impossible, or an SPSC ring has claimed space without a
     /// header.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// std::mem::forget(producer.claim(4, 0, 8).unwrap()); // its producer dies holding the claim
+    /// producer.try_write(5, 1, b"after").unwrap();
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// assert!(consumer.poll(usize::MAX).unwrap().is_none(), "the dead claim blocks the head");
+    /// let noted = consumer.blocked().unwrap().unwrap();
+    /// assert_eq!(noted.source_id(), Some(4)); // the std layer checks that source's producer pid
+    /// // ... once the deadline has passed since `blocked`:
+    /// assert!(consumer.unblock(noted).unwrap());
+    /// assert_eq!(consumer.poll(usize::MAX).unwrap().unwrap().records(), 1);
+    /// assert_eq!(ring.stats().abandoned, 1);
+    /// ```
     pub fn blocked(&self) -> Result<Option<Blockage>, RingError> {
         let ring = &self.ring;
         let mem = &ring.mem;
