@@ -10,6 +10,9 @@ use pyo3::prelude::*;
 use seqring::shared_array::{ArrayOptions, DynRead, SharedArrayDyn};
 use seqring_core::DType;
 
+/// What `_SharedArray.read` returns: `(descr, shape, version, data)`.
+type Read<'py> = (&'static str, Vec<u64>, u64, Bound<'py, PyArray1<u8>>);
+
 /// A handle of one shared array; `None` once closed or destroyed.
 #[pyclass(module = "seqring._seqring", name = "_SharedArray")]
 pub(crate) struct RawArray {
@@ -31,7 +34,11 @@ fn check_layout(name: &str, read_dtype: DType, read_shape: &[u64], dtype: DType,
     if read_dtype != dtype {
         return Err(raise(
             Kind::DTypeMismatch,
-            format!("array {name} holds {} elements, not {}", read_dtype.descr(), dtype.descr()),
+            format!(
+                "array {name} holds {} elements, not {}",
+                read_dtype.descr(),
+                dtype.descr()
+            ),
         ));
     }
     if read_shape != shape {
@@ -101,14 +108,20 @@ impl RawArray {
     }
 
     /// One consistent read: `(descr, shape, version, data as a new 1-D uint8 array)`.
-    fn read<'py>(&self, py: Python<'py>) -> PyResult<(&'static str, Vec<u64>, u64, Bound<'py, PyArray1<u8>>)> {
+    fn read<'py>(&self, py: Python<'py>) -> PyResult<Read<'py>> {
         let read = self.read_now(py)?;
         let data = PyArray1::from_vec(py, read.data);
         Ok((read.dtype.descr(), read.shape.to_vec(), read.version, data))
     }
 
     /// Reads into `out` (the bytes of a C-contiguous array of `descr` and `shape`); returns the version.
-    fn read_into(&self, py: Python<'_>, descr: &str, shape: Vec<u64>, mut out: PyReadwriteArray1<'_, u8>) -> PyResult<u64> {
+    fn read_into(
+        &self,
+        py: Python<'_>,
+        descr: &str,
+        shape: Vec<u64>,
+        mut out: PyReadwriteArray1<'_, u8>,
+    ) -> PyResult<u64> {
         let dtype = dtype_of(descr)?;
         let handle = self.handle()?;
         let out = out

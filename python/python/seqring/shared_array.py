@@ -4,6 +4,7 @@ Readers never block the writer and never see a torn value (a seqlock); every wai
 runs with the GIL released.
 """
 
+import warnings
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -140,18 +141,33 @@ class SharedArray:
         return out
 
     def write(self, arr: npt.ArrayLike) -> None:
-        """Writes ``arr`` (the array's shape; converted to its dtype only if that is lossless) in one write.
+        """Writes ``arr`` (the array's shape) in one write. Values of another dtype are converted only if every
+        value survives the conversion (``[1, 2]`` into ``uint8`` does; ``1.5`` into ``int32`` does not).
 
         Raises :class:`~seqring.errors.ShapeError` for another shape, :class:`~seqring.errors.DTypeMismatchError`
-        for an array of another dtype that cannot be cast safely.
+        for values the array's dtype cannot hold.
         """
-        a = np.asarray(arr)
-        if a.dtype != self._dtype:
-            if not np.can_cast(a.dtype, self._dtype, casting="same_kind"):
-                raise DTypeMismatchError(f"array {self.name} holds {self._dtype.str} elements, not {a.dtype.str}")
-            a = a.astype(self._dtype)
-        a = np.ascontiguousarray(a)
+        a = np.ascontiguousarray(self._convert(arr))
         self._raw.write(a.dtype.str, list(a.shape), a.reshape(-1).view(np.uint8))
+
+    def _convert(self, arr: npt.ArrayLike) -> np.ndarray:
+        a = np.asarray(arr)
+        if a.dtype == self._dtype:
+            return a
+        if np.can_cast(a.dtype, self._dtype, casting="safe"):
+            return a.astype(self._dtype)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            try:
+                converted = a.astype(self._dtype)
+                lossless = np.array_equal(converted.astype(a.dtype), a)
+            except (TypeError, ValueError, OverflowError):
+                lossless = False
+        if not lossless:
+            raise DTypeMismatchError(
+                f"array {self.name} holds {self._dtype.str} elements, which cannot hold these {a.dtype.str} values"
+            )
+        return converted
 
     def close(self) -> None:
         """Closes the handle; a creating handle removes the array."""
