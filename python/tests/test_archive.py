@@ -2,7 +2,9 @@
 wrote and read (the fixtures)."""
 
 import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -113,3 +115,34 @@ def test_numpy_archives_that_are_not_logs_are_refused(tmp_path):
     np.savez(path, a=np.arange(3))
     with pytest.raises(seqring.CorruptArchiveError):
         LogArchive(path)
+
+
+SEQRING_BIN = Path(
+    os.environ.get("SEQRING_BIN", Path(__file__).resolve().parents[2] / "target" / "release" / "seqring")
+)
+
+
+@pytest.mark.skipif(
+    not SEQRING_BIN.is_file(),
+    reason=f"{SEQRING_BIN} is not built (tests/run.sh builds it in its workspace step; or set SEQRING_BIN)",
+)
+def test_reads_what_the_rust_cli_demo_logged(tmp_path):
+    subprocess.run(
+        [str(SEQRING_BIN), "demo", "--out", str(tmp_path), "--producers", "1", "--seconds", "0.3", "--max-records",
+         "1000"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=120,
+    )
+    paths = list(tmp_path.rglob("*_log.npz"))
+    assert len(paths) == 1
+    archive = LogArchive(paths[0])
+    timestamps, payloads = archive.read_all()
+    onset, np_timestamps, np_payloads = numpy_messages(paths[0])
+    assert archive.onset_us == onset and 0 < archive.message_count <= 1000
+    np.testing.assert_array_equal(timestamps, np_timestamps)
+    assert payloads == np_payloads
+    # The demo's payloads start with their sequence number (u64 LE), 0, 1, 2, ... in archive order.
+    assert [int.from_bytes(p[:8], "little") for p in payloads] == list(range(archive.message_count))
+    assert (np.diff(timestamps.astype(np.int64)) >= 0).all()
