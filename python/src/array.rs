@@ -50,11 +50,20 @@ fn check_layout(name: &str, read_dtype: DType, read_shape: &[u64], dtype: DType,
     Ok(())
 }
 
+fn not_contiguous(e: numpy::AsSliceError) -> PyErr {
+    raise(Kind::Shape, format!("the buffer is not contiguous: {e}"))
+}
+
 impl RawArray {
     fn handle(&self) -> PyResult<&SharedArrayDyn> {
         self.inner
             .as_ref()
             .ok_or_else(|| raise(Kind::Closed, format!("array {} is closed", self.name)))
+    }
+
+    /// The dtype of `descr` and the open handle.
+    fn handle_for(&self, descr: &str) -> PyResult<(DType, &SharedArrayDyn)> {
+        Ok((dtype_of(descr)?, self.handle()?))
     }
 
     fn read_now(&self, py: Python<'_>) -> PyResult<DynRead> {
@@ -122,15 +131,18 @@ impl RawArray {
         shape: Vec<u64>,
         mut out: PyReadwriteArray1<'_, u8>,
     ) -> PyResult<u64> {
-        let dtype = dtype_of(descr)?;
-        let handle = self.handle()?;
-        let out = out
-            .as_slice_mut()
-            .map_err(|e| raise(Kind::Shape, format!("out is not contiguous: {e}")))?;
+        let (dtype, handle) = self.handle_for(descr)?;
+        let out = out.as_slice_mut().map_err(not_contiguous)?;
         let name = &self.name;
         py.detach(|| {
             let read = handle.read().map_err(array_error)?;
             check_layout(name, read.dtype, read.shape.as_slice(), dtype, &shape)?;
+            if out.len() != read.data.len() {
+                return Err(raise(
+                    Kind::Shape,
+                    format!("array {name}: out holds {} bytes, not {}", out.len(), read.data.len()),
+                ));
+            }
             out.copy_from_slice(&read.data);
             Ok(read.version)
         })
@@ -138,11 +150,8 @@ impl RawArray {
 
     /// Writes `data` (the bytes of a C-contiguous array of `descr` and `shape`, which must be the array's).
     fn write(&self, py: Python<'_>, descr: &str, shape: Vec<u64>, data: PyReadonlyArray1<'_, u8>) -> PyResult<()> {
-        let dtype = dtype_of(descr)?;
-        let handle = self.handle()?;
-        let data = data
-            .as_slice()
-            .map_err(|e| raise(Kind::Shape, format!("data is not contiguous: {e}")))?;
+        let (dtype, handle) = self.handle_for(descr)?;
+        let data = data.as_slice().map_err(not_contiguous)?;
         let name = &self.name;
         py.detach(|| {
             let snap = handle.snapshot().map_err(array_error)?;

@@ -208,3 +208,20 @@ def test_regions_are_private_files_in_dev_shm(name):
         assert os.path.exists(path)
         assert os.stat(path).st_mode & 0o777 == 0o600
     assert not os.path.exists(path)
+
+
+def test_the_native_layer_refuses_buffers_of_the_wrong_size(name):
+    """The Python layer always passes matching buffers; the native one checks anyway and never panics."""
+    with SharedArray.create(name, (2, 3), "f8") as a:
+        raw = a._raw
+        with pytest.raises(seqring.ShapeError):
+            raw.read_into("<f8", [2, 3], np.zeros(47, np.uint8))
+        with pytest.raises(seqring.ShapeError):
+            raw.read_into("<f8", [2, 3], np.zeros(96, np.uint8)[::2])
+        with pytest.raises(seqring.ShapeError):
+            raw.write("<f8", [2, 3], np.zeros(47, np.uint8))
+        with pytest.raises(seqring.DTypeMismatchError):
+            raw.write("<x9", [2, 3], np.zeros(48, np.uint8))
+        with pytest.raises(TypeError):
+            raw.write("<f8", [2, 3], np.zeros(6, np.float64))
+        assert a.version == 0

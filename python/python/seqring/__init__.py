@@ -6,32 +6,8 @@
 """
 
 from ._seqring import LogArchive, assemble_log_archives
-from .errors import (
-    AlreadyExistsError,
-    ClosedError,
-    CorruptArchiveError,
-    DTypeMismatchError,
-    InvalidNameError,
-    NotFoundError,
-    PermissionDeniedError,
-    SeqringError,
-    SeqringTimeoutError,
-    ShapeError,
-)
+from . import errors
+from .errors import *  # noqa: F403 (the names in errors.__all__)
 from .shared_array import SharedArray
 
-__all__ = [
-    "SharedArray",
-    "LogArchive",
-    "assemble_log_archives",
-    "SeqringError",
-    "NotFoundError",
-    "AlreadyExistsError",
-    "PermissionDeniedError",
-    "SeqringTimeoutError",
-    "InvalidNameError",
-    "DTypeMismatchError",
-    "ShapeError",
-    "CorruptArchiveError",
-    "ClosedError",
-]
+__all__ = ["SharedArray", "LogArchive", "assemble_log_archives", "errors", *errors.__all__]
