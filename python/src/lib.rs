@@ -6,8 +6,9 @@
 //!
 //! Invariants: no function here panics across the boundary (every `seqring` error becomes a `seqring.errors`
 //! exception through [`errors`]); the GIL is released around every call that may wait on a writer or do I/O;
-//! no Python object is touched while it is released (only plain slices of numpy buffers, borrowed through
-//! `numpy`'s borrow checker, which keeps Python code from resizing or re-borrowing them meanwhile).
+//! while it is released only plain slices of numpy buffers are touched (borrowed through `numpy`'s borrow
+//! checker, which keeps Python code from re-borrowing them meanwhile), and an error met there re-acquires it only
+//! to build its exception.
 
 mod archive;
 mod array;
