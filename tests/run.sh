@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test of seqring, as the README's test command: installs the Python packages the interop tests use, then runs
-# the workspace tests (unit, integration, cross-process, CLI, doctests), the loom models and the fuzz-corpus replay,
-# and ends with one closing line over all of them. Run from anywhere: bash tests/run.sh
+# the workspace tests (unit, integration, cross-process, CLI, doctests), the loom models, the fuzz-corpus replay and
+# the Python package's pytest suite, and ends with one closing line over all of them. Run from anywhere: bash tests/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
@@ -25,5 +25,18 @@ RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 tests cargo test -p seqring-loom -
 step "fuzz corpus replay"
 tests cargo test --release --manifest-path fuzz/Cargo.toml --target-dir target
 
-# One closing line over every `test result:` line above.
-awk '/^test result:/ { p += $4; f += $6; s += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$results"
+step "python package (python/: built by maturin) and its pytest suite"
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore ./python
+# pytest's own summary line ("N passed in T s") is kept for the closing line.
+tests python3 -m pytest -q -p no:cacheprovider python/tests
+
+# One closing line over every `test result:` line above and pytest's summary.
+awk '/^test result:/ { p += $4; f += $6; s += $8 }
+     /^[0-9]+ (passed|failed)/ || /^=* *[0-9]+ (passed|failed)/ {
+         for (i = 1; i < NF; i++) {
+             if ($(i + 1) ~ /^passed/) p += $i
+             if ($(i + 1) ~ /^(failed|error)/) f += $i
+             if ($(i + 1) ~ /^skipped/) s += $i
+         }
+     }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$results"

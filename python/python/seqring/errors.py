@@ -1,0 +1,57 @@
+"""The exceptions of seqring: every error is a :class:`SeqringError`, and those with a builtin meaning also
+derive from that builtin (``except FileNotFoundError`` catches a missing array or archive)."""
+
+import builtins
+
+__all__ = [
+    "SeqringError",
+    "NotFoundError",
+    "AlreadyExistsError",
+    "PermissionDeniedError",
+    "SeqringTimeoutError",
+    "InvalidNameError",
+    "DTypeMismatchError",
+    "ShapeError",
+    "CorruptArchiveError",
+    "ClosedError",
+]
+
+
+class SeqringError(Exception):
+    """The base of every seqring error."""
+
+
+class NotFoundError(SeqringError, FileNotFoundError):
+    """A shared array, archive or directory does not exist."""
+
+
+class AlreadyExistsError(SeqringError, FileExistsError):
+    """A shared array of that name already exists (pass ``exists_ok=True`` to replace it)."""
+
+
+class PermissionDeniedError(SeqringError, PermissionError):
+    """The operating system refused access."""
+
+
+class SeqringTimeoutError(SeqringError, builtins.TimeoutError):
+    """A writer held an array's write section (or kept it busy) beyond the timeout."""
+
+
+class InvalidNameError(SeqringError, ValueError):
+    """A shared-array name is not 1 to 200 characters of ``A-Z a-z 0-9 . _ -``."""
+
+
+class DTypeMismatchError(SeqringError, TypeError):
+    """An array holds, or was given, another element type than expected, or an unsupported one."""
+
+
+class ShapeError(SeqringError, ValueError):
+    """A shape does not match the array's, is invalid, or exceeds the capacity."""
+
+
+class CorruptArchiveError(SeqringError, ValueError):
+    """A log archive or log entry is malformed."""
+
+
+class ClosedError(SeqringError, ValueError):
+    """The handle was closed or destroyed."""

@@ -1,0 +1,125 @@
+//! Maps seqring's typed errors onto the `seqring.errors` exception classes (defined in Python, so that they can
+//! derive from both `SeqringError` and a builtin such as `FileNotFoundError`).
+
+use pyo3::prelude::*;
+use pyo3::types::PyType;
+use seqring::archive::{ArchiveError, AssembleError};
+use seqring::region::RegionError;
+use seqring::shared_array::SharedArrayError;
+use std::io::ErrorKind;
+
+/// The `seqring.errors` class an error maps to.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Kind {
+    /// `SeqringError` itself.
+    Base,
+    /// `NotFoundError` (a `FileNotFoundError`).
+    NotFound,
+    /// `AlreadyExistsError` (a `FileExistsError`).
+    AlreadyExists,
+    /// `PermissionDeniedError` (a `PermissionError`).
+    PermissionDenied,
+    /// `SeqringTimeoutError` (a `TimeoutError`).
+    Timeout,
+    /// `InvalidNameError` (a `ValueError`).
+    InvalidName,
+    /// `DTypeMismatchError` (a `TypeError`).
+    DTypeMismatch,
+    /// `ShapeError` (a `ValueError`).
+    Shape,
+    /// `CorruptArchiveError` (a `ValueError`).
+    Corrupt,
+    /// `ClosedError` (a `ValueError`): the handle was closed or destroyed.
+    Closed,
+}
+
+impl Kind {
+    fn class_name(self) -> &'static str {
+        match self {
+            Kind::Base => "SeqringError",
+            Kind::NotFound => "NotFoundError",
+            Kind::AlreadyExists => "AlreadyExistsError",
+            Kind::PermissionDenied => "PermissionDeniedError",
+            Kind::Timeout => "SeqringTimeoutError",
+            Kind::InvalidName => "InvalidNameError",
+            Kind::DTypeMismatch => "DTypeMismatchError",
+            Kind::Shape => "ShapeError",
+            Kind::Corrupt => "CorruptArchiveError",
+            Kind::Closed => "ClosedError",
+        }
+    }
+}
+
+/// The Python exception of `kind` with `message`.
+pub(crate) fn raise(kind: Kind, message: impl Into<String>) -> PyErr {
+    let message = message.into();
+    Python::attach(|py| {
+        let class = py
+            .import("seqring.errors")
+            .and_then(|m| m.getattr(kind.class_name()))
+            .and_then(|c| c.cast_into::<PyType>().map_err(PyErr::from));
+        match class {
+            Ok(class) => PyErr::from_type(class, message),
+            // Only when the package is broken: still an exception, never a panic.
+            Err(e) => e,
+        }
+    })
+}
+
+fn io_kind(e: &std::io::Error) -> Kind {
+    match e.kind() {
+        ErrorKind::NotFound => Kind::NotFound,
+        ErrorKind::AlreadyExists => Kind::AlreadyExists,
+        ErrorKind::PermissionDenied => Kind::PermissionDenied,
+        _ => Kind::Base,
+    }
+}
+
+fn region_kind(e: &RegionError) -> Kind {
+    match e {
+        RegionError::NotFound { .. } => Kind::NotFound,
+        RegionError::AlreadyExists { .. } => Kind::AlreadyExists,
+        RegionError::PermissionDenied { .. } => Kind::PermissionDenied,
+        RegionError::InvalidName { .. } => Kind::InvalidName,
+        RegionError::NotReady { .. } => Kind::Timeout,
+        _ => Kind::Base,
+    }
+}
+
+/// A shared-array error as its Python exception.
+pub(crate) fn array_error(e: SharedArrayError) -> PyErr {
+    let kind = match &e {
+        SharedArrayError::Region(r) => region_kind(r),
+        SharedArrayError::DTypeMismatch { .. } => Kind::DTypeMismatch,
+        SharedArrayError::WriterStalled { .. } | SharedArrayError::Busy { .. } => Kind::Timeout,
+        SharedArrayError::ShapeMismatch { .. }
+        | SharedArrayError::IndexOutOfBounds { .. }
+        | SharedArrayError::OutOfBounds { .. }
+        | SharedArrayError::LengthMismatch { .. }
+        | SharedArrayError::BadShape { .. }
+        | SharedArrayError::CapacityExceeded { .. } => Kind::Shape,
+        _ => Kind::Base,
+    };
+    raise(kind, e.to_string())
+}
+
+/// An archive-reading error as its Python exception.
+pub(crate) fn archive_error(e: ArchiveError) -> PyErr {
+    let kind = match &e {
+        ArchiveError::Io { source, .. } => io_kind(source),
+        ArchiveError::NotADirectory { .. } | ArchiveError::NoArchive { .. } => Kind::NotFound,
+        _ => Kind::Corrupt,
+    };
+    raise(kind, e.to_string())
+}
+
+/// An assembly error as its Python exception.
+pub(crate) fn assemble_error(e: AssembleError) -> PyErr {
+    let kind = match &e {
+        AssembleError::Io { source, .. } => io_kind(source),
+        AssembleError::NotADirectory { .. } => Kind::NotFound,
+        AssembleError::BadEntryName { .. } | AssembleError::BadEntry { .. } => Kind::Corrupt,
+        _ => Kind::Base,
+    };
+    raise(kind, e.to_string())
+}

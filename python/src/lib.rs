@@ -1,0 +1,26 @@
+//! `seqring._seqring`: the native half of the `seqring` Python package.
+//!
+//! The pure-Python package (`python/python/seqring/`) owns the Pythonic surface (numpy dtypes and shapes, the
+//! context managers, the exception classes); this module owns every access to shared memory and archives, as
+//! flat byte buffers and descriptors (`'<f8'`, shape tuples).
+//!
+//! Invariants: no function here panics across the boundary (every `seqring` error becomes a `seqring.errors`
+//! exception through [`errors`]); the GIL is released around every call that may wait on a writer or do I/O;
+//! while it is released only plain slices of numpy buffers are touched (borrowed through `numpy`'s borrow
+//! checker, which keeps Python code from re-borrowing them meanwhile), and an error met there re-acquires it only
+//! to build its exception.
+
+mod archive;
+mod array;
+mod errors;
+
+use pyo3::prelude::*;
+
+/// The native module.
+#[pymodule]
+fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<array::RawArray>()?;
+    m.add_class::<archive::PyLogArchive>()?;
+    m.add_function(wrap_pyfunction!(archive::assemble_log_archives, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,148 @@
+"""LogArchive and assemble_log_archives, checked against numpy's own np.load and against what ataraxis 7.2.0
+wrote and read (the fixtures)."""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import seqring
+from seqring import LogArchive, assemble_log_archives
+
+
+def numpy_messages(path):
+    """(onset_us, absolute timestamps, payloads) of an archive, decoded from np.load alone."""
+    with np.load(path) as npz:
+        entries = [npz[k] for k in npz.files]
+    assert all(e.dtype == np.uint8 and e.ndim == 1 for e in entries)
+    onset = int(entries[0][9:17].view("<u8")[0])
+    elapsed = [int(e[1:9].view("<u8")[0]) for e in entries[1:]]
+    assert int(entries[0][1:9].view("<u8")[0]) == 0, "the onset entry comes first"
+    return onset, np.array([onset + t for t in elapsed], dtype=np.uint64), [e[9:].tobytes() for e in entries[1:]]
+
+
+def expected(fixtures):
+    return json.loads((fixtures / "expected_messages.json").read_text())
+
+
+def check_against_numpy_and_ataraxis(path: Path, fixtures):
+    archive = LogArchive(path)
+    timestamps, payloads = archive.read_all()
+    onset, np_timestamps, np_payloads = numpy_messages(path)
+    assert timestamps.dtype == np.uint64 and timestamps.ndim == 1
+    assert all(type(p) is bytes for p in payloads)
+    assert archive.onset_us == onset
+    assert archive.message_count == len(archive) == len(np_payloads) == len(payloads)
+    np.testing.assert_array_equal(timestamps, np_timestamps)
+    assert payloads == np_payloads
+    source = expected(fixtures)["sources"][str(archive.source_id)]
+    assert archive.message_count == source["message_count"]
+    ax_onset = expected(fixtures)["onset_us"]
+    assert timestamps.tolist() == [ax_onset + t for t, _ in source["messages"]]
+    assert [p.hex() for p in payloads] == [h for _, h in source["messages"]]
+    return archive
+
+
+def test_reads_the_archives_ataraxis_wrote(fixtures):
+    paths = sorted((fixtures / "archives").glob("*_log.npz"))
+    assert len(paths) == 3
+    ids = {check_against_numpy_and_ataraxis(p, fixtures).source_id for p in paths}
+    assert ids == {1, 7, 200}
+
+
+@pytest.mark.parametrize("verify,workers", [(False, None), (True, 1), (True, 2)])
+def test_assembles_ataraxis_entries_into_archives_numpy_reads(fixtures, tmp_path, verify, workers):
+    log_dir = tmp_path / "log"
+    shutil.copytree(fixtures / "entries", log_dir)
+    sources = len(list(log_dir.glob("*.npy")))
+    report = assemble_log_archives(log_dir, verify=verify, workers=workers)
+    assert report["verified"] == verify
+    assert report["removed_files"] == sources
+    assert not list(log_dir.glob("*.npy")), "the sources are removed by default"
+    assert sorted(a["source_id"] for a in report["archives"]) == [1, 7, 200]
+    for a in report["archives"]:
+        path = Path(a["path"])
+        assert path.name == f"{a['source_id']}_log.npz" and a["bytes"] == path.stat().st_size
+        archive = check_against_numpy_and_ataraxis(path, fixtures)
+        assert a["entries"] == archive.message_count + 1
+
+
+def test_assemble_can_keep_its_sources(fixtures, tmp_path):
+    log_dir = tmp_path / "log"
+    shutil.copytree(fixtures / "entries", log_dir)
+    before = sorted(p.name for p in log_dir.glob("*.npy"))
+    report = assemble_log_archives(str(log_dir), remove_sources=False)
+    assert report["removed_files"] == 0
+    assert sorted(p.name for p in log_dir.glob("*.npy")) == before
+    with pytest.raises(seqring.SeqringError) as e:
+        assemble_log_archives(log_dir)
+    assert "_log.npz" in str(e.value), "an existing archive is not overwritten"
+
+
+def test_missing_and_bad_paths(tmp_path):
+    with pytest.raises(seqring.NotFoundError) as e:
+        LogArchive(tmp_path / "missing_log.npz")
+    assert isinstance(e.value, FileNotFoundError) and "missing_log.npz" in str(e.value)
+    with pytest.raises(FileNotFoundError):
+        assemble_log_archives(tmp_path / "no-such-dir")
+    not_zip = tmp_path / "3_log.npz"
+    not_zip.write_bytes(b"this is not a zip archive")
+    with pytest.raises(seqring.CorruptArchiveError) as e:
+        LogArchive(not_zip)
+    assert isinstance(e.value, ValueError) and "3_log.npz" in str(e.value)
+    with pytest.raises(seqring.SeqringError):
+        LogArchive(tmp_path)  # a directory
+    with pytest.raises(TypeError):
+        LogArchive(42)
+
+
+def test_a_bad_entry_is_named(fixtures, tmp_path):
+    log_dir = tmp_path / "log"
+    shutil.copytree(fixtures / "entries", log_dir)
+    np.save(log_dir / "001_00000000000000000099.npy", np.zeros(4, dtype=np.float32))
+    with pytest.raises(seqring.CorruptArchiveError) as e:
+        assemble_log_archives(log_dir)
+    assert "001_00000000000000000099" in str(e.value)
+    assert len(list(log_dir.glob("*.npy"))) > 1, "nothing is removed when assembly fails"
+
+
+def test_numpy_archives_that_are_not_logs_are_refused(tmp_path):
+    path = tmp_path / "5_log.npz"
+    np.savez(path, a=np.arange(3))
+    with pytest.raises(seqring.CorruptArchiveError):
+        LogArchive(path)
+
+
+SEQRING_BIN = Path(
+    os.environ.get("SEQRING_BIN", Path(__file__).resolve().parents[2] / "target" / "release" / "seqring")
+)
+
+
+@pytest.mark.skipif(
+    not SEQRING_BIN.is_file(),
+    reason=f"{SEQRING_BIN} is not built (tests/run.sh builds it in its workspace step; or set SEQRING_BIN)",
+)
+def test_reads_what_the_rust_cli_demo_logged(tmp_path):
+    subprocess.run(
+        [str(SEQRING_BIN), "demo", "--out", str(tmp_path), "--producers", "1", "--seconds", "0.3", "--max-records",
+         "1000"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=120,
+    )
+    paths = list(tmp_path.rglob("*_log.npz"))
+    assert len(paths) == 1
+    archive = LogArchive(paths[0])
+    timestamps, payloads = archive.read_all()
+    onset, np_timestamps, np_payloads = numpy_messages(paths[0])
+    assert archive.onset_us == onset and 0 < archive.message_count <= 1000
+    np.testing.assert_array_equal(timestamps, np_timestamps)
+    assert payloads == np_payloads
+    # The demo's payloads start with their sequence number (u64 LE), 0, 1, 2, ... in archive order.
+    assert [int.from_bytes(p[:8], "little") for p in payloads] == list(range(archive.message_count))
+    assert (np.diff(timestamps.astype(np.int64)) >= 0).all()
