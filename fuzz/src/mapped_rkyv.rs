@@ -45,8 +45,8 @@ fn trial(i: u32) -> Trial {
         name: format!("k{i}"),
         events: (0..i % 3).map(|e| format!("e{e}")).collect(),
         params: (0..i % 2).map(|p| (format!("p{p}"), f64::from(i))).collect(),
-        note: (i % 2 == 0).then(|| "n".into()),
-        outcome: if i % 2 == 0 {
+        note: i.is_multiple_of(2).then(|| "n".into()),
+        outcome: if i.is_multiple_of(2) {
             Outcome::Hit
         } else {
             Outcome::Miss("m".into())
@@ -134,7 +134,7 @@ fn check(src: &Source) {
             }
             let _ = m.get_all(&k).count();
         }
-        check_verified_map(&m, |k| Some(k));
+        check_verified_map(&m, Some);
     }
     if let Ok(m) = map::<str>(src) {
         for k in ["", "k0", "k1", "k2"] {

@@ -25,6 +25,23 @@ fn payload(source: u8, seq: u64, buf: &mut [u8; 64]) -> &[u8] {
     &buf[..len]
 }
 
+/// Checks a batch's records from sources 1 and 2: each source's timestamps are its sequence numbers, in order and
+/// none repeated (`next` holds the next one per source), and every payload is intact.
+fn check_records(batch: &[u8], next: &mut [u64; 3], expected: &mut [u8; 64]) {
+    for record in Records::new(batch) {
+        let r = record.unwrap();
+        let source = r.source_id as usize;
+        assert!(source == 1 || source == 2, "unknown source {source}");
+        assert_eq!(r.timestamp, next[source], "source {source} out of order or duplicated");
+        assert_eq!(
+            r.payload,
+            payload(r.source_id, r.timestamp, expected),
+            "payload corrupted"
+        );
+        next[source] += 1;
+    }
+}
+
 #[test]
 fn mpsc_two_producers_every_record_exactly_once_in_order() {
     let words = heap(ring::region_len(64 * 1024).unwrap());
@@ -57,18 +74,7 @@ fn mpsc_two_producers_every_record_exactly_once_in_order() {
                     std::hint::spin_loop();
                     continue;
                 };
-                for record in Records::new(batch.bytes()) {
-                    let r = record.unwrap();
-                    let source = r.source_id as usize;
-                    assert!(source == 1 || source == 2, "unknown source {source}");
-                    assert_eq!(r.timestamp, next[source], "source {source} out of order or duplicated");
-                    assert_eq!(
-                        r.payload,
-                        payload(r.source_id, r.timestamp, &mut expected),
-                        "payload corrupted"
-                    );
-                    next[source] += 1;
-                }
+                check_records(batch.bytes(), &mut next, &mut expected);
                 batch.release();
             }
             assert!(consumer.poll(usize::MAX).unwrap().is_none(), "records beyond the last");
@@ -132,17 +138,7 @@ fn mpsc_abandoned_claims_are_unblocked_and_nothing_else_is_lost() {
             while next[1] < PER_PRODUCER || next[2] < PER_PRODUCER {
                 if let Some(batch) = consumer.poll(16 * 1024).unwrap() {
                     noted = None;
-                    for record in Records::new(batch.bytes()) {
-                        let r = record.unwrap();
-                        let source = r.source_id as usize;
-                        assert_eq!(r.timestamp, next[source], "source {source} out of order or duplicated");
-                        assert_eq!(
-                            r.payload,
-                            payload(r.source_id, r.timestamp, &mut expected),
-                            "payload corrupted"
-                        );
-                        next[source] += 1;
-                    }
+                    check_records(batch.bytes(), &mut next, &mut expected);
                     batch.release();
                     continue;
                 }
