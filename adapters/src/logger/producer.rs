@@ -105,6 +105,37 @@ impl Producer {
     /// logger.stop().unwrap();
     /// ```
     pub fn connect(logger_name: &str, source_id: u8) -> Result<Producer, LoggerError> {
+        Self::connect_inner(logger_name, source_id, None)
+    }
+
+    /// Connects a producer for `source_id` whose onset is `onset_us` (µs since the UNIX epoch) instead of now, from
+    /// any process: the source's onset record then carries `onset_us`, as when an ataraxis program logs its own
+    /// onset message (timestamp 0). This is [`DataLogger::producer_with_onset`](super::DataLogger::producer_with_onset)
+    /// for other processes.
+    ///
+    /// # Errors
+    /// [`LoggerError::OnsetTaken`] if the source already has an onset in this logger (connect with
+    /// [`connect`](Self::connect) to share it), and the errors of [`connect`](Self::connect).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::logger::{DataLogger, LoggerError, Producer};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let name = format!("doc-connect-onset-{}", std::process::id());
+    /// let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let replay = Producer::connect_with_onset(&name, 4, 1_700_000_000_000_000).unwrap();
+    /// assert_eq!(replay.onset_us(), 1_700_000_000_000_000);
+    /// let taken = Producer::connect_with_onset(&name, 4, 1_800_000_000_000_000);
+    /// assert!(matches!(taken, Err(LoggerError::OnsetTaken { source_id: 4, .. })));
+    /// assert_eq!(Producer::connect(&name, 4).unwrap().onset_us(), 1_700_000_000_000_000);
+    /// drop(replay);
+    /// logger.stop().unwrap();
+    /// ```
+    pub fn connect_with_onset(logger_name: &str, source_id: u8, onset_us: u64) -> Result<Producer, LoggerError> {
+        Self::connect_inner(logger_name, source_id, Some(onset_us))
+    }
+
+    fn connect_inner(logger_name: &str, source_id: u8, onset_us: Option<u64>) -> Result<Producer, LoggerError> {
         let region = region_name(logger_name)?;
         let backing = super::backing::open(&region).map_err(|source| match source {
             crate::region::RegionError::NotFound { .. } => LoggerError::NotRunning {
@@ -115,7 +146,7 @@ impl Producer {
                 source,
             },
         })?;
-        Self::attach(backing, logger_name, source_id, None)
+        Self::attach(backing, logger_name, source_id, onset_us)
     }
 
     /// Attaches to the logger in `backing` (already mapped).

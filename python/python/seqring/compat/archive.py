@@ -1,0 +1,203 @@
+"""``LogArchiveReader``, ``LogMessage`` and ``assemble_log_archives`` with the names, signatures and behaviour of
+ataraxis-data-structures 7.2.0, over :class:`seqring.LogArchive` and :func:`seqring.assemble_log_archives`.
+
+Every access to the native archive goes through ``_keys``, ``_read_all`` and ``_read_keys`` below, so that the
+backend can change in one place.
+"""
+
+import os
+import sys
+import zipfile
+from dataclasses import dataclass
+from math import ceil
+from pathlib import Path
+from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from .. import _seqring
+
+__all__ = ["LogMessage", "LogArchiveReader", "assemble_log_archives", "PARALLEL_PROCESSING_THRESHOLD"]
+
+PARALLEL_PROCESSING_THRESHOLD = 2000
+"""Archives with fewer messages than this are handed out as one batch by :meth:`LogArchiveReader.get_batches`."""
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _keys(archive: _seqring.LogArchive) -> List[str]:
+    """The keys of every message (entry names without ``.npy``, as ``np.load(path).files`` lists them), in archive
+    order, the onset's excluded."""
+    with zipfile.ZipFile(archive.path) as z:
+        names = [n[:-4] if n.endswith(".npy") else n for n in z.namelist()]
+    return names[len(names) - archive.message_count :]
+
+
+def _read_all(archive: _seqring.LogArchive) -> Tuple[npt.NDArray[np.uint64], List[bytes]]:
+    """Every message: absolute timestamps (µs since the epoch) and payloads, in archive order."""
+    return archive.read_all()
+
+
+def _read_keys(
+    archive: _seqring.LogArchive, all_keys: List[str], keys: Sequence[str]
+) -> Tuple[npt.NDArray[np.uint64], List[bytes]]:
+    """The messages named by ``keys`` (with or without ``.npy``), in the order given; :class:`KeyError` for a key
+    that names no message."""
+    index = {k: i for i, k in enumerate(all_keys)}
+    timestamps, payloads = _read_all(archive)
+    picked = []
+    for key in keys:
+        stem = key[:-4] if key.endswith(".npy") else key
+        if stem not in index:
+            raise KeyError(f"{key} is not a message of the log archive {archive.path}")
+        picked.append(index[stem])
+    return timestamps[picked], [payloads[i] for i in picked]
+
+
+def _payload(data: bytes) -> npt.NDArray[np.uint8]:
+    """A payload as ataraxis hands it out: a writeable one-dimensional uint8 array of its own."""
+    return np.frombuffer(bytearray(data), dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class LogMessage:
+    """One message of a log archive (ataraxis's frozen dataclass, with slots): ``timestamp_us`` (``np.uint64``, µs
+    since the UNIX epoch) and ``payload`` (a one-dimensional ``uint8`` array)."""
+
+    __slots__ = ("timestamp_us", "payload")
+
+    timestamp_us: np.uint64
+    """The absolute time the message was logged, µs since the UNIX epoch."""
+    payload: npt.NDArray[np.uint8]
+    """The message's bytes."""
+
+    def __getstate__(self) -> List[Any]:
+        return [self.timestamp_us, self.payload]
+
+    def __setstate__(self, state: List[Any]) -> None:
+        object.__setattr__(self, "timestamp_us", state[0])
+        object.__setattr__(self, "payload", state[1])
+
+
+class LogArchiveReader:
+    """Reads a ``{source}_log.npz`` log archive (ataraxis 7.2.0's ``LogArchiveReader``, on :class:`seqring.LogArchive`).
+
+    The archive is memory-mapped and validated once, on first use. Where seqring does better than ataraxis: nothing
+    is scanned twice (the onset and the keys come from one pass over the zip directory), and reading never takes a
+    lock, so any number of worker processes read one archive at once.
+    """
+
+    def __init__(self, archive_path: PathLike, onset_us: Optional[np.uint64] = None) -> None:
+        """A reader of the archive at ``archive_path``; ``onset_us`` (µs since the epoch), when given, replaces
+        the archive's own onset, as in ataraxis worker processes.
+
+        Raises :class:`FileNotFoundError` if there is no such file.
+        """
+        path = Path(archive_path)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"Unable to open log archive. The file does not exist at the expected path: {path}."
+            )
+        self._archive_path = path
+        self._onset_us = None if onset_us is None else np.uint64(onset_us)
+        self._archive: Optional[_seqring.LogArchive] = None
+        self._message_keys: Optional[List[str]] = None
+
+    def _open(self) -> _seqring.LogArchive:
+        if self._archive is None:
+            self._archive = _seqring.LogArchive(self._archive_path)
+        return self._archive
+
+    def _get_message_keys(self) -> List[str]:
+        if self._message_keys is None:
+            self._message_keys = _keys(self._open())
+        return self._message_keys
+
+    @property
+    def onset_timestamp_us(self) -> np.uint64:
+        """The onset (µs since the UNIX epoch): the pre-provided one, or the archive's onset entry's.
+
+        Raises :class:`ValueError` (:class:`~seqring.errors.CorruptArchiveError`) if the archive has no valid
+        onset entry.
+        """
+        if self._onset_us is not None:
+            return self._onset_us
+        return np.uint64(self._open().onset_us)
+
+    @property
+    def message_count(self) -> int:
+        """The number of messages, the onset entry excluded."""
+        return int(self._open().message_count)
+
+    def get_batches(self, workers: int = -1, batch_multiplier: int = 4) -> List[List[str]]:
+        """Splits the message keys into batches for ``workers`` processes, with ataraxis's rules: one batch below
+        2000 messages (none for an empty archive), else batches of ``ceil(count / (workers × batch_multiplier))``
+        keys. ``workers`` below 1 means every core but two (at least one)."""
+        keys = self._get_message_keys()
+        total = len(keys)
+        if total < PARALLEL_PROCESSING_THRESHOLD:
+            return [list(keys)] if keys else []
+        cores = os.cpu_count() or 1
+        resolved = min(int(workers), cores) if workers >= 1 else max(1, cores - 2)
+        size = max(1, ceil(total / (resolved * max(1, int(batch_multiplier)))))
+        return [keys[start : start + size] for start in range(0, total, size)]
+
+    def _absolute(self, timestamps: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+        if self._onset_us is None:
+            return timestamps
+        return timestamps - np.uint64(self._open().onset_us) + self._onset_us
+
+    def iter_messages(self, keys: Optional[List[str]] = None) -> Iterator[LogMessage]:
+        """Yields every message, or the messages named by ``keys`` (from :meth:`get_batches`) in that order, as
+        :class:`LogMessage` with absolute timestamps and a writeable payload array of its own.
+
+        Raises :class:`KeyError` for a key that names no message.
+        """
+        archive = self._open()
+        if keys is None:
+            timestamps, payloads = _read_all(archive)
+        else:
+            timestamps, payloads = _read_keys(archive, self._get_message_keys(), keys)
+        for t, p in zip(self._absolute(timestamps).tolist(), payloads):
+            yield LogMessage(np.uint64(t), _payload(p))
+
+    def read_all_messages(self) -> Tuple[npt.NDArray[np.uint64], List[npt.NDArray[np.uint8]]]:
+        """Every message: the absolute timestamps as one ``uint64`` array and the payloads as a list of
+        ``uint8`` arrays."""
+        timestamps, payloads = _read_all(self._open())
+        return np.ascontiguousarray(self._absolute(timestamps), dtype=np.uint64), [_payload(p) for p in payloads]
+
+    def __repr__(self) -> str:
+        onset = str(self._onset_us) if self._onset_us is not None else "not discovered"
+        return f"LogArchiveReader(archive_path={self._archive_path}, onset_us={onset})"
+
+
+def assemble_log_archives(
+    log_directory: PathLike,
+    max_workers: Optional[int] = None,
+    *,
+    remove_sources: bool = True,
+    memory_mapping: bool = True,
+    verbose: bool = False,
+    verify_integrity: bool = False,
+) -> None:
+    """Assembles the log entries under ``log_directory`` (ataraxis ``.npy`` entries and seqring segments) into one
+    ``{source_id}_log.npz`` archive per source, in ataraxis's exact layout (numpy's ``np.load`` reads them).
+
+    Where seqring does better than ataraxis: messages with the same source and timestamp are all kept (suffixed
+    ``_1``, ``_2``, … in the archive), the log is streamed rather than loaded, and sources are removed only after
+    their archive is complete. ``memory_mapping`` is accepted and ignored (seqring always streams from memory
+    maps); ``verbose`` prints one line per archive.
+
+    Raises :class:`FileNotFoundError` if ``log_directory`` does not exist, and
+    :class:`~seqring.errors.CorruptArchiveError` (a ``ValueError``) for a malformed entry.
+    """
+    del memory_mapping
+    workers = None if max_workers is None or max_workers < 1 else int(max_workers)
+    report = _seqring.assemble_log_archives(
+        Path(log_directory), remove_sources=remove_sources, verify=verify_integrity, workers=workers
+    )
+    if verbose:
+        for a in report["archives"]:
+            print(f"assembled {a['path']}: {a['entries']} entries, {a['bytes']} bytes", file=sys.stdout)

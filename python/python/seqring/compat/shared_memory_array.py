@@ -1,0 +1,276 @@
+"""``SharedMemoryArray`` with the names, signatures and behaviour of ataraxis-data-structures 7.2.0, over
+:class:`seqring.SharedArray`.
+
+Differences that make it better than the original, and the few that cannot match, are listed in the class
+docstring and in ``docs/python-migration.md``. Every access to the underlying
+:class:`seqring.SharedArray` goes through the functions ``_read``, ``_snapshot``, ``_set`` and ``_write`` below, so
+that the backend can change in one place.
+"""
+
+import contextlib
+from typing import Any, Dict, Generator, Optional, Tuple
+
+import numpy as np
+import numpy.typing as npt
+
+from ..shared_array import SharedArray
+
+__all__ = ["SharedMemoryArray"]
+
+
+def _read(handle: SharedArray) -> np.ndarray:
+    """One consistent snapshot of the whole array, as a new ndarray."""
+    return handle.read()
+
+
+def _snapshot(handle: SharedArray) -> Tuple[np.ndarray, int]:
+    """One consistent snapshot of the whole array and the version it had."""
+    while True:
+        before = handle.version
+        data = handle.read()
+        if handle.version == before:
+            return data, before
+
+
+def _write(handle: SharedArray, data: np.ndarray) -> None:
+    """Writes the whole array in one write under the writer lock."""
+    handle.write(data)
+
+
+def _changed(new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """The elements whose bytes differ (so that a NaN left alone is not a change), as a mask of ``old``'s shape."""
+    width = old.dtype.itemsize
+    a = np.ascontiguousarray(new).reshape(-1).view(np.uint8).reshape(-1, width)
+    b = np.ascontiguousarray(old).reshape(-1).view(np.uint8).reshape(-1, width)
+    return (a != b).any(axis=1).reshape(old.shape)
+
+
+def _set(handle: SharedArray, index: Any, value: Any) -> None:
+    """``handle[index] = value``: a read-modify-write of the whole array, written in one write."""
+    data = _read(handle)
+    data[index] = value
+    _write(handle, data)
+
+
+class SharedMemoryArray:
+    """A numpy array in shared memory that several Python processes read and write (ataraxis 7.2.0's
+    ``SharedMemoryArray``, on a seqring seqlock array).
+
+    Create it in the main process with :meth:`create_array`, hand the instance to child processes (it pickles as
+    its name, shape and dtype, and reconnects in the child when ``auto_connect`` is set, as ataraxis's does), and
+    read or write it with ``arr[i]``, ``arr[a:b]`` or the :meth:`array` context manager.
+
+    Where seqring does better than ataraxis:
+
+    - Readers never wait on a lock and never see a torn value: ``arr[i]`` and the entry of ``array()`` take a
+      consistent snapshot without blocking the writer (ataraxis holds a ``multiprocessing.Lock`` for every access).
+    - Writes are atomic across processes whether or not the caller asked for the lock: a write takes the seqlock's
+      writer lock, which also serialises writers in processes that were not handed this instance.
+    - ``arr[i]`` and ``arr[a:b]`` accept any numpy basic index (``arr[1, 2]``, ``arr[..., 0]``), not only ints and
+      slices.
+
+    Where it differs (see ``docs/python-migration.md``):
+
+    - ``array()`` yields a private snapshot, not a view of shared memory: changes become visible to other processes
+      when the ``with`` block exits (written back in one write, only if something changed), not element by element.
+      Writes another process made between the block's entry and its exit are kept for every element the block did
+      not change; the block's own changes win for the elements it changed.
+    - The creating instance owns the region: it is removed by :meth:`destroy`, or when the creator is
+      garbage-collected or its process exits (ataraxis leaves the removal to ``destroy()`` and the OS).
+    - The element types are seqring's: bool, integers, floats and complex numbers (little-endian); other dtypes
+      raise :class:`~seqring.errors.DTypeMismatchError` (a ``TypeError``).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        shape: Tuple[int, ...],
+        datatype: "np.dtype[Any]",
+        buffer: Optional[SharedArray],
+        *,
+        auto_connect: bool = True,
+    ) -> None:
+        """Wraps ``buffer`` (a :class:`seqring.SharedArray` handle that this instance then owns, or ``None``).
+
+        Use :meth:`create_array` instead: with ``buffer=None`` and ``auto_connect`` the instance opens the existing
+        array ``name`` (raising :class:`FileNotFoundError` if there is none).
+        """
+        self._name = str(name)
+        self._shape = tuple(int(d) for d in shape)
+        self._datatype = np.dtype(datatype)
+        self._auto_connect = bool(auto_connect)
+        # The creating handle: it keeps the region alive while this instance is disconnected.
+        self._owner: Optional[SharedArray] = buffer
+        self._handle: Optional[SharedArray] = None
+        if auto_connect:
+            self.connect()
+
+    @classmethod
+    def create_array(
+        cls,
+        name: str,
+        prototype: npt.NDArray[Any],
+        *,
+        exists_ok: bool = False,
+        auto_connect: bool = True,
+    ) -> "SharedMemoryArray":
+        """Creates the shared array ``name`` with the shape, dtype and contents of ``prototype``.
+
+        ``exists_ok`` replaces an existing array of that name instead of raising; with ``auto_connect=False`` the
+        instance is created disconnected (call :meth:`connect` before use; the region exists either way).
+
+        Raises :class:`TypeError` if ``prototype`` is not a numpy array, :class:`FileExistsError`
+        (:class:`~seqring.errors.AlreadyExistsError`) if the name is taken and ``exists_ok`` is false,
+        :class:`~seqring.errors.InvalidNameError` (a ``ValueError``) for a name seqring does not accept,
+        :class:`~seqring.errors.DTypeMismatchError` (a ``TypeError``) for an unsupported dtype.
+        """
+        if not isinstance(prototype, np.ndarray):
+            raise TypeError(
+                f"Invalid 'prototype' argument type encountered when creating SharedMemoryArray object '{name}'. "
+                f"Expected a NumPy array but instead encountered {type(prototype).__name__}."
+            )
+        handle = SharedArray.create(name, prototype.shape, prototype.dtype, exists_ok=exists_ok)
+        try:
+            _write(handle, prototype)
+        except BaseException:
+            handle.destroy()
+            raise
+        return cls(name, prototype.shape, handle.dtype, handle, auto_connect=auto_connect)
+
+    def connect(self) -> None:
+        """Connects this instance to the shared array (once per process; a no-op when connected).
+
+        Raises :class:`FileNotFoundError` (:class:`~seqring.errors.NotFoundError`) if the array no longer exists,
+        :class:`~seqring.errors.DTypeMismatchError` / :class:`~seqring.errors.ShapeError` if an array of that name
+        has another dtype or shape.
+        """
+        if self._handle is not None:
+            return
+        if self._owner is not None and not self._owner.closed:
+            self._handle = self._owner
+        else:
+            self._handle = SharedArray.open(self._name, dtype=self._datatype, shape=self._shape)
+
+    def disconnect(self) -> None:
+        """Disconnects this instance (a no-op when disconnected). The array stays: the creating instance keeps
+        it until :meth:`destroy` or until it is garbage-collected."""
+        handle, self._handle = self._handle, None
+        if handle is not None and handle is not self._owner:
+            handle.close()
+
+    def destroy(self) -> None:
+        """Disconnects and removes the shared array (a no-op if it is already gone). Other processes' handles
+        stay mapped until they disconnect, but the name is free at once."""
+        handle = self._handle if self._handle is not None else self._owner
+        self.disconnect()
+        self._owner = None
+        if handle is None or handle.closed:
+            try:
+                handle = SharedArray.open(self._name)
+            except FileNotFoundError:
+                return
+        handle.destroy()
+
+    @property
+    def name(self) -> str:
+        """The name of the shared array."""
+        return self._name
+
+    @property
+    def shape(self) -> Tuple[int, ...]:
+        """The shape of the shared array."""
+        return self._shape
+
+    @property
+    def datatype(self) -> "np.dtype[Any]":
+        """The dtype of the shared array."""
+        return self._datatype
+
+    @property
+    def is_connected(self) -> bool:
+        """Whether this instance is connected to the shared array."""
+        return self._handle is not None
+
+    def _connected(self, action: str) -> SharedArray:
+        if self._handle is None:
+            raise ConnectionError(
+                f"Unable to {action} the data stored in the {self._name} SharedMemoryArray instance, as the "
+                f"instance is not connected to the shared memory buffer. Call the connect() method first."
+            )
+        return self._handle
+
+    def __getitem__(self, index: Any) -> Any:
+        """The value (a numpy scalar) or a copy of the values at ``index``, from one consistent snapshot; never
+        waits on a lock.
+
+        Raises :class:`ConnectionError` if disconnected, :class:`IndexError` for an index out of bounds.
+        """
+        result = _read(self._connected("access"))[index]
+        return result.copy() if isinstance(result, np.ndarray) else result
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """Sets the value(s) at ``index`` (converted to the array's dtype, as numpy assignment does), in one
+        write under the writer lock.
+
+        Raises :class:`ConnectionError` if disconnected, :class:`IndexError` for an index out of bounds,
+        :class:`ValueError` if ``value`` does not broadcast to the indexed shape.
+        """
+        _set(self._connected("modify"), index, value)
+
+    @contextlib.contextmanager
+    def array(self, *, with_lock: bool = True) -> Generator[npt.NDArray[Any], None, None]:
+        """Yields a consistent snapshot of the array to read and modify; on exit, if it changed, the changed
+        elements are written back in one write under the writer lock (also when the block raises).
+
+        ``with_lock`` is accepted for ataraxis compatibility and changes nothing: the snapshot never waits on a
+        lock, and the write-back always takes the writer lock. Raises :class:`ConnectionError` if disconnected.
+        """
+        del with_lock
+        handle = self._connected("access")
+        snapshot, version = _snapshot(handle)
+        working = snapshot.copy()
+        try:
+            yield working
+        finally:
+            changed = _changed(working, snapshot)
+            if changed.any():
+                current, now = _snapshot(handle)
+                if now == version:
+                    _write(handle, working)
+                else:
+                    current[changed] = working[changed]
+                    _write(handle, current)
+
+    def __getstate__(self) -> Dict[str, Any]:
+        """The name, shape, dtype and ``auto_connect`` flag: an instance handed to another process reconnects
+        there by name (never owning the array)."""
+        return {
+            "name": self._name,
+            "shape": self._shape,
+            "datatype": self._datatype.str,
+            "auto_connect": self._auto_connect,
+        }
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        """Restores an instance from :meth:`__getstate__`, connected if ``auto_connect`` is set."""
+        self._name = state["name"]
+        self._shape = tuple(state["shape"])
+        self._datatype = np.dtype(state["datatype"])
+        self._auto_connect = bool(state["auto_connect"])
+        self._owner = None
+        self._handle = None
+        if self._auto_connect:
+            self.connect()
+
+    def __del__(self) -> None:
+        """Disconnects; the creating instance's handle removes the array when it is collected."""
+        try:
+            self.disconnect()
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        return (
+            f"SharedMemoryArray(name='{self._name}', shape={self._shape}, datatype={self._datatype}, "
+            f"connected={self.is_connected})"
+        )
