@@ -755,6 +755,30 @@ impl<M: Memory> WriteGuard<'_, M> {
         self.len == 0
     }
 
+    /// The current shape (as of the lock, or of this guard's last [`WriteGuard::reshape`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// use seqring_core::{DType, RawRegion, Spins};
+    /// let words: Vec<AtomicU64> = (0..region_len(24).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::U8, &[4, 6], 1, 0).unwrap();
+    /// let mut guard = array.lock(WriteStamp::default(), Spins(0)).unwrap();
+    /// assert_eq!(guard.shape().as_slice(), &[4, 6]);
+    /// guard.reshape(DType::U16, &[3]).unwrap();
+    /// assert_eq!(guard.shape().as_slice(), &[3]);
+    /// ```
+    pub fn shape(&self) -> Shape {
+        let m = &self.array.mem;
+        // Relaxed: only lock holders write the shape, and the lock's Acquire CAS ordered the previous holder's
+        // stores before these loads (this guard's own reshape is program-ordered before them).
+        let ndim = (m.load(CUR_NDIM_AT, Ordering::Relaxed) as usize).min(MAX_DIMS);
+        (0..ndim)
+            .map(|i| m.load(CUR_SHAPE_AT + 8 * i, Ordering::Relaxed))
+            .collect()
+    }
+
     /// Records the writer's stamp in the protected block before the first change.
     fn touch(&mut self) {
         if !self.dirty {

@@ -112,6 +112,16 @@ impl SharedArrayDyn {
         self.handle.name()
     }
 
+    /// The timeout of waits on a writer (from [`ArrayOptions::timeout`]).
+    pub fn timeout(&self) -> Duration {
+        self.handle.timeout
+    }
+
+    /// Whether a writer is in its write section now (or died in it).
+    pub fn is_locked(&self) -> bool {
+        self.handle.array.is_locked()
+    }
+
     /// The capacity in bytes.
     pub fn capacity_bytes(&self) -> usize {
         self.handle.array.capacity()
@@ -173,6 +183,131 @@ impl SharedArrayDyn {
         }
     }
 
+    /// Copies `dst.len()` data bytes from byte `byte_offset` into `dst` and returns the snapshot they belong to: the lean read of
+    /// bindings that keep their own buffers. The caller compares the snapshot's dtype and shape with the layout it
+    /// sized `dst` for (a writer may have reshaped since).
+    ///
+    /// # Errors
+    /// [`SharedArrayError::OutOfBounds`] (in bytes) if the range passes the current data, and as
+    /// [`SharedArrayDyn::snapshot`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let a = SharedArrayDyn::create(&format!("doc-dyn-into-{}", std::process::id()), DType::U8, &[2, 2], &ArrayOptions::default())?;
+    /// a.write_bytes_as(DType::U8, &[2, 2], 0, &[1, 2, 3, 4], None)?;
+    /// let mut out = [0u8; 4];
+    /// let snap = a.read_bytes_into(0, &mut out)?;
+    /// assert_eq!((snap.shape(), snap.version, out), (&[2u64, 2][..], 1, [1, 2, 3, 4]));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    #[inline]
+    pub fn read_bytes_into(&self, byte_offset: usize, dst: &mut [u8]) -> Result<Snapshot, SharedArrayError> {
+        self.try_read_bytes_into(byte_offset, dst, self.handle.timeout)
+    }
+
+    /// [`SharedArrayDyn::read_bytes_into`] with a bounded wait of `timeout` (`Duration::ZERO`: spin briefly, never
+    /// sleep).
+    ///
+    /// # Errors
+    /// As [`SharedArrayDyn::read_bytes_into`].
+    #[inline]
+    pub fn try_read_bytes_into(
+        &self,
+        byte_offset: usize,
+        dst: &mut [u8],
+        timeout: Duration,
+    ) -> Result<Snapshot, SharedArrayError> {
+        self.handle
+            .array
+            .read_bytes(byte_offset, dst, Deadline::new(timeout))
+            .map_err(|e| self.error(e))
+    }
+
+    /// Writes `data` at byte `byte_offset` in one write, if the array still has `dtype` and `shape` and, with
+    /// `if_version`, no write completed since that version. Returns whether it wrote (`false` only when the
+    /// version moved on: read again and retry).
+    ///
+    /// # Errors
+    /// [`SharedArrayError::DTypeMismatch`] or [`SharedArrayError::ShapeMismatch`] when the array was reshaped,
+    /// [`SharedArrayError::OutOfBounds`] (in bytes) when the range passes the data, and
+    /// [`SharedArrayError::WriterStalled`] after the timeout.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let a = SharedArrayDyn::create(&format!("doc-dyn-as-{}", std::process::id()), DType::U8, &[4], &ArrayOptions::default())?;
+    /// assert!(a.write_bytes_as(DType::U8, &[4], 1, &[7, 8], Some(0))?);
+    /// assert!(!a.write_bytes_as(DType::U8, &[4], 0, &[9], Some(0))?); // version 1 now
+    /// assert!(a.write_bytes_as(DType::U8, &[2], 0, &[9], None).is_err()); // not its shape
+    /// assert_eq!(a.read()?.data, [0, 7, 8, 0]);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn write_bytes_as(
+        &self,
+        dtype: DType,
+        shape: &[u64],
+        byte_offset: usize,
+        data: &[u8],
+        if_version: Option<u64>,
+    ) -> Result<bool, SharedArrayError> {
+        self.try_write_bytes_as(dtype, shape, byte_offset, data, if_version, self.handle.timeout)
+    }
+
+    /// [`SharedArrayDyn::write_bytes_as`] with a bounded wait of `timeout` for the writer lock (`Duration::ZERO`:
+    /// spin briefly, never sleep).
+    ///
+    /// # Errors
+    /// As [`SharedArrayDyn::write_bytes_as`].
+    pub fn try_write_bytes_as(
+        &self,
+        dtype: DType,
+        shape: &[u64],
+        byte_offset: usize,
+        data: &[u8],
+        if_version: Option<u64>,
+        timeout: Duration,
+    ) -> Result<bool, SharedArrayError> {
+        let mut guard = self
+            .handle
+            .array
+            .lock(self.handle.stamp(), Deadline::new(timeout))
+            .map_err(|e| self.error(e))?;
+        // Under the lock the version is the last completed write's; a guard dropped unwritten restores the old
+        // sequence, so a refused write changes nothing readers can see.
+        if if_version.is_some_and(|v| v != self.handle.array.version()) {
+            return Ok(false);
+        }
+        if guard.dtype() != dtype {
+            return Err(SharedArrayError::DTypeMismatch {
+                name: self.name().to_string(),
+                expected: dtype,
+                found: guard.dtype(),
+            });
+        }
+        let found = guard.shape();
+        if found.as_slice() != shape {
+            return Err(SharedArrayError::ShapeMismatch {
+                name: self.name().to_string(),
+                expected: shape.to_vec(),
+                found: found.to_vec(),
+            });
+        }
+        guard.write_bytes(byte_offset, data).map_err(|e| self.error(e))?;
+        Ok(true)
+    }
+
+    /// How long ago the last write happened (to the kernel tick), or `None` if never written.
+    ///
+    /// # Errors
+    /// As [`SharedArrayDyn::snapshot`].
+    pub fn age(&self) -> Result<Option<Duration>, SharedArrayError> {
+        let snap = self.snapshot()?;
+        Ok((snap.write_time_ns > 0).then(|| clock::since_ns(snap.write_time_ns)))
+    }
+
     /// Reads only if the version differs from `last_version`.
     ///
     /// # Errors
@@ -193,6 +328,25 @@ impl SharedArrayDyn {
     pub fn write_shaped(&self, dtype: DType, shape: &[u64], data: &[u8]) -> Result<(), SharedArrayError> {
         self.handle
             .write_shaped(dtype, shape, Some(data), self.handle.timeout, 1)
+    }
+
+    /// Changes dtype and shape within the capacity, leaving the data bytes as they are, in one write.
+    ///
+    /// # Errors
+    /// As [`SharedArrayDyn::write_shaped`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let a = SharedArrayDyn::create(&format!("doc-dyn-reshape-{}", std::process::id()), DType::U8, &[6], &ArrayOptions::default())?;
+    /// a.reshape(DType::U16, &[3])?;
+    /// assert_eq!((a.read()?.dtype, a.read()?.shape.as_slice()), (DType::U16, &[3u64][..]));
+    /// assert!(a.reshape(DType::U8, &[64]).is_err(), "beyond the capacity");
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn reshape(&self, dtype: DType, shape: &[u64]) -> Result<(), SharedArrayError> {
+        self.handle.write_shaped(dtype, shape, None, self.handle.timeout, 1)
     }
 
     /// Clears a stall left by a dead writer; see [`SharedArray::recover`](super::SharedArray::recover).
