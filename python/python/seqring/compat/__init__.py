@@ -1,0 +1,42 @@
+"""``seqring.compat``: the ataraxis-data-structures 7.2.0 API on seqring.
+
+An ataraxis program runs on seqring by changing one import::
+
+    from ataraxis_data_structures import SharedMemoryArray, DataLogger, LogPackage   # before
+    from seqring.compat import SharedMemoryArray, DataLogger, LogPackage             # after
+
+The names, signatures and behaviour are ataraxis 7.2.0's; each class's docstring says where seqring does better
+(readers never wait on a lock; the logger keeps messages with duplicate timestamps and accounts for every one) and
+``docs/python-migration.md`` lists what cannot match. Files are interchangeable: archives either tool assembles are
+read by the other and by ``np.load``.
+"""
+
+from typing import Any
+
+from .archive import PARALLEL_PROCESSING_THRESHOLD, LogArchiveReader, LogMessage, assemble_log_archives
+from .logger import LOG_ARCHIVE_SUFFIX, LOG_DIRECTORY_SUFFIX, DataLogger, LogPackage
+from .shared_memory_array import SharedMemoryArray
+
+_TRACKER_NAMES = ("ProcessingTracker", "ProcessingStatus", "JobState", "TrackerStatus", "calculate_directory_checksum")
+
+__all__ = [
+    "SharedMemoryArray",
+    "DataLogger",
+    "LogPackage",
+    "LogArchiveReader",
+    "LogMessage",
+    "assemble_log_archives",
+    "LOG_ARCHIVE_SUFFIX",
+    "LOG_DIRECTORY_SUFFIX",
+    "PARALLEL_PROCESSING_THRESHOLD",
+    *_TRACKER_NAMES,
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The tracker and the checksum live in .tracker (loaded on first use).
+    if name in _TRACKER_NAMES:
+        from . import tracker
+
+        return getattr(tracker, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

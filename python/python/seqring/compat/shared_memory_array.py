@@ -8,6 +8,9 @@ that the backend can change in one place.
 """
 
 import contextlib
+import fcntl
+import os
+import tempfile
 from typing import Any, Dict, Generator, Optional, Tuple
 
 import numpy as np
@@ -52,6 +55,42 @@ def _set(handle: SharedArray, index: Any, value: Any) -> None:
     _write(handle, data)
 
 
+def _lock_path(name: str) -> str:
+    """The file whose ``flock`` stands for ataraxis's ``multiprocessing.Lock`` of the array ``name``."""
+    return os.path.join(tempfile.gettempdir(), f"seqring-compat-{name}.lock")
+
+
+class _Lock:
+    """An exclusive ``flock`` on the array's lock file, taken by ``arr[i] = v`` and ``array(with_lock=True)`` in
+    every process, so that those read-modify-writes are serialised as ataraxis's lock serialises them. Readers
+    never take it."""
+
+    __slots__ = ("_path", "_fd")
+
+    def __init__(self, name: str) -> None:
+        self._path = _lock_path(name)
+        self._fd: Optional[int] = None
+
+    def __enter__(self) -> None:
+        if self._fd is None:
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def remove(self) -> None:
+        self.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._path)
+
+
 class SharedMemoryArray:
     """A numpy array in shared memory that several Python processes read and write (ataraxis 7.2.0's
     ``SharedMemoryArray``, on a seqring seqlock array).
@@ -64,17 +103,19 @@ class SharedMemoryArray:
 
     - Readers never wait on a lock and never see a torn value: ``arr[i]`` and the entry of ``array()`` take a
       consistent snapshot without blocking the writer (ataraxis holds a ``multiprocessing.Lock`` for every access).
-    - Writes are atomic across processes whether or not the caller asked for the lock: a write takes the seqlock's
-      writer lock, which also serialises writers in processes that were not handed this instance.
+    - Every write is atomic for readers whether or not the caller asked for the lock (a write takes the seqlock's
+      writer lock), and the lock is the array's, not the instance's: ``SharedMemoryArray`` objects created or
+      unpickled anywhere share it (a ``flock`` on ``$TMPDIR/seqring-compat-{name}.lock``).
     - ``arr[i]`` and ``arr[a:b]`` accept any numpy basic index (``arr[1, 2]``, ``arr[..., 0]``), not only ints and
       slices.
 
     Where it differs (see ``docs/python-migration.md``):
 
     - ``array()`` yields a private snapshot, not a view of shared memory: changes become visible to other processes
-      when the ``with`` block exits (written back in one write, only if something changed), not element by element.
-      Writes another process made between the block's entry and its exit are kept for every element the block did
-      not change; the block's own changes win for the elements it changed.
+      when the ``with`` block exits (written back in one write, only if something changed), all at once rather
+      than element by element. Writes made meanwhile by code that does not take the array's lock (a plain
+      :class:`seqring.SharedArray`, or a block with ``with_lock=False``) are kept for every element the block did
+      not change.
     - The creating instance owns the region: it is removed by :meth:`destroy`, or when the creator is
       garbage-collected or its process exits (ataraxis leaves the removal to ``destroy()`` and the OS).
     - The element types are seqring's: bool, integers, floats and complex numbers (little-endian); other dtypes
@@ -102,6 +143,7 @@ class SharedMemoryArray:
         # The creating handle: it keeps the region alive while this instance is disconnected.
         self._owner: Optional[SharedArray] = buffer
         self._handle: Optional[SharedArray] = None
+        self._lock = _Lock(self._name)
         if auto_connect:
             self.connect()
 
@@ -155,6 +197,7 @@ class SharedMemoryArray:
         """Disconnects this instance (a no-op when disconnected). The array stays: the creating instance keeps
         it until :meth:`destroy` or until it is garbage-collected."""
         handle, self._handle = self._handle, None
+        self._lock.close()
         if handle is not None and handle is not self._owner:
             handle.close()
 
@@ -164,12 +207,11 @@ class SharedMemoryArray:
         handle = self._handle if self._handle is not None else self._owner
         self.disconnect()
         self._owner = None
-        if handle is None or handle.closed:
-            try:
+        self._lock.remove()
+        with contextlib.suppress(FileNotFoundError):
+            if handle is None or handle.closed:
                 handle = SharedArray.open(self._name)
-            except FileNotFoundError:
-                return
-        handle.destroy()
+            handle.destroy()
 
     @property
     def name(self) -> str:
@@ -215,18 +257,26 @@ class SharedMemoryArray:
         Raises :class:`ConnectionError` if disconnected, :class:`IndexError` for an index out of bounds,
         :class:`ValueError` if ``value`` does not broadcast to the indexed shape.
         """
-        _set(self._connected("modify"), index, value)
+        handle = self._connected("modify")
+        with self._lock:
+            _set(handle, index, value)
 
     @contextlib.contextmanager
     def array(self, *, with_lock: bool = True) -> Generator[npt.NDArray[Any], None, None]:
         """Yields a consistent snapshot of the array to read and modify; on exit, if it changed, the changed
         elements are written back in one write under the writer lock (also when the block raises).
 
-        ``with_lock`` is accepted for ataraxis compatibility and changes nothing: the snapshot never waits on a
-        lock, and the write-back always takes the writer lock. Raises :class:`ConnectionError` if disconnected.
+        With ``with_lock`` (the default) the block holds the array's lock, as in ataraxis: blocks and
+        ``arr[i] = v`` calls of every process run one at a time, so ``a[0] += 1`` in concurrent blocks loses no
+        increment. Readers (``arr[i]``, plain :class:`seqring.SharedArray` reads) never wait for it. Raises
+        :class:`ConnectionError` if disconnected.
         """
-        del with_lock
         handle = self._connected("access")
+        with self._lock if with_lock else contextlib.nullcontext():
+            yield from self._edit(handle)
+
+    @staticmethod
+    def _edit(handle: SharedArray) -> Generator[npt.NDArray[Any], None, None]:
         snapshot, version = _snapshot(handle)
         working = snapshot.copy()
         try:
@@ -259,6 +309,7 @@ class SharedMemoryArray:
         self._auto_connect = bool(state["auto_connect"])
         self._owner = None
         self._handle = None
+        self._lock = _Lock(self._name)
         if self._auto_connect:
             self.connect()
 

@@ -1,0 +1,325 @@
+"""``DataLogger`` and ``LogPackage`` with the names, signatures and behaviour of ataraxis-data-structures 7.2.0,
+over :class:`seqring.DataLogger` and :class:`seqring.Producer`.
+
+ataraxis sends every ``LogPackage`` through a ``multiprocessing`` manager queue to a logger process. Here the
+logger's ``input_queue`` is a :class:`LogQueue`: an object that pickles as the logger's name and, in whatever
+process calls :meth:`LogQueue.put`, lazily connects one :class:`seqring.Producer` per source id, so a package goes
+straight into the logger's shared-memory ring with no queue, no pickling and no extra process.
+
+Every call into the native logger goes through ``_start``, ``_stop``, ``_connect`` and ``_log_at`` below, so that
+the backend can change in one place.
+"""
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import AlreadyExistsError, ClosedError, SeqringError
+
+__all__ = ["DataLogger", "LogPackage", "LogQueue", "LOG_DIRECTORY_SUFFIX", "LOG_ARCHIVE_SUFFIX"]
+
+LOG_DIRECTORY_SUFFIX = "_data_log"
+"""The suffix of a logger's directory name: ``{output_directory}/{instance_name}_data_log``."""
+
+LOG_ARCHIVE_SUFFIX = "_log.npz"
+"""The suffix of an assembled archive's name: ``{source_id}_log.npz``."""
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+# The logger options that make it behave like ataraxis's: a producer whose ring is full waits (as a put on an
+# unbounded queue never fails) instead of dropping.
+_LOGGER_OPTIONS: Dict[str, Any] = {"on_full": "wait"}
+
+
+def _start(output_directory: Path, name: str, thread_count: int) -> Any:
+    """Starts a native logger writing under ``output_directory / f"{name}_data_log"``."""
+    from .. import DataLogger as NativeLogger
+
+    del thread_count  # the default segment format writes from one drain thread
+    logger = NativeLogger(output_directory, name, **_LOGGER_OPTIONS)
+    logger.start()
+    return logger
+
+
+def _stop(logger: Any) -> Dict[str, Any]:
+    """Stops the native logger: drains, writes and syncs everything committed; the report as a dict."""
+    return logger.stop()
+
+
+def _connect(name: str, source_id: int, onset_us: Optional[int]) -> Any:
+    """A producer of the running logger ``name`` for ``source_id``, with the given onset if not ``None``."""
+    from .. import Producer
+
+    if onset_us is None:
+        return Producer.connect(name, source_id)
+    return Producer.connect(name, source_id, onset_us=onset_us)
+
+
+def _log_at(producer: Any, timestamp_us: int, data: Any) -> None:
+    """Logs ``data`` (buffer protocol) at ``timestamp_us`` µs since the source's onset."""
+    producer.log_at(timestamp_us, data)
+
+
+@dataclass(frozen=True)
+class LogPackage:
+    """One message for :attr:`DataLogger.input_queue` (ataraxis's frozen dataclass, with slots).
+
+    ``acquisition_time`` is µs since the source's onset. As in ataraxis, a source's first package should be its
+    onset: ``acquisition_time=0`` and ``serialized_data`` = the onset as a ``uint64`` of µs since the UNIX epoch
+    (8 bytes); :class:`LogArchiveReader` adds it to every later timestamp.
+    """
+
+    __slots__ = ("source_id", "acquisition_time", "serialized_data")
+
+    source_id: np.uint8
+    """The source's id (0-255), unique among the sources of one logger."""
+    acquisition_time: np.uint64
+    """When the data was acquired, in µs since the source's onset (0 for the onset package)."""
+    serialized_data: npt.NDArray[np.uint8]
+    """The data, as a one-dimensional ``uint8`` array."""
+
+    def __getstate__(self) -> List[Any]:
+        return [self.source_id, self.acquisition_time, self.serialized_data]
+
+    def __setstate__(self, state: List[Any]) -> None:
+        for field, value in zip(self.__slots__, state):
+            object.__setattr__(self, field, value)
+
+    @property
+    def data(self) -> Tuple[str, npt.NDArray[np.uint8]]:
+        """The ataraxis log entry of this package: its file name ``{source:03d}_{time:020d}.npy`` and its array
+        ``[source_id u8][acquisition_time u64 LE][serialized_data]``."""
+        payload = _payload_bytes(self.serialized_data)
+        entry = np.empty(9 + payload.size, dtype=np.uint8)
+        entry[0] = self.source_id
+        entry[1:9] = np.frombuffer(np.uint64(self.acquisition_time).astype("<u8").tobytes(), dtype=np.uint8)
+        entry[9:] = payload
+        return f"{int(self.source_id):03d}_{int(self.acquisition_time):020d}.npy", entry
+
+
+def _payload_bytes(data: Any) -> npt.NDArray[np.uint8]:
+    """``serialized_data`` as a contiguous one-dimensional ``uint8`` array (converted under numpy's
+    ``same_kind`` casting, as ataraxis does, if it has another dtype)."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return np.frombuffer(data, dtype=np.uint8)
+    a = np.asarray(data)
+    if a.dtype == np.uint8:
+        return np.ascontiguousarray(a).reshape(-1)
+    out = np.empty(a.size, dtype=np.uint8)
+    np.copyto(out, a.reshape(-1), casting="same_kind")
+    return out
+
+
+class _Producers:
+    """The producers this process connected, one per (logger name, source id); forgotten after a fork."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.by_source: Dict[Tuple[str, int], Any] = {}
+
+    def table(self) -> Dict[Tuple[str, int], Any]:
+        if self.pid != os.getpid():
+            self.pid, self.by_source = os.getpid(), {}
+        return self.by_source
+
+    def forget(self, name: str) -> None:
+        table = self.table()
+        for key in [k for k in table if k[0] == name]:
+            del table[key]
+
+
+_producers = _Producers()
+
+
+class LogQueue:
+    """The :attr:`DataLogger.input_queue`: ``put(package)`` logs a :class:`LogPackage` from any process.
+
+    It pickles as the logger's name, so it can be handed to child processes (as arguments of
+    ``multiprocessing.Process`` or through a queue) like ataraxis's queue. The first package of a source in a
+    process connects a :class:`seqring.Producer` for it (an onset package, ``acquisition_time=0`` with an 8-byte
+    payload, becomes the source's onset record); later ones are copied straight into the logger's ring, in
+    nanoseconds, without a system call.
+
+    Unlike a queue, a package is never held in this process: ``put`` before ``start()`` or after ``stop()``
+    raises :class:`~seqring.errors.SeqringError` instead of waiting (ataraxis queues it and, after ``stop()``, never
+    writes it). The consuming side (``get``) is the logger's own and is not offered.
+    """
+
+    __slots__ = ("_name",)
+
+    def __init__(self, logger_name: str) -> None:
+        self._name = logger_name
+
+    def __reduce__(self) -> Tuple[Any, Tuple[str]]:
+        return (LogQueue, (self._name,))
+
+    def put(self, obj: LogPackage, block: bool = True, timeout: Optional[float] = None) -> None:
+        """Logs ``obj``, a :class:`LogPackage` (any object with its three fields is accepted).
+
+        ``block`` and ``timeout`` are accepted for ``Queue.put`` compatibility: when the ring is full the call
+        waits up to the logger's wait timeout, then raises. Raises :class:`TypeError` for another object,
+        :class:`ValueError` for a source id outside 0-255 or a negative time, and
+        :class:`~seqring.errors.SeqringError` subclasses if no logger of this name runs or the payload is larger
+        than the logger's largest.
+        """
+        del block, timeout
+        try:
+            source_id = int(obj.source_id)
+            timestamp = int(obj.acquisition_time)
+            data = obj.serialized_data
+        except AttributeError:
+            raise TypeError(
+                f"the input queue of DataLogger {self._name} takes LogPackage objects, not {type(obj).__name__}"
+            ) from None
+        if not 0 <= source_id <= 255:
+            raise ValueError(f"source_id {source_id} is outside 0-255")
+        if timestamp < 0:
+            raise ValueError(f"acquisition_time {timestamp} is negative")
+        if not (type(data) is np.ndarray and data.dtype == np.uint8 and data.flags.c_contiguous):
+            data = _payload_bytes(data)
+        table = _producers.table()
+        key = (self._name, source_id)
+        producer = table.get(key)
+        if producer is None:
+            onset = _onset_of(timestamp, data)
+            if onset is not None:
+                try:
+                    table[key] = _connect(self._name, source_id, onset)
+                    return  # the package is the source's onset record
+                except AlreadyExistsError:
+                    pass  # the source has its onset already: the package is logged as a message at time 0
+            producer = table[key] = _connect(self._name, source_id, None)
+        try:
+            _log_at(producer, timestamp, data)
+        except ClosedError:
+            # A producer of an earlier logger of this name (stopped since): connect to the current one once.
+            del table[key]
+            table[key] = producer = _connect(self._name, source_id, None)
+            _log_at(producer, timestamp, data)
+
+    def put_nowait(self, obj: LogPackage) -> None:
+        """:meth:`put` (a full ring raises after the logger's wait timeout rather than at once)."""
+        self.put(obj)
+
+    def __repr__(self) -> str:
+        return f"LogQueue(logger={self._name!r})"
+
+
+def _onset_of(timestamp: int, data: npt.NDArray[np.uint8]) -> Optional[int]:
+    """The onset an ataraxis onset package carries (time 0, a ``uint64`` payload), else ``None``."""
+    if timestamp != 0 or data.nbytes != 8:
+        return None
+    return int(np.frombuffer(data, dtype="<u8")[0])
+
+
+class DataLogger:
+    """Logs serialized data from any number of sources in any process to disk (ataraxis 7.2.0's ``DataLogger``, on
+    a seqring shared-memory ring logger).
+
+    ``start()``, then ``input_queue.put(LogPackage(...))`` from this or any other process (hand the queue or the
+    logger to child processes), then ``stop()``, then :func:`assemble_log_archives` on :attr:`output_directory`.
+
+    Where seqring does better than ataraxis:
+
+    - A ``put`` copies the message into shared memory in well under a microsecond, with no pickling, no manager
+      process and no per-message file: about three orders of magnitude more messages per second.
+    - Messages with the same source and time are all kept (ataraxis writes one file per source and time, so a
+      second message overwrites the first).
+    - ``stop()`` accounts for every message: it warns if any was dropped, abandoned by a dead producer or not
+      written (and :attr:`report` has the counts), and a producer killed mid-run loses nothing it committed.
+
+    ``thread_count`` and ``poll_interval`` are accepted and unused: one drain thread writes checksummed segment
+    files, idling by spinning, yielding, then parking. The raw log directory holds these segments (not ataraxis's
+    ``.npy`` entries) until :func:`assemble_log_archives` turns them into ataraxis's archives.
+    """
+
+    def __init__(
+        self,
+        output_directory: PathLike,
+        instance_name: str,
+        thread_count: int = 5,
+        poll_interval: int = 5,
+    ) -> None:
+        """A stopped logger writing under ``{output_directory}/{instance_name}_data_log`` (created now)."""
+        self._name = str(instance_name)
+        self._root = Path(output_directory)
+        self._output_directory = self._root / f"{self._name}{LOG_DIRECTORY_SUFFIX}"
+        self._output_directory.mkdir(parents=True, exist_ok=True)
+        self._thread_count = max(1, int(thread_count))
+        self._poll_interval = max(0, int(poll_interval))
+        self._queue = LogQueue(self._name)
+        self._logger: Any = None
+        self._report: Optional[Dict[str, Any]] = None
+
+    def start(self) -> None:
+        """Starts the logger (a no-op if it runs). Raises :class:`~seqring.errors.SeqringError` subclasses, e.g.
+        :class:`~seqring.errors.InvalidNameError` for a name outside ``[A-Za-z0-9._-]``, or if another live logger
+        has this name."""
+        if self._logger is not None:
+            return
+        self._logger = _start(self._root, self._name, self._thread_count)
+
+    def stop(self) -> None:
+        """Stops the logger once everything committed is written and synced (a no-op if it is not running).
+
+        Warns (``RuntimeWarning``) if any message was dropped, abandoned or not written; :attr:`report` holds the
+        counts. Raises :class:`~seqring.errors.SeqringError` subclasses for a disk error.
+        """
+        logger, self._logger = self._logger, None
+        if logger is None:
+            return
+        _producers.forget(self._name)
+        report = self._report = _stop(logger)
+        lost = {k: report.get(k, 0) for k in ("dropped", "abandoned", "unwritten_records")}
+        if any(lost.values()):
+            warnings.warn(
+                f"DataLogger {self._name} did not write every message: {lost}", RuntimeWarning, stacklevel=2
+            )
+
+    @property
+    def input_queue(self) -> LogQueue:
+        """Where to ``put`` :class:`LogPackage` objects, from any process (see :class:`LogQueue`)."""
+        return self._queue
+
+    @property
+    def name(self) -> str:
+        """The logger's name."""
+        return self._name
+
+    @property
+    def alive(self) -> bool:
+        """Whether the logger runs (between :meth:`start` and :meth:`stop`)."""
+        return self._logger is not None
+
+    @property
+    def output_directory(self) -> Path:
+        """The log directory, ``{output_directory}/{instance_name}_data_log``."""
+        return self._output_directory
+
+    @property
+    def report(self) -> Optional[Dict[str, Any]]:
+        """The account of the last run (records, bytes, dropped, abandoned, … per source), after :meth:`stop`
+        (seqring only)."""
+        return self._report
+
+    def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]:
+        raise TypeError(
+            f"DataLogger {self._name} cannot be pickled: hand its input_queue to other processes instead"
+        )
+
+    def __del__(self) -> None:
+        try:
+            self.stop()
+        except (SeqringError, AttributeError):
+            pass
+
+    def __repr__(self) -> str:
+        return (
+            f"DataLogger(name={self._name}, output_directory={self._output_directory}, "
+            f"thread_count={self._thread_count}, poll_interval={self._poll_interval} ms, started={self.alive})"
+        )

@@ -1,0 +1,198 @@
+"""seqring.compat.SharedMemoryArray: ataraxis 7.2.0's calls, bad input, pickling into spawned processes, and the
+array() lock serialising read-modify-writes across processes."""
+
+import multiprocessing as mp
+import pickle
+
+import numpy as np
+import pytest
+
+from seqring import SharedArray
+from seqring.compat import SharedMemoryArray
+
+
+@pytest.fixture
+def arr(name):
+    a = SharedMemoryArray.create_array(name, np.arange(6, dtype=np.int32).reshape(2, 3))
+    yield a
+    a.destroy()
+
+
+def test_create_array_copies_the_prototype(arr, name):
+    assert arr.name == name and arr.shape == (2, 3) and arr.datatype == np.dtype(np.int32)
+    assert arr.is_connected
+    with arr.array() as a:
+        np.testing.assert_array_equal(a, np.arange(6).reshape(2, 3))
+    # Another client sees the same contents through seqring itself.
+    np.testing.assert_array_equal(SharedArray.open(name).read(), np.arange(6).reshape(2, 3))
+    assert "connected=True" in repr(arr) and name in repr(arr)
+
+
+def test_get_and_set_items(arr):
+    value = arr[1, 2]
+    assert value == 5 and isinstance(value, np.int32)
+    row = arr[0]
+    row[:] = 99  # a copy: the shared array is unchanged
+    np.testing.assert_array_equal(arr[0], [0, 1, 2])
+    arr[0, 0] = 7
+    arr[1] = [10, 11, 12]
+    arr[0, 1:] = 3.9  # converted as numpy assignment converts
+    np.testing.assert_array_equal(arr[:], [[7, 3, 3], [10, 11, 12]])
+    np.testing.assert_array_equal(arr[..., 0], [7, 10])
+
+
+def test_bad_items(arr):
+    with pytest.raises(IndexError):
+        arr[5]
+    with pytest.raises(IndexError):
+        arr[0, 3] = 1
+    with pytest.raises(ValueError):
+        arr[0] = [1, 2]
+    np.testing.assert_array_equal(arr[:], np.arange(6).reshape(2, 3))
+
+
+def test_create_array_rejects_bad_input(name, arr):
+    with pytest.raises(TypeError):
+        SharedMemoryArray.create_array(name + "x", [1, 2, 3])
+    with pytest.raises(FileExistsError):
+        SharedMemoryArray.create_array(name, np.zeros(3))
+    with pytest.raises(ValueError):
+        SharedMemoryArray.create_array("no/slashes", np.zeros(3))
+    with pytest.raises(TypeError):
+        SharedMemoryArray.create_array(name + "u", np.array(["text"]))
+
+
+def test_exists_ok_replaces(arr, name):
+    b = SharedMemoryArray.create_array(name, np.ones(4, dtype=np.float64), exists_ok=True)
+    try:
+        assert b.shape == (4,) and b.datatype == np.float64
+        np.testing.assert_array_equal(SharedArray.open(name).read(), np.ones(4))
+    finally:
+        b.destroy()
+
+
+def test_disconnected_instances_refuse_access(name):
+    a = SharedMemoryArray.create_array(name, np.zeros(3, dtype=np.uint8), auto_connect=False)
+    try:
+        assert not a.is_connected
+        # The region exists even before the creator connects.
+        assert SharedArray.open(name).shape == (3,)
+        with pytest.raises(ConnectionError):
+            a[0]
+        with pytest.raises(ConnectionError):
+            a[0] = 1
+        with pytest.raises(ConnectionError):
+            with a.array():
+                pass
+        a.connect()
+        a.connect()  # a no-op
+        a[0] = 4
+        a.disconnect()
+        a.disconnect()  # a no-op
+        with pytest.raises(ConnectionError):
+            a[0]
+        a.connect()  # the creator kept the region while disconnected
+        assert a[0] == 4
+    finally:
+        a.destroy()
+
+
+def test_destroy_frees_the_name(name):
+    a = SharedMemoryArray.create_array(name, np.zeros(2))
+    a.destroy()
+    assert not a.is_connected
+    with pytest.raises(FileNotFoundError):
+        SharedArray.open(name)
+    a.destroy()  # a no-op
+    with pytest.raises(FileNotFoundError):
+        a.connect()
+
+
+def test_connecting_by_hand(arr, name):
+    b = SharedMemoryArray(name, (2, 3), np.dtype(np.int32), None)
+    assert b.is_connected and b[1, 0] == 3
+    with pytest.raises(FileNotFoundError):
+        SharedMemoryArray(name + "-missing", (2,), np.dtype(np.int32), None)
+    with pytest.raises(ValueError):  # another shape than the array's
+        SharedMemoryArray(name, (3, 2), np.dtype(np.int32), None)
+
+
+def test_array_context_writes_back_changes_on_exit(arr, name):
+    other = SharedArray.open(name)
+    with arr.array() as a:
+        a[0, 0] = 100
+        # Not visible until the block exits: it is a snapshot.
+        assert other.read()[0, 0] == 0
+        # A writer that does not take the lock changes another element meanwhile.
+        other.write(np.array([[0, 1, 2], [3, 4, 55]], dtype=np.int32))
+    np.testing.assert_array_equal(other.read(), [[100, 1, 2], [3, 4, 55]])
+    version = other.version
+    with arr.array(with_lock=False) as a:
+        assert a[0, 0] == 100
+    assert other.version == version, "an unchanged block writes nothing"
+    with pytest.raises(RuntimeError):
+        with arr.array() as a:
+            a[1, 1] = -1
+            raise RuntimeError("changes made before an error stay, as in shared memory")
+    assert arr[1, 1] == -1
+
+
+def test_nan_left_alone_is_no_change(name):
+    a = SharedMemoryArray.create_array(name, np.array([np.nan, 1.0]))
+    try:
+        other = SharedArray.open(name)
+        with a.array() as view:
+            other.write(np.array([np.nan, 2.0]))
+            assert np.isnan(view[0])
+        assert other.read()[1] == 2.0
+    finally:
+        a.destroy()
+
+
+def test_pickles_as_a_reconnecting_handle(arr, name):
+    arr[0, 0] = 42
+    b = pickle.loads(pickle.dumps(arr))
+    assert b.is_connected and b.name == name and b.shape == (2, 3) and b.datatype == np.int32
+    assert b[0, 0] == 42
+    b.disconnect()
+    assert arr[0, 0] == 42, "an unpickled copy does not own the array"
+    c = SharedMemoryArray.create_array(name + "-lazy", np.zeros(1), auto_connect=False)
+    try:
+        d = pickle.loads(pickle.dumps(c))
+        assert not d.is_connected
+        d.connect()
+        assert d[0] == 0.0
+    finally:
+        c.destroy()
+
+
+def child_increments(arr, rounds, start):
+    start.wait()
+    for _ in range(rounds):
+        with arr.array() as a:
+            a[0] += 1
+        arr[1] = arr[1] + 0  # a set through __setitem__ also takes the lock
+    with arr.array() as a:
+        a[2] = 1
+
+
+def test_spawned_children_reconnect_and_locked_blocks_lose_no_increment(name):
+    ctx = mp.get_context("spawn")
+    arr = SharedMemoryArray.create_array(name, np.zeros(3, dtype=np.int64))
+    try:
+        rounds = 300
+        start = ctx.Barrier(4)
+        children = [ctx.Process(target=child_increments, args=(arr, rounds, start)) for _ in range(3)]
+        for p in children:
+            p.start()
+        start.wait(timeout=60)
+        for _ in range(rounds):
+            with arr.array() as a:
+                a[0] += 1
+        for p in children:
+            p.join(timeout=60)
+            assert p.exitcode == 0
+        assert arr[0] == 4 * rounds
+        assert arr[2] == 1
+    finally:
+        arr.destroy()
