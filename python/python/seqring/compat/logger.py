@@ -33,7 +33,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 # The logger options that make it behave like ataraxis's: a producer whose ring is full waits (as a put on an
 # unbounded queue never fails) instead of dropping.
-_LOGGER_OPTIONS: Dict[str, Any] = {"on_full": "wait"}
+_LOGGER_OPTIONS: Dict[str, Any] = {"on_full": "wait", "wait_timeout": 10.0}
 
 
 def _start(output_directory: Path, name: str, thread_count: int) -> Any:
@@ -184,15 +184,11 @@ class LogQueue:
             data = _payload_bytes(data)
         table = _producers.table()
         key = (self._name, source_id)
+        if timestamp == 0:
+            self._onset(table, key, data)
+            return
         producer = table.get(key)
         if producer is None:
-            onset = _onset_of(timestamp, data)
-            if onset is not None:
-                try:
-                    table[key] = _connect(self._name, source_id, onset)
-                    return  # the package is the source's onset record
-                except AlreadyExistsError:
-                    pass  # the source has its onset already: the package is logged as a message at time 0
             producer = table[key] = _connect(self._name, source_id, None)
         try:
             _log_at(producer, timestamp, data)
@@ -202,6 +198,25 @@ class LogQueue:
             table[key] = producer = _connect(self._name, source_id, None)
             _log_at(producer, timestamp, data)
 
+    def _onset(self, table: Dict[Tuple[str, int], Any], key: Tuple[str, int], data: npt.NDArray[np.uint8]) -> None:
+        """An onset package: the source's onset record, or a repeat of it (nothing to log)."""
+        name, source_id = key
+        value = _onset_of(data)
+        if value is None:
+            raise ValueError(
+                f"acquisition_time 0 is the onset package's, whose serialized_data is the onset as a uint64 "
+                f"(8 bytes), not {data.nbytes} bytes (source {source_id} of logger {name})"
+            )
+        producer = table.get(key)
+        if producer is None:
+            try:
+                producer = _connect(name, source_id, value)
+            except AlreadyExistsError:
+                producer = _connect(name, source_id, None)  # the source's onset came from another process
+            table[key] = producer
+        if producer.onset_us != value:
+            raise ValueError(f"source {source_id} of logger {name} has its onset already: {producer.onset_us} µs")
+
     def put_nowait(self, obj: LogPackage) -> None:
         """:meth:`put` (a full ring raises after the logger's wait timeout rather than at once)."""
         self.put(obj)
@@ -210,9 +225,9 @@ class LogQueue:
         return f"LogQueue(logger={self._name!r})"
 
 
-def _onset_of(timestamp: int, data: npt.NDArray[np.uint8]) -> Optional[int]:
-    """The onset an ataraxis onset package carries (time 0, a ``uint64`` payload), else ``None``."""
-    if timestamp != 0 or data.nbytes != 8:
+def _onset_of(data: npt.NDArray[np.uint8]) -> Optional[int]:
+    """The onset an ataraxis onset package's payload carries (a ``uint64``), else ``None``."""
+    if data.nbytes != 8:
         return None
     return int(np.frombuffer(data, dtype="<u8")[0])
 
