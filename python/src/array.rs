@@ -14,7 +14,7 @@ use crate::ndarray;
 use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyTuple};
+use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
 use seqring::shared_array::{ArrayOptions, SharedArrayDyn, SharedArrayError};
 use seqring_core::{DType, Shape};
 use std::ops::Range;
@@ -277,25 +277,14 @@ impl SharedArray {
     /// Writes the bytes `range` of `src` (all of them with `None`) at `to`: first with the GIL held and no wait,
     /// then, if a writer is in the way, from a copy with the GIL released. Returns whether it wrote (`false` only
     /// when `to.if_version` moved on).
-    fn write_at(
-        &self,
-        py: Python<'_>,
-        handle: &SharedArrayDyn,
-        to: &Target<'_>,
-        src: &Bound<'_, PyUntypedArray>,
-        range: Option<Range<usize>>,
-    ) -> PyResult<bool> {
-        let not_contiguous = || raise(Kind::Shape, "the data is not C-contiguous");
-        // The slice of `src` lives only in these two GIL-held scopes: the wait below runs on a copy.
-        let now = {
-            let bytes = ndarray::bytes(src).ok_or_else(not_contiguous)?;
-            let bytes = range.clone().map_or(bytes, |r| &bytes[r]);
+    fn write_at(&self, py: Python<'_>, handle: &SharedArrayDyn, to: &Target<'_>, src: Src<'_, '_>) -> PyResult<bool> {
+        // A numpy buffer is sliced only inside these two GIL-held scopes: the wait below runs on a copy.
+        let now = src.with(|bytes| {
             handle.try_write_bytes_as(to.dtype, to.shape, to.offset, bytes, to.if_version, Duration::ZERO)
-        };
+        })?;
         let outcome = match now {
             Err(e) if e.is_stall() => {
-                let bytes = ndarray::bytes(src).ok_or_else(not_contiguous)?;
-                let owned = range.map_or(bytes, |r| &bytes[r]).to_vec();
+                let owned = src.with(<[u8]>::to_vec)?;
                 py.detach(|| handle.write_bytes_as(to.dtype, to.shape, to.offset, &owned, to.if_version))
             }
             other => other,
@@ -310,6 +299,71 @@ impl SharedArray {
             Err(e) => Err(array_error(e)),
         }
     }
+}
+
+/// What a write copies from.
+enum Src<'a, 'py> {
+    /// The bytes of a numpy array (all of them, or a range).
+    Array(&'a Bound<'py, PyUntypedArray>, Option<Range<usize>>),
+    /// Bytes this crate owns.
+    Bytes(&'a [u8]),
+}
+
+impl Src<'_, '_> {
+    /// Runs `f` on the source bytes (with the GIL held: a numpy buffer is never sliced while it is released).
+    fn with<R>(&self, f: impl FnOnce(&[u8]) -> R) -> PyResult<R> {
+        match self {
+            Src::Array(array, range) => {
+                let bytes = ndarray::bytes(array).ok_or_else(|| raise(Kind::Shape, "the data is not C-contiguous"))?;
+                Ok(f(range.clone().map_or(bytes, |r| &bytes[r])))
+            }
+            Src::Bytes(bytes) => Ok(f(bytes)),
+        }
+    }
+}
+
+/// The bytes of the Python `bool`, `int` or `float` `value` as an element of `dtype`, when it converts without
+/// loss in the common cases handled here; `None` sends the value to numpy's conversion.
+fn python_scalar(value: &Bound<'_, PyAny>, dtype: DType) -> Option<([u8; 16], usize)> {
+    let mut out = [0u8; 16];
+    let mut put = |bytes: &[u8]| {
+        out[..bytes.len()].copy_from_slice(bytes);
+        Some(bytes.len())
+    };
+    let len = if value.is_instance_of::<PyBool>() {
+        match dtype {
+            DType::Bool => put(&[u8::from(value.is_truthy().ok()?)]),
+            _ => None,
+        }
+    } else if let Ok(x) = value.cast::<PyFloat>() {
+        let x = x.value();
+        match dtype {
+            DType::F64 => put(&x.to_le_bytes()),
+            // Rounds, as numpy does, unless a finite value would overflow to infinity.
+            DType::F32 if (x as f32).is_finite() == x.is_finite() => put(&(x as f32).to_le_bytes()),
+            _ => None,
+        }
+    } else if value.is_instance_of::<PyInt>() {
+        let x: i64 = value.extract().ok()?;
+        // An i64 converts to a float exactly when it survives the round trip (|x| < 2^53 always does).
+        let exact = |f: f64| f as i64 == x && f.abs() < 9.2e18;
+        match dtype {
+            DType::I8 => put(&i8::try_from(x).ok()?.to_le_bytes()),
+            DType::I16 => put(&i16::try_from(x).ok()?.to_le_bytes()),
+            DType::I32 => put(&i32::try_from(x).ok()?.to_le_bytes()),
+            DType::I64 => put(&x.to_le_bytes()),
+            DType::U8 => put(&u8::try_from(x).ok()?.to_le_bytes()),
+            DType::U16 => put(&u16::try_from(x).ok()?.to_le_bytes()),
+            DType::U32 => put(&u32::try_from(x).ok()?.to_le_bytes()),
+            DType::U64 => put(&u64::try_from(x).ok()?.to_le_bytes()),
+            DType::F64 if exact(x as f64) => put(&(x as f64).to_le_bytes()),
+            DType::F32 if exact(f64::from(x as f32)) => put(&(x as f32).to_le_bytes()),
+            _ => None,
+        }
+    } else {
+        None
+    }?;
+    Some((out, len))
 }
 
 /// Where a write goes: the layout it assumes, its byte offset, and the version it is conditional on.
@@ -440,7 +494,8 @@ impl SharedArray {
     }
 
     /// Writes ``data`` (the array's shape) in one write. Values of another dtype are converted only if every value
-    /// survives the conversion (``[1, 2]`` into ``uint8`` does; ``1.5`` into ``int32`` does not).
+    /// survives the conversion (``[1, 2]`` into ``uint8`` does; ``1.5`` into ``int32`` does not); floats round to
+    /// a narrower float type unless a finite value overflows.
     ///
     /// Raises ``ShapeError`` for another shape, ``DTypeMismatchError`` for values the dtype cannot hold,
     /// ``SeqringTimeoutError`` if another writer stalls.
@@ -452,7 +507,7 @@ impl SharedArray {
         };
         if let Ok(array) = data.cast::<PyUntypedArray>() {
             if same(array) && array.is_c_contiguous() {
-                self.write_at(py, handle, &Target::at(&now, 0), array, None)?;
+                self.write_at(py, handle, &Target::at(&now, 0), Src::Array(array, None))?;
                 return Ok(());
             }
         }
@@ -468,7 +523,7 @@ impl SharedArray {
                 ),
             ));
         }
-        self.write_at(py, handle, &Target::at(&now, 0), &array, None)?;
+        self.write_at(py, handle, &Target::at(&now, 0), Src::Array(&array, None))?;
         Ok(())
     }
 
@@ -498,12 +553,18 @@ impl SharedArray {
     fn __setitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let handle = self.handle()?;
         let now = self.current(py);
+        let flat = flat_index(key, &now.shape);
+        let offset = |flat: usize| {
+            flat.checked_mul(now.dtype.itemsize())
+                .ok_or_else(|| raise(Kind::Shape, "index overflow"))
+        };
+        if let (Some(flat), Some((item, len))) = (flat, python_scalar(value, now.dtype)) {
+            self.write_at(py, handle, &Target::at(&now, offset(flat)?), Src::Bytes(&item[..len]))?;
+            return Ok(());
+        }
         let value = converted(py, value, &now.descr, &self.name)?;
-        if let (Some(flat), 0) = (flat_index(key, &now.shape), value.ndim()) {
-            let offset = flat
-                .checked_mul(now.dtype.itemsize())
-                .ok_or_else(|| raise(Kind::Shape, "index overflow"))?;
-            self.write_at(py, handle, &Target::at(&now, offset), &value, None)?;
+        if let (Some(flat), 0) = (flat, value.ndim()) {
+            self.write_at(py, handle, &Target::at(&now, offset(flat)?), Src::Array(&value, None))?;
             return Ok(());
         }
         // Read, modify the copy with numpy, and write back only if no write completed meanwhile.
@@ -521,7 +582,7 @@ impl SharedArray {
                 if_version: Some(version),
                 ..Target::at(&now, from)
             };
-            if self.write_at(py, handle, &target, &copy, Some(from..end))? {
+            if self.write_at(py, handle, &target, Src::Array(&copy, Some(from..end)))? {
                 return Ok(());
             }
             if Instant::now() >= deadline {

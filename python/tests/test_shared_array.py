@@ -85,6 +85,45 @@ def test_write_converts_only_lossless_values(name):
                 c.write(bad)
 
 
+def test_floats_round_into_narrower_floats_unless_they_overflow(name):
+    with SharedArray.create(name, 3, np.float32) as a:
+        a.write([0.1, 1e-50, -2.5])
+        a[1] = 0.3  # Python floats take the element fast path; check it agrees with numpy
+        expected = np.array([0.1, 0.3, -2.5], dtype=np.float32)
+        assert a.read().tobytes() == expected.tobytes()
+        a[2] = float("nan")
+        assert np.isnan(a[2])
+        for bad in ([1e300, 0, 0], np.array([0, 0, 1e39])):
+            with pytest.raises(seqring.DTypeMismatchError):
+                a.write(bad)
+        with pytest.raises(seqring.DTypeMismatchError):
+            a[0] = 1e39
+        a[0] = 16777216  # exactly representable
+        with pytest.raises(seqring.DTypeMismatchError):
+            a[0] = 16777217  # not: ints never round
+        assert a[0] == 16777216
+
+
+@pytest.mark.parametrize("dtype", ["?", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f4", "f8"])
+def test_python_scalars_convert_like_arrays_of_them(name, dtype):
+    """The element fast path (Python bool/int/float) accepts and refuses exactly what the array path does."""
+    values = [True, False, 0, 1, -1, 127, 128, 255, 256, -129, 2**31, -(2**31) - 1, 2**53 + 1, 2**63 - 1, 0.5, 2.0,
+              -0.0, 3.4e38, 1e39]
+    with SharedArray.create(name, 1, dtype) as a, SharedArray.create(name + "-ref", (1,), dtype) as ref:
+        for v in values:
+            try:
+                ref.write(np.array([v]))
+                expected = ref.read().tobytes()
+            except seqring.DTypeMismatchError:
+                expected = None
+            try:
+                a[0] = v
+                got = a.read().tobytes()
+            except seqring.DTypeMismatchError:
+                got = None
+            assert got == expected, f"{v!r} into {dtype}"
+
+
 def test_non_contiguous_input_is_written_in_order(name):
     with SharedArray.create(name, (2, 2), "i8") as a:
         src = np.arange(16, dtype=np.int64).reshape(4, 4)[::2, ::2]

@@ -12,7 +12,8 @@ __all__ = ["to_dtype"]
 
 def to_dtype(value: object, dtype: np.dtype, name: str) -> np.ndarray:
     """``value`` as a C-contiguous array of ``dtype``, converted only if every value survives the conversion
-    (``[1, 2]`` into ``uint8`` does; ``1.5`` into ``int32`` or ``300`` into ``uint8`` does not).
+    (``[1, 2]`` into ``uint8`` does; ``1.5`` into ``int32`` or ``300`` into ``uint8`` does not). Floats round to a
+    narrower float type (``0.1`` into ``float32``), as long as no finite value overflows to infinity.
 
     Raises :class:`~seqring.errors.DTypeMismatchError` naming the array ``name`` otherwise.
     """
@@ -22,6 +23,12 @@ def to_dtype(value: object, dtype: np.dtype, name: str) -> np.ndarray:
         return np.asarray(a, order="C")
     if np.can_cast(a.dtype, dtype, casting="safe"):
         return np.asarray(a, dtype=dtype, order="C")
+    if a.dtype.kind in "fc" and dtype.kind in "fc" and np.can_cast(a.dtype, dtype, casting="same_kind"):
+        with np.errstate(all="ignore"):
+            rounded = np.asarray(a, dtype=dtype, order="C")
+        if np.array_equal(np.isfinite(rounded), np.isfinite(a)):
+            return rounded
+        raise DTypeMismatchError(f"array {name} holds {dtype.str} elements: these {a.dtype.str} values overflow them")
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:
