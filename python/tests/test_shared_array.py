@@ -425,3 +425,40 @@ def test_numpy_converts_it_with_one_read(name):
         np.testing.assert_array_equal(np.asarray(a), [[1, 2], [3, 4]])
         assert np.asarray(a, dtype="f8").dtype == np.dtype("f8")
         assert np.add(a, 1).tolist() == [[2, 3], [4, 5]]
+
+
+def test_closing_a_handle_another_thread_waits_in_is_a_seqring_error(name):
+    """A thread waiting on a (dead) writer keeps the handle borrowed; closing it meanwhile is a clear error, not
+    pyo3's RuntimeError, and the wait ends in a timeout."""
+    import threading
+
+    with SharedArray.create(name, 2, "u8", timeout=0.5) as a:
+        forge_dead_writer(name)
+        entering = threading.Event()
+        outcome = []
+
+        def wait_in_read():
+            entering.set()
+            try:
+                a.read()
+            except Exception as e:  # noqa: BLE001 (the outcome is asserted below)
+                outcome.append(e)
+
+        t = threading.Thread(target=wait_in_read)
+        t.start()
+        entering.wait()
+        refused = None
+        while t.is_alive() and refused is None:
+            try:
+                a.close()
+            except seqring.SeqringError as e:
+                refused = e
+            else:
+                break  # the thread had not entered its read yet: the close won, and its read sees a closed handle
+        t.join()
+        if refused is not None:
+            assert not isinstance(refused, RuntimeError) and "in use by another thread" in str(refused)
+            assert isinstance(outcome[0], seqring.SeqringTimeoutError)
+            assert a.recover() is True
+        else:
+            assert isinstance(outcome[0], seqring.ClosedError)
