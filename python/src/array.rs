@@ -1,194 +1,766 @@
-//! `_SharedArray`: a [`SharedArrayDyn`] handle for `seqring.SharedArray`, moving data as flat byte buffers.
+//! `seqring.SharedArray`: a typed n-d numpy array in OS shared memory, read and written live by many processes.
 //!
-//! Invariants: every data transfer checks the region's current dtype and shape against the caller's (the Python
-//! side passes the numpy array's descriptor and shape), so a buffer is never read or written with another
-//! layout; waits on a writer run with the GIL released.
+//! Invariants:
+//! - every data transfer checks the array's current dtype and shape (as of the same consistent read, or under the
+//!   writer lock) against the layout the numpy side was sized for, so bytes never cross layouts;
+//! - the hot paths (`read`, `read(out=)`, `write`, `a[i, j]`, `a[i, j] = v`) first try once with the GIL held and
+//!   a zero timeout (a bounded spin of a few hundred iterations, never a sleep); whatever must wait for a writer
+//!   runs again with the GIL released and the array's timeout, on copies of the numpy buffers;
+//! - the cached layout (dtype, shape, numpy descriptor) is only a guess for sizing buffers: a read that finds
+//!   another layout refreshes it and uses the new one; a write never trusts it without the check above.
 
 use crate::errors::{array_error, raise, Kind};
-use numpy::{PyArray1, PyReadonlyArray1, PyReadwriteArray1};
+use crate::ndarray;
+use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
-use seqring::shared_array::{ArrayOptions, DynRead, SharedArrayDyn};
-use seqring_core::DType;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
+use seqring::shared_array::{ArrayOptions, SharedArrayDyn, SharedArrayError};
+use seqring_core::{DType, Shape};
+use std::ops::Range;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-/// What `_SharedArray.read` returns: `(descr, shape, version, data)`.
-type Read<'py> = (&'static str, Vec<u64>, u64, Bound<'py, PyArray1<u8>>);
+/// What the numpy side assumes of the array: its dtype, shape and numpy descriptor.
+struct Layout {
+    dtype: DType,
+    shape: Shape,
+    descr: Py<PyArrayDescr>,
+}
 
-/// A handle of one shared array; `None` once closed or destroyed.
-#[pyclass(module = "seqring._seqring", name = "_SharedArray")]
-pub(crate) struct RawArray {
+impl Layout {
+    fn new(py: Python<'_>, dtype: DType, shape: &[u64]) -> PyResult<Layout> {
+        Ok(Layout {
+            dtype,
+            shape: shape.iter().copied().collect(),
+            descr: PyArrayDescr::new(py, dtype.descr())?.unbind(),
+        })
+    }
+
+    fn matches(&self, dtype: DType, shape: &[u64]) -> bool {
+        self.dtype == dtype && self.shape.as_slice() == shape
+    }
+}
+
+/// A copy of the cached layout for one call.
+struct Current<'py> {
+    dtype: DType,
+    shape: Shape,
+    descr: Bound<'py, PyArrayDescr>,
+}
+
+/// A handle of one shared array. Create it with :meth:`create` or open it with :meth:`open`.
+///
+/// Readers never block the writer and never see a torn value (a seqlock); every wait on a writer is bounded by the
+/// handle's timeout and runs with the GIL released. The creating handle removes the array when it is closed (or
+/// garbage-collected, or its ``with`` block ends); opening handles only unmap it. :meth:`destroy` removes it at
+/// once. A handle pickles as its name: unpickled in another process, it opens the array there.
+#[pyclass(module = "seqring", name = "SharedArray")]
+pub(crate) struct SharedArray {
     inner: Option<SharedArrayDyn>,
     name: String,
+    layout: Mutex<Layout>,
 }
 
-fn dtype_of(descr: &str) -> PyResult<DType> {
-    DType::from_descr(descr).ok_or_else(|| {
+fn descr_of<'py>(py: Python<'py>, dtype: &Bound<'py, PyAny>) -> PyResult<(DType, Bound<'py, PyArrayDescr>)> {
+    let descr = PyArrayDescr::new(py, dtype)
+        .map_err(|e| raise(Kind::DTypeMismatch, format!("{dtype} is not a numpy dtype: {e}")))?;
+    let text: String = descr.getattr("str")?.extract()?;
+    let found = DType::from_descr(&text).ok_or_else(|| {
         raise(
             Kind::DTypeMismatch,
-            format!("dtype {descr} is not supported (bool, little-endian ints, floats and complex only)"),
+            format!("dtype {text} is not supported (bool, little-endian ints, floats and complex only)"),
         )
-    })
+    })?;
+    Ok((found, descr))
 }
 
-/// The error unless `read` has `dtype` and `shape`.
-fn check_layout(name: &str, read_dtype: DType, read_shape: &[u64], dtype: DType, shape: &[u64]) -> PyResult<()> {
-    if read_dtype != dtype {
-        return Err(raise(
-            Kind::DTypeMismatch,
-            format!(
-                "array {name} holds {} elements, not {}",
-                read_dtype.descr(),
-                dtype.descr()
-            ),
-        ));
+fn shape_of(shape: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
+    let dims: Vec<i64> = match shape.extract::<i64>() {
+        Ok(n) => vec![n],
+        Err(_) => shape.extract().map_err(|_| {
+            raise(
+                Kind::Shape,
+                format!("shape {shape} is not an int or a sequence of ints"),
+            )
+        })?,
+    };
+    dims.iter()
+        .map(|&d| u64::try_from(d).map_err(|_| raise(Kind::Shape, format!("shape {dims:?} has a negative dimension"))))
+        .collect()
+}
+
+fn options(exists_ok: bool, capacity: Option<u64>, timeout: Option<f64>) -> PyResult<ArrayOptions> {
+    let mut options = ArrayOptions::default().exists_ok(exists_ok);
+    if let Some(c) = capacity {
+        options = options.capacity(c);
     }
-    if read_shape != shape {
-        return Err(raise(
-            Kind::Shape,
-            format!("array {name} has shape {read_shape:?}, not {shape:?}"),
-        ));
+    if let Some(t) = timeout {
+        let t = Duration::try_from_secs_f64(t).map_err(|_| {
+            raise(
+                Kind::Base,
+                format!("timeout {t} is not a non-negative number of seconds"),
+            )
+        })?;
+        options = options.timeout(t);
     }
-    Ok(())
+    Ok(options)
 }
 
-fn not_contiguous(e: numpy::AsSliceError) -> PyErr {
-    raise(Kind::Shape, format!("the buffer is not contiguous: {e}"))
+/// The row-major element index of `key` when it is one int per dimension, inside `shape`; `None` for any other key
+/// (numpy then interprets it on a consistent copy).
+fn flat_index(key: &Bound<'_, PyAny>, shape: &[u64]) -> Option<usize> {
+    let one = |k: &Bound<'_, PyAny>| -> Option<i64> {
+        if k.is_instance_of::<PyBool>() {
+            return None;
+        }
+        k.extract::<i64>().ok()
+    };
+    let index: Vec<i64> = match key.cast::<PyTuple>() {
+        Ok(t) => t.iter().map(|k| one(&k)).collect::<Option<_>>()?,
+        Err(_) => vec![one(key)?],
+    };
+    if index.len() != shape.len() {
+        return None;
+    }
+    let mut flat: u64 = 0;
+    for (&i, &d) in index.iter().zip(shape) {
+        let i = if i < 0 { i.checked_add(d as i64)? } else { i };
+        let i = u64::try_from(i).ok().filter(|&i| i < d)?;
+        flat = flat * d + i;
+    }
+    usize::try_from(flat).ok()
 }
 
-impl RawArray {
+/// `value` as a C-contiguous array of `descr` (the lossless conversion of `seqring._convert.to_dtype`).
+fn converted<'py>(
+    py: Python<'py>,
+    value: &Bound<'py, PyAny>,
+    descr: &Bound<'py, PyArrayDescr>,
+    name: &str,
+) -> PyResult<Bound<'py, PyUntypedArray>> {
+    static TO_DTYPE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let to_dtype = TO_DTYPE.import(py, "seqring._convert", "to_dtype")?;
+    Ok(to_dtype.call1((value, descr, name))?.cast_into::<PyUntypedArray>()?)
+}
+
+fn as_u64(shape: &[usize]) -> impl Iterator<Item = u64> + '_ {
+    shape.iter().map(|&d| d as u64)
+}
+
+/// The first and one-past-last byte where `a` and `b` (of equal length) differ, or `None` if equal.
+fn changed(a: &[u8], b: &[u8]) -> Option<(usize, usize)> {
+    let first = a.iter().zip(b).position(|(x, y)| x != y)?;
+    let last = a.iter().zip(b).rposition(|(x, y)| x != y)?;
+    Some((first, last + 1))
+}
+
+impl SharedArray {
+    fn wrap(py: Python<'_>, inner: SharedArrayDyn, name: String) -> PyResult<Self> {
+        let snap = py.detach(|| inner.snapshot()).map_err(array_error)?;
+        let layout = Layout::new(py, snap.dtype, snap.shape())?;
+        Ok(SharedArray {
+            inner: Some(inner),
+            name,
+            layout: Mutex::new(layout),
+        })
+    }
+
     fn handle(&self) -> PyResult<&SharedArrayDyn> {
         self.inner
             .as_ref()
             .ok_or_else(|| raise(Kind::Closed, format!("array {} is closed", self.name)))
     }
 
-    /// The dtype of `descr` and the open handle.
-    fn handle_for(&self, descr: &str) -> PyResult<(DType, &SharedArrayDyn)> {
-        Ok((dtype_of(descr)?, self.handle()?))
+    fn lock_layout(&self) -> MutexGuard<'_, Layout> {
+        // No code under this lock panics; a poisoned lock still holds a whole layout.
+        self.layout.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn read_now(&self, py: Python<'_>) -> PyResult<DynRead> {
+    fn current<'py>(&self, py: Python<'py>) -> Current<'py> {
+        let l = self.lock_layout();
+        Current {
+            dtype: l.dtype,
+            shape: l.shape.clone(),
+            descr: l.descr.bind(py).clone(),
+        }
+    }
+
+    fn set_layout(&self, layout: Layout) {
+        *self.lock_layout() = layout;
+    }
+
+    /// Refreshes the cached layout from the array (after an error that says it changed).
+    #[cold]
+    fn refresh<'py>(&self, py: Python<'py>, handle: &SharedArrayDyn) -> PyResult<Current<'py>> {
+        let snap = py.detach(|| handle.snapshot()).map_err(array_error)?;
+        if !self.lock_layout().matches(snap.dtype, snap.shape()) {
+            self.set_layout(Layout::new(py, snap.dtype, snap.shape())?);
+        }
+        Ok(self.current(py))
+    }
+
+    /// One consistent read into a new array: `(array, version)`.
+    fn read_new<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyUntypedArray>, u64)> {
         let handle = self.handle()?;
-        py.detach(|| handle.read()).map_err(array_error)
+        let now = self.current(py);
+        let array = ndarray::empty(py, &now.descr, &now.shape)?;
+        let read = ndarray::with_bytes_mut(&array, |dst| handle.try_read_bytes_into(0, dst, Duration::ZERO));
+        match read {
+            Some(Ok(snap)) if snap.dtype == now.dtype && snap.shape() == now.shape.as_slice() => {
+                Ok((array, snap.version))
+            }
+            _ => self.read_new_waiting(py, handle),
+        }
+    }
+
+    /// [`SharedArray::read_new`] after a writer was in the way or the layout changed: waits with the GIL released.
+    #[cold]
+    fn read_new_waiting<'py>(
+        &self,
+        py: Python<'py>,
+        handle: &SharedArrayDyn,
+    ) -> PyResult<(Bound<'py, PyUntypedArray>, u64)> {
+        let read = py.detach(|| handle.read()).map_err(array_error)?;
+        let layout = Layout::new(py, read.dtype, &read.shape)?;
+        let array = ndarray::empty(py, layout.descr.bind(py), &read.shape)?;
+        ndarray::with_bytes_mut(&array, |dst| dst.copy_from_slice(&read.data))
+            .ok_or_else(|| raise(Kind::Base, "numpy returned a new array that is not writeable"))?;
+        self.set_layout(layout);
+        Ok((array, read.version))
+    }
+
+    /// Reads into `out` (C-contiguous, writeable, of the array's dtype and shape); returns the version.
+    fn read_out(&self, py: Python<'_>, out: &Bound<'_, PyUntypedArray>) -> PyResult<u64> {
+        let handle = self.handle()?;
+        let now = self.current(py);
+        let check = |dtype: DType, shape: &[u64]| -> PyResult<()> {
+            if !out.dtype().is_equiv_to(&PyArrayDescr::new(py, dtype.descr())?) {
+                return Err(raise(
+                    Kind::DTypeMismatch,
+                    format!(
+                        "array {} holds {} elements; out holds {}",
+                        self.name,
+                        dtype.descr(),
+                        out.dtype()
+                    ),
+                ));
+            }
+            if !as_u64(out.shape()).eq(shape.iter().copied()) {
+                return Err(raise(
+                    Kind::Shape,
+                    format!("array {} has shape {shape:?}; out has {:?}", self.name, out.shape()),
+                ));
+            }
+            Ok(())
+        };
+        let fast_layout = out.dtype().is_equiv_to(&now.descr) && as_u64(out.shape()).eq(now.shape.iter().copied());
+        let not_writeable = || raise(Kind::Shape, "out must be a writeable C-contiguous array");
+        let read = ndarray::with_bytes_mut(out, |dst| {
+            fast_layout.then(|| handle.try_read_bytes_into(0, dst, Duration::ZERO))
+        })
+        .ok_or_else(not_writeable)?;
+        if let Some(Ok(snap)) = read {
+            if snap.dtype == now.dtype && snap.shape() == now.shape.as_slice() {
+                return Ok(snap.version);
+            }
+        }
+        let read = py.detach(|| handle.read()).map_err(array_error)?;
+        if !self.lock_layout().matches(read.dtype, &read.shape) {
+            self.set_layout(Layout::new(py, read.dtype, &read.shape)?);
+        }
+        check(read.dtype, &read.shape)?;
+        ndarray::with_bytes_mut(out, |dst| dst.copy_from_slice(&read.data)).ok_or_else(not_writeable)?;
+        Ok(read.version)
+    }
+
+    /// Writes the bytes `range` of `src` (all of them with `None`) at `to`: first with the GIL held and no wait,
+    /// then, if a writer is in the way, from a copy with the GIL released. Returns whether it wrote (`false` only
+    /// when `to.if_version` moved on).
+    fn write_at(&self, py: Python<'_>, handle: &SharedArrayDyn, to: &Target<'_>, src: Src<'_, '_>) -> PyResult<bool> {
+        // A numpy buffer is sliced only inside these two GIL-held scopes: the wait below runs on a copy.
+        let now = src.with(|bytes| {
+            handle.try_write_bytes_as(to.dtype, to.shape, to.offset, bytes, to.if_version, Duration::ZERO)
+        })?;
+        let outcome = match now {
+            Err(e) if e.is_stall() => {
+                let owned = src.with(<[u8]>::to_vec)?;
+                py.detach(|| handle.write_bytes_as(to.dtype, to.shape, to.offset, &owned, to.if_version))
+            }
+            other => other,
+        };
+        match outcome {
+            Ok(wrote) => Ok(wrote),
+            Err(e @ (SharedArrayError::DTypeMismatch { .. } | SharedArrayError::ShapeMismatch { .. })) => {
+                // Reshaped by another handle: remember the new layout, and say what it is.
+                self.refresh(py, handle)?;
+                Err(array_error(e))
+            }
+            Err(e) => Err(array_error(e)),
+        }
+    }
+}
+
+/// What a write copies from.
+enum Src<'a, 'py> {
+    /// The bytes of a numpy array (all of them, or a range).
+    Array(&'a Bound<'py, PyUntypedArray>, Option<Range<usize>>),
+    /// Bytes this crate owns.
+    Bytes(&'a [u8]),
+}
+
+impl Src<'_, '_> {
+    /// Runs `f` on the source bytes (with the GIL held: a numpy buffer is never sliced while it is released).
+    fn with<R>(&self, f: impl FnOnce(&[u8]) -> R) -> PyResult<R> {
+        match self {
+            Src::Array(array, range) => {
+                let bytes = ndarray::bytes(array).ok_or_else(|| raise(Kind::Shape, "the data is not C-contiguous"))?;
+                Ok(f(range.clone().map_or(bytes, |r| &bytes[r])))
+            }
+            Src::Bytes(bytes) => Ok(f(bytes)),
+        }
+    }
+}
+
+/// The bytes of the Python `bool`, `int` or `float` `value` as an element of `dtype`, when it converts without
+/// loss in the common cases handled here; `None` sends the value to numpy's conversion.
+fn python_scalar(value: &Bound<'_, PyAny>, dtype: DType) -> Option<([u8; 16], usize)> {
+    let mut out = [0u8; 16];
+    let mut put = |bytes: &[u8]| {
+        out[..bytes.len()].copy_from_slice(bytes);
+        Some(bytes.len())
+    };
+    let len = if value.is_instance_of::<PyBool>() {
+        match dtype {
+            DType::Bool => put(&[u8::from(value.is_truthy().ok()?)]),
+            _ => None,
+        }
+    } else if let Ok(x) = value.cast::<PyFloat>() {
+        let x = x.value();
+        match dtype {
+            DType::F64 => put(&x.to_le_bytes()),
+            // Rounds, as numpy does, unless a finite value would overflow to infinity.
+            DType::F32 if (x as f32).is_finite() == x.is_finite() => put(&(x as f32).to_le_bytes()),
+            _ => None,
+        }
+    } else if value.is_instance_of::<PyInt>() {
+        let x: i64 = value.extract().ok()?;
+        // An i64 converts to a float exactly when it survives the round trip (|x| < 2^53 always does).
+        let exact = |f: f64| f as i64 == x && f.abs() < 9.2e18;
+        match dtype {
+            DType::I8 => put(&i8::try_from(x).ok()?.to_le_bytes()),
+            DType::I16 => put(&i16::try_from(x).ok()?.to_le_bytes()),
+            DType::I32 => put(&i32::try_from(x).ok()?.to_le_bytes()),
+            DType::I64 => put(&x.to_le_bytes()),
+            DType::U8 => put(&u8::try_from(x).ok()?.to_le_bytes()),
+            DType::U16 => put(&u16::try_from(x).ok()?.to_le_bytes()),
+            DType::U32 => put(&u32::try_from(x).ok()?.to_le_bytes()),
+            DType::U64 => put(&u64::try_from(x).ok()?.to_le_bytes()),
+            DType::F64 if exact(x as f64) => put(&(x as f64).to_le_bytes()),
+            DType::F32 if exact(f64::from(x as f32)) => put(&(x as f32).to_le_bytes()),
+            _ => None,
+        }
+    } else {
+        None
+    }?;
+    Some((out, len))
+}
+
+/// Where a write goes: the layout it assumes, its byte offset, and the version it is conditional on.
+struct Target<'a> {
+    dtype: DType,
+    shape: &'a [u64],
+    offset: usize,
+    if_version: Option<u64>,
+}
+
+impl<'a> Target<'a> {
+    fn at(now: &'a Current<'_>, offset: usize) -> Self {
+        Target {
+            dtype: now.dtype,
+            shape: &now.shape,
+            offset,
+            if_version: None,
+        }
     }
 }
 
 #[pymethods]
-impl RawArray {
-    /// Creates the array `name` of numpy descriptor `descr` and `shape`; `capacity` in elements.
-    #[staticmethod]
-    #[pyo3(signature = (name, descr, shape, exists_ok, capacity))]
+impl SharedArray {
+    /// Creates the zero-filled array ``name`` of ``shape`` and ``dtype`` (mode 0600).
+    ///
+    /// ``exists_ok`` replaces an existing array of that name; ``capacity`` (in elements) reserves room for later
+    /// :meth:`reshape`; ``timeout`` (seconds, default 1) bounds every wait on a writer.
+    ///
+    /// Raises ``AlreadyExistsError``, ``InvalidNameError``, ``DTypeMismatchError`` (unsupported dtype),
+    /// ``ShapeError``.
+    #[classmethod]
+    #[pyo3(signature = (name, shape, dtype, *, exists_ok = false, capacity = None, timeout = None))]
+    #[allow(clippy::too_many_arguments)] // Python's keyword arguments
     fn create(
+        _cls: &Bound<'_, pyo3::types::PyType>,
         py: Python<'_>,
         name: String,
-        descr: &str,
-        shape: Vec<u64>,
+        shape: &Bound<'_, PyAny>,
+        dtype: &Bound<'_, PyAny>,
         exists_ok: bool,
         capacity: Option<u64>,
+        timeout: Option<f64>,
     ) -> PyResult<Self> {
-        let dtype = dtype_of(descr)?;
-        let mut options = ArrayOptions::default().exists_ok(exists_ok);
-        if let Some(c) = capacity {
-            options = options.capacity(c);
-        }
+        let shape = shape_of(shape)?;
+        let (dtype, _) = descr_of(py, dtype)?;
+        let options = options(exists_ok, capacity, timeout)?;
         let inner = py
             .detach(|| SharedArrayDyn::create(&name, dtype, &shape, &options))
             .map_err(array_error)?;
-        Ok(RawArray {
-            inner: Some(inner),
-            name,
-        })
+        Self::wrap(py, inner, name)
     }
 
-    /// Opens the array `name`, whatever it holds.
-    #[staticmethod]
-    fn open(py: Python<'_>, name: String) -> PyResult<Self> {
-        let inner = py.detach(|| SharedArrayDyn::open(&name)).map_err(array_error)?;
-        Ok(RawArray {
-            inner: Some(inner),
-            name,
-        })
-    }
-
-    /// The current `(descr, shape, version)`.
-    fn meta(&self, py: Python<'_>) -> PyResult<(&'static str, Vec<u64>, u64)> {
-        let handle = self.handle()?;
-        let snap = py.detach(|| handle.snapshot()).map_err(array_error)?;
-        Ok((snap.dtype.descr(), snap.shape().to_vec(), snap.version))
-    }
-
-    /// One consistent read: `(descr, shape, version, data as a new 1-D uint8 array)`.
-    fn read<'py>(&self, py: Python<'py>) -> PyResult<Read<'py>> {
-        let read = self.read_now(py)?;
-        let data = PyArray1::from_vec(py, read.data);
-        Ok((read.dtype.descr(), read.shape.to_vec(), read.version, data))
-    }
-
-    /// Reads into `out` (the bytes of a C-contiguous array of `descr` and `shape`); returns the version.
-    fn read_into(
-        &self,
+    /// Opens the array ``name``; ``dtype`` and ``shape``, when given, must be the array's.
+    ///
+    /// Raises ``NotFoundError``, ``DTypeMismatchError``, ``ShapeError``, ``InvalidNameError``.
+    #[classmethod]
+    #[pyo3(signature = (name, dtype = None, shape = None, *, timeout = None))]
+    fn open(
+        _cls: &Bound<'_, pyo3::types::PyType>,
         py: Python<'_>,
-        descr: &str,
-        shape: Vec<u64>,
-        mut out: PyReadwriteArray1<'_, u8>,
-    ) -> PyResult<u64> {
-        let (dtype, handle) = self.handle_for(descr)?;
-        let out = out.as_slice_mut().map_err(not_contiguous)?;
-        let name = &self.name;
-        py.detach(|| {
-            let read = handle.read().map_err(array_error)?;
-            check_layout(name, read.dtype, read.shape.as_slice(), dtype, &shape)?;
-            if out.len() != read.data.len() {
+        name: String,
+        dtype: Option<&Bound<'_, PyAny>>,
+        shape: Option<&Bound<'_, PyAny>>,
+        timeout: Option<f64>,
+    ) -> PyResult<Self> {
+        let want_dtype = dtype.map(|d| descr_of(py, d)).transpose()?.map(|(d, _)| d);
+        let want_shape = shape.map(shape_of).transpose()?;
+        let options = options(false, None, timeout)?;
+        let inner = py
+            .detach(|| SharedArrayDyn::open_with(&name, &options))
+            .map_err(array_error)?;
+        let array = Self::wrap(py, inner, name)?;
+        {
+            let l = array.lock_layout();
+            if let Some(d) = want_dtype.filter(|&d| d != l.dtype) {
                 return Err(raise(
-                    Kind::Shape,
-                    format!("array {name}: out holds {} bytes, not {}", out.len(), read.data.len()),
+                    Kind::DTypeMismatch,
+                    format!(
+                        "array {} holds {} elements, not {}",
+                        array.name,
+                        l.dtype.descr(),
+                        d.descr()
+                    ),
                 ));
             }
-            out.copy_from_slice(&read.data);
-            Ok(read.version)
-        })
+            if let Some(s) = want_shape.filter(|s| s.as_slice() != l.shape.as_slice()) {
+                return Err(raise(
+                    Kind::Shape,
+                    format!("array {} has shape {:?}, not {s:?}", array.name, l.shape.as_slice()),
+                ));
+            }
+        }
+        Ok(array)
     }
 
-    /// Writes `data` (the bytes of a C-contiguous array of `descr` and `shape`, which must be the array's).
-    fn write(&self, py: Python<'_>, descr: &str, shape: Vec<u64>, data: PyReadonlyArray1<'_, u8>) -> PyResult<()> {
-        let (dtype, handle) = self.handle_for(descr)?;
-        let data = data.as_slice().map_err(not_contiguous)?;
-        let name = &self.name;
-        py.detach(|| {
-            let snap = handle.snapshot().map_err(array_error)?;
-            check_layout(name, snap.dtype, snap.shape(), dtype, &shape)?;
-            handle.write_shaped(dtype, &shape, data).map_err(array_error)
-        })
+    /// One consistent read: a new array, or ``out`` filled (C-contiguous, writeable, the array's dtype and shape)
+    /// and returned.
+    ///
+    /// Raises ``SeqringTimeoutError`` if a writer stalls beyond the timeout, ``DTypeMismatchError`` /
+    /// ``ShapeError`` for a bad ``out``.
+    #[pyo3(signature = (out = None))]
+    fn read<'py>(&self, py: Python<'py>, out: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        match out {
+            None => Ok(self.read_new(py)?.0.into_any()),
+            Some(out) => {
+                let array = out.cast::<PyUntypedArray>().map_err(|_| {
+                    pyo3::exceptions::PyTypeError::new_err(format!(
+                        "out must be a numpy array, not {}",
+                        out.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                    ))
+                })?;
+                self.read_out(py, array)?;
+                Ok(out.clone())
+            }
+        }
     }
 
-    /// The current version (no wait).
+    /// ``(version, array)`` if a write completed since ``version``, else ``None`` (no copy).
+    ///
+    /// Raises as :meth:`read`.
+    fn read_if_changed<'py>(&self, py: Python<'py>, version: u64) -> PyResult<Option<(u64, Bound<'py, PyAny>)>> {
+        let handle = self.handle()?;
+        if handle.version() == version && !handle.is_locked() {
+            return Ok(None);
+        }
+        let (array, read) = self.read_new(py)?;
+        Ok((read != version).then(|| (read, array.into_any())))
+    }
+
+    /// Writes ``data`` (the array's shape) in one write. Values of another dtype are converted only if every value
+    /// survives the conversion (``[1, 2]`` into ``uint8`` does; ``1.5`` into ``int32`` does not); floats round to
+    /// a narrower float type unless a finite value overflows.
+    ///
+    /// Raises ``ShapeError`` for another shape, ``DTypeMismatchError`` for values the dtype cannot hold,
+    /// ``SeqringTimeoutError`` if another writer stalls.
+    fn write(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let handle = self.handle()?;
+        let now = self.current(py);
+        let same = |a: &Bound<'_, PyUntypedArray>| {
+            a.dtype().is_equiv_to(&now.descr) && as_u64(a.shape()).eq(now.shape.iter().copied())
+        };
+        if let Ok(array) = data.cast::<PyUntypedArray>() {
+            if same(array) && array.is_c_contiguous() {
+                self.write_at(py, handle, &Target::at(&now, 0), Src::Array(array, None))?;
+                return Ok(());
+            }
+        }
+        let array = converted(py, data, &now.descr, &self.name)?;
+        if !same(&array) {
+            return Err(raise(
+                Kind::Shape,
+                format!(
+                    "array {} has shape {:?}, not {:?}",
+                    self.name,
+                    now.shape.as_slice(),
+                    array.shape()
+                ),
+            ));
+        }
+        self.write_at(py, handle, &Target::at(&now, 0), Src::Array(&array, None))?;
+        Ok(())
+    }
+
+    /// ``a[key]``: one int per dimension reads that element (a numpy scalar); any other numpy key is applied to one
+    /// consistent read (a new array).
+    fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let handle = self.handle()?;
+        let now = self.current(py);
+        if let Some(flat) = flat_index(key, &now.shape) {
+            let size = now.dtype.itemsize();
+            let mut item = [0u8; 16];
+            let item = &mut item[..size];
+            if let Some(offset) = flat.checked_mul(size) {
+                if let Ok(snap) = handle.try_read_bytes_into(offset, item, Duration::ZERO) {
+                    if snap.dtype == now.dtype && snap.shape() == now.shape.as_slice() {
+                        return ndarray::scalar(py, &now.descr, item);
+                    }
+                }
+            }
+        }
+        self.read_new(py)?.0.get_item(key)
+    }
+
+    /// ``a[key] = value`` in one write, with numpy's indexing and broadcasting; values are converted as in
+    /// :meth:`write`. Atomic against every other writer: a write that lands in between makes it retry on the new
+    /// contents (within the timeout).
+    fn __setitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let handle = self.handle()?;
+        let now = self.current(py);
+        let flat = flat_index(key, &now.shape);
+        let offset = |flat: usize| {
+            flat.checked_mul(now.dtype.itemsize())
+                .ok_or_else(|| raise(Kind::Shape, "index overflow"))
+        };
+        if let (Some(flat), Some((item, len))) = (flat, python_scalar(value, now.dtype)) {
+            self.write_at(py, handle, &Target::at(&now, offset(flat)?), Src::Bytes(&item[..len]))?;
+            return Ok(());
+        }
+        let value = converted(py, value, &now.descr, &self.name)?;
+        if let (Some(flat), 0) = (flat, value.ndim()) {
+            self.write_at(py, handle, &Target::at(&now, offset(flat)?), Src::Array(&value, None))?;
+            return Ok(());
+        }
+        // Read, modify the copy with numpy, and write back only if no write completed meanwhile.
+        let deadline = Instant::now() + handle.timeout();
+        loop {
+            let (copy, version) = self.read_new(py)?;
+            let before = ndarray::bytes(&copy).map(<[u8]>::to_vec).unwrap_or_default();
+            copy.set_item(key, &value)?;
+            let after = ndarray::bytes(&copy).ok_or_else(|| raise(Kind::Base, "the copy is not contiguous"))?;
+            let Some((from, end)) = changed(&before, after) else {
+                return Ok(());
+            };
+            let now = self.current(py);
+            let target = Target {
+                if_version: Some(version),
+                ..Target::at(&now, from)
+            };
+            if self.write_at(py, handle, &target, Src::Array(&copy, Some(from..end)))? {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(raise(
+                    Kind::Timeout,
+                    format!("array {}: other writers kept changing it beyond the timeout", self.name),
+                ));
+            }
+        }
+    }
+
+    /// Changes the shape (and, with ``dtype``, the element type) within the capacity, leaving the bytes as they
+    /// are, in one write.
+    ///
+    /// Raises ``ShapeError`` beyond the capacity, ``DTypeMismatchError`` for an unsupported dtype.
+    #[pyo3(signature = (shape, dtype = None))]
+    fn reshape(&self, py: Python<'_>, shape: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let handle = self.handle()?;
+        let shape = shape_of(shape)?;
+        let dtype = match dtype {
+            Some(d) => descr_of(py, d)?.0,
+            None => self.current(py).dtype,
+        };
+        py.detach(|| handle.reshape(dtype, &shape)).map_err(array_error)?;
+        self.set_layout(Layout::new(py, dtype, &shape)?);
+        Ok(())
+    }
+
+    /// Clears a stall left by a writer that died in its write section; returns whether there was one. The contents
+    /// are marked suspect until the next whole write. Call it only when that writer is known to be dead.
+    fn recover(&self) -> PyResult<bool> {
+        Ok(self.handle()?.recover())
+    }
+
+    /// The version: changes with every completed write (no wait).
     #[getter]
     fn version(&self) -> PyResult<u64> {
         Ok(self.handle()?.version())
     }
 
-    /// The region's name.
+    /// Seconds since the last write (to the kernel tick, 1–4 ms), or ``None`` if never written.
+    #[getter]
+    fn age(&self, py: Python<'_>) -> PyResult<Option<f64>> {
+        let handle = self.handle()?;
+        let age = py.detach(|| handle.age()).map_err(array_error)?;
+        Ok(age.map(|a| a.as_secs_f64()))
+    }
+
+    /// The array's name (its region is ``/dev/shm/<name>``).
     #[getter]
     fn name(&self) -> &str {
         &self.name
     }
 
-    /// Whether the handle is closed.
+    /// The element type (current: follows reshapes).
+    #[getter]
+    fn dtype<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArrayDescr>> {
+        Ok(self.refresh(py, self.handle()?)?.descr)
+    }
+
+    /// The shape (current: follows reshapes).
+    #[getter]
+    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let now = self.refresh(py, self.handle()?)?;
+        PyTuple::new(py, now.shape.iter())
+    }
+
+    /// The number of dimensions.
+    #[getter]
+    fn ndim(&self, py: Python<'_>) -> PyResult<usize> {
+        Ok(self.refresh(py, self.handle()?)?.shape.len())
+    }
+
+    /// The number of elements.
+    #[getter]
+    fn size(&self, py: Python<'_>) -> PyResult<u64> {
+        Ok(self.refresh(py, self.handle()?)?.shape.iter().product())
+    }
+
+    /// The data's size in bytes.
+    #[getter]
+    fn nbytes(&self, py: Python<'_>) -> PyResult<u64> {
+        let now = self.refresh(py, self.handle()?)?;
+        Ok(now.shape.iter().product::<u64>() * now.dtype.itemsize() as u64)
+    }
+
+    /// The capacity in bytes (the largest reshape possible).
+    #[getter]
+    fn capacity_bytes(&self) -> PyResult<usize> {
+        Ok(self.handle()?.capacity_bytes())
+    }
+
+    /// Whether the handle was closed or destroyed.
     #[getter]
     fn closed(&self) -> bool {
         self.inner.is_none()
     }
 
-    /// Drops the handle (a creating handle removes the region).
-    fn close(&mut self) {
-        self.inner = None;
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        let now = self.refresh(py, self.handle()?)?;
+        match now.shape.first() {
+            Some(&n) => Ok(n as usize),
+            None => Err(pyo3::exceptions::PyTypeError::new_err("len() of a 0-d array")),
+        }
     }
 
-    /// Removes the region now and closes the handle.
-    fn destroy(&mut self, py: Python<'_>) -> PyResult<()> {
-        let handle = self
+    /// ``np.asarray(a)``: one consistent read.
+    #[pyo3(signature = (dtype = None, copy = None))]
+    fn __array__<'py>(
+        &self,
+        py: Python<'py>,
+        dtype: Option<&Bound<'py, PyAny>>,
+        copy: Option<bool>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let _ = copy; // every read is a new array: a copy whatever is asked
+        let array = self.read_new(py)?.0.into_any();
+        match dtype {
+            Some(d) => array.call_method1("astype", (d,)),
+            None => Ok(array),
+        }
+    }
+
+    /// Closes the handle; a creating handle removes the array.
+    ///
+    /// Raises ``SeqringError`` while another thread is inside a call on this handle.
+    fn close(slf: &Bound<'_, Self>) -> PyResult<()> {
+        exclusive(slf)?.inner = None;
+        Ok(())
+    }
+
+    /// Removes the array now (whoever created it) and closes the handle.
+    ///
+    /// Raises ``ClosedError`` if the handle is closed, ``NotFoundError`` if the array was already removed.
+    fn destroy(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let mut this = exclusive(slf)?;
+        let handle = this
             .inner
             .take()
-            .ok_or_else(|| raise(Kind::Closed, format!("array {} is closed", self.name)))?;
-        py.detach(|| handle.destroy()).map_err(array_error)
+            .ok_or_else(|| raise(Kind::Closed, format!("array {} is closed", this.name)))?;
+        slf.py().detach(|| handle.destroy()).map_err(array_error)
     }
+
+    fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(slf: &Bound<'_, Self>, _exc: &Bound<'_, PyTuple>) -> PyResult<()> {
+        Self::close(slf)
+    }
+
+    /// Pickles as ``SharedArray.open(name)``: the receiving process opens the array by name.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        let open = slf.get_type().getattr("open")?;
+        Ok((open, (slf.borrow().name.clone(),)))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let now = self.current(py);
+        let state = match &self.inner {
+            Some(h) => format!("version={}", h.version()),
+            None => "closed".to_string(),
+        };
+        format!(
+            "SharedArray({:?}, shape={:?}, dtype='{}', {state})",
+            self.name,
+            now.shape.as_slice(),
+            now.dtype.descr()
+        )
+    }
+}
+
+/// The handle for a call that closes it, or a clear error while another thread is inside a call on it.
+fn exclusive<'py>(slf: &Bound<'py, SharedArray>) -> PyResult<PyRefMut<'py, SharedArray>> {
+    slf.try_borrow_mut().map_err(|_| {
+        raise(
+            Kind::Base,
+            "the array is in use by another thread (a call waiting on a writer); close it after that call returns",
+        )
+    })
 }

@@ -13,13 +13,14 @@
 mod archive;
 mod array;
 mod errors;
+mod ndarray;
 
 use pyo3::prelude::*;
 
 /// The native module.
 #[pymodule]
 fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<array::RawArray>()?;
+    m.add_class::<array::SharedArray>()?;
     m.add_class::<archive::PyLogArchive>()?;
     m.add_function(wrap_pyfunction!(archive::assemble_log_archives, m)?)?;
     Ok(())

@@ -85,6 +85,45 @@ def test_write_converts_only_lossless_values(name):
                 c.write(bad)
 
 
+def test_floats_round_into_narrower_floats_unless_they_overflow(name):
+    with SharedArray.create(name, 3, np.float32) as a:
+        a.write([0.1, 1e-50, -2.5])
+        a[1] = 0.3  # Python floats take the element fast path; check it agrees with numpy
+        expected = np.array([0.1, 0.3, -2.5], dtype=np.float32)
+        assert a.read().tobytes() == expected.tobytes()
+        a[2] = float("nan")
+        assert np.isnan(a[2])
+        for bad in ([1e300, 0, 0], np.array([0, 0, 1e39])):
+            with pytest.raises(seqring.DTypeMismatchError):
+                a.write(bad)
+        with pytest.raises(seqring.DTypeMismatchError):
+            a[0] = 1e39
+        a[0] = 16777216  # exactly representable
+        with pytest.raises(seqring.DTypeMismatchError):
+            a[0] = 16777217  # not: ints never round
+        assert a[0] == 16777216
+
+
+@pytest.mark.parametrize("dtype", ["?", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f4", "f8"])
+def test_python_scalars_convert_like_arrays_of_them(name, dtype):
+    """The element fast path (Python bool/int/float) accepts and refuses exactly what the array path does."""
+    values = [True, False, 0, 1, -1, 127, 128, 255, 256, -129, 2**31, -(2**31) - 1, 2**53 + 1, 2**63 - 1, 0.5, 2.0,
+              -0.0, 3.4e38, 1e39]
+    with SharedArray.create(name, 1, dtype) as a, SharedArray.create(name + "-ref", (1,), dtype) as ref:
+        for v in values:
+            try:
+                ref.write(np.array([v]))
+                expected = ref.read().tobytes()
+            except seqring.DTypeMismatchError:
+                expected = None
+            try:
+                a[0] = v
+                got = a.read().tobytes()
+            except seqring.DTypeMismatchError:
+                got = None
+            assert got == expected, f"{v!r} into {dtype}"
+
+
 def test_non_contiguous_input_is_written_in_order(name):
     with SharedArray.create(name, (2, 2), "i8") as a:
         src = np.arange(16, dtype=np.int64).reshape(4, 4)[::2, ::2]
@@ -210,18 +249,216 @@ def test_regions_are_private_files_in_dev_shm(name):
     assert not os.path.exists(path)
 
 
-def test_the_native_layer_refuses_buffers_of_the_wrong_size(name):
-    """The Python layer always passes matching buffers; the native one checks anyway and never panics."""
-    with SharedArray.create(name, (2, 3), "f8") as a:
-        raw = a._raw
-        with pytest.raises(seqring.ShapeError):
-            raw.read_into("<f8", [2, 3], np.zeros(47, np.uint8))
-        with pytest.raises(seqring.ShapeError):
-            raw.read_into("<f8", [2, 3], np.zeros(96, np.uint8)[::2])
-        with pytest.raises(seqring.ShapeError):
-            raw.write("<f8", [2, 3], np.zeros(47, np.uint8))
+def test_element_and_numpy_keys_read_and_write_like_numpy(name):
+    """Every kind of key, checked against a plain numpy array given the same operations."""
+    mirror = np.arange(24, dtype=np.int64).reshape(2, 3, 4)
+    with SharedArray.create(name, (2, 3, 4), np.int64) as a:
+        a.write(mirror)
+        keys = [(1, 2, 3), (-1, -3, 0), (0, 1), 1, (slice(None), 1), (Ellipsis, 2), ([0, 1], [2, 0]),
+                mirror % 3 == 0, (0, slice(1, None, 2), slice(None, None, -1))]
+        for key in keys:
+            np.testing.assert_array_equal(a[key], mirror[key])
+        assert type(a[1, 2, 3]) is np.int64, "one int per dimension gives a numpy scalar, as numpy does"
+        assert type(a[np.int32(1), np.uint8(2), -1]) is np.int64, "numpy integers are indexes too"
+        for key, value in [((1, 2, 3), -7), ((0, 0, -1), np.int8(5)), ((1,), 9), ((slice(None), 0), [3, 4, 5, 6]),
+                           (mirror > 20, 0), ((Ellipsis, 1), np.arange(6).reshape(2, 3))]:
+            a[key] = value
+            mirror[key] = value
+            np.testing.assert_array_equal(a.read(), mirror)
+        version = a.version
+        a[0, 0, 0] = mirror[0, 0, 0]
+        a[1] = mirror[1]
+        assert a.version == version + 1, "an element write is one write; a write that changes nothing is none"
+        for bad in [(2, 0, 0), (0, 0, 4), (0, -4, 0)]:
+            with pytest.raises(IndexError):
+                a[bad]
+            with pytest.raises(IndexError):
+                a[bad] = 1
         with pytest.raises(seqring.DTypeMismatchError):
-            raw.write("<x9", [2, 3], np.zeros(48, np.uint8))
-        with pytest.raises(TypeError):
-            raw.write("<f8", [2, 3], np.zeros(6, np.float64))
-        assert a.version == 0
+            a[0, 0, 0] = 1.5
+        with pytest.raises(ValueError):
+            a[0] = np.zeros(5)  # numpy's broadcasting error, from the copy
+        np.testing.assert_array_equal(a.read(), mirror)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_elements_of_every_dtype_are_numpy_scalars(name, dtype):
+    data = sample(5, dtype)
+    with SharedArray.create(name, 5, dtype) as a:
+        a.write(data)
+        for i in range(5):
+            got = a[i]
+            assert type(got) is type(data[i]) and got == data[i]
+        a[2] = data[4]
+        assert a[2] == data[4] and a.read().tobytes() == np.concatenate([data[:2], data[4:5], data[3:]]).tobytes()
+
+
+def test_read_if_changed_gives_the_new_version_with_its_data(name):
+    with SharedArray.create(name, 3, "u4") as a:
+        assert a.read_if_changed(0) is None
+        a.write([1, 2, 3])
+        version, data = a.read_if_changed(0)
+        assert version == 1 == a.version and data.tolist() == [1, 2, 3]
+        assert a.read_if_changed(version) is None
+        a[0] = 7
+        version, data = a.read_if_changed(version)
+        assert version == 2 and data.tolist() == [7, 2, 3]
+
+
+def test_age_is_none_until_the_first_write(name):
+    with SharedArray.create(name, 2, "f4") as a:
+        assert a.age is None
+        a.write([1, 2])
+        assert 0 <= a.age < 60
+
+
+def test_reshape_within_the_capacity_is_seen_by_every_handle(name):
+    with SharedArray.create(name, (2, 3), "f8", capacity=12) as a:
+        other = SharedArray.open(name)
+        out = np.empty((2, 3))
+        a.reshape((3, 4))
+        assert a.shape == (3, 4) and other.read().shape == (3, 4), "the opener follows the reshape on its next read"
+        with pytest.raises(seqring.ShapeError):
+            other.read(out=out)
+        with pytest.raises(seqring.ShapeError):
+            other.write(np.zeros((2, 3)))
+        other.write(np.arange(12.0).reshape(3, 4))
+        a.reshape(6, "u8")
+        assert (a.dtype, a.shape, a.nbytes) == (np.dtype("<u8"), (6,), 48)
+        assert other.read().dtype == np.dtype("<u8") and other[0] == np.arange(12.0)[:1].view("<u8")[0]
+        with pytest.raises(seqring.ShapeError):
+            a.reshape(13, "f8")
+        assert a.capacity_bytes == 96 and len(a) == 6 and a.size == 6 and a.ndim == 1
+
+
+def forge_dead_writer(name):
+    """Leaves the array as a writer SIGKILLed inside its write section leaves it (docs/FORMATS.md: the sequence word
+    at 192 odd, the holder's token at 200 naming a pid that no longer exists)."""
+    import mmap
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)
+    with open(f"/dev/shm/{name}", "r+b") as f, mmap.mmap(f.fileno(), 0) as m:
+        sequence = int.from_bytes(m[192:200], "little")
+        m[192:200] = (sequence + 1).to_bytes(8, "little")
+        m[200:208] = ((pid << 32) | 1).to_bytes(8, "little")
+    return pid
+
+
+def test_a_dead_writer_times_out_readers_and_writers_until_recovered(name):
+    with SharedArray.create(name, 4, "i2", timeout=0.05) as a:
+        a.write([1, 2, 3, 4])
+        assert a.recover() is False, "nothing to recover"
+        pid = forge_dead_writer(name)
+        for call in (a.read, lambda: a.write([5, 6, 7, 8]), lambda: a[0], lambda: a.__setitem__(0, 1)):
+            with pytest.raises(seqring.SeqringTimeoutError) as e:
+                call()
+            assert isinstance(e.value, TimeoutError) and f"pid {pid}" in str(e.value) and "dead" in str(e.value)
+        assert a.recover() is True and a.recover() is False
+        assert a.read().tolist() == [1, 2, 3, 4]
+        a.write([5, 6, 7, 8])
+        assert SharedArray.open(name).read().tolist() == [5, 6, 7, 8]
+
+
+def child_writes_through_a_pickled_handle(array, done):
+    array[1] = 42
+    array[2:] = [7, 8]
+    done.put((array.name, array.read().tolist()))
+
+
+def test_a_pickled_handle_reopens_the_array_in_a_spawned_process(name):
+    import multiprocessing as mp
+    import pickle
+
+    ctx = mp.get_context("spawn")
+    with SharedArray.create(name, 4, "i8") as a:
+        assert pickle.loads(pickle.dumps(a)).read().tolist() == [0, 0, 0, 0]
+        done = ctx.Queue()
+        child = ctx.Process(target=child_writes_through_a_pickled_handle, args=(a, done))
+        child.start()
+        assert done.get(timeout=60) == (name, [0, 42, 7, 8])
+        child.join(timeout=60)
+        assert child.exitcode == 0
+        assert a.read().tolist() == [0, 42, 7, 8], "the child wrote the parent's array, not a copy"
+    assert not os.path.exists(f"/dev/shm/{name}"), "the child's handle did not keep the array alive"
+
+
+def child_sets_its_half(name, half, rounds, ready, results):
+    a = SharedArray.open(name)
+    mine = slice(half * 4, (half + 1) * 4)
+    ready.wait()
+    stale = 0
+    for value in range(1, rounds + 1):
+        # Only this process writes this half: anything but its own last value was put back by a stale write.
+        stale += int((a.read()[mine] != value - 1).any())
+        a[mine] = value
+    results.put(stale)
+
+
+def test_slice_writes_from_two_processes_lose_no_update(name):
+    """Each process rewrites its own half through a read-modify-write; a write based on a stale copy would put
+    the other half back, which the other process sees before its next write."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    rounds = 20_000
+    with SharedArray.create(name, 8, "i8") as a:
+        ready = ctx.Barrier(2)
+        results = ctx.Queue()
+        children = [ctx.Process(target=child_sets_its_half, args=(name, h, rounds, ready, results)) for h in (0, 1)]
+        for c in children:
+            c.start()
+        stale = [results.get(timeout=120) for _ in children]
+        for c in children:
+            c.join(timeout=120)
+            assert c.exitcode == 0
+        assert stale == [0, 0], "a half was put back to an older value"
+        assert a.read().tolist() == [rounds] * 8
+        assert a.version == 2 * rounds
+
+
+def test_numpy_converts_it_with_one_read(name):
+    with SharedArray.create(name, (2, 2), "i4") as a:
+        a.write([[1, 2], [3, 4]])
+        np.testing.assert_array_equal(np.asarray(a), [[1, 2], [3, 4]])
+        assert np.asarray(a, dtype="f8").dtype == np.dtype("f8")
+        assert np.add(a, 1).tolist() == [[2, 3], [4, 5]]
+
+
+def test_closing_a_handle_another_thread_waits_in_is_a_seqring_error(name):
+    """A thread waiting on a (dead) writer keeps the handle borrowed; closing it meanwhile is a clear error, not
+    pyo3's RuntimeError, and the wait ends in a timeout."""
+    import threading
+
+    with SharedArray.create(name, 2, "u8", timeout=0.5) as a:
+        forge_dead_writer(name)
+        entering = threading.Event()
+        outcome = []
+
+        def wait_in_read():
+            entering.set()
+            try:
+                a.read()
+            except Exception as e:  # noqa: BLE001 (the outcome is asserted below)
+                outcome.append(e)
+
+        t = threading.Thread(target=wait_in_read)
+        t.start()
+        entering.wait()
+        refused = None
+        while t.is_alive() and refused is None:
+            try:
+                a.close()
+            except seqring.SeqringError as e:
+                refused = e
+            else:
+                break  # the thread had not entered its read yet: the close won, and its read sees a closed handle
+        t.join()
+        if refused is not None:
+            assert not isinstance(refused, RuntimeError) and "in use by another thread" in str(refused)
+            assert isinstance(outcome[0], seqring.SeqringTimeoutError)
+            assert a.recover() is True
+        else:
+            assert isinstance(outcome[0], seqring.ClosedError)

@@ -5,9 +5,8 @@
 - :mod:`seqring.errors`: :class:`SeqringError` and its subclasses.
 """
 
-from ._seqring import LogArchive, assemble_log_archives
+from ._seqring import LogArchive, SharedArray, assemble_log_archives
 from . import errors
 from .errors import *  # noqa: F403 (the names in errors.__all__)
-from .shared_array import SharedArray
 
 __all__ = ["SharedArray", "LogArchive", "assemble_log_archives", "errors", *errors.__all__]

@@ -1,0 +1,105 @@
+//! Raw access to numpy arrays' memory, for the hot paths of `SharedArray` (the one place this crate uses numpy's C
+//! API directly).
+//!
+//! Invariants: every function here runs with the GIL held; a byte slice handed out borrows the array object, so
+//! the array cannot be freed while it lives, and the callers use it without running any Python code (so no
+//! Python code can resize, free or write the buffer meanwhile). Callers that release the GIL copy first.
+
+use numpy::npyffi::{self, npy_intp, PY_ARRAY_API};
+use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use std::os::raw::c_void;
+
+/// The fields of `array`'s object.
+fn fields(array: &Bound<'_, PyUntypedArray>) -> *mut npyffi::PyArrayObject_fields {
+    // SAFETY: `array` is a live ndarray (its type was checked by the cast that produced it) and the GIL is held.
+    unsafe { npyffi::_PyArray_GET_ITEM_DATA(array.as_array_ptr()) }
+}
+
+fn nbytes(array: &Bound<'_, PyUntypedArray>) -> usize {
+    array.len() * array.dtype().itemsize()
+}
+
+/// A new uninitialised C-contiguous array of `descr` and `shape` (numpy's `np.empty`).
+pub(crate) fn empty<'py>(
+    py: Python<'py>,
+    descr: &Bound<'py, PyArrayDescr>,
+    shape: &[u64],
+) -> PyResult<Bound<'py, PyUntypedArray>> {
+    let mut dims: Vec<npy_intp> = shape.iter().map(|&d| d as npy_intp).collect();
+    // SAFETY: the GIL is held; `dims` holds `dims.len()` extents (at most 8, as seqring shapes); PyArray_Empty
+    // steals the reference `into_dtype_ptr` hands over, and returns a new reference or NULL with an exception set.
+    let ptr = unsafe {
+        PY_ARRAY_API.PyArray_Empty(
+            py,
+            dims.len() as i32,
+            dims.as_mut_ptr(),
+            descr.clone().into_dtype_ptr(),
+            0,
+        )
+    };
+    // SAFETY: `ptr` is a new (owned) reference or NULL.
+    let any = unsafe { Bound::from_owned_ptr_or_err(py, ptr)? };
+    Ok(any.cast_into::<PyUntypedArray>()?)
+}
+
+/// The bytes of a C-contiguous array, or `None` if it is not C-contiguous.
+pub(crate) fn bytes<'a>(array: &'a Bound<'_, PyUntypedArray>) -> Option<&'a [u8]> {
+    if !array.is_c_contiguous() {
+        return None;
+    }
+    let len = nbytes(array);
+    if len == 0 {
+        return Some(&[]);
+    }
+    // SAFETY: a C-contiguous array's `len` data bytes start at `data`; the borrow of `array` keeps it alive and
+    // the module invariant (no Python code runs while the slice lives) keeps the buffer unchanged and in place.
+    Some(unsafe { std::slice::from_raw_parts((*fields(array)).data.cast::<u8>(), len) })
+}
+
+/// Runs `f` on the bytes of a C-contiguous writeable array; `None` (without running it) if the array is not both.
+///
+/// `f` must not reach the same array through this module again (the slice is the only reference to its bytes);
+/// the callers' closures only copy into it.
+pub(crate) fn with_bytes_mut<R>(array: &Bound<'_, PyUntypedArray>, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
+    let fields = fields(array);
+    // SAFETY: `fields` points at the live array's fields (see `fields`).
+    let writeable = unsafe { (*fields).flags } & npyffi::NPY_ARRAY_WRITEABLE != 0;
+    if !writeable || !array.is_c_contiguous() {
+        return None;
+    }
+    let len = nbytes(array);
+    if len == 0 {
+        return Some(f(&mut []));
+    }
+    // SAFETY: as in `bytes`, and the array is writeable; the slice cannot outlive `f`, which (by this function's
+    // contract) holds the only reference to these bytes and runs no Python code.
+    let bytes = unsafe { std::slice::from_raw_parts_mut((*fields).data.cast::<u8>(), len) };
+    Some(f(bytes))
+}
+
+/// The numpy scalar of `descr` whose bytes are `item` (`item.len()` is `descr`'s itemsize, at most 16).
+pub(crate) fn scalar<'py>(
+    py: Python<'py>,
+    descr: &Bound<'py, PyArrayDescr>,
+    item: &[u8],
+) -> PyResult<Bound<'py, PyAny>> {
+    /// An item's bytes, aligned for any numeric C type.
+    #[repr(C, align(16))]
+    struct Item([u8; 16]);
+    // An aligned copy: numpy reads the item as its C type.
+    let mut aligned = Item([0; 16]);
+    aligned.0[..item.len()].copy_from_slice(item);
+    // SAFETY: the GIL is held; `aligned` holds an item of `descr` (a plain numeric type: no base object needed);
+    // PyArray_Scalar copies it and does not steal `descr`; it returns a new reference or NULL with an exception.
+    let ptr = unsafe {
+        PY_ARRAY_API.PyArray_Scalar(
+            py,
+            aligned.0.as_mut_ptr().cast::<c_void>(),
+            descr.as_dtype_ptr(),
+            std::ptr::null_mut(),
+        )
+    };
+    // SAFETY: `ptr` is a new (owned) reference or NULL.
+    unsafe { Bound::from_owned_ptr_or_err(py, ptr) }
+}
