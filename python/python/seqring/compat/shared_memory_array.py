@@ -3,8 +3,7 @@
 
 Differences that make it better than the original, and the few that cannot match, are listed in the class
 docstring and in ``docs/python-migration.md``. Every access to the underlying
-:class:`seqring.SharedArray` goes through the functions ``_read``, ``_snapshot``, ``_set`` and ``_write`` below, so
-that the backend can change in one place.
+:class:`seqring.SharedArray` goes through the functions ``_read``, ``_snapshot``, ``_set`` and ``_write`` below.
 """
 
 import contextlib
@@ -16,28 +15,28 @@ from typing import Any, Dict, Generator, Optional, Tuple
 import numpy as np
 import numpy.typing as npt
 
-from ..shared_array import SharedArray
+from .. import SharedArray
 
 __all__ = ["SharedMemoryArray"]
 
+def _read(handle: SharedArray, index: Any) -> Any:
+    """``handle[index]`` from one consistent read: a numpy scalar, or an array of its own."""
+    return handle[index]
 
-def _read(handle: SharedArray) -> np.ndarray:
-    """One consistent snapshot of the whole array, as a new ndarray."""
+
+def _snapshot(handle: SharedArray) -> np.ndarray:
+    """One consistent copy of the whole array."""
     return handle.read()
 
 
-def _snapshot(handle: SharedArray) -> Tuple[np.ndarray, int]:
-    """One consistent snapshot of the whole array and the version it had."""
-    while True:
-        before = handle.version
-        data = handle.read()
-        if handle.version == before:
-            return data, before
-
-
 def _write(handle: SharedArray, data: np.ndarray) -> None:
-    """Writes the whole array in one write under the writer lock."""
+    """Writes the whole array (``data`` has its dtype and shape) in one write under the writer lock."""
     handle.write(data)
+
+
+def _set(handle: SharedArray, index: Any, value: Any) -> None:
+    """``handle[index] = value`` in one write, atomic against every other writer (``value`` has the array's dtype)."""
+    handle[index] = value
 
 
 def _changed(new: np.ndarray, old: np.ndarray) -> np.ndarray:
@@ -46,13 +45,6 @@ def _changed(new: np.ndarray, old: np.ndarray) -> np.ndarray:
     a = np.ascontiguousarray(new).reshape(-1).view(np.uint8).reshape(-1, width)
     b = np.ascontiguousarray(old).reshape(-1).view(np.uint8).reshape(-1, width)
     return (a != b).any(axis=1).reshape(old.shape)
-
-
-def _set(handle: SharedArray, index: Any, value: Any) -> None:
-    """``handle[index] = value``: a read-modify-write of the whole array, written in one write."""
-    data = _read(handle)
-    data[index] = value
-    _write(handle, data)
 
 
 def _lock_path(name: str) -> str:
@@ -247,8 +239,7 @@ class SharedMemoryArray:
 
         Raises :class:`ConnectionError` if disconnected, :class:`IndexError` for an index out of bounds.
         """
-        result = _read(self._connected("access"))[index]
-        return result.copy() if isinstance(result, np.ndarray) else result
+        return _read(self._connected("access"), index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         """Sets the value(s) at ``index`` (converted to the array's dtype, as numpy assignment does), in one
@@ -258,6 +249,7 @@ class SharedMemoryArray:
         :class:`ValueError` if ``value`` does not broadcast to the indexed shape.
         """
         handle = self._connected("modify")
+        value = np.asarray(value, dtype=self._datatype)  # numpy's assignment casting, as ataraxis's arr[i] = v
         with self._lock:
             _set(handle, index, value)
 
@@ -277,19 +269,16 @@ class SharedMemoryArray:
 
     @staticmethod
     def _edit(handle: SharedArray) -> Generator[npt.NDArray[Any], None, None]:
-        snapshot, version = _snapshot(handle)
+        snapshot = _snapshot(handle)
         working = snapshot.copy()
         try:
             yield working
         finally:
             changed = _changed(working, snapshot)
-            if changed.any():
-                current, now = _snapshot(handle)
-                if now == version:
-                    _write(handle, working)
-                else:
-                    current[changed] = working[changed]
-                    _write(handle, current)
+            if changed.all():
+                _write(handle, working)
+            elif changed.any():
+                _set(handle, changed, working[changed])
 
     def __getstate__(self) -> Dict[str, Any]:
         """The name, shape, dtype and ``auto_connect`` flag: an instance handed to another process reconnects
