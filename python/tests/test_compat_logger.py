@@ -56,16 +56,18 @@ def test_logs_through_the_input_queue_and_reads_back(tmp_path, name):
         queue.put(package(3, i + 1, i.to_bytes(2, "little")))
     queue.put(package(3, 50, b"same time as message 49"))  # ataraxis would overwrite; seqring keeps both
     queue.put_nowait(LogPackage(np.uint8(3), np.uint64(200), np.array([[1, 2], [3, 4]], dtype=np.uint8)))
+    queue.put(LogPackage(np.uint8(3), np.uint64(201), np.arange(10, dtype=np.uint8)[::3]))  # not contiguous
+    queue.put(LogPackage(np.uint8(3), np.uint64(202), b"bytes too"))
     logger.stop()
     logger.stop()  # a no-op
     assert not logger.alive
-    assert logger.report["dropped"] == 0 and logger.report["records"] == 103  # the onset and 102 messages
+    assert logger.report["dropped"] == 0 and logger.report["records"] == 105  # the onset and 104 messages
     assemble_log_archives(logger.output_directory)
     got_onset, messages = read_back(logger, 3)
     assert got_onset == ONSET, "the onset package's value is the archive's onset"
     expected = [(ONSET + i + 1, i.to_bytes(2, "little")) for i in range(100)]
     expected.insert(50, (ONSET + 50, b"same time as message 49"))
-    expected.append((ONSET + 200, bytes([1, 2, 3, 4])))
+    expected += [(ONSET + 200, bytes([1, 2, 3, 4])), (ONSET + 201, bytes([0, 3, 6, 9])), (ONSET + 202, b"bytes too")]
     assert messages == expected
 
 

@@ -196,3 +196,22 @@ def test_spawned_children_reconnect_and_locked_blocks_lose_no_increment(name):
         assert arr[2] == 1
     finally:
         arr.destroy()
+
+
+@pytest.mark.parametrize(
+    "dtype,value",
+    [(np.float64, 2.5), (np.int64, -(2**40)), (np.bool_, True), (np.complex128, 1 - 2j), (np.uint8, 200), (np.float32, 0.1)],
+)
+def test_sets_and_blocks_of_every_kind(name, dtype, value):
+    a = SharedMemoryArray.create_array(name, np.zeros(4, dtype=dtype))
+    try:
+        a[1] = value
+        with a.array() as view:
+            view[3] = value
+        want = np.zeros(4, dtype=dtype)
+        want[[1, 3]] = value  # numpy's own assignment
+        got = SharedArray.open(name).read()
+        assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+        assert a[3] == want[3] and type(a[3]) is type(want[3])
+    finally:
+        a.destroy()

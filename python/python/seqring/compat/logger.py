@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import AlreadyExistsError, ClosedError, SeqringError
+from ..errors import AlreadyExistsError, ClosedError, SeqringError, ShapeError
 
 __all__ = ["DataLogger", "LogPackage", "LogQueue", "LOG_DIRECTORY_SUFFIX", "LOG_ARCHIVE_SUFFIX"]
 
@@ -115,25 +115,17 @@ def _payload_bytes(data: Any) -> npt.NDArray[np.uint8]:
     return out
 
 
-class _Producers:
-    """The producers this process connected, one per (logger name, source id); forgotten after a fork."""
+# The producers this process connected, by (logger name, source id); a forked child starts without them.
+_producers: Dict[Tuple[str, int], Any] = {}
+os.register_at_fork(after_in_child=_producers.clear)
 
-    def __init__(self) -> None:
-        self.pid = os.getpid()
-        self.by_source: Dict[Tuple[str, int], Any] = {}
-
-    def table(self) -> Dict[Tuple[str, int], Any]:
-        if self.pid != os.getpid():
-            self.pid, self.by_source = os.getpid(), {}
-        return self.by_source
-
-    def forget(self, name: str) -> None:
-        table = self.table()
-        for key in [k for k in table if k[0] == name]:
-            del table[key]
+_U8 = np.dtype(np.uint8)
 
 
-_producers = _Producers()
+def _forget(name: str) -> None:
+    """Drops this process's producers of the logger ``name``."""
+    for key in [k for k in _producers if k[0] == name]:
+        del _producers[key]
 
 
 class LogQueue:
@@ -169,6 +161,17 @@ class LogQueue:
         """
         del block, timeout
         try:
+            # The fast path: a connected source and a contiguous uint8 payload go straight into the ring.
+            data = obj.serialized_data
+            if type(data) is np.ndarray and data.dtype is _U8 and obj.acquisition_time:
+                _log_at(_producers[self._name, obj.source_id], obj.acquisition_time, data)
+                return
+        except (AttributeError, KeyError, TypeError, OverflowError, ClosedError, ShapeError):
+            pass  # the checked path below logs it (a non-contiguous payload copied) or says why not
+        self._put(obj)
+
+    def _put(self, obj: LogPackage) -> None:
+        try:
             source_id = int(obj.source_id)
             timestamp = int(obj.acquisition_time)
             data = obj.serialized_data
@@ -180,25 +183,23 @@ class LogQueue:
             raise ValueError(f"source_id {source_id} is outside 0-255")
         if timestamp < 0:
             raise ValueError(f"acquisition_time {timestamp} is negative")
-        if not (type(data) is np.ndarray and data.dtype == np.uint8 and data.flags.c_contiguous):
+        if not (type(data) is np.ndarray and data.dtype is _U8 and data.flags.c_contiguous):
             data = _payload_bytes(data)
-        table = _producers.table()
         key = (self._name, source_id)
         if timestamp == 0:
-            self._onset(table, key, data)
+            self._onset(key, data)
             return
-        producer = table.get(key)
+        producer = _producers.get(key)
         if producer is None:
-            producer = table[key] = _connect(self._name, source_id, None)
+            producer = _producers[key] = _connect(self._name, source_id, None)
         try:
             _log_at(producer, timestamp, data)
         except ClosedError:
             # A producer of an earlier logger of this name (stopped since): connect to the current one once.
-            del table[key]
-            table[key] = producer = _connect(self._name, source_id, None)
+            _producers[key] = producer = _connect(self._name, source_id, None)
             _log_at(producer, timestamp, data)
 
-    def _onset(self, table: Dict[Tuple[str, int], Any], key: Tuple[str, int], data: npt.NDArray[np.uint8]) -> None:
+    def _onset(self, key: Tuple[str, int], data: npt.NDArray[np.uint8]) -> None:
         """An onset package: the source's onset record, or a repeat of it (nothing to log)."""
         name, source_id = key
         value = _onset_of(data)
@@ -207,13 +208,13 @@ class LogQueue:
                 f"acquisition_time 0 is the onset package's, whose serialized_data is the onset as a uint64 "
                 f"(8 bytes), not {data.nbytes} bytes (source {source_id} of logger {name})"
             )
-        producer = table.get(key)
+        producer = _producers.get(key)
         if producer is None:
             try:
                 producer = _connect(name, source_id, value)
             except AlreadyExistsError:
                 producer = _connect(name, source_id, None)  # the source's onset came from another process
-            table[key] = producer
+            _producers[key] = producer
         if producer.onset_us != value:
             raise ValueError(f"source {source_id} of logger {name} has its onset already: {producer.onset_us} µs")
 
@@ -288,7 +289,7 @@ class DataLogger:
         logger, self._logger = self._logger, None
         if logger is None:
             return
-        _producers.forget(self._name)
+        _forget(self._name)
         report = self._report = _stop(logger)
         lost = {k: report.get(k, 0) for k in ("dropped", "abandoned", "unwritten_records")}
         if any(lost.values()):

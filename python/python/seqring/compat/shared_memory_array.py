@@ -10,7 +10,7 @@ import contextlib
 import fcntl
 import os
 import tempfile
-from typing import Any, Dict, Generator, Optional, Tuple
+from typing import Any, ContextManager, Dict, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +21,11 @@ __all__ = ["SharedMemoryArray"]
 
 def _read(handle: SharedArray, index: Any) -> Any:
     """``handle[index]`` from one consistent read: a numpy scalar, or an array of its own."""
-    return handle[index]
+    if isinstance(index, (int, np.integer)) and handle.ndim == 1 or (
+        type(index) is tuple and len(index) == handle.ndim and all(isinstance(i, (int, np.integer)) for i in index)
+    ):
+        return handle[index]  # the native one-element read
+    return handle.read()[index]
 
 
 def _snapshot(handle: SharedArray) -> np.ndarray:
@@ -39,12 +43,62 @@ def _set(handle: SharedArray, index: Any, value: Any) -> None:
     handle[index] = value
 
 
+def _native_scalar(value: Any, dtype: "np.dtype[Any]") -> bool:
+    """Whether seqring converts ``value`` into ``dtype`` as numpy assignment does (so it can be passed as is)."""
+    kind = type(value)
+    if kind is float:
+        return dtype == np.float64
+    if kind is bool:
+        return dtype == np.bool_
+    return kind is int and dtype == np.int64 and -(2**63) <= value < 2**63
+
+
 def _changed(new: np.ndarray, old: np.ndarray) -> np.ndarray:
     """The elements whose bytes differ (so that a NaN left alone is not a change), as a mask of ``old``'s shape."""
     width = old.dtype.itemsize
-    a = np.ascontiguousarray(new).reshape(-1).view(np.uint8).reshape(-1, width)
-    b = np.ascontiguousarray(old).reshape(-1).view(np.uint8).reshape(-1, width)
+    if width in (1, 2, 4, 8):
+        return new.view(f"u{width}") != old.view(f"u{width}")
+    a = new.reshape(-1).view(np.uint8).reshape(-1, width)
+    b = old.reshape(-1).view(np.uint8).reshape(-1, width)
     return (a != b).any(axis=1).reshape(old.shape)
+
+
+class _Block:
+    """What :meth:`SharedMemoryArray.array` returns: a ``with`` block over a snapshot that is written back, the
+    changed elements only, on exit."""
+
+    __slots__ = ("_handle", "_lock", "_snapshot", "_working")
+
+    def __init__(self, handle: SharedArray, lock: "Optional[_Lock]") -> None:
+        self._handle = handle
+        self._lock = lock
+
+    def __enter__(self) -> npt.NDArray[Any]:
+        if self._lock is not None:
+            self._lock.__enter__()
+        try:
+            self._snapshot = _snapshot(self._handle)
+        except BaseException:
+            self._release()
+            raise
+        self._working = self._snapshot.copy()
+        return self._working
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            working, snapshot = self._working, self._snapshot
+            if working.tobytes() != snapshot.tobytes():
+                changed = _changed(working, snapshot)
+                if np.count_nonzero(changed) == changed.size:
+                    _write(self._handle, working)
+                else:
+                    _set(self._handle, changed, working[changed])
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.__exit__()
 
 
 def _lock_path(name: str) -> str:
@@ -249,36 +303,22 @@ class SharedMemoryArray:
         :class:`ValueError` if ``value`` does not broadcast to the indexed shape.
         """
         handle = self._connected("modify")
-        value = np.asarray(value, dtype=self._datatype)  # numpy's assignment casting, as ataraxis's arr[i] = v
+        if not _native_scalar(value, self._datatype):
+            value = np.asarray(value, dtype=self._datatype)  # numpy's assignment casting, as ataraxis's arr[i] = v
         with self._lock:
             _set(handle, index, value)
 
-    @contextlib.contextmanager
-    def array(self, *, with_lock: bool = True) -> Generator[npt.NDArray[Any], None, None]:
-        """Yields a consistent snapshot of the array to read and modify; on exit, if it changed, the changed
-        elements are written back in one write under the writer lock (also when the block raises).
+    def array(self, *, with_lock: bool = True) -> ContextManager[npt.NDArray[Any]]:
+        """Use as ``with arr.array() as view:``. ``view`` is a consistent snapshot of the array to read and modify;
+        on exit, if it changed, the changed elements are written back in one write that is atomic against every
+        other writer (also when the block raises).
 
         With ``with_lock`` (the default) the block holds the array's lock, as in ataraxis: blocks and
-        ``arr[i] = v`` calls of every process run one at a time, so ``a[0] += 1`` in concurrent blocks loses no
+        ``arr[i] = v`` calls of every process run one at a time, so ``view[0] += 1`` in concurrent blocks loses no
         increment. Readers (``arr[i]``, plain :class:`seqring.SharedArray` reads) never wait for it. Raises
         :class:`ConnectionError` if disconnected.
         """
-        handle = self._connected("access")
-        with self._lock if with_lock else contextlib.nullcontext():
-            yield from self._edit(handle)
-
-    @staticmethod
-    def _edit(handle: SharedArray) -> Generator[npt.NDArray[Any], None, None]:
-        snapshot = _snapshot(handle)
-        working = snapshot.copy()
-        try:
-            yield working
-        finally:
-            changed = _changed(working, snapshot)
-            if changed.all():
-                _write(handle, working)
-            elif changed.any():
-                _set(handle, changed, working[changed])
+        return _Block(self._connected("access"), self._lock if with_lock else None)
 
     def __getstate__(self) -> Dict[str, Any]:
         """The name, shape, dtype and ``auto_connect`` flag: an instance handed to another process reconnects
