@@ -21,6 +21,7 @@ use pyo3::prelude::*;
 fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<array::RawArray>()?;
     m.add_class::<archive::PyLogArchive>()?;
+    m.add_class::<archive::LogArchiveIter>()?;
     m.add_function(wrap_pyfunction!(archive::assemble_log_archives, m)?)?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 """Type stubs of the native module (used through :mod:`seqring`)."""
 
 import os
+import pathlib
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -27,11 +28,12 @@ class _SharedArray:
     def destroy(self) -> None: ...
 
 class LogArchive:
-    """A log archive (``{source}_log.npz``), memory-mapped and validated on open."""
+    """A log archive (``{source}_log.npz``), memory-mapped and validated on open. Payloads are read-only ``uint8``
+    views into the map (no copy); each keeps the map alive."""
 
     def __init__(self, path: Union[str, "os.PathLike[str]"]) -> None: ...
     @property
-    def path(self) -> str: ...
+    def path(self) -> pathlib.Path: ...
     @property
     def source_id(self) -> int: ...
     @property
@@ -39,7 +41,24 @@ class LogArchive:
     @property
     def message_count(self) -> int: ...
     def __len__(self) -> int: ...
-    def read_all(self) -> Tuple[npt.NDArray[np.uint64], List[bytes]]: ...
+    def __getitem__(self, index: int) -> Tuple[int, npt.NDArray[np.uint8]]:
+        """Message ``index`` (negative counts from the end) as ``(timestamp_us, payload view)``."""
+    def __iter__(self) -> "LogArchiveIterator":
+        """The messages in archive order as ``(timestamp_us, payload view)`` pairs."""
+    def read_all(self) -> Tuple[npt.NDArray[np.uint64], List[npt.NDArray[np.uint8]]]:
+        """``(timestamps µs since the epoch, payload views)`` of every message."""
+    def read_flat(
+        self,
+    ) -> Tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint8], npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+        """``(timestamps, buffer, starts, ends)``: payload ``i`` is ``buffer[starts[i]:ends[i]]`` (no object per
+        message; ``buffer`` is a read-only view of the map)."""
+
+class LogArchiveIterator:
+    """The iterator of :class:`LogArchive`."""
+
+    def __iter__(self) -> "LogArchiveIterator": ...
+    def __next__(self) -> Tuple[int, npt.NDArray[np.uint8]]: ...
+    def __length_hint__(self) -> int: ...
 
 def assemble_log_archives(
     log_dir: Union[str, "os.PathLike[str]"],
