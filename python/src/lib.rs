@@ -12,7 +12,9 @@
 
 mod archive;
 mod array;
+mod checksum;
 mod errors;
+mod tracker;
 
 use pyo3::prelude::*;
 
@@ -23,5 +25,7 @@ fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<archive::PyLogArchive>()?;
     m.add_class::<archive::LogArchiveIter>()?;
     m.add_function(wrap_pyfunction!(archive::assemble_log_archives, m)?)?;
+    m.add_class::<tracker::RawTracker>()?;
+    m.add_function(wrap_pyfunction!(checksum::directory_checksum, m)?)?;
     Ok(())
 }
