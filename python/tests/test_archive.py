@@ -228,3 +228,37 @@ def test_an_archive_with_only_its_onset(tmp_path):
     assert timestamps.shape == buffer.shape == starts.shape == ends.shape == (0,)
     with pytest.raises(IndexError):
         archive[0]
+
+
+def mapped(path):
+    """Whether this process maps the file at `path` (Linux: /proc/self/maps)."""
+    target = str(Path(path).resolve())
+    with open("/proc/self/maps") as maps:
+        return any(line.rstrip("\n").endswith(" " + target) for line in maps)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="needs /proc/self/maps (Linux)")
+def test_the_map_lives_exactly_as_long_as_its_last_view(fixtures, tmp_path):
+    path = tmp_path / "7_log.npz"
+    shutil.copyfile(fixtures / "archives" / "7_log.npz", path)
+    archive = LogArchive(path)
+    assert mapped(path)
+    _, payloads = archive.read_all()
+    flat = archive.read_flat()
+    first = archive[0][1]
+    pairs = list(archive)
+    del archive
+    gc.collect()
+    assert mapped(path)
+    del payloads
+    gc.collect()
+    assert mapped(path)
+    del flat
+    gc.collect()
+    assert mapped(path)
+    del pairs
+    gc.collect()
+    assert mapped(path)
+    del first
+    gc.collect()
+    assert not mapped(path), "the map is released with its last view (no leaked reference)"
