@@ -36,7 +36,7 @@ def check_against_numpy_and_ataraxis(path: Path, fixtures):
     onset, np_timestamps, np_payloads = numpy_messages(path)
     assert timestamps.dtype == np.uint64 and timestamps.ndim == 1
     assert all(type(p) is np.ndarray and p.dtype == np.uint8 and p.ndim == 1 for p in payloads)
-    assert not any(p.flags.writeable for p in payloads)
+    assert not any(p.flags.writeable for p in payloads) and all(p.flags.c_contiguous for p in payloads)
     assert archive.onset_us == onset
     assert archive.message_count == len(archive) == len(np_payloads) == len(payloads)
     np.testing.assert_array_equal(timestamps, np_timestamps)
