@@ -196,6 +196,9 @@ def test_bad_input(tracker, tmp_path):
         tracker.get_jobs_by_status(7)
     with pytest.raises(ValueError):
         ProcessingTracker(tmp_path / "tracker.json")
+    for timeout in (-1.0, float("nan")):
+        with pytest.raises(seqring.TrackerError):
+            ProcessingTracker(tmp_path / "t.yaml", timeout=timeout)
     tracker.initialize_jobs([("a", "")])
     with pytest.raises(seqring.TrackerError):
         tracker.reset_jobs(["0123456789abcdef"])
