@@ -1,10 +1,19 @@
-//! `LogArchive` and `assemble_log_archives` for Python: archives read through the memory map, results handed out
-//! as numpy arrays and `bytes`.
+//! `LogArchive` and `assemble_log_archives` for Python: archives read through the memory map, payloads handed out
+//! as zero-copy read-only numpy views of that map.
+//!
+//! Invariants: every payload view is a 1-D `uint8` ndarray without `WRITEABLE` whose numpy base is the
+//! `LogArchive` object that owns the map, so the map outlives every view (deleting the last Python reference to the
+//! archive leaves it alive as long as a view is); numpy refuses to make such a view writeable, because its base
+//! exposes no writable buffer. The archive's bytes never move or change while it is open (the map is read-only and
+//! archives are replaced whole, never modified in place: see `seqring::archive`).
 
 use crate::errors::{archive_error, assemble_error};
+use numpy::npyffi::{self, npy_intp, NPY_TYPES, PY_ARRAY_API};
 use numpy::PyArray1;
+use pyo3::exceptions::PyIndexError;
+use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList};
+use pyo3::types::{PyDict, PyList};
 use seqring::archive::{AssembleOptions, LogArchive};
 use std::path::PathBuf;
 
@@ -12,6 +21,82 @@ use std::path::PathBuf;
 #[pyclass(module = "seqring._seqring", name = "LogArchive", frozen)]
 pub(crate) struct PyLogArchive {
     inner: LogArchive,
+}
+
+/// Builds read-only `uint8` views of byte ranges of an archive's map, each with the archive as its numpy base.
+struct ViewMaker<'py> {
+    py: Python<'py>,
+    array_type: *mut ffi::PyTypeObject,
+    descr: *mut npyffi::PyArray_Descr,
+    base: *mut ffi::PyObject,
+}
+
+impl<'py> ViewMaker<'py> {
+    fn new(archive: &Bound<'py, PyLogArchive>) -> PyResult<Self> {
+        let py = archive.py();
+        // SAFETY: the GIL is held (`py`); numpy's API table is initialised by `PY_ARRAY_API` on first use (it
+        // imports numpy and raises rather than returning garbage); the type object pointer is a static of numpy.
+        let array_type = unsafe { npyffi::get_type_object(py, npyffi::NpyTypes::PyArray_Type) };
+        // SAFETY: the GIL is held; the call returns a new reference (or null with an exception set).
+        let descr = unsafe { PY_ARRAY_API.PyArray_DescrFromType(py, NPY_TYPES::NPY_UBYTE as _) };
+        if descr.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        Ok(ViewMaker {
+            py,
+            array_type,
+            descr,
+            base: archive.as_ptr(),
+        })
+    }
+
+    /// A new reference to a read-only view of `bytes`, which must lie in the base archive's map.
+    fn view(&self, bytes: &[u8]) -> PyResult<*mut ffi::PyObject> {
+        let mut len = bytes.len() as npy_intp;
+        // SAFETY: the GIL is held. `PyArray_NewFromDescr` steals one reference to `descr`, so one is added first;
+        // `bytes` lies in the map owned by `base`, which lives (and does not move or change) until the view's base
+        // reference is dropped; flags 0 make the view read-only; `len` is read during the call only.
+        let arr = unsafe {
+            ffi::Py_INCREF(self.descr.cast());
+            PY_ARRAY_API.PyArray_NewFromDescr(
+                self.py,
+                self.array_type,
+                self.descr,
+                1,
+                &mut len,
+                std::ptr::null_mut(),
+                bytes.as_ptr().cast_mut().cast(),
+                0,
+                std::ptr::null_mut(),
+            )
+        };
+        if arr.is_null() {
+            return Err(PyErr::fetch(self.py));
+        }
+        // SAFETY: the GIL is held; `arr` is a new ndarray; `PyArray_SetBaseObject` steals one reference to `base`
+        // (also on failure), so one is added first; on failure `arr` is released and the exception fetched.
+        unsafe {
+            ffi::Py_INCREF(self.base);
+            if PY_ARRAY_API.PyArray_SetBaseObject(self.py, arr.cast(), self.base) < 0 {
+                ffi::Py_DECREF(arr);
+                return Err(PyErr::fetch(self.py));
+            }
+        }
+        Ok(arr)
+    }
+
+    /// `view` as an owned object.
+    fn bound(&self, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+        // SAFETY: `view` returned a new, non-null reference.
+        self.view(bytes).map(|p| unsafe { Bound::from_owned_ptr(self.py, p) })
+    }
+}
+
+impl Drop for ViewMaker<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the GIL is held (the maker borrows `py`); `descr` is the reference `new` obtained.
+        unsafe { ffi::Py_DECREF(self.descr.cast()) };
+    }
 }
 
 #[pymethods]
@@ -51,11 +136,82 @@ impl PyLogArchive {
         self.inner.message_count()
     }
 
-    /// Every message: `(timestamps as a uint64 ndarray of µs since the epoch, payloads as a list of bytes)`.
-    fn read_all<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyList>)> {
-        let all = py.detach(|| self.inner.read_all());
-        let payloads = PyList::new(py, all.payloads.iter().map(|p| PyBytes::new(py, p)))?;
-        Ok((PyArray1::from_vec(py, all.timestamps_us), payloads))
+    /// Message `index` (negative counts from the end) as `(timestamp_us, payload)`; the payload is a read-only
+    /// `uint8` view into the archive.
+    fn __getitem__<'py>(slf: &Bound<'py, Self>, index: isize) -> PyResult<(u64, Bound<'py, PyAny>)> {
+        let archive = &slf.get().inner;
+        let count = archive.message_count();
+        let at = if index < 0 {
+            index.checked_add_unsigned(count)
+        } else {
+            Some(index)
+        };
+        let message = at
+            .and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| archive.get(i))
+            .ok_or_else(|| PyIndexError::new_err(format!("message index {index} out of range for {count} messages")))?;
+        Ok((message.timestamp_us, ViewMaker::new(slf)?.bound(message.payload)?))
+    }
+
+    /// Iterates the messages in archive order as `(timestamp_us, payload)` pairs (payloads as in `read_all`).
+    fn __iter__(slf: Bound<'_, Self>) -> LogArchiveIter {
+        LogArchiveIter {
+            archive: slf.unbind(),
+            next: 0,
+        }
+    }
+
+    /// Every message: `(timestamps, payloads)`: the timestamps (µs since the epoch) as one `uint64` ndarray and the
+    /// payloads as a list of read-only `uint8` ndarray views into the archive's memory map (no copy); each view
+    /// keeps the map alive.
+    fn read_all<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyList>)> {
+        let py = slf.py();
+        let archive = &slf.get().inner;
+        let count = archive.message_count();
+        let timestamps = PyArray1::from_iter(py, archive.iter().map(|m| m.timestamp_us));
+        let maker = ViewMaker::new(slf)?;
+        // SAFETY: the GIL is held; `PyList_New` returns a new list of `count` null slots (or null with an
+        // exception); each slot is filled exactly once below by `PyList_SetItem`, which steals the view's reference;
+        // a list with slots still null is safe to release (its dealloc skips nulls) when a view fails.
+        let list = unsafe { ffi::PyList_New(count as ffi::Py_ssize_t) };
+        if list.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        // SAFETY: `list` is a new, non-null reference.
+        let list = unsafe { Bound::from_owned_ptr(py, list).cast_into_unchecked::<PyList>() };
+        for (i, message) in archive.iter().enumerate() {
+            let view = maker.view(message.payload)?;
+            // SAFETY: `i < count`, the slot is empty, and `view` is a new reference that the list takes over.
+            if unsafe { ffi::PyList_SetItem(list.as_ptr(), i as ffi::Py_ssize_t, view) } < 0 {
+                return Err(PyErr::fetch(py));
+            }
+        }
+        Ok((timestamps, list))
+    }
+
+    /// Every message without a Python object per message: `(timestamps, buffer, starts, ends)`. `buffer` is one
+    /// read-only `uint8` view of the part of the map that holds the payloads; message `i`'s payload is
+    /// `buffer[starts[i]:ends[i]]`; `timestamps`, `starts` and `ends` are `uint64` ndarrays.
+    fn read_flat<'py>(slf: &Bound<'py, Self>) -> PyResult<FlatMessages<'py>> {
+        let py = slf.py();
+        let archive = &slf.get().inner;
+        let span = payload_span(archive);
+        let base = span.as_ptr() as usize;
+        let count = archive.message_count();
+        let (mut starts, mut ends) = (Vec::with_capacity(count), Vec::with_capacity(count));
+        for m in archive.iter() {
+            let start = (m.payload.as_ptr() as usize - base) as u64;
+            starts.push(start);
+            ends.push(start + m.payload.len() as u64);
+        }
+        let timestamps = PyArray1::from_iter(py, archive.iter().map(|m| m.timestamp_us));
+        let buffer = ViewMaker::new(slf)?.bound(span)?.cast_into::<PyArray1<u8>>()?;
+        Ok((
+            timestamps,
+            buffer,
+            PyArray1::from_vec(py, starts),
+            PyArray1::from_vec(py, ends),
+        ))
     }
 
     fn __repr__(&self) -> String {
@@ -65,6 +221,57 @@ impl PyLogArchive {
             self.inner.source_id(),
             self.inner.message_count()
         )
+    }
+}
+
+/// The smallest byte range of the archive's map that holds every payload (empty for an archive without messages).
+fn payload_span(archive: &LogArchive) -> &[u8] {
+    let mut payloads = archive.iter().map(|m| m.payload.as_ptr_range());
+    let Some(first) = payloads.next() else {
+        return &[];
+    };
+    let (start, end) = payloads.fold((first.start, first.end), |(s, e), r| (s.min(r.start), e.max(r.end)));
+    // SAFETY: every payload is a subslice of the archive's one map (or owned buffer), borrowed for the archive's
+    // lifetime; so the range from the lowest payload start to the highest payload end lies inside that same
+    // allocation, is initialised and immutable for as long as `archive` is borrowed, and `start <= end`.
+    unsafe { std::slice::from_raw_parts(start, end.offset_from(start) as usize) }
+}
+
+/// What `read_flat` returns.
+type FlatMessages<'py> = (
+    Bound<'py, PyArray1<u64>>,
+    Bound<'py, PyArray1<u8>>,
+    Bound<'py, PyArray1<u64>>,
+    Bound<'py, PyArray1<u64>>,
+);
+
+/// The iterator of `LogArchive`: `(timestamp_us, payload view)` pairs in archive order.
+#[pyclass(module = "seqring._seqring", name = "LogArchiveIterator")]
+pub(crate) struct LogArchiveIter {
+    archive: Py<PyLogArchive>,
+    next: usize,
+}
+
+#[pymethods]
+impl LogArchiveIter {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<(u64, Bound<'py, PyAny>)>> {
+        let archive = self.archive.bind(py);
+        let Some(message) = archive.get().inner.get(self.next) else {
+            return Ok(None);
+        };
+        self.next += 1;
+        Ok(Some((
+            message.timestamp_us,
+            ViewMaker::new(archive)?.bound(message.payload)?,
+        )))
+    }
+
+    fn __length_hint__(&self) -> usize {
+        self.archive.get().inner.message_count().saturating_sub(self.next)
     }
 }
 

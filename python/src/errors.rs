@@ -4,8 +4,11 @@
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 use seqring::archive::{ArchiveError, AssembleError};
+use seqring::config::ConfigError;
+use seqring::processing::ChecksumError;
 use seqring::region::RegionError;
 use seqring::shared_array::SharedArrayError;
+use seqring::tracker::TrackerError;
 use std::io::ErrorKind;
 
 /// The `seqring.errors` class an error maps to.
@@ -31,6 +34,9 @@ pub(crate) enum Kind {
     Corrupt,
     /// `ClosedError` (a `ValueError`): the handle was closed or destroyed.
     Closed,
+    /// `TrackerError` (a `ValueError`): a tracker has no such job, a job, request or query is invalid, or its file
+    /// is not a `.yaml`/`.yml` tracker.
+    Tracker,
 }
 
 impl Kind {
@@ -46,6 +52,7 @@ impl Kind {
             Kind::Shape => "ShapeError",
             Kind::Corrupt => "CorruptArchiveError",
             Kind::Closed => "ClosedError",
+            Kind::Tracker => "TrackerError",
         }
     }
 }
@@ -119,6 +126,37 @@ pub(crate) fn assemble_error(e: AssembleError) -> PyErr {
         AssembleError::Io { source, .. } => io_kind(source),
         AssembleError::NotADirectory { .. } => Kind::NotFound,
         AssembleError::BadEntryName { .. } | AssembleError::BadEntry { .. } => Kind::Corrupt,
+        _ => Kind::Base,
+    };
+    raise(kind, e.to_string())
+}
+
+/// A tracker error as its Python exception (ataraxis raises `ValueError` for an unknown job and `TimeoutError` for
+/// the lock; `TrackerError` and `SeqringTimeoutError` derive from those).
+pub(crate) fn tracker_error(e: TrackerError) -> PyErr {
+    let kind = match &e {
+        TrackerError::File(ConfigError::Read { source, .. } | ConfigError::CreateDir { source, .. }) => io_kind(source),
+        TrackerError::File(ConfigError::Write(w)) => io_kind(&w.source),
+        TrackerError::File(ConfigError::Parse { .. } | ConfigError::Extension { .. }) => Kind::Tracker,
+        TrackerError::LockTimeout { .. } => Kind::Timeout,
+        TrackerError::Lock { source, .. } | TrackerError::Discover { source, .. } => io_kind(source),
+        TrackerError::UnknownJob { .. }
+        | TrackerError::InvalidJob { .. }
+        | TrackerError::EmptyQuery { .. }
+        | TrackerError::EmptyRequest { .. }
+        | TrackerError::OutsideUniverse { .. }
+        | TrackerError::NotInUniverse { .. } => Kind::Tracker,
+        _ => Kind::Base,
+    };
+    raise(kind, e.to_string())
+}
+
+/// A directory-checksum error as its Python exception.
+pub(crate) fn checksum_error(e: ChecksumError) -> PyErr {
+    let kind = match &e {
+        ChecksumError::Walk(w) => io_kind(&w.source),
+        ChecksumError::Read { source, .. } => io_kind(source),
+        ChecksumError::Save(w) => io_kind(&w.source),
         _ => Kind::Base,
     };
     raise(kind, e.to_string())

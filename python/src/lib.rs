@@ -12,8 +12,10 @@
 
 mod archive;
 mod array;
+mod checksum;
 mod errors;
 mod ndarray;
+mod tracker;
 
 use pyo3::prelude::*;
 
@@ -22,6 +24,9 @@ use pyo3::prelude::*;
 fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<array::SharedArray>()?;
     m.add_class::<archive::PyLogArchive>()?;
+    m.add_class::<archive::LogArchiveIter>()?;
     m.add_function(wrap_pyfunction!(archive::assemble_log_archives, m)?)?;
+    m.add_class::<tracker::RawTracker>()?;
+    m.add_function(wrap_pyfunction!(checksum::directory_checksum, m)?)?;
     Ok(())
 }

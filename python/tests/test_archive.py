@@ -1,6 +1,7 @@
 """LogArchive and assemble_log_archives, checked against numpy's own np.load and against what ataraxis 7.2.0
 wrote and read (the fixtures)."""
 
+import gc
 import json
 import os
 import shutil
@@ -34,16 +35,17 @@ def check_against_numpy_and_ataraxis(path: Path, fixtures):
     timestamps, payloads = archive.read_all()
     onset, np_timestamps, np_payloads = numpy_messages(path)
     assert timestamps.dtype == np.uint64 and timestamps.ndim == 1
-    assert all(type(p) is bytes for p in payloads)
+    assert all(type(p) is np.ndarray and p.dtype == np.uint8 and p.ndim == 1 for p in payloads)
+    assert not any(p.flags.writeable for p in payloads) and all(p.flags.c_contiguous for p in payloads)
     assert archive.onset_us == onset
     assert archive.message_count == len(archive) == len(np_payloads) == len(payloads)
     np.testing.assert_array_equal(timestamps, np_timestamps)
-    assert payloads == np_payloads
+    assert [p.tobytes() for p in payloads] == np_payloads
     source = expected(fixtures)["sources"][str(archive.source_id)]
     assert archive.message_count == source["message_count"]
     ax_onset = expected(fixtures)["onset_us"]
     assert timestamps.tolist() == [ax_onset + t for t, _ in source["messages"]]
-    assert [p.hex() for p in payloads] == [h for _, h in source["messages"]]
+    assert [p.tobytes().hex() for p in payloads] == [h for _, h in source["messages"]]
     return archive
 
 
@@ -142,7 +144,121 @@ def test_reads_what_the_rust_cli_demo_logged(tmp_path):
     onset, np_timestamps, np_payloads = numpy_messages(paths[0])
     assert archive.onset_us == onset and 0 < archive.message_count <= 1000
     np.testing.assert_array_equal(timestamps, np_timestamps)
-    assert payloads == np_payloads
+    assert [p.tobytes() for p in payloads] == np_payloads
     # The demo's payloads start with their sequence number (u64 LE), 0, 1, 2, ... in archive order.
     assert [int.from_bytes(p[:8], "little") for p in payloads] == list(range(archive.message_count))
     assert (np.diff(timestamps.astype(np.int64)) >= 0).all()
+
+
+def address(a):
+    return a.__array_interface__["data"][0]
+
+
+def test_iteration_and_indexing_match_numpy(fixtures):
+    path = fixtures / "archives" / "7_log.npz"
+    archive = LogArchive(path)
+    _, np_timestamps, np_payloads = numpy_messages(path)
+    pairs = list(archive)
+    assert [t for t, _ in pairs] == np_timestamps.tolist()
+    assert all(type(t) is int for t, _ in pairs)
+    assert [p.tobytes() for _, p in pairs] == np_payloads
+    it = iter(archive)
+    assert it.__length_hint__() == len(np_payloads)
+    next(it)
+    assert it.__length_hint__() == len(np_payloads) - 1
+    n = len(np_payloads)
+    for i in (0, n - 1, -1, -n):
+        t, p = archive[i]
+        assert t == np_timestamps[i] and p.tobytes() == np_payloads[i]
+    for i in (n, -n - 1, 2**62):
+        with pytest.raises(IndexError):
+            archive[i]
+
+
+def test_payloads_are_read_only_zero_copy_views_of_one_map(fixtures):
+    path = fixtures / "archives" / "200_log.npz"
+    archive = LogArchive(path)
+    _, first = archive.read_all()
+    _, again = archive.read_all()
+    # Zero copy: every call hands out the same memory, the archive's map, not a fresh buffer.
+    assert [address(p) for p in first] == [address(p) for p in again]
+    assert address(archive[3][1]) == address(first[3])
+    assert all(p.base is archive for p in first)
+    timestamps, buffer, starts, ends = archive.read_flat()
+    assert buffer.dtype == np.uint8 and starts.dtype == ends.dtype == timestamps.dtype == np.uint64
+    assert [address(buffer) + int(s) for s in starts] == [address(p) for p in first]
+    assert all(np.shares_memory(p, buffer) for p in first if p.size)
+    np.testing.assert_array_equal(timestamps, archive.read_all()[0])
+    _, _, np_payloads = numpy_messages(path)
+    assert [buffer[s:e].tobytes() for s, e in zip(starts, ends)] == np_payloads
+    for view in (first[0], buffer):
+        assert not view.flags.writeable
+        with pytest.raises(ValueError):
+            view[0] = 1
+        with pytest.raises(ValueError):
+            view.flags.writeable = True
+
+
+def test_payloads_outlive_the_archive_object(fixtures):
+    path = fixtures / "archives" / "1_log.npz"
+    _, _, np_payloads = numpy_messages(path)
+    archive = LogArchive(path)
+    _, payloads = archive.read_all()
+    _, _, flat_starts, flat_ends = (flat := archive.read_flat())
+    last = archive[-1][1]
+    del archive, flat_starts, flat_ends
+    gc.collect()
+    assert [p.tobytes() for p in payloads] == np_payloads
+    assert last.tobytes() == np_payloads[-1]
+    buffer, starts = flat[1], flat[2]
+    del flat
+    gc.collect()
+    assert buffer[starts[0] : starts[0] + len(np_payloads[0])].tobytes() == np_payloads[0]
+
+
+def test_an_archive_with_only_its_onset(tmp_path):
+    path = tmp_path / "4_log.npz"
+    onset = np.frombuffer(bytes([4]) + (0).to_bytes(8, "little") + (123).to_bytes(8, "little"), np.uint8)
+    np.savez(path, **{"004_00000000000000000000": onset})
+    archive = LogArchive(path)
+    assert (archive.onset_us, archive.message_count, list(archive)) == (123, 0, [])
+    timestamps, payloads = archive.read_all()
+    assert timestamps.dtype == np.uint64 and timestamps.shape == (0,) and payloads == []
+    timestamps, buffer, starts, ends = archive.read_flat()
+    assert timestamps.shape == buffer.shape == starts.shape == ends.shape == (0,)
+    with pytest.raises(IndexError):
+        archive[0]
+
+
+def mapped(path):
+    """Whether this process maps the file at `path` (Linux: /proc/self/maps)."""
+    target = str(Path(path).resolve())
+    with open("/proc/self/maps") as maps:
+        return any(line.rstrip("\n").endswith(" " + target) for line in maps)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="needs /proc/self/maps (Linux)")
+def test_the_map_lives_exactly_as_long_as_its_last_view(fixtures, tmp_path):
+    path = tmp_path / "7_log.npz"
+    shutil.copyfile(fixtures / "archives" / "7_log.npz", path)
+    archive = LogArchive(path)
+    assert mapped(path)
+    _, payloads = archive.read_all()
+    flat = archive.read_flat()
+    first = archive[0][1]
+    pairs = list(archive)
+    del archive
+    gc.collect()
+    assert mapped(path)
+    del payloads
+    gc.collect()
+    assert mapped(path)
+    del flat
+    gc.collect()
+    assert mapped(path)
+    del pairs
+    gc.collect()
+    assert mapped(path)
+    del first
+    gc.collect()
+    assert not mapped(path), "the map is released with its last view (no leaked reference)"

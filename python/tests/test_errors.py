@@ -17,6 +17,7 @@ BUILTIN = {
     "ShapeError": ValueError,
     "CorruptArchiveError": ValueError,
     "ClosedError": ValueError,
+    "TrackerError": ValueError,
 }
 
 

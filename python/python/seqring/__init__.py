@@ -2,11 +2,15 @@
 
 - :class:`SharedArray`: a typed n-d array in OS shared memory, read and written live by many processes.
 - :class:`LogArchive` and :func:`assemble_log_archives`: the ``{source}_log.npz`` archives of the data logger.
+- :class:`ProcessingTracker` (with :class:`ProcessingStatus`, :class:`JobState`, :class:`TrackerStatus`): a
+  multi-process job tracker in a YAML file, file-compatible with ataraxis's; :func:`directory_checksum`.
 - :mod:`seqring.errors`: :class:`SeqringError` and its subclasses.
 """
 
-from ._seqring import LogArchive, SharedArray, assemble_log_archives
+from ._seqring import LogArchive, SharedArray, assemble_log_archives, directory_checksum
 from . import errors
 from .errors import *  # noqa: F403 (the names in errors.__all__)
+from .tracker import JobState, ProcessingStatus, ProcessingTracker, TrackerStatus
 
 __all__ = ["SharedArray", "LogArchive", "assemble_log_archives", "errors", *errors.__all__]
+__all__ += ["ProcessingTracker", "ProcessingStatus", "JobState", "TrackerStatus", "directory_checksum"]

@@ -14,6 +14,7 @@ __all__ = [
     "ShapeError",
     "CorruptArchiveError",
     "ClosedError",
+    "TrackerError",
 ]
 
 
@@ -55,3 +56,8 @@ class CorruptArchiveError(SeqringError, ValueError):
 
 class ClosedError(SeqringError, ValueError):
     """The handle was closed or destroyed."""
+
+
+class TrackerError(SeqringError, ValueError):
+    """A processing tracker has no job with that id, a job, request or query is invalid, or the tracker file is not
+    a valid ``.yaml``/``.yml`` tracker."""
