@@ -11,13 +11,10 @@ The names, signatures and behaviour are ataraxis 7.2.0's; each class's docstring
 read by the other and by ``np.load``.
 """
 
-from typing import Any
-
 from .archive import PARALLEL_PROCESSING_THRESHOLD, LogArchiveReader, LogMessage, assemble_log_archives
 from .logger import LOG_ARCHIVE_SUFFIX, LOG_DIRECTORY_SUFFIX, DataLogger, LogPackage
 from .shared_memory_array import SharedMemoryArray
-
-_TRACKER_NAMES = ("ProcessingTracker", "ProcessingStatus", "JobState", "TrackerStatus", "calculate_directory_checksum")
+from .tracker import JobState, ProcessingStatus, ProcessingTracker, TrackerStatus, calculate_directory_checksum
 
 __all__ = [
     "SharedMemoryArray",
@@ -26,17 +23,12 @@ __all__ = [
     "LogArchiveReader",
     "LogMessage",
     "assemble_log_archives",
+    "ProcessingTracker",
+    "ProcessingStatus",
+    "JobState",
+    "TrackerStatus",
+    "calculate_directory_checksum",
     "LOG_ARCHIVE_SUFFIX",
     "LOG_DIRECTORY_SUFFIX",
     "PARALLEL_PROCESSING_THRESHOLD",
-    *_TRACKER_NAMES,
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # The tracker and the checksum live in .tracker (loaded on first use).
-    if name in _TRACKER_NAMES:
-        from . import tracker
-
-        return getattr(tracker, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -34,30 +34,31 @@ def _keys(archive: _seqring.LogArchive) -> List[str]:
     return names[len(names) - archive.message_count :]
 
 
-def _read_all(archive: _seqring.LogArchive) -> Tuple[npt.NDArray[np.uint64], List[bytes]]:
-    """Every message: absolute timestamps (µs since the epoch) and payloads, in archive order."""
+def _read_all(archive: _seqring.LogArchive) -> Tuple[npt.NDArray[np.uint64], List[Any]]:
+    """Every message: absolute timestamps (µs since the epoch) and payloads (zero-copy views), in archive order."""
     return archive.read_all()
 
 
 def _read_keys(
     archive: _seqring.LogArchive, all_keys: List[str], keys: Sequence[str]
-) -> Tuple[npt.NDArray[np.uint64], List[bytes]]:
+) -> Tuple[npt.NDArray[np.uint64], List[Any]]:
     """The messages named by ``keys`` (with or without ``.npy``), in the order given; :class:`KeyError` for a key
     that names no message."""
     index = {k: i for i, k in enumerate(all_keys)}
-    timestamps, payloads = _read_all(archive)
-    picked = []
+    timestamps, payloads = [], []
     for key in keys:
         stem = key[:-4] if key.endswith(".npy") else key
         if stem not in index:
             raise KeyError(f"{key} is not a message of the log archive {archive.path}")
-        picked.append(index[stem])
-    return timestamps[picked], [payloads[i] for i in picked]
+        timestamp, payload = archive[index[stem]]
+        timestamps.append(timestamp)
+        payloads.append(payload)
+    return np.array(timestamps, dtype=np.uint64), payloads
 
 
-def _payload(data: bytes) -> npt.NDArray[np.uint8]:
+def _payload(data: Any) -> npt.NDArray[np.uint8]:
     """A payload as ataraxis hands it out: a writeable one-dimensional uint8 array of its own."""
-    return np.frombuffer(bytearray(data), dtype=np.uint8)
+    return np.frombuffer(data, dtype=np.uint8).copy()
 
 
 @dataclass(frozen=True)
