@@ -17,20 +17,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from shared_array import per_call_ns  # benches/python/shared_array.py, beside this script
 
 import seqring
 from seqring.compat import DataLogger, LogArchiveReader, LogPackage, SharedMemoryArray, assemble_log_archives
-
-
-def per_call_ns(fn, calls, rounds):
-    """The median and min over `rounds` of the mean time per call of `calls` calls (ns)."""
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter_ns()
-        for _ in range(calls):
-            fn()
-        times.append((time.perf_counter_ns() - start) / calls)
-    return statistics.median(times), min(times)
 
 
 def arrays(calls, rounds):
