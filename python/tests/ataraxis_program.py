@@ -36,7 +36,8 @@ def child(state, queue, messages):
     queue.put(onset_package(CHILD))
     for i in range(messages):
         payload = np.array([CHILD, i % 256, (i * 7) % 256], dtype=np.uint8)
-        queue.put(LogPackage(source_id=np.uint8(CHILD), acquisition_time=np.uint64(10 * i + 5), serialized_data=payload))
+        package = LogPackage(source_id=np.uint8(CHILD), acquisition_time=np.uint64(10 * i + 5), serialized_data=payload)
+        queue.put(package)
         with state.array(with_lock=True) as array:
             array[0] += 1
     state[1] = 1

@@ -200,7 +200,14 @@ def test_spawned_children_reconnect_and_locked_blocks_lose_no_increment(name):
 
 @pytest.mark.parametrize(
     "dtype,value",
-    [(np.float64, 2.5), (np.int64, -(2**40)), (np.bool_, True), (np.complex128, 1 - 2j), (np.uint8, 200), (np.float32, 0.1)],
+    [
+        (np.float64, 2.5),
+        (np.int64, -(2**40)),
+        (np.bool_, True),
+        (np.complex128, 1 - 2j),
+        (np.uint8, 200),
+        (np.float32, 0.1),
+    ],
 )
 def test_sets_and_blocks_of_every_kind(name, dtype, value):
     a = SharedMemoryArray.create_array(name, np.zeros(4, dtype=dtype))
