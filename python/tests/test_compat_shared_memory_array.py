@@ -1,7 +1,9 @@
 """seqring.compat.SharedMemoryArray: ataraxis 7.2.0's calls, bad input, pickling into spawned processes, and the
 array() lock serialising read-modify-writes across processes."""
 
+import fcntl
 import multiprocessing as mp
+import os
 import pickle
 
 import numpy as np
@@ -9,6 +11,7 @@ import pytest
 
 from seqring import SharedArray
 from seqring.compat import SharedMemoryArray
+from seqring.compat.shared_memory_array import _lock_path
 
 
 @pytest.fixture
@@ -135,6 +138,19 @@ def test_array_context_writes_back_changes_on_exit(arr, name):
             a[1, 1] = -1
             raise RuntimeError("changes made before an error stay, as in shared memory")
     assert arr[1, 1] == -1
+
+
+def test_a_set_inside_the_instances_own_block_keeps_the_lock(arr, name):
+    with arr.array() as view:
+        arr[0, 0] = 9  # the lock is reentrant: no deadlock, and the block still holds it afterwards
+        fd = os.open(_lock_path(name), os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+        view[1, 1] = 8
+    np.testing.assert_array_equal(arr[:], [[9, 1, 2], [3, 8, 5]])
 
 
 def test_nan_left_alone_is_no_change(name):

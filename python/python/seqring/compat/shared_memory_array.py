@@ -19,9 +19,10 @@ from .. import SharedArray
 
 __all__ = ["SharedMemoryArray"]
 
+
 def _read(handle: SharedArray, index: Any) -> Any:
     """``handle[index]`` from one consistent read: a numpy scalar, or an array of its own."""
-    if isinstance(index, (int, np.integer)) and handle.ndim == 1 or (
+    if (isinstance(index, (int, np.integer)) and handle.ndim == 1) or (
         type(index) is tuple and len(index) == handle.ndim and all(isinstance(i, (int, np.integer)) for i in index)
     ):
         return handle[index]  # the native one-element read
@@ -109,25 +110,30 @@ def _lock_path(name: str) -> str:
 class _Lock:
     """An exclusive ``flock`` on the array's lock file, taken by ``arr[i] = v`` and ``array(with_lock=True)`` in
     every process, so that those read-modify-writes are serialised as ataraxis's lock serialises them. Readers
-    never take it."""
+    never take it. It is reentrant within one instance (``arr[i] = v`` inside that instance's own block), where
+    ataraxis's lock deadlocks."""
 
-    __slots__ = ("_path", "_fd")
+    __slots__ = ("_path", "_fd", "_depth")
 
     def __init__(self, name: str) -> None:
         self._path = _lock_path(name)
         self._fd: Optional[int] = None
+        self._depth = 0
 
     def __enter__(self) -> None:
-        if self._fd is None:
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        if self._depth == 0:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._depth += 1
 
     def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
-        fd, self._fd = self._fd, None
+        fd, self._fd, self._depth = self._fd, None, 0
         if fd is not None:
             os.close(fd)
 
