@@ -5,6 +5,7 @@ import fcntl
 import multiprocessing as mp
 import os
 import pickle
+import signal
 
 import numpy as np
 import pytest
@@ -238,3 +239,38 @@ def test_sets_and_blocks_of_every_kind(name, dtype, value):
         assert a[3] == want[3] and type(a[3]) is type(want[3])
     finally:
         a.destroy()
+
+
+def child_dies_in_a_block(arr, inside, never):
+    with arr.array() as view:
+        view[0, 0] = 123
+        inside.set()
+        never.recv()  # blocks until it is killed
+
+
+def test_a_block_killed_inside_releases_the_lock_and_writes_nothing(arr, name):
+    ctx = mp.get_context("spawn")
+    inside = ctx.Event()
+    never, keep = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=child_dies_in_a_block, args=(arr, inside, never))
+    child.start()
+    try:
+        assert inside.wait(timeout=60)
+        fd = os.open(_lock_path(name), os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):  # held by the child
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.kill(child.pid, signal.SIGKILL)
+            child.join(timeout=60)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the kernel released it (ataraxis's lock stays held)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join(timeout=60)
+        keep.close()
+    assert arr[0, 0] == 0, "the block died before its exit: nothing was written"
+    arr[0, 0] = 1
+    assert arr[0, 0] == 1
