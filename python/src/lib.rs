@@ -13,6 +13,7 @@
 mod archive;
 mod array;
 mod errors;
+mod logger;
 
 use pyo3::prelude::*;
 
@@ -22,5 +23,7 @@ fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<array::RawArray>()?;
     m.add_class::<archive::PyLogArchive>()?;
     m.add_function(wrap_pyfunction!(archive::assemble_log_archives, m)?)?;
+    m.add_class::<logger::PyDataLogger>()?;
+    m.add_class::<logger::PyProducer>()?;
     Ok(())
 }

@@ -9,5 +9,7 @@ from ._seqring import LogArchive, assemble_log_archives
 from . import errors
 from .errors import *  # noqa: F403 (the names in errors.__all__)
 from .shared_array import SharedArray
+from ._seqring import DataLogger, Producer
 
 __all__ = ["SharedArray", "LogArchive", "assemble_log_archives", "errors", *errors.__all__]
+__all__ += ["DataLogger", "Producer"]

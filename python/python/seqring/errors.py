@@ -14,6 +14,9 @@ __all__ = [
     "ShapeError",
     "CorruptArchiveError",
     "ClosedError",
+    "InvalidOptionError",
+    "PayloadTooLargeError",
+    "RingFullError",
 ]
 
 
@@ -55,3 +58,18 @@ class CorruptArchiveError(SeqringError, ValueError):
 
 class ClosedError(SeqringError, ValueError):
     """The handle was closed or destroyed."""
+
+
+class InvalidOptionError(SeqringError, ValueError):
+    """An option or argument is out of range: a logger option, a source id outside 0..=255, a timestamp of 0."""
+
+
+class PayloadTooLargeError(SeqringError, ValueError):
+    """A message is longer than the logger's largest payload (``Producer.max_payload``); it was not logged and is
+    not counted as dropped."""
+
+
+class RingFullError(SeqringError):
+    """The logger's ring was full (at once under ``on_full="drop"``, for the whole ``wait_timeout`` under
+    ``on_full="wait"``): the message was dropped, and counted in its source's ``dropped`` count of the stop report
+    and in ``DataLogger.health()["dropped"]``."""
