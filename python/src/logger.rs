@@ -57,6 +57,17 @@ fn invalid(message: String) -> PyErr {
     raise(Kind::InvalidOption, message)
 }
 
+/// `value` as an unsigned integer, or `InvalidOptionError` naming `what`.
+#[inline]
+fn int<'py, T: FromPyObjectOwned<'py>>(what: &str, value: &Bound<'py, PyAny>) -> PyResult<T> {
+    value.extract::<T>().map_err(|_| {
+        invalid(format!(
+            "{what} must be an int >= 0 that fits {}, not {value}",
+            std::any::type_name::<T>()
+        ))
+    })
+}
+
 impl PyDataLogger {
     fn state(&self) -> MutexGuard<'_, State> {
         // A panic while the lock was held cannot leave `State` half-written: every update is one assignment.
@@ -91,7 +102,7 @@ impl PyDataLogger {
     /// Checks the options; nothing is created until `start()`.
     #[new]
     #[pyo3(signature = (
-        output_dir, name, *, capacity = None, max_payload = None, format = "segments", writers = 5,
+        output_dir, name, *, capacity = None, max_payload = None, format = "segments", writers = None,
         segment_size = None, fsync_interval = Some(1.0), on_full = "drop", wait_timeout = 1.0,
         abandon_timeout = 1.0
     ))]
@@ -99,17 +110,19 @@ impl PyDataLogger {
     fn new(
         output_dir: PathBuf,
         name: String,
-        capacity: Option<usize>,
-        max_payload: Option<usize>,
+        capacity: Option<&Bound<'_, PyAny>>,
+        max_payload: Option<&Bound<'_, PyAny>>,
         format: &str,
-        writers: usize,
-        segment_size: Option<u64>,
+        writers: Option<&Bound<'_, PyAny>>,
+        segment_size: Option<&Bound<'_, PyAny>>,
         fsync_interval: Option<f64>,
         on_full: &str,
         wait_timeout: f64,
         abandon_timeout: f64,
     ) -> PyResult<Self> {
         let mut builder = DataLogger::builder(&output_dir, &name);
+        // ataraxis writes with 5 threads.
+        let writers: usize = writers.map_or(Ok(5), |w| int("writers", w))?;
         builder = builder.format(match format {
             "segments" => Format::Segments,
             "npy" if writers > 0 => Format::NpyEntries { writers },
@@ -125,13 +138,13 @@ impl PyDataLogger {
             .fsync_interval(fsync_interval.map(|s| seconds("fsync_interval", s)).transpose()?)
             .abandon_timeout(seconds("abandon_timeout", abandon_timeout)?);
         if let Some(c) = capacity {
-            builder = builder.capacity(c);
+            builder = builder.capacity(int("capacity", c)?);
         }
         if let Some(p) = max_payload {
-            builder = builder.max_payload(p);
+            builder = builder.max_payload(int("max_payload", p)?);
         }
         if let Some(s) = segment_size {
-            builder = builder.segment_size(s);
+            builder = builder.segment_size(int("segment_size", s)?);
         }
         let log_dir = output_dir.join(format!("{name}{LOG_DIR_SUFFIX}"));
         Ok(PyDataLogger {
@@ -413,7 +426,8 @@ impl PyProducer {
     }
 
     /// Logs `data` stamped `timestamp_us` µs after the source's onset (0 is reserved for the onset record).
-    fn log_at(&self, py: Python<'_>, timestamp_us: u64, data: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn log_at(&self, py: Python<'_>, timestamp_us: &Bound<'_, PyAny>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let timestamp_us: u64 = int("timestamp_us", timestamp_us)?;
         if timestamp_us == 0 {
             return Err(invalid(
                 "timestamp_us 0 is the onset record's: stamp messages from 1 µs after the onset".into(),

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Logging 64 B messages from one Python process through seqring.DataLogger, end to end to disk.
+
+usage: python benches/python/logger.py [--quick] [--messages N] [--rounds R]
+
+Each round starts a fresh DataLogger in a temporary directory, connects one Producer in this process, logs N
+messages of 64 B (each carries its sequence number) with `Producer.log`, and stops the logger: the end-to-end time
+runs from the first `log` call until `stop()` has returned (everything drained, written and fsynced). Untimed, it
+then assembles the archives and checks, from the archive alone, that every message the report counts as written is
+there (count, and first and last sequence numbers). Variants:
+
+- call:        `log(bytes)` alone, timed over the calls only (the per-call cost; the ring is big enough for all).
+- drop:        the default ring (32 MiB) and policy (drop when full): end to end; drops are counted and reported.
+- wait:        the default ring, on_full="wait" (the GIL is released around each call): end to end, nothing dropped.
+- ndarray:     as wait, but each payload is a 64 B uint8 ndarray row instead of bytes.
+
+Prints the median and min per message and messages/s over the rounds. ataraxis-data-structures 7.2.0 is not
+installable here: its recorded figure (issue 12) is about 2,000 messages/s through DataLogger.input_queue.
+"""
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import uuid
+
+import numpy as np
+
+import seqring
+
+PAYLOAD = 64
+
+
+def payloads(n):
+    """n distinct 64 B payloads: the sequence number (u64 LE), then a fixed pattern."""
+    rows = np.empty((n, PAYLOAD), dtype=np.uint8)
+    rows[:, 8:] = np.arange(8, PAYLOAD, dtype=np.uint8)
+    rows[:, :8] = np.arange(n, dtype="<u8").view(np.uint8).reshape(n, 8)
+    return rows
+
+
+def one_round(variant, rows, as_bytes):
+    n = len(rows)
+    name = f"bench-pylog-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    options = {"fsync_interval": 1.0}
+    if variant == "call":
+        options["capacity"] = 1 << 30 if n * (PAYLOAD + 16) > (1 << 29) else 1 << 29
+    if variant in ("wait", "ndarray"):
+        options.update(on_full="wait", wait_timeout=10.0)
+    with tempfile.TemporaryDirectory(prefix="seqring-bench-") as out:
+        logger = seqring.DataLogger(out, name, **options)
+        logger.start()
+        producer = seqring.Producer.connect(name, 1)
+        log = producer.log
+        data = rows if variant == "ndarray" else as_bytes
+        dropped = 0
+        start = time.perf_counter_ns()
+        for d in data:
+            try:
+                log(d)
+            except seqring.RingFullError:
+                dropped += 1
+        logged = time.perf_counter_ns()
+        report = logger.stop()
+        stopped = time.perf_counter_ns()
+        assert report["dropped"] == dropped and report["abandoned"] == 0, report
+        written = report["sources"][1]["records"] - 1
+        assert written == n - dropped, (written, n, dropped)
+        seqring.assemble_log_archives(report["log_dir"])
+        timestamps, messages = seqring.LogArchive(os.path.join(report["log_dir"], "1_log.npz")).read_all()
+        assert len(messages) == len(timestamps) == written, (len(messages), written)
+        if written:
+            first, last = (int(np.frombuffer(bytes(m)[:8], "<u8")[0]) for m in (messages[0], messages[-1]))
+            assert first == 0 and (dropped or last == n - 1), (first, last)
+        elapsed = (logged if variant == "call" else stopped) - start
+        return elapsed / n, dropped
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100 k messages, 3 rounds (a few seconds)")
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--variants", default="call,drop,wait,ndarray")
+    args = parser.parse_args()
+    n, rounds = (100_000, 3) if args.quick else (args.messages, args.rounds)
+    rows = payloads(n)
+    as_bytes = [r.tobytes() for r in rows]
+    print(f"{n} messages of {PAYLOAD} B per round, {rounds} rounds; cpus: {os.cpu_count()}")
+    for variant in args.variants.split(","):
+        per_message, drops = [], []
+        for _ in range(rounds):
+            ns, dropped = one_round(variant, rows, as_bytes)
+            per_message.append(ns)
+            drops.append(dropped)
+        med, low = statistics.median(per_message), min(per_message)
+        what = "per call" if variant == "call" else "end to end"
+        print(
+            f"{variant:8} {what:10}: median {med:7.1f} ns/msg ({1e9 / med / 1e6:5.2f} M msg/s), "
+            f"min {low:7.1f} ns/msg ({1e9 / low / 1e6:5.2f} M msg/s); dropped per round {drops}; "
+            f"vs ataraxis' recorded ~2,000 msg/s: {1e9 / med / 2000:,.0f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
