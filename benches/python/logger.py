@@ -13,12 +13,15 @@ there (count, and first and last sequence numbers). Variants:
 - drop:        the default ring (32 MiB) and policy (drop when full): end to end; drops are counted and reported.
 - wait:        the default ring, on_full="wait" (the GIL is released around each call): end to end, nothing dropped.
 - ndarray:     as wait, but each payload is a 64 B uint8 ndarray row instead of bytes.
+- process:     as wait, but the producer runs in a spawned process (the logger stays in this one): from the child's
+               first `log` (its perf_counter_ns, the same monotonic clock) until `stop()` has returned here.
 
 Prints the median and min per message and messages/s over the rounds. ataraxis-data-structures 7.2.0 is not
 installable here: its recorded figure (issue 12) is about 2,000 messages/s through DataLogger.input_queue.
 """
 
 import argparse
+import multiprocessing as mp
 import os
 import statistics
 import tempfile
@@ -40,30 +43,61 @@ def payloads(n):
     return rows
 
 
+def child_producer(name, n, ready, go, started):
+    """The `process` variant's producer: logs n messages, reporting when it began."""
+    messages = [r.tobytes() for r in payloads(n)]
+    producer = seqring.Producer.connect(name, 1)
+    log = producer.log
+    ready.set()
+    go.wait()
+    start = time.perf_counter_ns()
+    for m in messages:
+        log(m)
+    started.put(start)
+
+
+def start_in_child(name, n):
+    """Starts `child_producer` and lets it log; returns (its start time once it has logged everything, the child)."""
+    ctx = mp.get_context("spawn")
+    ready, go, started = ctx.Event(), ctx.Event(), ctx.Queue()
+    child = ctx.Process(target=child_producer, args=(name, n, ready, go, started))
+    child.start()
+    ready.wait(60)
+    go.set()
+    return started.get(timeout=600), child
+
+
 def one_round(variant, rows, as_bytes):
     n = len(rows)
     name = f"bench-pylog-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     options = {"fsync_interval": 1.0}
     if variant == "call":
         options["capacity"] = 1 << 30 if n * (PAYLOAD + 16) > (1 << 29) else 1 << 29
-    if variant in ("wait", "ndarray"):
+    if variant in ("wait", "ndarray", "process"):
         options.update(on_full="wait", wait_timeout=10.0)
     with tempfile.TemporaryDirectory(prefix="seqring-bench-") as out:
         logger = seqring.DataLogger(out, name, **options)
         logger.start()
-        producer = seqring.Producer.connect(name, 1)
-        log = producer.log
-        data = rows if variant == "ndarray" else as_bytes
-        dropped = 0
-        start = time.perf_counter_ns()
-        for d in data:
-            try:
-                log(d)
-            except seqring.RingFullError:
-                dropped += 1
-        logged = time.perf_counter_ns()
+        dropped, child = 0, None
+        if variant == "process":
+            start, child = start_in_child(name, n)
+            logged = start
+        else:
+            producer = seqring.Producer.connect(name, 1)
+            log = producer.log
+            data = rows if variant == "ndarray" else as_bytes
+            start = time.perf_counter_ns()
+            for d in data:
+                try:
+                    log(d)
+                except seqring.RingFullError:
+                    dropped += 1
+            logged = time.perf_counter_ns()
         report = logger.stop()
         stopped = time.perf_counter_ns()
+        if child is not None:
+            child.join(60)
+            assert child.exitcode == 0
         assert report["dropped"] == dropped and report["abandoned"] == 0, report
         written = report["sources"][1]["records"] - 1
         assert written == n - dropped, (written, n, dropped)
@@ -82,7 +116,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="100 k messages, 3 rounds (a few seconds)")
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--variants", default="call,drop,wait,ndarray")
+    parser.add_argument("--variants", default="call,drop,wait,ndarray,process")
     args = parser.parse_args()
     n, rounds = (100_000, 3) if args.quick else (args.messages, args.rounds)
     rows = payloads(n)

@@ -35,8 +35,31 @@ enum State {
     Stopped,
 }
 
-/// A data logger: producers in any process log byte messages through a shared-memory ring, and its drain thread
-/// writes them under `{output_dir}/{name}_data_log/`.
+/// DataLogger(output_dir, name, *, capacity=None, max_payload=None, format="segments", writers=None,
+/// segment_size=None, fsync_interval=1.0, on_full="drop", wait_timeout=1.0, abandon_timeout=1.0)
+///
+/// A data logger: producers in any process (:class:`Producer`) log byte messages through a shared-memory ring, and
+/// its drain thread writes them under ``{output_dir}/{name}_data_log/`` without blocking them.
+///
+/// The constructor only checks the options; :meth:`start` creates the directory and the ring and starts the drain
+/// (ataraxis's ``DataLogger`` also starts separately). As a context manager it starts on entry and stops on exit.
+/// ``name`` is machine-wide (``[A-Za-z0-9._-]``, 1 to 188 characters): producers connect by it, and one running
+/// logger holds it at a time.
+///
+/// Options (the defaults are ``seqring::logger::LoggerBuilder``'s):
+///
+/// - ``capacity``: the ring's data area in bytes, rounded up to a power of two, 64 B to 1 GiB (default 32 MiB).
+/// - ``max_payload``: the largest message in bytes (default a quarter of the capacity less 16; at most about half).
+/// - ``format``: ``"segments"`` (checksummed append-only segment files) or ``"npy"`` (one ataraxis ``.npy`` file per
+///   message, written by ``writers`` threads, default 5). Either is assembled by :func:`assemble_log_archives`.
+/// - ``segment_size``: bytes at which a segment file is closed and the next begun (default 256 MiB).
+/// - ``fsync_interval``: seconds between syncs while running, or ``None`` to sync only at stop.
+/// - ``on_full``: ``"drop"`` (a full ring refuses the message at once) or ``"wait"`` (the producer waits up to
+///   ``wait_timeout`` seconds for room). Either way a message given up on raises :class:`RingFullError` and is
+///   counted as dropped.
+/// - ``abandon_timeout``: seconds a claim left uncommitted by a producer that died may block the drain.
+///
+/// Raises :class:`InvalidOptionError` for a bad option here; :meth:`start` raises for a bad name or size.
 #[pyclass(module = "seqring._seqring", name = "DataLogger", frozen)]
 pub(crate) struct PyDataLogger {
     name: String,
@@ -99,7 +122,7 @@ impl PyDataLogger {
 
 #[pymethods]
 impl PyDataLogger {
-    /// Checks the options; nothing is created until `start()`.
+    /// Checks the options; nothing is created until ``start()``.
     #[new]
     #[pyo3(signature = (
         output_dir, name, *, capacity = None, max_payload = None, format = "segments", writers = None,
@@ -154,7 +177,11 @@ impl PyDataLogger {
         })
     }
 
-    /// Creates the log directory and the ring and starts the drain thread; does nothing if already running.
+    /// Creates the log directory and the ring and starts the drain thread. Does nothing if it is running already.
+    ///
+    /// Raises :class:`InvalidNameError`, :class:`InvalidOptionError` (capacity, max_payload, segment_size),
+    /// :class:`AlreadyExistsError` if a live logger runs under the name, an OS error's class if the directory cannot
+    /// be created, :class:`ClosedError` once stopped. A failed start leaves nothing behind and may be retried.
     fn start(&self, py: Python<'_>) -> PyResult<()> {
         let builder = {
             let mut state = self.state();
@@ -184,7 +211,18 @@ impl PyDataLogger {
         }
     }
 
-    /// Stops the logger: drains every committed message, syncs, and returns the report as a dict.
+    /// Stops the logger: refuses new messages, drains every committed one, syncs the files, removes the ring, and
+    /// returns the account of the run as a dict:
+    ///
+    /// ``log_dir`` (Path), ``records`` and ``bytes`` written (each source's onset record included), ``dropped``
+    /// (refused by a full ring or a stopped logger), ``abandoned`` (claims of producers that died), ``unwritten_records``
+    /// and ``unwritten_bytes`` (a disk error), ``taken_over`` (drained from a dead logger's ring of the same name),
+    /// ``torn_bytes_cut``, ``files`` (segment files), ``npy_entries``, and ``sources``: ``{source_id: {"records",
+    /// "bytes", "dropped", "unwritten_records", "unwritten_bytes"}}`` for every source with any message.
+    ///
+    /// If a write failed, raises a :class:`SeqringError` (its OS error's subclass where one fits) whose ``report``
+    /// attribute is that dict, exact about what is on disk. Raises :class:`ClosedError` once stopped, and
+    /// :class:`SeqringError` if never started. The logger is stopped afterwards either way.
     fn stop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let logger = {
             let mut state = self.state();
@@ -201,7 +239,9 @@ impl PyDataLogger {
         report_dict(py, &report)
     }
 
-    /// Progress and the first disk error, as a dict.
+    /// Progress while running, as a dict: ``records`` drained, ``written`` (handed to the OS), ``bytes``,
+    /// ``pending_bytes`` (in the ring, not yet drained), ``dropped``, ``abandoned``, ``error`` (the first disk error
+    /// as a string, or None).
     fn health<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let health = self.running(DataLogger::health)?;
         let d = PyDict::new(py);
@@ -215,12 +255,13 @@ impl PyDataLogger {
         Ok(d)
     }
 
-    /// Holds disk writes: messages accumulate in the ring until `resume_writing()`.
+    /// Holds disk writes: messages accumulate in the ring (then drop or wait, by ``on_full``) until
+    /// :meth:`resume_writing`. For keeping the disk quiet during a critical phase, and for tests.
     fn pause_writing(&self) -> PyResult<()> {
         self.running(DataLogger::pause_writing)
     }
 
-    /// Resumes disk writes after `pause_writing()`.
+    /// Resumes disk writes after :meth:`pause_writing`.
     fn resume_writing(&self) -> PyResult<()> {
         self.running(DataLogger::resume_writing)
     }
@@ -298,7 +339,15 @@ pub(crate) fn report_dict<'py>(py: Python<'py>, report: &StopReport) -> PyResult
     Ok(d)
 }
 
-/// A producer of one source of a running logger, in this process or any other.
+/// A producer of one source (0..=255) of a running :class:`DataLogger`, in this process or any other: get one with
+/// :meth:`Producer.connect`.
+///
+/// :meth:`log` and :meth:`log_at` take any object with the buffer protocol (bytes, bytearray, memoryview, a
+/// C-contiguous ndarray of any dtype, array.array) and copy its raw bytes straight into the ring: no system call,
+/// no intermediate object. Under ``on_full="drop"`` a call holds the GIL (it takes about 100 ns); under
+/// ``on_full="wait"`` it releases the GIL, since it may wait for room. A producer object is not picklable: connect
+/// one in each process. Each source's first producer logs its onset record; later messages are stamped in µs since
+/// that onset.
 #[pyclass(module = "seqring._seqring", name = "Producer", frozen)]
 pub(crate) struct PyProducer {
     inner: Producer,
@@ -402,7 +451,10 @@ impl PyProducer {
 
 #[pymethods]
 impl PyProducer {
-    /// Connects a producer for `source_id` (0..=255) to the running logger `name`, from any process.
+    /// Connects a producer for ``source_id`` (0..=255) to the running logger ``name``, from any process.
+    ///
+    /// Raises :class:`NotFoundError` if no logger of that name runs, :class:`InvalidNameError`,
+    /// :class:`InvalidOptionError` for a source id outside 0..=255.
     #[staticmethod]
     fn connect(py: Python<'_>, name: String, source_id: &Bound<'_, PyAny>) -> PyResult<Self> {
         let id = self::source_id(source_id)?;
@@ -419,13 +471,21 @@ impl PyProducer {
         })
     }
 
-    /// Logs `data` (any contiguous buffer: its raw bytes) stamped with the µs elapsed since the source's onset.
+    /// Logs the raw bytes of ``data`` (see the class), stamped with the µs elapsed since the source's onset.
+    ///
+    /// Raises :class:`RingFullError` if the ring was full (under ``on_full="wait"``, for the whole wait timeout):
+    /// the message is dropped and counted in its source's ``dropped`` (stop report and ``health()``).
+    /// :class:`PayloadTooLargeError` beyond ``max_payload`` (not logged, not counted); :class:`ClosedError` once
+    /// the logger has stopped (counted as dropped); :class:`DTypeMismatchError` (a TypeError) if ``data`` has no
+    /// raw bytes; :class:`ShapeError` if it is not contiguous.
     fn log(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let producer = &self.inner;
         self.log_with(py, data, |bytes| producer.log_now(bytes))
     }
 
-    /// Logs `data` stamped `timestamp_us` µs after the source's onset (0 is reserved for the onset record).
+    /// Logs ``data`` stamped ``timestamp_us`` µs after the source's onset (``onset_us``); 0 is the onset record's
+    /// and raises :class:`InvalidOptionError`. Archives order a source's messages by timestamp, keeping duplicates
+    /// in the order logged. Raises as :meth:`log`.
     fn log_at(&self, py: Python<'_>, timestamp_us: &Bound<'_, PyAny>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let timestamp_us: u64 = int("timestamp_us", timestamp_us)?;
         if timestamp_us == 0 {
