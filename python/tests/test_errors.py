@@ -17,6 +17,9 @@ BUILTIN = {
     "ShapeError": ValueError,
     "CorruptArchiveError": ValueError,
     "ClosedError": ValueError,
+    "InvalidOptionError": ValueError,
+    "PayloadTooLargeError": ValueError,
+    "RingFullError": errors.SeqringError,  # no builtin means "a full ring"
 }
 
 
