@@ -440,3 +440,46 @@ def test_a_producer_killed_mid_run_loses_nothing_it_committed(tmp_path, name):
     assert committed <= logged <= committed + 1  # at most the one message in flight when it died
     _, timestamps, payloads = assemble_and_read(logger.log_dir, 9)
     assert payloads == [message(9, i) for i in range(logged)], "every committed message, in order, intact"
+
+
+def log_past_a_file_size_limit(output_dir, name, count, results):
+    """Runs a logger whose files may not grow past 200 KiB (RLIMIT_FSIZE); reports what health and stop said."""
+    import resource
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead of killing
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200 << 10, resource.RLIM_INFINITY))
+    logger = DataLogger(output_dir, name, capacity=1 << 16, on_full="wait", wait_timeout=30.0)
+    logger.start()
+    producer = Producer.connect(name, 1)
+    for i in range(count):
+        producer.log(message(1, i))
+    health = logger.health()
+    try:
+        logger.stop()
+        results.put(("stopped", health, None, None))
+    except SeqringError as e:
+        try:
+            logger.stop()
+            closed = False
+        except ClosedError:
+            closed = True
+        results.put((str(e), health, e.report, closed and not logger.alive))
+
+
+def test_a_disk_error_is_reported_with_exact_counts(tmp_path, name):
+    ctx = mp.get_context("spawn")
+    results = ctx.Queue()
+    count = 10_000  # about 1.2 MB of segments
+    child = ctx.Process(target=log_past_a_file_size_limit, args=(tmp_path, name, count, results))
+    child.start()
+    error, health, report, closed = results.get(timeout=120)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert "File too large" in error and "could not be written" in error
+    assert health["error"] and "File too large" in health["error"]
+    assert closed, "a stop that failed still stops the logger"
+    source = report["sources"][1]
+    assert source["records"] + source["unwritten_records"] == count + 1
+    assert source["unwritten_records"] > 0 and source["dropped"] == 0
+    assert report["records"] == source["records"] and report["unwritten_records"] == source["unwritten_records"]
+    assert report["log_dir"] == tmp_path / f"{name}_data_log"
