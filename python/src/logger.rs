@@ -35,9 +35,6 @@ enum State {
     Stopped,
 }
 
-/// DataLogger(output_dir, name, *, capacity=None, max_payload=None, format="segments", writers=None,
-/// segment_size=None, fsync_interval=1.0, on_full="drop", wait_timeout=1.0, abandon_timeout=1.0)
-///
 /// A data logger: producers in any process (:class:`Producer`) log byte messages through a shared-memory ring, and
 /// its drain thread writes them under ``{output_dir}/{name}_data_log/`` without blocking them.
 ///
@@ -128,7 +125,10 @@ impl PyDataLogger {
         output_dir, name, *, capacity = None, max_payload = None, format = "segments", writers = None,
         segment_size = None, fsync_interval = Some(1.0), on_full = "drop", wait_timeout = 1.0,
         abandon_timeout = 1.0
-    ))]
+    ),
+    text_signature = "(output_dir, name, *, capacity=None, max_payload=None, format='segments', writers=None, \
+                      segment_size=None, fsync_interval=1.0, on_full='drop', wait_timeout=1.0, abandon_timeout=1.0)"
+    )]
     #[allow(clippy::too_many_arguments)]
     fn new(
         output_dir: PathBuf,
