@@ -401,9 +401,9 @@ fn with_payload<R>(data: &Bound<'_, PyAny>, release: bool, f: impl FnOnce(&[u8])
             &[][..]
         } else {
             // SAFETY: a C-contiguous array of `len` elements of `itemsize` bytes at `data` (numpy's invariant). The
-            // reference `data` holds keeps the array, and so its storage, alive for the call; numpy refuses to
-            // resize an array that others reference (only `resize(refcheck=False)`, unsafe by numpy's own docs,
-            // could move it).
+            // caller's reference to the array (the argument of this call) keeps it, and so its storage, alive for
+            // the call; numpy refuses to resize an array that more than its owner and the resizing call reference
+            // (only `resize(refcheck=False)`, unsafe by numpy's own docs, could move it while the GIL is released).
             unsafe { std::slice::from_raw_parts((*a.as_array_ptr()).fields.data as *const u8, len) }
         };
         return Ok(f(bytes));

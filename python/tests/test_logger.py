@@ -107,6 +107,7 @@ def test_every_buffer_kind_goes_to_disk_and_back(tmp_path, name):
         producer = Producer.connect(name, 7)
         after_us = time.time_ns() // 1000
         assert (producer.source_id, producer.logger_name) == (7, name)
+        assert name in repr(producer) and "source_id=7" in repr(producer)
         assert before_us - 1000 <= producer.onset_us <= after_us + 1000
         assert producer.max_payload == (1 << 20) // 4 - RECORD
         assert producer.elapsed_us() >= 0
