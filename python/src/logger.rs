@@ -453,14 +453,28 @@ impl PyProducer {
 impl PyProducer {
     /// Connects a producer for ``source_id`` (0..=255) to the running logger ``name``, from any process.
     ///
+    /// With ``onset_us`` (µs since the UNIX epoch), the source's onset is that instead of now: for a source whose
+    /// clock started earlier, such as an ataraxis onset package. A source has one onset per logger: the first
+    /// producer to connect sets it, and ``onset_us`` for a source that has one raises :class:`AlreadyExistsError`.
+    ///
     /// Raises :class:`NotFoundError` if no logger of that name runs, :class:`InvalidNameError`,
-    /// :class:`InvalidOptionError` for a source id outside 0..=255.
+    /// :class:`InvalidOptionError` for a source id outside 0..=255 or an onset that is not an int >= 0.
     #[staticmethod]
-    fn connect(py: Python<'_>, name: String, source_id: &Bound<'_, PyAny>) -> PyResult<Self> {
+    #[pyo3(signature = (name, source_id, *, onset_us = None))]
+    fn connect(
+        py: Python<'_>,
+        name: String,
+        source_id: &Bound<'_, PyAny>,
+        onset_us: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let id = self::source_id(source_id)?;
+        let onset_us: Option<u64> = onset_us.map(|o| int("onset_us", o)).transpose()?;
         let (inner, info) = py
             .detach(|| {
-                let producer = Producer::connect(&name, id)?;
+                let producer = match onset_us {
+                    None => Producer::connect(&name, id)?,
+                    Some(onset) => Producer::connect_with_onset(&name, id, onset)?,
+                };
                 logger::inspect(&name).map(|info| (producer, info))
             })
             .map_err(|e| logger_error(py, e))?;

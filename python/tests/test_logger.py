@@ -149,6 +149,23 @@ def test_every_buffer_kind_goes_to_disk_and_back(tmp_path, name):
     assert timestamps == sorted(timestamps) and timestamps[-1] == onset + 10**12
 
 
+def test_a_source_can_be_given_its_onset(tmp_path, name):
+    onset = 1_700_000_000_000_000  # 2023-11-14, µs since the epoch
+    with DataLogger(tmp_path, name) as logger:
+        camera = Producer.connect(name, 5, onset_us=onset)
+        assert camera.onset_us == onset
+        camera.log_at(40, b"frame")
+        with pytest.raises(AlreadyExistsError):
+            Producer.connect(name, 5, onset_us=onset + 1)
+        assert Producer.connect(name, 5).onset_us == onset  # a later producer of the source shares it
+        for bad in (-1, "now", 2**64):
+            with pytest.raises(InvalidOptionError):
+                Producer.connect(name, 6, onset_us=bad)
+        report = logger.stop()
+    assert report["sources"][5]["records"] == 2 and 6 not in report["sources"]
+    assert assemble_and_read(logger.log_dir, 5) == (onset, [onset + 40], [b"frame"])
+
+
 def test_npy_entries_from_two_sources(tmp_path, name):
     with DataLogger(tmp_path, name, format="npy", writers=2, fsync_interval=None) as logger:
         producers = [Producer.connect(name, s) for s in (1, 200)]
