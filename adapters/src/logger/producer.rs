@@ -105,8 +105,41 @@ impl Producer {
     /// logger.stop().unwrap();
     /// ```
     pub fn connect(logger_name: &str, source_id: u8) -> Result<Producer, LoggerError> {
+        Self::attach(Self::open(logger_name)?, logger_name, source_id, None)
+    }
+
+    /// Connects like [`Producer::connect`], but gives the source the onset `onset_us` (µs since the UNIX epoch)
+    /// instead of now: for a source whose clock started earlier (an ataraxis onset package), or for replaying a
+    /// recorded log. `log_now` then stamps the wall-clock time elapsed since `onset_us`. The in-process form is
+    /// [`DataLogger::producer_with_onset`](super::DataLogger::producer_with_onset).
+    ///
+    /// # Errors
+    /// [`LoggerError::OnsetTaken`] if the source already has an onset in this logger (connect without one to log
+    /// for it), and the errors of [`Producer::connect`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::logger::{DataLogger, LoggerError, Producer};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let name = format!("doc-connect-onset-{}", std::process::id());
+    /// let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let camera = Producer::connect_with_onset(&name, 5, 1_700_000_000_000_000).unwrap();
+    /// assert_eq!(camera.onset_us(), 1_700_000_000_000_000);
+    /// camera.log_at(40, b"frame").unwrap();
+    /// let again = Producer::connect_with_onset(&name, 5, 1_800_000_000_000_000);
+    /// assert!(matches!(again, Err(LoggerError::OnsetTaken { source_id: 5, .. })));
+    /// assert_eq!(Producer::connect(&name, 5).unwrap().onset_us(), 1_700_000_000_000_000);
+    /// drop(camera);
+    /// assert_eq!(logger.stop().unwrap().source(5).unwrap().records, 2);
+    /// ```
+    pub fn connect_with_onset(logger_name: &str, source_id: u8, onset_us: u64) -> Result<Producer, LoggerError> {
+        Self::attach(Self::open(logger_name)?, logger_name, source_id, Some(onset_us))
+    }
+
+    /// Maps the region of the running logger `logger_name`.
+    fn open(logger_name: &str) -> Result<Arc<Backing>, LoggerError> {
         let region = region_name(logger_name)?;
-        let backing = super::backing::open(&region).map_err(|source| match source {
+        super::backing::open(&region).map_err(|source| match source {
             crate::region::RegionError::NotFound { .. } => LoggerError::NotRunning {
                 name: logger_name.into(),
             },
@@ -114,8 +147,7 @@ impl Producer {
                 name: logger_name.into(),
                 source,
             },
-        })?;
-        Self::attach(backing, logger_name, source_id, None)
+        })
     }
 
     /// Attaches to the logger in `backing` (already mapped).
