@@ -396,16 +396,9 @@ fn with_payload<R>(data: &Bound<'_, PyAny>, release: bool, f: impl FnOnce(&[u8])
                 "an ndarray of Python objects has no raw bytes to log",
             ));
         }
-        let len = a.len() * dtype.itemsize();
-        let bytes = if len == 0 {
-            &[][..]
-        } else {
-            // SAFETY: a C-contiguous array of `len` elements of `itemsize` bytes at `data` (numpy's invariant). The
-            // caller's reference to the array (the argument of this call) keeps it, and so its storage, alive for
-            // the call; numpy refuses to resize an array that more than its owner and the resizing call reference
-            // (only `resize(refcheck=False)`, unsafe by numpy's own docs, could move it while the GIL is released).
-            unsafe { std::slice::from_raw_parts((*a.as_array_ptr()).fields.data as *const u8, len) }
-        };
+        // C-contiguous (checked above); `data` keeps the array alive for the call, and numpy refuses to resize an
+        // array referenced beyond its owner, so its storage stays in place even while `f` has the GIL released.
+        let bytes = crate::ndarray::bytes(a).ok_or_else(|| raise(Kind::Shape, "the ndarray is not C-contiguous"))?;
         return Ok(f(bytes));
     }
     // Anything else with the buffer protocol: a zero-copy uint8 view, which holds the exporter's buffer.
