@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyType;
 use seqring::archive::{ArchiveError, AssembleError};
 use seqring::config::ConfigError;
+use seqring::logger::{LogError, LoggerError, WriteError};
 use seqring::processing::ChecksumError;
 use seqring::region::RegionError;
 use seqring::shared_array::SharedArrayError;
@@ -37,6 +38,12 @@ pub(crate) enum Kind {
     /// `TrackerError` (a `ValueError`): a tracker has no such job, a job, request or query is invalid, or its file
     /// is not a `.yaml`/`.yml` tracker.
     Tracker,
+    /// `InvalidOptionError` (a `ValueError`): an option or argument out of range.
+    InvalidOption,
+    /// `PayloadTooLargeError` (a `ValueError`): a message longer than the logger's largest payload.
+    PayloadTooLarge,
+    /// `RingFullError`: the logger's ring was full; the message was dropped and counted.
+    RingFull,
 }
 
 impl Kind {
@@ -53,6 +60,9 @@ impl Kind {
             Kind::Corrupt => "CorruptArchiveError",
             Kind::Closed => "ClosedError",
             Kind::Tracker => "TrackerError",
+            Kind::InvalidOption => "InvalidOptionError",
+            Kind::PayloadTooLarge => "PayloadTooLargeError",
+            Kind::RingFull => "RingFullError",
         }
     }
 }
@@ -160,4 +170,49 @@ pub(crate) fn checksum_error(e: ChecksumError) -> PyErr {
         _ => Kind::Base,
     };
     raise(kind, e.to_string())
+}
+
+/// A logger error as its Python exception; a failed stop carries its report as the exception's `report` dict.
+pub(crate) fn logger_error(py: Python<'_>, e: LoggerError) -> PyErr {
+    let kind = match &e {
+        LoggerError::InvalidName { .. } => Kind::InvalidName,
+        LoggerError::InvalidOption(_) => Kind::InvalidOption,
+        LoggerError::NameInUse { .. } | LoggerError::OnsetTaken { .. } => Kind::AlreadyExists,
+        LoggerError::NotRunning { .. } => Kind::NotFound,
+        LoggerError::Region { source, .. } => region_kind(source),
+        LoggerError::Io { source, .. } => io_kind(source),
+        LoggerError::Onset { error, .. } => log_kind(*error),
+        LoggerError::Disk { source, .. } => match &**source {
+            WriteError::Io { source, .. } => io_kind(source),
+            _ => Kind::Base,
+        },
+        _ => Kind::Base,
+    };
+    let err = raise(kind, e.to_string());
+    let report = match &e {
+        LoggerError::Disk { report, .. } | LoggerError::Drain { report, .. } => Some(report),
+        _ => None,
+    };
+    if let Some(report) = report {
+        // The exception stays raisable without its report if the dict cannot be built.
+        if let Ok(d) = crate::logger::report_dict(py, report) {
+            let _ = err.value(py).setattr("report", d);
+        }
+    }
+    err
+}
+
+fn log_kind(e: LogError) -> Kind {
+    match e {
+        LogError::Full => Kind::RingFull,
+        LogError::TooLarge { .. } => Kind::PayloadTooLarge,
+        LogError::Stopped => Kind::Closed,
+        _ => Kind::Base,
+    }
+}
+
+/// A failed log call of source `source_id` of logger `name` as its Python exception.
+#[cold]
+pub(crate) fn log_error(name: &str, source_id: u8, e: LogError) -> PyErr {
+    raise(log_kind(e), format!("logger {name:?}, source {source_id}: {e}"))
 }

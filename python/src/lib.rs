@@ -14,6 +14,7 @@ mod archive;
 mod array;
 mod checksum;
 mod errors;
+mod logger;
 mod ndarray;
 mod tracker;
 
@@ -28,5 +29,7 @@ fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(archive::assemble_log_archives, m)?)?;
     m.add_class::<tracker::RawTracker>()?;
     m.add_function(wrap_pyfunction!(checksum::directory_checksum, m)?)?;
+    m.add_class::<logger::PyDataLogger>()?;
+    m.add_class::<logger::PyProducer>()?;
     Ok(())
 }

@@ -18,6 +18,9 @@ BUILTIN = {
     "CorruptArchiveError": ValueError,
     "ClosedError": ValueError,
     "TrackerError": ValueError,
+    "InvalidOptionError": ValueError,
+    "PayloadTooLargeError": ValueError,
+    "RingFullError": errors.SeqringError,  # no builtin means "a full ring"
 }
 
 

@@ -105,17 +105,17 @@ impl Producer {
     /// logger.stop().unwrap();
     /// ```
     pub fn connect(logger_name: &str, source_id: u8) -> Result<Producer, LoggerError> {
-        Self::connect_inner(logger_name, source_id, None)
+        Self::attach(Self::open(logger_name)?, logger_name, source_id, None)
     }
 
-    /// Connects a producer for `source_id` whose onset is `onset_us` (µs since the UNIX epoch) instead of now, from
-    /// any process: the source's onset record then carries `onset_us`, as when an ataraxis program logs its own
-    /// onset message (timestamp 0). This is [`DataLogger::producer_with_onset`](super::DataLogger::producer_with_onset)
-    /// for other processes.
+    /// Connects like [`Producer::connect`], but gives the source the onset `onset_us` (µs since the UNIX epoch)
+    /// instead of now: for a source whose clock started earlier (an ataraxis onset package), or for replaying a
+    /// recorded log. `log_now` then stamps the wall-clock time elapsed since `onset_us`. The in-process form is
+    /// [`DataLogger::producer_with_onset`](super::DataLogger::producer_with_onset).
     ///
     /// # Errors
-    /// [`LoggerError::OnsetTaken`] if the source already has an onset in this logger (connect with
-    /// [`connect`](Self::connect) to share it), and the errors of [`connect`](Self::connect).
+    /// [`LoggerError::OnsetTaken`] if the source already has an onset in this logger (connect without one to log
+    /// for it), and the errors of [`Producer::connect`].
     ///
     /// # Examples
     /// ```
@@ -123,21 +123,23 @@ impl Producer {
     /// let dir = tempfile::tempdir().unwrap();
     /// let name = format!("doc-connect-onset-{}", std::process::id());
     /// let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
-    /// let replay = Producer::connect_with_onset(&name, 4, 1_700_000_000_000_000).unwrap();
-    /// assert_eq!(replay.onset_us(), 1_700_000_000_000_000);
-    /// let taken = Producer::connect_with_onset(&name, 4, 1_800_000_000_000_000);
-    /// assert!(matches!(taken, Err(LoggerError::OnsetTaken { source_id: 4, .. })));
-    /// assert_eq!(Producer::connect(&name, 4).unwrap().onset_us(), 1_700_000_000_000_000);
-    /// drop(replay);
-    /// logger.stop().unwrap();
+    /// let camera = Producer::connect_with_onset(&name, 5, 1_700_000_000_000_000).unwrap();
+    /// assert_eq!(camera.onset_us(), 1_700_000_000_000_000);
+    /// camera.log_at(40, b"frame").unwrap();
+    /// let again = Producer::connect_with_onset(&name, 5, 1_800_000_000_000_000);
+    /// assert!(matches!(again, Err(LoggerError::OnsetTaken { source_id: 5, .. })));
+    /// assert_eq!(Producer::connect(&name, 5).unwrap().onset_us(), 1_700_000_000_000_000);
+    /// drop(camera);
+    /// assert_eq!(logger.stop().unwrap().source(5).unwrap().records, 2);
     /// ```
     pub fn connect_with_onset(logger_name: &str, source_id: u8, onset_us: u64) -> Result<Producer, LoggerError> {
-        Self::connect_inner(logger_name, source_id, Some(onset_us))
+        Self::attach(Self::open(logger_name)?, logger_name, source_id, Some(onset_us))
     }
 
-    fn connect_inner(logger_name: &str, source_id: u8, onset_us: Option<u64>) -> Result<Producer, LoggerError> {
+    /// Maps the region of the running logger `logger_name`.
+    fn open(logger_name: &str) -> Result<Arc<Backing>, LoggerError> {
         let region = region_name(logger_name)?;
-        let backing = super::backing::open(&region).map_err(|source| match source {
+        super::backing::open(&region).map_err(|source| match source {
             crate::region::RegionError::NotFound { .. } => LoggerError::NotRunning {
                 name: logger_name.into(),
             },
@@ -145,8 +147,7 @@ impl Producer {
                 name: logger_name.into(),
                 source,
             },
-        })?;
-        Self::attach(backing, logger_name, source_id, onset_us)
+        })
     }
 
     /// Attaches to the logger in `backing` (already mapped).

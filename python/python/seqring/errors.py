@@ -15,6 +15,9 @@ __all__ = [
     "CorruptArchiveError",
     "ClosedError",
     "TrackerError",
+    "InvalidOptionError",
+    "PayloadTooLargeError",
+    "RingFullError",
 ]
 
 
@@ -61,3 +64,18 @@ class ClosedError(SeqringError, ValueError):
 class TrackerError(SeqringError, ValueError):
     """A processing tracker has no job with that id, a job, request or query is invalid, or the tracker file is not
     a valid ``.yaml``/``.yml`` tracker."""
+
+
+class InvalidOptionError(SeqringError, ValueError):
+    """An option or argument is out of range: a logger option, a source id outside 0..=255, a timestamp of 0."""
+
+
+class PayloadTooLargeError(SeqringError, ValueError):
+    """A message is longer than the logger's largest payload (``Producer.max_payload``); it was not logged and is
+    not counted as dropped."""
+
+
+class RingFullError(SeqringError):
+    """The logger's ring was full (at once under ``on_full="drop"``, for the whole ``wait_timeout`` under
+    ``on_full="wait"``): the message was dropped, and counted in its source's ``dropped`` count of the stop report
+    and in ``DataLogger.health()["dropped"]``."""

@@ -1,0 +1,544 @@
+//! `DataLogger` and `Producer` for Python: a [`seqring::logger::DataLogger`] started and stopped from Python, and
+//! producers that copy any contiguous buffer straight into its ring.
+//!
+//! Invariants:
+//! - A `DataLogger` is ready (options checked, nothing created), running, or stopped; the state lock is never held
+//!   while the GIL is released, so a second thread calling into the same logger cannot deadlock against it.
+//! - `Producer.log`/`log_at` under the drop policy run with the GIL held (a ~100 ns ring write; releasing the GIL
+//!   would cost more); under the wait policy they release it, since the producer may wait for the drain. The
+//!   payload is borrowed in place from the caller's object, never copied into a Python `bytes`: `bytes` (immutable),
+//!   `bytearray` (held exported through a memoryview while the GIL is released, so it cannot be resized), a
+//!   C-contiguous ndarray (its data kept alive by the reference the call holds), and anything else with the buffer
+//!   protocol through a zero-copy `numpy.frombuffer` view of it.
+
+use crate::errors::{logger_error, raise, Kind};
+use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyByteArray, PyByteArrayMethods, PyBytes, PyDict, PyMemoryView, PyTuple};
+use seqring::logger::{
+    self, DataLogger, Format, FullPolicy, LogError, LoggerBuilder, Producer, StopReport, LOG_DIR_SUFFIX,
+};
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Where a [`PyDataLogger`] is in its life.
+enum State {
+    /// Constructed: the options are checked, nothing is created yet.
+    Ready(LoggerBuilder),
+    /// Another thread is starting or stopping it.
+    Busy,
+    /// Running.
+    Running(DataLogger),
+    /// Stopped: every further use raises `ClosedError`.
+    Stopped,
+}
+
+/// A data logger: producers in any process (:class:`Producer`) log byte messages through a shared-memory ring, and
+/// its drain thread writes them under ``{output_dir}/{name}_data_log/`` without blocking them.
+///
+/// The constructor only checks the options; :meth:`start` creates the directory and the ring and starts the drain
+/// (ataraxis's ``DataLogger`` also starts separately). As a context manager it starts on entry and stops on exit.
+/// ``name`` is machine-wide (``[A-Za-z0-9._-]``, 1 to 188 characters): producers connect by it, and one running
+/// logger holds it at a time.
+///
+/// Options (the defaults are ``seqring::logger::LoggerBuilder``'s):
+///
+/// - ``capacity``: the ring's data area in bytes, rounded up to a power of two, 64 B to 1 GiB (default 32 MiB).
+/// - ``max_payload``: the largest message in bytes (default a quarter of the capacity less 16; at most about half).
+/// - ``format``: ``"segments"`` (checksummed append-only segment files) or ``"npy"`` (one ataraxis ``.npy`` file per
+///   message, written by ``writers`` threads, default 5). Either is assembled by :func:`assemble_log_archives`.
+/// - ``segment_size``: bytes at which a segment file is closed and the next begun (default 256 MiB).
+/// - ``fsync_interval``: seconds between syncs while running, or ``None`` to sync only at stop.
+/// - ``on_full``: ``"drop"`` (a full ring refuses the message at once) or ``"wait"`` (the producer waits up to
+///   ``wait_timeout`` seconds for room). Either way a message given up on raises :class:`RingFullError` and is
+///   counted as dropped.
+/// - ``abandon_timeout``: seconds a claim left uncommitted by a producer that died may block the drain.
+///
+/// Raises :class:`InvalidOptionError` for a bad option here; :meth:`start` raises for a bad name or size.
+#[pyclass(module = "seqring._seqring", name = "DataLogger", frozen)]
+pub(crate) struct PyDataLogger {
+    name: String,
+    log_dir: PathBuf,
+    state: Mutex<State>,
+}
+
+fn seconds(option: &str, value: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        raise(
+            Kind::InvalidOption,
+            format!("{option} must be a finite number of seconds >= 0, not {value}"),
+        )
+    })
+}
+
+fn invalid(message: String) -> PyErr {
+    raise(Kind::InvalidOption, message)
+}
+
+/// `value` as an unsigned integer, or `InvalidOptionError` naming `what`.
+#[inline]
+fn int<'py, T: FromPyObjectOwned<'py>>(what: &str, value: &Bound<'py, PyAny>) -> PyResult<T> {
+    value.extract::<T>().map_err(|_| {
+        invalid(format!(
+            "{what} must be an int >= 0 that fits {}, not {value}",
+            std::any::type_name::<T>()
+        ))
+    })
+}
+
+impl PyDataLogger {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while the lock was held cannot leave `State` half-written: every update is one assignment.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `f` of the running logger (with the state lock held: `f` must not wait).
+    fn running<R>(&self, f: impl FnOnce(&DataLogger) -> R) -> PyResult<R> {
+        match &*self.state() {
+            State::Running(logger) => Ok(f(logger)),
+            other => Err(self.not_usable(other)),
+        }
+    }
+
+    fn not_usable(&self, state: &State) -> PyErr {
+        match state {
+            State::Ready(_) => raise(
+                Kind::Base,
+                format!("logger {:?} is not started: call start() first", self.name),
+            ),
+            State::Busy => raise(
+                Kind::Base,
+                format!("logger {:?} is being started or stopped by another thread", self.name),
+            ),
+            _ => raise(Kind::Closed, format!("logger {:?} is stopped", self.name)),
+        }
+    }
+}
+
+#[pymethods]
+impl PyDataLogger {
+    /// Checks the options; nothing is created until ``start()``.
+    #[new]
+    #[pyo3(signature = (
+        output_dir, name, *, capacity = None, max_payload = None, format = "segments", writers = None,
+        segment_size = None, fsync_interval = Some(1.0), on_full = "drop", wait_timeout = 1.0,
+        abandon_timeout = 1.0
+    ),
+    text_signature = "(output_dir, name, *, capacity=None, max_payload=None, format='segments', writers=None, \
+                      segment_size=None, fsync_interval=1.0, on_full='drop', wait_timeout=1.0, abandon_timeout=1.0)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        output_dir: PathBuf,
+        name: String,
+        capacity: Option<&Bound<'_, PyAny>>,
+        max_payload: Option<&Bound<'_, PyAny>>,
+        format: &str,
+        writers: Option<&Bound<'_, PyAny>>,
+        segment_size: Option<&Bound<'_, PyAny>>,
+        fsync_interval: Option<f64>,
+        on_full: &str,
+        wait_timeout: f64,
+        abandon_timeout: f64,
+    ) -> PyResult<Self> {
+        let mut builder = DataLogger::builder(&output_dir, &name);
+        // ataraxis writes with 5 threads.
+        let writers: usize = writers.map_or(Ok(5), |w| int("writers", w))?;
+        builder = builder.format(match format {
+            "segments" => Format::Segments,
+            "npy" if writers > 0 => Format::NpyEntries { writers },
+            "npy" => return Err(invalid("writers must be at least 1".into())),
+            other => return Err(invalid(format!("format must be 'segments' or 'npy', not {other:?}"))),
+        });
+        builder = builder.on_full(match on_full {
+            "drop" => FullPolicy::Drop,
+            "wait" => FullPolicy::Wait(seconds("wait_timeout", wait_timeout)?),
+            other => return Err(invalid(format!("on_full must be 'drop' or 'wait', not {other:?}"))),
+        });
+        builder = builder
+            .fsync_interval(fsync_interval.map(|s| seconds("fsync_interval", s)).transpose()?)
+            .abandon_timeout(seconds("abandon_timeout", abandon_timeout)?);
+        if let Some(c) = capacity {
+            builder = builder.capacity(int("capacity", c)?);
+        }
+        if let Some(p) = max_payload {
+            builder = builder.max_payload(int("max_payload", p)?);
+        }
+        if let Some(s) = segment_size {
+            builder = builder.segment_size(int("segment_size", s)?);
+        }
+        let log_dir = output_dir.join(format!("{name}{LOG_DIR_SUFFIX}"));
+        Ok(PyDataLogger {
+            name,
+            log_dir,
+            state: Mutex::new(State::Ready(builder)),
+        })
+    }
+
+    /// Creates the log directory and the ring and starts the drain thread. Does nothing if it is running already.
+    ///
+    /// Raises :class:`InvalidNameError`, :class:`InvalidOptionError` (capacity, max_payload, segment_size),
+    /// :class:`AlreadyExistsError` if a live logger runs under the name, an OS error's class if the directory cannot
+    /// be created, :class:`ClosedError` once stopped. A failed start leaves nothing behind and may be retried.
+    fn start(&self, py: Python<'_>) -> PyResult<()> {
+        let builder = {
+            let mut state = self.state();
+            match &*state {
+                State::Ready(b) => {
+                    let b = b.clone();
+                    *state = State::Busy;
+                    b
+                }
+                State::Running(_) => return Ok(()),
+                other => return Err(self.not_usable(other)),
+            }
+        };
+        let started = py.detach(|| builder.clone().start());
+        let mut state = self.state();
+        match started {
+            Ok(logger) => {
+                *state = State::Running(logger);
+                Ok(())
+            }
+            Err(e) => {
+                // Nothing was left behind (the builder checks everything before it creates the region), so the
+                // logger may be started again, e.g. once another logger of the name has stopped.
+                *state = State::Ready(builder);
+                Err(logger_error(py, e))
+            }
+        }
+    }
+
+    /// Stops the logger: refuses new messages, drains every committed one, syncs the files, removes the ring, and
+    /// returns the account of the run as a dict:
+    ///
+    /// ``log_dir`` (Path), ``records`` and ``bytes`` written (each source's onset record included), ``dropped``
+    /// (refused by a full ring or a stopped logger), ``abandoned`` (claims of producers that died), ``unwritten_records``
+    /// and ``unwritten_bytes`` (a disk error), ``taken_over`` (drained from a dead logger's ring of the same name),
+    /// ``torn_bytes_cut``, ``files`` (segment files), ``npy_entries``, and ``sources``: ``{source_id: {"records",
+    /// "bytes", "dropped", "unwritten_records", "unwritten_bytes"}}`` for every source with any message.
+    ///
+    /// If a write failed, raises a :class:`SeqringError` (its OS error's subclass where one fits) whose ``report``
+    /// attribute is that dict, exact about what is on disk. Raises :class:`ClosedError` once stopped, and
+    /// :class:`SeqringError` if never started. The logger is stopped afterwards either way.
+    fn stop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let logger = {
+            let mut state = self.state();
+            match std::mem::replace(&mut *state, State::Stopped) {
+                State::Running(logger) => logger,
+                other => {
+                    let err = self.not_usable(&other);
+                    *state = other;
+                    return Err(err);
+                }
+            }
+        };
+        let report = py.detach(|| logger.stop()).map_err(|e| logger_error(py, e))?;
+        report_dict(py, &report)
+    }
+
+    /// Progress while running, as a dict: ``records`` drained, ``written`` (handed to the OS), ``bytes``,
+    /// ``pending_bytes`` (in the ring, not yet drained), ``dropped``, ``abandoned``, ``error`` (the first disk error
+    /// as a string, or None).
+    fn health<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let health = self.running(DataLogger::health)?;
+        let d = PyDict::new(py);
+        d.set_item("records", health.records)?;
+        d.set_item("written", health.written)?;
+        d.set_item("bytes", health.bytes)?;
+        d.set_item("pending_bytes", health.pending_bytes)?;
+        d.set_item("dropped", health.dropped)?;
+        d.set_item("abandoned", health.abandoned)?;
+        d.set_item("error", health.error.map(|e| e.to_string()))?;
+        Ok(d)
+    }
+
+    /// Holds disk writes: messages accumulate in the ring (then drop or wait, by ``on_full``) until
+    /// :meth:`resume_writing`. For keeping the disk quiet during a critical phase, and for tests.
+    fn pause_writing(&self) -> PyResult<()> {
+        self.running(DataLogger::pause_writing)
+    }
+
+    /// Resumes disk writes after :meth:`pause_writing`.
+    fn resume_writing(&self) -> PyResult<()> {
+        self.running(DataLogger::resume_writing)
+    }
+
+    /// The logger's name (machine-wide: producers connect by it).
+    #[getter]
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The log directory, `{output_dir}/{name}_data_log`.
+    #[getter]
+    fn log_dir(&self) -> PathBuf {
+        self.log_dir.clone()
+    }
+
+    /// Whether the logger is running (started and not stopped).
+    #[getter]
+    fn alive(&self) -> bool {
+        matches!(&*self.state(), State::Running(_))
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
+        slf.get().start(slf.py())?;
+        Ok(slf)
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        if self.alive() {
+            self.stop(py)?;
+        }
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        let state = match &*self.state() {
+            State::Ready(_) => "ready",
+            State::Busy => "busy",
+            State::Running(_) => "running",
+            State::Stopped => "stopped",
+        };
+        format!(
+            "DataLogger(name={:?}, log_dir={:?}, state={state})",
+            self.name, self.log_dir
+        )
+    }
+}
+
+/// A stop report as a dict (also attached as `report` to the error of a stop that failed).
+pub(crate) fn report_dict<'py>(py: Python<'py>, report: &StopReport) -> PyResult<Bound<'py, PyDict>> {
+    let sources = PyDict::new(py);
+    for s in &report.sources {
+        let d = PyDict::new(py);
+        d.set_item("records", s.records)?;
+        d.set_item("bytes", s.bytes)?;
+        d.set_item("dropped", s.dropped)?;
+        d.set_item("unwritten_records", s.unwritten_records)?;
+        d.set_item("unwritten_bytes", s.unwritten_bytes)?;
+        sources.set_item(s.source_id, d)?;
+    }
+    let d = PyDict::new(py);
+    d.set_item("log_dir", &report.log_dir)?;
+    d.set_item("sources", sources)?;
+    d.set_item("records", report.records)?;
+    d.set_item("bytes", report.bytes)?;
+    d.set_item("dropped", report.dropped)?;
+    d.set_item("abandoned", report.abandoned)?;
+    d.set_item("unwritten_records", report.unwritten_records)?;
+    d.set_item("unwritten_bytes", report.unwritten_bytes)?;
+    d.set_item("taken_over", report.taken_over)?;
+    d.set_item("torn_bytes_cut", report.torn_bytes_cut)?;
+    d.set_item("files", &report.files)?;
+    d.set_item("npy_entries", report.npy_entries)?;
+    Ok(d)
+}
+
+/// A producer of one source (0..=255) of a running :class:`DataLogger`, in this process or any other: get one with
+/// :meth:`Producer.connect`.
+///
+/// :meth:`log` and :meth:`log_at` take any object with the buffer protocol (bytes, bytearray, memoryview, a
+/// C-contiguous ndarray of any dtype, array.array) and copy its raw bytes straight into the ring: no system call,
+/// no intermediate object. Under ``on_full="drop"`` a call holds the GIL (it takes about 100 ns); under
+/// ``on_full="wait"`` it releases the GIL, since it may wait for room. A producer object is not picklable: connect
+/// one in each process. Each source's first producer logs its onset record; later messages are stamped in µs since
+/// that onset.
+#[pyclass(module = "seqring._seqring", name = "Producer", frozen)]
+pub(crate) struct PyProducer {
+    inner: Producer,
+    /// Whether the logger's policy is to wait when the ring is full (then calls release the GIL).
+    waits: bool,
+    logger_name: String,
+}
+
+/// `numpy.frombuffer`, for payloads that are neither bytes, bytearray nor ndarray.
+static FROMBUFFER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn not_bytes_like(data: &Bound<'_, PyAny>) -> PyErr {
+    let type_name = data.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+    raise(
+        Kind::DTypeMismatch,
+        format!("data must be bytes-like (bytes, bytearray, memoryview, a contiguous ndarray), not {type_name}"),
+    )
+}
+
+/// Runs `f` over the bytes of `data`, borrowed in place. With `release`, `f` may release the GIL: the bytes then
+/// stay valid and in place without it (see the module invariants).
+fn with_payload<R>(data: &Bound<'_, PyAny>, release: bool, f: impl FnOnce(&[u8]) -> R) -> PyResult<R> {
+    if let Ok(b) = data.cast::<PyBytes>() {
+        return Ok(f(b.as_bytes()));
+    }
+    if let Ok(b) = data.cast::<PyByteArray>() {
+        // While the memoryview exists the bytearray is exported and refuses to resize (BufferError), so its
+        // storage stays in place even if another thread runs while `f` has the GIL released.
+        let _export = if release { Some(PyMemoryView::from(data)?) } else { None };
+        // SAFETY: with the GIL held no Python code runs during `f`, so nothing can resize or free the storage; with
+        // it released, the export above keeps it from being resized, and `data` keeps it alive. Concurrent writes of
+        // its contents by another thread can only change the bytes logged, which the caller owns.
+        return Ok(f(unsafe { b.as_bytes() }));
+    }
+    if let Ok(a) = data.cast::<PyUntypedArray>() {
+        if !a.is_c_contiguous() {
+            return Err(raise(
+                Kind::Shape,
+                "the ndarray is not C-contiguous: pass np.ascontiguousarray(data)",
+            ));
+        }
+        let dtype = a.dtype();
+        if dtype.has_object() {
+            return Err(raise(
+                Kind::DTypeMismatch,
+                "an ndarray of Python objects has no raw bytes to log",
+            ));
+        }
+        // C-contiguous (checked above); `data` keeps the array alive for the call, and numpy refuses to resize an
+        // array referenced beyond its owner, so its storage stays in place even while `f` has the GIL released.
+        let bytes = crate::ndarray::bytes(a).ok_or_else(|| raise(Kind::Shape, "the ndarray is not C-contiguous"))?;
+        return Ok(f(bytes));
+    }
+    // Anything else with the buffer protocol: a zero-copy uint8 view, which holds the exporter's buffer.
+    let py = data.py();
+    let frombuffer = FROMBUFFER.import(py, "numpy", "frombuffer")?;
+    let view = frombuffer.call1((data, "u1")).map_err(|e| {
+        if e.is_instance_of::<pyo3::exceptions::PyTypeError>(py) {
+            not_bytes_like(data)
+        } else {
+            raise(
+                Kind::Shape,
+                format!("the buffer cannot be read as contiguous bytes: {e}"),
+            )
+        }
+    })?;
+    with_payload(&view, release, f)
+}
+
+fn source_id(value: &Bound<'_, PyAny>) -> PyResult<u8> {
+    value
+        .extract::<i64>()
+        .ok()
+        .and_then(|v| u8::try_from(v).ok())
+        .ok_or_else(|| invalid(format!("source_id must be an int in 0..=255, not {value}")))
+}
+
+impl PyProducer {
+    #[inline]
+    fn log_with(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        log: impl FnOnce(&[u8]) -> Result<(), LogError> + Send,
+    ) -> PyResult<()> {
+        let result = if self.waits {
+            with_payload(data, true, |bytes| py.detach(|| log(bytes)))?
+        } else {
+            with_payload(data, false, log)?
+        };
+        result.map_err(|e| crate::errors::log_error(&self.logger_name, self.inner.source_id(), e))
+    }
+}
+
+#[pymethods]
+impl PyProducer {
+    /// Connects a producer for ``source_id`` (0..=255) to the running logger ``name``, from any process.
+    ///
+    /// With ``onset_us`` (µs since the UNIX epoch), the source's onset is that instead of now: for a source whose
+    /// clock started earlier, such as an ataraxis onset package. A source has one onset per logger: the first
+    /// producer to connect sets it, and ``onset_us`` for a source that has one raises :class:`AlreadyExistsError`.
+    ///
+    /// Raises :class:`NotFoundError` if no logger of that name runs, :class:`InvalidNameError`,
+    /// :class:`InvalidOptionError` for a source id outside 0..=255 or an onset that is not an int >= 0.
+    #[staticmethod]
+    #[pyo3(signature = (name, source_id, *, onset_us = None))]
+    fn connect(
+        py: Python<'_>,
+        name: String,
+        source_id: &Bound<'_, PyAny>,
+        onset_us: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let id = self::source_id(source_id)?;
+        let onset_us: Option<u64> = onset_us.map(|o| int("onset_us", o)).transpose()?;
+        let (inner, info) = py
+            .detach(|| {
+                let producer = match onset_us {
+                    None => Producer::connect(&name, id)?,
+                    Some(onset) => Producer::connect_with_onset(&name, id, onset)?,
+                };
+                logger::inspect(&name).map(|info| (producer, info))
+            })
+            .map_err(|e| logger_error(py, e))?;
+        Ok(PyProducer {
+            inner,
+            waits: matches!(info.full_policy, FullPolicy::Wait(_)),
+            logger_name: name,
+        })
+    }
+
+    /// Logs the raw bytes of ``data`` (see the class), stamped with the µs elapsed since the source's onset.
+    ///
+    /// Raises :class:`RingFullError` if the ring was full (under ``on_full="wait"``, for the whole wait timeout):
+    /// the message is dropped and counted in its source's ``dropped`` (stop report and ``health()``).
+    /// :class:`PayloadTooLargeError` beyond ``max_payload`` (not logged, not counted); :class:`ClosedError` once
+    /// the logger has stopped (counted as dropped); :class:`DTypeMismatchError` (a TypeError) if ``data`` has no
+    /// raw bytes; :class:`ShapeError` if it is not contiguous.
+    fn log(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let producer = &self.inner;
+        self.log_with(py, data, |bytes| producer.log_now(bytes))
+    }
+
+    /// Logs ``data`` stamped ``timestamp_us`` µs after the source's onset (``onset_us``); 0 is the onset record's
+    /// and raises :class:`InvalidOptionError`. Archives order a source's messages by timestamp, keeping duplicates
+    /// in the order logged. Raises as :meth:`log`.
+    fn log_at(&self, py: Python<'_>, timestamp_us: &Bound<'_, PyAny>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let timestamp_us: u64 = int("timestamp_us", timestamp_us)?;
+        if timestamp_us == 0 {
+            return Err(invalid(
+                "timestamp_us 0 is the onset record's: stamp messages from 1 µs after the onset".into(),
+            ));
+        }
+        let producer = &self.inner;
+        self.log_with(py, data, |bytes| producer.log_at(timestamp_us, bytes))
+    }
+
+    /// The µs elapsed since the source's onset, by the monotonic clock (what `log` stamps).
+    fn elapsed_us(&self) -> u64 {
+        self.inner.elapsed_us()
+    }
+
+    /// The source this producer logs for.
+    #[getter]
+    fn source_id(&self) -> u8 {
+        self.inner.source_id()
+    }
+
+    /// The source's onset: µs since the UNIX epoch.
+    #[getter]
+    fn onset_us(&self) -> u64 {
+        self.inner.onset_us()
+    }
+
+    /// The largest payload one message can carry, in bytes.
+    #[getter]
+    fn max_payload(&self) -> usize {
+        self.inner.max_payload()
+    }
+
+    /// The name of the logger it logs to.
+    #[getter]
+    fn logger_name(&self) -> &str {
+        &self.logger_name
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Producer(logger={:?}, source_id={}, onset_us={})",
+            self.logger_name,
+            self.inner.source_id(),
+            self.inner.onset_us()
+        )
+    }
+}
