@@ -290,7 +290,11 @@ class DataLogger:
         if logger is None:
             return
         _forget(self._name)
-        report = self._report = _stop(logger)
+        try:
+            report = self._report = _stop(logger)
+        except SeqringError as e:
+            self._report = getattr(e, "report", None)  # a disk error carries the account of what was written
+            raise
         lost = {k: report.get(k, 0) for k in ("dropped", "abandoned", "unwritten_records")}
         if any(lost.values()):
             warnings.warn(
@@ -310,7 +314,7 @@ class DataLogger:
     @property
     def alive(self) -> bool:
         """Whether the logger runs (between :meth:`start` and :meth:`stop`)."""
-        return self._logger is not None
+        return self._logger is not None and bool(self._logger.alive)
 
     @property
     def output_directory(self) -> Path:
