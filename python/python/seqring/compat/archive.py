@@ -16,7 +16,8 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import numpy.typing as npt
 
-from .. import _seqring
+from .. import LogArchive
+from .. import assemble_log_archives as _assemble
 
 __all__ = ["LogMessage", "LogArchiveReader", "assemble_log_archives", "PARALLEL_PROCESSING_THRESHOLD"]
 
@@ -26,7 +27,7 @@ PARALLEL_PROCESSING_THRESHOLD = 2000
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def _keys(archive: _seqring.LogArchive) -> List[str]:
+def _keys(archive: LogArchive) -> List[str]:
     """The keys of every message (entry names without ``.npy``, as ``np.load(path).files`` lists them), in archive
     order, the onset's excluded."""
     with zipfile.ZipFile(archive.path) as z:
@@ -34,13 +35,13 @@ def _keys(archive: _seqring.LogArchive) -> List[str]:
     return names[len(names) - archive.message_count :]
 
 
-def _read_all(archive: _seqring.LogArchive) -> Tuple[npt.NDArray[np.uint64], List[Any]]:
+def _read_all(archive: LogArchive) -> Tuple[npt.NDArray[np.uint64], List[Any]]:
     """Every message: absolute timestamps (µs since the epoch) and payloads (zero-copy views), in archive order."""
     return archive.read_all()
 
 
 def _read_keys(
-    archive: _seqring.LogArchive, all_keys: List[str], keys: Sequence[str]
+    archive: LogArchive, all_keys: List[str], keys: Sequence[str]
 ) -> Tuple[npt.NDArray[np.uint64], List[Any]]:
     """The messages named by ``keys`` (with or without ``.npy``), in the order given; :class:`KeyError` for a key
     that names no message."""
@@ -102,12 +103,12 @@ class LogArchiveReader:
             )
         self._archive_path = path
         self._onset_us = None if onset_us is None else np.uint64(onset_us)
-        self._archive: Optional[_seqring.LogArchive] = None
+        self._archive: Optional[LogArchive] = None
         self._message_keys: Optional[List[str]] = None
 
-    def _open(self) -> _seqring.LogArchive:
+    def _open(self) -> LogArchive:
         if self._archive is None:
-            self._archive = _seqring.LogArchive(self._archive_path)
+            self._archive = LogArchive(self._archive_path)
         return self._archive
 
     def _get_message_keys(self) -> List[str]:
@@ -196,7 +197,7 @@ def assemble_log_archives(
     """
     del memory_mapping
     workers = None if max_workers is None or max_workers < 1 else int(max_workers)
-    report = _seqring.assemble_log_archives(
+    report = _assemble(
         Path(log_directory), remove_sources=remove_sources, verify=verify_integrity, workers=workers
     )
     if verbose:

@@ -19,6 +19,8 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import numpy as np
 import numpy.typing as npt
 
+from .. import DataLogger as _NativeLogger
+from .. import Producer
 from ..errors import AlreadyExistsError, ClosedError, SeqringError, ShapeError
 
 __all__ = ["DataLogger", "LogPackage", "LogQueue", "LOG_DIRECTORY_SUFFIX", "LOG_ARCHIVE_SUFFIX"]
@@ -36,31 +38,27 @@ PathLike = Union[str, "os.PathLike[str]"]
 _LOGGER_OPTIONS: Dict[str, Any] = {"on_full": "wait", "wait_timeout": 10.0}
 
 
-def _start(output_directory: Path, name: str, thread_count: int) -> Any:
+def _start(output_directory: Path, name: str, thread_count: int) -> _NativeLogger:
     """Starts a native logger writing under ``output_directory / f"{name}_data_log"``."""
-    from .. import DataLogger as NativeLogger
-
     del thread_count  # the default segment format writes from one drain thread
-    logger = NativeLogger(output_directory, name, **_LOGGER_OPTIONS)
+    logger = _NativeLogger(output_directory, name, **_LOGGER_OPTIONS)
     logger.start()
     return logger
 
 
-def _stop(logger: Any) -> Dict[str, Any]:
+def _stop(logger: _NativeLogger) -> Dict[str, Any]:
     """Stops the native logger: drains, writes and syncs everything committed; the report as a dict."""
     return logger.stop()
 
 
-def _connect(name: str, source_id: int, onset_us: Optional[int]) -> Any:
+def _connect(name: str, source_id: int, onset_us: Optional[int]) -> Producer:
     """A producer of the running logger ``name`` for ``source_id``, with the given onset if not ``None``."""
-    from .. import Producer
-
     if onset_us is None:
         return Producer.connect(name, source_id)
     return Producer.connect(name, source_id, onset_us=onset_us)
 
 
-def _log_at(producer: Any, timestamp_us: int, data: Any) -> None:
+def _log_at(producer: Producer, timestamp_us: int, data: Any) -> None:
     """Logs ``data`` (buffer protocol) at ``timestamp_us`` µs since the source's onset."""
     producer.log_at(timestamp_us, data)
 
@@ -116,7 +114,7 @@ def _payload_bytes(data: Any) -> npt.NDArray[np.uint8]:
 
 
 # The producers this process connected, by (logger name, source id); a forked child starts without them.
-_producers: Dict[Tuple[str, int], Any] = {}
+_producers: Dict[Tuple[str, int], Producer] = {}
 os.register_at_fork(after_in_child=_producers.clear)
 
 _U8 = np.dtype(np.uint8)
@@ -269,7 +267,7 @@ class DataLogger:
         self._thread_count = max(1, int(thread_count))
         self._poll_interval = max(0, int(poll_interval))
         self._queue = LogQueue(self._name)
-        self._logger: Any = None
+        self._logger: Optional[_NativeLogger] = None
         self._report: Optional[Dict[str, Any]] = None
 
     def start(self) -> None:
