@@ -136,6 +136,12 @@ impl PyLogArchive {
         self.inner.message_count()
     }
 
+    /// The key of every message, in archive order: its entry name without `.npy`, as `np.load(path).files` lists
+    /// it (the onset's excluded); for ataraxis's `get_batches`/`iter_messages(keys)`.
+    fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(py, self.inner.keys())
+    }
+
     /// Message `index` (negative counts from the end) as `(timestamp_us, payload)`; the payload is a read-only
     /// `uint8` view into the archive.
     fn __getitem__<'py>(slf: &Bound<'py, Self>, index: isize) -> PyResult<(u64, Bound<'py, PyAny>)> {

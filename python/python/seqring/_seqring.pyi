@@ -81,6 +81,8 @@ class LogArchive:
     @property
     def message_count(self) -> int: ...
     def __len__(self) -> int: ...
+    def keys(self) -> List[str]:
+        """The key of every message (its entry name without ``.npy``, the onset's excluded), in archive order."""
     def __getitem__(self, index: int) -> Tuple[int, npt.NDArray[np.uint8]]:
         """Message ``index`` (negative counts from the end) as ``(timestamp_us, payload view)``."""
     def __iter__(self) -> "LogArchiveIterator":

@@ -7,7 +7,6 @@ backend can change in one place.
 
 import os
 import sys
-import zipfile
 from dataclasses import dataclass
 from math import ceil
 from pathlib import Path
@@ -30,9 +29,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 def _keys(archive: LogArchive) -> List[str]:
     """The keys of every message (entry names without ``.npy``, as ``np.load(path).files`` lists them), in archive
     order, the onset's excluded."""
-    with zipfile.ZipFile(archive.path) as z:
-        names = [n[:-4] if n.endswith(".npy") else n for n in z.namelist()]
-    return names[len(names) - archive.message_count :]
+    return archive.keys()
 
 
 def _read_all(archive: LogArchive) -> Tuple[npt.NDArray[np.uint64], List[Any]]:
