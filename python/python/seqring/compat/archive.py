@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from math import ceil
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -38,11 +38,10 @@ def _read_all(archive: LogArchive) -> Tuple[npt.NDArray[np.uint64], List[Any]]:
 
 
 def _read_keys(
-    archive: LogArchive, all_keys: List[str], keys: Sequence[str]
+    archive: LogArchive, index: Dict[str, int], keys: Sequence[str]
 ) -> Tuple[npt.NDArray[np.uint64], List[Any]]:
-    """The messages named by ``keys`` (with or without ``.npy``), in the order given; :class:`KeyError` for a key
-    that names no message."""
-    index = {k: i for i, k in enumerate(all_keys)}
+    """The messages named by ``keys`` (with or without ``.npy``; ``index`` maps each key to its message index), in
+    the order given; :class:`KeyError` for a key that names no message."""
     timestamps, payloads = [], []
     for key in keys:
         stem = key[:-4] if key.endswith(".npy") else key
@@ -102,6 +101,7 @@ class LogArchiveReader:
         self._onset_us = None if onset_us is None else np.uint64(onset_us)
         self._archive: Optional[LogArchive] = None
         self._message_keys: Optional[List[str]] = None
+        self._key_index: Optional[Dict[str, int]] = None
 
     def _open(self) -> LogArchive:
         if self._archive is None:
@@ -157,7 +157,9 @@ class LogArchiveReader:
         if keys is None:
             timestamps, payloads = _read_all(archive)
         else:
-            timestamps, payloads = _read_keys(archive, self._get_message_keys(), keys)
+            if self._key_index is None:
+                self._key_index = {k: i for i, k in enumerate(self._get_message_keys())}
+            timestamps, payloads = _read_keys(archive, self._key_index, keys)
         for t, p in zip(self._absolute(timestamps).tolist(), payloads):
             yield LogMessage(np.uint64(t), _payload(p))
 
