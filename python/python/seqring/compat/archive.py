@@ -81,9 +81,10 @@ class LogMessage:
 class LogArchiveReader:
     """Reads a ``{source}_log.npz`` log archive (ataraxis 7.2.0's ``LogArchiveReader``, on :class:`seqring.LogArchive`).
 
-    The archive is memory-mapped and validated once, on first use. Where seqring does better than ataraxis: nothing
-    is scanned twice (the onset and the keys come from one pass over the zip directory), and reading never takes a
-    lock, so any number of worker processes read one archive at once.
+    The archive is memory-mapped and validated once, on first use. Where seqring does better than ataraxis: the
+    onset, the keys and every message come from that one mapping and index (ataraxis re-opens the archive with
+    ``np.load`` for each), messages with the same timestamp are all there, and reading never takes a lock, so any
+    number of worker processes read one archive at once.
     """
 
     def __init__(self, archive_path: PathLike, onset_us: Optional[np.uint64] = None) -> None:
