@@ -2,6 +2,7 @@
 array() lock serialising read-modify-writes across processes."""
 
 import fcntl
+import gc
 import multiprocessing as mp
 import os
 import pickle
@@ -110,6 +111,15 @@ def test_destroy_frees_the_name(name):
     a.destroy()  # a no-op
     with pytest.raises(FileNotFoundError):
         a.connect()
+
+
+def test_buffer_destruction_on_collection(arr, name):
+    b = pickle.loads(pickle.dumps(arr))
+    b.enable_buffer_destruction()
+    del b
+    gc.collect()
+    with pytest.raises(FileNotFoundError):
+        SharedArray.open(name)
 
 
 def test_connecting_by_hand(arr, name):

@@ -196,6 +196,7 @@ class SharedMemoryArray:
         self._owner: Optional[SharedArray] = buffer
         self._handle: Optional[SharedArray] = None
         self._lock = _Lock(self._name)
+        self._destroy_on_del = False
         if auto_connect:
             self.connect()
 
@@ -345,14 +346,24 @@ class SharedMemoryArray:
         self._owner = None
         self._handle = None
         self._lock = _Lock(self._name)
+        self._destroy_on_del = False
         if self._auto_connect:
             self.connect()
 
+    def enable_buffer_destruction(self) -> None:
+        """Makes this instance :meth:`destroy` the array when it is garbage-collected (from ataraxis before 7.2.0,
+        which documents it; the creating instance does so anyway)."""
+        self._destroy_on_del = True
+
     def __del__(self) -> None:
-        """Disconnects; the creating instance's handle removes the array when it is collected."""
+        """Disconnects (or destroys, after :meth:`enable_buffer_destruction`); the creating instance's handle
+        removes the array when it is collected."""
         try:
-            self.disconnect()
-        except Exception:
+            if self._destroy_on_del:
+                self.destroy()
+            else:
+                self.disconnect()
+        except Exception:  # noqa: BLE001 (a collector must not raise)
             pass
 
     def __repr__(self) -> str:
