@@ -12,12 +12,15 @@ Run: python3 benches/python/compat.py [--quick]
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from shared_array import per_call_ns  # benches/python/shared_array.py, beside this script
+
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout for the import below
+from shared_array import per_call_ns  # noqa: E402 (benches/python/shared_array.py, beside this script)
 
 import seqring
 from seqring.compat import DataLogger, LogArchiveReader, LogPackage, SharedMemoryArray, assemble_log_archives
