@@ -235,8 +235,8 @@ class DataLogger:
     """Logs serialized data from any number of sources in any process to disk (ataraxis 7.2.0's ``DataLogger``, on
     a seqring shared-memory ring logger).
 
-    ``start()``, then ``input_queue.put(LogPackage(...))`` from this or any other process (hand the queue or the
-    logger to child processes), then ``stop()``, then :func:`assemble_log_archives` on :attr:`output_directory`.
+    ``start()``, then ``input_queue.put(LogPackage(...))`` from this or any other process (hand the queue to child
+    processes), then ``stop()``, then :func:`assemble_log_archives` on :attr:`output_directory`.
 
     Where seqring does better than ataraxis:
 
