@@ -6,8 +6,8 @@ An ataraxis program runs on seqring by changing one import::
     from seqring.compat import SharedMemoryArray, DataLogger, LogPackage             # after
 
 The names, signatures and behaviour are ataraxis 7.2.0's; each class's docstring says where seqring does better
-(readers never wait on a lock; the logger keeps messages with duplicate timestamps and accounts for every one) and
-``docs/python-migration.md`` lists what cannot match. Files are interchangeable: archives either tool assembles are
+(readers never wait on a lock; the logger keeps messages with duplicate timestamps and accounts for every one);
+the README's Python section lists what cannot match. Files are interchangeable: archives either tool assembles are
 read by the other and by ``np.load``.
 """
 
