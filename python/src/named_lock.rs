@@ -19,9 +19,11 @@ use crate::errors::{raise, region_error, Kind};
 use pyo3::prelude::*;
 use seqring::region::{pid_alive, CreateOptions, Region, RegionError};
 use seqring_core::Memory;
+use std::fs::{self, OpenOptions};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The lock word's offset in the file.
 const WORD: usize = 0;
@@ -31,8 +33,6 @@ const SPINS: u32 = 64;
 const YIELDS: u32 = 32;
 /// The longest sleep between two attempts.
 const MAX_SLEEP: Duration = Duration::from_millis(1);
-/// How long an opener waits for a file another process is still sizing.
-const SIZING_PATIENCE: Duration = Duration::from_secs(1);
 
 /// The per-process part of the tokens.
 static NEXT_TOKEN: AtomicU32 = AtomicU32::new(1);
@@ -41,10 +41,48 @@ fn new_token() -> u64 {
     (u64::from(std::process::id()) << 32) | u64::from(NEXT_TOKEN.fetch_add(1, Ordering::Relaxed))
 }
 
+/// Refuses a path that is not a regular file (a symbolic link planted in a shared directory such as `/tmp`, a
+/// directory, a FIFO): the lock writes into the file it maps.
+fn check_regular(path: &Path) -> Result<(), RegionError> {
+    let label = || path.display().to_string();
+    let meta = fs::symlink_metadata(path).map_err(|e| RegionError::from_io(&label(), "open", e))?;
+    if meta.file_type().is_file() {
+        return Ok(());
+    }
+    let what = if meta.file_type().is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    };
+    Err(RegionError::from_io(
+        &label(),
+        "open",
+        io::Error::new(io::ErrorKind::InvalidInput, format!("{what}, not a lock file")),
+    ))
+}
+
+/// Sizes an empty lock file to one zero word: a creator still between creating and sizing it (it then sizes it to
+/// the same length, which changes nothing), one that died there, or an empty lock file of seqring's earlier
+/// `flock` lock. A file that is no longer empty is left alone (truncating to its own length changes nothing).
+fn size_empty(path: &Path) -> Result<(), RegionError> {
+    let label = path.display().to_string();
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| RegionError::from_io(&label, "open", e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| RegionError::from_io(&label, "open", e))?
+        .len();
+    if len == 0 {
+        file.set_len(8).map_err(|e| RegionError::from_io(&label, "size", e))?;
+    }
+    Ok(())
+}
+
 /// Maps the lock file `path`, creating it (8 zero bytes: a free lock) if it does not exist. Between processes that
-/// race to create it exactly one creates it; the others open it, waiting for the creator to size it.
+/// race to create it exactly one creates it; the others open it (sizing it if it is still empty).
 fn open_or_create(path: &Path) -> Result<Region, RegionError> {
-    let deadline = Instant::now() + SIZING_PATIENCE;
     loop {
         match Region::create_file(path, 8, CreateOptions::default()) {
             Ok(mut region) => {
@@ -54,12 +92,11 @@ fn open_or_create(path: &Path) -> Result<Region, RegionError> {
             Err(RegionError::AlreadyExists { .. }) => {}
             Err(e) => return Err(e),
         }
-        match Region::open_file(path) {
+        match check_regular(path).and_then(|()| Region::open_file(path)) {
             Ok(region) => return Ok(region),
             // Removed between the two calls (a `destroy` elsewhere): create it again.
             Err(RegionError::NotFound { .. }) => {}
-            // Its creator has not sized it yet.
-            Err(RegionError::NotReady { .. }) if Instant::now() < deadline => std::thread::yield_now(),
+            Err(RegionError::NotReady { .. }) => size_empty(path)?,
             Err(e) => return Err(e),
         }
     }
@@ -138,9 +175,8 @@ impl NamedLock {
 impl NamedLock {
     /// Opens the lock of file `path` (creating the file, mode 0600, if it does not exist). The lock is not taken.
     ///
-    /// Raises `NotFoundError` if the directory does not exist, `PermissionDeniedError`, `SeqringTimeoutError` if
-    /// the file stays empty (a creator died before sizing it, or another program made it: remove it), or
-    /// `SeqringError` for a file that is not a lock file (a directory, a size that is not whole 8-byte words).
+    /// Raises `NotFoundError` if the directory does not exist, `PermissionDeniedError`, or `SeqringError` for a path
+    /// that is not a lock file (a symbolic link, a directory, a size that is not whole 8-byte words).
     #[new]
     fn new(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         if path.as_os_str().is_empty() {

@@ -28,7 +28,8 @@ def child_increments(path, counter, rounds, start):
     lock = _NamedLock(path)  # every child creates or opens the file at once
     for _ in range(rounds):
         with lock:
-            value = counter.value  # a read-modify-write that loses updates unless serialised
+            value = counter.value  # a read-modify-write that loses updates unless serialised:
+            os.sched_yield()  # without the lock, the others' updates in this window are lost (most of them)
             counter.value = value + 1
 
 
@@ -172,12 +173,25 @@ def test_bad_paths_raise_typed_errors(tmp_path):
     odd.write_bytes(b"abc")  # not whole 8-byte words
     with pytest.raises(errors.SeqringError, match="odd.lock"):
         _NamedLock(odd)
-    empty = tmp_path / "empty.lock"
-    empty.write_bytes(b"")  # never sized (a creator that died, or another program's file)
-    with pytest.raises(errors.SeqringTimeoutError, match="empty.lock"):
-        _NamedLock(empty)
+    target = tmp_path / "target"
+    target.write_bytes(b"12345678")
+    link = tmp_path / "link.lock"
+    link.symlink_to(target)  # planted in a shared directory: the lock would write into the target
+    with pytest.raises(errors.SeqringError, match="symbolic link"):
+        _NamedLock(link)
+    assert target.read_bytes() == b"12345678"
     with pytest.raises(TypeError):
         _NamedLock(3)
+
+
+def test_an_empty_lock_file_is_sized_and_used(tmp_path):
+    empty = tmp_path / "empty.lock"
+    empty.write_bytes(b"")  # a creator that died before sizing it, or the earlier flock version's lock file
+    a, b = _NamedLock(empty), _NamedLock(empty)
+    assert empty.stat().st_size == 8 and word(empty) == 0
+    with a:
+        assert word(empty) >> 32 == os.getpid() and not b.try_acquire()
+    assert word(empty) == 0
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file modes")
