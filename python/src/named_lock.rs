@@ -65,19 +65,13 @@ fn check_regular(path: &Path) -> Result<(), RegionError> {
 /// the same length, which changes nothing), one that died there, or an empty lock file of seqring's earlier
 /// `flock` lock. A file that is no longer empty is left alone (truncating to its own length changes nothing).
 fn size_empty(path: &Path) -> Result<(), RegionError> {
-    let label = path.display().to_string();
-    let file = OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(|e| RegionError::from_io(&label, "open", e))?;
-    let len = file
-        .metadata()
-        .map_err(|e| RegionError::from_io(&label, "open", e))?
-        .len();
-    if len == 0 {
-        file.set_len(8).map_err(|e| RegionError::from_io(&label, "size", e))?;
-    }
-    Ok(())
+    let sized = OpenOptions::new().write(true).open(path).and_then(|file| {
+        if file.metadata()?.len() == 0 {
+            file.set_len(8)?;
+        }
+        Ok(())
+    });
+    sized.map_err(|e| RegionError::from_io(&path.display().to_string(), "size", e))
 }
 
 /// Maps the lock file `path`, creating it (8 zero bytes: a free lock) if it does not exist. Between processes that

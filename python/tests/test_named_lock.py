@@ -1,6 +1,7 @@
 """seqring._seqring._NamedLock: the process-shared lock of seqring.compat.SharedMemoryArray (one word of a mapped
 file: 0 when free, else the holder's pid << 32 | counter), across spawned processes, SIGKILL and bad paths."""
 
+import contextlib
 import multiprocessing as mp
 import os
 import signal
@@ -56,40 +57,9 @@ def child_holds(path, held, never):
     never.recv()  # blocks until it is killed
 
 
-def child_waits(path, got):
-    with _NamedLock(path):
-        got.set()
-
-
-def test_a_holder_killed_while_holding_is_taken_over(path):
-    ctx = mp.get_context("spawn")
-    held, got = ctx.Event(), ctx.Event()
-    never, keep = ctx.Pipe(duplex=False)
-    holder = ctx.Process(target=child_holds, args=(path, held, never))
-    holder.start()
-    waiter = None
-    try:
-        assert held.wait(timeout=60)
-        lock = _NamedLock(path)
-        assert lock.holder_pid == holder.pid and word(path) >> 32 == holder.pid
-        assert not lock.try_acquire() and lock.depth == 0
-        waiter = ctx.Process(target=child_waits, args=(path, got))
-        waiter.start()
-        os.kill(holder.pid, signal.SIGKILL)
-        holder.join(timeout=60)
-        assert got.wait(timeout=60), "the waiter took the dead holder's lock over"
-        waiter.join(timeout=60)
-        assert waiter.exitcode == 0
-        assert lock.holder_pid == 0
-    finally:
-        for p in (holder, waiter):
-            if p is not None and p.is_alive():
-                p.kill()
-                p.join(timeout=60)
-        keep.close()
-
-
-def test_try_acquire_takes_over_a_dead_holder(path):
+@contextlib.contextmanager
+def holder_process(path):
+    """A spawned process that holds the lock of ``path`` (yielded once it does) until it is killed."""
     ctx = mp.get_context("spawn")
     held = ctx.Event()
     never, keep = ctx.Pipe(duplex=False)
@@ -97,19 +67,54 @@ def test_try_acquire_takes_over_a_dead_holder(path):
     holder.start()
     try:
         assert held.wait(timeout=60)
-        os.kill(holder.pid, signal.SIGKILL)
+        yield holder
+    finally:
+        if holder.is_alive():
+            holder.kill()
         holder.join(timeout=60)
+        keep.close()
+
+
+def kill(process):
+    os.kill(process.pid, signal.SIGKILL)
+    process.join(timeout=60)
+
+
+def child_waits(path, got):
+    with _NamedLock(path):
+        got.set()
+
+
+def test_a_holder_killed_while_holding_is_taken_over_by_a_waiter(path):
+    ctx = mp.get_context("spawn")
+    got = ctx.Event()
+    with holder_process(path) as holder:
+        lock = _NamedLock(path)
+        assert lock.holder_pid == holder.pid and word(path) >> 32 == holder.pid
+        assert not lock.try_acquire() and lock.depth == 0
+        waiter = ctx.Process(target=child_waits, args=(path, got))
+        waiter.start()
+        try:
+            kill(holder)
+            assert got.wait(timeout=60), "the waiter took the dead holder's lock over"
+        finally:
+            waiter.join(timeout=60)
+            if waiter.is_alive():
+                waiter.kill()
+                waiter.join(timeout=60)
+        assert waiter.exitcode == 0
+        assert lock.holder_pid == 0
+
+
+def test_try_acquire_takes_over_a_dead_holder(path):
+    with holder_process(path) as holder:
+        kill(holder)
         lock = _NamedLock(path)
         assert lock.holder_pid == holder.pid, "nobody released it: the word still names the dead holder"
         assert lock.try_acquire()
         assert lock.holder_pid == os.getpid() and lock.depth == 1
         lock.release()
         assert word(path) == 0
-    finally:
-        if holder.is_alive():
-            holder.kill()
-            holder.join(timeout=60)
-        keep.close()
 
 
 def test_reentrant_within_an_instance_exclusive_between_instances(path):
