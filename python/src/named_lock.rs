@@ -12,8 +12,9 @@
 //! - the file is created once (never replaced) and never removed here, so every process maps the same word;
 //! - a holder whose pid is dead (SIGKILL, crash) is taken over by the next waiter, as the kernel drops a dead
 //!   process's `flock`. A recycled pid reads as alive: the lock then waits for that process to exit.
-//! - `depth` is changed only with the GIL held or, in the GIL-free wait, only after this instance's token was put
-//!   into the word, so the instance's own threads never see the word free while its `depth` is above 0.
+//! - the word is set to or from this instance's token, and `depth` changed, only with the GIL held (every method
+//!   and `Drop` run with it; the GIL-free wait only watches the word), so the instance's own threads see the two
+//!   change together: never the word free while `depth` is above 0. (The module is abi3, never free-threaded.)
 
 use crate::errors::{raise, region_error, Kind};
 use pyo3::prelude::*;
@@ -144,24 +145,42 @@ impl NamedLock {
         taken
     }
 
-    /// Waits for the lock without the GIL: yields, then sleeps up to [`MAX_SLEEP`], taking over a dead holder;
-    /// re-attaches between sleeps only to let Python handle signals (Ctrl-C raises `KeyboardInterrupt`).
-    fn wait(&self) -> PyResult<()> {
-        let mut sleep = Duration::from_micros(20);
-        let mut round = 0u32;
-        loop {
-            if self.try_acquire() {
-                return Ok(());
-            }
-            if round < YIELDS {
-                round += 1;
+    /// Whether `try_acquire` may succeed now: the lock is free, this instance's, or its holder is dead.
+    fn takeable(&self) -> bool {
+        // Relaxed: only a hint; the compare-exchange that follows (with the GIL) orders what matters.
+        let holder = self.region.load(WORD, Ordering::Relaxed);
+        holder == 0 || holder == self.token || !pid_alive(holder >> 32)
+    }
+}
+
+/// The waiting of one `acquire` (without the GIL): yields, then sleeps doubling up to [`MAX_SLEEP`].
+struct Backoff {
+    yields: u32,
+    sleep: Duration,
+}
+
+impl Backoff {
+    fn new() -> Self {
+        Backoff {
+            yields: 0,
+            sleep: Duration::from_micros(20),
+        }
+    }
+
+    /// Waits until `lock` looks takeable; between sleeps it re-attaches only to let Python handle signals (Ctrl-C
+    /// raises `KeyboardInterrupt` out of `acquire`).
+    fn wait(&mut self, lock: &NamedLock) -> PyResult<()> {
+        while !lock.takeable() {
+            if self.yields < YIELDS {
+                self.yields += 1;
                 std::thread::yield_now();
             } else {
-                std::thread::sleep(sleep);
-                sleep = (sleep * 2).min(MAX_SLEEP);
+                std::thread::sleep(self.sleep);
+                self.sleep = (self.sleep * 2).min(MAX_SLEEP);
                 Python::attach(|py| py.check_signals())?;
             }
         }
+        Ok(())
     }
 }
 
@@ -189,12 +208,19 @@ impl NamedLock {
     /// if this instance holds it already. Takes it over from a holder whose process is dead.
     fn acquire(&self, py: Python<'_>) -> PyResult<()> {
         for _ in 0..SPINS {
-            if self.try_acquire() {
+            if self.try_take().is_ok() {
                 return Ok(());
             }
             std::hint::spin_loop();
         }
-        py.detach(|| self.wait())
+        let mut backoff = Backoff::new();
+        loop {
+            // The word is watched without the GIL, and taken with it (see the module's invariants).
+            py.detach(|| backoff.wait(self))?;
+            if self.try_acquire() {
+                return Ok(());
+            }
+        }
     }
 
     /// Takes the lock if that needs no wait (it is free, this instance's, or its holder's process is dead);

@@ -150,6 +150,25 @@ def test_a_blocked_thread_gets_it_when_the_holder_releases(path):
     assert entered.is_set() and word(path) == 0
 
 
+def test_threads_with_instances_of_their_own_lose_no_update(path):
+    counter = [0]
+
+    def increment():
+        lock = _NamedLock(path)
+        for _ in range(500):
+            with lock:
+                value = counter[0]
+                os.sched_yield()  # the other threads run here if they can (they wait without the GIL)
+                counter[0] = value + 1
+
+    threads = [threading.Thread(target=increment) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert counter[0] == 4 * 500 and word(path) == 0
+
+
 def test_dropping_a_holder_releases_it(path):
     a, b = _NamedLock(path), _NamedLock(path)
     a.acquire()
