@@ -15,6 +15,7 @@ mod array;
 mod checksum;
 mod errors;
 mod logger;
+mod named_lock;
 mod ndarray;
 mod tracker;
 
@@ -31,5 +32,6 @@ fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(checksum::directory_checksum, m)?)?;
     m.add_class::<logger::PyDataLogger>()?;
     m.add_class::<logger::PyProducer>()?;
+    m.add_class::<named_lock::NamedLock>()?;
     Ok(())
 }

@@ -1,7 +1,6 @@
 """seqring.compat.SharedMemoryArray: ataraxis 7.2.0's calls, bad input, pickling into spawned processes, and the
 array() lock serialising read-modify-writes across processes."""
 
-import fcntl
 import gc
 import multiprocessing as mp
 import os
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 
 from seqring import SharedArray
+from seqring._seqring import _NamedLock
 from seqring.compat import SharedMemoryArray
 from seqring.compat.shared_memory_array import _lock_path
 
@@ -154,13 +154,12 @@ def test_array_context_writes_back_changes_on_exit(arr, name):
 def test_a_set_inside_the_instances_own_block_keeps_the_lock(arr, name):
     with arr.array() as view:
         arr[0, 0] = 9  # the lock is reentrant: no deadlock, and the block still holds it afterwards
-        fd = os.open(_lock_path(name), os.O_RDWR)
-        try:
-            with pytest.raises(BlockingIOError):
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        finally:
-            os.close(fd)
+        other = _NamedLock(_lock_path(name))  # another holder, as another process would be
+        assert other.holder_pid == os.getpid()
+        assert not other.try_acquire()
         view[1, 1] = 8
+    assert other.try_acquire(), "the block's exit released it"
+    other.release()
     np.testing.assert_array_equal(arr[:], [[9, 1, 2], [3, 8, 5]])
 
 
@@ -266,16 +265,12 @@ def test_a_block_killed_inside_releases_the_lock_and_writes_nothing(arr, name):
     child.start()
     try:
         assert inside.wait(timeout=60)
-        fd = os.open(_lock_path(name), os.O_RDWR)
-        try:
-            with pytest.raises(BlockingIOError):  # held by the child
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            os.kill(child.pid, signal.SIGKILL)
-            child.join(timeout=60)
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the kernel released it (ataraxis's lock stays held)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+        other = _NamedLock(_lock_path(name))
+        assert other.holder_pid == child.pid and not other.try_acquire()  # held by the child
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(timeout=60)
+        assert other.try_acquire(), "the next acquirer takes a dead holder's lock over (ataraxis's stays held)"
+        other.release()
     finally:
         if child.is_alive():
             child.kill()

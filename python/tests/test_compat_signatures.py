@@ -14,7 +14,8 @@ from conftest import FIXTURES
 REFERENCE = FIXTURES.parents[1] / "reference" / "ataraxis-7.2.0-signatures.txt"
 CLASSES = ["SharedMemoryArray", "DataLogger", "LogArchiveReader", "LogMessage", "LogPackage", "ProcessingTracker"]
 FUNCTIONS = ["assemble_log_archives", "calculate_directory_checksum"]
-# Listed in the README (Python, what seqring.compat does not match): YamlConfig's hook for fields kept out of the file (the tracker keeps no state).
+# Listed in the README (Python, what seqring.compat does not match): YamlConfig's hook for fields kept out of
+# the file (the tracker keeps no state).
 NOT_PROVIDED = {("ProcessingTracker", "restore_excluded_fields")}
 
 

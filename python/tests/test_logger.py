@@ -98,7 +98,9 @@ def test_every_buffer_kind_goes_to_disk_and_back(tmp_path, name):
         np.float32(1.5),  # a numpy scalar has the buffer protocol too
         b"",
     ]
-    expected = [np.asarray(x).tobytes() if not isinstance(x, (bytes, bytearray, memoryview)) else bytes(x) for x in items]
+    expected = [
+        bytes(x) if isinstance(x, (bytes, bytearray, memoryview)) else np.asarray(x).tobytes() for x in items
+    ]
     with logger as entered:
         assert entered is logger and logger.alive and region(name).exists() and "running" in repr(logger)
         logger.start()  # idempotent while running

@@ -37,5 +37,7 @@ def to_dtype(value: object, dtype: np.dtype, name: str) -> np.ndarray:
         except (TypeError, ValueError, OverflowError):
             lossless = False
     if not lossless:
-        raise DTypeMismatchError(f"array {name} holds {dtype.str} elements, which cannot hold these {a.dtype.str} values")
+        raise DTypeMismatchError(
+            f"array {name} holds {dtype.str} elements, which cannot hold these {a.dtype.str} values"
+        )
     return converted

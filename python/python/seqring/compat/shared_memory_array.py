@@ -2,12 +2,13 @@
 :class:`seqring.SharedArray`.
 
 Differences that make it better than the original, and the few that cannot match, are listed in the class
-docstring and in ``docs/python-migration.md``. Every access to the underlying
-:class:`seqring.SharedArray` goes through the functions ``_read``, ``_snapshot``, ``_set`` and ``_write`` below.
+docstring and in the README (Python: what ``seqring.compat`` does not match). Every access to the
+underlying :class:`seqring.SharedArray` goes through the functions ``_read``, ``_snapshot``, ``_set`` and
+``_write`` below, except ``arr[i]`` of a 1-D array with a Python ``int``, which makes ``_read``'s native call
+directly (the hot path).
 """
 
 import contextlib
-import fcntl
 import os
 import tempfile
 from typing import Any, ContextManager, Dict, Optional, Tuple
@@ -16,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import SharedArray
+from .._seqring import _NamedLock
 
 __all__ = ["SharedMemoryArray"]
 
@@ -44,14 +46,16 @@ def _set(handle: SharedArray, index: Any, value: Any) -> None:
     handle[index] = value
 
 
-def _native_scalar(value: Any, dtype: "np.dtype[Any]") -> bool:
-    """Whether seqring converts ``value`` into ``dtype`` as numpy assignment does (so it can be passed as is)."""
-    kind = type(value)
-    if kind is float:
-        return dtype == np.float64
-    if kind is bool:
-        return dtype == np.bool_
-    return kind is int and dtype == np.int64 and -(2**63) <= value < 2**63
+def _native_scalar_type(dtype: "np.dtype[Any]") -> Optional[type]:
+    """The Python scalar type that seqring converts into ``dtype`` as numpy assignment does (so that a value of it
+    can be passed as is; an ``int`` only within the int64 range), or ``None``."""
+    if dtype == np.float64:
+        return float
+    if dtype == np.bool_:
+        return bool
+    if dtype == np.int64:
+        return int
+    return None
 
 
 def _changed(new: np.ndarray, old: np.ndarray) -> np.ndarray:
@@ -103,39 +107,43 @@ class _Block:
 
 
 def _lock_path(name: str) -> str:
-    """The file whose ``flock`` stands for ataraxis's ``multiprocessing.Lock`` of the array ``name``."""
+    """The file whose lock word (a :class:`~seqring._seqring._NamedLock`) stands for ataraxis's
+    ``multiprocessing.Lock`` of the array ``name``."""
     return os.path.join(tempfile.gettempdir(), f"seqring-compat-{name}.lock")
 
 
 class _Lock:
-    """An exclusive ``flock`` on the array's lock file, taken by ``arr[i] = v`` and ``array(with_lock=True)`` in
-    every process, so that those read-modify-writes are serialised as ataraxis's lock serialises them. Readers
-    never take it. It is reentrant within one instance (``arr[i] = v`` inside that instance's own block), where
-    ataraxis's lock deadlocks."""
+    """The array's lock: a :class:`~seqring._seqring._NamedLock` on its lock file (opened on first use), taken by
+    ``arr[i] = v`` and ``array(with_lock=True)`` in every process, so that those read-modify-writes are serialised
+    as ataraxis's lock serialises them. Readers never take it. It is reentrant within one instance (``arr[i] = v``
+    inside that instance's own block), where ataraxis's lock deadlocks; a holder killed while holding it is taken
+    over by the next one to take it (the kernel would have released a ``flock``; ataraxis's lock stays held)."""
 
-    __slots__ = ("_path", "_fd", "_depth")
+    __slots__ = ("_path", "native")
 
     def __init__(self, name: str) -> None:
         self._path = _lock_path(name)
-        self._fd: Optional[int] = None
-        self._depth = 0
+        #: The open lock, or ``None`` until first use and after :meth:`close`.
+        self.native: Optional[_NamedLock] = None
+
+    def open(self) -> _NamedLock:
+        """The open lock (opening, or creating, its file if needed)."""
+        native = self.native
+        if native is None:
+            native = self.native = _NamedLock(self._path)
+        return native
 
     def __enter__(self) -> None:
-        if self._depth == 0:
-            if self._fd is None:
-                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-        self._depth += 1
+        self.open().acquire()
 
     def __exit__(self, *exc: object) -> None:
-        self._depth -= 1
-        if self._depth == 0 and self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        native = self.native
+        if native is not None and native.depth:  # closed meanwhile: the close released it
+            native.release()
 
     def close(self) -> None:
-        fd, self._fd, self._depth = self._fd, None, 0
-        if fd is not None:
-            os.close(fd)
+        """Drops the open lock, which releases it if this instance still holds it."""
+        self.native = None
 
     def remove(self) -> None:
         self.close()
@@ -157,11 +165,12 @@ class SharedMemoryArray:
       consistent snapshot without blocking the writer (ataraxis holds a ``multiprocessing.Lock`` for every access).
     - Every write is atomic for readers whether or not the caller asked for the lock (a write takes the seqlock's
       writer lock), and the lock is the array's, not the instance's: ``SharedMemoryArray`` objects created or
-      unpickled anywhere share it (a ``flock`` on ``$TMPDIR/seqring-compat-{name}.lock``).
+      unpickled anywhere share it (a lock word in the file ``$TMPDIR/seqring-compat-{name}.lock``), and a process
+      killed while holding it does not block the others: the next one to take it takes it over.
     - ``arr[i]`` and ``arr[a:b]`` accept any numpy basic index (``arr[1, 2]``, ``arr[..., 0]``), not only ints and
       slices.
 
-    Where it differs (see ``docs/python-migration.md``):
+    Where it differs (see the README, Python: what ``seqring.compat`` does not match):
 
     - ``array()`` yields a private snapshot, not a view of shared memory: changes become visible to other processes
       when the ``with`` block exits (written back in one write, only if something changed), all at once rather
@@ -197,8 +206,14 @@ class SharedMemoryArray:
         self._handle: Optional[SharedArray] = None
         self._lock = _Lock(self._name)
         self._destroy_on_del = False
+        self._cache_layout()
         if auto_connect:
             self.connect()
+
+    def _cache_layout(self) -> None:
+        """Caches what the element accesses test on every call."""
+        self._scalar_type = _native_scalar_type(self._datatype)
+        self._flat = len(self._shape) == 1
 
     @classmethod
     def create_array(
@@ -300,7 +315,12 @@ class SharedMemoryArray:
 
         Raises :class:`ConnectionError` if disconnected, :class:`IndexError` for an index out of bounds.
         """
-        return _read(self._connected("access"), index)
+        handle = self._handle
+        if handle is None:
+            handle = self._connected("access")  # raises
+        if self._flat and type(index) is int:
+            return handle[index]  # the native one-element read (what _read does for it), without the tests
+        return _read(handle, index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         """Sets the value(s) at ``index`` (converted to the array's dtype, as numpy assignment does), in one
@@ -309,11 +329,18 @@ class SharedMemoryArray:
         Raises :class:`ConnectionError` if disconnected, :class:`IndexError` for an index out of bounds,
         :class:`ValueError` if ``value`` does not broadcast to the indexed shape.
         """
-        handle = self._connected("modify")
-        if not _native_scalar(value, self._datatype):
+        handle = self._handle
+        if handle is None:
+            handle = self._connected("modify")  # raises
+        scalar = self._scalar_type
+        if type(value) is not scalar or (scalar is int and not -(2**63) <= value < 2**63):
             value = np.asarray(value, dtype=self._datatype)  # numpy's assignment casting, as ataraxis's arr[i] = v
-        with self._lock:
+        lock = self._lock.native or self._lock.open()
+        lock.acquire()
+        try:
             _set(handle, index, value)
+        finally:
+            lock.release()
 
     def array(self, *, with_lock: bool = True) -> ContextManager[npt.NDArray[Any]]:
         """Use as ``with arr.array() as view:``. ``view`` is a consistent snapshot of the array to read and modify;
@@ -347,6 +374,7 @@ class SharedMemoryArray:
         self._handle = None
         self._lock = _Lock(self._name)
         self._destroy_on_del = False
+        self._cache_layout()
         if self._auto_connect:
             self.connect()
 
