@@ -7,8 +7,11 @@
 //! - word 0 of the file is 0 when the lock is free, else the token of the instance that holds it: `pid << 32 |`
 //!   a per-process counter, never 0 since no process has pid 0; it changes only by compare-exchange (0 -> token
 //!   to take it, a dead holder's token -> token to take it over, token -> 0 to release it);
-//! - an instance is reentrant: while the word holds its token, `acquire` only counts (`depth`), and the word
-//!   returns to 0 when `depth` returns to 0 (or when the instance is dropped while holding it);
+//! - an instance is reentrant for the thread that holds it: while the word holds its token and `holder_thread` is
+//!   the calling thread, `acquire` only counts (`depth`); the instance's other threads wait as other processes do;
+//!   the word returns to 0 when `depth` returns to 0 (or when the instance is dropped while holding it);
+//! - an instance belongs to the process that opened it: in a child forked from it every call raises and its drop
+//!   does nothing (the parent's token is not the child's to use or release); open a new one in the child;
 //! - the file is created once (never replaced) and never removed here, so every process maps the same word;
 //! - a holder whose pid is dead (SIGKILL, crash) is taken over by the next waiter, as the kernel drops a dead
 //!   process's `flock`. A recycled pid reads as alive: the lock then waits for that process to exit.
@@ -37,6 +40,18 @@ const MAX_SLEEP: Duration = Duration::from_millis(1);
 
 /// The per-process part of the tokens.
 static NEXT_TOKEN: AtomicU32 = AtomicU32::new(1);
+
+/// The source of thread numbers (never 0, which means "no thread").
+static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// This thread's number, for reentrancy by the holding thread only.
+    static THREAD: u64 = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
+}
+
+fn this_thread() -> u64 {
+    THREAD.with(|t| *t)
+}
 
 fn new_token() -> u64 {
     (u64::from(std::process::id()) << 32) | u64::from(NEXT_TOKEN.fetch_add(1, Ordering::Relaxed))
@@ -97,18 +112,50 @@ fn open_or_create(path: &Path) -> Result<Region, RegionError> {
     }
 }
 
-/// An exclusive lock shared by every process (and every instance) that names the same file; reentrant within
-/// one instance. A holder that dies while holding it is taken over by the next acquirer.
+/// An exclusive lock shared by every process, instance and thread that names the same file; reentrant for the
+/// thread that holds it through one instance. A holder that dies while holding it is taken over by the next
+/// acquirer.
 #[pyclass(module = "seqring._seqring", name = "_NamedLock", frozen)]
 pub(crate) struct NamedLock {
     region: Region,
     path: PathBuf,
     token: u64,
+    /// The process that opened it (the one its token names).
+    pid: u32,
+    /// The thread that holds it through this instance, or 0.
+    holder_thread: AtomicU64,
     depth: AtomicU64,
 }
 
 impl NamedLock {
-    /// Takes the lock if it is free or already this instance's; otherwise returns the holder's token.
+    /// The error of a call on an instance inherited across `fork`.
+    fn check_process(&self) -> PyResult<()> {
+        if std::process::id() == self.pid {
+            return Ok(());
+        }
+        Err(raise(
+            Kind::Base,
+            format!(
+                "lock {} was opened by process {}, not this one (inherited across fork): open it again here",
+                self.path.display(),
+                self.pid
+            ),
+        ))
+    }
+
+    /// Counts one more level for the calling thread, which has just taken the lock or holds it already.
+    fn enter(&self) {
+        self.holder_thread.store(this_thread(), Ordering::Relaxed);
+        self.depth.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether the calling thread holds the lock through this instance.
+    fn held_here(&self) -> bool {
+        self.depth.load(Ordering::Relaxed) > 0 && self.holder_thread.load(Ordering::Relaxed) == this_thread()
+    }
+
+    /// Takes the lock if it is free or already this thread's through this instance; otherwise returns the holder's
+    /// token (this instance's own while another of its threads holds it).
     fn try_take(&self) -> Result<(), u64> {
         // Acquire on success pairs with the Release of `release` (or of `Drop`) in the previous holder, so its
         // writes under the lock happen before ours. Failure needs no ordering: we only look at the token.
@@ -117,11 +164,11 @@ impl NamedLock {
             .compare_exchange(WORD, 0, self.token, Ordering::Acquire, Ordering::Relaxed)
         {
             Ok(_) => {
-                self.depth.fetch_add(1, Ordering::Relaxed);
+                self.enter();
                 Ok(())
             }
-            Err(current) if current == self.token => {
-                self.depth.fetch_add(1, Ordering::Relaxed);
+            Err(current) if current == self.token && self.held_here() => {
+                self.enter();
                 Ok(())
             }
             Err(current) => Err(current),
@@ -130,7 +177,7 @@ impl NamedLock {
 
     /// Takes over the lock from `holder` if its process is dead.
     fn take_over(&self, holder: u64) -> bool {
-        if pid_alive(holder >> 32) {
+        if holder == self.token || pid_alive(holder >> 32) {
             return false;
         }
         // Acquire pairs with the Release stores of earlier holders; the dead one published nothing after its last
@@ -140,16 +187,17 @@ impl NamedLock {
             .compare_exchange(WORD, holder, self.token, Ordering::Acquire, Ordering::Relaxed)
             .is_ok();
         if taken {
-            self.depth.fetch_add(1, Ordering::Relaxed);
+            self.enter();
         }
         taken
     }
 
-    /// Whether `try_acquire` may succeed now: the lock is free, this instance's, or its holder is dead.
+    /// Whether `try_acquire` may succeed now: the lock is free, or its holder (another instance) is dead. (A
+    /// thread that holds it already never waits.)
     fn takeable(&self) -> bool {
         // Relaxed: only a hint; the compare-exchange that follows (with the GIL) orders what matters.
         let holder = self.region.load(WORD, Ordering::Relaxed);
-        holder == 0 || holder == self.token || !pid_alive(holder >> 32)
+        holder == 0 || (holder != self.token && !pid_alive(holder >> 32))
     }
 }
 
@@ -200,13 +248,19 @@ impl NamedLock {
             region,
             path,
             token: new_token(),
+            pid: std::process::id(),
+            holder_thread: AtomicU64::new(0),
             depth: AtomicU64::new(0),
         })
     }
 
-    /// Takes the lock, waiting (without the GIL) while another instance, in any process, holds it; only counts
-    /// if this instance holds it already. Takes it over from a holder whose process is dead.
+    /// Takes the lock, waiting (without the GIL) while another instance or thread, in any process, holds it; only
+    /// counts if this thread holds it already through this instance. Takes it over from a holder whose process is
+    /// dead.
+    ///
+    /// Raises `SeqringError` in a process forked from the one that opened this instance.
     fn acquire(&self, py: Python<'_>) -> PyResult<()> {
+        self.check_process()?;
         for _ in 0..SPINS {
             if self.try_take().is_ok() {
                 return Ok(());
@@ -217,34 +271,40 @@ impl NamedLock {
         loop {
             // The word is watched without the GIL, and taken with it (see the module's invariants).
             py.detach(|| backoff.wait(self))?;
-            if self.try_acquire() {
+            if self.try_acquire()? {
                 return Ok(());
             }
         }
     }
 
-    /// Takes the lock if that needs no wait (it is free, this instance's, or its holder's process is dead);
-    /// returns whether it was taken.
-    fn try_acquire(&self) -> bool {
-        match self.try_take() {
+    /// Takes the lock if that needs no wait (it is free, this thread's through this instance, or its holder's
+    /// process is dead); returns whether it was taken.
+    ///
+    /// Raises `SeqringError` in a process forked from the one that opened this instance.
+    fn try_acquire(&self) -> PyResult<bool> {
+        self.check_process()?;
+        Ok(match self.try_take() {
             Ok(()) => true,
             Err(holder) => self.take_over(holder),
-        }
+        })
     }
 
     /// Releases one level of the lock; the lock is free again when every `acquire` of this instance is released.
     ///
-    /// Raises `SeqringError` if this instance does not hold it (or it was taken over meanwhile).
+    /// Raises `SeqringError` if this thread does not hold it through this instance (or it was taken over
+    /// meanwhile), or in a process forked from the one that opened this instance.
     fn release(&self) -> PyResult<()> {
-        let depth = self.depth.load(Ordering::Relaxed);
-        if depth == 0 {
+        self.check_process()?;
+        if !self.held_here() {
             return Err(raise(
                 Kind::Base,
-                format!("lock {} released but not held", self.path.display()),
+                format!("lock {} released but not held by this thread", self.path.display()),
             ));
         }
+        let depth = self.depth.load(Ordering::Relaxed);
         self.depth.store(depth - 1, Ordering::Relaxed);
         if depth == 1 {
+            self.holder_thread.store(0, Ordering::Relaxed);
             // Release pairs with the Acquire compare-exchange of the next holder (`try_take`, `take_over`).
             if let Err(holder) = self
                 .region
@@ -304,7 +364,8 @@ impl NamedLock {
 
 impl Drop for NamedLock {
     fn drop(&mut self) {
-        if *self.depth.get_mut() > 0 {
+        // In a forked child the token is the parent's: not ours to release.
+        if *self.depth.get_mut() > 0 && std::process::id() == self.pid {
             // Release pairs with the next holder's Acquire; a word that is no longer ours is left alone.
             let _ = self
                 .region

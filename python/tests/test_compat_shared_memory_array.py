@@ -279,3 +279,29 @@ def test_a_block_killed_inside_releases_the_lock_and_writes_nothing(arr, name):
     assert arr[0, 0] == 0, "the block died before its exit: nothing was written"
     arr[0, 0] = 1
     assert arr[0, 0] == 1
+
+
+def test_threads_sharing_one_instance_lose_no_increment(arr):
+    """ataraxis's multiprocessing.Lock excludes threads too: so must one SharedMemoryArray's lock."""
+    import sys
+    import threading
+
+    def increment():
+        for _ in range(200):
+            with arr.array() as view:
+                value = view[0, 0]
+                os.sched_yield()  # let another thread run inside the block if the lock allows it
+                view[0, 0] = value + 1
+
+    before = int(arr[0, 0])
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        threads = [threading.Thread(target=increment) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+    finally:
+        sys.setswitchinterval(interval)
+    assert int(arr[0, 0]) == before + 4 * 200

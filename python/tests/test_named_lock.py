@@ -169,6 +169,70 @@ def test_threads_with_instances_of_their_own_lose_no_update(path):
     assert counter[0] == 4 * 500 and word(path) == 0
 
 
+def test_threads_sharing_one_instance_exclude_each_other(path):
+    """Reentrancy belongs to the holding thread: another thread of the same instance waits like another process."""
+    lock = _NamedLock(path)
+    lock.acquire()
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(lock.try_acquire()))
+    t.start()
+    t.join(timeout=60)
+    assert seen == [False], "a thread that does not hold it must not enter through the holder's instance"
+    refused = []
+
+    def release_elsewhere():
+        try:
+            lock.release()
+        except errors.SeqringError as e:
+            refused.append(str(e))
+
+    t = threading.Thread(target=release_elsewhere)
+    t.start()
+    t.join(timeout=60)
+    assert refused and "not held by this thread" in refused[0] and lock.depth == 1
+    lock.release()
+    counter = [0]
+
+    def increment():
+        for _ in range(500):
+            with lock:
+                value = counter[0]
+                os.sched_yield()  # the other threads run here if they can (they wait without the GIL)
+                counter[0] = value + 1
+
+    threads = [threading.Thread(target=increment) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert counter[0] == 4 * 500 and lock.depth == 0 and word(path) == 0
+
+
+def child_after_fork(lock, path, results):
+    inherited = []
+    try:
+        lock.try_acquire()
+    except errors.SeqringError as e:
+        inherited.append(str(e))
+    results.put((inherited, _NamedLock(path).try_acquire()))
+
+
+def test_a_forked_child_neither_uses_nor_releases_the_parents_instance(path):
+    ctx = mp.get_context("fork")
+    lock = _NamedLock(path)
+    lock.acquire()
+    results = ctx.Queue()
+    child = ctx.Process(target=child_after_fork, args=(lock, path, results))
+    child.start()
+    inherited, own = results.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert inherited and "inherited across fork" in inherited[0]
+    assert own is False, "the parent holds it: the child's own instance must wait"
+    assert word(path) >> 32 == os.getpid(), "the child's exit (and its copy's drop) left the parent's lock held"
+    lock.release()
+
+
 def test_dropping_a_holder_releases_it(path):
     a, b = _NamedLock(path), _NamedLock(path)
     a.acquire()

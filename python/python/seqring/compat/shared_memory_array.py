@@ -72,15 +72,20 @@ class _Block:
     """What :meth:`SharedMemoryArray.array` returns: a ``with`` block over a snapshot that is written back, the
     changed elements only, on exit."""
 
-    __slots__ = ("_handle", "_lock", "_snapshot", "_working")
+    __slots__ = ("_handle", "_lock", "_held", "_snapshot", "_working")
 
     def __init__(self, handle: SharedArray, lock: "Optional[_Lock]") -> None:
         self._handle = handle
         self._lock = lock
+        #: The native lock this block holds: kept from entry to exit, so that a close() of the instance by another
+        #: thread meanwhile cannot drop (and so release) it under the block.
+        self._held: Optional[_NamedLock] = None
 
     def __enter__(self) -> npt.NDArray[Any]:
         if self._lock is not None:
-            self._lock.__enter__()
+            held = self._lock.open()
+            held.acquire()
+            self._held = held
         try:
             self._snapshot = _snapshot(self._handle)
         except BaseException:
@@ -102,8 +107,15 @@ class _Block:
             self._release()
 
     def _release(self) -> None:
-        if self._lock is not None:
-            self._lock.__exit__()
+        held, self._held = self._held, None
+        if held is not None:
+            held.release()
+
+
+# How many times this process's ancestry forked since the module was imported: a `_NamedLock` opened before a fork
+# is the parent's (its token names the parent), so a forked child opens its own.
+_forks = [0]
+os.register_at_fork(after_in_child=lambda: _forks.__setitem__(0, _forks[0] + 1))
 
 
 def _lock_path(name: str) -> str:
@@ -115,31 +127,27 @@ def _lock_path(name: str) -> str:
 class _Lock:
     """The array's lock: a :class:`~seqring._seqring._NamedLock` on its lock file (opened on first use), taken by
     ``arr[i] = v`` and ``array(with_lock=True)`` in every process, so that those read-modify-writes are serialised
-    as ataraxis's lock serialises them. Readers never take it. It is reentrant within one instance (``arr[i] = v``
-    inside that instance's own block), where ataraxis's lock deadlocks; a holder killed while holding it is taken
-    over by the next one to take it (the kernel would have released a ``flock``; ataraxis's lock stays held)."""
+    as ataraxis's lock serialises them. Readers never take it. It is reentrant for the thread that holds it through
+    one instance (``arr[i] = v`` inside that thread's own block), where ataraxis's lock deadlocks; other threads wait
+    as other processes do; a holder killed while holding it is taken over by the next one to take it (ataraxis's
+    lock stays held). A forked child opens its own (the inherited one is the parent's)."""
 
-    __slots__ = ("_path", "native")
+    __slots__ = ("_path", "native", "_forks")
 
     def __init__(self, name: str) -> None:
         self._path = _lock_path(name)
         #: The open lock, or ``None`` until first use and after :meth:`close`.
         self.native: Optional[_NamedLock] = None
+        self._forks = _forks[0]
 
     def open(self) -> _NamedLock:
-        """The open lock (opening, or creating, its file if needed)."""
+        """This process's open lock (opening, or creating, its file if needed; again in a forked child, whose
+        inherited lock is the parent's)."""
         native = self.native
-        if native is None:
+        if native is None or self._forks != _forks[0]:
             native = self.native = _NamedLock(self._path)
+            self._forks = _forks[0]
         return native
-
-    def __enter__(self) -> None:
-        self.open().acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        native = self.native
-        if native is not None and native.depth:  # closed meanwhile: the close released it
-            native.release()
 
     def close(self) -> None:
         """Drops the open lock, which releases it if this instance still holds it."""
@@ -335,7 +343,7 @@ class SharedMemoryArray:
         scalar = self._scalar_type
         if type(value) is not scalar or (scalar is int and not -(2**63) <= value < 2**63):
             value = np.asarray(value, dtype=self._datatype)  # numpy's assignment casting, as ataraxis's arr[i] = v
-        lock = self._lock.native or self._lock.open()
+        lock = self._lock.open()
         lock.acquire()
         try:
             _set(handle, index, value)
