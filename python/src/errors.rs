@@ -2,6 +2,7 @@
 //! derive from both `SeqringError` and a builtin such as `FileNotFoundError`).
 
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
 use seqring::archive::{ArchiveError, AssembleError};
 use seqring::config::ConfigError;
@@ -44,6 +45,7 @@ pub(crate) enum Kind {
     PayloadTooLarge,
     /// `RingFullError`: the logger's ring was full; the message was dropped and counted.
     RingFull,
+    // Keep `RingFull` last, or move `KINDS` to the new last kind: it sizes the class cache.
 }
 
 impl Kind {
@@ -67,20 +69,21 @@ impl Kind {
     }
 }
 
+/// The number of [`Kind`]s (the length of the class cache).
+const KINDS: usize = Kind::RingFull as usize + 1;
+
 /// The Python exception of `kind` with `message`.
 pub(crate) fn raise(kind: Kind, message: impl Into<String>) -> PyErr {
+    // Each class is looked up once per interpreter: a full ring raises on a producer's hot path.
+    static CLASSES: [PyOnceLock<Py<PyType>>; KINDS] = [const { PyOnceLock::new() }; KINDS];
     let message = message.into();
-    Python::attach(|py| {
-        let class = py
-            .import("seqring.errors")
-            .and_then(|m| m.getattr(kind.class_name()))
-            .and_then(|c| c.cast_into::<PyType>().map_err(PyErr::from));
-        match class {
-            Ok(class) => PyErr::from_type(class, message),
+    Python::attach(
+        |py| match CLASSES[kind as usize].import(py, "seqring.errors", kind.class_name()) {
+            Ok(class) => PyErr::from_type(class.clone(), message),
             // Only when the package is broken: still an exception, never a panic.
             Err(e) => e,
-        }
-    })
+        },
+    )
 }
 
 fn io_kind(e: &std::io::Error) -> Kind {

@@ -64,6 +64,18 @@ pub(crate) struct PyDataLogger {
     state: Mutex<State>,
 }
 
+impl Drop for PyDataLogger {
+    /// A logger collected while it runs stops as `stop()` would (drain, write, sync), with the GIL released for
+    /// that time, as every wait of this module is.
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let State::Running(logger) = std::mem::replace(state, State::Stopped) {
+            // Best effort, as any drop: a collector has no caller to raise to.
+            Python::attach(|py| py.detach(|| drop(logger.stop())));
+        }
+    }
+}
+
 fn seconds(option: &str, value: f64) -> PyResult<Duration> {
     Duration::try_from_secs_f64(value).map_err(|_| {
         raise(
