@@ -8,95 +8,22 @@
 //! archives are replaced whole, never modified in place: see `seqring::archive`).
 
 use crate::errors::{archive_error, assemble_error};
-use numpy::npyffi::{self, npy_intp, NPY_TYPES, PY_ARRAY_API};
+use crate::ndarray::ViewMaker;
 use numpy::PyArray1;
 use pyo3::exceptions::PyIndexError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use seqring::archive::{AssembleOptions, LogArchive};
+use std::ops::Range;
 use std::path::PathBuf;
 
 /// A log archive (`{source}_log.npz`), memory-mapped and validated on open.
 #[pyclass(module = "seqring._seqring", name = "LogArchive", frozen)]
 pub(crate) struct PyLogArchive {
     inner: LogArchive,
-}
-
-/// Builds read-only `uint8` views of byte ranges of an archive's map, each with the archive as its numpy base.
-struct ViewMaker<'py> {
-    py: Python<'py>,
-    array_type: *mut ffi::PyTypeObject,
-    descr: *mut npyffi::PyArray_Descr,
-    base: *mut ffi::PyObject,
-}
-
-impl<'py> ViewMaker<'py> {
-    fn new(archive: &Bound<'py, PyLogArchive>) -> PyResult<Self> {
-        let py = archive.py();
-        // SAFETY: the GIL is held (`py`); numpy's API table is initialised by `PY_ARRAY_API` on first use (it
-        // imports numpy and raises rather than returning garbage); the type object pointer is a static of numpy.
-        let array_type = unsafe { npyffi::get_type_object(py, npyffi::NpyTypes::PyArray_Type) };
-        // SAFETY: the GIL is held; the call returns a new reference (or null with an exception set).
-        let descr = unsafe { PY_ARRAY_API.PyArray_DescrFromType(py, NPY_TYPES::NPY_UBYTE as _) };
-        if descr.is_null() {
-            return Err(PyErr::fetch(py));
-        }
-        Ok(ViewMaker {
-            py,
-            array_type,
-            descr,
-            base: archive.as_ptr(),
-        })
-    }
-
-    /// A new reference to a read-only view of `bytes`, which must lie in the base archive's map.
-    fn view(&self, bytes: &[u8]) -> PyResult<*mut ffi::PyObject> {
-        let mut len = bytes.len() as npy_intp;
-        // SAFETY: the GIL is held. `PyArray_NewFromDescr` steals one reference to `descr`, so one is added first;
-        // `bytes` lies in the map owned by `base`, which lives (and does not move or change) until the view's base
-        // reference is dropped; flags 0 make the view read-only; `len` is read during the call only.
-        let arr = unsafe {
-            ffi::Py_INCREF(self.descr.cast());
-            PY_ARRAY_API.PyArray_NewFromDescr(
-                self.py,
-                self.array_type,
-                self.descr,
-                1,
-                &mut len,
-                std::ptr::null_mut(),
-                bytes.as_ptr().cast_mut().cast(),
-                0,
-                std::ptr::null_mut(),
-            )
-        };
-        if arr.is_null() {
-            return Err(PyErr::fetch(self.py));
-        }
-        // SAFETY: the GIL is held; `arr` is a new ndarray; `PyArray_SetBaseObject` steals one reference to `base`
-        // (also on failure), so one is added first; on failure `arr` is released and the exception fetched.
-        unsafe {
-            ffi::Py_INCREF(self.base);
-            if PY_ARRAY_API.PyArray_SetBaseObject(self.py, arr.cast(), self.base) < 0 {
-                ffi::Py_DECREF(arr);
-                return Err(PyErr::fetch(self.py));
-            }
-        }
-        Ok(arr)
-    }
-
-    /// `view` as an owned object.
-    fn bound(&self, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-        // SAFETY: `view` returned a new, non-null reference.
-        self.view(bytes).map(|p| unsafe { Bound::from_owned_ptr(self.py, p) })
-    }
-}
-
-impl Drop for ViewMaker<'_> {
-    fn drop(&mut self) {
-        // SAFETY: the GIL is held (the maker borrows `py`); `descr` is the reference `new` obtained.
-        unsafe { ffi::Py_DECREF(self.descr.cast()) };
-    }
+    /// The addresses of the map's bytes that hold the payloads (`payload_span`), computed once.
+    span: Range<usize>,
 }
 
 #[pymethods]
@@ -105,7 +32,8 @@ impl PyLogArchive {
     #[new]
     fn new(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         let inner = py.detach(|| LogArchive::open(&path)).map_err(archive_error)?;
-        Ok(PyLogArchive { inner })
+        let span = payload_span(&inner);
+        Ok(PyLogArchive { inner, span })
     }
 
     /// The archive's path.
@@ -156,7 +84,7 @@ impl PyLogArchive {
             .and_then(|i| usize::try_from(i).ok())
             .and_then(|i| archive.get(i))
             .ok_or_else(|| PyIndexError::new_err(format!("message index {index} out of range for {count} messages")))?;
-        Ok((message.timestamp_us, ViewMaker::new(slf)?.bound(message.payload)?))
+        Ok((message.timestamp_us, views(slf)?.bound(message.payload)?))
     }
 
     /// Iterates the messages in archive order as `(timestamp_us, payload)` pairs (payloads as in `read_all`).
@@ -175,7 +103,7 @@ impl PyLogArchive {
         let archive = &slf.get().inner;
         let count = archive.message_count();
         let timestamps = PyArray1::from_iter(py, archive.iter().map(|m| m.timestamp_us));
-        let maker = ViewMaker::new(slf)?;
+        let maker = views(slf)?;
         // SAFETY: the GIL is held; `PyList_New` returns a new list of `count` null slots (or null with an
         // exception); each slot is filled exactly once below by `PyList_SetItem`, which steals the view's reference;
         // a list with slots still null is safe to release (its dealloc skips nulls) when a view fails.
@@ -201,8 +129,7 @@ impl PyLogArchive {
     fn read_flat<'py>(slf: &Bound<'py, Self>) -> PyResult<FlatMessages<'py>> {
         let py = slf.py();
         let archive = &slf.get().inner;
-        let span = payload_span(archive);
-        let base = span.as_ptr() as usize;
+        let base = slf.get().span.start;
         let count = archive.message_count();
         let (mut starts, mut ends) = (Vec::with_capacity(count), Vec::with_capacity(count));
         for m in archive.iter() {
@@ -211,7 +138,8 @@ impl PyLogArchive {
             ends.push(start + m.payload.len() as u64);
         }
         let timestamps = PyArray1::from_iter(py, archive.iter().map(|m| m.timestamp_us));
-        let buffer = ViewMaker::new(slf)?.bound(span)?.cast_into::<PyArray1<u8>>()?;
+        let maker = views(slf)?;
+        let buffer = maker.whole()?.cast_into::<PyArray1<u8>>()?;
         Ok((
             timestamps,
             buffer,
@@ -231,16 +159,24 @@ impl PyLogArchive {
 }
 
 /// The smallest byte range of the archive's map that holds every payload (empty for an archive without messages).
-fn payload_span(archive: &LogArchive) -> &[u8] {
-    let mut payloads = archive.iter().map(|m| m.payload.as_ptr_range());
+fn payload_span(archive: &LogArchive) -> Range<usize> {
+    let mut payloads = archive.iter().map(|m| {
+        let r = m.payload.as_ptr_range();
+        r.start as usize..r.end as usize
+    });
     let Some(first) = payloads.next() else {
-        return &[];
+        return 0..0;
     };
-    let (start, end) = payloads.fold((first.start, first.end), |(s, e), r| (s.min(r.start), e.max(r.end)));
-    // SAFETY: every payload is a subslice of the archive's one map (or owned buffer), borrowed for the archive's
-    // lifetime; so the range from the lowest payload start to the highest payload end lies inside that same
-    // allocation, is initialised and immutable for as long as `archive` is borrowed, and `start <= end`.
-    unsafe { std::slice::from_raw_parts(start, end.offset_from(start) as usize) }
+    payloads.fold(first, |span, r| span.start.min(r.start)..span.end.max(r.end))
+}
+
+/// The maker of payload views with `archive` as their numpy base.
+fn views<'py>(archive: &Bound<'py, PyLogArchive>) -> PyResult<ViewMaker<'py>> {
+    let span = archive.get().span.clone();
+    // SAFETY: `span` lies in the archive's one read-only map (or owned buffer): every payload is a subslice of it,
+    // borrowed for the archive's lifetime, and the frozen `PyLogArchive` never replaces its `inner`, so those bytes
+    // stay allocated, unmoved and unchanged for as long as the Python object lives.
+    unsafe { ViewMaker::new(archive.as_any(), span) }
 }
 
 /// What `read_flat` returns.
@@ -270,10 +206,7 @@ impl LogArchiveIter {
             return Ok(None);
         };
         self.next += 1;
-        Ok(Some((
-            message.timestamp_us,
-            ViewMaker::new(archive)?.bound(message.payload)?,
-        )))
+        Ok(Some((message.timestamp_us, views(archive)?.bound(message.payload)?)))
     }
 
     fn __length_hint__(&self) -> usize {

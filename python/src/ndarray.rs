@@ -1,5 +1,6 @@
-//! Raw access to numpy arrays' memory, for the hot paths of `SharedArray` (the one place this crate uses numpy's C
-//! API directly).
+//! Raw access to numpy arrays' memory: new arrays and scalars and the bytes of given arrays for the hot paths of
+//! `SharedArray` and `Producer`, and zero-copy views of a log archive's map ([`ViewMaker`]). The one place this
+//! crate uses numpy's C API directly.
 //!
 //! Invariants: every function here runs with the GIL held; a byte slice handed out borrows the array object, so
 //! the array cannot be freed while it lives, and the callers use it without running any Python code (so no
@@ -7,9 +8,11 @@
 //! producer logging a payload under the wait policy: the array stays alive and in place (its caller holds it, and
 //! numpy refuses to resize a referenced array), and another thread writing it can only change the bytes logged.
 
-use numpy::npyffi::{self, npy_intp, PY_ARRAY_API};
+use numpy::npyffi::{self, npy_intp, NPY_TYPES, PY_ARRAY_API};
 use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::ffi;
 use pyo3::prelude::*;
+use std::ops::Range;
 use std::os::raw::c_void;
 
 /// The fields of `array`'s object.
@@ -104,4 +107,115 @@ pub(crate) fn scalar<'py>(
     };
     // SAFETY: `ptr` is a new (owned) reference or NULL.
     unsafe { Bound::from_owned_ptr_or_err(py, ptr) }
+}
+
+/// Builds read-only `uint8` views of byte ranges of memory a Python object owns (a log archive's map), each with
+/// that object as its numpy base, so the memory outlives every view.
+pub(crate) struct ViewMaker<'py> {
+    py: Python<'py>,
+    array_type: *mut ffi::PyTypeObject,
+    descr: *mut npyffi::PyArray_Descr,
+    base: *mut ffi::PyObject,
+    /// The addresses of the bytes `base` owns; every view lies inside them.
+    owned: Range<usize>,
+}
+
+impl<'py> ViewMaker<'py> {
+    /// A maker of views of `owned` (byte addresses) with `base` as their numpy base.
+    ///
+    /// # Safety
+    /// The bytes at `owned` must stay allocated, unmoved and unchanged for as long as `base` lives.
+    pub(crate) unsafe fn new(base: &Bound<'py, PyAny>, owned: Range<usize>) -> PyResult<Self> {
+        let py = base.py();
+        // SAFETY: the GIL is held (`py`); numpy's API table is initialised by `PY_ARRAY_API` on first use (it
+        // imports numpy and raises rather than returning garbage); the type object pointer is a static of numpy.
+        let array_type = unsafe { npyffi::get_type_object(py, npyffi::NpyTypes::PyArray_Type) };
+        // SAFETY: the GIL is held; the call returns a new reference (or null with an exception set).
+        let descr = unsafe { PY_ARRAY_API.PyArray_DescrFromType(py, NPY_TYPES::NPY_UBYTE as _) };
+        if descr.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        Ok(ViewMaker {
+            py,
+            array_type,
+            descr,
+            base: base.as_ptr(),
+            owned,
+        })
+    }
+
+    /// A new reference to a read-only view of the `len` bytes at address `start`, which lie in `owned`.
+    fn view_at(&self, start: usize, len: usize) -> PyResult<*mut ffi::PyObject> {
+        // numpy allocates a buffer of its own for a null data pointer (the span of an archive without payloads):
+        // that empty view gets a dangling one instead.
+        let start = if start == 0 {
+            std::ptr::NonNull::<u8>::dangling().as_ptr() as usize
+        } else {
+            start
+        };
+        let mut dims = len as npy_intp;
+        // SAFETY: the GIL is held. `PyArray_NewFromDescr` steals one reference to `descr`, so one is added first;
+        // the bytes lie in `owned`, which lives (and does not move or change) as long as `base` (`new`'s contract),
+        // and the view holds a reference to `base` (below); flags 0 make it read-only; `dims` is read during the
+        // call only.
+        let arr = unsafe {
+            ffi::Py_INCREF(self.descr.cast());
+            PY_ARRAY_API.PyArray_NewFromDescr(
+                self.py,
+                self.array_type,
+                self.descr,
+                1,
+                &mut dims,
+                std::ptr::null_mut(),
+                start as *mut c_void,
+                0,
+                std::ptr::null_mut(),
+            )
+        };
+        if arr.is_null() {
+            return Err(PyErr::fetch(self.py));
+        }
+        // SAFETY: the GIL is held; `arr` is a new ndarray; `PyArray_SetBaseObject` steals one reference to `base`
+        // (also on failure), so one is added first; on failure `arr` is released and the exception fetched.
+        unsafe {
+            ffi::Py_INCREF(self.base);
+            if PY_ARRAY_API.PyArray_SetBaseObject(self.py, arr.cast(), self.base) < 0 {
+                ffi::Py_DECREF(arr);
+                return Err(PyErr::fetch(self.py));
+            }
+        }
+        Ok(arr)
+    }
+
+    /// A new reference to a read-only view of `bytes`; an error (never a view) if they do not lie in `owned`.
+    pub(crate) fn view(&self, bytes: &[u8]) -> PyResult<*mut ffi::PyObject> {
+        let start = bytes.as_ptr() as usize;
+        let inside = self.owned.start <= start && start + bytes.len() <= self.owned.end;
+        if !inside && !bytes.is_empty() {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "a payload outside its archive's map (a seqring bug)",
+            ));
+        }
+        self.view_at(start, bytes.len())
+    }
+
+    /// `view` as an owned object.
+    pub(crate) fn bound(&self, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+        // SAFETY: `view` returned a new, non-null reference.
+        self.view(bytes).map(|p| unsafe { Bound::from_owned_ptr(self.py, p) })
+    }
+
+    /// A view of all of `owned`.
+    pub(crate) fn whole(&self) -> PyResult<Bound<'py, PyAny>> {
+        let p = self.view_at(self.owned.start, self.owned.end - self.owned.start)?;
+        // SAFETY: `view_at` returned a new, non-null reference.
+        Ok(unsafe { Bound::from_owned_ptr(self.py, p) })
+    }
+}
+
+impl Drop for ViewMaker<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the GIL is held (the maker borrows `py`); `descr` is the reference `new` obtained.
+        unsafe { ffi::Py_DECREF(self.descr.cast()) };
+    }
 }
