@@ -86,6 +86,11 @@ pub(crate) fn raise(kind: Kind, message: impl Into<String>) -> PyErr {
     )
 }
 
+/// The name of `obj`'s type, for messages.
+pub(crate) fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+}
+
 fn io_kind(e: &std::io::Error) -> Kind {
     match e.kind() {
         ErrorKind::NotFound => Kind::NotFound,

@@ -13,6 +13,7 @@
 mod archive;
 mod array;
 mod checksum;
+mod convert;
 mod errors;
 mod logger;
 mod named_lock;

@@ -372,7 +372,7 @@ pub(crate) struct PyProducer {
 static FROMBUFFER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 fn not_bytes_like(data: &Bound<'_, PyAny>) -> PyErr {
-    let type_name = data.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+    let type_name = crate::errors::type_name(data);
     raise(
         Kind::DTypeMismatch,
         format!("data must be bytes-like (bytes, bytearray, memoryview, a contiguous ndarray), not {type_name}"),

@@ -1,0 +1,125 @@
+//! How Python's dtypes, shapes, index keys and values become seqring's dtypes, shapes, element offsets and element
+//! bytes, for `SharedArray` (the numpy-side rules live in `seqring/_convert.py`, called from here).
+//!
+//! Invariants: nothing here touches shared memory; every refusal is a `seqring.errors` exception (or `None`, which
+//! sends the caller to numpy's own rules on a consistent copy).
+
+use crate::errors::{raise, Kind};
+use numpy::{PyArrayDescr, PyUntypedArray};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
+use seqring_core::DType;
+
+pub(crate) fn descr_of<'py>(py: Python<'py>, dtype: &Bound<'py, PyAny>) -> PyResult<(DType, Bound<'py, PyArrayDescr>)> {
+    let descr = PyArrayDescr::new(py, dtype)
+        .map_err(|e| raise(Kind::DTypeMismatch, format!("{dtype} is not a numpy dtype: {e}")))?;
+    let text: String = descr.getattr("str")?.extract()?;
+    let found = DType::from_descr(&text).ok_or_else(|| {
+        raise(
+            Kind::DTypeMismatch,
+            format!("dtype {text} is not supported (bool, little-endian ints, floats and complex only)"),
+        )
+    })?;
+    Ok((found, descr))
+}
+
+pub(crate) fn shape_of(shape: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
+    let dims: Vec<i64> = match shape.extract::<i64>() {
+        Ok(n) => vec![n],
+        Err(_) => shape.extract().map_err(|_| {
+            raise(
+                Kind::Shape,
+                format!("shape {shape} is not an int or a sequence of ints"),
+            )
+        })?,
+    };
+    dims.iter()
+        .map(|&d| u64::try_from(d).map_err(|_| raise(Kind::Shape, format!("shape {dims:?} has a negative dimension"))))
+        .collect()
+}
+
+/// The row-major element index of `key` when it is one int per dimension, inside `shape`; `None` for any other key
+/// (numpy then interprets it on a consistent copy).
+pub(crate) fn flat_index(key: &Bound<'_, PyAny>, shape: &[u64]) -> Option<usize> {
+    let one = |k: &Bound<'_, PyAny>| -> Option<i64> {
+        if k.is_instance_of::<PyBool>() {
+            return None;
+        }
+        k.extract::<i64>().ok()
+    };
+    let index: Vec<i64> = match key.cast::<PyTuple>() {
+        Ok(t) => t.iter().map(|k| one(&k)).collect::<Option<_>>()?,
+        Err(_) => vec![one(key)?],
+    };
+    if index.len() != shape.len() {
+        return None;
+    }
+    let mut flat: u64 = 0;
+    for (&i, &d) in index.iter().zip(shape) {
+        let i = if i < 0 { i.checked_add(d as i64)? } else { i };
+        let i = u64::try_from(i).ok().filter(|&i| i < d)?;
+        flat = flat * d + i;
+    }
+    usize::try_from(flat).ok()
+}
+
+/// `value` as a C-contiguous array of `descr` (the lossless conversion of `seqring._convert.to_dtype`).
+pub(crate) fn converted<'py>(
+    py: Python<'py>,
+    value: &Bound<'py, PyAny>,
+    descr: &Bound<'py, PyArrayDescr>,
+    name: &str,
+) -> PyResult<Bound<'py, PyUntypedArray>> {
+    static TO_DTYPE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let to_dtype = TO_DTYPE.import(py, "seqring._convert", "to_dtype")?;
+    Ok(to_dtype.call1((value, descr, name))?.cast_into::<PyUntypedArray>()?)
+}
+
+pub(crate) fn as_u64(shape: &[usize]) -> impl Iterator<Item = u64> + '_ {
+    shape.iter().map(|&d| d as u64)
+}
+
+/// The bytes of the Python `bool`, `int` or `float` `value` as an element of `dtype`, when it converts without
+/// loss in the common cases handled here; `None` sends the value to numpy's conversion.
+pub(crate) fn python_scalar(value: &Bound<'_, PyAny>, dtype: DType) -> Option<([u8; 16], usize)> {
+    let mut out = [0u8; 16];
+    let mut put = |bytes: &[u8]| {
+        out[..bytes.len()].copy_from_slice(bytes);
+        Some(bytes.len())
+    };
+    let len = if value.is_instance_of::<PyBool>() {
+        match dtype {
+            DType::Bool => put(&[u8::from(value.is_truthy().ok()?)]),
+            _ => None,
+        }
+    } else if let Ok(x) = value.cast::<PyFloat>() {
+        let x = x.value();
+        match dtype {
+            DType::F64 => put(&x.to_le_bytes()),
+            // Rounds, as numpy does, unless a finite value would overflow to infinity.
+            DType::F32 if (x as f32).is_finite() == x.is_finite() => put(&(x as f32).to_le_bytes()),
+            _ => None,
+        }
+    } else if value.is_instance_of::<PyInt>() {
+        let x: i64 = value.extract().ok()?;
+        // An i64 converts to a float exactly when it survives the round trip (|x| < 2^53 always does).
+        let exact = |f: f64| f as i64 == x && f.abs() < 9.2e18;
+        match dtype {
+            DType::I8 => put(&i8::try_from(x).ok()?.to_le_bytes()),
+            DType::I16 => put(&i16::try_from(x).ok()?.to_le_bytes()),
+            DType::I32 => put(&i32::try_from(x).ok()?.to_le_bytes()),
+            DType::I64 => put(&x.to_le_bytes()),
+            DType::U8 => put(&u8::try_from(x).ok()?.to_le_bytes()),
+            DType::U16 => put(&u16::try_from(x).ok()?.to_le_bytes()),
+            DType::U32 => put(&u32::try_from(x).ok()?.to_le_bytes()),
+            DType::U64 => put(&u64::try_from(x).ok()?.to_le_bytes()),
+            DType::F64 if exact(x as f64) => put(&(x as f64).to_le_bytes()),
+            DType::F32 if exact(f64::from(x as f32)) => put(&(x as f32).to_le_bytes()),
+            _ => None,
+        }
+    } else {
+        None
+    }?;
+    Some((out, len))
+}
