@@ -11,6 +11,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
 use seqring_core::DType;
 
+/// The seqring dtype and numpy descriptor of the dtype-like `dtype` (`np.float64`, `"<f8"`, ...).
 pub(crate) fn descr_of<'py>(py: Python<'py>, dtype: &Bound<'py, PyAny>) -> PyResult<(DType, Bound<'py, PyArrayDescr>)> {
     let descr = PyArrayDescr::new(py, dtype)
         .map_err(|e| raise(Kind::DTypeMismatch, format!("{dtype} is not a numpy dtype: {e}")))?;
@@ -24,6 +25,7 @@ pub(crate) fn descr_of<'py>(py: Python<'py>, dtype: &Bound<'py, PyAny>) -> PyRes
     Ok((found, descr))
 }
 
+/// The shape given as an int or a sequence of non-negative ints.
 pub(crate) fn shape_of(shape: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
     let dims: Vec<i64> = match shape.extract::<i64>() {
         Ok(n) => vec![n],
@@ -76,6 +78,7 @@ pub(crate) fn converted<'py>(
     Ok(to_dtype.call1((value, descr, name))?.cast_into::<PyUntypedArray>()?)
 }
 
+/// A numpy shape as seqring extents.
 pub(crate) fn as_u64(shape: &[usize]) -> impl Iterator<Item = u64> + '_ {
     shape.iter().map(|&d| d as u64)
 }
