@@ -6,7 +6,8 @@
 //! the array cannot be freed while it lives, and the callers use it without running any Python code (so no
 //! Python code can resize, free or write the buffer meanwhile). Callers that release the GIL copy first, except a
 //! producer logging a payload under the wait policy: the array stays alive and in place (its caller holds it, and
-//! numpy refuses to resize a referenced array), and another thread writing it can only change the bytes logged.
+//! numpy refuses to resize a referenced array, except through `resize(refcheck=False)`, which numpy documents as
+//! unsafe), and another thread writing it can only change the bytes logged.
 
 use numpy::npyffi::{self, npy_intp, NPY_TYPES, PY_ARRAY_API};
 use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
