@@ -150,23 +150,29 @@ def test_a_blocked_thread_gets_it_when_the_holder_releases(path):
     assert entered.is_set() and word(path) == 0
 
 
-def test_threads_with_instances_of_their_own_lose_no_update(path):
+def increments_in_threads(lock_of_thread, threads=4, rounds=500):
+    """The final count of `threads` threads each adding 1 `rounds` times under the lock `lock_of_thread()` gives it:
+    a read-modify-write that loses updates unless the lock excludes the threads."""
     counter = [0]
 
     def increment():
-        lock = _NamedLock(path)
-        for _ in range(500):
+        lock = lock_of_thread()
+        for _ in range(rounds):
             with lock:
                 value = counter[0]
                 os.sched_yield()  # the other threads run here if they can (they wait without the GIL)
                 counter[0] = value + 1
 
-    threads = [threading.Thread(target=increment) for _ in range(4)]
-    for t in threads:
+    workers = [threading.Thread(target=increment) for _ in range(threads)]
+    for t in workers:
         t.start()
-    for t in threads:
+    for t in workers:
         t.join(timeout=120)
-    assert counter[0] == 4 * 500 and word(path) == 0
+    return counter[0]
+
+
+def test_threads_with_instances_of_their_own_lose_no_update(path):
+    assert increments_in_threads(lambda: _NamedLock(path)) == 4 * 500 and word(path) == 0
 
 
 def test_threads_sharing_one_instance_exclude_each_other(path):
@@ -191,21 +197,7 @@ def test_threads_sharing_one_instance_exclude_each_other(path):
     t.join(timeout=60)
     assert refused and "not held by this thread" in refused[0] and lock.depth == 1
     lock.release()
-    counter = [0]
-
-    def increment():
-        for _ in range(500):
-            with lock:
-                value = counter[0]
-                os.sched_yield()  # the other threads run here if they can (they wait without the GIL)
-                counter[0] = value + 1
-
-    threads = [threading.Thread(target=increment) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert counter[0] == 4 * 500 and lock.depth == 0 and word(path) == 0
+    assert increments_in_threads(lambda: lock) == 4 * 500 and lock.depth == 0 and word(path) == 0
 
 
 def child_after_fork(lock, path, results):
