@@ -49,6 +49,13 @@ struct Current<'py> {
     descr: Bound<'py, PyArrayDescr>,
 }
 
+impl Current<'_> {
+    /// Whether the numpy `array` has this dtype and shape.
+    fn fits(&self, array: &Bound<'_, PyUntypedArray>) -> bool {
+        array.dtype().is_equiv_to(&self.descr) && as_u64(array.shape()).eq(self.shape.iter().copied())
+    }
+}
+
 /// A handle of one shared array. Create it with :meth:`create` or open it with :meth:`open`.
 ///
 /// Readers never block the writer and never see a torn value (a seqlock); every wait on a writer is bounded by the
@@ -171,27 +178,7 @@ impl SharedArray {
     fn read_out(&self, py: Python<'_>, out: &Bound<'_, PyUntypedArray>) -> PyResult<u64> {
         let handle = self.handle()?;
         let now = self.current(py);
-        let check = |dtype: DType, shape: &[u64]| -> PyResult<()> {
-            if !out.dtype().is_equiv_to(&PyArrayDescr::new(py, dtype.descr())?) {
-                return Err(raise(
-                    Kind::DTypeMismatch,
-                    format!(
-                        "array {} holds {} elements; out holds {}",
-                        self.name,
-                        dtype.descr(),
-                        out.dtype()
-                    ),
-                ));
-            }
-            if !as_u64(out.shape()).eq(shape.iter().copied()) {
-                return Err(raise(
-                    Kind::Shape,
-                    format!("array {} has shape {shape:?}; out has {:?}", self.name, out.shape()),
-                ));
-            }
-            Ok(())
-        };
-        let fast_layout = out.dtype().is_equiv_to(&now.descr) && as_u64(out.shape()).eq(now.shape.iter().copied());
+        let fast_layout = now.fits(out);
         let not_writeable = || raise(Kind::Shape, "out must be a writeable C-contiguous array");
         let read = ndarray::with_bytes_mut(out, |dst| {
             fast_layout.then(|| handle.try_read_bytes_into(0, dst, Duration::ZERO))
@@ -204,7 +191,23 @@ impl SharedArray {
         }
         let read = py.detach(|| handle.read()).map_err(array_error)?;
         self.remember_layout(py, read.dtype, &read.shape)?;
-        check(read.dtype, &read.shape)?;
+        let now = self.current(py);
+        if !now.fits(out) {
+            let (kind, found) = if out.dtype().is_equiv_to(&now.descr) {
+                (Kind::Shape, format!("shape {:?}", now.shape.as_slice()))
+            } else {
+                (Kind::DTypeMismatch, format!("{} elements", now.dtype.descr()))
+            };
+            return Err(raise(
+                kind,
+                format!(
+                    "array {} has {found}; out has shape {:?} of {}",
+                    self.name,
+                    out.shape(),
+                    out.dtype()
+                ),
+            ));
+        }
         ndarray::with_bytes_mut(out, |dst| dst.copy_from_slice(&read.data)).ok_or_else(not_writeable)?;
         Ok(read.version)
     }
@@ -377,7 +380,7 @@ impl SharedArray {
     /// Raises as :meth:`read`.
     fn read_if_changed<'py>(&self, py: Python<'py>, version: u64) -> PyResult<Option<(u64, Bound<'py, PyAny>)>> {
         let handle = self.handle()?;
-        if handle.version() == version && !handle.is_locked() {
+        if !handle.changed_since(version) {
             return Ok(None);
         }
         let (array, read) = self.read_new(py)?;
@@ -393,17 +396,14 @@ impl SharedArray {
     fn write(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let handle = self.handle()?;
         let now = self.current(py);
-        let same = |a: &Bound<'_, PyUntypedArray>| {
-            a.dtype().is_equiv_to(&now.descr) && as_u64(a.shape()).eq(now.shape.iter().copied())
-        };
         if let Ok(array) = data.cast::<PyUntypedArray>() {
-            if same(array) && array.is_c_contiguous() {
+            if now.fits(array) && array.is_c_contiguous() {
                 self.write_at(py, handle, &Target::at(&now, 0), Src::Array(array, None))?;
                 return Ok(());
             }
         }
         let array = converted(py, data, &now.descr, &self.name)?;
-        if !same(&array) {
+        if !now.fits(&array) {
             return Err(raise(
                 Kind::Shape,
                 format!(

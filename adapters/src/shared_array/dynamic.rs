@@ -2,8 +2,8 @@
 //! that do not know `T`; and [`inspect`], the array part of `seqring shm inspect`.
 
 use super::error::{pid_of, SharedArrayError};
-use super::handle::{more, shape_bytes, ArrayOptions, Handle};
-use crate::region::clock::{self, Deadline};
+use super::handle::{age_of, more, shape_bytes, ArrayOptions, Handle};
+use crate::region::clock::Deadline;
 use crate::region::{pid_alive, RegionError};
 use seqring_core::region::RegionInfo;
 use seqring_core::seqlock::{ArrayError, Snapshot};
@@ -117,9 +117,21 @@ impl SharedArrayDyn {
         self.handle.timeout
     }
 
-    /// Whether a writer is in its write section now (or died in it).
-    pub fn is_locked(&self) -> bool {
-        self.handle.array.is_locked()
+    /// Whether a write may have completed since `version` or be under way (no wait, no copy): `false` means that a
+    /// read would find the data of `version`.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let a = SharedArrayDyn::create(&format!("doc-dyn-changed-{}", std::process::id()), DType::U8, &[1], &ArrayOptions::default())?;
+    /// assert!(!a.changed_since(0));
+    /// a.write_bytes_as(DType::U8, &[1], 0, &[7], None)?;
+    /// assert!(a.changed_since(0) && !a.changed_since(1));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn changed_since(&self, version: u64) -> bool {
+        self.handle.changed_since(version)
     }
 
     /// The capacity in bytes.
@@ -304,8 +316,7 @@ impl SharedArrayDyn {
     /// # Errors
     /// As [`SharedArrayDyn::snapshot`].
     pub fn age(&self) -> Result<Option<Duration>, SharedArrayError> {
-        let snap = self.snapshot()?;
-        Ok((snap.write_time_ns > 0).then(|| clock::since_ns(snap.write_time_ns)))
+        Ok(age_of(&self.snapshot()?))
     }
 
     /// Reads only if the version differs from `last_version`.
@@ -313,7 +324,7 @@ impl SharedArrayDyn {
     /// # Errors
     /// As [`SharedArrayDyn::read`].
     pub fn read_if_changed(&self, last_version: u64) -> Result<Option<DynRead>, SharedArrayError> {
-        if self.version() == last_version && !self.handle.array.is_locked() {
+        if !self.changed_since(last_version) {
             return Ok(None);
         }
         let read = self.read()?;
@@ -420,10 +431,7 @@ pub fn inspect(name: &str, timeout: Duration) -> Result<ArrayInspection, SharedA
         .array
         .snapshot(Deadline::new(timeout))
         .map_err(|e| handle.error(e, 1).to_string());
-    let age = match &current {
-        Ok(s) if s.write_time_ns > 0 => Some(clock::since_ns(s.write_time_ns)),
-        _ => None,
-    };
+    let age = current.as_ref().ok().and_then(age_of);
     Ok(ArrayInspection {
         creator_alive: pid_alive(header.creator_pid),
         header,

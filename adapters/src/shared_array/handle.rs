@@ -5,7 +5,7 @@ use super::error::{token_of, SharedArrayError};
 use crate::region::clock::{self, Deadline};
 use crate::region::{self, CreateOptions, Region, RegionError};
 use seqring_core::dtype::element_count;
-use seqring_core::seqlock::{self, ArrayError, SeqArray, WriteStamp};
+use seqring_core::seqlock::{self, ArrayError, SeqArray, Snapshot, WriteStamp};
 use seqring_core::{DType, Patience, MAX_DIMS};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -91,6 +91,12 @@ pub(crate) fn more(p: &mut Deadline) -> impl Patience + '_ {
 }
 
 /// The byte length of `shape` in `dtype`, or `None` when it has too many dimensions or overflows.
+/// How long ago the write `snap` belongs to happened (to the kernel tick), or `None` if the array was never written
+/// (or its writer records no times).
+pub(crate) fn age_of(snap: &Snapshot) -> Option<Duration> {
+    (snap.write_time_ns > 0).then(|| clock::since_ns(snap.write_time_ns))
+}
+
 pub(crate) fn shape_bytes(dtype: DType, shape: &[u64]) -> Option<u64> {
     if shape.len() > MAX_DIMS {
         return None;
@@ -171,6 +177,12 @@ impl Handle {
             owner: false,
             persisted: AtomicBool::new(false),
         })
+    }
+
+    /// Whether a write may have completed since `version` or be under way (no wait): `false` means that a read
+    /// would find the data of `version`.
+    pub(crate) fn changed_since(&self, version: u64) -> bool {
+        self.array.version() != version || self.array.is_locked()
     }
 
     pub(crate) fn name(&self) -> &str {

@@ -41,7 +41,7 @@ pub use error::SharedArrayError;
 pub use handle::{ArrayOptions, DEFAULT_TIMEOUT};
 pub use seqring_core::seqlock::Snapshot;
 
-use crate::region::clock::{self, Deadline, SPINS_BEFORE_CLOCK};
+use crate::region::clock::{Deadline, SPINS_BEFORE_CLOCK};
 use handle::{more, Handle};
 use seqring_core::{Element, Patience, Shape, Spins};
 use std::marker::PhantomData;
@@ -260,8 +260,7 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// As [`SharedArray::snapshot`].
     pub fn age(&self) -> Result<Option<Duration>, SharedArrayError> {
-        let snap = self.snapshot()?;
-        Ok((snap.write_time_ns > 0).then(|| clock::since_ns(snap.write_time_ns)))
+        Ok(handle::age_of(&self.snapshot()?))
     }
 
     /// Copies the first `dst.len()` elements into `dst` and returns the version read: the lean hot-path read.
@@ -348,7 +347,7 @@ impl<T: Element> SharedArray<T> {
         dst: &mut [T],
         timeout: Duration,
     ) -> Result<Option<u64>, SharedArrayError> {
-        if self.version() == last_version && !self.is_locked() {
+        if !self.handle.changed_since(last_version) {
             return Ok(None);
         }
         let version = self.try_read_into(dst, timeout)?;
