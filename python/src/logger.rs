@@ -16,9 +16,7 @@ use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyByteArrayMethods, PyBytes, PyDict, PyMemoryView, PyTuple};
-use seqring::logger::{
-    self, DataLogger, Format, FullPolicy, LogError, LoggerBuilder, Producer, StopReport, LOG_DIR_SUFFIX,
-};
+use seqring::logger::{self, DataLogger, Format, FullPolicy, LogError, LoggerBuilder, Producer, StopReport};
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -181,7 +179,7 @@ impl PyDataLogger {
         if let Some(s) = segment_size {
             builder = builder.segment_size(int("segment_size", s)?);
         }
-        let log_dir = output_dir.join(format!("{name}{LOG_DIR_SUFFIX}"));
+        let log_dir = builder.log_dir();
         Ok(PyDataLogger {
             name,
             log_dir,

@@ -305,6 +305,18 @@ pub struct LoggerBuilder {
 }
 
 impl LoggerBuilder {
+    /// The log directory the logger will write: `{output_dir}/{name}_data_log` (ataraxis' name).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::logger::DataLogger;
+    /// let builder = DataLogger::builder("/data/run-1", "rig");
+    /// assert_eq!(builder.log_dir(), std::path::Path::new("/data/run-1/rig_data_log"));
+    /// ```
+    pub fn log_dir(&self) -> PathBuf {
+        self.output_dir.join(format!("{}{LOG_DIR_SUFFIX}", self.name))
+    }
+
     /// The ring's data area in bytes, rounded up to a power of two (64 B ..= 1 GiB; default 32 MiB).
     pub fn capacity(mut self, bytes: usize) -> Self {
         self.capacity = bytes;
@@ -388,7 +400,7 @@ impl LoggerBuilder {
         if self.segment_size == 0 {
             return Err(LoggerError::InvalidOption("segment size 0".into()));
         }
-        let log_dir = self.output_dir.join(format!("{}{LOG_DIR_SUFFIX}", self.name));
+        let log_dir = self.log_dir();
         std::fs::create_dir_all(&log_dir).map_err(|source| LoggerError::Io {
             path: log_dir.clone(),
             source,
