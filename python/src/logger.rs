@@ -16,7 +16,7 @@ use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyByteArrayMethods, PyBytes, PyDict, PyMemoryView, PyTuple};
-use seqring::logger::{self, DataLogger, Format, FullPolicy, LogError, LoggerBuilder, Producer, StopReport};
+use seqring::logger::{DataLogger, Format, FullPolicy, LogError, LoggerBuilder, Producer, StopReport};
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -472,18 +472,15 @@ impl PyProducer {
     ) -> PyResult<Self> {
         let id = self::source_id(source_id)?;
         let onset_us: Option<u64> = onset_us.map(|o| int("onset_us", o)).transpose()?;
-        let (inner, info) = py
-            .detach(|| {
-                let producer = match onset_us {
-                    None => Producer::connect(&name, id)?,
-                    Some(onset) => Producer::connect_with_onset(&name, id, onset)?,
-                };
-                logger::inspect(&name).map(|info| (producer, info))
+        let inner = py
+            .detach(|| match onset_us {
+                None => Producer::connect(&name, id),
+                Some(onset) => Producer::connect_with_onset(&name, id, onset),
             })
             .map_err(|e| logger_error(py, e))?;
         Ok(PyProducer {
+            waits: matches!(inner.full_policy(), FullPolicy::Wait(_)),
             inner,
-            waits: matches!(info.full_policy, FullPolicy::Wait(_)),
             logger_name: name,
         })
     }

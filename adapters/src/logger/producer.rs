@@ -262,6 +262,24 @@ impl Producer {
         self.ring.max_payload()
     }
 
+    /// What this producer does when the ring is full: the logger's [`FullPolicy`](super::FullPolicy).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::logger::{DataLogger, FullPolicy, Producer};
+    /// use std::time::Duration;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let name = format!("doc-policy-{}", std::process::id());
+    /// let logger = DataLogger::builder(dir.path(), &name).on_full(FullPolicy::Wait(Duration::from_millis(5))).start().unwrap();
+    /// let producer = Producer::connect(&name, 1).unwrap();
+    /// assert_eq!(producer.full_policy(), FullPolicy::Wait(Duration::from_millis(5)));
+    /// drop(producer);
+    /// logger.stop().unwrap();
+    /// ```
+    pub fn full_policy(&self) -> super::FullPolicy {
+        self.wait.map_or(super::FullPolicy::Drop, super::FullPolicy::Wait)
+    }
+
     /// µs elapsed since the source's onset, by the monotonic clock (the timestamp `log_now` uses).
     #[inline]
     pub fn elapsed_us(&self) -> u64 {
