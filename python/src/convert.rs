@@ -8,7 +8,7 @@ use crate::errors::{raise, Kind};
 use numpy::{PyArrayDescr, PyUntypedArray};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
+use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PySlice, PyTuple};
 use seqring_core::DType;
 
 /// The seqring dtype and numpy descriptor of the dtype-like `dtype` (`np.float64`, `"<f8"`, ...).
@@ -45,18 +45,26 @@ pub(crate) fn shape_of(shape: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
 /// (numpy then interprets it on a consistent copy).
 pub(crate) fn flat_index(key: &Bound<'_, PyAny>, shape: &[u64]) -> Option<usize> {
     let one = |k: &Bound<'_, PyAny>| -> Option<i64> {
-        if k.is_instance_of::<PyBool>() {
+        if k.is_exact_instance_of::<PyInt>() {
+            return k.extract::<i64>().ok(); // the common key first (a bool is not exactly an int)
+        }
+        // Keys that are certainly not ints go on without a failed conversion (which builds an exception).
+        let not_int = k.is_instance_of::<PyBool>()
+            || k.is_instance_of::<PySlice>()
+            || k.is_instance_of::<PyList>()
+            || k.is_none()
+            || k.is(k.py().Ellipsis())
+            || k.cast::<PyUntypedArray>().is_ok();
+        if not_int {
             return None;
         }
         k.extract::<i64>().ok()
     };
     let index: Vec<i64> = match key.cast::<PyTuple>() {
-        Ok(t) => t.iter().map(|k| one(&k)).collect::<Option<_>>()?,
-        Err(_) => vec![one(key)?],
+        Ok(t) if t.len() == shape.len() => t.iter().map(|k| one(&k)).collect::<Option<_>>()?,
+        Err(_) if shape.len() == 1 => vec![one(key)?],
+        _ => return None,
     };
-    if index.len() != shape.len() {
-        return None;
-    }
     let mut flat: u64 = 0;
     for (&i, &d) in index.iter().zip(shape) {
         let i = if i < 0 { i.checked_add(d as i64)? } else { i };

@@ -34,5 +34,12 @@ fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<logger::PyDataLogger>()?;
     m.add_class::<logger::PyProducer>()?;
     m.add_class::<named_lock::NamedLock>()?;
+    let count_fork = wrap_pyfunction!(named_lock::count_fork, m)?;
+    let hooks = pyo3::types::PyDict::new(m.py());
+    hooks.set_item("after_in_child", count_fork)?;
+    m.py()
+        .import("os")?
+        .getattr("register_at_fork")?
+        .call((), Some(&hooks))?;
     Ok(())
 }

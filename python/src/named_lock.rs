@@ -11,7 +11,9 @@
 //!   the calling thread, `acquire` only counts (`depth`); the instance's other threads wait as other processes do;
 //!   the word returns to 0 when `depth` returns to 0 (or when the instance is dropped while holding it);
 //! - an instance belongs to the process that opened it: in a child forked from it every call raises and its drop
-//!   does nothing (the parent's token is not the child's to use or release); open a new one in the child;
+//!   does nothing (the parent's token is not the child's to use or release); open a new one in the child. Forks
+//!   are counted by a hook Python runs in every forked child ([`count_fork`]), so the check is one atomic load,
+//!   not a `getpid` system call per acquire and release;
 //! - the file is created once (never replaced) and never removed here, so every process maps the same word;
 //! - a holder whose pid is dead (SIGKILL, crash) is taken over by the next waiter, as the kernel drops a dead
 //!   process's `flock`. A recycled pid reads as alive: the lock then waits for that process to exit.
@@ -40,6 +42,16 @@ const MAX_SLEEP: Duration = Duration::from_millis(1);
 
 /// The per-process part of the tokens.
 static NEXT_TOKEN: AtomicU32 = AtomicU32::new(1);
+
+/// How many times this process's ancestry forked (through Python) since the module was loaded.
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a fork: registered with `os.register_at_fork(after_in_child=...)` when the module loads.
+#[pyfunction]
+pub(crate) fn count_fork() {
+    // Relaxed: the hook runs in the child's only thread, before any other code of the child.
+    FORKS.fetch_add(1, Ordering::Relaxed);
+}
 
 /// The source of thread numbers (never 0, which means "no thread").
 static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
@@ -122,6 +134,8 @@ pub(crate) struct NamedLock {
     token: u64,
     /// The process that opened it (the one its token names).
     pid: u32,
+    /// [`FORKS`] when it was opened: another count means this is a forked child's inherited copy.
+    forks: u64,
     /// The thread that holds it through this instance, or 0.
     holder_thread: AtomicU64,
     depth: AtomicU64,
@@ -129,8 +143,12 @@ pub(crate) struct NamedLock {
 
 impl NamedLock {
     /// The error of a call on an instance inherited across `fork`.
+    fn inherited(&self) -> bool {
+        FORKS.load(Ordering::Relaxed) != self.forks
+    }
+
     fn check_process(&self) -> PyResult<()> {
-        if std::process::id() == self.pid {
+        if !self.inherited() {
             return Ok(());
         }
         Err(raise(
@@ -249,6 +267,7 @@ impl NamedLock {
             path,
             token: new_token(),
             pid: std::process::id(),
+            forks: FORKS.load(Ordering::Relaxed),
             holder_thread: AtomicU64::new(0),
             depth: AtomicU64::new(0),
         })
@@ -341,6 +360,12 @@ impl NamedLock {
         self.depth.load(Ordering::Relaxed)
     }
 
+    /// Whether this instance was inherited across a fork (then it is the parent's: open a new one).
+    #[getter(inherited)]
+    fn is_inherited(&self) -> bool {
+        self.inherited()
+    }
+
     /// The pid of the process that holds the lock (whichever instance), or 0 if it is free.
     #[getter]
     fn holder_pid(&self) -> u64 {
@@ -365,7 +390,7 @@ impl NamedLock {
 impl Drop for NamedLock {
     fn drop(&mut self) {
         // In a forked child the token is the parent's: not ours to release.
-        if *self.depth.get_mut() > 0 && std::process::id() == self.pid {
+        if *self.depth.get_mut() > 0 && !self.inherited() {
             // Release pairs with the next holder's Acquire; a word that is no longer ours is left alone.
             let _ = self
                 .region

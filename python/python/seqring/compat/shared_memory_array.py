@@ -4,8 +4,7 @@
 Differences that make it better than the original, and the few that cannot match, are listed in the class
 docstring and in the README (Python: what ``seqring.compat`` does not match). Every access to the
 underlying :class:`seqring.SharedArray` goes through the functions ``_read``, ``_snapshot``, ``_set`` and
-``_write`` below, except ``arr[i]`` of a 1-D array with a Python ``int``, which makes ``_read``'s native call
-directly (the hot path).
+``_write`` below.
 """
 
 import contextlib
@@ -23,12 +22,9 @@ __all__ = ["SharedMemoryArray"]
 
 
 def _read(handle: SharedArray, index: Any) -> Any:
-    """``handle[index]`` from one consistent read: a numpy scalar, or an array of its own."""
-    if (isinstance(index, (int, np.integer)) and handle.ndim == 1) or (
-        type(index) is tuple and len(index) == handle.ndim and all(isinstance(i, (int, np.integer)) for i in index)
-    ):
-        return handle[index]  # the native one-element read
-    return handle.read()[index]
+    """``handle[index]`` from one consistent read: a numpy scalar (one int per dimension: the native element read),
+    or an array of its own."""
+    return handle[index]
 
 
 def _snapshot(handle: SharedArray) -> np.ndarray:
@@ -112,12 +108,6 @@ class _Block:
             held.release()
 
 
-# How many times this process's ancestry forked since the module was imported: a `_NamedLock` opened before a fork
-# is the parent's (its token names the parent), so a forked child opens its own.
-_forks = [0]
-os.register_at_fork(after_in_child=lambda: _forks.__setitem__(0, _forks[0] + 1))
-
-
 def _lock_path(name: str) -> str:
     """The file whose lock word (a :class:`~seqring._seqring._NamedLock`) stands for ataraxis's
     ``multiprocessing.Lock`` of the array ``name``."""
@@ -132,21 +122,19 @@ class _Lock:
     as other processes do; a holder killed while holding it is taken over by the next one to take it (ataraxis's
     lock stays held). A forked child opens its own (the inherited one is the parent's)."""
 
-    __slots__ = ("_path", "native", "_forks")
+    __slots__ = ("_path", "native")
 
     def __init__(self, name: str) -> None:
         self._path = _lock_path(name)
         #: The open lock, or ``None`` until first use and after :meth:`close`.
         self.native: Optional[_NamedLock] = None
-        self._forks = _forks[0]
 
     def open(self) -> _NamedLock:
         """This process's open lock (opening, or creating, its file if needed; again in a forked child, whose
         inherited lock is the parent's)."""
         native = self.native
-        if native is None or self._forks != _forks[0]:
+        if native is None or native.inherited:
             native = self.native = _NamedLock(self._path)
-            self._forks = _forks[0]
         return native
 
     def close(self) -> None:
@@ -221,7 +209,6 @@ class SharedMemoryArray:
     def _cache_layout(self) -> None:
         """Caches what the element accesses test on every call."""
         self._scalar_type = _native_scalar_type(self._datatype)
-        self._flat = len(self._shape) == 1
 
     @classmethod
     def create_array(
@@ -326,8 +313,6 @@ class SharedMemoryArray:
         handle = self._handle
         if handle is None:
             handle = self._connected("access")  # raises
-        if self._flat and type(index) is int:
-            return handle[index]  # the native one-element read (what _read does for it), without the tests
         return _read(handle, index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -343,7 +328,9 @@ class SharedMemoryArray:
         scalar = self._scalar_type
         if type(value) is not scalar or (scalar is int and not -(2**63) <= value < 2**63):
             value = np.asarray(value, dtype=self._datatype)  # numpy's assignment casting, as ataraxis's arr[i] = v
-        lock = self._lock.open()
+        lock = self._lock.native
+        if lock is None or lock.inherited:
+            lock = self._lock.open()
         lock.acquire()
         try:
             _set(handle, index, value)
