@@ -13,8 +13,8 @@
 
 use super::record::{self, RecordKind, Word0};
 use super::{
-    Mode, Ring, RingError, ABANDONED_AT, BYTES_AT, CONSUMER_OWNER_AT, DATA_OFFSET, HEAD_AT, HEARTBEAT_AT, RECORDS_AT,
-    RELEASE_TO_AT, TAIL_AT,
+    Mode, Ring, RingError, ABANDONED_AT, BYTES_AT, CLOSED, CONSUMER_OWNER_AT, DATA_OFFSET, HEAD_AT, HEARTBEAT_AT,
+    RECORDS_AT, RELEASE_TO_AT, TAIL_AT,
 };
 use crate::memory::Memory;
 use crate::sync::{fence, Ordering};
@@ -59,6 +59,13 @@ impl Blockage {
     pub fn source_id(&self) -> Option<u8> {
         let w = Word0::decode(self.word);
         (w.length < 0).then_some(w.source_id)
+    }
+
+    /// The claimant tag its producer stored in the claim marker ([`Producer::with_claimant`](super::Producer::
+    /// with_claimant)): `None` for a zero-length claim or an untagged producer.
+    pub fn claimant(&self) -> Option<u16> {
+        let tag = Word0::claimant(self.word);
+        (Word0::decode(self.word).length < 0 && tag != 0).then_some(tag)
     }
 
     /// The bytes that [`Consumer::unblock`] would turn into padding.
@@ -205,7 +212,7 @@ impl<M: Memory> Consumer<M> {
         let mem = &ring.mem;
         // Acquire: pairs with the SPSC producer's Release store of the tail (its marker is then visible); for
         // MPSC rings the tail orders nothing and is only compared.
-        let tail = mem.load(TAIL_AT, Ordering::Acquire);
+        let tail = mem.load(TAIL_AT, Ordering::Acquire) & !CLOSED;
         let claimed = tail.wrapping_sub(self.head);
         if claimed == 0 || claimed > ring.capacity as u64 {
             return Ok(None);
@@ -261,7 +268,7 @@ impl<M: Memory> Consumer<M> {
         let index = ring.index(self.head);
         let at = DATA_OFFSET + index;
         // Relaxed: compared only.
-        let claimed = mem.load(TAIL_AT, Ordering::Relaxed).wrapping_sub(self.head);
+        let claimed = (mem.load(TAIL_AT, Ordering::Relaxed) & !CLOSED).wrapping_sub(self.head);
         let extent = blockage.extent;
         if extent < record::ALIGN
             || !extent.is_multiple_of(record::ALIGN)

@@ -4,10 +4,14 @@
 //! - **Claim** (MPSC). Read the head cache and then the tail. If the record does not fit, reload the head; if it
 //!   still does not fit, return [`ClaimError::Full`] (the caller counts a drop when it gives up). A record that
 //!   would cross the end of the data area takes a padding record up to the end in the same CAS on the tail, and
-//!   starts at offset 0. After the CAS the producer stores `-length` (the claim) followed by a Release fence,
+//!   starts at offset 0. After the CAS the producer stores `-length` (the claim marker, which also carries the
+//!   producer's *claimant* tag in the record's reserved bytes, so the consumer can ask whether the claim's own
+//!   producer is alive) followed by a Release fence,
 //!   writes the header and payload (atomic word stores), and commits with one Release store of `+length`.
 //!   [`Grant::abort`] turns the claim into padding instead. The SPSC producer ([`SpscProducer`]) owns the tail: it
 //!   stores its marker first and then publishes the tail with Release, so its claims are never zero-length.
+//! - **Close.** [`Ring::close`] sets the [`CLOSED`] bit of the tail in one read-modify-write, so every claim is
+//!   either below the returned final tail or refused with [`ClaimError::Closed`].
 //! - **Consume.** The consumer reads forward from the head while the length is positive, skips padding, and hands
 //!   out one contiguous [`Batch`] at a time (it borrows the consumer). Release is crash-consistent: the consumer
 //!   first records the new head in a *release watermark*, then zeroes the consumed bytes, then advances the head
@@ -30,7 +34,7 @@
 //!   80  mode: 1 SPSC, 2 MPSC
 //!   88  data offset (768)
 //!   96  attached SPSC producer token (0: none)      104  attached consumer token (0: none)
-//!  128  head (136: release watermark)   256  tail   384  head cache      (each alone on a 128-byte stride)
+//!  128  head (136: release watermark)   256  tail (bit 63: closed)   384  head cache   (each alone on a 128-byte stride)
 //!  512  dropped (claims refused because the ring was full)
 //!  640  consumer statistics: 640 abandoned, 648 records consumed, 656 payload bytes consumed, 664 heartbeat
 //!  768  data area
@@ -64,8 +68,11 @@ pub const CONSUMER_OWNER_AT: usize = 104;
 pub const HEAD_AT: usize = 128;
 /// Offset of the release watermark: the head a release in progress will store (equal to the head when none is).
 pub const RELEASE_TO_AT: usize = 136;
-/// Offset of the tail position (bytes claimed by producers).
+/// Offset of the tail position (bytes claimed by producers), with [`CLOSED`] set once the ring is closed.
 pub const TAIL_AT: usize = 256;
+/// The bit of the tail word that [`Ring::close`] sets: no claim succeeds after it. Positions never reach it (a
+/// ring would have to carry 8 EiB first).
+pub const CLOSED: u64 = 1 << 63;
 /// Offset of the producers' cached copy of the head.
 pub const HEAD_CACHE_AT: usize = 384;
 /// Offset of the count of claims refused because the ring was full.
@@ -105,6 +112,8 @@ pub struct RingStats {
     pub dropped: u64,
     /// Claims the consumer turned into padding after their producer died.
     pub abandoned: u64,
+    /// Whether the ring is closed to new claims ([`Ring::close`]).
+    pub closed: bool,
     /// Data records committed and consumed.
     pub records: u64,
     /// Payload bytes of those records.
@@ -302,15 +311,59 @@ impl<M: Memory> Ring<M> {
     pub fn stats(&self) -> RingStats {
         // Relaxed: statistics, not synchronisation.
         let load = |at| self.mem.load(at, Ordering::Relaxed);
+        let tail = load(TAIL_AT);
         RingStats {
             head: load(HEAD_AT),
-            tail: load(TAIL_AT),
+            tail: tail & !CLOSED,
+            closed: tail & CLOSED != 0,
             dropped: load(DROPPED_AT),
             abandoned: load(ABANDONED_AT),
             records: load(RECORDS_AT),
             bytes: load(BYTES_AT),
             heartbeat: load(HEARTBEAT_AT),
         }
+    }
+
+    /// Closes an MPSC ring to new claims and returns its final tail: every claim ever made lies before it, and
+    /// every later claim fails with [`ClaimError::Closed`]. Claims made before the close still commit (or are
+    /// abandoned) as usual, so a consumer that drains up to the final tail has seen every record of the ring.
+    /// Closing a closed ring returns the same tail.
+    ///
+    /// This is how a logger stops, or takes over a dead logger's ring, without a record slipping in behind its
+    /// last drain: the close and the producers' tail CAS are read-modify-writes of the same word, so each claim
+    /// is either before the close (and below the returned tail) or refused.
+    ///
+    /// # Errors
+    /// [`RingError::WrongMode`] for an SPSC ring, whose producer stores its tail without a CAS.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, ClaimError, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// producer.try_write(1, 5, b"before").unwrap();
+    /// assert_eq!(ring.close(), Ok(24));
+    /// assert_eq!(producer.try_write(1, 6, b"after"), Err(ClaimError::Closed));
+    /// assert!(ring.stats().closed);
+    /// ```
+    pub fn close(&self) -> Result<u64, RingError> {
+        self.expect_mode(Mode::Mpsc)?;
+        // Relaxed: the tail orders nothing but itself (see the producers' claim); the CAS loop makes the close
+        // one read-modify-write in the tail's modification order, after every successful claim CAS.
+        let mut tail = self.mem.load(TAIL_AT, Ordering::Relaxed);
+        while tail & CLOSED == 0 {
+            match self
+                .mem
+                .compare_exchange(TAIL_AT, tail, tail | CLOSED, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(now) => tail = now,
+            }
+        }
+        Ok(tail & !CLOSED)
     }
 
     /// Checks the ring's mode for a producer type.

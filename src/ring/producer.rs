@@ -19,7 +19,7 @@
 //! attempt. A caller that gives up on a record counts it with `count_dropped`, so `dropped` counts records refused.
 
 use super::record::{self, Word0};
-use super::{Mode, Ring, RingError, DATA_OFFSET, DROPPED_AT, HEAD_AT, HEAD_CACHE_AT, SPSC_OWNER_AT, TAIL_AT};
+use super::{Mode, Ring, RingError, CLOSED, DATA_OFFSET, DROPPED_AT, HEAD_AT, HEAD_CACHE_AT, SPSC_OWNER_AT, TAIL_AT};
 use crate::memory::Memory;
 use crate::sync::{fence, Ordering};
 use core::marker::PhantomData;
@@ -39,6 +39,8 @@ pub enum ClaimError {
     },
     /// The head and tail positions are inconsistent: the ring's memory is corrupt.
     Corrupt,
+    /// The ring was closed ([`Ring::close`]): no record can be claimed in it any more.
+    Closed,
 }
 
 impl core::fmt::Display for ClaimError {
@@ -47,6 +49,7 @@ impl core::fmt::Display for ClaimError {
             ClaimError::Full => f.write_str("ring is full"),
             ClaimError::TooLarge { len, max } => write!(f, "payload of {len} bytes exceeds the ring's {max}"),
             ClaimError::Corrupt => f.write_str("ring head and tail are inconsistent"),
+            ClaimError::Closed => f.write_str("ring is closed"),
         }
     }
 }
@@ -102,11 +105,15 @@ impl Sharing for Exclusive {
 #[derive(Debug)]
 pub struct Producer<M: Memory> {
     ring: Ring<M>,
+    claimant: u16,
 }
 
 impl<M: Memory + Copy> Clone for Producer<M> {
     fn clone(&self) -> Self {
-        Producer { ring: self.ring }
+        Producer {
+            ring: self.ring,
+            claimant: self.claimant,
+        }
     }
 }
 
@@ -137,7 +144,30 @@ impl<M: Memory> Producer<M> {
     /// [`RingError::WrongMode`] if the ring is SPSC (use [`SpscProducer::attach`]).
     pub fn attach(ring: Ring<M>) -> Result<Self, RingError> {
         ring.expect_mode(Mode::Mpsc)?;
-        Ok(Producer { ring })
+        Ok(Producer { ring, claimant: 0 })
+    }
+
+    /// This producer, tagging its claim markers with `claimant` (0: untagged), so that the consumer can tell
+    /// whose claim blocks the ring ([`Blockage::claimant`](super::Blockage::claimant)). The std logger tags each
+    /// process's claims with its slot in a table of producer processes, and judges a blocking claim by that
+    /// process's liveness, not by whichever process last connected for the source.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap().with_claimant(12);
+    /// std::mem::forget(producer.claim(4, 0, 8).unwrap()); // its producer dies holding the claim
+    /// producer.try_write(4, 1, b"after").unwrap();
+    /// let consumer = Consumer::attach(ring, 1).unwrap();
+    /// assert_eq!(consumer.blocked().unwrap().unwrap().claimant(), Some(12));
+    /// ```
+    #[must_use]
+    pub fn with_claimant(self, claimant: u16) -> Self {
+        Producer { claimant, ..self }
     }
 
     /// The ring this producer writes to.
@@ -151,7 +181,7 @@ impl<M: Memory> Producer<M> {
     /// [`ClaimError::Full`] (not counted), [`ClaimError::TooLarge`] or [`ClaimError::Corrupt`].
     #[inline]
     pub fn claim(&self, source_id: u8, timestamp: u64, len: usize) -> Result<Grant<'_, M, Shared>, ClaimError> {
-        Grant::claim(&self.ring, source_id, timestamp, len)
+        Grant::claim(&self.ring, source_id, timestamp, len, self.claimant)
     }
 
     /// Writes one record: claim, copy, commit.
@@ -160,7 +190,7 @@ impl<M: Memory> Producer<M> {
     /// As [`Producer::claim`].
     #[inline]
     pub fn try_write(&self, source_id: u8, timestamp: u64, payload: &[u8]) -> Result<(), ClaimError> {
-        write_record::<M, Shared>(&self.ring, source_id, timestamp, payload)
+        write_record::<M, Shared>(&self.ring, source_id, timestamp, payload, self.claimant)
     }
 
     /// Counts `records` given up on after [`ClaimError::Full`] in the ring's `dropped` counter.
@@ -192,7 +222,7 @@ impl<M: Memory> SpscProducer<M> {
     /// [`ClaimError::Full`] (not counted), [`ClaimError::TooLarge`] or [`ClaimError::Corrupt`].
     #[inline]
     pub fn claim(&self, source_id: u8, timestamp: u64, len: usize) -> Result<Grant<'_, M, Exclusive>, ClaimError> {
-        Grant::claim(&self.ring, source_id, timestamp, len)
+        Grant::claim(&self.ring, source_id, timestamp, len, 0)
     }
 
     /// Writes one record: claim, copy, commit.
@@ -201,7 +231,7 @@ impl<M: Memory> SpscProducer<M> {
     /// As [`SpscProducer::claim`].
     #[inline]
     pub fn try_write(&self, source_id: u8, timestamp: u64, payload: &[u8]) -> Result<(), ClaimError> {
-        write_record::<M, Exclusive>(&self.ring, source_id, timestamp, payload)
+        write_record::<M, Exclusive>(&self.ring, source_id, timestamp, payload, 0)
     }
 
     /// Counts `records` given up on after [`ClaimError::Full`] in the ring's `dropped` counter.
@@ -228,8 +258,9 @@ fn write_record<M: Memory, S: Sharing>(
     source_id: u8,
     timestamp: u64,
     payload: &[u8],
+    claimant: u16,
 ) -> Result<(), ClaimError> {
-    let (offset, record_len) = reserve::<M, S>(ring, source_id, timestamp, payload.len())?;
+    let (offset, record_len) = reserve::<M, S>(ring, source_id, timestamp, payload.len(), claimant)?;
     copy_payload::<M, S>(&ring.mem, offset + record::HEADER_LEN, payload);
     commit_at(&ring.mem, offset, record_len, source_id);
     Ok(())
@@ -254,6 +285,7 @@ fn reserve<M: Memory, S: Sharing>(
     source_id: u8,
     timestamp: u64,
     len: usize,
+    claimant: u16,
 ) -> Result<(usize, usize), ClaimError> {
     let max = ring.max_payload();
     if len > max {
@@ -270,6 +302,9 @@ fn reserve<M: Memory, S: Sharing>(
         // Relaxed: the tail orders nothing but itself (each producer writes only its own claimed bytes), and the
         // CAS below re-checks it.
         let tail = mem.load(TAIL_AT, Ordering::Relaxed);
+        if tail & CLOSED != 0 {
+            return Err(ClaimError::Closed);
+        }
         if !tail.is_multiple_of(record::ALIGN as u64) {
             return Err(ClaimError::Corrupt);
         }
@@ -292,7 +327,7 @@ fn reserve<M: Memory, S: Sharing>(
                 // the head (the consumer released only committed records, whose claims moved the tail); if even
                 // that one is behind, the positions are corrupt.
                 // Relaxed: as the tail load above.
-                if mem.load(TAIL_AT, Ordering::Relaxed).wrapping_sub(head) > capacity {
+                if (mem.load(TAIL_AT, Ordering::Relaxed) & !CLOSED).wrapping_sub(head) > capacity {
                     return Err(ClaimError::Corrupt);
                 }
                 continue;
@@ -308,7 +343,7 @@ fn reserve<M: Memory, S: Sharing>(
         if padding != 0 {
             offset = DATA_OFFSET;
         }
-        let claimed = Word0::data(-(record_len as i32), source_id);
+        let claimed = Word0::claim_marker(record_len, source_id, claimant);
         if S::EXCLUSIVE {
             // The space is this producer's alone (the tail is): mark it before publishing the tail, so the
             // consumer never sees claimed space without a header.
@@ -317,7 +352,7 @@ fn reserve<M: Memory, S: Sharing>(
                 mem.store(DATA_OFFSET + index, Word0::padding(padding).encode(), Ordering::Relaxed);
             }
             // Relaxed: published by the Release store of the tail below.
-            mem.store(offset, claimed.encode(), Ordering::Relaxed);
+            mem.store(offset, claimed, Ordering::Relaxed);
             // Release: pairs with the consumer's Acquire load of the tail in `blocked`, which then sees the marker.
             mem.store(TAIL_AT, next, Ordering::Release);
         } else {
@@ -335,7 +370,7 @@ fn reserve<M: Memory, S: Sharing>(
             // Relaxed, then a Release fence before any payload store (Agrona's ordered store + store fence): pairs
             // with the Acquire fence in the consumer's `unblock`, so a scan that saw any payload word of this
             // record also sees this marker.
-            mem.store(offset, claimed.encode(), Ordering::Relaxed);
+            mem.store(offset, claimed, Ordering::Relaxed);
             fence(Ordering::Release);
         }
         // Relaxed: published by the commit's Release store.
@@ -376,8 +411,8 @@ pub struct Grant<'a, M: Memory, S: Sharing = Shared> {
 
 impl<'a, M: Memory, S: Sharing> Grant<'a, M, S> {
     #[inline(always)]
-    fn claim(ring: &'a Ring<M>, source_id: u8, timestamp: u64, len: usize) -> Result<Self, ClaimError> {
-        let (offset, record_len) = reserve::<M, S>(ring, source_id, timestamp, len)?;
+    fn claim(ring: &'a Ring<M>, source_id: u8, timestamp: u64, len: usize, claimant: u16) -> Result<Self, ClaimError> {
+        let (offset, record_len) = reserve::<M, S>(ring, source_id, timestamp, len, claimant)?;
         Ok(Grant {
             mem: &ring.mem,
             offset,

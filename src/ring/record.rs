@@ -6,7 +6,7 @@
 //!               the unaligned record length, header included (a padding record: its whole extent)
 //!      4     1  kind: 1 data, 2 padding
 //!      5     1  source id
-//!      6     2  reserved, zero
+//!      6     2  reserved: zero once committed; while claimed, the producer's claimant tag (0: none)
 //!      8     8  timestamp (u64; data records only)
 //!     16     n  payload (data records only)
 //! ```
@@ -73,6 +73,17 @@ impl Word0 {
     /// Packs the fields into the little-endian word layout.
     pub const fn encode(self) -> u64 {
         (self.length as u32 as u64) | ((self.kind as u64) << 32) | ((self.source_id as u64) << 40)
+    }
+
+    /// The claim marker of a data record of `length` bytes from `source_id`, claimed by the producer tagged
+    /// `claimant` (kept in the reserved bytes until the commit zeroes them).
+    pub const fn claim_marker(length: usize, source_id: u8, claimant: u16) -> u64 {
+        Word0::data(-(length as i32), source_id).encode() | ((claimant as u64) << 48)
+    }
+
+    /// The claimant tag of a word (the reserved bytes; 0 for committed records and untagged claims).
+    pub const fn claimant(word: u64) -> u16 {
+        (word >> 48) as u16
     }
 
     /// Unpacks a word; the reserved bytes are ignored.

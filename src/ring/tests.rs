@@ -439,3 +439,34 @@ fn endpoints_are_exclusive_and_layouts_validated() {
     ring.memory().store(MAX_RECORD_AT, 4096, Ordering::Relaxed);
     assert!(Ring::open(RawRegion::new(&w), crate::Spins(0)).is_err());
 }
+
+#[test]
+fn a_claim_made_before_close_still_commits_and_lies_below_the_final_tail() {
+    let mpsc_words = words(1024);
+    let ring = Ring::create(RawRegion::new(&mpsc_words), Mode::Mpsc, None, 1, 0).unwrap();
+    let producer = Producer::attach(ring).unwrap().with_claimant(3);
+    let mut grant = producer.claim(1, 7, 4).unwrap();
+    let final_tail = ring.close().unwrap();
+    assert_eq!(final_tail, 24, "the open claim is below the final tail");
+    assert_eq!(ring.close(), Ok(final_tail), "closing twice changes nothing");
+    assert_eq!(producer.try_write(1, 8, b"late"), Err(ClaimError::Closed));
+    let mut consumer = Consumer::attach(ring, 9).unwrap();
+    let blockage = consumer.blocked().unwrap().expect("the open claim blocks");
+    assert_eq!((blockage.claimant(), blockage.source_id()), (Some(3), Some(1)));
+    grant.write(0, b"abcd");
+    grant.commit();
+    let batch = consumer.poll(usize::MAX).unwrap().unwrap();
+    assert_eq!(
+        (batch.records(), batch.position() + batch.len() as u64),
+        (1, final_tail)
+    );
+    let mut buf = [0u8; 24];
+    batch.copy_to(&mut buf);
+    assert_eq!(buf[6..8], [0, 0], "the commit clears the claimant tag");
+    batch.release();
+    let stats = ring.stats();
+    assert_eq!((stats.head, stats.tail, stats.closed, stats.dropped), (24, 24, true, 0));
+    let spsc_words = words(1024);
+    let spsc = Ring::create(RawRegion::new(&spsc_words), Mode::Spsc, None, 1, 0).unwrap();
+    assert_eq!(spsc.close(), Err(RingError::WrongMode { ring: Mode::Spsc }));
+}
