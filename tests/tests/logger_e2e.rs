@@ -226,7 +226,10 @@ fn a_name_in_use_is_refused_and_stop_refuses_late_records() {
         Err(LoggerError::NotRunning { .. })
     ));
     // The name is free again; dropping a running logger stops it, writing what was logged and freeing the name.
-    let dropped = DataLogger::builder(dir.path(), &name).start().unwrap();
+    let dropped = DataLogger::builder(dir.path(), &name)
+        .continue_recording(true)
+        .start()
+        .unwrap();
     let producer = dropped.producer(2).unwrap();
     log_range(&producer, 0, 500);
     drop(dropped);

@@ -8,6 +8,8 @@
 //! - Each source's items are sorted by timestamp, stably: `.npy` entries first (by their `_k` suffix), then segment
 //!   records in segment-name and file order. The k-th further item with the same timestamp gets the `_k` suffix.
 //! - Only the directory itself is read (not its subdirectories), as ataraxis does.
+//! - Each record is indexed once: the repeats a logger crash leaves (a batch written by the dead logger and again
+//!   by its successor, see [`crate::segment`]) are skipped by their ring positions, segments taken in name order.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -19,7 +21,7 @@ use rayon::prelude::*;
 
 use super::npy::u8_vector_data;
 use super::{AssembleError, EntryName, LogMessage, ONSET_TIMESTAMP};
-use crate::segment::{Segment, SegmentError, EXTENSION};
+use crate::segment::{Dedup, Segment, SegmentError, EXTENSION};
 
 /// Bit set in [`Item::file`] for an item of a segment.
 const SEG_FLAG: u32 = 1 << 31;
@@ -151,11 +153,25 @@ impl LogDir {
             .iter()
             .map(Segment::open)
             .collect::<Result<_, SegmentError>>()?;
+        // What each segment reached in each ring, then what the segments before each one reached: a record at or
+        // below that is a repeat.
+        let reached: Vec<Dedup> = log
+            .segments
+            .par_iter()
+            .map(ring_ends)
+            .collect::<Result<_, SegmentError>>()?;
+        let mut before = Vec::with_capacity(reached.len());
+        let mut seen = Dedup::default();
+        for r in &reached {
+            before.push(seen.clone());
+            seen.merge(r);
+        }
         let per_segment: Vec<BTreeMap<u8, Vec<Item>>> = log
             .segments
             .par_iter()
+            .zip(before)
             .enumerate()
-            .map(|(index, segment)| index_segment(index as u32, segment))
+            .map(|(index, (segment, dedup))| index_segment(index as u32, segment, dedup))
             .collect::<Result<_, _>>()?;
         for map in per_segment {
             for (source, items) in map {
@@ -301,9 +317,20 @@ impl LogDir {
     }
 }
 
-fn index_segment(index: u32, segment: &Segment) -> Result<BTreeMap<u8, Vec<Item>>, AssembleError> {
+/// The highest ring position each ring reaches in `segment`.
+fn ring_ends(segment: &Segment) -> Result<Dedup, SegmentError> {
+    let mut reached = Dedup::default();
+    for batch in segment.batches() {
+        let batch = batch?;
+        reached.note(batch.origin, batch.records.len() as u64);
+    }
+    Ok(reached)
+}
+
+/// Indexes the records of `segment` that `dedup` (what earlier segments reached) has not seen.
+fn index_segment(index: u32, segment: &Segment, mut dedup: Dedup) -> Result<BTreeMap<u8, Vec<Item>>, AssembleError> {
     let mut map: BTreeMap<u8, Vec<Item>> = BTreeMap::new();
-    for record in segment.records() {
+    for record in segment.records_once(Some(&mut dedup)) {
         let (pos, record) = record?;
         let len = record.payload.len() as u32;
         let items = map.entry(record.source_id).or_default();

@@ -1,12 +1,14 @@
 //! The drain thread: the ring's one consumer, writing batches to the sink straight from ring memory.
 //!
-//! Loop: poll a batch (at most a quarter of a segment, up to [`MAX_BATCH`] bytes), write it, release it. When the ring runs empty it hands the
-//! sink's buffer to the operating system (so a crash of the logger process loses nothing drained before a pause
-//! in the traffic) and publishes the count of records handed over. With nothing to poll it idles by
+//! Loop: poll a batch (at most a quarter of a segment, up to [`MAX_BATCH`] bytes), write it into the kernel
+//! straight from ring memory, and only then release it, so a crash of the logger process loses nothing it
+//! released (a batch written but not yet released is written again by the next logger, and readers skip the
+//! repeat by its ring position). With nothing to poll it idles by
 //! spinning, then yielding, then parking for at most [`MAX_PARK`] (a stop or resume unparks it at once). It syncs
 //! the sink every fsync interval and stores a heartbeat in the ring. A claim left uncommitted at the head while
 //! later records are committed is unblocked after the abandon timeout, while running only if the process that
-//! holds its source is dead (or the source is unknown), at stop whatever holds it.
+//! made the claim (its claimant tag) is dead or unknown, at stop whatever holds it. Every 50 ms it retires the
+//! producer slots of dead processes.
 //!
 //! On stop (the region's state is already `stopped`, so producers refuse new records) it drains everything
 //! committed, resolves blockages, drains again, and finishes the sink.
@@ -22,6 +24,7 @@ use super::layout::LoggerRegion;
 use super::ring_api::{Blockage, RingConsumer};
 use super::sink::{Sink, SinkOutcome};
 use super::WriteError;
+use crate::segment::Origin;
 
 /// The most bytes written per batch.
 pub(crate) const MAX_BATCH: usize = 4 << 20;
@@ -78,10 +81,23 @@ pub(crate) struct Drain {
 }
 
 /// A blockage being timed.
-struct Watch {
-    blockage: Blockage,
-    since: Instant,
+pub(crate) struct Watch {
+    pub(crate) blockage: Blockage,
+    pub(crate) since: Instant,
 }
+
+impl Watch {
+    /// Starts timing `blockage` now.
+    pub(crate) fn new(blockage: Blockage) -> Self {
+        Watch {
+            blockage,
+            since: Instant::now(),
+        }
+    }
+}
+
+/// How often the drain retires the producer slots of dead processes.
+const REAP_INTERVAL: Duration = Duration::from_millis(50);
 
 impl Drain {
     /// Runs until stopped.
@@ -96,6 +112,7 @@ impl Drain {
     fn run_loop(&mut self) -> Result<(), RingError> {
         let mut idle = 0u32;
         let mut last_sync = Instant::now();
+        let mut last_reap = Instant::now();
         let mut watch: Option<Watch> = None;
         loop {
             if !self.shared.paused.load(Ordering::Relaxed) && self.drain_one()? {
@@ -112,6 +129,12 @@ impl Drain {
             }
             self.watch_blockage(&mut watch, false)?;
             self.maybe_sync(&mut last_sync);
+            if last_reap.elapsed() >= REAP_INTERVAL {
+                let stats = self.consumer.stats();
+                self.region
+                    .reap_producers(stats.head, stats.tail, |pid| pid_alive(u64::from(pid)));
+                last_reap = Instant::now();
+            }
             self.consumer.heartbeat(crate::region::clock::now_ns());
             idle = idle.saturating_add(1);
             if idle < SPINS {
@@ -124,13 +147,14 @@ impl Drain {
         }
     }
 
-    /// Drains one batch; returns whether there was one.
+    /// Drains one batch into the kernel, then releases it; returns whether there was one.
     fn drain_one(&mut self) -> Result<bool, RingError> {
         let sink = &mut self.sink;
         let shared = &self.shared;
-        let had = self.consumer.drain_one(self.options.max_batch, |bytes| {
+        let ring = self.region.ring_id();
+        let had = self.consumer.drain_one(self.options.max_batch, |position, bytes| {
             let had_error = sink.error().is_some();
-            sink.write(bytes);
+            sink.write(Origin { ring, position }, bytes);
             if !had_error {
                 report_error(shared, sink);
             }
@@ -138,10 +162,8 @@ impl Drain {
         Ok(had)
     }
 
-    /// Flushes the sink and publishes how many records it holds.
+    /// Publishes how many records are in the kernel (every drained record: the sink buffers nothing).
     fn flush(&mut self) {
-        self.sink.flush();
-        report_error(&self.shared, &self.sink);
         if self.sink.error().is_none() {
             // Relaxed: a statistic.
             self.shared
@@ -171,11 +193,13 @@ impl Drain {
                 if w.since.elapsed() < self.options.abandon_timeout {
                     return Ok(false);
                 }
-                let holder_alive = w
-                    .blockage
-                    .source_id()
-                    .map(|s| self.region.pid(s))
-                    .is_some_and(|pid| pid_alive(u64::from(pid)));
+                // The claim's own process (its claimant tag); an untagged claim falls back to the source's last
+                // connected process; a zero-length claim names nobody.
+                let holder = match w.blockage.claimant() {
+                    Some(tag) => self.region.claimant_pid(tag),
+                    None => w.blockage.source_id().map(|s| self.region.pid(s)),
+                };
+                let holder_alive = holder.is_some_and(|pid| pid_alive(u64::from(pid)));
                 if holder_alive && !stopping {
                     return Ok(false);
                 }

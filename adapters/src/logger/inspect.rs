@@ -3,7 +3,7 @@
 use seqring_core::ring::RingStats;
 use seqring_core::RawRegion;
 
-use super::layout::{LoggerRegion, ONSET_PENDING, RUNNING, STOPPED};
+use super::layout::{LoggerRegion, Onset, RUNNING, STOPPED, TAKEN_OVER};
 use super::{backing, region_name, ring_api, FullPolicy, LoggerError};
 
 /// The lifecycle state of a logger region.
@@ -15,6 +15,9 @@ pub enum LoggerState {
     Running,
     /// Its logger stopped (or is stopping); producers' records are refused.
     Stopped,
+    /// Its logger died and a new logger of the same name took its records over; producers' records are refused
+    /// (they reconnect to the new logger).
+    TakenOver,
 }
 
 /// One source of a logger region's table.
@@ -103,9 +106,12 @@ pub fn inspect_region(name: &str, region: RawRegion<'_>) -> Result<LoggerInfo, L
         .filter_map(|s| {
             let onset = logger.onset(s);
             let pid = logger.pid(s);
-            (onset != 0 || pid != 0).then(|| SourceInfo {
+            (onset != Onset::None || pid != 0).then(|| SourceInfo {
                 source_id: s,
-                onset_us: (onset > ONSET_PENDING).then_some(onset),
+                onset_us: match onset {
+                    Onset::Set(us) => Some(us),
+                    _ => None,
+                },
                 pid,
                 dropped: logger.dropped(s),
             })
@@ -115,6 +121,7 @@ pub fn inspect_region(name: &str, region: RawRegion<'_>) -> Result<LoggerInfo, L
         state: match state {
             RUNNING => LoggerState::Running,
             STOPPED => LoggerState::Stopped,
+            TAKEN_OVER => LoggerState::TakenOver,
             _ => LoggerState::Initialising,
         },
         pid: fields.pid,

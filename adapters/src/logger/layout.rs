@@ -1,28 +1,40 @@
 //! The logger region: the ring region (its own region header at offset 0, so `seqring shm` lists it as a log
-//! ring with its creator pid), then a logger block of [`BLOCK_LEN`] bytes: a small header and a per-source table.
+//! ring with its creator pid), then a logger block of [`BLOCK_LEN`] bytes: a small header, a per-source table and
+//! a table of producer processes.
 //!
 //! ```text
-//! offset from the block (= region length - 8704; the ring region is everything before it)
+//! offset from the block (= region length - 25088; the ring region is everything before it)
 //!      0     8  magic b"SEQRLOG\0"
-//!      8     8  layout version (1)
-//!     16     8  state (atomic): 0 initialising, 1 running, 2 stopped
+//!      8     8  layout version (2; version 1 had no ring id and no producer table, and a 8704-byte block)
+//!     16     8  state (atomic): 0 initialising, 1 running, 2 stopped, 3 taken over by a new logger
 //!     24     8  logger pid (the consumer)
 //!     32     8  logger start, µs since the UNIX epoch
 //!     40     8  full policy: 0 drop, 1 wait
 //!     48     8  wait timeout, ns
 //!     56     8  ring region length in bytes (= the block's offset)
+//!     64     8  ring id: random, never 0; every segment batch drained from this ring carries it
 //!    512  8192  source table: 256 entries of 32 bytes, indexed by source id
-//!               +0 onset, µs since the UNIX epoch (0 none yet, 1 being logged)
+//!               +0 onset: 0 none yet; bit 63 set: being logged by the process in the low 32 bits; else the
+//!                  onset, µs since the UNIX epoch
 //!               +8 pid of the last process that connected a producer for the source
 //!              +16 records given up on (dropped) by the source's producers
 //!              +24 reserved, zero
+//!   8704 16384  producer table: 1024 slots of 16 bytes; slot i is claimant tag i + 1 in the ring's claim markers
+//!               +0 pid of the process that holds the slot (0: free)
+//!               +8 retiring: 0 while held; p + 1 once the logger saw the process dead with the ring's tail at
+//!                  p (the slot is freed when the head reaches p: no claim of that process is left)
 //! ```
 //!
-//! Protocol: the creator lays out the ring, writes every header field and the table, then stores `running` with
-//! Release; an opener loads `state` with Acquire (pairing with it) before it reads any other field. The state
-//! moves to `stopped` (Release) when the logger stops; producers check it (Relaxed) before each record.
-//! A source's onset goes 0 → 1 by CAS (the winner logs the onset record), then 1 → onset (Release), which
-//! later producers of the source load with Acquire; a failed onset record resets it to 0.
+//! Protocol: the creator lays out the ring, writes every header field and the tables, then stores `running` with
+//! Release; an opener loads `state` with Acquire (pairing with it) before it reads any other field. When the
+//! logger stops (or a new logger takes the region over) it stores `stopped` (`taken over`) and then closes the
+//! ring ([`Ring::close`](seqring_core::ring::Ring::close)): the state is a fast hint for producers, the closed
+//! ring is the guarantee that no claim slips in behind the last drain.
+//! A source's onset goes 0 → pending(pid) by CAS (the winner logs the onset record), then → onset (Release),
+//! which later producers of the source load with Acquire; a failed onset record resets it to 0, and a producer
+//! that finds it pending under a dead process resets it by CAS (the dead process's claim, if any, is abandoned).
+//! A producer process takes a free producer slot by CAS (0 → its pid), or reuses the slot that already holds its
+//! pid; only the drain thread retires and frees slots.
 
 use std::sync::atomic::Ordering;
 
@@ -31,7 +43,7 @@ use seqring_core::{Memory, RawRegion};
 use super::ring_api::Mem;
 
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"SEQRLOG\0");
-pub(crate) const VERSION: u64 = 1;
+pub(crate) const VERSION: u64 = 2;
 const MAGIC_AT: usize = 0;
 const VERSION_AT: usize = 8;
 const STATE_AT: usize = 16;
@@ -40,16 +52,46 @@ const STARTED_AT: usize = 32;
 const POLICY_AT: usize = 40;
 const TIMEOUT_AT: usize = 48;
 const RING_LEN_AT: usize = 56;
+const RING_ID_AT: usize = 64;
 const TABLE_AT: usize = 512;
 const ENTRY_LEN: usize = 32;
+const PRODUCERS_AT: usize = TABLE_AT + 256 * ENTRY_LEN;
+/// The number of producer slots (claimant tags 1 ..= this).
+pub(crate) const PRODUCER_SLOTS: usize = 1024;
+const SLOT_LEN: usize = 16;
 /// The length of the logger block after the ring region.
-pub(crate) const BLOCK_LEN: usize = TABLE_AT + 256 * ENTRY_LEN;
+pub(crate) const BLOCK_LEN: usize = PRODUCERS_AT + PRODUCER_SLOTS * SLOT_LEN;
+/// The block length of layout version 1, to recognise regions left by an older seqring.
+const BLOCK_LEN_V1: usize = 8704;
 
+pub(crate) const INITIALISING: u64 = 0;
 pub(crate) const RUNNING: u64 = 1;
 pub(crate) const STOPPED: u64 = 2;
+pub(crate) const TAKEN_OVER: u64 = 3;
 
-/// An onset slot being written by the producer that won it.
-pub(crate) const ONSET_PENDING: u64 = 1;
+/// The bit of an onset slot that marks it pending (its low 32 bits are the pid of the producer logging it).
+const ONSET_PENDING_BIT: u64 = 1 << 63;
+
+/// A source's onset slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Onset {
+    /// No onset yet.
+    None,
+    /// The process `pid` is logging the onset record.
+    Pending(u32),
+    /// The onset, µs since the UNIX epoch.
+    Set(u64),
+}
+
+impl Onset {
+    fn decode(word: u64) -> Self {
+        match word {
+            0 => Onset::None,
+            w if w & ONSET_PENDING_BIT != 0 => Onset::Pending(w as u32),
+            w => Onset::Set(w),
+        }
+    }
+}
 
 /// The header and table of a logger region.
 #[derive(Clone, Copy, Debug)]
@@ -78,6 +120,13 @@ pub(crate) enum LayoutProblem {
     RingLength,
 }
 
+impl LayoutProblem {
+    /// Whether the region is an older seqring's logger region (layout version 1).
+    fn older(mem: &Mem) -> bool {
+        mem.len() >= BLOCK_LEN_V1 && mem.load(mem.len() - BLOCK_LEN_V1 + MAGIC_AT, Ordering::Relaxed) == MAGIC
+    }
+}
+
 impl std::fmt::Display for LayoutProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -96,7 +145,8 @@ impl LoggerRegion {
     }
 
     /// Writes the header of a fresh (zeroed) region; the state stays `initialising` until [`Self::publish`].
-    pub(crate) fn init(mem: Mem, fields: HeaderFields) -> Self {
+    /// `ring_id` must not be 0.
+    pub(crate) fn init(mem: Mem, fields: HeaderFields, ring_id: u64) -> Self {
         let block = mem.len() - BLOCK_LEN;
         let r = LoggerRegion { mem, block };
         // Relaxed: nothing is read by openers before `publish`'s Release store of the state.
@@ -107,6 +157,7 @@ impl LoggerRegion {
         store(POLICY_AT, u64::from(fields.wait_ns.is_some()));
         store(TIMEOUT_AT, fields.wait_ns.unwrap_or(0));
         store(RING_LEN_AT, block as u64);
+        store(RING_ID_AT, ring_id.max(1));
         store(MAGIC_AT, MAGIC);
         r
     }
@@ -121,14 +172,22 @@ impl LoggerRegion {
     pub(crate) fn open(mem: Mem) -> Result<(Self, u64), LayoutProblem> {
         let min = seqring_core::ring::DATA_OFFSET + seqring_core::ring::MIN_CAPACITY + BLOCK_LEN;
         if mem.len() < min {
-            return Err(LayoutProblem::TooShort);
+            return Err(if LayoutProblem::older(&mem) {
+                LayoutProblem::Version(1)
+            } else {
+                LayoutProblem::TooShort
+            });
         }
         let block = mem.len() - BLOCK_LEN;
-        // Acquire: pairs with the Release store in `publish` (and `set_stopped`).
+        // Acquire: pairs with the Release store in `publish` (and `set_state`).
         let state = mem.load(block + STATE_AT, Ordering::Acquire);
         // Relaxed: ordered after the creator's stores by the Acquire load above.
         if mem.load(block + MAGIC_AT, Ordering::Relaxed) != MAGIC {
-            return Err(LayoutProblem::NotLogger);
+            return Err(if LayoutProblem::older(&mem) {
+                LayoutProblem::Version(1)
+            } else {
+                LayoutProblem::NotLogger
+            });
         }
         let version = mem.load(block + VERSION_AT, Ordering::Relaxed);
         if version != VERSION {
@@ -156,39 +215,60 @@ impl LoggerRegion {
         }
     }
 
+    /// The ring's id, which every segment batch drained from it carries.
+    pub(crate) fn ring_id(&self) -> u64 {
+        // Relaxed: written once before `publish`, which the opener acquired.
+        self.mem.load(self.block + RING_ID_AT, Ordering::Relaxed)
+    }
+
     /// The current state.
     #[inline(always)]
     pub(crate) fn state(&self) -> u64 {
-        // Relaxed: a flag read on the hot path; it orders nothing else.
+        // Relaxed: a flag read on the hot path; it orders nothing else (the ring's closed bit is the guarantee).
         self.mem.load(self.block + STATE_AT, Ordering::Relaxed)
     }
 
-    /// Marks the logger stopped.
-    pub(crate) fn set_stopped(&self) {
+    /// Marks the logger [`STOPPED`] or [`TAKEN_OVER`]; the caller closes the ring next.
+    pub(crate) fn set_state(&self, state: u64) {
         // Release: pairs with the Acquire load of the state in `open`.
-        self.mem.store(self.block + STATE_AT, STOPPED, Ordering::Release);
+        self.mem.store(self.block + STATE_AT, state, Ordering::Release);
     }
 
     fn entry(&self, source_id: u8) -> usize {
         self.block + TABLE_AT + usize::from(source_id) * ENTRY_LEN
     }
 
-    /// The onset slot of a source: 0, [`ONSET_PENDING`] or the onset.
-    pub(crate) fn onset(&self, source_id: u8) -> u64 {
+    /// The onset slot of a source.
+    pub(crate) fn onset(&self, source_id: u8) -> Onset {
         // Acquire: pairs with the Release store in `set_onset`, so the onset record is committed before we log.
-        self.mem.load(self.entry(source_id), Ordering::Acquire)
+        Onset::decode(self.mem.load(self.entry(source_id), Ordering::Acquire))
     }
 
-    /// Tries to take a source's empty onset slot; returns whether this caller won it.
-    pub(crate) fn claim_onset(&self, source_id: u8) -> bool {
+    /// Tries to take a source's empty onset slot for the process `pid`; returns whether this caller won it.
+    pub(crate) fn claim_onset(&self, source_id: u8, pid: u32) -> bool {
         // Acquire on failure: as `onset`. Relaxed on success: the slot publishes nothing yet.
         self.mem
             .compare_exchange(
                 self.entry(source_id),
                 0,
-                ONSET_PENDING,
+                ONSET_PENDING_BIT | u64::from(pid),
                 Ordering::Relaxed,
                 Ordering::Acquire,
+            )
+            .is_ok()
+    }
+
+    /// Frees a source's onset slot left pending by the dead process `pid`; returns whether it did (another
+    /// producer may have done it first).
+    pub(crate) fn clear_dead_onset(&self, source_id: u8, pid: u32) -> bool {
+        // Relaxed: the slot publishes nothing when empty; the winner of the next `claim_onset` starts afresh.
+        self.mem
+            .compare_exchange(
+                self.entry(source_id),
+                ONSET_PENDING_BIT | u64::from(pid),
+                0,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
             )
             .is_ok()
     }
@@ -228,9 +308,65 @@ impl LoggerRegion {
     /// Copies the onsets of `other` (a stale region being taken over) into this fresh one.
     pub(crate) fn inherit(&self, other: &LoggerRegion) {
         for source in 0..=u8::MAX {
-            let onset = other.onset(source);
-            if onset > ONSET_PENDING {
+            if let Onset::Set(onset) = other.onset(source) {
                 self.set_onset(source, onset);
+            }
+        }
+    }
+
+    fn slot(&self, index: usize) -> usize {
+        self.block + PRODUCERS_AT + index * SLOT_LEN
+    }
+
+    /// The claimant tag of the process `pid`: the slot that already holds `pid`, or a free slot taken for it.
+    /// `0` (untagged) when every slot is held.
+    pub(crate) fn producer_slot(&self, pid: u32) -> u16 {
+        let pid = u64::from(pid);
+        // Relaxed: a slot's pid is only compared; the claimant tag orders nothing.
+        if let Some(i) = (0..PRODUCER_SLOTS).find(|&i| self.mem.load(self.slot(i), Ordering::Relaxed) == pid) {
+            return (i + 1) as u16;
+        }
+        for i in 0..PRODUCER_SLOTS {
+            // Acquire: pairs with the drain's Release store that freed the slot (after it cleared `retiring`).
+            if self
+                .mem
+                .compare_exchange(self.slot(i), 0, pid, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                return (i + 1) as u16;
+            }
+        }
+        0
+    }
+
+    /// The process holding the slot of claimant tag `tag` (`None` for tag 0 or a free slot).
+    pub(crate) fn claimant_pid(&self, tag: u16) -> Option<u32> {
+        let index = usize::from(tag).checked_sub(1).filter(|&i| i < PRODUCER_SLOTS)?;
+        // Relaxed: a liveness hint, as `pid`.
+        let pid = self.mem.load(self.slot(index), Ordering::Relaxed) as u32;
+        (pid != 0).then_some(pid)
+    }
+
+    /// Retires the slots of dead processes and frees retired slots that no claim can name any more: called by the
+    /// drain thread (the only one that frees slots) with the ring's head and tail. `alive` judges a pid.
+    pub(crate) fn reap_producers(&self, head: u64, tail: u64, alive: impl Fn(u32) -> bool) {
+        for i in 0..PRODUCER_SLOTS {
+            let at = self.slot(i);
+            // Relaxed: only the drain thread writes `retiring`; the pid is compared.
+            let pid = self.mem.load(at, Ordering::Relaxed) as u32;
+            if pid == 0 {
+                continue;
+            }
+            let retiring = self.mem.load(at + 8, Ordering::Relaxed);
+            if retiring == 0 {
+                if !alive(pid) {
+                    // Every claim of a dead process lies below the tail read now.
+                    self.mem.store(at + 8, tail + 1, Ordering::Relaxed);
+                }
+            } else if head >= retiring - 1 {
+                self.mem.store(at + 8, 0, Ordering::Relaxed);
+                // Release: pairs with the Acquire CAS in `producer_slot`; the slot is empty again.
+                self.mem.store(at, 0, Ordering::Release);
             }
         }
     }
@@ -258,34 +394,69 @@ mod tests {
     fn a_published_region_opens_with_its_fields_and_a_fresh_table() {
         let w = words(LoggerRegion::region_len(768 + 256));
         let mem = RawRegion::new(w);
-        let created = LoggerRegion::init(mem, fields());
+        let created = LoggerRegion::init(mem, fields(), 77);
         assert_eq!(LoggerRegion::open(mem).unwrap().1, 0, "not published yet");
         created.publish();
         let (opened, state) = LoggerRegion::open(mem).unwrap();
         assert_eq!((state, opened.fields()), (RUNNING, fields()));
         assert_eq!(opened.ring_mem().len(), 768 + 256);
-        assert_eq!((opened.onset(9), opened.pid(9), opened.dropped(9)), (0, 0, 0));
-        created.set_stopped();
+        assert_eq!((opened.onset(9), opened.pid(9), opened.dropped(9)), (Onset::None, 0, 0));
+        assert_eq!(opened.ring_id(), 77);
+        created.set_state(STOPPED);
         assert_eq!(LoggerRegion::open(mem).unwrap().1, STOPPED);
     }
 
     #[test]
     fn the_onset_slot_is_won_once_and_published() {
         let w = words(LoggerRegion::region_len(1024));
-        let r = LoggerRegion::init(RawRegion::new(w), fields());
-        assert!(r.claim_onset(3));
-        assert!(!r.claim_onset(3));
-        assert_eq!(r.onset(3), ONSET_PENDING);
+        let r = LoggerRegion::init(RawRegion::new(w), fields(), 77);
+        assert!(r.claim_onset(3, 41));
+        assert!(!r.claim_onset(3, 42));
+        assert_eq!(r.onset(3), Onset::Pending(41));
+        assert!(!r.clear_dead_onset(3, 42), "only the pending process's slot is cleared");
+        assert!(r.clear_dead_onset(3, 41));
+        assert!(r.claim_onset(3, 42));
         r.set_onset(3, 1_700_000_000_000_000);
-        assert_eq!(r.onset(3), 1_700_000_000_000_000);
-        assert_eq!(r.onset(4), 0, "entries are per source");
+        assert_eq!(r.onset(3), Onset::Set(1_700_000_000_000_000));
+        assert_eq!(r.onset(4), Onset::None, "entries are per source");
         r.add_dropped(3, 2);
         r.set_pid(3, 99);
         assert_eq!((r.dropped(3), r.pid(3), r.dropped(2)), (2, 99, 0));
         let w2 = words(LoggerRegion::region_len(1024));
-        let fresh = LoggerRegion::init(RawRegion::new(w2), fields());
+        let fresh = LoggerRegion::init(RawRegion::new(w2), fields(), 78);
         fresh.inherit(&r);
-        assert_eq!((fresh.onset(3), fresh.dropped(3)), (1_700_000_000_000_000, 0));
+        assert_eq!(
+            (fresh.onset(3), fresh.dropped(3)),
+            (Onset::Set(1_700_000_000_000_000), 0)
+        );
+    }
+
+    #[test]
+    fn producer_slots_are_per_process_and_freed_only_after_the_head_passes_their_claims() {
+        let w = words(LoggerRegion::region_len(1024));
+        let r = LoggerRegion::init(RawRegion::new(w), fields(), 1);
+        let (a, b) = (r.producer_slot(100), r.producer_slot(200));
+        assert_eq!((a, b, r.producer_slot(100)), (1, 2, 1), "one slot per process");
+        assert_eq!(
+            (r.claimant_pid(a), r.claimant_pid(b), r.claimant_pid(0)),
+            (Some(100), Some(200), None)
+        );
+        // 100 dies while the tail is at 4096: its slot retires, and is freed once the head reaches 4096.
+        r.reap_producers(1000, 4096, |pid| pid != 100);
+        assert_eq!(r.claimant_pid(a), Some(100), "a retiring slot still names its process");
+        r.reap_producers(4088, 5000, |pid| pid != 100);
+        assert_eq!(r.claimant_pid(a), Some(100));
+        r.reap_producers(4096, 5000, |pid| pid != 100);
+        assert_eq!((r.claimant_pid(a), r.claimant_pid(b)), (None, Some(200)));
+        assert_eq!(r.producer_slot(300), 1, "the freed slot is taken again");
+    }
+
+    #[test]
+    fn an_older_logger_region_is_named_as_such() {
+        let w = words(768 + 1024 + BLOCK_LEN_V1);
+        let mem = RawRegion::new(w);
+        mem.store(mem.len() - BLOCK_LEN_V1, MAGIC, Ordering::Relaxed);
+        assert_eq!(LoggerRegion::open(mem).unwrap_err(), LayoutProblem::Version(1));
     }
 
     #[test]
@@ -298,7 +469,7 @@ mod tests {
         let w = words(LoggerRegion::region_len(768 + 256));
         let mem = RawRegion::new(w);
         assert_eq!(LoggerRegion::open(mem).unwrap_err(), LayoutProblem::NotLogger);
-        LoggerRegion::init(mem, fields()).publish();
+        LoggerRegion::init(mem, fields(), 77).publish();
         let block = mem.len() - BLOCK_LEN;
         mem.store(block + VERSION_AT, 9, Ordering::Relaxed);
         assert_eq!(LoggerRegion::open(mem).unwrap_err(), LayoutProblem::Version(9));

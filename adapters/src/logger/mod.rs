@@ -115,6 +115,15 @@ pub enum LoggerError {
     /// A builder option is out of range.
     #[error("invalid logger option: {0}")]
     InvalidOption(String),
+    /// The log directory already holds an earlier recording (and no dead logger of this name is being taken
+    /// over): a new recording never mixes with it.
+    #[error("{path} already holds a recording ({files} log files); choose another output directory or logger name, move that recording away, or continue it on purpose with `continue_recording`")]
+    ExistingRecording {
+        /// The log directory.
+        path: PathBuf,
+        /// Its segment, entry and archive files.
+        files: usize,
+    },
     /// A live logger already runs under this name.
     #[error("logger {name:?} is already running in process {pid}")]
     NameInUse {
@@ -302,6 +311,7 @@ pub struct LoggerBuilder {
     fsync_interval: Option<Duration>,
     full: FullPolicy,
     abandon_timeout: Duration,
+    continue_recording: bool,
 }
 
 impl LoggerBuilder {
@@ -361,6 +371,27 @@ impl LoggerBuilder {
         self
     }
 
+    /// Whether to add this run to a log directory that already holds a recording (default `false`: such a
+    /// directory is refused with [`LoggerError::ExistingRecording`], so a second run never mixes with, and a
+    /// later assembly never overwrites, the first). A dead logger's directory is always continued when its
+    /// region is taken over.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::logger::{DataLogger, LoggerError};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let name = format!("doc-continue-{}", std::process::id());
+    /// DataLogger::builder(dir.path(), &name).start().unwrap().stop().unwrap();
+    /// let again = DataLogger::builder(dir.path(), &name).start();
+    /// assert!(matches!(again, Err(LoggerError::ExistingRecording { .. })));
+    /// let more = DataLogger::builder(dir.path(), &name).continue_recording(true).start().unwrap();
+    /// more.stop().unwrap();
+    /// ```
+    pub fn continue_recording(mut self, yes: bool) -> Self {
+        self.continue_recording = yes;
+        self
+    }
+
     /// Creates the log directory and the ring region and starts the drain thread.
     ///
     /// A region of the same name left by a dead logger is taken over: the torn tails it left in the log
@@ -370,7 +401,9 @@ impl LoggerBuilder {
     ///
     /// # Errors
     /// [`LoggerError::InvalidName`], [`LoggerError::InvalidOption`], [`LoggerError::NameInUse`] if a live logger
-    /// has the name, [`LoggerError::Io`] if the directory cannot be created, [`LoggerError::Region`] or
+    /// has the name, [`LoggerError::ExistingRecording`], [`LoggerError::Layout`] if a region of the name exists
+    /// and is not a logger's (a shared array, or an older seqring's logger), [`LoggerError::Io`] if the directory
+    /// cannot be created, [`LoggerError::Region`] or
     /// [`LoggerError::Ring`] if the region cannot be set up, [`LoggerError::Disk`] if the first segment cannot be
     /// written.
     pub fn start(self) -> Result<DataLogger, LoggerError> {
@@ -405,6 +438,17 @@ impl LoggerBuilder {
             path: log_dir.clone(),
             source,
         })?;
+        // Whether a dead logger's region waits to be taken over: then its directory is continued.
+        let stale_waiting = self.stale_region(&region_name)?.is_some();
+        if !stale_waiting && !self.continue_recording {
+            let files = recording_files(&log_dir).map_err(|source| LoggerError::Io {
+                path: log_dir.clone(),
+                source,
+            })?;
+            if files > 0 {
+                return Err(LoggerError::ExistingRecording { path: log_dir, files });
+            }
+        }
         let started_us = now_ns() / 1_000;
         let mut sink = match self.format {
             Format::Segments => Sink::Segments(Box::new(
@@ -451,6 +495,7 @@ impl LoggerBuilder {
         };
         // SAFETY: `backing` is kept by the logger, its drain and every producer, after the values built over it.
         let mem = unsafe { ring_api::static_region(backing.raw()) };
+        let ring_id = new_ring_id(&self.name, pid);
         let fields = HeaderFields {
             pid,
             started_us,
@@ -459,7 +504,7 @@ impl LoggerBuilder {
                 FullPolicy::Wait(t) => Some(t.as_nanos().min(u128::from(u64::MAX)) as u64),
             },
         };
-        let region = LoggerRegion::init(mem, fields);
+        let region = LoggerRegion::init(mem, fields, ring_id);
         let ring = ring_api::create(region.ring_mem(), max_record, pid, now_ns()).map_err(ring_err)?;
         if let Some((old, _)) = &stale {
             region.inherit(old);
@@ -503,8 +548,10 @@ impl LoggerBuilder {
         })
     }
 
-    /// Opens the existing region `region_name`: `Ok(Some)` if its logger is dead (a stale region to take over),
-    /// `Ok(None)` if it is not a valid logger region (it is replaced), an error if a live logger owns it.
+    /// Opens the existing region `region_name`: `Ok(Some)` if its logger is dead and it may hold records (a
+    /// stale region to take over), `Ok(None)` if there is none or it holds nothing (a logger died while creating
+    /// it: it is replaced), an error if a live logger owns it or it is not a logger's region (it is never
+    /// removed: it may be another program's, or a shared array that happens to have the name).
     fn stale_region(&self, region_name: &str) -> Result<Option<Arc<Backing>>, LoggerError> {
         let backing = match backing::open(region_name) {
             Ok(b) => b,
@@ -518,8 +565,25 @@ impl LoggerBuilder {
         };
         // SAFETY: only used within this function and `take_over`, while `backing` lives.
         let mem = unsafe { ring_api::static_region(backing.raw()) };
-        let Ok((region, _)) = LoggerRegion::open(mem) else {
-            return Ok(None);
+        let mut class = RegionClass::of(mem);
+        // A logger may be creating the region this very moment: give it a moment to write its header.
+        let deadline = std::time::Instant::now() + CREATING_GRACE;
+        while matches!(class, RegionClass::Creating) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+            class = RegionClass::of(mem);
+        }
+        let (region, state) = match class {
+            // Still blank: its creator died before writing anything.
+            RegionClass::Creating => return Ok(None),
+            RegionClass::Other(problem) => {
+                return Err(LoggerError::Layout {
+                    name: self.name.clone(),
+                    problem: format!(
+                        "{problem}; the region {region_name} is left alone (remove it with `seqring shm remove` if it is garbage)"
+                    ),
+                })
+            }
+            RegionClass::Logger(region, state) => (region, state),
         };
         let pid = region.fields().pid;
         if pid_alive(u64::from(pid)) {
@@ -528,11 +592,80 @@ impl LoggerBuilder {
                 pid,
             });
         }
+        // A logger that died before publishing its region (while taking over an older one, whose records it had
+        // already drained) left nothing in it.
+        if state == layout::INITIALISING {
+            return Ok(None);
+        }
         Ok(Some(backing))
     }
 }
 
+/// How long `start` waits for a region that another logger is creating to get its header.
+const CREATING_GRACE: Duration = Duration::from_millis(200);
+
+/// What an existing region named like a logger's holds.
+pub(crate) enum RegionClass {
+    /// Nothing yet: a logger is creating it (or died doing so).
+    Creating,
+    /// A logger region, with its state.
+    Logger(LoggerRegion, u64),
+    /// Something else, described.
+    Other(String),
+}
+
+impl RegionClass {
+    /// Classifies the mapped region `mem`.
+    pub(crate) fn of(mem: ring_api::Mem) -> Self {
+        use seqring_core::region::{self, RegionError as CoreError, RegionKind};
+        match region::validate(&mem, RegionKind::Ring) {
+            Err(CoreError::NotReady) => return RegionClass::Creating,
+            Err(CoreError::WrongKind { found: 1, .. }) => {
+                return RegionClass::Other("the region is a shared array, not a logger".into())
+            }
+            Err(CoreError::Foreign) => return RegionClass::Other("the region is not seqring's".into()),
+            // The ring region's header covers only the ring, not the logger block: a length mismatch is expected.
+            _ => {}
+        }
+        match LoggerRegion::open(mem) {
+            Ok((region, state)) => RegionClass::Logger(region, state),
+            Err(problem) => RegionClass::Other(problem.to_string()),
+        }
+    }
+}
+
+/// The number of segment, entry and archive files in `dir` (0 if it does not exist).
+fn recording_files(dir: &Path) -> std::io::Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut n = 0;
+    for entry in entries {
+        let name = entry?.file_name();
+        let ext = Path::new(&name).extension().and_then(|e| e.to_str());
+        n += usize::from(matches!(ext, Some("seg" | "npy" | "npz")));
+    }
+    Ok(n)
+}
+
+/// A random, non-zero id for a new ring: the segments it is drained into carry it (see [`crate::segment`]).
+fn new_ring_id(name: &str, pid: u32) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(name.as_bytes());
+    h.update(&pid.to_le_bytes());
+    h.update(&now_ns().to_le_bytes());
+    h.update(&(std::ptr::addr_of!(h) as usize).to_le_bytes());
+    h.digest().max(1)
+}
+
 /// Drains a dead logger's ring into `sink`; returns its region (for the onsets) and the records drained.
+///
+/// The old region is marked taken over and its ring closed first, so producers still connected to it learn of
+/// the takeover ([`LogError::TakenOver`]) and no claim lands behind the last drain. Whoever holds the ring's
+/// consumer slot (the dead logger, or a logger that died during an earlier takeover) is evicted if dead. Every
+/// blocking claim gets the abandon timeout from when it is first noted before it is padded over.
 fn take_over(
     name: &str,
     backing: &Arc<Backing>,
@@ -550,38 +683,72 @@ fn take_over(
         error,
     };
     let (region, _) = LoggerRegion::open(mem).map_err(layout)?;
+    region.set_state(layout::TAKEN_OVER);
     let ring = ring_api::open(region.ring_mem(), seqring_core::Spins(0)).map_err(ring_err)?;
-    let old_pid = region.fields().pid;
-    ring.evict_consumer(u64::from(old_pid));
+    let final_tail = ring.close().map_err(ring_err)?;
+    let holder = ring_api::consumer_token(&ring);
+    if holder != 0 {
+        if pid_alive(holder) {
+            return Err(LoggerError::NameInUse {
+                name: name.into(),
+                pid: holder as u32,
+            });
+        }
+        ring.evict_consumer(holder);
+    }
     let mut consumer = RingConsumer::attach(ring, u64::from(std::process::id())).map_err(ring_err)?;
-    let (mut records, mut retries) = (0u64, 0u32);
+    let ring_id = region.ring_id();
+    let mut records = 0u64;
+    let mut watch: Option<(drain::Watch, u32)> = None;
     loop {
         while consumer
-            .drain_one(drain::MAX_BATCH, |bytes| {
+            .drain_one(drain::MAX_BATCH, |position, bytes| {
                 let mut t = Tally::default();
                 t.add_batch(bytes);
                 records += t.total_records();
-                sink.write(bytes);
+                sink.write(
+                    crate::segment::Origin {
+                        ring: ring_id,
+                        position,
+                    },
+                    bytes,
+                );
             })
             .map_err(ring_err)?
         {}
-        // A head claim is abandoned if its source's process is dead; a live one gets the abandon timeout to commit.
-        let Some(blockage) = consumer.blocked().map_err(ring_err)? else {
+        if consumer.position() >= final_tail {
             break;
-        };
-        let holder_alive = blockage
-            .source_id()
-            .is_some_and(|s| pid_alive(u64::from(region.pid(s))));
-        if holder_alive {
-            std::thread::sleep(abandon_timeout);
         }
-        // A claim that changed under us (committed, or a later claim wrote) is looked at afresh, a bounded number
-        // of times.
-        if !consumer.unblock(blockage).map_err(ring_err)? {
-            retries += 1;
-            if retries > 100 {
-                break;
+        let Some(blockage) = consumer.blocked().map_err(ring_err)? else {
+            std::thread::yield_now();
+            continue;
+        };
+        // Each blockage waits out the abandon timeout from when it was first noted, whoever holds it: its
+        // producer may be alive and merely paused.
+        match &mut watch {
+            Some((w, retries)) if w.blockage.position() == blockage.position() => {
+                let due = w.since.elapsed() >= abandon_timeout;
+                if !due {
+                    std::thread::sleep(Duration::from_millis(1));
+                    continue;
+                }
+                let noted = w.blockage;
+                if consumer.unblock(noted).map_err(ring_err)? {
+                    watch = None;
+                } else {
+                    // It changed under us (committed, or a later claim wrote): look at it afresh, a bounded number
+                    // of times.
+                    *retries += 1;
+                    if *retries > 100 {
+                        return Err(ring_err(RingError::Corrupt {
+                            position: consumer.position(),
+                        }));
+                    }
+                    w.blockage = blockage;
+                    w.since = std::time::Instant::now();
+                }
             }
+            _ => watch = Some((drain::Watch::new(blockage), 0)),
         }
     }
     Ok((region, records))
@@ -661,6 +828,7 @@ impl DataLogger {
             fsync_interval: Some(Duration::from_secs(1)),
             full: FullPolicy::Drop,
             abandon_timeout: Duration::from_secs(1),
+            continue_recording: false,
         }
     }
 
@@ -739,7 +907,9 @@ impl DataLogger {
                 name: self.name.clone(),
             });
         };
-        self.region.set_stopped();
+        self.region.set_state(layout::STOPPED);
+        // After the state: producers that missed it find the ring closed, so nothing lands behind the last drain.
+        let _ = self.ring.close();
         self.shared.paused.store(false, Ordering::Relaxed);
         // Release: pairs with the drain thread's Acquire load; the region is marked stopped before.
         self.shared.stop.store(true, Ordering::Release);

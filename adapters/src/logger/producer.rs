@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use seqring_core::ring::ClaimError;
 
+use super::backing::pid_alive;
 use super::backing::Backing;
-use super::layout::{LoggerRegion, ONSET_PENDING, RUNNING};
+use super::layout::{LoggerRegion, Onset, RUNNING, TAKEN_OVER};
 use super::ring_api::{self, RingGrant, RingProducer};
 use super::{region_name, LoggerError};
 use crate::region::clock::now_us;
@@ -40,6 +41,10 @@ pub enum LogError {
     /// The logger has stopped; the record was counted as dropped.
     #[error("the logger has stopped; the record was dropped and counted")]
     Stopped,
+    /// The logger this producer was connected to died and a new logger of the same name took its records over:
+    /// the record was not logged. Connect again ([`Producer::reconnect`]) to log into the new logger.
+    #[error("the logger died and was taken over by a new logger; the record was not logged: reconnect the producer")]
+    TakenOver,
     /// The ring's positions are inconsistent: its memory is corrupt.
     #[error("the logger's ring is corrupt")]
     Corrupt,
@@ -69,6 +74,7 @@ pub enum LogError {
 pub struct Producer {
     ring: RingProducer,
     region: LoggerRegion,
+    logger_name: Arc<str>,
     source_id: u8,
     onset: Instant,
     onset_us: u64,
@@ -162,26 +168,36 @@ impl Producer {
         // SAFETY: `backing` is stored in the producer, after every value built over this region, so the mapping
         // outlives them.
         let mem = unsafe { ring_api::static_region(backing.raw()) };
-        let (region, state) = LoggerRegion::open(mem).map_err(|problem| LoggerError::Layout {
+        let not_running = || LoggerError::NotRunning {
             name: logger_name.into(),
-            problem: problem.to_string(),
-        })?;
+        };
+        let (region, state) = match super::RegionClass::of(mem) {
+            // A logger is creating the region right now: it is not running yet.
+            super::RegionClass::Creating => return Err(not_running()),
+            super::RegionClass::Other(problem) => {
+                return Err(LoggerError::Layout {
+                    name: logger_name.into(),
+                    problem,
+                })
+            }
+            super::RegionClass::Logger(region, state) => (region, state),
+        };
         // A region whose logger died is stale: nothing would drain it until a new logger takes it over.
-        if state != RUNNING || !super::backing::pid_alive(u64::from(region.fields().pid)) {
-            return Err(LoggerError::NotRunning {
-                name: logger_name.into(),
-            });
+        if state != RUNNING || !pid_alive(u64::from(region.fields().pid)) {
+            return Err(not_running());
         }
         let ring_err = |error| LoggerError::Ring {
             name: logger_name.into(),
             error,
         };
         let ring = ring_api::open(region.ring_mem(), seqring_core::Spins(0)).map_err(ring_err)?;
-        let ring = RingProducer::attach(ring).map_err(ring_err)?;
+        let claimant = region.producer_slot(std::process::id());
+        let ring = RingProducer::attach(ring, claimant).map_err(ring_err)?;
         let fields = region.fields();
         let mut producer = Producer {
             ring,
             region,
+            logger_name: logger_name.into(),
             source_id,
             onset: Instant::now(),
             onset_us: 0,
@@ -196,11 +212,12 @@ impl Producer {
     /// Finds the source's onset, logging the onset record if this is the source's first producer.
     fn set_onset(&mut self, logger_name: &str, given: Option<u64>) -> Result<(), LoggerError> {
         let source_id = self.source_id;
+        let pid = std::process::id();
         let deadline = Instant::now() + ONSET_WAIT;
         let onset_us = loop {
-            if self.region.claim_onset(source_id) {
+            if self.region.claim_onset(source_id, pid) {
                 let (now, now_us) = (Instant::now(), now_us());
-                let onset_us = given.unwrap_or(now_us).max(ONSET_PENDING + 1);
+                let onset_us = given.unwrap_or(now_us).max(1);
                 let result = loop {
                     match self.ring.try_write(source_id, 0, &onset_us.to_le_bytes()) {
                         Err(ClaimError::Full) if Instant::now() < deadline && self.region.state() == RUNNING => {
@@ -228,16 +245,21 @@ impl Producer {
                 });
             }
             match self.region.onset(source_id) {
-                0 => continue,
-                ONSET_PENDING if Instant::now() < deadline => std::thread::sleep(Duration::from_micros(100)),
-                ONSET_PENDING => {
+                Onset::None => continue,
+                // The producer logging the onset died: free the slot and log the onset afresh (its claim, if it
+                // made one, is abandoned by the logger).
+                Onset::Pending(writer) if !pid_alive(u64::from(writer)) => {
+                    self.region.clear_dead_onset(source_id, writer);
+                }
+                Onset::Pending(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_micros(100)),
+                Onset::Pending(_) => {
                     return Err(LoggerError::Onset {
                         name: logger_name.into(),
                         source_id,
                         error: LogError::Full,
                     })
                 }
-                onset_us => {
+                Onset::Set(onset_us) => {
                     self.onset = place_onset(Instant::now(), now_us(), onset_us);
                     break onset_us;
                 }
@@ -245,6 +267,29 @@ impl Producer {
         };
         self.onset_us = onset_us;
         Ok(())
+    }
+
+    /// A new producer for the same source, connected to whichever logger of the same name runs now: after
+    /// [`LogError::TakenOver`], when a new logger took over the one this producer was connected to. The source
+    /// keeps its onset (the new logger inherits it), so timestamps continue on the same clock.
+    ///
+    /// # Errors
+    /// As [`Producer::connect`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::logger::{DataLogger, Producer};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let name = format!("doc-reconnect-{}", std::process::id());
+    /// let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let sensor = Producer::connect(&name, 2).unwrap();
+    /// let again = sensor.reconnect().unwrap();
+    /// assert_eq!(again.onset_us(), sensor.onset_us());
+    /// drop((sensor, again));
+    /// logger.stop().unwrap();
+    /// ```
+    pub fn reconnect(&self) -> Result<Producer, LoggerError> {
+        Producer::connect(&self.logger_name, self.source_id)
     }
 
     /// The source this producer logs for.
@@ -289,8 +334,8 @@ impl Producer {
     /// Logs `payload` stamped with the µs elapsed since the source's onset.
     ///
     /// # Errors
-    /// [`LogError::Full`] or [`LogError::Stopped`] (the record is counted as dropped), [`LogError::TooLarge`],
-    /// [`LogError::Corrupt`].
+    /// [`LogError::Full`] or [`LogError::Stopped`] (the record is counted as dropped), [`LogError::TakenOver`]
+    /// (reconnect), [`LogError::TooLarge`], [`LogError::Corrupt`].
     #[inline]
     pub fn log_now(&self, payload: &[u8]) -> Result<(), LogError> {
         self.log_at(self.elapsed_us(), payload)
@@ -325,10 +370,13 @@ impl Producer {
     }
 
     /// Runs `attempt` under the full policy: once (drop), or until it succeeds or the timeout passes (wait).
+    ///
+    /// The state check is a fast path only: a logger that stops (or is taken over) closes the ring after it
+    /// stores the state, so a claim that passed the check but comes after the close fails with `Closed`.
     #[inline(always)]
     fn with_room<T>(&self, mut attempt: impl FnMut() -> Result<T, ClaimError>) -> Result<T, LogError> {
         if self.region.state() != RUNNING {
-            return Err(self.give_up(LogError::Stopped));
+            return Err(self.refused());
         }
         match attempt() {
             Ok(v) => Ok(v),
@@ -336,7 +384,19 @@ impl Producer {
                 None => Err(self.give_up(LogError::Full)),
                 Some(timeout) => self.wait_for_room(timeout, attempt),
             },
+            Err(ClaimError::Closed) => Err(self.refused()),
             Err(e) => Err(claim_error(e, RUNNING)),
+        }
+    }
+
+    /// The error for a record refused because the logger stopped or was taken over.
+    #[cold]
+    fn refused(&self) -> LogError {
+        if self.region.state() == TAKEN_OVER {
+            // Nobody reads this region's counters any more: the caller learns of the record from the error.
+            LogError::TakenOver
+        } else {
+            self.give_up(LogError::Stopped)
         }
     }
 
@@ -358,10 +418,11 @@ impl Producer {
             match attempt() {
                 Ok(v) => return Ok(v),
                 Err(ClaimError::Full) => {}
+                Err(ClaimError::Closed) => return Err(self.refused()),
                 Err(e) => return Err(claim_error(e, RUNNING)),
             }
             if self.region.state() != RUNNING {
-                return Err(self.give_up(LogError::Stopped));
+                return Err(self.refused());
             }
             if spins.is_multiple_of(16) && Instant::now() >= deadline {
                 return Err(self.give_up(LogError::Full));
@@ -386,7 +447,8 @@ fn place_onset(now: Instant, now_us: u64, onset_us: u64) -> Instant {
 fn claim_error(e: ClaimError, state: u64) -> LogError {
     match e {
         ClaimError::TooLarge { len, max } => LogError::TooLarge { len, max },
-        ClaimError::Full if state != RUNNING => LogError::Stopped,
+        _ if state == TAKEN_OVER => LogError::TakenOver,
+        ClaimError::Full | ClaimError::Closed if state != RUNNING => LogError::Stopped,
         ClaimError::Full => LogError::Full,
         _ => LogError::Corrupt,
     }

@@ -30,6 +30,16 @@ pub(crate) fn open(mem: Mem, patience: impl Patience) -> Result<Ring<Mem>, RingE
     Ring::open(mem, patience)
 }
 
+/// The token of the ring's attached consumer (its process id; 0: none).
+pub(crate) fn consumer_token(ring: &Ring<Mem>) -> u64 {
+    // Relaxed: compared with a pid whose liveness the caller checks; the eviction CAS re-checks it.
+    seqring_core::Memory::load(
+        ring.memory(),
+        ring::CONSUMER_OWNER_AT,
+        std::sync::atomic::Ordering::Relaxed,
+    )
+}
+
 /// The ring's counters.
 pub(crate) fn stats(ring: &Ring<Mem>) -> RingStats {
     ring.stats()
@@ -43,8 +53,9 @@ pub(crate) struct RingProducer(ring::Producer<Mem>);
 pub(crate) type RingGrant<'a> = ring::Grant<'a, Mem>;
 
 impl RingProducer {
-    pub(crate) fn attach(ring: Ring<Mem>) -> Result<Self, RingError> {
-        ring::Producer::attach(ring).map(RingProducer)
+    /// A producer whose claims carry the claimant tag `claimant` (its process's producer slot).
+    pub(crate) fn attach(ring: Ring<Mem>, claimant: u16) -> Result<Self, RingError> {
+        ring::Producer::attach(ring).map(|p| RingProducer(p.with_claimant(claimant)))
     }
 
     #[inline(always)]
@@ -85,15 +96,21 @@ impl RingConsumer {
         self.0.ring().stats()
     }
 
-    /// Polls one batch of at most `max_bytes`, hands its bytes (straight from ring memory) to `f`, and releases
-    /// it. Returns whether there was a batch.
-    pub(crate) fn drain_one(&mut self, max_bytes: usize, f: impl FnOnce(&[u8])) -> Result<bool, RingError> {
+    /// Polls one batch of at most `max_bytes`, hands its ring position and bytes (straight from ring memory) to
+    /// `f`, and releases it once `f` returns: `f` must have handed the bytes to the kernel (or counted them as
+    /// unwritten) by then, so that a crash after the release loses nothing. Returns whether there was a batch.
+    pub(crate) fn drain_one(&mut self, max_bytes: usize, f: impl FnOnce(u64, &[u8])) -> Result<bool, RingError> {
         let Some(batch) = self.0.poll(max_bytes)? else {
             return Ok(false);
         };
-        f(batch.bytes());
+        f(batch.position(), batch.bytes());
         batch.release();
         Ok(true)
+    }
+
+    /// The position of the next record to drain.
+    pub(crate) fn position(&self) -> u64 {
+        self.0.position()
     }
 
     pub(crate) fn heartbeat(&self, now: u64) {

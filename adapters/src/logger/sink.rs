@@ -1,6 +1,8 @@
 //! Disk sinks: where the drain thread writes each batch, and the exact account of what reached the disk.
 //!
 //! Invariants (both formats):
+//! - when `write` returns, the batch is in the kernel (or counted as unwritten): nothing is buffered in user
+//!   space, so the drain may release the ring space and a crash of the logger process loses nothing;
 //! - every record handed to a sink is counted exactly once, in `written` (it is in a file on disk) or in
 //!   `unwritten` (a write failed); after the first error nothing more is written and every later record counts as
 //!   unwritten;
@@ -20,7 +22,7 @@ use super::tally::Tally;
 use super::WriteError;
 use crate::archive::npy::u8_vector_header;
 use crate::archive::{EntryName, NameBuf};
-use crate::segment::{self, Segment, SegmentWriter, EXTENSION};
+use crate::segment::{self, Origin, Segment, SegmentWriter, EXTENSION};
 
 /// What a sink did, once finished.
 #[derive(Debug, Default)]
@@ -40,22 +42,11 @@ pub(crate) enum Sink {
 }
 
 impl Sink {
-    /// Writes one batch of ring records.
-    pub(crate) fn write(&mut self, batch: &[u8]) {
+    /// Writes one batch of ring records drained from `origin`, into the kernel, before it returns.
+    pub(crate) fn write(&mut self, origin: Origin, batch: &[u8]) {
         match self {
-            Sink::Segments(s) => s.write(batch),
+            Sink::Segments(s) => s.write(origin, batch),
             Sink::Npy(s) => s.write(batch),
-        }
-    }
-
-    /// Hands everything buffered to the operating system (it then survives a crash of this process).
-    pub(crate) fn flush(&mut self) {
-        if let Sink::Segments(s) = self {
-            if let Some(writer) = s.writer.as_mut() {
-                if let Err(e) = writer.flush() {
-                    s.fail(e.into());
-                }
-            }
         }
     }
 
@@ -124,8 +115,10 @@ pub(crate) struct SegmentSink {
 }
 
 impl SegmentSink {
+    /// A sink writing segments into `dir`; it creates its first segment at once, so that a directory it cannot
+    /// write to is an error now rather than at the first record.
     pub(crate) fn new(dir: &Path, onset_us: u64, segment_size: u64) -> Result<Self, WriteError> {
-        Ok(SegmentSink {
+        let mut sink = SegmentSink {
             dir: dir.into(),
             onset_us,
             segment_size,
@@ -133,10 +126,12 @@ impl SegmentSink {
             writer: None,
             file_tally: Tally::default(),
             out: SinkOutcome::default(),
-        })
+        };
+        sink.roll()?;
+        Ok(sink)
     }
 
-    fn write(&mut self, batch: &[u8]) {
+    fn write(&mut self, origin: Origin, batch: &[u8]) {
         if self.out.error.is_some() {
             self.out.unwritten.add_batch(batch);
             return;
@@ -154,7 +149,7 @@ impl SegmentSink {
         }
         let Some(writer) = self.writer.as_mut() else { return };
         self.file_tally.add_batch(batch);
-        if let Err(e) = writer.append_batch(batch) {
+        if let Err(e) = writer.append_batch_from(origin, batch) {
             self.fail(e.into());
         }
     }
@@ -247,7 +242,15 @@ pub(crate) struct NpySink {
 }
 
 impl NpySink {
+    /// A sink writing entries into `dir` from `writers` threads; it checks at once that it can create files there.
     pub(crate) fn new(dir: &Path, writers: usize) -> Result<Self, WriteError> {
+        let probe = dir.join(format!(".seqring-probe-{}", std::process::id()));
+        let created = OpenOptions::new().write(true).create(true).truncate(true).open(&probe);
+        let _ = std::fs::remove_file(&probe);
+        created.map_err(|source| WriteError::Io {
+            path: dir.into(),
+            source,
+        })?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(writers.max(1))
             .thread_name(|i| format!("seqring-npy-{i}"))

@@ -3,19 +3,28 @@
 //! ```text
 //! file header (64 bytes)
 //!   0  8  magic b"SEQRSEG\0"
-//!   8  4  version u32 = 1
+//!   8  4  version u32 = 2 (version 1 files are read too)
 //!  12  4  header length u32 = 64
 //!  16  8  onset u64: the logger's onset, µs since the UNIX epoch
 //!  24  8  creation time u64: µs since the UNIX epoch
 //!  32  4  writer pid u32 (information only)
 //!  36 20  reserved, zero
 //!  56  8  xxh3-64 of bytes 0..56
-//! then batches, back to back from offset 64:
+//! then batches, back to back from offset 64 (version 2):
 //!   0  8  magic b"SEQRBAT\0"
 //!   8  8  length u64 of the record bytes: a multiple of 8, at least 8
-//!  16  8  xxh3-64 of the record bytes
-//!  24  n  the ring records exactly as they sat in the ring (`seqring_core::ring::record`), padding included
+//!  16  8  ring id u64: the logger ring the records were drained from (0: not from a ring)
+//!  24  8  ring position u64 of the first record byte in that ring
+//!  32  8  xxh3-64 of header bytes 0..32 followed by the record bytes
+//!  40  n  the ring records exactly as they sat in the ring (`seqring_core::ring::record`), padding included
 //! ```
+//! A version 1 batch header is 24 bytes: magic, length, and the xxh3-64 of the record bytes alone.
+//!
+//! **Exactly once.** A logger releases ring space only after the batch is in the kernel, so a logger killed
+//! between the write and the release leaves records that its successor drains and writes again. Those repeats
+//! carry the same ring id and positions: a reader that goes through a log directory's segments in name order
+//! (writing order) and skips every record whose end position is not past the highest end already seen for its
+//! ring ([`Dedup`]) delivers each record exactly once.
 //! All integers are little-endian, and every batch and record starts 8-byte aligned in the file.
 //!
 //! Invariants:
@@ -42,12 +51,14 @@ use seqring_core::ring::record::RecordError;
 pub const FILE_MAGIC: [u8; 8] = *b"SEQRSEG\0";
 /// The magic at offset 0 of every batch header.
 pub const BATCH_MAGIC: [u8; 8] = *b"SEQRBAT\0";
-/// The segment format version this build reads and writes.
-pub const VERSION: u32 = 1;
+/// The segment format version this build writes (it also reads version 1).
+pub const VERSION: u32 = 2;
 /// The length of the file header.
 pub const FILE_HEADER_LEN: usize = 64;
 /// The length of a batch header.
-pub const BATCH_HEADER_LEN: usize = 24;
+pub const BATCH_HEADER_LEN: usize = 40;
+/// The length of a version 1 batch header.
+pub const BATCH_HEADER_LEN_V1: usize = 24;
 /// The file extension of segment files.
 pub const EXTENSION: &str = "seg";
 
@@ -80,13 +91,100 @@ impl SegmentHeader {
     }
 }
 
-/// Encodes the header of a batch holding `records`.
-pub fn batch_header(records: &[u8]) -> [u8; BATCH_HEADER_LEN] {
+/// Where a batch's records came from: a logger ring and the ring position of their first byte.
+///
+/// Ring ids are random per logger ring and never 0; [`Origin::NONE`] marks batches not drained from a ring
+/// (built by tools or tests), which are never treated as repeats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Origin {
+    /// The ring's id (0: none).
+    pub ring: u64,
+    /// The ring position of the batch's first byte.
+    pub position: u64,
+}
+
+impl Origin {
+    /// No ring: the batch was not drained from a logger ring.
+    pub const NONE: Origin = Origin { ring: 0, position: 0 };
+}
+
+/// Encodes the (version 2) header of a batch holding `records` drained from `origin`.
+///
+/// # Examples
+/// ```
+/// use seqring::segment::{batch_header, Origin, BATCH_MAGIC};
+/// let h = batch_header(Origin { ring: 7, position: 4096 }, &[0u8; 16]);
+/// assert_eq!(h[..8], BATCH_MAGIC);
+/// assert_eq!(u64::from_le_bytes(h[24..32].try_into().unwrap()), 4096);
+/// ```
+pub fn batch_header(origin: Origin, records: &[u8]) -> [u8; BATCH_HEADER_LEN] {
     let mut out = [0u8; BATCH_HEADER_LEN];
     out[0..8].copy_from_slice(&BATCH_MAGIC);
     out[8..16].copy_from_slice(&(records.len() as u64).to_le_bytes());
-    out[16..24].copy_from_slice(&xxhash_rust::xxh3::xxh3_64(records).to_le_bytes());
+    out[16..24].copy_from_slice(&origin.ring.to_le_bytes());
+    out[24..32].copy_from_slice(&origin.position.to_le_bytes());
+    let sum = batch_checksum(&out[..32], records);
+    out[32..40].copy_from_slice(&sum.to_le_bytes());
     out
+}
+
+/// The checksum of a version 2 batch: xxh3-64 over its header's first 32 bytes, then its records.
+pub(crate) fn batch_checksum(header: &[u8], records: &[u8]) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(header);
+    h.update(records);
+    h.digest()
+}
+
+/// Skips the records a log directory holds twice after a logger crash (see the module docs): feed it the
+/// batches of every segment in name order; it says which records are new.
+///
+/// # Examples
+/// ```
+/// use seqring::segment::{Dedup, Origin};
+/// let mut dedup = Dedup::default();
+/// // The dead logger wrote ring bytes 0..96; its successor wrote 64..160 again from the same ring.
+/// assert_eq!(dedup.first_new(Origin { ring: 9, position: 0 }, &[24, 64, 96]), 0);
+/// assert_eq!(dedup.first_new(Origin { ring: 9, position: 64 }, &[32, 64, 96]), 1);
+/// assert_eq!(dedup.first_new(Origin::NONE, &[8]), 0);
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct Dedup {
+    /// Per ring id: the highest end position written so far.
+    high: std::collections::HashMap<u64, u64>,
+}
+
+impl Dedup {
+    /// For a batch from `origin` whose records end at the given offsets within the batch (increasing), the index
+    /// of the first record that is not a repeat; every record before it was already delivered. Records from
+    /// [`Origin::NONE`] are always new.
+    pub fn first_new(&mut self, origin: Origin, record_ends: &[u64]) -> usize {
+        if origin.ring == 0 {
+            return 0;
+        }
+        let high = self.high.entry(origin.ring).or_insert(0);
+        let first = record_ends.partition_point(|&end| origin.position + end <= *high);
+        if let Some(&last) = record_ends.last() {
+            *high = (*high).max(origin.position + last);
+        }
+        first
+    }
+
+    /// Notes that a batch from `origin` reached `len` bytes past its position.
+    pub fn note(&mut self, origin: Origin, len: u64) {
+        if origin.ring != 0 {
+            let high = self.high.entry(origin.ring).or_insert(0);
+            *high = (*high).max(origin.position + len);
+        }
+    }
+
+    /// Adds what `other` has seen.
+    pub fn merge(&mut self, other: &Dedup) {
+        for (&ring, &end) in &other.high {
+            let high = self.high.entry(ring).or_insert(0);
+            *high = (*high).max(end);
+        }
+    }
 }
 
 /// What went wrong with a segment file. Every variant names the file.

@@ -7,7 +7,10 @@ use crate::region::ReadOnlyMap;
 use seqring_core::ring::record::{Record, RecordError, Records};
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::{SegmentError, SegmentHeader, BATCH_HEADER_LEN, BATCH_MAGIC, FILE_HEADER_LEN, FILE_MAGIC, VERSION};
+use super::{
+    batch_checksum, Origin, SegmentError, SegmentHeader, BATCH_HEADER_LEN, BATCH_HEADER_LEN_V1, BATCH_MAGIC,
+    FILE_HEADER_LEN, FILE_MAGIC, VERSION,
+};
 
 /// How a scan of a segment's bytes ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +40,7 @@ pub enum Tail {
     },
     /// The file does not start with the segment magic.
     NotSegment,
-    /// The file's format version is not [`VERSION`].
+    /// The file's format version is neither 1 nor [`VERSION`].
     UnsupportedVersion(u32),
 }
 
@@ -110,7 +113,7 @@ fn check_header(bytes: &[u8]) -> Result<SegmentHeader, Tail> {
         });
     }
     let version = u32_at(bytes, 8);
-    if version != VERSION {
+    if version != 1 && version != VERSION {
         return Err(Tail::UnsupportedVersion(version));
     }
     if u32_at(bytes, 12) as usize != FILE_HEADER_LEN {
@@ -127,8 +130,19 @@ fn check_header(bytes: &[u8]) -> Result<SegmentHeader, Tail> {
     })
 }
 
-/// Checks the batch at `pos` (< `bytes.len()`); returns the range of its records.
-fn check_batch(bytes: &[u8], pos: usize) -> Result<std::ops::Range<usize>, Tail> {
+/// The length of a batch header in a file of `version`.
+fn batch_header_len(version: u32) -> usize {
+    if version == 1 {
+        BATCH_HEADER_LEN_V1
+    } else {
+        BATCH_HEADER_LEN
+    }
+}
+
+/// Checks the batch at `pos` (< `bytes.len()`) of a file of `version`; returns the range of its records and
+/// where they came from.
+fn check_batch(bytes: &[u8], pos: usize, version: u32) -> Result<(std::ops::Range<usize>, Origin), Tail> {
+    let header_len = batch_header_len(version);
     let rest = &bytes[pos..];
     let offset = pos as u64;
     let classify = |torn: bool, reason: &'static str| {
@@ -138,7 +152,7 @@ fn check_batch(bytes: &[u8], pos: usize) -> Result<std::ops::Range<usize>, Tail>
             Tail::Corrupt { offset, reason }
         }
     };
-    if rest.len() < BATCH_HEADER_LEN {
+    if rest.len() < header_len {
         return Err(classify(
             torn_prefix(rest, &BATCH_MAGIC),
             "the batch header is incomplete",
@@ -154,19 +168,28 @@ fn check_batch(bytes: &[u8], pos: usize) -> Result<std::ops::Range<usize>, Tail>
             "the batch length is not a positive multiple of 8",
         ));
     }
-    let available = (rest.len() - BATCH_HEADER_LEN) as u64;
+    let available = (rest.len() - header_len) as u64;
     if len > available {
         return Err(Tail::Torn {
             offset,
             reason: "the batch runs past the end of the file",
         });
     }
-    let start = pos + BATCH_HEADER_LEN;
+    let start = pos + header_len;
     let end = start + len as usize;
-    if xxh3_64(&bytes[start..end]) != u64_at(rest, 16) {
+    let (sum, origin) = if version == 1 {
+        (xxh3_64(&bytes[start..end]), Origin::NONE)
+    } else {
+        let origin = Origin {
+            ring: u64_at(rest, 16),
+            position: u64_at(rest, 24),
+        };
+        (batch_checksum(&rest[..32], &bytes[start..end]), origin)
+    };
+    if sum != u64_at(rest, header_len - 8) {
         return Err(classify(all_zero(&bytes[end..]), "the batch checksum fails"));
     }
-    Ok(start..end)
+    Ok((start..end, origin))
 }
 
 /// Scans a whole segment's bytes: checks the header, every batch's checksum and every record, and says where the
@@ -174,12 +197,12 @@ fn check_batch(bytes: &[u8], pos: usize) -> Result<std::ops::Range<usize>, Tail>
 ///
 /// # Examples
 /// ```
-/// use seqring::segment::{scan, Tail, SegmentHeader, batch_header, VERSION};
+/// use seqring::segment::{scan, Tail, SegmentHeader, batch_header, Origin, VERSION};
 /// use seqring::core::ring::record::encode_data;
 /// let mut file = SegmentHeader { version: VERSION, onset_us: 1, created_us: 2, pid: 3 }.encode().to_vec();
 /// let mut records = vec![0u8; 24];
 /// encode_data(&mut records, 7, 0, &5u64.to_le_bytes());
-/// file.extend_from_slice(&batch_header(&records));
+/// file.extend_from_slice(&batch_header(Origin::NONE, &records));
 /// file.extend_from_slice(&records);
 /// let whole = scan(&file);
 /// assert_eq!((whole.batches, whole.records, whole.tail), (1, 1, Tail::Clean));
@@ -198,18 +221,21 @@ pub fn scan(bytes: &[u8]) -> Scan {
     if bytes.is_empty() {
         return out;
     }
-    match check_header(bytes) {
-        Ok(h) => out.header = Some(h),
+    let version = match check_header(bytes) {
+        Ok(h) => {
+            out.header = Some(h);
+            h.version
+        }
         Err(tail) => {
             out.tail = tail;
             return out;
         }
-    }
+    };
     let mut pos = FILE_HEADER_LEN;
     out.valid_len = pos as u64;
     while pos < bytes.len() {
-        let range = match check_batch(bytes, pos) {
-            Ok(r) => r,
+        let range = match check_batch(bytes, pos, version) {
+            Ok((r, _)) => r,
             Err(tail) => {
                 out.tail = tail;
                 return out;
@@ -338,23 +364,50 @@ impl Segment {
             path: &self.path,
             bytes: self.bytes(),
             pos: if self.header.is_some() { FILE_HEADER_LEN } else { 0 },
+            version: self.header.map_or(VERSION, |h| h.version),
             failed: self.header.is_none(),
         }
     }
 
     /// Every data record with the file offset of its payload, batch by batch. Stops after the first error.
+    ///
+    /// This is every record in the file: a log directory's reader also skips the repeats a logger crash leaves
+    /// across files (see [`Segment::records_once`]).
     pub fn records(&self) -> impl Iterator<Item = Result<(u64, Record<'_>), SegmentError>> + '_ {
+        self.records_once(None)
+    }
+
+    /// Like [`Segment::records`], skipping the records `dedup` has already seen (and noting the others), when
+    /// given: call it for every segment of a log directory in name order with the same [`Dedup`](super::Dedup)
+    /// to read each record exactly once after a logger crash.
+    pub fn records_once<'s>(
+        &'s self,
+        mut dedup: Option<&'s mut super::Dedup>,
+    ) -> impl Iterator<Item = Result<(u64, Record<'s>), SegmentError>> + 's {
         let base = self.bytes().as_ptr() as usize;
         self.batches().flat_map(move |batch| {
-            let (batch_offset, records) = match batch {
-                Ok(b) => (b.offset + BATCH_HEADER_LEN as u64, Records::new(b.records)),
+            let (batch_offset, records, origin) = match batch {
+                Ok(b) => (b.records.as_ptr() as usize - base, Records::new(b.records), b.origin),
                 Err(e) => return Box::new(std::iter::once(Err(e))) as Box<dyn Iterator<Item = _>>,
             };
+            let mut records = records;
+            // Which records are repeats is decided per batch, up front, so the dedup borrow ends here.
+            if let Some(dedup) = dedup.as_deref_mut() {
+                let mut ends = Vec::new();
+                let mut probe = records.clone();
+                while let Some(Ok(_)) = probe.next() {
+                    ends.push(probe.offset() as u64);
+                }
+                let first = dedup.first_new(origin, &ends);
+                for _ in 0..first {
+                    records.next();
+                }
+            }
             Box::new(records.map(move |r| match r {
                 Ok(rec) => Ok(((rec.payload.as_ptr() as usize - base) as u64, rec)),
                 Err(error) => Err(SegmentError::BadRecord {
                     path: self.path.clone(),
-                    offset: batch_offset + record_error_offset(&error) as u64,
+                    offset: (batch_offset + record_error_offset(&error)) as u64,
                     source: error,
                 }),
             }))
@@ -378,6 +431,8 @@ pub struct Batch<'a> {
     pub offset: u64,
     /// The ring records, checksum verified.
     pub records: &'a [u8],
+    /// Where they came from ([`Origin::NONE`] in version 1 files).
+    pub origin: Origin,
 }
 
 impl<'a> Batch<'a> {
@@ -393,6 +448,7 @@ pub struct Batches<'a> {
     path: &'a Path,
     bytes: &'a [u8],
     pos: usize,
+    version: u32,
     failed: bool,
 }
 
@@ -403,11 +459,12 @@ impl<'a> Iterator for Batches<'a> {
         if self.failed || self.pos >= self.bytes.len() {
             return None;
         }
-        match check_batch(self.bytes, self.pos) {
-            Ok(range) => {
+        match check_batch(self.bytes, self.pos, self.version) {
+            Ok((range, origin)) => {
                 let batch = Batch {
                     offset: self.pos as u64,
                     records: &self.bytes[range.clone()],
+                    origin,
                 };
                 self.pos = range.end;
                 Some(Ok(batch))
