@@ -205,7 +205,6 @@ fn reading(c: &mut Criterion) {
             for _ in 0..64 {
                 w.append_batch(&batch).unwrap();
             }
-            w.flush().unwrap();
         })
     });
     group.finish();
