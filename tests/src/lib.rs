@@ -225,7 +225,8 @@ pub mod logger {
         }
     }
 
-    /// Every record of every segment in `dir`, per source in file order: (timestamp, payload).
+    /// Every record of every segment in `dir`, per source in file order: (timestamp, payload). Records written
+    /// twice after a logger crash (same ring and position) are read once, as the archive reader does.
     ///
     /// # Panics
     /// If a segment does not read cleanly.
@@ -237,9 +238,10 @@ pub mod logger {
             .collect();
         paths.sort();
         let mut out: BTreeMap<u8, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
+        let mut dedup = seqring::segment::Dedup::default();
         for path in paths {
             let segment = Segment::open(&path).unwrap();
-            for record in segment.records() {
+            for record in segment.records_once(Some(&mut dedup)) {
                 let (_, r) = record.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 out.entry(r.source_id)
                     .or_default()

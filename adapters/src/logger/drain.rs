@@ -21,6 +21,7 @@ use seqring_core::ring::RingError;
 
 use super::backing::{pid_alive, Backing};
 use super::layout::LoggerRegion;
+use super::onsets::OnsetBook;
 use super::ring_api::{Blockage, RingConsumer};
 use super::sink::{Sink, SinkOutcome};
 use super::WriteError;
@@ -74,6 +75,8 @@ pub(crate) struct Drain {
     pub(crate) consumer: RingConsumer,
     pub(crate) region: LoggerRegion,
     pub(crate) sink: Sink,
+    /// The sources' onsets, noted beside the log as their onset records are drained.
+    pub(crate) onsets: OnsetBook,
     pub(crate) shared: Arc<Shared>,
     pub(crate) options: DrainOptions,
     /// Keeps the mapping behind `consumer` and `region` alive (declared last: dropped after them).
@@ -150,11 +153,13 @@ impl Drain {
     /// Drains one batch into the kernel, then releases it; returns whether there was one.
     fn drain_one(&mut self) -> Result<bool, RingError> {
         let sink = &mut self.sink;
+        let onsets = &mut self.onsets;
         let shared = &self.shared;
         let ring = self.region.ring_id();
         let had = self.consumer.drain_one(self.options.max_batch, |position, bytes| {
             let had_error = sink.error().is_some();
             sink.write(Origin { ring, position }, bytes);
+            onsets.note_batch(bytes);
             if !had_error {
                 report_error(shared, sink);
             }

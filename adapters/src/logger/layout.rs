@@ -305,10 +305,11 @@ impl LoggerRegion {
         self.mem.load(self.entry(source_id) + 16, Ordering::Relaxed)
     }
 
-    /// Copies the onsets of `other` (a stale region being taken over) into this fresh one.
-    pub(crate) fn inherit(&self, other: &LoggerRegion) {
+    /// Gives this fresh region the onsets its log directory already has (from a dead region taken over, and the
+    /// file beside the log).
+    pub(crate) fn inherit(&self, onsets: &super::onsets::OnsetBook) {
         for source in 0..=u8::MAX {
-            if let Onset::Set(onset) = other.onset(source) {
+            if let Some(onset) = onsets.get(source) {
                 self.set_onset(source, onset);
             }
         }
@@ -424,7 +425,10 @@ mod tests {
         assert_eq!((r.dropped(3), r.pid(3), r.dropped(2)), (2, 99, 0));
         let w2 = words(LoggerRegion::region_len(1024));
         let fresh = LoggerRegion::init(RawRegion::new(w2), fields(), 78);
-        fresh.inherit(&r);
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = super::super::onsets::OnsetBook::load(dir.path());
+        book.note(3, 1_700_000_000_000_000);
+        fresh.inherit(&book);
         assert_eq!(
             (fresh.onset(3), fresh.dropped(3)),
             (Onset::Set(1_700_000_000_000_000), 0)

@@ -27,6 +27,7 @@ mod backing;
 mod drain;
 mod inspect;
 mod layout;
+mod onsets;
 mod producer;
 mod recover;
 mod ring_api;
@@ -51,6 +52,8 @@ use crate::region::RegionError;
 use backing::{pid_alive, Backing};
 use drain::{Drain, DrainOptions, DrainOutcome, Shared};
 use layout::{HeaderFields, LoggerRegion};
+use onsets::OnsetBook;
+pub use onsets::FILE as ONSETS_FILE;
 use ring_api::RingConsumer;
 use sink::{NpySink, SegmentSink, Sink};
 use tally::Tally;
@@ -61,6 +64,8 @@ pub const LOG_DIR_SUFFIX: &str = "_data_log";
 pub const REGION_PREFIX: &str = "seqring-log.";
 /// The layout version of logger regions this build reads and writes.
 pub const LAYOUT_VERSION: u64 = layout::VERSION;
+/// The length of the logger block at the end of a logger region (`docs/FORMATS.md`).
+pub const BLOCK_LEN: usize = layout::BLOCK_LEN;
 
 /// How messages are stored on disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -247,13 +252,16 @@ pub struct StopReport {
     pub bytes: u64,
     /// Records given up on, all sources.
     pub dropped: u64,
-    /// Claims left uncommitted by producers that died, turned into padding.
+    /// Claims left uncommitted by producers that died, turned into padding (in this logger's ring, and in a dead
+    /// logger's ring it took over).
     pub abandoned: u64,
     /// Records drained but not written (disk error).
     pub unwritten_records: u64,
     /// Their payload bytes.
     pub unwritten_bytes: u64,
-    /// Records taken over from a dead logger's region at start (included in the counts above).
+    /// Records taken over from a dead logger's region at start (included in the counts above). A record the dead
+    /// logger had written but not yet released when it died is written again and counted here again; readers of
+    /// the log directory skip the repeat by its ring position.
     pub taken_over: u64,
     /// Bytes cut from torn segment tails that a dead logger left in the log directory, when its region was taken
     /// over at start (see [`recover`]).
@@ -449,6 +457,12 @@ impl LoggerBuilder {
                 return Err(LoggerError::ExistingRecording { path: log_dir, files });
             }
         }
+        // A logger that died here may have torn the last batch of a segment: cut it before writing more.
+        let mut cut_bytes = 0;
+        if matches!(self.format, Format::Segments) {
+            cut_bytes += recover(&log_dir)?.truncated_bytes();
+        }
+        let mut onsets = OnsetBook::load(&log_dir);
         let started_us = now_ns() / 1_000;
         let mut sink = match self.format {
             Format::Segments => Sink::Segments(Box::new(
@@ -470,7 +484,6 @@ impl LoggerBuilder {
         };
         // Take over a region left by a dead logger.
         let mut stale = None;
-        let mut cut_bytes = 0;
         // Keeps a taken-over region mapped while its onsets are copied.
         let mut stale_backing = None;
         let backing = loop {
@@ -478,11 +491,15 @@ impl LoggerBuilder {
                 Ok(b) => break b,
                 Err(RegionError::AlreadyExists { .. }) => {
                     if let Some(b) = self.stale_region(&region_name)? {
-                        // The dead logger may have torn the last batch of a segment here: cut it before writing.
-                        if matches!(self.format, Format::Segments) {
-                            cut_bytes += recover(&log_dir)?.truncated_bytes();
+                        let (old, drained) = take_over(&self.name, &b, &mut sink, &mut onsets, self.abandon_timeout)?;
+                        // The dead region's onsets are in the file beside the log before the region goes.
+                        for source in 0..=u8::MAX {
+                            if let layout::Onset::Set(onset) = old.onset(source) {
+                                onsets.note(source, onset);
+                            }
                         }
-                        stale = Some(take_over(&self.name, &b, &mut sink, self.abandon_timeout)?);
+                        onsets.save();
+                        stale = Some(drained);
                         stale_backing = Some(b);
                     }
                     match backing::remove(&region_name) {
@@ -506,9 +523,8 @@ impl LoggerBuilder {
         };
         let region = LoggerRegion::init(mem, fields, ring_id);
         let ring = ring_api::create(region.ring_mem(), max_record, pid, now_ns()).map_err(ring_err)?;
-        if let Some((old, _)) = &stale {
-            region.inherit(old);
-        }
+        // Every source keeps the onset it has in this log directory (from the dead region, through the file).
+        region.inherit(&onsets);
         drop(stale_backing);
         let consumer = RingConsumer::attach(ring, u64::from(pid)).map_err(ring_err)?;
         region.publish();
@@ -517,6 +533,7 @@ impl LoggerBuilder {
             consumer,
             region,
             sink,
+            onsets,
             shared: Arc::clone(&shared),
             options: DrainOptions {
                 max_batch: match self.format {
@@ -542,7 +559,7 @@ impl LoggerBuilder {
             ring,
             shared,
             thread: Some(thread),
-            taken_over: stale.map_or(0, |(_, n)| n),
+            taken_over: stale.unwrap_or_default(),
             cut_bytes,
             backing,
         })
@@ -553,21 +570,28 @@ impl LoggerBuilder {
     /// it: it is replaced), an error if a live logger owns it or it is not a logger's region (it is never
     /// removed: it may be another program's, or a shared array that happens to have the name).
     fn stale_region(&self, region_name: &str) -> Result<Option<Arc<Backing>>, LoggerError> {
-        let backing = match backing::open(region_name) {
-            Ok(b) => b,
-            Err(RegionError::NotFound { .. }) => return Ok(None),
-            Err(source) => {
-                return Err(LoggerError::Region {
-                    name: self.name.clone(),
-                    source,
-                })
+        // A logger may be creating the region this very moment: give it a moment to size it and write its header.
+        let deadline = std::time::Instant::now() + CREATING_GRACE;
+        let backing = loop {
+            match backing::open(region_name) {
+                Ok(b) => break b,
+                Err(RegionError::NotFound { .. }) => return Ok(None),
+                Err(RegionError::NotReady { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(1))
+                }
+                // Still unsized: its creator died right after creating it, before writing anything.
+                Err(RegionError::NotReady { .. }) => return Ok(None),
+                Err(source) => {
+                    return Err(LoggerError::Region {
+                        name: self.name.clone(),
+                        source,
+                    })
+                }
             }
         };
         // SAFETY: only used within this function and `take_over`, while `backing` lives.
         let mem = unsafe { ring_api::static_region(backing.raw()) };
         let mut class = RegionClass::of(mem);
-        // A logger may be creating the region this very moment: give it a moment to write its header.
-        let deadline = std::time::Instant::now() + CREATING_GRACE;
         while matches!(class, RegionClass::Creating) && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1));
             class = RegionClass::of(mem);
@@ -660,7 +684,7 @@ fn new_ring_id(name: &str, pid: u32) -> u64 {
     h.digest().max(1)
 }
 
-/// Drains a dead logger's ring into `sink`; returns its region (for the onsets) and the records drained.
+/// Drains a dead logger's ring into `sink`; returns its region (for the onsets) and what it drained.
 ///
 /// The old region is marked taken over and its ring closed first, so producers still connected to it learn of
 /// the takeover ([`LogError::TakenOver`]) and no claim lands behind the last drain. Whoever holds the ring's
@@ -670,8 +694,9 @@ fn take_over(
     name: &str,
     backing: &Arc<Backing>,
     sink: &mut Sink,
+    onsets: &mut OnsetBook,
     abandon_timeout: Duration,
-) -> Result<(LoggerRegion, u64), LoggerError> {
+) -> Result<(LoggerRegion, TakenOver), LoggerError> {
     // SAFETY: the returned region is used by `start` only while `backing` (held by the caller) lives.
     let mem = unsafe { ring_api::static_region(backing.raw()) };
     let layout = |problem: layout::LayoutProblem| LoggerError::Layout {
@@ -699,6 +724,7 @@ fn take_over(
     let mut consumer = RingConsumer::attach(ring, u64::from(std::process::id())).map_err(ring_err)?;
     let ring_id = region.ring_id();
     let mut records = 0u64;
+    let mut abandoned = 0u64;
     let mut watch: Option<(drain::Watch, u32)> = None;
     loop {
         while consumer
@@ -713,6 +739,7 @@ fn take_over(
                     },
                     bytes,
                 );
+                onsets.note_batch(bytes);
             })
             .map_err(ring_err)?
         {}
@@ -734,6 +761,7 @@ fn take_over(
                 }
                 let noted = w.blockage;
                 if consumer.unblock(noted).map_err(ring_err)? {
+                    abandoned += 1;
                     watch = None;
                 } else {
                     // It changed under us (committed, or a later claim wrote): look at it afresh, a bounded number
@@ -751,7 +779,16 @@ fn take_over(
             _ => watch = Some((drain::Watch::new(blockage), 0)),
         }
     }
-    Ok((region, records))
+    Ok((region, TakenOver { records, abandoned }))
+}
+
+/// What a takeover drained from a dead logger's ring.
+#[derive(Clone, Copy, Debug, Default)]
+struct TakenOver {
+    /// Records written (some may repeat what the dead logger wrote but had not released; readers skip those).
+    records: u64,
+    /// Claims abandoned by dead producers, padded over.
+    abandoned: u64,
 }
 
 fn disk_error(log_dir: &Path, e: WriteError) -> LoggerError {
@@ -809,7 +846,7 @@ pub struct DataLogger {
     ring: seqring_core::ring::Ring<ring_api::Mem>,
     shared: Arc<Shared>,
     thread: Option<JoinHandle<DrainOutcome>>,
-    taken_over: u64,
+    taken_over: TakenOver,
     cut_bytes: u64,
     /// Keeps the region alive (declared last: dropped after `region`).
     backing: Arc<Backing>,
@@ -956,10 +993,10 @@ impl DataLogger {
             records: sink.written.total_records(),
             bytes: sink.written.total_bytes(),
             dropped: sources.iter().map(|s| s.dropped).sum(),
-            abandoned: ring_api::stats(&self.ring).abandoned,
+            abandoned: ring_api::stats(&self.ring).abandoned + self.taken_over.abandoned,
             unwritten_records: sink.unwritten.total_records(),
             unwritten_bytes: sink.unwritten.total_bytes(),
-            taken_over: self.taken_over,
+            taken_over: self.taken_over.records,
             torn_bytes_cut: self.cut_bytes,
             files: sink.files.clone(),
             npy_entries: sink.npy_entries,

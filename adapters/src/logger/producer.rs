@@ -111,7 +111,22 @@ impl Producer {
     /// logger.stop().unwrap();
     /// ```
     pub fn connect(logger_name: &str, source_id: u8) -> Result<Producer, LoggerError> {
-        Self::attach(Self::open(logger_name)?, logger_name, source_id, None)
+        Self::connect_to(logger_name, source_id, None)
+    }
+
+    /// Opens the logger's region and attaches; if that logger dies and is taken over while the onset record is
+    /// being logged, attaches to the new logger instead (within the onset wait).
+    fn connect_to(logger_name: &str, source_id: u8, onset_us: Option<u64>) -> Result<Producer, LoggerError> {
+        let deadline = Instant::now() + ONSET_WAIT;
+        loop {
+            match Self::attach(Self::open(logger_name)?, logger_name, source_id, onset_us) {
+                Err(LoggerError::Onset {
+                    error: LogError::TakenOver,
+                    ..
+                }) if Instant::now() < deadline => continue,
+                other => return other,
+            }
+        }
     }
 
     /// Connects like [`Producer::connect`], but gives the source the onset `onset_us` (µs since the UNIX epoch)
@@ -139,16 +154,19 @@ impl Producer {
     /// assert_eq!(logger.stop().unwrap().source(5).unwrap().records, 2);
     /// ```
     pub fn connect_with_onset(logger_name: &str, source_id: u8, onset_us: u64) -> Result<Producer, LoggerError> {
-        Self::attach(Self::open(logger_name)?, logger_name, source_id, Some(onset_us))
+        Self::connect_to(logger_name, source_id, Some(onset_us))
     }
 
     /// Maps the region of the running logger `logger_name`.
     fn open(logger_name: &str) -> Result<Arc<Backing>, LoggerError> {
         let region = region_name(logger_name)?;
         super::backing::open(&region).map_err(|source| match source {
-            crate::region::RegionError::NotFound { .. } => LoggerError::NotRunning {
-                name: logger_name.into(),
-            },
+            // Not there, or still being sized by a logger that is starting: no logger runs yet.
+            crate::region::RegionError::NotFound { .. } | crate::region::RegionError::NotReady { .. } => {
+                LoggerError::NotRunning {
+                    name: logger_name.into(),
+                }
+            }
             source => LoggerError::Region {
                 name: logger_name.into(),
                 source,

@@ -1,0 +1,117 @@
+//! The onsets of a log directory's sources, kept beside the log in [`FILE`], so that every logger that continues
+//! the directory (a takeover after a crash, or `continue_recording`) gives each source the onset it already has.
+//!
+//! The logger region holds the onsets while a logger runs, but a logger can die while it takes over a dead one,
+//! between removing the dead region and publishing its own; without this file its successor would find no onsets
+//! and a source would get a second onset record in the middle of its log.
+//!
+//! Invariants: the file is replaced atomically (temporary file and rename), one line `source onset_us` per
+//! source; a source's onset, once noted, never changes; the drain notes a source's onset from its onset record
+//! (the source's first record, stamped 0, with an 8-byte payload) *before* it releases the batch that holds it, so
+//! a crash either leaves the onset in the file or leaves the batch in the ring for the next logger to note. A
+//! file that cannot be read or written is ignored (the onset records themselves are in the log either way).
+
+use std::path::{Path, PathBuf};
+
+use seqring_core::ring::record::Records;
+
+/// The file beside the log that lists the sources' onsets.
+pub const FILE: &str = "seqring-onsets.txt";
+
+/// The onsets known for a log directory.
+#[derive(Debug)]
+pub(crate) struct OnsetBook {
+    path: PathBuf,
+    /// Per source: the onset in µs since the UNIX epoch (0: none).
+    known: Box<[u64; 256]>,
+}
+
+impl OnsetBook {
+    /// The onsets recorded beside the log in `dir` (none if the file is missing or unreadable).
+    pub(crate) fn load(dir: &Path) -> Self {
+        let path = dir.join(FILE);
+        let mut known = Box::new([0u64; 256]);
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            for line in text.lines() {
+                let mut words = line.split_whitespace();
+                let source = words.next().and_then(|w| w.parse::<u8>().ok());
+                let onset = words.next().and_then(|w| w.parse::<u64>().ok());
+                if let (Some(s), Some(o)) = (source, onset) {
+                    if o != 0 && known[usize::from(s)] == 0 {
+                        known[usize::from(s)] = o;
+                    }
+                }
+            }
+        }
+        OnsetBook { path, known }
+    }
+
+    /// The onset of `source`, if known.
+    pub(crate) fn get(&self, source: u8) -> Option<u64> {
+        Some(self.known[usize::from(source)]).filter(|&o| o != 0)
+    }
+
+    /// Notes the onset of `source` unless it has one; returns whether it was new.
+    pub(crate) fn note(&mut self, source: u8, onset_us: u64) -> bool {
+        let slot = &mut self.known[usize::from(source)];
+        let new = *slot == 0 && onset_us != 0;
+        if new {
+            *slot = onset_us;
+        }
+        new
+    }
+
+    /// Notes the onset records of a ring batch (the first record of a source without an onset, stamped 0, with
+    /// an 8-byte payload) and saves the file if any was new.
+    pub(crate) fn note_batch(&mut self, batch: &[u8]) {
+        let mut new = false;
+        for record in Records::new(batch).flatten() {
+            if record.timestamp == 0 && self.known[usize::from(record.source_id)] == 0 {
+                if let Ok(bytes) = <[u8; 8]>::try_from(record.payload) {
+                    new |= self.note(record.source_id, u64::from_le_bytes(bytes));
+                }
+            }
+        }
+        if new {
+            self.save();
+        }
+    }
+
+    /// Replaces the file with the known onsets (best effort: see the module docs).
+    pub(crate) fn save(&self) {
+        let mut text = String::new();
+        for (source, &onset) in self.known.iter().enumerate() {
+            if onset != 0 {
+                text.push_str(&format!("{source} {onset}\n"));
+            }
+        }
+        let _ = crate::processing::atomic_write(&self.path, text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use seqring_core::ring::record::encode_data;
+
+    #[test]
+    fn onset_records_are_noted_once_and_survive_a_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = OnsetBook::load(dir.path());
+        assert_eq!(book.get(3), None);
+        let mut batch = vec![0u8; 24 * 3];
+        encode_data(&mut batch[..24], 3, 0, &1_700u64.to_le_bytes());
+        encode_data(&mut batch[24..48], 3, 0, &9_999u64.to_le_bytes()); // a later record stamped 0: not an onset
+        encode_data(&mut batch[48..], 4, 5, &1_800u64.to_le_bytes()); // stamped 5: not an onset
+        book.note_batch(&batch);
+        assert_eq!((book.get(3), book.get(4)), (Some(1_700), None));
+        let again = OnsetBook::load(dir.path());
+        assert_eq!((again.get(3), again.get(4)), (Some(1_700), None));
+        std::fs::write(dir.path().join(FILE), "garbage\n7 12\n7 13\n").unwrap();
+        assert_eq!(
+            OnsetBook::load(dir.path()).get(7),
+            Some(12),
+            "the first line of a source wins"
+        );
+    }
+}

@@ -1,0 +1,472 @@
+//! The logger's crash promise, with real processes and real SIGKILL: a logger killed at random moments (during
+//! its run and during its own takeover of a dead predecessor) while producer processes log at full speed loses
+//! nothing and repeats nothing once its successors have taken over and the log is assembled; producers connected
+//! to a dead logger are told and reconnect; a claim is judged by its own producer's process; a dead producer's
+//! pending onset does not wedge its source; regions that are not a logger's are never removed.
+//!
+//! `SEQRING_CRASH_KILLS` (default 20) and `SEQRING_CRASH_MESSAGES` (the most messages per producer, default
+//! 400,000) bound the adversarial runs, so the suite stays within its time budget.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use seqring::archive::{assemble_log_archives, AssembleOptions, LogArchive};
+use seqring::logger::{recover, DataLogger, LogError, LoggerError, Producer};
+use seqring::region::{CreateOptions, Region};
+use seqring_tests::child::{self, Child};
+use seqring_tests::logger::{check_source, log_range, payload, read_segments, unique_name};
+use seqring_tests::Rng;
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+const SOURCES: [u8; 3] = [10, 11, 12];
+
+/// A logger child: starts (taking over a dead predecessor), says `ready`, and runs until killed, or until told
+/// `stop`, when it stops and says `stopped`. `arg`: `dir name nice` (nice = 1 runs it at priority 19).
+fn logger_child(arg: &str) {
+    let mut parts = arg.split(' ');
+    let (dir, name, nice) = (parts.next().unwrap(), parts.next().unwrap(), parts.next() == Some("1"));
+    if nice {
+        // SAFETY: `nice` only changes this process's scheduling priority.
+        unsafe { libc::nice(19) };
+    }
+    let logger = DataLogger::builder(dir, name)
+        .capacity(1 << 16)
+        .segment_size(256 << 10)
+        .fsync_interval(None)
+        .abandon_timeout(Duration::from_millis(200))
+        .continue_recording(true)
+        .start()
+        .unwrap_or_else(|e| panic!("logger start: {e}"));
+    child::say("ready");
+    if child::hear() == "stop" {
+        let report = logger.stop().unwrap();
+        child::say(&format!("stopped {}", report.records));
+    }
+}
+
+/// Connects a producer for `source`, waiting while no logger runs (one is being killed or taking over).
+fn connect_when_running(name: &str, source: u8) -> Producer {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match Producer::connect(name, source) {
+            Ok(p) => return p,
+            Err(LoggerError::NotRunning { .. }) | Err(LoggerError::NameInUse { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1))
+            }
+            Err(e) => panic!("connect source {source}: {e}"),
+        }
+    }
+}
+
+/// A producer child: logs messages `0, 1, …` of [`payload`] for its source as fast as the ring takes them, each
+/// until it is acknowledged (`Ok`): a full ring is retried, a taken-over logger is reconnected. It stops when told
+/// (or at `max` messages) and says `done {messages} {reconnects}`.
+fn producer_child(arg: &str) {
+    let mut parts = arg.split(' ');
+    let name = parts.next().unwrap();
+    let source: u8 = parts.next().unwrap().parse().unwrap();
+    let max: u64 = parts.next().unwrap().parse().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let told = std::sync::Arc::clone(&stop);
+    std::thread::spawn(move || {
+        child::hear();
+        told.store(true, Ordering::Relaxed);
+    });
+    let mut producer = connect_when_running(name, source);
+    let mut reconnects = 0u64;
+    let mut seq = 0;
+    while seq < max && !stop.load(Ordering::Relaxed) {
+        let bytes = payload(source, seq);
+        loop {
+            match producer.log_at(seq + 1, &bytes) {
+                Ok(()) => break,
+                Err(LogError::Full) => std::thread::yield_now(),
+                Err(LogError::TakenOver) => {
+                    producer = connect_when_running(name, source);
+                    reconnects += 1;
+                }
+                Err(e) => panic!("source {source} message {seq}: {e}"),
+            }
+        }
+        seq += 1;
+    }
+    child::say(&format!("done {seq} {reconnects}"));
+}
+
+/// Reads the log directory as the archive reader does (segments in name order, repeats skipped) and checks that
+/// each source holds its onset and then exactly messages `0..counts[source]`, in order, without storing them.
+fn check_log(log_dir: &Path, counts: &[(u8, u64)]) {
+    let mut paths: Vec<_> = std::fs::read_dir(log_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .collect();
+    paths.sort();
+    let mut next: std::collections::BTreeMap<u8, i64> = counts.iter().map(|&(s, _)| (s, -1)).collect();
+    let mut dedup = seqring::segment::Dedup::default();
+    for path in paths {
+        let segment = seqring::segment::Segment::open(&path).unwrap();
+        for record in segment.records_once(Some(&mut dedup)) {
+            let (_, r) = record.unwrap();
+            let seq = next.get_mut(&r.source_id).expect("a known source");
+            if *seq < 0 {
+                assert_eq!(
+                    (r.timestamp, r.payload.len()),
+                    (0, 8),
+                    "source {}: onset first",
+                    r.source_id
+                );
+            } else {
+                assert_eq!(
+                    r.payload,
+                    &payload(r.source_id, *seq as u64)[..],
+                    "source {} message {seq}: lost, repeated or out of order",
+                    r.source_id
+                );
+            }
+            *seq += 1;
+        }
+    }
+    for &(s, n) in counts {
+        assert_eq!(next[&s], n as i64, "source {s}: every acknowledged message, once");
+    }
+}
+
+fn spawn_logger(test: &str, dir: &Path, name: &str, nice: bool) -> Child {
+    let arg = format!("{} {name} {}", dir.display(), u8::from(nice));
+    Child::spawn(test, "logger", &arg, &[])
+}
+
+/// The adversarial run: `kills` loggers SIGKILLed at random moments (half of them before they said `ready`, so
+/// often inside their takeover of the previous one), while three producer processes log; then a last logger
+/// stops cleanly and the log is recovered, read and assembled.
+fn killed_loggers_run(test: &str, nice: bool, seed: u64) {
+    let kills = env_u64("SEQRING_CRASH_KILLS", 20);
+    let max = env_u64("SEQRING_CRASH_MESSAGES", 400_000);
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique_name(if nice { "kills-nice" } else { "kills" });
+    let mut rng = Rng::new(seed);
+    let mut logger = spawn_logger(test, dir.path(), &name, nice);
+    logger.expect_line("ready");
+    let mut producers: Vec<Child> = SOURCES
+        .iter()
+        .map(|s| Child::spawn(test, "producer", &format!("{name} {s} {max}"), &[]))
+        .collect();
+    for k in 0..kills {
+        // Let it run, or kill it at once: the successor then often meets a logger that died mid-takeover.
+        let wait_ready = k % 2 == 0;
+        if wait_ready {
+            std::thread::sleep(Duration::from_micros(rng.below(40_000)));
+        } else {
+            std::thread::sleep(Duration::from_micros(rng.below(3_000)));
+        }
+        logger.kill();
+        logger = spawn_logger(test, dir.path(), &name, nice);
+        if wait_ready {
+            logger.expect_line("ready");
+        }
+    }
+    logger.expect_line("ready");
+    let mut counts = Vec::new();
+    let mut reconnects = 0;
+    for (p, s) in producers.iter_mut().zip(SOURCES) {
+        p.tell("stop");
+        let done = p.expect_line("done");
+        let (n, r) = done.split_once(' ').unwrap();
+        counts.push((s, n.parse::<u64>().unwrap()));
+        reconnects += r.parse::<u64>().unwrap();
+    }
+    eprintln!("{kills} loggers killed: messages per source {counts:?}, {reconnects} reconnects");
+    // Every producer logged through the kills: each takeover of a live run is met by the producers.
+    assert!(
+        reconnects >= kills / 2,
+        "the producers met only {reconnects} takeovers of {kills} kills ({counts:?})"
+    );
+    logger.tell("stop");
+    logger.expect_line("stopped");
+    logger.wait_ok();
+    for p in producers {
+        p.wait_ok();
+    }
+    let log_dir = dir.path().join(format!("{name}_data_log"));
+    // A killed logger can leave a torn last batch; recovery cuts it (its records were never released, so the
+    // next logger wrote them again).
+    recover(&log_dir).unwrap();
+    check_log(&log_dir, &counts);
+    let report = assemble_log_archives(
+        &log_dir,
+        &AssembleOptions {
+            verify: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(report.archives.len(), SOURCES.len());
+    for (s, messages) in counts {
+        let archive = LogArchive::open(log_dir.join(format!("{s}_log.npz"))).unwrap();
+        assert_eq!(archive.message_count() as u64, messages, "archive of source {s}");
+        for (seq, m) in archive.iter().enumerate() {
+            assert_eq!(
+                m.payload,
+                &payload(s, seq as u64)[..],
+                "archive of source {s}, message {seq}"
+            );
+        }
+    }
+}
+
+#[test]
+fn loggers_killed_at_random_moments_lose_and_repeat_nothing() {
+    if let Some((role, arg)) = child::role() {
+        return if role == "logger" {
+            logger_child(&arg)
+        } else {
+            producer_child(&arg)
+        };
+    }
+    killed_loggers_run("loggers_killed_at_random_moments_lose_and_repeat_nothing", false, 18);
+}
+
+#[test]
+fn loggers_at_low_priority_killed_at_random_moments_lose_and_repeat_nothing() {
+    if let Some((role, arg)) = child::role() {
+        return if role == "logger" {
+            logger_child(&arg)
+        } else {
+            producer_child(&arg)
+        };
+    }
+    killed_loggers_run(
+        "loggers_at_low_priority_killed_at_random_moments_lose_and_repeat_nothing",
+        true,
+        19,
+    );
+}
+
+/// The word of the dead logger's ring that holds its consumer's token (its pid).
+fn consumer_token(region_name: &str) -> u64 {
+    let region = Region::open_shm(region_name).unwrap();
+    region.raw().words()[seqring::core::ring::CONSUMER_OWNER_AT / 8].load(Ordering::Relaxed)
+}
+
+#[test]
+fn a_logger_killed_during_its_takeover_does_not_wedge_the_name() {
+    const TEST: &str = "a_logger_killed_during_its_takeover_does_not_wedge_the_name";
+    if let Some((role, arg)) = child::role() {
+        match role.as_str() {
+            "first" => {
+                let (dir, name) = arg.split_once(' ').unwrap();
+                let logger = DataLogger::builder(dir, name).capacity(1 << 16).start().unwrap();
+                let producer = logger.producer(1).unwrap();
+                log_range(&producer, 0, 200);
+                logger.pause_writing();
+                log_range(&producer, 200, 400);
+                child::say("paused");
+                child::hear();
+            }
+            "holder" => {
+                // A live producer holding a claim: the takeover waits its abandon timeout for it.
+                let producer = Producer::connect(&arg, 2).unwrap();
+                let grant = producer.claim(8).unwrap();
+                child::say("claimed");
+                child::hear();
+                drop(grant);
+            }
+            _ => {
+                let (dir, name) = arg.split_once(' ').unwrap();
+                let _logger = DataLogger::builder(dir, name)
+                    .abandon_timeout(Duration::from_secs(60))
+                    .start()
+                    .unwrap();
+                child::say("ready");
+                child::hear();
+            }
+        }
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique_name("takeover-kill");
+    let arg = format!("{} {name}", dir.path().display());
+    let mut first = Child::spawn(TEST, "first", &arg, &[]);
+    first.expect_line("paused");
+    let mut holder = Child::spawn(TEST, "holder", &name, &[]);
+    holder.expect_line("claimed");
+    first.kill();
+    // The second logger takes over and waits on the held claim: it holds the dead ring's consumer slot.
+    let second = Child::spawn(TEST, "second", &arg, &[]);
+    let region = format!("{}{name}", seqring::logger::REGION_PREFIX);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while consumer_token(&region) != u64::from(second.pid()) {
+        assert!(
+            Instant::now() < deadline,
+            "the second logger never attached to the dead ring"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    second.kill();
+    holder.kill();
+    let third = DataLogger::builder(dir.path(), &name)
+        .abandon_timeout(Duration::from_millis(100))
+        .start()
+        .expect("a third logger takes over despite the second dying mid-takeover");
+    let report = third.stop().unwrap();
+    assert_eq!(report.abandoned, 1, "the dead holder's claim");
+    recover(&report.log_dir).unwrap();
+    let log = read_segments(&report.log_dir);
+    assert_eq!(check_source(1, &log[&1]), 400, "every record of the first logger, once");
+}
+
+#[test]
+fn a_producer_connected_before_a_takeover_is_told_and_reconnects() {
+    const TEST: &str = "a_producer_connected_before_a_takeover_is_told_and_reconnects";
+    if let Some((role, arg)) = child::role() {
+        if role == "logger" {
+            let (dir, name) = arg.split_once(' ').unwrap();
+            let logger = DataLogger::builder(dir, name).start().unwrap();
+            child::say("ready");
+            child::hear();
+            drop(logger);
+            return;
+        }
+        let producer = Producer::connect(&arg, 4).unwrap();
+        log_range(&producer, 0, 100);
+        child::say("logged");
+        child::hear(); // the logger is killed and taken over meanwhile
+        assert_eq!(producer.log_at(101, &payload(4, 100)), Err(LogError::TakenOver));
+        let producer = producer.reconnect().unwrap();
+        log_range(&producer, 100, 200);
+        child::say("done");
+        child::hear();
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique_name("reconnect");
+    let mut logger = Child::spawn(TEST, "logger", &format!("{} {name}", dir.path().display()), &[]);
+    logger.expect_line("ready");
+    let mut producer = Child::spawn(TEST, "producer", &name, &[]);
+    producer.expect_line("logged");
+    logger.kill();
+    let successor = DataLogger::builder(dir.path(), &name).start().unwrap();
+    producer.tell("go");
+    producer.expect_line("done");
+    let report = successor.stop().unwrap();
+    producer.tell("exit");
+    producer.wait_ok();
+    let log = read_segments(&report.log_dir);
+    assert_eq!(
+        check_source(4, &log[&4]),
+        200,
+        "before and after the takeover, once each"
+    );
+}
+
+#[test]
+fn a_dead_producers_claim_is_unblocked_though_its_source_reconnected_in_a_live_process() {
+    const TEST: &str = "a_dead_producers_claim_is_unblocked_though_its_source_reconnected_in_a_live_process";
+    if let Some((role, name)) = child::role() {
+        let producer = Producer::connect(&name, 3).unwrap();
+        if role == "dies" {
+            let grant = producer.claim(16).unwrap();
+            child::say("claimed");
+            child::hear();
+            drop(grant);
+        } else {
+            log_range(&producer, 0, 10);
+            child::say("logged");
+            child::hear();
+        }
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique_name("restarted-source");
+    let logger = DataLogger::builder(dir.path(), &name)
+        .abandon_timeout(Duration::from_millis(50))
+        .start()
+        .unwrap();
+    let mut dies = Child::spawn(TEST, "dies", &name, &[]);
+    dies.expect_line("claimed");
+    dies.kill();
+    // The source is connected again, from a live process: the dead claim is still the dead process's.
+    let mut restarted = Child::spawn(TEST, "restarted", &name, &[]);
+    restarted.expect_line("logged");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // Unblocked (counted) and everything behind it drained, while the source's new process is alive.
+    while logger.health().abandoned == 0 || logger.health().pending_bytes != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the dead claim still blocks the ring while its source's new process lives"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    restarted.tell("exit");
+    restarted.wait_ok();
+    let report = logger.stop().unwrap();
+    assert_eq!(report.abandoned, 1);
+    assert_eq!(check_source(3, &read_segments(&report.log_dir)[&3]), 10);
+}
+
+#[test]
+fn a_producer_that_died_while_logging_its_sources_onset_does_not_wedge_the_source() {
+    const TEST: &str = "a_producer_that_died_while_logging_its_sources_onset_does_not_wedge_the_source";
+    if let Some((_, name)) = child::role() {
+        // Stands for a producer killed between winning the onset slot and publishing the onset: it takes the
+        // slot exactly as `connect` does (the region's source table, word 0 of the source's entry) and dies.
+        let region = Region::open_shm(&format!("{}{name}", seqring::logger::REGION_PREFIX)).unwrap();
+        let words = region.raw().words();
+        let block = words.len() - seqring::logger::BLOCK_LEN / 8;
+        let entry = &words[block + (512 + 8 * 32) / 8];
+        let pending = (1u64 << 63) | u64::from(std::process::id());
+        entry
+            .compare_exchange(0, pending, Ordering::Relaxed, Ordering::Relaxed)
+            .unwrap();
+        child::say("pending");
+        child::hear();
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique_name("onset-kill");
+    let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    let mut dies = Child::spawn(TEST, "dies", &name, &[]);
+    dies.expect_line("pending");
+    dies.kill();
+    let started = Instant::now();
+    let producer = Producer::connect(&name, 8).expect("the dead producer's pending onset is cleared");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "connect waited for the dead producer"
+    );
+    log_range(&producer, 0, 5);
+    drop(producer);
+    let report = logger.stop().unwrap();
+    assert_eq!(check_source(8, &read_segments(&report.log_dir)[&8]), 5);
+}
+
+#[test]
+fn a_region_that_is_not_a_loggers_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique_name("not-a-logger");
+    let region_name = format!("{}{name}", seqring::logger::REGION_PREFIX);
+    let _cleanup = seqring_tests::shm::Cleanup(region_name.clone());
+    // A shared array that happens to have a logger's region name.
+    let array = seqring::shared_array::SharedArray::<f64>::create(&region_name, &[4]).unwrap();
+    array.write(&[1.0, 2.0, 3.0, 4.0]).unwrap();
+    let err = DataLogger::builder(dir.path(), &name).start().unwrap_err();
+    assert!(matches!(err, LoggerError::Layout { .. }), "{err}");
+    assert!(err.to_string().contains("shared array"), "{err}");
+    assert_eq!(array.to_vec().unwrap(), [1.0, 2.0, 3.0, 4.0], "the array is intact");
+    assert!(seqring_tests::shm::exists(&region_name));
+    assert!(matches!(Producer::connect(&name, 1), Err(LoggerError::Layout { .. })));
+    // A region being created (still zero) is a logger that is not running yet.
+    let blank_name = unique_name("blank");
+    let blank_region = format!("{}{blank_name}", seqring::logger::REGION_PREFIX);
+    let _blank_cleanup = seqring_tests::shm::Cleanup(blank_region.clone());
+    let _blank = Region::create_shm(&blank_region, 1 << 16, CreateOptions::default()).unwrap();
+    assert!(matches!(
+        Producer::connect(&blank_name, 1),
+        Err(LoggerError::NotRunning { .. })
+    ));
+}
