@@ -59,7 +59,8 @@ pub struct AssembleOptions<'a> {
     /// Remove the `.npy` entries and segments once every archive is safely in place.
     pub remove_sources: bool,
     /// Replace existing archives; without it an existing `{id}_log.npz` is an error, since it may hold messages
-    /// whose sources are gone.
+    /// whose sources are gone. The old archive stays in place until the new one is written and verified (an
+    /// overwrite always verifies), and is then replaced by one atomic rename.
     pub overwrite: bool,
     /// Before reading them, truncate a torn last batch off every segment (what a crashed logger leaves) with
     /// [`crate::segment::recover`]; without it a torn segment is an error. Corruption is an error either way.
@@ -248,17 +249,18 @@ fn assemble_in_pool(dir: &Path, options: &AssembleOptions<'_>) -> Result<Assembl
     let ticker = Ticker::new(options.progress, Phase::Writing, total);
     let written: Vec<Written> = targets
         .par_iter()
-        .map(|(source_id, _)| write_archive(&log, *source_id, options.verify, &ticker))
+        .map(|(source_id, _)| write_archive(&log, *source_id, options.verify || options.overwrite, &ticker))
         .collect::<Result<_, _>>()?;
 
-    if options.verify {
+    // An archive that replaces another is always verified first: the old one stays until the new one is proven.
+    if options.verify || options.overwrite {
         let ticker = Ticker::new(options.progress, Phase::Verifying, total);
         written.par_iter().try_for_each(|w| verify_archive(&log, w, &ticker))?;
     }
 
     let mut report = AssembleReport {
         archives: Vec::with_capacity(written.len()),
-        verified: options.verify,
+        verified: options.verify || options.overwrite,
         removed_files: 0,
         recovered,
     };
