@@ -470,3 +470,44 @@ fn a_region_that_is_not_a_loggers_is_refused_and_left_alone() {
         Err(LoggerError::NotRunning { .. })
     ));
 }
+
+#[test]
+fn a_log_directory_that_cannot_be_written_fails_at_start_not_at_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique_name("unwritable");
+    let log_dir = dir.path().join(format!("{name}_data_log"));
+    std::fs::create_dir(&log_dir).unwrap();
+    // Root writes into read-only directories; an immutable one refuses even root (ext4, tmpfs and most others).
+    let immutable = |on: bool| {
+        std::process::Command::new("chattr")
+            .arg(if on { "+i" } else { "-i" })
+            .arg(&log_dir)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let read_only = if immutable(true) {
+        true
+    } else {
+        let mut perms = std::fs::metadata(&log_dir).unwrap().permissions();
+        perms.set_readonly(true);
+        std::fs::set_permissions(&log_dir, perms).unwrap();
+        std::fs::File::create(log_dir.join("probe")).is_err()
+    };
+    if !read_only {
+        eprintln!("skipped: this user can write into any directory here");
+        return;
+    }
+    let started = DataLogger::builder(dir.path(), &name).start();
+    let npy = DataLogger::builder(dir.path(), &name)
+        .format(seqring::logger::Format::NpyEntries { writers: 1 })
+        .start();
+    immutable(false);
+    for result in [started, npy] {
+        match result {
+            Err(LoggerError::Disk { source, .. }) => {
+                assert!(source.to_string().contains(&log_dir.display().to_string()), "{source}")
+            }
+            other => panic!("start must fail on an unwritable directory: {other:?}"),
+        }
+    }
+}
