@@ -225,21 +225,29 @@ pub mod logger {
         }
     }
 
-    /// Every record of every segment in `dir`, per source in file order: (timestamp, payload). Records written
-    /// twice after a logger crash (same ring and position) are read once, as the archive reader does.
+    /// The segment files of a log directory in name (writing) order.
     ///
     /// # Panics
-    /// If a segment does not read cleanly.
-    pub fn read_segments(dir: &Path) -> BTreeMap<u8, Vec<(u64, Vec<u8>)>> {
+    /// If the directory cannot be listed.
+    pub fn segment_paths(dir: &Path) -> Vec<std::path::PathBuf> {
         let mut paths: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().path())
             .filter(|p| p.extension().is_some_and(|e| e == "seg"))
             .collect();
         paths.sort();
+        paths
+    }
+
+    /// Every record of every segment in `dir`, per source in file order: (timestamp, payload). Records written
+    /// twice after a logger crash (same ring and position) are read once, as the archive reader does.
+    ///
+    /// # Panics
+    /// If a segment does not read cleanly.
+    pub fn read_segments(dir: &Path) -> BTreeMap<u8, Vec<(u64, Vec<u8>)>> {
         let mut out: BTreeMap<u8, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
         let mut dedup = seqring::segment::Dedup::default();
-        for path in paths {
+        for path in segment_paths(dir) {
             let segment = Segment::open(&path).unwrap();
             for record in segment.records_once(Some(&mut dedup)) {
                 let (_, r) = record.unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -15,7 +15,7 @@ use seqring::archive::{assemble_log_archives, AssembleOptions, LogArchive};
 use seqring::logger::{recover, DataLogger, LogError, LoggerError, Producer};
 use seqring::region::{CreateOptions, Region};
 use seqring_tests::child::{self, Child};
-use seqring_tests::logger::{check_source, log_range, payload, read_segments, unique_name};
+use seqring_tests::logger::{check_source, log_range, payload, read_segments, segment_paths, unique_name};
 use seqring_tests::Rng;
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -100,15 +100,9 @@ fn producer_child(arg: &str) {
 /// Reads the log directory as the archive reader does (segments in name order, repeats skipped) and checks that
 /// each source holds its onset and then exactly messages `0..counts[source]`, in order, without storing them.
 fn check_log(log_dir: &Path, counts: &[(u8, u64)]) {
-    let mut paths: Vec<_> = std::fs::read_dir(log_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
-        .collect();
-    paths.sort();
     let mut next: std::collections::BTreeMap<u8, i64> = counts.iter().map(|&(s, _)| (s, -1)).collect();
     let mut dedup = seqring::segment::Dedup::default();
-    for path in paths {
+    for path in segment_paths(log_dir) {
         let segment = seqring::segment::Segment::open(&path).unwrap();
         for record in segment.records_once(Some(&mut dedup)) {
             let (_, r) = record.unwrap();
