@@ -62,14 +62,31 @@ fn connect_when_running(name: &str, source: u8) -> Producer {
     }
 }
 
-/// A producer child: logs messages `0, 1, …` of [`payload`] for its source as fast as the ring takes them, each
-/// until it is acknowledged (`Ok`): a full ring is retried, a taken-over logger is reconnected. It stops when told
-/// (or at `max` messages) and says `done {messages} {reconnects}`.
+/// Message `seq` of incarnation `inc` of `source`: [`payload`] with the incarnation in byte 8, so the records
+/// of a producer and of its restarted successor (same source) cannot be mistaken for each other.
+fn inc_payload(source: u8, inc: u8, seq: u64) -> Vec<u8> {
+    let mut bytes = payload(source, seq);
+    bytes.insert(8, inc);
+    bytes
+}
+
+/// The most incarnations of one source's producer in a run.
+const MAX_INC: usize = 64;
+
+/// A producer child: incarnation `inc` of `source` logs messages `0, 1, …` of [`inc_payload`] as fast as the ring
+/// takes them, each until it is acknowledged (`Ok`): a full ring is retried, a taken-over logger is reconnected.
+/// After each acknowledgement it stores the count in its cell of the shared array `acks` (so a parent that
+/// SIGKILLs it knows what it had acknowledged). It stops when told (or at `max` messages) and says
+/// `done {messages} {reconnects}`.
 fn producer_child(arg: &str) {
     let mut parts = arg.split(' ');
     let name = parts.next().unwrap();
     let source: u8 = parts.next().unwrap().parse().unwrap();
+    let inc: u8 = parts.next().unwrap().parse().unwrap();
     let max: u64 = parts.next().unwrap().parse().unwrap();
+    let acks = seqring::shared_array::SharedArray::<u64>::open(parts.next().unwrap()).unwrap();
+    let cell = usize::from(source - SOURCES[0]) * MAX_INC + usize::from(inc);
+    let acked = acks.atomic(&[cell as u64]).unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let told = std::sync::Arc::clone(&stop);
     std::thread::spawn(move || {
@@ -77,10 +94,11 @@ fn producer_child(arg: &str) {
         told.store(true, Ordering::Relaxed);
     });
     let mut producer = connect_when_running(name, source);
+    child::say("connected");
     let mut reconnects = 0u64;
     let mut seq = 0;
     while seq < max && !stop.load(Ordering::Relaxed) {
-        let bytes = payload(source, seq);
+        let bytes = inc_payload(source, inc, seq);
         loop {
             match producer.log_at(seq + 1, &bytes) {
                 Ok(()) => break,
@@ -93,41 +111,79 @@ fn producer_child(arg: &str) {
             }
         }
         seq += 1;
+        acked.store(seq, Ordering::Relaxed);
     }
     child::say(&format!("done {seq} {reconnects}"));
 }
 
+/// What one incarnation of a source's producer must have in the log: at least `acked` messages (those it saw
+/// acknowledged), and at most `acked + 1` when it was killed (the one it may have committed without recording).
+#[derive(Clone, Copy, Debug)]
+struct Expect {
+    source: u8,
+    inc: u8,
+    acked: u64,
+    killed: bool,
+}
+
 /// Reads the log directory as the archive reader does (segments in name order, repeats skipped) and checks that
-/// each source holds its onset and then exactly messages `0..counts[source]`, in order, without storing them.
-fn check_log(log_dir: &Path, counts: &[(u8, u64)]) {
-    let mut next: std::collections::BTreeMap<u8, i64> = counts.iter().map(|&(s, _)| (s, -1)).collect();
+/// each source holds its onset and then, incarnation after incarnation, messages `0..k` with `k` as [`Expect`]
+/// says, nothing else and nothing twice, without storing them. Returns the messages found per source.
+fn check_log(log_dir: &Path, expect: &[Expect]) -> std::collections::BTreeMap<u8, u64> {
+    use std::collections::BTreeMap;
+    // Per source: the incarnation being read (None before the onset) and its next message.
+    let mut at: BTreeMap<u8, (Option<usize>, u64)> = SOURCES.iter().map(|&s| (s, (None, 0))).collect();
+    let mut found: BTreeMap<(u8, u8), u64> = BTreeMap::new();
     let mut dedup = seqring::segment::Dedup::default();
     for path in segment_paths(log_dir) {
         let segment = seqring::segment::Segment::open(&path).unwrap();
         for record in segment.records_once(Some(&mut dedup)) {
             let (_, r) = record.unwrap();
-            let seq = next.get_mut(&r.source_id).expect("a known source");
-            if *seq < 0 {
-                assert_eq!(
-                    (r.timestamp, r.payload.len()),
-                    (0, 8),
-                    "source {}: onset first",
-                    r.source_id
+            let s = r.source_id;
+            let (inc, next) = at.get_mut(&s).expect("a known source");
+            let Some(current) = *inc else {
+                assert_eq!((r.timestamp, r.payload.len()), (0, 8), "source {s}: onset first");
+                *inc = Some(0);
+                continue;
+            };
+            let got_inc = *r
+                .payload
+                .get(8)
+                .unwrap_or_else(|| panic!("source {s}: a second onset record"));
+            if usize::from(got_inc) != current {
+                assert!(
+                    usize::from(got_inc) > current,
+                    "source {s}: incarnation {got_inc} after {current}"
                 );
-            } else {
-                assert_eq!(
-                    r.payload,
-                    &payload(r.source_id, *seq as u64)[..],
-                    "source {} message {seq}: lost, repeated or out of order",
-                    r.source_id
-                );
+                found.insert((s, current as u8), *next);
+                *inc = Some(usize::from(got_inc));
+                *next = 0;
             }
-            *seq += 1;
+            assert_eq!(
+                r.payload,
+                &inc_payload(s, got_inc, *next)[..],
+                "source {s} incarnation {got_inc} message {next}: lost, repeated or out of order"
+            );
+            *next += 1;
         }
     }
-    for &(s, n) in counts {
-        assert_eq!(next[&s], n as i64, "source {s}: every acknowledged message, once");
+    for (s, (inc, next)) in &at {
+        if let Some(inc) = inc {
+            found.insert((*s, *inc as u8), *next);
+        }
     }
+    let mut per_source = BTreeMap::new();
+    for e in expect {
+        let k = found.get(&(e.source, e.inc)).copied().unwrap_or(0);
+        let ok = if e.killed {
+            (e.acked..=e.acked + 1).contains(&k)
+        } else {
+            k == e.acked
+        };
+        assert!(ok, "{e:?}: {k} messages in the log");
+        *per_source.entry(e.source).or_insert(0) += k;
+    }
+    per_source
 }
 
 fn spawn_logger(test: &str, dir: &Path, name: &str, nice: bool) -> Child {
@@ -136,20 +192,29 @@ fn spawn_logger(test: &str, dir: &Path, name: &str, nice: bool) -> Child {
 }
 
 /// The adversarial run: `kills` loggers SIGKILLed at random moments (half of them before they said `ready`, so
-/// often inside their takeover of the previous one), while three producer processes log; then a last logger
-/// stops cleanly and the log is recovered, read and assembled.
+/// often inside their takeover of the previous one) while three producer processes log; every third kill also
+/// SIGKILLs a random producer, whose source is taken up by a new producer process. Then a last logger stops
+/// cleanly and the log is recovered, read and assembled.
 fn killed_loggers_run(test: &str, nice: bool, seed: u64) {
     let kills = env_u64("SEQRING_CRASH_KILLS", 20);
     let max = env_u64("SEQRING_CRASH_MESSAGES", 400_000);
     let dir = tempfile::tempdir().unwrap();
     let name = unique_name(if nice { "kills-nice" } else { "kills" });
+    let acks_name = seqring_tests::shm::unique_name("acks");
+    let _acks_cleanup = seqring_tests::shm::Cleanup(acks_name.clone());
+    let acks =
+        seqring::shared_array::SharedArray::<u64>::create(&acks_name, &[(SOURCES.len() * MAX_INC) as u64]).unwrap();
     let mut rng = Rng::new(seed);
     let mut logger = spawn_logger(test, dir.path(), &name, nice);
     logger.expect_line("ready");
-    let mut producers: Vec<Child> = SOURCES
-        .iter()
-        .map(|s| Child::spawn(test, "producer", &format!("{name} {s} {max}"), &[]))
-        .collect();
+    let spawn_producer = |source: u8, inc: u8| {
+        let arg = format!("{name} {source} {inc} {max} {acks_name}");
+        let mut p = Child::spawn(test, "producer", &arg, &[]);
+        p.expect_line("connected");
+        p
+    };
+    let mut producers: Vec<(u8, u8, Child)> = SOURCES.iter().map(|&s| (s, 0, spawn_producer(s, 0))).collect();
+    let mut expect = Vec::new();
     for k in 0..kills {
         // Let it run, or kill it at once: the successor then often meets a logger that died mid-takeover.
         let wait_ready = k % 2 == 0;
@@ -158,6 +223,13 @@ fn killed_loggers_run(test: &str, nice: bool, seed: u64) {
         } else {
             std::thread::sleep(Duration::from_micros(rng.below(3_000)));
         }
+        if k % 3 == 1 {
+            // A producer dies mid-stream and a new process takes up its source (it connects once this logger
+            // runs, so the kill below meets it logging).
+            let (source, inc, victim) = producers.swap_remove(rng.below(producers.len() as u64) as usize);
+            expect.push(killed_producer(victim, source, inc, &acks));
+            producers.push((source, inc + 1, spawn_producer(source, inc + 1)));
+        }
         logger.kill();
         logger = spawn_logger(test, dir.path(), &name, nice);
         if wait_ready {
@@ -165,32 +237,36 @@ fn killed_loggers_run(test: &str, nice: bool, seed: u64) {
         }
     }
     logger.expect_line("ready");
-    let mut counts = Vec::new();
     let mut reconnects = 0;
-    for (p, s) in producers.iter_mut().zip(SOURCES) {
+    for (source, inc, p) in &mut producers {
         p.tell("stop");
         let done = p.expect_line("done");
         let (n, r) = done.split_once(' ').unwrap();
-        counts.push((s, n.parse::<u64>().unwrap()));
+        expect.push(Expect {
+            source: *source,
+            inc: *inc,
+            acked: n.parse().unwrap(),
+            killed: false,
+        });
         reconnects += r.parse::<u64>().unwrap();
     }
-    eprintln!("{kills} loggers killed: messages per source {counts:?}, {reconnects} reconnects");
-    // Every producer logged through the kills: each takeover of a live run is met by the producers.
+    eprintln!("{kills} loggers killed: {expect:?}, {reconnects} reconnects");
+    // The producers logged through the kills: most takeovers of a live run are met by them.
     assert!(
         reconnects >= kills / 2,
-        "the producers met only {reconnects} takeovers of {kills} kills ({counts:?})"
+        "the producers met only {reconnects} takeovers of {kills} kills"
     );
     logger.tell("stop");
     logger.expect_line("stopped");
     logger.wait_ok();
-    for p in producers {
+    for (_, _, p) in producers {
         p.wait_ok();
     }
     let log_dir = dir.path().join(format!("{name}_data_log"));
     // A killed logger can leave a torn last batch; recovery cuts it (its records were never released, so the
     // next logger wrote them again).
     recover(&log_dir).unwrap();
-    check_log(&log_dir, &counts);
+    let per_source = check_log(&log_dir, &expect);
     let report = assemble_log_archives(
         &log_dir,
         &AssembleOptions {
@@ -200,16 +276,21 @@ fn killed_loggers_run(test: &str, nice: bool, seed: u64) {
     )
     .unwrap();
     assert_eq!(report.archives.len(), SOURCES.len());
-    for (s, messages) in counts {
+    for (s, messages) in per_source {
         let archive = LogArchive::open(log_dir.join(format!("{s}_log.npz"))).unwrap();
         assert_eq!(archive.message_count() as u64, messages, "archive of source {s}");
-        for (seq, m) in archive.iter().enumerate() {
-            assert_eq!(
-                m.payload,
-                &payload(s, seq as u64)[..],
-                "archive of source {s}, message {seq}"
-            );
-        }
+    }
+}
+
+/// SIGKILLs a producer and returns what it had acknowledged.
+fn killed_producer(child: Child, source: u8, inc: u8, acks: &seqring::shared_array::SharedArray<u64>) -> Expect {
+    child.kill();
+    let cell = usize::from(source - SOURCES[0]) * MAX_INC + usize::from(inc);
+    Expect {
+        source,
+        inc,
+        acked: acks.atomic(&[cell as u64]).unwrap().load(Ordering::Relaxed),
+        killed: true,
     }
 }
 

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use seqring_core::ring::RingError;
 
 use super::backing::{pid_alive, Backing};
-use super::layout::LoggerRegion;
+use super::layout::{LoggerRegion, Onset};
 use super::onsets::OnsetBook;
 use super::ring_api::{Blockage, RingConsumer};
 use super::sink::{Sink, SinkOutcome};
@@ -77,6 +77,8 @@ pub(crate) struct Drain {
     pub(crate) sink: Sink,
     /// The sources' onsets, noted beside the log as their onset records are drained.
     pub(crate) onsets: OnsetBook,
+    /// Per source: an onset slot left pending by a dead process, and the ring's tail when that was seen.
+    pub(crate) dead_onsets: Box<[Option<(u32, u64)>; 256]>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) options: DrainOptions,
     /// Keeps the mapping behind `consumer` and `region` alive (declared last: dropped after them).
@@ -133,9 +135,7 @@ impl Drain {
             self.watch_blockage(&mut watch, false)?;
             self.maybe_sync(&mut last_sync);
             if last_reap.elapsed() >= REAP_INTERVAL {
-                let stats = self.consumer.stats();
-                self.region
-                    .reap_producers(stats.head, stats.tail, |pid| pid_alive(u64::from(pid)));
+                self.reap();
                 last_reap = Instant::now();
             }
             self.consumer.heartbeat(crate::region::clock::now_ns());
@@ -154,17 +154,42 @@ impl Drain {
     fn drain_one(&mut self) -> Result<bool, RingError> {
         let sink = &mut self.sink;
         let onsets = &mut self.onsets;
+        let region = &self.region;
         let shared = &self.shared;
         let ring = self.region.ring_id();
         let had = self.consumer.drain_one(self.options.max_batch, |position, bytes| {
             let had_error = sink.error().is_some();
             sink.write(Origin { ring, position }, bytes);
-            onsets.note_batch(bytes);
+            for (source, onset) in onsets.note_batch(bytes) {
+                region.publish_pending_onset(source, onset);
+            }
             if !had_error {
                 report_error(shared, sink);
             }
         })?;
         Ok(had)
+    }
+
+    /// Retires the producer slots of dead processes, and frees the onset slots they left pending once none of
+    /// their claims is left in the ring (an onset record they committed has been drained and published by then).
+    fn reap(&mut self) {
+        let stats = self.consumer.stats();
+        let alive = |pid: u32| pid_alive(u64::from(pid));
+        self.region.reap_producers(stats.head, stats.tail, alive);
+        for source in 0..=u8::MAX {
+            let slot = &mut self.dead_onsets[usize::from(source)];
+            match self.region.onset(source) {
+                Onset::Pending(pid) if !alive(pid) => match *slot {
+                    Some((p, tail)) if p == pid && stats.head >= tail => {
+                        self.region.clear_dead_onset(source, pid);
+                        *slot = None;
+                    }
+                    Some((p, _)) if p == pid => {}
+                    _ => *slot = Some((pid, stats.tail)),
+                },
+                _ => *slot = None,
+            }
+        }
     }
 
     /// Publishes how many records are in the kernel (every drained record: the sink buffers nothing).

@@ -31,8 +31,9 @@
 //! ring ([`Ring::close`](seqring_core::ring::Ring::close)): the state is a fast hint for producers, the closed
 //! ring is the guarantee that no claim slips in behind the last drain.
 //! A source's onset goes 0 → pending(pid) by CAS (the winner logs the onset record), then → onset (Release),
-//! which later producers of the source load with Acquire; a failed onset record resets it to 0, and a producer
-//! that finds it pending under a dead process resets it by CAS (the dead process's claim, if any, is abandoned).
+//! which later producers of the source load with Acquire; a failed onset record resets it to 0. If the process
+//! logging it dies, the drain resolves the slot: it publishes the onset from the onset record when it drains one,
+//! and otherwise resets the slot to 0 once the head has passed every claim the dead process could have made.
 //! A producer process takes a free producer slot by CAS (0 → its pid), or reuses the slot that already holds its
 //! pid; only the drain thread retires and frees slots.
 
@@ -258,8 +259,29 @@ impl LoggerRegion {
             .is_ok()
     }
 
-    /// Frees a source's onset slot left pending by the dead process `pid`; returns whether it did (another
-    /// producer may have done it first).
+    /// Publishes `onset_us` for a source whose slot is pending, from its onset record (the drain does this, so a
+    /// record committed by a producer that died before publishing it still gives the source its onset). Returns
+    /// whether it did.
+    pub(crate) fn publish_pending_onset(&self, source_id: u8, onset_us: u64) -> bool {
+        match self.onset(source_id) {
+            Onset::Pending(pid) => self
+                .mem
+                // Release: pairs with the Acquire load in `onset`, as `set_onset`; the record is committed.
+                .compare_exchange(
+                    self.entry(source_id),
+                    ONSET_PENDING_BIT | u64::from(pid),
+                    onset_us,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                )
+                .is_ok(),
+            _ => false,
+        }
+    }
+
+    /// Frees a source's onset slot left pending by the dead process `pid` (the drain does this once no claim of
+    /// that process is left in the ring, so its onset record, if it committed one, was published first); returns
+    /// whether it did.
     pub(crate) fn clear_dead_onset(&self, source_id: u8, pid: u32) -> bool {
         // Relaxed: the slot publishes nothing when empty; the winner of the next `claim_onset` starts afresh.
         self.mem

@@ -534,6 +534,7 @@ impl LoggerBuilder {
             region,
             sink,
             onsets,
+            dead_onsets: Box::new([None; 256]),
             shared: Arc::clone(&shared),
             options: DrainOptions {
                 max_batch: match self.format {

@@ -62,19 +62,23 @@ impl OnsetBook {
     }
 
     /// Notes the onset records of a ring batch (the first record of a source without an onset, stamped 0, with
-    /// an 8-byte payload) and saves the file if any was new.
-    pub(crate) fn note_batch(&mut self, batch: &[u8]) {
-        let mut new = false;
+    /// an 8-byte payload), saves the file if any was new, and returns the new ones (source, onset).
+    pub(crate) fn note_batch(&mut self, batch: &[u8]) -> Vec<(u8, u64)> {
+        let mut new = Vec::new();
         for record in Records::new(batch).flatten() {
             if record.timestamp == 0 && self.known[usize::from(record.source_id)] == 0 {
                 if let Ok(bytes) = <[u8; 8]>::try_from(record.payload) {
-                    new |= self.note(record.source_id, u64::from_le_bytes(bytes));
+                    let onset = u64::from_le_bytes(bytes);
+                    if self.note(record.source_id, onset) {
+                        new.push((record.source_id, onset));
+                    }
                 }
             }
         }
-        if new {
+        if !new.is_empty() {
             self.save();
         }
+        new
     }
 
     /// Replaces the file with the known onsets (best effort: see the module docs).
@@ -103,7 +107,8 @@ mod tests {
         encode_data(&mut batch[..24], 3, 0, &1_700u64.to_le_bytes());
         encode_data(&mut batch[24..48], 3, 0, &9_999u64.to_le_bytes()); // a later record stamped 0: not an onset
         encode_data(&mut batch[48..], 4, 5, &1_800u64.to_le_bytes()); // stamped 5: not an onset
-        book.note_batch(&batch);
+        assert_eq!(book.note_batch(&batch), [(3, 1_700)]);
+        assert!(book.note_batch(&batch).is_empty(), "noted once");
         assert_eq!((book.get(3), book.get(4)), (Some(1_700), None));
         let again = OnsetBook::load(dir.path());
         assert_eq!((again.get(3), again.get(4)), (Some(1_700), None));

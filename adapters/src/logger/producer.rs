@@ -264,11 +264,8 @@ impl Producer {
             }
             match self.region.onset(source_id) {
                 Onset::None => continue,
-                // The producer logging the onset died: free the slot and log the onset afresh (its claim, if it
-                // made one, is abandoned by the logger).
-                Onset::Pending(writer) if !pid_alive(u64::from(writer)) => {
-                    self.region.clear_dead_onset(source_id, writer);
-                }
+                // Another producer is logging the onset. If it died, the logger publishes the onset from its record
+                // or, once the record is known never to come, frees the slot for us.
                 Onset::Pending(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_micros(100)),
                 Onset::Pending(_) => {
                     return Err(LoggerError::Onset {
