@@ -296,6 +296,11 @@ fn assemble_in_pool(dir: &Path, options: &AssembleOptions<'_>) -> Result<Assembl
             Ok(())
         })?;
         report.removed_files = files.len() as u64;
+        // The logger's list of onsets goes with the sources it describes (a logger continuing here writes it anew).
+        match std::fs::remove_file(dir.join(crate::segment::ONSETS_FILE)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_err(dir)(e)),
+            _ => {}
+        }
     }
     Ok(report)
 }

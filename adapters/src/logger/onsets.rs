@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use seqring_core::ring::record::Records;
 
 /// The file beside the log that lists the sources' onsets.
-pub const FILE: &str = "seqring-onsets.txt";
+pub const FILE: &str = crate::segment::ONSETS_FILE;
 
 /// The onsets known for a log directory.
 #[derive(Debug)]

@@ -59,6 +59,9 @@ pub const FILE_HEADER_LEN: usize = 64;
 pub const BATCH_HEADER_LEN: usize = 40;
 /// The length of a version 1 batch header.
 pub const BATCH_HEADER_LEN_V1: usize = 24;
+/// The file beside a log directory's segments or entries that lists its sources' onsets (written by the logger,
+/// removed with the sources by assembly; see `logger::onsets`).
+pub const ONSETS_FILE: &str = "seqring-onsets.txt";
 /// The file extension of segment files.
 pub const EXTENSION: &str = "seg";
 
