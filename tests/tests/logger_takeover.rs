@@ -200,6 +200,8 @@ fn killed_loggers_run(test: &str, nice: bool, seed: u64) {
     let max = env_u64("SEQRING_CRASH_MESSAGES", 400_000);
     let dir = tempfile::tempdir().unwrap();
     let name = unique_name(if nice { "kills-nice" } else { "kills" });
+    // A failed run leaves no region behind (a clean run's last logger removes it).
+    let _region = seqring_tests::shm::Cleanup(format!("{}{name}", seqring::logger::REGION_PREFIX));
     let acks_name = seqring_tests::shm::unique_name("acks");
     let _acks_cleanup = seqring_tests::shm::Cleanup(acks_name.clone());
     let acks =

@@ -32,11 +32,13 @@ mod producer;
 mod recover;
 mod ring_api;
 mod sink;
+mod tail;
 mod tally;
 
 pub use inspect::{inspect, inspect_region, LoggerInfo, LoggerState, SourceInfo};
 pub use producer::{LogError, LogGrant, Producer};
 pub use recover::{recover, LogRecovery};
+pub use tail::{LogTail, TailError, TailFrom, TailMessage, POLL as TAIL_POLL};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;

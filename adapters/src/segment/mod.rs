@@ -37,7 +37,7 @@
 //! - Readers memory-map the file and check every length against the file's length before slicing; nothing here
 //!   allocates from a size read from the file, and no input makes it panic.
 
-mod reader;
+pub(crate) mod reader;
 mod writer;
 
 pub use reader::{recover, scan, Batch, Batches, RecoveryReport, Scan, Segment, Tail};

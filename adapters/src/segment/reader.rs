@@ -86,7 +86,7 @@ fn u32_at(bytes: &[u8], at: usize) -> u32 {
 }
 
 /// Checks the file header of a non-empty file.
-fn check_header(bytes: &[u8]) -> Result<SegmentHeader, Tail> {
+pub(crate) fn check_header(bytes: &[u8]) -> Result<SegmentHeader, Tail> {
     let torn = |reason| Tail::Torn { offset: 0, reason };
     if bytes.len() < FILE_HEADER_LEN {
         return Err(if torn_prefix(bytes, &FILE_MAGIC) {
@@ -141,7 +141,7 @@ fn batch_header_len(version: u32) -> usize {
 
 /// Checks the batch at `pos` (< `bytes.len()`) of a file of `version`; returns the range of its records and
 /// where they came from.
-fn check_batch(bytes: &[u8], pos: usize, version: u32) -> Result<(std::ops::Range<usize>, Origin), Tail> {
+pub(crate) fn check_batch(bytes: &[u8], pos: usize, version: u32) -> Result<(std::ops::Range<usize>, Origin), Tail> {
     let header_len = batch_header_len(version);
     let rest = &bytes[pos..];
     let offset = pos as u64;

@@ -1,0 +1,131 @@
+//! Following a live log from another process: a tailer process follows a logger fed by three producer processes
+//! through many segment rolls, a pause and the stop, and hands out every message exactly once, in each source's
+//! order, exactly as the archives assembled afterwards hold them.
+
+use std::time::Duration;
+
+use seqring::archive::{assemble_log_archives, AssembleOptions, LogArchive};
+use seqring::logger::{DataLogger, LogTail, Producer, TailFrom};
+use seqring_tests::child::{self, Child};
+use seqring_tests::logger::{log_range, unique_name};
+
+const SOURCES: [u8; 3] = [1, 2, 3];
+const MESSAGES: u64 = 20_000;
+
+/// A digest of a source's payloads in order, and their count.
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
+struct Digest {
+    count: u64,
+    hash: u64,
+}
+
+impl Digest {
+    fn add(&mut self, payload: &[u8]) {
+        self.count += 1;
+        self.hash = xxhash_rust::xxh3::xxh3_64_with_seed(payload, self.hash);
+    }
+}
+
+#[test]
+fn a_tailer_in_another_process_sees_every_message_once_as_the_archives_hold_it() {
+    const TEST: &str = "a_tailer_in_another_process_sees_every_message_once_as_the_archives_hold_it";
+    if let Some((role, arg)) = child::role() {
+        if role == "producer" {
+            let (name, source) = arg.split_once(' ').unwrap();
+            let producer = Producer::connect(name, source.parse().unwrap()).unwrap();
+            log_range(&producer, 0, MESSAGES);
+            child::say("done");
+            return;
+        }
+        let mut tail = LogTail::open(&arg, TailFrom::Start).unwrap();
+        child::say("following");
+        let mut digests = [Digest::default(); 4];
+        let mut last_ts = [0u64; 4];
+        for message in &mut tail {
+            let m = message.unwrap();
+            let s = usize::from(m.source_id);
+            assert!(m.timestamp_us >= last_ts[s], "source {s}: out of order");
+            last_ts[s] = m.timestamp_us;
+            digests[s].add(&m.payload);
+        }
+        assert!(tail.is_finished());
+        for s in SOURCES {
+            let d = digests[usize::from(s)];
+            child::say(&format!("source {s} {} {}", d.count, d.hash));
+        }
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique_name("tail");
+    let logger = DataLogger::builder(dir.path(), &name)
+        .capacity(1 << 18)
+        .segment_size(64 << 10)
+        .on_full(seqring::logger::FullPolicy::Wait(Duration::from_secs(10)))
+        .start()
+        .unwrap();
+    let log_dir = logger.log_dir().to_path_buf();
+    let mut tailer = Child::spawn(TEST, "tailer", &log_dir.display().to_string(), &[]);
+    tailer.expect_line("following");
+    let mut producers: Vec<Child> = SOURCES
+        .iter()
+        .map(|s| Child::spawn(TEST, "producer", &format!("{name} {s}"), &[]))
+        .collect();
+    // A pause in the writing while the producers log: the tailer waits through it.
+    logger.pause_writing();
+    std::thread::sleep(Duration::from_millis(50));
+    logger.resume_writing();
+    for p in &mut producers {
+        p.expect_line("done");
+    }
+    let report = logger.stop().unwrap();
+    assert!(
+        report.files.len() > 5,
+        "the log rolled over segments: {}",
+        report.files.len()
+    );
+    let mut tailed = Vec::new();
+    for s in SOURCES {
+        let line = tailer.expect_line(&format!("source {s} "));
+        let (count, hash) = line.split_once(' ').unwrap();
+        tailed.push(Digest {
+            count: count.parse().unwrap(),
+            hash: hash.parse().unwrap(),
+        });
+    }
+    tailer.wait_ok();
+    for p in producers {
+        p.wait_ok();
+    }
+    assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    for (s, tailed) in SOURCES.iter().zip(tailed) {
+        let archive = LogArchive::open(log_dir.join(format!("{s}_log.npz"))).unwrap();
+        let mut d = Digest::default();
+        for m in archive.iter() {
+            d.add(m.payload);
+        }
+        assert_eq!(d.count, MESSAGES);
+        assert_eq!(tailed, d, "source {s}: the tail and the archive agree");
+    }
+}
+
+#[test]
+fn a_tail_from_now_skips_what_was_written_before_it_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique_name("tail-now");
+    let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    let producer = logger.producer(9).unwrap();
+    log_range(&producer, 0, 100);
+    // Once the logger has written the first 100 (101 with the onset), a tail from now sees only what follows.
+    while logger.health().written < 101 {
+        std::thread::yield_now();
+    }
+    let mut tail = LogTail::open(logger.log_dir(), TailFrom::Now).unwrap();
+    assert_eq!(tail.next_timeout(Duration::from_millis(20)).unwrap(), None);
+    assert!(!tail.is_finished(), "the logger still runs");
+    log_range(&producer, 100, 150);
+    drop(producer);
+    logger.stop().unwrap();
+    let payloads: Vec<Vec<u8>> = tail.map(|m| m.unwrap().payload).collect();
+    assert_eq!(payloads.len(), 50);
+    assert_eq!(payloads[0], seqring_tests::logger::payload(9, 100));
+}
