@@ -65,14 +65,14 @@ pub struct Args {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=200))]
     producers: u8,
     /// How long the producers log: one burst per producer every 250 ms, so the messages and the run's disk space
-    /// grow with it (about 70 MB per producer and second at the defaults).
+    /// grow with it (about 24 MB per producer and second at the defaults).
     #[arg(long, default_value_t = 3.0, value_parser = parse_seconds)]
     seconds: f64,
     /// Payload bytes per message (24 to 1048576).
     #[arg(long, default_value_t = 64, value_parser = parse_payload)]
     payload: usize,
     /// The messages each producer logs in each burst, at full speed.
-    #[arg(long, default_value_t = 16_667, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 16_000, value_parser = clap::value_parser!(u64).range(1..))]
     burst: u64,
     /// At most this many messages per producer in all (default: as many as the bursts of `--seconds` hold).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
