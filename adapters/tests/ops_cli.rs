@@ -732,3 +732,49 @@ fn inspect_plot_judges_gaps_by_each_sources_cadence_and_shows_the_burst_rate() {
         "the bursts' cadence"
     );
 }
+
+/// Runs `seqring ARGS` on a pseudo-terminal (through `script`), where progress is drawn, and returns all it printed.
+fn on_a_terminal(args: &str, cwd: &Path) -> String {
+    let command = format!("{} {args}", env!("CARGO_BIN_EXE_seqring"));
+    let out = std::process::Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{args}: {text}");
+    text
+}
+
+#[test]
+fn progress_on_a_terminal_shows_no_empty_counts_and_readable_rates() {
+    let dir = tempfile::tempdir().unwrap();
+    // The demo's live line: the trial and grouped counts, no average rate that contradicts its table.
+    let screen = on_a_terminal("demo --producers 2 --seconds 1 --burst 50000", dir.path());
+    assert!(screen.contains("producers logging, trial "), "{screen:?}");
+    assert!(screen.contains("records written"), "{screen:?}");
+    assert!(!screen.contains("records/s"), "{screen:?}");
+    // assemble's bar: nothing like `0/0` before the total is known, and rates as `35.2 M/s`, not `35,206,841.643/s`.
+    let logger = DataLogger::builder(dir.path(), &unique("progress")).start().unwrap();
+    let producer = logger.producer(1).unwrap();
+    for i in 0..300_000u64 {
+        producer.log_at(i + 1, &i.to_le_bytes()).unwrap();
+    }
+    let report = logger.stop().unwrap();
+    let screen = on_a_terminal(&format!("assemble {}", report.log_dir.display()), dir.path());
+    assert!(
+        screen.contains("assembled 300,001 entries from 1 source in "),
+        "{screen:?}"
+    );
+    // The bar was drawn, with its total grouped, and never with an unknown total as `0/0`.
+    assert!(screen.contains("/300,001"), "{screen:?}");
+    assert!(!screen.contains(" 0/0"), "{screen:?}");
+    let long_rate = screen.split("/s").any(|before| {
+        before
+            .rsplit(' ')
+            .next()
+            .is_some_and(|w| w.contains(',') && w.contains('.'))
+    });
+    assert!(!long_rate, "a rate printed as 35,206,841.643/s: {screen:?}");
+}
