@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Every test of seqring, as the README's test command: bash tests/run.sh (from anywhere).
 #
-# What it runs, in order, with rough times on a 2-core machine (a first run also compiles everything):
+# What it runs, in order, with the times of one run on a 2-vCPU VM shared with other builds (issue 25; a first run
+# on a fresh clone compiles more in steps 2-5):
 #   1. a Python virtual environment in .venv/ (git-ignored; the machine's Python is left alone) with the packages
-#      the interop tests use (.ci/requirements.txt)                            first run ~1 min, then seconds
-#   2. the workspace tests: unit, integration, cross-process, CLI, doctests  ~6-9 min (about 4 of them compiling)
+#      the interop tests use (.ci/requirements.txt)                                        16 s
+#   2. the workspace tests: unit, integration, cross-process, CLI, doctests              4.7 min
 #   3. the loom models (one of them alone takes ~4 min; cargo then prints "has been running for over 60 seconds")
-#                                                                              ~5-7 min
-#   4. the fuzz-corpus replay                                                  ~1-2 min
-#   5. the Python package (python/, built by maturin into .venv, ~100 s) and its pytest suite (~1-2 min)
-# and ends with one closing line over all of them: tests: N passed, N failed, N skipped.
+#                                                                                         5.7 min
+#   4. the fuzz-corpus replay, most of it compiling the fuzz crate                         4.2 min
+#   5. the Python package (python/, compiled by maturin into .venv) and its pytest suite (75 s)  5.8 min
+# about 21 minutes in all, and ends with one closing line over all of them: tests: N passed, N failed, N skipped.
 #
 # Tests write their temporary files (temporary directories, benchmark archives, lock files) under one scratch
 # directory of this run, which is removed when the run ends, passed or failed.
@@ -42,7 +43,7 @@ finish_step() {
 # Runs a test command, keeping its output for the closing summary (pipefail keeps its exit status).
 tests() { "$@" 2>&1 | tee -a "$results"; }
 
-step "Python environment in .venv with numpy, pytest, maturin, ..." "~1 min the first time, seconds after"
+step "Python environment in .venv with numpy, pytest, maturin, ..." "under 1 min the first time, seconds after"
 test -d ../shared/fixtures/ataraxis-7.2.0 || {
     echo "tests/run.sh: ../shared/fixtures (the ataraxis fixtures) must sit beside the checkout"
     exit 1
@@ -59,16 +60,16 @@ export VIRTUAL_ENV="$PWD/.venv"
 export PATH="$VIRTUAL_ENV/bin:$PATH"
 echo "python3 is $(command -v python3) ($(python3 --version))"
 
-step "workspace tests (cargo test --workspace --release)" "6-9 min, about 4 of them compiling"
+step "workspace tests (cargo test --workspace --release)" "5-9 min, much of it compiling"
 tests cargo test --workspace --release
 
-step "loom models (cargo test -p seqring-loom)" "5-7 min; one model alone runs ~4 min"
+step "loom models (cargo test -p seqring-loom)" "~6 min; one model alone runs ~4 min"
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 tests cargo test -p seqring-loom --release --target-dir target/loom
 
-step "fuzz corpus replay" "1-2 min"
+step "fuzz corpus replay" "2-4 min, most of it compiling"
 tests cargo test --release --manifest-path fuzz/Cargo.toml --target-dir target
 
-step "Python package (pip install ./python: maturin compiles it, ~100 s) and its pytest suite" "3-4 min"
+step "Python package (pip install ./python: maturin compiles it, 2-5 min) and its pytest suite (~75 s)" "4-6 min"
 # maturin comes from .ci/requirements.txt, so the build needs no isolated environment of its own.
 python3 -m pip install --quiet --disable-pip-version-check --no-build-isolation ./python
 # pytest's own summary line ("N passed in T s") is kept for the closing line.
