@@ -5,7 +5,9 @@
 //!   bin a source's panel shows its *peak* rate as a line: the highest rate over [`PEAK_WINDOW`] consecutive
 //!   intervals inside the bin (for a lone message, the interval since the one before; enough to span tens of µs at 10 M messages/s, so that the µs timestamps do not make
 //!   the rate jump), which is a burst's own rate (an average over the bin would hide a 3 ms burst at
-//!   5 M messages/s in a 15 ms bin as 1 M/s), and its *mean* rate over the bin as pale bars.
+//!   5 M messages/s in a 15 ms bin as 1 M/s), and its *mean* rate over the bin as pale bars. A bin without
+//!   messages inside the source's span shows one message per the interval that spans it, so a source slower than
+//!   the bins stays level and a pause drops to about 0; nothing is drawn outside the span.
 //! - **Gaps** are judged against each source's own cadence. A source's usual spacing is the time-weighted median
 //!   of the intervals between its messages: the interval length that half of the source's time is spent in, so a
 //!   source that sends bursts every 250 ms has a usual spacing of about 250 ms, whatever its rate inside a burst.
@@ -151,7 +153,8 @@ fn bin(series: &[Series]) -> (f64, Vec<Binned>) {
             sorted.sort_unstable();
             let bin_of = |t: u64| (((t - t0) as f64 / width) as usize).min(BINS - 1);
             let mut counts = vec![0u64; BINS];
-            let mut peak = vec![0f64; BINS];
+            // NaN outside the source's span: nothing is drawn there.
+            let mut peak = vec![f64::NAN; BINS];
             let mut start = 0;
             while start < sorted.len() {
                 let b = bin_of(sorted[start]);
@@ -173,10 +176,25 @@ fn bin(series: &[Series]) -> (f64, Vec<Binned>) {
                 } else if start > 0 {
                     // A lone message: the interval since the source's previous one.
                     per_s(sorted[start] - sorted[start - 1], 1)
+                } else if end < sorted.len() {
+                    // The source's first message: the interval to its second.
+                    per_s(sorted[end] - sorted[start], 1)
                 } else {
                     1.0 / (width / 1e6)
                 };
                 start = end;
+            }
+            // An empty bin inside the span lies within one interval between two messages: the producer's rate
+            // there is one message per that interval (a slow periodic source stays level, a pause drops to ~0).
+            if let (Some(&first), Some(&last)) = (sorted.first(), sorted.last()) {
+                for (b, p) in peak.iter_mut().enumerate().take(bin_of(last)).skip(bin_of(first)) {
+                    if counts[b] == 0 {
+                        let from = t0 + (b as f64 * width) as u64;
+                        let next = sorted.partition_point(|&t| t < from).min(sorted.len() - 1);
+                        let interval = sorted[next] - sorted[next.saturating_sub(1)];
+                        *p = 1e6 / interval.max(1) as f64;
+                    }
+                }
             }
             let cadence = cadence(&sorted);
             Binned {
@@ -296,7 +314,7 @@ where
     for (i, (b, panel)) in binned.iter().zip(&panels).enumerate() {
         let colour = SOURCE_COLOURS[i % SOURCE_COLOURS.len()];
         // Head room above the highest peak for the legend, so that it hides no data.
-        let top = b.peak.iter().copied().fold(0.0, f64::max).max(1.0) * 1.7;
+        let top = b.peak.iter().chain(&b.mean).copied().fold(0.0, f64::max).max(1.0) * 1.7;
         let last = i + 1 == binned.len();
         let caption = match b.cadence {
             Some(c) => format!(
@@ -311,7 +329,12 @@ where
                     n => format!("{n} gaps"),
                 }
             ),
-            None => format!("source {}: {} messages", b.source, b.messages),
+            None => format!(
+                "source {}: {} message{}",
+                b.source,
+                b.messages,
+                if b.messages == 1 { "" } else { "s" }
+            ),
         };
         let mut chart = ChartBuilder::on(panel)
             .caption(caption, ("sans-serif", 15))
@@ -357,7 +380,12 @@ where
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], colour.mix(0.3).filled()));
         chart
             .draw_series(LineSeries::new(
-                b.peak.iter().enumerate().map(|(k, &p)| ((k as f64 + 0.5) * width_s, p)),
+                // A step per bin, so that a source whose span is one bin still shows.
+                b.peak
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| !p.is_nan())
+                    .flat_map(|(k, &p)| [(k as f64 * width_s, p), ((k + 1) as f64 * width_s, p)]),
                 colour.stroke_width(2),
             ))?
             .label(format!("source {} peak", b.source))
@@ -450,6 +478,17 @@ mod tests {
         let (_, b) = bin(&[series(3, times)]);
         assert_eq!(b[0].gaps.len(), 1, "{:?} {:?}", b[0].gaps, b[0].cadence);
         assert!((b[0].gaps[0].from_s - 0.499).abs() < 1e-3, "{:?}", b[0].gaps);
+    }
+
+    #[test]
+    fn a_source_slower_than_the_bins_stays_level() {
+        // Every 8 ms for 1 s: bins of about 5 ms, so every other bin is empty.
+        let (width, b) = bin(&[series(4, (0..125).map(|k| T0 + k * 8000).collect())]);
+        assert!(width < 8000.0);
+        let drawn: Vec<f64> = b[0].peak.iter().copied().filter(|p| !p.is_nan()).collect();
+        assert!(drawn.len() >= BINS - 1, "{}", drawn.len());
+        assert!(drawn.iter().all(|&p| (p - 125.0).abs() < 0.01), "{drawn:?}");
+        assert!(b[0].gaps.is_empty());
     }
 
     #[test]
