@@ -272,7 +272,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
     writeln!(
         out,
         "demo: {} producers logged {} messages of {} B in {:.2} s, {} bursts each; inside its bursts each producer \
-         logged {}–{} messages/s, {} messages/s averaged over the whole run",
+         logged {}–{} messages/s (over whole bursts, time without a core included: `seqring inspect --plot` shows \
+         the peaks), {} messages/s averaged over the whole run",
         reports.len(),
         grouped(logged),
         args.payload,
