@@ -1,34 +1,80 @@
 #!/usr/bin/env bash
-# Every test of seqring, as the README's test command: installs the Python packages the interop tests use, then runs
-# the workspace tests (unit, integration, cross-process, CLI, doctests), the loom models, the fuzz-corpus replay and
-# the Python package's pytest suite, and ends with one closing line over all of them. Run from anywhere: bash tests/run.sh
+# Every test of seqring, as the README's test command: bash tests/run.sh (from anywhere).
+#
+# What it runs, in order, with the times of one run on a 2-vCPU VM shared with other builds (issue 25; a first run
+# on a fresh clone compiles more in steps 2-5):
+#   1. a Python virtual environment in .venv/ (git-ignored; the machine's Python is left alone) with the packages
+#      the interop tests use (.ci/requirements.txt)                                        16 s
+#   2. the workspace tests: unit, integration, cross-process, CLI, doctests              4.7 min
+#   3. the loom models (one of them alone takes ~4 min; cargo then prints "has been running for over 60 seconds")
+#                                                                                         5.7 min
+#   4. the fuzz-corpus replay, most of it compiling the fuzz crate                         4.2 min
+#   5. the Python package (python/, compiled by maturin into .venv) and its pytest suite (75 s)  5.8 min
+# about 21 minutes in all, and ends with one closing line over all of them: tests: N passed, N failed, N skipped.
+#
+# Tests write their temporary files (temporary directories, benchmark archives, lock files) under one scratch
+# directory of this run, which is removed when the run ends, passed or failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
-step() { printf '\n=== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
-results=$(mktemp)
-trap 'rm -f "$results"' EXIT
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/seqring-tests.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+results="$scratch/results"
+: >"$results"
+mkdir -p "$scratch/tmp"
+export TMPDIR="$scratch/tmp"
+
+steps=5
+n=0
+step_start=0
+# Announces step N: what runs and roughly how long it takes; reports the previous step's time.
+step() {
+    finish_step
+    n=$((n + 1))
+    step_start=$SECONDS
+    printf '\n=== %d/%d %s [usually %s] (started %s UTC)\n' "$n" "$steps" "$1" "$2" "$(date -u +%H:%M:%S)"
+}
+finish_step() {
+    if [ "$n" -gt 0 ]; then
+        printf '=== %d/%d done in %d s\n' "$n" "$steps" "$((SECONDS - step_start))"
+    fi
+}
 # Runs a test command, keeping its output for the closing summary (pipefail keeps its exit status).
 tests() { "$@" 2>&1 | tee -a "$results"; }
 
-step "python packages for the interop tests"
-python3 -m pip install --quiet --disable-pip-version-check -r .ci/requirements.txt
-test -d ../shared/fixtures/ataraxis-7.2.0 || { echo "../shared/fixtures (the ataraxis fixtures) must sit beside the checkout"; exit 1; }
+step "Python environment in .venv with numpy, pytest, maturin, ..." "under 1 min the first time, seconds after"
+test -d ../shared/fixtures/ataraxis-7.2.0 || {
+    echo "tests/run.sh: ../shared/fixtures (the ataraxis fixtures) must sit beside the checkout"
+    exit 1
+}
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv || {
+        echo "tests/run.sh: python3 -m venv failed; install Python's venv module (Debian/Ubuntu: apt-get install python3-venv)"
+        exit 1
+    }
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r .ci/requirements.txt
+# The tests call `python3`: from here on that is the environment's.
+export VIRTUAL_ENV="$PWD/.venv"
+export PATH="$VIRTUAL_ENV/bin:$PATH"
+echo "python3 is $(command -v python3) ($(python3 --version))"
 
-step "workspace tests"
+step "workspace tests (cargo test --workspace --release)" "5-9 min, much of it compiling"
 tests cargo test --workspace --release
 
-step "loom models"
+step "loom models (cargo test -p seqring-loom)" "~6 min; one model alone runs ~4 min"
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 tests cargo test -p seqring-loom --release --target-dir target/loom
 
-step "fuzz corpus replay"
+step "fuzz corpus replay" "2-4 min, most of it compiling"
 tests cargo test --release --manifest-path fuzz/Cargo.toml --target-dir target
 
-step "python package (python/: built by maturin) and its pytest suite"
-python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore ./python
+step "Python package (pip install ./python: maturin compiles it, 2-5 min) and its pytest suite (~75 s)" "4-6 min"
+# maturin comes from .ci/requirements.txt, so the build needs no isolated environment of its own.
+python3 -m pip install --quiet --disable-pip-version-check --no-build-isolation ./python
 # pytest's own summary line ("N passed in T s") is kept for the closing line.
 tests python3 -m pytest -q -p no:cacheprovider python/tests
+finish_step
 
 # One closing line over every `test result:` line above and pytest's summary.
 awk '/^test result:/ { p += $4; f += $6; s += $8 }

@@ -61,6 +61,18 @@ fn assemble_keep_sources_then_refuses_to_overwrite() {
 fn assemble_errors_and_usage() {
     let out = seqring(&["assemble", "/nonexistent/seqring-logs"]);
     assert_fails_naming(&out, "/nonexistent/seqring-logs");
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+    // An existing file is not said not to exist.
+    let files = tempfile::tempdir().unwrap();
+    let garbage = files.path().join("garbage.npz");
+    std::fs::write(&garbage, b"not an archive").unwrap();
+    let out = seqring(&["assemble", garbage.to_str().unwrap()]);
+    assert_fails_naming(&out, "garbage.npz");
+    assert!(
+        stderr(&out).contains("is a file, not a log directory") && !stderr(&out).contains("does not exist"),
+        "{}",
+        stderr(&out)
+    );
     for bad in [
         vec!["assemble", "/tmp", "--bogus"],
         vec!["assemble", "/tmp", "--workers", "0"],

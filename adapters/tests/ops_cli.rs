@@ -76,12 +76,105 @@ fn demo_logs_assembles_and_verifies_and_numpy_reads_every_message() {
     assert_ne!(demo_log_dir(&stdout(&again), dir.path()), log_dir);
 }
 
+/// The number after `label` in `text`, with its digit-group commas removed ("written 1,203 records" gives 1203).
+fn number_after(text: &str, label: &str) -> u64 {
+    let rest = text
+        .split(label)
+        .nth(1)
+        .unwrap_or_else(|| panic!("{label:?} not in: {text}"));
+    rest.trim_start()
+        .split(|c: char| !(c.is_ascii_digit() || c == ','))
+        .next()
+        .unwrap()
+        .replace(',', "")
+        .parse()
+        .unwrap_or_else(|e| panic!("no number after {label:?} ({e}): {text}"))
+}
+
+#[test]
+fn demo_honours_seconds_and_says_where_its_files_are_and_how_to_remove_them() {
+    let dir = tempfile::tempdir().unwrap();
+    // One burst of 1,500 messages per 250 ms trial: 1 s is 4 trials, 0.5 s is 2.
+    for (seconds, trials) in [("1", 4u64), ("0.5", 2)] {
+        let start = std::time::Instant::now();
+        let out = seqring_in(
+            dir.path(),
+            &["demo", "--producers", "2", "--seconds", seconds, "--burst", "1500"],
+        );
+        assert_ok(&out);
+        let text = stdout(&out);
+        let secs: f64 = seconds.parse().unwrap();
+        assert!(
+            start.elapsed().as_secs_f64() >= secs - 0.25,
+            "{seconds} s asked, {:?} taken",
+            start.elapsed()
+        );
+        assert_eq!(number_after(&text, "logged"), 2 * 1500 * trials, "{text}");
+        assert_eq!(number_after(&text, "written"), 2 * 1500 * trials + 2, "{text}");
+        let grouped = if trials == 4 {
+            "12,000 messages"
+        } else {
+            "6,000 messages"
+        };
+        assert!(text.contains(grouped), "counts are grouped: {text}");
+        // Rates are stated per producer inside bursts, and as the average over the run, never as a sum.
+        assert!(text.contains("inside its bursts each producer logged"), "{text}");
+        assert!(text.contains("averaged over the whole run"), "{text}");
+        assert!(!text.contains("in all"), "{text}");
+        // Where the files are, their size, and how to remove them.
+        let run_dir = std::fs::read_dir(dir.path().join("seqring-demo"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .max_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap())
+            .unwrap();
+        let relative = run_dir.strip_prefix(dir.path()).unwrap().display().to_string();
+        assert!(text.contains(&format!("rm -r {relative}")), "{text}");
+        assert!(text.contains(" kB in ") || text.contains(" MB in "), "{text}");
+    }
+    // --clean removes the run (and the output directory it created).
+    let clean_dir = dir.path().join("clean");
+    let out = seqring(&[
+        "demo",
+        "--producers",
+        "1",
+        "--seconds",
+        "0.25",
+        "--burst",
+        "100",
+        "--clean",
+        "--out",
+        clean_dir.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    assert!(stdout(&out).contains("demo: removed"), "{}", stdout(&out));
+    assert!(!clean_dir.exists(), "the run directory is gone");
+}
+
 #[test]
 fn demo_rejects_bad_settings() {
     let dir = tempfile::tempdir().unwrap();
-    assert_fails_naming(&seqring_in(dir.path(), &["demo", "--payload", "8"]), "--payload");
-    assert_fails_naming(&seqring_in(dir.path(), &["demo", "--seconds", "0"]), "--seconds");
-    assert_usage(&seqring_in(dir.path(), &["demo", "--producers", "0"]));
+    // Bad values are usage errors (exit 2), naming the option.
+    for (option, value) in [
+        ("--payload", "8"),
+        ("--payload", "lots"),
+        ("--seconds", "0"),
+        ("--seconds", "-1"),
+        ("--seconds", "NaN"),
+        ("--producers", "0"),
+        ("--burst", "0"),
+    ] {
+        let out = seqring_in(dir.path(), &["demo", &format!("{option}={value}")]);
+        assert_usage(&out);
+        assert!(
+            cli_support::stderr(&out).contains(option),
+            "{option} {value}: {}",
+            cli_support::stderr(&out)
+        );
+    }
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "a usage error writes nothing"
+    );
     let blocked = dir.path().join("a-file");
     std::fs::write(&blocked, b"").unwrap();
     let out = seqring_in(dir.path(), &["demo", "--out", blocked.to_str().unwrap()]);
@@ -122,6 +215,95 @@ fn shm_list_inspect_remove() {
     assert!(!Path::new("/dev/shm").join(&name).exists());
     assert_fails_naming(&seqring(&["shm", "remove", &name]), &name);
     drop(array);
+}
+
+#[test]
+fn shm_remove_leaves_other_programs_objects_unless_forced() {
+    // Another program's object: not listed, reported by inspect as a bad layout, and not removed without --force.
+    let foreign = unique("foreign");
+    let path = Path::new("/dev/shm").join(&foreign);
+    std::fs::write(&path, [7u8; 64]).unwrap();
+    let listed = json(&seqring(&["shm", "list", "--json"]));
+    assert!(
+        listed["regions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["name"] != foreign.as_str()),
+        "{listed}"
+    );
+    assert_fails_naming(&seqring(&["shm", "inspect", &foreign]), &foreign);
+    let out = seqring(&["shm", "remove", &foreign]);
+    assert_fails_naming(&out, &foreign);
+    assert!(
+        cli_support::stderr(&out).contains("--force"),
+        "{}",
+        cli_support::stderr(&out)
+    );
+    assert!(path.exists(), "another program's object stays");
+    // Also an empty object (shorter than a header).
+    let empty = unique("empty");
+    std::fs::write(Path::new("/dev/shm").join(&empty), b"").unwrap();
+    assert_fails_naming(&seqring(&["shm", "remove", &empty]), &empty);
+    assert_ok(&seqring(&["shm", "remove", &empty, "--force"]));
+    assert_ok(&seqring(&["shm", "remove", &foreign, "--force"]));
+    assert!(!path.exists(), "--force removes it");
+
+    // A seqring region with a damaged header still carries seqring's magic: it is removed without --force.
+    let damaged = unique("damaged");
+    let mut bytes = b"SEQRING\0".to_vec();
+    bytes.extend_from_slice(&[0xee; 248]);
+    std::fs::write(Path::new("/dev/shm").join(&damaged), &bytes).unwrap();
+    let human = stdout(&seqring(&["shm", "list"]));
+    assert!(
+        human.lines().any(|l| l.starts_with(&damaged) && l.contains("invalid")),
+        "{human}"
+    );
+    assert_ok(&seqring(&["shm", "remove", &damaged]));
+    assert!(!Path::new("/dev/shm").join(&damaged).exists());
+}
+
+#[test]
+fn shm_list_lines_up_and_agrees_with_inspect_on_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    // A long name: the columns must still line up with the header.
+    let name = unique("a-logger-with-a-rather-long-name-for-the-columns");
+    let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    let region = format!("{}{name}", seqring::logger::REGION_PREFIX);
+    let human = stdout(&seqring(&["shm", "list"]));
+    let header = human.lines().next().unwrap();
+    let row = human
+        .lines()
+        .find(|l| l.starts_with(&region))
+        .unwrap_or_else(|| panic!("{region} not listed: {human}"));
+    let end_of = |line: &str, word: &str| line.rfind(word).map(|i| i + word.len());
+    assert_eq!(end_of(header, "kind"), end_of(row, "logger"), "\n{header}\n{row}");
+    assert_eq!(
+        end_of(header, "creator"),
+        end_of(row, &std::process::id().to_string()),
+        "\n{header}\n{row}"
+    );
+    // One size for one region, in list and inspect.
+    let listed = json(&seqring(&["shm", "list", "--json"]));
+    let entry = listed["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == region.as_str())
+        .unwrap()
+        .clone();
+    // inspect finds a logger by its own name as well as by its region's name.
+    for by in [&name, &region] {
+        let inspected = json(&seqring(&["shm", "inspect", by, "--json"]));
+        assert_eq!(inspected["name"], region.as_str());
+        assert_eq!(inspected["kind"], "logger");
+        assert_eq!(inspected["size"], entry["size"], "{inspected} vs {entry}");
+    }
+    assert_eq!(
+        entry["size"],
+        std::fs::metadata(Path::new("/dev/shm").join(&region)).unwrap().len()
+    );
+    logger.stop().unwrap();
 }
 
 #[test]
@@ -252,8 +434,35 @@ fn recover_dry_run_then_cut_a_torn_segment() {
     bytes.extend_from_slice(&[0xab; 64]);
     std::fs::write(&segment, &bytes).unwrap();
     let damaged = seqring(&["recover", log_dir]);
-    assert_fails_naming(&damaged, "damaged");
+    assert_fails_naming(&damaged, "1 segment is damaged");
     assert_eq!(std::fs::read(&segment).unwrap(), bytes, "left as it was");
+}
+
+#[test]
+fn recover_refuses_a_folder_that_is_not_a_log_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), b"not a log").unwrap();
+    for dry in [false, true] {
+        let mut args = vec!["recover", dir.path().to_str().unwrap()];
+        if dry {
+            args.push("--dry-run");
+        }
+        let out = seqring(&args);
+        assert_fails_naming(&out, dir.path().to_str().unwrap());
+        assert!(
+            cli_support::stderr(&out).contains("no segments"),
+            "{}",
+            cli_support::stderr(&out)
+        );
+    }
+    let file = dir.path().join("notes.txt");
+    let out = seqring(&["recover", file.to_str().unwrap()]);
+    assert_fails_naming(&out, "is not a directory");
+    // An assembled log directory (archives, no segments) has nothing to recover, and that is fine.
+    let assembled = log_with_a_gap(&dir.path().join("assembled"), false);
+    let out = seqring(&["recover", assembled.to_str().unwrap()]);
+    assert_ok(&out);
+    assert!(stdout(&out).contains("nothing to recover"), "{}", stdout(&out));
 }
 
 #[test]
@@ -409,10 +618,18 @@ fn inspect_plot_draws_rates_and_marks_a_gap() {
     let drawn = std::fs::read_to_string(&svg).unwrap();
     assert!(drawn.starts_with("<svg"), "an SVG document");
     let texts: Vec<&str> = drawn.lines().map(str::trim).collect();
-    for label in ["gap", "source 1", "source 2"] {
+    for label in ["gap", "source 1 peak", "source 2 peak", "mean per bin"] {
         assert!(texts.contains(&label), "legend entry {label:?} missing");
     }
     assert!(drawn.contains("fill=\"#DC2828\""), "the gap is shaded");
+    assert!(!drawn.contains("stroke=\"#DC2828\""), "no data line in the gap colour");
+    // Each source has a panel whose caption states its cadence: 1 ms between messages.
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("source 1: 2,000 messages; usual spacing 1 ms") && t.ends_with("; 1 gap")),
+        "the caption of source 1"
+    );
 
     // The same run without the gap draws no shading.
     let full = log_with_a_gap(&dir.path().join("full"), false);
@@ -425,8 +642,139 @@ fn inspect_plot_draws_rates_and_marks_a_gap() {
         "no gap, no shading"
     );
 
-    assert_fails_naming(
-        &seqring(&["inspect", full.to_str().unwrap(), "--plot", "/no/such/dir/x.svg"]),
-        "/no/such/dir/x.svg",
+    let out = seqring(&["inspect", full.to_str().unwrap(), "--plot", "/no/such/dir/x.svg"]);
+    assert_fails_naming(&out, "/no/such/dir/x.svg");
+    let err = cli_support::stderr(&out);
+    assert!(
+        err.contains("cannot write") && err.contains("No such file or directory") && !err.contains("backend"),
+        "{err}"
     );
+
+    // A PNG is a PNG; other extensions are refused as a usage error.
+    let png = dir.path().join("rates.png");
+    assert_ok(&seqring(&[
+        "inspect",
+        full.to_str().unwrap(),
+        "--plot",
+        png.to_str().unwrap(),
+    ]));
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
+    assert_eq!(&bytes[12..16], b"IHDR");
+    let (w, h) = (
+        u32::from_be_bytes(bytes[16..20].try_into().unwrap()),
+        u32::from_be_bytes(bytes[20..24].try_into().unwrap()),
+    );
+    assert!(w >= 800 && h >= 300, "{w} x {h}");
+    for bad in ["rates.jpg", "rates"] {
+        let out = seqring(&[
+            "inspect",
+            full.to_str().unwrap(),
+            "--plot",
+            dir.path().join(bad).to_str().unwrap(),
+        ]);
+        assert_usage(&out);
+        assert!(
+            cli_support::stderr(&out).contains(".svg or .png"),
+            "{}",
+            cli_support::stderr(&out)
+        );
+        assert!(!dir.path().join(bad).exists());
+    }
+}
+
+/// Logs two bursty sources (bursts of 2,000 messages 1 µs apart every 250 ms for 3 s); source 2 misses the burst
+/// at 1.5 s. Assembles the run.
+fn log_bursts(dir: &Path) -> PathBuf {
+    let logger = DataLogger::builder(dir, &unique("plot-bursts")).start().unwrap();
+    let (one, two) = (logger.producer(1).unwrap(), logger.producer(2).unwrap());
+    for burst in 0..12u64 {
+        for i in 0..2000u64 {
+            let t = burst * 250_000 + i + 1;
+            one.log_at(t, &i.to_le_bytes()).unwrap();
+            if burst != 6 {
+                two.log_at(t, &i.to_le_bytes()).unwrap();
+            }
+        }
+    }
+    let report = logger.stop().unwrap();
+    assert_ok(&seqring(&["assemble", report.log_dir.to_str().unwrap()]));
+    report.log_dir
+}
+
+#[test]
+fn inspect_plot_judges_gaps_by_each_sources_cadence_and_shows_the_burst_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_dir = log_bursts(&dir.path().join("bursts"));
+    let svg = dir.path().join("bursts.svg");
+    let out = seqring(&["inspect", log_dir.to_str().unwrap(), "--plot", svg.to_str().unwrap()]);
+    assert_ok(&out);
+    let err = cli_support::stderr(&out);
+    // The pauses between bursts are the sources' rhythm; only the missing burst is a gap.
+    let gap_lines: Vec<&str> = err.lines().filter(|l| l.contains("has a gap")).collect();
+    assert_eq!(gap_lines.len(), 1, "{err}");
+    assert!(
+        gap_lines[0].contains("source 2 has a gap from 1.252 s to 1.750 s"),
+        "{err}"
+    );
+    assert!(err.contains("(1 gap;"), "{err}");
+    // The rate axis reaches the bursts' rate, 1 M messages/s (1 message per µs), not a per-bin average.
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    let ticks: Vec<f64> = drawn
+        .lines()
+        .filter_map(|t| t.trim().strip_suffix(" M/s"))
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let top = ticks.iter().copied().fold(0.0, f64::max);
+    assert!((1.0..2.0).contains(&top), "the y axis reaches 1 M/s: {ticks:?}");
+    assert!(
+        drawn.contains("source 2: 22,000 messages; usual spacing 248 ms"),
+        "the bursts' cadence"
+    );
+}
+
+/// Runs `seqring ARGS` on a pseudo-terminal (through `script`), where progress is drawn, and returns all it printed.
+fn on_a_terminal(args: &str, cwd: &Path) -> String {
+    let command = format!("{} {args}", env!("CARGO_BIN_EXE_seqring"));
+    let out = std::process::Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{args}: {text}");
+    text
+}
+
+#[test]
+fn progress_on_a_terminal_shows_no_empty_counts_and_readable_rates() {
+    let dir = tempfile::tempdir().unwrap();
+    // The demo's live line: the trial and grouped counts, no average rate that contradicts its table.
+    let screen = on_a_terminal("demo --producers 2 --seconds 1 --burst 50000", dir.path());
+    assert!(screen.contains("producers logging, trial "), "{screen:?}");
+    assert!(screen.contains("records written"), "{screen:?}");
+    assert!(!screen.contains("records/s"), "{screen:?}");
+    // assemble's bar: nothing like `0/0` before the total is known, and rates as `35.2 M/s`, not `35,206,841.643/s`.
+    let logger = DataLogger::builder(dir.path(), &unique("progress")).start().unwrap();
+    let producer = logger.producer(1).unwrap();
+    for i in 0..300_000u64 {
+        producer.log_at(i + 1, &i.to_le_bytes()).unwrap();
+    }
+    let report = logger.stop().unwrap();
+    let screen = on_a_terminal(&format!("assemble {}", report.log_dir.display()), dir.path());
+    assert!(
+        screen.contains("assembled 300,001 entries from 1 source in "),
+        "{screen:?}"
+    );
+    // The bar was drawn, with its total grouped, and never with an unknown total as `0/0`.
+    assert!(screen.contains("/300,001"), "{screen:?}");
+    assert!(!screen.contains(" 0/0"), "{screen:?}");
+    let long_rate = screen.split("/s").any(|before| {
+        before
+            .rsplit(' ')
+            .next()
+            .is_some_and(|w| w.contains(',') && w.contains('.'))
+    });
+    assert!(!long_rate, "a rate printed as 35,206,841.643/s: {screen:?}");
 }

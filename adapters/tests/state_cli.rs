@@ -345,3 +345,87 @@ fn tracker_info_find_reset_jobs_and_discover() {
     );
     assert_usage(&seqring(&["tracker", "discover", r]));
 }
+
+#[test]
+fn tracker_reads_create_no_lock_file_and_take_plain_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jobs.yaml");
+    let lock = dir.path().join("jobs.yaml.lock");
+    let f = file.to_str().unwrap();
+    assert_ok(&seqring(&[
+        "tracker",
+        f,
+        "init",
+        "process:1",
+        "process:2",
+        "assemble",
+        "extract:2b",
+    ]));
+    // A tracker that came without its lock file (copied, or written by another tool): reading it leaves no file.
+    std::fs::remove_file(&lock).unwrap();
+    for action in [
+        &["summary"][..],
+        &["summary", "--json"],
+        &["list", "--json"],
+        &["info", "process:1", "--json"],
+        &["status", "assemble"],
+        &["find", "ss", "--json"],
+    ] {
+        let mut args = vec!["tracker", f];
+        args.extend_from_slice(action);
+        let out = seqring(&args);
+        assert_ok(&out);
+        assert!(!lock.exists(), "{action:?} created {}", lock.display());
+        // Every --json prints one JSON object on one line, as the other commands do.
+        if action.contains(&"--json") {
+            let text = stdout(&out);
+            assert_eq!(text.lines().count(), 1, "{action:?}: {text}");
+            serde_json::from_str::<serde_json::Value>(&text).unwrap();
+        }
+    }
+    let out = seqring(&[
+        "tracker",
+        "discover",
+        dir.path().to_str().unwrap(),
+        "jobs.yaml",
+        "--json",
+    ]);
+    assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));
+    assert!(!lock.exists());
+    // A garbage file is an error naming it, and reading it creates nothing either.
+    let garbage = dir.path().join("garbage.yaml");
+    std::fs::write(&garbage, "{{{ not a tracker").unwrap();
+    assert_fails_naming(
+        &seqring(&["tracker", garbage.to_str().unwrap(), "summary"]),
+        "garbage.yaml",
+    );
+    assert!(!dir.path().join("garbage.yaml.lock").exists());
+
+    // find TEXT matches the name or the specifier.
+    let out = seqring(&["tracker", f, "find", "2", "--json"]);
+    let found: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        found,
+        serde_json::json!({
+            job_id("process", "2").unwrap(): ["process", "2"],
+            job_id("extract", "2b").unwrap(): ["extract", "2b"],
+        })
+    );
+    let out = seqring(&["tracker", f, "find", "ss"]);
+    assert_ok(&out);
+    assert_eq!(stdout(&out).lines().count(), 3, "{}", stdout(&out));
+    assert_usage(&seqring(&["tracker", f, "find", "ss", "--name", "x"]));
+
+    // fail ID MESSAGE, as well as fail ID --message MESSAGE; not both.
+    assert_ok(&seqring(&["tracker", f, "start", "process:2"]));
+    assert_ok(&seqring(&["tracker", f, "fail", "process:2", "disk full"]));
+    let tracker = ProcessingTracker::new(&file).unwrap();
+    let info = tracker.job_info(&job_id("process", "2").unwrap()).unwrap();
+    assert_eq!(
+        (info.status, info.error_message.as_deref()),
+        (JobStatus::Failed, Some("disk full"))
+    );
+    assert_usage(&seqring(&["tracker", f, "fail", "process:2", "a", "--message", "b"]));
+    // A change takes the lock, and so creates the lock file, as Python's filelock does.
+    assert!(lock.exists());
+}

@@ -6,7 +6,8 @@ usage: archive.py [--quick] [--messages N] [--dir DIR]
 
 The archive (N messages of 64 B from one source, default 1 M) is written once with Python's zipfile exactly as
 ataraxis/numpy write one (a stored zip of 1-D uint8 ``.npy`` entries ``[source][elapsed u64 LE][payload]``, the
-onset entry first) and kept in DIR (default: the system temp dir) for later runs. Each figure is the median and
+onset entry first) into DIR, where it is kept for later runs; without --dir it goes to a temporary directory that is
+removed when the script ends. Each figure is the median and
 minimum of at least 7 rounds, per call and per message. ataraxis 7.2.0 is not installable here: its figure
 (``LogArchiveReader.iter_messages`` about 13,000 messages/s) is the one recorded in issue 12.
 """
@@ -72,8 +73,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a few-second run: 100 k messages, 7 rounds")
     parser.add_argument("--messages", type=int, default=None)
-    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "seqring-bench-python-archive")
+    parser.add_argument("--dir", type=Path, default=None, help="keep the archive here for later runs")
     args = parser.parse_args()
+    if args.dir is None:
+        with tempfile.TemporaryDirectory(prefix="seqring-bench-python-archive-") as scratch:
+            args.dir = Path(scratch)
+            run(args)
+    else:
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     messages = args.messages or (100_000 if args.quick else 1_000_000)
     rounds = 7
 

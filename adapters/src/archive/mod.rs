@@ -315,7 +315,7 @@ pub enum ArchiveError {
         key: String,
     },
     /// A directory to search is missing or not a directory.
-    #[error("{path} does not exist or is not a directory")]
+    #[error("{}", not_a_directory(path, "directory"))]
     NotADirectory {
         /// The path.
         path: PathBuf,
@@ -338,6 +338,15 @@ pub enum ArchiveError {
         /// Every match.
         paths: Vec<PathBuf>,
     },
+}
+
+/// Says what is wrong with a path that should be a directory: missing, or something else (a file) that exists.
+fn not_a_directory(path: &std::path::Path, what: &str) -> String {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => format!("{} is a file, not a {what}", path.display()),
+        Ok(_) => format!("{} is not a {what}", path.display()),
+        Err(_) => format!("{} does not exist", path.display()),
+    }
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {
@@ -363,7 +372,7 @@ pub enum AssembleError {
         source: std::io::Error,
     },
     /// The log directory is missing or not a directory.
-    #[error("{path} does not exist or is not a directory")]
+    #[error("{}", not_a_directory(path, "log directory"))]
     NotADirectory {
         /// The path.
         path: PathBuf,

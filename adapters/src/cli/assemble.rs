@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use seqring::archive::{assemble_log_archives, AssembleOptions, Phase, Progress as Assembled};
 
-use super::progress::{Progress, Unit};
+use super::progress::{grouped, si, Progress, Unit};
 use super::CliError;
 
 /// Arguments of `seqring assemble`.
@@ -94,20 +94,21 @@ pub fn run(args: Args) -> Result<(), CliError> {
                 "{}: source {}, {} messages + onset, {} bytes",
                 a.path.display(),
                 a.source_id,
-                a.entries - 1,
-                a.bytes
+                grouped(a.entries.saturating_sub(1)),
+                grouped(a.bytes)
             )?;
         }
+        let sources = report.archives.len();
         writeln!(
             out,
-            "assembled {} entries from {} sources in {:.3} s ({:.0} entries/s){}{}",
-            report.entries(),
-            report.archives.len(),
+            "assembled {} entries from {sources} source{} in {:.3} s ({} entries/s){}{}",
+            grouped(report.entries()),
+            if sources == 1 { "" } else { "s" },
             seconds,
-            report.entries() as f64 / seconds.max(1e-9),
+            si(report.entries() as f64 / seconds.max(1e-9)),
             if report.verified { "; verified" } else { "" },
             if options.remove_sources {
-                format!("; removed {} source files", report.removed_files)
+                format!("; removed {} source files", grouped(report.removed_files))
             } else {
                 "; sources kept".to_owned()
             }

@@ -33,7 +33,9 @@ enum What {
         #[arg(long)]
         json: bool,
     },
-    /// Ring throughput between threads (SPSC; MPSC with 2 producers) and claim+commit latency of 64 B records.
+    /// Ring throughput between threads (SPSC; MPSC with 2 producers) and claim+commit latency of 64 B records (the
+    /// loop criterion times as ring_produce_64B/seqring_claim_commit/spsc; this binary's code for it is slower, see
+    /// the README's Figures).
     Ring {
         /// Print one JSON object.
         #[arg(long)]
@@ -159,12 +161,9 @@ fn ring_bench() -> Result<Value, CliError> {
     let claim_commit_ns = median(|| {
         let mut total = 0.0;
         for _ in 0..64 {
-            total += per_op(BURST, || {
-                if let Ok(mut grant) = producer.claim(1, 0, payload.len()) {
-                    grant.payload_mut().copy_from_slice(black_box(&payload));
-                    grant.commit();
-                }
-            });
+            let start = Instant::now();
+            claim_commit_burst(&producer, BURST, &payload);
+            total += start.elapsed().as_nanos() as f64 / BURST as f64;
             drain(&mut consumer);
         }
         total / 64.0
@@ -205,6 +204,27 @@ fn ring_bench() -> Result<Value, CliError> {
         "mpsc_records_per_s": mpsc_rate.round(),
         "claim_commit_ns": round2(claim_commit_ns),
     }))
+}
+
+/// Claims, fills and commits `n` records of `payload`: the loop `cargo bench -p seqring-benches --bench ring` times
+/// as `ring_produce_64B/seqring_claim_commit/spsc`, written the same way (the payload through `black_box` before
+/// each claim, a 64 KiB ring drained untimed between bursts).
+///
+/// The two still report different figures on one machine (issue 25: 10–11 ns here against criterion's 3.2 ns on a
+/// 2-vCPU Xeon VM), and the difference is the compiler's, not the measurement's: in this binary LLVM keeps each
+/// grant on the stack and reloads it with 16-byte loads where it was stored 8 bytes at a time, a store-forwarding
+/// stall (`perf annotate` puts 40–50 % of the loop's samples on that one load); in the benchmark binary the same
+/// source keeps the grant in registers. A producer in a user's program gets whichever code its own build makes, so
+/// the CLI's figure is the cautious one.
+#[inline(never)]
+fn claim_commit_burst(producer: &SpscProducer<RawRegion<'_>>, n: u64, payload: &[u8; 64]) {
+    for i in 0..n {
+        let payload = black_box(payload);
+        if let Ok(mut grant) = producer.claim(1, i, payload.len()) {
+            grant.payload_mut().copy_from_slice(payload);
+            grant.commit();
+        }
+    }
 }
 
 /// Retries a write while the ring is full (spinning, then yielding).

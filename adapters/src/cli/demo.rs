@@ -8,6 +8,12 @@
 //! arrive exactly once, in order. It prints a per-source table and a summary line, and exits 1 if anything does
 //! not add up.
 //!
+//! Each producer logs one full-speed burst of `--burst` messages per trial (a trial every 250 ms) for `--seconds`,
+//! so the number of messages, and the disk space a run takes, grow with `--seconds`; `--max-records` caps them.
+//! The summary states each producer's rate inside its bursts (messages over the time spent in bursts), the average
+//! over the whole run, and where the run's files are and how much space they take; `--clean` removes them after
+//! the check.
+//!
 //! Payload layout (little-endian): `[seq u64][trial u64][elapsed ms u64][filler]`, so `--payload` is at least 24.
 
 use std::io::{BufRead, BufReader, Write};
@@ -19,7 +25,7 @@ use seqring::archive::{assemble_log_archives, AssembleOptions, LogArchive};
 use seqring::logger::{DataLogger, FullPolicy, LogError, Producer};
 use seqring::shared_array::SharedArray;
 
-use super::progress::{Progress, Unit};
+use super::progress::{grouped, si, Progress, Unit};
 use super::CliError;
 
 /// The smallest payload: sequence number, trial and elapsed time.
@@ -28,6 +34,26 @@ const MIN_PAYLOAD: usize = 24;
 const FULL_WAIT: Duration = Duration::from_secs(2);
 /// The trial number advances this often.
 const TRIAL: Duration = Duration::from_millis(250);
+/// The largest `--payload`: well inside the logger's largest record.
+const MAX_PAYLOAD: usize = 1 << 20;
+
+/// Parses `--payload`: at least [`MIN_PAYLOAD`], at most [`MAX_PAYLOAD`] bytes (a usage error otherwise).
+fn parse_payload(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (MIN_PAYLOAD..=MAX_PAYLOAD).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{text:?} is not a payload size from {MIN_PAYLOAD} (sequence number, trial and time) to {MAX_PAYLOAD} bytes"
+        )),
+    }
+}
+
+/// Parses `--seconds`: a positive number of seconds, at most a day (a usage error otherwise).
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(s),
+        _ => Err(format!("{text:?} is not a positive number of seconds (at most 86400)")),
+    }
+}
 
 /// Arguments of `seqring demo`.
 #[derive(clap::Args, Debug)]
@@ -38,15 +64,23 @@ pub struct Args {
     /// Producer processes.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=200))]
     producers: u8,
-    /// How long the producers log.
-    #[arg(long, default_value_t = 3.0)]
+    /// How long the producers log: one burst per producer every 250 ms, so the messages and the run's disk space
+    /// grow with it (about 24 MB per producer and second at the defaults).
+    #[arg(long, default_value_t = 3.0, value_parser = parse_seconds)]
     seconds: f64,
-    /// Payload bytes per message (at least 24).
-    #[arg(long, default_value_t = 64)]
+    /// Payload bytes per message (24 to 1048576).
+    #[arg(long, default_value_t = 64, value_parser = parse_payload)]
     payload: usize,
-    /// The messages each producer logs, in one full-speed burst per trial (bounds the disk space of a run).
-    #[arg(long, default_value_t = 200_000)]
-    max_records: u64,
+    /// The messages each producer logs in each burst, at full speed.
+    #[arg(long, default_value_t = 16_000, value_parser = clap::value_parser!(u64).range(1..))]
+    burst: u64,
+    /// At most this many messages per producer in all (default: as many as the bursts of `--seconds` hold).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_records: Option<u64>,
+    /// Remove the run's directory after the archives are verified (by default it stays, for a look with
+    /// `seqring inspect` or numpy).
+    #[arg(long)]
+    clean: bool,
 }
 
 /// Arguments of the hidden `seqring demo-producer` (one producer process of a demo).
@@ -59,9 +93,11 @@ pub struct ProducerArgs {
     #[arg(long)]
     source: u8,
     #[arg(long)]
-    seconds: f64,
+    trials: u64,
     #[arg(long)]
     payload: usize,
+    #[arg(long)]
+    burst: u64,
     #[arg(long)]
     max_records: u64,
 }
@@ -83,32 +119,31 @@ impl ProducerReport {
     }
 }
 
-/// Runs one producer process: logs a burst per trial until the deadline or the record limit, then prints its
-/// report.
+/// Runs one producer process: logs one burst in each of the run's trials (a late producer catches up, so the
+/// message count does not depend on the machine's load) until the trials or the record limit are used up, then
+/// prints its report.
 pub fn run_producer(args: ProducerArgs) -> Result<(), CliError> {
     if args.payload < MIN_PAYLOAD {
         return Err(format!("--payload must be at least {MIN_PAYLOAD} bytes").into());
     }
     let state = SharedArray::<u64>::open(&args.state)?;
     let producer = Producer::connect(&args.logger, args.source)?;
-    let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
     let mut payload = vec![0u8; args.payload];
     for (i, b) in payload[MIN_PAYLOAD..].iter_mut().enumerate() {
         *b = (i as u8) ^ args.source;
     }
     // One burst per trial, at full speed: the producer waits for the parent to advance the trial in the shared
     // state array, then logs its share of the messages as fast as the ring takes them.
-    let trials = ((args.seconds / TRIAL.as_secs_f64()).ceil() as u64).max(1);
-    let per_trial = args.max_records.div_ceil(trials);
+    let per_trial = args.burst;
     let (mut logged, mut dropped, mut run_state) = (0u64, 0u64, [0u64; 2]);
     let (mut next_trial, mut busy) = (0, Duration::ZERO);
-    while logged + dropped < args.max_records && Instant::now() < deadline {
+    while logged + dropped < args.max_records && next_trial < args.trials {
         state.read_into(&mut run_state)?;
         if run_state[0] < next_trial {
             std::thread::sleep(Duration::from_micros(500));
             continue;
         }
-        next_trial = run_state[0] + 1;
+        next_trial += 1;
         let burst_end = (logged + dropped + per_trial).min(args.max_records);
         let burst = Instant::now();
         while logged + dropped < burst_end {
@@ -142,14 +177,9 @@ struct Running {
 
 /// Runs the demo.
 pub fn run(args: Args) -> Result<(), CliError> {
-    if args.payload < MIN_PAYLOAD {
-        return Err(format!("--payload must be at least {MIN_PAYLOAD} bytes, got {}", args.payload).into());
-    }
-    if !(args.seconds > 0.0 && args.seconds.is_finite()) {
-        return Err(format!("--seconds must be a positive number, got {}", args.seconds).into());
-    }
     let pid = std::process::id();
     let run_dir = args.out.join(format!("run-{}-{pid}", utc_stamp()));
+    let out_is_new = !args.out.exists();
     std::fs::create_dir_all(&run_dir).map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
     let logger_name = format!("seqring-demo-{pid}");
     let state_name = format!("seqring-demo-{pid}-state");
@@ -159,15 +189,17 @@ pub fn run(args: Args) -> Result<(), CliError> {
         .start()?;
     let log_dir = logger.log_dir().to_path_buf();
 
+    let trials = ((args.seconds / TRIAL.as_secs_f64()).ceil() as u64).max(1);
     let progress = Progress::new(Unit::Spinner, "starting producers");
     let exe = std::env::current_exe()?;
     let mut running = Vec::new();
     for source in 1..=args.producers {
         let child = Command::new(&exe)
             .args(["demo-producer", "--logger", &logger_name, "--state", &state_name])
-            .args(["--source", &source.to_string(), "--seconds", &args.seconds.to_string()])
+            .args(["--source", &source.to_string(), "--trials", &trials.to_string()])
             .args(["--payload", &args.payload.to_string()])
-            .args(["--max-records", &args.max_records.to_string()])
+            .args(["--burst", &args.burst.to_string()])
+            .args(["--max-records", &args.max_records.unwrap_or(u64::MAX).to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -185,11 +217,11 @@ pub fn run(args: Args) -> Result<(), CliError> {
         state.write(&[trial, elapsed.as_millis() as u64])?;
         let health = logger.health();
         progress.message(format!(
-            "{} producers logging: {} records drained, {:.1} M records/s, dropped {}",
+            "{} producers logging, trial {} of {trials}: {} records written, {} dropped",
             running.len(),
-            health.records,
-            health.records as f64 / elapsed.as_secs_f64().max(1e-3) / 1e6,
-            health.dropped
+            (trial + 1).min(trials),
+            grouped(health.records),
+            grouped(health.dropped)
         ));
         let mut i = 0;
         while i < running.len() {
@@ -208,39 +240,54 @@ pub fn run(args: Args) -> Result<(), CliError> {
 
     progress.message("assembling archives".into());
     let assembled = assemble_log_archives(&log_dir, &AssembleOptions::default())?;
-    progress.finish();
-
+    progress.message("verifying every message".into());
     reports.sort_by_key(|r| r.source);
     let problems = verify(&reports, &assembled.archives, args.payload)?;
+    progress.finish();
+
     let logged: u64 = reports.iter().map(|r| r.logged).sum();
     let dropped: u64 = reports.iter().map(|r| r.dropped).sum();
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{:>6} {:>12} {:>8} {:>22}  archive",
-        "source", "messages", "dropped", "M messages/s in bursts"
+        "{:>6} {:>12} {:>8} {:>16}  archive",
+        "source", "messages", "dropped", "burst rate"
     )?;
     for r in &reports {
         let archive = assembled.archives.iter().find(|a| a.source_id == r.source);
         writeln!(
             out,
-            "{:>6} {:>12} {:>8} {:>22.2}  {}",
+            "{:>6} {:>12} {:>8} {:>16}  {}",
             r.source,
-            r.logged,
-            r.dropped,
-            r.rate() / 1e6,
+            grouped(r.logged),
+            grouped(r.dropped),
+            format!("{}/s", si(r.rate())),
             archive.map_or_else(|| "(none)".into(), |a| a.path.display().to_string())
         )?;
     }
+    let rates: Vec<f64> = reports.iter().map(ProducerReport::rate).collect();
+    let (slowest, fastest) = rates
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
     writeln!(
         out,
-        "demo: {} producers logged {logged} messages of {} B in {:.2} s (bursts at {:.2} M messages/s in all); \
-         written {} records; dropped: {}; abandoned: {}; archives in {}",
+        "demo: {} producers logged {} messages of {} B in {:.2} s, {} bursts each; inside its bursts each producer \
+         logged {}–{} messages/s (over whole bursts, time without a core included: `seqring inspect --plot` shows \
+         the peaks), {} messages/s averaged over the whole run",
         reports.len(),
+        grouped(logged),
         args.payload,
         logging.as_secs_f64(),
-        reports.iter().map(ProducerReport::rate).sum::<f64>() / 1e6,
-        stop.records,
+        trials,
+        si(slowest),
+        si(fastest),
+        si(logged as f64 / logging.as_secs_f64().max(1e-9)),
+    )?;
+    writeln!(
+        out,
+        "demo: written {} records (the messages and one onset per producer); dropped: {}; abandoned: {}; archives \
+         in {}",
+        grouped(stop.records),
         dropped.max(stop.dropped),
         stop.abandoned,
         log_dir.display()
@@ -249,7 +296,49 @@ pub fn run(args: Args) -> Result<(), CliError> {
         return Err(format!("the demo's archives do not add up: {}", problems.join("; ")).into());
     }
     writeln!(out, "demo: every message verified in the archives")?;
+    let size = tree_size(&run_dir);
+    if args.clean {
+        std::fs::remove_dir_all(&run_dir).map_err(|e| format!("cannot remove {}: {e}", run_dir.display()))?;
+        if out_is_new {
+            // Only a directory this run created, and only when nothing else is in it.
+            let _ = std::fs::remove_dir(&args.out);
+        }
+        writeln!(out, "demo: removed {} ({})", run_dir.display(), mb(size))?;
+    } else {
+        writeln!(
+            out,
+            "demo: the run's files take {} in {}; remove them with `rm -r {}` (or run the demo with --clean)",
+            mb(size),
+            run_dir.display(),
+            run_dir.display()
+        )?;
+    }
     Ok(())
+}
+
+/// The bytes of every file under `dir` (what a run leaves on disk).
+fn tree_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => tree_size(&e.path()),
+            Ok(_) => e.metadata().map_or(0, |m| m.len()),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// Bytes with a decimal prefix (`205 MB`), as `du --si` and file managers show them.
+fn mb(bytes: u64) -> String {
+    let scaled = si(bytes as f64);
+    if scaled.ends_with(|c: char| c.is_ascii_digit()) {
+        format!("{scaled} B")
+    } else {
+        format!("{scaled}B")
+    }
 }
 
 /// Waits for a finished producer and parses its report.

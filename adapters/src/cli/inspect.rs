@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use seqring::archive::{discover_log_archives, LogArchive, LogDir, LogMessage};
 use serde_json::{json, Map, Value};
 
-use super::plot::{plot, Series};
+use super::plot::{plot, Format, Series};
 use super::CliError;
 
 /// Arguments of `seqring inspect`.
@@ -26,9 +26,17 @@ pub struct Args {
     /// List every message: source, timestamp (µs since the epoch), payload length and payload (hex).
     #[arg(long)]
     messages: bool,
-    /// Also draw each source's message rate over time, with gaps marked, into this SVG file.
-    #[arg(long, value_name = "OUT.svg")]
+    /// Also draw each source's message rate over time (peak and mean per bin), with the gaps in its own cadence
+    /// marked, into this .svg or .png file; the gaps are also listed on stderr.
+    #[arg(long, value_name = "OUT.svg|OUT.png", value_parser = plot_path)]
     plot: Option<PathBuf>,
+}
+
+/// Parses `--plot`: a path ending in `.svg` or `.png` (a usage error otherwise).
+fn plot_path(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    Format::of(&path)?;
+    Ok(path)
 }
 
 /// Where a source's messages are.
@@ -199,6 +207,9 @@ pub fn run(args: Args) -> Result<(), CliError> {
     }
 }
 
+/// The gaps listed on stderr per source; the rest are counted.
+const GAPS_LISTED: usize = 10;
+
 /// Draws the rate plot and reports its gaps on stderr (stdout stays the summary, JSON or text).
 fn draw(svg: &Path, sources: &[Source], log: Option<&LogDir>) -> Result<(), CliError> {
     let mut series = Vec::with_capacity(sources.len());
@@ -207,14 +218,30 @@ fn draw(svg: &Path, sources: &[Source], log: Option<&LogDir>) -> Result<(), CliE
         each_message(s, log, |m| times_us.push(m.timestamp_us))?;
         series.push(Series { source: s.id, times_us });
     }
-    let gaps = plot(&series, svg)?;
-    for g in &gaps {
-        eprintln!(
-            "seqring: source {} has a gap from {:.3} s to {:.3} s",
-            g.source, g.from_s, g.to_s
-        );
+    let binned = plot(&series, svg)?;
+    let mut total = 0;
+    for b in &binned {
+        total += b.gaps.len();
+        for g in b.gaps.iter().take(GAPS_LISTED) {
+            eprintln!(
+                "seqring: source {} has a gap from {:.3} s to {:.3} s",
+                g.source, g.from_s, g.to_s
+            );
+        }
+        if b.gaps.len() > GAPS_LISTED {
+            eprintln!(
+                "seqring: source {} has {} more gaps (the plot shows them all)",
+                b.source,
+                b.gaps.len() - GAPS_LISTED
+            );
+        }
     }
-    eprintln!("seqring: wrote {} ({} gaps)", svg.display(), gaps.len());
+    eprintln!(
+        "seqring: wrote {} ({} gap{}; seconds count from the first message of any source)",
+        svg.display(),
+        total,
+        if total == 1 { "" } else { "s" }
+    );
     Ok(())
 }
 

@@ -42,7 +42,7 @@ enum Command {
     /// Assemble a log directory into one numpy-compatible {source_id}_log.npz archive per source.
     Assemble(assemble::Args),
     /// Summarise a log archive, a log directory or a mapped file (--json for machines, --messages for a listing,
-    /// --plot OUT.svg for each source's rate over time with gaps marked).
+    /// --plot OUT.svg or OUT.png for each source's rate over time with gaps marked).
     Inspect(inspect::Args),
     /// Compute the ataraxis directory checksum of DIR (the last line of stdout is the checksum).
     Checksum(checksum::Args),

@@ -25,7 +25,17 @@ pub struct Args {
 /// Runs the command.
 pub fn run(args: Args) -> Result<(), CliError> {
     if !args.log_dir.is_dir() {
-        return Err(format!("{} is not a directory", args.log_dir.display()).into());
+        return Err(match std::fs::metadata(&args.log_dir) {
+            Ok(_) => format!(
+                "{} is not a directory: recover takes a logger's {{name}}_data_log directory",
+                args.log_dir.display()
+            ),
+            Err(_) => format!("{} does not exist", args.log_dir.display()),
+        }
+        .into());
+    }
+    if segment_paths(&args.log_dir)?.is_empty() {
+        return nothing_to_recover(&args.log_dir);
     }
     let progress = Progress::new(Unit::Spinner, "checking segments");
     let result = if args.dry_run {
@@ -44,55 +54,102 @@ fn repair(dir: &Path) -> Result<(), CliError> {
         match r.torn {
             Some((offset, reason)) => writeln!(
                 out,
-                "{}: cut {} bytes at byte {offset} ({reason}); kept {} batches, {} records",
+                "{}: cut {} at byte {offset} ({reason}); kept {}, {}",
                 r.path.display(),
-                r.truncated_bytes(),
-                r.batches,
-                r.records
+                count(r.truncated_bytes(), "byte"),
+                count(r.batches, "batch"),
+                count(r.records, "record")
             )?,
             None => writeln!(
                 out,
-                "{}: clean, {} batches, {} records",
+                "{}: clean, {}, {}",
                 r.path.display(),
-                r.batches,
-                r.records
+                count(r.batches, "batch"),
+                count(r.records, "record")
             )?,
         }
     }
     writeln!(
         out,
-        "recovered {}: {} segments, {} batches and {} records kept, {} bytes cut, {} damaged",
+        "recovered {}: {}, {} and {} kept, {} cut, {} damaged",
         dir.display(),
-        recovery.segments.len(),
-        recovery.batches(),
-        recovery.records(),
-        recovery.truncated_bytes(),
+        count(recovery.segments.len() as u64, "segment"),
+        count(recovery.batches(), "batch"),
+        count(recovery.records(), "record"),
+        count(recovery.truncated_bytes(), "byte"),
         recovery.damaged.len()
     )?;
     if let Some(first) = recovery.damaged.first() {
+        let n = recovery.damaged.len();
         return Err(format!(
-            "{} segments are damaged other than by a torn tail and were left as they are, first: {first}",
-            recovery.damaged.len()
+            "{} damaged other than by a torn tail and left as {} (first: {first})",
+            if n == 1 {
+                "1 segment is".to_owned()
+            } else {
+                format!("{n} segments are")
+            },
+            if n == 1 { "it is" } else { "they are" }
         )
         .into());
     }
     Ok(())
 }
 
-fn dry_run(dir: &Path) -> Result<(), CliError> {
+/// The segment files directly in `dir`, sorted.
+fn segment_paths(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == EXTENSION) && p.is_file())
         .collect();
     paths.sort();
+    Ok(paths)
+}
+
+/// A directory without segments: fine (exit 0) when it holds what a logger leaves after assembly (archives or
+/// `.npy` entries), an error otherwise, since it is then most likely not a log directory at all.
+fn nothing_to_recover(dir: &Path) -> Result<(), CliError> {
+    let logged = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.ends_with("_log.npz") || name.ends_with(".npy")
+        })
+        .count();
+    if logged == 0 {
+        return Err(format!(
+            "{} holds no segments (.seg files), archives or log entries: is it a logger's {{name}}_data_log \
+             directory?",
+            dir.display()
+        )
+        .into());
+    }
+    println!(
+        "{} holds no segments (.seg files), only archives or .npy entries: nothing to recover",
+        dir.display()
+    );
+    Ok(())
+}
+
+/// `n` followed by `noun`, plural unless `n` is 1 ("1 segment", "2 batches").
+fn count(n: u64, noun: &str) -> String {
+    match (n, noun.ends_with("ch")) {
+        (1, _) => format!("1 {noun}"),
+        (_, true) => format!("{n} {noun}es"),
+        _ => format!("{n} {noun}s"),
+    }
+}
+
+fn dry_run(dir: &Path) -> Result<(), CliError> {
+    let paths = segment_paths(dir)?;
     let mut out = std::io::stdout().lock();
     let (mut cut, mut damaged, mut records) = (0u64, 0usize, 0u64);
     for path in &paths {
         let map = map_file_readonly(path)?;
         let s = scan(&map);
         records += s.records;
-        let kept = format!("{} batches, {} records", s.batches, s.records);
+        let kept = format!("{}, {}", count(s.batches, "batch"), count(s.records, "record"));
         match s.tail {
             Tail::Clean => writeln!(out, "{}: clean, {kept}", path.display())?,
             Tail::Torn { offset, reason } => {
@@ -100,8 +157,9 @@ fn dry_run(dir: &Path) -> Result<(), CliError> {
                 cut += n;
                 writeln!(
                     out,
-                    "{}: would cut {n} bytes at byte {offset} ({reason}); keeps {kept}",
-                    path.display()
+                    "{}: would cut {} at byte {offset} ({reason}); keeps {kept}",
+                    path.display(),
+                    count(n, "byte")
                 )?;
             }
             other => {
@@ -112,10 +170,11 @@ fn dry_run(dir: &Path) -> Result<(), CliError> {
     }
     writeln!(
         out,
-        "dry run of {}: {} segments, {records} records would be kept, {cut} bytes cut, {damaged} damaged; nothing \
-         was changed",
+        "dry run of {}: {}, {} would be kept, {} cut, {damaged} damaged; nothing was changed",
         dir.display(),
-        paths.len()
+        count(paths.len() as u64, "segment"),
+        count(records, "record"),
+        count(cut, "byte"),
     )?;
     Ok(())
 }

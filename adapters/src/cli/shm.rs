@@ -1,4 +1,8 @@
 //! `seqring shm list|inspect|watch|remove`: the seqring regions in `/dev/shm`, stale ones included.
+//!
+//! A logger's region is named `seqring-log.{logger name}`; `inspect`, `watch` and `remove` also find it by the
+//! logger's own name. `remove` removes only objects that carry seqring's header, unless `--force` is given, so a
+//! typo cannot delete another program's shared memory.
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -32,7 +36,7 @@ enum Action {
     },
     /// Show one region: header, and for an array its dtype, shape, version and age; for a logger its ring.
     Inspect {
-        /// The region's name (as `shm list` prints it).
+        /// The region's name (as `shm list` prints it), or a logger's name.
         name: String,
         /// Print one JSON object.
         #[arg(long)]
@@ -52,10 +56,14 @@ enum Action {
         #[arg(long, default_value_t = 64)]
         limit: usize,
     },
-    /// Remove a region (its name disappears; processes that have it mapped keep their mapping).
+    /// Remove a seqring region (its name disappears; processes that have it mapped keep their mapping).
     Remove {
-        /// The region's name.
+        /// The region's name, or a logger's name.
         name: String,
+        /// Also remove an object without seqring's header (another program's shared memory, or a region whose
+        /// header was never written).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -63,19 +71,41 @@ enum Action {
 pub fn run(args: Args) -> Result<(), CliError> {
     match args.action {
         Action::List { json } => list(json),
-        Action::Inspect { name, json } => inspect(&name, json),
+        Action::Inspect { name, json } => inspect(&resolve(&name), json),
         Action::Watch {
             name,
             interval_ms,
             updates,
             limit,
         } => watch(&name, Duration::from_millis(interval_ms.max(1)), updates, limit),
-        Action::Remove { name } => {
-            region::remove_region(&name)?;
-            println!("removed {name}");
-            Ok(())
-        }
+        Action::Remove { name, force } => remove(&resolve(&name), force),
     }
+}
+
+/// The region a user means by `name`: the region of that name, else the region of the logger of that name.
+fn resolve(name: &str) -> String {
+    let exists = |n: &str| region::RegionName::new(n).is_ok_and(|n| n.shm_path().exists());
+    let logger_region = format!("{REGION_PREFIX}{name}");
+    if !exists(name) && !name.starts_with(REGION_PREFIX) && exists(&logger_region) {
+        logger_region
+    } else {
+        name.to_owned()
+    }
+}
+
+/// Removes a region that carries seqring's header, or with `force` any shared-memory object of that name.
+fn remove(name: &str, force: bool) -> Result<(), CliError> {
+    if !force && !region::has_seqring_header(name)? {
+        return Err(format!(
+            "{name} in {} has no seqring header, so it may belong to another program; left as it is (pass --force \
+             to remove it anyway)",
+            region::SHM_DIR
+        )
+        .into());
+    }
+    region::remove_region(name)?;
+    println!("removed {name}");
+    Ok(())
 }
 
 fn kind_name(kind: RegionKind, name: &str) -> &'static str {
@@ -107,16 +137,18 @@ fn list(as_json: bool) -> Result<(), CliError> {
         writeln!(out, "{}", json!({ "regions": regions }))?;
         return Ok(());
     }
+    // The name column is as wide as the longest name, so that every row lines up with the header.
+    let w = entries.iter().map(|e| e.name.len()).max().unwrap_or(0).max(4);
     writeln!(
         out,
-        "{:<40} {:>7} {:>12} {:>9}  state",
+        "{:<w$} {:>7} {:>12} {:>9}  state",
         "name", "kind", "bytes", "creator"
     )?;
     for e in &entries {
         match &e.header {
             Ok(h) => writeln!(
                 out,
-                "{:<40} {:>7} {:>12} {:>9}  {}",
+                "{:<w$} {:>7} {:>12} {:>9}  {}",
                 e.name,
                 kind_name(h.kind, &e.name),
                 e.size,
@@ -125,7 +157,7 @@ fn list(as_json: bool) -> Result<(), CliError> {
             )?,
             Err(err) => writeln!(
                 out,
-                "{:<40} {:>7} {:>12} {:>9}  invalid: {err}",
+                "{:<w$} {:>7} {:>12} {:>9}  invalid: {err}",
                 e.name, "?", e.size, "?"
             )?,
         }
@@ -138,6 +170,12 @@ fn list(as_json: bool) -> Result<(), CliError> {
 
 fn inspect(name: &str, as_json: bool) -> Result<(), CliError> {
     let header = region::probe_region(name)?;
+    // The object's size, as `shm list` reports it (a logger's region is longer than its ring's header says: the
+    // logger's source table follows the ring).
+    let size = region::RegionName::new(name)?
+        .shm_path()
+        .metadata()
+        .map_or(header.len, |m| m.len());
     let value = match header.kind {
         RegionKind::Array => {
             let a = shared_array::inspect(name, INSPECT_TIMEOUT)?;
@@ -149,7 +187,7 @@ fn inspect(name: &str, as_json: bool) -> Result<(), CliError> {
                 Err(e) => json!({ "error": e }),
             };
             json!({
-                "name": name, "kind": "array", "size": header.len, "creator_pid": header.creator_pid,
+                "name": name, "kind": "array", "size": size, "creator_pid": header.creator_pid,
                 "creator_alive": a.creator_alive, "created_ns": header.created_ns,
                 "capacity_bytes": a.capacity_bytes, "created_dtype": a.created_as.0.descr(),
                 "created_shape": &a.created_as.1[..], "current": current,
@@ -158,7 +196,7 @@ fn inspect(name: &str, as_json: bool) -> Result<(), CliError> {
         }
         RegionKind::Ring => {
             let mut v = json!({
-                "name": name, "kind": "ring", "size": header.len, "creator_pid": header.creator_pid,
+                "name": name, "kind": "ring", "size": size, "creator_pid": header.creator_pid,
                 "creator_alive": region::pid_alive(header.creator_pid), "created_ns": header.created_ns,
             });
             if let Some(logger_name) = name.strip_prefix(REGION_PREFIX) {

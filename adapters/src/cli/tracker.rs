@@ -99,9 +99,13 @@ enum Action {
         #[arg(long)]
         json: bool,
     },
-    /// Lists the jobs whose name and/or specifier contain the given text.
+    /// Lists the jobs whose name or specifier contains TEXT, or whose name and specifier contain the texts given
+    /// with --name and --specifier.
     #[command(group = clap::ArgGroup::new("query").required(true).multiple(true))]
     Find {
+        /// Text the job name or the specifier must contain.
+        #[arg(group = "query", conflicts_with_all = ["name", "specifier"])]
+        text: Option<String>,
         /// Text the job name must contain.
         #[arg(long, group = "query")]
         name: Option<String>,
@@ -130,11 +134,14 @@ enum Action {
         /// The job id, or NAME[:SPECIFIER].
         id: String,
     },
-    /// Marks a job failed.
+    /// Marks a job failed, with an optional message: `fail ID "why"` or `fail ID --message "why"`.
     Fail {
         /// The job id, or NAME[:SPECIFIER].
         id: String,
         /// Why it failed.
+        #[arg(value_name = "MESSAGE", conflicts_with = "message")]
+        why: Option<String>,
+        /// Why it failed (the same as the MESSAGE argument).
         #[arg(long)]
         message: Option<String>,
     },
@@ -251,7 +258,7 @@ fn discover(root: &std::path::Path, name: &str, json: bool, timeout: Duration) -
         status: PipelineStatus::resolve(&summary),
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&survey)?);
+        println!("{}", serde_json::to_string(&survey)?);
         return Ok(());
     }
     for t in &survey.trackers {
@@ -290,7 +297,7 @@ fn run_file(args: FileArgs, timeout: Duration) -> Result<(), CliError> {
         Action::Summary { json } => {
             let summary: TrackerSummary = tracker.summarize()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&summary)?);
+                println!("{}", serde_json::to_string(&summary)?);
             } else {
                 println!("tracker {}", tracker.path().display());
                 println!("status {}", summary.status);
@@ -311,7 +318,7 @@ fn run_file(args: FileArgs, timeout: Duration) -> Result<(), CliError> {
                 .filter(|j| status.is_none() || status == Some(j.state.status))
                 .collect();
             if json {
-                println!("{}", serde_json::to_string_pretty(&jobs)?);
+                println!("{}", serde_json::to_string(&jobs)?);
             } else {
                 print_jobs(&jobs);
             }
@@ -323,7 +330,7 @@ fn run_file(args: FileArgs, timeout: Duration) -> Result<(), CliError> {
                 job_id: id,
             };
             if json {
-                println!("{}", serde_json::to_string_pretty(&entry)?);
+                println!("{}", serde_json::to_string(&entry)?);
             } else {
                 let s = &entry.state;
                 let show = |v: Option<String>| v.unwrap_or_else(|| "-".to_owned());
@@ -337,8 +344,22 @@ fn run_file(args: FileArgs, timeout: Duration) -> Result<(), CliError> {
                 println!("error_message {}", show(s.error_message.clone()));
             }
         }
-        Action::Find { name, specifier, json } => {
-            let found = tracker.find_jobs(name.as_deref(), specifier.as_deref())?;
+        Action::Find {
+            text,
+            name,
+            specifier,
+            json,
+        } => {
+            let found = match text {
+                // In the name or in the specifier: one read, file order kept.
+                Some(text) => tracker
+                    .summarize()?
+                    .jobs
+                    .into_iter()
+                    .filter(|j| j.state.job_name.contains(&text) || j.state.specifier.contains(&text))
+                    .collect(),
+                None => tracker.find_jobs(name.as_deref(), specifier.as_deref())?,
+            };
             if json {
                 let map: serde_json::Map<String, serde_json::Value> = found
                     .iter()
@@ -349,7 +370,7 @@ fn run_file(args: FileArgs, timeout: Duration) -> Result<(), CliError> {
                         )
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&map)?);
+                println!("{}", serde_json::to_string(&map)?);
             } else {
                 print_jobs(&found);
             }
@@ -368,9 +389,9 @@ fn run_file(args: FileArgs, timeout: Duration) -> Result<(), CliError> {
             tracker.complete_job(&id)?;
             println!("{id} succeeded");
         }
-        Action::Fail { id, message } => {
+        Action::Fail { id, why, message } => {
             let id = resolve(&tracker, id)?;
-            tracker.fail_job(&id, message.as_deref())?;
+            tracker.fail_job(&id, why.or(message).as_deref())?;
             println!("{id} failed");
         }
         Action::ResetJobs { ids } => {

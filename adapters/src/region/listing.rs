@@ -139,6 +139,36 @@ pub fn list_regions() -> Result<Vec<RegionEntry>, RegionError> {
     Ok(entries)
 }
 
+/// Whether the shared-memory object `name` starts with seqring's region magic (`SEQRING\0`), that is, whether it
+/// is a seqring region (possibly a damaged one) rather than another program's object. Reads 8 bytes; maps nothing.
+///
+/// # Errors
+/// [`RegionError::InvalidName`], [`RegionError::NotFound`], [`RegionError::PermissionDenied`],
+/// [`RegionError::Io`].
+///
+/// # Examples
+/// ```
+/// use seqring::region::{self, CreateOptions, Region};
+/// use seqring_core::region::{init_header, publish_ready, RegionKind};
+/// let name = format!("doc-magic-{}", std::process::id());
+/// let r = Region::create_shm(&name, 4096, CreateOptions::default())?;
+/// assert!(!region::has_seqring_header(&name)?); // zero-filled: no header yet
+/// init_header(&r, RegionKind::Array, 42, 7).unwrap();
+/// publish_ready(&r);
+/// assert!(region::has_seqring_header(&name)?);
+/// # Ok::<(), region::RegionError>(())
+/// ```
+pub fn has_seqring_header(name: &str) -> Result<bool, RegionError> {
+    let path = RegionName::new(name)?.shm_path();
+    let mut file = std::fs::File::open(&path).map_err(|e| RegionError::from_io(name, "open", e))?;
+    let mut magic = [0u8; 8];
+    match std::io::Read::read_exact(&mut file, &mut magic) {
+        Ok(()) => Ok(u64::from_le_bytes(magic) == layout::MAGIC),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(RegionError::from_io(name, "read", e)),
+    }
+}
+
 /// Removes (unlinks) the shared-memory region `name`. Processes that have it mapped keep their mapping.
 ///
 /// # Errors

@@ -29,6 +29,6 @@ mod name;
 
 pub use error::RegionError;
 pub use file::{map_file_readonly, replace_file_atomically, FileError, ReadOnlyMap};
-pub use listing::{list_regions, pid_alive, probe_region, remove_region, RegionEntry};
+pub use listing::{has_seqring_header, list_regions, pid_alive, probe_region, remove_region, RegionEntry};
 pub use mapping::{CreateOptions, Region};
 pub use name::{RegionName, MAX_NAME_LEN, SHM_DIR};

@@ -293,14 +293,26 @@ impl ProcessingTracker {
         Ok(out)
     }
 
-    /// Runs `f` on a snapshot of the jobs read under the lock; writes nothing.
+    /// Runs `f` on a snapshot of the jobs read under the lock; writes nothing, and creates no file: when the lock
+    /// file does not exist yet, no process has ever changed the tracker under its lock, and the file is read
+    /// without it (seqring replaces the file atomically). Should that read fail while a lock file has appeared
+    /// meanwhile (a first writer was at work), it is read again under the lock.
     ///
     /// # Errors
     ///
     /// Lock and file errors, or the error `f` returns.
     pub fn read<R>(&self, f: impl FnOnce(&JobTable) -> Result<R, TrackerError>) -> Result<R, TrackerError> {
-        let _guard = self.lock()?;
-        let jobs = self.load_unlocked()?;
+        let guard = match std::fs::symlink_metadata(&self.lock_path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            _ => Some(self.lock()?),
+        };
+        let jobs = match self.load_unlocked() {
+            Err(_) if guard.is_none() && self.lock_path.exists() => {
+                let _guard = self.lock()?;
+                self.load_unlocked()?
+            }
+            other => other?,
+        };
         f(&jobs)
     }
 
