@@ -778,3 +778,39 @@ fn progress_on_a_terminal_shows_no_empty_counts_and_readable_rates() {
     });
     assert!(!long_rate, "a rate printed as 35,206,841.643/s: {screen:?}");
 }
+
+#[test]
+fn tail_follows_a_running_logger_until_it_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique("tail");
+    let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    let (one, two) = (logger.producer(1).unwrap(), logger.producer(2).unwrap());
+    one.log_at(5, b"before").unwrap();
+    two.log_at(5, b"before").unwrap();
+    let mut child = command()
+        .args(["tail", "--from-start", "--json", "--source", "2"])
+        .arg(logger.log_dir())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["payload_hex"], "6265666f7265", "{first}");
+    // Written after the tail caught up: it follows.
+    for i in 0u8..50 {
+        one.log_at(10 + u64::from(i), &[i]).unwrap();
+        two.log_at(10 + u64::from(i), &[i, i]).unwrap();
+    }
+    drop((one, two));
+    logger.stop().unwrap();
+    let rest: Vec<serde_json::Value> = lines.map(|l| serde_json::from_str(&l.unwrap()).unwrap()).collect();
+    assert!(child.wait().unwrap().success(), "tail ends when the logger stops");
+    assert_eq!(rest.len(), 50, "source 2's messages only, each once");
+    for (i, m) in rest.iter().enumerate() {
+        assert_eq!(
+            (m["source"].as_u64(), m["payload_hex"].as_str()),
+            (Some(2), Some(&*format!("{i:02x}{i:02x}")))
+        );
+    }
+    assert_fails_naming(&seqring(&["tail", "/no/such/log_dir"]), "/no/such/log_dir");
+}

@@ -12,6 +12,7 @@ mod plot;
 mod progress;
 mod recover;
 mod shm;
+mod tail;
 mod tracker;
 mod transfer;
 
@@ -33,6 +34,8 @@ enum Command {
     DemoProducer(demo::ProducerArgs),
     /// List, inspect, watch and remove seqring shared-memory regions.
     Shm(shm::Args),
+    /// Follow a running logger's log directory and print each message as it is written, until the logger stops.
+    Tail(tail::Args),
     /// After a crash: check a log directory's segments, truncate a torn last batch, report what was kept and cut.
     Recover(recover::Args),
     /// Measure this machine (shared array, ring, logger to disk), for sizing rings; --json for machines.
@@ -63,6 +66,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::DemoProducer(args) => demo::run_producer(args),
         Command::Shm(args) => shm::run(args),
         Command::Recover(args) => recover::run(args),
+        Command::Tail(args) => tail::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Assemble(args) => assemble::run(args),
         Command::Inspect(args) => inspect::run(args),
