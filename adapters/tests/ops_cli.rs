@@ -814,3 +814,43 @@ fn tail_follows_a_running_logger_until_it_stops() {
     }
     assert_fails_naming(&seqring(&["tail", "/no/such/log_dir"]), "/no/such/log_dir");
 }
+
+#[test]
+fn shm_watch_shows_a_loggers_sources_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique("watch-logger");
+    let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    let producer = logger.producer(3).unwrap();
+    for i in 0u32..1000 {
+        producer.log_at(u64::from(i) + 1, &i.to_le_bytes()).unwrap();
+    }
+    // The drain publishes its per-source counts every 50 ms once it has written them.
+    while logger.health().written < 1001 {
+        std::thread::yield_now();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let row = loop {
+        let out = seqring(&["shm", "watch", &name, "--updates", "1"]);
+        assert_ok(&out);
+        let text = stdout(&out);
+        assert!(text.contains(&format!("logger {name:?}: running")), "{text}");
+        let row: Vec<String> = text
+            .lines()
+            .map(|l| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .find(|f| f.first().is_some_and(|s| s == "3"))
+            .unwrap_or_default();
+        if row.get(2).is_some_and(|n| n == "1001") || std::time::Instant::now() > deadline {
+            break row;
+        }
+    };
+    // source, pid, records (the onset record and 1,000 messages), rate, dropped, newest
+    assert_eq!(
+        row[..3],
+        ["3".to_owned(), std::process::id().to_string(), "1001".to_owned()],
+        "{row:?}"
+    );
+    assert_eq!(row[4], "0", "{row:?}");
+    drop(producer);
+    logger.stop().unwrap();
+    assert_fails_naming(&seqring(&["shm", "watch", &name, "--updates", "1"]), &name);
+}

@@ -495,7 +495,7 @@ fn a_producer_that_died_while_logging_its_sources_onset_does_not_wedge_the_sourc
         let region = Region::open_shm(&format!("{}{name}", seqring::logger::REGION_PREFIX)).unwrap();
         let words = region.raw().words();
         let block = words.len() - seqring::logger::BLOCK_LEN / 8;
-        let entry = &words[block + (512 + 8 * 32) / 8];
+        let entry = &words[block + (512 + 8 * 64) / 8]; // source 8 of the 64-byte source table
         let pending = (1u64 << 63) | u64::from(std::process::id());
         entry
             .compare_exchange(0, pending, Ordering::Relaxed, Ordering::Relaxed)

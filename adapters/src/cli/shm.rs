@@ -42,9 +42,10 @@ enum Action {
         #[arg(long)]
         json: bool,
     },
-    /// Redraw a shared array's values, version and age live until interrupted.
+    /// Redraw a shared array's values, version and age live until interrupted; for a logger, each source's
+    /// rate, drops and newest message, until it stops.
     Watch {
-        /// The array's region name.
+        /// The array's region name, or a logger's name.
         name: String,
         /// How often to look for a new version, in milliseconds.
         #[arg(long, default_value_t = 100)]
@@ -77,7 +78,13 @@ pub fn run(args: Args) -> Result<(), CliError> {
             interval_ms,
             updates,
             limit,
-        } => watch(&name, Duration::from_millis(interval_ms.max(1)), updates, limit),
+        } => {
+            let (name, interval) = (resolve(&name), Duration::from_millis(interval_ms.max(1)));
+            match name.strip_prefix(REGION_PREFIX) {
+                Some(logger_name) => watch_logger(logger_name, interval, updates),
+                None => watch(&name, interval, updates, limit),
+            }
+        }
         Action::Remove { name, force } => remove(&resolve(&name), force),
     }
 }
@@ -288,6 +295,75 @@ fn watch(name: &str, interval: Duration, updates: Option<u64>, limit: usize) -> 
             if updates.is_some_and(|n| shown >= n) {
                 return Ok(());
             }
+        }
+        std::thread::sleep(interval);
+    }
+}
+
+/// Redraws a logger's sources every `interval`, as AeronStat does for Aeron: each source's drained records, its
+/// rate over the last interval, its drops and how old its newest drained message is; then the ring's totals.
+/// Ends when the logger's region is gone (it stopped).
+fn watch_logger(name: &str, interval: Duration, updates: Option<u64>) -> Result<(), CliError> {
+    let terminal = std::io::stdout().is_terminal();
+    let mut previous: std::collections::HashMap<u8, u64> = std::collections::HashMap::new();
+    let mut last = std::time::Instant::now();
+    let mut shown = 0u64;
+    loop {
+        let info = match logger::inspect(name) {
+            Ok(info) => info,
+            Err(logger::LoggerError::NotRunning { .. }) if shown > 0 => {
+                println!("logger {name:?} stopped");
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let dt = last.elapsed().as_secs_f64().max(1e-9);
+        last = std::time::Instant::now();
+        let now_us = seqring::region::clock::now_ns() / 1_000;
+        let mut out = std::io::stdout().lock();
+        if terminal {
+            write!(out, "\x1b[H\x1b[2J")?;
+        }
+        let s = info.stats;
+        writeln!(
+            out,
+            "logger {name:?}: {}, pid {}; ring {} of {} bytes pending; {} records, {} dropped, {} abandoned",
+            format!("{:?}", info.state).to_lowercase(),
+            info.pid,
+            s.tail.wrapping_sub(s.head),
+            info.capacity,
+            s.records,
+            s.dropped,
+            s.abandoned
+        )?;
+        writeln!(
+            out,
+            "{:>6}  {:>8}  {:>12}  {:>12}  {:>9}  newest",
+            "source", "pid", "records", "rate/s", "dropped"
+        )?;
+        for src in &info.sources {
+            let rate = previous
+                .get(&src.source_id)
+                .map_or(0.0, |&p| src.drained.saturating_sub(p) as f64 / dt);
+            previous.insert(src.source_id, src.drained);
+            let newest = match (src.onset_us, src.drained) {
+                (_, 0) => "none yet".to_owned(),
+                (Some(onset), _) => {
+                    let age = now_us.saturating_sub(onset + src.last_timestamp);
+                    format!("{:.3} s ago", age as f64 / 1e6)
+                }
+                (None, _) => format!("at {} µs", src.last_timestamp),
+            };
+            writeln!(
+                out,
+                "{:>6}  {:>8}  {:>12}  {:>12.0}  {:>9}  {newest}",
+                src.source_id, src.pid, src.drained, rate, src.dropped
+            )?;
+        }
+        out.flush()?;
+        shown += 1;
+        if updates.is_some_and(|n| shown >= n) {
+            return Ok(());
         }
         std::thread::sleep(interval);
     }

@@ -20,12 +20,13 @@ use std::time::{Duration, Instant};
 use seqring_core::ring::RingError;
 
 use super::backing::{pid_alive, Backing};
-use super::layout::{LoggerRegion, Onset};
+use super::layout::{Drained, LoggerRegion, Onset};
 use super::onsets::OnsetBook;
 use super::ring_api::{Blockage, RingConsumer};
 use super::sink::{Sink, SinkOutcome};
 use super::WriteError;
 use crate::segment::Origin;
+use seqring_core::ring::record::Records;
 
 /// The most bytes written per batch.
 pub(crate) const MAX_BATCH: usize = 4 << 20;
@@ -79,6 +80,8 @@ pub(crate) struct Drain {
     pub(crate) onsets: OnsetBook,
     /// Per source: an onset slot left pending by a dead process, and the ring's tail when that was seen.
     pub(crate) dead_onsets: Box<[Option<(u32, u64)>; 256]>,
+    /// Per source: what was drained, published to the region for monitors every [`REAP_INTERVAL`].
+    pub(crate) drained: Box<[Drained; 256]>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) options: DrainOptions,
     /// Keeps the mapping behind `consumer` and `region` alive (declared last: dropped after them).
@@ -101,7 +104,7 @@ impl Watch {
     }
 }
 
-/// How often the drain retires the producer slots of dead processes.
+/// How often the drain retires the producer slots of dead processes and publishes its per-source counts.
 const REAP_INTERVAL: Duration = Duration::from_millis(50);
 
 impl Drain {
@@ -154,15 +157,23 @@ impl Drain {
     fn drain_one(&mut self) -> Result<bool, RingError> {
         let sink = &mut self.sink;
         let onsets = &mut self.onsets;
+        let drained = &mut self.drained;
         let region = &self.region;
         let shared = &self.shared;
         let ring = self.region.ring_id();
         let had = self.consumer.drain_one(self.options.max_batch, |position, bytes| {
             let had_error = sink.error().is_some();
             sink.write(Origin { ring, position }, bytes);
-            for (source, onset) in onsets.note_batch(bytes) {
-                region.publish_pending_onset(source, onset);
+            for record in Records::new(bytes).flatten() {
+                let d = &mut drained[usize::from(record.source_id)];
+                d.records += 1;
+                d.bytes += record.payload.len() as u64;
+                d.last_timestamp = record.timestamp;
+                if let Some(onset) = onsets.note_record(&record) {
+                    region.publish_pending_onset(record.source_id, onset);
+                }
             }
+            onsets.save_if_changed();
             if !had_error {
                 report_error(shared, sink);
             }
@@ -173,6 +184,11 @@ impl Drain {
     /// Retires the producer slots of dead processes, and frees the onset slots they left pending once none of
     /// their claims is left in the ring (an onset record they committed has been drained and published by then).
     fn reap(&mut self) {
+        for (source, d) in self.drained.iter().enumerate() {
+            if d.records != 0 {
+                self.region.set_drained(source as u8, *d);
+            }
+        }
         let stats = self.consumer.stats();
         let alive = |pid: u32| pid_alive(u64::from(pid));
         self.region.reap_producers(stats.head, stats.tail, alive);

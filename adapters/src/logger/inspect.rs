@@ -31,6 +31,12 @@ pub struct SourceInfo {
     pub pid: u32,
     /// Records its producers gave up on.
     pub dropped: u64,
+    /// Records the logger has drained (published every 50 ms while it runs).
+    pub drained: u64,
+    /// Their payload bytes.
+    pub drained_bytes: u64,
+    /// The newest drained record's timestamp, µs since the source's onset.
+    pub last_timestamp: u64,
 }
 
 /// What a logger region holds, read without attaching to it.
@@ -114,6 +120,9 @@ pub fn inspect_region(name: &str, region: RawRegion<'_>) -> Result<LoggerInfo, L
                 },
                 pid,
                 dropped: logger.dropped(s),
+                drained: logger.drained(s).records,
+                drained_bytes: logger.drained(s).bytes,
+                last_timestamp: logger.drained(s).last_timestamp,
             })
         })
         .collect();

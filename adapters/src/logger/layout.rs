@@ -3,7 +3,7 @@
 //! a table of producer processes.
 //!
 //! ```text
-//! offset from the block (= region length - 25088; the ring region is everything before it)
+//! offset from the block (= region length - 33280; the ring region is everything before it)
 //!      0     8  magic b"SEQRLOG\0"
 //!      8     8  layout version (2; version 1 had no ring id and no producer table, and a 8704-byte block)
 //!     16     8  state (atomic): 0 initialising, 1 running, 2 stopped, 3 taken over by a new logger
@@ -13,13 +13,16 @@
 //!     48     8  wait timeout, ns
 //!     56     8  ring region length in bytes (= the block's offset)
 //!     64     8  ring id: random, never 0; every segment batch drained from this ring carries it
-//!    512  8192  source table: 256 entries of 32 bytes, indexed by source id
+//!    512 16384  source table: 256 entries of 64 bytes, indexed by source id
 //!               +0 onset: 0 none yet; bit 63 set: being logged by the process in the low 32 bits; else the
 //!                  onset, µs since the UNIX epoch
 //!               +8 pid of the last process that connected a producer for the source
 //!              +16 records given up on (dropped) by the source's producers
-//!              +24 reserved, zero
-//!   8704 16384  producer table: 1024 slots of 16 bytes; slot i is claimant tag i + 1 in the ring's claim markers
+//!              +24 records drained (written or counted unwritten), published by the drain every 50 ms
+//!              +32 their payload bytes
+//!              +40 the timestamp of the source's newest drained record (µs since its onset)
+//!              +48 reserved, zero (16 bytes)
+//!  16896 16384  producer table: 1024 slots of 16 bytes; slot i is claimant tag i + 1 in the ring's claim markers
 //!               +0 pid of the process that holds the slot (0: free)
 //!               +8 retiring: 0 while held; p + 1 once the logger saw the process dead with the ring's tail at
 //!                  p (the slot is freed when the head reaches p: no claim of that process is left)
@@ -55,7 +58,7 @@ const TIMEOUT_AT: usize = 48;
 const RING_LEN_AT: usize = 56;
 const RING_ID_AT: usize = 64;
 const TABLE_AT: usize = 512;
-const ENTRY_LEN: usize = 32;
+const ENTRY_LEN: usize = 64;
 const PRODUCERS_AT: usize = TABLE_AT + 256 * ENTRY_LEN;
 /// The number of producer slots (claimant tags 1 ..= this).
 pub(crate) const PRODUCER_SLOTS: usize = 1024;
@@ -101,6 +104,15 @@ pub(crate) struct LoggerRegion {
     mem: Mem,
     /// Where the block starts (the ring region's length).
     block: usize,
+}
+
+/// What the drain has drained of one source, for monitors.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Drained {
+    pub(crate) records: u64,
+    pub(crate) bytes: u64,
+    /// The newest record's timestamp, µs since the source's onset.
+    pub(crate) last_timestamp: u64,
 }
 
 /// The header fields, as the creator writes them.
@@ -325,6 +337,26 @@ impl LoggerRegion {
     pub(crate) fn dropped(&self, source_id: u8) -> u64 {
         // Relaxed: a statistic.
         self.mem.load(self.entry(source_id) + 16, Ordering::Relaxed)
+    }
+
+    /// Publishes what the drain has drained of a source: records, payload bytes, newest timestamp.
+    pub(crate) fn set_drained(&self, source_id: u8, drained: Drained) {
+        let at = self.entry(source_id);
+        // Relaxed: statistics for monitors, written by the drain alone.
+        self.mem.store(at + 24, drained.records, Ordering::Relaxed);
+        self.mem.store(at + 32, drained.bytes, Ordering::Relaxed);
+        self.mem.store(at + 40, drained.last_timestamp, Ordering::Relaxed);
+    }
+
+    /// What the drain last published of a source.
+    pub(crate) fn drained(&self, source_id: u8) -> Drained {
+        let at = self.entry(source_id);
+        // Relaxed: statistics (not a consistent cut across the three).
+        Drained {
+            records: self.mem.load(at + 24, Ordering::Relaxed),
+            bytes: self.mem.load(at + 32, Ordering::Relaxed),
+            last_timestamp: self.mem.load(at + 40, Ordering::Relaxed),
+        }
     }
 
     /// Gives this fresh region the onsets its log directory already has (from a dead region taken over, and the

@@ -537,6 +537,7 @@ impl LoggerBuilder {
             sink,
             onsets,
             dead_onsets: Box::new([None; 256]),
+            drained: Box::new([layout::Drained::default(); 256]),
             shared: Arc::clone(&shared),
             options: DrainOptions {
                 max_batch: match self.format {

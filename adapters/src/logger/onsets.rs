@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use seqring_core::ring::record::Records;
+use seqring_core::ring::record::{Record, Records};
 
 /// The file beside the log that lists the sources' onsets.
 pub const FILE: &str = crate::segment::ONSETS_FILE;
@@ -24,6 +24,8 @@ pub(crate) struct OnsetBook {
     path: PathBuf,
     /// Per source: the onset in µs since the UNIX epoch (0: none).
     known: Box<[u64; 256]>,
+    /// Whether an onset was noted since the file was last saved.
+    changed: bool,
 }
 
 impl OnsetBook {
@@ -43,7 +45,11 @@ impl OnsetBook {
                 }
             }
         }
-        OnsetBook { path, known }
+        OnsetBook {
+            path,
+            known,
+            changed: false,
+        }
     }
 
     /// The onset of `source`, if known.
@@ -62,23 +68,32 @@ impl OnsetBook {
     }
 
     /// Notes the onset records of a ring batch (the first record of a source without an onset, stamped 0, with
-    /// an 8-byte payload), saves the file if any was new, and returns the new ones (source, onset).
-    pub(crate) fn note_batch(&mut self, batch: &[u8]) -> Vec<(u8, u64)> {
-        let mut new = Vec::new();
+    /// an 8-byte payload) and saves the file if any was new.
+    pub(crate) fn note_batch(&mut self, batch: &[u8]) {
         for record in Records::new(batch).flatten() {
-            if record.timestamp == 0 && self.known[usize::from(record.source_id)] == 0 {
-                if let Ok(bytes) = <[u8; 8]>::try_from(record.payload) {
-                    let onset = u64::from_le_bytes(bytes);
-                    if self.note(record.source_id, onset) {
-                        new.push((record.source_id, onset));
-                    }
-                }
-            }
+            self.note_record(&record);
         }
-        if !new.is_empty() {
+        self.save_if_changed();
+    }
+
+    /// Notes `record` if it is the onset record of a source without an onset; returns the onset if so. Call
+    /// [`OnsetBook::save_if_changed`] after the batch.
+    pub(crate) fn note_record(&mut self, record: &Record<'_>) -> Option<u64> {
+        if record.timestamp != 0 || self.known[usize::from(record.source_id)] != 0 {
+            return None;
+        }
+        let onset = u64::from_le_bytes(<[u8; 8]>::try_from(record.payload).ok()?);
+        let new = self.note(record.source_id, onset);
+        self.changed |= new;
+        new.then_some(onset)
+    }
+
+    /// Saves the file if an onset was noted since the last save.
+    pub(crate) fn save_if_changed(&mut self) {
+        if self.changed {
             self.save();
+            self.changed = false;
         }
-        new
     }
 
     /// Replaces the file with the known onsets (best effort: see the module docs).
@@ -107,8 +122,7 @@ mod tests {
         encode_data(&mut batch[..24], 3, 0, &1_700u64.to_le_bytes());
         encode_data(&mut batch[24..48], 3, 0, &9_999u64.to_le_bytes()); // a later record stamped 0: not an onset
         encode_data(&mut batch[48..], 4, 5, &1_800u64.to_le_bytes()); // stamped 5: not an onset
-        assert_eq!(book.note_batch(&batch), [(3, 1_700)]);
-        assert!(book.note_batch(&batch).is_empty(), "noted once");
+        book.note_batch(&batch);
         assert_eq!((book.get(3), book.get(4)), (Some(1_700), None));
         let again = OnsetBook::load(dir.path());
         assert_eq!((again.get(3), again.get(4)), (Some(1_700), None));
