@@ -73,19 +73,19 @@ pub(crate) struct DrainOutcome {
 
 /// Everything the drain thread owns.
 pub(crate) struct Drain {
-    pub(crate) consumer: RingConsumer,
-    pub(crate) region: LoggerRegion,
-    pub(crate) sink: Sink,
+    consumer: RingConsumer,
+    region: LoggerRegion,
+    sink: Sink,
     /// The sources' onsets, noted beside the log as their onset records are drained.
-    pub(crate) onsets: OnsetBook,
+    onsets: OnsetBook,
     /// Per source: an onset slot left pending by a dead process, and the ring's tail when that was seen.
-    pub(crate) dead_onsets: Box<[Option<(u32, u64)>; 256]>,
+    dead_onsets: Box<[Option<(u32, u64)>; 256]>,
     /// Per source: what was drained, published to the region for monitors every [`REAP_INTERVAL`].
-    pub(crate) drained: Box<[Drained; 256]>,
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) options: DrainOptions,
+    drained: Box<[Drained; 256]>,
+    shared: Arc<Shared>,
+    options: DrainOptions,
     /// Keeps the mapping behind `consumer` and `region` alive (declared last: dropped after them).
-    pub(crate) _backing: Arc<Backing>,
+    _backing: Arc<Backing>,
 }
 
 /// A blockage being timed.
@@ -108,6 +108,29 @@ impl Watch {
 const REAP_INTERVAL: Duration = Duration::from_millis(50);
 
 impl Drain {
+    /// The drain of `consumer`, writing into `sink`; it keeps `backing` mapped for as long as it runs.
+    pub(crate) fn new(
+        consumer: RingConsumer,
+        region: LoggerRegion,
+        sink: Sink,
+        onsets: OnsetBook,
+        shared: Arc<Shared>,
+        options: DrainOptions,
+        backing: Arc<Backing>,
+    ) -> Self {
+        Drain {
+            consumer,
+            region,
+            sink,
+            onsets,
+            dead_onsets: Box::new([None; 256]),
+            drained: Box::new([Drained::default(); 256]),
+            shared,
+            options,
+            _backing: backing,
+        }
+    }
+
     /// Runs until stopped.
     pub(crate) fn run(mut self) -> DrainOutcome {
         let ring_error = self.run_loop().err();

@@ -418,6 +418,101 @@ impl LoggerBuilder {
     /// written.
     pub fn start(self) -> Result<DataLogger, LoggerError> {
         let region_name = region_name(&self.name)?;
+        let (capacity, max_record) = self.sizes()?;
+        let log_dir = self.log_dir();
+        std::fs::create_dir_all(&log_dir).map_err(|source| LoggerError::Io {
+            path: log_dir.clone(),
+            source,
+        })?;
+        // Whether a dead logger's region waits to be taken over: then its directory is continued.
+        let stale_waiting = self.stale_region(&region_name)?.is_some();
+        if !stale_waiting && !self.continue_recording {
+            let files = recording_files(&log_dir).map_err(|source| LoggerError::Io {
+                path: log_dir.clone(),
+                source,
+            })?;
+            if files > 0 {
+                return Err(LoggerError::ExistingRecording { path: log_dir, files });
+            }
+        }
+        // A logger that died here may have torn the last batch of a segment: cut it before writing more.
+        let cut_bytes = match self.format {
+            Format::Segments => recover(&log_dir)?.truncated_bytes(),
+            Format::NpyEntries { .. } => 0,
+        };
+        let mut onsets = OnsetBook::load(&log_dir);
+        let started_us = now_ns() / 1_000;
+        let mut sink = match self.format {
+            Format::Segments => Sink::Segments(Box::new(
+                SegmentSink::new(&log_dir, started_us, self.segment_size).map_err(|e| disk_error(&log_dir, e))?,
+            )),
+            Format::NpyEntries { writers } => Sink::Npy(Box::new(
+                NpySink::new(&log_dir, writers).map_err(|e| disk_error(&log_dir, e))?,
+            )),
+        };
+        let ring_len = region_len(capacity).unwrap_or(usize::MAX);
+        let (backing, taken_over) = self.create_region(&region_name, ring_len, &mut sink, &mut onsets)?;
+        let ring_err = |error| LoggerError::Ring {
+            name: self.name.clone(),
+            error,
+        };
+        let pid = std::process::id();
+        // SAFETY: `backing` is kept by the logger, its drain and every producer, after the values built over it.
+        let mem = unsafe { ring_api::static_region(backing.raw()) };
+        let fields = HeaderFields {
+            pid,
+            started_us,
+            wait_ns: match self.full {
+                FullPolicy::Drop => None,
+                FullPolicy::Wait(t) => Some(t.as_nanos().min(u128::from(u64::MAX)) as u64),
+            },
+        };
+        let region = LoggerRegion::init(mem, fields, new_ring_id(&self.name, pid));
+        let ring = ring_api::create(region.ring_mem(), max_record, pid, now_ns()).map_err(ring_err)?;
+        // Every source keeps the onset it has in this log directory (from a dead region, through the file).
+        region.inherit(&onsets);
+        let consumer = RingConsumer::attach(ring, u64::from(pid)).map_err(ring_err)?;
+        region.publish();
+        let shared = Arc::new(Shared::default());
+        let options = DrainOptions {
+            max_batch: match self.format {
+                Format::Segments => drain::batch_size(self.segment_size),
+                Format::NpyEntries { .. } => drain::MAX_BATCH,
+            },
+            fsync_interval: self.fsync_interval,
+            abandon_timeout: self.abandon_timeout,
+        };
+        let drain = Drain::new(
+            consumer,
+            region,
+            sink,
+            onsets,
+            Arc::clone(&shared),
+            options,
+            Arc::clone(&backing),
+        );
+        let thread = std::thread::Builder::new()
+            .name(format!("seqring-log-{}", self.name))
+            .spawn(move || drain.run())
+            .map_err(|source| LoggerError::Io {
+                path: log_dir.clone(),
+                source,
+            })?;
+        Ok(DataLogger {
+            name: self.name,
+            log_dir,
+            region,
+            ring,
+            shared,
+            thread: Some(thread),
+            taken_over,
+            cut_bytes,
+            backing,
+        })
+    }
+
+    /// The ring's capacity and largest record, checked, and the other options checked.
+    fn sizes(&self) -> Result<(usize, usize), LoggerError> {
         let capacity = self
             .capacity
             .checked_next_power_of_two()
@@ -443,130 +538,38 @@ impl LoggerBuilder {
         if self.segment_size == 0 {
             return Err(LoggerError::InvalidOption("segment size 0".into()));
         }
-        let log_dir = self.log_dir();
-        std::fs::create_dir_all(&log_dir).map_err(|source| LoggerError::Io {
-            path: log_dir.clone(),
-            source,
-        })?;
-        // Whether a dead logger's region waits to be taken over: then its directory is continued.
-        let stale_waiting = self.stale_region(&region_name)?.is_some();
-        if !stale_waiting && !self.continue_recording {
-            let files = recording_files(&log_dir).map_err(|source| LoggerError::Io {
-                path: log_dir.clone(),
-                source,
-            })?;
-            if files > 0 {
-                return Err(LoggerError::ExistingRecording { path: log_dir, files });
-            }
-        }
-        // A logger that died here may have torn the last batch of a segment: cut it before writing more.
-        let mut cut_bytes = 0;
-        if matches!(self.format, Format::Segments) {
-            cut_bytes += recover(&log_dir)?.truncated_bytes();
-        }
-        let mut onsets = OnsetBook::load(&log_dir);
-        let started_us = now_ns() / 1_000;
-        let mut sink = match self.format {
-            Format::Segments => Sink::Segments(Box::new(
-                SegmentSink::new(&log_dir, started_us, self.segment_size).map_err(|e| disk_error(&log_dir, e))?,
-            )),
-            Format::NpyEntries { writers } => Sink::Npy(Box::new(
-                NpySink::new(&log_dir, writers).map_err(|e| disk_error(&log_dir, e))?,
-            )),
-        };
-        let pid = std::process::id();
-        let ring_len = region_len(capacity).unwrap_or(usize::MAX);
+        Ok((capacity, max_record))
+    }
+
+    /// Creates the logger's region, first taking over (into `sink` and `onsets`) a region of the name that a dead
+    /// logger left; returns the new region and what was taken over.
+    fn create_region(
+        &self,
+        region_name: &str,
+        ring_len: usize,
+        sink: &mut Sink,
+        onsets: &mut OnsetBook,
+    ) -> Result<(Arc<Backing>, TakenOver), LoggerError> {
         let region_err = |source| LoggerError::Region {
             name: self.name.clone(),
             source,
         };
-        let ring_err = |error| LoggerError::Ring {
-            name: self.name.clone(),
-            error,
-        };
-        // Take over a region left by a dead logger.
-        let mut stale = None;
-        // Keeps a taken-over region mapped while its onsets are copied.
-        let mut stale_backing = None;
-        let backing = loop {
-            match backing::create(&region_name, LoggerRegion::region_len(ring_len)) {
-                Ok(b) => break b,
+        let mut taken_over = TakenOver::default();
+        loop {
+            match backing::create(region_name, LoggerRegion::region_len(ring_len)) {
+                Ok(b) => return Ok((b, taken_over)),
                 Err(RegionError::AlreadyExists { .. }) => {
-                    if let Some(b) = self.stale_region(&region_name)? {
-                        let (old, drained) = take_over(&self.name, &b, &mut sink, &mut onsets, self.abandon_timeout)?;
-                        // The dead region's onsets are in the file beside the log before the region goes.
-                        for source in 0..=u8::MAX {
-                            if let layout::Onset::Set(onset) = old.onset(source) {
-                                onsets.note(source, onset);
-                            }
-                        }
-                        onsets.save();
-                        stale = Some(drained);
-                        stale_backing = Some(b);
+                    if let Some(stale) = self.stale_region(region_name)? {
+                        taken_over = take_over(&self.name, &stale, sink, onsets, self.abandon_timeout)?;
                     }
-                    match backing::remove(&region_name) {
+                    match backing::remove(region_name) {
                         Ok(()) | Err(RegionError::NotFound { .. }) => {}
                         Err(e) => return Err(region_err(e)),
                     }
                 }
                 Err(e) => return Err(region_err(e)),
             }
-        };
-        // SAFETY: `backing` is kept by the logger, its drain and every producer, after the values built over it.
-        let mem = unsafe { ring_api::static_region(backing.raw()) };
-        let ring_id = new_ring_id(&self.name, pid);
-        let fields = HeaderFields {
-            pid,
-            started_us,
-            wait_ns: match self.full {
-                FullPolicy::Drop => None,
-                FullPolicy::Wait(t) => Some(t.as_nanos().min(u128::from(u64::MAX)) as u64),
-            },
-        };
-        let region = LoggerRegion::init(mem, fields, ring_id);
-        let ring = ring_api::create(region.ring_mem(), max_record, pid, now_ns()).map_err(ring_err)?;
-        // Every source keeps the onset it has in this log directory (from the dead region, through the file).
-        region.inherit(&onsets);
-        drop(stale_backing);
-        let consumer = RingConsumer::attach(ring, u64::from(pid)).map_err(ring_err)?;
-        region.publish();
-        let shared = Arc::new(Shared::default());
-        let drain = Drain {
-            consumer,
-            region,
-            sink,
-            onsets,
-            dead_onsets: Box::new([None; 256]),
-            drained: Box::new([layout::Drained::default(); 256]),
-            shared: Arc::clone(&shared),
-            options: DrainOptions {
-                max_batch: match self.format {
-                    Format::Segments => drain::batch_size(self.segment_size),
-                    Format::NpyEntries { .. } => drain::MAX_BATCH,
-                },
-                fsync_interval: self.fsync_interval,
-                abandon_timeout: self.abandon_timeout,
-            },
-            _backing: Arc::clone(&backing),
-        };
-        let thread = std::thread::Builder::new()
-            .name(format!("seqring-log-{}", self.name))
-            .spawn(move || drain.run())
-            .map_err(|source| LoggerError::Io {
-                path: log_dir.clone(),
-                source,
-            })?;
-        Ok(DataLogger {
-            name: self.name,
-            log_dir,
-            region,
-            ring,
-            shared,
-            thread: Some(thread),
-            taken_over: stale.unwrap_or_default(),
-            cut_bytes,
-            backing,
-        })
+        }
     }
 
     /// Opens the existing region `region_name`: `Ok(Some)` if its logger is dead and it may hold records (a
@@ -688,7 +691,8 @@ fn new_ring_id(name: &str, pid: u32) -> u64 {
     h.digest().max(1)
 }
 
-/// Drains a dead logger's ring into `sink`; returns its region (for the onsets) and what it drained.
+/// Drains a dead logger's ring into `sink`, notes its sources' onsets beside the log (before its region goes),
+/// and returns what it drained.
 ///
 /// The old region is marked taken over and its ring closed first, so producers still connected to it learn of
 /// the takeover ([`LogError::TakenOver`]) and no claim lands behind the last drain. Whoever holds the ring's
@@ -700,8 +704,8 @@ fn take_over(
     sink: &mut Sink,
     onsets: &mut OnsetBook,
     abandon_timeout: Duration,
-) -> Result<(LoggerRegion, TakenOver), LoggerError> {
-    // SAFETY: the returned region is used by `start` only while `backing` (held by the caller) lives.
+) -> Result<TakenOver, LoggerError> {
+    // SAFETY: used only within this function, while `backing` (held by the caller) lives.
     let mem = unsafe { ring_api::static_region(backing.raw()) };
     let layout = |problem: layout::LayoutProblem| LoggerError::Layout {
         name: name.into(),
@@ -783,7 +787,13 @@ fn take_over(
             _ => watch = Some((drain::Watch::new(blockage), 0)),
         }
     }
-    Ok((region, TakenOver { records, abandoned }))
+    for source in 0..=u8::MAX {
+        if let layout::Onset::Set(onset) = region.onset(source) {
+            onsets.note(source, onset);
+        }
+    }
+    onsets.save();
+    Ok(TakenOver { records, abandoned })
 }
 
 /// What a takeover drained from a dead logger's ring.
