@@ -588,3 +588,69 @@ fn a_log_directory_that_cannot_be_written_fails_at_start_not_at_stop() {
         }
     }
 }
+
+#[test]
+fn a_takeover_gives_a_paused_producers_zero_length_claim_its_deadline() {
+    const TEST: &str = "a_takeover_gives_a_paused_producers_zero_length_claim_its_deadline";
+    if let Some((_, arg)) = child::role() {
+        let (dir, name) = arg.split_once(' ').unwrap();
+        let logger = DataLogger::builder(dir, name).start().unwrap();
+        log_range(&logger.producer(1).unwrap(), 0, 10);
+        while logger.health().written < 11 {
+            std::thread::yield_now();
+        }
+        child::say("ready");
+        child::hear();
+        return;
+    }
+    use seqring::core::ring::{record::Word0, DATA_OFFSET, TAIL_AT};
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique_name("zero-length");
+    let mut first = Child::spawn(TEST, "logger", &format!("{} {name}", dir.path().display()), &[]);
+    first.expect_line("ready");
+    // This process stands for a live producer paused right after its tail CAS, before its claim marker: the
+    // claimed space is all zero.
+    let region = Region::open_shm(&format!("{}{name}", seqring::logger::REGION_PREFIX)).unwrap();
+    let words = region.raw().words();
+    let tail = words[TAIL_AT / 8].load(Ordering::Relaxed);
+    let record = 16 + 8;
+    words[TAIL_AT / 8]
+        .compare_exchange(tail, tail + record, Ordering::Relaxed, Ordering::Relaxed)
+        .unwrap();
+    first.kill();
+    let started = Instant::now();
+    let successor = std::thread::spawn({
+        let (dir, name) = (dir.path().to_path_buf(), name.clone());
+        move || {
+            DataLogger::builder(dir, &name)
+                .abandon_timeout(Duration::from_secs(2))
+                .start()
+                .unwrap()
+        }
+    });
+    // The paused producer wakes well within the deadline and completes its record in the dead ring.
+    std::thread::sleep(Duration::from_millis(300));
+    let capacity = words[64 / 8].load(Ordering::Relaxed);
+    let at = (DATA_OFFSET + (tail % capacity) as usize) / 8;
+    words[at + 1].store(123, Ordering::Relaxed);
+    words[at + 2].store(u64::from_le_bytes(*b"paused!!"), Ordering::Relaxed);
+    words[at].store(Word0::data(record as i32, 1).encode(), Ordering::Release);
+    let logger = successor.join().unwrap();
+    let waited = started.elapsed();
+    let report = logger.stop().unwrap();
+    assert_eq!(
+        report.abandoned, 0,
+        "the claim committed within its deadline is not abandoned"
+    );
+    let log = read_segments(&report.log_dir);
+    assert_eq!(
+        log[&1].len(),
+        12,
+        "the onset, 10 messages and the paused producer's record"
+    );
+    assert_eq!(log[&1][11], (123, b"paused!!".to_vec()));
+    assert!(
+        waited >= Duration::from_millis(300),
+        "the takeover did not pad the claim at once"
+    );
+}
