@@ -654,3 +654,47 @@ fn a_takeover_gives_a_paused_producers_zero_length_claim_its_deadline() {
         "the takeover did not pad the claim at once"
     );
 }
+
+/// Writes logger regions of the current layout into `SEQRING_FUZZ_SEEDS` (the `logger_region` fuzz target's
+/// seed corpus): a running logger with three sources, a pending onset and a held producer slot, then the same
+/// region stopped. Run: `SEQRING_FUZZ_SEEDS=fuzz/corpus/logger_region cargo test --release -p seqring-tests --test
+/// logger_takeover -- --ignored write_logger_region_fuzz_seeds`.
+#[test]
+#[ignore = "writes the fuzz seed corpus; run by hand after a layout change"]
+fn write_logger_region_fuzz_seeds() {
+    let Ok(out) = std::env::var("SEQRING_FUZZ_SEEDS") else {
+        return;
+    };
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(out);
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique_name("seeds");
+    let logger = DataLogger::builder(dir.path(), &name).capacity(1024).start().unwrap();
+    let producers: Vec<_> = [1u8, 7, 200].iter().map(|&s| logger.producer(s).unwrap()).collect();
+    for p in &producers {
+        log_range(p, 0, 5);
+    }
+    while logger.health().written < 18 {
+        std::thread::yield_now();
+    }
+    std::thread::sleep(Duration::from_millis(120)); // the drain publishes its per-source counts every 50 ms
+    let region_name = format!("{}{name}", seqring::logger::REGION_PREFIX);
+    let dump = |tag: &str| {
+        let bytes = std::fs::read(Path::new(seqring::region::SHM_DIR).join(&region_name)).unwrap();
+        std::fs::write(out.join(format!("v2-{tag}")), bytes).unwrap();
+    };
+    let _held = producers[0].claim(12).unwrap();
+    dump("running");
+    drop(_held);
+    drop(producers);
+    let region = Region::open_shm(&region_name).unwrap();
+    let words = region.raw().words();
+    let block = words.len() - seqring::logger::BLOCK_LEN / 8;
+    words[block + 2].store(2, Ordering::Relaxed); // state: stopped
+    words[block + (512 + 9 * 64) / 8].store((1 << 63) | 4_000_000, Ordering::Relaxed); // a pending onset
+    let bytes: Vec<u8> = words
+        .iter()
+        .flat_map(|w| w.load(Ordering::Relaxed).to_le_bytes())
+        .collect();
+    std::fs::write(out.join("v2-stopped-pending"), bytes).unwrap();
+    logger.stop().unwrap();
+}
