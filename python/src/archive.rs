@@ -215,15 +215,17 @@ impl LogArchiveIter {
 }
 
 /// Assembles the `.npy` entries and segments under `log_dir` into one `{source}_log.npz` per source; returns the
-/// report as a dict.
+/// report as a dict. `require_onsets=False` takes ataraxis's rules: a source need not start with an onset entry and
+/// a timestamp-0 entry is packed whatever its payload.
 #[pyfunction]
-#[pyo3(signature = (log_dir, *, remove_sources = true, verify = false, workers = None))]
+#[pyo3(signature = (log_dir, *, remove_sources = true, verify = false, workers = None, require_onsets = true))]
 pub(crate) fn assemble_log_archives<'py>(
     py: Python<'py>,
     log_dir: PathBuf,
     remove_sources: bool,
     verify: bool,
     workers: Option<usize>,
+    require_onsets: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let options = AssembleOptions {
         workers: workers.unwrap_or(0),
@@ -232,7 +234,13 @@ pub(crate) fn assemble_log_archives<'py>(
         ..Default::default()
     };
     let report = py
-        .detach(|| seqring::archive::assemble_log_archives(&log_dir, &options))
+        .detach(|| {
+            if require_onsets {
+                seqring::archive::assemble_log_archives(&log_dir, &options)
+            } else {
+                seqring::archive::assemble_log_archives_lenient(&log_dir, &options)
+            }
+        })
         .map_err(assemble_error)?;
     let archives = PyList::empty(py);
     for a in &report.archives {

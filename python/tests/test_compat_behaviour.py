@@ -64,3 +64,52 @@ def test_checksum_of_nothing_is_a_value_error(backend, tmp_path):
     result = run(backend, "checksum_of_nothing", tmp_path)
     for case in ("empty", "only_excluded"):
         assert result[case] is not None and "ValueError" in result[case], (case, result[case])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_logger_writes_ataraxis_raw_layout(backend, tmp_path):
+    result = run(backend, "logger_layout", tmp_path)
+    entry = lambda s, t: f"{s:03d}_{t:020d}.npy"  # noqa: E731
+    # One .npy per package put; no onset entry for source 2, which put none.
+    assert result["raw"] == [entry(1, 0), entry(1, 5), entry(1, 10), entry(1, 20), entry(2, 7), entry(2, 8)]
+    assert result["entry"] == [1, *(10).to_bytes(8, "little"), 10, 1]  # [source][time u64 LE][payload]
+    assert result["archives"] == ["1_log.npz", "2_log.npz"]
+    onset = 1_700_000_000_000_000
+    assert result["messages"] == [[onset + 5, [5, 1]], [onset + 10, [10, 1]], [onset + 20, [20, 1]]]
+    assert result["dir"] == "rig_data_log"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_loggers_with_one_name_in_two_directories(backend, tmp_path):
+    names = [f"001_{0:020d}.npy", f"001_{5:020d}.npy"]
+    assert run(backend, "same_name_two_dirs", tmp_path) == {"a": names, "b": names}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_stop_after_the_log_directory_vanished_warns(backend, tmp_path):
+    assert run(backend, "stop_after_dir_removed", tmp_path) == {"raised": None, "warned": True, "alive": False}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_replaced_array_survives_the_old_instances_collection(backend, tmp_path):
+    assert run(backend, "replaced_array_survives_collection", tmp_path) == {"child": "3.0"}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_creator_is_connected_without_auto_connect(backend, tmp_path):
+    assert run(backend, "creator_connected_without_auto_connect", tmp_path) == {"connected": True, "value": 1}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_zero_dimensional_and_empty_prototypes_raise(backend, tmp_path):
+    result = run(backend, "bad_prototypes", tmp_path)
+    assert "IndexError" in result["zero_dim"] and "ValueError" in result["empty"], result
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fixed_size_dtypes(backend, tmp_path):
+    assert run(backend, "fixed_size_dtypes", tmp_path) == {
+        "unicode": ["<U3", "str_", True],
+        "bytes": ["|S2", "bytes_", True],
+        "record": ["[('id', '<i4'), ('value', '<f8')]", "void", True],
+    }

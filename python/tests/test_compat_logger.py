@@ -118,8 +118,12 @@ def test_bad_input(tmp_path, name):
         queue.put(package(1, 2, b"late"))
     with pytest.raises(TypeError):
         pickle.dumps(logger)
-    with pytest.raises(ValueError):
-        DataLogger(tmp_path, "no spaces allowed").start()
+    # Any instance name works, as in ataraxis (the ring's machine-wide name is derived from it).
+    spaced = DataLogger(tmp_path, "spaces, commas & such")
+    spaced.start()
+    spaced.input_queue.put(onset(3))
+    spaced.stop()
+    assert [p.name for p in spaced.output_directory.iterdir()] == [f"003_{0:020d}.npy"]
 
 
 def child_logs(queue, source, count, start):

@@ -214,7 +214,49 @@ pub fn assemble_log_archives(
     log_dir: impl AsRef<Path>,
     options: &AssembleOptions<'_>,
 ) -> Result<AssembleReport, AssembleError> {
-    let dir = log_dir.as_ref();
+    assemble_with(log_dir.as_ref(), options, Onsets::Required)
+}
+
+/// [`assemble_log_archives`] with ataraxis's rules for onsets: a source need not have an onset entry, and a
+/// timestamp-0 entry is packed whatever its payload (ataraxis's `assemble_log_archives` packs every entry as it
+/// is; only its reader needs an onset). Segments still carry their 8-byte onsets, which their writer guarantees.
+///
+/// # Errors
+/// As [`assemble_log_archives`], except the two onset errors.
+///
+/// # Examples
+/// ```
+/// use seqring::archive::{assemble_log_archives_lenient, AssembleOptions};
+/// let dir = tempfile::tempdir().unwrap();
+/// // One ataraxis entry without an onset: [source][timestamp u64 LE][payload].
+/// let mut entry = vec![1u8];
+/// entry.extend_from_slice(&7u64.to_le_bytes());
+/// entry.push(42);
+/// let mut npy = b"\x93NUMPY\x01\x00v\x00{'descr': '|u1', 'fortran_order': False, 'shape': (10,), }".to_vec();
+/// npy.resize(127, b' ');
+/// npy.push(b'\n');
+/// npy.extend_from_slice(&entry);
+/// std::fs::write(dir.path().join("001_00000000000000000007.npy"), npy).unwrap();
+/// let report = assemble_log_archives_lenient(dir.path(), &AssembleOptions::default()).unwrap();
+/// assert_eq!(report.archives.len(), 1);
+/// ```
+pub fn assemble_log_archives_lenient(
+    log_dir: impl AsRef<Path>,
+    options: &AssembleOptions<'_>,
+) -> Result<AssembleReport, AssembleError> {
+    assemble_with(log_dir.as_ref(), options, Onsets::Lenient)
+}
+
+/// Whether assembly requires every source to start with a valid onset entry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Onsets {
+    /// seqring's rule: an onset entry first, with an 8-byte payload.
+    Required,
+    /// ataraxis's: entries are packed as they are.
+    Lenient,
+}
+
+fn assemble_with(dir: &Path, options: &AssembleOptions<'_>, onsets: Onsets) -> Result<AssembleReport, AssembleError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.workers)
         .thread_name(|i| format!("seqring-assemble-{i}"))
@@ -223,17 +265,23 @@ pub fn assemble_log_archives(
             workers: options.workers,
             reason: e.to_string(),
         })?;
-    pool.install(|| assemble_in_pool(dir, options))
+    pool.install(|| assemble_in_pool(dir, options, onsets))
 }
 
-fn assemble_in_pool(dir: &Path, options: &AssembleOptions<'_>) -> Result<AssembleReport, AssembleError> {
+fn assemble_in_pool(
+    dir: &Path,
+    options: &AssembleOptions<'_>,
+    onsets: Onsets,
+) -> Result<AssembleReport, AssembleError> {
     let recovered = if options.recover_segments {
         recover_segments(dir)?
     } else {
         Vec::new()
     };
     let log = LogDir::open(dir)?;
-    log.check_onsets()?;
+    if onsets == Onsets::Required {
+        log.check_onsets()?;
+    }
     let targets: Vec<(u8, PathBuf)> = log
         .source_ids()
         .map(|s| (s, dir.join(format!("{s}{ARCHIVE_SUFFIX}"))))
@@ -248,7 +296,7 @@ fn assemble_in_pool(dir: &Path, options: &AssembleOptions<'_>) -> Result<Assembl
     let ticker = Ticker::new(options.progress, Phase::Writing, total);
     let written: Vec<Written> = targets
         .par_iter()
-        .map(|(source_id, _)| write_archive(&log, *source_id, options.verify, &ticker))
+        .map(|(source_id, _)| write_archive(&log, *source_id, options.verify, onsets, &ticker))
         .collect::<Result<_, _>>()?;
 
     if options.verify {
@@ -347,6 +395,7 @@ fn write_archive(
     log: &LogDir,
     source_id: u8,
     keep_digests: bool,
+    onsets: Onsets,
     ticker: &Ticker<'_>,
 ) -> Result<Written, AssembleError> {
     let dir = log.path();
@@ -363,7 +412,7 @@ fn write_archive(
     let mut name = NameBuf::default();
     let mut pending = 0;
     let mut write = |i: usize, item: &Item, duplicate: u32, data: EntryData<'_>| -> Result<(), AssembleError> {
-        if i == 0 && data.payload().len() != 8 {
+        if onsets == Onsets::Required && i == 0 && data.payload().len() != 8 {
             return Err(AssembleError::BadOnset {
                 path: log.item_path(item),
                 source_id,

@@ -108,6 +108,7 @@ def assemble_log_archives(
     remove_sources: bool = True,
     verify: bool = False,
     workers: Optional[int] = None,
+    require_onsets: bool = True,
 ) -> Dict[str, Any]: ...
 
 _JobTuple = Tuple[str, str, int, Optional[str], Optional[str], Optional[int], Optional[int]]
@@ -182,6 +183,7 @@ class DataLogger:
         on_full: str = "drop",
         wait_timeout: float = 1.0,
         abandon_timeout: float = 1.0,
+        dir_name: Optional[str] = None,
     ) -> None: ...
     def start(self) -> None: ...
     def stop(self) -> Dict[str, Any]: ...

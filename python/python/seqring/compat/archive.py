@@ -198,7 +198,11 @@ def assemble_log_archives(
     del memory_mapping
     workers = None if max_workers is None or max_workers < 1 else int(max_workers)
     report = _assemble(
-        Path(log_directory), remove_sources=remove_sources, verify=verify_integrity, workers=workers
+        Path(log_directory),
+        remove_sources=remove_sources,
+        verify=verify_integrity,
+        workers=workers,
+        require_onsets=False,  # ataraxis packs every entry as it is; only its reader needs an onset
     )
     if verbose:
         for a in report["archives"]:
