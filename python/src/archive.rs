@@ -30,10 +30,26 @@ pub(crate) struct PyLogArchive {
 impl PyLogArchive {
     /// Opens and validates the archive at `path`.
     #[new]
-    fn new(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        let inner = py.detach(|| LogArchive::open(&path)).map_err(archive_error)?;
+    #[pyo3(signature = (path, *, lenient = false))]
+    fn new(py: Python<'_>, path: PathBuf, lenient: bool) -> PyResult<Self> {
+        let inner = py
+            .detach(|| {
+                if lenient {
+                    LogArchive::open_lenient(&path)
+                } else {
+                    LogArchive::open(&path)
+                }
+            })
+            .map_err(archive_error)?;
         let span = payload_span(&inner);
         Ok(PyLogArchive { inner, span })
+    }
+
+    /// Whether the archive has an onset entry (always, unless opened with ``lenient=True``: ataraxis's reader's
+    /// rules, where an archive without one opens with an onset of 0 and misnamed entries are skipped).
+    #[getter]
+    fn has_onset(&self) -> bool {
+        self.inner.has_onset()
     }
 
     /// The archive's path.

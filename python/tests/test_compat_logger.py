@@ -71,15 +71,29 @@ def test_logs_through_the_input_queue_and_reads_back(tmp_path, name):
     assert messages == expected
 
 
-def test_a_source_without_onset_package_gets_seqrings_onset(tmp_path, name):
+def test_a_source_without_onset_package_gets_no_onset_entry(tmp_path, name):
+    """As in ataraxis: the raw directory holds exactly the packages put, so the archive has no onset entry and the
+    reader needs onset_us. With log_format="segments" seqring's own onset is kept instead."""
     logger = DataLogger(tmp_path, name)
     logger.start()
     logger.input_queue.put(package(9, 5, b"first"))
     with pytest.raises(ValueError):  # the source has its onset: another onset package is refused
         logger.input_queue.put(onset(9, 1))
     logger.stop()
+    assert [p.name for p in logger.output_directory.iterdir()] == [f"009_{5:020d}.npy"]
     assemble_log_archives(logger.output_directory)
-    got_onset, messages = read_back(logger, 9)
+    with pytest.raises(ValueError):
+        LogArchiveReader(logger.output_directory / "9_log.npz").onset_timestamp_us
+    reader = LogArchiveReader(logger.output_directory / "9_log.npz", onset_us=np.uint64(ONSET))
+    assert [(int(m.timestamp_us), m.payload.tobytes()) for m in reader.iter_messages()] == [(ONSET + 5, b"first")]
+
+    segments = DataLogger(tmp_path / "segments", name, log_format="segments")
+    segments.start()
+    segments.input_queue.put(package(9, 5, b"first"))
+    segments.stop()
+    assert all(p.suffix == ".seg" for p in segments.output_directory.iterdir())
+    assemble_log_archives(segments.output_directory)
+    got_onset, messages = read_back(segments, 9)
     assert messages == [(got_onset + 5, b"first")]
 
 

@@ -22,6 +22,7 @@ use super::logdir::{EntryData, Item, Loaded, LogDir};
 use super::npy::u8_vector_header;
 use super::npz::NpzWriter;
 use super::reader::LogArchive;
+use super::reader::OnsetCheck;
 use super::{AssembleError, EntryName, NameBuf, ARCHIVE_SUFFIX};
 use crate::segment::RecoveryReport;
 
@@ -237,7 +238,8 @@ pub fn assemble_log_archives(
 /// npy.push(b'\n');
 /// npy.extend_from_slice(&entry);
 /// std::fs::write(dir.path().join("001_00000000000000000007.npy"), npy).unwrap();
-/// let report = assemble_log_archives_lenient(dir.path(), &AssembleOptions::default()).unwrap();
+/// let verify = AssembleOptions { verify: true, ..Default::default() };
+/// let report = assemble_log_archives_lenient(dir.path(), &verify).unwrap();
 /// assert_eq!(report.archives.len(), 1);
 /// ```
 pub fn assemble_log_archives_lenient(
@@ -301,7 +303,9 @@ fn assemble_in_pool(
 
     if options.verify {
         let ticker = Ticker::new(options.progress, Phase::Verifying, total);
-        written.par_iter().try_for_each(|w| verify_archive(&log, w, &ticker))?;
+        written
+            .par_iter()
+            .try_for_each(|w| verify_archive(&log, w, onsets, &ticker))?;
     }
 
     let mut report = AssembleReport {
@@ -478,9 +482,17 @@ fn write_archive(
     })
 }
 
-fn verify_archive(log: &LogDir, w: &Written, ticker: &Ticker<'_>) -> Result<(), AssembleError> {
+fn verify_archive(log: &LogDir, w: &Written, onsets: Onsets, ticker: &Ticker<'_>) -> Result<(), AssembleError> {
     let path: &Path = &w.temp;
-    let archive = LogArchive::open_as(path, Some(w.source_id))?;
+    let archive = LogArchive::open_checked(
+        path,
+        Some(w.source_id),
+        if onsets == Onsets::Required {
+            OnsetCheck::Required
+        } else {
+            OnsetCheck::Unchecked
+        },
+    )?;
     archive.check_crcs()?;
     let items = log.items(w.source_id);
     let fail = |entry: String, reason: String| AssembleError::Verify {

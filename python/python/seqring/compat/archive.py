@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from .. import LogArchive
 from .. import assemble_log_archives as _assemble
+from ..errors import CorruptArchiveError
 
 __all__ = [
     "LogMessage",
@@ -116,12 +117,15 @@ class LogArchiveReader:
         self._key_index: Optional[Dict[str, int]] = None
 
     def _open(self) -> LogArchive:
+        # ataraxis's rules: an entry not named like a log entry is skipped, and an archive without an onset entry
+        # opens (asking for its onset then raises, unless one was given).
         if self._archive is None:
-            self._archive = LogArchive(self._archive_path)
+            self._archive = LogArchive(self._archive_path, lenient=True)
         return self._archive
 
     def _get_message_keys(self) -> List[str]:
         if self._message_keys is None:
+            self.onset_timestamp_us  # as ataraxis: keys come after the onset, so none without one
             self._message_keys = _keys(self._open())
         return self._message_keys
 
@@ -129,16 +133,24 @@ class LogArchiveReader:
     def onset_timestamp_us(self) -> np.uint64:
         """The onset (µs since the UNIX epoch): the pre-provided one, or the archive's onset entry's.
 
-        Raises :class:`ValueError` (:class:`~seqring.errors.CorruptArchiveError`) if the archive has no valid
-        onset entry.
+        Raises :class:`ValueError` (:class:`~seqring.errors.CorruptArchiveError`) if the archive has no onset entry
+        and none was given.
         """
         if self._onset_us is not None:
             return self._onset_us
-        return np.uint64(self._open().onset_us)
+        archive = self._open()
+        if not archive.has_onset:
+            raise CorruptArchiveError(
+                f"Unable to discover onset timestamp in log archive. The archive must contain a message with timestamp "
+                f"value 0 storing the UTC epoch reference, but none was found in: {self._archive_path}."
+            )
+        return np.uint64(archive.onset_us)
 
     @property
     def message_count(self) -> int:
-        """The number of messages, the onset entry excluded."""
+        """The number of messages, the onset entry excluded (raises, as ataraxis, if the archive has no onset and
+        none was given)."""
+        self.onset_timestamp_us
         return int(self._open().message_count)
 
     def get_batches(self, workers: int = -1, batch_multiplier: int = 4) -> List[List[str]]:
@@ -156,6 +168,8 @@ class LogArchiveReader:
 
     def _absolute(self, timestamps: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
         if self._onset_us is None:
+            if not self._open().has_onset:
+                self.onset_timestamp_us  # raises: the timestamps need an onset
             return timestamps
         return timestamps - np.uint64(self._open().onset_us) + self._onset_us
 
