@@ -14,7 +14,7 @@ use crate::errors::{array_error, raise, Kind};
 use crate::ndarray;
 use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PySlice, PySliceMethods, PyTuple};
 use seqring::shared_array::{ArrayOptions, SharedArrayDyn, SharedArrayError};
 use seqring_core::{DType, Shape};
 use std::ops::Range;
@@ -239,6 +239,24 @@ impl SharedArray {
     }
 }
 
+/// The elements `key` selects when it is a slice with step 1 of a 1-d array (numpy's clamping of the bounds), else
+/// `None`.
+fn contiguous_range(key: &Bound<'_, PyAny>, shape: &[u64]) -> PyResult<Option<Range<usize>>> {
+    let (Ok(slice), [len]) = (key.cast::<PySlice>(), shape) else {
+        return Ok(None);
+    };
+    let Ok(len) = isize::try_from(*len) else {
+        return Ok(None);
+    };
+    let indices = slice.indices(len)?;
+    if indices.step != 1 {
+        return Ok(None);
+    }
+    let start = indices.start.max(0) as usize;
+    let stop = (indices.stop.max(indices.start)).max(0) as usize;
+    Ok(Some(start..stop))
+}
+
 /// What a write copies from.
 enum Src<'a, 'py> {
     /// The bytes of a numpy array (all of them, or a range).
@@ -452,6 +470,30 @@ impl SharedArray {
         if let (Some(flat), Some((item, len))) = (flat, python_scalar(value, now.dtype)) {
             self.write_at(py, handle, &Target::at(&now, offset(flat)?), Src::Bytes(&item[..len]))?;
             return Ok(());
+        }
+        if let Some(range) = contiguous_range(key, &now.shape)? {
+            // A slice of a 1-d array with step 1: a scalar fills it, an array of the dtype and length is copied in;
+            // one write of those bytes, without reading the array.
+            let itemsize = now.dtype.itemsize();
+            if let Some((item, len)) = python_scalar(value, now.dtype) {
+                if range.is_empty() {
+                    return Ok(());
+                }
+                let fill = item[..len].repeat(range.len());
+                self.write_at(py, handle, &Target::at(&now, offset(range.start)?), Src::Bytes(&fill))?;
+                return Ok(());
+            }
+            if let Ok(array) = value.cast::<PyUntypedArray>() {
+                let exact = array.ndim() == 1
+                    && array.shape()[0] == range.len()
+                    && array.dtype().is_equiv_to(&now.descr)
+                    && array.is_c_contiguous();
+                if exact && !range.is_empty() {
+                    debug_assert_eq!(ndarray::bytes(array).map(<[u8]>::len), Some(range.len() * itemsize));
+                    self.write_at(py, handle, &Target::at(&now, offset(range.start)?), Src::Array(array, None))?;
+                    return Ok(());
+                }
+            }
         }
         let value = converted(py, value, &now.descr, &self.name)?;
         if let (Some(flat), 0) = (flat, value.ndim()) {

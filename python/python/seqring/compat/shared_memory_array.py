@@ -478,8 +478,12 @@ class SharedMemoryArray:
         if handle is None:
             handle = self._connected("modify")  # raises
         scalar = self._scalar_type
-        if type(value) is not scalar or (scalar is int and not -(2**63) <= value < 2**63):
-            value = np.asarray(value, dtype=self._datatype)  # numpy's assignment casting, as ataraxis's arr[i] = v
+        kind = type(value)
+        if kind is not scalar or (scalar is int and not -(2**63) <= value < 2**63):
+            # An int into a float64 array converts exactly below 2**53, as numpy's assignment does; every other value
+            # takes numpy's assignment casting, as ataraxis's arr[i] = v.
+            if not (kind is int and scalar is float and -(2**53) < value < 2**53):
+                value = np.asarray(value, dtype=self._datatype)
         lock = self._lock.native
         if lock is None or lock.inherited:
             lock = self._lock.open()
