@@ -490,7 +490,12 @@ impl SharedArray {
                     && array.is_c_contiguous();
                 if exact && !range.is_empty() {
                     debug_assert_eq!(ndarray::bytes(array).map(<[u8]>::len), Some(range.len() * itemsize));
-                    self.write_at(py, handle, &Target::at(&now, offset(range.start)?), Src::Array(array, None))?;
+                    self.write_at(
+                        py,
+                        handle,
+                        &Target::at(&now, offset(range.start)?),
+                        Src::Array(array, None),
+                    )?;
                     return Ok(());
                 }
             }
@@ -525,6 +530,54 @@ impl SharedArray {
                 ));
             }
         }
+    }
+
+    /// Writes the elements of ``new`` whose bytes differ from ``old`` (both C-contiguous arrays of this array's
+    /// dtype and shape, ``old`` read after ``version``), as the one span from the first changed element to the last,
+    /// in one write, if no write completed since ``version``. Returns ``None`` if nothing changed, else whether it
+    /// wrote (``False``: another write came first; nothing was written). For ``seqring.compat``'s ``array()``
+    /// blocks.
+    fn _write_changes(
+        &self,
+        py: Python<'_>,
+        new: &Bound<'_, PyUntypedArray>,
+        old: &Bound<'_, PyUntypedArray>,
+        version: u64,
+    ) -> PyResult<Option<bool>> {
+        let handle = self.handle()?;
+        let now = self.current(py);
+        if !(now.fits(new) && now.fits(old)) {
+            return Err(raise(
+                Kind::Shape,
+                format!("array {}: new and old must have its dtype and shape", self.name),
+            ));
+        }
+        let not_contiguous = || raise(Kind::Shape, "new and old must be C-contiguous");
+        let size = now.dtype.itemsize();
+        let span = {
+            let (a, b) = (
+                ndarray::bytes(new).ok_or_else(not_contiguous)?,
+                ndarray::bytes(old).ok_or_else(not_contiguous)?,
+            );
+            let first = a.chunks_exact(size).zip(b.chunks_exact(size)).position(|(x, y)| x != y);
+            first.map(|first| {
+                let last = a
+                    .chunks_exact(size)
+                    .zip(b.chunks_exact(size))
+                    .rposition(|(x, y)| x != y)
+                    .unwrap_or(first);
+                first * size..(last + 1) * size
+            })
+        };
+        let Some(span) = span else {
+            return Ok(None);
+        };
+        let target = Target {
+            if_version: Some(version),
+            ..Target::at(&now, span.start)
+        };
+        self.write_at(py, handle, &target, Src::Array(new, Some(span)))
+            .map(Some)
     }
 
     /// Changes the shape (and, with ``dtype``, the element type) within the capacity, leaving the bytes as they

@@ -192,7 +192,7 @@ class _Block:
     """What :meth:`SharedMemoryArray.array` returns: a ``with`` block over a snapshot that is written back, the
     changed elements only, on exit."""
 
-    __slots__ = ("_handle", "_lock", "_held", "_snapshot", "_working")
+    __slots__ = ("_handle", "_lock", "_held", "_snapshot", "_working", "_version")
 
     def __init__(self, handle: "_Handle", lock: "Optional[_Lock]") -> None:
         self._handle = handle
@@ -207,7 +207,11 @@ class _Block:
             held.acquire()
             self._held = held
         try:
-            self._snapshot = _snapshot(self._handle)
+            handle = self._handle
+            # The version before the snapshot: a write completing in between makes the write-back below take the
+            # element-wise path, never lose that write.
+            self._version = handle.version if type(handle) is SharedArray else None
+            self._snapshot = _snapshot(handle)
         except BaseException:
             self._release()
             raise
@@ -216,13 +220,18 @@ class _Block:
 
     def __exit__(self, *exc: object) -> None:
         try:
-            working, snapshot = self._working, self._snapshot
+            working, snapshot, handle = self._working, self._snapshot, self._handle
+            if self._version is not None:
+                # Nothing written since the snapshot (the common case): the changed span in one native write.
+                wrote = handle._write_changes(working, snapshot, self._version)
+                if wrote is None or wrote:
+                    return
             if working.tobytes() != snapshot.tobytes():
                 changed = _changed(working, snapshot)
                 if np.count_nonzero(changed) == changed.size:
-                    _write(self._handle, working)
+                    _write(handle, working)
                 else:
-                    _set(self._handle, changed, working[changed])
+                    _set(handle, changed, working[changed])
         finally:
             self._release()
 
@@ -462,10 +471,12 @@ class SharedMemoryArray:
 
         Raises :class:`ConnectionError` if disconnected, :class:`IndexError` for an index out of bounds.
         """
-        handle = self._handle
-        if handle is None:
-            handle = self._connected("access")  # raises
-        return _read(handle, index)
+        try:
+            return self._handle[index]  # _read, inlined: this is the hottest call of the module
+        except TypeError:
+            if self._handle is None:
+                self._connected("access")  # raises ConnectionError
+            raise
 
     def __setitem__(self, index: Any, value: Any) -> None:
         """Sets the value(s) at ``index`` (converted to the array's dtype, as numpy assignment does), in one
