@@ -11,6 +11,7 @@
 
 use crate::convert::{as_u64, converted, descr_of, flat_index, python_scalar, shape_of};
 use crate::errors::{array_error, raise, Kind};
+use crate::named_lock::NamedLock;
 use crate::ndarray;
 use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
@@ -530,6 +531,22 @@ impl SharedArray {
                 ));
             }
         }
+    }
+
+    /// ``self[key] = value`` with ``lock`` (a :class:`_NamedLock`) held around it: ``seqring.compat``'s
+    /// ``arr[i] = v``, which takes the array's lock as ataraxis does, in one call.
+    fn _set_locked(
+        &self,
+        py: Python<'_>,
+        lock: &Bound<'_, NamedLock>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let lock = lock.get();
+        lock.acquire(py)?;
+        let set = self.__setitem__(py, key, value);
+        let released = lock.release();
+        set.and(released)
     }
 
     /// Writes the elements of ``new`` whose bytes differ from ``old`` (both C-contiguous arrays of this array's

@@ -152,6 +152,14 @@ class _BytesHandle:
     def write(self, data: np.ndarray) -> None:
         self.native[0 : self._nbytes] = np.ascontiguousarray(data, dtype=self.dtype).reshape(-1).view(np.uint8)
 
+    def _set_locked(self, lock: _NamedLock, index: Any, value: Any) -> None:
+        """``self[index] = value`` with ``lock`` held (what :meth:`seqring.SharedArray._set_locked` does natively)."""
+        lock.acquire()
+        try:
+            self[index] = value
+        finally:
+            lock.release()
+
     @property
     def closed(self) -> bool:
         return self.native.closed
@@ -498,11 +506,7 @@ class SharedMemoryArray:
         lock = self._lock.native
         if lock is None or lock.inherited:
             lock = self._lock.open()
-        lock.acquire()
-        try:
-            _set(handle, index, value)
-        finally:
-            lock.release()
+        handle._set_locked(lock, index, value)  # acquire, _set, release in one native call
 
     def array(self, *, with_lock: bool = True) -> ContextManager[npt.NDArray[Any]]:
         """Use as ``with arr.array() as view:``. ``view`` is a consistent snapshot of the array to read and modify;
