@@ -162,8 +162,12 @@ class ProcessingTracker:
         return self._raw.reset_jobs(list(job_ids))
 
     def start_job(self, job_id: str, executor_id: Optional[str] = None) -> None:
-        """Marks a job running and records its executor (``None``: the scheduler's job id such as
-        ``SLURM_JOB_ID``, else ``pid:<pid>``, as ataraxis) and start time; clears the previous end time and error."""
+        """Marks a job running and records its executor and start time; clears the previous end time and error.
+
+        ``executor_id=None`` records what ataraxis records: ``<scheme>:<id>`` for the first scheduler whose job id
+        is set (``slurm:`` from ``SLURM_JOB_ID`` or its older alias ``SLURM_JOBID``, ``pbs:``, ``lsf:``, ``oar:``,
+        ``sge:`` from ``JOB_ID`` only when ``SGE_ROOT`` is set, ``hpcpack:``, ``azurebatch:``, ``awsbatch:``), else
+        ``pid:<pid>``."""
         self._raw.start_job(job_id, executor_id)
 
     def complete_job(self, job_id: str) -> None:
