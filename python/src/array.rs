@@ -439,7 +439,7 @@ impl SharedArray {
 
     /// ``a[key]``: one int per dimension reads that element (a numpy scalar); any other numpy key is applied to one
     /// consistent read (a new array).
-    fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    pub(crate) fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let handle = self.handle()?;
         let now = self.current(py);
         if let Some(flat) = flat_index(key, &now.shape) {

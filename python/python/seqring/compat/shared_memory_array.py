@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import SharedArray
-from .._seqring import _NamedLock
+from .._seqring import _CompatBase, _NamedLock
 from ..errors import DTypeMismatchError, ShapeError
 
 __all__ = ["SharedMemoryArray"]
@@ -288,7 +288,7 @@ class _Lock:
             os.unlink(self._path)
 
 
-class SharedMemoryArray:
+class SharedMemoryArray(_CompatBase):
     """A numpy array in shared memory that several Python processes read and write (ataraxis 7.2.0's
     ``SharedMemoryArray``, on a seqring seqlock array).
 
@@ -473,18 +473,10 @@ class SharedMemoryArray:
             )
         return self._handle
 
-    def __getitem__(self, index: Any) -> Any:
-        """The value (a numpy scalar) or a copy of the values at ``index``, from one consistent snapshot; never
-        waits on a lock.
-
-        Raises :class:`ConnectionError` if disconnected, :class:`IndexError` for an index out of bounds.
-        """
-        try:
-            return self._handle[index]  # _read, inlined: this is the hottest call of the module
-        except TypeError:
-            if self._handle is None:
-                self._connected("access")  # raises ConnectionError
-            raise
+    # ``arr[index]`` is :class:`~seqring._seqring._CompatBase`'s native ``__getitem__``: the value (a numpy scalar)
+    # or a copy of the values at ``index``, from one consistent snapshot, never waiting on a lock; it raises
+    # :class:`ConnectionError` when disconnected (through :meth:`_connected`) and :class:`IndexError` for an index
+    # out of bounds. ``self._handle`` is that base class's slot.
 
     def __setitem__(self, index: Any, value: Any) -> None:
         """Sets the value(s) at ``index`` (converted to the array's dtype, as numpy assignment does), in one
