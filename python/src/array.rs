@@ -533,9 +533,37 @@ impl SharedArray {
         }
     }
 
+    /// Whether ``self[key] = value`` stores exactly what numpy's assignment would, without a conversion of
+    /// ``value``: ``key`` names one element, or a step-1 slice of a 1-d array, and ``value`` is a Python ``bool``,
+    /// ``int`` or ``float`` that converts to the dtype without loss (or, for the slice, an array of the dtype and
+    /// length).
+    pub(crate) fn sets_without_conversion(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> bool {
+        if self.inner.is_none() {
+            return false;
+        }
+        let now = self.current(py);
+        if python_scalar(value, now.dtype).is_some() {
+            return flat_index(key, &now.shape).is_some() || matches!(contiguous_range(key, &now.shape), Ok(Some(_)));
+        }
+        match (contiguous_range(key, &now.shape), value.cast::<PyUntypedArray>()) {
+            (Ok(Some(range)), Ok(array)) => {
+                array.ndim() == 1
+                    && array.shape()[0] == range.len()
+                    && array.dtype().is_equiv_to(&now.descr)
+                    && array.is_c_contiguous()
+            }
+            _ => false,
+        }
+    }
+
     /// ``self[key] = value`` with ``lock`` (a :class:`_NamedLock`) held around it: ``seqring.compat``'s
     /// ``arr[i] = v``, which takes the array's lock as ataraxis does, in one call.
-    fn _set_locked(
+    pub(crate) fn _set_locked(
         &self,
         py: Python<'_>,
         lock: &Bound<'_, NamedLock>,

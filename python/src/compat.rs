@@ -1,8 +1,11 @@
 //! `_CompatBase`: the native base class of `seqring.compat.SharedMemoryArray`, which holds the instance's handle
-//! and serves `arr[key]` without a Python frame (the compat layer's hottest call: a read, with no lock, as every
-//! compat read). Everything else of the class is Python (`seqring/compat/shared_memory_array.py`).
+//! and serves the compat layer's hottest calls without a Python frame: `arr[key]` (a read, with no lock, as every
+//! compat read) and `arr[i] = x` / `arr[a:b] = x` for a Python scalar or an array of the dtype (under the array's lock, as ataraxis's). Every
+//! other case, and everything else of the class, is Python (`seqring/compat/shared_memory_array.py`: `_set_slow`).
 
 use crate::array::SharedArray;
+use crate::named_lock::NamedLock;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use std::sync::Mutex;
@@ -50,6 +53,30 @@ impl CompatBase {
             return array.try_borrow()?.__getitem__(py, key);
         }
         handle.get_item(key)
+    }
+
+    /// ``arr[key] = value``: one element or a step-1 slice set from a Python scalar (or a slice from an array of the
+    /// dtype) goes straight to the native handle under the array's lock (``self._lock``, opened again in a forked child); every other case goes to the subclass's
+    /// ``_set_slow(key, value)`` (numpy's assignment casting, slices, the byte view, the disconnected error).
+    fn __setitem__(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = slf.py();
+        let handle = slf.get().slot().as_ref().map(|h| h.clone_ref(py));
+        if let Some(handle) = handle {
+            let handle = handle.into_bound(py);
+            if let Ok(array) = handle.cast::<SharedArray>() {
+                let array = array.try_borrow()?;
+                if array.sets_without_conversion(py, key, value) {
+                    let locks = slf.getattr(intern!(py, "_lock"))?;
+                    let open = locks.getattr(intern!(py, "native"))?;
+                    let lock = match open.cast_into::<NamedLock>() {
+                        Ok(lock) if !lock.get().inherited() => lock,
+                        _ => locks.call_method0(intern!(py, "open"))?.cast_into::<NamedLock>()?,
+                    };
+                    return array._set_locked(py, &lock, key, value);
+                }
+            }
+        }
+        slf.call_method1(intern!(py, "_set_slow"), (key, value)).map(drop)
     }
 }
 

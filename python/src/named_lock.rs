@@ -143,7 +143,7 @@ pub(crate) struct NamedLock {
 
 impl NamedLock {
     /// The error of a call on an instance inherited across `fork`.
-    fn inherited(&self) -> bool {
+    pub(crate) fn inherited(&self) -> bool {
         FORKS.load(Ordering::Relaxed) != self.forks
     }
 

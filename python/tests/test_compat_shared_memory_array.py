@@ -6,6 +6,7 @@ import multiprocessing as mp
 import os
 import pickle
 import signal
+import warnings
 import subprocess
 import sys
 from multiprocessing.context import set_spawning_popen
@@ -404,3 +405,32 @@ def test_threads_sharing_one_instance_lose_no_increment(arr):
     finally:
         sys.setswitchinterval(interval)
     assert int(arr[0, 0]) == before + 4 * 200
+
+
+@pytest.mark.parametrize("dtype", ["<f8", "<i4", "|u1", "|b1"])
+def test_sets_store_what_numpy_assignment_stores(name, dtype):
+    """Every kind of key and value arr[key] = value takes (the native element and slice paths and the numpy
+    fallback) leaves the array as numpy's own assignment leaves a copy, and raises where numpy raises."""
+    reference = np.zeros(8, dtype=dtype)
+    shared = SharedMemoryArray.create_array(name, reference)
+    keys = [3, -1, slice(0, 8), slice(2, 5), slice(-3, None), slice(5, 2), slice(None, 100), slice(0, 8, 2), [1, 4]]
+    values = [1, 0, True, 2.0, 7.9, np.arange(8)[:3], np.ones(3, dtype=dtype), np.ones(8, dtype=dtype)]
+    try:
+        for key in keys:
+            for value in values:
+                expected = reference.copy()
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        expected[key] = value
+                except (ValueError, TypeError, OverflowError) as e:
+                    with pytest.raises(type(e)):
+                        shared[key] = value
+                    continue
+                shared[key] = value
+                np.testing.assert_array_equal(shared[:], expected, err_msg=f"{key!r} = {value!r}")
+                reference = expected
+        with pytest.raises(IndexError):
+            shared[8] = 1
+    finally:
+        shared.destroy()

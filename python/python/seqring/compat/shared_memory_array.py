@@ -478,9 +478,13 @@ class SharedMemoryArray(_CompatBase):
     # :class:`ConnectionError` when disconnected (through :meth:`_connected`) and :class:`IndexError` for an index
     # out of bounds. ``self._handle`` is that base class's slot.
 
-    def __setitem__(self, index: Any, value: Any) -> None:
+    # ``arr[index] = value`` is _CompatBase's native ``__setitem__``: one element from a Python scalar under the
+    # array's lock natively, every other case through :meth:`_set_slow`.
+
+    def _set_slow(self, index: Any, value: Any) -> None:
         """Sets the value(s) at ``index`` (converted to the array's dtype, as numpy assignment does), in one
-        write under the writer lock.
+        write under the writer lock, holding the array's lock (``arr[index] = value`` when the native base class
+        does not take it itself).
 
         Raises :class:`ConnectionError` if disconnected, :class:`IndexError` for an index out of bounds,
         :class:`ValueError` if ``value`` does not broadcast to the indexed shape.
