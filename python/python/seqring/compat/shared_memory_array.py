@@ -2,9 +2,10 @@
 :class:`seqring.SharedArray`.
 
 Differences that make it better than the original, and the few that cannot match, are listed in the class
-docstring and in the README (Python: what ``seqring.compat`` does not match). Every access to the
-underlying :class:`seqring.SharedArray` goes through the functions ``_read``, ``_snapshot``, ``_set`` and
-``_write`` below.
+docstring and in the README (Python: what ``seqring.compat`` does not match). ``arr[key]`` and the common
+``arr[key] = value`` run natively in the base class :class:`~seqring._seqring._CompatBase` (``python/src/compat.rs``);
+every other access to the underlying :class:`seqring.SharedArray` goes through the functions ``_snapshot``,
+``_set`` and ``_write`` below, and a dtype seqring does not hold natively through :class:`_BytesHandle`.
 """
 
 import ast
@@ -22,12 +23,6 @@ from .._seqring import _CompatBase, _NamedLock
 from ..errors import DTypeMismatchError, ShapeError
 
 __all__ = ["SharedMemoryArray"]
-
-
-def _read(handle: "_Handle", index: Any) -> Any:
-    """``handle[index]`` from one consistent read: a numpy scalar (one int per dimension: the native element read),
-    or an array of its own."""
-    return handle[index]
 
 
 def _snapshot(handle: "_Handle") -> np.ndarray:
