@@ -205,28 +205,35 @@ class _Block:
         self._held: Optional[_NamedLock] = None
 
     def __enter__(self) -> npt.NDArray[Any]:
-        if self._lock is not None:
-            held = self._lock.open()
+        locks = self._lock
+        if locks is not None:
+            held = locks.native
+            if held is None or held.inherited:
+                held = locks.open()
             held.acquire()
             self._held = held
         try:
             handle = self._handle
             # The version before the snapshot: a write completing in between makes the write-back below take the
             # element-wise path, never lose that write.
-            self._version = handle.version if type(handle) is SharedArray else None
-            self._snapshot = _snapshot(handle)
+            if type(handle) is SharedArray:
+                self._version = handle.version
+                snapshot = self._snapshot = handle.read()
+            else:
+                self._version = None
+                snapshot = self._snapshot = _snapshot(handle)
         except BaseException:
             self._release()
             raise
-        self._working = self._snapshot.copy()
-        return self._working
+        working = self._working = snapshot.copy()
+        return working
 
     def __exit__(self, *exc: object) -> None:
         try:
-            working, snapshot, handle = self._working, self._snapshot, self._handle
-            if self._version is not None:
+            working, snapshot, handle, version = self._working, self._snapshot, self._handle, self._version
+            if version is not None:
                 # Nothing written since the snapshot (the common case): the changed span in one native write.
-                wrote = handle._write_changes(working, snapshot, self._version)
+                wrote = handle._write_changes(working, snapshot, version)
                 if wrote is None or wrote:
                     return
             if working.tobytes() != snapshot.tobytes():
@@ -236,7 +243,10 @@ class _Block:
                 else:
                     _set(handle, changed, working[changed])
         finally:
-            self._release()
+            held = self._held
+            if held is not None:
+                self._held = None
+                held.release()
 
     def _release(self) -> None:
         held, self._held = self._held, None
@@ -509,7 +519,10 @@ class SharedMemoryArray(_CompatBase):
         increment. Readers (``arr[i]``, plain :class:`seqring.SharedArray` reads) never wait for it. Raises
         :class:`ConnectionError` if disconnected.
         """
-        return _Block(self._connected("access"), self._lock if with_lock else None)
+        handle = self._handle
+        if handle is None:
+            handle = self._connected("access")  # raises ConnectionError
+        return _Block(handle, self._lock if with_lock else None)
 
     def __getstate__(self) -> Dict[str, Any]:
         """The name, shape, dtype and ``auto_connect`` flag: an instance handed to another process reconnects
