@@ -9,8 +9,10 @@
 #   3. the loom models (one of them alone takes ~4 min; cargo then prints "has been running for over 60 seconds")
 #                                                                                         5.7 min
 #   4. the fuzz-corpus replay, most of it compiling the fuzz crate                         4.2 min
-#   5. the Python package (python/, compiled by maturin into .venv) and its pytest suite (75 s)  5.8 min
-# about 21 minutes in all, and ends with one closing line over all of them: tests: N passed, N failed, N skipped.
+#   5. the Python package (python/, compiled by maturin into .venv) and its pytest suite (75 s), some of its tests
+#      beside the real ataraxis 7.2.0 in .ataraxis-venv/ (git-ignored)                       5.8 min
+#   6. ataraxis-data-structures 7.2.0's own test suite against seqring.compat (sdist from PyPI)  ~1 min
+# about 22 minutes in all, and ends with one closing line over all of them: tests: N passed, N failed, N skipped.
 #
 # Tests write their temporary files (temporary directories, benchmark archives, lock files) under one scratch
 # directory of this run, which is removed when the run ends, passed or failed.
@@ -25,7 +27,7 @@ results="$scratch/results"
 mkdir -p "$scratch/tmp"
 export TMPDIR="$scratch/tmp"
 
-steps=5
+steps=6
 n=0
 step_start=0
 # Announces step N: what runs and roughly how long it takes; reports the previous step's time.
@@ -72,8 +74,15 @@ tests cargo test --release --manifest-path fuzz/Cargo.toml --target-dir target
 step "Python package (pip install ./python: maturin compiles it, 2-5 min) and its pytest suite (~75 s)" "4-6 min"
 # maturin comes from .ci/requirements.txt, so the build needs no isolated environment of its own.
 python3 -m pip install --quiet --disable-pip-version-check --no-build-isolation ./python
+# The real ataraxis-data-structures 7.2.0 in its own virtual environment, which python/tests/test_compat_behaviour.py
+# runs each behaviour scenario against beside seqring.compat.
+test -x .ataraxis-venv/bin/python || bash ../shared/reference/ataraxis-env/setup.sh .ataraxis-venv
 # pytest's own summary line ("N passed in T s") is kept for the closing line.
 tests python3 -m pytest -q -p no:cacheprovider python/tests
+
+step "ataraxis-data-structures 7.2.0's own test suite against seqring.compat" "about 1 min"
+# Downloads the sdist from PyPI, points its imports at seqring.compat, and runs it with the listed exclusions.
+tests python3 python/tests/ataraxis_suite/run.py
 finish_step
 
 # One closing line over every `test result:` line above and pytest's summary.

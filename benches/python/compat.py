@@ -1,17 +1,25 @@
-"""seqring.compat (the ataraxis 7.2.0 API on seqring) from Python: SharedMemoryArray access, logging through
-DataLogger.input_queue end to end, and LogArchiveReader.
+"""seqring.compat against the real ataraxis-data-structures 7.2.0, side by side in one run: every operation of the
+issue-21 speed table, timed by this same script once per backend.
 
-ataraxis-data-structures 7.2.0 is not installable here: its recorded figures (the issue's) are printed beside:
-SharedMemoryArray read about 1.35 us and write about 1.05 us per call, DataLogger about 2,000 messages/s, archive
-iteration about 13,000 messages/s. The native seqring calls run beside each compat call, to show what the compat
-layer costs.
+The compat side runs in this interpreter. The ataraxis side runs this script again under the interpreter of a
+virtual environment holding the real ataraxis (``--ataraxis-python``, else ``$SEQRING_ATARAXIS_PYTHON``, else
+``.ataraxis-venv/bin/python`` at the repository root, which ``bash ../shared/reference/ataraxis-env/setup.sh
+.ataraxis-venv`` makes) with ``--backend ataraxis_data_structures --json``; without one, only compat's column is
+printed. Both sides read the same archive, written here with ``np.savez`` in ataraxis's layout.
 
-Run: python3 benches/python/compat.py [--quick]
+Each figure is the median over rounds of the mean time per call (per message for the logger and the reader); the
+ratio is ataraxis's time over compat's (above 1: compat is faster).
+
+Run: python3 benches/python/compat.py [--quick] [--json] [--ataraxis-python PATH]
 """
 
 import argparse
+import importlib
+import json
 import os
+import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,104 +27,204 @@ from pathlib import Path
 
 import numpy as np
 
-sys.dont_write_bytecode = True  # no __pycache__ in the checkout for the import below
-from shared_array import per_call_ns  # noqa: E402 (benches/python/shared_array.py, beside this script)
-
-import seqring
-from seqring.compat import DataLogger, LogArchiveReader, LogPackage, SharedMemoryArray, assemble_log_archives
+REPO = Path(__file__).resolve().parents[2]
+ONSET_US = 1_700_000_000_000_000
 
 
-def arrays(calls, rounds):
-    name = f"bench-py-compat-{os.getpid()}"
-    arr = SharedMemoryArray.create_array(name, np.arange(8.0))
-    native = seqring.SharedArray.open(name)
+def per_call_ns(fn, calls, rounds):
+    """The median over ``rounds`` of the mean time per call of ``calls`` calls of ``fn`` (ns)."""
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter_ns()
+        for _ in range(calls):
+            fn()
+        times.append((time.perf_counter_ns() - start) / calls)
+    return statistics.median(times)
+
+
+def arrays(ax, calls, rounds, out):
+    """SharedMemoryArray of 8 x f64: element and slice get and set, and array() blocks."""
+    name = f"bench-compat-{ax.__name__.split('.')[0]}-{os.getpid()}"
+    arr = ax.SharedMemoryArray.create_array(name=name, prototype=np.arange(8.0), exists_ok=True)
     data = np.arange(8.0)
 
-    def compat_set():
+    def set_element():
         arr[3] = 1.5
 
-    def compat_block():
-        with arr.array() as a:
+    def set_slice_scalar():
+        arr[0:8] = 7
+
+    def set_slice_array():
+        arr[0:8] = data
+
+    def block_locked():
+        with arr.array(with_lock=True) as a:
             a[3] += 1.0
 
-    def native_set():
-        native[3] = 1.5
+    def block_unlocked():
+        with arr.array(with_lock=False) as a:
+            a[3] += 1.0
 
-    cases = [
-        ("compat arr[3]", lambda: arr[3]),
-        ("compat arr[:]", lambda: arr[:]),
-        ("compat arr[3] = 1.5", compat_set),
-        ("compat array() a[3] += 1", compat_block),
-        ("native a[3]", lambda: native[3]),
-        ("native a[3] = 1.5", native_set),
-        ("native write()", lambda: native.write(data)),
-    ]
-    print(f"SharedMemoryArray of 8 x f64, {rounds} rounds of {calls} calls; medians (min) per call")
-    for label, fn in cases:
-        median, best = per_call_ns(fn, calls, rounds)
-        print(f"  {label:28} {median:8.0f} ns  ({best:.0f})")
-    print("  ataraxis 7.2.0 (recorded)    1350 ns read, 1050 ns write")
-    native.close()
+    cases = {
+        "sma[3]": lambda: arr[3],
+        "sma[0:8]": lambda: arr[0:8],
+        "sma[3] = 1.5": set_element,
+        "sma[0:8] = 7 (scalar broadcast)": set_slice_scalar,
+        "sma[0:8] = array": set_slice_array,
+        "with sma.array(with_lock=True): a[3] += 1": block_locked,
+        "with sma.array(with_lock=False): a[3] += 1": block_unlocked,
+    }
+    for label, fn in cases.items():
+        out[label] = per_call_ns(fn, calls, rounds)
     arr.destroy()
 
 
-def logging(messages, rounds, root):
-    """Messages/s through input_queue.put of 64 B packages, from start() to stop() (everything on disk)."""
+def logging(ax, messages, rounds, root, out, log_format=None):
+    """input_queue.put of 64 B packages (per put, the logger running), and start-to-stop per message."""
     payload = np.arange(64, dtype=np.uint8)
-    packages = [LogPackage(np.uint8(1), np.uint64(i + 1), payload) for i in range(messages)]
-    onset = LogPackage(np.uint8(1), np.uint64(0), np.frombuffer(np.uint64(time.time_ns() // 1000).tobytes(), np.uint8))
-    rates = []
-    log_dir = None
+    packages = [ax.LogPackage(np.uint8(1), np.uint64(i + 1), payload) for i in range(messages)]
+    onset = ax.LogPackage(np.uint8(1), np.uint64(0), np.frombuffer(np.uint64(ONSET_US).tobytes(), np.uint8))
+    puts, totals = [], []
+    suffix = "" if log_format is None else f" [{log_format}]"
     for r in range(rounds):
-        logger = DataLogger(root / str(r), f"bench-py-compat-log-{os.getpid()}")
+        options = {} if log_format is None else {"log_format": log_format}
+        logger = ax.DataLogger(root / f"{log_format}-{r}", f"bench{r}", **options)
         start = time.perf_counter_ns()
         logger.start()
         put = logger.input_queue.put
         put(onset)
+        first = time.perf_counter_ns()
         for p in packages:
             put(p)
+        puts.append((time.perf_counter_ns() - first) / messages)
         logger.stop()
-        rates.append(messages / ((time.perf_counter_ns() - start) / 1e9))
-        assert logger.report["records"] == messages + 1 and logger.report["dropped"] == 0
-        log_dir = logger.output_directory
-    print(f"DataLogger.input_queue.put, 64 B, {messages} messages start to stop, {rounds} rounds")
-    print(f"  compat                       {statistics.median(rates):10,.0f} messages/s  (max {max(rates):,.0f})")
-    print("  ataraxis 7.2.0 (recorded)         2,000 messages/s")
-    return log_dir
+        totals.append((time.perf_counter_ns() - start) / messages)
+    out[f"input_queue.put, 64 B{suffix}"] = statistics.median(puts)
+    out[f"logger start..stop, per message{suffix}"] = statistics.median(totals)
 
 
-def reading(log_dir, rounds):
-    assemble_log_archives(log_dir)
-    path = log_dir / "1_log.npz"
-    reader = LogArchiveReader(path)
+def reading(ax, path, rounds, out):
+    """LogArchiveReader.iter_messages() and read_all_messages(), per message."""
+    reader = ax.LogArchiveReader(archive_path=path)
     count = reader.message_count
-    archive = seqring.LogArchive(path)
 
-    def compat_iter():
+    def iterate():
         for _ in reader.iter_messages():
             pass
 
-    cases = [
-        ("compat read_all_messages()", reader.read_all_messages),
-        ("compat iter_messages()", compat_iter),
-        ("native LogArchive.read_all()", archive.read_all),
-    ]
-    print(f"LogArchiveReader over {count} messages of 64 B, {rounds} rounds")
-    for label, fn in cases:
-        median, best = per_call_ns(fn, 1, rounds)
-        print(f"  {label:30} {count / (median / 1e9):12,.0f} messages/s  (max {count / (best / 1e9):,.0f})")
-    print("  ataraxis 7.2.0 (recorded)              13,000 messages/s")
+    out["reader.iter_messages(), per message"] = per_call_ns(iterate, 1, rounds) / count
+    out["reader.read_all_messages(), per message"] = per_call_ns(reader.read_all_messages, 1, rounds) / count
+
+
+def tracking(ax, calls, rounds, root, out):
+    """ProcessingTracker calls on a tracker of 20 jobs (each locks, reads and, for changes, writes the file)."""
+    tracker = ax.ProcessingTracker(file_path=root / "tracker.yaml")
+    ids = tracker.initialize_jobs([("job", str(i)) for i in range(20)])
+    out["tracker.start_job + complete_job"] = per_call_ns(
+        lambda: (tracker.start_job(ids[3], executor_id="bench"), tracker.complete_job(ids[3])), calls, rounds
+    )
+    out["tracker.get_job_status"] = per_call_ns(lambda: tracker.get_job_status(ids[3]), calls, rounds)
+
+
+def write_archive(path, messages):
+    """An archive of ``messages`` 64 B messages in ataraxis's layout (np.savez of [source][time u64][payload])."""
+    entries = {f"001_{0:020d}": np.frombuffer(bytes([1]) + bytes(8) + ONSET_US.to_bytes(8, "little"), np.uint8)}
+    payload = bytes(range(64))
+    for t in range(1, messages + 1):
+        entries[f"001_{t:020d}"] = np.frombuffer(bytes([1]) + t.to_bytes(8, "little") + payload, np.uint8)
+    np.savez(path, **entries)
+
+
+def native(calls, rounds, out):
+    """seqring's own SharedArray of 8 x f64 (no compat layer): element read, whole read and write."""
+    import seqring  # noqa: PLC0415 (only on the seqring side)
+
+    name = f"bench-native-{os.getpid()}"
+    a = seqring.SharedArray.create(name, (8,), "<f8", exists_ok=True)
+    data = np.arange(8.0)
+    buf = np.empty(8)
+    out["native SharedArray.read(out=) 8 x f64"] = per_call_ns(lambda: a.read(out=buf), calls, rounds)
+    out["native SharedArray.write() 8 x f64"] = per_call_ns(lambda: a.write(data), calls, rounds)
+    a.destroy()
+
+
+def measure(backend, quick):
+    ax = importlib.import_module(backend)
+    calls, rounds = (2_000, 5) if quick else (100_000, 11)
+    messages, log_rounds = (1_000, 3) if quick else (20_000, 5)
+    archive_messages = 2_000 if quick else 50_000
+    tracker_calls = 20 if quick else 300
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        arrays(ax, calls, rounds, out)
+        if backend == "seqring.compat":
+            logging(ax, messages, log_rounds, root, out, "npy")
+            logging(ax, messages * (10 if not quick else 1), log_rounds, root, out, "segments")
+        else:
+            logging(ax, messages, log_rounds, root, out)
+        path = root / "1_log.npz"
+        write_archive(path, archive_messages)
+        reading(ax, path, rounds, out)
+        tracking(ax, tracker_calls, rounds, root, out)
+        if backend == "seqring.compat":
+            native(calls, rounds, out)
+    return out
+
+
+def ataraxis_python(given):
+    for candidate in (given, os.environ.get("SEQRING_ATARAXIS_PYTHON"), REPO / ".ataraxis-venv" / "bin" / "python"):
+        if candidate and Path(candidate).exists():
+            return str(candidate)
+    return None
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a few-second run")
+    parser.add_argument("--quick", action="store_true", help="a few-second run (the figures are not meaningful)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--backend", default="seqring.compat", help=argparse.SUPPRESS)
+    parser.add_argument("--ataraxis-python", help="the interpreter of a virtual environment with the real ataraxis")
     args = parser.parse_args()
-    calls, rounds, messages = (20_000, 7, 100_000) if args.quick else (200_000, 11, 1_000_000)
-    arrays(calls, rounds)
-    with tempfile.TemporaryDirectory() as root:
-        log_dir = logging(messages, rounds, Path(root))
-        reading(log_dir, rounds)
+    compat = measure(args.backend, args.quick)
+    if args.backend != "seqring.compat":
+        print(json.dumps(compat))
+        return
+    ataraxis = {}
+    python = ataraxis_python(args.ataraxis_python)
+    if python:
+        command = [python, __file__, "--backend", "ataraxis_data_structures", "--json"] + (["--quick"] * args.quick)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+        if done.returncode != 0:
+            print(done.stderr, file=sys.stderr)
+            sys.exit(1)
+        ataraxis = json.loads(done.stdout.strip().splitlines()[-1])
+    if args.json:
+        print(json.dumps({"machine": machine(), "compat": compat, "ataraxis": ataraxis}))
+        return
+    print(f"seqring.compat vs ataraxis-data-structures 7.2.0 on {machine()}")
+    print(f"{'operation':48} {'compat':>12} {'ataraxis':>12} {'ratio':>8}")
+    for label, ns in compat.items():
+        theirs = ataraxis.get(label)
+        if theirs is None:
+            # The per-format logger rows compare with ataraxis's only logger row.
+            plain = label.split(" [")[0]
+            theirs = ataraxis.get(plain) if plain != label else None
+        their = f"{theirs:10,.0f} ns" if theirs else f"{'-':>12}"
+        ratio = f"{theirs / ns:7.1f}x" if theirs else f"{'-':>8}"
+        print(f"{label:48} {ns:10,.0f} ns {their} {ratio}")
 
 
 if __name__ == "__main__":

@@ -30,10 +30,26 @@ pub(crate) struct PyLogArchive {
 impl PyLogArchive {
     /// Opens and validates the archive at `path`.
     #[new]
-    fn new(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        let inner = py.detach(|| LogArchive::open(&path)).map_err(archive_error)?;
+    #[pyo3(signature = (path, *, lenient = false))]
+    fn new(py: Python<'_>, path: PathBuf, lenient: bool) -> PyResult<Self> {
+        let inner = py
+            .detach(|| {
+                if lenient {
+                    LogArchive::open_lenient(&path)
+                } else {
+                    LogArchive::open(&path)
+                }
+            })
+            .map_err(archive_error)?;
         let span = payload_span(&inner);
         Ok(PyLogArchive { inner, span })
+    }
+
+    /// Whether the archive has an onset entry (always, unless opened with ``lenient=True``: ataraxis's reader's
+    /// rules, where an archive without one opens with an onset of 0 and misnamed entries are skipped).
+    #[getter]
+    fn has_onset(&self) -> bool {
+        self.inner.has_onset()
     }
 
     /// The archive's path.
@@ -215,15 +231,17 @@ impl LogArchiveIter {
 }
 
 /// Assembles the `.npy` entries and segments under `log_dir` into one `{source}_log.npz` per source; returns the
-/// report as a dict.
+/// report as a dict. `require_onsets=False` takes ataraxis's rules: a source need not start with an onset entry and
+/// a timestamp-0 entry is packed whatever its payload.
 #[pyfunction]
-#[pyo3(signature = (log_dir, *, remove_sources = true, verify = false, workers = None))]
+#[pyo3(signature = (log_dir, *, remove_sources = true, verify = false, workers = None, require_onsets = true))]
 pub(crate) fn assemble_log_archives<'py>(
     py: Python<'py>,
     log_dir: PathBuf,
     remove_sources: bool,
     verify: bool,
     workers: Option<usize>,
+    require_onsets: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let options = AssembleOptions {
         workers: workers.unwrap_or(0),
@@ -232,7 +250,13 @@ pub(crate) fn assemble_log_archives<'py>(
         ..Default::default()
     };
     let report = py
-        .detach(|| seqring::archive::assemble_log_archives(&log_dir, &options))
+        .detach(|| {
+            if require_onsets {
+                seqring::archive::assemble_log_archives(&log_dir, &options)
+            } else {
+                seqring::archive::assemble_log_archives_lenient(&log_dir, &options)
+            }
+        })
         .map_err(assemble_error)?;
     let archives = PyList::empty(py);
     for a in &report.archives {

@@ -11,10 +11,11 @@
 
 use crate::convert::{as_u64, converted, descr_of, flat_index, python_scalar, shape_of};
 use crate::errors::{array_error, raise, Kind};
+use crate::named_lock::NamedLock;
 use crate::ndarray;
 use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PySlice, PySliceMethods, PyTuple};
 use seqring::shared_array::{ArrayOptions, SharedArrayDyn, SharedArrayError};
 use seqring_core::{DType, Shape};
 use std::ops::Range;
@@ -239,6 +240,24 @@ impl SharedArray {
     }
 }
 
+/// The elements `key` selects when it is a slice with step 1 of a 1-d array (numpy's clamping of the bounds), else
+/// `None`.
+fn contiguous_range(key: &Bound<'_, PyAny>, shape: &[u64]) -> PyResult<Option<Range<usize>>> {
+    let (Ok(slice), [len]) = (key.cast::<PySlice>(), shape) else {
+        return Ok(None);
+    };
+    let Ok(len) = isize::try_from(*len) else {
+        return Ok(None);
+    };
+    let indices = slice.indices(len)?;
+    if indices.step != 1 {
+        return Ok(None);
+    }
+    let start = indices.start.max(0) as usize;
+    let stop = (indices.stop.max(indices.start)).max(0) as usize;
+    Ok(Some(start..stop))
+}
+
 /// What a write copies from.
 enum Src<'a, 'py> {
     /// The bytes of a numpy array (all of them, or a range).
@@ -420,7 +439,7 @@ impl SharedArray {
 
     /// ``a[key]``: one int per dimension reads that element (a numpy scalar); any other numpy key is applied to one
     /// consistent read (a new array).
-    fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    pub(crate) fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let handle = self.handle()?;
         let now = self.current(py);
         if let Some(flat) = flat_index(key, &now.shape) {
@@ -453,6 +472,35 @@ impl SharedArray {
             self.write_at(py, handle, &Target::at(&now, offset(flat)?), Src::Bytes(&item[..len]))?;
             return Ok(());
         }
+        if let Some(range) = contiguous_range(key, &now.shape)? {
+            // A slice of a 1-d array with step 1: a scalar fills it, an array of the dtype and length is copied in;
+            // one write of those bytes, without reading the array.
+            let itemsize = now.dtype.itemsize();
+            if let Some((item, len)) = python_scalar(value, now.dtype) {
+                if range.is_empty() {
+                    return Ok(());
+                }
+                let fill = item[..len].repeat(range.len());
+                self.write_at(py, handle, &Target::at(&now, offset(range.start)?), Src::Bytes(&fill))?;
+                return Ok(());
+            }
+            if let Ok(array) = value.cast::<PyUntypedArray>() {
+                let exact = array.ndim() == 1
+                    && array.shape()[0] == range.len()
+                    && array.dtype().is_equiv_to(&now.descr)
+                    && array.is_c_contiguous();
+                if exact && !range.is_empty() {
+                    debug_assert_eq!(ndarray::bytes(array).map(<[u8]>::len), Some(range.len() * itemsize));
+                    self.write_at(
+                        py,
+                        handle,
+                        &Target::at(&now, offset(range.start)?),
+                        Src::Array(array, None),
+                    )?;
+                    return Ok(());
+                }
+            }
+        }
         let value = converted(py, value, &now.descr, &self.name)?;
         if let (Some(flat), 0) = (flat, value.ndim()) {
             self.write_at(py, handle, &Target::at(&now, offset(flat)?), Src::Array(&value, None))?;
@@ -483,6 +531,98 @@ impl SharedArray {
                 ));
             }
         }
+    }
+
+    /// Whether ``self[key] = value`` stores exactly what numpy's assignment would, without a conversion of
+    /// ``value``: ``key`` names one element, or a step-1 slice of a 1-d array, and ``value`` is a Python ``bool``,
+    /// ``int`` or ``float`` that converts to the dtype without loss (or, for the slice, an array of the dtype and
+    /// length).
+    pub(crate) fn sets_without_conversion(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> bool {
+        if self.inner.is_none() {
+            return false;
+        }
+        let now = self.current(py);
+        if python_scalar(value, now.dtype).is_some() {
+            return flat_index(key, &now.shape).is_some() || matches!(contiguous_range(key, &now.shape), Ok(Some(_)));
+        }
+        match (contiguous_range(key, &now.shape), value.cast::<PyUntypedArray>()) {
+            (Ok(Some(range)), Ok(array)) => {
+                array.ndim() == 1
+                    && array.shape()[0] == range.len()
+                    && array.dtype().is_equiv_to(&now.descr)
+                    && array.is_c_contiguous()
+            }
+            _ => false,
+        }
+    }
+
+    /// ``self[key] = value`` with ``lock`` (a :class:`_NamedLock`) held around it: ``seqring.compat``'s
+    /// ``arr[i] = v``, which takes the array's lock as ataraxis does, in one call.
+    pub(crate) fn _set_locked(
+        &self,
+        py: Python<'_>,
+        lock: &Bound<'_, NamedLock>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let lock = lock.get();
+        lock.acquire(py)?;
+        let set = self.__setitem__(py, key, value);
+        let released = lock.release();
+        set.and(released)
+    }
+
+    /// Writes the elements of ``new`` whose bytes differ from ``old`` (both C-contiguous arrays of this array's
+    /// dtype and shape, ``old`` read after ``version``), as the one span from the first changed element to the last,
+    /// in one write, if no write completed since ``version``. Returns ``None`` if nothing changed, else whether it
+    /// wrote (``False``: another write came first; nothing was written). For ``seqring.compat``'s ``array()``
+    /// blocks.
+    fn _write_changes(
+        &self,
+        py: Python<'_>,
+        new: &Bound<'_, PyUntypedArray>,
+        old: &Bound<'_, PyUntypedArray>,
+        version: u64,
+    ) -> PyResult<Option<bool>> {
+        let handle = self.handle()?;
+        let now = self.current(py);
+        if !(now.fits(new) && now.fits(old)) {
+            return Err(raise(
+                Kind::Shape,
+                format!("array {}: new and old must have its dtype and shape", self.name),
+            ));
+        }
+        let not_contiguous = || raise(Kind::Shape, "new and old must be C-contiguous");
+        let size = now.dtype.itemsize();
+        let span = {
+            let (a, b) = (
+                ndarray::bytes(new).ok_or_else(not_contiguous)?,
+                ndarray::bytes(old).ok_or_else(not_contiguous)?,
+            );
+            let first = a.chunks_exact(size).zip(b.chunks_exact(size)).position(|(x, y)| x != y);
+            first.map(|first| {
+                let last = a
+                    .chunks_exact(size)
+                    .zip(b.chunks_exact(size))
+                    .rposition(|(x, y)| x != y)
+                    .unwrap_or(first);
+                first * size..(last + 1) * size
+            })
+        };
+        let Some(span) = span else {
+            return Ok(None);
+        };
+        let target = Target {
+            if_version: Some(version),
+            ..Target::at(&now, span.start)
+        };
+        self.write_at(py, handle, &target, Src::Array(new, Some(span)))
+            .map(Some)
     }
 
     /// Changes the shape (and, with ``dtype``, the element type) within the capacity, leaving the bytes as they

@@ -43,6 +43,8 @@ pub(crate) enum Kind {
     InvalidOption,
     /// `PayloadTooLargeError` (a `ValueError`): a message longer than the logger's largest payload.
     PayloadTooLarge,
+    /// `EmptyDirectoryError` (a `ValueError`): a directory checksum over no file.
+    EmptyDirectory,
     /// `RingFullError`: the logger's ring was full; the message was dropped and counted.
     RingFull,
     // Keep `RingFull` last, or move `KINDS` to the new last kind: it sizes the class cache.
@@ -64,6 +66,7 @@ impl Kind {
             Kind::Tracker => "TrackerError",
             Kind::InvalidOption => "InvalidOptionError",
             Kind::PayloadTooLarge => "PayloadTooLargeError",
+            Kind::EmptyDirectory => "EmptyDirectoryError",
             Kind::RingFull => "RingFullError",
         }
     }
@@ -165,7 +168,6 @@ pub(crate) fn tracker_error(e: TrackerError) -> PyErr {
         TrackerError::Lock { source, .. } | TrackerError::Discover { source, .. } => io_kind(source),
         TrackerError::UnknownJob { .. }
         | TrackerError::InvalidJob { .. }
-        | TrackerError::EmptyQuery { .. }
         | TrackerError::EmptyRequest { .. }
         | TrackerError::OutsideUniverse { .. }
         | TrackerError::NotInUniverse { .. } => Kind::Tracker,
@@ -180,6 +182,7 @@ pub(crate) fn checksum_error(e: ChecksumError) -> PyErr {
         ChecksumError::Walk(w) => io_kind(&w.source),
         ChecksumError::Read { source, .. } => io_kind(source),
         ChecksumError::Save(w) => io_kind(&w.source),
+        ChecksumError::Empty { .. } => Kind::EmptyDirectory,
         _ => Kind::Base,
     };
     raise(kind, e.to_string())

@@ -13,6 +13,7 @@
 mod archive;
 mod array;
 mod checksum;
+mod compat;
 mod convert;
 mod errors;
 mod logger;
@@ -34,6 +35,7 @@ fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<logger::PyDataLogger>()?;
     m.add_class::<logger::PyProducer>()?;
     m.add_class::<named_lock::NamedLock>()?;
+    m.add_class::<compat::CompatBase>()?;
     let count_fork = wrap_pyfunction!(named_lock::count_fork, m)?;
     let hooks = pyo3::types::PyDict::new(m.py());
     hooks.set_item("after_in_child", count_fork)?;

@@ -53,6 +53,8 @@ enum State {
 ///   ``wait_timeout`` seconds for room). Either way a message given up on raises :class:`RingFullError` and is
 ///   counted as dropped.
 /// - ``abandon_timeout``: seconds a claim left uncommitted by a producer that died may block the drain.
+/// - ``dir_name``: the log directory is ``{output_dir}/{dir_name}_data_log`` (default: the logger's name), so that
+///   loggers with machine-wide different names can share a directory name in different output directories.
 ///
 /// Raises :class:`InvalidOptionError` for a bad option here; :meth:`start` raises for a bad name or size.
 #[pyclass(module = "seqring._seqring", name = "DataLogger", frozen)]
@@ -134,10 +136,11 @@ impl PyDataLogger {
     #[pyo3(signature = (
         output_dir, name, *, capacity = None, max_payload = None, format = "segments", writers = None,
         segment_size = None, fsync_interval = Some(1.0), on_full = "drop", wait_timeout = 1.0,
-        abandon_timeout = 1.0
+        abandon_timeout = 1.0, dir_name = None
     ),
     text_signature = "(output_dir, name, *, capacity=None, max_payload=None, format='segments', writers=None, \
-                      segment_size=None, fsync_interval=1.0, on_full='drop', wait_timeout=1.0, abandon_timeout=1.0)"
+                      segment_size=None, fsync_interval=1.0, on_full='drop', wait_timeout=1.0, abandon_timeout=1.0, \
+                      dir_name=None)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -152,8 +155,12 @@ impl PyDataLogger {
         on_full: &str,
         wait_timeout: f64,
         abandon_timeout: f64,
+        dir_name: Option<&str>,
     ) -> PyResult<Self> {
         let mut builder = DataLogger::builder(&output_dir, &name);
+        if let Some(stem) = dir_name {
+            builder = builder.dir_name(stem);
+        }
         // ataraxis writes with 5 threads.
         let writers: usize = writers.map_or(Ok(5), |w| int("writers", w))?;
         builder = builder.format(match format {

@@ -143,7 +143,7 @@ pub(crate) struct NamedLock {
 
 impl NamedLock {
     /// The error of a call on an instance inherited across `fork`.
-    fn inherited(&self) -> bool {
+    pub(crate) fn inherited(&self) -> bool {
         FORKS.load(Ordering::Relaxed) != self.forks
     }
 
@@ -278,7 +278,7 @@ impl NamedLock {
     /// dead.
     ///
     /// Raises `SeqringError` in a process forked from the one that opened this instance.
-    fn acquire(&self, py: Python<'_>) -> PyResult<()> {
+    pub(crate) fn acquire(&self, py: Python<'_>) -> PyResult<()> {
         self.check_process()?;
         for _ in 0..SPINS {
             if self.try_take().is_ok() {
@@ -312,7 +312,7 @@ impl NamedLock {
     ///
     /// Raises `SeqringError` if this thread does not hold it through this instance (or it was taken over
     /// meanwhile), or in a process forked from the one that opened this instance.
-    fn release(&self) -> PyResult<()> {
+    pub(crate) fn release(&self) -> PyResult<()> {
         self.check_process()?;
         if !self.held_here() {
             return Err(raise(

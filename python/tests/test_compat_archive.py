@@ -116,6 +116,28 @@ def test_bad_archives(tmp_path):
     np.savez(tmp_path / "2_log.npz", **{"002_00000000000000000007": entry(2, 7, b"no onset")})
     with pytest.raises(ValueError):
         LogArchiveReader(tmp_path / "2_log.npz").message_count
+    # As ataraxis: with the onset given, an archive without an onset entry reads.
+    given = LogArchiveReader(tmp_path / "2_log.npz", onset_us=np.uint64(1000))
+    assert given.message_count == 1
+    assert [(int(m.timestamp_us), m.payload.tobytes()) for m in given.iter_messages()] == [(1007, b"no onset")]
+
+
+def test_entries_not_named_like_log_entries_are_skipped(tmp_path):
+    """An entry that names no log entry (a note someone added with np.savez) does not make the archive unreadable,
+    as it does not for ataraxis's reader; compat skips it (ataraxis would hand its bytes out as a message when it
+    comes after the onset)."""
+    path = tmp_path / "3_log.npz"
+    np.savez(
+        path,
+        **{
+            "003_00000000000000000000": entry(3, 0, np.uint64(5000).tobytes()),
+            "003_00000000000000000010": entry(3, 10, b"a"),
+            "notes": np.frombuffer(b"not a log entry", dtype=np.uint8),
+        },
+    )
+    reader = LogArchiveReader(path)
+    assert reader.onset_timestamp_us == 5000 and reader.message_count == 1
+    assert [(int(m.timestamp_us), m.payload.tobytes()) for m in reader.iter_messages()] == [(5010, b"a")]
 
 
 def test_log_message_is_a_frozen_dataclass():

@@ -6,6 +6,10 @@ import multiprocessing as mp
 import os
 import pickle
 import signal
+import warnings
+import subprocess
+import sys
+from multiprocessing.context import set_spawning_popen
 
 import numpy as np
 import pytest
@@ -14,6 +18,16 @@ from seqring import SharedArray
 from seqring._seqring import _NamedLock
 from seqring.compat import SharedMemoryArray
 from seqring.compat.shared_memory_array import _lock_path
+
+
+def transfer(instance):
+    """``instance`` pickled and unpickled as while starting a process (the only transfer ataraxis allows)."""
+    set_spawning_popen(object())
+    try:
+        data = pickle.dumps(instance)
+    finally:
+        set_spawning_popen(None)
+    return pickle.loads(data)
 
 
 @pytest.fixture
@@ -64,7 +78,86 @@ def test_create_array_rejects_bad_input(name, arr):
     with pytest.raises(ValueError):
         SharedMemoryArray.create_array("no/slashes", np.zeros(3))
     with pytest.raises(TypeError):
-        SharedMemoryArray.create_array(name + "u", np.array(["text"]))
+        SharedMemoryArray.create_array(name + "o", np.array([object()]))
+    # ataraxis: a 0-d prototype fails its slice assignment (IndexError), an empty one its zero-byte buffer
+    # (ValueError); neither leaves a region behind.
+    with pytest.raises(IndexError):
+        SharedMemoryArray.create_array(name + "z", np.array(5, dtype=np.uint8))
+    with pytest.raises(ValueError):
+        SharedMemoryArray.create_array(name + "e", np.array([], dtype=np.float64))
+    with pytest.raises(ValueError):
+        SharedMemoryArray.create_array(name + "e", np.zeros((3, 0)))
+    for suffix in ("z", "e"):
+        with pytest.raises(FileNotFoundError):
+            SharedArray.open(name + suffix)
+
+
+FIXED_SIZE = [
+    np.array(["a", "bc", "def"], dtype="<U3"),
+    np.array([b"ab", b"c", b""], dtype="S2"),
+    np.array([(1, 2.5, b"x"), (3, -1.0, b"yz")], dtype=[("id", "<i4"), ("value", "<f8"), ("tag", "S2")]),
+    np.arange(4, dtype=">i8"),
+    np.array(["2026-01-01", "2026-06-01"], dtype="datetime64[ns]"),
+]
+
+
+def child_edits_fixed_size(shared, done):
+    """Runs in a spawned child: checks what the parent wrote, and writes element 0 back from element -1."""
+    try:
+        shared[0] = shared[-1]
+        with shared.array() as view:
+            view[1] = view[-1]
+        done.put(("ok", shared[:].tolist()))
+    except BaseException as e:  # noqa: BLE001
+        done.put(("error", repr(e)))
+
+
+@pytest.mark.parametrize("prototype", FIXED_SIZE, ids=lambda p: p.dtype.str)
+def test_fixed_size_dtypes_are_shared_across_processes(name, prototype):
+    shared = SharedMemoryArray.create_array(name, prototype)
+    try:
+        assert shared.datatype == prototype.dtype and shared.shape == prototype.shape
+        np.testing.assert_array_equal(shared[:], prototype)
+        assert type(shared[0]) is type(prototype[0])
+        # The region records the dtype: an instance made from the name alone connects and checks it.
+        from seqring.compat.shared_memory_array import stored_layout
+
+        assert stored_layout(SharedArray.open(name)) == (prototype.dtype, prototype.shape)
+        with pytest.raises(TypeError):
+            SharedMemoryArray(name, prototype.shape, np.dtype("<U9"), None)
+        ctx = mp.get_context("spawn")
+        done = ctx.Queue()
+        child = ctx.Process(target=child_edits_fixed_size, args=(shared, done))
+        child.start()
+        status, seen = done.get(timeout=60)
+        child.join(60)
+        assert status == "ok", seen
+        expected = prototype.copy()
+        expected[0] = prototype[-1]
+        expected[1] = prototype[-1]
+        np.testing.assert_array_equal(shared[:], expected)
+        assert seen == expected.tolist()
+    finally:
+        shared.destroy()
+
+
+def test_replacing_a_live_array_survives_the_old_instance(name):
+    """create_array(exists_ok=True) over a live instance, then the old instance's collection: the new array keeps
+    its name (it was removed by the old creator's collection before)."""
+    old = SharedMemoryArray.create_array(name, np.zeros(2))
+    new = SharedMemoryArray.create_array(name, np.ones(3), exists_ok=True)
+    del old
+    gc.collect()
+    child = subprocess.run(
+        [sys.executable, "-c", "import sys, numpy as np; from seqring.compat import SharedMemoryArray as S; "
+         "print(S(sys.argv[1], (3,), np.dtype('<f8'), None)[:].sum())", name],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert child.returncode == 0, child.stderr
+    assert float(child.stdout) == 3.0
+    new.destroy()
+    with pytest.raises(FileNotFoundError):
+        SharedArray.open(name)
 
 
 def test_exists_ok_replaces(arr, name):
@@ -79,9 +172,13 @@ def test_exists_ok_replaces(arr, name):
 def test_disconnected_instances_refuse_access(name):
     a = SharedMemoryArray.create_array(name, np.zeros(3, dtype=np.uint8), auto_connect=False)
     try:
+        # As in ataraxis, the creator is connected whatever auto_connect says.
+        assert a.is_connected
+        a[0] = 1
+        assert a[0] == 1
+        a.disconnect()
         assert not a.is_connected
-        # The region exists even before the creator connects.
-        assert SharedArray.open(name).shape == (3,)
+        assert SharedArray.open(name).shape == (3,), "the region stays while its creator is disconnected"
         with pytest.raises(ConnectionError):
             a[0]
         with pytest.raises(ConnectionError):
@@ -114,7 +211,7 @@ def test_destroy_frees_the_name(name):
 
 
 def test_buffer_destruction_on_collection(arr, name):
-    b = pickle.loads(pickle.dumps(arr))
+    b = transfer(arr)
     b.enable_buffer_destruction()
     del b
     gc.collect()
@@ -176,15 +273,18 @@ def test_nan_left_alone_is_no_change(name):
 
 
 def test_pickles_as_a_reconnecting_handle(arr, name):
+    with pytest.raises(RuntimeError):  # outside the start of a process, as ataraxis
+        pickle.dumps(arr)
+    assert arr.is_connected, "the refusal changes nothing"
     arr[0, 0] = 42
-    b = pickle.loads(pickle.dumps(arr))
+    b = transfer(arr)
     assert b.is_connected and b.name == name and b.shape == (2, 3) and b.datatype == np.int32
     assert b[0, 0] == 42
     b.disconnect()
     assert arr[0, 0] == 42, "an unpickled copy does not own the array"
     c = SharedMemoryArray.create_array(name + "-lazy", np.zeros(1), auto_connect=False)
     try:
-        d = pickle.loads(pickle.dumps(c))
+        d = transfer(c)
         assert not d.is_connected
         d.connect()
         assert d[0] == 0.0
@@ -305,3 +405,32 @@ def test_threads_sharing_one_instance_lose_no_increment(arr):
     finally:
         sys.setswitchinterval(interval)
     assert int(arr[0, 0]) == before + 4 * 200
+
+
+@pytest.mark.parametrize("dtype", ["<f8", "<i4", "|u1", "|b1"])
+def test_sets_store_what_numpy_assignment_stores(name, dtype):
+    """Every kind of key and value arr[key] = value takes (the native element and slice paths and the numpy
+    fallback) leaves the array as numpy's own assignment leaves a copy, and raises where numpy raises."""
+    reference = np.zeros(8, dtype=dtype)
+    shared = SharedMemoryArray.create_array(name, reference)
+    keys = [3, -1, slice(0, 8), slice(2, 5), slice(-3, None), slice(5, 2), slice(None, 100), slice(0, 8, 2), [1, 4]]
+    values = [1, 0, True, 2.0, 7.9, np.arange(8)[:3], np.ones(3, dtype=dtype), np.ones(8, dtype=dtype)]
+    try:
+        for key in keys:
+            for value in values:
+                expected = reference.copy()
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        expected[key] = value
+                except (ValueError, TypeError, OverflowError) as e:
+                    with pytest.raises(type(e)):
+                        shared[key] = value
+                    continue
+                shared[key] = value
+                np.testing.assert_array_equal(shared[:], expected, err_msg=f"{key!r} = {value!r}")
+                reference = expected
+        with pytest.raises(IndexError):
+            shared[8] = 1
+    finally:
+        shared.destroy()

@@ -98,7 +98,13 @@ def test_signatures_match_ataraxis(name):
             continue
         assert hasattr(obj, member), f"{name}.{member} is missing"
         if member_source is not None and member not in ("__getstate__", "__setstate__", "__setattr__", "__delattr__"):
-            assert compatible(ours(getattr(obj, member)), parameters(member_source)), f"{name}.{member}"
+            mine = ours(getattr(obj, member))
+            if member in ("__getitem__", "__setitem__") and type(getattr(obj, member)).__name__ == "wrapper_descriptor":
+                # A native subscript slot (compat's arr[i] and arr[i] = v are native): its arguments are
+                # positional-only and named by CPython; arr[i] is the only way it is called.
+                assert len(mine) == len(parameters(member_source)), f"{name}.{member}"
+                continue
+            assert compatible(mine, parameters(member_source)), f"{name}.{member}"
 
 
 def test_constants_match_ataraxis():

@@ -21,6 +21,7 @@ BUILTIN = {
     "InvalidOptionError": ValueError,
     "PayloadTooLargeError": ValueError,
     "RingFullError": errors.SeqringError,  # no builtin means "a full ring"
+    "EmptyDirectoryError": ValueError,
 }
 
 

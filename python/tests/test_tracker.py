@@ -101,8 +101,8 @@ def test_job_lifecycle(tracker):
     info = tracker.get_job_info(ids[1])
     assert info.status == ProcessingStatus.FAILED and info.error_message == "bad input"
     assert info.completed_at >= info.started_at
-    with pytest.raises(Exception):
-        info.status = ProcessingStatus.SCHEDULED  # frozen
+    info.status = ProcessingStatus.SCHEDULED  # a copy: changing it changes nothing in the tracker
+    assert tracker.get_job_info(ids[1]).status == ProcessingStatus.FAILED
     for status in (ProcessingStatus.FAILED, 3, "FAILED", "failed"):
         assert tracker.get_jobs_by_status(status) == [ids[1]]
     assert tracker.get_jobs_by_status("scheduled") == [ids[2]]
@@ -133,8 +133,8 @@ def test_run_job_completes_or_fails(tracker):
     assert tracker.get_job_info(ok).status == ProcessingStatus.SUCCEEDED
     assert tracker.get_job_info(ok).executor_id == "me"
     failed = tracker.get_job_info(bad)
-    assert failed.status == ProcessingStatus.FAILED and "KeyError" in failed.error_message
-    assert "missing column" in failed.error_message
+    # ataraxis records str(exception) alone (for a KeyError, its repr-quoted key).
+    assert failed.status == ProcessingStatus.FAILED and failed.error_message == "'missing column'"
 
 
 def test_align_and_resolve(tracker):
@@ -166,8 +166,11 @@ def test_resolve_status():
     assert status(scheduled=2) == TrackerStatus.NOT_STARTED
     assert status(scheduled=1, succeeded=1) == TrackerStatus.IN_PROGRESS
     assert status() == TrackerStatus.IN_PROGRESS
-    with pytest.raises(seqring.TrackerError):
-        ProcessingTracker.resolve_status({"total": 1})
+    # A missing count counts as 0 (ataraxis's summary.get(key, 0)).
+    assert ProcessingTracker.resolve_status({}) == TrackerStatus.IN_PROGRESS
+    assert ProcessingTracker.resolve_status({"total": 2, "succeeded": 2}) == TrackerStatus.COMPLETED
+    assert ProcessingTracker.resolve_status({"total": 1}) == TrackerStatus.IN_PROGRESS
+    assert ProcessingTracker.resolve_status({"failed": 1}) == TrackerStatus.FAILED
 
 
 def test_discover(tmp_path):
@@ -188,8 +191,6 @@ def test_bad_input(tracker, tmp_path):
     for bad in ([("a:b", "")], [("", "x")], [("a", "b:c")]):
         with pytest.raises(seqring.TrackerError):
             tracker.initialize_jobs(bad)
-    with pytest.raises(seqring.TrackerError):
-        tracker.find_jobs()
     with pytest.raises(seqring.TrackerError):
         tracker.get_jobs_by_status("bogus")
     with pytest.raises(seqring.TrackerError):

@@ -22,6 +22,7 @@ use super::logdir::{EntryData, Item, Loaded, LogDir};
 use super::npy::u8_vector_header;
 use super::npz::NpzWriter;
 use super::reader::LogArchive;
+use super::reader::OnsetCheck;
 use super::{AssembleError, EntryName, NameBuf, ARCHIVE_SUFFIX};
 use crate::segment::RecoveryReport;
 
@@ -215,7 +216,50 @@ pub fn assemble_log_archives(
     log_dir: impl AsRef<Path>,
     options: &AssembleOptions<'_>,
 ) -> Result<AssembleReport, AssembleError> {
-    let dir = log_dir.as_ref();
+    assemble_with(log_dir.as_ref(), options, Onsets::Required)
+}
+
+/// [`assemble_log_archives`] with ataraxis's rules for onsets: a source need not have an onset entry, and a
+/// timestamp-0 entry is packed whatever its payload (ataraxis's `assemble_log_archives` packs every entry as it
+/// is; only its reader needs an onset). Segments still carry their 8-byte onsets, which their writer guarantees.
+///
+/// # Errors
+/// As [`assemble_log_archives`], except the two onset errors.
+///
+/// # Examples
+/// ```
+/// use seqring::archive::{assemble_log_archives_lenient, AssembleOptions};
+/// let dir = tempfile::tempdir().unwrap();
+/// // One ataraxis entry without an onset: [source][timestamp u64 LE][payload].
+/// let mut entry = vec![1u8];
+/// entry.extend_from_slice(&7u64.to_le_bytes());
+/// entry.push(42);
+/// let mut npy = b"\x93NUMPY\x01\x00v\x00{'descr': '|u1', 'fortran_order': False, 'shape': (10,), }".to_vec();
+/// npy.resize(127, b' ');
+/// npy.push(b'\n');
+/// npy.extend_from_slice(&entry);
+/// std::fs::write(dir.path().join("001_00000000000000000007.npy"), npy).unwrap();
+/// let verify = AssembleOptions { verify: true, ..Default::default() };
+/// let report = assemble_log_archives_lenient(dir.path(), &verify).unwrap();
+/// assert_eq!(report.archives.len(), 1);
+/// ```
+pub fn assemble_log_archives_lenient(
+    log_dir: impl AsRef<Path>,
+    options: &AssembleOptions<'_>,
+) -> Result<AssembleReport, AssembleError> {
+    assemble_with(log_dir.as_ref(), options, Onsets::Lenient)
+}
+
+/// Whether assembly requires every source to start with a valid onset entry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Onsets {
+    /// seqring's rule: an onset entry first, with an 8-byte payload.
+    Required,
+    /// ataraxis's: entries are packed as they are.
+    Lenient,
+}
+
+fn assemble_with(dir: &Path, options: &AssembleOptions<'_>, onsets: Onsets) -> Result<AssembleReport, AssembleError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.workers)
         .thread_name(|i| format!("seqring-assemble-{i}"))
@@ -224,17 +268,23 @@ pub fn assemble_log_archives(
             workers: options.workers,
             reason: e.to_string(),
         })?;
-    pool.install(|| assemble_in_pool(dir, options))
+    pool.install(|| assemble_in_pool(dir, options, onsets))
 }
 
-fn assemble_in_pool(dir: &Path, options: &AssembleOptions<'_>) -> Result<AssembleReport, AssembleError> {
+fn assemble_in_pool(
+    dir: &Path,
+    options: &AssembleOptions<'_>,
+    onsets: Onsets,
+) -> Result<AssembleReport, AssembleError> {
     let recovered = if options.recover_segments {
         recover_segments(dir)?
     } else {
         Vec::new()
     };
     let log = LogDir::open(dir)?;
-    log.check_onsets()?;
+    if onsets == Onsets::Required {
+        log.check_onsets()?;
+    }
     let targets: Vec<(u8, PathBuf)> = log
         .source_ids()
         .map(|s| (s, dir.join(format!("{s}{ARCHIVE_SUFFIX}"))))
@@ -249,13 +299,15 @@ fn assemble_in_pool(dir: &Path, options: &AssembleOptions<'_>) -> Result<Assembl
     let ticker = Ticker::new(options.progress, Phase::Writing, total);
     let written: Vec<Written> = targets
         .par_iter()
-        .map(|(source_id, _)| write_archive(&log, *source_id, options.verify || options.overwrite, &ticker))
+        .map(|(source_id, _)| write_archive(&log, *source_id, options.verify || options.overwrite, onsets, &ticker))
         .collect::<Result<_, _>>()?;
 
     // An archive that replaces another is always verified first: the old one stays until the new one is proven.
     if options.verify || options.overwrite {
         let ticker = Ticker::new(options.progress, Phase::Verifying, total);
-        written.par_iter().try_for_each(|w| verify_archive(&log, w, &ticker))?;
+        written
+            .par_iter()
+            .try_for_each(|w| verify_archive(&log, w, onsets, &ticker))?;
     }
 
     let mut report = AssembleReport {
@@ -354,6 +406,7 @@ fn write_archive(
     log: &LogDir,
     source_id: u8,
     keep_digests: bool,
+    onsets: Onsets,
     ticker: &Ticker<'_>,
 ) -> Result<Written, AssembleError> {
     let dir = log.path();
@@ -370,7 +423,7 @@ fn write_archive(
     let mut name = NameBuf::default();
     let mut pending = 0;
     let mut write = |i: usize, item: &Item, duplicate: u32, data: EntryData<'_>| -> Result<(), AssembleError> {
-        if i == 0 && data.payload().len() != 8 {
+        if onsets == Onsets::Required && i == 0 && data.payload().len() != 8 {
             return Err(AssembleError::BadOnset {
                 path: log.item_path(item),
                 source_id,
@@ -436,9 +489,17 @@ fn write_archive(
     })
 }
 
-fn verify_archive(log: &LogDir, w: &Written, ticker: &Ticker<'_>) -> Result<(), AssembleError> {
+fn verify_archive(log: &LogDir, w: &Written, onsets: Onsets, ticker: &Ticker<'_>) -> Result<(), AssembleError> {
     let path: &Path = &w.temp;
-    let archive = LogArchive::open_as(path, Some(w.source_id))?;
+    let archive = LogArchive::open_checked(
+        path,
+        Some(w.source_id),
+        if onsets == Onsets::Required {
+            OnsetCheck::Required
+        } else {
+            OnsetCheck::Unchecked
+        },
+    )?;
     archive.check_crcs()?;
     let items = log.items(w.source_id);
     let fail = |entry: String, reason: String| AssembleError::Verify {

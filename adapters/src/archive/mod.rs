@@ -24,7 +24,10 @@ mod reader;
 
 use std::path::PathBuf;
 
-pub use assemble::{assemble_log_archives, AssembleOptions, AssembleReport, AssembledArchive, Phase, Progress};
+pub use assemble::{
+    assemble_log_archives, assemble_log_archives_lenient, AssembleOptions, AssembleReport, AssembledArchive, Phase,
+    Progress,
+};
 pub use discover::{discover_log_archives, find_log_archive, find_log_archives, read_archive_message_count};
 pub use logdir::{LogDir, SourceSummary};
 pub use reader::{AllMessages, LogArchive, Messages, PARALLEL_THRESHOLD};

@@ -94,7 +94,9 @@ pub struct LogArchive {
     bytes: Backing,
     source_id: u8,
     onset_us: u64,
-    /// Every entry, the onset at index 0.
+    /// Whether the archive holds an onset entry (only [`LogArchive::open_lenient`] opens one without).
+    has_onset: bool,
+    /// Every entry, the onset at index 0 (an empty stand-in when the archive has none).
     entries: Vec<Entry>,
     /// Message indices sorted by key, built on the first [`LogArchive::iter_keys`].
     by_key: OnceLock<Vec<u32>>,
@@ -108,6 +110,17 @@ pub(crate) fn source_from_file_name(path: &Path) -> Option<u8> {
         return None;
     }
     id.parse().ok()
+}
+
+/// How [`LogArchive::index`] treats the first entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OnsetCheck {
+    /// seqring's rule: the first entry is an onset (timestamp 0, an 8-byte payload).
+    Required,
+    /// Verification of what ataraxis's rules assemble: the first entry is checked as any other, not interpreted.
+    Unchecked,
+    /// ataraxis's reader: an onset if the first entry has timestamp 0, else none; misnamed entries skipped.
+    Optional,
 }
 
 /// A name for error messages: lossy, and at most 200 characters.
@@ -128,6 +141,26 @@ impl LogArchive {
     }
 
     pub(crate) fn open_as(path: &Path, source_id: Option<u8>) -> Result<Self, ArchiveError> {
+        Self::open_checked(path, source_id, OnsetCheck::Required)
+    }
+
+    /// Opens an archive with ataraxis's reader's rules: an entry not named `SSS_TTTT….npy` is skipped, and an
+    /// archive without an onset entry opens, its messages timed from an onset of 0 ([`has_onset`](Self::has_onset)
+    /// is then `false`; give the onset yourself, as ataraxis's reader takes `onset_us`). Every other check stays.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open), less the naming and onset errors.
+    pub fn open_lenient(path: impl AsRef<Path>) -> Result<Self, ArchiveError> {
+        let path = path.as_ref();
+        Self::open_checked(path, source_from_file_name(path), OnsetCheck::Optional)
+    }
+
+    /// Whether the archive has an onset entry (always, unless opened by [`open_lenient`](Self::open_lenient)).
+    pub fn has_onset(&self) -> bool {
+        self.has_onset
+    }
+
+    pub(crate) fn open_checked(path: &Path, source_id: Option<u8>, check: OnsetCheck) -> Result<Self, ArchiveError> {
         let io = |source| ArchiveError::Io {
             path: path.to_path_buf(),
             source,
@@ -141,7 +174,7 @@ impl LogArchive {
             // map lives as long as `self`, which every borrowed payload borrows.
             Backing::Map(ReadOnlyMap::of_file(&file).map_err(io)?)
         };
-        Self::index(path.to_path_buf(), bytes, source_id)
+        Self::index(path.to_path_buf(), bytes, source_id, check)
     }
 
     /// Validates an archive held in memory. `name` is used in errors and, when it is `{id}_log.npz`, as the
@@ -160,10 +193,10 @@ impl LogArchive {
     pub fn from_bytes(name: impl Into<PathBuf>, bytes: Vec<u8>) -> Result<Self, ArchiveError> {
         let path = name.into();
         let source_id = source_from_file_name(&path);
-        Self::index(path, Backing::Owned(bytes), source_id)
+        Self::index(path, Backing::Owned(bytes), source_id, OnsetCheck::Required)
     }
 
-    fn index(path: PathBuf, bytes: Backing, expected: Option<u8>) -> Result<Self, ArchiveError> {
+    fn index(path: PathBuf, bytes: Backing, expected: Option<u8>, check: OnsetCheck) -> Result<Self, ArchiveError> {
         let data: &[u8] = &bytes;
         let file_len = data.len() as u64;
         let mut zip = ZipArchive::new(Cursor::new(data)).map_err(|source| ArchiveError::Zip {
@@ -175,6 +208,7 @@ impl LogArchive {
         let mut entries = Vec::with_capacity(count);
         let mut source_id = expected;
         let mut onset_us = 0u64;
+        let mut has_onset = true;
         for i in 0..count {
             let fail_name = |zip: &ZipArchive<Cursor<&[u8]>>| {
                 zip.name_for_index(i)
@@ -263,6 +297,9 @@ impl LogArchive {
                 .filter(|n| n.ends_with(".npy"))
                 .and_then(EntryName::parse);
             let Some(parsed) = parsed else {
+                if check == OnsetCheck::Optional {
+                    continue; // ataraxis's reader skips keys that name no log entry
+                }
                 return Err(ArchiveError::BadName { path, entry: entry() });
             };
             let (start, end) = (start as usize, end as usize);
@@ -302,7 +339,22 @@ impl LogArchive {
                     stored: ts,
                 });
             }
-            if i == 0 {
+            let first = entries.is_empty();
+            if first && check == OnsetCheck::Unchecked {
+                // Not interpreted: the onset stays 0.
+            } else if first && check == OnsetCheck::Optional && ts != ONSET_TIMESTAMP {
+                // No onset entry: an empty stand-in takes index 0, and every entry is a message.
+                has_onset = false;
+                entries.push(Entry {
+                    name_at: 0,
+                    start: 0,
+                    data_at: 0,
+                    end: 0,
+                    ts: 0,
+                    crc: 0,
+                    name_len: 0,
+                });
+            } else if first {
                 if ts != ONSET_TIMESTAMP {
                     return Err(ArchiveError::MissingOnset {
                         path,
@@ -342,6 +394,7 @@ impl LogArchive {
             bytes,
             source_id,
             onset_us,
+            has_onset,
             entries,
             by_key: OnceLock::new(),
         })

@@ -314,6 +314,7 @@ impl Health {
 pub struct LoggerBuilder {
     output_dir: PathBuf,
     name: String,
+    dir_name: Option<String>,
     capacity: usize,
     max_payload: Option<usize>,
     format: Format,
@@ -334,7 +335,23 @@ impl LoggerBuilder {
     /// assert_eq!(builder.log_dir(), std::path::Path::new("/data/run-1/rig_data_log"));
     /// ```
     pub fn log_dir(&self) -> PathBuf {
-        self.output_dir.join(format!("{}{LOG_DIR_SUFFIX}", self.name))
+        let stem = self.dir_name.as_deref().unwrap_or(&self.name);
+        self.output_dir.join(format!("{stem}{LOG_DIR_SUFFIX}"))
+    }
+
+    /// Names the log directory `{output_dir}/{dir_name}_data_log` instead of after the logger (whose name stays the
+    /// machine-wide name producers connect by): two loggers with one directory name can then run at once in
+    /// different output directories, as ataraxis's can.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::logger::DataLogger;
+    /// let builder = DataLogger::builder("/data/run-1", "rig-1a2b").dir_name("rig");
+    /// assert_eq!(builder.log_dir(), std::path::Path::new("/data/run-1/rig_data_log"));
+    /// ```
+    pub fn dir_name(mut self, dir_name: &str) -> Self {
+        self.dir_name = Some(dir_name.into());
+        self
     }
 
     /// The ring's data area in bytes, rounded up to a power of two (64 B ..= 1 GiB; default 32 MiB).
@@ -440,7 +457,10 @@ impl LoggerBuilder {
             Format::Segments => recover(&log_dir)?.truncated_bytes(),
             Format::NpyEntries { .. } => 0,
         };
-        let mut onsets = OnsetBook::load(&log_dir);
+        let mut onsets = match self.format {
+            Format::Segments => OnsetBook::load(&log_dir),
+            Format::NpyEntries { .. } => OnsetBook::from_entries(&log_dir),
+        };
         let started_us = now_ns() / 1_000;
         let mut sink = match self.format {
             Format::Segments => Sink::Segments(Box::new(
@@ -872,6 +892,7 @@ impl DataLogger {
         LoggerBuilder {
             output_dir: output_dir.as_ref().into(),
             name: name.into(),
+            dir_name: None,
             capacity: 32 << 20,
             max_payload: None,
             format: Format::Segments,

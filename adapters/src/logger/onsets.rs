@@ -5,6 +5,9 @@
 //! between removing the dead region and publishing its own; without this file its successor would find no onsets
 //! and a source would get a second onset record in the middle of its log.
 //!
+//! A directory of `.npy` entries (ataraxis's layout) gets no such file, so it holds exactly what ataraxis writes:
+//! its onsets are read from its onset entries (`{source:03}_{0:020}.npy`) instead.
+//!
 //! Invariants: the file is replaced atomically (temporary file and rename), one line `source onset_us` per
 //! source; a source's onset, once noted, never changes; the drain notes a source's onset from its onset record
 //! (the source's first record, stamped 0, with an 8-byte payload) *before* it releases the batch that holds it, so
@@ -15,13 +18,17 @@ use std::path::{Path, PathBuf};
 
 use seqring_core::ring::record::{Record, Records};
 
+use crate::archive::npy::u8_vector_data;
+use crate::archive::EntryName;
+
 /// The file beside the log that lists the sources' onsets.
 pub const FILE: &str = crate::segment::ONSETS_FILE;
 
 /// The onsets known for a log directory.
 #[derive(Debug)]
 pub(crate) struct OnsetBook {
-    path: PathBuf,
+    /// The file the onsets are saved in (`None` for a directory of `.npy` entries, whose onset entries say it).
+    path: Option<PathBuf>,
     /// Per source: the onset in µs since the UNIX epoch (0: none).
     known: Box<[u64; 256]>,
     /// Whether an onset was noted since the file was last saved.
@@ -29,27 +36,52 @@ pub(crate) struct OnsetBook {
 }
 
 impl OnsetBook {
-    /// The onsets recorded beside the log in `dir` (none if the file is missing or unreadable).
+    /// The onsets recorded beside the segments in `dir` (none if the file is missing or unreadable).
     pub(crate) fn load(dir: &Path) -> Self {
         let path = dir.join(FILE);
-        let mut known = Box::new([0u64; 256]);
+        let mut book = OnsetBook {
+            path: Some(path.clone()),
+            known: Box::new([0u64; 256]),
+            changed: false,
+        };
         if let Ok(text) = std::fs::read_to_string(&path) {
             for line in text.lines() {
                 let mut words = line.split_whitespace();
                 let source = words.next().and_then(|w| w.parse::<u8>().ok());
                 let onset = words.next().and_then(|w| w.parse::<u64>().ok());
                 if let (Some(s), Some(o)) = (source, onset) {
-                    if o != 0 && known[usize::from(s)] == 0 {
-                        known[usize::from(s)] = o;
-                    }
+                    book.note(s, o);
                 }
             }
         }
-        OnsetBook {
-            path,
-            known,
+        book
+    }
+
+    /// The onsets of the `.npy` entries in `dir`, read from each source's onset entry; nothing is saved.
+    pub(crate) fn from_entries(dir: &Path) -> Self {
+        let mut book = OnsetBook {
+            path: None,
+            known: Box::new([0u64; 256]),
             changed: false,
+        };
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let file_name = entry.file_name();
+            let Some(name) = file_name.to_str().and_then(EntryName::parse) else {
+                continue;
+            };
+            if name.timestamp != 0 || name.duplicate != 0 {
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(entry.path()) else {
+                continue;
+            };
+            // The entry's data: [source u8][timestamp u64][onset u64].
+            let data = u8_vector_data(&bytes).ok().map(|r| &bytes[r]);
+            if let Some(onset) = data.and_then(|d| d.get(9..17)) {
+                book.note(name.source_id, u64::from_le_bytes(onset.try_into().unwrap_or([0; 8])));
+            }
         }
+        book
     }
 
     /// The onset of `source`, if known.
@@ -104,7 +136,9 @@ impl OnsetBook {
                 text.push_str(&format!("{source} {onset}\n"));
             }
         }
-        let _ = crate::processing::atomic_write(&self.path, text);
+        if let Some(path) = &self.path {
+            let _ = crate::processing::atomic_write(path, text);
+        }
     }
 }
 

@@ -112,6 +112,9 @@ pub(crate) struct Handle {
     pub(crate) timeout: Duration,
     write_times: bool,
     owner: bool,
+    /// The creation time this handle wrote into the region header (creator handles only, else 0): with the pid, what
+    /// tells this handle's region from a replacement of the same name.
+    created_ns: u64,
     persisted: AtomicBool,
 }
 
@@ -142,13 +145,15 @@ impl Handle {
         // From here the handle removes the region (on drop, unless persisted), not the mapping.
         region.set_remove_on_drop(false);
         let pid = std::process::id();
-        match SeqArray::create(region, dtype, shape, u64::from(pid), clock::now_ns()) {
+        let created_ns = clock::now_ns();
+        match SeqArray::create(region, dtype, shape, u64::from(pid), created_ns) {
             Ok(array) => Ok(Handle {
                 array,
                 token: token_of(pid),
                 timeout: options.timeout,
                 write_times: options.write_times,
                 owner: true,
+                created_ns,
                 persisted: AtomicBool::new(false),
             }),
             Err(e) => {
@@ -175,6 +180,7 @@ impl Handle {
             timeout: options.timeout,
             write_times: options.write_times,
             owner: false,
+            created_ns: 0,
             persisted: AtomicBool::new(false),
         })
     }
@@ -254,8 +260,39 @@ impl Handle {
 impl Drop for Handle {
     fn drop(&mut self) {
         if self.owner && !self.persisted.load(Ordering::Relaxed) {
-            // Best effort: `destroy` or a tool may have removed it already.
-            let _ = region::remove_region(self.name());
+            // Only the region this handle created: after a `create` with `exists_ok` replaced it, the name belongs to
+            // the replacement, which must survive this handle. Best effort: `destroy` or a tool may have removed it.
+            let ours = region::probe_region(self.name()).is_ok_and(|info| {
+                info.creator_pid == u64::from(std::process::id()) && info.created_ns == self.created_ns
+            });
+            if ours {
+                let _ = region::remove_region(self.name());
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::SharedArray;
+    use super::*;
+
+    #[test]
+    fn a_replaced_creator_leaves_the_replacement_alone() {
+        let name = format!("unit-replaced-{}", std::process::id());
+        let first = SharedArray::<f64>::create(&name, &[2]).unwrap();
+        let second = SharedArray::<f64>::create_with(&name, &[3], &ArrayOptions::default().exists_ok(true)).unwrap();
+        drop(first);
+        let opened = SharedArray::<f64>::open_with_shape(&name, &[3]);
+        assert!(
+            opened.is_ok(),
+            "the replacement survives the drop of the creator it replaced"
+        );
+        drop(opened);
+        drop(second);
+        assert!(
+            SharedArray::<f64>::open(&name).is_err(),
+            "the replacement's creator still removes it"
+        );
     }
 }

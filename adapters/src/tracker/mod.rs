@@ -78,12 +78,6 @@ pub enum TrackerError {
         /// Why it was rejected.
         reason: String,
     },
-    /// A query named nothing to search for.
-    #[error("cannot search the tracker {path}: give a job name or a specifier")]
-    EmptyQuery {
-        /// The tracker file.
-        path: PathBuf,
-    },
     /// A request named no job where at least one is needed (`align_jobs`' jobs, `resolve_job`'s universe).
     #[error("cannot {action} the tracker {path}: the {argument} names no job")]
     EmptyRequest {
@@ -121,43 +115,44 @@ pub enum TrackerError {
     },
 }
 
-/// The executor id of this process: the scheduler's job id when running under one (SLURM array task
-/// `{SLURM_ARRAY_JOB_ID}_{SLURM_ARRAY_TASK_ID}`, else `SLURM_JOB_ID`, PBS `PBS_JOBID`, LSF `LSB_JOBID[LSB_JOBINDEX]`,
-/// SGE `JOB_ID.SGE_TASK_ID`), else `pid:<pid>`.
+/// The job schedulers [`executor_id_from_env`] recognises, in ataraxis 7.2.0's priority order: the scheme, the
+/// variables that carry the job id (first non-empty wins), and a variable that must be set for the scheme to count
+/// (Grid Engine's generic `JOB_ID` only counts under `SGE_ROOT`).
+const SCHEDULERS: &[(&str, &[&str], Option<&str>)] = &[
+    ("slurm", &["SLURM_JOB_ID", "SLURM_JOBID"], None),
+    ("pbs", &["PBS_JOBID"], None),
+    ("lsf", &["LSB_JOBID"], None),
+    ("oar", &["OAR_JOB_ID"], None),
+    ("sge", &["JOB_ID"], Some("SGE_ROOT")),
+    ("hpcpack", &["CCP_JOBID"], None),
+    ("azurebatch", &["AZ_BATCH_JOB_ID"], None),
+    ("awsbatch", &["AWS_BATCH_JOB_ID"], None),
+];
+
+/// The executor id of this process, as ataraxis 7.2.0 records it: `<scheme>:<id>` for the first recognised
+/// scheduler whose job id is set (`slurm:` from `SLURM_JOB_ID` or its older alias `SLURM_JOBID`, `pbs:`, `lsf:`,
+/// `oar:`, `sge:` from `JOB_ID` only when `SGE_ROOT` is set, `hpcpack:`, `azurebatch:`, `awsbatch:`), else
+/// `pid:<pid>`.
 ///
 /// # Examples
 ///
 /// ```
 /// let id = seqring::tracker::executor_id_from_env();
-/// assert!(!id.is_empty());
+/// assert!(id.contains(':'));
 /// ```
 pub fn executor_id_from_env() -> String {
-    let var = |name: &str| {
-        std::env::var(name)
-            .ok()
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
-    if let (Some(array), Some(task)) = (var("SLURM_ARRAY_JOB_ID"), var("SLURM_ARRAY_TASK_ID")) {
-        return format!("{array}_{task}");
-    }
-    if let Some(id) = var("SLURM_JOB_ID") {
-        return id;
-    }
-    if let Some(id) = var("PBS_JOBID") {
-        return id;
-    }
-    if let Some(id) = var("LSB_JOBID") {
-        return match var("LSB_JOBINDEX").filter(|i| i != "0") {
-            Some(index) => format!("{id}[{index}]"),
-            None => id,
-        };
-    }
-    if let Some(id) = var("JOB_ID") {
-        return match var("SGE_TASK_ID").filter(|t| t != "undefined") {
-            Some(task) => format!("{id}.{task}"),
-            None => id,
-        };
+    executor_id_from(|name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()))
+}
+
+/// [`executor_id_from_env`] over any variable lookup (for tests).
+fn executor_id_from(var: impl Fn(&str) -> Option<String>) -> String {
+    for (scheme, ids, corroborating) in SCHEDULERS {
+        if corroborating.is_some_and(|c| var(c).is_none()) {
+            continue;
+        }
+        if let Some(id) = ids.iter().find_map(|v| var(v).filter(|id| !id.is_empty())) {
+            return format!("{scheme}:{id}");
+        }
     }
     format!("pid:{}", std::process::id())
 }
@@ -560,7 +555,7 @@ impl ProcessingTracker {
         })
     }
 
-    /// Marks a job succeeded and records the end time.
+    /// Marks a job succeeded, clears the error of an earlier failure (as ataraxis does) and records the end time.
     ///
     /// # Errors
     ///
@@ -568,6 +563,7 @@ impl ProcessingTracker {
     pub fn complete_job(&self, id: &str) -> Result<(), TrackerError> {
         self.with_job(id, |job| {
             job.status = JobStatus::Succeeded;
+            job.error_message = None;
             job.completed_at = Some(now_us());
         })
     }
@@ -664,17 +660,12 @@ impl ProcessingTracker {
     }
 
     /// The jobs whose name contains `name` and whose specifier contains `specifier` (substring matches; `None`
-    /// matches anything), in file order.
+    /// matches anything, so both `None` lists every job, as in ataraxis), in file order.
     ///
     /// # Errors
     ///
-    /// [`TrackerError::EmptyQuery`] when both are `None`; lock and file errors.
+    /// Lock and file errors.
     pub fn find_jobs(&self, name: Option<&str>, specifier: Option<&str>) -> Result<Vec<JobEntry>, TrackerError> {
-        if name.is_none() && specifier.is_none() {
-            return Err(TrackerError::EmptyQuery {
-                path: self.path.clone(),
-            });
-        }
         self.read(|jobs| {
             Ok(jobs
                 .iter()
@@ -904,6 +895,42 @@ mod tests {
     }
 
     #[test]
+    fn executor_ids_are_tagged_as_ataraxis_tags_them() {
+        let from = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+            executor_id_from(move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        };
+        let pid = format!("pid:{}", std::process::id());
+        assert_eq!(from(&[]), pid);
+        assert_eq!(from(&[("SLURM_JOB_ID", "987654")]), "slurm:987654");
+        assert_eq!(from(&[("SLURM_JOBID", "555")]), "slurm:555", "the older SLURM alias");
+        assert_eq!(
+            from(&[("SLURM_JOB_ID", ""), ("SLURM_JOBID", "7")]),
+            "slurm:7",
+            "an empty id is skipped"
+        );
+        assert_eq!(from(&[("PBS_JOBID", "42.headnode")]), "pbs:42.headnode");
+        assert_eq!(from(&[("JOB_ID", "9")]), pid, "JOB_ID alone is not Grid Engine");
+        assert_eq!(from(&[("JOB_ID", "9"), ("SGE_ROOT", "/opt/sge")]), "sge:9");
+        assert_eq!(
+            from(&[("PBS_JOBID", "1"), ("SLURM_JOB_ID", "2")]),
+            "slurm:2",
+            "SLURM comes first"
+        );
+    }
+
+    #[test]
+    fn complete_after_fail_clears_the_error() {
+        let (_d, t) = tracker();
+        let id = t.initialize_jobs(&[("job", "")]).unwrap().remove(0);
+        t.start_job(&id, Some("x")).unwrap();
+        t.fail_job(&id, Some("boom")).unwrap();
+        t.complete_job(&id).unwrap();
+        let info = t.job_info(&id).unwrap();
+        assert_eq!((info.status, info.error_message), (JobStatus::Succeeded, None));
+    }
+
+    #[test]
     fn lifecycle_and_queries() {
         let (_d, t) = tracker();
         assert_eq!(t.summary().unwrap(), StatusCounts::default());
@@ -932,7 +959,11 @@ mod tests {
         assert_eq!(t.find_jobs(Some("p"), None).unwrap().len(), 2);
         assert_eq!(t.find_jobs(None, Some("2")).unwrap()[0].job_id, ids[1]);
         assert!(t.find_jobs(Some("zzz"), None).unwrap().is_empty());
-        assert!(matches!(t.find_jobs(None, None), Err(TrackerError::EmptyQuery { .. })));
+        assert_eq!(
+            t.find_jobs(None, None).unwrap().len(),
+            t.jobs().unwrap().len(),
+            "no pattern: every job"
+        );
         assert_eq!(t.retry_failed_jobs().unwrap(), vec![ids[0].clone()]);
         let info = t.job_info(&ids[0]).unwrap();
         assert_eq!(

@@ -18,6 +18,7 @@ __all__ = [
     "InvalidOptionError",
     "PayloadTooLargeError",
     "RingFullError",
+    "EmptyDirectoryError",
 ]
 
 
@@ -79,3 +80,8 @@ class RingFullError(SeqringError):
     """The logger's ring was full (at once under ``on_full="drop"``, for the whole ``wait_timeout`` under
     ``on_full="wait"``): the message was dropped, and counted in its source's ``dropped`` count of the stop report
     and in ``DataLogger.health()["dropped"]``."""
+
+
+class EmptyDirectoryError(SeqringError, ValueError):
+    """A directory checksum found no file to hash: the directory is empty or holds only excluded files (a
+    ``ValueError``, as ataraxis's ``calculate_directory_checksum`` raises)."""

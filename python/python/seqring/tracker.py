@@ -6,8 +6,8 @@ complete and fail jobs of one tracker at once without losing an update. The trac
 every query reads the file.
 
 Method names, arguments and results are those of ataraxis-data-structures 7.2.0's ``ProcessingTracker``. Deviations:
-a job name may not be empty; ``reset`` also recovers an unreadable tracker file; ``JobState`` is frozen (job states
-are snapshots of the file, changed through the tracker).
+a job name may not be empty; ``reset`` also recovers an unreadable tracker file. A ``JobState`` is a copy of what the
+file held when it was read: callers may change it, and that changes nothing in the tracker (as in ataraxis).
 """
 
 from __future__ import annotations
@@ -48,9 +48,11 @@ class TrackerStatus(str, enum.Enum):
     FAILED = "failed"
 
 
-@dataclass(frozen=True)
+@dataclass
 class JobState:
-    """One job's state, with ataraxis's field names. Times are µs since the UNIX epoch."""
+    """One job's state, with ataraxis's field names. Times are µs since the UNIX epoch.
+
+    A copy: changing its fields changes nothing in the tracker (use the tracker's methods for that)."""
 
     job_name: str
     specifier: str = ""
@@ -160,8 +162,12 @@ class ProcessingTracker:
         return self._raw.reset_jobs(list(job_ids))
 
     def start_job(self, job_id: str, executor_id: Optional[str] = None) -> None:
-        """Marks a job running and records its executor (``None``: the scheduler's job id such as
-        ``SLURM_JOB_ID``, else ``pid:<pid>``, as ataraxis) and start time; clears the previous end time and error."""
+        """Marks a job running and records its executor and start time; clears the previous end time and error.
+
+        ``executor_id=None`` records what ataraxis records: ``<scheme>:<id>`` for the first scheduler whose job id
+        is set (``slurm:`` from ``SLURM_JOB_ID`` or its older alias ``SLURM_JOBID``, ``pbs:``, ``lsf:``, ``oar:``,
+        ``sge:`` from ``JOB_ID`` only when ``SGE_ROOT`` is set, ``hpcpack:``, ``azurebatch:``, ``awsbatch:``), else
+        ``pid:<pid>``."""
         self._raw.start_job(job_id, executor_id)
 
     def complete_job(self, job_id: str) -> None:
@@ -222,11 +228,8 @@ class ProcessingTracker:
     def resolve_status(summary: Mapping[str, int]) -> TrackerStatus:
         """The pipeline status of counts such as ``summarize()["summary"]``: failed if any job failed, completed if
         all of at least one succeeded, processing if any runs, not started if all of at least one are scheduled,
-        else in progress (an empty tracker included)."""
-        try:
-            counts = tuple(int(summary[k]) for k in _COUNT_KEYS)
-        except KeyError as e:
-            raise TrackerError(f"the summary has no {e.args[0]!r} count (it needs {list(_COUNT_KEYS)})") from None
+        else in progress (an empty tracker included). A missing count counts as 0, as in ataraxis."""
+        counts = tuple(int(summary.get(k, 0)) for k in _COUNT_KEYS)
         if min(counts) < 0:
             raise TrackerError(f"negative job counts in {dict(summary)}")
         return TrackerStatus(_Tracker.resolve_status(counts))
@@ -242,7 +245,7 @@ class ProcessingTracker:
 
     def find_jobs(self, job_name: Optional[str] = None, specifier: Optional[str] = None) -> Dict[str, Tuple[str, str]]:
         """The jobs whose name contains ``job_name`` and whose specifier contains ``specifier`` (``None`` matches
-        anything; at least one is needed), as ``{job_id: (job_name, specifier)}``."""
+        anything, so no argument lists every job), as ``{job_id: (job_name, specifier)}``."""
         return {job_id: (name, spec) for job_id, name, spec in self._raw.find_jobs(job_name, specifier)}
 
     def reset(self) -> None:
@@ -265,15 +268,17 @@ class ProcessingTracker:
 
     @contextlib.contextmanager
     def run_job(self, job_id: str, executor_id: Optional[str] = None) -> Iterator[None]:
-        """Runs the body as job ``job_id``: starts it, completes it when the body returns, or fails it with
-        ``"{ExceptionType}: {message}"`` and re-raises when the body raises (``KeyboardInterrupt`` included)."""
+        """Runs the body as job ``job_id``, as ataraxis does: starts it, completes it when the body returns, or fails
+        it with the exception's message (``str(exception)``) and re-raises when the body or the completion raises an
+        ``Exception``. A ``BaseException`` that is not an ``Exception`` (``KeyboardInterrupt``, ``SystemExit``)
+        propagates with the job left running: the job did not fail on its own terms."""
         self.start_job(job_id, executor_id)
         try:
             yield
-        except BaseException as e:
-            self.fail_job(job_id, f"{type(e).__name__}: {e}")
+            self.complete_job(job_id)
+        except Exception as e:
+            self.fail_job(job_id, str(e))
             raise
-        self.complete_job(job_id)
 
     @classmethod
     def discover(cls, root_directory: Union[str, "os.PathLike[str]"], tracker_name: str) -> List["ProcessingTracker"]:

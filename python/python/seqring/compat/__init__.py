@@ -11,7 +11,16 @@ the README's Python section lists what cannot match. Files are interchangeable: 
 read by the other and by ``np.load``.
 """
 
-from .archive import PARALLEL_PROCESSING_THRESHOLD, LogArchiveReader, LogMessage, assemble_log_archives
+from .archive import (
+    PARALLEL_PROCESSING_THRESHOLD,
+    LogArchiveReader,
+    LogMessage,
+    assemble_log_archives,
+    discover_log_archives,
+    find_log_archive,
+    find_log_archives,
+    read_archive_message_count,
+)
 from .logger import LOG_ARCHIVE_SUFFIX, LOG_DIRECTORY_SUFFIX, DataLogger, LogPackage
 from .shared_memory_array import SharedMemoryArray
 from .tracker import JobState, ProcessingStatus, ProcessingTracker, TrackerStatus, calculate_directory_checksum
@@ -23,6 +32,10 @@ __all__ = [
     "LogArchiveReader",
     "LogMessage",
     "assemble_log_archives",
+    "find_log_archive",
+    "find_log_archives",
+    "discover_log_archives",
+    "read_archive_message_count",
     "ProcessingTracker",
     "ProcessingStatus",
     "JobState",

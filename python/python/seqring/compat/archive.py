@@ -10,15 +10,27 @@ import sys
 from dataclasses import dataclass
 from math import ceil
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
 
 from .. import LogArchive
 from .. import assemble_log_archives as _assemble
+from ..errors import CorruptArchiveError
 
-__all__ = ["LogMessage", "LogArchiveReader", "assemble_log_archives", "PARALLEL_PROCESSING_THRESHOLD"]
+__all__ = [
+    "LogMessage",
+    "LogArchiveReader",
+    "assemble_log_archives",
+    "PARALLEL_PROCESSING_THRESHOLD",
+    "find_log_archive",
+    "find_log_archives",
+    "discover_log_archives",
+    "read_archive_message_count",
+]
+
+_ARCHIVE_SUFFIX = "_log.npz"
 
 PARALLEL_PROCESSING_THRESHOLD = 2000
 """Archives with fewer messages than this are handed out as one batch by :meth:`LogArchiveReader.get_batches`."""
@@ -105,12 +117,15 @@ class LogArchiveReader:
         self._key_index: Optional[Dict[str, int]] = None
 
     def _open(self) -> LogArchive:
+        # ataraxis's rules: an entry not named like a log entry is skipped, and an archive without an onset entry
+        # opens (asking for its onset then raises, unless one was given).
         if self._archive is None:
-            self._archive = LogArchive(self._archive_path)
+            self._archive = LogArchive(self._archive_path, lenient=True)
         return self._archive
 
     def _get_message_keys(self) -> List[str]:
         if self._message_keys is None:
+            self.onset_timestamp_us  # as ataraxis: keys come after the onset, so none without one
             self._message_keys = _keys(self._open())
         return self._message_keys
 
@@ -118,16 +133,24 @@ class LogArchiveReader:
     def onset_timestamp_us(self) -> np.uint64:
         """The onset (µs since the UNIX epoch): the pre-provided one, or the archive's onset entry's.
 
-        Raises :class:`ValueError` (:class:`~seqring.errors.CorruptArchiveError`) if the archive has no valid
-        onset entry.
+        Raises :class:`ValueError` (:class:`~seqring.errors.CorruptArchiveError`) if the archive has no onset entry
+        and none was given.
         """
         if self._onset_us is not None:
             return self._onset_us
-        return np.uint64(self._open().onset_us)
+        archive = self._open()
+        if not archive.has_onset:
+            raise CorruptArchiveError(
+                f"Unable to discover onset timestamp in log archive. The archive must contain a message with timestamp "
+                f"value 0 storing the UTC epoch reference, but none was found in: {self._archive_path}."
+            )
+        return np.uint64(archive.onset_us)
 
     @property
     def message_count(self) -> int:
-        """The number of messages, the onset entry excluded."""
+        """The number of messages, the onset entry excluded (raises, as ataraxis, if the archive has no onset and
+        none was given)."""
+        self.onset_timestamp_us
         return int(self._open().message_count)
 
     def get_batches(self, workers: int = -1, batch_multiplier: int = 4) -> List[List[str]]:
@@ -145,6 +168,8 @@ class LogArchiveReader:
 
     def _absolute(self, timestamps: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
         if self._onset_us is None:
+            if not self._open().has_onset:
+                self.onset_timestamp_us  # raises: the timestamps need an onset
             return timestamps
         return timestamps - np.uint64(self._open().onset_us) + self._onset_us
 
@@ -198,8 +223,111 @@ def assemble_log_archives(
     del memory_mapping
     workers = None if max_workers is None or max_workers < 1 else int(max_workers)
     report = _assemble(
-        Path(log_directory), remove_sources=remove_sources, verify=verify_integrity, workers=workers
+        Path(log_directory),
+        remove_sources=remove_sources,
+        verify=verify_integrity,
+        workers=workers,
+        require_onsets=False,  # ataraxis packs every entry as it is; only its reader needs an onset
     )
     if verbose:
         for a in report["archives"]:
             print(f"assembled {a['path']}: {a['entries']} entries, {a['bytes']} bytes", file=sys.stdout)
+
+
+def _archives_under(root: Path, names: "set[str]") -> Dict[str, List[Path]]:
+    """Every regular file (or link to one) named one of ``names`` anywhere under ``root``, sorted by path, by name."""
+    found: Dict[str, List[Path]] = {name: [] for name in names}
+    for directory, _subdirectories, files in os.walk(root):
+        for name in files:
+            if name in found:
+                path = Path(directory) / name
+                if path.is_file():
+                    found[name].append(path)
+    for paths in found.values():
+        paths.sort()
+    return found
+
+
+def find_log_archives(log_directory: PathLike, source_ids: Iterable[str]) -> Dict[str, Path]:
+    """The archive ``{source_id}_log.npz`` of each source in ``source_ids`` (strings, as ataraxis names them),
+    searched anywhere under ``log_directory`` in one walk; a repeated source is resolved once, and an empty request
+    resolves nothing.
+
+    Raises :class:`FileNotFoundError` if ``log_directory`` is not a directory or a source has no archive, and
+    :class:`ValueError` if a source has more than one (they belong to several loggers).
+    """
+    root = Path(log_directory)
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"Unable to find the log archives of the requested sources in '{root}'. The path does not exist or is "
+            f"not a directory."
+        )
+    wanted = {f"{source_id}{_ARCHIVE_SUFFIX}": source_id for source_id in dict.fromkeys(source_ids)}
+    if not wanted:
+        return {}
+    index = _archives_under(root, set(wanted))
+    archives: Dict[str, Path] = {}
+    for name, source_id in wanted.items():
+        matches = index[name]
+        if not matches:
+            raise FileNotFoundError(
+                f"Unable to find the log archive of source '{source_id}' in '{root}'. No file named '{name}' was "
+                f"found anywhere under the directory."
+            )
+        if len(matches) > 1:
+            raise ValueError(
+                f"Unable to find the log archive of source '{source_id}' in '{root}'. Exactly one file named "
+                f"'{name}' must exist under the directory, but {len(matches)} were found: "
+                f"{[str(match) for match in matches]}."
+            )
+        archives[source_id] = matches[0]
+    return archives
+
+
+def find_log_archive(log_directory: PathLike, source_id: str) -> Path:
+    """The one archive ``{source_id}_log.npz`` anywhere under ``log_directory`` (see :func:`find_log_archives`).
+
+    Raises :class:`FileNotFoundError` if ``log_directory`` is not a directory or holds no such archive, and
+    :class:`ValueError` if it holds several.
+    """
+    root = Path(log_directory)
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"Unable to find the log archive of source '{source_id}' in '{root}'. The path does not exist or is not "
+            f"a directory."
+        )
+    return find_log_archives(root, [source_id])[source_id]
+
+
+def discover_log_archives(log_directory: PathLike) -> Dict[str, Path]:
+    """Every archive stored directly in ``log_directory`` (one logger's output directory), keyed by the source id
+    its name carries (a string, as ataraxis keys it), in name order. Directories and a bare ``_log.npz`` are left out.
+
+    Raises :class:`FileNotFoundError` if ``log_directory`` is not a directory.
+    """
+    root = Path(log_directory)
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"Unable to discover the log archives stored in '{root}'. The path does not exist or is not a directory."
+        )
+    return {
+        path.name[: -len(_ARCHIVE_SUFFIX)]: path
+        for path in sorted(root.glob(f"*{_ARCHIVE_SUFFIX}"))
+        if path.is_file() and len(path.name) > len(_ARCHIVE_SUFFIX)
+    }
+
+
+def read_archive_message_count(archive_path: PathLike) -> int:
+    """The number of messages of the archive at ``archive_path``, the onset excluded, from its index alone (the
+    payloads are not read).
+
+    Raises :class:`FileNotFoundError` if there is no such file, and
+    :class:`~seqring.errors.CorruptArchiveError` (a ``ValueError``) for a malformed archive.
+    """
+    path = Path(archive_path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"Unable to read the message count of the log archive at '{path}'. The path does not exist or is not a "
+            f"file."
+        )
+    return int(LogArchive(path).message_count)

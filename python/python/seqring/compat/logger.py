@@ -10,7 +10,9 @@ Every call into the native logger goes through ``_start``, ``_stop``, ``_connect
 the backend can change in one place.
 """
 
+import hashlib
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,10 +40,26 @@ PathLike = Union[str, "os.PathLike[str]"]
 _LOGGER_OPTIONS: Dict[str, Any] = {"on_full": "wait", "wait_timeout": 10.0}
 
 
-def _start(output_directory: Path, name: str, thread_count: int) -> _NativeLogger:
-    """Starts a native logger writing under ``output_directory / f"{name}_data_log"``."""
-    del thread_count  # the default segment format writes from one drain thread
-    logger = _NativeLogger(output_directory, name, **_LOGGER_OPTIONS)
+#: The raw log layouts compat's DataLogger writes: ataraxis's one ``.npy`` file per message (the default, which
+#: ataraxis's own tools and pipelines read) or seqring's checksummed segment files (opt-in, faster).
+LOG_FORMATS = ("npy", "segments")
+
+
+def _region_name(output_directory: Path, instance_name: str) -> str:
+    """The machine-wide name of the logger's ring: the instance name (made a valid region name) and a digest of the
+    output directory, so that loggers with one instance name run at once in different directories, as ataraxis's
+    do."""
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", instance_name)[:150] or "logger"
+    digest = hashlib.blake2b(str(output_directory.resolve()).encode(), digest_size=6).hexdigest()
+    return f"{stem}-{digest}"
+
+
+def _start(output_directory: Path, region: str, instance_name: str, thread_count: int, log_format: str) -> _NativeLogger:
+    """Starts a native logger writing under ``output_directory / f"{instance_name}_data_log"``, its ring named
+    ``region``."""
+    logger = _NativeLogger(
+        output_directory, region, dir_name=instance_name, format=log_format, writers=thread_count, **_LOGGER_OPTIONS
+    )
     logger.start()
     return logger
 
@@ -51,11 +69,52 @@ def _stop(logger: _NativeLogger) -> Dict[str, Any]:
     return logger.stop()
 
 
+#: The onset a source gets when its first package is not an onset package (ataraxis logs no onset then): 2 µs after
+#: the epoch (the smallest onset the native logger records; no real clock reads it), an onset record that
+#: :meth:`DataLogger.stop` removes from an ``.npy`` log, so that the raw directory holds exactly the packages put, as
+#: ataraxis's does.
+_NO_ONSET = 2
+
+
 def _connect(name: str, source_id: int, onset_us: Optional[int]) -> Producer:
     """A producer of the running logger ``name`` for ``source_id``, with the given onset if not ``None``."""
     if onset_us is None:
         return Producer.connect(name, source_id)
     return Producer.connect(name, source_id, onset_us=onset_us)
+
+
+def _connect_data(name: str, source_id: int) -> Producer:
+    """A producer for a source's data package: the source's existing onset (logged by any process), else the
+    :data:`_NO_ONSET` marker."""
+    try:
+        return _connect(name, source_id, _NO_ONSET)
+    except AlreadyExistsError:
+        return _connect(name, source_id, None)
+
+
+def _remove_no_onset_entries(log_directory: Path) -> None:
+    """Removes the onset entries of sources that logged no onset package (payload: the :data:`_NO_ONSET` marker)."""
+    marker = np.uint64(_NO_ONSET).astype("<u8").tobytes()
+    for source_id in range(256):
+        path = log_directory / f"{source_id:03d}_{0:020d}.npy"
+        try:
+            entry = np.load(path)
+        except (FileNotFoundError, ValueError, OSError):
+            continue
+        if entry.dtype == np.uint8 and entry.size == 17 and entry[9:].tobytes() == marker:
+            path.unlink()
+
+
+def _warn(message: str) -> None:
+    """Warns as ataraxis does, through ``ataraxis_base_utilities``'s console when that package is installed (an
+    ataraxis program's own warning path), else with :func:`warnings.warn` (``RuntimeWarning``)."""
+    try:
+        from ataraxis_base_utilities import LogLevel, console  # noqa: PLC0415 (optional)
+    except ImportError:
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        return
+    with console.temporarily_enabled():
+        console.echo(message=message, level=LogLevel.WARNING)
 
 
 def _log_at(producer: Producer, timestamp_us: int, data: Any) -> None:
@@ -169,6 +228,7 @@ class LogQueue:
         self._put(obj)
 
     def _put(self, obj: LogPackage) -> None:
+        """The checked path of :meth:`put`."""
         try:
             source_id = int(obj.source_id)
             timestamp = int(obj.acquisition_time)
@@ -189,12 +249,12 @@ class LogQueue:
             return
         producer = _producers.get(key)
         if producer is None:
-            producer = _producers[key] = _connect(self._name, source_id, None)
+            producer = _producers[key] = _connect_data(self._name, source_id)
         try:
             _log_at(producer, timestamp, data)
         except ClosedError:
             # A producer of an earlier logger of this name (stopped since): connect to the current one once.
-            _producers[key] = producer = _connect(self._name, source_id, None)
+            _producers[key] = producer = _connect_data(self._name, source_id)
             _log_at(producer, timestamp, data)
 
     def _onset(self, key: Tuple[str, int], data: npt.NDArray[np.uint8]) -> None:
@@ -247,9 +307,15 @@ class DataLogger:
     - ``stop()`` accounts for every message: it warns if any was dropped, abandoned by a dead producer or not
       written (and :attr:`report` has the counts), and a producer killed mid-run loses nothing it committed.
 
-    ``thread_count`` and ``poll_interval`` are accepted and unused: one drain thread writes checksummed segment
-    files, idling by spinning, yielding, then parking. The raw log directory holds these segments (not ataraxis's
-    ``.npy`` entries) until :func:`assemble_log_archives` turns them into ataraxis's archives.
+    The raw log directory is ataraxis's: one ``.npy`` file per message (``{source:03d}_{time:020d}.npy``, written by
+    ``thread_count`` writer threads), which ataraxis's own ``assemble_log_archives`` and the pipelines built on it
+    read. ``log_format="segments"`` (seqring only) writes checksummed append-only segment files instead: fewer, larger
+    writes, for the highest rates; :func:`assemble_log_archives` turns either into ataraxis's archives.
+    ``poll_interval`` is accepted and unused: the drain idles by spinning, yielding, then parking.
+
+    As in ataraxis, a source whose first package is not an onset package gets no onset entry in an ``.npy`` log (the
+    reader then needs ``onset_us``), and two loggers with one ``instance_name`` run at once in different output
+    directories (the machine-wide name of the ring is the instance name plus a digest of the directory).
     """
 
     def __init__(
@@ -258,15 +324,22 @@ class DataLogger:
         instance_name: str,
         thread_count: int = 5,
         poll_interval: int = 5,
+        *,
+        log_format: str = "npy",
     ) -> None:
-        """A stopped logger writing under ``{output_directory}/{instance_name}_data_log`` (created now)."""
+        """A stopped logger writing under ``{output_directory}/{instance_name}_data_log`` (created now), in
+        ``log_format`` (``"npy"``, ataraxis's layout, or ``"segments"``; see the class docstring)."""
+        if log_format not in LOG_FORMATS:
+            raise ValueError(f"log_format must be one of {LOG_FORMATS}, not {log_format!r}")
         self._name = str(instance_name)
         self._root = Path(output_directory)
         self._output_directory = self._root / f"{self._name}{LOG_DIRECTORY_SUFFIX}"
         self._output_directory.mkdir(parents=True, exist_ok=True)
         self._thread_count = max(1, int(thread_count))
         self._poll_interval = max(0, int(poll_interval))
-        self._queue = LogQueue(self._name)
+        self._format = log_format
+        self._region = _region_name(self._root, self._name)
+        self._queue = LogQueue(self._region)
         self._logger: Optional[_NativeLogger] = None
         self._report: Optional[Dict[str, Any]] = None
 
@@ -276,27 +349,35 @@ class DataLogger:
         has this name."""
         if self._logger is not None:
             return
-        self._logger = _start(self._root, self._name, self._thread_count)
+        self._logger = _start(self._root, self._region, self._name, self._thread_count, self._format)
 
     def stop(self) -> None:
         """Stops the logger once everything committed is written and synced (a no-op if it is not running).
 
-        Warns (``RuntimeWarning``) if any message was dropped, abandoned or not written; :attr:`report` holds the
-        counts. Raises :class:`~seqring.errors.SeqringError` subclasses for a disk error.
+        As ataraxis, it warns rather than raises when a message did not reach the disk (a disk error, the log
+        directory removed meanwhile) or was dropped or abandoned: through ``ataraxis_base_utilities``'s console when
+        that package is installed, else as a ``RuntimeWarning``. :attr:`report` holds the counts.
         """
         logger, self._logger = self._logger, None
         if logger is None:
             return
-        _forget(self._name)
+        _forget(self._region)
         try:
             report = self._report = _stop(logger)
         except SeqringError as e:
             self._report = getattr(e, "report", None)  # a disk error carries the account of what was written
-            raise
+            _warn(
+                f"Unable to confirm that the {self._name} DataLogger saved all buffered data: {e}. At least one of "
+                f"the submitted log entries did not reach the disk. Treat the data this logger recorded as incomplete."
+            )
+            return
+        if self._format == "npy":
+            _remove_no_onset_entries(self._output_directory)
         lost = {k: report.get(k, 0) for k in ("dropped", "abandoned", "unwritten_records")}
         if any(lost.values()):
-            warnings.warn(
-                f"DataLogger {self._name} did not write every message: {lost}", RuntimeWarning, stacklevel=2
+            _warn(
+                f"Unable to confirm that the {self._name} DataLogger saved all buffered data: {lost}. At least one of "
+                f"the submitted log entries did not reach the disk. Treat the data this logger recorded as incomplete."
             )
 
     @property

@@ -2,44 +2,171 @@
 :class:`seqring.SharedArray`.
 
 Differences that make it better than the original, and the few that cannot match, are listed in the class
-docstring and in the README (Python: what ``seqring.compat`` does not match). Every access to the
-underlying :class:`seqring.SharedArray` goes through the functions ``_read``, ``_snapshot``, ``_set`` and
-``_write`` below.
+docstring and in the README (Python: what ``seqring.compat`` does not match). ``arr[key]`` and the common
+``arr[key] = value`` run natively in the base class :class:`~seqring._seqring._CompatBase` (``python/src/compat.rs``);
+every other access to the underlying :class:`seqring.SharedArray` goes through the functions ``_snapshot``,
+``_set`` and ``_write`` below, and a dtype seqring does not hold natively through :class:`_BytesHandle`.
 """
 
+import ast
 import contextlib
 import os
 import tempfile
-from typing import Any, ContextManager, Dict, Optional, Tuple
+from multiprocessing.context import get_spawning_popen
+from typing import Any, ContextManager, Dict, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
 
 from .. import SharedArray
-from .._seqring import _NamedLock
+from .._seqring import _CompatBase, _NamedLock
+from ..errors import DTypeMismatchError, ShapeError
 
 __all__ = ["SharedMemoryArray"]
 
 
-def _read(handle: SharedArray, index: Any) -> Any:
-    """``handle[index]`` from one consistent read: a numpy scalar (one int per dimension: the native element read),
-    or an array of its own."""
-    return handle[index]
-
-
-def _snapshot(handle: SharedArray) -> np.ndarray:
+def _snapshot(handle: "_Handle") -> np.ndarray:
     """One consistent copy of the whole array."""
     return handle.read()
 
 
-def _write(handle: SharedArray, data: np.ndarray) -> None:
+def _write(handle: "_Handle", data: np.ndarray) -> None:
     """Writes the whole array (``data`` has its dtype and shape) in one write under the writer lock."""
     handle.write(data)
 
 
-def _set(handle: SharedArray, index: Any, value: Any) -> None:
+def _set(handle: "_Handle", index: Any, value: Any) -> None:
     """``handle[index] = value`` in one write, atomic against every other writer (``value`` has the array's dtype)."""
     handle[index] = value
+
+
+#: The element types seqring's arrays hold natively; every other fixed-size dtype is kept as a byte view.
+_NATIVE = frozenset(
+    np.dtype(t).str for t in ("?", "i1", "u1", "<i2", "<u2", "<i4", "<u4", "<i8", "<u8", "<f4", "<f8", "<c8", "<c16")
+)
+
+#: The last 8 bytes of a byte-view region: they mark the layout record before them.
+_MAGIC = b"sqcompat"
+
+
+def _is_native(dtype: "np.dtype[Any]") -> bool:
+    """Whether seqring's arrays hold ``dtype`` natively (plain little-endian bool, integer, float or complex)."""
+    return dtype.fields is None and dtype.subdtype is None and dtype.str in _NATIVE
+
+
+def _layout_record(dtype: "np.dtype[Any]", shape: Tuple[int, ...]) -> bytes:
+    """The layout record a byte-view region ends with: an npy-style header dict (``{'descr': …, 'shape': …}``, the
+    descr as ``np.lib.format.dtype_to_descr`` writes it), its length as a little-endian u64, and :data:`_MAGIC`."""
+    header = repr({"descr": np.lib.format.dtype_to_descr(dtype), "shape": tuple(shape)}).encode()
+    return header + len(header).to_bytes(8, "little") + _MAGIC
+
+
+def stored_layout(array: SharedArray) -> "Optional[Tuple[np.dtype[Any], Tuple[int, ...]]]":
+    """The dtype and shape a byte-view region records (see :class:`_BytesHandle`), or ``None`` if ``array`` is not
+    one. This is how ``connect`` (and any reader opening the region with :meth:`seqring.SharedArray.open`) finds the
+    dtype of an array whose element type seqring does not hold natively."""
+    if array.dtype != np.uint8 or array.ndim != 1 or array.size < 16:
+        return None
+    size = array.size
+    tail = array[size - 16 : size].tobytes()
+    if tail[8:] != _MAGIC:
+        return None
+    length = int.from_bytes(tail[:8], "little")
+    if length > size - 16:
+        return None
+    try:
+        header = ast.literal_eval(array[size - 16 - length : size - 16].tobytes().decode())
+        dtype = np.lib.format.descr_to_dtype(header["descr"])
+        shape = tuple(int(d) for d in header["shape"])
+    except (ValueError, SyntaxError, TypeError, KeyError, UnicodeDecodeError):
+        return None
+    if int(np.prod(shape, dtype=np.int64)) * dtype.itemsize + length + 16 != size:
+        return None
+    return dtype, shape
+
+
+class _BytesHandle:
+    """A :class:`seqring.SharedArray` of bytes that holds an array of a fixed-size dtype seqring does not hold
+    natively (``<U8``, ``|S4``, structured records, big-endian numbers, datetimes), with the interface the rest of
+    this module uses of a native handle.
+
+    The region is a one-dimensional ``uint8`` array: the elements' bytes, then the layout record
+    (:func:`_layout_record`), so that a process opening it by name finds the dtype and shape there
+    (:func:`stored_layout`). Every read is one consistent snapshot of the bytes; every write sets only the bytes it
+    changes, in one write under the seqlock's writer lock, so concurrent writers of other elements keep theirs.
+    """
+
+    __slots__ = ("native", "dtype", "shape", "_nbytes")
+
+    def __init__(self, native: SharedArray, dtype: "np.dtype[Any]", shape: Tuple[int, ...]) -> None:
+        self.native = native
+        self.dtype = dtype
+        self.shape = shape
+        self._nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+
+    @classmethod
+    def create(cls, name: str, prototype: np.ndarray, exists_ok: bool) -> "_BytesHandle":
+        record = _layout_record(prototype.dtype, prototype.shape)
+        data = np.ascontiguousarray(prototype).reshape(-1).view(np.uint8)
+        native = SharedArray.create(name, (data.size + len(record),), np.uint8, exists_ok=exists_ok)
+        native.write(np.concatenate([data, np.frombuffer(record, dtype=np.uint8)]))
+        return cls(native, prototype.dtype, tuple(prototype.shape))
+
+    @classmethod
+    def open(cls, name: str, dtype: "np.dtype[Any]", shape: Tuple[int, ...]) -> "_BytesHandle":
+        native = SharedArray.open(name)
+        layout = stored_layout(native)
+        if layout is None:
+            native.close()
+            raise DTypeMismatchError(f"array {name} does not hold {dtype} elements (no layout record)")
+        if layout[0] != dtype:
+            native.close()
+            raise DTypeMismatchError(f"array {name} holds {layout[0]} elements, not {dtype}")
+        if layout[1] != tuple(shape):
+            native.close()
+            raise ShapeError(f"array {name} has the shape {layout[1]}, not {tuple(shape)}")
+        return cls(native, dtype, tuple(shape))
+
+    def _view(self, raw: np.ndarray) -> np.ndarray:
+        return raw[: self._nbytes].view(self.dtype).reshape(self.shape)
+
+    def read(self) -> np.ndarray:
+        return self._view(self.native.read())
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.read()[index]
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        before = self.native.read()
+        after = before.copy()
+        self._view(after)[index] = value
+        changed = after != before
+        if changed.any():
+            self.native[changed] = after[changed]
+
+    def write(self, data: np.ndarray) -> None:
+        self.native[0 : self._nbytes] = np.ascontiguousarray(data, dtype=self.dtype).reshape(-1).view(np.uint8)
+
+    def _set_locked(self, lock: _NamedLock, index: Any, value: Any) -> None:
+        """``self[index] = value`` with ``lock`` held (what :meth:`seqring.SharedArray._set_locked` does natively)."""
+        lock.acquire()
+        try:
+            self[index] = value
+        finally:
+            lock.release()
+
+    @property
+    def closed(self) -> bool:
+        return self.native.closed
+
+    def close(self) -> None:
+        self.native.close()
+
+    def destroy(self) -> None:
+        self.native.destroy()
+
+
+_Handle = Union[SharedArray, _BytesHandle]
 
 
 def _native_scalar_type(dtype: "np.dtype[Any]") -> Optional[type]:
@@ -68,9 +195,9 @@ class _Block:
     """What :meth:`SharedMemoryArray.array` returns: a ``with`` block over a snapshot that is written back, the
     changed elements only, on exit."""
 
-    __slots__ = ("_handle", "_lock", "_held", "_snapshot", "_working")
+    __slots__ = ("_handle", "_lock", "_held", "_snapshot", "_working", "_version")
 
-    def __init__(self, handle: SharedArray, lock: "Optional[_Lock]") -> None:
+    def __init__(self, handle: "_Handle", lock: "Optional[_Lock]") -> None:
         self._handle = handle
         self._lock = lock
         #: The native lock this block holds: kept from entry to exit, so that a close() of the instance by another
@@ -78,29 +205,48 @@ class _Block:
         self._held: Optional[_NamedLock] = None
 
     def __enter__(self) -> npt.NDArray[Any]:
-        if self._lock is not None:
-            held = self._lock.open()
+        locks = self._lock
+        if locks is not None:
+            held = locks.native
+            if held is None or held.inherited:
+                held = locks.open()
             held.acquire()
             self._held = held
         try:
-            self._snapshot = _snapshot(self._handle)
+            handle = self._handle
+            # The version before the snapshot: a write completing in between makes the write-back below take the
+            # element-wise path, never lose that write.
+            if type(handle) is SharedArray:
+                self._version = handle.version
+                snapshot = self._snapshot = handle.read()
+            else:
+                self._version = None
+                snapshot = self._snapshot = _snapshot(handle)
         except BaseException:
             self._release()
             raise
-        self._working = self._snapshot.copy()
-        return self._working
+        working = self._working = snapshot.copy()
+        return working
 
     def __exit__(self, *exc: object) -> None:
         try:
-            working, snapshot = self._working, self._snapshot
+            working, snapshot, handle, version = self._working, self._snapshot, self._handle, self._version
+            if version is not None:
+                # Nothing written since the snapshot (the common case): the changed span in one native write.
+                wrote = handle._write_changes(working, snapshot, version)
+                if wrote is None or wrote:
+                    return
             if working.tobytes() != snapshot.tobytes():
                 changed = _changed(working, snapshot)
                 if np.count_nonzero(changed) == changed.size:
-                    _write(self._handle, working)
+                    _write(handle, working)
                 else:
-                    _set(self._handle, changed, working[changed])
+                    _set(handle, changed, working[changed])
         finally:
-            self._release()
+            held = self._held
+            if held is not None:
+                self._held = None
+                held.release()
 
     def _release(self) -> None:
         held, self._held = self._held, None
@@ -147,7 +293,7 @@ class _Lock:
             os.unlink(self._path)
 
 
-class SharedMemoryArray:
+class SharedMemoryArray(_CompatBase):
     """A numpy array in shared memory that several Python processes read and write (ataraxis 7.2.0's
     ``SharedMemoryArray``, on a seqring seqlock array).
 
@@ -175,8 +321,10 @@ class SharedMemoryArray:
       not change.
     - The creating instance owns the region: it is removed by :meth:`destroy`, or when the creator is
       garbage-collected or its process exits (ataraxis leaves the removal to ``destroy()`` and the OS).
-    - The element types are seqring's: bool, integers, floats and complex numbers (little-endian); other dtypes
-      raise :class:`~seqring.errors.DTypeMismatchError` (a ``TypeError``).
+    - Any fixed-size numpy dtype is shared, as in ataraxis: bool, integers, floats and complex numbers
+      (little-endian) natively; every other one (unicode and byte strings, structured records, big-endian numbers,
+      datetimes) as a byte view whose region records the dtype and shape (see :class:`_BytesHandle`), which reads a
+      whole snapshot per access and so is slower. Object arrays raise ``TypeError``.
     """
 
     def __init__(
@@ -184,7 +332,7 @@ class SharedMemoryArray:
         name: str,
         shape: Tuple[int, ...],
         datatype: "np.dtype[Any]",
-        buffer: Optional[SharedArray],
+        buffer: "Optional[_Handle]",
         *,
         auto_connect: bool = True,
     ) -> None:
@@ -198,8 +346,8 @@ class SharedMemoryArray:
         self._datatype = np.dtype(datatype)
         self._auto_connect = bool(auto_connect)
         # The creating handle: it keeps the region alive while this instance is disconnected.
-        self._owner: Optional[SharedArray] = buffer
-        self._handle: Optional[SharedArray] = None
+        self._owner: "Optional[_Handle]" = buffer
+        self._handle: "Optional[_Handle]" = None
         self._lock = _Lock(self._name)
         self._destroy_on_del = False
         self._cache_layout()
@@ -221,26 +369,50 @@ class SharedMemoryArray:
     ) -> "SharedMemoryArray":
         """Creates the shared array ``name`` with the shape, dtype and contents of ``prototype``.
 
-        ``exists_ok`` replaces an existing array of that name instead of raising; with ``auto_connect=False`` the
-        instance is created disconnected (call :meth:`connect` before use; the region exists either way).
+        ``exists_ok`` replaces an existing array of that name instead of raising. The returned instance is connected;
+        ``auto_connect`` decides whether processes that receive it connect while unpickling it (with ``False`` each
+        calls :meth:`connect` itself), as in ataraxis.
 
-        Raises :class:`TypeError` if ``prototype`` is not a numpy array, :class:`FileExistsError`
+        Raises :class:`TypeError` if ``prototype`` is not a numpy array (or holds Python objects),
+        :class:`IndexError` for a zero-dimensional and :class:`ValueError` for an empty prototype (as ataraxis),
+        :class:`FileExistsError`
         (:class:`~seqring.errors.AlreadyExistsError`) if the name is taken and ``exists_ok`` is false,
-        :class:`~seqring.errors.InvalidNameError` (a ``ValueError``) for a name seqring does not accept,
-        :class:`~seqring.errors.DTypeMismatchError` (a ``TypeError``) for an unsupported dtype.
+        :class:`~seqring.errors.InvalidNameError` (a ``ValueError``) for a name seqring does not accept.
         """
         if not isinstance(prototype, np.ndarray):
             raise TypeError(
                 f"Invalid 'prototype' argument type encountered when creating SharedMemoryArray object '{name}'. "
                 f"Expected a NumPy array but instead encountered {type(prototype).__name__}."
             )
-        handle = SharedArray.create(name, prototype.shape, prototype.dtype, exists_ok=exists_ok)
-        try:
-            _write(handle, prototype)
-        except BaseException:
-            handle.destroy()
-            raise
-        return cls(name, prototype.shape, handle.dtype, handle, auto_connect=auto_connect)
+        if prototype.ndim == 0:
+            raise IndexError(
+                f"Unable to create the '{name}' SharedMemoryArray object: the prototype is a zero-dimensional array, "
+                f"which cannot fill a shared array (ataraxis raises IndexError from its slice assignment)."
+            )
+        if prototype.size == 0:
+            raise ValueError(
+                f"Unable to create the '{name}' SharedMemoryArray object: the prototype is an empty array, and a shared "
+                f"memory buffer cannot have a size of zero bytes."
+            )
+        if prototype.dtype.hasobject:
+            raise TypeError(
+                f"Unable to create the '{name}' SharedMemoryArray object: the prototype holds Python objects "
+                f"(dtype {prototype.dtype}), which cannot be shared between processes."
+            )
+        if _is_native(prototype.dtype):
+            handle: _Handle = SharedArray.create(name, prototype.shape, prototype.dtype, exists_ok=exists_ok)
+            try:
+                _write(handle, prototype)
+            except BaseException:
+                handle.destroy()
+                raise
+        else:
+            handle = _BytesHandle.create(name, prototype, exists_ok)
+        instance = cls(name, prototype.shape, handle.dtype, handle, auto_connect=auto_connect)
+        # As in ataraxis, the creating instance is connected whatever auto_connect says: the flag only decides whether
+        # processes that receive the instance connect while unpickling it.
+        instance.connect()
+        return instance
 
     def connect(self) -> None:
         """Connects this instance to the shared array (once per process; a no-op when connected).
@@ -253,8 +425,10 @@ class SharedMemoryArray:
             return
         if self._owner is not None and not self._owner.closed:
             self._handle = self._owner
-        else:
+        elif _is_native(self._datatype):
             self._handle = SharedArray.open(self._name, dtype=self._datatype, shape=self._shape)
+        else:
+            self._handle = _BytesHandle.open(self._name, self._datatype, self._shape)
 
     def disconnect(self) -> None:
         """Disconnects this instance (a no-op when disconnected). The array stays: the creating instance keeps
@@ -296,7 +470,7 @@ class SharedMemoryArray:
         """Whether this instance is connected to the shared array."""
         return self._handle is not None
 
-    def _connected(self, action: str) -> SharedArray:
+    def _connected(self, action: str) -> "_Handle":
         if self._handle is None:
             raise ConnectionError(
                 f"Unable to {action} the data stored in the {self._name} SharedMemoryArray instance, as the "
@@ -304,20 +478,18 @@ class SharedMemoryArray:
             )
         return self._handle
 
-    def __getitem__(self, index: Any) -> Any:
-        """The value (a numpy scalar) or a copy of the values at ``index``, from one consistent snapshot; never
-        waits on a lock.
+    # ``arr[index]`` is :class:`~seqring._seqring._CompatBase`'s native ``__getitem__``: the value (a numpy scalar)
+    # or a copy of the values at ``index``, from one consistent snapshot, never waiting on a lock; it raises
+    # :class:`ConnectionError` when disconnected (through :meth:`_connected`) and :class:`IndexError` for an index
+    # out of bounds. ``self._handle`` is that base class's slot.
 
-        Raises :class:`ConnectionError` if disconnected, :class:`IndexError` for an index out of bounds.
-        """
-        handle = self._handle
-        if handle is None:
-            handle = self._connected("access")  # raises
-        return _read(handle, index)
+    # ``arr[index] = value`` is _CompatBase's native ``__setitem__``: one element from a Python scalar under the
+    # array's lock natively, every other case through :meth:`_set_slow`.
 
-    def __setitem__(self, index: Any, value: Any) -> None:
+    def _set_slow(self, index: Any, value: Any) -> None:
         """Sets the value(s) at ``index`` (converted to the array's dtype, as numpy assignment does), in one
-        write under the writer lock.
+        write under the writer lock, holding the array's lock (``arr[index] = value`` when the native base class
+        does not take it itself).
 
         Raises :class:`ConnectionError` if disconnected, :class:`IndexError` for an index out of bounds,
         :class:`ValueError` if ``value`` does not broadcast to the indexed shape.
@@ -326,16 +498,16 @@ class SharedMemoryArray:
         if handle is None:
             handle = self._connected("modify")  # raises
         scalar = self._scalar_type
-        if type(value) is not scalar or (scalar is int and not -(2**63) <= value < 2**63):
-            value = np.asarray(value, dtype=self._datatype)  # numpy's assignment casting, as ataraxis's arr[i] = v
+        kind = type(value)
+        if kind is not scalar or (scalar is int and not -(2**63) <= value < 2**63):
+            # An int into a float64 array converts exactly below 2**53, as numpy's assignment does; every other value
+            # takes numpy's assignment casting, as ataraxis's arr[i] = v.
+            if not (kind is int and scalar is float and -(2**53) < value < 2**53):
+                value = np.asarray(value, dtype=self._datatype)
         lock = self._lock.native
         if lock is None or lock.inherited:
             lock = self._lock.open()
-        lock.acquire()
-        try:
-            _set(handle, index, value)
-        finally:
-            lock.release()
+        handle._set_locked(lock, index, value)  # acquire, _set, release in one native call
 
     def array(self, *, with_lock: bool = True) -> ContextManager[npt.NDArray[Any]]:
         """Use as ``with arr.array() as view:``. ``view`` is a consistent snapshot of the array to read and modify;
@@ -347,15 +519,30 @@ class SharedMemoryArray:
         increment. Readers (``arr[i]``, plain :class:`seqring.SharedArray` reads) never wait for it. Raises
         :class:`ConnectionError` if disconnected.
         """
-        return _Block(self._connected("access"), self._lock if with_lock else None)
+        handle = self._handle
+        if handle is None:
+            handle = self._connected("access")  # raises ConnectionError
+        return _Block(handle, self._lock if with_lock else None)
 
     def __getstate__(self) -> Dict[str, Any]:
         """The name, shape, dtype and ``auto_connect`` flag: an instance handed to another process reconnects
-        there by name (never owning the array)."""
+        there by name (never owning the array).
+
+        As in ataraxis, it is refused (:class:`RuntimeError`) outside the start of a process (``Process(args=…)``,
+        a pool's ``initargs``): ataraxis's lock reaches a process only that way, so ataraxis programs pass it only
+        that way, and a program that sends one through a ``Queue`` works on neither."""
+        if get_spawning_popen() is None:
+            raise RuntimeError(
+                f"Unable to transfer the '{self._name}' SharedMemoryArray instance to another process, as the "
+                f"transfer is not part of starting that process. Pass the instance through the 'args' argument of a "
+                f"Process or the 'initargs' argument of a process pool, both of which start a process and therefore "
+                f"inherit the instance's lock. A Queue or a Pipe cannot carry the instance, and it does not need to, "
+                f"since every process connected to the array already shares its data through the memory buffer."
+            )
         return {
             "name": self._name,
             "shape": self._shape,
-            "datatype": self._datatype.str,
+            "datatype": self._datatype,
             "auto_connect": self._auto_connect,
         }
 
