@@ -167,4 +167,28 @@ mod tests {
             "the first line of a source wins"
         );
     }
+
+    #[test]
+    fn a_directory_of_entries_gives_its_onsets_from_its_onset_entries_and_gets_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = |name: &str, source: u8, ts: u64, payload: &[u8]| {
+            let mut data = vec![source];
+            data.extend_from_slice(&ts.to_le_bytes());
+            data.extend_from_slice(payload);
+            let mut bytes = crate::archive::npy::u8_vector_header(data.len() as u64).to_vec();
+            bytes.extend_from_slice(&data);
+            std::fs::write(dir.path().join(name), bytes).unwrap();
+        };
+        entry("005_00000000000000000000.npy", 5, 0, &1_700u64.to_le_bytes());
+        entry("005_00000000000000000040.npy", 5, 40, b"message");
+        entry("006_00000000000000000009.npy", 6, 9, &1_800u64.to_le_bytes());
+        let mut book = OnsetBook::from_entries(dir.path());
+        assert_eq!((book.get(5), book.get(6)), (Some(1_700), None));
+        book.note(7, 99);
+        book.save();
+        assert!(
+            !dir.path().join(FILE).exists(),
+            "an entry directory holds only what ataraxis writes"
+        );
+    }
 }
