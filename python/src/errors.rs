@@ -45,6 +45,10 @@ pub(crate) enum Kind {
     PayloadTooLarge,
     /// `EmptyDirectoryError` (a `ValueError`): a directory checksum over no file.
     EmptyDirectory,
+    /// `NotAFileError` (an `IsADirectoryError`): a directory where a file is needed.
+    NotAFile,
+    /// `NotAFolderError` (a `NotADirectoryError`): a file where a directory is needed.
+    NotAFolder,
     /// `RingFullError`: the logger's ring was full; the message was dropped and counted.
     RingFull,
     // Keep `RingFull` last, or move `KINDS` to the new last kind: it sizes the class cache.
@@ -67,6 +71,8 @@ impl Kind {
             Kind::InvalidOption => "InvalidOptionError",
             Kind::PayloadTooLarge => "PayloadTooLargeError",
             Kind::EmptyDirectory => "EmptyDirectoryError",
+            Kind::NotAFile => "NotAFileError",
+            Kind::NotAFolder => "NotAFolderError",
             Kind::RingFull => "RingFullError",
         }
     }
@@ -99,6 +105,8 @@ fn io_kind(e: &std::io::Error) -> Kind {
         ErrorKind::NotFound => Kind::NotFound,
         ErrorKind::AlreadyExists => Kind::AlreadyExists,
         ErrorKind::PermissionDenied => Kind::PermissionDenied,
+        ErrorKind::IsADirectory => Kind::NotAFile,
+        ErrorKind::NotADirectory => Kind::NotAFolder,
         _ => Kind::Base,
     }
 }
@@ -152,6 +160,8 @@ pub(crate) fn assemble_error(e: AssembleError) -> PyErr {
         AssembleError::Io { source, .. } => io_kind(source),
         AssembleError::NotADirectory { .. } => Kind::NotFound,
         AssembleError::BadEntryName { .. } | AssembleError::BadEntry { .. } => Kind::Corrupt,
+        AssembleError::Segment(seqring::segment::SegmentError::Io { source, .. }) => io_kind(source),
+        AssembleError::Segment(_) => Kind::Corrupt,
         _ => Kind::Base,
     };
     raise(kind, e.to_string())

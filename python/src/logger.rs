@@ -62,6 +62,8 @@ pub(crate) struct PyDataLogger {
     name: String,
     log_dir: PathBuf,
     state: Mutex<State>,
+    /// The report of the stop, once stopped (also when a `with` block stopped it).
+    report: Mutex<Option<Py<PyDict>>>,
 }
 
 impl Drop for PyDataLogger {
@@ -186,11 +188,13 @@ impl PyDataLogger {
         if let Some(s) = segment_size {
             builder = builder.segment_size(int("segment_size", s)?);
         }
+        builder.check().map_err(|e| Python::attach(|py| logger_error(py, e)))?;
         let log_dir = builder.log_dir();
         Ok(PyDataLogger {
             name,
             log_dir,
             state: Mutex::new(State::Ready(builder)),
+            report: Mutex::new(None),
         })
     }
 
@@ -253,7 +257,17 @@ impl PyDataLogger {
             }
         };
         let report = py.detach(|| logger.stop()).map_err(|e| logger_error(py, e))?;
-        report_dict(py, &report)
+        let report = report_dict(py, &report)?;
+        *self.report.lock().unwrap_or_else(|p| p.into_inner()) = Some(report.clone().unbind());
+        Ok(report)
+    }
+
+    /// The report of the stop, as :meth:`stop` returned it (``None`` until stopped): how a ``with`` block's run
+    /// is accounted for, since the block's exit stops the logger.
+    #[getter]
+    fn report(&self, py: Python<'_>) -> Option<Py<PyDict>> {
+        let report = self.report.lock().unwrap_or_else(|p| p.into_inner());
+        report.as_ref().map(|r| r.clone_ref(py))
     }
 
     /// Progress while running, as a dict: ``records`` drained, ``written`` (handed to the OS), ``bytes``,

@@ -236,12 +236,12 @@ def test_bad_options_are_refused_at_construction(tmp_path, name, options):
         ("x" * 189, {}, InvalidNameError),
     ],
 )
-def test_bad_settings_are_refused_at_start_leaving_nothing_behind(tmp_path, name, name_, options, error):
+def test_bad_settings_are_refused_when_the_logger_is_made_leaving_nothing_behind(tmp_path, name, name_, options, error):
+    # Checked when the object is made (issue 25: `DataLogger("run2", "a/b")` used to fail only at start()).
     logger_name = name if name_ == "ok" else name_
-    logger = DataLogger(tmp_path, logger_name, **options)
     with pytest.raises(error):
-        logger.start()
-    assert not logger.alive and "ready" in repr(logger)
+        DataLogger(tmp_path, logger_name, **options)
+    assert not any(tmp_path.iterdir())
     assert not region(logger_name).exists()
 
 

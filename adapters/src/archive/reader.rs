@@ -166,7 +166,14 @@ impl LogArchive {
             source,
         };
         let file = File::open(path).map_err(io)?;
-        let len = file.metadata().map_err(io)?.len();
+        let meta = file.metadata().map_err(io)?;
+        if meta.is_dir() {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                "is a directory, not a log archive (give one {source_id}_log.npz file)",
+            )));
+        }
+        let len = meta.len();
         let bytes = if len == 0 {
             Backing::Owned(Vec::new())
         } else {

@@ -419,6 +419,23 @@ impl LoggerBuilder {
         self
     }
 
+    /// Checks the name and the options as [`start`](Self::start) would, creating nothing: for callers that take
+    /// the options long before they start (the Python binding checks them when the logger object is made).
+    ///
+    /// # Errors
+    /// [`LoggerError::InvalidName`] or [`LoggerError::InvalidOption`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::logger::{DataLogger, LoggerError};
+    /// assert!(DataLogger::builder("/data/run-1", "rig").check().is_ok());
+    /// assert!(matches!(DataLogger::builder("/data/run-1", "a/b").check(), Err(LoggerError::InvalidName { .. })));
+    /// ```
+    pub fn check(&self) -> Result<(), LoggerError> {
+        region_name(&self.name)?;
+        self.sizes().map(drop)
+    }
+
     /// Creates the log directory and the ring region and starts the drain thread.
     ///
     /// A region of the same name left by a dead logger is taken over: the torn tails it left in the log

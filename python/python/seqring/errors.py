@@ -19,6 +19,8 @@ __all__ = [
     "PayloadTooLargeError",
     "RingFullError",
     "EmptyDirectoryError",
+    "NotAFileError",
+    "NotAFolderError",
 ]
 
 
@@ -85,3 +87,11 @@ class RingFullError(SeqringError):
 class EmptyDirectoryError(SeqringError, ValueError):
     """A directory checksum found no file to hash: the directory is empty or holds only excluded files (a
     ``ValueError``, as ataraxis's ``calculate_directory_checksum`` raises)."""
+
+
+class NotAFileError(SeqringError, IsADirectoryError):
+    """A directory was given where a file is needed (an archive path that names a folder)."""
+
+
+class NotAFolderError(SeqringError, NotADirectoryError):
+    """A file was given where a directory is needed (a directory checksum or log directory of a file)."""
