@@ -552,7 +552,9 @@ fn take_over(
     let (region, _) = LoggerRegion::open(mem).map_err(layout)?;
     let ring = ring_api::open(region.ring_mem(), seqring_core::Spins(0)).map_err(ring_err)?;
     let old_pid = region.fields().pid;
-    ring.evict_consumer(u64::from(old_pid));
+    // SAFETY: `stale_region` found the old logger's process (the consumer registered under its pid) dead; its
+    // exit is what ordered its last stores before ours.
+    unsafe { ring.evict_consumer(u64::from(old_pid)) };
     let mut consumer = RingConsumer::attach(ring, u64::from(std::process::id())).map_err(ring_err)?;
     let (mut records, mut retries) = (0u64, 0u32);
     loop {

@@ -423,7 +423,9 @@ impl LogGrant<'_> {
     /// Publishes the record.
     #[inline]
     pub fn commit(self) {
-        self.grant.commit();
+        // An `Err(Abandoned)` (the consumer unblocked this claim after its deadline) is already counted in the
+        // ring's `abandoned`; the record is not delivered. (Core call-site fix for issue 19: the logger may surface it.)
+        let _ = self.grant.commit();
     }
 
     /// Withdraws the record.
