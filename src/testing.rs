@@ -6,6 +6,9 @@
 //! - **crashes** ([`Stop::Crash`]): it panics, and from then on drops every write, as a killed process would (the
 //!   unwinding runs destructors such as a grant's abort, whose stores must not land); a load still reads the
 //!   memory as the dead process left it; or
+//! - **vanishes** ([`Stop::Vanish`]): as a crash, but without the panic: the code runs on and none of its later
+//!   writes lands (a compare-exchange that would have succeeded reports success). For loom models, whose threads
+//!   should not unwind, and for code without retry loops that depend on its own writes;
 //! - **pauses** ([`Stop::Pause`]): it runs a hook (the successor or a competitor, on the same thread) and then lets
 //!   the protocol go on, which models a producer or consumer preempted right after that store.
 //!
@@ -40,6 +43,8 @@ use core::cell::Cell;
 pub enum Stop<'h> {
     /// Panic, and drop every later write.
     Crash,
+    /// Drop every later write, without a panic.
+    Vanish,
     /// Run the hook once, then go on.
     Pause(&'h dyn Fn()),
 }
@@ -48,6 +53,7 @@ impl core::fmt::Debug for Stop<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
             Stop::Crash => "Crash",
+            Stop::Vanish => "Vanish",
             Stop::Pause(_) => "Pause",
         })
     }
@@ -111,6 +117,7 @@ impl<'h, M: Memory> StopAfter<'h, M> {
                         self.dead.set(true);
                         panic!("stopped after the last counted store (crash injection)");
                     }
+                    Stop::Vanish => self.dead.set(true),
                     Stop::Pause(hook) => hook(),
                 }
             }
@@ -155,9 +162,9 @@ impl<M: Memory> Memory for &StopAfter<'_, M> {
         failure: Ordering,
     ) -> Result<u64, u64> {
         if !self.live() {
-            // A dead process changes nothing; report the word as it is.
+            // A dead process changes nothing; it believes what it would have seen.
             let now = self.inner.load(offset, failure);
-            return if now == current && now == new {
+            return if now == current {
                 Ok(now)
             } else {
                 Err(now)

@@ -19,7 +19,8 @@ use loom::sync::Arc;
 use loom::thread;
 use seqring_core::memory::Memory;
 use seqring_core::ring::record::Records;
-use seqring_core::ring::{self, Consumer, Mode, Producer, Ring, SpscProducer};
+use seqring_core::ring::{self, ClaimError, Consumer, Mode, Producer, Ring, SpscProducer};
+use seqring_core::testing::{Stop, StopAfter};
 use seqring_core::RawRegion;
 use seqring_loom::{leaked_region, model, spin_until, SPIN_BOUND};
 use std::sync::atomic::Ordering;
@@ -108,7 +109,11 @@ fn word(source: u8, seq: u64) -> u64 {
 /// Writes record `seq` of `source`: a 24-byte record whose 8-byte payload encodes both.
 fn produce(producer: &Producer<RawRegion<'static>>, source: u8, seq: u64) {
     let payload = word(source, seq).to_le_bytes();
-    spin_until("room in the ring", || producer.try_write(source, seq, &payload).ok());
+    spin_until("room in the ring", || match producer.try_write(source, seq, &payload) {
+        Ok(()) => Some(()),
+        Err(ClaimError::Full) => None,
+        Err(e) => panic!("source {source}: {e:?}; stats {:?}", producer.ring().stats()),
+    });
 }
 
 fn check(records: &[(u8, u64, u64)], source: u8, count: u64) {
@@ -344,5 +349,145 @@ fn takeover_after_a_crash_inside_release() {
         live.join().unwrap();
         assert_eq!(got, [(2, 0, word(2, 0))], "only the new record, no consumed one again");
         assert!(consumer.poll(usize::MAX).unwrap().is_none());
+    });
+}
+
+/// A 64-byte MPSC ring holding two committed 24-byte records (sources 1, timestamps 0 and 1) that a consumer
+/// consumed and then died inside the *real* [`ring::Batch::release`], after its `k`-th written word (driven through
+/// [`StopAfter`] with [`Stop::Vanish`]: nothing it writes after that lands). Its slot stays held, as a dead
+/// process's does.
+fn ring_after_a_release_that_died_after(k: usize) -> LoomRing {
+    let ring = ring(Mode::Mpsc, 0);
+    write(ring, 1, 0, &word(1, 0).to_le_bytes());
+    write(ring, 1, 1, &word(1, 1).to_le_bytes());
+    let stop = StopAfter::new(*ring.memory(), 0, Stop::Vanish);
+    let dying = Ring::open(&stop, seqring_core::Spins(0)).unwrap();
+    let mut dead = Consumer::attach(dying, 1).unwrap();
+    let batch = dead.poll(usize::MAX).unwrap().unwrap();
+    assert_eq!(batch.records(), 2);
+    stop.arm(k);
+    batch.release();
+    std::mem::forget(dead);
+    ring
+}
+
+#[test]
+fn takeover_after_a_crash_inside_the_real_release() {
+    // The release writes: the watermark (1), its check (2), then it zeroes the 6 words of the batch (3..=8), then
+    // stores the counters and the head. Stopping after 1, 2 or 3 covers: watermark without check (nothing zeroed:
+    // the records are consumed again), and a release begun (it must be finished, never decoded half zeroed).
+    for k in [1, 2, 3] {
+        model(move || {
+            let ring = ring_after_a_release_that_died_after(k);
+            // A producer needs the space the dead consumer was releasing.
+            let live = thread::spawn(move || produce(&Producer::attach(ring).unwrap(), 2, 0));
+            // SAFETY: the dead consumer's writes were all dropped after its stop, and its handle was forgotten:
+            // none of its code runs any more.
+            assert!(unsafe { ring.evict_consumer(1) });
+            let mut consumer = Consumer::attach(ring, 2).unwrap();
+            // A release left half done would show a zeroed header with the tail ahead: a zero-length claim to the
+            // std layer, which unblocks it after its deadline; do the same.
+            let deadline = |_: &ring::Blockage| {};
+            let expected = if k < 2 { 3 } else { 1 };
+            let got = consume(
+                &mut consumer,
+                expected,
+                OnBlocked::Unblock {
+                    position: 0,
+                    deadline: &deadline,
+                },
+            );
+            live.join().unwrap();
+            let mut want = vec![(2, 0, word(2, 0))];
+            if k < 2 {
+                // Nothing was zeroed: the consumed records are delivered again (at least once), whole.
+                want = vec![(1, 0, word(1, 0)), (1, 1, word(1, 1)), (2, 0, word(2, 0))];
+            }
+            let mut sorted = got.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, want, "k={k}: {got:?}");
+            assert!(consumer.poll(usize::MAX).unwrap().is_none());
+            assert_eq!(ring.stats().abandoned, 0, "k={k}: nothing was padded over");
+        });
+    }
+}
+
+#[test]
+fn attach_sees_the_watermark_of_the_head_it_loads() {
+    model(|| {
+        let ring = ring(Mode::Mpsc, 0);
+        write(ring, 1, 0, &word(1, 0).to_le_bytes());
+        write(ring, 1, 1, &word(1, 1).to_le_bytes());
+        // The first consumer releases the two records in two batches, then dies (its slot stays held).
+        let first = thread::spawn(move || {
+            let mut c = Consumer::attach(ring, 1).unwrap();
+            for _ in 0..2 {
+                c.poll(24).unwrap().unwrap().release();
+            }
+            std::mem::forget(c);
+        });
+        // The handshake loom cannot make by itself: the successor learns of the death by seeing the last head
+        // (a Relaxed load, so it synchronises with nothing), as an evictor that saw the dead consumer's last
+        // heartbeat would; its own `attach` must then load the head with Acquire to see that release's watermark.
+        spin_until("the last release", || {
+            (ring.memory().load(ring::HEAD_AT, Ordering::Relaxed) == 48).then_some(())
+        });
+        // SAFETY: the first consumer has finished releasing and forgets its handle; it touches the ring no more
+        // (its thread is joined below, after the attach, so that the join orders nothing before it).
+        assert!(unsafe { ring.evict_consumer(1) });
+        let consumer = Consumer::attach(ring, 2).expect("a finished release is no corruption");
+        assert_eq!(consumer.position(), 48);
+        first.join().unwrap();
+    });
+}
+
+#[test]
+fn a_late_commit_is_either_delivered_or_abandoned() {
+    model(|| {
+        let ring = ring(Mode::Mpsc, 0);
+        // The producer may pause anywhere: after its tail CAS (a zero-length claim), after its marker, before its
+        // commit. The consumer unblocks at once (its deadline is modelled as already past).
+        let producer = thread::spawn(move || {
+            let p = Producer::attach(ring).unwrap();
+            let committed = match p.claim(3, 7, 8) {
+                Ok(mut grant) => {
+                    grant.write(0, &word(3, 7).to_le_bytes());
+                    grant.commit().is_ok()
+                }
+                Err(ClaimError::Abandoned) => false,
+                Err(e) => panic!("{e}"),
+            };
+            committed
+        });
+        let mut consumer = Consumer::attach(ring, 1).unwrap();
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            if let Some(batch) = consumer.poll(usize::MAX).unwrap() {
+                let mut buf = vec![0u8; batch.len()];
+                batch.copy_to(&mut buf);
+                got.extend(Records::new(&buf).map(|r| r.unwrap().payload.to_vec()));
+                batch.release();
+            } else if let Some(b) = consumer.blocked().unwrap() {
+                consumer.unblock(b).unwrap();
+            }
+            thread::yield_now();
+        }
+        let committed = producer.join().unwrap();
+        while let Some(batch) = consumer.poll(usize::MAX).unwrap() {
+            let mut buf = vec![0u8; batch.len()];
+            batch.copy_to(&mut buf);
+            got.extend(Records::new(&buf).map(|r| r.unwrap().payload.to_vec()));
+            batch.release();
+        }
+        let stats = ring.stats();
+        let delivered = !got.is_empty();
+        assert!(got.iter().all(|p| p[..] == word(3, 7).to_le_bytes()), "stale: {got:?}");
+        assert!(got.len() <= 1, "delivered twice: {got:?}");
+        assert_eq!(delivered, committed, "the producer's result says what happened");
+        assert_eq!(stats.abandoned, u64::from(!committed), "exactly one of delivered or abandoned");
+        // Whatever happened, the ring is consistent: a further record flows, and freed space is zero.
+        produce(&Producer::attach(ring).unwrap(), 4, 0);
+        let next = consume(&mut consumer, 1, OnBlocked::Wait);
+        assert_eq!(next, [(4, 0, word(4, 0))]);
     });
 }

@@ -65,11 +65,12 @@ impl Blockage {
         self.ring
     }
 
-    /// The source id of the claim, when its producer stored its claim marker (`None` for a zero-length claim:
-    /// its producer died right after reserving the space).
+    /// The source id of the claim, when its producer stored its claim marker (`None` for a zero-length claim,
+    /// whose producer died right after reserving the space, and for a claimed wrap padding, whose producer died
+    /// before it placed its record's marker: see [`Blockage::claimant`]).
     pub fn source_id(&self) -> Option<u8> {
         let w = Word0::decode(self.word);
-        (w.length < 0).then_some(w.source_id)
+        (w.length < 0 && w.kind == RecordKind::Data as u8).then_some(w.source_id)
     }
 
     /// The claimant tag its producer stored in the claim marker ([`Producer::with_claimant`](super::Producer::
@@ -297,7 +298,13 @@ impl<M: Memory> Consumer<M> {
         } else if w.length < 0 {
             let n = w.length.unsigned_abs() as usize;
             let extent = record::align8(n).unwrap_or(usize::MAX);
-            if n < record::HEADER_LEN || n > ring.max_record || extent > to_end {
+            // A data claim, or an MPSC producer's claimed wrap padding (see `Word0::padding_marker`).
+            let (min, max) = match w.kind {
+                k if k == RecordKind::Data as u8 => (record::HEADER_LEN, ring.max_record),
+                k if k == RecordKind::Padding as u8 => (record::ALIGN, to_end),
+                _ => return corrupt,
+            };
+            if n < min || n > max || extent > to_end {
                 return corrupt;
             }
             extent
@@ -378,9 +385,13 @@ impl<M: Memory> Consumer<M> {
         {
             return Ok(false);
         }
-        // Relaxed: written by this consumer alone, read as a statistic.
-        let abandoned = mem.load(ABANDONED_AT, Ordering::Relaxed);
-        mem.store(ABANDONED_AT, abandoned.wrapping_add(1), Ordering::Relaxed);
+        // A claimed wrap padding carries no record: padding it abandons nothing (its record is a claim of its own).
+        let w = Word0::decode(blockage.word);
+        if blockage.word == 0 || w.kind != RecordKind::Padding as u8 {
+            // Relaxed: written by this consumer alone, read as a statistic.
+            let abandoned = mem.load(ABANDONED_AT, Ordering::Relaxed);
+            mem.store(ABANDONED_AT, abandoned.wrapping_add(1), Ordering::Relaxed);
+        }
         Ok(true)
     }
 }

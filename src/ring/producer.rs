@@ -451,17 +451,33 @@ fn reserve<M: Memory, S: Sharing>(
                 continue;
             }
             let record_at = tail.wrapping_add(padding as u64);
-            if padding != 0 && place(ring, tail, Word0::padding(padding).encode()).is_err() {
-                // The consumer padded the wrap padding as an abandoned zero-length claim: the claim is abandoned.
-                // Pad the record's own space too, so that it is not counted a second time.
-                let _ = place(ring, record_at, Word0::padding(required).encode());
-                return Err(ClaimError::Abandoned);
+            if padding == 0 {
+                // The marker (its CAS orders like a Relaxed store for this purpose), then a Release fence before
+                // any payload store (Agrona's ordered store + store fence): pairs with the Acquire fence in the
+                // consumer's `unblock`, so a scan that saw any payload word of this record also sees this marker.
+                place(ring, record_at, claimed)?;
+            } else {
+                // Wrap padding is claimed first, negative (the consumer cannot pass it, so `place` can tell a
+                // release's zero from ours), and made padding once the record's marker is in place.
+                let pad_claim = Word0::padding_marker(padding, claimant);
+                if place(ring, tail, pad_claim).is_err() {
+                    // The consumer padded this space as an abandoned zero-length claim: the claim is abandoned.
+                    // Pad the record's own space too, so that it is not counted a second time.
+                    let _ = place(ring, record_at, Word0::padding(required).encode());
+                    return Err(ClaimError::Abandoned);
+                }
+                let placed = place(ring, record_at, claimed);
+                // Release: pairs with the consumer's Acquire load of record headers. Fails only if the consumer
+                // unblocked the claimed padding itself (into the same padding, not counted as abandoned).
+                let _ = mem.compare_exchange(
+                    DATA_OFFSET + index,
+                    pad_claim,
+                    Word0::padding(padding).encode(),
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                );
+                placed?;
             }
-            // The marker (whose CAS orders like a Relaxed store for this purpose), then a Release fence before any
-            // payload store (Agrona's ordered store + store fence): pairs with the Acquire fence in the consumer's
-            // `unblock`, so a scan that saw any payload word of this record also sees this marker. (Wrap padding
-            // needs no Release of its own: the consumer reads it by the same fence and scan.)
-            place(ring, record_at, claimed)?;
             fence(Ordering::Release);
         }
         // Relaxed: published by the commit's Release store.
