@@ -1191,6 +1191,116 @@ mod tests {
         assert_eq!((out, v), ([5, 5], before + 1));
     }
 
+    /// Every crash point of a writer and of a recoverer: after store k, the successor (a reader, a writer, a
+    /// second recoverer) sees either the old contents, the new ones, or a stall it can recover by the sequence it
+    /// reports; never a torn value as `Ok`, never a version that goes backwards.
+    #[test]
+    fn every_crash_point_of_a_write_and_of_a_recovery() {
+        use crate::testing::{Stop, StopAfter};
+        let dies = |f: &mut dyn FnMut()| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err();
+        let fresh = |w: &[AtomicU64]| {
+            let a = SeqArray::create(RawRegion::new(w), DType::U64, &[2], 1, 1).unwrap();
+            a.write_elements(0, &[1u64, 1], STAMP, Spins(0)).unwrap();
+        };
+        let count = |op: &dyn Fn(&SeqArray<&StopAfter<'_, RawRegion<'_>>>)| {
+            let w = words(16);
+            fresh(&w);
+            let stop = StopAfter::new(RawRegion::new(&w), 0, Stop::Crash);
+            let a = SeqArray::open(&stop, Spins(0)).unwrap();
+            stop.arm(0);
+            op(&a);
+            stop.written()
+        };
+        let write = |a: &SeqArray<&StopAfter<'_, RawRegion<'_>>>| {
+            a.write_elements(
+                0,
+                &[2u64, 2],
+                WriteStamp {
+                    token: 0xdead,
+                    time_ns: 3,
+                },
+                Spins(0),
+            )
+            .unwrap();
+        };
+        let n = count(&write);
+        assert!(n >= 6, "sequence, holder, since, token, time, 2 data words, ...: {n}");
+        for k in 1..=n {
+            let w = words(16);
+            fresh(&w);
+            let stop = StopAfter::new(RawRegion::new(&w), 0, Stop::Crash);
+            let dying = SeqArray::open(&stop, Spins(0)).unwrap();
+            stop.arm(k);
+            assert!(dies(&mut || write(&dying)), "k={k}");
+            let a = SeqArray::open(RawRegion::new(&w), Spins(0)).unwrap();
+            let mut out = [0u64; 2];
+            match a.read_into(0, &mut out, Spins(3)) {
+                Ok(version) => {
+                    assert!(
+                        out == [1, 1] && version == 1 || out == [2, 2] && version == 2,
+                        "k={k}: {out:?} v{version}"
+                    );
+                }
+                Err(ArrayError::WriterStalled { sequence, .. }) => {
+                    assert_eq!(sequence, 3, "k={k}");
+                    assert!(a.recover(sequence), "k={k}");
+                    let snap = a.read_elements(0, &mut out, Spins(0)).unwrap();
+                    assert!(snap.suspect && snap.version == 3, "k={k}: {snap:?}");
+                    a.write_elements(0, &[5u64, 5], STAMP, Spins(0)).unwrap();
+                    let snap = a.read_elements(0, &mut out, Spins(0)).unwrap();
+                    assert_eq!((out, snap.version, snap.suspect), ([5, 5], 4, false), "k={k}");
+                }
+                Err(e) => panic!("k={k}: {e:?}"),
+            }
+        }
+        // A recoverer of a dead writer (sequence 3) that dies after store k; a second one then recovers it.
+        let stalled = |w: &[AtomicU64]| {
+            fresh(w);
+            let a = SeqArray::open(RawRegion::new(w), Spins(0)).unwrap();
+            core::mem::forget(
+                a.lock(
+                    WriteStamp {
+                        token: 0xdead,
+                        time_ns: 3,
+                    },
+                    Spins(0),
+                )
+                .unwrap(),
+            );
+        };
+        let n = {
+            let w = words(16);
+            stalled(&w);
+            let stop = StopAfter::new(RawRegion::new(&w), 0, Stop::Crash);
+            let a = SeqArray::open(&stop, Spins(0)).unwrap();
+            stop.arm(0);
+            assert!(a.recover(3));
+            stop.written()
+        };
+        assert_eq!(n, 5, "the CAS, the flags, the holder's token and time, the sequence");
+        for k in 1..=n {
+            let w = words(16);
+            stalled(&w);
+            let stop = StopAfter::new(RawRegion::new(&w), 0, Stop::Crash);
+            let dying = SeqArray::open(&stop, Spins(0)).unwrap();
+            stop.arm(k);
+            assert!(dies(&mut || assert!(dying.recover(3))), "k={k}");
+            let a = SeqArray::open(RawRegion::new(&w), Spins(0)).unwrap();
+            assert!(!a.recover(3), "k={k}: the stall it saw is gone");
+            let mut out = [0u64; 2];
+            if k < n {
+                // The recoverer itself now holds the lock (sequence 5), dead: it is a stall like any other.
+                let Err(ArrayError::WriterStalled { sequence: 5, .. }) = a.read_into(0, &mut out, Spins(3)) else {
+                    panic!("k={k}: the dead recoverer's stall is reported");
+                };
+                assert!(a.recover(5), "k={k}");
+            }
+            let snap = a.read_elements(0, &mut out, Spins(0)).unwrap();
+            assert!(snap.suspect, "k={k}: recovered contents are suspect");
+            assert_eq!(out, [1, 1], "k={k}");
+        }
+    }
+
     #[test]
     fn read_if_changed_skips_unchanged() {
         let w = words(8);

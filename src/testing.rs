@@ -65,6 +65,7 @@ impl core::fmt::Debug for Stop<'_> {
 pub struct StopAfter<'h, M> {
     inner: M,
     left: Cell<usize>,
+    written: Cell<usize>,
     armed: Cell<bool>,
     dead: Cell<bool>,
     stop: Stop<'h>,
@@ -76,6 +77,7 @@ impl<'h, M: Memory> StopAfter<'h, M> {
         StopAfter {
             inner,
             left: Cell::new(k),
+            written: Cell::new(0),
             armed: Cell::new(k > 0),
             dead: Cell::new(false),
             stop,
@@ -85,7 +87,14 @@ impl<'h, M: Memory> StopAfter<'h, M> {
     /// Counts again from now: stops after the `k`-th word written from here (`k = 0`: never).
     pub fn arm(&self, k: usize) {
         self.left.set(k);
+        self.written.set(0);
         self.armed.set(k > 0);
+    }
+
+    /// The words written (and landed) since the last [`StopAfter::arm`] (or creation): run an operation once
+    /// unarmed to learn how many crash points it has.
+    pub fn written(&self) -> usize {
+        self.written.get()
     }
 
     /// Whether the stop happened.
@@ -105,6 +114,7 @@ impl<'h, M: Memory> StopAfter<'h, M> {
 
     /// Counts one written word, after it landed; stops there if it was the k-th.
     fn wrote(&self) {
+        self.written.set(self.written.get() + 1);
         if !self.armed.get() {
             return;
         }
@@ -164,11 +174,7 @@ impl<M: Memory> Memory for &StopAfter<'_, M> {
         if !self.live() {
             // A dead process changes nothing; it believes what it would have seen.
             let now = self.inner.load(offset, failure);
-            return if now == current {
-                Ok(now)
-            } else {
-                Err(now)
-            };
+            return if now == current { Ok(now) } else { Err(now) };
         }
         let r = self.inner.compare_exchange(offset, current, new, success, failure);
         if r.is_ok() {

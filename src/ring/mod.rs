@@ -533,4 +533,6 @@ fn hold_slots<M: Memory>(mem: &M) -> Result<(), RingError> {
 }
 
 #[cfg(all(test, not(loom)))]
+mod crash_tests;
+#[cfg(all(test, not(loom)))]
 mod tests;
