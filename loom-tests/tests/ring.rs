@@ -12,6 +12,17 @@
 //!   marker is padded over and its record lost);
 //! - `takeover_after_a_crash_inside_release`: a consumer that attaches at the head without finishing the release
 //!   its predecessor began (a consumed record is delivered again).
+//! - `takeover_after_a_crash_inside_the_real_release`: `release` zeroing before it stores the watermark (drives the
+//!   real `release`, stopped after its k-th store by `StopAfter`);
+//! - `attach_sees_the_watermark_of_the_head_it_loads`: `attach` loading the head Relaxed instead of Acquire (with a
+//!   Relaxed handshake on the head that forces the order loom would not otherwise produce);
+//! - `a_late_commit_is_either_delivered_or_abandoned`: commits and markers stored instead of CASed, the
+//!   watermark check after a marker CAS, and the ordering of both;
+//! - `a_consumer_handed_over_through_the_slot_sees_its_predecessors_releases`: the endpoint slot's Acquire CAS and
+//!   Release detach.
+//!
+//! The full table, every ordering of `src/ring/` and `src/seqlock.rs` with its mutant and the model that catches it
+//! (or why none does), is `docs/ORDERINGS.md`.
 #![cfg(loom)]
 
 use loom::sync::atomic::AtomicBool;
@@ -484,10 +495,150 @@ fn a_late_commit_is_either_delivered_or_abandoned() {
         assert!(got.iter().all(|p| p[..] == word(3, 7).to_le_bytes()), "stale: {got:?}");
         assert!(got.len() <= 1, "delivered twice: {got:?}");
         assert_eq!(delivered, committed, "the producer's result says what happened");
-        assert_eq!(stats.abandoned, u64::from(!committed), "exactly one of delivered or abandoned");
+        assert_eq!(
+            stats.abandoned,
+            u64::from(!committed),
+            "exactly one of delivered or abandoned"
+        );
         // Whatever happened, the ring is consistent: a further record flows, and freed space is zero.
         produce(&Producer::attach(ring).unwrap(), 4, 0);
         let next = consume(&mut consumer, 1, OnBlocked::Wait);
         assert_eq!(next, [(4, 0, word(4, 0))]);
+    });
+}
+
+#[test]
+fn a_consumer_handed_over_through_the_slot_sees_its_predecessors_releases() {
+    model(|| {
+        let ring = ring(Mode::Mpsc, 0);
+        write(ring, 1, 0, &word(1, 0).to_le_bytes());
+        write(ring, 1, 1, &word(1, 1).to_le_bytes());
+        // The first consumer takes one record and detaches; the second attaches as soon as the slot is free (it
+        // learns of the detach through the slot alone) and must start where the first one stopped.
+        let mut first = Consumer::attach(ring, 1).unwrap();
+        let handover = thread::spawn(move || {
+            let batch = first.poll(24).unwrap().expect("the first record");
+            let mut buf = vec![0u8; batch.len()];
+            batch.copy_to(&mut buf);
+            batch.release();
+            drop(first);
+            let r = Records::new(&buf).next().unwrap().unwrap();
+            let w = u64::from_le_bytes(r.payload[..8].try_into().unwrap());
+            vec![(r.source_id, r.timestamp, w)]
+        });
+        let mut second = spin_until("the consumer slot", || Consumer::attach(ring, 2).ok());
+        let got = consume(&mut second, 1, OnBlocked::Wait);
+        let mut all = handover.join().unwrap();
+        all.extend(got);
+        assert_eq!(
+            all,
+            [(1, 0, word(1, 0)), (1, 1, word(1, 1))],
+            "each record exactly once, in order"
+        );
+    });
+}
+
+#[test]
+fn a_marker_placed_on_a_released_zero_is_taken_back() {
+    model(|| {
+        let ring = ring(Mode::Mpsc, 0);
+        let released = Arc::new(AtomicBool::new(false));
+        // The producer stops right after its tail CAS (its first store) until the consumer has padded its
+        // zero-length claim and released the padding: the order loom would reach only through a long run of
+        // yields, forced by a handshake (Relaxed: it orders nothing). Its marker CAS then finds the release's zero.
+        let producer = {
+            let released = released.clone();
+            thread::spawn(move || {
+                let wait = || wait_for(&released, "the consumer's release");
+                let stop = StopAfter::new(*ring.memory(), 0, Stop::Pause(&wait));
+                let p = Producer::attach(Ring::open(&stop, seqring_core::Spins(0)).unwrap()).unwrap();
+                stop.arm(1);
+                p.try_write(3, 7, &word(3, 7).to_le_bytes())
+            })
+        };
+        spin_until("the claim", || (ring.stats().tail == 24).then_some(()));
+        let mut consumer = Consumer::attach(ring, 1).unwrap();
+        let noted = consumer.blocked().unwrap().expect("the zero-length claim");
+        assert!(consumer.unblock(noted).unwrap());
+        consumer.poll(usize::MAX).unwrap().expect("the padding").release();
+        released.store(true, Ordering::Relaxed);
+        assert_eq!(
+            producer.join().unwrap(),
+            Err(ClaimError::Abandoned),
+            "the late producer learns it"
+        );
+        assert!(
+            consumer.poll(usize::MAX).unwrap().is_none(),
+            "nothing stale is delivered"
+        );
+        assert_eq!(ring.stats().abandoned, 1);
+        for at in (ring::DATA_OFFSET..ring::DATA_OFFSET + 64).step_by(8) {
+            assert_eq!(
+                ring.memory().load(at, Ordering::Relaxed),
+                0,
+                "free space is zero at {at}"
+            );
+        }
+    });
+}
+
+#[test]
+fn an_aborted_claim_is_zero_once_released() {
+    for mode in [Mode::Spsc, Mode::Mpsc] {
+        model(move || {
+            let ring = ring(mode, 0);
+            // The producer writes its payload, then aborts: the consumer releases the padding, zeroing the bytes,
+            // which must come after the payload stores (the abort's Release store, acquired by the poll).
+            let producer = thread::spawn(move || match mode {
+                Mode::Spsc => {
+                    let p = SpscProducer::attach(ring, 2).unwrap();
+                    let mut grant = p.claim(1, 0, 8).unwrap();
+                    grant.write(0, &word(1, 0).to_le_bytes());
+                    grant.abort();
+                }
+                Mode::Mpsc => {
+                    let p = Producer::attach(ring).unwrap();
+                    let mut grant = p.claim(1, 0, 8).unwrap();
+                    grant.write(0, &word(1, 0).to_le_bytes());
+                    grant.abort();
+                }
+            });
+            let mut consumer = Consumer::attach(ring, 1).unwrap();
+            let batch = spin_until("the aborted claim", || {
+                let b = consumer.poll(usize::MAX).unwrap().map(|b| (b.len(), b.records()));
+                thread::yield_now();
+                b
+            });
+            assert_eq!(batch, (24, 0), "padding only");
+            consumer.poll(usize::MAX).unwrap().unwrap().release();
+            producer.join().unwrap();
+            for at in (ring::DATA_OFFSET..ring::DATA_OFFSET + 64).step_by(8) {
+                assert_eq!(
+                    ring.memory().load(at, Ordering::Relaxed),
+                    0,
+                    "{mode:?}: released bytes at {at}"
+                );
+            }
+        });
+    }
+}
+
+#[test]
+fn an_spsc_claim_is_seen_with_its_marker() {
+    model(|| {
+        let ring = ring(Mode::Spsc, 0);
+        let producer = thread::spawn(move || {
+            let p = SpscProducer::attach(ring, 2).unwrap();
+            let mut grant = p.claim(1, 0, 8).unwrap();
+            grant.write(0, &word(1, 0).to_le_bytes());
+            grant.commit().unwrap();
+        });
+        // The consumer looks at the claimed space before the commit: the tail's Release store published the
+        // marker, so an SPSC claim never shows claimed space without a header (that would be `Corrupt`).
+        let consumer = Consumer::attach(ring, 1).unwrap();
+        if let Some(b) = consumer.blocked().unwrap() {
+            assert_eq!((b.position(), b.source_id()), (0, Some(1)));
+        }
+        producer.join().unwrap();
     });
 }

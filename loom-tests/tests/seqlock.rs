@@ -101,9 +101,7 @@ fn two_recoverers_of_a_dead_writer_and_a_live_writer() {
         std::mem::forget(dead);
         let stalled = array.stall().expect("the dead writer holds the lock").sequence;
         // Both recoverers judged that stall dead; a live writer waits for the lock meanwhile.
-        let recoverers: Vec<_> = (0..2)
-            .map(|_| thread::spawn(move || array.recover(stalled)))
-            .collect();
+        let recoverers: Vec<_> = (0..2).map(|_| thread::spawn(move || array.recover(stalled))).collect();
         let writer = thread::spawn(move || {
             let mut guard = spin_until("the writer lock", || array.lock(STAMP, Spins(0)).ok());
             guard.write_elements(0, &[2u64]).unwrap();
@@ -111,7 +109,11 @@ fn two_recoverers_of_a_dead_writer_and_a_live_writer() {
         });
         let recovered: Vec<bool> = recoverers.into_iter().map(|r| r.join().unwrap()).collect();
         writer.join().unwrap();
-        assert_eq!(recovered.iter().filter(|&&r| r).count(), 1, "exactly one recovery: {recovered:?}");
+        assert_eq!(
+            recovered.iter().filter(|&&r| r).count(),
+            1,
+            "exactly one recovery: {recovered:?}"
+        );
         // Sequence 2 (version 1), the dead lock 3, its recovery 3 -> 5 -> 6 (version 3), the live write 6 -> 8
         // (version 4): never backwards, never torn.
         assert_eq!(read(array, false), Some((4, 2)));
