@@ -348,18 +348,23 @@ impl<M: Memory> SeqArray<M> {
     /// The error of a reader whose patience ran out: the writer is stalled if it still holds the lock, else
     /// writers merely kept it busy.
     fn give_up(&self) -> ArrayError {
-        if self.is_locked() {
-            self.stalled()
+        // Relaxed: informational, as in `stall`.
+        let s = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
+        if s % 2 == 1 {
+            self.stalled_at(s)
         } else {
             ArrayError::Busy
         }
     }
 
-    fn stalled(&self) -> ArrayError {
-        match self.stall() {
-            Some(Stall { token, since, sequence }) => ArrayError::WriterStalled { token, since, sequence },
-            // The writer finished after all, just as the caller gave up.
-            None => ArrayError::Busy,
+    /// The stall error of odd sequence `sequence`, just loaded (one load fewer than [`SeqArray::stall`]: waits
+    /// run this once per give-up, and loom explores every load).
+    fn stalled_at(&self, sequence: u64) -> ArrayError {
+        // Relaxed: informational; the stalled writer stored these right after taking the lock.
+        ArrayError::WriterStalled {
+            token: self.mem.load(HOLDER_TOKEN_AT, Ordering::Relaxed),
+            since: self.mem.load(HOLDER_SINCE_AT, Ordering::Relaxed),
+            sequence,
         }
     }
 
@@ -586,7 +591,7 @@ impl<M: Memory> SeqArray<M> {
                 continue;
             }
             if !patience.keep_waiting() {
-                return Err(self.stalled());
+                return Err(self.stalled_at(s));
             }
             s = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
         }

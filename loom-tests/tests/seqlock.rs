@@ -119,3 +119,25 @@ fn two_recoverers_of_a_dead_writer_and_a_live_writer() {
         assert_eq!(read(array, false), Some((4, 2)));
     });
 }
+
+#[test]
+fn a_recovered_array_reads_as_suspect() {
+    model(|| {
+        let array = array();
+        array.write_elements(0, &[1u64, 1], STAMP, Spins(0)).unwrap();
+        std::mem::forget(array.lock(WriteStamp { token: 9, time_ns: 9 }, Spins(0)).unwrap());
+        let stalled = array.stall().unwrap().sequence;
+        let recoverer = thread::spawn(move || assert!(array.recover(stalled)));
+        // A reader that sees the recovered sequence must see the suspect flag the recoverer set under it.
+        let mut out = [0u64; 2];
+        if let Ok(snap) = array.read_elements(0, &mut out, Spins(1)) {
+            assert_eq!(out, [1, 1]);
+            assert!(
+                snap.version < 3 || snap.suspect,
+                "v{} read without the suspect flag",
+                snap.version
+            );
+        }
+        recoverer.join().unwrap();
+    });
+}
