@@ -53,6 +53,12 @@
 //!  768  data area
 //! ```
 //!
+//! Counting abandoned claims: `abandoned` counts the unblocks that padded a claim. A claim counted there is never
+//! delivered, and a delivered one is never counted; but a zero-length unblock may cover more than one dead claim
+//! (counted once), a wrapping claim whose producer died right after its tail CAS spans two stretches of the data
+//! area (counted twice), and a consumer that dies between its padding CAS and its count loses the count (the
+//! claim stays padded). `src/ring/crash_tests.rs` checks each of these crash points.
+//!
 //! Layout versions (the region header's): 2 is written. A version 1 ring (the release before the watermark's
 //! check word, the claimant tags, the closed bit and the epoch) is read: its watermark is ignored when it is 0
 //! (that release never wrote one) and otherwise validated against the head and the tail only.
