@@ -11,6 +11,7 @@
 //! - [`seqlock`]: the seqlock-protected typed array.
 //! - [`ring`]: the SPSC/MPSC log ring and its record format.
 //! - [`patience`]: how a caller without a clock bounds a wait.
+//! - `testing` (hidden): stopping a protocol after its k-th store, for crash-point and interleaving tests.
 #![cfg_attr(not(loom), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -24,6 +25,8 @@ pub mod region;
 pub mod ring;
 pub mod seqlock;
 mod sync;
+#[doc(hidden)]
+pub mod testing;
 
 pub use dtype::{DType, Element, Shape, MAX_DIMS};
 pub use memory::{Memory, RawRegion};

@@ -25,6 +25,11 @@ pub trait Memory {
     /// The region's length in bytes, a multiple of 8.
     fn len(&self) -> usize;
 
+    /// Which region this is, within this process: two handles of the same words give the same value (the
+    /// backends use the address of the first word). Values tied to one region, such as a ring consumer's
+    /// [`Blockage`](crate::ring::Blockage), carry it so that another region refuses them.
+    fn identity(&self) -> usize;
+
     /// Whether the region is empty.
     fn is_empty(&self) -> bool {
         self.len() == 0
@@ -171,6 +176,11 @@ impl Memory for RawRegion<'_> {
     #[inline]
     fn len(&self) -> usize {
         self.words.len() * 8
+    }
+
+    #[inline]
+    fn identity(&self) -> usize {
+        self.words.as_ptr() as usize
     }
 
     #[inline]

@@ -3,7 +3,7 @@
 //! ```text
 //! offset  size  field
 //!      0     8  magic  b"SEQRING\0"
-//!      8     4  layout version (1)
+//!      8     4  layout version (2; version 1 is read, see below)
 //!     12     4  region kind (1 = seqlock array, 2 = log ring)
 //!     16     8  total region length in bytes
 //!     24     8  state (atomic): 0 initialising, 1 ready, 2 closed
@@ -18,6 +18,11 @@
 //! validates magic, version, kind and length against its own mapping length before touching anything else.
 //! A region whose magic is neither ours nor zero is foreign and rejected at once; a zero magic means the creator
 //! is still initialising, and the opener waits for it within its [`Patience`].
+//!
+//! Versions: 2 (this release) gave the log ring a checked release watermark, claimant tags in claim markers, the
+//! closed bit of the tail and the SPSC producer epoch; the seqlock array's layout is unchanged. Version 1 regions
+//! are still opened ([`RegionInfo::version`] says which one it is), and the ring reads a version 1 layout by its
+//! rules (see the ring module).
 
 use crate::memory::Memory;
 use crate::patience::Patience;
@@ -25,8 +30,10 @@ use crate::sync::Ordering;
 
 /// The magic at offset 0.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"SEQRING\0");
-/// The layout version this crate writes and reads.
-pub const VERSION: u32 = 1;
+/// The layout version this crate writes.
+pub const VERSION: u32 = 2;
+/// The oldest layout version this crate reads.
+pub const MIN_VERSION: u32 = 1;
 /// The size of the region header in bytes; kind-specific layouts start here.
 pub const HEADER_LEN: usize = 64;
 
@@ -75,6 +82,8 @@ const CLOSED: u64 = 2;
 /// The validated contents of a region header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RegionInfo {
+    /// The layout version ([`MIN_VERSION`] ..= [`VERSION`]).
+    pub version: u32,
     /// What the region holds.
     pub kind: RegionKind,
     /// The total region length in bytes.
@@ -244,7 +253,7 @@ pub fn validate<M: Memory>(mem: &M, kind: RegionKind) -> Result<RegionInfo, Regi
     }
     let vk = mem.load(VERSION_KIND_AT, Ordering::Relaxed);
     let version = vk as u32;
-    if version != VERSION {
+    if !(MIN_VERSION..=VERSION).contains(&version) {
         return Err(RegionError::UnsupportedVersion(version));
     }
     let found = (vk >> 32) as u32;
@@ -260,6 +269,7 @@ pub fn validate<M: Memory>(mem: &M, kind: RegionKind) -> Result<RegionInfo, Regi
         });
     }
     Ok(RegionInfo {
+        version,
         kind,
         len,
         state,
@@ -343,10 +353,16 @@ mod tests {
                 mapped: 96
             })
         );
-        mem.store(VERSION_KIND_AT, 2 | (2 << 32), Ordering::Relaxed);
+        mem.store(VERSION_KIND_AT, 3 | (2 << 32), Ordering::Relaxed);
         assert_eq!(
             validate(&mem, RegionKind::Ring),
-            Err(RegionError::UnsupportedVersion(2))
+            Err(RegionError::UnsupportedVersion(3))
+        );
+        mem.store(VERSION_KIND_AT, 1 | (2 << 32), Ordering::Relaxed);
+        assert_eq!(
+            validate(&mem, RegionKind::Ring).unwrap().version,
+            1,
+            "version 1 is read"
         );
         mem.store(VERSION_KIND_AT, 1 | (9 << 32), Ordering::Relaxed);
         assert_eq!(

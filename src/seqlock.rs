@@ -11,8 +11,11 @@
 //!   loads, fence (Acquire), `s2` = load (Relaxed). Retry unless `s1 == s2`. A successful read is never torn.
 //! - **Version** is `sequence / 2`; it changes with every completed write.
 //! - **Dead writer.** A writer that dies mid-write leaves the sequence odd. Readers and writers give up after their
-//!   [`Patience`] with [`ArrayError::WriterStalled`], naming the writer's token. [`SeqArray::recover`] clears the
-//!   stall and marks the contents suspect until the next full write.
+//!   [`Patience`] with [`ArrayError::WriterStalled`], naming the writer's token and the odd sequence it holds.
+//!   [`SeqArray::recover`] takes exactly that sequence (the stall the caller judged dead, by the token's liveness)
+//!   and clears it only if the sequence still holds it, marking the contents suspect until the next full write. A
+//!   recoverer that saw a stall another recoverer cleared, and then a live writer locked, names a sequence that no
+//!   longer holds, and changes nothing.
 //!
 //! Layout after the region header (offsets in bytes from the region start; every field a little-endian `u64`):
 //!
@@ -118,6 +121,8 @@ pub enum ArrayError {
         token: u64,
         /// When its write started (ns); 0 when the token is 0.
         since: u64,
+        /// The odd sequence it holds: what [`SeqArray::recover`] takes to clear this stall and no other.
+        sequence: u64,
     },
     /// Writers kept completing writes while this reader retried, beyond its patience.
     Busy,
@@ -156,7 +161,7 @@ impl core::fmt::Display for ArrayError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             ArrayError::Region(e) => e.fmt(f),
-            ArrayError::WriterStalled { token, since } => {
+            ArrayError::WriterStalled { token, since, .. } => {
                 write!(
                     f,
                     "writer {token:#x} has held the array since {since} ns without finishing"
@@ -343,19 +348,49 @@ impl<M: Memory> SeqArray<M> {
     /// The error of a reader whose patience ran out: the writer is stalled if it still holds the lock, else
     /// writers merely kept it busy.
     fn give_up(&self) -> ArrayError {
-        if self.is_locked() {
-            self.stalled()
+        // Relaxed: informational, as in `stall`.
+        let s = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
+        if s % 2 == 1 {
+            self.stalled_at(s)
         } else {
             ArrayError::Busy
         }
     }
 
-    fn stalled(&self) -> ArrayError {
+    /// The stall error of odd sequence `sequence`, just loaded (one load fewer than [`SeqArray::stall`]: waits
+    /// run this once per give-up, and loom explores every load).
+    fn stalled_at(&self, sequence: u64) -> ArrayError {
         // Relaxed: informational; the stalled writer stored these right after taking the lock.
         ArrayError::WriterStalled {
             token: self.mem.load(HOLDER_TOKEN_AT, Ordering::Relaxed),
             since: self.mem.load(HOLDER_SINCE_AT, Ordering::Relaxed),
+            sequence,
         }
+    }
+
+    /// The writer holding the lock now, if any: the odd sequence and the holder it recorded. A caller that finds
+    /// the holder dead passes `sequence` to [`SeqArray::recover`].
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::seqlock::{region_len, SeqArray, Stall, WriteStamp};
+    /// use seqring_core::{DType, RawRegion, Spins};
+    /// let words: Vec<AtomicU64> = (0..region_len(8).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::U64, &[1], 1, 0).unwrap();
+    /// assert_eq!(array.stall(), None);
+    /// std::mem::forget(array.lock(WriteStamp { token: 9, time_ns: 3 }, Spins(0)).unwrap());
+    /// assert_eq!(array.stall(), Some(Stall { sequence: 1, token: 9, since: 3 }));
+    /// ```
+    pub fn stall(&self) -> Option<Stall> {
+        // Relaxed: informational; `recover` re-checks the sequence by its CAS. The holder fields are stored right
+        // after the lock CAS, so a stall seen early may name no holder (token 0).
+        let sequence = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
+        (sequence % 2 == 1).then(|| Stall {
+            sequence,
+            token: self.mem.load(HOLDER_TOKEN_AT, Ordering::Relaxed),
+            since: self.mem.load(HOLDER_SINCE_AT, Ordering::Relaxed),
+        })
     }
 
     /// Reads the current snapshot metadata and copies `dst.len()` data bytes, starting at byte `byte_offset` of the
@@ -556,7 +591,7 @@ impl<M: Memory> SeqArray<M> {
                 continue;
             }
             if !patience.keep_waiting() {
-                return Err(self.stalled());
+                return Err(self.stalled_at(s));
             }
             s = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
         }
@@ -648,22 +683,42 @@ impl<M: Memory> SeqArray<M> {
         Ok(result)
     }
 
-    /// Clears a stall left by a dead writer: the sequence becomes even again and the contents are marked suspect
-    /// until the next full write. Returns whether there was a stall to clear.
+    /// Clears the stall at odd sequence `stalled` (from [`ArrayError::WriterStalled`] or [`SeqArray::stall`]),
+    /// left by a writer the caller knows is dead: the sequence becomes even again and the contents are marked
+    /// suspect until the next full write. Returns whether it cleared that stall; it changes nothing, and returns
+    /// `false`, if the sequence no longer is `stalled` (the writer finished after all, another recoverer cleared
+    /// it, or a later writer holds the lock: a recoverer never takes a lock it did not judge).
     ///
-    /// The recoverer first takes the stalled lock over with one CAS (odd `s` to odd `s + 2`), so of two
-    /// recoverers only one changes anything, and it sets the suspect flag while it holds the lock.
+    /// The recoverer takes the stalled lock over with one CAS (odd `stalled` to odd `stalled + 2`), so of two
+    /// recoverers of one stall only one changes anything, and it sets the suspect flag while it holds the lock.
     ///
-    /// Call it only when the writer named by [`ArrayError::WriterStalled`] is known to be dead; recovering from a
-    /// live writer lets two writers interleave.
-    pub fn recover(&self) -> bool {
-        // Relaxed: the CAS below re-checks it.
-        let s = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
-        if s.is_multiple_of(2) {
+    /// Call it only when the writer that holds `stalled` is known to be dead; recovering from a live writer lets
+    /// two writers interleave.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::seqlock::{region_len, ArrayError, SeqArray, WriteStamp};
+    /// use seqring_core::{DType, RawRegion, Spins};
+    /// let words: Vec<AtomicU64> = (0..region_len(8).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::U64, &[1], 1, 0).unwrap();
+    /// std::mem::forget(array.lock(WriteStamp { token: 9, time_ns: 3 }, Spins(0)).unwrap()); // writer 9 dies
+    /// let Err(ArrayError::WriterStalled { token: 9, sequence, .. }) = array.read_into(0, &mut [0u64], Spins(2)) else {
+    ///     panic!("the dead writer is reported");
+    /// };
+    /// // ... the caller checks that writer 9 is dead ...
+    /// assert!(array.recover(sequence));
+    /// assert!(!array.recover(sequence), "that stall is gone");
+    /// assert!(array.snapshot(Spins(0)).unwrap().suspect);
+    /// ```
+    pub fn recover(&self, stalled: u64) -> bool {
+        if stalled.is_multiple_of(2) {
             return false;
         }
+        let s = stalled;
         // Acquire: as a writer's lock CAS, orders this recovery after whatever the stalled writer stored. Fails
-        // (and changes nothing) if the writer finished after all or another recoverer won.
+        // (and changes nothing) if the sequence moved on: the writer finished, or another recoverer won (and maybe
+        // a live writer locked since).
         if self
             .mem
             .compare_exchange(SEQUENCE_AT, s, s + 2, Ordering::Acquire, Ordering::Relaxed)
@@ -683,6 +738,17 @@ impl<M: Memory> SeqArray<M> {
         self.mem.store(SEQUENCE_AT, s + 3, Ordering::Release);
         true
     }
+}
+
+/// A writer holding the lock ([`SeqArray::stall`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stall {
+    /// The odd sequence it holds: what [`SeqArray::recover`] takes.
+    pub sequence: u64,
+    /// The token it recorded (0: not yet recorded).
+    pub token: u64,
+    /// When its write started (ns; 0 with token 0).
+    pub since: u64,
 }
 
 /// The protected block as loaded inside a read section, before the sequence check validates it.
@@ -948,7 +1014,11 @@ mod tests {
         core::mem::forget(a.lock(WriteStamp { token: 3, time_ns: 4 }, Spins(0)).unwrap());
         assert_eq!(
             a.read_into(0, &mut two, Spins(5)),
-            Err(ArrayError::WriterStalled { token: 3, since: 4 })
+            Err(ArrayError::WriterStalled {
+                token: 3,
+                since: 4,
+                sequence: 5
+            })
         );
     }
 
@@ -991,14 +1061,15 @@ mod tests {
         let stalled = Err(ArrayError::WriterStalled {
             token: 0xdead,
             since: 5,
+            sequence: 1,
         });
         assert_eq!(a.read_elements(0, &mut [0u64; 2], Spins(10)), stalled);
         assert_eq!(
             a.write_elements(0, &[1u64, 2], STAMP, Spins(10)),
             stalled.map(|_: Snapshot| ())
         );
-        assert!(a.recover());
-        assert!(!a.recover());
+        assert!(a.recover(1));
+        assert!(!a.recover(1));
         assert!(a.snapshot(Spins(0)).unwrap().suspect);
         a.write_elements(1, &[3u64], STAMP, Spins(0)).unwrap();
         assert!(
@@ -1052,15 +1123,187 @@ mod tests {
             .unwrap();
         assert_eq!(
             a.read_into(0, &mut [0u64; 2], Spins(3)),
-            Err(ArrayError::WriterStalled { token: 0, since: 0 })
+            Err(ArrayError::WriterStalled {
+                token: 0,
+                since: 0,
+                sequence: s + 1
+            })
         );
         // Two recoverers of one stall: exactly one clears it, and the sequence moves on by one lock and unlock.
-        assert!(a.recover());
-        assert!(!a.recover());
+        assert!(a.recover(s + 1));
+        assert!(!a.recover(s + 1));
         assert_eq!(a.memory().load(SEQUENCE_AT, Ordering::Relaxed), s + 4);
         let snap = a.snapshot(Spins(0)).unwrap();
         assert!(snap.suspect);
         assert_eq!(snap.version, (s + 4) / 2);
+    }
+
+    #[test]
+    fn a_second_recoverer_of_a_dead_writer_cannot_take_a_live_writers_lock() {
+        let w = words(16);
+        let a = SeqArray::create(RawRegion::new(&w), DType::U64, &[2], 1, 1).unwrap();
+        a.write_elements(0, &[4u64, 4], STAMP, Spins(0)).unwrap();
+        core::mem::forget(
+            a.lock(
+                WriteStamp {
+                    token: 0xdead,
+                    time_ns: 5,
+                },
+                Spins(0),
+            )
+            .unwrap(),
+        );
+        // Both recoverers see the same dead writer.
+        let seen = [
+            a.read_into(0, &mut [0u64; 2], Spins(1)),
+            a.read_into(0, &mut [0u64; 2], Spins(1)),
+        ];
+        let [Err(ArrayError::WriterStalled {
+            token: 0xdead,
+            sequence: first,
+            ..
+        }), Err(ArrayError::WriterStalled {
+            token: 0xdead,
+            sequence: second,
+            ..
+        })] = seen
+        else {
+            panic!("both see the dead writer: {seen:?}");
+        };
+        assert!(a.recover(first));
+        // A live writer locks and is halfway through its write.
+        let before = a.version();
+        let mut live = a
+            .lock(
+                WriteStamp {
+                    token: 0x11fe,
+                    time_ns: 9,
+                },
+                Spins(0),
+            )
+            .unwrap();
+        live.write_elements(0, &[5u64]).unwrap();
+        assert!(!a.recover(second), "the second recoverer took the live writer's lock");
+        assert_eq!(
+            a.stall().map(|s| s.token),
+            Some(0x11fe),
+            "the live writer still holds its lock"
+        );
+        live.write_elements(1, &[5u64]).unwrap();
+        drop(live);
+        let mut out = [0u64; 2];
+        let v = a.read_into(0, &mut out, Spins(0)).unwrap();
+        assert_eq!((out, v), ([5, 5], before + 1));
+    }
+
+    /// Every crash point of a writer and of a recoverer: after store k, the successor (a reader, a writer, a
+    /// second recoverer) sees either the old contents, the new ones, or a stall it can recover by the sequence it
+    /// reports; never a torn value as `Ok`, never a version that goes backwards.
+    #[test]
+    fn every_crash_point_of_a_write_and_of_a_recovery() {
+        use crate::testing::{Stop, StopAfter};
+        let dies = |f: &mut dyn FnMut()| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err();
+        let fresh = |w: &[AtomicU64]| {
+            let a = SeqArray::create(RawRegion::new(w), DType::U64, &[2], 1, 1).unwrap();
+            a.write_elements(0, &[1u64, 1], STAMP, Spins(0)).unwrap();
+        };
+        let count = |op: &dyn Fn(&SeqArray<&StopAfter<'_, RawRegion<'_>>>)| {
+            let w = words(16);
+            fresh(&w);
+            let stop = StopAfter::new(RawRegion::new(&w), 0, Stop::Crash);
+            let a = SeqArray::open(&stop, Spins(0)).unwrap();
+            stop.arm(0);
+            op(&a);
+            stop.written()
+        };
+        let write = |a: &SeqArray<&StopAfter<'_, RawRegion<'_>>>| {
+            a.write_elements(
+                0,
+                &[2u64, 2],
+                WriteStamp {
+                    token: 0xdead,
+                    time_ns: 3,
+                },
+                Spins(0),
+            )
+            .unwrap();
+        };
+        let n = count(&write);
+        assert!(n >= 6, "sequence, holder, since, token, time, 2 data words, ...: {n}");
+        for k in 1..=n {
+            let w = words(16);
+            fresh(&w);
+            let stop = StopAfter::new(RawRegion::new(&w), 0, Stop::Crash);
+            let dying = SeqArray::open(&stop, Spins(0)).unwrap();
+            stop.arm(k);
+            assert!(dies(&mut || write(&dying)), "k={k}");
+            let a = SeqArray::open(RawRegion::new(&w), Spins(0)).unwrap();
+            let mut out = [0u64; 2];
+            match a.read_into(0, &mut out, Spins(3)) {
+                Ok(version) => {
+                    assert!(
+                        out == [1, 1] && version == 1 || out == [2, 2] && version == 2,
+                        "k={k}: {out:?} v{version}"
+                    );
+                }
+                Err(ArrayError::WriterStalled { sequence, .. }) => {
+                    assert_eq!(sequence, 3, "k={k}");
+                    assert!(a.recover(sequence), "k={k}");
+                    let snap = a.read_elements(0, &mut out, Spins(0)).unwrap();
+                    assert!(snap.suspect && snap.version == 3, "k={k}: {snap:?}");
+                    a.write_elements(0, &[5u64, 5], STAMP, Spins(0)).unwrap();
+                    let snap = a.read_elements(0, &mut out, Spins(0)).unwrap();
+                    assert_eq!((out, snap.version, snap.suspect), ([5, 5], 4, false), "k={k}");
+                }
+                Err(e) => panic!("k={k}: {e:?}"),
+            }
+        }
+        // A recoverer of a dead writer (sequence 3) that dies after store k; a second one then recovers it.
+        let stalled = |w: &[AtomicU64]| {
+            fresh(w);
+            let a = SeqArray::open(RawRegion::new(w), Spins(0)).unwrap();
+            core::mem::forget(
+                a.lock(
+                    WriteStamp {
+                        token: 0xdead,
+                        time_ns: 3,
+                    },
+                    Spins(0),
+                )
+                .unwrap(),
+            );
+        };
+        let n = {
+            let w = words(16);
+            stalled(&w);
+            let stop = StopAfter::new(RawRegion::new(&w), 0, Stop::Crash);
+            let a = SeqArray::open(&stop, Spins(0)).unwrap();
+            stop.arm(0);
+            assert!(a.recover(3));
+            stop.written()
+        };
+        assert_eq!(n, 5, "the CAS, the flags, the holder's token and time, the sequence");
+        for k in 1..=n {
+            let w = words(16);
+            stalled(&w);
+            let stop = StopAfter::new(RawRegion::new(&w), 0, Stop::Crash);
+            let dying = SeqArray::open(&stop, Spins(0)).unwrap();
+            stop.arm(k);
+            assert!(dies(&mut || assert!(dying.recover(3))), "k={k}");
+            let a = SeqArray::open(RawRegion::new(&w), Spins(0)).unwrap();
+            assert!(!a.recover(3), "k={k}: the stall it saw is gone");
+            let mut out = [0u64; 2];
+            if k < n {
+                // The recoverer itself now holds the lock (sequence 5), dead: it is a stall like any other.
+                let Err(ArrayError::WriterStalled { sequence: 5, .. }) = a.read_into(0, &mut out, Spins(3)) else {
+                    panic!("k={k}: the dead recoverer's stall is reported");
+                };
+                assert!(a.recover(5), "k={k}");
+            }
+            let snap = a.read_elements(0, &mut out, Spins(0)).unwrap();
+            assert!(snap.suspect, "k={k}: recovered contents are suspect");
+            assert_eq!(out, [1, 1], "k={k}");
+        }
     }
 
     #[test]

@@ -195,7 +195,7 @@ impl BenchProducer for Producer<RawRegion<'_>> {
     fn claim_commit(&self, timestamp: u64, payload: &Elem) {
         let mut grant = self.claim(1, timestamp, PAYLOAD).unwrap();
         grant.write(0, payload);
-        grant.commit();
+        grant.commit().unwrap();
     }
 }
 
@@ -208,7 +208,7 @@ impl BenchProducer for SpscProducer<RawRegion<'_>> {
     fn claim_commit(&self, timestamp: u64, payload: &Elem) {
         let mut grant = self.claim(1, timestamp, PAYLOAD).unwrap();
         grant.payload_mut().copy_from_slice(payload);
-        grant.commit();
+        grant.commit().unwrap();
     }
 }
 

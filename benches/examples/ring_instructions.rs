@@ -35,7 +35,7 @@ fn produce_spsc_claim_commit(p: &SpscProducer<RawRegion<'_>>, payload: &[u8; 64]
     for i in 0..BURST {
         let mut grant = p.claim(1, i, 64).unwrap();
         grant.payload_mut().copy_from_slice(black_box(payload));
-        grant.commit();
+        grant.commit().unwrap();
     }
 }
 
@@ -51,7 +51,7 @@ fn produce_mpsc_claim_commit(p: &Producer<RawRegion<'_>>, payload: &[u8; 64]) {
     for i in 0..BURST {
         let mut grant = p.claim(1, i, 64).unwrap();
         grant.write(0, black_box(payload));
-        grant.commit();
+        grant.commit().unwrap();
     }
 }
 

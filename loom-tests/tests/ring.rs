@@ -12,6 +12,17 @@
 //!   marker is padded over and its record lost);
 //! - `takeover_after_a_crash_inside_release`: a consumer that attaches at the head without finishing the release
 //!   its predecessor began (a consumed record is delivered again).
+//! - `takeover_after_a_crash_inside_the_real_release`: `release` zeroing before it stores the watermark (drives the
+//!   real `release`, stopped after its k-th store by `StopAfter`);
+//! - `attach_sees_the_watermark_of_the_head_it_loads`: `attach` loading the head Relaxed instead of Acquire (with a
+//!   Relaxed handshake on the head that forces the order loom would not otherwise produce);
+//! - `a_late_commit_is_either_delivered_or_abandoned`: commits and markers stored instead of CASed, the
+//!   watermark check after a marker CAS, and the ordering of both;
+//! - `a_consumer_handed_over_through_the_slot_sees_its_predecessors_releases`: the endpoint slot's Acquire CAS and
+//!   Release detach.
+//!
+//! The full table, every ordering of `src/ring/` and `src/seqlock.rs` with its mutant and the model that catches it
+//! (or why none does), is `docs/ORDERINGS.md`.
 #![cfg(loom)]
 
 use loom::sync::atomic::AtomicBool;
@@ -19,7 +30,8 @@ use loom::sync::Arc;
 use loom::thread;
 use seqring_core::memory::Memory;
 use seqring_core::ring::record::Records;
-use seqring_core::ring::{self, Consumer, Mode, Producer, Ring, SpscProducer};
+use seqring_core::ring::{self, ClaimError, Consumer, Mode, Producer, Ring, SpscProducer};
+use seqring_core::testing::{Stop, StopAfter};
 use seqring_core::RawRegion;
 use seqring_loom::{leaked_region, model, spin_until, SPIN_BOUND};
 use std::sync::atomic::Ordering;
@@ -108,7 +120,11 @@ fn word(source: u8, seq: u64) -> u64 {
 /// Writes record `seq` of `source`: a 24-byte record whose 8-byte payload encodes both.
 fn produce(producer: &Producer<RawRegion<'static>>, source: u8, seq: u64) {
     let payload = word(source, seq).to_le_bytes();
-    spin_until("room in the ring", || producer.try_write(source, seq, &payload).ok());
+    spin_until("room in the ring", || match producer.try_write(source, seq, &payload) {
+        Ok(()) => Some(()),
+        Err(ClaimError::Full) => None,
+        Err(e) => panic!("source {source}: {e:?}; stats {:?}", producer.ring().stats()),
+    });
 }
 
 fn check(records: &[(u8, u64, u64)], source: u8, count: u64) {
@@ -191,7 +207,7 @@ fn second_producer_learns_the_head_through_the_cache() {
                     let old = ring.memory().load(grant.payload_offset(), Ordering::Relaxed);
                     assert_eq!(old, 0, "claimed space holds the consumer's old bytes");
                     grant.write(0, &word(2, 0).to_le_bytes());
-                    grant.commit();
+                    grant.commit().unwrap();
                     true
                 }
                 Err(_) => false,
@@ -292,7 +308,7 @@ fn zero_length_unblock_sees_the_marker_of_a_claim_whose_payload_it_saw() {
                 grant.write(0, &word(2, 0).to_le_bytes());
                 // No happens-before: the consumer learns only that time has passed.
                 written.store(true, Ordering::Relaxed);
-                grant.commit();
+                grant.commit().unwrap();
             })
         };
         wait_for(&written, "the live payload");
@@ -326,10 +342,9 @@ fn takeover_after_a_crash_inside_release() {
         std::mem::forget(dead);
         // A producer needs the space the dead consumer was releasing.
         let live = thread::spawn(move || produce(&Producer::attach(ring).unwrap(), 2, 0));
-        assert!(
-            ring.evict_consumer(1),
-            "the std layer evicts a consumer whose pid is dead"
-        );
+        // SAFETY: the dead consumer was forgotten after its crash: none of its code runs any more (the std layer
+        // evicts a consumer whose pid is dead).
+        assert!(unsafe { ring.evict_consumer(1) });
         let mut consumer = Consumer::attach(ring, 2).unwrap();
         // Were the release left unfinished, the zeroed header would look like a dead zero-length claim: unblock
         // it as the std layer would.
@@ -345,5 +360,285 @@ fn takeover_after_a_crash_inside_release() {
         live.join().unwrap();
         assert_eq!(got, [(2, 0, word(2, 0))], "only the new record, no consumed one again");
         assert!(consumer.poll(usize::MAX).unwrap().is_none());
+    });
+}
+
+/// A 64-byte MPSC ring holding two committed 24-byte records (sources 1, timestamps 0 and 1) that a consumer
+/// consumed and then died inside the *real* [`ring::Batch::release`], after its `k`-th written word (driven through
+/// [`StopAfter`] with [`Stop::Vanish`]: nothing it writes after that lands). Its slot stays held, as a dead
+/// process's does.
+fn ring_after_a_release_that_died_after(k: usize) -> LoomRing {
+    let ring = ring(Mode::Mpsc, 0);
+    write(ring, 1, 0, &word(1, 0).to_le_bytes());
+    write(ring, 1, 1, &word(1, 1).to_le_bytes());
+    let stop = StopAfter::new(*ring.memory(), 0, Stop::Vanish);
+    let dying = Ring::open(&stop, seqring_core::Spins(0)).unwrap();
+    let mut dead = Consumer::attach(dying, 1).unwrap();
+    let batch = dead.poll(usize::MAX).unwrap().unwrap();
+    assert_eq!(batch.records(), 2);
+    stop.arm(k);
+    batch.release();
+    std::mem::forget(dead);
+    ring
+}
+
+#[test]
+fn takeover_after_a_crash_inside_the_real_release() {
+    // The release writes: the watermark (1), its check (2), then it zeroes the 6 words of the batch (3..=8), then
+    // stores the counters and the head. Stopping after 1, 2 or 3 covers: watermark without check (nothing zeroed:
+    // the records are consumed again), and a release begun (it must be finished, never decoded half zeroed).
+    for k in [1, 2, 3] {
+        model(move || {
+            let ring = ring_after_a_release_that_died_after(k);
+            // A producer needs the space the dead consumer was releasing.
+            let live = thread::spawn(move || produce(&Producer::attach(ring).unwrap(), 2, 0));
+            // SAFETY: the dead consumer's writes were all dropped after its stop, and its handle was forgotten:
+            // none of its code runs any more.
+            assert!(unsafe { ring.evict_consumer(1) });
+            let mut consumer = Consumer::attach(ring, 2).unwrap();
+            // A release left half done would show a zeroed header with the tail ahead: a zero-length claim to the
+            // std layer, which unblocks it after its deadline; do the same.
+            let deadline = |_: &ring::Blockage| {};
+            let expected = if k < 2 { 3 } else { 1 };
+            let got = consume(
+                &mut consumer,
+                expected,
+                OnBlocked::Unblock {
+                    position: 0,
+                    deadline: &deadline,
+                },
+            );
+            live.join().unwrap();
+            let mut want = vec![(2, 0, word(2, 0))];
+            if k < 2 {
+                // Nothing was zeroed: the consumed records are delivered again (at least once), whole.
+                want = vec![(1, 0, word(1, 0)), (1, 1, word(1, 1)), (2, 0, word(2, 0))];
+            }
+            let mut sorted = got.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, want, "k={k}: {got:?}");
+            assert!(consumer.poll(usize::MAX).unwrap().is_none());
+            assert_eq!(ring.stats().abandoned, 0, "k={k}: nothing was padded over");
+        });
+    }
+}
+
+#[test]
+fn attach_sees_the_watermark_of_the_head_it_loads() {
+    model(|| {
+        let ring = ring(Mode::Mpsc, 0);
+        write(ring, 1, 0, &word(1, 0).to_le_bytes());
+        write(ring, 1, 1, &word(1, 1).to_le_bytes());
+        // The first consumer releases the two records in two batches, then dies (its slot stays held).
+        let first = thread::spawn(move || {
+            let mut c = Consumer::attach(ring, 1).unwrap();
+            for _ in 0..2 {
+                c.poll(24).unwrap().unwrap().release();
+            }
+            std::mem::forget(c);
+        });
+        // The handshake loom cannot make by itself: the successor learns of the death by seeing the last head
+        // (a Relaxed load, so it synchronises with nothing), as an evictor that saw the dead consumer's last
+        // heartbeat would; its own `attach` must then load the head with Acquire to see that release's watermark.
+        spin_until("the last release", || {
+            (ring.memory().load(ring::HEAD_AT, Ordering::Relaxed) == 48).then_some(())
+        });
+        // SAFETY: the first consumer has finished releasing and forgets its handle; it touches the ring no more
+        // (its thread is joined below, after the attach, so that the join orders nothing before it).
+        assert!(unsafe { ring.evict_consumer(1) });
+        let consumer = Consumer::attach(ring, 2).expect("a finished release is no corruption");
+        assert_eq!(consumer.position(), 48);
+        first.join().unwrap();
+    });
+}
+
+#[test]
+fn a_late_commit_is_either_delivered_or_abandoned() {
+    model(|| {
+        let ring = ring(Mode::Mpsc, 0);
+        // The producer may pause anywhere: after its tail CAS (a zero-length claim), after its marker, before its
+        // commit. The consumer unblocks at once (its deadline is modelled as already past).
+        let producer = thread::spawn(move || {
+            let p = Producer::attach(ring).unwrap();
+            let committed = match p.claim(3, 7, 8) {
+                Ok(mut grant) => {
+                    grant.write(0, &word(3, 7).to_le_bytes());
+                    grant.commit().is_ok()
+                }
+                Err(ClaimError::Abandoned) => false,
+                Err(e) => panic!("{e}"),
+            };
+            committed
+        });
+        let mut consumer = Consumer::attach(ring, 1).unwrap();
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            if let Some(batch) = consumer.poll(usize::MAX).unwrap() {
+                let mut buf = vec![0u8; batch.len()];
+                batch.copy_to(&mut buf);
+                got.extend(Records::new(&buf).map(|r| r.unwrap().payload.to_vec()));
+                batch.release();
+            } else if let Some(b) = consumer.blocked().unwrap() {
+                consumer.unblock(b).unwrap();
+            }
+            thread::yield_now();
+        }
+        let committed = producer.join().unwrap();
+        while let Some(batch) = consumer.poll(usize::MAX).unwrap() {
+            let mut buf = vec![0u8; batch.len()];
+            batch.copy_to(&mut buf);
+            got.extend(Records::new(&buf).map(|r| r.unwrap().payload.to_vec()));
+            batch.release();
+        }
+        let stats = ring.stats();
+        let delivered = !got.is_empty();
+        assert!(got.iter().all(|p| p[..] == word(3, 7).to_le_bytes()), "stale: {got:?}");
+        assert!(got.len() <= 1, "delivered twice: {got:?}");
+        assert_eq!(delivered, committed, "the producer's result says what happened");
+        assert_eq!(
+            stats.abandoned,
+            u64::from(!committed),
+            "exactly one of delivered or abandoned"
+        );
+        // Whatever happened, the ring is consistent: a further record flows, and freed space is zero.
+        produce(&Producer::attach(ring).unwrap(), 4, 0);
+        let next = consume(&mut consumer, 1, OnBlocked::Wait);
+        assert_eq!(next, [(4, 0, word(4, 0))]);
+    });
+}
+
+#[test]
+fn a_consumer_handed_over_through_the_slot_sees_its_predecessors_releases() {
+    model(|| {
+        let ring = ring(Mode::Mpsc, 0);
+        write(ring, 1, 0, &word(1, 0).to_le_bytes());
+        write(ring, 1, 1, &word(1, 1).to_le_bytes());
+        // The first consumer takes one record and detaches; the second attaches as soon as the slot is free (it
+        // learns of the detach through the slot alone) and must start where the first one stopped.
+        let mut first = Consumer::attach(ring, 1).unwrap();
+        let handover = thread::spawn(move || {
+            let batch = first.poll(24).unwrap().expect("the first record");
+            let mut buf = vec![0u8; batch.len()];
+            batch.copy_to(&mut buf);
+            batch.release();
+            drop(first);
+            let r = Records::new(&buf).next().unwrap().unwrap();
+            let w = u64::from_le_bytes(r.payload[..8].try_into().unwrap());
+            vec![(r.source_id, r.timestamp, w)]
+        });
+        let mut second = spin_until("the consumer slot", || Consumer::attach(ring, 2).ok());
+        let got = consume(&mut second, 1, OnBlocked::Wait);
+        let mut all = handover.join().unwrap();
+        all.extend(got);
+        assert_eq!(
+            all,
+            [(1, 0, word(1, 0)), (1, 1, word(1, 1))],
+            "each record exactly once, in order"
+        );
+    });
+}
+
+#[test]
+fn a_marker_placed_on_a_released_zero_is_taken_back() {
+    model(|| {
+        let ring = ring(Mode::Mpsc, 0);
+        let released = Arc::new(AtomicBool::new(false));
+        // The producer stops right after its tail CAS (its first store) until the consumer has padded its
+        // zero-length claim and released the padding: the order loom would reach only through a long run of
+        // yields, forced by a handshake (Relaxed: it orders nothing). Its marker CAS then finds the release's zero.
+        let producer = {
+            let released = released.clone();
+            thread::spawn(move || {
+                let wait = || wait_for(&released, "the consumer's release");
+                let stop = StopAfter::new(*ring.memory(), 0, Stop::Pause(&wait));
+                let p = Producer::attach(Ring::open(&stop, seqring_core::Spins(0)).unwrap()).unwrap();
+                stop.arm(1);
+                p.try_write(3, 7, &word(3, 7).to_le_bytes())
+            })
+        };
+        spin_until("the claim", || (ring.stats().tail == 24).then_some(()));
+        let mut consumer = Consumer::attach(ring, 1).unwrap();
+        let noted = consumer.blocked().unwrap().expect("the zero-length claim");
+        assert!(consumer.unblock(noted).unwrap());
+        consumer.poll(usize::MAX).unwrap().expect("the padding").release();
+        released.store(true, Ordering::Relaxed);
+        assert_eq!(
+            producer.join().unwrap(),
+            Err(ClaimError::Abandoned),
+            "the late producer learns it"
+        );
+        assert!(
+            consumer.poll(usize::MAX).unwrap().is_none(),
+            "nothing stale is delivered"
+        );
+        assert_eq!(ring.stats().abandoned, 1);
+        for at in (ring::DATA_OFFSET..ring::DATA_OFFSET + 64).step_by(8) {
+            assert_eq!(
+                ring.memory().load(at, Ordering::Relaxed),
+                0,
+                "free space is zero at {at}"
+            );
+        }
+    });
+}
+
+#[test]
+fn an_aborted_claim_is_zero_once_released() {
+    for mode in [Mode::Spsc, Mode::Mpsc] {
+        model(move || {
+            let ring = ring(mode, 0);
+            // The producer writes its payload, then aborts: the consumer releases the padding, zeroing the bytes,
+            // which must come after the payload stores (the abort's Release store, acquired by the poll).
+            let producer = thread::spawn(move || match mode {
+                Mode::Spsc => {
+                    let p = SpscProducer::attach(ring, 2).unwrap();
+                    let mut grant = p.claim(1, 0, 8).unwrap();
+                    grant.write(0, &word(1, 0).to_le_bytes());
+                    grant.abort();
+                }
+                Mode::Mpsc => {
+                    let p = Producer::attach(ring).unwrap();
+                    let mut grant = p.claim(1, 0, 8).unwrap();
+                    grant.write(0, &word(1, 0).to_le_bytes());
+                    grant.abort();
+                }
+            });
+            let mut consumer = Consumer::attach(ring, 1).unwrap();
+            let batch = spin_until("the aborted claim", || {
+                let b = consumer.poll(usize::MAX).unwrap().map(|b| (b.len(), b.records()));
+                thread::yield_now();
+                b
+            });
+            assert_eq!(batch, (24, 0), "padding only");
+            consumer.poll(usize::MAX).unwrap().unwrap().release();
+            producer.join().unwrap();
+            for at in (ring::DATA_OFFSET..ring::DATA_OFFSET + 64).step_by(8) {
+                assert_eq!(
+                    ring.memory().load(at, Ordering::Relaxed),
+                    0,
+                    "{mode:?}: released bytes at {at}"
+                );
+            }
+        });
+    }
+}
+
+#[test]
+fn an_spsc_claim_is_seen_with_its_marker() {
+    model(|| {
+        let ring = ring(Mode::Spsc, 0);
+        let producer = thread::spawn(move || {
+            let p = SpscProducer::attach(ring, 2).unwrap();
+            let mut grant = p.claim(1, 0, 8).unwrap();
+            grant.write(0, &word(1, 0).to_le_bytes());
+            grant.commit().unwrap();
+        });
+        // The consumer looks at the claimed space before the commit: the tail's Release store published the
+        // marker, so an SPSC claim never shows claimed space without a header (that would be `Corrupt`).
+        let consumer = Consumer::attach(ring, 1).unwrap();
+        if let Some(b) = consumer.blocked().unwrap() {
+            assert_eq!((b.position(), b.source_id()), (0, Some(1)));
+        }
+        producer.join().unwrap();
     });
 }

@@ -1,4 +1,5 @@
-//! Seqlock models: no successful read is ever torn, and versions match the data they came with.
+//! Seqlock models: no successful read is ever torn, and versions match the data they came with; of two
+//! recoverers of one dead writer exactly one recovers, and neither takes a live writer's lock.
 #![cfg(loom)]
 
 use loom::thread;
@@ -86,5 +87,57 @@ fn two_writers_one_reader() {
         let (version, value) = read(array, false).unwrap();
         assert_eq!(version, 2);
         assert!(value == 1 || value == 2);
+    });
+}
+
+#[test]
+fn two_recoverers_of_a_dead_writer_and_a_live_writer() {
+    model(|| {
+        let array = array();
+        array.write_elements(0, &[1u64, 1], STAMP, Spins(0)).unwrap();
+        // A writer dies inside its write section, half done.
+        let mut dead = array.lock(WriteStamp { token: 9, time_ns: 9 }, Spins(0)).unwrap();
+        dead.write_elements(0, &[66u64]).unwrap();
+        std::mem::forget(dead);
+        let stalled = array.stall().expect("the dead writer holds the lock").sequence;
+        // Both recoverers judged that stall dead; a live writer waits for the lock meanwhile.
+        let recoverers: Vec<_> = (0..2).map(|_| thread::spawn(move || array.recover(stalled))).collect();
+        let writer = thread::spawn(move || {
+            let mut guard = spin_until("the writer lock", || array.lock(STAMP, Spins(0)).ok());
+            guard.write_elements(0, &[2u64]).unwrap();
+            guard.write_elements(1, &[2u64]).unwrap();
+        });
+        let recovered: Vec<bool> = recoverers.into_iter().map(|r| r.join().unwrap()).collect();
+        writer.join().unwrap();
+        assert_eq!(
+            recovered.iter().filter(|&&r| r).count(),
+            1,
+            "exactly one recovery: {recovered:?}"
+        );
+        // Sequence 2 (version 1), the dead lock 3, its recovery 3 -> 5 -> 6 (version 3), the live write 6 -> 8
+        // (version 4): never backwards, never torn.
+        assert_eq!(read(array, false), Some((4, 2)));
+    });
+}
+
+#[test]
+fn a_recovered_array_reads_as_suspect() {
+    model(|| {
+        let array = array();
+        array.write_elements(0, &[1u64, 1], STAMP, Spins(0)).unwrap();
+        std::mem::forget(array.lock(WriteStamp { token: 9, time_ns: 9 }, Spins(0)).unwrap());
+        let stalled = array.stall().unwrap().sequence;
+        let recoverer = thread::spawn(move || assert!(array.recover(stalled)));
+        // A reader that sees the recovered sequence must see the suspect flag the recoverer set under it.
+        let mut out = [0u64; 2];
+        if let Ok(snap) = array.read_elements(0, &mut out, Spins(1)) {
+            assert_eq!(out, [1, 1]);
+            assert!(
+                snap.version < 3 || snap.suspect,
+                "v{} read without the suspect flag",
+                snap.version
+            );
+        }
+        recoverer.join().unwrap();
     });
 }

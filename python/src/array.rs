@@ -645,7 +645,10 @@ impl SharedArray {
     /// Clears a stall left by a writer that died in its write section; returns whether there was one. The contents
     /// are marked suspect until the next whole write. Call it only when that writer is known to be dead.
     fn recover(&self) -> PyResult<bool> {
-        Ok(self.handle()?.recover())
+        // The stall seen now is the one recovered (the core refuses any other: a second recoverer that comes after
+        // a live writer locked changes nothing).
+        let handle = self.handle()?;
+        Ok(handle.stall().is_some_and(|stall| handle.recover(stall.sequence)))
     }
 
     /// The version: changes with every completed write (no wait).

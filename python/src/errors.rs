@@ -232,7 +232,7 @@ fn log_kind(e: LogError) -> Kind {
     match e {
         LogError::Full => Kind::RingFull,
         LogError::TooLarge { .. } => Kind::PayloadTooLarge,
-        LogError::Stopped => Kind::Closed,
+        LogError::Stopped | LogError::TakenOver => Kind::Closed,
         _ => Kind::Base,
     }
 }

@@ -6,15 +6,19 @@
 //! - a [`Batch`] borrows its consumer mutably, so there is at most one, it can only be released into the ring it
 //!   came from, and nothing else the consumer does (another poll, an unblock) can run while it lives;
 //! - the bytes of a polled batch are written by no one until the batch is released;
-//! - a release stores the new head in the release watermark *before* zeroing, and the head only after zeroing,
-//!   so `[head, watermark)` is exactly the span a crashed release may have left half zeroed; [`Consumer::attach`]
-//!   zeroes it again and moves the head, so no half-zeroed record is ever decoded;
-//! - released bytes are zero before the head moves past them.
+//! - a release stores the new head in the release watermark and then its check word (`!watermark`) *before*
+//!   zeroing, and the head only after zeroing, so `[head, watermark)` is exactly the span a crashed release may
+//!   have left half zeroed; [`Consumer::attach`] trusts a watermark only when its check matches and it lies between
+//!   the head and the tail within one stretch of the data area, zeroes the span again and moves the head, so no
+//!   half-zeroed record is ever decoded (a mismatched check means the release died before zeroing anything);
+//! - released bytes are zero before the head moves past them;
+//! - the consumer reads no header at or past the tail it loaded (`poll` and `blocked` are bounded by it);
+//! - a [`Blockage`] carries its ring's identity ([`Memory::identity`]); `unblock` refuses another ring's.
 
 use super::record::{self, RecordKind, Word0};
 use super::{
     Mode, Ring, RingError, ABANDONED_AT, BYTES_AT, CLOSED, CONSUMER_OWNER_AT, DATA_OFFSET, HEAD_AT, HEARTBEAT_AT,
-    RECORDS_AT, RELEASE_TO_AT, TAIL_AT,
+    RECORDS_AT, RELEASE_CHECK_AT, RELEASE_TO_AT, SPSC_EPOCH_AT, SPSC_OWNER_AT, TAIL_AT,
 };
 use crate::memory::Memory;
 use crate::sync::{fence, Ordering};
@@ -40,9 +44,11 @@ pub struct Batch<'c, M: Memory> {
 }
 
 /// An uncommitted head record noted by [`Consumer::blocked`], to be confirmed abandoned by [`Consumer::unblock`]
-/// after the caller's deadline.
+/// after the caller's deadline. It names the ring it was noted on: another ring's consumer refuses it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Blockage {
+    /// The [`Memory::identity`] of the ring's region.
+    ring: usize,
     position: u64,
     word: u64,
     extent: usize,
@@ -54,15 +60,22 @@ impl Blockage {
         self.position
     }
 
-    /// The source id of the claim, when its producer stored its claim marker (`None` for a zero-length claim:
-    /// its producer died right after reserving the space).
+    /// The [`Memory::identity`] of the ring it was noted on.
+    pub fn ring_identity(&self) -> usize {
+        self.ring
+    }
+
+    /// The source id of the claim, when its producer stored its claim marker (`None` for a zero-length claim,
+    /// whose producer died right after reserving the space, and for a claimed wrap padding, whose producer died
+    /// before it placed its record's marker: see [`Blockage::claimant`]).
     pub fn source_id(&self) -> Option<u8> {
         let w = Word0::decode(self.word);
-        (w.length < 0).then_some(w.source_id)
+        (w.length < 0 && w.kind == RecordKind::Data as u8).then_some(w.source_id)
     }
 
     /// The claimant tag its producer stored in the claim marker ([`Producer::with_claimant`](super::Producer::
-    /// with_claimant)): `None` for a zero-length claim or an untagged producer.
+    /// with_claimant)): `None` for a zero-length claim or an untagged producer. (An SPSC producer's markers carry
+    /// its epoch instead.)
     pub fn claimant(&self) -> Option<u16> {
         let tag = Word0::claimant(self.word);
         (Word0::decode(self.word).length < 0 && tag != 0).then_some(tag)
@@ -80,27 +93,76 @@ impl<M: Memory> Consumer<M> {
     /// If the previous consumer died inside a release (the release watermark is ahead of the head), this finishes
     /// that release: it zeroes the span again and moves the head past it.
     ///
+    /// A version 1 ring (see the [ring module](super)) has no check word: its watermark is ignored when it is 0
+    /// and otherwise only range-checked.
+    ///
     /// # Errors
-    /// [`RingError::AlreadyAttached`] with the current consumer's token; [`RingError::Corrupt`] if the head or the
-    /// watermark is not a record boundary or the watermark is out of range.
+    /// [`RingError::AlreadyAttached`] with the current consumer's token; [`RingError::Corrupt`] if the head is not
+    /// a record boundary or lies past the tail, or a trusted watermark is not a record boundary between the head
+    /// and the tail within the data area's stretch.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring, RingError};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let consumer = Consumer::attach(ring, 1).unwrap();
+    /// assert_eq!(Consumer::attach(ring, 2).err(), Some(RingError::AlreadyAttached(1)));
+    /// drop(consumer);
+    /// assert_eq!(Consumer::attach(ring, 2).unwrap().position(), 0);
+    /// ```
     pub fn attach(ring: Ring<M>, token: u64) -> Result<Self, RingError> {
         ring.attach_slot(CONSUMER_OWNER_AT, token)?;
-        // Acquire: pairs with the previous consumer's Release store of the head in `release` (after a normal
+        match Self::recover_head(&ring) {
+            Ok((head, release_to)) => {
+                let mut consumer = Consumer { ring, head };
+                if release_to != head {
+                    consumer.finish_release(release_to);
+                }
+                Ok(consumer)
+            }
+            Err(e) => {
+                ring.detach_slot(CONSUMER_OWNER_AT);
+                Err(e)
+            }
+        }
+    }
+
+    /// The head and the end of the release a dead consumer left in progress (equal to the head when none is).
+    fn recover_head(ring: &Ring<M>) -> Result<(u64, u64), RingError> {
+        let mem = &ring.mem;
+        // Acquire: pairs with the previous consumer's Release store of the head in `finish_release`, so the
+        // watermark loads below see at least the watermark of the release that stored this head (after a normal
         // detach the slot's Acquire CAS orders it too; after an eviction the evictor established the death).
-        let head = ring.mem.load(HEAD_AT, Ordering::Acquire);
-        // Relaxed: written only by consumers, before their zeroing; ordered like the head.
-        let release_to = ring.mem.load(RELEASE_TO_AT, Ordering::Relaxed);
+        let head = mem.load(HEAD_AT, Ordering::Acquire);
+        // Relaxed: compared only (positions only grow; a tail loaded after the head's Acquire is at least the
+        // head, since the consumer released only claimed space).
+        let tail = mem.load(TAIL_AT, Ordering::Relaxed) & !CLOSED;
+        let claimed = tail.wrapping_sub(head);
+        let corrupt = Err(RingError::Corrupt { position: head });
+        if !head.is_multiple_of(record::ALIGN as u64) || claimed > ring.capacity as u64 {
+            return corrupt;
+        }
+        // Relaxed: written only by consumers, before their zeroing, and ordered by the head's Acquire load above.
+        let release_to = mem.load(RELEASE_TO_AT, Ordering::Relaxed);
+        let trusted = if ring.version >= 2 {
+            mem.load(RELEASE_CHECK_AT, Ordering::Relaxed) == !release_to
+        } else {
+            release_to != 0
+        };
+        if !trusted || release_to == head {
+            return Ok((head, head));
+        }
         let span = release_to.wrapping_sub(head);
-        let aligned = head.is_multiple_of(record::ALIGN as u64) && release_to.is_multiple_of(record::ALIGN as u64);
-        if !aligned || span > (ring.capacity - ring.index(head)) as u64 {
-            ring.detach_slot(CONSUMER_OWNER_AT);
-            return Err(RingError::Corrupt { position: head });
+        if !release_to.is_multiple_of(record::ALIGN as u64)
+            || span > claimed
+            || span > (ring.capacity - ring.index(head)) as u64
+        {
+            return corrupt;
         }
-        let mut consumer = Consumer { ring, head };
-        if span != 0 {
-            consumer.finish_release(release_to);
-        }
-        Ok(consumer)
+        Ok((head, release_to))
     }
 
     /// The ring.
@@ -120,7 +182,14 @@ impl<M: Memory> Consumer<M> {
     pub fn poll(&mut self, max_bytes: usize) -> Result<Option<Batch<'_, M>>, RingError> {
         let ring = &self.ring;
         let index = ring.index(self.head);
-        let limit = ring.capacity - index;
+        // Acquire: pairs with the SPSC producer's Release store of the tail (MPSC tails order nothing here). No
+        // header at or past the tail is read: a producer that died before publishing its tail may have left its
+        // wrap padding or marker there.
+        let claimed = (ring.mem.load(TAIL_AT, Ordering::Acquire) & !CLOSED).wrapping_sub(self.head);
+        if claimed > ring.capacity as u64 {
+            return Err(RingError::Corrupt { position: self.head });
+        }
+        let limit = (ring.capacity - index).min(claimed as usize);
         let (mut len, mut records, mut payload_bytes) = (0usize, 0u64, 0u64);
         while len < limit {
             // Acquire: pairs with the producer's Release store of the committed (or padding) header, so the
@@ -229,7 +298,13 @@ impl<M: Memory> Consumer<M> {
         } else if w.length < 0 {
             let n = w.length.unsigned_abs() as usize;
             let extent = record::align8(n).unwrap_or(usize::MAX);
-            if n < record::HEADER_LEN || n > ring.max_record || extent > to_end {
+            // A data claim, or an MPSC producer's claimed wrap padding (see `Word0::padding_marker`).
+            let (min, max) = match w.kind {
+                k if k == RecordKind::Data as u8 => (record::HEADER_LEN, ring.max_record),
+                k if k == RecordKind::Padding as u8 => (record::ALIGN, to_end),
+                _ => return corrupt,
+            };
+            if n < min || n > max || extent > to_end {
                 return corrupt;
             }
             extent
@@ -245,6 +320,7 @@ impl<M: Memory> Consumer<M> {
                 .unwrap_or(limit)
         };
         Ok(Some(Blockage {
+            ring: mem.identity(),
             position: self.head,
             word,
             extent,
@@ -254,14 +330,22 @@ impl<M: Memory> Consumer<M> {
     /// Turns the record noted by [`Consumer::blocked`] into padding, if nothing about it changed, and counts it as
     /// abandoned. Returns whether it did.
     ///
-    /// Call it only after a deadline, measured from the `blocked` call, much longer than any live producer holds a
-    /// claim; a producer that is merely that slow and commits afterwards corrupts the ring.
+    /// **The deadline is the caller's**: call it only once a deadline, measured from the `blocked` call that
+    /// returned `blockage`, much longer than any live producer holds a claim, has passed (the core has no clock).
+    /// A producer that is merely that slow loses its record cleanly: its marker CAS or commit then fails
+    /// ([`ClaimError::Abandoned`](super::ClaimError::Abandoned), [`Abandoned`](super::Abandoned)), so the claim is
+    /// counted abandoned and never also delivered. An SPSC claim is unblocked only once its producer is gone (a
+    /// later producer attached, or none is): otherwise this returns `Ok(false)`.
     ///
     /// # Errors
-    /// [`RingError::Corrupt`] if the blockage's extent does not fit the ring as it is now.
+    /// [`RingError::ForeignBlockage`] if `blockage` was noted on another ring; [`RingError::Corrupt`] if the
+    /// blockage's extent does not fit the ring as it is now.
     pub fn unblock(&mut self, blockage: Blockage) -> Result<bool, RingError> {
         let ring = &self.ring;
         let mem = &ring.mem;
+        if blockage.ring != mem.identity() {
+            return Err(RingError::ForeignBlockage);
+        }
         if blockage.position != self.head {
             return Ok(false);
         }
@@ -289,6 +373,9 @@ impl<M: Memory> Consumer<M> {
                 return Ok(false);
             }
         }
+        if ring.mode == Mode::Spsc && !self.spsc_claimant_gone(blockage.word) {
+            return Ok(false);
+        }
         let padding = Word0::padding(extent);
         // AcqRel: a producer's marker or commit racing with us wins (the CAS then fails); on success the padding
         // is published to this consumer's own later Acquire loads.
@@ -298,10 +385,28 @@ impl<M: Memory> Consumer<M> {
         {
             return Ok(false);
         }
-        // Relaxed: written by this consumer alone, read as a statistic.
-        let abandoned = mem.load(ABANDONED_AT, Ordering::Relaxed);
-        mem.store(ABANDONED_AT, abandoned.wrapping_add(1), Ordering::Relaxed);
+        // A claimed wrap padding carries no record: padding it abandons nothing (its record is a claim of its own).
+        let w = Word0::decode(blockage.word);
+        if blockage.word == 0 || w.kind != RecordKind::Padding as u8 {
+            // Relaxed: written by this consumer alone, read as a statistic.
+            let abandoned = mem.load(ABANDONED_AT, Ordering::Relaxed);
+            mem.store(ABANDONED_AT, abandoned.wrapping_add(1), Ordering::Relaxed);
+        }
         Ok(true)
+    }
+}
+
+impl<M: Memory> Consumer<M> {
+    /// Whether the SPSC producer that stored claim marker `word` is gone: no producer is attached, or a later one
+    /// (another epoch) is. The live producer's claims are never unblocked, which is why it may commit by a store.
+    fn spsc_claimant_gone(&self, word: u64) -> bool {
+        let mem = &self.ring.mem;
+        // Relaxed: the marker was loaded after the tail's Acquire load in `blocked`, which pairs with the
+        // producer's Release store of the tail; the producer bumped the epoch before that store, so this load sees
+        // at least the marker's epoch. A stale slot or epoch only makes us wait.
+        let attached = mem.load(SPSC_OWNER_AT, Ordering::Relaxed) != 0;
+        let epoch = super::producer::epoch_tag(mem.load(SPSC_EPOCH_AT, Ordering::Relaxed));
+        !attached || Word0::claimant(word) != epoch
     }
 }
 
@@ -342,14 +447,17 @@ impl<M: Memory> Batch<'_, M> {
             .copy_out(DATA_OFFSET + ring.index(self.consumer.head), &mut dst[..self.len]);
     }
 
-    /// The first step of a release: the watermark, stored before any zeroing. Returns the new head.
+    /// The first step of a release: the watermark and its check, stored before any zeroing. Returns the new head.
     fn mark_release(&self) -> u64 {
         let release_to = self.consumer.head.wrapping_add(self.len as u64);
-        // Relaxed: read only by a later consumer's `attach`, ordered like the head.
-        self.consumer
-            .ring
-            .mem
-            .store(RELEASE_TO_AT, release_to, Ordering::Relaxed);
+        let mem = &self.consumer.ring.mem;
+        // Relaxed: read by a later consumer's `attach`, ordered by the head's Release store in `finish_release`
+        // (or by the process's death); the check word last, so a watermark with its check was stored whole.
+        mem.store(RELEASE_TO_AT, release_to, Ordering::Relaxed);
+        mem.store(RELEASE_CHECK_AT, !release_to, Ordering::Relaxed);
+        // Release fence before the zeroing: pairs with the Acquire CAS of a producer's `place`, which, if it
+        // replaces one of the zeros below, then sees this watermark and knows the space was released under it.
+        fence(Ordering::Release);
         release_to
     }
 

@@ -10,6 +10,12 @@
 //!   writes the header and payload (atomic word stores), and commits with one Release store of `+length`.
 //!   [`Grant::abort`] turns the claim into padding instead. The SPSC producer ([`SpscProducer`]) owns the tail: it
 //!   stores its marker first and then publishes the tail with Release, so its claims are never zero-length.
+//! - **Late producers.** An MPSC producer's marker is a CAS from zero and its commit a CAS from its own marker, so
+//!   a producer that comes back after the consumer unblocked its claim fails ([`ClaimError::Abandoned`],
+//!   [`Abandoned`]) instead of writing over the padding: every claim ends either delivered or abandoned (counted
+//!   in the unblock that padded it), never both, and a late commit never publishes into released space. A marker
+//!   CAS that succeeds on a zero the consumer's *release* left (the claim was padded and released while its
+//!   producer slept) is caught by reading the release watermark after the CAS, and undone.
 //! - **Close.** [`Ring::close`] sets the [`CLOSED`] bit of the tail in one read-modify-write, so every claim is
 //!   either below the returned final tail or refused with [`ClaimError::Closed`].
 //! - **Consume.** The consumer reads forward from the head while the length is positive, skips padding, and hands
@@ -24,7 +30,12 @@
 //!   that extent changed (after an Acquire fence that pairs with the producers' fence after their marker) and
 //!   turns it into padding, counted as `abandoned`. Every claim in the extent existed when it was noted, so each
 //!   has stayed unwritten for the whole deadline. (Agrona scans the space as it is at the deadline, which can pad
-//!   over a claim made a moment before.)
+//!   over a claim made a moment before.) A [`Blockage`] names its ring, and another ring's consumer refuses it.
+//!   The core has no clock: **the caller owns the deadline** and must measure it from the `blocked` call that
+//!   produced the blockage (the std logger times every blockage it unblocks, its takeover included). An SPSC
+//!   claim is unblocked only once its producer has gone (a later producer epoch, or no producer attached).
+//! - **Reading is bounded by the tail.** `poll` never reads a header at or past the tail it loaded, so words a
+//!   producer stored before it died without publishing its tail (SPSC wrap padding or marker) are never consumed.
 //!
 //! Layout after the region header (every field a little-endian `u64`):
 //!
@@ -34,11 +45,23 @@
 //!   80  mode: 1 SPSC, 2 MPSC
 //!   88  data offset (768)
 //!   96  attached SPSC producer token (0: none)      104  attached consumer token (0: none)
-//!  128  head (136: release watermark)   256  tail (bit 63: closed)   384  head cache   (each alone on a 128-byte stride)
+//!  112  SPSC producer epoch (bumped by every SPSC attach; its low 16 bits tag the producer's claim markers)
+//!  128  head (136: release watermark, 144: its check, !watermark)
+//!  256  tail (bit 63: closed)   384  head cache   (each alone on a 128-byte stride)
 //!  512  dropped (claims refused because the ring was full)
 //!  640  consumer statistics: 640 abandoned, 648 records consumed, 656 payload bytes consumed, 664 heartbeat
 //!  768  data area
 //! ```
+//!
+//! Counting abandoned claims: `abandoned` counts the unblocks that padded a claim. A claim counted there is never
+//! delivered, and a delivered one is never counted; but a zero-length unblock may cover more than one dead claim
+//! (counted once), a wrapping claim whose producer died right after its tail CAS spans two stretches of the data
+//! area (counted twice), and a consumer that dies between its padding CAS and its count loses the count (the
+//! claim stays padded). `src/ring/crash_tests.rs` checks each of these crash points.
+//!
+//! Layout versions (the region header's): 2 is written. A version 1 ring (the release before the watermark's
+//! check word, the claimant tags, the closed bit and the epoch) is read: its watermark is ignored when it is 0
+//! (that release never wrote one) and otherwise validated against the head and the tail only.
 //!
 //! Invariants: head and tail are byte positions that only grow; `head <= tail <= head + capacity`; every byte
 //! in `[tail, head + capacity)` (mod capacity) is zero; a record never crosses the end of the data area; only a
@@ -49,7 +72,7 @@ pub mod producer;
 pub mod record;
 
 pub use consumer::{Batch, Blockage, Consumer};
-pub use producer::{ClaimError, Exclusive, Grant, Producer, Shared, Sharing, SpscProducer};
+pub use producer::{Abandoned, ClaimError, Exclusive, Grant, Producer, Shared, Sharing, SpscProducer};
 
 use crate::memory::Memory;
 use crate::patience::Patience;
@@ -68,6 +91,10 @@ pub const CONSUMER_OWNER_AT: usize = 104;
 pub const HEAD_AT: usize = 128;
 /// Offset of the release watermark: the head a release in progress will store (equal to the head when none is).
 pub const RELEASE_TO_AT: usize = 136;
+/// Offset of the watermark's check word (`!watermark`): a watermark is trusted only when its check matches.
+pub const RELEASE_CHECK_AT: usize = 144;
+/// Offset of the SPSC producer epoch.
+pub const SPSC_EPOCH_AT: usize = 112;
 /// Offset of the tail position (bytes claimed by producers), with [`CLOSED`] set once the ring is closed.
 pub const TAIL_AT: usize = 256;
 /// The bit of the tail word that [`Ring::close`] sets: no claim succeeds after it. Positions never reach it (a
@@ -141,6 +168,8 @@ pub enum RingError {
         /// The position of the bad record.
         position: u64,
     },
+    /// A [`Blockage`] noted on another ring was handed to this ring's consumer.
+    ForeignBlockage,
 }
 
 impl From<RegionError> for RingError {
@@ -156,6 +185,7 @@ impl core::fmt::Display for RingError {
             RingError::AlreadyAttached(t) => write!(f, "ring already has an attached endpoint (token {t:#x})"),
             RingError::WrongMode { ring } => write!(f, "ring is {ring:?}: attach the matching producer type"),
             RingError::Corrupt { position } => write!(f, "corrupt record at ring position {position}"),
+            RingError::ForeignBlockage => f.write_str("blockage was noted on another ring"),
         }
     }
 }
@@ -169,6 +199,8 @@ pub struct Ring<M> {
     capacity: usize,
     max_record: usize,
     mode: Mode,
+    /// The region's layout version ([`region::MIN_VERSION`] ..= [`region::VERSION`]).
+    version: u32,
 }
 
 /// The region length for a ring with a data area of `capacity` bytes.
@@ -189,8 +221,14 @@ impl<M: Memory> Ring<M> {
     /// [`MIN_CAPACITY`]. `max_record` (the largest record, 16-byte header included) defaults to a quarter of the
     /// capacity and may be at most half of it.
     ///
+    /// Over a ring that already has a consumer or an SPSC producer attached, it refuses (their batches and grants
+    /// borrow the ring's bytes): it holds both endpoint slots while it lays the ring out, so no endpoint attaches
+    /// meanwhile either. A dead endpoint's slot is freed first with the `unsafe` [`Ring::evict_consumer`] or
+    /// [`Ring::evict_spsc_producer`], which state the caller's knowledge of the death.
+    ///
     /// # Errors
-    /// [`RegionError::TooShort`], or `Corrupt` naming the bad parameter.
+    /// [`RegionError::TooShort`], `Corrupt` naming the bad parameter, or [`RingError::AlreadyAttached`] with the
+    /// token of an attached endpoint.
     ///
     /// # Examples
     /// ```
@@ -226,22 +264,27 @@ impl<M: Memory> Ring<M> {
         if max_record < record::HEADER_LEN || max_record > capacity / 2 || max_record > record::MAX_RECORD_LEN {
             return Err(RegionError::Corrupt("ring max record must be 16 ..= capacity / 2").into());
         }
+        hold_slots(&mem)?;
         region::init_header(&mem, RegionKind::Ring, creator_pid, created_ns)?;
         // Relaxed throughout: nothing is visible until `publish_ready`'s Release store.
         mem.store(CAPACITY_AT, capacity as u64, Ordering::Relaxed);
         mem.store(MAX_RECORD_AT, max_record as u64, Ordering::Relaxed);
         mem.store(MODE_AT, mode as u64, Ordering::Relaxed);
         mem.store(DATA_OFFSET_AT, DATA_OFFSET as u64, Ordering::Relaxed);
-        for at in (SPSC_OWNER_AT..DATA_OFFSET).step_by(8) {
+        for at in (SPSC_EPOCH_AT..DATA_OFFSET).step_by(8) {
             mem.store(at, 0, Ordering::Relaxed);
         }
         mem.zero(DATA_OFFSET, capacity);
         region::publish_ready(&mem);
+        // Release: pairs with the Acquire CAS of `attach_slot`; an endpoint that attaches sees the whole layout.
+        mem.store(CONSUMER_OWNER_AT, 0, Ordering::Release);
+        mem.store(SPSC_OWNER_AT, 0, Ordering::Release);
         Ok(Ring {
             mem,
             capacity,
             max_record,
             mode,
+            version: region::VERSION,
         })
     }
 
@@ -250,7 +293,7 @@ impl<M: Memory> Ring<M> {
     /// # Errors
     /// Any [`RegionError`], or `Corrupt` naming the layout field that disagrees with the mapping.
     pub fn open(mem: M, patience: impl Patience) -> Result<Self, RingError> {
-        region::wait_ready(&mem, RegionKind::Ring, patience)?;
+        let version = region::wait_ready(&mem, RegionKind::Ring, patience)?.version;
         region::check_len(&mem, DATA_OFFSET + MIN_CAPACITY)?;
         // Relaxed: `wait_ready`'s Acquire load of `ready` ordered the creator's stores before these loads.
         let capacity = mem.load(CAPACITY_AT, Ordering::Relaxed);
@@ -279,6 +322,7 @@ impl<M: Memory> Ring<M> {
             capacity: capacity as usize,
             max_record: max_record as usize,
             mode,
+            version,
         })
     }
 
@@ -305,6 +349,11 @@ impl<M: Memory> Ring<M> {
     /// Who may produce.
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    /// The region's layout version (see the [module](self) for what version 1 lacks).
+    pub fn version(&self) -> u32 {
+        self.version
     }
 
     /// A snapshot of the counters (each read atomically; not a consistent cut across them).
@@ -397,7 +446,26 @@ impl<M: Memory> Ring<M> {
     /// previous store). The caller must have learned of the death by means that synchronise, as the std layer does
     /// (the process has exited: its stores are all in memory). [`Consumer::attach`] then finishes any release the
     /// dead consumer left half done.
-    pub fn evict_consumer(&self, token: u64) -> bool {
+    ///
+    /// # Safety
+    /// The consumer registered under `token` is dead, in every thread and process, and its death happens-before
+    /// this call: none of its code (a [`Batch`] whose bytes it borrows, a release in progress) runs any more.
+    /// Evicting a live consumer lets a second consumer zero the bytes of the first one's unreleased batch, which
+    /// [`Batch::bytes`] lends out as a plain `&[u8]`: a data race.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// std::mem::forget(Consumer::attach(ring, 41).unwrap()); // a consumer that "died" attached
+    /// // SAFETY: the consumer registered as 41 was forgotten: none of its code runs any more.
+    /// assert!(unsafe { ring.evict_consumer(41) });
+    /// assert!(Consumer::attach(ring, 42).is_ok());
+    /// ```
+    pub unsafe fn evict_consumer(&self, token: u64) -> bool {
         // AcqRel: keeps the slot's accesses uniformly ordered (pairs with `attach_slot`'s Acquire CAS).
         self.mem
             .compare_exchange(CONSUMER_OWNER_AT, token.max(1), 0, Ordering::AcqRel, Ordering::Relaxed)
@@ -406,7 +474,25 @@ impl<M: Memory> Ring<M> {
 
     /// Frees the SPSC producer slot held by `token`, for taking over from a producer known to be dead. Returns
     /// whether `token` held it. As for [`Ring::evict_consumer`], the caller must know the producer is dead.
-    pub fn evict_spsc_producer(&self, token: u64) -> bool {
+    ///
+    /// # Safety
+    /// The producer registered under `token` is dead and its death happens-before this call: none of its grants
+    /// is used any more ([`Grant::payload_mut`] lends its bytes as a plain `&mut [u8]`, which a later producer
+    /// or the consumer's unblock would otherwise write under it).
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Mode, Ring, SpscProducer};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Spsc, None, 1, 0).unwrap();
+    /// std::mem::forget(SpscProducer::attach(ring, 7).unwrap());
+    /// // SAFETY: the producer registered as 7 was forgotten: none of its code runs any more.
+    /// assert!(unsafe { ring.evict_spsc_producer(7) });
+    /// assert!(SpscProducer::attach(ring, 8).is_ok());
+    /// ```
+    pub unsafe fn evict_spsc_producer(&self, token: u64) -> bool {
         // AcqRel: as in `evict_consumer`.
         self.mem
             .compare_exchange(SPSC_OWNER_AT, token.max(1), 0, Ordering::AcqRel, Ordering::Relaxed)
@@ -420,5 +506,39 @@ impl<M: Memory> Ring<M> {
     }
 }
 
+/// The token [`Ring::create`] holds both endpoint slots under while it lays a ring out.
+const CREATING: u64 = u64::MAX;
+
+/// Takes both endpoint slots for [`Ring::create`], refusing a ring whose consumer or SPSC producer is attached.
+/// Memory that does not hold a ring yet (no seqring header of kind ring) has no endpoints: its slot words are
+/// taken whatever they hold.
+fn hold_slots<M: Memory>(mem: &M) -> Result<(), RingError> {
+    let ours = region::validate(mem, RegionKind::Ring).is_ok();
+    let mut held: [Option<usize>; 2] = [None, None];
+    for (i, at) in [CONSUMER_OWNER_AT, SPSC_OWNER_AT].into_iter().enumerate() {
+        // Relaxed: a stale word only makes the CAS below fail and be retried with the value it found.
+        let mut now = if ours { 0 } else { mem.load(at, Ordering::Relaxed) };
+        loop {
+            // Acquire: pairs with the Release store of a detaching endpoint (`detach_slot`): its last accesses of
+            // the ring happen before the layout is rewritten.
+            match mem.compare_exchange(at, now, CREATING, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(token) if !ours && token != CREATING => now = token,
+                Err(token) => {
+                    for at in held.into_iter().flatten() {
+                        // Release: pairs with `attach_slot`'s Acquire CAS, as in `detach_slot`.
+                        mem.store(at, 0, Ordering::Release);
+                    }
+                    return Err(RingError::AlreadyAttached(token));
+                }
+            }
+        }
+        held[i] = Some(at);
+    }
+    Ok(())
+}
+
+#[cfg(all(test, not(loom)))]
+mod crash_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;

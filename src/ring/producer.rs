@@ -2,24 +2,39 @@
 //!
 //! Two producer types, so that misuse does not compile:
 //! - [`Producer`], for MPSC rings: freely cloned across threads (and attached in any number of processes). It CASes
-//!   the tail, then stores the claim marker (`-length`) and issues a Release fence before any payload store, as
-//!   Agrona does. Its payload stores are relaxed atomic word stores, because the consumer's scan of a zero-length
+//!   the tail, then places the claim marker (`-length`) by a CAS from zero and issues a Release fence before any
+//!   payload store, as Agrona does (Agrona stores the marker; the CAS is what lets a late producer find that the
+//!   consumer padded its claim meanwhile). It commits by a CAS from its own marker to `+length`. Its payload stores are relaxed atomic word stores, because the consumer's scan of a zero-length
 //!   abandoned claim ([`Consumer::blocked`](super::Consumer::blocked)) may read them concurrently; the fence
 //!   guarantees that a scan which sees any payload word also sees its record's marker once it has fenced.
 //! - [`SpscProducer`], the one producer of an SPSC ring (it holds the ring's producer slot). It stores its claim
 //!   marker (and any wrap padding) *before* it publishes the tail with Release, so a zero-length claim never exists
 //!   and nothing ever scans its payload: its grants write with a plain memcpy and offer
-//!   [`payload_mut`](Grant::payload_mut) for zero-copy serialisation.
+//!   [`payload_mut`](Grant::payload_mut) for zero-copy serialisation. Its markers carry its *epoch* (bumped by
+//!   every SPSC attach) as claimant tag, and the consumer unblocks only claims of an earlier epoch, or with no
+//!   producer attached: the live SPSC producer is never late, so it commits with a plain Release store.
 //!
-//! Invariants: a [`Grant`] owns the bytes of its record exclusively from the claim until its commit or abort; no
-//! one else writes them, and the consumer reads them only after the Release store of the committed length (or, for
-//! MPSC grants, with atomic loads in its abandoned-claim scan).
+//! Invariants: a [`Grant`] owns the bytes of its record exclusively from the claim until its commit or abort, or
+//! until the consumer unblocks it after the caller's deadline; no one else writes them, and the consumer reads them
+//! only after the Release store of the committed length (or, for MPSC grants, with atomic loads in its
+//! abandoned-claim scan). Every MPSC claim ends as exactly one of: committed (delivered), aborted (padding), or
+//! abandoned (padded by an unblock, which counts it; its producer's commit returns [`Abandoned`]).
+//!
+//! A known limit: a producer whose marker CAS lands on a zero left by the release of its own (padded) claim undoes
+//! it after reading the watermark; were another producer to claim the same bytes one lap later *between* that CAS
+//! and the undo (the sleeper slept through a deadline and a whole lap between two instructions), that claim
+//! fails as abandoned too, and is padded like any zero-length claim. And payload bytes written (with
+//! [`Grant::write`]) *after* the deadline may land in released space; the deadline must outlast any live
+//! producer's hold, and `write` skips the copy once it sees that its claim was padded.
 //!
 //! A refused claim ([`ClaimError::Full`]) counts nothing: a caller that retries would otherwise count every
 //! attempt. A caller that gives up on a record counts it with `count_dropped`, so `dropped` counts records refused.
 
 use super::record::{self, Word0};
-use super::{Mode, Ring, RingError, CLOSED, DATA_OFFSET, DROPPED_AT, HEAD_AT, HEAD_CACHE_AT, SPSC_OWNER_AT, TAIL_AT};
+use super::{
+    Mode, Ring, RingError, CLOSED, DATA_OFFSET, DROPPED_AT, HEAD_AT, HEAD_CACHE_AT, RELEASE_TO_AT, SPSC_EPOCH_AT,
+    SPSC_OWNER_AT, TAIL_AT,
+};
 use crate::memory::Memory;
 use crate::sync::{fence, Ordering};
 use core::marker::PhantomData;
@@ -41,6 +56,28 @@ pub enum ClaimError {
     Corrupt,
     /// The ring was closed ([`Ring::close`]): no record can be claimed in it any more.
     Closed,
+    /// The space was reserved, but the consumer unblocked it (after its deadline) before this producer placed its
+    /// claim marker: the record is counted abandoned, and nothing was written.
+    Abandoned,
+}
+
+/// A grant's commit found its claim padded by the consumer's unblock (the producer outlived the consumer's
+/// deadline): the record is not delivered, and was counted as abandoned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Abandoned;
+
+impl core::fmt::Display for Abandoned {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("the claim was abandoned: the consumer unblocked it after its deadline")
+    }
+}
+
+impl core::error::Error for Abandoned {}
+
+impl From<Abandoned> for ClaimError {
+    fn from(_: Abandoned) -> Self {
+        ClaimError::Abandoned
+    }
 }
 
 impl core::fmt::Display for ClaimError {
@@ -50,6 +87,7 @@ impl core::fmt::Display for ClaimError {
             ClaimError::TooLarge { len, max } => write!(f, "payload of {len} bytes exceeds the ring's {max}"),
             ClaimError::Corrupt => f.write_str("ring head and tail are inconsistent"),
             ClaimError::Closed => f.write_str("ring is closed"),
+            ClaimError::Abandoned => f.write_str("claim was abandoned by the consumer's unblock"),
         }
     }
 }
@@ -135,6 +173,8 @@ impl<M: Memory + Copy> Clone for Producer<M> {
 #[derive(Debug)]
 pub struct SpscProducer<M: Memory> {
     ring: Ring<M>,
+    /// The claimant tag of this producer's markers: its epoch's low 16 bits, never 0.
+    epoch: u16,
 }
 
 impl<M: Memory> Producer<M> {
@@ -178,7 +218,9 @@ impl<M: Memory> Producer<M> {
     /// Claims room for a record of `len` payload bytes from `source_id` stamped `timestamp`.
     ///
     /// # Errors
-    /// [`ClaimError::Full`] (not counted), [`ClaimError::TooLarge`] or [`ClaimError::Corrupt`].
+    /// [`ClaimError::Full`] (not counted), [`ClaimError::TooLarge`], [`ClaimError::Corrupt`],
+    /// [`ClaimError::Closed`], or [`ClaimError::Abandoned`] when the consumer unblocked the reserved space before
+    /// this producer marked it.
     #[inline]
     pub fn claim(&self, source_id: u8, timestamp: u64, len: usize) -> Result<Grant<'_, M, Shared>, ClaimError> {
         Grant::claim(&self.ring, source_id, timestamp, len, self.claimant)
@@ -208,7 +250,13 @@ impl<M: Memory> SpscProducer<M> {
     pub fn attach(ring: Ring<M>, token: u64) -> Result<Self, RingError> {
         ring.expect_mode(Mode::Spsc)?;
         ring.attach_slot(SPSC_OWNER_AT, token)?;
-        Ok(SpscProducer { ring })
+        // Relaxed: the slot's Acquire CAS ordered the previous producer's accesses; the consumer learns the epoch
+        // through the Release store of the tail that publishes a marker carrying it (see `Consumer::unblock`).
+        let epoch = ring.mem.fetch_add(SPSC_EPOCH_AT, 1, Ordering::Relaxed).wrapping_add(1);
+        Ok(SpscProducer {
+            ring,
+            epoch: epoch_tag(epoch),
+        })
     }
 
     /// The ring this producer writes to.
@@ -222,7 +270,7 @@ impl<M: Memory> SpscProducer<M> {
     /// [`ClaimError::Full`] (not counted), [`ClaimError::TooLarge`] or [`ClaimError::Corrupt`].
     #[inline]
     pub fn claim(&self, source_id: u8, timestamp: u64, len: usize) -> Result<Grant<'_, M, Exclusive>, ClaimError> {
-        Grant::claim(&self.ring, source_id, timestamp, len, 0)
+        Grant::claim(&self.ring, source_id, timestamp, len, self.epoch)
     }
 
     /// Writes one record: claim, copy, commit.
@@ -231,7 +279,7 @@ impl<M: Memory> SpscProducer<M> {
     /// As [`SpscProducer::claim`].
     #[inline]
     pub fn try_write(&self, source_id: u8, timestamp: u64, payload: &[u8]) -> Result<(), ClaimError> {
-        write_record::<M, Exclusive>(&self.ring, source_id, timestamp, payload, 0)
+        write_record::<M, Exclusive>(&self.ring, source_id, timestamp, payload, self.epoch)
     }
 
     /// Counts `records` given up on after [`ClaimError::Full`] in the ring's `dropped` counter.
@@ -243,6 +291,16 @@ impl<M: Memory> SpscProducer<M> {
 impl<M: Memory> Drop for SpscProducer<M> {
     fn drop(&mut self) {
         self.ring.detach_slot(SPSC_OWNER_AT);
+    }
+}
+
+/// The claimant tag of SPSC epoch `epoch`: its low 16 bits, never 0 (0 means untagged).
+pub(crate) const fn epoch_tag(epoch: u64) -> u16 {
+    let tag = epoch as u16;
+    if tag == 0 {
+        1
+    } else {
+        tag
     }
 }
 
@@ -260,9 +318,9 @@ fn write_record<M: Memory, S: Sharing>(
     payload: &[u8],
     claimant: u16,
 ) -> Result<(), ClaimError> {
-    let (offset, record_len) = reserve::<M, S>(ring, source_id, timestamp, payload.len(), claimant)?;
+    let (offset, record_len, marker) = reserve::<M, S>(ring, source_id, timestamp, payload.len(), claimant)?;
     copy_payload::<M, S>(&ring.mem, offset + record::HEADER_LEN, payload);
-    commit_at(&ring.mem, offset, record_len, source_id);
+    commit_at::<M, S>(&ring.mem, offset, marker, record_len, source_id)?;
     Ok(())
 }
 
@@ -277,8 +335,37 @@ fn copy_payload<M: Memory, S: Sharing>(mem: &M, offset: usize, bytes: &[u8]) {
     }
 }
 
+/// Places `word` in the zero header word at ring position `position` of an MPSC claim: a CAS from zero, so that
+/// it never overwrites the padding of the consumer's unblock. Fails if the consumer padded the space first, or if
+/// the zero it found was left by the *release* of that padding (the watermark is then past `position`); in that
+/// case it takes its word back.
+#[inline(always)]
+fn place<M: Memory>(ring: &Ring<M>, position: u64, word: u64) -> Result<(), Abandoned> {
+    let at = DATA_OFFSET + ring.index(position);
+    // Acquire: pairs with the Release fence the consumer issues after its watermark store and before its zeroing
+    // (`Batch::mark_release`): if the zero we replace is that release's, the watermark load below sees it.
+    if ring
+        .mem
+        .compare_exchange(at, 0, word, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        return Err(Abandoned);
+    }
+    // Relaxed: ordered by the Acquire CAS above (see there); a later watermark is also past `position` only if
+    // this space was padded and released, since a release never passes an unmarked claim.
+    let released_to = ring.mem.load(RELEASE_TO_AT, Ordering::Relaxed);
+    if released_to.wrapping_sub(position).wrapping_sub(1) < (1 << 62) {
+        // Relaxed: the word is ours again to clear; the space is free, and free space is zero.
+        let _ = ring
+            .mem
+            .compare_exchange(at, word, 0, Ordering::Relaxed, Ordering::Relaxed);
+        return Err(Abandoned);
+    }
+    Ok(())
+}
+
 /// The claim itself: reserves the record, stores the claim marker and timestamp, and returns the record's region
-/// offset and unaligned length.
+/// offset, unaligned length and claim marker.
 #[inline(always)]
 fn reserve<M: Memory, S: Sharing>(
     ring: &Ring<M>,
@@ -286,7 +373,7 @@ fn reserve<M: Memory, S: Sharing>(
     timestamp: u64,
     len: usize,
     claimant: u16,
-) -> Result<(usize, usize), ClaimError> {
+) -> Result<(usize, usize, u64), ClaimError> {
     let max = ring.max_payload();
     if len > max {
         return Err(ClaimError::TooLarge { len, max });
@@ -363,19 +450,39 @@ fn reserve<M: Memory, S: Sharing>(
             {
                 continue;
             }
-            if padding != 0 {
-                // Release: pairs with the consumer's Acquire load of record headers.
-                mem.store(DATA_OFFSET + index, Word0::padding(padding).encode(), Ordering::Release);
+            let record_at = tail.wrapping_add(padding as u64);
+            if padding == 0 {
+                // The marker (its CAS orders like a Relaxed store for this purpose), then a Release fence before
+                // any payload store (Agrona's ordered store + store fence): pairs with the Acquire fence in the
+                // consumer's `unblock`, so a scan that saw any payload word of this record also sees this marker.
+                place(ring, record_at, claimed)?;
+            } else {
+                // Wrap padding is claimed first, negative (the consumer cannot pass it, so `place` can tell a
+                // release's zero from ours), and made padding once the record's marker is in place.
+                let pad_claim = Word0::padding_marker(padding, claimant);
+                if place(ring, tail, pad_claim).is_err() {
+                    // The consumer padded this space as an abandoned zero-length claim: the claim is abandoned.
+                    // Pad the record's own space too, so that it is not counted a second time.
+                    let _ = place(ring, record_at, Word0::padding(required).encode());
+                    return Err(ClaimError::Abandoned);
+                }
+                let placed = place(ring, record_at, claimed);
+                // Release: pairs with the consumer's Acquire load of record headers. Fails only if the consumer
+                // unblocked the claimed padding itself (into the same padding, not counted as abandoned).
+                let _ = mem.compare_exchange(
+                    DATA_OFFSET + index,
+                    pad_claim,
+                    Word0::padding(padding).encode(),
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                );
+                placed?;
             }
-            // Relaxed, then a Release fence before any payload store (Agrona's ordered store + store fence): pairs
-            // with the Acquire fence in the consumer's `unblock`, so a scan that saw any payload word of this
-            // record also sees this marker.
-            mem.store(offset, claimed, Ordering::Relaxed);
             fence(Ordering::Release);
         }
         // Relaxed: published by the commit's Release store.
         mem.store(offset + 8, timestamp, Ordering::Relaxed);
-        return Ok((offset, record_len));
+        return Ok((offset, record_len, claimed));
     }
 }
 
@@ -386,12 +493,29 @@ const fn extent(record_len: usize) -> usize {
     (record_len + record::ALIGN - 1) & !(record::ALIGN - 1)
 }
 
-/// Publishes the claimed record at `offset` by storing its committed header.
+/// Publishes the claimed record at `offset` by replacing its claim `marker` with its committed header: a CAS for
+/// MPSC claims, which fails if the consumer padded the claim (unblocked it after its deadline); a store for the
+/// SPSC producer, whose claims are never unblocked while it is attached.
 #[inline]
-fn commit_at<M: Memory>(mem: &M, offset: usize, record_len: usize, source_id: u8) {
-    let header = Word0::data(record_len as i32, source_id);
-    // Release: pairs with the consumer's Acquire load of this header; publishes the timestamp and payload.
-    mem.store(offset, header.encode(), Ordering::Release);
+fn commit_at<M: Memory, S: Sharing>(
+    mem: &M,
+    offset: usize,
+    marker: u64,
+    record_len: usize,
+    source_id: u8,
+) -> Result<(), Abandoned> {
+    let header = Word0::data(record_len as i32, source_id).encode();
+    if S::EXCLUSIVE {
+        // Release: pairs with the consumer's Acquire load of this header; publishes the timestamp and payload.
+        mem.store(offset, header, Ordering::Release);
+        Ok(())
+    } else {
+        // Release: as the store above. Relaxed on failure: the padding found is the consumer's, and nothing of
+        // this producer's is published.
+        mem.compare_exchange(offset, marker, header, Ordering::Release, Ordering::Relaxed)
+            .map(drop)
+            .map_err(|_| Abandoned)
+    }
 }
 
 /// A claimed record: write its payload, then [`commit`](Grant::commit). Dropping it uncommitted aborts it.
@@ -404,6 +528,8 @@ pub struct Grant<'a, M: Memory, S: Sharing = Shared> {
     mem: &'a M,
     offset: usize,
     record_len: usize,
+    /// The claim marker this grant placed: its commit and abort replace exactly this word.
+    marker: u64,
     source_id: u8,
     done: bool,
     sharing: PhantomData<S>,
@@ -412,11 +538,12 @@ pub struct Grant<'a, M: Memory, S: Sharing = Shared> {
 impl<'a, M: Memory, S: Sharing> Grant<'a, M, S> {
     #[inline(always)]
     fn claim(ring: &'a Ring<M>, source_id: u8, timestamp: u64, len: usize, claimant: u16) -> Result<Self, ClaimError> {
-        let (offset, record_len) = reserve::<M, S>(ring, source_id, timestamp, len, claimant)?;
+        let (offset, record_len, marker) = reserve::<M, S>(ring, source_id, timestamp, len, claimant)?;
         Ok(Grant {
             mem: &ring.mem,
             offset,
             record_len,
+            marker,
             source_id,
             done: false,
             sharing: PhantomData,
@@ -438,7 +565,16 @@ impl<'a, M: Memory, S: Sharing> Grant<'a, M, S> {
         self.offset + record::HEADER_LEN
     }
 
-    /// Copies `bytes` into the payload at `at`.
+    /// Whether the consumer has unblocked this claim (it outlived the consumer's deadline): its commit will fail
+    /// with [`Abandoned`], and a long writer may stop early. Always `false` for the SPSC producer's grants.
+    #[inline]
+    pub fn is_abandoned(&self) -> bool {
+        // Relaxed: a hint; the commit's CAS decides.
+        !S::EXCLUSIVE && self.mem.load(self.offset, Ordering::Relaxed) != self.marker
+    }
+
+    /// Copies `bytes` into the payload at `at`. An MPSC grant that was abandoned ([`Grant::is_abandoned`]) copies
+    /// nothing: its space belongs to the consumer.
     ///
     /// # Panics
     /// If `at + bytes.len()` exceeds the payload length.
@@ -448,27 +584,63 @@ impl<'a, M: Memory, S: Sharing> Grant<'a, M, S> {
             at.checked_add(bytes.len()).is_some_and(|end| end <= self.len()),
             "write past the grant"
         );
+        if self.is_abandoned() {
+            return;
+        }
         // The grant owns its bytes until `commit`'s Release store (module invariant).
         copy_payload::<M, S>(self.mem, self.payload_offset() + at, bytes);
     }
 
     /// Publishes the record.
+    ///
+    /// # Errors
+    /// [`Abandoned`] if the consumer unblocked the claim first (after its deadline): the record is not delivered,
+    /// and was counted as abandoned. Never for the SPSC producer's grants.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Abandoned, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// let mut grant = producer.claim(1, 10, 4).unwrap();
+    /// grant.write(0, b"fast");
+    /// assert_eq!(grant.commit(), Ok(()));
+    /// let slow = producer.claim(1, 11, 4).unwrap();
+    /// consumer.poll(usize::MAX).unwrap().unwrap().release();
+    /// let noted = consumer.blocked().unwrap().unwrap();
+    /// // ... the caller's deadline passes, measured from `blocked` ...
+    /// assert!(consumer.unblock(noted).unwrap());
+    /// assert_eq!(slow.commit(), Err(Abandoned), "too late: counted abandoned, not delivered");
+    /// assert_eq!(ring.stats().abandoned, 1);
+    /// ```
     #[inline]
-    pub fn commit(mut self) {
+    pub fn commit(mut self) -> Result<(), Abandoned> {
         self.done = true;
-        commit_at(self.mem, self.offset, self.record_len, self.source_id);
+        commit_at::<M, S>(self.mem, self.offset, self.marker, self.record_len, self.source_id)
     }
 
-    /// Withdraws the claim: the record becomes padding, which the consumer skips.
+    /// Withdraws the claim: the record becomes padding, which the consumer skips. (An MPSC claim the consumer
+    /// already unblocked stays as the consumer padded it.)
     pub fn abort(mut self) {
         self.finish_abort();
     }
 
     fn finish_abort(&mut self) {
         self.done = true;
-        let padding = Word0::padding(extent(self.record_len));
-        // Release: pairs with the consumer's Acquire load of this header.
-        self.mem.store(self.offset, padding.encode(), Ordering::Release);
+        let padding = Word0::padding(extent(self.record_len)).encode();
+        if S::EXCLUSIVE {
+            // Release: pairs with the consumer's Acquire load of this header.
+            self.mem.store(self.offset, padding, Ordering::Release);
+        } else {
+            // Release: as the store above. A failure means the consumer padded the claim already.
+            let _ = self
+                .mem
+                .compare_exchange(self.offset, self.marker, padding, Ordering::Release, Ordering::Relaxed);
+        }
     }
 }
 

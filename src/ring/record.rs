@@ -3,7 +3,8 @@
 //! ```text
 //! offset  size  field
 //!      0     4  length, i32 (atomic as part of word 0): 0 unwritten, < 0 claimed, > 0 committed;
-//!               the unaligned record length, header included (a padding record: its whole extent)
+//!               the unaligned record length, header included (a padding record: its whole extent; an MPSC
+//!               producer's wrap padding is claimed, negative, until its record's marker is placed)
 //!      4     1  kind: 1 data, 2 padding
 //!      5     1  source id
 //!      6     2  reserved: zero once committed; while claimed, the producer's claimant tag (0: none)
@@ -79,6 +80,19 @@ impl Word0 {
     /// `claimant` (kept in the reserved bytes until the commit zeroes them).
     pub const fn claim_marker(length: usize, source_id: u8, claimant: u16) -> u64 {
         Word0::data(-(length as i32), source_id).encode() | ((claimant as u64) << 48)
+    }
+
+    /// The claim marker of an MPSC producer's wrap padding of `extent` bytes (a negative padding length, tagged
+    /// like its record's marker), which it turns into padding once its record's own marker is in place: until
+    /// then the consumer cannot pass it, so that the producer can tell a zero it replaced from a release.
+    pub const fn padding_marker(extent: usize, claimant: u16) -> u64 {
+        Word0 {
+            length: -(extent as i32),
+            kind: RecordKind::Padding as u8,
+            source_id: 0,
+        }
+        .encode()
+            | ((claimant as u64) << 48)
     }
 
     /// The claimant tag of a word (the reserved bytes; 0 for committed records and untagged claims).

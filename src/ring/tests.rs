@@ -211,7 +211,7 @@ fn a_claim_committed_before_the_deadline_is_not_unblocked() {
     let mut slow = p.claim(1, 1, 4).unwrap();
     let b = c.blocked().unwrap().unwrap();
     slow.write(0, b"slow");
-    slow.commit();
+    slow.commit().unwrap();
     assert!(!c.unblock(b).unwrap(), "the producer was alive");
     assert_eq!(drain(&mut c), [(1, 1, b"slow".to_vec())]);
     assert_eq!(ring.stats().abandoned, 0);
@@ -306,7 +306,13 @@ fn an_spsc_claim_is_never_zero_length() {
     core::mem::forget(p.claim(6, 1, 8).unwrap());
     let b = c.blocked().unwrap().unwrap();
     assert_eq!(b.source_id(), Some(6), "the marker is published with the tail");
-    assert!(c.unblock(b).unwrap());
+    assert_eq!(b.claimant(), Some(1), "tagged with the producer's epoch");
+    assert!(
+        !c.unblock(b).unwrap(),
+        "the attached producer's claim is never unblocked"
+    );
+    drop(p);
+    assert!(c.unblock(b).unwrap(), "once it is gone, it is");
     // Claimed space without a header cannot happen on an SPSC ring: it is corruption.
     let tail = ring.stats().tail;
     ring.memory().store(TAIL_AT, tail + 24, Ordering::Relaxed);
@@ -329,7 +335,8 @@ fn a_consumer_that_died_inside_release_is_finished_by_the_next() {
             .release_until_crash(zeroed_words);
         core::mem::forget(dead);
         p.try_write(1, 3, b"later").unwrap();
-        assert!(ring.evict_consumer(1));
+        // SAFETY: the consumer registered as 1 was forgotten after its "crash": none of its code runs any more.
+        assert!(unsafe { ring.evict_consumer(1) });
         let mut c = Consumer::attach(ring, 2).unwrap();
         assert_eq!(c.position(), 64, "the interrupted release was finished");
         assert_eq!(
@@ -345,13 +352,18 @@ fn a_consumer_that_died_inside_release_is_finished_by_the_next() {
 fn attach_rejects_a_bad_release_watermark() {
     let w = words(128);
     let ring = Ring::create(RawRegion::new(&w), Mode::Mpsc, None, 1, 0).unwrap();
-    for bad in [4, 136, 1 << 40] {
+    Producer::attach(ring).unwrap().try_write(1, 1, &[1; 16]).unwrap(); // 0..32
+    for bad in [4, 40, 136, 1 << 40, u64::MAX - 7] {
         ring.memory().store(RELEASE_TO_AT, bad, Ordering::Relaxed);
+        ring.memory().store(RELEASE_CHECK_AT, !bad, Ordering::Relaxed);
         assert_eq!(
             Consumer::attach(ring, 1).err(),
             Some(RingError::Corrupt { position: 0 }),
             "{bad}"
         );
+        // Without its check the watermark was never stored whole, so no zeroing began: it is ignored.
+        ring.memory().store(RELEASE_CHECK_AT, bad, Ordering::Relaxed);
+        assert_eq!(Consumer::attach(ring, 1).map(|c| c.position()), Ok(0), "{bad}");
     }
 }
 
@@ -360,6 +372,7 @@ fn corrupt_headers_are_errors() {
     let w = words(128);
     let ring = Ring::create(RawRegion::new(&w), Mode::Mpsc, Some(64), 1, 0).unwrap();
     let mut c = Consumer::attach(ring, 1).unwrap();
+    ring.memory().store(TAIL_AT, 128, Ordering::Relaxed); // the headers below lie before the tail
     let bad = [
         Word0 {
             length: 8,
@@ -424,8 +437,10 @@ fn endpoints_are_exclusive_and_layouts_validated() {
         Some(RingError::WrongMode { ring: Mode::Spsc }),
         "an SPSC ring refuses MPSC producers"
     );
-    assert!(ring.evict_consumer(8));
-    drop((p, c));
+    core::mem::forget(c);
+    // SAFETY: the consumer registered as 8 was forgotten: none of its code runs any more.
+    assert!(unsafe { ring.evict_consumer(8) });
+    drop(p);
     let reopened = Ring::open(RawRegion::new(&w), crate::Spins(0)).unwrap();
     assert_eq!((reopened.capacity(), reopened.mode()), (64, Mode::Spsc));
     let odd: Vec<AtomicU64> = (0..(DATA_OFFSET + 96) / 8).map(|_| AtomicU64::new(0)).collect();
@@ -454,7 +469,7 @@ fn a_claim_made_before_close_still_commits_and_lies_below_the_final_tail() {
     let blockage = consumer.blocked().unwrap().expect("the open claim blocks");
     assert_eq!((blockage.claimant(), blockage.source_id()), (Some(3), Some(1)));
     grant.write(0, b"abcd");
-    grant.commit();
+    grant.commit().unwrap();
     let batch = consumer.poll(usize::MAX).unwrap().unwrap();
     assert_eq!(
         (batch.records(), batch.position() + batch.len() as u64),
@@ -469,4 +484,210 @@ fn a_claim_made_before_close_still_commits_and_lies_below_the_final_tail() {
     let spsc_words = words(1024);
     let spsc = Ring::create(RawRegion::new(&spsc_words), Mode::Spsc, None, 1, 0).unwrap();
     assert_eq!(spsc.close(), Err(RingError::WrongMode { ring: Mode::Spsc }));
+}
+
+// Issue 19: recovery paths, round two.
+
+use crate::testing::{Stop, StopAfter};
+
+/// Runs `f`, which must die at an injected crash; returns whether it did.
+fn dies(f: impl FnOnce()) -> bool {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err()
+}
+
+#[test]
+fn a_blockage_from_another_ring_is_refused() {
+    let (wa, wb) = (words(256), words(256));
+    let a = Ring::create(RawRegion::new(&wa), Mode::Mpsc, None, 1, 0).unwrap();
+    let b = Ring::create(RawRegion::new(&wb), Mode::Mpsc, None, 1, 0).unwrap();
+    core::mem::forget(Producer::attach(a).unwrap().claim(4, 1, 8).unwrap());
+    let foreign = Consumer::attach(a, 1).unwrap().blocked().unwrap().unwrap();
+    // Ring b has a live claim at the same position with the same marker, never noted.
+    let pb = Producer::attach(b).unwrap();
+    let mut live = pb.claim(4, 1, 8).unwrap();
+    let mut cb = Consumer::attach(b, 1).unwrap();
+    assert!(
+        !matches!(cb.unblock(foreign), Ok(true)),
+        "a blockage of ring a padded ring b's live claim"
+    );
+    live.write(0, b"live rec");
+    live.commit().unwrap();
+    assert_eq!(drain(&mut cb), [(4, 1, b"live rec".to_vec())]);
+    assert_eq!(b.stats().abandoned, 0);
+}
+
+/// An SPSC ring of 128 bytes whose tail stands at 120 (three 40-byte records written and consumed), so that the
+/// next 40-byte record pads the last 8 bytes and wraps.
+fn spsc_ring_before_a_wrap(w: &[AtomicU64]) -> Ring<RawRegion<'_>> {
+    let ring = Ring::create(RawRegion::new(w), Mode::Spsc, Some(64), 1, 0).unwrap();
+    let p = SpscProducer::attach(ring, 2).unwrap();
+    let mut c = Consumer::attach(ring, 1).unwrap();
+    for i in 0..3 {
+        p.try_write(1, i, &[7; 24]).unwrap();
+    }
+    assert_eq!(drain(&mut c).len(), 3);
+    assert_eq!(ring.stats().tail, 120);
+    ring
+}
+
+#[test]
+fn an_spsc_producer_killed_before_publishing_its_tail_is_taken_over() {
+    // The wrapping claim stores the padding (1), the marker (2), then the tail (3).
+    for k in [1, 2] {
+        let w = words(128);
+        let ring = spsc_ring_before_a_wrap(&w);
+        let stop = StopAfter::new(RawRegion::new(&w), 0, Stop::Crash);
+        let crashing = Ring::open(&stop, crate::Spins(0)).unwrap();
+        let p = SpscProducer::attach(crashing, 3).unwrap();
+        stop.arm(k);
+        assert!(dies(|| p.try_write(1, 9, &[9; 24]).unwrap()), "k={k}");
+        drop(p); // a dead process detaches nothing
+        assert_eq!(ring.stats().tail, 120, "k={k}: the tail was never published");
+        let mut c = Consumer::attach(ring, 4).unwrap();
+        assert!(drain(&mut c).is_empty(), "k={k}: nothing lies before the tail");
+        assert!(c.position() <= ring.stats().tail, "k={k}: consumed past the tail");
+        // SAFETY: the producer registered as 3 is dead (it crashed above; nothing of it runs any more).
+        assert!(unsafe { ring.evict_spsc_producer(3) });
+        let next = SpscProducer::attach(ring, 5).unwrap();
+        for i in 0..4 {
+            next.try_write(2, i, &[i as u8; 24])
+                .unwrap_or_else(|e| panic!("k={k}: {e}"));
+            assert_eq!(drain(&mut c), [(2, i, std::vec![i as u8; 24])], "k={k}");
+        }
+        assert_all_zero(&ring);
+    }
+}
+
+#[test]
+fn a_commit_after_its_claim_was_unblocked_is_refused_and_not_delivered() {
+    for drained_first in [false, true] {
+        let w = words(256);
+        let ring = Ring::create(RawRegion::new(&w), Mode::Mpsc, None, 1, 0).unwrap();
+        let p = Producer::attach(ring).unwrap();
+        let mut c = Consumer::attach(ring, 1).unwrap();
+        let mut late = p.claim(1, 1, 8).unwrap();
+        let noted = c.blocked().unwrap().unwrap();
+        // The deadline passes; the producer was only slow.
+        assert!(c.unblock(noted).unwrap());
+        if drained_first {
+            assert!(drain(&mut c).is_empty());
+        }
+        late.write(0, b"too late");
+        assert_eq!(
+            late.commit(),
+            Err(Abandoned),
+            "the late producer learns it was abandoned"
+        );
+        p.try_write(2, 2, b"next").unwrap();
+        assert_eq!(
+            drain(&mut c),
+            [(2, 2, b"next".to_vec())],
+            "drained first: {drained_first}"
+        );
+        assert_eq!((ring.stats().abandoned, ring.stats().records), (1, 1));
+        assert_all_zero(&ring);
+    }
+}
+
+#[test]
+fn a_zero_length_claim_whose_marker_comes_after_its_unblock_is_abandoned() {
+    // The producer pauses right after its tail CAS (write 1); the consumer notes the zero-length claim, and (after
+    // the deadline) pads it, and maybe drains past it, before the producer stores its marker.
+    for drain_in_pause in [false, true] {
+        let w = words(256);
+        let ring = Ring::create(RawRegion::new(&w), Mode::Mpsc, None, 1, 0).unwrap();
+        let consumer = core::cell::RefCell::new(Consumer::attach(ring, 1).unwrap());
+        let pause = || {
+            let mut c = consumer.borrow_mut();
+            let noted = c.blocked().unwrap().expect("the zero-length claim blocks");
+            assert_eq!((noted.source_id(), noted.extent()), (None, 32));
+            assert!(c.unblock(noted).unwrap());
+            if drain_in_pause {
+                assert!(drain(&mut c).is_empty());
+            }
+        };
+        let stop = StopAfter::new(RawRegion::new(&w), 0, Stop::Pause(&pause));
+        let paused = Producer::attach(Ring::open(&stop, crate::Spins(0)).unwrap()).unwrap();
+        stop.arm(1);
+        let late = paused.try_write(3, 1, &[3; 16]);
+        assert!(stop.stopped());
+        assert_eq!(late, Err(ClaimError::Abandoned), "drain in pause {drain_in_pause}");
+        let p = Producer::attach(ring).unwrap();
+        p.try_write(2, 2, b"next").unwrap();
+        let mut c = consumer.into_inner();
+        assert_eq!(
+            drain(&mut c),
+            [(2, 2, b"next".to_vec())],
+            "drain in pause {drain_in_pause}"
+        );
+        assert_eq!((ring.stats().abandoned, ring.stats().records), (1, 1));
+        assert_all_zero(&ring);
+    }
+}
+
+#[test]
+fn create_refuses_a_ring_with_an_attached_consumer() {
+    let w = words(256);
+    let ring = Ring::create(RawRegion::new(&w), Mode::Mpsc, None, 1, 0).unwrap();
+    let p = Producer::attach(ring).unwrap();
+    p.try_write(1, 1, b"unreleased").unwrap();
+    let mut c = Consumer::attach(ring, 7).unwrap();
+    let batch = c.poll(usize::MAX).unwrap().unwrap();
+    let again = Ring::create(RawRegion::new(&w), Mode::Mpsc, None, 1, 0);
+    assert_eq!(again.err(), Some(RingError::AlreadyAttached(7)));
+    assert_eq!(
+        Records::new(batch.bytes()).next().unwrap().unwrap().payload,
+        b"unreleased"
+    );
+    batch.release();
+}
+
+/// Rewrites the ring's layout version to 1, as the previous release left it (no release watermark).
+fn as_version_1(ring: &Ring<RawRegion<'_>>) {
+    let vk = ring.memory().load(8, Ordering::Relaxed);
+    ring.memory().store(8, (vk & !0xffff_ffff) | 1, Ordering::Relaxed);
+}
+
+#[test]
+fn a_version_1_ring_with_a_moved_head_is_read() {
+    let w = words(256);
+    let ring = Ring::create(RawRegion::new(&w), Mode::Mpsc, None, 1, 0).unwrap();
+    let p = Producer::attach(ring).unwrap();
+    let mut c = Consumer::attach(ring, 1).unwrap();
+    p.try_write(1, 1, b"consumed").unwrap();
+    assert_eq!(drain(&mut c).len(), 1);
+    drop(c);
+    p.try_write(1, 2, b"pending").unwrap();
+    // The previous release had no watermark: word 136 stayed zero while the head moved.
+    ring.memory().store(RELEASE_TO_AT, 0, Ordering::Relaxed);
+    ring.memory().store(RELEASE_TO_AT + 8, 0, Ordering::Relaxed);
+    as_version_1(&ring);
+    let old = Ring::open(RawRegion::new(&w), crate::Spins(0)).unwrap();
+    let mut c = Consumer::attach(old, 1).unwrap();
+    assert_eq!(drain(&mut c), [(1, 2, b"pending".to_vec())]);
+}
+
+#[test]
+fn an_in_range_garbage_watermark_is_not_trusted() {
+    let w = words(256);
+    let ring = Ring::create(RawRegion::new(&w), Mode::Mpsc, None, 1, 0).unwrap();
+    let p = Producer::attach(ring).unwrap();
+    // Two committed records, never consumed; the second one's payload looks like a record header.
+    p.try_write(1, 1, &[0; 16]).unwrap(); // 0..32
+    let forged = Word0::data(24, 66).encode().to_le_bytes();
+    let mut payload = [0u8; 24];
+    payload[..8].copy_from_slice(&forged);
+    payload[8..16].copy_from_slice(&5u64.to_le_bytes());
+    p.try_write(1, 2, &payload).unwrap(); // 32..72, its payload at 48
+                                          // Garbage in the watermark, inside the claimed space and aligned: the middle of the second record.
+    ring.memory().store(RELEASE_TO_AT, 48, Ordering::Relaxed);
+    let attached = Consumer::attach(ring, 1);
+    if let Ok(mut c) = attached {
+        let got = drain(&mut c);
+        assert_eq!(
+            got.len(),
+            2,
+            "committed records were zeroed or a forged one delivered: {got:?}"
+        );
+    }
 }

@@ -121,7 +121,7 @@ fn mpsc_abandoned_claims_are_unblocked_and_nothing_else_is_lost() {
                                 continue;
                             }
                             grant.write(bytes.len() / 2, &bytes[bytes.len() / 2..]);
-                            grant.commit();
+                            grant.commit().unwrap();
                             seq += 1;
                         }
                         Err(ClaimError::Full) => std::hint::spin_loop(),

@@ -20,7 +20,7 @@ fn a_producer_killed_between_claim_and_commit_is_one_abandoned_record() {
         grant.write(0, &[0xab; 16]);
         child::say("claimed");
         child::hear(); // killed while it waits here, the grant neither committed nor aborted
-        grant.commit();
+        grant.commit().unwrap();
         return;
     }
     let dir = tempfile::tempdir().unwrap();

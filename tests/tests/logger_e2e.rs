@@ -40,7 +40,7 @@ fn log_messages(producer: &Producer, n: u64) {
             let (head, tail) = bytes.split_at(bytes.len() / 2);
             grant.write(0, head);
             grant.write(head.len(), tail);
-            grant.commit();
+            grant.commit().unwrap();
         }
     }
 }

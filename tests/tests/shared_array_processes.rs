@@ -162,8 +162,13 @@ fn a_writer_killed_in_its_write_section_stalls_until_recovered() {
     assert!(a.set(&[0], 5).unwrap_err().is_stall(), "writers stall too");
     assert!(SharedArrayDyn::open(&name).unwrap().read().unwrap_err().is_stall());
 
-    assert!(reader.recover());
-    assert!(!reader.recover(), "nothing left to recover");
+    let stalled = e.stall().expect("a stall").sequence;
+    assert_eq!(
+        reader.stall().map(|s| (s.sequence, s.pid, s.alive)),
+        Some((stalled, pid, Some(false)))
+    );
+    assert!(reader.recover(stalled));
+    assert!(!reader.recover(stalled), "nothing left to recover");
     let (snap, data) = reader.read_whole().unwrap();
     assert!(snap.suspect, "a recovered array is suspect");
     assert_eq!(

@@ -764,7 +764,10 @@ fn take_over(
                 pid: holder as u32,
             });
         }
-        ring.evict_consumer(holder);
+        // SAFETY: the holder's process is dead (checked just above: it is no longer running), so it makes no
+        // further stores; its exit ordered its last ones before ours. Nothing else attaches meanwhile: a live
+        // logger of the name would have been refused by `stale_region`.
+        unsafe { ring.evict_consumer(holder) };
     }
     let mut consumer = RingConsumer::attach(ring, u64::from(std::process::id())).map_err(ring_err)?;
     let ring_id = region.ring_id();

@@ -48,6 +48,12 @@ pub enum LogError {
     /// The ring's positions are inconsistent: its memory is corrupt.
     #[error("the logger's ring is corrupt")]
     Corrupt,
+    /// The logger gave the record's claim up before it was committed (the claim was held past the abandon timeout
+    /// while the logger stopped or took over a dead one): the record was not logged, and is counted as abandoned.
+    #[error(
+        "the logger gave the record up before it was committed (held past the abandon timeout); it was not logged"
+    )]
+    Abandoned,
 }
 
 /// A producer for one source of a running [`DataLogger`](super::DataLogger), in this process or another.
@@ -66,7 +72,7 @@ pub enum LogError {
 /// camera.log_at(1_500, b"frame 2").unwrap();
 /// let mut grant = camera.claim(4).unwrap();
 /// grant.write(0, &42u32.to_le_bytes());
-/// grant.commit();
+/// grant.commit().unwrap();
 /// let report = logger.stop().unwrap();
 /// assert_eq!(report.source(7).unwrap().records, 4); // the onset record and three messages
 /// ```
@@ -462,6 +468,7 @@ fn place_onset(now: Instant, now_us: u64, onset_us: u64) -> Instant {
 fn claim_error(e: ClaimError, state: u64) -> LogError {
     match e {
         ClaimError::TooLarge { len, max } => LogError::TooLarge { len, max },
+        ClaimError::Abandoned => LogError::Abandoned,
         _ if state == TAKEN_OVER => LogError::TakenOver,
         ClaimError::Full | ClaimError::Closed if state != RUNNING => LogError::Stopped,
         ClaimError::Full => LogError::Full,
@@ -498,9 +505,13 @@ impl LogGrant<'_> {
     }
 
     /// Publishes the record.
+    ///
+    /// # Errors
+    /// [`LogError::Abandoned`] if the logger gave the claim up first (it was held past the abandon timeout while
+    /// the logger stopped or took over a dead one): the record is not logged, and is counted as abandoned.
     #[inline]
-    pub fn commit(self) {
-        self.grant.commit();
+    pub fn commit(self) -> Result<(), LogError> {
+        self.grant.commit().map_err(|_| LogError::Abandoned)
     }
 
     /// Withdraws the record.

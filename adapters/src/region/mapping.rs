@@ -372,6 +372,11 @@ impl Memory for Region {
     }
 
     #[inline]
+    fn identity(&self) -> usize {
+        self.raw().identity()
+    }
+
+    #[inline]
     fn load(&self, offset: usize, order: Ordering) -> u64 {
         self.raw().load(offset, order)
     }

@@ -360,9 +360,15 @@ impl SharedArrayDyn {
         self.handle.write_shaped(dtype, shape, None, self.handle.timeout, 1)
     }
 
-    /// Clears a stall left by a dead writer; see [`SharedArray::recover`](super::SharedArray::recover).
-    pub fn recover(&self) -> bool {
-        self.handle.array.recover()
+    /// The writer in its write section now; see [`SharedArray::stall`](super::SharedArray::stall).
+    pub fn stall(&self) -> Option<super::WriterStall> {
+        self.handle.array.stall().map(super::WriterStall::from_core)
+    }
+
+    /// Clears the stall at odd sequence `stalled`, left by a dead writer; see
+    /// [`SharedArray::recover`](super::SharedArray::recover).
+    pub fn recover(&self, stalled: u64) -> bool {
+        self.handle.array.recover(stalled)
     }
 
     /// Keeps the region after this (creating) handle drops.

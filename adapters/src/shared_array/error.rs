@@ -44,6 +44,9 @@ pub enum SharedArrayError {
         alive: Option<bool>,
         /// When its write started, in ns since the UNIX epoch (0 when unknown).
         since_ns: u64,
+        /// The odd sequence it holds: what [`recover`](super::SharedArray::recover) takes, to clear this stall
+        /// and no later one.
+        sequence: u64,
     },
     /// Writers kept completing writes while a reader retried, beyond its timeout.
     #[error("array {name}: writers kept it busy beyond the timeout")]
@@ -120,8 +123,8 @@ fn held_for(since_ns: u64) -> String {
 fn liveness(alive: Option<bool>) -> &'static str {
     match alive {
         Some(true) => " (the process is alive: slow, or stopped)",
-        Some(false) => " (the process is dead: call recover())",
-        None => " (call recover() if no writer is running)",
+        Some(false) => " (the process is dead: call recover(sequence))",
+        None => " (call recover(sequence) if no writer is running)",
     }
 }
 
@@ -142,13 +145,14 @@ impl SharedArrayError {
         let name = name.to_string();
         match e {
             ArrayError::Region(reason) => RegionError::from_layout(&name, reason).into(),
-            ArrayError::WriterStalled { token, since } => {
+            ArrayError::WriterStalled { token, since, sequence } => {
                 let pid = pid_of(token);
                 SharedArrayError::WriterStalled {
                     name,
                     pid,
                     alive: (pid != 0).then(|| crate::region::pid_alive(u64::from(pid))),
                     since_ns: since,
+                    sequence,
                 }
             }
             ArrayError::Busy => SharedArrayError::Busy { name },
@@ -179,6 +183,52 @@ impl SharedArrayError {
     pub fn is_stall(&self) -> bool {
         matches!(self, SharedArrayError::WriterStalled { .. })
     }
+
+    /// The stall this error reports, for [`recover`](super::SharedArray::recover): `None` for other errors.
+    pub fn stall(&self) -> Option<WriterStall> {
+        match *self {
+            SharedArrayError::WriterStalled {
+                pid,
+                alive,
+                since_ns,
+                sequence,
+                ..
+            } => Some(WriterStall {
+                sequence,
+                pid,
+                alive,
+                since_ns,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A writer holding an array's write section: what [`SharedArray::stall`](super::SharedArray::stall) and
+/// [`SharedArrayError::stall`] report, and what [`SharedArray::recover`](super::SharedArray::recover) takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriterStall {
+    /// The odd sequence the writer holds.
+    pub sequence: u64,
+    /// Its process id (0: it had not recorded itself yet).
+    pub pid: u32,
+    /// Whether that process is alive (`None` when the pid is unknown).
+    pub alive: Option<bool>,
+    /// When its write started, in ns since the UNIX epoch (0 when unknown).
+    pub since_ns: u64,
+}
+
+impl WriterStall {
+    /// The stall the core reports, with the writer's liveness looked up.
+    pub(crate) fn from_core(stall: seqring_core::seqlock::Stall) -> Self {
+        let pid = pid_of(stall.token);
+        WriterStall {
+            sequence: stall.sequence,
+            pid,
+            alive: (pid != 0).then(|| crate::region::pid_alive(u64::from(pid))),
+            since_ns: stall.since,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -195,6 +245,7 @@ mod tests {
             ArrayError::WriterStalled {
                 token: token_of(me),
                 since: crate::region::clock::now_ns(),
+                sequence: 3,
             },
             8,
         );
@@ -204,7 +255,15 @@ mod tests {
             text.contains("array a1") && text.contains(&format!("pid {me}")),
             "{text}"
         );
-        let e = SharedArrayError::from_core("a1", ArrayError::WriterStalled { token: 0, since: 0 }, 8);
+        let e = SharedArrayError::from_core(
+            "a1",
+            ArrayError::WriterStalled {
+                token: 0,
+                since: 0,
+                sequence: 1,
+            },
+            8,
+        );
         assert!(e.to_string().contains("unknown writer"), "{e}");
     }
 }

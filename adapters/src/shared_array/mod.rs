@@ -37,7 +37,7 @@ mod index;
 
 pub use cell::AtomicElement;
 pub use dynamic::{inspect, ArrayInspection, DynRead, SharedArrayDyn};
-pub use error::SharedArrayError;
+pub use error::{SharedArrayError, WriterStall};
 pub use handle::{ArrayOptions, DEFAULT_TIMEOUT};
 pub use seqring_core::seqlock::Snapshot;
 
@@ -633,13 +633,31 @@ impl<T: Element> SharedArray<T> {
             .write_shaped(T::DTYPE, shape, data.map(bytemuck::cast_slice), timeout, size_of::<T>())
     }
 
-    /// Clears a stall left by a writer that died in its write section. Returns whether there was one. Reads then
-    /// report [`Snapshot::suspect`] until the next whole-array write.
+    /// The writer in its write section now, if any, with its liveness: look at it, judge it dead, then pass its
+    /// [`sequence`](WriterStall::sequence) to [`SharedArray::recover`].
+    pub fn stall(&self) -> Option<WriterStall> {
+        self.handle.array.stall().map(WriterStall::from_core)
+    }
+
+    /// Clears the stall at odd sequence `stalled` (from [`SharedArrayError::WriterStalled`],
+    /// [`SharedArrayError::stall`] or [`SharedArray::stall`]), left by a writer that died in its write section.
+    /// Returns whether it cleared that stall: `false` if the sequence moved on meanwhile (the writer finished,
+    /// another process recovered it, or a live writer has locked since), so two recoverers of one dead writer
+    /// never take a live writer's lock. Reads then report [`Snapshot::suspect`] until the next whole-array write.
     ///
-    /// Call it only when the writer named by [`SharedArrayError::WriterStalled`] is dead (`alive: Some(false)`),
-    /// or known to be gone: recovering from a live writer lets two writers interleave.
-    pub fn recover(&self) -> bool {
-        self.handle.array.recover()
+    /// Call it only when the writer that held `stalled` is dead (`alive: Some(false)`), or known to be gone:
+    /// recovering from a live writer lets two writers interleave.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let a = SharedArray::<u64>::create(&format!("doc-recover-{}", std::process::id()), &[2])?;
+    /// assert_eq!(a.stall(), None);
+    /// assert!(!a.recover(1), "no stall at sequence 1");
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn recover(&self, stalled: u64) -> bool {
+        self.handle.array.recover(stalled)
     }
 
     /// Test support: takes the writer lock, writes `partial` from element 0, calls `held`, and then never returns,
