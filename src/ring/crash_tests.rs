@@ -7,7 +7,6 @@
 //! - a crashed consumer (inside `release` or `unblock`) is evicted, and its successor delivers every record
 //!   exactly once or, for a batch whose release had not begun, again whole.
 
-use super::record::Records;
 use super::*;
 use crate::memory::RawRegion;
 use crate::patience::Spins;
@@ -15,22 +14,7 @@ use crate::sync::AtomicU64;
 use crate::testing::{Stop, StopAfter};
 use std::vec::Vec;
 
-fn words(capacity: usize) -> Vec<AtomicU64> {
-    crate::memory::test_words(region_len(capacity).unwrap())
-}
-
-/// (source, timestamp, payload) of every record of every batch, released as it goes.
-fn drain(consumer: &mut Consumer<RawRegion<'_>>) -> Vec<(u8, u64, Vec<u8>)> {
-    let mut out = Vec::new();
-    while let Some(batch) = consumer.poll(usize::MAX).unwrap() {
-        for r in Records::new(batch.bytes()) {
-            let r = r.unwrap();
-            out.push((r.source_id, r.timestamp, r.payload.to_vec()));
-        }
-        batch.release();
-    }
-    out
-}
+use super::tests::{drain, words};
 
 /// Drains, and unblocks whatever blocks the head (its deadline having passed), until nothing is left.
 fn drain_unblocking(consumer: &mut Consumer<RawRegion<'_>>) -> Vec<(u8, u64, Vec<u8>)> {

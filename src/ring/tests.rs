@@ -6,11 +6,13 @@ use crate::memory::RawRegion;
 use crate::sync::AtomicU64;
 use std::vec::Vec;
 
-fn words(capacity: usize) -> Vec<AtomicU64> {
+/// Zeroed words for a ring region with a data area of `capacity` bytes.
+pub(super) fn words(capacity: usize) -> Vec<AtomicU64> {
     crate::memory::test_words(region_len(capacity).unwrap())
 }
 
-fn drain(consumer: &mut Consumer<RawRegion<'_>>) -> Vec<(u8, u64, Vec<u8>)> {
+/// (source, timestamp, payload) of every record of every batch, released as it goes.
+pub(super) fn drain(consumer: &mut Consumer<RawRegion<'_>>) -> Vec<(u8, u64, Vec<u8>)> {
     let mut out = Vec::new();
     while let Some(batch) = consumer.poll(usize::MAX).unwrap() {
         for r in Records::new(batch.bytes()) {
