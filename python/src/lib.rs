@@ -19,6 +19,7 @@ mod errors;
 mod logger;
 mod named_lock;
 mod ndarray;
+mod tail;
 mod tracker;
 
 use pyo3::prelude::*;
@@ -34,6 +35,7 @@ fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(checksum::directory_checksum, m)?)?;
     m.add_class::<logger::PyDataLogger>()?;
     m.add_class::<logger::PyProducer>()?;
+    m.add_class::<tail::PyLogTail>()?;
     m.add_class::<named_lock::NamedLock>()?;
     m.add_class::<compat::CompatBase>()?;
     let count_fork = wrap_pyfunction!(named_lock::count_fork, m)?;

@@ -7,11 +7,11 @@
 - :mod:`seqring.errors`: :class:`SeqringError` and its subclasses.
 """
 
-from ._seqring import DataLogger, LogArchive, Producer, SharedArray, assemble_log_archives, directory_checksum
+from ._seqring import DataLogger, LogArchive, LogTail, Producer, SharedArray, assemble_log_archives, directory_checksum
 from . import errors
 from .errors import *  # noqa: F403 (the names in errors.__all__)
 from .tracker import JobState, ProcessingStatus, ProcessingTracker, TrackerStatus
 
 __all__ = ["SharedArray", "LogArchive", "assemble_log_archives", "errors", *errors.__all__]
 __all__ += ["ProcessingTracker", "ProcessingStatus", "JobState", "TrackerStatus", "directory_checksum"]
-__all__ += ["DataLogger", "Producer"]
+__all__ += ["DataLogger", "Producer", "LogTail"]
