@@ -126,6 +126,13 @@ pub enum ArrayError {
     },
     /// Writers kept completing writes while this reader retried, beyond its patience.
     Busy,
+    /// The contents are a partial write recovered from a dead writer ([`SeqArray::recover`]): suspect until the
+    /// next whole write. The lean read ([`SeqArray::read_into`]) refuses them; [`SeqArray::read`] returns them
+    /// with the flag set, for callers that accept them.
+    Suspect {
+        /// The version read.
+        version: u64,
+    },
     /// The shape has more than [`MAX_DIMS`] dimensions or its element count overflows.
     BadShape,
     /// The shape needs more bytes than the capacity.
@@ -168,6 +175,10 @@ impl core::fmt::Display for ArrayError {
                 )
             }
             ArrayError::Busy => f.write_str("writers kept the array busy beyond the reader's patience"),
+            ArrayError::Suspect { version } => write!(
+                f,
+                "version {version} is a partial write recovered from a dead writer: suspect until the next whole write"
+            ),
             ArrayError::BadShape => write!(f, "shape has more than {MAX_DIMS} dimensions or too many elements"),
             ArrayError::CapacityExceeded { needed, capacity } => {
                 write!(f, "shape needs {needed} bytes but the array holds {capacity}")
@@ -458,8 +469,9 @@ impl<M: Memory> SeqArray<M> {
     /// for hot loops, which skips the [`Snapshot`] (shape, time, token) that [`SeqArray::read_elements`] builds.
     ///
     /// # Errors
-    /// [`ArrayError::DTypeMismatch`], [`ArrayError::OutOfBounds`], and [`ArrayError::WriterStalled`] or
-    /// [`ArrayError::Busy`] when `patience` runs out.
+    /// [`ArrayError::DTypeMismatch`], [`ArrayError::OutOfBounds`], [`ArrayError::Suspect`] while the contents
+    /// are a recovered partial write (the lean read has no flag to carry it; [`SeqArray::read_elements`] does), and
+    /// [`ArrayError::WriterStalled`] or [`ArrayError::Busy`] when `patience` runs out.
     #[inline]
     pub fn read_into<T: Element>(
         &self,
@@ -477,6 +489,7 @@ impl<M: Memory> SeqArray<M> {
                 // Relaxed: validated by the sequence check below.
                 let dtype = self.mem.load(CUR_DTYPE_AT, Ordering::Relaxed);
                 let len = self.mem.load(NBYTES_AT, Ordering::Relaxed);
+                let flags = self.mem.load(FLAGS_AT, Ordering::Relaxed);
                 let in_range = end as u64 <= len && end <= self.capacity;
                 if in_range {
                     self.mem.copy_out(DATA_OFFSET + offset, bytes);
@@ -484,6 +497,9 @@ impl<M: Memory> SeqArray<M> {
                 // Acquire fence: pairs with the writer's Release fence after its CAS, as in `read`.
                 fence(Ordering::Acquire);
                 if self.mem.load(SEQUENCE_AT, Ordering::Relaxed) == s1 {
+                    if flags & SUSPECT != 0 {
+                        return Err(ArrayError::Suspect { version: s1 / 2 });
+                    }
                     if dtype != u64::from(T::DTYPE.code()) {
                         let array = DType::from_code(dtype).ok_or(RegionError::Corrupt("array dtype"))?;
                         return Err(ArrayError::DTypeMismatch {
@@ -1192,8 +1208,14 @@ mod tests {
         live.write_elements(1, &[5u64]).unwrap();
         drop(live);
         let mut out = [0u64; 2];
-        let v = a.read_into(0, &mut out, Spins(0)).unwrap();
-        assert_eq!((out, v), ([5, 5], before + 1));
+        // Still suspect (the live writer wrote element by element, never the whole array): the lean read refuses,
+        // the snapshot read hands it out flagged.
+        assert_eq!(
+            a.read_into(0, &mut out, Spins(0)),
+            Err(ArrayError::Suspect { version: before + 1 })
+        );
+        let snap = a.read_elements(0, &mut out, Spins(0)).unwrap();
+        assert_eq!((out, snap.version, snap.suspect), ([5, 5], before + 1, true));
     }
 
     /// Every crash point of a writer and of a recoverer: after store k, the successor (a reader, a writer, a

@@ -176,11 +176,23 @@ fn a_writer_killed_in_its_write_section_stalls_until_recovered() {
         vec![2, 2, 2, 2, 1, 1, 1, 1],
         "the dead writer's partial write is visible"
     );
+    // Every read that cannot carry the flag refuses the suspect contents instead of returning them as Ok.
+    let suspect = |r: Result<(), SharedArrayError>| matches!(r, Err(SharedArrayError::Suspect { .. }));
+    assert!(suspect(reader.read_into(&mut [0u64; 8]).map(drop)), "read_into");
+    assert!(suspect(reader.get(&[0]).map(drop)), "get");
+    assert!(suspect(reader.to_vec().map(drop)), "to_vec");
+    assert!(
+        suspect(reader.read_if_changed(0, &mut [0u64; 8]).map(drop)),
+        "read_if_changed"
+    );
     a.set(&[0], 5).unwrap();
     assert!(reader.snapshot().unwrap().suspect, "a partial write does not clear it");
+    assert!(suspect(reader.read_into(&mut [0u64; 8]).map(drop)));
     a.write(&[3; 8]).unwrap();
     let (snap, data) = reader.read_whole().unwrap();
     assert_eq!((snap.suspect, data), (false, vec![3; 8]), "a whole write clears it");
+    assert_eq!(reader.to_vec().unwrap(), vec![3; 8]);
+    assert_eq!(reader.get(&[7]).unwrap(), 3);
 }
 
 /// The reshape test's pattern: shape `[4]` or `[2, 3]`, every element `count << K_BITS | k` for write `k` (the

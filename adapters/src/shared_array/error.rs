@@ -8,6 +8,16 @@ use seqring_core::DType;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SharedArrayError {
+    /// The contents are a partial write recovered from a dead writer (`recover`): suspect until the next whole
+    /// write. The element and slice reads refuse them; `read_whole`, `read_at` and `snapshot` return them with
+    /// [`Snapshot::suspect`](super::Snapshot::suspect) set, for callers that accept them.
+    #[error("array {name} holds a partial write recovered from a dead writer (version {version}): its contents are suspect until the next whole write; read them with read_whole() to accept them")]
+    Suspect {
+        /// The array.
+        name: String,
+        /// The version read.
+        version: u64,
+    },
     /// Creating, opening or validating the region failed (missing, existing, denied, wrong kind, bad layout, too
     /// new, bad name).
     #[error(transparent)]
@@ -156,6 +166,7 @@ impl SharedArrayError {
                 }
             }
             ArrayError::Busy => SharedArrayError::Busy { name },
+            ArrayError::Suspect { version } => SharedArrayError::Suspect { name, version },
             ArrayError::DTypeMismatch { array, requested } => SharedArrayError::DTypeMismatch {
                 name,
                 expected: requested,

@@ -268,7 +268,9 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// [`SharedArrayError::OutOfBounds`] if `dst` is longer than the array, [`SharedArrayError::DTypeMismatch`]
     /// after a reshape to another type, [`SharedArrayError::WriterStalled`] or [`SharedArrayError::Busy`] after the
-    /// timeout.
+    /// timeout, [`SharedArrayError::Suspect`] after a [`recover`](Self::recover) until the next whole write (as
+    /// [`get`](Self::get), [`to_vec`](Self::to_vec) and [`read_if_changed`](Self::read_if_changed); the snapshot
+    /// reads hand such contents out with [`Snapshot::suspect`] set).
     #[inline]
     pub fn read_into(&self, dst: &mut [T]) -> Result<u64, SharedArrayError> {
         self.try_read_into(dst, self.handle.timeout)
@@ -367,7 +369,14 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// As [`SharedArray::read_into`].
     pub fn try_to_vec(&self, timeout: Duration) -> Result<Vec<T>, SharedArrayError> {
-        Ok(self.try_read_whole(timeout)?.1)
+        let (snapshot, data) = self.try_read_whole(timeout)?;
+        if snapshot.suspect {
+            return Err(SharedArrayError::Suspect {
+                name: self.name().to_string(),
+                version: snapshot.version,
+            });
+        }
+        Ok(data)
     }
 
     /// The whole current contents and the snapshot they belong to, consistent with each other even while a writer
