@@ -651,6 +651,14 @@ impl SharedArray {
         Ok(handle.stall().is_some_and(|stall| handle.recover(stall.sequence)))
     }
 
+    /// Whether the contents are a partial write recovered from a dead writer (see :meth:`recover`): ``True`` until
+    /// the next whole write. :meth:`read` hands such contents out; check this flag before trusting them.
+    #[getter]
+    fn suspect(&self, py: Python<'_>) -> PyResult<bool> {
+        let handle = self.handle()?;
+        py.detach(|| handle.snapshot()).map(|s| s.suspect).map_err(array_error)
+    }
+
     /// The version: changes with every completed write (no wait).
     #[getter]
     fn version(&self) -> PyResult<u64> {

@@ -351,14 +351,17 @@ def test_a_dead_writer_times_out_readers_and_writers_until_recovered(name):
     with SharedArray.create(name, 4, "i2", timeout=0.05) as a:
         a.write([1, 2, 3, 4])
         assert a.recover() is False, "nothing to recover"
+        assert not a.suspect
         pid = forge_dead_writer(name)
         for call in (a.read, lambda: a.write([5, 6, 7, 8]), lambda: a[0], lambda: a.__setitem__(0, 1)):
             with pytest.raises(seqring.SeqringTimeoutError) as e:
                 call()
             assert isinstance(e.value, TimeoutError) and f"pid {pid}" in str(e.value) and "dead" in str(e.value)
         assert a.recover() is True and a.recover() is False
+        assert a.suspect, "a recovered array says its contents are suspect"
         assert a.read().tolist() == [1, 2, 3, 4]
         a.write([5, 6, 7, 8])
+        assert not a.suspect, "a whole write clears it"
         assert SharedArray.open(name).read().tolist() == [5, 6, 7, 8]
 
 
