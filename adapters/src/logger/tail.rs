@@ -291,7 +291,8 @@ impl LogTail {
         let n = read_full_at(&cur.file, &mut self.buf, cur.offset).map_err(io)?;
         self.buf.truncate(n);
         let mut pos = 0usize;
-        if cur.offset == 0 {
+        let reads_header = cur.offset == 0;
+        if reads_header {
             if self.buf.len() < FILE_HEADER_LEN {
                 return Ok(false);
             }
@@ -340,7 +341,7 @@ impl LogTail {
             pos = range.end;
         }
         cur.offset += pos as u64;
-        Ok(pos > start || (start > 0 && pos == start && cur.offset as usize == FILE_HEADER_LEN))
+        Ok(reads_header || pos > start)
     }
 }
 
