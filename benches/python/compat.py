@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from timing import per_call_times
 
 REPO = Path(__file__).resolve().parents[2]
 ONSET_US = 1_700_000_000_000_000
@@ -33,13 +34,7 @@ ONSET_US = 1_700_000_000_000_000
 
 def per_call_ns(fn, calls, rounds):
     """The median over ``rounds`` of the mean time per call of ``calls`` calls of ``fn`` (ns)."""
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter_ns()
-        for _ in range(calls):
-            fn()
-        times.append((time.perf_counter_ns() - start) / calls)
-    return statistics.median(times)
+    return statistics.median(per_call_times(fn, calls, rounds))
 
 
 def arrays(ax, calls, rounds, out):

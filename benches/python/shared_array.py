@@ -13,22 +13,17 @@ import argparse
 import multiprocessing as mp
 import os
 import statistics
-import time
 from multiprocessing import shared_memory
 
 import numpy as np
+from timing import per_call_times
 
 import seqring
 
 
 def per_call_ns(fn, calls, rounds):
     """The median and min over `rounds` of the mean time per call of `calls` calls (ns)."""
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter_ns()
-        for _ in range(calls):
-            fn()
-        times.append((time.perf_counter_ns() - start) / calls)
+    times = per_call_times(fn, calls, rounds)
     return statistics.median(times), min(times)
 
 

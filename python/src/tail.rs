@@ -99,15 +99,7 @@ impl PyLogTail {
     }
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<(u8, u64, Bound<'py, PyBytes>)>> {
-        loop {
-            let (m, finished) = self.wait(py, Duration::from_millis(200))?;
-            if let Some(m) = m {
-                return Ok(Some(message(py, m)));
-            }
-            if finished {
-                return Ok(None);
-            }
-            py.check_signals()?;
-        }
+        // Without a timeout, `next` returns None only once the logger stopped: the end of the iteration.
+        self.next(py, None)
     }
 }

@@ -30,7 +30,7 @@ use super::onsets::OnsetBook;
 use super::{backing, region_name, LOG_DIR_SUFFIX};
 use crate::region::RegionError;
 use crate::segment::reader::{check_batch, check_header};
-use crate::segment::{Dedup, SegmentError, Tail, EXTENSION, FILE_HEADER_LEN};
+use crate::segment::{skip_delivered, Dedup, SegmentError, Tail, EXTENSION, FILE_HEADER_LEN};
 
 /// How often a waiting tail looks for new data.
 pub const POLL: Duration = Duration::from_millis(2);
@@ -313,13 +313,10 @@ impl LogTail {
                 Err(tail) => return Err(segment_error(&cur.path, tail, cur.offset).into()),
             };
             let records = &self.buf[range.clone()];
-            let mut ends = Vec::new();
-            let mut probe = Records::new(records);
-            while let Some(Ok(_)) = probe.next() {
-                ends.push(probe.offset() as u64);
-            }
-            let first_new = self.dedup.first_new(origin, &ends);
-            for record in Records::new(records).flatten().skip(first_new) {
+            let seen = self.dedup.seen_prefix(origin, records.len() as u64);
+            let mut fresh = Records::new(records);
+            skip_delivered(&mut fresh, seen);
+            for record in fresh.flatten() {
                 let s = usize::from(record.source_id);
                 if !self.seen_onset[s] && record.timestamp == 0 && record.payload.len() == 8 {
                     self.seen_onset[s] = true;

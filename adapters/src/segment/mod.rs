@@ -131,6 +131,18 @@ pub fn batch_header(origin: Origin, records: &[u8]) -> [u8; BATCH_HEADER_LEN] {
     out
 }
 
+/// Advances `records` (at the start of a batch) past the records that end within its first `seen` bytes: those
+/// already delivered, by [`Dedup::seen_prefix`].
+pub fn skip_delivered(records: &mut seqring_core::ring::record::Records<'_>, seen: u64) {
+    loop {
+        let mut probe = records.clone();
+        match probe.next() {
+            Some(Ok(_)) if probe.offset() as u64 <= seen => *records = probe,
+            _ => return,
+        }
+    }
+}
+
 /// The checksum of a version 2 batch: xxh3-64 over its header's first 32 bytes, then its records.
 pub(crate) fn batch_checksum(header: &[u8], records: &[u8]) -> u64 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
@@ -140,16 +152,16 @@ pub(crate) fn batch_checksum(header: &[u8], records: &[u8]) -> u64 {
 }
 
 /// Skips the records a log directory holds twice after a logger crash (see the module docs): feed it the
-/// batches of every segment in name order; it says which records are new.
+/// batches of every segment in name order; it says how much of each was already delivered.
 ///
 /// # Examples
 /// ```
 /// use seqring::segment::{Dedup, Origin};
 /// let mut dedup = Dedup::default();
 /// // The dead logger wrote ring bytes 0..96; its successor wrote 64..160 again from the same ring.
-/// assert_eq!(dedup.first_new(Origin { ring: 9, position: 0 }, &[24, 64, 96]), 0);
-/// assert_eq!(dedup.first_new(Origin { ring: 9, position: 64 }, &[32, 64, 96]), 1);
-/// assert_eq!(dedup.first_new(Origin::NONE, &[8]), 0);
+/// assert_eq!(dedup.seen_prefix(Origin { ring: 9, position: 0 }, 96), 0);
+/// assert_eq!(dedup.seen_prefix(Origin { ring: 9, position: 64 }, 96), 32); // records ending by byte 32: repeats
+/// assert_eq!(dedup.seen_prefix(Origin::NONE, 8), 0);
 /// ```
 #[derive(Debug, Default, Clone)]
 pub struct Dedup {
@@ -158,27 +170,22 @@ pub struct Dedup {
 }
 
 impl Dedup {
-    /// For a batch from `origin` whose records end at the given offsets within the batch (increasing), the index
-    /// of the first record that is not a repeat; every record before it was already delivered. Records from
-    /// [`Origin::NONE`] are always new.
-    pub fn first_new(&mut self, origin: Origin, record_ends: &[u64]) -> usize {
+    /// Notes a batch of `len` bytes from `origin` and returns how many of its leading bytes were already
+    /// delivered: a record of the batch is a repeat exactly when it ends within them ([`skip_delivered`]).
+    /// Batches from [`Origin::NONE`] are always new.
+    pub fn seen_prefix(&mut self, origin: Origin, len: u64) -> u64 {
         if origin.ring == 0 {
             return 0;
         }
         let high = self.high.entry(origin.ring).or_insert(0);
-        let first = record_ends.partition_point(|&end| origin.position + end <= *high);
-        if let Some(&last) = record_ends.last() {
-            *high = (*high).max(origin.position + last);
-        }
-        first
+        let seen = high.saturating_sub(origin.position).min(len);
+        *high = (*high).max(origin.position + len);
+        seen
     }
 
     /// Notes that a batch from `origin` reached `len` bytes past its position.
     pub fn note(&mut self, origin: Origin, len: u64) {
-        if origin.ring != 0 {
-            let high = self.high.entry(origin.ring).or_insert(0);
-            *high = (*high).max(origin.position + len);
-        }
+        self.seen_prefix(origin, len);
     }
 
     /// Adds what `other` has seen.

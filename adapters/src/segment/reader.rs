@@ -369,6 +369,37 @@ impl Segment {
         }
     }
 
+    /// The origin and length of each batch, from the batch headers alone (no checksum is computed): for planning a
+    /// read whose own pass verifies every batch, as a log directory's deduplication does. Stops at the first
+    /// header that does not fit the file.
+    pub fn batch_origins(&self) -> Vec<(Origin, u64)> {
+        let mut out = Vec::new();
+        let Some(header) = self.header else {
+            return out;
+        };
+        let (bytes, header_len) = (self.bytes(), batch_header_len(header.version));
+        let mut pos = FILE_HEADER_LEN;
+        while pos + header_len <= bytes.len() && bytes[pos..pos + 8] == BATCH_MAGIC {
+            let len = u64_at(bytes, pos + 8);
+            let end = usize::try_from(len)
+                .ok()
+                .and_then(|l| (pos + header_len).checked_add(l))
+                .filter(|&end| end <= bytes.len());
+            let Some(end) = end else { break };
+            let origin = if header.version == 1 {
+                Origin::NONE
+            } else {
+                Origin {
+                    ring: u64_at(bytes, pos + 16),
+                    position: u64_at(bytes, pos + 24),
+                }
+            };
+            out.push((origin, len));
+            pos = end;
+        }
+        out
+    }
+
     /// Every data record with the file offset of its payload, batch by batch. Stops after the first error.
     ///
     /// This is every record in the file: a log directory's reader also skips the repeats a logger crash leaves
@@ -386,22 +417,19 @@ impl Segment {
     ) -> impl Iterator<Item = Result<(u64, Record<'s>), SegmentError>> + 's {
         let base = self.bytes().as_ptr() as usize;
         self.batches().flat_map(move |batch| {
-            let (batch_offset, records, origin) = match batch {
-                Ok(b) => (b.records.as_ptr() as usize - base, Records::new(b.records), b.origin),
+            let (batch_offset, records, origin, records_len) = match batch {
+                Ok(b) => (
+                    b.records.as_ptr() as usize - base,
+                    Records::new(b.records),
+                    b.origin,
+                    b.records.len() as u64,
+                ),
                 Err(e) => return Box::new(std::iter::once(Err(e))) as Box<dyn Iterator<Item = _>>,
             };
             let mut records = records;
-            // Which records are repeats is decided per batch, up front, so the dedup borrow ends here.
             if let Some(dedup) = dedup.as_deref_mut() {
-                let mut ends = Vec::new();
-                let mut probe = records.clone();
-                while let Some(Ok(_)) = probe.next() {
-                    ends.push(probe.offset() as u64);
-                }
-                let first = dedup.first_new(origin, &ends);
-                for _ in 0..first {
-                    records.next();
-                }
+                let seen = dedup.seen_prefix(origin, records_len);
+                super::skip_delivered(&mut records, seen);
             }
             Box::new(records.map(move |r| match r {
                 Ok(rec) => Ok(((rec.payload.as_ptr() as usize - base) as u64, rec)),
