@@ -10,6 +10,8 @@
 //! - [`dtype`]: numpy dtype tags, the [`Element`](dtype::Element) trait and shapes of up to 8 dimensions.
 //! - [`seqlock`]: the seqlock-protected typed array.
 //! - [`ring`]: the SPSC/MPSC log ring and its record format.
+//! - [`log_region`]: a logger's region: its ring plus the block of onsets, state and producer slots it shares
+//!   with its producers.
 //! - [`patience`]: how a caller without a clock bounds a wait.
 //! - `testing` (hidden): stopping a protocol after its k-th store, for crash-point and interleaving tests.
 #![cfg_attr(not(loom), no_std)]
@@ -19,6 +21,7 @@
 extern crate std;
 
 pub mod dtype;
+pub mod log_region;
 pub mod memory;
 pub mod patience;
 pub mod region;
@@ -29,5 +32,7 @@ mod sync;
 pub mod testing;
 
 pub use dtype::{DType, Element, Shape, MAX_DIMS};
+#[cfg(not(loom))]
+pub use memory::Contiguous;
 pub use memory::{Memory, RawRegion};
 pub use patience::{Patience, Spins};

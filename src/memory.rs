@@ -4,6 +4,10 @@
 //! - [`RawRegion`], production: a borrowed slice of atomic words, usually overlaid on a shared mapping;
 //! - [`LoomRegion`] (only under `cfg(loom)`): a vector of loom atomics, so loom checks the very same code.
 //!
+//! Backends that own their memory (the std crates' shared-memory regions and windows of them) implement
+//! [`Contiguous`], which lends their words as a [`RawRegion`] for the zero-copy paths (a ring batch's bytes, an
+//! SPSC grant's payload), so that a ring or array can own its memory instead of borrowing it for a lifetime.
+//!
 //! Invariants:
 //! - A region is a whole number of 8-byte words, and every access of shared state is an atomic access to a whole
 //!   aligned word. Bytes are never accessed with a different size, so there are no mixed-size races.
@@ -169,6 +173,39 @@ impl<'a> RawRegion<'a> {
     fn word(&self, offset: usize) -> &AtomicU64 {
         assert!(offset.is_multiple_of(8), "unaligned word offset {offset}");
         &self.words[offset / 8]
+    }
+}
+
+/// Memory whose words are one run that can be lent as a [`RawRegion`] for as long as the value is borrowed: what the
+/// zero-copy paths need ([`Batch::bytes`](crate::ring::Batch::bytes),
+/// [`Grant::payload_mut`](crate::ring::Grant::payload_mut)).
+///
+/// # Safety
+/// [`Contiguous::raw`] returns exactly the words that this value's [`Memory`] methods operate on, at the same
+/// offsets (offset 0 is the first word of both), every time it is called on the same value. The protocols' proofs
+/// that nobody writes a batch while its bytes are lent rest on that.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::{AtomicU64, Ordering};
+/// use seqring_core::{Contiguous, Memory, RawRegion};
+/// let words: Vec<AtomicU64> = (0..4).map(|_| AtomicU64::new(0)).collect();
+/// let region = RawRegion::new(&words);
+/// region.store(16, 7, Ordering::Relaxed);
+/// assert_eq!(region.raw().words()[2].load(Ordering::Relaxed), 7);
+/// ```
+#[cfg(not(loom))]
+pub unsafe trait Contiguous: Memory {
+    /// The words, borrowed from `self`.
+    fn raw(&self) -> RawRegion<'_>;
+}
+
+// SAFETY: a raw region lends itself: the same words at the same offsets.
+#[cfg(not(loom))]
+unsafe impl Contiguous for RawRegion<'_> {
+    #[inline]
+    fn raw(&self) -> RawRegion<'_> {
+        *self
     }
 }
 

@@ -11,10 +11,10 @@ use std::time::Duration;
 use std::cell::OnceCell;
 
 use criterion::{black_box, BenchmarkId, Criterion, Throughput};
-use seqring::archive::npy::u8_vector_header;
 use seqring::archive::{assemble_log_archives, AssembleOptions, LogArchive};
 use seqring::core::ring::record::{align8, encode_data, HEADER_LEN};
-use seqring::segment::{Segment, SegmentWriter};
+use seqring::format::npy::u8_vector_header;
+use seqring::format::segment::{Segment, SegmentWriter};
 
 const ONSET: u64 = 1_763_700_000_000_000;
 const PAYLOAD: usize = 32;

@@ -6,7 +6,7 @@
 //! (default the system temporary directory).
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use seqring::processing::{directory_checksum, ChecksumOptions};
+use seqring_state::processing::{directory_checksum, ChecksumOptions};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -26,8 +26,8 @@
 //! ```
 
 use criterion::Criterion;
-use seqring::processing::discover_marker_files;
-use seqring::processing::tree::walk_files;
+use seqring_state::processing::discover_marker_files;
+use seqring_state::processing::tree::walk_files;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

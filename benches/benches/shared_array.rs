@@ -28,8 +28,8 @@ fn name(tag: &str) -> String {
 }
 
 /// The core's array over the same shared region as `array`, opened a second time.
-fn core_view(array: &SharedArray<f64>) -> SeqArray<seqring::region::Region> {
-    let region = seqring::region::Region::open_shm(array.name()).unwrap();
+fn core_view(array: &SharedArray<f64>) -> SeqArray<seqring_platform::Region> {
+    let region = seqring_platform::Region::open_shm(array.name()).unwrap();
     SeqArray::open(region, Spins(0)).unwrap()
 }
 

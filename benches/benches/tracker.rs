@@ -3,7 +3,7 @@
 //! side by side: the lock alone, and parsing plus formatting the file in memory.
 
 use criterion::{BenchmarkId, Criterion};
-use seqring::tracker::{format_tracker, parse_tracker, LockGuard, ProcessingTracker};
+use seqring_state::tracker::{format_tracker, parse_tracker, LockGuard, ProcessingTracker};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

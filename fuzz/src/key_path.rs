@@ -4,8 +4,8 @@
 //! Input layout: `DOC \0 PATH`; without a NUL the whole input is the path over a fixed document. A path starting
 //! with `/` uses `/` as its delimiter, else `.`.
 
-use seqring::nested_dict::Value;
-use seqring::nested_dict::{DeleteOptions, NestedDict, SearchMode, WriteOptions};
+use seqring_state::nested_dict::Value;
+use seqring_state::nested_dict::{DeleteOptions, NestedDict, SearchMode, WriteOptions};
 
 const BASE: &str = "a:\n  b:\n    c: 1\n  e: {}\n1:\n  2: x\nlist: [1, 2]\n";
 
@@ -52,6 +52,6 @@ pub fn fuzz(data: &[u8]) {
             p.join(delimiter)
         );
     }
-    let _ = dict.clone().convert_keys(seqring::nested_dict::KeyType::Str);
-    let _ = dict.convert_keys(seqring::nested_dict::KeyType::Int);
+    let _ = dict.clone().convert_keys(seqring_state::nested_dict::KeyType::Str);
+    let _ = dict.convert_keys(seqring_state::nested_dict::KeyType::Int);
 }

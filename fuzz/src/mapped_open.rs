@@ -7,7 +7,7 @@
 //! Properties checked: nothing panics; an opened structure's sizes fit in the file; after `verify` succeeds every
 //! index is readable, and every key an id map iterates is found by `get_all` with the same records.
 
-use seqring::mapped::{inspect, HashedStr, IdMap, MappedArray, MappedBytes, MappedRecords, MappedStrs};
+use seqring_mapped::{inspect, HashedStr, IdMap, MappedArray, MappedBytes, MappedRecords, MappedStrs};
 use std::path::{Path, PathBuf};
 
 fn scratch() -> PathBuf {
@@ -19,13 +19,13 @@ fn scratch() -> PathBuf {
 }
 
 /// Sets the length field to the file's length, then recomputes every checksum with the library's own
-/// [`seqring::mapped::reseal`] (docs/FORMATS.md, "Mapped files"), so the fuzzer gets past the checksums.
+/// [`seqring_mapped::reseal`] (docs/FORMATS.md, "Mapped files"), so the fuzzer gets past the checksums.
 pub fn reseal(b: &mut [u8]) {
     if b.len() >= 256 {
         let len = b.len() as u64;
         b[16..24].copy_from_slice(&len.to_le_bytes());
     }
-    let _ = seqring::mapped::reseal(b);
+    let _ = seqring_mapped::reseal(b);
 }
 
 /// Runs one input.
@@ -122,7 +122,7 @@ fn check(path: &Path, file_len: u64, body: &[u8]) {
 
 /// Valid files of every structure, as `(name, input)` with the mode byte first, to seed the corpus.
 pub fn seeds(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    use seqring::mapped::IndexKind;
+    use seqring_mapped::IndexKind;
     let p = |n: &str| dir.join(n);
     let tail = |i: u64| vec![i as u8; (i % 3) as usize];
     MappedArray::<u64>::build((0..5u64).map(|i| i * 3), p("array")).unwrap();

@@ -10,7 +10,7 @@
 //! `verify` succeeds every record is readable, every value deserialises, and every key's values are found.
 
 use crate::mapped_open::reseal;
-use seqring::mapped::{Archivable, ArchivedIdMap, ArchivedRecords, ByArchive, MappedError};
+use seqring_mapped::{Archivable, ArchivedIdMap, ArchivedRecords, ByArchive, MappedError};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -102,7 +102,7 @@ fn records(src: &Source) -> Result<ArchivedRecords<Trial>, MappedError> {
     }
 }
 
-fn map<K: seqring::mapped::MapKey + ?Sized>(src: &Source) -> Result<ArchivedIdMap<K, Trial>, MappedError> {
+fn map<K: seqring_mapped::MapKey + ?Sized>(src: &Source) -> Result<ArchivedIdMap<K, Trial>, MappedError> {
     match src {
         Source::Memory(b) => ArchivedIdMap::from_image(image(b)),
         Source::File(p) => ArchivedIdMap::open(p),
@@ -158,7 +158,7 @@ fn check(src: &Source) {
 /// (`rebuild`) is found again with the same number of values.
 fn check_verified_map<'m, K, Q>(m: &'m ArchivedIdMap<K, Trial>, rebuild: impl Fn(K::Stored<'m>) -> Option<Q>)
 where
-    K: seqring::mapped::MapKey + ?Sized,
+    K: seqring_mapped::MapKey + ?Sized,
     Q: std::borrow::Borrow<K::Query>,
 {
     if m.verify().is_err() {
@@ -198,7 +198,7 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
         (
             "map_str",
             ArchivedIdMap::<str, Trial>::builder_in_memory()
-                .index(seqring::mapped::IndexKind::Sorted)
+                .index(seqring_mapped::IndexKind::Sorted)
                 .build((0..3u32).map(|i| (format!("k{i}"), trial(i))))
                 .unwrap()
                 .as_bytes()

@@ -1,6 +1,6 @@
 //! The npy header parser over arbitrary bytes, and the canonical header writer against the parser.
 
-use seqring::archive::npy::{parse_header, u8_vector_data, u8_vector_header, MAX_DIMS, U8_VECTOR_HEADER_LEN};
+use seqring::format::npy::{parse_header, u8_vector_data, u8_vector_header, MAX_DIMS, U8_VECTOR_HEADER_LEN};
 
 /// Parses `data` as an npy header and as a 1-D uint8 array; checks the results are within bounds. Then writes the
 /// canonical header for a length taken from the first bytes and checks that it parses back to that length.

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use seqring::segment::{recover, scan, Segment, SegmentWriter, Tail};
+use seqring::format::segment::{recover, scan, Segment, SegmentWriter, Tail};
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 

@@ -6,7 +6,7 @@
 //! Properties checked: nothing panics or waits beyond its (zero) timeout; every successful read returns exactly the
 //! bytes of the shape it reports, within the capacity; a typed open succeeds only for the array's dtype.
 
-use seqring::region::{CreateOptions, Region};
+use seqring_platform::{CreateOptions, Region};
 use seqring::shared_array::{inspect, ArrayOptions, SharedArray, SharedArrayDyn};
 use seqring_core::{DType, Memory};
 use std::sync::atomic::{AtomicU32, Ordering};

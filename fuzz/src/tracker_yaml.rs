@@ -1,7 +1,7 @@
 //! Tracker-file parsing over arbitrary bytes: never panics, and whatever parses formats back to a document that
 //! parses to the same jobs (the writer's quoting is checked against the reader on every input).
 
-use seqring::tracker::{format_tracker, parse_tracker, TrackerSummary};
+use seqring_state::tracker::{format_tracker, parse_tracker, TrackerSummary};
 use std::path::Path;
 
 /// Parses `data` as a tracker file; on success, checks the format/parse round trip and summarizes.

@@ -1,7 +1,7 @@
 //! The shared_array_open seeds are built from docs/FORMATS.md by gen_shared_array_seeds.py; check that the valid
 //! ones open and read as documented and the broken ones fail the way their names say, so the fuzzer starts deep.
 
-use seqring::region::{CreateOptions, Region, RegionError};
+use seqring_platform::{CreateOptions, Region, RegionError};
 use seqring::shared_array::{ArrayOptions, SharedArray, SharedArrayDyn, SharedArrayError};
 use seqring_core::{DType, Memory};
 use std::time::Duration;

@@ -1,11 +1,11 @@
 //! `directory_checksum`: ataraxis's directory checksum (`calculate_directory_checksum`: xxh3-128 over the sorted
-//! files' relative paths and digests, see `seqring::processing::checksum`), computed without the GIL.
+//! files' relative paths and digests, see `seqring_state::processing::checksum`), computed without the GIL.
 
 use crate::errors::checksum_error;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
-use seqring::processing::{directory_checksum as checksum, ChecksumOptions};
+use seqring_state::processing::{directory_checksum as checksum, ChecksumOptions};
 use std::path::PathBuf;
 
 /// The xxh3-128 checksum of the tree at `path` as 32 lowercase hex digits, identical to ataraxis's

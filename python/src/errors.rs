@@ -5,12 +5,12 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
 use seqring::archive::{ArchiveError, AssembleError};
-use seqring::config::ConfigError;
+use seqring_state::config::ConfigError;
 use seqring::logger::{LogError, LoggerError, WriteError};
-use seqring::processing::ChecksumError;
-use seqring::region::RegionError;
+use seqring_state::processing::ChecksumError;
+use seqring_platform::RegionError;
 use seqring::shared_array::SharedArrayError;
-use seqring::tracker::TrackerError;
+use seqring_state::tracker::TrackerError;
 use std::io::ErrorKind;
 
 /// The `seqring.errors` class an error maps to.
@@ -160,7 +160,7 @@ pub(crate) fn assemble_error(e: AssembleError) -> PyErr {
         AssembleError::Io { source, .. } => io_kind(source),
         AssembleError::NotADirectory { .. } => Kind::NotFound,
         AssembleError::BadEntryName { .. } | AssembleError::BadEntry { .. } => Kind::Corrupt,
-        AssembleError::Segment(seqring::segment::SegmentError::Io { source, .. }) => io_kind(source),
+        AssembleError::Segment(seqring::format::segment::SegmentError::Io { source, .. }) => io_kind(source),
         AssembleError::Segment(_) => Kind::Corrupt,
         _ => Kind::Base,
     };

@@ -1,5 +1,5 @@
 //! `_NamedLock`: an exclusive lock shared by every process that names the same file, over one 64-bit word of that
-//! file mapped shared (`seqring::region::Region::create_file` / `open_file`). `seqring.compat`'s
+//! file mapped shared (`seqring_platform::Region::create_file` / `open_file`). `seqring.compat`'s
 //! `SharedMemoryArray` takes it for `arr[i] = v` and `array(with_lock=True)` blocks, as ataraxis takes its
 //! `multiprocessing.Lock`.
 //!
@@ -23,7 +23,7 @@
 
 use crate::errors::{raise, region_error, Kind};
 use pyo3::prelude::*;
-use seqring::region::{pid_alive, CreateOptions, Region, RegionError};
+use seqring_platform::{pid_alive, CreateOptions, Region, RegionError};
 use seqring_core::Memory;
 use std::fs::{self, OpenOptions};
 use std::io;

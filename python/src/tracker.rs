@@ -1,4 +1,4 @@
-//! The native half of `seqring.ProcessingTracker`: `seqring::tracker::ProcessingTracker` with plain values in and
+//! The native half of `seqring.ProcessingTracker`: `seqring_state::tracker::ProcessingTracker` with plain values in and
 //! out (job states as tuples, statuses as their codes 0–3); `seqring.tracker` builds the enums and dataclasses.
 //!
 //! Invariants: every call that touches the file (all but `generate_job_id`, `resolve_job` and `resolve_status`)
@@ -7,7 +7,7 @@
 
 use crate::errors::{raise, tracker_error, Kind};
 use pyo3::prelude::*;
-use seqring::tracker::{job_id, JobState, JobStatus, PipelineStatus, ProcessingTracker, StatusCounts};
+use seqring_state::tracker::{job_id, JobState, JobStatus, PipelineStatus, ProcessingTracker, StatusCounts};
 use std::path::PathBuf;
 use std::time::Duration;
 

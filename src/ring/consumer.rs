@@ -490,7 +490,7 @@ impl<M: Memory> Batch<'_, M> {
 }
 
 #[cfg(not(loom))]
-impl<'r> Batch<'_, crate::memory::RawRegion<'r>> {
+impl<M: crate::memory::Contiguous> Batch<'_, M> {
     /// The batch's bytes, zero-copy, for decoding with [`record::Records`] or writing straight to disk.
     pub fn bytes(&self) -> &[u8] {
         let ring = &self.consumer.ring;
@@ -499,8 +499,9 @@ impl<'r> Batch<'_, crate::memory::RawRegion<'r>> {
         // only claims past the tail's side of the free space, which this batch precedes; only this consumer zeroes
         // them, in `release`, which consumes the batch and so cannot run while this borrow of it lives; and the
         // batch borrows its consumer mutably, so no unblock or other poll runs either. The producers' Release
-        // commits were acquired in `poll`. The range lies inside the data area (checked in `poll`).
-        unsafe { ring.mem.bytes(offset, self.len) }
+        // commits were acquired in `poll`. The range lies inside the data area (checked in `poll`). `raw` lends the
+        // very words the ring's protocol ran on (`Contiguous`'s contract).
+        unsafe { ring.mem.raw().bytes(offset, self.len) }
     }
 }
 

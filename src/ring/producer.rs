@@ -146,10 +146,10 @@ pub struct Producer<M: Memory> {
     claimant: u16,
 }
 
-impl<M: Memory + Copy> Clone for Producer<M> {
+impl<M: Memory + Clone> Clone for Producer<M> {
     fn clone(&self) -> Self {
         Producer {
-            ring: self.ring,
+            ring: self.ring.clone(),
             claimant: self.claimant,
         }
     }
@@ -645,7 +645,7 @@ impl<'a, M: Memory, S: Sharing> Grant<'a, M, S> {
 }
 
 #[cfg(not(loom))]
-impl Grant<'_, crate::memory::RawRegion<'_>, Exclusive> {
+impl<M: crate::memory::Contiguous> Grant<'_, M, Exclusive> {
     /// The payload as a plain mutable slice, for zero-copy serialisation straight into the ring (SPSC only: an MPSC
     /// payload may be scanned by the consumer's abandoned-claim check, so it is written with atomic stores).
     #[inline]
@@ -654,8 +654,9 @@ impl Grant<'_, crate::memory::RawRegion<'_>, Exclusive> {
         // SAFETY: the grant owns its record's bytes exclusively until commit or abort (module invariant): the SPSC
         // tail is this producer's alone, the consumer reads the bytes only after the Release store in `commit`,
         // which happens after this borrow of `self` ends, and an SPSC ring is never scanned for zero-length claims
-        // (the marker is published with the tail). The slice lives no longer than `&mut self`.
-        unsafe { self.mem.bytes_mut(offset, len) }
+        // (the marker is published with the tail). The slice lives no longer than `&mut self`. `raw` lends the very
+        // words the grant was claimed in (`Contiguous`'s contract).
+        unsafe { self.mem.raw().bytes_mut(offset, len) }
     }
 }
 

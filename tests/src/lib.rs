@@ -194,7 +194,7 @@ pub mod logger {
     use std::collections::BTreeMap;
     use std::path::Path;
 
-    use seqring::segment::Segment;
+    use seqring::format::segment::Segment;
 
     /// A logger name unique to this process and `tag` (regions are system-wide).
     pub fn unique_name(tag: &str) -> String {
@@ -246,7 +246,7 @@ pub mod logger {
     /// If a segment does not read cleanly.
     pub fn read_segments(dir: &Path) -> BTreeMap<u8, Vec<(u64, Vec<u8>)>> {
         let mut out: BTreeMap<u8, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
-        let mut dedup = seqring::segment::Dedup::default();
+        let mut dedup = seqring::format::segment::Dedup::default();
         for path in segment_paths(dir) {
             let segment = Segment::open(&path).unwrap();
             for record in segment.records_once(Some(&mut dedup)) {
@@ -306,12 +306,17 @@ pub mod shm {
 
     impl Drop for Cleanup {
         fn drop(&mut self) {
-            let _ = seqring::region::remove_region(&self.0);
+            let _ = seqring_platform::remove_region(&self.0);
         }
     }
 
     /// Whether the region `name` exists in `/dev/shm`.
     pub fn exists(name: &str) -> bool {
-        std::path::Path::new(seqring::region::SHM_DIR).join(name).exists()
+        std::path::Path::new(seqring_platform::SHM_DIR).join(name).exists()
     }
 }
+
+/// The README's examples, compiled and run as doctests (this crate depends on every seqring crate they use).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

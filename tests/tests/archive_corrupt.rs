@@ -7,8 +7,8 @@ use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use archive_support::{write_segment, Msg};
-use seqring::archive::npy::u8_vector_header;
 use seqring::archive::{assemble_log_archives, read_archive_message_count, ArchiveError, AssembleOptions, LogArchive};
+use seqring::format::npy::u8_vector_header;
 
 const ONSET: u64 = 1_700_000_000_000_000;
 

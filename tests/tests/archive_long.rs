@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use archive_support::{interop, python, ring_bytes, Msg};
 use seqring::archive::{assemble_log_archives, AssembleOptions, LogArchive};
-use seqring::segment::SegmentWriter;
+use seqring::format::segment::SegmentWriter;
 
 const ONSET: u64 = 1_763_700_000_000_000;
 

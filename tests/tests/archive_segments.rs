@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use archive_support::{interop, python, reader_view, write_segment, Msg};
 use seqring::archive::{assemble_log_archives, AssembleError, AssembleOptions, LogArchive, Phase, Progress};
-use seqring::segment::{recover, scan, Segment, SegmentError, SegmentWriter, Tail};
+use seqring::format::segment::{recover, scan, Segment, SegmentError, SegmentWriter, Tail};
 use seqring_tests::Rng;
 
 const ONSET: u64 = 1_763_700_000_000_007;
@@ -433,7 +433,7 @@ fn bad_inputs_fail_without_writing_or_removing_anything() {
             "entry shorter than 9 bytes",
             Box::new(|d: &Path| {
                 write_npy_entry(d, "001_00000000000000000000.npy", 1, 0, &ONSET.to_le_bytes());
-                let mut f = seqring::archive::npy::u8_vector_header(3).to_vec();
+                let mut f = seqring::format::npy::u8_vector_header(3).to_vec();
                 f.extend_from_slice(&[1, 5, 0]);
                 std::fs::write(d.join("001_00000000000000000005.npy"), f).unwrap();
             }),

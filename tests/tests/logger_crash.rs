@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use seqring::core::ring::record::Records;
+use seqring::format::segment::{scan, Tail};
 use seqring::logger::{recover, DataLogger, FullPolicy, LoggerError, Producer};
-use seqring::segment::{scan, Tail};
 use seqring_tests::child::{self, Child};
 use seqring_tests::logger::{check_source, log_range, payload, read_segments, unique_name};
 
@@ -148,7 +148,7 @@ fn boundaries(path: &Path) -> Vec<u64> {
     let mut at = 64usize;
     while at < bytes.len() {
         let len = u64::from_le_bytes(bytes[at + 8..at + 16].try_into().unwrap()) as usize;
-        at += seqring::segment::BATCH_HEADER_LEN + len;
+        at += seqring::format::segment::BATCH_HEADER_LEN + len;
         out.push(at as u64);
     }
     assert_eq!(scan(&bytes).tail, Tail::Clean);
@@ -171,10 +171,11 @@ fn recover_cuts_only_a_torn_tail_and_reports_corruption() {
     let full_len = *bounds.last().unwrap();
     let last_batch_start = bounds[bounds.len() - 2];
     let original = std::fs::read(last).unwrap();
-    let cut_batch: Vec<&[u8]> =
-        Records::new(&original[last_batch_start as usize + seqring::segment::BATCH_HEADER_LEN..full_len as usize])
-            .map(|r| r.unwrap().payload)
-            .collect();
+    let cut_batch: Vec<&[u8]> = Records::new(
+        &original[last_batch_start as usize + seqring::format::segment::BATCH_HEADER_LEN..full_len as usize],
+    )
+    .map(|r| r.unwrap().payload)
+    .collect();
     // Every record but those of the cut batch, in order (payloads are unique).
     let expected: Vec<Vec<u8>> = before
         .iter()
@@ -211,7 +212,7 @@ fn recover_cuts_only_a_torn_tail_and_reports_corruption() {
     let middle = files.iter().find(|f| *f != last).unwrap();
     let bounds = boundaries(middle);
     let mut bytes = std::fs::read(middle).unwrap();
-    let at = bounds[0] as usize + seqring::segment::BATCH_HEADER_LEN + 20;
+    let at = bounds[0] as usize + seqring::format::segment::BATCH_HEADER_LEN + 20;
     bytes[at] ^= 0x40;
     std::fs::write(middle, &bytes).unwrap();
     let recovery = recover(&log_dir).unwrap();

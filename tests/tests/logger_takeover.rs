@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use seqring::archive::{assemble_log_archives, AssembleOptions, LogArchive};
 use seqring::logger::{recover, DataLogger, LogError, LoggerError, Producer};
-use seqring::region::{CreateOptions, Region};
+use seqring_platform::{CreateOptions, Region};
 use seqring_tests::child::{self, Child};
 use seqring_tests::logger::{check_source, log_range, payload, read_segments, segment_paths, unique_name};
 use seqring_tests::Rng;
@@ -134,9 +134,9 @@ fn check_log(log_dir: &Path, expect: &[Expect]) -> std::collections::BTreeMap<u8
     // Per source: the incarnation being read (None before the onset) and its next message.
     let mut at: BTreeMap<u8, (Option<usize>, u64)> = SOURCES.iter().map(|&s| (s, (None, 0))).collect();
     let mut found: BTreeMap<(u8, u8), u64> = BTreeMap::new();
-    let mut dedup = seqring::segment::Dedup::default();
+    let mut dedup = seqring::format::segment::Dedup::default();
     for path in segment_paths(log_dir) {
-        let segment = seqring::segment::Segment::open(&path).unwrap();
+        let segment = seqring::format::segment::Segment::open(&path).unwrap();
         for record in segment.records_once(Some(&mut dedup)) {
             let (_, r) = record.unwrap();
             let s = r.source_id;
@@ -679,7 +679,7 @@ fn write_logger_region_fuzz_seeds() {
     std::thread::sleep(Duration::from_millis(120)); // the drain publishes its per-source counts every 50 ms
     let region_name = format!("{}{name}", seqring::logger::REGION_PREFIX);
     let dump = |tag: &str| {
-        let bytes = std::fs::read(Path::new(seqring::region::SHM_DIR).join(&region_name)).unwrap();
+        let bytes = std::fs::read(Path::new(seqring_platform::SHM_DIR).join(&region_name)).unwrap();
         std::fs::write(out.join(format!("v2-{tag}")), bytes).unwrap();
     };
     let _held = producers[0].claim(12).unwrap();

@@ -2,7 +2,7 @@
 //! (docs/FORMATS.md, "Mapped files"): the dtype code at byte 38, the count at byte 40 and section 0's offset at byte
 //! 64. Needs `python3` with numpy (`pip install numpy`), as the other interop tests do.
 
-use seqring::mapped::MappedArray;
+use seqring_mapped::MappedArray;
 use std::process::Command;
 
 const SCRIPT: &str = r#"

@@ -3,7 +3,7 @@
 //! are typed errors, and every truncation and single-byte flip of a small file is rejected by `open_verified`.
 
 use rkyv::rancor;
-use seqring::mapped::{
+use seqring_mapped::{
     reseal, Archivable, ArchivedIdMap, ArchivedRecords, ByArchive, FileKind, HashedStr, IdMap, MappedError,
     MappedRecords,
 };
@@ -368,7 +368,7 @@ fn mapped_rkyv_unverified_lookups_validate_the_record_they_return() {
     drop(r);
     // Overwrite record 0's archive (the first `len` bytes of the tail blob, section 2; its length is the first word
     // of section 0 at byte 256) with 0xff, keep the other records intact, and reseal the checksums.
-    let info = seqring::mapped::inspect(&p).unwrap();
+    let info = seqring_mapped::inspect(&p).unwrap();
     assert_eq!(info.kind, FileKind::ArchivedRecords);
     let tail_blob_at = u64::from_le_bytes(bytes[64 + 2 * 24..64 + 2 * 24 + 8].try_into().unwrap()) as usize;
     let first_len = u64::from_le_bytes(bytes[256..264].try_into().unwrap()) as usize;

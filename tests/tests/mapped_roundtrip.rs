@@ -2,7 +2,7 @@
 //! formulas, plus multi-map, approximate-map and empty-collection semantics.
 
 use bytemuck::{Pod, Zeroable};
-use seqring::mapped::{
+use seqring_mapped::{
     inspect, FileKind, HashedStr, IdMap, IndexKind, MappedArray, MappedBytes, MappedError, MappedRecords, MappedStrs,
     Tagged, TypeTag,
 };

@@ -1,9 +1,9 @@
 //! The region tools (`list_regions`, `probe_region`, `remove_region`, `shared_array::inspect`) against regions
 //! made by real processes: a creator that exited (stale) and one that is alive.
 
-use seqring::region::{self, CreateOptions, Region, RegionError};
 use seqring::shared_array::{inspect, SharedArray};
 use seqring_core::region::{init_header, publish_ready, RegionKind};
+use seqring_platform::{self as region, CreateOptions, Region, RegionError};
 use seqring_tests::child::{self, Child};
 use seqring_tests::shm::{exists, unique_name, Cleanup};
 use std::time::Duration;

@@ -1,10 +1,10 @@
 //! `SharedArray` in one process: lifecycle, typed errors for every bad open, access by index and range, updates,
 //! versions, reshapes, dynamic reads and atomic cells.
 
-use seqring::region::{self, CreateOptions, Region, RegionError};
 use seqring::shared_array::{ArrayOptions, SharedArray, SharedArrayDyn, SharedArrayError};
 use seqring_core::region::{init_header, publish_ready, RegionKind};
 use seqring_core::{DType, Memory};
+use seqring_platform::{self, CreateOptions, Region, RegionError};
 use seqring_tests::shm::{exists, unique_name, Cleanup};
 use seqring_tests::Rng;
 use std::os::unix::fs::MetadataExt;
@@ -83,7 +83,7 @@ fn create_refuses_an_existing_name_unless_exists_ok_and_uses_mode_0600() {
     let _c = Cleanup(name.clone());
     let first = SharedArray::<u32>::create(&name, &[4]).unwrap();
     first.write(&[1, 2, 3, 4]).unwrap();
-    let mode = std::fs::metadata(region::RegionName::new(name.as_str()).unwrap().shm_path())
+    let mode = std::fs::metadata(seqring_platform::RegionName::new(name.as_str()).unwrap().shm_path())
         .unwrap()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
@@ -100,7 +100,7 @@ fn create_refuses_an_existing_name_unless_exists_ok_and_uses_mode_0600() {
         vec![1, 2, 3, 4],
         "the old mapping stays intact"
     );
-    let meta = std::fs::metadata(region::RegionName::new(name.as_str()).unwrap().shm_path()).unwrap();
+    let meta = std::fs::metadata(seqring_platform::RegionName::new(name.as_str()).unwrap().shm_path()).unwrap();
     assert_eq!(meta.mode() & 0o777, 0o640);
 }
 

@@ -1,7 +1,7 @@
 //! The directory checksum against the ataraxis fixture, and its sensitivity to layout and contents; the
 //! transfer's verification and remove-source guarantees on a copy of the fixture tree.
 
-use seqring::processing::{
+use seqring_state::processing::{
     directory_checksum, transfer_directory, Checksum, ChecksumOptions, TransferError, TransferOptions, TransferProgress,
 };
 use std::fs;

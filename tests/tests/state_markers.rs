@@ -5,7 +5,9 @@
 //! The tree is built in `/dev/shm` (tmpfs) when there is one: creating and deleting 100 k directories on a
 //! journalled disk takes minutes on a busy machine, and the walk, not the disk, is what is under test.
 
-use seqring::processing::{discover_marker_files, discover_marker_roots, index_marker_files, resolve_unique_roots};
+use seqring_state::processing::{
+    discover_marker_files, discover_marker_roots, index_marker_files, resolve_unique_roots,
+};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -2,7 +2,7 @@
 //! on the ataraxis fixture tracker: the happy path, every rejection, and proof that a rejected request left the
 //! file byte for byte as it was.
 
-use seqring::tracker::{job_id, JobStatus, ProcessingTracker, TrackerError};
+use seqring_state::tracker::{job_id, JobStatus, ProcessingTracker, TrackerError};
 use std::path::{Path, PathBuf};
 
 const FIXTURE: &str = concat!(

@@ -5,7 +5,7 @@
 //! (filelock + PyYAML + xxhash). The Python tests need `python3` with `pyyaml filelock xxhash`
 //! (`.ci/requirements.txt`); set `SEQRING_SKIP_PYTHON=1` to skip them explicitly.
 
-use seqring::tracker::{job_id, JobState, JobStatus, LockGuard, ProcessingTracker, TrackerError};
+use seqring_state::tracker::{job_id, JobState, JobStatus, LockGuard, ProcessingTracker, TrackerError};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -482,7 +482,7 @@ fn summarize_matches_ataraxis_through_a_scripted_run() {
         let info = tracker.job_info(id).unwrap();
         let t = if completed { info.completed_at } else { info.started_at }.unwrap();
         assert!(
-            (before..=seqring::tracker::now_us()).contains(&t),
+            (before..=seqring_state::tracker::now_us()).contains(&t),
             "{id}: {t} not in its window"
         );
         t
@@ -516,7 +516,7 @@ fn summarize_matches_ataraxis_through_a_scripted_run() {
     );
 
     // 2. A running job: processing.
-    let t0 = seqring::tracker::now_us();
+    let t0 = seqring_state::tracker::now_us();
     tracker.start_job(c, Some("node-1")).unwrap();
     let c_start = stamp(c, false, t0);
     let c_running = job_json(c, "assemble", "", "RUNNING", Some("node-1"), Some(c_start), None, None);
@@ -530,7 +530,7 @@ fn summarize_matches_ataraxis_through_a_scripted_run() {
     );
 
     // 3. It fails with a message (quotes and a non-ASCII character survive): failed.
-    let t1 = seqring::tracker::now_us();
+    let t1 = seqring_state::tracker::now_us();
     tracker.fail_job(c, Some("out of memory: \"ß\"")).unwrap();
     let c_end = stamp(c, true, t1);
     let c_failed = job_json(
@@ -560,7 +560,7 @@ fn summarize_matches_ataraxis_through_a_scripted_run() {
     );
 
     // 5. Everything succeeds: completed.
-    let t2 = seqring::tracker::now_us();
+    let t2 = seqring_state::tracker::now_us();
     for id in [b, c] {
         tracker.start_job(id, Some("node-2")).unwrap();
         tracker.complete_job(id).unwrap();

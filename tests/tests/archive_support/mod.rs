@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use seqring::core::ring::record::{align8, encode_data, HEADER_LEN};
-use seqring::segment::SegmentWriter;
+use seqring::format::segment::SegmentWriter;
 
 /// Copies the regular files of `src` into `dst` (created), writable.
 pub fn copy_dir(src: &Path, dst: &Path) {

@@ -1,0 +1,1349 @@
+//! [`IdMap<K, T>`]: keys (`u64`, strings, or only the 64-bit hashes of strings) to one or many `T` records, built
+//! once into a file and queried through the mapping without deserialising.
+//!
+//! # Layout
+//! The common header (kind 5, the tag of `T`, count = number of records) with
+//! - flags: bit 0 = records have tails, bit 1 = multi-map;
+//! - parameter 0: the number of distinct keys `n`;
+//! - parameter 1: byte 0 the key kind (1 `u64`, 2 string, 3 hashed string), byte 1 the index kind (1 sorted,
+//!   2 perfect hash), byte 2 the sorted index's directory bits `b`, byte 3 its directory word size (4 or 8),
+//!   bytes 4..8 the perfect hash's seed.
+//!
+//! and the sections
+//! - 0 `records`, 1 `tail offsets`, 2 `tail blob`: exactly as in [`MappedRecords`](super::MappedRecords); the
+//!   records of one key are contiguous, in insertion order;
+//! - 3 `entries`: `m + 1` entries of 2 little-endian `u64` words, 3 for exact string keys:
+//!   `[key hash, first record, (first key byte)]`. Entry `e` owns records `entries[e].first ..
+//!   entries[e + 1].first` and key bytes `entries[e].key .. entries[e + 1].key`; an entry that owns no record is an
+//!   empty slot. The last entry is a sentinel `[0, count, key blob length]`;
+//! - 4 `index`: the sorted directory (`2^b + 1` words) or the perfect hash's pilots (`u16` per bucket);
+//! - 5 `key blob`: the exact string keys back to back (string maps only).
+//!
+//! # Key hashes
+//! - `u64` keys: `fmix64(key)`, MurmurHash3's finaliser. It is a bijection, so the hash *is* the key and a `u64` map
+//!   is exact without storing keys (and iteration recovers them).
+//! - string keys: xxh3-64 (seed 0) of the UTF-8 bytes. Exact maps store the bytes and compare them on lookup;
+//!   approximate maps ([`HashedStr`]) keep only the hash.
+//!
+//! # Indexes (both are implemented; [`IndexKind::default`] is the one that measured faster)
+//! - **Sorted**: entries sorted by hash (`m = n`). A directory of `2^b + 1` entry positions, with
+//!   `b = max(0, ceil(log2 n) - 1)`, maps the top `b` hash bits to the entries that start with them (1–2 on
+//!   average). Lookup: one directory read, a scan of about one cache line of entries, one record read.
+//! - **Perfect hash** (PTHash-style, Pibiri & Trani, SIGIR 2021): `n` keys in `nb = ceil(n / 2)` buckets,
+//!   `m = ceil(n / 0.95)` slots. PTHash's skewed bucket map sends keys with `h < 6 * (2^64 - 1) / 10` (integer
+//!   division first) to the first `d = nb * 3 / 10` buckets and the others to the rest:
+//!   `bucket = fastrange(rotl(h, 32), d)` or `d + fastrange(rotl(h, 32), nb - d)` where
+//!   `fastrange(x, k) = (x * k) >> 64` (the first form only when `d > 0`). Each bucket has a 16-bit pilot
+//!   `p` chosen at build so that its keys land in free, distinct slots
+//!   `slot = (fmix64(h ^ fmix64(seed << 32 | p)) * m) >> 64`. Lookup: one pilot read, one entry read (no scan), one
+//!   record read. A build that finds no pilot for some bucket retries with another seed and, after four seeds (or
+//!   when two distinct string keys share a 64-bit hash), falls back to the sorted index.
+//!
+//! # Collisions and the approximate map
+//! A [`HashedStr`] map stores 8 bytes per key instead of the key, and its lookups skip the string comparison. In
+//! exchange, two distinct keys whose xxh3-64 hashes are equal are indistinguishable: their records merge under one
+//! entry (a non-multi build reports such a pair as a duplicate key), and a lookup of an absent key whose hash
+//! equals a stored one returns that key's records. For `n` keys the chance that any pair collides is about
+//! `n² / 2^65` (3·10⁻⁶ for 10 M keys), and the chance that one lookup of an absent key is a false hit is `n / 2^64`.
+//!
+//! # Validation
+//! `open` checks, in O(1), the key kind, the index parameters and every section length against `n`, `m` and the
+//! record count, and the sentinel entry. `verify` checks every checksum and the order of entries and offsets.
+//! Until then lookups bounds-check every word they read, so corruption yields wrong answers, never a panic.
+
+use super::header::{Header, MappedFile, EXT_LEN, FLAG_MULTI, FLAG_TAILS};
+use super::records::{check_record_sections, records_of, tail_of, verify_record_sections, RecordSink};
+use super::writer::{FileWriter, Spill, Target};
+use super::{FileKind, MappedError, Tagged, TypeTag, MAX_ALIGN};
+use bytemuck::Pod;
+use rkyv::api::high::HighSerializer;
+use rkyv::ser::allocator::ArenaHandle;
+use rkyv::util::AlignedVec;
+use std::borrow::{Borrow, Cow};
+use std::fmt;
+use std::marker::PhantomData;
+use std::path::Path;
+
+const ENTRIES: usize = 3;
+const INDEX: usize = 4;
+const KEY_BLOB: usize = 5;
+
+/// Slots per key of the perfect hash is `1 / ALPHA`; buckets hold `LAMBDA` keys on average.
+const ALPHA_PERCENT: u64 = 95;
+const LAMBDA: u64 = 2;
+const PHF_SEEDS: u32 = 4;
+
+/// MurmurHash3's 64-bit finaliser: a bijection on `u64` with full avalanche.
+#[inline]
+pub(crate) const fn fmix64(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^= x >> 33;
+    x
+}
+
+/// The multiplicative inverse of an odd `a` modulo 2^64 (Newton's iteration; each step doubles the correct bits).
+const fn inverse(a: u64) -> u64 {
+    let mut x = a;
+    let mut i = 0;
+    while i < 6 {
+        x = x.wrapping_mul(2u64.wrapping_sub(a.wrapping_mul(x)));
+        i += 1;
+    }
+    x
+}
+
+/// The inverse of [`fmix64`].
+#[inline]
+pub(crate) const fn unfmix64(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(inverse(0xc4ce_b9fe_1a85_ec53));
+    x ^= x >> 33;
+    x = x.wrapping_mul(inverse(0xff51_afd7_ed55_8ccd));
+    x ^= x >> 33;
+    x
+}
+
+/// `x` scaled to `0..n` by its high bits (Lemire's fastrange).
+#[inline]
+fn fastrange(x: u64, n: u64) -> u64 {
+    ((u128::from(x) * u128::from(n)) >> 64) as u64
+}
+
+#[inline]
+fn pilot_hash(pilot: u16, seed: u32) -> u64 {
+    fmix64((u64::from(seed) << 32) | u64::from(pilot))
+}
+
+#[inline]
+fn phf_slot(h: u64, pilot: u16, seed: u32, m: u64) -> u64 {
+    fastrange(fmix64(h ^ pilot_hash(pilot, seed)), m)
+}
+
+/// PTHash's skewed bucket assignment: the 60 % of keys with `h < 0.6 * 2^64` go to the first 30 % of the buckets
+/// (dense buckets, placed first while the table is empty), the rest to the other 70 %.
+#[inline]
+fn phf_bucket(h: u64, nb: u64) -> u64 {
+    const DENSE_KEYS: u64 = (u64::MAX / 10) * 6;
+    let dense = nb * 3 / 10;
+    let g = h.rotate_left(32);
+    if h < DENSE_KEYS && dense > 0 {
+        fastrange(g, dense)
+    } else {
+        dense + fastrange(g, nb - dense)
+    }
+}
+
+#[inline]
+fn dir_bucket(h: u64, bits: u32) -> u64 {
+    h.checked_shr(64 - bits).unwrap_or(0)
+}
+
+/// Which index an [`IdMap`] file uses; see the [module docs](self).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IndexKind {
+    /// Entries sorted by key hash, with a radix directory over the top hash bits.
+    Sorted,
+    /// A PTHash-style perfect hash over the key hashes.
+    PerfectHash,
+}
+
+impl Default for IndexKind {
+    /// The perfect hash: it measured faster per lookup (see `docs/BENCHMARKS.md`, "Mapped structures").
+    fn default() -> IndexKind {
+        IndexKind::PerfectHash
+    }
+}
+
+impl IndexKind {
+    const fn code(self) -> u64 {
+        match self {
+            IndexKind::Sorted => 1,
+            IndexKind::PerfectHash => 2,
+        }
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for u64 {}
+    impl Sealed for str {}
+    impl Sealed for super::HashedStr {}
+    impl<K: ?Sized> Sealed for super::ByArchive<K> {}
+}
+
+/// The key type of an [`IdMap`]: `u64`, `str` (exact string keys), [`HashedStr`] (approximate string keys) or
+/// [`ByArchive<K>`] (any key type, compared through its rkyv form). Sealed.
+pub trait MapKey: sealed::Sealed + 'static {
+    /// What lookups take: `u64`, `str`, or the `K` of [`ByArchive<K>`].
+    type Query: ?Sized;
+    /// What iteration yields for a key: the `u64`, the `&str`, the 64-bit hash of a [`HashedStr`] key, or the rkyv
+    /// bytes of a [`ByArchive`] key.
+    type Stored<'a>;
+    #[doc(hidden)]
+    const CODE: u8;
+    #[doc(hidden)]
+    const NAME: &'static str;
+    #[doc(hidden)]
+    const STORES_KEYS: bool;
+    /// The hash of `query`, whose stored bytes ([`bytes`](Self::bytes)) are `bytes`.
+    #[doc(hidden)]
+    fn hash(query: &Self::Query, bytes: &[u8]) -> u64;
+    /// The bytes stored for (and compared with) `query`: empty unless `STORES_KEYS`.
+    #[doc(hidden)]
+    fn bytes(query: &Self::Query) -> Cow<'_, [u8]>;
+    #[doc(hidden)]
+    fn hash_bytes(key: &[u8]) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(key)
+    }
+    /// Whether stored key bytes are well formed (UTF-8 for strings).
+    #[doc(hidden)]
+    fn valid_key(_key: &[u8]) -> bool {
+        true
+    }
+    #[doc(hidden)]
+    fn stored(hash: u64, key: &[u8]) -> Option<Self::Stored<'_>>;
+    #[doc(hidden)]
+    fn describe(hash: u64, key: &[u8]) -> String;
+}
+
+impl MapKey for u64 {
+    type Query = u64;
+    type Stored<'a> = u64;
+    const CODE: u8 = 1;
+    const NAME: &'static str = "u64";
+    const STORES_KEYS: bool = false;
+    #[inline]
+    fn hash(query: &u64, _: &[u8]) -> u64 {
+        fmix64(*query)
+    }
+    #[inline]
+    fn bytes(_: &u64) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&[])
+    }
+    fn stored(hash: u64, _: &[u8]) -> Option<u64> {
+        Some(unfmix64(hash))
+    }
+    fn describe(hash: u64, _: &[u8]) -> String {
+        unfmix64(hash).to_string()
+    }
+}
+
+impl MapKey for str {
+    type Query = str;
+    type Stored<'a> = &'a str;
+    const CODE: u8 = 2;
+    const NAME: &'static str = "string";
+    const STORES_KEYS: bool = true;
+    #[inline]
+    fn hash(_: &str, bytes: &[u8]) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(bytes)
+    }
+    #[inline]
+    fn bytes(query: &str) -> Cow<'_, [u8]> {
+        Cow::Borrowed(query.as_bytes())
+    }
+    fn valid_key(key: &[u8]) -> bool {
+        std::str::from_utf8(key).is_ok()
+    }
+    fn stored(_: u64, key: &[u8]) -> Option<&str> {
+        std::str::from_utf8(key).ok()
+    }
+    fn describe(_: u64, key: &[u8]) -> String {
+        format!("{:?}", String::from_utf8_lossy(key))
+    }
+}
+
+/// The key type of an approximate string map: only the xxh3-64 hash of each string key is stored, so the file is
+/// smaller and lookups skip the string comparison, but distinct keys with equal hashes are confused (see the
+/// [module docs](self#collisions-and-the-approximate-map)).
+#[derive(Clone, Copy, Debug)]
+pub struct HashedStr;
+
+impl MapKey for HashedStr {
+    type Query = str;
+    type Stored<'a> = u64;
+    const CODE: u8 = 3;
+    const NAME: &'static str = "hashed-string";
+    const STORES_KEYS: bool = false;
+    #[inline]
+    fn hash(query: &str, _: &[u8]) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(query.as_bytes())
+    }
+    #[inline]
+    fn bytes(_: &str) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&[])
+    }
+    fn stored(hash: u64, _: &[u8]) -> Option<u64> {
+        Some(hash)
+    }
+    fn describe(hash: u64, _: &[u8]) -> String {
+        format!("with hash {hash:#018x} (keys are not stored: a duplicate or a 64-bit collision)")
+    }
+}
+
+/// The key type of a map over keys of any type `K` that rkyv can serialise (integers of any width, tuples,
+/// fixed arrays, enums, structs, `String`, `Vec`, ...): the key is stored as its rkyv archive, and hashed
+/// (xxh3-64) and compared byte for byte in that form, so `K`'s `Hash + Eq` become those of its archive.
+///
+/// The archive of a key must be canonical: equal keys must serialise to equal bytes. That holds for integers,
+/// floats (bitwise: `0.0` and `-0.0` differ, a NaN equals itself), strings, and tuples, arrays, `Vec`s, `Option`s,
+/// enums and structs of them; it does not hold for `HashMap`/`HashSet` keys (their order is not fixed). Lookups
+/// serialise the query (one small allocation), so `u64` and `str` keys, which need none, are faster.
+///
+/// # Examples
+/// ```
+/// use seqring_mapped::{ByArchive, IdMap};
+/// let dir = tempfile::tempdir()?;
+/// // (animal, session) pairs to a trial count
+/// let m = IdMap::<ByArchive<(u32, String)>, u32>::builder(dir.path().join("m"))
+///     .build([((17u32, "s1".to_string()), 120u32), ((17, "s2".into()), 95)])?;
+/// assert_eq!(m.get(&(17, "s2".to_string())), Some(&95));
+/// assert_eq!(m.get(&(18, "s2".to_string())), None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ByArchive<K: ?Sized>(PhantomData<fn() -> *const K>);
+
+impl<K> MapKey for ByArchive<K>
+where
+    K: for<'a> rkyv::Serialize<HighSerializer<AlignedVec, ArenaHandle<'a>, rkyv::rancor::Error>> + 'static,
+{
+    type Query = K;
+    type Stored<'a> = &'a [u8];
+    const CODE: u8 = 4;
+    const NAME: &'static str = "rkyv-archived";
+    const STORES_KEYS: bool = true;
+    #[inline]
+    fn hash(_: &K, bytes: &[u8]) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(bytes)
+    }
+    fn bytes(query: &K) -> Cow<'_, [u8]> {
+        // Serialising into a growable vector fails only when an archive outgrows rkyv's relative pointers
+        // (gigabyte keys); such a key is stored and looked up as the empty byte string.
+        Cow::Owned(
+            rkyv::to_bytes::<rkyv::rancor::Error>(query)
+                .map(|v| v.into_vec())
+                .unwrap_or_default(),
+        )
+    }
+    fn stored(_: u64, key: &[u8]) -> Option<&[u8]> {
+        Some(key)
+    }
+    fn describe(hash: u64, key: &[u8]) -> String {
+        format!("with hash {hash:#018x} and {} archive bytes", key.len())
+    }
+}
+
+/// A value usable as a key of type `Q` when building an [`IdMap`]: `u64` or `&u64` for `u64` keys; anything that is
+/// `AsRef<str>` (`&str`, `String`, `&String`, `Cow<str>`, ...) for string keys; `K` or `&K` for [`ByArchive<K>`]
+/// keys.
+pub trait AsKey<Q: ?Sized> {
+    /// The key.
+    fn as_key(&self) -> &Q;
+}
+
+impl<K> AsKey<K> for K {
+    fn as_key(&self) -> &K {
+        self
+    }
+}
+
+impl<K> AsKey<K> for &K {
+    fn as_key(&self) -> &K {
+        self
+    }
+}
+
+impl<S: AsRef<str> + ?Sized> AsKey<str> for S {
+    fn as_key(&self) -> &str {
+        self.as_ref()
+    }
+}
+
+fn key_kind_name(code: u64) -> Option<&'static str> {
+    match code {
+        1 => Some(u64::NAME),
+        2 => Some(str::NAME),
+        3 => Some(HashedStr::NAME),
+        4 => Some("rkyv-archived"),
+        _ => None,
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Index {
+    Sorted { bits: u32, wide: bool },
+    Phf { seed: u32, buckets: u64 },
+}
+
+/// A read-only map from keys to `T` records, mapped from a file. `K` is `u64`, `str` or [`HashedStr`].
+///
+/// A plain map holds one record per key; a multi-map ([`IdMapBuilder::multi`]) holds one or more, contiguous in
+/// the file, in insertion order, and [`get_all`](Self::get_all) returns them as one slice. Records may carry
+/// variable-length tails. See the [module docs](self) for the format, the indexes and the approximate map.
+///
+/// # Examples
+/// ```
+/// use seqring_mapped::{HashedStr, IdMap};
+/// let dir = tempfile::tempdir()?;
+///
+/// // u64 ids to fixed records
+/// let ids = IdMap::<u64, [u32; 4]>::build((0..1000u64).map(|i| (i * 7, [i as u32; 4])), dir.path().join("ids"))?;
+/// assert_eq!(ids.get(&700), Some(&[100; 4]));
+/// assert_eq!(ids.get(&701), None);
+///
+/// // string keys, several records per key
+/// let events = IdMap::<str, f64>::builder(dir.path().join("events"))
+///     .multi(true)
+///     .build([("lick", 1.5), ("reward", 2.0), ("lick", 3.25)])?;
+/// assert_eq!(events.get_all("lick"), &[1.5, 3.25]);
+/// assert_eq!(events.len(), 2);
+///
+/// // approximate: only 64-bit hashes of the keys are stored
+/// let approx = IdMap::<HashedStr, u16>::build([("mouse-17", 17u16), ("mouse-42", 42)], dir.path().join("h"))?;
+/// assert_eq!(approx.get("mouse-42"), Some(&42));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct IdMap<K: ?Sized, T> {
+    file: MappedFile,
+    records: usize,
+    keys: u64,
+    slots: u64,
+    stride: usize,
+    index: Index,
+    _k: PhantomData<fn() -> (*const K, T)>,
+}
+
+impl<K: MapKey + ?Sized, T: Tagged> IdMap<K, T> {
+    /// Builds a plain map (one record per key) with the default index into a new file at `path` and maps it.
+    ///
+    /// # Errors
+    /// [`MappedError::DuplicateKey`] if a key repeats, [`MappedError::Io`] on any file error (nothing is left at
+    /// `path` then), [`MappedError::UnsupportedType`] for a zero-sized or over-aligned `T`.
+    pub fn build<I, Q, R>(items: I, path: impl AsRef<Path>) -> Result<IdMap<K, T>, MappedError>
+    where
+        I: IntoIterator<Item = (Q, R)>,
+        Q: AsKey<K::Query>,
+        R: Borrow<T>,
+    {
+        Self::builder(path).build(items)
+    }
+
+    /// A builder for a new file at `path`, to choose multi-map and index, or to add records one by one or with
+    /// tails.
+    pub fn builder(path: impl AsRef<Path>) -> IdMapBuilder<K, T> {
+        Self::builder_as(path, T::TAG)
+    }
+
+    /// Maps the file at `path` read-only after the O(1) checks of the [module docs](self#validation).
+    ///
+    /// # Errors
+    /// The errors listed at [`MappedArray::open`](super::MappedArray::open), and [`MappedError::WrongKeys`] if the
+    /// file's keys are not of kind `K`.
+    pub fn open(path: impl AsRef<Path>) -> Result<IdMap<K, T>, MappedError> {
+        Self::open_as(path, T::TAG)
+    }
+
+    /// [`open`](Self::open) followed by [`verify`](Self::verify).
+    ///
+    /// # Errors
+    /// Those of `open` and `verify`.
+    pub fn open_verified(path: impl AsRef<Path>) -> Result<IdMap<K, T>, MappedError> {
+        let m = Self::open(path)?;
+        m.verify()?;
+        Ok(m)
+    }
+}
+
+/// The same operations with an explicit [`TypeTag`], for `Pod` record types that cannot implement [`Tagged`]
+/// (types of other crates), and the lookups.
+impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
+    /// [`builder`](IdMap::builder) with an explicit record tag.
+    pub fn builder_as(path: impl AsRef<Path>, tag: TypeTag) -> IdMapBuilder<K, T> {
+        IdMapBuilder::new(
+            Target::File(path.as_ref().to_owned()),
+            FileKind::IdMap,
+            tag,
+            [0; EXT_LEN],
+        )
+    }
+
+    /// [`open`](IdMap::open) with an explicit record tag, which must equal the file's.
+    ///
+    /// # Errors
+    /// As [`IdMap::open`].
+    pub fn open_as(path: impl AsRef<Path>, tag: TypeTag) -> Result<IdMap<K, T>, MappedError> {
+        let file = MappedFile::open(path.as_ref(), &[FileKind::IdMap])?;
+        file.check_tag::<T>(tag)?;
+        Self::from_file(file)
+    }
+
+    /// Validates the id-map structure of `file` (O(1)), whose kind and tag the caller has checked, with `T` as
+    /// the record type of sections 0-2.
+    pub(crate) fn from_file(file: MappedFile) -> Result<IdMap<K, T>, MappedError> {
+        let path_buf = file.path().to_owned();
+        let path = path_buf.as_path();
+        let h = &file.header;
+        let p = h.param1;
+        let key_code = p & 0xff;
+        let found = key_kind_name(key_code)
+            .ok_or_else(|| MappedError::corrupt(path, format!("header: unknown key kind {key_code}")))?;
+        if key_code != u64::from(K::CODE) {
+            return Err(MappedError::WrongKeys {
+                path: path.to_owned(),
+                expected: K::NAME,
+                found,
+            });
+        }
+        if h.flags & !(FLAG_TAILS | FLAG_MULTI) != 0 || h.sections[6].offset != 0 {
+            return Err(MappedError::corrupt(
+                path,
+                "header: unknown flags or sections for an id map",
+            ));
+        }
+        let records = check_record_sections(&file, std::mem::size_of::<T>() as u64)?;
+        let keys = h.param0;
+        if keys > h.count || (h.flags & FLAG_MULTI == 0 && keys != h.count) {
+            return Err(MappedError::corrupt(
+                path,
+                "header: more keys than records, or fewer in a plain map",
+            ));
+        }
+        let stride = if K::STORES_KEYS { 3 } else { 2 };
+        let entries_len = h.sections[ENTRIES].len;
+        if !file.present(ENTRIES) || entries_len == 0 || !entries_len.is_multiple_of(8 * stride as u64) {
+            return Err(MappedError::corrupt(path, "header: entries section has a wrong size"));
+        }
+        let slots = entries_len / (8 * stride as u64) - 1;
+        let index_len = h.sections[INDEX].len;
+        let index = match (p >> 8) & 0xff {
+            1 => {
+                let bits = ((p >> 16) & 0xff) as u32;
+                let width = (p >> 24) & 0xff;
+                if bits > 48 || !(width == 4 || width == 8) || p >> 32 != 0 || slots != keys {
+                    return Err(MappedError::corrupt(path, "header: bad sorted-index parameters"));
+                }
+                file.expect_len(INDEX, "index", ((1u64 << bits) + 1).checked_mul(width))?;
+                Index::Sorted { bits, wide: width == 8 }
+            }
+            2 => {
+                if (p >> 16) & 0xffff != 0 || slots < keys || !file.present(INDEX) || !index_len.is_multiple_of(2) {
+                    return Err(MappedError::corrupt(path, "header: bad perfect-hash parameters"));
+                }
+                let buckets = index_len / 2;
+                if (buckets == 0) != (slots == 0) {
+                    return Err(MappedError::corrupt(
+                        path,
+                        "header: perfect hash without buckets or slots",
+                    ));
+                }
+                Index::Phf {
+                    seed: (p >> 32) as u32,
+                    buckets,
+                }
+            }
+            k => return Err(MappedError::corrupt(path, format!("header: unknown index kind {k}"))),
+        };
+        if K::STORES_KEYS {
+            if !file.present(KEY_BLOB) {
+                return Err(MappedError::corrupt(path, "header: section 'key blob' is absent"));
+            }
+        } else {
+            file.expect_absent(KEY_BLOB, "key blob")?;
+        }
+        let map = IdMap {
+            file,
+            records,
+            keys,
+            slots,
+            stride,
+            index,
+            _k: PhantomData,
+        };
+        let words = map.file.words(ENTRIES);
+        let sentinel = words
+            .len()
+            .checked_sub(stride)
+            .map(|i| &words[i..])
+            .ok_or_else(|| MappedError::corrupt(path, "entries section is misaligned"))?;
+        let first_ok = words.get(1) == Some(&0) && (!K::STORES_KEYS || words.get(2) == Some(&0));
+        if !first_ok
+            || sentinel[1] != map.records as u64
+            || (K::STORES_KEYS && sentinel[2] != map.file.header.sections[KEY_BLOB].len)
+        {
+            return Err(MappedError::corrupt(path, "entries do not span the records and keys"));
+        }
+        if let Index::Sorted { .. } = index {
+            if map.dir(0) != Some(0) || map.dir(map.dir_len() - 1) != Some(slots) {
+                return Err(MappedError::corrupt(
+                    path,
+                    "sorted-index directory does not span the entries",
+                ));
+            }
+        }
+        if records_of::<T>(&map.file).len() != records {
+            return Err(MappedError::corrupt(
+                path,
+                "records section is misaligned for the record type",
+            ));
+        }
+        Ok(map)
+    }
+
+    /// Checks every section's checksum and that the index is consistent: entry offsets never decrease, a plain
+    /// map has one record per key, every non-empty entry sits exactly where a lookup of its key looks (its
+    /// perfect-hash slot, or its directory bucket in strictly increasing order), exact string keys are UTF-8 and
+    /// match their hashes, and the number of non-empty entries is the key count. After it succeeds, every key that
+    /// [`iter`](Self::iter) yields is found by [`get_all`](Self::get_all) with the same records. Reads the whole file
+    /// once.
+    ///
+    /// # Errors
+    /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].
+    pub fn verify(&self) -> Result<(), MappedError> {
+        let path = self.file.path();
+        verify_record_sections(&self.file)?;
+        self.file.verify_section(ENTRIES, "entries")?;
+        self.file.verify_section(INDEX, "index")?;
+        self.file.verify_section(KEY_BLOB, "key blob")?;
+        let w = self.file.words(ENTRIES);
+        let s = self.stride;
+        let mut nonempty = 0u64;
+        let bad = |e: usize, what: &str| MappedError::corrupt(path, format!("entry {e}: {what}"));
+        for e in 0..self.slots as usize {
+            let (Some(cur), Some(next)) = (w.get(e * s..e * s + s), w.get((e + 1) * s..(e + 2) * s)) else {
+                return Err(bad(e, "outside the entries section"));
+            };
+            if cur[1] > next[1] || (K::STORES_KEYS && cur[2] > next[2]) {
+                return Err(bad(e, "decreasing offsets"));
+            }
+            let n = next[1] - cur[1];
+            if n == 0 {
+                if matches!(self.index, Index::Sorted { .. }) {
+                    return Err(bad(e, "a sorted entry without records"));
+                }
+                continue;
+            }
+            nonempty += 1;
+            if !self.is_multi() && n > 1 {
+                return Err(bad(e, "several records in a plain map"));
+            }
+            let key = self.entry_key(w, e).ok_or_else(|| bad(e, "key out of range"))?;
+            if K::STORES_KEYS && (!K::valid_key(key) || K::hash_bytes(key) != cur[0]) {
+                return Err(bad(e, "the key is not well formed (UTF-8) or does not match its hash"));
+            }
+            match self.index {
+                Index::Sorted { bits, .. } => {
+                    if e + 1 < self.slots as usize {
+                        let next_key = self.entry_key(w, e + 1).ok_or_else(|| bad(e + 1, "key out of range"))?;
+                        if (cur[0], key) >= (next[0], next_key) {
+                            return Err(bad(e, "sorted entries out of order or repeated"));
+                        }
+                    }
+                    let d = dir_bucket(cur[0], bits) as usize;
+                    let (lo, hi) = (self.dir(d), self.dir(d + 1));
+                    if !matches!((lo, hi), (Some(lo), Some(hi)) if lo <= e as u64 && (e as u64) < hi) {
+                        return Err(bad(e, "outside its directory bucket"));
+                    }
+                }
+                Index::Phf { seed, buckets } => {
+                    let pilots: &[u16] = bytemuck::try_cast_slice(self.file.section(INDEX)).unwrap_or(&[]);
+                    let pilot = pilots.get(phf_bucket(cur[0], buckets) as usize).copied();
+                    if pilot.map(|p| phf_slot(cur[0], p, seed, self.slots)) != Some(e as u64) {
+                        return Err(bad(e, "not in the slot its pilot gives"));
+                    }
+                }
+            }
+        }
+        if nonempty != self.keys {
+            return Err(MappedError::corrupt(
+                path,
+                "the number of entries with records is not the key count",
+            ));
+        }
+        Ok(())
+    }
+
+    fn dir_len(&self) -> usize {
+        match self.index {
+            Index::Sorted { bits, .. } => (1usize << bits) + 1,
+            Index::Phf { .. } => 0,
+        }
+    }
+
+    #[inline]
+    fn dir(&self, d: usize) -> Option<u64> {
+        let bytes = self.file.section(INDEX);
+        match self.index {
+            Index::Sorted { wide: true, .. } => bytemuck::try_cast_slice::<u8, u64>(bytes).ok()?.get(d).copied(),
+            Index::Sorted { wide: false, .. } => bytemuck::try_cast_slice::<u8, u32>(bytes)
+                .ok()?
+                .get(d)
+                .map(|&x| u64::from(x)),
+            Index::Phf { .. } => None,
+        }
+    }
+
+    /// The entry of `key`, or `None`.
+    #[inline]
+    fn find(&self, key: &K::Query) -> Option<usize> {
+        let bytes = K::bytes(key);
+        let h = K::hash(key, &bytes);
+        let w = self.file.words(ENTRIES);
+        let s = self.stride;
+        match self.index {
+            Index::Phf { seed, buckets } => {
+                if self.slots == 0 {
+                    return None;
+                }
+                let pilots: &[u16] = bytemuck::try_cast_slice(self.file.section(INDEX)).ok()?;
+                let pilot = *pilots.get(phf_bucket(h, buckets) as usize)?;
+                let e = phf_slot(h, pilot, seed, self.slots) as usize;
+                (*w.get(e * s)? == h && self.key_matches(w, e, &bytes)).then_some(e)
+            }
+            Index::Sorted { bits, .. } => {
+                let d = dir_bucket(h, bits) as usize;
+                let lo = self.dir(d)? as usize;
+                let hi = (self.dir(d + 1)?).min(self.slots) as usize;
+                for e in lo..hi {
+                    let eh = *w.get(e * s)?;
+                    if eh == h && self.key_matches(w, e, &bytes) {
+                        return Some(e);
+                    }
+                    if eh > h {
+                        return None;
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    #[inline]
+    fn key_matches(&self, w: &[u64], e: usize, key: &[u8]) -> bool {
+        !K::STORES_KEYS || self.entry_key(w, e) == Some(key)
+    }
+
+    #[inline]
+    fn entry_key<'a>(&'a self, w: &[u64], e: usize) -> Option<&'a [u8]> {
+        if !K::STORES_KEYS {
+            return Some(&[]);
+        }
+        let s = self.stride;
+        let (a, b) = (*w.get(e * s + 2)?, *w.get((e + 1) * s + 2)?);
+        self.file
+            .section(KEY_BLOB)
+            .get(usize::try_from(a).ok()?..usize::try_from(b).ok()?)
+    }
+
+    /// The record range of entry `e` (empty for an empty slot; `None` if corrupt).
+    #[inline]
+    fn range(&self, e: usize) -> Option<std::ops::Range<usize>> {
+        let w = self.file.words(ENTRIES);
+        let s = self.stride;
+        let (a, b) = (
+            usize::try_from(*w.get(e * s + 1)?).ok()?,
+            usize::try_from(*w.get((e + 1) * s + 1)?).ok()?,
+        );
+        (a <= b && b <= self.records).then_some(a..b)
+    }
+
+    /// The first (for a plain map: the only) record of `key`.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::IdMap;
+    /// let dir = tempfile::tempdir()?;
+    /// let m = IdMap::<str, u32>::build([("a", 1u32), ("b", 2)], dir.path().join("m"))?;
+    /// assert_eq!(m.get("b"), Some(&2));
+    /// assert_eq!(m.get("c"), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn get(&self, key: &K::Query) -> Option<&T> {
+        self.get_all(key).first()
+    }
+
+    /// All records of `key`, in insertion order (empty if the key is absent).
+    #[inline]
+    pub fn get_all(&self, key: &K::Query) -> &[T] {
+        self.find(key)
+            .and_then(|e| self.range(e))
+            .and_then(|r| records_of::<T>(&self.file).get(r))
+            .unwrap_or(&[])
+    }
+
+    /// The first record of `key` with its tail.
+    pub fn get_with_tail(&self, key: &K::Query) -> Option<(&T, &[u8])> {
+        let r = self.range(self.find(key)?)?;
+        Some((
+            records_of::<T>(&self.file).get(r.start)?,
+            tail_of(&self.file, r.start, self.records)?,
+        ))
+    }
+
+    /// All records of `key` with their tails, in insertion order.
+    pub fn get_all_with_tails(&self, key: &K::Query) -> impl Iterator<Item = (&T, &[u8])> + '_ {
+        let r = self.find(key).and_then(|e| self.range(e)).unwrap_or(0..0);
+        self.with_tails(r)
+    }
+
+    fn with_tails(&self, r: std::ops::Range<usize>) -> impl Iterator<Item = (&T, &[u8])> + '_ {
+        let recs = records_of::<T>(&self.file);
+        r.filter_map(move |i| Some((recs.get(i)?, tail_of(&self.file, i, self.records).unwrap_or(&[]))))
+    }
+
+    /// Whether `key` has a record.
+    pub fn contains_key(&self, key: &K::Query) -> bool {
+        !self.get_all(key).is_empty()
+    }
+
+    /// Every key with its records, in file order (hash order for the sorted index, slot order for the perfect
+    /// hash). Keys come back as `u64`, `&str`, or for [`HashedStr`] maps as their 64-bit hash. Corrupt entries
+    /// are skipped.
+    pub fn iter(&self) -> impl Iterator<Item = (K::Stored<'_>, &[T])> + '_ {
+        let recs = records_of::<T>(&self.file);
+        self.key_ranges().filter_map(move |(k, r)| Some((k, recs.get(r)?)))
+    }
+
+    /// Every key with the positions of its records, in file order; corrupt entries are skipped.
+    pub(crate) fn key_ranges(&self) -> impl Iterator<Item = (K::Stored<'_>, std::ops::Range<usize>)> + '_ {
+        let w = self.file.words(ENTRIES);
+        (0..self.slots as usize).filter_map(move |e| {
+            let r = self.range(e)?;
+            if r.is_empty() {
+                return None;
+            }
+            Some((K::stored(*w.get(e * self.stride)?, self.entry_key(w, e)?)?, r))
+        })
+    }
+
+    /// The positions of the records of `key` (empty if absent).
+    #[inline]
+    pub(crate) fn find_range(&self, key: &K::Query) -> std::ops::Range<usize> {
+        self.find(key).and_then(|e| self.range(e)).unwrap_or(0..0)
+    }
+
+    /// The validated file.
+    pub(crate) fn file(&self) -> &MappedFile {
+        &self.file
+    }
+
+    /// Gives back the validated file.
+    pub(crate) fn into_file(self) -> MappedFile {
+        self.file
+    }
+
+    /// All records, grouped by key in file order.
+    pub fn records(&self) -> &[T] {
+        records_of(&self.file)
+    }
+
+    /// The number of distinct keys.
+    pub fn len(&self) -> usize {
+        self.keys as usize
+    }
+
+    /// Whether the map has no keys.
+    pub fn is_empty(&self) -> bool {
+        self.keys == 0
+    }
+
+    /// The number of records (equal to [`len`](Self::len) for a plain map).
+    pub fn record_count(&self) -> usize {
+        self.records
+    }
+
+    /// Whether the file was built as a multi-map.
+    pub fn is_multi(&self) -> bool {
+        self.file.header.flags & FLAG_MULTI != 0
+    }
+
+    /// Whether records carry tails.
+    pub fn has_tails(&self) -> bool {
+        self.file.header.flags & FLAG_TAILS != 0
+    }
+
+    /// The index the file uses (the requested one, unless the build fell back to [`IndexKind::Sorted`]).
+    pub fn index_kind(&self) -> IndexKind {
+        match self.index {
+            Index::Sorted { .. } => IndexKind::Sorted,
+            Index::Phf { .. } => IndexKind::PerfectHash,
+        }
+    }
+
+    /// The path the map was opened from.
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+}
+
+impl<K: MapKey + ?Sized, T: Pod> fmt::Debug for IdMap<K, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdMap")
+            .field("path", &self.path())
+            .field("keys", &K::NAME)
+            .field("len", &self.keys)
+            .field("records", &self.records)
+            .field("index", &self.index_kind())
+            .finish()
+    }
+}
+
+/// Items collected by an [`IdMapBuilder`] before the index is built.
+struct Pending {
+    /// (key hash, insertion number) per record.
+    keys: Vec<(u64, u64)>,
+    /// Exact string keys back to back, and the offsets (`keys.len() + 1`) into them.
+    key_blob: Vec<u8>,
+    key_offsets: Vec<u64>,
+    /// Records in insertion order.
+    records: Spill,
+    /// Tail offsets (created on the first non-empty tail) and the tail blob.
+    tails: Option<(Vec<u64>, Spill)>,
+}
+
+/// Builds an [`IdMap`] file: collects the key hashes (16 bytes per record, plus the bytes of exact string keys) in
+/// memory and spills records and tails to unlinked temporary files in the destination directory, then sorts, builds
+/// the index and writes the file (temp + rename).
+///
+/// # Examples
+/// ```
+/// use seqring_mapped::{IdMap, IndexKind};
+/// let dir = tempfile::tempdir()?;
+/// let mut b = IdMap::<u64, u32>::builder(dir.path().join("m")).multi(true).index(IndexKind::Sorted);
+/// b.insert_with_tail(&9, &1, b"first")?;
+/// b.insert(&9, &2)?;
+/// let m = b.finish()?;
+/// assert_eq!(m.get_all(&9), &[1, 2]);
+/// assert_eq!(m.get_with_tail(&9), Some((&1, &b"first"[..])));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use = "nothing is written until `finish` or `build` is called"]
+pub struct IdMapBuilder<K: ?Sized, T> {
+    target: Target,
+    kind: FileKind,
+    ext: [u8; EXT_LEN],
+    multi: bool,
+    index: IndexKind,
+    tag: TypeTag,
+    state: Option<Pending>,
+    _k: PhantomData<fn() -> (*const K, T)>,
+}
+
+impl<K: MapKey + ?Sized, T: Pod> IdMapBuilder<K, T> {
+    /// A builder of a file or image of `kind` (an id map, or an archived id map whose records are the archives'
+    /// lengths), with the kind's header extension.
+    pub(crate) fn new(target: Target, kind: FileKind, tag: TypeTag, ext: [u8; EXT_LEN]) -> IdMapBuilder<K, T> {
+        IdMapBuilder {
+            target,
+            kind,
+            ext,
+            multi: false,
+            index: IndexKind::default(),
+            tag,
+            state: None,
+            _k: PhantomData,
+        }
+    }
+
+    /// Allows several records per key (default: a repeated key is an error).
+    pub fn multi(mut self, multi: bool) -> Self {
+        self.multi = multi;
+        self
+    }
+
+    /// Chooses the index (default: [`IndexKind::default`]).
+    pub fn index(mut self, index: IndexKind) -> Self {
+        self.index = index;
+        self
+    }
+
+    fn pending(&mut self) -> Result<&mut Pending, MappedError> {
+        if self.state.is_none() {
+            if !self.kind.is_archived() {
+                self.tag.check_type::<T>(self.target.path())?;
+            }
+            self.state = Some(Pending {
+                keys: Vec::new(),
+                key_blob: Vec::new(),
+                key_offsets: vec![0],
+                records: Spill::for_target(&self.target)?,
+                tails: None,
+            });
+        }
+        Ok(self.state.as_mut().expect("initialised above"))
+    }
+
+    /// Adds a record for `key`.
+    ///
+    /// # Errors
+    /// [`MappedError::Io`] if spilling fails; [`MappedError::UnsupportedType`] for an unmappable `T`.
+    #[inline]
+    pub fn insert(&mut self, key: &K::Query, record: &T) -> Result<(), MappedError> {
+        self.insert_with_tail(key, record, &[])
+    }
+
+    /// Adds a record for `key` with a variable-length tail.
+    ///
+    /// # Errors
+    /// As [`insert`](Self::insert).
+    pub fn insert_with_tail(&mut self, key: &K::Query, record: &T, tail: &[u8]) -> Result<(), MappedError> {
+        let target = self.target.clone();
+        let st = self.pending()?;
+        let seq = st.keys.len() as u64;
+        let bytes = K::bytes(key);
+        st.keys.push((K::hash(key, &bytes), seq));
+        if K::STORES_KEYS {
+            st.key_blob.extend_from_slice(&bytes);
+            st.key_offsets.push(st.key_blob.len() as u64);
+        }
+        st.records.write(bytemuck::bytes_of(record))?;
+        if !tail.is_empty() && st.tails.is_none() {
+            st.tails = Some((vec![0; seq as usize + 1], Spill::for_target(&target)?));
+        }
+        if let Some((offsets, blob)) = &mut st.tails {
+            blob.write(tail)?;
+            offsets.push(blob.len());
+        }
+        Ok(())
+    }
+
+    /// Adds every `(key, record)` of `items` and finishes.
+    ///
+    /// # Errors
+    /// As [`finish`](Self::finish).
+    pub fn build<I, Q, R>(mut self, items: I) -> Result<IdMap<K, T>, MappedError>
+    where
+        I: IntoIterator<Item = (Q, R)>,
+        Q: AsKey<K::Query>,
+        R: Borrow<T>,
+    {
+        for (k, r) in items {
+            self.insert(k.as_key(), r.borrow())?;
+        }
+        self.finish()
+    }
+
+    /// Sorts the keys, builds the index, writes the file, renames it into place and maps it.
+    ///
+    /// # Errors
+    /// [`MappedError::DuplicateKey`] if a key repeats in a plain map, [`MappedError::Io`] on any file error
+    /// (nothing is left at `path` then), [`MappedError::UnsupportedType`] for an unmappable `T`.
+    pub fn finish(self) -> Result<IdMap<K, T>, MappedError> {
+        let tag = self.tag;
+        let file = self.finish_file()?;
+        file.check_tag::<T>(tag)?;
+        IdMap::from_file(file)
+    }
+
+    /// Writes the file (or image) and opens it, with the header checks of its kind but no tag check.
+    pub(crate) fn finish_file(mut self) -> Result<MappedFile, MappedError> {
+        self.pending()?;
+        let st = self.state.take().expect("initialised above");
+        let mut h = Header::new(self.kind, self.tag);
+        h.ext = self.ext;
+        match write_map::<K, T>(&self.target, self.multi, self.index, h, st)? {
+            Some(image) => MappedFile::from_memory(image, &[self.kind]),
+            None => MappedFile::open(self.target.path(), &[self.kind]),
+        }
+    }
+}
+
+/// The groups (one per distinct key) of sorted `keys`: `groups[g]..groups[g + 1]` are the positions of key `g`.
+/// Also reports whether two distinct keys share a hash.
+fn group_keys<K: MapKey + ?Sized>(st: &mut Pending) -> (Vec<usize>, bool) {
+    st.keys.sort_unstable();
+    let key = |offs: &[u64], seq: u64| offs[seq as usize] as usize..offs[seq as usize + 1] as usize;
+    let mut groups = Vec::with_capacity(st.keys.len() + 1);
+    let mut collide = false;
+    let mut i = 0;
+    let n = st.keys.len();
+    while i < n {
+        let mut j = i + 1;
+        while j < n && st.keys[j].0 == st.keys[i].0 {
+            j += 1;
+        }
+        if K::STORES_KEYS && j - i > 1 {
+            // Equal hashes: order by key bytes (then insertion) and split into one group per distinct key.
+            let (offs, blob) = (&st.key_offsets, &st.key_blob);
+            st.keys[i..j].sort_by(|a, b| blob[key(offs, a.1)].cmp(&blob[key(offs, b.1)]).then(a.1.cmp(&b.1)));
+            groups.push(i);
+            for t in i + 1..j {
+                if blob[key(offs, st.keys[t].1)] != blob[key(offs, st.keys[t - 1].1)] {
+                    groups.push(t);
+                    collide = true;
+                }
+            }
+        } else {
+            groups.push(i);
+        }
+        i = j;
+    }
+    groups.push(n);
+    (groups, collide)
+}
+
+/// A PTHash-style perfect hash of distinct sorted `hashes`: (seed, pilots, entry -> group + 1 or 0 for empty).
+fn build_phf(hashes: &[u64]) -> Option<(u32, Vec<u16>, Vec<usize>)> {
+    let n = hashes.len();
+    let m = (n as u64 * 100).div_ceil(ALPHA_PERCENT);
+    let nb = (n as u64).div_ceil(LAMBDA);
+    // Counting sort of the keys by bucket: `members[starts[b]..starts[b + 1]]` are the keys of bucket `b`.
+    let bucket_of: Vec<u64> = hashes.iter().map(|&h| phf_bucket(h, nb)).collect();
+    let mut starts = vec![0usize; nb as usize + 1];
+    for &b in &bucket_of {
+        starts[b as usize + 1] += 1;
+    }
+    for b in 0..nb as usize {
+        starts[b + 1] += starts[b];
+    }
+    let mut fill = starts.clone();
+    let mut members = vec![0usize; n];
+    for (g, &b) in bucket_of.iter().enumerate() {
+        members[fill[b as usize]] = g;
+        fill[b as usize] += 1;
+    }
+    drop((bucket_of, fill));
+    // Largest buckets first, while the table is empty.
+    let mut order: Vec<u32> = (0..nb as u32).collect();
+    order.sort_by_key(|&b| std::cmp::Reverse(starts[b as usize + 1] - starts[b as usize]));
+    let mut slots_buf: Vec<u64> = Vec::new();
+    'seed: for seed in 0..PHF_SEEDS {
+        let mut taken = vec![0u64; (m as usize).div_ceil(64)];
+        let mut pilots = vec![0u16; nb as usize];
+        let mut entry_group = vec![0usize; m as usize];
+        for &b in &order {
+            let keys = &members[starts[b as usize]..starts[b as usize + 1]];
+            if keys.is_empty() {
+                break; // sorted by size: only empty buckets remain
+            }
+            let found = (0..=u16::MAX).find(|&p| {
+                let c = pilot_hash(p, seed);
+                slots_buf.clear();
+                for &g in keys {
+                    let s = fastrange(fmix64(hashes[g] ^ c), m);
+                    if taken[(s / 64) as usize] & (1 << (s % 64)) != 0 || slots_buf.contains(&s) {
+                        return false;
+                    }
+                    slots_buf.push(s);
+                }
+                true
+            });
+            let Some(p) = found else { continue 'seed };
+            pilots[b as usize] = p;
+            for (&g, &s) in keys.iter().zip(&slots_buf) {
+                taken[(s / 64) as usize] |= 1 << (s % 64);
+                entry_group[s as usize] = g + 1;
+            }
+        }
+        return Some((seed, pilots, entry_group));
+    }
+    None
+}
+
+fn ceil_log2(n: u64) -> u32 {
+    if n <= 1 {
+        0
+    } else {
+        64 - (n - 1).leading_zeros()
+    }
+}
+
+/// Writes the map with header `h` (kind, tag and extension set) to `target`; returns the image for memory.
+fn write_map<K: MapKey + ?Sized, T: Pod>(
+    target: &Target,
+    multi: bool,
+    requested: IndexKind,
+    mut h: Header,
+    mut st: Pending,
+) -> Result<Option<AlignedVec<MAX_ALIGN>>, MappedError> {
+    let path = target.path();
+    let (groups, collide) = group_keys::<K>(&mut st);
+    let n_keys = groups.len() - 1;
+    if !multi {
+        if let Some(g) = (0..n_keys).find(|&g| groups[g + 1] - groups[g] > 1) {
+            let (h, seq) = st.keys[groups[g]];
+            let kb = if K::STORES_KEYS {
+                &st.key_blob[st.key_offsets[seq as usize] as usize..st.key_offsets[seq as usize + 1] as usize]
+            } else {
+                &[]
+            };
+            return Err(MappedError::DuplicateKey {
+                path: path.to_owned(),
+                key: K::describe(h, kb),
+            });
+        }
+    }
+    let hashes: Vec<u64> = groups[..n_keys].iter().map(|&g| st.keys[g].0).collect();
+    // Entry order: `order[e]` is group + 1, or 0 for an empty slot.
+    let (param_index, order, index_bytes): (u64, Vec<usize>, Vec<u8>) = match (requested == IndexKind::PerfectHash
+        && !collide)
+        .then(|| build_phf(&hashes))
+        .flatten()
+    {
+        Some((seed, pilots, order)) => (
+            (IndexKind::PerfectHash.code() << 8) | (u64::from(seed) << 32),
+            order,
+            bytemuck::cast_slice(&pilots).to_vec(),
+        ),
+        None => {
+            let bits = ceil_log2(n_keys as u64).saturating_sub(1);
+            let wide = n_keys as u64 > u64::from(u32::MAX);
+            let mut dir = Vec::with_capacity((1usize << bits) + 1);
+            let mut e = 0usize;
+            for d in 0..=(1u64 << bits) {
+                while e < n_keys && dir_bucket(hashes[e], bits) < d {
+                    e += 1;
+                }
+                dir.push(e as u64);
+            }
+            let bytes = if wide {
+                bytemuck::cast_slice(&dir).to_vec()
+            } else {
+                let narrow: Vec<u32> = dir.iter().map(|&x| x as u32).collect();
+                bytemuck::cast_slice(&narrow).to_vec()
+            };
+            let width: u64 = if wide { 8 } else { 4 };
+            let param = (IndexKind::Sorted.code() << 8) | (u64::from(bits) << 16) | (width << 24);
+            (param, (1..=n_keys).collect(), bytes)
+        }
+    };
+    drop(hashes);
+
+    let records = st.records.into_map()?;
+    let tails = match st.tails {
+        Some((offsets, blob)) => Some((offsets, blob.into_map()?)),
+        None => None,
+    };
+    let size = std::mem::size_of::<T>();
+    let mut w = FileWriter::for_target(target.clone())?;
+    let mut sink = RecordSink::new(&mut w)?;
+    let mut entries = w.spill()?;
+    let mut key_blob = w.spill()?;
+    let mut entry = [0u64; 3];
+    let stride = if K::STORES_KEYS { 3 } else { 2 };
+    let (mut n_records, mut key_end) = (0u64, 0u64);
+    let missing = || MappedError::corrupt(path, "a spill file is shorter than what was written to it");
+    for &slot in &order {
+        entry[0] = 0;
+        entry[1] = n_records;
+        entry[2] = key_end;
+        if slot != 0 {
+            let g = slot - 1;
+            entry[0] = st.keys[groups[g]].0;
+            for &(_, seq) in &st.keys[groups[g]..groups[g + 1]] {
+                let s = seq as usize;
+                let rec = records.get(s * size..(s + 1) * size).ok_or_else(missing)?;
+                let tail = match &tails {
+                    Some((offs, blob)) => blob.get(offs[s] as usize..offs[s + 1] as usize).ok_or_else(missing)?,
+                    None => &[],
+                };
+                sink.push(&mut w, rec, tail)?;
+                n_records += 1;
+            }
+            if K::STORES_KEYS {
+                let seq = st.keys[groups[g]].1 as usize;
+                let kb = &st.key_blob[st.key_offsets[seq] as usize..st.key_offsets[seq + 1] as usize];
+                key_blob.write(kb)?;
+                key_end += kb.len() as u64;
+            }
+        }
+        entries.write(bytemuck::cast_slice(&entry[..stride]))?;
+    }
+    entries.write(bytemuck::cast_slice(&[0, n_records, key_end][..stride]))?;
+
+    sink.finish(&mut w, &mut h)?;
+    w.append(ENTRIES, entries)?;
+    w.begin(INDEX)?;
+    w.write(&index_bytes)?;
+    w.end()?;
+    if K::STORES_KEYS {
+        w.append(KEY_BLOB, key_blob)?;
+    }
+    if multi {
+        h.flags |= FLAG_MULTI;
+    }
+    h.param0 = n_keys as u64;
+    h.param1 = u64::from(K::CODE) | param_index;
+    w.finish_image(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mapped_fmix64_inverts() {
+        for x in [0u64, 1, 2, 42, u64::MAX, 0x0123_4567_89ab_cdef] {
+            assert_eq!(unfmix64(fmix64(x)), x);
+            assert_eq!(fmix64(unfmix64(x)), x);
+        }
+        assert_ne!(fmix64(1), 1);
+    }
+
+    #[test]
+    fn mapped_id_map_both_indexes_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        for index in [IndexKind::Sorted, IndexKind::PerfectHash] {
+            for n in [0u64, 1, 2, 3, 5, 100, 10_000] {
+                let p = dir.path().join(format!("{index:?}-{n}"));
+                let m = IdMap::<u64, u64>::builder(&p)
+                    .index(index)
+                    .build((0..n).map(|i| (i * 3 + 1, i * i)))
+                    .unwrap();
+                assert_eq!(m.index_kind(), index);
+                assert_eq!(m.len(), n as usize);
+                for i in 0..n {
+                    assert_eq!(m.get(&(i * 3 + 1)), Some(&(i * i)), "{index:?} n={n} i={i}");
+                    assert_eq!(m.get(&(i * 3)), None);
+                }
+                m.verify().unwrap();
+                let mut keys: Vec<u64> = m
+                    .iter()
+                    .map(|(k, v)| (k, v.len()))
+                    .inspect(|(_, l)| assert_eq!(*l, 1))
+                    .map(|(k, _)| k)
+                    .collect();
+                keys.sort_unstable();
+                assert_eq!(keys, (0..n).map(|i| i * 3 + 1).collect::<Vec<_>>());
+            }
+        }
+    }
+
+    #[test]
+    fn mapped_id_map_string_hash_collision_falls_back_and_resolves() {
+        // Force two distinct keys into one hash group by building the pending state by hand.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c");
+        let mut st = Pending {
+            keys: vec![(7, 0), (7, 1), (3, 2)],
+            key_blob: b"bbaac".to_vec(),
+            key_offsets: vec![0, 2, 4, 5],
+            records: Spill::new(&p).unwrap(),
+            tails: None,
+        };
+        for r in [10u32, 20, 30] {
+            st.records.write(bytemuck::bytes_of(&r)).unwrap();
+        }
+        let (groups, collide) = group_keys::<str>(&mut st);
+        assert!(collide);
+        assert_eq!(groups, vec![0, 1, 2, 3]);
+        // keys sorted by hash then bytes: (3,"c"), (7,"aa"), (7,"bb")
+        assert_eq!(st.keys, vec![(3, 2), (7, 1), (7, 0)]);
+    }
+
+    #[test]
+    fn mapped_id_map_rejects_duplicates_unless_multi() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = IdMap::<u64, u8>::build([(5u64, 1u8), (5, 2)], dir.path().join("d")).unwrap_err();
+        assert!(matches!(&e, MappedError::DuplicateKey { key, .. } if key == "5"), "{e}");
+        let e = IdMap::<str, u8>::build([("x", 1u8), ("x", 2)], dir.path().join("d")).unwrap_err();
+        assert!(
+            matches!(&e, MappedError::DuplicateKey { key, .. } if key == "\"x\""),
+            "{e}"
+        );
+        assert!(!dir.path().join("d").exists());
+    }
+}

@@ -1,0 +1,39 @@
+//! `seqring-platform`: what differs by operating system, in one place, under every other seqring crate: OS shared
+//! memory, file maps, name rules, region listing, process liveness, file locks, the atomic file replacement and the
+//! clock.
+//!
+//! - [`Region`]: a read/write shared mapping, either a POSIX shared-memory object (`/dev/shm/<name>`, through the
+//!   `shared_memory` crate) or a file (through `memmap2`). It implements the core's [`Memory`](seqring_core::Memory)
+//!   trait directly and hands out a [`RawRegion`](seqring_core::RawRegion) ([`Region::raw`]), so the core's
+//!   zero-copy paths work unchanged over either backing.
+//! - [`RegionName`]: names match `[A-Za-z0-9._-]{1,200}` and are neither `.` nor `..`, so no name reaches another
+//!   path. Regions are created with mode `0600` unless [`CreateOptions::mode`] widens it.
+//! - [`list_regions`], [`probe_region`], [`remove_region`], [`pid_alive`]: the region tools behind `seqring shm`.
+//! - [`ReadOnlyMap`] / [`map_file_readonly`]: every read-only file map in the crate, with one SAFETY argument.
+//! - [`replace_file_atomically`]: the one atomic-replace writer (temporary file, fsync, rename, directory fsync).
+//! - [`clock`]: the one wall clock (ns and µs since the UNIX epoch) and the deadline-based
+//!   [`Patience`](seqring_core::Patience) used for every bounded wait.
+//!
+//! Invariants:
+//! - a [`Region`]'s mapping is page-aligned, a whole number of 8-byte words long, and stays mapped at one address
+//!   for the value's whole life; its bytes are only accessed through the core's atomic [`Memory`](seqring_core::Memory)
+//!   operations (other processes sharing it follow the same rule);
+//! - a region is removed (unlinked) only by [`remove_region`], by [`Region::remove`], or by the drop of a [`Region`]
+//!   whose [`Region::set_remove_on_drop`] is on; opening never removes or modifies anything.
+
+pub mod clock;
+mod error;
+mod file;
+mod listing;
+mod lock;
+mod mapping;
+mod name;
+mod window;
+
+pub use error::RegionError;
+pub use file::{map_file_readonly, replace_file_atomically, FileError, ReadOnlyMap};
+pub use listing::{has_seqring_header, list_regions, pid_alive, probe_region, remove_region, RegionEntry};
+pub use lock::{LockError, LockGuard};
+pub use mapping::{CreateOptions, Region};
+pub use name::{RegionName, MAX_NAME_LEN, SHM_DIR};
+pub use window::Window;

@@ -1,0 +1,192 @@
+//! The inter-process file lock (the processing tracker's): an exclusive `flock(2)` on `{file}.lock`, the lock Python's `filelock`
+//! (`UnixFileLock`) takes, so Rust and Python processes exclude each other.
+//!
+//! Invariants:
+//! - the lock is held exactly while a [`LockGuard`] lives, and released (`LOCK_UN`, then close) on drop, even when
+//!   unwinding;
+//! - acquisition polls a non-blocking `flock` with a growing sleep (20 µs up to 1 ms) and gives up with
+//!   [`LockError::Timeout`] at the deadline, so a dead or stuck holder never hangs a caller forever;
+//! - the lock file is never deleted or truncated (deleting it would split waiters across inodes); a lock won on an
+//!   inode that was unlinked or replaced meanwhile is dropped and acquisition starts over, as `filelock` does;
+//! - missing parent directories of the lock file are created (as `filelock` does);
+//! - a lock file that exists but is not writable by this user (another lab member created it) is opened read-only:
+//!   `flock` does not need write access.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A file lock that could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another process held the lock for longer than the timeout.
+    #[error("timed out after {timeout:?} waiting for the lock {path} (another process holds it)")]
+    Timeout {
+        /// The lock file.
+        path: PathBuf,
+        /// How long the caller waited.
+        timeout: Duration,
+    },
+    /// The lock file could not be opened or locked.
+    #[error("cannot lock {path}: {source}")]
+    Io {
+        /// The lock file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// An exclusive `flock` on a lock file, released on drop.
+#[derive(Debug)]
+pub struct LockGuard {
+    file: File,
+    path: PathBuf,
+}
+
+impl LockGuard {
+    /// Takes the lock on `path`, waiting at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`LockError::Timeout`] when another process holds the lock past the timeout; [`LockError::Io`]
+    /// when the lock file cannot be opened or created, or `flock` fails for another reason.
+    pub fn acquire(path: &Path, timeout: Duration) -> Result<Self, LockError> {
+        let deadline = Instant::now() + timeout;
+        let lock_err = |source: io::Error| LockError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut sleep = Duration::from_micros(20);
+        loop {
+            let file = open_lock_file(path).map_err(lock_err)?;
+            match try_flock(&file) {
+                Ok(true) => {
+                    // Confirm the inode we locked is still the one at `path`.
+                    let ours = file.metadata().map_err(lock_err)?;
+                    let current = std::fs::metadata(path);
+                    let same = matches!(&current, Ok(m) if m.ino() == ours.ino() && m.dev() == ours.dev());
+                    if ours.nlink() > 0 && same {
+                        return Ok(Self {
+                            file,
+                            path: path.to_path_buf(),
+                        });
+                    }
+                    drop(file); // closing releases the flock
+                    continue;
+                }
+                Ok(false) => {}
+                Err(e) => return Err(lock_err(e)),
+            }
+            drop(file);
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(LockError::Timeout {
+                    path: path.to_path_buf(),
+                    timeout,
+                });
+            }
+            std::thread::sleep(sleep.min(deadline - now));
+            sleep = (sleep * 2).min(Duration::from_millis(1));
+        }
+    }
+
+    /// The lock file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        // SAFETY: the fd belongs to `self.file`, which is open for the whole call; flock has no memory effects.
+        unsafe {
+            libc::flock(self.file.as_raw_fd(), libc::LOCK_UN);
+        }
+        // Closing `self.file` afterwards would release the lock anyway.
+    }
+}
+
+fn open_lock_file(path: &Path) -> io::Result<File> {
+    match open_existing_dir(path) {
+        // Python's filelock creates missing parent directories too.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)?;
+            }
+            open_existing_dir(path)
+        }
+        other => other,
+    }
+}
+
+fn open_existing_dir(path: &Path) -> io::Result<File> {
+    let rw = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .mode(0o666)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path);
+    match rw {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied && path.exists() => {
+            OpenOptions::new().read(true).open(path)
+        }
+        other => other,
+    }
+}
+
+/// One non-blocking exclusive flock attempt: Ok(true) when won, Ok(false) on contention.
+fn try_flock(file: &File) -> io::Result<bool> {
+    loop {
+        // SAFETY: the fd belongs to `file`, which is open for the whole call; flock has no memory effects.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(code) if code == libc::EWOULDBLOCK || code == libc::EAGAIN || code == libc::EACCES => {
+                return Ok(false)
+            }
+            _ => return Err(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_acquirer_times_out_then_succeeds_after_release() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.yaml.lock");
+        let first = LockGuard::acquire(&path, Duration::from_secs(1)).unwrap();
+        let start = Instant::now();
+        let err = LockGuard::acquire(&path, Duration::from_millis(100)).unwrap_err();
+        assert!(matches!(err, LockError::Timeout { .. }), "{err}");
+        assert!(start.elapsed() >= Duration::from_millis(100));
+        assert!(err.to_string().contains("t.yaml.lock"));
+        drop(first);
+        let again = LockGuard::acquire(&path, Duration::from_millis(100)).unwrap();
+        assert_eq!(again.path(), path);
+        assert!(path.exists(), "the lock file is never removed");
+    }
+
+    #[test]
+    fn missing_directories_are_created_and_a_file_parent_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let guard = LockGuard::acquire(&dir.path().join("no/such.lock"), Duration::from_millis(10)).unwrap();
+        assert!(guard.path().exists());
+        std::fs::write(dir.path().join("file"), b"").unwrap();
+        let err = LockGuard::acquire(&dir.path().join("file/x.lock"), Duration::from_millis(10)).unwrap_err();
+        assert!(matches!(err, LockError::Io { .. }), "{err}");
+        assert!(err.to_string().contains("file/x.lock"), "{err}");
+    }
+}

@@ -1,0 +1,387 @@
+//! Log archives: one numpy `.npz` per source, assembled from a log directory and read back zero-copy.
+//!
+//! - [`assemble_log_archives`] turns a log directory (seqring segments and/or ataraxis-style `.npy` entries) into
+//!   `{source_id}_log.npz` archives, byte-identical to what ataraxis/numpy write for the same messages.
+//! - [`LogArchive`] memory-maps an archive, validates every entry once at open, then hands out
+//!   [`LogMessage`]s that borrow their payload from the map.
+//! - [`discover_log_archives`], [`find_log_archive`], [`find_log_archives`] and [`read_archive_message_count`]
+//!   locate archives and count their messages.
+//!
+//! Invariants of an archive (checked by the reader, guaranteed by the writer):
+//! - a stored (uncompressed) ZIP; each entry a 1-D `uint8` npy array `[source u8][elapsed µs u64 LE][payload]`,
+//!   named `{source:03}_{elapsed:020}.npy`, or `…_{k}.npy` for the k-th further message with the same elapsed time;
+//! - entries in timestamp order, the onset entry first: elapsed 0, payload = onset as u64 LE µs since the epoch;
+//! - every entry belongs to the archive's source. Absolute time of a message = onset + elapsed.
+//!
+//! Every error names the file and, where there is one, the entry.
+
+mod assemble;
+mod discover;
+mod logdir;
+mod npz;
+mod reader;
+
+use std::path::PathBuf;
+
+pub use assemble::{
+    assemble_log_archives, assemble_log_archives_lenient, AssembleOptions, AssembleReport, AssembledArchive, Phase,
+    Progress,
+};
+pub use discover::{discover_log_archives, find_log_archive, find_log_archives, read_archive_message_count};
+pub use logdir::{LogDir, SourceSummary};
+pub use reader::{AllMessages, LogArchive, Messages, PARALLEL_THRESHOLD};
+
+use crate::format::npy::NpyError;
+use crate::format::segment::SegmentError;
+pub use crate::format::{EntryName, NameBuf};
+
+/// The suffix of every archive's file name, after the decimal source id.
+pub const ARCHIVE_SUFFIX: &str = "_log.npz";
+/// The elapsed time of a source's onset entry.
+pub const ONSET_TIMESTAMP: u64 = 0;
+
+/// One logged message, borrowed from an archive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogMessage<'a> {
+    /// The source that logged it.
+    pub source_id: u8,
+    /// When it was logged: µs since the UNIX epoch (the source's onset plus the elapsed time in the entry).
+    pub timestamp_us: u64,
+    /// The payload bytes.
+    pub payload: &'a [u8],
+}
+
+/// Why an archive could not be read or found. Every variant names the file, and the entry where there is one.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArchiveError {
+    /// The operating system refused an operation.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The ZIP structure (end record or central directory) is unreadable.
+    #[error("{path} is not a valid zip archive: {source}")]
+    Zip {
+        /// The archive.
+        path: PathBuf,
+        /// The zip reader's error.
+        #[source]
+        source: zip::result::ZipError,
+    },
+    /// An entry's local header cannot be read.
+    #[error("{path}: entry '{entry}' has a bad local header: {source}")]
+    ZipEntry {
+        /// The archive.
+        path: PathBuf,
+        /// The entry.
+        entry: String,
+        /// The zip reader's error.
+        #[source]
+        source: zip::result::ZipError,
+    },
+    /// The local header disagrees with the central directory.
+    #[error("{path}: entry '{entry}' has a local header that disagrees with the zip directory ({what})")]
+    HeaderMismatch {
+        /// The archive.
+        path: PathBuf,
+        /// The entry.
+        entry: String,
+        /// What differs.
+        what: &'static str,
+    },
+    /// An entry is compressed or encrypted; log archives are stored.
+    #[error("{path}: entry '{entry}' is {what}; log archive entries must be stored uncompressed")]
+    NotStored {
+        /// The archive.
+        path: PathBuf,
+        /// The entry.
+        entry: String,
+        /// "compressed (Deflated)", "encrypted", …
+        what: String,
+    },
+    /// An entry's data extends past the end of the file.
+    #[error("{path}: entry '{entry}' ends at byte {end}, past the end of the {len}-byte file")]
+    ExceedsFile {
+        /// The archive.
+        path: PathBuf,
+        /// The entry.
+        entry: String,
+        /// Where its data would end.
+        end: u64,
+        /// The file's length.
+        len: u64,
+    },
+    /// An entry's name is not a log entry name.
+    #[error("{path}: entry '{entry}' is not named like a log entry ('SSS_TTTTTTTTTTTTTTTTTTTT.npy')")]
+    BadName {
+        /// The archive.
+        path: PathBuf,
+        /// The entry.
+        entry: String,
+    },
+    /// An entry is not a 1-D `uint8` npy array.
+    #[error("{path}: entry '{entry}' is not a 1-D uint8 npy array: {source}")]
+    NotNpy {
+        /// The archive.
+        path: PathBuf,
+        /// The entry.
+        entry: String,
+        /// What is wrong with it.
+        #[source]
+        source: NpyError,
+    },
+    /// An entry is shorter than its 9-byte source and timestamp header.
+    #[error("{path}: entry '{entry}' holds {len} bytes, fewer than the 9 bytes of its source id and timestamp")]
+    TooShort {
+        /// The archive.
+        path: PathBuf,
+        /// The entry.
+        entry: String,
+        /// Its data length.
+        len: u64,
+    },
+    /// An entry belongs to another source than the archive.
+    #[error("{path}: entry '{entry}' belongs to source {found}, not to the archive's source {expected}")]
+    SourceMismatch {
+        /// The archive.
+        path: PathBuf,
+        /// The entry.
+        entry: String,
+        /// The archive's source.
+        expected: u8,
+        /// The entry's source (from its name or its data).
+        found: u8,
+    },
+    /// An entry's name and data disagree on the timestamp.
+    #[error("{path}: entry '{entry}' is named for timestamp {named} but holds timestamp {stored}")]
+    TimestampMismatch {
+        /// The archive.
+        path: PathBuf,
+        /// The entry.
+        entry: String,
+        /// The timestamp in the name.
+        named: u64,
+        /// The timestamp in the data.
+        stored: u64,
+    },
+    /// The first entry is not an onset entry (or there are no entries).
+    #[error("{path} has no onset entry: {reason}")]
+    MissingOnset {
+        /// The archive.
+        path: PathBuf,
+        /// What was found instead.
+        reason: String,
+    },
+    /// The onset entry's payload is not a u64.
+    #[error("{path}: onset entry '{entry}' holds {len} payload bytes, not the 8 of a u64 onset")]
+    BadOnset {
+        /// The archive.
+        path: PathBuf,
+        /// The entry.
+        entry: String,
+        /// Its payload length.
+        len: u64,
+    },
+    /// Onset plus an elapsed time does not fit a u64.
+    #[error("{path}: entry '{entry}': onset + elapsed time overflows u64")]
+    TimestampOverflow {
+        /// The archive.
+        path: PathBuf,
+        /// The entry.
+        entry: String,
+    },
+    /// A stored entry's CRC-32 does not match its data.
+    #[error("{path}: entry '{entry}' fails its CRC-32 check")]
+    Crc {
+        /// The archive.
+        path: PathBuf,
+        /// The entry.
+        entry: String,
+    },
+    /// [`LogArchive::iter_keys`] was given a key that names no message.
+    #[error("{path} has no message with key '{key}'")]
+    UnknownKey {
+        /// The archive.
+        path: PathBuf,
+        /// The key.
+        key: String,
+    },
+    /// A directory to search is missing or not a directory.
+    #[error("{}", not_a_directory(path, "directory"))]
+    NotADirectory {
+        /// The path.
+        path: PathBuf,
+    },
+    /// No archive of the source was found under a directory.
+    #[error("no archive of source {source_id} ('{source_id}{ARCHIVE_SUFFIX}') under {root}")]
+    NoArchive {
+        /// The directory searched.
+        root: PathBuf,
+        /// The source.
+        source_id: u8,
+    },
+    /// Several archives of the source were found under a directory.
+    #[error("{} archives of source {source_id} under {root}: {}", paths.len(), display_paths(paths))]
+    SeveralArchives {
+        /// The directory searched.
+        root: PathBuf,
+        /// The source.
+        source_id: u8,
+        /// Every match.
+        paths: Vec<PathBuf>,
+    },
+}
+
+/// Says what is wrong with a path that should be a directory: missing, or something else (a file) that exists.
+fn not_a_directory(path: &std::path::Path, what: &str) -> String {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => format!("{} is a file, not a {what}", path.display()),
+        Ok(_) => format!("{} is not a {what}", path.display()),
+        Err(_) => format!("{} does not exist", path.display()),
+    }
+}
+
+fn display_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Why assembly failed. Every variant names the file or directory it is about. Nothing is removed and no archive
+/// is left under its final name when assembly fails before the rename step.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AssembleError {
+    /// The operating system refused an operation.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The log directory is missing or not a directory.
+    #[error("{}", not_a_directory(path, "log directory"))]
+    NotADirectory {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A `.npy` file in the log directory is not named `{source}_{timestamp}[_{k}].npy`.
+    #[error("{path} is not named like a log entry ('SSS_TTTTTTTTTTTTTTTTTTTT.npy')")]
+    BadEntryName {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A `.npy` entry is not a 1-D uint8 array.
+    #[error("{path} is not a 1-D uint8 npy array: {source}")]
+    BadEntry {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: NpyError,
+    },
+    /// A `.npy` entry's bytes disagree with its name, or are too short.
+    #[error("{path}: {reason}")]
+    EntryMismatch {
+        /// The file.
+        path: PathBuf,
+        /// What disagrees.
+        reason: String,
+    },
+    /// A segment is torn, corrupt or unreadable.
+    #[error(transparent)]
+    Segment(#[from] SegmentError),
+    /// A source has no onset entry (elapsed time 0) to start its archive.
+    #[error("source {source_id} in {dir} has no onset entry (timestamp 0); its earliest entry is {first}")]
+    MissingOnset {
+        /// The log directory.
+        dir: PathBuf,
+        /// The source.
+        source_id: u8,
+        /// The earliest entry found.
+        first: String,
+    },
+    /// A source's onset payload is not a u64.
+    #[error("{path}: the onset entry of source {source_id} holds {len} payload bytes, not the 8 of a u64 onset")]
+    BadOnset {
+        /// The file (entry or segment).
+        path: PathBuf,
+        /// The source.
+        source_id: u8,
+        /// Its payload length.
+        len: u64,
+    },
+    /// The archive already exists and overwriting was not asked for.
+    #[error("{path} already exists; remove it or assemble with overwriting allowed (--overwrite)")]
+    ArchiveExists {
+        /// The archive.
+        path: PathBuf,
+    },
+    /// Verification read back something other than what was written.
+    #[error("verification of {path} failed at entry '{entry}': {reason}")]
+    Verify {
+        /// The archive (its temporary name).
+        path: PathBuf,
+        /// The entry.
+        entry: String,
+        /// What differs.
+        reason: String,
+    },
+    /// Verification could not read the written archive.
+    #[error("verification failed: {0}")]
+    Reread(#[from] ArchiveError),
+    /// The worker pool could not be started.
+    #[error("cannot start {workers} worker threads: {reason}")]
+    Workers {
+        /// The requested number.
+        workers: usize,
+        /// The pool's error.
+        reason: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_names_round_trip_at_the_limits() {
+        for (source_id, timestamp, duplicate, text) in [
+            (0u8, 0u64, 0u32, "000_00000000000000000000.npy"),
+            (255, u64::MAX, u32::MAX, "255_18446744073709551615_4294967295.npy"),
+            (7, 42, 1, "007_00000000000000000042_1.npy"),
+        ] {
+            let name = EntryName {
+                source_id,
+                timestamp,
+                duplicate,
+            };
+            assert_eq!(name.to_string(), text);
+            assert_eq!(EntryName::parse(text), Some(name));
+        }
+        for bad in [
+            "",
+            "1",
+            "1_",
+            "_1",
+            "1_2_0",
+            "1_2_3_4",
+            "1_x",
+            "1_-2",
+            "1_18446744073709551616",
+            "+1_2",
+        ] {
+            assert_eq!(EntryName::parse(bad), None, "{bad}");
+        }
+        assert_eq!(EntryName::parse("1_2").map(|n| n.timestamp), Some(2));
+    }
+}

@@ -1,0 +1,146 @@
+//! Reading a logger region without attaching to it: for `seqring shm inspect`, monitoring, and the fuzzer.
+
+use seqring_core::ring::RingStats;
+use seqring_core::RawRegion;
+
+use super::layout::{LoggerRegion, Onset, RUNNING, STOPPED, TAKEN_OVER};
+use super::{backing, region_name, ring_api, FullPolicy, LoggerError};
+
+/// The lifecycle state of a logger region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoggerState {
+    /// Its logger is still setting it up.
+    Initialising,
+    /// Producers may log.
+    Running,
+    /// Its logger stopped (or is stopping); producers' records are refused.
+    Stopped,
+    /// Its logger died and a new logger of the same name took its records over; producers' records are refused
+    /// (they reconnect to the new logger).
+    TakenOver,
+}
+
+/// One source of a logger region's table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SourceInfo {
+    /// The source id.
+    pub source_id: u8,
+    /// Its onset, µs since the UNIX epoch (`None` while its onset record is being logged).
+    pub onset_us: Option<u64>,
+    /// The last process that connected a producer for it.
+    pub pid: u32,
+    /// Records its producers gave up on.
+    pub dropped: u64,
+    /// Records the logger has drained (published every 50 ms while it runs).
+    pub drained: u64,
+    /// Their payload bytes.
+    pub drained_bytes: u64,
+    /// The newest drained record's timestamp, µs since the source's onset.
+    pub last_timestamp: u64,
+}
+
+/// What a logger region holds, read without attaching to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggerInfo {
+    /// The region's state.
+    pub state: LoggerState,
+    /// The logger's process.
+    pub pid: u32,
+    /// When the logger started, µs since the UNIX epoch.
+    pub started_us: u64,
+    /// What producers do when the ring is full.
+    pub full_policy: FullPolicy,
+    /// The ring's data area in bytes.
+    pub capacity: usize,
+    /// The largest payload of one record.
+    pub max_payload: usize,
+    /// The ring's counters.
+    pub stats: RingStats,
+    /// Every source with an onset or a producer.
+    pub sources: Vec<SourceInfo>,
+}
+
+/// Reads the running logger `name`'s region.
+///
+/// # Errors
+/// [`LoggerError::InvalidName`], [`LoggerError::NotRunning`] if there is no such region, [`LoggerError::Region`],
+/// and the errors of [`inspect_region`].
+///
+/// # Examples
+/// ```
+/// use seqring::logger::{inspect, DataLogger, LoggerState};
+/// let dir = tempfile::tempdir().unwrap();
+/// let name = format!("doc-inspect-{}", std::process::id()); // logger names are machine-wide
+/// let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// logger.producer(4).unwrap().log_now(b"x").unwrap();
+/// let info = inspect(&name).unwrap();
+/// assert_eq!((info.state, info.pid), (LoggerState::Running, std::process::id()));
+/// assert_eq!(info.sources[0].source_id, 4);
+/// logger.stop().unwrap();
+/// ```
+pub fn inspect(name: &str) -> Result<LoggerInfo, LoggerError> {
+    let region = region_name(name)?;
+    let mapped = backing::open(&region).map_err(|source| match source {
+        seqring_platform::RegionError::NotFound { .. } => LoggerError::NotRunning { name: name.into() },
+        source => LoggerError::Region {
+            name: name.into(),
+            source,
+        },
+    })?;
+    inspect_region(name, mapped.raw())
+}
+
+/// Reads a logger region given as raw words (whatever their contents: every field is validated first).
+///
+/// # Errors
+/// [`LoggerError::Layout`] if the region is not a logger region of this version, [`LoggerError::Ring`] if its ring
+/// is invalid.
+pub fn inspect_region(name: &str, region: RawRegion<'_>) -> Result<LoggerInfo, LoggerError> {
+    // SAFETY: nothing built over this `'static` view escapes this function (`LoggerInfo` holds only copies), and
+    // the caller's borrow keeps the words alive until it returns.
+    let mem = unsafe { ring_api::static_region(region) };
+    let (logger, state) = LoggerRegion::open(mem).map_err(|problem| LoggerError::Layout {
+        name: name.into(),
+        problem: problem.to_string(),
+    })?;
+    let ring = ring_api::open(logger.ring_mem(), seqring_core::Spins(0)).map_err(|error| LoggerError::Ring {
+        name: name.into(),
+        error,
+    })?;
+    let fields = logger.fields();
+    let sources = (0..=u8::MAX)
+        .filter_map(|s| {
+            let onset = logger.onset(s);
+            let pid = logger.pid(s);
+            (onset != Onset::None || pid != 0).then(|| SourceInfo {
+                source_id: s,
+                onset_us: match onset {
+                    Onset::Set(us) => Some(us),
+                    _ => None,
+                },
+                pid,
+                dropped: logger.dropped(s),
+                drained: logger.drained(s).records,
+                drained_bytes: logger.drained(s).bytes,
+                last_timestamp: logger.drained(s).last_timestamp,
+            })
+        })
+        .collect();
+    Ok(LoggerInfo {
+        state: match state {
+            RUNNING => LoggerState::Running,
+            STOPPED => LoggerState::Stopped,
+            TAKEN_OVER => LoggerState::TakenOver,
+            _ => LoggerState::Initialising,
+        },
+        pid: fields.pid,
+        started_us: fields.started_us,
+        full_policy: fields.wait_ns.map_or(FullPolicy::Drop, |ns| {
+            FullPolicy::Wait(std::time::Duration::from_nanos(ns))
+        }),
+        capacity: ring.capacity(),
+        max_payload: ring.max_payload(),
+        stats: ring_api::stats(&ring),
+        sources,
+    })
+}

@@ -1,0 +1,521 @@
+//! Producers: one per source and process, cheap to clone, logging through the ring without syscalls.
+//!
+//! Invariants:
+//! - A source's first record in the log is its onset record (timestamp 0, payload = onset as u64 LE µs since the
+//!   UNIX epoch), logged once per logger by whichever producer of the source connects first; every producer of the
+//!   source stamps later records in µs since that same onset.
+//! - `log_now`, `log_at` and `claim` make no syscall and no allocation: the clock is `Instant::now()` (the vDSO's
+//!   `clock_gettime(CLOCK_MONOTONIC)` on Linux), the ring operations are atomics on shared memory. Only the wait
+//!   policy, when the ring is full, spins and then yields the CPU until its timeout.
+//! - Every record a producer gives up on (full ring under either policy) is counted in the source's `dropped`
+//!   counter before the call returns.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use seqring_core::ring::ClaimError;
+
+use super::backing::pid_alive;
+use super::backing::Backing;
+use super::layout::{LoggerRegion, Onset, RUNNING, TAKEN_OVER};
+use super::ring_api::{self, RingGrant, RingProducer};
+use super::{region_name, LoggerError};
+use seqring_platform::clock::now_us;
+
+/// Why a record was not logged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogError {
+    /// The ring stayed full (at once under [`FullPolicy::Drop`](super::FullPolicy::Drop), or for the whole
+    /// timeout under [`FullPolicy::Wait`](super::FullPolicy::Wait)); the record was counted as dropped.
+    #[error("the logger's ring is full; the record was dropped and counted")]
+    Full,
+    /// The payload is longer than the logger's largest record allows.
+    #[error("a payload of {len} bytes exceeds the logger's largest payload of {max} bytes")]
+    TooLarge {
+        /// The payload length.
+        len: usize,
+        /// The largest payload.
+        max: usize,
+    },
+    /// The logger has stopped; the record was counted as dropped.
+    #[error("the logger has stopped; the record was dropped and counted")]
+    Stopped,
+    /// The logger this producer was connected to died and a new logger of the same name took its records over:
+    /// the record was not logged. Connect again ([`Producer::reconnect`]) to log into the new logger.
+    #[error("the logger died and was taken over by a new logger; the record was not logged: reconnect the producer")]
+    TakenOver,
+    /// The ring's positions are inconsistent: its memory is corrupt.
+    #[error("the logger's ring is corrupt")]
+    Corrupt,
+    /// The logger gave the record's claim up before it was committed (the claim was held past the abandon timeout
+    /// while the logger stopped or took over a dead one): the record was not logged, and is counted as abandoned.
+    #[error(
+        "the logger gave the record up before it was committed (held past the abandon timeout); it was not logged"
+    )]
+    Abandoned,
+}
+
+/// A producer for one source of a running [`DataLogger`](super::DataLogger), in this process or another.
+///
+/// Clones share the source and its onset; a producer is `Send` and `Sync`, so threads may also share one by
+/// reference.
+///
+/// # Examples
+/// ```
+/// use seqring::logger::DataLogger;
+/// let dir = tempfile::tempdir().unwrap();
+/// let name = format!("doc-producer-{}", std::process::id()); // logger names are machine-wide
+/// let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// let camera = logger.producer(7).unwrap();
+/// camera.log_now(b"frame 1").unwrap();
+/// camera.log_at(1_500, b"frame 2").unwrap();
+/// let mut grant = camera.claim(4).unwrap();
+/// grant.write(0, &42u32.to_le_bytes());
+/// grant.commit().unwrap();
+/// let report = logger.stop().unwrap();
+/// assert_eq!(report.source(7).unwrap().records, 4); // the onset record and three messages
+/// ```
+#[derive(Debug, Clone)]
+pub struct Producer {
+    ring: RingProducer,
+    region: LoggerRegion,
+    logger_name: Arc<str>,
+    source_id: u8,
+    onset: Instant,
+    onset_us: u64,
+    wait: Option<Duration>,
+    /// Keeps the mapping behind `ring` and `region` alive (declared last: dropped after them).
+    _backing: Arc<Backing>,
+}
+
+/// How long a producer waits for a concurrent producer of its source to log the onset record.
+const ONSET_WAIT: Duration = Duration::from_secs(5);
+
+impl Producer {
+    /// Connects a producer for `source_id` to the running logger named `logger_name`, from any process.
+    ///
+    /// The first producer of a source logs its onset record (waiting up to 5 s for room in the ring).
+    ///
+    /// # Errors
+    /// [`LoggerError::InvalidName`], [`LoggerError::NotRunning`] if no such logger runs (or its region is stale,
+    /// left by a logger that died),
+    /// [`LoggerError::Layout`] or [`LoggerError::Ring`] for a region that is not a valid logger, and
+    /// [`LoggerError::Onset`] if the onset record cannot be logged.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::logger::{DataLogger, Producer};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let name = format!("doc-connect-{}", std::process::id());
+    /// let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// // In another process, by name:
+    /// let sensor = Producer::connect(&name, 3).unwrap();
+    /// sensor.log_now(&1.5f64.to_le_bytes()).unwrap();
+    /// assert!(Producer::connect("no-such-logger", 3).is_err());
+    /// drop(sensor);
+    /// logger.stop().unwrap();
+    /// ```
+    pub fn connect(logger_name: &str, source_id: u8) -> Result<Producer, LoggerError> {
+        Self::connect_to(logger_name, source_id, None)
+    }
+
+    /// Opens the logger's region and attaches; if that logger dies and is taken over while the onset record is
+    /// being logged, attaches to the new logger instead (within the onset wait).
+    fn connect_to(logger_name: &str, source_id: u8, onset_us: Option<u64>) -> Result<Producer, LoggerError> {
+        let deadline = Instant::now() + ONSET_WAIT;
+        loop {
+            match Self::attach(Self::open(logger_name)?, logger_name, source_id, onset_us) {
+                Err(LoggerError::Onset {
+                    error: LogError::TakenOver,
+                    ..
+                }) if Instant::now() < deadline => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Connects like [`Producer::connect`], but gives the source the onset `onset_us` (µs since the UNIX epoch)
+    /// instead of now: for a source whose clock started earlier (an ataraxis onset package), or for replaying a
+    /// recorded log. `log_now` then stamps the wall-clock time elapsed since `onset_us`. The in-process form is
+    /// [`DataLogger::producer_with_onset`](super::DataLogger::producer_with_onset).
+    ///
+    /// # Errors
+    /// [`LoggerError::OnsetTaken`] if the source already has an onset in this logger (connect without one to log
+    /// for it), and the errors of [`Producer::connect`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::logger::{DataLogger, LoggerError, Producer};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let name = format!("doc-connect-onset-{}", std::process::id());
+    /// let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let camera = Producer::connect_with_onset(&name, 5, 1_700_000_000_000_000).unwrap();
+    /// assert_eq!(camera.onset_us(), 1_700_000_000_000_000);
+    /// camera.log_at(40, b"frame").unwrap();
+    /// let again = Producer::connect_with_onset(&name, 5, 1_800_000_000_000_000);
+    /// assert!(matches!(again, Err(LoggerError::OnsetTaken { source_id: 5, .. })));
+    /// assert_eq!(Producer::connect(&name, 5).unwrap().onset_us(), 1_700_000_000_000_000);
+    /// drop(camera);
+    /// assert_eq!(logger.stop().unwrap().source(5).unwrap().records, 2);
+    /// ```
+    pub fn connect_with_onset(logger_name: &str, source_id: u8, onset_us: u64) -> Result<Producer, LoggerError> {
+        Self::connect_to(logger_name, source_id, Some(onset_us))
+    }
+
+    /// Maps the region of the running logger `logger_name`.
+    fn open(logger_name: &str) -> Result<Arc<Backing>, LoggerError> {
+        let region = region_name(logger_name)?;
+        super::backing::open(&region).map_err(|source| match source {
+            // Not there, or still being sized by a logger that is starting: no logger runs yet.
+            seqring_platform::RegionError::NotFound { .. } | seqring_platform::RegionError::NotReady { .. } => {
+                LoggerError::NotRunning {
+                    name: logger_name.into(),
+                }
+            }
+            source => LoggerError::Region {
+                name: logger_name.into(),
+                source,
+            },
+        })
+    }
+
+    /// Attaches to the logger in `backing` (already mapped).
+    /// With `onset_us`, the source's onset is that value instead of the wall clock's, and the source must not have
+    /// one yet.
+    pub(crate) fn attach(
+        backing: Arc<Backing>,
+        logger_name: &str,
+        source_id: u8,
+        onset_us: Option<u64>,
+    ) -> Result<Producer, LoggerError> {
+        // SAFETY: `backing` is stored in the producer, after every value built over this region, so the mapping
+        // outlives them.
+        let mem = unsafe { ring_api::static_region(backing.raw()) };
+        let not_running = || LoggerError::NotRunning {
+            name: logger_name.into(),
+        };
+        let (region, state) = match super::RegionClass::of(mem) {
+            // A logger is creating the region right now: it is not running yet.
+            super::RegionClass::Creating => return Err(not_running()),
+            super::RegionClass::Other(problem) => {
+                return Err(LoggerError::Layout {
+                    name: logger_name.into(),
+                    problem,
+                })
+            }
+            super::RegionClass::Logger(region, state) => (region, state),
+        };
+        // A region whose logger died is stale: nothing would drain it until a new logger takes it over.
+        if state != RUNNING || !pid_alive(u64::from(region.fields().pid)) {
+            return Err(not_running());
+        }
+        let ring_err = |error| LoggerError::Ring {
+            name: logger_name.into(),
+            error,
+        };
+        let ring = ring_api::open(region.ring_mem(), seqring_core::Spins(0)).map_err(ring_err)?;
+        let claimant = region.producer_slot(std::process::id());
+        let ring = RingProducer::attach(ring, claimant).map_err(ring_err)?;
+        let fields = region.fields();
+        let mut producer = Producer {
+            ring,
+            region,
+            logger_name: logger_name.into(),
+            source_id,
+            onset: Instant::now(),
+            onset_us: 0,
+            wait: fields.wait_ns.map(Duration::from_nanos),
+            _backing: backing,
+        };
+        producer.set_onset(logger_name, onset_us)?;
+        region.set_pid(source_id, std::process::id());
+        Ok(producer)
+    }
+
+    /// Finds the source's onset, logging the onset record if this is the source's first producer.
+    fn set_onset(&mut self, logger_name: &str, given: Option<u64>) -> Result<(), LoggerError> {
+        let source_id = self.source_id;
+        let pid = std::process::id();
+        let deadline = Instant::now() + ONSET_WAIT;
+        let onset_us = loop {
+            if self.region.claim_onset(source_id, pid) {
+                let (now, now_us) = (Instant::now(), now_us());
+                let onset_us = given.unwrap_or(now_us).max(1);
+                let result = loop {
+                    match self.ring.try_write(source_id, 0, &onset_us.to_le_bytes()) {
+                        Err(ClaimError::Full) if Instant::now() < deadline && self.region.state() == RUNNING => {
+                            std::thread::sleep(Duration::from_micros(100));
+                        }
+                        other => break other,
+                    }
+                };
+                if let Err(error) = result {
+                    self.region.set_onset(source_id, 0);
+                    return Err(LoggerError::Onset {
+                        name: logger_name.into(),
+                        source_id,
+                        error: claim_error(error, self.region.state()),
+                    });
+                }
+                self.region.set_onset(source_id, onset_us);
+                self.onset = place_onset(now, now_us, onset_us);
+                break onset_us;
+            }
+            if given.is_some() {
+                return Err(LoggerError::OnsetTaken {
+                    name: logger_name.into(),
+                    source_id,
+                });
+            }
+            match self.region.onset(source_id) {
+                Onset::None => continue,
+                // Another producer is logging the onset. If it died, the logger publishes the onset from its record
+                // or, once the record is known never to come, frees the slot for us.
+                Onset::Pending(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_micros(100)),
+                Onset::Pending(_) => {
+                    return Err(LoggerError::Onset {
+                        name: logger_name.into(),
+                        source_id,
+                        error: LogError::Full,
+                    })
+                }
+                Onset::Set(onset_us) => {
+                    self.onset = place_onset(Instant::now(), now_us(), onset_us);
+                    break onset_us;
+                }
+            }
+        };
+        self.onset_us = onset_us;
+        Ok(())
+    }
+
+    /// A new producer for the same source, connected to whichever logger of the same name runs now: after
+    /// [`LogError::TakenOver`], when a new logger took over the one this producer was connected to. The source
+    /// keeps its onset (the new logger inherits it), so timestamps continue on the same clock.
+    ///
+    /// # Errors
+    /// As [`Producer::connect`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::logger::{DataLogger, Producer};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let name = format!("doc-reconnect-{}", std::process::id());
+    /// let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let sensor = Producer::connect(&name, 2).unwrap();
+    /// let again = sensor.reconnect().unwrap();
+    /// assert_eq!(again.onset_us(), sensor.onset_us());
+    /// drop((sensor, again));
+    /// logger.stop().unwrap();
+    /// ```
+    pub fn reconnect(&self) -> Result<Producer, LoggerError> {
+        Producer::connect(&self.logger_name, self.source_id)
+    }
+
+    /// The source this producer logs for.
+    pub fn source_id(&self) -> u8 {
+        self.source_id
+    }
+
+    /// The source's onset, µs since the UNIX epoch: the payload of its onset record.
+    pub fn onset_us(&self) -> u64 {
+        self.onset_us
+    }
+
+    /// The largest payload one record can carry.
+    pub fn max_payload(&self) -> usize {
+        self.ring.max_payload()
+    }
+
+    /// What this producer does when the ring is full: the logger's [`FullPolicy`](super::FullPolicy).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::logger::{DataLogger, FullPolicy, Producer};
+    /// use std::time::Duration;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let name = format!("doc-policy-{}", std::process::id());
+    /// let logger = DataLogger::builder(dir.path(), &name).on_full(FullPolicy::Wait(Duration::from_millis(5))).start().unwrap();
+    /// let producer = Producer::connect(&name, 1).unwrap();
+    /// assert_eq!(producer.full_policy(), FullPolicy::Wait(Duration::from_millis(5)));
+    /// drop(producer);
+    /// logger.stop().unwrap();
+    /// ```
+    pub fn full_policy(&self) -> super::FullPolicy {
+        self.wait.map_or(super::FullPolicy::Drop, super::FullPolicy::Wait)
+    }
+
+    /// µs elapsed since the source's onset, by the monotonic clock (the timestamp `log_now` uses).
+    #[inline]
+    pub fn elapsed_us(&self) -> u64 {
+        self.onset.elapsed().as_micros() as u64
+    }
+
+    /// Logs `payload` stamped with the µs elapsed since the source's onset.
+    ///
+    /// # Errors
+    /// [`LogError::Full`] or [`LogError::Stopped`] (the record is counted as dropped), [`LogError::TakenOver`]
+    /// (reconnect), [`LogError::TooLarge`], [`LogError::Corrupt`].
+    #[inline]
+    pub fn log_now(&self, payload: &[u8]) -> Result<(), LogError> {
+        self.log_at(self.elapsed_us(), payload)
+    }
+
+    /// Logs `payload` stamped `timestamp` (µs since the source's onset; 0 is the onset record's, avoid it).
+    ///
+    /// # Errors
+    /// As [`Producer::log_now`].
+    #[inline]
+    pub fn log_at(&self, timestamp: u64, payload: &[u8]) -> Result<(), LogError> {
+        self.with_room(|| self.ring.try_write(self.source_id, timestamp, payload))
+    }
+
+    /// Claims room for a `len`-byte payload stamped now, to be written in place and committed.
+    ///
+    /// # Errors
+    /// As [`Producer::log_now`].
+    #[inline]
+    pub fn claim(&self, len: usize) -> Result<LogGrant<'_>, LogError> {
+        self.claim_at(self.elapsed_us(), len)
+    }
+
+    /// Claims room for a `len`-byte payload stamped `timestamp`.
+    ///
+    /// # Errors
+    /// As [`Producer::log_now`].
+    #[inline]
+    pub fn claim_at(&self, timestamp: u64, len: usize) -> Result<LogGrant<'_>, LogError> {
+        self.with_room(|| self.ring.claim(self.source_id, timestamp, len))
+            .map(|grant| LogGrant { grant })
+    }
+
+    /// Runs `attempt` under the full policy: once (drop), or until it succeeds or the timeout passes (wait).
+    ///
+    /// The state check is a fast path only: a logger that stops (or is taken over) closes the ring after it
+    /// stores the state, so a claim that passed the check but comes after the close fails with `Closed`.
+    #[inline(always)]
+    fn with_room<T>(&self, mut attempt: impl FnMut() -> Result<T, ClaimError>) -> Result<T, LogError> {
+        if self.region.state() != RUNNING {
+            return Err(self.refused());
+        }
+        match attempt() {
+            Ok(v) => Ok(v),
+            Err(ClaimError::Full) => match self.wait {
+                None => Err(self.give_up(LogError::Full)),
+                Some(timeout) => self.wait_for_room(timeout, attempt),
+            },
+            Err(ClaimError::Closed) => Err(self.refused()),
+            Err(e) => Err(claim_error(e, RUNNING)),
+        }
+    }
+
+    /// The error for a record refused because the logger stopped or was taken over.
+    #[cold]
+    fn refused(&self) -> LogError {
+        if self.region.state() == TAKEN_OVER {
+            // Nobody reads this region's counters any more: the caller learns of the record from the error.
+            LogError::TakenOver
+        } else {
+            self.give_up(LogError::Stopped)
+        }
+    }
+
+    #[cold]
+    fn wait_for_room<T>(
+        &self,
+        timeout: Duration,
+        mut attempt: impl FnMut() -> Result<T, ClaimError>,
+    ) -> Result<T, LogError> {
+        let deadline = Instant::now() + timeout;
+        let mut spins = 0u32;
+        loop {
+            if spins < 256 {
+                std::hint::spin_loop();
+                spins += 1;
+            } else {
+                std::thread::yield_now();
+            }
+            match attempt() {
+                Ok(v) => return Ok(v),
+                Err(ClaimError::Full) => {}
+                Err(ClaimError::Closed) => return Err(self.refused()),
+                Err(e) => return Err(claim_error(e, RUNNING)),
+            }
+            if self.region.state() != RUNNING {
+                return Err(self.refused());
+            }
+            if spins.is_multiple_of(16) && Instant::now() >= deadline {
+                return Err(self.give_up(LogError::Full));
+            }
+        }
+    }
+
+    #[cold]
+    fn give_up(&self, error: LogError) -> LogError {
+        self.region.add_dropped(self.source_id, 1);
+        self.ring.count_dropped(1);
+        error
+    }
+}
+
+/// The monotonic instant of the wall-clock time `onset_us`, given that `now` is `now_us`.
+fn place_onset(now: Instant, now_us: u64, onset_us: u64) -> Instant {
+    let back = Duration::from_micros(now_us.saturating_sub(onset_us));
+    now.checked_sub(back).unwrap_or(now)
+}
+
+fn claim_error(e: ClaimError, state: u64) -> LogError {
+    match e {
+        ClaimError::TooLarge { len, max } => LogError::TooLarge { len, max },
+        ClaimError::Abandoned => LogError::Abandoned,
+        _ if state == TAKEN_OVER => LogError::TakenOver,
+        ClaimError::Full | ClaimError::Closed if state != RUNNING => LogError::Stopped,
+        ClaimError::Full => LogError::Full,
+        _ => LogError::Corrupt,
+    }
+}
+
+/// A record claimed in the ring: write its payload in place, then [`commit`](LogGrant::commit) it. Dropping it
+/// uncommitted aborts it (the consumer skips it; it is not counted as dropped).
+#[must_use = "a grant must be committed, or it is aborted when dropped"]
+#[derive(Debug)]
+pub struct LogGrant<'a> {
+    grant: RingGrant<'a>,
+}
+
+impl LogGrant<'_> {
+    /// The payload length.
+    pub fn len(&self) -> usize {
+        self.grant.len()
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.grant.is_empty()
+    }
+
+    /// Copies `bytes` into the payload at `at`.
+    ///
+    /// # Panics
+    /// If `at + bytes.len()` exceeds the payload length.
+    #[inline]
+    pub fn write(&mut self, at: usize, bytes: &[u8]) {
+        self.grant.write(at, bytes);
+    }
+
+    /// Publishes the record.
+    ///
+    /// # Errors
+    /// [`LogError::Abandoned`] if the logger gave the claim up first (it was held past the abandon timeout while
+    /// the logger stopped or took over a dead one): the record is not logged, and is counted as abandoned.
+    #[inline]
+    pub fn commit(self) -> Result<(), LogError> {
+        self.grant.commit().map_err(|_| LogError::Abandoned)
+    }
+
+    /// Withdraws the record.
+    pub fn abort(self) {
+        self.grant.abort();
+    }
+}

@@ -1,0 +1,450 @@
+//! [`SharedArrayDyn`]: a shared array whose dtype and shape are learned at run time, for tools and for readers
+//! that do not know `T`; and [`inspect`], the array part of `seqring shm inspect`.
+
+use super::error::{pid_of, SharedArrayError};
+use super::handle::{age_of, more, shape_bytes, ArrayOptions, Handle};
+use seqring_core::region::RegionInfo;
+use seqring_core::seqlock::{ArrayError, Snapshot};
+use seqring_core::{DType, Element, Patience, Shape};
+use seqring_platform::clock::Deadline;
+use seqring_platform::{pid_alive, RegionError};
+use std::time::Duration;
+
+/// One consistent read of a [`SharedArrayDyn`]: the data and the shape, dtype, version and write time it was
+/// written with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DynRead {
+    /// The element type.
+    pub dtype: DType,
+    /// The shape.
+    pub shape: Shape,
+    /// The version (changes with every completed write).
+    pub version: u64,
+    /// When it was written, in ns since the UNIX epoch (0 if never written).
+    pub write_time_ns: u64,
+    /// The pid of the process that wrote it (0 if never written).
+    pub writer_pid: u32,
+    /// The contents may be partial: a stalled write was recovered and no whole write has happened since.
+    pub suspect: bool,
+    /// The data, `shape`'s element count times `dtype`'s item size bytes, little-endian, row-major.
+    pub data: Vec<u8>,
+}
+
+impl DynRead {
+    fn new(snap: &Snapshot, data: Vec<u8>) -> Self {
+        DynRead {
+            dtype: snap.dtype,
+            shape: snap.to_shape(),
+            version: snap.version,
+            write_time_ns: snap.write_time_ns,
+            writer_pid: pid_of(snap.token),
+            suspect: snap.suspect,
+            data,
+        }
+    }
+
+    /// The data as elements of `T`, or `None` if the dtype is not `T`'s.
+    pub fn to_typed<T: Element>(&self) -> Option<Vec<T>> {
+        (self.dtype == T::DTYPE).then(|| {
+            let mut out = vec![T::zeroed(); self.data.len() / size_of::<T>()];
+            bytemuck::cast_slice_mut::<T, u8>(&mut out).copy_from_slice(&self.data);
+            out
+        })
+    }
+}
+
+/// A shared array of a dtype and shape known only at run time.
+///
+/// # Examples
+/// ```
+/// use seqring::shared_array::{SharedArray, SharedArrayDyn};
+/// use seqring_core::DType;
+/// let name = format!("doc-dyn-{}", std::process::id());
+/// let typed = SharedArray::<u16>::create(&name, &[2, 2])?;
+/// typed.write(&[1, 2, 3, 4])?;
+/// let any = SharedArrayDyn::open(&name)?;
+/// let read = any.read()?;
+/// assert_eq!((read.dtype, read.shape.as_slice(), read.version), (DType::U16, &[2u64, 2][..], 1));
+/// assert_eq!(read.to_typed::<u16>(), Some(vec![1, 2, 3, 4]));
+/// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+/// ```
+#[derive(Debug)]
+pub struct SharedArrayDyn {
+    handle: Handle,
+}
+
+impl SharedArrayDyn {
+    /// Creates the array `name` of `dtype` and `shape` with `options`.
+    ///
+    /// # Errors
+    /// As [`SharedArray::create`](super::SharedArray::create).
+    pub fn create(name: &str, dtype: DType, shape: &[u64], options: &ArrayOptions) -> Result<Self, SharedArrayError> {
+        Ok(SharedArrayDyn {
+            handle: Handle::create(name, dtype, shape, options)?,
+        })
+    }
+
+    /// Opens the array `name`, whatever it holds.
+    ///
+    /// # Errors
+    /// [`SharedArrayError::Region`] (not found, wrong kind, bad layout, too new, not ready, invalid name).
+    pub fn open(name: &str) -> Result<Self, SharedArrayError> {
+        Self::open_with(name, &ArrayOptions::default())
+    }
+
+    /// Opens the array `name` with `options` (its timeout).
+    ///
+    /// # Errors
+    /// As [`SharedArrayDyn::open`].
+    pub fn open_with(name: &str, options: &ArrayOptions) -> Result<Self, SharedArrayError> {
+        Ok(SharedArrayDyn {
+            handle: Handle::open(name, options)?,
+        })
+    }
+
+    #[cold]
+    fn error(&self, e: ArrayError) -> SharedArrayError {
+        self.handle.error(e, 1)
+    }
+
+    /// The region's name.
+    pub fn name(&self) -> &str {
+        self.handle.name()
+    }
+
+    /// The timeout of waits on a writer (from [`ArrayOptions::timeout`]).
+    pub fn timeout(&self) -> Duration {
+        self.handle.timeout
+    }
+
+    /// Whether a write may have completed since `version` or be under way (no wait, no copy): `false` means that a
+    /// read would find the data of `version`.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let a = SharedArrayDyn::create(&format!("doc-dyn-changed-{}", std::process::id()), DType::U8, &[1], &ArrayOptions::default())?;
+    /// assert!(!a.changed_since(0));
+    /// a.write_bytes_as(DType::U8, &[1], 0, &[7], None)?;
+    /// assert!(a.changed_since(0) && !a.changed_since(1));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn changed_since(&self, version: u64) -> bool {
+        self.handle.changed_since(version)
+    }
+
+    /// The capacity in bytes.
+    pub fn capacity_bytes(&self) -> usize {
+        self.handle.array.capacity()
+    }
+
+    /// The current version. No wait, no copy.
+    pub fn version(&self) -> u64 {
+        self.handle.array.version()
+    }
+
+    /// The dtype and shape of the array at its creation.
+    pub fn created_as(&self) -> (DType, Shape) {
+        self.handle.array.created_as()
+    }
+
+    /// The current metadata (dtype, shape, version, write time, writer, suspect flag) without the data.
+    ///
+    /// # Errors
+    /// [`SharedArrayError::WriterStalled`] or [`SharedArrayError::Busy`] after the timeout.
+    pub fn snapshot(&self) -> Result<Snapshot, SharedArrayError> {
+        self.handle
+            .array
+            .snapshot(Deadline::new(self.handle.timeout))
+            .map_err(|e| self.error(e))
+    }
+
+    /// Reads dtype, shape, version, write time and data from one consistent snapshot.
+    ///
+    /// # Errors
+    /// As [`SharedArrayDyn::snapshot`].
+    pub fn read(&self) -> Result<DynRead, SharedArrayError> {
+        self.try_read(self.handle.timeout)
+    }
+
+    /// [`SharedArrayDyn::read`] with a bounded wait of `timeout`.
+    ///
+    /// # Errors
+    /// As [`SharedArrayDyn::snapshot`].
+    pub fn try_read(&self, timeout: Duration) -> Result<DynRead, SharedArrayError> {
+        let mut p = Deadline::new(timeout);
+        let mut data = Vec::new();
+        loop {
+            let meta = self.handle.array.snapshot(more(&mut p)).map_err(|e| self.error(e))?;
+            let len = shape_bytes(meta.dtype, meta.shape()).unwrap_or(0) as usize;
+            data.resize(len, 0);
+            match self.handle.array.read_bytes(0, &mut data, more(&mut p)) {
+                // Whole when the snapshot the bytes belong to has the shape and dtype `data` was sized for.
+                Ok(snap) if snap.shape() == meta.shape() && snap.dtype == meta.dtype => {
+                    return Ok(DynRead::new(&snap, data))
+                }
+                Ok(_) | Err(ArrayError::OutOfBounds { .. }) => {}
+                Err(e) => return Err(self.error(e)),
+            }
+            if !p.keep_waiting() {
+                return Err(SharedArrayError::Busy {
+                    name: self.name().to_string(),
+                });
+            }
+        }
+    }
+
+    /// Copies `dst.len()` data bytes from byte `byte_offset` into `dst` and returns the snapshot they belong to: the lean read of
+    /// bindings that keep their own buffers. The caller compares the snapshot's dtype and shape with the layout it
+    /// sized `dst` for (a writer may have reshaped since).
+    ///
+    /// # Errors
+    /// [`SharedArrayError::OutOfBounds`] (in bytes) if the range passes the current data, and as
+    /// [`SharedArrayDyn::snapshot`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let a = SharedArrayDyn::create(&format!("doc-dyn-into-{}", std::process::id()), DType::U8, &[2, 2], &ArrayOptions::default())?;
+    /// a.write_bytes_as(DType::U8, &[2, 2], 0, &[1, 2, 3, 4], None)?;
+    /// let mut out = [0u8; 4];
+    /// let snap = a.read_bytes_into(0, &mut out)?;
+    /// assert_eq!((snap.shape(), snap.version, out), (&[2u64, 2][..], 1, [1, 2, 3, 4]));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    #[inline]
+    pub fn read_bytes_into(&self, byte_offset: usize, dst: &mut [u8]) -> Result<Snapshot, SharedArrayError> {
+        self.try_read_bytes_into(byte_offset, dst, self.handle.timeout)
+    }
+
+    /// [`SharedArrayDyn::read_bytes_into`] with a bounded wait of `timeout` (`Duration::ZERO`: spin briefly, never
+    /// sleep).
+    ///
+    /// # Errors
+    /// As [`SharedArrayDyn::read_bytes_into`].
+    #[inline]
+    pub fn try_read_bytes_into(
+        &self,
+        byte_offset: usize,
+        dst: &mut [u8],
+        timeout: Duration,
+    ) -> Result<Snapshot, SharedArrayError> {
+        self.handle
+            .array
+            .read_bytes(byte_offset, dst, Deadline::new(timeout))
+            .map_err(|e| self.error(e))
+    }
+
+    /// Writes `data` at byte `byte_offset` in one write, if the array still has `dtype` and `shape` and, with
+    /// `if_version`, no write completed since that version. Returns whether it wrote (`false` only when the
+    /// version moved on: read again and retry).
+    ///
+    /// # Errors
+    /// [`SharedArrayError::DTypeMismatch`] or [`SharedArrayError::ShapeMismatch`] when the array was reshaped,
+    /// [`SharedArrayError::OutOfBounds`] (in bytes) when the range passes the data, and
+    /// [`SharedArrayError::WriterStalled`] after the timeout.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let a = SharedArrayDyn::create(&format!("doc-dyn-as-{}", std::process::id()), DType::U8, &[4], &ArrayOptions::default())?;
+    /// assert!(a.write_bytes_as(DType::U8, &[4], 1, &[7, 8], Some(0))?);
+    /// assert!(!a.write_bytes_as(DType::U8, &[4], 0, &[9], Some(0))?); // version 1 now
+    /// assert!(a.write_bytes_as(DType::U8, &[2], 0, &[9], None).is_err()); // not its shape
+    /// assert_eq!(a.read()?.data, [0, 7, 8, 0]);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn write_bytes_as(
+        &self,
+        dtype: DType,
+        shape: &[u64],
+        byte_offset: usize,
+        data: &[u8],
+        if_version: Option<u64>,
+    ) -> Result<bool, SharedArrayError> {
+        self.try_write_bytes_as(dtype, shape, byte_offset, data, if_version, self.handle.timeout)
+    }
+
+    /// [`SharedArrayDyn::write_bytes_as`] with a bounded wait of `timeout` for the writer lock (`Duration::ZERO`:
+    /// spin briefly, never sleep).
+    ///
+    /// # Errors
+    /// As [`SharedArrayDyn::write_bytes_as`].
+    pub fn try_write_bytes_as(
+        &self,
+        dtype: DType,
+        shape: &[u64],
+        byte_offset: usize,
+        data: &[u8],
+        if_version: Option<u64>,
+        timeout: Duration,
+    ) -> Result<bool, SharedArrayError> {
+        let mut guard = self
+            .handle
+            .array
+            .lock(self.handle.stamp(), Deadline::new(timeout))
+            .map_err(|e| self.error(e))?;
+        // Under the lock the version is the last completed write's; a guard dropped unwritten restores the old
+        // sequence, so a refused write changes nothing readers can see.
+        if if_version.is_some_and(|v| v != self.handle.array.version()) {
+            return Ok(false);
+        }
+        if guard.dtype() != dtype {
+            return Err(SharedArrayError::DTypeMismatch {
+                name: self.name().to_string(),
+                expected: dtype,
+                found: guard.dtype(),
+            });
+        }
+        let found = guard.shape();
+        if found.as_slice() != shape {
+            return Err(SharedArrayError::ShapeMismatch {
+                name: self.name().to_string(),
+                expected: shape.to_vec(),
+                found: found.to_vec(),
+            });
+        }
+        guard.write_bytes(byte_offset, data).map_err(|e| self.error(e))?;
+        Ok(true)
+    }
+
+    /// How long ago the last write happened (to the kernel tick), or `None` if never written.
+    ///
+    /// # Errors
+    /// As [`SharedArrayDyn::snapshot`].
+    pub fn age(&self) -> Result<Option<Duration>, SharedArrayError> {
+        Ok(age_of(&self.snapshot()?))
+    }
+
+    /// Reads only if the version differs from `last_version`.
+    ///
+    /// # Errors
+    /// As [`SharedArrayDyn::read`].
+    pub fn read_if_changed(&self, last_version: u64) -> Result<Option<DynRead>, SharedArrayError> {
+        if !self.changed_since(last_version) {
+            return Ok(None);
+        }
+        let read = self.read()?;
+        Ok((read.version != last_version).then_some(read))
+    }
+
+    /// Changes dtype and shape within the capacity and writes `data` (exactly the new shape's bytes) in one write.
+    ///
+    /// # Errors
+    /// [`SharedArrayError::BadShape`], [`SharedArrayError::CapacityExceeded`], [`SharedArrayError::LengthMismatch`]
+    /// (in bytes), [`SharedArrayError::WriterStalled`] after the timeout.
+    pub fn write_shaped(&self, dtype: DType, shape: &[u64], data: &[u8]) -> Result<(), SharedArrayError> {
+        self.handle
+            .write_shaped(dtype, shape, Some(data), self.handle.timeout, 1)
+    }
+
+    /// Changes dtype and shape within the capacity, leaving the data bytes as they are, in one write.
+    ///
+    /// # Errors
+    /// As [`SharedArrayDyn::write_shaped`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let a = SharedArrayDyn::create(&format!("doc-dyn-reshape-{}", std::process::id()), DType::U8, &[6], &ArrayOptions::default())?;
+    /// a.reshape(DType::U16, &[3])?;
+    /// assert_eq!((a.read()?.dtype, a.read()?.shape.as_slice()), (DType::U16, &[3u64][..]));
+    /// assert!(a.reshape(DType::U8, &[64]).is_err(), "beyond the capacity");
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn reshape(&self, dtype: DType, shape: &[u64]) -> Result<(), SharedArrayError> {
+        self.handle.write_shaped(dtype, shape, None, self.handle.timeout, 1)
+    }
+
+    /// The writer in its write section now; see [`SharedArray::stall`](super::SharedArray::stall).
+    pub fn stall(&self) -> Option<super::WriterStall> {
+        self.handle.array.stall().map(super::WriterStall::from_core)
+    }
+
+    /// Clears the stall at odd sequence `stalled`, left by a dead writer; see
+    /// [`SharedArray::recover`](super::SharedArray::recover).
+    pub fn recover(&self, stalled: u64) -> bool {
+        self.handle.array.recover(stalled)
+    }
+
+    /// Keeps the region after this (creating) handle drops.
+    pub fn persist(&self) {
+        self.handle.persist();
+    }
+
+    /// Removes the region now.
+    ///
+    /// # Errors
+    /// [`SharedArrayError::Region`] if it was already removed or may not be.
+    pub fn destroy(self) -> Result<(), SharedArrayError> {
+        Ok(self.handle.destroy()?)
+    }
+}
+
+/// What `seqring shm inspect` shows of a shared array.
+#[derive(Clone, Debug)]
+pub struct ArrayInspection {
+    /// The validated region header (kind, length, state, creator pid, creation time).
+    pub header: RegionInfo,
+    /// Whether the creator's pid is alive.
+    pub creator_alive: bool,
+    /// The data capacity in bytes.
+    pub capacity_bytes: u64,
+    /// The dtype and shape the array was created with.
+    pub created_as: (DType, Shape),
+    /// The current metadata, or the stall that kept it from being read.
+    pub current: Result<Snapshot, String>,
+    /// How long ago the last write happened (`None` if never written or unreadable).
+    pub age: Option<Duration>,
+    /// Whether a writer is in its write section now (or died in it).
+    pub locked: bool,
+}
+
+/// Inspects the shared array `name` without changing it, waiting at most `timeout` for a writer in its write
+/// section.
+///
+/// # Errors
+/// [`SharedArrayError::Region`]: not found, not an array ([`RegionError::WrongKind`]), bad layout.
+///
+/// # Examples
+/// ```
+/// use seqring::shared_array::{inspect, SharedArray};
+/// use std::time::Duration;
+/// let name = format!("doc-inspect-{}", std::process::id());
+/// let a = SharedArray::<f32>::create(&name, &[3])?;
+/// a.write(&[1.0, 2.0, 3.0])?;
+/// let report = inspect(&name, Duration::from_millis(10))?;
+/// assert_eq!(report.current.unwrap().version, 1);
+/// assert!(report.creator_alive && !report.locked);
+/// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+/// ```
+pub fn inspect(name: &str, timeout: Duration) -> Result<ArrayInspection, SharedArrayError> {
+    let header = seqring_platform::probe_region(name)?;
+    if header.kind != seqring_core::region::RegionKind::Array {
+        return Err(RegionError::WrongKind {
+            name: name.to_string(),
+            expected: seqring_core::region::RegionKind::Array,
+            found: header.kind as u32,
+        }
+        .into());
+    }
+    let handle = Handle::open(name, &ArrayOptions::default().timeout(timeout))?;
+    let current = handle
+        .array
+        .snapshot(Deadline::new(timeout))
+        .map_err(|e| handle.error(e, 1).to_string());
+    let age = current.as_ref().ok().and_then(age_of);
+    Ok(ArrayInspection {
+        creator_alive: pid_alive(header.creator_pid),
+        header,
+        capacity_bytes: handle.array.capacity() as u64,
+        created_as: handle.array.created_as(),
+        current,
+        age,
+        locked: handle.array.is_locked(),
+    })
+}

@@ -1,0 +1,280 @@
+//! The typed error of shared-array operations; every variant names the array's region.
+
+use seqring_core::seqlock::ArrayError;
+use seqring_core::DType;
+use seqring_platform::RegionError;
+
+/// Why a shared-array operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SharedArrayError {
+    /// The contents are a partial write recovered from a dead writer (`recover`): suspect until the next whole
+    /// write. The element and slice reads refuse them; `read_whole`, `read_at` and `snapshot` return them with
+    /// [`Snapshot::suspect`](super::Snapshot::suspect) set, for callers that accept them.
+    #[error("array {name} holds a partial write recovered from a dead writer (version {version}): its contents are suspect until the next whole write; read them with read_whole() to accept them")]
+    Suspect {
+        /// The array.
+        name: String,
+        /// The version read.
+        version: u64,
+    },
+    /// Creating, opening or validating the region failed (missing, existing, denied, wrong kind, bad layout, too
+    /// new, bad name).
+    #[error(transparent)]
+    Region(#[from] RegionError),
+    /// The array holds another element type.
+    #[error("array {name} holds {} elements, not {}", found.descr(), expected.descr())]
+    DTypeMismatch {
+        /// The array.
+        name: String,
+        /// The element type asked for.
+        expected: DType,
+        /// The element type it holds.
+        found: DType,
+    },
+    /// The array has another shape than the caller expects.
+    #[error("array {name} has shape {found:?}, not {expected:?}")]
+    ShapeMismatch {
+        /// The array.
+        name: String,
+        /// The shape asked for.
+        expected: Vec<u64>,
+        /// The shape it has.
+        found: Vec<u64>,
+    },
+    /// A writer has held the array's write section beyond the timeout: it is slow or dead.
+    #[error("array {name}: {} has held the write section {}{}", writer(*.pid), held_for(*.since_ns),
+        liveness(*.alive))]
+    WriterStalled {
+        /// The array.
+        name: String,
+        /// The stalled writer's process id; 0 if it died right after taking the lock, before recording itself.
+        pid: u32,
+        /// Whether that process is still alive (`None` when the pid is unknown).
+        alive: Option<bool>,
+        /// When its write started, in ns since the UNIX epoch (0 when unknown).
+        since_ns: u64,
+        /// The odd sequence it holds: what [`recover`](super::SharedArray::recover) takes, to clear this stall
+        /// and no later one.
+        sequence: u64,
+    },
+    /// Writers kept completing writes while a reader retried, beyond its timeout.
+    #[error("array {name}: writers kept it busy beyond the timeout")]
+    Busy {
+        /// The array.
+        name: String,
+    },
+    /// An n-d index has the wrong number of dimensions or lies outside the shape.
+    #[error("array {name}: index {index:?} is outside shape {shape:?}")]
+    IndexOutOfBounds {
+        /// The array.
+        name: String,
+        /// The index given.
+        index: Vec<u64>,
+        /// The array's shape.
+        shape: Vec<u64>,
+    },
+    /// A range of elements runs past the end of the data.
+    #[error("array {name}: the range ends at element {end}, past its {available} elements")]
+    OutOfBounds {
+        /// The array.
+        name: String,
+        /// The range's end (exclusive), in elements.
+        end: u64,
+        /// The elements available.
+        available: u64,
+    },
+    /// A whole-array write has another number of elements than the array.
+    #[error("array {name}: {given} elements given for an array of {expected}")]
+    LengthMismatch {
+        /// The array.
+        name: String,
+        /// The array's element count.
+        expected: u64,
+        /// The elements given.
+        given: u64,
+    },
+    /// A shape has more than 8 dimensions or its element count overflows.
+    #[error("array {name}: shape {shape:?} has more than 8 dimensions or too many elements")]
+    BadShape {
+        /// The array.
+        name: String,
+        /// The shape.
+        shape: Vec<u64>,
+    },
+    /// A shape needs more bytes than the array's capacity.
+    #[error("array {name}: the shape needs {needed} bytes but the capacity is {capacity}")]
+    CapacityExceeded {
+        /// The array.
+        name: String,
+        /// Bytes the shape needs.
+        needed: u64,
+        /// The capacity in bytes.
+        capacity: u64,
+    },
+}
+
+fn writer(pid: u32) -> String {
+    if pid == 0 {
+        "an unknown writer".into()
+    } else {
+        format!("writer pid {pid}")
+    }
+}
+
+fn held_for(since_ns: u64) -> String {
+    if since_ns == 0 {
+        "since an unknown time".into()
+    } else {
+        format!("for {:.3} s", seqring_platform::clock::since_ns(since_ns).as_secs_f64())
+    }
+}
+
+fn liveness(alive: Option<bool>) -> &'static str {
+    match alive {
+        Some(true) => " (the process is alive: slow, or stopped)",
+        Some(false) => " (the process is dead: call recover(sequence))",
+        None => " (call recover(sequence) if no writer is running)",
+    }
+}
+
+/// Packs a process id into a seqlock writer token (the pid in the high 32 bits; never 0).
+pub(crate) fn token_of(pid: u32) -> u64 {
+    (u64::from(pid) << 32) | 1
+}
+
+/// The process id packed in a writer token by [`token_of`].
+pub(crate) fn pid_of(token: u64) -> u32 {
+    (token >> 32) as u32
+}
+
+impl SharedArrayError {
+    /// The error for the core's `e` on array `name` of elements of `itemsize` bytes.
+    #[cold]
+    pub(crate) fn from_core(name: &str, e: ArrayError, itemsize: usize) -> Self {
+        let name = name.to_string();
+        match e {
+            ArrayError::Region(reason) => RegionError::from_layout(&name, reason).into(),
+            ArrayError::WriterStalled { token, since, sequence } => {
+                let pid = pid_of(token);
+                SharedArrayError::WriterStalled {
+                    name,
+                    pid,
+                    alive: (pid != 0).then(|| seqring_platform::pid_alive(u64::from(pid))),
+                    since_ns: since,
+                    sequence,
+                }
+            }
+            ArrayError::Busy => SharedArrayError::Busy { name },
+            ArrayError::Suspect { version } => SharedArrayError::Suspect { name, version },
+            ArrayError::DTypeMismatch { array, requested } => SharedArrayError::DTypeMismatch {
+                name,
+                expected: requested,
+                found: array,
+            },
+            ArrayError::OutOfBounds { end, len } => {
+                let size = itemsize.max(1) as u64;
+                SharedArrayError::OutOfBounds {
+                    name,
+                    end: end.div_ceil(size),
+                    available: len / size,
+                }
+            }
+            ArrayError::CapacityExceeded { needed, capacity } => {
+                SharedArrayError::CapacityExceeded { name, needed, capacity }
+            }
+            _ => SharedArrayError::BadShape {
+                name,
+                shape: Vec::new(),
+            },
+        }
+    }
+
+    /// Whether this is a stall of the writer lock (the error [`recover`](super::SharedArray::recover) is for).
+    pub fn is_stall(&self) -> bool {
+        matches!(self, SharedArrayError::WriterStalled { .. })
+    }
+
+    /// The stall this error reports, for [`recover`](super::SharedArray::recover): `None` for other errors.
+    pub fn stall(&self) -> Option<WriterStall> {
+        match *self {
+            SharedArrayError::WriterStalled {
+                pid,
+                alive,
+                since_ns,
+                sequence,
+                ..
+            } => Some(WriterStall {
+                sequence,
+                pid,
+                alive,
+                since_ns,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A writer holding an array's write section: what [`SharedArray::stall`](super::SharedArray::stall) and
+/// [`SharedArrayError::stall`] report, and what [`SharedArray::recover`](super::SharedArray::recover) takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriterStall {
+    /// The odd sequence the writer holds.
+    pub sequence: u64,
+    /// Its process id (0: it had not recorded itself yet).
+    pub pid: u32,
+    /// Whether that process is alive (`None` when the pid is unknown).
+    pub alive: Option<bool>,
+    /// When its write started, in ns since the UNIX epoch (0 when unknown).
+    pub since_ns: u64,
+}
+
+impl WriterStall {
+    /// The stall the core reports, with the writer's liveness looked up.
+    pub(crate) fn from_core(stall: seqring_core::seqlock::Stall) -> Self {
+        let pid = pid_of(stall.token);
+        WriterStall {
+            sequence: stall.sequence,
+            pid,
+            alive: (pid != 0).then(|| seqring_platform::pid_alive(u64::from(pid))),
+            since_ns: stall.since,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_carry_the_pid_and_stalls_name_it() {
+        assert_eq!(pid_of(token_of(4242)), 4242);
+        assert_ne!(token_of(0), 0, "a token is never the 'unknown writer' 0");
+        let me = std::process::id();
+        let e = SharedArrayError::from_core(
+            "a1",
+            ArrayError::WriterStalled {
+                token: token_of(me),
+                since: seqring_platform::clock::now_ns(),
+                sequence: 3,
+            },
+            8,
+        );
+        assert!(matches!(e, SharedArrayError::WriterStalled { pid, alive: Some(true), .. } if pid == me));
+        let text = e.to_string();
+        assert!(
+            text.contains("array a1") && text.contains(&format!("pid {me}")),
+            "{text}"
+        );
+        let e = SharedArrayError::from_core(
+            "a1",
+            ArrayError::WriterStalled {
+                token: 0,
+                since: 0,
+                sequence: 1,
+            },
+            8,
+        );
+        assert!(e.to_string().contains("unknown writer"), "{e}");
+    }
+}

@@ -1,0 +1,723 @@
+//! Typed n-d arrays in OS shared memory, shared live across processes: seqring's `SharedMemoryArray` and
+//! `ndsharray`.
+//!
+//! A [`SharedArray<T>`] is the core's seqlock array ([`seqring_core::seqlock`]) over a shared-memory
+//! [`Region`](seqring_platform::Region) (`/dev/shm/<name>`). Readers never block the writer and never see a torn
+//! value; writers in any process exclude each other through the seqlock's sequence word.
+//!
+//! - Lifecycle: [`SharedArray::create`] (with [`ArrayOptions::exists_ok`] and a capacity for later reshapes),
+//!   [`SharedArray::open`], which checks the element type and optionally the shape; [`SharedArray::persist`],
+//!   [`SharedArray::destroy`]. The creator removes the region when it drops unless it persisted it; openers only
+//!   unmap.
+//! - Access by n-d index ([`SharedArray::get`], [`SharedArray::set`]), whole-array and ranged copies,
+//!   [`SharedArray::update`] (read-modify-write under the writer lock), [`SharedArray::version`],
+//!   [`SharedArray::age`], [`SharedArray::read_if_changed`], and lock-free [`SharedArray::atomic`] cells that
+//!   bypass the seqlock.
+//! - ndsharray: [`SharedArray::reshape`] / [`SharedArray::write_shaped`] within the capacity, which readers follow
+//!   on their next read, and [`SharedArrayDyn`], which learns dtype and shape at run time.
+//! - Every wait is bounded: by the handle's timeout ([`ArrayOptions::timeout`]) or, in the `try_` forms, by the
+//!   caller's. A writer that stays in its write section past it gives [`SharedArrayError::WriterStalled`] with its
+//!   pid and whether that pid is alive; [`SharedArray::recover`] clears the stall, and reads report
+//!   [`Snapshot::suspect`] until the next full write.
+//!
+//! Invariants: the region's bytes are only accessed through the core's atomic word operations (the atomic cells
+//! included: they are whole aligned 8-byte words); a handle's writer token carries its pid
+//! (`pid << 32 | 1`, never 0), so a stall names the process.
+//!
+//! The hot paths ([`SharedArray::read_into`], [`SharedArray::write`]) add no clock read to the core's read: waits
+//! spin first and read the clock only once the spin phase is over ([`seqring_platform::clock::Deadline`]). A write
+//! reads the coarse clock once, for its write time ([`seqring_platform::clock::now_ns_coarse`]): write times and
+//! ages have the kernel tick's resolution (1–4 ms).
+
+mod cell;
+mod dynamic;
+mod error;
+mod handle;
+mod index;
+
+pub use cell::AtomicElement;
+pub use dynamic::{inspect, ArrayInspection, DynRead, SharedArrayDyn};
+pub use error::{SharedArrayError, WriterStall};
+pub use handle::{ArrayOptions, DEFAULT_TIMEOUT};
+pub use seqring_core::seqlock::Snapshot;
+
+use handle::{more, Handle};
+use seqring_core::{Element, Patience, Shape, Spins};
+use seqring_platform::clock::{Deadline, SPINS_BEFORE_CLOCK};
+use std::marker::PhantomData;
+use std::ops::Range;
+use std::time::Duration;
+
+/// A typed n-d array of `T` in shared memory, shared live across processes.
+///
+/// # Examples
+/// ```
+/// use seqring::shared_array::SharedArray;
+/// let name = format!("doc-array-{}", std::process::id());
+/// let writer = SharedArray::<f64>::create(&name, &[2, 3])?;
+/// let reader = SharedArray::<f64>::open_with_shape(&name, &[2, 3])?;
+/// writer.write(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0])?;
+/// writer.set(&[1, 2], 60.0)?;
+/// assert_eq!(reader.get(&[1, 2])?, 60.0);
+/// let mut all = [0.0; 6];
+/// let version = reader.read_into(&mut all)?;
+/// assert_eq!((all, version), ([1.0, 2.0, 3.0, 4.0, 5.0, 60.0], 2));
+/// drop(reader);
+/// drop(writer); // the creator removes the region
+/// assert!(SharedArray::<f64>::open(&name).is_err());
+/// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+/// ```
+#[derive(Debug)]
+pub struct SharedArray<T: Element> {
+    handle: Handle,
+    _element: PhantomData<fn() -> T>,
+}
+
+const _: () = {
+    const fn send_sync<S: Send + Sync>() {}
+    send_sync::<SharedArray<f64>>();
+    send_sync::<SharedArray<u8>>();
+    send_sync::<SharedArrayDyn>();
+};
+
+impl<T: Element> SharedArray<T> {
+    /// Creates the array `name` with `shape`, zero-filled, mode `0600`.
+    ///
+    /// # Errors
+    /// [`SharedArrayError::Region`] ([`RegionError::InvalidName`](seqring_platform::RegionError::InvalidName),
+    /// [`AlreadyExists`](seqring_platform::RegionError::AlreadyExists), ...) or [`SharedArrayError::BadShape`].
+    pub fn create(name: &str, shape: &[u64]) -> Result<Self, SharedArrayError> {
+        Self::create_with(name, shape, &ArrayOptions::default())
+    }
+
+    /// Creates the array `name` with `shape` and room for `capacity` elements, for later reshapes.
+    ///
+    /// # Errors
+    /// As [`SharedArray::create`].
+    pub fn create_with_capacity(name: &str, shape: &[u64], capacity: u64) -> Result<Self, SharedArrayError> {
+        Self::create_with(name, shape, &ArrayOptions::default().capacity(capacity))
+    }
+
+    /// Creates the array `name` with `shape` and `options` (replace an existing one, capacity, mode, timeout).
+    ///
+    /// # Errors
+    /// As [`SharedArray::create`].
+    pub fn create_with(name: &str, shape: &[u64], options: &ArrayOptions) -> Result<Self, SharedArrayError> {
+        Ok(Self::wrap(Handle::create(name, T::DTYPE, shape, options)?))
+    }
+
+    /// Opens the array `name`, checking that it holds `T`.
+    ///
+    /// # Errors
+    /// [`SharedArrayError::Region`] (not found, wrong kind, bad layout, too new, not ready, invalid name) or
+    /// [`SharedArrayError::DTypeMismatch`].
+    pub fn open(name: &str) -> Result<Self, SharedArrayError> {
+        Self::open_with(name, None, &ArrayOptions::default())
+    }
+
+    /// Opens the array `name`, checking that it holds `T` in `shape`.
+    ///
+    /// # Errors
+    /// As [`SharedArray::open`], and [`SharedArrayError::ShapeMismatch`].
+    pub fn open_with_shape(name: &str, shape: &[u64]) -> Result<Self, SharedArrayError> {
+        Self::open_with(name, Some(shape), &ArrayOptions::default())
+    }
+
+    /// Opens the array `name` with `options` (its timeout), checking `T` and, if given, the current shape.
+    ///
+    /// # Errors
+    /// As [`SharedArray::open_with_shape`].
+    pub fn open_with(name: &str, shape: Option<&[u64]>, options: &ArrayOptions) -> Result<Self, SharedArrayError> {
+        let array = Self::wrap(Handle::open(name, options)?);
+        let snap = array.snapshot()?;
+        if snap.dtype != T::DTYPE {
+            return Err(SharedArrayError::DTypeMismatch {
+                name: name.to_string(),
+                expected: T::DTYPE,
+                found: snap.dtype,
+            });
+        }
+        if let Some(expected) = shape {
+            if snap.shape() != expected {
+                return Err(SharedArrayError::ShapeMismatch {
+                    name: name.to_string(),
+                    expected: expected.to_vec(),
+                    found: snap.shape().to_vec(),
+                });
+            }
+        }
+        Ok(array)
+    }
+
+    fn wrap(handle: Handle) -> Self {
+        SharedArray {
+            handle,
+            _element: PhantomData,
+        }
+    }
+
+    #[cold]
+    fn error(&self, e: seqring_core::seqlock::ArrayError) -> SharedArrayError {
+        self.handle.error(e, size_of::<T>())
+    }
+
+    /// The region's name.
+    pub fn name(&self) -> &str {
+        self.handle.name()
+    }
+
+    /// The bound of this handle's waits.
+    pub fn timeout(&self) -> Duration {
+        self.handle.timeout
+    }
+
+    /// Sets the bound of this handle's waits.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.handle.timeout = timeout;
+    }
+
+    /// The capacity in elements (the reserved bytes are rounded up to whole 8-byte words, so this may exceed what
+    /// was asked for).
+    pub fn capacity(&self) -> u64 {
+        (self.handle.array.capacity() / size_of::<T>()) as u64
+    }
+
+    /// Whether this handle created the region (and so removes it on drop unless persisted).
+    pub fn is_creator(&self) -> bool {
+        self.handle.is_owner()
+    }
+
+    /// Keeps the region after this (creating) handle drops; no effect on an opener.
+    pub fn persist(&self) {
+        self.handle.persist();
+    }
+
+    /// Removes the region now, whoever created it. Processes that have it open keep their mapping.
+    ///
+    /// # Errors
+    /// [`SharedArrayError::Region`] if it was already removed or may not be.
+    pub fn destroy(self) -> Result<(), SharedArrayError> {
+        Ok(self.handle.destroy()?)
+    }
+
+    /// The current version: it changes with every completed write. No wait, no copy.
+    #[inline]
+    pub fn version(&self) -> u64 {
+        self.handle.array.version()
+    }
+
+    /// Whether a writer is in its write section now (or died in it).
+    pub fn is_locked(&self) -> bool {
+        self.handle.array.is_locked()
+    }
+
+    /// The current dtype, shape, version, write time, writer token and suspect flag, read consistently.
+    ///
+    /// # Errors
+    /// [`SharedArrayError::WriterStalled`] or [`SharedArrayError::Busy`] after the timeout.
+    pub fn snapshot(&self) -> Result<Snapshot, SharedArrayError> {
+        self.try_snapshot(self.handle.timeout)
+    }
+
+    /// [`SharedArray::snapshot`] with a bounded wait of `timeout`.
+    ///
+    /// # Errors
+    /// As [`SharedArray::snapshot`].
+    pub fn try_snapshot(&self, timeout: Duration) -> Result<Snapshot, SharedArrayError> {
+        self.handle
+            .array
+            .snapshot(Deadline::new(timeout))
+            .map_err(|e| self.error(e))
+    }
+
+    /// The current shape.
+    ///
+    /// # Errors
+    /// As [`SharedArray::snapshot`].
+    pub fn shape(&self) -> Result<Shape, SharedArrayError> {
+        Ok(self.snapshot()?.to_shape())
+    }
+
+    /// The current number of elements.
+    ///
+    /// # Errors
+    /// As [`SharedArray::snapshot`].
+    pub fn len(&self) -> Result<usize, SharedArrayError> {
+        Ok(index::count(self.snapshot()?.shape()))
+    }
+
+    /// Whether the current shape holds no element.
+    ///
+    /// # Errors
+    /// As [`SharedArray::snapshot`].
+    pub fn is_empty(&self) -> Result<bool, SharedArrayError> {
+        Ok(self.len()? == 0)
+    }
+
+    /// How long ago the last write happened (to the kernel tick, 1–4 ms), or `None` if the array was never written
+    /// (or its writer does not record times, [`ArrayOptions::write_times`]).
+    ///
+    /// # Errors
+    /// As [`SharedArray::snapshot`].
+    pub fn age(&self) -> Result<Option<Duration>, SharedArrayError> {
+        Ok(handle::age_of(&self.snapshot()?))
+    }
+
+    /// Copies the first `dst.len()` elements into `dst` and returns the version read: the lean hot-path read.
+    ///
+    /// # Errors
+    /// [`SharedArrayError::OutOfBounds`] if `dst` is longer than the array, [`SharedArrayError::DTypeMismatch`]
+    /// after a reshape to another type, [`SharedArrayError::WriterStalled`] or [`SharedArrayError::Busy`] after the
+    /// timeout, [`SharedArrayError::Suspect`] after a [`recover`](Self::recover) until the next whole write (as
+    /// [`get`](Self::get), [`to_vec`](Self::to_vec) and [`read_if_changed`](Self::read_if_changed); the snapshot
+    /// reads hand such contents out with [`Snapshot::suspect`] set).
+    #[inline]
+    pub fn read_into(&self, dst: &mut [T]) -> Result<u64, SharedArrayError> {
+        self.try_read_into(dst, self.handle.timeout)
+    }
+
+    /// [`SharedArray::read_into`] with a bounded wait of `timeout`.
+    ///
+    /// # Errors
+    /// As [`SharedArray::read_into`].
+    #[inline]
+    pub fn try_read_into(&self, dst: &mut [T], timeout: Duration) -> Result<u64, SharedArrayError> {
+        // The fast path spins only (small enough to inline like the core's own read); a read that must wait, or
+        // fails, goes once more through the deadline-bounded path.
+        match self.handle.array.read_into(0, dst, Spins(SPINS_BEFORE_CLOCK)) {
+            Ok(version) => Ok(version),
+            Err(_) => self.read_into_waiting(dst, timeout),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn read_into_waiting(&self, dst: &mut [T], timeout: Duration) -> Result<u64, SharedArrayError> {
+        self.handle
+            .array
+            .read_into(0, dst, Deadline::new(timeout))
+            .map_err(|e| self.error(e))
+    }
+
+    /// Copies `dst.len()` elements from element `first` into `dst` and returns the snapshot they belong to
+    /// (shape, version, write time, writer, suspect flag).
+    ///
+    /// # Errors
+    /// As [`SharedArray::read_into`].
+    pub fn read_at(&self, first: usize, dst: &mut [T]) -> Result<Snapshot, SharedArrayError> {
+        self.try_read_at(first, dst, self.handle.timeout)
+    }
+
+    /// [`SharedArray::read_at`] with a bounded wait of `timeout`.
+    ///
+    /// # Errors
+    /// As [`SharedArray::read_into`].
+    pub fn try_read_at(&self, first: usize, dst: &mut [T], timeout: Duration) -> Result<Snapshot, SharedArrayError> {
+        self.handle
+            .array
+            .read_elements(first, dst, Deadline::new(timeout))
+            .map_err(|e| self.error(e))
+    }
+
+    /// Reads only if the version differs from `last_version`: returns the new version, or `None` without copying.
+    ///
+    /// # Errors
+    /// As [`SharedArray::read_into`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let a = SharedArray::<u32>::create(&format!("doc-changed-{}", std::process::id()), &[2])?;
+    /// let mut seen = [0u32; 2];
+    /// assert_eq!(a.read_if_changed(0, &mut seen)?, None);
+    /// a.write(&[4, 5])?;
+    /// assert_eq!(a.read_if_changed(0, &mut seen)?, Some(1));
+    /// assert_eq!(seen, [4, 5]);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn read_if_changed(&self, last_version: u64, dst: &mut [T]) -> Result<Option<u64>, SharedArrayError> {
+        self.try_read_if_changed(last_version, dst, self.handle.timeout)
+    }
+
+    /// [`SharedArray::read_if_changed`] with a bounded wait of `timeout`.
+    ///
+    /// # Errors
+    /// As [`SharedArray::read_into`].
+    pub fn try_read_if_changed(
+        &self,
+        last_version: u64,
+        dst: &mut [T],
+        timeout: Duration,
+    ) -> Result<Option<u64>, SharedArrayError> {
+        if !self.handle.changed_since(last_version) {
+            return Ok(None);
+        }
+        let version = self.try_read_into(dst, timeout)?;
+        Ok((version != last_version).then_some(version))
+    }
+
+    /// The whole current contents as a vector (its length follows reshapes).
+    ///
+    /// # Errors
+    /// As [`SharedArray::read_into`].
+    pub fn to_vec(&self) -> Result<Vec<T>, SharedArrayError> {
+        self.try_to_vec(self.handle.timeout)
+    }
+
+    /// [`SharedArray::to_vec`] with a bounded wait of `timeout`.
+    ///
+    /// # Errors
+    /// As [`SharedArray::read_into`].
+    pub fn try_to_vec(&self, timeout: Duration) -> Result<Vec<T>, SharedArrayError> {
+        let (snapshot, data) = self.try_read_whole(timeout)?;
+        if snapshot.suspect {
+            return Err(SharedArrayError::Suspect {
+                name: self.name().to_string(),
+                version: snapshot.version,
+            });
+        }
+        Ok(data)
+    }
+
+    /// The whole current contents and the snapshot they belong to, consistent with each other even while a writer
+    /// reshapes.
+    ///
+    /// # Errors
+    /// As [`SharedArray::read_into`].
+    pub fn read_whole(&self) -> Result<(Snapshot, Vec<T>), SharedArrayError> {
+        self.try_read_whole(self.handle.timeout)
+    }
+
+    /// [`SharedArray::read_whole`] with a bounded wait of `timeout`.
+    ///
+    /// # Errors
+    /// As [`SharedArray::read_into`].
+    pub fn try_read_whole(&self, timeout: Duration) -> Result<(Snapshot, Vec<T>), SharedArrayError> {
+        let mut p = Deadline::new(timeout);
+        let mut data = Vec::new();
+        loop {
+            let meta = self.handle.array.snapshot(more(&mut p)).map_err(|e| self.error(e))?;
+            data.resize(index::count(meta.shape()), T::zeroed());
+            match self.handle.array.read_elements(0, &mut data, more(&mut p)) {
+                // The data belongs to `snap`; it is whole when `snap`'s shape is the one `data` was sized for.
+                Ok(snap) if snap.shape() == meta.shape() => return Ok((snap, data)),
+                // Reshaped in between (larger: shape differs; smaller: out of bounds): size again.
+                Ok(_) | Err(seqring_core::seqlock::ArrayError::OutOfBounds { .. }) => {}
+                Err(e) => return Err(self.error(e)),
+            }
+            if !p.keep_waiting() {
+                return Err(SharedArrayError::Busy {
+                    name: self.name().to_string(),
+                });
+            }
+        }
+    }
+
+    /// The element at the n-d `index` (row-major).
+    ///
+    /// # Errors
+    /// [`SharedArrayError::IndexOutOfBounds`], and as [`SharedArray::read_into`].
+    pub fn get(&self, index: &[u64]) -> Result<T, SharedArrayError> {
+        self.try_get(index, self.handle.timeout)
+    }
+
+    /// [`SharedArray::get`] with a bounded wait of `timeout`.
+    ///
+    /// # Errors
+    /// As [`SharedArray::get`].
+    pub fn try_get(&self, index: &[u64], timeout: Duration) -> Result<T, SharedArrayError> {
+        let mut p = Deadline::new(timeout);
+        loop {
+            let meta = self.handle.array.snapshot(more(&mut p)).map_err(|e| self.error(e))?;
+            let flat = self.flat(meta.shape(), index)?;
+            let mut out = [T::zeroed()];
+            match self.handle.array.read_into(flat, &mut out, more(&mut p)) {
+                // The same version means no write in between, so the index was resolved against this data's shape.
+                Ok(version) if version == meta.version => return Ok(out[0]),
+                Ok(_) | Err(seqring_core::seqlock::ArrayError::OutOfBounds { .. }) => {}
+                Err(e) => return Err(self.error(e)),
+            }
+            if !p.keep_waiting() {
+                return Err(SharedArrayError::Busy {
+                    name: self.name().to_string(),
+                });
+            }
+        }
+    }
+
+    fn flat(&self, shape: &[u64], index: &[u64]) -> Result<usize, SharedArrayError> {
+        index::flat(shape, index).ok_or_else(|| SharedArrayError::IndexOutOfBounds {
+            name: self.name().to_string(),
+            index: index.to_vec(),
+            shape: shape.to_vec(),
+        })
+    }
+
+    /// Sets the element at the n-d `index` (row-major) in one write.
+    ///
+    /// # Errors
+    /// [`SharedArrayError::IndexOutOfBounds`], [`SharedArrayError::WriterStalled`] after the timeout.
+    pub fn set(&self, index: &[u64], value: T) -> Result<(), SharedArrayError> {
+        self.try_set(index, value, self.handle.timeout)
+    }
+
+    /// [`SharedArray::set`] with a bounded wait of `timeout`.
+    ///
+    /// # Errors
+    /// As [`SharedArray::set`].
+    pub fn try_set(&self, index: &[u64], value: T, timeout: Duration) -> Result<(), SharedArrayError> {
+        let mut p = Deadline::new(timeout);
+        loop {
+            let meta = self.handle.array.snapshot(more(&mut p)).map_err(|e| self.error(e))?;
+            let flat = self.flat(meta.shape(), index)?;
+            let mut guard = self
+                .handle
+                .array
+                .lock(self.handle.stamp(), more(&mut p))
+                .map_err(|e| self.error(e))?;
+            // While we hold the lock the version is the one of the last completed write: unchanged means the shape
+            // the index was resolved against is still current. Otherwise the guard drops without a write.
+            if self.handle.array.version() == meta.version {
+                return guard.write_elements(flat, &[value]).map_err(|e| self.error(e));
+            }
+            drop(guard);
+            if !p.keep_waiting() {
+                return Err(SharedArrayError::Busy {
+                    name: self.name().to_string(),
+                });
+            }
+        }
+    }
+
+    /// Writes the whole array: `src` must have exactly the current number of elements.
+    ///
+    /// # Errors
+    /// [`SharedArrayError::LengthMismatch`], [`SharedArrayError::DTypeMismatch`] after a reshape to another type,
+    /// [`SharedArrayError::WriterStalled`] after the timeout.
+    #[inline]
+    pub fn write(&self, src: &[T]) -> Result<(), SharedArrayError> {
+        self.try_write(src, self.handle.timeout)
+    }
+
+    /// [`SharedArray::write`] with a bounded wait of `timeout`.
+    ///
+    /// # Errors
+    /// As [`SharedArray::write`].
+    #[inline]
+    pub fn try_write(&self, src: &[T], timeout: Duration) -> Result<(), SharedArrayError> {
+        let mut guard = match self.handle.array.lock(self.handle.stamp(), Deadline::new(timeout)) {
+            Ok(g) => g,
+            Err(e) => return Err(self.error(e)),
+        };
+        if size_of_val(src) != guard.len() {
+            let expected = (guard.len() / size_of::<T>()) as u64;
+            drop(guard);
+            return Err(SharedArrayError::LengthMismatch {
+                name: self.name().to_string(),
+                expected,
+                given: src.len() as u64,
+            });
+        }
+        guard.write_elements(0, src).map_err(|e| self.error(e))
+    }
+
+    /// Writes `src` over the elements `first..first + src.len()` in one write.
+    ///
+    /// # Errors
+    /// [`SharedArrayError::OutOfBounds`], and as [`SharedArray::write`].
+    pub fn write_at(&self, first: usize, src: &[T]) -> Result<(), SharedArrayError> {
+        self.try_write_at(first, src, self.handle.timeout)
+    }
+
+    /// [`SharedArray::write_at`] with a bounded wait of `timeout`.
+    ///
+    /// # Errors
+    /// As [`SharedArray::write_at`].
+    pub fn try_write_at(&self, first: usize, src: &[T], timeout: Duration) -> Result<(), SharedArrayError> {
+        self.handle
+            .array
+            .write_elements(first, src, self.handle.stamp(), Deadline::new(timeout))
+            .map_err(|e| self.error(e))
+    }
+
+    /// Fills the element `range` (flat, row-major) with `value` in one write.
+    ///
+    /// # Errors
+    /// As [`SharedArray::write_at`].
+    pub fn fill(&self, range: Range<usize>, value: T) -> Result<(), SharedArrayError> {
+        let src = vec![value; range.len()];
+        self.write_at(range.start, &src)
+    }
+
+    /// Read-modify-write of the whole array under the writer lock: `f` gets the current contents and its changes
+    /// are written back in the same write, so no other writer's change is lost.
+    ///
+    /// # Errors
+    /// As [`SharedArray::write`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let counters = SharedArray::<u64>::create(&format!("doc-update-{}", std::process::id()), &[3])?;
+    /// let total = counters.update(|c| {
+    ///     c[1] += 5;
+    ///     c.iter().sum::<u64>()
+    /// })?;
+    /// assert_eq!((total, counters.to_vec()?), (5, vec![0, 5, 0]));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn update<R>(&self, f: impl FnOnce(&mut [T]) -> R) -> Result<R, SharedArrayError> {
+        self.try_update(self.handle.timeout, f)
+    }
+
+    /// [`SharedArray::update`] with a bounded wait of `timeout`.
+    ///
+    /// # Errors
+    /// As [`SharedArray::write`].
+    pub fn try_update<R>(&self, timeout: Duration, f: impl FnOnce(&mut [T]) -> R) -> Result<R, SharedArrayError> {
+        let mut guard = self
+            .handle
+            .array
+            .lock(self.handle.stamp(), Deadline::new(timeout))
+            .map_err(|e| self.error(e))?;
+        if guard.dtype() != T::DTYPE {
+            let found = guard.dtype();
+            drop(guard);
+            return Err(SharedArrayError::DTypeMismatch {
+                name: self.name().to_string(),
+                expected: T::DTYPE,
+                found,
+            });
+        }
+        let mut buf = vec![T::zeroed(); guard.len() / size_of::<T>()];
+        guard
+            .read_bytes(0, bytemuck::cast_slice_mut(&mut buf))
+            .map_err(|e| self.error(e))?;
+        let result = f(&mut buf);
+        guard.write_elements(0, &buf).map_err(|e| self.error(e))?;
+        Ok(result)
+    }
+
+    /// Changes the shape within the capacity; the data bytes stay as they are. Readers see the new shape on their
+    /// next read.
+    ///
+    /// # Errors
+    /// [`SharedArrayError::BadShape`], [`SharedArrayError::CapacityExceeded`], and as [`SharedArray::write`].
+    pub fn reshape(&self, shape: &[u64]) -> Result<(), SharedArrayError> {
+        self.try_write_shaped(shape, None, self.handle.timeout)
+    }
+
+    /// Changes the shape within the capacity and writes the whole data for it in the same write, so readers see the
+    /// new shape and its data together.
+    ///
+    /// # Errors
+    /// [`SharedArrayError::LengthMismatch`] if `data` does not have the shape's element count, and as
+    /// [`SharedArray::reshape`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let a = SharedArray::<i32>::create_with_capacity(&format!("doc-shaped-{}", std::process::id()), &[2], 6)?;
+    /// a.write_shaped(&[2, 3], &[1, 2, 3, 4, 5, 6])?;
+    /// assert_eq!((a.shape()?.as_slice(), a.get(&[1, 0])?), (&[2u64, 3][..], 4));
+    /// assert!(a.write_shaped(&[7], &[0; 7]).is_err(), "beyond the capacity");
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn write_shaped(&self, shape: &[u64], data: &[T]) -> Result<(), SharedArrayError> {
+        self.try_write_shaped(shape, Some(data), self.handle.timeout)
+    }
+
+    /// [`SharedArray::write_shaped`] (or, with `data` `None`, [`SharedArray::reshape`]) with a bounded wait of
+    /// `timeout`.
+    ///
+    /// # Errors
+    /// As [`SharedArray::write_shaped`].
+    pub fn try_write_shaped(
+        &self,
+        shape: &[u64],
+        data: Option<&[T]>,
+        timeout: Duration,
+    ) -> Result<(), SharedArrayError> {
+        self.handle
+            .write_shaped(T::DTYPE, shape, data.map(bytemuck::cast_slice), timeout, size_of::<T>())
+    }
+
+    /// The writer in its write section now, if any, with its liveness: look at it, judge it dead, then pass its
+    /// [`sequence`](WriterStall::sequence) to [`SharedArray::recover`].
+    pub fn stall(&self) -> Option<WriterStall> {
+        self.handle.array.stall().map(WriterStall::from_core)
+    }
+
+    /// Clears the stall at odd sequence `stalled` (from [`SharedArrayError::WriterStalled`],
+    /// [`SharedArrayError::stall`] or [`SharedArray::stall`]), left by a writer that died in its write section.
+    /// Returns whether it cleared that stall: `false` if the sequence moved on meanwhile (the writer finished,
+    /// another process recovered it, or a live writer has locked since), so two recoverers of one dead writer
+    /// never take a live writer's lock. Reads then report [`Snapshot::suspect`] until the next whole-array write.
+    ///
+    /// Call it only when the writer that held `stalled` is dead (`alive: Some(false)`), or known to be gone:
+    /// recovering from a live writer lets two writers interleave.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let a = SharedArray::<u64>::create(&format!("doc-recover-{}", std::process::id()), &[2])?;
+    /// assert_eq!(a.stall(), None);
+    /// assert!(!a.recover(1), "no stall at sequence 1");
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn recover(&self, stalled: u64) -> bool {
+        self.handle.array.recover(stalled)
+    }
+
+    /// Test support: takes the writer lock, writes `partial` from element 0, calls `held`, and then never returns,
+    /// so that a test can kill the process inside its write section. Costs nothing unless called.
+    #[doc(hidden)]
+    pub fn hold_write_section_forever(&self, partial: &[T], held: impl FnOnce()) -> ! {
+        let mut guard = self
+            .handle
+            .array
+            .lock(self.handle.stamp(), Deadline::new(self.handle.timeout))
+            .expect("take the writer lock");
+        guard.write_elements(0, partial).expect("write the partial data");
+        held();
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+impl<T: AtomicElement> SharedArray<T> {
+    /// A lock-free atomic cell over the element at the n-d `index`, for flags and counters shared across
+    /// processes.
+    ///
+    /// **It bypasses the seqlock**: its loads and stores neither take the writer lock nor change the version, and a
+    /// seqlock read sees whatever value the cell held at that moment. Use an array for cells, or for seqlock
+    /// snapshots, not for both at once on the same element. Only 8-byte element types (`u64`, `i64`, `f64`) have
+    /// cells: they are whole aligned words of the region, the size every other access uses, so no access mixes
+    /// sizes.
+    ///
+    /// The index is resolved against the current shape; the cell stays at that flat position if the array is
+    /// reshaped later.
+    ///
+    /// # Errors
+    /// [`SharedArrayError::IndexOutOfBounds`], and as [`SharedArray::snapshot`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::sync::atomic::Ordering;
+    /// let name = format!("doc-atomic-{}", std::process::id());
+    /// let flags = SharedArray::<u64>::create(&name, &[4])?;
+    /// let other = SharedArray::<u64>::open(&name)?;
+    /// flags.atomic(&[2])?.fetch_add(3, Ordering::AcqRel);
+    /// assert_eq!(other.atomic(&[2])?.load(Ordering::Acquire), 3);
+    /// assert_eq!(other.get(&[2])?, 3);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn atomic(&self, index: &[u64]) -> Result<&atomic::Atomic<T>, SharedArrayError> {
+        let snap = self.snapshot()?;
+        let flat = self.flat(snap.shape(), index)?;
+        let offset = seqring_core::seqlock::DATA_OFFSET + flat * size_of::<T>();
+        Ok(cell::at(&self.handle.array.memory().raw(), offset))
+    }
+}

@@ -1,0 +1,604 @@
+//! The log region: the layout a logger shares with its producers. The ring region (its own region header at offset 0, so `seqring shm` lists it as a log
+//! ring with its creator pid), then a logger block of [`BLOCK_LEN`] bytes: a small header, a per-source table and
+//! a table of producer processes.
+//!
+//! ```text
+//! offset from the block (= region length - 33280; the ring region is everything before it)
+//!      0     8  magic b"SEQRLOG\0"
+//!      8     8  layout version (2; version 1 had no ring id and no producer table, and a 8704-byte block)
+//!     16     8  state (atomic): 0 initialising, 1 running, 2 stopped, 3 taken over by a new logger
+//!     24     8  logger pid (the consumer)
+//!     32     8  logger start, µs since the UNIX epoch
+//!     40     8  full policy: 0 drop, 1 wait
+//!     48     8  wait timeout, ns
+//!     56     8  ring region length in bytes (= the block's offset)
+//!     64     8  ring id: random, never 0; every segment batch drained from this ring carries it
+//!    512 16384  source table: 256 entries of 64 bytes, indexed by source id
+//!               +0 onset: 0 none yet; bit 63 set: being logged by the process in the low 32 bits; else the
+//!                  onset, µs since the UNIX epoch
+//!               +8 pid of the last process that connected a producer for the source
+//!              +16 records given up on (dropped) by the source's producers
+//!              +24 records drained (written or counted unwritten), published by the drain every 50 ms
+//!              +32 their payload bytes
+//!              +40 the timestamp of the source's newest drained record (µs since its onset)
+//!              +48 reserved, zero (16 bytes)
+//!  16896 16384  producer table: 1024 slots of 16 bytes; slot i is claimant tag i + 1 in the ring's claim markers
+//!               +0 pid of the process that holds the slot (0: free)
+//!               +8 retiring: 0 while held; p + 1 once the logger saw the process dead with the ring's tail at
+//!                  p (the slot is freed when the head reaches p: no claim of that process is left)
+//! ```
+//!
+//! Protocol: the creator lays out the ring, writes every header field and the tables, then stores `running` with
+//! Release; an opener loads `state` with Acquire (pairing with it) before it reads any other field. When the
+//! logger stops (or a new logger takes the region over) it stores `stopped` (`taken over`) and then closes the
+//! ring ([`Ring::close`](crate::ring::Ring::close)): the state is a fast hint for producers, the closed
+//! ring is the guarantee that no claim slips in behind the last drain.
+//! A source's onset goes 0 → pending(pid) by CAS (the winner logs the onset record), then → onset (Release),
+//! which later producers of the source load with Acquire; a failed onset record resets it to 0. If the process
+//! logging it dies, the drain resolves the slot: it publishes the onset from the onset record when it drains one,
+//! and otherwise resets the slot to 0 once the head has passed every claim the dead process could have made.
+//! A producer process takes a free producer slot by CAS (0 → its pid), or reuses the slot that already holds its
+//! pid; only the drain thread retires and frees slots.
+
+//!
+//! [`LogRegion`] is generic over [`Memory`] (the whole region: ring region and block); the ring's part is
+//! `0..`[`LogRegion::ring_len`], which the caller hands to [`Ring`](crate::ring::Ring) as memory of its own. loom
+//! runs the onset and producer-slot protocols (`loom-tests/tests/log_region.rs`).
+//!
+//! # Examples
+//! ```
+//! use seqring_core::log_region::{HeaderFields, LogRegion, LogState, Onset};
+//! use core::sync::atomic::AtomicU64;
+//! use seqring_core::RawRegion;
+//! let len = LogRegion::<RawRegion>::region_len(4096);
+//! let words: Vec<AtomicU64> = (0..len / 8).map(|_| AtomicU64::new(0)).collect();
+//! let mem = RawRegion::new(&words);
+//! let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+//! let created = LogRegion::init(mem, fields, 77);
+//! created.publish();
+//! let (opened, state) = LogRegion::open(mem).unwrap();
+//! assert_eq!((state, opened.fields(), opened.ring_len()), (LogState::Running, fields, 4096));
+//! assert!(opened.claim_onset(3, 42)); // this process logs source 3's onset record…
+//! opened.set_onset(3, 1_700_000_000_000_000); // …then publishes the onset
+//! assert_eq!(created.onset(3), Onset::Set(1_700_000_000_000_000));
+//! ```
+
+use crate::memory::Memory;
+use crate::sync::Ordering;
+
+/// The block's magic, `b"SEQRLOG\0"`.
+pub const MAGIC: u64 = u64::from_le_bytes(*b"SEQRLOG\0");
+/// The layout version this build writes and reads.
+pub const VERSION: u64 = 2;
+const MAGIC_AT: usize = 0;
+const VERSION_AT: usize = 8;
+const STATE_AT: usize = 16;
+const PID_AT: usize = 24;
+const STARTED_AT: usize = 32;
+const POLICY_AT: usize = 40;
+const TIMEOUT_AT: usize = 48;
+const RING_LEN_AT: usize = 56;
+const RING_ID_AT: usize = 64;
+const TABLE_AT: usize = 512;
+const ENTRY_LEN: usize = 64;
+const PRODUCERS_AT: usize = TABLE_AT + 256 * ENTRY_LEN;
+/// The number of producer slots (claimant tags 1 ..= this).
+pub const PRODUCER_SLOTS: usize = 1024;
+const SLOT_LEN: usize = 16;
+/// The length of the logger block after the ring region.
+pub const BLOCK_LEN: usize = PRODUCERS_AT + PRODUCER_SLOTS * SLOT_LEN;
+/// The block length of layout version 1, to recognise regions left by an older seqring.
+const BLOCK_LEN_V1: usize = 8704;
+
+const INITIALISING: u64 = 0;
+const RUNNING: u64 = 1;
+const STOPPED: u64 = 2;
+const TAKEN_OVER: u64 = 3;
+
+/// A logger's state, as the region's state word holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogState {
+    /// The creator is writing the header (or died doing so).
+    Initialising,
+    /// The logger runs: producers may log.
+    Running,
+    /// The logger stopped.
+    Stopped,
+    /// A new logger took the region over after this one died.
+    TakenOver,
+    /// A value no seqring writes (a damaged region).
+    Unknown(u64),
+}
+
+impl LogState {
+    fn decode(word: u64) -> Self {
+        match word {
+            INITIALISING => LogState::Initialising,
+            RUNNING => LogState::Running,
+            STOPPED => LogState::Stopped,
+            TAKEN_OVER => LogState::TakenOver,
+            other => LogState::Unknown(other),
+        }
+    }
+}
+
+/// The states a logger sets after it published its region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndState {
+    /// The logger stopped.
+    Stopped,
+    /// A new logger took the region over.
+    TakenOver,
+}
+
+/// The bit of an onset slot that marks it pending (its low 32 bits are the pid of the producer logging it).
+const ONSET_PENDING_BIT: u64 = 1 << 63;
+
+/// A source's onset slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Onset {
+    /// No onset yet.
+    None,
+    /// The process `pid` is logging the onset record.
+    Pending(u32),
+    /// The onset, µs since the UNIX epoch.
+    Set(u64),
+}
+
+impl Onset {
+    fn decode(word: u64) -> Self {
+        match word {
+            0 => Onset::None,
+            w if w & ONSET_PENDING_BIT != 0 => Onset::Pending(w as u32),
+            w => Onset::Set(w),
+        }
+    }
+}
+
+/// The header and tables of a log region over the memory `M` (the whole region).
+#[derive(Clone, Copy, Debug)]
+pub struct LogRegion<M> {
+    /// The whole region.
+    mem: M,
+    /// Where the block starts (the ring region's length).
+    block: usize,
+}
+
+/// What the drain has drained of one source, for monitors.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Drained {
+    /// Records drained.
+    pub records: u64,
+    /// Their payload bytes.
+    pub bytes: u64,
+    /// The newest record's timestamp, µs since the source's onset.
+    pub last_timestamp: u64,
+}
+
+/// The header fields, as the creator writes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderFields {
+    /// The logger's process id.
+    pub pid: u32,
+    /// The logger's start, µs since the UNIX epoch.
+    pub started_us: u64,
+    /// `None`: drop when full; `Some(ns)`: wait up to that long.
+    pub wait_ns: Option<u64>,
+}
+
+/// Why a logger region's header is invalid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayoutProblem {
+    /// The region is shorter than the smallest log region.
+    TooShort,
+    /// The block's magic is not seqring's.
+    NotLogger,
+    /// Another layout version.
+    Version(u64),
+    /// The ring length the block records disagrees with the region's length.
+    RingLength,
+}
+
+impl LayoutProblem {
+    /// Whether the region is an older seqring's logger region (layout version 1).
+    fn older<M: Memory>(mem: &M) -> bool {
+        mem.len() >= BLOCK_LEN_V1 && mem.load(mem.len() - BLOCK_LEN_V1 + MAGIC_AT, Ordering::Relaxed) == MAGIC
+    }
+}
+
+impl core::fmt::Display for LayoutProblem {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            LayoutProblem::TooShort => f.write_str("the region is too short for a logger"),
+            LayoutProblem::NotLogger => f.write_str("the region is not a seqring logger (bad magic)"),
+            LayoutProblem::Version(v) => write!(f, "logger layout version {v}; this build reads {VERSION}"),
+            LayoutProblem::RingLength => f.write_str("the ring length disagrees with the region length"),
+        }
+    }
+}
+
+impl<M: Memory> LogRegion<M> {
+    /// The region length for a ring region of `ring_len` bytes.
+    pub const fn region_len(ring_len: usize) -> usize {
+        ring_len + BLOCK_LEN
+    }
+
+    /// Writes the header of a fresh (zeroed) region; the state stays `initialising` until [`Self::publish`].
+    /// `ring_id` must not be 0.
+    ///
+    /// # Panics
+    /// If `mem` is shorter than [`BLOCK_LEN`].
+    pub fn init(mem: M, fields: HeaderFields, ring_id: u64) -> Self {
+        let block = mem.len() - BLOCK_LEN;
+        // Relaxed: nothing is read by openers before `publish`'s Release store of the state.
+        let store = |at, v| mem.store(block + at, v, Ordering::Relaxed);
+        store(VERSION_AT, VERSION);
+        store(PID_AT, u64::from(fields.pid));
+        store(STARTED_AT, fields.started_us);
+        store(POLICY_AT, u64::from(fields.wait_ns.is_some()));
+        store(TIMEOUT_AT, fields.wait_ns.unwrap_or(0));
+        store(RING_LEN_AT, block as u64);
+        store(RING_ID_AT, ring_id.max(1));
+        store(MAGIC_AT, MAGIC);
+        LogRegion { mem, block }
+    }
+
+    /// Publishes the region as running.
+    pub fn publish(&self) {
+        // Release: pairs with the Acquire load in `open`; publishes the header, the table and the ring.
+        self.mem.store(self.block + STATE_AT, RUNNING, Ordering::Release);
+    }
+
+    /// Validates an existing region's header; returns it and its state.
+    ///
+    /// # Errors
+    /// The [`LayoutProblem`] of a region that is not a log region of this layout version.
+    pub fn open(mem: M) -> Result<(Self, LogState), LayoutProblem> {
+        let min = crate::ring::DATA_OFFSET + crate::ring::MIN_CAPACITY + BLOCK_LEN;
+        if mem.len() < min {
+            return Err(if LayoutProblem::older(&mem) {
+                LayoutProblem::Version(1)
+            } else {
+                LayoutProblem::TooShort
+            });
+        }
+        let block = mem.len() - BLOCK_LEN;
+        // Acquire: pairs with the Release store in `publish` (and `set_state`).
+        let state = mem.load(block + STATE_AT, Ordering::Acquire);
+        // Relaxed: ordered after the creator's stores by the Acquire load above.
+        if mem.load(block + MAGIC_AT, Ordering::Relaxed) != MAGIC {
+            return Err(if LayoutProblem::older(&mem) {
+                LayoutProblem::Version(1)
+            } else {
+                LayoutProblem::NotLogger
+            });
+        }
+        let version = mem.load(block + VERSION_AT, Ordering::Relaxed);
+        if version != VERSION {
+            return Err(LayoutProblem::Version(version));
+        }
+        if mem.load(block + RING_LEN_AT, Ordering::Relaxed) != block as u64 {
+            return Err(LayoutProblem::RingLength);
+        }
+        Ok((LogRegion { mem, block }, LogState::decode(state)))
+    }
+
+    /// The length of the ring's part of the region, which starts at offset 0.
+    pub fn ring_len(&self) -> usize {
+        self.block
+    }
+
+    /// The whole region's memory.
+    pub fn memory(&self) -> &M {
+        &self.mem
+    }
+
+    /// The header fields.
+    pub fn fields(&self) -> HeaderFields {
+        // Relaxed: written once before `publish`, which the opener acquired.
+        let load = |at| self.mem.load(self.block + at, Ordering::Relaxed);
+        HeaderFields {
+            pid: load(PID_AT) as u32,
+            started_us: load(STARTED_AT),
+            wait_ns: (load(POLICY_AT) == 1).then(|| load(TIMEOUT_AT)),
+        }
+    }
+
+    /// The ring's id, which every segment batch drained from it carries.
+    pub fn ring_id(&self) -> u64 {
+        // Relaxed: written once before `publish`, which the opener acquired.
+        self.mem.load(self.block + RING_ID_AT, Ordering::Relaxed)
+    }
+
+    /// The current state.
+    #[inline(always)]
+    pub fn state(&self) -> LogState {
+        // Relaxed: a flag read on the hot path; it orders nothing else (the ring's closed bit is the guarantee).
+        LogState::decode(self.mem.load(self.block + STATE_AT, Ordering::Relaxed))
+    }
+
+    /// Marks the logger stopped or taken over; the caller closes the ring next.
+    pub fn set_state(&self, state: EndState) {
+        let word = match state {
+            EndState::Stopped => STOPPED,
+            EndState::TakenOver => TAKEN_OVER,
+        };
+        // Release: pairs with the Acquire load of the state in `open`.
+        self.mem.store(self.block + STATE_AT, word, Ordering::Release);
+    }
+
+    fn entry(&self, source_id: u8) -> usize {
+        self.block + TABLE_AT + usize::from(source_id) * ENTRY_LEN
+    }
+
+    /// The onset slot of a source.
+    pub fn onset(&self, source_id: u8) -> Onset {
+        // Acquire: pairs with the Release store in `set_onset`, so the onset record is committed before we log.
+        Onset::decode(self.mem.load(self.entry(source_id), Ordering::Acquire))
+    }
+
+    /// Tries to take a source's empty onset slot for the process `pid`; returns whether this caller won it.
+    pub fn claim_onset(&self, source_id: u8, pid: u32) -> bool {
+        // Acquire on failure: as `onset`. Relaxed on success: the slot publishes nothing yet.
+        self.mem
+            .compare_exchange(
+                self.entry(source_id),
+                0,
+                ONSET_PENDING_BIT | u64::from(pid),
+                Ordering::Relaxed,
+                Ordering::Acquire,
+            )
+            .is_ok()
+    }
+
+    /// Publishes `onset_us` for a source whose slot is pending, from its onset record (the drain does this, so a
+    /// record committed by a producer that died before publishing it still gives the source its onset). Returns
+    /// whether it did.
+    pub fn publish_pending_onset(&self, source_id: u8, onset_us: u64) -> bool {
+        match self.onset(source_id) {
+            Onset::Pending(pid) => self
+                .mem
+                // Release: pairs with the Acquire load in `onset`, as `set_onset`; the record is committed.
+                .compare_exchange(
+                    self.entry(source_id),
+                    ONSET_PENDING_BIT | u64::from(pid),
+                    onset_us,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                )
+                .is_ok(),
+            _ => false,
+        }
+    }
+
+    /// Frees a source's onset slot left pending by the dead process `pid` (the drain does this once no claim of
+    /// that process is left in the ring, so its onset record, if it committed one, was published first); returns
+    /// whether it did.
+    pub fn clear_dead_onset(&self, source_id: u8, pid: u32) -> bool {
+        // Relaxed: the slot publishes nothing when empty; the winner of the next `claim_onset` starts afresh.
+        self.mem
+            .compare_exchange(
+                self.entry(source_id),
+                ONSET_PENDING_BIT | u64::from(pid),
+                0,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
+    /// Publishes a source's onset (after its onset record is committed), or frees the slot with 0.
+    pub fn set_onset(&self, source_id: u8, onset_us: u64) {
+        // Release: pairs with the Acquire load in `onset`; orders the committed onset record before it.
+        self.mem.store(self.entry(source_id), onset_us, Ordering::Release);
+    }
+
+    /// Records the process that connected a producer for the source.
+    pub fn set_pid(&self, source_id: u8, pid: u32) {
+        // Relaxed: read by the consumer as a liveness hint only.
+        self.mem
+            .store(self.entry(source_id) + 8, u64::from(pid), Ordering::Relaxed);
+    }
+
+    /// The process that last connected a producer for the source (0: none).
+    pub fn pid(&self, source_id: u8) -> u32 {
+        // Relaxed: as in `set_pid`.
+        self.mem.load(self.entry(source_id) + 8, Ordering::Relaxed) as u32
+    }
+
+    /// Counts `n` records of the source given up on.
+    #[inline]
+    pub fn add_dropped(&self, source_id: u8, n: u64) {
+        // Relaxed: a statistic.
+        self.mem.fetch_add(self.entry(source_id) + 16, n, Ordering::Relaxed);
+    }
+
+    /// The records of the source given up on.
+    pub fn dropped(&self, source_id: u8) -> u64 {
+        // Relaxed: a statistic.
+        self.mem.load(self.entry(source_id) + 16, Ordering::Relaxed)
+    }
+
+    /// Publishes what the drain has drained of a source: records, payload bytes, newest timestamp.
+    pub fn set_drained(&self, source_id: u8, drained: Drained) {
+        let at = self.entry(source_id);
+        // Relaxed: statistics for monitors, written by the drain alone.
+        self.mem.store(at + 24, drained.records, Ordering::Relaxed);
+        self.mem.store(at + 32, drained.bytes, Ordering::Relaxed);
+        self.mem.store(at + 40, drained.last_timestamp, Ordering::Relaxed);
+    }
+
+    /// What the drain last published of a source.
+    pub fn drained(&self, source_id: u8) -> Drained {
+        let at = self.entry(source_id);
+        // Relaxed: statistics (not a consistent cut across the three).
+        Drained {
+            records: self.mem.load(at + 24, Ordering::Relaxed),
+            bytes: self.mem.load(at + 32, Ordering::Relaxed),
+            last_timestamp: self.mem.load(at + 40, Ordering::Relaxed),
+        }
+    }
+
+    fn slot(&self, index: usize) -> usize {
+        self.block + PRODUCERS_AT + index * SLOT_LEN
+    }
+
+    /// The claimant tag of the process `pid`: the slot that already holds `pid`, or a free slot taken for it.
+    /// `0` (untagged) when every slot is held.
+    pub fn producer_slot(&self, pid: u32) -> u16 {
+        let pid = u64::from(pid);
+        // Relaxed: a slot's pid is only compared; the claimant tag orders nothing.
+        if let Some(i) = (0..PRODUCER_SLOTS).find(|&i| self.mem.load(self.slot(i), Ordering::Relaxed) == pid) {
+            return (i + 1) as u16;
+        }
+        for i in 0..PRODUCER_SLOTS {
+            // Acquire: pairs with the drain's Release store that freed the slot (after it cleared `retiring`).
+            if self
+                .mem
+                .compare_exchange(self.slot(i), 0, pid, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                return (i + 1) as u16;
+            }
+        }
+        0
+    }
+
+    /// The process holding the slot of claimant tag `tag` (`None` for tag 0 or a free slot).
+    pub fn claimant_pid(&self, tag: u16) -> Option<u32> {
+        let index = usize::from(tag).checked_sub(1).filter(|&i| i < PRODUCER_SLOTS)?;
+        // Relaxed: a liveness hint, as `pid`.
+        let pid = self.mem.load(self.slot(index), Ordering::Relaxed) as u32;
+        (pid != 0).then_some(pid)
+    }
+
+    /// Retires the slots of dead processes and frees retired slots that no claim can name any more: called by the
+    /// drain thread (the only one that frees slots) with the ring's head and tail. `alive` judges a pid.
+    pub fn reap_producers(&self, head: u64, tail: u64, alive: impl Fn(u32) -> bool) {
+        for i in 0..PRODUCER_SLOTS {
+            let at = self.slot(i);
+            // Relaxed: only the drain thread writes `retiring`; the pid is compared.
+            let pid = self.mem.load(at, Ordering::Relaxed) as u32;
+            if pid == 0 {
+                continue;
+            }
+            let retiring = self.mem.load(at + 8, Ordering::Relaxed);
+            if retiring == 0 {
+                if !alive(pid) {
+                    // Every claim of a dead process lies below the tail read now.
+                    self.mem.store(at + 8, tail + 1, Ordering::Relaxed);
+                }
+            } else if head >= retiring - 1 {
+                self.mem.store(at + 8, 0, Ordering::Relaxed);
+                // Release: pairs with the Acquire CAS in `producer_slot`; the slot is empty again.
+                self.mem.store(at, 0, Ordering::Release);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::{test_words, RawRegion};
+    use std::vec::Vec;
+
+    type LoggerRegion<'a> = LogRegion<RawRegion<'a>>;
+
+    fn words(len: usize) -> &'static [crate::sync::AtomicU64] {
+        Vec::leak(test_words(len))
+    }
+
+    fn fields() -> HeaderFields {
+        HeaderFields {
+            pid: 42,
+            started_us: 7,
+            wait_ns: Some(1_000),
+        }
+    }
+
+    #[test]
+    fn a_published_region_opens_with_its_fields_and_a_fresh_table() {
+        let w = words(LogRegion::<RawRegion>::region_len(768 + 256));
+        let mem = RawRegion::new(w);
+        let created = LoggerRegion::init(mem, fields(), 77);
+        assert_eq!(
+            LoggerRegion::open(mem).unwrap().1,
+            LogState::Initialising,
+            "not published yet"
+        );
+        created.publish();
+        let (opened, state) = LoggerRegion::open(mem).unwrap();
+        assert_eq!((state, opened.fields()), (LogState::Running, fields()));
+        assert_eq!(opened.ring_len(), 768 + 256);
+        assert_eq!((opened.onset(9), opened.pid(9), opened.dropped(9)), (Onset::None, 0, 0));
+        assert_eq!(opened.ring_id(), 77);
+        created.set_state(EndState::Stopped);
+        assert_eq!(LoggerRegion::open(mem).unwrap().1, LogState::Stopped);
+    }
+
+    #[test]
+    fn the_onset_slot_is_won_once_and_published() {
+        let w = words(LogRegion::<RawRegion>::region_len(1024));
+        let r = LoggerRegion::init(RawRegion::new(w), fields(), 77);
+        assert!(r.claim_onset(3, 41));
+        assert!(!r.claim_onset(3, 42));
+        assert_eq!(r.onset(3), Onset::Pending(41));
+        assert!(!r.clear_dead_onset(3, 42), "only the pending process's slot is cleared");
+        assert!(r.clear_dead_onset(3, 41));
+        assert!(r.claim_onset(3, 42));
+        r.set_onset(3, 1_700_000_000_000_000);
+        assert_eq!(r.onset(3), Onset::Set(1_700_000_000_000_000));
+        assert_eq!(r.onset(4), Onset::None, "entries are per source");
+        r.add_dropped(3, 2);
+        r.set_pid(3, 99);
+        assert_eq!((r.dropped(3), r.pid(3), r.dropped(2)), (2, 99, 0));
+    }
+
+    #[test]
+    fn producer_slots_are_per_process_and_freed_only_after_the_head_passes_their_claims() {
+        let w = words(LogRegion::<RawRegion>::region_len(1024));
+        let r = LoggerRegion::init(RawRegion::new(w), fields(), 1);
+        let (a, b) = (r.producer_slot(100), r.producer_slot(200));
+        assert_eq!((a, b, r.producer_slot(100)), (1, 2, 1), "one slot per process");
+        assert_eq!(
+            (r.claimant_pid(a), r.claimant_pid(b), r.claimant_pid(0)),
+            (Some(100), Some(200), None)
+        );
+        // 100 dies while the tail is at 4096: its slot retires, and is freed once the head reaches 4096.
+        r.reap_producers(1000, 4096, |pid| pid != 100);
+        assert_eq!(r.claimant_pid(a), Some(100), "a retiring slot still names its process");
+        r.reap_producers(4088, 5000, |pid| pid != 100);
+        assert_eq!(r.claimant_pid(a), Some(100));
+        r.reap_producers(4096, 5000, |pid| pid != 100);
+        assert_eq!((r.claimant_pid(a), r.claimant_pid(b)), (None, Some(200)));
+        assert_eq!(r.producer_slot(300), 1, "the freed slot is taken again");
+    }
+
+    #[test]
+    fn an_older_logger_region_is_named_as_such() {
+        let w = words(768 + 1024 + BLOCK_LEN_V1);
+        let mem = RawRegion::new(w);
+        mem.store(mem.len() - BLOCK_LEN_V1, MAGIC, Ordering::Relaxed);
+        assert_eq!(LoggerRegion::open(mem).unwrap_err(), LayoutProblem::Version(1));
+    }
+
+    #[test]
+    fn bad_regions_are_named_problems() {
+        let short = words(1024);
+        assert_eq!(
+            LoggerRegion::open(RawRegion::new(short)).unwrap_err(),
+            LayoutProblem::TooShort
+        );
+        let w = words(LogRegion::<RawRegion>::region_len(768 + 256));
+        let mem = RawRegion::new(w);
+        assert_eq!(LoggerRegion::open(mem).unwrap_err(), LayoutProblem::NotLogger);
+        LoggerRegion::init(mem, fields(), 77).publish();
+        let block = mem.len() - BLOCK_LEN;
+        mem.store(block + VERSION_AT, 9, Ordering::Relaxed);
+        assert_eq!(LoggerRegion::open(mem).unwrap_err(), LayoutProblem::Version(9));
+        mem.store(block + VERSION_AT, VERSION, Ordering::Relaxed);
+        mem.store(block + RING_LEN_AT, 8, Ordering::Relaxed);
+        assert_eq!(LoggerRegion::open(mem).unwrap_err(), LayoutProblem::RingLength);
+    }
+}
