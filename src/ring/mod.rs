@@ -439,6 +439,25 @@ impl<M: Memory> Ring<M> {
         self.mem.store(at, 0, Ordering::Release);
     }
 
+    /// The token of the consumer attached to the ring (its process id in the std layer), or 0 when none is: the
+    /// candidate for [`Ring::evict_consumer`] once the caller knows it is dead.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// assert_eq!(ring.consumer_token(), 0);
+    /// let consumer = Consumer::attach(ring, 41).unwrap();
+    /// assert_eq!(ring.consumer_token(), 41);
+    /// ```
+    pub fn consumer_token(&self) -> u64 {
+        // Relaxed: a hint whose holder the caller checks for liveness; `evict_consumer`'s CAS re-checks it.
+        self.mem.load(CONSUMER_OWNER_AT, Ordering::Relaxed)
+    }
+
     /// Frees the consumer slot held by `token`, for taking over from a consumer known to be dead. Returns whether
     /// `token` held it.
     ///

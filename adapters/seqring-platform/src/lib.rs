@@ -36,4 +36,4 @@ pub use listing::{has_seqring_header, list_regions, pid_alive, probe_region, rem
 pub use lock::{LockError, LockGuard};
 pub use mapping::{CreateOptions, Region};
 pub use name::{RegionName, MAX_NAME_LEN, SHM_DIR};
-pub use window::Window;
+pub use window::{zeroed_words, Window};

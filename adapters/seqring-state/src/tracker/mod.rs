@@ -22,6 +22,8 @@ mod summary;
 mod yaml;
 
 pub use jobs::{job_id, split_job_ref, validate_job, JobState, JobStatus, JobTable};
+/// The clock of the tracker's times (µs since the UNIX epoch): the platform's one clock.
+pub use seqring_platform::clock::now_us;
 use seqring_platform::LockError;
 pub use seqring_platform::LockGuard;
 pub use summary::{JobEntry, PipelineStatus, StatusCounts, TrackerSummary};
@@ -29,7 +31,7 @@ pub use yaml::{format_tracker, parse_tracker};
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::config::{check_extension, read_yaml_text, write_yaml_document, ConfigError};
 use crate::processing::markers::marker_files;
@@ -155,13 +157,6 @@ fn executor_id_from(var: impl Fn(&str) -> Option<String>) -> String {
         }
     }
     format!("pid:{}", std::process::id())
-}
-
-/// Microseconds since the UNIX epoch, now.
-pub fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// A handle on a tracker file. It holds no lock and no state: every call locks, reloads and (for changes) writes.

@@ -13,12 +13,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use seqring_core::ring::ClaimError;
+use seqring_core::log_region::{LogState, Onset};
+use seqring_core::ring::{self, ClaimError};
+use seqring_platform::{pid_alive, Region, Window};
 
-use super::backing::pid_alive;
-use super::backing::Backing;
-use super::layout::{LoggerRegion, Onset, RUNNING, TAKEN_OVER};
-use super::ring_api::{self, RingGrant, RingProducer};
+use super::region::{self as log_region, LoggerRegion};
 use super::{region_name, LoggerError};
 use seqring_platform::clock::now_us;
 
@@ -78,15 +77,13 @@ pub enum LogError {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Producer {
-    ring: RingProducer,
+    ring: ring::Producer<Window>,
     region: LoggerRegion,
     logger_name: Arc<str>,
     source_id: u8,
     onset: Instant,
     onset_us: u64,
     wait: Option<Duration>,
-    /// Keeps the mapping behind `ring` and `region` alive (declared last: dropped after them).
-    _backing: Arc<Backing>,
 }
 
 /// How long a producer waits for a concurrent producer of its source to log the onset record.
@@ -164,9 +161,9 @@ impl Producer {
     }
 
     /// Maps the region of the running logger `logger_name`.
-    fn open(logger_name: &str) -> Result<Arc<Backing>, LoggerError> {
+    fn open(logger_name: &str) -> Result<Arc<Region>, LoggerError> {
         let region = region_name(logger_name)?;
-        super::backing::open(&region).map_err(|source| match source {
+        log_region::open(&region).map_err(|source| match source {
             // Not there, or still being sized by a logger that is starting: no logger runs yet.
             seqring_platform::RegionError::NotFound { .. } | seqring_platform::RegionError::NotReady { .. } => {
                 LoggerError::NotRunning {
@@ -184,39 +181,36 @@ impl Producer {
     /// With `onset_us`, the source's onset is that value instead of the wall clock's, and the source must not have
     /// one yet.
     pub(crate) fn attach(
-        backing: Arc<Backing>,
+        backing: Arc<Region>,
         logger_name: &str,
         source_id: u8,
         onset_us: Option<u64>,
     ) -> Result<Producer, LoggerError> {
-        // SAFETY: `backing` is stored in the producer, after every value built over this region, so the mapping
-        // outlives them.
-        let mem = unsafe { ring_api::static_region(backing.raw()) };
         let not_running = || LoggerError::NotRunning {
             name: logger_name.into(),
         };
-        let (region, state) = match super::RegionClass::of(mem) {
+        let (region, state) = match super::takeover::RegionClass::of(Window::whole(backing)) {
             // A logger is creating the region right now: it is not running yet.
-            super::RegionClass::Creating => return Err(not_running()),
-            super::RegionClass::Other(problem) => {
+            super::takeover::RegionClass::Creating => return Err(not_running()),
+            super::takeover::RegionClass::Other(problem) => {
                 return Err(LoggerError::Layout {
                     name: logger_name.into(),
                     problem,
                 })
             }
-            super::RegionClass::Logger(region, state) => (region, state),
+            super::takeover::RegionClass::Logger(region, state) => (region, state),
         };
         // A region whose logger died is stale: nothing would drain it until a new logger takes it over.
-        if state != RUNNING || !pid_alive(u64::from(region.fields().pid)) {
+        if state != LogState::Running || !pid_alive(u64::from(region.fields().pid)) {
             return Err(not_running());
         }
         let ring_err = |error| LoggerError::Ring {
             name: logger_name.into(),
             error,
         };
-        let ring = ring_api::open(region.ring_mem(), seqring_core::Spins(0)).map_err(ring_err)?;
+        let ring = log_region::open_ring(&region, seqring_core::Spins(0)).map_err(ring_err)?;
         let claimant = region.producer_slot(std::process::id());
-        let ring = RingProducer::attach(ring, claimant).map_err(ring_err)?;
+        let ring = ring::Producer::attach(ring).map_err(ring_err)?.with_claimant(claimant);
         let fields = region.fields();
         let mut producer = Producer {
             ring,
@@ -226,10 +220,9 @@ impl Producer {
             onset: Instant::now(),
             onset_us: 0,
             wait: fields.wait_ns.map(Duration::from_nanos),
-            _backing: backing,
         };
         producer.set_onset(logger_name, onset_us)?;
-        region.set_pid(source_id, std::process::id());
+        producer.region.set_pid(source_id, std::process::id());
         Ok(producer)
     }
 
@@ -244,7 +237,9 @@ impl Producer {
                 let onset_us = given.unwrap_or(now_us).max(1);
                 let result = loop {
                     match self.ring.try_write(source_id, 0, &onset_us.to_le_bytes()) {
-                        Err(ClaimError::Full) if Instant::now() < deadline && self.region.state() == RUNNING => {
+                        Err(ClaimError::Full)
+                            if Instant::now() < deadline && self.region.state() == LogState::Running =>
+                        {
                             std::thread::sleep(Duration::from_micros(100));
                         }
                         other => break other,
@@ -325,7 +320,7 @@ impl Producer {
 
     /// The largest payload one record can carry.
     pub fn max_payload(&self) -> usize {
-        self.ring.max_payload()
+        self.ring.ring().max_payload()
     }
 
     /// What this producer does when the ring is full: the logger's [`FullPolicy`](super::FullPolicy).
@@ -396,7 +391,7 @@ impl Producer {
     /// stores the state, so a claim that passed the check but comes after the close fails with `Closed`.
     #[inline(always)]
     fn with_room<T>(&self, mut attempt: impl FnMut() -> Result<T, ClaimError>) -> Result<T, LogError> {
-        if self.region.state() != RUNNING {
+        if self.region.state() != LogState::Running {
             return Err(self.refused());
         }
         match attempt() {
@@ -406,14 +401,14 @@ impl Producer {
                 Some(timeout) => self.wait_for_room(timeout, attempt),
             },
             Err(ClaimError::Closed) => Err(self.refused()),
-            Err(e) => Err(claim_error(e, RUNNING)),
+            Err(e) => Err(claim_error(e, LogState::Running)),
         }
     }
 
     /// The error for a record refused because the logger stopped or was taken over.
     #[cold]
     fn refused(&self) -> LogError {
-        if self.region.state() == TAKEN_OVER {
+        if self.region.state() == LogState::TakenOver {
             // Nobody reads this region's counters any more: the caller learns of the record from the error.
             LogError::TakenOver
         } else {
@@ -440,9 +435,9 @@ impl Producer {
                 Ok(v) => return Ok(v),
                 Err(ClaimError::Full) => {}
                 Err(ClaimError::Closed) => return Err(self.refused()),
-                Err(e) => return Err(claim_error(e, RUNNING)),
+                Err(e) => return Err(claim_error(e, LogState::Running)),
             }
-            if self.region.state() != RUNNING {
+            if self.region.state() != LogState::Running {
                 return Err(self.refused());
             }
             if spins.is_multiple_of(16) && Instant::now() >= deadline {
@@ -465,12 +460,12 @@ fn place_onset(now: Instant, now_us: u64, onset_us: u64) -> Instant {
     now.checked_sub(back).unwrap_or(now)
 }
 
-fn claim_error(e: ClaimError, state: u64) -> LogError {
+fn claim_error(e: ClaimError, state: LogState) -> LogError {
     match e {
         ClaimError::TooLarge { len, max } => LogError::TooLarge { len, max },
         ClaimError::Abandoned => LogError::Abandoned,
-        _ if state == TAKEN_OVER => LogError::TakenOver,
-        ClaimError::Full | ClaimError::Closed if state != RUNNING => LogError::Stopped,
+        _ if state == LogState::TakenOver => LogError::TakenOver,
+        ClaimError::Full | ClaimError::Closed if state != LogState::Running => LogError::Stopped,
         ClaimError::Full => LogError::Full,
         _ => LogError::Corrupt,
     }
@@ -481,7 +476,7 @@ fn claim_error(e: ClaimError, state: u64) -> LogError {
 #[must_use = "a grant must be committed, or it is aborted when dropped"]
 #[derive(Debug)]
 pub struct LogGrant<'a> {
-    grant: RingGrant<'a>,
+    grant: ring::Grant<'a, Window>,
 }
 
 impl LogGrant<'_> {

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use seqring_core::ring::record::Records;
 
 use super::onsets::OnsetBook;
-use super::{backing, region_name, LOG_DIR_SUFFIX};
+use super::{region as log_region, region_name, LOG_DIR_SUFFIX};
 use crate::format::segment::reader::{check_batch, check_header};
 use crate::format::segment::{skip_delivered, Dedup, SegmentError, Tail, EXTENSION, FILE_HEADER_LEN};
 use seqring_platform::RegionError;
@@ -205,7 +205,7 @@ impl LogTail {
     fn logger_present(&self) -> bool {
         self.region_name
             .as_ref()
-            .is_some_and(|name| !matches!(backing::open(name), Err(RegionError::NotFound { .. })))
+            .is_some_and(|name| !matches!(log_region::open(name), Err(RegionError::NotFound { .. })))
     }
 
     /// Reads every whole batch written since the last sweep into `ready`.
