@@ -1,0 +1,346 @@
+//! [`ArchivedIdMap`]: an id map whose records are rkyv archives (see the [module docs](super)), and its builder.
+
+use super::*;
+
+/// A read-only map from keys to rkyv archives of `T`, mapped from a file or held as an in-memory image. `K` is
+/// `u64`, `str`, [`HashedStr`](super::HashedStr) or [`ByArchive<K>`](super::ByArchive); the index, multi-maps and
+/// the approximate map are those of [`IdMap`].
+///
+/// # Examples
+/// ```
+/// use seqring_mapped::{Archivable, ArchivedIdMap};
+///
+/// #[derive(rkyv::Archive, rkyv::Serialize)]
+/// struct Animal {
+///     cage: u16,
+///     genotype: String,
+///     weights_g: Vec<f32>,
+/// }
+/// impl Archivable for Animal {
+///     const TYPE_NAME: &'static str = "doc::Animal/v1";
+/// }
+///
+/// let animals = [
+///     ("m17", Animal { cage: 3, genotype: "wt".into(), weights_g: vec![21.5, 22.0] }),
+///     ("m42", Animal { cage: 4, genotype: "ko".into(), weights_g: vec![] }),
+/// ];
+/// let map = ArchivedIdMap::<str, Animal>::build_in_memory(animals)?;
+/// let m42 = map.get("m42")?.unwrap();
+/// assert_eq!((m42.cage.to_native(), m42.genotype.as_str()), (4, "ko"));
+/// assert!(map.get("m99")?.is_none());
+///
+/// // the image is a valid file: send it anywhere and read it back (validated)
+/// let copy = ArchivedIdMap::<str, Animal>::from_bytes(map.as_bytes())?;
+/// assert_eq!(copy.get("m17")?.unwrap().weights_g[1], 22.0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ArchivedIdMap<K: ?Sized, T> {
+    map: IdMap<K, u64>,
+    verified: Verified,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMap<K, T> {
+    /// Builds a plain map (one value per key) into a new file at `path` and maps it.
+    ///
+    /// # Errors
+    /// [`MappedError::DuplicateKey`] if a key repeats, [`MappedError::Serialize`] if rkyv fails on a value,
+    /// [`MappedError::Io`] on any file error (nothing is left at `path` then).
+    pub fn build<I, Q, R>(items: I, path: impl AsRef<Path>) -> Result<ArchivedIdMap<K, T>, MappedError>
+    where
+        I: IntoIterator<Item = (Q, R)>,
+        Q: AsKey<K::Query>,
+        R: Borrow<T>,
+    {
+        Self::builder(path).build(items)
+    }
+
+    /// [`build`](Self::build) into an in-memory image.
+    ///
+    /// # Errors
+    /// [`MappedError::DuplicateKey`] or [`MappedError::Serialize`].
+    pub fn build_in_memory<I, Q, R>(items: I) -> Result<ArchivedIdMap<K, T>, MappedError>
+    where
+        I: IntoIterator<Item = (Q, R)>,
+        Q: AsKey<K::Query>,
+        R: Borrow<T>,
+    {
+        Self::builder_in_memory().build(items)
+    }
+
+    /// A builder for a new file at `path` (multi-map, index, values one by one).
+    pub fn builder(path: impl AsRef<Path>) -> ArchivedIdMapBuilder<K, T> {
+        ArchivedIdMapBuilder::new(Target::File(path.as_ref().to_owned()))
+    }
+
+    /// A builder of an in-memory image.
+    pub fn builder_in_memory() -> ArchivedIdMapBuilder<K, T> {
+        ArchivedIdMapBuilder::new(Target::Memory)
+    }
+
+    /// Maps the file at `path` read-only after the O(1) checks of [`ArchivedRecords::open`] and
+    /// [`IdMap::open`](super::IdMap::open).
+    ///
+    /// # Errors
+    /// Those of [`ArchivedRecords::open`], and [`MappedError::WrongKeys`] if the keys are not of kind `K`.
+    pub fn open(path: impl AsRef<Path>) -> Result<ArchivedIdMap<K, T>, MappedError> {
+        Self::from_file(MappedFile::open(path.as_ref(), &[FileKind::ArchivedIdMap])?)
+    }
+
+    /// [`open`](Self::open) followed by [`verify`](Self::verify).
+    ///
+    /// # Errors
+    /// Those of `open` and `verify`.
+    pub fn open_verified(path: impl AsRef<Path>) -> Result<ArchivedIdMap<K, T>, MappedError> {
+        let m = Self::open(path)?;
+        m.verify()?;
+        Ok(m)
+    }
+
+    /// Reads an in-memory image without copying, after the O(1) checks of [`open`](Self::open).
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub fn from_image(image: AlignedVec<MAX_ALIGN>) -> Result<ArchivedIdMap<K, T>, MappedError> {
+        Self::from_file(MappedFile::from_memory(image, &[FileKind::ArchivedIdMap])?)
+    }
+
+    /// Copies `bytes` into an aligned image, then [`from_image`](Self::from_image) and [`verify`](Self::verify).
+    ///
+    /// # Errors
+    /// Those of `open` and `verify`.
+    pub fn from_bytes(bytes: &[u8]) -> Result<ArchivedIdMap<K, T>, MappedError> {
+        let m = Self::from_image(aligned_copy(bytes))?;
+        m.verify()?;
+        Ok(m)
+    }
+
+    fn from_file(file: MappedFile) -> Result<ArchivedIdMap<K, T>, MappedError> {
+        check_format::<T>(&file)?;
+        Ok(ArchivedIdMap {
+            map: IdMap::from_file(file)?,
+            verified: Verified::default(),
+            _t: PhantomData,
+        })
+    }
+
+    /// Checks the whole index as [`IdMap::verify`](super::IdMap::verify) does, then every archive as
+    /// [`ArchivedRecords::verify`] does; afterwards lookups skip their validation.
+    ///
+    /// # Errors
+    /// [`MappedError::SectionChecksum`], [`MappedError::Corrupt`] or [`MappedError::InvalidRecord`].
+    pub fn verify(&self) -> Result<(), MappedError> {
+        self.map.verify()?;
+        verify_archives::<T>(self.map.file(), self.map.record_count())?;
+        self.verified.set();
+        Ok(())
+    }
+
+    #[inline]
+    fn record(&self, i: usize) -> Result<&T::Archived, MappedError> {
+        let file = self.map.file();
+        let bytes = archive_of(file, i, self.map.record_count())
+            .ok_or_else(|| MappedError::corrupt(file.path(), format!("record {i}: length or offsets out of range")))?;
+        if self.verified.get() {
+            // SAFETY: `verify` validated every record of this immutable file or image.
+            return Ok(unsafe { unchecked::<T>(bytes) });
+        }
+        checked::<T>(file, i, bytes)
+    }
+
+    /// The first (for a plain map: the only) value of `key`, validated (unless the map was verified), or `None`.
+    ///
+    /// # Errors
+    /// As [`ArchivedRecords::get`].
+    #[inline]
+    pub fn get(&self, key: &K::Query) -> Result<Option<&T::Archived>, MappedError> {
+        let r = self.map.find_range(key);
+        if r.is_empty() {
+            return Ok(None);
+        }
+        self.record(r.start).map(Some)
+    }
+
+    /// All values of `key` in insertion order (none if absent), each validated as by [`get`](Self::get).
+    pub fn get_all(&self, key: &K::Query) -> impl ExactSizeIterator<Item = Result<&T::Archived, MappedError>> + '_ {
+        self.map.find_range(key).map(move |i| self.record(i))
+    }
+
+    /// The first value of `key` without validation.
+    ///
+    /// # Safety
+    /// As [`ArchivedRecords::get_unchecked`]: the map passed [`verify`](Self::verify) and is unchanged since.
+    #[inline]
+    pub unsafe fn get_unchecked(&self, key: &K::Query) -> Option<&T::Archived> {
+        let r = self.map.find_range(key);
+        let bytes = archive_of(self.map.file(), r.start, self.map.record_count()).filter(|_| !r.is_empty())?;
+        // SAFETY: the caller guarantees that every record is valid.
+        Some(unsafe { unchecked::<T>(bytes) })
+    }
+
+    /// Whether `key` has a value.
+    pub fn contains_key(&self, key: &K::Query) -> bool {
+        !self.map.find_range(key).is_empty()
+    }
+
+    /// Every key with the positions of its values in file order (see [`IdMap::iter`](super::IdMap::iter) for what
+    /// keys come back as); read a value with [`value_at`](Self::value_at).
+    pub fn keys(&self) -> impl Iterator<Item = (K::Stored<'_>, Range<usize>)> + '_ {
+        self.map.key_ranges()
+    }
+
+    /// The value at position `i` (`0..record_count()`), validated as by [`get`](Self::get).
+    ///
+    /// # Errors
+    /// As [`ArchivedRecords::get`].
+    pub fn value_at(&self, i: usize) -> Result<Option<&T::Archived>, MappedError> {
+        if i >= self.map.record_count() {
+            return Ok(None);
+        }
+        self.record(i).map(Some)
+    }
+
+    /// The number of distinct keys.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the map has no keys.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The number of values (equal to [`len`](Self::len) for a plain map).
+    pub fn record_count(&self) -> usize {
+        self.map.record_count()
+    }
+
+    /// Whether the map was built as a multi-map.
+    pub fn is_multi(&self) -> bool {
+        self.map.is_multi()
+    }
+
+    /// The index the map uses.
+    pub fn index_kind(&self) -> IndexKind {
+        self.map.index_kind()
+    }
+
+    /// Whether [`verify`](Self::verify) has succeeded on this handle.
+    pub fn is_verified(&self) -> bool {
+        self.verified.get()
+    }
+
+    /// The path the map was opened from ([`MEMORY_LABEL`](super::MEMORY_LABEL) for an image).
+    pub fn path(&self) -> &Path {
+        self.map.path()
+    }
+
+    /// The whole file or image, header included.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.map.file().bytes()
+    }
+
+    /// The in-memory image (`None` for a mapped file).
+    pub fn into_image(self) -> Option<AlignedVec<MAX_ALIGN>> {
+        self.map.into_file().into_image()
+    }
+}
+
+impl<K: MapKey + ?Sized, T> fmt::Debug for ArchivedIdMap<K, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArchivedIdMap")
+            .field("map", &self.map)
+            .field("verified", &self.verified.get())
+            .finish()
+    }
+}
+
+/// Builds an [`ArchivedIdMap`]: serialises each value as it is inserted and collects it as in
+/// [`IdMapBuilder`] (spilled next to the destination, or in memory for an image).
+///
+/// # Examples
+/// ```
+/// use seqring_mapped::{Archivable, ArchivedIdMap};
+/// #[derive(rkyv::Archive, rkyv::Serialize)]
+/// struct Event { t_us: i64, name: String }
+/// impl Archivable for Event {
+///     const TYPE_NAME: &'static str = "doc::Event/v1";
+/// }
+/// let dir = tempfile::tempdir()?;
+/// let mut b = ArchivedIdMap::<u64, Event>::builder(dir.path().join("events.map")).multi(true);
+/// b.insert(&7, &Event { t_us: 10, name: "lick".into() })?;
+/// b.insert(&7, &Event { t_us: 25, name: "reward".into() })?;
+/// let events = b.finish()?;
+/// let names: Vec<_> = events.get_all(&7).map(|e| e.map(|e| e.name.to_string())).collect::<Result<_, _>>()?;
+/// assert_eq!(names, ["lick", "reward"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use = "nothing is written until `finish` or `build` is called"]
+pub struct ArchivedIdMapBuilder<K: ?Sized, T> {
+    inner: IdMapBuilder<K, u64>,
+    enc: Encoder,
+    path: std::path::PathBuf,
+    _t: PhantomData<fn(&T)>,
+}
+
+impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMapBuilder<K, T> {
+    fn new(target: Target) -> ArchivedIdMapBuilder<K, T> {
+        let path = target.path().to_owned();
+        ArchivedIdMapBuilder {
+            inner: IdMapBuilder::new(
+                target,
+                FileKind::ArchivedIdMap,
+                archived_tag::<T>(),
+                ArchiveFormat::current().encode(),
+            ),
+            enc: Encoder::new(),
+            path,
+            _t: PhantomData,
+        }
+    }
+
+    /// Allows several values per key (default: a repeated key is an error).
+    pub fn multi(mut self, multi: bool) -> Self {
+        self.inner = self.inner.multi(multi);
+        self
+    }
+
+    /// Chooses the index (default: [`IndexKind::default`]).
+    pub fn index(mut self, index: IndexKind) -> Self {
+        self.inner = self.inner.index(index);
+        self
+    }
+
+    /// Serialises `value` and adds it for `key`.
+    ///
+    /// # Errors
+    /// [`MappedError::Serialize`] if rkyv fails, [`MappedError::Io`] if spilling fails.
+    pub fn insert(&mut self, key: &K::Query, value: &T) -> Result<(), MappedError> {
+        let (archive, n) = self.enc.encode(value, &self.path)?;
+        self.inner.insert_with_tail(key, &n, archive)
+    }
+
+    /// Adds every `(key, value)` of `items` and finishes.
+    ///
+    /// # Errors
+    /// As [`insert`](Self::insert) and [`finish`](Self::finish).
+    pub fn build<I, Q, R>(mut self, items: I) -> Result<ArchivedIdMap<K, T>, MappedError>
+    where
+        I: IntoIterator<Item = (Q, R)>,
+        Q: AsKey<K::Query>,
+        R: Borrow<T>,
+    {
+        for (k, v) in items {
+            self.insert(k.as_key(), v.borrow())?;
+        }
+        self.finish()
+    }
+
+    /// Builds the index and writes the file (renamed into place and mapped) or the image.
+    ///
+    /// # Errors
+    /// [`MappedError::DuplicateKey`] if a key repeats in a plain map, [`MappedError::Io`] on any file error.
+    pub fn finish(self) -> Result<ArchivedIdMap<K, T>, MappedError> {
+        ArchivedIdMap::from_file(self.inner.finish_file()?)
+    }
+}
