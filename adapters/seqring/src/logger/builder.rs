@@ -87,6 +87,18 @@ impl LoggerBuilder {
     }
 
     /// The ring's data area in bytes, rounded up to a power of two (64 B ..= 1 GiB; default 32 MiB).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-capacity-{}", std::process::id());
+    /// let logger = DataLogger::builder(dir.path(), &name).capacity(5000).start().unwrap();
+    /// // rounded up to 8 KiB: the default largest record is a quarter of that, its header included
+    /// let max = logger.producer(1).unwrap().max_payload();
+    /// assert!((2048 - 64..2048).contains(&max), "{max}");
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn capacity(mut self, bytes: usize) -> Self {
         self.capacity = bytes;
         self
@@ -94,30 +106,94 @@ impl LoggerBuilder {
 
     /// The largest payload of one record (default: a quarter of the capacity, less the 16-byte record header; at
     /// most half the capacity).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-builder-max-payload-{}", std::process::id());
+    /// let logger = DataLogger::builder(dir.path(), &name).max_payload(256).start().unwrap();
+    /// assert_eq!(logger.producer(1).unwrap().max_payload(), 256);
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn max_payload(mut self, bytes: usize) -> Self {
         self.max_payload = Some(bytes);
         self
     }
 
     /// The output format (default [`Format::Segments`]).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger, Format};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-format-{}", std::process::id());
+    /// let logger = DataLogger::builder(dir.path(), &name).format(Format::NpyEntries { writers: 2 }).start().unwrap();
+    /// logger.producer(1).unwrap().log_now(b"x").unwrap();
+    /// let report = logger.stop().unwrap();
+    /// // one ataraxis-style .npy file per message: the onset record and x
+    /// let npy = std::fs::read_dir(&report.log_dir).unwrap().filter(|e| e.as_ref().unwrap().path().extension() == Some("npy".as_ref())).count();
+    /// assert_eq!(npy, 2);
+    /// ```
     pub fn format(mut self, format: Format) -> Self {
         self.format = format;
         self
     }
 
     /// The size at which a segment file is closed and the next one started (default 256 MiB).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-segment-size-{}", std::process::id());
+    /// let logger = DataLogger::builder(dir.path(), &name).segment_size(1 << 20).start().unwrap();
+    /// let sensor = logger.producer(1).unwrap();
+    /// for _ in 0..40_000 { sensor.log_now(&[7; 64]).unwrap(); }
+    /// drop(sensor);
+    /// let report = logger.stop().unwrap();
+    /// let segments = std::fs::read_dir(&report.log_dir).unwrap().filter(|e| e.as_ref().unwrap().path().extension() == Some("seg".as_ref())).count();
+    /// assert!(segments >= 2, "{segments} segments of at most 1 MiB for ~3 MB");
+    /// ```
     pub fn segment_size(mut self, bytes: u64) -> Self {
         self.segment_size = bytes;
         self
     }
 
     /// How often written data is synced to disk while running (default every second; `None`: only at stop).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-fsync-{}", std::process::id());
+    /// use std::time::Duration;
+    /// let logger = DataLogger::builder(dir.path(), &name).fsync_interval(Some(Duration::from_millis(10))).start().unwrap();
+    /// logger.producer(1).unwrap().log_now(b"synced soon").unwrap();
+    /// assert!(logger.health().is_ok());
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn fsync_interval(mut self, interval: Option<Duration>) -> Self {
         self.fsync_interval = interval;
         self
     }
 
     /// What producers do when the ring is full (default [`FullPolicy::Drop`]).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger, FullPolicy, LogError};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-on-full-{}", std::process::id());
+    /// let logger = DataLogger::builder(dir.path(), &name).capacity(4096).on_full(FullPolicy::Drop).start().unwrap();
+    /// logger.pause_writing();
+    /// let sensor = logger.producer(1).unwrap();
+    /// let outcomes: Vec<_> = (0..200).map(|_| sensor.log_now(&[0; 64])).collect();
+    /// assert!(outcomes.iter().any(|r| matches!(r, Err(LogError::Full))), "a full ring drops at once");
+    /// drop(sensor);
+    /// logger.resume_writing();
+    /// assert!(logger.stop().unwrap().dropped > 0);
+    /// ```
     pub fn on_full(mut self, policy: FullPolicy) -> Self {
         self.full = policy;
         self
@@ -125,6 +201,20 @@ impl LoggerBuilder {
 
     /// How long a claim may stay uncommitted at the head of the ring before the drain thread treats it as
     /// abandoned (default 1 s). While running, it is unblocked only if the process of its source is dead.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-abandon-{}", std::process::id());
+    /// use std::time::Duration;
+    /// let logger = DataLogger::builder(dir.path(), &name).abandon_timeout(Duration::from_millis(20)).start().unwrap();
+    /// let sensor = logger.producer(1).unwrap();
+    /// let grant = sensor.claim(8).unwrap();
+    /// std::mem::forget(grant); // a claim never committed: the stop waits 20 ms for it, then abandons it
+    /// drop(sensor);
+    /// assert_eq!(logger.stop().unwrap().abandoned, 1);
+    /// ```
     pub fn abandon_timeout(mut self, timeout: Duration) -> Self {
         self.abandon_timeout = timeout;
         self
@@ -182,6 +272,18 @@ impl LoggerBuilder {
     /// cannot be created, [`LoggerError::Region`] or
     /// [`LoggerError::Ring`] if the region cannot be set up, [`LoggerError::Disk`] if the first segment cannot be
     /// written.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-start-{}", std::process::id());
+    /// let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// assert_eq!(logger.name(), name);
+    /// // the name is taken while the logger runs
+    /// assert!(DataLogger::builder(dir.path(), &name).start().is_err());
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn start(self) -> Result<DataLogger, LoggerError> {
         let region_name = region_name(&self.name)?;
         let (capacity, max_record) = self.sizes()?;

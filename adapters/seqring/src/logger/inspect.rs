@@ -102,6 +102,20 @@ pub fn inspect(name: &str) -> Result<LoggerInfo, LoggerError> {
 /// # Errors
 /// [`LoggerError::Layout`] if the region is not a logger region of this version, [`LoggerError::Ring`] if its ring
 /// is invalid.
+///
+/// # Examples
+/// ```
+/// # use seqring::logger::{DataLogger, inspect_region, LoggerState};
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-inspect-region-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// // the words of a logger region, however they were obtained (here: mapped by name)
+/// let region = seqring_platform::Region::open_shm(&format!("seqring-log.{name}")).unwrap();
+/// let info = inspect_region(&name, region.raw()).unwrap();
+/// assert_eq!((info.state, info.pid), (LoggerState::Running, std::process::id()));
+/// # drop(region);
+/// # logger.stop().unwrap();
+/// ```
 pub fn inspect_region(name: &str, region: RawRegion<'_>) -> Result<LoggerInfo, LoggerError> {
     let log = LogRegion::open(region).map_err(|problem| layout_error(name, problem))?;
     let ring = RawRegion::new(&region.words()[..log.0.ring_len() / 8]);

@@ -115,6 +115,17 @@ pub struct DataLogger {
 
 impl DataLogger {
     /// A builder for a logger writing under `{output_dir}/{name}_data_log/`.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-builder-{}", std::process::id());
+    /// let builder = DataLogger::builder(dir.path(), &name);
+    /// assert_eq!(builder.log_dir(), dir.path().join(format!("{name}_data_log")));
+    /// let logger = builder.start().unwrap();
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn builder(output_dir: impl AsRef<Path>, name: &str) -> LoggerBuilder {
         LoggerBuilder {
             output_dir: output_dir.as_ref().into(),
@@ -132,11 +143,32 @@ impl DataLogger {
     }
 
     /// The logger's name.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-name-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// assert_eq!(logger.name(), name);
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// The log directory, `{output_dir}/{name}_data_log`.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-log-dir-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// assert_eq!(logger.log_dir(), dir.path().join(format!("{name}_data_log")));
+    /// assert!(logger.log_dir().is_dir());
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn log_dir(&self) -> &Path {
         &self.log_dir
     }
@@ -145,6 +177,18 @@ impl DataLogger {
     ///
     /// # Errors
     /// [`LoggerError::Onset`] if the source's onset record cannot be logged.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-producer-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let wheel = logger.producer(9).unwrap();
+    /// wheel.log_now(&1.5f64.to_le_bytes()).unwrap();
+    /// drop(wheel);
+    /// assert_eq!(logger.stop().unwrap().source(9).unwrap().records, 2);
+    /// ```
     pub fn producer(&self, source_id: u8) -> Result<Producer, LoggerError> {
         Producer::attach(Arc::clone(self.region.memory().region()), &self.name, source_id, None)
     }
@@ -154,6 +198,18 @@ impl DataLogger {
     ///
     /// # Errors
     /// [`LoggerError::OnsetTaken`] if the source already has an onset in this logger; [`LoggerError::Onset`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-producer-onset-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let clock = logger.producer_with_onset(5, 1_700_000_000_000_000).unwrap();
+    /// assert_eq!(clock.onset_us(), 1_700_000_000_000_000);
+    /// # drop(clock);
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn producer_with_onset(&self, source_id: u8, onset_us: u64) -> Result<Producer, LoggerError> {
         Producer::attach(
             Arc::clone(self.region.memory().region()),
@@ -164,6 +220,18 @@ impl DataLogger {
     }
 
     /// Progress and the first disk error, while running.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-health-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// logger.producer(1).unwrap().log_now(b"x").unwrap();
+    /// let health = logger.health();
+    /// assert!(health.is_ok());
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn health(&self) -> Health {
         let stats = self.ring.stats();
         Health {
@@ -179,11 +247,35 @@ impl DataLogger {
 
     /// Holds disk writes: records accumulate in the ring (producers drop or wait once it is full) until
     /// [`resume_writing`](Self::resume_writing). For keeping the disk quiet during a critical phase, and for tests.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-pause-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// logger.pause_writing(); // records wait in the ring
+    /// logger.producer(1).unwrap().log_now(b"held").unwrap();
+    /// logger.resume_writing();
+    /// assert_eq!(logger.stop().unwrap().records, 2);
+    /// ```
     pub fn pause_writing(&self) {
         self.shared.paused.store(true, Ordering::Relaxed);
     }
 
     /// Resumes disk writes after [`pause_writing`](Self::pause_writing).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-resume-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// logger.pause_writing();
+    /// logger.producer(1).unwrap().log_now(b"held").unwrap();
+    /// logger.resume_writing(); // the drain writes them now
+    /// assert_eq!(logger.stop().unwrap().source(1).unwrap().records, 2);
+    /// ```
     pub fn resume_writing(&self) {
         self.shared.paused.store(false, Ordering::Relaxed);
         if let Some(t) = &self.thread {
@@ -201,6 +293,18 @@ impl DataLogger {
     /// # Errors
     /// [`LoggerError::Disk`] with the full report if any write failed (the report says exactly which records are
     /// on disk and which are not); [`LoggerError::Drain`] if the ring was corrupt; [`LoggerError::Panicked`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-stop-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// logger.producer(1).unwrap().log_now(b"last").unwrap();
+    /// let report = logger.stop().unwrap();
+    /// assert_eq!((report.records, report.dropped, report.abandoned), (2, 0, 0));
+    /// assert_eq!((report.unwritten_records, report.files.len()), (0, 1));
+    /// ```
     pub fn stop(mut self) -> Result<StopReport, LoggerError> {
         self.stop_inner()
     }

@@ -309,16 +309,56 @@ impl Producer {
     }
 
     /// The source this producer logs for.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-source-id-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let camera = logger.producer(3).unwrap();
+    /// assert_eq!(camera.source_id(), 3);
+    /// # drop(camera);
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn source_id(&self) -> u8 {
         self.source_id
     }
 
     /// The source's onset, µs since the UNIX epoch: the payload of its onset record.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-onset-us-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let before = seqring_platform::clock::now_us();
+    /// let camera = logger.producer(3).unwrap();
+    /// // the first producer of a source logs its onset now
+    /// assert!((before..=seqring_platform::clock::now_us()).contains(&camera.onset_us()));
+    /// assert_eq!(logger.producer(3).unwrap().onset_us(), camera.onset_us());
+    /// # drop(camera);
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn onset_us(&self) -> u64 {
         self.onset_us
     }
 
     /// The largest payload one record can carry.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-max-payload-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).capacity(1 << 16).max_payload(1000).start().unwrap();
+    /// let sensor = logger.producer(1).unwrap();
+    /// assert_eq!(sensor.max_payload(), 1000);
+    /// assert!(sensor.log_now(&[0; 1001]).is_err());
+    /// # drop(sensor);
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn max_payload(&self) -> usize {
         self.ring.ring().max_payload()
     }
@@ -342,6 +382,20 @@ impl Producer {
     }
 
     /// µs elapsed since the source's onset, by the monotonic clock (the timestamp `log_now` uses).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-elapsed-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let sensor = logger.producer(1).unwrap();
+    /// let a = sensor.elapsed_us();
+    /// std::thread::sleep(std::time::Duration::from_millis(2));
+    /// assert!(sensor.elapsed_us() >= a + 2_000);
+    /// # drop(sensor);
+    /// # logger.stop().unwrap();
+    /// ```
     #[inline]
     pub fn elapsed_us(&self) -> u64 {
         self.onset.elapsed().as_micros() as u64
@@ -352,6 +406,19 @@ impl Producer {
     /// # Errors
     /// [`LogError::Full`] or [`LogError::Stopped`] (the record is counted as dropped), [`LogError::TakenOver`]
     /// (reconnect), [`LogError::TooLarge`], [`LogError::Corrupt`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-log-now-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let lick = logger.producer(1).unwrap();
+    /// lick.log_now(b"lick").unwrap();
+    /// drop(lick);
+    /// let report = logger.stop().unwrap();
+    /// assert_eq!(report.source(1).unwrap().records, 2); // the onset record and the lick
+    /// ```
     #[inline]
     pub fn log_now(&self, payload: &[u8]) -> Result<(), LogError> {
         self.log_at(self.elapsed_us(), payload)
@@ -361,6 +428,19 @@ impl Producer {
     ///
     /// # Errors
     /// As [`Producer::log_now`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-log-at-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let frames = logger.producer(2).unwrap();
+    /// frames.log_at(1_000, b"frame 1").unwrap();
+    /// frames.log_at(2_000, b"frame 2").unwrap();
+    /// drop(frames);
+    /// assert_eq!(logger.stop().unwrap().source(2).unwrap().records, 3);
+    /// ```
     #[inline]
     pub fn log_at(&self, timestamp: u64, payload: &[u8]) -> Result<(), LogError> {
         self.with_room(|| self.ring.try_write(self.source_id, timestamp, payload))
@@ -370,6 +450,20 @@ impl Producer {
     ///
     /// # Errors
     /// As [`Producer::log_now`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-claim-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let sensor = logger.producer(4).unwrap();
+    /// let mut grant = sensor.claim(8).unwrap(); // room in the ring, written in place
+    /// grant.write(0, &42u64.to_le_bytes());
+    /// grant.commit().unwrap();
+    /// drop(sensor);
+    /// assert_eq!(logger.stop().unwrap().source(4).unwrap().records, 2);
+    /// ```
     #[inline]
     pub fn claim(&self, len: usize) -> Result<LogGrant<'_>, LogError> {
         self.claim_at(self.elapsed_us(), len)
@@ -379,6 +473,20 @@ impl Producer {
     ///
     /// # Errors
     /// As [`Producer::log_now`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-claim-at-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let sensor = logger.producer(4).unwrap();
+    /// let mut grant = sensor.claim_at(5_000, 4).unwrap();
+    /// grant.write(0, b"ping");
+    /// grant.commit().unwrap();
+    /// drop(sensor);
+    /// assert_eq!(logger.stop().unwrap().source(4).unwrap().bytes, 8 + 4); // onset (8 B) and ping
+    /// ```
     #[inline]
     pub fn claim_at(&self, timestamp: u64, len: usize) -> Result<LogGrant<'_>, LogError> {
         self.with_room(|| self.ring.claim(self.source_id, timestamp, len))
@@ -481,11 +589,39 @@ pub struct LogGrant<'a> {
 
 impl LogGrant<'_> {
     /// The payload length.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-grant-len-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let sensor = logger.producer(1).unwrap();
+    /// let grant = sensor.claim(24).unwrap();
+    /// assert_eq!(grant.len(), 24);
+    /// grant.abort();
+    /// # drop(sensor);
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn len(&self) -> usize {
         self.grant.len()
     }
 
     /// Whether the payload is empty.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-grant-empty-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let sensor = logger.producer(1).unwrap();
+    /// let grant = sensor.claim(0).unwrap();
+    /// assert!(grant.is_empty());
+    /// grant.commit().unwrap();
+    /// # drop(sensor);
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.grant.is_empty()
     }
@@ -494,6 +630,21 @@ impl LogGrant<'_> {
     ///
     /// # Panics
     /// If `at + bytes.len()` exceeds the payload length.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-grant-write-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let sensor = logger.producer(1).unwrap();
+    /// let mut grant = sensor.claim(6).unwrap();
+    /// grant.write(0, b"abc");
+    /// grant.write(3, b"def");
+    /// grant.commit().unwrap();
+    /// # drop(sensor);
+    /// # logger.stop().unwrap();
+    /// ```
     #[inline]
     pub fn write(&mut self, at: usize, bytes: &[u8]) {
         self.grant.write(at, bytes);
@@ -504,12 +655,39 @@ impl LogGrant<'_> {
     /// # Errors
     /// [`LogError::Abandoned`] if the logger gave the claim up first (it was held past the abandon timeout while
     /// the logger stopped or took over a dead one): the record is not logged, and is counted as abandoned.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-grant-commit-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let sensor = logger.producer(1).unwrap();
+    /// let mut grant = sensor.claim(2).unwrap();
+    /// grant.write(0, b"ok");
+    /// assert!(grant.commit().is_ok());
+    /// drop(sensor);
+    /// assert_eq!(logger.stop().unwrap().source(1).unwrap().records, 2);
+    /// ```
     #[inline]
     pub fn commit(self) -> Result<(), LogError> {
         self.grant.commit().map_err(|_| LogError::Abandoned)
     }
 
     /// Withdraws the record.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-grant-abort-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let sensor = logger.producer(1).unwrap();
+    /// sensor.claim(16).unwrap().abort(); // skipped by the logger, not counted as dropped
+    /// drop(sensor);
+    /// let report = logger.stop().unwrap();
+    /// assert_eq!((report.source(1).unwrap().records, report.dropped), (1, 0));
+    /// ```
     pub fn abort(self) {
         self.grant.abort();
     }

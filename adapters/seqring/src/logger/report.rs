@@ -58,6 +58,18 @@ pub struct StopReport {
 
 impl StopReport {
     /// The report of one source, if it logged anything.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-report-source-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// logger.producer(6).unwrap().log_now(b"abc").unwrap();
+    /// let report = logger.stop().unwrap();
+    /// assert_eq!(report.source(6).unwrap().records, 2);
+    /// assert!(report.source(7).is_none());
+    /// ```
     pub fn source(&self, source_id: u8) -> Option<&SourceReport> {
         self.sources.iter().find(|s| s.source_id == source_id)
     }
@@ -85,6 +97,16 @@ pub struct Health {
 
 impl Health {
     /// Whether no disk error has happened.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-report-ok-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// assert!(logger.health().is_ok());
+    /// logger.stop().unwrap();
+    /// ```
     pub fn is_ok(&self) -> bool {
         self.error.is_none()
     }
