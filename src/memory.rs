@@ -25,6 +25,36 @@ use crate::sync::{AtomicU64, Ordering};
 /// # Panics
 /// Every method panics if `offset` is not a multiple of 8 where a word is addressed, or if the range does not lie
 /// inside the region.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::{AtomicU64, Ordering};
+/// use seqring_core::{Memory, RawRegion};
+/// /// A protocol is written once, against `Memory`: here, a shared counter at offset 8.
+/// fn bump<M: Memory>(mem: &M) -> u64 {
+///     mem.fetch_add(8, 1, Ordering::Relaxed) + 1
+/// }
+/// let words: Vec<AtomicU64> = (0..2).map(|_| AtomicU64::new(0)).collect();
+/// let region = RawRegion::new(&words);
+/// std::thread::scope(|s| {
+///     for _ in 0..4 {
+///         s.spawn(|| {
+///             for _ in 0..100 {
+///                 bump(&region);
+///             }
+///         });
+///     }
+/// });
+/// assert_eq!(region.load(8, Ordering::Relaxed), 400);
+/// ```
+///
+/// An offset outside the region, or an unaligned word, panics rather than touching memory it does not own:
+/// ```should_panic
+/// use core::sync::atomic::{AtomicU64, Ordering};
+/// use seqring_core::{Memory, RawRegion};
+/// let words: Vec<AtomicU64> = (0..2).map(|_| AtomicU64::new(0)).collect();
+/// RawRegion::new(&words).load(16, Ordering::Relaxed);
+/// ```
 pub trait Memory {
     /// The region's length in bytes, a multiple of 8.
     ///
@@ -207,6 +237,20 @@ pub trait Memory {
 /// A region of atomic words borrowed for `'a`: the production backend.
 ///
 /// It is built safely from a slice of atomics (heap regions, tests) or, unsafely, over a shared mapping.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::{AtomicU64, Ordering};
+/// use seqring_core::{Memory, RawRegion};
+/// let words: Vec<AtomicU64> = (0..8).map(|_| AtomicU64::new(0)).collect();
+/// let writer = RawRegion::new(&words);
+/// let reader = writer; // `Copy`: every handle sees the same words
+/// writer.copy_in(0, b"shared bytes");
+/// let mut buf = [0u8; 12];
+/// reader.copy_out(0, &mut buf);
+/// assert_eq!(&buf, b"shared bytes");
+/// assert_eq!(reader.identity(), writer.identity());
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct RawRegion<'a> {
     words: &'a [AtomicU64],

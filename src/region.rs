@@ -47,6 +47,18 @@ use crate::sync::Ordering;
 /// ```
 pub const MAGIC: u64 = u64::from_le_bytes(*b"SEQRING\0");
 /// The layout version this crate writes.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::region::{self, RegionKind, VERSION};
+/// use seqring_core::RawRegion;
+/// let words: Vec<AtomicU64> = (0..8).map(|_| AtomicU64::new(0)).collect();
+/// let mem = RawRegion::new(&words);
+/// region::init_header(&mem, RegionKind::Ring, 1, 0).unwrap();
+/// region::publish_ready(&mem);
+/// assert_eq!(region::validate(&mem, RegionKind::Ring).unwrap().version, VERSION);
+/// ```
 pub const VERSION: u32 = 2;
 /// The oldest layout version this crate reads.
 ///
