@@ -29,12 +29,59 @@ use crate::patience::Patience;
 use crate::sync::Ordering;
 
 /// The magic at offset 0.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::{AtomicU64, Ordering};
+/// use seqring_core::region::{self, RegionKind, HEADER_LEN, MAGIC, VERSION};
+/// use seqring_core::{Memory, RawRegion};
+/// let words: Vec<AtomicU64> = (0..HEADER_LEN / 8).map(|_| AtomicU64::new(0)).collect();
+/// let mem = RawRegion::new(&words);
+/// region::init_header(&mem, RegionKind::Array, 1, 2).unwrap();
+/// let mut head = [0u8; 16];
+/// mem.copy_out(0, &mut head);
+/// assert_eq!(&head[..8], b"SEQRING\0");
+/// assert_eq!(mem.load(0, Ordering::Relaxed), MAGIC);
+/// assert_eq!(u32::from_le_bytes(head[8..12].try_into().unwrap()), VERSION);
+/// assert_eq!(u32::from_le_bytes(head[12..16].try_into().unwrap()), RegionKind::Array as u32);
+/// ```
 pub const MAGIC: u64 = u64::from_le_bytes(*b"SEQRING\0");
 /// The layout version this crate writes.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::region::{self, RegionKind, VERSION};
+/// use seqring_core::RawRegion;
+/// let words: Vec<AtomicU64> = (0..8).map(|_| AtomicU64::new(0)).collect();
+/// let mem = RawRegion::new(&words);
+/// region::init_header(&mem, RegionKind::Ring, 1, 0).unwrap();
+/// region::publish_ready(&mem);
+/// assert_eq!(region::validate(&mem, RegionKind::Ring).unwrap().version, VERSION);
+/// ```
 pub const VERSION: u32 = 2;
 /// The oldest layout version this crate reads.
+///
+/// # Examples
+/// ```
+/// use seqring_core::region::{MIN_VERSION, VERSION};
+/// assert!((MIN_VERSION..=VERSION).contains(&1));
+/// assert!(!(MIN_VERSION..=VERSION).contains(&(VERSION + 1)));
+/// ```
 pub const MIN_VERSION: u32 = 1;
 /// The size of the region header in bytes; kind-specific layouts start here.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::region::{self, RegionError, RegionKind, HEADER_LEN};
+/// use seqring_core::RawRegion;
+/// let words: Vec<AtomicU64> = (0..HEADER_LEN / 8 - 1).map(|_| AtomicU64::new(0)).collect();
+/// assert_eq!(
+///     region::init_header(&RawRegion::new(&words), RegionKind::Ring, 1, 0),
+///     Err(RegionError::TooShort { needed: 64, mapped: 56 })
+/// );
+/// ```
 pub const HEADER_LEN: usize = 64;
 
 const MAGIC_AT: usize = 0;
@@ -45,6 +92,22 @@ const PID_AT: usize = 32;
 const CREATED_AT: usize = 40;
 
 /// What a region holds.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::region::{self, RegionError, RegionKind, RegionState};
+/// use seqring_core::{Memory, RawRegion};
+/// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+/// let mem = RawRegion::new(&words);
+/// region::init_header(&mem, RegionKind::Array, 1, 0).unwrap();
+/// region::publish_ready(&mem);
+/// assert_eq!(region::validate(&mem, RegionKind::Array).unwrap().kind, RegionKind::Array);
+/// assert_eq!(
+///     region::validate(&mem, RegionKind::Ring),
+///     Err(RegionError::WrongKind { expected: RegionKind::Ring, found: 1 })
+/// );
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub enum RegionKind {
@@ -65,6 +128,21 @@ impl RegionKind {
 }
 
 /// The lifecycle state of a region.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::region::{self, RegionError, RegionKind, RegionState};
+/// use seqring_core::{Memory, RawRegion};
+/// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+/// let mem = RawRegion::new(&words);
+/// region::init_header(&mem, RegionKind::Ring, 1, 0).unwrap();
+/// assert_eq!(region::validate(&mem, RegionKind::Ring).unwrap().state, RegionState::Initialising);
+/// region::publish_ready(&mem);
+/// assert_eq!(region::validate(&mem, RegionKind::Ring).unwrap().state, RegionState::Ready);
+/// region::close(&mem);
+/// assert_eq!(region::validate(&mem, RegionKind::Ring).unwrap().state, RegionState::Closed);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RegionState {
     /// The creator has not published the region yet.
@@ -80,6 +158,22 @@ const READY: u64 = 1;
 const CLOSED: u64 = 2;
 
 /// The validated contents of a region header.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::region::{self, RegionError, RegionKind, RegionState};
+/// use seqring_core::{Memory, RawRegion};
+/// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+/// let mem = RawRegion::new(&words);
+/// region::init_header(&mem, RegionKind::Array, 4242, 1_700_000_000_000_000_000).unwrap();
+/// region::publish_ready(&mem);
+/// let info = region::validate(&mem, RegionKind::Array).unwrap();
+/// assert_eq!(info.version, region::VERSION);
+/// assert_eq!(info.len, 128);
+/// assert_eq!(info.state, RegionState::Ready);
+/// assert_eq!((info.creator_pid, info.created_ns), (4242, 1_700_000_000_000_000_000));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RegionInfo {
     /// The layout version ([`MIN_VERSION`] ..= [`VERSION`]).
@@ -97,6 +191,24 @@ pub struct RegionInfo {
 }
 
 /// Why a region header was rejected.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::region::{self, RegionError, RegionKind};
+/// use seqring_core::{Memory, RawRegion};
+/// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+/// let mem = RawRegion::new(&words);
+/// region::init_header(&mem, RegionKind::Ring, 1, 0).unwrap();
+/// region::publish_ready(&mem);
+/// // An opener that maps fewer bytes than the creator wrote is refused before it reads anything else.
+/// let err = region::validate(&RawRegion::new(&words[..12]), RegionKind::Ring).unwrap_err();
+/// assert_eq!(err, RegionError::LengthMismatch { header: 128, mapped: 96 });
+/// assert_eq!(err.to_string(), "region header says 128 bytes but 96 are mapped");
+/// // Someone else's bytes.
+/// mem.copy_in(0, b"NOTOURS!");
+/// assert_eq!(region::validate(&mem, RegionKind::Ring), Err(RegionError::Foreign));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RegionError {
@@ -165,6 +277,22 @@ impl core::error::Error for RegionError {}
 ///
 /// # Errors
 /// [`RegionError::TooShort`] if `mem` cannot hold the header.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::region::{self, RegionError, RegionKind, RegionState};
+/// use seqring_core::{Memory, RawRegion};
+/// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+/// let mem = RawRegion::new(&words);
+/// region::init_header(&mem, RegionKind::Array, 77, 99).unwrap();
+/// // Written but not yet published: an opener sees it initialising, and a bounded wait gives up.
+/// assert_eq!(region::validate(&mem, RegionKind::Array).unwrap().state, RegionState::Initialising);
+/// assert_eq!(region::wait_ready(&mem, RegionKind::Array, seqring_core::Spins(3)), Err(RegionError::NotReady));
+/// region::publish_ready(&mem);
+/// let info = region::validate(&mem, RegionKind::Array).unwrap();
+/// assert_eq!((info.len, info.creator_pid, info.created_ns), (128, 77, 99));
+/// ```
 pub fn init_header<M: Memory>(mem: &M, kind: RegionKind, creator_pid: u64, created_ns: u64) -> Result<(), RegionError> {
     check_len(mem, HEADER_LEN)?;
     // Relaxed: nobody may read these until the Release store in `publish_ready`.
@@ -184,12 +312,37 @@ pub fn init_header<M: Memory>(mem: &M, kind: RegionKind, creator_pid: u64, creat
 }
 
 /// Publishes a fully initialised region.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::region::{self, RegionError, RegionKind, RegionState};
+/// use seqring_core::{Memory, RawRegion};
+/// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+/// let mem = RawRegion::new(&words);
+/// region::init_header(&mem, RegionKind::Ring, 1, 0).unwrap();
+/// region::publish_ready(&mem);
+/// assert_eq!(region::wait_ready(&mem, RegionKind::Ring, seqring_core::Spins(0)).unwrap().state, RegionState::Ready);
+/// ```
 pub fn publish_ready<M: Memory>(mem: &M) {
     // Release: pairs with the Acquire load of `state` in `validate`, publishing every field written before.
     mem.store(STATE_AT, READY, Ordering::Release);
 }
 
 /// Marks the region closed, so that new openers are refused.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::region::{self, RegionError, RegionKind, RegionState};
+/// use seqring_core::{Memory, RawRegion};
+/// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+/// let mem = RawRegion::new(&words);
+/// region::init_header(&mem, RegionKind::Ring, 1, 0).unwrap();
+/// region::publish_ready(&mem);
+/// region::close(&mem);
+/// assert_eq!(region::wait_ready(&mem, RegionKind::Ring, seqring_core::Spins(10)), Err(RegionError::Closed));
+/// ```
 pub fn close<M: Memory>(mem: &M) {
     // Release: pairs with the Acquire load in `validate`; closing publishes nothing new but keeps the state word's
     // accesses uniformly ordered.
@@ -200,6 +353,17 @@ pub fn close<M: Memory>(mem: &M) {
 ///
 /// # Errors
 /// [`RegionError::TooShort`] otherwise.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::region::{self, RegionError};
+/// use seqring_core::RawRegion;
+/// let words: Vec<AtomicU64> = (0..4).map(|_| AtomicU64::new(0)).collect();
+/// let mem = RawRegion::new(&words);
+/// assert_eq!(region::check_len(&mem, 32), Ok(()));
+/// assert_eq!(region::check_len(&mem, 33), Err(RegionError::TooShort { needed: 33, mapped: 32 }));
+/// ```
 pub fn check_len<M: Memory>(mem: &M, needed: usize) -> Result<(), RegionError> {
     if mem.len() < needed {
         return Err(RegionError::TooShort {
@@ -283,6 +447,32 @@ pub fn validate<M: Memory>(mem: &M, kind: RegionKind) -> Result<RegionInfo, Regi
 /// # Errors
 /// [`RegionError::NotReady`] if the creator did not publish it in time, [`RegionError::Closed`] if it was closed,
 /// and every error of [`validate`].
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::region::{self, RegionError, RegionKind};
+/// use seqring_core::RawRegion;
+/// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
+/// let mem = RawRegion::new(&words);
+/// // Nobody has created the region yet: the opener's patience runs out.
+/// let mut tries = 0;
+/// let patience = || {
+///     tries += 1;
+///     tries < 5
+/// };
+/// assert_eq!(region::wait_ready(&mem, RegionKind::Array, patience), Err(RegionError::NotReady));
+/// assert_eq!(tries, 5);
+/// std::thread::scope(|s| {
+///     s.spawn(|| {
+///         region::init_header(&mem, RegionKind::Array, 1, 0).unwrap();
+///         region::publish_ready(&mem);
+///     });
+///     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+///     let info = region::wait_ready(&mem, RegionKind::Array, || std::time::Instant::now() < deadline).unwrap();
+///     assert_eq!(info.len, 128);
+/// });
+/// ```
 pub fn wait_ready<M: Memory>(
     mem: &M,
     kind: RegionKind,
