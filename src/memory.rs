@@ -2,7 +2,7 @@
 //!
 //! Every protocol in this crate is written once against [`Memory`]. Two backends implement it:
 //! - [`RawRegion`], production: a borrowed slice of atomic words, usually overlaid on a shared mapping;
-//! - [`LoomRegion`] (only under `cfg(loom)`): a vector of loom atomics, so loom checks the very same code.
+//! - `LoomRegion` (only under `cfg(loom)`): a vector of loom atomics, so loom checks the very same code.
 //!
 //! Backends that own their memory (the std crates' shared-memory regions and windows of them) implement
 //! [`Contiguous`], which lends their words as a [`RawRegion`] for the zero-copy paths (a ring batch's bytes, an

@@ -182,9 +182,9 @@ impl Blockage {
         (w.length < 0 && w.kind == RecordKind::Data as u8).then_some(w.source_id)
     }
 
-    /// The claimant tag its producer stored in the claim marker ([`Producer::with_claimant`](super::Producer::
-    /// with_claimant)): `None` for a zero-length claim or an untagged producer. (An SPSC producer's markers carry
-    /// its epoch instead.)
+    /// The claimant tag its producer stored in the claim marker
+    /// ([`Producer::with_claimant`](super::Producer::with_claimant)): `None` for a zero-length claim or an
+    /// untagged producer. (An SPSC producer's markers carry its epoch instead.)
     ///
     /// # Examples
     /// ```
