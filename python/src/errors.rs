@@ -6,7 +6,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
 use seqring::archive::{ArchiveError, AssembleError};
 use seqring_state::config::ConfigError;
-use seqring::logger::{LogError, LoggerError, WriteError};
+use seqring::logger::{LogError, LoggerError, OpenError, RecoverError, StartError, StopError, WriteError};
 use seqring_state::processing::ChecksumError;
 use seqring_platform::RegionError;
 use seqring::shared_array::SharedArrayError;
@@ -198,25 +198,39 @@ pub(crate) fn checksum_error(e: ChecksumError) -> PyErr {
     raise(kind, e.to_string())
 }
 
-/// A logger error as its Python exception; a failed stop carries its report as the exception's `report` dict.
-pub(crate) fn logger_error(py: Python<'_>, e: LoggerError) -> PyErr {
+/// A logger error (of any operation) as its Python exception; a failed stop carries its report as the exception's
+/// `report` dict.
+pub(crate) fn logger_error(py: Python<'_>, e: impl Into<LoggerError>) -> PyErr {
+    let e = e.into();
     let kind = match &e {
-        LoggerError::InvalidName { .. } => Kind::InvalidName,
-        LoggerError::InvalidOption(_) => Kind::InvalidOption,
-        LoggerError::NameInUse { .. } | LoggerError::OnsetTaken { .. } => Kind::AlreadyExists,
-        LoggerError::NotRunning { .. } => Kind::NotFound,
-        LoggerError::Region { source, .. } => region_kind(source),
-        LoggerError::Io { source, .. } => io_kind(source),
-        LoggerError::Onset { error, .. } => log_kind(*error),
-        LoggerError::Disk { source, .. } => match &**source {
+        LoggerError::Start(e) => match e {
+            StartError::InvalidName { .. } => Kind::InvalidName,
+            StartError::InvalidOption(_) => Kind::InvalidOption,
+            StartError::NameInUse { .. } => Kind::AlreadyExists,
+            StartError::Region { source, .. } => region_kind(source),
+            StartError::Io { source, .. } | StartError::Write { source: WriteError::Io { source, .. }, .. } => {
+                io_kind(source)
+            }
+            _ => Kind::Base,
+        },
+        LoggerError::Open(e) => match e {
+            OpenError::InvalidName { .. } => Kind::InvalidName,
+            OpenError::OnsetTaken { .. } => Kind::AlreadyExists,
+            OpenError::NotRunning { .. } => Kind::NotFound,
+            OpenError::Region { source, .. } => region_kind(source),
+            OpenError::Onset { error, .. } => log_kind(*error),
+            _ => Kind::Base,
+        },
+        LoggerError::Stop(StopError::Disk { source, .. }) => match &**source {
             WriteError::Io { source, .. } => io_kind(source),
             _ => Kind::Base,
         },
+        LoggerError::Recover(RecoverError { source, .. }) => io_kind(source),
         _ => Kind::Base,
     };
     let err = raise(kind, e.to_string());
     let report = match &e {
-        LoggerError::Disk { report, .. } | LoggerError::Drain { report, .. } => Some(report),
+        LoggerError::Stop(StopError::Disk { report, .. } | StopError::Drain { report, .. }) => Some(report),
         _ => None,
     };
     if let Some(report) = report {

@@ -311,7 +311,7 @@ fn watch_logger(name: &str, interval: Duration, updates: Option<u64>) -> Result<
     loop {
         let info = match logger::inspect(name) {
             Ok(info) => info,
-            Err(logger::LoggerError::NotRunning { .. }) if shown > 0 => {
+            Err(logger::OpenError::NotRunning { .. }) if shown > 0 => {
                 println!("logger {name:?} stopped");
                 return Ok(());
             }

@@ -12,11 +12,10 @@ use seqring_platform::clock::now_ns;
 use seqring_platform::Window;
 
 use super::drain::{self, Drain, DrainOptions, Shared};
-use super::error::disk_error;
 use super::onsets::OnsetBook;
 use super::region::{self, LoggerRegion};
 use super::sink::{NpySink, SegmentSink, Sink};
-use super::{recover, region_name, DataLogger, LoggerError, LOG_DIR_SUFFIX};
+use super::{recover, region_name, DataLogger, RecoverError, StartError, LOG_DIR_SUFFIX};
 
 /// How messages are stored on disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -221,18 +220,18 @@ impl LoggerBuilder {
     }
 
     /// Whether to add this run to a log directory that already holds a recording (default `false`: such a
-    /// directory is refused with [`LoggerError::ExistingRecording`], so a second run never mixes with, and a
+    /// directory is refused with [`StartError::ExistingRecording`], so a second run never mixes with, and a
     /// later assembly never overwrites, the first). A dead logger's directory is always continued when its
     /// region is taken over.
     ///
     /// # Examples
     /// ```
-    /// use seqring::logger::{DataLogger, LoggerError};
+    /// use seqring::logger::{DataLogger, StartError};
     /// let dir = tempfile::tempdir().unwrap();
     /// let name = format!("doc-continue-{}", std::process::id());
     /// DataLogger::builder(dir.path(), &name).start().unwrap().stop().unwrap();
     /// let again = DataLogger::builder(dir.path(), &name).start();
-    /// assert!(matches!(again, Err(LoggerError::ExistingRecording { .. })));
+    /// assert!(matches!(again, Err(StartError::ExistingRecording { .. })));
     /// let more = DataLogger::builder(dir.path(), &name).continue_recording(true).start().unwrap();
     /// more.stop().unwrap();
     /// ```
@@ -245,16 +244,18 @@ impl LoggerBuilder {
     /// the options long before they start (the Python binding checks them when the logger object is made).
     ///
     /// # Errors
-    /// [`LoggerError::InvalidName`] or [`LoggerError::InvalidOption`].
+    /// [`StartError::InvalidName`] or [`StartError::InvalidOption`].
     ///
     /// # Examples
     /// ```
-    /// use seqring::logger::{DataLogger, LoggerError};
+    /// use seqring::logger::{DataLogger, StartError};
     /// assert!(DataLogger::builder("/data/run-1", "rig").check().is_ok());
-    /// assert!(matches!(DataLogger::builder("/data/run-1", "a/b").check(), Err(LoggerError::InvalidName { .. })));
+    /// assert!(matches!(DataLogger::builder("/data/run-1", "a/b").check(), Err(StartError::InvalidName { .. })));
     /// ```
-    pub fn check(&self) -> Result<(), LoggerError> {
-        region_name(&self.name)?;
+    pub fn check(&self) -> Result<(), StartError> {
+        region_name(&self.name).ok_or_else(|| StartError::InvalidName {
+            name: self.name.clone(),
+        })?;
         self.sizes().map(drop)
     }
 
@@ -262,15 +263,15 @@ impl LoggerBuilder {
     ///
     /// A region of the same name left by a dead logger is taken over: the torn tails it left in the log
     /// directory's segments are cut ([`recover`]), its committed records are drained into this logger's files
-    /// (counted in [`StopReport::taken_over`]), and its sources keep their onsets. After a crash that also lost
+    /// (counted in [`StopReport::taken_over`](super::StopReport::taken_over)), and its sources keep their onsets. After a crash that also lost
     /// the region (a reboot), run [`recover`] yourself.
     ///
     /// # Errors
-    /// [`LoggerError::InvalidName`], [`LoggerError::InvalidOption`], [`LoggerError::NameInUse`] if a live logger
-    /// has the name, [`LoggerError::ExistingRecording`], [`LoggerError::Layout`] if a region of the name exists
-    /// and is not a logger's (a shared array, or an older seqring's logger), [`LoggerError::Io`] if the directory
-    /// cannot be created, [`LoggerError::Region`] or
-    /// [`LoggerError::Ring`] if the region cannot be set up, [`LoggerError::Disk`] if the first segment cannot be
+    /// [`StartError::InvalidName`], [`StartError::InvalidOption`], [`StartError::NameInUse`] if a live logger
+    /// has the name, [`StartError::ExistingRecording`], [`StartError::Layout`] if a region of the name exists
+    /// and is not a logger's (a shared array, or an older seqring's logger), [`StartError::Io`] if the directory
+    /// cannot be created, [`StartError::Region`] or
+    /// [`StartError::Ring`] if the region cannot be set up, [`StartError::Write`] if the first segment cannot be
     /// written.
     ///
     /// # Examples
@@ -284,28 +285,32 @@ impl LoggerBuilder {
     /// assert!(DataLogger::builder(dir.path(), &name).start().is_err());
     /// # logger.stop().unwrap();
     /// ```
-    pub fn start(self) -> Result<DataLogger, LoggerError> {
-        let region_name = region_name(&self.name)?;
+    pub fn start(self) -> Result<DataLogger, StartError> {
+        let region_name = region_name(&self.name).ok_or_else(|| StartError::InvalidName {
+            name: self.name.clone(),
+        })?;
         let (capacity, max_record) = self.sizes()?;
         let log_dir = self.log_dir();
-        std::fs::create_dir_all(&log_dir).map_err(|source| LoggerError::Io {
+        std::fs::create_dir_all(&log_dir).map_err(|source| StartError::Io {
             path: log_dir.clone(),
             source,
         })?;
         // Whether a dead logger's region waits to be taken over: then its directory is continued.
         let stale_waiting = self.stale_region(&region_name)?.is_some();
         if !stale_waiting && !self.continue_recording {
-            let files = recording_files(&log_dir).map_err(|source| LoggerError::Io {
+            let files = recording_files(&log_dir).map_err(|source| StartError::Io {
                 path: log_dir.clone(),
                 source,
             })?;
             if files > 0 {
-                return Err(LoggerError::ExistingRecording { path: log_dir, files });
+                return Err(StartError::ExistingRecording { path: log_dir, files });
             }
         }
         // A logger that died here may have torn the last batch of a segment: cut it before writing more.
         let cut_bytes = match self.format {
-            Format::Segments => recover(&log_dir)?.truncated_bytes(),
+            Format::Segments => recover(&log_dir)
+                .map_err(|RecoverError { path, source }| StartError::Io { path, source })?
+                .truncated_bytes(),
             Format::NpyEntries { .. } => 0,
         };
         let mut onsets = match self.format {
@@ -315,15 +320,23 @@ impl LoggerBuilder {
         let started_us = now_ns() / 1_000;
         let mut sink = match self.format {
             Format::Segments => Sink::Segments(Box::new(
-                SegmentSink::new(&log_dir, started_us, self.segment_size).map_err(|e| disk_error(&log_dir, e))?,
+                SegmentSink::new(&log_dir, started_us, self.segment_size).map_err(|source| StartError::Write {
+                    path: log_dir.clone(),
+                    source,
+                })?,
             )),
-            Format::NpyEntries { writers } => Sink::Npy(Box::new(
-                NpySink::new(&log_dir, writers).map_err(|e| disk_error(&log_dir, e))?,
-            )),
+            Format::NpyEntries { writers } => {
+                Sink::Npy(Box::new(NpySink::new(&log_dir, writers).map_err(|source| {
+                    StartError::Write {
+                        path: log_dir.clone(),
+                        source,
+                    }
+                })?))
+            }
         };
         let ring_len = region_len(capacity).unwrap_or(usize::MAX);
         let (backing, taken_over) = self.create_region(&region_name, ring_len, &mut sink, &mut onsets)?;
-        let ring_err = |error| LoggerError::Ring {
+        let ring_err = |error| StartError::Ring {
             name: self.name.clone(),
             error,
         };
@@ -355,7 +368,7 @@ impl LoggerBuilder {
         let thread = std::thread::Builder::new()
             .name(format!("seqring-log-{}", self.name))
             .spawn(move || drain.run())
-            .map_err(|source| LoggerError::Io {
+            .map_err(|source| StartError::Io {
                 path: log_dir.clone(),
                 source,
             })?;
@@ -372,12 +385,12 @@ impl LoggerBuilder {
     }
 
     /// The ring's capacity and largest record, checked, and the other options checked.
-    fn sizes(&self) -> Result<(usize, usize), LoggerError> {
+    fn sizes(&self) -> Result<(usize, usize), StartError> {
         let capacity = self
             .capacity
             .checked_next_power_of_two()
             .filter(|c| (MIN_CAPACITY..=MAX_CAPACITY).contains(c))
-            .ok_or_else(|| LoggerError::InvalidOption(format!("capacity {} is not 64 B ..= 1 GiB", self.capacity)))?;
+            .ok_or_else(|| StartError::InvalidOption(format!("capacity {} is not 64 B ..= 1 GiB", self.capacity)))?;
         let max_record = match self.max_payload {
             None => capacity / 4,
             Some(p) => p
@@ -385,18 +398,16 @@ impl LoggerBuilder {
                 .and_then(seqring_core::ring::record::align8)
                 .filter(|&r| r <= capacity / 2)
                 .ok_or_else(|| {
-                    LoggerError::InvalidOption(format!(
+                    StartError::InvalidOption(format!(
                         "max payload {p} needs a record of more than half the capacity {capacity}"
                     ))
                 })?,
         };
         if let Format::NpyEntries { writers: 0 } = self.format {
-            return Err(LoggerError::InvalidOption(
-                "npy entries need at least one writer".into(),
-            ));
+            return Err(StartError::InvalidOption("npy entries need at least one writer".into()));
         }
         if self.segment_size == 0 {
-            return Err(LoggerError::InvalidOption("segment size 0".into()));
+            return Err(StartError::InvalidOption("segment size 0".into()));
         }
         Ok((capacity, max_record))
     }

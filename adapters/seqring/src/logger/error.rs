@@ -1,7 +1,7 @@
-//! What goes wrong with a logger: [`LoggerError`] for starting, connecting, stopping and health, and
-//! [`WriteError`] for a disk write.
+//! What goes wrong with a logger, per operation: [`StartError`], [`OpenError`] (connect, inspect), [`StopError`],
+//! [`RecoverError`]; [`WriteError`] for a disk write; [`LoggerError`] holds any of them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use seqring_core::ring::RingError;
@@ -27,10 +27,11 @@ pub enum WriteError {
     },
 }
 
-/// What went wrong with a logger. Every variant names the logger, file or region it is about.
+/// Why a logger could not start ([`LoggerBuilder::start`](super::LoggerBuilder::start),
+/// [`LoggerBuilder::check`](super::LoggerBuilder::check)). Every variant names the logger or the path.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum LoggerError {
+pub enum StartError {
     /// The name is not usable: it must match `[A-Za-z0-9._-]{1,188}`.
     #[error("invalid logger name {name:?}: use 1 to 188 characters of A-Z a-z 0-9 . _ -")]
     InvalidName {
@@ -57,6 +58,62 @@ pub enum LoggerError {
         /// The live logger's process.
         pid: u32,
     },
+    /// The region exists but is not a valid logger region.
+    #[error("logger {name:?}: {problem}")]
+    Layout {
+        /// The logger's name.
+        name: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The region could not be created or opened.
+    #[error("logger {name:?}: {source}")]
+    Region {
+        /// The logger's name.
+        name: String,
+        /// The platform layer's error.
+        #[source]
+        source: RegionError,
+    },
+    /// The ring refused an operation or is corrupt.
+    #[error("logger {name:?}: ring: {error}")]
+    Ring {
+        /// The logger's name.
+        name: String,
+        /// The ring's error.
+        error: RingError,
+    },
+    /// The log directory could not be created, listed or written, or the drain thread could not be started.
+    #[error("{path}: {source}")]
+    Io {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The first log file could not be created (or a dead logger's records could not be written).
+    #[error("{path}: {source}")]
+    Write {
+        /// The log directory.
+        path: PathBuf,
+        /// The write error.
+        #[source]
+        source: WriteError,
+    },
+}
+
+/// Why a running logger could not be opened: to connect a producer ([`Producer::connect`](super::Producer::connect),
+/// [`DataLogger::producer`](super::DataLogger::producer)) or to inspect it ([`inspect`](super::inspect)).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The name is not usable: it must match `[A-Za-z0-9._-]{1,188}`.
+    #[error("invalid logger name {name:?}: use 1 to 188 characters of A-Z a-z 0-9 . _ -")]
+    InvalidName {
+        /// The rejected name.
+        name: String,
+    },
     /// No logger of this name is running.
     #[error("no logger named {name:?} is running")]
     NotRunning {
@@ -76,7 +133,7 @@ pub enum LoggerError {
     Region {
         /// The logger's name.
         name: String,
-        /// The backing layer's error.
+        /// The platform layer's error.
         #[source]
         source: RegionError,
     },
@@ -87,15 +144,6 @@ pub enum LoggerError {
         name: String,
         /// The ring's error.
         error: RingError,
-    },
-    /// The log directory could not be created.
-    #[error("{path}: {source}")]
-    Io {
-        /// The directory.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
     },
     /// The onset record of a source could not be logged.
     #[error("logger {name:?}: the onset record of source {source_id} could not be logged: {error}")]
@@ -115,7 +163,14 @@ pub enum LoggerError {
         /// The source.
         source_id: u8,
     },
-    /// A disk write failed; the report says exactly what was written and what was not.
+}
+
+/// What went wrong when a logger stopped ([`DataLogger::stop`](super::DataLogger::stop)); the report says
+/// exactly what was written and what was not.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StopError {
+    /// A disk write failed.
     #[error("{source}; {} records ({} bytes) could not be written", report.unwritten_records, report.unwritten_bytes)]
     Disk {
         /// The account of the run.
@@ -142,12 +197,31 @@ pub enum LoggerError {
     },
 }
 
-pub(crate) fn disk_error(log_dir: &Path, e: WriteError) -> LoggerError {
-    LoggerError::Disk {
-        report: Box::new(StopReport {
-            log_dir: log_dir.into(),
-            ..StopReport::default()
-        }),
-        source: Arc::new(e),
-    }
+/// A log directory that [`recover`](super::recover) could not list.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct RecoverError {
+    /// The directory.
+    pub path: PathBuf,
+    /// The OS error.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Any logger error, for callers that handle them alike (`?` converts each operation's error into it).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoggerError {
+    /// Starting failed.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// Opening a running logger failed.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// Stopping lost records or found the ring corrupt.
+    #[error(transparent)]
+    Stop(#[from] StopError),
+    /// Recovery could not list the log directory.
+    #[error(transparent)]
+    Recover(#[from] RecoverError),
 }

@@ -8,7 +8,7 @@ use seqring_core::{Memory, RawRegion};
 use seqring_platform::Window;
 
 use super::region::{self as log_region};
-use super::{region_name, FullPolicy, LoggerError};
+use super::{region_name, FullPolicy, OpenError};
 
 /// The lifecycle state of a logger region.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,7 +67,7 @@ pub struct LoggerInfo {
 /// Reads the running logger `name`'s region.
 ///
 /// # Errors
-/// [`LoggerError::InvalidName`], [`LoggerError::NotRunning`] if there is no such region, [`LoggerError::Region`],
+/// [`OpenError::InvalidName`], [`OpenError::NotRunning`] if there is no such region, [`OpenError::Region`],
 /// and the errors of [`inspect_region`].
 ///
 /// # Examples
@@ -82,11 +82,11 @@ pub struct LoggerInfo {
 /// assert_eq!(info.sources[0].source_id, 4);
 /// logger.stop().unwrap();
 /// ```
-pub fn inspect(name: &str) -> Result<LoggerInfo, LoggerError> {
-    let region = region_name(name)?;
+pub fn inspect(name: &str) -> Result<LoggerInfo, OpenError> {
+    let region = region_name(name).ok_or_else(|| OpenError::InvalidName { name: name.into() })?;
     let mapped = log_region::open(&region).map_err(|source| match source {
-        seqring_platform::RegionError::NotFound { .. } => LoggerError::NotRunning { name: name.into() },
-        source => LoggerError::Region {
+        seqring_platform::RegionError::NotFound { .. } => OpenError::NotRunning { name: name.into() },
+        source => OpenError::Region {
             name: name.into(),
             source,
         },
@@ -100,7 +100,7 @@ pub fn inspect(name: &str) -> Result<LoggerInfo, LoggerError> {
 /// Reads a logger region given as raw words (whatever their contents: every field is validated first).
 ///
 /// # Errors
-/// [`LoggerError::Layout`] if the region is not a logger region of this version, [`LoggerError::Ring`] if its ring
+/// [`OpenError::Layout`] if the region is not a logger region of this version, [`OpenError::Ring`] if its ring
 /// is invalid.
 ///
 /// # Examples
@@ -116,14 +116,14 @@ pub fn inspect(name: &str) -> Result<LoggerInfo, LoggerError> {
 /// # drop(region);
 /// # logger.stop().unwrap();
 /// ```
-pub fn inspect_region(name: &str, region: RawRegion<'_>) -> Result<LoggerInfo, LoggerError> {
+pub fn inspect_region(name: &str, region: RawRegion<'_>) -> Result<LoggerInfo, OpenError> {
     let log = LogRegion::open(region).map_err(|problem| layout_error(name, problem))?;
     let ring = RawRegion::new(&region.words()[..log.0.ring_len() / 8]);
     read(name, log, ring)
 }
 
-fn layout_error(name: &str, problem: seqring_core::log_region::LayoutProblem) -> LoggerError {
-    LoggerError::Layout {
+fn layout_error(name: &str, problem: seqring_core::log_region::LayoutProblem) -> OpenError {
+    OpenError::Layout {
         name: name.into(),
         problem: problem.to_string(),
     }
@@ -134,8 +134,8 @@ fn read<M: Memory>(
     name: &str,
     (logger, state): (LogRegion<M>, LogState),
     ring_mem: M,
-) -> Result<LoggerInfo, LoggerError> {
-    let ring = Ring::open(ring_mem, seqring_core::Spins(0)).map_err(|error| LoggerError::Ring {
+) -> Result<LoggerInfo, OpenError> {
+    let ring = Ring::open(ring_mem, seqring_core::Spins(0)).map_err(|error| OpenError::Ring {
         name: name.into(),
         error,
     })?;

@@ -38,7 +38,7 @@ mod takeover;
 mod tally;
 
 pub use builder::{Format, FullPolicy, LoggerBuilder};
-pub use error::{LoggerError, WriteError};
+pub use error::{LoggerError, OpenError, RecoverError, StartError, StopError, WriteError};
 pub use inspect::{inspect, inspect_region, LoggerInfo, LoggerState, SourceInfo};
 pub use onsets::FILE as ONSETS_FILE;
 pub use producer::{LogError, LogGrant, Producer};
@@ -69,14 +69,13 @@ pub const LAYOUT_VERSION: u64 = log_region::VERSION;
 /// The length of the logger block at the end of a logger region (`docs/FORMATS.md`).
 pub const BLOCK_LEN: usize = log_region::BLOCK_LEN;
 
-/// The region name of the logger `name`, validated.
-pub(crate) fn region_name(name: &str) -> Result<String, LoggerError> {
+/// The region name of the logger `name`, or `None` if the name is invalid.
+pub(crate) fn region_name(name: &str) -> Option<String> {
     // The platform's one name rule, for the logger's own name (so `.` and `..` stay out of directory names) and
     // for the prefixed region name (so the prefix counts against the length).
-    let invalid = |_| LoggerError::InvalidName { name: name.into() };
-    seqring_platform::RegionName::new(name).map_err(invalid)?;
-    let region = seqring_platform::RegionName::new(format!("{REGION_PREFIX}{name}")).map_err(invalid)?;
-    Ok(region.to_string())
+    seqring_platform::RegionName::new(name).ok()?;
+    let region = seqring_platform::RegionName::new(format!("{REGION_PREFIX}{name}")).ok()?;
+    Some(region.to_string())
 }
 
 /// A running logger. Dropping it stops it (use [`DataLogger::stop`] to see the report).
@@ -176,7 +175,7 @@ impl DataLogger {
     /// A producer for `source_id` in this process (see [`Producer::connect`] for other processes).
     ///
     /// # Errors
-    /// [`LoggerError::Onset`] if the source's onset record cannot be logged.
+    /// [`OpenError::Onset`] if the source's onset record cannot be logged.
     ///
     /// # Examples
     /// ```
@@ -189,7 +188,7 @@ impl DataLogger {
     /// drop(wheel);
     /// assert_eq!(logger.stop().unwrap().source(9).unwrap().records, 2);
     /// ```
-    pub fn producer(&self, source_id: u8) -> Result<Producer, LoggerError> {
+    pub fn producer(&self, source_id: u8) -> Result<Producer, OpenError> {
         Producer::attach(Arc::clone(self.region.memory().region()), &self.name, source_id, None)
     }
 
@@ -197,7 +196,7 @@ impl DataLogger {
     /// or importing a recorded log. `log_now` then stamps the wall-clock time elapsed since `onset_us`.
     ///
     /// # Errors
-    /// [`LoggerError::OnsetTaken`] if the source already has an onset in this logger; [`LoggerError::Onset`].
+    /// [`OpenError::OnsetTaken`] if the source already has an onset in this logger; [`OpenError::Onset`].
     ///
     /// # Examples
     /// ```
@@ -210,7 +209,7 @@ impl DataLogger {
     /// # drop(clock);
     /// # logger.stop().unwrap();
     /// ```
-    pub fn producer_with_onset(&self, source_id: u8, onset_us: u64) -> Result<Producer, LoggerError> {
+    pub fn producer_with_onset(&self, source_id: u8, onset_us: u64) -> Result<Producer, OpenError> {
         Producer::attach(
             Arc::clone(self.region.memory().region()),
             &self.name,
@@ -291,8 +290,8 @@ impl DataLogger {
     /// comes later lands in a ring no one reads any more. While running, only claims of dead processes are.
     ///
     /// # Errors
-    /// [`LoggerError::Disk`] with the full report if any write failed (the report says exactly which records are
-    /// on disk and which are not); [`LoggerError::Drain`] if the ring was corrupt; [`LoggerError::Panicked`].
+    /// [`StopError::Disk`] with the full report if any write failed (the report says exactly which records are
+    /// on disk and which are not); [`StopError::Drain`] if the ring was corrupt; [`StopError::Panicked`].
     ///
     /// # Examples
     /// ```
@@ -305,16 +304,14 @@ impl DataLogger {
     /// assert_eq!((report.records, report.dropped, report.abandoned), (2, 0, 0));
     /// assert_eq!((report.unwritten_records, report.files.len()), (0, 1));
     /// ```
-    pub fn stop(mut self) -> Result<StopReport, LoggerError> {
-        self.stop_inner()
+    pub fn stop(mut self) -> Result<StopReport, StopError> {
+        // Only `stop` (which consumes the logger) and `drop` take the thread.
+        let thread = self.thread.take().expect("a running logger has its drain thread");
+        self.finish(thread)
     }
 
-    fn stop_inner(&mut self) -> Result<StopReport, LoggerError> {
-        let Some(thread) = self.thread.take() else {
-            return Err(LoggerError::NotRunning {
-                name: self.name.clone(),
-            });
-        };
+    /// Stops the drain thread `thread` and accounts for the run.
+    fn finish(&mut self, thread: JoinHandle<DrainOutcome>) -> Result<StopReport, StopError> {
         self.region.set_state(EndState::Stopped);
         // After the state: producers that missed it find the ring closed, so nothing lands behind the last drain.
         let _ = self.ring.close();
@@ -322,20 +319,20 @@ impl DataLogger {
         // Release: pairs with the drain thread's Acquire load; the region is marked stopped before.
         self.shared.stop.store(true, Ordering::Release);
         thread.thread().unpark();
-        let outcome = thread.join().map_err(|_| LoggerError::Panicked {
+        let outcome = thread.join().map_err(|_| StopError::Panicked {
             name: self.name.clone(),
         })?;
         let _ = region::remove(self.region.memory().region().name());
         let report = self.report(&outcome);
         if let Some(error) = outcome.ring_error {
-            return Err(LoggerError::Drain {
+            return Err(StopError::Drain {
                 name: self.name.clone(),
                 error,
                 report: Box::new(report),
             });
         }
         match outcome.sink.error {
-            Some(source) => Err(LoggerError::Disk {
+            Some(source) => Err(StopError::Disk {
                 report: Box::new(report),
                 source,
             }),
@@ -378,8 +375,8 @@ impl DataLogger {
 
 impl Drop for DataLogger {
     fn drop(&mut self) {
-        if self.thread.is_some() {
-            let _ = self.stop_inner();
+        if let Some(thread) = self.thread.take() {
+            let _ = self.finish(thread);
         }
     }
 }

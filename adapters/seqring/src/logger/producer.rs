@@ -18,7 +18,7 @@ use seqring_core::ring::{self, ClaimError};
 use seqring_platform::{pid_alive, Region, Window};
 
 use super::region::{self as log_region, LoggerRegion};
-use super::{region_name, LoggerError};
+use super::{region_name, OpenError};
 use seqring_platform::clock::now_us;
 
 /// Why a record was not logged.
@@ -95,10 +95,10 @@ impl Producer {
     /// The first producer of a source logs its onset record (waiting up to 5 s for room in the ring).
     ///
     /// # Errors
-    /// [`LoggerError::InvalidName`], [`LoggerError::NotRunning`] if no such logger runs (or its region is stale,
+    /// [`OpenError::InvalidName`], [`OpenError::NotRunning`] if no such logger runs (or its region is stale,
     /// left by a logger that died),
-    /// [`LoggerError::Layout`] or [`LoggerError::Ring`] for a region that is not a valid logger, and
-    /// [`LoggerError::Onset`] if the onset record cannot be logged.
+    /// [`OpenError::Layout`] or [`OpenError::Ring`] for a region that is not a valid logger, and
+    /// [`OpenError::Onset`] if the onset record cannot be logged.
     ///
     /// # Examples
     /// ```
@@ -113,17 +113,17 @@ impl Producer {
     /// drop(sensor);
     /// logger.stop().unwrap();
     /// ```
-    pub fn connect(logger_name: &str, source_id: u8) -> Result<Producer, LoggerError> {
+    pub fn connect(logger_name: &str, source_id: u8) -> Result<Producer, OpenError> {
         Self::connect_to(logger_name, source_id, None)
     }
 
     /// Opens the logger's region and attaches; if that logger dies and is taken over while the onset record is
     /// being logged, attaches to the new logger instead (within the onset wait).
-    fn connect_to(logger_name: &str, source_id: u8, onset_us: Option<u64>) -> Result<Producer, LoggerError> {
+    fn connect_to(logger_name: &str, source_id: u8, onset_us: Option<u64>) -> Result<Producer, OpenError> {
         let deadline = Instant::now() + ONSET_WAIT;
         loop {
             match Self::attach(Self::open(logger_name)?, logger_name, source_id, onset_us) {
-                Err(LoggerError::Onset {
+                Err(OpenError::Onset {
                     error: LogError::TakenOver,
                     ..
                 }) if Instant::now() < deadline => continue,
@@ -138,12 +138,12 @@ impl Producer {
     /// [`DataLogger::producer_with_onset`](super::DataLogger::producer_with_onset).
     ///
     /// # Errors
-    /// [`LoggerError::OnsetTaken`] if the source already has an onset in this logger (connect without one to log
+    /// [`OpenError::OnsetTaken`] if the source already has an onset in this logger (connect without one to log
     /// for it), and the errors of [`Producer::connect`].
     ///
     /// # Examples
     /// ```
-    /// use seqring::logger::{DataLogger, LoggerError, Producer};
+    /// use seqring::logger::{DataLogger, OpenError, Producer};
     /// let dir = tempfile::tempdir().unwrap();
     /// let name = format!("doc-connect-onset-{}", std::process::id());
     /// let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
@@ -151,26 +151,28 @@ impl Producer {
     /// assert_eq!(camera.onset_us(), 1_700_000_000_000_000);
     /// camera.log_at(40, b"frame").unwrap();
     /// let again = Producer::connect_with_onset(&name, 5, 1_800_000_000_000_000);
-    /// assert!(matches!(again, Err(LoggerError::OnsetTaken { source_id: 5, .. })));
+    /// assert!(matches!(again, Err(OpenError::OnsetTaken { source_id: 5, .. })));
     /// assert_eq!(Producer::connect(&name, 5).unwrap().onset_us(), 1_700_000_000_000_000);
     /// drop(camera);
     /// assert_eq!(logger.stop().unwrap().source(5).unwrap().records, 2);
     /// ```
-    pub fn connect_with_onset(logger_name: &str, source_id: u8, onset_us: u64) -> Result<Producer, LoggerError> {
+    pub fn connect_with_onset(logger_name: &str, source_id: u8, onset_us: u64) -> Result<Producer, OpenError> {
         Self::connect_to(logger_name, source_id, Some(onset_us))
     }
 
     /// Maps the region of the running logger `logger_name`.
-    fn open(logger_name: &str) -> Result<Arc<Region>, LoggerError> {
-        let region = region_name(logger_name)?;
+    fn open(logger_name: &str) -> Result<Arc<Region>, OpenError> {
+        let region = region_name(logger_name).ok_or_else(|| OpenError::InvalidName {
+            name: logger_name.into(),
+        })?;
         log_region::open(&region).map_err(|source| match source {
             // Not there, or still being sized by a logger that is starting: no logger runs yet.
             seqring_platform::RegionError::NotFound { .. } | seqring_platform::RegionError::NotReady { .. } => {
-                LoggerError::NotRunning {
+                OpenError::NotRunning {
                     name: logger_name.into(),
                 }
             }
-            source => LoggerError::Region {
+            source => OpenError::Region {
                 name: logger_name.into(),
                 source,
             },
@@ -185,15 +187,15 @@ impl Producer {
         logger_name: &str,
         source_id: u8,
         onset_us: Option<u64>,
-    ) -> Result<Producer, LoggerError> {
-        let not_running = || LoggerError::NotRunning {
+    ) -> Result<Producer, OpenError> {
+        let not_running = || OpenError::NotRunning {
             name: logger_name.into(),
         };
         let (region, state) = match super::takeover::RegionClass::of(Window::whole(backing)) {
             // A logger is creating the region right now: it is not running yet.
             super::takeover::RegionClass::Creating => return Err(not_running()),
             super::takeover::RegionClass::Other(problem) => {
-                return Err(LoggerError::Layout {
+                return Err(OpenError::Layout {
                     name: logger_name.into(),
                     problem,
                 })
@@ -204,7 +206,7 @@ impl Producer {
         if state != LogState::Running || !pid_alive(u64::from(region.fields().pid)) {
             return Err(not_running());
         }
-        let ring_err = |error| LoggerError::Ring {
+        let ring_err = |error| OpenError::Ring {
             name: logger_name.into(),
             error,
         };
@@ -227,7 +229,7 @@ impl Producer {
     }
 
     /// Finds the source's onset, logging the onset record if this is the source's first producer.
-    fn set_onset(&mut self, logger_name: &str, given: Option<u64>) -> Result<(), LoggerError> {
+    fn set_onset(&mut self, logger_name: &str, given: Option<u64>) -> Result<(), OpenError> {
         let source_id = self.source_id;
         let pid = std::process::id();
         let deadline = Instant::now() + ONSET_WAIT;
@@ -247,7 +249,7 @@ impl Producer {
                 };
                 if let Err(error) = result {
                     self.region.set_onset(source_id, 0);
-                    return Err(LoggerError::Onset {
+                    return Err(OpenError::Onset {
                         name: logger_name.into(),
                         source_id,
                         error: claim_error(error, self.region.state()),
@@ -258,7 +260,7 @@ impl Producer {
                 break onset_us;
             }
             if given.is_some() {
-                return Err(LoggerError::OnsetTaken {
+                return Err(OpenError::OnsetTaken {
                     name: logger_name.into(),
                     source_id,
                 });
@@ -269,7 +271,7 @@ impl Producer {
                 // or, once the record is known never to come, frees the slot for us.
                 Onset::Pending(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_micros(100)),
                 Onset::Pending(_) => {
-                    return Err(LoggerError::Onset {
+                    return Err(OpenError::Onset {
                         name: logger_name.into(),
                         source_id,
                         error: LogError::Full,
@@ -304,7 +306,7 @@ impl Producer {
     /// drop((sensor, again));
     /// logger.stop().unwrap();
     /// ```
-    pub fn reconnect(&self) -> Result<Producer, LoggerError> {
+    pub fn reconnect(&self) -> Result<Producer, OpenError> {
         Producer::connect(&self.logger_name, self.source_id)
     }
 

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::format::segment::{self, RecoveryReport, SegmentError, EXTENSION};
 
-use super::LoggerError;
+use super::RecoverError;
 
 /// What [`recover`] found in a log directory.
 #[derive(Debug)]
@@ -122,7 +122,7 @@ impl LogRecovery {
 /// as it is.
 ///
 /// # Errors
-/// [`LoggerError::Io`] if the directory cannot be listed.
+/// [`RecoverError`] if the directory cannot be listed.
 ///
 /// # Examples
 /// ```
@@ -136,9 +136,9 @@ impl LogRecovery {
 /// assert!(recovery.is_clean());
 /// assert_eq!((recovery.records(), recovery.truncated_bytes()), (2, 0));
 /// ```
-pub fn recover(log_dir: impl AsRef<Path>) -> Result<LogRecovery, LoggerError> {
+pub fn recover(log_dir: impl AsRef<Path>) -> Result<LogRecovery, RecoverError> {
     let log_dir = log_dir.as_ref();
-    let io = |source| LoggerError::Io {
+    let io = |source| RecoverError {
         path: log_dir.into(),
         source,
     };

@@ -23,7 +23,7 @@ pub struct SourceReport {
     pub unwritten_bytes: u64,
 }
 
-/// The account of a logger run, from [`DataLogger::stop`].
+/// The account of a logger run, from [`DataLogger::stop`](super::DataLogger::stop).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StopReport {
     /// The log directory.
@@ -48,7 +48,7 @@ pub struct StopReport {
     /// the log directory skip the repeat by its ring position.
     pub taken_over: u64,
     /// Bytes cut from torn segment tails that a dead logger left in the log directory, when its region was taken
-    /// over at start (see [`recover`]).
+    /// over at start (see [`recover`](super::recover)).
     pub torn_bytes_cut: u64,
     /// The segment files written, in order (empty for npy entries).
     pub files: Vec<PathBuf>,
@@ -75,7 +75,7 @@ impl StopReport {
     }
 }
 
-/// A snapshot of a running logger, from [`DataLogger::health`].
+/// A snapshot of a running logger, from [`DataLogger::health`](super::DataLogger::health).
 #[derive(Clone, Debug)]
 pub struct Health {
     /// Records drained from the ring so far (written or about to be).

@@ -155,7 +155,7 @@ impl LogTail {
             .file_name()
             .and_then(|n| n.to_str())
             .and_then(|n| n.strip_suffix(LOG_DIR_SUFFIX))
-            .and_then(|n| region_name(n).ok());
+            .and_then(region_name);
         let mut tail = LogTail {
             onsets: OnsetBook::load(&dir),
             dir,

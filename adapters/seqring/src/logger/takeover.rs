@@ -14,7 +14,7 @@ use super::onsets::OnsetBook;
 use super::region::{self, LoggerRegion};
 use super::sink::Sink;
 use super::tally::Tally;
-use super::{LoggerBuilder, LoggerError};
+use super::{LoggerBuilder, StartError};
 
 impl LoggerBuilder {
     /// Creates the logger's region, first taking over (into `sink` and `onsets`) a region of the name that a dead
@@ -25,8 +25,8 @@ impl LoggerBuilder {
         ring_len: usize,
         sink: &mut Sink,
         onsets: &mut OnsetBook,
-    ) -> Result<(Arc<Region>, TakenOver), LoggerError> {
-        let region_err = |source| LoggerError::Region {
+    ) -> Result<(Arc<Region>, TakenOver), StartError> {
+        let region_err = |source| StartError::Region {
             name: self.name.clone(),
             source,
         };
@@ -52,7 +52,7 @@ impl LoggerBuilder {
     /// stale region to take over), `Ok(None)` if there is none or it holds nothing (a logger died while creating
     /// it: it is replaced), an error if a live logger owns it or it is not a logger's region (it is never
     /// removed: it may be another program's, or a shared array that happens to have the name).
-    pub(super) fn stale_region(&self, region_name: &str) -> Result<Option<Arc<Region>>, LoggerError> {
+    pub(super) fn stale_region(&self, region_name: &str) -> Result<Option<Arc<Region>>, StartError> {
         // A logger may be creating the region this very moment: give it a moment to size it and write its header.
         let deadline = std::time::Instant::now() + CREATING_GRACE;
         let backing = loop {
@@ -65,7 +65,7 @@ impl LoggerBuilder {
                 // Still unsized: its creator died right after creating it, before writing anything.
                 Err(RegionError::NotReady { .. }) => return Ok(None),
                 Err(source) => {
-                    return Err(LoggerError::Region {
+                    return Err(StartError::Region {
                         name: self.name.clone(),
                         source,
                     })
@@ -81,7 +81,7 @@ impl LoggerBuilder {
             // Still blank: its creator died before writing anything.
             RegionClass::Creating => return Ok(None),
             RegionClass::Other(problem) => {
-                return Err(LoggerError::Layout {
+                return Err(StartError::Layout {
                     name: self.name.clone(),
                     problem: format!(
                         "{problem}; the region {region_name} is left alone (remove it with `seqring shm remove` if it is garbage)"
@@ -92,7 +92,7 @@ impl LoggerBuilder {
         };
         let pid = region.fields().pid;
         if pid_alive(u64::from(pid)) {
-            return Err(LoggerError::NameInUse {
+            return Err(StartError::NameInUse {
                 name: self.name.clone(),
                 pid,
             });
@@ -152,12 +152,12 @@ fn take_over(
     sink: &mut Sink,
     onsets: &mut OnsetBook,
     abandon_timeout: Duration,
-) -> Result<TakenOver, LoggerError> {
-    let layout = |problem: log_region::LayoutProblem| LoggerError::Layout {
+) -> Result<TakenOver, StartError> {
+    let layout = |problem: log_region::LayoutProblem| StartError::Layout {
         name: name.into(),
         problem: problem.to_string(),
     };
-    let ring_err = |error| LoggerError::Ring {
+    let ring_err = |error| StartError::Ring {
         name: name.into(),
         error,
     };
@@ -168,7 +168,7 @@ fn take_over(
     let holder = ring.consumer_token();
     if holder != 0 {
         if pid_alive(holder) {
-            return Err(LoggerError::NameInUse {
+            return Err(StartError::NameInUse {
                 name: name.into(),
                 pid: holder as u32,
             });
