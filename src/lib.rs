@@ -6,7 +6,7 @@
 //!
 //! - [`memory`]: the one abstraction the protocols are written against (atomic `u64` words at byte offsets, plus
 //!   byte-wise atomic copies), with a raw-region backend for production and a loom backend for model checking.
-//! - [`region`]: the fixed header at offset 0 of every shared region, and its bounded wait for `ready`.
+//! - [`header`]: the fixed header at offset 0 of every shared region, and its bounded wait for `ready`.
 //! - [`dtype`]: numpy dtype tags, the [`Element`] trait and shapes of up to 8 dimensions.
 //! - [`seqlock`]: the seqlock-protected typed array.
 //! - [`ring`]: the SPSC/MPSC log ring and its record format.
@@ -21,10 +21,10 @@
 extern crate std;
 
 pub mod dtype;
+pub mod header;
 pub mod log_region;
 pub mod memory;
 pub mod patience;
-pub mod region;
 pub mod ring;
 pub mod seqlock;
 mod sync;

@@ -74,9 +74,9 @@ pub mod record;
 pub use consumer::{Batch, Blockage, Consumer};
 pub use producer::{Abandoned, ClaimError, Exclusive, Grant, Producer, Shared, Sharing, SpscProducer};
 
+use crate::header::{self, HeaderError, RegionKind, HEADER_LEN};
 use crate::memory::Memory;
 use crate::patience::Patience;
-use crate::region::{self, RegionError, RegionKind, HEADER_LEN};
 use crate::sync::Ordering;
 
 const CAPACITY_AT: usize = HEADER_LEN;
@@ -365,7 +365,7 @@ pub const DATA_OFFSET: usize = 768;
 /// # Examples
 /// ```
 /// use core::sync::atomic::AtomicU64;
-/// use seqring_core::region::RegionError;
+/// use seqring_core::header::HeaderError;
 /// use seqring_core::ring::{region_len, Mode, Ring, RingError, MIN_CAPACITY};
 /// use seqring_core::RawRegion;
 /// let words: Vec<AtomicU64> = (0..region_len(MIN_CAPACITY).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
@@ -373,7 +373,7 @@ pub const DATA_OFFSET: usize = 768;
 /// let short = RawRegion::new(&words[..words.len() - 1]);
 /// assert!(matches!(
 ///     Ring::create(short, Mode::Mpsc, None, 1, 0),
-///     Err(RingError::Region(RegionError::TooShort { .. }))
+///     Err(RingError::Region(HeaderError::TooShort { .. }))
 /// ));
 /// ```
 pub const MIN_CAPACITY: usize = 64;
@@ -456,13 +456,13 @@ pub struct RingStats {
 /// # Examples
 /// ```
 /// use core::sync::atomic::AtomicU64;
-/// use seqring_core::region::RegionError;
+/// use seqring_core::header::HeaderError;
 /// use seqring_core::ring::{region_len, Consumer, Mode, Ring, RingError};
 /// use seqring_core::{RawRegion, Spins};
 /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
 /// // Nothing was created here yet.
 /// let err = Ring::open(RawRegion::new(&words), Spins(10)).unwrap_err();
-/// assert_eq!(err, RingError::Region(RegionError::NotReady));
+/// assert_eq!(err, RingError::Region(HeaderError::NotReady));
 /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
 /// let _consumer = Consumer::attach(ring, 0x51).unwrap();
 /// let err = Consumer::attach(ring, 0x52).unwrap_err();
@@ -473,7 +473,7 @@ pub struct RingStats {
 #[non_exhaustive]
 pub enum RingError {
     /// The region header or ring layout is invalid.
-    Region(RegionError),
+    Region(HeaderError),
     /// Another consumer or SPSC producer is attached; its token is given.
     AlreadyAttached(u64),
     /// The ring was created for the other mode: attach an SPSC ring with [`SpscProducer`], an MPSC ring with
@@ -491,8 +491,8 @@ pub enum RingError {
     ForeignBlockage,
 }
 
-impl From<RegionError> for RingError {
-    fn from(e: RegionError) -> Self {
+impl From<HeaderError> for RingError {
+    fn from(e: HeaderError) -> Self {
         RingError::Region(e)
     }
 }
@@ -533,7 +533,7 @@ pub struct Ring<M> {
     capacity: usize,
     max_record: usize,
     mode: Mode,
-    /// The region's layout version ([`region::MIN_VERSION`] ..= [`region::VERSION`]).
+    /// The region's layout version ([`header::MIN_VERSION`] ..= [`header::VERSION`]).
     version: u32,
 }
 
@@ -561,7 +561,7 @@ impl<M: Memory> Ring<M> {
     /// [`Ring::evict_spsc_producer`], which state the caller's knowledge of the death.
     ///
     /// # Errors
-    /// [`RegionError::TooShort`], `Corrupt` naming the bad parameter, or [`RingError::AlreadyAttached`] with the
+    /// [`HeaderError::TooShort`], `Corrupt` naming the bad parameter, or [`RingError::AlreadyAttached`] with the
     /// token of an attached endpoint.
     ///
     /// # Examples
@@ -589,17 +589,17 @@ impl<M: Memory> Ring<M> {
         creator_pid: u64,
         created_ns: u64,
     ) -> Result<Self, RingError> {
-        region::check_len(&mem, DATA_OFFSET + MIN_CAPACITY)?;
+        header::check_len(&mem, DATA_OFFSET + MIN_CAPACITY)?;
         let capacity = mem.len() - DATA_OFFSET;
         if !capacity.is_power_of_two() || capacity > MAX_CAPACITY {
-            return Err(RegionError::Corrupt("ring capacity must be a power of two of at most 1 GiB").into());
+            return Err(HeaderError::Corrupt("ring capacity must be a power of two of at most 1 GiB").into());
         }
         let max_record = max_record.unwrap_or(capacity / 4);
         if max_record < record::HEADER_LEN || max_record > capacity / 2 || max_record > record::MAX_RECORD_LEN {
-            return Err(RegionError::Corrupt("ring max record must be 16 ..= capacity / 2").into());
+            return Err(HeaderError::Corrupt("ring max record must be 16 ..= capacity / 2").into());
         }
         hold_slots(&mem)?;
-        region::init_header(&mem, RegionKind::Ring, creator_pid, created_ns)?;
+        header::init_header(&mem, RegionKind::Ring, creator_pid, created_ns)?;
         // Relaxed throughout: nothing is visible until `publish_ready`'s Release store.
         mem.store(CAPACITY_AT, capacity as u64, Ordering::Relaxed);
         mem.store(MAX_RECORD_AT, max_record as u64, Ordering::Relaxed);
@@ -609,7 +609,7 @@ impl<M: Memory> Ring<M> {
             mem.store(at, 0, Ordering::Relaxed);
         }
         mem.zero(DATA_OFFSET, capacity);
-        region::publish_ready(&mem);
+        header::publish_ready(&mem);
         // Release: pairs with the Acquire CAS of `attach_slot`; an endpoint that attaches sees the whole layout.
         mem.store(CONSUMER_OWNER_AT, 0, Ordering::Release);
         mem.store(SPSC_OWNER_AT, 0, Ordering::Release);
@@ -618,40 +618,40 @@ impl<M: Memory> Ring<M> {
             capacity,
             max_record,
             mode,
-            version: region::VERSION,
+            version: header::VERSION,
         })
     }
 
     /// Opens an existing ring, waiting within `patience` for its creator to publish it.
     ///
     /// # Errors
-    /// Any [`RegionError`], or `Corrupt` naming the layout field that disagrees with the mapping.
+    /// Any [`HeaderError`], or `Corrupt` naming the layout field that disagrees with the mapping.
     ///
     /// # Examples
     /// ```
     /// use core::sync::atomic::AtomicU64;
-    /// use seqring_core::region::{self, RegionError};
+    /// use seqring_core::header::{self, HeaderError};
     /// use seqring_core::ring::{region_len, Mode, Ring, RingError};
     /// use seqring_core::{RawRegion, Spins};
     /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
     /// let mem = RawRegion::new(&words);
-    /// assert_eq!(Ring::open(mem, Spins(3)).unwrap_err(), RingError::Region(RegionError::NotReady));
+    /// assert_eq!(Ring::open(mem, Spins(3)).unwrap_err(), RingError::Region(HeaderError::NotReady));
     /// Ring::create(mem, Mode::Spsc, Some(512), 1, 0).unwrap();
     /// let ring = Ring::open(mem, Spins(0)).unwrap();
     /// assert_eq!((ring.capacity(), ring.max_record(), ring.mode()), (4096, 512, Mode::Spsc));
     /// // A mapping shorter than the ring the header describes is refused.
     /// let short = RawRegion::new(&words[..words.len() - 8]);
-    /// assert!(matches!(Ring::open(short, Spins(0)), Err(RingError::Region(RegionError::LengthMismatch { .. }))));
+    /// assert!(matches!(Ring::open(short, Spins(0)), Err(RingError::Region(HeaderError::LengthMismatch { .. }))));
     /// // So is a closed region.
-    /// region::close(&mem);
-    /// assert_eq!(Ring::open(mem, Spins(0)).unwrap_err(), RingError::Region(RegionError::Closed));
+    /// header::close(&mem);
+    /// assert_eq!(Ring::open(mem, Spins(0)).unwrap_err(), RingError::Region(HeaderError::Closed));
     /// ```
     pub fn open(mem: M, patience: impl Patience) -> Result<Self, RingError> {
-        let version = region::wait_ready(&mem, RegionKind::Ring, patience)?.version;
-        region::check_len(&mem, DATA_OFFSET + MIN_CAPACITY)?;
+        let version = header::wait_ready(&mem, RegionKind::Ring, patience)?.version;
+        header::check_len(&mem, DATA_OFFSET + MIN_CAPACITY)?;
         // Relaxed: `wait_ready`'s Acquire load of `ready` ordered the creator's stores before these loads.
         let capacity = mem.load(CAPACITY_AT, Ordering::Relaxed);
-        let corrupt = |what| Err(RingError::Region(RegionError::Corrupt(what)));
+        let corrupt = |what| Err(RingError::Region(HeaderError::Corrupt(what)));
         if mem.load(DATA_OFFSET_AT, Ordering::Relaxed) != DATA_OFFSET as u64 {
             return corrupt("ring data offset");
         }
@@ -769,10 +769,10 @@ impl<M: Memory> Ring<M> {
     /// use core::sync::atomic::AtomicU64;
     /// use seqring_core::ring::{region_len, Mode, Ring};
     /// use seqring_core::RawRegion;
-    /// use seqring_core::region;
+    /// use seqring_core::header;
     /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
     /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
-    /// assert_eq!(ring.version(), region::VERSION);
+    /// assert_eq!(ring.version(), header::VERSION);
     /// ```
     pub fn version(&self) -> u32 {
         self.version
@@ -969,7 +969,7 @@ const CREATING: u64 = u64::MAX;
 /// Memory that does not hold a ring yet (no seqring header of kind ring) has no endpoints: its slot words are
 /// taken whatever they hold.
 fn hold_slots<M: Memory>(mem: &M) -> Result<(), RingError> {
-    let ours = region::validate(mem, RegionKind::Ring).is_ok();
+    let ours = header::validate(mem, RegionKind::Ring).is_ok();
     let mut held: [Option<usize>; 2] = [None, None];
     for (i, at) in [CONSUMER_OWNER_AT, SPSC_OWNER_AT].into_iter().enumerate() {
         // Relaxed: a stale word only makes the CAS below fail and be retried with the value it found.

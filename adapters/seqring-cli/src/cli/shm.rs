@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use seqring::logger::{self, REGION_PREFIX};
 use seqring::shared_array::{self, SharedArrayDyn};
-use seqring_core::region::RegionKind;
+use seqring_core::header::RegionKind;
 use seqring_core::DType;
 use seqring_platform::{self as region, RegionEntry};
 use serde_json::{json, Value};

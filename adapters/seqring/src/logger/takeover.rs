@@ -122,8 +122,8 @@ pub(crate) enum RegionClass {
 impl RegionClass {
     /// Classifies the mapped region `mem`.
     pub(crate) fn of(mem: Window) -> Self {
-        use seqring_core::region::{self, RegionError as CoreError, RegionKind};
-        match region::validate(&mem, RegionKind::Ring) {
+        use seqring_core::header::{self, HeaderError as CoreError, RegionKind};
+        match header::validate(&mem, RegionKind::Ring) {
             Err(CoreError::NotReady) => return RegionClass::Creating,
             Err(CoreError::WrongKind { found: 1, .. }) => {
                 return RegionClass::Other("the region is a shared array, not a logger".into())

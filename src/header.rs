@@ -33,11 +33,11 @@ use crate::sync::Ordering;
 /// # Examples
 /// ```
 /// use core::sync::atomic::{AtomicU64, Ordering};
-/// use seqring_core::region::{self, RegionKind, HEADER_LEN, MAGIC, VERSION};
+/// use seqring_core::header::{self, RegionKind, HEADER_LEN, MAGIC, VERSION};
 /// use seqring_core::{Memory, RawRegion};
 /// let words: Vec<AtomicU64> = (0..HEADER_LEN / 8).map(|_| AtomicU64::new(0)).collect();
 /// let mem = RawRegion::new(&words);
-/// region::init_header(&mem, RegionKind::Array, 1, 2).unwrap();
+/// header::init_header(&mem, RegionKind::Array, 1, 2).unwrap();
 /// let mut head = [0u8; 16];
 /// mem.copy_out(0, &mut head);
 /// assert_eq!(&head[..8], b"SEQRING\0");
@@ -51,20 +51,20 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"SEQRING\0");
 /// # Examples
 /// ```
 /// use core::sync::atomic::AtomicU64;
-/// use seqring_core::region::{self, RegionKind, VERSION};
+/// use seqring_core::header::{self, RegionKind, VERSION};
 /// use seqring_core::RawRegion;
 /// let words: Vec<AtomicU64> = (0..8).map(|_| AtomicU64::new(0)).collect();
 /// let mem = RawRegion::new(&words);
-/// region::init_header(&mem, RegionKind::Ring, 1, 0).unwrap();
-/// region::publish_ready(&mem);
-/// assert_eq!(region::validate(&mem, RegionKind::Ring).unwrap().version, VERSION);
+/// header::init_header(&mem, RegionKind::Ring, 1, 0).unwrap();
+/// header::publish_ready(&mem);
+/// assert_eq!(header::validate(&mem, RegionKind::Ring).unwrap().version, VERSION);
 /// ```
 pub const VERSION: u32 = 2;
 /// The oldest layout version this crate reads.
 ///
 /// # Examples
 /// ```
-/// use seqring_core::region::{MIN_VERSION, VERSION};
+/// use seqring_core::header::{MIN_VERSION, VERSION};
 /// assert!((MIN_VERSION..=VERSION).contains(&1));
 /// assert!(!(MIN_VERSION..=VERSION).contains(&(VERSION + 1)));
 /// ```
@@ -74,12 +74,12 @@ pub const MIN_VERSION: u32 = 1;
 /// # Examples
 /// ```
 /// use core::sync::atomic::AtomicU64;
-/// use seqring_core::region::{self, RegionError, RegionKind, HEADER_LEN};
+/// use seqring_core::header::{self, HeaderError, RegionKind, HEADER_LEN};
 /// use seqring_core::RawRegion;
 /// let words: Vec<AtomicU64> = (0..HEADER_LEN / 8 - 1).map(|_| AtomicU64::new(0)).collect();
 /// assert_eq!(
-///     region::init_header(&RawRegion::new(&words), RegionKind::Ring, 1, 0),
-///     Err(RegionError::TooShort { needed: 64, mapped: 56 })
+///     header::init_header(&RawRegion::new(&words), RegionKind::Ring, 1, 0),
+///     Err(HeaderError::TooShort { needed: 64, mapped: 56 })
 /// );
 /// ```
 pub const HEADER_LEN: usize = 64;
@@ -96,16 +96,16 @@ const CREATED_AT: usize = 40;
 /// # Examples
 /// ```
 /// use core::sync::atomic::AtomicU64;
-/// use seqring_core::region::{self, RegionError, RegionKind, RegionState};
+/// use seqring_core::header::{self, HeaderError, RegionKind, RegionState};
 /// use seqring_core::{Memory, RawRegion};
 /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
 /// let mem = RawRegion::new(&words);
-/// region::init_header(&mem, RegionKind::Array, 1, 0).unwrap();
-/// region::publish_ready(&mem);
-/// assert_eq!(region::validate(&mem, RegionKind::Array).unwrap().kind, RegionKind::Array);
+/// header::init_header(&mem, RegionKind::Array, 1, 0).unwrap();
+/// header::publish_ready(&mem);
+/// assert_eq!(header::validate(&mem, RegionKind::Array).unwrap().kind, RegionKind::Array);
 /// assert_eq!(
-///     region::validate(&mem, RegionKind::Ring),
-///     Err(RegionError::WrongKind { expected: RegionKind::Ring, found: 1 })
+///     header::validate(&mem, RegionKind::Ring),
+///     Err(HeaderError::WrongKind { expected: RegionKind::Ring, found: 1 })
 /// );
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,16 +132,16 @@ impl RegionKind {
 /// # Examples
 /// ```
 /// use core::sync::atomic::AtomicU64;
-/// use seqring_core::region::{self, RegionError, RegionKind, RegionState};
+/// use seqring_core::header::{self, HeaderError, RegionKind, RegionState};
 /// use seqring_core::{Memory, RawRegion};
 /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
 /// let mem = RawRegion::new(&words);
-/// region::init_header(&mem, RegionKind::Ring, 1, 0).unwrap();
-/// assert_eq!(region::validate(&mem, RegionKind::Ring).unwrap().state, RegionState::Initialising);
-/// region::publish_ready(&mem);
-/// assert_eq!(region::validate(&mem, RegionKind::Ring).unwrap().state, RegionState::Ready);
-/// region::close(&mem);
-/// assert_eq!(region::validate(&mem, RegionKind::Ring).unwrap().state, RegionState::Closed);
+/// header::init_header(&mem, RegionKind::Ring, 1, 0).unwrap();
+/// assert_eq!(header::validate(&mem, RegionKind::Ring).unwrap().state, RegionState::Initialising);
+/// header::publish_ready(&mem);
+/// assert_eq!(header::validate(&mem, RegionKind::Ring).unwrap().state, RegionState::Ready);
+/// header::close(&mem);
+/// assert_eq!(header::validate(&mem, RegionKind::Ring).unwrap().state, RegionState::Closed);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RegionState {
@@ -162,14 +162,14 @@ const CLOSED: u64 = 2;
 /// # Examples
 /// ```
 /// use core::sync::atomic::AtomicU64;
-/// use seqring_core::region::{self, RegionError, RegionKind, RegionState};
+/// use seqring_core::header::{self, HeaderError, RegionKind, RegionState};
 /// use seqring_core::{Memory, RawRegion};
 /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
 /// let mem = RawRegion::new(&words);
-/// region::init_header(&mem, RegionKind::Array, 4242, 1_700_000_000_000_000_000).unwrap();
-/// region::publish_ready(&mem);
-/// let info = region::validate(&mem, RegionKind::Array).unwrap();
-/// assert_eq!(info.version, region::VERSION);
+/// header::init_header(&mem, RegionKind::Array, 4242, 1_700_000_000_000_000_000).unwrap();
+/// header::publish_ready(&mem);
+/// let info = header::validate(&mem, RegionKind::Array).unwrap();
+/// assert_eq!(info.version, header::VERSION);
 /// assert_eq!(info.len, 128);
 /// assert_eq!(info.state, RegionState::Ready);
 /// assert_eq!((info.creator_pid, info.created_ns), (4242, 1_700_000_000_000_000_000));
@@ -195,23 +195,23 @@ pub struct RegionInfo {
 /// # Examples
 /// ```
 /// use core::sync::atomic::AtomicU64;
-/// use seqring_core::region::{self, RegionError, RegionKind};
+/// use seqring_core::header::{self, HeaderError, RegionKind};
 /// use seqring_core::{Memory, RawRegion};
 /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
 /// let mem = RawRegion::new(&words);
-/// region::init_header(&mem, RegionKind::Ring, 1, 0).unwrap();
-/// region::publish_ready(&mem);
+/// header::init_header(&mem, RegionKind::Ring, 1, 0).unwrap();
+/// header::publish_ready(&mem);
 /// // An opener that maps fewer bytes than the creator wrote is refused before it reads anything else.
-/// let err = region::validate(&RawRegion::new(&words[..12]), RegionKind::Ring).unwrap_err();
-/// assert_eq!(err, RegionError::LengthMismatch { header: 128, mapped: 96 });
+/// let err = header::validate(&RawRegion::new(&words[..12]), RegionKind::Ring).unwrap_err();
+/// assert_eq!(err, HeaderError::LengthMismatch { header: 128, mapped: 96 });
 /// assert_eq!(err.to_string(), "region header says 128 bytes but 96 are mapped");
 /// // Someone else's bytes.
 /// mem.copy_in(0, b"NOTOURS!");
-/// assert_eq!(region::validate(&mem, RegionKind::Ring), Err(RegionError::Foreign));
+/// assert_eq!(header::validate(&mem, RegionKind::Ring), Err(HeaderError::Foreign));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum RegionError {
+pub enum HeaderError {
     /// The mapping is shorter than the header or than the layout needs.
     TooShort {
         /// Bytes needed.
@@ -247,53 +247,53 @@ pub enum RegionError {
     Corrupt(&'static str),
 }
 
-impl core::fmt::Display for RegionError {
+impl core::fmt::Display for HeaderError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            RegionError::TooShort { needed, mapped } => {
+            HeaderError::TooShort { needed, mapped } => {
                 write!(f, "region too short: {mapped} bytes mapped, {needed} needed")
             }
-            RegionError::Foreign => f.write_str("not a seqring region (bad magic)"),
-            RegionError::UnsupportedVersion(v) => write!(f, "unsupported region layout version {v}"),
-            RegionError::WrongKind { expected, found } => {
+            HeaderError::Foreign => f.write_str("not a seqring region (bad magic)"),
+            HeaderError::UnsupportedVersion(v) => write!(f, "unsupported region layout version {v}"),
+            HeaderError::WrongKind { expected, found } => {
                 write!(f, "region holds kind {found}, expected {expected:?}")
             }
-            RegionError::LengthMismatch { header, mapped } => {
+            HeaderError::LengthMismatch { header, mapped } => {
                 write!(f, "region header says {header} bytes but {mapped} are mapped")
             }
-            RegionError::BadState(s) => write!(f, "region state word holds unknown value {s}"),
-            RegionError::Closed => f.write_str("region was closed by its owner"),
-            RegionError::NotReady => f.write_str("region was not published in time"),
-            RegionError::Corrupt(what) => write!(f, "corrupt region layout: {what}"),
+            HeaderError::BadState(s) => write!(f, "region state word holds unknown value {s}"),
+            HeaderError::Closed => f.write_str("region was closed by its owner"),
+            HeaderError::NotReady => f.write_str("region was not published in time"),
+            HeaderError::Corrupt(what) => write!(f, "corrupt region layout: {what}"),
         }
     }
 }
 
-impl core::error::Error for RegionError {}
+impl core::error::Error for HeaderError {}
 
 /// Writes the header of a new region of `kind` covering all of `mem`, in the initialising state.
 ///
 /// The caller then writes its kind-specific layout and calls [`publish_ready`].
 ///
 /// # Errors
-/// [`RegionError::TooShort`] if `mem` cannot hold the header.
+/// [`HeaderError::TooShort`] if `mem` cannot hold the header.
 ///
 /// # Examples
 /// ```
 /// use core::sync::atomic::AtomicU64;
-/// use seqring_core::region::{self, RegionError, RegionKind, RegionState};
+/// use seqring_core::header::{self, HeaderError, RegionKind, RegionState};
 /// use seqring_core::{Memory, RawRegion};
 /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
 /// let mem = RawRegion::new(&words);
-/// region::init_header(&mem, RegionKind::Array, 77, 99).unwrap();
+/// header::init_header(&mem, RegionKind::Array, 77, 99).unwrap();
 /// // Written but not yet published: an opener sees it initialising, and a bounded wait gives up.
-/// assert_eq!(region::validate(&mem, RegionKind::Array).unwrap().state, RegionState::Initialising);
-/// assert_eq!(region::wait_ready(&mem, RegionKind::Array, seqring_core::Spins(3)), Err(RegionError::NotReady));
-/// region::publish_ready(&mem);
-/// let info = region::validate(&mem, RegionKind::Array).unwrap();
+/// assert_eq!(header::validate(&mem, RegionKind::Array).unwrap().state, RegionState::Initialising);
+/// assert_eq!(header::wait_ready(&mem, RegionKind::Array, seqring_core::Spins(3)), Err(HeaderError::NotReady));
+/// header::publish_ready(&mem);
+/// let info = header::validate(&mem, RegionKind::Array).unwrap();
 /// assert_eq!((info.len, info.creator_pid, info.created_ns), (128, 77, 99));
 /// ```
-pub fn init_header<M: Memory>(mem: &M, kind: RegionKind, creator_pid: u64, created_ns: u64) -> Result<(), RegionError> {
+pub fn init_header<M: Memory>(mem: &M, kind: RegionKind, creator_pid: u64, created_ns: u64) -> Result<(), HeaderError> {
     check_len(mem, HEADER_LEN)?;
     // Relaxed: nobody may read these until the Release store in `publish_ready`.
     mem.store(STATE_AT, INITIALISING, Ordering::Relaxed);
@@ -316,13 +316,13 @@ pub fn init_header<M: Memory>(mem: &M, kind: RegionKind, creator_pid: u64, creat
 /// # Examples
 /// ```
 /// use core::sync::atomic::AtomicU64;
-/// use seqring_core::region::{self, RegionError, RegionKind, RegionState};
+/// use seqring_core::header::{self, HeaderError, RegionKind, RegionState};
 /// use seqring_core::{Memory, RawRegion};
 /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
 /// let mem = RawRegion::new(&words);
-/// region::init_header(&mem, RegionKind::Ring, 1, 0).unwrap();
-/// region::publish_ready(&mem);
-/// assert_eq!(region::wait_ready(&mem, RegionKind::Ring, seqring_core::Spins(0)).unwrap().state, RegionState::Ready);
+/// header::init_header(&mem, RegionKind::Ring, 1, 0).unwrap();
+/// header::publish_ready(&mem);
+/// assert_eq!(header::wait_ready(&mem, RegionKind::Ring, seqring_core::Spins(0)).unwrap().state, RegionState::Ready);
 /// ```
 pub fn publish_ready<M: Memory>(mem: &M) {
     // Release: pairs with the Acquire load of `state` in `validate`, publishing every field written before.
@@ -334,14 +334,14 @@ pub fn publish_ready<M: Memory>(mem: &M) {
 /// # Examples
 /// ```
 /// use core::sync::atomic::AtomicU64;
-/// use seqring_core::region::{self, RegionError, RegionKind, RegionState};
+/// use seqring_core::header::{self, HeaderError, RegionKind, RegionState};
 /// use seqring_core::{Memory, RawRegion};
 /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
 /// let mem = RawRegion::new(&words);
-/// region::init_header(&mem, RegionKind::Ring, 1, 0).unwrap();
-/// region::publish_ready(&mem);
-/// region::close(&mem);
-/// assert_eq!(region::wait_ready(&mem, RegionKind::Ring, seqring_core::Spins(10)), Err(RegionError::Closed));
+/// header::init_header(&mem, RegionKind::Ring, 1, 0).unwrap();
+/// header::publish_ready(&mem);
+/// header::close(&mem);
+/// assert_eq!(header::wait_ready(&mem, RegionKind::Ring, seqring_core::Spins(10)), Err(HeaderError::Closed));
 /// ```
 pub fn close<M: Memory>(mem: &M) {
     // Release: pairs with the Acquire load in `validate`; closing publishes nothing new but keeps the state word's
@@ -352,21 +352,21 @@ pub fn close<M: Memory>(mem: &M) {
 /// Checks that `mem` is at least `needed` bytes long.
 ///
 /// # Errors
-/// [`RegionError::TooShort`] otherwise.
+/// [`HeaderError::TooShort`] otherwise.
 ///
 /// # Examples
 /// ```
 /// use core::sync::atomic::AtomicU64;
-/// use seqring_core::region::{self, RegionError};
+/// use seqring_core::header::{self, HeaderError};
 /// use seqring_core::RawRegion;
 /// let words: Vec<AtomicU64> = (0..4).map(|_| AtomicU64::new(0)).collect();
 /// let mem = RawRegion::new(&words);
-/// assert_eq!(region::check_len(&mem, 32), Ok(()));
-/// assert_eq!(region::check_len(&mem, 33), Err(RegionError::TooShort { needed: 33, mapped: 32 }));
+/// assert_eq!(header::check_len(&mem, 32), Ok(()));
+/// assert_eq!(header::check_len(&mem, 33), Err(HeaderError::TooShort { needed: 33, mapped: 32 }));
 /// ```
-pub fn check_len<M: Memory>(mem: &M, needed: usize) -> Result<(), RegionError> {
+pub fn check_len<M: Memory>(mem: &M, needed: usize) -> Result<(), HeaderError> {
     if mem.len() < needed {
-        return Err(RegionError::TooShort {
+        return Err(HeaderError::TooShort {
             needed: needed as u64,
             mapped: mem.len() as u64,
         });
@@ -377,25 +377,25 @@ pub fn check_len<M: Memory>(mem: &M, needed: usize) -> Result<(), RegionError> {
 /// Validates the header against `kind` and the length of `mem`, without waiting.
 ///
 /// A region still initialising is reported with `state: Initialising` once its header is complete, or as
-/// [`RegionError::NotReady`] while the magic has not been written.
+/// [`HeaderError::NotReady`] while the magic has not been written.
 ///
 /// # Errors
-/// Every [`RegionError`] but `Closed` and `Corrupt`.
+/// Every [`HeaderError`] but `Closed` and `Corrupt`.
 ///
 /// # Examples
 /// ```
 /// use core::sync::atomic::AtomicU64;
-/// use seqring_core::region::{self, RegionKind, RegionError};
+/// use seqring_core::header::{self, RegionKind, HeaderError};
 /// use seqring_core::RawRegion;
 /// let words: Vec<AtomicU64> = (0..8).map(|_| AtomicU64::new(0)).collect();
 /// let mem = RawRegion::new(&words);
-/// assert_eq!(region::validate(&mem, RegionKind::Ring), Err(RegionError::NotReady));
-/// region::init_header(&mem, RegionKind::Ring, 1, 2).unwrap();
-/// region::publish_ready(&mem);
-/// assert_eq!(region::validate(&mem, RegionKind::Ring).unwrap().len, 64);
-/// assert!(matches!(region::validate(&mem, RegionKind::Array), Err(RegionError::WrongKind { .. })));
+/// assert_eq!(header::validate(&mem, RegionKind::Ring), Err(HeaderError::NotReady));
+/// header::init_header(&mem, RegionKind::Ring, 1, 2).unwrap();
+/// header::publish_ready(&mem);
+/// assert_eq!(header::validate(&mem, RegionKind::Ring).unwrap().len, 64);
+/// assert!(matches!(header::validate(&mem, RegionKind::Array), Err(HeaderError::WrongKind { .. })));
 /// ```
-pub fn validate<M: Memory>(mem: &M, kind: RegionKind) -> Result<RegionInfo, RegionError> {
+pub fn validate<M: Memory>(mem: &M, kind: RegionKind) -> Result<RegionInfo, HeaderError> {
     check_len(mem, HEADER_LEN)?;
     // Acquire: pairs with the Release store in `publish_ready`.
     let state = match mem.load(STATE_AT, Ordering::Acquire) {
@@ -404,30 +404,30 @@ pub fn validate<M: Memory>(mem: &M, kind: RegionKind) -> Result<RegionInfo, Regi
         CLOSED => RegionState::Closed,
         other => {
             return Err(if mem.load(MAGIC_AT, Ordering::Relaxed) == MAGIC {
-                RegionError::BadState(other)
+                HeaderError::BadState(other)
             } else {
-                RegionError::Foreign
+                HeaderError::Foreign
             })
         }
     };
     match mem.load(MAGIC_AT, Ordering::Relaxed) {
         MAGIC => {}
-        0 if state == RegionState::Initialising => return Err(RegionError::NotReady),
-        _ => return Err(RegionError::Foreign),
+        0 if state == RegionState::Initialising => return Err(HeaderError::NotReady),
+        _ => return Err(HeaderError::Foreign),
     }
     let vk = mem.load(VERSION_KIND_AT, Ordering::Relaxed);
     let version = vk as u32;
     if !(MIN_VERSION..=VERSION).contains(&version) {
-        return Err(RegionError::UnsupportedVersion(version));
+        return Err(HeaderError::UnsupportedVersion(version));
     }
     let found = (vk >> 32) as u32;
     match RegionKind::from_code(found) {
         Some(k) if k == kind => {}
-        _ => return Err(RegionError::WrongKind { expected: kind, found }),
+        _ => return Err(HeaderError::WrongKind { expected: kind, found }),
     }
     let len = mem.load(LENGTH_AT, Ordering::Relaxed);
     if len != mem.len() as u64 {
-        return Err(RegionError::LengthMismatch {
+        return Err(HeaderError::LengthMismatch {
             header: len,
             mapped: mem.len() as u64,
         });
@@ -445,13 +445,13 @@ pub fn validate<M: Memory>(mem: &M, kind: RegionKind) -> Result<RegionInfo, Regi
 /// Validates the header and waits, within `patience`, for the region to be ready.
 ///
 /// # Errors
-/// [`RegionError::NotReady`] if the creator did not publish it in time, [`RegionError::Closed`] if it was closed,
+/// [`HeaderError::NotReady`] if the creator did not publish it in time, [`HeaderError::Closed`] if it was closed,
 /// and every error of [`validate`].
 ///
 /// # Examples
 /// ```
 /// use core::sync::atomic::AtomicU64;
-/// use seqring_core::region::{self, RegionError, RegionKind};
+/// use seqring_core::header::{self, HeaderError, RegionKind};
 /// use seqring_core::RawRegion;
 /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(0)).collect();
 /// let mem = RawRegion::new(&words);
@@ -461,15 +461,15 @@ pub fn validate<M: Memory>(mem: &M, kind: RegionKind) -> Result<RegionInfo, Regi
 ///     tries += 1;
 ///     tries < 5
 /// };
-/// assert_eq!(region::wait_ready(&mem, RegionKind::Array, patience), Err(RegionError::NotReady));
+/// assert_eq!(header::wait_ready(&mem, RegionKind::Array, patience), Err(HeaderError::NotReady));
 /// assert_eq!(tries, 5);
 /// std::thread::scope(|s| {
 ///     s.spawn(|| {
-///         region::init_header(&mem, RegionKind::Array, 1, 0).unwrap();
-///         region::publish_ready(&mem);
+///         header::init_header(&mem, RegionKind::Array, 1, 0).unwrap();
+///         header::publish_ready(&mem);
 ///     });
 ///     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-///     let info = region::wait_ready(&mem, RegionKind::Array, || std::time::Instant::now() < deadline).unwrap();
+///     let info = header::wait_ready(&mem, RegionKind::Array, || std::time::Instant::now() < deadline).unwrap();
 ///     assert_eq!(info.len, 128);
 /// });
 /// ```
@@ -477,14 +477,14 @@ pub fn wait_ready<M: Memory>(
     mem: &M,
     kind: RegionKind,
     mut patience: impl Patience,
-) -> Result<RegionInfo, RegionError> {
+) -> Result<RegionInfo, HeaderError> {
     loop {
         match validate(mem, kind) {
             Ok(info) if info.state == RegionState::Ready => return Ok(info),
-            Ok(info) if info.state == RegionState::Closed => return Err(RegionError::Closed),
-            Ok(_) | Err(RegionError::NotReady) => {
+            Ok(info) if info.state == RegionState::Closed => return Err(HeaderError::Closed),
+            Ok(_) | Err(HeaderError::NotReady) => {
                 if !patience.keep_waiting() {
-                    return Err(RegionError::NotReady);
+                    return Err(HeaderError::NotReady);
                 }
             }
             Err(e) => return Err(e),
@@ -510,7 +510,7 @@ mod tests {
         let mem = RawRegion::new(&w);
         assert_eq!(
             wait_ready(&mem, RegionKind::Array, Spins(3)),
-            Err(RegionError::NotReady)
+            Err(HeaderError::NotReady)
         );
         init_header(&mem, RegionKind::Array, 77, 99).unwrap();
         assert_eq!(
@@ -521,7 +521,7 @@ mod tests {
         let info = wait_ready(&mem, RegionKind::Array, Spins(0)).unwrap();
         assert_eq!((info.len, info.creator_pid, info.created_ns), (128, 77, 99));
         close(&mem);
-        assert_eq!(wait_ready(&mem, RegionKind::Array, Spins(0)), Err(RegionError::Closed));
+        assert_eq!(wait_ready(&mem, RegionKind::Array, Spins(0)), Err(HeaderError::Closed));
     }
 
     #[test]
@@ -533,12 +533,12 @@ mod tests {
         let short = RawRegion::new(&w[..4]);
         assert_eq!(
             validate(&short, RegionKind::Ring),
-            Err(RegionError::TooShort { needed: 64, mapped: 32 })
+            Err(HeaderError::TooShort { needed: 64, mapped: 32 })
         );
         let trimmed = RawRegion::new(&w[..12]);
         assert_eq!(
             validate(&trimmed, RegionKind::Ring),
-            Err(RegionError::LengthMismatch {
+            Err(HeaderError::LengthMismatch {
                 header: 128,
                 mapped: 96
             })
@@ -546,7 +546,7 @@ mod tests {
         mem.store(VERSION_KIND_AT, 3 | (2 << 32), Ordering::Relaxed);
         assert_eq!(
             validate(&mem, RegionKind::Ring),
-            Err(RegionError::UnsupportedVersion(3))
+            Err(HeaderError::UnsupportedVersion(3))
         );
         mem.store(VERSION_KIND_AT, 1 | (2 << 32), Ordering::Relaxed);
         assert_eq!(
@@ -557,16 +557,16 @@ mod tests {
         mem.store(VERSION_KIND_AT, 1 | (9 << 32), Ordering::Relaxed);
         assert_eq!(
             validate(&mem, RegionKind::Ring),
-            Err(RegionError::WrongKind {
+            Err(HeaderError::WrongKind {
                 expected: RegionKind::Ring,
                 found: 9
             })
         );
         mem.store(STATE_AT, 7, Ordering::Relaxed);
-        assert_eq!(validate(&mem, RegionKind::Ring), Err(RegionError::BadState(7)));
+        assert_eq!(validate(&mem, RegionKind::Ring), Err(HeaderError::BadState(7)));
         mem.store(MAGIC_AT, 12345, Ordering::Relaxed);
-        assert_eq!(validate(&mem, RegionKind::Ring), Err(RegionError::Foreign));
+        assert_eq!(validate(&mem, RegionKind::Ring), Err(HeaderError::Foreign));
         mem.store(STATE_AT, 0, Ordering::Relaxed);
-        assert_eq!(validate(&mem, RegionKind::Ring), Err(RegionError::Foreign));
+        assert_eq!(validate(&mem, RegionKind::Ring), Err(HeaderError::Foreign));
     }
 }
