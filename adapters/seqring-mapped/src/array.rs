@@ -5,8 +5,9 @@
 //! exactly that length and starts 64-byte aligned, so it is viewed as `&[T]` without copying.
 
 use super::header::{Header, MappedFile};
+use super::open::sealed::{File, Sealed};
 use super::writer::FileWriter;
-use super::{FileKind, MappedError, Tagged, TypeTag};
+use super::{FileKind, Mapped, MappedError, Tagged, TypeTag, Typed};
 use bytemuck::Pod;
 use std::borrow::Borrow;
 use std::fmt;
@@ -24,7 +25,7 @@ const CHUNK_BYTES: usize = 64 << 10;
 ///
 /// # Examples
 /// ```
-/// use seqring_mapped::MappedArray;
+/// use seqring_mapped::{Mapped, MappedArray};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("gains.map");
 /// MappedArray::<f64>::build((0..5).map(|i| i as f64 * 0.5), &path)?;
@@ -74,28 +75,6 @@ impl<T: Tagged> MappedArray<T> {
     pub fn writer(path: impl AsRef<Path>) -> Result<ArrayWriter<T>, MappedError> {
         Self::writer_as(path, T::TAG)
     }
-
-    /// Maps the file at `path` read-only after checking its header, length and element type (O(1); see the
-    /// [module docs](super) for what is checked now and what [`verify`](Self::verify) checks).
-    ///
-    /// # Errors
-    /// [`MappedError::Io`], [`MappedError::TooShort`], [`MappedError::BadMagic`],
-    /// [`MappedError::UnsupportedVersion`], [`MappedError::HeaderChecksum`], [`MappedError::LengthMismatch`],
-    /// [`MappedError::WrongKind`], [`MappedError::WrongType`], [`MappedError::UnsupportedType`],
-    /// [`MappedError::Corrupt`] or [`MappedError::TooLarge`].
-    pub fn open(path: impl AsRef<Path>) -> Result<MappedArray<T>, MappedError> {
-        Self::open_as(path, T::TAG)
-    }
-
-    /// [`open`](Self::open) followed by [`verify`](Self::verify): reads the whole file once.
-    ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn open_verified(path: impl AsRef<Path>) -> Result<MappedArray<T>, MappedError> {
-        let a = Self::open(path)?;
-        a.verify()?;
-        Ok(a)
-    }
 }
 
 /// The same operations with an explicit [`TypeTag`], for `Pod` types that cannot implement [`Tagged`] (types of
@@ -136,54 +115,6 @@ impl<T: Pod> MappedArray<T> {
         })
     }
 
-    /// [`open`](Self::open) with an explicit tag, which must equal the file's.
-    ///
-    /// # Errors
-    /// As [`MappedArray::open`].
-    pub fn open_as(path: impl AsRef<Path>, tag: TypeTag) -> Result<MappedArray<T>, MappedError> {
-        let path = path.as_ref();
-        let file = MappedFile::open(path, &[FileKind::Array])?;
-        file.check_tag::<T>(tag)?;
-        let h = &file.header;
-        if h.flags != 0 || h.param0 != 0 || h.param1 != 0 {
-            return Err(MappedError::corrupt(
-                path,
-                "header: unknown flags or parameters for an array",
-            ));
-        }
-        file.expect_len(DATA, "data", h.count.checked_mul(u64::from(h.tag.size)))?;
-        for i in 1..super::header::MAX_SECTIONS {
-            file.expect_absent(i, "extra")?;
-        }
-        let len = usize::try_from(h.count).map_err(|_| MappedError::TooLarge {
-            path: path.to_owned(),
-            what: "count",
-        })?;
-        let a = MappedArray {
-            file,
-            len,
-            _t: PhantomData,
-        };
-        if a.as_slice().len() != len {
-            return Err(MappedError::corrupt(
-                path,
-                "data section is misaligned for the element type",
-            ));
-        }
-        Ok(a)
-    }
-
-    /// Checks the xxh3-64 checksum of the element data (reads every byte; about 10 GB/s from the page cache) and
-    /// that the padding after the header is zero.
-    ///
-    /// # Errors
-    /// [`MappedError::SectionChecksum`] if the data was modified or corrupted, [`MappedError::Corrupt`] for non-zero
-    /// padding.
-    pub fn verify(&self) -> Result<(), MappedError> {
-        self.file.verify_padding()?;
-        self.file.verify_section(DATA, "data")
-    }
-
     /// The elements.
     #[inline]
     pub fn as_slice(&self) -> &[T] {
@@ -205,14 +136,66 @@ impl<T: Pod> MappedArray<T> {
         self.len == 0
     }
 
-    /// The path the array was opened from.
-    pub fn path(&self) -> &Path {
-        self.file.path()
-    }
-
     /// The element type recorded in the file.
     pub fn type_tag(&self) -> TypeTag {
         self.file.header.tag
+    }
+}
+
+impl<T: Tagged> Typed for MappedArray<T> {
+    const TAG: TypeTag = T::TAG;
+}
+
+impl<T: Pod> Sealed for MappedArray<T> {
+    const KINDS: &'static [FileKind] = &[FileKind::Array];
+
+    fn from_file(File(file): File, tag: TypeTag) -> Result<MappedArray<T>, MappedError> {
+        file.check_tag::<T>(tag)?;
+        let path = file.path();
+        let h = &file.header;
+        if h.flags != 0 || h.param0 != 0 || h.param1 != 0 {
+            return Err(MappedError::corrupt(
+                path,
+                "header: unknown flags or parameters for an array",
+            ));
+        }
+        file.expect_len(DATA, "data", h.count.checked_mul(u64::from(h.tag.size)))?;
+        for i in 1..super::header::MAX_SECTIONS {
+            file.expect_absent(i, "extra")?;
+        }
+        let len = usize::try_from(h.count).map_err(|_| MappedError::TooLarge {
+            path: path.to_owned(),
+            what: "count",
+        })?;
+        if bytemuck::try_cast_slice::<u8, T>(file.section(DATA)).map_or(0, <[T]>::len) != len {
+            return Err(MappedError::corrupt(
+                path,
+                "data section is misaligned for the element type",
+            ));
+        }
+        Ok(MappedArray {
+            file,
+            len,
+            _t: PhantomData,
+        })
+    }
+}
+
+/// Opening and verifying (import [`Mapped`]).
+impl<T: Pod> Mapped for MappedArray<T> {
+    /// Checks the xxh3-64 checksum of the element data (reads every byte; about 10 GB/s from the page cache) and
+    /// that the padding after the header is zero.
+    ///
+    /// # Errors
+    /// [`MappedError::SectionChecksum`] if the data was modified or corrupted, [`MappedError::Corrupt`] for non-zero
+    /// padding.
+    fn verify(&self) -> Result<(), MappedError> {
+        self.file.verify_padding()?;
+        self.file.verify_section(DATA, "data")
+    }
+
+    fn path(&self) -> &Path {
+        self.file.path()
     }
 }
 

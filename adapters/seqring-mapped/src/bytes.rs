@@ -10,8 +10,9 @@
 //! item is UTF-8. Item access bounds-checks both offsets, so a corrupt table yields `None`, never a panic.
 
 use super::header::{check_offset_ends, span, verify_offsets, Header, MappedFile, MAX_SECTIONS};
+use super::open::sealed::{File, Sealed};
 use super::writer::{FileWriter, Spill};
-use super::{FileKind, MappedError, Tagged};
+use super::{FileKind, Mapped, MappedError, Tagged, TypeTag, Typed};
 use std::fmt;
 use std::path::Path;
 
@@ -26,9 +27,9 @@ struct List {
 }
 
 impl List {
-    fn open(path: &Path, kinds: &[FileKind]) -> Result<List, MappedError> {
-        let file = MappedFile::open(path, kinds)?;
-        file.check_tag::<u8>(u8::TAG)?;
+    fn from_file(file: MappedFile, tag: TypeTag) -> Result<List, MappedError> {
+        file.check_tag::<u8>(tag)?;
+        let path = file.path();
         let h = &file.header;
         if h.flags != 0 || h.param0 != 0 || h.param1 != 0 {
             return Err(MappedError::corrupt(
@@ -109,36 +110,6 @@ impl MappedBytes {
         Ok(BytesWriter(ListWriter::new(path.as_ref())?))
     }
 
-    /// Maps the file at `path` read-only after the O(1) checks of the [module docs](super).
-    ///
-    /// # Errors
-    /// The header errors listed at [`MappedArray::open`](super::MappedArray::open), and [`MappedError::Corrupt`]
-    /// if the offsets table does not span the blob.
-    pub fn open(path: impl AsRef<Path>) -> Result<MappedBytes, MappedError> {
-        Ok(MappedBytes(List::open(
-            path.as_ref(),
-            &[FileKind::Bytes, FileKind::Strs],
-        )?))
-    }
-
-    /// [`open`](Self::open) followed by [`verify`](Self::verify).
-    ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn open_verified(path: impl AsRef<Path>) -> Result<MappedBytes, MappedError> {
-        let b = Self::open(path)?;
-        b.verify()?;
-        Ok(b)
-    }
-
-    /// Checks both checksums, the zero padding between sections and that the offsets never decrease.
-    ///
-    /// # Errors
-    /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].
-    pub fn verify(&self) -> Result<(), MappedError> {
-        self.0.verify()
-    }
-
     /// Item `i`, or `None` if `i >= len()` (or if the file is corrupt at that item, which `verify` reports).
     #[inline]
     pub fn get(&self, i: usize) -> Option<&[u8]> {
@@ -169,9 +140,31 @@ impl MappedBytes {
     pub fn offsets(&self) -> &[u64] {
         self.0.file.words(OFFSETS)
     }
+}
 
-    /// The path the list was opened from.
-    pub fn path(&self) -> &Path {
+impl Typed for MappedBytes {
+    const TAG: TypeTag = u8::TAG;
+}
+
+impl Sealed for MappedBytes {
+    const KINDS: &'static [FileKind] = &[FileKind::Bytes, FileKind::Strs];
+
+    fn from_file(File(file): File, tag: TypeTag) -> Result<MappedBytes, MappedError> {
+        List::from_file(file, tag).map(MappedBytes)
+    }
+}
+
+/// Opening and verifying (import [`Mapped`]).
+impl Mapped for MappedBytes {
+    /// Checks both checksums, the zero padding between sections and that the offsets never decrease.
+    ///
+    /// # Errors
+    /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].
+    fn verify(&self) -> Result<(), MappedError> {
+        self.0.verify()
+    }
+
+    fn path(&self) -> &Path {
         self.0.file.path()
     }
 }
@@ -223,39 +216,6 @@ impl MappedStrs {
         Ok(StrsWriter(ListWriter::new(path.as_ref())?))
     }
 
-    /// Maps the file at `path` read-only after the O(1) checks of the [module docs](super).
-    ///
-    /// # Errors
-    /// As [`MappedBytes::open`]; [`MappedError::WrongKind`] for a file written as [`MappedBytes`].
-    pub fn open(path: impl AsRef<Path>) -> Result<MappedStrs, MappedError> {
-        Ok(MappedStrs(List::open(path.as_ref(), &[FileKind::Strs])?))
-    }
-
-    /// [`open`](Self::open) followed by [`verify`](Self::verify).
-    ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn open_verified(path: impl AsRef<Path>) -> Result<MappedStrs, MappedError> {
-        let s = Self::open(path)?;
-        s.verify()?;
-        Ok(s)
-    }
-
-    /// Checks both checksums, the zero padding between sections, that the offsets never decrease and that every
-    /// item is UTF-8.
-    ///
-    /// # Errors
-    /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].
-    pub fn verify(&self) -> Result<(), MappedError> {
-        self.0.verify()?;
-        for i in 0..self.0.len {
-            if self.get(i).is_none() {
-                return Err(MappedError::corrupt(self.path(), format!("string {i} is not UTF-8")));
-            }
-        }
-        Ok(())
-    }
-
     /// String `i`, or `None` if `i >= len()` (or if the file is corrupt at that item, which `verify` reports).
     /// Checks the UTF-8 of the one string it returns.
     #[inline]
@@ -277,9 +237,38 @@ impl MappedStrs {
     pub fn is_empty(&self) -> bool {
         self.0.len == 0
     }
+}
 
-    /// The path the list was opened from.
-    pub fn path(&self) -> &Path {
+impl Typed for MappedStrs {
+    const TAG: TypeTag = u8::TAG;
+}
+
+impl Sealed for MappedStrs {
+    const KINDS: &'static [FileKind] = &[FileKind::Strs];
+
+    fn from_file(File(file): File, tag: TypeTag) -> Result<MappedStrs, MappedError> {
+        List::from_file(file, tag).map(MappedStrs)
+    }
+}
+
+/// Opening and verifying (import [`Mapped`]).
+impl Mapped for MappedStrs {
+    /// Checks both checksums, the zero padding between sections, that the offsets never decrease and that every
+    /// item is UTF-8.
+    ///
+    /// # Errors
+    /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].
+    fn verify(&self) -> Result<(), MappedError> {
+        self.0.verify()?;
+        for i in 0..self.0.len {
+            if self.get(i).is_none() {
+                return Err(MappedError::corrupt(self.path(), format!("string {i} is not UTF-8")));
+            }
+        }
+        Ok(())
+    }
+
+    fn path(&self) -> &Path {
         self.0.file.path()
     }
 }

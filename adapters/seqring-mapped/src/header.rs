@@ -296,7 +296,7 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<MappedInfo, MappedError> {
 ///
 /// # Examples
 /// ```
-/// use seqring_mapped::{reseal, MappedArray, MappedError};
+/// use seqring_mapped::{reseal, Mapped, MappedArray, MappedError};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("a.map");
 /// MappedArray::<u8>::build([1u8, 2, 3], &path)?;

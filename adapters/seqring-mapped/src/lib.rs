@@ -81,6 +81,7 @@ pub mod array;
 pub mod bytes;
 pub mod header;
 pub mod id_map;
+mod open;
 pub mod records;
 mod writer;
 
@@ -92,6 +93,7 @@ pub use array::{ArrayWriter, MappedArray};
 pub use bytes::{BytesWriter, MappedBytes, MappedStrs, StrsWriter};
 pub use header::{inspect, reseal, MappedInfo, MEMORY_LABEL};
 pub use id_map::{AsKey, ByArchive, HashedStr, IdMap, IdMapBuilder, IndexKind, MapKey};
+pub use open::{Mapped, Typed};
 pub use records::{MappedRecords, RecordsWriter};
 
 use seqring_core::{DType, Element};

@@ -12,8 +12,9 @@
 
 use super::bytes::OffsetsSpill;
 use super::header::{check_offset_ends, span, verify_offsets, Header, MappedFile, FLAG_TAILS, MAX_SECTIONS};
+use super::open::sealed::{File, Sealed};
 use super::writer::{FileWriter, Spill};
-use super::{FileKind, MappedError, Tagged, TypeTag};
+use super::{FileKind, Mapped, MappedError, Tagged, TypeTag, Typed};
 use bytemuck::Pod;
 use std::borrow::Borrow;
 use std::fmt;
@@ -123,7 +124,7 @@ pub(crate) fn tail_of(file: &MappedFile, i: usize, len: usize) -> Option<&[u8]> 
 ///
 /// # Examples
 /// ```
-/// use seqring_mapped::MappedRecords;
+/// use seqring_mapped::{Mapped, MappedRecords};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("trials.map");
 /// // (trial start µs, duration µs) with the trial's event codes as the tail
@@ -186,24 +187,6 @@ impl<T: Tagged> MappedRecords<T> {
     pub fn writer(path: impl AsRef<Path>) -> Result<RecordsWriter<T>, MappedError> {
         Self::writer_as(path, T::TAG)
     }
-
-    /// Maps the file at `path` read-only after the O(1) checks of the [module docs](super).
-    ///
-    /// # Errors
-    /// The errors listed at [`MappedArray::open`](super::MappedArray::open).
-    pub fn open(path: impl AsRef<Path>) -> Result<MappedRecords<T>, MappedError> {
-        Self::open_as(path, T::TAG)
-    }
-
-    /// [`open`](Self::open) followed by [`verify`](Self::verify).
-    ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn open_verified(path: impl AsRef<Path>) -> Result<MappedRecords<T>, MappedError> {
-        let r = Self::open(path)?;
-        r.verify()?;
-        Ok(r)
-    }
 }
 
 /// The same operations with an explicit [`TypeTag`], for `Pod` types that cannot implement [`Tagged`] (types of
@@ -225,47 +208,6 @@ impl<T: Pod> MappedRecords<T> {
             tag,
             _t: PhantomData,
         })
-    }
-
-    /// [`open`](MappedRecords::open) with an explicit tag, which must equal the file's.
-    ///
-    /// # Errors
-    /// As [`MappedRecords::open`].
-    pub fn open_as(path: impl AsRef<Path>, tag: TypeTag) -> Result<MappedRecords<T>, MappedError> {
-        let path = path.as_ref();
-        let file = MappedFile::open(path, &[FileKind::Records])?;
-        file.check_tag::<T>(tag)?;
-        let h = &file.header;
-        if h.flags & !FLAG_TAILS != 0 || h.param0 != 0 || h.param1 != 0 {
-            return Err(MappedError::corrupt(
-                path,
-                "header: unknown flags or parameters for records",
-            ));
-        }
-        for i in 3..MAX_SECTIONS {
-            file.expect_absent(i, "extra")?;
-        }
-        let len = check_record_sections(&file, u64::from(h.tag.size))?;
-        let r = MappedRecords {
-            file,
-            len,
-            _t: PhantomData,
-        };
-        if r.as_slice().len() != len {
-            return Err(MappedError::corrupt(
-                path,
-                "records section is misaligned for the record type",
-            ));
-        }
-        Ok(r)
-    }
-
-    /// Checks every section's checksum, the zero padding between sections and that the tail offsets never decrease.
-    ///
-    /// # Errors
-    /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].
-    pub fn verify(&self) -> Result<(), MappedError> {
-        verify_record_sections(&self.file)
     }
 
     /// All records.
@@ -316,14 +258,58 @@ impl<T: Pod> MappedRecords<T> {
         self.len == 0
     }
 
-    /// The path the records were opened from.
-    pub fn path(&self) -> &Path {
-        self.file.path()
-    }
-
     /// The record type recorded in the file.
     pub fn type_tag(&self) -> TypeTag {
         self.file.header.tag
+    }
+}
+
+impl<T: Tagged> Typed for MappedRecords<T> {
+    const TAG: TypeTag = T::TAG;
+}
+
+impl<T: Pod> Sealed for MappedRecords<T> {
+    const KINDS: &'static [FileKind] = &[FileKind::Records];
+
+    fn from_file(File(file): File, tag: TypeTag) -> Result<MappedRecords<T>, MappedError> {
+        file.check_tag::<T>(tag)?;
+        let h = &file.header;
+        if h.flags & !FLAG_TAILS != 0 || h.param0 != 0 || h.param1 != 0 {
+            return Err(MappedError::corrupt(
+                file.path(),
+                "header: unknown flags or parameters for records",
+            ));
+        }
+        for i in 3..MAX_SECTIONS {
+            file.expect_absent(i, "extra")?;
+        }
+        let len = check_record_sections(&file, u64::from(h.tag.size))?;
+        if records_of::<T>(&file).len() != len {
+            return Err(MappedError::corrupt(
+                file.path(),
+                "records section is misaligned for the record type",
+            ));
+        }
+        Ok(MappedRecords {
+            file,
+            len,
+            _t: PhantomData,
+        })
+    }
+}
+
+/// Opening and verifying (import [`Mapped`]).
+impl<T: Pod> Mapped for MappedRecords<T> {
+    /// Checks every section's checksum, the zero padding between sections and that the tail offsets never decrease.
+    ///
+    /// # Errors
+    /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].
+    fn verify(&self) -> Result<(), MappedError> {
+        verify_record_sections(&self.file)
+    }
+
+    fn path(&self) -> &Path {
+        self.file.path()
     }
 }
 

@@ -8,7 +8,7 @@ use super::*;
 ///
 /// # Examples
 /// ```
-/// use seqring_mapped::{Archivable, ArchivedIdMap};
+/// use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
 ///
 /// #[derive(rkyv::Archive, rkyv::Serialize)]
 /// struct Animal {
@@ -76,64 +76,6 @@ impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMap<K, T> {
     /// A builder of an in-memory image.
     pub fn builder_in_memory() -> ArchivedIdMapBuilder<K, T> {
         ArchivedIdMapBuilder::new(Target::Memory)
-    }
-
-    /// Maps the file at `path` read-only after the O(1) checks of [`ArchivedRecords::open`] and
-    /// [`IdMap::open`](super::IdMap::open).
-    ///
-    /// # Errors
-    /// Those of [`ArchivedRecords::open`], and [`MappedError::WrongKeys`] if the keys are not of kind `K`.
-    pub fn open(path: impl AsRef<Path>) -> Result<ArchivedIdMap<K, T>, MappedError> {
-        Self::from_file(MappedFile::open(path.as_ref(), &[FileKind::ArchivedIdMap])?)
-    }
-
-    /// [`open`](Self::open) followed by [`verify`](Self::verify).
-    ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn open_verified(path: impl AsRef<Path>) -> Result<ArchivedIdMap<K, T>, MappedError> {
-        let m = Self::open(path)?;
-        m.verify()?;
-        Ok(m)
-    }
-
-    /// Reads an in-memory image without copying, after the O(1) checks of [`open`](Self::open).
-    ///
-    /// # Errors
-    /// As [`open`](Self::open).
-    pub fn from_image(image: AlignedVec<MAX_ALIGN>) -> Result<ArchivedIdMap<K, T>, MappedError> {
-        Self::from_file(MappedFile::from_memory(image, &[FileKind::ArchivedIdMap])?)
-    }
-
-    /// Copies `bytes` into an aligned image, then [`from_image`](Self::from_image) and [`verify`](Self::verify).
-    ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn from_bytes(bytes: &[u8]) -> Result<ArchivedIdMap<K, T>, MappedError> {
-        let m = Self::from_image(aligned_copy(bytes))?;
-        m.verify()?;
-        Ok(m)
-    }
-
-    fn from_file(file: MappedFile) -> Result<ArchivedIdMap<K, T>, MappedError> {
-        check_format::<T>(&file)?;
-        Ok(ArchivedIdMap {
-            map: IdMap::from_file(file)?,
-            verified: Verified::default(),
-            _t: PhantomData,
-        })
-    }
-
-    /// Checks the whole index as [`IdMap::verify`](super::IdMap::verify) does, then every archive as
-    /// [`ArchivedRecords::verify`] does; afterwards lookups skip their validation.
-    ///
-    /// # Errors
-    /// [`MappedError::SectionChecksum`], [`MappedError::Corrupt`] or [`MappedError::InvalidRecord`].
-    pub fn verify(&self) -> Result<(), MappedError> {
-        self.map.verify()?;
-        verify_archives::<T>(self.map.file(), self.map.record_count())?;
-        self.verified.set();
-        Ok(())
     }
 
     #[inline]
@@ -230,11 +172,6 @@ impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMap<K, T> {
         self.verified.get()
     }
 
-    /// The path the map was opened from ([`MEMORY_LABEL`](super::MEMORY_LABEL) for an image).
-    pub fn path(&self) -> &Path {
-        self.map.path()
-    }
-
     /// The whole file or image, header included.
     pub fn as_bytes(&self) -> &[u8] {
         self.map.file().bytes()
@@ -243,6 +180,42 @@ impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMap<K, T> {
     /// The in-memory image (`None` for a mapped file).
     pub fn into_image(self) -> Option<AlignedVec<MAX_ALIGN>> {
         self.map.into_file().into_image()
+    }
+}
+
+impl<K: MapKey + ?Sized, T: Archivable> Typed for ArchivedIdMap<K, T> {
+    const TAG: TypeTag = archived_tag::<T>();
+}
+
+impl<K: MapKey + ?Sized, T: Archivable> Sealed for ArchivedIdMap<K, T> {
+    const KINDS: &'static [FileKind] = &[FileKind::ArchivedIdMap];
+
+    fn from_file(File(file): File, tag: TypeTag) -> Result<ArchivedIdMap<K, T>, MappedError> {
+        check_format::<T>(&file, tag)?;
+        Ok(ArchivedIdMap {
+            map: IdMap::from_checked_file(file)?,
+            verified: Verified::default(),
+            _t: PhantomData,
+        })
+    }
+}
+
+/// Opening (from a file or an image) and verifying (import [`Mapped`]).
+impl<K: MapKey + ?Sized, T: Archivable> Mapped for ArchivedIdMap<K, T> {
+    /// Checks the whole index as [`IdMap`]'s [`verify`](Mapped::verify) does, then every archive as
+    /// [`ArchivedRecords`]' does; afterwards lookups skip their validation.
+    ///
+    /// # Errors
+    /// [`MappedError::SectionChecksum`], [`MappedError::Corrupt`] or [`MappedError::InvalidRecord`].
+    fn verify(&self) -> Result<(), MappedError> {
+        self.map.verify()?;
+        verify_archives::<T>(self.map.file(), self.map.record_count())?;
+        self.verified.set();
+        Ok(())
+    }
+
+    fn path(&self) -> &Path {
+        self.map.path()
     }
 }
 
@@ -341,6 +314,6 @@ impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMapBuilder<K, T> {
     /// # Errors
     /// [`MappedError::DuplicateKey`] if a key repeats in a plain map, [`MappedError::Io`] on any file error.
     pub fn finish(self) -> Result<ArchivedIdMap<K, T>, MappedError> {
-        ArchivedIdMap::from_file(self.inner.finish_file()?)
+        ArchivedIdMap::from_file(File(self.inner.finish_file()?), archived_tag::<T>())
     }
 }

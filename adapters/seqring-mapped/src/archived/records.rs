@@ -7,7 +7,7 @@ use super::*;
 ///
 /// # Examples
 /// ```
-/// use seqring_mapped::{Archivable, ArchivedRecords};
+/// use seqring_mapped::{Archivable, ArchivedRecords, Mapped};
 /// use std::collections::BTreeMap;
 ///
 /// #[derive(rkyv::Archive, rkyv::Serialize)]
@@ -91,78 +91,6 @@ impl<T: Archivable> ArchivedRecords<T> {
         ArchivedRecordsWriter::new(Target::Memory)
     }
 
-    /// Maps the file at `path` read-only after the O(1) checks of the [module docs](self#validation).
-    ///
-    /// # Errors
-    /// The header errors listed at [`MappedArray::open`](super::MappedArray::open), [`MappedError::WrongKind`],
-    /// [`MappedError::IncompatibleArchive`] for another rkyv layout, [`MappedError::WrongType`] for another `T`.
-    pub fn open(path: impl AsRef<Path>) -> Result<ArchivedRecords<T>, MappedError> {
-        Self::from_file(MappedFile::open(path.as_ref(), &[FileKind::ArchivedRecords])?)
-    }
-
-    /// [`open`](Self::open) followed by [`verify`](Self::verify).
-    ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn open_verified(path: impl AsRef<Path>) -> Result<ArchivedRecords<T>, MappedError> {
-        let r = Self::open(path)?;
-        r.verify()?;
-        Ok(r)
-    }
-
-    /// Reads an image built by [`build_in_memory`](Self::build_in_memory) (or the bytes of a file) without copying,
-    /// after the O(1) checks of [`open`](Self::open). Errors name the path [`MEMORY_LABEL`](super::MEMORY_LABEL).
-    ///
-    /// # Errors
-    /// As [`open`](Self::open).
-    pub fn from_image(image: AlignedVec<MAX_ALIGN>) -> Result<ArchivedRecords<T>, MappedError> {
-        Self::from_file(MappedFile::from_memory(image, &[FileKind::ArchivedRecords])?)
-    }
-
-    /// Copies `bytes` (a file's contents received from anywhere) into an aligned image, then
-    /// [`from_image`](Self::from_image) followed by [`verify`](Self::verify): bytes from elsewhere are validated.
-    ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn from_bytes(bytes: &[u8]) -> Result<ArchivedRecords<T>, MappedError> {
-        let r = Self::from_image(aligned_copy(bytes))?;
-        r.verify()?;
-        Ok(r)
-    }
-
-    fn from_file(file: MappedFile) -> Result<ArchivedRecords<T>, MappedError> {
-        check_format::<T>(&file)?;
-        let h = &file.header;
-        if h.flags & !FLAG_TAILS != 0 || h.param0 != 0 || h.param1 != 0 {
-            return Err(MappedError::corrupt(
-                file.path(),
-                "header: unknown flags or parameters for archived records",
-            ));
-        }
-        for i in 3..MAX_SECTIONS {
-            file.expect_absent(i, "extra")?;
-        }
-        let len = check_record_sections(&file, 8)?;
-        Ok(ArchivedRecords {
-            file,
-            len,
-            verified: Verified::default(),
-            _t: PhantomData,
-        })
-    }
-
-    /// Checks every checksum, the offsets, the alignment and padding of every archive, and validates every record
-    /// with bytecheck; afterwards lookups skip their validation. Reads the whole file once.
-    ///
-    /// # Errors
-    /// [`MappedError::SectionChecksum`], [`MappedError::Corrupt`] or [`MappedError::InvalidRecord`].
-    pub fn verify(&self) -> Result<(), MappedError> {
-        verify_record_sections(&self.file)?;
-        verify_archives::<T>(&self.file, self.len)?;
-        self.verified.set();
-        Ok(())
-    }
-
     /// Record `i`, validated (unless the file was verified), or `None` if `i >= len()`.
     ///
     /// # Errors
@@ -215,11 +143,6 @@ impl<T: Archivable> ArchivedRecords<T> {
         self.verified.get()
     }
 
-    /// The path the records were opened from ([`MEMORY_LABEL`](super::MEMORY_LABEL) for an image).
-    pub fn path(&self) -> &Path {
-        self.file.path()
-    }
-
     /// The whole file or image, header included: write it to a file, or send it, and read it back with
     /// [`open`](Self::open) or [`from_bytes`](Self::from_bytes).
     pub fn as_bytes(&self) -> &[u8] {
@@ -229,6 +152,54 @@ impl<T: Archivable> ArchivedRecords<T> {
     /// The in-memory image (`None` for a mapped file).
     pub fn into_image(self) -> Option<AlignedVec<MAX_ALIGN>> {
         self.file.into_image()
+    }
+}
+
+impl<T: Archivable> Typed for ArchivedRecords<T> {
+    const TAG: TypeTag = archived_tag::<T>();
+}
+
+impl<T: Archivable> Sealed for ArchivedRecords<T> {
+    const KINDS: &'static [FileKind] = &[FileKind::ArchivedRecords];
+
+    fn from_file(File(file): File, tag: TypeTag) -> Result<ArchivedRecords<T>, MappedError> {
+        check_format::<T>(&file, tag)?;
+        let h = &file.header;
+        if h.flags & !FLAG_TAILS != 0 || h.param0 != 0 || h.param1 != 0 {
+            return Err(MappedError::corrupt(
+                file.path(),
+                "header: unknown flags or parameters for archived records",
+            ));
+        }
+        for i in 3..MAX_SECTIONS {
+            file.expect_absent(i, "extra")?;
+        }
+        let len = check_record_sections(&file, 8)?;
+        Ok(ArchivedRecords {
+            file,
+            len,
+            verified: Verified::default(),
+            _t: PhantomData,
+        })
+    }
+}
+
+/// Opening (from a file or an image) and verifying (import [`Mapped`]).
+impl<T: Archivable> Mapped for ArchivedRecords<T> {
+    /// Checks every checksum, the offsets, the alignment and padding of every archive, and validates every record
+    /// with bytecheck; afterwards lookups skip their validation. Reads the whole file once.
+    ///
+    /// # Errors
+    /// [`MappedError::SectionChecksum`], [`MappedError::Corrupt`] or [`MappedError::InvalidRecord`].
+    fn verify(&self) -> Result<(), MappedError> {
+        verify_record_sections(&self.file)?;
+        verify_archives::<T>(&self.file, self.len)?;
+        self.verified.set();
+        Ok(())
+    }
+
+    fn path(&self) -> &Path {
+        self.file.path()
     }
 }
 

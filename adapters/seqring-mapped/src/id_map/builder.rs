@@ -148,7 +148,7 @@ impl<K: MapKey + ?Sized, T: Pod> IdMapBuilder<K, T> {
         let tag = self.tag;
         let file = self.finish_file()?;
         file.check_tag::<T>(tag)?;
-        IdMap::from_file(file)
+        IdMap::from_checked_file(file)
     }
 
     /// Writes the file (or image) and opens it, with the header checks of its kind but no tag check.

@@ -62,9 +62,10 @@ use key::key_kind_name;
 pub use key::{AsKey, ByArchive, HashedStr, IndexKind, MapKey};
 
 use super::header::{Header, MappedFile, EXT_LEN, FLAG_MULTI, FLAG_TAILS};
+use super::open::sealed::{File, Sealed};
 use super::records::{check_record_sections, records_of, tail_of, verify_record_sections, RecordSink};
 use super::writer::{FileWriter, Spill, Target};
-use super::{FileKind, MappedError, Tagged, TypeTag, MAX_ALIGN};
+use super::{FileKind, Mapped, MappedError, Tagged, TypeTag, Typed, MAX_ALIGN};
 use bytemuck::Pod;
 use rkyv::api::high::HighSerializer;
 use rkyv::ser::allocator::ArenaHandle;
@@ -142,25 +143,6 @@ impl<K: MapKey + ?Sized, T: Tagged> IdMap<K, T> {
     pub fn builder(path: impl AsRef<Path>) -> IdMapBuilder<K, T> {
         Self::builder_as(path, T::TAG)
     }
-
-    /// Maps the file at `path` read-only after the O(1) checks of the [module docs](self#validation).
-    ///
-    /// # Errors
-    /// The errors listed at [`MappedArray::open`](super::MappedArray::open), and [`MappedError::WrongKeys`] if the
-    /// file's keys are not of kind `K`.
-    pub fn open(path: impl AsRef<Path>) -> Result<IdMap<K, T>, MappedError> {
-        Self::open_as(path, T::TAG)
-    }
-
-    /// [`open`](Self::open) followed by [`verify`](Self::verify).
-    ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn open_verified(path: impl AsRef<Path>) -> Result<IdMap<K, T>, MappedError> {
-        let m = Self::open(path)?;
-        m.verify()?;
-        Ok(m)
-    }
 }
 
 /// The same operations with an explicit [`TypeTag`], for `Pod` record types that cannot implement [`Tagged`]
@@ -176,19 +158,9 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
         )
     }
 
-    /// [`open`](IdMap::open) with an explicit record tag, which must equal the file's.
-    ///
-    /// # Errors
-    /// As [`IdMap::open`].
-    pub fn open_as(path: impl AsRef<Path>, tag: TypeTag) -> Result<IdMap<K, T>, MappedError> {
-        let file = MappedFile::open(path.as_ref(), &[FileKind::IdMap])?;
-        file.check_tag::<T>(tag)?;
-        Self::from_file(file)
-    }
-
     /// Validates the id-map structure of `file` (O(1)), whose kind and tag the caller has checked, with `T` as
     /// the record type of sections 0-2.
-    pub(crate) fn from_file(file: MappedFile) -> Result<IdMap<K, T>, MappedError> {
+    pub(crate) fn from_checked_file(file: MappedFile) -> Result<IdMap<K, T>, MappedError> {
         let path_buf = file.path().to_owned();
         let path = path_buf.as_path();
         let h = &file.header;
@@ -296,79 +268,6 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
             ));
         }
         Ok(map)
-    }
-
-    /// Checks every section's checksum and that the index is consistent: entry offsets never decrease, a plain
-    /// map has one record per key, every non-empty entry sits exactly where a lookup of its key looks (its
-    /// perfect-hash slot, or its directory bucket in strictly increasing order), exact string keys are UTF-8 and
-    /// match their hashes, and the number of non-empty entries is the key count. After it succeeds, every key that
-    /// [`iter`](Self::iter) yields is found by [`get_all`](Self::get_all) with the same records. Reads the whole file
-    /// once.
-    ///
-    /// # Errors
-    /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].
-    pub fn verify(&self) -> Result<(), MappedError> {
-        let path = self.file.path();
-        verify_record_sections(&self.file)?;
-        self.file.verify_section(ENTRIES, "entries")?;
-        self.file.verify_section(INDEX, "index")?;
-        self.file.verify_section(KEY_BLOB, "key blob")?;
-        let w = self.file.words(ENTRIES);
-        let s = self.stride;
-        let mut nonempty = 0u64;
-        let bad = |e: usize, what: &str| MappedError::corrupt(path, format!("entry {e}: {what}"));
-        for e in 0..self.slots as usize {
-            let (Some(cur), Some(next)) = (w.get(e * s..e * s + s), w.get((e + 1) * s..(e + 2) * s)) else {
-                return Err(bad(e, "outside the entries section"));
-            };
-            if cur[1] > next[1] || (K::STORES_KEYS && cur[2] > next[2]) {
-                return Err(bad(e, "decreasing offsets"));
-            }
-            let n = next[1] - cur[1];
-            if n == 0 {
-                if matches!(self.index, Index::Sorted { .. }) {
-                    return Err(bad(e, "a sorted entry without records"));
-                }
-                continue;
-            }
-            nonempty += 1;
-            if !self.is_multi() && n > 1 {
-                return Err(bad(e, "several records in a plain map"));
-            }
-            let key = self.entry_key(w, e).ok_or_else(|| bad(e, "key out of range"))?;
-            if K::STORES_KEYS && (!K::valid_key(key) || K::hash_bytes(key) != cur[0]) {
-                return Err(bad(e, "the key is not well formed (UTF-8) or does not match its hash"));
-            }
-            match self.index {
-                Index::Sorted { bits, .. } => {
-                    if e + 1 < self.slots as usize {
-                        let next_key = self.entry_key(w, e + 1).ok_or_else(|| bad(e + 1, "key out of range"))?;
-                        if (cur[0], key) >= (next[0], next_key) {
-                            return Err(bad(e, "sorted entries out of order or repeated"));
-                        }
-                    }
-                    let d = dir_bucket(cur[0], bits) as usize;
-                    let (lo, hi) = (self.dir(d), self.dir(d + 1));
-                    if !matches!((lo, hi), (Some(lo), Some(hi)) if lo <= e as u64 && (e as u64) < hi) {
-                        return Err(bad(e, "outside its directory bucket"));
-                    }
-                }
-                Index::Phf { seed, buckets } => {
-                    let pilots: &[u16] = bytemuck::try_cast_slice(self.file.section(INDEX)).unwrap_or(&[]);
-                    let pilot = pilots.get(phf_bucket(cur[0], buckets) as usize).copied();
-                    if pilot.map(|p| phf_slot(cur[0], p, seed, self.slots)) != Some(e as u64) {
-                        return Err(bad(e, "not in the slot its pilot gives"));
-                    }
-                }
-            }
-        }
-        if nonempty != self.keys {
-            return Err(MappedError::corrupt(
-                path,
-                "the number of entries with records is not the key count",
-            ));
-        }
-        Ok(())
     }
 
     fn dir_len(&self) -> usize {
@@ -578,9 +477,97 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
             Index::Phf { .. } => IndexKind::PerfectHash,
         }
     }
+}
 
-    /// The path the map was opened from.
-    pub fn path(&self) -> &Path {
+impl<K: MapKey + ?Sized, T: Tagged> Typed for IdMap<K, T> {
+    const TAG: TypeTag = T::TAG;
+}
+
+impl<K: MapKey + ?Sized, T: Pod> Sealed for IdMap<K, T> {
+    const KINDS: &'static [FileKind] = &[FileKind::IdMap];
+
+    fn from_file(File(file): File, tag: TypeTag) -> Result<IdMap<K, T>, MappedError> {
+        file.check_tag::<T>(tag)?;
+        Self::from_checked_file(file)
+    }
+}
+
+/// Opening and verifying (import [`Mapped`]).
+impl<K: MapKey + ?Sized, T: Pod> Mapped for IdMap<K, T> {
+    /// Checks every section's checksum and that the index is consistent: entry offsets never decrease, a plain
+    /// map has one record per key, every non-empty entry sits exactly where a lookup of its key looks (its
+    /// perfect-hash slot, or its directory bucket in strictly increasing order), exact string keys are UTF-8 and
+    /// match their hashes, and the number of non-empty entries is the key count. After it succeeds, every key that
+    /// [`iter`](Self::iter) yields is found by [`get_all`](Self::get_all) with the same records. Reads the whole file
+    /// once.
+    ///
+    /// # Errors
+    /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].
+    fn verify(&self) -> Result<(), MappedError> {
+        let path = self.file.path();
+        verify_record_sections(&self.file)?;
+        self.file.verify_section(ENTRIES, "entries")?;
+        self.file.verify_section(INDEX, "index")?;
+        self.file.verify_section(KEY_BLOB, "key blob")?;
+        let w = self.file.words(ENTRIES);
+        let s = self.stride;
+        let mut nonempty = 0u64;
+        let bad = |e: usize, what: &str| MappedError::corrupt(path, format!("entry {e}: {what}"));
+        for e in 0..self.slots as usize {
+            let (Some(cur), Some(next)) = (w.get(e * s..e * s + s), w.get((e + 1) * s..(e + 2) * s)) else {
+                return Err(bad(e, "outside the entries section"));
+            };
+            if cur[1] > next[1] || (K::STORES_KEYS && cur[2] > next[2]) {
+                return Err(bad(e, "decreasing offsets"));
+            }
+            let n = next[1] - cur[1];
+            if n == 0 {
+                if matches!(self.index, Index::Sorted { .. }) {
+                    return Err(bad(e, "a sorted entry without records"));
+                }
+                continue;
+            }
+            nonempty += 1;
+            if !self.is_multi() && n > 1 {
+                return Err(bad(e, "several records in a plain map"));
+            }
+            let key = self.entry_key(w, e).ok_or_else(|| bad(e, "key out of range"))?;
+            if K::STORES_KEYS && (!K::valid_key(key) || K::hash_bytes(key) != cur[0]) {
+                return Err(bad(e, "the key is not well formed (UTF-8) or does not match its hash"));
+            }
+            match self.index {
+                Index::Sorted { bits, .. } => {
+                    if e + 1 < self.slots as usize {
+                        let next_key = self.entry_key(w, e + 1).ok_or_else(|| bad(e + 1, "key out of range"))?;
+                        if (cur[0], key) >= (next[0], next_key) {
+                            return Err(bad(e, "sorted entries out of order or repeated"));
+                        }
+                    }
+                    let d = dir_bucket(cur[0], bits) as usize;
+                    let (lo, hi) = (self.dir(d), self.dir(d + 1));
+                    if !matches!((lo, hi), (Some(lo), Some(hi)) if lo <= e as u64 && (e as u64) < hi) {
+                        return Err(bad(e, "outside its directory bucket"));
+                    }
+                }
+                Index::Phf { seed, buckets } => {
+                    let pilots: &[u16] = bytemuck::try_cast_slice(self.file.section(INDEX)).unwrap_or(&[]);
+                    let pilot = pilots.get(phf_bucket(cur[0], buckets) as usize).copied();
+                    if pilot.map(|p| phf_slot(cur[0], p, seed, self.slots)) != Some(e as u64) {
+                        return Err(bad(e, "not in the slot its pilot gives"));
+                    }
+                }
+            }
+        }
+        if nonempty != self.keys {
+            return Err(MappedError::corrupt(
+                path,
+                "the number of entries with records is not the key count",
+            ));
+        }
+        Ok(())
+    }
+
+    fn path(&self) -> &Path {
         self.file.path()
     }
 }
