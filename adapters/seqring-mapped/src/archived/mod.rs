@@ -150,6 +150,14 @@ pub const fn archived_tag<T: Archivable>() -> TypeTag {
 
 /// The rkyv layout of the archives in a file: what must agree between the writer and the reader for archived bytes
 /// to mean the same thing. Recorded in bytes 232..248 of the header (see `docs/FORMATS.md`).
+///
+/// # Examples
+/// ```
+/// use seqring_mapped::{ArchiveFormat, RECORD_ALIGN, RKYV_VERSION};
+/// let f = ArchiveFormat::current();
+/// assert_eq!((f.rkyv, f.record_align as usize), (RKYV_VERSION, RECORD_ALIGN));
+/// assert_eq!(f.to_string(), "rkyv 0.8 (little-endian, 32-bit pointers, aligned, records aligned to 16)");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ArchiveFormat {
     /// rkyv's major and minor version.
