@@ -19,6 +19,25 @@
 //! file and renames it over `path`, then `fsync`s the directory. A reader therefore sees either no file, the old
 //! file or the complete new file, never a partial one; a dropped or failed writer leaves nothing behind.
 //!
+//! # Opening: the [`Mapped`] trait
+//! Reading is the same for every structure, so it is written once, in the sealed trait [`Mapped`]:
+//! [`open`](Mapped::open) (O(1) checks), [`verify`](Mapped::verify) (one pass over the file),
+//! [`open_verified`](Mapped::open_verified), [`open_as`](Mapped::open_as) (an explicit [`TypeTag`], for `Pod` types
+//! of other crates), and [`from_image`](Mapped::from_image) / [`from_bytes`](Mapped::from_bytes) for a file's bytes
+//! held in memory. Bring it into scope with `use seqring_mapped::Mapped;`. [`Typed`] marks the structures whose
+//! element type names its own tag, and is the bound for generic code. Writing differs per structure (elements,
+//! tails, keys, values to serialise), so `build`, `writer` and `builder` stay inherent.
+//!
+//! ```
+//! use seqring_mapped::{Mapped, MappedArray};
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("a.map");
+//! MappedArray::<u32>::build(0..10u32, &path)?;
+//! let a = MappedArray::<u32>::open_verified(&path)?;
+//! assert_eq!((a.len(), a.path()), (10, path.as_path()));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Invariants and the sharing contract
 //! **A mapped file is immutable once it has been renamed into place.** Writers only ever create new files (temp +
 //! rename); nothing in seqring modifies a finished file in place. Readers map the file read-only and shared, so any

@@ -3,7 +3,7 @@
 use super::*;
 
 /// A read-only map from keys to rkyv archives of `T`, mapped from a file or held as an in-memory image. `K` is
-/// `u64`, `str`, [`HashedStr`](super::HashedStr) or [`ByArchive<K>`](super::ByArchive); the index, multi-maps and
+/// `u64`, `str`, [`HashedStr`](crate::HashedStr) or [`ByArchive<K>`](crate::ByArchive); the index, multi-maps and
 /// the approximate map are those of [`IdMap`].
 ///
 /// # Examples

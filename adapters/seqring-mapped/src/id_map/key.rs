@@ -3,7 +3,7 @@
 
 use super::*;
 
-/// Which index an [`IdMap`] file uses; see the [module docs](self).
+/// Which index an [`IdMap`] file uses; see the [module docs](super).
 ///
 /// # Examples
 /// ```
@@ -146,7 +146,7 @@ impl MapKey for str {
 
 /// The key type of an approximate string map: only the xxh3-64 hash of each string key is stored, so the file is
 /// smaller and lookups skip the string comparison, but distinct keys with equal hashes are confused (see the
-/// [module docs](self#collisions-and-the-approximate-map)).
+/// [module docs](super#collisions-and-the-approximate-map)).
 ///
 /// # Examples
 /// ```
@@ -256,6 +256,15 @@ where
 /// ```
 pub trait AsKey<Q: ?Sized> {
     /// The key.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::AsKey;
+    /// let owned = String::from("m17");
+    /// let key: &str = owned.as_key();
+    /// assert_eq!(key, "m17");
+    /// assert_eq!(*AsKey::<u64>::as_key(&&7u64), 7);
+    /// ```
     fn as_key(&self) -> &Q;
 }
 
