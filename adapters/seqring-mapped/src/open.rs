@@ -78,6 +78,10 @@ pub trait Mapped: sealed::Sealed {
     /// [`MappedError::Corrupt`] or [`MappedError::TooLarge`]; for id maps also [`MappedError::WrongKeys`], for
     /// archived structures [`MappedError::IncompatibleArchive`].
     ///
+    /// For archived structures the tag is [`archived_tag`](super::archived_tag) of `T` unless a file was written
+    /// under another [`Archivable::TYPE_NAME`](super::Archivable::TYPE_NAME) of the same layout (a renamed type):
+    /// `open_as` with that name's tag reads it, and each record is still validated by rkyv.
+    ///
     /// # Examples
     /// ```
     /// use seqring_mapped::{Mapped, MappedArray, MappedError, TypeTag};
@@ -262,6 +266,15 @@ pub trait Mapped: sealed::Sealed {
 /// assert_eq!(IdMap::<str, [u8; 4]>::TAG, <[u8; 4]>::TAG);
 /// assert_eq!(MappedBytes::TAG, u8::TAG);
 /// assert_eq!(ArchivedRecords::<Note>::TAG, archived_tag::<Note>());
+/// ```
+///
+/// A structure over an untagged `Pod` type is not `Typed`, so only [`Mapped::open_as`] opens it:
+/// ```compile_fail
+/// use seqring_mapped::{Mapped, MappedArray};
+/// #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+/// #[repr(C)]
+/// struct Untagged([f32; 3]);
+/// let _ = MappedArray::<Untagged>::open("points.map"); // error: `MappedArray<Untagged>: Typed` is not satisfied
 /// ```
 pub trait Typed: Mapped {
     /// The type tag that files of this structure record: `T::TAG` for [`Tagged`](super::Tagged) elements, `u8`'s

@@ -445,6 +445,38 @@ mod tests {
     }
 
     #[test]
+    fn mapped_archived_open_as_reads_a_renamed_type() {
+        #[derive(rkyv::Archive, rkyv::Serialize)]
+        struct Old(String);
+        impl Archivable for Old {
+            const TYPE_NAME: &'static str = "test::Old/v1";
+        }
+        #[derive(rkyv::Archive, rkyv::Serialize)]
+        struct New(String);
+        impl Archivable for New {
+            const TYPE_NAME: &'static str = "test::New/v1";
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r");
+        ArchivedRecords::<Old>::build([Old("a".into())], &p).unwrap();
+        assert!(matches!(
+            ArchivedRecords::<New>::open(&p),
+            Err(MappedError::WrongType { .. })
+        ));
+        let r = ArchivedRecords::<New>::open_as(&p, archived_tag::<Old>()).unwrap();
+        assert_eq!(r.get(0).unwrap().unwrap().0, "a");
+        r.verify().unwrap();
+        assert!(matches!(
+            ArchivedRecords::<New>::open_as(&p, TypeTag::with_schema::<u64>(1)),
+            Err(MappedError::UnsupportedType { .. })
+        ));
+        let m = ArchivedIdMap::<u64, Old>::build([(1u64, Old("b".into()))], dir.path().join("m")).unwrap();
+        drop(m);
+        let m = ArchivedIdMap::<u64, New>::open_as(dir.path().join("m"), archived_tag::<Old>()).unwrap();
+        assert_eq!(m.get(&1).unwrap().unwrap().0, "b");
+    }
+
+    #[test]
     fn mapped_rkyv_version_matches_the_lock_file() {
         // RKYV_VERSION is written into files; it must follow the rkyv that is linked.
         let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock")).unwrap();
