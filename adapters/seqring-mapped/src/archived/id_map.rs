@@ -3,12 +3,12 @@
 use super::*;
 
 /// A read-only map from keys to rkyv archives of `T`, mapped from a file or held as an in-memory image. `K` is
-/// `u64`, `str`, [`HashedStr`](super::HashedStr) or [`ByArchive<K>`](super::ByArchive); the index, multi-maps and
+/// `u64`, `str`, [`HashedStr`](crate::HashedStr) or [`ByArchive<K>`](crate::ByArchive); the index, multi-maps and
 /// the approximate map are those of [`IdMap`].
 ///
 /// # Examples
 /// ```
-/// use seqring_mapped::{Archivable, ArchivedIdMap};
+/// use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
 ///
 /// #[derive(rkyv::Archive, rkyv::Serialize)]
 /// struct Animal {
@@ -46,6 +46,22 @@ impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMap<K, T> {
     /// # Errors
     /// [`MappedError::DuplicateKey`] if a key repeats, [`MappedError::Serialize`] if rkyv fails on a value,
     /// [`MappedError::Io`] on any file error (nothing is left at `path` then).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// let dir = tempfile::tempdir()?;
+    /// let m = ArchivedIdMap::<str, Animal>::build([("m1", animal(3)), ("m2", animal(4))], dir.path().join("a.map"))?;
+    /// assert_eq!(m.get("m2")?.unwrap().cage, 4);
+    /// assert!(ArchivedIdMap::<str, Animal>::build([("m1", animal(1)), ("m1", animal(2))], dir.path().join("d.map")).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build<I, Q, R>(items: I, path: impl AsRef<Path>) -> Result<ArchivedIdMap<K, T>, MappedError>
     where
         I: IntoIterator<Item = (Q, R)>,
@@ -59,6 +75,21 @@ impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMap<K, T> {
     ///
     /// # Errors
     /// [`MappedError::DuplicateKey`] or [`MappedError::Serialize`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// let m = ArchivedIdMap::<u64, Animal>::build_in_memory([(17u64, animal(3))])?;
+    /// assert_eq!(m.get(&17)?.unwrap().genotype, "wt");
+    /// assert!(m.into_image().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build_in_memory<I, Q, R>(items: I) -> Result<ArchivedIdMap<K, T>, MappedError>
     where
         I: IntoIterator<Item = (Q, R)>,
@@ -69,71 +100,47 @@ impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMap<K, T> {
     }
 
     /// A builder for a new file at `path` (multi-map, index, values one by one).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// let dir = tempfile::tempdir()?;
+    /// let mut b = ArchivedIdMap::<str, Animal>::builder(dir.path().join("a.map")).multi(true);
+    /// b.insert("cage-3", &animal(3))?;
+    /// b.insert("cage-3", &animal(3))?;
+    /// assert_eq!(b.finish()?.get_all("cage-3").len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn builder(path: impl AsRef<Path>) -> ArchivedIdMapBuilder<K, T> {
         ArchivedIdMapBuilder::new(Target::File(path.as_ref().to_owned()))
     }
 
     /// A builder of an in-memory image.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// let mut b = ArchivedIdMap::<u64, Animal>::builder_in_memory();
+    /// b.insert(&1, &animal(9))?;
+    /// let m = b.finish()?;
+    /// assert_eq!(m.path(), std::path::Path::new(seqring_mapped::MEMORY_LABEL));
+    /// assert_eq!(m.get(&1)?.unwrap().cage, 9);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn builder_in_memory() -> ArchivedIdMapBuilder<K, T> {
         ArchivedIdMapBuilder::new(Target::Memory)
-    }
-
-    /// Maps the file at `path` read-only after the O(1) checks of [`ArchivedRecords::open`] and
-    /// [`IdMap::open`](super::IdMap::open).
-    ///
-    /// # Errors
-    /// Those of [`ArchivedRecords::open`], and [`MappedError::WrongKeys`] if the keys are not of kind `K`.
-    pub fn open(path: impl AsRef<Path>) -> Result<ArchivedIdMap<K, T>, MappedError> {
-        Self::from_file(MappedFile::open(path.as_ref(), &[FileKind::ArchivedIdMap])?)
-    }
-
-    /// [`open`](Self::open) followed by [`verify`](Self::verify).
-    ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn open_verified(path: impl AsRef<Path>) -> Result<ArchivedIdMap<K, T>, MappedError> {
-        let m = Self::open(path)?;
-        m.verify()?;
-        Ok(m)
-    }
-
-    /// Reads an in-memory image without copying, after the O(1) checks of [`open`](Self::open).
-    ///
-    /// # Errors
-    /// As [`open`](Self::open).
-    pub fn from_image(image: AlignedVec<MAX_ALIGN>) -> Result<ArchivedIdMap<K, T>, MappedError> {
-        Self::from_file(MappedFile::from_memory(image, &[FileKind::ArchivedIdMap])?)
-    }
-
-    /// Copies `bytes` into an aligned image, then [`from_image`](Self::from_image) and [`verify`](Self::verify).
-    ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn from_bytes(bytes: &[u8]) -> Result<ArchivedIdMap<K, T>, MappedError> {
-        let m = Self::from_image(aligned_copy(bytes))?;
-        m.verify()?;
-        Ok(m)
-    }
-
-    fn from_file(file: MappedFile) -> Result<ArchivedIdMap<K, T>, MappedError> {
-        check_format::<T>(&file)?;
-        Ok(ArchivedIdMap {
-            map: IdMap::from_file(file)?,
-            verified: Verified::default(),
-            _t: PhantomData,
-        })
-    }
-
-    /// Checks the whole index as [`IdMap::verify`](super::IdMap::verify) does, then every archive as
-    /// [`ArchivedRecords::verify`] does; afterwards lookups skip their validation.
-    ///
-    /// # Errors
-    /// [`MappedError::SectionChecksum`], [`MappedError::Corrupt`] or [`MappedError::InvalidRecord`].
-    pub fn verify(&self) -> Result<(), MappedError> {
-        self.map.verify()?;
-        verify_archives::<T>(self.map.file(), self.map.record_count())?;
-        self.verified.set();
-        Ok(())
     }
 
     #[inline]
@@ -152,6 +159,21 @@ impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMap<K, T> {
     ///
     /// # Errors
     /// As [`ArchivedRecords::get`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// let m = ArchivedIdMap::<str, Animal>::build_in_memory([("m1", animal(3))])?;
+    /// assert_eq!(m.get("m1")?.map(|a| a.cage.to_native()), Some(3));
+    /// assert!(m.get("m9")?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
     pub fn get(&self, key: &K::Query) -> Result<Option<&T::Archived>, MappedError> {
         let r = self.map.find_range(key);
@@ -162,6 +184,22 @@ impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMap<K, T> {
     }
 
     /// All values of `key` in insertion order (none if absent), each validated as by [`get`](Self::get).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// let m = ArchivedIdMap::<u64, Animal>::builder_in_memory().multi(true).build([(1u64, animal(3)), (1, animal(4))])?;
+    /// let cages = m.get_all(&1).map(|a| a.map(|a| a.cage.to_native())).collect::<Result<Vec<_>, _>>()?;
+    /// assert_eq!(cages, [3, 4]);
+    /// assert_eq!(m.get_all(&2).len(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_all(&self, key: &K::Query) -> impl ExactSizeIterator<Item = Result<&T::Archived, MappedError>> + '_ {
         self.map.find_range(key).map(move |i| self.record(i))
     }
@@ -170,6 +208,23 @@ impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMap<K, T> {
     ///
     /// # Safety
     /// As [`ArchivedRecords::get_unchecked`]: the map passed [`verify`](Self::verify) and is unchanged since.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// let m = ArchivedIdMap::<str, Animal>::build_in_memory([("m1", animal(3))])?;
+    /// m.verify()?;
+    /// // SAFETY: `verify` validated every record, and the image cannot change.
+    /// assert_eq!(unsafe { m.get_unchecked("m1") }.map(|a| a.cage.to_native()), Some(3));
+    /// assert!(unsafe { m.get_unchecked("m2") }.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
     pub unsafe fn get_unchecked(&self, key: &K::Query) -> Option<&T::Archived> {
         let r = self.map.find_range(key);
@@ -179,12 +234,47 @@ impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMap<K, T> {
     }
 
     /// Whether `key` has a value.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// let m = ArchivedIdMap::<str, Animal>::build_in_memory([("m1", animal(3))])?;
+    /// assert!(m.contains_key("m1") && !m.contains_key("m2"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn contains_key(&self, key: &K::Query) -> bool {
         !self.map.find_range(key).is_empty()
     }
 
     /// Every key with the positions of its values in file order (see [`IdMap::iter`](super::IdMap::iter) for what
     /// keys come back as); read a value with [`value_at`](Self::value_at).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// let m = ArchivedIdMap::<str, Animal>::build_in_memory([("m1", animal(3)), ("m2", animal(4))])?;
+    /// let mut cages = Vec::new();
+    /// for (key, positions) in m.keys() {
+    ///     for i in positions {
+    ///         cages.push((key.to_string(), m.value_at(i)?.unwrap().cage.to_native()));
+    ///     }
+    /// }
+    /// cages.sort();
+    /// assert_eq!(cages, [("m1".to_string(), 3), ("m2".to_string(), 4)]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn keys(&self) -> impl Iterator<Item = (K::Stored<'_>, Range<usize>)> + '_ {
         self.map.key_ranges()
     }
@@ -193,6 +283,21 @@ impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMap<K, T> {
     ///
     /// # Errors
     /// As [`ArchivedRecords::get`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// let m = ArchivedIdMap::<u64, Animal>::build_in_memory([(5u64, animal(3))])?;
+    /// assert_eq!(m.value_at(0)?.unwrap().cage, 3);
+    /// assert!(m.value_at(1)?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn value_at(&self, i: usize) -> Result<Option<&T::Archived>, MappedError> {
         if i >= self.map.record_count() {
             return Ok(None);
@@ -201,48 +306,198 @@ impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMap<K, T> {
     }
 
     /// The number of distinct keys.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// let m = ArchivedIdMap::<u64, Animal>::builder_in_memory().multi(true).build([(1u64, animal(1)), (1, animal(2))])?;
+    /// assert_eq!((m.len(), m.record_count()), (1, 2));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.map.len()
     }
 
     /// Whether the map has no keys.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// assert!(ArchivedIdMap::<u64, Animal>::build_in_memory(Vec::<(u64, Animal)>::new())?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
 
     /// The number of values (equal to [`len`](Self::len) for a plain map).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// let m = ArchivedIdMap::<u64, Animal>::build_in_memory([(1u64, animal(1)), (2, animal(2))])?;
+    /// assert_eq!(m.record_count(), m.len());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn record_count(&self) -> usize {
         self.map.record_count()
     }
 
     /// Whether the map was built as a multi-map.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// let m = ArchivedIdMap::<u64, Animal>::builder_in_memory().multi(true).build([(1u64, animal(1))])?;
+    /// assert!(m.is_multi());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_multi(&self) -> bool {
         self.map.is_multi()
     }
 
     /// The index the map uses.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// use seqring_mapped::IndexKind;
+    /// let m = ArchivedIdMap::<u64, Animal>::builder_in_memory().index(IndexKind::Sorted).build([(1u64, animal(1))])?;
+    /// assert_eq!(m.index_kind(), IndexKind::Sorted);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn index_kind(&self) -> IndexKind {
         self.map.index_kind()
     }
 
     /// Whether [`verify`](Self::verify) has succeeded on this handle.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// let m = ArchivedIdMap::<u64, Animal>::build_in_memory([(1u64, animal(1))])?;
+    /// assert!(!m.is_verified());
+    /// m.verify()?;
+    /// assert!(m.is_verified());
+    /// // `from_bytes` verifies
+    /// assert!(ArchivedIdMap::<u64, Animal>::from_bytes(m.as_bytes())?.is_verified());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_verified(&self) -> bool {
         self.verified.get()
     }
 
-    /// The path the map was opened from ([`MEMORY_LABEL`](super::MEMORY_LABEL) for an image).
-    pub fn path(&self) -> &Path {
-        self.map.path()
-    }
-
     /// The whole file or image, header included.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// let dir = tempfile::tempdir()?;
+    /// let m = ArchivedIdMap::<u64, Animal>::build_in_memory([(1u64, animal(1))])?;
+    /// std::fs::write(dir.path().join("a.map"), m.as_bytes())?;
+    /// assert_eq!(ArchivedIdMap::<u64, Animal>::open(dir.path().join("a.map"))?.get(&1)?.unwrap().cage, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         self.map.file().bytes()
     }
 
     /// The in-memory image (`None` for a mapped file).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// let m = ArchivedIdMap::<u64, Animal>::build_in_memory([(1u64, animal(1))])?;
+    /// let image = m.into_image().expect("built in memory");
+    /// assert_eq!(ArchivedIdMap::<u64, Animal>::from_image(image)?.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_image(self) -> Option<AlignedVec<MAX_ALIGN>> {
         self.map.into_file().into_image()
+    }
+}
+
+impl<K: MapKey + ?Sized, T: Archivable> Typed for ArchivedIdMap<K, T> {
+    const TAG: TypeTag = archived_tag::<T>();
+}
+
+impl<K: MapKey + ?Sized, T: Archivable> Sealed for ArchivedIdMap<K, T> {
+    const KINDS: &'static [FileKind] = &[FileKind::ArchivedIdMap];
+
+    fn from_file(File(file): File, tag: TypeTag) -> Result<ArchivedIdMap<K, T>, MappedError> {
+        check_format::<T>(&file, tag)?;
+        Ok(ArchivedIdMap {
+            map: IdMap::from_checked_file(file)?,
+            verified: Verified::default(),
+            _t: PhantomData,
+        })
+    }
+}
+
+/// Opening (from a file or an image) and verifying (import [`Mapped`]).
+impl<K: MapKey + ?Sized, T: Archivable> Mapped for ArchivedIdMap<K, T> {
+    /// Checks the whole index as [`IdMap`]'s [`verify`](Mapped::verify) does, then every archive as
+    /// [`ArchivedRecords`]' does; afterwards lookups skip their validation.
+    ///
+    /// # Errors
+    /// [`MappedError::SectionChecksum`], [`MappedError::Corrupt`] or [`MappedError::InvalidRecord`].
+    fn verify(&self) -> Result<(), MappedError> {
+        self.map.verify()?;
+        verify_archives::<T>(self.map.file(), self.map.record_count())?;
+        self.verified.set();
+        Ok(())
+    }
+
+    fn path(&self) -> &Path {
+        self.map.path()
     }
 }
 
@@ -300,12 +555,41 @@ impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMapBuilder<K, T> {
     }
 
     /// Allows several values per key (default: a repeated key is an error).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// let m = ArchivedIdMap::<str, Animal>::builder_in_memory().multi(true).build([("a", animal(1)), ("a", animal(2))])?;
+    /// assert_eq!(m.get_all("a").len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn multi(mut self, multi: bool) -> Self {
         self.inner = self.inner.multi(multi);
         self
     }
 
     /// Chooses the index (default: [`IndexKind::default`]).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// use seqring_mapped::IndexKind;
+    /// let m = ArchivedIdMap::<str, Animal>::builder_in_memory().index(IndexKind::PerfectHash).build([("a", animal(1))])?;
+    /// assert_eq!(m.index_kind(), IndexKind::PerfectHash);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn index(mut self, index: IndexKind) -> Self {
         self.inner = self.inner.index(index);
         self
@@ -315,6 +599,22 @@ impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMapBuilder<K, T> {
     ///
     /// # Errors
     /// [`MappedError::Serialize`] if rkyv fails, [`MappedError::Io`] if spilling fails.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// use seqring_mapped::ByArchive;
+    /// let mut b = ArchivedIdMap::<ByArchive<(u32, String)>, Animal>::builder_in_memory();
+    /// b.insert(&(17, "s1".to_string()), &animal(3))?;
+    /// assert_eq!(b.finish()?.get(&(17, "s1".to_string()))?.unwrap().cage, 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn insert(&mut self, key: &K::Query, value: &T) -> Result<(), MappedError> {
         let (archive, n) = self.enc.encode(value, &self.path)?;
         self.inner.insert_with_tail(key, &n, archive)
@@ -324,6 +624,22 @@ impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMapBuilder<K, T> {
     ///
     /// # Errors
     /// As [`insert`](Self::insert) and [`finish`](Self::finish).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// let animals = vec![(1u64, animal(1)), (2, animal(2))];
+    /// // pairs by reference work too
+    /// let m = ArchivedIdMap::<u64, Animal>::builder_in_memory().build(animals.iter().map(|(k, a)| (k, a)))?;
+    /// assert_eq!(m.get(&2)?.unwrap().cage, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build<I, Q, R>(mut self, items: I) -> Result<ArchivedIdMap<K, T>, MappedError>
     where
         I: IntoIterator<Item = (Q, R)>,
@@ -340,7 +656,26 @@ impl<K: MapKey + ?Sized, T: Archivable> ArchivedIdMapBuilder<K, T> {
     ///
     /// # Errors
     /// [`MappedError::DuplicateKey`] if a key repeats in a plain map, [`MappedError::Io`] on any file error.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Animal { cage: u16, genotype: String }
+    /// # impl Archivable for Animal {
+    /// #     const TYPE_NAME: &'static str = "doc::Animal/v1";
+    /// # }
+    /// # fn animal(cage: u16) -> Animal { Animal { cage, genotype: "wt".into() } }
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("a.map");
+    /// let mut b = ArchivedIdMap::<u64, Animal>::builder(&path);
+    /// b.insert(&1, &animal(1))?;
+    /// assert!(!path.exists());
+    /// let m = b.finish()?;
+    /// assert_eq!((m.path(), m.len()), (path.as_path(), 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn finish(self) -> Result<ArchivedIdMap<K, T>, MappedError> {
-        ArchivedIdMap::from_file(self.inner.finish_file()?)
+        ArchivedIdMap::from_file(File(self.inner.finish_file()?), archived_tag::<T>())
     }
 }

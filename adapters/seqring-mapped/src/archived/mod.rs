@@ -74,9 +74,10 @@ pub use records::{ArchivedRecords, ArchivedRecordsWriter};
 
 use super::header::{Header, MappedFile, EXT_LEN, FLAG_TAILS, MAX_SECTIONS};
 use super::id_map::{AsKey, IdMap, IdMapBuilder, IndexKind, MapKey};
+use super::open::sealed::{File, Sealed};
 use super::records::{check_record_sections, records_of, tail_of, verify_record_sections, RecordSink};
 use super::writer::{FileWriter, Target};
-use super::{FileKind, MappedError, TypeTag, MAX_ALIGN};
+use super::{FileKind, Mapped, MappedError, TypeTag, Typed, MAX_ALIGN};
 use rkyv::api::high::{HighSerializer, HighValidator};
 use rkyv::bytecheck::CheckBytes;
 use rkyv::rancor;
@@ -125,17 +126,38 @@ pub trait Archivable:
 }
 
 /// The [`TypeTag`] of archives of `T`: the size and alignment of `T::Archived`, and the xxh3-64 of its name.
-pub fn archived_tag<T: Archivable>() -> TypeTag {
+///
+/// # Examples
+/// ```
+/// use seqring_mapped::{archived_tag, Archivable};
+/// #[derive(rkyv::Archive, rkyv::Serialize)]
+/// struct Pulse { t_us: i64, volts: f32 }
+/// impl Archivable for Pulse {
+///     const TYPE_NAME: &'static str = "doc::Pulse/v1";
+/// }
+/// let tag = archived_tag::<Pulse>();
+/// assert_eq!((tag.dtype, tag.size, tag.align), (None, 16, 8));
+/// assert_eq!(tag.schema, xxhash_rust::xxh3::xxh3_64(b"doc::Pulse/v1"));
+/// ```
+pub const fn archived_tag<T: Archivable>() -> TypeTag {
     TypeTag {
         dtype: None,
-        size: u32::try_from(size_of::<T::Archived>()).unwrap_or(u32::MAX),
-        align: u16::try_from(align_of::<T::Archived>()).unwrap_or(u16::MAX),
-        schema: xxhash_rust::xxh3::xxh3_64(T::TYPE_NAME.as_bytes()),
+        size: super::size_u32::<T::Archived>(),
+        align: super::align_u16::<T::Archived>(),
+        schema: xxhash_rust::const_xxh3::xxh3_64(T::TYPE_NAME.as_bytes()),
     }
 }
 
 /// The rkyv layout of the archives in a file: what must agree between the writer and the reader for archived bytes
 /// to mean the same thing. Recorded in bytes 232..248 of the header (see `docs/FORMATS.md`).
+///
+/// # Examples
+/// ```
+/// use seqring_mapped::{ArchiveFormat, RECORD_ALIGN, RKYV_VERSION};
+/// let f = ArchiveFormat::current();
+/// assert_eq!((f.rkyv, f.record_align as usize), (RKYV_VERSION, RECORD_ALIGN));
+/// assert_eq!(f.to_string(), "rkyv 0.8 (little-endian, 32-bit pointers, aligned, records aligned to 16)");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ArchiveFormat {
     /// rkyv's major and minor version.
@@ -233,8 +255,9 @@ impl fmt::Display for ArchiveFormat {
     }
 }
 
-/// The checks of `open` shared by both kinds: the archive format, then the type tag.
-fn check_format<T: Archivable>(file: &MappedFile) -> Result<(), MappedError> {
+/// The checks of `open` shared by both kinds: the archive format, then the type tag `tag`, which must describe
+/// `T::Archived` (its size and alignment; [`archived_tag`] unless the caller names another schema).
+fn check_format<T: Archivable>(file: &MappedFile, tag: TypeTag) -> Result<(), MappedError> {
     let path = file.path();
     let found = ArchiveFormat::decode(&file.header.ext).map_err(|what| MappedError::corrupt(path, what))?;
     let expected = ArchiveFormat::current();
@@ -245,11 +268,20 @@ fn check_format<T: Archivable>(file: &MappedFile) -> Result<(), MappedError> {
             found,
         });
     }
-    let tag = archived_tag::<T>();
-    if usize::from(tag.align) > RECORD_ALIGN {
+    let own = archived_tag::<T>();
+    if usize::from(own.align) > RECORD_ALIGN {
         return Err(MappedError::UnsupportedType {
             path: path.to_owned(),
-            reason: format!("archived alignment {} is above {RECORD_ALIGN}", tag.align),
+            reason: format!("archived alignment {} is above {RECORD_ALIGN}", own.align),
+        });
+    }
+    if (tag.size, tag.align) != (own.size, own.align) {
+        return Err(MappedError::UnsupportedType {
+            path: path.to_owned(),
+            reason: format!(
+                "the tag says size {} and alignment {}, but the archived type has size {} and alignment {}",
+                tag.size, tag.align, own.size, own.align
+            ),
         });
     }
     if file.header.tag != tag {
@@ -321,13 +353,6 @@ fn verify_archives<T: Archivable>(file: &MappedFile, count: usize) -> Result<(),
         checked::<T>(file, i, archive)?;
     }
     Ok(())
-}
-
-/// `bytes` copied into a 64-byte-aligned image.
-fn aligned_copy(bytes: &[u8]) -> AlignedVec<MAX_ALIGN> {
-    let mut image = AlignedVec::<MAX_ALIGN>::with_capacity(bytes.len());
-    image.extend_from_slice(bytes);
-    image
 }
 
 /// Serialises values into padded archives, reusing one buffer.
@@ -417,6 +442,38 @@ mod tests {
         shareable::<ArchivedRecords<Note>>();
         shareable::<ArchivedIdMap<str, Note>>();
         shareable::<ArchivedIdMap<super::super::ByArchive<(u8, String)>, Note>>();
+    }
+
+    #[test]
+    fn mapped_archived_open_as_reads_a_renamed_type() {
+        #[derive(rkyv::Archive, rkyv::Serialize)]
+        struct Old(String);
+        impl Archivable for Old {
+            const TYPE_NAME: &'static str = "test::Old/v1";
+        }
+        #[derive(rkyv::Archive, rkyv::Serialize)]
+        struct New(String);
+        impl Archivable for New {
+            const TYPE_NAME: &'static str = "test::New/v1";
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r");
+        ArchivedRecords::<Old>::build([Old("a".into())], &p).unwrap();
+        assert!(matches!(
+            ArchivedRecords::<New>::open(&p),
+            Err(MappedError::WrongType { .. })
+        ));
+        let r = ArchivedRecords::<New>::open_as(&p, archived_tag::<Old>()).unwrap();
+        assert_eq!(r.get(0).unwrap().unwrap().0, "a");
+        r.verify().unwrap();
+        assert!(matches!(
+            ArchivedRecords::<New>::open_as(&p, TypeTag::with_schema::<u64>(1)),
+            Err(MappedError::UnsupportedType { .. })
+        ));
+        let m = ArchivedIdMap::<u64, Old>::build([(1u64, Old("b".into()))], dir.path().join("m")).unwrap();
+        drop(m);
+        let m = ArchivedIdMap::<u64, New>::open_as(dir.path().join("m"), archived_tag::<Old>()).unwrap();
+        assert_eq!(m.get(&1).unwrap().unwrap().0, "b");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::*;
 ///
 /// # Examples
 /// ```
-/// use seqring_mapped::{Archivable, ArchivedRecords};
+/// use seqring_mapped::{Archivable, ArchivedRecords, Mapped};
 /// use std::collections::BTreeMap;
 ///
 /// #[derive(rkyv::Archive, rkyv::Serialize)]
@@ -54,6 +54,24 @@ impl<T: Archivable> ArchivedRecords<T> {
     /// # Errors
     /// [`MappedError::Io`] on any file error (nothing is left at `path` then), [`MappedError::Serialize`] if rkyv
     /// fails on a value.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedRecords, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Note { text: String, tags: Vec<u8> }
+    /// # impl Archivable for Note {
+    /// #     const TYPE_NAME: &'static str = "doc::Note/v1";
+    /// # }
+    /// # fn note(text: &str) -> Note { Note { text: text.into(), tags: vec![] } }
+    /// let dir = tempfile::tempdir()?;
+    /// let notes = ArchivedRecords::<Note>::build([note("a"), note("b")], dir.path().join("n.map"))?;
+    /// assert_eq!(notes.get(1)?.unwrap().text, "b");
+    /// // values can also be passed by reference
+    /// let again = ArchivedRecords::<Note>::build(&[note("c")], dir.path().join("c.map"))?;
+    /// assert_eq!(again.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build<I>(values: I, path: impl AsRef<Path>) -> Result<ArchivedRecords<T>, MappedError>
     where
         I: IntoIterator,
@@ -67,6 +85,24 @@ impl<T: Archivable> ArchivedRecords<T> {
     ///
     /// # Errors
     /// [`MappedError::Serialize`] if rkyv fails on a value.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedRecords, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Note { text: String, tags: Vec<u8> }
+    /// # impl Archivable for Note {
+    /// #     const TYPE_NAME: &'static str = "doc::Note/v1";
+    /// # }
+    /// # fn note(text: &str) -> Note { Note { text: text.into(), tags: vec![] } }
+    /// let image = ArchivedRecords::<Note>::build_in_memory([note("x")])?;
+    /// assert_eq!(image.get(0)?.unwrap().text, "x");
+    /// // the image is a valid file
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("n.map"), image.as_bytes())?;
+    /// assert_eq!(ArchivedRecords::<Note>::open_verified(dir.path().join("n.map"))?.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build_in_memory<I>(values: I) -> Result<ArchivedRecords<T>, MappedError>
     where
         I: IntoIterator,
@@ -79,6 +115,25 @@ impl<T: Archivable> ArchivedRecords<T> {
     ///
     /// # Errors
     /// [`MappedError::Io`] if the temporary file cannot be created.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedRecords, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Note { text: String, tags: Vec<u8> }
+    /// # impl Archivable for Note {
+    /// #     const TYPE_NAME: &'static str = "doc::Note/v1";
+    /// # }
+    /// # fn note(text: &str) -> Note { Note { text: text.into(), tags: vec![] } }
+    /// let dir = tempfile::tempdir()?;
+    /// let mut w = ArchivedRecords::<Note>::writer(dir.path().join("n.map"))?;
+    /// for i in 0..3 {
+    ///     w.push(&Note { text: format!("trial {i}"), tags: vec![i] })?;
+    /// }
+    /// let notes = w.finish()?;
+    /// assert_eq!(notes.get(2)?.unwrap().tags.as_slice(), &[2]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn writer(path: impl AsRef<Path>) -> Result<ArchivedRecordsWriter<T>, MappedError> {
         ArchivedRecordsWriter::new(Target::File(path.as_ref().to_owned()))
     }
@@ -87,80 +142,25 @@ impl<T: Archivable> ArchivedRecords<T> {
     ///
     /// # Errors
     /// None in practice (the signature matches [`writer`](Self::writer)).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedRecords, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Note { text: String, tags: Vec<u8> }
+    /// # impl Archivable for Note {
+    /// #     const TYPE_NAME: &'static str = "doc::Note/v1";
+    /// # }
+    /// # fn note(text: &str) -> Note { Note { text: text.into(), tags: vec![] } }
+    /// let mut w = ArchivedRecords::<Note>::writer_in_memory()?;
+    /// w.push(&note("kept in memory"))?;
+    /// let notes = w.finish()?;
+    /// assert_eq!(notes.path(), std::path::Path::new(seqring_mapped::MEMORY_LABEL));
+    /// assert!(notes.into_image().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn writer_in_memory() -> Result<ArchivedRecordsWriter<T>, MappedError> {
         ArchivedRecordsWriter::new(Target::Memory)
-    }
-
-    /// Maps the file at `path` read-only after the O(1) checks of the [module docs](self#validation).
-    ///
-    /// # Errors
-    /// The header errors listed at [`MappedArray::open`](super::MappedArray::open), [`MappedError::WrongKind`],
-    /// [`MappedError::IncompatibleArchive`] for another rkyv layout, [`MappedError::WrongType`] for another `T`.
-    pub fn open(path: impl AsRef<Path>) -> Result<ArchivedRecords<T>, MappedError> {
-        Self::from_file(MappedFile::open(path.as_ref(), &[FileKind::ArchivedRecords])?)
-    }
-
-    /// [`open`](Self::open) followed by [`verify`](Self::verify).
-    ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn open_verified(path: impl AsRef<Path>) -> Result<ArchivedRecords<T>, MappedError> {
-        let r = Self::open(path)?;
-        r.verify()?;
-        Ok(r)
-    }
-
-    /// Reads an image built by [`build_in_memory`](Self::build_in_memory) (or the bytes of a file) without copying,
-    /// after the O(1) checks of [`open`](Self::open). Errors name the path [`MEMORY_LABEL`](super::MEMORY_LABEL).
-    ///
-    /// # Errors
-    /// As [`open`](Self::open).
-    pub fn from_image(image: AlignedVec<MAX_ALIGN>) -> Result<ArchivedRecords<T>, MappedError> {
-        Self::from_file(MappedFile::from_memory(image, &[FileKind::ArchivedRecords])?)
-    }
-
-    /// Copies `bytes` (a file's contents received from anywhere) into an aligned image, then
-    /// [`from_image`](Self::from_image) followed by [`verify`](Self::verify): bytes from elsewhere are validated.
-    ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn from_bytes(bytes: &[u8]) -> Result<ArchivedRecords<T>, MappedError> {
-        let r = Self::from_image(aligned_copy(bytes))?;
-        r.verify()?;
-        Ok(r)
-    }
-
-    fn from_file(file: MappedFile) -> Result<ArchivedRecords<T>, MappedError> {
-        check_format::<T>(&file)?;
-        let h = &file.header;
-        if h.flags & !FLAG_TAILS != 0 || h.param0 != 0 || h.param1 != 0 {
-            return Err(MappedError::corrupt(
-                file.path(),
-                "header: unknown flags or parameters for archived records",
-            ));
-        }
-        for i in 3..MAX_SECTIONS {
-            file.expect_absent(i, "extra")?;
-        }
-        let len = check_record_sections(&file, 8)?;
-        Ok(ArchivedRecords {
-            file,
-            len,
-            verified: Verified::default(),
-            _t: PhantomData,
-        })
-    }
-
-    /// Checks every checksum, the offsets, the alignment and padding of every archive, and validates every record
-    /// with bytecheck; afterwards lookups skip their validation. Reads the whole file once.
-    ///
-    /// # Errors
-    /// [`MappedError::SectionChecksum`], [`MappedError::Corrupt`] or [`MappedError::InvalidRecord`].
-    pub fn verify(&self) -> Result<(), MappedError> {
-        verify_record_sections(&self.file)?;
-        verify_archives::<T>(&self.file, self.len)?;
-        self.verified.set();
-        Ok(())
     }
 
     /// Record `i`, validated (unless the file was verified), or `None` if `i >= len()`.
@@ -168,6 +168,22 @@ impl<T: Archivable> ArchivedRecords<T> {
     /// # Errors
     /// [`MappedError::InvalidRecord`] if the record is not a valid archive of `T`, [`MappedError::Corrupt`] if its
     /// length or offsets are out of range.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedRecords, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Note { text: String, tags: Vec<u8> }
+    /// # impl Archivable for Note {
+    /// #     const TYPE_NAME: &'static str = "doc::Note/v1";
+    /// # }
+    /// # fn note(text: &str) -> Note { Note { text: text.into(), tags: vec![] } }
+    /// let notes = ArchivedRecords::<Note>::build_in_memory([note("a")])?;
+    /// let a = notes.get(0)?.expect("one record");
+    /// assert_eq!(a.text.as_str(), "a");
+    /// assert!(notes.get(1)?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
     pub fn get(&self, i: usize) -> Result<Option<&T::Archived>, MappedError> {
         if i >= self.len {
@@ -188,6 +204,23 @@ impl<T: Archivable> ArchivedRecords<T> {
     /// Record `i` must be a valid archive of `T`: the file passed [`verify`](Self::verify) (in this or another
     /// process, or an earlier `open_verified` of the same file) and nobody has modified it in place since, which
     /// the [sharing contract](super#invariants-and-the-sharing-contract) forbids.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedRecords, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Note { text: String, tags: Vec<u8> }
+    /// # impl Archivable for Note {
+    /// #     const TYPE_NAME: &'static str = "doc::Note/v1";
+    /// # }
+    /// # fn note(text: &str) -> Note { Note { text: text.into(), tags: vec![] } }
+    /// let notes = ArchivedRecords::<Note>::build_in_memory([note("a")])?;
+    /// notes.verify()?;
+    /// // SAFETY: `verify` validated every record, and the image cannot change.
+    /// let a = unsafe { notes.get_unchecked(0) }.unwrap();
+    /// assert_eq!(a.text, "a");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
     pub unsafe fn get_unchecked(&self, i: usize) -> Option<&T::Archived> {
         let bytes = archive_of(&self.file, i, self.len)?;
@@ -196,39 +229,177 @@ impl<T: Archivable> ArchivedRecords<T> {
     }
 
     /// The records in order, each validated as by [`get`](Self::get).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedRecords, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Note { text: String, tags: Vec<u8> }
+    /// # impl Archivable for Note {
+    /// #     const TYPE_NAME: &'static str = "doc::Note/v1";
+    /// # }
+    /// # fn note(text: &str) -> Note { Note { text: text.into(), tags: vec![] } }
+    /// let notes = ArchivedRecords::<Note>::build_in_memory([note("a"), note("b")])?;
+    /// let texts = notes.iter().map(|n| n.map(|n| n.text.to_string())).collect::<Result<Vec<_>, _>>()?;
+    /// assert_eq!(texts, ["a", "b"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = Result<&T::Archived, MappedError>> + '_ {
         (0..self.len).filter_map(|i| self.get(i).transpose())
     }
 
     /// The number of records.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedRecords, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Note { text: String, tags: Vec<u8> }
+    /// # impl Archivable for Note {
+    /// #     const TYPE_NAME: &'static str = "doc::Note/v1";
+    /// # }
+    /// # fn note(text: &str) -> Note { Note { text: text.into(), tags: vec![] } }
+    /// let notes = ArchivedRecords::<Note>::build_in_memory([note("a"), note("b")])?;
+    /// assert_eq!(notes.len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether there are no records.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedRecords, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Note { text: String, tags: Vec<u8> }
+    /// # impl Archivable for Note {
+    /// #     const TYPE_NAME: &'static str = "doc::Note/v1";
+    /// # }
+    /// # fn note(text: &str) -> Note { Note { text: text.into(), tags: vec![] } }
+    /// assert!(ArchivedRecords::<Note>::build_in_memory(Vec::<Note>::new())?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Whether [`verify`](Self::verify) has succeeded on this handle.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedRecords, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Note { text: String, tags: Vec<u8> }
+    /// # impl Archivable for Note {
+    /// #     const TYPE_NAME: &'static str = "doc::Note/v1";
+    /// # }
+    /// # fn note(text: &str) -> Note { Note { text: text.into(), tags: vec![] } }
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("n.map");
+    /// ArchivedRecords::<Note>::build([note("a")], &path)?;
+    /// let notes = ArchivedRecords::<Note>::open(&path)?;
+    /// assert!(!notes.is_verified()); // each `get` validates its record
+    /// notes.verify()?;
+    /// assert!(notes.is_verified()); // now lookups skip the validation
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_verified(&self) -> bool {
         self.verified.get()
     }
 
-    /// The path the records were opened from ([`MEMORY_LABEL`](super::MEMORY_LABEL) for an image).
-    pub fn path(&self) -> &Path {
-        self.file.path()
-    }
-
     /// The whole file or image, header included: write it to a file, or send it, and read it back with
     /// [`open`](Self::open) or [`from_bytes`](Self::from_bytes).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedRecords, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Note { text: String, tags: Vec<u8> }
+    /// # impl Archivable for Note {
+    /// #     const TYPE_NAME: &'static str = "doc::Note/v1";
+    /// # }
+    /// # fn note(text: &str) -> Note { Note { text: text.into(), tags: vec![] } }
+    /// let notes = ArchivedRecords::<Note>::build_in_memory([note("a")])?;
+    /// let bytes = notes.as_bytes();
+    /// assert_eq!(&bytes[..8], b"SEQRMAP\0");
+    /// assert_eq!(ArchivedRecords::<Note>::from_bytes(bytes)?.get(0)?.unwrap().text, "a");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         self.file.bytes()
     }
 
     /// The in-memory image (`None` for a mapped file).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedRecords, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Note { text: String, tags: Vec<u8> }
+    /// # impl Archivable for Note {
+    /// #     const TYPE_NAME: &'static str = "doc::Note/v1";
+    /// # }
+    /// # fn note(text: &str) -> Note { Note { text: text.into(), tags: vec![] } }
+    /// let dir = tempfile::tempdir()?;
+    /// let in_memory = ArchivedRecords::<Note>::build_in_memory([note("a")])?;
+    /// let image = in_memory.into_image().expect("built in memory");
+    /// assert_eq!(ArchivedRecords::<Note>::from_image(image)?.len(), 1);
+    /// let on_disk = ArchivedRecords::<Note>::build([note("a")], dir.path().join("n.map"))?;
+    /// assert!(on_disk.into_image().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_image(self) -> Option<AlignedVec<MAX_ALIGN>> {
         self.file.into_image()
+    }
+}
+
+impl<T: Archivable> Typed for ArchivedRecords<T> {
+    const TAG: TypeTag = archived_tag::<T>();
+}
+
+impl<T: Archivable> Sealed for ArchivedRecords<T> {
+    const KINDS: &'static [FileKind] = &[FileKind::ArchivedRecords];
+
+    fn from_file(File(file): File, tag: TypeTag) -> Result<ArchivedRecords<T>, MappedError> {
+        check_format::<T>(&file, tag)?;
+        let h = &file.header;
+        if h.flags & !FLAG_TAILS != 0 || h.param0 != 0 || h.param1 != 0 {
+            return Err(MappedError::corrupt(
+                file.path(),
+                "header: unknown flags or parameters for archived records",
+            ));
+        }
+        for i in 3..MAX_SECTIONS {
+            file.expect_absent(i, "extra")?;
+        }
+        let len = check_record_sections(&file, 8)?;
+        Ok(ArchivedRecords {
+            file,
+            len,
+            verified: Verified::default(),
+            _t: PhantomData,
+        })
+    }
+}
+
+/// Opening (from a file or an image) and verifying (import [`Mapped`]).
+impl<T: Archivable> Mapped for ArchivedRecords<T> {
+    /// Checks every checksum, the offsets, the alignment and padding of every archive, and validates every record
+    /// with bytecheck; afterwards lookups skip their validation. Reads the whole file once.
+    ///
+    /// # Errors
+    /// [`MappedError::SectionChecksum`], [`MappedError::Corrupt`] or [`MappedError::InvalidRecord`].
+    fn verify(&self) -> Result<(), MappedError> {
+        verify_record_sections(&self.file)?;
+        verify_archives::<T>(&self.file, self.len)?;
+        self.verified.set();
+        Ok(())
+    }
+
+    fn path(&self) -> &Path {
+        self.file.path()
     }
 }
 
@@ -245,6 +416,24 @@ impl<T> fmt::Debug for ArchivedRecords<T> {
 
 /// A streaming writer of an [`ArchivedRecords`] file or image; dropping it without [`finish`](Self::finish) leaves
 /// the destination untouched.
+///
+/// # Examples
+/// ```
+/// # use seqring_mapped::{Archivable, ArchivedRecords, Mapped};
+/// # #[derive(rkyv::Archive, rkyv::Serialize)]
+/// # struct Note { text: String, tags: Vec<u8> }
+/// # impl Archivable for Note {
+/// #     const TYPE_NAME: &'static str = "doc::Note/v1";
+/// # }
+/// # fn note(text: &str) -> Note { Note { text: text.into(), tags: vec![] } }
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("n.map");
+/// let mut w = ArchivedRecords::<Note>::writer(&path)?;
+/// w.push(&note("unfinished"))?;
+/// drop(w);
+/// assert!(!path.exists());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[must_use = "nothing is written to the destination until `finish` is called"]
 pub struct ArchivedRecordsWriter<T> {
     w: FileWriter,
@@ -269,6 +458,21 @@ impl<T: Archivable> ArchivedRecordsWriter<T> {
     ///
     /// # Errors
     /// [`MappedError::Serialize`] if rkyv fails, [`MappedError::Io`] if a write fails.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedRecords, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Note { text: String, tags: Vec<u8> }
+    /// # impl Archivable for Note {
+    /// #     const TYPE_NAME: &'static str = "doc::Note/v1";
+    /// # }
+    /// # fn note(text: &str) -> Note { Note { text: text.into(), tags: vec![] } }
+    /// let mut w = ArchivedRecords::<Note>::writer_in_memory()?;
+    /// w.push(&Note { text: "t".into(), tags: vec![1, 2] })?;
+    /// assert_eq!(w.finish()?.get(0)?.unwrap().tags.len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn push(&mut self, value: &T) -> Result<(), MappedError> {
         let (archive, n) = self.enc.encode(value, self.w.path())?;
         self.sink.push(&mut self.w, &n.to_le_bytes(), archive)
@@ -289,6 +493,24 @@ impl<T: Archivable> ArchivedRecordsWriter<T> {
     ///
     /// # Errors
     /// [`MappedError::Io`] if writing, syncing, renaming or mapping fails.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring_mapped::{Archivable, ArchivedRecords, Mapped};
+    /// # #[derive(rkyv::Archive, rkyv::Serialize)]
+    /// # struct Note { text: String, tags: Vec<u8> }
+    /// # impl Archivable for Note {
+    /// #     const TYPE_NAME: &'static str = "doc::Note/v1";
+    /// # }
+    /// # fn note(text: &str) -> Note { Note { text: text.into(), tags: vec![] } }
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("n.map");
+    /// let mut w = ArchivedRecords::<Note>::writer(&path)?;
+    /// w.push(&note("a"))?;
+    /// let notes = w.finish()?;
+    /// assert_eq!((notes.path(), notes.len()), (path.as_path(), 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn finish(mut self) -> Result<ArchivedRecords<T>, MappedError> {
         let mut h = Header::new(FileKind::ArchivedRecords, archived_tag::<T>());
         h.ext = ArchiveFormat::current().encode();

@@ -62,12 +62,34 @@ impl<K: MapKey + ?Sized, T: Pod> IdMapBuilder<K, T> {
     }
 
     /// Allows several records per key (default: a repeated key is an error).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::IdMap;
+    /// let dir = tempfile::tempdir()?;
+    /// let m = IdMap::<str, u8>::builder(dir.path().join("m.map")).multi(true).build([("a", 1u8), ("a", 2)])?;
+    /// assert_eq!(m.get_all("a"), &[1, 2]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn multi(mut self, multi: bool) -> Self {
         self.multi = multi;
         self
     }
 
     /// Chooses the index (default: [`IndexKind::default`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::{IdMap, IndexKind};
+    /// let dir = tempfile::tempdir()?;
+    /// for kind in [IndexKind::Sorted, IndexKind::PerfectHash] {
+    ///     let m = IdMap::<u64, u64>::builder(dir.path().join(format!("{kind:?}.map")))
+    ///         .index(kind)
+    ///         .build((0..100u64).map(|i| (i, i * i)))?;
+    ///     assert_eq!((m.index_kind(), m.get(&9)), (kind, Some(&81)));
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn index(mut self, index: IndexKind) -> Self {
         self.index = index;
         self
@@ -93,6 +115,18 @@ impl<K: MapKey + ?Sized, T: Pod> IdMapBuilder<K, T> {
     ///
     /// # Errors
     /// [`MappedError::Io`] if spilling fails; [`MappedError::UnsupportedType`] for an unmappable `T`.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::{ByArchive, IdMap};
+    /// let dir = tempfile::tempdir()?;
+    /// let mut b = IdMap::<ByArchive<(u8, u8)>, f32>::builder(dir.path().join("m.map"));
+    /// b.insert(&(1, 2), &0.5)?;
+    /// b.insert(&(2, 1), &1.5)?;
+    /// let m = b.finish()?;
+    /// assert_eq!(m.get(&(2, 1)), Some(&1.5));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
     pub fn insert(&mut self, key: &K::Query, record: &T) -> Result<(), MappedError> {
         self.insert_with_tail(key, record, &[])
@@ -102,6 +136,17 @@ impl<K: MapKey + ?Sized, T: Pod> IdMapBuilder<K, T> {
     ///
     /// # Errors
     /// As [`insert`](Self::insert).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::IdMap;
+    /// let dir = tempfile::tempdir()?;
+    /// let mut b = IdMap::<str, u32>::builder(dir.path().join("m.map"));
+    /// b.insert_with_tail("m17", &17, "wild type".as_bytes())?;
+    /// let m = b.finish()?;
+    /// assert_eq!(m.get_with_tail("m17"), Some((&17, "wild type".as_bytes())));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn insert_with_tail(&mut self, key: &K::Query, record: &T, tail: &[u8]) -> Result<(), MappedError> {
         let target = self.target.clone();
         let st = self.pending()?;
@@ -127,6 +172,17 @@ impl<K: MapKey + ?Sized, T: Pod> IdMapBuilder<K, T> {
     ///
     /// # Errors
     /// As [`finish`](Self::finish).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::IdMap;
+    /// let dir = tempfile::tempdir()?;
+    /// let ids: Vec<u64> = vec![10, 20, 30];
+    /// // keys and records by reference or by value
+    /// let m = IdMap::<u64, u64>::builder(dir.path().join("m.map")).build(ids.iter().map(|id| (id, id / 10)))?;
+    /// assert_eq!(m.get(&30), Some(&3));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build<I, Q, R>(mut self, items: I) -> Result<IdMap<K, T>, MappedError>
     where
         I: IntoIterator<Item = (Q, R)>,
@@ -144,11 +200,30 @@ impl<K: MapKey + ?Sized, T: Pod> IdMapBuilder<K, T> {
     /// # Errors
     /// [`MappedError::DuplicateKey`] if a key repeats in a plain map, [`MappedError::Io`] on any file error
     /// (nothing is left at `path` then), [`MappedError::UnsupportedType`] for an unmappable `T`.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::{IdMap, Mapped, MappedError};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("m.map");
+    /// let mut b = IdMap::<u64, u8>::builder(&path);
+    /// b.insert(&1, &1)?;
+    /// assert!(!path.exists()); // nothing until `finish`
+    /// let m = b.finish()?;
+    /// assert_eq!(m.path(), path);
+    ///
+    /// let mut dup = IdMap::<u64, u8>::builder(dir.path().join("dup.map"));
+    /// dup.insert(&1, &1)?;
+    /// dup.insert(&1, &2)?;
+    /// assert!(matches!(dup.finish(), Err(MappedError::DuplicateKey { .. })));
+    /// assert!(!dir.path().join("dup.map").exists());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn finish(self) -> Result<IdMap<K, T>, MappedError> {
         let tag = self.tag;
         let file = self.finish_file()?;
         file.check_tag::<T>(tag)?;
-        IdMap::from_file(file)
+        IdMap::from_checked_file(file)
     }
 
     /// Writes the file (or image) and opens it, with the header checks of its kind but no tag check.

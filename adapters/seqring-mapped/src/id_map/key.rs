@@ -3,7 +3,17 @@
 
 use super::*;
 
-/// Which index an [`IdMap`] file uses; see the [module docs](self).
+/// Which index an [`IdMap`] file uses; see the [module docs](super).
+///
+/// # Examples
+/// ```
+/// use seqring_mapped::{IdMap, IndexKind};
+/// assert_eq!(IndexKind::default(), IndexKind::PerfectHash);
+/// let dir = tempfile::tempdir()?;
+/// let m = IdMap::<str, u8>::builder(dir.path().join("m.map")).index(IndexKind::Sorted).build([("a", 1u8)])?;
+/// assert_eq!(m.index_kind(), IndexKind::Sorted);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum IndexKind {
     /// Entries sorted by key hash, with a radix directory over the top hash bits.
@@ -38,6 +48,22 @@ mod sealed {
 
 /// The key type of an [`IdMap`]: `u64`, `str` (exact string keys), [`HashedStr`] (approximate string keys) or
 /// [`ByArchive<K>`] (any key type, compared through its rkyv form). Sealed.
+///
+/// # Examples
+/// ```
+/// use seqring_mapped::{ByArchive, HashedStr, IdMap, MapKey};
+/// // generic over the key type: any map's keys, however they are stored
+/// fn key_count<K: MapKey + ?Sized>(m: &IdMap<K, u8>) -> usize {
+///     m.iter().count()
+/// }
+/// let dir = tempfile::tempdir()?;
+/// let a = IdMap::<u64, u8>::build([(1u64, 1u8)], dir.path().join("a.map"))?;
+/// let b = IdMap::<str, u8>::build([("x", 1u8), ("y", 2)], dir.path().join("b.map"))?;
+/// let c = IdMap::<HashedStr, u8>::build([("x", 1u8)], dir.path().join("c.map"))?;
+/// let d = IdMap::<ByArchive<i32>, u8>::build([(-1i32, 1u8)], dir.path().join("d.map"))?;
+/// assert_eq!((key_count(&a), key_count(&b), key_count(&c), key_count(&d)), (1, 2, 1, 1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait MapKey: sealed::Sealed + 'static {
     /// What lookups take: `u64`, `str`, or the `K` of [`ByArchive<K>`].
     type Query: ?Sized;
@@ -120,7 +146,22 @@ impl MapKey for str {
 
 /// The key type of an approximate string map: only the xxh3-64 hash of each string key is stored, so the file is
 /// smaller and lookups skip the string comparison, but distinct keys with equal hashes are confused (see the
-/// [module docs](self#collisions-and-the-approximate-map)).
+/// [module docs](super#collisions-and-the-approximate-map)).
+///
+/// # Examples
+/// ```
+/// use seqring_mapped::{HashedStr, IdMap};
+/// let dir = tempfile::tempdir()?;
+/// let keys: Vec<String> = (0..1000).map(|i| format!("session-{i:04}")).collect();
+/// let exact = IdMap::<str, u32>::build(keys.iter().zip(0u32..), dir.path().join("exact.map"))?;
+/// let approx = IdMap::<HashedStr, u32>::build(keys.iter().zip(0u32..), dir.path().join("approx.map"))?;
+/// assert_eq!(approx.get("session-0042"), Some(&42));
+/// assert_eq!(approx.get("session-9999"), None); // absent: a false hit has probability n / 2^64
+/// let size = |p: &str| std::fs::metadata(dir.path().join(p)).map(|m| m.len());
+/// assert!(size("approx.map")? < size("exact.map")?); // no key bytes stored
+/// # let _ = exact;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct HashedStr;
 
@@ -201,8 +242,29 @@ where
 /// A value usable as a key of type `Q` when building an [`IdMap`]: `u64` or `&u64` for `u64` keys; anything that is
 /// `AsRef<str>` (`&str`, `String`, `&String`, `Cow<str>`, ...) for string keys; `K` or `&K` for [`ByArchive<K>`]
 /// keys.
+///
+/// # Examples
+/// ```
+/// use seqring_mapped::IdMap;
+/// use std::borrow::Cow;
+/// let dir = tempfile::tempdir()?;
+/// let owned = IdMap::<str, u8>::build([(String::from("a"), 1u8)], dir.path().join("a.map"))?;
+/// let cow = IdMap::<str, u8>::build([(Cow::Borrowed("b"), 2u8)], dir.path().join("b.map"))?;
+/// let by_ref = IdMap::<u64, u8>::build([(&7u64, 3u8)], dir.path().join("c.map"))?;
+/// assert_eq!((owned.get("a"), cow.get("b"), by_ref.get(&7)), (Some(&1), Some(&2), Some(&3)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait AsKey<Q: ?Sized> {
     /// The key.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::AsKey;
+    /// let owned = String::from("m17");
+    /// let key: &str = owned.as_key();
+    /// assert_eq!(key, "m17");
+    /// assert_eq!(*AsKey::<u64>::as_key(&&7u64), 7);
+    /// ```
     fn as_key(&self) -> &Q;
 }
 

@@ -62,9 +62,10 @@ use key::key_kind_name;
 pub use key::{AsKey, ByArchive, HashedStr, IndexKind, MapKey};
 
 use super::header::{Header, MappedFile, EXT_LEN, FLAG_MULTI, FLAG_TAILS};
+use super::open::sealed::{File, Sealed};
 use super::records::{check_record_sections, records_of, tail_of, verify_record_sections, RecordSink};
 use super::writer::{FileWriter, Spill, Target};
-use super::{FileKind, MappedError, Tagged, TypeTag, MAX_ALIGN};
+use super::{FileKind, Mapped, MappedError, Tagged, TypeTag, Typed, MAX_ALIGN};
 use bytemuck::Pod;
 use rkyv::api::high::HighSerializer;
 use rkyv::ser::allocator::ArenaHandle;
@@ -128,6 +129,20 @@ impl<K: MapKey + ?Sized, T: Tagged> IdMap<K, T> {
     /// # Errors
     /// [`MappedError::DuplicateKey`] if a key repeats, [`MappedError::Io`] on any file error (nothing is left at
     /// `path` then), [`MappedError::UnsupportedType`] for a zero-sized or over-aligned `T`.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::{IdMap, MappedError};
+    /// let dir = tempfile::tempdir()?;
+    /// // keys may be `&str`, `String`, `u64` or `&u64`; records by value or by reference
+    /// let gains = IdMap::<str, f32>::build([("left".to_string(), 0.5f32), ("right".into(), 0.75)], dir.path().join("g.map"))?;
+    /// assert_eq!(gains.get("right"), Some(&0.75));
+    /// assert!(matches!(
+    ///     IdMap::<u64, u8>::build([(1u64, 0u8), (1, 1)], dir.path().join("dup.map")),
+    ///     Err(MappedError::DuplicateKey { .. })
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build<I, Q, R>(items: I, path: impl AsRef<Path>) -> Result<IdMap<K, T>, MappedError>
     where
         I: IntoIterator<Item = (Q, R)>,
@@ -139,27 +154,20 @@ impl<K: MapKey + ?Sized, T: Tagged> IdMap<K, T> {
 
     /// A builder for a new file at `path`, to choose multi-map and index, or to add records one by one or with
     /// tails.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::{IdMap, IndexKind};
+    /// let dir = tempfile::tempdir()?;
+    /// let m = IdMap::<u64, u16>::builder(dir.path().join("m.map"))
+    ///     .multi(true)
+    ///     .index(IndexKind::Sorted)
+    ///     .build([(4u64, 1u16), (4, 2), (9, 3)])?;
+    /// assert_eq!((m.get_all(&4), m.index_kind(), m.is_multi()), (&[1u16, 2][..], IndexKind::Sorted, true));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn builder(path: impl AsRef<Path>) -> IdMapBuilder<K, T> {
         Self::builder_as(path, T::TAG)
-    }
-
-    /// Maps the file at `path` read-only after the O(1) checks of the [module docs](self#validation).
-    ///
-    /// # Errors
-    /// The errors listed at [`MappedArray::open`](super::MappedArray::open), and [`MappedError::WrongKeys`] if the
-    /// file's keys are not of kind `K`.
-    pub fn open(path: impl AsRef<Path>) -> Result<IdMap<K, T>, MappedError> {
-        Self::open_as(path, T::TAG)
-    }
-
-    /// [`open`](Self::open) followed by [`verify`](Self::verify).
-    ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn open_verified(path: impl AsRef<Path>) -> Result<IdMap<K, T>, MappedError> {
-        let m = Self::open(path)?;
-        m.verify()?;
-        Ok(m)
     }
 }
 
@@ -167,6 +175,18 @@ impl<K: MapKey + ?Sized, T: Tagged> IdMap<K, T> {
 /// (types of other crates), and the lookups.
 impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
     /// [`builder`](IdMap::builder) with an explicit record tag.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::{IdMap, Mapped, TypeTag};
+    /// let tag = TypeTag::record::<[f64; 3]>("other_crate::DVec3");
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("m.map");
+    /// IdMap::<str, [f64; 3]>::builder_as(&path, tag).build([("origin", [0.0; 3])])?;
+    /// let m = IdMap::<str, [f64; 3]>::open_as(&path, tag)?;
+    /// assert_eq!(m.get("origin"), Some(&[0.0; 3]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn builder_as(path: impl AsRef<Path>, tag: TypeTag) -> IdMapBuilder<K, T> {
         IdMapBuilder::new(
             Target::File(path.as_ref().to_owned()),
@@ -176,19 +196,9 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
         )
     }
 
-    /// [`open`](IdMap::open) with an explicit record tag, which must equal the file's.
-    ///
-    /// # Errors
-    /// As [`IdMap::open`].
-    pub fn open_as(path: impl AsRef<Path>, tag: TypeTag) -> Result<IdMap<K, T>, MappedError> {
-        let file = MappedFile::open(path.as_ref(), &[FileKind::IdMap])?;
-        file.check_tag::<T>(tag)?;
-        Self::from_file(file)
-    }
-
     /// Validates the id-map structure of `file` (O(1)), whose kind and tag the caller has checked, with `T` as
     /// the record type of sections 0-2.
-    pub(crate) fn from_file(file: MappedFile) -> Result<IdMap<K, T>, MappedError> {
+    pub(crate) fn from_checked_file(file: MappedFile) -> Result<IdMap<K, T>, MappedError> {
         let path_buf = file.path().to_owned();
         let path = path_buf.as_path();
         let h = &file.header;
@@ -298,79 +308,6 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
         Ok(map)
     }
 
-    /// Checks every section's checksum and that the index is consistent: entry offsets never decrease, a plain
-    /// map has one record per key, every non-empty entry sits exactly where a lookup of its key looks (its
-    /// perfect-hash slot, or its directory bucket in strictly increasing order), exact string keys are UTF-8 and
-    /// match their hashes, and the number of non-empty entries is the key count. After it succeeds, every key that
-    /// [`iter`](Self::iter) yields is found by [`get_all`](Self::get_all) with the same records. Reads the whole file
-    /// once.
-    ///
-    /// # Errors
-    /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].
-    pub fn verify(&self) -> Result<(), MappedError> {
-        let path = self.file.path();
-        verify_record_sections(&self.file)?;
-        self.file.verify_section(ENTRIES, "entries")?;
-        self.file.verify_section(INDEX, "index")?;
-        self.file.verify_section(KEY_BLOB, "key blob")?;
-        let w = self.file.words(ENTRIES);
-        let s = self.stride;
-        let mut nonempty = 0u64;
-        let bad = |e: usize, what: &str| MappedError::corrupt(path, format!("entry {e}: {what}"));
-        for e in 0..self.slots as usize {
-            let (Some(cur), Some(next)) = (w.get(e * s..e * s + s), w.get((e + 1) * s..(e + 2) * s)) else {
-                return Err(bad(e, "outside the entries section"));
-            };
-            if cur[1] > next[1] || (K::STORES_KEYS && cur[2] > next[2]) {
-                return Err(bad(e, "decreasing offsets"));
-            }
-            let n = next[1] - cur[1];
-            if n == 0 {
-                if matches!(self.index, Index::Sorted { .. }) {
-                    return Err(bad(e, "a sorted entry without records"));
-                }
-                continue;
-            }
-            nonempty += 1;
-            if !self.is_multi() && n > 1 {
-                return Err(bad(e, "several records in a plain map"));
-            }
-            let key = self.entry_key(w, e).ok_or_else(|| bad(e, "key out of range"))?;
-            if K::STORES_KEYS && (!K::valid_key(key) || K::hash_bytes(key) != cur[0]) {
-                return Err(bad(e, "the key is not well formed (UTF-8) or does not match its hash"));
-            }
-            match self.index {
-                Index::Sorted { bits, .. } => {
-                    if e + 1 < self.slots as usize {
-                        let next_key = self.entry_key(w, e + 1).ok_or_else(|| bad(e + 1, "key out of range"))?;
-                        if (cur[0], key) >= (next[0], next_key) {
-                            return Err(bad(e, "sorted entries out of order or repeated"));
-                        }
-                    }
-                    let d = dir_bucket(cur[0], bits) as usize;
-                    let (lo, hi) = (self.dir(d), self.dir(d + 1));
-                    if !matches!((lo, hi), (Some(lo), Some(hi)) if lo <= e as u64 && (e as u64) < hi) {
-                        return Err(bad(e, "outside its directory bucket"));
-                    }
-                }
-                Index::Phf { seed, buckets } => {
-                    let pilots: &[u16] = bytemuck::try_cast_slice(self.file.section(INDEX)).unwrap_or(&[]);
-                    let pilot = pilots.get(phf_bucket(cur[0], buckets) as usize).copied();
-                    if pilot.map(|p| phf_slot(cur[0], p, seed, self.slots)) != Some(e as u64) {
-                        return Err(bad(e, "not in the slot its pilot gives"));
-                    }
-                }
-            }
-        }
-        if nonempty != self.keys {
-            return Err(MappedError::corrupt(
-                path,
-                "the number of entries with records is not the key count",
-            ));
-        }
-        Ok(())
-    }
-
     fn dir_len(&self) -> usize {
         match self.index {
             Index::Sorted { bits, .. } => (1usize << bits) + 1,
@@ -472,6 +409,16 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
     }
 
     /// All records of `key`, in insertion order (empty if the key is absent).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::IdMap;
+    /// let dir = tempfile::tempdir()?;
+    /// let m = IdMap::<str, u32>::builder(dir.path().join("m.map")).multi(true).build([("a", 1u32), ("b", 2), ("a", 3)])?;
+    /// assert_eq!(m.get_all("a"), &[1, 3]); // insertion order
+    /// assert!(m.get_all("z").is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
     pub fn get_all(&self, key: &K::Query) -> &[T] {
         self.find(key)
@@ -481,6 +428,20 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
     }
 
     /// The first record of `key` with its tail.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::IdMap;
+    /// let dir = tempfile::tempdir()?;
+    /// let mut b = IdMap::<u64, u8>::builder(dir.path().join("m.map"));
+    /// b.insert_with_tail(&1, &10, b"ten")?;
+    /// b.insert(&2, &20)?;
+    /// let m = b.finish()?;
+    /// assert_eq!(m.get_with_tail(&1), Some((&10, &b"ten"[..])));
+    /// assert_eq!(m.get_with_tail(&2), Some((&20, &b""[..])));
+    /// assert_eq!(m.get_with_tail(&3), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_with_tail(&self, key: &K::Query) -> Option<(&T, &[u8])> {
         let r = self.range(self.find(key)?)?;
         Some((
@@ -490,6 +451,19 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
     }
 
     /// All records of `key` with their tails, in insertion order.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::IdMap;
+    /// let dir = tempfile::tempdir()?;
+    /// let mut b = IdMap::<str, u8>::builder(dir.path().join("m.map")).multi(true);
+    /// b.insert_with_tail("k", &1, b"a")?;
+    /// b.insert_with_tail("k", &2, b"bc")?;
+    /// let m = b.finish()?;
+    /// assert_eq!(m.get_all_with_tails("k").collect::<Vec<_>>(), [(&1, &b"a"[..]), (&2, &b"bc"[..])]);
+    /// assert_eq!(m.get_all_with_tails("x").count(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_all_with_tails(&self, key: &K::Query) -> impl Iterator<Item = (&T, &[u8])> + '_ {
         let r = self.find(key).and_then(|e| self.range(e)).unwrap_or(0..0);
         self.with_tails(r)
@@ -501,6 +475,16 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
     }
 
     /// Whether `key` has a record.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::{HashedStr, IdMap};
+    /// let dir = tempfile::tempdir()?;
+    /// let m = IdMap::<HashedStr, u8>::build([("m17", 1u8)], dir.path().join("m.map"))?;
+    /// assert!(m.contains_key("m17"));
+    /// assert!(!m.contains_key("m18"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn contains_key(&self, key: &K::Query) -> bool {
         !self.get_all(key).is_empty()
     }
@@ -508,6 +492,22 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
     /// Every key with its records, in file order (hash order for the sorted index, slot order for the perfect
     /// hash). Keys come back as `u64`, `&str`, or for [`HashedStr`] maps as their 64-bit hash. Corrupt entries
     /// are skipped.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::{HashedStr, IdMap};
+    /// let dir = tempfile::tempdir()?;
+    /// let m = IdMap::<u64, u8>::builder(dir.path().join("m.map")).multi(true).build([(5u64, 1u8), (7, 2), (5, 3)])?;
+    /// let mut all: Vec<(u64, Vec<u8>)> = m.iter().map(|(k, r)| (k, r.to_vec())).collect();
+    /// all.sort();
+    /// assert_eq!(all, [(5, vec![1, 3]), (7, vec![2])]);
+    /// // string maps yield `&str`, approximate maps the 64-bit hash
+    /// let s = IdMap::<str, u8>::build([("a", 1u8)], dir.path().join("s.map"))?;
+    /// assert_eq!(s.iter().next(), Some(("a", &[1u8][..])));
+    /// let h = IdMap::<HashedStr, u8>::build([("a", 1u8)], dir.path().join("h.map"))?;
+    /// assert_eq!(h.iter().next().map(|(k, _)| k), Some(xxhash_rust::xxh3::xxh3_64(b"a")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = (K::Stored<'_>, &[T])> + '_ {
         let recs = records_of::<T>(&self.file);
         self.key_ranges().filter_map(move |(k, r)| Some((k, recs.get(r)?)))
@@ -542,45 +542,204 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
     }
 
     /// All records, grouped by key in file order.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::IdMap;
+    /// let dir = tempfile::tempdir()?;
+    /// let m = IdMap::<u64, u32>::build([(1u64, 10u32), (2, 20)], dir.path().join("m.map"))?;
+    /// let mut all = m.records().to_vec(); // in file order, which is not insertion order
+    /// all.sort();
+    /// assert_eq!(all, [10, 20]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn records(&self) -> &[T] {
         records_of(&self.file)
     }
 
     /// The number of distinct keys.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::IdMap;
+    /// let dir = tempfile::tempdir()?;
+    /// let m = IdMap::<u64, u8>::builder(dir.path().join("m.map")).multi(true).build([(1u64, 0u8), (1, 1), (2, 2)])?;
+    /// assert_eq!((m.len(), m.record_count()), (2, 3));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.keys as usize
     }
 
     /// Whether the map has no keys.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::IdMap;
+    /// let dir = tempfile::tempdir()?;
+    /// let m = IdMap::<str, u8>::build(Vec::<(&str, u8)>::new(), dir.path().join("m.map"))?;
+    /// assert!(m.is_empty());
+    /// assert_eq!(m.get("a"), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.keys == 0
     }
 
     /// The number of records (equal to [`len`](Self::len) for a plain map).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::IdMap;
+    /// let dir = tempfile::tempdir()?;
+    /// let m = IdMap::<str, u8>::builder(dir.path().join("m.map")).multi(true).build([("a", 1u8), ("a", 2)])?;
+    /// assert_eq!((m.record_count(), m.len()), (2, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn record_count(&self) -> usize {
         self.records
     }
 
     /// Whether the file was built as a multi-map.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::IdMap;
+    /// let dir = tempfile::tempdir()?;
+    /// let plain = IdMap::<u64, u8>::build([(1u64, 1u8)], dir.path().join("p.map"))?;
+    /// let multi = IdMap::<u64, u8>::builder(dir.path().join("m.map")).multi(true).build([(1u64, 1u8)])?;
+    /// assert_eq!((plain.is_multi(), multi.is_multi()), (false, true));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_multi(&self) -> bool {
         self.file.header.flags & FLAG_MULTI != 0
     }
 
     /// Whether records carry tails.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::IdMap;
+    /// let dir = tempfile::tempdir()?;
+    /// let mut b = IdMap::<u64, u8>::builder(dir.path().join("m.map"));
+    /// b.insert_with_tail(&1, &1, b"t")?;
+    /// assert!(b.finish()?.has_tails());
+    /// assert!(!IdMap::<u64, u8>::build([(1u64, 1u8)], dir.path().join("n.map"))?.has_tails());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn has_tails(&self) -> bool {
         self.file.header.flags & FLAG_TAILS != 0
     }
 
     /// The index the file uses (the requested one, unless the build fell back to [`IndexKind::Sorted`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::{IdMap, IndexKind};
+    /// let dir = tempfile::tempdir()?;
+    /// let m = IdMap::<u64, u8>::build([(1u64, 1u8)], dir.path().join("m.map"))?;
+    /// assert_eq!(m.index_kind(), IndexKind::default());
+    /// let s = IdMap::<u64, u8>::builder(dir.path().join("s.map")).index(IndexKind::Sorted).build([(1u64, 1u8)])?;
+    /// assert_eq!(s.index_kind(), IndexKind::Sorted);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn index_kind(&self) -> IndexKind {
         match self.index {
             Index::Sorted { .. } => IndexKind::Sorted,
             Index::Phf { .. } => IndexKind::PerfectHash,
         }
     }
+}
 
-    /// The path the map was opened from.
-    pub fn path(&self) -> &Path {
+impl<K: MapKey + ?Sized, T: Tagged> Typed for IdMap<K, T> {
+    const TAG: TypeTag = T::TAG;
+}
+
+impl<K: MapKey + ?Sized, T: Pod> Sealed for IdMap<K, T> {
+    const KINDS: &'static [FileKind] = &[FileKind::IdMap];
+
+    fn from_file(File(file): File, tag: TypeTag) -> Result<IdMap<K, T>, MappedError> {
+        file.check_tag::<T>(tag)?;
+        Self::from_checked_file(file)
+    }
+}
+
+/// Opening and verifying (import [`Mapped`]).
+impl<K: MapKey + ?Sized, T: Pod> Mapped for IdMap<K, T> {
+    /// Checks every section's checksum and that the index is consistent: entry offsets never decrease, a plain
+    /// map has one record per key, every non-empty entry sits exactly where a lookup of its key looks (its
+    /// perfect-hash slot, or its directory bucket in strictly increasing order), exact string keys are UTF-8 and
+    /// match their hashes, and the number of non-empty entries is the key count. After it succeeds, every key that
+    /// [`iter`](Self::iter) yields is found by [`get_all`](Self::get_all) with the same records. Reads the whole file
+    /// once.
+    ///
+    /// # Errors
+    /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].
+    fn verify(&self) -> Result<(), MappedError> {
+        let path = self.file.path();
+        verify_record_sections(&self.file)?;
+        self.file.verify_section(ENTRIES, "entries")?;
+        self.file.verify_section(INDEX, "index")?;
+        self.file.verify_section(KEY_BLOB, "key blob")?;
+        let w = self.file.words(ENTRIES);
+        let s = self.stride;
+        let mut nonempty = 0u64;
+        let bad = |e: usize, what: &str| MappedError::corrupt(path, format!("entry {e}: {what}"));
+        for e in 0..self.slots as usize {
+            let (Some(cur), Some(next)) = (w.get(e * s..e * s + s), w.get((e + 1) * s..(e + 2) * s)) else {
+                return Err(bad(e, "outside the entries section"));
+            };
+            if cur[1] > next[1] || (K::STORES_KEYS && cur[2] > next[2]) {
+                return Err(bad(e, "decreasing offsets"));
+            }
+            let n = next[1] - cur[1];
+            if n == 0 {
+                if matches!(self.index, Index::Sorted { .. }) {
+                    return Err(bad(e, "a sorted entry without records"));
+                }
+                continue;
+            }
+            nonempty += 1;
+            if !self.is_multi() && n > 1 {
+                return Err(bad(e, "several records in a plain map"));
+            }
+            let key = self.entry_key(w, e).ok_or_else(|| bad(e, "key out of range"))?;
+            if K::STORES_KEYS && (!K::valid_key(key) || K::hash_bytes(key) != cur[0]) {
+                return Err(bad(e, "the key is not well formed (UTF-8) or does not match its hash"));
+            }
+            match self.index {
+                Index::Sorted { bits, .. } => {
+                    if e + 1 < self.slots as usize {
+                        let next_key = self.entry_key(w, e + 1).ok_or_else(|| bad(e + 1, "key out of range"))?;
+                        if (cur[0], key) >= (next[0], next_key) {
+                            return Err(bad(e, "sorted entries out of order or repeated"));
+                        }
+                    }
+                    let d = dir_bucket(cur[0], bits) as usize;
+                    let (lo, hi) = (self.dir(d), self.dir(d + 1));
+                    if !matches!((lo, hi), (Some(lo), Some(hi)) if lo <= e as u64 && (e as u64) < hi) {
+                        return Err(bad(e, "outside its directory bucket"));
+                    }
+                }
+                Index::Phf { seed, buckets } => {
+                    let pilots: &[u16] = bytemuck::try_cast_slice(self.file.section(INDEX)).unwrap_or(&[]);
+                    let pilot = pilots.get(phf_bucket(cur[0], buckets) as usize).copied();
+                    if pilot.map(|p| phf_slot(cur[0], p, seed, self.slots)) != Some(e as u64) {
+                        return Err(bad(e, "not in the slot its pilot gives"));
+                    }
+                }
+            }
+        }
+        if nonempty != self.keys {
+            return Err(MappedError::corrupt(
+                path,
+                "the number of entries with records is not the key count",
+            ));
+        }
+        Ok(())
+    }
+
+    fn path(&self) -> &Path {
         self.file.path()
     }
 }
