@@ -258,7 +258,7 @@ pub(crate) fn log_error(name: &str, source_id: u8, e: LogError) -> PyErr {
 }
 
 /// An I/O error's kind, with `SeqringOSError` (an `OSError`) where no more specific class applies.
-fn os_kind(e: &std::io::Error) -> Kind {
+pub(crate) fn os_kind(e: &std::io::Error) -> Kind {
     match io_kind(e) {
         Kind::Base => Kind::Io,
         k => k,
@@ -310,7 +310,19 @@ pub(crate) fn transfer_error(e: TransferError) -> PyErr {
         TransferError::RemoveSource(d) => delete_kind(d),
         _ => Kind::Transfer,
     };
-    raise(kind, e.to_string())
+    let reason = match &e {
+        TransferError::Nested { .. } => "nested",
+        TransferError::DirtyDestination { .. } => "dirty_destination",
+        TransferError::Checksum(ChecksumError::Empty { .. }) => "nothing_to_verify",
+        TransferError::Mismatch { .. } => "mismatch",
+        _ => "io",
+    };
+    let err = raise(kind, e.to_string());
+    // Which refusal this is, for callers that word it their own way (seqring.compat).
+    Python::attach(|py| {
+        let _ = err.value(py).setattr("reason", reason);
+    });
+    err
 }
 
 /// A failed marker search as its Python exception: an unreadable tree by its I/O kind, a marker without the asked

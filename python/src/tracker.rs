@@ -5,9 +5,10 @@
 //! runs without the GIL, under the Rust tracker's lock on `{file}.lock` (the lock ataraxis's `filelock` takes), so
 //! Python threads, Python processes and ataraxis processes can update one tracker file at once.
 
-use crate::errors::{raise, tracker_error, Kind};
+use crate::errors::{config_error, file_write_error, raise, tracker_error, Kind};
 use pyo3::prelude::*;
-use seqring::tracker::{job_id, JobState, JobStatus, PipelineStatus, ProcessingTracker, StatusCounts};
+use seqring::config::ConfigError;
+use seqring::tracker::{format_tracker, job_id, JobState, JobStatus, PipelineStatus, ProcessingTracker, StatusCounts};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -204,6 +205,18 @@ impl RawTracker {
     /// Reschedules every failed job; their ids.
     fn retry_failed_jobs(&self, py: Python<'_>) -> PyResult<Vec<String>> {
         py.detach(|| self.inner.retry_failed_jobs()).map_err(tracker_error)
+    }
+
+    /// Writes the jobs, read under the lock, to the `.yaml`/`.yml` file at `path` in the tracker file's format
+    /// (ataraxis's `to_yaml`), atomically; a tracker over that file sees the same jobs.
+    fn to_yaml(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        if !matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            return Err(config_error(ConfigError::Extension { path }));
+        }
+        let jobs = py.detach(|| self.inner.jobs()).map_err(tracker_error)?;
+        let text = format_tracker(&jobs);
+        py.detach(|| seqring::processing::atomic_write(&path, text.as_bytes()))
+            .map_err(file_write_error)
     }
 
     /// The ataraxis job id of `(job_name, specifier)`.

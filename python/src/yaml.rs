@@ -284,6 +284,7 @@ pub(crate) fn yaml_dump(py: Python<'_>, path: PathBuf, value: &Bound<'_, PyAny>)
     let mut text = String::from("---\n");
     emit(&value, 0, &mut text)?;
     text.push_str("...\n");
+    py.detach(|| crate::tools::create_parent(&path))?;
     py.detach(|| atomic_write(&path, text.as_bytes()))
         .map_err(file_write_error)
 }

@@ -123,6 +123,11 @@ class ProcessingTracker:
     def __repr__(self) -> str:
         return f"ProcessingTracker({str(self.file_path)!r})"
 
+    def to_yaml(self, file_path: Union[str, "os.PathLike[str]"]) -> None:
+        """Writes the current jobs (read under the lock) to ``file_path`` (``.yaml``/``.yml``) in the tracker file's
+        format, atomically, as ataraxis's ``to_yaml``: a tracker over that file sees the same jobs."""
+        self._raw.to_yaml(Path(file_path))
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ProcessingTracker) and self.file_path == other.file_path
 

@@ -45,26 +45,58 @@ __all__ = [
 
 PathLike = Union[str, "os.PathLike[str]"]
 
+_CHECKSUM_FILE = "ax_checksum.txt"
+
+
+def _umask() -> int:
+    """The process's umask: from ``/proc`` where there is one (without changing it), else by setting and restoring
+    it."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
 
 @contextmanager
-def _buffered(file_path: PathLike, binary: bool, write: Any) -> Iterator[IO[Any]]:
+def _atomic(file_path: PathLike, binary: bool) -> Iterator[IO[Any]]:
+    path = Path(file_path)
     buffer: Union[io.BytesIO, io.StringIO] = io.BytesIO() if binary else io.StringIO()
     yield buffer
     data = buffer.getvalue()
-    write(Path(file_path), data if binary else data.encode("utf-8"))
+    tools.atomic_write(path, data if binary else data.encode("utf-8"))
+    # ataraxis gives a replaced file the default bits (seqring's own atomic_write keeps the replaced file's bits).
+    if os.name == "posix":
+        os.chmod(path, 0o666 & ~_umask())
 
 
 def atomic_write(file_path: PathLike, *, binary: bool = False) -> "contextmanager[IO[Any]]":
     """A ``with`` block whose writes replace ``file_path`` in one step when it ends (ataraxis's ``atomic_write``):
-    readers see the old file or the whole new one. Missing parent directories are created; text is UTF-8. If the
-    body raises, nothing is written."""
-    return _buffered(file_path, binary, tools.atomic_write)
+    readers see the old file or the whole new one, which carries the default permission bits (``0o666`` minus the
+    umask). Missing parent directories are created; text is UTF-8. If the body raises, nothing is written.
+
+    The body writes into memory (an ``io.StringIO`` or ``io.BytesIO``, without ``fileno()``); the contents are
+    written through seqring's :func:`seqring.tools.atomic_write` (temporary file, fsync, rename) when it ends."""
+    return _atomic(file_path, binary)
+
+
+@contextmanager
+def _direct(file_path: PathLike, binary: bool) -> Iterator[IO[Any]]:
+    path = Path(file_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb" if binary else "w", encoding=None if binary else "utf-8") as file:
+        yield file
 
 
 def direct_write(file_path: PathLike, *, binary: bool = False) -> "contextmanager[IO[Any]]":
-    """A ``with`` block whose writes become the contents of ``file_path`` when it ends (ataraxis's
-    ``direct_write``), written in place without a temporary file. Missing parent directories are created."""
-    return _buffered(file_path, binary, tools.direct_write)
+    """A ``with`` block writing ``file_path`` in place (created or truncated when it opens, as ataraxis's
+    ``direct_write``: a plain ``open``); missing parent directories are created; text is UTF-8."""
+    return _direct(file_path, binary)
 
 
 def delete_directory(directory_path: PathLike) -> None:
@@ -111,21 +143,39 @@ def transfer_directory(
     source, destination = Path(source), Path(destination)
     # Links are refused, as ataraxis refuses them (seqring's own transfer copies a link to a file as its contents).
     if source.is_symlink():
-        raise TransferError(f"Unable to transfer the source directory {source}: the path is a symbolic link.")
+        raise TransferError(
+            f"Unable to transfer the source directory {source}, as the path is a symbolic link rather than a real "
+            f"directory. Pass the directory the link resolves to."
+        )
     links = _has_links(source) if source.is_dir() else []
     if links:
         names = ", ".join(str(link.relative_to(source)) for link in links)
         raise TransferError(
-            f"Unable to transfer the source directory {source}: it contains {len(links)} symbolic link(s): {names}."
+            f"Unable to transfer the source directory {source}, as it contains {len(links)} symbolic link(s). "
+            f"Resolve the following link(s) into real data before transferring the tree: {names}."
         )
-    tools.transfer_directory(
-        source,
-        destination,
-        workers=None if num_threads < 1 else num_threads,
-        verify=verify_integrity,
-        remove_source=remove_source,
-        reset_dirty_destination=reset_dirty_destination,
-    )
+    reused_checksum = verify_integrity and (source / _CHECKSUM_FILE).is_file()
+    try:
+        tools.transfer_directory(
+            source,
+            destination,
+            workers=None if num_threads < 1 else num_threads,
+            verify=verify_integrity,
+            remove_source=remove_source,
+            reset_dirty_destination=reset_dirty_destination,
+        )
+    except TransferError as error:
+        if getattr(error, "reason", None) != "mismatch":
+            raise
+        if reused_checksum:
+            cause = (
+                f"Either the data was corrupted in transmission, or the reused '{_CHECKSUM_FILE}' file predates the "
+                f"current contents of the source. Remove that file to have this function regenerate it from the data "
+                f"actually being transferred."
+            )
+        else:
+            cause = "This indicates that the data was corrupted in transmission."
+        raise TransferError(f"{error} {cause}") from error
 
 
 def _coordinates(*arrays: npt.NDArray[Any]) -> Tuple[npt.NDArray[Any], ...]:
