@@ -208,7 +208,11 @@ pub fn transfer_directory(
     let (files, dirs) = walk(source)?;
     check_not_nested(source, destination)?;
     // Refused before the destination is touched (ataraxis's order): a verified transfer needs a file to checksum.
-    if options.verify && files.iter().all(|f| f.path.file_name() == Some(OsStr::new(CHECKSUM_FILE))) {
+    if options.verify
+        && files
+            .iter()
+            .all(|f| f.path.file_name() == Some(OsStr::new(CHECKSUM_FILE)))
+    {
         return Err(ChecksumError::Empty {
             path: source.to_path_buf(),
         }
@@ -559,12 +563,18 @@ mod tests {
             ..Default::default()
         };
         let err = transfer_directory(&src, &dst, &opts).unwrap_err();
-        assert!(matches!(err, TransferError::Checksum(ChecksumError::Empty { .. })), "{err}");
+        assert!(
+            matches!(err, TransferError::Checksum(ChecksumError::Empty { .. })),
+            "{err}"
+        );
         assert!(dst.join("stray.txt").exists());
         // A source holding only a checksum file has nothing to verify either.
         fs::write(src.join(CHECKSUM_FILE), b"0").unwrap();
         let err = transfer_directory(&src, &dst, &opts).unwrap_err();
-        assert!(matches!(err, TransferError::Checksum(ChecksumError::Empty { .. })), "{err}");
+        assert!(
+            matches!(err, TransferError::Checksum(ChecksumError::Empty { .. })),
+            "{err}"
+        );
         assert!(dst.join("stray.txt").exists());
     }
 
