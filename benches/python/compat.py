@@ -214,7 +214,10 @@ def tools(ax, quick, rounds, root, out):
         20 if quick else 500, rounds)
 
 
-def measure(backend, quick):
+SECTIONS = ("arrays", "logging", "reading", "tracking", "tools")
+
+
+def measure(backend, quick, only=SECTIONS):
     ax = importlib.import_module(backend)
     calls, rounds = (2_000, 5) if quick else (100_000, 11)
     messages, log_rounds = (1_000, 3) if quick else (20_000, 5)
@@ -223,18 +226,23 @@ def measure(backend, quick):
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        arrays(ax, calls, rounds, out)
-        if backend == "seqring.compat":
-            logging(ax, messages, log_rounds, root, out, "npy")
-            logging(ax, messages * (10 if not quick else 1), log_rounds, root, out, "segments")
-        else:
-            logging(ax, messages, log_rounds, root, out)
+        if "arrays" in only:
+            arrays(ax, calls, rounds, out)
+        if "logging" in only:
+            if backend == "seqring.compat":
+                logging(ax, messages, log_rounds, root, out, "npy")
+                logging(ax, messages * (10 if not quick else 1), log_rounds, root, out, "segments")
+            else:
+                logging(ax, messages, log_rounds, root, out)
         path = root / "1_log.npz"
         write_archive(path, archive_messages)
-        reading(ax, path, rounds, out)
-        tracking(ax, tracker_calls, rounds, root, out)
-        tools(ax, quick, rounds, root, out)
-        if backend == "seqring.compat":
+        if "reading" in only:
+            reading(ax, path, rounds, out)
+        if "tracking" in only:
+            tracking(ax, tracker_calls, rounds, root, out)
+        if "tools" in only:
+            tools(ax, quick, rounds, root, out)
+        if backend == "seqring.compat" and "arrays" in only:
             native(calls, rounds, out)
     return out
 
@@ -264,15 +272,18 @@ def main():
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--backend", default="seqring.compat", help=argparse.SUPPRESS)
     parser.add_argument("--ataraxis-python", help="the interpreter of a virtual environment with the real ataraxis")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of {SECTIONS}")
     args = parser.parse_args()
-    compat = measure(args.backend, args.quick)
+    only = tuple(args.only.split(","))
+    compat = measure(args.backend, args.quick, only)
     if args.backend != "seqring.compat":
         print(json.dumps(compat))
         return
     ataraxis = {}
     python = ataraxis_python(args.ataraxis_python)
     if python:
-        command = [python, __file__, "--backend", "ataraxis_data_structures", "--json"] + (["--quick"] * args.quick)
+        command = [python, __file__, "--backend", "ataraxis_data_structures", "--json", "--only", args.only]
+        command += ["--quick"] * args.quick
         done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
         if done.returncode != 0:
             print(done.stderr, file=sys.stderr)
