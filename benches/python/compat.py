@@ -198,11 +198,12 @@ def tools(ax, quick, rounds, root, out):
         lambda: ax.interpolate_data(xs, ys, targets, is_discrete=True), 1, rounds)
 
     tree = root / "markers"
-    for m in range(5 if quick else 50):
+    mice = 5 if quick else 50
+    for m in range(mice):
         for d in range(10):
             (tree / f"m{m}" / f"s{d}" / "raw").mkdir(parents=True)
             (tree / f"m{m}" / f"s{d}" / "raw" / "session.yaml").write_text("")
-    out["discover_marker_files (500 sessions)"] = per_call_ns(
+    out[f"discover_marker_files ({mice * 10} sessions)"] = per_call_ns(
         lambda: ax.discover_marker_files(directory=tree, marker_name="session.yaml"), 1 if quick else 20, rounds)
 
     tracker = ax.ProcessingTracker(file_path=root / "tools-tracker.yaml")
