@@ -38,6 +38,7 @@ fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(archive::find_log_archives, m)?)?;
     m.add_function(wrap_pyfunction!(archive::read_archive_message_count, m)?)?;
     m.add_class::<tracker::RawTracker>()?;
+    m.add_class::<tracker::JobRecord>()?;
     m.add_class::<tools::TransferReport>()?;
     m.add_function(wrap_pyfunction!(tools::transfer_directory, m)?)?;
     m.add_function(wrap_pyfunction!(tools::delete_directory, m)?)?;

@@ -132,7 +132,16 @@ def assemble_log_archives(
     require_onsets: bool = True,
 ) -> Dict[str, Any]: ...
 
-_JobTuple = Tuple[str, str, int, Optional[str], Optional[str], Optional[int], Optional[int]]
+class _JobRecord:
+    job_name: str
+    specifier: str
+    status: int
+    executor_id: Optional[str]
+    error_message: Optional[str]
+    started_at: Optional[int]
+    completed_at: Optional[int]
+
+_JobTuple = _JobRecord  # the name the signatures below use
 _Counts = Tuple[int, int, int, int, int]
 
 class _Tracker:

@@ -63,9 +63,12 @@ class JobState:
     completed_at: Optional[int] = None
 
 
-def _state(t: tuple) -> JobState:
-    name, specifier, status, executor_id, error_message, started_at, completed_at = t
-    return JobState(name, specifier, ProcessingStatus(status), executor_id, error_message, started_at, completed_at)
+def _state(r: Any) -> JobState:
+    """The JobState of a native job record (a copy the caller may change)."""
+    return JobState(
+        r.job_name, r.specifier, ProcessingStatus(r.status), r.executor_id, r.error_message, r.started_at,
+        r.completed_at,
+    )
 
 
 _COUNT_KEYS = ("total", "succeeded", "failed", "running", "scheduled")
