@@ -283,6 +283,17 @@ pub fn transfer_directory(
     // Walking first also checks that the source is a readable directory.
     let (files, dirs) = walk(source)?;
     check_not_nested(source, destination)?;
+    // Refused before the destination is touched (ataraxis's order): a verified transfer needs a file to checksum.
+    if options.verify
+        && files
+            .iter()
+            .all(|f| f.path.file_name() == Some(OsStr::new(CHECKSUM_FILE)))
+    {
+        return Err(ChecksumError::Empty {
+            path: source.to_path_buf(),
+        }
+        .into());
+    }
     let cleared = clear_dirty_destination(source, destination, &files, options.reset_dirty_destination)?;
     let checksum_opts = ChecksumOptions {
         workers: options.workers,
@@ -613,6 +624,34 @@ mod tests {
         let err = transfer_directory(&src, &file, &reset).unwrap_err();
         assert!(err.to_string().contains("file_dst"), "{err}");
         assert_eq!(fs::read(&file).unwrap(), b"a file");
+    }
+
+    #[test]
+    fn verified_transfer_of_nothing_refused_before_the_destination_is_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+        fs::create_dir_all(src.join("empty")).unwrap();
+        fs::create_dir_all(&dst).unwrap();
+        fs::write(dst.join("stray.txt"), b"destination data").unwrap();
+        let opts = TransferOptions {
+            verify: true,
+            reset_dirty_destination: true,
+            ..Default::default()
+        };
+        let err = transfer_directory(&src, &dst, &opts).unwrap_err();
+        assert!(
+            matches!(err, TransferError::Checksum(ChecksumError::Empty { .. })),
+            "{err}"
+        );
+        assert!(dst.join("stray.txt").exists());
+        // A source holding only a checksum file has nothing to verify either.
+        fs::write(src.join(CHECKSUM_FILE), b"0").unwrap();
+        let err = transfer_directory(&src, &dst, &opts).unwrap_err();
+        assert!(
+            matches!(err, TransferError::Checksum(ChecksumError::Empty { .. })),
+            "{err}"
+        );
+        assert!(dst.join("stray.txt").exists());
     }
 
     #[test]
