@@ -6,12 +6,12 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
 use seqring::archive::{ArchiveError, AssembleError};
 use seqring::logger::{LogError, LoggerError, OpenError, RecoverError, StartError, StopError, WriteError};
+use seqring::shared_array::SharedArrayError;
 use seqring_platform::RegionError;
 use seqring_state::config::ConfigError;
 use seqring_state::processing::{
     ChecksumError, DeleteError, InterpolateError, MarkerError, TransferError, WriteError as FileWriteError,
 };
-use seqring::shared_array::SharedArrayError;
 use seqring_state::tracker::TrackerError;
 use std::io::ErrorKind;
 
@@ -222,9 +222,11 @@ pub(crate) fn logger_error(py: Python<'_>, e: impl Into<LoggerError>) -> PyErr {
             StartError::InvalidOption(_) => Kind::InvalidOption,
             StartError::NameInUse { .. } => Kind::AlreadyExists,
             StartError::Region { source, .. } => region_kind(source),
-            StartError::Io { source, .. } | StartError::Write { source: WriteError::Io { source, .. }, .. } => {
-                io_kind(source)
-            }
+            StartError::Io { source, .. }
+            | StartError::Write {
+                source: WriteError::Io { source, .. },
+                ..
+            } => io_kind(source),
             _ => Kind::Base,
         },
         LoggerError::Open(e) => match e {

@@ -9,7 +9,9 @@
 use crate::errors::{config_error, file_write_error, raise, tracker_error, Kind};
 use pyo3::prelude::*;
 use seqring_state::config::ConfigError;
-use seqring_state::tracker::{format_tracker, job_id, JobState, JobStatus, PipelineStatus, ProcessingTracker, StatusCounts};
+use seqring_state::tracker::{
+    format_tracker, job_id, JobState, JobStatus, PipelineStatus, ProcessingTracker, StatusCounts,
+};
 use std::path::PathBuf;
 use std::time::Duration;
 
