@@ -351,6 +351,14 @@ impl<M: Memory> SeqArray<M> {
         self.mem.load(SEQUENCE_AT, Ordering::Acquire) / 2
     }
 
+    /// The sequence word now: odd while a writer holds the lock, and changed by every lock and every completed
+    /// write. For waits that watch whether writers make progress (the std layer's backoff); no wait, no copy.
+    #[inline]
+    pub fn sequence(&self) -> u64 {
+        // Relaxed: informational, as in `stall`; no data is read on its strength.
+        self.mem.load(SEQUENCE_AT, Ordering::Relaxed)
+    }
+
     /// Whether a write is in progress (or a writer died during one).
     pub fn is_locked(&self) -> bool {
         self.mem.load(SEQUENCE_AT, Ordering::Relaxed) % 2 == 1
