@@ -262,8 +262,9 @@ impl<'a> Checker<'a> {
         let before = entries.len();
         let mut b = self.clone();
         // The second half's share of the entries, by bytes of directory: a close guess at its capacity.
-        let share = (headers.left() as u64 * (headers.end() - mid) as u64
-            / (headers.end() - headers.position()).max(1) as u64) as usize;
+        // (u128: the product of a count and a byte length may pass u64; the quotient is at most the count.)
+        let share = (headers.left() as u128 * (headers.end() - mid) as u128
+            / (headers.end() - headers.position()).max(1) as u128) as usize;
         let (done_a, done_b) = rayon::join(
             || {
                 while first.position() < mid {
