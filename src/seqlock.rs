@@ -351,6 +351,14 @@ impl<M: Memory> SeqArray<M> {
         self.mem.load(SEQUENCE_AT, Ordering::Acquire) / 2
     }
 
+    /// The sequence word now: odd while a writer holds the lock, and changed by every lock and every completed
+    /// write. For waits that watch whether writers make progress (the std layer's backoff); no wait, no copy.
+    #[inline]
+    pub fn sequence(&self) -> u64 {
+        // Relaxed: informational, as in `stall`; no data is read on its strength.
+        self.mem.load(SEQUENCE_AT, Ordering::Relaxed)
+    }
+
     /// Whether a write is in progress (or a writer died during one).
     pub fn is_locked(&self) -> bool {
         self.mem.load(SEQUENCE_AT, Ordering::Relaxed) % 2 == 1
@@ -590,7 +598,7 @@ impl<M: Memory> SeqArray<M> {
     ///
     /// # Errors
     /// [`ArrayError::WriterStalled`] if another writer holds the lock beyond `patience`.
-    #[inline]
+    #[inline(always)]
     pub fn lock(&self, stamp: WriteStamp, mut patience: impl Patience) -> Result<WriteGuard<'_, M>, ArrayError> {
         let mut s = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
         loop {
@@ -862,6 +870,7 @@ impl<M: Memory> WriteGuard<'_, M> {
     }
 
     /// Records the writer's stamp in the protected block before the first change.
+    #[inline(always)]
     fn touch(&mut self) {
         if !self.dirty {
             self.dirty = true;
@@ -872,6 +881,7 @@ impl<M: Memory> WriteGuard<'_, M> {
         }
     }
 
+    #[inline(always)]
     fn check(&self, offset: usize, n: usize) -> Result<(), ArrayError> {
         match offset.checked_add(n) {
             Some(end) if end <= self.len => Ok(()),
@@ -886,6 +896,7 @@ impl<M: Memory> WriteGuard<'_, M> {
     ///
     /// # Errors
     /// [`ArrayError::OutOfBounds`] if the range passes the current data length.
+    #[inline(always)]
     pub fn write_bytes(&mut self, byte_offset: usize, src: &[u8]) -> Result<(), ArrayError> {
         self.check(byte_offset, src.len())?;
         self.touch();
@@ -898,6 +909,7 @@ impl<M: Memory> WriteGuard<'_, M> {
     ///
     /// # Errors
     /// [`ArrayError::DTypeMismatch`] or [`ArrayError::OutOfBounds`].
+    #[inline(always)]
     pub fn write_elements<T: Element>(&mut self, first: usize, src: &[T]) -> Result<(), ArrayError> {
         if T::DTYPE != self.dtype {
             return Err(ArrayError::DTypeMismatch {
@@ -942,7 +954,7 @@ impl<M: Memory> WriteGuard<'_, M> {
 }
 
 impl<M: Memory> Drop for WriteGuard<'_, M> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         let m = &self.array.mem;
         if self.full_write {

@@ -210,9 +210,91 @@ fn reading(c: &mut Criterion) {
     group.finish();
 }
 
+/// The CPU time of this process so far (every thread).
+fn process_cpu() -> Duration {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `t` is a valid, writable timespec for the call; CLOCK_PROCESS_CPUTIME_ID exists on every Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+/// A segment holding the onset and `count - 1` messages of 32 B of source 1.
+fn make_one_source(dir: &Path, count: u64) {
+    let mut w = SegmentWriter::create(dir.join("000.seg"), ONSET).unwrap();
+    let mut r = vec![0u8; align8(HEADER_LEN + 8).unwrap()];
+    encode_data(&mut r, 1, 0, &ONSET.to_le_bytes());
+    w.append_batch(&r).unwrap();
+    let mut first = 1;
+    while first < count {
+        let n = 4096.min(count - first);
+        w.append_batch(&records(1, first, n)).unwrap();
+        first += n;
+    }
+    w.finish().unwrap();
+}
+
+/// Opening an archive of 1 M entries (issue 24: ≤ 50 ms), side by side with the zip crate's directory index over
+/// the same file (what the reader used before, and most of its time), and with numpy's `np.load` listing the
+/// entries (`NpzFile.files`, Python's `zipfile` directory) when `python3` has numpy.
+fn open_large(c: &mut Criterion) {
+    const ENTRIES: u64 = 1_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    make_one_source(dir.path(), ENTRIES);
+    assemble_log_archives(dir.path(), &keep()).unwrap();
+    let path = dir.path().join("1_log.npz");
+    assert_eq!(LogArchive::open(&path).unwrap().entry_count() as u64, ENTRIES);
+    let mut group = c.benchmark_group("open_1m");
+    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group.throughput(Throughput::Elements(ENTRIES));
+    // The drop (unmapping 300 MB and freeing the index) is not part of the open.
+    group.bench_function("seqring_open", |b| {
+        b.iter_with_large_drop(|| LogArchive::open(black_box(&path)).unwrap())
+    });
+    // The same, timed by the process's CPU time (every thread's; the drop excluded): on a machine shared with
+    // other work, the part of the wall time that is this open's own.
+    group.bench_function("seqring_open_cpu_time", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let t = process_cpu();
+                let archive = LogArchive::open(black_box(&path)).unwrap();
+                total += process_cpu() - t;
+                drop(archive);
+            }
+            total
+        })
+    });
+    group.bench_function("peer_zip_crate_index", |b| {
+        b.iter_with_large_drop(|| {
+            // Over the file itself (its own reads), so that the index it returns, and its drop, are its own.
+            zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap()
+        })
+    });
+    group.finish();
+    let script = "import sys, time, numpy as np\n\
+        ts = []\n\
+        for _ in range(int(sys.argv[2])):\n\
+        \x20   t = time.perf_counter(); f = np.load(sys.argv[1]); n = len(f.files); f.close(); ts.append(time.perf_counter() - t)\n\
+        ts.sort(); print(f'{ts[len(ts) // 2] * 1e3:.1f} ms median of {len(ts)} ({n} entries)')\n";
+    match Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&path)
+        .arg("1")
+        .output()
+    {
+        Ok(out) if out.status.success() => println!(
+            "numpy np.load(...).files on the same {ENTRIES} entries: {}",
+            String::from_utf8_lossy(&out.stdout).trim()
+        ),
+        _ => println!("numpy peer skipped: python3 with numpy not found"),
+    }
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     assembly(&mut c);
     reading(&mut c);
+    open_large(&mut c);
     c.final_summary();
 }

@@ -397,3 +397,25 @@ fn message_count_reads_the_directory_alone() {
         Err(ArchiveError::Io { .. })
     ));
 }
+
+/// The zip variants of the npz_reader seed corpus (written by fuzz/gen_npz_seeds.py from its `valid` seed, issue 24):
+/// ZIP64 end records, a ZIP64 offset in a central header and an end-record comment read as the plain archive; a
+/// locator outside the file, a missing ZIP64 value and a count the directory cannot hold are zip errors.
+#[test]
+fn zip64_and_comment_variants_of_the_seed_corpus() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/npz_reader");
+    let open = |name: &str| LogArchive::from_bytes("5_log.npz", std::fs::read(dir.join(name)).unwrap());
+    let plain = open("valid").unwrap();
+    let keys = |a: &LogArchive| a.keys().map(str::to_owned).collect::<Vec<_>>();
+    for name in ["zip64_end_records", "zip64_extra_offset", "end_record_comment"] {
+        let a = open(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(keys(&a), keys(&plain), "{name}");
+        assert_eq!(a.onset_us(), plain.onset_us(), "{name}");
+        assert!(a.iter().eq(plain.iter()), "{name}");
+        a.check_crcs().unwrap();
+    }
+    for name in ["zip64_locator_outside", "zip64_extra_missing", "count_beyond_directory"] {
+        let e = open(name).unwrap_err();
+        assert!(matches!(e, ArchiveError::Zip { .. }), "{name}: {e}");
+    }
+}

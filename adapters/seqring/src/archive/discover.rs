@@ -6,12 +6,10 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use zip::ZipArchive;
-
 use super::reader::source_from_file_name;
+use super::zipdir;
 use super::{ArchiveError, ARCHIVE_SUFFIX};
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ArchiveError + '_ {
@@ -179,12 +177,15 @@ pub fn read_archive_message_count(path: impl AsRef<Path>) -> Result<usize, Archi
     // Archives are replaced whole, never modified in place (the region layer's mapped-file contract).
     let map = seqring_platform::ReadOnlyMap::of_file(&file).map_err(io(path))?;
     let bytes: &[u8] = &map;
-    let zip = ZipArchive::new(Cursor::new(bytes)).map_err(|source| ArchiveError::Zip {
+    let zip = |source| ArchiveError::Zip {
         path: path.into(),
         source,
-    })?;
-    Ok(zip
-        .file_names_raw()
-        .filter(|n| !n.ends_with(b"_00000000000000000000.npy"))
-        .count())
+    };
+    // The directory alone, walked in place (no owned index of every entry, as the zip crate builds).
+    let mut headers = zipdir::Centrals::new(bytes, zipdir::directory(bytes).map_err(zip)?);
+    let mut count = 0;
+    while let Some(central) = headers.next_header() {
+        count += usize::from(!central.map_err(zip)?.name.ends_with(b"_00000000000000000000.npy"));
+    }
+    Ok(count)
 }

@@ -20,6 +20,7 @@ mod discover;
 mod logdir;
 mod npz;
 mod reader;
+mod zipdir;
 
 use std::path::PathBuf;
 

@@ -1,8 +1,9 @@
 //! `LogArchive`: a memory-mapped log archive whose messages borrow their payloads from the map.
 //!
 //! Invariants:
-//! - [`LogArchive::open`] parses the zip directory with the `zip` crate, finds each entry's data through its local
-//!   header (`by_index_raw(i)?.data_start()`), and validates every entry once: stored, inside the file, local and
+//! - [`LogArchive::open`] walks the zip directory in place (`zipdir`: the end records, then each central header and
+//!   the local header it points to, without the `zip` crate's owned index), and validates every entry once, in the
+//!   same pass: stored, inside the file, local and
 //!   central names equal, a log-entry name, a 1-D `uint8` npy array of at least 9 bytes, the archive's source in
 //!   both the name and the data, the same timestamp in both, the onset first, no overflow of onset + elapsed.
 //! - After a successful open, every accessor is infallible and does no I/O: an index of 48 bytes per entry holds
@@ -11,16 +12,15 @@
 //!   and renamed into place, so replacing one does not disturb an open map of the old file.
 
 use std::fs::File;
-use std::io::Cursor;
 use std::ops::{Deref, Range};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use seqring_platform::ReadOnlyMap;
-use zip::{CompressionMethod, ZipArchive};
 
+use super::zipdir;
 use super::{ArchiveError, EntryName, LogMessage, ARCHIVE_SUFFIX, ONSET_TIMESTAMP};
-use crate::format::npy::u8_vector_data;
+use crate::format::npy::{u8_vector_data, u8_vector_header, NpyError, U8_VECTOR_HEADER_LEN};
 
 /// ataraxis's `PARALLEL_PROCESSING_THRESHOLD`: archives with fewer messages are not split by
 /// [`LogArchive::batches`].
@@ -43,25 +43,11 @@ impl Deref for Backing {
     }
 }
 
-/// What the zip reader says about one entry.
-struct EntryInfo<'a> {
-    /// The local header's name, or the central name (for errors) when they differ.
-    name: Result<&'a [u8], String>,
-    name_at: u64,
-    encrypted: bool,
-    compression: CompressionMethod,
-    size: u64,
-    compressed_size: u64,
-    start: Option<u64>,
-    crc: u32,
-}
-
+/// One entry of the index: 32 bytes (1 M entries index in 32 MB). The name and the start of the stored bytes are
+/// found again through the local header, which was checked at open: its name starts `name_back` bytes before the
+/// array data, and its name and extra lengths sit just before the name.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
-    /// The file offset of the entry's name in its local header.
-    name_at: usize,
-    /// The start of the entry's stored bytes (the npy header).
-    start: usize,
     /// The start of the array data: `[source][timestamp][payload]`.
     data_at: usize,
     /// The end of the array data.
@@ -70,9 +56,12 @@ struct Entry {
     ts: u64,
     /// The CRC-32 of the stored bytes, from the zip directory.
     crc: u32,
-    /// The name's length, `.npy` included.
-    name_len: u16,
+    /// `data_at` minus the offset of the entry's name in its local header; 0 only for the stand-in of a missing
+    /// optional onset, which has no name and no bytes.
+    name_back: u32,
 }
+
+const _: () = assert!(size_of::<Entry>() == 32 || size_of::<usize>() < 8);
 
 /// A log archive, memory-mapped and validated.
 ///
@@ -121,6 +110,375 @@ pub(crate) enum OnsetCheck {
     Unchecked,
     /// ataraxis's reader: an onset if the first entry has timestamp 0, else none; misnamed entries skipped.
     Optional,
+}
+
+/// The parts of a log entry's name, `.npy` required: the common `SSS_TTTTTTTTTTTTTTTTTTTT.npy` read directly, any
+/// other form through [`EntryName::parse`].
+#[inline]
+fn parse_name(name: &[u8]) -> Option<EntryName> {
+    if let Some(n) = parse_plain_name(name) {
+        return Some(n);
+    }
+    std::str::from_utf8(name)
+        .ok()
+        .filter(|n| n.ends_with(".npy"))
+        .and_then(EntryName::parse)
+}
+
+/// `SSS_TTTTTTTTTTTTTTTTTTTT.npy` (3 and 20 digits, no duplicate suffix), or `None` for any other form (which
+/// [`EntryName::parse`] then reads, or refuses). Branch-light: the digits are checked together and the timestamp is
+/// read 8 digits at a time.
+#[inline]
+fn parse_plain_name(name: &[u8]) -> Option<EntryName> {
+    let name: &[u8; 28] = name.try_into().ok()?;
+    if name[3] != b'_' || u32::from_le_bytes([name[24], name[25], name[26], name[27]]) != u32::from_le_bytes(*b".npy") {
+        return None;
+    }
+    let digits = |bytes: &[u8]| bytes.iter().fold(true, |ok, b| ok & b.is_ascii_digit());
+    if !(digits(&name[..3]) & digits(&name[4..24])) {
+        return None;
+    }
+    let source = u16::from(name[0] - b'0') * 100 + u16::from(name[1] - b'0') * 10 + u16::from(name[2] - b'0');
+    let source = u8::try_from(source).ok()?;
+    let head = name[4..8].iter().fold(0u64, |v, &b| v * 10 + u64::from(b - b'0'));
+    let mid = eight_digits(name[8..16].try_into().ok()?);
+    let low = eight_digits(name[16..24].try_into().ok()?);
+    // head < 10^4, so head × 10^16 < 10^20 fits u128; the sum is at most 10^20 − 1.
+    let timestamp = u64::try_from(u128::from(head) * 10u128.pow(16) + u128::from(mid * 100_000_000 + low)).ok()?;
+    Some(EntryName {
+        source_id: source,
+        timestamp,
+        duplicate: 0,
+    })
+}
+
+/// The value of 8 ASCII digits (checked to be digits by the caller), most significant first.
+#[inline]
+fn eight_digits(d: &[u8; 8]) -> u64 {
+    // SWAR: pairs, then quads, then the 8 (each step multiplies neighbouring lanes by 10, 100, 10^4 and adds).
+    let v = u64::from_le_bytes(*d) & 0x0F0F_0F0F_0F0F_0F0F;
+    let v = (v.wrapping_mul(10) + (v >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_FFFF_0000_FFFF;
+    (v.wrapping_mul(10_000) + (v >> 32)) & 0xFFFF_FFFF
+}
+
+/// Whether `a == b`, compared 8 bytes at a time without a call (the names and npy headers compared per entry are
+/// short).
+#[inline]
+pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (wa, ta) = a.split_at(a.len() - a.len() % 8);
+    let (wb, tb) = b.split_at(wa.len());
+    let words = wa.chunks_exact(8).zip(wb.chunks_exact(8)).fold(0u64, |acc, (x, y)| {
+        acc | (u64::from_le_bytes(x.try_into().unwrap_or_default())
+            ^ u64::from_le_bytes(y.try_into().unwrap_or_default()))
+    });
+    words == 0 && ta.iter().zip(tb).fold(true, |ok, (x, y)| ok & (x == y))
+}
+
+/// The npy check of every entry, with the canonical header of the last data length kept: messages of one source
+/// mostly have one length, so most entries are checked by one comparison with no header built.
+#[derive(Clone, Default)]
+struct NpyCheck {
+    last: Option<(usize, [u8; U8_VECTOR_HEADER_LEN])>,
+}
+
+impl NpyCheck {
+    /// As [`u8_vector_data`].
+    #[inline]
+    fn data(&mut self, array: &[u8]) -> Result<Range<usize>, NpyError> {
+        if let Some(n) = array.len().checked_sub(U8_VECTOR_HEADER_LEN) {
+            let header = match &self.last {
+                Some((len, header)) if *len == n => header,
+                _ => &self.last.insert((n, u8_vector_header(n as u64))).1,
+            };
+            if same_bytes(&array[..U8_VECTOR_HEADER_LEN], header) {
+                return Ok(U8_VECTOR_HEADER_LEN..array.len());
+            }
+        }
+        u8_vector_data(array)
+    }
+}
+
+/// Archives with at least this many entries are checked by two threads, one half of the directory each.
+const PARALLEL_CHECK_MIN: usize = 1 << 16;
+
+/// What checking one entry gives: the entry, or a stand-in for a missing optional onset and then the entry.
+enum Checked {
+    One(Entry),
+    Two(Entry, Entry),
+}
+
+/// The per-entry checks of [`LogArchive::index`], and what the first entry fixed.
+#[derive(Clone)]
+struct Checker<'a> {
+    data: &'a [u8],
+    path: &'a Path,
+    check: OnsetCheck,
+    npy: NpyCheck,
+    source_id: Option<u8>,
+    onset_us: u64,
+    has_onset: bool,
+    /// No entry has been checked yet.
+    first: bool,
+}
+
+impl<'a> Checker<'a> {
+    /// Checks the entry of `central` (a directory error is the zip's) and appends it to `entries`.
+    #[inline]
+    fn push(
+        &mut self,
+        entries: &mut Vec<Entry>,
+        central: Result<zipdir::Central<'a>, zip::result::ZipError>,
+        index: usize,
+    ) -> Result<(), ArchiveError> {
+        let central = central.map_err(|source| ArchiveError::Zip {
+            path: self.path.to_path_buf(),
+            source,
+        })?;
+        match self.entry(&central, index)? {
+            None => {}
+            Some(Checked::One(e)) => entries.push(e),
+            Some(Checked::Two(a, b)) => entries.extend([a, b]),
+        }
+        Ok(())
+    }
+
+    /// Checks the rest of `headers` in two halves at once, appending to `entries` and exhausting `headers`. The
+    /// second half starts at the first central signature past the middle of what is left; the first half must end
+    /// exactly there. If it does not (a signature inside a name), or either half meets an error, nothing is appended
+    /// and `headers` is left as it was, for the sequential check to find the first error in order.
+    fn check_halves(
+        &mut self,
+        entries: &mut Vec<Entry>,
+        headers: &mut zipdir::Centrals<'a>,
+    ) -> Result<(), ArchiveError> {
+        let Some((mut first, mut second)) = headers.split() else {
+            return Ok(());
+        };
+        let mid = second.position();
+        let before = entries.len();
+        let mut b = self.clone();
+        // The second half's share of the entries, by bytes of directory: a close guess at its capacity.
+        // (u128: the product of a count and a byte length may pass u64; the quotient is at most the count.)
+        let share = (headers.left() as u128 * (headers.end() - mid) as u128
+            / (headers.end() - headers.position()).max(1) as u128) as usize;
+        let (done_a, done_b) = rayon::join(
+            || {
+                while first.position() < mid {
+                    let Some(central) = first.next_header() else { break };
+                    self.push(entries, central, 0).ok()?;
+                }
+                (first.position() == mid).then_some(first.left())
+            },
+            || {
+                let mut out = Vec::with_capacity(share + 1);
+                while let Some(central) = second.next_header() {
+                    b.push(&mut out, central, 0).ok()?;
+                }
+                Some((out, second.parsed()))
+            },
+        );
+        // The sequential walk would parse exactly `left_a` more headers after the first half.
+        match (done_a, done_b) {
+            (Some(left_a), Some((out_b, parsed_b))) if parsed_b == left_a => entries.extend_from_slice(&out_b),
+            _ => {
+                entries.truncate(before);
+                return Ok(());
+            }
+        }
+        headers.exhaust();
+        Ok(())
+    }
+
+    /// The index record of a checked entry.
+    #[inline]
+    fn finish(
+        &self,
+        name_back: u32,
+        start: usize,
+        data_offset: usize,
+        end: usize,
+        ts: u64,
+        central: &zipdir::Central<'_>,
+    ) -> Entry {
+        let data_at = start + data_offset;
+        Entry {
+            data_at,
+            end,
+            ts,
+            crc: central.crc,
+            name_back,
+        }
+    }
+
+    /// Checks one entry; `None` for an entry skipped under [`OnsetCheck::Optional`]. The first entry checked (or its
+    /// stand-in, when an optional onset is missing) fixes the source and the onset. `index` is the entry's position,
+    /// for errors about an entry whose name is not UTF-8.
+    #[inline]
+    fn entry(&mut self, central: &zipdir::Central<'a>, index: usize) -> Result<Option<Checked>, ArchiveError> {
+        let (name_at, start) = match zipdir::local(self.data, central) {
+            Ok(found) => found,
+            Err(zipdir::LocalError::Bad(source)) => {
+                return Err(ArchiveError::ZipEntry {
+                    path: self.path.to_path_buf(),
+                    entry: std::str::from_utf8(central.name)
+                        .map_or_else(|_| format!("#{index}"), |n| n.chars().take(200).collect()),
+                    source,
+                })
+            }
+            Err(zipdir::LocalError::NameDiffers) => {
+                return Err(ArchiveError::HeaderMismatch {
+                    path: self.path.to_path_buf(),
+                    entry: shown(central.name),
+                    what: "the local file name differs",
+                })
+            }
+        };
+        let name_raw = central.name;
+        let entry = || shown(name_raw);
+        if central.flags & 1 != 0 {
+            return Err(ArchiveError::NotStored {
+                path: self.path.to_path_buf(),
+                entry: entry(),
+                what: "encrypted".into(),
+            });
+        }
+        if central.method != 0 {
+            return Err(ArchiveError::NotStored {
+                path: self.path.to_path_buf(),
+                entry: entry(),
+                what: match central.method {
+                    8 => "compressed (Deflated)".into(),
+                    m => format!("compressed (method {m})"),
+                },
+            });
+        }
+        let size = central.size;
+        if central.compressed_size != size {
+            return Err(ArchiveError::HeaderMismatch {
+                path: self.path.to_path_buf(),
+                entry: entry(),
+                what: "a stored entry's compressed and uncompressed sizes differ",
+            });
+        }
+        let start = start as u64;
+        let end = start.checked_add(size).filter(|&e| e <= self.data.len() as u64);
+        let Some(end) = end else {
+            return Err(ArchiveError::ExceedsFile {
+                path: self.path.to_path_buf(),
+                entry: entry(),
+                end: start.saturating_add(size),
+                len: self.data.len() as u64,
+            });
+        };
+        let parsed = parse_name(name_raw);
+        let Some(parsed) = parsed else {
+            if self.check == OnsetCheck::Optional {
+                return Ok(None); // ataraxis's reader skips keys that name no log entry
+            }
+            return Err(ArchiveError::BadName {
+                path: self.path.to_path_buf(),
+                entry: entry(),
+            });
+        };
+        let (start, end) = (start as usize, end as usize);
+        let array = &self.data[start..end];
+        let range = self.npy.data(array).map_err(|source| ArchiveError::NotNpy {
+            path: self.path.to_path_buf(),
+            entry: entry(),
+            source,
+        })?;
+        // The name lies at most 2 × 64 KiB (name and extra field) before the npy header; a header of 4 GiB or more
+        // is the only way past a u32.
+        let Ok(name_back) = u32::try_from(start + range.start - name_at) else {
+            return Err(ArchiveError::HeaderMismatch {
+                path: self.path.to_path_buf(),
+                entry: entry(),
+                what: "an npy header of 4 GiB or more",
+            });
+        };
+        let content = &array[range.clone()];
+        if content.len() < 9 {
+            return Err(ArchiveError::TooShort {
+                path: self.path.to_path_buf(),
+                entry: entry(),
+                len: content.len() as u64,
+            });
+        }
+        let expected = *self.source_id.get_or_insert(content[0]);
+        for found in [parsed.source_id, content[0]] {
+            if found != expected {
+                return Err(ArchiveError::SourceMismatch {
+                    path: self.path.to_path_buf(),
+                    entry: entry(),
+                    expected,
+                    found,
+                });
+            }
+        }
+        let mut ts = [0u8; 8];
+        ts.copy_from_slice(&content[1..9]);
+        let ts = u64::from_le_bytes(ts);
+        if ts != parsed.timestamp {
+            return Err(ArchiveError::TimestampMismatch {
+                path: self.path.to_path_buf(),
+                entry: entry(),
+                named: parsed.timestamp,
+                stored: ts,
+            });
+        }
+        let first = self.first;
+        if first && self.check == OnsetCheck::Unchecked {
+            // Not interpreted: the onset stays 0.
+        } else if first && self.check == OnsetCheck::Optional && ts != ONSET_TIMESTAMP {
+            // No onset entry: an empty stand-in takes index 0, and every entry is a message.
+            self.has_onset = false;
+            self.first = false;
+            let stand_in = Entry {
+                data_at: 0,
+                end: 0,
+                ts: 0,
+                crc: 0,
+                name_back: 0,
+            };
+            return Ok(Some(Checked::Two(
+                stand_in,
+                self.finish(name_back, start, range.start, end, ts, central),
+            )));
+        } else if first {
+            if ts != ONSET_TIMESTAMP {
+                return Err(ArchiveError::MissingOnset {
+                    path: self.path.to_path_buf(),
+                    reason: format!("its first entry '{}' has timestamp {ts}, not 0", entry()),
+                });
+            }
+            let Ok(onset) = <[u8; 8]>::try_from(&content[9..]) else {
+                return Err(ArchiveError::BadOnset {
+                    path: self.path.to_path_buf(),
+                    entry: entry(),
+                    len: (content.len() - 9) as u64,
+                });
+            };
+            self.onset_us = u64::from_le_bytes(onset);
+        } else if self.onset_us.checked_add(ts).is_none() {
+            return Err(ArchiveError::TimestampOverflow {
+                path: self.path.to_path_buf(),
+                entry: entry(),
+            });
+        }
+        self.first = false;
+        Ok(Some(Checked::One(self.finish(
+            name_back,
+            start,
+            range.start,
+            end,
+            ts,
+            central,
+        ))))
+    }
 }
 
 /// A name for error messages: lossy, and at most 200 characters.
@@ -205,197 +563,47 @@ impl LogArchive {
 
     fn index(path: PathBuf, bytes: Backing, expected: Option<u8>, check: OnsetCheck) -> Result<Self, ArchiveError> {
         let data: &[u8] = &bytes;
-        let file_len = data.len() as u64;
-        let mut zip = ZipArchive::new(Cursor::new(data)).map_err(|source| ArchiveError::Zip {
+        let dir = zipdir::directory(data).map_err(|source| ArchiveError::Zip {
             path: path.clone(),
             source,
         })?;
-        let count = zip.len();
-        // The zip crate parsed `count` central headers of at least 46 bytes each from this file.
-        let mut entries = Vec::with_capacity(count);
-        let mut source_id = expected;
-        let mut onset_us = 0u64;
-        let mut has_onset = true;
-        for i in 0..count {
-            let fail_name = |zip: &ZipArchive<Cursor<&[u8]>>| {
-                zip.name_for_index(i)
-                    .and_then(Result::ok)
-                    .map_or_else(|| format!("#{i}"), |n| n.chars().take(200).collect())
-            };
-            let info = zip.by_index_raw(i).map(|file| {
-                let name_at = file.header_start().saturating_add(30);
-                let central = file.name_raw();
-                // The name as stored in the local header, when it equals the central directory's.
-                let local = usize::try_from(name_at)
-                    .ok()
-                    .and_then(|at| data.get(at..at.checked_add(central.len())?))
-                    .filter(|local| *local == central)
-                    .ok_or_else(|| shown(central));
-                EntryInfo {
-                    name: local,
-                    name_at,
-                    encrypted: file.encrypted(),
-                    compression: file.compression(),
-                    size: file.size(),
-                    compressed_size: file.compressed_size(),
-                    start: file.data_start(),
-                    crc: file.crc32(),
-                }
-            });
-            let info = match info {
-                Ok(info) => info,
-                Err(source) => {
-                    let entry = fail_name(&zip);
-                    return Err(ArchiveError::ZipEntry { path, entry, source });
-                }
-            };
-            let name_raw = match info.name {
-                Ok(name) => name,
-                Err(entry) => {
-                    return Err(ArchiveError::HeaderMismatch {
-                        path,
-                        entry,
-                        what: "the local file name differs",
-                    })
-                }
-            };
-            let entry = || shown(name_raw);
-            if info.encrypted {
-                return Err(ArchiveError::NotStored {
-                    path,
-                    entry: entry(),
-                    what: "encrypted".into(),
-                });
-            }
-            if info.compression != CompressionMethod::Stored {
-                return Err(ArchiveError::NotStored {
-                    path,
-                    entry: entry(),
-                    what: format!("compressed ({})", info.compression),
-                });
-            }
-            let size = info.size;
-            if info.compressed_size != size {
-                return Err(ArchiveError::HeaderMismatch {
-                    path,
-                    entry: entry(),
-                    what: "a stored entry's compressed and uncompressed sizes differ",
-                });
-            }
-            let Some(start) = info.start else {
-                return Err(ArchiveError::HeaderMismatch {
-                    path,
-                    entry: entry(),
-                    what: "no data offset",
-                });
-            };
-            let end = start.checked_add(size).filter(|&e| e <= file_len);
-            let Some(end) = end else {
-                return Err(ArchiveError::ExceedsFile {
-                    path,
-                    entry: entry(),
-                    end: start.saturating_add(size),
-                    len: file_len,
-                });
-            };
-            let name_at = info.name_at;
-            let parsed = std::str::from_utf8(name_raw)
-                .ok()
-                .filter(|n| n.ends_with(".npy"))
-                .and_then(EntryName::parse);
-            let Some(parsed) = parsed else {
-                if check == OnsetCheck::Optional {
-                    continue; // ataraxis's reader skips keys that name no log entry
-                }
-                return Err(ArchiveError::BadName { path, entry: entry() });
-            };
-            let (start, end) = (start as usize, end as usize);
-            let array = &data[start..end];
-            let range = u8_vector_data(array).map_err(|source| ArchiveError::NotNpy {
-                path: path.clone(),
-                entry: entry(),
-                source,
-            })?;
-            let content = &array[range.clone()];
-            if content.len() < 9 {
-                return Err(ArchiveError::TooShort {
-                    path,
-                    entry: entry(),
-                    len: content.len() as u64,
-                });
-            }
-            let expected = *source_id.get_or_insert(content[0]);
-            for found in [parsed.source_id, content[0]] {
-                if found != expected {
-                    return Err(ArchiveError::SourceMismatch {
-                        path,
-                        entry: entry(),
-                        expected,
-                        found,
-                    });
-                }
-            }
-            let mut ts = [0u8; 8];
-            ts.copy_from_slice(&content[1..9]);
-            let ts = u64::from_le_bytes(ts);
-            if ts != parsed.timestamp {
-                return Err(ArchiveError::TimestampMismatch {
-                    path,
-                    entry: entry(),
-                    named: parsed.timestamp,
-                    stored: ts,
-                });
-            }
-            let first = entries.is_empty();
-            if first && check == OnsetCheck::Unchecked {
-                // Not interpreted: the onset stays 0.
-            } else if first && check == OnsetCheck::Optional && ts != ONSET_TIMESTAMP {
-                // No onset entry: an empty stand-in takes index 0, and every entry is a message.
-                has_onset = false;
-                entries.push(Entry {
-                    name_at: 0,
-                    start: 0,
-                    data_at: 0,
-                    end: 0,
-                    ts: 0,
-                    crc: 0,
-                    name_len: 0,
-                });
-            } else if first {
-                if ts != ONSET_TIMESTAMP {
-                    return Err(ArchiveError::MissingOnset {
-                        path,
-                        reason: format!("its first entry '{}' has timestamp {ts}, not 0", entry()),
-                    });
-                }
-                let Ok(onset) = <[u8; 8]>::try_from(&content[9..]) else {
-                    return Err(ArchiveError::BadOnset {
-                        path,
-                        entry: entry(),
-                        len: (content.len() - 9) as u64,
-                    });
-                };
-                onset_us = u64::from_le_bytes(onset);
-            } else if onset_us.checked_add(ts).is_none() {
-                return Err(ArchiveError::TimestampOverflow { path, entry: entry() });
-            }
-            entries.push(Entry {
-                name_at: name_at as usize,
-                start,
-                data_at: start + range.start,
-                end,
-                ts,
-                crc: info.crc,
-                name_len: name_raw.len() as u16,
-            });
+        let mut checker = Checker {
+            data,
+            path: &path,
+            check,
+            npy: NpyCheck::default(),
+            source_id: expected,
+            onset_us: 0,
+            has_onset: true,
+            first: true,
+        };
+        // `directory` checked that the central directory holds `count` headers of at least 46 bytes each.
+        let mut entries = Vec::with_capacity(dir.count);
+        let mut headers = zipdir::Centrals::new(data, dir);
+        // The first entry fixes the source and the onset; after it, each entry is checked on its own, so a large
+        // directory is checked in two halves at once.
+        while checker.first {
+            let Some(central) = headers.next_header() else { break };
+            checker.push(&mut entries, central, headers.parsed() - 1)?;
         }
+        if headers.left() >= PARALLEL_CHECK_MIN {
+            checker.check_halves(&mut entries, &mut headers)?;
+        }
+        while let Some(central) = headers.next_header() {
+            checker.push(&mut entries, central, headers.parsed() - 1)?;
+        }
+        let Checker {
+            source_id,
+            onset_us,
+            has_onset,
+            ..
+        } = checker;
         let Some(source_id) = source_id.filter(|_| !entries.is_empty()) else {
             return Err(ArchiveError::MissingOnset {
                 path,
                 reason: "it has no entries".into(),
             });
         };
-        drop(zip);
         Ok(LogArchive {
             path,
             bytes,
@@ -476,9 +684,33 @@ impl LogArchive {
         self.entries[1..].iter().map(|e| self.name(e).trim_end_matches(".npy"))
     }
 
+    /// Where `e`'s name lies: in its local header, whose name length field sits 4 bytes before the name.
+    fn name_range(&self, e: &Entry) -> Range<usize> {
+        if e.name_back == 0 {
+            return 0..0;
+        }
+        let at = e.data_at - e.name_back as usize;
+        let len = u16::from_le_bytes([self.bytes[at - 4], self.bytes[at - 3]]);
+        at..at + usize::from(len)
+    }
+
+    /// Where `e`'s stored bytes start: after its local header's name and extra field (whose length sits 2 bytes
+    /// before the name).
+    fn stored_at(&self, e: &Entry) -> usize {
+        let name = self.name_range(e);
+        if name.is_empty() {
+            return e.data_at;
+        }
+        name.end
+            + usize::from(u16::from_le_bytes([
+                self.bytes[name.start - 2],
+                self.bytes[name.start - 1],
+            ]))
+    }
+
     fn name(&self, e: &Entry) -> &str {
         // Validated as UTF-8 at open.
-        std::str::from_utf8(&self.bytes[e.name_at..e.name_at + e.name_len as usize]).unwrap_or_default()
+        std::str::from_utf8(&self.bytes[self.name_range(e)]).unwrap_or_default()
     }
 
     /// The messages named by `keys` (with or without `.npy`), in the order given, as ataraxis's
@@ -567,7 +799,7 @@ impl LogArchive {
     /// [`ArchiveError::Crc`] naming the first entry whose data does not match.
     pub fn check_crcs(&self) -> Result<(), ArchiveError> {
         for e in &self.entries {
-            if crc32fast::hash(&self.bytes[e.start..e.end]) != e.crc {
+            if crc32fast::hash(&self.bytes[self.stored_at(e)..e.end]) != e.crc {
                 return Err(ArchiveError::Crc {
                     path: self.path.clone(),
                     entry: self.name(e).to_owned(),
@@ -634,6 +866,68 @@ impl<'a> IntoIterator for &'a LogArchive {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_names_parse_as_entry_name_does() {
+        for name in [
+            "000_00000000000000000000.npy",
+            "255_18446744073709551615.npy",
+            "256_00000000000000000001.npy",
+            "007_18446744073709551616.npy",
+            "007_99999999999999999999.npy",
+            "007_00000000000000001234.npy",
+            "007_12345678901234567890.npy",
+            "0a7_00000000000000001234.npy",
+            "007_0000000000000000123x.npy",
+            "007-00000000000000001234.npy",
+            "007_00000000000000001234.npz",
+        ] {
+            let slow = EntryName::parse(name).filter(|n| n.duplicate == 0 && name.ends_with(".npy"));
+            assert_eq!(parse_plain_name(name.as_bytes()), slow, "{name}");
+        }
+        assert!(same_bytes(b"0123456789abcdefXYZ", b"0123456789abcdefXYZ"));
+        assert!(!same_bytes(b"0123456789abcdefXYZ", b"0123456789abcdefXYz"));
+        assert!(!same_bytes(b"0123456789abcdefXYZ", b"1123456789abcdefXYZ"));
+        assert!(!same_bytes(b"ab", b"abc"));
+    }
+
+    /// An archive of `count` entries of source 1 (the onset first); entry `bad`s, if any, store a timestamp that
+    /// differs from their name's.
+    fn large(count: u64, bad: &[u64]) -> Vec<u8> {
+        let mut w = crate::archive::npz::NpzWriter::new(Vec::new());
+        for ts in 0..count {
+            let mut data = vec![1u8];
+            data.extend_from_slice(&(ts + u64::from(bad.contains(&ts))).to_le_bytes());
+            data.extend_from_slice(&ts.to_le_bytes());
+            let header = u8_vector_header(data.len() as u64);
+            w.add(&format!("001_{ts:020}.npy"), &[&header, &data]).unwrap();
+        }
+        w.finish().unwrap().0
+    }
+
+    #[test]
+    fn a_large_archive_checked_in_halves_is_the_sequential_index() {
+        let count = PARALLEL_CHECK_MIN as u64 * 2 + 7;
+        let a = LogArchive::from_bytes("1_log.npz", large(count, &[])).unwrap();
+        assert_eq!(a.entry_count() as u64, count);
+        for (i, m) in a.iter().enumerate() {
+            let ts = i as u64 + 1;
+            assert_eq!((m.timestamp_us, m.payload), (a.onset_us() + ts, &ts.to_le_bytes()[..]));
+        }
+        assert_eq!(a.key(count as usize - 2), Some(&*format!("001_{:020}", count - 1)));
+        a.check_crcs().unwrap();
+        // The first error in archive order is the one reported, whichever half meets it first.
+        let err = LogArchive::from_bytes("1_log.npz", large(count, &[10, count - 3])).unwrap_err();
+        assert!(
+            matches!(err, ArchiveError::TimestampMismatch { named: 10, .. }),
+            "{err}"
+        );
+        let err = LogArchive::from_bytes("1_log.npz", large(count, &[count - 3])).unwrap_err();
+        assert!(
+            matches!(err, ArchiveError::TimestampMismatch { named, .. } if named == count - 3),
+            "{err}"
+        );
+    }
 
     #[test]
     fn archives_can_be_shared_across_threads() {

@@ -2,11 +2,10 @@
 //! that do not know `T`; and [`inspect`], the array part of `seqring shm inspect`.
 
 use super::error::{pid_of, SharedArrayError};
-use super::handle::{age_of, more, shape_bytes, ArrayOptions, Handle};
+use super::handle::{age_of, shape_bytes, ArrayOptions, Handle};
 use seqring_core::header::RegionInfo;
 use seqring_core::seqlock::{ArrayError, Snapshot};
 use seqring_core::{DType, Element, Patience, Shape};
-use seqring_platform::clock::Deadline;
 use seqring_platform::{pid_alive, RegionError};
 use std::time::Duration;
 
@@ -154,10 +153,11 @@ impl SharedArrayDyn {
     /// # Errors
     /// [`SharedArrayError::WriterStalled`] or [`SharedArrayError::Busy`] after the timeout.
     pub fn snapshot(&self) -> Result<Snapshot, SharedArrayError> {
+        let mut wait = self.handle.wait(self.handle.timeout);
         self.handle
             .array
-            .snapshot(Deadline::new(self.handle.timeout))
-            .map_err(|e| self.error(e))
+            .snapshot(&mut wait)
+            .map_err(|e| self.error(wait.judge(e)))
     }
 
     /// Reads dtype, shape, version, write time and data from one consistent snapshot.
@@ -173,19 +173,20 @@ impl SharedArrayDyn {
     /// # Errors
     /// As [`SharedArrayDyn::snapshot`].
     pub fn try_read(&self, timeout: Duration) -> Result<DynRead, SharedArrayError> {
-        let mut p = Deadline::new(timeout);
+        let mut p = self.handle.wait(timeout);
         let mut data = Vec::new();
         loop {
-            let meta = self.handle.array.snapshot(more(&mut p)).map_err(|e| self.error(e))?;
+            let meta = self.handle.array.snapshot(&mut p).map_err(|e| self.error(p.judge(e)))?;
             let len = shape_bytes(meta.dtype, meta.shape()).unwrap_or(0) as usize;
             data.resize(len, 0);
-            match self.handle.array.read_bytes(0, &mut data, more(&mut p)) {
+            p.copy_size(len);
+            match self.handle.array.read_bytes(0, &mut data, &mut p) {
                 // Whole when the snapshot the bytes belong to has the shape and dtype `data` was sized for.
                 Ok(snap) if snap.shape() == meta.shape() && snap.dtype == meta.dtype => {
                     return Ok(DynRead::new(&snap, data))
                 }
                 Ok(_) | Err(ArrayError::OutOfBounds { .. }) => {}
-                Err(e) => return Err(self.error(e)),
+                Err(e) => return Err(self.error(p.judge(e))),
             }
             if !p.keep_waiting() {
                 return Err(SharedArrayError::Busy {
@@ -231,10 +232,11 @@ impl SharedArrayDyn {
         dst: &mut [u8],
         timeout: Duration,
     ) -> Result<Snapshot, SharedArrayError> {
+        let mut wait = self.handle.wait(timeout).copying(dst.len());
         self.handle
             .array
-            .read_bytes(byte_offset, dst, Deadline::new(timeout))
-            .map_err(|e| self.error(e))
+            .read_bytes(byte_offset, dst, &mut wait)
+            .map_err(|e| self.error(wait.judge(e)))
     }
 
     /// Writes `data` at byte `byte_offset` in one write, if the array still has `dtype` and `shape` and, with
@@ -282,11 +284,12 @@ impl SharedArrayDyn {
         if_version: Option<u64>,
         timeout: Duration,
     ) -> Result<bool, SharedArrayError> {
+        let mut wait = self.handle.wait(timeout);
         let mut guard = self
             .handle
             .array
-            .lock(self.handle.stamp(), Deadline::new(timeout))
-            .map_err(|e| self.error(e))?;
+            .lock(self.handle.stamp(), &mut wait)
+            .map_err(|e| self.error(wait.judge(e)))?;
         // Under the lock the version is the last completed write's; a guard dropped unwritten restores the old
         // sequence, so a refused write changes nothing readers can see.
         if if_version.is_some_and(|v| v != self.handle.array.version()) {
@@ -433,10 +436,11 @@ pub fn inspect(name: &str, timeout: Duration) -> Result<ArrayInspection, SharedA
         .into());
     }
     let handle = Handle::open(name, &ArrayOptions::default().timeout(timeout))?;
+    let mut wait = handle.wait(timeout);
     let current = handle
         .array
-        .snapshot(Deadline::new(timeout))
-        .map_err(|e| handle.error(e, 1).to_string());
+        .snapshot(&mut wait)
+        .map_err(|e| handle.error(wait.judge(e), 1).to_string());
     let age = current.as_ref().ok().and_then(age_of);
     Ok(ArrayInspection {
         creator_alive: pid_alive(header.creator_pid),

@@ -2,6 +2,7 @@
 //! creator's duty to remove the region on drop.
 
 use super::error::{token_of, SharedArrayError};
+use super::wait::Wait;
 use seqring_core::dtype::element_count;
 use seqring_core::seqlock::{self, ArrayError, SeqArray, Snapshot, WriteStamp};
 use seqring_core::{DType, Patience, MAX_DIMS};
@@ -83,11 +84,6 @@ impl ArrayOptions {
         self.write_times = yes;
         self
     }
-}
-
-/// A [`Patience`] borrowed for one wait out of a longer operation's [`Deadline`].
-pub(crate) fn more(p: &mut Deadline) -> impl Patience + '_ {
-    move || p.keep_waiting()
 }
 
 /// The byte length of `shape` in `dtype`, or `None` when it has too many dimensions or overflows.
@@ -226,15 +222,22 @@ impl Handle {
                 given: (data.len() / unit) as u64,
             });
         }
+        let mut wait = self.wait(timeout);
         let mut guard = self
             .array
-            .lock(self.stamp(), Deadline::new(timeout))
-            .map_err(|e| self.error(e, unit))?;
+            .lock(self.stamp(), &mut wait)
+            .map_err(|e| self.error(wait.judge(e), unit))?;
         guard.reshape(dtype, shape).map_err(|e| self.error(e, unit))?;
         if let Some(data) = data {
             guard.write_bytes(0, data).map_err(|e| self.error(e, unit))?;
         }
         Ok(())
+    }
+
+    /// A wait of at most `timeout` on this array's writers (spin, yield, sleep; see [`Wait`]).
+    #[inline]
+    pub(crate) fn wait(&self, timeout: Duration) -> Wait<'_> {
+        Wait::new(&self.array, timeout)
     }
 
     #[cold]

@@ -25,7 +25,8 @@
 //! (`pid << 32 | 1`, never 0), so a stall names the process.
 //!
 //! The hot paths ([`SharedArray::read_into`], [`SharedArray::write`]) add no clock read to the core's read: waits
-//! spin first and read the clock only once the spin phase is over ([`seqring_platform::clock::Deadline`]). A write
+//! spin first, then yield and sleep with a growing backoff so that waiting readers leave the cores to a preempted
+//! writer, and report a writer as stalled only when it made no progress for the whole timeout (`wait`). A write
 //! reads the coarse clock once, for its write time ([`seqring_platform::clock::now_ns_coarse`]): write times and
 //! ages have the kernel tick's resolution (1–4 ms).
 
@@ -34,6 +35,7 @@ mod dynamic;
 mod error;
 mod handle;
 mod index;
+mod wait;
 
 pub use cell::AtomicElement;
 pub use dynamic::{inspect, ArrayInspection, DynRead, SharedArrayDyn};
@@ -41,12 +43,18 @@ pub use error::{SharedArrayError, WriterStall};
 pub use handle::{ArrayOptions, DEFAULT_TIMEOUT};
 pub use seqring_core::seqlock::Snapshot;
 
-use handle::{more, Handle};
+use handle::Handle;
+use seqring_core::seqlock::WriteGuard;
 use seqring_core::{Element, Patience, Shape, Spins};
-use seqring_platform::clock::{Deadline, SPINS_BEFORE_CLOCK};
+use seqring_platform::Region;
 use std::marker::PhantomData;
 use std::ops::Range;
 use std::time::Duration;
+
+/// The spins of the inlined fast paths before a wait goes to the backoff ([`wait`]).
+const FAST_SPINS: u32 = 64;
+/// The largest read (bytes) that spins [`FAST_SPINS`] times on its fast path.
+const SMALL_READ: usize = 4096;
 
 /// A typed n-d array of `T` in shared memory, shared live across processes.
 ///
@@ -224,10 +232,11 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// As [`SharedArray::snapshot`].
     pub fn try_snapshot(&self, timeout: Duration) -> Result<Snapshot, SharedArrayError> {
+        let mut wait = self.handle.wait(timeout);
         self.handle
             .array
-            .snapshot(Deadline::new(timeout))
-            .map_err(|e| self.error(e))
+            .snapshot(&mut wait)
+            .map_err(|e| self.error(wait.judge(e)))
     }
 
     /// The current shape.
@@ -284,7 +293,9 @@ impl<T: Element> SharedArray<T> {
     pub fn try_read_into(&self, dst: &mut [T], timeout: Duration) -> Result<u64, SharedArrayError> {
         // The fast path spins only (small enough to inline like the core's own read); a read that must wait, or
         // fails, goes once more through the deadline-bounded path.
-        match self.handle.array.read_into(0, dst, Spins(SPINS_BEFORE_CLOCK)) {
+        // A large read spins once only: each failed attempt is a whole copy.
+        let spins = if size_of_val(dst) <= SMALL_READ { FAST_SPINS } else { 1 };
+        match self.handle.array.read_into(0, dst, Spins(spins)) {
             Ok(version) => Ok(version),
             Err(_) => self.read_into_waiting(dst, timeout),
         }
@@ -293,10 +304,11 @@ impl<T: Element> SharedArray<T> {
     #[cold]
     #[inline(never)]
     fn read_into_waiting(&self, dst: &mut [T], timeout: Duration) -> Result<u64, SharedArrayError> {
+        let mut wait = self.handle.wait(timeout).copying(size_of_val(dst));
         self.handle
             .array
-            .read_into(0, dst, Deadline::new(timeout))
-            .map_err(|e| self.error(e))
+            .read_into(0, dst, &mut wait)
+            .map_err(|e| self.error(wait.judge(e)))
     }
 
     /// Copies `dst.len()` elements from element `first` into `dst` and returns the snapshot they belong to
@@ -313,10 +325,11 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// As [`SharedArray::read_into`].
     pub fn try_read_at(&self, first: usize, dst: &mut [T], timeout: Duration) -> Result<Snapshot, SharedArrayError> {
+        let mut wait = self.handle.wait(timeout).copying(size_of_val(dst));
         self.handle
             .array
-            .read_elements(first, dst, Deadline::new(timeout))
-            .map_err(|e| self.error(e))
+            .read_elements(first, dst, &mut wait)
+            .map_err(|e| self.error(wait.judge(e)))
     }
 
     /// Reads only if the version differs from `last_version`: returns the new version, or `None` without copying.
@@ -393,17 +406,18 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// As [`SharedArray::read_into`].
     pub fn try_read_whole(&self, timeout: Duration) -> Result<(Snapshot, Vec<T>), SharedArrayError> {
-        let mut p = Deadline::new(timeout);
+        let mut p = self.handle.wait(timeout);
         let mut data = Vec::new();
         loop {
-            let meta = self.handle.array.snapshot(more(&mut p)).map_err(|e| self.error(e))?;
+            let meta = self.handle.array.snapshot(&mut p).map_err(|e| self.error(p.judge(e)))?;
             data.resize(index::count(meta.shape()), T::zeroed());
-            match self.handle.array.read_elements(0, &mut data, more(&mut p)) {
+            p.copy_size(size_of_val(&data[..]));
+            match self.handle.array.read_elements(0, &mut data, &mut p) {
                 // The data belongs to `snap`; it is whole when `snap`'s shape is the one `data` was sized for.
                 Ok(snap) if snap.shape() == meta.shape() => return Ok((snap, data)),
                 // Reshaped in between (larger: shape differs; smaller: out of bounds): size again.
                 Ok(_) | Err(seqring_core::seqlock::ArrayError::OutOfBounds { .. }) => {}
-                Err(e) => return Err(self.error(e)),
+                Err(e) => return Err(self.error(p.judge(e))),
             }
             if !p.keep_waiting() {
                 return Err(SharedArrayError::Busy {
@@ -426,16 +440,16 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// As [`SharedArray::get`].
     pub fn try_get(&self, index: &[u64], timeout: Duration) -> Result<T, SharedArrayError> {
-        let mut p = Deadline::new(timeout);
+        let mut p = self.handle.wait(timeout);
         loop {
-            let meta = self.handle.array.snapshot(more(&mut p)).map_err(|e| self.error(e))?;
+            let meta = self.handle.array.snapshot(&mut p).map_err(|e| self.error(p.judge(e)))?;
             let flat = self.flat(meta.shape(), index)?;
             let mut out = [T::zeroed()];
-            match self.handle.array.read_into(flat, &mut out, more(&mut p)) {
+            match self.handle.array.read_into(flat, &mut out, &mut p) {
                 // The same version means no write in between, so the index was resolved against this data's shape.
                 Ok(version) if version == meta.version => return Ok(out[0]),
                 Ok(_) | Err(seqring_core::seqlock::ArrayError::OutOfBounds { .. }) => {}
-                Err(e) => return Err(self.error(e)),
+                Err(e) => return Err(self.error(p.judge(e))),
             }
             if !p.keep_waiting() {
                 return Err(SharedArrayError::Busy {
@@ -466,15 +480,15 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// As [`SharedArray::set`].
     pub fn try_set(&self, index: &[u64], value: T, timeout: Duration) -> Result<(), SharedArrayError> {
-        let mut p = Deadline::new(timeout);
+        let mut p = self.handle.wait(timeout);
         loop {
-            let meta = self.handle.array.snapshot(more(&mut p)).map_err(|e| self.error(e))?;
+            let meta = self.handle.array.snapshot(&mut p).map_err(|e| self.error(p.judge(e)))?;
             let flat = self.flat(meta.shape(), index)?;
             let mut guard = self
                 .handle
                 .array
-                .lock(self.handle.stamp(), more(&mut p))
-                .map_err(|e| self.error(e))?;
+                .lock(self.handle.stamp(), &mut p)
+                .map_err(|e| self.error(p.judge(e)))?;
             // While we hold the lock the version is the one of the last completed write: unchanged means the shape
             // the index was resolved against is still current. Otherwise the guard drops without a write.
             if self.handle.array.version() == meta.version {
@@ -505,9 +519,10 @@ impl<T: Element> SharedArray<T> {
     /// As [`SharedArray::write`].
     #[inline]
     pub fn try_write(&self, src: &[T], timeout: Duration) -> Result<(), SharedArrayError> {
-        let mut guard = match self.handle.array.lock(self.handle.stamp(), Deadline::new(timeout)) {
+        // The fast path spins only, as the read's; a writer that must wait takes the backoff path.
+        let mut guard = match self.handle.array.lock(self.handle.stamp(), Spins(FAST_SPINS)) {
             Ok(g) => g,
-            Err(e) => return Err(self.error(e)),
+            Err(_) => self.lock_waiting(timeout)?,
         };
         if size_of_val(src) != guard.len() {
             let expected = (guard.len() / size_of::<T>()) as u64;
@@ -519,6 +534,16 @@ impl<T: Element> SharedArray<T> {
             });
         }
         guard.write_elements(0, src).map_err(|e| self.error(e))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn lock_waiting(&self, timeout: Duration) -> Result<WriteGuard<'_, Region>, SharedArrayError> {
+        let mut wait = self.handle.wait(timeout);
+        self.handle
+            .array
+            .lock(self.handle.stamp(), &mut wait)
+            .map_err(|e| self.error(wait.judge(e)))
     }
 
     /// Writes `src` over the elements `first..first + src.len()` in one write.
@@ -534,10 +559,11 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// As [`SharedArray::write_at`].
     pub fn try_write_at(&self, first: usize, src: &[T], timeout: Duration) -> Result<(), SharedArrayError> {
+        let mut wait = self.handle.wait(timeout);
         self.handle
             .array
-            .write_elements(first, src, self.handle.stamp(), Deadline::new(timeout))
-            .map_err(|e| self.error(e))
+            .write_elements(first, src, self.handle.stamp(), &mut wait)
+            .map_err(|e| self.error(wait.judge(e)))
     }
 
     /// Fills the element `range` (flat, row-major) with `value` in one write.
@@ -575,11 +601,12 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// As [`SharedArray::write`].
     pub fn try_update<R>(&self, timeout: Duration, f: impl FnOnce(&mut [T]) -> R) -> Result<R, SharedArrayError> {
+        let mut wait = self.handle.wait(timeout);
         let mut guard = self
             .handle
             .array
-            .lock(self.handle.stamp(), Deadline::new(timeout))
-            .map_err(|e| self.error(e))?;
+            .lock(self.handle.stamp(), &mut wait)
+            .map_err(|e| self.error(wait.judge(e)))?;
         if guard.dtype() != T::DTYPE {
             let found = guard.dtype();
             drop(guard);
@@ -676,7 +703,7 @@ impl<T: Element> SharedArray<T> {
         let mut guard = self
             .handle
             .array
-            .lock(self.handle.stamp(), Deadline::new(self.handle.timeout))
+            .lock(self.handle.stamp(), self.handle.wait(self.handle.timeout))
             .expect("take the writer lock");
         guard.write_elements(0, partial).expect("write the partial data");
         held();
