@@ -127,7 +127,7 @@ pub enum ArrayError {
     /// Writers kept completing writes while this reader retried, beyond its patience.
     Busy,
     /// The contents are a partial write recovered from a dead writer ([`SeqArray::recover`]): suspect until the
-    /// next whole write. The lean read ([`SeqArray::read_into`]) refuses them; [`SeqArray::read`] returns them
+    /// next whole write. The lean read ([`SeqArray::read_into`]) refuses them; [`SeqArray::read_bytes`] returns them
     /// with the flag set, for callers that accept them.
     Suspect {
         /// The version read.

@@ -2,7 +2,7 @@
 //! `ndsharray`.
 //!
 //! A [`SharedArray<T>`] is the core's seqlock array ([`seqring_core::seqlock`]) over a shared-memory
-//! [`Region`](seqring_platform::Region) (`/dev/shm/<name>`). Readers never block the writer and never see a torn
+//! [`Region`] (`/dev/shm/<name>`). Readers never block the writer and never see a torn
 //! value; writers in any process exclude each other through the seqlock's sequence word.
 //!
 //! - Lifecycle: [`SharedArray::create`] (with [`ArrayOptions::exists_ok`] and a capacity for later reshapes),
