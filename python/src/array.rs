@@ -150,7 +150,7 @@ impl SharedArray {
         let handle = self.handle()?;
         let now = self.current(py);
         let array = ndarray::empty(py, &now.descr, &now.shape)?;
-        let read = ndarray::with_bytes_mut(&array, |dst| handle.try_read_bytes_into(0, dst, Duration::ZERO));
+        let read = ndarray::with_bytes_mut(&array, |dst| handle.read_bytes_into_timeout(0, dst, Duration::ZERO));
         match read {
             Some(Ok(snap)) if snap.dtype == now.dtype && snap.shape() == now.shape.as_slice() => {
                 Ok((array, snap.version))
@@ -182,7 +182,7 @@ impl SharedArray {
         let fast_layout = now.fits(out);
         let not_writeable = || raise(Kind::Shape, "out must be a writeable C-contiguous array");
         let read = ndarray::with_bytes_mut(out, |dst| {
-            fast_layout.then(|| handle.try_read_bytes_into(0, dst, Duration::ZERO))
+            fast_layout.then(|| handle.read_bytes_into_timeout(0, dst, Duration::ZERO))
         })
         .ok_or_else(not_writeable)?;
         if let Some(Ok(snap)) = read {
@@ -219,7 +219,7 @@ impl SharedArray {
     fn write_at(&self, py: Python<'_>, handle: &SharedArrayDyn, to: &Target<'_>, src: Src<'_, '_>) -> PyResult<bool> {
         // A numpy buffer is sliced only inside these two GIL-held scopes: the wait below runs on a copy.
         let now = src.with(|bytes| {
-            handle.try_write_bytes_as(to.dtype, to.shape, to.offset, bytes, to.if_version, Duration::ZERO)
+            handle.write_bytes_as_timeout(to.dtype, to.shape, to.offset, bytes, to.if_version, Duration::ZERO)
         })?;
         let outcome = match now {
             Err(e) if e.is_stall() => {
@@ -447,7 +447,7 @@ impl SharedArray {
             let mut item = [0u8; 16];
             let item = &mut item[..size];
             if let Some(offset) = flat.checked_mul(size) {
-                if let Ok(snap) = handle.try_read_bytes_into(offset, item, Duration::ZERO) {
+                if let Ok(snap) = handle.read_bytes_into_timeout(offset, item, Duration::ZERO) {
                     if snap.dtype == now.dtype && snap.shape() == now.shape.as_slice() {
                         return ndarray::scalar(py, &now.descr, item);
                     }

@@ -207,7 +207,7 @@ fn index_range_update_version_and_age() {
     let snap = b.read_at(3, &mut part).unwrap();
     assert_eq!((part, snap.shape(), snap.version), ([6, 80], &[2u64, 3][..], v + 1));
     assert_eq!(u64::from(std::process::id()), u64::from((snap.token >> 32) as u32));
-    assert_eq!(b.try_read_into(&mut out, Duration::ZERO).unwrap(), v + 1);
+    assert_eq!(b.read_into_timeout(&mut out, Duration::ZERO).unwrap(), v + 1);
     assert!(matches!(
         b.read_into(&mut [0i64; 7]).unwrap_err(),
         SharedArrayError::OutOfBounds { .. }

@@ -115,7 +115,7 @@ fn readers_that_give_up_on_a_live_writer_report_busy_not_stalled() {
                 let mut out = vec![0f64; BIG];
                 let (mut ok, mut busy, mut stalled) = (0u64, 0u64, Vec::new());
                 while !stop.load(Ordering::Relaxed) {
-                    match a.try_read_into(&mut out, Duration::from_millis(100)) {
+                    match a.read_into_timeout(&mut out, Duration::from_millis(100)) {
                         Ok(_) => {
                             assert!(out.iter().all(|&x| x == out[0]), "torn read");
                             ok += 1;

@@ -165,14 +165,14 @@ impl SharedArrayDyn {
     /// # Errors
     /// As [`SharedArrayDyn::snapshot`].
     pub fn read(&self) -> Result<DynRead, SharedArrayError> {
-        self.try_read(self.handle.timeout)
+        self.read_timeout(self.handle.timeout)
     }
 
     /// [`SharedArrayDyn::read`] with a bounded wait of `timeout`.
     ///
     /// # Errors
     /// As [`SharedArrayDyn::snapshot`].
-    pub fn try_read(&self, timeout: Duration) -> Result<DynRead, SharedArrayError> {
+    pub fn read_timeout(&self, timeout: Duration) -> Result<DynRead, SharedArrayError> {
         let mut p = self.handle.wait(timeout);
         let mut data = Vec::new();
         loop {
@@ -217,7 +217,7 @@ impl SharedArrayDyn {
     /// ```
     #[inline]
     pub fn read_bytes_into(&self, byte_offset: usize, dst: &mut [u8]) -> Result<Snapshot, SharedArrayError> {
-        self.try_read_bytes_into(byte_offset, dst, self.handle.timeout)
+        self.read_bytes_into_timeout(byte_offset, dst, self.handle.timeout)
     }
 
     /// [`SharedArrayDyn::read_bytes_into`] with a bounded wait of `timeout` (`Duration::ZERO`: spin briefly, never
@@ -226,7 +226,7 @@ impl SharedArrayDyn {
     /// # Errors
     /// As [`SharedArrayDyn::read_bytes_into`].
     #[inline]
-    pub fn try_read_bytes_into(
+    pub fn read_bytes_into_timeout(
         &self,
         byte_offset: usize,
         dst: &mut [u8],
@@ -267,7 +267,7 @@ impl SharedArrayDyn {
         data: &[u8],
         if_version: Option<u64>,
     ) -> Result<bool, SharedArrayError> {
-        self.try_write_bytes_as(dtype, shape, byte_offset, data, if_version, self.handle.timeout)
+        self.write_bytes_as_timeout(dtype, shape, byte_offset, data, if_version, self.handle.timeout)
     }
 
     /// [`SharedArrayDyn::write_bytes_as`] with a bounded wait of `timeout` for the writer lock (`Duration::ZERO`:
@@ -275,7 +275,7 @@ impl SharedArrayDyn {
     ///
     /// # Errors
     /// As [`SharedArrayDyn::write_bytes_as`].
-    pub fn try_write_bytes_as(
+    pub fn write_bytes_as_timeout(
         &self,
         dtype: DType,
         shape: &[u64],

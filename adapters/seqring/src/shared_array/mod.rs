@@ -15,8 +15,8 @@
 //!   bypass the seqlock.
 //! - ndsharray: [`SharedArray::reshape`] / [`SharedArray::write_shaped`] within the capacity, which readers follow
 //!   on their next read, and [`SharedArrayDyn`], which learns dtype and shape at run time.
-//! - Every wait is bounded: by the handle's timeout ([`ArrayOptions::timeout`]) or, in the `try_` forms, by the
-//!   caller's. A writer that stays in its write section past it gives [`SharedArrayError::WriterStalled`] with its
+//! - Every wait is bounded: by the handle's timeout ([`ArrayOptions::timeout`]) or, in the `_timeout` forms
+//!   (`read_into_timeout(dst, d)`, named as std's `recv_timeout`), by the caller's. A writer that stays in its write section past it gives [`SharedArrayError::WriterStalled`] with its
 //!   pid and whether that pid is alive; [`SharedArray::recover`] clears the stall, and reads report
 //!   [`Snapshot::suspect`] until the next full write.
 //!
@@ -174,13 +174,13 @@ impl<T: Element> SharedArray<T> {
         self.handle.name()
     }
 
-    /// The bound of this handle's waits.
+    /// The bound of this handle's waits: how long the methods without a `_timeout` twin wait for a writer.
     pub fn timeout(&self) -> Duration {
         self.handle.timeout
     }
 
-    /// Sets the bound of this handle's waits.
-    pub fn set_timeout(&mut self, timeout: Duration) {
+    /// Sets the bound of this handle's waits ([`SharedArray::timeout`]).
+    pub fn set_default_timeout(&mut self, timeout: Duration) {
         self.handle.timeout = timeout;
     }
 
@@ -224,14 +224,14 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// [`SharedArrayError::WriterStalled`] or [`SharedArrayError::Busy`] after the timeout.
     pub fn snapshot(&self) -> Result<Snapshot, SharedArrayError> {
-        self.try_snapshot(self.handle.timeout)
+        self.snapshot_timeout(self.handle.timeout)
     }
 
     /// [`SharedArray::snapshot`] with a bounded wait of `timeout`.
     ///
     /// # Errors
     /// As [`SharedArray::snapshot`].
-    pub fn try_snapshot(&self, timeout: Duration) -> Result<Snapshot, SharedArrayError> {
+    pub fn snapshot_timeout(&self, timeout: Duration) -> Result<Snapshot, SharedArrayError> {
         let mut wait = self.handle.wait(timeout);
         self.handle
             .array
@@ -282,7 +282,7 @@ impl<T: Element> SharedArray<T> {
     /// reads hand such contents out with [`Snapshot::suspect`] set).
     #[inline]
     pub fn read_into(&self, dst: &mut [T]) -> Result<u64, SharedArrayError> {
-        self.try_read_into(dst, self.handle.timeout)
+        self.read_into_timeout(dst, self.handle.timeout)
     }
 
     /// [`SharedArray::read_into`] with a bounded wait of `timeout`.
@@ -290,7 +290,7 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// As [`SharedArray::read_into`].
     #[inline]
-    pub fn try_read_into(&self, dst: &mut [T], timeout: Duration) -> Result<u64, SharedArrayError> {
+    pub fn read_into_timeout(&self, dst: &mut [T], timeout: Duration) -> Result<u64, SharedArrayError> {
         // The fast path spins only (small enough to inline like the core's own read); a read that must wait, or
         // fails, goes once more through the deadline-bounded path.
         // A large read spins once only: each failed attempt is a whole copy.
@@ -317,14 +317,19 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// As [`SharedArray::read_into`].
     pub fn read_at(&self, first: usize, dst: &mut [T]) -> Result<Snapshot, SharedArrayError> {
-        self.try_read_at(first, dst, self.handle.timeout)
+        self.read_at_timeout(first, dst, self.handle.timeout)
     }
 
     /// [`SharedArray::read_at`] with a bounded wait of `timeout`.
     ///
     /// # Errors
     /// As [`SharedArray::read_into`].
-    pub fn try_read_at(&self, first: usize, dst: &mut [T], timeout: Duration) -> Result<Snapshot, SharedArrayError> {
+    pub fn read_at_timeout(
+        &self,
+        first: usize,
+        dst: &mut [T],
+        timeout: Duration,
+    ) -> Result<Snapshot, SharedArrayError> {
         let mut wait = self.handle.wait(timeout).copying(size_of_val(dst));
         self.handle
             .array
@@ -349,14 +354,14 @@ impl<T: Element> SharedArray<T> {
     /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
     /// ```
     pub fn read_if_changed(&self, last_version: u64, dst: &mut [T]) -> Result<Option<u64>, SharedArrayError> {
-        self.try_read_if_changed(last_version, dst, self.handle.timeout)
+        self.read_if_changed_timeout(last_version, dst, self.handle.timeout)
     }
 
     /// [`SharedArray::read_if_changed`] with a bounded wait of `timeout`.
     ///
     /// # Errors
     /// As [`SharedArray::read_into`].
-    pub fn try_read_if_changed(
+    pub fn read_if_changed_timeout(
         &self,
         last_version: u64,
         dst: &mut [T],
@@ -365,7 +370,7 @@ impl<T: Element> SharedArray<T> {
         if !self.handle.changed_since(last_version) {
             return Ok(None);
         }
-        let version = self.try_read_into(dst, timeout)?;
+        let version = self.read_into_timeout(dst, timeout)?;
         Ok((version != last_version).then_some(version))
     }
 
@@ -374,15 +379,15 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// As [`SharedArray::read_into`].
     pub fn to_vec(&self) -> Result<Vec<T>, SharedArrayError> {
-        self.try_to_vec(self.handle.timeout)
+        self.to_vec_timeout(self.handle.timeout)
     }
 
     /// [`SharedArray::to_vec`] with a bounded wait of `timeout`.
     ///
     /// # Errors
     /// As [`SharedArray::read_into`].
-    pub fn try_to_vec(&self, timeout: Duration) -> Result<Vec<T>, SharedArrayError> {
-        let (snapshot, data) = self.try_read_whole(timeout)?;
+    pub fn to_vec_timeout(&self, timeout: Duration) -> Result<Vec<T>, SharedArrayError> {
+        let (snapshot, data) = self.read_whole_timeout(timeout)?;
         if snapshot.suspect {
             return Err(SharedArrayError::Suspect {
                 name: self.name().to_string(),
@@ -398,14 +403,14 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// As [`SharedArray::read_into`].
     pub fn read_whole(&self) -> Result<(Snapshot, Vec<T>), SharedArrayError> {
-        self.try_read_whole(self.handle.timeout)
+        self.read_whole_timeout(self.handle.timeout)
     }
 
     /// [`SharedArray::read_whole`] with a bounded wait of `timeout`.
     ///
     /// # Errors
     /// As [`SharedArray::read_into`].
-    pub fn try_read_whole(&self, timeout: Duration) -> Result<(Snapshot, Vec<T>), SharedArrayError> {
+    pub fn read_whole_timeout(&self, timeout: Duration) -> Result<(Snapshot, Vec<T>), SharedArrayError> {
         let mut p = self.handle.wait(timeout);
         let mut data = Vec::new();
         loop {
@@ -432,14 +437,14 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// [`SharedArrayError::IndexOutOfBounds`], and as [`SharedArray::read_into`].
     pub fn get(&self, index: &[u64]) -> Result<T, SharedArrayError> {
-        self.try_get(index, self.handle.timeout)
+        self.get_timeout(index, self.handle.timeout)
     }
 
     /// [`SharedArray::get`] with a bounded wait of `timeout`.
     ///
     /// # Errors
     /// As [`SharedArray::get`].
-    pub fn try_get(&self, index: &[u64], timeout: Duration) -> Result<T, SharedArrayError> {
+    pub fn get_timeout(&self, index: &[u64], timeout: Duration) -> Result<T, SharedArrayError> {
         let mut p = self.handle.wait(timeout);
         loop {
             let meta = self.handle.array.snapshot(&mut p).map_err(|e| self.error(p.judge(e)))?;
@@ -472,14 +477,14 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// [`SharedArrayError::IndexOutOfBounds`], [`SharedArrayError::WriterStalled`] after the timeout.
     pub fn set(&self, index: &[u64], value: T) -> Result<(), SharedArrayError> {
-        self.try_set(index, value, self.handle.timeout)
+        self.set_timeout(index, value, self.handle.timeout)
     }
 
     /// [`SharedArray::set`] with a bounded wait of `timeout`.
     ///
     /// # Errors
     /// As [`SharedArray::set`].
-    pub fn try_set(&self, index: &[u64], value: T, timeout: Duration) -> Result<(), SharedArrayError> {
+    pub fn set_timeout(&self, index: &[u64], value: T, timeout: Duration) -> Result<(), SharedArrayError> {
         let mut p = self.handle.wait(timeout);
         loop {
             let meta = self.handle.array.snapshot(&mut p).map_err(|e| self.error(p.judge(e)))?;
@@ -510,7 +515,7 @@ impl<T: Element> SharedArray<T> {
     /// [`SharedArrayError::WriterStalled`] after the timeout.
     #[inline]
     pub fn write(&self, src: &[T]) -> Result<(), SharedArrayError> {
-        self.try_write(src, self.handle.timeout)
+        self.write_timeout(src, self.handle.timeout)
     }
 
     /// [`SharedArray::write`] with a bounded wait of `timeout`.
@@ -518,7 +523,7 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// As [`SharedArray::write`].
     #[inline]
-    pub fn try_write(&self, src: &[T], timeout: Duration) -> Result<(), SharedArrayError> {
+    pub fn write_timeout(&self, src: &[T], timeout: Duration) -> Result<(), SharedArrayError> {
         // The fast path spins only, as the read's; a writer that must wait takes the backoff path.
         let mut guard = match self.handle.array.lock(self.handle.stamp(), Spins(FAST_SPINS)) {
             Ok(g) => g,
@@ -551,14 +556,14 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// [`SharedArrayError::OutOfBounds`], and as [`SharedArray::write`].
     pub fn write_at(&self, first: usize, src: &[T]) -> Result<(), SharedArrayError> {
-        self.try_write_at(first, src, self.handle.timeout)
+        self.write_at_timeout(first, src, self.handle.timeout)
     }
 
     /// [`SharedArray::write_at`] with a bounded wait of `timeout`.
     ///
     /// # Errors
     /// As [`SharedArray::write_at`].
-    pub fn try_write_at(&self, first: usize, src: &[T], timeout: Duration) -> Result<(), SharedArrayError> {
+    pub fn write_at_timeout(&self, first: usize, src: &[T], timeout: Duration) -> Result<(), SharedArrayError> {
         let mut wait = self.handle.wait(timeout);
         self.handle
             .array
@@ -593,14 +598,14 @@ impl<T: Element> SharedArray<T> {
     /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
     /// ```
     pub fn update<R>(&self, f: impl FnOnce(&mut [T]) -> R) -> Result<R, SharedArrayError> {
-        self.try_update(self.handle.timeout, f)
+        self.update_timeout(self.handle.timeout, f)
     }
 
     /// [`SharedArray::update`] with a bounded wait of `timeout`.
     ///
     /// # Errors
     /// As [`SharedArray::write`].
-    pub fn try_update<R>(&self, timeout: Duration, f: impl FnOnce(&mut [T]) -> R) -> Result<R, SharedArrayError> {
+    pub fn update_timeout<R>(&self, timeout: Duration, f: impl FnOnce(&mut [T]) -> R) -> Result<R, SharedArrayError> {
         let mut wait = self.handle.wait(timeout);
         let mut guard = self
             .handle
@@ -631,7 +636,7 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// [`SharedArrayError::BadShape`], [`SharedArrayError::CapacityExceeded`], and as [`SharedArray::write`].
     pub fn reshape(&self, shape: &[u64]) -> Result<(), SharedArrayError> {
-        self.try_write_shaped(shape, None, self.handle.timeout)
+        self.write_shaped_timeout(shape, None, self.handle.timeout)
     }
 
     /// Changes the shape within the capacity and writes the whole data for it in the same write, so readers see the
@@ -651,7 +656,7 @@ impl<T: Element> SharedArray<T> {
     /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
     /// ```
     pub fn write_shaped(&self, shape: &[u64], data: &[T]) -> Result<(), SharedArrayError> {
-        self.try_write_shaped(shape, Some(data), self.handle.timeout)
+        self.write_shaped_timeout(shape, Some(data), self.handle.timeout)
     }
 
     /// [`SharedArray::write_shaped`] (or, with `data` `None`, [`SharedArray::reshape`]) with a bounded wait of
@@ -659,7 +664,7 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::write_shaped`].
-    pub fn try_write_shaped(
+    pub fn write_shaped_timeout(
         &self,
         shape: &[u64],
         data: Option<&[T]>,
