@@ -16,9 +16,9 @@
 //! - ndsharray: [`SharedArray::reshape`] / [`SharedArray::write_shaped`] within the capacity, which readers follow
 //!   on their next read, and [`SharedArrayDyn`], which learns dtype and shape at run time.
 //! - Every wait is bounded: by the handle's timeout ([`ArrayOptions::timeout`]) or, in the `_timeout` forms
-//!   (`read_into_timeout(dst, d)`, named as std's `recv_timeout`), by the caller's. A writer that stays in its write section past it gives [`SharedArrayError::WriterStalled`] with its
-//!   pid and whether that pid is alive; [`SharedArray::recover`] clears the stall, and reads report
-//!   [`Snapshot::suspect`] until the next full write.
+//!   (`read_into_timeout(dst, d)`, named as std's `recv_timeout`), by the caller's. A writer that stays in its
+//!   write section past it gives [`SharedArrayError::WriterStalled`] with its pid and whether that pid is alive;
+//!   [`SharedArray::recover`] clears the stall, and reads report [`Snapshot::suspect`] until the next full write.
 //!
 //! Invariants: the region's bytes are only accessed through the core's atomic word operations (the atomic cells
 //! included: they are whole aligned 8-byte words); a handle's writer token carries its pid
