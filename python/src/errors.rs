@@ -10,7 +10,7 @@ use seqring::shared_array::SharedArrayError;
 use seqring_platform::RegionError;
 use seqring_state::config::ConfigError;
 use seqring_state::processing::{
-    ChecksumError, DeleteError, InterpolateError, MarkerError, TransferError, WriteError as FileWriteError,
+    ChecksumError, DeleteError, InterpolateError, MarkerError, TransferError, FileError,
 };
 use seqring_state::tracker::TrackerError;
 use std::io::ErrorKind;
@@ -294,7 +294,7 @@ pub(crate) fn config_error(e: ConfigError) -> PyErr {
 }
 
 /// A failed file write as its Python exception (an `OSError` of the matching class).
-pub(crate) fn file_write_error(e: FileWriteError) -> PyErr {
+pub(crate) fn file_write_error(e: FileError) -> PyErr {
     raise(os_kind(&e.source), e.to_string())
 }
 

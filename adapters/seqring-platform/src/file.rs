@@ -34,7 +34,14 @@ pub struct FileError {
 }
 
 impl FileError {
-    fn new(op: &'static str, path: &Path, source: io::Error) -> Self {
+    /// The error of `op` (a verb: "create", "replace", ...) on `path`.
+    ///
+    /// # Examples
+    /// ```
+    /// let e = seqring_platform::FileError::new("create", "/data/x".as_ref(), std::io::Error::other("disk full"));
+    /// assert_eq!(e.to_string(), "cannot create /data/x: disk full");
+    /// ```
+    pub fn new(op: &'static str, path: &Path, source: io::Error) -> Self {
         FileError {
             op,
             path: path.to_path_buf(),

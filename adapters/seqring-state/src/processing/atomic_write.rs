@@ -14,58 +14,27 @@
 //!   shareable.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// A failed file write ([`atomic_write`] or [`super::direct_write()`]): which step failed, and for which target path.
+/// A failed file write ([`atomic_write`] or [`super::direct_write()`]): the platform's one file error, naming the
+/// step that failed and the target path.
 ///
 /// # Examples
 ///
 /// ```
-/// use seqring_state::processing::{atomic_write_with, WriteError};
+/// use seqring_state::processing::{atomic_write, atomic_write_with, FileError};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("state.txt");
-/// let err: WriteError = atomic_write_with(&path, |_| Err(std::io::Error::other("encoder failed"))).unwrap_err();
-/// assert_eq!((err.step, err.path.as_path()), ("write the new contents of", path.as_path()));
+/// let err: FileError = atomic_write_with(&path, |_| Err(std::io::Error::other("encoder failed"))).unwrap_err();
+/// assert_eq!((err.op, err.path.as_path()), ("write the new contents of", path.as_path()));
 /// assert_eq!(err.source.to_string(), "encoder failed");
 /// assert!(!path.exists(), "nothing was replaced");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, thiserror::Error)]
-#[error("cannot {step} {path}: {source}")]
-pub struct WriteError {
-    /// The step that failed, phrased as a verb ("create a temporary file next to", "replace", …).
-    pub step: &'static str,
-    /// The target path.
-    pub path: PathBuf,
-    /// The underlying I/O error.
-    #[source]
-    pub source: io::Error,
-}
-
-/// The error of [`atomic_write`] (the same type as every file write's).
-///
-/// # Examples
-///
-/// ```
-/// use seqring_state::processing::{atomic_write, AtomicWriteError};
-/// let dir = tempfile::tempdir()?;
 /// // The parent directory must exist.
-/// let err: AtomicWriteError = atomic_write(dir.path().join("missing/state.txt"), b"x").unwrap_err();
-/// assert_eq!(err.path, dir.path().join("missing/state.txt"));
+/// let err = atomic_write(dir.path().join("missing/state.txt"), b"x").unwrap_err();
 /// assert_eq!(err.source.kind(), std::io::ErrorKind::NotFound);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub type AtomicWriteError = WriteError;
-
-impl WriteError {
-    pub(crate) fn new(step: &'static str, path: &Path, source: io::Error) -> Self {
-        Self {
-            step,
-            path: path.to_path_buf(),
-            source,
-        }
-    }
-}
+pub use seqring_platform::FileError;
 
 /// Replaces the file at `path` with `contents`, atomically and durably.
 ///
@@ -84,10 +53,10 @@ impl WriteError {
 ///
 /// # Errors
 ///
-/// [`AtomicWriteError`] naming `path` and the failed step when the path has no file name, the temporary file
+/// [`FileError`] naming `path` and the failed step when the path has no file name, the temporary file
 /// cannot be created or written (a missing directory, a full disk, a denied permission), or the rename fails. The
 /// old file is then unchanged.
-pub fn atomic_write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> Result<(), AtomicWriteError> {
+pub fn atomic_write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> Result<(), FileError> {
     let contents = contents.as_ref();
     atomic_write_with(path, |w| w.write_all(contents))
 }
@@ -115,15 +84,11 @@ pub fn atomic_write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> Resul
 /// # Errors
 ///
 /// As [`atomic_write`], plus the error `write` returns (reported with the step "write the new contents of").
-pub fn atomic_write_with<F>(path: impl AsRef<Path>, write: F) -> Result<(), AtomicWriteError>
+pub fn atomic_write_with<F>(path: impl AsRef<Path>, write: F) -> Result<(), FileError>
 where
     F: FnOnce(&mut dyn Write) -> io::Result<()>,
 {
-    seqring_platform::replace_file_atomically(path, write).map_err(|e| WriteError {
-        step: e.op,
-        path: e.path,
-        source: e.source,
-    })
+    seqring_platform::replace_file_atomically(path, write)
 }
 
 #[cfg(test)]
@@ -137,7 +102,7 @@ mod tests {
         let path = dir.path().join("f.txt");
         let err = atomic_write_with(&path, |_| Err(io::Error::other("boom"))).unwrap_err();
         assert_eq!(
-            (err.step, err.path.as_path()),
+            (err.op, err.path.as_path()),
             ("write the new contents of", path.as_path())
         );
         assert!(!path.exists(), "nothing replaced");

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use xxhash_rust::xxh3::Xxh3;
 
-use super::atomic_write::{atomic_write, AtomicWriteError};
+use super::atomic_write::{atomic_write, FileError};
 use super::tree::{walk_files, TreeFile, WalkError};
 
 /// The name of the file the checksum is saved to, at the top of the tree.
@@ -252,7 +252,7 @@ pub enum ChecksumError {
     },
     /// The checksum could not be saved.
     #[error(transparent)]
-    Save(#[from] AtomicWriteError),
+    Save(#[from] FileError),
 }
 
 /// Computes the ataraxis checksum of the tree at `dir` and, if `options.save`, writes it to

@@ -15,7 +15,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use super::atomic_write::WriteError;
+use super::atomic_write::FileError;
 
 /// Writes `contents` to the file at `path`, creating it (and its missing parent directories) or truncating it.
 ///
@@ -31,9 +31,9 @@ use super::atomic_write::WriteError;
 ///
 /// # Errors
 ///
-/// [`WriteError`] naming `path` and the failed step when a parent directory cannot be created or the file cannot be
+/// [`FileError`] naming `path` and the failed step when a parent directory cannot be created or the file cannot be
 /// opened or written (a full disk, a denied permission). The file may then hold part of the new contents.
-pub fn direct_write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> Result<(), WriteError> {
+pub fn direct_write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> Result<(), FileError> {
     let contents = contents.as_ref();
     direct_write_with(path, |w| w.write_all(contents))
 }
@@ -60,18 +60,18 @@ pub fn direct_write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> Resul
 /// # Errors
 ///
 /// As [`direct_write`], plus the error `write` returns (reported with the step "write").
-pub fn direct_write_with<F>(path: impl AsRef<Path>, write: F) -> Result<(), WriteError>
+pub fn direct_write_with<F>(path: impl AsRef<Path>, write: F) -> Result<(), FileError>
 where
     F: FnOnce(&mut dyn Write) -> io::Result<()>,
 {
     let path = path.as_ref();
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).map_err(|e| WriteError::new("create the directory of", path, e))?;
+        fs::create_dir_all(parent).map_err(|e| FileError::new("create the directory of", path, e))?;
     }
-    let file = File::create(path).map_err(|e| WriteError::new("create", path, e))?;
+    let file = File::create(path).map_err(|e| FileError::new("create", path, e))?;
     let mut buffered = BufWriter::with_capacity(64 * 1024, file);
-    write(&mut buffered).map_err(|e| WriteError::new("write", path, e))?;
-    buffered.flush().map_err(|e| WriteError::new("write", path, e))
+    write(&mut buffered).map_err(|e| FileError::new("write", path, e))?;
+    buffered.flush().map_err(|e| FileError::new("write", path, e))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ pub mod markers;
 pub mod transfer;
 pub mod tree;
 
-pub use atomic_write::{atomic_write, atomic_write_with, AtomicWriteError, WriteError};
+pub use atomic_write::{atomic_write, atomic_write_with, FileError};
 pub use checksum::{
     directory_checksum, saved_checksum, Checksum, ChecksumError, ChecksumOptions, ChecksumProgress, CHECKSUM_FILE,
 };
