@@ -104,6 +104,17 @@ impl Snapshot {
     }
 
     /// The current shape as an owned [`Shape`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// let snap = array.snapshot(Spins(0)).unwrap();
+    /// assert_eq!(snap.to_shape().as_slice(), &[8]);
+    /// ```
     pub fn to_shape(&self) -> Shape {
         self.shape().iter().copied().collect()
     }
@@ -292,6 +303,18 @@ impl<M: Memory> SeqArray<M> {
     /// # Errors
     /// Any [`HeaderError`] (foreign, truncated, too new, wrong kind, not ready), or `Corrupt` when a layout field
     /// disagrees with the mapping.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let mem = RawRegion::new(&words);
+    /// SeqArray::create(mem, DType::F64, &[8], 1, 0).unwrap();
+    /// let opened = SeqArray::open(mem, Spins(100)).unwrap(); // another process would map the same words
+    /// assert_eq!(opened.created_as().0, DType::F64);
+    /// ```
     pub fn open(mem: M, patience: impl Patience) -> Result<Self, ArrayError> {
         header::check_len(&mem, DATA_OFFSET)?;
         header::wait_ready(&mem, RegionKind::Array, patience)?;
@@ -325,16 +348,48 @@ impl<M: Memory> SeqArray<M> {
     }
 
     /// The underlying region.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// use seqring_core::Memory;
+    /// assert_eq!(array.memory().len(), region_len(64).unwrap());
+    /// ```
     pub fn memory(&self) -> &M {
         &self.mem
     }
 
     /// The data capacity in bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// assert_eq!(array.capacity(), 64);
+    /// ```
     pub fn capacity(&self) -> usize {
         self.capacity
     }
 
     /// The dtype and shape the array was created with.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// let (dtype, shape) = array.created_as();
+    /// assert_eq!((dtype, shape.as_slice()), (DType::F64, &[8u64][..]));
+    /// ```
     pub fn created_as(&self) -> (DType, Shape) {
         // Relaxed: immutable after `ready`, which the constructor acquired.
         let dtype = DType::from_code(self.mem.load(DTYPE_AT, Ordering::Relaxed)).unwrap_or(DType::U8);
@@ -346,6 +401,18 @@ impl<M: Memory> SeqArray<M> {
     }
 
     /// The current version, `sequence / 2`: a cheap check of whether anything changed since a read.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// assert_eq!(array.version(), 0);
+    /// array.write_elements(0, &[1.0f64], WriteStamp::default(), Spins(0)).unwrap();
+    /// assert_eq!(array.version(), 1);
+    /// ```
     pub fn version(&self) -> u64 {
         // Acquire: pairs with the writer's Release store of the even sequence, like a read's `s1`.
         self.mem.load(SEQUENCE_AT, Ordering::Acquire) / 2
@@ -353,6 +420,18 @@ impl<M: Memory> SeqArray<M> {
 
     /// The sequence word now: odd while a writer holds the lock, and changed by every lock and every completed
     /// write. For waits that watch whether writers make progress (the std layer's backoff); no wait, no copy.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// let before = array.sequence();
+    /// array.write_elements(0, &[1.0f64], WriteStamp::default(), Spins(0)).unwrap();
+    /// assert_eq!(array.sequence(), before + 2); // odd while locked, even again after
+    /// ```
     #[inline]
     pub fn sequence(&self) -> u64 {
         // Relaxed: informational, as in `stall`; no data is read on its strength.
@@ -360,6 +439,20 @@ impl<M: Memory> SeqArray<M> {
     }
 
     /// Whether a write is in progress (or a writer died during one).
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// assert!(!array.is_locked());
+    /// let guard = array.lock(WriteStamp::default(), Spins(0)).unwrap();
+    /// assert!(array.is_locked());
+    /// drop(guard);
+    /// assert!(!array.is_locked());
+    /// ```
     pub fn is_locked(&self) -> bool {
         self.mem.load(SEQUENCE_AT, Ordering::Relaxed) % 2 == 1
     }
@@ -480,6 +573,19 @@ impl<M: Memory> SeqArray<M> {
     /// [`ArrayError::DTypeMismatch`], [`ArrayError::OutOfBounds`], [`ArrayError::Suspect`] while the contents
     /// are a recovered partial write (the lean read has no flag to carry it; [`SeqArray::read_elements`] does), and
     /// [`ArrayError::WriterStalled`] or [`ArrayError::Busy`] when `patience` runs out.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// array.write_elements(0, &[0.5f64, 1.5, 2.5], WriteStamp::default(), Spins(0)).unwrap();
+    /// let mut two = [0f64; 2];
+    /// let version = array.read_into(1, &mut two, Spins(100)).unwrap(); // elements 1 and 2
+    /// assert_eq!((two, version), ([1.5, 2.5], 1));
+    /// ```
     #[inline]
     pub fn read_into<T: Element>(
         &self,
@@ -532,6 +638,20 @@ impl<M: Memory> SeqArray<M> {
     ///
     /// # Errors
     /// As [`SeqArray::read_bytes`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// array.write_elements(0, &[7.0f64], WriteStamp::default(), Spins(0)).unwrap();
+    /// let mut buf = [0u8; 8];
+    /// let snap = array.read_bytes_if_changed(0, 0, &mut buf, Spins(100)).unwrap().unwrap();
+    /// assert_eq!(f64::from_le_bytes(buf), 7.0);
+    /// assert!(array.read_bytes_if_changed(snap.version, 0, &mut buf, Spins(100)).unwrap().is_none(), "nothing new");
+    /// ```
     pub fn read_bytes_if_changed(
         &self,
         last_version: u64,
@@ -551,6 +671,19 @@ impl<M: Memory> SeqArray<M> {
     ///
     /// # Errors
     /// [`ArrayError::DTypeMismatch`], and as [`SeqArray::read_bytes`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// array.write_elements(0, &[3.0f64; 8], WriteStamp::default(), Spins(0)).unwrap();
+    /// let mut out = [0f64; 8];
+    /// let snap = array.read_elements(0, &mut out, Spins(100)).unwrap();
+    /// assert_eq!((out, snap.version, snap.dtype), ([3.0; 8], 1, DType::F64));
+    /// ```
     #[inline]
     pub fn read_elements<T: Element>(
         &self,
@@ -573,6 +706,17 @@ impl<M: Memory> SeqArray<M> {
     ///
     /// # Errors
     /// As [`SeqArray::read_bytes`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// let snap = array.snapshot(Spins(100)).unwrap();
+    /// assert_eq!((snap.version, snap.shape(), snap.suspect), (0, &[8u64][..], false));
+    /// ```
     pub fn snapshot(&self, patience: impl Patience) -> Result<Snapshot, ArrayError> {
         self.read_bytes(0, &mut [], patience)
     }
@@ -598,6 +742,23 @@ impl<M: Memory> SeqArray<M> {
     ///
     /// # Errors
     /// [`ArrayError::WriterStalled`] if another writer holds the lock beyond `patience`.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// let mut guard = array.lock(WriteStamp { token: 7, time_ns: 99 }, Spins(0)).unwrap();
+    /// guard.write_elements(0, &[1.0f64, 2.0]).unwrap();
+    /// guard.write_elements(2, &[3.0f64]).unwrap();
+    /// drop(guard); // publishes all three as one version
+    /// let mut out = [0f64; 3];
+    /// assert_eq!(array.read_into(0, &mut out, Spins(0)).unwrap(), 1);
+    /// assert_eq!(out, [1.0, 2.0, 3.0]);
+    /// assert!(array.lock(WriteStamp::default(), Spins(0)).is_ok(), "free again");
+    /// ```
     #[inline(always)]
     pub fn lock(&self, stamp: WriteStamp, mut patience: impl Patience) -> Result<WriteGuard<'_, M>, ArrayError> {
         let mut s = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
@@ -642,6 +803,19 @@ impl<M: Memory> SeqArray<M> {
     ///
     /// # Errors
     /// As [`SeqArray::lock`] and [`WriteGuard::write_bytes`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// array.write_bytes(8, &2.5f64.to_le_bytes(), WriteStamp::default(), Spins(0)).unwrap();
+    /// let mut out = [0f64; 2];
+    /// array.read_into(0, &mut out, Spins(0)).unwrap();
+    /// assert_eq!(out, [0.0, 2.5]);
+    /// ```
     pub fn write_bytes(
         &self,
         byte_offset: usize,
@@ -656,6 +830,20 @@ impl<M: Memory> SeqArray<M> {
     ///
     /// # Errors
     /// As [`SeqArray::lock`] and [`WriteGuard::write_elements`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// array.write_elements(6, &[9.0f64, 10.0], WriteStamp::default(), Spins(0)).unwrap();
+    /// let mut out = [0f64; 8];
+    /// array.read_into(0, &mut out, Spins(0)).unwrap();
+    /// assert_eq!(&out[6..], &[9.0, 10.0]);
+    /// assert!(array.write_elements(0, &[1u8], WriteStamp::default(), Spins(0)).is_err(), "the dtype is checked");
+    /// ```
     pub fn write_elements<T: Element>(
         &self,
         first: usize,
@@ -831,16 +1019,51 @@ pub struct WriteGuard<'a, M: Memory> {
 
 impl<M: Memory> WriteGuard<'_, M> {
     /// The current dtype.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// let guard = array.lock(WriteStamp::default(), Spins(0)).unwrap();
+    /// assert_eq!(guard.dtype(), DType::F64);
+    /// ```
     pub fn dtype(&self) -> DType {
         self.dtype
     }
 
     /// The current data length in bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// let guard = array.lock(WriteStamp::default(), Spins(0)).unwrap();
+    /// assert_eq!(guard.len(), 64); // 8 × f64
+    /// ```
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether the current shape holds no bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// let mut guard = array.lock(WriteStamp::default(), Spins(0)).unwrap();
+    /// assert!(!guard.is_empty());
+    /// guard.reshape(DType::F64, &[0]).unwrap();
+    /// assert!(guard.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -896,6 +1119,21 @@ impl<M: Memory> WriteGuard<'_, M> {
     ///
     /// # Errors
     /// [`ArrayError::OutOfBounds`] if the range passes the current data length.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// let mut guard = array.lock(WriteStamp::default(), Spins(0)).unwrap();
+    /// guard.write_bytes(0, &1.25f64.to_le_bytes()).unwrap();
+    /// drop(guard);
+    /// let mut out = [0f64; 1];
+    /// array.read_into(0, &mut out, Spins(0)).unwrap();
+    /// assert_eq!(out, [1.25]);
+    /// ```
     #[inline(always)]
     pub fn write_bytes(&mut self, byte_offset: usize, src: &[u8]) -> Result<(), ArrayError> {
         self.check(byte_offset, src.len())?;
@@ -909,6 +1147,20 @@ impl<M: Memory> WriteGuard<'_, M> {
     ///
     /// # Errors
     /// [`ArrayError::DTypeMismatch`] or [`ArrayError::OutOfBounds`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// let mut guard = array.lock(WriteStamp::default(), Spins(0)).unwrap();
+    /// guard.write_elements(0, &[4.0f64; 8]).unwrap();
+    /// assert!(guard.write_elements(7, &[1.0f64, 2.0]).is_err(), "out of bounds");
+    /// drop(guard);
+    /// assert_eq!(array.version(), 1);
+    /// ```
     #[inline(always)]
     pub fn write_elements<T: Element>(&mut self, first: usize, src: &[T]) -> Result<(), ArrayError> {
         if T::DTYPE != self.dtype {
@@ -925,6 +1177,20 @@ impl<M: Memory> WriteGuard<'_, M> {
     ///
     /// # Errors
     /// [`ArrayError::OutOfBounds`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// let mut guard = array.lock(WriteStamp::default(), Spins(0)).unwrap();
+    /// guard.write_elements(0, &[6.0f64]).unwrap();
+    /// let mut buf = [0u8; 8];
+    /// guard.read_bytes(0, &mut buf).unwrap(); // the writer reads its own write
+    /// assert_eq!(f64::from_le_bytes(buf), 6.0);
+    /// ```
     pub fn read_bytes(&self, byte_offset: usize, dst: &mut [u8]) -> Result<(), ArrayError> {
         self.check(byte_offset, dst.len())?;
         self.array.mem.copy_out(DATA_OFFSET + byte_offset, dst);
@@ -935,6 +1201,20 @@ impl<M: Memory> WriteGuard<'_, M> {
     ///
     /// # Errors
     /// [`ArrayError::BadShape`] or [`ArrayError::CapacityExceeded`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// let mut guard = array.lock(WriteStamp::default(), Spins(0)).unwrap();
+    /// guard.reshape(DType::F32, &[4, 4]).unwrap(); // 64 bytes: within the capacity
+    /// assert!(guard.reshape(DType::F64, &[9]).is_err(), "72 bytes do not fit");
+    /// drop(guard);
+    /// assert_eq!(array.snapshot(Spins(0)).unwrap().shape(), &[4, 4]);
+    /// ```
     pub fn reshape(&mut self, dtype: DType, shape: &[u64]) -> Result<(), ArrayError> {
         let needed = shape_bytes(dtype, shape)?;
         let capacity = self.array.capacity as u64;
