@@ -35,5 +35,5 @@ pub use file::{map_file_readonly, replace_file_atomically, FileError, ReadOnlyMa
 pub use listing::{has_seqring_header, list_regions, pid_alive, probe_region, remove_region, RegionEntry};
 pub use lock::{LockError, LockGuard};
 pub use mapping::{CreateOptions, Region};
-pub use name::{RegionName, MAX_NAME_LEN, SHM_DIR};
+pub use name::{IntoRegionName, RegionName, MAX_NAME_LEN, SHM_DIR};
 pub use window::{zeroed_words, Window};

@@ -92,3 +92,53 @@ mod tests {
         }
     }
 }
+
+/// A region name, or what converts into one: a [`RegionName`] as it is, a `&str` or `String` validated on the way
+/// in. Functions that take `impl IntoRegionName` accept a name validated once up front, and plain strings alike.
+///
+/// # Examples
+/// ```
+/// use seqring_platform::{IntoRegionName, RegionName};
+/// let checked = RegionName::new("rig-1.state")?;
+/// assert_eq!(checked.clone().into_region_name()?, checked);
+/// assert_eq!("rig-1.state".into_region_name()?, checked);
+/// assert!("../x".into_region_name().is_err());
+/// # Ok::<(), seqring_platform::RegionError>(())
+/// ```
+pub trait IntoRegionName {
+    /// The validated name.
+    ///
+    /// # Errors
+    /// [`RegionError::InvalidName`] for a string that breaks the name rule.
+    fn into_region_name(self) -> Result<RegionName, RegionError>;
+}
+
+impl IntoRegionName for RegionName {
+    fn into_region_name(self) -> Result<RegionName, RegionError> {
+        Ok(self)
+    }
+}
+
+impl IntoRegionName for &RegionName {
+    fn into_region_name(self) -> Result<RegionName, RegionError> {
+        Ok(self.clone())
+    }
+}
+
+impl IntoRegionName for &str {
+    fn into_region_name(self) -> Result<RegionName, RegionError> {
+        RegionName::new(self)
+    }
+}
+
+impl IntoRegionName for String {
+    fn into_region_name(self) -> Result<RegionName, RegionError> {
+        RegionName::new(self)
+    }
+}
+
+impl IntoRegionName for &String {
+    fn into_region_name(self) -> Result<RegionName, RegionError> {
+        RegionName::new(self.as_str())
+    }
+}

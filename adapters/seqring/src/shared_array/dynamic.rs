@@ -6,7 +6,7 @@ use super::handle::{age_of, shape_bytes, ArrayOptions, Handle};
 use seqring_core::header::RegionInfo;
 use seqring_core::seqlock::{ArrayError, Snapshot};
 use seqring_core::{DType, Element, Patience, Shape};
-use seqring_platform::{pid_alive, RegionError};
+use seqring_platform::{pid_alive, IntoRegionName, RegionError};
 use std::time::Duration;
 
 /// One consistent read of a [`SharedArrayDyn`]: the data and the shape, dtype, version and write time it was
@@ -77,9 +77,15 @@ impl SharedArrayDyn {
     ///
     /// # Errors
     /// As [`SharedArray::create`](super::SharedArray::create).
-    pub fn create(name: &str, dtype: DType, shape: &[u64], options: &ArrayOptions) -> Result<Self, SharedArrayError> {
+    pub fn create(
+        name: impl IntoRegionName,
+        dtype: DType,
+        shape: &[u64],
+        options: &ArrayOptions,
+    ) -> Result<Self, SharedArrayError> {
+        let name = name.into_region_name()?;
         Ok(SharedArrayDyn {
-            handle: Handle::create(name, dtype, shape, options)?,
+            handle: Handle::create(name.as_str(), dtype, shape, options)?,
         })
     }
 
@@ -87,7 +93,7 @@ impl SharedArrayDyn {
     ///
     /// # Errors
     /// [`SharedArrayError::Region`] (not found, wrong kind, bad layout, too new, not ready, invalid name).
-    pub fn open(name: &str) -> Result<Self, SharedArrayError> {
+    pub fn open(name: impl IntoRegionName) -> Result<Self, SharedArrayError> {
         Self::open_with(name, &ArrayOptions::default())
     }
 
@@ -95,9 +101,10 @@ impl SharedArrayDyn {
     ///
     /// # Errors
     /// As [`SharedArrayDyn::open`].
-    pub fn open_with(name: &str, options: &ArrayOptions) -> Result<Self, SharedArrayError> {
+    pub fn open_with(name: impl IntoRegionName, options: &ArrayOptions) -> Result<Self, SharedArrayError> {
+        let name = name.into_region_name()?;
         Ok(SharedArrayDyn {
-            handle: Handle::open(name, options)?,
+            handle: Handle::open(name.as_str(), options)?,
         })
     }
 

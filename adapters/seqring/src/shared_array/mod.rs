@@ -46,7 +46,7 @@ pub use seqring_core::seqlock::Snapshot;
 use handle::Handle;
 use seqring_core::seqlock::WriteGuard;
 use seqring_core::{Element, Patience, Shape, Spins};
-use seqring_platform::Region;
+use seqring_platform::{IntoRegionName, Region};
 use std::marker::PhantomData;
 use std::ops::Range;
 use std::time::Duration;
@@ -94,7 +94,7 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// [`SharedArrayError::Region`] ([`RegionError::InvalidName`](seqring_platform::RegionError::InvalidName),
     /// [`AlreadyExists`](seqring_platform::RegionError::AlreadyExists), ...) or [`SharedArrayError::BadShape`].
-    pub fn create(name: &str, shape: &[u64]) -> Result<Self, SharedArrayError> {
+    pub fn create(name: impl IntoRegionName, shape: &[u64]) -> Result<Self, SharedArrayError> {
         Self::create_with(name, shape, &ArrayOptions::default())
     }
 
@@ -110,8 +110,13 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::create`].
-    pub fn create_with(name: &str, shape: &[u64], options: &ArrayOptions) -> Result<Self, SharedArrayError> {
-        Ok(Self::wrap(Handle::create(name, T::DTYPE, shape, options)?))
+    pub fn create_with(
+        name: impl IntoRegionName,
+        shape: &[u64],
+        options: &ArrayOptions,
+    ) -> Result<Self, SharedArrayError> {
+        let name = name.into_region_name()?;
+        Ok(Self::wrap(Handle::create(name.as_str(), T::DTYPE, shape, options)?))
     }
 
     /// Opens the array `name`, checking that it holds `T`.
@@ -119,7 +124,7 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// [`SharedArrayError::Region`] (not found, wrong kind, bad layout, too new, not ready, invalid name) or
     /// [`SharedArrayError::DTypeMismatch`].
-    pub fn open(name: &str) -> Result<Self, SharedArrayError> {
+    pub fn open(name: impl IntoRegionName) -> Result<Self, SharedArrayError> {
         Self::open_with(name, None, &ArrayOptions::default())
     }
 
@@ -135,8 +140,13 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::open_with_shape`].
-    pub fn open_with(name: &str, shape: Option<&[u64]>, options: &ArrayOptions) -> Result<Self, SharedArrayError> {
-        let array = Self::wrap(Handle::open(name, options)?);
+    pub fn open_with(
+        name: impl IntoRegionName,
+        shape: Option<&[u64]>,
+        options: &ArrayOptions,
+    ) -> Result<Self, SharedArrayError> {
+        let name = name.into_region_name()?;
+        let array = Self::wrap(Handle::open(name.as_str(), options)?);
         let snap = array.snapshot()?;
         if snap.dtype != T::DTYPE {
             return Err(SharedArrayError::DTypeMismatch {
