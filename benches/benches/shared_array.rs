@@ -38,7 +38,7 @@ fn core_view(array: &SharedArray<f64>) -> SeqArray<seqring_platform::Region> {
 fn side_by_side(c: &mut Criterion, group: &str, len: usize) {
     let mut g = c.benchmark_group(group);
     g.throughput(Throughput::Bytes((len * 8) as u64));
-    let array = SharedArray::<f64>::create(&name(group), &[len as u64]).unwrap();
+    let array = SharedArray::<f64>::create(name(group), &[len as u64]).unwrap();
     let untimed =
         SharedArray::<f64>::open_with(array.name(), None, &ArrayOptions::default().write_times(false)).unwrap();
     let core = core_view(&array);
@@ -78,7 +78,7 @@ fn side_by_side(c: &mut Criterion, group: &str, len: usize) {
 /// control array) is set.
 fn writer(data_name: &str) {
     let data = SharedArray::<f64>::open(data_name).unwrap();
-    let ctl = SharedArray::<u64>::open(&format!("{data_name}.ctl")).unwrap();
+    let ctl = SharedArray::<u64>::open(format!("{data_name}.ctl")).unwrap();
     let stop = ctl.atomic(&[0]).unwrap();
     let mut k = 0u64;
     println!("writing");
@@ -93,7 +93,7 @@ fn cross_process(c: &mut Criterion) {
     let mut g = c.benchmark_group("shared_array_cross_process");
     let data_name = name("xproc");
     let array = SharedArray::<f64>::create(&data_name, &[SMALL as u64]).unwrap();
-    let ctl = SharedArray::<u64>::create(&format!("{data_name}.ctl"), &[2]).unwrap();
+    let ctl = SharedArray::<u64>::create(format!("{data_name}.ctl"), &[2]).unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
         .env(WRITER_VAR, &data_name)
         .stdout(Stdio::piped())

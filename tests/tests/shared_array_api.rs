@@ -290,7 +290,7 @@ fn atomic_cells_are_shared_words() {
         a.atomic(&[2, 0]).unwrap_err(),
         SharedArrayError::IndexOutOfBounds { .. }
     ));
-    let f = SharedArray::<f64>::create(&unique_name("atomic-f"), &[1]).unwrap();
+    let f = SharedArray::<f64>::create(unique_name("atomic-f"), &[1]).unwrap();
     f.atomic(&[0]).unwrap().store(2.5, Ordering::Release);
     assert_eq!(f.get(&[0]).unwrap(), 2.5);
 }

@@ -29,7 +29,7 @@ fn control_name(data: &str) -> String {
 
 fn torn_writer(name: &str) {
     let data = SharedArray::<u64>::open_with_shape(name, &[WIDE as u64]).unwrap();
-    let ctl = SharedArray::<u64>::open(&control_name(name)).unwrap();
+    let ctl = SharedArray::<u64>::open(control_name(name)).unwrap();
     let stop = ctl.atomic(&[0]).unwrap();
     let done = ctl.atomic(&[1]).unwrap();
     let mut counter = data.get(&[0]).unwrap();
@@ -79,7 +79,7 @@ fn readers_in_three_processes_never_see_a_torn_or_older_value() {
     let name = unique_name("torn");
     let (_c1, _c2) = (Cleanup(name.clone()), Cleanup(control_name(&name)));
     let data = SharedArray::<u64>::create(&name, &[WIDE as u64]).unwrap();
-    let ctl = SharedArray::<u64>::create(&control_name(&name), &[2]).unwrap();
+    let ctl = SharedArray::<u64>::create(control_name(&name), &[2]).unwrap();
     let test = "readers_in_three_processes_never_see_a_torn_or_older_value";
     let mut readers: Vec<Child> = (0..READERS).map(|_| Child::spawn(test, "reader", &name, &[])).collect();
     for r in &mut readers {

@@ -69,30 +69,6 @@ impl AsRef<str> for RegionName {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accepts_exactly_the_documented_alphabet_and_lengths() {
-        assert!(RegionName::new("a".repeat(MAX_NAME_LEN)).is_ok());
-        assert!(RegionName::new("a".repeat(MAX_NAME_LEN + 1)).is_err());
-        assert!(RegionName::new("...").is_ok());
-        for bad in ["a b", "a\0b", "é", "a\\b", "/a", "a/", "."] {
-            let e = RegionName::new(bad).unwrap_err();
-            assert!(
-                matches!(e, RegionError::InvalidName { ref name } if name == bad),
-                "{bad:?}"
-            );
-        }
-        for b in 0u8..128 {
-            let c = b as char;
-            let ok = c.is_ascii_alphanumeric() || "._-".contains(c);
-            assert_eq!(RegionName::new(format!("x{c}")).is_ok(), ok, "{c:?}");
-        }
-    }
-}
-
 /// A region name, or what converts into one: a [`RegionName`] as it is, a `&str` or `String` validated on the way
 /// in. Functions that take `impl IntoRegionName` accept a name validated once up front, and plain strings alike.
 ///
@@ -140,5 +116,29 @@ impl IntoRegionName for String {
 impl IntoRegionName for &String {
     fn into_region_name(self) -> Result<RegionName, RegionError> {
         RegionName::new(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_exactly_the_documented_alphabet_and_lengths() {
+        assert!(RegionName::new("a".repeat(MAX_NAME_LEN)).is_ok());
+        assert!(RegionName::new("a".repeat(MAX_NAME_LEN + 1)).is_err());
+        assert!(RegionName::new("...").is_ok());
+        for bad in ["a b", "a\0b", "é", "a\\b", "/a", "a/", "."] {
+            let e = RegionName::new(bad).unwrap_err();
+            assert!(
+                matches!(e, RegionError::InvalidName { ref name } if name == bad),
+                "{bad:?}"
+            );
+        }
+        for b in 0u8..128 {
+            let c = b as char;
+            let ok = c.is_ascii_alphanumeric() || "._-".contains(c);
+            assert_eq!(RegionName::new(format!("x{c}")).is_ok(), ok, "{c:?}");
+        }
     }
 }
