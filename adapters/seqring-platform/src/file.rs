@@ -12,12 +12,16 @@
 //! fsynced so the rename itself is durable. A reader sees either the old or the new contents, never a mix; on any
 //! failure the old file is untouched and the temporary file is removed. The replacement keeps the permission bits
 //! of the file it replaces; a new file gets `0666` minus the umask, as Python's `open(path, "w")` gives.
+//!
+//! On Windows the rename is `MoveFileExW` with `MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH` after
+//! `FlushFileBuffers` (`sync_all`), which makes the rename durable without a directory fsync (Windows has none).
+//! Windows refuses to replace a file that is mapped (or open without delete sharing): replacing an archive or a
+//! config while a [`ReadOnlyMap`] of it lives is an error there, where Unix keeps the old map intact.
 
 use memmap2::Mmap;
-use std::fs::{self, File, Permissions};
+use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::ops::Deref;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// A failed file operation: what was being done, to which path.
@@ -137,24 +141,27 @@ where
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let existing_mode = fs::metadata(path)
-        .ok()
-        .filter(fs::Metadata::is_file)
-        .map(|m| m.permissions().mode() & 0o7777);
+    let existing = fs::metadata(path).ok().filter(fs::Metadata::is_file);
     let mut prefix = std::ffi::OsString::from(".");
     prefix.push(name);
     prefix.push(".");
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(".tmp")
-        .permissions(Permissions::from_mode(0o666))
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder
         .tempfile_in(dir)
         .map_err(|e| FileError::new("create a temporary file next to", path, e))?;
-    if let Some(mode) = existing_mode {
+    #[cfg(unix)]
+    if let Some(meta) = existing {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o7777;
         tmp.as_file()
-            .set_permissions(Permissions::from_mode(mode))
+            .set_permissions(fs::Permissions::from_mode(mode))
             .map_err(|e| FileError::new("copy the permissions of", path, e))?;
     }
+    #[cfg(not(unix))]
+    let _ = existing;
     {
         let mut buffered = BufWriter::with_capacity(64 * 1024, tmp.as_file_mut());
         write(&mut buffered)
@@ -164,14 +171,51 @@ where
     tmp.as_file()
         .sync_all()
         .map_err(|e| FileError::new("flush the new contents of", path, e))?;
-    tmp.persist(path)
-        .map_err(|e| FileError::new("replace", path, e.error))?;
-    sync_dir(dir);
+    #[cfg(unix)]
+    {
+        tmp.persist(path)
+            .map_err(|e| FileError::new("replace", path, e.error))?;
+        sync_dir(dir);
+    }
+    #[cfg(windows)]
+    {
+        // Close the file first (a rename of an open file without delete sharing fails); the TempPath still
+        // removes the temporary file if the rename fails.
+        let tmp_path = tmp.into_temp_path();
+        move_file_durably(&tmp_path, path).map_err(|e| FileError::new("replace", path, e))?;
+        // Renamed: nothing is left at the temporary path to remove.
+        let _ = tmp_path.keep();
+    }
     Ok(())
 }
 
+/// `MoveFileExW(from, to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)`: returns when the rename is on
+/// disk.
+#[cfg(windows)]
+fn move_file_durably(from: &Path, to: &Path) -> io::Result<()> {
+    use std::os::windows::ffi::OsStrExt;
+    use windows_sys::Win32::Storage::FileSystem::{MoveFileExW, MOVEFILE_REPLACE_EXISTING, MOVEFILE_WRITE_THROUGH};
+    let wide = |p: &Path| -> Vec<u16> { p.as_os_str().encode_wide().chain(std::iter::once(0)).collect() };
+    let (from, to) = (wide(from), wide(to));
+    // SAFETY: both arguments are valid NUL-terminated UTF-16 strings that outlive the call, which only reads them.
+    let ok = unsafe {
+        MoveFileExW(
+            from.as_ptr(),
+            to.as_ptr(),
+            MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH,
+        )
+    };
+    if ok == 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 /// Makes renames in `dir` durable (fsync of the directory). Some filesystems refuse it; the data itself is safe
-/// by then, so a refusal is ignored.
+/// by then, so a refusal is ignored. Windows has no directory fsync (its renames are made durable by
+/// `MOVEFILE_WRITE_THROUGH`).
+#[cfg(unix)]
 pub(crate) fn sync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
@@ -183,16 +227,28 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(unix)]
     fn replaces_keeps_mode_and_leaves_no_temporary() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.txt");
         fs::write(&path, b"old").unwrap();
-        fs::set_permissions(&path, Permissions::from_mode(0o640)).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
         let old_map = map_file_readonly(&path).unwrap();
         replace_file_atomically(&path, |w| w.write_all(b"new!")).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"new!");
         assert_eq!(&old_map[..], b"old", "a map of the replaced file keeps the old bytes");
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn replaces_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.txt");
+        replace_file_atomically(&path, |w| w.write_all(b"old")).unwrap();
+        replace_file_atomically(&path, |w| w.write_all(b"new!")).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new!");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
@@ -211,7 +267,7 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
         let missing = dir.path().join("missing").join("f.txt");
         let err = replace_file_atomically(&missing, |w| w.write_all(b"x")).unwrap_err();
-        assert!(err.to_string().contains("missing/f.txt"), "{err}");
+        assert!(err.to_string().contains(&*missing.display().to_string()), "{err}");
         let err = map_file_readonly(&missing).unwrap_err();
         assert_eq!((err.op, err.source.kind()), ("open", io::ErrorKind::NotFound));
     }
