@@ -9,7 +9,6 @@
 //!   directory itself was synced.
 //! - Archives are assembled in parallel, one source per worker.
 
-use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
