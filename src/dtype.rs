@@ -7,12 +7,36 @@
 use bytemuck::{Pod, Zeroable};
 
 /// The most dimensions a shape may have.
+///
+/// # Examples
+/// ```
+/// use seqring_core::{Shape, MAX_DIMS};
+/// let full = Shape::from_slice(&[1; MAX_DIMS]).unwrap();
+/// assert_eq!(full.len(), 8);
+/// assert!(Shape::from_slice(&[1; MAX_DIMS + 1]).is_err());
+/// ```
 pub const MAX_DIMS: usize = 8;
 
 /// A shape of at most [`MAX_DIMS`] dimensions.
+///
+/// # Examples
+/// ```
+/// use seqring_core::dtype::element_count;
+/// use seqring_core::Shape;
+/// let frame = Shape::from_slice(&[480, 640, 3]).unwrap();
+/// assert_eq!(element_count(&frame), Some(921_600));
+/// ```
 pub type Shape = heapless::Vec<u64, MAX_DIMS>;
 
 /// A numpy element type. The discriminant is the code stored in region headers; never renumber.
+///
+/// # Examples
+/// ```
+/// use seqring_core::DType;
+/// let d = DType::F64;
+/// assert_eq!((d.code(), d.descr(), d.itemsize()), (12, "<f8", 8));
+/// assert_eq!(DType::from_descr(d.descr()), Some(d));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 #[non_exhaustive]
@@ -49,6 +73,16 @@ pub enum DType {
 
 impl DType {
     /// Every dtype, in code order.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_core::DType;
+    /// assert_eq!(DType::ALL.len(), 14);
+    /// for (i, d) in DType::ALL.into_iter().enumerate() {
+    ///     assert_eq!(usize::from(d.code()), i + 1);
+    ///     assert_eq!(DType::from_code(u64::from(d.code())), Some(d));
+    /// }
+    /// ```
     pub const ALL: [DType; 14] = [
         DType::Bool,
         DType::I8,
@@ -67,6 +101,13 @@ impl DType {
     ];
 
     /// The code stored in headers.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_core::DType;
+    /// assert_eq!(DType::Bool.code(), 1);
+    /// assert_eq!(DType::Complex128.code(), 14);
+    /// ```
     pub const fn code(self) -> u8 {
         self as u8
     }
@@ -85,6 +126,14 @@ impl DType {
     }
 
     /// The numpy `descr` string, little-endian, e.g. `'<f8'`.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_core::DType;
+    /// assert_eq!(DType::U8.descr(), "|u1");
+    /// assert_eq!(DType::I32.descr(), "<i4");
+    /// assert_eq!(DType::Complex64.descr(), "<c8");
+    /// ```
     pub const fn descr(self) -> &'static str {
         match self {
             DType::Bool => "|b1",
@@ -122,6 +171,15 @@ impl DType {
     }
 
     /// The size of one element in bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_core::DType;
+    /// assert_eq!(DType::Bool.itemsize(), 1);
+    /// assert_eq!(DType::F16.itemsize(), 2);
+    /// assert_eq!(DType::Complex64.itemsize(), 8);
+    /// assert_eq!(DType::Complex128.itemsize(), 16);
+    /// ```
     pub const fn itemsize(self) -> usize {
         match self {
             DType::Bool | DType::I8 | DType::U8 => 1,
@@ -139,18 +197,49 @@ impl DType {
 /// Implementors must be [`Pod`] with `size_of::<Self>() == Self::DTYPE.itemsize()` and the exact little-endian
 /// in-memory representation numpy uses for that dtype. Readers in other
 /// languages rely on it.
+///
+/// # Examples
+/// ```
+/// use seqring_core::dtype::Bool;
+/// use seqring_core::{DType, Element};
+/// fn descr_of<T: Element>() -> &'static str {
+///     T::DTYPE.descr()
+/// }
+/// assert_eq!(descr_of::<f64>(), "<f8");
+/// assert_eq!(descr_of::<u16>(), "<u2");
+/// assert_eq!(descr_of::<Bool>(), "|b1");
+/// assert_eq!(descr_of::<num_complex::Complex<f32>>(), "<c8");
+/// assert_eq!(core::mem::size_of::<i64>(), i64::DTYPE.itemsize());
+/// ```
 pub unsafe trait Element: Pod {
     /// The numpy dtype of this type.
     const DTYPE: DType;
 }
 
 /// numpy's one-byte boolean (`'|b1'`): 0 is false, anything else is true.
+///
+/// # Examples
+/// ```
+/// use seqring_core::dtype::Bool;
+/// let flag = Bool::from(true);
+/// assert_eq!(flag, Bool(1));
+/// assert!(bool::from(flag));
+/// assert!(!bool::from(Bool::default()));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Pod, Zeroable)]
 #[repr(transparent)]
 pub struct Bool(pub u8);
 
 impl Bool {
     /// The value as a Rust `bool`.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_core::dtype::Bool;
+    /// assert!(Bool(1).get());
+    /// assert!(Bool(0xff).get()); // numpy reads any non-zero byte as true
+    /// assert!(!Bool(0).get());
+    /// ```
     pub const fn get(self) -> bool {
         self.0 != 0
     }

@@ -6,8 +6,8 @@
 //!
 //! - [`memory`]: the one abstraction the protocols are written against (atomic `u64` words at byte offsets, plus
 //!   byte-wise atomic copies), with a raw-region backend for production and a loom backend for model checking.
-//! - [`region`]: the fixed header at offset 0 of every shared region, and its bounded wait for `ready`.
-//! - [`dtype`]: numpy dtype tags, the [`Element`](dtype::Element) trait and shapes of up to 8 dimensions.
+//! - [`header`]: the fixed header at offset 0 of every shared region, and its bounded wait for `ready`.
+//! - [`dtype`]: numpy dtype tags, the [`Element`] trait and shapes of up to 8 dimensions.
 //! - [`seqlock`]: the seqlock-protected typed array.
 //! - [`ring`]: the SPSC/MPSC log ring and its record format.
 //! - [`log_region`]: a logger's region: its ring plus the block of onsets, state and producer slots it shares
@@ -21,10 +21,10 @@
 extern crate std;
 
 pub mod dtype;
+pub mod header;
 pub mod log_region;
 pub mod memory;
 pub mod patience;
-pub mod region;
 pub mod ring;
 pub mod seqlock;
 mod sync;

@@ -82,8 +82,13 @@ const RING_ID_AT: usize = 64;
 const TABLE_AT: usize = 512;
 const ENTRY_LEN: usize = 64;
 const PRODUCERS_AT: usize = TABLE_AT + 256 * ENTRY_LEN;
-/// The number of producer slots (claimant tags 1 ..= this).
+/// The number of producer slots (claimant tags 1 ..= this). Under loom the table has 4, so that a model's scan
+/// of it stays within loom's reach; the protocol does not depend on the number.
+#[cfg(not(loom))]
 pub const PRODUCER_SLOTS: usize = 1024;
+/// The number of producer slots under loom (see the production constant).
+#[cfg(loom)]
+pub const PRODUCER_SLOTS: usize = 4;
 const SLOT_LEN: usize = 16;
 /// The length of the logger block after the ring region.
 pub const BLOCK_LEN: usize = PRODUCERS_AT + PRODUCER_SLOTS * SLOT_LEN;
@@ -219,6 +224,13 @@ impl core::fmt::Display for LayoutProblem {
 
 impl<M: Memory> LogRegion<M> {
     /// The region length for a ring region of `ring_len` bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_core::log_region::{LogRegion, BLOCK_LEN};
+    /// use seqring_core::RawRegion;
+    /// assert_eq!(LogRegion::<RawRegion>::region_len(4096), 4096 + BLOCK_LEN);
+    /// ```
     pub const fn region_len(ring_len: usize) -> usize {
         ring_len + BLOCK_LEN
     }
@@ -228,6 +240,17 @@ impl<M: Memory> LogRegion<M> {
     ///
     /// # Panics
     /// If `mem` is shorter than [`BLOCK_LEN`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// assert_eq!((log.fields(), log.ring_id(), log.state()), (fields, 77, LogState::Initialising));
+    /// ```
     pub fn init(mem: M, fields: HeaderFields, ring_id: u64) -> Self {
         let block = mem.len() - BLOCK_LEN;
         // Relaxed: nothing is read by openers before `publish`'s Release store of the state.
@@ -244,6 +267,18 @@ impl<M: Memory> LogRegion<M> {
     }
 
     /// Publishes the region as running.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// log.publish();
+    /// assert_eq!(LogRegion::open(RawRegion::new(&words)).unwrap().1, LogState::Running);
+    /// ```
     pub fn publish(&self) {
         // Release: pairs with the Acquire load in `open`; publishes the header, the table and the ring.
         self.mem.store(self.block + STATE_AT, RUNNING, Ordering::Release);
@@ -253,6 +288,20 @@ impl<M: Memory> LogRegion<M> {
     ///
     /// # Errors
     /// The [`LayoutProblem`] of a region that is not a log region of this layout version.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let mem = RawRegion::new(&words);
+    /// assert_eq!(LogRegion::open(mem).unwrap_err(), LayoutProblem::NotLogger); // zeroed
+    /// LogRegion::init(mem, fields, 77).publish();
+    /// let (log, state) = LogRegion::open(mem).unwrap();
+    /// assert_eq!((state, log.fields().pid), (LogState::Running, 42));
+    /// ```
     pub fn open(mem: M) -> Result<(Self, LogState), LayoutProblem> {
         let min = crate::ring::DATA_OFFSET + crate::ring::MIN_CAPACITY + BLOCK_LEN;
         if mem.len() < min {
@@ -284,16 +333,50 @@ impl<M: Memory> LogRegion<M> {
     }
 
     /// The length of the ring's part of the region, which starts at offset 0.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// assert_eq!(log.ring_len(), 4096); // the ring is bytes 0..4096, the block follows
+    /// ```
     pub fn ring_len(&self) -> usize {
         self.block
     }
 
     /// The whole region's memory.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// use seqring_core::Memory;
+    /// assert_eq!(log.memory().len(), LogRegion::<RawRegion>::region_len(4096));
+    /// ```
     pub fn memory(&self) -> &M {
         &self.mem
     }
 
     /// The header fields.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// assert_eq!(log.fields(), HeaderFields { pid: 42, started_us: 7, wait_ns: None });
+    /// ```
     pub fn fields(&self) -> HeaderFields {
         // Relaxed: written once before `publish`, which the opener acquired.
         let load = |at| self.mem.load(self.block + at, Ordering::Relaxed);
@@ -305,12 +388,38 @@ impl<M: Memory> LogRegion<M> {
     }
 
     /// The ring's id, which every segment batch drained from it carries.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// assert_eq!(log.ring_id(), 77);
+    /// # let words2: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// assert_eq!(LogRegion::init(RawRegion::new(&words2), fields, 0).ring_id(), 1, "never 0");
+    /// ```
     pub fn ring_id(&self) -> u64 {
         // Relaxed: written once before `publish`, which the opener acquired.
         self.mem.load(self.block + RING_ID_AT, Ordering::Relaxed)
     }
 
     /// The current state.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// assert_eq!(log.state(), LogState::Initialising);
+    /// log.publish();
+    /// assert_eq!(log.state(), LogState::Running);
+    /// ```
     #[inline(always)]
     pub fn state(&self) -> LogState {
         // Relaxed: a flag read on the hot path; it orders nothing else (the ring's closed bit is the guarantee).
@@ -318,6 +427,19 @@ impl<M: Memory> LogRegion<M> {
     }
 
     /// Marks the logger stopped or taken over; the caller closes the ring next.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// log.publish();
+    /// log.set_state(EndState::TakenOver);
+    /// assert_eq!(log.state(), LogState::TakenOver);
+    /// ```
     pub fn set_state(&self, state: EndState) {
         let word = match state {
             EndState::Stopped => STOPPED,
@@ -332,12 +454,39 @@ impl<M: Memory> LogRegion<M> {
     }
 
     /// The onset slot of a source.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// assert_eq!(log.onset(3), Onset::None);
+    /// assert!(log.claim_onset(3, 100));
+    /// assert_eq!(log.onset(3), Onset::Pending(100));
+    /// log.set_onset(3, 1_700_000_000_000_000);
+    /// assert_eq!(log.onset(3), Onset::Set(1_700_000_000_000_000));
+    /// ```
     pub fn onset(&self, source_id: u8) -> Onset {
         // Acquire: pairs with the Release store in `set_onset`, so the onset record is committed before we log.
         Onset::decode(self.mem.load(self.entry(source_id), Ordering::Acquire))
     }
 
     /// Tries to take a source's empty onset slot for the process `pid`; returns whether this caller won it.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// assert!(log.claim_onset(3, 100)); // process 100 logs the onset record
+    /// assert!(!log.claim_onset(3, 200)); // process 200 waits for the onset
+    /// ```
     pub fn claim_onset(&self, source_id: u8, pid: u32) -> bool {
         // Acquire on failure: as `onset`. Relaxed on success: the slot publishes nothing yet.
         self.mem
@@ -354,6 +503,21 @@ impl<M: Memory> LogRegion<M> {
     /// Publishes `onset_us` for a source whose slot is pending, from its onset record (the drain does this, so a
     /// record committed by a producer that died before publishing it still gives the source its onset). Returns
     /// whether it did.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// assert!(!log.publish_pending_onset(3, 5), "nothing pending");
+    /// assert!(log.claim_onset(3, 100));
+    /// // process 100 committed its onset record and died: the drain publishes the onset from the record
+    /// assert!(log.publish_pending_onset(3, 1_700_000_000_000_000));
+    /// assert_eq!(log.onset(3), Onset::Set(1_700_000_000_000_000));
+    /// ```
     pub fn publish_pending_onset(&self, source_id: u8, onset_us: u64) -> bool {
         match self.onset(source_id) {
             Onset::Pending(pid) => self
@@ -374,6 +538,20 @@ impl<M: Memory> LogRegion<M> {
     /// Frees a source's onset slot left pending by the dead process `pid` (the drain does this once no claim of
     /// that process is left in the ring, so its onset record, if it committed one, was published first); returns
     /// whether it did.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// assert!(log.claim_onset(3, 100));
+    /// assert!(!log.clear_dead_onset(3, 200), "only the pending process");
+    /// assert!(log.clear_dead_onset(3, 100)); // 100 died without an onset record
+    /// assert_eq!(log.onset(3), Onset::None);
+    /// ```
     pub fn clear_dead_onset(&self, source_id: u8, pid: u32) -> bool {
         // Relaxed: the slot publishes nothing when empty; the winner of the next `claim_onset` starts afresh.
         self.mem
@@ -388,12 +566,37 @@ impl<M: Memory> LogRegion<M> {
     }
 
     /// Publishes a source's onset (after its onset record is committed), or frees the slot with 0.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// assert!(log.claim_onset(9, 100));
+    /// log.set_onset(9, 0); // the onset record could not be logged: free the slot
+    /// assert_eq!(log.onset(9), Onset::None);
+    /// ```
     pub fn set_onset(&self, source_id: u8, onset_us: u64) {
         // Release: pairs with the Acquire load in `onset`; orders the committed onset record before it.
         self.mem.store(self.entry(source_id), onset_us, Ordering::Release);
     }
 
     /// Records the process that connected a producer for the source.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// log.set_pid(3, 4242);
+    /// assert_eq!(log.pid(3), 4242);
+    /// ```
     pub fn set_pid(&self, source_id: u8, pid: u32) {
         // Relaxed: read by the consumer as a liveness hint only.
         self.mem
@@ -401,12 +604,38 @@ impl<M: Memory> LogRegion<M> {
     }
 
     /// The process that last connected a producer for the source (0: none).
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// assert_eq!(log.pid(3), 0, "no producer yet");
+    /// log.set_pid(3, 4242);
+    /// assert_eq!(log.pid(3), 4242);
+    /// ```
     pub fn pid(&self, source_id: u8) -> u32 {
         // Relaxed: as in `set_pid`.
         self.mem.load(self.entry(source_id) + 8, Ordering::Relaxed) as u32
     }
 
     /// Counts `n` records of the source given up on.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// log.add_dropped(3, 2);
+    /// log.add_dropped(3, 1);
+    /// assert_eq!((log.dropped(3), log.dropped(4)), (3, 0));
+    /// ```
     #[inline]
     pub fn add_dropped(&self, source_id: u8, n: u64) {
         // Relaxed: a statistic.
@@ -414,12 +643,38 @@ impl<M: Memory> LogRegion<M> {
     }
 
     /// The records of the source given up on.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// assert_eq!(log.dropped(3), 0);
+    /// log.add_dropped(3, 5);
+    /// assert_eq!(log.dropped(3), 5);
+    /// ```
     pub fn dropped(&self, source_id: u8) -> u64 {
         // Relaxed: a statistic.
         self.mem.load(self.entry(source_id) + 16, Ordering::Relaxed)
     }
 
     /// Publishes what the drain has drained of a source: records, payload bytes, newest timestamp.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// let d = Drained { records: 10, bytes: 640, last_timestamp: 9_000 };
+    /// log.set_drained(3, d);
+    /// assert_eq!(log.drained(3), d);
+    /// ```
     pub fn set_drained(&self, source_id: u8, drained: Drained) {
         let at = self.entry(source_id);
         // Relaxed: statistics for monitors, written by the drain alone.
@@ -429,6 +684,17 @@ impl<M: Memory> LogRegion<M> {
     }
 
     /// What the drain last published of a source.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// assert_eq!(log.drained(3), Drained::default());
+    /// ```
     pub fn drained(&self, source_id: u8) -> Drained {
         let at = self.entry(source_id);
         // Relaxed: statistics (not a consistent cut across the three).
@@ -445,6 +711,19 @@ impl<M: Memory> LogRegion<M> {
 
     /// The claimant tag of the process `pid`: the slot that already holds `pid`, or a free slot taken for it.
     /// `0` (untagged) when every slot is held.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// assert_eq!(log.producer_slot(100), 1);
+    /// assert_eq!(log.producer_slot(200), 2);
+    /// assert_eq!(log.producer_slot(100), 1, "one slot per process");
+    /// ```
     pub fn producer_slot(&self, pid: u32) -> u16 {
         let pid = u64::from(pid);
         // Relaxed: a slot's pid is only compared; the claimant tag orders nothing.
@@ -465,6 +744,18 @@ impl<M: Memory> LogRegion<M> {
     }
 
     /// The process holding the slot of claimant tag `tag` (`None` for tag 0 or a free slot).
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// let tag = log.producer_slot(100);
+    /// assert_eq!((log.claimant_pid(tag), log.claimant_pid(0)), (Some(100), None));
+    /// ```
     pub fn claimant_pid(&self, tag: u16) -> Option<u32> {
         let index = usize::from(tag).checked_sub(1).filter(|&i| i < PRODUCER_SLOTS)?;
         // Relaxed: a liveness hint, as `pid`.
@@ -474,6 +765,22 @@ impl<M: Memory> LogRegion<M> {
 
     /// Retires the slots of dead processes and frees retired slots that no claim can name any more: called by the
     /// drain thread (the only one that frees slots) with the ring's head and tail. `alive` judges a pid.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// let tag = log.producer_slot(100);
+    /// // 100 died with the ring's tail at 512: its slot retires, and is freed once the head reaches 512
+    /// log.reap_producers(0, 512, |pid| pid != 100);
+    /// assert_eq!(log.claimant_pid(tag), Some(100));
+    /// log.reap_producers(512, 600, |pid| pid != 100);
+    /// assert_eq!(log.claimant_pid(tag), None);
+    /// ```
     pub fn reap_producers(&self, head: u64, tail: u64, alive: impl Fn(u32) -> bool) {
         for i in 0..PRODUCER_SLOTS {
             let at = self.slot(i);

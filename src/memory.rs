@@ -2,7 +2,7 @@
 //!
 //! Every protocol in this crate is written once against [`Memory`]. Two backends implement it:
 //! - [`RawRegion`], production: a borrowed slice of atomic words, usually overlaid on a shared mapping;
-//! - [`LoomRegion`] (only under `cfg(loom)`): a vector of loom atomics, so loom checks the very same code.
+//! - `LoomRegion` (only under `cfg(loom)`): a vector of loom atomics, so loom checks the very same code.
 //!
 //! Backends that own their memory (the std crates' shared-memory regions and windows of them) implement
 //! [`Contiguous`], which lends their words as a [`RawRegion`] for the zero-copy paths (a ring batch's bytes, an
@@ -25,30 +25,123 @@ use crate::sync::{AtomicU64, Ordering};
 /// # Panics
 /// Every method panics if `offset` is not a multiple of 8 where a word is addressed, or if the range does not lie
 /// inside the region.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::{AtomicU64, Ordering};
+/// use seqring_core::{Memory, RawRegion};
+/// /// A protocol is written once, against `Memory`: here, a shared counter at offset 8.
+/// fn bump<M: Memory>(mem: &M) -> u64 {
+///     mem.fetch_add(8, 1, Ordering::Relaxed) + 1
+/// }
+/// let words: Vec<AtomicU64> = (0..2).map(|_| AtomicU64::new(0)).collect();
+/// let region = RawRegion::new(&words);
+/// std::thread::scope(|s| {
+///     for _ in 0..4 {
+///         s.spawn(|| {
+///             for _ in 0..100 {
+///                 bump(&region);
+///             }
+///         });
+///     }
+/// });
+/// assert_eq!(region.load(8, Ordering::Relaxed), 400);
+/// ```
+///
+/// An offset outside the region, or an unaligned word, panics rather than touching memory it does not own:
+/// ```should_panic
+/// use core::sync::atomic::{AtomicU64, Ordering};
+/// use seqring_core::{Memory, RawRegion};
+/// let words: Vec<AtomicU64> = (0..2).map(|_| AtomicU64::new(0)).collect();
+/// RawRegion::new(&words).load(16, Ordering::Relaxed);
+/// ```
 pub trait Memory {
     /// The region's length in bytes, a multiple of 8.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use seqring_core::{Memory, RawRegion};
+    /// let words: Vec<AtomicU64> = (0..4).map(|_| AtomicU64::new(0)).collect();
+    /// let region = RawRegion::new(&words);
+    /// assert_eq!(region.len(), 32);
+    /// assert_eq!(RawRegion::new(&words[..1]).len(), 8);
+    /// ```
     fn len(&self) -> usize;
 
     /// Which region this is, within this process: two handles of the same words give the same value (the
     /// backends use the address of the first word). Values tied to one region, such as a ring consumer's
     /// [`Blockage`](crate::ring::Blockage), carry it so that another region refuses them.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use seqring_core::{Memory, RawRegion};
+    /// let words: Vec<AtomicU64> = (0..4).map(|_| AtomicU64::new(0)).collect();
+    /// let region = RawRegion::new(&words);
+    /// let again = RawRegion::new(&words);
+    /// assert_eq!(region.identity(), again.identity());
+    /// assert_ne!(region.identity(), RawRegion::new(&words[1..]).identity());
+    /// ```
     fn identity(&self) -> usize;
 
     /// Whether the region is empty.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use seqring_core::{Memory, RawRegion};
+    /// let words: Vec<AtomicU64> = (0..4).map(|_| AtomicU64::new(0)).collect();
+    /// let region = RawRegion::new(&words);
+    /// assert!(!region.is_empty());
+    /// assert!(RawRegion::new(&words[..0]).is_empty());
+    /// ```
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Atomically loads the word at `offset`.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use seqring_core::{Memory, RawRegion};
+    /// let words: Vec<AtomicU64> = (0..4).map(|_| AtomicU64::new(0)).collect();
+    /// let region = RawRegion::new(&words);
+    /// words[1].store(9, Ordering::Relaxed);
+    /// assert_eq!(region.load(8, Ordering::Acquire), 9);
+    /// assert_eq!(region.load(0, Ordering::Acquire), 0);
+    /// ```
     fn load(&self, offset: usize, order: Ordering) -> u64;
 
     /// Atomically stores `value` into the word at `offset`.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use seqring_core::{Memory, RawRegion};
+    /// let words: Vec<AtomicU64> = (0..4).map(|_| AtomicU64::new(0)).collect();
+    /// let region = RawRegion::new(&words);
+    /// region.store(24, u64::MAX, Ordering::Release);
+    /// assert_eq!(words[3].load(Ordering::Relaxed), u64::MAX);
+    /// ```
     fn store(&self, offset: usize, value: u64, order: Ordering);
 
     /// Compare-and-exchange on the word at `offset`, as [`AtomicU64::compare_exchange`].
     ///
     /// # Errors
     /// Returns the current value when it was not `current`.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use seqring_core::{Memory, RawRegion};
+    /// let words: Vec<AtomicU64> = (0..4).map(|_| AtomicU64::new(0)).collect();
+    /// let region = RawRegion::new(&words);
+    /// assert_eq!(region.compare_exchange(0, 0, 5, Ordering::AcqRel, Ordering::Relaxed), Ok(0));
+    /// assert_eq!(region.compare_exchange(0, 0, 6, Ordering::AcqRel, Ordering::Relaxed), Err(5));
+    /// assert_eq!(region.load(0, Ordering::Relaxed), 5);
+    /// ```
     fn compare_exchange(
         &self,
         offset: usize,
@@ -59,27 +152,105 @@ pub trait Memory {
     ) -> Result<u64, u64>;
 
     /// Atomically adds `value` to the word at `offset`, wrapping, and returns the previous value.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use seqring_core::{Memory, RawRegion};
+    /// let words: Vec<AtomicU64> = (0..4).map(|_| AtomicU64::new(0)).collect();
+    /// let region = RawRegion::new(&words);
+    /// assert_eq!(region.fetch_add(16, 3, Ordering::Relaxed), 0);
+    /// assert_eq!(region.fetch_add(16, 4, Ordering::Relaxed), 3);
+    /// assert_eq!(region.load(16, Ordering::Relaxed), 7);
+    /// region.store(8, u64::MAX, Ordering::Relaxed);
+    /// assert_eq!(region.fetch_add(8, 2, Ordering::Relaxed), u64::MAX);
+    /// assert_eq!(region.load(8, Ordering::Relaxed), 1); // wrapped
+    /// ```
     fn fetch_add(&self, offset: usize, value: u64, order: Ordering) -> u64;
 
     /// Copies `src` into the region at `offset` with relaxed atomic word stores.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use seqring_core::{Memory, RawRegion};
+    /// let words: Vec<AtomicU64> = (0..4).map(|_| AtomicU64::new(0)).collect();
+    /// let region = RawRegion::new(&words);
+    /// region.copy_in(3, b"hello");
+    /// let mut back = [0u8; 16];
+    /// region.copy_out(0, &mut back);
+    /// assert_eq!(&back, b"\0\0\0hello\0\0\0\0\0\0\0\0");
+    /// // Words are little-endian: byte 3 is the fourth-lowest byte of word 0.
+    /// assert_eq!(region.load(0, Ordering::Relaxed) >> 24 & 0xff, u64::from(b'h'));
+    /// ```
     fn copy_in(&self, offset: usize, src: &[u8]);
 
     /// Copies the region's bytes at `offset` into `dst` with relaxed atomic word loads.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use seqring_core::{Memory, RawRegion};
+    /// let words: Vec<AtomicU64> = (0..4).map(|_| AtomicU64::new(0)).collect();
+    /// let region = RawRegion::new(&words);
+    /// region.store(8, u64::from_le_bytes(*b"abcdefgh"), Ordering::Relaxed);
+    /// let mut dst = [0u8; 3];
+    /// region.copy_out(10, &mut dst);
+    /// assert_eq!(&dst, b"cde");
+    /// ```
     fn copy_out(&self, offset: usize, dst: &mut [u8]);
 
     /// Copies `src` into bytes that the caller owns exclusively until a later Release store publishes them (a ring
     /// grant's payload). Backends may use a plain memcpy; the default is [`Memory::copy_in`].
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use seqring_core::{Memory, RawRegion};
+    /// let words: Vec<AtomicU64> = (0..4).map(|_| AtomicU64::new(0)).collect();
+    /// let region = RawRegion::new(&words);
+    /// region.copy_in_owned(8, b"payload!");
+    /// assert_eq!(region.load(8, Ordering::Relaxed), u64::from_le_bytes(*b"payload!"));
+    /// ```
     fn copy_in_owned(&self, offset: usize, src: &[u8]) {
         self.copy_in(offset, src);
     }
 
     /// Sets `len` bytes at `offset` to zero with relaxed atomic word stores. Both must be multiples of 8.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use seqring_core::{Memory, RawRegion};
+    /// let words: Vec<AtomicU64> = (0..4).map(|_| AtomicU64::new(0)).collect();
+    /// let region = RawRegion::new(&words);
+    /// for at in (0..32).step_by(8) {
+    ///     region.store(at, 1, Ordering::Relaxed);
+    /// }
+    /// region.zero(8, 16);
+    /// let now: Vec<u64> = words.iter().map(|w| w.load(Ordering::Relaxed)).collect();
+    /// assert_eq!(now, [1, 0, 0, 1]);
+    /// ```
     fn zero(&self, offset: usize, len: usize);
 }
 
 /// A region of atomic words borrowed for `'a`: the production backend.
 ///
 /// It is built safely from a slice of atomics (heap regions, tests) or, unsafely, over a shared mapping.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::{AtomicU64, Ordering};
+/// use seqring_core::{Memory, RawRegion};
+/// let words: Vec<AtomicU64> = (0..8).map(|_| AtomicU64::new(0)).collect();
+/// let writer = RawRegion::new(&words);
+/// let reader = writer; // `Copy`: every handle sees the same words
+/// writer.copy_in(0, b"shared bytes");
+/// let mut buf = [0u8; 12];
+/// reader.copy_out(0, &mut buf);
+/// assert_eq!(&buf, b"shared bytes");
+/// assert_eq!(reader.identity(), writer.identity());
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct RawRegion<'a> {
     words: &'a [AtomicU64],
@@ -103,6 +274,17 @@ impl<'a> RawRegion<'a> {
     }
 
     /// The words of the region.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use seqring_core::{Memory, RawRegion};
+    /// let words: Vec<AtomicU64> = (0..2).map(|_| AtomicU64::new(0)).collect();
+    /// let region = RawRegion::new(&words);
+    /// region.store(8, 3, Ordering::Relaxed);
+    /// assert_eq!(region.words().len(), 2);
+    /// assert_eq!(region.words()[1].load(Ordering::Relaxed), 3);
+    /// ```
     pub const fn words(&self) -> &'a [AtomicU64] {
         self.words
     }
@@ -114,6 +296,19 @@ impl<'a> RawRegion<'a> {
     /// - `len` is a multiple of 8;
     /// - during `'a` the bytes are accessed only atomically, or non-atomically only where the protocols allow it
     ///   (see [`RawRegion::bytes`]); other processes sharing the mapping follow the same rule.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use seqring_core::{Memory, RawRegion};
+    /// let mut buf = [0u64; 4]; // 8-aligned, as a mapping is
+    /// // SAFETY: `buf` is aligned to 8 and valid for 32 bytes while `region` lives, and it is accessed only
+    /// // through `region` meanwhile.
+    /// let region = unsafe { RawRegion::from_raw_parts(buf.as_mut_ptr().cast::<u8>(), 32) };
+    /// region.store(16, 0xabcd, Ordering::Relaxed);
+    /// assert_eq!(region.len(), 32);
+    /// assert_eq!(region.load(16, Ordering::Relaxed), 0xabcd);
+    /// ```
     #[cfg(not(loom))]
     pub unsafe fn from_raw_parts(ptr: *mut u8, len: usize) -> Self {
         debug_assert!((ptr as usize).is_multiple_of(8) && len.is_multiple_of(8));
@@ -132,6 +327,18 @@ impl<'a> RawRegion<'a> {
     ///
     /// # Panics
     /// If the range is not inside the region.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::{Memory, RawRegion};
+    /// let words: Vec<AtomicU64> = (0..2).map(|_| AtomicU64::new(0)).collect();
+    /// let region = RawRegion::new(&words);
+    /// region.copy_in(0, b"zero-copy read!!");
+    /// // SAFETY: nothing writes the region while `bytes` lives.
+    /// let bytes = unsafe { region.bytes(5, 4) };
+    /// assert_eq!(bytes, b"copy");
+    /// ```
     #[cfg(not(loom))]
     #[inline]
     pub unsafe fn bytes(&self, offset: usize, len: usize) -> &'a [u8] {
@@ -155,6 +362,18 @@ impl<'a> RawRegion<'a> {
     ///
     /// # Panics
     /// If the range is not inside the region.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use seqring_core::{Memory, RawRegion};
+    /// let words: Vec<AtomicU64> = (0..2).map(|_| AtomicU64::new(0)).collect();
+    /// let region = RawRegion::new(&words);
+    /// // SAFETY: no one else reads or writes bytes 8..16 while `dst` lives.
+    /// let dst = unsafe { region.bytes_mut(8, 8) };
+    /// dst.copy_from_slice(&7u64.to_le_bytes());
+    /// assert_eq!(region.load(8, Ordering::Relaxed), 7);
+    /// ```
     #[cfg(not(loom))]
     #[inline]
     #[allow(clippy::mut_from_ref)]
@@ -197,6 +416,18 @@ impl<'a> RawRegion<'a> {
 #[cfg(not(loom))]
 pub unsafe trait Contiguous: Memory {
     /// The words, borrowed from `self`.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use seqring_core::{Contiguous, Memory, RawRegion};
+    /// let words: Vec<AtomicU64> = (0..3).map(|_| AtomicU64::new(0)).collect();
+    /// let region = RawRegion::new(&words);
+    /// let raw = region.raw();
+    /// raw.store(8, 11, Ordering::Relaxed);
+    /// assert_eq!(raw.identity(), region.identity());
+    /// assert_eq!(region.load(8, Ordering::Relaxed), 11);
+    /// ```
     fn raw(&self) -> RawRegion<'_>;
 }
 

@@ -34,9 +34,9 @@
 //! never exceeds the capacity; only the holder of the odd sequence writes the protected block or the data.
 
 use crate::dtype::{element_count, DType, Element, Shape, MAX_DIMS};
+use crate::header::{self, HeaderError, RegionKind, HEADER_LEN};
 use crate::memory::Memory;
 use crate::patience::Patience;
-use crate::region::{self, RegionError, RegionKind, HEADER_LEN};
 use crate::sync::{fence, Ordering};
 
 const DTYPE_AT: usize = HEADER_LEN;
@@ -114,7 +114,7 @@ impl Snapshot {
 #[non_exhaustive]
 pub enum ArrayError {
     /// The region header or layout is invalid.
-    Region(RegionError),
+    Region(HeaderError),
     /// A writer holds the sequence odd beyond the caller's patience: it is slow or dead.
     WriterStalled {
         /// The stalled writer's token; 0 if it stopped before recording itself (right after taking the lock).
@@ -158,8 +158,8 @@ pub enum ArrayError {
     },
 }
 
-impl From<RegionError> for ArrayError {
-    fn from(e: RegionError) -> Self {
+impl From<HeaderError> for ArrayError {
+    fn from(e: HeaderError) -> Self {
         ArrayError::Region(e)
     }
 }
@@ -247,7 +247,7 @@ impl<M: Memory> SeqArray<M> {
     /// The capacity is everything after [`DATA_OFFSET`]; `shape` must fit in it.
     ///
     /// # Errors
-    /// [`ArrayError::BadShape`], [`ArrayError::CapacityExceeded`], or a [`RegionError::TooShort`].
+    /// [`ArrayError::BadShape`], [`ArrayError::CapacityExceeded`], or a [`HeaderError::TooShort`].
     ///
     /// # Examples
     /// ```
@@ -262,7 +262,7 @@ impl<M: Memory> SeqArray<M> {
     /// assert_eq!((out, snap.version), ([1.5; 8], 1));
     /// ```
     pub fn create(mem: M, dtype: DType, shape: &[u64], creator_pid: u64, created_ns: u64) -> Result<Self, ArrayError> {
-        region::check_len(&mem, DATA_OFFSET)?;
+        header::check_len(&mem, DATA_OFFSET)?;
         let capacity = mem.len() - DATA_OFFSET;
         let needed = shape_bytes(dtype, shape)?;
         if needed > capacity as u64 {
@@ -271,7 +271,7 @@ impl<M: Memory> SeqArray<M> {
                 capacity: capacity as u64,
             });
         }
-        region::init_header(&mem, RegionKind::Array, creator_pid, created_ns)?;
+        header::init_header(&mem, RegionKind::Array, creator_pid, created_ns)?;
         // Relaxed throughout: nothing is visible until `publish_ready`'s Release store.
         store_shape(&mem, DTYPE_AT, dtype, shape);
         store_shape(&mem, CUR_DTYPE_AT, dtype, shape);
@@ -283,32 +283,32 @@ impl<M: Memory> SeqArray<M> {
             mem.store(at, 0, Ordering::Relaxed);
         }
         mem.zero(DATA_OFFSET, capacity);
-        region::publish_ready(&mem);
+        header::publish_ready(&mem);
         Ok(SeqArray { mem, capacity })
     }
 
     /// Opens an existing array, waiting within `patience` for its creator to publish it.
     ///
     /// # Errors
-    /// Any [`RegionError`] (foreign, truncated, too new, wrong kind, not ready), or `Corrupt` when a layout field
+    /// Any [`HeaderError`] (foreign, truncated, too new, wrong kind, not ready), or `Corrupt` when a layout field
     /// disagrees with the mapping.
     pub fn open(mem: M, patience: impl Patience) -> Result<Self, ArrayError> {
-        region::check_len(&mem, DATA_OFFSET)?;
-        region::wait_ready(&mem, RegionKind::Array, patience)?;
+        header::check_len(&mem, DATA_OFFSET)?;
+        header::wait_ready(&mem, RegionKind::Array, patience)?;
         // Relaxed: `wait_ready`'s Acquire load of `ready` ordered the creator's stores before these loads.
         let capacity = mem.load(CAPACITY_AT, Ordering::Relaxed);
         if mem.load(DATA_OFFSET_AT, Ordering::Relaxed) != DATA_OFFSET as u64 {
-            return Err(RegionError::Corrupt("array data offset").into());
+            return Err(HeaderError::Corrupt("array data offset").into());
         }
         if capacity != (mem.len() - DATA_OFFSET) as u64 {
-            return Err(RegionError::Corrupt("array capacity").into());
+            return Err(HeaderError::Corrupt("array capacity").into());
         }
         let Some(dtype) = DType::from_code(mem.load(DTYPE_AT, Ordering::Relaxed)) else {
-            return Err(RegionError::Corrupt("array dtype").into());
+            return Err(HeaderError::Corrupt("array dtype").into());
         };
         let ndim = mem.load(NDIM_AT, Ordering::Relaxed);
         if ndim > MAX_DIMS as u64 {
-            return Err(RegionError::Corrupt("array ndim").into());
+            return Err(HeaderError::Corrupt("array ndim").into());
         }
         let mut shape = [0u64; MAX_DIMS];
         for (i, d) in shape.iter_mut().enumerate().take(ndim as usize) {
@@ -316,7 +316,7 @@ impl<M: Memory> SeqArray<M> {
         }
         match shape_bytes(dtype, &shape[..ndim as usize]) {
             Ok(n) if n <= capacity => {}
-            _ => return Err(RegionError::Corrupt("array shape exceeds capacity").into()),
+            _ => return Err(HeaderError::Corrupt("array shape exceeds capacity").into()),
         }
         Ok(SeqArray {
             mem,
@@ -501,7 +501,7 @@ impl<M: Memory> SeqArray<M> {
                         return Err(ArrayError::Suspect { version: s1 / 2 });
                     }
                     if dtype != u64::from(T::DTYPE.code()) {
-                        let array = DType::from_code(dtype).ok_or(RegionError::Corrupt("array dtype"))?;
+                        let array = DType::from_code(dtype).ok_or(HeaderError::Corrupt("array dtype"))?;
                         return Err(ArrayError::DTypeMismatch {
                             array,
                             requested: T::DTYPE,
@@ -783,7 +783,7 @@ impl RawMeta {
     /// Validates metadata read in a consistent section against the array's `capacity`.
     #[inline]
     fn finish(&self, version: u64, capacity: u64) -> Result<Snapshot, ArrayError> {
-        let corrupt = |what| ArrayError::Region(RegionError::Corrupt(what));
+        let corrupt = |what| ArrayError::Region(HeaderError::Corrupt(what));
         let dtype = DType::from_code(self.dtype).ok_or(corrupt("array dtype"))?;
         if self.ndim > MAX_DIMS as u64 {
             return Err(corrupt("array ndim"));
@@ -1366,7 +1366,7 @@ mod tests {
         a.memory().store(CUR_NDIM_AT, 200, Ordering::Relaxed);
         assert!(matches!(
             a.snapshot(Spins(0)),
-            Err(ArrayError::Region(RegionError::Corrupt(_)))
+            Err(ArrayError::Region(HeaderError::Corrupt(_)))
         ));
     }
 }

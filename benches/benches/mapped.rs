@@ -5,7 +5,7 @@
 //! Data sets are built once per run, lazily, under `$TMPDIR/seqring-bench-mapped-<pid>`, removed at the end.
 
 use criterion::{black_box, BatchSize, Criterion, Throughput};
-use seqring_mapped::{HashedStr, IdMap, IndexKind, MappedArray, MappedStrs};
+use seqring_mapped::{HashedStr, IdMap, IndexKind, Mapped, MappedArray, MappedStrs};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;

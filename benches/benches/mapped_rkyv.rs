@@ -6,7 +6,7 @@
 //! groups). Data sets are built lazily under `$TMPDIR/seqring-bench-rkyv-<pid>` and removed at the end.
 
 use criterion::{black_box, Criterion, Throughput};
-use seqring_mapped::{Archivable, ArchivedIdMap, ArchivedRecords};
+use seqring_mapped::{Archivable, ArchivedIdMap, ArchivedRecords, Mapped};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::OnceLock;

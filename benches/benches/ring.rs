@@ -36,9 +36,7 @@ const MAX_BATCH: usize = CAPACITY / 4;
 type Elem = [u8; PAYLOAD];
 
 fn words(capacity: usize) -> Vec<AtomicU64> {
-    (0..ring::region_len(capacity).unwrap() / 8)
-        .map(|_| AtomicU64::new(0))
-        .collect()
+    seqring_platform::zeroed_words(ring::region_len(capacity).unwrap())
 }
 
 /// A payload carrying a sequence number (bytes 0..8) and a source (byte 8).

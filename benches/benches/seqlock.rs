@@ -19,9 +19,7 @@ const LEN: usize = 8;
 const PATIENCE: u32 = 10_000;
 
 fn words(bytes: usize) -> Vec<AtomicU64> {
-    (0..seqlock::region_len(bytes).unwrap() / 8)
-        .map(|_| AtomicU64::new(0))
-        .collect()
+    seqring_platform::zeroed_words(seqlock::region_len(bytes).unwrap())
 }
 
 /// The smallest correct seqlock over 8 words (Boehm's, with the P1478 copy): the reference for the protocol's cost.

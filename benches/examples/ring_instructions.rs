@@ -25,9 +25,7 @@ const BURST: u64 = 768;
 const ROUNDS: u64 = 1000;
 
 fn words() -> Vec<AtomicU64> {
-    (0..region_len(CAPACITY).unwrap() / 8)
-        .map(|_| AtomicU64::new(0))
-        .collect()
+    seqring_platform::zeroed_words(region_len(CAPACITY).unwrap())
 }
 
 #[inline(never)]

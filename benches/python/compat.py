@@ -14,6 +14,8 @@ Run: python3 benches/python/compat.py [--quick] [--json] [--ataraxis-python PATH
 """
 
 import argparse
+import dataclasses
+import enum
 import importlib
 import json
 import os
@@ -24,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 from timing import per_call_times
@@ -143,7 +146,79 @@ def native(calls, rounds, out):
     a.destroy()
 
 
-def measure(backend, quick):
+class _Mode(str, enum.Enum):
+    FAST = "fast"
+    CAREFUL = "careful"
+
+
+def tools(ax, quick, rounds, root, out):
+    """YamlConfig, transfer and delete, interpolation, marker and archive discovery, tracker to_yaml: per call."""
+
+    @dataclasses.dataclass
+    class Rig(ax.YamlConfig):
+        name: str = "rig-1"
+        output: Path = Path("/data/rig-1")
+        mode: _Mode = _Mode.CAREFUL
+        gains: Tuple[float, ...] = (1.5, 2.5, 3.5)
+        cameras: List[Path] = dataclasses.field(default_factory=lambda: [Path(f"/dev/video{i}") for i in range(8)])
+        labels: Dict[str, int] = dataclasses.field(default_factory=lambda: {f"label{i}": i for i in range(32)})
+        notes: Optional[str] = None
+
+    config, path = Rig(), root / "rig.yaml"
+    config.to_yaml(path)
+    calls = 20 if quick else 500
+    out["YamlConfig.to_yaml (7 fields, 50 values)"] = per_call_ns(lambda: config.to_yaml(path), calls, rounds)
+    out["YamlConfig.from_yaml"] = per_call_ns(lambda: Rig.from_yaml(path), calls, rounds)
+
+    source = root / "transfer-src"
+    files, size = (20, 4096) if quick else (200, 16384)
+    for i in range(files):
+        (source / f"d{i % 10}").mkdir(parents=True, exist_ok=True)
+        (source / f"d{i % 10}" / f"f{i}.bin").write_bytes(os.urandom(size))
+    ax.calculate_directory_checksum(directory=source, save_checksum=True)
+    transfers, deletes = [], []
+    for r in range(rounds):
+        destination = root / f"transfer-dst-{r}"
+        start = time.perf_counter_ns()
+        ax.transfer_directory(source=source, destination=destination, num_threads=2, verify_integrity=True)
+        transfers.append(time.perf_counter_ns() - start)
+        start = time.perf_counter_ns()
+        ax.delete_directory(directory_path=destination)
+        deletes.append(time.perf_counter_ns() - start)
+    out[f"transfer_directory, verified, {files} x {size // 1024} KiB"] = statistics.median(transfers)
+    out[f"delete_directory, {files} files"] = statistics.median(deletes)
+
+    n = 10_000 if quick else 1_000_000
+    xs = np.arange(n, dtype=np.int64) * 10
+    ys = np.random.default_rng(1).normal(size=n)
+    targets = np.random.default_rng(2).integers(0, 10 * n, n)
+    out[f"interpolate_data, linear, {n:,} points"] = per_call_ns(
+        lambda: ax.interpolate_data(xs, ys, targets, is_discrete=False), 1, rounds)
+    out[f"interpolate_data, discrete, {n:,} points"] = per_call_ns(
+        lambda: ax.interpolate_data(xs, ys, targets, is_discrete=True), 1, rounds)
+
+    tree = root / "markers"
+    mice = 5 if quick else 50
+    for m in range(mice):
+        for d in range(10):
+            (tree / f"m{m}" / f"s{d}" / "raw").mkdir(parents=True)
+            (tree / f"m{m}" / f"s{d}" / "raw" / "session.yaml").write_text("")
+    out[f"discover_marker_files ({mice * 10} sessions)"] = per_call_ns(
+        lambda: ax.discover_marker_files(directory=tree, marker_name="session.yaml"), 1 if quick else 20, rounds)
+
+    tracker = ax.ProcessingTracker(file_path=root / "tools-tracker.yaml")
+    tracker.initialize_jobs([("job", str(i)) for i in range(20)])
+    out["tracker.to_yaml (20 jobs)"] = per_call_ns(
+        lambda: tracker.to_yaml(file_path=root / "tracker-copy.yaml"), 20 if quick else 200, rounds)
+    out["discover_log_archives + read_archive_message_count"] = per_call_ns(
+        lambda: ax.read_archive_message_count(archive_path=ax.discover_log_archives(log_directory=root)["1"]),
+        20 if quick else 500, rounds)
+
+
+SECTIONS = ("arrays", "logging", "reading", "tracking", "tools")
+
+
+def measure(backend, quick, only=SECTIONS):
     ax = importlib.import_module(backend)
     calls, rounds = (2_000, 5) if quick else (100_000, 11)
     messages, log_rounds = (1_000, 3) if quick else (20_000, 5)
@@ -152,17 +227,23 @@ def measure(backend, quick):
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        arrays(ax, calls, rounds, out)
-        if backend == "seqring.compat":
-            logging(ax, messages, log_rounds, root, out, "npy")
-            logging(ax, messages * (10 if not quick else 1), log_rounds, root, out, "segments")
-        else:
-            logging(ax, messages, log_rounds, root, out)
+        if "arrays" in only:
+            arrays(ax, calls, rounds, out)
+        if "logging" in only:
+            if backend == "seqring.compat":
+                logging(ax, messages, log_rounds, root, out, "npy")
+                logging(ax, messages * (10 if not quick else 1), log_rounds, root, out, "segments")
+            else:
+                logging(ax, messages, log_rounds, root, out)
         path = root / "1_log.npz"
         write_archive(path, archive_messages)
-        reading(ax, path, rounds, out)
-        tracking(ax, tracker_calls, rounds, root, out)
-        if backend == "seqring.compat":
+        if "reading" in only:
+            reading(ax, path, rounds, out)
+        if "tracking" in only:
+            tracking(ax, tracker_calls, rounds, root, out)
+        if "tools" in only:
+            tools(ax, quick, rounds, root, out)
+        if backend == "seqring.compat" and "arrays" in only:
             native(calls, rounds, out)
     return out
 
@@ -192,15 +273,18 @@ def main():
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--backend", default="seqring.compat", help=argparse.SUPPRESS)
     parser.add_argument("--ataraxis-python", help="the interpreter of a virtual environment with the real ataraxis")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of {SECTIONS}")
     args = parser.parse_args()
-    compat = measure(args.backend, args.quick)
+    only = tuple(args.only.split(","))
+    compat = measure(args.backend, args.quick, only)
     if args.backend != "seqring.compat":
         print(json.dumps(compat))
         return
     ataraxis = {}
     python = ataraxis_python(args.ataraxis_python)
     if python:
-        command = [python, __file__, "--backend", "ataraxis_data_structures", "--json"] + (["--quick"] * args.quick)
+        command = [python, __file__, "--backend", "ataraxis_data_structures", "--json", "--only", args.only]
+        command += ["--quick"] * args.quick
         done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
         if done.returncode != 0:
             print(done.stderr, file=sys.stderr)

@@ -7,7 +7,7 @@
 //! Properties checked: nothing panics; an opened structure's sizes fit in the file; after `verify` succeeds every
 //! index is readable, and every key an id map iterates is found by `get_all` with the same records.
 
-use seqring_mapped::{inspect, HashedStr, IdMap, MappedArray, MappedBytes, MappedRecords, MappedStrs};
+use seqring_mapped::{inspect, HashedStr, IdMap, Mapped, MappedArray, MappedBytes, MappedRecords, MappedStrs};
 use std::path::{Path, PathBuf};
 
 fn scratch() -> PathBuf {

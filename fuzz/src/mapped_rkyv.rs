@@ -10,7 +10,7 @@
 //! `verify` succeeds every record is readable, every value deserialises, and every key's values are found.
 
 use crate::mapped_open::reseal;
-use seqring_mapped::{Archivable, ArchivedIdMap, ArchivedRecords, ByArchive, MappedError};
+use seqring_mapped::{Archivable, ArchivedIdMap, ArchivedRecords, ByArchive, Mapped, MappedError};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! Region-header validation over arbitrary bytes, for both kinds, with and without waiting.
 
-use seqring_core::region::{self, RegionKind};
+use seqring_core::header::{self, RegionKind};
 use seqring_core::{RawRegion, Spins};
 use std::sync::atomic::AtomicU64;
 
@@ -16,9 +16,9 @@ pub fn fuzz(data: &[u8]) {
         .collect();
     let mem = RawRegion::new(&words);
     for kind in [RegionKind::Array, RegionKind::Ring] {
-        if let Ok(info) = region::validate(&mem, kind) {
+        if let Ok(info) = header::validate(&mem, kind) {
             assert_eq!(info.len as usize, words.len() * 8);
         }
-        let _ = region::wait_ready(&mem, kind, Spins(2));
+        let _ = header::wait_ready(&mem, kind, Spins(2));
     }
 }

@@ -9,11 +9,9 @@
 use seqring_core::ring::record::Records;
 use seqring_core::ring::{self, Consumer, Mode, Producer, Ring, SpscProducer};
 use seqring_core::{Memory, RawRegion, Spins};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
-fn words(len: usize) -> Vec<AtomicU64> {
-    (0..len / 8).map(|_| AtomicU64::new(0)).collect()
-}
+use seqring_platform::zeroed_words as words;
 
 /// Runs the target.
 pub fn fuzz(data: &[u8]) {

@@ -1,7 +1,7 @@
 //! The core seeds are built from docs/FORMATS.md by gen_core_seeds.py; check they reach past validation, so the
 //! fuzzer starts deep in the protocol code.
 
-use seqring_core::region::{self, RegionKind};
+use seqring_core::header::{self, RegionKind};
 use seqring_core::ring::Ring;
 use seqring_core::seqlock::SeqArray;
 use seqring_core::{RawRegion, Spins};
@@ -23,5 +23,5 @@ fn documented_layouts_open() {
     let ring = region(&seed("region_header", "ring_ready"));
     assert_eq!(Ring::open(RawRegion::new(&ring), Spins(0)).unwrap().capacity(), 256);
     let foreign = region(&seed("region_header", "foreign"));
-    assert!(region::validate(&RawRegion::new(&foreign), RegionKind::Array).is_err());
+    assert!(header::validate(&RawRegion::new(&foreign), RegionKind::Array).is_err());
 }

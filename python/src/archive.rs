@@ -13,8 +13,9 @@ use numpy::PyArray1;
 use pyo3::exceptions::PyIndexError;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyList, PyRange};
 use seqring::archive::{AssembleOptions, LogArchive};
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -164,6 +165,18 @@ impl PyLogArchive {
         ))
     }
 
+    /// The messages split into batches for `workers` processes, as ataraxis's `get_batches`: one batch below 2000
+    /// messages (none when there are none), else batches of `ceil(count / (workers × multiplier))`; `workers` below
+    /// 1 means every core but two (at least one). Each batch is a `range` of message indices.
+    #[pyo3(signature = (workers = -1, multiplier = 4))]
+    fn batches<'py>(&self, py: Python<'py>, workers: isize, multiplier: usize) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        for r in self.inner.batches(workers, multiplier) {
+            out.append(PyRange::new(py, r.start as isize, r.end as isize)?)?;
+        }
+        Ok(out)
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "LogArchive({:?}, source_id={}, message_count={})",
@@ -272,4 +285,32 @@ pub(crate) fn assemble_log_archives<'py>(
     out.set_item("verified", report.verified)?;
     out.set_item("removed_files", report.removed_files)?;
     Ok(out)
+}
+
+/// The archives `{id}_log.npz` directly inside `directory` (not below it), as `{source id: path}` in id order.
+#[pyfunction]
+pub(crate) fn discover_log_archives(py: Python<'_>, directory: PathBuf) -> PyResult<BTreeMap<u8, PathBuf>> {
+    py.detach(|| seqring::archive::discover_log_archives(&directory))
+        .map_err(archive_error)
+}
+
+/// The one archive of `source_id` anywhere under `root`.
+#[pyfunction]
+pub(crate) fn find_log_archive(py: Python<'_>, root: PathBuf, source_id: u8) -> PyResult<PathBuf> {
+    py.detach(|| seqring::archive::find_log_archive(&root, source_id))
+        .map_err(archive_error)
+}
+
+/// The one archive of each of `source_ids` anywhere under `root`, found in one walk, as `{source id: path}`.
+#[pyfunction]
+pub(crate) fn find_log_archives(py: Python<'_>, root: PathBuf, source_ids: Vec<u8>) -> PyResult<BTreeMap<u8, PathBuf>> {
+    py.detach(|| seqring::archive::find_log_archives(&root, source_ids.iter().copied()))
+        .map_err(archive_error)
+}
+
+/// The number of messages of the archive at `path` (the onset excluded), from its zip directory alone.
+#[pyfunction]
+pub(crate) fn read_archive_message_count(py: Python<'_>, path: PathBuf) -> PyResult<usize> {
+    py.detach(|| seqring::archive::read_archive_message_count(&path))
+        .map_err(archive_error)
 }

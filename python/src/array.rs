@@ -625,6 +625,42 @@ impl SharedArray {
             .map(Some)
     }
 
+    /// Atomic read-modify-write: calls ``f(a)`` with a fresh copy ``a`` of the contents, which ``f`` changes in
+    /// place, and writes ``a`` back in one write only if no other write completed in between; otherwise reads and
+    /// calls ``f`` again (so ``f`` must be safe to repeat: compute from ``a`` alone). Returns what ``f`` returned
+    /// on the attempt that was written. No lock is held while ``f`` runs: readers and other writers never wait on
+    /// Python code, and no update is lost (``a.update(lambda c: c.__iadd__(1))`` from many processes counts
+    /// every one).
+    ///
+    /// Raises ``SeqringTimeoutError`` if other writers got in first ``max_attempts`` times in a row, and whatever
+    /// ``f`` raises (nothing is written then).
+    #[pyo3(signature = (f, *, max_attempts = 10_000))]
+    fn update<'py>(&self, py: Python<'py>, f: &Bound<'py, PyAny>, max_attempts: usize) -> PyResult<Bound<'py, PyAny>> {
+        let handle = self.handle()?;
+        for _ in 0..max_attempts {
+            let (array, version) = self.read_new(py)?;
+            let result = f.call1((&array,))?;
+            let now = self.current(py);
+            if !now.fits(&array) {
+                continue; // reshaped meanwhile: the version check below would refuse it anyway
+            }
+            let target = Target {
+                if_version: Some(version),
+                ..Target::at(&now, 0)
+            };
+            if self.write_at(py, handle, &target, Src::Array(&array, None))? {
+                return Ok(result);
+            }
+        }
+        Err(raise(
+            Kind::Timeout,
+            format!(
+                "array {}: update lost to other writers {max_attempts} times in a row",
+                self.name
+            ),
+        ))
+    }
+
     /// Changes the shape (and, with ``dtype``, the element type) within the capacity, leaving the bytes as they
     /// are, in one write.
     ///

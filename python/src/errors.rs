@@ -5,11 +5,13 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
 use seqring::archive::{ArchiveError, AssembleError};
-use seqring_state::config::ConfigError;
-use seqring::logger::{LogError, LoggerError, WriteError};
-use seqring_state::processing::ChecksumError;
-use seqring_platform::RegionError;
+use seqring::logger::{LogError, LoggerError, OpenError, RecoverError, StartError, StopError, WriteError};
 use seqring::shared_array::SharedArrayError;
+use seqring_platform::RegionError;
+use seqring_state::config::ConfigError;
+use seqring_state::processing::{
+    ChecksumError, DeleteError, InterpolateError, MarkerError, TransferError, WriteError as FileWriteError,
+};
 use seqring_state::tracker::TrackerError;
 use std::io::ErrorKind;
 
@@ -49,6 +51,14 @@ pub(crate) enum Kind {
     NotAFile,
     /// `NotAFolderError` (a `NotADirectoryError`): a file where a directory is needed.
     NotAFolder,
+    /// `SeqringOSError` (an `OSError`): a file operation failed for another reason.
+    Io,
+    /// `TransferError` (a `RuntimeError`): a directory transfer was refused or failed verification.
+    Transfer,
+    /// `ConfigError` (a `ValueError`): a YAML file's path or text is unusable.
+    Config,
+    /// `InterpolateError` (a `ValueError`): interpolation inputs are unusable.
+    Interpolate,
     /// `RingFullError`: the logger's ring was full; the message was dropped and counted.
     RingFull,
     // Keep `RingFull` last, or move `KINDS` to the new last kind: it sizes the class cache.
@@ -73,6 +83,10 @@ impl Kind {
             Kind::EmptyDirectory => "EmptyDirectoryError",
             Kind::NotAFile => "NotAFileError",
             Kind::NotAFolder => "NotAFolderError",
+            Kind::Io => "SeqringOSError",
+            Kind::Transfer => "TransferError",
+            Kind::Config => "ConfigError",
+            Kind::Interpolate => "InterpolateError",
             Kind::RingFull => "RingFullError",
         }
     }
@@ -198,25 +212,41 @@ pub(crate) fn checksum_error(e: ChecksumError) -> PyErr {
     raise(kind, e.to_string())
 }
 
-/// A logger error as its Python exception; a failed stop carries its report as the exception's `report` dict.
-pub(crate) fn logger_error(py: Python<'_>, e: LoggerError) -> PyErr {
+/// A logger error (of any operation) as its Python exception; a failed stop carries its report as the exception's
+/// `report` dict.
+pub(crate) fn logger_error(py: Python<'_>, e: impl Into<LoggerError>) -> PyErr {
+    let e = e.into();
     let kind = match &e {
-        LoggerError::InvalidName { .. } => Kind::InvalidName,
-        LoggerError::InvalidOption(_) => Kind::InvalidOption,
-        LoggerError::NameInUse { .. } | LoggerError::OnsetTaken { .. } => Kind::AlreadyExists,
-        LoggerError::NotRunning { .. } => Kind::NotFound,
-        LoggerError::Region { source, .. } => region_kind(source),
-        LoggerError::Io { source, .. } => io_kind(source),
-        LoggerError::Onset { error, .. } => log_kind(*error),
-        LoggerError::Disk { source, .. } => match &**source {
+        LoggerError::Start(e) => match e {
+            StartError::InvalidName { .. } => Kind::InvalidName,
+            StartError::InvalidOption(_) => Kind::InvalidOption,
+            StartError::NameInUse { .. } => Kind::AlreadyExists,
+            StartError::Region { source, .. } => region_kind(source),
+            StartError::Io { source, .. }
+            | StartError::Write {
+                source: WriteError::Io { source, .. },
+                ..
+            } => io_kind(source),
+            _ => Kind::Base,
+        },
+        LoggerError::Open(e) => match e {
+            OpenError::InvalidName { .. } => Kind::InvalidName,
+            OpenError::OnsetTaken { .. } => Kind::AlreadyExists,
+            OpenError::NotRunning { .. } => Kind::NotFound,
+            OpenError::Region { source, .. } => region_kind(source),
+            OpenError::Onset { error, .. } => log_kind(*error),
+            _ => Kind::Base,
+        },
+        LoggerError::Stop(StopError::Disk { source, .. }) => match &**source {
             WriteError::Io { source, .. } => io_kind(source),
             _ => Kind::Base,
         },
+        LoggerError::Recover(RecoverError { source, .. }) => io_kind(source),
         _ => Kind::Base,
     };
     let err = raise(kind, e.to_string());
     let report = match &e {
-        LoggerError::Disk { report, .. } | LoggerError::Drain { report, .. } => Some(report),
+        LoggerError::Stop(StopError::Disk { report, .. } | StopError::Drain { report, .. }) => Some(report),
         _ => None,
     };
     if let Some(report) = report {
@@ -241,4 +271,87 @@ fn log_kind(e: LogError) -> Kind {
 #[cold]
 pub(crate) fn log_error(name: &str, source_id: u8, e: LogError) -> PyErr {
     raise(log_kind(e), format!("logger {name:?}, source {source_id}: {e}"))
+}
+
+/// An I/O error's kind, with `SeqringOSError` (an `OSError`) where no more specific class applies.
+pub(crate) fn os_kind(e: &std::io::Error) -> Kind {
+    match io_kind(e) {
+        Kind::Base => Kind::Io,
+        k => k,
+    }
+}
+
+/// A YAML file error as its Python exception: a wrong extension or unparsable text is a `ConfigError` (a
+/// `ValueError`, as ataraxis raises for the extension); I/O errors by their kind (a missing file:
+/// `NotFoundError`).
+pub(crate) fn config_error(e: ConfigError) -> PyErr {
+    let kind = match &e {
+        ConfigError::Read { source, .. } | ConfigError::CreateDir { source, .. } => os_kind(source),
+        ConfigError::Write(w) => os_kind(&w.source),
+        _ => Kind::Config,
+    };
+    raise(kind, e.to_string())
+}
+
+/// A failed file write as its Python exception (an `OSError` of the matching class).
+pub(crate) fn file_write_error(e: FileWriteError) -> PyErr {
+    raise(os_kind(&e.source), e.to_string())
+}
+
+fn delete_kind(e: &DeleteError) -> Kind {
+    match e {
+        DeleteError::Io { source, .. } => os_kind(source),
+        DeleteError::NotADirectory { .. } => Kind::NotAFolder,
+        _ => Kind::Io,
+    }
+}
+
+/// A failed directory deletion as its Python exception (an `OSError` of the matching class).
+pub(crate) fn delete_error(e: DeleteError) -> PyErr {
+    raise(delete_kind(&e), e.to_string())
+}
+
+/// A failed transfer as its Python exception: a missing source is a `NotFoundError`, a refused or unverified
+/// transfer (nested, dirty destination, nothing to verify, checksum mismatch) a `TransferError` (a `RuntimeError`,
+/// as ataraxis raises), a failed copy or read an `OSError` of the matching class.
+pub(crate) fn transfer_error(e: TransferError) -> PyErr {
+    let kind = match &e {
+        TransferError::Walk(w) => os_kind(&w.source),
+        TransferError::Clear { error, .. }
+        | TransferError::Copy { error, .. }
+        | TransferError::ReadChecksum { error, .. } => os_kind(error),
+        TransferError::Checksum(ChecksumError::Walk(w)) => os_kind(&w.source),
+        TransferError::Checksum(ChecksumError::Read { source, .. }) => os_kind(source),
+        TransferError::Checksum(ChecksumError::Save(w)) => os_kind(&w.source),
+        TransferError::RemoveSource(d) => delete_kind(d),
+        _ => Kind::Transfer,
+    };
+    let reason = match &e {
+        TransferError::Nested { .. } => "nested",
+        TransferError::DirtyDestination { .. } => "dirty_destination",
+        TransferError::Checksum(ChecksumError::Empty { .. }) => "nothing_to_verify",
+        TransferError::Mismatch { .. } => "mismatch",
+        _ => "io",
+    };
+    let err = raise(kind, e.to_string());
+    // Which refusal this is, for callers that word it their own way (seqring.compat).
+    Python::attach(|py| {
+        let _ = err.value(py).setattr("reason", reason);
+    });
+    err
+}
+
+/// A failed marker search as its Python exception: an unreadable tree by its I/O kind, a marker without the asked
+/// ancestor or paths without a unique component an `InvalidOptionError` (a `ValueError`, as ataraxis raises).
+pub(crate) fn marker_error(e: MarkerError) -> PyErr {
+    let kind = match &e {
+        MarkerError::Walk(w) => os_kind(&w.source),
+        _ => Kind::InvalidOption,
+    };
+    raise(kind, e.to_string())
+}
+
+/// A refused interpolation as its Python exception (`InterpolateError`, a `ValueError`).
+pub(crate) fn interpolate_error(e: InterpolateError) -> PyErr {
+    raise(Kind::Interpolate, e.to_string())
 }

@@ -20,7 +20,9 @@ mod logger;
 mod named_lock;
 mod ndarray;
 mod tail;
+mod tools;
 mod tracker;
+mod yaml;
 
 use pyo3::prelude::*;
 
@@ -31,7 +33,24 @@ fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<archive::PyLogArchive>()?;
     m.add_class::<archive::LogArchiveIter>()?;
     m.add_function(wrap_pyfunction!(archive::assemble_log_archives, m)?)?;
+    m.add_function(wrap_pyfunction!(archive::discover_log_archives, m)?)?;
+    m.add_function(wrap_pyfunction!(archive::find_log_archive, m)?)?;
+    m.add_function(wrap_pyfunction!(archive::find_log_archives, m)?)?;
+    m.add_function(wrap_pyfunction!(archive::read_archive_message_count, m)?)?;
     m.add_class::<tracker::RawTracker>()?;
+    m.add_class::<tracker::JobRecord>()?;
+    m.add_class::<tools::TransferReport>()?;
+    m.add_function(wrap_pyfunction!(tools::transfer_directory, m)?)?;
+    m.add_function(wrap_pyfunction!(tools::delete_directory, m)?)?;
+    m.add_function(wrap_pyfunction!(tools::discover_marker_files, m)?)?;
+    m.add_function(wrap_pyfunction!(tools::discover_marker_roots, m)?)?;
+    m.add_function(wrap_pyfunction!(tools::index_marker_files, m)?)?;
+    m.add_function(wrap_pyfunction!(tools::resolve_unique_roots, m)?)?;
+    m.add_function(wrap_pyfunction!(tools::atomic_write, m)?)?;
+    m.add_function(wrap_pyfunction!(tools::direct_write, m)?)?;
+    m.add_function(wrap_pyfunction!(tools::interpolate, m)?)?;
+    m.add_function(wrap_pyfunction!(yaml::yaml_dump, m)?)?;
+    m.add_function(wrap_pyfunction!(yaml::yaml_load, m)?)?;
     m.add_function(wrap_pyfunction!(checksum::directory_checksum, m)?)?;
     m.add_class::<logger::PyDataLogger>()?;
     m.add_class::<logger::PyProducer>()?;

@@ -23,8 +23,8 @@
 
 use crate::errors::{raise, region_error, Kind};
 use pyo3::prelude::*;
-use seqring_platform::{pid_alive, CreateOptions, Region, RegionError};
 use seqring_core::Memory;
+use seqring_platform::{pid_alive, CreateOptions, Region, RegionError};
 use std::fs::{self, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};

@@ -1,43 +1,55 @@
 //! The native half of `seqring.ProcessingTracker`: `seqring_state::tracker::ProcessingTracker` with plain values in and
-//! out (job states as tuples, statuses as their codes 0–3); `seqring.tracker` builds the enums and dataclasses.
+//! out (job states as `_JobRecord` objects, statuses as their codes 0–3); `seqring.tracker` builds the enums and
+//! dataclasses.
 //!
 //! Invariants: every call that touches the file (all but `generate_job_id`, `resolve_job` and `resolve_status`)
 //! runs without the GIL, under the Rust tracker's lock on `{file}.lock` (the lock ataraxis's `filelock` takes), so
 //! Python threads, Python processes and ataraxis processes can update one tracker file at once.
 
-use crate::errors::{raise, tracker_error, Kind};
+use crate::errors::{config_error, file_write_error, raise, tracker_error, Kind};
 use pyo3::prelude::*;
-use seqring_state::tracker::{job_id, JobState, JobStatus, PipelineStatus, ProcessingTracker, StatusCounts};
+use seqring_state::config::ConfigError;
+use seqring_state::tracker::{
+    format_tracker, job_id, JobState, JobStatus, PipelineStatus, ProcessingTracker, StatusCounts,
+};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// A job's state: `(job_name, specifier, status code, executor_id, error_message, started_at, completed_at)`.
-type JobTuple = (
-    String,
-    String,
-    u8,
-    Option<String>,
-    Option<String>,
-    Option<u64>,
-    Option<u64>,
-);
+/// One job's state as the native tracker hands it out (`seqring.JobState` is built from it).
+#[pyclass(module = "seqring._seqring", name = "_JobRecord", frozen, get_all)]
+pub(crate) struct JobRecord {
+    /// The job's name.
+    job_name: String,
+    /// Its specifier (may be empty).
+    specifier: String,
+    /// Its status code, 0 to 3 (scheduled, running, succeeded, failed).
+    status: u8,
+    /// Who ran it.
+    executor_id: Option<String>,
+    /// Why it failed.
+    error_message: Option<String>,
+    /// When it started, µs since the UNIX epoch.
+    started_at: Option<u64>,
+    /// When it completed, µs since the UNIX epoch.
+    completed_at: Option<u64>,
+}
 
 /// Counts: `(total, succeeded, failed, running, scheduled)`.
 type Counts = (usize, usize, usize, usize, usize);
 
 /// Every job as `(id, state)`, in file order.
-type Jobs = Vec<(String, JobTuple)>;
+type Jobs = Vec<(String, JobRecord)>;
 
-fn job_tuple(j: JobState) -> JobTuple {
-    (
-        j.job_name,
-        j.specifier,
-        j.status.code(),
-        j.executor_id,
-        j.error_message,
-        j.started_at,
-        j.completed_at,
-    )
+fn job_record(j: JobState) -> JobRecord {
+    JobRecord {
+        job_name: j.job_name,
+        specifier: j.specifier,
+        status: j.status.code(),
+        executor_id: j.executor_id,
+        error_message: j.error_message,
+        started_at: j.started_at,
+        completed_at: j.completed_at,
+    }
 }
 
 fn counts(c: StatusCounts) -> Counts {
@@ -136,9 +148,9 @@ impl RawTracker {
     }
 
     /// One job's state.
-    fn job_info(&self, py: Python<'_>, job_id: &str) -> PyResult<JobTuple> {
+    fn job_info(&self, py: Python<'_>, job_id: &str) -> PyResult<JobRecord> {
         py.detach(|| self.inner.job_info(job_id))
-            .map(job_tuple)
+            .map(job_record)
             .map_err(tracker_error)
     }
 
@@ -147,7 +159,7 @@ impl RawTracker {
         let table = py.detach(|| self.inner.jobs()).map_err(tracker_error)?;
         Ok(table
             .iter()
-            .map(|(id, j)| (id.to_owned(), job_tuple(j.clone())))
+            .map(|(id, j)| (id.to_owned(), job_record(j.clone())))
             .collect())
     }
 
@@ -175,7 +187,7 @@ impl RawTracker {
     /// `(jobs, counts, pipeline status)` read in one locked step.
     fn summarize(&self, py: Python<'_>) -> PyResult<(Jobs, Counts, &'static str)> {
         let s = py.detach(|| self.inner.summarize()).map_err(tracker_error)?;
-        let jobs = s.jobs.into_iter().map(|e| (e.job_id, job_tuple(e.state))).collect();
+        let jobs = s.jobs.into_iter().map(|e| (e.job_id, job_record(e.state))).collect();
         Ok((jobs, counts(s.summary), s.status.name()))
     }
 
@@ -204,6 +216,18 @@ impl RawTracker {
     /// Reschedules every failed job; their ids.
     fn retry_failed_jobs(&self, py: Python<'_>) -> PyResult<Vec<String>> {
         py.detach(|| self.inner.retry_failed_jobs()).map_err(tracker_error)
+    }
+
+    /// Writes the jobs, read under the lock, to the `.yaml`/`.yml` file at `path` in the tracker file's format
+    /// (ataraxis's `to_yaml`), atomically; a tracker over that file sees the same jobs.
+    fn to_yaml(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        if !matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            return Err(config_error(ConfigError::Extension { path }));
+        }
+        let jobs = py.detach(|| self.inner.jobs()).map_err(tracker_error)?;
+        let text = format_tracker(&jobs);
+        py.detach(|| seqring_state::processing::atomic_write(&path, text.as_bytes()))
+            .map_err(file_write_error)
     }
 
     /// The ataraxis job id of `(job_name, specifier)`.

@@ -5,6 +5,8 @@ behaviour compat claims to share is checked against the real package.
 Usage: ``python ataraxis_scenarios.py MODULE SCENARIO WORKDIR`` prints the scenario's result as one JSON line.
 """
 
+import dataclasses
+import enum
 import gc
 import importlib
 import json
@@ -13,6 +15,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -227,6 +230,211 @@ def fixed_size_dtypes(ax, work):
         out[key] = [str(a.datatype), type(a[1]).__name__, a[:].tolist() == expected.tolist()]
         a.destroy()
     return out
+
+
+class _Color(str, enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+def _config_classes(ax):
+    """Dataclasses deriving from the backend's YamlConfig, as an ataraxis program declares them."""
+
+    @dataclasses.dataclass
+    class Inner:
+        path: Path = Path("/data")
+        color: _Color = _Color.RED
+
+    @dataclasses.dataclass
+    class Rig(ax.YamlConfig):
+        name: str = "rig"
+        output: Path = Path("/data/out")
+        color: _Color = _Color.RED
+        maybe: Optional[Path] = None
+        gains: Tuple[float, ...] = ()
+        paths: List[Path] = dataclasses.field(default_factory=list)
+        by_path: Dict[Path, int] = dataclasses.field(default_factory=dict)
+        words: List[str] = dataclasses.field(default_factory=list)
+        big: float = 0.0
+        inner: Inner = dataclasses.field(default_factory=Inner)
+        home: Path = dataclasses.field(default=Path("/unset"), metadata=ax.YAML_EXCLUDE_METADATA)
+
+        @classmethod
+        def restore_excluded_fields(cls, data, file_path):
+            return {**data, "home": file_path.parent}
+
+    return Rig, Inner
+
+
+#: Strings a YAML 1.1 reader (PyYAML) reads as other types when they are written plain.
+TRICKY_WORDS = ["yes", "No", "on", "OFF", "y", "~", "null", "1:20", "1_000", "0x1F", "2024-01-01", "007", ".5", "",
+                " padded", "a: b", "# c", "line\nbreak", "é", "plain/path-ok_1.2"]
+
+
+@scenario
+def yaml_config_write(ax, work):
+    """Writes a config whose fields need conversions (and strings YAML 1.1 would misread); returns what PyYAML reads."""
+    import yaml
+
+    Rig, Inner = _config_classes(ax)
+    rig = Rig(name="rig-1", output=Path("/data/rig"), color=_Color.BLUE, maybe=Path("/m"), gains=(1.5, 2.0),
+              paths=[Path("/a"), Path("/b")], by_path={Path("/k"): 3}, words=TRICKY_WORDS, big=1e20,
+              inner=Inner(path=Path("/inner"), color=_Color.BLUE))
+    rig.to_yaml(work / "rig.yaml")
+    text = (work / "rig.yaml").read_text()
+    return {"raw": yaml.safe_load(text), "framed": [text.startswith("---"), text.rstrip().endswith("...")],
+            "bad_suffix": _error(lambda: rig.to_yaml(work / "rig.json"))}
+
+
+@scenario
+def yaml_config_read(ax, work):
+    """Reads the file yaml_config_write wrote (with either backend); returns the loaded fields and their types."""
+    Rig, _ = _config_classes(ax)
+    rig = Rig.from_yaml(work / "rig.yaml")
+    return {
+        "name": rig.name, "output": [type(rig.output).__name__.replace("Posix", ""), str(rig.output)],
+        "color": [type(rig.color).__name__, rig.color.value], "maybe": str(rig.maybe),
+        "gains": [type(rig.gains).__name__, list(rig.gains)], "paths": [type(p).__name__.replace("Posix", "")
+                                                                         for p in rig.paths],
+        "by_path": [[type(k).__name__.replace("Posix", ""), str(k), v] for k, v in rig.by_path.items()],
+        "words": rig.words, "big": rig.big, "inner": [str(rig.inner.path), rig.inner.color.value],
+        "home": str(rig.home), "missing": _error(lambda: Rig.from_yaml(work / "absent.yaml")),
+        "bad_suffix": _error(lambda: Rig.from_yaml(work / "rig.txt")),
+    }
+
+
+@scenario
+def processing_tools(ax, work):
+    """Transfer, delete, markers, writes and interpolation, each result as ataraxis documents it."""
+    out = {}
+    src = work / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_text("a")
+    (src / "sub" / "b.bin").write_bytes(b"\x00\x01")
+    ax.transfer_directory(source=src, destination=work / "dst", num_threads=2, verify_integrity=True)
+    out["copied"] = sorted(str(p.relative_to(work / "dst")) for p in (work / "dst").rglob("*") if p.is_file())
+    (work / "dst" / "stray.txt").write_text("x")
+    out["dirty"] = _error(lambda: ax.transfer_directory(source=src, destination=work / "dst"))
+    ax.transfer_directory(source=src, destination=work / "dst", reset_dirty_destination=True, remove_source=True)
+    out["reset_and_removed"] = [(work / "dst" / "stray.txt").exists(), src.exists()]
+    out["missing_source"] = _error(lambda: ax.transfer_directory(source=work / "nothing", destination=work / "d2"))
+    (work / "linked").mkdir()
+    (work / "linked" / "f").write_text("f")
+    (work / "linked" / "link").symlink_to(work / "dst")
+    out["link_inside"] = _error(lambda: ax.transfer_directory(source=work / "linked", destination=work / "d3"))
+    (work / "bare").mkdir()
+    (work / "d4").mkdir()
+    (work / "d4" / "keep.txt").write_text("k")
+    out["nothing_to_verify"] = _error(lambda: ax.transfer_directory(
+        source=work / "bare", destination=work / "d4", verify_integrity=True, reset_dirty_destination=True))
+    out["kept_after_refusal"] = (work / "d4" / "keep.txt").exists()
+    # A stale checksum: the source grows after it was saved.
+    stale = work / "stale"
+    stale.mkdir()
+    (stale / "one.txt").write_text("1")
+    ax.calculate_directory_checksum(directory=stale, save_checksum=True)
+    (stale / "two.txt").write_text("2")
+    try:
+        ax.transfer_directory(source=stale, destination=work / "d5", verify_integrity=True)
+        out["stale"] = None
+    except RuntimeError as e:
+        out["stale"] = "predates the current contents of the source" in str(e).replace("\n", " ")
+
+    ax.delete_directory(directory_path=work / "dst")
+    ax.delete_directory(directory_path=work / "never")
+    out["deleted"] = (work / "dst").exists()
+    target = work / "keep_me"
+    target.mkdir()
+    (target / "x").write_text("x")
+    (work / "alias").symlink_to(target)
+    ax.delete_directory(directory_path=work / "alias")
+    out["link_deleted_target_kept"] = [os.path.lexists(work / "alias"), (target / "x").exists()]
+
+    tree = work / "tree"
+    for session in ("m1/s1/raw", "m1/s2/raw", "m2/s3/raw"):
+        (tree / session).mkdir(parents=True)
+        (tree / session / "marker.yaml").write_text("")
+    (tree / "m1" / "tracker.yaml").write_text("")
+    (tree / "marker.yaml").mkdir()  # a directory carrying the name is not a marker
+    rel = lambda ps: [str(Path(p).relative_to(tree)) for p in ps]  # noqa: E731
+    out["markers"] = rel(ax.discover_marker_files(directory=tree, marker_name="marker.yaml"))
+    out["roots"] = rel(ax.discover_marker_roots(directory=tree, marker_name="marker.yaml", levels_up=1))
+    index = ax.index_marker_files(directory=tree, marker_names=["marker.yaml", "tracker.yaml", "none"], max_depth=2)
+    out["index"] = {k: [type(v).__name__, rel(v)] for k, v in sorted(index.items())}
+    out["unique"] = [str(p) for p in ax.resolve_unique_roots(
+        [Path("/d/m1/s1/raw/x"), Path("/d/m1/s2/raw/x"), Path("/d/s3/raw/x")])]
+    out["bad_levels"] = _error(lambda: ax.discover_marker_roots(directory=tree, marker_name="m", levels_up=-1))
+    out["no_names"] = _error(lambda: ax.index_marker_files(directory=tree, marker_names=[]))
+
+    doc = work / "w" / "deep" / "doc.txt"
+    with ax.atomic_write(file_path=doc) as f:
+        f.write("one")
+    os.chmod(doc, 0o600)
+    with ax.atomic_write(file_path=doc) as f:
+        f.write("two")
+    umask = os.umask(0)
+    os.umask(umask)
+    out["atomic"] = [doc.read_text(), doc.stat().st_mode & 0o777 == 0o666 & ~umask]
+    try:
+        with ax.atomic_write(file_path=doc, binary=True) as f:
+            f.write(b"three")
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    out["atomic_after_raise"] = [doc.read_text(), sorted(p.name for p in doc.parent.iterdir())]
+    with ax.direct_write(file_path=work / "w" / "other" / "d.bin", binary=True) as f:
+        f.write(b"\x01\x02")
+    out["direct"] = list((work / "w" / "other" / "d.bin").read_bytes())
+
+    x = np.array([0, 10, 20], dtype=np.int64)
+    out["linear"] = ax.interpolate_data(x, np.array([0.0, 1.0, 4.0]), np.array([-5, 5, 15, 25]),
+                                        is_discrete=False).tolist()
+    discrete = ax.interpolate_data(x, np.array([7, 8, 9], dtype=np.uint8), np.array([-5, 10, 19, 99]),
+                                   is_discrete=True)
+    out["discrete"] = [str(discrete.dtype), discrete.tolist()]
+    out["empty"] = _error(lambda: ax.interpolate_data(np.array([]), np.array([]), np.array([1.0]), is_discrete=False))
+
+    with ax.limit_worker_threads(thread_count=2, maximum_thread_count=4):
+        out["threads"] = [os.environ.get("OPENBLAS_NUM_THREADS"), os.environ.get("OMP_NUM_THREADS")]
+    out["threads_after"] = os.environ.get("OPENBLAS_NUM_THREADS")
+    out["bad_threads"] = _error(lambda: ax.initialize_worker_threads(thread_count=0))
+    return out
+
+
+@scenario
+def tracker_yaml(ax, work):
+    tracker = ax.ProcessingTracker(file_path=work / "tracker.yaml")
+    ids = tracker.initialize_jobs([("a", "1"), ("b", "")])
+    tracker.start_job(ids[0], executor_id="x")
+    tracker.to_yaml(file_path=work / "copy.yaml")
+    copy = ax.ProcessingTracker.from_yaml(file_path=work / "copy.yaml")
+    return {
+        "file": copy.file_path.name,
+        "statuses": [int(copy.get_job_status(i)) for i in ids],
+        "restored": str(ax.ProcessingTracker.restore_excluded_fields({"jobs": {}}, work / "t.yaml")["file_path"].name),
+    }
+
+
+@scenario
+def archive_batches(ax, work):
+    """An archive of 2500 messages written by numpy, split and read by the backend's reader."""
+    onset = 1_700_000_000_000_000
+    entries = {f"003_{0:020d}": np.concatenate([[3], np.zeros(8, np.uint8), np.frombuffer(
+        np.uint64(onset).tobytes(), np.uint8)]).astype(np.uint8)}
+    for t in range(1, 2501):
+        entries[f"003_{t:020d}"] = np.concatenate([[3], np.frombuffer(np.uint64(t).tobytes(), np.uint8),
+                                                   [t % 256]]).astype(np.uint8)
+    np.savez(work / "3_log.npz", **entries)
+    reader = ax.LogArchiveReader(archive_path=work / "3_log.npz")
+    batches = reader.get_batches(workers=2, batch_multiplier=4)
+    first = next(reader.iter_messages(keys=batches[1]))
+    return {
+        "sizes": [len(b) for b in batches], "first_key": batches[0][0], "count": reader.message_count,
+        "probe": ax.read_archive_message_count(archive_path=work / "3_log.npz"),
+        "second_batch_first": [int(first.timestamp_us) - onset, first.payload.tolist()],
+        "found": str(ax.find_log_archive(log_directory=work, source_id="3").name),
+        "discovered": {k: v.name for k, v in ax.discover_log_archives(log_directory=work).items()},
+    }
 
 
 def main():

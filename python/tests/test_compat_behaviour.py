@@ -113,3 +113,82 @@ def test_fixed_size_dtypes(backend, tmp_path):
         "bytes": ["|S2", "bytes_", True],
         "record": ["[('id', '<i4'), ('value', '<f8')]", "void", True],
     }
+
+
+def _run_in(backend, scenario, work):
+    """``run`` in a given work directory (two scenarios share one, for files one backend writes and another reads)."""
+    return run(backend, scenario, work)
+
+
+@pytest.mark.parametrize("writer", BACKENDS)
+@pytest.mark.parametrize("reader", BACKENDS)
+def test_yaml_config_files_round_trip_between_backends(writer, reader, tmp_path):
+    words = ["yes", "No", "on", "OFF", "y", "~", "null", "1:20", "1_000", "0x1F", "2024-01-01", "007", ".5", "",
+             " padded", "a: b", "# c", "line\nbreak", "é", "plain/path-ok_1.2"]
+    written = _run_in(writer, "yaml_config_write", tmp_path)
+    # What PyYAML (ataraxis's reader) sees: Paths as strings, enums as values, tuples as lists, every tricky string
+    # still the string (YAML 1.1 reads a plain `yes` as True and `1:20` as 80), the float still a float, the
+    # excluded field absent.
+    assert written["raw"] == {
+        "name": "rig-1", "output": "/data/rig", "color": "blue", "maybe": "/m", "gains": [1.5, 2.0],
+        "paths": ["/a", "/b"], "by_path": {"/k": 3}, "words": words, "big": 1e20,
+        "inner": {"path": "/inner", "color": "blue"},
+    }
+    assert written["framed"] == [True, True]
+    assert "ValueError" in written["bad_suffix"]
+    loaded = _run_in(reader, "yaml_config_read", tmp_path)
+    assert loaded == {
+        "name": "rig-1", "output": ["Path", "/data/rig"], "color": ["_Color", "blue"], "maybe": "/m",
+        "gains": ["tuple", [1.5, 2.0]], "paths": ["Path", "Path"], "by_path": [["Path", "/k", 3]], "words": words,
+        "big": 1e20, "inner": ["/inner", "blue"], "home": str(tmp_path),  # restore_excluded_fields supplied it
+        "missing": loaded["missing"], "bad_suffix": loaded["bad_suffix"],
+    }
+    assert "FileNotFoundError" in loaded["missing"] and "ValueError" in loaded["bad_suffix"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_processing_tools(backend, tmp_path):
+    result = run(backend, "processing_tools", tmp_path)
+    raises = {k: result.pop(k) for k in ("dirty", "missing_source", "link_inside", "nothing_to_verify", "bad_levels",
+                                          "no_names", "empty", "bad_threads")}
+    assert "RuntimeError" in raises["dirty"]  # a destination holding files the source does not account for
+    assert "FileNotFoundError" in raises["missing_source"]
+    assert "RuntimeError" in raises["link_inside"]  # links are refused, not copied
+    assert "RuntimeError" in raises["nothing_to_verify"]
+    for key in ("bad_levels", "no_names", "empty", "bad_threads"):
+        assert "ValueError" in raises[key], (key, raises[key])
+    assert result == {
+        "copied": ["a.txt", "ax_checksum.txt", "sub/b.bin"],  # the verified copy carries the source's checksum
+        "reset_and_removed": [False, False],  # the stray file deleted, the source removed
+        "kept_after_refusal": True,  # a refused transfer touches nothing, the reset included
+        "stale": True,  # a reused checksum older than the source is named as a possible cause
+        "deleted": False,
+        "link_deleted_target_kept": [False, True],  # a link is unlinked, never followed
+        "markers": ["m1/s1/raw/marker.yaml", "m1/s2/raw/marker.yaml", "m2/s3/raw/marker.yaml"],
+        "roots": ["m1/s1", "m1/s2", "m2/s3"],
+        "index": {"marker.yaml": ["tuple", []], "none": ["tuple", []], "tracker.yaml": ["tuple", ["m1/tracker.yaml"]]},
+        "unique": ["/d/m1/s1", "/d/m1/s2", "/d/s3"],
+        "atomic": ["two", True],  # a replaced file gets the default permission bits back
+        "atomic_after_raise": ["two", ["doc.txt"]],  # a body that raises leaves the old file and no temporary
+        "direct": [1, 2],
+        "linear": [0.0, 0.5, 2.5, 4.0],  # numpy.interp, clamped at both ends
+        "discrete": ["uint8", [7, 8, 8, 9]],  # the last value at or left of each target, in the values' dtype
+        "threads": ["2", "4"],  # resizable backends at thread_count, import-latched ones at the maximum
+        "threads_after": None,  # restored (unset) on exit
+    }
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_tracker_to_yaml(backend, tmp_path):
+    assert run(backend, "tracker_yaml", tmp_path) == {"file": "copy.yaml", "statuses": [1, 0], "restored": "t.yaml"}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_archive_batches_and_discovery(backend, tmp_path):
+    result = run(backend, "archive_batches", tmp_path)
+    # 2500 messages (over the 2000 threshold), 2 workers × 4: batches of ceil(2500 / 8) = 313 keys.
+    assert result["sizes"] == [313] * 7 + [2500 - 7 * 313]
+    assert result["first_key"] == f"003_{1:020d}"
+    assert result["count"] == result["probe"] == 2500
+    assert result["second_batch_first"] == [314, [314 % 256]]
+    assert result["found"] == "3_log.npz" and result["discovered"] == {"3": "3_log.npz"}

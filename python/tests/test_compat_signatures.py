@@ -12,11 +12,16 @@ import seqring.compat as compat
 from conftest import FIXTURES
 
 REFERENCE = FIXTURES.parents[1] / "reference" / "ataraxis-7.2.0-signatures.txt"
-CLASSES = ["SharedMemoryArray", "DataLogger", "LogArchiveReader", "LogMessage", "LogPackage", "ProcessingTracker"]
-FUNCTIONS = ["assemble_log_archives", "calculate_directory_checksum"]
-# Listed in the README (Python, what seqring.compat does not match): YamlConfig's hook for fields kept out of
-# the file (the tracker keeps no state).
-NOT_PROVIDED = {("ProcessingTracker", "restore_excluded_fields")}
+CLASSES = ["SharedMemoryArray", "DataLogger", "LogArchiveReader", "LogMessage", "LogPackage", "ProcessingTracker",
+           "YamlConfig", "JobState"]
+FUNCTIONS = [
+    "assemble_log_archives", "calculate_directory_checksum", "atomic_write", "direct_write", "delete_directory",
+    "transfer_directory", "interpolate_data", "discover_marker_files", "discover_marker_roots", "index_marker_files",
+    "resolve_unique_roots", "limit_worker_threads", "initialize_worker_threads", "discover_log_archives",
+    "find_log_archive", "find_log_archives", "read_archive_message_count",
+]
+# Members compat does not provide, each listed in the README (Python, what seqring.compat does not match).
+NOT_PROVIDED: set = set()
 
 
 def reference():

@@ -24,6 +24,10 @@ BUILTIN = {
     "EmptyDirectoryError": ValueError,
     "NotAFileError": IsADirectoryError,
     "NotAFolderError": NotADirectoryError,
+    "SeqringOSError": OSError,
+    "TransferError": RuntimeError,
+    "ConfigError": ValueError,
+    "InterpolateError": ValueError,
 }
 
 

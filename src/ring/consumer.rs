@@ -24,6 +24,31 @@ use crate::memory::Memory;
 use crate::sync::{fence, Ordering};
 
 /// The consumer endpoint of a ring.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+/// use seqring_core::RawRegion;
+/// use seqring_core::ring::record::Records;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// let producer = Producer::attach(ring).unwrap();
+/// for t in 0..3u64 {
+///     producer.try_write(1, t, &t.to_le_bytes()).unwrap();
+/// }
+/// // The drain loop of a logger: poll, hand the bytes on, release.
+/// let mut consumer = Consumer::attach(ring, 1).unwrap();
+/// let mut seen = Vec::new();
+/// while let Some(batch) = consumer.poll(usize::MAX).unwrap() {
+///     for record in Records::new(batch.bytes()) {
+///         seen.push(record.unwrap().timestamp);
+///     }
+///     batch.release();
+/// }
+/// assert_eq!(seen, [0, 1, 2]);
+/// assert_eq!(ring.stats().records, 3);
+/// ```
 #[derive(Debug)]
 pub struct Consumer<M: Memory> {
     ring: Ring<M>,
@@ -34,6 +59,23 @@ pub struct Consumer<M: Memory> {
 /// A contiguous run of committed records (and padding), from the consumer's head up to the first record not yet
 /// committed or the end of the data area. It borrows the consumer: release it with [`Batch::release`]. A batch
 /// dropped without release leaves its records in the ring, to be polled again.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+/// use seqring_core::RawRegion;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// Producer::attach(ring).unwrap().try_write(1, 0, b"abc").unwrap();
+/// let mut consumer = Consumer::attach(ring, 1).unwrap();
+/// let batch = consumer.poll(usize::MAX).unwrap().unwrap();
+/// drop(batch); // e.g. the disk write failed: keep the records
+/// let again = consumer.poll(usize::MAX).unwrap().unwrap();
+/// assert_eq!(again.records(), 1);
+/// again.release();
+/// assert!(consumer.poll(usize::MAX).unwrap().is_none());
+/// ```
 #[derive(Debug)]
 #[must_use = "a polled batch must be released, or its records are polled again"]
 pub struct Batch<'c, M: Memory> {
@@ -45,6 +87,22 @@ pub struct Batch<'c, M: Memory> {
 
 /// An uncommitted head record noted by [`Consumer::blocked`], to be confirmed abandoned by [`Consumer::unblock`]
 /// after the caller's deadline. It names the ring it was noted on: another ring's consumer refuses it.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring, RingError};
+/// use seqring_core::RawRegion;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// let other_words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let other = Ring::create(RawRegion::new(&other_words), Mode::Mpsc, None, 1, 0).unwrap();
+/// std::mem::forget(Producer::attach(ring).unwrap().claim(1, 0, 8).unwrap());
+/// let consumer = Consumer::attach(ring, 1).unwrap();
+/// let noted = consumer.blocked().unwrap().unwrap();
+/// let mut other_consumer = Consumer::attach(other, 1).unwrap();
+/// assert_eq!(other_consumer.unblock(noted), Err(RingError::ForeignBlockage));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Blockage {
     /// The [`Memory::identity`] of the ring's region.
@@ -56,11 +114,45 @@ pub struct Blockage {
 
 impl Blockage {
     /// The ring position of the uncommitted record.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// use seqring_core::Memory;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// producer.try_write(2, 0, b"delivered").unwrap(); // 25 bytes, 32 aligned
+    /// std::mem::forget(producer.claim(4, 1, 8).unwrap()); // 24 bytes; its producer dies holding it
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// consumer.poll(usize::MAX).unwrap().unwrap().release();
+    /// let noted = consumer.blocked().unwrap().unwrap();
+    /// assert_eq!(noted.position(), 32);
+    /// ```
     pub fn position(&self) -> u64 {
         self.position
     }
 
     /// The [`Memory::identity`] of the ring it was noted on.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// use seqring_core::Memory;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// producer.try_write(2, 0, b"delivered").unwrap(); // 25 bytes, 32 aligned
+    /// std::mem::forget(producer.claim(4, 1, 8).unwrap()); // 24 bytes; its producer dies holding it
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// consumer.poll(usize::MAX).unwrap().unwrap().release();
+    /// let noted = consumer.blocked().unwrap().unwrap();
+    /// assert_eq!(noted.ring_identity(), ring.memory().identity());
+    /// ```
     pub fn ring_identity(&self) -> usize {
         self.ring
     }
@@ -68,20 +160,79 @@ impl Blockage {
     /// The source id of the claim, when its producer stored its claim marker (`None` for a zero-length claim,
     /// whose producer died right after reserving the space, and for a claimed wrap padding, whose producer died
     /// before it placed its record's marker: see [`Blockage::claimant`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// use seqring_core::Memory;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// producer.try_write(2, 0, b"delivered").unwrap(); // 25 bytes, 32 aligned
+    /// std::mem::forget(producer.claim(4, 1, 8).unwrap()); // 24 bytes; its producer dies holding it
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// consumer.poll(usize::MAX).unwrap().unwrap().release();
+    /// let noted = consumer.blocked().unwrap().unwrap();
+    /// assert_eq!(noted.source_id(), Some(4));
+    /// ```
     pub fn source_id(&self) -> Option<u8> {
         let w = Word0::decode(self.word);
         (w.length < 0 && w.kind == RecordKind::Data as u8).then_some(w.source_id)
     }
 
-    /// The claimant tag its producer stored in the claim marker ([`Producer::with_claimant`](super::Producer::
-    /// with_claimant)): `None` for a zero-length claim or an untagged producer. (An SPSC producer's markers carry
-    /// its epoch instead.)
+    /// The claimant tag its producer stored in the claim marker
+    /// ([`Producer::with_claimant`](super::Producer::with_claimant)): `None` for a zero-length claim or an
+    /// untagged producer. (An SPSC producer's markers carry its epoch instead.)
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// use seqring_core::Memory;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// producer.try_write(2, 0, b"delivered").unwrap(); // 25 bytes, 32 aligned
+    /// std::mem::forget(producer.claim(4, 1, 8).unwrap()); // 24 bytes; its producer dies holding it
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// consumer.poll(usize::MAX).unwrap().unwrap().release();
+    /// let noted = consumer.blocked().unwrap().unwrap();
+    /// assert_eq!(noted.claimant(), None, "an untagged producer");
+    /// assert!(consumer.unblock(noted).unwrap());
+    /// consumer.poll(usize::MAX).unwrap().unwrap().release(); // the padding
+    /// let tagged = Producer::attach(ring).unwrap().with_claimant(3);
+    /// std::mem::forget(tagged.claim(4, 2, 8).unwrap());
+    /// assert_eq!(consumer.blocked().unwrap().unwrap().claimant(), Some(3));
+    /// ```
     pub fn claimant(&self) -> Option<u16> {
         let tag = Word0::claimant(self.word);
         (Word0::decode(self.word).length < 0 && tag != 0).then_some(tag)
     }
 
     /// The bytes that [`Consumer::unblock`] would turn into padding.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// use seqring_core::Memory;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// producer.try_write(2, 0, b"delivered").unwrap(); // 25 bytes, 32 aligned
+    /// std::mem::forget(producer.claim(4, 1, 8).unwrap()); // 24 bytes; its producer dies holding it
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// consumer.poll(usize::MAX).unwrap().unwrap().release();
+    /// let noted = consumer.blocked().unwrap().unwrap();
+    /// assert_eq!(noted.extent(), 24);
+    /// assert!(consumer.unblock(noted).unwrap());
+    /// let padding = consumer.poll(usize::MAX).unwrap().unwrap();
+    /// assert_eq!((padding.len(), padding.records()), (24, 0));
+    /// ```
     pub fn extent(&self) -> usize {
         self.extent
     }
@@ -166,11 +317,41 @@ impl<M: Memory> Consumer<M> {
     }
 
     /// The ring.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Ring};
+    /// use seqring_core::RawRegion;
+    /// use seqring_core::Memory;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let consumer = Consumer::attach(ring, 1).unwrap();
+    /// assert_eq!(consumer.ring().memory().identity(), ring.memory().identity());
+    /// assert_eq!(consumer.ring().mode(), Mode::Mpsc);
+    /// ```
     pub fn ring(&self) -> &Ring<M> {
         &self.ring
     }
 
     /// The position of the next record to poll (the head).
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// Producer::attach(ring).unwrap().try_write(1, 0, b"abc").unwrap(); // 19 bytes, 24 aligned
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// assert_eq!(consumer.position(), 0);
+    /// consumer.poll(usize::MAX).unwrap().unwrap().release();
+    /// assert_eq!(consumer.position(), 24);
+    /// // A new consumer starts where the last one released.
+    /// drop(consumer);
+    /// assert_eq!(Consumer::attach(ring, 2).unwrap().position(), 24);
+    /// ```
     pub fn position(&self) -> u64 {
         self.head
     }
@@ -179,6 +360,35 @@ impl<M: Memory> Consumer<M> {
     ///
     /// # Errors
     /// [`RingError::Corrupt`] if a header has an impossible length or kind; the consumer then stays at that record.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// assert!(consumer.poll(usize::MAX).unwrap().is_none(), "nothing committed yet");
+    /// for t in 0..3 {
+    ///     producer.try_write(1, t, &[0; 8]).unwrap(); // 24 bytes each
+    /// }
+    /// // At most 50 bytes: two records.
+    /// let batch = consumer.poll(50).unwrap().unwrap();
+    /// assert_eq!((batch.len(), batch.records()), (48, 2));
+    /// batch.release();
+    /// // Always at least one record, however small the limit.
+    /// let batch = consumer.poll(1).unwrap().unwrap();
+    /// assert_eq!(batch.records(), 1);
+    /// batch.release();
+    /// // A record still being written ends the batch before it.
+    /// let grant = producer.claim(1, 3, 8).unwrap();
+    /// producer.try_write(1, 4, &[0; 8]).unwrap();
+    /// assert!(consumer.poll(usize::MAX).unwrap().is_none());
+    /// grant.commit().unwrap();
+    /// assert_eq!(consumer.poll(usize::MAX).unwrap().unwrap().records(), 2);
+    /// ```
     pub fn poll(&mut self, max_bytes: usize) -> Result<Option<Batch<'_, M>>, RingError> {
         let ring = &self.ring;
         let index = ring.index(self.head);
@@ -241,6 +451,18 @@ impl<M: Memory> Consumer<M> {
     }
 
     /// Records the consumer's liveness for others to check (`now` in the caller's clock).
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let consumer = Consumer::attach(ring, 1).unwrap();
+    /// consumer.heartbeat(1_700_000_000_000_000_000);
+    /// assert_eq!(ring.stats().heartbeat, 1_700_000_000_000_000_000);
+    /// ```
     pub fn heartbeat(&self, now: u64) {
         // Relaxed: a statistic.
         self.ring.mem.store(HEARTBEAT_AT, now, Ordering::Relaxed);
@@ -340,6 +562,24 @@ impl<M: Memory> Consumer<M> {
     /// # Errors
     /// [`RingError::ForeignBlockage`] if `blockage` was noted on another ring; [`RingError::Corrupt`] if the
     /// blockage's extent does not fit the ring as it is now.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// // A slow but live producer commits before the deadline: nothing is unblocked.
+    /// let grant = producer.claim(1, 0, 8).unwrap();
+    /// let noted = consumer.blocked().unwrap().unwrap();
+    /// grant.commit().unwrap();
+    /// assert!(!consumer.unblock(noted).unwrap());
+    /// assert_eq!(consumer.poll(usize::MAX).unwrap().unwrap().records(), 1);
+    /// assert_eq!(ring.stats().abandoned, 0);
+    /// ```
     pub fn unblock(&mut self, blockage: Blockage) -> Result<bool, RingError> {
         let ring = &self.ring;
         let mem = &ring.mem;
@@ -412,26 +652,99 @@ impl<M: Memory> Consumer<M> {
 
 impl<M: Memory> Batch<'_, M> {
     /// The ring position of the first byte.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// producer.try_write(1, 0, b"abc").unwrap(); // 19 bytes, 24 aligned
+    /// producer.try_write(2, 0, b"defgh").unwrap(); // 21 bytes, 24 aligned
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// let first = consumer.poll(1).unwrap().unwrap();
+    /// assert_eq!(first.position(), 0);
+    /// first.release();
+    /// assert_eq!(consumer.poll(1).unwrap().unwrap().position(), 24);
+    /// ```
     pub fn position(&self) -> u64 {
         self.consumer.head
     }
 
     /// The batch's length in bytes, padding included.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// producer.try_write(1, 0, b"abc").unwrap(); // 19 bytes, 24 aligned
+    /// producer.try_write(2, 0, b"defgh").unwrap(); // 21 bytes, 24 aligned
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// assert_eq!(consumer.poll(usize::MAX).unwrap().unwrap().len(), 48);
+    /// ```
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether the batch holds no bytes (never true of a polled batch).
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// producer.try_write(1, 0, b"abc").unwrap(); // 19 bytes, 24 aligned
+    /// producer.try_write(2, 0, b"defgh").unwrap(); // 21 bytes, 24 aligned
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// assert!(!consumer.poll(usize::MAX).unwrap().unwrap().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// The number of data records in the batch.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// producer.try_write(1, 0, b"abc").unwrap(); // 19 bytes, 24 aligned
+    /// producer.try_write(2, 0, b"defgh").unwrap(); // 21 bytes, 24 aligned
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// assert_eq!(consumer.poll(usize::MAX).unwrap().unwrap().records(), 2);
+    /// ```
     pub fn records(&self) -> u64 {
         self.records
     }
 
     /// The total payload bytes of its data records.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// producer.try_write(1, 0, b"abc").unwrap(); // 19 bytes, 24 aligned
+    /// producer.try_write(2, 0, b"defgh").unwrap(); // 21 bytes, 24 aligned
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// assert_eq!(consumer.poll(usize::MAX).unwrap().unwrap().payload_bytes(), 3 + 5);
+    /// ```
     pub fn payload_bytes(&self) -> u64 {
         self.payload_bytes
     }
@@ -441,6 +754,26 @@ impl<M: Memory> Batch<'_, M> {
     ///
     /// # Panics
     /// If `dst` is shorter than the batch.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::ring::record::Records;
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// producer.try_write(1, 0, b"abc").unwrap(); // 19 bytes, 24 aligned
+    /// producer.try_write(2, 0, b"defgh").unwrap(); // 21 bytes, 24 aligned
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// let batch = consumer.poll(usize::MAX).unwrap().unwrap();
+    /// let mut buf = vec![0u8; batch.len()];
+    /// batch.copy_to(&mut buf);
+    /// batch.release(); // the copy outlives the ring's bytes
+    /// let payloads: Vec<&[u8]> = Records::new(&buf).map(|r| r.unwrap().payload).collect();
+    /// assert_eq!(payloads, [&b"abc"[..], &b"defgh"[..]]);
+    /// ```
     pub fn copy_to(&self, dst: &mut [u8]) {
         let ring = &self.consumer.ring;
         ring.mem
@@ -463,6 +796,26 @@ impl<M: Memory> Batch<'_, M> {
 
     /// Releases the batch: counts it, zeroes its bytes and moves the head past it (crash-consistently, through
     /// the release watermark).
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// producer.try_write(1, 0, b"abc").unwrap(); // 19 bytes, 24 aligned
+    /// producer.try_write(2, 0, b"defgh").unwrap(); // 21 bytes, 24 aligned
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// let batch = consumer.poll(usize::MAX).unwrap().unwrap();
+    /// batch.release();
+    /// let stats = ring.stats();
+    /// assert_eq!((stats.head, stats.records, stats.bytes), (48, 2, 8));
+    /// assert!(consumer.poll(usize::MAX).unwrap().is_none());
+    /// // Released bytes are zero again, ready for the producers' next lap.
+    /// assert!(words[(seqring_core::ring::DATA_OFFSET / 8)..][..6].iter().all(|w| w.load(core::sync::atomic::Ordering::Relaxed) == 0));
+    /// ```
     pub fn release(self) {
         let release_to = self.mark_release();
         let consumer = self.consumer;
@@ -492,6 +845,25 @@ impl<M: Memory> Batch<'_, M> {
 #[cfg(not(loom))]
 impl<M: crate::memory::Contiguous> Batch<'_, M> {
     /// The batch's bytes, zero-copy, for decoding with [`record::Records`] or writing straight to disk.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::ring::record::Records;
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// producer.try_write(1, 0, b"abc").unwrap(); // 19 bytes, 24 aligned
+    /// producer.try_write(2, 0, b"defgh").unwrap(); // 21 bytes, 24 aligned
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// let batch = consumer.poll(usize::MAX).unwrap().unwrap();
+    /// let sources: Vec<u8> = Records::new(batch.bytes()).map(|r| r.unwrap().source_id).collect();
+    /// assert_eq!(sources, [1, 2]);
+    /// assert_eq!(batch.bytes().len(), batch.len());
+    /// batch.release();
+    /// ```
     pub fn bytes(&self) -> &[u8] {
         let ring = &self.consumer.ring;
         let offset = DATA_OFFSET + ring.index(self.consumer.head);

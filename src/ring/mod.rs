@@ -74,9 +74,9 @@ pub mod record;
 pub use consumer::{Batch, Blockage, Consumer};
 pub use producer::{Abandoned, ClaimError, Exclusive, Grant, Producer, Shared, Sharing, SpscProducer};
 
+use crate::header::{self, HeaderError, RegionKind, HEADER_LEN};
 use crate::memory::Memory;
 use crate::patience::Patience;
-use crate::region::{self, RegionError, RegionKind, HEADER_LEN};
 use crate::sync::Ordering;
 
 const CAPACITY_AT: usize = HEADER_LEN;
@@ -84,42 +84,324 @@ const MAX_RECORD_AT: usize = 72;
 const MODE_AT: usize = 80;
 const DATA_OFFSET_AT: usize = 88;
 /// Offset of the attached SPSC producer's token.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Mode, Ring, SpscProducer, SPSC_OWNER_AT};
+/// use seqring_core::RawRegion;
+/// use seqring_core::Memory;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Spsc, None, 1, 0).unwrap();
+/// let producer = SpscProducer::attach(ring, 4242).unwrap();
+/// assert_eq!(ring.memory().load(SPSC_OWNER_AT, core::sync::atomic::Ordering::Relaxed), 4242);
+/// drop(producer);
+/// assert_eq!(ring.memory().load(SPSC_OWNER_AT, core::sync::atomic::Ordering::Relaxed), 0);
+/// ```
 pub const SPSC_OWNER_AT: usize = 96;
 /// Offset of the attached consumer's token.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Consumer, Mode, Ring, CONSUMER_OWNER_AT};
+/// use seqring_core::RawRegion;
+/// use seqring_core::Memory;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// let consumer = Consumer::attach(ring, 77).unwrap();
+/// assert_eq!(ring.memory().load(CONSUMER_OWNER_AT, core::sync::atomic::Ordering::Relaxed), 77);
+/// drop(consumer);
+/// assert_eq!(ring.memory().load(CONSUMER_OWNER_AT, core::sync::atomic::Ordering::Relaxed), 0);
+/// ```
 pub const CONSUMER_OWNER_AT: usize = 104;
 /// Offset of the head position (bytes released by the consumer).
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring, HEAD_AT, TAIL_AT};
+/// use seqring_core::RawRegion;
+/// use seqring_core::Memory;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// let load = |at| ring.memory().load(at, core::sync::atomic::Ordering::Relaxed);
+/// Producer::attach(ring).unwrap().try_write(1, 0, b"0123456789").unwrap(); // a 26-byte record, 32 aligned
+/// assert_eq!((load(HEAD_AT), load(TAIL_AT)), (0, 32));
+/// let mut consumer = Consumer::attach(ring, 1).unwrap();
+/// consumer.poll(usize::MAX).unwrap().unwrap().release();
+/// assert_eq!((load(HEAD_AT), load(TAIL_AT)), (32, 32));
+/// ```
 pub const HEAD_AT: usize = 128;
 /// Offset of the release watermark: the head a release in progress will store (equal to the head when none is).
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring, HEAD_AT, RELEASE_CHECK_AT, RELEASE_TO_AT};
+/// use seqring_core::RawRegion;
+/// use seqring_core::Memory;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// let load = |at| ring.memory().load(at, core::sync::atomic::Ordering::Relaxed);
+/// Producer::attach(ring).unwrap().try_write(1, 0, b"abc").unwrap();
+/// Consumer::attach(ring, 1).unwrap().poll(usize::MAX).unwrap().unwrap().release();
+/// // After a completed release the watermark equals the head, and its check word is its complement.
+/// assert_eq!(load(RELEASE_TO_AT), load(HEAD_AT));
+/// assert_eq!(load(RELEASE_CHECK_AT), !load(RELEASE_TO_AT));
+/// ```
 pub const RELEASE_TO_AT: usize = 136;
 /// Offset of the watermark's check word (`!watermark`): a watermark is trusted only when its check matches.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Mode, Ring, RELEASE_CHECK_AT, RELEASE_TO_AT};
+/// use seqring_core::RawRegion;
+/// use seqring_core::Memory;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// let load = |at| ring.memory().load(at, core::sync::atomic::Ordering::Relaxed);
+/// // A fresh ring has a zero watermark and a zero check: not a trusted watermark, so nothing is re-released.
+/// assert_eq!((load(RELEASE_TO_AT), load(RELEASE_CHECK_AT)), (0, 0));
+/// assert_ne!(load(RELEASE_CHECK_AT), !load(RELEASE_TO_AT));
+/// ```
 pub const RELEASE_CHECK_AT: usize = 144;
 /// Offset of the SPSC producer epoch.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Mode, Ring, SpscProducer, SPSC_EPOCH_AT};
+/// use seqring_core::RawRegion;
+/// use seqring_core::Memory;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Spsc, None, 1, 0).unwrap();
+/// let epoch = || ring.memory().load(SPSC_EPOCH_AT, core::sync::atomic::Ordering::Relaxed);
+/// assert_eq!(epoch(), 0);
+/// drop(SpscProducer::attach(ring, 1).unwrap());
+/// drop(SpscProducer::attach(ring, 1).unwrap());
+/// assert_eq!(epoch(), 2, "every attach starts a new epoch");
+/// ```
 pub const SPSC_EPOCH_AT: usize = 112;
 /// Offset of the tail position (bytes claimed by producers), with [`CLOSED`] set once the ring is closed.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring, HEAD_AT, TAIL_AT};
+/// use seqring_core::RawRegion;
+/// use seqring_core::Memory;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// let load = |at| ring.memory().load(at, core::sync::atomic::Ordering::Relaxed);
+/// Producer::attach(ring).unwrap().try_write(1, 0, b"0123456789").unwrap(); // a 26-byte record, 32 aligned
+/// assert_eq!((load(HEAD_AT), load(TAIL_AT)), (0, 32));
+/// let mut consumer = Consumer::attach(ring, 1).unwrap();
+/// consumer.poll(usize::MAX).unwrap().unwrap().release();
+/// assert_eq!((load(HEAD_AT), load(TAIL_AT)), (32, 32));
+/// ```
 pub const TAIL_AT: usize = 256;
 /// The bit of the tail word that [`Ring::close`] sets: no claim succeeds after it. Positions never reach it (a
 /// ring would have to carry 8 EiB first).
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Mode, Producer, Ring, CLOSED, TAIL_AT};
+/// use seqring_core::RawRegion;
+/// use seqring_core::Memory;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// Producer::attach(ring).unwrap().try_write(1, 0, b"last").unwrap();
+/// let final_tail = ring.close().unwrap();
+/// assert_eq!(final_tail, 24);
+/// assert_eq!(ring.memory().load(TAIL_AT, core::sync::atomic::Ordering::Relaxed), final_tail | CLOSED);
+/// assert_eq!(ring.stats().tail, 24, "stats report the position without the bit");
+/// ```
 pub const CLOSED: u64 = 1 << 63;
 /// Offset of the producers' cached copy of the head.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring, HEAD_CACHE_AT};
+/// use seqring_core::RawRegion;
+/// use seqring_core::Memory;
+/// let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// // A 64-byte ring holds four 16-byte records. A producer re-reads the real head only when its cached copy
+/// // says the ring is full, and then refreshes the cache.
+/// let cache = || ring.memory().load(HEAD_CACHE_AT, core::sync::atomic::Ordering::Relaxed);
+/// let producer = Producer::attach(ring).unwrap();
+/// for t in 0..4 {
+///     producer.try_write(1, t, b"").unwrap();
+/// }
+/// let mut consumer = Consumer::attach(ring, 1).unwrap();
+/// consumer.poll(usize::MAX).unwrap().unwrap().release();
+/// assert_eq!(cache(), 0, "the cache lags behind the head");
+/// producer.try_write(1, 4, b"").unwrap();
+/// assert_eq!(cache(), 64);
+/// ```
 pub const HEAD_CACHE_AT: usize = 384;
 /// Offset of the count of claims refused because the ring was full.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Mode, Producer, Ring, DROPPED_AT};
+/// use seqring_core::RawRegion;
+/// use seqring_core::Memory;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// Producer::attach(ring).unwrap().count_dropped(3);
+/// assert_eq!(ring.memory().load(DROPPED_AT, core::sync::atomic::Ordering::Relaxed), 3);
+/// assert_eq!(ring.stats().dropped, 3);
+/// ```
 pub const DROPPED_AT: usize = 512;
 /// Offset of the count of abandoned claims the consumer unblocked.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring, ABANDONED_AT, BYTES_AT, HEARTBEAT_AT, RECORDS_AT};
+/// use seqring_core::RawRegion;
+/// use seqring_core::Memory;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// let load = |at| ring.memory().load(at, core::sync::atomic::Ordering::Relaxed);
+/// let producer = Producer::attach(ring).unwrap();
+/// producer.try_write(1, 0, b"abc").unwrap();
+/// producer.try_write(2, 0, b"defgh").unwrap();
+/// let mut consumer = Consumer::attach(ring, 1).unwrap();
+/// consumer.poll(usize::MAX).unwrap().unwrap().release();
+/// consumer.heartbeat(1_234);
+/// assert_eq!((load(RECORDS_AT), load(BYTES_AT), load(HEARTBEAT_AT)), (2, 8, 1_234));
+/// assert_eq!(load(ABANDONED_AT), 0);
+/// ```
 pub const ABANDONED_AT: usize = 640;
 /// Offset of the count of data records consumed.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring, ABANDONED_AT, BYTES_AT, HEARTBEAT_AT, RECORDS_AT};
+/// use seqring_core::RawRegion;
+/// use seqring_core::Memory;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// let load = |at| ring.memory().load(at, core::sync::atomic::Ordering::Relaxed);
+/// let producer = Producer::attach(ring).unwrap();
+/// producer.try_write(1, 0, b"abc").unwrap();
+/// producer.try_write(2, 0, b"defgh").unwrap();
+/// let mut consumer = Consumer::attach(ring, 1).unwrap();
+/// consumer.poll(usize::MAX).unwrap().unwrap().release();
+/// consumer.heartbeat(1_234);
+/// assert_eq!((load(RECORDS_AT), load(BYTES_AT), load(HEARTBEAT_AT)), (2, 8, 1_234));
+/// assert_eq!(load(ABANDONED_AT), 0);
+/// ```
 pub const RECORDS_AT: usize = 648;
 /// Offset of the count of payload bytes consumed.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring, ABANDONED_AT, BYTES_AT, HEARTBEAT_AT, RECORDS_AT};
+/// use seqring_core::RawRegion;
+/// use seqring_core::Memory;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// let load = |at| ring.memory().load(at, core::sync::atomic::Ordering::Relaxed);
+/// let producer = Producer::attach(ring).unwrap();
+/// producer.try_write(1, 0, b"abc").unwrap();
+/// producer.try_write(2, 0, b"defgh").unwrap();
+/// let mut consumer = Consumer::attach(ring, 1).unwrap();
+/// consumer.poll(usize::MAX).unwrap().unwrap().release();
+/// consumer.heartbeat(1_234);
+/// assert_eq!((load(RECORDS_AT), load(BYTES_AT), load(HEARTBEAT_AT)), (2, 8, 1_234));
+/// assert_eq!(load(ABANDONED_AT), 0);
+/// ```
 pub const BYTES_AT: usize = 656;
 /// Offset of the consumer's heartbeat.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring, ABANDONED_AT, BYTES_AT, HEARTBEAT_AT, RECORDS_AT};
+/// use seqring_core::RawRegion;
+/// use seqring_core::Memory;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// let load = |at| ring.memory().load(at, core::sync::atomic::Ordering::Relaxed);
+/// let producer = Producer::attach(ring).unwrap();
+/// producer.try_write(1, 0, b"abc").unwrap();
+/// producer.try_write(2, 0, b"defgh").unwrap();
+/// let mut consumer = Consumer::attach(ring, 1).unwrap();
+/// consumer.poll(usize::MAX).unwrap().unwrap().release();
+/// consumer.heartbeat(1_234);
+/// assert_eq!((load(RECORDS_AT), load(BYTES_AT), load(HEARTBEAT_AT)), (2, 8, 1_234));
+/// assert_eq!(load(ABANDONED_AT), 0);
+/// ```
 pub const HEARTBEAT_AT: usize = 664;
 /// Where the data area starts.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Mode, Producer, Ring, DATA_OFFSET};
+/// use seqring_core::RawRegion;
+/// use seqring_core::Memory;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// Producer::attach(ring).unwrap().try_write(9, 5, b"x").unwrap();
+/// // The first record's header sits at the start of the data area: length 17, kind data, source 9.
+/// let word0 = ring.memory().load(DATA_OFFSET, core::sync::atomic::Ordering::Relaxed);
+/// assert_eq!(word0.to_le_bytes()[..6], [17, 0, 0, 0, 1, 9]);
+/// assert_eq!(ring.memory().load(DATA_OFFSET + 8, core::sync::atomic::Ordering::Relaxed), 5);
+/// ```
 pub const DATA_OFFSET: usize = 768;
 /// The smallest data area.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::header::HeaderError;
+/// use seqring_core::ring::{region_len, Mode, Ring, RingError, MIN_CAPACITY};
+/// use seqring_core::RawRegion;
+/// let words: Vec<AtomicU64> = (0..region_len(MIN_CAPACITY).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// assert_eq!(Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap().capacity(), MIN_CAPACITY);
+/// let short = RawRegion::new(&words[..words.len() - 1]);
+/// assert!(matches!(
+///     Ring::create(short, Mode::Mpsc, None, 1, 0),
+///     Err(RingError::Region(HeaderError::TooShort { .. }))
+/// ));
+/// ```
 pub const MIN_CAPACITY: usize = 64;
 /// The largest data area: padding lengths must fit the record's `i32` length field.
+///
+/// # Examples
+/// ```
+/// use seqring_core::ring::record::MAX_RECORD_LEN;
+/// use seqring_core::ring::MAX_CAPACITY;
+/// assert_eq!(MAX_CAPACITY, 1 << 30);
+/// // A padding record may span up to the whole data area, and its length must fit the record's i32 field.
+/// assert!(MAX_CAPACITY <= MAX_RECORD_LEN);
+/// ```
 pub const MAX_CAPACITY: usize = 1 << 30;
 
 /// Who may produce.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Mode, Producer, Ring, RingError, SpscProducer};
+/// use seqring_core::RawRegion;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Spsc, None, 1, 0).unwrap();
+/// assert_eq!(ring.mode(), Mode::Spsc);
+/// assert_eq!(Producer::attach(ring).unwrap_err(), RingError::WrongMode { ring: Mode::Spsc });
+/// assert!(SpscProducer::attach(ring, 1).is_ok());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// One producer at a time ([`SpscProducer`]); the tail is stored, not CASed.
@@ -129,6 +411,26 @@ pub enum Mode {
 }
 
 /// The counters of a ring.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring, RingStats};
+/// use seqring_core::RawRegion;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// let producer = Producer::attach(ring).unwrap();
+/// producer.try_write(1, 10, b"trial 1").unwrap(); // 23 bytes, 24 aligned
+/// producer.try_write(1, 20, b"trial 2").unwrap();
+/// producer.count_dropped(1);
+/// let mut consumer = Consumer::attach(ring, 1).unwrap();
+/// consumer.poll(usize::MAX).unwrap().unwrap().release();
+/// consumer.heartbeat(99);
+/// assert_eq!(
+///     ring.stats(),
+///     RingStats { head: 48, tail: 48, dropped: 1, abandoned: 0, closed: false, records: 2, bytes: 14, heartbeat: 99 }
+/// );
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RingStats {
     /// Bytes ever released by the consumer (a position).
@@ -150,11 +452,28 @@ pub struct RingStats {
 }
 
 /// Errors of ring operations other than claims.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::header::HeaderError;
+/// use seqring_core::ring::{region_len, Consumer, Mode, Ring, RingError};
+/// use seqring_core::{RawRegion, Spins};
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// // Nothing was created here yet.
+/// let err = Ring::open(RawRegion::new(&words), Spins(10)).unwrap_err();
+/// assert_eq!(err, RingError::Region(HeaderError::NotReady));
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// let _consumer = Consumer::attach(ring, 0x51).unwrap();
+/// let err = Consumer::attach(ring, 0x52).unwrap_err();
+/// assert_eq!(err, RingError::AlreadyAttached(0x51));
+/// assert_eq!(err.to_string(), "ring already has an attached endpoint (token 0x51)");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RingError {
     /// The region header or ring layout is invalid.
-    Region(RegionError),
+    Region(HeaderError),
     /// Another consumer or SPSC producer is attached; its token is given.
     AlreadyAttached(u64),
     /// The ring was created for the other mode: attach an SPSC ring with [`SpscProducer`], an MPSC ring with
@@ -172,8 +491,8 @@ pub enum RingError {
     ForeignBlockage,
 }
 
-impl From<RegionError> for RingError {
-    fn from(e: RegionError) -> Self {
+impl From<HeaderError> for RingError {
+    fn from(e: HeaderError) -> Self {
         RingError::Region(e)
     }
 }
@@ -193,13 +512,28 @@ impl core::fmt::Display for RingError {
 impl core::error::Error for RingError {}
 
 /// The layout of a validated ring region, shared by producers and the consumer.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+/// use seqring_core::{RawRegion, Spins};
+/// let words: Vec<AtomicU64> = (0..region_len(1 << 16).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// // The creator lays the ring out; another process (here: another handle) opens the same bytes.
+/// let created = Ring::create(RawRegion::new(&words), Mode::Mpsc, Some(256), 4242, 0).unwrap();
+/// let opened = Ring::open(RawRegion::new(&words), Spins(0)).unwrap();
+/// assert_eq!((opened.capacity(), opened.max_record(), opened.mode()), (1 << 16, 256, Mode::Mpsc));
+/// Producer::attach(opened).unwrap().try_write(1, 0, b"from the opener").unwrap();
+/// let mut consumer = Consumer::attach(created, 1).unwrap();
+/// assert_eq!(consumer.poll(usize::MAX).unwrap().unwrap().payload_bytes(), 15);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Ring<M> {
     mem: M,
     capacity: usize,
     max_record: usize,
     mode: Mode,
-    /// The region's layout version ([`region::MIN_VERSION`] ..= [`region::VERSION`]).
+    /// The region's layout version ([`header::MIN_VERSION`] ..= [`header::VERSION`]).
     version: u32,
 }
 
@@ -227,7 +561,7 @@ impl<M: Memory> Ring<M> {
     /// [`Ring::evict_spsc_producer`], which state the caller's knowledge of the death.
     ///
     /// # Errors
-    /// [`RegionError::TooShort`], `Corrupt` naming the bad parameter, or [`RingError::AlreadyAttached`] with the
+    /// [`HeaderError::TooShort`], `Corrupt` naming the bad parameter, or [`RingError::AlreadyAttached`] with the
     /// token of an attached endpoint.
     ///
     /// # Examples
@@ -255,17 +589,17 @@ impl<M: Memory> Ring<M> {
         creator_pid: u64,
         created_ns: u64,
     ) -> Result<Self, RingError> {
-        region::check_len(&mem, DATA_OFFSET + MIN_CAPACITY)?;
+        header::check_len(&mem, DATA_OFFSET + MIN_CAPACITY)?;
         let capacity = mem.len() - DATA_OFFSET;
         if !capacity.is_power_of_two() || capacity > MAX_CAPACITY {
-            return Err(RegionError::Corrupt("ring capacity must be a power of two of at most 1 GiB").into());
+            return Err(HeaderError::Corrupt("ring capacity must be a power of two of at most 1 GiB").into());
         }
         let max_record = max_record.unwrap_or(capacity / 4);
         if max_record < record::HEADER_LEN || max_record > capacity / 2 || max_record > record::MAX_RECORD_LEN {
-            return Err(RegionError::Corrupt("ring max record must be 16 ..= capacity / 2").into());
+            return Err(HeaderError::Corrupt("ring max record must be 16 ..= capacity / 2").into());
         }
         hold_slots(&mem)?;
-        region::init_header(&mem, RegionKind::Ring, creator_pid, created_ns)?;
+        header::init_header(&mem, RegionKind::Ring, creator_pid, created_ns)?;
         // Relaxed throughout: nothing is visible until `publish_ready`'s Release store.
         mem.store(CAPACITY_AT, capacity as u64, Ordering::Relaxed);
         mem.store(MAX_RECORD_AT, max_record as u64, Ordering::Relaxed);
@@ -275,7 +609,7 @@ impl<M: Memory> Ring<M> {
             mem.store(at, 0, Ordering::Relaxed);
         }
         mem.zero(DATA_OFFSET, capacity);
-        region::publish_ready(&mem);
+        header::publish_ready(&mem);
         // Release: pairs with the Acquire CAS of `attach_slot`; an endpoint that attaches sees the whole layout.
         mem.store(CONSUMER_OWNER_AT, 0, Ordering::Release);
         mem.store(SPSC_OWNER_AT, 0, Ordering::Release);
@@ -284,20 +618,40 @@ impl<M: Memory> Ring<M> {
             capacity,
             max_record,
             mode,
-            version: region::VERSION,
+            version: header::VERSION,
         })
     }
 
     /// Opens an existing ring, waiting within `patience` for its creator to publish it.
     ///
     /// # Errors
-    /// Any [`RegionError`], or `Corrupt` naming the layout field that disagrees with the mapping.
+    /// Any [`HeaderError`], or `Corrupt` naming the layout field that disagrees with the mapping.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::header::{self, HeaderError};
+    /// use seqring_core::ring::{region_len, Mode, Ring, RingError};
+    /// use seqring_core::{RawRegion, Spins};
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let mem = RawRegion::new(&words);
+    /// assert_eq!(Ring::open(mem, Spins(3)).unwrap_err(), RingError::Region(HeaderError::NotReady));
+    /// Ring::create(mem, Mode::Spsc, Some(512), 1, 0).unwrap();
+    /// let ring = Ring::open(mem, Spins(0)).unwrap();
+    /// assert_eq!((ring.capacity(), ring.max_record(), ring.mode()), (4096, 512, Mode::Spsc));
+    /// // A mapping shorter than the ring the header describes is refused.
+    /// let short = RawRegion::new(&words[..words.len() - 8]);
+    /// assert!(matches!(Ring::open(short, Spins(0)), Err(RingError::Region(HeaderError::LengthMismatch { .. }))));
+    /// // So is a closed region.
+    /// header::close(&mem);
+    /// assert_eq!(Ring::open(mem, Spins(0)).unwrap_err(), RingError::Region(HeaderError::Closed));
+    /// ```
     pub fn open(mem: M, patience: impl Patience) -> Result<Self, RingError> {
-        let version = region::wait_ready(&mem, RegionKind::Ring, patience)?.version;
-        region::check_len(&mem, DATA_OFFSET + MIN_CAPACITY)?;
+        let version = header::wait_ready(&mem, RegionKind::Ring, patience)?.version;
+        header::check_len(&mem, DATA_OFFSET + MIN_CAPACITY)?;
         // Relaxed: `wait_ready`'s Acquire load of `ready` ordered the creator's stores before these loads.
         let capacity = mem.load(CAPACITY_AT, Ordering::Relaxed);
-        let corrupt = |what| Err(RingError::Region(RegionError::Corrupt(what)));
+        let corrupt = |what| Err(RingError::Region(HeaderError::Corrupt(what)));
         if mem.load(DATA_OFFSET_AT, Ordering::Relaxed) != DATA_OFFSET as u64 {
             return corrupt("ring data offset");
         }
@@ -327,36 +681,119 @@ impl<M: Memory> Ring<M> {
     }
 
     /// The underlying region.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Mode, Ring};
+    /// use seqring_core::RawRegion;
+    /// use seqring_core::Memory;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// assert_eq!(ring.memory().len(), region_len(4096).unwrap());
+    /// assert_eq!(ring.memory().identity(), RawRegion::new(&words).identity());
+    /// ```
     pub fn memory(&self) -> &M {
         &self.mem
     }
 
     /// The data area's size in bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Mode, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(8192).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// assert_eq!(ring.capacity(), 8192);
+    /// ```
     pub fn capacity(&self) -> usize {
         self.capacity
     }
 
     /// The largest record, header included.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Mode, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let mem = RawRegion::new(&words);
+    /// assert_eq!(Ring::create(mem, Mode::Mpsc, None, 1, 0).unwrap().max_record(), 1024, "a quarter by default");
+    /// assert_eq!(Ring::create(mem, Mode::Mpsc, Some(2048), 1, 0).unwrap().max_record(), 2048);
+    /// assert!(Ring::create(mem, Mode::Mpsc, Some(2056), 1, 0).is_err(), "at most half");
+    /// ```
     pub fn max_record(&self) -> usize {
         self.max_record
     }
 
     /// The largest payload a single record can carry.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, ClaimError, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// assert_eq!(ring.max_payload(), 1024 - 16);
+    /// let producer = Producer::attach(ring).unwrap();
+    /// assert!(producer.try_write(1, 0, &[0; 1008]).is_ok());
+    /// assert_eq!(producer.try_write(1, 0, &[0; 1009]), Err(ClaimError::TooLarge { len: 1009, max: 1008 }));
+    /// ```
     pub fn max_payload(&self) -> usize {
         self.max_record - record::HEADER_LEN
     }
 
     /// Who may produce.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Mode, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// assert_eq!(ring.mode(), Mode::Mpsc);
+    /// ```
     pub fn mode(&self) -> Mode {
         self.mode
     }
 
     /// The region's layout version (see the [module](self) for what version 1 lacks).
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Mode, Ring};
+    /// use seqring_core::RawRegion;
+    /// use seqring_core::header;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// assert_eq!(ring.version(), header::VERSION);
+    /// ```
     pub fn version(&self) -> u32 {
         self.version
     }
 
     /// A snapshot of the counters (each read atomically; not a consistent cut across them).
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// producer.try_write(1, 0, b"abc").unwrap();
+    /// let stats = ring.stats();
+    /// assert_eq!((stats.head, stats.tail, stats.records), (0, 24, 0), "claimed, not consumed yet");
+    /// ring.close().unwrap();
+    /// assert!(ring.stats().closed);
+    /// ```
     pub fn stats(&self) -> RingStats {
         // Relaxed: statistics, not synchronisation.
         let load = |at| self.mem.load(at, Ordering::Relaxed);
@@ -439,6 +876,25 @@ impl<M: Memory> Ring<M> {
         self.mem.store(at, 0, Ordering::Release);
     }
 
+    /// The token of the consumer attached to the ring (its process id in the std layer), or 0 when none is: the
+    /// candidate for [`Ring::evict_consumer`] once the caller knows it is dead.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// assert_eq!(ring.consumer_token(), 0);
+    /// let consumer = Consumer::attach(ring, 41).unwrap();
+    /// assert_eq!(ring.consumer_token(), 41);
+    /// ```
+    pub fn consumer_token(&self) -> u64 {
+        // Relaxed: a hint whose holder the caller checks for liveness; `evict_consumer`'s CAS re-checks it.
+        self.mem.load(CONSUMER_OWNER_AT, Ordering::Relaxed)
+    }
+
     /// Frees the consumer slot held by `token`, for taking over from a consumer known to be dead. Returns whether
     /// `token` held it.
     ///
@@ -513,7 +969,7 @@ const CREATING: u64 = u64::MAX;
 /// Memory that does not hold a ring yet (no seqring header of kind ring) has no endpoints: its slot words are
 /// taken whatever they hold.
 fn hold_slots<M: Memory>(mem: &M) -> Result<(), RingError> {
-    let ours = region::validate(mem, RegionKind::Ring).is_ok();
+    let ours = header::validate(mem, RegionKind::Ring).is_ok();
     let mut held: [Option<usize>; 2] = [None, None];
     for (i, at) in [CONSUMER_OWNER_AT, SPSC_OWNER_AT].into_iter().enumerate() {
         // Relaxed: a stale word only makes the CAS below fail and be retried with the value it found.

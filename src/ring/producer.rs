@@ -40,6 +40,29 @@ use crate::sync::{fence, Ordering};
 use core::marker::PhantomData;
 
 /// Why a claim failed.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, ClaimError, Consumer, Mode, Producer, Ring};
+/// use seqring_core::RawRegion;
+/// let words: Vec<AtomicU64> = (0..region_len(256).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// let producer = Producer::attach(ring).unwrap();
+/// // Four 64-byte records fill a 256-byte ring.
+/// for t in 0..4 {
+///     producer.try_write(1, t, &[7; 48]).unwrap();
+/// }
+/// let refused = producer.try_write(1, 4, &[7; 48]);
+/// assert_eq!(refused, Err(ClaimError::Full));
+/// assert_eq!(refused.unwrap_err().to_string(), "ring is full");
+/// assert_eq!(ring.stats().dropped, 0, "a refusal counts nothing by itself");
+/// producer.count_dropped(1); // the caller gives up on the record
+/// assert_eq!(ring.stats().dropped, 1);
+/// // Once the consumer releases space, the claim fits.
+/// Consumer::attach(ring, 1).unwrap().poll(usize::MAX).unwrap().unwrap().release();
+/// assert_eq!(producer.try_write(1, 4, &[7; 48]), Ok(()));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ClaimError {
@@ -63,6 +86,13 @@ pub enum ClaimError {
 
 /// A grant's commit found its claim padded by the consumer's unblock (the producer outlived the consumer's
 /// deadline): the record is not delivered, and was counted as abandoned.
+///
+/// # Examples
+/// ```
+/// use seqring_core::ring::{Abandoned, ClaimError};
+/// assert_eq!(ClaimError::from(Abandoned), ClaimError::Abandoned);
+/// assert_eq!(Abandoned.to_string(), "the claim was abandoned: the consumer unblocked it after its deadline");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Abandoned;
 
@@ -99,15 +129,48 @@ mod sealed {
 }
 
 /// How producers share a ring's tail: [`Shared`] (MPSC) or [`Exclusive`] (SPSC). Sealed.
+///
+/// # Examples
+/// ```
+/// use seqring_core::ring::{Exclusive, Shared, Sharing};
+/// fn is_spsc<S: Sharing>() -> bool {
+///     S::EXCLUSIVE
+/// }
+/// assert!(!is_spsc::<Shared>());
+/// assert!(is_spsc::<Exclusive>());
+/// ```
 pub trait Sharing: sealed::Sealed {
     /// Whether this is the single producer of an SPSC ring.
     const EXCLUSIVE: bool;
 }
 
 /// Marker of MPSC producers and their grants.
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Grant, Mode, Producer, Ring, Shared};
+/// use seqring_core::RawRegion;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// let producer = Producer::attach(ring).unwrap();
+/// let grant: Grant<'_, _, Shared> = producer.claim(1, 0, 3).unwrap();
+/// grant.commit().unwrap();
+/// ```
 #[derive(Debug)]
 pub enum Shared {}
 /// Marker of the SPSC producer and its grants.
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Exclusive, Grant, Mode, Ring, SpscProducer};
+/// use seqring_core::RawRegion;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Spsc, None, 1, 0).unwrap();
+/// let producer = SpscProducer::attach(ring, 1).unwrap();
+/// let mut grant: Grant<'_, _, Exclusive> = producer.claim(1, 0, 3).unwrap();
+/// grant.payload_mut().copy_from_slice(b"abc"); // only exclusive grants lend their payload
+/// grant.commit().unwrap();
+/// ```
 #[derive(Debug)]
 pub enum Exclusive {}
 
@@ -182,6 +245,23 @@ impl<M: Memory> Producer<M> {
     ///
     /// # Errors
     /// [`RingError::WrongMode`] if the ring is SPSC (use [`SpscProducer::attach`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Mode, Producer, Ring, RingError};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// let another = Producer::attach(ring).unwrap(); // any number may attach
+    /// producer.try_write(1, 0, b"a").unwrap();
+    /// another.try_write(2, 0, b"b").unwrap();
+    /// assert_eq!(ring.stats().tail, 48);
+    /// let spsc_words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let spsc = Ring::create(RawRegion::new(&spsc_words), Mode::Spsc, None, 1, 0).unwrap();
+    /// assert_eq!(Producer::attach(spsc).unwrap_err(), RingError::WrongMode { ring: Mode::Spsc });
+    /// ```
     pub fn attach(ring: Ring<M>) -> Result<Self, RingError> {
         ring.expect_mode(Mode::Mpsc)?;
         Ok(Producer { ring, claimant: 0 })
@@ -211,6 +291,19 @@ impl<M: Memory> Producer<M> {
     }
 
     /// The ring this producer writes to.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Mode, Ring, Producer};
+    /// use seqring_core::RawRegion;
+    /// use seqring_core::Memory;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// assert_eq!(producer.ring().memory().identity(), ring.memory().identity());
+    /// assert_eq!(producer.ring().capacity(), 4096);
+    /// ```
     pub fn ring(&self) -> &Ring<M> {
         &self.ring
     }
@@ -222,6 +315,29 @@ impl<M: Memory> Producer<M> {
     /// [`ClaimError::Closed`], or [`ClaimError::Abandoned`] when the consumer unblocked the reserved space before
     /// this producer marked it.
     #[inline]
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// use seqring_core::ring::record::Records;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// // Serialise a sample into the claimed record in pieces, then publish it.
+    /// let mut grant = producer.claim(3, 1_500, 12).unwrap();
+    /// assert_eq!(grant.len(), 12);
+    /// grant.write(0, &7u32.to_le_bytes());
+    /// grant.write(4, &2.5f64.to_le_bytes());
+    /// grant.commit().unwrap();
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// let batch = consumer.poll(usize::MAX).unwrap().unwrap();
+    /// let record = Records::new(batch.bytes()).next().unwrap().unwrap();
+    /// assert_eq!((record.source_id, record.timestamp), (3, 1_500));
+    /// assert_eq!(record.payload[..4], 7u32.to_le_bytes());
+    /// assert_eq!(record.payload[4..], 2.5f64.to_le_bytes());
+    /// ```
     pub fn claim(&self, source_id: u8, timestamp: u64, len: usize) -> Result<Grant<'_, M, Shared>, ClaimError> {
         Grant::claim(&self.ring, source_id, timestamp, len, self.claimant)
     }
@@ -231,11 +347,47 @@ impl<M: Memory> Producer<M> {
     /// # Errors
     /// As [`Producer::claim`].
     #[inline]
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Ring, Producer};
+    /// use seqring_core::RawRegion;
+    /// use seqring_core::ring::record::Records;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// producer.try_write(1, 100, b"trial start").unwrap();
+    /// producer.try_write(2, 105, b"lick").unwrap();
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// let batch = consumer.poll(usize::MAX).unwrap().unwrap();
+    /// let got: Vec<(u8, u64, Vec<u8>)> =
+    ///     Records::new(batch.bytes()).map(|r| r.unwrap()).map(|r| (r.source_id, r.timestamp, r.payload.to_vec())).collect();
+    /// assert_eq!(got, [(1, 100, b"trial start".to_vec()), (2, 105, b"lick".to_vec())]);
+    /// ```
     pub fn try_write(&self, source_id: u8, timestamp: u64, payload: &[u8]) -> Result<(), ClaimError> {
         write_record::<M, Shared>(&self.ring, source_id, timestamp, payload, self.claimant)
     }
 
     /// Counts `records` given up on after [`ClaimError::Full`] in the ring's `dropped` counter.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, ClaimError, Mode, Ring, Producer};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// let mut given_up = 0;
+    /// for t in 0..6 {
+    ///     if producer.try_write(1, t, b"") == Err(ClaimError::Full) {
+    ///         given_up += 1;
+    ///     }
+    /// }
+    /// producer.count_dropped(given_up);
+    /// assert_eq!(ring.stats().dropped, 2, "a 64-byte ring holds four 16-byte records");
+    /// ```
     pub fn count_dropped(&self, records: u64) {
         count_dropped(&self.ring, records);
     }
@@ -247,6 +399,23 @@ impl<M: Memory> SpscProducer<M> {
     /// # Errors
     /// [`RingError::WrongMode`] if the ring is MPSC, [`RingError::AlreadyAttached`] with the current producer's
     /// token.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Mode, Producer, Ring, RingError, SpscProducer};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Spsc, None, 1, 0).unwrap();
+    /// let producer = SpscProducer::attach(ring, 100).unwrap();
+    /// assert_eq!(SpscProducer::attach(ring, 200).unwrap_err(), RingError::AlreadyAttached(100));
+    /// drop(producer); // frees the slot
+    /// let producer = SpscProducer::attach(ring, 200).unwrap();
+    /// producer.try_write(1, 0, b"x").unwrap();
+    /// let mpsc_words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let mpsc = Ring::create(RawRegion::new(&mpsc_words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// assert_eq!(SpscProducer::attach(mpsc, 1).unwrap_err(), RingError::WrongMode { ring: Mode::Mpsc });
+    /// ```
     pub fn attach(ring: Ring<M>, token: u64) -> Result<Self, RingError> {
         ring.expect_mode(Mode::Spsc)?;
         ring.attach_slot(SPSC_OWNER_AT, token)?;
@@ -260,6 +429,19 @@ impl<M: Memory> SpscProducer<M> {
     }
 
     /// The ring this producer writes to.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Mode, Ring, SpscProducer};
+    /// use seqring_core::RawRegion;
+    /// use seqring_core::Memory;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Spsc, None, 1, 0).unwrap();
+    /// let producer = SpscProducer::attach(ring, 1).unwrap();
+    /// assert_eq!(producer.ring().memory().identity(), ring.memory().identity());
+    /// assert_eq!(producer.ring().capacity(), 4096);
+    /// ```
     pub fn ring(&self) -> &Ring<M> {
         &self.ring
     }
@@ -269,6 +451,23 @@ impl<M: Memory> SpscProducer<M> {
     /// # Errors
     /// [`ClaimError::Full`] (not counted), [`ClaimError::TooLarge`] or [`ClaimError::Corrupt`].
     #[inline]
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, ClaimError, Consumer, Mode, Ring, SpscProducer};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Spsc, None, 1, 0).unwrap();
+    /// let producer = SpscProducer::attach(ring, 1).unwrap();
+    /// let mut grant = producer.claim(1, 40, 8).unwrap();
+    /// grant.payload_mut().copy_from_slice(&0.125f64.to_le_bytes());
+    /// grant.commit().unwrap();
+    /// assert!(matches!(producer.claim(1, 41, 5000), Err(ClaimError::TooLarge { len: 5000, .. })));
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// let batch = consumer.poll(usize::MAX).unwrap().unwrap();
+    /// assert_eq!((batch.records(), batch.payload_bytes()), (1, 8));
+    /// ```
     pub fn claim(&self, source_id: u8, timestamp: u64, len: usize) -> Result<Grant<'_, M, Exclusive>, ClaimError> {
         Grant::claim(&self.ring, source_id, timestamp, len, self.epoch)
     }
@@ -278,11 +477,47 @@ impl<M: Memory> SpscProducer<M> {
     /// # Errors
     /// As [`SpscProducer::claim`].
     #[inline]
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Ring, SpscProducer};
+    /// use seqring_core::RawRegion;
+    /// use seqring_core::ring::record::Records;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Spsc, None, 1, 0).unwrap();
+    /// let producer = SpscProducer::attach(ring, 1).unwrap();
+    /// producer.try_write(1, 100, b"trial start").unwrap();
+    /// producer.try_write(2, 105, b"lick").unwrap();
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// let batch = consumer.poll(usize::MAX).unwrap().unwrap();
+    /// let got: Vec<(u8, u64, Vec<u8>)> =
+    ///     Records::new(batch.bytes()).map(|r| r.unwrap()).map(|r| (r.source_id, r.timestamp, r.payload.to_vec())).collect();
+    /// assert_eq!(got, [(1, 100, b"trial start".to_vec()), (2, 105, b"lick".to_vec())]);
+    /// ```
     pub fn try_write(&self, source_id: u8, timestamp: u64, payload: &[u8]) -> Result<(), ClaimError> {
         write_record::<M, Exclusive>(&self.ring, source_id, timestamp, payload, self.epoch)
     }
 
     /// Counts `records` given up on after [`ClaimError::Full`] in the ring's `dropped` counter.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, ClaimError, Mode, Ring, SpscProducer};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Spsc, None, 1, 0).unwrap();
+    /// let producer = SpscProducer::attach(ring, 1).unwrap();
+    /// let mut given_up = 0;
+    /// for t in 0..6 {
+    ///     if producer.try_write(1, t, b"") == Err(ClaimError::Full) {
+    ///         given_up += 1;
+    ///     }
+    /// }
+    /// producer.count_dropped(given_up);
+    /// assert_eq!(ring.stats().dropped, 2, "a 64-byte ring holds four 16-byte records");
+    /// ```
     pub fn count_dropped(&self, records: u64) {
         count_dropped(&self.ring, records);
     }
@@ -522,6 +757,25 @@ fn commit_at<M: Memory, S: Sharing>(
 ///
 /// `S` says whose grant it is: [`Shared`] (an MPSC [`Producer`]'s) or [`Exclusive`] (the [`SpscProducer`]'s, which
 /// also offers [`payload_mut`](Grant::payload_mut)).
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+/// use seqring_core::RawRegion;
+/// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+/// let producer = Producer::attach(ring).unwrap();
+/// {
+///     let mut grant = producer.claim(1, 0, 4).unwrap();
+///     grant.write(0, b"lost");
+///     // dropped without commit: aborted, the consumer skips it
+/// }
+/// producer.try_write(1, 1, b"kept").unwrap();
+/// let mut consumer = Consumer::attach(ring, 1).unwrap();
+/// let batch = consumer.poll(usize::MAX).unwrap().unwrap();
+/// assert_eq!((batch.len(), batch.records(), batch.payload_bytes()), (48, 1, 4));
+/// ```
 #[must_use = "a grant must be committed, or it is aborted when dropped"]
 #[derive(Debug)]
 pub struct Grant<'a, M: Memory, S: Sharing = Shared> {
@@ -551,22 +805,85 @@ impl<'a, M: Memory, S: Sharing> Grant<'a, M, S> {
     }
 
     /// The payload length.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// let grant = producer.claim(1, 0, 13).unwrap();
+    /// assert_eq!(grant.len(), 13);
+    /// grant.abort();
+    /// ```
     pub fn len(&self) -> usize {
         self.record_len - record::HEADER_LEN
     }
 
     /// Whether the payload is empty.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// let marker = producer.claim(1, 0, 0).unwrap(); // a record with only a timestamp
+    /// assert!(marker.is_empty());
+    /// marker.commit().unwrap();
+    /// assert!(!producer.claim(1, 1, 1).unwrap().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The region offset of the payload's first byte.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Mode, Producer, Ring, DATA_OFFSET};
+    /// use seqring_core::RawRegion;
+    /// use seqring_core::ring::record::HEADER_LEN;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// let first = producer.claim(1, 0, 5).unwrap(); // 21 bytes, 24 aligned
+    /// let second = producer.claim(1, 0, 5).unwrap();
+    /// assert_eq!(first.payload_offset(), DATA_OFFSET + HEADER_LEN);
+    /// assert_eq!(second.payload_offset(), DATA_OFFSET + 24 + HEADER_LEN);
+    /// first.commit().unwrap();
+    /// second.commit().unwrap();
+    /// ```
     pub fn payload_offset(&self) -> usize {
         self.offset + record::HEADER_LEN
     }
 
     /// Whether the consumer has unblocked this claim (it outlived the consumer's deadline): its commit will fail
     /// with [`Abandoned`], and a long writer may stop early. Always `false` for the SPSC producer's grants.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Abandoned, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// let mut slow = producer.claim(1, 0, 64).unwrap();
+    /// assert!(!slow.is_abandoned());
+    /// let noted = consumer.blocked().unwrap().unwrap();
+    /// // ... the consumer's deadline passes ...
+    /// assert!(consumer.unblock(noted).unwrap());
+    /// assert!(slow.is_abandoned(), "a long writer may stop here");
+    /// slow.write(0, &[1; 64]); // copies nothing: the space is the consumer's now
+    /// assert_eq!(slow.commit(), Err(Abandoned));
+    /// ```
     #[inline]
     pub fn is_abandoned(&self) -> bool {
         // Relaxed: a hint; the commit's CAS decides.
@@ -578,6 +895,36 @@ impl<'a, M: Memory, S: Sharing> Grant<'a, M, S> {
     ///
     /// # Panics
     /// If `at + bytes.len()` exceeds the payload length.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// use seqring_core::ring::record::Records;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// let mut grant = producer.claim(1, 0, 6).unwrap();
+    /// grant.write(3, b"def"); // in any order
+    /// grant.write(0, b"abc");
+    /// grant.commit().unwrap();
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// let batch = consumer.poll(usize::MAX).unwrap().unwrap();
+    /// assert_eq!(Records::new(batch.bytes()).next().unwrap().unwrap().payload, b"abcdef");
+    /// ```
+    ///
+    /// Writing past the grant panics:
+    /// ```should_panic
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// let mut grant = producer.claim(1, 0, 4).unwrap();
+    /// grant.write(2, b"abc");
+    /// ```
     #[inline]
     pub fn write(&mut self, at: usize, bytes: &[u8]) {
         assert!(
@@ -625,6 +972,26 @@ impl<'a, M: Memory, S: Sharing> Grant<'a, M, S> {
 
     /// Withdraws the claim: the record becomes padding, which the consumer skips. (An MPSC claim the consumer
     /// already unblocked stays as the consumer padded it.)
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Producer, Ring};
+    /// use seqring_core::RawRegion;
+    /// use seqring_core::ring::record::Records;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
+    /// let producer = Producer::attach(ring).unwrap();
+    /// let grant = producer.claim(1, 0, 100).unwrap();
+    /// grant.abort(); // e.g. serialisation failed
+    /// producer.try_write(1, 1, b"next").unwrap();
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// let batch = consumer.poll(usize::MAX).unwrap().unwrap();
+    /// assert_eq!(batch.len(), 120 + 24, "the padding is part of the batch");
+    /// let records: Vec<_> = Records::new(batch.bytes()).map(|r| r.unwrap().payload).collect();
+    /// assert_eq!(records, [b"next"]);
+    /// assert_eq!(ring.stats().abandoned, 0, "an abort is not an abandoned claim");
+    /// ```
     pub fn abort(mut self) {
         self.finish_abort();
     }
@@ -648,6 +1015,27 @@ impl<'a, M: Memory, S: Sharing> Grant<'a, M, S> {
 impl<M: crate::memory::Contiguous> Grant<'_, M, Exclusive> {
     /// The payload as a plain mutable slice, for zero-copy serialisation straight into the ring (SPSC only: an MPSC
     /// payload may be scanned by the consumer's abandoned-claim check, so it is written with atomic stores).
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::ring::{region_len, Consumer, Mode, Ring, SpscProducer};
+    /// use seqring_core::RawRegion;
+    /// use seqring_core::ring::record::Records;
+    /// let words: Vec<AtomicU64> = (0..region_len(4096).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let ring = Ring::create(RawRegion::new(&words), Mode::Spsc, None, 1, 0).unwrap();
+    /// let producer = SpscProducer::attach(ring, 1).unwrap();
+    /// let frame: [u16; 4] = [10, 20, 30, 40];
+    /// let mut grant = producer.claim(1, 0, 8).unwrap();
+    /// for (chunk, px) in grant.payload_mut().chunks_exact_mut(2).zip(frame) {
+    ///     chunk.copy_from_slice(&px.to_le_bytes());
+    /// }
+    /// grant.commit().unwrap();
+    /// let mut consumer = Consumer::attach(ring, 1).unwrap();
+    /// let batch = consumer.poll(usize::MAX).unwrap().unwrap();
+    /// let payload = Records::new(batch.bytes()).next().unwrap().unwrap().payload;
+    /// assert_eq!(payload, [10, 0, 20, 0, 30, 0, 40, 0]);
+    /// ```
     #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let (offset, len) = (self.payload_offset(), self.len());

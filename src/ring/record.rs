@@ -17,13 +17,45 @@
 //! its first word (8 bytes); a data record is at least [`HEADER_LEN`] bytes.
 
 /// The size of a data record's header.
+///
+/// # Examples
+/// ```
+/// use seqring_core::ring::record::{align8, encode_data, HEADER_LEN};
+/// // A 5-byte payload takes a 16-byte header and 3 bytes of alignment padding.
+/// let mut out = vec![0u8; align8(HEADER_LEN + 5).unwrap()];
+/// assert_eq!(out.len(), 24);
+/// encode_data(&mut out, 1, 2, b"hello");
+/// assert_eq!(&out[HEADER_LEN..HEADER_LEN + 5], b"hello");
+/// ```
 pub const HEADER_LEN: usize = 16;
 /// Records start at multiples of this.
+///
+/// # Examples
+/// ```
+/// use seqring_core::ring::record::{align8, ALIGN};
+/// assert_eq!(align8(17), Some(3 * ALIGN));
+/// ```
 pub const ALIGN: usize = 8;
 /// The largest record length the `i32` length field can express, aligned down.
+///
+/// # Examples
+/// ```
+/// use seqring_core::ring::record::{ALIGN, MAX_RECORD_LEN};
+/// assert_eq!(MAX_RECORD_LEN % ALIGN, 0);
+/// assert!(i32::try_from(MAX_RECORD_LEN).is_ok());
+/// assert!(i32::try_from(MAX_RECORD_LEN + ALIGN).is_err());
+/// ```
 pub const MAX_RECORD_LEN: usize = (i32::MAX as usize) & !(ALIGN - 1);
 
 /// What a record holds.
+///
+/// # Examples
+/// ```
+/// use seqring_core::ring::record::{RecordKind, Word0};
+/// assert_eq!(Word0::data(24, 3).kind, RecordKind::Data as u8);
+/// assert_eq!(Word0::padding(64).kind, RecordKind::Padding as u8);
+/// assert_eq!((RecordKind::Data as u8, RecordKind::Padding as u8), (1, 2));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum RecordKind {
@@ -34,6 +66,16 @@ pub enum RecordKind {
 }
 
 /// `n` rounded up to a multiple of [`ALIGN`], or `None` on overflow.
+///
+/// # Examples
+/// ```
+/// use seqring_core::ring::record::align8;
+/// assert_eq!(align8(0), Some(0));
+/// assert_eq!(align8(1), Some(8));
+/// assert_eq!(align8(16), Some(16));
+/// assert_eq!(align8(19), Some(24));
+/// assert_eq!(align8(usize::MAX), None);
+/// ```
 pub const fn align8(n: usize) -> Option<usize> {
     match n.checked_add(ALIGN - 1) {
         Some(v) => Some(v & !(ALIGN - 1)),
@@ -42,6 +84,16 @@ pub const fn align8(n: usize) -> Option<usize> {
 }
 
 /// Word 0 of a record: its length (negative while claimed), kind and source.
+///
+/// # Examples
+/// ```
+/// use seqring_core::ring::record::Word0;
+/// let w = Word0::data(21, 9);
+/// let word = w.encode();
+/// // Length in bytes 0..4, kind in byte 4, source in byte 5 (little-endian).
+/// assert_eq!(word.to_le_bytes(), [21, 0, 0, 0, 1, 9, 0, 0]);
+/// assert_eq!(Word0::decode(word), w);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Word0 {
     /// The signed length field.
@@ -54,6 +106,14 @@ pub struct Word0 {
 
 impl Word0 {
     /// The header of a data record of `length` bytes (negative while claimed) from `source_id`.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_core::ring::record::{RecordKind, Word0};
+    /// let committed = Word0::data(19, 4);
+    /// assert_eq!((committed.length, committed.kind, committed.source_id), (19, RecordKind::Data as u8, 4));
+    /// assert_eq!(Word0::data(-19, 4).length, -19); // claimed, not yet committed
+    /// ```
     pub const fn data(length: i32, source_id: u8) -> Self {
         Word0 {
             length,
@@ -63,6 +123,13 @@ impl Word0 {
     }
 
     /// The header of a padding record covering `extent` bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_core::ring::record::{RecordKind, Word0};
+    /// let pad = Word0::padding(40);
+    /// assert_eq!((pad.length, pad.kind, pad.source_id), (40, RecordKind::Padding as u8, 0));
+    /// ```
     pub const fn padding(extent: usize) -> Self {
         Word0 {
             length: extent as i32,
@@ -72,12 +139,28 @@ impl Word0 {
     }
 
     /// Packs the fields into the little-endian word layout.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_core::ring::record::Word0;
+    /// assert_eq!(Word0::data(19, 7).encode(), 19 | 1 << 32 | 7 << 40);
+    /// // A negative (claimed) length keeps its two's-complement bits in the low 32 bits only.
+    /// assert_eq!(Word0::data(-16, 0).encode(), 0xffff_fff0 | 1 << 32);
+    /// ```
     pub const fn encode(self) -> u64 {
         (self.length as u32 as u64) | ((self.kind as u64) << 32) | ((self.source_id as u64) << 40)
     }
 
     /// The claim marker of a data record of `length` bytes from `source_id`, claimed by the producer tagged
     /// `claimant` (kept in the reserved bytes until the commit zeroes them).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_core::ring::record::Word0;
+    /// let marker = Word0::claim_marker(24, 3, 0xbeef);
+    /// assert_eq!(Word0::decode(marker), Word0::data(-24, 3));
+    /// assert_eq!(Word0::claimant(marker), 0xbeef);
+    /// ```
     pub const fn claim_marker(length: usize, source_id: u8, claimant: u16) -> u64 {
         Word0::data(-(length as i32), source_id).encode() | ((claimant as u64) << 48)
     }
@@ -85,6 +168,15 @@ impl Word0 {
     /// The claim marker of an MPSC producer's wrap padding of `extent` bytes (a negative padding length, tagged
     /// like its record's marker), which it turns into padding once its record's own marker is in place: until
     /// then the consumer cannot pass it, so that the producer can tell a zero it replaced from a release.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_core::ring::record::{RecordKind, Word0};
+    /// let marker = Word0::padding_marker(48, 5);
+    /// let w = Word0::decode(marker);
+    /// assert_eq!((w.length, w.kind), (-48, RecordKind::Padding as u8));
+    /// assert_eq!(Word0::claimant(marker), 5);
+    /// ```
     pub const fn padding_marker(extent: usize, claimant: u16) -> u64 {
         Word0 {
             length: -(extent as i32),
@@ -96,11 +188,26 @@ impl Word0 {
     }
 
     /// The claimant tag of a word (the reserved bytes; 0 for committed records and untagged claims).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_core::ring::record::Word0;
+    /// assert_eq!(Word0::claimant(Word0::claim_marker(16, 0, 42)), 42);
+    /// assert_eq!(Word0::claimant(Word0::data(16, 0).encode()), 0); // committed: reserved bytes are zero
+    /// ```
     pub const fn claimant(word: u64) -> u16 {
         (word >> 48) as u16
     }
 
     /// Unpacks a word; the reserved bytes are ignored.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_core::ring::record::Word0;
+    /// let w = Word0::decode(u64::from_le_bytes([30, 0, 0, 0, 1, 2, 0xaa, 0xbb]));
+    /// assert_eq!(w, Word0::data(30, 2)); // the reserved bytes 0xaa, 0xbb are ignored
+    /// assert_eq!(Word0::decode(Word0::data(-30, 2).encode()).length, -30);
+    /// ```
     pub const fn decode(word: u64) -> Self {
         Word0 {
             length: word as u32 as i32,
@@ -111,6 +218,17 @@ impl Word0 {
 }
 
 /// A committed data record borrowed from a byte buffer.
+///
+/// # Examples
+/// ```
+/// use seqring_core::ring::record::{encode_data, Record, Records};
+/// let mut buf = [0u8; 24];
+/// encode_data(&mut buf, 2, 1_000, b"lick");
+/// let record: Record<'_> = Records::new(&buf).next().unwrap().unwrap();
+/// assert_eq!(record.source_id, 2);
+/// assert_eq!(record.timestamp, 1_000);
+/// assert_eq!(record.payload, b"lick");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Record<'a> {
     /// The producer's source id.
@@ -122,6 +240,23 @@ pub struct Record<'a> {
 }
 
 /// Why a buffer of records could not be decoded. Offsets are relative to the buffer.
+///
+/// # Examples
+/// ```
+/// use seqring_core::ring::record::{encode_data, RecordError, Records};
+/// let mut buf = [0u8; 24];
+/// encode_data(&mut buf, 2, 1_000, b"lick");
+/// // Cut off inside the payload.
+/// let err = Records::new(&buf[..16]).next().unwrap().unwrap_err();
+/// assert_eq!(err, RecordError::Truncated { offset: 0 });
+/// assert_eq!(err.to_string(), "record at byte 0 is truncated");
+/// // An unknown kind byte.
+/// buf[4] = 9;
+/// assert_eq!(Records::new(&buf).next(), Some(Err(RecordError::BadKind { offset: 0, kind: 9 })));
+/// // A claimed (negative) length is not a committed record.
+/// buf[..4].copy_from_slice(&(-20i32).to_le_bytes());
+/// assert_eq!(Records::new(&buf).next(), Some(Err(RecordError::BadLength { offset: 0, length: -20 })));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RecordError {
@@ -184,6 +319,21 @@ pub struct Records<'a> {
 
 impl<'a> Records<'a> {
     /// Records in `bytes`, which must start at a record boundary.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_core::ring::record::{encode_data, Word0, Records};
+    /// // A data record, a padding record, and another data record, as a consumer batch may hold them.
+    /// let mut buf = vec![0u8; 24 + 16 + 24];
+    /// encode_data(&mut buf[..24], 1, 10, b"one");
+    /// buf[24..32].copy_from_slice(&Word0::padding(16).encode().to_le_bytes());
+    /// encode_data(&mut buf[40..], 2, 20, b"two");
+    /// let got: Vec<(u8, u64, &[u8])> = Records::new(&buf)
+    ///     .map(|r| r.map(|r| (r.source_id, r.timestamp, r.payload)))
+    ///     .collect::<Result<_, _>>()
+    ///     .unwrap();
+    /// assert_eq!(got, [(1, 10, &b"one"[..]), (2, 20, &b"two"[..])]);
+    /// ```
     pub const fn new(bytes: &'a [u8]) -> Self {
         Records {
             bytes,
@@ -193,6 +343,21 @@ impl<'a> Records<'a> {
     }
 
     /// The offset of the next record to decode.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_core::ring::record::{encode_data, Records};
+    /// let mut buf = [0u8; 48];
+    /// encode_data(&mut buf[..24], 1, 10, b"one");
+    /// encode_data(&mut buf[24..], 1, 11, b"two");
+    /// let mut records = Records::new(&buf);
+    /// assert_eq!(records.offset(), 0);
+    /// records.next().unwrap().unwrap();
+    /// assert_eq!(records.offset(), 24);
+    /// records.next().unwrap().unwrap();
+    /// assert_eq!(records.offset(), 48);
+    /// assert!(records.next().is_none());
+    /// ```
     pub const fn offset(&self) -> usize {
         self.offset
     }
@@ -265,6 +430,19 @@ impl core::iter::FusedIterator for Records<'_> {}
 ///
 /// # Panics
 /// If `out` has the wrong length or the record is longer than [`MAX_RECORD_LEN`].
+///
+/// # Examples
+/// ```
+/// use seqring_core::ring::record::{align8, encode_data, HEADER_LEN};
+/// let payload = b"frame 17";
+/// let mut out = vec![0xffu8; align8(HEADER_LEN + payload.len()).unwrap()];
+/// encode_data(&mut out, 4, 123_456, payload);
+/// assert_eq!(&out[..4], &24i32.to_le_bytes()); // length, header included
+/// assert_eq!((out[4], out[5]), (1, 4)); // data, source 4
+/// assert_eq!(&out[6..8], &[0, 0]); // reserved
+/// assert_eq!(&out[8..16], &123_456u64.to_le_bytes());
+/// assert_eq!(&out[16..], payload);
+/// ```
 pub fn encode_data(out: &mut [u8], source_id: u8, timestamp: u64, payload: &[u8]) {
     let len = HEADER_LEN + payload.len();
     assert!(len <= MAX_RECORD_LEN, "record too long");

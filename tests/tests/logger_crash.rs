@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use seqring::core::ring::record::Records;
 use seqring::format::segment::{scan, Tail};
-use seqring::logger::{recover, DataLogger, LoggerError, Producer};
+use seqring::logger::{recover, DataLogger, OpenError, Producer};
 use seqring_tests::child::{self, Child};
 use seqring_tests::logger::{check_source, log_range, payload, read_segments, unique_name};
 
@@ -97,10 +97,7 @@ fn a_killed_logger_is_recovered_and_its_ring_taken_over() {
     assert_eq!(recovery.records(), WRITTEN + 1);
     assert_eq!(check_source(1, &read_segments(&log_dir)[&1]), WRITTEN);
     // Producers cannot connect to the dead logger's stale region.
-    assert!(matches!(
-        Producer::connect(&name, 1),
-        Err(LoggerError::NotRunning { .. })
-    ));
+    assert!(matches!(Producer::connect(&name, 1), Err(OpenError::NotRunning { .. })));
     // As if the logger had died in the middle of appending a batch: a torn batch header at the end of a segment.
     let last = &recovery.segments.last().unwrap().path;
     let torn = b"SEQRBAT\0\x10\0\0\0\0";
@@ -235,7 +232,7 @@ const FILE_SIZE_LIMIT: u64 = 100 << 10;
 /// Unix only: Windows has no per-process file size limit to fake a full disk with.
 #[cfg(unix)]
 fn disk_full_child(arg: &str) {
-    use seqring::logger::FullPolicy;
+    use seqring::logger::{FullPolicy, StopError};
     let (dir, name) = arg.split_once(' ').unwrap();
     let limit = libc::rlimit {
         rlim_cur: FILE_SIZE_LIMIT,
@@ -263,7 +260,7 @@ fn disk_full_child(arg: &str) {
     };
     assert!(health_error.contains("File too large"), "{health_error}");
     match logger.stop() {
-        Err(LoggerError::Disk { report, source }) => {
+        Err(StopError::Disk { report, source }) => {
             let s = report.source(3).unwrap();
             child::say(&format!(
                 "report {} {} {} {} {}",

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use seqring::archive::{assemble_log_archives, AssembleOptions, EntryName, LogArchive};
-use seqring::logger::{DataLogger, Format, FullPolicy, LogError, LoggerError, Producer};
+use seqring::logger::{DataLogger, Format, FullPolicy, LogError, OpenError, Producer, StartError};
 use seqring_tests::child::{self, Child};
 use seqring_tests::logger::{check_source, log_range, payload, read_segments, unique_name};
 
@@ -200,12 +200,12 @@ fn a_name_in_use_is_refused_and_stop_refuses_late_records() {
     let name = unique_name("in-use");
     let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
     match DataLogger::builder(dir.path(), &name).start() {
-        Err(LoggerError::NameInUse { pid, .. }) => assert_eq!(pid, std::process::id()),
+        Err(StartError::NameInUse { pid, .. }) => assert_eq!(pid, std::process::id()),
         other => panic!("expected NameInUse, got {other:?}"),
     }
     assert!(matches!(
         DataLogger::builder(dir.path(), "bad/name").start(),
-        Err(LoggerError::InvalidName { .. })
+        Err(StartError::InvalidName { .. })
     ));
     for builder in [
         DataLogger::builder(dir.path(), "opts").capacity(2 << 30),
@@ -214,17 +214,14 @@ fn a_name_in_use_is_refused_and_stop_refuses_late_records() {
         DataLogger::builder(dir.path(), "opts").format(Format::NpyEntries { writers: 0 }),
         DataLogger::builder(dir.path(), "opts").segment_size(0),
     ] {
-        assert!(matches!(builder.start(), Err(LoggerError::InvalidOption(_))));
+        assert!(matches!(builder.start(), Err(StartError::InvalidOption(_))));
     }
     let producer = logger.producer(1).unwrap();
     producer.log_now(b"before").unwrap();
     let report = logger.stop().unwrap();
     assert_eq!(producer.log_now(b"after"), Err(LogError::Stopped));
     assert_eq!(report.source(1).unwrap().records, 2);
-    assert!(matches!(
-        Producer::connect(&name, 2),
-        Err(LoggerError::NotRunning { .. })
-    ));
+    assert!(matches!(Producer::connect(&name, 2), Err(OpenError::NotRunning { .. })));
     // The name is free again; dropping a running logger stops it, writing what was logged and freeing the name.
     let dropped = DataLogger::builder(dir.path(), &name)
         .continue_recording(true)
@@ -234,10 +231,7 @@ fn a_name_in_use_is_refused_and_stop_refuses_late_records() {
     log_range(&producer, 0, 500);
     drop(dropped);
     assert_eq!(producer.log_now(b"late"), Err(LogError::Stopped));
-    assert!(matches!(
-        Producer::connect(&name, 2),
-        Err(LoggerError::NotRunning { .. })
-    ));
+    assert!(matches!(Producer::connect(&name, 2), Err(OpenError::NotRunning { .. })));
     assert_eq!(check_source(2, &read_segments(&report.log_dir)[&2]), 500);
 }
 

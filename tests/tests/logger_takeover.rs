@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use seqring::archive::{assemble_log_archives, AssembleOptions, LogArchive};
-use seqring::logger::{recover, DataLogger, LogError, LoggerError, Producer};
+use seqring::logger::{recover, DataLogger, LogError, OpenError, Producer, StartError};
 use seqring_platform::{CreateOptions, Region};
 use seqring_tests::child::{self, Child};
 use seqring_tests::logger::{check_source, log_range, payload, read_segments, segment_paths, unique_name};
@@ -57,7 +57,7 @@ fn connect_when_running(name: &str, source: u8) -> Producer {
     loop {
         match Producer::connect(name, source) {
             Ok(p) => return p,
-            Err(LoggerError::NotRunning { .. }) | Err(LoggerError::NameInUse { .. }) if Instant::now() < deadline => {
+            Err(OpenError::NotRunning { .. }) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(1))
             }
             Err(e) => panic!("connect source {source}: {e}"),
@@ -538,11 +538,11 @@ fn a_region_that_is_not_a_loggers_is_refused_and_left_alone() {
     let array = seqring::shared_array::SharedArray::<f64>::create(&region_name, &[4]).unwrap();
     array.write(&[1.0, 2.0, 3.0, 4.0]).unwrap();
     let err = DataLogger::builder(dir.path(), &name).start().unwrap_err();
-    assert!(matches!(err, LoggerError::Layout { .. }), "{err}");
+    assert!(matches!(err, StartError::Layout { .. }), "{err}");
     assert!(err.to_string().contains("shared array"), "{err}");
     assert_eq!(array.to_vec().unwrap(), [1.0, 2.0, 3.0, 4.0], "the array is intact");
     assert!(seqring_tests::shm::exists(&region_name));
-    assert!(matches!(Producer::connect(&name, 1), Err(LoggerError::Layout { .. })));
+    assert!(matches!(Producer::connect(&name, 1), Err(OpenError::Layout { .. })));
     // A region being created (still zero) is a logger that is not running yet.
     let blank_name = unique_name("blank");
     let blank_region = format!("{}{blank_name}", seqring::logger::REGION_PREFIX);
@@ -550,7 +550,7 @@ fn a_region_that_is_not_a_loggers_is_refused_and_left_alone() {
     let _blank = Region::create_shm(&blank_region, 1 << 16, CreateOptions::default()).unwrap();
     assert!(matches!(
         Producer::connect(&blank_name, 1),
-        Err(LoggerError::NotRunning { .. })
+        Err(OpenError::NotRunning { .. })
     ));
 }
 
@@ -587,7 +587,7 @@ fn a_log_directory_that_cannot_be_written_fails_at_start_not_at_stop() {
     immutable(false);
     for result in [started, npy] {
         match result {
-            Err(LoggerError::Disk { source, .. }) => {
+            Err(StartError::Write { source, .. }) => {
                 assert!(source.to_string().contains(&log_dir.display().to_string()), "{source}")
             }
             other => panic!("start must fail on an unwritable directory: {other:?}"),

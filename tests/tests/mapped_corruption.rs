@@ -1,7 +1,9 @@
 //! Truncated, bit-flipped, extended, foreign and wrong-type files give typed errors; corruption that `open` cannot
 //! see in O(1) is caught by `verify`, and lookups on such a file never panic.
 
-use seqring_mapped::{HashedStr, IdMap, IndexKind, MappedArray, MappedBytes, MappedError, MappedRecords, MappedStrs};
+use seqring_mapped::{
+    HashedStr, IdMap, IndexKind, Mapped, MappedArray, MappedBytes, MappedError, MappedRecords, MappedStrs,
+};
 use std::fs;
 use std::path::{Path, PathBuf};
 

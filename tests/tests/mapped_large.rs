@@ -3,7 +3,7 @@
 //! --ignored`; a 1 M-key version (200 k in debug builds) with both indexes always runs.
 
 use bytemuck::{Pod, Zeroable};
-use seqring_mapped::{IdMap, IndexKind, Tagged, TypeTag};
+use seqring_mapped::{IdMap, IndexKind, Mapped, Tagged, TypeTag};
 use std::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]

@@ -3,7 +3,7 @@
 //!
 //! The child processes are this test binary re-executed with `SEQRING_MAPPED_CHILD` set to the shared directory.
 
-use seqring_mapped::{IdMap, MappedArray, MappedStrs};
+use seqring_mapped::{IdMap, Mapped, MappedArray, MappedStrs};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -4,7 +4,7 @@
 
 use rkyv::rancor;
 use seqring_mapped::{
-    reseal, Archivable, ArchivedIdMap, ArchivedRecords, ByArchive, FileKind, HashedStr, IdMap, MappedError,
+    reseal, Archivable, ArchivedIdMap, ArchivedRecords, ByArchive, FileKind, HashedStr, IdMap, Mapped, MappedError,
     MappedRecords,
 };
 use seqring_tests::Rng;

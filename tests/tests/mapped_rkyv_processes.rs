@@ -4,7 +4,7 @@
 //! checks at the end that it still reads the first version intact. Handshakes are lines on the children's stdout
 //! and stdin; nothing sleeps.
 
-use seqring_mapped::{Archivable, ArchivedIdMap};
+use seqring_mapped::{Archivable, ArchivedIdMap, Mapped};
 use seqring_tests::child::{self, Child};
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -3,8 +3,8 @@
 
 use bytemuck::{Pod, Zeroable};
 use seqring_mapped::{
-    inspect, FileKind, HashedStr, IdMap, IndexKind, MappedArray, MappedBytes, MappedError, MappedRecords, MappedStrs,
-    Tagged, TypeTag,
+    inspect, FileKind, HashedStr, IdMap, IndexKind, Mapped, MappedArray, MappedBytes, MappedError, MappedRecords,
+    MappedStrs, Tagged, TypeTag,
 };
 use std::collections::HashMap;
 use std::path::Path;

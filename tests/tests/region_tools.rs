@@ -2,7 +2,7 @@
 //! made by real processes: a creator that exited (stale) and one that is alive.
 
 use seqring::shared_array::{inspect, SharedArray};
-use seqring_core::region::{init_header, publish_ready, RegionKind};
+use seqring_core::header::{init_header, publish_ready, RegionKind};
 use seqring_platform::{self as region, CreateOptions, Region, RegionError};
 use seqring_tests::child::{self, Child};
 use seqring_tests::shm::{exists, unique_name, Cleanup};

@@ -2,7 +2,7 @@
 //! versions, reshapes, dynamic reads and atomic cells.
 
 use seqring::shared_array::{ArrayOptions, SharedArray, SharedArrayDyn, SharedArrayError};
-use seqring_core::region::{init_header, publish_ready, RegionKind};
+use seqring_core::header::{init_header, publish_ready, RegionKind};
 use seqring_core::{DType, Memory};
 use seqring_platform::{self, CreateOptions, Region, RegionError};
 use seqring_tests::shm::{exists, unique_name, Cleanup};

@@ -6,11 +6,11 @@
 //! files and looks trials up, with no copy and no deserialisation.
 //!
 //! ```sh
-//! cargo run --release -p seqring --example trial_table            # in a temporary directory
-//! cargo run --release -p seqring --example trial_table -- DIR     # keeps the files in DIR
+//! cargo run --release -p seqring-mapped --example trial_table            # in a temporary directory
+//! cargo run --release -p seqring-mapped --example trial_table -- DIR     # keeps the files in DIR
 //! ```
 
-use seqring_mapped::{Archivable, ArchivedIdMap, IdMap};
+use seqring_mapped::{Archivable, ArchivedIdMap, IdMap, Mapped};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

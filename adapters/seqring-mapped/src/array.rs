@@ -5,8 +5,9 @@
 //! exactly that length and starts 64-byte aligned, so it is viewed as `&[T]` without copying.
 
 use super::header::{Header, MappedFile};
+use super::open::sealed::{File, Sealed};
 use super::writer::FileWriter;
-use super::{FileKind, MappedError, Tagged, TypeTag};
+use super::{FileKind, Mapped, MappedError, Tagged, TypeTag, Typed};
 use bytemuck::Pod;
 use std::borrow::Borrow;
 use std::fmt;
@@ -24,7 +25,7 @@ const CHUNK_BYTES: usize = 64 << 10;
 ///
 /// # Examples
 /// ```
-/// use seqring_mapped::MappedArray;
+/// use seqring_mapped::{Mapped, MappedArray};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("gains.map");
 /// MappedArray::<f64>::build((0..5).map(|i| i as f64 * 0.5), &path)?;
@@ -48,6 +49,19 @@ impl<T: Tagged> MappedArray<T> {
     /// # Errors
     /// [`MappedError::Io`] on any file error (nothing is left at `path` then), and
     /// [`MappedError::UnsupportedType`] for a zero-sized type or one aligned to more than 64 bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedArray;
+    /// let dir = tempfile::tempdir()?;
+    /// // items by value or by reference
+    /// let a = MappedArray::<i64>::build((0..1_000_000).map(|i| i - 500_000), dir.path().join("a.map"))?;
+    /// assert_eq!((a.len(), a[0], a[999_999]), (1_000_000, -500_000, 499_999));
+    /// let v = vec![1.5f32, 2.5];
+    /// let b = MappedArray::<f32>::build(&v, dir.path().join("b.map"))?;
+    /// assert_eq!(&*b, &v[..]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build<I>(items: I, path: impl AsRef<Path>) -> Result<MappedArray<T>, MappedError>
     where
         I: IntoIterator,
@@ -74,28 +88,6 @@ impl<T: Tagged> MappedArray<T> {
     pub fn writer(path: impl AsRef<Path>) -> Result<ArrayWriter<T>, MappedError> {
         Self::writer_as(path, T::TAG)
     }
-
-    /// Maps the file at `path` read-only after checking its header, length and element type (O(1); see the
-    /// [module docs](super) for what is checked now and what [`verify`](Self::verify) checks).
-    ///
-    /// # Errors
-    /// [`MappedError::Io`], [`MappedError::TooShort`], [`MappedError::BadMagic`],
-    /// [`MappedError::UnsupportedVersion`], [`MappedError::HeaderChecksum`], [`MappedError::LengthMismatch`],
-    /// [`MappedError::WrongKind`], [`MappedError::WrongType`], [`MappedError::UnsupportedType`],
-    /// [`MappedError::Corrupt`] or [`MappedError::TooLarge`].
-    pub fn open(path: impl AsRef<Path>) -> Result<MappedArray<T>, MappedError> {
-        Self::open_as(path, T::TAG)
-    }
-
-    /// [`open`](Self::open) followed by [`verify`](Self::verify): reads the whole file once.
-    ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn open_verified(path: impl AsRef<Path>) -> Result<MappedArray<T>, MappedError> {
-        let a = Self::open(path)?;
-        a.verify()?;
-        Ok(a)
-    }
 }
 
 /// The same operations with an explicit [`TypeTag`], for `Pod` types that cannot implement [`Tagged`] (types of
@@ -106,6 +98,28 @@ impl<T: Pod> MappedArray<T> {
     /// # Errors
     /// As [`MappedArray::build`]; [`MappedError::UnsupportedType`] also if the tag's size or alignment is not
     /// `T`'s.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::{Mapped, MappedArray, MappedError, TypeTag};
+    /// // a `Pod` type this crate cannot tag, e.g. a vector type of another crate
+    /// #[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+    /// #[repr(C)]
+    /// struct Vec3 { x: f32, y: f32, z: f32 }
+    /// const VEC3: TypeTag = TypeTag::record::<Vec3>("other_crate::Vec3");
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("v.map");
+    /// MappedArray::<Vec3>::build_as([Vec3 { x: 1.0, y: 2.0, z: 3.0 }], &path, VEC3)?;
+    /// assert_eq!(MappedArray::<Vec3>::open_as(&path, VEC3)?[0].z, 3.0);
+    /// // a tag whose size is not `T`'s is refused
+    /// let wrong = TypeTag::record::<[f32; 2]>("other_crate::Vec2");
+    /// assert!(matches!(
+    ///     MappedArray::<Vec3>::build_as(std::iter::empty::<Vec3>(), dir.path().join("w.map"), wrong),
+    ///     Err(MappedError::UnsupportedType { .. })
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build_as<I>(items: I, path: impl AsRef<Path>, tag: TypeTag) -> Result<MappedArray<T>, MappedError>
     where
         I: IntoIterator,
@@ -122,6 +136,18 @@ impl<T: Pod> MappedArray<T> {
     ///
     /// # Errors
     /// As [`MappedArray::build_as`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::{MappedArray, TypeTag};
+    /// let tag = TypeTag::with_schema::<[u8; 3]>(0x5247_42); // RGB pixels
+    /// let dir = tempfile::tempdir()?;
+    /// let mut w = MappedArray::<[u8; 3]>::writer_as(dir.path().join("px.map"), tag)?;
+    /// w.push(&[255, 0, 0])?;
+    /// let px = w.finish()?;
+    /// assert_eq!((px[0], px.type_tag()), ([255, 0, 0], tag));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn writer_as(path: impl AsRef<Path>, tag: TypeTag) -> Result<ArrayWriter<T>, MappedError> {
         let path = path.as_ref();
         tag.check_type::<T>(path)?;
@@ -136,14 +162,90 @@ impl<T: Pod> MappedArray<T> {
         })
     }
 
-    /// [`open`](Self::open) with an explicit tag, which must equal the file's.
+    /// The elements.
     ///
-    /// # Errors
-    /// As [`MappedArray::open`].
-    pub fn open_as(path: impl AsRef<Path>, tag: TypeTag) -> Result<MappedArray<T>, MappedError> {
-        let path = path.as_ref();
-        let file = MappedFile::open(path, &[FileKind::Array])?;
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedArray;
+    /// let dir = tempfile::tempdir()?;
+    /// let a = MappedArray::<u8>::build([3u8, 1, 2], dir.path().join("a.map"))?;
+    /// let mut sorted = a.as_slice().to_vec();
+    /// sorted.sort();
+    /// assert_eq!(sorted, [1, 2, 3]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn as_slice(&self) -> &[T] {
+        bytemuck::try_cast_slice(self.file.section(DATA)).unwrap_or(&[])
+    }
+
+    /// The raw bytes of the elements.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedArray;
+    /// let dir = tempfile::tempdir()?;
+    /// let a = MappedArray::<u16>::build([0x0102u16], dir.path().join("a.map"))?;
+    /// assert_eq!(a.as_bytes(), &[0x02, 0x01]); // little-endian
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn as_bytes(&self) -> &[u8] {
+        self.file.section(DATA)
+    }
+
+    /// The number of elements.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedArray;
+    /// let dir = tempfile::tempdir()?;
+    /// assert_eq!(MappedArray::<f64>::build([0.0; 4], dir.path().join("a.map"))?.len(), 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no elements.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedArray;
+    /// let dir = tempfile::tempdir()?;
+    /// assert!(MappedArray::<f64>::build(std::iter::empty::<f64>(), dir.path().join("a.map"))?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The element type recorded in the file.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::{MappedArray, Tagged};
+    /// use seqring_core::DType;
+    /// let dir = tempfile::tempdir()?;
+    /// let a = MappedArray::<[f32; 2]>::build([[1.0, 2.0]], dir.path().join("a.map"))?;
+    /// assert_eq!(a.type_tag(), <[f32; 2]>::TAG);
+    /// assert_eq!((a.type_tag().dtype, a.type_tag().size), (Some(DType::F32), 8));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn type_tag(&self) -> TypeTag {
+        self.file.header.tag
+    }
+}
+
+impl<T: Tagged> Typed for MappedArray<T> {
+    const TAG: TypeTag = T::TAG;
+}
+
+impl<T: Pod> Sealed for MappedArray<T> {
+    const KINDS: &'static [FileKind] = &[FileKind::Array];
+
+    fn from_file(File(file): File, tag: TypeTag) -> Result<MappedArray<T>, MappedError> {
         file.check_tag::<T>(tag)?;
+        let path = file.path();
         let h = &file.header;
         if h.flags != 0 || h.param0 != 0 || h.param1 != 0 {
             return Err(MappedError::corrupt(
@@ -159,60 +261,35 @@ impl<T: Pod> MappedArray<T> {
             path: path.to_owned(),
             what: "count",
         })?;
-        let a = MappedArray {
-            file,
-            len,
-            _t: PhantomData,
-        };
-        if a.as_slice().len() != len {
+        if bytemuck::try_cast_slice::<u8, T>(file.section(DATA)).map_or(0, <[T]>::len) != len {
             return Err(MappedError::corrupt(
                 path,
                 "data section is misaligned for the element type",
             ));
         }
-        Ok(a)
+        Ok(MappedArray {
+            file,
+            len,
+            _t: PhantomData,
+        })
     }
+}
 
+/// Opening and verifying (import [`Mapped`]).
+impl<T: Pod> Mapped for MappedArray<T> {
     /// Checks the xxh3-64 checksum of the element data (reads every byte; about 10 GB/s from the page cache) and
     /// that the padding after the header is zero.
     ///
     /// # Errors
     /// [`MappedError::SectionChecksum`] if the data was modified or corrupted, [`MappedError::Corrupt`] for non-zero
     /// padding.
-    pub fn verify(&self) -> Result<(), MappedError> {
+    fn verify(&self) -> Result<(), MappedError> {
         self.file.verify_padding()?;
         self.file.verify_section(DATA, "data")
     }
 
-    /// The elements.
-    #[inline]
-    pub fn as_slice(&self) -> &[T] {
-        bytemuck::try_cast_slice(self.file.section(DATA)).unwrap_or(&[])
-    }
-
-    /// The raw bytes of the elements.
-    pub fn as_bytes(&self) -> &[u8] {
-        self.file.section(DATA)
-    }
-
-    /// The number of elements.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether there are no elements.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The path the array was opened from.
-    pub fn path(&self) -> &Path {
+    fn path(&self) -> &Path {
         self.file.path()
-    }
-
-    /// The element type recorded in the file.
-    pub fn type_tag(&self) -> TypeTag {
-        self.file.header.tag
     }
 }
 
@@ -249,6 +326,20 @@ impl<T: Pod> fmt::Debug for MappedArray<T> {
 
 /// A streaming writer of a [`MappedArray`]; created by [`MappedArray::writer`]. Dropping it without calling
 /// [`finish`](Self::finish) removes the temporary file and leaves `path` untouched.
+///
+/// # Examples
+/// ```
+/// use seqring_mapped::MappedArray;
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.map");
+/// let mut w = MappedArray::<u32>::writer(&path)?;
+/// for i in 0..10 {
+///     w.push(&i)?;
+/// }
+/// drop(w); // without `finish`, the temporary file goes and `path` stays untouched
+/// assert!(!path.exists());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[must_use = "nothing is written to the destination until `finish` is called"]
 pub struct ArrayWriter<T> {
     w: FileWriter,
@@ -262,6 +353,16 @@ impl<T: Pod> ArrayWriter<T> {
     ///
     /// # Errors
     /// [`MappedError::Io`] when the buffer is flushed and the write fails.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedArray;
+    /// let dir = tempfile::tempdir()?;
+    /// let mut w = MappedArray::<u64>::writer(dir.path().join("a.map"))?;
+    /// w.push(&7)?;
+    /// assert_eq!(w.finish()?[0], 7);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
     pub fn push(&mut self, item: &T) -> Result<(), MappedError> {
         if self.chunk.len() == self.chunk.capacity() {
@@ -275,6 +376,17 @@ impl<T: Pod> ArrayWriter<T> {
     ///
     /// # Errors
     /// [`MappedError::Io`] if the write fails.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedArray;
+    /// let dir = tempfile::tempdir()?;
+    /// let mut w = MappedArray::<i16>::writer(dir.path().join("a.map"))?;
+    /// w.push(&-1)?;
+    /// w.extend_from_slice(&[2, 3])?;
+    /// assert_eq!(&*w.finish()?, &[-1, 2, 3]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn extend_from_slice(&mut self, items: &[T]) -> Result<(), MappedError> {
         self.flush_chunk()?;
         self.w.write(bytemuck::cast_slice(items))?;
@@ -283,11 +395,33 @@ impl<T: Pod> ArrayWriter<T> {
     }
 
     /// The number of elements written so far.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedArray;
+    /// let dir = tempfile::tempdir()?;
+    /// let mut w = MappedArray::<u8>::writer(dir.path().join("a.map"))?;
+    /// w.extend_from_slice(&[1, 2])?;
+    /// w.push(&3)?;
+    /// assert_eq!(w.len(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn len(&self) -> u64 {
         self.count + self.chunk.len() as u64
     }
 
     /// Whether nothing was written yet.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedArray;
+    /// let dir = tempfile::tempdir()?;
+    /// let mut w = MappedArray::<u8>::writer(dir.path().join("a.map"))?;
+    /// assert!(w.is_empty());
+    /// w.push(&1)?;
+    /// assert!(!w.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -305,6 +439,20 @@ impl<T: Pod> ArrayWriter<T> {
     ///
     /// # Errors
     /// [`MappedError::Io`] if writing, syncing, renaming or mapping fails.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::{Mapped, MappedArray};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("a.map");
+    /// let mut w = MappedArray::<f64>::writer(&path)?;
+    /// w.push(&0.25)?;
+    /// let a = w.finish()?; // renamed into place and mapped
+    /// assert_eq!((a.path(), a[0]), (path.as_path(), 0.25));
+    /// assert_eq!(std::fs::metadata(&path)?.len(), 256 + 8); // the header, then the data
+    /// # let _ = MappedArray::<f64>::open_verified(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn finish(mut self) -> Result<MappedArray<T>, MappedError> {
         self.flush_chunk()?;
         let mut h = Header::new(FileKind::Array, self.tag);

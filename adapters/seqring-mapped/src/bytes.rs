@@ -10,8 +10,9 @@
 //! item is UTF-8. Item access bounds-checks both offsets, so a corrupt table yields `None`, never a panic.
 
 use super::header::{check_offset_ends, span, verify_offsets, Header, MappedFile, MAX_SECTIONS};
+use super::open::sealed::{File, Sealed};
 use super::writer::{FileWriter, Spill};
-use super::{FileKind, MappedError, Tagged};
+use super::{FileKind, Mapped, MappedError, Tagged, TypeTag, Typed};
 use std::fmt;
 use std::path::Path;
 
@@ -26,9 +27,9 @@ struct List {
 }
 
 impl List {
-    fn open(path: &Path, kinds: &[FileKind]) -> Result<List, MappedError> {
-        let file = MappedFile::open(path, kinds)?;
-        file.check_tag::<u8>(u8::TAG)?;
+    fn from_file(file: MappedFile, tag: TypeTag) -> Result<List, MappedError> {
+        file.check_tag::<u8>(tag)?;
+        let path = file.path();
         let h = &file.header;
         if h.flags != 0 || h.param0 != 0 || h.param1 != 0 {
             return Err(MappedError::corrupt(
@@ -89,6 +90,17 @@ impl MappedBytes {
     ///
     /// # Errors
     /// [`MappedError::Io`] on any file error; nothing is left at `path` then.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedBytes;
+    /// let dir = tempfile::tempdir()?;
+    /// let frames: Vec<Vec<u8>> = (0..100u8).map(|i| vec![i; i as usize % 4]).collect();
+    /// let b = MappedBytes::build(&frames, dir.path().join("frames.map"))?;
+    /// assert_eq!(b.len(), 100);
+    /// assert_eq!(b.get(7), Some(&[7u8, 7, 7][..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build<I>(items: I, path: impl AsRef<Path>) -> Result<MappedBytes, MappedError>
     where
         I: IntoIterator,
@@ -105,73 +117,135 @@ impl MappedBytes {
     ///
     /// # Errors
     /// [`MappedError::Io`] if the temporary files cannot be created.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedBytes;
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("b.map");
+    /// let mut w = MappedBytes::writer(&path)?;
+    /// w.push(b"header")?;
+    /// w.push(&[0, 1, 2])?;
+    /// assert!(!path.exists()); // nothing at `path` until `finish`
+    /// let b = w.finish()?;
+    /// assert_eq!(b.get(1), Some(&[0u8, 1, 2][..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn writer(path: impl AsRef<Path>) -> Result<BytesWriter, MappedError> {
         Ok(BytesWriter(ListWriter::new(path.as_ref())?))
     }
 
-    /// Maps the file at `path` read-only after the O(1) checks of the [module docs](super).
-    ///
-    /// # Errors
-    /// The header errors listed at [`MappedArray::open`](super::MappedArray::open), and [`MappedError::Corrupt`]
-    /// if the offsets table does not span the blob.
-    pub fn open(path: impl AsRef<Path>) -> Result<MappedBytes, MappedError> {
-        Ok(MappedBytes(List::open(
-            path.as_ref(),
-            &[FileKind::Bytes, FileKind::Strs],
-        )?))
-    }
-
-    /// [`open`](Self::open) followed by [`verify`](Self::verify).
-    ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn open_verified(path: impl AsRef<Path>) -> Result<MappedBytes, MappedError> {
-        let b = Self::open(path)?;
-        b.verify()?;
-        Ok(b)
-    }
-
-    /// Checks both checksums, the zero padding between sections and that the offsets never decrease.
-    ///
-    /// # Errors
-    /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].
-    pub fn verify(&self) -> Result<(), MappedError> {
-        self.0.verify()
-    }
-
     /// Item `i`, or `None` if `i >= len()` (or if the file is corrupt at that item, which `verify` reports).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedBytes;
+    /// let dir = tempfile::tempdir()?;
+    /// let b = MappedBytes::build([&b"ab"[..], b""], dir.path().join("b.map"))?;
+    /// assert_eq!(b.get(0), Some(&b"ab"[..]));
+    /// assert_eq!(b.get(1), Some(&b""[..]));
+    /// assert_eq!(b.get(2), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
     pub fn get(&self, i: usize) -> Option<&[u8]> {
         self.0.get(i)
     }
 
     /// The items in order (a corrupt item is yielded as empty).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedBytes;
+    /// let dir = tempfile::tempdir()?;
+    /// let b = MappedBytes::build([&b"ab"[..], b"c"], dir.path().join("b.map"))?;
+    /// assert_eq!(b.iter().collect::<Vec<_>>(), [&b"ab"[..], b"c"]);
+    /// assert_eq!(b.iter().len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
         (0..self.0.len).map(|i| self.0.get(i).unwrap_or(&[]))
     }
 
     /// The number of items.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedBytes;
+    /// let dir = tempfile::tempdir()?;
+    /// assert_eq!(MappedBytes::build([b"x", b"y"], dir.path().join("b.map"))?.len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.0.len
     }
 
     /// Whether there are no items.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedBytes;
+    /// let dir = tempfile::tempdir()?;
+    /// assert!(MappedBytes::build(Vec::<Vec<u8>>::new(), dir.path().join("e.map"))?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.0.len == 0
     }
 
     /// All items back to back.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedBytes;
+    /// let dir = tempfile::tempdir()?;
+    /// let b = MappedBytes::build([&b"ab"[..], b"", b"cde"], dir.path().join("b.map"))?;
+    /// assert_eq!(b.blob(), b"abcde");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn blob(&self) -> &[u8] {
         self.0.file.section(BLOB)
     }
 
     /// The `len() + 1` offsets into [`blob`](Self::blob).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedBytes;
+    /// let dir = tempfile::tempdir()?;
+    /// let b = MappedBytes::build([&b"ab"[..], b"", b"cde"], dir.path().join("b.map"))?;
+    /// assert_eq!(b.offsets(), &[0, 2, 2, 5]);
+    /// assert_eq!(&b.blob()[b.offsets()[2] as usize..b.offsets()[3] as usize], b"cde");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn offsets(&self) -> &[u64] {
         self.0.file.words(OFFSETS)
     }
+}
 
-    /// The path the list was opened from.
-    pub fn path(&self) -> &Path {
+impl Typed for MappedBytes {
+    const TAG: TypeTag = u8::TAG;
+}
+
+impl Sealed for MappedBytes {
+    const KINDS: &'static [FileKind] = &[FileKind::Bytes, FileKind::Strs];
+
+    fn from_file(File(file): File, tag: TypeTag) -> Result<MappedBytes, MappedError> {
+        List::from_file(file, tag).map(MappedBytes)
+    }
+}
+
+/// Opening and verifying (import [`Mapped`]).
+impl Mapped for MappedBytes {
+    /// Checks both checksums, the zero padding between sections and that the offsets never decrease.
+    ///
+    /// # Errors
+    /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].
+    fn verify(&self) -> Result<(), MappedError> {
+        self.0.verify()
+    }
+
+    fn path(&self) -> &Path {
         self.0.file.path()
     }
 }
@@ -203,6 +277,16 @@ impl MappedStrs {
     ///
     /// # Errors
     /// [`MappedError::Io`] on any file error; nothing is left at `path` then.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedStrs;
+    /// let dir = tempfile::tempdir()?;
+    /// let names: Vec<String> = (0..3).map(|i| format!("mouse-{i}")).collect();
+    /// let s = MappedStrs::build(&names, dir.path().join("names.map"))?;
+    /// assert_eq!(s.get(2), Some("mouse-2"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build<I>(items: I, path: impl AsRef<Path>) -> Result<MappedStrs, MappedError>
     where
         I: IntoIterator,
@@ -219,34 +303,99 @@ impl MappedStrs {
     ///
     /// # Errors
     /// [`MappedError::Io`] if the temporary files cannot be created.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedStrs;
+    /// let dir = tempfile::tempdir()?;
+    /// let mut w = MappedStrs::writer(dir.path().join("s.map"))?;
+    /// for word in "cue lick reward".split(' ') {
+    ///     w.push(word)?;
+    /// }
+    /// assert_eq!(w.finish()?.iter().collect::<Vec<_>>(), ["cue", "lick", "reward"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn writer(path: impl AsRef<Path>) -> Result<StrsWriter, MappedError> {
         Ok(StrsWriter(ListWriter::new(path.as_ref())?))
     }
 
-    /// Maps the file at `path` read-only after the O(1) checks of the [module docs](super).
+    /// String `i`, or `None` if `i >= len()` (or if the file is corrupt at that item, which `verify` reports).
+    /// Checks the UTF-8 of the one string it returns.
     ///
-    /// # Errors
-    /// As [`MappedBytes::open`]; [`MappedError::WrongKind`] for a file written as [`MappedBytes`].
-    pub fn open(path: impl AsRef<Path>) -> Result<MappedStrs, MappedError> {
-        Ok(MappedStrs(List::open(path.as_ref(), &[FileKind::Strs])?))
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedStrs;
+    /// let dir = tempfile::tempdir()?;
+    /// let s = MappedStrs::build(["α", "β"], dir.path().join("s.map"))?;
+    /// assert_eq!((s.get(1), s.get(2)), (Some("β"), None));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<&str> {
+        std::str::from_utf8(self.0.get(i)?).ok()
     }
 
-    /// [`open`](Self::open) followed by [`verify`](Self::verify).
+    /// The strings in order (a corrupt item is yielded as "").
     ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn open_verified(path: impl AsRef<Path>) -> Result<MappedStrs, MappedError> {
-        let s = Self::open(path)?;
-        s.verify()?;
-        Ok(s)
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedStrs;
+    /// let dir = tempfile::tempdir()?;
+    /// let s = MappedStrs::build(["a", "", "c"], dir.path().join("s.map"))?;
+    /// assert_eq!(s.iter().collect::<String>(), "ac");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        (0..self.0.len).map(|i| self.get(i).unwrap_or(""))
     }
 
+    /// The number of strings.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedStrs;
+    /// let dir = tempfile::tempdir()?;
+    /// assert_eq!(MappedStrs::build(["a", "b", "c"], dir.path().join("s.map"))?.len(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn len(&self) -> usize {
+        self.0.len
+    }
+
+    /// Whether there are no strings.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedStrs;
+    /// let dir = tempfile::tempdir()?;
+    /// assert!(MappedStrs::build(Vec::<String>::new(), dir.path().join("s.map"))?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.0.len == 0
+    }
+}
+
+impl Typed for MappedStrs {
+    const TAG: TypeTag = u8::TAG;
+}
+
+impl Sealed for MappedStrs {
+    const KINDS: &'static [FileKind] = &[FileKind::Strs];
+
+    fn from_file(File(file): File, tag: TypeTag) -> Result<MappedStrs, MappedError> {
+        List::from_file(file, tag).map(MappedStrs)
+    }
+}
+
+/// Opening and verifying (import [`Mapped`]).
+impl Mapped for MappedStrs {
     /// Checks both checksums, the zero padding between sections, that the offsets never decrease and that every
     /// item is UTF-8.
     ///
     /// # Errors
     /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].
-    pub fn verify(&self) -> Result<(), MappedError> {
+    fn verify(&self) -> Result<(), MappedError> {
         self.0.verify()?;
         for i in 0..self.0.len {
             if self.get(i).is_none() {
@@ -256,30 +405,7 @@ impl MappedStrs {
         Ok(())
     }
 
-    /// String `i`, or `None` if `i >= len()` (or if the file is corrupt at that item, which `verify` reports).
-    /// Checks the UTF-8 of the one string it returns.
-    #[inline]
-    pub fn get(&self, i: usize) -> Option<&str> {
-        std::str::from_utf8(self.0.get(i)?).ok()
-    }
-
-    /// The strings in order (a corrupt item is yielded as "").
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        (0..self.0.len).map(|i| self.get(i).unwrap_or(""))
-    }
-
-    /// The number of strings.
-    pub fn len(&self) -> usize {
-        self.0.len
-    }
-
-    /// Whether there are no strings.
-    pub fn is_empty(&self) -> bool {
-        self.0.len == 0
-    }
-
-    /// The path the list was opened from.
-    pub fn path(&self) -> &Path {
+    fn path(&self) -> &Path {
         self.0.file.path()
     }
 }
@@ -371,6 +497,19 @@ impl ListWriter {
 }
 
 /// A streaming writer of a [`MappedBytes`]; dropping it without [`finish`](Self::finish) leaves `path` untouched.
+///
+/// # Examples
+/// ```
+/// use seqring_mapped::MappedBytes;
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("b.map");
+/// let mut w = MappedBytes::writer(&path)?;
+/// w.push(b"partial")?;
+/// drop(w); // no `finish`: nothing is left behind
+/// assert!(!path.exists());
+/// assert_eq!(std::fs::read_dir(dir.path())?.count(), 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[must_use = "nothing is written to the destination until `finish` is called"]
 pub struct BytesWriter(ListWriter);
 
@@ -379,6 +518,17 @@ impl BytesWriter {
     ///
     /// # Errors
     /// [`MappedError::Io`] if a write fails.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedBytes;
+    /// let dir = tempfile::tempdir()?;
+    /// let mut w = MappedBytes::writer(dir.path().join("b.map"))?;
+    /// w.push(&[1, 2])?;
+    /// w.push(&[])?;
+    /// assert_eq!(w.finish()?.offsets(), &[0, 2, 2]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn push(&mut self, item: &[u8]) -> Result<(), MappedError> {
         self.0.push(item)
     }
@@ -387,6 +537,19 @@ impl BytesWriter {
     ///
     /// # Errors
     /// [`MappedError::Io`] if writing, syncing, renaming or mapping fails.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::{Mapped, MappedBytes};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("b.map");
+    /// let mut w = MappedBytes::writer(&path)?;
+    /// w.push(b"x")?;
+    /// let b = w.finish()?;
+    /// assert_eq!(b.path(), path);
+    /// assert_eq!(MappedBytes::open_verified(&path)?.get(0), Some(&b"x"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn finish(self) -> Result<MappedBytes, MappedError> {
         let path = self.0.w.path().to_owned();
         self.0.finish(FileKind::Bytes)?;
@@ -395,6 +558,19 @@ impl BytesWriter {
 }
 
 /// A streaming writer of a [`MappedStrs`]; dropping it without [`finish`](Self::finish) leaves `path` untouched.
+///
+/// # Examples
+/// ```
+/// use seqring_mapped::{Mapped, MappedBytes, MappedStrs};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("s.map");
+/// let mut w = MappedStrs::writer(&path)?;
+/// w.push("µs")?;
+/// w.finish()?;
+/// // a string list is also a byte list
+/// assert_eq!(MappedBytes::open(&path)?.get(0), Some("µs".as_bytes()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[must_use = "nothing is written to the destination until `finish` is called"]
 pub struct StrsWriter(ListWriter);
 
@@ -403,6 +579,17 @@ impl StrsWriter {
     ///
     /// # Errors
     /// [`MappedError::Io`] if a write fails.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedStrs;
+    /// let dir = tempfile::tempdir()?;
+    /// let mut w = MappedStrs::writer(dir.path().join("s.map"))?;
+    /// w.push("a")?;
+    /// w.push(&String::from("b"))?;
+    /// assert_eq!(w.finish()?.len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn push(&mut self, item: &str) -> Result<(), MappedError> {
         self.0.push(item.as_bytes())
     }
@@ -411,6 +598,18 @@ impl StrsWriter {
     ///
     /// # Errors
     /// [`MappedError::Io`] if writing, syncing, renaming or mapping fails.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::{Mapped, MappedStrs};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("s.map");
+    /// let mut w = MappedStrs::writer(&path)?;
+    /// w.push("done")?;
+    /// w.finish()?;
+    /// assert_eq!(MappedStrs::open(&path)?.get(0), Some("done"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn finish(self) -> Result<MappedStrs, MappedError> {
         let path = self.0.w.path().to_owned();
         self.0.finish(FileKind::Strs)?;

@@ -238,6 +238,18 @@ impl Header {
 }
 
 /// What a mapped file's header says, read by [`inspect`] without knowing the element type.
+///
+/// # Examples
+/// ```
+/// use seqring_mapped::{inspect, FileKind, MappedRecords, Tagged};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("r.map");
+/// MappedRecords::<u32>::build_with_tails([(1u32, b"t")], &path)?;
+/// let info = inspect(&path)?;
+/// assert_eq!((info.kind, info.tag, info.count, info.has_tails), (FileKind::Records, u32::TAG, 1, true));
+/// assert_eq!(info.file_len, std::fs::metadata(&path)?.len());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MappedInfo {
@@ -296,7 +308,7 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<MappedInfo, MappedError> {
 ///
 /// # Examples
 /// ```
-/// use seqring_mapped::{reseal, MappedArray, MappedError};
+/// use seqring_mapped::{reseal, Mapped, MappedArray, MappedError};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("a.map");
 /// MappedArray::<u8>::build([1u8, 2, 3], &path)?;

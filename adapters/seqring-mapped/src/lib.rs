@@ -19,6 +19,25 @@
 //! file and renames it over `path`, then `fsync`s the directory. A reader therefore sees either no file, the old
 //! file or the complete new file, never a partial one; a dropped or failed writer leaves nothing behind.
 //!
+//! # Opening: the [`Mapped`] trait
+//! Reading is the same for every structure, so it is written once, in the sealed trait [`Mapped`]:
+//! [`open`](Mapped::open) (O(1) checks), [`verify`](Mapped::verify) (one pass over the file),
+//! [`open_verified`](Mapped::open_verified), [`open_as`](Mapped::open_as) (an explicit [`TypeTag`], for `Pod` types
+//! of other crates), and [`from_image`](Mapped::from_image) / [`from_bytes`](Mapped::from_bytes) for a file's bytes
+//! held in memory. Bring it into scope with `use seqring_mapped::Mapped;`. [`Typed`] marks the structures whose
+//! element type names its own tag, and is the bound for generic code. Writing differs per structure (elements,
+//! tails, keys, values to serialise), so `build`, `writer` and `builder` stay inherent.
+//!
+//! ```
+//! use seqring_mapped::{Mapped, MappedArray};
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("a.map");
+//! MappedArray::<u32>::build(0..10u32, &path)?;
+//! let a = MappedArray::<u32>::open_verified(&path)?;
+//! assert_eq!((a.len(), a.path()), (10, path.as_path()));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Invariants and the sharing contract
 //! **A mapped file is immutable once it has been renamed into place.** Writers only ever create new files (temp +
 //! rename); nothing in seqring modifies a finished file in place. Readers map the file read-only and shared, so any
@@ -81,6 +100,7 @@ pub mod array;
 pub mod bytes;
 pub mod header;
 pub mod id_map;
+mod open;
 pub mod records;
 mod writer;
 
@@ -92,6 +112,7 @@ pub use array::{ArrayWriter, MappedArray};
 pub use bytes::{BytesWriter, MappedBytes, MappedStrs, StrsWriter};
 pub use header::{inspect, reseal, MappedInfo, MEMORY_LABEL};
 pub use id_map::{AsKey, ByArchive, HashedStr, IdMap, IdMapBuilder, IndexKind, MapKey};
+pub use open::{Mapped, Typed};
 pub use records::{MappedRecords, RecordsWriter};
 
 use seqring_core::{DType, Element};
@@ -103,6 +124,17 @@ use std::path::{Path, PathBuf};
 pub const MAX_ALIGN: usize = 64;
 
 /// What a mapped file holds, as recorded in its header.
+///
+/// # Examples
+/// ```
+/// use seqring_mapped::{inspect, FileKind, MappedStrs};
+/// let dir = tempfile::tempdir()?;
+/// MappedStrs::build(["a"], dir.path().join("s.map"))?;
+/// let kind = inspect(dir.path().join("s.map"))?.kind;
+/// assert_eq!(kind, FileKind::Strs);
+/// assert_eq!(kind.to_string(), "mapped string list");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FileKind {
@@ -124,6 +156,13 @@ pub enum FileKind {
 
 impl FileKind {
     /// The code stored in the header; never renumber.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::FileKind;
+    /// assert_eq!(FileKind::Array.code(), 1);
+    /// assert_eq!(FileKind::ArchivedIdMap.code(), 7);
+    /// ```
     pub const fn code(self) -> u16 {
         match self {
             FileKind::Array => 1,
@@ -137,6 +176,13 @@ impl FileKind {
     }
 
     /// The kind with this header code, if any.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::FileKind;
+    /// assert_eq!(FileKind::from_code(5), Some(FileKind::IdMap));
+    /// assert_eq!(FileKind::from_code(0), None);
+    /// ```
     pub const fn from_code(code: u16) -> Option<FileKind> {
         Some(match code {
             1 => FileKind::Array,
@@ -151,6 +197,13 @@ impl FileKind {
     }
 
     /// Whether the records are rkyv archives (the header then carries an [`ArchiveFormat`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::FileKind;
+    /// assert!(FileKind::ArchivedRecords.is_archived());
+    /// assert!(!FileKind::Records.is_archived());
+    /// ```
     pub const fn is_archived(self) -> bool {
         matches!(self, FileKind::ArchivedRecords | FileKind::ArchivedIdMap)
     }
@@ -209,6 +262,15 @@ pub struct TypeTag {
 
 impl TypeTag {
     /// The tag of a numpy element type: its dtype, size and alignment, schema 0.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::TypeTag;
+    /// use seqring_core::DType;
+    /// let t = TypeTag::element::<i16>();
+    /// assert_eq!((t.dtype, t.size, t.align, t.schema), (Some(DType::I16), 2, 2, 0));
+    /// assert_eq!(t.to_string(), "dtype '<i2' (2 bytes, align 2)");
+    /// ```
     pub const fn element<T: Element>() -> TypeTag {
         TypeTag {
             dtype: Some(T::DTYPE),
@@ -220,6 +282,16 @@ impl TypeTag {
 
     /// The tag of a record type `T` named `name`: the schema is the xxh3-64 of the name's UTF-8 bytes. Put a version
     /// in the name and change it whenever the layout changes.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::TypeTag;
+    /// const V1: TypeTag = TypeTag::record::<[u32; 2]>("myrig::Window/v1");
+    /// const V2: TypeTag = TypeTag::record::<[u32; 2]>("myrig::Window/v2");
+    /// assert_ne!(V1, V2); // same layout, another version: a file of one does not open as the other
+    /// assert_eq!((V1.dtype, V1.size), (None, 8));
+    /// assert_eq!(V1.schema, xxhash_rust::xxh3::xxh3_64(b"myrig::Window/v1"));
+    /// ```
     pub const fn record<T: bytemuck::Pod>(name: &str) -> TypeTag {
         TypeTag {
             dtype: None,
@@ -230,6 +302,13 @@ impl TypeTag {
     }
 
     /// The tag of a record type `T` with an explicit 64-bit schema.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::TypeTag;
+    /// let t = TypeTag::with_schema::<u64>(42);
+    /// assert_eq!((t.dtype, t.size, t.schema), (None, 8, 42));
+    /// ```
     pub const fn with_schema<T: bytemuck::Pod>(schema: u64) -> TypeTag {
         TypeTag {
             dtype: None,
@@ -240,6 +319,15 @@ impl TypeTag {
     }
 
     /// The tag of `[inner; n]`: the dtype of `inner`, size `n` times larger, schema derived from `inner` and `n`.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::{Tagged, TypeTag};
+    /// let t = TypeTag::array_of(f32::TAG, 3);
+    /// assert_eq!(t, <[f32; 3]>::TAG);
+    /// assert_eq!((t.dtype, t.size, t.align), (f32::TAG.dtype, 12, 4));
+    /// assert_ne!(t, TypeTag::array_of(f32::TAG, 4));
+    /// ```
     pub const fn array_of(inner: TypeTag, n: usize) -> TypeTag {
         let mut buf = [0u8; 24];
         let a = inner.schema.to_le_bytes();
@@ -322,6 +410,24 @@ impl fmt::Display for TypeTag {
 /// tag as an argument ([`MappedArray::open_as`], [`MappedRecords::writer_as`], [`IdMap::builder_as`], ...). The trait is safe: a wrong
 /// tag can make a file open as the wrong type, which gives wrong values but never undefined behaviour, because any
 /// bytes are a valid `Pod` value and `open` always checks the real size and alignment of `T`.
+///
+/// # Examples
+/// ```
+/// use seqring_mapped::{Mapped, MappedArray, MappedError, Tagged, TypeTag};
+/// #[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+/// #[repr(C)]
+/// struct Lick { t_us: u64, port: u32, _pad: u32 }
+/// impl Tagged for Lick {
+///     const TAG: TypeTag = TypeTag::record::<Lick>("myrig::Lick/v1");
+/// }
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("licks.map");
+/// MappedArray::<Lick>::build([Lick { t_us: 5, port: 1, _pad: 0 }], &path)?;
+/// assert_eq!(MappedArray::<Lick>::open(&path)?[0].port, 1);
+/// // the same bytes as another type are refused
+/// assert!(matches!(MappedArray::<[u64; 2]>::open(&path), Err(MappedError::WrongType { .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Tagged: bytemuck::Pod {
     /// The tag stored in and checked against mapped files.
     const TAG: TypeTag;
@@ -356,6 +462,18 @@ impl<T: Tagged, const N: usize> Tagged for [T; N] {
 }
 
 /// Errors of the mapped structures. Each names the file it is about.
+///
+/// # Examples
+/// ```
+/// use seqring_mapped::{Mapped, MappedArray, MappedError};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.map");
+/// std::fs::write(&path, b"too short")?;
+/// let e = MappedArray::<u8>::open(&path).unwrap_err();
+/// assert!(matches!(e, MappedError::TooShort { len: 9, need: 256, .. }));
+/// assert!(e.to_string().starts_with(&path.display().to_string())); // every error names its file
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MappedError {

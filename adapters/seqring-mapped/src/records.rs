@@ -12,8 +12,9 @@
 
 use super::bytes::OffsetsSpill;
 use super::header::{check_offset_ends, span, verify_offsets, Header, MappedFile, FLAG_TAILS, MAX_SECTIONS};
+use super::open::sealed::{File, Sealed};
 use super::writer::{FileWriter, Spill};
-use super::{FileKind, MappedError, Tagged, TypeTag};
+use super::{FileKind, Mapped, MappedError, Tagged, TypeTag, Typed};
 use bytemuck::Pod;
 use std::borrow::Borrow;
 use std::fmt;
@@ -123,7 +124,7 @@ pub(crate) fn tail_of(file: &MappedFile, i: usize, len: usize) -> Option<&[u8]> 
 ///
 /// # Examples
 /// ```
-/// use seqring_mapped::MappedRecords;
+/// use seqring_mapped::{Mapped, MappedRecords};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("trials.map");
 /// // (trial start µs, duration µs) with the trial's event codes as the tail
@@ -149,6 +150,15 @@ impl<T: Tagged> MappedRecords<T> {
     /// # Errors
     /// [`MappedError::Io`] on any file error (nothing is left at `path` then), and
     /// [`MappedError::UnsupportedType`] for a zero-sized type or one aligned to more than 64 bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedRecords;
+    /// let dir = tempfile::tempdir()?;
+    /// let r = MappedRecords::<[u32; 2]>::build([[1, 2], [3, 4]], dir.path().join("r.map"))?;
+    /// assert_eq!((r.len(), r.get(1), r.has_tails()), (2, Some(&[3, 4]), false));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build<I>(records: I, path: impl AsRef<Path>) -> Result<MappedRecords<T>, MappedError>
     where
         I: IntoIterator,
@@ -166,6 +176,20 @@ impl<T: Tagged> MappedRecords<T> {
     ///
     /// # Errors
     /// As [`MappedRecords::build`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedRecords;
+    /// let dir = tempfile::tempdir()?;
+    /// // (channel, gain) with the channel's label as the tail; tails can be any `AsRef<[u8]>`
+    /// let r = MappedRecords::<[f32; 2]>::build_with_tails(
+    ///     [([0.0, 1.5], "left".to_string()), ([1.0, 0.5], String::new())],
+    ///     dir.path().join("r.map"),
+    /// )?;
+    /// assert_eq!(r.get_with_tail(0), Some((&[0.0, 1.5], &b"left"[..])));
+    /// assert_eq!(r.tail(1), Some(&[][..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build_with_tails<I, R, B>(items: I, path: impl AsRef<Path>) -> Result<MappedRecords<T>, MappedError>
     where
         I: IntoIterator<Item = (R, B)>,
@@ -183,26 +207,20 @@ impl<T: Tagged> MappedRecords<T> {
     ///
     /// # Errors
     /// As [`MappedRecords::build`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedRecords;
+    /// let dir = tempfile::tempdir()?;
+    /// let mut w = MappedRecords::<u64>::writer(dir.path().join("r.map"))?;
+    /// w.push(&1)?;
+    /// w.push_with_tail(&2, b"two")?;
+    /// let r = w.finish()?;
+    /// assert_eq!(r.iter().collect::<Vec<_>>(), [(&1, &b""[..]), (&2, &b"two"[..])]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn writer(path: impl AsRef<Path>) -> Result<RecordsWriter<T>, MappedError> {
         Self::writer_as(path, T::TAG)
-    }
-
-    /// Maps the file at `path` read-only after the O(1) checks of the [module docs](super).
-    ///
-    /// # Errors
-    /// The errors listed at [`MappedArray::open`](super::MappedArray::open).
-    pub fn open(path: impl AsRef<Path>) -> Result<MappedRecords<T>, MappedError> {
-        Self::open_as(path, T::TAG)
-    }
-
-    /// [`open`](Self::open) followed by [`verify`](Self::verify).
-    ///
-    /// # Errors
-    /// Those of `open` and `verify`.
-    pub fn open_verified(path: impl AsRef<Path>) -> Result<MappedRecords<T>, MappedError> {
-        let r = Self::open(path)?;
-        r.verify()?;
-        Ok(r)
     }
 }
 
@@ -214,6 +232,20 @@ impl<T: Pod> MappedRecords<T> {
     /// # Errors
     /// As [`MappedRecords::build`]; [`MappedError::UnsupportedType`] also if the tag's size or alignment is not
     /// `T`'s.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::{Mapped, MappedRecords, TypeTag};
+    /// let tag = TypeTag::record::<[u16; 4]>("other_crate::Rgba16");
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("r.map");
+    /// let mut w = MappedRecords::<[u16; 4]>::writer_as(&path, tag)?;
+    /// w.push(&[1, 2, 3, 4])?;
+    /// w.finish()?;
+    /// let r = MappedRecords::<[u16; 4]>::open_as(&path, tag)?;
+    /// assert_eq!((r.get(0), r.type_tag()), (Some(&[1, 2, 3, 4]), tag));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn writer_as(path: impl AsRef<Path>, tag: TypeTag) -> Result<RecordsWriter<T>, MappedError> {
         let path = path.as_ref();
         tag.check_type::<T>(path)?;
@@ -227,54 +259,31 @@ impl<T: Pod> MappedRecords<T> {
         })
     }
 
-    /// [`open`](MappedRecords::open) with an explicit tag, which must equal the file's.
-    ///
-    /// # Errors
-    /// As [`MappedRecords::open`].
-    pub fn open_as(path: impl AsRef<Path>, tag: TypeTag) -> Result<MappedRecords<T>, MappedError> {
-        let path = path.as_ref();
-        let file = MappedFile::open(path, &[FileKind::Records])?;
-        file.check_tag::<T>(tag)?;
-        let h = &file.header;
-        if h.flags & !FLAG_TAILS != 0 || h.param0 != 0 || h.param1 != 0 {
-            return Err(MappedError::corrupt(
-                path,
-                "header: unknown flags or parameters for records",
-            ));
-        }
-        for i in 3..MAX_SECTIONS {
-            file.expect_absent(i, "extra")?;
-        }
-        let len = check_record_sections(&file, u64::from(h.tag.size))?;
-        let r = MappedRecords {
-            file,
-            len,
-            _t: PhantomData,
-        };
-        if r.as_slice().len() != len {
-            return Err(MappedError::corrupt(
-                path,
-                "records section is misaligned for the record type",
-            ));
-        }
-        Ok(r)
-    }
-
-    /// Checks every section's checksum, the zero padding between sections and that the tail offsets never decrease.
-    ///
-    /// # Errors
-    /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].
-    pub fn verify(&self) -> Result<(), MappedError> {
-        verify_record_sections(&self.file)
-    }
-
     /// All records.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedRecords;
+    /// let dir = tempfile::tempdir()?;
+    /// let r = MappedRecords::<u32>::build_with_tails([(5u32, b"a"), (6, b"b")], dir.path().join("r.map"))?;
+    /// assert_eq!(r.as_slice(), &[5, 6]); // the records without their tails
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
     pub fn as_slice(&self) -> &[T] {
         records_of(&self.file)
     }
 
     /// Record `i`, or `None` if `i >= len()`.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedRecords;
+    /// let dir = tempfile::tempdir()?;
+    /// let r = MappedRecords::<i8>::build([-1i8], dir.path().join("r.map"))?;
+    /// assert_eq!((r.get(0), r.get(1)), (Some(&-1), None));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
     pub fn get(&self, i: usize) -> Option<&T> {
         self.as_slice().get(i)
@@ -282,18 +291,47 @@ impl<T: Pod> MappedRecords<T> {
 
     /// The tail of record `i` (empty for a file without tails), or `None` if `i >= len()` (or the tail offsets are
     /// corrupt there, which `verify` reports).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedRecords;
+    /// let dir = tempfile::tempdir()?;
+    /// let r = MappedRecords::<u8>::build_with_tails([(1u8, &b"xy"[..]), (2, b"")], dir.path().join("r.map"))?;
+    /// assert_eq!((r.tail(0), r.tail(1), r.tail(2)), (Some(&b"xy"[..]), Some(&b""[..]), None));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
     pub fn tail(&self, i: usize) -> Option<&[u8]> {
         tail_of(&self.file, i, self.len)
     }
 
     /// Record `i` with its tail.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedRecords;
+    /// let dir = tempfile::tempdir()?;
+    /// let r = MappedRecords::<u8>::build_with_tails([(1u8, b"xy")], dir.path().join("r.map"))?;
+    /// assert_eq!(r.get_with_tail(0), Some((&1, &b"xy"[..])));
+    /// assert_eq!(r.get_with_tail(1), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
     pub fn get_with_tail(&self, i: usize) -> Option<(&T, &[u8])> {
         Some((self.get(i)?, self.tail(i)?))
     }
 
     /// The records with their tails, in order (a corrupt tail is yielded as empty).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedRecords;
+    /// let dir = tempfile::tempdir()?;
+    /// let r = MappedRecords::<u16>::build_with_tails([(1u16, &b"a"[..]), (2, b"bc")], dir.path().join("r.map"))?;
+    /// let tail_bytes: usize = r.iter().map(|(_, tail)| tail.len()).sum();
+    /// assert_eq!((r.iter().len(), tail_bytes), (2, 3));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&T, &[u8])> + '_ {
         self.as_slice()
             .iter()
@@ -302,28 +340,115 @@ impl<T: Pod> MappedRecords<T> {
     }
 
     /// Whether the file stores tails.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedRecords;
+    /// let dir = tempfile::tempdir()?;
+    /// let plain = MappedRecords::<u8>::build([1u8], dir.path().join("p.map"))?;
+    /// let empty_tails = MappedRecords::<u8>::build_with_tails([(1u8, b"")], dir.path().join("e.map"))?;
+    /// let tails = MappedRecords::<u8>::build_with_tails([(1u8, b"t")], dir.path().join("t.map"))?;
+    /// assert_eq!((plain.has_tails(), empty_tails.has_tails(), tails.has_tails()), (false, false, true));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn has_tails(&self) -> bool {
         self.file.header.flags & FLAG_TAILS != 0
     }
 
     /// The number of records.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedRecords;
+    /// let dir = tempfile::tempdir()?;
+    /// assert_eq!(MappedRecords::<u8>::build([1u8, 2], dir.path().join("r.map"))?.len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether there are no records.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedRecords;
+    /// let dir = tempfile::tempdir()?;
+    /// assert!(MappedRecords::<u8>::build(std::iter::empty::<u8>(), dir.path().join("r.map"))?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
-    /// The path the records were opened from.
-    pub fn path(&self) -> &Path {
-        self.file.path()
-    }
-
     /// The record type recorded in the file.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::{MappedRecords, Tagged, TypeTag};
+    /// #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+    /// #[repr(C)]
+    /// struct Trial { start_us: u64, end_us: u64 }
+    /// impl Tagged for Trial {
+    ///     const TAG: TypeTag = TypeTag::record::<Trial>("doc::Trial/v1");
+    /// }
+    /// let dir = tempfile::tempdir()?;
+    /// let r = MappedRecords::<Trial>::build([Trial { start_us: 0, end_us: 10 }], dir.path().join("r.map"))?;
+    /// assert_eq!(r.type_tag(), Trial::TAG);
+    /// assert_eq!(r.type_tag().size, 16);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn type_tag(&self) -> TypeTag {
         self.file.header.tag
+    }
+}
+
+impl<T: Tagged> Typed for MappedRecords<T> {
+    const TAG: TypeTag = T::TAG;
+}
+
+impl<T: Pod> Sealed for MappedRecords<T> {
+    const KINDS: &'static [FileKind] = &[FileKind::Records];
+
+    fn from_file(File(file): File, tag: TypeTag) -> Result<MappedRecords<T>, MappedError> {
+        file.check_tag::<T>(tag)?;
+        let h = &file.header;
+        if h.flags & !FLAG_TAILS != 0 || h.param0 != 0 || h.param1 != 0 {
+            return Err(MappedError::corrupt(
+                file.path(),
+                "header: unknown flags or parameters for records",
+            ));
+        }
+        for i in 3..MAX_SECTIONS {
+            file.expect_absent(i, "extra")?;
+        }
+        let len = check_record_sections(&file, u64::from(h.tag.size))?;
+        if records_of::<T>(&file).len() != len {
+            return Err(MappedError::corrupt(
+                file.path(),
+                "records section is misaligned for the record type",
+            ));
+        }
+        Ok(MappedRecords {
+            file,
+            len,
+            _t: PhantomData,
+        })
+    }
+}
+
+/// Opening and verifying (import [`Mapped`]).
+impl<T: Pod> Mapped for MappedRecords<T> {
+    /// Checks every section's checksum, the zero padding between sections and that the tail offsets never decrease.
+    ///
+    /// # Errors
+    /// [`MappedError::SectionChecksum`] or [`MappedError::Corrupt`].
+    fn verify(&self) -> Result<(), MappedError> {
+        verify_record_sections(&self.file)
+    }
+
+    fn path(&self) -> &Path {
+        self.file.path()
     }
 }
 
@@ -339,6 +464,18 @@ impl<T: Pod> fmt::Debug for MappedRecords<T> {
 
 /// A streaming writer of a [`MappedRecords`]; dropping it without [`finish`](Self::finish) leaves `path`
 /// untouched.
+///
+/// # Examples
+/// ```
+/// use seqring_mapped::MappedRecords;
+/// let dir = tempfile::tempdir()?;
+/// let mut w = MappedRecords::<[u8; 2]>::writer(dir.path().join("r.map"))?;
+/// w.push(&[1, 2])?;
+/// w.push_with_tail(&[3, 4], b"tail")?;
+/// let r = w.finish()?;
+/// assert_eq!(r.get_with_tail(1), Some((&[3, 4], &b"tail"[..])));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[must_use = "nothing is written to the destination until `finish` is called"]
 pub struct RecordsWriter<T> {
     w: FileWriter,
@@ -352,6 +489,17 @@ impl<T: Pod> RecordsWriter<T> {
     ///
     /// # Errors
     /// [`MappedError::Io`] if a write fails.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedRecords;
+    /// let dir = tempfile::tempdir()?;
+    /// let mut w = MappedRecords::<f64>::writer(dir.path().join("r.map"))?;
+    /// w.push(&1.0)?;
+    /// let r = w.finish()?;
+    /// assert_eq!((r.get(0), r.tail(0)), (Some(&1.0), Some(&[][..])));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
     pub fn push(&mut self, record: &T) -> Result<(), MappedError> {
         self.sink.push(&mut self.w, bytemuck::bytes_of(record), &[])
@@ -361,6 +509,19 @@ impl<T: Pod> RecordsWriter<T> {
     ///
     /// # Errors
     /// [`MappedError::Io`] if a write fails.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::MappedRecords;
+    /// let dir = tempfile::tempdir()?;
+    /// let mut w = MappedRecords::<u32>::writer(dir.path().join("r.map"))?;
+    /// w.push(&1)?; // before the first tail: stored with an empty one
+    /// w.push_with_tail(&2, &[9, 9])?;
+    /// let r = w.finish()?;
+    /// assert!(r.has_tails());
+    /// assert_eq!((r.tail(0), r.tail(1)), (Some(&[][..]), Some(&[9u8, 9][..])));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
     pub fn push_with_tail(&mut self, record: &T, tail: &[u8]) -> Result<(), MappedError> {
         self.sink.push(&mut self.w, bytemuck::bytes_of(record), tail)
@@ -370,6 +531,19 @@ impl<T: Pod> RecordsWriter<T> {
     ///
     /// # Errors
     /// [`MappedError::Io`] if writing, syncing, renaming or mapping fails.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::{Mapped, MappedRecords};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("r.map");
+    /// let mut w = MappedRecords::<u16>::writer(&path)?;
+    /// w.push(&3)?;
+    /// assert!(!path.exists());
+    /// w.finish()?;
+    /// assert_eq!(MappedRecords::<u16>::open_verified(&path)?.get(0), Some(&3));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn finish(mut self) -> Result<MappedRecords<T>, MappedError> {
         let mut h = Header::new(FileKind::Records, self.tag);
         self.sink.finish(&mut self.w, &mut h)?;

@@ -1,6 +1,6 @@
 //! The typed error of region operations; every variant names the region (a shared-memory name or a file path).
 
-use seqring_core::region::{RegionError as LayoutError, RegionKind, VERSION};
+use seqring_core::header::{HeaderError as LayoutError, RegionKind, VERSION};
 use std::io;
 
 /// Why a region could not be created, opened, listed or removed.

@@ -43,4 +43,4 @@ pub use mapping::{CreateOptions, Region};
 #[cfg(target_os = "linux")]
 pub use name::SHM_DIR;
 pub use name::{regions_dir, RegionName, MACOS_SHM_NAME_MAX, MAX_NAME_LEN};
-pub use window::Window;
+pub use window::{zeroed_words, Window};

@@ -8,7 +8,7 @@
 
 use super::mapping::remove_shm;
 use super::{regions_dir, Region, RegionError, RegionName};
-use seqring_core::region::{self as layout, RegionError as LayoutError, RegionInfo, RegionKind};
+use seqring_core::header::{self as layout, HeaderError as LayoutError, RegionInfo, RegionKind};
 use seqring_core::Memory;
 use std::sync::atomic::Ordering;
 
@@ -94,7 +94,7 @@ pub fn pid_alive(pid: u64) -> bool {
 /// # Examples
 /// ```
 /// use seqring_platform::{self as region, CreateOptions, Region};
-/// use seqring_core::region::{init_header, publish_ready, RegionKind};
+/// use seqring_core::header::{init_header, publish_ready, RegionKind};
 /// let name = format!("doc-probe-{}", std::process::id());
 /// let r = Region::create_shm(&name, 4096, CreateOptions::default())?;
 /// init_header(&r, RegionKind::Ring, 42, 7).unwrap();
@@ -205,7 +205,7 @@ pub fn list_regions() -> Result<Vec<RegionEntry>, RegionError> {
 /// # Examples
 /// ```
 /// use seqring_platform::{self as region, CreateOptions, Region};
-/// use seqring_core::region::{init_header, publish_ready, RegionKind};
+/// use seqring_core::header::{init_header, publish_ready, RegionKind};
 /// let name = format!("doc-magic-{}", std::process::id());
 /// let r = Region::create_shm(&name, 4096, CreateOptions::default())?;
 /// assert!(!region::has_seqring_header(&name)?); // zero-filled: no header yet

@@ -77,7 +77,7 @@ enum Backing {
 
 /// A read/write shared mapping (POSIX shared memory or a file) that the core's protocols run over.
 ///
-/// It implements [`Memory`] itself, so `SeqArray<Region>` or a ring over [`Region::raw`] use the mapping with no
+/// It implements [`Memory`](seqring_core::Memory) itself, so `SeqArray<Region>` or a ring over [`Region::raw`] use the mapping with no
 /// copy and no indirection beyond a pointer and a length.
 ///
 /// Dropping it unmaps the region; it also removes (unlinks) it if [`Region::set_remove_on_drop`] is on, which is
@@ -194,7 +194,7 @@ impl Region {
     }
 
     /// Opens the existing shared-memory region `name` for reading and writing. Nothing is validated beyond the
-    /// mapping's size: the caller validates the header for its kind (see [`seqring_core::region::validate`]).
+    /// mapping's size: the caller validates the header for its kind (see [`seqring_core::header::validate`]).
     ///
     /// # Errors
     /// [`RegionError::InvalidName`], [`RegionError::NotFound`], [`RegionError::PermissionDenied`],
@@ -300,7 +300,7 @@ impl Region {
         if !self.len.is_multiple_of(8) || !(self.ptr as usize).is_multiple_of(8) {
             return Err(RegionError::BadLayout {
                 name: self.label.clone(),
-                reason: seqring_core::region::RegionError::Corrupt("region size is not a whole number of 8-byte words"),
+                reason: seqring_core::header::HeaderError::Corrupt("region size is not a whole number of 8-byte words"),
             });
         }
         Ok(())

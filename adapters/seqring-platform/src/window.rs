@@ -7,6 +7,7 @@
 //!   window's words are valid for as long as the window is borrowed, without `unsafe`.
 
 use std::ops::Range;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use seqring_core::{Contiguous, RawRegion};
@@ -150,4 +151,17 @@ unsafe impl Contiguous for Window {
     fn raw(&self) -> RawRegion<'_> {
         Window::raw(self)
     }
+}
+
+/// Zeroed atomic words on the heap for `bytes` bytes (rounded up to whole words): in-process memory for the core's
+/// layouts, as tests, benchmarks and fuzz targets use them (`RawRegion::new(&words)`).
+///
+/// # Examples
+/// ```
+/// use seqring_core::{Memory, RawRegion};
+/// let words = seqring_platform::zeroed_words(20);
+/// assert_eq!(RawRegion::new(&words).len(), 24);
+/// ```
+pub fn zeroed_words(bytes: usize) -> Vec<AtomicU64> {
+    (0..bytes.div_ceil(8)).map(|_| AtomicU64::new(0)).collect()
 }

@@ -19,6 +19,30 @@ use std::path::{Path, PathBuf};
 use seqring_platform::{replace_file_atomically, FileError};
 
 /// A failed YAML load or save.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::config::{ConfigError, YamlConfig};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize, PartialEq, Debug)]
+/// struct Rig {
+///     name: String,
+///     camera_fps: u32,
+/// }
+/// impl YamlConfig for Rig {}
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("rig.yaml");
+/// std::fs::write(&path, "name: rig-1\ncamera_fps: thirty\n")?;
+/// let err = Rig::from_yaml(&path).unwrap_err();
+/// assert!(matches!(err, ConfigError::Parse { line: Some(2), .. }), "{err}");
+/// assert!(err.to_string().contains("rig.yaml") && err.to_string().contains("line 2"), "{err}");
+/// let err = Rig::from_yaml(dir.path().join("missing.yaml")).unwrap_err();
+/// assert!(matches!(err, ConfigError::Read { .. }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The path does not end in `.yaml` or `.yml`.
@@ -188,6 +212,31 @@ pub trait YamlConfig: Serialize + DeserializeOwned {
     /// [`ConfigError::Extension`] for a path that is not `.yaml`/`.yml`; [`ConfigError::Serialize`] when the value
     /// has no YAML form (a map with non-scalar keys, for instance); [`ConfigError::CreateDir`] and
     /// [`ConfigError::Write`] when the filesystem refuses. The existing file is unchanged on error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::config::{ConfigError, YamlConfig};
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    /// struct Rig {
+    ///     name: String,
+    ///     camera_fps: u32,
+    /// }
+    /// impl YamlConfig for Rig {}
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("rig.yaml");
+    /// let rig = Rig { name: "rig-1".into(), camera_fps: 30 };
+    /// rig.to_yaml(&path)?;
+    /// // One YAML document, framed as ataraxis frames it.
+    /// assert_eq!(std::fs::read_to_string(&path)?, "---\nname: rig-1\ncamera_fps: 30\n...\n");
+    /// let err = rig.to_yaml(dir.path().join("rig.toml")).unwrap_err();
+    /// assert!(matches!(err, ConfigError::Extension { .. }));
+    /// assert!(!dir.path().join("rig.toml").exists(), "rejected before touching the filesystem");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn to_yaml(&self, path: impl AsRef<Path>) -> Result<(), ConfigError> {
         let path = path.as_ref();
         check_extension(path)?;
@@ -205,6 +254,29 @@ pub trait YamlConfig: Serialize + DeserializeOwned {
     /// [`ConfigError::Extension`] for a path that is not `.yaml`/`.yml`; [`ConfigError::Read`] when the file cannot
     /// be read; [`ConfigError::Parse`], with the line and column, for malformed YAML or a structure that does not
     /// match `Self`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::config::{ConfigError, YamlConfig};
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    /// struct Rig {
+    ///     name: String,
+    ///     camera_fps: u32,
+    /// }
+    /// impl YamlConfig for Rig {}
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("rig.yaml");
+    /// // Written by hand, or by Python's ataraxis `YamlConfig`.
+    /// std::fs::write(&path, "name: rig-2\ncamera_fps: 60\n")?;
+    /// assert_eq!(Rig::from_yaml(&path)?, Rig { name: "rig-2".into(), camera_fps: 60 });
+    /// std::fs::write(&path, "name: rig-2\n")?;
+    /// assert!(matches!(Rig::from_yaml(&path), Err(ConfigError::Parse { .. })), "a missing field");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn from_yaml(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
         let text = read_yaml_text(path)?;

@@ -22,9 +22,32 @@ use crate::config::{parse_error, read_yaml_text, write_yaml_document, ConfigErro
 
 /// The most keys a path may have. serde_yaml refuses documents nested deeper than this, and the limit keeps every
 /// recursive walk (and the drop of the tree) far from the stack's end, whatever the input.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::nested_dict::{NestedDict, NestedDictError, MAX_PATH_DEPTH};
+/// let mut d = NestedDict::new();
+/// let deep = vec!["k"; MAX_PATH_DEPTH + 1].join(".");
+/// assert!(matches!(d.write(deep.as_str(), 1.into(), Default::default()), Err(NestedDictError::TooDeep(129))));
+/// let deepest = vec!["k"; MAX_PATH_DEPTH].join(".");
+/// d.write(deepest.as_str(), 1.into(), Default::default())?;
+/// assert_eq!(d.read(deepest.as_str())?.as_i64(), Some(1));
+/// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+/// ```
 pub const MAX_PATH_DEPTH: usize = 128;
 
 /// The type of a key, named as Python names it (`str`, `int`, `float`, `bool`, `NoneType`).
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::nested_dict::{KeyType, NestedDict};
+/// let d = NestedDict::from_yaml_str("1: a\n2: {x: b}\n")?;
+/// assert_eq!(d.key_types(), [KeyType::Int, KeyType::Str]);
+/// assert_eq!(KeyType::NoneType.to_string(), "NoneType");
+/// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum KeyType {
     /// A boolean key.
@@ -43,6 +66,18 @@ pub enum KeyType {
 
 impl KeyType {
     /// The type of a key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::{KeyType, Value};
+    /// assert_eq!(KeyType::of(&Value::from("fps")), KeyType::Str);
+    /// assert_eq!(KeyType::of(&Value::from(3)), KeyType::Int);
+    /// assert_eq!(KeyType::of(&Value::from(0.5)), KeyType::Float);
+    /// assert_eq!(KeyType::of(&Value::Bool(true)), KeyType::Bool);
+    /// assert_eq!(KeyType::of(&Value::Null), KeyType::NoneType);
+    /// assert_eq!(KeyType::of(&Value::Sequence(vec![])), KeyType::Other);
+    /// ```
     pub fn of(key: &Value) -> Self {
         match key {
             Value::Bool(_) => KeyType::Bool,
@@ -55,6 +90,15 @@ impl KeyType {
     }
 
     /// The Python name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::KeyType;
+    /// assert_eq!(KeyType::Str.name(), "str");
+    /// assert_eq!(KeyType::Int.name(), "int");
+    /// assert_eq!(KeyType::NoneType.name(), "NoneType");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             KeyType::Bool => "bool",
@@ -74,11 +118,33 @@ impl fmt::Display for KeyType {
 }
 
 /// A path of keys from the top of the tree.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::nested_dict::{KeyPath, NestedDict, Value};
+/// let d = NestedDict::from_yaml_str("sessions:\n  3: {trials: 120}\n")?;
+/// // Mixed key types (a string, then an integer) need explicit keys.
+/// let path = KeyPath::from(vec![Value::from("sessions"), Value::from(3), Value::from("trials")]);
+/// assert_eq!(d.read(&path)?.as_u64(), Some(120));
+/// assert!(d.read("sessions.3.trials").is_err());
+/// let names = KeyPath::from(&["a", "b"][..]);
+/// assert_eq!(names.join("/"), "a/b");
+/// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct KeyPath(pub Vec<Value>);
 
 impl KeyPath {
     /// The keys.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::{KeyPath, Value};
+    /// let path = KeyPath::from(&["camera", "fps"][..]);
+    /// assert_eq!(path.keys(), [Value::from("camera"), Value::from("fps")]);
+    /// ```
     pub fn keys(&self) -> &[Value] {
         &self.0
     }
@@ -110,6 +176,17 @@ impl From<&[&str]> for KeyPath {
 }
 
 /// A path argument: a delimited string or explicit keys.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::nested_dict::{NestedDict, Value};
+/// let rig = NestedDict::from_yaml_str("camera:\n  fps: 30\n  exposure_us: 5000\nspeaker:\n  volume: 0.8\n")?;
+/// // The same value through either form of path.
+/// let keys = [Value::from("camera"), Value::from("fps")];
+/// assert_eq!(rig.read("camera.fps")?, rig.read(&keys[..])?);
+/// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub enum PathSpec<'a> {
     /// Keys separated by the dictionary's delimiter.
@@ -145,6 +222,18 @@ impl<'a> From<&'a KeyPath> for PathSpec<'a> {
 }
 
 /// Which keys of each path [`NestedDict::find`] compares.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::nested_dict::{NestedDict, SearchMode, Value};
+/// let d = NestedDict::from_yaml_str("left:\n  gain: 1\nright:\n  left: 2\n")?;
+/// let found = |mode| d.find(&Value::from("left"), mode).iter().map(|p| p.join(".")).collect::<Vec<_>>();
+/// assert_eq!(found(SearchMode::TerminalOnly), ["right.left"]);
+/// assert_eq!(found(SearchMode::IntermediateOnly), ["left"]);
+/// assert_eq!(found(SearchMode::All), ["left", "right.left"]);
+/// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SearchMode {
     /// Only the last key of each terminal path.
@@ -156,6 +245,21 @@ pub enum SearchMode {
 }
 
 /// Options of [`NestedDict::write`].
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::nested_dict::{NestedDict, NestedDictError, WriteOptions};
+/// let mut d = NestedDict::from_yaml_str("camera: off\nfps: 30\n")?;
+/// let keep = WriteOptions { allow_terminal_overwrite: false, ..Default::default() };
+/// assert!(matches!(d.write("fps", 60.into(), keep), Err(NestedDictError::TerminalExists { .. })));
+/// // `camera` holds a value: it becomes a section only when allowed.
+/// assert!(matches!(d.write("camera.fps", 60.into(), WriteOptions::default()), Err(NestedDictError::NotASection { .. })));
+/// let replace = WriteOptions { allow_intermediate_overwrite: true, ..Default::default() };
+/// d.write("camera.fps", 60.into(), replace)?;
+/// assert_eq!(d.terminal_path_strings(), ["camera.fps", "fps"]);
+/// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WriteOptions {
     /// Replace an existing value at the path's end (default true).
@@ -174,6 +278,20 @@ impl Default for WriteOptions {
 }
 
 /// Options of [`NestedDict::delete`].
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::nested_dict::{DeleteOptions, NestedDict};
+/// let mut d = NestedDict::from_yaml_str("camera:\n  fps: 30\nspeaker:\n  volume: 1\n")?;
+/// d.delete("camera.fps", DeleteOptions::default())?;
+/// assert_eq!(d.terminal_path_strings(), ["speaker.volume"], "the emptied section went too");
+/// let keep = DeleteOptions { delete_empty_sections: false, allow_missing: true };
+/// d.delete("speaker.volume", keep)?;
+/// d.delete("speaker.absent", keep)?; // missing: nothing to do
+/// assert_eq!(d.terminal_path_strings(), ["speaker"], "an empty section is a terminal path");
+/// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DeleteOptions {
     /// Remove sections that the deletion leaves empty (default true).
@@ -192,6 +310,21 @@ impl Default for DeleteOptions {
 }
 
 /// A failed [`NestedDict`] operation.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::nested_dict::{NestedDict, NestedDictError};
+/// let rig = NestedDict::from_yaml_str("camera:\n  fps: 30\n  exposure_us: 5000\nspeaker:\n  volume: 0.8\n")?;
+/// let err = rig.read("camera.gain").unwrap_err();
+/// assert!(matches!(err, NestedDictError::Missing { .. }));
+/// assert_eq!(
+///     err.to_string(),
+///     "the key gain (str) of the path camera.gain is missing; the keys there are [fps (str), exposure_us (str)]"
+/// );
+/// assert!(matches!(rig.read("camera.fps.max"), Err(NestedDictError::NotASection { .. })));
+/// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum NestedDictError {
     /// The path has no key.
@@ -349,6 +482,18 @@ impl Default for NestedDict {
 
 impl NestedDict {
     /// An empty dictionary with the `.` delimiter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::NestedDict;
+    /// let mut d = NestedDict::new();
+    /// assert!(d.as_mapping().is_empty());
+    /// assert_eq!(d.delimiter(), ".");
+    /// d.write("session.mouse", "M12".into(), Default::default())?;
+    /// assert_eq!(d.read("session.mouse")?.as_str(), Some("M12"));
+    /// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+    /// ```
     pub fn new() -> Self {
         Self {
             root: Mapping::new(),
@@ -357,6 +502,19 @@ impl NestedDict {
     }
 
     /// Wraps a mapping.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::{Mapping, NestedDict, Value};
+    /// let mut camera = Mapping::new();
+    /// camera.insert("fps".into(), 30.into());
+    /// let mut root = Mapping::new();
+    /// root.insert("camera".into(), Value::Mapping(camera));
+    /// let d = NestedDict::from_mapping(root);
+    /// assert_eq!(d.read("camera.fps")?.as_i64(), Some(30));
+    /// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+    /// ```
     pub fn from_mapping(root: Mapping) -> Self {
         Self {
             root,
@@ -369,6 +527,18 @@ impl NestedDict {
     /// # Errors
     ///
     /// [`NestedDictError::File`] for malformed YAML; [`NestedDictError::NotAMapping`] for another top level.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::{NestedDict, NestedDictError};
+    /// let d = NestedDict::from_yaml_str("rig:\n  name: rig-1\n")?;
+    /// assert_eq!(d.read("rig.name")?.as_str(), Some("rig-1"));
+    /// assert!(NestedDict::from_yaml_str("")?.as_mapping().is_empty());
+    /// assert!(matches!(NestedDict::from_yaml_str("- a\n- b\n"), Err(NestedDictError::NotAMapping { .. })));
+    /// assert!(matches!(NestedDict::from_yaml_str("a: [1, 2\n"), Err(NestedDictError::File(_))));
+    /// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+    /// ```
     pub fn from_yaml_str(text: &str) -> Result<Self, NestedDictError> {
         Self::parse(Path::new("<string>"), text)
     }
@@ -392,6 +562,19 @@ impl NestedDict {
     ///
     /// [`NestedDictError::File`] for a wrong extension, an unreadable file or malformed YAML (with line and
     /// column); [`NestedDictError::NotAMapping`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::NestedDict;
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("session.yaml");
+    /// std::fs::write(&path, "mouse: M12\nweights_g: {day1: 21.5}\n")?;
+    /// let d = NestedDict::from_yaml(&path)?;
+    /// assert_eq!(d.read("weights_g.day1")?.as_f64(), Some(21.5));
+    /// assert!(NestedDict::from_yaml(dir.path().join("session.txt")).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_yaml(path: impl AsRef<Path>) -> Result<Self, NestedDictError> {
         let path = path.as_ref();
         let text = read_yaml_text(path)?;
@@ -403,6 +586,20 @@ impl NestedDict {
     /// # Errors
     ///
     /// [`NestedDictError::File`] for a wrong extension or a failed write.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::NestedDict;
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("out/rig.yaml");
+    /// let mut d = NestedDict::new();
+    /// d.write("camera.fps", 30.into(), Default::default())?;
+    /// d.to_yaml(&path)?;
+    /// assert_eq!(std::fs::read_to_string(&path)?, "---\ncamera:\n  fps: 30\n...\n");
+    /// assert_eq!(NestedDict::from_yaml(&path)?, d);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_yaml(&self, path: impl AsRef<Path>) -> Result<(), NestedDictError> {
         let path = path.as_ref();
         let body = serde_yaml::to_string(&self.root).map_err(|source| ConfigError::Serialize {
@@ -414,16 +611,47 @@ impl NestedDict {
     }
 
     /// The wrapped mapping.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::{NestedDict, Value};
+    /// let rig = NestedDict::from_yaml_str("camera:\n  fps: 30\n  exposure_us: 5000\nspeaker:\n  volume: 0.8\n")?;
+    /// assert_eq!(rig.as_mapping().len(), 2);
+    /// assert!(rig.as_mapping().contains_key("speaker"));
+    /// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+    /// ```
     pub fn as_mapping(&self) -> &Mapping {
         &self.root
     }
 
     /// Unwraps the mapping.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::{NestedDict, Value};
+    /// let rig = NestedDict::from_yaml_str("camera:\n  fps: 30\n  exposure_us: 5000\nspeaker:\n  volume: 0.8\n")?;
+    /// let value = Value::Mapping(rig.into_mapping());
+    /// assert_eq!(value["camera"]["fps"].as_i64(), Some(30));
+    /// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+    /// ```
     pub fn into_mapping(self) -> Mapping {
         self.root
     }
 
     /// The path delimiter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::NestedDict;
+    /// let mut d = NestedDict::new();
+    /// assert_eq!(d.delimiter(), ".");
+    /// d.set_delimiter("/")?;
+    /// assert_eq!(d.delimiter(), "/");
+    /// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+    /// ```
     pub fn delimiter(&self) -> &str {
         &self.delimiter
     }
@@ -433,6 +661,19 @@ impl NestedDict {
     /// # Errors
     ///
     /// [`NestedDictError::EmptyDelimiter`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::{NestedDict, NestedDictError};
+    /// // Keys that contain dots need another delimiter.
+    /// let mut d = NestedDict::from_yaml_str("v1.2:\n  gain: 0.5\n")?;
+    /// assert!(d.read("v1.2.gain").is_err());
+    /// d.set_delimiter("/")?;
+    /// assert_eq!(d.read("v1.2/gain")?.as_f64(), Some(0.5));
+    /// assert!(matches!(d.set_delimiter(""), Err(NestedDictError::EmptyDelimiter)));
+    /// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+    /// ```
     pub fn set_delimiter(&mut self, delimiter: &str) -> Result<(), NestedDictError> {
         if delimiter.is_empty() {
             return Err(NestedDictError::EmptyDelimiter);
@@ -442,6 +683,17 @@ impl NestedDict {
     }
 
     /// The types of all keys in the tree, sorted by name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::{KeyType, NestedDict};
+    /// assert_eq!(NestedDict::from_yaml_str("a: {b: 1}\n")?.key_types(), [KeyType::Str]);
+    /// let mixed = NestedDict::from_yaml_str("a: {1: x, true: y}\n")?;
+    /// assert_eq!(mixed.key_types(), [KeyType::Bool, KeyType::Int, KeyType::Str]);
+    /// assert!(NestedDict::new().key_types().is_empty());
+    /// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+    /// ```
     pub fn key_types(&self) -> Vec<KeyType> {
         fn visit(m: &Mapping, out: &mut BTreeSet<KeyType>) {
             for (k, v) in m {
@@ -464,6 +716,21 @@ impl NestedDict {
     ///
     /// [`NestedDictError::EmptyPath`], [`NestedDictError::TrailingDelimiter`], [`NestedDictError::MixedKeyTypes`],
     /// [`NestedDictError::KeyConversion`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::{NestedDict, NestedDictError, Value};
+    /// // Every key is an integer, so each segment is read as one.
+    /// let trials = NestedDict::from_yaml_str("1: {2: hit}\n")?;
+    /// assert_eq!(trials.parse_path("1.2")?.keys(), [Value::from(1), Value::from(2)]);
+    /// assert!(matches!(trials.parse_path("1.x"), Err(NestedDictError::KeyConversion { .. })));
+    /// assert!(matches!(trials.parse_path("1."), Err(NestedDictError::TrailingDelimiter { .. })));
+    /// assert!(matches!(trials.parse_path(""), Err(NestedDictError::EmptyPath)));
+    /// let mixed = NestedDict::from_yaml_str("a: {1: x}\n")?;
+    /// assert!(matches!(mixed.parse_path("a.1"), Err(NestedDictError::MixedKeyTypes { .. })));
+    /// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+    /// ```
     pub fn parse_path<'a>(&self, path: impl Into<PathSpec<'a>>) -> Result<KeyPath, NestedDictError> {
         let text = match path.into() {
             PathSpec::Keys([]) => return Err(NestedDictError::EmptyPath),
@@ -549,6 +816,18 @@ impl NestedDict {
     /// # Errors
     ///
     /// Path parsing errors; [`NestedDictError::Missing`] and [`NestedDictError::NotASection`] naming the path.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::{NestedDict, Value};
+    /// let rig = NestedDict::from_yaml_str("camera:\n  fps: 30\n  exposure_us: 5000\nspeaker:\n  volume: 0.8\n")?;
+    /// assert_eq!(rig.read("camera.fps")?.as_i64(), Some(30));
+    /// assert_eq!(rig.read("speaker.volume")?, &Value::from(0.8));
+    /// assert!(rig.read("camera")?.is_mapping(), "a section is a value too");
+    /// assert!(rig.read("camera.gain").is_err());
+    /// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+    /// ```
     pub fn read<'a>(&self, path: impl Into<PathSpec<'a>>) -> Result<&Value, NestedDictError> {
         let keys = self.parse_path(path)?;
         let keys = keys.keys();
@@ -572,6 +851,19 @@ impl NestedDict {
     ///
     /// Path parsing errors; [`NestedDictError::TerminalExists`] or [`NestedDictError::NotASection`] when the options
     /// forbid the overwrite. The tree is unchanged on error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::{NestedDict, Value};
+    /// let mut rig = NestedDict::from_yaml_str("camera:\n  fps: 30\n  exposure_us: 5000\nspeaker:\n  volume: 0.8\n")?;
+    /// rig.write("camera.fps", 60.into(), Default::default())?;
+    /// rig.write("lick_sensor.threshold", 0.25.into(), Default::default())?; // sections are created
+    /// assert_eq!(rig.read("camera.fps")?.as_i64(), Some(60));
+    /// assert_eq!(rig.read("lick_sensor.threshold")?.as_f64(), Some(0.25));
+    /// assert_eq!(rig.terminal_path_strings().last().unwrap(), "lick_sensor.threshold", "new keys go last");
+    /// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+    /// ```
     pub fn write<'a>(
         &mut self,
         path: impl Into<PathSpec<'a>>,
@@ -628,6 +920,19 @@ impl NestedDict {
     ///
     /// Path parsing errors; [`NestedDictError::Missing`] (unless `allow_missing`) and
     /// [`NestedDictError::NotASection`]. The tree is unchanged on error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::{NestedDict, NestedDictError};
+    /// let mut rig = NestedDict::from_yaml_str("camera:\n  fps: 30\n  exposure_us: 5000\nspeaker:\n  volume: 0.8\n")?;
+    /// rig.delete("camera.exposure_us", Default::default())?;
+    /// assert_eq!(rig.terminal_path_strings(), ["camera.fps", "speaker.volume"]);
+    /// assert!(matches!(rig.delete("camera.gain", Default::default()), Err(NestedDictError::Missing { .. })));
+    /// rig.delete("speaker", Default::default())?; // a whole section
+    /// assert_eq!(rig.terminal_path_strings(), ["camera.fps"]);
+    /// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+    /// ```
     pub fn delete<'a>(&mut self, path: impl Into<PathSpec<'a>>, options: DeleteOptions) -> Result<(), NestedDictError> {
         let keys = self.parse_path(path)?;
         let keys = keys.keys();
@@ -668,6 +973,19 @@ impl NestedDict {
     }
 
     /// Every terminal path (to a non-section value or an empty section), in tree order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::{NestedDict, Value};
+    /// let d = NestedDict::from_yaml_str("a:\n  1: x\n  c: {}\nd: [1, 2]\n")?;
+    /// let paths = d.terminal_paths();
+    /// assert_eq!(paths.len(), 3);
+    /// assert_eq!(paths[0].keys(), [Value::from("a"), Value::from(1)]);
+    /// assert_eq!(paths[1].join("."), "a.c"); // an empty section
+    /// assert_eq!(paths[2].join("."), "d"); // a sequence is a value
+    /// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+    /// ```
     pub fn terminal_paths(&self) -> Vec<KeyPath> {
         fn visit(m: &Mapping, prefix: &mut Vec<Value>, out: &mut Vec<KeyPath>) {
             if m.is_empty() && !prefix.is_empty() {
@@ -689,12 +1007,35 @@ impl NestedDict {
     }
 
     /// [`NestedDict::terminal_paths`] joined by the delimiter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::{NestedDict, Value};
+    /// let mut rig = NestedDict::from_yaml_str("camera:\n  fps: 30\n  exposure_us: 5000\nspeaker:\n  volume: 0.8\n")?;
+    /// assert_eq!(rig.terminal_path_strings(), ["camera.fps", "camera.exposure_us", "speaker.volume"]);
+    /// rig.set_delimiter("/")?;
+    /// assert_eq!(rig.terminal_path_strings()[0], "camera/fps");
+    /// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+    /// ```
     pub fn terminal_path_strings(&self) -> Vec<String> {
         self.terminal_paths().iter().map(|p| p.join(&self.delimiter)).collect()
     }
 
     /// The paths to every occurrence of `key` (compared by value and type), up to and including the key, in order of
     /// discovery and without duplicates.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::{NestedDict, SearchMode, Value};
+    /// let d = NestedDict::from_yaml_str("camera_1: {fps: 30}\ncamera_2: {fps: 60}\n")?;
+    /// let found = d.find(&Value::from("fps"), SearchMode::TerminalOnly);
+    /// let found: Vec<String> = found.iter().map(|p| p.join(".")).collect();
+    /// assert_eq!(found, ["camera_1.fps", "camera_2.fps"]);
+    /// assert!(d.find(&Value::from(30), SearchMode::All).is_empty(), "values are not keys");
+    /// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+    /// ```
     pub fn find(&self, key: &Value, mode: SearchMode) -> Vec<KeyPath> {
         let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
@@ -724,6 +1065,22 @@ impl NestedDict {
     /// [`NestedDictError::UnsupportedConversion`] for another type, [`NestedDictError::Unconvertible`] for a key
     /// without such a form, [`NestedDictError::KeyCollision`] when two keys of a section become equal. The tree is
     /// unchanged on error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::nested_dict::{KeyType, NestedDict, NestedDictError, Value};
+    /// let mut d = NestedDict::from_yaml_str("1: {2: a}\n3: b\n")?;
+    /// d.convert_keys(KeyType::Str)?;
+    /// assert_eq!(d.key_types(), [KeyType::Str]);
+    /// assert_eq!(d.read("1.2")?, &Value::from("a"));
+    /// d.convert_keys(KeyType::Int)?;
+    /// assert_eq!(d.key_types(), [KeyType::Int]);
+    /// let mut clash = NestedDict::from_yaml_str("1: a\n'1': b\n")?;
+    /// assert!(matches!(clash.convert_keys(KeyType::Int), Err(NestedDictError::KeyCollision { .. })));
+    /// assert!(matches!(d.convert_keys(KeyType::Float), Err(NestedDictError::UnsupportedConversion(KeyType::Float))));
+    /// # Ok::<(), seqring_state::nested_dict::NestedDictError>(())
+    /// ```
     pub fn convert_keys(&mut self, key_type: KeyType) -> Result<(), NestedDictError> {
         if !matches!(key_type, KeyType::Str | KeyType::Int) {
             return Err(NestedDictError::UnsupportedConversion(key_type));

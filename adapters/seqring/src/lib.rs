@@ -3,7 +3,7 @@
 //! - [`shared_array`]: typed arrays in OS shared memory, read without locks from any process;
 //! - [`logger`]: many producers log byte messages through a lock-free ring to disk, and the drain never makes them
 //!   wait;
-//! - [`format`]: the files the logger writes (segments, or ataraxis's `.npy` entries);
+//! - [`format`](mod@format): the files the logger writes (segments, or ataraxis's `.npy` entries);
 //! - [`archive`]: numpy-compatible `.npz` archives assembled from a log directory, and read back zero-copy.
 //!
 //! The modules only point down: `archive` and `logger` both sit on `format`; nothing here imports the CLI, the

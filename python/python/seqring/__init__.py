@@ -4,14 +4,20 @@
 - :class:`LogArchive` and :func:`assemble_log_archives`: the ``{source}_log.npz`` archives of the data logger.
 - :class:`ProcessingTracker` (with :class:`ProcessingStatus`, :class:`JobState`, :class:`TrackerStatus`): a
   multi-process job tracker in a YAML file, file-compatible with ataraxis's; :func:`directory_checksum`.
+- :func:`discover_log_archives`, :func:`find_log_archive(s) <find_log_archives>`,
+  :func:`read_archive_message_count`: finding archives on disk.
+- :mod:`seqring.tools`: directory transfer and deletion, marker discovery, atomic writes, interpolation, YAML files.
 - :mod:`seqring.errors`: :class:`SeqringError` and its subclasses.
 """
 
 from ._seqring import DataLogger, LogArchive, LogTail, Producer, SharedArray, assemble_log_archives, directory_checksum
+from ._seqring import discover_log_archives, find_log_archive, find_log_archives, read_archive_message_count
+from . import tools
 from . import errors
 from .errors import *  # noqa: F403 (the names in errors.__all__)
 from .tracker import JobState, ProcessingStatus, ProcessingTracker, TrackerStatus
 
 __all__ = ["SharedArray", "LogArchive", "assemble_log_archives", "errors", *errors.__all__]
 __all__ += ["ProcessingTracker", "ProcessingStatus", "JobState", "TrackerStatus", "directory_checksum"]
-__all__ += ["DataLogger", "Producer", "LogTail"]
+__all__ += ["DataLogger", "Producer", "LogTail", "tools"]
+__all__ += ["discover_log_archives", "find_log_archive", "find_log_archives", "read_archive_message_count"]

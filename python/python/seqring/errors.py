@@ -21,6 +21,10 @@ __all__ = [
     "EmptyDirectoryError",
     "NotAFileError",
     "NotAFolderError",
+    "SeqringOSError",
+    "TransferError",
+    "ConfigError",
+    "InterpolateError",
 ]
 
 
@@ -95,3 +99,23 @@ class NotAFileError(SeqringError, IsADirectoryError):
 
 class NotAFolderError(SeqringError, NotADirectoryError):
     """A file was given where a directory is needed (a directory checksum or log directory of a file)."""
+
+
+class SeqringOSError(SeqringError, OSError):
+    """A file operation failed for a reason no more specific class names (the message names the path)."""
+
+
+class TransferError(SeqringError, RuntimeError):
+    """A directory transfer was refused or could not be verified: the destination lies inside the source, holds
+    files the source does not account for, the source holds nothing to verify, or the copy's checksum differs (a
+    ``RuntimeError``, as ataraxis's ``transfer_directory`` raises)."""
+
+
+class ConfigError(SeqringError, ValueError):
+    """A YAML file could not be used: its path does not end in ``.yaml``/``.yml``, its text is not valid YAML, or
+    its document does not fit (the message names the path, line and column)."""
+
+
+class InterpolateError(SeqringError, ValueError):
+    """Interpolation was refused: empty or unequal source arrays, or source coordinates that are not
+    non-decreasing."""

@@ -63,9 +63,12 @@ class JobState:
     completed_at: Optional[int] = None
 
 
-def _state(t: tuple) -> JobState:
-    name, specifier, status, executor_id, error_message, started_at, completed_at = t
-    return JobState(name, specifier, ProcessingStatus(status), executor_id, error_message, started_at, completed_at)
+def _state(r: Any) -> JobState:
+    """The JobState of a native job record (a copy the caller may change)."""
+    return JobState(
+        r.job_name, r.specifier, ProcessingStatus(r.status), r.executor_id, r.error_message, r.started_at,
+        r.completed_at,
+    )
 
 
 _COUNT_KEYS = ("total", "succeeded", "failed", "running", "scheduled")
@@ -122,6 +125,11 @@ class ProcessingTracker:
 
     def __repr__(self) -> str:
         return f"ProcessingTracker({str(self.file_path)!r})"
+
+    def to_yaml(self, file_path: Union[str, "os.PathLike[str]"]) -> None:
+        """Writes the current jobs (read under the lock) to ``file_path`` (``.yaml``/``.yml``) in the tracker file's
+        format, atomically, as ataraxis's ``to_yaml``: a tracker over that file sees the same jobs."""
+        self._raw.to_yaml(Path(file_path))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ProcessingTracker) and self.file_path == other.file_path

@@ -26,6 +26,7 @@ Usage: ``python3 python/tests/ataraxis_suite/run.py [--sdist PATH] [--target com
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import shutil
@@ -39,14 +40,23 @@ VERSION = "7.2.0"
 REPO = Path(__file__).resolve().parents[3]
 STAND_INS = REPO.parent / "shared" / "reference" / "ataraxis-env"
 
-#: The test files of the suite that exercise names seqring.compat provides.
+#: The test files of the suite that exercise names seqring.compat provides (parallel_tools_test.py imports numba,
+#: which seqring does not need: it runs where numba is installed, see :data:`OPTIONAL_FILES`).
 FILES = [
     "tests/shared_memory/shared_memory_array_test.py",
     "tests/data_loggers/serialized_data_logger_test.py",
     "tests/data_loggers/log_archive_reader_test.py",
     "tests/data_structures/processing_tracker_test.py",
     "tests/processing/checksum_tools_test.py",
+    "tests/data_structures/yaml_config_test.py",
+    "tests/processing/write_tools_test.py",
+    "tests/processing/interpolation_test.py",
+    "tests/processing/filesystem_tools_test.py",
+    "tests/processing/transfer_tools_test.py",
 ]
+
+#: Test files that import a package seqring does not depend on, run only where it is importable: ``{file: module}``.
+OPTIONAL_FILES = {"tests/processing/parallel_tools_test.py": "numba"}
 
 SMA = "tests/shared_memory/shared_memory_array_test.py::"
 LOGGER = "tests/data_loggers/serialized_data_logger_test.py::"
@@ -54,6 +64,19 @@ READER = "tests/data_loggers/log_archive_reader_test.py::"
 TRACKER = "tests/data_structures/processing_tracker_test.py::"
 CHECKSUM = "tests/processing/checksum_tools_test.py::"
 DISCOVERY = READER + "TestArchiveDiscovery::"
+YAML = "tests/data_structures/yaml_config_test.py::"
+WRITE = "tests/processing/write_tools_test.py::"
+INTERPOLATION = "tests/processing/interpolation_test.py::TestInterpolateData::"
+FILESYSTEM = "tests/processing/filesystem_tools_test.py::"
+TRANSFER = "tests/processing/transfer_tools_test.py::"
+PARALLEL = "tests/processing/parallel_tools_test.py::"
+
+_SCANDIR = ("injects an unreadable directory by patching os.scandir, which seqring's native walk does not call (the "
+            "error itself is raised: python/tests/test_compat_tools.py)")
+_CHECKSUM_PATCH = ("patches ataraxis's transfer_tools.calculate_directory_checksum by its dotted path to fake a "
+                   "corrupted copy (python/tests/test_compat_tools.py corrupts a real copy instead)")
+_WALK = ("calls walk_directory/walk_files of ataraxis's internal filesystem_tools module, which 7.2.0 does not export "
+         "at the top level")
 
 #: Tests that read or patch a private attribute of ataraxis (``_buffer``, ``_load_state``, a private function, a
 #: module-internal name patched by its dotted path), which no user program depends on: not run against compat.
@@ -96,6 +119,44 @@ PRIVATE: dict[str, str] = {
     TRACKER + "test_processing_tracker_reset": "calls the private _load_state",
     TRACKER + "test_processing_tracker_yaml_serialization": "calls the private _load_state",
     TRACKER + "test_processing_tracker_complete_property_empty_jobs": "calls the private _save_state",
+    **{YAML + f"test_collect_type_hooks_{case}": "calls the private _collect_type_hooks" for case in (
+        "simple", "nested", "union_enum", "skips_a_generic_union_member",
+        "skips_a_union_member_that_is_not_a_real_class", "returns_no_hook_for_an_annotation_that_is_not_a_real_class",
+        "returns_no_hook_for_an_unresolvable_annotation")},
+    YAML + "test_mapping_key_hook_passes_through_a_non_mapping": "calls the private _collect_type_hooks",
+    YAML + "test_serialize_value_primitives": "calls the private _serialize_value",
+    YAML + "test_serialize_value_path_dict_keys": "calls the private _serialize_value",
+    YAML + "test_to_yaml_leaves_previous_file_intact_when_the_dump_fails": "makes PyYAML's yaml.dump raise; seqring "
+    "writes the document natively (a failed write leaving the old file: python/tests/test_compat_tools.py)",
+    WRITE + "test_publish_file_renames_on_posix": "calls the private _publish_file",
+    WRITE + "test_publish_file_retries_locked_destination": "calls the private _publish_file",
+    WRITE + "test_publish_file_exhausts_retries": "reads the private _RENAME_RETRY_COUNT and calls _publish_file",
+    **{FILESYSTEM + f"test_walk_directory_{case}": _WALK for case in (
+        "discovers_every_entry", "does_not_follow_links_to_directories", "returns_nothing_for_an_empty_directory",
+        "raises_for_a_missing_directory", "raises_for_an_unreadable_subdirectory")},
+    **{FILESYSTEM + f"test_walk_files_{case}": _WALK for case in (
+        "reports_files_and_omits_directories", "resolves_links_to_decide_the_kind",
+        "reports_no_file_for_a_link_that_resolves_to_nothing", "propagates_a_kind_failure_that_is_not_absence",
+        "tolerates_a_kind_failure_that_means_absence", "tolerates_the_windows_link_loop_status",
+        "propagates_an_invalid_argument_failure_without_the_link_loop_status",
+        "raises_for_an_unreadable_subdirectory")},
+    FILESYSTEM + "test_checksum_discovery_does_not_route_through_the_path_file_test": "calls the private "
+    "_discover_checksum_files",
+    FILESYSTEM + "test_calculate_directory_checksum_raises_for_an_unreadable_subdirectory": _SCANDIR,
+    FILESYSTEM + "test_transfer_directory_raises_for_an_unreadable_source_subdirectory": _SCANDIR,
+    FILESYSTEM + "test_discover_marker_files_raises_for_an_unreadable_subdirectory": _SCANDIR,
+    FILESYSTEM + "test_index_marker_files_raises_for_an_unreadable_subdirectory": _SCANDIR,
+    TRANSFER + "test_classify_entry_reports_each_entry_kind": "calls the private _classify_entry",
+    TRANSFER + "test_classify_entry_reports_a_vanished_entry_as_a_plain_file": "calls the private _classify_entry",
+    TRANSFER + "test_classify_entry_propagates_an_unreadable_entry": "calls the private _classify_entry",
+    TRANSFER + "test_delete_directory_retries_a_refused_removal": "makes pathlib's Path.rmdir fail; seqring removes "
+    "directories natively",
+    TRANSFER + "test_delete_directory_warns_when_every_removal_attempt_fails": "makes pathlib's Path.rmdir fail and "
+    "patches ataraxis's console; seqring removes directories natively and raises instead of warning",
+    TRANSFER + "test_transfer_directory_integrity_check_detects_corruption": _CHECKSUM_PATCH,
+    TRANSFER + "test_transfer_directory_checksum_path_truncation": _CHECKSUM_PATCH,
+    TRANSFER + "test_transfer_directory_integrity_check_corruption_prevents_removal": _CHECKSUM_PATCH,
+    TRANSFER + "test_transfer_directory_names_corruption_alone_for_a_freshly_generated_checksum": _CHECKSUM_PATCH,
 }
 
 #: Tests whose only difference on compat is the exact text of an error message (``pytest.raises(..., match=...)``):
@@ -128,22 +189,53 @@ MESSAGE: dict[str, str] = {
     CHECKSUM + "test_calculate_directory_checksum_rejects_an_empty_directory": "ValueError's text",
     CHECKSUM + "test_calculate_directory_checksum_rejects_a_directory_holding_only_excluded_files": "ValueError's "
     "text",
+    YAML + "test_yaml_config_to_yaml_errors": "ValueError's text, wrapped by ataraxis's console",
+    YAML + "test_yaml_config_from_yaml_errors": "ValueError's wrapped text",
+    YAML + "test_yaml_config_from_yaml_non_mapping_errors": "ValueError's wrapped text",
+    INTERPOLATION + "test_empty_source_distribution_is_rejected": "ValueError's wrapped text",
+    INTERPOLATION + "test_empty_source_values_are_rejected": "ValueError's wrapped text",
+    INTERPOLATION + "test_empty_source_coordinates_are_rejected": "ValueError's wrapped text",
+    FILESYSTEM + "test_index_marker_files_rejects_an_empty_name_set": "ValueError's wrapped text",
+    FILESYSTEM + "test_index_marker_files_rejects_a_depth_bound_below_one": "ValueError's wrapped text",
+    FILESYSTEM + "test_discover_marker_roots_rejects_a_negative_level_count": "ValueError's wrapped text",
+    FILESYSTEM + "test_resolve_unique_roots_rejects_paths_sharing_every_component": "ValueError's wrapped text",
+    FILESYSTEM + "test_transfer_directory_rejects_a_verified_source_holding_no_coverable_file": "RuntimeError's "
+    "wrapped text",
+    FILESYSTEM + "test_transfer_directory_rejects_a_verified_source_holding_only_a_checksum_file": "RuntimeError's "
+    "wrapped text",
+    TRANSFER + "test_transfer_directory_rejects_a_dirty_destination": "RuntimeError's text",
+    DISCOVERY + "test_find_log_archive_rejects_an_ambiguous_source": "ValueError's text (seqring's own: 'N archives "
+    "of source S under DIR: paths')",
+    DISCOVERY + "test_find_log_archives_rejects_an_ambiguous_source": "ValueError's text",
+    **{PARALLEL + f"test_{case}": "ValueError's text, wrapped by ataraxis's console" for case in (
+        "limit_worker_threads_rejects_invalid_thread_count",
+        "limit_worker_threads_rejects_a_maximum_below_the_thread_count",
+        "limit_worker_threads_rejects_a_blank_additional_variable_name",
+        "limit_worker_threads_rejects_an_additional_width_below_one",
+        "initialize_worker_threads_rejects_invalid_thread_count",
+        "initialize_worker_threads_rejects_a_maximum_below_the_thread_count")},
 }
 
 #: Every test id not run as written, with its reason (for the report and the staleness check).
 EXCLUDED: dict[str, str] = {**PRIVATE, **MESSAGE}
 
-#: The pytest plugin that deselects the exact test ids listed one a line in ``_seqring_excluded.txt`` (pytest's own
-#: ``--deselect`` takes prefixes: ``…::test_reset`` would also deselect ``…::test_reset_jobs``).
+#: The pytest plugin that deselects the exact test ids listed one a line in ``_seqring_excluded.txt``, every
+#: parametrization of a listed test included (pytest's own ``--deselect`` takes prefixes: ``…::test_reset`` would
+#: also deselect ``…::test_reset_jobs``).
 _EXCLUDE_PLUGIN = """\
 from pathlib import Path
 
 _EXCLUDED = set(Path(__file__).with_name("_seqring_excluded.txt").read_text().split())
 
 
+def _excluded(item):
+    # A parametrized test is listed once, by its function's id.
+    return item.nodeid.split("[")[0] in _EXCLUDED
+
+
 def pytest_collection_modifyitems(config, items):
-    kept = [item for item in items if item.nodeid not in _EXCLUDED]
-    deselected = [item for item in items if item.nodeid in _EXCLUDED]
+    kept = [item for item in items if not _excluded(item)]
+    deselected = [item for item in items if _excluded(item)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
@@ -246,16 +338,18 @@ def main() -> int:
                 print(f"the ataraxis helper stand-ins are missing: {STAND_INS}", file=sys.stderr)
                 return 1
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(STAND_INS), env.get("PYTHONPATH")]))
-        command = [sys.executable, "-m", "pytest", "-q", *FILES]
+        files = _files()
+        command = [sys.executable, "-m", "pytest", "-q", *files]
         if args.target == "ataraxis":
             print(f"ataraxis {VERSION} suite against the real ataraxis: every test", flush=True)
             return subprocess.run([*command, *pytest_args], cwd=root, env=env).returncode
-        missing = _check_excluded(root, env)
+        missing = _check_excluded(root, env, files)
         if missing:
             print("excluded ids that name no test:", *missing, sep="\n  ", file=sys.stderr)
             return 1
-        print(f"ataraxis {VERSION} suite against seqring.compat: {len(PRIVATE)} test(s) excluded (private "
-              f"attributes), {len(MESSAGE)} run with messages unchecked", flush=True)
+        ran = lambda ids: [i for i in ids if i.split("::")[0] in files]  # noqa: E731
+        print(f"ataraxis {VERSION} suite against seqring.compat: {len(ran(PRIVATE))} test(s) excluded (private "
+              f"attributes), {len(ran(MESSAGE))} run with messages unchecked", flush=True)
         for test_id, reason in sorted(EXCLUDED.items()):
             kind = "private" if test_id in PRIVATE else "message"
             print(f"  {kind}: {test_id}: {reason}")
@@ -266,7 +360,8 @@ def main() -> int:
         first = subprocess.run([*command, "-p", "_seqring_exclude", *pytest_args], cwd=root, env=env).returncode
         print("second pass: the message tests with pytest.raises(match=...) ignored", flush=True)
         second = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "_seqring_no_match", *MESSAGE, *pytest_args],
+            [sys.executable, "-m", "pytest", "-q", "-p", "_seqring_no_match",
+             *(test_id for test_id in MESSAGE if test_id.split("::")[0] in files), *pytest_args],
             cwd=root, env=env,
         ).returncode
         return first or second
@@ -277,14 +372,25 @@ def main() -> int:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _check_excluded(root: Path, env: dict[str, str]) -> list[str]:
-    """The ids in :data:`EXCLUDED` that pytest does not collect."""
+def _files() -> list[str]:
+    """:data:`FILES`, and each of :data:`OPTIONAL_FILES` whose module this Python can import."""
+    files = list(FILES)
+    for path, module in OPTIONAL_FILES.items():
+        if importlib.util.find_spec(module) is not None:
+            files.append(path)
+        else:
+            print(f"{path} is not run: it imports {module}, which is not installed", flush=True)
+    return files
+
+
+def _check_excluded(root: Path, env: dict[str, str], files: list[str]) -> list[str]:
+    """The ids in :data:`EXCLUDED` that pytest does not collect (ids of a file not run are not checked)."""
     out = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "--collect-only", *FILES],
+        [sys.executable, "-m", "pytest", "-q", "--collect-only", *files],
         cwd=root, env=env, capture_output=True, text=True,
     ).stdout
-    collected = {line.strip() for line in out.splitlines() if "::" in line}
-    return [test_id for test_id in EXCLUDED if test_id not in collected]
+    collected = {line.strip().split("[")[0] for line in out.splitlines() if "::" in line}
+    return [test_id for test_id in EXCLUDED if test_id.split("::")[0] in files and test_id not in collected]
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ fn formats() -> Vec<Value> {
         row(
             "shared region header (arrays, log rings)",
             "SEQRING\\0",
-            seqring_core::region::VERSION.to_string(),
+            seqring_core::header::VERSION.to_string(),
             "this version",
             "this version",
         ),

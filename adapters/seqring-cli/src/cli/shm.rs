@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use seqring::logger::{self, REGION_PREFIX};
 use seqring::shared_array::{self, SharedArrayDyn};
-use seqring_core::region::RegionKind;
+use seqring_core::header::RegionKind;
 use seqring_core::DType;
 use seqring_platform::{self as region, RegionEntry};
 use serde_json::{json, Value};
@@ -309,7 +309,7 @@ fn watch_logger(name: &str, interval: Duration, updates: Option<u64>) -> Result<
     loop {
         let info = match logger::inspect(name) {
             Ok(info) => info,
-            Err(logger::LoggerError::NotRunning { .. }) if shown > 0 => {
+            Err(logger::OpenError::NotRunning { .. }) if shown > 0 => {
                 println!("logger {name:?} stopped");
                 return Ok(());
             }

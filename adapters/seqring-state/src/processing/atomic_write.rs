@@ -17,6 +17,19 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// A failed file write ([`atomic_write`] or [`super::direct_write()`]): which step failed, and for which target path.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::{atomic_write_with, WriteError};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("state.txt");
+/// let err: WriteError = atomic_write_with(&path, |_| Err(std::io::Error::other("encoder failed"))).unwrap_err();
+/// assert_eq!((err.step, err.path.as_path()), ("write the new contents of", path.as_path()));
+/// assert_eq!(err.source.to_string(), "encoder failed");
+/// assert!(!path.exists(), "nothing was replaced");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("cannot {step} {path}: {source}")]
 pub struct WriteError {
@@ -30,6 +43,18 @@ pub struct WriteError {
 }
 
 /// The error of [`atomic_write`] (the same type as every file write's).
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::{atomic_write, AtomicWriteError};
+/// let dir = tempfile::tempdir()?;
+/// // The parent directory must exist.
+/// let err: AtomicWriteError = atomic_write(dir.path().join("missing/state.txt"), b"x").unwrap_err();
+/// assert_eq!(err.path, dir.path().join("missing/state.txt"));
+/// assert_eq!(err.source.kind(), std::io::ErrorKind::NotFound);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type AtomicWriteError = WriteError;
 
 impl WriteError {

@@ -28,14 +28,49 @@ use super::atomic_write::{atomic_write, AtomicWriteError};
 use super::tree::{walk_files, TreeFile, WalkError};
 
 /// The name of the file the checksum is saved to, at the top of the tree.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::{directory_checksum, ChecksumOptions, CHECKSUM_FILE};
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("frames.bin"), b"\x00\x01")?;
+/// let sum = directory_checksum(dir.path(), &ChecksumOptions::default())?;
+/// assert_eq!(CHECKSUM_FILE, "ax_checksum.txt");
+/// assert_eq!(std::fs::read_to_string(dir.path().join(CHECKSUM_FILE))?, sum.to_hex()); // no newline
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const CHECKSUM_FILE: &str = "ax_checksum.txt";
 
 /// A directory checksum: the 128-bit xxh3 value, shown as 32 lowercase hex digits.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::{directory_checksum, Checksum, ChecksumOptions};
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("a.txt"), b"hello")?;
+/// let opts = ChecksumOptions { save: false, ..Default::default() };
+/// let sum: Checksum = directory_checksum(dir.path(), &opts)?;
+/// assert_eq!(Checksum::from_hex(&sum.to_hex()), Some(sum));
+/// std::fs::write(dir.path().join("a.txt"), b"hellO")?;
+/// assert_ne!(directory_checksum(dir.path(), &opts)?, sum, "contents count");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Checksum(pub u128);
 
 impl Checksum {
     /// The 32-digit lowercase hex form.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::processing::Checksum;
+    /// assert_eq!(Checksum(0xab).to_hex(), "000000000000000000000000000000ab");
+    /// assert_eq!(Checksum(u128::MAX).to_hex(), "f".repeat(32));
+    /// assert_eq!(Checksum(0xab).to_hex(), Checksum(0xab).to_string());
+    /// ```
     pub fn to_hex(self) -> String {
         format!("{:032x}", self.0)
     }
@@ -66,6 +101,27 @@ impl fmt::Display for Checksum {
 }
 
 /// Progress of a running checksum, given to [`ChecksumOptions::progress`] after each file.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::{directory_checksum, ChecksumOptions, ChecksumProgress};
+/// use std::sync::Mutex;
+/// let dir = tempfile::tempdir()?;
+/// for (name, len) in [("a.bin", 10), ("b.bin", 20), ("c.bin", 30)] {
+///     std::fs::write(dir.path().join(name), vec![7u8; len])?;
+/// }
+/// let seen: Mutex<Vec<ChecksumProgress>> = Mutex::new(Vec::new());
+/// let report = |p: ChecksumProgress| seen.lock().unwrap().push(p);
+/// let opts = ChecksumOptions { save: false, progress: Some(&report), ..Default::default() };
+/// directory_checksum(dir.path(), &opts)?;
+/// let seen = seen.into_inner().unwrap();
+/// assert_eq!(seen.len(), 3, "once per file");
+/// assert!(seen.iter().all(|p| p.files_total == 3 && p.bytes_total == 60));
+/// assert_eq!(seen.iter().map(|p| p.files_done).max(), Some(3));
+/// assert_eq!(seen.iter().map(|p| p.bytes_done).max(), Some(60));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChecksumProgress {
     /// Files hashed so far.
@@ -79,9 +135,40 @@ pub struct ChecksumProgress {
 }
 
 /// A progress callback; it is called from worker threads.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::checksum::ProgressFn;
+/// use seqring_state::processing::ChecksumProgress;
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// let files = AtomicU64::new(0);
+/// let count = |_: ChecksumProgress| {
+///     files.fetch_add(1, Ordering::Relaxed);
+/// };
+/// let callback: ProgressFn<'_, ChecksumProgress> = &count;
+/// callback(ChecksumProgress { files_done: 1, files_total: 1, bytes_done: 5, bytes_total: 5 });
+/// assert_eq!(files.load(Ordering::Relaxed), 1);
+/// ```
 pub type ProgressFn<'a, P> = &'a (dyn Fn(P) + Sync);
 
 /// Options of [`directory_checksum`].
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::{directory_checksum, ChecksumOptions};
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("a.bin"), vec![1u8; 100_000])?;
+/// let defaults = ChecksumOptions::default();
+/// assert!(defaults.save && defaults.workers.is_none() && defaults.excluded_files.is_none());
+/// // The result does not depend on the workers or the chunk size.
+/// let small = ChecksumOptions { workers: Some(1), chunk_size: 4096, save: false, ..Default::default() };
+/// let big = ChecksumOptions { workers: Some(2), chunk_size: 1 << 20, save: false, ..Default::default() };
+/// assert_eq!(directory_checksum(dir.path(), &small)?, directory_checksum(dir.path(), &big)?);
+/// assert!(!dir.path().join("ax_checksum.txt").exists());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct ChecksumOptions<'a> {
     /// Worker threads; `None` uses one per core.
@@ -123,6 +210,18 @@ impl fmt::Debug for ChecksumOptions<'_> {
 }
 
 /// A failed directory checksum.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::{directory_checksum, ChecksumError, ChecksumOptions};
+/// let dir = tempfile::tempdir()?;
+/// let err = directory_checksum(dir.path(), &ChecksumOptions::default()).unwrap_err();
+/// assert!(matches!(err, ChecksumError::Empty { .. }), "an empty tree has no checksum");
+/// let missing = dir.path().join("missing");
+/// assert!(matches!(directory_checksum(&missing, &ChecksumOptions::default()), Err(ChecksumError::Walk(_))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum ChecksumError {
     /// The tree could not be walked.
@@ -287,6 +386,20 @@ fn hash_files(files: &[TreeFile], options: &ChecksumOptions<'_>) -> Result<Vec<u
 /// # Errors
 ///
 /// The I/O error when the file exists but cannot be read.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::{directory_checksum, saved_checksum, ChecksumOptions};
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("a.txt"), b"hello")?;
+/// assert_eq!(saved_checksum(dir.path())?, None);
+/// let sum = directory_checksum(dir.path(), &ChecksumOptions::default())?;
+/// assert_eq!(saved_checksum(dir.path())?, Some(sum));
+/// std::fs::write(dir.path().join("ax_checksum.txt"), "not a checksum")?;
+/// assert_eq!(saved_checksum(dir.path())?, None, "an invalid file counts as none");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn saved_checksum(dir: &Path) -> io::Result<Option<Checksum>> {
     match std::fs::read_to_string(dir.join(CHECKSUM_FILE)) {
         Ok(text) => Ok(Checksum::from_hex(text.lines().next().unwrap_or(""))),

@@ -9,6 +9,19 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// A failed deletion.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::{delete_directory, DeleteError};
+/// let dir = tempfile::tempdir()?;
+/// let file = dir.path().join("f.txt");
+/// std::fs::write(&file, b"x")?;
+/// assert!(matches!(delete_directory(&file), Err(DeleteError::NotADirectory { .. })));
+/// assert!(file.exists());
+/// assert!(matches!(delete_directory("/"), Err(DeleteError::Root { .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum DeleteError {
     /// The path is a filesystem root.

@@ -11,8 +11,33 @@
 //! Targets need not be sorted.
 
 /// A numeric sample or coordinate: the integer and float primitives.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::{interpolate_linear, Sample};
+/// // Coordinates and values may be any integer or float primitive.
+/// let times_us: [u64; 2] = [1_000, 2_000];
+/// let position: [f32; 2] = [0.0, 10.0];
+/// assert_eq!(interpolate_linear(&times_us, &position, &[1_500u64])?, [5.0]);
+/// fn mean<T: Sample>(xs: &[T]) -> f64 {
+///     xs.iter().map(|x| x.to_f64()).sum::<f64>() / xs.len() as f64
+/// }
+/// assert_eq!(mean(&[1u8, 2, 3]), 2.0);
+/// # Ok::<(), seqring_state::processing::InterpolateError>(())
+/// ```
 pub trait Sample: Copy + PartialOrd {
     /// The value as `f64` (rounded for 64-bit integers beyond 2^53).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::processing::Sample;
+    /// assert_eq!(3u8.to_f64(), 3.0);
+    /// assert_eq!((-2i64).to_f64(), -2.0);
+    /// assert_eq!(0.5f32.to_f64(), 0.5);
+    /// assert_eq!((u64::MAX).to_f64(), 18_446_744_073_709_551_615.0); // rounded to 2^64
+    /// ```
     fn to_f64(self) -> f64;
 }
 
@@ -29,6 +54,21 @@ macro_rules! sample {
 sample!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64, isize, usize);
 
 /// A rejected interpolation input.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::{interpolate_linear, InterpolateError};
+/// let none: [f64; 0] = [];
+/// assert_eq!(interpolate_linear(&none, &none, &[1.0]), Err(InterpolateError::Empty));
+/// assert_eq!(
+///     interpolate_linear(&[0.0, 1.0], &[5.0], &[0.5]),
+///     Err(InterpolateError::LengthMismatch { coordinates: 2, values: 1 })
+/// );
+/// let err = interpolate_linear(&[0.0, 2.0, 1.0], &[0.0, 1.0, 2.0], &[0.5]).unwrap_err();
+/// assert_eq!(err, InterpolateError::NotSorted { index: 2 });
+/// assert_eq!(interpolate_linear(&[0.0, f64::NAN], &[0.0, 1.0], &[0.5]), Err(InterpolateError::NotSorted { index: 1 }));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InterpolateError {
     /// The source is empty.

@@ -23,6 +23,18 @@ use std::sync::Mutex;
 use super::tree::{is_absent, WalkError};
 
 /// A failed marker discovery.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::{discover_marker_files, resolve_unique_roots, MarkerError};
+/// let dir = tempfile::tempdir()?;
+/// let missing = dir.path().join("missing");
+/// assert!(matches!(discover_marker_files(&missing, "session_data.yaml"), Err(MarkerError::Walk(_))));
+/// let twice = ["/data/s1/marker.yaml", "/data/s1/marker.yaml"];
+/// assert!(matches!(resolve_unique_roots(&twice), Err(MarkerError::NoUniqueComponent { .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum MarkerError {
     /// The root or a directory under it could not be read, or is not a directory.

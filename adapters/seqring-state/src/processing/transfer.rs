@@ -31,6 +31,26 @@ use std::collections::HashSet;
 use std::ffi::OsStr;
 
 /// Progress of a running transfer, given to [`TransferOptions::progress`] after each copied file.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::{transfer_directory, TransferOptions, TransferProgress};
+/// let dir = tempfile::tempdir()?;
+/// let (src, dst) = (dir.path().join("session"), dir.path().join("server/session"));
+/// std::fs::create_dir_all(src.join("raw"))?;
+/// std::fs::write(src.join("raw/frames.bin"), vec![3u8; 1000])?;
+/// std::fs::write(src.join("notes.txt"), b"ok")?;
+/// use std::sync::Mutex;
+/// let seen: Mutex<Vec<TransferProgress>> = Mutex::new(Vec::new());
+/// let report = |p: &TransferProgress| seen.lock().unwrap().push(p.clone());
+/// transfer_directory(&src, &dst, &TransferOptions { progress: Some(&report), ..Default::default() })?;
+/// let seen = seen.into_inner().unwrap();
+/// assert_eq!(seen.len(), 2, "once per copied file");
+/// assert!(seen.iter().all(|p| p.files_total == 2 && p.bytes_total == 1002 && p.file.starts_with(&dst)));
+/// assert_eq!(seen.iter().map(|p| p.bytes_done).max(), Some(1002));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TransferProgress {
     /// The destination file just written.
@@ -46,6 +66,26 @@ pub struct TransferProgress {
 }
 
 /// Options of [`transfer_directory`].
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::{transfer_directory, TransferOptions};
+/// let dir = tempfile::tempdir()?;
+/// let (src, dst) = (dir.path().join("session"), dir.path().join("server/session"));
+/// std::fs::create_dir_all(src.join("raw"))?;
+/// std::fs::write(src.join("raw/frames.bin"), vec![3u8; 1000])?;
+/// std::fs::write(src.join("notes.txt"), b"ok")?;
+/// // The defaults copy, without verifying and without removing the source.
+/// let report = transfer_directory(&src, &dst, &TransferOptions::default())?;
+/// assert_eq!((report.files, report.checksum, report.removed_source), (2, None, false));
+/// assert!(src.exists());
+/// // Verified, then moved.
+/// let opts = TransferOptions { workers: Some(2), verify: true, remove_source: true, ..Default::default() };
+/// let report = transfer_directory(&src, &dst, &opts)?;
+/// assert!(report.checksum.is_some() && report.removed_source && !src.exists());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Default)]
 pub struct TransferOptions<'a> {
     /// Worker threads for copying and checksumming; `None` uses one per core.
@@ -73,6 +113,24 @@ impl std::fmt::Debug for TransferOptions<'_> {
 }
 
 /// What a transfer did.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::{transfer_directory, saved_checksum, TransferOptions};
+/// let dir = tempfile::tempdir()?;
+/// let (src, dst) = (dir.path().join("session"), dir.path().join("server/session"));
+/// std::fs::create_dir_all(src.join("raw"))?;
+/// std::fs::write(src.join("raw/frames.bin"), vec![3u8; 1000])?;
+/// std::fs::write(src.join("notes.txt"), b"ok")?;
+/// let report = transfer_directory(&src, &dst, &TransferOptions { verify: true, ..Default::default() })?;
+/// // Verifying first saves the source's checksum in it (32 hex digits in `ax_checksum.txt`), and the copy carries it.
+/// assert_eq!((report.files, report.bytes), (3, 1002 + 32));
+/// assert!(dst.join("ax_checksum.txt").exists());
+/// assert_eq!(report.checksum, saved_checksum(&src)?, "the source's checksum, saved before the copy");
+/// assert!(!report.removed_source && report.cleared.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TransferReport {
     /// Files copied.
@@ -88,6 +146,24 @@ pub struct TransferReport {
 }
 
 /// A failed transfer. The source is never removed after one.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::{transfer_directory, TransferError, TransferOptions};
+/// let dir = tempfile::tempdir()?;
+/// let (src, dst) = (dir.path().join("session"), dir.path().join("server/session"));
+/// std::fs::create_dir_all(src.join("raw"))?;
+/// std::fs::write(src.join("raw/frames.bin"), vec![3u8; 1000])?;
+/// std::fs::write(src.join("notes.txt"), b"ok")?;
+/// let inside = src.join("backup");
+/// let err = transfer_directory(&src, &inside, &TransferOptions::default()).unwrap_err();
+/// assert!(matches!(err, TransferError::Nested { .. }));
+/// let err = transfer_directory(dir.path().join("missing"), &dst, &TransferOptions::default()).unwrap_err();
+/// assert!(matches!(err, TransferError::Walk(_)));
+/// assert!(src.exists(), "the source is never removed after a failure");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum TransferError {
     /// The source tree could not be walked.
@@ -207,6 +283,17 @@ pub fn transfer_directory(
     // Walking first also checks that the source is a readable directory.
     let (files, dirs) = walk(source)?;
     check_not_nested(source, destination)?;
+    // Refused before the destination is touched (ataraxis's order): a verified transfer needs a file to checksum.
+    if options.verify
+        && files
+            .iter()
+            .all(|f| f.path.file_name() == Some(OsStr::new(CHECKSUM_FILE)))
+    {
+        return Err(ChecksumError::Empty {
+            path: source.to_path_buf(),
+        }
+        .into());
+    }
     let cleared = clear_dirty_destination(source, destination, &files, options.reset_dirty_destination)?;
     let checksum_opts = ChecksumOptions {
         workers: options.workers,
@@ -537,6 +624,34 @@ mod tests {
         let err = transfer_directory(&src, &file, &reset).unwrap_err();
         assert!(err.to_string().contains("file_dst"), "{err}");
         assert_eq!(fs::read(&file).unwrap(), b"a file");
+    }
+
+    #[test]
+    fn verified_transfer_of_nothing_refused_before_the_destination_is_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+        fs::create_dir_all(src.join("empty")).unwrap();
+        fs::create_dir_all(&dst).unwrap();
+        fs::write(dst.join("stray.txt"), b"destination data").unwrap();
+        let opts = TransferOptions {
+            verify: true,
+            reset_dirty_destination: true,
+            ..Default::default()
+        };
+        let err = transfer_directory(&src, &dst, &opts).unwrap_err();
+        assert!(
+            matches!(err, TransferError::Checksum(ChecksumError::Empty { .. })),
+            "{err}"
+        );
+        assert!(dst.join("stray.txt").exists());
+        // A source holding only a checksum file has nothing to verify either.
+        fs::write(src.join(CHECKSUM_FILE), b"0").unwrap();
+        let err = transfer_directory(&src, &dst, &opts).unwrap_err();
+        assert!(
+            matches!(err, TransferError::Checksum(ChecksumError::Empty { .. })),
+            "{err}"
+        );
+        assert!(dst.join("stray.txt").exists());
     }
 
     #[test]

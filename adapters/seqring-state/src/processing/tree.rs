@@ -11,6 +11,18 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// A regular file found by [`walk_files`].
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::tree::{walk_files, TreeFile};
+/// let dir = tempfile::tempdir()?;
+/// std::fs::create_dir(dir.path().join("raw"))?;
+/// std::fs::write(dir.path().join("raw/frames.bin"), [0u8; 12])?;
+/// let files: Vec<TreeFile> = walk_files(dir.path())?;
+/// assert_eq!(files, [TreeFile { path: dir.path().join("raw/frames.bin"), relative: b"raw/frames.bin".to_vec(), len: 12 }]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TreeFile {
     /// The full path.
@@ -22,6 +34,20 @@ pub struct TreeFile {
 }
 
 /// A directory of the tree (including empty ones), relative to the root.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::tree::{walk, TreeDir};
+/// let dir = tempfile::tempdir()?;
+/// std::fs::create_dir_all(dir.path().join("raw/empty"))?;
+/// let (files, dirs) = walk(dir.path())?;
+/// assert!(files.is_empty());
+/// let mut relative: Vec<_> = dirs.iter().map(|d: &TreeDir| d.relative.clone()).collect();
+/// relative.sort();
+/// assert_eq!(relative, [std::path::PathBuf::from("raw"), std::path::PathBuf::from("raw/empty")]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TreeDir {
     /// The full path.
@@ -31,6 +57,19 @@ pub struct TreeDir {
 }
 
 /// A walk failure: the path that could not be read.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::tree::walk_files;
+/// let dir = tempfile::tempdir()?;
+/// let missing = dir.path().join("missing");
+/// let err = walk_files(&missing).unwrap_err();
+/// assert_eq!(err.path, missing);
+/// assert_eq!(err.source.kind(), std::io::ErrorKind::NotFound);
+/// assert!(err.to_string().starts_with("cannot read "));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("cannot read {path}: {source}")]
 pub struct WalkError {
@@ -46,6 +85,24 @@ pub struct WalkError {
 /// # Errors
 ///
 /// [`WalkError`] when `root` is missing or not a directory, or a directory under it cannot be read.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::tree::walk_files;
+/// let dir = tempfile::tempdir()?;
+/// std::fs::create_dir_all(dir.path().join("s1/raw"))?;
+/// std::fs::write(dir.path().join("s1/raw/a.npy"), b"aa")?;
+/// std::fs::write(dir.path().join("s1/notes.txt"), b"n")?;
+/// std::os::unix::fs::symlink(dir.path().join("s1"), dir.path().join("link_to_dir"))?; // not followed
+/// std::os::unix::fs::symlink(dir.path().join("s1/notes.txt"), dir.path().join("link.txt"))?; // included
+/// let mut found: Vec<(String, u64)> =
+///     walk_files(dir.path())?.into_iter().map(|f| (String::from_utf8(f.relative).unwrap(), f.len)).collect();
+/// found.sort();
+/// assert_eq!(found, [("link.txt".into(), 1), ("s1/notes.txt".into(), 1), ("s1/raw/a.npy".into(), 2)]);
+/// assert!(walk_files(&dir.path().join("s1/notes.txt")).is_err(), "not a directory");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn walk_files(root: &Path) -> Result<Vec<TreeFile>, WalkError> {
     walk(root).map(|(files, _)| files)
 }
@@ -55,6 +112,19 @@ pub fn walk_files(root: &Path) -> Result<Vec<TreeFile>, WalkError> {
 /// # Errors
 ///
 /// As [`walk_files`].
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::processing::tree::walk;
+/// let dir = tempfile::tempdir()?;
+/// std::fs::create_dir_all(dir.path().join("a/b"))?;
+/// std::fs::write(dir.path().join("a/f.txt"), b"x")?;
+/// let (files, dirs) = walk(dir.path())?;
+/// assert_eq!(files.len(), 1);
+/// assert_eq!(dirs.len(), 2, "a and a/b; the root itself is not listed");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn walk(root: &Path) -> Result<(Vec<TreeFile>, Vec<TreeDir>), WalkError> {
     let err = |path: &Path, source: io::Error| WalkError {
         path: path.to_path_buf(),

@@ -15,6 +15,16 @@ use super::TrackerError;
 
 /// The status of one job, stored in the tracker file as its integer code and serialized (in summaries) as its
 /// ataraxis `ProcessingStatus` member name (`SCHEDULED`, `RUNNING`, `SUCCEEDED`, `FAILED`).
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::tracker::JobStatus;
+/// assert_eq!(JobStatus::Running.to_string(), "running");
+/// assert_eq!(serde_json::to_string(&JobStatus::Running)?, "\"RUNNING\"");
+/// assert!(JobStatus::Scheduled < JobStatus::Failed);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum JobStatus {
@@ -30,6 +40,14 @@ pub enum JobStatus {
 
 impl JobStatus {
     /// All statuses, in code order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::JobStatus;
+    /// let codes: Vec<u8> = JobStatus::ALL.iter().map(|s| s.code()).collect();
+    /// assert_eq!(codes, [0, 1, 2, 3]);
+    /// ```
     pub const ALL: [JobStatus; 4] = [
         JobStatus::Scheduled,
         JobStatus::Running,
@@ -38,6 +56,15 @@ impl JobStatus {
     ];
 
     /// The integer code stored in the file (0–3).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::JobStatus;
+    /// assert_eq!(JobStatus::Scheduled.code(), 0);
+    /// assert_eq!(JobStatus::Failed.code(), 3);
+    /// assert_eq!(JobStatus::from_code(u64::from(JobStatus::Succeeded.code())), Some(JobStatus::Succeeded));
+    /// ```
     pub fn code(self) -> u8 {
         self as u8
     }
@@ -56,6 +83,14 @@ impl JobStatus {
     }
 
     /// The lowercase name (`scheduled`, `running`, `succeeded`, `failed`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::JobStatus;
+    /// assert_eq!(JobStatus::Succeeded.name(), "succeeded");
+    /// assert_eq!(JobStatus::parse(JobStatus::Failed.name()), Some(JobStatus::Failed));
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             JobStatus::Scheduled => "scheduled",
@@ -109,6 +144,21 @@ impl fmt::Display for JobStatus {
 }
 
 /// Everything the tracker file records about one job (ataraxis `JobState`).
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+/// let dir = tempfile::tempdir()?;
+/// let tracker = ProcessingTracker::new(dir.path().join("tracker.yaml"))?;
+/// let ids = tracker.initialize_jobs(&[("extract", "session_3")])?;
+/// tracker.start_job(&ids[0], Some("slurm:881"))?;
+/// let job = tracker.job_info(&ids[0])?;
+/// assert_eq!((job.job_name.as_str(), job.specifier.as_str()), ("extract", "session_3"));
+/// assert_eq!((job.status, job.executor_id.as_deref()), (JobStatus::Running, Some("slurm:881")));
+/// assert!(job.started_at.is_some() && job.completed_at.is_none() && job.error_message.is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct JobState {
     /// The job's name.
@@ -129,6 +179,15 @@ pub struct JobState {
 
 impl JobState {
     /// A scheduled job with no history.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobState, JobStatus};
+    /// let job = JobState::new("extract", "session_3");
+    /// assert_eq!((job.job_name.as_str(), job.specifier.as_str(), job.status), ("extract", "session_3", JobStatus::Scheduled));
+    /// assert_eq!((job.executor_id, job.error_message, job.started_at, job.completed_at), (None, None, None, None));
+    /// ```
     pub fn new(job_name: impl Into<String>, specifier: impl Into<String>) -> Self {
         Self {
             job_name: job_name.into(),
@@ -142,6 +201,20 @@ impl JobState {
     }
 
     /// Puts the job back to scheduled and clears its executor, error and times (a reset or a retry).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobState, JobStatus};
+    /// let mut job = JobState::new("extract", "s1");
+    /// job.status = JobStatus::Failed;
+    /// job.executor_id = Some("pid:7".into());
+    /// job.error_message = Some("oops".into());
+    /// job.started_at = Some(1);
+    /// job.completed_at = Some(2);
+    /// job.reschedule();
+    /// assert_eq!(job, JobState::new("extract", "s1"));
+    /// ```
     pub fn reschedule(&mut self) {
         *self = Self::new(std::mem::take(&mut self.job_name), std::mem::take(&mut self.specifier));
     }
@@ -152,6 +225,19 @@ impl JobState {
 /// # Errors
 ///
 /// [`TrackerError::InvalidJob`] naming the offending part.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::tracker::{validate_job, TrackerError};
+/// assert!(validate_job("extract", "").is_ok());
+/// assert!(validate_job("extract", "session_3").is_ok());
+/// for (name, spec) in [("", "s1"), ("a:b", ""), ("extract", "s:1")] {
+///     assert!(matches!(validate_job(name, spec), Err(TrackerError::InvalidJob { .. })), "{name:?} {spec:?}");
+/// }
+/// let err = validate_job("extract", "s:1").unwrap_err();
+/// assert_eq!(err.to_string(), "invalid job \"extract\" (specifier \"s:1\"): the specifier contains ':'");
+/// ```
 pub fn validate_job(name: &str, specifier: &str) -> Result<(), TrackerError> {
     let bad = |reason: &str| TrackerError::InvalidJob {
         name: name.to_owned(),
@@ -218,6 +304,17 @@ pub fn split_job_ref(text: &str) -> (&str, &str) {
 }
 
 /// The jobs of a tracker, keyed by id, in file order.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::tracker::{JobState, JobTable};
+/// let mut jobs = JobTable::new();
+/// assert!(jobs.insert("b".into(), JobState::new("second", "")));
+/// assert!(jobs.insert("a".into(), JobState::new("first", "")));
+/// // File order, not key order.
+/// assert_eq!(jobs.ids().collect::<Vec<_>>(), ["b", "a"]);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JobTable {
     order: Vec<String>,
@@ -226,36 +323,119 @@ pub struct JobTable {
 
 impl JobTable {
     /// An empty table.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::JobTable;
+    /// let jobs = JobTable::new();
+    /// assert!(jobs.is_empty());
+    /// assert_eq!(jobs, JobTable::default());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// The number of jobs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobState, JobStatus, JobTable};
+    /// let mut jobs = JobTable::new();
+    /// jobs.insert("id1".into(), JobState::new("extract", "s1"));
+    /// jobs.insert("id2".into(), JobState::new("extract", "s2"));
+    /// jobs.insert("id3".into(), JobState::new("merge", ""));
+    /// assert_eq!(jobs.len(), 3);
+    /// ```
     pub fn len(&self) -> usize {
         self.order.len()
     }
 
     /// Whether the table has no job.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobState, JobStatus, JobTable};
+    /// let mut jobs = JobTable::new();
+    /// jobs.insert("id1".into(), JobState::new("extract", "s1"));
+    /// jobs.insert("id2".into(), JobState::new("extract", "s2"));
+    /// jobs.insert("id3".into(), JobState::new("merge", ""));
+    /// assert!(!jobs.is_empty());
+    /// jobs.clear();
+    /// assert!(jobs.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
     }
 
     /// The job with this id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobState, JobStatus, JobTable};
+    /// let mut jobs = JobTable::new();
+    /// jobs.insert("id1".into(), JobState::new("extract", "s1"));
+    /// jobs.insert("id2".into(), JobState::new("extract", "s2"));
+    /// jobs.insert("id3".into(), JobState::new("merge", ""));
+    /// assert_eq!(jobs.get("id3").map(|j| j.job_name.as_str()), Some("merge"));
+    /// assert!(jobs.get("id4").is_none());
+    /// ```
     pub fn get(&self, id: &str) -> Option<&JobState> {
         self.jobs.get(id)
     }
 
     /// The job with this id, mutably.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobState, JobStatus, JobTable};
+    /// let mut jobs = JobTable::new();
+    /// jobs.insert("id1".into(), JobState::new("extract", "s1"));
+    /// jobs.insert("id2".into(), JobState::new("extract", "s2"));
+    /// jobs.insert("id3".into(), JobState::new("merge", ""));
+    /// jobs.get_mut("id2").unwrap().status = JobStatus::Running;
+    /// assert_eq!(jobs.get("id2").unwrap().status, JobStatus::Running);
+    /// ```
     pub fn get_mut(&mut self, id: &str) -> Option<&mut JobState> {
         self.jobs.get_mut(id)
     }
 
     /// Whether a job with this id exists.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobState, JobStatus, JobTable};
+    /// let mut jobs = JobTable::new();
+    /// jobs.insert("id1".into(), JobState::new("extract", "s1"));
+    /// jobs.insert("id2".into(), JobState::new("extract", "s2"));
+    /// jobs.insert("id3".into(), JobState::new("merge", ""));
+    /// assert!(jobs.contains("id1"));
+    /// assert!(!jobs.contains("id9"));
+    /// ```
     pub fn contains(&self, id: &str) -> bool {
         self.jobs.contains_key(id)
     }
 
     /// Adds a job at the end; returns false (and changes nothing) if the id already exists.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobState, JobStatus, JobTable};
+    /// let mut jobs = JobTable::new();
+    /// jobs.insert("id1".into(), JobState::new("extract", "s1"));
+    /// jobs.insert("id2".into(), JobState::new("extract", "s2"));
+    /// jobs.insert("id3".into(), JobState::new("merge", ""));
+    /// assert!(!jobs.insert("id1".into(), JobState::new("other", "")), "an existing id is kept");
+    /// assert_eq!(jobs.get("id1").unwrap().job_name, "extract");
+    /// assert!(jobs.insert("id4".into(), JobState::new("plot", "")));
+    /// assert_eq!(jobs.ids().last(), Some("id4"));
+    /// ```
     pub fn insert(&mut self, id: String, job: JobState) -> bool {
         if self.jobs.contains_key(&id) {
             return false;
@@ -266,6 +446,19 @@ impl JobTable {
     }
 
     /// Keeps only the jobs for which `keep(id, job)` is true, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobState, JobStatus, JobTable};
+    /// let mut jobs = JobTable::new();
+    /// jobs.insert("id1".into(), JobState::new("extract", "s1"));
+    /// jobs.insert("id2".into(), JobState::new("extract", "s2"));
+    /// jobs.insert("id3".into(), JobState::new("merge", ""));
+    /// jobs.retain(|_, job| job.job_name == "extract");
+    /// assert_eq!(jobs.ids().collect::<Vec<_>>(), ["id1", "id2"]);
+    /// assert!(!jobs.contains("id3"));
+    /// ```
     pub fn retain(&mut self, mut keep: impl FnMut(&str, &JobState) -> bool) {
         let jobs = &mut self.jobs;
         self.order.retain(|id| {
@@ -278,17 +471,57 @@ impl JobTable {
     }
 
     /// Removes every job.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobState, JobStatus, JobTable};
+    /// let mut jobs = JobTable::new();
+    /// jobs.insert("id1".into(), JobState::new("extract", "s1"));
+    /// jobs.insert("id2".into(), JobState::new("extract", "s2"));
+    /// jobs.insert("id3".into(), JobState::new("merge", ""));
+    /// jobs.clear();
+    /// assert_eq!(jobs.len(), 0);
+    /// assert!(!jobs.contains("id1"));
+    /// ```
     pub fn clear(&mut self) {
         self.order.clear();
         self.jobs.clear();
     }
 
     /// The jobs in file order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobState, JobStatus, JobTable};
+    /// let mut jobs = JobTable::new();
+    /// jobs.insert("id1".into(), JobState::new("extract", "s1"));
+    /// jobs.insert("id2".into(), JobState::new("extract", "s2"));
+    /// jobs.insert("id3".into(), JobState::new("merge", ""));
+    /// let listed: Vec<(&str, &str)> = jobs.iter().map(|(id, j)| (id, j.specifier.as_str())).collect();
+    /// assert_eq!(listed, [("id1", "s1"), ("id2", "s2"), ("id3", "")]);
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &JobState)> {
         self.order.iter().map(move |id| (id.as_str(), &self.jobs[id]))
     }
 
     /// The jobs in file order, mutably.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobState, JobStatus, JobTable};
+    /// let mut jobs = JobTable::new();
+    /// jobs.insert("id1".into(), JobState::new("extract", "s1"));
+    /// jobs.insert("id2".into(), JobState::new("extract", "s2"));
+    /// jobs.insert("id3".into(), JobState::new("merge", ""));
+    /// for (_, job) in jobs.iter_mut().filter(|(_, j)| j.job_name == "extract") {
+    ///     job.status = JobStatus::Succeeded;
+    /// }
+    /// let statuses: Vec<JobStatus> = jobs.iter().map(|(_, j)| j.status).collect();
+    /// assert_eq!(statuses, [JobStatus::Succeeded, JobStatus::Succeeded, JobStatus::Scheduled]);
+    /// ```
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut JobState)> {
         let mut jobs: HashMap<&str, &mut JobState> = self.jobs.iter_mut().map(|(k, v)| (k.as_str(), v)).collect();
         self.order
@@ -297,6 +530,17 @@ impl JobTable {
     }
 
     /// The ids in file order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobState, JobStatus, JobTable};
+    /// let mut jobs = JobTable::new();
+    /// jobs.insert("id1".into(), JobState::new("extract", "s1"));
+    /// jobs.insert("id2".into(), JobState::new("extract", "s2"));
+    /// jobs.insert("id3".into(), JobState::new("merge", ""));
+    /// assert_eq!(jobs.ids().collect::<Vec<_>>(), ["id1", "id2", "id3"]);
+    /// ```
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.order.iter().map(String::as_str)
     }

@@ -22,6 +22,8 @@ mod summary;
 mod yaml;
 
 pub use jobs::{job_id, split_job_ref, validate_job, JobState, JobStatus, JobTable};
+/// The clock of the tracker's times (µs since the UNIX epoch): the platform's one clock.
+pub use seqring_platform::clock::now_us;
 use seqring_platform::LockError;
 pub use seqring_platform::LockGuard;
 pub use summary::{JobEntry, PipelineStatus, StatusCounts, TrackerSummary};
@@ -29,15 +31,39 @@ pub use yaml::{format_tracker, parse_tracker};
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::config::{check_extension, read_yaml_text, write_yaml_document, ConfigError};
 use crate::processing::markers::marker_files;
 
 /// How long an operation waits for the lock by default (ataraxis uses 10 s too).
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::tracker::{ProcessingTracker, DEFAULT_LOCK_TIMEOUT};
+/// assert_eq!(DEFAULT_LOCK_TIMEOUT, std::time::Duration::from_secs(10));
+/// assert_eq!(ProcessingTracker::new("tracker.yaml")?.timeout(), DEFAULT_LOCK_TIMEOUT);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A failed tracker operation.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::tracker::{ProcessingTracker, TrackerError};
+/// let dir = tempfile::tempdir()?;
+/// let tracker = ProcessingTracker::new(dir.path().join("tracker.yaml"))?;
+/// let err = tracker.start_job("0123456789abcdef", None).unwrap_err();
+/// assert!(matches!(&err, TrackerError::UnknownJob { id, .. } if id == "0123456789abcdef"));
+/// assert!(err.to_string().contains("tracker.yaml"));
+/// let err = tracker.initialize_jobs(&[("bad:name", "")]).unwrap_err();
+/// assert!(matches!(err, TrackerError::InvalidJob { .. }));
+/// assert!(matches!(ProcessingTracker::new("tracker.txt"), Err(TrackerError::File(_))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum TrackerError {
     /// The tracker file could not be read, parsed or written, or its path is not `.yaml`/`.yml`.
@@ -157,13 +183,6 @@ fn executor_id_from(var: impl Fn(&str) -> Option<String>) -> String {
     format!("pid:{}", std::process::id())
 }
 
-/// Microseconds since the UNIX epoch, now.
-pub fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
-}
-
 /// A handle on a tracker file. It holds no lock and no state: every call locks, reloads and (for changes) writes.
 ///
 /// # Examples
@@ -192,6 +211,18 @@ impl ProcessingTracker {
     /// # Errors
     ///
     /// [`TrackerError::File`] when `path` does not end in `.yaml` or `.yml`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{ProcessingTracker, TrackerError};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("tracker.yaml"))?;
+    /// assert!(!tracker.path().exists(), "nothing is created until the first change");
+    /// assert!(tracker.jobs()?.is_empty());
+    /// assert!(matches!(ProcessingTracker::new(dir.path().join("tracker.json")), Err(TrackerError::File(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(path: impl Into<PathBuf>) -> Result<Self, TrackerError> {
         let path = path.into();
         check_extension(&path)?;
@@ -205,22 +236,65 @@ impl ProcessingTracker {
     }
 
     /// Sets how long each operation waits for the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{ProcessingTracker, TrackerError};
+    /// use std::time::Duration;
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("tracker.yaml"))?.with_timeout(Duration::from_millis(50));
+    /// assert_eq!(tracker.timeout(), Duration::from_millis(50));
+    /// let _held = tracker.lock()?; // as another process would hold it
+    /// let err = tracker.initialize_jobs(&[("extract", "")]).unwrap_err();
+    /// assert!(matches!(err, TrackerError::LockTimeout { timeout, .. } if timeout == Duration::from_millis(50)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// The tracker file.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::ProcessingTracker;
+    /// let tracker = ProcessingTracker::new("/data/mouse_1/tracker.yaml")?;
+    /// assert_eq!(tracker.path(), std::path::Path::new("/data/mouse_1/tracker.yaml"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// The lock file, `{file}.lock`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::ProcessingTracker;
+    /// let tracker = ProcessingTracker::new("/data/mouse_1/tracker.yaml")?;
+    /// assert_eq!(tracker.lock_path(), std::path::Path::new("/data/mouse_1/tracker.yaml.lock"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn lock_path(&self) -> &Path {
         &self.lock_path
     }
 
     /// The lock timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::ProcessingTracker;
+    /// use std::time::Duration;
+    /// let tracker = ProcessingTracker::new("tracker.yaml")?;
+    /// assert_eq!(tracker.timeout(), Duration::from_secs(10));
+    /// assert_eq!(tracker.with_timeout(Duration::from_secs(1)).timeout(), Duration::from_secs(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
@@ -231,6 +305,23 @@ impl ProcessingTracker {
     /// # Errors
     ///
     /// [`TrackerError::LockTimeout`] or [`TrackerError::Lock`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("session/tracker.yaml"))?;
+    /// let ids = tracker.initialize_jobs(&[("extract", "")])?;
+    /// let waiting = tracker.clone().with_timeout(std::time::Duration::from_millis(20));
+    /// {
+    ///     let _guard = tracker.lock()?;
+    ///     // Every operation, in any process, waits while the guard lives.
+    ///     assert!(waiting.job_status(&ids[0]).is_err());
+    /// }
+    /// assert_eq!(waiting.job_status(&ids[0])?, JobStatus::Scheduled);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn lock(&self) -> Result<LockGuard, TrackerError> {
         LockGuard::acquire(&self.lock_path, self.timeout).map_err(|e| match e {
             LockError::Timeout { path, timeout } => TrackerError::LockTimeout { path, timeout },
@@ -299,6 +390,18 @@ impl ProcessingTracker {
     /// # Errors
     ///
     /// Lock and file errors, or the error `f` returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("session/tracker.yaml"))?;
+    /// tracker.initialize_jobs(&[("extract", "s1"), ("extract", "s2"), ("merge", "")])?;
+    /// let extracts = tracker.read(|jobs| Ok(jobs.iter().filter(|(_, j)| j.job_name == "extract").count()))?;
+    /// assert_eq!(extracts, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn read<R>(&self, f: impl FnOnce(&JobTable) -> Result<R, TrackerError>) -> Result<R, TrackerError> {
         let guard = match std::fs::symlink_metadata(&self.lock_path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -319,6 +422,19 @@ impl ProcessingTracker {
     /// # Errors
     ///
     /// Lock and file errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("session/tracker.yaml"))?;
+    /// let ids = tracker.initialize_jobs(&[("extract", "s1"), ("merge", "")])?;
+    /// let jobs = tracker.jobs()?;
+    /// assert_eq!(jobs.ids().collect::<Vec<_>>(), ids);
+    /// assert_eq!(jobs.get(&ids[1]).unwrap().job_name, "merge");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn jobs(&self) -> Result<JobTable, TrackerError> {
         self.read(|j| Ok(j.clone()))
     }
@@ -340,6 +456,21 @@ impl ProcessingTracker {
     /// # Errors
     ///
     /// [`TrackerError::InvalidJob`] for an empty name or a `:` (nothing is written then); lock and file errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("session/tracker.yaml"))?;
+    /// let ids = tracker.initialize_jobs(&[("extract", "s1"), ("merge", "")])?;
+    /// assert_eq!(ids, [seqring_state::tracker::job_id("extract", "s1")?, seqring_state::tracker::job_id("merge", "")?]);
+    /// tracker.complete_job(&ids[0])?;
+    /// // Initialising again keeps what is recorded.
+    /// tracker.initialize_jobs(&[("extract", "s1")])?;
+    /// assert_eq!(tracker.job_status(&ids[0])?, JobStatus::Succeeded);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn initialize_jobs<N: AsRef<str>, S: AsRef<str>>(&self, jobs: &[(N, S)]) -> Result<Vec<String>, TrackerError> {
         let ids = job_ids(jobs)?;
         self.update(|table| {
@@ -547,6 +678,23 @@ impl ProcessingTracker {
     /// # Errors
     ///
     /// [`TrackerError::UnknownJob`]; lock and file errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("session/tracker.yaml"))?;
+    /// let ids = tracker.initialize_jobs(&[("extract", "s1")])?;
+    /// tracker.start_job(&ids[0], Some("slurm:4242"))?;
+    /// let job = tracker.job_info(&ids[0])?;
+    /// assert_eq!(job.status, JobStatus::Running);
+    /// assert_eq!(job.executor_id.as_deref(), Some("slurm:4242"));
+    /// assert!(job.started_at.is_some() && job.completed_at.is_none());
+    /// tracker.start_job(&ids[0], None)?; // the executor from the environment
+    /// assert!(tracker.job_info(&ids[0])?.executor_id.unwrap().contains(':'));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn start_job(&self, id: &str, executor_id: Option<&str>) -> Result<(), TrackerError> {
         let executor = executor_id.map_or_else(executor_id_from_env, str::to_owned);
         self.with_job(id, |job| {
@@ -563,6 +711,22 @@ impl ProcessingTracker {
     /// # Errors
     ///
     /// [`TrackerError::UnknownJob`]; lock and file errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("session/tracker.yaml"))?;
+    /// let ids = tracker.initialize_jobs(&[("extract", "s1")])?;
+    /// tracker.fail_job(&ids[0], Some("disk full"))?;
+    /// tracker.start_job(&ids[0], Some("pid:1"))?;
+    /// tracker.complete_job(&ids[0])?;
+    /// let job = tracker.job_info(&ids[0])?;
+    /// assert_eq!((job.status, job.error_message), (JobStatus::Succeeded, None));
+    /// assert!(job.completed_at >= job.started_at);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn complete_job(&self, id: &str) -> Result<(), TrackerError> {
         self.with_job(id, |job| {
             job.status = JobStatus::Succeeded;
@@ -576,6 +740,22 @@ impl ProcessingTracker {
     /// # Errors
     ///
     /// [`TrackerError::UnknownJob`]; lock and file errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("session/tracker.yaml"))?;
+    /// let ids = tracker.initialize_jobs(&[("extract", "s1")])?;
+    /// tracker.start_job(&ids[0], Some("pid:1"))?;
+    /// tracker.fail_job(&ids[0], Some("camera frames missing"))?;
+    /// let job = tracker.job_info(&ids[0])?;
+    /// assert_eq!(job.status, JobStatus::Failed);
+    /// assert_eq!(job.error_message.as_deref(), Some("camera frames missing"));
+    /// assert!(tracker.encountered_error()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn fail_job(&self, id: &str, error_message: Option<&str>) -> Result<(), TrackerError> {
         self.with_job(id, |job| {
             job.status = JobStatus::Failed;
@@ -589,6 +769,20 @@ impl ProcessingTracker {
     /// # Errors
     ///
     /// [`TrackerError::UnknownJob`]; lock and file errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("session/tracker.yaml"))?;
+    /// let ids = tracker.initialize_jobs(&[("extract", "s1")])?;
+    /// assert_eq!(tracker.job_status(&ids[0])?, JobStatus::Scheduled);
+    /// tracker.start_job(&ids[0], Some("pid:1"))?;
+    /// assert_eq!(tracker.job_status(&ids[0])?, JobStatus::Running);
+    /// assert!(tracker.job_status("ffffffffffffffff").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn job_status(&self, id: &str) -> Result<JobStatus, TrackerError> {
         self.job_info(id).map(|j| j.status)
     }
@@ -598,6 +792,19 @@ impl ProcessingTracker {
     /// # Errors
     ///
     /// [`TrackerError::UnknownJob`]; lock and file errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("session/tracker.yaml"))?;
+    /// let ids = tracker.initialize_jobs(&[("extract", "s1")])?;
+    /// let job = tracker.job_info(&ids[0])?;
+    /// assert_eq!((job.job_name.as_str(), job.specifier.as_str()), ("extract", "s1"));
+    /// assert_eq!((job.status, job.executor_id, job.started_at), (JobStatus::Scheduled, None, None));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn job_info(&self, id: &str) -> Result<JobState, TrackerError> {
         self.read(|jobs| jobs.get(id).cloned().ok_or_else(|| self.unknown(id)))
     }
@@ -607,6 +814,20 @@ impl ProcessingTracker {
     /// # Errors
     ///
     /// Lock and file errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("session/tracker.yaml"))?;
+    /// let ids = tracker.initialize_jobs(&[("extract", "s1"), ("extract", "s2"), ("merge", "")])?;
+    /// tracker.complete_job(&ids[2])?;
+    /// assert_eq!(tracker.jobs_by_status(JobStatus::Scheduled)?, &ids[..2]);
+    /// assert_eq!(tracker.jobs_by_status(JobStatus::Succeeded)?, &ids[2..]);
+    /// assert!(tracker.jobs_by_status(JobStatus::Failed)?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn jobs_by_status(&self, status: JobStatus) -> Result<Vec<String>, TrackerError> {
         self.read(|jobs| {
             Ok(jobs
@@ -622,6 +843,19 @@ impl ProcessingTracker {
     /// # Errors
     ///
     /// Lock and file errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{ProcessingTracker, StatusCounts};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("tracker.yaml"))?;
+    /// let ids = tracker.initialize_jobs(&[("extract", "s1"), ("extract", "s2"), ("merge", "")])?;
+    /// tracker.start_job(&ids[0], Some("pid:1"))?;
+    /// tracker.fail_job(&ids[1], None)?;
+    /// assert_eq!(tracker.summary()?, StatusCounts { total: 3, succeeded: 0, failed: 1, running: 1, scheduled: 1 });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn summary(&self) -> Result<StatusCounts, TrackerError> {
         self.read(|jobs| Ok(StatusCounts::of(jobs)))
     }
@@ -631,6 +865,22 @@ impl ProcessingTracker {
     /// # Errors
     ///
     /// Lock and file errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{PipelineStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("tracker.yaml"))?;
+    /// let ids = tracker.initialize_jobs(&[("extract", "s1"), ("merge", "")])?;
+    /// tracker.complete_job(&ids[0])?;
+    /// let summary = tracker.summarize()?;
+    /// assert_eq!(summary.jobs.len(), 2);
+    /// assert_eq!(summary.jobs[0].job_id, ids[0]);
+    /// assert_eq!((summary.summary.total, summary.summary.succeeded), (2, 1));
+    /// assert_eq!(summary.status, PipelineStatus::InProgress);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn summarize(&self) -> Result<TrackerSummary, TrackerError> {
         self.read(|jobs| Ok(TrackerSummary::of(jobs)))
     }
@@ -640,6 +890,22 @@ impl ProcessingTracker {
     /// # Errors
     ///
     /// Lock and file errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{PipelineStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("tracker.yaml"))?;
+    /// let ids = tracker.initialize_jobs(&[("extract", "s1"), ("merge", "")])?;
+    /// assert_eq!(tracker.resolve_status()?, PipelineStatus::NotStarted);
+    /// tracker.start_job(&ids[0], Some("pid:1"))?;
+    /// assert_eq!(tracker.resolve_status()?, PipelineStatus::Processing);
+    /// tracker.complete_job(&ids[0])?;
+    /// tracker.complete_job(&ids[1])?;
+    /// assert_eq!(tracker.resolve_status()?, PipelineStatus::Completed);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn resolve_status(&self) -> Result<PipelineStatus, TrackerError> {
         self.summary().map(|c| PipelineStatus::resolve(&c))
     }
@@ -649,6 +915,21 @@ impl ProcessingTracker {
     /// # Errors
     ///
     /// Lock and file errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("session/tracker.yaml"))?;
+    /// assert!(!tracker.is_complete()?, "no job at all is not complete");
+    /// let ids = tracker.initialize_jobs(&[("extract", "s1"), ("merge", "")])?;
+    /// tracker.complete_job(&ids[0])?;
+    /// assert!(!tracker.is_complete()?);
+    /// tracker.complete_job(&ids[1])?;
+    /// assert!(tracker.is_complete()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_complete(&self) -> Result<bool, TrackerError> {
         self.summary().map(|c| c.total > 0 && c.succeeded == c.total)
     }
@@ -658,6 +939,21 @@ impl ProcessingTracker {
     /// # Errors
     ///
     /// Lock and file errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("session/tracker.yaml"))?;
+    /// let ids = tracker.initialize_jobs(&[("extract", "s1")])?;
+    /// assert!(!tracker.encountered_error()?);
+    /// tracker.fail_job(&ids[0], Some("bad frame"))?;
+    /// assert!(tracker.encountered_error()?);
+    /// tracker.retry_failed_jobs()?;
+    /// assert!(!tracker.encountered_error()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn encountered_error(&self) -> Result<bool, TrackerError> {
         self.summary().map(|c| c.failed > 0)
     }
@@ -668,6 +964,22 @@ impl ProcessingTracker {
     /// # Errors
     ///
     /// Lock and file errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("session/tracker.yaml"))?;
+    /// tracker.initialize_jobs(&[("extract_video", "s1"), ("extract_audio", "s1"), ("merge", "s1"), ("extract_video", "s2")])?;
+    /// let names = |found: Vec<seqring_state::tracker::JobEntry>| {
+    ///     found.into_iter().map(|e| format!("{}/{}", e.state.job_name, e.state.specifier)).collect::<Vec<_>>()
+    /// };
+    /// assert_eq!(names(tracker.find_jobs(Some("extract"), Some("s1"))?), ["extract_video/s1", "extract_audio/s1"]);
+    /// assert_eq!(names(tracker.find_jobs(Some("video"), None)?), ["extract_video/s1", "extract_video/s2"]);
+    /// assert_eq!(tracker.find_jobs(None, None)?.len(), 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn find_jobs(&self, name: Option<&str>, specifier: Option<&str>) -> Result<Vec<JobEntry>, TrackerError> {
         self.read(|jobs| {
             Ok(jobs
@@ -687,6 +999,20 @@ impl ProcessingTracker {
     /// # Errors
     ///
     /// Lock and file errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("session/tracker.yaml"))?;
+    /// tracker.initialize_jobs(&[("extract", "s1")])?;
+    /// std::fs::write(tracker.path(), "jobs: [not, a, map")?; // a corrupt file
+    /// assert!(tracker.jobs().is_err());
+    /// tracker.reset()?;
+    /// assert!(tracker.jobs()?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn reset(&self) -> Result<(), TrackerError> {
         let _guard = self.lock()?;
         self.save_unlocked(&JobTable::new())
@@ -697,6 +1023,22 @@ impl ProcessingTracker {
     /// # Errors
     ///
     /// Lock and file errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("session/tracker.yaml"))?;
+    /// let ids = tracker.initialize_jobs(&[("extract", "s1"), ("extract", "s2")])?;
+    /// tracker.fail_job(&ids[1], Some("timeout"))?;
+    /// tracker.complete_job(&ids[0])?;
+    /// assert_eq!(tracker.retry_failed_jobs()?, &ids[1..]);
+    /// let job = tracker.job_info(&ids[1])?;
+    /// assert_eq!((job.status, job.error_message, job.completed_at), (JobStatus::Scheduled, None, None));
+    /// assert_eq!(tracker.job_status(&ids[0])?, JobStatus::Succeeded);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn retry_failed_jobs(&self) -> Result<Vec<String>, TrackerError> {
         self.update(|jobs| {
             let mut retried = Vec::new();
@@ -749,6 +1091,22 @@ impl ProcessingTracker {
     ///
     /// The outer error is a tracker failure (the job could not be started or its end recorded); the inner result is
     /// `work`'s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("session/tracker.yaml"))?;
+    /// let ids = tracker.initialize_jobs(&[("extract", "s1"), ("extract", "s2")])?;
+    /// let frames = tracker.run(&ids[0], || Ok::<_, String>(1_200))?;
+    /// assert_eq!(frames, Ok(1_200));
+    /// let failed = tracker.run(&ids[1], || Err::<u32, _>("no camera frames in s2"))?;
+    /// assert_eq!(failed, Err("no camera frames in s2"));
+    /// assert_eq!(tracker.job_status(&ids[0])?, JobStatus::Succeeded);
+    /// assert_eq!(tracker.job_info(&ids[1])?.error_message.as_deref(), Some("no camera frames in s2"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn run<T, E: std::fmt::Display>(
         &self,
         id: &str,
@@ -769,6 +1127,20 @@ impl ProcessingTracker {
 }
 
 /// What [`ProcessingTracker::align_jobs`] did.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::tracker::{job_id, ProcessingTracker};
+/// let dir = tempfile::tempdir()?;
+/// let tracker = ProcessingTracker::new(dir.path().join("tracker.yaml"))?;
+/// tracker.initialize_jobs(&[("old_step", ""), ("extract", "s1")])?;
+/// let aligned = tracker.align_jobs(&[("extract", "s1"), ("extract", "s2")], None)?;
+/// assert_eq!(aligned.ids, [job_id("extract", "s1")?, job_id("extract", "s2")?]);
+/// assert_eq!(aligned.added, [job_id("extract", "s2")?]);
+/// assert_eq!(aligned.discarded, [job_id("old_step", "")?]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AlignedJobs {
     /// The ids of the requested jobs, in request order (what ataraxis `align_jobs` returns).
@@ -785,6 +1157,24 @@ fn job_ids<N: AsRef<str>, S: AsRef<str>>(jobs: &[(N, S)]) -> Result<Vec<String>,
 }
 
 /// A started job that is marked failed unless it is explicitly completed ([`ProcessingTracker::run_job`]).
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+/// let dir = tempfile::tempdir()?;
+/// let tracker = ProcessingTracker::new(dir.path().join("session/tracker.yaml"))?;
+/// let ids = tracker.initialize_jobs(&[("extract", "s1")])?;
+/// let result = std::panic::catch_unwind(|| {
+///     let _run = tracker.run_job(&ids[0]).unwrap();
+///     panic!("decoder crashed");
+/// });
+/// assert!(result.is_err());
+/// let job = tracker.job_info(&ids[0])?;
+/// assert_eq!(job.status, JobStatus::Failed);
+/// assert_eq!(job.error_message.as_deref(), Some("the job panicked"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[must_use = "dropping a JobRun immediately marks the job failed"]
 #[derive(Debug)]
 pub struct JobRun<'a> {
@@ -795,6 +1185,19 @@ pub struct JobRun<'a> {
 
 impl JobRun<'_> {
     /// The job's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("session/tracker.yaml"))?;
+    /// let ids = tracker.initialize_jobs(&[("extract", "s1")])?;
+    /// let run = tracker.run_job(&ids[0])?;
+    /// assert_eq!(run.id(), ids[0]);
+    /// run.complete()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -804,6 +1207,20 @@ impl JobRun<'_> {
     /// # Errors
     ///
     /// As [`ProcessingTracker::complete_job`]; the job is then marked failed by the drop, if the tracker allows.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("session/tracker.yaml"))?;
+    /// let ids = tracker.initialize_jobs(&[("extract", "s1")])?;
+    /// let run = tracker.run_job(&ids[0])?;
+    /// assert_eq!(tracker.job_status(&ids[0])?, JobStatus::Running);
+    /// run.complete()?;
+    /// assert_eq!(tracker.job_status(&ids[0])?, JobStatus::Succeeded);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn complete(mut self) -> Result<(), TrackerError> {
         self.tracker.complete_job(&self.id)?;
         self.done = true;
@@ -815,6 +1232,20 @@ impl JobRun<'_> {
     /// # Errors
     ///
     /// As [`ProcessingTracker::fail_job`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobStatus, ProcessingTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let tracker = ProcessingTracker::new(dir.path().join("session/tracker.yaml"))?;
+    /// let ids = tracker.initialize_jobs(&[("extract", "s1")])?;
+    /// let run = tracker.run_job(&ids[0])?;
+    /// run.fail("sync pulses missing")?;
+    /// let job = tracker.job_info(&ids[0])?;
+    /// assert_eq!((job.status, job.error_message.as_deref()), (JobStatus::Failed, Some("sync pulses missing")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn fail(mut self, message: &str) -> Result<(), TrackerError> {
         self.done = true;
         self.tracker.fail_job(&self.id, Some(message))

@@ -23,6 +23,17 @@ use std::ops::AddAssign;
 use super::jobs::{JobState, JobStatus, JobTable};
 
 /// Job counts by status (the `summary` of ataraxis `summarize()`).
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::tracker::StatusCounts;
+/// // Counts of several trackers add up (`+=`, `sum`).
+/// let a = StatusCounts { total: 2, succeeded: 2, failed: 0, running: 0, scheduled: 0 };
+/// let b = StatusCounts { total: 3, succeeded: 0, failed: 1, running: 1, scheduled: 1 };
+/// let all: StatusCounts = [a, b].into_iter().sum();
+/// assert_eq!(all, StatusCounts { total: 5, succeeded: 2, failed: 1, running: 1, scheduled: 1 });
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct StatusCounts {
     /// All jobs.
@@ -39,6 +50,19 @@ pub struct StatusCounts {
 
 impl StatusCounts {
     /// Counts the jobs of a table.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobState, JobStatus, JobTable, StatusCounts};
+    /// let mut jobs = JobTable::new();
+    /// for (id, status) in [("a", JobStatus::Succeeded), ("b", JobStatus::Succeeded), ("c", JobStatus::Running), ("d", JobStatus::Failed)] {
+    ///     let mut job = JobState::new("extract", id);
+    ///     job.status = status;
+    ///     jobs.insert(id.into(), job);
+    /// }
+    /// assert_eq!(StatusCounts::of(&jobs), StatusCounts { total: 4, succeeded: 2, failed: 1, running: 1, scheduled: 0 });
+    /// ```
     pub fn of(jobs: &JobTable) -> Self {
         let mut c = Self::default();
         for (_, job) in jobs.iter() {
@@ -54,6 +78,23 @@ impl StatusCounts {
     }
 
     /// The count for one status.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobState, JobStatus, JobTable, StatusCounts};
+    /// let mut jobs = JobTable::new();
+    /// for (id, status) in [("a", JobStatus::Succeeded), ("b", JobStatus::Succeeded), ("c", JobStatus::Running), ("d", JobStatus::Failed)] {
+    ///     let mut job = JobState::new("extract", id);
+    ///     job.status = status;
+    ///     jobs.insert(id.into(), job);
+    /// }
+    /// let counts = StatusCounts::of(&jobs);
+    /// assert_eq!(counts.get(JobStatus::Succeeded), 2);
+    /// assert_eq!(counts.get(JobStatus::Scheduled), 0);
+    /// let by_status: usize = JobStatus::ALL.iter().map(|&s| counts.get(s)).sum();
+    /// assert_eq!(by_status, counts.total);
+    /// ```
     pub fn get(&self, status: JobStatus) -> usize {
         match status {
             JobStatus::Scheduled => self.scheduled,
@@ -84,6 +125,17 @@ impl Sum for StatusCounts {
 }
 
 /// The overall status of a pipeline, resolved from its job counts (ataraxis `TrackerStatus`).
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::tracker::{PipelineStatus, StatusCounts};
+/// let failed = StatusCounts { total: 3, succeeded: 2, failed: 1, running: 0, scheduled: 0 };
+/// assert_eq!(PipelineStatus::resolve(&failed), PipelineStatus::Failed);
+/// assert_eq!(PipelineStatus::Failed.to_string(), "failed");
+/// assert_eq!(serde_json::to_string(&PipelineStatus::NotStarted)?, "\"not_started\"");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PipelineStatus {
@@ -126,6 +178,14 @@ impl PipelineStatus {
     }
 
     /// The snake_case name (`not_started`, `in_progress`, `processing`, `completed`, `failed`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::PipelineStatus;
+    /// assert_eq!(PipelineStatus::InProgress.name(), "in_progress");
+    /// assert_eq!(PipelineStatus::Completed.name(), "completed");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             PipelineStatus::NotStarted => "not_started",
@@ -144,6 +204,20 @@ impl fmt::Display for PipelineStatus {
 }
 
 /// One job in a [`TrackerSummary`]. Its JSON is one job of ataraxis `summarize()` (see the module documentation).
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::tracker::{JobEntry, JobState};
+/// let mut entry = JobEntry { job_id: "bd9a67a77aac40c5".into(), state: JobState::new("assemble", "") };
+/// let json = serde_json::to_value(&entry)?;
+/// assert_eq!(json["job_id"], "bd9a67a77aac40c5");
+/// assert_eq!(json["status"], "SCHEDULED");
+/// assert!(json.get("error_message").is_none(), "absent unless the job failed with a message");
+/// entry.state.error_message = Some("no frames".into());
+/// assert_eq!(serde_json::to_value(&entry)?["error_message"], "no frames");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobEntry {
     /// The job's id.
@@ -173,6 +247,19 @@ impl Serialize for JobEntry {
 }
 
 /// The structure of ataraxis `summarize()`: `{jobs: [...], summary: {...}, status}`.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::tracker::{JobState, JobTable, TrackerSummary};
+/// let mut jobs = JobTable::new();
+/// jobs.insert("bd9a67a77aac40c5".into(), JobState::new("assemble", ""));
+/// let json = serde_json::to_value(TrackerSummary::of(&jobs))?;
+/// assert_eq!(json["status"], "not_started");
+/// assert_eq!(json["summary"]["total"], 1);
+/// assert_eq!(json["jobs"][0]["job_name"], "assemble");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TrackerSummary {
     /// Every job, in file order.
@@ -185,6 +272,22 @@ pub struct TrackerSummary {
 
 impl TrackerSummary {
     /// Summarizes a table.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seqring_state::tracker::{JobState, JobStatus, JobTable, PipelineStatus, TrackerSummary};
+    /// let mut jobs = JobTable::new();
+    /// for (id, status) in [("a", JobStatus::Succeeded), ("b", JobStatus::Succeeded), ("c", JobStatus::Running), ("d", JobStatus::Failed)] {
+    ///     let mut job = JobState::new("extract", id);
+    ///     job.status = status;
+    ///     jobs.insert(id.into(), job);
+    /// }
+    /// let summary = TrackerSummary::of(&jobs);
+    /// assert_eq!(summary.jobs.iter().map(|e| e.job_id.as_str()).collect::<Vec<_>>(), ["a", "b", "c", "d"]);
+    /// assert_eq!(summary.summary.failed, 1);
+    /// assert_eq!(summary.status, PipelineStatus::Failed);
+    /// ```
     pub fn of(jobs: &JobTable) -> Self {
         let summary = StatusCounts::of(jobs);
         Self {

@@ -36,6 +36,36 @@ use crate::config::{parse_error, ConfigError};
 /// # Errors
 ///
 /// [`ConfigError::Parse`] with the line and column of the problem.
+///
+/// # Examples
+///
+/// ```
+/// use seqring_state::config::ConfigError;
+/// use seqring_state::tracker::{parse_tracker, JobStatus};
+/// use std::path::Path;
+/// let text = "---
+/// jobs:
+///   e30d3e55fffe8b95:
+///     job_name: process_data
+///     specifier: batch_101
+///     status: 2
+///     executor_id: '12345'
+///     error_message: null
+///     started_at: 1795301397032459
+///     completed_at: 1795301397034908
+/// ...
+/// ";
+/// let jobs = parse_tracker(Path::new("tracker.yaml"), text)?;
+/// let job = jobs.get("e30d3e55fffe8b95").unwrap();
+/// assert_eq!((job.job_name.as_str(), job.status), ("process_data", JobStatus::Succeeded));
+/// assert_eq!(job.executor_id.as_deref(), Some("12345"));
+/// assert_eq!(job.completed_at, Some(1795301397034908));
+/// // A status outside 0-3 is refused, with its line.
+/// let bad = text.replace("status: 2", "status: 7");
+/// let err = parse_tracker(Path::new("tracker.yaml"), &bad).unwrap_err();
+/// assert!(matches!(err, ConfigError::Parse { line: Some(_), .. }), "{err}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn parse_tracker(path: &Path, text: &str) -> Result<JobTable, ConfigError> {
     if text.trim().is_empty() {
         return Err(ConfigError::Parse {

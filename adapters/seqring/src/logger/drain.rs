@@ -17,12 +17,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use seqring_core::ring::RingError;
+use seqring_core::log_region::{Drained, Onset};
+use seqring_core::ring::{Blockage, Consumer, RingError};
+use seqring_platform::{pid_alive, Window};
 
-use super::backing::{pid_alive, Backing};
-use super::layout::{Drained, LoggerRegion, Onset};
 use super::onsets::OnsetBook;
-use super::ring_api::{Blockage, RingConsumer};
+use super::region::LoggerRegion;
 use super::sink::{Sink, SinkOutcome};
 use super::WriteError;
 use crate::format::segment::Origin;
@@ -73,7 +73,7 @@ pub(crate) struct DrainOutcome {
 
 /// Everything the drain thread owns.
 pub(crate) struct Drain {
-    consumer: RingConsumer,
+    consumer: Consumer<Window>,
     region: LoggerRegion,
     sink: Sink,
     /// The sources' onsets, noted beside the log as their onset records are drained.
@@ -84,8 +84,22 @@ pub(crate) struct Drain {
     drained: Box<[Drained; 256]>,
     shared: Arc<Shared>,
     options: DrainOptions,
-    /// Keeps the mapping behind `consumer` and `region` alive (declared last: dropped after them).
-    _backing: Arc<Backing>,
+}
+
+/// Polls one batch of at most `max_bytes` from `consumer`, hands its ring position and bytes (straight from ring
+/// memory) to `f`, and releases it once `f` returns: `f` must have handed the bytes to the kernel (or counted them
+/// as unwritten) by then, so that a crash after the release loses nothing. Returns whether there was a batch.
+pub(crate) fn drain_one(
+    consumer: &mut Consumer<Window>,
+    max_bytes: usize,
+    f: impl FnOnce(u64, &[u8]),
+) -> Result<bool, RingError> {
+    let Some(batch) = consumer.poll(max_bytes)? else {
+        return Ok(false);
+    };
+    f(batch.position(), batch.bytes());
+    batch.release();
+    Ok(true)
 }
 
 /// A blockage being timed.
@@ -108,15 +122,14 @@ impl Watch {
 const REAP_INTERVAL: Duration = Duration::from_millis(50);
 
 impl Drain {
-    /// The drain of `consumer`, writing into `sink`; it keeps `backing` mapped for as long as it runs.
+    /// The drain of `consumer`, writing into `sink` (its windows keep the region mapped while it runs).
     pub(crate) fn new(
-        consumer: RingConsumer,
+        consumer: Consumer<Window>,
         region: LoggerRegion,
         sink: Sink,
         onsets: OnsetBook,
         shared: Arc<Shared>,
         options: DrainOptions,
-        backing: Arc<Backing>,
     ) -> Self {
         Drain {
             consumer,
@@ -127,7 +140,6 @@ impl Drain {
             drained: Box::new([Drained::default(); 256]),
             shared,
             options,
-            _backing: backing,
         }
     }
 
@@ -184,7 +196,7 @@ impl Drain {
         let region = &self.region;
         let shared = &self.shared;
         let ring = self.region.ring_id();
-        let had = self.consumer.drain_one(self.options.max_batch, |position, bytes| {
+        let had = drain_one(&mut self.consumer, self.options.max_batch, |position, bytes| {
             let had_error = sink.error().is_some();
             sink.write(Origin { ring, position }, bytes);
             for record in Records::new(bytes).flatten() {
@@ -212,7 +224,7 @@ impl Drain {
                 self.region.set_drained(source as u8, *d);
             }
         }
-        let stats = self.consumer.stats();
+        let stats = self.consumer.ring().stats();
         let alive = |pid: u32| pid_alive(u64::from(pid));
         self.region.reap_producers(stats.head, stats.tail, alive);
         for source in 0..=u8::MAX {
@@ -237,7 +249,7 @@ impl Drain {
             // Relaxed: a statistic.
             self.shared
                 .flushed
-                .store(self.consumer.stats().records, Ordering::Relaxed);
+                .store(self.consumer.ring().stats().records, Ordering::Relaxed);
         }
     }
 

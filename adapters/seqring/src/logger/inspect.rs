@@ -1,10 +1,14 @@
 //! Reading a logger region without attaching to it: for `seqring shm inspect`, monitoring, and the fuzzer.
 
-use seqring_core::ring::RingStats;
-use seqring_core::RawRegion;
+use std::sync::Arc;
 
-use super::layout::{LoggerRegion, Onset, RUNNING, STOPPED, TAKEN_OVER};
-use super::{backing, region_name, ring_api, FullPolicy, LoggerError};
+use seqring_core::log_region::{LogRegion, LogState, Onset};
+use seqring_core::ring::{Ring, RingStats};
+use seqring_core::{Memory, RawRegion};
+use seqring_platform::Window;
+
+use super::region::{self as log_region};
+use super::{region_name, FullPolicy, OpenError};
 
 /// The lifecycle state of a logger region.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,7 +67,7 @@ pub struct LoggerInfo {
 /// Reads the running logger `name`'s region.
 ///
 /// # Errors
-/// [`LoggerError::InvalidName`], [`LoggerError::NotRunning`] if there is no such region, [`LoggerError::Region`],
+/// [`OpenError::InvalidName`], [`OpenError::NotRunning`] if there is no such region, [`OpenError::Region`],
 /// and the errors of [`inspect_region`].
 ///
 /// # Examples
@@ -78,32 +82,60 @@ pub struct LoggerInfo {
 /// assert_eq!(info.sources[0].source_id, 4);
 /// logger.stop().unwrap();
 /// ```
-pub fn inspect(name: &str) -> Result<LoggerInfo, LoggerError> {
-    let region = region_name(name)?;
-    let mapped = backing::open(&region).map_err(|source| match source {
-        seqring_platform::RegionError::NotFound { .. } => LoggerError::NotRunning { name: name.into() },
-        source => LoggerError::Region {
+pub fn inspect(name: &str) -> Result<LoggerInfo, OpenError> {
+    let region = region_name(name).ok_or_else(|| OpenError::InvalidName { name: name.into() })?;
+    let mapped = log_region::open(&region).map_err(|source| match source {
+        seqring_platform::RegionError::NotFound { .. } => OpenError::NotRunning { name: name.into() },
+        source => OpenError::Region {
             name: name.into(),
             source,
         },
     })?;
-    inspect_region(name, mapped.raw())
+    let whole = Window::whole(Arc::clone(&mapped));
+    let log = LogRegion::open(whole).map_err(|problem| layout_error(name, problem))?;
+    let ring = log_region::ring_window(&log.0);
+    read(name, log, ring)
 }
 
 /// Reads a logger region given as raw words (whatever their contents: every field is validated first).
 ///
 /// # Errors
-/// [`LoggerError::Layout`] if the region is not a logger region of this version, [`LoggerError::Ring`] if its ring
+/// [`OpenError::Layout`] if the region is not a logger region of this version, [`OpenError::Ring`] if its ring
 /// is invalid.
-pub fn inspect_region(name: &str, region: RawRegion<'_>) -> Result<LoggerInfo, LoggerError> {
-    // SAFETY: nothing built over this `'static` view escapes this function (`LoggerInfo` holds only copies), and
-    // the caller's borrow keeps the words alive until it returns.
-    let mem = unsafe { ring_api::static_region(region) };
-    let (logger, state) = LoggerRegion::open(mem).map_err(|problem| LoggerError::Layout {
+///
+/// # Examples
+/// ```
+/// # use seqring::logger::{DataLogger, inspect_region, LoggerState};
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-inspect-region-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// // the words of a logger region, however they were obtained (here: mapped by name)
+/// let region = seqring_platform::Region::open_shm(&format!("seqring-log.{name}")).unwrap();
+/// let info = inspect_region(&name, region.raw()).unwrap();
+/// assert_eq!((info.state, info.pid), (LoggerState::Running, std::process::id()));
+/// # drop(region);
+/// # logger.stop().unwrap();
+/// ```
+pub fn inspect_region(name: &str, region: RawRegion<'_>) -> Result<LoggerInfo, OpenError> {
+    let log = LogRegion::open(region).map_err(|problem| layout_error(name, problem))?;
+    let ring = RawRegion::new(&region.words()[..log.0.ring_len() / 8]);
+    read(name, log, ring)
+}
+
+fn layout_error(name: &str, problem: seqring_core::log_region::LayoutProblem) -> OpenError {
+    OpenError::Layout {
         name: name.into(),
         problem: problem.to_string(),
-    })?;
-    let ring = ring_api::open(logger.ring_mem(), seqring_core::Spins(0)).map_err(|error| LoggerError::Ring {
+    }
+}
+
+/// Reads the opened log region `logger` (in state `state`) and its ring in `ring_mem`.
+fn read<M: Memory>(
+    name: &str,
+    (logger, state): (LogRegion<M>, LogState),
+    ring_mem: M,
+) -> Result<LoggerInfo, OpenError> {
+    let ring = Ring::open(ring_mem, seqring_core::Spins(0)).map_err(|error| OpenError::Ring {
         name: name.into(),
         error,
     })?;
@@ -128,10 +160,10 @@ pub fn inspect_region(name: &str, region: RawRegion<'_>) -> Result<LoggerInfo, L
         .collect();
     Ok(LoggerInfo {
         state: match state {
-            RUNNING => LoggerState::Running,
-            STOPPED => LoggerState::Stopped,
-            TAKEN_OVER => LoggerState::TakenOver,
-            _ => LoggerState::Initialising,
+            LogState::Running => LoggerState::Running,
+            LogState::Stopped => LoggerState::Stopped,
+            LogState::TakenOver => LoggerState::TakenOver,
+            LogState::Initialising | LogState::Unknown(_) => LoggerState::Initialising,
         },
         pid: fields.pid,
         started_us: fields.started_us,
@@ -140,7 +172,7 @@ pub fn inspect_region(name: &str, region: RawRegion<'_>) -> Result<LoggerInfo, L
         }),
         capacity: ring.capacity(),
         max_payload: ring.max_payload(),
-        stats: ring_api::stats(&ring),
+        stats: ring.stats(),
         sources,
     })
 }

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 
 use seqring_core::ring::record::{Record, Records};
 
-use crate::archive::EntryName;
 use crate::format::npy::u8_vector_data;
+use crate::format::EntryName;
 
 /// The file beside the log that lists the sources' onsets.
 pub const FILE: &str = crate::format::segment::ONSETS_FILE;

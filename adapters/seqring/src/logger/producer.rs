@@ -13,13 +13,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use seqring_core::ring::ClaimError;
+use seqring_core::log_region::{LogState, Onset};
+use seqring_core::ring::{self, ClaimError};
+use seqring_platform::{pid_alive, Region, Window};
 
-use super::backing::pid_alive;
-use super::backing::Backing;
-use super::layout::{LoggerRegion, Onset, RUNNING, TAKEN_OVER};
-use super::ring_api::{self, RingGrant, RingProducer};
-use super::{region_name, LoggerError};
+use super::region::{self as log_region, LoggerRegion};
+use super::{region_name, OpenError};
 use seqring_platform::clock::now_us;
 
 /// Why a record was not logged.
@@ -78,15 +77,13 @@ pub enum LogError {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Producer {
-    ring: RingProducer,
+    ring: ring::Producer<Window>,
     region: LoggerRegion,
     logger_name: Arc<str>,
     source_id: u8,
     onset: Instant,
     onset_us: u64,
     wait: Option<Duration>,
-    /// Keeps the mapping behind `ring` and `region` alive (declared last: dropped after them).
-    _backing: Arc<Backing>,
 }
 
 /// How long a producer waits for a concurrent producer of its source to log the onset record.
@@ -98,10 +95,10 @@ impl Producer {
     /// The first producer of a source logs its onset record (waiting up to 5 s for room in the ring).
     ///
     /// # Errors
-    /// [`LoggerError::InvalidName`], [`LoggerError::NotRunning`] if no such logger runs (or its region is stale,
+    /// [`OpenError::InvalidName`], [`OpenError::NotRunning`] if no such logger runs (or its region is stale,
     /// left by a logger that died),
-    /// [`LoggerError::Layout`] or [`LoggerError::Ring`] for a region that is not a valid logger, and
-    /// [`LoggerError::Onset`] if the onset record cannot be logged.
+    /// [`OpenError::Layout`] or [`OpenError::Ring`] for a region that is not a valid logger, and
+    /// [`OpenError::Onset`] if the onset record cannot be logged.
     ///
     /// # Examples
     /// ```
@@ -116,17 +113,17 @@ impl Producer {
     /// drop(sensor);
     /// logger.stop().unwrap();
     /// ```
-    pub fn connect(logger_name: &str, source_id: u8) -> Result<Producer, LoggerError> {
+    pub fn connect(logger_name: &str, source_id: u8) -> Result<Producer, OpenError> {
         Self::connect_to(logger_name, source_id, None)
     }
 
     /// Opens the logger's region and attaches; if that logger dies and is taken over while the onset record is
     /// being logged, attaches to the new logger instead (within the onset wait).
-    fn connect_to(logger_name: &str, source_id: u8, onset_us: Option<u64>) -> Result<Producer, LoggerError> {
+    fn connect_to(logger_name: &str, source_id: u8, onset_us: Option<u64>) -> Result<Producer, OpenError> {
         let deadline = Instant::now() + ONSET_WAIT;
         loop {
             match Self::attach(Self::open(logger_name)?, logger_name, source_id, onset_us) {
-                Err(LoggerError::Onset {
+                Err(OpenError::Onset {
                     error: LogError::TakenOver,
                     ..
                 }) if Instant::now() < deadline => continue,
@@ -141,12 +138,12 @@ impl Producer {
     /// [`DataLogger::producer_with_onset`](super::DataLogger::producer_with_onset).
     ///
     /// # Errors
-    /// [`LoggerError::OnsetTaken`] if the source already has an onset in this logger (connect without one to log
+    /// [`OpenError::OnsetTaken`] if the source already has an onset in this logger (connect without one to log
     /// for it), and the errors of [`Producer::connect`].
     ///
     /// # Examples
     /// ```
-    /// use seqring::logger::{DataLogger, LoggerError, Producer};
+    /// use seqring::logger::{DataLogger, OpenError, Producer};
     /// let dir = tempfile::tempdir().unwrap();
     /// let name = format!("doc-connect-onset-{}", std::process::id());
     /// let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
@@ -154,26 +151,28 @@ impl Producer {
     /// assert_eq!(camera.onset_us(), 1_700_000_000_000_000);
     /// camera.log_at(40, b"frame").unwrap();
     /// let again = Producer::connect_with_onset(&name, 5, 1_800_000_000_000_000);
-    /// assert!(matches!(again, Err(LoggerError::OnsetTaken { source_id: 5, .. })));
+    /// assert!(matches!(again, Err(OpenError::OnsetTaken { source_id: 5, .. })));
     /// assert_eq!(Producer::connect(&name, 5).unwrap().onset_us(), 1_700_000_000_000_000);
     /// drop(camera);
     /// assert_eq!(logger.stop().unwrap().source(5).unwrap().records, 2);
     /// ```
-    pub fn connect_with_onset(logger_name: &str, source_id: u8, onset_us: u64) -> Result<Producer, LoggerError> {
+    pub fn connect_with_onset(logger_name: &str, source_id: u8, onset_us: u64) -> Result<Producer, OpenError> {
         Self::connect_to(logger_name, source_id, Some(onset_us))
     }
 
     /// Maps the region of the running logger `logger_name`.
-    fn open(logger_name: &str) -> Result<Arc<Backing>, LoggerError> {
-        let region = region_name(logger_name)?;
-        super::backing::open(&region).map_err(|source| match source {
+    fn open(logger_name: &str) -> Result<Arc<Region>, OpenError> {
+        let region = region_name(logger_name).ok_or_else(|| OpenError::InvalidName {
+            name: logger_name.into(),
+        })?;
+        log_region::open(&region).map_err(|source| match source {
             // Not there, or still being sized by a logger that is starting: no logger runs yet.
             seqring_platform::RegionError::NotFound { .. } | seqring_platform::RegionError::NotReady { .. } => {
-                LoggerError::NotRunning {
+                OpenError::NotRunning {
                     name: logger_name.into(),
                 }
             }
-            source => LoggerError::Region {
+            source => OpenError::Region {
                 name: logger_name.into(),
                 source,
             },
@@ -184,39 +183,36 @@ impl Producer {
     /// With `onset_us`, the source's onset is that value instead of the wall clock's, and the source must not have
     /// one yet.
     pub(crate) fn attach(
-        backing: Arc<Backing>,
+        backing: Arc<Region>,
         logger_name: &str,
         source_id: u8,
         onset_us: Option<u64>,
-    ) -> Result<Producer, LoggerError> {
-        // SAFETY: `backing` is stored in the producer, after every value built over this region, so the mapping
-        // outlives them.
-        let mem = unsafe { ring_api::static_region(backing.raw()) };
-        let not_running = || LoggerError::NotRunning {
+    ) -> Result<Producer, OpenError> {
+        let not_running = || OpenError::NotRunning {
             name: logger_name.into(),
         };
-        let (region, state) = match super::RegionClass::of(mem) {
+        let (region, state) = match super::takeover::RegionClass::of(Window::whole(backing)) {
             // A logger is creating the region right now: it is not running yet.
-            super::RegionClass::Creating => return Err(not_running()),
-            super::RegionClass::Other(problem) => {
-                return Err(LoggerError::Layout {
+            super::takeover::RegionClass::Creating => return Err(not_running()),
+            super::takeover::RegionClass::Other(problem) => {
+                return Err(OpenError::Layout {
                     name: logger_name.into(),
                     problem,
                 })
             }
-            super::RegionClass::Logger(region, state) => (region, state),
+            super::takeover::RegionClass::Logger(region, state) => (region, state),
         };
         // A region whose logger died is stale: nothing would drain it until a new logger takes it over.
-        if state != RUNNING || !pid_alive(u64::from(region.fields().pid)) {
+        if state != LogState::Running || !pid_alive(u64::from(region.fields().pid)) {
             return Err(not_running());
         }
-        let ring_err = |error| LoggerError::Ring {
+        let ring_err = |error| OpenError::Ring {
             name: logger_name.into(),
             error,
         };
-        let ring = ring_api::open(region.ring_mem(), seqring_core::Spins(0)).map_err(ring_err)?;
+        let ring = log_region::open_ring(&region, seqring_core::Spins(0)).map_err(ring_err)?;
         let claimant = region.producer_slot(std::process::id());
-        let ring = RingProducer::attach(ring, claimant).map_err(ring_err)?;
+        let ring = ring::Producer::attach(ring).map_err(ring_err)?.with_claimant(claimant);
         let fields = region.fields();
         let mut producer = Producer {
             ring,
@@ -226,15 +222,14 @@ impl Producer {
             onset: Instant::now(),
             onset_us: 0,
             wait: fields.wait_ns.map(Duration::from_nanos),
-            _backing: backing,
         };
         producer.set_onset(logger_name, onset_us)?;
-        region.set_pid(source_id, std::process::id());
+        producer.region.set_pid(source_id, std::process::id());
         Ok(producer)
     }
 
     /// Finds the source's onset, logging the onset record if this is the source's first producer.
-    fn set_onset(&mut self, logger_name: &str, given: Option<u64>) -> Result<(), LoggerError> {
+    fn set_onset(&mut self, logger_name: &str, given: Option<u64>) -> Result<(), OpenError> {
         let source_id = self.source_id;
         let pid = std::process::id();
         let deadline = Instant::now() + ONSET_WAIT;
@@ -244,7 +239,9 @@ impl Producer {
                 let onset_us = given.unwrap_or(now_us).max(1);
                 let result = loop {
                     match self.ring.try_write(source_id, 0, &onset_us.to_le_bytes()) {
-                        Err(ClaimError::Full) if Instant::now() < deadline && self.region.state() == RUNNING => {
+                        Err(ClaimError::Full)
+                            if Instant::now() < deadline && self.region.state() == LogState::Running =>
+                        {
                             std::thread::sleep(Duration::from_micros(100));
                         }
                         other => break other,
@@ -252,7 +249,7 @@ impl Producer {
                 };
                 if let Err(error) = result {
                     self.region.set_onset(source_id, 0);
-                    return Err(LoggerError::Onset {
+                    return Err(OpenError::Onset {
                         name: logger_name.into(),
                         source_id,
                         error: claim_error(error, self.region.state()),
@@ -263,7 +260,7 @@ impl Producer {
                 break onset_us;
             }
             if given.is_some() {
-                return Err(LoggerError::OnsetTaken {
+                return Err(OpenError::OnsetTaken {
                     name: logger_name.into(),
                     source_id,
                 });
@@ -274,7 +271,7 @@ impl Producer {
                 // or, once the record is known never to come, frees the slot for us.
                 Onset::Pending(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_micros(100)),
                 Onset::Pending(_) => {
-                    return Err(LoggerError::Onset {
+                    return Err(OpenError::Onset {
                         name: logger_name.into(),
                         source_id,
                         error: LogError::Full,
@@ -309,23 +306,63 @@ impl Producer {
     /// drop((sensor, again));
     /// logger.stop().unwrap();
     /// ```
-    pub fn reconnect(&self) -> Result<Producer, LoggerError> {
+    pub fn reconnect(&self) -> Result<Producer, OpenError> {
         Producer::connect(&self.logger_name, self.source_id)
     }
 
     /// The source this producer logs for.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-source-id-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let camera = logger.producer(3).unwrap();
+    /// assert_eq!(camera.source_id(), 3);
+    /// # drop(camera);
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn source_id(&self) -> u8 {
         self.source_id
     }
 
     /// The source's onset, µs since the UNIX epoch: the payload of its onset record.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-onset-us-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let before = seqring_platform::clock::now_us();
+    /// let camera = logger.producer(3).unwrap();
+    /// // the first producer of a source logs its onset now
+    /// assert!((before..=seqring_platform::clock::now_us()).contains(&camera.onset_us()));
+    /// assert_eq!(logger.producer(3).unwrap().onset_us(), camera.onset_us());
+    /// # drop(camera);
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn onset_us(&self) -> u64 {
         self.onset_us
     }
 
     /// The largest payload one record can carry.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-max-payload-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).capacity(1 << 16).max_payload(1000).start().unwrap();
+    /// let sensor = logger.producer(1).unwrap();
+    /// assert_eq!(sensor.max_payload(), 1000);
+    /// assert!(sensor.log_now(&[0; 1001]).is_err());
+    /// # drop(sensor);
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn max_payload(&self) -> usize {
-        self.ring.max_payload()
+        self.ring.ring().max_payload()
     }
 
     /// What this producer does when the ring is full: the logger's [`FullPolicy`](super::FullPolicy).
@@ -347,6 +384,20 @@ impl Producer {
     }
 
     /// µs elapsed since the source's onset, by the monotonic clock (the timestamp `log_now` uses).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-elapsed-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let sensor = logger.producer(1).unwrap();
+    /// let a = sensor.elapsed_us();
+    /// std::thread::sleep(std::time::Duration::from_millis(2));
+    /// assert!(sensor.elapsed_us() >= a + 2_000);
+    /// # drop(sensor);
+    /// # logger.stop().unwrap();
+    /// ```
     #[inline]
     pub fn elapsed_us(&self) -> u64 {
         self.onset.elapsed().as_micros() as u64
@@ -357,6 +408,19 @@ impl Producer {
     /// # Errors
     /// [`LogError::Full`] or [`LogError::Stopped`] (the record is counted as dropped), [`LogError::TakenOver`]
     /// (reconnect), [`LogError::TooLarge`], [`LogError::Corrupt`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-log-now-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let lick = logger.producer(1).unwrap();
+    /// lick.log_now(b"lick").unwrap();
+    /// drop(lick);
+    /// let report = logger.stop().unwrap();
+    /// assert_eq!(report.source(1).unwrap().records, 2); // the onset record and the lick
+    /// ```
     #[inline]
     pub fn log_now(&self, payload: &[u8]) -> Result<(), LogError> {
         self.log_at(self.elapsed_us(), payload)
@@ -366,6 +430,19 @@ impl Producer {
     ///
     /// # Errors
     /// As [`Producer::log_now`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-log-at-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let frames = logger.producer(2).unwrap();
+    /// frames.log_at(1_000, b"frame 1").unwrap();
+    /// frames.log_at(2_000, b"frame 2").unwrap();
+    /// drop(frames);
+    /// assert_eq!(logger.stop().unwrap().source(2).unwrap().records, 3);
+    /// ```
     #[inline]
     pub fn log_at(&self, timestamp: u64, payload: &[u8]) -> Result<(), LogError> {
         self.with_room(|| self.ring.try_write(self.source_id, timestamp, payload))
@@ -375,6 +452,20 @@ impl Producer {
     ///
     /// # Errors
     /// As [`Producer::log_now`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-claim-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let sensor = logger.producer(4).unwrap();
+    /// let mut grant = sensor.claim(8).unwrap(); // room in the ring, written in place
+    /// grant.write(0, &42u64.to_le_bytes());
+    /// grant.commit().unwrap();
+    /// drop(sensor);
+    /// assert_eq!(logger.stop().unwrap().source(4).unwrap().records, 2);
+    /// ```
     #[inline]
     pub fn claim(&self, len: usize) -> Result<LogGrant<'_>, LogError> {
         self.claim_at(self.elapsed_us(), len)
@@ -384,6 +475,20 @@ impl Producer {
     ///
     /// # Errors
     /// As [`Producer::log_now`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-claim-at-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let sensor = logger.producer(4).unwrap();
+    /// let mut grant = sensor.claim_at(5_000, 4).unwrap();
+    /// grant.write(0, b"ping");
+    /// grant.commit().unwrap();
+    /// drop(sensor);
+    /// assert_eq!(logger.stop().unwrap().source(4).unwrap().bytes, 8 + 4); // onset (8 B) and ping
+    /// ```
     #[inline]
     pub fn claim_at(&self, timestamp: u64, len: usize) -> Result<LogGrant<'_>, LogError> {
         self.with_room(|| self.ring.claim(self.source_id, timestamp, len))
@@ -396,7 +501,7 @@ impl Producer {
     /// stores the state, so a claim that passed the check but comes after the close fails with `Closed`.
     #[inline(always)]
     fn with_room<T>(&self, mut attempt: impl FnMut() -> Result<T, ClaimError>) -> Result<T, LogError> {
-        if self.region.state() != RUNNING {
+        if self.region.state() != LogState::Running {
             return Err(self.refused());
         }
         match attempt() {
@@ -406,14 +511,14 @@ impl Producer {
                 Some(timeout) => self.wait_for_room(timeout, attempt),
             },
             Err(ClaimError::Closed) => Err(self.refused()),
-            Err(e) => Err(claim_error(e, RUNNING)),
+            Err(e) => Err(claim_error(e, LogState::Running)),
         }
     }
 
     /// The error for a record refused because the logger stopped or was taken over.
     #[cold]
     fn refused(&self) -> LogError {
-        if self.region.state() == TAKEN_OVER {
+        if self.region.state() == LogState::TakenOver {
             // Nobody reads this region's counters any more: the caller learns of the record from the error.
             LogError::TakenOver
         } else {
@@ -440,9 +545,9 @@ impl Producer {
                 Ok(v) => return Ok(v),
                 Err(ClaimError::Full) => {}
                 Err(ClaimError::Closed) => return Err(self.refused()),
-                Err(e) => return Err(claim_error(e, RUNNING)),
+                Err(e) => return Err(claim_error(e, LogState::Running)),
             }
-            if self.region.state() != RUNNING {
+            if self.region.state() != LogState::Running {
                 return Err(self.refused());
             }
             if spins.is_multiple_of(16) && Instant::now() >= deadline {
@@ -465,12 +570,12 @@ fn place_onset(now: Instant, now_us: u64, onset_us: u64) -> Instant {
     now.checked_sub(back).unwrap_or(now)
 }
 
-fn claim_error(e: ClaimError, state: u64) -> LogError {
+fn claim_error(e: ClaimError, state: LogState) -> LogError {
     match e {
         ClaimError::TooLarge { len, max } => LogError::TooLarge { len, max },
         ClaimError::Abandoned => LogError::Abandoned,
-        _ if state == TAKEN_OVER => LogError::TakenOver,
-        ClaimError::Full | ClaimError::Closed if state != RUNNING => LogError::Stopped,
+        _ if state == LogState::TakenOver => LogError::TakenOver,
+        ClaimError::Full | ClaimError::Closed if state != LogState::Running => LogError::Stopped,
         ClaimError::Full => LogError::Full,
         _ => LogError::Corrupt,
     }
@@ -481,16 +586,44 @@ fn claim_error(e: ClaimError, state: u64) -> LogError {
 #[must_use = "a grant must be committed, or it is aborted when dropped"]
 #[derive(Debug)]
 pub struct LogGrant<'a> {
-    grant: RingGrant<'a>,
+    grant: ring::Grant<'a, Window>,
 }
 
 impl LogGrant<'_> {
     /// The payload length.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-grant-len-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let sensor = logger.producer(1).unwrap();
+    /// let grant = sensor.claim(24).unwrap();
+    /// assert_eq!(grant.len(), 24);
+    /// grant.abort();
+    /// # drop(sensor);
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn len(&self) -> usize {
         self.grant.len()
     }
 
     /// Whether the payload is empty.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-grant-empty-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let sensor = logger.producer(1).unwrap();
+    /// let grant = sensor.claim(0).unwrap();
+    /// assert!(grant.is_empty());
+    /// grant.commit().unwrap();
+    /// # drop(sensor);
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.grant.is_empty()
     }
@@ -499,6 +632,21 @@ impl LogGrant<'_> {
     ///
     /// # Panics
     /// If `at + bytes.len()` exceeds the payload length.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-grant-write-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let sensor = logger.producer(1).unwrap();
+    /// let mut grant = sensor.claim(6).unwrap();
+    /// grant.write(0, b"abc");
+    /// grant.write(3, b"def");
+    /// grant.commit().unwrap();
+    /// # drop(sensor);
+    /// # logger.stop().unwrap();
+    /// ```
     #[inline]
     pub fn write(&mut self, at: usize, bytes: &[u8]) {
         self.grant.write(at, bytes);
@@ -509,12 +657,39 @@ impl LogGrant<'_> {
     /// # Errors
     /// [`LogError::Abandoned`] if the logger gave the claim up first (it was held past the abandon timeout while
     /// the logger stopped or took over a dead one): the record is not logged, and is counted as abandoned.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-grant-commit-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let sensor = logger.producer(1).unwrap();
+    /// let mut grant = sensor.claim(2).unwrap();
+    /// grant.write(0, b"ok");
+    /// assert!(grant.commit().is_ok());
+    /// drop(sensor);
+    /// assert_eq!(logger.stop().unwrap().source(1).unwrap().records, 2);
+    /// ```
     #[inline]
     pub fn commit(self) -> Result<(), LogError> {
         self.grant.commit().map_err(|_| LogError::Abandoned)
     }
 
     /// Withdraws the record.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-grant-abort-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let sensor = logger.producer(1).unwrap();
+    /// sensor.claim(16).unwrap().abort(); // skipped by the logger, not counted as dropped
+    /// drop(sensor);
+    /// let report = logger.stop().unwrap();
+    /// assert_eq!((report.source(1).unwrap().records, report.dropped), (1, 0));
+    /// ```
     pub fn abort(self) {
         self.grant.abort();
     }

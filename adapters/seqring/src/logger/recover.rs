@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::format::segment::{self, RecoveryReport, SegmentError, EXTENSION};
 
-use super::LoggerError;
+use super::RecoverError;
 
 /// What [`recover`] found in a log directory.
 #[derive(Debug)]
@@ -19,26 +19,98 @@ pub struct LogRecovery {
 
 impl LogRecovery {
     /// The valid batches kept, all segments.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger, recover};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-rec-batches-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # logger.producer(1).unwrap().log_now(b"x").unwrap();
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// let found = recover(&log_dir).unwrap();
+    /// assert!(found.batches() >= 1);
+    /// ```
     pub fn batches(&self) -> u64 {
         self.segments.iter().map(|r| r.batches).sum()
     }
 
     /// The records kept, all segments.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger, recover};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-rec-records-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # logger.producer(1).unwrap().log_now(b"x").unwrap();
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// let found = recover(&log_dir).unwrap();
+    /// assert_eq!(found.records(), 2); // the onset record and x
+    /// ```
     pub fn records(&self) -> u64 {
         self.segments.iter().map(|r| r.records).sum()
     }
 
     /// The bytes cut off torn tails, all segments.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::io::Write;
+    /// # use seqring::logger::{DataLogger, recover};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-rec-cut-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # logger.producer(1).unwrap().log_now(b"x").unwrap();
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// // a crash while appending leaves a torn batch at the end of a segment
+    /// let seg = std::fs::read_dir(&log_dir).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension() == Some("seg".as_ref())).unwrap();
+    /// let mut file = std::fs::OpenOptions::new().append(true).open(&seg).unwrap();
+    /// file.write_all(&seqring::format::segment::BATCH_MAGIC).unwrap(); // a batch header cut short
+    /// file.write_all(&[0xAB; 22]).unwrap();
+    /// let found = recover(&log_dir).unwrap();
+    /// assert_eq!(found.truncated_bytes(), 30);
+    /// ```
     pub fn truncated_bytes(&self) -> u64 {
         self.segments.iter().map(RecoveryReport::truncated_bytes).sum()
     }
 
     /// The segments whose torn tail was cut.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::io::Write;
+    /// # use seqring::logger::{DataLogger, recover};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-rec-torn-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # logger.producer(1).unwrap().log_now(b"x").unwrap();
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// // a crash while appending leaves a torn batch at the end of a segment
+    /// let seg = std::fs::read_dir(&log_dir).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension() == Some("seg".as_ref())).unwrap();
+    /// let mut file = std::fs::OpenOptions::new().append(true).open(&seg).unwrap();
+    /// file.write_all(&seqring::format::segment::BATCH_MAGIC).unwrap(); // a batch header cut short
+    /// file.write_all(&[0xAB; 22]).unwrap();
+    /// let found = recover(&log_dir).unwrap();
+    /// assert_eq!(found.torn().count(), 1);
+    /// assert_eq!(recover(&log_dir).unwrap().torn().count(), 0, "cut once");
+    /// ```
     pub fn torn(&self) -> impl Iterator<Item = &RecoveryReport> {
         self.segments.iter().filter(|r| r.torn.is_some())
     }
 
     /// Whether every segment is now readable end to end.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger, recover};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-rec-clean-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # logger.producer(1).unwrap().log_now(b"x").unwrap();
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// assert!(recover(&log_dir).unwrap().is_clean());
+    /// ```
     pub fn is_clean(&self) -> bool {
         self.damaged.is_empty()
     }
@@ -50,7 +122,7 @@ impl LogRecovery {
 /// as it is.
 ///
 /// # Errors
-/// [`LoggerError::Io`] if the directory cannot be listed.
+/// [`RecoverError`] if the directory cannot be listed.
 ///
 /// # Examples
 /// ```
@@ -64,9 +136,9 @@ impl LogRecovery {
 /// assert!(recovery.is_clean());
 /// assert_eq!((recovery.records(), recovery.truncated_bytes()), (2, 0));
 /// ```
-pub fn recover(log_dir: impl AsRef<Path>) -> Result<LogRecovery, LoggerError> {
+pub fn recover(log_dir: impl AsRef<Path>) -> Result<LogRecovery, RecoverError> {
     let log_dir = log_dir.as_ref();
-    let io = |source| LoggerError::Io {
+    let io = |source| RecoverError {
         path: log_dir.into(),
         source,
     };

@@ -19,9 +19,9 @@ use seqring_core::ring::record::{Record, Records};
 
 use super::tally::Tally;
 use super::WriteError;
-use crate::archive::{EntryName, NameBuf};
 use crate::format::npy::u8_vector_header;
 use crate::format::segment::{self, Origin, Segment, SegmentWriter, EXTENSION};
+use crate::format::{EntryName, NameBuf};
 
 /// What a sink did, once finished.
 #[derive(Debug, Default)]

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use seqring_core::ring::record::Records;
 
 use super::onsets::OnsetBook;
-use super::{backing, region_name, LOG_DIR_SUFFIX};
+use super::{region as log_region, region_name, LOG_DIR_SUFFIX};
 use crate::format::segment::reader::{check_batch, check_header};
 use crate::format::segment::{skip_delivered, Dedup, SegmentError, Tail, EXTENSION, FILE_HEADER_LEN};
 use seqring_platform::RegionError;
@@ -131,13 +131,30 @@ impl LogTail {
     ///
     /// # Errors
     /// [`TailError::Io`] if the directory cannot be listed; [`TailError::Segment`] for a corrupt segment.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger, LogTail, TailFrom};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-tail-open-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let mut tail = LogTail::open(logger.log_dir(), TailFrom::Start).unwrap();
+    /// let camera = logger.producer(3).unwrap();
+    /// camera.log_now(b"frame").unwrap();
+    /// let wait = std::time::Duration::from_secs(5);
+    /// let frame = tail.next_timeout(wait).unwrap().unwrap(); // messages only: the onset record is not one
+    /// assert_eq!((frame.source_id, frame.payload.as_slice()), (3, &b"frame"[..]));
+    /// assert!(frame.timestamp_us >= camera.onset_us()); // µs since the epoch
+    /// # drop(camera);
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn open(log_dir: impl AsRef<Path>, from: TailFrom) -> Result<Self, TailError> {
         let dir = log_dir.as_ref().to_path_buf();
         let region_name = dir
             .file_name()
             .and_then(|n| n.to_str())
             .and_then(|n| n.strip_suffix(LOG_DIR_SUFFIX))
-            .and_then(|n| region_name(n).ok());
+            .and_then(region_name);
         let mut tail = LogTail {
             onsets: OnsetBook::load(&dir),
             dir,
@@ -165,6 +182,21 @@ impl LogTail {
     ///
     /// # Errors
     /// As [`LogTail::open`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger, LogTail, TailFrom};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-tail-next-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let mut tail = LogTail::open(logger.log_dir(), TailFrom::Now).unwrap();
+    /// let short = std::time::Duration::from_millis(20);
+    /// assert!(tail.next_timeout(short).unwrap().is_none(), "nothing logged yet");
+    /// logger.producer(1).unwrap().log_now(b"hi").unwrap();
+    /// let m = tail.next_timeout(std::time::Duration::from_secs(5)).unwrap().unwrap();
+    /// assert_eq!((m.source_id, m.payload.as_slice()), (1, &b"hi"[..]));
+    /// # logger.stop().unwrap();
+    /// ```
     pub fn next_timeout(&mut self, timeout: Duration) -> Result<Option<TailMessage>, TailError> {
         let deadline = Instant::now() + timeout;
         loop {
@@ -195,6 +227,22 @@ impl LogTail {
     }
 
     /// Whether the logger stopped and every message it wrote was handed out.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger, LogTail, TailFrom};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-tail-finished-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let mut tail = LogTail::open(logger.log_dir(), TailFrom::Start).unwrap();
+    /// assert!(!tail.is_finished());
+    /// logger.stop().unwrap();
+    /// for _ in 0..100 {
+    ///     if tail.is_finished() { break; }
+    ///     tail.next_timeout(std::time::Duration::from_millis(100)).unwrap();
+    /// }
+    /// assert!(tail.is_finished());
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.finished && self.ready.is_empty()
     }
@@ -204,7 +252,7 @@ impl LogTail {
     fn logger_present(&self) -> bool {
         self.region_name
             .as_ref()
-            .is_some_and(|name| !matches!(backing::open(name), Err(RegionError::NotFound { .. })))
+            .is_some_and(|name| !matches!(log_region::open(name), Err(RegionError::NotFound { .. })))
     }
 
     /// Reads every whole batch written since the last sweep into `ready`.

@@ -3,7 +3,7 @@
 
 use super::error::{pid_of, SharedArrayError};
 use super::handle::{age_of, more, shape_bytes, ArrayOptions, Handle};
-use seqring_core::region::RegionInfo;
+use seqring_core::header::RegionInfo;
 use seqring_core::seqlock::{ArrayError, Snapshot};
 use seqring_core::{DType, Element, Patience, Shape};
 use seqring_platform::clock::Deadline;
@@ -424,10 +424,10 @@ pub struct ArrayInspection {
 /// ```
 pub fn inspect(name: &str, timeout: Duration) -> Result<ArrayInspection, SharedArrayError> {
     let header = seqring_platform::probe_region(name)?;
-    if header.kind != seqring_core::region::RegionKind::Array {
+    if header.kind != seqring_core::header::RegionKind::Array {
         return Err(RegionError::WrongKind {
             name: name.to_string(),
-            expected: seqring_core::region::RegionKind::Array,
+            expected: seqring_core::header::RegionKind::Array,
             found: header.kind as u32,
         }
         .into());

@@ -22,8 +22,24 @@ from .archive import (
     read_archive_message_count,
 )
 from .logger import LOG_ARCHIVE_SUFFIX, LOG_DIRECTORY_SUFFIX, DataLogger, LogPackage
+from .processing import (
+    _IMPORT_LATCHED_THREAD_VARIABLES,
+    _RESIZABLE_THREAD_VARIABLES,
+    atomic_write,
+    delete_directory,
+    direct_write,
+    discover_marker_files,
+    discover_marker_roots,
+    index_marker_files,
+    initialize_worker_threads,
+    interpolate_data,
+    limit_worker_threads,
+    resolve_unique_roots,
+    transfer_directory,
+)
 from .shared_memory_array import SharedMemoryArray
 from .tracker import JobState, ProcessingStatus, ProcessingTracker, TrackerStatus, calculate_directory_checksum
+from .yaml_config import YAML_EXCLUDE_METADATA, YamlConfig
 
 __all__ = [
     "SharedMemoryArray",
@@ -44,4 +60,17 @@ __all__ = [
     "LOG_ARCHIVE_SUFFIX",
     "LOG_DIRECTORY_SUFFIX",
     "PARALLEL_PROCESSING_THRESHOLD",
+    "YamlConfig",
+    "YAML_EXCLUDE_METADATA",
+    "atomic_write",
+    "direct_write",
+    "delete_directory",
+    "transfer_directory",
+    "interpolate_data",
+    "discover_marker_files",
+    "discover_marker_roots",
+    "index_marker_files",
+    "resolve_unique_roots",
+    "limit_worker_threads",
+    "initialize_worker_threads",
 ]

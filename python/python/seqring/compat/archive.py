@@ -8,7 +8,6 @@ backend can change in one place.
 import os
 import sys
 from dataclasses import dataclass
-from math import ceil
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -17,7 +16,10 @@ import numpy.typing as npt
 
 from .. import LogArchive
 from .. import assemble_log_archives as _assemble
-from ..errors import CorruptArchiveError
+from .._seqring import discover_log_archives as _discover_log_archives
+from .._seqring import find_log_archives as _find_log_archives
+from .._seqring import read_archive_message_count as _read_archive_message_count
+from ..errors import CorruptArchiveError, NotFoundError
 
 __all__ = [
     "LogMessage",
@@ -158,13 +160,7 @@ class LogArchiveReader:
         2000 messages (none for an empty archive), else batches of ``ceil(count / (workers × batch_multiplier))``
         keys. ``workers`` below 1 means every core but two (at least one)."""
         keys = self._get_message_keys()
-        total = len(keys)
-        if total < PARALLEL_PROCESSING_THRESHOLD:
-            return [list(keys)] if keys else []
-        cores = os.cpu_count() or 1
-        resolved = min(int(workers), cores) if workers >= 1 else max(1, cores - 2)
-        size = max(1, ceil(total / (resolved * max(1, int(batch_multiplier)))))
-        return [keys[start : start + size] for start in range(0, total, size)]
+        return [keys[r.start : r.stop] for r in self._open().batches(int(workers), max(1, int(batch_multiplier)))]
 
     def _absolute(self, timestamps: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
         if self._onset_us is None:
@@ -234,54 +230,43 @@ def assemble_log_archives(
             print(f"assembled {a['path']}: {a['entries']} entries, {a['bytes']} bytes", file=sys.stdout)
 
 
-def _archives_under(root: Path, names: "set[str]") -> Dict[str, List[Path]]:
-    """Every regular file (or link to one) named one of ``names`` anywhere under ``root``, sorted by path, by name."""
-    found: Dict[str, List[Path]] = {name: [] for name in names}
-    for directory, _subdirectories, files in os.walk(root):
-        for name in files:
-            if name in found:
-                path = Path(directory) / name
-                if path.is_file():
-                    found[name].append(path)
-    for paths in found.values():
-        paths.sort()
-    return found
+def _source_number(source_id: str) -> Optional[int]:
+    """The id of ``source_id`` if it is the canonical decimal form of a source id (0 to 255), else None."""
+    text = str(source_id)
+    if text.isdigit() and text.isascii() and str(int(text)) == text and int(text) <= 255:
+        return int(text)
+    return None
 
 
 def find_log_archives(log_directory: PathLike, source_ids: Iterable[str]) -> Dict[str, Path]:
     """The archive ``{source_id}_log.npz`` of each source in ``source_ids`` (strings, as ataraxis names them),
-    searched anywhere under ``log_directory`` in one walk; a repeated source is resolved once, and an empty request
-    resolves nothing.
+    searched anywhere under ``log_directory`` in one walk (:func:`seqring.find_log_archives`); a repeated source is
+    resolved once, and an empty request resolves nothing.
 
-    Raises :class:`FileNotFoundError` if ``log_directory`` is not a directory or a source has no archive, and
-    :class:`ValueError` if a source has more than one (they belong to several loggers).
+    Raises :class:`FileNotFoundError` if ``log_directory`` is not a directory or a source has no archive (a source
+    id that is not a number from 0 to 255 has none), and :class:`ValueError` if a source has more than one (they
+    belong to several loggers).
     """
     root = Path(log_directory)
+    wanted = list(dict.fromkeys(str(s) for s in source_ids))
     if not root.is_dir():
-        raise FileNotFoundError(
+        raise NotFoundError(
             f"Unable to find the log archives of the requested sources in '{root}'. The path does not exist or is "
             f"not a directory."
         )
-    wanted = {f"{source_id}{_ARCHIVE_SUFFIX}": source_id for source_id in dict.fromkeys(source_ids)}
     if not wanted:
         return {}
-    index = _archives_under(root, set(wanted))
-    archives: Dict[str, Path] = {}
-    for name, source_id in wanted.items():
-        matches = index[name]
-        if not matches:
-            raise FileNotFoundError(
-                f"Unable to find the log archive of source '{source_id}' in '{root}'. No file named '{name}' was "
-                f"found anywhere under the directory."
+    numbers = {}
+    for source_id in wanted:
+        number = _source_number(source_id)
+        if number is None:
+            raise NotFoundError(
+                f"Unable to find the log archive of source '{source_id}' in '{root}': a source id is a number from 0 "
+                f"to 255."
             )
-        if len(matches) > 1:
-            raise ValueError(
-                f"Unable to find the log archive of source '{source_id}' in '{root}'. Exactly one file named "
-                f"'{name}' must exist under the directory, but {len(matches)} were found: "
-                f"{[str(match) for match in matches]}."
-            )
-        archives[source_id] = matches[0]
-    return archives
+        numbers[source_id] = number
+    found = _find_log_archives(root, list(numbers.values()))
+    return {source_id: found[number] for source_id, number in numbers.items()}
 
 
 def find_log_archive(log_directory: PathLike, source_id: str) -> Path:
@@ -290,31 +275,22 @@ def find_log_archive(log_directory: PathLike, source_id: str) -> Path:
     Raises :class:`FileNotFoundError` if ``log_directory`` is not a directory or holds no such archive, and
     :class:`ValueError` if it holds several.
     """
-    root = Path(log_directory)
-    if not root.is_dir():
-        raise FileNotFoundError(
-            f"Unable to find the log archive of source '{source_id}' in '{root}'. The path does not exist or is not "
-            f"a directory."
-        )
-    return find_log_archives(root, [source_id])[source_id]
+    return find_log_archives(log_directory, [source_id])[str(source_id)]
 
 
 def discover_log_archives(log_directory: PathLike) -> Dict[str, Path]:
     """Every archive stored directly in ``log_directory`` (one logger's output directory), keyed by the source id
-    its name carries (a string, as ataraxis keys it), in name order. Directories and a bare ``_log.npz`` are left out.
+    its name carries (a string, as ataraxis keys it), in id order (:func:`seqring.discover_log_archives`).
+    Directories, a bare ``_log.npz`` and names whose prefix is not a source id (0 to 255) are left out.
 
     Raises :class:`FileNotFoundError` if ``log_directory`` is not a directory.
     """
     root = Path(log_directory)
     if not root.is_dir():
-        raise FileNotFoundError(
+        raise NotFoundError(
             f"Unable to discover the log archives stored in '{root}'. The path does not exist or is not a directory."
         )
-    return {
-        path.name[: -len(_ARCHIVE_SUFFIX)]: path
-        for path in sorted(root.glob(f"*{_ARCHIVE_SUFFIX}"))
-        if path.is_file() and len(path.name) > len(_ARCHIVE_SUFFIX)
-    }
+    return {path.name[: -len(_ARCHIVE_SUFFIX)]: path for path in _discover_log_archives(root).values()}
 
 
 def read_archive_message_count(archive_path: PathLike) -> int:
@@ -330,4 +306,4 @@ def read_archive_message_count(archive_path: PathLike) -> int:
             f"Unable to read the message count of the log archive at '{path}'. The path does not exist or is not a "
             f"file."
         )
-    return int(LogArchive(path).message_count)
+    return int(_read_archive_message_count(path))

@@ -6,14 +6,15 @@ The tracker file is ataraxis's (same YAML layout, integer statuses, µs timestam
 ``{file}.lock`` flock), so ataraxis and seqring processes can share one tracker. Where seqring differs:
 
 - the tracker keeps no job state in memory: every call locks, reads and (for changes) writes the file, and ``jobs``
-  is a fresh snapshot; so the constructor's ``jobs`` argument can only be empty, and ``to_yaml`` is not provided;
+  is a fresh snapshot; so the constructor's ``jobs`` argument can only be empty, and ``to_yaml`` writes the jobs
+  the file holds;
 - a job name may not be empty, ``reset`` also recovers an unreadable file, and ``JobState`` is frozen;
 - ``calculate_directory_checksum`` hashes with threads, not processes, and shows no progress bar.
 """
 
 import os
 from pathlib import Path
-from typing import Dict, Iterable, Optional, Union
+from typing import Any, Dict, Iterable, Optional, Union
 
 from .. import directory_checksum
 from ..errors import TrackerError
@@ -48,6 +49,12 @@ class ProcessingTracker(_ProcessingTracker):
                 "initialize_jobs() instead"
             )
         super().__init__(file_path, timeout=timeout)
+
+    @classmethod
+    def restore_excluded_fields(cls, data: Dict[Any, Any], file_path: Path) -> Dict[Any, Any]:
+        """The loaded mapping with the tracker's own file path added (ataraxis's: ``from_yaml`` builds the tracker of
+        the file it read)."""
+        return {**data, "file_path": file_path}
 
     @classmethod
     def from_yaml(cls, file_path: PathLike) -> "ProcessingTracker":
