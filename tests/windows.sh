@@ -34,7 +34,7 @@
 #     check; the Python halves of state_tracker and the archive tests are skipped through SEQRING_SKIP_PYTHON),
 #     script(1) for a pseudo-terminal (two ops_cli tests);
 #   - state_markers' 100 k directories: minutes under wine.
-# `grep -rn 'cfg_attr(windows, ignore' adapters tests` lists them.
+# `grep -rn -A1 'cfg_attr(windows\|^    windows,$' adapters tests` lists them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=x86_64-pc-windows-gnu
