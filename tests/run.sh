@@ -12,7 +12,9 @@
 #   5. the Python package (python/, compiled by maturin into .venv) and its pytest suite (75 s), some of its tests
 #      beside the real ataraxis 7.2.0 in .ataraxis-venv/ (git-ignored)                       5.8 min
 #   6. ataraxis-data-structures 7.2.0's own test suite against seqring.compat (sdist from PyPI)  ~1 min
-# about 22 minutes in all, and ends with one closing line over all of them: tests: N passed, N failed, N skipped.
+#   7. the Windows build's tests under wine (tests/windows.sh: mingw-w64 cross build, a chosen subset; it lists
+#      what it leaves out and why)                                                           ~8 min
+# about 30 minutes in all, and ends with one closing line over all of them: tests: N passed, N failed, N skipped.
 #
 # Tests write their temporary files (temporary directories, benchmark archives, lock files) under one scratch
 # directory of this run, which is removed when the run ends, passed or failed.
@@ -27,7 +29,7 @@ results="$scratch/results"
 mkdir -p "$scratch/tmp"
 export TMPDIR="$scratch/tmp"
 
-steps=6
+steps=7
 n=0
 step_start=0
 # Announces step N: what runs and roughly how long it takes; reports the previous step's time.
@@ -83,6 +85,10 @@ tests python3 -m pytest -q -p no:cacheprovider python/tests
 step "ataraxis-data-structures 7.2.0's own test suite against seqring.compat" "about 1 min"
 # Downloads the sdist from PyPI, points its imports at seqring.compat, and runs it with the listed exclusions.
 tests python3 python/tests/ataraxis_suite/run.py
+
+step "Windows: the workspace's cross-process tests built for x86_64-pc-windows-gnu, run under wine" "6-8 min"
+# Installs mingw-w64 and wine if missing (as root), makes its own wine prefix in target/, and lists what it skips.
+tests bash tests/windows.sh
 finish_step
 
 # One closing line over every `test result:` line above and pytest's summary.

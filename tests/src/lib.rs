@@ -55,7 +55,7 @@ impl Rng {
 /// A test calls [`child::role`] first; in the child it returns the role (and the test runs the child's part), in
 /// the parent `None`. The parent starts children with [`child::Child::spawn`] and synchronises with them through
 /// lines on their stdout ([`child::Child::expect_line`]), and stops them with [`child::Child::wait_ok`] or
-/// [`child::Child::kill`] (a real SIGKILL).
+/// [`child::Child::kill`] (a real SIGKILL; `TerminateProcess` on Windows).
 pub mod child {
     use std::io::{BufRead, BufReader, Write};
     use std::process::{Command, ExitStatus, Stdio};
@@ -171,7 +171,8 @@ pub mod child {
             stdin.flush().unwrap();
         }
 
-        /// Kills the child with SIGKILL and reaps it.
+        /// Kills the child (SIGKILL on Unix, `TerminateProcess` on Windows: neither lets it run any more code) and
+        /// reaps it.
         pub fn kill(mut self) -> ExitStatus {
             self.process.kill().unwrap();
             self.process.wait().unwrap()
@@ -310,9 +311,9 @@ pub mod shm {
         }
     }
 
-    /// Whether the region `name` exists in `/dev/shm`.
+    /// Whether the region `name` exists (in `/dev/shm` on Linux, its file or registry entry elsewhere).
     pub fn exists(name: &str) -> bool {
-        std::path::Path::new(seqring_platform::SHM_DIR).join(name).exists()
+        seqring_platform::RegionName::new(name).is_ok_and(|n| n.shm_path().exists())
     }
 }
 

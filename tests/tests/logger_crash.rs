@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use seqring::core::ring::record::Records;
 use seqring::format::segment::{scan, Tail};
-use seqring::logger::{recover, DataLogger, FullPolicy, OpenError, Producer, StopError};
+use seqring::logger::{recover, DataLogger, OpenError, Producer};
 use seqring_tests::child::{self, Child};
 use seqring_tests::logger::{check_source, log_range, payload, read_segments, unique_name};
 
@@ -223,11 +223,16 @@ fn recover_cuts_only_a_torn_tail_and_reports_corruption() {
     assert_eq!(recovery.truncated_bytes(), 0);
 }
 
+#[cfg(unix)]
 const DISK_FULL_RECORDS: u64 = 20_000;
+#[cfg(unix)]
 const FILE_SIZE_LIMIT: u64 = 100 << 10;
 
 /// The disk-full child: files may not grow past `FILE_SIZE_LIMIT` (SIGXFSZ ignored, so writes fail with EFBIG).
+/// Unix only: Windows has no per-process file size limit to fake a full disk with.
+#[cfg(unix)]
 fn disk_full_child(arg: &str) {
+    use seqring::logger::{FullPolicy, StopError};
     let (dir, name) = arg.split_once(' ').unwrap();
     let limit = libc::rlimit {
         rlim_cur: FILE_SIZE_LIMIT,
@@ -267,6 +272,7 @@ fn disk_full_child(arg: &str) {
 }
 
 #[test]
+#[cfg(unix)]
 fn a_full_disk_fails_stop_with_exact_counts() {
     if let Some((_, arg)) = child::role() {
         return disk_full_child(&arg);

@@ -293,6 +293,10 @@ fn mapped_open_rejects_the_wrong_key_kind() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "replaces a mapped file, which Windows refuses (see README, Platforms)"
+)]
 fn mapped_open_maps_keep_old_contents_after_replacement() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("a");

@@ -75,6 +75,10 @@ fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "makes and walks 100 k directories: minutes under wine, and no tmpfs"
+)]
 fn marker_discovery_on_100k_directories() {
     let shm = Path::new("/dev/shm");
     let dir = if shm.is_dir() {

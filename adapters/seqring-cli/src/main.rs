@@ -9,7 +9,8 @@ use clap::Parser;
 
 fn main() {
     // A closed pipe (`seqring inspect … | head`) ends the process quietly, as it does for other Unix tools,
-    // instead of making `println!` panic.
+    // instead of making `println!` panic. (Windows has no SIGPIPE: a closed pipe is a write error there.)
+    #[cfg(unix)]
     // SAFETY: called first, before any thread exists; SIG_DFL is a valid disposition for SIGPIPE.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);

@@ -238,11 +238,11 @@ fn tracker_info_find_reset_jobs_and_discover() {
     // Three trackers: the ataraxis fixture (failed), a fresh one (not started), a finished one (completed).
     std::fs::create_dir_all(root.join("s1")).unwrap();
     std::fs::copy(format!("{FIXTURES}/tracker/tracker.yaml"), root.join("s1/tracker.yaml")).unwrap();
-    let fixture = root.join("s1/tracker.yaml");
+    let fixture = root.join("s1").join("tracker.yaml");
     let f = fixture.to_str().unwrap();
-    let s2 = root.join("s2/tracker.yaml");
+    let s2 = root.join("s2").join("tracker.yaml");
     assert_ok(&seqring(&["tracker", s2.to_str().unwrap(), "init", "x:1", "x:2"]));
-    let s3 = root.join("s3/deep/tracker.yaml");
+    let s3 = root.join("s3").join("deep").join("tracker.yaml");
     let done = ProcessingTracker::new(&s3).unwrap();
     for id in done.initialize_jobs(&[("y", "")]).unwrap() {
         done.start_job(&id, Some("e")).unwrap();

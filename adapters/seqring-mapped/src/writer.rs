@@ -280,9 +280,7 @@ impl FileWriter {
             source: e.error,
         })?;
         // Make the rename itself durable.
-        File::open(parent_dir(&path))
-            .and_then(|d| d.sync_all())
-            .map_err(MappedError::io(&path))?;
+        seqring_platform::sync_directory(parent_dir(&path)).map_err(MappedError::io(&path))?;
         Ok(None)
     }
 }

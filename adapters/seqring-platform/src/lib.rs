@@ -2,12 +2,14 @@
 //! memory, file maps, name rules, region listing, process liveness, file locks, the atomic file replacement and the
 //! clock.
 //!
-//! - [`Region`]: a read/write shared mapping, either a POSIX shared-memory object (`/dev/shm/<name>`, through the
-//!   `shared_memory` crate) or a file (through `memmap2`). It implements the core's [`Memory`](seqring_core::Memory)
+//! - [`Region`]: a read/write shared mapping, either OS shared memory (a POSIX shared-memory object on Linux and
+//!   macOS, `/dev/shm/<name>` on Linux, through the `shared_memory` crate; a temporary file mapped shared on
+//!   Windows) or a file of the caller's (through `memmap2`). It implements the core's [`Memory`](seqring_core::Memory)
 //!   trait directly and hands out a [`RawRegion`](seqring_core::RawRegion) ([`Region::raw`]), so the core's
 //!   zero-copy paths work unchanged over either backing.
 //! - [`RegionName`]: names match `[A-Za-z0-9._-]{1,200}` and are neither `.` nor `..`, so no name reaches another
-//!   path. Regions are created with mode `0600` unless [`CreateOptions::mode`] widens it.
+//!   path. Regions are created with mode `0600` unless [`CreateOptions::mode`] widens it (Unix; on Windows they get
+//!   the default owner-only ACL of the user's temporary directory). [`regions_dir`] says where they are listed.
 //! - [`list_regions`], [`probe_region`], [`remove_region`], [`pid_alive`]: the region tools behind `seqring shm`.
 //! - [`ReadOnlyMap`] / [`map_file_readonly`]: every read-only file map in the crate, with one SAFETY argument.
 //! - [`replace_file_atomically`]: the one atomic-replace writer (temporary file, fsync, rename, directory fsync).
@@ -31,9 +33,14 @@ mod name;
 mod window;
 
 pub use error::RegionError;
-pub use file::{map_file_readonly, replace_file_atomically, FileError, ReadOnlyMap};
+pub use file::{
+    create_private, is_absent, map_file_readonly, preallocate, read_at, relative_path_bytes, replace_file_atomically,
+    sync_directory, sync_filesystem, FileError, ReadOnlyMap,
+};
 pub use listing::{has_seqring_header, list_regions, pid_alive, probe_region, remove_region, RegionEntry};
 pub use lock::{LockError, LockGuard};
 pub use mapping::{CreateOptions, Region};
-pub use name::{IntoRegionName, RegionName, MAX_NAME_LEN, SHM_DIR};
+#[cfg(target_os = "linux")]
+pub use name::SHM_DIR;
+pub use name::{regions_dir, IntoRegionName, RegionName, MACOS_SHM_NAME_MAX, MAX_NAME_LEN};
 pub use window::{zeroed_words, Window};

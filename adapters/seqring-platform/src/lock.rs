@@ -1,21 +1,25 @@
-//! The inter-process file lock (the processing tracker's): an exclusive `flock(2)` on `{file}.lock`, the lock Python's `filelock`
-//! (`UnixFileLock`) takes, so Rust and Python processes exclude each other.
+//! The inter-process file lock (the processing tracker's): an exclusive lock on `{file}.lock` through std's
+//! [`File::try_lock`], which is the lock Python's `filelock` takes on each platform, so Rust and Python processes
+//! exclude each other:
+//! - Unix (Linux, macOS): `flock(LOCK_EX | LOCK_NB)`, as `filelock.UnixFileLock`;
+//! - Windows: `LockFileEx` over the whole file, which overlaps the one-byte `msvcrt.locking` range at offset 0
+//!   that `filelock.WindowsFileLock` takes.
 //!
 //! Invariants:
-//! - the lock is held exactly while a [`LockGuard`] lives, and released (`LOCK_UN`, then close) on drop, even when
+//! - the lock is held exactly while a [`LockGuard`] lives, and released (unlock, then close) on drop, even when
 //!   unwinding;
-//! - acquisition polls a non-blocking `flock` with a growing sleep (20 µs up to 1 ms) and gives up with
+//! - acquisition polls a non-blocking lock with a growing sleep (20 µs up to 1 ms) and gives up with
 //!   [`LockError::Timeout`] at the deadline, so a dead or stuck holder never hangs a caller forever;
-//! - the lock file is never deleted or truncated (deleting it would split waiters across inodes); a lock won on an
-//!   inode that was unlinked or replaced meanwhile is dropped and acquisition starts over, as `filelock` does;
+//! - the lock file is never deleted or truncated by seqring (deleting it would split waiters across files). On
+//!   Unix a lock won on an inode that was unlinked or replaced meanwhile is dropped and acquisition starts over, as
+//!   `filelock` does. On Windows (where `filelock` deletes the file on release when it can) the file is opened
+//!   without delete sharing, so nobody can delete it while this process holds it open;
 //! - missing parent directories of the lock file are created (as `filelock` does);
 //! - a lock file that exists but is not writable by this user (another lab member created it) is opened read-only:
 //!   `flock` does not need write access.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -41,7 +45,7 @@ pub enum LockError {
     },
 }
 
-/// An exclusive `flock` on a lock file, released on drop.
+/// An exclusive lock on a lock file (`flock` on Unix, `LockFileEx` on Windows), released on drop.
 #[derive(Debug)]
 pub struct LockGuard {
     file: File,
@@ -64,19 +68,15 @@ impl LockGuard {
         let mut sleep = Duration::from_micros(20);
         loop {
             let file = open_lock_file(path).map_err(lock_err)?;
-            match try_flock(&file) {
+            match try_lock(&file) {
                 Ok(true) => {
-                    // Confirm the inode we locked is still the one at `path`.
-                    let ours = file.metadata().map_err(lock_err)?;
-                    let current = std::fs::metadata(path);
-                    let same = matches!(&current, Ok(m) if m.ino() == ours.ino() && m.dev() == ours.dev());
-                    if ours.nlink() > 0 && same {
+                    if still_at_path(&file, path).map_err(lock_err)? {
                         return Ok(Self {
                             file,
                             path: path.to_path_buf(),
                         });
                     }
-                    drop(file); // closing releases the flock
+                    drop(file); // closing releases the lock
                     continue;
                 }
                 Ok(false) => {}
@@ -103,11 +103,26 @@ impl LockGuard {
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        // SAFETY: the fd belongs to `self.file`, which is open for the whole call; flock has no memory effects.
-        unsafe {
-            libc::flock(self.file.as_raw_fd(), libc::LOCK_UN);
-        }
+        let _ = self.file.unlock();
         // Closing `self.file` afterwards would release the lock anyway.
+    }
+}
+
+/// Whether the file we locked is still the one at `path` (Unix: same inode, not unlinked). On Windows the file
+/// cannot have been deleted or replaced: it is open without delete sharing.
+fn still_at_path(file: &File, path: &Path) -> io::Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let ours = file.metadata()?;
+        let current = std::fs::metadata(path);
+        let same = matches!(&current, Ok(m) if m.ino() == ours.ino() && m.dev() == ours.dev());
+        Ok(ours.nlink() > 0 && same)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        Ok(true)
     }
 }
 
@@ -125,37 +140,43 @@ fn open_lock_file(path: &Path) -> io::Result<File> {
 }
 
 fn open_existing_dir(path: &Path) -> io::Result<File> {
-    let rw = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .mode(0o666)
-        .custom_flags(libc::O_CLOEXEC)
-        .open(path);
-    match rw {
+    let mut rw = OpenOptions::new();
+    rw.read(true).write(true).create(true);
+    // std opens with O_CLOEXEC already.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut rw, 0o666);
+    #[cfg(windows)]
+    {
+        use windows_sys::Win32::Storage::FileSystem::{FILE_SHARE_READ, FILE_SHARE_WRITE};
+        std::os::windows::fs::OpenOptionsExt::share_mode(&mut rw, FILE_SHARE_READ | FILE_SHARE_WRITE);
+    }
+    match rw.open(path) {
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied && path.exists() => {
-            OpenOptions::new().read(true).open(path)
+            let mut ro = OpenOptions::new();
+            ro.read(true);
+            #[cfg(windows)]
+            {
+                use windows_sys::Win32::Storage::FileSystem::{FILE_SHARE_READ, FILE_SHARE_WRITE};
+                std::os::windows::fs::OpenOptionsExt::share_mode(&mut ro, FILE_SHARE_READ | FILE_SHARE_WRITE);
+            }
+            ro.open(path)
         }
         other => other,
     }
 }
 
-/// One non-blocking exclusive flock attempt: Ok(true) when won, Ok(false) on contention.
-fn try_flock(file: &File) -> io::Result<bool> {
-    loop {
-        // SAFETY: the fd belongs to `file`, which is open for the whole call; flock has no memory effects.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc == 0 {
-            return Ok(true);
+/// One non-blocking exclusive lock attempt: Ok(true) when won, Ok(false) on contention.
+fn try_lock(file: &File) -> io::Result<bool> {
+    match file.try_lock() {
+        Ok(()) => Ok(true),
+        Err(TryLockError::WouldBlock) => Ok(false),
+        // A sharing violation while another process is opening or deleting the file is contention too.
+        Err(TryLockError::Error(e))
+            if matches!(e.kind(), io::ErrorKind::PermissionDenied | io::ErrorKind::Interrupted) =>
+        {
+            Ok(false)
         }
-        let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(code) if code == libc::EWOULDBLOCK || code == libc::EAGAIN || code == libc::EACCES => {
-                return Ok(false)
-            }
-            _ => return Err(err),
-        }
+        Err(TryLockError::Error(e)) => Err(e),
     }
 }
 

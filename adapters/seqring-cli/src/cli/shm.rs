@@ -1,4 +1,5 @@
-//! `seqring shm list|inspect|watch|remove`: the seqring regions in `/dev/shm`, stale ones included.
+//! `seqring shm list|inspect|watch|remove`: the seqring regions in `/dev/shm` (Linux) or the region directory
+//! (Windows, macOS: see `seqring_platform::regions_dir`), stale ones included.
 //!
 //! A logger's region is named `seqring-log.{logger name}`; `inspect`, `watch` and `remove` also find it by the
 //! logger's own name. `remove` removes only objects that carry seqring's header, unless `--force` is given, so a
@@ -106,7 +107,7 @@ fn remove(name: &str, force: bool) -> Result<(), CliError> {
         return Err(format!(
             "{name} in {} has no seqring header, so it may belong to another program; left as it is (pass --force \
              to remove it anyway)",
-            region::SHM_DIR
+            region::regions_dir().display()
         )
         .into());
     }
@@ -170,7 +171,7 @@ fn list(as_json: bool) -> Result<(), CliError> {
         }
     }
     if entries.is_empty() {
-        writeln!(out, "(no seqring regions in {})", region::SHM_DIR)?;
+        writeln!(out, "(no seqring regions in {})", region::regions_dir().display())?;
     }
     Ok(())
 }
@@ -179,10 +180,7 @@ fn inspect(name: &str, as_json: bool) -> Result<(), CliError> {
     let header = region::probe_region(name)?;
     // The object's size, as `shm list` reports it (a logger's region is longer than its ring's header says: the
     // logger's source table follows the ring).
-    let size = region::RegionName::new(name)?
-        .shm_path()
-        .metadata()
-        .map_or(header.len, |m| m.len());
+    let size = region::Region::open_shm(name).map_or(header.len, |r| r.len() as u64);
     let value = match header.kind {
         RegionKind::Array => {
             let a = shared_array::inspect(name, INSPECT_TIMEOUT)?;

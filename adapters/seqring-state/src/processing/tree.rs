@@ -8,7 +8,6 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// A regular file found by [`walk_files`].
@@ -166,7 +165,7 @@ pub fn walk(root: &Path) -> Result<(Vec<TreeFile>, Vec<TreeDir>), WalkError> {
             } else {
                 continue; // fifos, sockets, devices
             };
-            let relative = path.strip_prefix(root).unwrap_or(&path).as_os_str().as_bytes().to_vec();
+            let relative = seqring_platform::relative_path_bytes(path.strip_prefix(root).unwrap_or(&path));
             files.push(TreeFile { path, relative, len });
         }
     }
@@ -174,7 +173,7 @@ pub fn walk(root: &Path) -> Result<(Vec<TreeFile>, Vec<TreeDir>), WalkError> {
 }
 
 pub(crate) fn is_absent(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP))
+    seqring_platform::is_absent(e)
 }
 
 #[cfg(test)]
@@ -182,6 +181,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(unix)] // symbolic links and inodes are Unix notions here
     fn follows_file_links_not_dir_links() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");

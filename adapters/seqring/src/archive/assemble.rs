@@ -9,7 +9,6 @@
 //!   directory itself was synced.
 //! - Archives are assembled in parallel, one source per worker.
 
-use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -329,7 +328,7 @@ fn assemble_in_pool(
         });
     }
     if !report.archives.is_empty() {
-        File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))?;
+        seqring_platform::sync_directory(dir).map_err(io_err(dir))?;
     }
 
     if options.remove_sources && !report.archives.is_empty() {

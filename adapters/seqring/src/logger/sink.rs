@@ -10,9 +10,8 @@
 //!   file itself, so `written` is what a reader will find;
 //! - npy entries: a file whose write failed is removed; an entry is never overwritten (`_{k}` suffixes).
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -338,7 +337,7 @@ fn write_entry(dir: &Path, record: &Record<'_>, mut k: u32) -> Result<(), WriteE
             duplicate: k,
         };
         let path = dir.join(entry.write(&mut name));
-        match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+        match seqring_platform::create_private(&path) {
             Ok(file) => break (file, path),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && k < u32::MAX => k += 1,
             Err(source) => return Err(WriteError::Io { path, source }),
@@ -359,12 +358,8 @@ fn write_entry(dir: &Path, record: &Record<'_>, mut k: u32) -> Result<(), WriteE
     })
 }
 
-/// Flushes every file of the file system holding `dir` to disk (`syncfs`), then the directory itself.
+/// Flushes every file of `dir` to disk, then the directory itself ([`seqring_platform::sync_filesystem`]:
+/// `syncfs` on Linux, each file elsewhere).
 fn sync_filesystem(dir: &Path) -> std::io::Result<()> {
-    let handle = File::open(dir)?;
-    // SAFETY: `syncfs` takes a valid open descriptor, which `handle` owns for the duration of the call.
-    if unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&handle)) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    handle.sync_all()
+    seqring_platform::sync_filesystem(dir)
 }

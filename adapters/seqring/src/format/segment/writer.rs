@@ -54,11 +54,7 @@ impl SegmentWriter {
     /// [`SegmentError::Io`] if the file exists or cannot be created or written.
     pub fn create(path: impl AsRef<Path>, onset_us: u64) -> Result<Self, SegmentError> {
         let path = path.as_ref();
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(path).map_err(|e| SegmentError::io(path, e))?;
+        let file = seqring_platform::create_private(path).map_err(|e| SegmentError::io(path, e))?;
         let header = SegmentHeader {
             version: VERSION,
             onset_us,
@@ -170,14 +166,12 @@ impl SegmentWriter {
         Ok(offset)
     }
 
-    /// Reserves disk blocks for the file up to `len` bytes without changing its length (`fallocate` with
-    /// `FALLOC_FL_KEEP_SIZE`), so that appends do not allocate blocks one write at a time; [`finish`](Self::finish)
-    /// gives back what was not used. Best effort: a file system without `fallocate` just allocates as it goes.
+    /// Reserves disk blocks for the file up to `len` bytes without changing its length
+    /// ([`seqring_platform::preallocate`]: `fallocate` with `FALLOC_FL_KEEP_SIZE` on Linux), so that appends do not
+    /// allocate blocks one write at a time; [`finish`](Self::finish) gives back what was not used. Best effort: a
+    /// file system that cannot just allocates as it goes.
     pub fn preallocate(&mut self, len: u64) {
-        let fd = std::os::fd::AsRawFd::as_raw_fd(&self.out);
-        let len = libc::off_t::try_from(len).unwrap_or(libc::off_t::MAX);
-        // SAFETY: `fd` is this writer's open file for the duration of the call; fallocate only changes its blocks.
-        let _ = unsafe { libc::fallocate(fd, libc::FALLOC_FL_KEEP_SIZE, 0, len) };
+        seqring_platform::preallocate(&self.out, len);
         self.preallocated = true;
     }
 
@@ -245,10 +239,10 @@ fn write_all_vectored(out: &mut File, header: &[u8], body: &[u8]) -> std::io::Re
     Ok(())
 }
 
-#[cfg(test)]
+// Block counts are a Unix notion (`st_blocks`).
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    use std::os::unix::fs::MetadataExt;
 
     #[test]
     fn preallocated_blocks_past_the_end_are_given_back_at_finish() {
@@ -260,6 +254,7 @@ mod tests {
             .unwrap();
         let meta = std::fs::metadata(&path).unwrap();
         assert_eq!(meta.len(), 64 + 40 + 16, "the length is what was written");
+        use std::os::unix::fs::MetadataExt;
         let reserved = meta.blocks() * 512;
         let len = w.finish().unwrap();
         let meta = std::fs::metadata(&path).unwrap();
