@@ -191,11 +191,47 @@ impl SharedArrayError {
     }
 
     /// Whether this is a stall of the writer lock (the error [`recover`](super::SharedArray::recover) is for).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::time::Duration;
+    /// let name = format!("doc-stall-{}", std::process::id());
+    /// let a = SharedArray::<u64>::create(&name, &[2])?;
+    /// # let (held, is_held) = std::sync::mpsc::channel();
+    /// # let writer = SharedArray::<u64>::open(&name)?;
+    /// # std::thread::spawn(move || writer.hold_write_section_forever(&[1], || held.send(()).unwrap()));
+    /// # is_held.recv().unwrap();
+    /// // another writer of this process is inside its write section, and stays there
+    /// let e = a.write_timeout(&[7, 7], Duration::from_millis(20)).unwrap_err();
+    /// assert!(e.is_stall());
+    /// assert!(!SharedArray::<u64>::open("doc-no-such-array").unwrap_err().is_stall());
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn is_stall(&self) -> bool {
         matches!(self, SharedArrayError::WriterStalled { .. })
     }
 
     /// The stall this error reports, for [`recover`](super::SharedArray::recover): `None` for other errors.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::time::Duration;
+    /// let name = format!("doc-stall-{}", std::process::id());
+    /// let a = SharedArray::<u64>::create(&name, &[2])?;
+    /// # let (held, is_held) = std::sync::mpsc::channel();
+    /// # let writer = SharedArray::<u64>::open(&name)?;
+    /// # std::thread::spawn(move || writer.hold_write_section_forever(&[1], || held.send(()).unwrap()));
+    /// # is_held.recv().unwrap();
+    /// // another writer of this process is inside its write section, and stays there
+    /// let e = a.write_timeout(&[7, 7], Duration::from_millis(20)).unwrap_err();
+    /// let stall = e.stall().expect("a stall");
+    /// assert_eq!((stall.pid, stall.alive, stall.sequence % 2), (std::process::id(), Some(true), 1));
+    /// assert_eq!(a.stall(), Some(stall));
+    /// // the writer is alive: do not recover (see SharedArray::recover)
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn stall(&self) -> Option<WriterStall> {
         match *self {
             SharedArrayError::WriterStalled {
