@@ -116,7 +116,8 @@ impl ArrayOptions {
     /// use std::time::Duration;
     /// let name = format!("doc-options-timeout-{}", std::process::id());
     /// let _writer = SharedArray::<u8>::create(&name, &[1])?;
-    /// let reader = SharedArray::<u8>::open_with(&name, None, &ArrayOptions::default().timeout(Duration::from_millis(5)))?;
+    /// let options = ArrayOptions::default().timeout(Duration::from_millis(5));
+    /// let reader = SharedArray::<u8>::open_with(&name, None, &options)?;
     /// assert_eq!(reader.timeout(), Duration::from_millis(5));
     /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
     /// ```
