@@ -123,6 +123,27 @@ pub struct AssembleReport {
 
 impl AssembleReport {
     /// The number of entries written, onsets included.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-report-entries-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(1).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// // a log directory in which sources 1 and 7 logged three frames each
+    /// let report = assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// assert_eq!(report.entries(), 8); // two sources, each an onset and three frames
+    /// ```
     pub fn entries(&self) -> u64 {
         self.archives.iter().map(|a| a.entries).sum()
     }
