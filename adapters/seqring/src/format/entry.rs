@@ -60,6 +60,15 @@ impl EntryName {
     }
 
     /// Writes the canonical name, `.npy` included, into `buf` and returns it.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::{EntryName, NameBuf};
+    /// let mut buf = NameBuf::default();
+    /// let name = EntryName { source_id: 7, timestamp: 1_234, duplicate: 0 };
+    /// assert_eq!(name.write(&mut buf), "007_00000000000000001234.npy");
+    /// assert_eq!(EntryName::parse(name.write(&mut buf)), Some(name));
+    /// ```
     pub fn write<'b>(&self, buf: &'b mut NameBuf) -> &'b str {
         let out = &mut buf.0;
         let mut n = put_num(out, 0, u64::from(self.source_id), 3);

@@ -80,6 +80,15 @@ pub struct SegmentHeader {
 
 impl SegmentHeader {
     /// Encodes the header, checksum included.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::{scan, SegmentHeader, FILE_HEADER_LEN, FILE_MAGIC, VERSION};
+    /// let header = SegmentHeader { version: VERSION, onset_us: 1_000, created_us: 2_000, pid: 3 };
+    /// let bytes = header.encode();
+    /// assert_eq!((bytes.len(), &bytes[..8]), (FILE_HEADER_LEN, &FILE_MAGIC[..]));
+    /// assert_eq!(scan(&bytes).header, Some(header));
+    /// ```
     pub fn encode(&self) -> [u8; FILE_HEADER_LEN] {
         let mut out = [0u8; FILE_HEADER_LEN];
         out[0..8].copy_from_slice(&FILE_MAGIC);
@@ -133,6 +142,19 @@ pub fn batch_header(origin: Origin, records: &[u8]) -> [u8; BATCH_HEADER_LEN] {
 
 /// Advances `records` (at the start of a batch) past the records that end within its first `seen` bytes: those
 /// already delivered, by [`Dedup::seen_prefix`].
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::skip_delivered;
+/// use seqring_core::ring::record::{encode_data, Records};
+/// let mut batch = vec![0u8; 48];
+/// encode_data(&mut batch[..24], 1, 10, b"old");
+/// encode_data(&mut batch[24..], 1, 20, b"new");
+/// let mut records = Records::new(&batch);
+/// skip_delivered(&mut records, 24); // the first 24 bytes were delivered before
+/// assert_eq!(records.next().unwrap().unwrap().payload, b"new");
+/// assert!(records.next().is_none());
+/// ```
 pub fn skip_delivered(records: &mut seqring_core::ring::record::Records<'_>, seen: u64) {
     loop {
         let mut probe = records.clone();
@@ -173,6 +195,15 @@ impl Dedup {
     /// Notes a batch of `len` bytes from `origin` and returns how many of its leading bytes were already
     /// delivered: a record of the batch is a repeat exactly when it ends within them ([`skip_delivered`]).
     /// Batches from [`Origin::NONE`] are always new.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::{Dedup, Origin};
+    /// let mut dedup = Dedup::default();
+    /// assert_eq!(dedup.seen_prefix(Origin { ring: 5, position: 0 }, 100), 0);
+    /// assert_eq!(dedup.seen_prefix(Origin { ring: 5, position: 40 }, 100), 60); // bytes 40..100 were seen
+    /// assert_eq!(dedup.seen_prefix(Origin { ring: 6, position: 40 }, 100), 0, "another ring");
+    /// ```
     pub fn seen_prefix(&mut self, origin: Origin, len: u64) -> u64 {
         if origin.ring == 0 {
             return 0;
@@ -184,11 +215,29 @@ impl Dedup {
     }
 
     /// Notes that a batch from `origin` reached `len` bytes past its position.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::{Dedup, Origin};
+    /// let mut dedup = Dedup::default();
+    /// dedup.note(Origin { ring: 5, position: 0 }, 64);
+    /// assert_eq!(dedup.seen_prefix(Origin { ring: 5, position: 0 }, 64), 64);
+    /// ```
     pub fn note(&mut self, origin: Origin, len: u64) {
         self.seen_prefix(origin, len);
     }
 
     /// Adds what `other` has seen.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::{Dedup, Origin};
+    /// let (mut first, mut second) = (Dedup::default(), Dedup::default());
+    /// first.note(Origin { ring: 1, position: 0 }, 32);
+    /// second.note(Origin { ring: 2, position: 0 }, 16);
+    /// first.merge(&second);
+    /// assert_eq!(first.seen_prefix(Origin { ring: 2, position: 0 }, 16), 16);
+    /// ```
     pub fn merge(&mut self, other: &Dedup) {
         for (&ring, &end) in &other.high {
             let high = self.high.entry(ring).or_insert(0);
