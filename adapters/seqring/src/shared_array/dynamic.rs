@@ -11,6 +11,20 @@ use std::time::Duration;
 
 /// One consistent read of a [`SharedArrayDyn`]: the data and the shape, dtype, version and write time it was
 /// written with.
+///
+/// # Examples
+/// ```
+/// use seqring::shared_array::{SharedArray, SharedArrayDyn};
+/// use seqring_core::DType;
+/// let name = format!("doc-dyn-read-{}", std::process::id());
+/// let typed = SharedArray::<i16>::create(&name, &[3])?;
+/// typed.write(&[-1, 0, 1])?;
+/// let read = SharedArrayDyn::open(&name)?.read()?;
+/// assert_eq!((read.dtype, read.shape.as_slice(), read.data.len()), (DType::I16, &[3u64][..], 6));
+/// assert_eq!((read.writer_pid, read.suspect), (std::process::id(), false));
+/// assert_eq!(read.to_typed::<i16>(), Some(vec![-1, 0, 1]));
+/// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct DynRead {
     /// The element type.
@@ -640,6 +654,20 @@ impl SharedArrayDyn {
 }
 
 /// What `seqring shm inspect` shows of a shared array.
+///
+/// # Examples
+/// ```
+/// use seqring::shared_array::{inspect, SharedArray};
+/// use seqring_core::DType;
+/// use std::time::Duration;
+/// let name = format!("doc-array-inspection-{}", std::process::id());
+/// let a = SharedArray::<u32>::create_with_capacity(&name, &[2], 4)?;
+/// let report = inspect(&name, Duration::from_millis(10))?;
+/// assert_eq!(report.header.creator_pid, u64::from(std::process::id()));
+/// assert_eq!((report.capacity_bytes, report.created_as.0), (16, DType::U32));
+/// assert_eq!((report.age, report.locked), (None, false)); // never written
+/// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct ArrayInspection {
     /// The validated region header (kind, length, state, creator pid, creation time).

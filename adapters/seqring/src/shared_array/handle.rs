@@ -12,6 +12,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The default bound of every wait: how long a reader or writer waits for a writer in its write section.
+///
+/// # Examples
+/// ```
+/// use seqring::shared_array::{SharedArray, DEFAULT_TIMEOUT};
+/// let a = SharedArray::<u8>::create(&format!("doc-default-timeout-{}", std::process::id()), &[1])?;
+/// assert_eq!(a.timeout(), DEFAULT_TIMEOUT);
+/// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+/// ```
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How a shared array is created or opened.
