@@ -49,6 +49,26 @@ impl Item {
 }
 
 /// What a source of a log directory holds, from the index (and its onset entry).
+///
+/// # Examples
+/// ```
+/// # use seqring::logger::DataLogger;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-source-summary-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// # let source = logger.producer(7).unwrap();
+/// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+/// #     source.log_at(t, frame).unwrap();
+/// # }
+/// # let log_dir = logger.stop().unwrap().log_dir;
+/// use seqring::archive::LogDir;
+/// // a log directory in which source 7 logged three frames, 1, 2 and 3 ms after its onset
+/// let summary = LogDir::open(&log_dir).unwrap().summary().unwrap();
+/// let seven = &summary[0];
+/// assert_eq!((seven.source_id, seven.message_count), (7, 3));
+/// let onset = seven.onset_us.unwrap();
+/// assert_eq!((seven.first_us, seven.last_us), (Some(onset + 1_000), Some(onset + 3_000)));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SourceSummary {
     /// The source.

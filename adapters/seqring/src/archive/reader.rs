@@ -24,6 +24,27 @@ use crate::format::npy::{u8_vector_data, u8_vector_header, NpyError, U8_VECTOR_H
 
 /// ataraxis's `PARALLEL_PROCESSING_THRESHOLD`: archives with fewer messages are not split by
 /// [`LogArchive::batches`].
+///
+/// # Examples
+/// ```
+/// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+/// # use seqring::logger::DataLogger;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-parallel-threshold-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// # let source = logger.producer(7).unwrap();
+/// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+/// #     source.log_at(t, frame).unwrap();
+/// # }
+/// # let log_dir = logger.stop().unwrap().log_dir;
+/// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+/// use seqring::archive::LogArchive;
+/// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+/// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+/// use seqring::archive::PARALLEL_THRESHOLD;
+/// assert!(archive.message_count() < PARALLEL_THRESHOLD);
+/// assert_eq!(archive.batches(4, 4), [0..3]); // one batch
+/// ```
 pub const PARALLEL_THRESHOLD: usize = 2000;
 
 #[derive(Debug)]
@@ -1137,6 +1158,26 @@ impl LogArchive {
 }
 
 /// Every message of an archive: timestamps (µs since the epoch) and payloads, index by index.
+///
+/// # Examples
+/// ```
+/// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+/// # use seqring::logger::DataLogger;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-all-messages-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// # let source = logger.producer(7).unwrap();
+/// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+/// #     source.log_at(t, frame).unwrap();
+/// # }
+/// # let log_dir = logger.stop().unwrap().log_dir;
+/// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+/// use seqring::archive::LogArchive;
+/// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+/// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+/// let all = archive.read_all();
+/// assert_eq!((all.timestamps_us.len(), all.payloads[1]), (3, &b"frame 2"[..]));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AllMessages<'a> {
     /// Absolute timestamps.
@@ -1146,6 +1187,29 @@ pub struct AllMessages<'a> {
 }
 
 /// The iterator of [`LogArchive::iter`]: messages in archive order, without I/O or allocation.
+///
+/// # Examples
+/// ```
+/// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+/// # use seqring::logger::DataLogger;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-messages-iter-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// # let source = logger.producer(7).unwrap();
+/// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+/// #     source.log_at(t, frame).unwrap();
+/// # }
+/// # let log_dir = logger.stop().unwrap().log_dir;
+/// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+/// use seqring::archive::LogArchive;
+/// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+/// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+/// let mut messages = archive.iter();
+/// assert_eq!(messages.len(), 3);
+/// assert_eq!(messages.next_back().unwrap().payload, b"frame 3");
+/// assert_eq!(messages.map(|m| m.payload).collect::<Vec<_>>(), [&b"frame 1"[..], b"frame 2"]);
+/// assert_eq!((&archive).into_iter().count(), 3);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Messages<'a> {
     archive: &'a LogArchive,
