@@ -13,6 +13,18 @@ use super::{
 };
 
 /// How a scan of a segment's bytes ended.
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::{scan, SegmentWriter, Tail};
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("0.seg");
+/// let len = SegmentWriter::create(&path, 1_000).unwrap().finish().unwrap();
+/// let mut bytes = std::fs::read(&path).unwrap();
+/// assert_eq!(scan(&bytes).tail, Tail::Clean);
+/// bytes.extend_from_slice(b"SEQRBAT\0"); // a crash while appending a batch header
+/// assert!(matches!(scan(&bytes).tail, Tail::Torn { offset, .. } if offset == len));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tail {
     /// Every byte belongs to the header or a valid batch (or the file is empty).
@@ -45,6 +57,27 @@ pub enum Tail {
 }
 
 /// The result of [`scan`]: how much of a segment is valid.
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::{Segment, SegmentWriter};
+/// # use seqring_core::ring::record::encode_data;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("0.seg");
+/// # let mut writer = SegmentWriter::create(&path, 1_000).unwrap();
+/// # let mut batch = vec![0u8; 48];
+/// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+/// # encode_data(&mut batch[24..], 1, 5, b"hello");
+/// # writer.append_batch(&batch).unwrap();
+/// # writer.finish().unwrap();
+/// // a segment of one batch: source 1's onset record and "hello" 5 µs later
+/// let segment = Segment::open(&path).unwrap();
+/// use seqring::format::segment::{scan, Tail};
+/// let found = scan(segment.bytes());
+/// assert_eq!((found.batches, found.records, found.tail), (1, 2, Tail::Clean));
+/// assert_eq!(found.valid_len, segment.bytes().len() as u64);
+/// assert_eq!(found.header, segment.header());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Scan {
     /// The file header, when it is valid.
@@ -604,6 +637,26 @@ fn unreachable_io(path: &Path) -> SegmentError {
 }
 
 /// One valid batch of a segment.
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::{Segment, SegmentWriter};
+/// # use seqring_core::ring::record::encode_data;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("0.seg");
+/// # let mut writer = SegmentWriter::create(&path, 1_000).unwrap();
+/// # let mut batch = vec![0u8; 48];
+/// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+/// # encode_data(&mut batch[24..], 1, 5, b"hello");
+/// # writer.append_batch(&batch).unwrap();
+/// # writer.finish().unwrap();
+/// // a segment of one batch: source 1's onset record and "hello" 5 µs later
+/// let segment = Segment::open(&path).unwrap();
+/// use seqring::format::segment::Origin;
+/// let batch = segment.batches().next().unwrap().unwrap();
+/// assert_eq!((batch.offset, batch.records.len(), batch.origin), (64, 48, Origin::NONE));
+/// assert_eq!(batch.records().count(), 2);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Batch<'a> {
     /// The file offset of the batch header.
@@ -641,6 +694,25 @@ impl<'a> Batch<'a> {
 }
 
 /// The iterator of [`Segment::batches`].
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::{Segment, SegmentWriter};
+/// # use seqring_core::ring::record::encode_data;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("0.seg");
+/// # let mut writer = SegmentWriter::create(&path, 1_000).unwrap();
+/// # let mut batch = vec![0u8; 48];
+/// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+/// # encode_data(&mut batch[24..], 1, 5, b"hello");
+/// # writer.append_batch(&batch).unwrap();
+/// # writer.finish().unwrap();
+/// // a segment of one batch: source 1's onset record and "hello" 5 µs later
+/// let segment = Segment::open(&path).unwrap();
+/// let mut batches = segment.batches();
+/// assert!(batches.next().unwrap().is_ok());
+/// assert!(batches.next().is_none());
+/// ```
 #[derive(Debug)]
 pub struct Batches<'a> {
     path: &'a Path,
@@ -676,6 +748,18 @@ impl<'a> Iterator for Batches<'a> {
 }
 
 /// What [`recover`] found and did.
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::{recover, SegmentWriter};
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("0.seg");
+/// let len = SegmentWriter::create(&path, 1_000).unwrap().finish().unwrap();
+/// std::fs::write(&path, [std::fs::read(&path).unwrap(), b"SEQRBAT\0".to_vec()].concat()).unwrap(); // a torn append
+/// let report = recover(&path).unwrap();
+/// assert_eq!((report.original_len, report.len, report.batches), (len + 8, len, 0));
+/// assert_eq!(report.torn.unwrap().0, len);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecoveryReport {
     /// The file.
