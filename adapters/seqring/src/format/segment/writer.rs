@@ -227,9 +227,10 @@ impl SegmentWriter {
         Ok(offset)
     }
 
-    /// Reserves disk blocks for the file up to `len` bytes without changing its length (`fallocate` with
-    /// `FALLOC_FL_KEEP_SIZE`), so that appends do not allocate blocks one write at a time; [`finish`](Self::finish)
-    /// gives back what was not used. Best effort: a file system without `fallocate` just allocates as it goes.
+    /// Reserves disk blocks for the file up to `len` bytes without changing its length
+    /// ([`seqring_platform::preallocate`]: `fallocate` with `FALLOC_FL_KEEP_SIZE` on Linux), so that appends do not
+    /// allocate blocks one write at a time; [`finish`](Self::finish) gives back what was not used. Best effort: a
+    /// file system that cannot just allocates as it goes.
     ///
     /// # Examples
     /// ```
@@ -245,10 +246,6 @@ impl SegmentWriter {
     /// w.append_batch(&batch).unwrap();
     /// assert_eq!(w.finish().unwrap(), std::fs::metadata(&path).unwrap().len());
     /// ```
-    /// Reserves disk blocks for the file up to `len` bytes without changing its length
-    /// ([`seqring_platform::preallocate`]: `fallocate` with `FALLOC_FL_KEEP_SIZE` on Linux), so that appends do not
-    /// allocate blocks one write at a time; [`finish`](Self::finish) gives back what was not used. Best effort: a
-    /// file system that cannot just allocates as it goes.
     pub fn preallocate(&mut self, len: u64) {
         seqring_platform::preallocate(&self.out, len);
         self.preallocated = true;
