@@ -26,6 +26,31 @@ use crate::format::npy::u8_vector_header;
 use crate::format::segment::RecoveryReport;
 
 /// The phase of an assembly that a [`Progress`] report is about.
+///
+/// # Examples
+/// ```
+/// # use seqring::logger::DataLogger;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-phase-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// # let source = logger.producer(7).unwrap();
+/// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+/// #     source.log_at(t, frame).unwrap();
+/// # }
+/// # let log_dir = logger.stop().unwrap().log_dir;
+/// use seqring::archive::{assemble_log_archives, AssembleOptions, Phase, Progress};
+/// use std::sync::Mutex;
+/// // a log directory in which source 7 logged three frames, 1, 2 and 3 ms after its onset
+/// let seen = Mutex::new(Vec::new());
+/// let record = |p: Progress| seen.lock().unwrap().push(p);
+/// let options = AssembleOptions { workers: 1, verify: true, progress: Some(&record), ..Default::default() };
+/// let report = assemble_log_archives(&log_dir, &options).unwrap();
+/// assert!(report.verified && report.removed_files > 0);
+/// let seen = seen.into_inner().unwrap();
+/// for phase in [Phase::Writing, Phase::Verifying, Phase::Removing] {
+///     assert!(seen.iter().any(|p| p.phase == phase), "{phase:?}");
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
     /// Writing archive entries; counts entries.
@@ -37,6 +62,30 @@ pub enum Phase {
 }
 
 /// A progress report: `done` out of `total` units of `phase`, over all sources.
+///
+/// # Examples
+/// ```
+/// # use seqring::logger::DataLogger;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-progress-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// # let source = logger.producer(7).unwrap();
+/// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+/// #     source.log_at(t, frame).unwrap();
+/// # }
+/// # let log_dir = logger.stop().unwrap().log_dir;
+/// use seqring::archive::{assemble_log_archives, AssembleOptions, Phase, Progress};
+/// use std::sync::Mutex;
+/// // a log directory in which source 7 logged three frames, 1, 2 and 3 ms after its onset
+/// let seen = Mutex::new(Vec::new());
+/// let record = |p: Progress| seen.lock().unwrap().push(p);
+/// let options = AssembleOptions { workers: 1, verify: true, progress: Some(&record), ..Default::default() };
+/// let report = assemble_log_archives(&log_dir, &options).unwrap();
+/// assert!(report.verified && report.removed_files > 0);
+/// let seen = seen.into_inner().unwrap();
+/// let writing = seen.iter().filter(|p| p.phase == Phase::Writing).last().unwrap();
+/// assert_eq!((writing.done, writing.total), (4, 4)); // the onset and three frames
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Progress {
     /// The phase.
@@ -49,6 +98,30 @@ pub struct Progress {
 
 /// Options of [`assemble_log_archives`]. The default matches ataraxis: sources are removed after success, nothing
 /// is verified.
+///
+/// # Examples
+/// ```
+/// # use seqring::logger::DataLogger;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-assemble-options-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// # let source = logger.producer(7).unwrap();
+/// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+/// #     source.log_at(t, frame).unwrap();
+/// # }
+/// # let log_dir = logger.stop().unwrap().log_dir;
+/// use seqring::archive::{assemble_log_archives, AssembleOptions, Phase, Progress};
+/// use std::sync::Mutex;
+/// // a log directory in which source 7 logged three frames, 1, 2 and 3 ms after its onset
+/// let seen = Mutex::new(Vec::new());
+/// let record = |p: Progress| seen.lock().unwrap().push(p);
+/// let options = AssembleOptions { workers: 1, verify: true, progress: Some(&record), ..Default::default() };
+/// let report = assemble_log_archives(&log_dir, &options).unwrap();
+/// assert!(report.verified && report.removed_files > 0);
+/// let seen = seen.into_inner().unwrap();
+/// let last = seen.last().unwrap();
+/// assert_eq!((last.phase, last.done), (Phase::Removing, last.total));
+/// ```
 #[derive(Clone, Copy)]
 pub struct AssembleOptions<'a> {
     /// Worker threads (one source per worker at a time); 0 uses every core.
@@ -96,6 +169,26 @@ impl std::fmt::Debug for AssembleOptions<'_> {
 }
 
 /// One archive written by [`assemble_log_archives`].
+///
+/// # Examples
+/// ```
+/// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+/// # use seqring::logger::DataLogger;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-assembled-archive-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// # let source = logger.producer(7).unwrap();
+/// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+/// #     source.log_at(t, frame).unwrap();
+/// # }
+/// # let log_dir = logger.stop().unwrap().log_dir;
+/// // a log directory in which source 7 logged three frames, 1, 2 and 3 ms after its onset
+/// let report = assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+/// let archive = &report.archives[0];
+/// assert_eq!((archive.source_id, archive.entries), (7, 4));
+/// assert_eq!(archive.path, log_dir.join("7_log.npz"));
+/// assert_eq!(archive.bytes, std::fs::metadata(&archive.path).unwrap().len());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AssembledArchive {
     /// The source.
@@ -109,6 +202,25 @@ pub struct AssembledArchive {
 }
 
 /// What [`assemble_log_archives`] did.
+///
+/// # Examples
+/// ```
+/// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+/// # use seqring::logger::DataLogger;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-assemble-report-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// # let source = logger.producer(7).unwrap();
+/// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+/// #     source.log_at(t, frame).unwrap();
+/// # }
+/// # let log_dir = logger.stop().unwrap().log_dir;
+/// // a log directory in which source 7 logged three frames, 1, 2 and 3 ms after its onset
+/// let report = assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+/// assert_eq!((report.archives.len(), report.verified), (1, false));
+/// assert!(report.removed_files > 0, "the defaults remove the sources");
+/// assert!(report.recovered.is_empty());
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AssembleReport {
     /// The archives, by source id.
@@ -123,6 +235,27 @@ pub struct AssembleReport {
 
 impl AssembleReport {
     /// The number of entries written, onsets included.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-report-entries-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(1).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// // a log directory in which sources 1 and 7 logged three frames each
+    /// let report = assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// assert_eq!(report.entries(), 8); // two sources, each an onset and three frames
+    /// ```
     pub fn entries(&self) -> u64 {
         self.archives.iter().map(|a| a.entries).sum()
     }

@@ -124,6 +124,31 @@ pub fn find_log_archive(root: impl AsRef<Path>, source_id: u8) -> Result<PathBuf
 ///
 /// # Errors
 /// As [`find_log_archive`], for the first source (in increasing id order) that has none or several.
+///
+/// # Examples
+/// ```
+/// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+/// # use seqring::logger::DataLogger;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-find-archives-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// # let source = logger.producer(1).unwrap();
+/// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+/// #     source.log_at(t, frame).unwrap();
+/// # }
+/// # let source = logger.producer(7).unwrap();
+/// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+/// #     source.log_at(t, frame).unwrap();
+/// # }
+/// # let log_dir = logger.stop().unwrap().log_dir;
+/// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+/// use seqring::archive::find_log_archives;
+/// // the parent of a log directory in which sources 1 and 7 were assembled
+/// let found = find_log_archives(dir.path(), [7, 1]).unwrap();
+/// assert_eq!(found[&7], log_dir.join("7_log.npz"));
+/// assert_eq!(found.len(), 2);
+/// assert!(find_log_archives(dir.path(), [1, 2]).is_err(), "no archive of source 2");
+/// ```
 pub fn find_log_archives(
     root: impl AsRef<Path>,
     source_ids: impl IntoIterator<Item = u8>,

@@ -49,6 +49,26 @@ impl Item {
 }
 
 /// What a source of a log directory holds, from the index (and its onset entry).
+///
+/// # Examples
+/// ```
+/// # use seqring::logger::DataLogger;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-source-summary-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// # let source = logger.producer(7).unwrap();
+/// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+/// #     source.log_at(t, frame).unwrap();
+/// # }
+/// # let log_dir = logger.stop().unwrap().log_dir;
+/// use seqring::archive::LogDir;
+/// // a log directory in which source 7 logged three frames, 1, 2 and 3 ms after its onset
+/// let summary = LogDir::open(&log_dir).unwrap().summary().unwrap();
+/// let seven = &summary[0];
+/// assert_eq!((seven.source_id, seven.message_count), (7, 3));
+/// let onset = seven.onset_us.unwrap();
+/// assert_eq!((seven.first_us, seven.last_us), (Some(onset + 1_000), Some(onset + 3_000)));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SourceSummary {
     /// The source.
@@ -96,6 +116,29 @@ impl LogDir {
     /// [`AssembleError::NotADirectory`]; [`AssembleError::Io`] if listing fails; [`AssembleError::BadEntryName`]
     /// for a `.npy` file not named like a log entry; [`AssembleError::Segment`] for a torn or corrupt segment;
     /// [`AssembleError::BadOnset`] for a segment onset whose payload is not 8 bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-logdir-open-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(1).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// use seqring::archive::LogDir;
+    /// // a log directory, not yet assembled, in which sources 1 and 7 logged three frames each
+    /// let log = LogDir::open(&log_dir).unwrap();
+    /// assert_eq!(log.entry_count(7), 4); // the onset and three frames
+    /// assert!(LogDir::open(log_dir.join("missing")).is_err());
+    /// ```
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, AssembleError> {
         let dir = dir.as_ref();
         if !dir.is_dir() {
@@ -181,21 +224,110 @@ impl LogDir {
     }
 
     /// The directory.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-logdir-path-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(1).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// use seqring::archive::LogDir;
+    /// // a log directory, not yet assembled, in which sources 1 and 7 logged three frames each
+    /// let log = LogDir::open(&log_dir).unwrap();
+    /// assert_eq!(log.path(), log_dir);
+    /// ```
     pub fn path(&self) -> &Path {
         &self.dir
     }
 
     /// The sources with at least one message, in increasing order.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-logdir-sources-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(1).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// use seqring::archive::LogDir;
+    /// // a log directory, not yet assembled, in which sources 1 and 7 logged three frames each
+    /// let log = LogDir::open(&log_dir).unwrap();
+    /// assert_eq!(log.source_ids().collect::<Vec<_>>(), [1, 7]);
+    /// ```
     pub fn source_ids(&self) -> impl Iterator<Item = u8> + '_ {
         self.sources.keys().copied()
     }
 
     /// The number of entries of a source, its onset included.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-logdir-entries-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(1).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// use seqring::archive::LogDir;
+    /// // a log directory, not yet assembled, in which sources 1 and 7 logged three frames each
+    /// let log = LogDir::open(&log_dir).unwrap();
+    /// assert_eq!((log.entry_count(1), log.entry_count(2)), (4, 0));
+    /// ```
     pub fn entry_count(&self, source_id: u8) -> usize {
         self.sources.get(&source_id).map_or(0, Vec::len)
     }
 
     /// Every `.npy` entry and segment file of the directory.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-logdir-files-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(1).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// use seqring::archive::LogDir;
+    /// // a log directory, not yet assembled, in which sources 1 and 7 logged three frames each
+    /// let log = LogDir::open(&log_dir).unwrap();
+    /// assert!(log.files().all(|f| f.starts_with(&log_dir) && f.exists()));
+    /// assert_eq!(log.files().count(), log.file_count());
+    /// ```
     pub fn files(&self) -> impl Iterator<Item = PathBuf> + '_ {
         (0..self.name_ends.len())
             .map(|i| self.dir.join(self.npy_name(i as u32)))
@@ -203,6 +335,28 @@ impl LogDir {
     }
 
     /// The number of `.npy` entries and segment files.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-logdir-file-count-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(1).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// use seqring::archive::LogDir;
+    /// // a log directory, not yet assembled, in which sources 1 and 7 logged three frames each
+    /// let log = LogDir::open(&log_dir).unwrap();
+    /// assert!(log.file_count() >= 1, "at least one segment");
+    /// ```
     pub fn file_count(&self) -> usize {
         self.name_ends.len() + self.segments.len()
     }
@@ -259,6 +413,31 @@ impl LogDir {
     ///
     /// # Errors
     /// [`AssembleError`] if an onset entry cannot be read or is malformed.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-logdir-summary-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(1).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// use seqring::archive::LogDir;
+    /// // a log directory, not yet assembled, in which sources 1 and 7 logged three frames each
+    /// let log = LogDir::open(&log_dir).unwrap();
+    /// let summary = log.summary().unwrap();
+    /// let seven = summary.iter().find(|s| s.source_id == 7).unwrap();
+    /// assert_eq!(seven.message_count, 3);
+    /// assert_eq!(seven.last_us.unwrap() - seven.onset_us.unwrap(), 3_000);
+    /// ```
     pub fn summary(&self) -> Result<Vec<SourceSummary>, AssembleError> {
         let mut reader = EntryReader::default();
         let mut out = Vec::with_capacity(self.sources.len());
@@ -287,6 +466,30 @@ impl LogDir {
     ///
     /// # Errors
     /// [`AssembleError::MissingOnset`] if the source has no onset entry, or an error reading an entry.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-logdir-each-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(1).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// use seqring::archive::LogDir;
+    /// // a log directory, not yet assembled, in which sources 1 and 7 logged three frames each
+    /// let log = LogDir::open(&log_dir).unwrap();
+    /// let mut frames = Vec::new();
+    /// log.for_each_message(7, |m| frames.push(m.payload.to_vec())).unwrap();
+    /// assert_eq!(frames, [b"frame 1", b"frame 2", b"frame 3"]);
+    /// ```
     pub fn for_each_message(&self, source_id: u8, mut f: impl FnMut(LogMessage<'_>)) -> Result<(), AssembleError> {
         let items = self.items(source_id);
         let Some(first) = items.first() else {

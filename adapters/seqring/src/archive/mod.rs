@@ -37,11 +37,57 @@ use crate::format::segment::SegmentError;
 pub use crate::format::{EntryName, NameBuf};
 
 /// The suffix of every archive's file name, after the decimal source id.
+///
+/// # Examples
+/// ```
+/// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+/// # use seqring::logger::DataLogger;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-archive-suffix-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// # let source = logger.producer(7).unwrap();
+/// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+/// #     source.log_at(t, frame).unwrap();
+/// # }
+/// # let log_dir = logger.stop().unwrap().log_dir;
+/// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+/// use seqring::archive::ARCHIVE_SUFFIX;
+/// // an assembled log directory of source 7
+/// assert!(log_dir.join(format!("7{ARCHIVE_SUFFIX}")).is_file());
+/// ```
 pub const ARCHIVE_SUFFIX: &str = "_log.npz";
 /// The elapsed time of a source's onset entry.
+///
+/// # Examples
+/// ```
+/// use seqring::archive::{EntryName, ONSET_TIMESTAMP};
+/// let onset = EntryName { source_id: 7, timestamp: ONSET_TIMESTAMP, duplicate: 0 };
+/// assert_eq!(onset.to_string(), "007_00000000000000000000.npy"); // every source's first entry
+/// ```
 pub const ONSET_TIMESTAMP: u64 = 0;
 
 /// One logged message, borrowed from an archive.
+///
+/// # Examples
+/// ```
+/// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+/// # use seqring::logger::DataLogger;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-log-message-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// # let source = logger.producer(7).unwrap();
+/// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+/// #     source.log_at(t, frame).unwrap();
+/// # }
+/// # let log_dir = logger.stop().unwrap().log_dir;
+/// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+/// use seqring::archive::LogArchive;
+/// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+/// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+/// let message = archive.get(0).unwrap();
+/// assert_eq!((message.source_id, message.payload), (7, &b"frame 1"[..]));
+/// assert_eq!(message.timestamp_us, archive.onset_us() + 1_000);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LogMessage<'a> {
     /// The source that logged it.
@@ -53,6 +99,16 @@ pub struct LogMessage<'a> {
 }
 
 /// Why an archive could not be read or found. Every variant names the file, and the entry where there is one.
+///
+/// # Examples
+/// ```
+/// use seqring::archive::{ArchiveError, LogArchive};
+/// let dir = tempfile::tempdir().unwrap();
+/// let missing = dir.path().join("3_log.npz");
+/// let e = LogArchive::open(&missing).unwrap_err();
+/// assert!(matches!(&e, ArchiveError::Io { path, .. } if *path == missing));
+/// assert!(e.to_string().starts_with(&missing.display().to_string()), "{e}");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ArchiveError {
@@ -257,6 +313,16 @@ fn display_paths(paths: &[PathBuf]) -> String {
 
 /// Why assembly failed. Every variant names the file or directory it is about. Nothing is removed and no archive
 /// is left under its final name when assembly fails before the rename step.
+///
+/// # Examples
+/// ```
+/// use seqring::archive::{assemble_log_archives, AssembleError, AssembleOptions};
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::write(dir.path().join("camera.npy"), b"").unwrap();
+/// let e = assemble_log_archives(dir.path(), &AssembleOptions::default()).unwrap_err();
+/// assert!(matches!(e, AssembleError::BadEntryName { .. }), "{e}");
+/// assert!(dir.path().join("camera.npy").exists(), "nothing is removed");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AssembleError {

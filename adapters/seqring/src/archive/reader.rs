@@ -24,6 +24,27 @@ use crate::format::npy::{u8_vector_data, u8_vector_header, NpyError, U8_VECTOR_H
 
 /// ataraxis's `PARALLEL_PROCESSING_THRESHOLD`: archives with fewer messages are not split by
 /// [`LogArchive::batches`].
+///
+/// # Examples
+/// ```
+/// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+/// # use seqring::logger::DataLogger;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-parallel-threshold-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// # let source = logger.producer(7).unwrap();
+/// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+/// #     source.log_at(t, frame).unwrap();
+/// # }
+/// # let log_dir = logger.stop().unwrap().log_dir;
+/// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+/// use seqring::archive::LogArchive;
+/// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+/// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+/// use seqring::archive::PARALLEL_THRESHOLD;
+/// assert!(archive.message_count() < PARALLEL_THRESHOLD);
+/// assert_eq!(archive.batches(4, 4), [0..3]); // one batch
+/// ```
 pub const PARALLEL_THRESHOLD: usize = 2000;
 
 #[derive(Debug)]
@@ -493,6 +514,26 @@ impl LogArchive {
     /// # Errors
     /// [`ArchiveError::Io`] if the file cannot be opened or mapped, and an error naming the entry for every kind of
     /// malformed archive (see [`ArchiveError`]).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-archive-open-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// use seqring::archive::LogArchive;
+    /// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+    /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+    /// assert_eq!((archive.source_id(), archive.message_count()), (7, 3));
+    /// assert!(LogArchive::open(log_dir.join("8_log.npz")).is_err(), "no such file");
+    /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self, ArchiveError> {
         let path = path.as_ref();
         Self::open_as(path, source_from_file_name(path))
@@ -508,12 +549,49 @@ impl LogArchive {
     ///
     /// # Errors
     /// As [`open`](Self::open), less the naming and onset errors.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-archive-lenient-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// use seqring::archive::LogArchive;
+    /// let archive = LogArchive::open_lenient(log_dir.join("7_log.npz")).unwrap();
+    /// assert!(archive.has_onset()); // an archive seqring wrote always has one
+    /// ```
     pub fn open_lenient(path: impl AsRef<Path>) -> Result<Self, ArchiveError> {
         let path = path.as_ref();
         Self::open_checked(path, source_from_file_name(path), OnsetCheck::Optional)
     }
 
     /// Whether the archive has an onset entry (always, unless opened by [`open_lenient`](Self::open_lenient)).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-archive-has-onset-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// use seqring::archive::LogArchive;
+    /// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+    /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+    /// assert!(archive.has_onset());
+    /// ```
     pub fn has_onset(&self) -> bool {
         self.has_onset
     }
@@ -616,26 +694,122 @@ impl LogArchive {
     }
 
     /// The archive's path (or the name given to [`from_bytes`](Self::from_bytes)).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-archive-path-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// use seqring::archive::LogArchive;
+    /// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+    /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+    /// assert_eq!(archive.path(), log_dir.join("7_log.npz"));
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// The source whose messages the archive holds.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-archive-source-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// use seqring::archive::LogArchive;
+    /// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+    /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+    /// assert_eq!(archive.source_id(), 7);
+    /// ```
     pub fn source_id(&self) -> u8 {
         self.source_id
     }
 
     /// The source's onset, µs since the UNIX epoch.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-archive-onset-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// use seqring::archive::LogArchive;
+    /// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+    /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+    /// let first = archive.get(0).unwrap();
+    /// assert_eq!(first.timestamp_us - archive.onset_us(), 1_000);
+    /// ```
     pub fn onset_us(&self) -> u64 {
         self.onset_us
     }
 
     /// The number of messages, the onset excluded.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-archive-messages-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// use seqring::archive::LogArchive;
+    /// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+    /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+    /// assert_eq!(archive.message_count(), 3);
+    /// ```
     pub fn message_count(&self) -> usize {
         self.entries.len() - 1
     }
 
     /// The number of entries, the onset included.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-archive-entries-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// use seqring::archive::LogArchive;
+    /// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+    /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+    /// assert_eq!(archive.entry_count(), 4); // the onset and three frames
+    /// ```
     pub fn entry_count(&self) -> usize {
         self.entries.len()
     }
@@ -650,11 +824,53 @@ impl LogArchive {
     }
 
     /// The message at `index` (0 is the first message after the onset).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-archive-get-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// use seqring::archive::LogArchive;
+    /// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+    /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+    /// let second = archive.get(1).unwrap();
+    /// assert_eq!((second.source_id, second.payload), (7, &b"frame 2"[..]));
+    /// assert!(archive.get(3).is_none());
+    /// ```
     pub fn get(&self, index: usize) -> Option<LogMessage<'_>> {
         self.entries.get(index.checked_add(1)?).map(|e| self.message(e))
     }
 
     /// Every message in archive order, the onset excluded.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-archive-iter-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// use seqring::archive::LogArchive;
+    /// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+    /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+    /// let payloads: Vec<&[u8]> = archive.iter().map(|m| m.payload).collect();
+    /// assert_eq!(payloads, [&b"frame 1"[..], b"frame 2", b"frame 3"]);
+    /// assert_eq!(archive.iter().rev().next().unwrap().payload, b"frame 3");
+    /// ```
     pub fn iter(&self) -> Messages<'_> {
         Messages {
             archive: self,
@@ -666,6 +882,26 @@ impl LogArchive {
     ///
     /// # Panics
     /// If `range` is out of bounds of `0..message_count()`, as slice indexing does.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-archive-range-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// use seqring::archive::LogArchive;
+    /// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+    /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+    /// let tail: Vec<u64> = archive.iter_range(1..3).map(|m| m.timestamp_us - archive.onset_us()).collect();
+    /// assert_eq!(tail, [2_000, 3_000]);
+    /// ```
     pub fn iter_range(&self, range: Range<usize>) -> Messages<'_> {
         Messages {
             archive: self,
@@ -674,12 +910,54 @@ impl LogArchive {
     }
 
     /// The key of message `index`: its entry name without `.npy`, as numpy's `NpzFile.files` lists it.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-archive-key-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// use seqring::archive::LogArchive;
+    /// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+    /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+    /// let key = archive.key(0).unwrap();
+    /// assert!(key.starts_with("007_") && !key.ends_with(".npy"), "{key}");
+    /// assert_eq!(archive.key(3), None);
+    /// ```
     pub fn key(&self, index: usize) -> Option<&str> {
         let e = self.entries.get(index.checked_add(1)?)?;
         Some(self.name(e).trim_end_matches(".npy"))
     }
 
     /// The keys of every message, in archive order.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-archive-keys-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// use seqring::archive::LogArchive;
+    /// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+    /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+    /// let keys: Vec<&str> = archive.keys().collect();
+    /// assert_eq!(keys.len(), 3);
+    /// assert!(keys.windows(2).all(|k| k[0] < k[1]), "archive order is time order");
+    /// ```
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
         self.entries[1..].iter().map(|e| self.name(e).trim_end_matches(".npy"))
     }
@@ -718,6 +996,29 @@ impl LogArchive {
     ///
     /// # Errors
     /// Each key that names no message (the onset's included) yields [`ArchiveError::UnknownKey`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-archive-iter-keys-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// use seqring::archive::LogArchive;
+    /// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+    /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+    /// let last = archive.key(2).unwrap().to_string();
+    /// let first = format!("{}.npy", archive.key(0).unwrap());
+    /// let found: Vec<_> = archive.iter_keys([last.as_str(), first.as_str()]).map(|m| m.unwrap().payload).collect();
+    /// assert_eq!(found, [&b"frame 3"[..], b"frame 1"]);
+    /// assert!(archive.iter_keys(["007_no_such_key"]).next().unwrap().is_err());
+    /// ```
     pub fn iter_keys<'a, K: AsRef<str> + 'a>(
         &'a self,
         keys: impl IntoIterator<Item = K> + 'a,
@@ -781,6 +1082,27 @@ impl LogArchive {
     }
 
     /// Every message's absolute timestamp and payload, as ataraxis's `read_all_messages()`.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-archive-read-all-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// use seqring::archive::LogArchive;
+    /// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+    /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+    /// let all = archive.read_all();
+    /// assert_eq!(all.payloads, [&b"frame 1"[..], b"frame 2", b"frame 3"]);
+    /// assert_eq!(all.timestamps_us[2] - archive.onset_us(), 3_000);
+    /// ```
     pub fn read_all(&self) -> AllMessages<'_> {
         let mut out = AllMessages {
             timestamps_us: Vec::with_capacity(self.message_count()),
@@ -797,6 +1119,25 @@ impl LogArchive {
     ///
     /// # Errors
     /// [`ArchiveError::Crc`] naming the first entry whose data does not match.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-archive-crcs-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// use seqring::archive::LogArchive;
+    /// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+    /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+    /// archive.check_crcs().unwrap();
+    /// ```
     pub fn check_crcs(&self) -> Result<(), ArchiveError> {
         for e in &self.entries {
             if crc32fast::hash(&self.bytes[self.stored_at(e)..e.end]) != e.crc {
@@ -817,6 +1158,26 @@ impl LogArchive {
 }
 
 /// Every message of an archive: timestamps (µs since the epoch) and payloads, index by index.
+///
+/// # Examples
+/// ```
+/// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+/// # use seqring::logger::DataLogger;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-all-messages-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// # let source = logger.producer(7).unwrap();
+/// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+/// #     source.log_at(t, frame).unwrap();
+/// # }
+/// # let log_dir = logger.stop().unwrap().log_dir;
+/// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+/// use seqring::archive::LogArchive;
+/// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+/// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+/// let all = archive.read_all();
+/// assert_eq!((all.timestamps_us.len(), all.payloads[1]), (3, &b"frame 2"[..]));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AllMessages<'a> {
     /// Absolute timestamps.
@@ -826,6 +1187,29 @@ pub struct AllMessages<'a> {
 }
 
 /// The iterator of [`LogArchive::iter`]: messages in archive order, without I/O or allocation.
+///
+/// # Examples
+/// ```
+/// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+/// # use seqring::logger::DataLogger;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-messages-iter-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// # let source = logger.producer(7).unwrap();
+/// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+/// #     source.log_at(t, frame).unwrap();
+/// # }
+/// # let log_dir = logger.stop().unwrap().log_dir;
+/// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+/// use seqring::archive::LogArchive;
+/// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
+/// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+/// let mut messages = archive.iter();
+/// assert_eq!(messages.len(), 3);
+/// assert_eq!(messages.next_back().unwrap().payload, b"frame 3");
+/// assert_eq!(messages.map(|m| m.payload).collect::<Vec<_>>(), [&b"frame 1"[..], b"frame 2"]);
+/// assert_eq!((&archive).into_iter().count(), 3);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Messages<'a> {
     archive: &'a LogArchive,

@@ -7,6 +7,15 @@
 //! 0, and anything that is not digits and underscores.
 
 /// The parts of a log entry's name: `{source:03}_{timestamp:020}.npy`, or `…_{k}.npy` for a duplicate timestamp.
+///
+/// # Examples
+/// ```
+/// use seqring::format::EntryName;
+/// let name = EntryName { source_id: 7, timestamp: 1_500, duplicate: 1 }; // the second message at 1.5 ms
+/// assert_eq!(name.to_string(), "007_00000000000000001500_1.npy");
+/// assert_eq!(EntryName::parse(&name.to_string()), Some(name));
+/// assert!(name > EntryName { source_id: 7, timestamp: 1_500, duplicate: 0 }, "names sort in log order");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EntryName {
     /// The source id.
@@ -60,6 +69,15 @@ impl EntryName {
     }
 
     /// Writes the canonical name, `.npy` included, into `buf` and returns it.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::{EntryName, NameBuf};
+    /// let mut buf = NameBuf::default();
+    /// let name = EntryName { source_id: 7, timestamp: 1_234, duplicate: 0 };
+    /// assert_eq!(name.write(&mut buf), "007_00000000000000001234.npy");
+    /// assert_eq!(EntryName::parse(name.write(&mut buf)), Some(name));
+    /// ```
     pub fn write<'b>(&self, buf: &'b mut NameBuf) -> &'b str {
         let out = &mut buf.0;
         let mut n = put_num(out, 0, u64::from(self.source_id), 3);
@@ -103,6 +121,16 @@ impl std::fmt::Display for EntryName {
 const NAME_MAX: usize = 3 + 1 + 20 + 1 + 10 + 4;
 
 /// A stack buffer for [`EntryName::write`].
+///
+/// # Examples
+/// ```
+/// use seqring::format::{EntryName, NameBuf};
+/// let mut buf = NameBuf::default(); // reused for every name: no allocation
+/// for timestamp in [0, 1_000] {
+///     let name = EntryName { source_id: 2, timestamp, duplicate: 0 }.write(&mut buf);
+///     assert!(name.starts_with("002_") && name.ends_with(".npy"));
+/// }
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct NameBuf([u8; NAME_MAX]);
 

@@ -13,11 +13,36 @@
 use std::ops::Range;
 
 /// The 6 magic bytes every `.npy` file starts with.
+///
+/// # Examples
+/// ```
+/// use seqring::format::npy::{u8_vector_header, MAGIC};
+/// assert!(u8_vector_header(4).starts_with(MAGIC));
+/// ```
 pub const MAGIC: &[u8; 6] = b"\x93NUMPY";
 /// The length of the whole header (magic, version, length field and dict) that `numpy.save` writes for a 1-D
 /// `uint8` array: the data of such an array always starts at this offset.
+///
+/// # Examples
+/// ```
+/// use seqring::format::npy::{u8_vector_data, u8_vector_header, U8_VECTOR_HEADER_LEN};
+/// let mut file = u8_vector_header(2).to_vec();
+/// file.extend_from_slice(&[1, 2]);
+/// assert_eq!(u8_vector_data(&file).unwrap(), U8_VECTOR_HEADER_LEN..U8_VECTOR_HEADER_LEN + 2);
+/// ```
 pub const U8_VECTOR_HEADER_LEN: usize = 128;
 /// The most dimensions numpy supports; a header with more is rejected.
+///
+/// # Examples
+/// ```
+/// use seqring::format::npy::{parse_header, NpyError, MAX_DIMS};
+/// let shape = vec!["1"; MAX_DIMS + 1].join(", ");
+/// let dict = format!("{{'descr': '|u1', 'fortran_order': False, 'shape': ({shape}), }}");
+/// let mut file = b"\x93NUMPY\x01\x00".to_vec();
+/// file.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+/// file.extend_from_slice(dict.as_bytes());
+/// assert!(matches!(parse_header(&file), Err(NpyError::ShapeTooLarge)));
+/// ```
 pub const MAX_DIMS: usize = 64;
 
 const ARRAY_ALIGN: usize = 64;
@@ -31,6 +56,17 @@ const PAD_LEN: usize = ARRAY_ALIGN - ((MAGIC.len() + 2 + 2 + DICT_LEN + 1) % ARR
 const _: () = assert!(MAGIC.len() + 4 + DICT_LEN + PAD_LEN + 1 == U8_VECTOR_HEADER_LEN);
 
 /// Why bytes are not an acceptable `.npy` header or 1-D `uint8` array.
+///
+/// # Examples
+/// ```
+/// use seqring::format::npy::{parse_header, u8_vector_data, NpyError};
+/// assert!(matches!(parse_header(b"PK\x03\x04 a zip, not an npy"), Err(NpyError::BadMagic)));
+/// let mut f8 = b"\x93NUMPY\x01\x00".to_vec();
+/// let dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (0,), }\n";
+/// f8.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+/// f8.extend_from_slice(dict.as_bytes());
+/// assert!(matches!(u8_vector_data(&f8), Err(NpyError::WrongDtype(d)) if d == "<f8"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NpyError {
@@ -101,6 +137,15 @@ pub enum NpyError {
 }
 
 /// A parsed `.npy` header.
+///
+/// # Examples
+/// ```
+/// use seqring::format::npy::{parse_header, u8_vector_header};
+/// let file = u8_vector_header(5);
+/// let header = parse_header(&file).unwrap();
+/// assert_eq!((header.version, header.descr, header.shape.as_slice()), ((1, 0), "|u1", &[5u64][..]));
+/// assert_eq!((header.data_offset, header.fortran_order), (128, false));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NpyHeader<'a> {
     /// The format version (major, minor).

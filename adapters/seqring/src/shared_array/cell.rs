@@ -13,6 +13,20 @@ mod sealed {
 /// the region (`u64`, `i64`, `f64`). Sealed: other types do not compile with
 /// [`SharedArray::atomic`](super::SharedArray::atomic).
 ///
+/// # Examples
+/// ```
+/// use seqring::shared_array::{AtomicElement, SharedArray};
+/// use std::sync::atomic::Ordering;
+/// fn first_cell<T: AtomicElement>(a: &SharedArray<T>) -> T {
+///     a.atomic(&[0]).unwrap().load(Ordering::Acquire)
+/// }
+/// let a = SharedArray::<f64>::create(&format!("doc-atomic-element-{}", std::process::id()), &[1])?;
+/// a.write(&[2.5])?;
+/// assert_eq!(first_cell(&a), 2.5);
+/// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+/// ```
+///
+/// Other element types have no cells:
 /// ```compile_fail
 /// # use seqring::shared_array::SharedArray;
 /// fn flag(a: &SharedArray<u8>) {

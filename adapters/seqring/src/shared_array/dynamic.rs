@@ -11,6 +11,20 @@ use std::time::Duration;
 
 /// One consistent read of a [`SharedArrayDyn`]: the data and the shape, dtype, version and write time it was
 /// written with.
+///
+/// # Examples
+/// ```
+/// use seqring::shared_array::{SharedArray, SharedArrayDyn};
+/// use seqring_core::DType;
+/// let name = format!("doc-dyn-read-{}", std::process::id());
+/// let typed = SharedArray::<i16>::create(&name, &[3])?;
+/// typed.write(&[-1, 0, 1])?;
+/// let read = SharedArrayDyn::open(&name)?.read()?;
+/// assert_eq!((read.dtype, read.shape.as_slice(), read.data.len()), (DType::I16, &[3u64][..], 6));
+/// assert_eq!((read.writer_pid, read.suspect), (std::process::id(), false));
+/// assert_eq!(read.to_typed::<i16>(), Some(vec![-1, 0, 1]));
+/// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct DynRead {
     /// The element type.
@@ -43,6 +57,18 @@ impl DynRead {
     }
 
     /// The data as elements of `T`, or `None` if the dtype is not `T`'s.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-dyn-typed-{}", std::process::id());
+    /// let a = SharedArray::<f32>::create(&name, &[2])?;
+    /// a.write(&[0.5, 1.5])?;
+    /// let read = seqring::shared_array::SharedArrayDyn::open(&name)?.read()?;
+    /// assert_eq!(read.to_typed::<f32>(), Some(vec![0.5, 1.5]));
+    /// assert_eq!(read.to_typed::<u32>(), None, "not its dtype");
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn to_typed<T: Element>(&self) -> Option<Vec<T>> {
         (self.dtype == T::DTYPE).then(|| {
             let mut out = vec![T::zeroed(); self.data.len() / size_of::<T>()];
@@ -77,6 +103,18 @@ impl SharedArrayDyn {
     ///
     /// # Errors
     /// As [`SharedArray::create`](super::SharedArray::create).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-create-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::F64, &[2, 2], &ArrayOptions::default())?;
+    /// let (dtype, shape) = a.created_as();
+    /// assert_eq!((dtype, shape.as_slice()), (DType::F64, &[2u64, 2][..]));
+    /// assert_eq!(a.read()?.data, [0u8; 32]);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn create(
         name: impl IntoRegionName,
         dtype: DType,
@@ -93,6 +131,18 @@ impl SharedArrayDyn {
     ///
     /// # Errors
     /// [`SharedArrayError::Region`] (not found, wrong kind, bad layout, too new, not ready, invalid name).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-open-{}", std::process::id());
+    /// let _writer = SharedArrayDyn::create(&name, DType::I32, &[3], &ArrayOptions::default())?;
+    /// let reader = SharedArrayDyn::open(&name)?;
+    /// assert_eq!(reader.read()?.dtype, DType::I32);
+    /// assert!(SharedArrayDyn::open("doc-dyn-no-such-array").is_err());
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn open(name: impl IntoRegionName) -> Result<Self, SharedArrayError> {
         Self::open_with(name, &ArrayOptions::default())
     }
@@ -101,6 +151,18 @@ impl SharedArrayDyn {
     ///
     /// # Errors
     /// As [`SharedArrayDyn::open`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// use std::time::Duration;
+    /// let name = format!("doc-dyn-open-with-{}", std::process::id());
+    /// let _writer = SharedArrayDyn::create(&name, DType::U8, &[1], &ArrayOptions::default())?;
+    /// let reader = SharedArrayDyn::open_with(&name, &ArrayOptions::default().timeout(Duration::from_millis(5)))?;
+    /// assert_eq!(reader.timeout(), Duration::from_millis(5));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn open_with(name: impl IntoRegionName, options: &ArrayOptions) -> Result<Self, SharedArrayError> {
         let name = name.into_region_name()?;
         Ok(SharedArrayDyn {
@@ -114,11 +176,31 @@ impl SharedArrayDyn {
     }
 
     /// The region's name.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-name-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U8, &[4], &ArrayOptions::default())?;
+    /// assert_eq!(a.name(), name);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn name(&self) -> &str {
         self.handle.name()
     }
 
     /// The timeout of waits on a writer (from [`ArrayOptions::timeout`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-timeout-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U8, &[4], &ArrayOptions::default())?;
+    /// assert_eq!(a.timeout(), seqring::shared_array::DEFAULT_TIMEOUT);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn timeout(&self) -> Duration {
         self.handle.timeout
     }
@@ -141,16 +223,52 @@ impl SharedArrayDyn {
     }
 
     /// The capacity in bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-capacity-{}", std::process::id());
+    /// let options = ArrayOptions::default().capacity(10);
+    /// let a = SharedArrayDyn::create(&name, DType::U16, &[2], &options)?;
+    /// assert_eq!(a.capacity_bytes(), 24); // 10 × 2 bytes rounded up to whole 8-byte words
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn capacity_bytes(&self) -> usize {
         self.handle.array.capacity()
     }
 
     /// The current version. No wait, no copy.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-version-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U8, &[4], &ArrayOptions::default())?;
+    /// assert_eq!(a.version(), 0);
+    /// a.write_shaped(DType::U8, &[2], &[1, 2])?;
+    /// assert_eq!(a.version(), 1);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn version(&self) -> u64 {
         self.handle.array.version()
     }
 
     /// The dtype and shape of the array at its creation.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-created-as-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U16, &[4], &ArrayOptions::default())?;
+    /// a.reshape(DType::U8, &[8])?;
+    /// let (dtype, shape) = a.created_as();
+    /// assert_eq!((dtype, shape.as_slice()), (DType::U16, &[4u64][..]));
+    /// assert_eq!(a.read()?.dtype, DType::U8);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn created_as(&self) -> (DType, Shape) {
         self.handle.array.created_as()
     }
@@ -159,6 +277,17 @@ impl SharedArrayDyn {
     ///
     /// # Errors
     /// [`SharedArrayError::WriterStalled`] or [`SharedArrayError::Busy`] after the timeout.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-snapshot-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::I8, &[2, 3], &ArrayOptions::default())?;
+    /// let snap = a.snapshot()?;
+    /// assert_eq!((snap.dtype, snap.shape(), snap.version), (DType::I8, &[2u64, 3][..], 0));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn snapshot(&self) -> Result<Snapshot, SharedArrayError> {
         let mut wait = self.handle.wait(self.handle.timeout);
         self.handle
@@ -171,6 +300,18 @@ impl SharedArrayDyn {
     ///
     /// # Errors
     /// As [`SharedArrayDyn::snapshot`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-read-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U8, &[3], &ArrayOptions::default())?;
+    /// a.write_bytes_as(DType::U8, &[3], 0, &[1, 2, 3], None)?;
+    /// let read = a.read()?;
+    /// assert_eq!((read.data, read.version, read.writer_pid), (vec![1, 2, 3], 1, std::process::id()));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn read(&self) -> Result<DynRead, SharedArrayError> {
         self.read_timeout(self.handle.timeout)
     }
@@ -179,6 +320,17 @@ impl SharedArrayDyn {
     ///
     /// # Errors
     /// As [`SharedArrayDyn::snapshot`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-read-timeout-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U8, &[2], &ArrayOptions::default())?;
+    /// let read = a.read_timeout(std::time::Duration::from_millis(1))?;
+    /// assert_eq!((read.data, read.write_time_ns), (vec![0, 0], 0)); // never written
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn read_timeout(&self, timeout: Duration) -> Result<DynRead, SharedArrayError> {
         let mut p = self.handle.wait(timeout);
         let mut data = Vec::new();
@@ -232,6 +384,19 @@ impl SharedArrayDyn {
     ///
     /// # Errors
     /// As [`SharedArrayDyn::read_bytes_into`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-into-timeout-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U16, &[2], &ArrayOptions::default())?;
+    /// a.write_bytes_as(DType::U16, &[2], 0, &[1, 0, 2, 0], None)?;
+    /// let mut second = [0u8; 2];
+    /// a.read_bytes_into_timeout(2, &mut second, std::time::Duration::ZERO)?;
+    /// assert_eq!(u16::from_le_bytes(second), 2);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     #[inline]
     pub fn read_bytes_into_timeout(
         &self,
@@ -282,6 +447,18 @@ impl SharedArrayDyn {
     ///
     /// # Errors
     /// As [`SharedArrayDyn::write_bytes_as`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-as-timeout-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U8, &[2], &ArrayOptions::default())?;
+    /// let wrote = a.write_bytes_as_timeout(DType::U8, &[2], 1, &[5], Some(0), std::time::Duration::ZERO)?;
+    /// assert!(wrote);
+    /// assert_eq!(a.read()?.data, [0, 5]);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn write_bytes_as_timeout(
         &self,
         dtype: DType,
@@ -325,6 +502,18 @@ impl SharedArrayDyn {
     ///
     /// # Errors
     /// As [`SharedArrayDyn::snapshot`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-age-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U8, &[4], &ArrayOptions::default())?;
+    /// assert_eq!(a.age()?, None, "never written");
+    /// a.write_bytes_as(DType::U8, &[4], 0, &[1], None)?;
+    /// assert!(a.age()?.is_some());
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn age(&self) -> Result<Option<Duration>, SharedArrayError> {
         Ok(age_of(&self.snapshot()?))
     }
@@ -333,6 +522,20 @@ impl SharedArrayDyn {
     ///
     /// # Errors
     /// As [`SharedArrayDyn::read`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-changed-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U8, &[1], &ArrayOptions::default())?;
+    /// assert_eq!(a.read_if_changed(0)?, None);
+    /// a.write_bytes_as(DType::U8, &[1], 0, &[9], None)?;
+    /// let read = a.read_if_changed(0)?.expect("written since version 0");
+    /// assert_eq!((read.version, read.data), (1, vec![9]));
+    /// assert_eq!(a.read_if_changed(1)?, None);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn read_if_changed(&self, last_version: u64) -> Result<Option<DynRead>, SharedArrayError> {
         if !self.changed_since(last_version) {
             return Ok(None);
@@ -346,6 +549,18 @@ impl SharedArrayDyn {
     /// # Errors
     /// [`SharedArrayError::BadShape`], [`SharedArrayError::CapacityExceeded`], [`SharedArrayError::LengthMismatch`]
     /// (in bytes), [`SharedArrayError::WriterStalled`] after the timeout.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-shaped-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U8, &[8], &ArrayOptions::default())?;
+    /// a.write_shaped(DType::U32, &[2], &[1, 0, 0, 0, 2, 0, 0, 0])?;
+    /// assert_eq!(a.read()?.to_typed::<u32>(), Some(vec![1, 2]));
+    /// assert!(a.write_shaped(DType::U32, &[2], &[0; 4]).is_err(), "not the shape's bytes");
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn write_shaped(&self, dtype: DType, shape: &[u64], data: &[u8]) -> Result<(), SharedArrayError> {
         self.handle
             .write_shaped(dtype, shape, Some(data), self.handle.timeout, 1)
@@ -371,17 +586,49 @@ impl SharedArrayDyn {
     }
 
     /// The writer in its write section now; see [`SharedArray::stall`](super::SharedArray::stall).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-stall-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U8, &[4], &ArrayOptions::default())?;
+    /// assert_eq!(a.stall(), None, "no writer in its write section");
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn stall(&self) -> Option<super::WriterStall> {
         self.handle.array.stall().map(super::WriterStall::from_core)
     }
 
     /// Clears the stall at odd sequence `stalled`, left by a dead writer; see
     /// [`SharedArray::recover`](super::SharedArray::recover).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-recover-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U8, &[4], &ArrayOptions::default())?;
+    /// assert!(!a.recover(1), "no stall at sequence 1");
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn recover(&self, stalled: u64) -> bool {
         self.handle.array.recover(stalled)
     }
 
     /// Keeps the region after this (creating) handle drops.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-persist-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U8, &[4], &ArrayOptions::default())?;
+    /// a.persist();
+    /// drop(a); // the region stays
+    /// SharedArrayDyn::open(&name)?.destroy()?;
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn persist(&self) {
         self.handle.persist();
     }
@@ -390,12 +637,37 @@ impl SharedArrayDyn {
     ///
     /// # Errors
     /// [`SharedArrayError::Region`] if it was already removed or may not be.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-destroy-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U8, &[4], &ArrayOptions::default())?;
+    /// a.destroy()?;
+    /// assert!(SharedArrayDyn::open(&name).is_err());
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn destroy(self) -> Result<(), SharedArrayError> {
         Ok(self.handle.destroy()?)
     }
 }
 
 /// What `seqring shm inspect` shows of a shared array.
+///
+/// # Examples
+/// ```
+/// use seqring::shared_array::{inspect, SharedArray};
+/// use seqring_core::DType;
+/// use std::time::Duration;
+/// let name = format!("doc-array-inspection-{}", std::process::id());
+/// let a = SharedArray::<u32>::create_with_capacity(&name, &[2], 4)?;
+/// let report = inspect(&name, Duration::from_millis(10))?;
+/// assert_eq!(report.header.creator_pid, u64::from(std::process::id()));
+/// assert_eq!((report.capacity_bytes, report.created_as.0), (16, DType::U32));
+/// assert_eq!((report.age, report.locked), (None, false)); // never written
+/// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct ArrayInspection {
     /// The validated region header (kind, length, state, creator pid, creation time).

@@ -5,6 +5,20 @@ use seqring_core::DType;
 use seqring_platform::RegionError;
 
 /// Why a shared-array operation failed.
+///
+/// # Examples
+/// ```
+/// use seqring::shared_array::{SharedArray, SharedArrayError};
+/// let name = format!("doc-error-{}", std::process::id());
+/// let a = SharedArray::<u8>::create(&name, &[2])?;
+/// match a.write(&[1, 2, 3]) {
+///     Err(SharedArrayError::LengthMismatch { expected, given, .. }) => assert_eq!((expected, given), (2, 3)),
+///     other => panic!("{other:?}"),
+/// }
+/// let e = a.get(&[2]).unwrap_err();
+/// assert_eq!(e.to_string(), format!("array {name}: index [2] is outside shape [2]"));
+/// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SharedArrayError {
@@ -191,11 +205,47 @@ impl SharedArrayError {
     }
 
     /// Whether this is a stall of the writer lock (the error [`recover`](super::SharedArray::recover) is for).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::time::Duration;
+    /// let name = format!("doc-stall-{}", std::process::id());
+    /// let a = SharedArray::<u64>::create(&name, &[2])?;
+    /// # let (held, is_held) = std::sync::mpsc::channel();
+    /// # let writer = SharedArray::<u64>::open(&name)?;
+    /// # std::thread::spawn(move || writer.hold_write_section_forever(&[1], || held.send(()).unwrap()));
+    /// # is_held.recv().unwrap();
+    /// // another writer of this process is inside its write section, and stays there
+    /// let e = a.write_timeout(&[7, 7], Duration::from_millis(20)).unwrap_err();
+    /// assert!(e.is_stall());
+    /// assert!(!SharedArray::<u64>::open("doc-no-such-array").unwrap_err().is_stall());
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn is_stall(&self) -> bool {
         matches!(self, SharedArrayError::WriterStalled { .. })
     }
 
     /// The stall this error reports, for [`recover`](super::SharedArray::recover): `None` for other errors.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::time::Duration;
+    /// let name = format!("doc-stall-{}", std::process::id());
+    /// let a = SharedArray::<u64>::create(&name, &[2])?;
+    /// # let (held, is_held) = std::sync::mpsc::channel();
+    /// # let writer = SharedArray::<u64>::open(&name)?;
+    /// # std::thread::spawn(move || writer.hold_write_section_forever(&[1], || held.send(()).unwrap()));
+    /// # is_held.recv().unwrap();
+    /// // another writer of this process is inside its write section, and stays there
+    /// let e = a.write_timeout(&[7, 7], Duration::from_millis(20)).unwrap_err();
+    /// let stall = e.stall().expect("a stall");
+    /// assert_eq!((stall.pid, stall.alive, stall.sequence % 2), (std::process::id(), Some(true), 1));
+    /// assert_eq!(a.stall(), Some(stall));
+    /// // the writer is alive: do not recover (see SharedArray::recover)
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn stall(&self) -> Option<WriterStall> {
         match *self {
             SharedArrayError::WriterStalled {
@@ -217,6 +267,23 @@ impl SharedArrayError {
 
 /// A writer holding an array's write section: what [`SharedArray::stall`](super::SharedArray::stall) and
 /// [`SharedArrayError::stall`] report, and what [`SharedArray::recover`](super::SharedArray::recover) takes.
+///
+/// # Examples
+/// ```
+/// use seqring::shared_array::SharedArray;
+/// let name = format!("doc-writer-stall-{}", std::process::id());
+/// let a = SharedArray::<u64>::create(&name, &[2])?;
+/// # let (held, is_held) = std::sync::mpsc::channel();
+/// # let writer = SharedArray::<u64>::open(&name)?;
+/// # std::thread::spawn(move || writer.hold_write_section_forever(&[1], || held.send(()).unwrap()));
+/// # is_held.recv().unwrap();
+/// // another writer of this process is inside its write section, and stays there
+/// let stall = a.stall().expect("a writer in its write section");
+/// assert_eq!((stall.pid, stall.alive), (std::process::id(), Some(true)));
+/// assert!(stall.sequence % 2 == 1 && stall.since_ns > 0);
+/// // alive: leave it be; recover(stall.sequence) is for a writer that died
+/// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WriterStall {
     /// The odd sequence the writer holds.

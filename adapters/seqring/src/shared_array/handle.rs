@@ -12,6 +12,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The default bound of every wait: how long a reader or writer waits for a writer in its write section.
+///
+/// # Examples
+/// ```
+/// use seqring::shared_array::{SharedArray, DEFAULT_TIMEOUT};
+/// let a = SharedArray::<u8>::create(&format!("doc-default-timeout-{}", std::process::id()), &[1])?;
+/// assert_eq!(a.timeout(), DEFAULT_TIMEOUT);
+/// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+/// ```
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How a shared array is created or opened.
@@ -56,43 +64,100 @@ impl Default for ArrayOptions {
 
 impl ArrayOptions {
     /// Sets [`ArrayOptions::exists_ok`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArray};
+    /// let name = format!("doc-options-exists-{}", std::process::id());
+    /// let _stale = SharedArray::<u8>::create(&name, &[1])?;
+    /// assert!(SharedArray::<u8>::create(&name, &[2]).is_err());
+    /// let fresh = SharedArray::<u8>::create_with(&name, &[2], &ArrayOptions::default().exists_ok(true))?;
+    /// assert_eq!(fresh.len()?, 2);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn exists_ok(mut self, yes: bool) -> Self {
         self.exists_ok = yes;
         self
     }
 
     /// Sets [`ArrayOptions::capacity`] in elements.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArray};
+    /// let name = format!("doc-options-capacity-{}", std::process::id());
+    /// let a = SharedArray::<u64>::create_with(&name, &[1], &ArrayOptions::default().capacity(16))?;
+    /// assert_eq!(a.capacity(), 16);
+    /// a.reshape(&[4, 4])?;
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn capacity(mut self, elements: u64) -> Self {
         self.capacity = Some(elements);
         self
     }
 
     /// Sets [`ArrayOptions::mode`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArray};
+    /// let name = format!("doc-options-mode-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create_with(&name, &[1], &ArrayOptions::default().mode(0o640))?;
+    /// # #[cfg(target_os = "linux")]
+    /// # {
+    /// use std::os::unix::fs::PermissionsExt;
+    /// let meta = std::fs::metadata(format!("/dev/shm/{}", a.name())).unwrap();
+    /// assert_eq!(meta.permissions().mode() & 0o777, 0o640);
+    /// # }
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn mode(mut self, mode: u32) -> Self {
         self.mode = mode;
         self
     }
 
     /// Sets [`ArrayOptions::timeout`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArray};
+    /// use std::time::Duration;
+    /// let name = format!("doc-options-timeout-{}", std::process::id());
+    /// let _writer = SharedArray::<u8>::create(&name, &[1])?;
+    /// let options = ArrayOptions::default().timeout(Duration::from_millis(5));
+    /// let reader = SharedArray::<u8>::open_with(&name, None, &options)?;
+    /// assert_eq!(reader.timeout(), Duration::from_millis(5));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// Sets [`ArrayOptions::write_times`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArray};
+    /// let name = format!("doc-options-write-times-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create_with(&name, &[1], &ArrayOptions::default().write_times(false))?;
+    /// a.write(&[1])?;
+    /// assert_eq!(a.age()?, None, "no write time recorded");
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn write_times(mut self, yes: bool) -> Self {
         self.write_times = yes;
         self
     }
 }
 
-/// The byte length of `shape` in `dtype`, or `None` when it has too many dimensions or overflows.
 /// How long ago the write `snap` belongs to happened (to the kernel tick), or `None` if the array was never written
 /// (or its writer records no times).
 pub(crate) fn age_of(snap: &Snapshot) -> Option<Duration> {
     (snap.write_time_ns > 0).then(|| clock::since_ns(snap.write_time_ns))
 }
 
+/// The byte length of `shape` in `dtype`, or `None` when it has too many dimensions or overflows.
 pub(crate) fn shape_bytes(dtype: DType, shape: &[u64]) -> Option<u64> {
     if shape.len() > MAX_DIMS {
         return None;

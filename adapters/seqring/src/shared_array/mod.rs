@@ -94,6 +94,16 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// [`SharedArrayError::Region`] ([`RegionError::InvalidName`](seqring_platform::RegionError::InvalidName),
     /// [`AlreadyExists`](seqring_platform::RegionError::AlreadyExists), ...) or [`SharedArrayError::BadShape`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-create-{}", std::process::id());
+    /// let a = SharedArray::<f32>::create(&name, &[2, 3])?;
+    /// assert_eq!((a.shape()?.as_slice(), a.to_vec()?), (&[2u64, 3][..], vec![0.0; 6]));
+    /// assert!(SharedArray::<f32>::create(&name, &[2, 3]).is_err(), "it exists");
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn create(name: impl IntoRegionName, shape: &[u64]) -> Result<Self, SharedArrayError> {
         Self::create_with(name, shape, &ArrayOptions::default())
     }
@@ -102,6 +112,17 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::create`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-create-cap-{}", std::process::id());
+    /// let a = SharedArray::<u16>::create_with_capacity(&name, &[4], 100)?;
+    /// assert!(a.capacity() >= 100);
+    /// a.reshape(&[10, 10])?;
+    /// assert_eq!(a.len()?, 100);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn create_with_capacity(name: &str, shape: &[u64], capacity: u64) -> Result<Self, SharedArrayError> {
         Self::create_with(name, shape, &ArrayOptions::default().capacity(capacity))
     }
@@ -110,6 +131,19 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::create`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArray};
+    /// use std::time::Duration;
+    /// let name = format!("doc-create-with-{}", std::process::id());
+    /// let options = ArrayOptions::default().exists_ok(true).timeout(Duration::from_millis(20));
+    /// let a = SharedArray::<i64>::create_with(&name, &[3], &options)?;
+    /// a.write(&[1, 2, 3])?;
+    /// let b = SharedArray::<i64>::create_with(&name, &[3], &options)?; // replaces `a`'s region
+    /// assert_eq!((b.to_vec()?, b.timeout()), (vec![0, 0, 0], Duration::from_millis(20)));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn create_with(
         name: impl IntoRegionName,
         shape: &[u64],
@@ -124,6 +158,18 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// [`SharedArrayError::Region`] (not found, wrong kind, bad layout, too new, not ready, invalid name) or
     /// [`SharedArrayError::DTypeMismatch`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{SharedArray, SharedArrayError};
+    /// let name = format!("doc-open-{}", std::process::id());
+    /// let writer = SharedArray::<u32>::create(&name, &[2])?;
+    /// writer.write(&[7, 8])?;
+    /// let reader = SharedArray::<u32>::open(&name)?;
+    /// assert_eq!(reader.to_vec()?, [7, 8]);
+    /// assert!(matches!(SharedArray::<f32>::open(&name), Err(SharedArrayError::DTypeMismatch { .. })));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn open(name: impl IntoRegionName) -> Result<Self, SharedArrayError> {
         Self::open_with(name, None, &ArrayOptions::default())
     }
@@ -132,6 +178,17 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::open`], and [`SharedArrayError::ShapeMismatch`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{SharedArray, SharedArrayError};
+    /// let name = format!("doc-open-shape-{}", std::process::id());
+    /// let _writer = SharedArray::<u8>::create(&name, &[2, 4])?;
+    /// assert!(SharedArray::<u8>::open_with_shape(&name, &[2, 4]).is_ok());
+    /// let wrong = SharedArray::<u8>::open_with_shape(&name, &[8]);
+    /// assert!(matches!(wrong, Err(SharedArrayError::ShapeMismatch { .. })));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn open_with_shape(name: &str, shape: &[u64]) -> Result<Self, SharedArrayError> {
         Self::open_with(name, Some(shape), &ArrayOptions::default())
     }
@@ -140,6 +197,18 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::open_with_shape`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArray};
+    /// use std::time::Duration;
+    /// let name = format!("doc-open-with-{}", std::process::id());
+    /// let _writer = SharedArray::<f64>::create(&name, &[3])?;
+    /// let options = ArrayOptions::default().timeout(Duration::from_millis(5));
+    /// let reader = SharedArray::<f64>::open_with(&name, Some(&[3]), &options)?;
+    /// assert_eq!(reader.timeout(), Duration::from_millis(5));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn open_with(
         name: impl IntoRegionName,
         shape: Option<&[u64]>,
@@ -180,32 +249,94 @@ impl<T: Element> SharedArray<T> {
     }
 
     /// The region's name.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-name-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create(&name, &[1])?;
+    /// assert_eq!(a.name(), name);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn name(&self) -> &str {
         self.handle.name()
     }
 
     /// The bound of this handle's waits: how long the methods without a `_timeout` twin wait for a writer.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{SharedArray, DEFAULT_TIMEOUT};
+    /// let name = format!("doc-timeout-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create(&name, &[1])?;
+    /// assert_eq!(a.timeout(), DEFAULT_TIMEOUT);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn timeout(&self) -> Duration {
         self.handle.timeout
     }
 
     /// Sets the bound of this handle's waits ([`SharedArray::timeout`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::time::Duration;
+    /// let name = format!("doc-set-timeout-{}", std::process::id());
+    /// let mut a = SharedArray::<u8>::create(&name, &[1])?;
+    /// a.set_default_timeout(Duration::from_millis(10)); // `read_into`, `write`, ... now wait at most 10 ms
+    /// assert_eq!(a.timeout(), Duration::from_millis(10));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn set_default_timeout(&mut self, timeout: Duration) {
         self.handle.timeout = timeout;
     }
 
     /// The capacity in elements (the reserved bytes are rounded up to whole 8-byte words, so this may exceed what
     /// was asked for).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-capacity-{}", std::process::id());
+    /// let a = SharedArray::<u32>::create_with_capacity(&name, &[2], 5)?;
+    /// assert_eq!(a.capacity(), 6); // 5 × 4 bytes rounded up to whole 8-byte words
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn capacity(&self) -> u64 {
         (self.handle.array.capacity() / size_of::<T>()) as u64
     }
 
     /// Whether this handle created the region (and so removes it on drop unless persisted).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-is-creator-{}", std::process::id());
+    /// let creator = SharedArray::<u8>::create(&name, &[1])?;
+    /// let opener = SharedArray::<u8>::open(&name)?;
+    /// assert!(creator.is_creator() && !opener.is_creator());
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn is_creator(&self) -> bool {
         self.handle.is_owner()
     }
 
     /// Keeps the region after this (creating) handle drops; no effect on an opener.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-persist-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create(&name, &[2])?;
+    /// a.write(&[1, 2])?;
+    /// a.persist();
+    /// drop(a); // the region stays
+    /// let again = SharedArray::<u8>::open(&name)?;
+    /// assert_eq!(again.to_vec()?, [1, 2]);
+    /// again.destroy()?;
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn persist(&self) {
         self.handle.persist();
     }
@@ -214,17 +345,50 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// [`SharedArrayError::Region`] if it was already removed or may not be.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-destroy-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create(&name, &[1])?;
+    /// let opener = SharedArray::<u8>::open(&name)?;
+    /// opener.destroy()?;
+    /// assert!(SharedArray::<u8>::open(&name).is_err());
+    /// assert_eq!(a.to_vec()?, [0]); // open handles keep their mapping
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn destroy(self) -> Result<(), SharedArrayError> {
         Ok(self.handle.destroy()?)
     }
 
     /// The current version: it changes with every completed write. No wait, no copy.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-version-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create(&name, &[2])?;
+    /// assert_eq!(a.version(), 0);
+    /// a.write(&[1, 2])?;
+    /// a.set(&[0], 3)?;
+    /// assert_eq!(a.version(), 2);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     #[inline]
     pub fn version(&self) -> u64 {
         self.handle.array.version()
     }
 
     /// Whether a writer is in its write section now (or died in it).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-is-locked-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create(&name, &[1])?;
+    /// assert!(!a.is_locked());
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn is_locked(&self) -> bool {
         self.handle.array.is_locked()
     }
@@ -233,6 +397,18 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// [`SharedArrayError::WriterStalled`] or [`SharedArrayError::Busy`] after the timeout.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use seqring_core::DType;
+    /// let name = format!("doc-snapshot-{}", std::process::id());
+    /// let a = SharedArray::<i16>::create(&name, &[2, 2])?;
+    /// a.write(&[1, 2, 3, 4])?;
+    /// let snap = a.snapshot()?;
+    /// assert_eq!((snap.dtype, snap.shape(), snap.version, snap.suspect), (DType::I16, &[2u64, 2][..], 1, false));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn snapshot(&self) -> Result<Snapshot, SharedArrayError> {
         self.snapshot_timeout(self.handle.timeout)
     }
@@ -241,6 +417,16 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::snapshot`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::time::Duration;
+    /// let name = format!("doc-snapshot-timeout-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create(&name, &[3])?;
+    /// assert_eq!(a.snapshot_timeout(Duration::from_millis(1))?.shape(), &[3]);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn snapshot_timeout(&self, timeout: Duration) -> Result<Snapshot, SharedArrayError> {
         let mut wait = self.handle.wait(timeout);
         self.handle
@@ -253,6 +439,17 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::snapshot`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-shape-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create_with_capacity(&name, &[4], 8)?;
+    /// assert_eq!(a.shape()?.as_slice(), &[4]);
+    /// a.reshape(&[2, 4])?;
+    /// assert_eq!(a.shape()?.as_slice(), &[2, 4]);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn shape(&self) -> Result<Shape, SharedArrayError> {
         Ok(self.snapshot()?.to_shape())
     }
@@ -261,6 +458,15 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::snapshot`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-len-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create(&name, &[2, 3])?;
+    /// assert_eq!(a.len()?, 6);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn len(&self) -> Result<usize, SharedArrayError> {
         Ok(index::count(self.snapshot()?.shape()))
     }
@@ -269,6 +475,17 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::snapshot`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-is-empty-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create_with_capacity(&name, &[2], 2)?;
+    /// assert!(!a.is_empty()?);
+    /// a.reshape(&[0])?;
+    /// assert!(a.is_empty()?);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn is_empty(&self) -> Result<bool, SharedArrayError> {
         Ok(self.len()? == 0)
     }
@@ -278,6 +495,18 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::snapshot`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::time::Duration;
+    /// let name = format!("doc-age-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create(&name, &[1])?;
+    /// assert_eq!(a.age()?, None, "never written");
+    /// a.write(&[1])?;
+    /// assert!(a.age()?.unwrap() < Duration::from_secs(5));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn age(&self) -> Result<Option<Duration>, SharedArrayError> {
         Ok(handle::age_of(&self.snapshot()?))
     }
@@ -290,6 +519,19 @@ impl<T: Element> SharedArray<T> {
     /// timeout, [`SharedArrayError::Suspect`] after a [`recover`](Self::recover) until the next whole write (as
     /// [`get`](Self::get), [`to_vec`](Self::to_vec) and [`read_if_changed`](Self::read_if_changed); the snapshot
     /// reads hand such contents out with [`Snapshot::suspect`] set).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-read-into-{}", std::process::id());
+    /// let a = SharedArray::<f64>::create(&name, &[4])?;
+    /// a.write(&[1.0, 2.0, 3.0, 4.0])?;
+    /// let mut head = [0.0; 2];
+    /// assert_eq!(a.read_into(&mut head)?, 1); // the version read
+    /// assert_eq!(head, [1.0, 2.0]);
+    /// assert!(a.read_into(&mut [0.0; 5]).is_err(), "longer than the array");
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     #[inline]
     pub fn read_into(&self, dst: &mut [T]) -> Result<u64, SharedArrayError> {
         self.read_into_timeout(dst, self.handle.timeout)
@@ -299,6 +541,19 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::read_into`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::time::Duration;
+    /// let name = format!("doc-read-into-timeout-{}", std::process::id());
+    /// let a = SharedArray::<u32>::create(&name, &[2])?;
+    /// a.write(&[5, 6])?;
+    /// let mut out = [0; 2];
+    /// a.read_into_timeout(&mut out, Duration::from_micros(100))?;
+    /// assert_eq!(out, [5, 6]);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     #[inline]
     pub fn read_into_timeout(&self, dst: &mut [T], timeout: Duration) -> Result<u64, SharedArrayError> {
         // The fast path spins only (small enough to inline like the core's own read); a read that must wait, or
@@ -326,6 +581,18 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::read_into`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-read-at-{}", std::process::id());
+    /// let a = SharedArray::<u16>::create(&name, &[5])?;
+    /// a.write(&[10, 11, 12, 13, 14])?;
+    /// let mut mid = [0; 2];
+    /// let snap = a.read_at(2, &mut mid)?;
+    /// assert_eq!((mid, snap.version), ([12, 13], 1));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn read_at(&self, first: usize, dst: &mut [T]) -> Result<Snapshot, SharedArrayError> {
         self.read_at_timeout(first, dst, self.handle.timeout)
     }
@@ -334,6 +601,19 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::read_into`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::time::Duration;
+    /// let name = format!("doc-read-at-timeout-{}", std::process::id());
+    /// let a = SharedArray::<u16>::create(&name, &[3])?;
+    /// a.write(&[1, 2, 3])?;
+    /// let mut last = [0; 1];
+    /// a.read_at_timeout(2, &mut last, Duration::from_millis(1))?;
+    /// assert_eq!(last, [3]);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn read_at_timeout(
         &self,
         first: usize,
@@ -371,6 +651,20 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::read_into`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::time::Duration;
+    /// let name = format!("doc-changed-timeout-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create(&name, &[1])?;
+    /// let mut seen = [0];
+    /// a.write(&[9])?;
+    /// let v = a.read_if_changed_timeout(0, &mut seen, Duration::from_millis(1))?;
+    /// assert_eq!((v, seen), (Some(1), [9]));
+    /// assert_eq!(a.read_if_changed_timeout(1, &mut seen, Duration::from_millis(1))?, None);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn read_if_changed_timeout(
         &self,
         last_version: u64,
@@ -388,6 +682,18 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::read_into`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-to-vec-{}", std::process::id());
+    /// let a = SharedArray::<i32>::create_with_capacity(&name, &[2], 4)?;
+    /// a.write(&[1, 2])?;
+    /// assert_eq!(a.to_vec()?, [1, 2]);
+    /// a.write_shaped(&[4], &[1, 2, 3, 4])?;
+    /// assert_eq!(a.to_vec()?.len(), 4);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn to_vec(&self) -> Result<Vec<T>, SharedArrayError> {
         self.to_vec_timeout(self.handle.timeout)
     }
@@ -396,6 +702,17 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::read_into`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::time::Duration;
+    /// let name = format!("doc-to-vec-timeout-{}", std::process::id());
+    /// let a = SharedArray::<i32>::create(&name, &[2])?;
+    /// a.write(&[-1, 1])?;
+    /// assert_eq!(a.to_vec_timeout(Duration::from_millis(1))?, [-1, 1]);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn to_vec_timeout(&self, timeout: Duration) -> Result<Vec<T>, SharedArrayError> {
         let (snapshot, data) = self.read_whole_timeout(timeout)?;
         if snapshot.suspect {
@@ -412,6 +729,17 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::read_into`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-read-whole-{}", std::process::id());
+    /// let a = SharedArray::<f32>::create(&name, &[2])?;
+    /// a.write(&[0.5, 1.5])?;
+    /// let (snap, data) = a.read_whole()?;
+    /// assert_eq!((snap.version, snap.suspect, data), (1, false, vec![0.5, 1.5]));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn read_whole(&self) -> Result<(Snapshot, Vec<T>), SharedArrayError> {
         self.read_whole_timeout(self.handle.timeout)
     }
@@ -420,6 +748,17 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::read_into`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::time::Duration;
+    /// let name = format!("doc-read-whole-timeout-{}", std::process::id());
+    /// let a = SharedArray::<f32>::create(&name, &[1])?;
+    /// let (snap, data) = a.read_whole_timeout(Duration::from_millis(1))?;
+    /// assert_eq!((snap.version, data), (0, vec![0.0]));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn read_whole_timeout(&self, timeout: Duration) -> Result<(Snapshot, Vec<T>), SharedArrayError> {
         let mut p = self.handle.wait(timeout);
         let mut data = Vec::new();
@@ -446,6 +785,17 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// [`SharedArrayError::IndexOutOfBounds`], and as [`SharedArray::read_into`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-get-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create(&name, &[2, 3])?;
+    /// a.write(&[0, 1, 2, 3, 4, 5])?;
+    /// assert_eq!(a.get(&[1, 1])?, 4);
+    /// assert!(a.get(&[2, 0]).is_err(), "outside the shape");
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn get(&self, index: &[u64]) -> Result<T, SharedArrayError> {
         self.get_timeout(index, self.handle.timeout)
     }
@@ -454,6 +804,17 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::get`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::time::Duration;
+    /// let name = format!("doc-get-timeout-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create(&name, &[2])?;
+    /// a.write(&[3, 4])?;
+    /// assert_eq!(a.get_timeout(&[1], Duration::from_millis(1))?, 4);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn get_timeout(&self, index: &[u64], timeout: Duration) -> Result<T, SharedArrayError> {
         let mut p = self.handle.wait(timeout);
         loop {
@@ -486,6 +847,17 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// [`SharedArrayError::IndexOutOfBounds`], [`SharedArrayError::WriterStalled`] after the timeout.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-set-{}", std::process::id());
+    /// let a = SharedArray::<f64>::create(&name, &[2, 2])?;
+    /// a.set(&[0, 1], 2.5)?;
+    /// assert_eq!((a.to_vec()?, a.version()), (vec![0.0, 2.5, 0.0, 0.0], 1));
+    /// assert!(a.set(&[0, 2], 1.0).is_err(), "outside the shape");
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn set(&self, index: &[u64], value: T) -> Result<(), SharedArrayError> {
         self.set_timeout(index, value, self.handle.timeout)
     }
@@ -494,6 +866,17 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::set`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::time::Duration;
+    /// let name = format!("doc-set-timeout-el-{}", std::process::id());
+    /// let a = SharedArray::<i8>::create(&name, &[3])?;
+    /// a.set_timeout(&[2], -1, Duration::from_millis(1))?;
+    /// assert_eq!(a.to_vec()?, [0, 0, -1]);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn set_timeout(&self, index: &[u64], value: T, timeout: Duration) -> Result<(), SharedArrayError> {
         let mut p = self.handle.wait(timeout);
         loop {
@@ -523,6 +906,17 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// [`SharedArrayError::LengthMismatch`], [`SharedArrayError::DTypeMismatch`] after a reshape to another type,
     /// [`SharedArrayError::WriterStalled`] after the timeout.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-write-{}", std::process::id());
+    /// let a = SharedArray::<u16>::create(&name, &[3])?;
+    /// a.write(&[1, 2, 3])?;
+    /// assert_eq!(a.to_vec()?, [1, 2, 3]);
+    /// assert!(a.write(&[1, 2]).is_err(), "not the array's length");
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     #[inline]
     pub fn write(&self, src: &[T]) -> Result<(), SharedArrayError> {
         self.write_timeout(src, self.handle.timeout)
@@ -532,6 +926,17 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::write`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::time::Duration;
+    /// let name = format!("doc-write-timeout-{}", std::process::id());
+    /// let a = SharedArray::<u16>::create(&name, &[2])?;
+    /// a.write_timeout(&[8, 9], Duration::from_millis(1))?;
+    /// assert_eq!(a.to_vec()?, [8, 9]);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     #[inline]
     pub fn write_timeout(&self, src: &[T], timeout: Duration) -> Result<(), SharedArrayError> {
         // The fast path spins only, as the read's; a writer that must wait takes the backoff path.
@@ -565,6 +970,17 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// [`SharedArrayError::OutOfBounds`], and as [`SharedArray::write`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-write-at-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create(&name, &[5])?;
+    /// a.write_at(1, &[7, 8])?;
+    /// assert_eq!(a.to_vec()?, [0, 7, 8, 0, 0]);
+    /// assert!(a.write_at(4, &[1, 2]).is_err(), "past the end");
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn write_at(&self, first: usize, src: &[T]) -> Result<(), SharedArrayError> {
         self.write_at_timeout(first, src, self.handle.timeout)
     }
@@ -573,6 +989,17 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::write_at`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::time::Duration;
+    /// let name = format!("doc-write-at-timeout-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create(&name, &[3])?;
+    /// a.write_at_timeout(2, &[5], Duration::from_millis(1))?;
+    /// assert_eq!(a.to_vec()?, [0, 0, 5]);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn write_at_timeout(&self, first: usize, src: &[T], timeout: Duration) -> Result<(), SharedArrayError> {
         let mut wait = self.handle.wait(timeout);
         self.handle
@@ -585,6 +1012,16 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::write_at`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-fill-{}", std::process::id());
+    /// let a = SharedArray::<f32>::create(&name, &[5])?;
+    /// a.fill(1..4, 0.5)?;
+    /// assert_eq!((a.to_vec()?, a.version()), (vec![0.0, 0.5, 0.5, 0.5, 0.0], 1));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn fill(&self, range: Range<usize>, value: T) -> Result<(), SharedArrayError> {
         let src = vec![value; range.len()];
         self.write_at(range.start, &src)
@@ -615,6 +1052,17 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::write`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::time::Duration;
+    /// let name = format!("doc-update-timeout-{}", std::process::id());
+    /// let a = SharedArray::<u32>::create(&name, &[2])?;
+    /// a.update_timeout(Duration::from_millis(1), |v| v[0] = 3)?;
+    /// assert_eq!(a.to_vec()?, [3, 0]);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn update_timeout<R>(&self, timeout: Duration, f: impl FnOnce(&mut [T]) -> R) -> Result<R, SharedArrayError> {
         let mut wait = self.handle.wait(timeout);
         let mut guard = self
@@ -645,6 +1093,18 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// [`SharedArrayError::BadShape`], [`SharedArrayError::CapacityExceeded`], and as [`SharedArray::write`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-reshape-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create_with_capacity(&name, &[6], 6)?;
+    /// a.write(&[1, 2, 3, 4, 5, 6])?;
+    /// a.reshape(&[2, 3])?;
+    /// assert_eq!(a.get(&[1, 0])?, 4); // the data stayed
+    /// assert!(a.reshape(&[9]).is_err(), "beyond the capacity (6 bytes, rounded up to 8)");
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn reshape(&self, shape: &[u64]) -> Result<(), SharedArrayError> {
         self.write_shaped_timeout(shape, None, self.handle.timeout)
     }
@@ -674,6 +1134,18 @@ impl<T: Element> SharedArray<T> {
     ///
     /// # Errors
     /// As [`SharedArray::write_shaped`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::time::Duration;
+    /// let name = format!("doc-shaped-timeout-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create_with_capacity(&name, &[2], 4)?;
+    /// a.write_shaped_timeout(&[2, 2], Some(&[1, 2, 3, 4]), Duration::from_millis(1))?;
+    /// a.write_shaped_timeout(&[4], None, Duration::from_millis(1))?; // a reshape
+    /// assert_eq!((a.shape()?.as_slice(), a.to_vec()?), (&[4u64][..], vec![1, 2, 3, 4]));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn write_shaped_timeout(
         &self,
         shape: &[u64],
@@ -686,6 +1158,16 @@ impl<T: Element> SharedArray<T> {
 
     /// The writer in its write section now, if any, with its liveness: look at it, judge it dead, then pass its
     /// [`sequence`](WriterStall::sequence) to [`SharedArray::recover`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-stall-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create(&name, &[1])?;
+    /// a.write(&[1])?;
+    /// assert_eq!(a.stall(), None, "no writer in its write section");
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
     pub fn stall(&self) -> Option<WriterStall> {
         self.handle.array.stall().map(WriterStall::from_core)
     }

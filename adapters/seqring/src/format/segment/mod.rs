@@ -48,24 +48,179 @@ use std::path::PathBuf;
 use seqring_core::ring::record::RecordError;
 
 /// The magic at offset 0 of every segment file.
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::{Segment, SegmentWriter};
+/// # use seqring_core::ring::record::encode_data;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("0.seg");
+/// # let mut writer = SegmentWriter::create(&path, 1_000).unwrap();
+/// # let mut batch = vec![0u8; 48];
+/// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+/// # encode_data(&mut batch[24..], 1, 5, b"hello");
+/// # writer.append_batch(&batch).unwrap();
+/// # writer.finish().unwrap();
+/// // a segment of one batch: source 1's onset record and "hello" 5 µs later
+/// let segment = Segment::open(&path).unwrap();
+/// use seqring::format::segment::FILE_MAGIC;
+/// assert!(segment.bytes().starts_with(&FILE_MAGIC));
+/// ```
 pub const FILE_MAGIC: [u8; 8] = *b"SEQRSEG\0";
 /// The magic at offset 0 of every batch header.
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::{Segment, SegmentWriter};
+/// # use seqring_core::ring::record::encode_data;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("0.seg");
+/// # let mut writer = SegmentWriter::create(&path, 1_000).unwrap();
+/// # let mut batch = vec![0u8; 48];
+/// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+/// # encode_data(&mut batch[24..], 1, 5, b"hello");
+/// # writer.append_batch(&batch).unwrap();
+/// # writer.finish().unwrap();
+/// // a segment of one batch: source 1's onset record and "hello" 5 µs later
+/// let segment = Segment::open(&path).unwrap();
+/// use seqring::format::segment::{BATCH_MAGIC, FILE_HEADER_LEN};
+/// assert_eq!(segment.bytes()[FILE_HEADER_LEN..][..8], BATCH_MAGIC); // the first batch follows the file header
+/// ```
 pub const BATCH_MAGIC: [u8; 8] = *b"SEQRBAT\0";
 /// The segment format version this build writes (it also reads version 1).
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::{Segment, SegmentWriter};
+/// # use seqring_core::ring::record::encode_data;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("0.seg");
+/// # let mut writer = SegmentWriter::create(&path, 1_000).unwrap();
+/// # let mut batch = vec![0u8; 48];
+/// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+/// # encode_data(&mut batch[24..], 1, 5, b"hello");
+/// # writer.append_batch(&batch).unwrap();
+/// # writer.finish().unwrap();
+/// // a segment of one batch: source 1's onset record and "hello" 5 µs later
+/// let segment = Segment::open(&path).unwrap();
+/// use seqring::format::segment::VERSION;
+/// assert_eq!(segment.header().unwrap().version, VERSION);
+/// ```
 pub const VERSION: u32 = 2;
 /// The length of the file header.
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::{Segment, SegmentWriter};
+/// # use seqring_core::ring::record::encode_data;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("0.seg");
+/// # let mut writer = SegmentWriter::create(&path, 1_000).unwrap();
+/// # let mut batch = vec![0u8; 48];
+/// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+/// # encode_data(&mut batch[24..], 1, 5, b"hello");
+/// # writer.append_batch(&batch).unwrap();
+/// # writer.finish().unwrap();
+/// // a segment of one batch: source 1's onset record and "hello" 5 µs later
+/// let segment = Segment::open(&path).unwrap();
+/// use seqring::format::segment::FILE_HEADER_LEN;
+/// let first = segment.batches().next().unwrap().unwrap();
+/// assert_eq!(first.offset, FILE_HEADER_LEN as u64);
+/// ```
 pub const FILE_HEADER_LEN: usize = 64;
 /// The length of a batch header.
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::{Segment, SegmentWriter};
+/// # use seqring_core::ring::record::encode_data;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("0.seg");
+/// # let mut writer = SegmentWriter::create(&path, 1_000).unwrap();
+/// # let mut batch = vec![0u8; 48];
+/// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+/// # encode_data(&mut batch[24..], 1, 5, b"hello");
+/// # writer.append_batch(&batch).unwrap();
+/// # writer.finish().unwrap();
+/// // a segment of one batch: source 1's onset record and "hello" 5 µs later
+/// let segment = Segment::open(&path).unwrap();
+/// use seqring::format::segment::{BATCH_HEADER_LEN, FILE_HEADER_LEN};
+/// assert_eq!(segment.bytes().len(), FILE_HEADER_LEN + BATCH_HEADER_LEN + 48); // one batch of 48 record bytes
+/// ```
 pub const BATCH_HEADER_LEN: usize = 40;
 /// The length of a version 1 batch header.
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::{BATCH_HEADER_LEN, BATCH_HEADER_LEN_V1};
+/// assert!(BATCH_HEADER_LEN_V1 < BATCH_HEADER_LEN, "version 2 added the batch's origin");
+/// ```
 pub const BATCH_HEADER_LEN_V1: usize = 24;
 /// The file beside a log directory's segments or entries that lists its sources' onsets (written by the logger,
 /// removed with the sources by assembly; see `logger::onsets`).
+///
+/// # Examples
+/// ```
+/// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+/// # use seqring::logger::DataLogger;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-onsets-file-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// # let source = logger.producer(7).unwrap();
+/// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+/// #     source.log_at(t, frame).unwrap();
+/// # }
+/// # let log_dir = logger.stop().unwrap().log_dir;
+/// use seqring::format::segment::ONSETS_FILE;
+/// // a log directory a logger has just written
+/// assert!(log_dir.join(ONSETS_FILE).is_file());
+/// ```
 pub const ONSETS_FILE: &str = "seqring-onsets.txt";
 /// The file extension of segment files.
+///
+/// # Examples
+/// ```
+/// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+/// # use seqring::logger::DataLogger;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-segment-extension-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// # let source = logger.producer(7).unwrap();
+/// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+/// #     source.log_at(t, frame).unwrap();
+/// # }
+/// # let log_dir = logger.stop().unwrap().log_dir;
+/// use seqring::format::segment::{Segment, EXTENSION};
+/// // a log directory a logger has just written: its records are in segment files
+/// let segments: Vec<_> = std::fs::read_dir(&log_dir).unwrap()
+///     .map(|e| e.unwrap().path())
+///     .filter(|p| p.extension().is_some_and(|x| x == EXTENSION))
+///     .collect();
+/// assert!(!segments.is_empty());
+/// assert!(segments.iter().all(|p| Segment::open(p).is_ok()));
+/// ```
 pub const EXTENSION: &str = "seg";
 
 /// The fields of a segment's file header.
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::{Segment, SegmentWriter};
+/// # use seqring_core::ring::record::encode_data;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("0.seg");
+/// # let mut writer = SegmentWriter::create(&path, 1_000).unwrap();
+/// # let mut batch = vec![0u8; 48];
+/// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+/// # encode_data(&mut batch[24..], 1, 5, b"hello");
+/// # writer.append_batch(&batch).unwrap();
+/// # writer.finish().unwrap();
+/// // a segment of one batch: source 1's onset record and "hello" 5 µs later
+/// let segment = Segment::open(&path).unwrap();
+/// let header = segment.header().unwrap();
+/// assert_eq!((header.onset_us, header.pid), (1_000, std::process::id()));
+/// assert!(header.created_us > 0);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SegmentHeader {
     /// The format version.
@@ -80,6 +235,15 @@ pub struct SegmentHeader {
 
 impl SegmentHeader {
     /// Encodes the header, checksum included.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::{scan, SegmentHeader, FILE_HEADER_LEN, FILE_MAGIC, VERSION};
+    /// let header = SegmentHeader { version: VERSION, onset_us: 1_000, created_us: 2_000, pid: 3 };
+    /// let bytes = header.encode();
+    /// assert_eq!((bytes.len(), &bytes[..8]), (FILE_HEADER_LEN, &FILE_MAGIC[..]));
+    /// assert_eq!(scan(&bytes).header, Some(header));
+    /// ```
     pub fn encode(&self) -> [u8; FILE_HEADER_LEN] {
         let mut out = [0u8; FILE_HEADER_LEN];
         out[0..8].copy_from_slice(&FILE_MAGIC);
@@ -98,6 +262,22 @@ impl SegmentHeader {
 ///
 /// Ring ids are random per logger ring and never 0; [`Origin::NONE`] marks batches not drained from a ring
 /// (built by tools or tests), which are never treated as repeats.
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::{Origin, Segment, SegmentWriter};
+/// # use seqring_core::ring::record::encode_data;
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("0.seg");
+/// let mut w = SegmentWriter::create(&path, 1_000).unwrap();
+/// # let mut batch = vec![0u8; 24];
+/// # encode_data(&mut batch, 1, 0, &1_000u64.to_le_bytes());
+/// w.append_batch(&batch).unwrap(); // Origin::NONE: not drained from a ring
+/// w.append_batch_from(Origin { ring: 3, position: 0 }, &batch).unwrap();
+/// w.finish().unwrap();
+/// let origins: Vec<Origin> = Segment::open(&path).unwrap().batch_origins().into_iter().map(|(o, _)| o).collect();
+/// assert_eq!(origins, [Origin::NONE, Origin { ring: 3, position: 0 }]);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Origin {
     /// The ring's id (0: none).
@@ -133,6 +313,19 @@ pub fn batch_header(origin: Origin, records: &[u8]) -> [u8; BATCH_HEADER_LEN] {
 
 /// Advances `records` (at the start of a batch) past the records that end within its first `seen` bytes: those
 /// already delivered, by [`Dedup::seen_prefix`].
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::skip_delivered;
+/// use seqring_core::ring::record::{encode_data, Records};
+/// let mut batch = vec![0u8; 48];
+/// encode_data(&mut batch[..24], 1, 10, b"old");
+/// encode_data(&mut batch[24..], 1, 20, b"new");
+/// let mut records = Records::new(&batch);
+/// skip_delivered(&mut records, 24); // the first 24 bytes were delivered before
+/// assert_eq!(records.next().unwrap().unwrap().payload, b"new");
+/// assert!(records.next().is_none());
+/// ```
 pub fn skip_delivered(records: &mut seqring_core::ring::record::Records<'_>, seen: u64) {
     loop {
         let mut probe = records.clone();
@@ -173,6 +366,15 @@ impl Dedup {
     /// Notes a batch of `len` bytes from `origin` and returns how many of its leading bytes were already
     /// delivered: a record of the batch is a repeat exactly when it ends within them ([`skip_delivered`]).
     /// Batches from [`Origin::NONE`] are always new.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::{Dedup, Origin};
+    /// let mut dedup = Dedup::default();
+    /// assert_eq!(dedup.seen_prefix(Origin { ring: 5, position: 0 }, 100), 0);
+    /// assert_eq!(dedup.seen_prefix(Origin { ring: 5, position: 40 }, 100), 60); // bytes 40..100 were seen
+    /// assert_eq!(dedup.seen_prefix(Origin { ring: 6, position: 40 }, 100), 0, "another ring");
+    /// ```
     pub fn seen_prefix(&mut self, origin: Origin, len: u64) -> u64 {
         if origin.ring == 0 {
             return 0;
@@ -184,11 +386,29 @@ impl Dedup {
     }
 
     /// Notes that a batch from `origin` reached `len` bytes past its position.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::{Dedup, Origin};
+    /// let mut dedup = Dedup::default();
+    /// dedup.note(Origin { ring: 5, position: 0 }, 64);
+    /// assert_eq!(dedup.seen_prefix(Origin { ring: 5, position: 0 }, 64), 64);
+    /// ```
     pub fn note(&mut self, origin: Origin, len: u64) {
         self.seen_prefix(origin, len);
     }
 
     /// Adds what `other` has seen.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::{Dedup, Origin};
+    /// let (mut first, mut second) = (Dedup::default(), Dedup::default());
+    /// first.note(Origin { ring: 1, position: 0 }, 32);
+    /// second.note(Origin { ring: 2, position: 0 }, 16);
+    /// first.merge(&second);
+    /// assert_eq!(first.seen_prefix(Origin { ring: 2, position: 0 }, 16), 16);
+    /// ```
     pub fn merge(&mut self, other: &Dedup) {
         for (&ring, &end) in &other.high {
             let high = self.high.entry(ring).or_insert(0);
@@ -198,6 +418,20 @@ impl Dedup {
 }
 
 /// What went wrong with a segment file. Every variant names the file.
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::{Segment, SegmentError, SegmentWriter};
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("0.seg");
+/// let mut w = SegmentWriter::create(&path, 1_000).unwrap();
+/// assert!(matches!(w.append_batch(&[0; 5]), Err(SegmentError::BadBatch { .. })), "not whole records");
+/// w.finish().unwrap();
+/// std::fs::write(dir.path().join("1.seg"), b"not a segment file").unwrap();
+/// let e = Segment::open(dir.path().join("1.seg")).unwrap_err();
+/// assert!(matches!(e, SegmentError::NotSegment { .. }));
+/// assert!(e.to_string().contains("1.seg"), "every error names its file");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SegmentError {

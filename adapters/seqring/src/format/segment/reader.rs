@@ -13,6 +13,18 @@ use super::{
 };
 
 /// How a scan of a segment's bytes ended.
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::{scan, SegmentWriter, Tail};
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("0.seg");
+/// let len = SegmentWriter::create(&path, 1_000).unwrap().finish().unwrap();
+/// let mut bytes = std::fs::read(&path).unwrap();
+/// assert_eq!(scan(&bytes).tail, Tail::Clean);
+/// bytes.extend_from_slice(b"SEQRBAT\0"); // a crash while appending a batch header
+/// assert!(matches!(scan(&bytes).tail, Tail::Torn { offset, .. } if offset == len));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tail {
     /// Every byte belongs to the header or a valid batch (or the file is empty).
@@ -45,6 +57,27 @@ pub enum Tail {
 }
 
 /// The result of [`scan`]: how much of a segment is valid.
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::{Segment, SegmentWriter};
+/// # use seqring_core::ring::record::encode_data;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("0.seg");
+/// # let mut writer = SegmentWriter::create(&path, 1_000).unwrap();
+/// # let mut batch = vec![0u8; 48];
+/// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+/// # encode_data(&mut batch[24..], 1, 5, b"hello");
+/// # writer.append_batch(&batch).unwrap();
+/// # writer.finish().unwrap();
+/// // a segment of one batch: source 1's onset record and "hello" 5 µs later
+/// let segment = Segment::open(&path).unwrap();
+/// use seqring::format::segment::{scan, Tail};
+/// let found = scan(segment.bytes());
+/// assert_eq!((found.batches, found.records, found.tail), (1, 2, Tail::Clean));
+/// assert_eq!(found.valid_len, segment.bytes().len() as u64);
+/// assert_eq!(found.header, segment.header());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Scan {
     /// The file header, when it is valid.
@@ -321,6 +354,25 @@ impl Segment {
     /// [`SegmentError::Io`] if the file cannot be opened or mapped; [`SegmentError::NotSegment`],
     /// [`SegmentError::UnsupportedVersion`], [`SegmentError::TornTail`] or [`SegmentError::Corrupt`] for a bad
     /// header. Batches are checked as they are read.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::{Segment, SegmentWriter};
+    /// # use seqring_core::ring::record::encode_data;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("0.seg");
+    /// # let mut writer = SegmentWriter::create(&path, 1_000).unwrap();
+    /// # let mut batch = vec![0u8; 48];
+    /// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+    /// # encode_data(&mut batch[24..], 1, 5, b"hello");
+    /// # writer.append_batch(&batch).unwrap();
+    /// # writer.finish().unwrap();
+    /// // a segment of one batch: source 1's onset record and "hello" 5 µs later
+    /// let segment = Segment::open(&path).unwrap();
+    /// assert_eq!(segment.header().unwrap().onset_us, 1_000);
+    /// std::fs::write(dir.path().join("notes.seg"), b"not a segment").unwrap();
+    /// assert!(Segment::open(dir.path().join("notes.seg")).is_err());
+    /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self, SegmentError> {
         let path = path.as_ref();
         let file = File::open(path).map_err(|e| SegmentError::io(path, e))?;
@@ -344,21 +396,92 @@ impl Segment {
     }
 
     /// The file's path.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::{Segment, SegmentWriter};
+    /// # use seqring_core::ring::record::encode_data;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("0.seg");
+    /// # let mut writer = SegmentWriter::create(&path, 1_000).unwrap();
+    /// # let mut batch = vec![0u8; 48];
+    /// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+    /// # encode_data(&mut batch[24..], 1, 5, b"hello");
+    /// # writer.append_batch(&batch).unwrap();
+    /// # writer.finish().unwrap();
+    /// // a segment of one batch: source 1's onset record and "hello" 5 µs later
+    /// let segment = Segment::open(&path).unwrap();
+    /// assert_eq!(segment.path(), path);
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// The file header; `None` for an empty file.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::{Segment, SegmentWriter};
+    /// # use seqring_core::ring::record::encode_data;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("0.seg");
+    /// # let mut writer = SegmentWriter::create(&path, 1_000).unwrap();
+    /// # let mut batch = vec![0u8; 48];
+    /// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+    /// # encode_data(&mut batch[24..], 1, 5, b"hello");
+    /// # writer.append_batch(&batch).unwrap();
+    /// # writer.finish().unwrap();
+    /// // a segment of one batch: source 1's onset record and "hello" 5 µs later
+    /// let segment = Segment::open(&path).unwrap();
+    /// let header = segment.header().unwrap();
+    /// assert_eq!((header.version, header.onset_us), (seqring::format::segment::VERSION, 1_000));
+    /// ```
     pub fn header(&self) -> Option<SegmentHeader> {
         self.header
     }
 
     /// The whole file.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::{Segment, SegmentWriter};
+    /// # use seqring_core::ring::record::encode_data;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("0.seg");
+    /// # let mut writer = SegmentWriter::create(&path, 1_000).unwrap();
+    /// # let mut batch = vec![0u8; 48];
+    /// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+    /// # encode_data(&mut batch[24..], 1, 5, b"hello");
+    /// # writer.append_batch(&batch).unwrap();
+    /// # writer.finish().unwrap();
+    /// // a segment of one batch: source 1's onset record and "hello" 5 µs later
+    /// let segment = Segment::open(&path).unwrap();
+    /// assert_eq!(segment.bytes()[..8], seqring::format::segment::FILE_MAGIC);
+    /// assert_eq!(segment.bytes().len(), 64 + 40 + 48);
+    /// ```
     pub fn bytes(&self) -> &[u8] {
         self.map.as_deref().unwrap_or(&[])
     }
 
     /// The batches, each checked against its checksum. Stops after the first error.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::{Segment, SegmentWriter};
+    /// # use seqring_core::ring::record::encode_data;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("0.seg");
+    /// # let mut writer = SegmentWriter::create(&path, 1_000).unwrap();
+    /// # let mut batch = vec![0u8; 48];
+    /// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+    /// # encode_data(&mut batch[24..], 1, 5, b"hello");
+    /// # writer.append_batch(&batch).unwrap();
+    /// # writer.finish().unwrap();
+    /// // a segment of one batch: source 1's onset record and "hello" 5 µs later
+    /// let segment = Segment::open(&path).unwrap();
+    /// let batches: Vec<_> = segment.batches().collect::<Result<_, _>>().unwrap();
+    /// assert_eq!((batches.len(), batches[0].offset, batches[0].records.len()), (1, 64, 48));
+    /// ```
     pub fn batches(&self) -> Batches<'_> {
         Batches {
             path: &self.path,
@@ -372,6 +495,24 @@ impl Segment {
     /// The origin and length of each batch, from the batch headers alone (no checksum is computed): for planning a
     /// read whose own pass verifies every batch, as a log directory's deduplication does. Stops at the first
     /// header that does not fit the file.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::{Segment, SegmentWriter};
+    /// # use seqring_core::ring::record::encode_data;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("0.seg");
+    /// # let mut writer = SegmentWriter::create(&path, 1_000).unwrap();
+    /// # let mut batch = vec![0u8; 48];
+    /// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+    /// # encode_data(&mut batch[24..], 1, 5, b"hello");
+    /// # writer.append_batch(&batch).unwrap();
+    /// # writer.finish().unwrap();
+    /// // a segment of one batch: source 1's onset record and "hello" 5 µs later
+    /// let segment = Segment::open(&path).unwrap();
+    /// use seqring::format::segment::Origin;
+    /// assert_eq!(segment.batch_origins(), [(Origin::NONE, 48)]); // appended by a tool, not drained from a ring
+    /// ```
     pub fn batch_origins(&self) -> Vec<(Origin, u64)> {
         let mut out = Vec::new();
         let Some(header) = self.header else {
@@ -404,6 +545,26 @@ impl Segment {
     ///
     /// This is every record in the file: a log directory's reader also skips the repeats a logger crash leaves
     /// across files (see [`Segment::records_once`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::{Segment, SegmentWriter};
+    /// # use seqring_core::ring::record::encode_data;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("0.seg");
+    /// # let mut writer = SegmentWriter::create(&path, 1_000).unwrap();
+    /// # let mut batch = vec![0u8; 48];
+    /// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+    /// # encode_data(&mut batch[24..], 1, 5, b"hello");
+    /// # writer.append_batch(&batch).unwrap();
+    /// # writer.finish().unwrap();
+    /// // a segment of one batch: source 1's onset record and "hello" 5 µs later
+    /// let segment = Segment::open(&path).unwrap();
+    /// let records: Vec<_> = segment.records().collect::<Result<_, _>>().unwrap();
+    /// let (offset, hello) = records[1];
+    /// assert_eq!((hello.source_id, hello.timestamp, hello.payload), (1, 5, &b"hello"[..]));
+    /// assert_eq!(&segment.bytes()[offset as usize..][..5], b"hello");
+    /// ```
     pub fn records(&self) -> impl Iterator<Item = Result<(u64, Record<'_>), SegmentError>> + '_ {
         self.records_once(None)
     }
@@ -411,6 +572,29 @@ impl Segment {
     /// Like [`Segment::records`], skipping the records `dedup` has already seen (and noting the others), when
     /// given: call it for every segment of a log directory in name order with the same [`Dedup`](super::Dedup)
     /// to read each record exactly once after a logger crash.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::{Dedup, Origin, Segment, SegmentWriter};
+    /// # use seqring_core::ring::record::encode_data;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut batch = vec![0u8; 48];
+    /// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+    /// # encode_data(&mut batch[24..], 1, 5, b"hello");
+    /// // A logger wrote ring bytes 0..48 and died before releasing them; its successor wrote them again.
+    /// for file in ["0.seg", "1.seg"] {
+    ///     let mut w = SegmentWriter::create(dir.path().join(file), 1_000).unwrap();
+    ///     w.append_batch_from(Origin { ring: 9, position: 0 }, &batch).unwrap();
+    ///     w.finish().unwrap();
+    /// }
+    /// let mut dedup = Dedup::default();
+    /// let mut counts = Vec::new();
+    /// for file in ["0.seg", "1.seg"] {
+    ///     let segment = Segment::open(dir.path().join(file)).unwrap();
+    ///     counts.push(segment.records_once(Some(&mut dedup)).count());
+    /// }
+    /// assert_eq!(counts, [2, 0]);
+    /// ```
     pub fn records_once<'s>(
         &'s self,
         mut dedup: Option<&'s mut super::Dedup>,
@@ -453,6 +637,26 @@ fn unreachable_io(path: &Path) -> SegmentError {
 }
 
 /// One valid batch of a segment.
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::{Segment, SegmentWriter};
+/// # use seqring_core::ring::record::encode_data;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("0.seg");
+/// # let mut writer = SegmentWriter::create(&path, 1_000).unwrap();
+/// # let mut batch = vec![0u8; 48];
+/// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+/// # encode_data(&mut batch[24..], 1, 5, b"hello");
+/// # writer.append_batch(&batch).unwrap();
+/// # writer.finish().unwrap();
+/// // a segment of one batch: source 1's onset record and "hello" 5 µs later
+/// let segment = Segment::open(&path).unwrap();
+/// use seqring::format::segment::Origin;
+/// let batch = segment.batches().next().unwrap().unwrap();
+/// assert_eq!((batch.offset, batch.records.len(), batch.origin), (64, 48, Origin::NONE));
+/// assert_eq!(batch.records().count(), 2);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Batch<'a> {
     /// The file offset of the batch header.
@@ -465,12 +669,50 @@ pub struct Batch<'a> {
 
 impl<'a> Batch<'a> {
     /// The batch's data records, padding skipped.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::{Segment, SegmentWriter};
+    /// # use seqring_core::ring::record::encode_data;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("0.seg");
+    /// # let mut writer = SegmentWriter::create(&path, 1_000).unwrap();
+    /// # let mut batch = vec![0u8; 48];
+    /// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+    /// # encode_data(&mut batch[24..], 1, 5, b"hello");
+    /// # writer.append_batch(&batch).unwrap();
+    /// # writer.finish().unwrap();
+    /// // a segment of one batch: source 1's onset record and "hello" 5 µs later
+    /// let segment = Segment::open(&path).unwrap();
+    /// let batch = segment.batches().next().unwrap().unwrap();
+    /// let payloads: Vec<&[u8]> = batch.records().map(|r| r.unwrap().payload).collect();
+    /// assert_eq!(payloads, [&1_000u64.to_le_bytes()[..], b"hello"]);
+    /// ```
     pub fn records(&self) -> Records<'a> {
         Records::new(self.records)
     }
 }
 
 /// The iterator of [`Segment::batches`].
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::{Segment, SegmentWriter};
+/// # use seqring_core::ring::record::encode_data;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("0.seg");
+/// # let mut writer = SegmentWriter::create(&path, 1_000).unwrap();
+/// # let mut batch = vec![0u8; 48];
+/// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+/// # encode_data(&mut batch[24..], 1, 5, b"hello");
+/// # writer.append_batch(&batch).unwrap();
+/// # writer.finish().unwrap();
+/// // a segment of one batch: source 1's onset record and "hello" 5 µs later
+/// let segment = Segment::open(&path).unwrap();
+/// let mut batches = segment.batches();
+/// assert!(batches.next().unwrap().is_ok());
+/// assert!(batches.next().is_none());
+/// ```
 #[derive(Debug)]
 pub struct Batches<'a> {
     path: &'a Path,
@@ -506,6 +748,18 @@ impl<'a> Iterator for Batches<'a> {
 }
 
 /// What [`recover`] found and did.
+///
+/// # Examples
+/// ```
+/// use seqring::format::segment::{recover, SegmentWriter};
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("0.seg");
+/// let len = SegmentWriter::create(&path, 1_000).unwrap().finish().unwrap();
+/// std::fs::write(&path, [std::fs::read(&path).unwrap(), b"SEQRBAT\0".to_vec()].concat()).unwrap(); // a torn append
+/// let report = recover(&path).unwrap();
+/// assert_eq!((report.original_len, report.len, report.batches), (len + 8, len, 0));
+/// assert_eq!(report.torn.unwrap().0, len);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecoveryReport {
     /// The file.
@@ -524,6 +778,15 @@ pub struct RecoveryReport {
 
 impl RecoveryReport {
     /// How many bytes were cut off.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::{recover, SegmentWriter};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("0.seg");
+    /// SegmentWriter::create(&path, 1_000).unwrap().finish().unwrap();
+    /// assert_eq!(recover(&path).unwrap().truncated_bytes(), 0, "a clean file is left as it is");
+    /// ```
     pub fn truncated_bytes(&self) -> u64 {
         self.original_len - self.len
     }

@@ -52,6 +52,20 @@ impl SegmentWriter {
     ///
     /// # Errors
     /// [`SegmentError::Io`] if the file exists or cannot be created or written.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::SegmentWriter;
+    /// use seqring_core::ring::record::encode_data;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let mut batch = vec![0u8; 48]; // two whole ring records: an onset and a message
+    /// encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+    /// encode_data(&mut batch[24..], 1, 5, b"hello");
+    /// let path = dir.path().join("0.seg");
+    /// let w = SegmentWriter::create(&path, 1_000).unwrap();
+    /// assert_eq!((w.header().onset_us, w.bytes_written()), (1_000, 64)); // the file header only
+    /// assert!(SegmentWriter::create(&path, 1_000).is_err(), "the file exists");
+    /// ```
     pub fn create(path: impl AsRef<Path>, onset_us: u64) -> Result<Self, SegmentError> {
         let path = path.as_ref();
         let file = seqring_platform::create_private(path).map_err(|e| SegmentError::io(path, e))?;
@@ -78,6 +92,22 @@ impl SegmentWriter {
     /// # Errors
     /// [`SegmentError::TornTail`] if it ends in a torn batch (run [`recover`](super::recover) first), any other
     /// scan error, [`SegmentError::NotSegment`] for an empty file, or [`SegmentError::Io`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::SegmentWriter;
+    /// use seqring_core::ring::record::encode_data;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let mut batch = vec![0u8; 48]; // two whole ring records: an onset and a message
+    /// encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+    /// encode_data(&mut batch[24..], 1, 5, b"hello");
+    /// let path = dir.path().join("0.seg");
+    /// let mut w = SegmentWriter::create(&path, 1_000).unwrap();
+    /// w.append_batch(&batch).unwrap();
+    /// let len = w.finish().unwrap();
+    /// let mut w = SegmentWriter::append_to(&path).unwrap();
+    /// assert_eq!(w.append_batch(&batch).unwrap(), len); // the next batch starts where the file ended
+    /// ```
     pub fn append_to(path: impl AsRef<Path>) -> Result<Self, SegmentError> {
         let path = path.as_ref();
         let file = OpenOptions::new()
@@ -141,6 +171,20 @@ impl SegmentWriter {
     ///
     /// # Errors
     /// As [`SegmentWriter::append_batch_from`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::SegmentWriter;
+    /// use seqring_core::ring::record::encode_data;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let mut batch = vec![0u8; 48]; // two whole ring records: an onset and a message
+    /// encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+    /// encode_data(&mut batch[24..], 1, 5, b"hello");
+    /// let mut w = SegmentWriter::create(dir.path().join("0.seg"), 1_000).unwrap();
+    /// assert_eq!(w.append_batch(&batch).unwrap(), 64); // after the file header
+    /// assert_eq!(w.append_batch(&batch).unwrap(), 64 + 40 + 48); // after a batch header and 48 bytes of records
+    /// assert!(w.append_batch(&batch[..20]).is_err(), "not whole records");
+    /// ```
     pub fn append_batch(&mut self, records: &[u8]) -> Result<u64, SegmentError> {
         self.append_batch_from(Origin::NONE, records)
     }
@@ -151,6 +195,23 @@ impl SegmentWriter {
     /// # Errors
     /// [`SegmentError::BadBatch`] for an empty or unaligned batch (nothing is written); [`SegmentError::Io`] if
     /// the write fails.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::SegmentWriter;
+    /// use seqring_core::ring::record::encode_data;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let mut batch = vec![0u8; 48]; // two whole ring records: an onset and a message
+    /// encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+    /// encode_data(&mut batch[24..], 1, 5, b"hello");
+    /// use seqring::format::segment::{Origin, Segment};
+    /// let path = dir.path().join("0.seg");
+    /// let mut w = SegmentWriter::create(&path, 1_000).unwrap();
+    /// let origin = Origin { ring: 42, position: 4_096 };
+    /// w.append_batch_from(origin, &batch).unwrap();
+    /// w.finish().unwrap();
+    /// assert_eq!(Segment::open(&path).unwrap().batch_origins(), [(origin, 48)]);
+    /// ```
     pub fn append_batch_from(&mut self, origin: Origin, records: &[u8]) -> Result<u64, SegmentError> {
         if records.is_empty() || !records.len().is_multiple_of(8) {
             return Err(SegmentError::BadBatch {
@@ -170,6 +231,21 @@ impl SegmentWriter {
     /// ([`seqring_platform::preallocate`]: `fallocate` with `FALLOC_FL_KEEP_SIZE` on Linux), so that appends do not
     /// allocate blocks one write at a time; [`finish`](Self::finish) gives back what was not used. Best effort: a
     /// file system that cannot just allocates as it goes.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::SegmentWriter;
+    /// use seqring_core::ring::record::encode_data;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let mut batch = vec![0u8; 48]; // two whole ring records: an onset and a message
+    /// encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+    /// encode_data(&mut batch[24..], 1, 5, b"hello");
+    /// let path = dir.path().join("0.seg");
+    /// let mut w = SegmentWriter::create(&path, 1_000).unwrap();
+    /// w.preallocate(1 << 20); // room for a megabyte of batches
+    /// w.append_batch(&batch).unwrap();
+    /// assert_eq!(w.finish().unwrap(), std::fs::metadata(&path).unwrap().len());
+    /// ```
     pub fn preallocate(&mut self, len: u64) {
         seqring_platform::preallocate(&self.out, len);
         self.preallocated = true;
@@ -179,6 +255,21 @@ impl SegmentWriter {
     ///
     /// # Errors
     /// [`SegmentError::Io`] if the write or the sync fails.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::SegmentWriter;
+    /// use seqring_core::ring::record::encode_data;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let mut batch = vec![0u8; 48]; // two whole ring records: an onset and a message
+    /// encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+    /// encode_data(&mut batch[24..], 1, 5, b"hello");
+    /// let path = dir.path().join("0.seg");
+    /// let mut w = SegmentWriter::create(&path, 1_000).unwrap();
+    /// w.append_batch(&batch).unwrap();
+    /// w.sync().unwrap(); // durable now
+    /// assert_eq!(std::fs::metadata(&path).unwrap().len(), w.bytes_written());
+    /// ```
     pub fn sync(&mut self) -> Result<(), SegmentError> {
         self.out.sync_data().map_err(|e| SegmentError::io(&self.path, e))
     }
@@ -187,6 +278,20 @@ impl SegmentWriter {
     ///
     /// # Errors
     /// [`SegmentError::Io`] if the write or the sync fails.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::SegmentWriter;
+    /// use seqring_core::ring::record::encode_data;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let mut batch = vec![0u8; 48]; // two whole ring records: an onset and a message
+    /// encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+    /// encode_data(&mut batch[24..], 1, 5, b"hello");
+    /// let path = dir.path().join("0.seg");
+    /// let mut w = SegmentWriter::create(&path, 1_000).unwrap();
+    /// w.append_batch(&batch).unwrap();
+    /// assert_eq!(w.finish().unwrap(), 64 + 40 + 48);
+    /// ```
     pub fn finish(mut self) -> Result<u64, SegmentError> {
         if self.preallocated {
             // Frees the blocks reserved past the end by `preallocate`.
@@ -199,21 +304,74 @@ impl SegmentWriter {
     }
 
     /// The file's path.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::SegmentWriter;
+    /// # use seqring_core::ring::record::encode_data;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut batch = vec![0u8; 48]; // two whole ring records: an onset and a message
+    /// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+    /// # encode_data(&mut batch[24..], 1, 5, b"hello");
+    /// let path = dir.path().join("0.seg");
+    /// let w = SegmentWriter::create(&path, 1_000).unwrap();
+    /// assert_eq!(w.path(), path);
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// The file header.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::SegmentWriter;
+    /// # use seqring_core::ring::record::encode_data;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut batch = vec![0u8; 48]; // two whole ring records: an onset and a message
+    /// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+    /// # encode_data(&mut batch[24..], 1, 5, b"hello");
+    /// let w = SegmentWriter::create(dir.path().join("0.seg"), 1_000).unwrap();
+    /// let header = w.header();
+    /// assert_eq!((header.onset_us, header.pid), (1_000, std::process::id()));
+    /// ```
     pub fn header(&self) -> SegmentHeader {
         self.header
     }
 
     /// The file's length.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::SegmentWriter;
+    /// # use seqring_core::ring::record::encode_data;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut batch = vec![0u8; 48]; // two whole ring records: an onset and a message
+    /// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+    /// # encode_data(&mut batch[24..], 1, 5, b"hello");
+    /// let mut w = SegmentWriter::create(dir.path().join("0.seg"), 1_000).unwrap();
+    /// w.append_batch(&batch).unwrap();
+    /// assert_eq!(w.bytes_written(), 64 + 40 + 48);
+    /// ```
     pub fn bytes_written(&self) -> u64 {
         self.len
     }
 
     /// The number of batches in the file.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::segment::SegmentWriter;
+    /// # use seqring_core::ring::record::encode_data;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut batch = vec![0u8; 48]; // two whole ring records: an onset and a message
+    /// # encode_data(&mut batch[..24], 1, 0, &1_000u64.to_le_bytes());
+    /// # encode_data(&mut batch[24..], 1, 5, b"hello");
+    /// let mut w = SegmentWriter::create(dir.path().join("0.seg"), 1_000).unwrap();
+    /// w.append_batch(&batch).unwrap();
+    /// w.append_batch(&batch).unwrap();
+    /// assert_eq!(w.batches(), 2);
+    /// ```
     pub fn batches(&self) -> u64 {
         self.batches
     }
