@@ -7,12 +7,17 @@
 //!   Windows) or a file of the caller's (through `memmap2`). It implements the core's [`Memory`](seqring_core::Memory)
 //!   trait directly and hands out a [`RawRegion`](seqring_core::RawRegion) ([`Region::raw`]), so the core's
 //!   zero-copy paths work unchanged over either backing.
-//! - [`RegionName`]: names match `[A-Za-z0-9._-]{1,200}` and are neither `.` nor `..`, so no name reaches another
+//! - [`Window`]: a word-aligned range of a shared [`Region`] that holds it alive (an `Arc`), so rings and arrays
+//!   own their memory with no lifetime to uphold by hand.
+//! - [`RegionName`] (and [`IntoRegionName`] for signatures that take a name): names match `[A-Za-z0-9._-]{1,200}` and are neither `.` nor `..`, so no name reaches another
 //!   path. Regions are created with mode `0600` unless [`CreateOptions::mode`] widens it (Unix; on Windows they get
 //!   the default owner-only ACL of the user's temporary directory). [`regions_dir`] says where they are listed.
 //! - [`list_regions`], [`probe_region`], [`remove_region`], [`pid_alive`]: the region tools behind `seqring shm`.
 //! - [`ReadOnlyMap`] / [`map_file_readonly`]: every read-only file map in the crate, with one SAFETY argument.
-//! - [`replace_file_atomically`]: the one atomic-replace writer (temporary file, fsync, rename, directory fsync).
+//! - [`replace_file_atomically`]: the one atomic-replace writer (temporary file, fsync, rename, directory fsync),
+//!   with [`FileError`] its error and every file helper's.
+//! - [`LockGuard`]: the inter-process file lock (`flock` on Unix, `LockFileEx` on Windows), which Python's `filelock`
+//!   respects.
 //! - [`clock`]: the one wall clock (ns and µs since the UNIX epoch) and the deadline-based
 //!   [`Patience`](seqring_core::Patience) used for every bounded wait.
 //!
