@@ -9,8 +9,9 @@
 //!   in all before the first yield);
 //! - then yields [`YIELDS`] times, reading the clock;
 //! - then sleeps, from [`FIRST_SLEEP`] doubling to [`MAX_SLEEP`] (capped by what remains of the timeout), so that
-//!   waiting readers leave the cores to the writer. The sleep keeps growing even while writes complete: a reader
-//!   whose copies keep overlapping a busy writer's writes would otherwise spend a core on failed copies.
+//!   waiting readers leave the cores to the writer while it is stuck (preempted inside its write section). When
+//!   the sequence moved since the last look (writes are completing), the wait starts over from spinning: sleeping
+//!   then only slows a reader down, as a reader that sleeps through a busy writer's stream of writes does.
 //! - watches the sequence word between attempts. If it moved since the wait began, the writer is alive and
 //!   finishing writes, so a wait that runs out is [`ArrayError::Busy`] (writers kept the array busy), never
 //!   [`ArrayError::WriterStalled`]: a stall is one write section that outlasted the whole timeout.
@@ -119,12 +120,20 @@ impl Patience for Wait<'_> {
             std::hint::spin_loop();
             return true;
         }
-        self.look();
+        let moved = self.look();
         let now = Instant::now();
         let until = *self.until.get_or_insert_with(|| now + self.timeout);
         let Some(left) = until.checked_duration_since(now).filter(|d| !d.is_zero()) else {
             return false;
         };
+        if moved {
+            // Writes completed since the last look: the writer is running, so the next attempt is likely to find a
+            // quiet moment. Start over from spinning instead of sleeping through it (the deadline still holds: it
+            // is checked above, every `spins` attempts).
+            self.attempts = 1;
+            self.sleep = FIRST_SLEEP;
+            return true;
+        }
         if self.attempts <= self.spins + YIELDS {
             std::thread::yield_now();
             return true;
