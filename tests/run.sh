@@ -13,8 +13,8 @@
 #      beside the real ataraxis 7.2.0 in .ataraxis-venv/ (git-ignored)                       5.8 min
 #   6. ataraxis-data-structures 7.2.0's own test suite against seqring.compat (sdist from PyPI)  ~1 min
 #   7. the Windows build's tests under wine (tests/windows.sh: mingw-w64 cross build, a chosen subset; it lists
-#      what it leaves out and why)                                                           ~8 min
-# about 30 minutes in all, and ends with one closing line over all of them: tests: N passed, N failed, N skipped.
+#      what it leaves out and why)                                2 min warm, ~8 min cold
+# about 15-30 minutes in all (15 in one idle run with the packages downloaded), and ends with one closing line over all of them: tests: N passed, N failed, N skipped.
 #
 # Tests write their temporary files (temporary directories, benchmark archives, lock files) under one scratch
 # directory of this run, which is removed when the run ends, passed or failed.
