@@ -22,6 +22,7 @@ from .archive import (
     read_archive_message_count,
 )
 from .logger import LOG_ARCHIVE_SUFFIX, LOG_DIRECTORY_SUFFIX, DataLogger, LogPackage
+from . import processing as _processing
 from .processing import (
     _IMPORT_LATCHED_THREAD_VARIABLES,
     _RESIZABLE_THREAD_VARIABLES,
@@ -62,15 +63,5 @@ __all__ = [
     "PARALLEL_PROCESSING_THRESHOLD",
     "YamlConfig",
     "YAML_EXCLUDE_METADATA",
-    "atomic_write",
-    "direct_write",
-    "delete_directory",
-    "transfer_directory",
-    "interpolate_data",
-    "discover_marker_files",
-    "discover_marker_roots",
-    "index_marker_files",
-    "resolve_unique_roots",
-    "limit_worker_threads",
-    "initialize_worker_threads",
+    *_processing.__all__,
 ]
