@@ -210,7 +210,8 @@ fn reading(c: &mut Criterion) {
     group.finish();
 }
 
-/// The CPU time of this process so far (every thread).
+/// The CPU time of this process so far (every thread). Unix only: the bench that uses it is left out elsewhere.
+#[cfg(unix)]
 fn process_cpu() -> Duration {
     let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `t` is a valid, writable timespec for the call; CLOCK_PROCESS_CPUTIME_ID exists on every Linux.
@@ -252,6 +253,7 @@ fn open_large(c: &mut Criterion) {
     });
     // The same, timed by the process's CPU time (every thread's; the drop excluded): on a machine shared with
     // other work, the part of the wall time that is this open's own.
+    #[cfg(unix)]
     group.bench_function("seqring_open_cpu_time", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
