@@ -722,13 +722,21 @@ fn inspect_plot_judges_gaps_by_each_sources_cadence_and_shows_the_burst_rate() {
     let out = seqring(&["inspect", log_dir.to_str().unwrap(), "--plot", svg.to_str().unwrap()]);
     assert_ok(&out);
     let err = cli_support::stderr(&out);
-    // The pauses between bursts are the sources' rhythm; only the missing burst is a gap.
+    // The pauses between bursts are the sources' rhythm; only the missing burst is a gap: from the end of burst 5
+    // (1,252,000 µs) to the start of burst 7 (1,750,001 µs) in source 2's own time. Each source has its own onset
+    // (the moment its producer started), so the plot's origin, source 1's first message, can sit a little earlier.
+    let summary = json(&seqring(&["inspect", log_dir.to_str().unwrap(), "--json"]));
+    let onset = |s: &str| summary["sources"][s]["onset_us"].as_u64().unwrap();
+    let t0 = onset("1").min(onset("2")) + 1;
+    let since_t0 = |us: u64| (onset("2") + us - t0) as f64 / 1e6;
+    let expected = format!(
+        "source 2 has a gap from {:.3} s to {:.3} s",
+        since_t0(1_252_000),
+        since_t0(1_750_001)
+    );
     let gap_lines: Vec<&str> = err.lines().filter(|l| l.contains("has a gap")).collect();
     assert_eq!(gap_lines.len(), 1, "{err}");
-    assert!(
-        gap_lines[0].contains("source 2 has a gap from 1.252 s to 1.750 s"),
-        "{err}"
-    );
+    assert!(gap_lines[0].contains(&expected), "{expected}\n{err}");
     assert!(err.contains("(1 gap;"), "{err}");
     // The rate axis reaches the bursts' rate, 1 M messages/s (1 message per µs), not a per-bin average.
     let drawn = std::fs::read_to_string(&svg).unwrap();
