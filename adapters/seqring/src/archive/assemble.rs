@@ -18,7 +18,7 @@ use tempfile::TempPath;
 use xxhash_rust::xxh3::Xxh3;
 
 use super::logdir::{EntryData, Item, Loaded, LogDir};
-use super::npz::NpzWriter;
+use super::npz::{Compression, NpzWriter};
 use super::reader::LogArchive;
 use super::reader::OnsetCheck;
 use super::{AssembleError, EntryName, NameBuf, ARCHIVE_SUFFIX};
@@ -138,6 +138,9 @@ pub struct AssembleOptions<'a> {
     /// Before reading them, truncate a torn last batch off every segment (what a crashed logger leaves) with
     /// [`crate::format::segment::recover`]; without it a torn segment is an error. Corruption is an error either way.
     pub recover_segments: bool,
+    /// How archive members are written: [`Compression::Stored`] (the default, as ataraxis writes them, read
+    /// zero-copy) or deflated (as `numpy.savez_compressed` writes them: smaller, slower to write and to open).
+    pub compression: Compression,
     /// Called from worker threads every few thousand units and at the end of each phase.
     pub progress: Option<&'a (dyn Fn(Progress) + Sync)>,
 }
@@ -150,6 +153,7 @@ impl Default for AssembleOptions<'_> {
             remove_sources: true,
             overwrite: false,
             recover_segments: false,
+            compression: Compression::Stored,
             progress: None,
         }
     }
@@ -163,6 +167,7 @@ impl std::fmt::Debug for AssembleOptions<'_> {
             .field("remove_sources", &self.remove_sources)
             .field("overwrite", &self.overwrite)
             .field("recover_segments", &self.recover_segments)
+            .field("compression", &self.compression)
             .field("progress", &self.progress.is_some())
             .finish()
     }
@@ -313,7 +318,8 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> AssembleError + '_ {
 /// Assembles the `.npy` entries and `.seg` segments of `log_dir` into one `{source_id}_log.npz` per source, in the
 /// same directory, byte-identical to what ataraxis's `assemble_log_archives` (numpy's `savez`) writes for the same
 /// messages: entries `{source:03}_{timestamp:020}.npy` in timestamp order, the onset entry first, a `_{k}` suffix
-/// on the k-th further message with the same timestamp.
+/// on the k-th further message with the same timestamp. With [`AssembleOptions::compression`] deflated, the
+/// members are deflated instead (as `numpy.savez_compressed` writes them; the same arrays, not the same bytes).
 ///
 /// A directory without entries gives an empty report.
 ///
@@ -431,7 +437,7 @@ fn assemble_in_pool(
     let ticker = Ticker::new(options.progress, Phase::Writing, total);
     let written: Vec<Written> = targets
         .par_iter()
-        .map(|(source_id, _)| write_archive(&log, *source_id, options.verify || options.overwrite, onsets, &ticker))
+        .map(|(source_id, _)| write_archive(&log, *source_id, options, onsets, &ticker))
         .collect::<Result<_, _>>()?;
 
     // An archive that replaces another is always verified first: the old one stays until the new one is proven.
@@ -537,10 +543,11 @@ fn duplicates(items: &[Item]) -> impl Iterator<Item = (&Item, u32)> {
 fn write_archive(
     log: &LogDir,
     source_id: u8,
-    keep_digests: bool,
+    options: &AssembleOptions<'_>,
     onsets: Onsets,
     ticker: &Ticker<'_>,
 ) -> Result<Written, AssembleError> {
+    let keep_digests = options.verify || options.overwrite;
     let dir = log.path();
     let items = log.items(source_id);
     let (file, temp) = tempfile::Builder::new()
@@ -550,7 +557,7 @@ fn write_archive(
         .map_err(io_err(dir))?
         .into_parts();
     let temp_path = temp.to_path_buf();
-    let mut out = NpzWriter::new(BufWriter::with_capacity(1 << 20, file));
+    let mut out = NpzWriter::with_compression(BufWriter::with_capacity(1 << 20, file), options.compression);
     let mut digests = Vec::with_capacity(if keep_digests { items.len() } else { 0 });
     let mut name = NameBuf::default();
     let mut pending = 0;

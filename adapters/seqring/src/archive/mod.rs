@@ -3,12 +3,15 @@
 //! - [`assemble_log_archives`] turns a log directory (seqring segments and/or ataraxis-style `.npy` entries) into
 //!   `{source_id}_log.npz` archives, byte-identical to what ataraxis/numpy write for the same messages.
 //! - [`LogArchive`] memory-maps an archive, validates every entry once at open, then hands out
-//!   [`LogMessage`]s that borrow their payload from the map.
+//!   [`LogMessage`]s that borrow their payload from the map. An archive with deflated members (numpy's
+//!   `savez_compressed`, or [`assemble_log_archives`] with [`Compression::Deflated`]) is inflated once at open into
+//!   the stored archive it stands for, held in memory, and read from there.
 //! - [`discover_log_archives`], [`find_log_archive`], [`find_log_archives`] and [`read_archive_message_count`]
 //!   locate archives and count their messages.
 //!
 //! Invariants of an archive (checked by the reader, guaranteed by the writer):
-//! - a stored (uncompressed) ZIP; each entry a 1-D `uint8` npy array `[source u8][elapsed µs u64 LE][payload]`,
+//! - a ZIP whose members are stored or deflated (no other method, no encryption); a deflated member inflates to
+//!   exactly its declared size and CRC-32; each entry a 1-D `uint8` npy array `[source u8][elapsed µs u64 LE][payload]`,
 //!   named `{source:03}_{elapsed:020}.npy`, or `…_{k}.npy` for the k-th further message with the same elapsed time;
 //! - entries in timestamp order, the onset entry first: elapsed 0, payload = onset as u64 LE µs since the epoch;
 //! - every entry belongs to the archive's source. Absolute time of a message = onset + elapsed.
@@ -17,6 +20,7 @@
 
 mod assemble;
 mod discover;
+mod inflate;
 mod logdir;
 mod npz;
 mod reader;
@@ -30,6 +34,7 @@ pub use assemble::{
 };
 pub use discover::{discover_log_archives, find_log_archive, find_log_archives, read_archive_message_count};
 pub use logdir::{LogDir, SourceSummary};
+pub use npz::Compression;
 pub use reader::{AllMessages, LogArchive, Messages, PARALLEL_THRESHOLD};
 
 use crate::format::npy::NpyError;
@@ -151,15 +156,26 @@ pub enum ArchiveError {
         /// What differs.
         what: &'static str,
     },
-    /// An entry is compressed or encrypted; log archives are stored.
-    #[error("{path}: entry '{entry}' is {what}; log archive entries must be stored uncompressed")]
+    /// An entry is encrypted, or compressed by another method than deflate; log archive entries are stored or
+    /// deflated.
+    #[error("{path}: entry '{entry}' is {what}; log archive entries must be stored or deflated")]
     NotStored {
         /// The archive.
         path: PathBuf,
         /// The entry.
         entry: String,
-        /// "compressed (Deflated)", "encrypted", …
+        /// "encrypted", "compressed (method 12)", …
         what: String,
+    },
+    /// A deflated entry's data is not a deflate stream, or does not inflate to its declared size.
+    #[error("{path}: deflated entry '{entry}' cannot be inflated: {reason}")]
+    Inflate {
+        /// The archive.
+        path: PathBuf,
+        /// The entry.
+        entry: String,
+        /// What went wrong.
+        reason: String,
     },
     /// An entry's data extends past the end of the file.
     #[error("{path}: entry '{entry}' ends at byte {end}, past the end of the {len}-byte file")]
@@ -252,7 +268,7 @@ pub enum ArchiveError {
         /// The entry.
         entry: String,
     },
-    /// A stored entry's CRC-32 does not match its data.
+    /// An entry's CRC-32 does not match its (inflated) data.
     #[error("{path}: entry '{entry}' fails its CRC-32 check")]
     Crc {
         /// The archive.

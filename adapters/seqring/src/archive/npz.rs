@@ -1,17 +1,111 @@
-//! A streaming writer of stored `.npz` archives, byte-identical to what `numpy.savez` writes through Python's
-//! `zipfile` (`ZipFile.open(name, 'w', force_zip64=True)` on a seekable file).
+//! A streaming writer of `.npz` archives: stored ones byte-identical to what `numpy.savez` writes through Python's
+//! `zipfile` (`ZipFile.open(name, 'w', force_zip64=True)` on a seekable file), deflated ones laid out as
+//! `numpy.savez_compressed` lays them out (the deflate streams themselves are miniz_oxide's, not zlib's, so their
+//! bytes differ; numpy and every zip reader inflate them to the same arrays).
 //!
 //! Invariants, each copied from CPython's `zipfile` and checked against numpy's output in the tests:
-//! - every local header has version 4.5, no flags, method 0 (stored), DOS time 0 and date 1980-01-01, the CRC-32, and
-//!   sizes `0xFFFFFFFF` followed by a 20-byte ZIP64 extra field {tag 1, size 16, size u64, size u64};
+//! - every local header has version 4.5, no flags, method 0 (stored) or 8 (deflated), DOS time 0 and date
+//!   1980-01-01, the CRC-32 of the uncompressed bytes, and sizes `0xFFFFFFFF` followed by a 20-byte ZIP64 extra field
+//!   {tag 1, size 16, uncompressed size u64, compressed size u64};
 //! - every central header is made by 4.5 on Unix (`0x032D`), needs 4.5, has external attributes `0o600 << 16`, and
-//!   carries a ZIP64 extra field only when the entry's size or offset exceeds `2^31 − 1` (`ZIP64_LIMIT`);
+//!   carries a ZIP64 extra field only when the entry's sizes or offset exceed `2^31 − 1` (`ZIP64_LIMIT`): both sizes
+//!   when either does, then the offset;
 //! - the ZIP64 end-of-central-directory record and locator are written only when there are more than 65,535
 //!   entries, or the central directory's offset or size exceeds `2^31 − 1`;
 //! - entries are written in the order they are added, and each entry's bytes are streamed once; the writer keeps
-//!   only the encoded central directory (46 bytes plus the name per entry) in memory.
+//!   only the encoded central directory (46 bytes plus the name per entry) in memory, and, when deflating, one
+//!   compressor and the compressed bytes of the entry being written.
 
 use std::io::{self, Write};
+
+use miniz_oxide::deflate::core::{
+    compress_to_output, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
+};
+
+/// How the members of an archive are written: stored (the default, as `numpy.savez` and ataraxis write them, read
+/// zero-copy) or deflated (as `numpy.savez_compressed` writes them: smaller, read by inflating every member at open).
+///
+/// # Examples
+/// ```
+/// # use seqring::logger::DataLogger;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let name = format!("doc-compression-{}", std::process::id());
+/// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+/// # let source = logger.producer(7).unwrap();
+/// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+/// #     source.log_at(t, frame).unwrap();
+/// # }
+/// # let log_dir = logger.stop().unwrap().log_dir;
+/// use seqring::archive::{assemble_log_archives, AssembleOptions, Compression, LogArchive};
+/// // a log directory in which source 7 logged three frames, 1, 2 and 3 ms after its onset
+/// let options = AssembleOptions { compression: Compression::DEFLATED, ..Default::default() };
+/// assemble_log_archives(&log_dir, &options).unwrap();
+/// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+/// assert_eq!(archive.get(2).unwrap().payload, b"frame 3");
+/// assert_eq!(Compression::default(), Compression::Stored);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Compression {
+    /// Members stored uncompressed.
+    #[default]
+    Stored,
+    /// Members deflated at `level`: 0 (no compression, deflate framing only) to 9 (smallest, slowest); levels
+    /// above 9 are 9.
+    Deflated {
+        /// The deflate level.
+        level: u8,
+    },
+}
+
+impl Compression {
+    /// Deflated at level 6, zlib's default and so `numpy.savez_compressed`'s.
+    pub const DEFLATED: Compression = Compression::Deflated { level: 6 };
+}
+
+/// A reusable raw-deflate compressor and the compressed bytes of the current entry.
+struct Deflater {
+    compressor: Box<CompressorOxide>,
+    out: Vec<u8>,
+}
+
+impl Deflater {
+    fn new(level: u8) -> Self {
+        Deflater {
+            compressor: Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(
+                i32::from(level.min(9)),
+                -15, // negative window bits: a raw deflate stream, no zlib header (as zip members are)
+                0,
+            ))),
+            out: Vec::new(),
+        }
+    }
+
+    /// Deflates the concatenation of `parts` into `self.out` as one raw deflate stream.
+    fn deflate(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+        self.compressor.reset();
+        self.out.clear();
+        let failed = || io::Error::other("the deflate compressor failed");
+        let (last, init) = parts.split_last().map_or((&[][..], &[][..]), |(l, i)| (*l, i));
+        for part in init {
+            let (status, _) = compress_to_output(&mut self.compressor, part, TDEFLFlush::None, |bytes| {
+                self.out.extend_from_slice(bytes);
+                true
+            });
+            if status != TDEFLStatus::Okay {
+                return Err(failed());
+            }
+        }
+        let (status, _) = compress_to_output(&mut self.compressor, last, TDEFLFlush::Finish, |bytes| {
+            self.out.extend_from_slice(bytes);
+            true
+        });
+        if status != TDEFLStatus::Done {
+            return Err(failed());
+        }
+        Ok(())
+    }
+}
 
 /// CPython's `zipfile.ZIP64_LIMIT`.
 pub(crate) const ZIP64_LIMIT: u64 = (1 << 31) - 1;
@@ -21,25 +115,38 @@ const VERSION: u8 = 45;
 const SYSTEM_UNIX: u8 = 3;
 const DOS_DATE_1980_01_01: u16 = 0x21;
 const EXTERNAL_ATTR: u32 = 0o600 << 16;
+/// The zip compression method of deflated members.
+pub(crate) const METHOD_DEFLATED: u16 = 8;
 /// The local header: 30 fixed bytes, the name, and the 20-byte ZIP64 extra field.
 pub(crate) const LOCAL_HEADER_FIXED: usize = 30 + 20;
 
-/// Streams stored entries into `out`.
+/// Streams entries into `out`, stored or deflated.
 pub(crate) struct NpzWriter<W: Write> {
     out: W,
     offset: u64,
     central: Vec<u8>,
     count: u64,
+    /// `Some` when entries are deflated.
+    deflater: Option<Deflater>,
 }
 
 impl<W: Write> NpzWriter<W> {
-    /// A writer whose first entry goes at offset 0 of `out`.
+    /// A writer of stored entries whose first entry goes at offset 0 of `out`.
     pub(crate) fn new(out: W) -> Self {
+        Self::with_compression(out, Compression::Stored)
+    }
+
+    /// A writer of entries compressed as `compression` says, whose first entry goes at offset 0 of `out`.
+    pub(crate) fn with_compression(out: W, compression: Compression) -> Self {
         NpzWriter {
             out,
             offset: 0,
             central: Vec::new(),
             count: 0,
+            deflater: match compression {
+                Compression::Stored => None,
+                Compression::Deflated { level } => Some(Deflater::new(level)),
+            },
         }
     }
 
@@ -54,19 +161,35 @@ impl<W: Write> NpzWriter<W> {
         Ok(crc)
     }
 
-    /// Appends an entry whose CRC-32 the caller computed.
+    /// Appends an entry whose CRC-32 (of the uncompressed bytes) the caller computed.
     pub(crate) fn add_with_crc(&mut self, name: &str, parts: &[&[u8]], crc: u32) -> io::Result<()> {
-        let name = name.as_bytes();
+        self.add_raw(name.as_bytes(), parts, crc)
+    }
+
+    /// Appends an entry named by `name`'s bytes (which need not be UTF-8).
+    pub(crate) fn add_raw(&mut self, name: &[u8], parts: &[&[u8]], crc: u32) -> io::Result<()> {
         let name_len = u16::try_from(name.len())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "zip entry name longer than 65535 bytes"))?;
         let size: u64 = parts.iter().map(|p| p.len() as u64).sum();
         let header_offset = self.offset;
+        let deflated: Option<&[u8]> = match &mut self.deflater {
+            Some(d) => {
+                d.deflate(parts)?;
+                Some(&d.out)
+            }
+            None => None,
+        };
+        let (method, compressed_size) = match deflated {
+            Some(bytes) => (METHOD_DEFLATED, bytes.len() as u64),
+            None => (0u16, size),
+        };
 
         let mut local = [0u8; 30];
         local[0..4].copy_from_slice(b"PK\x03\x04");
         local[4] = VERSION;
         local[5] = 0;
-        // flags 0, method 0 (stored), time 0
+        // flags 0, time 0
+        local[8..10].copy_from_slice(&method.to_le_bytes());
         local[12..14].copy_from_slice(&DOS_DATE_1980_01_01.to_le_bytes());
         local[14..18].copy_from_slice(&crc.to_le_bytes());
         local[18..22].copy_from_slice(&u32::MAX.to_le_bytes());
@@ -77,24 +200,30 @@ impl<W: Write> NpzWriter<W> {
         extra[0..2].copy_from_slice(&1u16.to_le_bytes());
         extra[2..4].copy_from_slice(&16u16.to_le_bytes());
         extra[4..12].copy_from_slice(&size.to_le_bytes());
-        extra[12..20].copy_from_slice(&size.to_le_bytes());
+        extra[12..20].copy_from_slice(&compressed_size.to_le_bytes());
         self.out.write_all(&local)?;
         self.out.write_all(name)?;
         self.out.write_all(&extra)?;
-        for part in parts {
-            self.out.write_all(part)?;
+        match deflated {
+            Some(bytes) => self.out.write_all(bytes)?,
+            None => {
+                for part in parts {
+                    self.out.write_all(part)?;
+                }
+            }
         }
-        self.offset += (LOCAL_HEADER_FIXED + name.len()) as u64 + size;
+        self.offset += (LOCAL_HEADER_FIXED + name.len()) as u64 + compressed_size;
 
         let mut zip64 = [0u64; 3];
         let mut n64 = 0;
-        let stored_size = if size > ZIP64_LIMIT {
+        // CPython's zipfile: both sizes go to the ZIP64 field when either exceeds the limit.
+        let (central_size, central_compressed) = if size > ZIP64_LIMIT || compressed_size > ZIP64_LIMIT {
             zip64[0] = size;
-            zip64[1] = size;
+            zip64[1] = compressed_size;
             n64 = 2;
-            u32::MAX
+            (u32::MAX, u32::MAX)
         } else {
-            size as u32
+            (size as u32, compressed_size as u32)
         };
         let stored_offset = if header_offset > ZIP64_LIMIT {
             zip64[n64] = header_offset;
@@ -108,12 +237,12 @@ impl<W: Write> NpzWriter<W> {
         c.extend_from_slice(b"PK\x01\x02");
         c.extend_from_slice(&[VERSION, SYSTEM_UNIX, VERSION, 0]);
         c.extend_from_slice(&0u16.to_le_bytes()); // flags
-        c.extend_from_slice(&0u16.to_le_bytes()); // stored
+        c.extend_from_slice(&method.to_le_bytes());
         c.extend_from_slice(&0u16.to_le_bytes()); // time
         c.extend_from_slice(&DOS_DATE_1980_01_01.to_le_bytes());
         c.extend_from_slice(&crc.to_le_bytes());
-        c.extend_from_slice(&stored_size.to_le_bytes());
-        c.extend_from_slice(&stored_size.to_le_bytes());
+        c.extend_from_slice(&central_compressed.to_le_bytes());
+        c.extend_from_slice(&central_size.to_le_bytes());
         c.extend_from_slice(&name_len.to_le_bytes());
         c.extend_from_slice(&(extra_len as u16).to_le_bytes());
         c.extend_from_slice(&0u16.to_le_bytes()); // comment

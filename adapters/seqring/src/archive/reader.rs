@@ -226,6 +226,14 @@ impl NpyCheck {
 /// Archives with at least this many entries are checked by two threads, one half of the directory each.
 const PARALLEL_CHECK_MIN: usize = 1 << 16;
 
+/// What [`LogArchive::walk`] found: the index, the source, the onset and whether there is one.
+struct Walked {
+    entries: Vec<Entry>,
+    source_id: u8,
+    onset_us: u64,
+    has_onset: bool,
+}
+
 /// What checking one entry gives: the entry, or a stand-in for a missing optional onset and then the entry.
 enum Checked {
     One(Entry),
@@ -244,6 +252,8 @@ struct Checker<'a> {
     has_onset: bool,
     /// No entry has been checked yet.
     first: bool,
+    /// A deflated member was met (the walk stopped there).
+    deflated: bool,
 }
 
 impl<'a> Checker<'a> {
@@ -368,13 +378,12 @@ impl<'a> Checker<'a> {
             });
         }
         if central.method != 0 {
+            // A deflated member sends the whole archive through `inflate` (see `index`); the error stops this walk.
+            self.deflated |= central.method == super::npz::METHOD_DEFLATED;
             return Err(ArchiveError::NotStored {
                 path: self.path.to_path_buf(),
                 entry: entry(),
-                what: match central.method {
-                    8 => "compressed (Deflated)".into(),
-                    m => format!("compressed (method {m})"),
-                },
+                what: format!("compressed (method {})", central.method),
             });
         }
         let size = central.size;
@@ -639,58 +648,87 @@ impl LogArchive {
         Self::index(path, Backing::Owned(bytes), source_id, OnsetCheck::Required)
     }
 
+    /// Indexes `bytes`; an archive with a deflated member is first inflated into the stored archive it stands for
+    /// (`inflate`), held in memory, and that is indexed instead. The stored path pays nothing for this: the walk
+    /// only notes a deflated member where it refused other methods anyway.
     fn index(path: PathBuf, bytes: Backing, expected: Option<u8>, check: OnsetCheck) -> Result<Self, ArchiveError> {
-        let data: &[u8] = &bytes;
-        let dir = zipdir::directory(data).map_err(|source| ArchiveError::Zip {
-            path: path.clone(),
-            source,
-        })?;
+        let (walked, bytes) = match Self::walk(&path, &bytes, expected, check) {
+            Ok(walked) => (walked, bytes),
+            Err((_, true)) => {
+                let image = super::inflate::stored_image(&path, &bytes)?;
+                drop(bytes);
+                let image = Backing::Owned(image);
+                (Self::walk(&path, &image, expected, check).map_err(|(e, _)| e)?, image)
+            }
+            Err((e, false)) => return Err(e),
+        };
+        Ok(LogArchive {
+            path,
+            bytes,
+            source_id: walked.source_id,
+            onset_us: walked.onset_us,
+            has_onset: walked.has_onset,
+            entries: walked.entries,
+            by_key: OnceLock::new(),
+        })
+    }
+
+    /// Walks and checks every entry of `data`. On an error, whether the walk met a deflated member (and stopped
+    /// there).
+    fn walk(path: &Path, data: &[u8], expected: Option<u8>, check: OnsetCheck) -> Result<Walked, (ArchiveError, bool)> {
         let mut checker = Checker {
             data,
-            path: &path,
+            path,
             check,
             npy: NpyCheck::default(),
             source_id: expected,
             onset_us: 0,
             has_onset: true,
             first: true,
+            deflated: false,
         };
+        let mut entries = Vec::new();
+        if let Err(e) = Self::walk_with(&mut checker, &mut entries, data) {
+            return Err((e, checker.deflated));
+        }
+        let Some(source_id) = checker.source_id.filter(|_| !entries.is_empty()) else {
+            return Err((
+                ArchiveError::MissingOnset {
+                    path: path.to_path_buf(),
+                    reason: "it has no entries".into(),
+                },
+                false,
+            ));
+        };
+        Ok(Walked {
+            entries,
+            source_id,
+            onset_us: checker.onset_us,
+            has_onset: checker.has_onset,
+        })
+    }
+
+    fn walk_with<'a>(checker: &mut Checker<'a>, entries: &mut Vec<Entry>, data: &'a [u8]) -> Result<(), ArchiveError> {
+        let dir = zipdir::directory(data).map_err(|source| ArchiveError::Zip {
+            path: checker.path.to_path_buf(),
+            source,
+        })?;
         // `directory` checked that the central directory holds `count` headers of at least 46 bytes each.
-        let mut entries = Vec::with_capacity(dir.count);
+        entries.reserve_exact(dir.count);
         let mut headers = zipdir::Centrals::new(data, dir);
         // The first entry fixes the source and the onset; after it, each entry is checked on its own, so a large
         // directory is checked in two halves at once.
         while checker.first {
             let Some(central) = headers.next_header() else { break };
-            checker.push(&mut entries, central, headers.parsed() - 1)?;
+            checker.push(entries, central, headers.parsed() - 1)?;
         }
         if headers.left() >= PARALLEL_CHECK_MIN {
-            checker.check_halves(&mut entries, &mut headers)?;
+            checker.check_halves(entries, &mut headers)?;
         }
         while let Some(central) = headers.next_header() {
-            checker.push(&mut entries, central, headers.parsed() - 1)?;
+            checker.push(entries, central, headers.parsed() - 1)?;
         }
-        let Checker {
-            source_id,
-            onset_us,
-            has_onset,
-            ..
-        } = checker;
-        let Some(source_id) = source_id.filter(|_| !entries.is_empty()) else {
-            return Err(ArchiveError::MissingOnset {
-                path,
-                reason: "it has no entries".into(),
-            });
-        };
-        Ok(LogArchive {
-            path,
-            bytes,
-            source_id,
-            onset_us,
-            has_onset,
-            entries,
-            by_key: OnceLock::new(),
-        })
+        Ok(())
     }
 
     /// The archive's path (or the name given to [`from_bytes`](Self::from_bytes)).
