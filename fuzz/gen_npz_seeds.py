@@ -38,3 +38,29 @@ open(os.path.join(d, 'zip64_extra_offset'), 'wb').write(v[:off] + cd + eocd2)
 hdr2 = bytearray(v[c:c+46]); hdr2[42:46] = b'\xff\xff\xff\xff'
 cd3 = bytes(hdr2) + v[c+46:off+size]
 open(os.path.join(d, 'zip64_extra_missing'), 'wb').write(v[:off] + cd3 + v[e:])
+# 7. deflated members (issue 23): the `valid` archive's members rewritten deflated, as numpy's savez_compressed writes
+# them (zipfile, ZIP_DEFLATED, force_zip64), every other one deflated, and corrupt variants of the deflated one
+import io, zipfile
+def rewrite(methods):
+    src = zipfile.ZipFile(io.BytesIO(v))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, 'w', allowZip64=True) as zf:
+        for i, info in enumerate(src.infolist()):
+            new = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            new.compress_type = methods(i)
+            with zf.open(new, 'w', force_zip64=True) as f:
+                f.write(src.read(info))
+    return out.getvalue()
+deflated = rewrite(lambda i: zipfile.ZIP_DEFLATED)
+open(os.path.join(d, 'deflated_savez_compressed'), 'wb').write(deflated)
+open(os.path.join(d, 'deflated_mixed'), 'wb').write(rewrite(lambda i: zipfile.ZIP_DEFLATED if i % 2 else zipfile.ZIP_STORED))
+c1 = [i for i in range(len(deflated)) if deflated[i:i+4] == b'PK\x01\x02'][1]
+l1 = struct.unpack('<I', deflated[c1+42:c1+46])[0]
+n1, m1 = struct.unpack('<HH', deflated[l1+26:l1+30])
+at = l1 + 30 + n1 + m1
+bad = bytearray(deflated); bad[c1+16] ^= 0x40
+open(os.path.join(d, 'deflated_bad_crc'), 'wb').write(bytes(bad))
+bad = bytearray(deflated); bad[at] = 0x07
+open(os.path.join(d, 'deflated_bad_stream'), 'wb').write(bytes(bad))
+bad = bytearray(deflated); bad[c1+24:c1+28] = struct.pack('<I', struct.unpack('<I', deflated[c1+24:c1+28])[0] + 1)
+open(os.path.join(d, 'deflated_size_differs'), 'wb').write(bytes(bad))

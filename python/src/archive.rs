@@ -5,16 +5,18 @@
 //! `LogArchive` object that owns the map, so the map outlives every view (deleting the last Python reference to the
 //! archive leaves it alive as long as a view is); numpy refuses to make such a view writeable, because its base
 //! exposes no writable buffer. The archive's bytes never move or change while it is open (the map is read-only and
-//! archives are replaced whole, never modified in place: see `seqring::archive`).
+//! archives are replaced whole, never modified in place: see `seqring::archive`). An archive with deflated members
+//! (numpy's `savez_compressed`) is inflated at open into an owned buffer that the `LogArchive` holds and never
+//! changes: the views are of that buffer instead, with the same guarantees.
 
 use crate::errors::{archive_error, assemble_error};
 use crate::ndarray::ViewMaker;
 use numpy::PyArray1;
-use pyo3::exceptions::PyIndexError;
+use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyRange};
-use seqring::archive::{AssembleOptions, LogArchive};
+use seqring::archive::{AssembleOptions, Compression, LogArchive};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -245,9 +247,10 @@ impl LogArchiveIter {
 
 /// Assembles the `.npy` entries and segments under `log_dir` into one `{source}_log.npz` per source; returns the
 /// report as a dict. `require_onsets=False` takes ataraxis's rules: a source need not start with an onset entry and
-/// a timestamp-0 entry is packed whatever its payload.
+/// a timestamp-0 entry is packed whatever its payload. `compress=True` deflates the members (level 6, as
+/// `numpy.savez_compressed`), or `compress=LEVEL` at LEVEL 0-9; by default they are stored, as ataraxis writes them.
 #[pyfunction]
-#[pyo3(signature = (log_dir, *, remove_sources = true, verify = false, workers = None, require_onsets = true))]
+#[pyo3(signature = (log_dir, *, remove_sources = true, verify = false, workers = None, require_onsets = true, compress = None))]
 pub(crate) fn assemble_log_archives<'py>(
     py: Python<'py>,
     log_dir: PathBuf,
@@ -255,11 +258,23 @@ pub(crate) fn assemble_log_archives<'py>(
     verify: bool,
     workers: Option<usize>,
     require_onsets: bool,
+    compress: Option<Compress>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let compression = match compress {
+        None | Some(Compress::Flag(false)) => Compression::Stored,
+        Some(Compress::Flag(true)) => Compression::DEFLATED,
+        Some(Compress::Level(level @ 0..=9)) => Compression::Deflated { level: level as u8 },
+        Some(Compress::Level(level)) => {
+            return Err(PyValueError::new_err(format!(
+                "compress must be a bool or a deflate level from 0 to 9, not {level}"
+            )))
+        }
+    };
     let options = AssembleOptions {
         workers: workers.unwrap_or(0),
         verify,
         remove_sources,
+        compression,
         ..Default::default()
     };
     let report = py
@@ -285,6 +300,13 @@ pub(crate) fn assemble_log_archives<'py>(
     out.set_item("verified", report.verified)?;
     out.set_item("removed_files", report.removed_files)?;
     Ok(out)
+}
+
+/// `compress=` of `assemble_log_archives`: a flag, or a deflate level (a bool is tried first, so `True` is not 1).
+#[derive(FromPyObject)]
+pub(crate) enum Compress {
+    Flag(bool),
+    Level(i64),
 }
 
 /// The archives `{id}_log.npz` directly inside `directory` (not below it), as `{source id: path}` in id order.

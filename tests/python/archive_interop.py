@@ -9,6 +9,11 @@ Commands:
                             output must be byte-identical to the archive (this is what ataraxis does).
   savez OUT_NPZ ENTRY...    write an archive from .npy entry files the way ataraxis assembles one (np.savez of the
                             loaded arrays, keyed by file stem, in the given order).
+  compress IN OUT [mixed]   write every array of archive IN, in order, to OUT with np.savez_compressed (deflated
+                            members); with "mixed", with zipfile instead, every other member stored, the rest
+                            deflated.
+  same A B                  np.load both archives: the same keys in the same order and equal arrays (same dtype and
+                            shape); prints how many members of each are deflated.
 """
 import io
 import json
@@ -73,6 +78,51 @@ def savez(out, entries):
     print(f"wrote {out} {len(arrays)} entries")
 
 
+def load_in_order(archive):
+    with zipfile.ZipFile(archive) as zf:
+        arrays = {}
+        for info in zf.infolist():
+            with zf.open(info) as f:
+                arrays[info.filename[: -len(".npy")]] = np.lib.format.read_array(f, allow_pickle=False)
+    return arrays
+
+
+def compress(src, out, mode=None):
+    arrays = load_in_order(src)
+    if mode is None:
+        np.savez_compressed(out, allow_pickle=False, **arrays)
+    elif mode == "mixed":
+        with zipfile.ZipFile(out, mode="w", allowZip64=True) as zf:
+            for i, (key, array) in enumerate(arrays.items()):
+                info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_STORED if i % 2 == 0 else zipfile.ZIP_DEFLATED
+                with zf.open(info, "w", force_zip64=True) as f:
+                    np.lib.format.write_array(f, array, allow_pickle=False)
+    else:
+        sys.exit(f"unknown mode {mode}")
+    with zipfile.ZipFile(out) as zf:
+        deflated = sum(i.compress_type == zipfile.ZIP_DEFLATED for i in zf.infolist())
+    print(f"wrote {out} {len(arrays)} entries, {deflated} deflated")
+
+
+def same(a, b):
+    arrays_a, arrays_b = load_in_order(a), load_in_order(b)
+    assert list(arrays_a) == list(arrays_b), "keys differ"
+    with np.load(a, allow_pickle=False) as na, np.load(b, allow_pickle=False) as nb:
+        assert na.files == nb.files == list(arrays_a), "np.load lists other keys"
+        # np.load itself on a sample (its per-key lookup is linear), zipfile + read_array on every member.
+        for key in na.files[:: max(1, len(na.files) // 200)]:
+            assert np.array_equal(na[key], nb[key]) and na[key].dtype == nb[key].dtype, key
+    for key, x in arrays_a.items():
+        y = arrays_b[key]
+        assert x.dtype == y.dtype == np.uint8 and x.shape == y.shape and np.array_equal(x, y), key
+    counts = []
+    for archive in (a, b):
+        with zipfile.ZipFile(archive) as zf:
+            counts.append(sum(i.compress_type == zipfile.ZIP_DEFLATED for i in zf.infolist()))
+    print(f"same {len(arrays_a)} entries; deflated {counts[0]} and {counts[1]}")
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
     if command == "check":
@@ -81,5 +131,9 @@ if __name__ == "__main__":
         resave(args)
     elif command == "savez":
         savez(args[0], args[1:])
+    elif command == "compress":
+        compress(*args)
+    elif command == "same":
+        same(*args)
     else:
         sys.exit(f"unknown command {command}")

@@ -99,7 +99,24 @@ fn corpus() -> Vec<Case> {
         name: "compressed",
         bytes: compressed,
         entry: Some(second),
-        check: |e| matches!(e, ArchiveError::NotStored { .. }),
+        // Stored bytes marked deflated: they do not inflate to the entry (or not to its CRC).
+        check: |e| matches!(e, ArchiveError::Inflate { .. } | ArchiveError::Crc { .. }),
+    });
+    let mut bzip2 = valid.clone();
+    bzip2[centrals[1] + 10] = 12;
+    cases.push(Case {
+        name: "method_bzip2",
+        bytes: bzip2,
+        entry: Some(second),
+        check: |e| matches!(e, ArchiveError::NotStored { what, .. } if what.contains("method 12")),
+    });
+    let mut encrypted = valid.clone();
+    encrypted[centrals[1] + 8] |= 1;
+    cases.push(Case {
+        name: "encrypted",
+        bytes: encrypted,
+        entry: Some(second),
+        check: |e| matches!(e, ArchiveError::NotStored { what, .. } if what == "encrypted"),
     });
     let mut exceeds = valid.clone();
     // Central sizes of the last entry: far past the end of the file (the local header keeps its ZIP64 extra).

@@ -87,7 +87,9 @@ class LogTail:
 
 class LogArchive:
     """A log archive (``{source}_log.npz``), memory-mapped and validated on open. Payloads are read-only ``uint8``
-    views into the map (no copy); each keeps the map alive."""
+    views into the map (no copy); each keeps the map alive. An archive with deflated members (numpy's
+    ``savez_compressed``, ``assemble_log_archives(compress=True)``) is inflated once at open and its payloads are
+    views of that inflated copy."""
 
     def __init__(self, path: Union[str, "os.PathLike[str]"], *, lenient: bool = False) -> None: ...
     @property
@@ -130,6 +132,7 @@ def assemble_log_archives(
     verify: bool = False,
     workers: Optional[int] = None,
     require_onsets: bool = True,
+    compress: Union[bool, int, None] = None,
 ) -> Dict[str, Any]: ...
 
 class _JobRecord:

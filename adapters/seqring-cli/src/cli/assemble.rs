@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use seqring::archive::{assemble_log_archives, AssembleOptions, Phase, Progress as Assembled};
+use seqring::archive::{assemble_log_archives, AssembleOptions, Compression, Phase, Progress as Assembled};
 
 use super::progress::{grouped, si, Progress, Unit};
 use super::CliError;
@@ -33,6 +33,12 @@ pub struct Args {
     /// segment is an error); each truncation is reported.
     #[arg(long)]
     recover: bool,
+    /// Deflate the archive members, as numpy's `savez_compressed` does: smaller archives (numpy and seqring read
+    /// them), slower to write and to open. `--compress` deflates at level 6 (zlib's default), `--compress=LEVEL`
+    /// at LEVEL from 0 to 9. By default members are stored, byte-identical to ataraxis's archives.
+    #[arg(long, value_name = "LEVEL", num_args = 0..=1, require_equals = true, default_missing_value = "6",
+          value_parser = clap::value_parser!(u8).range(0..=9))]
+    compress: Option<u8>,
 }
 
 fn phase_name(phase: Phase) -> &'static str {
@@ -61,6 +67,9 @@ pub fn run(args: Args) -> Result<(), CliError> {
         remove_sources: !args.keep_sources,
         overwrite: args.overwrite,
         recover_segments: args.recover,
+        compression: args
+            .compress
+            .map_or(Compression::Stored, |level| Compression::Deflated { level }),
         progress: Some(&progress),
     };
     let start = Instant::now();
@@ -101,11 +110,12 @@ pub fn run(args: Args) -> Result<(), CliError> {
         let sources = report.archives.len();
         writeln!(
             out,
-            "assembled {} entries from {sources} source{} in {:.3} s ({} entries/s){}{}",
+            "assembled {} entries from {sources} source{} in {:.3} s ({} entries/s){}{}{}",
             grouped(report.entries()),
             if sources == 1 { "" } else { "s" },
             seconds,
             si(report.entries() as f64 / seconds.max(1e-9)),
+            if args.compress.is_some() { "; deflated" } else { "" },
             if report.verified { "; verified" } else { "" },
             if options.remove_sources {
                 format!("; removed {} source files", grouped(report.removed_files))

@@ -46,8 +46,8 @@ fn formats() -> Vec<Value> {
             "log archives ({id}_log.npz, ataraxis)",
             "PK",
             "zip, zip64".into(),
-            "stored (uncompressed) entries",
-            "stored entries, byte-identical to ataraxis 7.2.0",
+            "stored or deflated entries",
+            "stored entries, byte-identical to ataraxis 7.2.0 (deflated with --compress)",
         ),
         row(
             "mapped files",

@@ -150,6 +150,15 @@ impl<W: Write> NpzWriter<W> {
         }
     }
 
+    /// Writes the entries added from now on as `compression` says (tests build mixed archives with it).
+    #[cfg(test)]
+    pub(crate) fn set_compression(&mut self, compression: Compression) {
+        self.deflater = match compression {
+            Compression::Stored => None,
+            Compression::Deflated { level } => Some(Deflater::new(level)),
+        };
+    }
+
     /// Appends the entry `name` whose contents are the concatenation of `parts`; returns its CRC-32.
     pub(crate) fn add(&mut self, name: &str, parts: &[&[u8]]) -> io::Result<u32> {
         let mut hasher = crc32fast::Hasher::new();

@@ -1352,6 +1352,36 @@ mod tests {
     }
 
     #[test]
+    fn a_mixed_archive_of_stored_and_deflated_members_reads_as_the_stored_one() {
+        use crate::archive::npz::{Compression, NpzWriter};
+        let build = |deflate: &dyn Fn(u64) -> bool| {
+            let mut w = NpzWriter::new(Vec::new());
+            for ts in 0..40u64 {
+                let mut data = vec![1u8];
+                data.extend_from_slice(&ts.to_le_bytes());
+                data.extend(std::iter::repeat_n(ts as u8, if ts == 0 { 8 } else { ts as usize * 3 }));
+                let header = u8_vector_header(data.len() as u64);
+                w.set_compression(if deflate(ts) { Compression::DEFLATED } else { Compression::Stored });
+                w.add(&format!("001_{ts:020}.npy"), &[&header, &data]).unwrap();
+            }
+            w.finish().unwrap().0
+        };
+        let stored = LogArchive::from_bytes("1_log.npz", build(&|_| false)).unwrap();
+        for (what, deflate) in [
+            ("odd deflated", &(|ts: u64| ts % 2 == 1) as &dyn Fn(u64) -> bool),
+            ("onset deflated", &|ts| ts == 0),
+            ("last deflated", &|ts| ts == 39),
+            ("all deflated", &|_| true),
+        ] {
+            let mixed = LogArchive::from_bytes("1_log.npz", build(deflate)).unwrap();
+            assert_eq!(mixed.onset_us(), stored.onset_us(), "{what}");
+            assert!(mixed.iter().eq(stored.iter()), "{what}");
+            assert!(mixed.keys().eq(stored.keys()), "{what}");
+            mixed.check_crcs().unwrap();
+        }
+    }
+
+    #[test]
     fn archives_can_be_shared_across_threads() {
         fn shared<T: Send + Sync>() {}
         shared::<LogArchive>();
