@@ -210,3 +210,41 @@ fn assemble_recover_truncates_a_torn_segment() {
     let archive = seqring::archive::LogArchive::open(dir.path().join("9_log.npz")).unwrap();
     assert_eq!(archive.message_count(), 1);
 }
+
+#[test]
+fn assemble_compress_writes_deflated_archives_with_the_fixture_messages() {
+    use seqring::archive::LogArchive;
+    for (flag, level) in [("--compress", 6), ("--compress=0", 0), ("--compress=9", 9)] {
+        let dir = tempfile::tempdir().unwrap();
+        copy_entries(dir.path());
+        let d = dir.path().to_str().unwrap();
+        let out = seqring(&["assemble", d, flag, "--verify"]);
+        assert!(out.status.success(), "{flag}: {}", stderr(&out));
+        assert!(stdout(&out).contains("; deflated; verified"), "{}", stdout(&out));
+        for source in [1, 7, 200] {
+            let name = format!("{source}_log.npz");
+            let bytes = std::fs::read(dir.path().join(&name)).unwrap();
+            // Method 8 in every central header (offset 10 past its signature).
+            let methods: Vec<u8> = bytes
+                .windows(4)
+                .enumerate()
+                .filter(|(_, w)| w == b"PK\x01\x02")
+                .map(|(i, _)| bytes[i + 10])
+                .collect();
+            assert!(!methods.is_empty() && methods.iter().all(|&m| m == 8), "{flag} {name}");
+            let fixture = fixtures().join("archives").join(&name);
+            if level > 0 {
+                assert!(bytes.len() < std::fs::metadata(&fixture).unwrap().len() as usize, "{flag} {name}");
+            }
+            let got = LogArchive::open(dir.path().join(&name)).unwrap();
+            let want = LogArchive::open(&fixture).unwrap();
+            assert!(got.iter().eq(want.iter()) && got.keys().eq(want.keys()), "{flag} {name}");
+        }
+    }
+    for bad in [vec!["--compress=10"], vec!["--compress=fast"], vec!["--compress", "5"]] {
+        let mut args = vec!["assemble", "/tmp"];
+        args.extend(bad.iter().copied());
+        let out = seqring(&args);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+    }
+}
