@@ -61,8 +61,11 @@ fn assemble(root: &Path, name: &str, compression: Compression) -> std::path::Pat
     dir
 }
 
-/// Everything a reader sees of an archive.
-fn contents(archive: &LogArchive) -> (u8, u64, Vec<(String, u64, Vec<u8>)>) {
+/// Everything a reader sees of an archive: its source, its onset, and each message's key, timestamp and payload.
+type Contents = (u8, u64, Vec<(String, u64, Vec<u8>)>);
+
+/// What a reader sees of `archive`.
+fn contents(archive: &LogArchive) -> Contents {
     let messages = archive
         .iter()
         .zip(archive.keys())
@@ -114,7 +117,12 @@ fn deflated_assembly_reads_back_as_the_stored_assembly_in_seqring_and_numpy() {
         }
         let size = |dir: &Path| std::fs::metadata(dir.join(&name)).unwrap().len();
         if source == 3 {
-            assert!(size(&deflated) * 2 < size(&stored), "{} vs {}", size(&deflated), size(&stored));
+            assert!(
+                size(&deflated) * 2 < size(&stored),
+                "{} vs {}",
+                size(&deflated),
+                size(&stored)
+            );
         }
         if let Some(py) = python() {
             let a = stored.join(&name);
@@ -205,10 +213,7 @@ fn deflated_archive() -> (Vec<u8>, Vec<usize>, Vec<usize>) {
     };
     assemble_log_archives(dir.path(), &options).unwrap();
     let bytes = std::fs::read(dir.path().join("5_log.npz")).unwrap();
-    let (locals, centrals) = (
-        signatures(&bytes, b"PK\x03\x04"),
-        signatures(&bytes, b"PK\x01\x02"),
-    );
+    let (locals, centrals) = (signatures(&bytes, b"PK\x03\x04"), signatures(&bytes, b"PK\x01\x02"));
     assert_eq!((locals.len(), centrals.len()), (4, 4));
     (bytes, locals, centrals)
 }
@@ -226,9 +231,11 @@ fn corrupt_deflated_members_give_typed_errors_naming_the_entry() {
     // Not a deflate stream: block type 3 (reserved) in the first header.
     let mut bad_stream = valid.clone();
     bad_stream[data_at] = 0x07;
-    cases.push(("reserved block type", bad_stream, |e| {
-        matches!(e, ArchiveError::Inflate { reason, .. } if reason.contains("corrupt"))
-    }));
+    cases.push((
+        "reserved block type",
+        bad_stream,
+        |e| matches!(e, ArchiveError::Inflate { reason, .. } if reason.contains("corrupt")),
+    ));
     // The stream cut short: the directory says fewer compressed bytes.
     let mut short = valid.clone();
     let c = centrals[1];
@@ -238,14 +245,18 @@ fn corrupt_deflated_members_give_typed_errors_naming_the_entry() {
     let size = u32::from_le_bytes(valid[c + 24..c + 28].try_into().unwrap());
     let mut larger = valid.clone();
     larger[c + 24..c + 28].copy_from_slice(&(size + 1).to_le_bytes());
-    cases.push(("declared size + 1", larger, |e| {
-        matches!(e, ArchiveError::Inflate { reason, .. } if reason.contains("not its declared"))
-    }));
+    cases.push((
+        "declared size + 1",
+        larger,
+        |e| matches!(e, ArchiveError::Inflate { reason, .. } if reason.contains("not its declared")),
+    ));
     let mut smaller = valid.clone();
     smaller[c + 24..c + 28].copy_from_slice(&(size - 1).to_le_bytes());
-    cases.push(("declared size - 1", smaller, |e| {
-        matches!(e, ArchiveError::Inflate { reason, .. } if reason.contains("more than"))
-    }));
+    cases.push((
+        "declared size - 1",
+        smaller,
+        |e| matches!(e, ArchiveError::Inflate { reason, .. } if reason.contains("more than")),
+    ));
     // A size no deflate stream of this length can reach.
     let mut bomb = valid.clone();
     bomb[c + 24..c + 28].copy_from_slice(&0x7fff_0000u32.to_le_bytes());
@@ -257,14 +268,18 @@ fn corrupt_deflated_members_give_typed_errors_naming_the_entry() {
     // Other methods and encryption stay refused.
     let mut bzip2 = valid.clone();
     bzip2[c + 10] = 12;
-    cases.push(("method 12", bzip2, |e| {
-        matches!(e, ArchiveError::NotStored { what, .. } if what.contains("method 12"))
-    }));
+    cases.push((
+        "method 12",
+        bzip2,
+        |e| matches!(e, ArchiveError::NotStored { what, .. } if what.contains("method 12")),
+    ));
     let mut encrypted = valid.clone();
     encrypted[c + 8] |= 1;
-    cases.push(("encrypted", encrypted, |e| {
-        matches!(e, ArchiveError::NotStored { what, .. } if what == "encrypted")
-    }));
+    cases.push((
+        "encrypted",
+        encrypted,
+        |e| matches!(e, ArchiveError::NotStored { what, .. } if what == "encrypted"),
+    ));
 
     for (what, bytes, check) in cases {
         let err = LogArchive::from_bytes("5_log.npz", bytes).unwrap_err();

@@ -234,11 +234,17 @@ fn assemble_compress_writes_deflated_archives_with_the_fixture_messages() {
             assert!(!methods.is_empty() && methods.iter().all(|&m| m == 8), "{flag} {name}");
             let fixture = fixtures().join("archives").join(&name);
             if level > 0 {
-                assert!(bytes.len() < std::fs::metadata(&fixture).unwrap().len() as usize, "{flag} {name}");
+                assert!(
+                    bytes.len() < std::fs::metadata(&fixture).unwrap().len() as usize,
+                    "{flag} {name}"
+                );
             }
             let got = LogArchive::open(dir.path().join(&name)).unwrap();
             let want = LogArchive::open(&fixture).unwrap();
-            assert!(got.iter().eq(want.iter()) && got.keys().eq(want.keys()), "{flag} {name}");
+            assert!(
+                got.iter().eq(want.iter()) && got.keys().eq(want.keys()),
+                "{flag} {name}"
+            );
         }
     }
     for bad in [vec!["--compress=10"], vec!["--compress=fast"], vec!["--compress", "5"]] {

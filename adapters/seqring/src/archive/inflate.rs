@@ -146,7 +146,9 @@ pub(crate) fn stored_image(path: &Path, data: &[u8]) -> Result<Vec<u8>, ArchiveE
                     )))
                 }
                 TINFLStatus::HasMoreOutput => {
-                    return Err(inflate_err(format!("it inflates to more than its declared {size} bytes")))
+                    return Err(inflate_err(format!(
+                        "it inflates to more than its declared {size} bytes"
+                    )))
                 }
                 TINFLStatus::NeedsMoreInput | TINFLStatus::FailedCannotMakeProgress => {
                     return Err(inflate_err("its deflate stream is truncated".into()))
@@ -168,10 +170,13 @@ pub(crate) fn stored_image(path: &Path, data: &[u8]) -> Result<Vec<u8>, ArchiveE
                 source: e,
             })?;
     }
-    Ok(image.finish().map_err(|e| ArchiveError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?.0)
+    Ok(image
+        .finish()
+        .map_err(|e| ArchiveError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?
+        .0)
 }
 
 #[cfg(test)]
@@ -194,7 +199,11 @@ mod tests {
         let stored = archive(Compression::Stored, &entries);
         for level in [0, 1, 6, 9, 200] {
             let deflated = archive(Compression::Deflated { level }, &entries);
-            assert_eq!(stored_image(Path::new("x.npz"), &deflated).unwrap(), stored, "level {level}");
+            assert_eq!(
+                stored_image(Path::new("x.npz"), &deflated).unwrap(),
+                stored,
+                "level {level}"
+            );
         }
         assert!(archive(Compression::DEFLATED, &entries).len() < stored.len() - 9_000);
     }

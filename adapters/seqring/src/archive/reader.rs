@@ -3,7 +3,8 @@
 //! Invariants:
 //! - [`LogArchive::open`] walks the zip directory in place (`zipdir`: the end records, then each central header and
 //!   the local header it points to, without the `zip` crate's owned index), and validates every entry once, in the
-//!   same pass: stored, inside the file, local and
+//!   same pass: stored (an archive with a deflated member is first inflated whole into the stored archive it stands
+//!   for, held in memory: `inflate`), inside the file, local and
 //!   central names equal, a log-entry name, a 1-D `uint8` npy array of at least 9 bytes, the archive's source in
 //!   both the name and the data, the same timestamp in both, the onset first, no overflow of onset + elapsed.
 //! - After a successful open, every accessor is infallible and does no I/O: an index of 48 bytes per entry holds
@@ -1361,7 +1362,11 @@ mod tests {
                 data.extend_from_slice(&ts.to_le_bytes());
                 data.extend(std::iter::repeat_n(ts as u8, if ts == 0 { 8 } else { ts as usize * 3 }));
                 let header = u8_vector_header(data.len() as u64);
-                w.set_compression(if deflate(ts) { Compression::DEFLATED } else { Compression::Stored });
+                w.set_compression(if deflate(ts) {
+                    Compression::DEFLATED
+                } else {
+                    Compression::Stored
+                });
                 w.add(&format!("001_{ts:020}.npy"), &[&header, &data]).unwrap();
             }
             w.finish().unwrap().0
