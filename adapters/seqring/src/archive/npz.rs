@@ -18,6 +18,7 @@
 
 use std::io::{self, Write};
 
+use miniz_oxide::deflate::core::deflate_flags::TDEFL_FORCE_ALL_STATIC_BLOCKS;
 use miniz_oxide::deflate::core::{
     compress_to_output, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
 };
@@ -63,32 +64,55 @@ impl Compression {
     pub const DEFLATED: Compression = Compression::Deflated { level: 6 };
 }
 
-/// A reusable raw-deflate compressor and the compressed bytes of the current entry.
+/// Entries up to this size are deflated with the fixed Huffman codes (static blocks). miniz_oxide writes a dynamic
+/// block for anything above 48 bytes, whose code description (40–80 bytes) outweighs what it saves on small inputs:
+/// a 201-byte entry (a 64 B message) deflates to 130 bytes with static blocks and 156–163 with a dynamic one, and
+/// even random bytes cost less that way at this size (zlib, and so numpy, compare both costs per block; miniz_oxide
+/// does not say).
+const STATIC_BLOCKS_UP_TO: usize = 1024;
+
+/// Reusable raw-deflate compressors (one for small entries, one for the rest, made on first use) and the compressed
+/// bytes of the current entry.
 struct Deflater {
-    compressor: Box<CompressorOxide>,
+    level: u8,
+    small: Box<CompressorOxide>,
+    large: Option<Box<CompressorOxide>>,
     out: Vec<u8>,
 }
 
 impl Deflater {
     fn new(level: u8) -> Self {
+        let level = level.min(9);
         Deflater {
-            compressor: Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(
-                i32::from(level.min(9)),
-                -15, // negative window bits: a raw deflate stream, no zlib header (as zip members are)
-                0,
-            ))),
+            level,
+            small: Self::compressor(level, TDEFL_FORCE_ALL_STATIC_BLOCKS),
+            large: None,
             out: Vec::new(),
         }
     }
 
+    fn compressor(level: u8, flags: u32) -> Box<CompressorOxide> {
+        // Negative window bits: a raw deflate stream, no zlib header (as zip members are).
+        Box::new(CompressorOxide::new(
+            create_comp_flags_from_zip_params(i32::from(level), -15, 0) | flags,
+        ))
+    }
+
     /// Deflates the concatenation of `parts` into `self.out` as one raw deflate stream.
     fn deflate(&mut self, parts: &[&[u8]]) -> io::Result<()> {
-        self.compressor.reset();
+        let size: usize = parts.iter().map(|p| p.len()).sum();
+        let level = self.level;
+        let compressor = if size <= STATIC_BLOCKS_UP_TO {
+            &mut self.small
+        } else {
+            self.large.get_or_insert_with(|| Self::compressor(level, 0))
+        };
+        compressor.reset();
         self.out.clear();
         let failed = || io::Error::other("the deflate compressor failed");
         let (last, init) = parts.split_last().map_or((&[][..], &[][..]), |(l, i)| (*l, i));
         for part in init {
-            let (status, _) = compress_to_output(&mut self.compressor, part, TDEFLFlush::None, |bytes| {
+            let (status, _) = compress_to_output(compressor, part, TDEFLFlush::None, |bytes| {
                 self.out.extend_from_slice(bytes);
                 true
             });
@@ -96,7 +120,7 @@ impl Deflater {
                 return Err(failed());
             }
         }
-        let (status, _) = compress_to_output(&mut self.compressor, last, TDEFLFlush::Finish, |bytes| {
+        let (status, _) = compress_to_output(compressor, last, TDEFLFlush::Finish, |bytes| {
             self.out.extend_from_slice(bytes);
             true
         });
@@ -340,6 +364,31 @@ mod tests {
         assert_eq!(u16::from_le_bytes([end[10], end[11]]), 1);
         assert_eq!(u32::from_le_bytes(end[12..16].try_into().unwrap()), 51);
         assert_eq!(u32::from_le_bytes(end[16..20].try_into().unwrap()), 58);
+    }
+
+    #[test]
+    fn small_entries_are_deflated_with_static_blocks_large_ones_with_dynamic_blocks() {
+        // A 64 B message's entry: the npy header and [source][timestamp][payload].
+        let data: Vec<u8> = (0..73u8).map(|i| i.wrapping_mul(37)).collect();
+        let header = crate::format::npy::u8_vector_header(data.len() as u64);
+        let mut d = Deflater::new(6);
+        d.large = Some(Deflater::compressor(6, 0)); // what small entries would get without static blocks
+        d.deflate(&[&header, &data]).unwrap();
+        assert_eq!(d.out[0] & 0b110, 0b010, "a fixed-Huffman block");
+        let small = d.out.len();
+        std::mem::swap(&mut d.small, d.large.as_mut().unwrap());
+        d.deflate(&[&header, &data]).unwrap();
+        assert_eq!(d.out[0] & 0b110, 0b100, "a dynamic-Huffman block");
+        assert!(
+            small + 20 < d.out.len(),
+            "static {small} bytes, dynamic {}",
+            d.out.len()
+        );
+        std::mem::swap(&mut d.small, d.large.as_mut().unwrap());
+        let text = b"a camera frame of the left eye, exposure 12 ms; ".repeat(100);
+        d.deflate(&[&text]).unwrap();
+        assert_eq!(d.out[0] & 0b110, 0b100, "a dynamic-Huffman block");
+        assert!(d.out.len() < text.len() / 20, "{} bytes", d.out.len());
     }
 
     #[test]
