@@ -115,7 +115,11 @@ fn reading(c: &mut Criterion, dirs: &[(&str, OnceCell<tempfile::TempDir>)]) {
         .warm_up_time(Duration::from_secs(2))
         .throughput(Throughput::Elements(MESSAGES + 1));
     let (kind, dir) = &dirs[0];
-    let Some(dir) = dir.get() else { return };
+    let dir = dir.get_or_init(|| {
+        let d = tempfile::tempdir().unwrap();
+        make_log(d.path(), kind);
+        d
+    });
     for (name, compression) in VARIANTS.into_iter().take(2) {
         let out = dir.path().join(name);
         std::fs::create_dir_all(&out).unwrap();
@@ -128,9 +132,9 @@ fn reading(c: &mut Criterion, dirs: &[(&str, OnceCell<tempfile::TempDir>)]) {
         let archive = LogArchive::open(&path).unwrap();
         group.bench_function(BenchmarkId::new(format!("{kind}_{name}_iterate"), MESSAGES), |b| {
             b.iter(|| {
-                archive
-                    .iter()
-                    .fold(0u64, |acc, m| acc.wrapping_add(m.timestamp_us ^ u64::from(m.payload[3])))
+                archive.iter().fold(0u64, |acc, m| {
+                    acc.wrapping_add(m.timestamp_us ^ u64::from(m.payload[3]))
+                })
             })
         });
         black_box(&archive);
@@ -141,7 +145,12 @@ fn reading(c: &mut Criterion, dirs: &[(&str, OnceCell<tempfile::TempDir>)]) {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/numpy_compressed_peer.py");
     let stored = dir.path().join("stored").join("1_log.npz");
-    match std::process::Command::new(python).arg(script).arg(&stored).arg("3").output() {
+    match std::process::Command::new(python)
+        .arg(script)
+        .arg(&stored)
+        .arg("3")
+        .output()
+    {
         Ok(out) if out.status.success() => println!(
             "numpy peer on the same {kind} messages: {}",
             String::from_utf8_lossy(&out.stdout).trim()
