@@ -314,3 +314,38 @@ fn every_truncation_and_bit_flip_of_a_deflated_archive_is_an_error_or_valid_neve
         assert!(outcomes.contains_key(kind), "{outcomes:?}");
     }
 }
+
+#[test]
+fn deflated_archives_from_segments_and_from_npy_entries_are_byte_identical() {
+    // Segment entries are deflated by several workers at once, `.npy` entries one by one as they are written: each
+    // entry is its own deflate stream from a fresh compressor, so both give the same bytes.
+    let root = tempfile::tempdir().unwrap();
+    let stored = assemble(root.path(), "stored", Compression::Stored);
+    let deflated = assemble(root.path(), "deflated", Compression::DEFLATED);
+    let npy = root.path().join("npy");
+    std::fs::create_dir(&npy).unwrap();
+    for source in [3, 9] {
+        let bytes = std::fs::read(stored.join(format!("{source}_log.npz"))).unwrap();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes[..])).unwrap();
+        for i in 0..zip.len() {
+            let mut entry = zip.by_index(i).unwrap();
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut data).unwrap();
+            let name = entry.name().unwrap().to_string();
+            std::fs::write(npy.join(name), data).unwrap();
+        }
+    }
+    let options = AssembleOptions {
+        compression: Compression::DEFLATED,
+        verify: true,
+        ..Default::default()
+    };
+    assemble_log_archives(&npy, &options).unwrap();
+    for source in [3, 9] {
+        let name = format!("{source}_log.npz");
+        assert!(
+            std::fs::read(npy.join(&name)).unwrap() == std::fs::read(deflated.join(&name)).unwrap(),
+            "{name}"
+        );
+    }
+}

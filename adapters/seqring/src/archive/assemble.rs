@@ -18,7 +18,7 @@ use tempfile::TempPath;
 use xxhash_rust::xxh3::Xxh3;
 
 use super::logdir::{EntryData, Item, Loaded, LogDir};
-use super::npz::{Compression, NpzWriter};
+use super::npz::{Compression, Deflater, NpzWriter};
 use super::reader::LogArchive;
 use super::reader::OnsetCheck;
 use super::{AssembleError, EntryName, NameBuf, ARCHIVE_SUFFIX};
@@ -276,6 +276,36 @@ struct Ticker<'a> {
 const TICK: u64 = 4096;
 /// `.npy` entries read in parallel at a time; with files above 4 MiB mapped, at most 64 MiB of buffers.
 const NPY_WINDOW: usize = 16;
+/// Segment entries deflated in parallel at a time: at most this many entries, and entries of at most
+/// [`DEFLATE_WINDOW_BYTES`] together (past the first), whose deflated bytes are held until written.
+const DEFLATE_WINDOW: usize = 4096;
+const DEFLATE_WINDOW_BYTES: u64 = 16 << 20;
+
+/// `all` cut into consecutive windows of at most [`DEFLATE_WINDOW`] entries and [`DEFLATE_WINDOW_BYTES`] bytes
+/// (`len` gives an entry's length; a larger entry is a window of its own).
+fn deflate_windows<'a, 'b>(
+    all: &'a [(&'b Item, u32)],
+    len: impl Fn(&Item) -> u64 + 'a,
+) -> impl Iterator<Item = &'a [(&'b Item, u32)]> + 'a {
+    let mut rest = all;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut bytes = 0u64;
+        let mut n = 0;
+        while n < rest.len().min(DEFLATE_WINDOW) {
+            bytes += len(rest[n].0);
+            if n > 0 && bytes > DEFLATE_WINDOW_BYTES {
+                break;
+            }
+            n += 1;
+        }
+        let (window, tail) = rest.split_at(n);
+        rest = tail;
+        Some(window)
+    })
+}
 
 impl<'a> Ticker<'a> {
     fn new(callback: Option<&'a (dyn Fn(Progress) + Sync)>, phase: Phase, total: u64) -> Self {
@@ -561,7 +591,13 @@ fn write_archive(
     let mut digests = Vec::with_capacity(if keep_digests { items.len() } else { 0 });
     let mut name = NameBuf::default();
     let mut pending = 0;
-    let mut write = |i: usize, item: &Item, duplicate: u32, data: EntryData<'_>| -> Result<(), AssembleError> {
+    // `deflated`: the entry's CRC-32 and deflate stream, when a worker already made them.
+    let mut write = |i: usize,
+                     item: &Item,
+                     duplicate: u32,
+                     data: EntryData<'_>,
+                     deflated: Option<&(u32, Vec<u8>)>|
+     -> Result<(), AssembleError> {
         if onsets == Onsets::Required && i == 0 && data.payload().len() != 8 {
             return Err(AssembleError::BadOnset {
                 path: log.item_path(item),
@@ -577,7 +613,11 @@ fn write_archive(
         .write(&mut name);
         let header = u8_vector_header(data.len());
         let [head, payload] = data.parts();
-        out.add(name, &[&header, head, payload]).map_err(io_err(&temp_path))?;
+        match deflated {
+            Some((crc, bytes)) => out.add_deflated(name, header.len() as u64 + data.len(), *crc, bytes),
+            None => out.add(name, &[&header, head, payload]).map(drop),
+        }
+        .map_err(io_err(&temp_path))?;
         if keep_digests {
             digests.push(digest([head, payload]));
         }
@@ -588,9 +628,38 @@ fn write_archive(
         }
         Ok(())
     };
-    if items.iter().all(LogDir::is_segment_item) {
+    if let (true, Compression::Deflated { level }) = (items.iter().all(LogDir::is_segment_item), options.compression) {
+        // Deflating is most of a compressed archive's cost (a fresh deflate stream per entry): the entries of a
+        // window are deflated by every worker at once, then written in order.
+        let all: Vec<(&Item, u32)> = duplicates(items).collect();
+        let mut first = 0;
+        for window in deflate_windows(&all, |item| log.segment_entry(source_id, item).len()) {
+            let at = first;
+            first += window.len();
+            let deflated: Vec<(u32, Vec<u8>)> = window
+                .par_iter()
+                .map_init(
+                    || Deflater::new(level),
+                    |deflater, (item, _)| {
+                        let data = log.segment_entry(source_id, item);
+                        let header = u8_vector_header(data.len());
+                        let [head, payload] = data.parts();
+                        let parts = [&header[..], head, payload];
+                        let mut crc = crc32fast::Hasher::new();
+                        parts.iter().for_each(|p| crc.update(p));
+                        deflater.deflated(&parts).map(|bytes| (crc.finalize(), bytes.to_vec()))
+                    },
+                )
+                .collect::<Result<_, _>>()
+                .map_err(io_err(&temp_path))?;
+            for (j, ((item, duplicate), d)) in window.iter().zip(&deflated).enumerate() {
+                let data = log.segment_entry(source_id, item);
+                write(at + j, item, *duplicate, data, Some(d))?;
+            }
+        }
+    } else if items.iter().all(LogDir::is_segment_item) {
         for (i, (item, duplicate)) in duplicates(items).enumerate() {
-            write(i, item, duplicate, log.segment_entry(source_id, item))?;
+            write(i, item, duplicate, log.segment_entry(source_id, item), None)?;
         }
     } else {
         // `.npy` files are read in parallel, a window at a time, and written in order.
@@ -611,7 +680,7 @@ fn write_archive(
                     Some(l) => EntryData::Npy(l.data()),
                     None => log.segment_entry(source_id, item),
                 };
-                write(w * NPY_WINDOW + j, item, *duplicate, data)?;
+                write(w * NPY_WINDOW + j, item, *duplicate, data, None)?;
             }
         }
     }
@@ -682,4 +751,45 @@ fn verify_archive(log: &LogDir, w: &Written, onsets: Onsets, ticker: &Ticker<'_>
     }
     ticker.add(pending);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deflate_windows_cover_every_entry_in_order_within_their_bounds() {
+        let sizes: Vec<u32> = [
+            vec![100; 10_000],
+            vec![20 << 20, 3, 9 << 20, 9 << 20, 1],
+            vec![200; 5000],
+        ]
+        .concat();
+        let items: Vec<Item> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &len)| Item {
+                ts: i as u64,
+                pos: 0,
+                len,
+                file: 0,
+            })
+            .collect();
+        let all: Vec<(&Item, u32)> = items.iter().map(|i| (i, 0)).collect();
+        let windows: Vec<_> = deflate_windows(&all, |item| u64::from(item.len)).collect();
+        let flat: Vec<u64> = windows.iter().flat_map(|w| w.iter().map(|(i, _)| i.ts)).collect();
+        assert_eq!(flat, (0..items.len() as u64).collect::<Vec<_>>());
+        for w in &windows {
+            let bytes: u64 = w.iter().map(|(i, _)| u64::from(i.len)).sum();
+            assert!(
+                w.len() <= DEFLATE_WINDOW && (w.len() == 1 || bytes <= DEFLATE_WINDOW_BYTES),
+                "{bytes}"
+            );
+        }
+        assert!(
+            windows.iter().any(|w| w.len() == 1 && w[0].0.len == 20 << 20),
+            "a large entry alone"
+        );
+        assert_eq!(windows[0].len(), DEFLATE_WINDOW);
+    }
 }

@@ -73,7 +73,7 @@ const STATIC_BLOCKS_UP_TO: usize = 1024;
 
 /// Reusable raw-deflate compressors (one for small entries, one for the rest, made on first use) and the compressed
 /// bytes of the current entry.
-struct Deflater {
+pub(crate) struct Deflater {
     level: u8,
     small: Box<CompressorOxide>,
     large: Option<Box<CompressorOxide>>,
@@ -81,7 +81,8 @@ struct Deflater {
 }
 
 impl Deflater {
-    fn new(level: u8) -> Self {
+    /// Compressors at `level` (above 9: 9).
+    pub(crate) fn new(level: u8) -> Self {
         let level = level.min(9);
         Deflater {
             level,
@@ -96,6 +97,12 @@ impl Deflater {
         Box::new(CompressorOxide::new(
             create_comp_flags_from_zip_params(i32::from(level), -15, 0) | flags,
         ))
+    }
+
+    /// Deflates the concatenation of `parts` as one raw deflate stream; the bytes stay valid until the next call.
+    pub(crate) fn deflated(&mut self, parts: &[&[u8]]) -> io::Result<&[u8]> {
+        self.deflate(parts)?;
+        Ok(&self.out)
     }
 
     /// Deflates the concatenation of `parts` into `self.out` as one raw deflate stream.
@@ -201,10 +208,7 @@ impl<W: Write> NpzWriter<W> {
 
     /// Appends an entry named by `name`'s bytes (which need not be UTF-8).
     pub(crate) fn add_raw(&mut self, name: &[u8], parts: &[&[u8]], crc: u32) -> io::Result<()> {
-        let name_len = u16::try_from(name.len())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "zip entry name longer than 65535 bytes"))?;
         let size: u64 = parts.iter().map(|p| p.len() as u64).sum();
-        let header_offset = self.offset;
         let deflated: Option<&[u8]> = match &mut self.deflater {
             Some(d) => {
                 d.deflate(parts)?;
@@ -212,6 +216,51 @@ impl<W: Write> NpzWriter<W> {
             }
             None => None,
         };
+        Self::write_entry(
+            &mut self.out,
+            &mut self.offset,
+            &mut self.central,
+            &mut self.count,
+            name,
+            parts,
+            deflated,
+            size,
+            crc,
+        )
+    }
+
+    /// Appends a deflated entry whose deflate stream (`compressed`, of `size` uncompressed bytes with CRC-32 `crc`)
+    /// the caller made, with a [`Deflater`]; entries deflated on several threads are written in order this way.
+    pub(crate) fn add_deflated(&mut self, name: &str, size: u64, crc: u32, compressed: &[u8]) -> io::Result<()> {
+        Self::write_entry(
+            &mut self.out,
+            &mut self.offset,
+            &mut self.central,
+            &mut self.count,
+            name.as_bytes(),
+            &[],
+            Some(compressed),
+            size,
+            crc,
+        )
+    }
+
+    /// Writes one entry: its local header, its bytes (`deflated`, or else `parts` stored) and its central record.
+    #[allow(clippy::too_many_arguments)]
+    fn write_entry(
+        out: &mut W,
+        offset: &mut u64,
+        central: &mut Vec<u8>,
+        count: &mut u64,
+        name: &[u8],
+        parts: &[&[u8]],
+        deflated: Option<&[u8]>,
+        size: u64,
+        crc: u32,
+    ) -> io::Result<()> {
+        let name_len = u16::try_from(name.len())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "zip entry name longer than 65535 bytes"))?;
+        let header_offset = *offset;
         let (method, compressed_size) = match deflated {
             Some(bytes) => (METHOD_DEFLATED, bytes.len() as u64),
             None => (0u16, size),
@@ -234,18 +283,18 @@ impl<W: Write> NpzWriter<W> {
         extra[2..4].copy_from_slice(&16u16.to_le_bytes());
         extra[4..12].copy_from_slice(&size.to_le_bytes());
         extra[12..20].copy_from_slice(&compressed_size.to_le_bytes());
-        self.out.write_all(&local)?;
-        self.out.write_all(name)?;
-        self.out.write_all(&extra)?;
+        out.write_all(&local)?;
+        out.write_all(name)?;
+        out.write_all(&extra)?;
         match deflated {
-            Some(bytes) => self.out.write_all(bytes)?,
+            Some(bytes) => out.write_all(bytes)?,
             None => {
                 for part in parts {
-                    self.out.write_all(part)?;
+                    out.write_all(part)?;
                 }
             }
         }
-        self.offset += (LOCAL_HEADER_FIXED + name.len()) as u64 + compressed_size;
+        *offset += (LOCAL_HEADER_FIXED + name.len()) as u64 + compressed_size;
 
         let mut zip64 = [0u64; 3];
         let mut n64 = 0;
@@ -266,7 +315,7 @@ impl<W: Write> NpzWriter<W> {
             header_offset as u32
         };
         let extra_len = if n64 > 0 { 4 + 8 * n64 } else { 0 };
-        let c = &mut self.central;
+        let c = central;
         c.extend_from_slice(b"PK\x01\x02");
         c.extend_from_slice(&[VERSION, SYSTEM_UNIX, VERSION, 0]);
         c.extend_from_slice(&0u16.to_le_bytes()); // flags
@@ -291,7 +340,7 @@ impl<W: Write> NpzWriter<W> {
                 c.extend_from_slice(&v.to_le_bytes());
             }
         }
-        self.count += 1;
+        *count += 1;
         Ok(())
     }
 
