@@ -17,6 +17,7 @@ mod compat;
 mod convert;
 mod errors;
 mod logger;
+mod mapped;
 mod named_lock;
 mod ndarray;
 mod tail;
@@ -37,6 +38,8 @@ fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(archive::find_log_archive, m)?)?;
     m.add_function(wrap_pyfunction!(archive::find_log_archives, m)?)?;
     m.add_function(wrap_pyfunction!(archive::read_archive_message_count, m)?)?;
+    m.add_class::<mapped::PyMappedArray>()?;
+    m.add_function(wrap_pyfunction!(mapped::build_mapped_array, m)?)?;
     m.add_class::<tracker::RawTracker>()?;
     m.add_class::<tracker::JobRecord>()?;
     m.add_class::<tools::TransferReport>()?;

@@ -116,6 +116,30 @@ class LogArchive:
         """``(timestamps, buffer, starts, ends)``: payload ``i`` is ``buffer[starts[i]:ends[i]]`` (no object per
         message; ``buffer`` is a read-only view of the map)."""
 
+class MappedArray:
+    """A numpy array file written once by :func:`build_mapped_array` (or by Rust's ``seqring_mapped::MappedArray``),
+    mapped read-only. ``dtype`` (checked against the type tag the file records) may be left out for plain numbers;
+    ``verify=True`` checks every byte against the file's checksums."""
+
+    def __init__(
+        self, path: Union[str, "os.PathLike[str]"], dtype: Any = None, *, verify: bool = False
+    ) -> None: ...
+    @property
+    def array(self) -> npt.NDArray[Any]:
+        """The rows as a read-only array sharing the file's memory (no copy); it keeps the map alive."""
+    @property
+    def dtype(self) -> np.dtype[Any]: ...
+    @property
+    def path(self) -> pathlib.Path: ...
+    @property
+    def type_tag(self) -> str: ...
+    def verify(self) -> None: ...
+    def __len__(self) -> int: ...
+    def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> npt.NDArray[Any]: ...
+
+def build_mapped_array(path: Union[str, "os.PathLike[str]"], array: npt.NDArray[Any]) -> MappedArray:
+    """Writes a C-contiguous array (rows along the first axis) into a new file atomically and maps it."""
+
 class LogArchiveIterator:
     """The iterator of :class:`LogArchive`."""
 
