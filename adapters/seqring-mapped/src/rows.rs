@@ -63,7 +63,7 @@ impl MappedRows {
         let path = path.as_ref();
         check_layout(tag, path)?;
         let size = tag.size as usize;
-        if rows.len() % size != 0 {
+        if !rows.len().is_multiple_of(size) {
             return Err(MappedError::UnsupportedType {
                 path: path.to_owned(),
                 reason: format!("{} bytes are not a whole number of {size}-byte rows", rows.len()),
@@ -229,7 +229,7 @@ impl fmt::Debug for MappedRows {
 /// that divides the size.
 fn check_layout(tag: TypeTag, path: &Path) -> Result<(), MappedError> {
     let (size, align) = (tag.size as usize, usize::from(tag.align));
-    if size == 0 || !align.is_power_of_two() || align > MAX_ALIGN || size % align != 0 {
+    if size == 0 || !align.is_power_of_two() || align > MAX_ALIGN || !size.is_multiple_of(align) {
         return Err(MappedError::UnsupportedType {
             path: path.to_owned(),
             reason: format!(
@@ -243,7 +243,7 @@ fn check_layout(tag: TypeTag, path: &Path) -> Result<(), MappedError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Mapped, MappedArray, Tagged};
+    use crate::{MappedArray, Tagged};
 
     #[test]
     fn a_rust_array_and_rows_of_its_tag_are_the_same_file() {
