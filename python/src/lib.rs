@@ -40,6 +40,8 @@ fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(archive::read_archive_message_count, m)?)?;
     m.add_class::<mapped::PyMappedArray>()?;
     m.add_function(wrap_pyfunction!(mapped::build_mapped_array, m)?)?;
+    m.add_class::<mapped::PyMappedIdMap>()?;
+    m.add_function(wrap_pyfunction!(mapped::build_mapped_id_map, m)?)?;
     m.add_class::<tracker::RawTracker>()?;
     m.add_class::<tracker::JobRecord>()?;
     m.add_class::<tools::TransferReport>()?;

@@ -8,8 +8,8 @@ import os
 import numpy as np
 import pytest
 
-from seqring import MappedArray, build_mapped_array
-from seqring.errors import CorruptArchiveError, DTypeMismatchError, NotFoundError, ShapeError
+from seqring import MappedArray, MappedIdMap, build_mapped_array, build_mapped_id_map
+from seqring.errors import CorruptArchiveError, DTypeMismatchError, InvalidOptionError, NotFoundError, ShapeError
 
 HEADER = 256  # the data of an array file starts here (docs/FORMATS.md, "Mapped files")
 
@@ -160,3 +160,74 @@ def test_other_processes_map_the_same_file(tmp_path):
         assert c.exitcode == 0
     assert {(n, s) for n, s, _ in results} == {(20_000, int(data["t_us"].sum()))}
     assert len({pid for _, _, pid in results}) == 3
+
+
+def test_an_id_map_finds_each_record_by_int_key(tmp_path):
+    path = tmp_path / "ids.map"
+    data = samples(3000)
+    keys = [7 * i + 2**40 for i in range(3000)]
+    build_mapped_id_map(path, keys, data)
+    m = MappedIdMap(path, SAMPLE, verify=True)
+    assert len(m) == 3000 and not m.multi
+    for i in (0, 1234, 2999):
+        assert m[keys[i]] == data[i]
+        assert keys[i] in m
+    assert 5 not in m and "x" not in m and m.get(5) is None and m.get(5, "none") == "none"
+    with pytest.raises(KeyError):
+        m[5]
+    assert sorted(m.keys()) == keys
+    records = m.records  # zero-copy, file order: a permutation of the records
+    assert not records.flags.writeable and len(records) == 3000
+    assert sorted(records["t_us"].tolist()) == data["t_us"].tolist()
+    assert records[m.positions(keys[10]).start] == data[10]
+
+
+def test_a_multi_map_with_str_keys_keeps_each_keys_records_in_order(tmp_path):
+    path = tmp_path / "events.map"
+    names = ["lick", "cue", "lick", "reward", "lick"]
+    times = np.array([1.5, 2.0, 3.25, 4.0, 5.5])
+    build_mapped_id_map(path, names, times, multi=True)
+    m = MappedIdMap(path)  # plain float64 records need no dtype
+    np.testing.assert_array_equal(m["lick"], [1.5, 3.25, 5.5])
+    np.testing.assert_array_equal(m["reward"], [4.0])
+    assert len(m) == 3 and m.multi and sorted(m.keys()) == ["cue", "lick", "reward"]
+    assert 7 not in m
+    with pytest.raises(InvalidOptionError, match="lick"):
+        build_mapped_id_map(tmp_path / "dup.map", names, times)
+    assert not (tmp_path / "dup.map").exists()
+
+
+def test_id_map_input_errors(tmp_path):
+    path = tmp_path / "bad.map"
+    with pytest.raises(ShapeError, match="2 keys for 3 records"):
+        build_mapped_id_map(path, [1, 2], np.zeros(3))
+    with pytest.raises(DTypeMismatchError, match="all non-negative ints"):
+        build_mapped_id_map(path, [1, -2, 3], np.zeros(3))
+    with pytest.raises(DTypeMismatchError, match="all non-negative ints"):
+        build_mapped_id_map(path, ["a", 2, "c"], np.zeros(3))
+    with pytest.raises(DTypeMismatchError):
+        build_mapped_id_map(path, [1, 2, 3], [0.0, 1.0, 2.0])
+    assert not path.exists()
+    build_mapped_id_map(path, [1], np.zeros(1, np.int16))
+    with pytest.raises(DTypeMismatchError):
+        MappedIdMap(path, np.float16)
+
+
+def _lookup_in_child(path, keys, queue):
+    m = MappedIdMap(path, SAMPLE)
+    queue.put([int(m[k]["t_us"]) for k in keys])
+
+
+def test_other_processes_look_up_the_same_id_map(tmp_path):
+    path = tmp_path / "shared-ids.map"
+    data = samples(10_000)
+    keys = [f"trial-{i}" for i in range(10_000)]
+    build_mapped_id_map(path, keys, data)
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    wanted = keys[::997]
+    child = ctx.Process(target=_lookup_in_child, args=(str(path), wanted, queue))
+    child.start()
+    assert queue.get(timeout=120) == [int(data["t_us"][i]) for i in range(0, 10_000, 997)]
+    child.join(timeout=60)
+    assert child.exitcode == 0

@@ -8,6 +8,7 @@
 //! | [`MappedBytes`] / [`MappedStrs`] | variable-length byte strings / UTF-8 strings: an offsets table and a blob | two offset reads |
 //! | [`MappedRecords<T>`] | fixed `T` records, each with an optional variable-length byte tail | a slice index |
 //! | [`IdMap<K, T>`] | `u64`, string, hashed-string or [`ByArchive`] keys to one or many `T` records (with optional tails) | one index probe, one entry read, one record read |
+//! | [`IdRows`] | the file of an [`IdMap`] whose record type is known only at run time, rows as bytes | as [`IdMap`] |
 //! | [`ArchivedRecords<T>`] | records of any rkyv-archivable `T` (strings, vectors, maps, options, enums, nested structs), read in place as `&T::Archived` | an offset read, then rkyv's validation of that record (none once verified) |
 //! | [`ArchivedIdMap<K, T>`] | the keys of [`IdMap`] to one or many archived `T` records | as [`IdMap`], then as [`ArchivedRecords`] |
 //!
@@ -113,7 +114,7 @@ pub use archived::{
 pub use array::{ArrayWriter, MappedArray};
 pub use bytes::{BytesWriter, MappedBytes, MappedStrs, StrsWriter};
 pub use header::{inspect, reseal, MappedInfo, MEMORY_LABEL};
-pub use id_map::{AsKey, ByArchive, HashedStr, IdMap, IdMapBuilder, IndexKind, MapKey};
+pub use id_map::{AsKey, ByArchive, HashedStr, IdMap, IdMapBuilder, IdRows, IdRowsBuilder, IndexKind, MapKey};
 pub use open::{Mapped, Typed};
 pub use records::{MappedRecords, RecordsWriter};
 pub use rows::MappedRows;

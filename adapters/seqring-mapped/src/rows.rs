@@ -227,7 +227,7 @@ impl fmt::Debug for MappedRows {
 
 /// Checks that `tag` describes a mappable element: size > 0, alignment a power of two of at most [`MAX_ALIGN`]
 /// that divides the size.
-fn check_layout(tag: TypeTag, path: &Path) -> Result<(), MappedError> {
+pub(crate) fn check_layout(tag: TypeTag, path: &Path) -> Result<(), MappedError> {
     let (size, align) = (tag.size as usize, usize::from(tag.align));
     if size == 0 || !align.is_power_of_two() || align > MAX_ALIGN || !size.is_multiple_of(align) {
         return Err(MappedError::UnsupportedType {

@@ -140,6 +140,39 @@ class MappedArray:
 def build_mapped_array(path: Union[str, "os.PathLike[str]"], array: npt.NDArray[Any]) -> MappedArray:
     """Writes a C-contiguous array (rows along the first axis) into a new file atomically and maps it."""
 
+class MappedIdMap:
+    """Records looked up by ``int`` or ``str`` keys, written once by :func:`build_mapped_id_map` (or by Rust's
+    ``seqring_mapped::IdMap``), mapped read-only. ``dtype`` is checked against the file's type tag."""
+
+    def __init__(
+        self, path: Union[str, "os.PathLike[str]"], dtype: Any = None, *, verify: bool = False
+    ) -> None: ...
+    @property
+    def records(self) -> npt.NDArray[Any]:
+        """Every record, in file order, as a read-only array sharing the file's memory."""
+    def positions(self, key: Union[int, str]) -> range: ...
+    def __getitem__(self, key: Union[int, str]) -> Any: ...
+    def get(self, key: Union[int, str], default: Any = None) -> Any: ...
+    def __contains__(self, key: object) -> bool: ...
+    def __len__(self) -> int: ...
+    def keys(self) -> List[Union[int, str]]: ...
+    @property
+    def multi(self) -> bool: ...
+    @property
+    def dtype(self) -> np.dtype[Any]: ...
+    @property
+    def path(self) -> pathlib.Path: ...
+    def verify(self) -> None: ...
+
+def build_mapped_id_map(
+    path: Union[str, "os.PathLike[str]"],
+    keys: Iterable[Union[int, str]],
+    records: npt.NDArray[Any],
+    *,
+    multi: bool = False,
+) -> MappedIdMap:
+    """Writes ``records`` (one per key, rows along the first axis) under ``keys`` into a new file atomically."""
+
 class LogArchiveIterator:
     """The iterator of :class:`LogArchive`."""
 
