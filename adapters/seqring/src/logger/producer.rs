@@ -19,7 +19,7 @@ use seqring_platform::{pid_alive, Region, Window};
 
 use super::region::{self as log_region, LoggerRegion};
 use super::{region_name, OpenError};
-use seqring_platform::clock::now_us;
+use seqring_platform::clock::{mono_ns, now_us};
 
 /// Why a record was not logged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -81,7 +81,10 @@ pub struct Producer {
     region: LoggerRegion,
     logger_name: Arc<str>,
     source_id: u8,
-    onset: Instant,
+    /// The source's onset on the process's fast monotonic clock ([`mono_ns`]), wrapping: an onset before the
+    /// clock's epoch (a source older than this process) is a "negative" reading, and `mono_ns() - onset_ns` with
+    /// wrapping arithmetic is still the time since it.
+    onset_ns: u64,
     onset_us: u64,
     wait: Option<Duration>,
 }
@@ -219,7 +222,7 @@ impl Producer {
             region,
             logger_name: logger_name.into(),
             source_id,
-            onset: Instant::now(),
+            onset_ns: mono_ns(),
             onset_us: 0,
             wait: fields.wait_ns.map(Duration::from_nanos),
         };
@@ -235,7 +238,7 @@ impl Producer {
         let deadline = Instant::now() + ONSET_WAIT;
         let onset_us = loop {
             if self.region.claim_onset(source_id, pid) {
-                let (now, now_us) = (Instant::now(), now_us());
+                let (now, now_us) = (mono_ns(), now_us());
                 let onset_us = given.unwrap_or(now_us).max(1);
                 let result = loop {
                     match self.ring.try_write(source_id, 0, &onset_us.to_le_bytes()) {
@@ -256,7 +259,7 @@ impl Producer {
                     });
                 }
                 self.region.set_onset(source_id, onset_us);
-                self.onset = place_onset(now, now_us, onset_us);
+                self.onset_ns = place_onset(now, now_us, onset_us);
                 break onset_us;
             }
             if given.is_some() {
@@ -278,7 +281,7 @@ impl Producer {
                     })
                 }
                 Onset::Set(onset_us) => {
-                    self.onset = place_onset(Instant::now(), now_us(), onset_us);
+                    self.onset_ns = place_onset(mono_ns(), now_us(), onset_us);
                     break onset_us;
                 }
             }
@@ -383,7 +386,9 @@ impl Producer {
         self.wait.map_or(super::FullPolicy::Drop, super::FullPolicy::Wait)
     }
 
-    /// µs elapsed since the source's onset, by the monotonic clock (the timestamp `log_now` uses).
+    /// µs elapsed since the source's onset, by the process's fast monotonic clock
+    /// ([`seqring_platform::clock::mono_ns`]: the CPU's counter, anchored to the OS's monotonic clock every 10 ms);
+    /// the timestamp `log_now` uses. It never decreases on one thread.
     ///
     /// # Examples
     /// ```
@@ -400,7 +405,7 @@ impl Producer {
     /// ```
     #[inline]
     pub fn elapsed_us(&self) -> u64 {
-        self.onset.elapsed().as_micros() as u64
+        mono_ns().wrapping_sub(self.onset_ns) / 1_000
     }
 
     /// Logs `payload` stamped with the µs elapsed since the source's onset.
@@ -565,9 +570,10 @@ impl Producer {
 }
 
 /// The monotonic instant of the wall-clock time `onset_us`, given that `now` is `now_us`.
-fn place_onset(now: Instant, now_us: u64, onset_us: u64) -> Instant {
-    let back = Duration::from_micros(now_us.saturating_sub(onset_us));
-    now.checked_sub(back).unwrap_or(now)
+/// The onset `onset_us` (µs since the UNIX epoch) on the fast monotonic clock, given a reading `now_ns` of it taken
+/// at the wall-clock time `now_us` (wrapping: see [`Producer::onset_ns`]). An onset in the future counts from now.
+fn place_onset(now_ns: u64, now_us: u64, onset_us: u64) -> u64 {
+    now_ns.wrapping_sub(now_us.saturating_sub(onset_us).saturating_mul(1_000))
 }
 
 fn claim_error(e: ClaimError, state: LogState) -> LogError {
