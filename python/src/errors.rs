@@ -261,6 +261,7 @@ fn log_kind(e: LogError) -> Kind {
         LogError::Full => Kind::RingFull,
         LogError::TooLarge { .. } => Kind::PayloadTooLarge,
         LogError::Stopped | LogError::TakenOver => Kind::Closed,
+        LogError::OnsetTimestamp => Kind::InvalidOption,
         _ => Kind::Base,
     }
 }

@@ -16,6 +16,7 @@ mod checksum;
 mod compat;
 mod convert;
 mod errors;
+mod format;
 mod logger;
 mod mapped;
 mod named_lock;
@@ -38,6 +39,8 @@ fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(archive::find_log_archive, m)?)?;
     m.add_function(wrap_pyfunction!(archive::find_log_archives, m)?)?;
     m.add_function(wrap_pyfunction!(archive::read_archive_message_count, m)?)?;
+    m.add_function(wrap_pyfunction!(format::log_entry_name, m)?)?;
+    m.add("LOG_DIR_SUFFIX", format::LOG_DIR_SUFFIX)?;
     m.add_class::<mapped::PyMappedArray>()?;
     m.add_function(wrap_pyfunction!(mapped::build_mapped_array, m)?)?;
     m.add_class::<mapped::PyMappedIdMap>()?;

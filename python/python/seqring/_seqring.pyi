@@ -116,6 +116,12 @@ class LogArchive:
         """``(timestamps, buffer, starts, ends)``: payload ``i`` is ``buffer[starts[i]:ends[i]]`` (no object per
         message; ``buffer`` is a read-only view of the map)."""
 
+LOG_DIR_SUFFIX: str
+"""The suffix of a logger's directory name: ``{output_directory}/{name}_data_log``."""
+
+def log_entry_name(source_id: int, timestamp_us: int) -> str:
+    """The file name of an ataraxis log entry: ``{source:03d}_{timestamp:020d}.npy``."""
+
 class MappedArray:
     """A numpy array file written once by :func:`build_mapped_array` (or by Rust's ``seqring_mapped::MappedArray``),
     mapped read-only. ``dtype`` (checked against the type tag the file records) may be left out for plain numbers;

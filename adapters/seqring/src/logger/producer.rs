@@ -53,6 +53,10 @@ pub enum LogError {
         "the logger gave the record up before it was committed (held past the abandon timeout); it was not logged"
     )]
     Abandoned,
+    /// The timestamp 0 is the onset record's (ataraxis reads a source's entry stamped 0 as its onset): messages are
+    /// stamped from 1 µs after the onset. Nothing was logged or counted.
+    #[error("timestamp 0 is the onset record's: stamp messages from 1 µs after the onset; nothing was logged")]
+    OnsetTimestamp,
 }
 
 /// A producer for one source of a running [`DataLogger`](super::DataLogger), in this process or another.
@@ -428,28 +432,39 @@ impl Producer {
     /// ```
     #[inline]
     pub fn log_now(&self, payload: &[u8]) -> Result<(), LogError> {
-        self.log_at(self.elapsed_us(), payload)
+        self.log_at(self.now_stamp(), payload)
     }
 
-    /// Logs `payload` stamped `timestamp` (µs since the source's onset; 0 is the onset record's, avoid it).
+    /// The timestamp of a record logged now: [`elapsed_us`](Self::elapsed_us), at least 1 (0 is the onset record's;
+    /// a record logged within the onset's first µs is stamped 1).
+    #[inline]
+    fn now_stamp(&self) -> u64 {
+        self.elapsed_us().max(1)
+    }
+
+    /// Logs `payload` stamped `timestamp` (µs since the source's onset, from 1: 0 is the onset record's).
     ///
     /// # Errors
-    /// As [`Producer::log_now`].
+    /// As [`Producer::log_now`], and [`LogError::OnsetTimestamp`] for the timestamp 0.
     ///
     /// # Examples
     /// ```
-    /// # use seqring::logger::{DataLogger};
+    /// # use seqring::logger::{DataLogger, LogError};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let name = format!("doc-log-at-{}", std::process::id());
     /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
     /// let frames = logger.producer(2).unwrap();
     /// frames.log_at(1_000, b"frame 1").unwrap();
     /// frames.log_at(2_000, b"frame 2").unwrap();
+    /// assert!(matches!(frames.log_at(0, b"frame 0"), Err(LogError::OnsetTimestamp)), "0 is the onset's");
     /// drop(frames);
     /// assert_eq!(logger.stop().unwrap().source(2).unwrap().records, 3);
     /// ```
     #[inline]
     pub fn log_at(&self, timestamp: u64, payload: &[u8]) -> Result<(), LogError> {
+        if timestamp == 0 {
+            return Err(LogError::OnsetTimestamp);
+        }
         self.with_room(|| self.ring.try_write(self.source_id, timestamp, payload))
     }
 
@@ -473,13 +488,13 @@ impl Producer {
     /// ```
     #[inline]
     pub fn claim(&self, len: usize) -> Result<LogGrant<'_>, LogError> {
-        self.claim_at(self.elapsed_us(), len)
+        self.claim_at(self.now_stamp(), len)
     }
 
     /// Claims room for a `len`-byte payload stamped `timestamp`.
     ///
     /// # Errors
-    /// As [`Producer::log_now`].
+    /// As [`Producer::log_now`], and [`LogError::OnsetTimestamp`] for the timestamp 0.
     ///
     /// # Examples
     /// ```
@@ -496,6 +511,9 @@ impl Producer {
     /// ```
     #[inline]
     pub fn claim_at(&self, timestamp: u64, len: usize) -> Result<LogGrant<'_>, LogError> {
+        if timestamp == 0 {
+            return Err(LogError::OnsetTimestamp);
+        }
         self.with_room(|| self.ring.claim(self.source_id, timestamp, len))
             .map(|grant| LogGrant { grant })
     }
