@@ -12,24 +12,26 @@
 //! - **Version** is `sequence / 2`; it changes with every completed write.
 //! - **Waiting for a change** ([`SeqArray::wait_changed`]) blocks instead of polling. The waiter protocol is a waiter
 //!   count beside the sequence, so that a writer with no one waiting pays one relaxed load and a branch:
-//!   - a waiter increments the count (W1), then reads the sequence with an AcqRel read-modify-write that adds 0
-//!     (W2). If the version is still the old one and even, it blocks on the sequence word until the word differs
-//!     from what W2 read or a wake arrives (a futex: the check and the sleep are atomic against the wake). It
-//!     decrements the count when it returns.
+//!   - a waiter increments the count (W1), then loads the sequence (Acquire). If it is odd, a writer is in its write
+//!     section: the waiter naps briefly and looks again. If it is even and still the old version, the waiter CASes
+//!     it to itself (W2, AcqRel; if it fails, a writer locked meanwhile: look again) and blocks on the sequence word
+//!     until the word differs from `s` or a wake arrives (a futex: the kernel's check and sleep are atomic against
+//!     the wake). It decrements the count when it returns.
 //!   - a writer loads the count (Relaxed) right after its lock CAS (C); if it was non-zero, its guard wakes the
 //!     word's waiters ([`Memory::wake`]) after the closing Release store.
 //!   - no wake-up is lost: W2 and C are read-modify-writes of one word, so one precedes the other in its
-//!     modification order. If W2 comes first, the writer that locks next (C) reads W2's release sequence with
-//!     Acquire, so W1 happens before the writer's load of the count, which (coherence) sees it; that writer wakes
-//!     after its store, and the futex either sees the changed word or is woken. If C comes first, W2 reads the odd
-//!     sequence (or a later one) and the waiter does not block on it: it naps and looks again, because that writer
-//!     may have loaded the count before W1 (a waiter therefore polls, with a capped nap, only across a write
-//!     section; a dead writer's stall is such a section, bounded by the waiter's timeout).
-//!   - why not a fence: a writer-side `SeqCst` fence between the closing store and the count load (the classic
-//!     Dekker pairing) costs a full barrier per write; loading the count after the lock CAS costs none, because
-//!     the waiter's read-modify-write on the sequence makes the CAS itself the synchronisation point. Why not a
-//!     flag bit in the sequence word: every reader would have to mask it, and a waiter's CAS would race the
-//!     writer's plain closing store. `loom-tests/tests/seqlock_wait.rs` checks the protocol.
+//!     modification order. If W2 comes first, the first lock CAS after it reads W2 or a later waiter's CAS (W2's
+//!     release sequence) with Acquire, so W1 happens before that writer's load of the count, which (coherence) sees
+//!     it; that writer wakes after its store, and the futex either sees the changed word or is woken. If C comes
+//!     first, W2 fails (the word is no longer `s`) and the waiter does not block. A waiter only naps while the
+//!     sequence is odd, because that writer may have loaded the count before W1: across a write section, and
+//!     across a dead writer's stall until the waiter's timeout.
+//!   - why not a fence: a writer-side `SeqCst` fence between the lock CAS (or the closing store) and the count load
+//!     (the classic Dekker pairing) costs a full barrier per write; loading the count after the lock CAS costs
+//!     none, because the waiter's CAS on the sequence makes the lock CAS itself the synchronisation point. Why not
+//!     `SeqCst` accesses: loom models them as AcqRel, so the model could not check them. Why not a flag bit in the
+//!     sequence word: every reader would have to mask it, and a waiter's CAS would race the writer's plain closing
+//!     store. `loom-tests/tests/seqlock_wait.rs` checks the protocol.
 //!   - a waiter killed while blocked leaves the count raised: writers then pay a wake call (a syscall) per write
 //!     until the region is recreated; correctness is unaffected.
 //! - **Dead writer.** A writer that dies mid-write leaves the sequence odd. Readers and writers give up after their
@@ -1027,24 +1029,31 @@ impl<M: Memory> SeqArray<M> {
     /// assert_eq!(array.waiters(), 0, "a waiter deregisters when it returns");
     /// ```
     pub fn wait_changed(&self, last_version: u64, mut park: impl FnMut(Park) -> bool) -> Option<u64> {
-        // Relaxed: ordered before the sequence read-modify-write below by program order, which that RMW's Release
-        // half publishes to the next writer's Acquire lock CAS (the module documentation's W1).
+        // Relaxed: ordered before the sequence CAS below by program order, which that CAS's Release half publishes
+        // to the next writer's Acquire lock CAS (the module documentation's W1).
         self.mem.fetch_add(WAITERS_AT, 1, Ordering::Relaxed);
         let _registered = Registered(&self.mem);
         loop {
-            // AcqRel read-modify-write adding 0 (W2): Release so that the next lock CAS, which reads it or a later
-            // value, sees the count raised above; Acquire as a reader's `s1`, pairing with a writer's closing
-            // Release store.
-            let s = self.mem.fetch_add(SEQUENCE_AT, 0, Ordering::AcqRel);
-            let keep_waiting = if s.is_multiple_of(2) {
-                if s / 2 != last_version {
-                    return Some(s / 2);
+            // Acquire: as a reader's `s1`, pairs with a writer's closing Release store.
+            let s = self.mem.load(SEQUENCE_AT, Ordering::Acquire);
+            if !s.is_multiple_of(2) {
+                if !park(Park::Writing(s)) {
+                    return None;
                 }
-                park(Park::Unchanged(s))
-            } else {
-                park(Park::Writing(s))
-            };
-            if !keep_waiting {
+                continue;
+            }
+            if s / 2 != last_version {
+                return Some(s / 2);
+            }
+            // W2: a CAS of `s` to itself. Release, so that the next lock CAS, which reads it (or a later waiter's
+            // CAS, in its release sequence), sees the count raised above; Acquire as the load above. Failure: a
+            // writer locked since the load; look again.
+            if self
+                .mem
+                .compare_exchange(SEQUENCE_AT, s, s, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+                && !park(Park::Unchanged(s))
+            {
                 return None;
             }
         }
