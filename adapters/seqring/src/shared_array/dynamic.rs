@@ -566,6 +566,22 @@ impl SharedArrayDyn {
         self.handle.wait_changed(last_version, timeout, 1)
     }
 
+    /// How many threads (in any process) are blocked in a `wait_changed` on this array now (informational, as
+    /// [`SharedArray::waiters`](super::SharedArray::waiters)).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-waiters-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U8, &[1], &ArrayOptions::default())?;
+    /// assert_eq!(a.waiters(), 0);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn waiters(&self) -> u64 {
+        self.handle.array.waiters()
+    }
+
     /// [`SharedArrayDyn::wait_changed`], then [`SharedArrayDyn::read`]: the blocking form of
     /// [`SharedArrayDyn::read_if_changed`]. `None` when `timeout` passes first.
     ///

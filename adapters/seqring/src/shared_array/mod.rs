@@ -711,6 +711,20 @@ impl<T: Element> SharedArray<T> {
         self.handle.wait_changed(last_version, timeout, size_of::<T>())
     }
 
+    /// How many threads (in any process) are blocked in [`SharedArray::wait_changed`] on this array now
+    /// (informational: a waiter killed while blocked stays counted, and costs every later write a wake call).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let a = SharedArray::<u8>::create(&format!("doc-waiters-{}", std::process::id()), &[1])?;
+    /// assert_eq!(a.waiters(), 0);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn waiters(&self) -> u64 {
+        self.handle.array.waiters()
+    }
+
     /// [`SharedArray::wait_changed`], then a read into `dst` as [`SharedArray::read_into_timeout`] with the handle's
     /// timeout: the blocking form of [`SharedArray::read_if_changed`]. Returns the version read (newer than
     /// `last_version`), or `None` without copying when `timeout` passes first.
