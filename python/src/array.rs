@@ -759,6 +759,12 @@ impl SharedArray {
         py.detach(|| handle.snapshot()).map(|s| s.suspect).map_err(array_error)
     }
 
+    /// How many threads, in any process, are blocked in :meth:`wait_changed` on this array now (informational).
+    #[getter]
+    fn waiters(&self) -> PyResult<u64> {
+        Ok(self.handle()?.waiters())
+    }
+
     /// The version: changes with every completed write (no wait).
     #[getter]
     fn version(&self) -> PyResult<u64> {
