@@ -808,9 +808,9 @@ impl<M: Memory> SeqArray<M> {
             }
             s = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
         }
-        // Relaxed: the lock CAS above (Acquire) read a value at or after every waiter's AcqRel read-modify-write of
-        // the sequence that precedes it, so the count increments sequenced before those happen before this load
-        // (see the module documentation). The writer's whole extra cost when no one waits: this load and a branch.
+        // Relaxed: the lock CAS above (Acquire) read the release sequence of every waiter's W2 CAS that precedes
+        // it, so those waiters' count increments (W1) happen before this load (see the module documentation). The
+        // writer's whole extra cost when no one waits: this load and a branch.
         let wake = self.mem.load(WAITERS_AT, Ordering::Relaxed) != 0;
         // Relaxed: read only by stall reports, which are informational.
         self.mem.store(HOLDER_TOKEN_AT, stamp.token, Ordering::Relaxed);
