@@ -262,9 +262,13 @@ fn print_tree(out: &mut impl Write, value: &Value, depth: usize) -> std::io::Res
 const REMOVAL_CHECK: Duration = Duration::from_millis(500);
 
 /// Redraws an array whenever a writer publishes a new version, at most once per `interval`: between redraws it
-/// blocks in `wait_changed` (no polling), waking every [`REMOVAL_CHECK`] to end when the region was removed.
+/// blocks in `wait_changed` (no polling), waking every [`REMOVAL_CHECK`] to end when the region was removed or
+/// replaced (its name now holds another creator's region).
 fn watch(name: &str, interval: Duration, updates: Option<u64>, limit: usize) -> Result<(), CliError> {
     let array = SharedArrayDyn::open(name)?;
+    // Who created the region watched: a region created again under the same name is another array.
+    let created = |info: &seqring_core::header::RegionInfo| (info.creator_pid, info.created_ns);
+    let ours = region::probe_region(name).map(|i| created(&i)).ok();
     let terminal = std::io::stdout().is_terminal();
     let mut shown = 0u64;
     let mut last_version = None;
@@ -305,9 +309,8 @@ fn watch(name: &str, interval: Duration, updates: Option<u64>, limit: usize) -> 
             std::thread::sleep(interval);
         }
         while array.wait_changed(read.version, REMOVAL_CHECK)?.is_none() {
-            let still_there = region::RegionName::new(name).is_ok_and(|n| n.shm_path().exists());
-            if !still_there {
-                println!("{name}: the array was removed");
+            if region::probe_region(name).map(|i| created(&i)).ok() != ours {
+                println!("{name}: the array was removed (or replaced by a new one of that name)");
                 return Ok(());
             }
         }
