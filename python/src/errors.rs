@@ -9,9 +9,7 @@ use seqring::logger::{LogError, LoggerError, OpenError, RecoverError, StartError
 use seqring::shared_array::SharedArrayError;
 use seqring_platform::RegionError;
 use seqring_state::config::ConfigError;
-use seqring_state::processing::{
-    ChecksumError, DeleteError, InterpolateError, MarkerError, TransferError, FileError,
-};
+use seqring_state::processing::{ChecksumError, DeleteError, FileError, InterpolateError, MarkerError, TransferError};
 use seqring_state::tracker::TrackerError;
 use std::io::ErrorKind;
 
@@ -263,6 +261,7 @@ fn log_kind(e: LogError) -> Kind {
         LogError::Full => Kind::RingFull,
         LogError::TooLarge { .. } => Kind::PayloadTooLarge,
         LogError::Stopped | LogError::TakenOver => Kind::Closed,
+        LogError::OnsetTimestamp => Kind::InvalidOption,
         _ => Kind::Base,
     }
 }

@@ -523,11 +523,6 @@ impl PyProducer {
     /// in the order logged. Raises as :meth:`log`.
     fn log_at(&self, py: Python<'_>, timestamp_us: &Bound<'_, PyAny>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let timestamp_us: u64 = int("timestamp_us", timestamp_us)?;
-        if timestamp_us == 0 {
-            return Err(invalid(
-                "timestamp_us 0 is the onset record's: stamp messages from 1 µs after the onset".into(),
-            ));
-        }
         let producer = &self.inner;
         self.log_with(py, data, |bytes| producer.log_at(timestamp_us, bytes))
     }

@@ -135,6 +135,7 @@ impl DataLogger {
             format: Format::Segments,
             segment_size: 256 << 20,
             fsync_interval: Some(Duration::from_secs(1)),
+            flush_interval: Duration::from_millis(1),
             full: FullPolicy::Drop,
             abandon_timeout: Duration::from_secs(1),
             continue_recording: false,

@@ -19,7 +19,7 @@ use seqring_platform::{pid_alive, Region, Window};
 
 use super::region::{self as log_region, LoggerRegion};
 use super::{region_name, OpenError};
-use seqring_platform::clock::now_us;
+use seqring_platform::clock::{mono_ns, now_us};
 
 /// Why a record was not logged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -53,6 +53,10 @@ pub enum LogError {
         "the logger gave the record up before it was committed (held past the abandon timeout); it was not logged"
     )]
     Abandoned,
+    /// The timestamp 0 is the onset record's (ataraxis reads a source's entry stamped 0 as its onset): messages are
+    /// stamped from 1 µs after the onset. Nothing was logged or counted.
+    #[error("timestamp 0 is the onset record's: stamp messages from 1 µs after the onset; nothing was logged")]
+    OnsetTimestamp,
 }
 
 /// A producer for one source of a running [`DataLogger`](super::DataLogger), in this process or another.
@@ -81,7 +85,10 @@ pub struct Producer {
     region: LoggerRegion,
     logger_name: Arc<str>,
     source_id: u8,
-    onset: Instant,
+    /// The source's onset on the process's fast monotonic clock ([`mono_ns`]), wrapping: an onset before the
+    /// clock's epoch (a source older than this process) is a "negative" reading, and `mono_ns() - onset_ns` with
+    /// wrapping arithmetic is still the time since it.
+    onset_ns: u64,
     onset_us: u64,
     wait: Option<Duration>,
 }
@@ -219,7 +226,7 @@ impl Producer {
             region,
             logger_name: logger_name.into(),
             source_id,
-            onset: Instant::now(),
+            onset_ns: mono_ns(),
             onset_us: 0,
             wait: fields.wait_ns.map(Duration::from_nanos),
         };
@@ -235,7 +242,7 @@ impl Producer {
         let deadline = Instant::now() + ONSET_WAIT;
         let onset_us = loop {
             if self.region.claim_onset(source_id, pid) {
-                let (now, now_us) = (Instant::now(), now_us());
+                let (now, now_us) = (mono_ns(), now_us());
                 let onset_us = given.unwrap_or(now_us).max(1);
                 let result = loop {
                     match self.ring.try_write(source_id, 0, &onset_us.to_le_bytes()) {
@@ -256,7 +263,7 @@ impl Producer {
                     });
                 }
                 self.region.set_onset(source_id, onset_us);
-                self.onset = place_onset(now, now_us, onset_us);
+                self.onset_ns = place_onset(now, now_us, onset_us);
                 break onset_us;
             }
             if given.is_some() {
@@ -278,7 +285,7 @@ impl Producer {
                     })
                 }
                 Onset::Set(onset_us) => {
-                    self.onset = place_onset(Instant::now(), now_us(), onset_us);
+                    self.onset_ns = place_onset(mono_ns(), now_us(), onset_us);
                     break onset_us;
                 }
             }
@@ -383,7 +390,9 @@ impl Producer {
         self.wait.map_or(super::FullPolicy::Drop, super::FullPolicy::Wait)
     }
 
-    /// µs elapsed since the source's onset, by the monotonic clock (the timestamp `log_now` uses).
+    /// µs elapsed since the source's onset, by the process's fast monotonic clock
+    /// ([`seqring_platform::clock::mono_ns`]: the CPU's counter, anchored to the OS's monotonic clock every 10 ms);
+    /// the timestamp `log_now` uses. It never decreases on one thread.
     ///
     /// # Examples
     /// ```
@@ -400,7 +409,7 @@ impl Producer {
     /// ```
     #[inline]
     pub fn elapsed_us(&self) -> u64 {
-        self.onset.elapsed().as_micros() as u64
+        mono_ns().wrapping_sub(self.onset_ns) / 1_000
     }
 
     /// Logs `payload` stamped with the µs elapsed since the source's onset.
@@ -423,28 +432,39 @@ impl Producer {
     /// ```
     #[inline]
     pub fn log_now(&self, payload: &[u8]) -> Result<(), LogError> {
-        self.log_at(self.elapsed_us(), payload)
+        self.log_at(self.now_stamp(), payload)
     }
 
-    /// Logs `payload` stamped `timestamp` (µs since the source's onset; 0 is the onset record's, avoid it).
+    /// The timestamp of a record logged now: [`elapsed_us`](Self::elapsed_us), at least 1 (0 is the onset record's;
+    /// a record logged within the onset's first µs is stamped 1).
+    #[inline]
+    fn now_stamp(&self) -> u64 {
+        self.elapsed_us().max(1)
+    }
+
+    /// Logs `payload` stamped `timestamp` (µs since the source's onset, from 1: 0 is the onset record's).
     ///
     /// # Errors
-    /// As [`Producer::log_now`].
+    /// As [`Producer::log_now`], and [`LogError::OnsetTimestamp`] for the timestamp 0.
     ///
     /// # Examples
     /// ```
-    /// # use seqring::logger::{DataLogger};
+    /// # use seqring::logger::{DataLogger, LogError};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let name = format!("doc-log-at-{}", std::process::id());
     /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
     /// let frames = logger.producer(2).unwrap();
     /// frames.log_at(1_000, b"frame 1").unwrap();
     /// frames.log_at(2_000, b"frame 2").unwrap();
+    /// assert!(matches!(frames.log_at(0, b"frame 0"), Err(LogError::OnsetTimestamp)), "0 is the onset's");
     /// drop(frames);
     /// assert_eq!(logger.stop().unwrap().source(2).unwrap().records, 3);
     /// ```
     #[inline]
     pub fn log_at(&self, timestamp: u64, payload: &[u8]) -> Result<(), LogError> {
+        if timestamp == 0 {
+            return Err(LogError::OnsetTimestamp);
+        }
         self.with_room(|| self.ring.try_write(self.source_id, timestamp, payload))
     }
 
@@ -468,13 +488,13 @@ impl Producer {
     /// ```
     #[inline]
     pub fn claim(&self, len: usize) -> Result<LogGrant<'_>, LogError> {
-        self.claim_at(self.elapsed_us(), len)
+        self.claim_at(self.now_stamp(), len)
     }
 
     /// Claims room for a `len`-byte payload stamped `timestamp`.
     ///
     /// # Errors
-    /// As [`Producer::log_now`].
+    /// As [`Producer::log_now`], and [`LogError::OnsetTimestamp`] for the timestamp 0.
     ///
     /// # Examples
     /// ```
@@ -491,6 +511,9 @@ impl Producer {
     /// ```
     #[inline]
     pub fn claim_at(&self, timestamp: u64, len: usize) -> Result<LogGrant<'_>, LogError> {
+        if timestamp == 0 {
+            return Err(LogError::OnsetTimestamp);
+        }
         self.with_room(|| self.ring.claim(self.source_id, timestamp, len))
             .map(|grant| LogGrant { grant })
     }
@@ -565,9 +588,10 @@ impl Producer {
 }
 
 /// The monotonic instant of the wall-clock time `onset_us`, given that `now` is `now_us`.
-fn place_onset(now: Instant, now_us: u64, onset_us: u64) -> Instant {
-    let back = Duration::from_micros(now_us.saturating_sub(onset_us));
-    now.checked_sub(back).unwrap_or(now)
+/// The onset `onset_us` (µs since the UNIX epoch) on the fast monotonic clock, given a reading `now_ns` of it taken
+/// at the wall-clock time `now_us` (wrapping: see [`Producer::onset_ns`]). An onset in the future counts from now.
+fn place_onset(now_ns: u64, now_us: u64, onset_us: u64) -> u64 {
+    now_ns.wrapping_sub(now_us.saturating_sub(onset_us).saturating_mul(1_000))
 }
 
 fn claim_error(e: ClaimError, state: LogState) -> LogError {
