@@ -13,11 +13,15 @@
 //!   the file, does not inflate to exactly its declared size, or fails its CRC-32;
 //! - no allocation is sized from an unchecked field: a declared size is believed only up to what deflate can give
 //!   for the member's compressed bytes (at most [`MAX_RATIO`] to 1), and the image grows as members are added;
-//! - nothing here panics on any input (the `npz_reader` fuzz target walks it).
+//! - nothing here panics on any input (the `npz_reader` fuzz target walks it);
+//! - members are inflated a window at a time by every worker, and the first error in archive order is reported.
 //!
 //! The cost: the image, about the size of the stored archive, is held in memory while the archive is open.
 
+use std::borrow::Cow;
 use std::path::Path;
+
+use rayon::prelude::*;
 
 use miniz_oxide::inflate::core::inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
 use miniz_oxide::inflate::core::{decompress, DecompressorOxide};
@@ -48,135 +52,166 @@ pub(crate) fn stored_image(path: &Path, data: &[u8]) -> Result<Vec<u8>, ArchiveE
         path: path.to_path_buf(),
         source,
     };
+    let io = |source| ArchiveError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let dir = zipdir::directory(data).map_err(zip)?;
     let mut image = NpzWriter::new(Vec::with_capacity(data.len()));
-    let mut inflater = Box::<DecompressorOxide>::default();
-    let mut scratch = Vec::new();
     let mut headers = zipdir::Centrals::new(data, dir);
-    while let Some(central) = headers.next_header() {
-        let central = central.map_err(zip)?;
-        let index = headers.parsed() - 1;
-        let entry = || shown(central.name);
-        let start = match zipdir::local(data, &central) {
-            Ok((_, start)) => start,
-            Err(zipdir::LocalError::Bad(source)) => {
-                return Err(ArchiveError::ZipEntry {
-                    path: path.to_path_buf(),
-                    entry: std::str::from_utf8(central.name)
-                        .map_or_else(|_| format!("#{index}"), |n| n.chars().take(200).collect()),
-                    source,
-                })
+    // A window of members is inflated by every worker at once and added in order; the first error in archive order
+    // is the one reported (a directory error after the window's members only once they are all fine).
+    loop {
+        let mut window = Vec::with_capacity(WINDOW);
+        let mut stop = None;
+        let mut bytes = 0u64;
+        while window.len() < WINDOW && bytes <= WINDOW_BYTES {
+            match headers.next_header() {
+                Some(Ok(central)) => {
+                    bytes = bytes.saturating_add(central.size);
+                    window.push((headers.parsed() - 1, central));
+                }
+                Some(Err(e)) => {
+                    stop = Some(zip(e));
+                    break;
+                }
+                None => break,
             }
-            Err(zipdir::LocalError::NameDiffers) => {
-                return Err(ArchiveError::HeaderMismatch {
-                    path: path.to_path_buf(),
-                    entry: entry(),
-                    what: "the local file name differs",
-                })
-            }
-        };
-        if central.flags & 1 != 0 {
-            return Err(ArchiveError::NotStored {
-                path: path.to_path_buf(),
-                entry: entry(),
-                what: "encrypted".into(),
-            });
         }
-        let stored = central.method == 0;
-        if !stored && central.method != METHOD_DEFLATED {
-            return Err(ArchiveError::NotStored {
-                path: path.to_path_buf(),
-                entry: entry(),
-                what: format!("compressed (method {})", central.method),
-            });
+        if window.is_empty() && stop.is_none() {
+            break;
         }
-        if stored && central.compressed_size != central.size {
+        let members: Vec<Result<Cow<'_, [u8]>, ArchiveError>> = window
+            .par_iter()
+            .map_init(Box::<DecompressorOxide>::default, |inflater, (index, central)| {
+                member(path, data, central, *index, inflater)
+            })
+            .collect();
+        for (member, (_, central)) in members.into_iter().zip(&window) {
+            image.add_raw(central.name, &[&member?], central.crc).map_err(io)?;
+        }
+        if let Some(e) = stop {
+            return Err(e);
+        }
+    }
+    Ok(image.finish().map_err(io)?.0)
+}
+
+/// Members inflated in parallel at a time: at most this many, and no more once their declared sizes pass
+/// [`WINDOW_BYTES`] (the inflated bytes of a window are held until added to the image).
+const WINDOW: usize = 4096;
+const WINDOW_BYTES: u64 = 16 << 20;
+
+/// The uncompressed bytes of the member of `central` (the `index`-th), checked: borrowed from `data` when stored,
+/// inflated with `inflater` when deflated.
+fn member<'a>(
+    path: &Path,
+    data: &'a [u8],
+    central: &zipdir::Central<'_>,
+    index: usize,
+    inflater: &mut DecompressorOxide,
+) -> Result<Cow<'a, [u8]>, ArchiveError> {
+    let entry = || shown(central.name);
+    let start = match zipdir::local(data, central) {
+        Ok((_, start)) => start,
+        Err(zipdir::LocalError::Bad(source)) => {
+            return Err(ArchiveError::ZipEntry {
+                path: path.to_path_buf(),
+                entry: std::str::from_utf8(central.name)
+                    .map_or_else(|_| format!("#{index}"), |n| n.chars().take(200).collect()),
+                source,
+            })
+        }
+        Err(zipdir::LocalError::NameDiffers) => {
             return Err(ArchiveError::HeaderMismatch {
                 path: path.to_path_buf(),
                 entry: entry(),
-                what: "a stored entry's compressed and uncompressed sizes differ",
-            });
+                what: "the local file name differs",
+            })
         }
-        let end = (start as u64)
-            .checked_add(central.compressed_size)
-            .filter(|&e| e <= data.len() as u64);
-        let Some(end) = end else {
-            return Err(ArchiveError::ExceedsFile {
-                path: path.to_path_buf(),
-                entry: entry(),
-                end: (start as u64).saturating_add(central.compressed_size),
-                len: data.len() as u64,
-            });
-        };
-        let raw = &data[start..end as usize];
-        let bytes: &[u8] = if stored {
-            raw
-        } else {
-            let inflate_err = |reason: String| ArchiveError::Inflate {
-                path: path.to_path_buf(),
-                entry: entry(),
-                reason,
-            };
-            let most = (raw.len() as u64).saturating_mul(MAX_RATIO).saturating_add(64);
-            let size = usize::try_from(central.size)
-                .ok()
-                .filter(|_| central.size <= most)
-                .ok_or_else(|| {
-                    inflate_err(format!(
-                        "it declares {} bytes, more than its {} compressed bytes can hold",
-                        central.size,
-                        raw.len()
-                    ))
-                })?;
-            scratch.clear();
-            scratch.resize(size, 0);
-            inflater.init();
-            let (status, _, written) = decompress(
-                &mut inflater,
-                raw,
-                &mut scratch,
-                0,
-                TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
-            );
-            match status {
-                TINFLStatus::Done if written == size => {}
-                TINFLStatus::Done => {
-                    return Err(inflate_err(format!(
-                        "it inflates to {written} bytes, not its declared {size}"
-                    )))
-                }
-                TINFLStatus::HasMoreOutput => {
-                    return Err(inflate_err(format!(
-                        "it inflates to more than its declared {size} bytes"
-                    )))
-                }
-                TINFLStatus::NeedsMoreInput | TINFLStatus::FailedCannotMakeProgress => {
-                    return Err(inflate_err("its deflate stream is truncated".into()))
-                }
-                _ => return Err(inflate_err("its deflate stream is corrupt".into())),
-            }
-            &scratch
-        };
-        if crc32fast::hash(bytes) != central.crc {
-            return Err(ArchiveError::Crc {
-                path: path.to_path_buf(),
-                entry: entry(),
-            });
-        }
-        image
-            .add_raw(central.name, &[bytes], central.crc)
-            .map_err(|e| ArchiveError::Io {
-                path: path.to_path_buf(),
-                source: e,
-            })?;
-    }
-    Ok(image
-        .finish()
-        .map_err(|e| ArchiveError::Io {
+    };
+    if central.flags & 1 != 0 {
+        return Err(ArchiveError::NotStored {
             path: path.to_path_buf(),
-            source: e,
-        })?
-        .0)
+            entry: entry(),
+            what: "encrypted".into(),
+        });
+    }
+    let stored = central.method == 0;
+    if !stored && central.method != METHOD_DEFLATED {
+        return Err(ArchiveError::NotStored {
+            path: path.to_path_buf(),
+            entry: entry(),
+            what: format!("compressed (method {})", central.method),
+        });
+    }
+    if stored && central.compressed_size != central.size {
+        return Err(ArchiveError::HeaderMismatch {
+            path: path.to_path_buf(),
+            entry: entry(),
+            what: "a stored entry's compressed and uncompressed sizes differ",
+        });
+    }
+    let end = (start as u64)
+        .checked_add(central.compressed_size)
+        .filter(|&e| e <= data.len() as u64);
+    let Some(end) = end else {
+        return Err(ArchiveError::ExceedsFile {
+            path: path.to_path_buf(),
+            entry: entry(),
+            end: (start as u64).saturating_add(central.compressed_size),
+            len: data.len() as u64,
+        });
+    };
+    let raw = &data[start..end as usize];
+    let bytes: Cow<'a, [u8]> = if stored {
+        Cow::Borrowed(raw)
+    } else {
+        let inflate_err = |reason: String| ArchiveError::Inflate {
+            path: path.to_path_buf(),
+            entry: entry(),
+            reason,
+        };
+        let most = (raw.len() as u64).saturating_mul(MAX_RATIO).saturating_add(64);
+        let size = usize::try_from(central.size)
+            .ok()
+            .filter(|_| central.size <= most)
+            .ok_or_else(|| {
+                inflate_err(format!(
+                    "it declares {} bytes, more than its {} compressed bytes can hold",
+                    central.size,
+                    raw.len()
+                ))
+            })?;
+        let mut scratch = vec![0u8; size];
+        inflater.init();
+        let (status, _, written) = decompress(inflater, raw, &mut scratch, 0, TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF);
+        match status {
+            TINFLStatus::Done if written == size => {}
+            TINFLStatus::Done => {
+                return Err(inflate_err(format!(
+                    "it inflates to {written} bytes, not its declared {size}"
+                )))
+            }
+            TINFLStatus::HasMoreOutput => {
+                return Err(inflate_err(format!(
+                    "it inflates to more than its declared {size} bytes"
+                )))
+            }
+            TINFLStatus::NeedsMoreInput | TINFLStatus::FailedCannotMakeProgress => {
+                return Err(inflate_err("its deflate stream is truncated".into()))
+            }
+            _ => return Err(inflate_err("its deflate stream is corrupt".into())),
+        }
+        Cow::Owned(scratch)
+    };
+    if crc32fast::hash(&bytes) != central.crc {
+        return Err(ArchiveError::Crc {
+            path: path.to_path_buf(),
+            entry: entry(),
+        });
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -206,6 +241,31 @@ mod tests {
             );
         }
         assert!(archive(Compression::DEFLATED, &entries).len() < stored.len() - 9_000);
+    }
+
+    #[test]
+    fn the_first_bad_member_in_archive_order_is_reported_across_windows() {
+        let names: Vec<String> = (0..WINDOW * 2 + 10).map(|i| format!("{i}.npy")).collect();
+        let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"some bytes"[..])).collect();
+        let good = archive(Compression::DEFLATED, &entries);
+        let centrals: Vec<usize> = good
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| w == b"PK\x01\x02")
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(centrals.len(), entries.len());
+        for bad in [vec![5], vec![WINDOW + 3, WINDOW * 2 + 1], vec![WINDOW * 2 + 9, 7]] {
+            let mut bytes = good.clone();
+            for &i in &bad {
+                bytes[centrals[i] + 16] ^= 1; // its CRC
+            }
+            let first = *bad.iter().min().unwrap();
+            match stored_image(Path::new("x.npz"), &bytes) {
+                Err(ArchiveError::Crc { entry, .. }) => assert_eq!(entry, format!("{first}.npy")),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]
