@@ -19,6 +19,7 @@ mod errors;
 mod logger;
 mod named_lock;
 mod ndarray;
+mod schema;
 mod tail;
 mod tools;
 mod tracker;

@@ -10,6 +10,11 @@
 //!   `bytearray` (held exported through a memoryview while the GIL is released, so it cannot be resized), a
 //!   C-contiguous ndarray (its data kept alive by the reference the call holds), and anything else with the buffer
 //!   protocol through a zero-copy `numpy.frombuffer` view of it.
+//! - Schemas: the first ndarray (or numpy scalar) a `Producer` logs declares its dtype and shape as the source's
+//!   schema (`seqring::format::schema`; a file read, and the first time written, once per producer); every later
+//!   one is compared with it before anything is logged, and a different dtype or shape raises `SchemaError` with
+//!   nothing logged. `bytes`-like payloads, and 1-D `uint8` ndarrays (ataraxis's serialized payloads, what
+//!   `seqring.compat` logs), are raw bytes: never declared, never checked.
 
 use crate::errors::{logger_error, raise, Kind};
 use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
@@ -382,6 +387,9 @@ pub(crate) fn report_dict<'py>(py: Python<'py>, report: &StopReport) -> PyResult
 #[pyclass(module = "seqring._seqring", name = "Producer", frozen)]
 pub(crate) struct PyProducer {
     inner: Producer,
+    /// The dtype and shape of the source's schema, once this producer declared or checked it (ndarrays are
+    /// compared with it before they are logged).
+    declared: std::sync::OnceLock<(Py<PyAny>, Vec<usize>)>,
     /// Whether the logger's policy is to wait when the ring is full (then calls release the GIL).
     waits: bool,
     logger_name: String,
@@ -456,7 +464,69 @@ fn source_id(value: &Bound<'_, PyAny>) -> PyResult<u8> {
         .ok_or_else(|| invalid(format!("source_id must be an int in 0..=255, not {value}")))
 }
 
+/// `data` as an ndarray whose dtype and shape are the source's schema: an ndarray other than a 1-D `uint8` one (raw
+/// bytes, as `bytes`), or a numpy scalar (a structured row `arr[i]` is a `numpy.void`) as a 0-d one.
+fn as_array<'py>(data: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyUntypedArray>>> {
+    if let Ok(a) = data.cast::<PyUntypedArray>() {
+        // A 1-D uint8 array is raw bytes: ataraxis's serialized payloads (what `seqring.compat` logs).
+        let raw = a.ndim() == 1 && a.dtype().is_equiv_to(&numpy::dtype::<u8>(data.py()));
+        return Ok((!raw).then(|| a.clone()));
+    }
+    if data.cast::<PyBytes>().is_ok() || data.cast::<PyByteArray>().is_ok() {
+        return Ok(None);
+    }
+    static GENERIC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let generic = GENERIC.import(data.py(), "numpy", "generic")?;
+    if !data.is_instance(generic)? {
+        return Ok(None);
+    }
+    let array = data.py().import("numpy")?.getattr("asarray")?.call1((data,))?;
+    Ok(array.cast_into::<PyUntypedArray>().ok())
+}
+
+/// A shape as Python writes it: `()`, `(3,)`, `(2, 3)`.
+fn tuple(shape: &[usize]) -> String {
+    match shape {
+        [one] => format!("({one},)"),
+        _ => format!(
+            "({})",
+            shape.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
 impl PyProducer {
+    /// Checks an ndarray payload against the source's schema, declaring it from the ndarray on the first one.
+    fn check_schema(&self, py: Python<'_>, array: &Bound<'_, PyUntypedArray>) -> PyResult<()> {
+        let dtype = array.dtype();
+        if dtype.has_object() || !array.is_c_contiguous() {
+            return Ok(()); // not loggable at all: `with_payload` raises its own error
+        }
+        if let Some((declared, shape)) = self.declared.get() {
+            let declared = declared.bind(py);
+            if array.shape() == shape.as_slice() && (dtype.is(declared) || dtype.as_any().eq(declared)?) {
+                return Ok(());
+            }
+            return Err(raise(
+                Kind::Schema,
+                format!(
+                    "source {} of logger {:?} logs ndarrays of dtype {declared} and shape {}; an ndarray of dtype \
+                     {dtype} and shape {} was not logged",
+                    self.inner.source_id(),
+                    self.logger_name,
+                    tuple(shape),
+                    tuple(array.shape())
+                ),
+            ));
+        }
+        let shape: Vec<u64> = array.shape().iter().map(|&d| d as u64).collect();
+        let schema = crate::schema::dtype_schema(dtype.as_any(), shape, String::new())?;
+        py.detach(|| self.inner.declare_schema(&schema))
+            .map_err(crate::schema::schema_error)?;
+        let _ = self.declared.set((dtype.into_any().unbind(), array.shape().to_vec()));
+        Ok(())
+    }
+
     #[inline]
     fn log_with(
         &self,
@@ -464,6 +534,14 @@ impl PyProducer {
         data: &Bound<'_, PyAny>,
         log: impl FnOnce(&[u8]) -> Result<(), LogError> + Send,
     ) -> PyResult<()> {
+        let array = as_array(data)?;
+        if let Some(a) = &array {
+            self.check_schema(py, a)?;
+        }
+        let data = match &array {
+            Some(a) => a.as_any(),
+            None => data,
+        };
         let result = if self.waits {
             with_payload(data, true, |bytes| py.detach(|| log(bytes)))?
         } else {
@@ -500,6 +578,7 @@ impl PyProducer {
             })
             .map_err(|e| logger_error(py, e))?;
         Ok(PyProducer {
+            declared: std::sync::OnceLock::new(),
             waits: matches!(inner.full_policy(), FullPolicy::Wait(_)),
             inner,
             logger_name: name,
@@ -512,7 +591,10 @@ impl PyProducer {
     /// the message is dropped and counted in its source's ``dropped`` (stop report and ``health()``).
     /// :class:`PayloadTooLargeError` beyond ``max_payload`` (not logged, not counted); :class:`ClosedError` once
     /// the logger has stopped (counted as dropped); :class:`DTypeMismatchError` (a TypeError) if ``data`` has no
-    /// raw bytes; :class:`ShapeError` if it is not contiguous.
+    /// raw bytes; :class:`ShapeError` if it is not contiguous. An ndarray (or numpy scalar) declares its dtype and
+    /// shape as the source's schema on the first call (see :meth:`declare_schema`); a later one of another dtype or
+    /// shape raises :class:`SchemaError` and is not logged. A 1-D ``uint8`` ndarray is raw bytes, as ``bytes``
+    /// (ataraxis's serialized payloads): log variable-shaped arrays as ``memoryview(a)`` or ``a.view(np.uint8)``.
     fn log(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let producer = &self.inner;
         self.log_with(py, data, |bytes| producer.log_now(bytes))
@@ -530,6 +612,55 @@ impl PyProducer {
         }
         let producer = &self.inner;
         self.log_with(py, data, |bytes| producer.log_at(timestamp_us, bytes))
+    }
+
+    /// Declares the source's schema: what its payloads are. Either ``dtype`` (anything ``numpy.dtype`` accepts,
+    /// structured dtypes included) with the payload's ``shape`` (``()``: one element per message), or an opaque
+    /// ``format`` name with its ``version``; and a free-text ``description``.
+    ///
+    /// The schema is recorded once per log, beside it, and carried beside the source's archive (the ``.npz``
+    /// itself stays ataraxis's), where :meth:`LogArchive.read_typed` uses it. Declaring the recorded schema again
+    /// is a no-op (an empty description agrees with any); another raises :class:`SchemaError` and changes nothing.
+    /// ``log(ndarray)`` declares the ndarray's dtype and shape by itself on its first call.
+    #[pyo3(signature = (dtype = None, shape = None, *, format = None, version = None, description = String::new()))]
+    fn declare_schema(
+        &self,
+        py: Python<'_>,
+        dtype: Option<&Bound<'_, PyAny>>,
+        shape: Option<Vec<u64>>,
+        format: Option<String>,
+        version: Option<String>,
+        description: String,
+    ) -> PyResult<()> {
+        let schema = match (dtype, format) {
+            (Some(dtype), None) => crate::schema::dtype_schema(dtype, shape.unwrap_or_default(), description)?,
+            (None, Some(format)) if shape.is_none() => seqring::format::schema::Schema::opaque(
+                &format,
+                &version.ok_or_else(|| invalid("an opaque format needs its version".into()))?,
+            )
+            .described(description),
+            _ => {
+                return Err(invalid(
+                    "declare either dtype (with an optional shape) or format and version".into(),
+                ))
+            }
+        };
+        py.detach(|| self.inner.declare_schema(&schema))
+            .map_err(crate::schema::schema_error)?;
+        if let seqring::format::schema::Layout::Dtype { descr, shape } = &schema.layout {
+            let dtype = crate::schema::dtype_of(py, descr)?;
+            let shape = shape.iter().map(|&d| d as usize).collect();
+            let _ = self.declared.set((dtype.unbind(), shape));
+        }
+        Ok(())
+    }
+
+    /// The source's schema, if one was declared: ``{"dtype": numpy.dtype, "shape": tuple, "description": str}``
+    /// or ``{"format": str, "version": str, "description": str}``; ``None`` otherwise.
+    #[getter]
+    fn schema<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let schema = py.detach(|| self.inner.schema()).map_err(crate::schema::schema_error)?;
+        schema.map(|s| crate::schema::schema_dict(py, &s)).transpose()
     }
 
     /// The µs elapsed since the source's onset, by the monotonic clock (what `log` stamps).
