@@ -3,6 +3,7 @@ leaves it beside the archive (the .npz stays what numpy/ataraxis write), and Log
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -198,3 +199,12 @@ except seqring.SchemaError:
     seqring.assemble_log_archives(log_dir)
     _, values = seqring.LogArchive(log_dir / "11_log.npz").read_typed()
     np.testing.assert_array_equal(values["xy"][:, 1], -np.arange(10))
+
+
+def test_the_readme_section_runs(tmp_path, monkeypatch):
+    text = (REPO / "README.md").read_text()
+    start = text.index("## Source schemas\n")
+    blocks = re.findall(r"```python\n(.*?)```", text[start:text.index("\n## ", start + 1)], flags=re.S)
+    assert len(blocks) == 1
+    monkeypatch.chdir(tmp_path)
+    exec(compile(blocks[0], "README.md", "exec"), {})  # noqa: S102 (our own README)
