@@ -469,7 +469,7 @@ fn source_id(value: &Bound<'_, PyAny>) -> PyResult<u8> {
 fn as_array<'py>(data: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyUntypedArray>>> {
     if let Ok(a) = data.cast::<PyUntypedArray>() {
         // A 1-D uint8 array is raw bytes: ataraxis's serialized payloads (what `seqring.compat` logs).
-        let raw = a.ndim() == 1 && a.dtype().is_equiv_to(&numpy::dtype::<u8>(data.py()));
+        let raw = a.ndim() == 1 && a.dtype().num() == numpy::npyffi::NPY_TYPES::NPY_UBYTE as std::ffi::c_int;
         return Ok((!raw).then(|| a.clone()));
     }
     if data.cast::<PyBytes>().is_ok() || data.cast::<PyByteArray>().is_ok() {
