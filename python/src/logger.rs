@@ -406,9 +406,20 @@ fn not_bytes_like(data: &Bound<'_, PyAny>) -> PyErr {
     )
 }
 
+/// A check of an ndarray payload before it is logged (the source's schema).
+type ArrayCheck<'a> = dyn Fn(&Bound<'_, PyUntypedArray>) -> PyResult<()> + 'a;
+
 /// Runs `f` over the bytes of `data`, borrowed in place. With `release`, `f` may release the GIL: the bytes then
 /// stay valid and in place without it (see the module invariants).
-fn with_payload<R>(data: &Bound<'_, PyAny>, release: bool, f: impl FnOnce(&[u8]) -> R) -> PyResult<R> {
+///
+/// `check`, if given, sees every typed ndarray before its bytes are borrowed (and a numpy scalar as its 0-d array):
+/// an error from it is returned and nothing is logged.
+fn with_payload<R>(
+    data: &Bound<'_, PyAny>,
+    release: bool,
+    check: Option<&ArrayCheck<'_>>,
+    f: impl FnOnce(&[u8]) -> R,
+) -> PyResult<R> {
     if let Ok(b) = data.cast::<PyBytes>() {
         return Ok(f(b.as_bytes()));
     }
@@ -435,6 +446,9 @@ fn with_payload<R>(data: &Bound<'_, PyAny>, release: bool, f: impl FnOnce(&[u8])
                 "an ndarray of Python objects has no raw bytes to log",
             ));
         }
+        if let Some(check) = check {
+            check(a)?;
+        }
         // C-contiguous (checked above); `data` keeps the array alive for the call, and numpy refuses to resize an
         // array referenced beyond its owner, so its storage stays in place even while `f` has the GIL released.
         let bytes = crate::ndarray::bytes(a).ok_or_else(|| raise(Kind::Shape, "the ndarray is not C-contiguous"))?;
@@ -442,6 +456,16 @@ fn with_payload<R>(data: &Bound<'_, PyAny>, release: bool, f: impl FnOnce(&[u8])
     }
     // Anything else with the buffer protocol: a zero-copy uint8 view, which holds the exporter's buffer.
     let py = data.py();
+    if let Some(check) = check {
+        // A numpy scalar (a structured array's row is a `numpy.void`): its buffer holds its 0-d array's bytes.
+        static GENERIC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        if data.is_instance(GENERIC.import(py, "numpy", "generic")?)? {
+            let array = py.import("numpy")?.getattr("asarray")?.call1((data,))?;
+            if let Ok(array) = array.cast::<PyUntypedArray>() {
+                check(array)?;
+            }
+        }
+    }
     let frombuffer = FROMBUFFER.import(py, "numpy", "frombuffer")?;
     let view = frombuffer.call1((data, "u1")).map_err(|e| {
         if e.is_instance_of::<pyo3::exceptions::PyTypeError>(py) {
@@ -453,7 +477,7 @@ fn with_payload<R>(data: &Bound<'_, PyAny>, release: bool, f: impl FnOnce(&[u8])
             )
         }
     })?;
-    with_payload(&view, release, f)
+    with_payload(&view, release, None, f)
 }
 
 fn source_id(value: &Bound<'_, PyAny>) -> PyResult<u8> {
@@ -462,26 +486,6 @@ fn source_id(value: &Bound<'_, PyAny>) -> PyResult<u8> {
         .ok()
         .and_then(|v| u8::try_from(v).ok())
         .ok_or_else(|| invalid(format!("source_id must be an int in 0..=255, not {value}")))
-}
-
-/// `data` as an ndarray whose dtype and shape are the source's schema: an ndarray other than a 1-D `uint8` one (raw
-/// bytes, as `bytes`), or a numpy scalar (a structured row `arr[i]` is a `numpy.void`) as a 0-d one.
-fn as_array<'py>(data: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyUntypedArray>>> {
-    if let Ok(a) = data.cast::<PyUntypedArray>() {
-        // A 1-D uint8 array is raw bytes: ataraxis's serialized payloads (what `seqring.compat` logs).
-        let raw = a.ndim() == 1 && a.dtype().num() == numpy::npyffi::NPY_TYPES::NPY_UBYTE as std::ffi::c_int;
-        return Ok((!raw).then(|| a.clone()));
-    }
-    if data.cast::<PyBytes>().is_ok() || data.cast::<PyByteArray>().is_ok() {
-        return Ok(None);
-    }
-    static GENERIC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let generic = GENERIC.import(data.py(), "numpy", "generic")?;
-    if !data.is_instance(generic)? {
-        return Ok(None);
-    }
-    let array = data.py().import("numpy")?.getattr("asarray")?.call1((data,))?;
-    Ok(array.cast_into::<PyUntypedArray>().ok())
 }
 
 /// A shape as Python writes it: `()`, `(3,)`, `(2, 3)`.
@@ -496,11 +500,14 @@ fn tuple(shape: &[usize]) -> String {
 }
 
 impl PyProducer {
-    /// Checks an ndarray payload against the source's schema, declaring it from the ndarray on the first one.
+    /// Checks a typed ndarray payload (C-contiguous, not of objects) against the source's schema, declaring it from
+    /// the ndarray on the first one.
+    #[inline(never)]
     fn check_schema(&self, py: Python<'_>, array: &Bound<'_, PyUntypedArray>) -> PyResult<()> {
         let dtype = array.dtype();
-        if dtype.has_object() || !array.is_c_contiguous() {
-            return Ok(()); // not loggable at all: `with_payload` raises its own error
+        // A 1-D uint8 array is raw bytes: ataraxis's serialized payloads (what `seqring.compat` logs).
+        if array.ndim() == 1 && dtype.num() == numpy::npyffi::NPY_TYPES::NPY_UBYTE as std::ffi::c_int {
+            return Ok(());
         }
         if let Some((declared, shape)) = self.declared.get() {
             let declared = declared.bind(py);
@@ -521,8 +528,12 @@ impl PyProducer {
         }
         let shape: Vec<u64> = array.shape().iter().map(|&d| d as u64).collect();
         let schema = crate::schema::dtype_schema(dtype.as_any(), shape, String::new())?;
-        py.detach(|| self.inner.declare_schema(&schema))
-            .map_err(crate::schema::schema_error)?;
+        match py.detach(|| self.inner.declare_schema(&schema)) {
+            // A logger whose directory producers cannot find (a path beyond 432 bytes): nothing is recorded, but
+            // this producer still holds its ndarrays to the first one's dtype and shape.
+            Ok(()) | Err(seqring::format::schema::SchemaError::NoLogDir { .. }) => {}
+            Err(e) => return Err(crate::schema::schema_error(e)),
+        }
         let _ = self.declared.set((dtype.into_any().unbind(), array.shape().to_vec()));
         Ok(())
     }
@@ -534,18 +545,11 @@ impl PyProducer {
         data: &Bound<'_, PyAny>,
         log: impl FnOnce(&[u8]) -> Result<(), LogError> + Send,
     ) -> PyResult<()> {
-        let array = as_array(data)?;
-        if let Some(a) = &array {
-            self.check_schema(py, a)?;
-        }
-        let data = match &array {
-            Some(a) => a.as_any(),
-            None => data,
-        };
+        let check = &|a: &Bound<'_, PyUntypedArray>| self.check_schema(py, a);
         let result = if self.waits {
-            with_payload(data, true, |bytes| py.detach(|| log(bytes)))?
+            with_payload(data, true, Some(check), |bytes| py.detach(|| log(bytes)))?
         } else {
-            with_payload(data, false, log)?
+            with_payload(data, false, Some(check), log)?
         };
         result.map_err(|e| crate::errors::log_error(&self.logger_name, self.inner.source_id(), e))
     }
