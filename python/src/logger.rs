@@ -17,7 +17,7 @@
 //!   `seqring.compat` logs), are raw bytes: never declared, never checked.
 
 use crate::errors::{logger_error, raise, Kind};
-use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyByteArrayMethods, PyBytes, PyDict, PyMemoryView, PyTuple};
@@ -407,13 +407,13 @@ fn not_bytes_like(data: &Bound<'_, PyAny>) -> PyErr {
 }
 
 /// A check of an ndarray payload before it is logged (the source's schema).
-type ArrayCheck<'a> = dyn Fn(&Bound<'_, PyUntypedArray>) -> PyResult<()> + 'a;
+type ArrayCheck<'a> = dyn Fn(&Bound<'_, PyUntypedArray>, &Bound<'_, PyArrayDescr>) -> PyResult<()> + 'a;
 
 /// Runs `f` over the bytes of `data`, borrowed in place. With `release`, `f` may release the GIL: the bytes then
 /// stay valid and in place without it (see the module invariants).
 ///
-/// `check`, if given, sees every typed ndarray before its bytes are borrowed (and a numpy scalar as its 0-d array):
-/// an error from it is returned and nothing is logged.
+/// `check`, if given, sees every typed ndarray but a 1-D `uint8` one (raw bytes) with its dtype before its bytes are
+/// borrowed (and a numpy scalar as its 0-d array): an error from it is returned and nothing is logged.
 fn with_payload<R>(
     data: &Bound<'_, PyAny>,
     release: bool,
@@ -447,7 +447,10 @@ fn with_payload<R>(
             ));
         }
         if let Some(check) = check {
-            check(a)?;
+            // A 1-D uint8 array is raw bytes: ataraxis's serialized payloads (what `seqring.compat` logs).
+            if a.ndim() != 1 || dtype.num() != numpy::npyffi::NPY_TYPES::NPY_UBYTE as std::ffi::c_int {
+                check(a, &dtype)?;
+            }
         }
         // C-contiguous (checked above); `data` keeps the array alive for the call, and numpy refuses to resize an
         // array referenced beyond its owner, so its storage stays in place even while `f` has the GIL released.
@@ -462,7 +465,7 @@ fn with_payload<R>(
         if data.is_instance(GENERIC.import(py, "numpy", "generic")?)? {
             let array = py.import("numpy")?.getattr("asarray")?.call1((data,))?;
             if let Ok(array) = array.cast::<PyUntypedArray>() {
-                check(array)?;
+                check(array, &array.dtype())?;
             }
         }
     }
@@ -503,12 +506,12 @@ impl PyProducer {
     /// Checks a typed ndarray payload (C-contiguous, not of objects) against the source's schema, declaring it from
     /// the ndarray on the first one.
     #[inline(never)]
-    fn check_schema(&self, py: Python<'_>, array: &Bound<'_, PyUntypedArray>) -> PyResult<()> {
-        let dtype = array.dtype();
-        // A 1-D uint8 array is raw bytes: ataraxis's serialized payloads (what `seqring.compat` logs).
-        if array.ndim() == 1 && dtype.num() == numpy::npyffi::NPY_TYPES::NPY_UBYTE as std::ffi::c_int {
-            return Ok(());
-        }
+    fn check_schema(
+        &self,
+        py: Python<'_>,
+        array: &Bound<'_, PyUntypedArray>,
+        dtype: &Bound<'_, PyArrayDescr>,
+    ) -> PyResult<()> {
         if let Some((declared, shape)) = self.declared.get() {
             let declared = declared.bind(py);
             if array.shape() == shape.as_slice() && (dtype.is(declared) || dtype.as_any().eq(declared)?) {
@@ -534,7 +537,9 @@ impl PyProducer {
             Ok(()) | Err(seqring::format::schema::SchemaError::NoLogDir { .. }) => {}
             Err(e) => return Err(crate::schema::schema_error(e)),
         }
-        let _ = self.declared.set((dtype.into_any().unbind(), array.shape().to_vec()));
+        let _ = self
+            .declared
+            .set((dtype.clone().into_any().unbind(), array.shape().to_vec()));
         Ok(())
     }
 
@@ -545,11 +550,21 @@ impl PyProducer {
         data: &Bound<'_, PyAny>,
         log: impl FnOnce(&[u8]) -> Result<(), LogError> + Send,
     ) -> PyResult<()> {
-        let check = &|a: &Bound<'_, PyUntypedArray>| self.check_schema(py, a);
-        let result = if self.waits {
-            with_payload(data, true, Some(check), |bytes| py.detach(|| log(bytes)))?
+        let result = if let Ok(b) = data.cast::<PyBytes>() {
+            // `bytes`, the common payload, on the shortest path (raw bytes: no schema check).
+            let bytes = b.as_bytes();
+            if self.waits {
+                py.detach(|| log(bytes))
+            } else {
+                log(bytes)
+            }
         } else {
-            with_payload(data, false, Some(check), log)?
+            let check = &|a: &Bound<'_, PyUntypedArray>, d: &Bound<'_, PyArrayDescr>| self.check_schema(py, a, d);
+            if self.waits {
+                with_payload(data, true, Some(check), |bytes| py.detach(|| log(bytes)))?
+            } else {
+                with_payload(data, false, Some(check), log)?
+            }
         };
         result.map_err(|e| crate::errors::log_error(&self.logger_name, self.inner.source_id(), e))
     }
