@@ -12,6 +12,8 @@
 //!   pool of writer threads).
 //! - [`DataLogger::stop`] drains everything committed, unblocks claims abandoned by dead producers, syncs, and
 //!   returns a [`StopReport`]; [`DataLogger::health`] reports progress and the first disk error while it runs.
+//! - [`Producer::declare_schema`] records what a source's payloads are in a side file beside the log
+//!   ([`crate::format::schema`]); producers of other processes find the log directory in the logger region.
 //! - [`inspect`] reads a logger region (state, ring counters, sources) without attaching to it.
 //! - [`recover`] checks every segment of a log directory after a crash and cuts torn tails.
 //!
