@@ -4,8 +4,6 @@
 //! file of `corpus/<target>/` through [`run`] as an ordinary stable test. A target must never panic, loop forever
 //! or read out of bounds, whatever the bytes.
 
-pub mod key_path;
-pub mod logger_region;
 pub mod mapped_open;
 pub mod mapped_rkyv;
 pub mod npy_header;
@@ -15,6 +13,8 @@ pub mod ring_consumer;
 pub mod schema_file;
 pub mod segment_recovery;
 pub mod shared_array_open;
+pub mod key_path;
+pub mod logger_region;
 pub mod tracker_yaml;
 
 /// Runs the target named `target` on `data`; returns false for an unknown target name.

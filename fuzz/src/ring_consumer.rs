@@ -15,9 +15,7 @@ use seqring_platform::zeroed_words as words;
 
 /// Runs the target.
 pub fn fuzz(data: &[u8]) {
-    let Some((&shape, rest)) = data.split_first() else {
-        return;
-    };
+    let Some((&shape, rest)) = data.split_first() else { return };
     let capacity = 64usize << (shape % 7);
     let mode = if shape & 0x80 == 0 { Mode::Mpsc } else { Mode::Spsc };
     let max_record = [None, Some(16), Some(capacity / 2)][usize::from(shape >> 3) % 3];
@@ -36,9 +34,7 @@ pub fn fuzz(data: &[u8]) {
     mem.store(ring::CONSUMER_OWNER_AT, 0, Ordering::Relaxed);
     mem.store(ring::SPSC_OWNER_AT, 0, Ordering::Relaxed);
 
-    let Ok(mut consumer) = Consumer::attach(ring, 1) else {
-        return;
-    };
+    let Ok(mut consumer) = Consumer::attach(ring, 1) else { return };
     for round in 0..64 {
         match consumer.poll(if round % 2 == 0 { usize::MAX } else { 64 }) {
             Ok(Some(batch)) => {

@@ -6,9 +6,9 @@
 //! Properties checked: nothing panics or waits beyond its (zero) timeout; every successful read returns exactly the
 //! bytes of the shape it reports, within the capacity; a typed open succeeds only for the array's dtype.
 
+use seqring_platform::{CreateOptions, Region};
 use seqring::shared_array::{inspect, ArrayOptions, SharedArray, SharedArrayDyn};
 use seqring_core::{DType, Memory};
-use seqring_platform::{CreateOptions, Region};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 

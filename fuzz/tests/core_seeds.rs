@@ -8,10 +8,7 @@ use seqring_core::{RawRegion, Spins};
 use std::sync::atomic::AtomicU64;
 
 fn region(bytes: &[u8]) -> Vec<AtomicU64> {
-    bytes
-        .chunks(8)
-        .map(|c| AtomicU64::new(u64::from_le_bytes(c.try_into().unwrap())))
-        .collect()
+    bytes.chunks(8).map(|c| AtomicU64::new(u64::from_le_bytes(c.try_into().unwrap()))).collect()
 }
 
 fn seed(target: &str, name: &str) -> Vec<u8> {

@@ -1,17 +1,13 @@
 //! The shared_array_open seeds are built from docs/FORMATS.md by gen_shared_array_seeds.py; check that the valid
 //! ones open and read as documented and the broken ones fail the way their names say, so the fuzzer starts deep.
 
+use seqring_platform::{CreateOptions, Region, RegionError};
 use seqring::shared_array::{ArrayOptions, SharedArray, SharedArrayDyn, SharedArrayError};
 use seqring_core::{DType, Memory};
-use seqring_platform::{CreateOptions, Region, RegionError};
 use std::time::Duration;
 
 fn with_seed(name: &str, check: impl FnOnce(&str)) {
-    let bytes = std::fs::read(format!(
-        "{}/corpus/shared_array_open/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let bytes = std::fs::read(format!("{}/corpus/shared_array_open/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let shm = format!("seqring-fuzz-seed-{name}-{}", std::process::id());
     let region = Region::create_shm(&shm, bytes.len().max(8), CreateOptions::default().replace(true)).unwrap();
     region.copy_in(0, &bytes);
@@ -39,14 +35,7 @@ fn documented_array_layouts_open_and_broken_ones_fail_as_named() {
         let e = SharedArray::<f64>::open_with(n, None, &quick()).unwrap_err();
         assert!(matches!(e, SharedArrayError::WriterStalled { pid: 0, .. }), "{e:?}");
     });
-    for broken in [
-        "shape_past_capacity",
-        "nbytes_disagrees",
-        "bad_dtype",
-        "ndim_9",
-        "garbage",
-        "truncated",
-    ] {
+    for broken in ["shape_past_capacity", "nbytes_disagrees", "bad_dtype", "ndim_9", "garbage", "truncated"] {
         with_seed(broken, |n| {
             let e = SharedArrayDyn::open_with(n, &quick()).and_then(|a| a.read().map(|_| ()));
             assert!(
@@ -57,9 +46,6 @@ fn documented_array_layouts_open_and_broken_ones_fail_as_named() {
     }
     with_seed("ring_kind", |n| {
         let e = SharedArrayDyn::open_with(n, &quick()).unwrap_err();
-        assert!(
-            matches!(e, SharedArrayError::Region(RegionError::WrongKind { .. })),
-            "{e:?}"
-        );
+        assert!(matches!(e, SharedArrayError::Region(RegionError::WrongKind { .. })), "{e:?}");
     });
 }
