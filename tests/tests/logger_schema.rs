@@ -243,3 +243,28 @@ fn a_malformed_side_file_stops_assembly_before_anything_is_written() {
     assert!(e.to_string().contains("2_log.schema.json"), "{e}");
     assert!(!log_dir.join("2_log.npz").exists());
 }
+
+#[test]
+fn an_in_process_producer_declares_beside_a_log_whose_path_the_region_cannot_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory path beyond the 432 bytes the logger region records.
+    let deep = (0..12).fold(dir.path().to_path_buf(), |p, i| {
+        p.join(format!("{i:02}-{}", "d".repeat(40)))
+    });
+    let name = unique_name("schema-deep");
+    let logger = DataLogger::builder(&deep, &name).start().unwrap();
+    assert!(logger.log_dir().as_os_str().len() > seqring_core::log_region::LOG_DIR_MAX);
+    logger
+        .producer(5)
+        .unwrap()
+        .declare_schema(&Schema::of::<u16>())
+        .unwrap();
+    assert!(logger.log_dir().join(schema_file_name(5)).is_file());
+    let other = Producer::connect(&name, 5).unwrap(); // as a producer of another process connects
+    assert!(matches!(
+        other.declare_schema(&Schema::of::<u16>()),
+        Err(SchemaError::NoLogDir { .. })
+    ));
+    drop(other);
+    logger.stop().unwrap();
+}

@@ -681,7 +681,7 @@ pub enum SchemaError {
         #[source]
         source: SchemaParseError,
     },
-    /// The producer does not know its logger's directory (its path is not UTF-8 or longer than
+    /// A producer of another process does not know its logger's directory (its path is not UTF-8 or longer than
     /// [`LOG_DIR_MAX`](seqring_core::log_region::LOG_DIR_MAX) bytes, or the logger is an older seqring).
     #[error("the log directory of logger '{logger}' is not known to its producers (a path longer than 432 bytes, not UTF-8, or an older logger)")]
     NoLogDir {

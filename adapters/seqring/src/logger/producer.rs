@@ -86,6 +86,8 @@ pub struct Producer {
     onset: Instant,
     onset_us: u64,
     wait: Option<Duration>,
+    /// The log directory, for an in-process producer (one of another process reads it from the region).
+    log_dir: Option<Arc<std::path::Path>>,
 }
 
 /// How long a producer waits for a concurrent producer of its source to log the onset record.
@@ -224,6 +226,7 @@ impl Producer {
             onset: Instant::now(),
             onset_us: 0,
             wait: fields.wait_ns.map(Duration::from_nanos),
+            log_dir: None,
         };
         producer.set_onset(logger_name, onset_us)?;
         producer.region.set_pid(source_id, std::process::id());
@@ -321,8 +324,9 @@ impl Producer {
     ///
     /// # Errors
     /// [`SchemaError::Mismatch`] if the source already has another schema in this log (nothing changes),
-    /// [`SchemaError::Invalid`] for an invalid schema, [`SchemaError::NoLogDir`] if the logger's directory is not
-    /// known to producers, and I/O or parse errors naming the side file.
+    /// [`SchemaError::Invalid`] for an invalid schema, [`SchemaError::NoLogDir`] if this producer of another process
+    /// cannot find the logger's directory (its path is longer than the region holds, 432 bytes, or not UTF-8), and
+    /// I/O or parse errors naming the side file.
     ///
     /// # Examples
     /// ```
@@ -373,8 +377,17 @@ impl Producer {
         schema::read_schema(&dir.join(schema::schema_file_name(self.source_id)), self.source_id)
     }
 
-    /// The logger's directory, as its region records it.
+    /// This in-process producer's log directory (its logger knows it, whatever its length).
+    pub(crate) fn with_log_dir(mut self, dir: &std::path::Path) -> Producer {
+        self.log_dir = Some(dir.into());
+        self
+    }
+
+    /// The logger's directory: its own for an in-process producer, else as the region records it.
     fn log_dir(&self) -> Option<PathBuf> {
+        if let Some(dir) = &self.log_dir {
+            return Some(dir.to_path_buf());
+        }
         let mut buf = [0u8; seqring_core::log_region::LOG_DIR_MAX];
         let bytes = self.region.log_dir(&mut buf)?;
         std::str::from_utf8(bytes).ok().map(PathBuf::from)
