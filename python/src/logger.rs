@@ -54,6 +54,8 @@ enum State {
 ///   message, written by ``writers`` threads, default 5). Either is assembled by :func:`assemble_log_archives`.
 /// - ``segment_size``: bytes at which a segment file is closed and the next begun (default 256 MiB).
 /// - ``fsync_interval``: seconds between syncs while running, or ``None`` to sync only at stop.
+/// - ``flush_interval``: the longest an idle logger waits before it writes a committed message, where a
+///   :class:`LogTail` can read it (seconds, 10 µs to 1 s; default 0.001).
 /// - ``on_full``: ``"drop"`` (a full ring refuses the message at once) or ``"wait"`` (the producer waits up to
 ///   ``wait_timeout`` seconds for room). Either way a message given up on raises :class:`RingFullError` and is
 ///   counted as dropped.
@@ -142,12 +144,12 @@ impl PyDataLogger {
     #[new]
     #[pyo3(signature = (
         output_dir, name, *, capacity = None, max_payload = None, format = "segments", writers = None,
-        segment_size = None, fsync_interval = Some(1.0), on_full = "drop", wait_timeout = 1.0,
-        abandon_timeout = 1.0, dir_name = None
+        segment_size = None, fsync_interval = Some(1.0), flush_interval = 0.001, on_full = "drop",
+        wait_timeout = 1.0, abandon_timeout = 1.0, dir_name = None
     ),
     text_signature = "(output_dir, name, *, capacity=None, max_payload=None, format='segments', writers=None, \
-                      segment_size=None, fsync_interval=1.0, on_full='drop', wait_timeout=1.0, abandon_timeout=1.0, \
-                      dir_name=None)"
+                      segment_size=None, fsync_interval=1.0, flush_interval=0.001, on_full='drop', wait_timeout=1.0, \
+                      abandon_timeout=1.0, dir_name=None)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -159,6 +161,7 @@ impl PyDataLogger {
         writers: Option<&Bound<'_, PyAny>>,
         segment_size: Option<&Bound<'_, PyAny>>,
         fsync_interval: Option<f64>,
+        flush_interval: f64,
         on_full: &str,
         wait_timeout: f64,
         abandon_timeout: f64,
@@ -183,6 +186,7 @@ impl PyDataLogger {
         });
         builder = builder
             .fsync_interval(fsync_interval.map(|s| seconds("fsync_interval", s)).transpose()?)
+            .flush_interval(seconds("flush_interval", flush_interval)?)
             .abandon_timeout(seconds("abandon_timeout", abandon_timeout)?);
         if let Some(c) = capacity {
             builder = builder.capacity(int("capacity", c)?);

@@ -230,6 +230,8 @@ def test_bad_options_are_refused_at_construction(tmp_path, name, options):
         ("ok", {"capacity": 1 << 31}, InvalidOptionError),  # above 1 GiB
         ("ok", {"capacity": 4096, "max_payload": 4096}, InvalidOptionError),  # more than half the ring
         ("ok", {"segment_size": 0}, InvalidOptionError),
+        ("ok", {"flush_interval": 0.0}, InvalidOptionError),  # below 10 µs
+        ("ok", {"flush_interval": 2.0}, InvalidOptionError),  # above 1 s
         ("bad name!", {}, InvalidNameError),
         ("", {}, InvalidNameError),
         ("..", {}, InvalidNameError),

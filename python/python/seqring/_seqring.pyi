@@ -284,6 +284,7 @@ class DataLogger:
         writers: Optional[int] = None,
         segment_size: Optional[int] = None,
         fsync_interval: Optional[float] = 1.0,
+        flush_interval: float = 0.001,
         on_full: str = "drop",
         wait_timeout: float = 1.0,
         abandon_timeout: float = 1.0,
