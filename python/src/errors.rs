@@ -57,6 +57,9 @@ pub(crate) enum Kind {
     Config,
     /// `InterpolateError` (a `ValueError`): interpolation inputs are unusable.
     Interpolate,
+    /// `SchemaError` (a `ValueError`): a source's schema cannot change, a payload disagrees with it, or a schema
+    /// side file is malformed.
+    Schema,
     /// `RingFullError`: the logger's ring was full; the message was dropped and counted.
     RingFull,
     // Keep `RingFull` last, or move `KINDS` to the new last kind: it sizes the class cache.
@@ -85,6 +88,7 @@ impl Kind {
             Kind::Transfer => "TransferError",
             Kind::Config => "ConfigError",
             Kind::Interpolate => "InterpolateError",
+            Kind::Schema => "SchemaError",
             Kind::RingFull => "RingFullError",
         }
     }

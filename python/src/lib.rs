@@ -21,6 +21,7 @@ mod logger;
 mod mapped;
 mod named_lock;
 mod ndarray;
+mod schema;
 mod tail;
 mod tools;
 mod tracker;

@@ -24,7 +24,7 @@ def producer(name, source):
 
 def test_a_tailer_process_sees_every_message_once_as_the_archive_holds_it(tmp_path, name):
     ctx = mp.get_context("spawn")
-    logger = seqring.DataLogger(tmp_path, name, segment_size=64 << 10, on_full="wait")
+    logger = seqring.DataLogger(tmp_path, name, segment_size=64 << 10, on_full="wait", flush_interval=0.0002)
     logger.start()
     ready, results = ctx.Event(), ctx.Queue()
     t = ctx.Process(target=tailer, args=(logger.log_dir, ready, results))

@@ -6,7 +6,7 @@
 //! `MappedArray<T>`, or the other way round.
 //!
 //! Invariants after `open`: the tag describes a mappable element (size > 0, a power-of-two alignment of at most
-//! [`MAX_ALIGN`](super::MAX_ALIGN) that divides the size, as numpy and Rust lay elements out) and the data section
+//! [`MAX_ALIGN`] that divides the size, as numpy and Rust lay elements out) and the data section
 //! holds exactly `count * size` bytes, starting 64-byte aligned; so row `i` is the bytes `i * size ..
 //! (i + 1) * size`, aligned for the element.
 

@@ -116,6 +116,10 @@ class LogArchive:
     def __iter__(self) -> "LogArchiveIterator":
         """The messages in archive order as ``(timestamp_us, payload view)`` pairs."""
     def batches(self, workers: int = -1, multiplier: int = 4) -> List[range]: ...
+    @property
+    def schema(self) -> Optional[Dict[str, Any]]: ...
+    def read_typed(self) -> Tuple[npt.NDArray[np.uint64], npt.NDArray[Any]]:
+        """Timestamps and one array of every payload, of the source's schema dtype."""
     def read_all(self) -> Tuple[npt.NDArray[np.uint64], List[npt.NDArray[np.uint8]]]:
         """``(timestamps µs since the epoch, payload views)`` of every message."""
     def read_flat(
@@ -283,6 +287,7 @@ class DataLogger:
         writers: Optional[int] = None,
         segment_size: Optional[int] = None,
         fsync_interval: Optional[float] = 1.0,
+        flush_interval: float = 0.001,
         on_full: str = "drop",
         wait_timeout: float = 1.0,
         abandon_timeout: float = 1.0,
@@ -311,6 +316,18 @@ class Producer:
     def connect(name: str, source_id: int, *, onset_us: Optional[int] = None) -> "Producer": ...
     def log(self, data: Any) -> None: ...
     def log_at(self, timestamp_us: int, data: Any) -> None: ...
+    def declare_schema(
+        self,
+        dtype: Optional["npt.DTypeLike"] = None,
+        shape: Optional[Tuple[int, ...]] = None,
+        *,
+        format: Optional[str] = None,
+        version: Optional[str] = None,
+        description: str = "",
+    ) -> None:
+        """Declares the source's schema: a numpy dtype (with the payload's shape), or an opaque format and version."""
+    @property
+    def schema(self) -> Optional[Dict[str, Any]]: ...
     def elapsed_us(self) -> int: ...
     @property
     def source_id(self) -> int: ...

@@ -10,6 +10,7 @@
 //! - Every record a producer gives up on (full ring under either policy) is counted in the source's `dropped`
 //!   counter before the call returns.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,7 @@ use seqring_platform::{pid_alive, Region, Window};
 
 use super::region::{self as log_region, LoggerRegion};
 use super::{region_name, OpenError};
+use crate::format::schema::{self, Schema, SchemaError};
 use seqring_platform::clock::{mono_ns, now_us};
 
 /// Why a record was not logged.
@@ -91,6 +93,8 @@ pub struct Producer {
     onset_ns: u64,
     onset_us: u64,
     wait: Option<Duration>,
+    /// The log directory, for an in-process producer (one of another process reads it from the region).
+    log_dir: Option<Arc<std::path::Path>>,
 }
 
 /// How long a producer waits for a concurrent producer of its source to log the onset record.
@@ -229,6 +233,7 @@ impl Producer {
             onset_ns: mono_ns(),
             onset_us: 0,
             wait: fields.wait_ns.map(Duration::from_nanos),
+            log_dir: None,
         };
         producer.set_onset(logger_name, onset_us)?;
         producer.region.set_pid(source_id, std::process::id());
@@ -315,6 +320,84 @@ impl Producer {
     /// ```
     pub fn reconnect(&self) -> Result<Producer, OpenError> {
         Producer::connect(&self.logger_name, self.source_id)
+    }
+
+    /// Declares the schema of this producer's source: what its payloads are (see [`crate::format::schema`]). It
+    /// is recorded once per log directory, in a side file beside the log that assembly leaves beside the source's
+    /// archive; readers use it ([`LogArchive::typed`](crate::archive::LogArchive::typed), Python's
+    /// `LogArchive.read_typed`). Declaring the recorded schema again is a no-op (from any producer or process);
+    /// an empty description agrees with any recorded one. Not for the hot path: it reads (and the first time
+    /// writes and syncs) a small file.
+    ///
+    /// # Errors
+    /// [`SchemaError::Mismatch`] if the source already has another schema in this log (nothing changes),
+    /// [`SchemaError::Invalid`] for an invalid schema, [`SchemaError::NoLogDir`] if this producer of another process
+    /// cannot find the logger's directory (its path is longer than the region holds, 432 bytes, or not UTF-8), and
+    /// I/O or parse errors naming the side file.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::schema::{Schema, SchemaError};
+    /// use seqring::logger::{DataLogger, Producer};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let name = format!("doc-declare-{}", std::process::id());
+    /// let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let wheel = Producer::connect(&name, 4).unwrap();
+    /// wheel.declare_schema(&Schema::of::<[f32; 2]>().described("wheel x, y")).unwrap();
+    /// wheel.declare_schema(&Schema::of::<[f32; 2]>()).unwrap(); // agrees: a no-op
+    /// let other = wheel.declare_schema(&Schema::of::<f64>());
+    /// assert!(matches!(other, Err(SchemaError::Mismatch { source_id: 4, .. })));
+    /// wheel.log_now(bytemuck::bytes_of(&[0.5f32, 1.5])).unwrap();
+    /// # drop(wheel);
+    /// # logger.stop().unwrap();
+    /// ```
+    pub fn declare_schema(&self, schema: &Schema) -> Result<(), SchemaError> {
+        let dir = self.log_dir().ok_or_else(|| SchemaError::NoLogDir {
+            logger: self.logger_name.to_string(),
+        })?;
+        schema::declare_in(&dir, self.source_id, schema)
+    }
+
+    /// The schema recorded for this producer's source, if one was declared.
+    ///
+    /// # Errors
+    /// As [`Producer::declare_schema`], except the mismatch.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::schema::Schema;
+    /// use seqring::logger::DataLogger;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let name = format!("doc-schema-{}", std::process::id());
+    /// let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let sensor = logger.producer(2).unwrap();
+    /// assert_eq!(sensor.schema().unwrap(), None);
+    /// sensor.declare_schema(&Schema::opaque("msgpack", "1")).unwrap();
+    /// assert_eq!(sensor.schema().unwrap(), Some(Schema::opaque("msgpack", "1")));
+    /// # drop(sensor);
+    /// # logger.stop().unwrap();
+    /// ```
+    pub fn schema(&self) -> Result<Option<Schema>, SchemaError> {
+        let dir = self.log_dir().ok_or_else(|| SchemaError::NoLogDir {
+            logger: self.logger_name.to_string(),
+        })?;
+        schema::read_schema(&dir.join(schema::schema_file_name(self.source_id)), self.source_id)
+    }
+
+    /// This in-process producer's log directory (its logger knows it, whatever its length).
+    pub(crate) fn with_log_dir(mut self, dir: &std::path::Path) -> Producer {
+        self.log_dir = Some(dir.into());
+        self
+    }
+
+    /// The logger's directory: its own for an in-process producer, else as the region records it.
+    fn log_dir(&self) -> Option<PathBuf> {
+        if let Some(dir) = &self.log_dir {
+            return Some(dir.to_path_buf());
+        }
+        let mut buf = [0u8; seqring_core::log_region::LOG_DIR_MAX];
+        let bytes = self.region.log_dir(&mut buf)?;
+        std::str::from_utf8(bytes).ok().map(PathBuf::from)
     }
 
     /// The source this producer logs for.
