@@ -75,6 +75,7 @@ trap '"$wineserver" -k </dev/null >/dev/null 2>&1 || true' EXIT
 export SEQRING_SKIP_PYTHON=1
 if [ "${SEQRING_WINDOWS_TESTS:-subset}" = all ]; then
     cargo test --workspace --exclude seqring-loom --release --target "$target" --lib --bins --tests "$@"
+    bash tests/windows_wheel.sh
     exit
 fi
 cargo test --release --target "$target" \
@@ -83,3 +84,5 @@ cargo test --release --target "$target" \
     -p seqring-cli --test ops_cli --test state_cli \
     "$@"
 cargo test --release --target "$target" -p seqring-tests --test logger_e2e "$@" -- threads_and_processes
+# The Python package's abi3 wheel for Windows, built by maturin and inspected (not imported: see its header).
+bash tests/windows_wheel.sh
