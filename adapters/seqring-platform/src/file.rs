@@ -471,15 +471,27 @@ mod tests {
         match replace_file_atomically(&path, |w| w.write_all(b"new!")) {
             Ok(()) => assert_eq!(fs::read(&path).unwrap(), b"new!"),
             Err(err) => {
-                assert_eq!((err.op, err.source.kind()), ("replace", io::ErrorKind::PermissionDenied), "{err}");
+                assert_eq!(
+                    (err.op, err.source.kind()),
+                    ("replace", io::ErrorKind::PermissionDenied),
+                    "{err}"
+                );
                 assert!(err.to_string().contains("f.txt"), "{err}");
                 assert_eq!(fs::read(&path).unwrap(), b"old");
             }
         }
         let mut read = Vec::new();
         reader.read_to_end(&mut read).unwrap();
-        assert_eq!((read.as_slice(), &map[..]), (&b"old"[..], &b"old"[..]), "the holders keep the old bytes");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file is left");
+        assert_eq!(
+            (read.as_slice(), &map[..]),
+            (&b"old"[..], &b"old"[..]),
+            "the holders keep the old bytes"
+        );
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file is left"
+        );
         drop((reader, map));
         replace_file_atomically(&path, |w| w.write_all(b"newer")).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"newer");
