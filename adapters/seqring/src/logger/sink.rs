@@ -15,6 +15,8 @@
 //!   there each new entry is flushed on its own (`fsync`, `FlushFileBuffers`), from the writer threads, and then
 //!   the directory (Unix), at each `fsync_interval` and at `stop()`: the same promise (what was written before
 //!   the last sync survives a machine crash) at a cost in proportion to the new entries, not to the directory.
+//!   The list is bounded ([`UNSYNCED_MAX`] names, 16 MiB): past it (a long run without `fsync_interval`) the next
+//!   sync flushes every file of the directory instead, as [`seqring_platform::sync_filesystem`] does there.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -243,8 +245,14 @@ pub(crate) struct NpySink {
     pool: rayon::ThreadPool,
     /// Per source: the last record's timestamp and duplicate number.
     last: Box<[(u64, u32, bool); 256]>,
-    /// The entries written since the last sync (flushed one by one where the OS has no `syncfs`).
+    /// Whether a sync flushes the new entries one by one (every OS but Linux, which has `syncfs`).
+    per_entry: bool,
+    /// With `per_entry`: the entries written since the last sync, at most `unsynced_max` of them.
     unsynced: Vec<EntryName>,
+    /// [`UNSYNCED_MAX`] (smaller in tests).
+    unsynced_max: usize,
+    /// More entries than `unsynced_max` were written since the last sync: it flushes the whole directory.
+    overflowed: bool,
     out: SinkOutcome,
 }
 
@@ -270,7 +278,10 @@ impl NpySink {
             dir: dir.into(),
             pool,
             last: Box::new([(0, 0, false); 256]),
+            per_entry: !cfg!(target_os = "linux"),
             unsynced: Vec::new(),
+            unsynced_max: UNSYNCED_MAX,
+            overflowed: false,
             out: SinkOutcome::default(),
         })
     }
@@ -303,7 +314,13 @@ impl NpySink {
                 Ok(entry) => {
                     self.out.written.add(record.source_id, record.payload.len());
                     self.out.npy_entries += 1;
-                    self.unsynced.push(entry);
+                    if self.per_entry {
+                        if self.unsynced.len() < self.unsynced_max {
+                            self.unsynced.push(entry);
+                        } else {
+                            self.overflowed = true;
+                        }
+                    }
                 }
                 Err(e) => {
                     self.out.unwritten.add(record.source_id, record.payload.len());
@@ -316,15 +333,16 @@ impl NpySink {
     }
 
     fn sync(&mut self) {
-        let result = if cfg!(target_os = "linux") {
+        let result = if self.per_entry && !self.overflowed {
+            sync_entries(&self.dir, &self.unsynced, &self.pool)
+        } else {
             sync_filesystem(&self.dir).map_err(|source| WriteError::Io {
                 path: self.dir.clone(),
                 source,
             })
-        } else {
-            sync_entries(&self.dir, &self.unsynced, &self.pool)
         };
         self.unsynced.clear();
+        self.overflowed = false;
         if let Err(e) = result {
             if self.out.error.is_none() {
                 self.out.error = Some(Arc::new(e));
@@ -337,6 +355,9 @@ impl NpySink {
         self.out
     }
 }
+
+/// The most entry names an npy sink keeps between two syncs (16 bytes each).
+const UNSYNCED_MAX: usize = 1 << 20;
 
 /// Writes one entry as ataraxis does: `{source:03}_{timestamp:020}.npy` (or `…_{k}.npy` for a further record with
 /// the same source and timestamp), a 1-D `|u1` array `[source u8][timestamp u64 LE][payload]`. Never overwrites:
@@ -401,8 +422,8 @@ fn sync_entries(dir: &Path, entries: &[EntryName], pool: &rayon::ThreadPool) -> 
     })
 }
 
-/// Flushes every file of `dir`'s file system to disk, then the directory itself
-/// ([`seqring_platform::sync_filesystem`]); the npy sink's sync on Linux, where it is one `syncfs`.
+/// Flushes every file of `dir` to disk, then the directory itself ([`seqring_platform::sync_filesystem`]: one
+/// `syncfs` on Linux, which is the npy sink's sync there; each file elsewhere, after an overflow of `unsynced`).
 fn sync_filesystem(dir: &Path) -> std::io::Result<()> {
     seqring_platform::sync_filesystem(dir)
 }
@@ -436,6 +457,8 @@ mod tests {
     fn npy_sink_syncs_only_the_entries_written_since_the_last_sync() {
         let dir = tempfile::tempdir().unwrap();
         let mut sink = NpySink::new(dir.path(), 2).unwrap();
+        assert_eq!(sink.per_entry, !cfg!(target_os = "linux"));
+        sink.per_entry = true; // as on macOS and Windows, here too
         sink.write(&batch(&[(1, 5, b"a"), (1, 5, b"b"), (2, 9, b"c")]));
         let listed: Vec<String> = sink
             .unsynced
@@ -457,6 +480,22 @@ mod tests {
         let out = sink.finish();
         assert!(out.error.is_none(), "{:?}", out.error);
         assert_eq!(out.npy_entries, 4);
+    }
+
+    #[test]
+    fn npy_sink_past_its_list_of_unsynced_entries_syncs_the_whole_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = NpySink::new(dir.path(), 2).unwrap();
+        sink.per_entry = true;
+        sink.unsynced_max = 2;
+        sink.write(&batch(&[(1, 1, b"a"), (1, 2, b"b"), (1, 3, b"c")]));
+        assert_eq!((sink.unsynced.len(), sink.overflowed), (2, true));
+        sink.sync();
+        assert_eq!((sink.unsynced.len(), sink.overflowed), (0, false));
+        assert!(sink.out.error.is_none(), "{:?}", sink.out.error);
+        sink.write(&batch(&[(1, 4, b"d")]));
+        assert_eq!((sink.unsynced.len(), sink.overflowed), (1, false));
+        assert_eq!(sink.finish().npy_entries, 4);
     }
 
     #[test]
