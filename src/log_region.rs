@@ -13,6 +13,9 @@
 //!     48     8  wait timeout, ns
 //!     56     8  ring region length in bytes (= the block's offset)
 //!     64     8  ring id: random, never 0; every segment batch drained from this ring carries it
+//!     72     8  length of the log directory's path (0: not recorded; at most 432)
+//!     80   432  the log directory's absolute path, UTF-8, so producers of other processes can find it (their
+//!               source schemas are kept beside the log); written before `running`, never changed
 //!    512 16384  source table: 256 entries of 64 bytes, indexed by source id
 //!               +0 onset: 0 none yet; bit 63 set: being logged by the process in the low 32 bits; else the
 //!                  onset, µs since the UNIX epoch
@@ -79,7 +82,11 @@ const POLICY_AT: usize = 40;
 const TIMEOUT_AT: usize = 48;
 const RING_LEN_AT: usize = 56;
 const RING_ID_AT: usize = 64;
+const LOG_DIR_LEN_AT: usize = 72;
+const LOG_DIR_AT: usize = 80;
 const TABLE_AT: usize = 512;
+/// The longest log directory path the block records, in bytes.
+pub const LOG_DIR_MAX: usize = TABLE_AT - LOG_DIR_AT;
 const ENTRY_LEN: usize = 64;
 const PRODUCERS_AT: usize = TABLE_AT + 256 * ENTRY_LEN;
 /// The number of producer slots (claimant tags 1 ..= this). Under loom the table has 4, so that a model's scan
@@ -447,6 +454,49 @@ impl<M: Memory> LogRegion<M> {
         };
         // Release: pairs with the Acquire load of the state in `open`.
         self.mem.store(self.block + STATE_AT, word, Ordering::Release);
+    }
+
+    /// Records the log directory's path before [`Self::publish`]; returns `false` (and records nothing) if it is
+    /// longer than [`LOG_DIR_MAX`] bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// # let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// # let fields = HeaderFields { pid: 42, started_us: 7, wait_ns: None };
+    /// let log = LogRegion::init(RawRegion::new(&words), fields, 77);
+    /// let mut buf = [0u8; LOG_DIR_MAX];
+    /// assert_eq!(log.log_dir(&mut buf), None);
+    /// assert!(log.set_log_dir(b"/data/rig_data_log"));
+    /// assert!(!log.set_log_dir(&[b'a'; LOG_DIR_MAX + 1]));
+    /// log.publish();
+    /// assert_eq!(log.log_dir(&mut buf), Some(&b"/data/rig_data_log"[..]));
+    /// ```
+    pub fn set_log_dir(&self, path: &[u8]) -> bool {
+        if path.len() > LOG_DIR_MAX {
+            return false;
+        }
+        self.mem.copy_in(self.block + LOG_DIR_AT, path);
+        // Relaxed: written before `publish`, whose Release store publishes it.
+        self.mem
+            .store(self.block + LOG_DIR_LEN_AT, path.len() as u64, Ordering::Relaxed);
+        true
+    }
+
+    /// The log directory's path, copied into `buf`, if the logger recorded one (a length beyond [`LOG_DIR_MAX`],
+    /// which no seqring writes, reads as none).
+    ///
+    /// # Examples
+    /// See [`Self::set_log_dir`].
+    pub fn log_dir<'b>(&self, buf: &'b mut [u8; LOG_DIR_MAX]) -> Option<&'b [u8]> {
+        // Relaxed: written once before `publish`, which the opener acquired.
+        let len = self.mem.load(self.block + LOG_DIR_LEN_AT, Ordering::Relaxed);
+        let len = usize::try_from(len).ok().filter(|&l| l > 0 && l <= LOG_DIR_MAX)?;
+        let out = &mut buf[..len];
+        self.mem.copy_out(self.block + LOG_DIR_AT, out);
+        Some(out)
     }
 
     fn entry(&self, source_id: u8) -> usize {

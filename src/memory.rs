@@ -232,6 +232,24 @@ pub trait Memory {
     /// assert_eq!(now, [1, 0, 0, 1]);
     /// ```
     fn zero(&self, offset: usize, len: usize);
+
+    /// Wakes every thread and process blocked on the word at `offset` (a futex on Linux; see the std platform
+    /// crate's `address_wait`). The core calls it after publishing a change to a word that someone registered to
+    /// wait on ([`SeqArray::wait_changed`](crate::seqlock::SeqArray::wait_changed)); it never calls it otherwise.
+    /// The default does nothing: memory that no one blocks on (waiters then only notice changes when their own
+    /// park returns).
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use seqring_core::{Memory, RawRegion};
+    /// let words: Vec<AtomicU64> = (0..2).map(|_| AtomicU64::new(0)).collect();
+    /// RawRegion::new(&words).wake(8); // a heap region: no one can block on it, so nothing to do
+    /// ```
+    #[inline]
+    fn wake(&self, offset: usize) {
+        let _ = offset;
+    }
 }
 
 /// A region of atomic words borrowed for `'a`: the production backend.

@@ -10,6 +10,30 @@
 //! - **Read.** `s1` = load (Acquire); if odd, wait. Copy the protected block and the data with relaxed atomic
 //!   loads, fence (Acquire), `s2` = load (Relaxed). Retry unless `s1 == s2`. A successful read is never torn.
 //! - **Version** is `sequence / 2`; it changes with every completed write.
+//! - **Waiting for a change** ([`SeqArray::wait_changed`]) blocks instead of polling. The waiter protocol is a waiter
+//!   count beside the sequence, so that a writer with no one waiting pays one relaxed load and a branch:
+//!   - a waiter increments the count (W1), then loads the sequence (Acquire). If it is odd, a writer is in its write
+//!     section: the waiter naps briefly and looks again. If it is even and still the old version, the waiter CASes
+//!     it to itself (W2, AcqRel; if it fails, a writer locked meanwhile: look again) and blocks on the sequence word
+//!     until the word differs from `s` or a wake arrives (a futex: the kernel's check and sleep are atomic against
+//!     the wake). It decrements the count when it returns.
+//!   - a writer loads the count (Relaxed) right after its lock CAS (C); if it was non-zero, its guard wakes the
+//!     word's waiters ([`Memory::wake`]) after the closing Release store.
+//!   - no wake-up is lost: W2 and C are read-modify-writes of one word, so one precedes the other in its
+//!     modification order. If W2 comes first, the first lock CAS after it reads W2 or a later waiter's CAS (W2's
+//!     release sequence) with Acquire, so W1 happens before that writer's load of the count, which (coherence) sees
+//!     it; that writer wakes after its store, and the futex either sees the changed word or is woken. If C comes
+//!     first, W2 fails (the word is no longer `s`) and the waiter does not block. A waiter only naps while the
+//!     sequence is odd, because that writer may have loaded the count before W1: across a write section, and
+//!     across a dead writer's stall until the waiter's timeout.
+//!   - why not a fence: a writer-side `SeqCst` fence between the lock CAS (or the closing store) and the count load
+//!     (the classic Dekker pairing) costs a full barrier per write; loading the count after the lock CAS costs
+//!     none, because the waiter's CAS on the sequence makes the lock CAS itself the synchronisation point. Why not
+//!     `SeqCst` accesses: loom models them as AcqRel, so the model could not check them. Why not a flag bit in the
+//!     sequence word: every reader would have to mask it, and a waiter's CAS would race the writer's plain closing
+//!     store. `loom-tests/tests/seqlock_wait.rs` checks the protocol.
+//!   - a waiter killed while blocked leaves the count raised: writers then pay a wake call (a syscall) per write
+//!     until the region is recreated; correctness is unaffected.
 //! - **Dead writer.** A writer that dies mid-write leaves the sequence odd. Readers and writers give up after their
 //!   [`Patience`] with [`ArrayError::WriterStalled`], naming the writer's token and the odd sequence it holds.
 //!   [`SeqArray::recover`] takes exactly that sequence (the stall the caller judged dead, by the token's liveness)
@@ -24,7 +48,7 @@
 //!   80  shape at creation [8]        144  data capacity in bytes
 //!  152  data offset (448)            160  reserved to 192
 //!  192  sequence (alone on a 128-byte stride, to 320, with the lock holder's token at 200 and its start time
-//!       at 208, for stall reports)
+//!       at 208, for stall reports, and the count of blocked waiters at 216)
 //!  320  protected block: dtype code, 328 ndim, 336 shape [8], 400 write time ns, 408 writer token,
 //!       416 flags (bit 0: suspect), 424 current data length in bytes, reserved to 448
 //!  448  data, 64-byte aligned, capacity rounded up to 8 bytes
@@ -47,6 +71,10 @@ const DATA_OFFSET_AT: usize = 152;
 const SEQUENCE_AT: usize = 192;
 const HOLDER_TOKEN_AT: usize = 200;
 const HOLDER_SINCE_AT: usize = 208;
+const WAITERS_AT: usize = 216;
+/// The byte offset of the sequence word: the word a waiter blocks on ([`SeqArray::wait_changed`]) and a writer
+/// wakes ([`Memory::wake`]).
+pub const SEQUENCE_WORD: usize = SEQUENCE_AT;
 const CUR_DTYPE_AT: usize = 320;
 const CUR_NDIM_AT: usize = 328;
 const CUR_SHAPE_AT: usize = 336;
@@ -290,7 +318,7 @@ impl<M: Memory> SeqArray<M> {
         mem.store(CAPACITY_AT, capacity as u64, Ordering::Relaxed);
         mem.store(DATA_OFFSET_AT, DATA_OFFSET as u64, Ordering::Relaxed);
         mem.store(SEQUENCE_AT, 0, Ordering::Relaxed);
-        for at in [WRITE_TIME_AT, TOKEN_AT, FLAGS_AT] {
+        for at in [WRITE_TIME_AT, TOKEN_AT, FLAGS_AT, WAITERS_AT] {
             mem.store(at, 0, Ordering::Relaxed);
         }
         mem.zero(DATA_OFFSET, capacity);
@@ -780,6 +808,10 @@ impl<M: Memory> SeqArray<M> {
             }
             s = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
         }
+        // Relaxed: the lock CAS above (Acquire) read the release sequence of every waiter's W2 CAS that precedes
+        // it, so those waiters' count increments (W1) happen before this load (see the module documentation). The
+        // writer's whole extra cost when no one waits: this load and a branch.
+        let wake = self.mem.load(WAITERS_AT, Ordering::Relaxed) != 0;
         // Relaxed: read only by stall reports, which are informational.
         self.mem.store(HOLDER_TOKEN_AT, stamp.token, Ordering::Relaxed);
         self.mem.store(HOLDER_SINCE_AT, stamp.time_ns, Ordering::Relaxed);
@@ -796,6 +828,7 @@ impl<M: Memory> SeqArray<M> {
             len: len as usize,
             dirty: false,
             full_write: false,
+            wake,
         })
     }
 
@@ -938,6 +971,8 @@ impl<M: Memory> SeqArray<M> {
         {
             return false;
         }
+        // Relaxed: as in `lock`, after the Acquire CAS.
+        let wake = self.mem.load(WAITERS_AT, Ordering::Relaxed) != 0;
         // Release fence: pairs with the reader's Acquire fence, as in `lock`.
         fence(Ordering::Release);
         // Relaxed: the lock is ours; published by the Release store below.
@@ -948,8 +983,102 @@ impl<M: Memory> SeqArray<M> {
         // Release: pairs with readers' Acquire load of `s1` and the next writer's Acquire CAS, as a writer's
         // closing store does.
         self.mem.store(SEQUENCE_AT, s + 3, Ordering::Release);
+        if wake {
+            self.mem.wake(SEQUENCE_AT);
+        }
         true
     }
+
+    /// The number of waiters registered in [`SeqArray::wait_changed`] now (informational: a waiter that was killed
+    /// while blocked stays counted).
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray};
+    /// # use seqring_core::{DType, RawRegion};
+    /// # let words: Vec<AtomicU64> = (0..region_len(8).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::U64, &[1], 1, 0).unwrap();
+    /// assert_eq!(array.waiters(), 0);
+    /// ```
+    pub fn waiters(&self) -> u64 {
+        // Relaxed: informational.
+        self.mem.load(WAITERS_AT, Ordering::Relaxed)
+    }
+
+    /// Waits until a version other than `last_version` is published and returns it, or `None` when `park` gives up.
+    /// The core cannot block, so `park` does: it is called with what the waiter saw and returns whether to keep
+    /// waiting (the std layer blocks on a futex and checks a deadline; see [`Park`]). It returns at once if the
+    /// version already differs. A returned version was complete when seen; read it with the ordinary reads.
+    ///
+    /// The protocol (a waiter count beside the sequence; no lost wake-up) is in the module documentation. A writer
+    /// wakes waiters through [`Memory::wake`], so memory whose `wake` does nothing only ends its waits when `park`
+    /// returns on its own (a timeout).
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::seqlock::{region_len, Park, SeqArray, WriteStamp};
+    /// use seqring_core::{DType, RawRegion, Spins};
+    /// let words: Vec<AtomicU64> = (0..region_len(8).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::U64, &[1], 1, 0).unwrap();
+    /// // Nothing new and a park that gives up at once: a timeout.
+    /// assert_eq!(array.wait_changed(0, |park| { assert_eq!(park, Park::Unchanged(0)); false }), None);
+    /// array.write_elements(0, &[5u64], WriteStamp::default(), Spins(0)).unwrap();
+    /// assert_eq!(array.wait_changed(0, |_| unreachable!("version 1 is there already")), Some(1));
+    /// assert_eq!(array.waiters(), 0, "a waiter deregisters when it returns");
+    /// ```
+    pub fn wait_changed(&self, last_version: u64, mut park: impl FnMut(Park) -> bool) -> Option<u64> {
+        // Relaxed: ordered before the sequence CAS below by program order, which that CAS's Release half publishes
+        // to the next writer's Acquire lock CAS (the module documentation's W1).
+        self.mem.fetch_add(WAITERS_AT, 1, Ordering::Relaxed);
+        let _registered = Registered(&self.mem);
+        loop {
+            // Acquire: as a reader's `s1`, pairs with a writer's closing Release store.
+            let s = self.mem.load(SEQUENCE_AT, Ordering::Acquire);
+            if !s.is_multiple_of(2) {
+                if !park(Park::Writing(s)) {
+                    return None;
+                }
+                continue;
+            }
+            if s / 2 != last_version {
+                return Some(s / 2);
+            }
+            // W2: a CAS of `s` to itself. Release, so that the next lock CAS, which reads it (or a later waiter's
+            // CAS, in its release sequence), sees the count raised above; Acquire as the load above. Failure: a
+            // writer locked since the load; look again.
+            if self
+                .mem
+                .compare_exchange(SEQUENCE_AT, s, s, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+                && !park(Park::Unchanged(s))
+            {
+                return None;
+            }
+        }
+    }
+}
+
+/// A waiter's registration in the count; removes it on drop (also when `park` panics).
+struct Registered<'a, M: Memory>(&'a M);
+
+impl<M: Memory> Drop for Registered<'_, M> {
+    fn drop(&mut self) {
+        // Relaxed: a writer that still sees this waiter only wakes once too many. Wrapping add of -1.
+        self.0.fetch_add(WAITERS_AT, u64::MAX, Ordering::Relaxed);
+    }
+}
+
+/// What a waiter in [`SeqArray::wait_changed`] saw, for its `park` to wait on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Park {
+    /// Nothing new: the sequence word ([`SEQUENCE_WORD`]) holds this even value. Block until the word differs from
+    /// it or a wake arrives (a futex wait on the word), or until a deadline. Spurious returns are harmless.
+    Unchanged(u64),
+    /// A writer holds this odd sequence: it is in its write section, or died in it. It may not wake this waiter
+    /// (it may have looked at the waiter count before this waiter registered), so nap briefly and look again.
+    Writing(u64),
 }
 
 /// A writer holding the lock ([`SeqArray::stall`]).
@@ -1015,6 +1144,8 @@ pub struct WriteGuard<'a, M: Memory> {
     len: usize,
     dirty: bool,
     full_write: bool,
+    /// Waiters were registered when the lock was taken: wake them after publishing.
+    wake: bool,
 }
 
 impl<M: Memory> WriteGuard<'_, M> {
@@ -1251,6 +1382,10 @@ impl<M: Memory> Drop for WriteGuard<'_, M> {
         // An unchanged array goes back to its old sequence: readers that overlapped the lock saw no new bytes.
         let next = if self.dirty { self.sequence + 2 } else { self.sequence };
         m.store(SEQUENCE_AT, next, Ordering::Release);
+        // An unchanged array needs no wake: its waiters block on the value just restored.
+        if self.wake && self.dirty {
+            m.wake(SEQUENCE_AT);
+        }
     }
 }
 

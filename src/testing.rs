@@ -218,4 +218,10 @@ impl<M: Memory> Memory for &StopAfter<'_, M> {
             self.write_word(at, 0);
         }
     }
+
+    fn wake(&self, offset: usize) {
+        if self.live() {
+            self.inner.wake(offset);
+        }
+    }
 }

@@ -118,7 +118,8 @@ if [ "${SEQRING_WINDOWS_TESTS:-subset}" = all ]; then
 fi
 cargo test --release --target "$target" \
     -p seqring-platform -p seqring -p seqring-state -p seqring-mapped --lib \
-    -p seqring-tests --test shared_array_processes --test logger_crash --test state_tracker --test region_tools \
+    -p seqring-tests --test shared_array_processes --test logger_crash --test logger_schema --test state_tracker \
+    --test region_tools \
     -p seqring-cli --test ops_cli --test state_cli \
     "$@"
 cargo test --release --target "$target" -p seqring-tests --test logger_e2e "$@" -- threads_and_processes

@@ -5,6 +5,8 @@
 //!   write, 1.35 µs read of 8 × f64 under its multiprocessing lock, recorded in issue 9 for this machine class)
 //!   are compared in docs/BENCHMARKS.md.
 //! - `shared_array_1mib`: the same for a 1 MiB array (131072 × f64), against a plain 1 MiB memcpy.
+//! - `shared_array_8xf64_waited`: `SharedArray::write` with no one waiting and while a thread follows every version
+//!   with `wait_changed` (the wake's cost; issue 23).
 //! - `shared_array_cross_process`: read latency of 8 × f64 while another process (this binary re-executed with
 //!   `SEQRING_BENCH_WRITER` set) writes at full speed; every read is checked for tearing.
 
@@ -129,6 +131,37 @@ fn cross_process(c: &mut Criterion) {
     );
 }
 
+/// The writer's cost when a thread waits on the array (issue 23): `write` while another thread follows every
+/// version with `wait_changed` (each write then also makes the `FUTEX_WAKE` system call on Linux), beside the plain
+/// `write` with no one waiting.
+fn write_with_a_waiter(c: &mut Criterion) {
+    let mut g = c.benchmark_group("shared_array_8xf64_waited");
+    let array = SharedArray::<f64>::create(name("waited"), &[SMALL as u64]).unwrap();
+    let src = [1.5f64; SMALL];
+    g.bench_function("write_nobody_waits", |b| {
+        b.iter(|| array.write(black_box(&src)).unwrap())
+    });
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut last = array.version();
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(v) = array.wait_changed(last, std::time::Duration::from_millis(50)).unwrap() {
+                    last = v;
+                }
+            }
+        });
+        while array.waiters() == 0 {
+            std::thread::yield_now();
+        }
+        g.bench_function("write_while_a_thread_waits", |b| {
+            b.iter(|| array.write(black_box(&src)).unwrap())
+        });
+        stop.store(true, Ordering::Relaxed);
+    });
+    g.finish();
+}
+
 fn main() {
     if let Ok(data_name) = std::env::var(WRITER_VAR) {
         writer(&data_name);
@@ -138,5 +171,6 @@ fn main() {
     side_by_side(&mut c, "shared_array_8xf64", SMALL);
     side_by_side(&mut c, "shared_array_1mib", MIB);
     cross_process(&mut c);
+    write_with_a_waiter(&mut c);
     c.final_summary();
 }

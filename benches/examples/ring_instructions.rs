@@ -90,6 +90,16 @@ fn seqlock_write_elements(array: &SeqArray<RawRegion<'_>>, src: &[f64; 8]) {
     }
 }
 
+/// As [`seqlock_write_elements`], over an OS shared-memory region (the std backend, whose `Memory::wake` is a
+/// futex wake): what a `SharedArray` write runs.
+#[inline(never)]
+fn seqlock_write_elements_shm(array: &SeqArray<seqring_platform::Region>, src: &[f64; 8]) {
+    for i in 0..BURST {
+        let stamp = WriteStamp { token: 1, time_ns: i };
+        array.write_elements(0, black_box(&src[..]), stamp, Spins(100)).unwrap();
+    }
+}
+
 fn drain(consumer: &mut Consumer<RawRegion<'_>>) -> u64 {
     let mut n = 0;
     while let Some(batch) = consumer.poll(usize::MAX).unwrap() {
@@ -110,12 +120,21 @@ fn main() {
         .map(|_| AtomicU64::new(0))
         .collect();
     let array = SeqArray::create(RawRegion::new(&array_words), DType::F64, &[8], 1, 0).unwrap();
+    let shm_name = format!("seqring-instructions-{}", std::process::id());
+    let shm = seqring_platform::Region::create_shm(
+        &shm_name,
+        seqlock::region_len(64).unwrap(),
+        seqring_platform::CreateOptions::default(),
+    )
+    .unwrap();
+    let shm_array = SeqArray::create(shm, DType::F64, &[8], 1, 0).unwrap();
     let (src, mut out) = ([1.5f64; 8], [0f64; 8]);
     let (mut tx, mut rx) = rtrb::RingBuffer::<[u8; 64]>::new(1024);
     for _ in 0..ROUNDS {
         produce_rtrb_push(&mut tx, &payload);
         while rx.pop().is_ok() {}
         seqlock_write_elements(&array, &src);
+        seqlock_write_elements_shm(&shm_array, &src);
         seqlock_read_into(&array, &mut out);
         seqlock_read_elements(&array, &mut out);
         produce_spsc_claim_commit(&sp, &payload);
@@ -128,5 +147,6 @@ fn main() {
         assert_eq!(drain(&mut mc), BURST);
     }
     assert_eq!(out, src);
+    let _ = seqring_platform::remove_region(&shm_name);
     println!("records or calls per produce_*/seqlock_* function: {}", ROUNDS * BURST);
 }

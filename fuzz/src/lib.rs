@@ -10,6 +10,7 @@ pub mod npy_header;
 pub mod npz_reader;
 pub mod region_header;
 pub mod ring_consumer;
+pub mod schema_file;
 pub mod segment_recovery;
 pub mod shared_array_open;
 pub mod key_path;
@@ -30,6 +31,7 @@ pub fn run(target: &str, data: &[u8]) -> bool {
         "logger_region" => logger_region::fuzz(data),
         "mapped_rkyv" => mapped_rkyv::fuzz(data),
         "shared_array_open" => shared_array_open::fuzz(data),
+        "schema_file" => schema_file::fuzz(data),
         _ => return false,
     }
     true

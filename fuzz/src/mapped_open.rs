@@ -7,7 +7,9 @@
 //! Properties checked: nothing panics; an opened structure's sizes fit in the file; after `verify` succeeds every
 //! index is readable, and every key an id map iterates is found by `get_all` with the same records.
 
-use seqring_mapped::{inspect, HashedStr, IdMap, Mapped, MappedArray, MappedBytes, MappedRecords, MappedStrs};
+use seqring_mapped::{
+    inspect, HashedStr, IdMap, IdRows, Mapped, MappedArray, MappedBytes, MappedRecords, MappedRows, MappedStrs,
+};
 use std::path::{Path, PathBuf};
 
 fn scratch() -> PathBuf {
@@ -58,6 +60,38 @@ fn check(path: &Path, file_len: u64, body: &[u8]) {
         assert!(256 + a.len() as u64 * 8 <= file_len);
         let _ = a.iter().fold(0u64, |s, &x| s.wrapping_add(x));
         let _ = a.verify();
+    }
+    // Whatever tag the file holds (the Python binding's way in).
+    if let Ok(r) = MappedRows::open(path) {
+        let size = r.tag().size as usize;
+        assert!(256 + (r.len() * size) as u64 <= file_len);
+        assert_eq!(r.as_bytes().len(), r.len() * size);
+        assert!((0..r.len()).all(|i| r.row(i).is_some_and(|row| row.len() == size)));
+        assert!(r.row(r.len()).is_none());
+        let _ = r.verify();
+    }
+    if let Ok(m) = IdRows::<u64>::open(path) {
+        let size = m.tag().size as usize;
+        for k in words.iter().chain(&[0, 1, 11, 22, u64::MAX]) {
+            let r = m.positions(k);
+            assert!(r.end <= m.row_count());
+            assert_eq!(m.get(k).is_some(), !r.is_empty());
+        }
+        assert_eq!(m.rows().len(), m.row_count() * size);
+        if m.verify().is_ok() {
+            let iterated: Vec<(u64, std::ops::Range<usize>)> = m.iter().collect();
+            assert_eq!(iterated.len(), m.len());
+            for (k, r) in iterated {
+                assert_eq!(m.positions(&k), r, "key {k}");
+            }
+        }
+    }
+    if let Ok(m) = IdRows::<str>::open(path) {
+        for k in ["", "k0", "k1", "a", "k39"] {
+            let _ = m.get(k);
+        }
+        let _ = m.iter().count();
+        let _ = m.verify();
     }
     if let Ok(b) = MappedBytes::open(path) {
         let total: usize = (0..b.len() + 2).filter_map(|i| b.get(i)).map(<[u8]>::len).sum();

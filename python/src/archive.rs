@@ -13,7 +13,7 @@ use numpy::PyArray1;
 use pyo3::exceptions::PyIndexError;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyRange};
+use pyo3::types::{PyDict, PyList, PyRange, PyTuple};
 use seqring::archive::{AssembleOptions, LogArchive};
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -163,6 +163,39 @@ impl PyLogArchive {
             PyArray1::from_vec(py, starts),
             PyArray1::from_vec(py, ends),
         ))
+    }
+
+    /// The schema its source declared (see :meth:`Producer.declare_schema`), from the side file beside the archive:
+    /// ``{"dtype": numpy.dtype, "shape": tuple, "description": str}`` or ``{"format": str, "version": str,
+    /// "description": str}``; ``None`` if the source declared none.
+    #[getter]
+    fn schema<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let schema = py.detach(|| self.inner.schema()).map_err(crate::schema::schema_error)?;
+        schema.map(|s| crate::schema::schema_dict(py, &s)).transpose()
+    }
+
+    /// Every message as one typed array: ``(timestamps, values)``, the timestamps (µs since the epoch) as a
+    /// ``uint64`` ndarray and the payloads as one ndarray of the source's schema dtype, of shape ``(count, *shape)``
+    /// (a structured array for a structured dtype), built from one buffer without a Python object per message.
+    /// Raises :class:`SchemaError` if the source declared no dtype schema or a payload's length disagrees with it.
+    fn read_typed<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyAny>)> {
+        let py = slf.py();
+        let archive = &slf.get().inner;
+        let (schema, bytes) = py
+            .detach(|| archive.typed_payload_bytes())
+            .map_err(crate::schema::typed_error)?;
+        let seqring::format::schema::Layout::Dtype { descr, shape } = &schema.layout else {
+            unreachable!("typed_payload_bytes refuses an opaque format");
+        };
+        let dtype = crate::schema::dtype_of(py, descr)?;
+        let count = archive.message_count();
+        let mut full = vec![count as u64];
+        full.extend(shape);
+        let values = PyArray1::from_vec(py, bytes)
+            .call_method1("view", (dtype,))?
+            .call_method1("reshape", (PyTuple::new(py, full)?,))?;
+        let timestamps = PyArray1::from_iter(py, archive.iter().map(|m| m.timestamp_us));
+        Ok((timestamps, values))
     }
 
     /// The messages split into batches for `workers` processes, as ataraxis's `get_batches`: one batch below 2000

@@ -87,6 +87,40 @@ fn options(exists_ok: bool, capacity: Option<u64>, timeout: Option<f64>) -> PyRe
     Ok(options)
 }
 
+/// How long one GIL-free stretch of [`wait_in_slices`] lasts at most, between checks for signals (Ctrl-C).
+const SIGNAL_SLICE: Duration = Duration::from_millis(100);
+
+/// [`SharedArrayDyn::wait_changed`] for `timeout` seconds (`None`: no bound), with the GIL released, in slices of
+/// at most [`SIGNAL_SLICE`] so that a signal handler's exception (KeyboardInterrupt) ends it. A stall is reported
+/// only if it lasts to the caller's deadline.
+fn wait_in_slices(py: Python<'_>, handle: &SharedArrayDyn, version: u64, timeout: Option<f64>) -> PyResult<Option<u64>> {
+    let deadline = match timeout {
+        None => None,
+        Some(t) => {
+            let t = Duration::try_from_secs_f64(t).map_err(|_| {
+                raise(
+                    Kind::Base,
+                    format!("timeout {t} is not a non-negative number of seconds"),
+                )
+            })?;
+            Some(Instant::now().checked_add(t).ok_or_else(|| raise(Kind::Base, format!("timeout {t:?} is too long")))?)
+        }
+    };
+    loop {
+        let slice = deadline.map_or(SIGNAL_SLICE, |d| d.saturating_duration_since(Instant::now()).min(SIGNAL_SLICE));
+        let stall = match py.detach(|| handle.wait_changed(version, slice)) {
+            Ok(Some(v)) => return Ok(Some(v)),
+            Ok(None) => None,
+            Err(e) if e.is_stall() => Some(e),
+            Err(e) => return Err(array_error(e)),
+        };
+        py.check_signals()?;
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return stall.map_or(Ok(None), |e| Err(array_error(e)));
+        }
+    }
+}
+
 /// The first and one-past-last byte where `a` and `b` (of equal length) differ, or `None` if equal.
 fn changed(a: &[u8], b: &[u8]) -> Option<(usize, usize)> {
     let first = a.iter().zip(b).position(|(x, y)| x != y)?;
@@ -406,6 +440,36 @@ impl SharedArray {
         Ok((read != version).then(|| (read, array.into_any())))
     }
 
+    /// Blocks until a write completes after ``version`` and returns the new version, or ``None`` when ``timeout``
+    /// seconds pass first (``None``: no bound). Returns at once if the version already differs. The GIL is released
+    /// while it waits, and Ctrl-C (any signal handler's exception) interrupts it within 0.1 s. On Linux the wait
+    /// is a futex woken by the writer (no CPU while waiting); on Windows and macOS it naps 1 ms at a time.
+    ///
+    /// Raises ``SeqringTimeoutError`` if a writer held its write section for the whole timeout (a dead writer:
+    /// see :meth:`recover`).
+    #[pyo3(signature = (version, timeout = None))]
+    fn wait_changed(&self, py: Python<'_>, version: u64, timeout: Option<f64>) -> PyResult<Option<u64>> {
+        wait_in_slices(py, self.handle()?, version, timeout)
+    }
+
+    /// :meth:`wait_changed`, then :meth:`read`: ``(version, array)`` for the first write after ``version``, or
+    /// ``None`` when ``timeout`` seconds pass first. The blocking form of :meth:`read_if_changed`.
+    ///
+    /// Raises as :meth:`wait_changed` and :meth:`read`.
+    #[pyo3(signature = (version, timeout = None))]
+    fn read_when_changed<'py>(
+        &self,
+        py: Python<'py>,
+        version: u64,
+        timeout: Option<f64>,
+    ) -> PyResult<Option<(u64, Bound<'py, PyAny>)>> {
+        if wait_in_slices(py, self.handle()?, version, timeout)?.is_none() {
+            return Ok(None);
+        }
+        let (array, read) = self.read_new(py)?;
+        Ok(Some((read, array.into_any())))
+    }
+
     /// Writes ``data`` (the array's shape) in one write. Values of another dtype are converted only if every value
     /// survives the conversion (``[1, 2]`` into ``uint8`` does; ``1.5`` into ``int32`` does not); floats round to
     /// a narrower float type unless a finite value overflows.
@@ -693,6 +757,12 @@ impl SharedArray {
     fn suspect(&self, py: Python<'_>) -> PyResult<bool> {
         let handle = self.handle()?;
         py.detach(|| handle.snapshot()).map(|s| s.suspect).map_err(array_error)
+    }
+
+    /// How many threads, in any process, are blocked in :meth:`wait_changed` on this array now (informational).
+    #[getter]
+    fn waiters(&self) -> PyResult<u64> {
+        Ok(self.handle()?.waiters())
     }
 
     /// The version: changes with every completed write (no wait).

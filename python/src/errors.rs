@@ -9,9 +9,7 @@ use seqring::logger::{LogError, LoggerError, OpenError, RecoverError, StartError
 use seqring::shared_array::SharedArrayError;
 use seqring_platform::RegionError;
 use seqring_state::config::ConfigError;
-use seqring_state::processing::{
-    ChecksumError, DeleteError, InterpolateError, MarkerError, TransferError, FileError,
-};
+use seqring_state::processing::{ChecksumError, DeleteError, FileError, InterpolateError, MarkerError, TransferError};
 use seqring_state::tracker::TrackerError;
 use std::io::ErrorKind;
 
@@ -59,6 +57,9 @@ pub(crate) enum Kind {
     Config,
     /// `InterpolateError` (a `ValueError`): interpolation inputs are unusable.
     Interpolate,
+    /// `SchemaError` (a `ValueError`): a source's schema cannot change, a payload disagrees with it, or a schema
+    /// side file is malformed.
+    Schema,
     /// `RingFullError`: the logger's ring was full; the message was dropped and counted.
     RingFull,
     // Keep `RingFull` last, or move `KINDS` to the new last kind: it sizes the class cache.
@@ -87,6 +88,7 @@ impl Kind {
             Kind::Transfer => "TransferError",
             Kind::Config => "ConfigError",
             Kind::Interpolate => "InterpolateError",
+            Kind::Schema => "SchemaError",
             Kind::RingFull => "RingFullError",
         }
     }
@@ -263,6 +265,7 @@ fn log_kind(e: LogError) -> Kind {
         LogError::Full => Kind::RingFull,
         LogError::TooLarge { .. } => Kind::PayloadTooLarge,
         LogError::Stopped | LogError::TakenOver => Kind::Closed,
+        LogError::OnsetTimestamp => Kind::InvalidOption,
         _ => Kind::Base,
     }
 }

@@ -10,9 +10,14 @@
 //!   `bytearray` (held exported through a memoryview while the GIL is released, so it cannot be resized), a
 //!   C-contiguous ndarray (its data kept alive by the reference the call holds), and anything else with the buffer
 //!   protocol through a zero-copy `numpy.frombuffer` view of it.
+//! - Schemas: the first ndarray (or numpy scalar) a `Producer` logs declares its dtype and shape as the source's
+//!   schema (`seqring::format::schema`; a file read, and the first time written, once per producer); every later
+//!   one is compared with it before anything is logged, and a different dtype or shape raises `SchemaError` with
+//!   nothing logged. `bytes`-like payloads, and 1-D `uint8` ndarrays (ataraxis's serialized payloads, what
+//!   `seqring.compat` logs), are raw bytes: never declared, never checked.
 
 use crate::errors::{logger_error, raise, Kind};
-use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyByteArrayMethods, PyBytes, PyDict, PyMemoryView, PyTuple};
@@ -382,6 +387,9 @@ pub(crate) fn report_dict<'py>(py: Python<'py>, report: &StopReport) -> PyResult
 #[pyclass(module = "seqring._seqring", name = "Producer", frozen)]
 pub(crate) struct PyProducer {
     inner: Producer,
+    /// The dtype and shape of the source's schema, once this producer declared or checked it (ndarrays are
+    /// compared with it before they are logged).
+    declared: std::sync::OnceLock<(Py<PyAny>, Vec<usize>)>,
     /// Whether the logger's policy is to wait when the ring is full (then calls release the GIL).
     waits: bool,
     logger_name: String,
@@ -398,9 +406,20 @@ fn not_bytes_like(data: &Bound<'_, PyAny>) -> PyErr {
     )
 }
 
+/// A check of an ndarray payload before it is logged (the source's schema).
+type ArrayCheck<'a> = dyn Fn(&Bound<'_, PyUntypedArray>, &Bound<'_, PyArrayDescr>) -> PyResult<()> + 'a;
+
 /// Runs `f` over the bytes of `data`, borrowed in place. With `release`, `f` may release the GIL: the bytes then
 /// stay valid and in place without it (see the module invariants).
-fn with_payload<R>(data: &Bound<'_, PyAny>, release: bool, f: impl FnOnce(&[u8]) -> R) -> PyResult<R> {
+///
+/// `check`, if given, sees every typed ndarray but a 1-D `uint8` one (raw bytes) with its dtype before its bytes are
+/// borrowed (and a numpy scalar as its 0-d array): an error from it is returned and nothing is logged.
+fn with_payload<R>(
+    data: &Bound<'_, PyAny>,
+    release: bool,
+    check: Option<&ArrayCheck<'_>>,
+    f: impl FnOnce(&[u8]) -> R,
+) -> PyResult<R> {
     if let Ok(b) = data.cast::<PyBytes>() {
         return Ok(f(b.as_bytes()));
     }
@@ -427,6 +446,12 @@ fn with_payload<R>(data: &Bound<'_, PyAny>, release: bool, f: impl FnOnce(&[u8])
                 "an ndarray of Python objects has no raw bytes to log",
             ));
         }
+        if let Some(check) = check {
+            // A 1-D uint8 array is raw bytes: ataraxis's serialized payloads (what `seqring.compat` logs).
+            if a.ndim() != 1 || dtype.num() != numpy::npyffi::NPY_TYPES::NPY_UBYTE as std::ffi::c_int {
+                check(a, &dtype)?;
+            }
+        }
         // C-contiguous (checked above); `data` keeps the array alive for the call, and numpy refuses to resize an
         // array referenced beyond its owner, so its storage stays in place even while `f` has the GIL released.
         let bytes = crate::ndarray::bytes(a).ok_or_else(|| raise(Kind::Shape, "the ndarray is not C-contiguous"))?;
@@ -434,6 +459,16 @@ fn with_payload<R>(data: &Bound<'_, PyAny>, release: bool, f: impl FnOnce(&[u8])
     }
     // Anything else with the buffer protocol: a zero-copy uint8 view, which holds the exporter's buffer.
     let py = data.py();
+    if let Some(check) = check {
+        // A numpy scalar (a structured array's row is a `numpy.void`): its buffer holds its 0-d array's bytes.
+        static GENERIC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        if data.is_instance(GENERIC.import(py, "numpy", "generic")?)? {
+            let array = py.import("numpy")?.getattr("asarray")?.call1((data,))?;
+            if let Ok(array) = array.cast::<PyUntypedArray>() {
+                check(array, &array.dtype())?;
+            }
+        }
+    }
     let frombuffer = FROMBUFFER.import(py, "numpy", "frombuffer")?;
     let view = frombuffer.call1((data, "u1")).map_err(|e| {
         if e.is_instance_of::<pyo3::exceptions::PyTypeError>(py) {
@@ -445,7 +480,7 @@ fn with_payload<R>(data: &Bound<'_, PyAny>, release: bool, f: impl FnOnce(&[u8])
             )
         }
     })?;
-    with_payload(&view, release, f)
+    with_payload(&view, release, None, f)
 }
 
 fn source_id(value: &Bound<'_, PyAny>) -> PyResult<u8> {
@@ -456,7 +491,58 @@ fn source_id(value: &Bound<'_, PyAny>) -> PyResult<u8> {
         .ok_or_else(|| invalid(format!("source_id must be an int in 0..=255, not {value}")))
 }
 
+/// A shape as Python writes it: `()`, `(3,)`, `(2, 3)`.
+fn tuple(shape: &[usize]) -> String {
+    match shape {
+        [one] => format!("({one},)"),
+        _ => format!(
+            "({})",
+            shape.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
 impl PyProducer {
+    /// Checks a typed ndarray payload (C-contiguous, not of objects) against the source's schema, declaring it from
+    /// the ndarray on the first one.
+    #[inline(never)]
+    fn check_schema(
+        &self,
+        py: Python<'_>,
+        array: &Bound<'_, PyUntypedArray>,
+        dtype: &Bound<'_, PyArrayDescr>,
+    ) -> PyResult<()> {
+        if let Some((declared, shape)) = self.declared.get() {
+            let declared = declared.bind(py);
+            if array.shape() == shape.as_slice() && (dtype.is(declared) || dtype.as_any().eq(declared)?) {
+                return Ok(());
+            }
+            return Err(raise(
+                Kind::Schema,
+                format!(
+                    "source {} of logger {:?} logs ndarrays of dtype {declared} and shape {}; an ndarray of dtype \
+                     {dtype} and shape {} was not logged",
+                    self.inner.source_id(),
+                    self.logger_name,
+                    tuple(shape),
+                    tuple(array.shape())
+                ),
+            ));
+        }
+        let shape: Vec<u64> = array.shape().iter().map(|&d| d as u64).collect();
+        let schema = crate::schema::dtype_schema(dtype.as_any(), shape, String::new())?;
+        match py.detach(|| self.inner.declare_schema(&schema)) {
+            // A logger whose directory producers cannot find (a path beyond 432 bytes): nothing is recorded, but
+            // this producer still holds its ndarrays to the first one's dtype and shape.
+            Ok(()) | Err(seqring::format::schema::SchemaError::NoLogDir { .. }) => {}
+            Err(e) => return Err(crate::schema::schema_error(e)),
+        }
+        let _ = self
+            .declared
+            .set((dtype.clone().into_any().unbind(), array.shape().to_vec()));
+        Ok(())
+    }
+
     #[inline]
     fn log_with(
         &self,
@@ -464,10 +550,21 @@ impl PyProducer {
         data: &Bound<'_, PyAny>,
         log: impl FnOnce(&[u8]) -> Result<(), LogError> + Send,
     ) -> PyResult<()> {
-        let result = if self.waits {
-            with_payload(data, true, |bytes| py.detach(|| log(bytes)))?
+        let result = if let Ok(b) = data.cast::<PyBytes>() {
+            // `bytes`, the common payload, on the shortest path (raw bytes: no schema check).
+            let bytes = b.as_bytes();
+            if self.waits {
+                py.detach(|| log(bytes))
+            } else {
+                log(bytes)
+            }
         } else {
-            with_payload(data, false, log)?
+            let check = &|a: &Bound<'_, PyUntypedArray>, d: &Bound<'_, PyArrayDescr>| self.check_schema(py, a, d);
+            if self.waits {
+                with_payload(data, true, Some(check), |bytes| py.detach(|| log(bytes)))?
+            } else {
+                with_payload(data, false, Some(check), log)?
+            }
         };
         result.map_err(|e| crate::errors::log_error(&self.logger_name, self.inner.source_id(), e))
     }
@@ -500,6 +597,7 @@ impl PyProducer {
             })
             .map_err(|e| logger_error(py, e))?;
         Ok(PyProducer {
+            declared: std::sync::OnceLock::new(),
             waits: matches!(inner.full_policy(), FullPolicy::Wait(_)),
             inner,
             logger_name: name,
@@ -512,7 +610,10 @@ impl PyProducer {
     /// the message is dropped and counted in its source's ``dropped`` (stop report and ``health()``).
     /// :class:`PayloadTooLargeError` beyond ``max_payload`` (not logged, not counted); :class:`ClosedError` once
     /// the logger has stopped (counted as dropped); :class:`DTypeMismatchError` (a TypeError) if ``data`` has no
-    /// raw bytes; :class:`ShapeError` if it is not contiguous.
+    /// raw bytes; :class:`ShapeError` if it is not contiguous. An ndarray (or numpy scalar) declares its dtype and
+    /// shape as the source's schema on the first call (see :meth:`declare_schema`); a later one of another dtype or
+    /// shape raises :class:`SchemaError` and is not logged. A 1-D ``uint8`` ndarray is raw bytes, as ``bytes``
+    /// (ataraxis's serialized payloads): log variable-shaped arrays as ``memoryview(a)`` or ``a.view(np.uint8)``.
     fn log(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let producer = &self.inner;
         self.log_with(py, data, |bytes| producer.log_now(bytes))
@@ -523,13 +624,57 @@ impl PyProducer {
     /// in the order logged. Raises as :meth:`log`.
     fn log_at(&self, py: Python<'_>, timestamp_us: &Bound<'_, PyAny>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let timestamp_us: u64 = int("timestamp_us", timestamp_us)?;
-        if timestamp_us == 0 {
-            return Err(invalid(
-                "timestamp_us 0 is the onset record's: stamp messages from 1 µs after the onset".into(),
-            ));
-        }
         let producer = &self.inner;
         self.log_with(py, data, |bytes| producer.log_at(timestamp_us, bytes))
+    }
+
+    /// Declares the source's schema: what its payloads are. Either ``dtype`` (anything ``numpy.dtype`` accepts,
+    /// structured dtypes included) with the payload's ``shape`` (``()``: one element per message), or an opaque
+    /// ``format`` name with its ``version``; and a free-text ``description``.
+    ///
+    /// The schema is recorded once per log, beside it, and carried beside the source's archive (the ``.npz``
+    /// itself stays ataraxis's), where :meth:`LogArchive.read_typed` uses it. Declaring the recorded schema again
+    /// is a no-op (an empty description agrees with any); another raises :class:`SchemaError` and changes nothing.
+    /// ``log(ndarray)`` declares the ndarray's dtype and shape by itself on its first call.
+    #[pyo3(signature = (dtype = None, shape = None, *, format = None, version = None, description = String::new()))]
+    fn declare_schema(
+        &self,
+        py: Python<'_>,
+        dtype: Option<&Bound<'_, PyAny>>,
+        shape: Option<Vec<u64>>,
+        format: Option<String>,
+        version: Option<String>,
+        description: String,
+    ) -> PyResult<()> {
+        let schema = match (dtype, format) {
+            (Some(dtype), None) => crate::schema::dtype_schema(dtype, shape.unwrap_or_default(), description)?,
+            (None, Some(format)) if shape.is_none() => seqring::format::schema::Schema::opaque(
+                &format,
+                &version.ok_or_else(|| invalid("an opaque format needs its version".into()))?,
+            )
+            .described(description),
+            _ => {
+                return Err(invalid(
+                    "declare either dtype (with an optional shape) or format and version".into(),
+                ))
+            }
+        };
+        py.detach(|| self.inner.declare_schema(&schema))
+            .map_err(crate::schema::schema_error)?;
+        if let seqring::format::schema::Layout::Dtype { descr, shape } = &schema.layout {
+            let dtype = crate::schema::dtype_of(py, descr)?;
+            let shape = shape.iter().map(|&d| d as usize).collect();
+            let _ = self.declared.set((dtype.unbind(), shape));
+        }
+        Ok(())
+    }
+
+    /// The source's schema, if one was declared: ``{"dtype": numpy.dtype, "shape": tuple, "description": str}``
+    /// or ``{"format": str, "version": str, "description": str}``; ``None`` otherwise.
+    #[getter]
+    fn schema<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let schema = py.detach(|| self.inner.schema()).map_err(crate::schema::schema_error)?;
+        schema.map(|s| crate::schema::schema_dict(py, &s)).transpose()
     }
 
     /// The µs elapsed since the source's onset, by the monotonic clock (what `log` stamps).

@@ -171,3 +171,19 @@ def test_children_log_through_the_pickled_queue(tmp_path, name):
     assemble_log_archives(logger.output_directory)
     for s in (4, 5):
         assert read_back(logger, s) == (ONSET + s, [(ONSET + s + i + 1, bytes([s, i % 256])) for i in range(count)])
+
+
+def test_entry_names_and_the_directory_suffix_come_from_rust():
+    from seqring import _seqring
+    from seqring.compat import LOG_DIRECTORY_SUFFIX, LogPackage
+    from seqring.errors import InvalidOptionError
+
+    assert LOG_DIRECTORY_SUFFIX == "_data_log"
+    assert _seqring.log_entry_name(7, 1234) == "007_00000000000000001234.npy"
+    assert _seqring.log_entry_name(255, 2**64 - 1) == "255_18446744073709551615.npy"
+    for source, time in ((256, 0), (-1, 0), (0, -1), (0, 2**64)):
+        with pytest.raises(InvalidOptionError):
+            _seqring.log_entry_name(source, time)
+    name, entry = LogPackage(np.uint8(3), np.uint64(99), np.frombuffer(b"ab", np.uint8)).data
+    assert name == "003_00000000000000000099.npy"
+    assert entry.tobytes() == bytes([3]) + (99).to_bytes(8, "little") + b"ab"

@@ -28,6 +28,7 @@ BUILTIN = {
     "TransferError": RuntimeError,
     "ConfigError": ValueError,
     "InterpolateError": ValueError,
+    "SchemaError": ValueError,
 }
 
 

@@ -90,12 +90,12 @@ def test_every_buffer_kind_goes_to_disk_and_back(tmp_path, name):
         b"bytes",
         bytearray(b"a bytearray"),
         memoryview(b"0123456789")[2:8],
-        np.arange(5, dtype=np.float64),
-        np.arange(12, dtype=">i2").reshape(3, 4),  # any dtype, byte order included: its raw bytes
-        m[2],  # a C-contiguous row of a larger array
+        np.arange(5, dtype=np.float64),  # the first typed ndarray: declares the source's schema (test_schema.py)
+        np.arange(12, dtype=">i2").view(np.uint8),  # any dtype as a 1-D uint8 ndarray: raw bytes, never checked
+        m[2].view(np.uint8),  # a C-contiguous row of a larger array
         np.zeros(0, dtype=np.uint8),
         array.array("i", [1, -2, 3]),
-        np.float32(1.5),  # a numpy scalar has the buffer protocol too
+        memoryview(np.float32(1.5)),  # a numpy scalar has the buffer protocol too
         b"",
     ]
     expected = [

@@ -3,7 +3,8 @@
 //! - [`fixtures`]: the ataraxis 7.2.0 fixture directory beside the checkout;
 //! - [`Rng`]: a small seeded generator (xorshift64*), so tests are reproducible without an extra crate;
 //! - [`child`]: re-executing the running test binary as a child process in a named role, and handshakes with it
-//!   over its stdout pipe (never sleeps).
+//!   over its stdout pipe (never sleeps);
+//! - [`python_with`]: the `python3` the interop checks run, with the packages they import.
 
 use std::path::PathBuf;
 
@@ -19,6 +20,29 @@ pub fn fixtures() -> PathBuf {
         dir.display()
     );
     dir
+}
+
+/// `python3` (or `$PYTHON`) able to import `modules` (a comma-separated list, as `import` takes it), or `None`
+/// when `SEQRING_SKIP_PYTHON` is set (the Windows run under wine, which has no Python).
+///
+/// # Panics
+/// If Python or a module is missing and the skip is not asked for, so a CI without the packages fails instead of
+/// passing vacuously.
+pub fn python_with(modules: &str) -> Option<String> {
+    if std::env::var_os("SEQRING_SKIP_PYTHON").is_some() {
+        eprintln!("SEQRING_SKIP_PYTHON is set: skipping a Python interop check");
+        return None;
+    }
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = std::process::Command::new(&python)
+        .args(["-c", &format!("import {modules}")])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "{python} with {modules} is required (pip install -r .ci/requirements.txt), or set SEQRING_SKIP_PYTHON=1"
+    );
+    Some(python)
 }
 
 /// A small deterministic pseudo-random generator (xorshift64*).

@@ -88,20 +88,9 @@ fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("python/tracker_interop.py")
 }
 
-/// `python3` with the interop packages, or `None` when `SEQRING_SKIP_PYTHON` is set. Panics if Python is missing
-/// and not explicitly skipped, so a CI without the packages fails instead of passing vacuously.
+/// `python3` with the interop packages, or `None` when `SEQRING_SKIP_PYTHON` is set.
 fn python() -> Option<String> {
-    if std::env::var_os("SEQRING_SKIP_PYTHON").is_some() {
-        eprintln!("SEQRING_SKIP_PYTHON is set: skipping the Python interop check");
-        return None;
-    }
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&python)
-        .args(["-c", "import yaml, filelock, xxhash"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "{python} with pyyaml, filelock and xxhash is required (pip install -r .ci/requirements.txt), or set SEQRING_SKIP_PYTHON=1");
-    Some(python)
+    seqring_tests::python_with("yaml, filelock, xxhash")
 }
 
 fn py(python: &str, args: &[&str]) -> std::process::Output {

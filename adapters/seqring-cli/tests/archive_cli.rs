@@ -210,3 +210,34 @@ fn assemble_recover_truncates_a_torn_segment() {
     let archive = seqring::archive::LogArchive::open(dir.path().join("9_log.npz")).unwrap();
     assert_eq!(archive.message_count(), 1);
 }
+
+#[test]
+fn inspect_shows_a_sources_schema_from_its_side_file() {
+    use seqring::format::schema::{declare_in, schema_file_name, Descr, Schema};
+    let dir = tempfile::tempdir().unwrap();
+    for source in [1, 7] {
+        let name = format!("{source}_log.npz");
+        std::fs::copy(fixtures().join("archives").join(&name), dir.path().join(&name)).unwrap();
+    }
+    let schema = Schema::dtype(Descr::record([("t", Descr::of("<u8"))]), [2]).described("two stamps");
+    declare_in(dir.path(), 7, &schema).unwrap();
+    std::fs::write(dir.path().join(schema_file_name(1)), b"{torn").unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = seqring(&["inspect", d, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        got["sources"]["7"]["schema"],
+        serde_json::json!({"dtype": {"descr": [["t", "<u8"]], "shape": [2]}, "description": "two stamps"})
+    );
+    assert!(got["sources"]["1"]["schema"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("1_log.schema.json"));
+    let out = seqring(&["inspect", d]);
+    assert!(
+        stdout(&out).contains(r#"source 7 schema: dtype [["t","<u8"]] shape [2]: two stamps"#),
+        "{}",
+        stdout(&out)
+    );
+}

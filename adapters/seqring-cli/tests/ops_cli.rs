@@ -404,6 +404,36 @@ fn shm_watch_redraws_on_a_terminal_as_values_change() {
     );
 }
 
+/// `shm watch` blocks on the array between versions (no redraw timer) and draws each new one; it ends by itself
+/// when the array is removed, noticed while it waits.
+#[test]
+fn shm_watch_draws_each_new_version_and_ends_when_the_array_is_removed() {
+    let name = unique("watch-removed");
+    let array = SharedArray::<u16>::create(&name, &[2]).unwrap();
+    array.write(&[4, 5]).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_seqring"))
+        .args(["shm", "watch", &name, "--interval-ms", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next_line = || lines.next().expect("watch printed a line").unwrap();
+    let mut await_version = |v: u64| loop {
+        if next_line().contains(&format!("version {v} ")) {
+            return;
+        }
+    };
+    await_version(1);
+    array.write(&[6, 7]).unwrap();
+    await_version(2);
+    drop(array); // the creator removes the region
+    let status = child.wait().unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(status.success(), "{rest:?}");
+    assert!(rest.iter().any(|l| l.contains("removed")), "{rest:?}");
+}
+
 #[test]
 fn recover_dry_run_then_cut_a_torn_segment() {
     let dir = tempfile::tempdir().unwrap();

@@ -15,7 +15,8 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::path::Path;
 
-const DATA: usize = 0;
+/// The data section.
+pub(crate) const DATA: usize = 0;
 const CHUNK_BYTES: usize = 64 << 10;
 
 /// A read-only array of `T` mapped from a file; dereferences to `&[T]`.
@@ -245,25 +246,10 @@ impl<T: Pod> Sealed for MappedArray<T> {
 
     fn from_file(File(file): File, tag: TypeTag) -> Result<MappedArray<T>, MappedError> {
         file.check_tag::<T>(tag)?;
-        let path = file.path();
-        let h = &file.header;
-        if h.flags != 0 || h.param0 != 0 || h.param1 != 0 {
-            return Err(MappedError::corrupt(
-                path,
-                "header: unknown flags or parameters for an array",
-            ));
-        }
-        file.expect_len(DATA, "data", h.count.checked_mul(u64::from(h.tag.size)))?;
-        for i in 1..super::header::MAX_SECTIONS {
-            file.expect_absent(i, "extra")?;
-        }
-        let len = usize::try_from(h.count).map_err(|_| MappedError::TooLarge {
-            path: path.to_owned(),
-            what: "count",
-        })?;
+        let len = array_len(&file)?;
         if bytemuck::try_cast_slice::<u8, T>(file.section(DATA)).map_or(0, <[T]>::len) != len {
             return Err(MappedError::corrupt(
-                path,
+                file.path(),
                 "data section is misaligned for the element type",
             ));
         }
@@ -273,6 +259,27 @@ impl<T: Pod> Sealed for MappedArray<T> {
             _t: PhantomData,
         })
     }
+}
+
+/// The O(1) structural checks of an array file (whatever its element type): no flags or parameters, a data
+/// section of exactly `count * size` bytes and no other; returns the count.
+pub(crate) fn array_len(file: &MappedFile) -> Result<usize, MappedError> {
+    let path = file.path();
+    let h = &file.header;
+    if h.flags != 0 || h.param0 != 0 || h.param1 != 0 {
+        return Err(MappedError::corrupt(
+            path,
+            "header: unknown flags or parameters for an array",
+        ));
+    }
+    file.expect_len(DATA, "data", h.count.checked_mul(u64::from(h.tag.size)))?;
+    for i in 1..super::header::MAX_SECTIONS {
+        file.expect_absent(i, "extra")?;
+    }
+    usize::try_from(h.count).map_err(|_| MappedError::TooLarge {
+        path: path.to_owned(),
+        what: "count",
+    })
 }
 
 /// Opening and verifying (import [`Mapped`]).

@@ -4,9 +4,11 @@
 //! | structure | what it maps | lookup |
 //! | --- | --- | --- |
 //! | [`MappedArray<T>`] | a `&[T]` of [`Tagged`] plain-old-data elements | a slice index |
+//! | [`MappedRows`] | the file of a [`MappedArray`] whose element type is known only at run time (a numpy dtype), as bytes | a slice index |
 //! | [`MappedBytes`] / [`MappedStrs`] | variable-length byte strings / UTF-8 strings: an offsets table and a blob | two offset reads |
 //! | [`MappedRecords<T>`] | fixed `T` records, each with an optional variable-length byte tail | a slice index |
 //! | [`IdMap<K, T>`] | `u64`, string, hashed-string or [`ByArchive`] keys to one or many `T` records (with optional tails) | one index probe, one entry read, one record read |
+//! | [`IdRows`] | the file of an [`IdMap`] whose record type is known only at run time, rows as bytes | as [`IdMap`] |
 //! | [`ArchivedRecords<T>`] | records of any rkyv-archivable `T` (strings, vectors, maps, options, enums, nested structs), read in place as `&T::Archived` | an offset read, then rkyv's validation of that record (none once verified) |
 //! | [`ArchivedIdMap<K, T>`] | the keys of [`IdMap`] to one or many archived `T` records | as [`IdMap`], then as [`ArchivedRecords`] |
 //!
@@ -102,6 +104,7 @@ pub mod header;
 pub mod id_map;
 mod open;
 pub mod records;
+pub mod rows;
 mod writer;
 
 pub use archived::{
@@ -111,9 +114,10 @@ pub use archived::{
 pub use array::{ArrayWriter, MappedArray};
 pub use bytes::{BytesWriter, MappedBytes, MappedStrs, StrsWriter};
 pub use header::{inspect, reseal, MappedInfo, MEMORY_LABEL};
-pub use id_map::{AsKey, ByArchive, HashedStr, IdMap, IdMapBuilder, IndexKind, MapKey};
+pub use id_map::{AsKey, ByArchive, HashedStr, IdMap, IdMapBuilder, IdRows, IdRowsBuilder, IndexKind, MapKey};
 pub use open::{Mapped, Typed};
 pub use records::{MappedRecords, RecordsWriter};
+pub use rows::MappedRows;
 
 use seqring_core::{DType, Element};
 use std::fmt;
@@ -297,6 +301,27 @@ impl TypeTag {
             dtype: None,
             size: size_u32::<T>(),
             align: align_u16::<T>(),
+            schema: xxhash_rust::const_xxh3::xxh3_64(name.as_bytes()),
+        }
+    }
+
+    /// The tag of a record type known only at run time (a numpy structured dtype from Python, say) by its `size`,
+    /// `align`ment and `name`: the tag [`record`](Self::record) gives a Rust type of that layout named `name`.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_mapped::TypeTag;
+    /// #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+    /// #[repr(C)]
+    /// struct Sample { t: u64, x: f32, y: f32 }
+    /// let name = "[('t', '<u8'), ('x', '<f4'), ('y', '<f4')]";
+    /// assert_eq!(TypeTag::record_layout(name, 16, 8), TypeTag::record::<Sample>(name));
+    /// ```
+    pub const fn record_layout(name: &str, size: u32, align: u16) -> TypeTag {
+        TypeTag {
+            dtype: None,
+            size,
+            align,
             schema: xxhash_rust::const_xxh3::xxh3_64(name.as_bytes()),
         }
     }

@@ -1,10 +1,13 @@
-//! The one wall clock, and the deadline-based [`Patience`] for every bounded wait in the std layer.
+//! The one wall clock, the fast monotonic clock of the log call ([`mono_ns`]), and the deadline-based [`Patience`]
+//! for every bounded wait in the std layer.
 //!
 //! [`Deadline`] spins a fixed number of times before it reads the clock at all, so a wait that ends quickly (the
 //! common case: a reader that met a writer mid-write) costs no clock read; only after the spin phase does it check
 //! [`Instant::now`] against its deadline, yielding the CPU between checks.
 
 use seqring_core::Patience;
+use std::cell::Cell;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Nanoseconds since the UNIX epoch (0 if the clock is set before 1970; saturating in the year 2554).
@@ -86,6 +89,102 @@ pub fn since_ns(ns: u64) -> Duration {
     Duration::from_nanos(now_ns().saturating_sub(ns))
 }
 
+/// How long a thread extrapolates [`mono_ns`] from the CPU's counter before it anchors it to the OS clock again.
+pub const REANCHOR_NS: u64 = 1_000_000;
+
+/// The process's monotonic clock: the OS's (the anchor of every thread) and the CPU's counter, with its calibration.
+struct Mono {
+    /// The moment [`mono_ns`] counts from.
+    epoch: Instant,
+    /// The CPU's time-stamp counter scaled by `quanta`, or the OS's monotonic clock where there is no invariant one.
+    ticks: quanta::Clock,
+}
+
+fn mono() -> &'static Mono {
+    static MONO: OnceLock<Mono> = OnceLock::new();
+    MONO.get_or_init(|| Mono {
+        epoch: Instant::now(),
+        ticks: quanta::Clock::new(),
+    })
+}
+
+thread_local! {
+    /// This thread's anchor: a counter reading and the [`mono_ns`] it stood for (`u64::MAX` ticks: none yet), and
+    /// the last [`mono_ns`] returned, below which no later call on this thread goes.
+    static ANCHOR: Cell<(u64, u64, u64)> = const { Cell::new((u64::MAX, 0, 0)) };
+}
+
+/// Nanoseconds since a moment fixed for the process, from the CPU's counter: the clock of the log call.
+///
+/// The OS's monotonic clock costs 50–60 ns a read on a virtual machine (`clock_gettime` through the vDSO and the
+/// hypervisor's clock page); the CPU's counter, scaled, about half that. [`quanta`] reads the counter where it
+/// ticks at a constant rate (an invariant TSC on x86-64, the system counter on aarch64), calibrated against the OS
+/// clock once per process (0.5–200 ms, at the first call), and the OS's monotonic clock elsewhere (then this is only
+/// as fast as [`Instant::now`]).
+///
+/// A calibrated counter drifts from the OS clock by its calibration error (up to hundreds of parts per million when
+/// the calibration ran on a loaded machine). So each thread anchors the counter to [`Instant::now`] again every
+/// [`REANCHOR_NS`] (one slow read per ms), which bounds the difference from the OS clock to well under 1 µs; and a
+/// thread never sees the clock go back, across the re-anchoring included (a reading is at least the last one this
+/// thread saw).
+///
+/// Invariants: per thread, readings never decrease; every reading is within about 1 µs of `Instant::now() - epoch`
+/// for the process's one epoch (the first call): an anchor pairs an OS reading with counter readings taken just
+/// before and after it, and is taken again if a preemption came between them.
+///
+/// # Examples
+/// ```
+/// use seqring_platform::clock::mono_ns;
+/// use std::time::{Duration, Instant};
+/// let (a, start) = (mono_ns(), Instant::now());
+/// std::thread::sleep(Duration::from_millis(20));
+/// let (b, elapsed) = (mono_ns(), start.elapsed());
+/// // within 1 ms of the OS's clock over the sleep (a generous bound for a loaded machine)
+/// assert!((b - a).abs_diff(elapsed.as_nanos() as u64) < 1_000_000, "{} vs {elapsed:?}", b - a);
+/// ```
+#[inline]
+pub fn mono_ns() -> u64 {
+    let m = mono();
+    let now = m.ticks.raw();
+    ANCHOR.with(|cell| {
+        let (ticks, at_ns, last) = cell.get();
+        // `delta_as_nanos` is 0 for a reading before the anchor (another core's counter a little behind).
+        let since = if ticks == u64::MAX {
+            u64::MAX
+        } else {
+            m.ticks.delta_as_nanos(ticks, now)
+        };
+        if since < REANCHOR_NS {
+            let reading = (at_ns + since).max(last);
+            cell.set((ticks, at_ns, reading));
+            return reading;
+        }
+        reanchor(m, cell, now, last)
+    })
+}
+
+/// How far apart (in ns) the counter readings around an anchor's OS reading may be.
+const ANCHOR_WINDOW_NS: u64 = 2_000;
+
+/// Anchors this thread's counter to the OS clock; returns the reading for now, never below `last`.
+#[cold]
+fn reanchor(m: &Mono, cell: &Cell<(u64, u64, u64)>, mut before: u64, last: u64) -> u64 {
+    let mut tries = 0;
+    loop {
+        let at_ns = u64::try_from(m.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let after = m.ticks.raw();
+        tries += 1;
+        // A preemption between the readings would misplace the anchor by its length: read again (a few times at
+        // most; then the pair is used as it is, and the next anchor, a ms later, corrects it).
+        if m.ticks.delta_as_nanos(before, after) <= ANCHOR_WINDOW_NS || tries == 4 {
+            let reading = at_ns.max(last);
+            cell.set((after, at_ns, reading));
+            return reading;
+        }
+        before = m.ticks.raw();
+    }
+}
+
 /// How many attempts a [`Deadline`] spins before it first reads the clock.
 pub const SPINS_BEFORE_CLOCK: u32 = 256;
 
@@ -137,5 +236,43 @@ impl Patience for Deadline {
         }
         std::thread::yield_now();
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every reading lies between two readings of the OS's clock taken around it (within the calibration bound),
+    /// and readings on one thread never decrease, over many re-anchorings, on several threads at once.
+    #[test]
+    fn mono_ns_stays_between_the_os_readings_around_it_and_never_decreases() {
+        const SLACK_NS: u64 = 2_000;
+        let threads: Vec<_> = (0..3)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    let epoch = mono().epoch;
+                    let os = || u64::try_from(epoch.elapsed().as_nanos()).unwrap();
+                    let (mut last, mut calls) = (0u64, 0u64);
+                    let start = Instant::now();
+                    while start.elapsed() < Duration::from_millis(150) {
+                        let before = os();
+                        let m = mono_ns();
+                        let after = os();
+                        assert!(m >= last, "went back: {m} after {last}");
+                        assert!(
+                            m + SLACK_NS >= before && m <= after + SLACK_NS,
+                            "{m} outside [{before}, {after}] by more than {SLACK_NS} ns"
+                        );
+                        last = m;
+                        calls += 1;
+                    }
+                    calls
+                })
+            })
+            .collect();
+        for t in threads {
+            assert!(t.join().unwrap() > 1_000);
+        }
     }
 }

@@ -18,6 +18,9 @@
 //!   with [`FileError`] its error and every file helper's.
 //! - [`LockGuard`]: the inter-process file lock (`flock` on Unix, `LockFileEx` on Windows), which Python's `filelock`
 //!   respects.
+//! - [`address_wait`]: blocking on a shared word until it changes, across processes (a futex on Linux, a bounded
+//!   sleep elsewhere), and waking its waiters; [`Region`] and [`Window`] wake through it in the core's
+//!   [`Memory::wake`](seqring_core::Memory::wake).
 //! - [`clock`]: the one wall clock (ns and µs since the UNIX epoch) and the deadline-based
 //!   [`Patience`](seqring_core::Patience) used for every bounded wait.
 //!
@@ -28,6 +31,7 @@
 //! - a region is removed (unlinked) only by [`remove_region`], by [`Region::remove`], or by the drop of a [`Region`]
 //!   whose [`Region::set_remove_on_drop`] is on; opening never removes or modifies anything.
 
+pub mod address_wait;
 pub mod clock;
 mod error;
 mod file;

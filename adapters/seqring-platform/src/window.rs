@@ -76,6 +76,13 @@ macro_rules! memory_through_raw {
             fn zero(&self, offset: usize, len: usize) {
                 self.raw().zero(offset, len);
             }
+
+            #[inline]
+            fn wake(&self, offset: usize) {
+                let raw = self.raw();
+                assert!(offset.is_multiple_of(8), "unaligned word offset {offset}");
+                $crate::address_wait::wake_all(&raw.words()[offset / 8]);
+            }
         }
     };
 }

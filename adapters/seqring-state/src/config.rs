@@ -8,9 +8,11 @@
 //! - the document is framed with `---` and `...`, as ataraxis writes it;
 //! - every error names the path, and parse errors also give the line and column.
 //!
-//! Files meant to be read by Python's `yaml.safe_load` should use structs, maps, sequences, options, strings,
-//! numbers, paths and unit-only enums. serde_yaml writes enum variants that carry data as YAML tags (`!Variant`),
-//! which round-trip in Rust but which `safe_load` refuses.
+//! The text is written by [`crate::yaml`], so Python's `yaml.safe_load` (ataraxis) reads back exactly the values
+//! written: strings such as `yes` or `2024-01-01` are quoted, floats such as `1e20` carry a `.` and a signed
+//! exponent. Files meant for Python should use structs, maps, sequences, options, strings, numbers, paths and
+//! unit-only enums: enum variants that carry data are written as YAML tags (`!Variant`), which round-trip in Rust
+//! but which `safe_load` refuses.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -240,10 +242,13 @@ pub trait YamlConfig: Serialize + DeserializeOwned {
     fn to_yaml(&self, path: impl AsRef<Path>) -> Result<(), ConfigError> {
         let path = path.as_ref();
         check_extension(path)?;
-        let body = serde_yaml::to_string(self).map_err(|source| ConfigError::Serialize {
+        let serialize_error = |source| ConfigError::Serialize {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let value = serde_yaml::to_value(self).map_err(serialize_error)?;
+        let body = crate::yaml::document_body(&value)
+            .map_err(|e| serialize_error(<serde_yaml::Error as serde::ser::Error>::custom(e)))?;
         write_yaml_document(path, &body)
     }
 

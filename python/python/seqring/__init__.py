@@ -6,11 +6,15 @@
   multi-process job tracker in a YAML file, file-compatible with ataraxis's; :func:`directory_checksum`.
 - :func:`discover_log_archives`, :func:`find_log_archive(s) <find_log_archives>`,
   :func:`read_archive_message_count`: finding archives on disk.
+- :class:`MappedArray` and :func:`build_mapped_array`, :class:`MappedIdMap` and :func:`build_mapped_id_map`: numpy
+  arrays, and records looked up by int or str keys, written once into checked, immutable files and mapped read-only
+  by any number of processes as zero-copy views (records of any fixed-size dtype).
 - :mod:`seqring.tools`: directory transfer and deletion, marker discovery, atomic writes, interpolation, YAML files.
 - :mod:`seqring.errors`: :class:`SeqringError` and its subclasses.
 """
 
 from ._seqring import DataLogger, LogArchive, LogTail, Producer, SharedArray, assemble_log_archives, directory_checksum
+from ._seqring import MappedArray, MappedIdMap, build_mapped_array, build_mapped_id_map
 from ._seqring import discover_log_archives, find_log_archive, find_log_archives, read_archive_message_count
 from . import tools
 from . import errors
@@ -19,5 +23,6 @@ from .tracker import JobState, ProcessingStatus, ProcessingTracker, TrackerStatu
 
 __all__ = ["SharedArray", "LogArchive", "assemble_log_archives", "errors", *errors.__all__]
 __all__ += ["ProcessingTracker", "ProcessingStatus", "JobState", "TrackerStatus", "directory_checksum"]
-__all__ += ["DataLogger", "Producer", "LogTail", "tools"]
+__all__ += ["DataLogger", "Producer", "LogTail", "MappedArray", "build_mapped_array", "MappedIdMap", "build_mapped_id_map"]
+__all__ += ["tools"]
 __all__ += ["discover_log_archives", "find_log_archive", "find_log_archives", "read_archive_message_count"]

@@ -25,6 +25,7 @@ __all__ = [
     "TransferError",
     "ConfigError",
     "InterpolateError",
+    "SchemaError",
 ]
 
 
@@ -119,3 +120,9 @@ class ConfigError(SeqringError, ValueError):
 class InterpolateError(SeqringError, ValueError):
     """Interpolation was refused: empty or unequal source arrays, or source coordinates that are not
     non-decreasing."""
+
+
+class SchemaError(SeqringError, ValueError):
+    """A source's schema cannot change once declared in a log (``Producer.declare_schema``, or the first
+    ``Producer.log`` of an ndarray), an ndarray disagrees with the declared dtype or shape (it was not logged), an
+    archive's payloads disagree with its schema, or a schema side file is missing or malformed."""

@@ -76,22 +76,9 @@ pub fn write_segment(path: &Path, onset_us: u64, batches: &[Vec<Msg>]) {
     w.finish().unwrap();
 }
 
-/// `python3` with numpy, or `None` when `SEQRING_SKIP_PYTHON` is set. Panics if it is missing otherwise, so CI
-/// cannot skip the interop checks silently.
+/// `python3` with numpy, or `None` when `SEQRING_SKIP_PYTHON` is set.
 pub fn python() -> Option<String> {
-    if std::env::var_os("SEQRING_SKIP_PYTHON").is_some() {
-        return None;
-    }
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&python)
-        .args(["-c", "import numpy"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "{python} with numpy is required (pip install -r .ci/requirements.txt), or set SEQRING_SKIP_PYTHON=1"
-    );
-    Some(python)
+    seqring_tests::python_with("numpy")
 }
 
 /// Runs `tests/python/archive_interop.py` with `args`; panics with its stderr if it fails.

@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use seqring::archive::{discover_log_archives, LogArchive, LogDir, LogMessage};
+use seqring::format::schema::{read_schema, schema_file_name, schema_path_for_archive, Schema};
 use serde_json::{json, Map, Value};
 
 use super::plot::{plot, Format, Series};
@@ -20,7 +21,8 @@ pub struct Args {
     /// A log archive (`{id}_log.npz`), a log directory, or a seqring mapped file.
     path: PathBuf,
     /// Print one JSON object: {"sources": {"<id>": {"message_count", "onset_us", "first_us", "last_us"}}}, times in
-    /// µs since the UNIX epoch, the onset not counted.
+    /// µs since the UNIX epoch, the onset not counted; a source that declared a schema also has "schema" (its
+    /// "dtype" or "format", and "description").
     #[arg(long)]
     json: bool,
     /// List every message: source, timestamp (µs since the epoch), payload length and payload (hex).
@@ -52,6 +54,13 @@ struct Source {
     onset_us: Option<u64>,
     first_us: Option<u64>,
     last_us: Option<u64>,
+    /// The source's schema side file, if there is one (its schema, or why it cannot be read).
+    schema: Option<Result<Schema, String>>,
+}
+
+/// The schema in the side file `path` of source `id`, if there is one.
+fn schema_at(path: &Path, id: u8) -> Option<Result<Schema, String>> {
+    read_schema(path, id).map_err(|e| e.to_string()).transpose()
 }
 
 fn from_archive(archive: LogArchive) -> Source {
@@ -64,6 +73,7 @@ fn from_archive(archive: LogArchive) -> Source {
             )
         });
     Source {
+        schema: schema_at(&schema_path_for_archive(archive.path()), archive.source_id()),
         id: archive.source_id(),
         message_count: archive.message_count() as u64,
         onset_us: Some(archive.onset_us()),
@@ -94,6 +104,7 @@ fn collect(path: &Path) -> Result<(Vec<Source>, Option<LogDir>), CliError> {
         sources.insert(
             s.source_id,
             Source {
+                schema: schema_at(&path.join(schema_file_name(s.source_id)), s.source_id),
                 id: s.source_id,
                 origin: Origin::Entries,
                 message_count: s.message_count,
@@ -254,6 +265,19 @@ fn print_json(out: &mut impl Write, sources: &[Source], log: Option<&LogDir>, me
             "first_us": s.first_us,
             "last_us": s.last_us,
         });
+        match &s.schema {
+            Some(Ok(schema)) => {
+                // The side file's own JSON, without its layout version and source id.
+                let mut v: Value = serde_json::from_str(&schema.to_json(s.id))?;
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("seqring_schema");
+                    o.remove("source_id");
+                }
+                entry["schema"] = v;
+            }
+            Some(Err(e)) => entry["schema"] = json!({ "error": e }),
+            None => {}
+        }
         if messages {
             let mut list = Vec::with_capacity(s.message_count as usize);
             each_message(s, log, |m| {
@@ -301,6 +325,13 @@ fn print_text(
             span,
             from
         )?;
+    }
+    for s in sources {
+        match &s.schema {
+            Some(Ok(schema)) => writeln!(out, "source {} schema: {schema}", s.id)?,
+            Some(Err(e)) => writeln!(out, "source {} schema: unreadable: {e}", s.id)?,
+            None => {}
+        }
     }
     if messages {
         writeln!(out)?;

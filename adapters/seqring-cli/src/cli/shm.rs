@@ -43,14 +43,16 @@ enum Action {
         #[arg(long)]
         json: bool,
     },
-    /// Redraw a shared array's values, version and age live until interrupted; for a logger, each source's
-    /// rate, drops and newest message, until it stops.
+    /// Redraw a shared array's values, version and age as soon as a writer publishes (it blocks on the array
+    /// until then), until interrupted or the array is removed; for a logger, each source's rate, drops and newest
+    /// message every interval, until it stops.
     Watch {
         /// The array's region name, or a logger's name.
         name: String,
-        /// How often to look for a new version, in milliseconds.
-        #[arg(long, default_value_t = 100)]
-        interval_ms: u64,
+        /// For an array, the least time between two redraws in milliseconds (versions published in between are
+        /// skipped; default 20); for a logger, how often to redraw (default 100).
+        #[arg(long)]
+        interval_ms: Option<u64>,
         /// Stop after this many redraws (default: until interrupted).
         #[arg(long)]
         updates: Option<u64>,
@@ -80,10 +82,11 @@ pub fn run(args: Args) -> Result<(), CliError> {
             updates,
             limit,
         } => {
-            let (name, interval) = (resolve(&name), Duration::from_millis(interval_ms.max(1)));
+            let name = resolve(&name);
+            let interval = |default: u64| Duration::from_millis(interval_ms.unwrap_or(default).max(1));
             match name.strip_prefix(REGION_PREFIX) {
-                Some(logger_name) => watch_logger(logger_name, interval, updates),
-                None => watch(&name, interval, updates, limit),
+                Some(logger_name) => watch_logger(logger_name, interval(100), updates),
+                None => watch(&name, interval(20), updates, limit),
             }
         }
         Action::Remove { name, force } => remove(&resolve(&name), force),
@@ -255,8 +258,17 @@ fn print_tree(out: &mut impl Write, value: &Value, depth: usize) -> std::io::Res
     Ok(())
 }
 
+/// How long `watch` blocks on a quiet array before it checks that the region still exists.
+const REMOVAL_CHECK: Duration = Duration::from_millis(500);
+
+/// Redraws an array whenever a writer publishes a new version, at most once per `interval`: between redraws it
+/// blocks in `wait_changed` (no polling), waking every [`REMOVAL_CHECK`] to end when the region was removed or
+/// replaced (its name now holds another creator's region).
 fn watch(name: &str, interval: Duration, updates: Option<u64>, limit: usize) -> Result<(), CliError> {
     let array = SharedArrayDyn::open(name)?;
+    // Who created the region watched: a region created again under the same name is another array.
+    let created = |info: &seqring_core::header::RegionInfo| (info.creator_pid, info.created_ns);
+    let ours = region::probe_region(name).map(|i| created(&i)).ok();
     let terminal = std::io::stdout().is_terminal();
     let mut shown = 0u64;
     let mut last_version = None;
@@ -293,8 +305,15 @@ fn watch(name: &str, interval: Duration, updates: Option<u64>, limit: usize) -> 
             if updates.is_some_and(|n| shown >= n) {
                 return Ok(());
             }
+            // The redraw rate's cap: a writer at 1 kHz is drawn at most every `interval`.
+            std::thread::sleep(interval);
         }
-        std::thread::sleep(interval);
+        while array.wait_changed(read.version, REMOVAL_CHECK)?.is_none() {
+            if region::probe_region(name).map(|i| created(&i)).ok() != ours {
+                println!("{name}: the array was removed (or replaced by a new one of that name)");
+                return Ok(());
+            }
+        }
     }
 }
 

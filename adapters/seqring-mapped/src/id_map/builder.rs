@@ -41,8 +41,21 @@ pub struct IdMapBuilder<K: ?Sized, T> {
     multi: bool,
     index: IndexKind,
     tag: TypeTag,
+    /// The bytes of one record: `size_of::<T>()`, or the tag's size for rows of a run-time type
+    /// ([`IdRows`](super::IdRows), whose `T` is a placeholder).
+    record_size: usize,
     state: Option<Pending>,
     _k: PhantomData<fn() -> (*const K, T)>,
+}
+
+impl<K: MapKey + ?Sized> IdMapBuilder<K, u8> {
+    /// A builder of an id-map file at `path` whose records are rows of the run-time type `tag` (for
+    /// [`IdRows`](super::IdRows); `u8` is a placeholder, the rows are `tag.size` bytes).
+    pub(crate) fn for_rows(path: &std::path::Path, tag: TypeTag) -> IdMapBuilder<K, u8> {
+        let mut b = IdMapBuilder::new(Target::File(path.to_owned()), FileKind::IdMap, tag, [0; EXT_LEN]);
+        b.record_size = tag.size as usize;
+        b
+    }
 }
 
 impl<K: MapKey + ?Sized, T: Pod> IdMapBuilder<K, T> {
@@ -56,6 +69,7 @@ impl<K: MapKey + ?Sized, T: Pod> IdMapBuilder<K, T> {
             multi: false,
             index: IndexKind::default(),
             tag,
+            record_size: std::mem::size_of::<T>(),
             state: None,
             _k: PhantomData,
         }
@@ -97,7 +111,9 @@ impl<K: MapKey + ?Sized, T: Pod> IdMapBuilder<K, T> {
 
     fn pending(&mut self) -> Result<&mut Pending, MappedError> {
         if self.state.is_none() {
-            if !self.kind.is_archived() {
+            if self.record_size != std::mem::size_of::<T>() {
+                crate::rows::check_layout(self.tag, self.target.path())?;
+            } else if !self.kind.is_archived() {
                 self.tag.check_type::<T>(self.target.path())?;
             }
             self.state = Some(Pending {
@@ -148,6 +164,11 @@ impl<K: MapKey + ?Sized, T: Pod> IdMapBuilder<K, T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn insert_with_tail(&mut self, key: &K::Query, record: &T, tail: &[u8]) -> Result<(), MappedError> {
+        self.push(key, bytemuck::bytes_of(record), tail)
+    }
+
+    /// Adds a record given as its `record_size` bytes (the caller checked the length).
+    fn push(&mut self, key: &K::Query, record: &[u8], tail: &[u8]) -> Result<(), MappedError> {
         let target = self.target.clone();
         let st = self.pending()?;
         let seq = st.keys.len() as u64;
@@ -157,7 +178,7 @@ impl<K: MapKey + ?Sized, T: Pod> IdMapBuilder<K, T> {
             st.key_blob.extend_from_slice(&bytes);
             st.key_offsets.push(st.key_blob.len() as u64);
         }
-        st.records.write(bytemuck::bytes_of(record))?;
+        st.records.write(record)?;
         if !tail.is_empty() && st.tails.is_none() {
             st.tails = Some((vec![0; seq as usize + 1], Spill::for_target(&target)?));
         }
@@ -226,13 +247,27 @@ impl<K: MapKey + ?Sized, T: Pod> IdMapBuilder<K, T> {
         IdMap::from_checked_file(file)
     }
 
+    /// Adds a row of a run-time type (a builder from [`for_rows`](Self::for_rows)).
+    ///
+    /// # Errors
+    /// [`MappedError::UnsupportedType`] for a row that is not the tag's size; as [`insert`](Self::insert).
+    pub(crate) fn insert_row(&mut self, key: &K::Query, row: &[u8]) -> Result<(), MappedError> {
+        if row.len() != self.record_size {
+            return Err(MappedError::UnsupportedType {
+                path: self.target.path().to_owned(),
+                reason: format!("a row of {} bytes where the tag says {}", row.len(), self.record_size),
+            });
+        }
+        self.push(key, row, &[])
+    }
+
     /// Writes the file (or image) and opens it, with the header checks of its kind but no tag check.
     pub(crate) fn finish_file(mut self) -> Result<MappedFile, MappedError> {
         self.pending()?;
         let st = self.state.take().expect("initialised above");
         let mut h = Header::new(self.kind, self.tag);
         h.ext = self.ext;
-        match write_map::<K, T>(&self.target, self.multi, self.index, h, st)? {
+        match write_map::<K>(&self.target, self.multi, self.index, self.record_size, h, st)? {
             Some(image) => MappedFile::from_memory(image, &[self.kind]),
             None => MappedFile::open(self.target.path(), &[self.kind]),
         }
@@ -274,10 +309,11 @@ pub(super) fn group_keys<K: MapKey + ?Sized>(st: &mut Pending) -> (Vec<usize>, b
 }
 
 /// Writes the map with header `h` (kind, tag and extension set) to `target`; returns the image for memory.
-pub(super) fn write_map<K: MapKey + ?Sized, T: Pod>(
+pub(super) fn write_map<K: MapKey + ?Sized>(
     target: &Target,
     multi: bool,
     requested: IndexKind,
+    size: usize,
     mut h: Header,
     mut st: Pending,
 ) -> Result<Option<AlignedVec<MAX_ALIGN>>, MappedError> {
@@ -339,7 +375,6 @@ pub(super) fn write_map<K: MapKey + ?Sized, T: Pod>(
         Some((offsets, blob)) => Some((offsets, blob.into_map()?)),
         None => None,
     };
-    let size = std::mem::size_of::<T>();
     let mut w = FileWriter::for_target(target.clone())?;
     let mut sink = RecordSink::new(&mut w)?;
     let mut entries = w.spill()?;

@@ -54,12 +54,14 @@
 mod builder;
 mod hash;
 mod key;
+mod rows;
 
 pub use builder::IdMapBuilder;
 use hash::{dir_bucket, phf_bucket, phf_slot};
 pub(crate) use hash::{fmix64, unfmix64};
 use key::key_kind_name;
 pub use key::{AsKey, ByArchive, HashedStr, IndexKind, MapKey};
+pub use rows::{IdRows, IdRowsBuilder};
 
 use super::header::{Header, MappedFile, EXT_LEN, FLAG_MULTI, FLAG_TAILS};
 use super::open::sealed::{File, Sealed};
@@ -199,6 +201,13 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
     /// Validates the id-map structure of `file` (O(1)), whose kind and tag the caller has checked, with `T` as
     /// the record type of sections 0-2.
     pub(crate) fn from_checked_file(file: MappedFile) -> Result<IdMap<K, T>, MappedError> {
+        Self::from_checked_sized(file, std::mem::size_of::<T>())
+    }
+
+    /// [`from_checked_file`](Self::from_checked_file) with records of `record_size` bytes: `size_of::<T>()`, or
+    /// the tag's size for the rows of [`IdRows`] (whose `T` is a placeholder; their alignment is the tag's, which
+    /// the 64-byte section start satisfies).
+    pub(crate) fn from_checked_sized(file: MappedFile, record_size: usize) -> Result<IdMap<K, T>, MappedError> {
         let path_buf = file.path().to_owned();
         let path = path_buf.as_path();
         let h = &file.header;
@@ -219,7 +228,7 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
                 "header: unknown flags or sections for an id map",
             ));
         }
-        let records = check_record_sections(&file, std::mem::size_of::<T>() as u64)?;
+        let records = check_record_sections(&file, record_size as u64)?;
         let keys = h.param0;
         if keys > h.count || (h.flags & FLAG_MULTI == 0 && keys != h.count) {
             return Err(MappedError::corrupt(
@@ -299,7 +308,7 @@ impl<K: MapKey + ?Sized, T: Pod> IdMap<K, T> {
                 ));
             }
         }
-        if records_of::<T>(&map.file).len() != records {
+        if record_size == std::mem::size_of::<T>() && records_of::<T>(&map.file).len() != records {
             return Err(MappedError::corrupt(
                 path,
                 "records section is misaligned for the record type",

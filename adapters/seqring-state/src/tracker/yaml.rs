@@ -30,6 +30,7 @@ use std::path::Path;
 
 use super::jobs::{JobState, JobStatus, JobTable};
 use crate::config::{parse_error, ConfigError};
+use crate::yaml::scalar;
 
 /// Parses the text of a tracker file; `path` is only used in errors.
 ///
@@ -124,68 +125,6 @@ fn opt_scalar(v: Option<&str>) -> String {
 
 fn opt_int(v: Option<u64>) -> String {
     v.map_or_else(|| "null".to_owned(), |v| v.to_string())
-}
-
-/// Whether `c` may appear in a plain scalar written by this module.
-fn plain_char(c: char) -> bool {
-    c.is_ascii_alphanumeric()
-        || matches!(
-            c,
-            '_' | '.' | '-' | '/' | ':' | '@' | '+' | ' ' | '(' | ')' | '=' | '\''
-        )
-}
-
-/// Whether `s` can be written unquoted and still read back as the same string by YAML 1.1 and 1.2 parsers.
-fn is_safe_plain(s: &str) -> bool {
-    let Some(first) = s.chars().next() else { return false };
-    // A leading letter or underscore rules out every number, timestamp, `.inf`/`.nan` and indicator; the reserved
-    // words are checked below.
-    if !(first.is_ascii_alphabetic() || first == '_') || !s.chars().all(plain_char) {
-        return false;
-    }
-    if s.ends_with(' ') || s.ends_with(':') || s.contains(": ") || s.contains("  ") {
-        return false;
-    }
-    let lower = s.to_ascii_lowercase();
-    !matches!(
-        lower.as_str(),
-        "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
-    )
-}
-
-/// Whether `c` must be escaped (it is not printable, or YAML 1.1 reads it as a line break or a BOM).
-fn needs_escape(c: char) -> bool {
-    let u = u32::from(c);
-    u < 0x20 || (0x7f..=0x9f).contains(&u) || matches!(u, 0x2028 | 0x2029 | 0xfeff | 0xfffe | 0xffff)
-}
-
-/// Formats a string as a YAML scalar: plain when safe, else single-quoted (PyYAML's choice), else double-quoted
-/// with escapes.
-pub(crate) fn scalar(s: &str) -> String {
-    if is_safe_plain(s) {
-        return s.to_owned();
-    }
-    if !s.chars().any(needs_escape) {
-        return format!("'{}'", s.replace('\'', "''"));
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\0' => out.push_str("\\0"),
-            c if needs_escape(c) => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[derive(Deserialize)]

@@ -8,6 +8,8 @@
 //! - Sources are removed only after every archive was written, verified (when asked), renamed and synced, and the
 //!   directory itself was synced.
 //! - Archives are assembled in parallel, one source per worker.
+//! - A source's schema side file (`{source_id}_log.schema.json`, [`crate::format::schema`]) is checked before
+//!   anything is written and stays where it is, beside the archive; it is never removed with the sources.
 
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -425,6 +427,10 @@ fn assemble_in_pool(
         if let Some((_, path)) = targets.iter().find(|(_, p)| p.symlink_metadata().is_ok()) {
             return Err(AssembleError::ArchiveExists { path: path.clone() });
         }
+    }
+    // A source's schema side file already sits beside its archive (the same directory): check it before writing.
+    for (source_id, target) in &targets {
+        crate::format::schema::read_schema(&crate::format::schema::schema_path_for_archive(target), *source_id)?;
     }
     let total: u64 = targets.iter().map(|(s, _)| log.entry_count(*s) as u64).sum();
 

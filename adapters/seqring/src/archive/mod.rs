@@ -14,12 +14,17 @@
 //! - every entry belongs to the archive's source. Absolute time of a message = onset + elapsed.
 //!
 //! Every error names the file and, where there is one, the entry.
+//!
+//! A source that declared a schema ([`crate::format::schema`]) has a side file `{source_id}_log.schema.json`
+//! beside its archive (assembly checks it and leaves it there; the `.npz` stays ataraxis's): [`LogArchive::schema`]
+//! reads it, and [`LogArchive::typed`] hands out each payload as a typed value.
 
 mod assemble;
 mod discover;
 mod logdir;
 mod npz;
 mod reader;
+mod typed;
 mod zipdir;
 
 use std::path::PathBuf;
@@ -31,6 +36,7 @@ pub use assemble::{
 pub use discover::{discover_log_archives, find_log_archive, find_log_archives, read_archive_message_count};
 pub use logdir::{LogDir, SourceSummary};
 pub use reader::{AllMessages, LogArchive, Messages, PARALLEL_THRESHOLD};
+pub use typed::{Typed, TypedError, TypedMessage};
 
 use crate::format::npy::NpyError;
 use crate::format::segment::SegmentError;
@@ -414,6 +420,9 @@ pub enum AssembleError {
         /// The pool's error.
         reason: String,
     },
+    /// A source's schema side file is unreadable or malformed (checked before anything is written).
+    #[error(transparent)]
+    Schema(#[from] crate::format::schema::SchemaError),
 }
 
 #[cfg(test)]

@@ -39,6 +39,9 @@ pub enum FullPolicy {
     Wait(Duration),
 }
 
+/// The flush intervals a logger accepts.
+const FLUSH_INTERVALS: std::ops::RangeInclusive<Duration> = Duration::from_micros(10)..=Duration::from_secs(1);
+
 /// Options of a [`DataLogger`], then [`start`](LoggerBuilder::start).
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until `start`"]
@@ -51,6 +54,7 @@ pub struct LoggerBuilder {
     pub(super) format: Format,
     pub(super) segment_size: u64,
     pub(super) fsync_interval: Option<Duration>,
+    pub(super) flush_interval: Duration,
     pub(super) full: FullPolicy,
     pub(super) abandon_timeout: Duration,
     pub(super) continue_recording: bool,
@@ -174,6 +178,30 @@ impl LoggerBuilder {
     /// ```
     pub fn fsync_interval(mut self, interval: Option<Duration>) -> Self {
         self.fsync_interval = interval;
+        self
+    }
+
+    /// The longest a committed record waits before the logger hands it to the operating system, where a
+    /// [`LogTail`](super::LogTail) in any process can read it (default 1 ms, at least 10 µs, at most 1 s).
+    ///
+    /// While records keep coming, the logger writes each batch as soon as it drains it; this bounds only how long
+    /// an idle logger sleeps before it looks at the ring again. A record therefore reaches a tailer within this
+    /// interval plus the tailer's own poll ([`tail::POLL`](super::tail::POLL)). A shorter interval costs the
+    /// logger's thread more wake-ups while the ring is idle (about 1,000 per second at the default).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::logger::{DataLogger, StartError};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-flush-{}", std::process::id());
+    /// use std::time::Duration;
+    /// let logger = DataLogger::builder(dir.path(), &name).flush_interval(Duration::from_micros(200)).start().unwrap();
+    /// # logger.stop().unwrap();
+    /// let err = DataLogger::builder(dir.path(), &name).flush_interval(Duration::ZERO).check().unwrap_err();
+    /// assert!(matches!(err, StartError::InvalidOption(_)), "{err}");
+    /// ```
+    pub fn flush_interval(mut self, interval: Duration) -> Self {
+        self.flush_interval = interval;
         self
     }
 
@@ -353,6 +381,12 @@ impl LoggerBuilder {
         let ring = region::create_ring(&region, max_record, pid, now_ns()).map_err(ring_err)?;
         // Every source keeps the onset it has in this log directory (from a dead region, through the file).
         region::inherit(&region, &onsets);
+        // Producers of other processes find the directory here, to keep their schemas beside the log; a path the
+        // block cannot hold (longer than 432 bytes, not UTF-8) is not recorded and their declarations fail.
+        let absolute = std::path::absolute(&log_dir).unwrap_or_else(|_| log_dir.clone());
+        if let Some(path) = absolute.to_str() {
+            region.set_log_dir(path.as_bytes());
+        }
         let consumer = Consumer::attach(ring.clone(), u64::from(pid)).map_err(ring_err)?;
         region.publish();
         let shared = Arc::new(Shared::default());
@@ -362,6 +396,7 @@ impl LoggerBuilder {
                 Format::NpyEntries { .. } => drain::MAX_BATCH,
             },
             fsync_interval: self.fsync_interval,
+            flush_interval: self.flush_interval,
             abandon_timeout: self.abandon_timeout,
         };
         let drain = Drain::new(consumer, region.clone(), sink, onsets, Arc::clone(&shared), options);
@@ -386,6 +421,12 @@ impl LoggerBuilder {
 
     /// The ring's capacity and largest record, checked, and the other options checked.
     fn sizes(&self) -> Result<(usize, usize), StartError> {
+        if !FLUSH_INTERVALS.contains(&self.flush_interval) {
+            return Err(StartError::InvalidOption(format!(
+                "flush interval {:?} is not 10 µs ..= 1 s",
+                self.flush_interval
+            )));
+        }
         let capacity = self
             .capacity
             .checked_next_power_of_two()

@@ -4,7 +4,7 @@
 //! straight from ring memory, and only then release it, so a crash of the logger process loses nothing it
 //! released (a batch written but not yet released is written again by the next logger, and readers skip the
 //! repeat by its ring position). With nothing to poll it idles by
-//! spinning, then yielding, then parking for at most [`MAX_PARK`] (a stop or resume unparks it at once). It syncs
+//! spinning, then yielding, then parking for at most the flush interval (1 ms by default; a stop or resume unparks it at once). It syncs
 //! the sink every fsync interval and stores a heartbeat in the ring. A claim left uncommitted at the head while
 //! later records are committed is unblocked after the abandon timeout, while running only if the process that
 //! made the claim (its claimant tag) is dead or unknown, at stop whatever holds it. Every 50 ms it retires the
@@ -40,8 +40,6 @@ pub(crate) fn batch_size(segment_size: u64) -> usize {
         .unwrap_or(MAX_BATCH)
         .clamp(MIN_BATCH, MAX_BATCH)
 }
-/// The longest park while idle.
-const MAX_PARK: Duration = Duration::from_millis(1);
 const SPINS: u32 = 128;
 const YIELDS: u32 = 64;
 
@@ -61,6 +59,8 @@ pub(crate) struct DrainOptions {
     /// The most bytes per batch.
     pub(crate) max_batch: usize,
     pub(crate) fsync_interval: Option<Duration>,
+    /// The longest idle park ([`LoggerBuilder::flush_interval`](super::LoggerBuilder::flush_interval)).
+    pub(crate) flush_interval: Duration,
     pub(crate) abandon_timeout: Duration,
 }
 
@@ -183,7 +183,7 @@ impl Drain {
             } else if idle < SPINS + YIELDS {
                 std::thread::yield_now();
             } else {
-                std::thread::park_timeout(MAX_PARK);
+                std::thread::park_timeout(self.options.flush_interval);
             }
         }
     }

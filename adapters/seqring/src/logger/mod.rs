@@ -12,6 +12,9 @@
 //!   pool of writer threads).
 //! - [`DataLogger::stop`] drains everything committed, unblocks claims abandoned by dead producers, syncs, and
 //!   returns a [`StopReport`]; [`DataLogger::health`] reports progress and the first disk error while it runs.
+//! - [`Producer::declare_schema`] records what a source's payloads are in a side file beside the log
+//!   ([`crate::format::schema`]); producers of other processes find the log directory in the logger region (if
+//!   its path fits there: 432 bytes of UTF-8), in-process ones get it from their logger.
 //! - [`inspect`] reads a logger region (state, ring counters, sources) without attaching to it.
 //! - [`recover`] checks every segment of a log directory after a crash and cuts torn tails.
 //!
@@ -135,6 +138,7 @@ impl DataLogger {
             format: Format::Segments,
             segment_size: 256 << 20,
             fsync_interval: Some(Duration::from_secs(1)),
+            flush_interval: Duration::from_millis(1),
             full: FullPolicy::Drop,
             abandon_timeout: Duration::from_secs(1),
             continue_recording: false,
@@ -190,6 +194,7 @@ impl DataLogger {
     /// ```
     pub fn producer(&self, source_id: u8) -> Result<Producer, OpenError> {
         Producer::attach(Arc::clone(self.region.memory().region()), &self.name, source_id, None)
+            .map(|p| p.with_log_dir(&self.log_dir))
     }
 
     /// A producer for `source_id` whose onset is `onset_us` (µs since the UNIX epoch) instead of now: for replaying
@@ -216,6 +221,7 @@ impl DataLogger {
             source_id,
             Some(onset_us),
         )
+        .map(|p| p.with_log_dir(&self.log_dir))
     }
 
     /// Progress and the first disk error, while running.

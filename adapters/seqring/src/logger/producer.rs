@@ -10,6 +10,7 @@
 //! - Every record a producer gives up on (full ring under either policy) is counted in the source's `dropped`
 //!   counter before the call returns.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,8 @@ use seqring_platform::{pid_alive, Region, Window};
 
 use super::region::{self as log_region, LoggerRegion};
 use super::{region_name, OpenError};
-use seqring_platform::clock::now_us;
+use crate::format::schema::{self, Schema, SchemaError};
+use seqring_platform::clock::{mono_ns, now_us};
 
 /// Why a record was not logged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -53,6 +55,10 @@ pub enum LogError {
         "the logger gave the record up before it was committed (held past the abandon timeout); it was not logged"
     )]
     Abandoned,
+    /// The timestamp 0 is the onset record's (ataraxis reads a source's entry stamped 0 as its onset): messages are
+    /// stamped from 1 µs after the onset. Nothing was logged or counted.
+    #[error("timestamp 0 is the onset record's: stamp messages from 1 µs after the onset; nothing was logged")]
+    OnsetTimestamp,
 }
 
 /// A producer for one source of a running [`DataLogger`](super::DataLogger), in this process or another.
@@ -81,9 +87,14 @@ pub struct Producer {
     region: LoggerRegion,
     logger_name: Arc<str>,
     source_id: u8,
-    onset: Instant,
+    /// The source's onset on the process's fast monotonic clock ([`mono_ns`]), wrapping: an onset before the
+    /// clock's epoch (a source older than this process) is a "negative" reading, and `mono_ns() - onset_ns` with
+    /// wrapping arithmetic is still the time since it.
+    onset_ns: u64,
     onset_us: u64,
     wait: Option<Duration>,
+    /// The log directory, for an in-process producer (one of another process reads it from the region).
+    log_dir: Option<Arc<std::path::Path>>,
 }
 
 /// How long a producer waits for a concurrent producer of its source to log the onset record.
@@ -219,9 +230,10 @@ impl Producer {
             region,
             logger_name: logger_name.into(),
             source_id,
-            onset: Instant::now(),
+            onset_ns: mono_ns(),
             onset_us: 0,
             wait: fields.wait_ns.map(Duration::from_nanos),
+            log_dir: None,
         };
         producer.set_onset(logger_name, onset_us)?;
         producer.region.set_pid(source_id, std::process::id());
@@ -235,7 +247,7 @@ impl Producer {
         let deadline = Instant::now() + ONSET_WAIT;
         let onset_us = loop {
             if self.region.claim_onset(source_id, pid) {
-                let (now, now_us) = (Instant::now(), now_us());
+                let (now, now_us) = (mono_ns(), now_us());
                 let onset_us = given.unwrap_or(now_us).max(1);
                 let result = loop {
                     match self.ring.try_write(source_id, 0, &onset_us.to_le_bytes()) {
@@ -256,7 +268,7 @@ impl Producer {
                     });
                 }
                 self.region.set_onset(source_id, onset_us);
-                self.onset = place_onset(now, now_us, onset_us);
+                self.onset_ns = place_onset(now, now_us, onset_us);
                 break onset_us;
             }
             if given.is_some() {
@@ -278,7 +290,7 @@ impl Producer {
                     })
                 }
                 Onset::Set(onset_us) => {
-                    self.onset = place_onset(Instant::now(), now_us(), onset_us);
+                    self.onset_ns = place_onset(mono_ns(), now_us(), onset_us);
                     break onset_us;
                 }
             }
@@ -308,6 +320,84 @@ impl Producer {
     /// ```
     pub fn reconnect(&self) -> Result<Producer, OpenError> {
         Producer::connect(&self.logger_name, self.source_id)
+    }
+
+    /// Declares the schema of this producer's source: what its payloads are (see [`crate::format::schema`]). It
+    /// is recorded once per log directory, in a side file beside the log that assembly leaves beside the source's
+    /// archive; readers use it ([`LogArchive::typed`](crate::archive::LogArchive::typed), Python's
+    /// `LogArchive.read_typed`). Declaring the recorded schema again is a no-op (from any producer or process);
+    /// an empty description agrees with any recorded one. Not for the hot path: it reads (and the first time
+    /// writes and syncs) a small file.
+    ///
+    /// # Errors
+    /// [`SchemaError::Mismatch`] if the source already has another schema in this log (nothing changes),
+    /// [`SchemaError::Invalid`] for an invalid schema, [`SchemaError::NoLogDir`] if this producer of another process
+    /// cannot find the logger's directory (its path is longer than the region holds, 432 bytes, or not UTF-8), and
+    /// I/O or parse errors naming the side file.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::schema::{Schema, SchemaError};
+    /// use seqring::logger::{DataLogger, Producer};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let name = format!("doc-declare-{}", std::process::id());
+    /// let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let wheel = Producer::connect(&name, 4).unwrap();
+    /// wheel.declare_schema(&Schema::of::<[f32; 2]>().described("wheel x, y")).unwrap();
+    /// wheel.declare_schema(&Schema::of::<[f32; 2]>()).unwrap(); // agrees: a no-op
+    /// let other = wheel.declare_schema(&Schema::of::<f64>());
+    /// assert!(matches!(other, Err(SchemaError::Mismatch { source_id: 4, .. })));
+    /// wheel.log_now(bytemuck::bytes_of(&[0.5f32, 1.5])).unwrap();
+    /// # drop(wheel);
+    /// # logger.stop().unwrap();
+    /// ```
+    pub fn declare_schema(&self, schema: &Schema) -> Result<(), SchemaError> {
+        let dir = self.log_dir().ok_or_else(|| SchemaError::NoLogDir {
+            logger: self.logger_name.to_string(),
+        })?;
+        schema::declare_in(&dir, self.source_id, schema)
+    }
+
+    /// The schema recorded for this producer's source, if one was declared.
+    ///
+    /// # Errors
+    /// As [`Producer::declare_schema`], except the mismatch.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::format::schema::Schema;
+    /// use seqring::logger::DataLogger;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let name = format!("doc-schema-{}", std::process::id());
+    /// let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// let sensor = logger.producer(2).unwrap();
+    /// assert_eq!(sensor.schema().unwrap(), None);
+    /// sensor.declare_schema(&Schema::opaque("msgpack", "1")).unwrap();
+    /// assert_eq!(sensor.schema().unwrap(), Some(Schema::opaque("msgpack", "1")));
+    /// # drop(sensor);
+    /// # logger.stop().unwrap();
+    /// ```
+    pub fn schema(&self) -> Result<Option<Schema>, SchemaError> {
+        let dir = self.log_dir().ok_or_else(|| SchemaError::NoLogDir {
+            logger: self.logger_name.to_string(),
+        })?;
+        schema::read_schema(&dir.join(schema::schema_file_name(self.source_id)), self.source_id)
+    }
+
+    /// This in-process producer's log directory (its logger knows it, whatever its length).
+    pub(crate) fn with_log_dir(mut self, dir: &std::path::Path) -> Producer {
+        self.log_dir = Some(dir.into());
+        self
+    }
+
+    /// The logger's directory: its own for an in-process producer, else as the region records it.
+    fn log_dir(&self) -> Option<PathBuf> {
+        if let Some(dir) = &self.log_dir {
+            return Some(dir.to_path_buf());
+        }
+        let mut buf = [0u8; seqring_core::log_region::LOG_DIR_MAX];
+        let bytes = self.region.log_dir(&mut buf)?;
+        std::str::from_utf8(bytes).ok().map(PathBuf::from)
     }
 
     /// The source this producer logs for.
@@ -383,7 +473,9 @@ impl Producer {
         self.wait.map_or(super::FullPolicy::Drop, super::FullPolicy::Wait)
     }
 
-    /// µs elapsed since the source's onset, by the monotonic clock (the timestamp `log_now` uses).
+    /// µs elapsed since the source's onset, by the process's fast monotonic clock
+    /// ([`seqring_platform::clock::mono_ns`]: the CPU's counter, anchored to the OS's monotonic clock every 10 ms);
+    /// the timestamp `log_now` uses. It never decreases on one thread.
     ///
     /// # Examples
     /// ```
@@ -400,7 +492,7 @@ impl Producer {
     /// ```
     #[inline]
     pub fn elapsed_us(&self) -> u64 {
-        self.onset.elapsed().as_micros() as u64
+        mono_ns().wrapping_sub(self.onset_ns) / 1_000
     }
 
     /// Logs `payload` stamped with the µs elapsed since the source's onset.
@@ -423,28 +515,39 @@ impl Producer {
     /// ```
     #[inline]
     pub fn log_now(&self, payload: &[u8]) -> Result<(), LogError> {
-        self.log_at(self.elapsed_us(), payload)
+        self.log_at(self.now_stamp(), payload)
     }
 
-    /// Logs `payload` stamped `timestamp` (µs since the source's onset; 0 is the onset record's, avoid it).
+    /// The timestamp of a record logged now: [`elapsed_us`](Self::elapsed_us), at least 1 (0 is the onset record's;
+    /// a record logged within the onset's first µs is stamped 1).
+    #[inline]
+    fn now_stamp(&self) -> u64 {
+        self.elapsed_us().max(1)
+    }
+
+    /// Logs `payload` stamped `timestamp` (µs since the source's onset, from 1: 0 is the onset record's).
     ///
     /// # Errors
-    /// As [`Producer::log_now`].
+    /// As [`Producer::log_now`], and [`LogError::OnsetTimestamp`] for the timestamp 0.
     ///
     /// # Examples
     /// ```
-    /// # use seqring::logger::{DataLogger};
+    /// # use seqring::logger::{DataLogger, LogError};
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let name = format!("doc-log-at-{}", std::process::id());
     /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
     /// let frames = logger.producer(2).unwrap();
     /// frames.log_at(1_000, b"frame 1").unwrap();
     /// frames.log_at(2_000, b"frame 2").unwrap();
+    /// assert!(matches!(frames.log_at(0, b"frame 0"), Err(LogError::OnsetTimestamp)), "0 is the onset's");
     /// drop(frames);
     /// assert_eq!(logger.stop().unwrap().source(2).unwrap().records, 3);
     /// ```
     #[inline]
     pub fn log_at(&self, timestamp: u64, payload: &[u8]) -> Result<(), LogError> {
+        if timestamp == 0 {
+            return Err(LogError::OnsetTimestamp);
+        }
         self.with_room(|| self.ring.try_write(self.source_id, timestamp, payload))
     }
 
@@ -468,13 +571,13 @@ impl Producer {
     /// ```
     #[inline]
     pub fn claim(&self, len: usize) -> Result<LogGrant<'_>, LogError> {
-        self.claim_at(self.elapsed_us(), len)
+        self.claim_at(self.now_stamp(), len)
     }
 
     /// Claims room for a `len`-byte payload stamped `timestamp`.
     ///
     /// # Errors
-    /// As [`Producer::log_now`].
+    /// As [`Producer::log_now`], and [`LogError::OnsetTimestamp`] for the timestamp 0.
     ///
     /// # Examples
     /// ```
@@ -491,6 +594,9 @@ impl Producer {
     /// ```
     #[inline]
     pub fn claim_at(&self, timestamp: u64, len: usize) -> Result<LogGrant<'_>, LogError> {
+        if timestamp == 0 {
+            return Err(LogError::OnsetTimestamp);
+        }
         self.with_room(|| self.ring.claim(self.source_id, timestamp, len))
             .map(|grant| LogGrant { grant })
     }
@@ -565,9 +671,10 @@ impl Producer {
 }
 
 /// The monotonic instant of the wall-clock time `onset_us`, given that `now` is `now_us`.
-fn place_onset(now: Instant, now_us: u64, onset_us: u64) -> Instant {
-    let back = Duration::from_micros(now_us.saturating_sub(onset_us));
-    now.checked_sub(back).unwrap_or(now)
+/// The onset `onset_us` (µs since the UNIX epoch) on the fast monotonic clock, given a reading `now_ns` of it taken
+/// at the wall-clock time `now_us` (wrapping: see [`Producer::onset_ns`]). An onset in the future counts from now.
+fn place_onset(now_ns: u64, now_us: u64, onset_us: u64) -> u64 {
+    now_ns.wrapping_sub(now_us.saturating_sub(onset_us).saturating_mul(1_000))
 }
 
 fn claim_error(e: ClaimError, state: LogState) -> LogError {

@@ -13,8 +13,10 @@
 //! - The tail ends when no logger of the directory's name is left (a stopping logger removes its region only
 //!   after its last write; the region is seen gone twice, a poll apart) and a last sweep found nothing new. A
 //!   logger that died leaves its region, and is waited for: a successor may take it over.
-//! - Latency: the logger writes each batch as soon as it drains it (it idles in parks of at most 1 ms), and the
-//!   tail looks again every [`POLL`], so a record reaches a tailer within a few ms of its commit.
+//! - Latency: the logger writes each batch as soon as it drains it, and idles in parks of at most its flush
+//!   interval ([`LoggerBuilder::flush_interval`](super::LoggerBuilder::flush_interval), 1 ms by default); the tail
+//!   looks again every [`POLL`]. A record reaches a tailer within the flush interval plus [`POLL`] of its commit
+//!   (plus the time to write the batches before it).
 //!
 //! Only the segment format is followed; a directory of `.npy` entries has no segments and ends at once.
 

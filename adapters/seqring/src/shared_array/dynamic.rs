@@ -544,6 +544,71 @@ impl SharedArrayDyn {
         Ok((read.version != last_version).then_some(read))
     }
 
+    /// Blocks until a writer publishes a version other than `last_version`, for at most `timeout`, and returns it;
+    /// `None` when the timeout passes first. As [`SharedArray::wait_changed`](super::SharedArray::wait_changed).
+    ///
+    /// # Errors
+    /// [`SharedArrayError::WriterStalled`] when one writer stayed in its write section for the rest of the wait.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// use std::time::Duration;
+    /// let name = format!("doc-dyn-wait-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U8, &[1], &ArrayOptions::default())?;
+    /// assert_eq!(a.wait_changed(0, Duration::ZERO)?, None);
+    /// a.write_bytes_as(DType::U8, &[1], 0, &[9], None)?;
+    /// assert_eq!(a.wait_changed(0, Duration::from_secs(1))?, Some(1));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn wait_changed(&self, last_version: u64, timeout: Duration) -> Result<Option<u64>, SharedArrayError> {
+        self.handle.wait_changed(last_version, timeout, 1)
+    }
+
+    /// How many threads (in any process) are blocked in a `wait_changed` on this array now (informational, as
+    /// [`SharedArray::waiters`](super::SharedArray::waiters)).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-waiters-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U8, &[1], &ArrayOptions::default())?;
+    /// assert_eq!(a.waiters(), 0);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn waiters(&self) -> u64 {
+        self.handle.array.waiters()
+    }
+
+    /// [`SharedArrayDyn::wait_changed`], then [`SharedArrayDyn::read`]: the blocking form of
+    /// [`SharedArrayDyn::read_if_changed`]. `None` when `timeout` passes first.
+    ///
+    /// # Errors
+    /// As [`SharedArrayDyn::wait_changed`] and [`SharedArrayDyn::read`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// use std::time::Duration;
+    /// let name = format!("doc-dyn-read-when-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U16, &[1], &ArrayOptions::default())?;
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| a.write_bytes_as(DType::U16, &[1], 0, &[3, 0], None).unwrap());
+    ///     let read = a.read_when_changed(0, Duration::from_secs(10)).unwrap().expect("woken by the write");
+    ///     assert_eq!(read.to_typed::<u16>(), Some(vec![3]));
+    /// });
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn read_when_changed(&self, last_version: u64, timeout: Duration) -> Result<Option<DynRead>, SharedArrayError> {
+        if self.wait_changed(last_version, timeout)?.is_none() {
+            return Ok(None);
+        }
+        self.read().map(Some)
+    }
+
     /// Changes dtype and shape within the capacity and writes `data` (exactly the new shape's bytes) in one write.
     ///
     /// # Errors

@@ -299,6 +299,17 @@ impl Handle {
         Ok(())
     }
 
+    /// Blocks until a version other than `last_version` is published (see [`super::wait::wait_changed`]); errors
+    /// count in units of `unit` bytes.
+    pub(crate) fn wait_changed(
+        &self,
+        last_version: u64,
+        timeout: Duration,
+        unit: usize,
+    ) -> Result<Option<u64>, SharedArrayError> {
+        super::wait::wait_changed(&self.array, last_version, timeout).map_err(|e| self.error(e, unit))
+    }
+
     /// A wait of at most `timeout` on this array's writers (spin, yield, sleep; see [`Wait`]).
     #[inline]
     pub(crate) fn wait(&self, timeout: Duration) -> Wait<'_> {

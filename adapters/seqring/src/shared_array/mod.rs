@@ -11,7 +11,8 @@
 //!   unmap.
 //! - Access by n-d index ([`SharedArray::get`], [`SharedArray::set`]), whole-array and ranged copies,
 //!   [`SharedArray::update`] (read-modify-write under the writer lock), [`SharedArray::version`],
-//!   [`SharedArray::age`], [`SharedArray::read_if_changed`], and lock-free [`SharedArray::atomic`] cells that
+//!   [`SharedArray::age`], [`SharedArray::read_if_changed`], the blocking [`SharedArray::wait_changed`] and
+//!   [`SharedArray::read_when_changed`] (no polling: see `wait`), and lock-free [`SharedArray::atomic`] cells that
 //!   bypass the seqlock.
 //! - ndsharray: [`SharedArray::reshape`] / [`SharedArray::write_shaped`] within the capacity, which readers follow
 //!   on their next read, and [`SharedArrayDyn`], which learns dtype and shape at run time.
@@ -676,6 +677,86 @@ impl<T: Element> SharedArray<T> {
         }
         let version = self.read_into_timeout(dst, timeout)?;
         Ok((version != last_version).then_some(version))
+    }
+
+    /// Blocks until a writer publishes a version other than `last_version`, for at most `timeout`
+    /// (`Duration::MAX`: no bound), and returns that version, or `None` when the timeout passes first. It returns at
+    /// once if the version already differs. It does not read the data: follow it with a read, or use
+    /// [`SharedArray::read_when_changed`].
+    ///
+    /// It burns no CPU while it waits on Linux (a futex on the sequence word, woken by the writer's publish; a
+    /// writer with no one waiting pays one load and a branch), and naps at most 1 ms at a time on Windows and macOS,
+    /// which have no cross-process address wait (`seqring_platform::address_wait`). Waiting for a change is not a
+    /// patience: `timeout` is the caller's, never the handle's [`ArrayOptions::timeout`].
+    ///
+    /// # Errors
+    /// [`SharedArrayError::WriterStalled`] when the timeout passes while one writer has stayed in its write section
+    /// since the wait first saw it (a writer that died mid-write never hangs the wait past `timeout`).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::time::Duration;
+    /// let name = format!("doc-wait-changed-{}", std::process::id());
+    /// let a = SharedArray::<f64>::create(&name, &[3])?;
+    /// assert_eq!(a.wait_changed(0, Duration::from_millis(1))?, None, "nothing written: times out");
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| a.write(&[1.0, 2.0, 3.0]).unwrap());
+    ///     let v = a.wait_changed(0, Duration::from_secs(10)).unwrap().expect("the write wakes the wait");
+    ///     assert!(v >= 1);
+    /// });
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn wait_changed(&self, last_version: u64, timeout: Duration) -> Result<Option<u64>, SharedArrayError> {
+        self.handle.wait_changed(last_version, timeout, size_of::<T>())
+    }
+
+    /// How many threads (in any process) are blocked in [`SharedArray::wait_changed`] on this array now
+    /// (informational: a waiter killed while blocked stays counted, and costs every later write a wake call).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let a = SharedArray::<u8>::create(&format!("doc-waiters-{}", std::process::id()), &[1])?;
+    /// assert_eq!(a.waiters(), 0);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn waiters(&self) -> u64 {
+        self.handle.array.waiters()
+    }
+
+    /// [`SharedArray::wait_changed`], then a read into `dst` as [`SharedArray::read_into_timeout`] with the handle's
+    /// timeout: the blocking form of [`SharedArray::read_if_changed`]. Returns the version read (newer than
+    /// `last_version`), or `None` without copying when `timeout` passes first.
+    ///
+    /// # Errors
+    /// As [`SharedArray::wait_changed`] and [`SharedArray::read_into`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// use std::time::Duration;
+    /// let name = format!("doc-read-when-changed-{}", std::process::id());
+    /// let a = SharedArray::<u32>::create(&name, &[2])?;
+    /// let mut seen = [0u32; 2];
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| a.write(&[7, 8]).unwrap());
+    ///     let v = a.read_when_changed(0, &mut seen, Duration::from_secs(10)).unwrap();
+    ///     assert_eq!((v, seen), (Some(1), [7, 8]));
+    /// });
+    /// assert_eq!(a.read_when_changed(1, &mut seen, Duration::ZERO)?, None);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn read_when_changed(
+        &self,
+        last_version: u64,
+        dst: &mut [T],
+        timeout: Duration,
+    ) -> Result<Option<u64>, SharedArrayError> {
+        if self.wait_changed(last_version, timeout)?.is_none() {
+            return Ok(None);
+        }
+        self.read_into_timeout(dst, self.handle.timeout).map(Some)
     }
 
     /// The whole current contents as a vector (its length follows reshapes).

@@ -16,12 +16,18 @@
 //!   finishing writes, so a wait that runs out is [`ArrayError::Busy`] (writers kept the array busy), never
 //!   [`ArrayError::WriterStalled`]: a stall is one write section that outlasted the whole timeout.
 //!
+//! [`wait_changed`] is the other kind of wait: for a *new version*, however long the writer takes to write one. It
+//! blocks in [`address_wait::wait`] on the sequence word (a futex on Linux: no CPU until a writer publishes; a
+//! nap of at most 1 ms elsewhere), through the core's waiter protocol
+//! ([`SeqArray::wait_changed`]), and only naps with the backoff above while a writer is inside its write section,
+//! which is when the protocol cannot promise a wake.
+//!
 //! Invariant: the first [`SPINS`] attempts read no clock; every wait ends within its timeout plus one sleep of at most
 //! [`MAX_SLEEP`] (sleeps are capped by the time left, and the kernel may oversleep by its timer slack).
 
-use seqring_core::seqlock::{ArrayError, SeqArray};
+use seqring_core::seqlock::{ArrayError, Park, SeqArray, SEQUENCE_WORD};
 use seqring_core::Patience;
-use seqring_platform::Region;
+use seqring_platform::{address_wait, Region};
 use std::time::{Duration, Instant};
 
 /// Attempts that spin before the first clock read (at most).
@@ -150,5 +156,67 @@ impl Patience for &mut Wait<'_> {
     #[inline]
     fn keep_waiting(&mut self) -> bool {
         Wait::keep_waiting(self)
+    }
+}
+
+/// Waits until `array`'s version differs from `last_version` and returns it, or `None` when `timeout` passes
+/// first (`Duration::MAX`: no bound). See the module documentation.
+///
+/// # Errors
+/// [`ArrayError::WriterStalled`] when the timeout passes while one writer has held its write section (the same odd
+/// sequence) since this wait first saw it: a stall, as a read would report it.
+pub(crate) fn wait_changed(
+    array: &SeqArray<Region>,
+    last_version: u64,
+    timeout: Duration,
+) -> Result<Option<u64>, ArrayError> {
+    let word = &array.memory().raw().words()[SEQUENCE_WORD / 8];
+    let deadline = Instant::now().checked_add(timeout);
+    // The odd sequence seen since the last even one, and the naps spent on it.
+    let mut writing: Option<u64> = None;
+    let mut stalled = None;
+    let mut naps = 0u32;
+    let mut nap = FIRST_SLEEP;
+    let found = array.wait_changed(last_version, |park| {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left.is_some_and(|l| l.is_zero()) {
+            if let Park::Writing(s) = park {
+                stalled = (writing == Some(s)).then_some(s);
+            }
+            return false;
+        }
+        match park {
+            Park::Unchanged(s) => {
+                writing = None;
+                address_wait::wait(word, s, left);
+            }
+            Park::Writing(s) => {
+                if writing != Some(s) {
+                    writing = Some(s);
+                    naps = 0;
+                    nap = FIRST_SLEEP;
+                }
+                naps += 1;
+                if naps <= YIELDS {
+                    std::thread::yield_now();
+                } else {
+                    std::thread::sleep(left.map_or(nap, |l| nap.min(l)));
+                    nap = (nap * 2).min(MAX_SLEEP);
+                }
+            }
+        }
+        true
+    });
+    match (found, stalled) {
+        (Some(v), _) => Ok(Some(v)),
+        (None, Some(s)) => match array.stall() {
+            Some(stall) if stall.sequence == s => Err(ArrayError::WriterStalled {
+                token: stall.token,
+                since: stall.since,
+                sequence: s,
+            }),
+            _ => Ok(None),
+        },
+        (None, None) => Ok(None),
     }
 }

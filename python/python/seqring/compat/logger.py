@@ -23,11 +23,12 @@ import numpy.typing as npt
 
 from .. import DataLogger as _NativeLogger
 from .. import Producer
+from .. import _seqring
 from ..errors import AlreadyExistsError, ClosedError, SeqringError, ShapeError
 
 __all__ = ["DataLogger", "LogPackage", "LogQueue", "LOG_DIRECTORY_SUFFIX", "LOG_ARCHIVE_SUFFIX"]
 
-LOG_DIRECTORY_SUFFIX = "_data_log"
+LOG_DIRECTORY_SUFFIX = _seqring.LOG_DIR_SUFFIX
 """The suffix of a logger's directory name: ``{output_directory}/{instance_name}_data_log``."""
 
 LOG_ARCHIVE_SUFFIX = "_log.npz"
@@ -96,7 +97,7 @@ def _remove_no_onset_entries(log_directory: Path) -> None:
     """Removes the onset entries of sources that logged no onset package (payload: the :data:`_NO_ONSET` marker)."""
     marker = np.uint64(_NO_ONSET).astype("<u8").tobytes()
     for source_id in range(256):
-        path = log_directory / f"{source_id:03d}_{0:020d}.npy"
+        path = log_directory / _seqring.log_entry_name(source_id, 0)
         try:
             entry = np.load(path)
         except (FileNotFoundError, ValueError, OSError):
@@ -156,7 +157,7 @@ class LogPackage:
         entry[0] = self.source_id
         entry[1:9] = np.frombuffer(np.uint64(self.acquisition_time).astype("<u8").tobytes(), dtype=np.uint8)
         entry[9:] = payload
-        return f"{int(self.source_id):03d}_{int(self.acquisition_time):020d}.npy", entry
+        return _seqring.log_entry_name(int(self.source_id), int(self.acquisition_time)), entry
 
 
 def _payload_bytes(data: Any) -> npt.NDArray[np.uint8]:
