@@ -12,7 +12,12 @@
 #
 # What runs: within budget (<= 8 min on 2 shared cores, most of it compiling) a chosen subset of the workspace, the
 # cross-process heart of what issue 22 asks of Windows, in release mode like the Linux step:
-#   seqring-platform (unit)    regions, names, locks, liveness, atomic replace, on Windows itself
+#   seqring-platform (unit)    regions, names, locks, liveness, atomic replace (and what open readers and maps of
+#                              the old file do to it), on Windows itself
+#   seqring, seqring-state, seqring-mapped (unit)   formats, archives, the logger's sinks (the .npy sink's
+#                              per-entry sync, which Windows and macOS use in place of Linux's syncfs), the tracker,
+#                              configs, transfers and checksums on Windows paths, mapped structures: 93 tests,
+#                              ~1 min of compiling (measured at load 8), 4 s of running
 #   shared_array_processes     a writer and three reader processes on one SharedArray, no torn read; a writer
 #                              terminated (TerminateProcess) mid-write is reported stalled until recovered
 #   logger_crash               a producer terminated between claim and commit is one abandoned record; a terminated
@@ -22,6 +27,14 @@
 #   region_tools               list/inspect/remove regions of live and dead creators
 #   ops_cli, state_cli         the CLI as real processes: `seqring demo` end to end (3 producer processes, archives
 #                              verified), `shm list` with pids, inspect/remove, recover, bench, tracker commands
+# and then, outside cargo:
+#   numpy reads the demo's archives  `seqring.exe demo` run under wine, its .npz archives read by python3 with numpy
+#                              on the Linux side (tests/python/demo_archives.py), every message checked
+#   the Windows wheel          tests/windows_wheel.sh: maturin cross-builds the Python package's abi3 wheel and
+#                              checks it holds the .pyd (linked to python3.dll) and every .py file. It is not
+#                              imported: no Windows CPython can be had from the package registries (PyPI has none;
+#                              its installers, pbs-installer and portable-python, download from elsewhere), so
+#                              the wine prefix has no Python. ~2 min cold (the pyo3 crates), seconds warm.
 # SEQRING_WINDOWS_TESTS=all runs every test of the workspace instead (lib, bins and integration tests; 279 passed
 # in one run, ~18 min of which ~9 compiling), which is how the list below was drawn up.
 #
@@ -31,7 +44,8 @@
 #   - replacing a file that is mapped (mapped_processes, mapped_rkyv_processes, mapped_roundtrip's
 #     keep-old-contents test, the map-keeps-old-bytes unit test): Windows refuses it (README, Platforms);
 #   - tools the wine prefix lacks: python3 with numpy (logger_e2e's npy test, mapped_interop, ops_cli's numpy demo
-#     check; the Python halves of state_tracker and the archive tests are skipped through SEQRING_SKIP_PYTHON),
+#     check, which runs here instead as the step above; the Python halves of state_tracker and the archive tests are
+#     skipped through SEQRING_SKIP_PYTHON),
 #     script(1) for a pseudo-terminal (two ops_cli tests);
 #   - state_markers' 100 k directories: minutes under wine.
 # `grep -rn -A1 'cfg_attr(windows\|^    windows,$' adapters tests` lists them.
@@ -73,13 +87,42 @@ wineserver=/usr/lib/wine/wineserver64
 trap '"$wineserver" -k </dev/null >/dev/null 2>&1 || true' EXIT
 
 export SEQRING_SKIP_PYTHON=1
+
+# numpy, on the Linux side, reads the archives that the Windows build's `seqring demo` wrote under wine: what
+# ops_cli's demo_logs_…_numpy_reads_every_message checks on Linux (ignored on Windows: no python3 in the prefix).
+numpy_reads_windows_archives() {
+    local exe run counts
+    exe=$(realpath "${CARGO_TARGET_DIR:-target}/$target/release/seqring.exe")
+    if ! python3 -c 'import numpy' 2>/dev/null; then
+        echo "numpy check of the Windows demo's archives: skipped: python3 has no numpy (tests/run.sh's .venv has)"
+        return
+    fi
+    run=$(mktemp -d "${TMPDIR:-/tmp}/seqring-wine-demo.XXXXXX")
+    (cd "$run" && "$wine" "$exe" demo --producers 2 --seconds 0.6 --max-records 20000 --payload 40 \
+        >demo.out 2>&1) || { cat "$run/demo.out"; rm -rf "$run"; return 1; }
+    counts=$(python3 tests/python/demo_archives.py "$(dirname "$(find "$run" -name 1_log.npz)")" 40) ||
+        { rm -rf "$run"; return 1; }
+    rm -rf "$run"
+    if [ "$counts" != '{"1": 20000, "2": 20000}' ]; then
+        echo "numpy check of the Windows demo's archives: FAILED: $counts, not 20000 messages from each producer"
+        return 1
+    fi
+    echo "1 passed, 0 failed (numpy read every message of the Windows demo's archives: $counts)"
+}
+
 if [ "${SEQRING_WINDOWS_TESTS:-subset}" = all ]; then
     cargo test --workspace --exclude seqring-loom --release --target "$target" --lib --bins --tests "$@"
+    numpy_reads_windows_archives
+    bash tests/windows_wheel.sh
     exit
 fi
 cargo test --release --target "$target" \
-    -p seqring-platform --lib \
-    -p seqring-tests --test shared_array_processes --test logger_crash --test logger_schema --test state_tracker --test region_tools \
+    -p seqring-platform -p seqring -p seqring-state -p seqring-mapped --lib \
+    -p seqring-tests --test shared_array_processes --test logger_crash --test logger_schema --test state_tracker \
+    --test region_tools \
     -p seqring-cli --test ops_cli --test state_cli \
     "$@"
 cargo test --release --target "$target" -p seqring-tests --test logger_e2e "$@" -- threads_and_processes
+numpy_reads_windows_archives
+# The Python package's abi3 wheel for Windows, built by maturin and inspected (not imported: see its header).
+bash tests/windows_wheel.sh

@@ -66,12 +66,13 @@ fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tail::PyLogTail>()?;
     m.add_class::<named_lock::NamedLock>()?;
     m.add_class::<compat::CompatBase>()?;
-    let count_fork = wrap_pyfunction!(named_lock::count_fork, m)?;
-    let hooks = pyo3::types::PyDict::new(m.py());
-    hooks.set_item("after_in_child", count_fork)?;
-    m.py()
-        .import("os")?
-        .getattr("register_at_fork")?
-        .call((), Some(&hooks))?;
+    // Windows has no fork and no `os.register_at_fork` (multiprocessing spawns there): nothing to count.
+    let os = m.py().import("os")?;
+    if os.hasattr("register_at_fork")? {
+        let count_fork = wrap_pyfunction!(named_lock::count_fork, m)?;
+        let hooks = pyo3::types::PyDict::new(m.py());
+        hooks.set_item("after_in_child", count_fork)?;
+        os.getattr("register_at_fork")?.call((), Some(&hooks))?;
+    }
     Ok(())
 }

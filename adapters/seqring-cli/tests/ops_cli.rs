@@ -40,7 +40,8 @@ fn demo_log_dir(out: &str, cwd: &Path) -> PathBuf {
 #[test]
 #[cfg_attr(
     windows,
-    ignore = "runs python3 with numpy, which the wine prefix lacks (the demo itself runs in demo_honours_seconds_…)"
+    ignore = "runs python3 with numpy, which the wine prefix lacks: tests/windows.sh has numpy read the Windows \
+              demo's archives on the Linux side instead"
 )]
 fn demo_logs_assembles_and_verifies_and_numpy_reads_every_message() {
     let dir = tempfile::tempdir().unwrap();

@@ -454,6 +454,50 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
+    /// A replace while other handles have the old file open on Windows: `MoveFileExW` refuses to replace a file
+    /// that is open (even with delete sharing, as std and memmap2 open files: wine and Windows before POSIX rename
+    /// semantics) or mapped (README, Platforms). Whichever way a Windows version decides, the replace is atomic:
+    /// either the name holds the new bytes while the open reader and the map keep the old ones, or it fails naming
+    /// the path, with the old file whole and no temporary file left; with the holders gone it goes through.
+    #[test]
+    #[cfg(windows)]
+    fn a_replace_under_open_readers_and_maps_is_whole_or_refused() {
+        use std::io::Read;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.txt");
+        fs::write(&path, b"old").unwrap();
+        let mut reader = File::open(&path).unwrap();
+        let map = map_file_readonly(&path).unwrap();
+        match replace_file_atomically(&path, |w| w.write_all(b"new!")) {
+            Ok(()) => assert_eq!(fs::read(&path).unwrap(), b"new!"),
+            Err(err) => {
+                assert_eq!(
+                    (err.op, err.source.kind()),
+                    ("replace", io::ErrorKind::PermissionDenied),
+                    "{err}"
+                );
+                assert!(err.to_string().contains("f.txt"), "{err}");
+                assert_eq!(fs::read(&path).unwrap(), b"old");
+            }
+        }
+        let mut read = Vec::new();
+        reader.read_to_end(&mut read).unwrap();
+        assert_eq!(
+            (read.as_slice(), &map[..]),
+            (&b"old"[..], &b"old"[..]),
+            "the holders keep the old bytes"
+        );
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file is left"
+        );
+        drop((reader, map));
+        replace_file_atomically(&path, |w| w.write_all(b"newer")).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"newer");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
     #[test]
     fn failures_leave_the_old_file_and_name_the_path() {
         let dir = tempfile::tempdir().unwrap();

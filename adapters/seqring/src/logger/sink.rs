@@ -8,7 +8,15 @@
 //!   unwritten;
 //! - segments: after a failed write the file is recovered (its torn tail cut) and its records are counted from the
 //!   file itself, so `written` is what a reader will find;
-//! - npy entries: a file whose write failed is removed; an entry is never overwritten (`_{k}` suffixes).
+//! - npy entries: a file whose write failed is removed; an entry is never overwritten (`_{k}` suffixes), so an
+//!   entry once synced stays synced: a sync flushes only the entries written since the previous one (in
+//!   `unsynced`). Linux does it for the whole file system in one `syncfs`; macOS and Windows have no such call
+//!   (macOS's `sync(2)` does not wait for the disk, Windows flushes a whole volume only for administrators), so
+//!   there each new entry is flushed on its own (`fsync`, `FlushFileBuffers`), from the writer threads, and then
+//!   the directory (Unix), at each `fsync_interval` and at `stop()`: the same promise (what was written before
+//!   the last sync survives a machine crash) at a cost in proportion to the new entries, not to the directory.
+//!   The list is bounded ([`UNSYNCED_MAX`] names, 16 MiB): past it (a long run without `fsync_interval`) the next
+//!   sync flushes every file of the directory instead, as [`seqring_platform::sync_filesystem`] does there.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -237,6 +245,14 @@ pub(crate) struct NpySink {
     pool: rayon::ThreadPool,
     /// Per source: the last record's timestamp and duplicate number.
     last: Box<[(u64, u32, bool); 256]>,
+    /// Whether a sync flushes the new entries one by one (every OS but Linux, which has `syncfs`).
+    per_entry: bool,
+    /// With `per_entry`: the entries written since the last sync, at most `unsynced_max` of them.
+    unsynced: Vec<EntryName>,
+    /// [`UNSYNCED_MAX`] (smaller in tests).
+    unsynced_max: usize,
+    /// More entries than `unsynced_max` were written since the last sync: it flushes the whole directory.
+    overflowed: bool,
     out: SinkOutcome,
 }
 
@@ -262,6 +278,10 @@ impl NpySink {
             dir: dir.into(),
             pool,
             last: Box::new([(0, 0, false); 256]),
+            per_entry: !cfg!(target_os = "linux"),
+            unsynced: Vec::new(),
+            unsynced_max: UNSYNCED_MAX,
+            overflowed: false,
             out: SinkOutcome::default(),
         })
     }
@@ -283,7 +303,7 @@ impl NpySink {
             jobs.push((record, k));
         }
         let dir = &self.dir;
-        let results: Vec<Result<(), WriteError>> = self.pool.install(|| {
+        let results: Vec<Result<EntryName, WriteError>> = self.pool.install(|| {
             use rayon::prelude::*;
             jobs.par_iter()
                 .map(|(record, k)| write_entry(dir, record, *k))
@@ -291,9 +311,16 @@ impl NpySink {
         });
         for ((record, _), result) in jobs.iter().zip(results) {
             match result {
-                Ok(()) => {
+                Ok(entry) => {
                     self.out.written.add(record.source_id, record.payload.len());
                     self.out.npy_entries += 1;
+                    if self.per_entry {
+                        if self.unsynced.len() < self.unsynced_max {
+                            self.unsynced.push(entry);
+                        } else {
+                            self.overflowed = true;
+                        }
+                    }
                 }
                 Err(e) => {
                     self.out.unwritten.add(record.source_id, record.payload.len());
@@ -306,12 +333,19 @@ impl NpySink {
     }
 
     fn sync(&mut self) {
-        if let Err(source) = sync_filesystem(&self.dir) {
+        let result = if self.per_entry && !self.overflowed {
+            sync_entries(&self.dir, &self.unsynced, &self.pool)
+        } else {
+            sync_filesystem(&self.dir).map_err(|source| WriteError::Io {
+                path: self.dir.clone(),
+                source,
+            })
+        };
+        self.unsynced.clear();
+        self.overflowed = false;
+        if let Err(e) = result {
             if self.out.error.is_none() {
-                self.out.error = Some(Arc::new(WriteError::Io {
-                    path: self.dir.clone(),
-                    source,
-                }));
+                self.out.error = Some(Arc::new(e));
             }
         }
     }
@@ -322,15 +356,18 @@ impl NpySink {
     }
 }
 
+/// The most entry names an npy sink keeps between two syncs (16 bytes each).
+const UNSYNCED_MAX: usize = 1 << 20;
+
 /// Writes one entry as ataraxis does: `{source:03}_{timestamp:020}.npy` (or `…_{k}.npy` for a further record with
 /// the same source and timestamp), a 1-D `|u1` array `[source u8][timestamp u64 LE][payload]`. Never overwrites:
-/// a taken name moves on to the next `k`. A failed write removes its file.
-fn write_entry(dir: &Path, record: &Record<'_>, mut k: u32) -> Result<(), WriteError> {
+/// a taken name moves on to the next `k`. A failed write removes its file. Returns the name written.
+fn write_entry(dir: &Path, record: &Record<'_>, mut k: u32) -> Result<EntryName, WriteError> {
     thread_local! {
         static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
     let mut name = NameBuf::default();
-    let (file, path) = loop {
+    let (file, path, entry) = loop {
         let entry = EntryName {
             source_id: record.source_id,
             timestamp: record.timestamp,
@@ -338,7 +375,7 @@ fn write_entry(dir: &Path, record: &Record<'_>, mut k: u32) -> Result<(), WriteE
         };
         let path = dir.join(entry.write(&mut name));
         match seqring_platform::create_private(&path) {
-            Ok(file) => break (file, path),
+            Ok(file) => break (file, path, entry),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && k < u32::MAX => k += 1,
             Err(source) => return Err(WriteError::Io { path, source }),
         }
@@ -351,15 +388,139 @@ fn write_entry(dir: &Path, record: &Record<'_>, mut k: u32) -> Result<(), WriteE
         buf.extend_from_slice(record.payload);
         (&file).write_all(buf)
     });
-    result.map_err(|source| {
-        drop(file);
-        let _ = std::fs::remove_file(&path);
-        WriteError::Io { path, source }
+    match result {
+        Ok(()) => Ok(entry),
+        Err(source) => {
+            drop(file);
+            let _ = std::fs::remove_file(&path);
+            Err(WriteError::Io { path, source })
+        }
+    }
+}
+
+/// Flushes the entries `entries` of `dir` to disk (each file on its own, from `pool`'s threads), then `dir`
+/// itself where the OS syncs directories (Unix), so their names are durable too. The flush needs write access
+/// on Windows (`FlushFileBuffers`).
+///
+/// # Errors
+/// The first entry (or the directory) that could not be opened or flushed, by path.
+fn sync_entries(dir: &Path, entries: &[EntryName], pool: &rayon::ThreadPool) -> Result<(), WriteError> {
+    use rayon::prelude::*;
+    pool.install(|| {
+        entries.par_iter().try_for_each_init(NameBuf::default, |name, entry| {
+            let path = dir.join(entry.write(name));
+            OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .and_then(|file| file.sync_all())
+                .map_err(|source| WriteError::Io { path, source })
+        })
+    })?;
+    seqring_platform::sync_directory(dir).map_err(|source| WriteError::Io {
+        path: dir.into(),
+        source,
     })
 }
 
-/// Flushes every file of `dir` to disk, then the directory itself ([`seqring_platform::sync_filesystem`]:
-/// `syncfs` on Linux, each file elsewhere).
+/// Flushes every file of `dir` to disk, then the directory itself ([`seqring_platform::sync_filesystem`]: one
+/// `syncfs` on Linux, which is the npy sink's sync there; each file elsewhere, after an overflow of `unsynced`).
 fn sync_filesystem(dir: &Path) -> std::io::Result<()> {
     seqring_platform::sync_filesystem(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use seqring_core::ring::record::{align8, encode_data, HEADER_LEN};
+
+    /// A batch of ring records `(source, timestamp, payload)`, as the drain hands it to a sink.
+    fn batch(records: &[(u8, u64, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for &(source, timestamp, payload) in records {
+            let start = out.len();
+            out.resize(start + align8(HEADER_LEN + payload.len()).unwrap(), 0);
+            encode_data(&mut out[start..], source, timestamp, payload);
+        }
+        out
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn npy_sink_syncs_only_the_entries_written_since_the_last_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = NpySink::new(dir.path(), 2).unwrap();
+        assert_eq!(sink.per_entry, !cfg!(target_os = "linux"));
+        sink.per_entry = true; // as on macOS and Windows, here too
+        sink.write(&batch(&[(1, 5, b"a"), (1, 5, b"b"), (2, 9, b"c")]));
+        let listed: Vec<String> = sink
+            .unsynced
+            .iter()
+            .map(|e| e.write(&mut NameBuf::default()).to_owned())
+            .collect();
+        assert_eq!(
+            listed,
+            names(dir.path()),
+            "every entry written, with its duplicate suffix"
+        );
+        sink.sync();
+        assert!(sink.unsynced.is_empty() && sink.out.error.is_none());
+        // A synced entry removed behind the sink's back is not flushed again: only the new one is.
+        std::fs::remove_file(dir.path().join(&listed[0])).unwrap();
+        sink.write(&batch(&[(3, 1, b"d")]));
+        assert_eq!(sink.unsynced.len(), 1);
+        sink.sync();
+        let out = sink.finish();
+        assert!(out.error.is_none(), "{:?}", out.error);
+        assert_eq!(out.npy_entries, 4);
+    }
+
+    #[test]
+    fn npy_sink_past_its_list_of_unsynced_entries_syncs_the_whole_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = NpySink::new(dir.path(), 2).unwrap();
+        sink.per_entry = true;
+        sink.unsynced_max = 2;
+        sink.write(&batch(&[(1, 1, b"a"), (1, 2, b"b"), (1, 3, b"c")]));
+        assert_eq!((sink.unsynced.len(), sink.overflowed), (2, true));
+        sink.sync();
+        assert_eq!((sink.unsynced.len(), sink.overflowed), (0, false));
+        assert!(sink.out.error.is_none(), "{:?}", sink.out.error);
+        sink.write(&batch(&[(1, 4, b"d")]));
+        assert_eq!((sink.unsynced.len(), sink.overflowed), (1, false));
+        assert_eq!(sink.finish().npy_entries, 4);
+    }
+
+    #[test]
+    fn syncing_entries_flushes_each_and_names_the_one_that_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let entries: Vec<EntryName> = (0..5)
+            .map(|timestamp| EntryName {
+                source_id: 7,
+                timestamp,
+                duplicate: 0,
+            })
+            .collect();
+        for e in &entries {
+            std::fs::write(dir.path().join(e.write(&mut NameBuf::default())), b"x").unwrap();
+        }
+        sync_entries(dir.path(), &entries, &pool).unwrap();
+        let gone = entries[3].write(&mut NameBuf::default()).to_owned();
+        std::fs::remove_file(dir.path().join(&gone)).unwrap();
+        match sync_entries(dir.path(), &entries, &pool) {
+            Err(WriteError::Io { path, source }) => {
+                assert_eq!(path, dir.path().join(&gone));
+                assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+            }
+            other => panic!("expected the missing entry's error, got {other:?}"),
+        }
+    }
 }

@@ -173,9 +173,11 @@ def _payload_bytes(data: Any) -> npt.NDArray[np.uint8]:
     return out
 
 
-# The producers this process connected, by (logger name, source id); a forked child starts without them.
+# The producers this process connected, by (logger name, source id); a forked child starts without them. (Windows
+# has no fork, nor os.register_at_fork: its child processes are spawned, with a fresh interpreter.)
 _producers: Dict[Tuple[str, int], Producer] = {}
-os.register_at_fork(after_in_child=_producers.clear)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_producers.clear)
 
 _U8 = np.dtype(np.uint8)
 

@@ -289,7 +289,9 @@ class _Lock:
 
     def remove(self) -> None:
         self.close()
-        with contextlib.suppress(FileNotFoundError):
+        # On Windows a file that another process still maps cannot be deleted (PermissionError): it is then left
+        # for the next array of this name, whose lock takes over a dead holder's word.
+        with contextlib.suppress(FileNotFoundError, PermissionError):
             os.unlink(self._path)
 
 
