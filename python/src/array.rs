@@ -93,7 +93,12 @@ const SIGNAL_SLICE: Duration = Duration::from_millis(100);
 /// [`SharedArrayDyn::wait_changed`] for `timeout` seconds (`None`: no bound), with the GIL released, in slices of
 /// at most [`SIGNAL_SLICE`] so that a signal handler's exception (KeyboardInterrupt) ends it. A stall is reported
 /// only if it lasts to the caller's deadline.
-fn wait_in_slices(py: Python<'_>, handle: &SharedArrayDyn, version: u64, timeout: Option<f64>) -> PyResult<Option<u64>> {
+fn wait_in_slices(
+    py: Python<'_>,
+    handle: &SharedArrayDyn,
+    version: u64,
+    timeout: Option<f64>,
+) -> PyResult<Option<u64>> {
     let deadline = match timeout {
         None => None,
         Some(t) => {
@@ -103,11 +108,17 @@ fn wait_in_slices(py: Python<'_>, handle: &SharedArrayDyn, version: u64, timeout
                     format!("timeout {t} is not a non-negative number of seconds"),
                 )
             })?;
-            Some(Instant::now().checked_add(t).ok_or_else(|| raise(Kind::Base, format!("timeout {t:?} is too long")))?)
+            Some(
+                Instant::now()
+                    .checked_add(t)
+                    .ok_or_else(|| raise(Kind::Base, format!("timeout {t:?} is too long")))?,
+            )
         }
     };
     loop {
-        let slice = deadline.map_or(SIGNAL_SLICE, |d| d.saturating_duration_since(Instant::now()).min(SIGNAL_SLICE));
+        let slice = deadline.map_or(SIGNAL_SLICE, |d| {
+            d.saturating_duration_since(Instant::now()).min(SIGNAL_SLICE)
+        });
         let stall = match py.detach(|| handle.wait_changed(version, slice)) {
             Ok(Some(v)) => return Ok(Some(v)),
             Ok(None) => None,

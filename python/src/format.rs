@@ -10,12 +10,18 @@ use seqring::format::EntryName;
 /// onset; 0 names the onset entry): `{source:03}_{timestamp:020}.npy`.
 #[pyfunction]
 pub(crate) fn log_entry_name(source_id: &Bound<'_, PyAny>, timestamp_us: &Bound<'_, PyAny>) -> PyResult<String> {
-    let source_id: u8 = source_id
-        .extract()
-        .map_err(|_| raise(Kind::InvalidOption, format!("source_id {source_id} is not an int in 0..=255")))?;
-    let timestamp: u64 = timestamp_us
-        .extract()
-        .map_err(|_| raise(Kind::InvalidOption, format!("timestamp_us {timestamp_us} is not an int in 0..2**64")))?;
+    let source_id: u8 = source_id.extract().map_err(|_| {
+        raise(
+            Kind::InvalidOption,
+            format!("source_id {source_id} is not an int in 0..=255"),
+        )
+    })?;
+    let timestamp: u64 = timestamp_us.extract().map_err(|_| {
+        raise(
+            Kind::InvalidOption,
+            format!("timestamp_us {timestamp_us} is not an int in 0..2**64"),
+        )
+    })?;
     Ok(EntryName {
         source_id,
         timestamp,
