@@ -790,7 +790,7 @@ impl SharedArray {
         Ok(age.map(|a| a.as_secs_f64()))
     }
 
-    /// The array's name (its region is ``/dev/shm/<name>``).
+    /// The array's name (its region is ``/dev/shm/<name>`` on Linux; see the README's Platforms for the others).
     #[getter]
     fn name(&self) -> &str {
         &self.name
