@@ -130,6 +130,30 @@ fn resolve_dtype<'py>(
     })
 }
 
+/// Opens a file with `open` (without the GIL), `verify`ing it if asked, and resolves its rows' dtype against its
+/// `tag` ([`resolve_dtype`]).
+fn open_rows<T: Send>(
+    py: Python<'_>,
+    path: &std::path::Path,
+    dtype: Option<&Bound<'_, PyAny>>,
+    verify: bool,
+    open: impl FnOnce(&std::path::Path) -> Result<T, MappedError> + Send,
+    check: impl FnOnce(&T) -> Result<(), MappedError> + Send,
+    tag: impl FnOnce(&T) -> TypeTag,
+) -> PyResult<(T, Py<PyArrayDescr>)> {
+    let rows = py
+        .detach(|| {
+            let rows = open(path)?;
+            if verify {
+                check(&rows)?;
+            }
+            Ok(rows)
+        })
+        .map_err(mapped_error)?;
+    let dtype = resolve_dtype(py, path, tag(&rows), dtype)?;
+    Ok((rows, dtype.unbind()))
+}
+
 /// A read-only numpy array of `dtype` over `rows`, with `base` as its numpy base.
 ///
 /// # Safety
@@ -164,20 +188,16 @@ impl PyMappedArray {
     #[new]
     #[pyo3(signature = (path, dtype = None, *, verify = false))]
     fn new(py: Python<'_>, path: PathBuf, dtype: Option<&Bound<'_, PyAny>>, verify: bool) -> PyResult<Self> {
-        let rows = py
-            .detach(|| {
-                let rows = MappedRows::open(&path)?;
-                if verify {
-                    rows.verify()?;
-                }
-                Ok(rows)
-            })
-            .map_err(mapped_error)?;
-        let dtype = resolve_dtype(py, &path, rows.tag(), dtype)?;
-        Ok(PyMappedArray {
-            rows,
-            dtype: dtype.unbind(),
-        })
+        let (rows, dtype) = open_rows(
+            py,
+            &path,
+            dtype,
+            verify,
+            |p| MappedRows::open(p),
+            MappedRows::verify,
+            MappedRows::tag,
+        )?;
+        Ok(PyMappedArray { rows, dtype })
     }
 
     /// The rows as a read-only numpy array that shares the file's memory (shape `(len, *subarray dims)`).
@@ -351,20 +371,16 @@ impl PyMappedIdMap {
     #[new]
     #[pyo3(signature = (path, dtype = None, *, verify = false))]
     fn new(py: Python<'_>, path: PathBuf, dtype: Option<&Bound<'_, PyAny>>, verify: bool) -> PyResult<Self> {
-        let rows = py
-            .detach(|| {
-                let rows = IdRowsOf::open(&path)?;
-                if verify {
-                    rows.verify()?;
-                }
-                Ok(rows)
-            })
-            .map_err(mapped_error)?;
-        let dtype = resolve_dtype(py, &path, rows.tag(), dtype)?;
-        Ok(PyMappedIdMap {
-            rows,
-            dtype: dtype.unbind(),
-        })
+        let (rows, dtype) = open_rows(
+            py,
+            &path,
+            dtype,
+            verify,
+            IdRowsOf::open,
+            IdRowsOf::verify,
+            IdRowsOf::tag,
+        )?;
+        Ok(PyMappedIdMap { rows, dtype })
     }
 
     /// Every record as one read-only numpy array sharing the file's memory, in file order (grouped by key, not in
