@@ -13,9 +13,12 @@
 //!     48     8  wait timeout, ns
 //!     56     8  ring region length in bytes (= the block's offset)
 //!     64     8  ring id: random, never 0; every segment batch drained from this ring carries it
-//!     72     8  length of the log directory's path (0: not recorded; at most 432)
-//!     80   432  the log directory's absolute path, UTF-8, so producers of other processes can find it (their
+//!     72     8  length of the log directory's path (0: not recorded; at most 416)
+//!     80   416  the log directory's absolute path, UTF-8, so producers of other processes can find it (their
 //!               source schemas are kept beside the log); written before `running`, never changed
+//!    496     8  batches written (atomic): the drain adds 1 after it hands each batch to the operating system;
+//!               log tailers block on this word until it changes
+//!    504     8  tailers blocked on the word above (atomic)
 //!    512 16384  source table: 256 entries of 64 bytes, indexed by source id
 //!               +0 onset: 0 none yet; bit 63 set: being logged by the process in the low 32 bits; else the
 //!                  onset, µs since the UNIX epoch
@@ -42,6 +45,13 @@
 //! and otherwise resets the slot to 0 once the head has passed every claim the dead process could have made.
 //! A producer process takes a free producer slot by CAS (0 → its pid), or reuses the slot that already holds its
 //! pid; only the drain thread retires and frees slots.
+//! Log tailers wait for the drain's writes as `SeqArray::wait_changed`'s waiters wait for a writer (see
+//! [`crate::seqlock`]): a tailer adds itself to the tailer count (T1), loads the written count (Acquire), and
+//! before it blocks CASes that value to itself (T2, AcqRel); the drain bumps the written count with an AcqRel
+//! read-modify-write (D) and then loads the tailer count (Relaxed), waking the word if it is non-zero. T2 and D are
+//! read-modify-writes of one word: if T2 comes first, D reads it (or a later tailer's CAS, in its release sequence),
+//! so T1 happens before the drain's load, which sees the tailer and wakes it; if D comes first, T2 fails and the
+//! tailer looks again. `loom-tests/tests/log_region.rs` models it.
 
 //!
 //! [`LogRegion`] is generic over [`Memory`] (the whole region: ring region and block); the ring's part is
@@ -84,9 +94,11 @@ const RING_LEN_AT: usize = 56;
 const RING_ID_AT: usize = 64;
 const LOG_DIR_LEN_AT: usize = 72;
 const LOG_DIR_AT: usize = 80;
+const WRITTEN_AT: usize = 496;
+const TAILERS_AT: usize = 504;
 const TABLE_AT: usize = 512;
 /// The longest log directory path the block records, in bytes.
-pub const LOG_DIR_MAX: usize = TABLE_AT - LOG_DIR_AT;
+pub const LOG_DIR_MAX: usize = WRITTEN_AT - LOG_DIR_AT;
 const ENTRY_LEN: usize = 64;
 const PRODUCERS_AT: usize = TABLE_AT + 256 * ENTRY_LEN;
 /// The number of producer slots (claimant tags 1 ..= this). Under loom the table has 4, so that a model's scan
@@ -289,6 +301,87 @@ impl<M: Memory> LogRegion<M> {
     pub fn publish(&self) {
         // Release: pairs with the Acquire load in `open`; publishes the header, the table and the ring.
         self.mem.store(self.block + STATE_AT, RUNNING, Ordering::Release);
+    }
+
+    /// The number of batches the drain has handed to the operating system so far (Acquire: pairs with the drain's
+    /// [`note_written`](Self::note_written), so what it wrote before counting is in the files for a reader that
+    /// sees the count).
+    ///
+    /// # Examples
+    /// See [`Self::wait_written`].
+    pub fn written(&self) -> u64 {
+        self.mem.load(self.block + WRITTEN_AT, Ordering::Acquire)
+    }
+
+    /// Counts one more batch handed to the operating system (the drain calls it after each write) and wakes the
+    /// tailers blocked in [`wait_written`](Self::wait_written), if any. With no tailer it costs one
+    /// read-modify-write and one load.
+    ///
+    /// # Examples
+    /// See [`Self::wait_written`].
+    pub fn note_written(&self) {
+        // AcqRel: D in the module documentation. Release publishes the batch's write to tailers that load the count
+        // (Acquire); Acquire reads every tailer's T2 CAS that precedes it, so their T1 registrations happen before
+        // the load below.
+        self.mem.fetch_add(self.block + WRITTEN_AT, 1, Ordering::AcqRel);
+        // Relaxed: ordered by the Acquire half above (see the module documentation).
+        if self.mem.load(self.block + TAILERS_AT, Ordering::Relaxed) != 0 {
+            self.mem.wake(self.block + WRITTEN_AT);
+        }
+    }
+
+    /// The byte offset (in the region) of the written-batches word that tailers block on and the drain wakes.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let log = LogRegion::init(RawRegion::new(&words), HeaderFields { pid: 1, started_us: 1, wait_ns: None }, 7);
+    /// assert_eq!(log.written_word(), log.ring_len() + 496);
+    /// ```
+    pub fn written_word(&self) -> usize {
+        self.block + WRITTEN_AT
+    }
+
+    /// Waits until the written count differs from `seen` and returns it, or `None` when `park` gives up. `park` is
+    /// called with the count the word holds when there is nothing new, and blocks (a futex on
+    /// [`written_word`](Self::written_word), with a deadline) or returns whether to keep waiting. The protocol (no
+    /// lost wake-up) is in the module documentation.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::log_region::*;
+    /// # use seqring_core::RawRegion;
+    /// let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let log = LogRegion::init(RawRegion::new(&words), HeaderFields { pid: 1, started_us: 1, wait_ns: None }, 7);
+    /// let seen = log.written();
+    /// assert_eq!(log.wait_written(seen, |at| { assert_eq!(at, seen); false }), None); // nothing new: gave up
+    /// log.note_written();
+    /// assert_eq!(log.wait_written(seen, |_| unreachable!("a batch was written")), Some(seen + 1));
+    /// ```
+    pub fn wait_written(&self, seen: u64, mut park: impl FnMut(u64) -> bool) -> Option<u64> {
+        // Relaxed: T1, published to the drain by the Release half of the CAS below.
+        self.mem.fetch_add(self.block + TAILERS_AT, 1, Ordering::Relaxed);
+        let _registered = Tailer(self);
+        loop {
+            // Acquire: pairs with the drain's AcqRel count (D).
+            let w = self.mem.load(self.block + WRITTEN_AT, Ordering::Acquire);
+            if w != seen {
+                return Some(w);
+            }
+            // T2: AcqRel, see the module documentation. A failure means the drain counted since the load.
+            if self
+                .mem
+                .compare_exchange(self.block + WRITTEN_AT, w, w, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+                && !park(w)
+            {
+                return None;
+            }
+        }
     }
 
     /// Validates an existing region's header; returns it and its state.
@@ -851,6 +944,18 @@ impl<M: Memory> LogRegion<M> {
                 self.mem.store(at, 0, Ordering::Release);
             }
         }
+    }
+}
+
+/// A tailer's registration in the tailer count; removes it on drop.
+struct Tailer<'a, M: Memory>(&'a LogRegion<M>);
+
+impl<M: Memory> Drop for Tailer<'_, M> {
+    fn drop(&mut self) {
+        // Relaxed: a drain that still sees this tailer only wakes once too many. Wrapping add of -1.
+        self.0
+            .mem
+            .fetch_add(self.0.block + TAILERS_AT, u64::MAX, Ordering::Relaxed);
     }
 }
 

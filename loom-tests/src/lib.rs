@@ -7,8 +7,10 @@
 //! of re-validating the header (which would only add scheduling points).
 #![cfg(loom)]
 
-use seqring_core::memory::LoomRegion;
+use loom::sync::{Condvar, Mutex};
+use seqring_core::memory::{LoomRegion, Memory};
 use seqring_core::RawRegion;
+use std::sync::atomic::Ordering;
 
 /// A zeroed loom region of `len` bytes, leaked for the rest of this model execution.
 pub fn leaked_region(len: usize) -> RawRegion<'static> {
@@ -40,4 +42,96 @@ pub fn model(f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
     builder.max_branches = 20_000;
     builder.check(f);
+}
+
+/// The futex bucket of the one word a model waits on.
+struct Futex {
+    generation: Mutex<u64>,
+    woken: Condvar,
+}
+
+/// A leaked loom region whose [`Memory::wake`] of its one waited-on word wakes a modelled futex.
+///
+/// The futex is modelled as the kernel implements it: `wait(word, expected)` takes the bucket lock, compares the
+/// word with `expected` and, if equal, sleeps until a `wake` (which takes the same lock after the waker stored its
+/// change). Here the bucket is a loom mutex holding a wake generation, and the sleep a condition variable. Waits
+/// have no timeout, so a lost wake-up is a deadlock, which loom reports.
+#[derive(Clone, Copy)]
+pub struct Futexed {
+    raw: RawRegion<'static>,
+    futex: &'static Futex,
+    word: usize,
+}
+
+impl Futexed {
+    /// A zeroed region of `len` bytes whose word at byte `word` is the one waited on and woken.
+    pub fn new(len: usize, word: usize) -> Futexed {
+        let futex = Box::leak(Box::new(Futex {
+            generation: Mutex::new(0),
+            woken: Condvar::new(),
+        }));
+        Futexed {
+            raw: leaked_region(len),
+            futex,
+            word,
+        }
+    }
+
+    /// `FUTEX_WAIT`: sleeps while the word at `offset` holds `expected`, until a wake.
+    pub fn wait(&self, offset: usize, expected: u64) {
+        assert_eq!(offset, self.word, "only the one word is waited on");
+        let mut generation = self.futex.generation.lock().unwrap();
+        // Relaxed: the bucket lock orders this load after a waker's store that preceded its wake (as the kernel's
+        // bucket lock does).
+        if self.raw.load(offset, Ordering::Relaxed) != expected {
+            return;
+        }
+        let asleep_at = *generation;
+        while *generation == asleep_at {
+            generation = self.futex.woken.wait(generation).unwrap();
+        }
+    }
+}
+
+impl Memory for Futexed {
+    fn len(&self) -> usize {
+        self.raw.len()
+    }
+    fn identity(&self) -> usize {
+        self.raw.identity()
+    }
+    fn load(&self, offset: usize, order: Ordering) -> u64 {
+        self.raw.load(offset, order)
+    }
+    fn store(&self, offset: usize, value: u64, order: Ordering) {
+        self.raw.store(offset, value, order);
+    }
+    fn compare_exchange(
+        &self,
+        offset: usize,
+        current: u64,
+        new: u64,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<u64, u64> {
+        self.raw.compare_exchange(offset, current, new, success, failure)
+    }
+    fn fetch_add(&self, offset: usize, value: u64, order: Ordering) -> u64 {
+        self.raw.fetch_add(offset, value, order)
+    }
+    fn copy_in(&self, offset: usize, src: &[u8]) {
+        self.raw.copy_in(offset, src);
+    }
+    fn copy_out(&self, offset: usize, dst: &mut [u8]) {
+        self.raw.copy_out(offset, dst);
+    }
+    fn zero(&self, offset: usize, len: usize) {
+        self.raw.zero(offset, len);
+    }
+    /// `FUTEX_WAKE` of every waiter.
+    fn wake(&self, offset: usize) {
+        assert_eq!(offset, self.word, "only the one word is waited on");
+        *self.futex.generation.lock().unwrap() += 1;
+        self.futex.woken.notify_all();
+    }
 }

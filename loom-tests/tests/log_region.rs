@@ -9,14 +9,16 @@
 //!   that sees the onset the drain published does not see the record it was read from);
 //! - `a_slot_is_held_by_one_process_at_a_time`: `producer_slot` taking a slot with a load and a store instead of
 //!   a CAS (two processes share a claimant tag), or `reap_producers` freeing a slot before the head passed the
-//!   dead holder's claims.
+//!   dead holder's claims;
+//! - `a_tailer_wakes_for_a_written_batch_and_sees_it`: `wait_written`'s CAS made a load and comparison, or
+//!   `note_written`'s AcqRel count made Relaxed (both lose the wake-up: a deadlock).
 #![cfg(loom)]
 
 use loom::thread;
-use seqring_core::log_region::{HeaderFields, LogRegion, Onset};
+use seqring_core::log_region::{HeaderFields, LogRegion, Onset, BLOCK_LEN};
 use seqring_core::memory::Memory;
 use seqring_core::RawRegion;
-use seqring_loom::{leaked_region, model, spin_until};
+use seqring_loom::{leaked_region, model, spin_until, Futexed};
 use std::sync::atomic::Ordering;
 
 /// Where the models keep the stand-in of a committed onset record: the first word of the (unused) ring part.
@@ -138,5 +140,47 @@ fn a_slot_is_held_by_one_process_at_a_time() {
         assert_ne!(tags[0], tags[1], "two processes got one slot");
         assert_eq!(log.claimant_pid(tags[0]), Some(200));
         assert_eq!(log.claimant_pid(tags[1]), Some(300));
+    });
+}
+
+/// A tailer that found nothing new blocks on the written count, with no timeout, while the drain writes a batch
+/// and counts it: the tailer always wakes (else loom reports the deadlock) and then sees the batch. Weakenings it
+/// catches (each applied to the core alone, each a deadlock): the tailer's CAS made a plain load and comparison;
+/// the drain's count made Relaxed (it no longer acquires the tailer's registration).
+#[test]
+fn a_tailer_wakes_for_a_written_batch_and_sees_it() {
+    model(|| {
+        let len = LogRegion::<RawRegion>::region_len(64);
+        let word = len - BLOCK_LEN + 496;
+        let mem = Futexed::new(len, word);
+        let fields = HeaderFields {
+            pid: 1,
+            started_us: 0,
+            wait_ns: None,
+        };
+        let log = LogRegion::init(mem, fields, 9);
+        assert_eq!(log.written_word(), word);
+        let seen = log.written();
+        let drain = thread::spawn(move || {
+            // The batch, as the drain hands it to the OS before counting it.
+            log.memory().store(RECORD_AT, 1, Ordering::Relaxed);
+            log.note_written();
+        });
+        // The tailer's sweep found nothing (or found the batch: then it does not wait).
+        if log.memory().load(RECORD_AT, Ordering::Relaxed) == 0 {
+            let written = log
+                .wait_written(seen, |at| {
+                    log.memory().wait(word, at);
+                    true
+                })
+                .expect("a wait with no timeout returns only with a new count");
+            assert_eq!(written, seen + 1);
+            assert_eq!(
+                log.memory().load(RECORD_AT, Ordering::Relaxed),
+                1,
+                "woken, the tailer sees the batch"
+            );
+        }
+        drain.join().unwrap();
     });
 }

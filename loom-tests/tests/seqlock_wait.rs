@@ -1,101 +1,19 @@
 //! The seqlock's waiter protocol ([`SeqArray::wait_changed`]): no wake-up is lost. Waiters block with no timeout
 //! on a modelled futex, so a lost wake-up is a deadlock, which loom reports.
 //!
-//! The futex is modelled as the kernel implements it: `wait(word, expected)` takes the bucket lock, compares the
-//! word with `expected` and, if equal, sleeps until a `wake` (which takes the same lock after the waker stored its
-//! change). Here the bucket is a loom mutex holding a wake generation, and the sleep a condition variable.
+//! The futex is [`seqring_loom::Futexed`], modelled as the kernel implements it.
 #![cfg(loom)]
 
 use loom::sync::atomic::Ordering;
-use loom::sync::{Condvar, Mutex};
 use loom::thread;
 use seqring_core::seqlock::{region_len, Park, SeqArray, WriteStamp, SEQUENCE_WORD};
-use seqring_core::{DType, Memory, RawRegion, Spins};
-use seqring_loom::{leaked_region, model};
+use seqring_core::{DType, Spins};
+use seqring_loom::{model, Futexed};
 
 const STAMP: WriteStamp = WriteStamp { token: 1, time_ns: 1 };
 
-/// The futex bucket of the one word the models wait on.
-struct Futex {
-    generation: Mutex<u64>,
-    woken: Condvar,
-}
-
-/// A loom region whose [`Memory::wake`] wakes the modelled futex.
-#[derive(Clone, Copy)]
-struct Futexed {
-    raw: RawRegion<'static>,
-    futex: &'static Futex,
-}
-
-impl Futexed {
-    /// `FUTEX_WAIT`: sleeps while the word at `offset` holds `expected`, until a wake.
-    fn wait(&self, offset: usize, expected: u64) {
-        let mut generation = self.futex.generation.lock().unwrap();
-        // Relaxed: the bucket lock orders this load after a waker's store that preceded its wake (as the kernel's
-        // bucket lock does).
-        if self.raw.load(offset, Ordering::Relaxed) != expected {
-            return;
-        }
-        let asleep_at = *generation;
-        while *generation == asleep_at {
-            generation = self.futex.woken.wait(generation).unwrap();
-        }
-    }
-}
-
-impl Memory for Futexed {
-    fn len(&self) -> usize {
-        self.raw.len()
-    }
-    fn identity(&self) -> usize {
-        self.raw.identity()
-    }
-    fn load(&self, offset: usize, order: Ordering) -> u64 {
-        self.raw.load(offset, order)
-    }
-    fn store(&self, offset: usize, value: u64, order: Ordering) {
-        self.raw.store(offset, value, order);
-    }
-    fn compare_exchange(
-        &self,
-        offset: usize,
-        current: u64,
-        new: u64,
-        success: Ordering,
-        failure: Ordering,
-    ) -> Result<u64, u64> {
-        self.raw.compare_exchange(offset, current, new, success, failure)
-    }
-    fn fetch_add(&self, offset: usize, value: u64, order: Ordering) -> u64 {
-        self.raw.fetch_add(offset, value, order)
-    }
-    fn copy_in(&self, offset: usize, src: &[u8]) {
-        self.raw.copy_in(offset, src);
-    }
-    fn copy_out(&self, offset: usize, dst: &mut [u8]) {
-        self.raw.copy_out(offset, dst);
-    }
-    fn zero(&self, offset: usize, len: usize) {
-        self.raw.zero(offset, len);
-    }
-    /// `FUTEX_WAKE` of every waiter.
-    fn wake(&self, offset: usize) {
-        assert_eq!(offset, SEQUENCE_WORD, "only the sequence word is waited on");
-        *self.futex.generation.lock().unwrap() += 1;
-        self.futex.woken.notify_all();
-    }
-}
-
 fn array() -> &'static SeqArray<Futexed> {
-    let futex = Box::leak(Box::new(Futex {
-        generation: Mutex::new(0),
-        woken: Condvar::new(),
-    }));
-    let mem = Futexed {
-        raw: leaked_region(region_len(16).unwrap()),
-        futex,
-    };
+    let mem = Futexed::new(region_len(16).unwrap(), SEQUENCE_WORD);
     let array = SeqArray::create(mem, DType::U64, &[2], 1, 0).unwrap();
     Box::leak(Box::new(array))
 }

@@ -108,17 +108,6 @@ fn three_waiting_readers_follow_a_1khz_writer() {
     }
 }
 
-/// The CPU time (user + system, in clock ticks) of process `pid` so far.
-#[cfg(target_os = "linux")]
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // Fields after the command name (in parentheses, which may contain spaces): utime and stime are fields 14
-    // and 15 of the line, 12 and 13 after the name.
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = rest.split(' ').collect();
-    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
-}
-
 #[cfg(target_os = "linux")]
 #[test]
 fn a_blocked_waiter_uses_no_cpu_while_the_writer_is_idle() {
@@ -140,13 +129,10 @@ fn a_blocked_waiter_uses_no_cpu_while_the_writer_is_idle() {
     while a.waiters() == 0 {
         std::thread::sleep(Duration::from_millis(1));
     }
-    let before = cpu_ticks(waiter.pid());
+    let before = seqring_tests::cpu_ms(waiter.pid());
     // The measured interval (not a synchronisation): one idle second.
     std::thread::sleep(Duration::from_secs(1));
-    let used_ticks = cpu_ticks(waiter.pid()) - before;
-    // SAFETY: sysconf only reads a configuration value.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    let used_ms = used_ticks * 1000 / hz;
+    let used_ms = seqring_tests::cpu_ms(waiter.pid()) - before;
     a.write(&[1]).unwrap();
     assert_eq!(waiter.expect_line("woke"), "1");
     waiter.wait_ok();

@@ -199,6 +199,8 @@ impl Drain {
         let had = drain_one(&mut self.consumer, self.options.max_batch, |position, bytes| {
             let had_error = sink.error().is_some();
             sink.write(Origin { ring, position }, bytes);
+            // Tailers blocked on the written count look at the files again.
+            region.note_written();
             for record in Records::new(bytes).flatten() {
                 let d = &mut drained[usize::from(record.source_id)];
                 d.records += 1;

@@ -14,9 +14,11 @@
 //!   after its last write; the region is seen gone twice, a poll apart) and a last sweep found nothing new. A
 //!   logger that died leaves its region, and is waited for: a successor may take it over.
 //! - Latency: the logger writes each batch as soon as it drains it, and idles in parks of at most its flush
-//!   interval ([`LoggerBuilder::flush_interval`](super::LoggerBuilder::flush_interval), 1 ms by default); the tail
-//!   looks again every [`POLL`]. A record reaches a tailer within the flush interval plus [`POLL`] of its commit
-//!   (plus the time to write the batches before it).
+//!   interval ([`LoggerBuilder::flush_interval`](super::LoggerBuilder::flush_interval), 1 ms by default). On Linux
+//!   the tail then blocks on the logger region's count of written batches (a futex), which the drain bumps and
+//!   wakes after each write, so a record reaches a tailer within the flush interval of its commit (plus the time
+//!   to write the batches before it), and an idle tail uses no CPU between looks every [`IDLE_WAIT`]. Elsewhere the
+//!   tail looks again every [`POLL`], which adds to the bound.
 //!
 //! Only the segment format is followed; a directory of `.npy` entries has no segments and ends at once.
 
@@ -28,13 +30,19 @@ use std::time::{Duration, Instant};
 use seqring_core::ring::record::Records;
 
 use super::onsets::OnsetBook;
+use super::region::LoggerRegion;
 use super::{region as log_region, region_name, LOG_DIR_SUFFIX};
 use crate::format::segment::reader::{check_batch, check_header};
 use crate::format::segment::{skip_delivered, Dedup, SegmentError, Tail, EXTENSION, FILE_HEADER_LEN};
-use seqring_platform::RegionError;
+use seqring_core::log_region::LogRegion;
+use seqring_platform::{address_wait, RegionError, Window};
 
-/// How often a waiting tail looks for new data.
+/// How often a waiting tail looks for new data where it cannot block on the logger's written count (outside
+/// Linux; see `seqring_platform::address_wait`).
 pub const POLL: Duration = Duration::from_millis(2);
+/// The longest a tail blocks on the logger's written count before it looks again (on Linux, where a write wakes
+/// it at once): it also notices a logger that stopped or died within this time.
+pub const IDLE_WAIT: Duration = Duration::from_millis(50);
 
 /// Where a [`LogTail`] starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -211,7 +219,11 @@ impl LogTail {
             // Whether the logger was gone before this sweep: then nothing can come after it. Gone twice in a row,
             // a poll apart, so that the moment between a takeover's removal of the dead region and the creation
             // of its own does not end the tail.
-            let gone = !self.logger_present();
+            // The written count is read before the sweep: a batch written after it changes the count, so the
+            // wait below returns at once instead of sleeping through it.
+            let (present, logger) = self.logger();
+            let gone = !present;
+            let seen = logger.as_ref().map(LoggerRegion::written);
             self.sweep()?;
             if self.ready.is_empty() {
                 if gone && self.gone_before {
@@ -223,7 +235,10 @@ impl LogTail {
                 if now >= deadline {
                     return Ok(None);
                 }
-                std::thread::sleep(POLL.min(deadline - now));
+                match (logger, seen) {
+                    (Some(log), Some(seen)) if address_wait::BLOCKS => wait_written(&log, seen, deadline),
+                    _ => std::thread::sleep(POLL.min(deadline - now)),
+                }
             }
         }
     }
@@ -249,12 +264,18 @@ impl LogTail {
         self.finished && self.ready.is_empty()
     }
 
-    /// Whether a logger of the directory's name still has its region: a running logger, one that is stopping
-    /// (it removes its region only after its last write), or a dead one awaiting its successor.
-    fn logger_present(&self) -> bool {
-        self.region_name
-            .as_ref()
-            .is_some_and(|name| !matches!(log_region::open(name), Err(RegionError::NotFound { .. })))
+    /// The region of a logger of the directory's name, if one is there: a running logger, one that is stopping (it
+    /// removes its region only after its last write), or a dead one awaiting its successor. A region that exists
+    /// but does not open as a logger's (being created, or of another layout) counts as present, without one.
+    fn logger(&self) -> (bool, Option<LoggerRegion>) {
+        let Some(name) = self.region_name.as_ref() else {
+            return (false, None);
+        };
+        match log_region::open(name) {
+            Err(RegionError::NotFound { .. }) => (false, None),
+            Err(_) => (true, None),
+            Ok(region) => (true, LogRegion::open(Window::whole(region)).ok().map(|(log, _)| log)),
+        }
     }
 
     /// Reads every whole batch written since the last sweep into `ready`.
@@ -437,4 +458,15 @@ fn segment_error(path: &Path, tail: Tail, base: u64) -> SegmentError {
         },
         _ => SegmentError::NotSegment { path },
     }
+}
+
+/// Blocks until the logger's written count differs from `seen` (the drain wrote a batch), [`IDLE_WAIT`] passes or
+/// `deadline` comes, whichever is first; returns either way (the caller looks at the files again).
+fn wait_written(log: &LoggerRegion, seen: u64, deadline: Instant) {
+    let word = &log.memory().raw().words()[log.written_word() / 8];
+    let wait = IDLE_WAIT.min(deadline.saturating_duration_since(Instant::now()));
+    log.wait_written(seen, |at| {
+        address_wait::wait(word, at, Some(wait));
+        false
+    });
 }
