@@ -5,15 +5,12 @@
 //! Invariants: the rules (what a transfer refuses, how a marker's root is found, how interpolation clamps) live in
 //! `seqring_state::processing`; this module only converts arguments and results.
 
-use crate::errors::{
-    delete_error, file_write_error, interpolate_error, marker_error, os_kind, raise, transfer_error, Kind,
-};
+use crate::errors::{delete_error, file_write_error, interpolate_error, marker_error, raise, transfer_error, Kind};
 use numpy::{IntoPyArray, PyReadonlyArray1, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use seqring_state::processing::{self as tools, Sample, TransferOptions};
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What a directory transfer did (`seqring.transfer_directory`'s result).
 #[pyclass(module = "seqring._seqring", name = "TransferReport", frozen, get_all)]
@@ -133,25 +130,11 @@ pub(crate) fn resolve_unique_roots(paths: Vec<PathBuf>) -> PyResult<Vec<PathBuf>
     tools::resolve_unique_roots(&paths).map_err(marker_error)
 }
 
-/// Creates the missing parent directories of the file at `path`.
-pub(crate) fn create_parent(path: &Path) -> PyResult<()> {
-    match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => fs::create_dir_all(parent).map_err(|e| {
-            raise(
-                os_kind(&e),
-                format!("cannot create the directory {}: {e}", parent.display()),
-            )
-        }),
-        _ => Ok(()),
-    }
-}
-
 /// Writes `data` to `path` through a temporary file in the same directory, fsynced and renamed over `path`
 /// (readers see the old file or the new one, never a part; a replaced file keeps its permission bits); missing
 /// parent directories are created.
 #[pyfunction]
 pub(crate) fn atomic_write(py: Python<'_>, path: PathBuf, data: &[u8]) -> PyResult<()> {
-    py.detach(|| create_parent(&path))?;
     py.detach(|| tools::atomic_write(&path, data)).map_err(file_write_error)
 }
 

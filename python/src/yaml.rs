@@ -137,7 +137,6 @@ pub(crate) fn yaml_dump(py: Python<'_>, path: PathBuf, value: &Bound<'_, PyAny>)
     let value = to_value(value, &mut Vec::new())?;
     let body = document_body(&value).map_err(|e| PyTypeError::new_err(e.to_string()))?;
     let text = format!("---\n{body}...\n");
-    py.detach(|| crate::tools::create_parent(&path))?;
     py.detach(|| atomic_write(&path, text.as_bytes()))
         .map_err(file_write_error)
 }

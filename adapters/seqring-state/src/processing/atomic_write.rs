@@ -6,6 +6,7 @@
 //! rename itself is durable.
 //!
 //! Invariants:
+//! - missing parent directories are created first (as ataraxis does, and as [`super::direct_write()`] does);
 //! - a reader that opens the target sees either the complete old contents or the complete new contents, never a
 //!   mix, a truncated file or an empty one;
 //! - on any failure the old file is left untouched and the temporary file is removed;
@@ -29,16 +30,17 @@ use std::path::Path;
 /// assert_eq!((err.op, err.path.as_path()), ("write the new contents of", path.as_path()));
 /// assert_eq!(err.source.to_string(), "encoder failed");
 /// assert!(!path.exists(), "nothing was replaced");
-/// // The parent directory must exist.
-/// let err = atomic_write(dir.path().join("missing/state.txt"), b"x").unwrap_err();
-/// assert_eq!(err.source.kind(), std::io::ErrorKind::NotFound);
+/// // Missing parent directories are created (as ataraxis does); a parent that is a file cannot be.
+/// std::fs::write(dir.path().join("a-file"), b"")?;
+/// let err = atomic_write(dir.path().join("a-file/state.txt"), b"x").unwrap_err();
+/// assert_eq!(err.op, "create the directory of");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub use seqring_platform::FileError;
 
-/// Replaces the file at `path` with `contents`, atomically and durably.
+/// Replaces the file at `path` with `contents`, atomically and durably, creating missing parent directories.
 ///
-/// The parent directory must exist. See the module documentation for the guarantees.
+/// See the module documentation for the guarantees.
 ///
 /// # Examples
 ///
@@ -46,6 +48,7 @@ pub use seqring_platform::FileError;
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("state.txt");
 /// seqring_state::processing::atomic_write(&path, b"first")?;
+/// seqring_state::processing::atomic_write(dir.path().join("new/dir/state.txt"), b"parents made")?;
 /// seqring_state::processing::atomic_write(&path, b"second")?;
 /// assert_eq!(std::fs::read(&path)?, b"second");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -53,9 +56,9 @@ pub use seqring_platform::FileError;
 ///
 /// # Errors
 ///
-/// [`FileError`] naming `path` and the failed step when the path has no file name, the temporary file
-/// cannot be created or written (a missing directory, a full disk, a denied permission), or the rename fails. The
-/// old file is then unchanged.
+/// [`FileError`] naming `path` and the failed step when a parent directory cannot be created, the path has no file
+/// name, the temporary file cannot be created or written (a full disk, a denied permission), or the rename fails.
+/// The old file is then unchanged.
 pub fn atomic_write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> Result<(), FileError> {
     let contents = contents.as_ref();
     atomic_write_with(path, |w| w.write_all(contents))
@@ -88,6 +91,8 @@ pub fn atomic_write_with<F>(path: impl AsRef<Path>, write: F) -> Result<(), File
 where
     F: FnOnce(&mut dyn Write) -> io::Result<()>,
 {
+    let path = path.as_ref();
+    super::direct_write::create_parent(path)?;
     seqring_platform::replace_file_atomically(path, write)
 }
 

@@ -65,13 +65,19 @@ where
     F: FnOnce(&mut dyn Write) -> io::Result<()>,
 {
     let path = path.as_ref();
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).map_err(|e| FileError::new("create the directory of", path, e))?;
-    }
+    create_parent(path)?;
     let file = File::create(path).map_err(|e| FileError::new("create", path, e))?;
     let mut buffered = BufWriter::with_capacity(64 * 1024, file);
     write(&mut buffered).map_err(|e| FileError::new("write", path, e))?;
     buffered.flush().map_err(|e| FileError::new("write", path, e))
+}
+
+/// Creates the missing parent directories of the file at `path` (the step "create the directory of").
+pub(crate) fn create_parent(path: &Path) -> Result<(), FileError> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => fs::create_dir_all(parent).map_err(|e| FileError::new("create the directory of", path, e)),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
