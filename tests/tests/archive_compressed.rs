@@ -7,7 +7,7 @@ mod archive_support;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use archive_support::{interop, python, reader_view, write_segment, Msg};
+use archive_support::{assembled_archive, interop, python, reader_view, write_segment, Msg};
 use seqring::archive::{assemble_log_archives, ArchiveError, AssembleOptions, Compression, LogArchive};
 use seqring_tests::Rng;
 
@@ -196,23 +196,17 @@ fn numpy_savez_compressed_of_more_than_65535_entries_reads_back() {
 /// A deflated archive of source 5: the onset and three messages, and the offsets of each entry's local and central
 /// headers.
 fn deflated_archive() -> (Vec<u8>, Vec<usize>, Vec<usize>) {
-    let dir = tempfile::tempdir().unwrap();
-    write_segment(
-        &dir.path().join("a.seg"),
-        ONSET,
-        &[vec![
-            Msg::onset(5, ONSET),
-            Msg::new(5, 10, b"hello hello hello hello hello".to_vec()),
-            Msg::new(5, 20, vec![]),
-            Msg::new(5, 30, vec![7; 500]),
-        ]],
-    );
+    let messages = vec![
+        Msg::onset(5, ONSET),
+        Msg::new(5, 10, b"hello hello hello hello hello".to_vec()),
+        Msg::new(5, 20, vec![]),
+        Msg::new(5, 30, vec![7; 500]),
+    ];
     let options = AssembleOptions {
         compression: Compression::DEFLATED,
         ..Default::default()
     };
-    assemble_log_archives(dir.path(), &options).unwrap();
-    let bytes = std::fs::read(dir.path().join("5_log.npz")).unwrap();
+    let bytes = assembled_archive(5, ONSET, messages, &options);
     let (locals, centrals) = (signatures(&bytes, b"PK\x03\x04"), signatures(&bytes, b"PK\x01\x02"));
     assert_eq!((locals.len(), centrals.len()), (4, 4));
     (bytes, locals, centrals)

@@ -6,26 +6,20 @@ mod archive_support;
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
-use archive_support::{write_segment, Msg};
-use seqring::archive::{assemble_log_archives, read_archive_message_count, ArchiveError, AssembleOptions, LogArchive};
+use archive_support::{assembled_archive, Msg};
+use seqring::archive::{read_archive_message_count, ArchiveError, AssembleOptions, LogArchive};
 use seqring::format::npy::u8_vector_header;
 
 const ONSET: u64 = 1_700_000_000_000_000;
 
 /// A valid 3-entry archive of source 5, assembled by seqring.
 fn valid_archive() -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    write_segment(
-        &dir.path().join("a.seg"),
-        ONSET,
-        &[vec![
-            Msg::onset(5, ONSET),
-            Msg::new(5, 10, b"hello".to_vec()),
-            Msg::new(5, 20, vec![]),
-        ]],
-    );
-    assemble_log_archives(dir.path(), &AssembleOptions::default()).unwrap();
-    std::fs::read(dir.path().join("5_log.npz")).unwrap()
+    let messages = vec![
+        Msg::onset(5, ONSET),
+        Msg::new(5, 10, b"hello".to_vec()),
+        Msg::new(5, 20, vec![]),
+    ];
+    assembled_archive(5, ONSET, messages, &AssembleOptions::default())
 }
 
 /// An npy file holding a 1-D uint8 array of `data`, with numpy's header.

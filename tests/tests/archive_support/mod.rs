@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use seqring::archive::{assemble_log_archives, AssembleOptions};
 use seqring::core::ring::record::{align8, encode_data, HEADER_LEN};
 use seqring::format::segment::SegmentWriter;
 
@@ -74,6 +75,15 @@ pub fn write_segment(path: &Path, onset_us: u64, batches: &[Vec<Msg>]) {
         w.append_batch(&ring_bytes(batch, 3)).unwrap();
     }
     w.finish().unwrap();
+}
+
+/// The archive `{source}_log.npz` that seqring assembles, with `options`, from one segment holding the one batch
+/// `messages` (the onset first) of source `source`, as bytes.
+pub fn assembled_archive(source: u8, onset_us: u64, messages: Vec<Msg>, options: &AssembleOptions) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    write_segment(&dir.path().join("a.seg"), onset_us, &[messages]);
+    assemble_log_archives(dir.path(), options).unwrap();
+    std::fs::read(dir.path().join(format!("{source}_log.npz"))).unwrap()
 }
 
 /// `python3` with numpy, or `None` when `SEQRING_SKIP_PYTHON` is set.
