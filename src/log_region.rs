@@ -76,7 +76,7 @@
 //! assert_eq!(created.onset(3), Onset::Set(1_700_000_000_000_000));
 //! ```
 
-use crate::memory::Memory;
+use crate::memory::{Memory, Registration};
 use crate::sync::Ordering;
 
 /// The block's magic, `b"SEQRLOG\0"`.
@@ -363,9 +363,8 @@ impl<M: Memory> LogRegion<M> {
     /// assert_eq!(log.wait_written(seen, |_| unreachable!("a batch was written")), Some(seen + 1));
     /// ```
     pub fn wait_written(&self, seen: u64, mut park: impl FnMut(u64) -> bool) -> Option<u64> {
-        // Relaxed: T1, published to the drain by the Release half of the CAS below.
-        self.mem.fetch_add(self.block + TAILERS_AT, 1, Ordering::Relaxed);
-        let _registered = Tailer(self);
+        // T1 (Relaxed): published to the drain by the Release half of the CAS below.
+        let _registered = Registration::new(&self.mem, self.block + TAILERS_AT);
         loop {
             // Acquire: pairs with the drain's AcqRel count (D).
             let w = self.mem.load(self.block + WRITTEN_AT, Ordering::Acquire);
@@ -944,18 +943,6 @@ impl<M: Memory> LogRegion<M> {
                 self.mem.store(at, 0, Ordering::Release);
             }
         }
-    }
-}
-
-/// A tailer's registration in the tailer count; removes it on drop.
-struct Tailer<'a, M: Memory>(&'a LogRegion<M>);
-
-impl<M: Memory> Drop for Tailer<'_, M> {
-    fn drop(&mut self) {
-        // Relaxed: a drain that still sees this tailer only wakes once too many. Wrapping add of -1.
-        self.0
-            .mem
-            .fetch_add(self.0.block + TAILERS_AT, u64::MAX, Ordering::Relaxed);
     }
 }
 

@@ -252,6 +252,30 @@ pub trait Memory {
     }
 }
 
+/// A registration in a count word of blocked waiters (the seqlock's waiters, the log region's tailers): counts
+/// one in with [`Registration::new`] and out on drop, also when the waiter's `park` panics. Both are Relaxed: the
+/// protocols that use the count publish the registration through a later read-modify-write of the word they wait
+/// on, and a waker that still sees a registration that left only wakes once too many.
+pub(crate) struct Registration<'a, M: Memory> {
+    mem: &'a M,
+    at: usize,
+}
+
+impl<'a, M: Memory> Registration<'a, M> {
+    /// Adds one to the count at byte `at` of `mem`.
+    pub(crate) fn new(mem: &'a M, at: usize) -> Self {
+        mem.fetch_add(at, 1, Ordering::Relaxed);
+        Registration { mem, at }
+    }
+}
+
+impl<M: Memory> Drop for Registration<'_, M> {
+    fn drop(&mut self) {
+        // Wrapping add of -1.
+        self.mem.fetch_add(self.at, u64::MAX, Ordering::Relaxed);
+    }
+}
+
 /// A region of atomic words borrowed for `'a`: the production backend.
 ///
 /// It is built safely from a slice of atomics (heap regions, tests) or, unsafely, over a shared mapping.

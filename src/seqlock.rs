@@ -59,7 +59,7 @@
 
 use crate::dtype::{element_count, DType, Element, Shape, MAX_DIMS};
 use crate::header::{self, HeaderError, RegionKind, HEADER_LEN};
-use crate::memory::Memory;
+use crate::memory::{Memory, Registration};
 use crate::patience::Patience;
 use crate::sync::{fence, Ordering};
 
@@ -1029,10 +1029,9 @@ impl<M: Memory> SeqArray<M> {
     /// assert_eq!(array.waiters(), 0, "a waiter deregisters when it returns");
     /// ```
     pub fn wait_changed(&self, last_version: u64, mut park: impl FnMut(Park) -> bool) -> Option<u64> {
-        // Relaxed: ordered before the sequence CAS below by program order, which that CAS's Release half publishes
-        // to the next writer's Acquire lock CAS (the module documentation's W1).
-        self.mem.fetch_add(WAITERS_AT, 1, Ordering::Relaxed);
-        let _registered = Registered(&self.mem);
+        // W1 (Relaxed): ordered before the sequence CAS below by program order, which that CAS's Release half
+        // publishes to the next writer's Acquire lock CAS (see the module documentation).
+        let _registered = Registration::new(&self.mem, WAITERS_AT);
         loop {
             // Acquire: as a reader's `s1`, pairs with a writer's closing Release store.
             let s = self.mem.load(SEQUENCE_AT, Ordering::Acquire);
@@ -1057,16 +1056,6 @@ impl<M: Memory> SeqArray<M> {
                 return None;
             }
         }
-    }
-}
-
-/// A waiter's registration in the count; removes it on drop (also when `park` panics).
-struct Registered<'a, M: Memory>(&'a M);
-
-impl<M: Memory> Drop for Registered<'_, M> {
-    fn drop(&mut self) {
-        // Relaxed: a writer that still sees this waiter only wakes once too many. Wrapping add of -1.
-        self.0.fetch_add(WAITERS_AT, u64::MAX, Ordering::Relaxed);
     }
 }
 
