@@ -334,12 +334,18 @@ pub(crate) fn transfer_error(e: TransferError) -> PyErr {
         TransferError::DirtyDestination { .. } => "dirty_destination",
         TransferError::Checksum(ChecksumError::Empty { .. }) => "nothing_to_verify",
         TransferError::Mismatch { .. } => "mismatch",
+        TransferError::Links { .. } => "links",
         _ => "io",
     };
+    let links = match &e {
+        TransferError::Links { links, .. } => links.clone(),
+        _ => Vec::new(),
+    };
     let err = raise(kind, e.to_string());
-    // Which refusal this is, for callers that word it their own way (seqring.compat).
+    // Which refusal this is (and the links refused), for callers that word it their own way (seqring.compat).
     Python::attach(|py| {
         let _ = err.value(py).setattr("reason", reason);
+        let _ = err.value(py).setattr("links", links);
     });
     err
 }

@@ -45,9 +45,12 @@ impl TransferReport {
 /// checksum threads (`None` or 0: one per core). `verify`: compare the copy's checksum with the source's (reusing
 /// the source's `ax_checksum.txt`, else computing and saving it). `remove_source`: delete the source after success.
 /// `reset_dirty_destination`: delete destination files the source does not account for instead of refusing.
+/// `allow_links`: copy a source holding symbolic links (links to files as their contents, links to directories
+/// skipped) instead of refusing it with a `TransferError` whose `reason` is `"links"` and whose `links` lists them.
 #[pyfunction]
 #[pyo3(signature = (source, destination, *, workers = None, verify = false, remove_source = false,
-                    reset_dirty_destination = false))]
+                    reset_dirty_destination = false, allow_links = false))]
+#[allow(clippy::too_many_arguments)] // Python's keyword arguments
 pub(crate) fn transfer_directory(
     py: Python<'_>,
     source: PathBuf,
@@ -56,12 +59,14 @@ pub(crate) fn transfer_directory(
     verify: bool,
     remove_source: bool,
     reset_dirty_destination: bool,
+    allow_links: bool,
 ) -> PyResult<TransferReport> {
     let options = TransferOptions {
         workers: workers.filter(|&w| w > 0),
         verify,
         remove_source,
         reset_dirty_destination,
+        allow_links,
         progress: None,
     };
     let report = py

@@ -3,6 +3,7 @@
 import math
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,6 +133,24 @@ def test_transfer_detects_a_corrupted_copy(tmp_path):
     with pytest.raises(errors.TransferError) as e:
         tools.transfer_directory(src, dst, verify=True, remove_source=True)
     assert e.value.reason == "mismatch" and src.exists()  # the source is never removed after a failed check
+
+
+def test_transfer_refuses_links_unless_allowed(tmp_path):
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    _tree(src)
+    (tmp_path / "outside.txt").write_text("outside")
+    (src / "sub" / "link.txt").symlink_to(tmp_path / "outside.txt")
+    with pytest.raises(errors.TransferError) as e:
+        tools.transfer_directory(src, dst)
+    assert e.value.reason == "links" and e.value.links == [Path("sub/link.txt")]
+    assert not dst.exists()  # refused before anything is written
+    (tmp_path / "via").symlink_to(src)
+    with pytest.raises(errors.TransferError) as e:
+        tools.transfer_directory(tmp_path / "via", dst)
+    assert e.value.reason == "links" and e.value.links == []
+    report = tools.transfer_directory(src, dst, allow_links=True)
+    assert (dst / "sub" / "link.txt").read_text() == "outside" and not (dst / "sub" / "link.txt").is_symlink()
+    assert report.files == sum(1 for p in src.rglob("*") if p.is_file())
 
 
 def test_delete_directory(tmp_path):

@@ -24,6 +24,10 @@ pub struct Args {
     /// Delete the files in DST that SRC does not have before copying (by default they are an error).
     #[arg(long)]
     reset_dirty_destination: bool,
+    /// Copy a source holding symbolic links (links to files as their contents, links to directories skipped);
+    /// by default a source that is or holds a link is refused, as ataraxis refuses it.
+    #[arg(long)]
+    allow_links: bool,
     /// Worker threads (default: one per core).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     workers: Option<u16>,
@@ -41,6 +45,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         verify: args.verify,
         remove_source: args.remove_source,
         reset_dirty_destination: args.reset_dirty_destination,
+        allow_links: args.allow_links,
         progress: Some(&progress),
     };
     let report = transfer_directory(&args.src, &args.dst, &options);

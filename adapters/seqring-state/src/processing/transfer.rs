@@ -15,7 +15,10 @@
 //!   first. Files the source does account for are overwritten, so an interrupted transfer can be run again;
 //! - the source is removed only after every file was copied and, when asked, verified; on any error it is left
 //!   untouched;
-//! - a destination inside the source (or equal to it) is refused, since the copy would feed on itself.
+//! - a destination inside the source (or equal to it) is refused, since the copy would feed on itself;
+//! - a source that is a symbolic link, or holds any, is refused before anything is written (ataraxis 7.2.0 refuses
+//!   them: a link's target may lie outside the session and would not travel with it), unless `allow_links` is set;
+//!   then links to files are copied as their contents and links to directories are skipped.
 
 use rayon::prelude::*;
 use std::fs::{self, File};
@@ -26,7 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::atomic_write::atomic_write;
 use super::checksum::{directory_checksum, saved_checksum, Checksum, ChecksumError, ChecksumOptions, CHECKSUM_FILE};
 use super::delete::{delete_directory, DeleteError};
-use super::tree::{walk, walk_files, TreeFile, WalkError};
+use super::tree::{walk, walk_files, Tree, TreeFile, WalkError};
 use std::collections::HashSet;
 use std::ffi::OsStr;
 
@@ -96,6 +99,9 @@ pub struct TransferOptions<'a> {
     pub remove_source: bool,
     /// Delete the destination's files that the source does not account for, instead of refusing the transfer.
     pub reset_dirty_destination: bool,
+    /// Copy a source that holds symbolic links (links to files as their contents; links to directories are
+    /// skipped) instead of refusing it.
+    pub allow_links: bool,
     /// Called after each copied file, from worker threads.
     pub progress: Option<&'a (dyn Fn(&TransferProgress) + Sync)>,
 }
@@ -107,6 +113,7 @@ impl std::fmt::Debug for TransferOptions<'_> {
             .field("verify", &self.verify)
             .field("remove_source", &self.remove_source)
             .field("reset_dirty_destination", &self.reset_dirty_destination)
+            .field("allow_links", &self.allow_links)
             .field("progress", &self.progress.is_some())
             .finish()
     }
@@ -176,6 +183,18 @@ pub enum TransferError {
         source_dir: PathBuf,
         /// The destination directory.
         destination: PathBuf,
+    },
+    /// The source is a symbolic link or holds some, and `allow_links` is not set.
+    #[error(
+        "cannot transfer {source_dir}: it {}; pass the directory a link resolves to, or resolve the links into \
+         real data first",
+        describe_links(links)
+    )]
+    Links {
+        /// The source directory.
+        source_dir: PathBuf,
+        /// The links, relative to the source (empty when the source itself is the link), sorted.
+        links: Vec<PathBuf>,
     },
     /// The destination holds files the source does not account for, and `reset_dirty_destination` is not set.
     #[error(
@@ -280,8 +299,19 @@ pub fn transfer_directory(
     options: &TransferOptions<'_>,
 ) -> Result<TransferReport, TransferError> {
     let (source, destination) = (source.as_ref(), destination.as_ref());
+    let links_refused = |links| TransferError::Links {
+        source_dir: source.to_path_buf(),
+        links,
+    };
+    if !options.allow_links && fs::symlink_metadata(source).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(links_refused(Vec::new()));
+    }
     // Walking first also checks that the source is a readable directory.
-    let (files, dirs) = walk(source)?;
+    let Tree { files, dirs, mut links } = walk(source)?;
+    if !options.allow_links && !links.is_empty() {
+        links.sort();
+        return Err(links_refused(links));
+    }
     check_not_nested(source, destination)?;
     // Refused before the destination is touched (ataraxis's order): a verified transfer needs a file to checksum.
     if options.verify
@@ -319,7 +349,8 @@ pub fn transfer_directory(
     };
     // Walked again: the checksum just saved travels with the data it covers.
     let (files, dirs) = if expected.is_some() {
-        walk(source)?
+        let tree = walk(source)?;
+        (tree.files, tree.dirs)
     } else {
         (files, dirs)
     };
@@ -388,6 +419,15 @@ pub fn transfer_directory(
         removed_source: options.remove_source,
         cleared,
     })
+}
+
+/// How [`TransferError::Links`] words the links: the source itself, or how many it holds and which.
+fn describe_links(links: &[PathBuf]) -> String {
+    if links.is_empty() {
+        return "is a symbolic link rather than a real directory".into();
+    }
+    let names: Vec<String> = links.iter().map(|l| l.display().to_string()).collect();
+    format!("holds {} symbolic link(s): {}", links.len(), names.join(", "))
 }
 
 /// The destination files the source does not account for, sorted; deleted when `reset`, else an error. Nothing is
@@ -521,6 +561,55 @@ mod tests {
             directory_checksum(&src, &no_save).unwrap(),
             directory_checksum(&dst, &no_save).unwrap()
         );
+    }
+
+    #[test]
+    #[cfg(unix)] // symbolic links are made with the Unix call here
+    fn links_are_refused_before_anything_is_written_unless_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+        tree(&src);
+        fs::write(dir.path().join("outside.txt"), b"outside").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("outside.txt"), src.join("a/link.txt")).unwrap();
+        std::os::unix::fs::symlink(src.join("a"), src.join("dirlink")).unwrap();
+        let err = transfer_directory(&src, &dst, &TransferOptions::default()).unwrap_err();
+        let TransferError::Links { links, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(links, &[PathBuf::from("a/link.txt"), PathBuf::from("dirlink")]);
+        assert!(
+            err.to_string().contains("2 symbolic link(s): a/link.txt, dirlink"),
+            "{err}"
+        );
+        assert!(!dst.exists(), "nothing written before the refusal");
+        // The source itself a link: refused, naming no inner link.
+        let via = dir.path().join("via");
+        std::os::unix::fs::symlink(&src, &via).unwrap();
+        let err = transfer_directory(
+            &via,
+            &dst,
+            &TransferOptions {
+                allow_links: false,
+                ..Default::default()
+            },
+        );
+        assert!(
+            matches!(&err, Err(TransferError::Links { links, .. }) if links.is_empty()),
+            "{err:?}"
+        );
+        // Allowed: a link to a file travels as its contents, a link to a directory is skipped.
+        let allow = TransferOptions {
+            allow_links: true,
+            ..Default::default()
+        };
+        let report = transfer_directory(&src, &dst, &allow).unwrap();
+        assert_eq!(report.files, 32);
+        assert_eq!(fs::read(dst.join("a/link.txt")).unwrap(), b"outside");
+        assert!(!fs::symlink_metadata(dst.join("a/link.txt"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(!dst.join("dirlink").exists());
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! Invariants:
 //! - symbolic links to files are included (their target's contents count); symbolic links to directories are not
-//!   followed, so the walk stays inside the tree and cannot loop; dangling or looping links are skipped;
+//!   followed, so the walk stays inside the tree and cannot loop; dangling or looping links are skipped; [`walk`]
+//!   also lists every link it met, so that a caller that must not copy through links (a transfer) can refuse them;
 //! - a directory that cannot be read is an error naming it, never a silently smaller tree;
 //! - relative paths use `/` separators and are the raw bytes of the file name components.
 
@@ -41,9 +42,9 @@ pub struct TreeFile {
 /// use seqring_state::processing::tree::{walk, TreeDir};
 /// let dir = tempfile::tempdir()?;
 /// std::fs::create_dir_all(dir.path().join("raw/empty"))?;
-/// let (files, dirs) = walk(dir.path())?;
-/// assert!(files.is_empty());
-/// let mut relative: Vec<_> = dirs.iter().map(|d: &TreeDir| d.relative.clone()).collect();
+/// let tree = walk(dir.path())?;
+/// assert!(tree.files.is_empty());
+/// let mut relative: Vec<_> = tree.dirs.iter().map(|d: &TreeDir| d.relative.clone()).collect();
 /// relative.sort();
 /// assert_eq!(relative, [std::path::PathBuf::from("raw"), std::path::PathBuf::from("raw/empty")]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -104,10 +105,22 @@ pub struct WalkError {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn walk_files(root: &Path) -> Result<Vec<TreeFile>, WalkError> {
-    walk(root).map(|(files, _)| files)
+    walk(root).map(|tree| tree.files)
 }
 
-/// The regular files and the directories under `root` (the root itself excluded), in no particular order.
+/// What [`walk`] found under a root.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tree {
+    /// The regular files, links to regular files included.
+    pub files: Vec<TreeFile>,
+    /// The directories, the root itself excluded; links to directories are not among them.
+    pub dirs: Vec<TreeDir>,
+    /// Every symbolic link met (to a file, to a directory, dangling or looping), relative to the root.
+    pub links: Vec<PathBuf>,
+}
+
+/// The regular files, the directories (the root itself excluded) and the symbolic links under `root`, in no
+/// particular order.
 ///
 /// # Errors
 ///
@@ -120,12 +133,13 @@ pub fn walk_files(root: &Path) -> Result<Vec<TreeFile>, WalkError> {
 /// let dir = tempfile::tempdir()?;
 /// std::fs::create_dir_all(dir.path().join("a/b"))?;
 /// std::fs::write(dir.path().join("a/f.txt"), b"x")?;
-/// let (files, dirs) = walk(dir.path())?;
-/// assert_eq!(files.len(), 1);
-/// assert_eq!(dirs.len(), 2, "a and a/b; the root itself is not listed");
+/// let tree = walk(dir.path())?;
+/// assert_eq!(tree.files.len(), 1);
+/// assert_eq!(tree.dirs.len(), 2, "a and a/b; the root itself is not listed");
+/// assert!(tree.links.is_empty());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn walk(root: &Path) -> Result<(Vec<TreeFile>, Vec<TreeDir>), WalkError> {
+pub fn walk(root: &Path) -> Result<Tree, WalkError> {
     let err = |path: &Path, source: io::Error| WalkError {
         path: path.to_path_buf(),
         source,
@@ -137,8 +151,7 @@ pub fn walk(root: &Path) -> Result<(Vec<TreeFile>, Vec<TreeDir>), WalkError> {
             io::Error::new(io::ErrorKind::NotADirectory, "not a directory"),
         ));
     }
-    let mut files = Vec::new();
-    let mut dirs = Vec::new();
+    let mut tree = Tree::default();
     let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
         for entry in fs::read_dir(&dir).map_err(|e| err(&dir, e))? {
@@ -147,7 +160,7 @@ pub fn walk(root: &Path) -> Result<(Vec<TreeFile>, Vec<TreeDir>), WalkError> {
             let kind = entry.file_type().map_err(|e| err(&path, e))?;
             let len = if kind.is_dir() {
                 let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
-                dirs.push(TreeDir {
+                tree.dirs.push(TreeDir {
                     path: path.clone(),
                     relative,
                 });
@@ -156,6 +169,7 @@ pub fn walk(root: &Path) -> Result<(Vec<TreeFile>, Vec<TreeDir>), WalkError> {
             } else if kind.is_file() {
                 entry.metadata().map_err(|e| err(&path, e))?.len()
             } else if kind.is_symlink() {
+                tree.links.push(path.strip_prefix(root).unwrap_or(&path).to_path_buf());
                 match fs::metadata(&path) {
                     Ok(m) if m.is_file() => m.len(),
                     Ok(_) => continue,
@@ -166,10 +180,10 @@ pub fn walk(root: &Path) -> Result<(Vec<TreeFile>, Vec<TreeDir>), WalkError> {
                 continue; // fifos, sockets, devices
             };
             let relative = seqring_platform::relative_path_bytes(path.strip_prefix(root).unwrap_or(&path));
-            files.push(TreeFile { path, relative, len });
+            tree.files.push(TreeFile { path, relative, len });
         }
     }
-    Ok((files, dirs))
+    Ok(tree)
 }
 
 pub(crate) fn is_absent(e: &io::Error) -> bool {
@@ -191,7 +205,7 @@ mod tests {
         std::os::unix::fs::symlink(root.join("sub"), root.join("dirlink")).unwrap();
         std::os::unix::fs::symlink(root.join("nothing"), root.join("dangling")).unwrap();
         std::os::unix::fs::symlink(&root, root.join("sub/loop")).unwrap();
-        let (files, dirs) = walk(&root).unwrap();
+        let Tree { files, dirs, mut links } = walk(&root).unwrap();
         let mut rel: Vec<_> = files
             .iter()
             .map(|f| String::from_utf8(f.relative.clone()).unwrap())
@@ -202,6 +216,9 @@ mod tests {
         let mut d: Vec<_> = dirs.iter().map(|d| d.relative.clone()).collect();
         d.sort();
         assert_eq!(d, [PathBuf::from("sub"), PathBuf::from("sub/empty")]);
+        links.sort();
+        let expected = ["dangling", "dirlink", "link.txt", "sub/loop"].map(PathBuf::from);
+        assert_eq!(links, expected, "every link is listed, whatever it points at");
     }
 
     #[test]

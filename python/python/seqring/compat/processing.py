@@ -109,14 +109,18 @@ def delete_directory(directory_path: PathLike) -> None:
     tools.delete_directory(path)
 
 
-def _has_links(source: Path) -> List[Path]:
-    links = []
-    for directory, subdirectories, files in os.walk(source):
-        for name in subdirectories + files:
-            entry = Path(directory, name)
-            if entry.is_symlink():
-                links.append(entry)
-    return links
+def _links_message(source: Path, links: List[Path]) -> str:
+    """ataraxis's words for a refused link: the source itself (``links`` empty) or the links it holds."""
+    if not links:
+        return (
+            f"Unable to transfer the source directory {source}, as the path is a symbolic link rather than a real "
+            f"directory. Pass the directory the link resolves to."
+        )
+    names = ", ".join(str(link) for link in links)
+    return (
+        f"Unable to transfer the source directory {source}, as it contains {len(links)} symbolic link(s). "
+        f"Resolve the following link(s) into real data before transferring the tree: {names}."
+    )
 
 
 def transfer_directory(
@@ -141,19 +145,6 @@ def transfer_directory(
     """
     del progress
     source, destination = Path(source), Path(destination)
-    # Links are refused, as ataraxis refuses them (seqring's own transfer copies a link to a file as its contents).
-    if source.is_symlink():
-        raise TransferError(
-            f"Unable to transfer the source directory {source}, as the path is a symbolic link rather than a real "
-            f"directory. Pass the directory the link resolves to."
-        )
-    links = _has_links(source) if source.is_dir() else []
-    if links:
-        names = ", ".join(str(link.relative_to(source)) for link in links)
-        raise TransferError(
-            f"Unable to transfer the source directory {source}, as it contains {len(links)} symbolic link(s). "
-            f"Resolve the following link(s) into real data before transferring the tree: {names}."
-        )
     reused_checksum = verify_integrity and (source / _CHECKSUM_FILE).is_file()
     try:
         tools.transfer_directory(
@@ -165,7 +156,10 @@ def transfer_directory(
             reset_dirty_destination=reset_dirty_destination,
         )
     except TransferError as error:
-        if getattr(error, "reason", None) != "mismatch":
+        reason = getattr(error, "reason", None)
+        if reason == "links":
+            raise TransferError(_links_message(source, error.links)) from error  # type: ignore[attr-defined]
+        if reason != "mismatch":
             raise
         if reused_checksum:
             cause = (
