@@ -1,5 +1,6 @@
 //! Mapped rkyv records (issue 14): `open` / `open_verified` and lookups of `ArchivedRecords` and `ArchivedIdMap`
-//! (u64, string and rkyv-archived keys) over arbitrary bytes.
+//! (u64, string and rkyv-archived keys) over arbitrary bytes, of a fixed record type and of the dynamic
+//! [`Value`] that the Python binding stores (recursive: lists, maps and arrays nested in each other).
 //!
 //! Input: one mode byte, then the file. Mode bit 0 reseals the file first (length field and every checksum
 //! recomputed, as [`crate::mapped_open::reseal`] does), so that the fuzzer gets past the checksums to the
@@ -10,7 +11,7 @@
 //! `verify` succeeds every record is readable, every value deserialises, and every key's values are found.
 
 use crate::mapped_open::reseal;
-use seqring_mapped::{Archivable, ArchivedIdMap, ArchivedRecords, ByArchive, Mapped, MappedError};
+use seqring_mapped::{Archivable, ArchivedIdMap, ArchivedRecords, ByArchive, Mapped, MappedError, Node, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -95,7 +96,7 @@ fn image(bytes: &[u8]) -> rkyv::util::AlignedVec<64> {
     image
 }
 
-fn records(src: &Source) -> Result<ArchivedRecords<Trial>, MappedError> {
+fn records<T: Archivable>(src: &Source) -> Result<ArchivedRecords<T>, MappedError> {
     match src {
         Source::Memory(b) => ArchivedRecords::from_image(image(b)),
         Source::File(p) => ArchivedRecords::open(p),
@@ -113,8 +114,65 @@ fn back(a: &ArchivedTrial) -> Trial {
     rkyv::deserialize::<Trial, rkyv::rancor::Error>(a).unwrap()
 }
 
+/// A nested dynamic value, as the Python binding writes them: `{"id": i, "events": [(0.5, None), ...], 7: bytes,
+/// "frame": <u2 2x2}`, node 0 the root.
+fn value(i: u32) -> Value {
+    let mut v = Value::default();
+    let root = v.push(Node::None);
+    let (id_key, id) = (v.push(Node::Str("id".into())), v.push(Node::Int(i64::from(i))));
+    let (half, none) = (v.push(Node::Float(0.5)), v.push(Node::None));
+    let pair = v.push(Node::Tuple(vec![half, none]));
+    let events_key = v.push(Node::Str("events".into()));
+    let events = v.push(Node::List(vec![pair; (i % 3) as usize]));
+    let (raw_key, raw) = (v.push(Node::Int(7)), v.push(Node::Bytes(vec![i as u8; 3])));
+    let frame_key = v.push(Node::Str("frame".into()));
+    let frame = v.push(Node::array("<u2".into(), vec![2, 2], 2, vec![i as u8; 8]).unwrap());
+    v.nodes[root as usize] = Node::Map(vec![
+        (id_key, id),
+        (events_key, events),
+        (raw_key, raw),
+        (frame_key, frame),
+    ]);
+    v
+}
+
+/// Walks every node reachable from the root, as a reader does: indices bounded, depth bounded.
+fn walk(v: &seqring_mapped::ArchivedValue, i: u32, depth: usize) {
+    use seqring_mapped::ArchivedNode;
+    if depth > 64 {
+        return;
+    }
+    match v.node(i) {
+        Some(ArchivedNode::List(items) | ArchivedNode::Tuple(items)) => {
+            items.iter().for_each(|j| walk(v, j.to_native(), depth + 1));
+        }
+        Some(ArchivedNode::Map(pairs)) => pairs.iter().for_each(|p| {
+            walk(v, p.0.to_native(), depth + 1);
+            walk(v, p.1.to_native(), depth + 1);
+        }),
+        Some(ArchivedNode::Array { shape, data, .. }) => {
+            let shape: Vec<u64> = shape.iter().map(|d| d.to_native()).collect();
+            let _ = seqring_mapped::archived::array_len(&shape, 2) == Some(data.len());
+        }
+        _ => {}
+    }
+}
+
 fn check(src: &Source) {
-    if let Ok(r) = records(src) {
+    if let Ok(r) = records::<Value>(src) {
+        for i in 0..r.len().min(64) + 1 {
+            if let Ok(Some(v)) = r.get(i) {
+                walk(v, 0, 0);
+                rkyv::deserialize::<Value, rkyv::rancor::Error>(v).unwrap();
+            }
+        }
+        if r.verify().is_ok() {
+            for i in 0..r.len() {
+                rkyv::deserialize::<Value, rkyv::rancor::Error>(r.get(i).unwrap().expect("in range")).unwrap();
+            }
+        }
+    }
+    if let Ok(r) = records::<Trial>(src) {
         // Unverified: each lookup validates its record.
         for i in 0..r.len().min(64) + 1 {
             if let Ok(Some(t)) = r.get(i) {
@@ -205,6 +263,13 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
                 .to_vec(),
         ),
         (
+            "values",
+            ArchivedRecords::build_in_memory((0..4).map(value))
+                .unwrap()
+                .as_bytes()
+                .to_vec(),
+        ),
+        (
             "map_archived_keys",
             ArchivedIdMap::<ByArchive<(u32, String)>, Trial>::builder_in_memory()
                 .multi(true)
@@ -235,6 +300,7 @@ mod tests {
         for (name, input) in seeds() {
             let body = &input[1..];
             let ok = ArchivedRecords::<Trial>::from_bytes(body).is_ok()
+                || ArchivedRecords::<Value>::from_bytes(body).is_ok()
                 || ArchivedIdMap::<u64, Trial>::from_bytes(body).is_ok()
                 || ArchivedIdMap::<str, Trial>::from_bytes(body).is_ok()
                 || ArchivedIdMap::<ByArchive<(u32, String)>, Trial>::from_bytes(body).is_ok();

@@ -21,6 +21,7 @@ mod logger;
 mod mapped;
 mod named_lock;
 mod ndarray;
+mod objects;
 mod schema;
 mod tail;
 mod tools;
@@ -46,6 +47,10 @@ fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(mapped::build_mapped_array, m)?)?;
     m.add_class::<mapped::PyMappedIdMap>()?;
     m.add_function(wrap_pyfunction!(mapped::build_mapped_id_map, m)?)?;
+    m.add_class::<objects::PyMappedObjects>()?;
+    m.add_function(wrap_pyfunction!(objects::build_mapped_objects, m)?)?;
+    m.add_class::<objects::PyMappedObjectMap>()?;
+    m.add_function(wrap_pyfunction!(objects::build_mapped_object_map, m)?)?;
     m.add_class::<tracker::RawTracker>()?;
     m.add_class::<tracker::JobRecord>()?;
     m.add_class::<tools::TransferReport>()?;

@@ -29,7 +29,7 @@ use seqring_mapped::{IdRows, MappedError, MappedRows, TypeTag};
 use std::path::PathBuf;
 
 /// A mapped-file error as its Python exception.
-fn mapped_error(e: MappedError) -> PyErr {
+pub(crate) fn mapped_error(e: MappedError) -> PyErr {
     let kind = match &e {
         MappedError::Io { source, .. } => os_kind(source),
         MappedError::WrongType { .. } | MappedError::UnsupportedType { .. } => Kind::DTypeMismatch,

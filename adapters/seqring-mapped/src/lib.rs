@@ -108,8 +108,8 @@ pub mod rows;
 mod writer;
 
 pub use archived::{
-    archived_tag, Archivable, ArchiveFormat, ArchivedIdMap, ArchivedIdMapBuilder, ArchivedRecords,
-    ArchivedRecordsWriter, RECORD_ALIGN, RKYV_VERSION,
+    archived_tag, Archivable, ArchiveFormat, ArchivedIdMap, ArchivedIdMapBuilder, ArchivedNode, ArchivedRecords,
+    ArchivedRecordsWriter, ArchivedValue, Node, Value, RECORD_ALIGN, RKYV_VERSION,
 };
 pub use array::{ArrayWriter, MappedArray};
 pub use bytes::{BytesWriter, MappedBytes, MappedStrs, StrsWriter};

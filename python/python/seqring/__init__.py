@@ -9,12 +9,16 @@
 - :class:`MappedArray` and :func:`build_mapped_array`, :class:`MappedIdMap` and :func:`build_mapped_id_map`: numpy
   arrays, and records looked up by int or str keys, written once into checked, immutable files and mapped read-only
   by any number of processes as zero-copy views (records of any fixed-size dtype).
+- :class:`MappedObjects` and :func:`build_mapped_objects`, :class:`MappedObjectMap` and
+  :func:`build_mapped_object_map`: Python objects of any shape (str, bytes, lists, dicts, nested, numpy arrays)
+  written once and mapped read-only, decoded one object per lookup (``sharedbuffers``' schemas).
 - :mod:`seqring.tools`: directory transfer and deletion, marker discovery, atomic writes, interpolation, YAML files.
 - :mod:`seqring.errors`: :class:`SeqringError` and its subclasses.
 """
 
 from ._seqring import DataLogger, LogArchive, LogTail, Producer, SharedArray, assemble_log_archives, directory_checksum
 from ._seqring import MappedArray, MappedIdMap, build_mapped_array, build_mapped_id_map
+from ._seqring import MappedObjectMap, MappedObjects, build_mapped_object_map, build_mapped_objects
 from ._seqring import discover_log_archives, find_log_archive, find_log_archives, read_archive_message_count
 from . import tools
 from . import errors
@@ -24,5 +28,6 @@ from .tracker import JobState, ProcessingStatus, ProcessingTracker, TrackerStatu
 __all__ = ["SharedArray", "LogArchive", "assemble_log_archives", "errors", *errors.__all__]
 __all__ += ["ProcessingTracker", "ProcessingStatus", "JobState", "TrackerStatus", "directory_checksum"]
 __all__ += ["DataLogger", "Producer", "LogTail", "MappedArray", "build_mapped_array", "MappedIdMap", "build_mapped_id_map"]
+__all__ += ["MappedObjects", "build_mapped_objects", "MappedObjectMap", "build_mapped_object_map"]
 __all__ += ["tools"]
 __all__ += ["discover_log_archives", "find_log_archive", "find_log_archives", "read_archive_message_count"]

@@ -2,7 +2,7 @@
 
 import os
 import pathlib
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -190,6 +190,50 @@ def build_mapped_id_map(
     multi: bool = False,
 ) -> MappedIdMap:
     """Writes ``records`` (one per key, rows along the first axis) under ``keys`` into a new file atomically."""
+
+class MappedObjects:
+    """Python objects (``None``, bool, int, float, str, bytes, list, tuple, dict, numpy arrays, nested), written once
+    by :func:`build_mapped_objects` (or by Rust as ``ArchivedRecords<seqring_mapped::Value>``), mapped read-only and
+    decoded one object per lookup. Every record is validated before it is decoded."""
+
+    def __init__(self, path: Union[str, "os.PathLike[str]"], *, verify: bool = False) -> None: ...
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+    @overload
+    def __getitem__(self, index: slice) -> List[Any]: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[Any]: ...
+    @property
+    def path(self) -> pathlib.Path: ...
+    def verify(self) -> None: ...
+
+def build_mapped_objects(path: Union[str, "os.PathLike[str]"], objects: Iterable[Any]) -> MappedObjects:
+    """Writes ``objects`` into a new file atomically; an object that cannot be stored raises DTypeMismatchError."""
+
+class MappedObjectMap:
+    """Python objects looked up by ``int`` or ``str`` keys, written once by :func:`build_mapped_object_map`, mapped
+    read-only; a multi-map gives the list of a key's objects in insertion order."""
+
+    def __init__(self, path: Union[str, "os.PathLike[str]"], *, verify: bool = False) -> None: ...
+    def __getitem__(self, key: Union[int, str]) -> Any: ...
+    def get(self, key: Union[int, str], default: Any = None) -> Any: ...
+    def __contains__(self, key: object) -> bool: ...
+    def __len__(self) -> int: ...
+    def keys(self) -> List[Union[int, str]]: ...
+    @property
+    def multi(self) -> bool: ...
+    @property
+    def path(self) -> pathlib.Path: ...
+    def verify(self) -> None: ...
+
+def build_mapped_object_map(
+    path: Union[str, "os.PathLike[str]"],
+    keys: Iterable[Union[int, str]],
+    objects: Iterable[Any],
+    *,
+    multi: bool = False,
+) -> MappedObjectMap:
+    """Writes ``objects`` under ``keys`` into a new file atomically (``multi``: a key may repeat)."""
 
 class LogArchiveIterator:
     """The iterator of :class:`LogArchive`."""

@@ -68,9 +68,11 @@
 
 mod id_map;
 mod records;
+mod value;
 
 pub use id_map::{ArchivedIdMap, ArchivedIdMapBuilder};
 pub use records::{ArchivedRecords, ArchivedRecordsWriter};
+pub use value::{array_len, ArchivedNode, ArchivedValue, Node, Value};
 
 use super::header::{Header, MappedFile, EXT_LEN, FLAG_TAILS, MAX_SECTIONS};
 use super::id_map::{AsKey, IdMap, IdMapBuilder, IndexKind, MapKey};
