@@ -52,7 +52,9 @@ pub enum Node {
     },
 }
 
-/// A dynamically typed value: node 0 is the root (see the [module documentation](self)).
+/// A dynamically typed value: a flat list of [`Node`]s, node 0 the root, containers referring to their elements by
+/// index. Flat, not a recursive enum, so that validating a hostile file loops instead of recursing; indices are
+/// data, bounded by [`ArchivedValue::node`], and a reader walking the tree bounds its depth.
 ///
 /// # Examples
 /// ```
