@@ -197,7 +197,12 @@ mod tests {
         let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
         let producer = Producer::attach(ring).unwrap();
         let mut consumer = Consumer::attach(ring, 1).unwrap();
-        for (source, timestamp, payload) in [(3u8, 0u64, &b"onset..."[..]), (5, 1, b"a"), (3, 2, b"bcdefghij"), (5, 3, b"")] {
+        for (source, timestamp, payload) in [
+            (3u8, 0u64, &b"onset..."[..]),
+            (5, 1, b"a"),
+            (3, 2, b"bcdefghij"),
+            (5, 3, b""),
+        ] {
             producer.try_write(source, timestamp, payload).unwrap();
         }
         let mut tally = BatchTally::default();
@@ -210,8 +215,22 @@ mod tests {
         assert_eq!(
             counts,
             [
-                (3, SourceCount { records: 2, bytes: 17, last: 48 }),
-                (5, SourceCount { records: 2, bytes: 1, last: 80 }),
+                (
+                    3,
+                    SourceCount {
+                        records: 2,
+                        bytes: 17,
+                        last: 48
+                    }
+                ),
+                (
+                    5,
+                    SourceCount {
+                        records: 2,
+                        bytes: 1,
+                        last: 80
+                    }
+                ),
             ]
         );
         assert_eq!(tally.candidates(), [0, 48], "the records of source 3 only");
