@@ -250,6 +250,26 @@ pub trait Memory {
     fn wake(&self, offset: usize) {
         let _ = offset;
     }
+
+    /// Hints that the bytes at `offset` will be loaded soon: a prefetch into the cache, which changes nothing any
+    /// load returns. A consumer walking record headers calls it some way ahead, so that its dependent loads do not
+    /// each wait for memory. The default does nothing; [`RawRegion`] (and so the std platform's regions) prefetches
+    /// on x86-64. An offset past the end is allowed and ignored.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use seqring_core::{Memory, RawRegion};
+    /// let words: Vec<AtomicU64> = (0..16).map(|_| AtomicU64::new(7)).collect();
+    /// let region = RawRegion::new(&words);
+    /// region.prefetch(64);
+    /// region.prefetch(4096); // past the end: nothing happens
+    /// assert_eq!(region.load(64, Ordering::Relaxed), 7);
+    /// ```
+    #[inline]
+    fn prefetch(&self, offset: usize) {
+        let _ = offset;
+    }
 }
 
 /// A registration in a count word of blocked waiters (the seqlock's waiters, the log region's tailers): counts
@@ -544,6 +564,20 @@ impl Memory for RawRegion<'_> {
         // SAFETY: the caller owns `offset..offset + src.len()` exclusively until its Release store publishes them
         // (the trait's contract); `bytes_mut` bounds-checks the range.
         unsafe { self.bytes_mut(offset, src.len()) }.copy_from_slice(src);
+    }
+
+    #[inline(always)]
+    fn prefetch(&self, offset: usize) {
+        #[cfg(all(target_arch = "x86_64", not(loom)))]
+        if offset < self.words.len() * 8 {
+            use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let p = self.words.as_ptr().wrapping_add(offset / 8).cast::<i8>();
+            // SAFETY: a prefetch is a hint that loads nothing the program sees and never faults; `p` points into
+            // the region's words (checked above). SSE, which it needs, is part of the x86-64 baseline.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p) };
+        }
+        #[cfg(not(all(target_arch = "x86_64", not(loom))))]
+        let _ = offset;
     }
 
     #[inline]

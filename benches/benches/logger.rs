@@ -8,7 +8,11 @@
 //! asked for, because criterion's repetitions do not fit them:
 //! - `SEQRING_LOGGER_SUSTAINED=SECS`: one producer logs 64 B records for SECS seconds; prints the rate the
 //!   producer saw, the rate including the final fsync, and the logger's counts;
-//! - `SEQRING_LOGGER_LATENCY=SECS`: per-call `log_now` latency (hdrhistogram, ns) while the logger writes.
+//! - `SEQRING_LOGGER_LATENCY=SECS`: per-call `log_now` latency (hdrhistogram, ns) while the logger writes;
+//! - `SEQRING_LOGGER_DRAIN=RUNS`: the drain alone: a paused logger's ring (`SEQRING_LOGGER_RING_MIB`, default 512
+//!   MiB here) is filled with 64 B records (`SEQRING_LOGGER_PAYLOAD` to change), then timed from
+//!   `resume_writing` to the return of `stop()` (the drain, and `fdatasync` of the segments); each run is followed
+//!   by `dd bs=1M conv=fdatasync` of the same bytes into the same directory, and the ratio printed.
 //!
 //! `SEQRING_LOGGER_DIR` sets where files go (default: the system temp dir).
 
@@ -249,7 +253,69 @@ fn latency(secs: f64) {
     );
 }
 
+/// The drain alone, `runs` times, each beside `dd` writing the same bytes.
+fn drain_only(runs: u32) {
+    let payload_len = std::env::var("SEQRING_LOGGER_PAYLOAD")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(SMALL);
+    let capacity = std::env::var("SEQRING_LOGGER_RING_MIB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(512)
+        << 20;
+    let payload = vec![0x5au8; payload_len];
+    // Ring bytes per record: the 16-byte header and the payload, rounded up to 8.
+    let extent = (16 + payload_len).div_ceil(8) * 8;
+    for run in 0..runs {
+        let dir = out_dir();
+        let logger = DataLogger::builder(dir.path(), &format!("bench-{}-drain", std::process::id()))
+            .capacity(capacity)
+            .max_payload(payload_len)
+            .segment_size(1 << 30)
+            .fsync_interval(None)
+            .on_full(FullPolicy::Wait(Duration::from_secs(60)))
+            .start()
+            .unwrap();
+        let producer = logger.producer(1).unwrap();
+        logger.pause_writing();
+        // Fill to within two records of the capacity (the onset record took one), all without a wait.
+        let n = (capacity / extent).saturating_sub(2) as u64;
+        for _ in 0..n {
+            producer.log_now(&payload).unwrap();
+        }
+        let start = Instant::now();
+        logger.resume_writing();
+        let report = logger.stop().unwrap();
+        let elapsed = start.elapsed();
+        assert_eq!(report.records, n + 1);
+        let bytes = (n + 1) * extent as u64;
+        let dd = dd_run(bytes.next_multiple_of(1 << 20));
+        let rate = bytes as f64 / elapsed.as_secs_f64();
+        let dd_rate = (bytes.next_multiple_of(1 << 20)) as f64 / dd.as_secs_f64();
+        println!(
+            "drain {payload_len} B run {run}: {} records in {:.3} s: {:.2} M records/s, {:.0} MB/s of ring bytes; \
+             dd {:.0} MB/s; drain / dd {:.2}; load {}",
+            n + 1,
+            elapsed.as_secs_f64(),
+            (n + 1) as f64 / elapsed.as_secs_f64() / 1e6,
+            rate / 1e6,
+            dd_rate / 1e6,
+            rate / dd_rate,
+            std::fs::read_to_string("/proc/loadavg")
+                .map(|l| l.split_whitespace().next().unwrap_or("?").to_owned())
+                .unwrap_or_default(),
+        );
+    }
+}
+
 fn main() {
+    if let Some(runs) = std::env::var("SEQRING_LOGGER_DRAIN").ok().and_then(|v| v.parse().ok()) {
+        drain_only(runs);
+        if std::env::var_os("SEQRING_LOGGER_DRAIN_ONLY").is_some() {
+            return;
+        }
+    }
     if let Some(secs) = env_secs("SEQRING_LOGGER_SUSTAINED") {
         sustained(secs);
     }

@@ -269,9 +269,43 @@ pub fn create_private(path: impl AsRef<Path>) -> io::Result<File> {
     options.open(path)
 }
 
+/// Starts writing `file`'s dirty pages in `offset..offset + len` to disk, without waiting for them, so that a
+/// writer that appends steadily keeps the disk busy while it writes on, instead of leaving all of it to its final
+/// sync. Best effort, and no promise: only a sync makes data durable.
+/// - Linux: `sync_file_range(SYNC_FILE_RANGE_WRITE)` (a no-op on tmpfs);
+/// - elsewhere: nothing (the OS's own writeback runs).
+///
+/// # Examples
+/// ```
+/// use std::io::Write;
+/// let dir = tempfile::tempdir()?;
+/// let mut f = seqring_platform::create_private(dir.path().join("log.seg"))?;
+/// f.write_all(&[7; 8192])?;
+/// seqring_platform::start_writeback(&f, 0, 8192); // the disk starts on it now
+/// f.sync_data()?; // durable only now
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn start_writeback(file: &File, offset: u64, len: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let (Ok(offset), Ok(len)) = (libc::off64_t::try_from(offset), libc::off64_t::try_from(len)) else {
+            return;
+        };
+        // SAFETY: the descriptor belongs to `file`, open for the duration of the call; sync_file_range only starts
+        // the writeback of the file's pages.
+        let _ = unsafe { libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE) };
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (file, offset, len);
+    }
+}
+
 /// Reserves disk blocks for `file` up to `len` bytes without changing its length, so that appends do not
 /// allocate blocks one write at a time. Best effort (a file system that cannot do it just allocates as it goes):
-/// - Linux: `fallocate(FALLOC_FL_KEEP_SIZE)`; truncating to the written length gives back what was not used;
+/// - Linux: `fallocate(FALLOC_FL_KEEP_SIZE)`; truncating to the written length gives back what was not used; on
+///   tmpfs nothing, since there it would only take (and later give back) memory pages that an append takes anyway;
 /// - macOS: `fcntl(F_PREALLOCATE)` of a contiguous-if-possible extent past the end of the file;
 /// - Windows: the file's allocation size (`FileAllocationInfo`), which NTFS trims back when the file closes.
 pub fn preallocate(file: &File, len: u64) {
@@ -279,9 +313,16 @@ pub fn preallocate(file: &File, len: u64) {
     {
         use std::os::fd::AsRawFd;
         let len = libc::off_t::try_from(len).unwrap_or(libc::off_t::MAX);
-        // SAFETY: the descriptor belongs to `file`, open for the duration of the call; fallocate only changes
-        // its blocks.
-        let _ = unsafe { libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, 0, len) };
+        // SAFETY: an all-zero statfs is a valid value (plain integers) for fstatfs to fill in.
+        let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+        // SAFETY: the descriptor belongs to `file`, open for the duration of the call; `fs` is a valid, writable
+        // statfs, which the call only fills in.
+        let tmpfs = unsafe { libc::fstatfs(file.as_raw_fd(), &mut fs) } == 0 && fs.f_type == libc::TMPFS_MAGIC;
+        if !tmpfs {
+            // SAFETY: the descriptor belongs to `file`, open for the duration of the call; fallocate only changes
+            // its blocks.
+            let _ = unsafe { libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, 0, len) };
+        }
     }
     #[cfg(target_os = "macos")]
     {

@@ -44,7 +44,7 @@ mod window;
 pub use error::RegionError;
 pub use file::{
     create_private, is_absent, map_file_readonly, preallocate, read_at, relative_path_bytes, replace_file_atomically,
-    sync_directory, sync_filesystem, FileError, ReadOnlyMap,
+    start_writeback, sync_directory, sync_filesystem, FileError, ReadOnlyMap,
 };
 pub use listing::{has_seqring_header, list_regions, pid_alive, probe_region, remove_region, RegionEntry};
 pub use lock::{LockError, LockGuard};

@@ -77,6 +77,11 @@ macro_rules! memory_through_raw {
                 self.raw().zero(offset, len);
             }
 
+            #[inline(always)]
+            fn prefetch(&self, offset: usize) {
+                self.raw().prefetch(offset);
+            }
+
             #[inline]
             fn wake(&self, offset: usize) {
                 let raw = self.raw();

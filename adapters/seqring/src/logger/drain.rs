@@ -24,9 +24,9 @@ use seqring_platform::{pid_alive, Window};
 use super::onsets::OnsetBook;
 use super::region::LoggerRegion;
 use super::sink::{Sink, SinkOutcome};
+use super::tally::BatchTally;
 use super::WriteError;
 use crate::format::segment::Origin;
-use seqring_core::ring::record::Records;
 
 /// The most bytes written per batch.
 pub(crate) const MAX_BATCH: usize = 4 << 20;
@@ -82,22 +82,28 @@ pub(crate) struct Drain {
     dead_onsets: Box<[Option<(u32, u64)>; 256]>,
     /// Per source: what was drained, published to the region for monitors every [`REAP_INTERVAL`].
     drained: Box<[Drained; 256]>,
+    /// The counts of the batch being drained.
+    tally: BatchTally,
     shared: Arc<Shared>,
     options: DrainOptions,
 }
 
-/// Polls one batch of at most `max_bytes` from `consumer`, hands its ring position and bytes (straight from ring
-/// memory) to `f`, and releases it once `f` returns: `f` must have handed the bytes to the kernel (or counted them
-/// as unwritten) by then, so that a crash after the release loses nothing. Returns whether there was a batch.
+/// Polls one batch of at most `max_bytes` from `consumer`, counting its records into `tally` from the poll's own
+/// walk (the records of the sources in `watch`, a 256-bit set, are kept as onset candidates), hands its ring
+/// position, bytes (straight from ring memory) and tally to `f`, and releases it once `f` returns: `f` must have
+/// handed the bytes to the kernel (or counted them as unwritten) by then, so that a crash after the release loses
+/// nothing. Returns whether there was a batch.
 pub(crate) fn drain_one(
     consumer: &mut Consumer<Window>,
     max_bytes: usize,
-    f: impl FnOnce(u64, &[u8]),
+    tally: &mut BatchTally,
+    watch: &[u64; 4],
+    f: impl FnOnce(u64, &[u8], &BatchTally),
 ) -> Result<bool, RingError> {
-    let Some(batch) = consumer.poll(max_bytes)? else {
+    let Some(batch) = tally.poll(consumer, max_bytes, watch)? else {
         return Ok(false);
     };
-    f(batch.position(), batch.bytes());
+    f(batch.position(), batch.bytes(), tally);
     batch.release();
     Ok(true)
 }
@@ -138,6 +144,7 @@ impl Drain {
             onsets,
             dead_onsets: Box::new([None; 256]),
             drained: Box::new([Drained::default(); 256]),
+            tally: BatchTally::default(),
             shared,
             options,
         }
@@ -196,25 +203,37 @@ impl Drain {
         let region = &self.region;
         let shared = &self.shared;
         let ring = self.region.ring_id();
-        let had = drain_one(&mut self.consumer, self.options.max_batch, |position, bytes| {
-            let had_error = sink.error().is_some();
-            sink.write(Origin { ring, position }, bytes);
-            // Tailers blocked on the written count look at the files again.
-            region.note_written();
-            for record in Records::new(bytes).flatten() {
-                let d = &mut drained[usize::from(record.source_id)];
-                d.records += 1;
-                d.bytes += record.payload.len() as u64;
-                d.last_timestamp = record.timestamp;
-                if let Some(onset) = onsets.note_record(&record) {
-                    region.publish_pending_onset(record.source_id, onset);
+        let watch = *onsets.unknown();
+        let had = drain_one(
+            &mut self.consumer,
+            self.options.max_batch,
+            &mut self.tally,
+            &watch,
+            |position, bytes, tally| {
+                let had_error = sink.error().is_some();
+                sink.write(Origin { ring, position }, bytes, tally);
+                // Tailers blocked on the written count look at the files again.
+                region.note_written();
+                for (source, c) in tally.sources() {
+                    let d = &mut drained[usize::from(source)];
+                    d.records += c.records;
+                    d.bytes += c.bytes;
+                    // The record's timestamp: bytes 8..16 of its header (the batch holds it whole).
+                    if let Some(ts) = bytes.get(c.last + 8..c.last + 16) {
+                        d.last_timestamp = u64::from_le_bytes(ts.try_into().unwrap_or([0; 8]));
+                    }
                 }
-            }
-            onsets.save_if_changed();
-            if !had_error {
-                report_error(shared, sink);
-            }
-        })?;
+                if !tally.candidates().is_empty() {
+                    onsets.note_candidates(bytes, tally.candidates(), |source, onset| {
+                        region.publish_pending_onset(source, onset);
+                    });
+                    onsets.save_if_changed();
+                }
+                if !had_error {
+                    report_error(shared, sink);
+                }
+            },
+        )?;
         Ok(had)
     }
 

@@ -31,6 +31,8 @@ pub(crate) struct OnsetBook {
     path: Option<PathBuf>,
     /// Per source: the onset in µs since the UNIX epoch (0: none).
     known: Box<[u64; 256]>,
+    /// The sources whose onset is unknown, as a 256-bit set (the drain's onset candidates are their records).
+    unknown: [u64; 4],
     /// Whether an onset was noted since the file was last saved.
     changed: bool,
 }
@@ -42,6 +44,7 @@ impl OnsetBook {
         let mut book = OnsetBook {
             path: Some(path.clone()),
             known: Box::new([0u64; 256]),
+            unknown: [u64::MAX; 4],
             changed: false,
         };
         if let Ok(text) = std::fs::read_to_string(&path) {
@@ -62,6 +65,7 @@ impl OnsetBook {
         let mut book = OnsetBook {
             path: None,
             known: Box::new([0u64; 256]),
+            unknown: [u64::MAX; 4],
             changed: false,
         };
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -95,6 +99,7 @@ impl OnsetBook {
         let new = *slot == 0 && onset_us != 0;
         if new {
             *slot = onset_us;
+            self.unknown[usize::from(source >> 6)] &= !(1 << (source & 63));
         }
         new
     }
@@ -106,6 +111,25 @@ impl OnsetBook {
             self.note_record(&record);
         }
         self.save_if_changed();
+    }
+
+    /// The sources whose onset is unknown, as a 256-bit set (bit `s % 64` of word `s / 64`).
+    pub(crate) fn unknown(&self) -> &[u64; 4] {
+        &self.unknown
+    }
+
+    /// Notes the onset records among the records at `offsets` of the ring batch `batch` (the candidates a
+    /// [`BatchTally`](super::tally::BatchTally) kept for the sources in [`OnsetBook::unknown`]), calling `new` with
+    /// each onset noted. Call [`OnsetBook::save_if_changed`] after the batch.
+    pub(crate) fn note_candidates(&mut self, batch: &[u8], offsets: &[usize], mut new: impl FnMut(u8, u64)) {
+        for &offset in offsets {
+            let record = batch.get(offset..).and_then(|rest| Records::new(rest).next());
+            if let Some(Ok(record)) = record {
+                if let Some(onset) = self.note_record(&record) {
+                    new(record.source_id, onset);
+                }
+            }
+        }
     }
 
     /// Notes `record` if it is the onset record of a source without an onset; returns the onset if so. Call

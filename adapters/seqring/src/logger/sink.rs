@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use seqring_core::ring::record::{Record, Records};
 
-use super::tally::Tally;
+use super::tally::{BatchTally, Tally};
 use super::WriteError;
 use crate::format::npy::u8_vector_header;
 use crate::format::segment::{self, Origin, Segment, SegmentWriter, EXTENSION};
@@ -49,11 +49,12 @@ pub(crate) enum Sink {
 }
 
 impl Sink {
-    /// Writes one batch of ring records drained from `origin`, into the kernel, before it returns.
-    pub(crate) fn write(&mut self, origin: Origin, batch: &[u8]) {
+    /// Writes one batch of ring records drained from `origin`, into the kernel, before it returns; `tally` counts
+    /// the batch's records (the segment sink reads nothing else of them).
+    pub(crate) fn write(&mut self, origin: Origin, batch: &[u8], tally: &BatchTally) {
         match self {
-            Sink::Segments(s) => s.write(origin, batch),
-            Sink::Npy(s) => s.write(batch),
+            Sink::Segments(s) => s.write(origin, batch, tally),
+            Sink::Npy(s) => s.write(batch, tally),
         }
     }
 
@@ -138,9 +139,9 @@ impl SegmentSink {
         Ok(sink)
     }
 
-    fn write(&mut self, origin: Origin, batch: &[u8]) {
+    fn write(&mut self, origin: Origin, batch: &[u8], tally: &BatchTally) {
         if self.out.error.is_some() {
-            self.out.unwritten.add_batch(batch);
+            self.out.unwritten.add_batch_tally(tally);
             return;
         }
         if self
@@ -150,12 +151,12 @@ impl SegmentSink {
         {
             if let Err(e) = self.roll() {
                 self.fail(e);
-                self.out.unwritten.add_batch(batch);
+                self.out.unwritten.add_batch_tally(tally);
                 return;
             }
         }
         let Some(writer) = self.writer.as_mut() else { return };
-        self.file_tally.add_batch(batch);
+        self.file_tally.add_batch_tally(tally);
         if let Err(e) = writer.append_batch_from(origin, batch) {
             self.fail(e.into());
         }
@@ -286,9 +287,9 @@ impl NpySink {
         })
     }
 
-    fn write(&mut self, batch: &[u8]) {
+    fn write(&mut self, batch: &[u8], tally: &BatchTally) {
         if self.out.error.is_some() {
-            self.out.unwritten.add_batch(batch);
+            self.out.unwritten.add_batch_tally(tally);
             return;
         }
         let mut jobs: Vec<(Record<'_>, u32)> = Vec::new();
@@ -459,7 +460,8 @@ mod tests {
         let mut sink = NpySink::new(dir.path(), 2).unwrap();
         assert_eq!(sink.per_entry, !cfg!(target_os = "linux"));
         sink.per_entry = true; // as on macOS and Windows, here too
-        sink.write(&batch(&[(1, 5, b"a"), (1, 5, b"b"), (2, 9, b"c")]));
+        let b = batch(&[(1, 5, b"a"), (1, 5, b"b"), (2, 9, b"c")]);
+        sink.write(&b, &BatchTally::of_bytes(&b));
         let listed: Vec<String> = sink
             .unsynced
             .iter()
@@ -474,7 +476,8 @@ mod tests {
         assert!(sink.unsynced.is_empty() && sink.out.error.is_none());
         // A synced entry removed behind the sink's back is not flushed again: only the new one is.
         std::fs::remove_file(dir.path().join(&listed[0])).unwrap();
-        sink.write(&batch(&[(3, 1, b"d")]));
+        let b = batch(&[(3, 1, b"d")]);
+        sink.write(&b, &BatchTally::of_bytes(&b));
         assert_eq!(sink.unsynced.len(), 1);
         sink.sync();
         let out = sink.finish();
@@ -488,12 +491,14 @@ mod tests {
         let mut sink = NpySink::new(dir.path(), 2).unwrap();
         sink.per_entry = true;
         sink.unsynced_max = 2;
-        sink.write(&batch(&[(1, 1, b"a"), (1, 2, b"b"), (1, 3, b"c")]));
+        let b = batch(&[(1, 1, b"a"), (1, 2, b"b"), (1, 3, b"c")]);
+        sink.write(&b, &BatchTally::of_bytes(&b));
         assert_eq!((sink.unsynced.len(), sink.overflowed), (2, true));
         sink.sync();
         assert_eq!((sink.unsynced.len(), sink.overflowed), (0, false));
         assert!(sink.out.error.is_none(), "{:?}", sink.out.error);
-        sink.write(&batch(&[(1, 4, b"d")]));
+        let b = batch(&[(1, 4, b"d")]);
+        sink.write(&b, &BatchTally::of_bytes(&b));
         assert_eq!((sink.unsynced.len(), sink.overflowed), (1, false));
         assert_eq!(sink.finish().npy_entries, 4);
     }

@@ -13,7 +13,7 @@ use super::drain;
 use super::onsets::OnsetBook;
 use super::region::{self, LoggerRegion};
 use super::sink::Sink;
-use super::tally::Tally;
+use super::tally::BatchTally;
 use super::{LoggerBuilder, StartError};
 
 impl LoggerBuilder {
@@ -183,20 +183,26 @@ fn take_over(
     let mut records = 0u64;
     let mut abandoned = 0u64;
     let mut watch: Option<(drain::Watch, u32)> = None;
+    let mut tally = BatchTally::default();
     loop {
-        while drain::drain_one(&mut consumer, drain::MAX_BATCH, |position, bytes| {
-            let mut t = Tally::default();
-            t.add_batch(bytes);
-            records += t.total_records();
-            sink.write(
-                crate::format::segment::Origin {
-                    ring: ring_id,
-                    position,
-                },
-                bytes,
-            );
-            onsets.note_batch(bytes);
-        })
+        while drain::drain_one(
+            &mut consumer,
+            drain::MAX_BATCH,
+            &mut tally,
+            &[0; 4],
+            |position, bytes, tally| {
+                records += tally.total_records();
+                sink.write(
+                    crate::format::segment::Origin {
+                        ring: ring_id,
+                        position,
+                    },
+                    bytes,
+                    tally,
+                );
+                onsets.note_batch(bytes);
+            },
+        )
         .map_err(ring_err)?
         {}
         if consumer.position() >= final_tail {

@@ -44,7 +44,14 @@ pub struct SegmentWriter {
     len: u64,
     batches: u64,
     preallocated: bool,
+    /// The length up to which the disk was asked to start writing ([`WRITEBACK_STEP`]).
+    kicked: u64,
 }
+
+/// The bytes appended between two requests that the disk start writing them
+/// ([`seqring_platform::start_writeback`]): the disk then writes while the writer appends, and the final sync has at
+/// most about this much left to write.
+const WRITEBACK_STEP: u64 = 8 << 20;
 
 impl SegmentWriter {
     /// Creates a new segment at `path` (mode 0600 on Unix; an existing file is an error) and writes its header,
@@ -84,6 +91,7 @@ impl SegmentWriter {
             len: FILE_HEADER_LEN as u64,
             batches: 0,
             preallocated: false,
+            kicked: 0,
         })
     }
 
@@ -163,6 +171,7 @@ impl SegmentWriter {
             len: result.valid_len,
             batches: result.batches,
             preallocated: false,
+            kicked: result.valid_len,
         })
     }
 
@@ -224,6 +233,10 @@ impl SegmentWriter {
         write_all_vectored(&mut self.out, &header, records).map_err(|e| SegmentError::io(&self.path, e))?;
         self.len += (header.len() + records.len()) as u64;
         self.batches += 1;
+        if self.len - self.kicked >= WRITEBACK_STEP {
+            seqring_platform::start_writeback(&self.out, self.kicked, self.len - self.kicked);
+            self.kicked = self.len;
+        }
         Ok(offset)
     }
 
