@@ -128,8 +128,8 @@ impl Memory for Futexed {
     fn zero(&self, offset: usize, len: usize) {
         self.raw.zero(offset, len);
     }
-    /// `FUTEX_WAKE` of every waiter.
-    fn wake(&self, offset: usize) {
+    /// `FUTEX_WAKE` of every waiter (whatever value it waits on: `old` is what the Windows wait needs).
+    fn wake(&self, offset: usize, _old: u64) {
         assert_eq!(offset, self.word, "only the one word is waited on");
         *self.futex.generation.lock().unwrap() += 1;
         self.futex.woken.notify_all();
