@@ -161,6 +161,10 @@ fn a_tail_waiting_on_an_idle_logger_uses_no_cpu_and_still_wakes() {
     logger.stop().unwrap();
     eprintln!("an idle tail used {used} ms of CPU over one second");
     // Polling every 2 ms (the fallback elsewhere) lists the directory and opens the region 500 times a second:
-    // 20 ms here; blocking, 0 ms (the figure is in 10 ms clock ticks on Linux).
-    assert!(used <= 10, "an idle tail burned {used} ms of CPU in a second");
+    // 20 ms on Linux; blocking, 0 ms (the figure is in 10 ms clock ticks). Under wine the blocked wait costs nothing
+    // either (0 ms with the looks every `IDLE_WAIT` lengthened to 1 s), but each of the 20 looks a second (directory
+    // listing, region open and map, each a wineserver round trip) costs enough to be charged 1–4 sampled 10 ms ticks,
+    // so there the bound only catches a wait that returns at once (a spinning tail: hundreds of ms).
+    let bound = if cfg!(windows) { 100 } else { 10 };
+    assert!(used <= bound, "an idle tail burned {used} ms of CPU in a second");
 }
