@@ -46,8 +46,9 @@
 //!   and the word unchanged, and naps [`FALLBACK_NAP`] instead of spinning. Anyone in the session can open the
 //!   events (`Local\`): a stranger can cause spurious returns, or, by taking a name first with a hostile ACL, make
 //!   waits fall back to the nap; neither loses data.
-//! - **Elsewhere**, and where the above cannot be had (an event cannot be created, a file id cannot be read), [`SharedWord::wait`] sleeps at most
-//!   [`FALLBACK_NAP`] per call: a waiter notices a change within about 1 ms and costs one wake-up per nap.
+//! - **Elsewhere**, and where the above cannot be had (an event cannot be created, a file id cannot be read),
+//!   [`SharedWord::wait`] sleeps at most [`FALLBACK_NAP`] per call: a waiter notices a change within about 1 ms and
+//!   costs one wake-up per nap.
 //!
 //! Invariant: Rust code only ever accesses the word as the whole `AtomicU64` it is; the 32-bit view exists only in
 //! the kernel's comparison (Linux, macOS), outside the Rust memory model like any other process's access to the
