@@ -43,9 +43,10 @@
 //!   Invariant this relies on: a value that the word left with a wake does not come back while a waiter of the
 //!   earlier visit may still hold its event (the sequence and the written count only grow between wakes; a
 //!   changeless write restores a value without a wake). Should it happen anyway, the waiter finds the latch set
-//!   and the word unchanged, and naps [`FALLBACK_NAP`] instead of spinning. Anyone in the session can open the
-//!   events (`Local\`): a stranger can cause spurious returns, or, by taking a name first with a hostile ACL, make
-//!   waits fall back to the nap; neither loses data.
+//!   and the word unchanged, and naps [`FALLBACK_NAP`] instead of spinning. The events live in the session's
+//!   namespace (`Local\`), so waiters and writers must share a logon session, and anyone in it can open them: a
+//!   stranger can cause spurious returns, or, by taking a name first with a hostile ACL, make waits nap or last to
+//!   their timeouts; neither loses data.
 //! - **Elsewhere**, and where the above cannot be had (an event cannot be created, a file id cannot be read),
 //!   [`SharedWord::wait`] sleeps at most [`FALLBACK_NAP`] per call: a waiter notices a change within about 1 ms and
 //!   costs one wake-up per nap.
