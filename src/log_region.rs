@@ -323,10 +323,10 @@ impl<M: Memory> LogRegion<M> {
         // AcqRel: D in the module documentation. Release publishes the batch's write to tailers that load the count
         // (Acquire); Acquire reads every tailer's T2 CAS that precedes it, so their T1 registrations happen before
         // the load below.
-        self.mem.fetch_add(self.block + WRITTEN_AT, 1, Ordering::AcqRel);
+        let old = self.mem.fetch_add(self.block + WRITTEN_AT, 1, Ordering::AcqRel);
         // Relaxed: ordered by the Acquire half above (see the module documentation).
         if self.mem.load(self.block + TAILERS_AT, Ordering::Relaxed) != 0 {
-            self.mem.wake(self.block + WRITTEN_AT);
+            self.mem.wake(self.block + WRITTEN_AT, old);
         }
     }
 

@@ -233,9 +233,11 @@ pub trait Memory {
     /// ```
     fn zero(&self, offset: usize, len: usize);
 
-    /// Wakes every thread and process blocked on the word at `offset` (a futex on Linux; see the std platform
-    /// crate's `address_wait`). The core calls it after publishing a change to a word that someone registered to
-    /// wait on ([`SeqArray::wait_changed`](crate::seqlock::SeqArray::wait_changed)); it never calls it otherwise.
+    /// Wakes every thread and process blocked on the word at `offset` while it held `old`, the value it held
+    /// before the change just published (a futex on Linux, a ulock on macOS, the named event of `old` on Windows;
+    /// see the std platform crate's `address_wait`). The core calls it after publishing a change to a word that
+    /// someone registered to wait on ([`SeqArray::wait_changed`](crate::seqlock::SeqArray::wait_changed),
+    /// [`LogRegion::wait_written`](crate::log_region::LogRegion::wait_written)); it never calls it otherwise.
     /// The default does nothing: memory that no one blocks on (waiters then only notice changes when their own
     /// park returns).
     ///
@@ -244,11 +246,13 @@ pub trait Memory {
     /// use core::sync::atomic::{AtomicU64, Ordering};
     /// use seqring_core::{Memory, RawRegion};
     /// let words: Vec<AtomicU64> = (0..2).map(|_| AtomicU64::new(0)).collect();
-    /// RawRegion::new(&words).wake(8); // a heap region: no one can block on it, so nothing to do
+    /// let region = RawRegion::new(&words);
+    /// region.store(8, 1, Ordering::Release);
+    /// region.wake(8, 0); // a heap region: no one can block on it, so nothing to do
     /// ```
     #[inline]
-    fn wake(&self, offset: usize) {
-        let _ = offset;
+    fn wake(&self, offset: usize, old: u64) {
+        let _ = (offset, old);
     }
 
     /// Hints that the bytes at `offset` will be loaded soon: a prefetch into the cache, which changes nothing any

@@ -18,7 +18,8 @@
 //!     until the word differs from `s` or a wake arrives (a futex: the kernel's check and sleep are atomic against
 //!     the wake). It decrements the count when it returns.
 //!   - a writer loads the count (Relaxed) right after its lock CAS (C); if it was non-zero, its guard wakes the
-//!     word's waiters ([`Memory::wake`]) after the closing Release store.
+//!     word's waiters ([`Memory::wake`], naming the even sequence it locked from, which they blocked on) after the
+//!     closing Release store.
 //!   - no wake-up is lost: W2 and C are read-modify-writes of one word, so one precedes the other in its
 //!     modification order. If W2 comes first, the first lock CAS after it reads W2 or a later waiter's CAS (W2's
 //!     release sequence) with Acquire, so W1 happens before that writer's load of the count, which (coherence) sees
@@ -984,7 +985,8 @@ impl<M: Memory> SeqArray<M> {
         // closing store does.
         self.mem.store(SEQUENCE_AT, s + 3, Ordering::Release);
         if wake {
-            self.mem.wake(SEQUENCE_AT);
+            // Waiters block only on an even sequence: the one before the stalled writer locked.
+            self.mem.wake(SEQUENCE_AT, s - 1);
         }
         true
     }
@@ -1373,7 +1375,7 @@ impl<M: Memory> Drop for WriteGuard<'_, M> {
         m.store(SEQUENCE_AT, next, Ordering::Release);
         // An unchanged array needs no wake: its waiters block on the value just restored.
         if self.wake && self.dirty {
-            m.wake(SEQUENCE_AT);
+            m.wake(SEQUENCE_AT, self.sequence);
         }
     }
 }

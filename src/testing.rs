@@ -219,9 +219,9 @@ impl<M: Memory> Memory for &StopAfter<'_, M> {
         }
     }
 
-    fn wake(&self, offset: usize) {
+    fn wake(&self, offset: usize, old: u64) {
         if self.live() {
-            self.inner.wake(offset);
+            self.inner.wake(offset, old);
         }
     }
 }

@@ -20,6 +20,12 @@
 #                              ~1 min of compiling (measured at load 8), 4 s of running
 #   shared_array_processes     a writer and three reader processes on one SharedArray, no torn read; a writer
 #                              terminated (TerminateProcess) mid-write is reported stalled until recovered
+#   shared_array_wait          SharedArray::wait_changed across processes on the named-event wait (issue 22): three
+#                              waiting readers follow a 1 kHz writer (wake latency printed), two follow back-to-back
+#                              writes to the last (a lost wake-up fails), an idle waiter's process uses no CPU, a
+#                              writer killed mid-write ends a wait by its timeout
+#   logger_tail                LogTail from another process, blocking on the logger's written count: every message
+#                              once, and an idle tail uses no CPU
 #   logger_crash               a producer terminated between claim and commit is one abandoned record; a terminated
 #                              logger is recovered and its ring taken over
 #   logger_e2e threads_and_processes_…   producer threads and processes through one DataLogger, every record back
@@ -118,7 +124,7 @@ if [ "${SEQRING_WINDOWS_TESTS:-subset}" = all ]; then
 fi
 cargo test --release --target "$target" \
     -p seqring-platform -p seqring -p seqring-state -p seqring-mapped --lib \
-    -p seqring-tests --test shared_array_processes --test logger_crash --test logger_schema --test state_tracker \
+    -p seqring-tests --test shared_array_processes --test shared_array_wait --test logger_tail --test logger_crash --test logger_schema --test state_tracker \
     --test region_tools \
     -p seqring-cli --test ops_cli --test state_cli \
     "$@"

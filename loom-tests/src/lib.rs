@@ -44,9 +44,9 @@ pub fn model(f: impl Fn() + Sync + Send + 'static) {
     builder.check(f);
 }
 
-/// The futex bucket of the one word a model waits on.
+/// The futex bucket of the one word a model waits on: the values whose wake came (the latches that are set).
 struct Futex {
-    generation: Mutex<u64>,
+    woken_values: Mutex<Vec<u64>>,
     woken: Condvar,
 }
 
@@ -54,8 +54,11 @@ struct Futex {
 ///
 /// The futex is modelled as the kernel implements it: `wait(word, expected)` takes the bucket lock, compares the
 /// word with `expected` and, if equal, sleeps until a `wake` (which takes the same lock after the waker stored its
-/// change). Here the bucket is a loom mutex holding a wake generation, and the sleep a condition variable. Waits
-/// have no timeout, so a lost wake-up is a deadlock, which loom reports.
+/// change). Here the bucket is a loom mutex and the sleep a condition variable. A wake releases only the waiters
+/// of the value it names (`wake(offset, old)`), and a later wait for that value returns at once: the Windows
+/// wait's named event per value, a latch (`seqring_platform::address_wait`), which wakes a subset of what a
+/// futex wakes, so a protocol that passes here passes with the futex too, and a waker that names the wrong value
+/// deadlocks. Waits have no timeout, so a lost wake-up is a deadlock, which loom reports.
 #[derive(Clone, Copy)]
 pub struct Futexed {
     raw: RawRegion<'static>,
@@ -67,7 +70,7 @@ impl Futexed {
     /// A zeroed region of `len` bytes whose word at byte `word` is the one waited on and woken.
     pub fn new(len: usize, word: usize) -> Futexed {
         let futex = Box::leak(Box::new(Futex {
-            generation: Mutex::new(0),
+            woken_values: Mutex::new(Vec::new()),
             woken: Condvar::new(),
         }));
         Futexed {
@@ -77,18 +80,17 @@ impl Futexed {
         }
     }
 
-    /// `FUTEX_WAIT`: sleeps while the word at `offset` holds `expected`, until a wake.
+    /// `FUTEX_WAIT`: sleeps while the word at `offset` holds `expected`, until a wake of `expected`.
     pub fn wait(&self, offset: usize, expected: u64) {
         assert_eq!(offset, self.word, "only the one word is waited on");
-        let mut generation = self.futex.generation.lock().unwrap();
+        let mut woken = self.futex.woken_values.lock().unwrap();
         // Relaxed: the bucket lock orders this load after a waker's store that preceded its wake (as the kernel's
-        // bucket lock does).
+        // bucket lock, or Windows' object namespace, does).
         if self.raw.load(offset, Ordering::Relaxed) != expected {
             return;
         }
-        let asleep_at = *generation;
-        while *generation == asleep_at {
-            generation = self.futex.woken.wait(generation).unwrap();
+        while !woken.contains(&expected) {
+            woken = self.futex.woken.wait(woken).unwrap();
         }
     }
 }
@@ -128,10 +130,10 @@ impl Memory for Futexed {
     fn zero(&self, offset: usize, len: usize) {
         self.raw.zero(offset, len);
     }
-    /// `FUTEX_WAKE` of every waiter.
-    fn wake(&self, offset: usize) {
+    /// Wakes the waiters of `old`, and sets its latch.
+    fn wake(&self, offset: usize, old: u64) {
         assert_eq!(offset, self.word, "only the one word is waited on");
-        *self.futex.generation.lock().unwrap() += 1;
+        self.futex.woken_values.lock().unwrap().push(old);
         self.futex.woken.notify_all();
     }
 }

@@ -453,8 +453,9 @@ impl SharedArray {
 
     /// Blocks until a write completes after ``version`` and returns the new version, or ``None`` when ``timeout``
     /// seconds pass first (``None``: no bound). Returns at once if the version already differs. The GIL is released
-    /// while it waits, and Ctrl-C (any signal handler's exception) interrupts it within 0.1 s. On Linux the wait
-    /// is a futex woken by the writer (no CPU while waiting); on Windows and macOS it naps 1 ms at a time.
+    /// while it waits, and Ctrl-C (any signal handler's exception) interrupts it within 0.1 s. The wait blocks
+    /// until the writer wakes it, with no CPU used meanwhile (a futex on Linux, a ulock on macOS, a named event on
+    /// Windows).
     ///
     /// Raises ``SeqringTimeoutError`` if a writer held its write section for the whole timeout (a dead writer:
     /// see :meth:`recover`).

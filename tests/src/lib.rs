@@ -4,8 +4,9 @@
 //! - [`Rng`]: a small seeded generator (xorshift64*), so tests are reproducible without an extra crate;
 //! - [`child`]: re-executing the running test binary as a child process in a named role, and handshakes with it
 //!   over its stdout pipe (never sleeps);
-//! - [`python_with`]: the `python3` the interop checks run, with the packages they import;
-//! - [`cpu_ms`]: a process's CPU time so far (Linux), for tests that a blocked wait burns none.
+//! - [`python_with`]: the `python3` the interop checks run, with the packages they import.
+//!
+//! A process's CPU time, for tests that a blocked wait burns none, is `seqring_platform::clock::process_cpu_time`.
 
 use std::path::PathBuf;
 
@@ -44,23 +45,6 @@ pub fn python_with(modules: &str) -> Option<String> {
         "{python} with {modules} is required (pip install -r .ci/requirements.txt), or set SEQRING_SKIP_PYTHON=1"
     );
     Some(python)
-}
-
-/// The CPU time (user + system) that process `pid` has used so far, in ms, at the kernel's tick resolution.
-///
-/// # Panics
-/// If `/proc/{pid}/stat` cannot be read or parsed.
-#[cfg(target_os = "linux")]
-pub fn cpu_ms(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // Fields after the command name (in parentheses, which may contain spaces): utime and stime are fields 14
-    // and 15 of the line, 12 and 13 after the name.
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = rest.split(' ').collect();
-    let ticks = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    // SAFETY: sysconf only reads a configuration value.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    ticks * 1000 / hz
 }
 
 /// A small deterministic pseudo-random generator (xorshift64*).

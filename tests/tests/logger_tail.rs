@@ -130,20 +130,20 @@ fn a_tail_from_now_skips_what_was_written_before_it_opened() {
     assert_eq!(payloads[0], seqring_tests::logger::payload(9, 100));
 }
 
-/// A tail waiting on an idle logger blocks (on Linux, on the logger region's count of written batches) instead of
-/// polling: it uses next to no CPU over an idle second, and a message logged afterwards still reaches it.
-#[cfg(target_os = "linux")]
+/// A tail waiting on an idle logger blocks (on the logger region's count of written batches: a futex on Linux, a
+/// ulock on macOS, a named event on Windows) instead of polling: it uses next to no CPU over an idle second, and a
+/// message logged afterwards still reaches it.
 #[test]
 fn a_tail_waiting_on_an_idle_logger_uses_no_cpu_and_still_wakes() {
     const TEST: &str = "a_tail_waiting_on_an_idle_logger_uses_no_cpu_and_still_wakes";
     if let Some((role, arg)) = child::role() {
         assert_eq!(role, "tailer");
         let mut tail = LogTail::open(&arg, TailFrom::Start).unwrap();
-        let before = seqring_tests::cpu_ms(std::process::id());
+        let before = seqring_platform::clock::process_cpu_time();
         // The measured interval (not a synchronisation): a one-second wait with nothing logged.
         assert!(tail.next_timeout(Duration::from_secs(1)).unwrap().is_none());
-        let used = seqring_tests::cpu_ms(std::process::id()) - before;
-        child::say(&format!("idle {used}"));
+        let used = seqring_platform::clock::process_cpu_time().saturating_sub(before);
+        child::say(&format!("idle {}", used.as_millis()));
         let m = tail.next_timeout(Duration::from_secs(30)).unwrap().unwrap();
         child::say(&format!("got {}", String::from_utf8(m.payload).unwrap()));
         return;
@@ -161,6 +161,10 @@ fn a_tail_waiting_on_an_idle_logger_uses_no_cpu_and_still_wakes() {
     logger.stop().unwrap();
     eprintln!("an idle tail used {used} ms of CPU over one second");
     // Polling every 2 ms (the fallback elsewhere) lists the directory and opens the region 500 times a second:
-    // 20 ms here; blocking, 0 ms (the figure is in 10 ms clock ticks).
-    assert!(used <= 10, "an idle tail burned {used} ms of CPU in a second");
+    // 20 ms on Linux; blocking, 0 ms (the figure is in 10 ms clock ticks). Under wine the blocked wait costs nothing
+    // either (0 ms with the looks every `IDLE_WAIT` lengthened to 1 s), but each of the 20 looks a second (directory
+    // listing, region open and map, each a wineserver round trip) costs enough to be charged 1–4 sampled 10 ms ticks,
+    // so there the bound only catches a wait that returns at once (a spinning tail: hundreds of ms).
+    let bound = if cfg!(windows) { 100 } else { 10 };
+    assert!(used <= bound, "an idle tail burned {used} ms of CPU in a second");
 }

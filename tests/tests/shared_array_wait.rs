@@ -4,8 +4,12 @@
 //!   `wait_changed` + read): every wait returns a strictly newer version before its timeout, with the data of that
 //!   version or a newer one; each reader reports its wake latency (write time stamped by the writer to wake time),
 //!   printed by the test, never asserted;
+//! - waiting reader processes follow a writer that writes back to back, with no pause: every wait ends (a lost
+//!   wake-up would leave a reader blocked on a version long replaced, until its bound) and each reader reaches the
+//!   last version;
 //! - a waiter blocked while nothing is written uses (almost) no CPU: its process's CPU time over an idle second,
-//!   from `/proc/<pid>/stat` (Linux, where the wait is a futex);
+//!   measured by the waiting process itself (`clock::process_cpu_time`) on every platform (a futex on Linux, a
+//!   ulock on macOS, a named event on Windows);
 //! - a timeout returns `None`; a writer killed inside its write section ends a waiter's wait by its timeout with
 //!   `WriterStalled`, never a hang.
 
@@ -108,16 +112,73 @@ fn three_waiting_readers_follow_a_1khz_writer() {
     }
 }
 
-#[cfg(target_os = "linux")]
+/// Back-to-back writes by the writer of the back-to-back test.
+const BURST: u64 = if cfg!(debug_assertions) { 2_000 } else { 20_000 };
+
+#[test]
+fn waiting_readers_follow_back_to_back_writes_to_the_last() {
+    let test = "waiting_readers_follow_back_to_back_writes_to_the_last";
+    if let Some((role, name)) = child::role() {
+        let a = SharedArray::<u64>::open_with_shape(&name, &[1]).unwrap();
+        match role.as_str() {
+            "writer" => {
+                assert_eq!(child::hear(), "go");
+                for k in 1..=BURST {
+                    a.write(&[k]).unwrap();
+                }
+                child::say("wrote");
+            }
+            "reader" => {
+                child::say("ready");
+                let (mut last, mut waits) = (0u64, 0u64);
+                while last < BURST {
+                    let v = a.wait_changed(last, WAIT_BOUND).unwrap();
+                    last = v.unwrap_or_else(|| panic!("no version after {last} within {WAIT_BOUND:?}: a lost wake-up"));
+                    waits += 1;
+                }
+                child::say(&format!("done {waits}"));
+            }
+            _ => unreachable!(),
+        }
+        return;
+    }
+    let name = unique_name("wait-burst");
+    let _c = Cleanup(name.clone());
+    let _data = SharedArray::<u64>::create(&name, &[1]).unwrap();
+    let mut readers: Vec<Child> = (0..2).map(|_| Child::spawn(test, "reader", &name, &[])).collect();
+    for r in &mut readers {
+        r.expect_line("ready");
+    }
+    let mut writer = Child::spawn(test, "writer", &name, &[]);
+    writer.tell("go");
+    writer.expect_line("wrote");
+    writer.wait_ok();
+    for (i, mut r) in readers.into_iter().enumerate() {
+        let waits: u64 = r.expect_line("done ").parse().unwrap();
+        assert!((1..=BURST).contains(&waits), "reader {i}: {waits} waits");
+        eprintln!("reader {i}: {waits} waits returned over {BURST} back-to-back writes");
+        r.wait_ok();
+    }
+}
+
 #[test]
 fn a_blocked_waiter_uses_no_cpu_while_the_writer_is_idle() {
     let test = "a_blocked_waiter_uses_no_cpu_while_the_writer_is_idle";
     if let Some((role, name)) = child::role() {
         assert_eq!(role, "waiter");
         let a = SharedArray::<u64>::open(&name).unwrap();
-        child::say("opened");
-        let v = a.wait_changed(0, Duration::from_secs(120)).unwrap();
-        child::say(&format!("woke {}", v.unwrap()));
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| a.wait_changed(0, Duration::from_secs(120)).unwrap());
+            child::say("opened");
+            // This thread only reads its instructions (blocked, no CPU) while the other waits.
+            assert_eq!(child::hear(), "measure");
+            let before = clock::process_cpu_time();
+            assert_eq!(child::hear(), "stop");
+            let used = clock::process_cpu_time().saturating_sub(before);
+            child::say(&format!("idle {}", used.as_millis()));
+            let v = waiter.join().unwrap();
+            child::say(&format!("woke {}", v.unwrap()));
+        });
         return;
     }
     let name = unique_name("wait-idle");
@@ -129,14 +190,16 @@ fn a_blocked_waiter_uses_no_cpu_while_the_writer_is_idle() {
     while a.waiters() == 0 {
         std::thread::sleep(Duration::from_millis(1));
     }
-    let before = seqring_tests::cpu_ms(waiter.pid());
+    waiter.tell("measure");
     // The measured interval (not a synchronisation): one idle second.
     std::thread::sleep(Duration::from_secs(1));
-    let used_ms = seqring_tests::cpu_ms(waiter.pid()) - before;
+    waiter.tell("stop");
+    let used_ms: u64 = waiter.expect_line("idle ").parse().unwrap();
     a.write(&[1]).unwrap();
-    assert_eq!(waiter.expect_line("woke"), "1");
+    assert_eq!(waiter.expect_line("woke "), "1");
     waiter.wait_ok();
     eprintln!("a blocked waiter's process used {used_ms} ms of CPU over an idle second");
+    // Napping 1 ms at a time (the fallback) costs about 1000 wake-ups a second: tens of ms.
     assert!(used_ms < 50, "the waiter burned {used_ms} ms of CPU in an idle second");
 }
 

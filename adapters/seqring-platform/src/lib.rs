@@ -18,9 +18,10 @@
 //!   with [`FileError`] its error and every file helper's.
 //! - [`LockGuard`]: the inter-process file lock (`flock` on Unix, `LockFileEx` on Windows), which Python's `filelock`
 //!   respects.
-//! - [`address_wait`]: blocking on a shared word until it changes, across processes (a futex on Linux, a bounded
-//!   sleep elsewhere), and waking its waiters; [`Region`] and [`Window`] wake through it in the core's
-//!   [`Memory::wake`](seqring_core::Memory::wake).
+//! - [`address_wait`]: blocking on a shared word until it changes, across processes, and waking its waiters
+//!   ([`SharedWord`](address_wait::SharedWord), from [`Region::shared_word`] or [`Window::shared_word`]): a futex
+//!   on Linux, a ulock on macOS, a named event per word and value on Windows. [`Region`] and [`Window`] wake
+//!   through it in the core's [`Memory::wake`](seqring_core::Memory::wake).
 //! - [`clock`]: the one wall clock (ns and µs since the UNIX epoch) and the deadline-based
 //!   [`Patience`](seqring_core::Patience) used for every bounded wait.
 //!

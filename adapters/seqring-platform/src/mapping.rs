@@ -13,6 +13,7 @@
 //!   [`CreateOptions`] does not apply.
 
 use super::{RegionError, RegionName};
+use crate::address_wait::{RegionKey, SharedWord};
 use seqring_core::{Contiguous, RawRegion};
 #[cfg(unix)]
 use shared_memory::{Shmem, ShmemConf, ShmemError};
@@ -104,6 +105,8 @@ pub struct Region {
     len: usize,
     label: String,
     remove_on_drop: bool,
+    /// What names the region outside this process, for [`SharedWord`] waits.
+    key: RegionKey,
     backing: Backing,
 }
 
@@ -275,12 +278,14 @@ impl Region {
             len: len.min(shmem.len()),
             label: name.as_str().to_string(),
             remove_on_drop,
+            // The futex and ulock key shared waits by the page itself: no name needed.
+            key: RegionKey::default(),
             backing: Backing::Shm { _shmem: shmem, name },
         }
     }
 
     fn from_map(
-        map: memmap2::MmapRaw,
+        (map, key): (memmap2::MmapRaw, RegionKey),
         label: String,
         remove_on_drop: bool,
         backing: impl FnOnce(memmap2::MmapRaw) -> Backing,
@@ -292,6 +297,7 @@ impl Region {
             len,
             label,
             remove_on_drop,
+            key,
             backing: backing(map),
         }
     }
@@ -352,6 +358,27 @@ impl Region {
         }
     }
 
+    /// The word at byte `offset`, as a [`SharedWord`]: threads of any process that maps the region can block on
+    /// it until it changes ([`SharedWord::wait`]), and whoever changes it wakes them ([`SharedWord::wake`], which
+    /// the core's [`Memory::wake`](seqring_core::Memory::wake) calls).
+    ///
+    /// # Panics
+    /// If `offset` is not a multiple of 8 or not inside the region.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_platform::{CreateOptions, Region};
+    /// # let name = format!("doc-region-word-{}", std::process::id());
+    /// let region = Region::create_shm(&name, 64, CreateOptions::default())?;
+    /// let word = region.shared_word(56);
+    /// assert!(std::ptr::eq(word.word(), &region.raw().words()[7]));
+    /// # Ok::<(), seqring_platform::RegionError>(())
+    /// ```
+    pub fn shared_word(&self, offset: usize) -> SharedWord<'_> {
+        assert!(offset.is_multiple_of(8), "unaligned word offset {offset}");
+        SharedWord::new(&self.raw().words()[offset / 8], self.key, offset)
+    }
+
     /// The mapping as the core's raw region, borrowed from `self`.
     #[inline]
     pub fn raw(&self) -> RawRegion<'_> {
@@ -382,7 +409,8 @@ fn word_len(label: &str, len: usize) -> Result<usize, RegionError> {
 
 /// Creates the new file `path` of `len` bytes (zero-filled) and maps it shared; on failure the file is removed.
 /// `mode` is the exact Unix mode (the umask does not apply); on Windows the file is marked temporary instead.
-fn create_mapped_file(path: &Path, len: usize, mode: u32) -> io::Result<memmap2::MmapRaw> {
+/// Returns the map with the file's [`RegionKey`].
+fn create_mapped_file(path: &Path, len: usize, mode: u32) -> io::Result<(memmap2::MmapRaw, RegionKey)> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create_new(true);
     #[cfg(unix)]
@@ -401,7 +429,7 @@ fn create_mapped_file(path: &Path, len: usize, mode: u32) -> io::Result<memmap2:
         #[cfg(unix)]
         file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
         file.set_len(len as u64)?;
-        memmap2::MmapRaw::map_raw(&file)
+        Ok((memmap2::MmapRaw::map_raw(&file)?, RegionKey::of_file(&file)))
     })();
     match created {
         Ok(map) => Ok(map),
@@ -413,8 +441,9 @@ fn create_mapped_file(path: &Path, len: usize, mode: u32) -> io::Result<memmap2:
     }
 }
 
-/// Opens and maps the existing file `path` for reading and writing; errors name `label`.
-fn open_mapped_file(path: &Path, label: &str) -> Result<memmap2::MmapRaw, RegionError> {
+/// Opens and maps the existing file `path` for reading and writing, with the file's [`RegionKey`]; errors name
+/// `label`.
+fn open_mapped_file(path: &Path, label: &str) -> Result<(memmap2::MmapRaw, RegionKey), RegionError> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -427,7 +456,8 @@ fn open_mapped_file(path: &Path, label: &str) -> Result<memmap2::MmapRaw, Region
     if len == 0 {
         return Err(RegionError::NotReady { name: label.into() });
     }
-    memmap2::MmapRaw::map_raw(&file).map_err(|e| RegionError::from_io(label, "map", e))
+    let map = memmap2::MmapRaw::map_raw(&file).map_err(|e| RegionError::from_io(label, "map", e))?;
+    Ok((map, RegionKey::of_file(&file)))
 }
 
 /// Sets the mode of the shared-memory object `os_id` (through a descriptor: macOS has no path for it).

@@ -83,10 +83,8 @@ macro_rules! memory_through_raw {
             }
 
             #[inline]
-            fn wake(&self, offset: usize) {
-                let raw = self.raw();
-                assert!(offset.is_multiple_of(8), "unaligned word offset {offset}");
-                $crate::address_wait::wake_all(&raw.words()[offset / 8]);
+            fn wake(&self, offset: usize, old: u64) {
+                self.shared_word(offset).wake(old);
             }
         }
     };
@@ -145,6 +143,31 @@ impl Window {
     /// The region the window lies in.
     pub fn region(&self) -> &Arc<Region> {
         &self.region
+    }
+
+    /// The word at byte `offset` of the window, as a [`SharedWord`](crate::address_wait::SharedWord) that threads
+    /// of any process can block on: see [`Region::shared_word`].
+    ///
+    /// # Panics
+    /// If `offset` is not a multiple of 8 or not inside the window.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use seqring_platform::{CreateOptions, Region, Window};
+    /// # let name = format!("doc-window-word-{}", std::process::id());
+    /// let region = Arc::new(Region::create_shm(&name, 64, CreateOptions::default())?);
+    /// let tail = Window::new(region.clone(), 32..64).unwrap();
+    /// assert!(std::ptr::eq(tail.shared_word(8).word(), region.shared_word(40).word()));
+    /// # Ok::<(), seqring_platform::RegionError>(())
+    /// ```
+    pub fn shared_word(&self, offset: usize) -> crate::address_wait::SharedWord<'_> {
+        assert!(
+            offset.is_multiple_of(8) && offset < self.words * 8,
+            "word offset {offset} outside a window of {} bytes",
+            self.words * 8
+        );
+        self.region.shared_word(self.first * 8 + offset)
     }
 
     /// The window's words as the core's raw region, borrowed from `self`.

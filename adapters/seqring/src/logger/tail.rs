@@ -14,11 +14,12 @@
 //!   after its last write; the region is seen gone twice, a poll apart) and a last sweep found nothing new. A
 //!   logger that died leaves its region, and is waited for: a successor may take it over.
 //! - Latency: the logger writes each batch as soon as it drains it, and idles in parks of at most its flush
-//!   interval ([`LoggerBuilder::flush_interval`](super::LoggerBuilder::flush_interval), 1 ms by default). On Linux
-//!   the tail then blocks on the logger region's count of written batches (a futex), which the drain bumps and
-//!   wakes after each write, so a record reaches a tailer within the flush interval of its commit (plus the time
-//!   to write the batches before it), and an idle tail uses no CPU between looks every [`IDLE_WAIT`]. Elsewhere the
-//!   tail looks again every [`POLL`], which adds to the bound.
+//!   interval ([`LoggerBuilder::flush_interval`](super::LoggerBuilder::flush_interval), 1 ms by default). The tail
+//!   then blocks on the logger region's count of written batches (a futex on Linux, a ulock on macOS, a named
+//!   event on Windows: `seqring_platform::address_wait`), which the drain bumps and wakes after each write, so a
+//!   record reaches a tailer within the flush interval of its commit (plus the time to write the batches before
+//!   it), and an idle tail uses no CPU between looks every [`IDLE_WAIT`]. On other systems the tail looks again
+//!   every [`POLL`], which adds to the bound.
 //!
 //! Only the segment format is followed; a directory of `.npy` entries has no segments and ends at once.
 
@@ -37,11 +38,10 @@ use crate::format::segment::{skip_delivered, Dedup, SegmentError, Tail, EXTENSIO
 use seqring_core::log_region::LogRegion;
 use seqring_platform::{address_wait, RegionError, Window};
 
-/// How often a waiting tail looks for new data where it cannot block on the logger's written count (outside
-/// Linux; see `seqring_platform::address_wait`).
+/// How often a waiting tail looks for new data where it cannot block on the logger's written count (outside Linux,
+/// macOS and Windows; see `seqring_platform::address_wait`).
 pub const POLL: Duration = Duration::from_millis(2);
-/// The longest a tail blocks on the logger's written count before it looks again (on Linux, where a write wakes
-/// it at once): it also notices a logger that stopped or died within this time.
+/// The longest a tail blocks on the logger's written count before it looks again (a write wakes it at once): it also notices a logger that stopped or died within this time.
 pub const IDLE_WAIT: Duration = Duration::from_millis(50);
 
 /// Where a [`LogTail`] starts.
@@ -463,10 +463,10 @@ fn segment_error(path: &Path, tail: Tail, base: u64) -> SegmentError {
 /// Blocks until the logger's written count differs from `seen` (the drain wrote a batch), [`IDLE_WAIT`] passes or
 /// `deadline` comes, whichever is first; returns either way (the caller looks at the files again).
 fn wait_written(log: &LoggerRegion, seen: u64, deadline: Instant) {
-    let word = &log.memory().raw().words()[log.written_word() / 8];
+    let word = log.memory().shared_word(log.written_word());
     let wait = IDLE_WAIT.min(deadline.saturating_duration_since(Instant::now()));
     log.wait_written(seen, |at| {
-        address_wait::wait(word, at, Some(wait));
+        word.wait(at, Some(wait));
         false
     });
 }

@@ -684,9 +684,9 @@ impl<T: Element> SharedArray<T> {
     /// once if the version already differs. It does not read the data: follow it with a read, or use
     /// [`SharedArray::read_when_changed`].
     ///
-    /// It burns no CPU while it waits on Linux (a futex on the sequence word, woken by the writer's publish; a
-    /// writer with no one waiting pays one load and a branch), and naps at most 1 ms at a time on Windows and macOS,
-    /// which have no cross-process address wait (`seqring_platform::address_wait`). Waiting for a change is not a
+    /// It burns no CPU while it waits (a futex on the sequence word on Linux, a ulock on macOS, a named event of the
+    /// word's value on Windows, woken by the writer's publish; a writer with no one waiting pays one load and a
+    /// branch; see `seqring_platform::address_wait`). Waiting for a change is not a
     /// patience: `timeout` is the caller's, never the handle's [`ArrayOptions::timeout`].
     ///
     /// # Errors

@@ -17,8 +17,9 @@
 //!   [`ArrayError::WriterStalled`]: a stall is one write section that outlasted the whole timeout.
 //!
 //! [`wait_changed`] is the other kind of wait: for a *new version*, however long the writer takes to write one. It
-//! blocks in [`address_wait::wait`] on the sequence word (a futex on Linux: no CPU until a writer publishes; a
-//! nap of at most 1 ms elsewhere), through the core's waiter protocol
+//! blocks on the sequence word ([`SharedWord::wait`](seqring_platform::address_wait::SharedWord::wait): a futex on
+//! Linux, a ulock on macOS, a named event on Windows; no CPU until a writer publishes), through the core's waiter
+//! protocol
 //! ([`SeqArray::wait_changed`]), and only naps with the backoff above while a writer is inside its write section,
 //! which is when the protocol cannot promise a wake.
 //!
@@ -27,7 +28,7 @@
 
 use seqring_core::seqlock::{ArrayError, Park, SeqArray, SEQUENCE_WORD};
 use seqring_core::Patience;
-use seqring_platform::{address_wait, Region};
+use seqring_platform::Region;
 use std::time::{Duration, Instant};
 
 /// Attempts that spin before the first clock read (at most).
@@ -170,7 +171,7 @@ pub(crate) fn wait_changed(
     last_version: u64,
     timeout: Duration,
 ) -> Result<Option<u64>, ArrayError> {
-    let word = &array.memory().raw().words()[SEQUENCE_WORD / 8];
+    let word = array.memory().shared_word(SEQUENCE_WORD);
     let deadline = Instant::now().checked_add(timeout);
     // The odd sequence seen since the last even one, and the naps spent on it.
     let mut writing: Option<u64> = None;
@@ -188,7 +189,7 @@ pub(crate) fn wait_changed(
         match park {
             Park::Unchanged(s) => {
                 writing = None;
-                address_wait::wait(word, s, left);
+                word.wait(s, left);
             }
             Park::Writing(s) => {
                 if writing != Some(s) {
