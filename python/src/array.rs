@@ -150,7 +150,7 @@ impl SharedArray {
         })
     }
 
-    fn handle(&self) -> PyResult<&SharedArrayDyn> {
+    pub(crate) fn handle(&self) -> PyResult<&SharedArrayDyn> {
         self.inner
             .as_ref()
             .ok_or_else(|| raise(Kind::Closed, format!("array {} is closed", self.name)))
@@ -191,7 +191,7 @@ impl SharedArray {
     }
 
     /// One consistent read into a new array: `(array, version)`.
-    fn read_new<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyUntypedArray>, u64)> {
+    pub(crate) fn read_new<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyUntypedArray>, u64)> {
         let handle = self.handle()?;
         let now = self.current(py);
         let array = ndarray::empty(py, &now.descr, &now.shape)?;
@@ -221,7 +221,7 @@ impl SharedArray {
     }
 
     /// Reads into `out` (C-contiguous, writeable, of the array's dtype and shape); returns the version.
-    fn read_out(&self, py: Python<'_>, out: &Bound<'_, PyUntypedArray>) -> PyResult<u64> {
+    pub(crate) fn read_out(&self, py: Python<'_>, out: &Bound<'_, PyUntypedArray>) -> PyResult<u64> {
         let handle = self.handle()?;
         let now = self.current(py);
         let fast_layout = now.fits(out);
@@ -645,10 +645,11 @@ impl SharedArray {
         key: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let lock = lock.get();
-        lock.acquire(py)?;
+        // Lock CAS, seqlock write, unlock, all on this handle's one mapping (a lock of another array raises).
+        let (lock, handle) = (lock.get(), self.handle()?);
+        lock.acquire_on(py, handle)?;
         let set = self.__setitem__(py, key, value);
-        let released = lock.release();
+        let released = lock.release_on(handle);
         set.and(released)
     }
 
@@ -657,7 +658,7 @@ impl SharedArray {
     /// in one write, if no write completed since ``version``. Returns ``None`` if nothing changed, else whether it
     /// wrote (``False``: another write came first; nothing was written). For ``seqring.compat``'s ``array()``
     /// blocks.
-    fn _write_changes(
+    pub(crate) fn _write_changes(
         &self,
         py: Python<'_>,
         new: &Bound<'_, PyUntypedArray>,

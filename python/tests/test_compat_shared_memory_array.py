@@ -17,7 +17,6 @@ import pytest
 from seqring import SharedArray
 from seqring._seqring import _NamedLock
 from seqring.compat import SharedMemoryArray
-from seqring.compat.shared_memory_array import _lock_path
 
 
 def transfer(instance):
@@ -251,7 +250,7 @@ def test_array_context_writes_back_changes_on_exit(arr, name):
 def test_a_set_inside_the_instances_own_block_keeps_the_lock(arr, name):
     with arr.array() as view:
         arr[0, 0] = 9  # the lock is reentrant: no deadlock, and the block still holds it afterwards
-        other = _NamedLock(_lock_path(name))  # another holder, as another process would be
+        other = _NamedLock(SharedArray.open(name))  # another holder, as another process would be
         assert other.holder_pid == os.getpid()
         assert not other.try_acquire()
         view[1, 1] = 8
@@ -365,7 +364,7 @@ def test_a_block_killed_inside_releases_the_lock_and_writes_nothing(arr, name):
     child.start()
     try:
         assert inside.wait(timeout=60)
-        other = _NamedLock(_lock_path(name))
+        other = _NamedLock(SharedArray.open(name))
         assert other.holder_pid == child.pid and not other.try_acquire()  # held by the child
         os.kill(child.pid, signal.SIGKILL)
         child.join(timeout=60)
