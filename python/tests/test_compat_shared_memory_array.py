@@ -433,3 +433,26 @@ def test_sets_store_what_numpy_assignment_stores(name, dtype):
             shared[8] = 1
     finally:
         shared.destroy()
+
+
+def test_nested_blocks_of_one_instance_each_get_a_buffer_of_their_own(arr):
+    with arr.array() as outer:
+        outer[0, 0] = 50
+        with arr.array() as inner:  # the lock is reentrant for this thread; the cached block is in use
+            assert inner is not outer and inner[0, 0] == 0, "the outer block is not written back yet"
+            inner[1, 1] = 7
+        assert arr[1, 1] == 7
+    # The outer block's exit saw the inner write: it writes back only the element it changed.
+    np.testing.assert_array_equal(arr[:], [[50, 1, 2], [3, 7, 5]])
+
+
+def test_a_block_yields_the_same_buffer_each_time_as_ataraxis_view(arr, name):
+    with arr.array() as first:
+        first[0, 1] = 10
+    SharedArray.open(name).write(np.full((2, 3), 3, dtype=np.int32))
+    with arr.array(with_lock=True) as second:
+        assert second is first, "the instance's buffer, read again"
+        np.testing.assert_array_equal(second, np.full((2, 3), 3))
+    with arr.array(with_lock=False) as unlocked:
+        unlocked[1, 2] = -1
+    assert arr[1, 2] == -1 and arr[0, 1] == 3
