@@ -224,8 +224,8 @@ impl NativeBlock {
         })
     }
 
-    /// Takes the array's lock (this process's, opened again after a fork).
-    fn take_lock(&mut self, py: Python<'_>, array: &Bound<'_, SharedArray>) -> PyResult<()> {
+    /// Takes the array's lock (this process's, opened again after a fork); `native` is `array`'s handle.
+    fn take_lock(&mut self, py: Python<'_>, array: &Bound<'_, SharedArray>, native: &SharedArray) -> PyResult<()> {
         let Some(locks) = &self.locks else {
             return Ok(());
         };
@@ -241,27 +241,25 @@ impl NativeBlock {
                 lock
             }
         };
-        lock.get().acquire_on(py, array.try_borrow()?.handle()?)?;
+        lock.get().acquire_on(py, native.handle()?)?;
         self.held = true;
         Ok(())
     }
 
-    /// Releases the lock if the block holds it.
-    fn release_lock(&mut self, py: Python<'_>) -> PyResult<()> {
+    /// Releases the lock if the block holds it; `native` is the array's handle.
+    fn release_lock(&mut self, native: &SharedArray) -> PyResult<()> {
         if !std::mem::take(&mut self.held) {
             return Ok(());
         }
         let Some(lock) = &self.lock else {
             return Ok(());
         };
-        let array = self.array.bind(py).try_borrow()?;
-        lock.get().release_on(array.handle()?)
+        lock.get().release_on(native.handle()?)
     }
 
     /// Reads the array into the snapshot buffer and copies it into the working buffer (both reused when they still
     /// have the array's layout); returns the working buffer.
-    fn snapshot<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyUntypedArray>> {
-        let array = self.array.bind(py).try_borrow()?;
+    fn snapshot<'py>(&mut self, py: Python<'py>, array: &SharedArray) -> PyResult<Bound<'py, PyUntypedArray>> {
         let reused = match &self.snapshot {
             Some(s) => array.read_out(py, s.bind(py)).ok(),
             None => None,
@@ -294,15 +292,14 @@ impl NativeBlock {
     }
 
     /// Writes the working buffer's changes back (see the class documentation).
-    fn write_back(&self, py: Python<'_>) -> PyResult<()> {
+    fn write_back(&self, py: Python<'_>, native: &SharedArray) -> PyResult<()> {
         let (Some(working), Some(snapshot)) = (&self.working, &self.snapshot) else {
             return Ok(());
         };
         let (working, snapshot) = (working.bind(py), snapshot.bind(py));
-        let array = self.array.bind(py);
-        let wrote = array.try_borrow()?._write_changes(py, working, snapshot, self.version)?;
+        let wrote = native._write_changes(py, working, snapshot, self.version)?;
         if wrote == Some(false) {
-            self.write_back.bind(py).call1((array, working, snapshot))?;
+            self.write_back.bind(py).call1((&self.array, working, snapshot))?;
         }
         Ok(())
     }
@@ -316,14 +313,15 @@ impl NativeBlock {
             return Err(pyo3::exceptions::PyRuntimeError::new_err("this array() block is already entered"));
         }
         let array = slf.array.bind(py).clone();
-        slf.take_lock(py, &array)?;
-        match slf.snapshot(py) {
+        let native = array.try_borrow()?;
+        slf.take_lock(py, &array, &native)?;
+        match slf.snapshot(py, &native) {
             Ok(working) => {
                 slf.entered = true;
                 Ok(working)
             }
             Err(e) => {
-                slf.release_lock(py)?;
+                slf.release_lock(&native)?;
                 Err(e)
             }
         }
@@ -335,8 +333,10 @@ impl NativeBlock {
     fn __exit__(mut slf: PyRefMut<'_, Self>, _exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
         let py = slf.py();
         slf.entered = false;
-        let wrote = slf.write_back(py);
-        let released = slf.release_lock(py);
+        let array = slf.array.bind(py).clone();
+        let native = array.try_borrow()?;
+        let wrote = slf.write_back(py, &native);
+        let released = slf.release_lock(&native);
         wrote.and(released).map(|()| false)
     }
 }
