@@ -156,6 +156,33 @@ impl SharedArray {
             .ok_or_else(|| raise(Kind::Closed, format!("array {} is closed", self.name)))
     }
 
+    /// ``self[key] = value`` for one element from a Python scalar that converts without loss (the commonest compat
+    /// set), parsed once: the lock `lock()` gives taken, one write, the lock released. `None` (nothing done, no
+    /// lock taken) for every other key or value.
+    pub(crate) fn set_element_locked<'py>(
+        &self,
+        py: Python<'py>,
+        lock: impl FnOnce() -> PyResult<Bound<'py, NamedLock>>,
+        key: &Bound<'py, PyAny>,
+        value: &Bound<'py, PyAny>,
+    ) -> Option<PyResult<()>> {
+        let handle = self.inner.as_ref()?;
+        let now = self.current(py);
+        let (flat, (item, len)) = (flat_index(key, &now.shape)?, python_scalar(value, now.dtype)?);
+        let set = || {
+            let offset = flat
+                .checked_mul(now.dtype.itemsize())
+                .ok_or_else(|| raise(Kind::Shape, "index overflow"))?;
+            let lock = lock()?;
+            let lock = lock.get();
+            lock.acquire_on(py, handle)?;
+            let set = self.write_at(py, handle, &Target::at(&now, offset), Src::Bytes(&item[..len]));
+            let released = lock.release_on(handle);
+            set.map(drop).and(released)
+        };
+        Some(set())
+    }
+
     fn lock_layout(&self) -> MutexGuard<'_, Layout> {
         // No code under this lock panics; a poisoned lock still holds a whole layout.
         self.layout.lock().unwrap_or_else(|e| e.into_inner())

@@ -99,12 +99,17 @@ impl CompatBase {
             let handle = handle.into_bound(py);
             if let Ok(bound) = handle.cast::<SharedArray>() {
                 let array = bound.try_borrow()?;
+                let lock = || match cached {
+                    Some(lock) if usable(lock.get(), bound) => Ok(lock.into_bound(py)),
+                    _ => open_lock(slf, bound),
+                };
+                let mut lock = Some(lock);
+                let mut take = || lock.take().map_or_else(|| open_lock(slf, bound), |f| f());
+                if let Some(done) = array.set_element_locked(py, &mut take, key, value) {
+                    return done;
+                }
                 if array.sets_without_conversion(py, key, value) {
-                    let lock = match cached {
-                        Some(lock) if usable(lock.get(), bound) => lock.into_bound(py),
-                        _ => open_lock(slf, bound)?,
-                    };
-                    return array._set_locked(py, &lock, key, value);
+                    return array._set_locked(py, &take()?, key, value);
                 }
             }
         }
