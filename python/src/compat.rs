@@ -272,7 +272,10 @@ impl NativeBlock {
         let snapshot = match reused {
             Some(version) => {
                 self.version = version;
-                self.snapshot.as_ref().map(|s| s.bind(py).clone()).unwrap_or_else(|| unreachable!())
+                self.snapshot
+                    .as_ref()
+                    .map(|s| s.bind(py).clone())
+                    .unwrap_or_else(|| unreachable!())
             }
             None => {
                 let (s, version) = array.read_new(py)?;
@@ -291,7 +294,9 @@ impl NativeBlock {
                 }
             }
         }
-        let working = snapshot.call_method0(intern!(py, "copy"))?.cast_into::<PyUntypedArray>()?;
+        let working = snapshot
+            .call_method0(intern!(py, "copy"))?
+            .cast_into::<PyUntypedArray>()?;
         self.working = Some(working.clone().unbind());
         Ok(working)
     }
@@ -315,7 +320,9 @@ impl NativeBlock {
     fn __enter__<'py>(mut slf: PyRefMut<'py, Self>) -> PyResult<Bound<'py, PyUntypedArray>> {
         let py = slf.py();
         if slf.entered {
-            return Err(pyo3::exceptions::PyRuntimeError::new_err("this array() block is already entered"));
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "this array() block is already entered",
+            ));
         }
         let array = slf.array.bind(py).clone();
         let native = array.try_borrow()?;
