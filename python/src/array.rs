@@ -53,7 +53,10 @@ struct Current<'py> {
 impl Current<'_> {
     /// Whether the numpy `array` has this dtype and shape.
     fn fits(&self, array: &Bound<'_, PyUntypedArray>) -> bool {
-        array.dtype().is_equiv_to(&self.descr) && as_u64(array.shape()).eq(self.shape.iter().copied())
+        // The identity test first: arrays made from the cached descriptor (and numpy's builtin ones) share it.
+        let dtype = array.dtype();
+        (dtype.is(&self.descr) || dtype.is_equiv_to(&self.descr))
+            && as_u64(array.shape()).eq(self.shape.iter().copied())
     }
 }
 

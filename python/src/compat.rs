@@ -285,7 +285,8 @@ impl NativeBlock {
             }
         };
         if let Some(working) = self.working.as_ref().map(|w| w.bind(py).clone()) {
-            let fits = working.shape() == snapshot.shape() && working.dtype().is_equiv_to(&snapshot.dtype());
+            let (a, b) = (working.dtype(), snapshot.dtype());
+            let fits = working.shape() == snapshot.shape() && (a.is(&b) || a.is_equiv_to(&b));
             if fits {
                 if let Some(src) = crate::ndarray::bytes(&snapshot) {
                     if crate::ndarray::with_bytes_mut(&working, |dst| dst.copy_from_slice(src)).is_some() {
