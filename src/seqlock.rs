@@ -47,7 +47,8 @@
 //! ```text
 //!   64  dtype code at creation        72  ndim at creation
 //!   80  shape at creation [8]        144  data capacity in bytes
-//!  152  data offset (448)            160  reserved to 192
+//!  152  data offset (448)            160  array lock: its holder's token, 0 when free (`array_lock`)
+//!  168  reserved to 192
 //!  192  sequence (alone on a 128-byte stride, to 320, with the lock holder's token at 200 and its start time
 //!       at 208, for stall reports, and the count of blocked waiters at 216)
 //!  320  protected block: dtype code, 328 ndim, 336 shape [8], 400 write time ns, 408 writer token,
@@ -64,11 +65,16 @@ use crate::memory::{Memory, Registration};
 use crate::patience::Patience;
 use crate::sync::{fence, Ordering};
 
+mod array_lock;
+pub use array_lock::{ArrayLock, LockToken, ARRAY_LOCK_WORD};
+
 const DTYPE_AT: usize = HEADER_LEN;
 const NDIM_AT: usize = 72;
 const SHAPE_AT: usize = 80;
 const CAPACITY_AT: usize = 144;
 const DATA_OFFSET_AT: usize = 152;
+/// The array lock's word (see [`array_lock`]): bytes 160..168 of the reserved 160..192.
+const ARRAY_LOCK_AT: usize = 160;
 const SEQUENCE_AT: usize = 192;
 const HOLDER_TOKEN_AT: usize = 200;
 const HOLDER_SINCE_AT: usize = 208;
@@ -319,7 +325,7 @@ impl<M: Memory> SeqArray<M> {
         mem.store(CAPACITY_AT, capacity as u64, Ordering::Relaxed);
         mem.store(DATA_OFFSET_AT, DATA_OFFSET as u64, Ordering::Relaxed);
         mem.store(SEQUENCE_AT, 0, Ordering::Relaxed);
-        for at in [WRITE_TIME_AT, TOKEN_AT, FLAGS_AT, WAITERS_AT] {
+        for at in [WRITE_TIME_AT, TOKEN_AT, FLAGS_AT, WAITERS_AT, ARRAY_LOCK_AT] {
             mem.store(at, 0, Ordering::Relaxed);
         }
         mem.zero(DATA_OFFSET, capacity);

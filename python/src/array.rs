@@ -53,7 +53,10 @@ struct Current<'py> {
 impl Current<'_> {
     /// Whether the numpy `array` has this dtype and shape.
     fn fits(&self, array: &Bound<'_, PyUntypedArray>) -> bool {
-        array.dtype().is_equiv_to(&self.descr) && as_u64(array.shape()).eq(self.shape.iter().copied())
+        // The identity test first: arrays made from the cached descriptor (and numpy's builtin ones) share it.
+        let dtype = array.dtype();
+        (dtype.is(&self.descr) || dtype.is_equiv_to(&self.descr))
+            && as_u64(array.shape()).eq(self.shape.iter().copied())
     }
 }
 
@@ -150,10 +153,37 @@ impl SharedArray {
         })
     }
 
-    fn handle(&self) -> PyResult<&SharedArrayDyn> {
+    pub(crate) fn handle(&self) -> PyResult<&SharedArrayDyn> {
         self.inner
             .as_ref()
             .ok_or_else(|| raise(Kind::Closed, format!("array {} is closed", self.name)))
+    }
+
+    /// ``self[key] = value`` for one element from a Python scalar that converts without loss (the commonest compat
+    /// set), parsed once: the lock `lock()` gives taken, one write, the lock released. `None` (nothing done, no
+    /// lock taken) for every other key or value.
+    pub(crate) fn set_element_locked<'py>(
+        &self,
+        py: Python<'py>,
+        lock: impl FnOnce() -> PyResult<Bound<'py, NamedLock>>,
+        key: &Bound<'py, PyAny>,
+        value: &Bound<'py, PyAny>,
+    ) -> Option<PyResult<()>> {
+        let handle = self.inner.as_ref()?;
+        let now = self.current(py);
+        let (flat, (item, len)) = (flat_index(key, &now.shape)?, python_scalar(value, now.dtype)?);
+        let set = || {
+            let offset = flat
+                .checked_mul(now.dtype.itemsize())
+                .ok_or_else(|| raise(Kind::Shape, "index overflow"))?;
+            let lock = lock()?;
+            let lock = lock.get();
+            lock.acquire_on(py, handle)?;
+            let set = self.write_at(py, handle, &Target::at(&now, offset), Src::Bytes(&item[..len]));
+            let released = lock.release_on(handle);
+            set.map(drop).and(released)
+        };
+        Some(set())
     }
 
     fn lock_layout(&self) -> MutexGuard<'_, Layout> {
@@ -191,7 +221,7 @@ impl SharedArray {
     }
 
     /// One consistent read into a new array: `(array, version)`.
-    fn read_new<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyUntypedArray>, u64)> {
+    pub(crate) fn read_new<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyUntypedArray>, u64)> {
         let handle = self.handle()?;
         let now = self.current(py);
         let array = ndarray::empty(py, &now.descr, &now.shape)?;
@@ -221,7 +251,7 @@ impl SharedArray {
     }
 
     /// Reads into `out` (C-contiguous, writeable, of the array's dtype and shape); returns the version.
-    fn read_out(&self, py: Python<'_>, out: &Bound<'_, PyUntypedArray>) -> PyResult<u64> {
+    pub(crate) fn read_out(&self, py: Python<'_>, out: &Bound<'_, PyUntypedArray>) -> PyResult<u64> {
         let handle = self.handle()?;
         let now = self.current(py);
         let fast_layout = now.fits(out);
@@ -646,10 +676,11 @@ impl SharedArray {
         key: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let lock = lock.get();
-        lock.acquire(py)?;
+        // Lock CAS, seqlock write, unlock, all on this handle's one mapping (a lock of another array raises).
+        let (lock, handle) = (lock.get(), self.handle()?);
+        lock.acquire_on(py, handle)?;
         let set = self.__setitem__(py, key, value);
-        let released = lock.release();
+        let released = lock.release_on(handle);
         set.and(released)
     }
 
@@ -658,7 +689,7 @@ impl SharedArray {
     /// in one write, if no write completed since ``version``. Returns ``None`` if nothing changed, else whether it
     /// wrote (``False``: another write came first; nothing was written). For ``seqring.compat``'s ``array()``
     /// blocks.
-    fn _write_changes(
+    pub(crate) fn _write_changes(
         &self,
         py: Python<'_>,
         new: &Bound<'_, PyUntypedArray>,

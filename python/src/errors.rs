@@ -138,11 +138,6 @@ fn region_kind(e: &RegionError) -> Kind {
     }
 }
 
-/// A region error (opening or creating a mapped file) as its Python exception.
-pub(crate) fn region_error(e: RegionError) -> PyErr {
-    raise(region_kind(&e), e.to_string())
-}
-
 /// A shared-array error as its Python exception.
 pub(crate) fn array_error(e: SharedArrayError) -> PyErr {
     let kind = match &e {

@@ -71,6 +71,7 @@ fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tail::PyLogTail>()?;
     m.add_class::<named_lock::NamedLock>()?;
     m.add_class::<compat::CompatBase>()?;
+    m.add_class::<compat::NativeBlock>()?;
     // Windows has no fork and no `os.register_at_fork` (multiprocessing spawns there): nothing to count.
     let os = m.py().import("os")?;
     if os.hasattr("register_at_fork")? {

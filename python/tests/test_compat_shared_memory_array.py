@@ -17,7 +17,6 @@ import pytest
 from seqring import SharedArray
 from seqring._seqring import _NamedLock
 from seqring.compat import SharedMemoryArray
-from seqring.compat.shared_memory_array import _lock_path
 
 
 def transfer(instance):
@@ -251,7 +250,7 @@ def test_array_context_writes_back_changes_on_exit(arr, name):
 def test_a_set_inside_the_instances_own_block_keeps_the_lock(arr, name):
     with arr.array() as view:
         arr[0, 0] = 9  # the lock is reentrant: no deadlock, and the block still holds it afterwards
-        other = _NamedLock(_lock_path(name))  # another holder, as another process would be
+        other = _NamedLock(SharedArray.open(name))  # another holder, as another process would be
         assert other.holder_pid == os.getpid()
         assert not other.try_acquire()
         view[1, 1] = 8
@@ -365,7 +364,7 @@ def test_a_block_killed_inside_releases_the_lock_and_writes_nothing(arr, name):
     child.start()
     try:
         assert inside.wait(timeout=60)
-        other = _NamedLock(_lock_path(name))
+        other = _NamedLock(SharedArray.open(name))
         assert other.holder_pid == child.pid and not other.try_acquire()  # held by the child
         os.kill(child.pid, signal.SIGKILL)
         child.join(timeout=60)
@@ -434,3 +433,26 @@ def test_sets_store_what_numpy_assignment_stores(name, dtype):
             shared[8] = 1
     finally:
         shared.destroy()
+
+
+def test_nested_blocks_of_one_instance_each_get_a_buffer_of_their_own(arr):
+    with arr.array() as outer:
+        outer[0, 0] = 50
+        with arr.array() as inner:  # the lock is reentrant for this thread; the cached block is in use
+            assert inner is not outer and inner[0, 0] == 0, "the outer block is not written back yet"
+            inner[1, 1] = 7
+        assert arr[1, 1] == 7
+    # The outer block's exit saw the inner write: it writes back only the element it changed.
+    np.testing.assert_array_equal(arr[:], [[50, 1, 2], [3, 7, 5]])
+
+
+def test_a_block_yields_the_same_buffer_each_time_as_ataraxis_view(arr, name):
+    with arr.array() as first:
+        first[0, 1] = 10
+    SharedArray.open(name).write(np.full((2, 3), 3, dtype=np.int32))
+    with arr.array(with_lock=True) as second:
+        assert second is first, "the instance's buffer, read again"
+        np.testing.assert_array_equal(second, np.full((2, 3), 3))
+    with arr.array(with_lock=False) as unlocked:
+        unlocked[1, 2] = -1
+    assert arr[1, 2] == -1 and arr[0, 1] == 3

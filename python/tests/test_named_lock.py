@@ -1,69 +1,75 @@
-"""seqring._seqring._NamedLock: the process-shared lock of seqring.compat.SharedMemoryArray (one word of a mapped
-file: 0 when free, else the holder's pid << 32 | counter), across spawned processes, SIGKILL and bad paths."""
+"""seqring._seqring._NamedLock: the process-shared lock of seqring.compat.SharedMemoryArray (one word of the array's
+own region: 0 when free, else the holder's pid << 32 | counter), across spawned processes, SIGKILL, threads and
+fork; it lives and dies with the array."""
 
 import contextlib
 import multiprocessing as mp
 import os
 import signal
-import stat
+import tempfile
 import threading
 
+import numpy as np
 import pytest
 
-from seqring import errors
+from seqring import SharedArray, errors
 from seqring._seqring import _NamedLock
+from seqring.compat import SharedMemoryArray
 
 
 @pytest.fixture
-def path(tmp_path, name):
-    return tmp_path / f"{name}.lock"
+def arr(name):
+    a = SharedArray.create(name, (2,), np.int64)
+    yield a
+    with contextlib.suppress(errors.SeqringError):
+        a.destroy()
 
 
-def word(path):
-    """The lock word, read from the file itself (little-endian u64)."""
-    return int.from_bytes(path.read_bytes()[:8], "little")
+def word(arr):
+    """The lock word, read through a fresh instance (which never takes it)."""
+    return _NamedLock(arr).word
 
 
-def child_increments(path, counter, rounds, start):
+def child_increments(name, rounds, start):
     start.wait()
-    lock = _NamedLock(path)  # every child creates or opens the file at once
+    a = SharedArray.open(name)
+    lock = _NamedLock(a)
     for _ in range(rounds):
         with lock:
-            value = counter.value  # a read-modify-write that loses updates unless serialised:
+            value = int(a[0])  # a read-modify-write that loses updates unless serialised:
             os.sched_yield()  # without the lock, the others' updates in this window are lost (most of them)
-            counter.value = value + 1
+            a[0] = value + 1
 
 
-def test_processes_lose_no_update_and_race_to_create_the_file(path):
+def test_processes_lose_no_update(arr, name):
     ctx = mp.get_context("spawn")
-    counter = ctx.RawValue("q", 0)
-    rounds, children = 2000, 3
+    rounds, children = 1000, 3
     start = ctx.Barrier(children)
-    procs = [ctx.Process(target=child_increments, args=(path, counter, rounds, start)) for _ in range(children)]
+    procs = [ctx.Process(target=child_increments, args=(name, rounds, start)) for _ in range(children)]
     for p in procs:
         p.start()
     for p in procs:
         p.join(timeout=120)
         assert p.exitcode == 0
-    assert counter.value == children * rounds
-    assert word(path) == 0, "every holder released it"
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and path.stat().st_size == 8
+    assert arr[0] == children * rounds
+    assert word(arr) == 0, "every holder released it"
 
 
-def child_holds(path, held, never):
-    lock = _NamedLock(path)
+def child_holds(name, held, never):
+    a = SharedArray.open(name)
+    lock = _NamedLock(a)
     lock.acquire()
     held.set()
     never.recv()  # blocks until it is killed
 
 
 @contextlib.contextmanager
-def holder_process(path):
-    """A spawned process that holds the lock of ``path`` (yielded once it does) until it is killed."""
+def holder_process(name):
+    """A spawned process that holds the lock of array ``name`` (yielded once it does) until it is killed."""
     ctx = mp.get_context("spawn")
     held = ctx.Event()
     never, keep = ctx.Pipe(duplex=False)
-    holder = ctx.Process(target=child_holds, args=(path, held, never))
+    holder = ctx.Process(target=child_holds, args=(name, held, never))
     holder.start()
     try:
         assert held.wait(timeout=60)
@@ -80,19 +86,19 @@ def kill(process):
     process.join(timeout=60)
 
 
-def child_waits(path, got):
-    with _NamedLock(path):
+def child_waits(name, got):
+    with _NamedLock(SharedArray.open(name)):
         got.set()
 
 
-def test_a_holder_killed_while_holding_is_taken_over_by_a_waiter(path):
+def test_a_holder_killed_while_holding_is_taken_over_by_a_waiter(arr, name):
     ctx = mp.get_context("spawn")
     got = ctx.Event()
-    with holder_process(path) as holder:
-        lock = _NamedLock(path)
-        assert lock.holder_pid == holder.pid and word(path) >> 32 == holder.pid
+    with holder_process(name) as holder:
+        lock = _NamedLock(arr)
+        assert lock.holder_pid == holder.pid and word(arr) >> 32 == holder.pid
         assert not lock.try_acquire() and lock.depth == 0
-        waiter = ctx.Process(target=child_waits, args=(path, got))
+        waiter = ctx.Process(target=child_waits, args=(name, got))
         waiter.start()
         try:
             kill(holder)
@@ -106,26 +112,26 @@ def test_a_holder_killed_while_holding_is_taken_over_by_a_waiter(path):
         assert lock.holder_pid == 0
 
 
-def test_try_acquire_takes_over_a_dead_holder(path):
-    with holder_process(path) as holder:
+def test_try_acquire_takes_over_a_dead_holder(arr, name):
+    with holder_process(name) as holder:
         kill(holder)
-        lock = _NamedLock(path)
+        lock = _NamedLock(arr)
         assert lock.holder_pid == holder.pid, "nobody released it: the word still names the dead holder"
         assert lock.try_acquire()
         assert lock.holder_pid == os.getpid() and lock.depth == 1
         lock.release()
-        assert word(path) == 0
+        assert word(arr) == 0
 
 
-def test_reentrant_within_an_instance_exclusive_between_instances(path):
-    a, b = _NamedLock(path), _NamedLock(path)
+def test_reentrant_within_an_instance_exclusive_between_instances(arr):
+    a, b = _NamedLock(arr), _NamedLock(arr)
     a.acquire()
     with a:
         assert a.depth == 2 and a.holder_pid == os.getpid()
         assert not b.try_acquire(), "another instance of the same process is another holder"
     assert a.depth == 1 and not b.try_acquire()
     a.release()
-    assert a.depth == 0 and word(path) == 0
+    assert a.depth == 0 and word(arr) == 0
     assert b.try_acquire()
     assert not a.try_acquire()
     b.release()
@@ -133,8 +139,17 @@ def test_reentrant_within_an_instance_exclusive_between_instances(path):
         a.release()
 
 
-def test_a_blocked_thread_gets_it_when_the_holder_releases(path):
-    a, b = _NamedLock(path), _NamedLock(path)
+def test_handles_of_one_array_share_the_lock(arr, name):
+    other = SharedArray.open(name)
+    a, b = _NamedLock(arr), _NamedLock(other)
+    with a:
+        assert not b.try_acquire(), "another handle maps the same word"
+    assert b.try_acquire()
+    b.release()
+
+
+def test_a_blocked_thread_gets_it_when_the_holder_releases(arr):
+    a, b = _NamedLock(arr), _NamedLock(arr)
     a.acquire()
     entered = threading.Event()
 
@@ -147,7 +162,7 @@ def test_a_blocked_thread_gets_it_when_the_holder_releases(path):
     assert not entered.is_set()
     a.release()
     t.join(timeout=60)
-    assert entered.is_set() and word(path) == 0
+    assert entered.is_set() and word(arr) == 0
 
 
 def increments_in_threads(lock_of_thread, threads=4, rounds=500):
@@ -171,13 +186,13 @@ def increments_in_threads(lock_of_thread, threads=4, rounds=500):
     return counter[0]
 
 
-def test_threads_with_instances_of_their_own_lose_no_update(path):
-    assert increments_in_threads(lambda: _NamedLock(path)) == 4 * 500 and word(path) == 0
+def test_threads_with_instances_of_their_own_lose_no_update(arr):
+    assert increments_in_threads(lambda: _NamedLock(arr)) == 4 * 500 and word(arr) == 0
 
 
-def test_threads_sharing_one_instance_exclude_each_other(path):
+def test_threads_sharing_one_instance_exclude_each_other(arr):
     """Reentrancy belongs to the holding thread: another thread of the same instance waits like another process."""
-    lock = _NamedLock(path)
+    lock = _NamedLock(arr)
     lock.acquire()
     seen = []
     t = threading.Thread(target=lambda: seen.append(lock.try_acquire()))
@@ -197,36 +212,36 @@ def test_threads_sharing_one_instance_exclude_each_other(path):
     t.join(timeout=60)
     assert refused and "not held by this thread" in refused[0] and lock.depth == 1
     lock.release()
-    assert increments_in_threads(lambda: lock) == 4 * 500 and lock.depth == 0 and word(path) == 0
+    assert increments_in_threads(lambda: lock) == 4 * 500 and lock.depth == 0 and word(arr) == 0
 
 
-def child_after_fork(lock, path, results):
+def child_after_fork(lock, arr, results):
     inherited = []
     try:
         lock.try_acquire()
     except errors.SeqringError as e:
         inherited.append(str(e))
-    results.put((inherited, _NamedLock(path).try_acquire()))
+    results.put((inherited, _NamedLock(arr).try_acquire()))
 
 
-def test_a_forked_child_neither_uses_nor_releases_the_parents_instance(path):
+def test_a_forked_child_neither_uses_nor_releases_the_parents_instance(arr):
     ctx = mp.get_context("fork")
-    lock = _NamedLock(path)
+    lock = _NamedLock(arr)
     lock.acquire()
     results = ctx.Queue()
-    child = ctx.Process(target=child_after_fork, args=(lock, path, results))
+    child = ctx.Process(target=child_after_fork, args=(lock, arr, results))
     child.start()
     inherited, own = results.get(timeout=60)
     child.join(timeout=60)
     assert child.exitcode == 0
     assert inherited and "inherited across fork" in inherited[0]
     assert own is False, "the parent holds it: the child's own instance must wait"
-    assert word(path) >> 32 == os.getpid(), "the child's exit (and its copy's drop) left the parent's lock held"
+    assert word(arr) >> 32 == os.getpid(), "the child's exit (and its copy's drop) left the parent's lock held"
     lock.release()
 
 
-def test_dropping_a_holder_releases_it(path):
-    a, b = _NamedLock(path), _NamedLock(path)
+def test_dropping_a_holder_releases_it(arr):
+    a, b = _NamedLock(arr), _NamedLock(arr)
     a.acquire()
     a.acquire()
     del a
@@ -234,50 +249,41 @@ def test_dropping_a_holder_releases_it(path):
     b.release()
 
 
-def test_an_exception_in_the_block_releases_it(path):
-    a = _NamedLock(path)
+def test_an_exception_in_the_block_releases_it(arr):
+    a = _NamedLock(arr)
     with pytest.raises(KeyError):
         with a:
             raise KeyError("x")
-    assert a.depth == 0 and word(path) == 0
+    assert a.depth == 0 and word(arr) == 0
 
 
-def test_bad_paths_raise_typed_errors(tmp_path):
-    with pytest.raises(errors.NotFoundError):
-        _NamedLock(tmp_path / "missing" / "x.lock")
-    with pytest.raises(errors.InvalidNameError):
-        _NamedLock("")
-    with pytest.raises(errors.SeqringError):
-        _NamedLock(tmp_path)  # a directory
-    odd = tmp_path / "odd.lock"
-    odd.write_bytes(b"abc")  # not whole 8-byte words
-    with pytest.raises(errors.SeqringError, match="odd.lock"):
-        _NamedLock(odd)
-    target = tmp_path / "target"
-    target.write_bytes(b"12345678")
-    link = tmp_path / "link.lock"
-    link.symlink_to(target)  # planted in a shared directory: the lock would write into the target
-    with pytest.raises(errors.SeqringError, match="symbolic link"):
-        _NamedLock(link)
-    assert target.read_bytes() == b"12345678"
+def test_a_closed_array_has_no_lock(arr, name):
+    other = SharedArray.open(name)
+    other.close()
+    with pytest.raises(errors.ClosedError):
+        _NamedLock(other)
     with pytest.raises(TypeError):
-        _NamedLock(3)
+        _NamedLock(name)  # the lock is the array's: a name or path is not enough
+    lock = _NamedLock(arr)
+    arr.close()
+    with pytest.raises(errors.ClosedError):
+        lock.acquire()
 
 
-def test_an_empty_lock_file_is_sized_and_used(tmp_path):
-    empty = tmp_path / "empty.lock"
-    empty.write_bytes(b"")  # a creator that died before sizing it, or the earlier flock version's lock file
-    a, b = _NamedLock(empty), _NamedLock(empty)
-    assert empty.stat().st_size == 8 and word(empty) == 0
-    with a:
-        assert word(empty) >> 32 == os.getpid() and not b.try_acquire()
-    assert word(empty) == 0
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file modes")
-def test_a_lock_file_of_another_mode_is_permission_denied(tmp_path):
-    locked = tmp_path / "denied.lock"
-    locked.write_bytes(bytes(8))
-    locked.chmod(0o400)
-    with pytest.raises(errors.PermissionDeniedError):
-        _NamedLock(locked)
+def test_the_lock_goes_with_the_array(name):
+    """The word is the array's: removing the array leaves no lock behind, held or not (the earlier lock file in
+    $TMPDIR outlived its array)."""
+    before = set(os.listdir(tempfile.gettempdir()))
+    sma = SharedMemoryArray.create_array(name, np.zeros(4))
+    sma[0] = 1.0  # takes and releases the lock
+    with sma.array() as view:
+        view[1] = 2.0
+        held = _NamedLock(SharedArray.open(name))
+        assert held.holder_pid == os.getpid() and not held.try_acquire()
+    sma.destroy()
+    assert not [f for f in set(os.listdir(tempfile.gettempdir())) - before if name in f], "no lock file"
+    again = SharedMemoryArray.create_array(name, np.zeros(4))
+    try:
+        assert _NamedLock(SharedArray.open(name)).word == 0, "a new array of the name starts with its lock free"
+    finally:
+        again.destroy()

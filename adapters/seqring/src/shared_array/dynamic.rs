@@ -582,6 +582,49 @@ impl SharedArrayDyn {
         self.handle.array.waiters()
     }
 
+    /// Takes the array lock within `timeout`, as [`SharedArray::lock`](super::SharedArray::lock).
+    ///
+    /// # Errors
+    /// [`SharedArrayError::LockTimeout`] while a live process holds it beyond the timeout.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// use std::time::Duration;
+    /// let name = format!("doc-dyn-lock-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U8, &[1], &ArrayOptions::default())?;
+    /// let held = a.lock(Duration::from_secs(1))?;
+    /// assert!(a.lock(Duration::ZERO).is_err());
+    /// drop(held);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn lock(&self, timeout: Duration) -> Result<super::ArrayLockGuard<'_>, SharedArrayError> {
+        self.handle.lock(timeout)
+    }
+
+    /// The array lock's word, for a binding that holds the lock across calls and so cannot keep a guard (the
+    /// Python package's `_NamedLock`): take it with tokens from [`new_token`](super::lock::new_token) and the
+    /// verdict [`holder_dead`](super::lock::holder_dead), and release every token it took. Rust code takes
+    /// [`SharedArrayDyn::lock`] instead.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::lock::{holder_dead, new_token};
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-lock-word-{}", std::process::id());
+    /// let a = SharedArrayDyn::create(&name, DType::U8, &[1], &ArrayOptions::default())?;
+    /// let token = new_token();
+    /// a.lock_word().try_acquire(token, holder_dead).unwrap();
+    /// assert_eq!(a.lock_word().holder(), Some(token));
+    /// a.lock_word().release(token).unwrap();
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn lock_word(&self) -> seqring_core::seqlock::ArrayLock<'_, seqring_platform::Region> {
+        self.handle.array_lock()
+    }
+
     /// [`SharedArrayDyn::wait_changed`], then [`SharedArrayDyn::read`]: the blocking form of
     /// [`SharedArrayDyn::read_if_changed`]. `None` when `timeout` passes first.
     ///

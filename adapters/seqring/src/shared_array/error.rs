@@ -116,6 +116,15 @@ pub enum SharedArrayError {
         /// The shape.
         shape: Vec<u64>,
     },
+    /// The array lock ([`SharedArray::lock`](super::SharedArray::lock)) stayed held by a live process beyond the
+    /// timeout.
+    #[error("array {name}: its lock stayed held by pid {holder_pid} beyond the timeout")]
+    LockTimeout {
+        /// The array.
+        name: String,
+        /// The process holding the lock.
+        holder_pid: u32,
+    },
     /// A shape needs more bytes than the array's capacity.
     #[error("array {name}: the shape needs {needed} bytes but the capacity is {capacity}")]
     CapacityExceeded {

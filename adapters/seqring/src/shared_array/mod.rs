@@ -36,12 +36,14 @@ mod dynamic;
 mod error;
 mod handle;
 mod index;
+pub mod lock;
 mod wait;
 
 pub use cell::AtomicElement;
 pub use dynamic::{inspect, ArrayInspection, DynRead, SharedArrayDyn};
 pub use error::{SharedArrayError, WriterStall};
 pub use handle::{ArrayOptions, DEFAULT_TIMEOUT};
+pub use lock::ArrayLockGuard;
 pub use seqring_core::seqlock::Snapshot;
 
 use handle::Handle;
@@ -392,6 +394,103 @@ impl<T: Element> SharedArray<T> {
     /// ```
     pub fn is_locked(&self) -> bool {
         self.handle.array.is_locked()
+    }
+
+    /// Takes the array lock, waiting at most the handle's timeout: the lock for read-modify-writes that must not
+    /// interleave with other processes' (see [`lock`]). It is not the writer lock: reads and writes never wait
+    /// for it. A holder whose process died is taken over. The guard releases it when dropped, and cannot outlive
+    /// the handle.
+    ///
+    /// # Errors
+    /// [`SharedArrayError::LockTimeout`] while a live process holds it beyond the timeout.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-lock-{}", std::process::id());
+    /// let a = SharedArray::<i64>::create(&name, &[4])?;
+    /// let held = a.lock()?;
+    /// a.set(&[2], a.get(&[2])? + 1)?;
+    /// drop(held);
+    /// assert_eq!(a.lock_holder(), None);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    ///
+    /// The guard borrows the handle, so it cannot outlive the mapping its word lives in:
+    /// ```compile_fail
+    /// use seqring::shared_array::SharedArray;
+    /// let a = SharedArray::<i64>::create("doc-lock-outlives", &[4]).unwrap();
+    /// let held = a.lock().unwrap();
+    /// drop(a);
+    /// drop(held);
+    /// ```
+    ///
+    /// nor move to another thread (the lock is the taking thread's read-modify-write):
+    /// ```compile_fail
+    /// use seqring::shared_array::SharedArray;
+    /// let a = SharedArray::<i64>::create("doc-lock-send", &[4]).unwrap();
+    /// std::thread::scope(|s| {
+    ///     let held = a.lock().unwrap();
+    ///     s.spawn(move || drop(held));
+    /// });
+    /// ```
+    pub fn lock(&self) -> Result<ArrayLockGuard<'_>, SharedArrayError> {
+        self.handle.lock(self.handle.timeout)
+    }
+
+    /// [`SharedArray::lock`] waiting at most `timeout`.
+    ///
+    /// # Errors
+    /// As [`SharedArray::lock`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{SharedArray, SharedArrayError};
+    /// use std::time::Duration;
+    /// let name = format!("doc-lock-timeout-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create(&name, &[1])?;
+    /// let _held = a.lock()?;
+    /// let e = a.lock_timeout(Duration::from_millis(5)).unwrap_err();
+    /// assert!(matches!(e, SharedArrayError::LockTimeout { holder_pid, .. } if holder_pid == std::process::id()));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn lock_timeout(&self, timeout: Duration) -> Result<ArrayLockGuard<'_>, SharedArrayError> {
+        self.handle.lock(timeout)
+    }
+
+    /// Takes the array lock if that needs no wait (it is free, or its holder's process is dead), else `None`.
+    ///
+    /// # Errors
+    /// None today; the `Result` leaves room for a lock that must be opened.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-try-lock-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create(&name, &[1])?;
+    /// let held = a.try_lock()?.expect("free");
+    /// assert!(a.try_lock()?.is_none(), "not reentrant: a second guard waits like another process");
+    /// drop(held);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn try_lock(&self) -> Result<Option<ArrayLockGuard<'_>>, SharedArrayError> {
+        Ok(self.handle.try_lock())
+    }
+
+    /// The pid of the process holding the array lock, or `None` if it is free (a look: it may change at once).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::SharedArray;
+    /// let name = format!("doc-lock-holder-{}", std::process::id());
+    /// let a = SharedArray::<u8>::create(&name, &[1])?;
+    /// assert_eq!(a.lock_holder(), None);
+    /// let _held = a.lock()?;
+    /// assert_eq!(a.lock_holder(), Some(std::process::id()));
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn lock_holder(&self) -> Option<u32> {
+        self.handle.lock_holder()
     }
 
     /// The current dtype, shape, version, write time, writer token and suspect flag, read consistently.

@@ -10,8 +10,6 @@ every other access to the underlying :class:`seqring.SharedArray` goes through t
 
 import ast
 import contextlib
-import os
-import tempfile
 from multiprocessing.context import get_spawning_popen
 from typing import Any, ContextManager, Dict, Optional, Tuple, Union
 
@@ -148,7 +146,8 @@ class _BytesHandle:
         self.native[0 : self._nbytes] = np.ascontiguousarray(data, dtype=self.dtype).reshape(-1).view(np.uint8)
 
     def _set_locked(self, lock: _NamedLock, index: Any, value: Any) -> None:
-        """``self[index] = value`` with ``lock`` held (what :meth:`seqring.SharedArray._set_locked` does natively)."""
+        """``self[index] = value`` with ``lock`` (the lock of :attr:`native`) held (what
+        :meth:`seqring.SharedArray._set_locked` does natively)."""
         lock.acquire()
         try:
             self[index] = value
@@ -191,6 +190,17 @@ def _changed(new: np.ndarray, old: np.ndarray) -> np.ndarray:
     return (a != b).any(axis=1).reshape(old.shape)
 
 
+def _write_back(handle: "_Handle", working: np.ndarray, snapshot: np.ndarray) -> None:
+    """Writes the elements of ``working`` that differ from ``snapshot`` (all of them in one whole write if every one
+    changed): an ``array()`` block's exit after another write came in since its snapshot."""
+    if working.tobytes() != snapshot.tobytes():
+        changed = _changed(working, snapshot)
+        if np.count_nonzero(changed) == changed.size:
+            _write(handle, working)
+        else:
+            _set(handle, changed, working[changed])
+
+
 class _Block:
     """What :meth:`SharedMemoryArray.array` returns: a ``with`` block over a snapshot that is written back, the
     changed elements only, on exit."""
@@ -206,14 +216,12 @@ class _Block:
 
     def __enter__(self) -> npt.NDArray[Any]:
         locks = self._lock
+        handle = self._handle
         if locks is not None:
-            held = locks.native
-            if held is None or held.inherited:
-                held = locks.open()
+            held = locks.open(handle)
             held.acquire()
             self._held = held
         try:
-            handle = self._handle
             # The version before the snapshot: a write completing in between makes the write-back below take the
             # element-wise path, never lose that write.
             if type(handle) is SharedArray:
@@ -236,12 +244,7 @@ class _Block:
                 wrote = handle._write_changes(working, snapshot, version)
                 if wrote is None or wrote:
                     return
-            if working.tobytes() != snapshot.tobytes():
-                changed = _changed(working, snapshot)
-                if np.count_nonzero(changed) == changed.size:
-                    _write(handle, working)
-                else:
-                    _set(handle, changed, working[changed])
+            _write_back(handle, working, snapshot)
         finally:
             held = self._held
             if held is not None:
@@ -254,45 +257,33 @@ class _Block:
             held.release()
 
 
-def _lock_path(name: str) -> str:
-    """The file whose lock word (a :class:`~seqring._seqring._NamedLock`) stands for ataraxis's
-    ``multiprocessing.Lock`` of the array ``name``."""
-    return os.path.join(tempfile.gettempdir(), f"seqring-compat-{name}.lock")
-
-
 class _Lock:
-    """The array's lock: a :class:`~seqring._seqring._NamedLock` on its lock file (opened on first use), taken by
-    ``arr[i] = v`` and ``array(with_lock=True)`` in every process, so that those read-modify-writes are serialised
-    as ataraxis's lock serialises them. Readers never take it. It is reentrant for the thread that holds it through
-    one instance (``arr[i] = v`` inside that thread's own block), where ataraxis's lock deadlocks; other threads wait
-    as other processes do; a holder killed while holding it is taken over by the next one to take it (ataraxis's
-    lock stays held). A forked child opens its own (the inherited one is the parent's)."""
+    """The array's lock: a :class:`~seqring._seqring._NamedLock` on the lock word of the array's own region (opened
+    on first use), taken by ``arr[i] = v`` and ``array(with_lock=True)`` in every process, so that those
+    read-modify-writes are serialised as ataraxis's lock serialises them. Readers never take it. It is reentrant for
+    the thread that holds it through one instance (``arr[i] = v`` inside that thread's own block), where ataraxis's
+    lock deadlocks; other threads wait as other processes do; a holder killed while holding it is taken over by the
+    next one to take it (ataraxis's lock stays held). A forked child opens its own (the inherited one is the
+    parent's). The word is part of the array: it is removed with it, and nothing is left behind."""
 
-    __slots__ = ("_path", "native")
+    __slots__ = ("native",)
 
-    def __init__(self, name: str) -> None:
-        self._path = _lock_path(name)
+    def __init__(self) -> None:
         #: The open lock, or ``None`` until first use and after :meth:`close`.
         self.native: Optional[_NamedLock] = None
 
-    def open(self) -> _NamedLock:
-        """This process's open lock (opening, or creating, its file if needed; again in a forked child, whose
-        inherited lock is the parent's)."""
+    def open(self, handle: "_Handle") -> _NamedLock:
+        """This process's open lock of ``handle``'s array (opened again for another handle, and in a forked child,
+        whose inherited lock is the parent's)."""
+        array = handle.native if type(handle) is _BytesHandle else handle
         native = self.native
-        if native is None or native.inherited:
-            native = self.native = _NamedLock(self._path)
+        if native is None or native.inherited or native.array is not array:
+            native = self.native = _NamedLock(array)
         return native
 
     def close(self) -> None:
         """Drops the open lock, which releases it if this instance still holds it."""
         self.native = None
-
-    def remove(self) -> None:
-        self.close()
-        # On Windows a file that another process still maps cannot be deleted (PermissionError): it is then left
-        # for the next array of this name, whose lock takes over a dead holder's word.
-        with contextlib.suppress(FileNotFoundError, PermissionError):
-            os.unlink(self._path)
 
 
 class SharedMemoryArray(_CompatBase):
@@ -309,8 +300,8 @@ class SharedMemoryArray(_CompatBase):
       consistent snapshot without blocking the writer (ataraxis holds a ``multiprocessing.Lock`` for every access).
     - Every write is atomic for readers whether or not the caller asked for the lock (a write takes the seqlock's
       writer lock), and the lock is the array's, not the instance's: ``SharedMemoryArray`` objects created or
-      unpickled anywhere share it (a lock word in the file ``$TMPDIR/seqring-compat-{name}.lock``), and a process
-      killed while holding it does not block the others: the next one to take it takes it over.
+      unpickled anywhere share it (a word of the array's own region, removed with it), and a process killed while
+      holding it does not block the others: the next one to take it takes it over.
     - ``arr[i]`` and ``arr[a:b]`` accept any numpy basic index (``arr[1, 2]``, ``arr[..., 0]``), not only ints and
       slices.
 
@@ -318,7 +309,8 @@ class SharedMemoryArray(_CompatBase):
 
     - ``array()`` yields a private snapshot, not a view of shared memory: changes become visible to other processes
       when the ``with`` block exits (written back in one write, only if something changed), all at once rather
-      than element by element. Writes made meanwhile by code that does not take the array's lock (a plain
+      than element by element. As ataraxis's view, the array yielded is the same buffer every time (the instance's
+      next block reads into it again), so keep a ``.copy()`` of it to keep its values past the block. Writes made meanwhile by code that does not take the array's lock (a plain
       :class:`seqring.SharedArray`, or a block with ``with_lock=False``) are kept for every element the block did
       not change.
     - The creating instance owns the region: it is removed by :meth:`destroy`, or when the creator is
@@ -350,7 +342,7 @@ class SharedMemoryArray(_CompatBase):
         # The creating handle: it keeps the region alive while this instance is disconnected.
         self._owner: "Optional[_Handle]" = buffer
         self._handle: "Optional[_Handle]" = None
-        self._lock = _Lock(self._name)
+        self._lock = _Lock()
         self._destroy_on_del = False
         self._cache_layout()
         if auto_connect:
@@ -446,7 +438,6 @@ class SharedMemoryArray(_CompatBase):
         handle = self._handle if self._handle is not None else self._owner
         self.disconnect()
         self._owner = None
-        self._lock.remove()
         with contextlib.suppress(FileNotFoundError):
             if handle is None or handle.closed:
                 handle = SharedArray.open(self._name)
@@ -506,10 +497,7 @@ class SharedMemoryArray(_CompatBase):
             # takes numpy's assignment casting, as ataraxis's arr[i] = v.
             if not (kind is int and scalar is float and -(2**53) < value < 2**53):
                 value = np.asarray(value, dtype=self._datatype)
-        lock = self._lock.native
-        if lock is None or lock.inherited:
-            lock = self._lock.open()
-        handle._set_locked(lock, index, value)  # acquire, _set, release in one native call
+        handle._set_locked(self._lock.open(handle), index, value)  # acquire, _set, release in one native call
 
     def array(self, *, with_lock: bool = True) -> ContextManager[npt.NDArray[Any]]:
         """Use as ``with arr.array() as view:``. ``view`` is a consistent snapshot of the array to read and modify;
@@ -521,10 +509,19 @@ class SharedMemoryArray(_CompatBase):
         increment. Readers (``arr[i]``, plain :class:`seqring.SharedArray` reads) never wait for it. Raises
         :class:`ConnectionError` if disconnected.
         """
+        # A native handle's block is native (_CompatBase._block: seqring._seqring._NativeBlock); the byte view's and
+        # the disconnected error come from _block_slow.
+        return self._block(with_lock)
+
+    def _block_slow(self, with_lock: bool) -> ContextManager[npt.NDArray[Any]]:
+        """The ``array()`` block of a byte-view handle, or the :class:`ConnectionError` of a disconnected instance."""
         handle = self._handle
         if handle is None:
             handle = self._connected("access")  # raises ConnectionError
         return _Block(handle, self._lock if with_lock else None)
+
+    #: The write-back of a native block after another write (see :func:`_write_back`).
+    _write_back = staticmethod(_write_back)
 
     def __getstate__(self) -> Dict[str, Any]:
         """The name, shape, dtype and ``auto_connect`` flag: an instance handed to another process reconnects
@@ -556,7 +553,7 @@ class SharedMemoryArray(_CompatBase):
         self._auto_connect = bool(state["auto_connect"])
         self._owner = None
         self._handle = None
-        self._lock = _Lock(self._name)
+        self._lock = _Lock()
         self._destroy_on_del = False
         self._cache_layout()
         if self._auto_connect:
