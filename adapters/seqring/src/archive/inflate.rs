@@ -183,27 +183,33 @@ fn member<'a>(
                     raw.len()
                 ))
             })?;
-        let mut scratch = vec![0u8; size];
-        inflater.init();
-        let (status, _, written) = decompress(inflater, raw, &mut scratch, 0, TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF);
-        match status {
-            TINFLStatus::Done if written == size => {}
-            TINFLStatus::Done => {
-                return Err(inflate_err(format!(
-                    "it inflates to {written} bytes, not its declared {size}"
-                )))
+        if let Some(bytes) = super::fixed_deflate::inflate_fixed(raw, size) {
+            // One fixed-code block of exactly the declared size (what small members are): no tables to build.
+            Cow::Owned(bytes)
+        } else {
+            let mut scratch = vec![0u8; size];
+            inflater.init();
+            let (status, _, written) =
+                decompress(inflater, raw, &mut scratch, 0, TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF);
+            match status {
+                TINFLStatus::Done if written == size => {}
+                TINFLStatus::Done => {
+                    return Err(inflate_err(format!(
+                        "it inflates to {written} bytes, not its declared {size}"
+                    )))
+                }
+                TINFLStatus::HasMoreOutput => {
+                    return Err(inflate_err(format!(
+                        "it inflates to more than its declared {size} bytes"
+                    )))
+                }
+                TINFLStatus::NeedsMoreInput | TINFLStatus::FailedCannotMakeProgress => {
+                    return Err(inflate_err("its deflate stream is truncated".into()))
+                }
+                _ => return Err(inflate_err("its deflate stream is corrupt".into())),
             }
-            TINFLStatus::HasMoreOutput => {
-                return Err(inflate_err(format!(
-                    "it inflates to more than its declared {size} bytes"
-                )))
-            }
-            TINFLStatus::NeedsMoreInput | TINFLStatus::FailedCannotMakeProgress => {
-                return Err(inflate_err("its deflate stream is truncated".into()))
-            }
-            _ => return Err(inflate_err("its deflate stream is corrupt".into())),
+            Cow::Owned(scratch)
         }
-        Cow::Owned(scratch)
     };
     if crc32fast::hash(&bytes) != central.crc {
         return Err(ArchiveError::Crc {
