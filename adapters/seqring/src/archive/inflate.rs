@@ -14,7 +14,10 @@
 //! - no allocation is sized from an unchecked field: a declared size is believed only up to what deflate can give
 //!   for the member's compressed bytes (at most [`MAX_RATIO`] to 1), and the image grows as members are added;
 //! - nothing here panics on any input (the `npz_reader` fuzz target walks it);
-//! - members are inflated a window at a time by every worker, and the first error in archive order is reported.
+//! - members are inflated a window at a time by every worker, and the first error in archive order is reported;
+//! - a member that is one final fixed-code block of exactly its declared size (what seqring and zlib write for small
+//!   members) is inflated by `fixed_deflate::inflate_fixed` with constant tables; every other member, and any such
+//!   block that is malformed, by miniz_oxide, whose errors are the ones reported.
 //!
 //! The cost: the image, about the size of the stored archive, is held in memory while the archive is open.
 
