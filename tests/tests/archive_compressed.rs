@@ -311,8 +311,8 @@ fn every_truncation_and_bit_flip_of_a_deflated_archive_is_an_error_or_valid_neve
 
 #[test]
 fn deflated_archives_from_segments_and_from_npy_entries_are_byte_identical() {
-    // Segment entries are deflated by several workers at once, `.npy` entries one by one as they are written: each
-    // entry is its own deflate stream from a fresh compressor, so both give the same bytes.
+    // Entries are deflated by several workers at once, segment entries and `.npy` entries alike: each entry is its
+    // own deflate stream, whatever the worker deflated before, so both give the same bytes.
     let root = tempfile::tempdir().unwrap();
     let stored = assemble(root.path(), "stored", Compression::Stored);
     let deflated = assemble(root.path(), "deflated", Compression::DEFLATED);
@@ -342,4 +342,21 @@ fn deflated_archives_from_segments_and_from_npy_entries_are_byte_identical() {
             "{name}"
         );
     }
+}
+
+/// The npz_reader fuzz seed of seqring's own deflate streams (small members: one fixed-code block each; the 500-byte
+/// one a run of matches), `fuzz/corpus/npz_reader/deflated_seqring`: it reads back as written. Run with
+/// `SEQRING_WRITE_FUZZ_CORPUS=DIR` to write it there.
+#[test]
+fn the_fuzz_seed_of_seqring_deflated_members_reads_back() {
+    let (bytes, _, _) = deflated_archive();
+    if let Ok(dir) = std::env::var("SEQRING_WRITE_FUZZ_CORPUS") {
+        std::fs::write(Path::new(&dir).join("deflated_seqring"), &bytes).unwrap();
+    }
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/npz_reader/deflated_seqring");
+    let seed = std::fs::read(seed).unwrap();
+    let archive = LogArchive::from_bytes("5_log.npz", seed).unwrap();
+    let payloads: Vec<&[u8]> = archive.iter().map(|m| m.payload).collect();
+    assert_eq!(payloads, [&b"hello hello hello hello hello"[..], b"", &[7; 500]]);
+    archive.check_crcs().unwrap();
 }

@@ -7,7 +7,10 @@
 //!   then renamed to its final name; a failure or interruption never leaves a partial archive under that name.
 //! - Sources are removed only after every archive was written, verified (when asked), renamed and synced, and the
 //!   directory itself was synced.
-//! - Archives are assembled in parallel, one source per worker.
+//! - Archives are assembled in parallel, one source per worker; when compressing, the entries of one source are also
+//!   deflated by every worker, a bounded window at a time (segment entries: `DEFLATE_WINDOW` entries and
+//!   `DEFLATE_WINDOW_BYTES`; `.npy` entries: `NPY_WINDOW` files, read and deflated together), and written in
+//!   order. A member's deflate stream depends only on its bytes, so the archive does not depend on the worker count.
 //! - A source's schema side file (`{source_id}_log.schema.json`, [`crate::format::schema`]) is checked before
 //!   anything is written and stays where it is, beside the archive; it is never removed with the sources.
 
@@ -576,6 +579,16 @@ fn duplicates(items: &[Item]) -> impl Iterator<Item = (&Item, u32)> {
     })
 }
 
+/// The CRC-32 and deflate stream of an entry's npy bytes (header and data).
+fn deflate_entry(deflater: &mut Deflater, data: EntryData<'_>) -> std::io::Result<(u32, Vec<u8>)> {
+    let header = u8_vector_header(data.len());
+    let [head, payload] = data.parts();
+    let parts = [&header[..], head, payload];
+    let mut crc = crc32fast::Hasher::new();
+    parts.iter().for_each(|p| crc.update(p));
+    deflater.deflated(&parts).map(|bytes| (crc.finalize(), bytes.to_vec()))
+}
+
 fn write_archive(
     log: &LogDir,
     source_id: u8,
@@ -646,15 +659,7 @@ fn write_archive(
                 .par_iter()
                 .map_init(
                     || Deflater::new(level),
-                    |deflater, (item, _)| {
-                        let data = log.segment_entry(source_id, item);
-                        let header = u8_vector_header(data.len());
-                        let [head, payload] = data.parts();
-                        let parts = [&header[..], head, payload];
-                        let mut crc = crc32fast::Hasher::new();
-                        parts.iter().for_each(|p| crc.update(p));
-                        deflater.deflated(&parts).map(|bytes| (crc.finalize(), bytes.to_vec()))
-                    },
+                    |deflater, (item, _)| deflate_entry(deflater, log.segment_entry(source_id, item)),
                 )
                 .collect::<Result<_, _>>()
                 .map_err(io_err(&temp_path))?;
@@ -668,25 +673,43 @@ fn write_archive(
             write(i, item, duplicate, log.segment_entry(source_id, item), None)?;
         }
     } else {
-        // `.npy` files are read in parallel, a window at a time, and written in order.
+        // `.npy` files are read (and, when compressing, deflated) in parallel, a window at a time, and written in
+        // order.
+        let level = match options.compression {
+            Compression::Deflated { level } => Some(level),
+            Compression::Stored => None,
+        };
         let all: Vec<(&Item, u32)> = duplicates(items).collect();
         for (w, window) in all.chunks(NPY_WINDOW).enumerate() {
-            let loaded: Vec<Option<Loaded>> = window
+            type Prepared = (Option<Loaded>, Option<(u32, Vec<u8>)>);
+            let prepared: Vec<Prepared> = window
                 .par_iter()
-                .map(|(item, _)| {
-                    if LogDir::is_segment_item(item) {
-                        Ok(None)
-                    } else {
-                        log.load_npy(source_id, item, Vec::new()).map(Some)
-                    }
-                })
+                .map_init(
+                    || level.map(Deflater::new),
+                    |deflater, (item, _)| -> Result<Prepared, AssembleError> {
+                        let loaded = if LogDir::is_segment_item(item) {
+                            None
+                        } else {
+                            Some(log.load_npy(source_id, item, Vec::new())?)
+                        };
+                        let Some(deflater) = deflater else {
+                            return Ok((loaded, None));
+                        };
+                        let data = match &loaded {
+                            Some(l) => EntryData::Npy(l.data()),
+                            None => log.segment_entry(source_id, item),
+                        };
+                        let deflated = deflate_entry(deflater, data).map_err(io_err(&temp_path))?;
+                        Ok((loaded, Some(deflated)))
+                    },
+                )
                 .collect::<Result<_, _>>()?;
-            for (j, ((item, duplicate), loaded)) in window.iter().zip(&loaded).enumerate() {
+            for (j, ((item, duplicate), (loaded, deflated))) in window.iter().zip(&prepared).enumerate() {
                 let data = match loaded {
                     Some(l) => EntryData::Npy(l.data()),
                     None => log.segment_entry(source_id, item),
                 };
-                write(w * NPY_WINDOW + j, item, *duplicate, data, None)?;
+                write(w * NPY_WINDOW + j, item, *duplicate, data, deflated.as_ref())?;
             }
         }
     }

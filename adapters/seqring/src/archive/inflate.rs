@@ -14,7 +14,10 @@
 //! - no allocation is sized from an unchecked field: a declared size is believed only up to what deflate can give
 //!   for the member's compressed bytes (at most [`MAX_RATIO`] to 1), and the image grows as members are added;
 //! - nothing here panics on any input (the `npz_reader` fuzz target walks it);
-//! - members are inflated a window at a time by every worker, and the first error in archive order is reported.
+//! - members are inflated a window at a time by every worker, and the first error in archive order is reported;
+//! - a member that is one final fixed-code block of exactly its declared size (what seqring and zlib write for small
+//!   members) is inflated by `fixed_deflate::inflate_fixed` with constant tables; every other member, and any such
+//!   block that is malformed, by miniz_oxide, whose errors are the ones reported.
 //!
 //! The cost: the image, about the size of the stored archive, is held in memory while the archive is open.
 
@@ -183,27 +186,33 @@ fn member<'a>(
                     raw.len()
                 ))
             })?;
-        let mut scratch = vec![0u8; size];
-        inflater.init();
-        let (status, _, written) = decompress(inflater, raw, &mut scratch, 0, TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF);
-        match status {
-            TINFLStatus::Done if written == size => {}
-            TINFLStatus::Done => {
-                return Err(inflate_err(format!(
-                    "it inflates to {written} bytes, not its declared {size}"
-                )))
+        if let Some(bytes) = super::fixed_deflate::inflate_fixed(raw, size) {
+            // One fixed-code block of exactly the declared size (what small members are): no tables to build.
+            Cow::Owned(bytes)
+        } else {
+            let mut scratch = vec![0u8; size];
+            inflater.init();
+            let (status, _, written) =
+                decompress(inflater, raw, &mut scratch, 0, TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF);
+            match status {
+                TINFLStatus::Done if written == size => {}
+                TINFLStatus::Done => {
+                    return Err(inflate_err(format!(
+                        "it inflates to {written} bytes, not its declared {size}"
+                    )))
+                }
+                TINFLStatus::HasMoreOutput => {
+                    return Err(inflate_err(format!(
+                        "it inflates to more than its declared {size} bytes"
+                    )))
+                }
+                TINFLStatus::NeedsMoreInput | TINFLStatus::FailedCannotMakeProgress => {
+                    return Err(inflate_err("its deflate stream is truncated".into()))
+                }
+                _ => return Err(inflate_err("its deflate stream is corrupt".into())),
             }
-            TINFLStatus::HasMoreOutput => {
-                return Err(inflate_err(format!(
-                    "it inflates to more than its declared {size} bytes"
-                )))
-            }
-            TINFLStatus::NeedsMoreInput | TINFLStatus::FailedCannotMakeProgress => {
-                return Err(inflate_err("its deflate stream is truncated".into()))
-            }
-            _ => return Err(inflate_err("its deflate stream is corrupt".into())),
+            Cow::Owned(scratch)
         }
-        Cow::Owned(scratch)
     };
     if crc32fast::hash(&bytes) != central.crc {
         return Err(ArchiveError::Crc {

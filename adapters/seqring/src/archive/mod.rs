@@ -24,6 +24,7 @@
 
 mod assemble;
 mod discover;
+mod fixed_deflate;
 mod inflate;
 mod logdir;
 mod npz;

@@ -1,7 +1,8 @@
 //! A streaming writer of `.npz` archives: stored ones byte-identical to what `numpy.savez` writes through Python's
 //! `zipfile` (`ZipFile.open(name, 'w', force_zip64=True)` on a seekable file), deflated ones laid out as
-//! `numpy.savez_compressed` lays them out (the deflate streams themselves are miniz_oxide's, not zlib's, so their
-//! bytes differ; numpy and every zip reader inflate them to the same arrays).
+//! `numpy.savez_compressed` lays them out (the deflate streams themselves are not zlib's, so their bytes differ; numpy
+//! and every zip reader inflate them to the same arrays): members up to 1 KiB as one fixed-code block of
+//! `fixed_deflate` (no state to reset between members), larger ones by miniz_oxide.
 //!
 //! Invariants, each copied from CPython's `zipfile` and checked against numpy's output in the tests:
 //! - every local header has version 4.5, no flags, method 0 (stored) or 8 (deflated), DOS time 0 and date
@@ -13,15 +14,16 @@
 //! - the ZIP64 end-of-central-directory record and locator are written only when there are more than 65,535
 //!   entries, or the central directory's offset or size exceeds `2^31 − 1`;
 //! - entries are written in the order they are added, and each entry's bytes are streamed once; the writer keeps
-//!   only the encoded central directory (46 bytes plus the name per entry) in memory, and, when deflating, one
-//!   compressor and the compressed bytes of the entry being written.
+//!   only the encoded central directory (46 bytes plus the name per entry) in memory, and, when deflating, its
+//!   compressors and the compressed bytes of the entry being written.
 
 use std::io::{self, Write};
 
-use miniz_oxide::deflate::core::deflate_flags::TDEFL_FORCE_ALL_STATIC_BLOCKS;
 use miniz_oxide::deflate::core::{
     compress_to_output, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
 };
+
+use super::fixed_deflate::{self, FixedDeflater};
 
 /// How the members of an archive are written: stored (the default, as `numpy.savez` and ataraxis write them, read
 /// zero-copy) or deflated (as `numpy.savez_compressed` writes them: smaller, read by inflating every member at open).
@@ -64,18 +66,19 @@ impl Compression {
     pub const DEFLATED: Compression = Compression::Deflated { level: 6 };
 }
 
-/// Entries up to this size are deflated with the fixed Huffman codes (static blocks). miniz_oxide writes a dynamic
-/// block for anything above 48 bytes, whose code description (40–80 bytes) outweighs what it saves on small inputs:
-/// a 201-byte entry (a 64 B message) deflates to 130 bytes with static blocks and 156–163 with a dynamic one, and
-/// even random bytes cost less that way at this size (zlib, and so numpy, compare both costs per block; miniz_oxide
-/// does not say).
-const STATIC_BLOCKS_UP_TO: usize = 1024;
+/// Entries up to this size are deflated with the fixed Huffman codes (static blocks), by [`FixedDeflater`].
+/// miniz_oxide writes a dynamic block for anything above 48 bytes, whose code description (40–80 bytes) outweighs
+/// what it saves on small inputs: a 201-byte entry (a 64 B message) deflates to 130 bytes with static blocks and
+/// 156–163 with a dynamic one, and even random bytes cost less that way at this size (zlib, and so numpy, compare
+/// both costs per block; miniz_oxide does not say).
+const STATIC_BLOCKS_UP_TO: usize = fixed_deflate::MAX_INPUT;
 
-/// Reusable raw-deflate compressors (one for small entries, one for the rest, made on first use) and the compressed
-/// bytes of the current entry.
+/// Reusable raw-deflate compressors (the fixed-code encoder for small entries, miniz_oxide for the rest, made on
+/// first use) and the compressed bytes of the current entry.
 pub(crate) struct Deflater {
     level: u8,
-    small: Box<CompressorOxide>,
+    /// `None` at level 0 (stored blocks, which miniz_oxide writes).
+    small: Option<FixedDeflater>,
     large: Option<Box<CompressorOxide>>,
     out: Vec<u8>,
 }
@@ -86,7 +89,7 @@ impl Deflater {
         let level = level.min(9);
         Deflater {
             level,
-            small: Self::compressor(level, TDEFL_FORCE_ALL_STATIC_BLOCKS),
+            small: (level > 0).then(|| FixedDeflater::new(level)),
             large: None,
             out: Vec::new(),
         }
@@ -108,14 +111,14 @@ impl Deflater {
     /// Deflates the concatenation of `parts` into `self.out` as one raw deflate stream.
     fn deflate(&mut self, parts: &[&[u8]]) -> io::Result<()> {
         let size: usize = parts.iter().map(|p| p.len()).sum();
-        let level = self.level;
-        let compressor = if size <= STATIC_BLOCKS_UP_TO {
-            &mut self.small
-        } else {
-            self.large.get_or_insert_with(|| Self::compressor(level, 0))
-        };
-        compressor.reset();
         self.out.clear();
+        if let (Some(small), true) = (&mut self.small, size <= STATIC_BLOCKS_UP_TO) {
+            small.deflate(parts, &mut self.out);
+            return Ok(());
+        }
+        let level = self.level;
+        let compressor = self.large.get_or_insert_with(|| Self::compressor(level, 0));
+        compressor.reset();
         let failed = || io::Error::other("the deflate compressor failed");
         let (last, init) = parts.split_last().map_or((&[][..], &[][..]), |(l, i)| (*l, i));
         for part in init {
@@ -420,24 +423,34 @@ mod tests {
         // A 64 B message's entry: the npy header and [source][timestamp][payload].
         let data: Vec<u8> = (0..73u8).map(|i| i.wrapping_mul(37)).collect();
         let header = crate::format::npy::u8_vector_header(data.len() as u64);
+        let entry = [&header[..], &data].concat();
         let mut d = Deflater::new(6);
-        d.large = Some(Deflater::compressor(6, 0)); // what small entries would get without static blocks
         d.deflate(&[&header, &data]).unwrap();
         assert_eq!(d.out[0] & 0b110, 0b010, "a fixed-Huffman block");
+        assert_eq!(miniz_oxide::inflate::decompress_to_vec(&d.out).unwrap(), entry);
         let small = d.out.len();
-        std::mem::swap(&mut d.small, d.large.as_mut().unwrap());
-        d.deflate(&[&header, &data]).unwrap();
-        assert_eq!(d.out[0] & 0b110, 0b100, "a dynamic-Huffman block");
+        // What the entry would cost as miniz_oxide deflates it by itself: a dynamic block.
+        let mut dynamic = Vec::new();
+        compress_to_output(&mut Deflater::compressor(6, 0), &entry, TDEFLFlush::Finish, |b| {
+            dynamic.extend_from_slice(b);
+            true
+        });
+        assert_eq!(dynamic[0] & 0b110, 0b100, "a dynamic-Huffman block");
         assert!(
-            small + 20 < d.out.len(),
+            small + 20 < dynamic.len(),
             "static {small} bytes, dynamic {}",
-            d.out.len()
+            dynamic.len()
         );
-        std::mem::swap(&mut d.small, d.large.as_mut().unwrap());
         let text = b"a camera frame of the left eye, exposure 12 ms; ".repeat(100);
         d.deflate(&[&text]).unwrap();
         assert_eq!(d.out[0] & 0b110, 0b100, "a dynamic-Huffman block");
         assert!(d.out.len() < text.len() / 20, "{} bytes", d.out.len());
+        assert_eq!(miniz_oxide::inflate::decompress_to_vec(&d.out).unwrap(), text);
+        // Level 0: stored blocks, whatever the size.
+        let mut d = Deflater::new(0);
+        d.deflate(&[&header, &data]).unwrap();
+        assert_eq!(d.out[0] & 0b110, 0, "a stored block");
+        assert_eq!(miniz_oxide::inflate::decompress_to_vec(&d.out).unwrap(), entry);
     }
 
     #[test]
