@@ -659,9 +659,9 @@ impl LogArchive {
                 let image = super::inflate::stored_image(&path, &bytes)?;
                 drop(bytes);
                 let image = Backing::Owned(image);
-                (Self::walk(&path, &image, expected, check).map_err(|(e, _)| e)?, image)
+                (Self::walk(&path, &image, expected, check).map_err(|(e, _)| *e)?, image)
             }
-            Err((e, false)) => return Err(e),
+            Err((e, false)) => return Err(*e),
         };
         Ok(LogArchive {
             path,
@@ -675,8 +675,13 @@ impl LogArchive {
     }
 
     /// Walks and checks every entry of `data`. On an error, whether the walk met a deflated member (and stopped
-    /// there).
-    fn walk(path: &Path, data: &[u8], expected: Option<u8>, check: OnsetCheck) -> Result<Walked, (ArchiveError, bool)> {
+    /// there). The error is boxed: the walk's result is moved on every open, and the error is the rare case.
+    fn walk(
+        path: &Path,
+        data: &[u8],
+        expected: Option<u8>,
+        check: OnsetCheck,
+    ) -> Result<Walked, (Box<ArchiveError>, bool)> {
         let mut checker = Checker {
             data,
             path,
@@ -690,14 +695,14 @@ impl LogArchive {
         };
         let mut entries = Vec::new();
         if let Err(e) = Self::walk_with(&mut checker, &mut entries, data) {
-            return Err((e, checker.deflated));
+            return Err((Box::new(e), checker.deflated));
         }
         let Some(source_id) = checker.source_id.filter(|_| !entries.is_empty()) else {
             return Err((
-                ArchiveError::MissingOnset {
+                Box::new(ArchiveError::MissingOnset {
                     path: path.to_path_buf(),
                     reason: "it has no entries".into(),
-                },
+                }),
                 false,
             ));
         };
