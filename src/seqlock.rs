@@ -379,8 +379,21 @@ pub fn region_len_described(capacity: usize, descr_len: usize) -> Option<usize> 
     data_offset(descr_len)?.checked_add(crate::ring::record::align8(capacity)?)
 }
 
-/// Checks a descriptor's text against the dtype it describes.
-fn check_descr(dtype: DType, descr: &[u8]) -> Result<(), DescrError> {
+/// Checks a descriptor's text against the dtype it describes, as [`SeqArray::create_described`] does: at most
+/// [`MAX_DESCR_LEN`] bytes of printable ASCII, present for a [`DType::Record`] and absent for a plain dtype.
+///
+/// # Errors
+/// The [`DescrError`] that creation would give.
+///
+/// # Examples
+/// ```
+/// use seqring_core::seqlock::{check_descr, DescrError};
+/// use seqring_core::DType;
+/// assert_eq!(check_descr(DType::Record { itemsize: 32 }, b"<U8"), Ok(()));
+/// assert_eq!(check_descr(DType::F64, b""), Ok(()));
+/// assert_eq!(check_descr(DType::F64, b"<f8"), Err(DescrError::Unexpected));
+/// ```
+pub fn check_descr(dtype: DType, descr: &[u8]) -> Result<(), DescrError> {
     if descr.len() > MAX_DESCR_LEN {
         return Err(DescrError::TooLong {
             len: descr.len() as u64,
