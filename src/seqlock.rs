@@ -517,7 +517,8 @@ impl<M: Memory> SeqArray<M> {
     ///
     /// # Errors
     /// Any [`HeaderError`] (foreign, truncated, too new, wrong kind, not ready), or `Corrupt` when a layout field
-    /// disagrees with the mapping.
+    /// disagrees with the mapping; [`ArrayError::Descr`] for a record array whose descriptor area is invalid
+    /// (length, text, or the data offset it implies).
     ///
     /// # Examples
     /// ```

@@ -189,10 +189,11 @@ impl SharedArrayDyn {
         self.handle.descr()
     }
 
-    /// Opens the array `name`, whatever it holds.
+    /// Opens the array `name`, whatever it holds (a record array's descriptor: [`SharedArrayDyn::descr`]).
     ///
     /// # Errors
-    /// [`SharedArrayError::Region`] (not found, wrong kind, bad layout, too new, not ready, invalid name).
+    /// [`SharedArrayError::Region`] (not found, wrong kind, bad layout, too new, not ready, invalid name), and
+    /// [`SharedArrayError::Descr`] for a record array whose recorded descriptor is corrupt.
     ///
     /// # Examples
     /// ```
