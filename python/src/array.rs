@@ -566,7 +566,19 @@ impl SharedArray {
     pub(crate) fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let handle = self.handle()?;
         let now = self.current(py);
-        if let Some(flat) = flat_index(key, &now.shape).filter(|_| !now.dtype.is_record()) {
+        if let (Some(flat), true) = (flat_index(key, &now.shape), now.dtype.is_record()) {
+            // A record: its bytes into a new 0-d array of the record dtype, whose item numpy hands out (np.str_,
+            // np.bytes_, np.void, ...).
+            let one = ndarray::empty(py, &now.descr, &[])?;
+            let read = flat.checked_mul(now.dtype.itemsize()).and_then(|offset| {
+                ndarray::with_bytes_mut(&one, |dst| handle.read_bytes_into_timeout(offset, dst, Duration::ZERO))
+            });
+            if let Some(Ok(snap)) = read {
+                if snap.dtype == now.dtype && snap.shape() == now.shape.as_slice() {
+                    return one.get_item(PyTuple::empty(py));
+                }
+            }
+        } else if let Some(flat) = flat_index(key, &now.shape) {
             let size = now.dtype.itemsize();
             let mut item = [0u8; 16];
             let item = &mut item[..size];
