@@ -43,3 +43,37 @@ core.write(T, "ring_kind", core.ring_region())
 core.write(T, "truncated", ready[:300])
 core.write(T, "garbage", bytes((i * 37 + 11) % 256 for i in range(600)))
 core.write(T, "empty", b"")
+
+
+def record_region(descr, itemsize, shape=(2,), capacity=None, data=b"", descr_len=None, data_at=None):
+    """A record array (dtype word 15 | itemsize << 32) with its descriptor at 448 (length) and 456 (text), the data at
+    the next 64-byte boundary (docs/FORMATS.md), written once (version 1) with `data`."""
+    text = descr.encode("latin-1")
+    at = data_at if data_at is not None else (456 + len(text) + 63) // 64 * 64
+    count = 1
+    for d in shape:
+        count *= d
+    nbytes = count * itemsize
+    capacity = capacity if capacity is not None else (nbytes + 7) // 8 * 8
+    b = bytearray(at + capacity)
+    b[0:64] = core.header(1, len(b))
+    word = 15 | itemsize << 32
+    dims = list(shape) + [0] * (8 - len(shape))
+    struct.pack_into("<QQ8QQQ", b, 64, word, len(shape), *dims, capacity, at)
+    struct.pack_into("<Q", b, 192, 2)
+    struct.pack_into("<QQ8QQQQQ", b, 320, word, len(shape), *dims, 1, (4242 << 32) | 1, 0, nbytes)
+    struct.pack_into("<Q", b, 448, len(text) if descr_len is None else descr_len)
+    b[456:456 + len(text)] = text
+    b[at:at + len(data)] = data
+    return bytes(b)
+
+
+U8 = "<U8"
+core.write(T, "record_u8x2", record_region(U8, 32, data="hello".encode("utf-32-le").ljust(32, b"\0") + "wörld".encode("utf-32-le").ljust(32, b"\0")))
+NESTED = "[('id', '>u4'), ('pos', '<f8', (2,)), ('meta', [('name', '<U2'), ('ok', '|b1'), ('pad', '|V3')])]"
+core.write(T, "record_nested", record_region(NESTED, 32, shape=(3,), data=bytes(range(96))))
+core.write(T, "record_descr_not_ascii", record_region("<U\xe98", 32))
+core.write(T, "record_descr_too_long", record_region(U8, 32, descr_len=1 << 20))
+core.write(T, "record_descr_missing", record_region(U8, 32, descr_len=0))
+core.write(T, "record_data_misplaced", record_region(U8, 32, data_at=448 + 128))
+core.write(T, "record_size_zero", record_region(U8, 0, shape=(2,), capacity=64))

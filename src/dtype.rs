@@ -2,7 +2,9 @@
 //!
 //! Invariants: every [`Element`] is a [`bytemuck::Pod`] type whose size equals [`DType::itemsize`] of its tag, so
 //! any byte pattern read from a region is a valid value. numpy's `bool` is carried as [`Bool`], a `u8` wrapper,
-//! because Rust's `bool` has invalid bit patterns.
+//! because Rust's `bool` has invalid bit patterns. A [`DType::Record`] is any other fixed-size numpy dtype
+//! (strings, structured records, big-endian numbers, datetimes): opaque bytes of a known size here, whose numpy
+//! description travels beside it (a seqlock region's descriptor); no [`Element`] has that tag.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -36,6 +38,8 @@ pub type Shape = heapless::Vec<u64, MAX_DIMS>;
 /// let d = DType::F64;
 /// assert_eq!((d.code(), d.descr(), d.itemsize()), (12, "<f8", 8));
 /// assert_eq!(DType::from_descr(d.descr()), Some(d));
+/// let record = DType::Record { itemsize: 12 };
+/// assert_eq!((record.code(), record.itemsize(), record.is_record()), (15, 12, true));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
@@ -69,7 +73,25 @@ pub enum DType {
     Complex64 = 13,
     /// `'<c16'`
     Complex128 = 14,
+    /// Any other fixed-size numpy dtype (`'<U8'`, `'|S16'`, `'|V4'`, structured records, big-endian numbers,
+    /// datetimes), held as opaque elements of `itemsize` bytes; its numpy description is stored beside it (in a
+    /// seqlock region, the descriptor area). In a header word the code is the low 32 bits and the item size the
+    /// high 32 ([`DType::word`]).
+    Record {
+        /// The size of one element in bytes (non-zero).
+        itemsize: u32,
+    } = 15,
 }
+
+/// The code of [`DType::Record`].
+///
+/// # Examples
+/// ```
+/// use seqring_core::dtype::RECORD_CODE;
+/// use seqring_core::DType;
+/// assert_eq!(DType::Record { itemsize: 4 }.code(), RECORD_CODE);
+/// ```
+pub const RECORD_CODE: u8 = 15;
 
 impl DType {
     /// Every dtype, in code order.
@@ -109,10 +131,78 @@ impl DType {
     /// assert_eq!(DType::Complex128.code(), 14);
     /// ```
     pub const fn code(self) -> u8 {
-        self as u8
+        match self {
+            DType::Bool => 1,
+            DType::I8 => 2,
+            DType::I16 => 3,
+            DType::I32 => 4,
+            DType::I64 => 5,
+            DType::U8 => 6,
+            DType::U16 => 7,
+            DType::U32 => 8,
+            DType::U64 => 9,
+            DType::F16 => 10,
+            DType::F32 => 11,
+            DType::F64 => 12,
+            DType::Complex64 => 13,
+            DType::Complex128 => 14,
+            DType::Record { .. } => RECORD_CODE,
+        }
     }
 
-    /// The dtype with this header code, if any.
+    /// Whether this is a [`DType::Record`] (opaque elements described elsewhere).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_core::DType;
+    /// assert!(DType::Record { itemsize: 32 }.is_record());
+    /// assert!(!DType::U8.is_record());
+    /// ```
+    pub const fn is_record(self) -> bool {
+        matches!(self, DType::Record { .. })
+    }
+
+    /// The header word of this dtype: the code, and for a [`DType::Record`] its item size in the high 32 bits (so
+    /// the words of the plain dtypes are their codes, as regions before records stored them).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_core::DType;
+    /// assert_eq!(DType::F64.word(), 12);
+    /// assert_eq!(DType::Record { itemsize: 3 }.word(), 15 | 3 << 32);
+    /// assert_eq!(DType::from_word(DType::Record { itemsize: 3 }.word()), Some(DType::Record { itemsize: 3 }));
+    /// ```
+    pub const fn word(self) -> u64 {
+        match self {
+            DType::Record { itemsize } => RECORD_CODE as u64 | (itemsize as u64) << 32,
+            plain => plain.code() as u64,
+        }
+    }
+
+    /// The dtype of a header word ([`DType::word`]), if valid: a known code, and a record's item size non-zero
+    /// (the high bits of a plain dtype's word are zero).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring_core::DType;
+    /// assert_eq!(DType::from_word(4), Some(DType::I32));
+    /// assert_eq!(DType::from_word(15 | 8 << 32), Some(DType::Record { itemsize: 8 }));
+    /// assert_eq!(DType::from_word(15), None, "a record of zero bytes");
+    /// assert_eq!(DType::from_word(4 | 1 << 32), None, "stray high bits");
+    /// ```
+    pub fn from_word(word: u64) -> Option<DType> {
+        let (code, high) = (word & 0xffff_ffff, (word >> 32) as u32);
+        if code == u64::from(RECORD_CODE) {
+            return (high != 0).then_some(DType::Record { itemsize: high });
+        }
+        if high != 0 {
+            return None;
+        }
+        DType::from_code(code)
+    }
+
+    /// The plain dtype with this header code, if any ([`DType::Record`]'s code needs its item size: see
+    /// [`DType::from_word`]).
     ///
     /// # Examples
     /// ```
@@ -125,7 +215,8 @@ impl DType {
         DType::ALL.get(index).copied()
     }
 
-    /// The numpy `descr` string, little-endian, e.g. `'<f8'`.
+    /// The numpy `descr` string, little-endian, e.g. `'<f8'`. A [`DType::Record`] gives `'|V'` (raw bytes, size
+    /// not spelled): its full description lives beside it, e.g. in the region's descriptor.
     ///
     /// # Examples
     /// ```
@@ -150,6 +241,7 @@ impl DType {
             DType::F64 => "<f8",
             DType::Complex64 => "<c8",
             DType::Complex128 => "<c16",
+            DType::Record { .. } => "|V",
         }
     }
 
@@ -187,6 +279,7 @@ impl DType {
             DType::I32 | DType::U32 | DType::F32 => 4,
             DType::I64 | DType::U64 | DType::F64 | DType::Complex64 => 8,
             DType::Complex128 => 16,
+            DType::Record { itemsize } => itemsize as usize,
         }
     }
 }
@@ -330,5 +423,21 @@ mod tests {
         assert_eq!(DType::from_descr("<u1"), Some(DType::U8));
         assert_eq!(DType::from_descr("<f3"), None);
         assert_eq!(DType::from_descr(""), None);
+    }
+
+    #[test]
+    fn words_keep_the_old_codes_and_carry_a_records_size() {
+        for d in DType::ALL {
+            assert_eq!(d.word(), u64::from(d.code()));
+            assert_eq!(DType::from_word(d.word()), Some(d));
+            assert!(!d.is_record());
+        }
+        let r = DType::Record { itemsize: u32::MAX };
+        assert_eq!(DType::from_word(r.word()), Some(r));
+        assert_eq!(r.itemsize(), u32::MAX as usize);
+        assert_eq!(DType::from_code(u64::from(RECORD_CODE)), None);
+        assert_eq!(DType::from_word(16), None);
+        assert_eq!(DType::from_word(0), None);
+        assert_eq!(DType::from_descr(r.descr()), None);
     }
 }

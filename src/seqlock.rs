@@ -45,19 +45,28 @@
 //! Layout after the region header (offsets in bytes from the region start; every field a little-endian `u64`):
 //!
 //! ```text
-//!   64  dtype code at creation        72  ndim at creation
+//!   64  dtype word at creation        72  ndim at creation
 //!   80  shape at creation [8]        144  data capacity in bytes
-//!  152  data offset (448)            160  array lock: its holder's token, 0 when free (`array_lock`)
-//!  168  reserved to 192
+//!  152  data offset (448, or past the descriptor)
+//!  160  array lock: its holder's token, 0 when free (`array_lock`)           168  reserved to 192
 //!  192  sequence (alone on a 128-byte stride, to 320, with the lock holder's token at 200 and its start time
 //!       at 208, for stall reports, and the count of blocked waiters at 216)
-//!  320  protected block: dtype code, 328 ndim, 336 shape [8], 400 write time ns, 408 writer token,
+//!  320  protected block: dtype word, 328 ndim, 336 shape [8], 400 write time ns, 408 writer token,
 //!       416 flags (bit 0: suspect), 424 current data length in bytes, reserved to 448
-//!  448  data, 64-byte aligned, capacity rounded up to 8 bytes
+//!  448  data, 64-byte aligned, capacity rounded up to 8 bytes; or, in an array of a [`DType::Record`], the
+//!       descriptor area: 448 the descriptor's length `n` in bytes (1 to [`MAX_DESCR_LEN`]), 456 its text
+//!       (printable ASCII: numpy's `descr` as `numpy.lib.format.dtype_to_descr` writes it, the text of an .npy
+//!       header), and the data from the next 64-byte boundary, `align64(456 + n)`
 //! ```
 //!
+//! A dtype word is the dtype's code, with a record's item size in its high 32 bits ([`DType::word`]). The
+//! descriptor is written once at creation, before `ready`, and never changes; an opener validates it (length,
+//! text, and the data offset it implies) before trusting it, as everything else in the region.
+//!
 //! Invariants: the data is only ever accessed through [`Memory`]'s atomic words; the current shape's byte length
-//! never exceeds the capacity; only the holder of the odd sequence writes the protected block or the data.
+//! never exceeds the capacity; only the holder of the odd sequence writes the protected block or the data; an
+//! array has a descriptor exactly when it was created with a [`DType::Record`], and its current dtype is a record
+//! only if it is that one.
 
 use crate::dtype::{element_count, DType, Element, Shape, MAX_DIMS};
 use crate::header::{self, HeaderError, RegionKind, HEADER_LEN};
@@ -89,8 +98,12 @@ const WRITE_TIME_AT: usize = 400;
 const TOKEN_AT: usize = 408;
 const FLAGS_AT: usize = 416;
 const NBYTES_AT: usize = 424;
-/// Where the data starts.
+/// Where the data starts in an array without a descriptor (every plain dtype).
 pub const DATA_OFFSET: usize = 448;
+const DESCR_LEN_AT: usize = DATA_OFFSET;
+const DESCR_AT: usize = DATA_OFFSET + 8;
+/// The longest descriptor a region holds, in bytes.
+pub const MAX_DESCR_LEN: usize = 4096;
 
 const SUSPECT: u64 = 1;
 
@@ -202,7 +215,68 @@ pub enum ArrayError {
         /// The data's length in bytes.
         len: u64,
     },
+    /// The dtype descriptor given at creation, or found in a region, is not valid.
+    Descr(DescrError),
 }
+
+/// Why a dtype descriptor (see the module documentation) is refused, at creation or when a region is opened.
+///
+/// # Examples
+/// ```
+/// use core::sync::atomic::AtomicU64;
+/// use seqring_core::seqlock::{region_len_described, ArrayError, DescrError, SeqArray};
+/// use seqring_core::{DType, RawRegion};
+/// let words: Vec<AtomicU64> = (0..region_len_described(8, 4).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+/// let record = DType::Record { itemsize: 4 };
+/// let err = SeqArray::create_described(RawRegion::new(&words), record, &[2], "", 1, 0).unwrap_err();
+/// assert_eq!(err, ArrayError::Descr(DescrError::Missing));
+/// let err = SeqArray::create_described(RawRegion::new(&words), record, &[2], "<U\u{e9}", 1, 0).unwrap_err();
+/// assert_eq!(err, ArrayError::Descr(DescrError::NotText { at: 2 }));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DescrError {
+    /// Longer than [`MAX_DESCR_LEN`].
+    TooLong {
+        /// Its length in bytes.
+        len: u64,
+    },
+    /// A byte that is not printable ASCII.
+    NotText {
+        /// The offset of the first such byte.
+        at: usize,
+    },
+    /// A record dtype without a descriptor (its elements could not be interpreted).
+    Missing,
+    /// A descriptor with a plain dtype, which carries its own description.
+    Unexpected,
+    /// The data offset in the header is not where the descriptor's length puts the data.
+    Misplaced {
+        /// The data offset the header records.
+        data_offset: u64,
+    },
+}
+
+impl core::fmt::Display for DescrError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            DescrError::TooLong { len } => {
+                write!(f, "dtype descriptor of {len} bytes is longer than {MAX_DESCR_LEN}")
+            }
+            DescrError::NotText { at } => write!(f, "dtype descriptor has a byte that is not printable ASCII at {at}"),
+            DescrError::Missing => f.write_str("record dtype without a descriptor"),
+            DescrError::Unexpected => f.write_str("dtype descriptor given with a plain dtype"),
+            DescrError::Misplaced { data_offset } => {
+                write!(
+                    f,
+                    "data offset {data_offset} disagrees with the dtype descriptor's length"
+                )
+            }
+        }
+    }
+}
+
+impl core::error::Error for DescrError {}
 
 impl From<HeaderError> for ArrayError {
     fn from(e: HeaderError) -> Self {
@@ -238,6 +312,7 @@ impl core::fmt::Display for ArrayError {
                 )
             }
             ArrayError::OutOfBounds { end, len } => write!(f, "range ends at byte {end} past the data's {len} bytes"),
+            ArrayError::Descr(e) => e.fmt(f),
         }
     }
 }
@@ -261,7 +336,7 @@ const _: () = assert!(CUR_NDIM_AT == CUR_DTYPE_AT + 8 && CUR_SHAPE_AT == CUR_DTY
 /// Stores a dtype code, ndim and 8 shape words (unused ones zero) at `at`, `at + 8` and `at + 16..`: the layout of
 /// both the creation fields and the protected block. Relaxed: the callers publish with a later Release store.
 fn store_shape<M: Memory>(mem: &M, at: usize, dtype: DType, shape: &[u64]) {
-    mem.store(at, u64::from(dtype.code()), Ordering::Relaxed);
+    mem.store(at, dtype.word(), Ordering::Relaxed);
     mem.store(at + 8, shape.len() as u64, Ordering::Relaxed);
     for i in 0..MAX_DIMS {
         mem.store(at + 16 + 8 * i, shape.get(i).copied().unwrap_or(0), Ordering::Relaxed);
@@ -280,11 +355,74 @@ pub fn region_len(capacity: usize) -> Option<usize> {
     DATA_OFFSET.checked_add(crate::ring::record::align8(capacity)?)
 }
 
+/// Where the data starts after a descriptor of `descr_len` bytes: [`DATA_OFFSET`] without one, else the first
+/// 64-byte boundary past it. `None` beyond [`MAX_DESCR_LEN`].
+///
+/// # Examples
+/// ```
+/// use seqring_core::seqlock::{data_offset, DATA_OFFSET, MAX_DESCR_LEN};
+/// assert_eq!(data_offset(0), Some(DATA_OFFSET));
+/// assert_eq!(data_offset(5), Some(512)); // 448 + 8 (its length) + 5, up to the next 64
+/// assert_eq!(data_offset(MAX_DESCR_LEN + 1), None);
+/// ```
+pub const fn data_offset(descr_len: usize) -> Option<usize> {
+    match descr_len {
+        0 => Some(DATA_OFFSET),
+        n if n <= MAX_DESCR_LEN => Some((DESCR_AT + n).next_multiple_of(64)),
+        _ => None,
+    }
+}
+
+/// The region length needed for an array of `capacity` data bytes whose descriptor has `descr_len` bytes, or
+/// `None` on overflow or a descriptor over [`MAX_DESCR_LEN`].
+///
+/// # Examples
+/// ```
+/// use seqring_core::seqlock::{region_len, region_len_described};
+/// assert_eq!(region_len_described(64, 0), region_len(64));
+/// assert_eq!(region_len_described(64, 20), Some(512 + 64));
+/// ```
+pub fn region_len_described(capacity: usize, descr_len: usize) -> Option<usize> {
+    data_offset(descr_len)?.checked_add(crate::ring::record::align8(capacity)?)
+}
+
+/// Checks a descriptor's text against the dtype it describes, as [`SeqArray::create_described`] does: at most
+/// [`MAX_DESCR_LEN`] bytes of printable ASCII, present for a [`DType::Record`] and absent for a plain dtype.
+///
+/// # Errors
+/// The [`DescrError`] that creation would give.
+///
+/// # Examples
+/// ```
+/// use seqring_core::seqlock::{check_descr, DescrError};
+/// use seqring_core::DType;
+/// assert_eq!(check_descr(DType::Record { itemsize: 32 }, b"<U8"), Ok(()));
+/// assert_eq!(check_descr(DType::F64, b""), Ok(()));
+/// assert_eq!(check_descr(DType::F64, b"<f8"), Err(DescrError::Unexpected));
+/// ```
+pub fn check_descr(dtype: DType, descr: &[u8]) -> Result<(), DescrError> {
+    if descr.len() > MAX_DESCR_LEN {
+        return Err(DescrError::TooLong {
+            len: descr.len() as u64,
+        });
+    }
+    if let Some(at) = descr.iter().position(|b| !(0x20..0x7f).contains(b)) {
+        return Err(DescrError::NotText { at });
+    }
+    match (dtype.is_record(), descr.is_empty()) {
+        (true, true) => Err(DescrError::Missing),
+        (false, false) => Err(DescrError::Unexpected),
+        _ => Ok(()),
+    }
+}
+
 /// A seqlock array over a region.
 #[derive(Debug)]
 pub struct SeqArray<M> {
     mem: M,
     capacity: usize,
+    /// Where the data starts: [`DATA_OFFSET`], or past the descriptor.
+    data_at: usize,
 }
 
 impl<M: Memory> SeqArray<M> {
@@ -308,8 +446,52 @@ impl<M: Memory> SeqArray<M> {
     /// assert_eq!((out, snap.version), ([1.5; 8], 1));
     /// ```
     pub fn create(mem: M, dtype: DType, shape: &[u64], creator_pid: u64, created_ns: u64) -> Result<Self, ArrayError> {
-        header::check_len(&mem, DATA_OFFSET)?;
-        let capacity = mem.len() - DATA_OFFSET;
+        Self::create_described(mem, dtype, shape, "", creator_pid, created_ns)
+    }
+
+    /// [`SeqArray::create`] with a descriptor: the numpy description of a [`DType::Record`] (required with one,
+    /// refused with a plain dtype, which passes `""`), stored in the region for openers ([`SeqArray::descr`]).
+    ///
+    /// The capacity is everything after [`data_offset`]`(descr.len())`; size the region with
+    /// [`region_len_described`].
+    ///
+    /// # Errors
+    /// As [`SeqArray::create`], and [`ArrayError::Descr`] for a descriptor that is too long, not printable ASCII,
+    /// missing for a record or given for a plain dtype.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::seqlock::{region_len_described, SeqArray, WriteStamp, MAX_DESCR_LEN};
+    /// use seqring_core::{DType, RawRegion, Spins};
+    /// let descr = "[('t', '<f8'), ('name', '<U2')]";
+    /// let record = DType::Record { itemsize: 16 };
+    /// let words: Vec<AtomicU64> =
+    ///     (0..region_len_described(32, descr.len()).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create_described(RawRegion::new(&words), record, &[2], descr, 1, 0).unwrap();
+    /// array.write_bytes(16, &[7; 16], WriteStamp::default(), Spins(0)).unwrap();
+    /// let opened = SeqArray::open(RawRegion::new(&words), Spins(0)).unwrap();
+    /// let mut buf = [0u8; MAX_DESCR_LEN];
+    /// assert_eq!(opened.descr(&mut buf), Ok(descr));
+    /// assert_eq!(opened.created_as().0, record);
+    /// let mut second = [0u8; 16];
+    /// opened.read_bytes(16, &mut second, Spins(0)).unwrap();
+    /// assert_eq!(second, [7; 16]);
+    /// ```
+    pub fn create_described(
+        mem: M,
+        dtype: DType,
+        shape: &[u64],
+        descr: &str,
+        creator_pid: u64,
+        created_ns: u64,
+    ) -> Result<Self, ArrayError> {
+        check_descr(dtype, descr.as_bytes()).map_err(ArrayError::Descr)?;
+        let data_at = data_offset(descr.len()).ok_or(ArrayError::Descr(DescrError::TooLong {
+            len: descr.len() as u64,
+        }))?;
+        header::check_len(&mem, data_at)?;
+        let capacity = mem.len() - data_at;
         let needed = shape_bytes(dtype, shape)?;
         if needed > capacity as u64 {
             return Err(ArrayError::CapacityExceeded {
@@ -323,21 +505,27 @@ impl<M: Memory> SeqArray<M> {
         store_shape(&mem, CUR_DTYPE_AT, dtype, shape);
         mem.store(NBYTES_AT, needed, Ordering::Relaxed);
         mem.store(CAPACITY_AT, capacity as u64, Ordering::Relaxed);
-        mem.store(DATA_OFFSET_AT, DATA_OFFSET as u64, Ordering::Relaxed);
+        mem.store(DATA_OFFSET_AT, data_at as u64, Ordering::Relaxed);
         mem.store(SEQUENCE_AT, 0, Ordering::Relaxed);
         for at in [WRITE_TIME_AT, TOKEN_AT, FLAGS_AT, WAITERS_AT, ARRAY_LOCK_AT] {
             mem.store(at, 0, Ordering::Relaxed);
         }
-        mem.zero(DATA_OFFSET, capacity);
+        if !descr.is_empty() {
+            mem.zero(DESCR_LEN_AT, data_at - DESCR_LEN_AT);
+            mem.store(DESCR_LEN_AT, descr.len() as u64, Ordering::Relaxed);
+            mem.copy_in(DESCR_AT, descr.as_bytes());
+        }
+        mem.zero(data_at, capacity);
         header::publish_ready(&mem);
-        Ok(SeqArray { mem, capacity })
+        Ok(SeqArray { mem, capacity, data_at })
     }
 
     /// Opens an existing array, waiting within `patience` for its creator to publish it.
     ///
     /// # Errors
     /// Any [`HeaderError`] (foreign, truncated, too new, wrong kind, not ready), or `Corrupt` when a layout field
-    /// disagrees with the mapping.
+    /// disagrees with the mapping; [`ArrayError::Descr`] for a record array whose descriptor area is invalid
+    /// (length, text, or the data offset it implies).
     ///
     /// # Examples
     /// ```
@@ -355,15 +543,13 @@ impl<M: Memory> SeqArray<M> {
         header::wait_ready(&mem, RegionKind::Array, patience)?;
         // Relaxed: `wait_ready`'s Acquire load of `ready` ordered the creator's stores before these loads.
         let capacity = mem.load(CAPACITY_AT, Ordering::Relaxed);
-        if mem.load(DATA_OFFSET_AT, Ordering::Relaxed) != DATA_OFFSET as u64 {
-            return Err(HeaderError::Corrupt("array data offset").into());
-        }
-        if capacity != (mem.len() - DATA_OFFSET) as u64 {
-            return Err(HeaderError::Corrupt("array capacity").into());
-        }
-        let Some(dtype) = DType::from_code(mem.load(DTYPE_AT, Ordering::Relaxed)) else {
+        let Some(dtype) = DType::from_word(mem.load(DTYPE_AT, Ordering::Relaxed)) else {
             return Err(HeaderError::Corrupt("array dtype").into());
         };
+        let data_at = Self::check_descr_area(&mem, dtype)?;
+        if capacity != (mem.len() - data_at) as u64 {
+            return Err(HeaderError::Corrupt("array capacity").into());
+        }
         let ndim = mem.load(NDIM_AT, Ordering::Relaxed);
         if ndim > MAX_DIMS as u64 {
             return Err(HeaderError::Corrupt("array ndim").into());
@@ -379,7 +565,97 @@ impl<M: Memory> SeqArray<M> {
         Ok(SeqArray {
             mem,
             capacity: capacity as usize,
+            data_at,
         })
+    }
+
+    /// Validates the data offset and, for a record, the descriptor area of an opened region (untrusted bytes);
+    /// returns the data offset.
+    fn check_descr_area(mem: &M, dtype: DType) -> Result<usize, ArrayError> {
+        let recorded = mem.load(DATA_OFFSET_AT, Ordering::Relaxed);
+        if !dtype.is_record() {
+            if recorded != DATA_OFFSET as u64 {
+                return Err(HeaderError::Corrupt("array data offset").into());
+            }
+            return Ok(DATA_OFFSET);
+        }
+        let misplaced = ArrayError::Descr(DescrError::Misplaced { data_offset: recorded });
+        // The length word lies inside the region: `check_len` covered DATA_OFFSET, and a record's data starts after it.
+        if mem.len() < DESCR_AT {
+            return Err(misplaced);
+        }
+        let len = mem.load(DESCR_LEN_AT, Ordering::Relaxed);
+        if len == 0 {
+            return Err(ArrayError::Descr(DescrError::Missing));
+        }
+        if len > MAX_DESCR_LEN as u64 {
+            return Err(ArrayError::Descr(DescrError::TooLong { len }));
+        }
+        let data_at = data_offset(len as usize).ok_or(misplaced)?;
+        if recorded != data_at as u64 || data_at > mem.len() {
+            return Err(misplaced);
+        }
+        let mut chunk = [0u8; 64];
+        for start in (0..len as usize).step_by(chunk.len()) {
+            let part = &mut chunk[..(len as usize - start).min(64)];
+            mem.copy_out(DESCR_AT + start, part);
+            if let Some(at) = part.iter().position(|b| !(0x20..0x7f).contains(b)) {
+                return Err(ArrayError::Descr(DescrError::NotText { at: start + at }));
+            }
+        }
+        Ok(data_at)
+    }
+
+    /// The descriptor stored at creation (see [`SeqArray::create_described`]), copied into `buf`: `""` for a
+    /// plain dtype. Checked again on every call, since other processes map the region too.
+    ///
+    /// # Errors
+    /// [`ArrayError::Descr`] if the region's descriptor was overwritten with something that is not text.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, MAX_DESCR_LEN};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// assert_eq!(array.descr(&mut [0; MAX_DESCR_LEN]), Ok(""), "a plain dtype describes itself");
+    /// ```
+    pub fn descr<'b>(&self, buf: &'b mut [u8; MAX_DESCR_LEN]) -> Result<&'b str, ArrayError> {
+        if self.data_at == DATA_OFFSET {
+            return Ok("");
+        }
+        // Relaxed: immutable after `ready`, which the constructor acquired.
+        let len = (self.mem.load(DESCR_LEN_AT, Ordering::Relaxed) as usize).min(self.data_at - DESCR_AT);
+        let text = &mut buf[..len];
+        self.mem.copy_out(DESCR_AT, text);
+        if let Some(at) = text.iter().position(|b| !(0x20..0x7f).contains(b)) {
+            return Err(ArrayError::Descr(DescrError::NotText { at }));
+        }
+        core::str::from_utf8(text).map_err(|e| ArrayError::Descr(DescrError::NotText { at: e.valid_up_to() }))
+    }
+
+    /// Where the data starts, for the copies: `data_at`, which `create` and `open` made a multiple of 64. The mask
+    /// changes nothing but tells the compiler so, as the constant [`DATA_OFFSET`] did before records. Reading the
+    /// offset from the handle still costs a small read of 8 × f64 about 0.4–0.9 ns (docs/BENCHMARKS.md).
+    #[inline(always)]
+    fn data(&self) -> usize {
+        self.data_at & !63
+    }
+
+    /// Where the data starts in the region: [`DATA_OFFSET`], or past the descriptor.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, DATA_OFFSET};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// assert_eq!(array.data_offset(), DATA_OFFSET);
+    /// ```
+    pub fn data_offset(&self) -> usize {
+        self.data_at
     }
 
     /// The underlying region.
@@ -427,7 +703,7 @@ impl<M: Memory> SeqArray<M> {
     /// ```
     pub fn created_as(&self) -> (DType, Shape) {
         // Relaxed: immutable after `ready`, which the constructor acquired.
-        let dtype = DType::from_code(self.mem.load(DTYPE_AT, Ordering::Relaxed)).unwrap_or(DType::U8);
+        let dtype = DType::from_word(self.mem.load(DTYPE_AT, Ordering::Relaxed)).unwrap_or(DType::U8);
         let ndim = (self.mem.load(NDIM_AT, Ordering::Relaxed) as usize).min(MAX_DIMS);
         let shape = (0..ndim)
             .map(|i| self.mem.load(SHAPE_AT + 8 * i, Ordering::Relaxed))
@@ -579,7 +855,7 @@ impl<M: Memory> SeqArray<M> {
             if s1.is_multiple_of(2) {
                 let meta = self.read_meta();
                 if end as u64 <= meta.nbytes && end <= self.capacity {
-                    self.mem.copy_out(DATA_OFFSET + byte_offset, dst);
+                    self.mem.copy_out(self.data() + byte_offset, dst);
                 }
                 // Acquire fence: pairs with the writer's Release fence after its CAS; if any byte above came from a
                 // newer write, the reload below sees that write's odd sequence (or later).
@@ -641,7 +917,7 @@ impl<M: Memory> SeqArray<M> {
                 let flags = self.mem.load(FLAGS_AT, Ordering::Relaxed);
                 let in_range = end as u64 <= len && end <= self.capacity;
                 if in_range {
-                    self.mem.copy_out(DATA_OFFSET + offset, bytes);
+                    self.mem.copy_out(self.data() + offset, bytes);
                 }
                 // Acquire fence: pairs with the writer's Release fence after its CAS, as in `read`.
                 fence(Ordering::Acquire);
@@ -649,8 +925,8 @@ impl<M: Memory> SeqArray<M> {
                     if flags & SUSPECT != 0 {
                         return Err(ArrayError::Suspect { version: s1 / 2 });
                     }
-                    if dtype != u64::from(T::DTYPE.code()) {
-                        let array = DType::from_code(dtype).ok_or(HeaderError::Corrupt("array dtype"))?;
+                    if dtype != T::DTYPE.word() {
+                        let array = DType::from_word(dtype).ok_or(HeaderError::Corrupt("array dtype"))?;
                         return Err(ArrayError::DTypeMismatch {
                             array,
                             requested: T::DTYPE,
@@ -825,7 +1101,7 @@ impl<M: Memory> SeqArray<M> {
         // Release fence: pairs with the reader's Acquire fence; orders the odd sequence before every data store.
         fence(Ordering::Release);
         // Relaxed: only lock holders write the shape, and the Acquire CAS ordered the previous holder's stores.
-        let dtype = DType::from_code(self.mem.load(CUR_DTYPE_AT, Ordering::Relaxed)).unwrap_or(DType::U8);
+        let dtype = DType::from_word(self.mem.load(CUR_DTYPE_AT, Ordering::Relaxed)).unwrap_or(DType::U8);
         let len = self.mem.load(NBYTES_AT, Ordering::Relaxed).min(self.capacity as u64);
         Ok(WriteGuard {
             array: self,
@@ -1106,7 +1382,7 @@ impl RawMeta {
     #[inline]
     fn finish(&self, version: u64, capacity: u64) -> Result<Snapshot, ArrayError> {
         let corrupt = |what| ArrayError::Region(HeaderError::Corrupt(what));
-        let dtype = DType::from_code(self.dtype).ok_or(corrupt("array dtype"))?;
+        let dtype = DType::from_word(self.dtype).ok_or(corrupt("array dtype"))?;
         if self.ndim > MAX_DIMS as u64 {
             return Err(corrupt("array ndim"));
         }
@@ -1266,7 +1542,7 @@ impl<M: Memory> WriteGuard<'_, M> {
     pub fn write_bytes(&mut self, byte_offset: usize, src: &[u8]) -> Result<(), ArrayError> {
         self.check(byte_offset, src.len())?;
         self.touch();
-        self.array.mem.copy_in(DATA_OFFSET + byte_offset, src);
+        self.array.mem.copy_in(self.array.data() + byte_offset, src);
         self.full_write |= byte_offset == 0 && src.len() == self.len;
         Ok(())
     }
@@ -1321,14 +1597,15 @@ impl<M: Memory> WriteGuard<'_, M> {
     /// ```
     pub fn read_bytes(&self, byte_offset: usize, dst: &mut [u8]) -> Result<(), ArrayError> {
         self.check(byte_offset, dst.len())?;
-        self.array.mem.copy_out(DATA_OFFSET + byte_offset, dst);
+        self.array.mem.copy_out(self.array.data() + byte_offset, dst);
         Ok(())
     }
 
     /// Changes the dtype and shape within the capacity. The data bytes are left as they are.
     ///
     /// # Errors
-    /// [`ArrayError::BadShape`] or [`ArrayError::CapacityExceeded`].
+    /// [`ArrayError::BadShape`] or [`ArrayError::CapacityExceeded`], and [`ArrayError::DTypeMismatch`] for a
+    /// [`DType::Record`] other than the one the array was created with (the only one its descriptor describes).
     ///
     /// # Examples
     /// ```
@@ -1338,12 +1615,23 @@ impl<M: Memory> WriteGuard<'_, M> {
     /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
     /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
     /// let mut guard = array.lock(WriteStamp::default(), Spins(0)).unwrap();
+    /// assert!(guard.reshape(DType::Record { itemsize: 8 }, &[8]).is_err(), "no descriptor describes it");
     /// guard.reshape(DType::F32, &[4, 4]).unwrap(); // 64 bytes: within the capacity
     /// assert!(guard.reshape(DType::F64, &[9]).is_err(), "72 bytes do not fit");
     /// drop(guard);
     /// assert_eq!(array.snapshot(Spins(0)).unwrap().shape(), &[4, 4]);
     /// ```
     pub fn reshape(&mut self, dtype: DType, shape: &[u64]) -> Result<(), ArrayError> {
+        if dtype.is_record() {
+            // Only the record its descriptor describes.
+            let created = self.array.created_as().0;
+            if created != dtype {
+                return Err(ArrayError::DTypeMismatch {
+                    array: created,
+                    requested: dtype,
+                });
+            }
+        }
         let needed = shape_bytes(dtype, shape)?;
         let capacity = self.array.capacity as u64;
         if needed > capacity {
@@ -1791,6 +2079,122 @@ mod tests {
         assert!(matches!(
             a.snapshot(Spins(0)),
             Err(ArrayError::Region(HeaderError::Corrupt(_)))
+        ));
+    }
+
+    fn record_words(capacity: usize, descr: &str) -> Vec<AtomicU64> {
+        crate::memory::test_words(region_len_described(capacity, descr.len()).unwrap())
+    }
+
+    #[test]
+    fn a_record_array_keeps_its_descriptor_and_aligned_data() {
+        let descr = "[('id', '>u4'), ('pos', '<f4', (2,)), ('tag', '|S4')]";
+        let record = DType::Record { itemsize: 16 };
+        let w = record_words(48, descr);
+        let a = SeqArray::create_described(RawRegion::new(&w), record, &[3], descr, 1, 2).unwrap();
+        assert_eq!(a.data_offset() % 64, 0);
+        assert!(a.data_offset() >= DESCR_AT + descr.len());
+        a.write_bytes(16, &[0xab; 16], STAMP, Spins(0)).unwrap();
+        let b = SeqArray::open(RawRegion::new(&w), Spins(0)).unwrap();
+        let mut buf = [0u8; MAX_DESCR_LEN];
+        assert_eq!(b.descr(&mut buf), Ok(descr));
+        assert_eq!(b.created_as().0, record);
+        let mut out = [0u8; 48];
+        let snap = b.read_bytes(0, &mut out, Spins(0)).unwrap();
+        assert_eq!((snap.dtype, snap.shape()), (record, &[3u64][..]));
+        assert_eq!((&out[..16], &out[16..32]), (&[0u8; 16][..], &[0xab; 16][..]));
+        // Typed reads see a record as another dtype; only the record itself (or a plain view) reshapes it.
+        assert!(matches!(
+            b.read_into(0, &mut [0u64; 2], Spins(0)),
+            Err(ArrayError::DTypeMismatch { array, .. }) if array == record
+        ));
+        let mut g = b.lock(STAMP, Spins(0)).unwrap();
+        assert!(matches!(
+            g.reshape(DType::Record { itemsize: 8 }, &[6]),
+            Err(ArrayError::DTypeMismatch { .. })
+        ));
+        g.reshape(DType::U8, &[48]).unwrap();
+        g.reshape(record, &[2]).unwrap();
+        drop(g);
+        assert_eq!(b.snapshot(Spins(0)).unwrap().shape(), &[2]);
+    }
+
+    #[test]
+    fn descriptors_are_checked_at_creation() {
+        let long = "x".repeat(MAX_DESCR_LEN + 1);
+        let w = crate::memory::test_words(region_len_described(8, MAX_DESCR_LEN).unwrap() + 64);
+        let record = DType::Record { itemsize: 8 };
+        let create =
+            |dtype, descr: &str| SeqArray::create_described(RawRegion::new(&w), dtype, &[1], descr, 1, 1).err();
+        assert_eq!(
+            create(record, &long),
+            Some(ArrayError::Descr(DescrError::TooLong { len: long.len() as u64 }))
+        );
+        assert_eq!(create(record, ""), Some(ArrayError::Descr(DescrError::Missing)));
+        assert_eq!(
+            create(DType::U64, "<u8"),
+            Some(ArrayError::Descr(DescrError::Unexpected))
+        );
+        assert_eq!(
+            create(record, "|V8\n"),
+            Some(ArrayError::Descr(DescrError::NotText { at: 3 }))
+        );
+        assert!(create(record, &long[1..]).is_none(), "the longest descriptor fits");
+    }
+
+    #[test]
+    fn a_corrupt_descriptor_is_a_typed_error_not_garbage() {
+        let descr = "<U8";
+        let record = DType::Record { itemsize: 32 };
+        let w = record_words(64, descr);
+        let a = SeqArray::create_described(RawRegion::new(&w), record, &[2], descr, 1, 1).unwrap();
+        let m = *a.memory();
+        let open = || SeqArray::open(RawRegion::new(&w), Spins(0)).err();
+        assert_eq!(open(), None);
+        m.copy_in(DESCR_AT + 1, &[0xff]);
+        assert_eq!(open(), Some(ArrayError::Descr(DescrError::NotText { at: 1 })));
+        assert_eq!(
+            a.descr(&mut [0; MAX_DESCR_LEN]),
+            Err(ArrayError::Descr(DescrError::NotText { at: 1 }))
+        );
+        m.copy_in(DESCR_AT + 1, b"U");
+        m.store(DESCR_LEN_AT, 0, Ordering::Relaxed);
+        assert_eq!(open(), Some(ArrayError::Descr(DescrError::Missing)));
+        m.store(DESCR_LEN_AT, u64::MAX, Ordering::Relaxed);
+        assert_eq!(open(), Some(ArrayError::Descr(DescrError::TooLong { len: u64::MAX })));
+        // A length that moves the data elsewhere than the header says.
+        m.store(DESCR_LEN_AT, 100, Ordering::Relaxed);
+        assert_eq!(
+            open(),
+            Some(ArrayError::Descr(DescrError::Misplaced {
+                data_offset: a.data_offset() as u64
+            }))
+        );
+        m.store(DESCR_LEN_AT, 3, Ordering::Relaxed);
+        m.store(DATA_OFFSET_AT, DATA_OFFSET as u64, Ordering::Relaxed);
+        assert!(matches!(
+            open(),
+            Some(ArrayError::Descr(DescrError::Misplaced { data_offset: 448 }))
+        ));
+        m.store(DATA_OFFSET_AT, a.data_offset() as u64, Ordering::Relaxed);
+        // A plain dtype word over a record's layout: the data offset gives it away.
+        m.store(DTYPE_AT, DType::U8.word(), Ordering::Relaxed);
+        assert_eq!(
+            open(),
+            Some(ArrayError::Region(HeaderError::Corrupt("array data offset")))
+        );
+        // A record word of item size 0 is no dtype.
+        m.store(DTYPE_AT, u64::from(crate::dtype::RECORD_CODE), Ordering::Relaxed);
+        assert_eq!(open(), Some(ArrayError::Region(HeaderError::Corrupt("array dtype"))));
+        m.store(DTYPE_AT, record.word(), Ordering::Relaxed);
+        assert_eq!(open(), None);
+        // A region too short for the length word: a record word in an array with no room past 448.
+        let short = crate::memory::test_words(DATA_OFFSET);
+        let plain = SeqArray::create(RawRegion::new(&short), DType::U8, &[0], 1, 1).unwrap();
+        plain.memory().store(DTYPE_AT, record.word(), Ordering::Relaxed);
+        assert!(matches!(
+            SeqArray::open(RawRegion::new(&short), Spins(0)).err(),
+            Some(ArrayError::Descr(DescrError::Misplaced { .. }))
         ));
     }
 }

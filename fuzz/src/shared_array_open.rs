@@ -4,7 +4,8 @@
 //! Input: the region's bytes (padded with zeros to whole 8-byte words).
 //!
 //! Properties checked: nothing panics or waits beyond its (zero) timeout; every successful read returns exactly the
-//! bytes of the shape it reports, within the capacity; a typed open succeeds only for the array's dtype.
+//! bytes of the shape it reports, within the capacity; a typed open succeeds only for the array's dtype; the
+//! descriptor of a record array that opened is non-empty printable ASCII.
 
 use seqring_platform::{CreateOptions, Region};
 use seqring::shared_array::{inspect, ArrayOptions, SharedArray, SharedArrayDyn};
@@ -38,6 +39,10 @@ fn check(name: &str) {
             assert!(read.data.len() <= any.capacity_bytes());
         }
         let _ = any.read_if_changed(0);
+        if let Ok(descr) = any.descr() {
+            assert!(!descr.is_empty() && descr.bytes().all(|b| (0x20..0x7f).contains(&b)), "{descr:?}");
+            assert!(descr.len() <= seqring_core::seqlock::MAX_DESCR_LEN);
+        }
     }
     if let Ok(typed) = SharedArray::<f64>::open_with(name, None, &quick) {
         assert_eq!(typed.snapshot().map(|s| s.dtype).ok(), Some(DType::F64));

@@ -3,6 +3,7 @@
 
 use seqring_platform::{CreateOptions, Region, RegionError};
 use seqring::shared_array::{ArrayOptions, SharedArray, SharedArrayDyn, SharedArrayError};
+use seqring_core::seqlock::DescrError;
 use seqring_core::{DType, Memory};
 use std::time::Duration;
 
@@ -44,6 +45,33 @@ fn documented_array_layouts_open_and_broken_ones_fail_as_named() {
             );
         });
     }
+    with_seed("record_u8x2", |n| {
+        let a = SharedArrayDyn::open_with(n, &quick()).unwrap();
+        assert_eq!(a.descr().unwrap(), "<U8");
+        let r = a.read().unwrap();
+        assert_eq!((r.dtype, r.shape.as_slice()), (DType::Record { itemsize: 32 }, &[2u64][..]));
+        assert_eq!(&r.data[..8], b"h\0\0\0e\0\0\0");
+    });
+    with_seed("record_nested", |n| {
+        let a = SharedArrayDyn::open_with(n, &quick()).unwrap();
+        assert!(a.descr().unwrap().starts_with("[('id', '>u4')"));
+        assert_eq!(a.read().unwrap().data, (0..96).collect::<Vec<u8>>());
+    });
+    for (broken, reason) in [
+        ("record_descr_not_ascii", DescrError::NotText { at: 2 }),
+        ("record_descr_too_long", DescrError::TooLong { len: 1 << 20 }),
+        ("record_descr_missing", DescrError::Missing),
+        ("record_data_misplaced", DescrError::Misplaced { data_offset: 576 }),
+    ] {
+        with_seed(broken, |n| match SharedArrayDyn::open_with(n, &quick()) {
+            Err(SharedArrayError::Descr { reason: found, .. }) => assert_eq!(found, reason, "{broken}"),
+            other => panic!("{broken}: {other:?}"),
+        });
+    }
+    with_seed("record_size_zero", |n| {
+        let e = SharedArrayDyn::open_with(n, &quick()).unwrap_err();
+        assert!(matches!(e, SharedArrayError::Region(RegionError::BadLayout { .. })), "{e:?}");
+    });
     with_seed("ring_kind", |n| {
         let e = SharedArrayDyn::open_with(n, &quick()).unwrap_err();
         assert!(matches!(e, SharedArrayError::Region(RegionError::WrongKind { .. })), "{e:?}");

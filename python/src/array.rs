@@ -7,9 +7,13 @@
 //!   a zero timeout (a bounded spin of a few hundred iterations, never a sleep); whatever must wait for a writer
 //!   runs again with the GIL released and the array's timeout, on copies of the numpy buffers;
 //! - the cached layout (dtype, shape, numpy descriptor) is only a guess for sizing buffers: a read that finds
-//!   another layout refreshes it and uses the new one; a write never trusts it without the check above.
+//!   another layout refreshes it and uses the new one; a write never trusts it without the check above;
+//! - an array of any other fixed-size numpy dtype (strings, structured records, big-endian numbers, datetimes) is a
+//!   [`DType::Record`] of its item size whose region records the numpy descr (`dtype_to_descr`, as .npy headers
+//!   do): every handle rebuilds its numpy dtype from that record once, when it opens, and uses it for every
+//!   layout whose dtype is that record; element and byte transfers are those of any other dtype.
 
-use crate::convert::{as_u64, converted, descr_of, flat_index, python_scalar, shape_of};
+use crate::convert::{as_u64, converted, descr_of, flat_index, python_scalar, record_descr, record_dtype, shape_of};
 use crate::errors::{array_error, raise, Kind};
 use crate::named_lock::NamedLock;
 use crate::ndarray;
@@ -30,11 +34,22 @@ struct Layout {
 }
 
 impl Layout {
-    fn new(py: Python<'_>, dtype: DType, shape: &[u64]) -> PyResult<Layout> {
+    /// The layout of `dtype` and `shape`; a [`DType::Record`] takes `record`, the array's numpy dtype for it.
+    fn new(py: Python<'_>, dtype: DType, shape: &[u64], record: Option<&Py<PyArrayDescr>>) -> PyResult<Layout> {
+        let descr = match (dtype, record) {
+            (DType::Record { .. }, Some(r)) if r.bind(py).itemsize() == dtype.itemsize() => r.clone_ref(py),
+            (DType::Record { itemsize }, _) => {
+                return Err(raise(
+                    Kind::DTypeMismatch,
+                    format!("the array holds records of {itemsize} bytes that its descriptor does not describe"),
+                ))
+            }
+            (plain, _) => PyArrayDescr::new(py, plain.descr())?.unbind(),
+        };
         Ok(Layout {
             dtype,
             shape: shape.iter().copied().collect(),
-            descr: PyArrayDescr::new(py, dtype.descr())?.unbind(),
+            descr,
         })
     }
 
@@ -71,6 +86,8 @@ pub(crate) struct SharedArray {
     inner: Option<SharedArrayDyn>,
     name: String,
     layout: Mutex<Layout>,
+    /// The numpy dtype of an array created with a [`DType::Record`], rebuilt from its region's descriptor.
+    record: Option<Py<PyArrayDescr>>,
 }
 
 fn options(exists_ok: bool, capacity: Option<u64>, timeout: Option<f64>) -> PyResult<ArrayOptions> {
@@ -145,12 +162,33 @@ fn changed(a: &[u8], b: &[u8]) -> Option<(usize, usize)> {
 impl SharedArray {
     fn wrap(py: Python<'_>, inner: SharedArrayDyn, name: String) -> PyResult<Self> {
         let snap = py.detach(|| inner.snapshot()).map_err(array_error)?;
-        let layout = Layout::new(py, snap.dtype, snap.shape())?;
+        let record = match inner.created_as().0 {
+            created @ DType::Record { .. } => {
+                let text = inner.descr().map_err(array_error)?;
+                Some(record_dtype(py, &text, created.itemsize(), &name)?.unbind())
+            }
+            _ => None,
+        };
+        let layout = Layout::new(py, snap.dtype, snap.shape(), record.as_ref())?;
         Ok(SharedArray {
             inner: Some(inner),
             name,
             layout: Mutex::new(layout),
+            record,
         })
+    }
+
+    /// The layout of `dtype` and `shape` for this array (its record dtype for a [`DType::Record`]).
+    fn layout_of(&self, py: Python<'_>, dtype: DType, shape: &[u64]) -> PyResult<Layout> {
+        Layout::new(py, dtype, shape, self.record.as_ref())
+    }
+
+    /// A dtype as messages name it: the numpy dtype of a record, else the plain dtype's descr.
+    fn spell(&self, py: Python<'_>, dtype: DType) -> String {
+        match (&self.record, dtype.is_record()) {
+            (Some(r), true) => r.bind(py).to_string(),
+            _ => dtype.descr().to_string(),
+        }
     }
 
     pub(crate) fn handle(&self) -> PyResult<&SharedArrayDyn> {
@@ -207,7 +245,7 @@ impl SharedArray {
     /// Caches `dtype` and `shape` as the layout, unless they are the cached one already.
     fn remember_layout(&self, py: Python<'_>, dtype: DType, shape: &[u64]) -> PyResult<()> {
         if !self.lock_layout().matches(dtype, shape) {
-            self.set_layout(Layout::new(py, dtype, shape)?);
+            self.set_layout(self.layout_of(py, dtype, shape)?);
         }
         Ok(())
     }
@@ -242,7 +280,7 @@ impl SharedArray {
         handle: &SharedArrayDyn,
     ) -> PyResult<(Bound<'py, PyUntypedArray>, u64)> {
         let read = py.detach(|| handle.read()).map_err(array_error)?;
-        let layout = Layout::new(py, read.dtype, &read.shape)?;
+        let layout = self.layout_of(py, read.dtype, &read.shape)?;
         let array = ndarray::empty(py, layout.descr.bind(py), &read.shape)?;
         ndarray::with_bytes_mut(&array, |dst| dst.copy_from_slice(&read.data))
             .ok_or_else(|| raise(Kind::Base, "numpy returned a new array that is not writeable"))?;
@@ -272,7 +310,7 @@ impl SharedArray {
             let (kind, found) = if out.dtype().is_equiv_to(&now.descr) {
                 (Kind::Shape, format!("shape {:?}", now.shape.as_slice()))
             } else {
-                (Kind::DTypeMismatch, format!("{} elements", now.dtype.descr()))
+                (Kind::DTypeMismatch, format!("{} elements", self.spell(py, now.dtype)))
             };
             return Err(raise(
                 kind,
@@ -377,11 +415,14 @@ impl<'a> Target<'a> {
 impl SharedArray {
     /// Creates the zero-filled array ``name`` of ``shape`` and ``dtype`` (mode 0600).
     ///
+    /// ``dtype`` is any fixed-size numpy dtype: bool, little-endian ints, floats and complex natively, and any other
+    /// (``'<U8'``, ``'S16'``, structured records with nested and subarray fields, big-endian numbers, datetimes) as
+    /// records whose numpy descr the region records, so that :meth:`open` without a dtype finds it.
     /// ``exists_ok`` replaces an existing array of that name; ``capacity`` (in elements) reserves room for later
     /// :meth:`reshape`; ``timeout`` (seconds, default 1) bounds every wait on a writer.
     ///
-    /// Raises ``AlreadyExistsError``, ``InvalidNameError``, ``DTypeMismatchError`` (unsupported dtype),
-    /// ``ShapeError``.
+    /// Raises ``AlreadyExistsError``, ``InvalidNameError``, ``DTypeMismatchError`` (a dtype of Python objects, of
+    /// zero size, a subarray dtype, or one whose descr is over 4 KiB), ``ShapeError``.
     #[classmethod]
     #[pyo3(signature = (name, shape, dtype, *, exists_ok = false, capacity = None, timeout = None))]
     #[allow(clippy::too_many_arguments)] // Python's keyword arguments
@@ -396,15 +437,21 @@ impl SharedArray {
         timeout: Option<f64>,
     ) -> PyResult<Self> {
         let shape = shape_of(shape)?;
-        let (dtype, _) = descr_of(py, dtype)?;
+        let (dtype, descr) = descr_of(py, dtype)?;
+        let text = if dtype.is_record() {
+            record_descr(py, &descr)?
+        } else {
+            String::new()
+        };
         let options = options(exists_ok, capacity, timeout)?;
         let inner = py
-            .detach(|| SharedArrayDyn::create(&name, dtype, &shape, &options))
+            .detach(|| SharedArrayDyn::create_described(&name, dtype, &text, &shape, &options))
             .map_err(array_error)?;
         Self::wrap(py, inner, name)
     }
 
-    /// Opens the array ``name``; ``dtype`` and ``shape``, when given, must be the array's.
+    /// Opens the array ``name``; ``dtype`` and ``shape``, when given, must be the array's. Without ``dtype``, an
+    /// array of records gets the numpy dtype its region records.
     ///
     /// Raises ``NotFoundError``, ``DTypeMismatchError``, ``ShapeError``, ``InvalidNameError``.
     #[classmethod]
@@ -417,7 +464,7 @@ impl SharedArray {
         shape: Option<&Bound<'_, PyAny>>,
         timeout: Option<f64>,
     ) -> PyResult<Self> {
-        let want_dtype = dtype.map(|d| descr_of(py, d)).transpose()?.map(|(d, _)| d);
+        let want_dtype = dtype.map(|d| descr_of(py, d)).transpose()?;
         let want_shape = shape.map(shape_of).transpose()?;
         let options = options(false, None, timeout)?;
         let inner = py
@@ -426,14 +473,16 @@ impl SharedArray {
         let array = Self::wrap(py, inner, name)?;
         {
             let l = array.lock_layout();
-            if let Some(d) = want_dtype.filter(|&d| d != l.dtype) {
+            let other = |(d, descr): &(DType, Bound<'_, PyArrayDescr>)| {
+                *d != l.dtype || (d.is_record() && !descr.is_equiv_to(l.descr.bind(py)))
+            };
+            if let Some((_, d)) = want_dtype.filter(other) {
                 return Err(raise(
                     Kind::DTypeMismatch,
                     format!(
-                        "array {} holds {} elements, not {}",
+                        "array {} holds {} elements, not {d}",
                         array.name,
-                        l.dtype.descr(),
-                        d.descr()
+                        array.spell(py, l.dtype),
                     ),
                 ));
             }
@@ -548,7 +597,19 @@ impl SharedArray {
     pub(crate) fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let handle = self.handle()?;
         let now = self.current(py);
-        if let Some(flat) = flat_index(key, &now.shape) {
+        if let (Some(flat), true) = (flat_index(key, &now.shape), now.dtype.is_record()) {
+            // A record: its bytes into a new 0-d array of the record dtype, whose item numpy hands out (np.str_,
+            // np.bytes_, np.void, ...).
+            let one = ndarray::empty(py, &now.descr, &[])?;
+            let read = flat.checked_mul(now.dtype.itemsize()).and_then(|offset| {
+                ndarray::with_bytes_mut(&one, |dst| handle.read_bytes_into_timeout(offset, dst, Duration::ZERO))
+            });
+            if let Some(Ok(snap)) = read {
+                if snap.dtype == now.dtype && snap.shape() == now.shape.as_slice() {
+                    return one.get_item(PyTuple::empty(py));
+                }
+            }
+        } else if let Some(flat) = flat_index(key, &now.shape) {
             let size = now.dtype.itemsize();
             let mut item = [0u8; 16];
             let item = &mut item[..size];
@@ -777,11 +838,27 @@ impl SharedArray {
         let handle = self.handle()?;
         let shape = shape_of(shape)?;
         let dtype = match dtype {
-            Some(d) => descr_of(py, d)?.0,
+            Some(d) => {
+                let (dtype, descr) = descr_of(py, d)?;
+                let described = self.record.as_ref().is_some_and(|r| descr.is_equiv_to(r.bind(py)));
+                if dtype.is_record() && !described {
+                    return Err(raise(
+                        Kind::DTypeMismatch,
+                        format!(
+                            "array {} can hold {descr} elements only if created with that dtype (its records are {})",
+                            self.name,
+                            self.record
+                                .as_ref()
+                                .map_or_else(|| "none".to_string(), |r| r.bind(py).to_string())
+                        ),
+                    ));
+                }
+                dtype
+            }
             None => self.current(py).dtype,
         };
         py.detach(|| handle.reshape(dtype, &shape)).map_err(array_error)?;
-        self.set_layout(Layout::new(py, dtype, &shape)?);
+        self.set_layout(self.layout_of(py, dtype, &shape)?);
         Ok(())
     }
 
@@ -941,7 +1018,7 @@ impl SharedArray {
             "SharedArray({:?}, shape={:?}, dtype='{}', {state})",
             self.name,
             now.shape.as_slice(),
-            now.dtype.descr()
+            self.spell(py, now.dtype)
         )
     }
 }

@@ -5,24 +5,47 @@
 //! sends the caller to numpy's own rules on a consistent copy).
 
 use crate::errors::{raise, Kind};
-use numpy::{PyArrayDescr, PyUntypedArray};
+use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PySlice, PyTuple};
 use seqring_core::DType;
 
-/// The seqring dtype and numpy descriptor of the dtype-like `dtype` (`np.float64`, `"<f8"`, ...).
+/// The seqring dtype and numpy descriptor of the dtype-like `dtype` (`np.float64`, `"<f8"`, `"<U8"`, ...): a plain
+/// dtype for bool and little-endian ints, floats and complex, a [`DType::Record`] of the item size for any other
+/// (its description is [`record_descr`]).
 pub(crate) fn descr_of<'py>(py: Python<'py>, dtype: &Bound<'py, PyAny>) -> PyResult<(DType, Bound<'py, PyArrayDescr>)> {
     let descr = PyArrayDescr::new(py, dtype)
         .map_err(|e| raise(Kind::DTypeMismatch, format!("{dtype} is not a numpy dtype: {e}")))?;
     let text: String = descr.getattr("str")?.extract()?;
-    let found = DType::from_descr(&text).ok_or_else(|| {
-        raise(
-            Kind::DTypeMismatch,
-            format!("dtype {text} is not supported (bool, little-endian ints, floats and complex only)"),
-        )
-    })?;
-    Ok((found, descr))
+    if let Some(plain) = DType::from_descr(&text).filter(|_| !descr.has_fields() && !descr.has_subarray()) {
+        return Ok((plain, descr));
+    }
+    let itemsize = u32::try_from(descr.itemsize())
+        .map_err(|_| raise(Kind::DTypeMismatch, format!("dtype {descr} has elements over 4 GiB")))?;
+    Ok((DType::Record { itemsize }, descr))
+}
+
+/// The descriptor text a region records for the record dtype `descr` (`repr(dtype_to_descr(descr))`, see
+/// `seqring._convert.record_descr`), or a `DTypeMismatchError` for a dtype that cannot be shared (objects, zero
+/// size, a subarray dtype).
+pub(crate) fn record_descr(py: Python<'_>, descr: &Bound<'_, PyArrayDescr>) -> PyResult<String> {
+    static RECORD_DESCR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let f = RECORD_DESCR.import(py, "seqring._convert", "record_descr")?;
+    f.call1((descr,))?.extract()
+}
+
+/// The numpy dtype of the descriptor `text` recorded by the array `name`, whose elements have `itemsize` bytes
+/// (`seqring._convert.record_dtype`), or a `DTypeMismatchError` if numpy cannot read it or the size disagrees.
+pub(crate) fn record_dtype<'py>(
+    py: Python<'py>,
+    text: &str,
+    itemsize: usize,
+    name: &str,
+) -> PyResult<Bound<'py, PyArrayDescr>> {
+    static RECORD_DTYPE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let f = RECORD_DTYPE.import(py, "seqring._convert", "record_dtype")?;
+    Ok(f.call1((text, itemsize, name))?.cast_into::<PyArrayDescr>()?)
 }
 
 /// The shape given as an int or a sequence of non-negative ints.

@@ -142,7 +142,7 @@ fn region_kind(e: &RegionError) -> Kind {
 pub(crate) fn array_error(e: SharedArrayError) -> PyErr {
     let kind = match &e {
         SharedArrayError::Region(r) => region_kind(r),
-        SharedArrayError::DTypeMismatch { .. } => Kind::DTypeMismatch,
+        SharedArrayError::DTypeMismatch { .. } | SharedArrayError::Descr { .. } => Kind::DTypeMismatch,
         SharedArrayError::WriterStalled { .. } | SharedArrayError::Busy { .. } => Kind::Timeout,
         SharedArrayError::ShapeMismatch { .. }
         | SharedArrayError::IndexOutOfBounds { .. }

@@ -11,7 +11,12 @@ _Shape = Union[int, Sequence[int]]
 _T = TypeVar("_T")
 
 class SharedArray:
-    """A typed n-d numpy array in OS shared memory, read and written live by many processes."""
+    """A typed n-d numpy array in OS shared memory, read and written live by many processes.
+
+    Any fixed-size numpy dtype: bool, little-endian ints, floats and complex natively, and strings, structured
+    records (nested, subarray and big-endian fields), big-endian numbers and datetimes as records whose region
+    records the dtype, so :meth:`open` without ``dtype`` returns arrays of it. Dtypes of Python objects, of zero size
+    and subarray dtypes raise ``DTypeMismatchError``."""
 
     @classmethod
     def create(

@@ -189,7 +189,7 @@ fn inspect(name: &str, as_json: bool) -> Result<(), CliError> {
             let a = shared_array::inspect(name, INSPECT_TIMEOUT)?;
             let current = match &a.current {
                 Ok(s) => json!({
-                    "dtype": s.dtype.descr(), "shape": s.shape(), "version": s.version,
+                    "dtype": if s.dtype.is_record() { a.descr.as_str() } else { s.dtype.descr() }, "shape": s.shape(), "version": s.version,
                     "write_time_ns": s.write_time_ns, "suspect": s.suspect,
                 }),
                 Err(e) => json!({ "error": e }),
@@ -197,7 +197,7 @@ fn inspect(name: &str, as_json: bool) -> Result<(), CliError> {
             json!({
                 "name": name, "kind": "array", "size": size, "creator_pid": header.creator_pid,
                 "creator_alive": a.creator_alive, "created_ns": header.created_ns,
-                "capacity_bytes": a.capacity_bytes, "created_dtype": a.created_as.0.descr(),
+                "capacity_bytes": a.capacity_bytes, "created_dtype": a.descr,
                 "created_shape": &a.created_as.1[..], "current": current,
                 "age_s": a.age.map(|d| d.as_secs_f64()), "locked": a.locked,
             })

@@ -121,16 +121,79 @@ impl SharedArrayDyn {
         shape: &[u64],
         options: &ArrayOptions,
     ) -> Result<Self, SharedArrayError> {
+        Self::create_described(name, dtype, "", shape, options)
+    }
+
+    /// Creates the array `name` of a [`DType::Record`] (any fixed-size numpy dtype seqring does not hold as a
+    /// plain one: strings, structured records, big-endian numbers, datetimes) whose numpy description is `descr`,
+    /// the text of `numpy.lib.format.dtype_to_descr` (what an .npy header carries). The region records it, so a
+    /// process that opens the array by name finds it ([`SharedArrayDyn::descr`]). Elements are opaque bytes here:
+    /// read and write them whole, `dtype.itemsize()` bytes each. A plain dtype passes `""`.
+    ///
+    /// # Errors
+    /// As [`SharedArrayDyn::create`], and [`SharedArrayError::Descr`] for a descriptor longer than
+    /// [`MAX_DESCR_LEN`](seqring_core::seqlock::MAX_DESCR_LEN) bytes or not printable ASCII, missing with a
+    /// record, or given with a plain dtype.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn, SharedArrayError};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-described-{}", std::process::id());
+    /// let record = DType::Record { itemsize: 12 }; // numpy's '<U3': three UTF-32 code points
+    /// let a = SharedArrayDyn::create_described(&name, record, "<U3", &[2], &ArrayOptions::default())?;
+    /// let abc: Vec<u8> = "abcxyz".chars().flat_map(|c| (c as u32).to_le_bytes()).collect();
+    /// a.write_shaped(record, &[2], &abc)?; // whole elements
+    /// let reader = SharedArrayDyn::open(&name)?;
+    /// assert_eq!(reader.descr()?, "<U3");
+    /// let read = reader.read()?;
+    /// assert_eq!((read.dtype, read.data), (record, abc));
+    /// let bad = SharedArrayDyn::create_described("doc-dyn-bad", record, "", &[1], &ArrayOptions::default());
+    /// assert!(matches!(bad, Err(SharedArrayError::Descr { .. })));
+    /// # Ok::<(), SharedArrayError>(())
+    /// ```
+    pub fn create_described(
+        name: impl IntoRegionName,
+        dtype: DType,
+        descr: &str,
+        shape: &[u64],
+        options: &ArrayOptions,
+    ) -> Result<Self, SharedArrayError> {
         let name = name.into_region_name()?;
         Ok(SharedArrayDyn {
-            handle: Handle::create(name.as_str(), dtype, shape, options)?,
+            handle: Handle::create(name.as_str(), dtype, descr, shape, options)?,
         })
     }
 
-    /// Opens the array `name`, whatever it holds.
+    /// The numpy descr of the dtype the array was created with: the descriptor its region records for a
+    /// [`DType::Record`] (as given to [`SharedArrayDyn::create_described`]), else the plain dtype's
+    /// ([`DType::descr`]).
     ///
     /// # Errors
-    /// [`SharedArrayError::Region`] (not found, wrong kind, bad layout, too new, not ready, invalid name).
+    /// [`SharedArrayError::Descr`] if the region's descriptor was overwritten with something that is not text.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let name = format!("doc-dyn-descr-{}", std::process::id());
+    /// let plain = SharedArrayDyn::create(&name, DType::F32, &[2], &ArrayOptions::default())?;
+    /// assert_eq!(plain.descr()?, "<f4");
+    /// let record = DType::Record { itemsize: 8 };
+    /// let name = format!("doc-dyn-descr-be-{}", std::process::id());
+    /// let big = SharedArrayDyn::create_described(&name, record, ">f8", &[2], &ArrayOptions::default())?;
+    /// assert_eq!(SharedArrayDyn::open(&name)?.descr()?, ">f8");
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn descr(&self) -> Result<String, SharedArrayError> {
+        self.handle.descr()
+    }
+
+    /// Opens the array `name`, whatever it holds (a record array's descriptor: [`SharedArrayDyn::descr`]).
+    ///
+    /// # Errors
+    /// [`SharedArrayError::Region`] (not found, wrong kind, bad layout, too new, not ready, invalid name), and
+    /// [`SharedArrayError::Descr`] for a record array whose recorded descriptor is corrupt.
     ///
     /// # Examples
     /// ```
@@ -786,6 +849,8 @@ pub struct ArrayInspection {
     pub capacity_bytes: u64,
     /// The dtype and shape the array was created with.
     pub created_as: (DType, Shape),
+    /// The numpy descr of the creation dtype (a record's descriptor, see [`SharedArrayDyn::descr`]).
+    pub descr: String,
     /// The current metadata, or the stall that kept it from being read.
     pub current: Result<Snapshot, String>,
     /// How long ago the last write happened (`None` if never written or unreadable).
@@ -834,6 +899,7 @@ pub fn inspect(name: &str, timeout: Duration) -> Result<ArrayInspection, SharedA
         header,
         capacity_bytes: handle.array.capacity() as u64,
         created_as: handle.array.created_as(),
+        descr: handle.descr()?,
         current,
         age,
         locked: handle.array.is_locked(),

@@ -1,6 +1,6 @@
 //! The typed error of shared-array operations; every variant names the array's region.
 
-use seqring_core::seqlock::ArrayError;
+use seqring_core::seqlock::{ArrayError, DescrError};
 use seqring_core::DType;
 use seqring_platform::RegionError;
 
@@ -37,7 +37,7 @@ pub enum SharedArrayError {
     #[error(transparent)]
     Region(#[from] RegionError),
     /// The array holds another element type.
-    #[error("array {name} holds {} elements, not {}", found.descr(), expected.descr())]
+    #[error("array {name} holds {} elements, not {}", spell(*found), spell(*expected))]
     DTypeMismatch {
         /// The array.
         name: String,
@@ -125,6 +125,15 @@ pub enum SharedArrayError {
         /// The process holding the lock.
         holder_pid: u32,
     },
+    /// A record dtype's descriptor is refused at creation (too long, not printable ASCII, missing), or the one
+    /// found in a region is corrupt.
+    #[error("array {name}: {reason}")]
+    Descr {
+        /// The array.
+        name: String,
+        /// What is wrong with it.
+        reason: DescrError,
+    },
     /// A shape needs more bytes than the array's capacity.
     #[error("array {name}: the shape needs {needed} bytes but the capacity is {capacity}")]
     CapacityExceeded {
@@ -135,6 +144,14 @@ pub enum SharedArrayError {
         /// The capacity in bytes.
         capacity: u64,
     },
+}
+
+/// A dtype as error messages name it: its numpy descr, or a record's size (its description is in the region).
+fn spell(dtype: DType) -> String {
+    match dtype {
+        DType::Record { itemsize } => format!("record ({itemsize}-byte)"),
+        plain => plain.descr().to_string(),
+    }
 }
 
 fn writer(pid: u32) -> String {
@@ -206,6 +223,7 @@ impl SharedArrayError {
             ArrayError::CapacityExceeded { needed, capacity } => {
                 SharedArrayError::CapacityExceeded { name, needed, capacity }
             }
+            ArrayError::Descr(reason) => SharedArrayError::Descr { name, reason },
             _ => SharedArrayError::BadShape {
                 name,
                 shape: Vec::new(),

@@ -180,10 +180,12 @@ pub(crate) struct Handle {
 }
 
 impl Handle {
-    /// Creates the region `name` holding an array of `dtype` and `shape`.
+    /// Creates the region `name` holding an array of `dtype` and `shape`, with the descriptor `descr` (`""` for a
+    /// plain dtype; a record's numpy description).
     pub(crate) fn create(
         name: &str,
         dtype: DType,
+        descr: &str,
         shape: &[u64],
         options: &ArrayOptions,
     ) -> Result<Handle, SharedArrayError> {
@@ -191,13 +193,15 @@ impl Handle {
             name: name.to_string(),
             shape: shape.to_vec(),
         };
+        seqlock::check_descr(dtype, descr.as_bytes())
+            .map_err(|e| SharedArrayError::from_core(name, ArrayError::Descr(e), 1))?;
         let needed = shape_bytes(dtype, shape).ok_or_else(bad_shape)?;
         let reserved = match options.capacity {
             Some(elements) => elements.checked_mul(dtype.itemsize() as u64).ok_or_else(bad_shape)?,
             None => 0,
         };
         let capacity = usize::try_from(needed.max(reserved)).map_err(|_| bad_shape())?;
-        let len = seqlock::region_len(capacity).ok_or_else(bad_shape)?;
+        let len = seqlock::region_len_described(capacity, descr.len()).ok_or_else(bad_shape)?;
         let mut region = Region::create_shm(
             name,
             len,
@@ -207,7 +211,7 @@ impl Handle {
         region.set_remove_on_drop(false);
         let pid = std::process::id();
         let created_ns = clock::now_ns();
-        match SeqArray::create(region, dtype, shape, u64::from(pid), created_ns) {
+        match SeqArray::create_described(region, dtype, shape, descr, u64::from(pid), created_ns) {
             Ok(array) => Ok(Handle {
                 array,
                 token: token_of(pid),
@@ -254,6 +258,15 @@ impl Handle {
 
     pub(crate) fn name(&self) -> &str {
         self.array.memory().name()
+    }
+
+    /// The numpy descr of the creation dtype: a record's descriptor from the region, else the plain dtype's.
+    pub(crate) fn descr(&self) -> Result<String, SharedArrayError> {
+        let mut buf = [0u8; seqlock::MAX_DESCR_LEN];
+        match self.array.descr(&mut buf).map_err(|e| self.error(e, 1))? {
+            "" => Ok(self.array.created_as().0.descr().to_string()),
+            text => Ok(text.to_string()),
+        }
     }
 
     /// A stamp for a write starting now, from the coarse clock (the kernel tick's resolution): a precise clock

@@ -153,7 +153,7 @@ impl<T: Element> SharedArray<T> {
         options: &ArrayOptions,
     ) -> Result<Self, SharedArrayError> {
         let name = name.into_region_name()?;
-        Ok(Self::wrap(Handle::create(name.as_str(), T::DTYPE, shape, options)?))
+        Ok(Self::wrap(Handle::create(name.as_str(), T::DTYPE, "", shape, options)?))
     }
 
     /// Opens the array `name`, checking that it holds `T`.
@@ -1421,7 +1421,7 @@ impl<T: AtomicElement> SharedArray<T> {
     pub fn atomic(&self, index: &[u64]) -> Result<&atomic::Atomic<T>, SharedArrayError> {
         let snap = self.snapshot()?;
         let flat = self.flat(snap.shape(), index)?;
-        let offset = seqring_core::seqlock::DATA_OFFSET + flat * size_of::<T>();
+        let offset = self.handle.array.data_offset() + flat * size_of::<T>();
         Ok(cell::at(&self.handle.array.memory().raw(), offset))
     }
 }

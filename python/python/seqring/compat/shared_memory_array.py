@@ -5,20 +5,19 @@ Differences that make it better than the original, and the few that cannot match
 docstring and in the README (Python: what ``seqring.compat`` does not match). ``arr[key]`` and the common
 ``arr[key] = value`` run natively in the base class :class:`~seqring._seqring._CompatBase` (``python/src/compat.rs``);
 every other access to the underlying :class:`seqring.SharedArray` goes through the functions ``_snapshot``,
-``_set`` and ``_write`` below, and a dtype seqring does not hold natively through :class:`_BytesHandle`.
+``_set`` and ``_write`` below. Every fixed-size dtype is a native :class:`seqring.SharedArray` dtype: strings,
+structured records, big-endian numbers and datetimes are records whose region records the numpy dtype.
 """
 
-import ast
 import contextlib
 from multiprocessing.context import get_spawning_popen
-from typing import Any, ContextManager, Dict, Optional, Tuple, Union
+from typing import Any, ContextManager, Dict, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
 
 from .. import SharedArray
 from .._seqring import _CompatBase, _NamedLock
-from ..errors import DTypeMismatchError, ShapeError
 
 __all__ = ["SharedMemoryArray"]
 
@@ -38,134 +37,7 @@ def _set(handle: "_Handle", index: Any, value: Any) -> None:
     handle[index] = value
 
 
-#: The element types seqring's arrays hold natively; every other fixed-size dtype is kept as a byte view.
-_NATIVE = frozenset(
-    np.dtype(t).str for t in ("?", "i1", "u1", "<i2", "<u2", "<i4", "<u4", "<i8", "<u8", "<f4", "<f8", "<c8", "<c16")
-)
-
-#: The last 8 bytes of a byte-view region: they mark the layout record before them.
-_MAGIC = b"sqcompat"
-
-
-def _is_native(dtype: "np.dtype[Any]") -> bool:
-    """Whether seqring's arrays hold ``dtype`` natively (plain little-endian bool, integer, float or complex)."""
-    return dtype.fields is None and dtype.subdtype is None and dtype.str in _NATIVE
-
-
-def _layout_record(dtype: "np.dtype[Any]", shape: Tuple[int, ...]) -> bytes:
-    """The layout record a byte-view region ends with: an npy-style header dict (``{'descr': …, 'shape': …}``, the
-    descr as ``np.lib.format.dtype_to_descr`` writes it), its length as a little-endian u64, and :data:`_MAGIC`."""
-    header = repr({"descr": np.lib.format.dtype_to_descr(dtype), "shape": tuple(shape)}).encode()
-    return header + len(header).to_bytes(8, "little") + _MAGIC
-
-
-def stored_layout(array: SharedArray) -> "Optional[Tuple[np.dtype[Any], Tuple[int, ...]]]":
-    """The dtype and shape a byte-view region records (see :class:`_BytesHandle`), or ``None`` if ``array`` is not
-    one. This is how ``connect`` (and any reader opening the region with :meth:`seqring.SharedArray.open`) finds the
-    dtype of an array whose element type seqring does not hold natively."""
-    if array.dtype != np.uint8 or array.ndim != 1 or array.size < 16:
-        return None
-    size = array.size
-    tail = array[size - 16 : size].tobytes()
-    if tail[8:] != _MAGIC:
-        return None
-    length = int.from_bytes(tail[:8], "little")
-    if length > size - 16:
-        return None
-    try:
-        header = ast.literal_eval(array[size - 16 - length : size - 16].tobytes().decode())
-        dtype = np.lib.format.descr_to_dtype(header["descr"])
-        shape = tuple(int(d) for d in header["shape"])
-    except (ValueError, SyntaxError, TypeError, KeyError, UnicodeDecodeError):
-        return None
-    if int(np.prod(shape, dtype=np.int64)) * dtype.itemsize + length + 16 != size:
-        return None
-    return dtype, shape
-
-
-class _BytesHandle:
-    """A :class:`seqring.SharedArray` of bytes that holds an array of a fixed-size dtype seqring does not hold
-    natively (``<U8``, ``|S4``, structured records, big-endian numbers, datetimes), with the interface the rest of
-    this module uses of a native handle.
-
-    The region is a one-dimensional ``uint8`` array: the elements' bytes, then the layout record
-    (:func:`_layout_record`), so that a process opening it by name finds the dtype and shape there
-    (:func:`stored_layout`). Every read is one consistent snapshot of the bytes; every write sets only the bytes it
-    changes, in one write under the seqlock's writer lock, so concurrent writers of other elements keep theirs.
-    """
-
-    __slots__ = ("native", "dtype", "shape", "_nbytes")
-
-    def __init__(self, native: SharedArray, dtype: "np.dtype[Any]", shape: Tuple[int, ...]) -> None:
-        self.native = native
-        self.dtype = dtype
-        self.shape = shape
-        self._nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-
-    @classmethod
-    def create(cls, name: str, prototype: np.ndarray, exists_ok: bool) -> "_BytesHandle":
-        record = _layout_record(prototype.dtype, prototype.shape)
-        data = np.ascontiguousarray(prototype).reshape(-1).view(np.uint8)
-        native = SharedArray.create(name, (data.size + len(record),), np.uint8, exists_ok=exists_ok)
-        native.write(np.concatenate([data, np.frombuffer(record, dtype=np.uint8)]))
-        return cls(native, prototype.dtype, tuple(prototype.shape))
-
-    @classmethod
-    def open(cls, name: str, dtype: "np.dtype[Any]", shape: Tuple[int, ...]) -> "_BytesHandle":
-        native = SharedArray.open(name)
-        layout = stored_layout(native)
-        if layout is None:
-            native.close()
-            raise DTypeMismatchError(f"array {name} does not hold {dtype} elements (no layout record)")
-        if layout[0] != dtype:
-            native.close()
-            raise DTypeMismatchError(f"array {name} holds {layout[0]} elements, not {dtype}")
-        if layout[1] != tuple(shape):
-            native.close()
-            raise ShapeError(f"array {name} has the shape {layout[1]}, not {tuple(shape)}")
-        return cls(native, dtype, tuple(shape))
-
-    def _view(self, raw: np.ndarray) -> np.ndarray:
-        return raw[: self._nbytes].view(self.dtype).reshape(self.shape)
-
-    def read(self) -> np.ndarray:
-        return self._view(self.native.read())
-
-    def __getitem__(self, index: Any) -> Any:
-        return self.read()[index]
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        before = self.native.read()
-        after = before.copy()
-        self._view(after)[index] = value
-        changed = after != before
-        if changed.any():
-            self.native[changed] = after[changed]
-
-    def write(self, data: np.ndarray) -> None:
-        self.native[0 : self._nbytes] = np.ascontiguousarray(data, dtype=self.dtype).reshape(-1).view(np.uint8)
-
-    def _set_locked(self, lock: _NamedLock, index: Any, value: Any) -> None:
-        """``self[index] = value`` with ``lock`` (the lock of :attr:`native`) held (what
-        :meth:`seqring.SharedArray._set_locked` does natively)."""
-        lock.acquire()
-        try:
-            self[index] = value
-        finally:
-            lock.release()
-
-    @property
-    def closed(self) -> bool:
-        return self.native.closed
-
-    def close(self) -> None:
-        self.native.close()
-
-    def destroy(self) -> None:
-        self.native.destroy()
-
-
-_Handle = Union[SharedArray, _BytesHandle]
+_Handle = SharedArray
 
 
 def _native_scalar_type(dtype: "np.dtype[Any]") -> Optional[type]:
@@ -201,62 +73,6 @@ def _write_back(handle: "_Handle", working: np.ndarray, snapshot: np.ndarray) ->
             _set(handle, changed, working[changed])
 
 
-class _Block:
-    """What :meth:`SharedMemoryArray.array` returns: a ``with`` block over a snapshot that is written back, the
-    changed elements only, on exit."""
-
-    __slots__ = ("_handle", "_lock", "_held", "_snapshot", "_working", "_version")
-
-    def __init__(self, handle: "_Handle", lock: "Optional[_Lock]") -> None:
-        self._handle = handle
-        self._lock = lock
-        #: The native lock this block holds: kept from entry to exit, so that a close() of the instance by another
-        #: thread meanwhile cannot drop (and so release) it under the block.
-        self._held: Optional[_NamedLock] = None
-
-    def __enter__(self) -> npt.NDArray[Any]:
-        locks = self._lock
-        handle = self._handle
-        if locks is not None:
-            held = locks.open(handle)
-            held.acquire()
-            self._held = held
-        try:
-            # The version before the snapshot: a write completing in between makes the write-back below take the
-            # element-wise path, never lose that write.
-            if type(handle) is SharedArray:
-                self._version = handle.version
-                snapshot = self._snapshot = handle.read()
-            else:
-                self._version = None
-                snapshot = self._snapshot = _snapshot(handle)
-        except BaseException:
-            self._release()
-            raise
-        working = self._working = snapshot.copy()
-        return working
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            working, snapshot, handle, version = self._working, self._snapshot, self._handle, self._version
-            if version is not None:
-                # Nothing written since the snapshot (the common case): the changed span in one native write.
-                wrote = handle._write_changes(working, snapshot, version)
-                if wrote is None or wrote:
-                    return
-            _write_back(handle, working, snapshot)
-        finally:
-            held = self._held
-            if held is not None:
-                self._held = None
-                held.release()
-
-    def _release(self) -> None:
-        held, self._held = self._held, None
-        if held is not None:
-            held.release()
-
-
 class _Lock:
     """The array's lock: a :class:`~seqring._seqring._NamedLock` on the lock word of the array's own region (opened
     on first use), taken by ``arr[i] = v`` and ``array(with_lock=True)`` in every process, so that those
@@ -275,10 +91,9 @@ class _Lock:
     def open(self, handle: "_Handle") -> _NamedLock:
         """This process's open lock of ``handle``'s array (opened again for another handle, and in a forked child,
         whose inherited lock is the parent's)."""
-        array = handle.native if type(handle) is _BytesHandle else handle
         native = self.native
-        if native is None or native.inherited or native.array is not array:
-            native = self.native = _NamedLock(array)
+        if native is None or native.inherited or native.array is not handle:
+            native = self.native = _NamedLock(handle)
         return native
 
     def close(self) -> None:
@@ -315,10 +130,9 @@ class SharedMemoryArray(_CompatBase):
       not change.
     - The creating instance owns the region: it is removed by :meth:`destroy`, or when the creator is
       garbage-collected or its process exits (ataraxis leaves the removal to ``destroy()`` and the OS).
-    - Any fixed-size numpy dtype is shared, as in ataraxis: bool, integers, floats and complex numbers
-      (little-endian) natively; every other one (unicode and byte strings, structured records, big-endian numbers,
-      datetimes) as a byte view whose region records the dtype and shape (see :class:`_BytesHandle`), which reads a
-      whole snapshot per access and so is slower. Object arrays raise ``TypeError``.
+    - Any fixed-size numpy dtype is shared, as in ataraxis: bool, integers, floats and complex numbers, and
+      unicode and byte strings, structured records, big-endian numbers and datetimes, whose numpy dtype the region
+      records (:meth:`seqring.SharedArray.create`). Object arrays raise ``TypeError``.
     """
 
     def __init__(
@@ -393,15 +207,12 @@ class SharedMemoryArray(_CompatBase):
                 f"Unable to create the '{name}' SharedMemoryArray object: the prototype holds Python objects "
                 f"(dtype {prototype.dtype}), which cannot be shared between processes."
             )
-        if _is_native(prototype.dtype):
-            handle: _Handle = SharedArray.create(name, prototype.shape, prototype.dtype, exists_ok=exists_ok)
-            try:
-                _write(handle, prototype)
-            except BaseException:
-                handle.destroy()
-                raise
-        else:
-            handle = _BytesHandle.create(name, prototype, exists_ok)
+        handle = SharedArray.create(name, prototype.shape, prototype.dtype, exists_ok=exists_ok)
+        try:
+            _write(handle, prototype)
+        except BaseException:
+            handle.destroy()
+            raise
         instance = cls(name, prototype.shape, handle.dtype, handle, auto_connect=auto_connect)
         # As in ataraxis, the creating instance is connected whatever auto_connect says: the flag only decides whether
         # processes that receive the instance connect while unpickling it.
@@ -419,10 +230,8 @@ class SharedMemoryArray(_CompatBase):
             return
         if self._owner is not None and not self._owner.closed:
             self._handle = self._owner
-        elif _is_native(self._datatype):
-            self._handle = SharedArray.open(self._name, dtype=self._datatype, shape=self._shape)
         else:
-            self._handle = _BytesHandle.open(self._name, self._datatype, self._shape)
+            self._handle = SharedArray.open(self._name, dtype=self._datatype, shape=self._shape)
 
     def disconnect(self) -> None:
         """Disconnects this instance (a no-op when disconnected). The array stays: the creating instance keeps
@@ -509,16 +318,15 @@ class SharedMemoryArray(_CompatBase):
         increment. Readers (``arr[i]``, plain :class:`seqring.SharedArray` reads) never wait for it. Raises
         :class:`ConnectionError` if disconnected.
         """
-        # A native handle's block is native (_CompatBase._block: seqring._seqring._NativeBlock); the byte view's and
-        # the disconnected error come from _block_slow.
+        # The block is native (_CompatBase._block: seqring._seqring._NativeBlock); a disconnected instance's error
+        # comes from _block_slow.
         return self._block(with_lock)
 
     def _block_slow(self, with_lock: bool) -> ContextManager[npt.NDArray[Any]]:
-        """The ``array()`` block of a byte-view handle, or the :class:`ConnectionError` of a disconnected instance."""
-        handle = self._handle
-        if handle is None:
-            handle = self._connected("access")  # raises ConnectionError
-        return _Block(handle, self._lock if with_lock else None)
+        """Raises the :class:`ConnectionError` of a disconnected instance (a connected one's block is native)."""
+        del with_lock
+        self._connected("access")
+        raise ConnectionError("the array is not connected")
 
     #: The write-back of a native block after another write (see :func:`_write_back`).
     _write_back = staticmethod(_write_back)
