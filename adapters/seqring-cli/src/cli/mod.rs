@@ -1,4 +1,7 @@
 //! Command-line parsing and dispatch. Each command lives in its own module, named for it.
+// The commands' argument doc comments are clap's `--help` text, written for a terminal: `NAME[:SPECIFIER]` and
+// `pid:<pid>` there are usage syntax, not rustdoc links or HTML.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
 use clap::{Parser, Subcommand};
 
