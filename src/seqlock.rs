@@ -33,8 +33,16 @@
 //!     `SeqCst` accesses: loom models them as AcqRel, so the model could not check them. Why not a flag bit in the
 //!     sequence word: every reader would have to mask it, and a waiter's CAS would race the writer's plain closing
 //!     store. `loom-tests/tests/seqlock_wait.rs` checks the protocol.
-//!   - a waiter killed while blocked leaves the count raised: writers then pay a wake call (a syscall) per write
-//!     until the region is recreated; correctness is unaffected.
+//!   - a waiter killed while blocked leaves the count raised, so a lease bounds what it costs: before each W2 a
+//!     waiter raises the lease word beside the count (W1', Relaxed, program-ordered before W2 as W1 is, so the same
+//!     argument makes it visible to the writer that reads W2) to the time until which it promises to come back and
+//!     renew it (the std layer: now + 2 s, blocking at most 250 ms at a time, on the clock writers stamp with). A
+//!     writer wakes only when the count is non-zero *and* the lease is later than its write time (or it has no
+//!     write time: stamp 0). So after a waiter is killed, writers pay a wake call (a syscall) per write only until
+//!     its lease runs out, instead of until the region is recreated. A live waiter whose lease ran out (a waiter
+//!     descheduled for longer than its lease, or a clock stepped forward past it) misses at most the wakes of its
+//!     current block, which ends within its block bound; it is never stranded. Writes without a time (write times
+//!     off) always wake a counted waiter, as before.
 //! - **Dead writer.** A writer that dies mid-write leaves the sequence odd. Readers and writers give up after their
 //!   [`Patience`] with [`ArrayError::WriterStalled`], naming the writer's token and the odd sequence it holds.
 //!   [`SeqArray::recover`] takes exactly that sequence (the stall the caller judged dead, by the token's liveness)
@@ -50,7 +58,7 @@
 //!  152  data offset (448, or past the descriptor)
 //!  160  array lock: its holder's token, 0 when free (`array_lock`)           168  reserved to 192
 //!  192  sequence (alone on a 128-byte stride, to 320, with the lock holder's token at 200 and its start time
-//!       at 208, for stall reports, and the count of blocked waiters at 216)
+//!       at 208, for stall reports, the count of blocked waiters at 216 and their lease at 224)
 //!  320  protected block: dtype word, 328 ndim, 336 shape [8], 400 write time ns, 408 writer token,
 //!       416 flags (bit 0: suspect), 424 current data length in bytes, reserved to 448
 //!  448  data, 64-byte aligned, capacity rounded up to 8 bytes; or, in an array of a [`DType::Record`], the
@@ -88,6 +96,7 @@ const SEQUENCE_AT: usize = 192;
 const HOLDER_TOKEN_AT: usize = 200;
 const HOLDER_SINCE_AT: usize = 208;
 const WAITERS_AT: usize = 216;
+const LEASE_AT: usize = 224;
 /// The byte offset of the sequence word: the word a waiter blocks on ([`SeqArray::wait_changed`]) and a writer
 /// wakes ([`Memory::wake`]).
 pub const SEQUENCE_WORD: usize = SEQUENCE_AT;
@@ -507,7 +516,7 @@ impl<M: Memory> SeqArray<M> {
         mem.store(CAPACITY_AT, capacity as u64, Ordering::Relaxed);
         mem.store(DATA_OFFSET_AT, data_at as u64, Ordering::Relaxed);
         mem.store(SEQUENCE_AT, 0, Ordering::Relaxed);
-        for at in [WRITE_TIME_AT, TOKEN_AT, FLAGS_AT, WAITERS_AT, ARRAY_LOCK_AT] {
+        for at in [WRITE_TIME_AT, TOKEN_AT, FLAGS_AT, WAITERS_AT, LEASE_AT, ARRAY_LOCK_AT] {
             mem.store(at, 0, Ordering::Relaxed);
         }
         if !descr.is_empty() {
@@ -1092,9 +1101,10 @@ impl<M: Memory> SeqArray<M> {
             s = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
         }
         // Relaxed: the lock CAS above (Acquire) read the release sequence of every waiter's W2 CAS that precedes
-        // it, so those waiters' count increments (W1) happen before this load (see the module documentation). The
-        // writer's whole extra cost when no one waits: this load and a branch.
-        let wake = self.mem.load(WAITERS_AT, Ordering::Relaxed) != 0;
+        // it, so those waiters' count increments (W1) and leases (W1') happen before these loads (see the module
+        // documentation). The writer's whole extra cost when no one waits: one load and a branch.
+        let wake = self.mem.load(WAITERS_AT, Ordering::Relaxed) != 0
+            && (stamp.time_ns == 0 || self.mem.load(LEASE_AT, Ordering::Relaxed) > stamp.time_ns);
         // Relaxed: read only by stall reports, which are informational.
         self.mem.store(HOLDER_TOKEN_AT, stamp.token, Ordering::Relaxed);
         self.mem.store(HOLDER_SINCE_AT, stamp.time_ns, Ordering::Relaxed);
@@ -1274,7 +1284,7 @@ impl<M: Memory> SeqArray<M> {
     }
 
     /// The number of waiters registered in [`SeqArray::wait_changed`] now (informational: a waiter that was killed
-    /// while blocked stays counted).
+    /// while blocked stays counted; writers stop waking it when its lease runs out).
     ///
     /// # Examples
     /// ```
@@ -1297,7 +1307,10 @@ impl<M: Memory> SeqArray<M> {
     ///
     /// The protocol (a waiter count beside the sequence; no lost wake-up) is in the module documentation. A writer
     /// wakes waiters through [`Memory::wake`], so memory whose `wake` does nothing only ends its waits when `park`
-    /// returns on its own (a timeout).
+    /// returns on its own (a timeout). `lease` is called before each round of waiting and returns the time, on the
+    /// clock of writers' [`WriteStamp::time_ns`], until which this waiter will come back for another round (a
+    /// `park` that blocks must return before then); `|| u64::MAX` for writers without times or a waiter that
+    /// cannot be killed.
     ///
     /// # Examples
     /// ```
@@ -1307,16 +1320,34 @@ impl<M: Memory> SeqArray<M> {
     /// let words: Vec<AtomicU64> = (0..region_len(8).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
     /// let array = SeqArray::create(RawRegion::new(&words), DType::U64, &[1], 1, 0).unwrap();
     /// // Nothing new and a park that gives up at once: a timeout.
-    /// assert_eq!(array.wait_changed(0, |park| { assert_eq!(park, Park::Unchanged(0)); false }), None);
+    /// assert_eq!(array.wait_changed(0, || u64::MAX, |park| { assert_eq!(park, Park::Unchanged(0)); false }), None);
     /// array.write_elements(0, &[5u64], WriteStamp::default(), Spins(0)).unwrap();
-    /// assert_eq!(array.wait_changed(0, |_| unreachable!("version 1 is there already")), Some(1));
+    /// assert_eq!(array.wait_changed(0, || u64::MAX, |_| unreachable!("version 1 is there already")), Some(1));
     /// assert_eq!(array.waiters(), 0, "a waiter deregisters when it returns");
     /// ```
-    pub fn wait_changed(&self, last_version: u64, mut park: impl FnMut(Park) -> bool) -> Option<u64> {
+    pub fn wait_changed(
+        &self,
+        last_version: u64,
+        mut lease: impl FnMut() -> u64,
+        mut park: impl FnMut(Park) -> bool,
+    ) -> Option<u64> {
         // W1 (Relaxed): ordered before the sequence CAS below by program order, which that CAS's Release half
         // publishes to the next writer's Acquire lock CAS (see the module documentation).
         let _registered = Registration::new(&self.mem, WAITERS_AT);
         loop {
+            // W1' (Relaxed, as W1): the lease, raised (never lowered: another waiter may hold a later one) before
+            // this round's W2, which publishes it.
+            let until = lease();
+            let mut held = self.mem.load(LEASE_AT, Ordering::Relaxed);
+            while held < until {
+                match self
+                    .mem
+                    .compare_exchange(LEASE_AT, held, until, Ordering::Relaxed, Ordering::Relaxed)
+                {
+                    Ok(_) => break,
+                    Err(now) => held = now,
+                }
+            }
             // Acquire: as a reader's `s1`, pairs with a writer's closing Release store.
             let s = self.mem.load(SEQUENCE_AT, Ordering::Acquire);
             if !s.is_multiple_of(2) {
@@ -1687,6 +1718,100 @@ mod tests {
     }
 
     const STAMP: WriteStamp = WriteStamp { token: 7, time_ns: 99 };
+
+    /// A region that counts the wakes writers issue.
+    struct CountWakes<'a> {
+        inner: RawRegion<'a>,
+        wakes: core::cell::Cell<u32>,
+    }
+
+    impl Memory for &CountWakes<'_> {
+        fn len(&self) -> usize {
+            self.inner.len()
+        }
+        fn identity(&self) -> usize {
+            self.inner.identity()
+        }
+        fn load(&self, offset: usize, order: Ordering) -> u64 {
+            self.inner.load(offset, order)
+        }
+        fn store(&self, offset: usize, value: u64, order: Ordering) {
+            self.inner.store(offset, value, order)
+        }
+        fn compare_exchange(&self, at: usize, cur: u64, new: u64, ok: Ordering, err: Ordering) -> Result<u64, u64> {
+            self.inner.compare_exchange(at, cur, new, ok, err)
+        }
+        fn fetch_add(&self, offset: usize, value: u64, order: Ordering) -> u64 {
+            self.inner.fetch_add(offset, value, order)
+        }
+        fn copy_in(&self, offset: usize, src: &[u8]) {
+            self.inner.copy_in(offset, src)
+        }
+        fn copy_out(&self, offset: usize, dst: &mut [u8]) {
+            self.inner.copy_out(offset, dst)
+        }
+        fn zero(&self, offset: usize, len: usize) {
+            self.inner.zero(offset, len)
+        }
+        fn wake(&self, _offset: usize, _old: u64) {
+            self.wakes.set(self.wakes.get() + 1);
+        }
+    }
+
+    #[test]
+    fn a_killed_waiters_wakes_stop_when_its_lease_runs_out() {
+        let w = words(8);
+        let mem = CountWakes {
+            inner: RawRegion::new(&w),
+            wakes: core::cell::Cell::new(0),
+        };
+        let a = SeqArray::create(&mem, DType::U64, &[1], 1, 0).unwrap();
+        let at = |t: u64| WriteStamp { token: 7, time_ns: t };
+        // No one waiting: no wake, whatever the time.
+        a.write_elements(0, &[1u64], at(10), Spins(0)).unwrap();
+        assert_eq!(mem.wakes.get(), 0);
+        // A waiter that registers with a lease until t = 1000 and is then killed in its park (its registration is
+        // never dropped: the park never returns, as for a process killed while blocked).
+        let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            a.wait_changed(
+                1,
+                || 1000,
+                |_| {
+                    let registered = (a.waiters(), a.mem.load(LEASE_AT, Ordering::Relaxed));
+                    assert_eq!(registered, (1, 1000));
+                    // Leave the count raised as a killed process does, then stop this "process" (an unwind that the
+                    // registration's drop undoes, and that skips the panic hook's report).
+                    a.mem.fetch_add(WAITERS_AT, 1, Ordering::Relaxed);
+                    std::panic::resume_unwind(std::boxed::Box::new("killed"))
+                },
+            )
+        }));
+        assert!(killed.is_err());
+        assert_eq!(a.waiters(), 1, "the killed waiter stays counted");
+        // Within its lease, writers still wake it; once the lease is over, they stop paying for the wake.
+        a.write_elements(0, &[2u64], at(999), Spins(0)).unwrap();
+        assert_eq!(mem.wakes.get(), 1);
+        a.write_elements(0, &[3u64], at(1000), Spins(0)).unwrap();
+        a.write_elements(0, &[4u64], at(5000), Spins(0)).unwrap();
+        assert_eq!(mem.wakes.get(), 1, "no wake after the lease");
+        // A write without a time (write times off) wakes any counted waiter, lease or not.
+        a.write_elements(0, &[5u64], at(0), Spins(0)).unwrap();
+        assert_eq!(mem.wakes.get(), 2);
+        // A live waiter renews the lease (never lowering another's): writes wake again.
+        assert_eq!(
+            a.wait_changed(0, || 9000, |_| unreachable!("a newer version is there")),
+            Some(5)
+        );
+        assert_eq!(a.mem.load(LEASE_AT, Ordering::Relaxed), 9000);
+        assert_eq!(a.wait_changed(0, || 10, |_| unreachable!()), Some(5));
+        assert_eq!(
+            a.mem.load(LEASE_AT, Ordering::Relaxed),
+            9000,
+            "a lease is only ever raised"
+        );
+        a.write_elements(0, &[6u64], at(8000), Spins(0)).unwrap();
+        assert_eq!(mem.wakes.get(), 3);
+    }
 
     #[test]
     fn full_partial_and_element_access() {

@@ -12,6 +12,11 @@ use seqring_loom::{model, Futexed};
 
 const STAMP: WriteStamp = WriteStamp { token: 1, time_ns: 1 };
 
+/// A waiter's lease: later than every write's time (a live waiter's lease is), so every write must wake it.
+fn lease() -> u64 {
+    STAMP.time_ns + 10
+}
+
 fn array() -> &'static SeqArray<Futexed> {
     let mem = Futexed::new(region_len(16).unwrap(), SEQUENCE_WORD);
     let array = SeqArray::create(mem, DType::U64, &[2], 1, 0).unwrap();
@@ -22,7 +27,7 @@ fn array() -> &'static SeqArray<Futexed> {
 /// is in its write section.
 fn wait(array: &SeqArray<Futexed>, last: u64) -> u64 {
     let version = array
-        .wait_changed(last, |park| {
+        .wait_changed(last, lease, |park| {
             match park {
                 Park::Unchanged(s) => array.memory().wait(SEQUENCE_WORD, s),
                 Park::Writing(_) => thread::yield_now(),

@@ -811,7 +811,8 @@ impl<T: Element> SharedArray<T> {
     }
 
     /// How many threads (in any process) are blocked in [`SharedArray::wait_changed`] on this array now
-    /// (informational: a waiter killed while blocked stays counted, and costs every later write a wake call).
+    /// (informational: a waiter killed while blocked stays counted, but costs writes a wake call only until its
+    /// lease, about two seconds, runs out).
     ///
     /// # Examples
     /// ```

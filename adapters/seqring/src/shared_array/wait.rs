@@ -21,15 +21,24 @@
 //! Linux, a ulock on macOS, a named event on Windows; no CPU until a writer publishes), through the core's waiter
 //! protocol
 //! ([`SeqArray::wait_changed`]), and only naps with the backoff above while a writer is inside its write section,
-//! which is when the protocol cannot promise a wake.
+//! which is when the protocol cannot promise a wake. It blocks at most [`BLOCK`] at a time and renews a lease of
+//! [`LEASE`] before each block (on the coarse wall clock writers stamp their writes with), so that if this process
+//! is killed while it blocks, writers stop issuing wake calls for it within [`LEASE`] (see the core's module
+//! documentation); a write without a time still wakes it.
 //!
 //! Invariant: the first [`SPINS`] attempts read no clock; every wait ends within its timeout plus one sleep of at most
 //! [`MAX_SLEEP`] (sleeps are capped by the time left, and the kernel may oversleep by its timer slack).
 
 use seqring_core::seqlock::{ArrayError, Park, SeqArray, SEQUENCE_WORD};
 use seqring_core::Patience;
-use seqring_platform::Region;
+use seqring_platform::{clock, Region};
 use std::time::{Duration, Instant};
+
+/// How long a waiter's lease runs past the moment it renews it: far longer than one [`BLOCK`], so that a waiter
+/// descheduled or a clock adjusted by less than the difference still holds a valid lease while it blocks.
+pub(crate) const LEASE: Duration = Duration::from_secs(2);
+/// The longest a waiter blocks before it looks again and renews its lease.
+pub(crate) const BLOCK: Duration = Duration::from_millis(250);
 
 /// Attempts that spin before the first clock read (at most).
 pub(crate) const SPINS: u32 = 128;
@@ -178,7 +187,8 @@ pub(crate) fn wait_changed(
     let mut stalled = None;
     let mut naps = 0u32;
     let mut nap = FIRST_SLEEP;
-    let found = array.wait_changed(last_version, |park| {
+    let lease = || clock::now_ns_coarse().saturating_add(LEASE.as_nanos() as u64);
+    let found = array.wait_changed(last_version, lease, |park| {
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if left.is_some_and(|l| l.is_zero()) {
             if let Park::Writing(s) = park {
@@ -189,7 +199,7 @@ pub(crate) fn wait_changed(
         match park {
             Park::Unchanged(s) => {
                 writing = None;
-                word.wait(s, left);
+                word.wait(s, Some(left.map_or(BLOCK, |l| l.min(BLOCK))));
             }
             Park::Writing(s) => {
                 if writing != Some(s) {
