@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Python package's Windows wheel (issue 22), cross-built with maturin for x86_64-pc-windows-gnu and checked:
 # it holds the extension module `seqring/_seqring.pyd`, linked against the stable ABI's `python3.dll` (abi3, so one
-# wheel serves CPython 3.9 and later), and every .py/.pyi/py.typed file of python/python/seqring.
+# wheel serves CPython 3.10 and later), and every .py/.pyi/py.typed file of python/python/seqring.
 # Called by tests/windows.sh (which has made sure mingw-w64 and the Rust target are there); runs alone too.
 #
 # No Windows interpreter imports it here: the package registries this project reaches (PyPI among them) carry no
@@ -27,9 +27,9 @@ rm -rf "$out"
 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" \
     "$maturin" build --release --target "$target" --manifest-path python/Cargo.toml --out "$out" 2>&1 |
     grep -v '^ *Compiling ' || true
-wheel=$(ls "$out"/seqring-*-cp39-abi3-win_amd64.whl 2>/dev/null || true)
+wheel=$(ls "$out"/seqring-*-cp310-abi3-win_amd64.whl 2>/dev/null || true)
 if [ -z "$wheel" ]; then
-    echo "windows wheel: FAILED: no seqring-*-cp39-abi3-win_amd64.whl in $out"
+    echo "windows wheel: FAILED: no seqring-*-cp310-abi3-win_amd64.whl in $out"
     exit 1
 fi
 
