@@ -36,13 +36,18 @@ use super::{region as log_region, region_name, LOG_DIR_SUFFIX};
 use crate::format::segment::reader::{check_batch, check_header};
 use crate::format::segment::{skip_delivered, Dedup, SegmentError, Tail, EXTENSION, FILE_HEADER_LEN};
 use seqring_core::log_region::{LogRegion, LogState};
-use seqring_platform::{address_wait, RegionError, Window};
+use seqring_platform::{address_wait, clock, RegionError, Window};
 
 /// How often a waiting tail looks for new data where it cannot block on the logger's written count (outside Linux,
 /// macOS and Windows; see `seqring_platform::address_wait`).
 pub const POLL: Duration = Duration::from_millis(2);
 /// The longest a tail blocks on the logger's written count before it looks again (a write wakes it at once): it also notices a logger that stopped or died within this time.
 pub const IDLE_WAIT: Duration = Duration::from_millis(50);
+
+/// How long a blocked tail's lease runs past the moment it renews it (before each block of at most
+/// [`IDLE_WAIT`]): if its process is killed while it blocks, the drain stops issuing wake calls for it within this
+/// time (on the coarse wall clock, `seqring_platform::clock::now_ns_coarse`, which the drain reads too).
+const LEASE: Duration = Duration::from_secs(2);
 
 /// A waiting tail that finds the logger's written count unchanged skips its look at the files, except at every
 /// this many looks (about once a second with [`IDLE_WAIT`]).
@@ -503,7 +508,8 @@ fn segment_error(path: &Path, tail: Tail, base: u64) -> SegmentError {
 fn wait_written(log: &LoggerRegion, seen: u64, deadline: Instant) {
     let word = log.memory().shared_word(log.written_word());
     let wait = IDLE_WAIT.min(deadline.saturating_duration_since(Instant::now()));
-    log.wait_written(seen, |at| {
+    let lease = || clock::now_ns_coarse().saturating_add(LEASE.as_nanos() as u64);
+    log.wait_written(seen, lease, |at| {
         word.wait(at, Some(wait));
         false
     });
