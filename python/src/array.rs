@@ -292,20 +292,12 @@ impl SharedArray {
                 ))
             }
         };
-        if a == old {
-            return Ok(None);
-        }
-        let size = now.dtype.itemsize();
-        let differs = |(x, y): (&[u8], &[u8])| x != y;
-        let first = a.chunks_exact(size).zip(old.chunks_exact(size)).position(differs);
-        let Some(first) = first else {
+        let Some((first, last)) = differing(a, old) else {
             return Ok(None);
         };
-        let last = a
-            .chunks_exact(size)
-            .zip(old.chunks_exact(size))
-            .rposition(differs)
-            .unwrap_or(first);
+        // Whole elements: from the element of the first differing byte to the end of that of the last.
+        let size = now.dtype.itemsize();
+        let (first, last) = (first / size, last / size);
         let span = first * size..(last + 1) * size;
         let target = Target {
             if_version: Some(version),
@@ -453,6 +445,32 @@ impl SharedArray {
             Err(e) => Err(array_error(e)),
         }
     }
+}
+
+/// The first and last byte where `a` and `b` (of equal length) differ, or `None` if they are equal; compared a word
+/// at a time.
+fn differing(a: &[u8], b: &[u8]) -> Option<(usize, usize)> {
+    const W: usize = 8;
+    let word = |s: &[u8]| u64::from_ne_bytes(s.try_into().unwrap_or([0; W]));
+    let differs = |(x, y): (&u8, &u8)| x != y;
+    let whole = a.len() / W * W;
+    let words = || a[..whole].chunks_exact(W).zip(b[..whole].chunks_exact(W));
+    let first = match words().position(|(x, y)| word(x) != word(y)) {
+        Some(w) => w * W + a[w * W..].iter().zip(&b[w * W..]).position(differs)?,
+        None => whole + a[whole..].iter().zip(&b[whole..]).position(differs)?,
+    };
+    let last = match a[whole..].iter().zip(&b[whole..]).rposition(differs) {
+        Some(i) => whole + i,
+        None => {
+            let w = words().rposition(|(x, y)| word(x) != word(y))?;
+            w * W
+                + a[w * W..w * W + W]
+                    .iter()
+                    .zip(&b[w * W..w * W + W])
+                    .rposition(differs)?
+        }
+    };
+    Some((first, last))
 }
 
 /// The elements `key` selects when it is a slice with step 1 of a 1-d array (numpy's clamping of the bounds), else

@@ -355,8 +355,12 @@ impl NativeBlock {
 
     /// Writes the changes back (also when the block raised: as in shared memory, changes made before an error
     /// stay), releases the lock; never suppresses an exception.
-    #[pyo3(signature = (*_exc))]
-    fn __exit__(slf: &Bound<'_, Self>, _exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
+    fn __exit__(
+        slf: &Bound<'_, Self>,
+        _exc_type: &Bound<'_, PyAny>,
+        _exc_value: &Bound<'_, PyAny>,
+        _traceback: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
         let py = slf.py();
         let this = slf.get();
         this.state.with(py, |s| s.entered = false);
