@@ -463,3 +463,35 @@ def test_a_block_yields_the_same_buffer_each_time_as_ataraxis_view(arr, name):
     with arr.array(with_lock=False) as unlocked:
         unlocked[1, 2] = -1
     assert arr[1, 2] == -1 and arr[0, 1] == 3
+
+
+@pytest.mark.parametrize("dtype", ["|u1", "<i2", "<f8", "<c16", [("a", "<i4"), ("b", "S3")]])
+def test_a_block_writes_back_exactly_the_elements_it_changed(name, dtype):
+    """The block's exit finds the changed span a word at a time: every pattern of changed elements (first, last,
+    both ends, inside one word, across the tail) lands, and an element another writer changed meanwhile (outside
+    the block's changes) is kept."""
+    rng = np.random.default_rng(21)
+    size = 19  # not a multiple of a word for one-byte elements: a tail past the last whole word
+    prototype = np.zeros(size, dtype=dtype)
+    prototype.view(np.uint8)[:] = rng.integers(0, 256, prototype.nbytes, dtype=np.uint8)
+    shared = SharedMemoryArray.create_array(name, prototype)
+    other = SharedArray.open(name)
+    patterns = [[0], [size - 1], [0, size - 1], [3], [3, 4], [7, 8], [16, 18], [17], list(range(size))]
+    try:
+        expected = prototype.copy()
+        for changed in patterns:
+            for meanwhile in (None, 5):
+                with shared.array() as view:
+                    if meanwhile is not None and meanwhile not in changed:
+                        # A write that does not take the lock: the block keeps it, writing back only its own.
+                        now = other.read()
+                        now.view(np.uint8).reshape(size, -1)[meanwhile] ^= 0xFF
+                        other.write(now)
+                        expected[meanwhile] = now[meanwhile]
+                    for i in changed:
+                        raw = view.view(np.uint8).reshape(size, -1)
+                        raw[i] ^= 0x5A
+                        expected.view(np.uint8).reshape(size, -1)[i] = raw[i]
+                assert other.read().tobytes() == expected.tobytes(), f"changed {changed}, meanwhile {meanwhile}"
+    finally:
+        shared.destroy()
