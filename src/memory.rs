@@ -255,6 +255,29 @@ pub trait Memory {
         let _ = (offset, old);
     }
 
+    /// The region's words, when the backend is one run of atomic words in this address space ([`RawRegion`], and
+    /// the std regions that lend one): the seqlock's hot paths then index them directly, resolving the region once
+    /// per call with one bounds check, instead of once per access (a store through a shared word may, for all the
+    /// compiler knows, change the backend's own fields, so it reloads and re-checks them after each one). Word `i`
+    /// must be the word the other methods address at byte offset `8 * i`, and the slice covers exactly
+    /// [`Memory::len`] bytes. The default, `None`, keeps every access on the methods above: backends that count or
+    /// interrupt accesses (the crash-point tests' memory) stay on them.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use seqring_core::{Memory, RawRegion};
+    /// let words: Vec<AtomicU64> = (0..4).map(|_| AtomicU64::new(0)).collect();
+    /// let region = RawRegion::new(&words);
+    /// region.store(16, 5, Ordering::Relaxed);
+    /// let lent = region.as_words().unwrap();
+    /// assert_eq!((lent.len() * 8, lent[2].load(Ordering::Relaxed)), (region.len(), 5));
+    /// ```
+    #[inline]
+    fn as_words(&self) -> Option<&[AtomicU64]> {
+        None
+    }
+
     /// Hints that the bytes at `offset` will be loaded soon: a prefetch into the cache, which changes nothing any
     /// load returns. A consumer walking record headers calls it some way ahead, so that its dependent loads do not
     /// each wait for memory. The default does nothing; [`RawRegion`] (and so the std platform's regions) prefetches
@@ -568,6 +591,11 @@ impl Memory for RawRegion<'_> {
         // SAFETY: the caller owns `offset..offset + src.len()` exclusively until its Release store publishes them
         // (the trait's contract); `bytes_mut` bounds-checks the range.
         unsafe { self.bytes_mut(offset, src.len()) }.copy_from_slice(src);
+    }
+
+    #[inline(always)]
+    fn as_words(&self) -> Option<&[AtomicU64]> {
+        Some(self.words)
     }
 
     #[inline(always)]

@@ -83,7 +83,9 @@ use crate::patience::Patience;
 use crate::sync::{fence, Ordering};
 
 mod array_lock;
+mod view;
 pub use array_lock::{ArrayLock, LockToken, ARRAY_LOCK_WORD};
+use view::View;
 
 const DTYPE_AT: usize = HEADER_LEN;
 const NDIM_AT: usize = 72;
@@ -652,6 +654,12 @@ impl<M: Memory> SeqArray<M> {
         self.data_at & !63
     }
 
+    /// This call's access to the region (see `view`): the hot paths go through it.
+    #[inline(always)]
+    fn view(&self) -> View<'_, M> {
+        View::new(&self.mem, self.data())
+    }
+
     /// Where the data starts in the region: [`DATA_OFFSET`], or past the descriptor.
     ///
     /// # Examples
@@ -858,18 +866,19 @@ impl<M: Memory> SeqArray<M> {
             end: u64::MAX,
             len: self.capacity as u64,
         })?;
+        let v = self.view();
         loop {
             // Acquire: pairs with the Release store of the even sequence that ends a write.
-            let s1 = self.mem.load(SEQUENCE_AT, Ordering::Acquire);
+            let s1 = v.load(SEQUENCE_AT, Ordering::Acquire);
             if s1.is_multiple_of(2) {
-                let meta = self.read_meta();
+                let meta = read_meta(&v);
                 if end as u64 <= meta.nbytes && end <= self.capacity {
-                    self.mem.copy_out(self.data() + byte_offset, dst);
+                    v.copy_out(byte_offset, dst);
                 }
                 // Acquire fence: pairs with the writer's Release fence after its CAS; if any byte above came from a
                 // newer write, the reload below sees that write's odd sequence (or later).
                 fence(Ordering::Acquire);
-                if self.mem.load(SEQUENCE_AT, Ordering::Relaxed) == s1 {
+                if v.load(SEQUENCE_AT, Ordering::Relaxed) == s1 {
                     let snapshot = meta.finish(s1 / 2, self.capacity as u64)?;
                     if end as u64 > meta.nbytes {
                         return Err(ArrayError::OutOfBounds {
@@ -916,33 +925,24 @@ impl<M: Memory> SeqArray<M> {
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(dst);
         let offset = first.checked_mul(T::DTYPE.itemsize()).ok_or(ArrayError::BadShape)?;
         let end = offset.checked_add(bytes.len()).ok_or(ArrayError::BadShape)?;
+        let v = self.view();
         loop {
             // Acquire: pairs with the Release store of the even sequence that ends a write.
-            let s1 = self.mem.load(SEQUENCE_AT, Ordering::Acquire);
+            let s1 = v.load(SEQUENCE_AT, Ordering::Acquire);
             if s1.is_multiple_of(2) {
                 // Relaxed: validated by the sequence check below.
-                let dtype = self.mem.load(CUR_DTYPE_AT, Ordering::Relaxed);
-                let len = self.mem.load(NBYTES_AT, Ordering::Relaxed);
-                let flags = self.mem.load(FLAGS_AT, Ordering::Relaxed);
+                let dtype = v.load(CUR_DTYPE_AT, Ordering::Relaxed);
+                let len = v.load(NBYTES_AT, Ordering::Relaxed);
+                let flags = v.load(FLAGS_AT, Ordering::Relaxed);
                 let in_range = end as u64 <= len && end <= self.capacity;
                 if in_range {
-                    self.mem.copy_out(self.data() + offset, bytes);
+                    v.copy_out(offset, bytes);
                 }
                 // Acquire fence: pairs with the writer's Release fence after its CAS, as in `read`.
                 fence(Ordering::Acquire);
-                if self.mem.load(SEQUENCE_AT, Ordering::Relaxed) == s1 {
-                    if flags & SUSPECT != 0 {
-                        return Err(ArrayError::Suspect { version: s1 / 2 });
-                    }
-                    if dtype != T::DTYPE.word() {
-                        let array = DType::from_word(dtype).ok_or(HeaderError::Corrupt("array dtype"))?;
-                        return Err(ArrayError::DTypeMismatch {
-                            array,
-                            requested: T::DTYPE,
-                        });
-                    }
-                    if !in_range {
-                        return Err(ArrayError::OutOfBounds { end: end as u64, len });
+                if v.load(SEQUENCE_AT, Ordering::Relaxed) == s1 {
+                    if flags & SUSPECT != 0 || dtype != T::DTYPE.word() || !in_range {
+                        return Err(lean_read_error::<T>(s1, flags, dtype, end, len));
                     }
                     return Ok(s1 / 2);
                 }
@@ -1041,22 +1041,46 @@ impl<M: Memory> SeqArray<M> {
         self.read_bytes(0, &mut [], patience)
     }
 
-    #[inline]
-    fn read_meta(&self) -> RawMeta {
-        // Relaxed: validated by the caller's sequence check.
-        let m = &self.mem;
-        // All 8 shape words, unconditionally (writers store zeros past `ndim`): no loop-carried branch.
-        let dims: [u64; MAX_DIMS] = core::array::from_fn(|i| m.load(CUR_SHAPE_AT + 8 * i, Ordering::Relaxed));
-        RawMeta {
-            dtype: m.load(CUR_DTYPE_AT, Ordering::Relaxed),
-            ndim: m.load(CUR_NDIM_AT, Ordering::Relaxed),
-            dims,
-            nbytes: m.load(NBYTES_AT, Ordering::Relaxed),
-            time: m.load(WRITE_TIME_AT, Ordering::Relaxed),
-            token: m.load(TOKEN_AT, Ordering::Relaxed),
-            flags: m.load(FLAGS_AT, Ordering::Relaxed),
-        }
+}
+
+/// Why a consistent lean read ([`SeqArray::read_into`]) of `end` bytes of `T` at sequence `s1` fails: suspect
+/// contents, another dtype, or a range past the data's `len` bytes, in that order. Out of line: the hot path only
+/// tests.
+#[cold]
+#[inline(never)]
+fn lean_read_error<T: Element>(s1: u64, flags: u64, dtype: u64, end: usize, len: u64) -> ArrayError {
+    if flags & SUSPECT != 0 {
+        return ArrayError::Suspect { version: s1 / 2 };
     }
+    if dtype != T::DTYPE.word() {
+        return match DType::from_word(dtype) {
+            Some(array) => ArrayError::DTypeMismatch {
+                array,
+                requested: T::DTYPE,
+            },
+            None => HeaderError::Corrupt("array dtype").into(),
+        };
+    }
+    ArrayError::OutOfBounds { end: end as u64, len }
+}
+
+/// The protected block, loaded inside a read section (Relaxed: validated by the caller's sequence check).
+#[inline]
+fn read_meta<M: Memory>(m: &View<'_, M>) -> RawMeta {
+    // All 8 shape words, unconditionally (writers store zeros past `ndim`): no loop-carried branch.
+    let dims: [u64; MAX_DIMS] = core::array::from_fn(|i| m.load(CUR_SHAPE_AT + 8 * i, Ordering::Relaxed));
+    RawMeta {
+        dtype: m.load(CUR_DTYPE_AT, Ordering::Relaxed),
+        ndim: m.load(CUR_NDIM_AT, Ordering::Relaxed),
+        dims,
+        nbytes: m.load(NBYTES_AT, Ordering::Relaxed),
+        time: m.load(WRITE_TIME_AT, Ordering::Relaxed),
+        token: m.load(TOKEN_AT, Ordering::Relaxed),
+        flags: m.load(FLAGS_AT, Ordering::Relaxed),
+    }
+}
+
+impl<M: Memory> SeqArray<M> {
 
     /// Takes the writer lock, waiting within `patience`; the guard's drop publishes the write.
     ///
@@ -1081,15 +1105,13 @@ impl<M: Memory> SeqArray<M> {
     /// ```
     #[inline(always)]
     pub fn lock(&self, stamp: WriteStamp, mut patience: impl Patience) -> Result<WriteGuard<'_, M>, ArrayError> {
-        let mut s = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
+        let v = self.view();
+        let mut s = v.load(SEQUENCE_AT, Ordering::Relaxed);
         loop {
             if s.is_multiple_of(2) {
                 // Acquire: pairs with the previous writer's Release store of `s`, so this write is ordered after
                 // its data and protected block.
-                match self
-                    .mem
-                    .compare_exchange(SEQUENCE_AT, s, s + 1, Ordering::Acquire, Ordering::Relaxed)
-                {
+                match v.compare_exchange(SEQUENCE_AT, s, s + 1, Ordering::Acquire, Ordering::Relaxed) {
                     Ok(_) => break,
                     Err(now) => s = now,
                 }
@@ -1098,26 +1120,27 @@ impl<M: Memory> SeqArray<M> {
             if !patience.keep_waiting() {
                 return Err(self.stalled_at(s));
             }
-            s = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
+            s = v.load(SEQUENCE_AT, Ordering::Relaxed);
         }
         // Relaxed: the lock CAS above (Acquire) read the release sequence of every waiter's W2 CAS that precedes
         // it, so those waiters' count increments (W1) and leases (W1') happen before these loads (see the module
         // documentation). The writer's whole extra cost when no one waits: one load and a branch.
-        let wake = self.mem.load(WAITERS_AT, Ordering::Relaxed) != 0
-            && (stamp.time_ns == 0 || self.mem.load(LEASE_AT, Ordering::Relaxed) > stamp.time_ns);
+        let wake = v.load(WAITERS_AT, Ordering::Relaxed) != 0
+            && (stamp.time_ns == 0 || v.load(LEASE_AT, Ordering::Relaxed) > stamp.time_ns);
         // Relaxed: read only by stall reports, which are informational.
-        self.mem.store(HOLDER_TOKEN_AT, stamp.token, Ordering::Relaxed);
-        self.mem.store(HOLDER_SINCE_AT, stamp.time_ns, Ordering::Relaxed);
+        v.store(HOLDER_TOKEN_AT, stamp.token, Ordering::Relaxed);
+        v.store(HOLDER_SINCE_AT, stamp.time_ns, Ordering::Relaxed);
         // Release fence: pairs with the reader's Acquire fence; orders the odd sequence before every data store.
         fence(Ordering::Release);
         // Relaxed: only lock holders write the shape, and the Acquire CAS ordered the previous holder's stores.
-        let dtype = DType::from_word(self.mem.load(CUR_DTYPE_AT, Ordering::Relaxed)).unwrap_or(DType::U8);
-        let len = self.mem.load(NBYTES_AT, Ordering::Relaxed).min(self.capacity as u64);
+        let dtype_word = v.load(CUR_DTYPE_AT, Ordering::Relaxed);
+        let len = v.load(NBYTES_AT, Ordering::Relaxed).min(self.capacity as u64);
         Ok(WriteGuard {
             array: self,
+            view: v,
             sequence: s,
             stamp,
-            dtype,
+            dtype_word,
             len: len as usize,
             dirty: false,
             full_write: false,
@@ -1441,10 +1464,14 @@ impl RawMeta {
 #[derive(Debug)]
 pub struct WriteGuard<'a, M: Memory> {
     array: &'a SeqArray<M>,
+    /// The array's words, resolved once by the lock.
+    view: View<'a, M>,
     /// The even sequence before the lock was taken.
     sequence: u64,
     stamp: WriteStamp,
-    dtype: DType,
+    /// The current dtype's word, as loaded under the lock (or set by this guard's reshape): compared with an
+    /// element type's word without decoding it.
+    dtype_word: u64,
     len: usize,
     dirty: bool,
     full_write: bool,
@@ -1466,7 +1493,8 @@ impl<M: Memory> WriteGuard<'_, M> {
     /// assert_eq!(guard.dtype(), DType::F64);
     /// ```
     pub fn dtype(&self) -> DType {
-        self.dtype
+        // A word that decodes to no dtype (memory corrupted from outside) reads as bytes, as it always has.
+        DType::from_word(self.dtype_word).unwrap_or(DType::U8)
     }
 
     /// The current data length in bytes.
@@ -1532,10 +1560,10 @@ impl<M: Memory> WriteGuard<'_, M> {
     fn touch(&mut self) {
         if !self.dirty {
             self.dirty = true;
-            let m = &self.array.mem;
+            let v = &self.view;
             // Relaxed: published with the data by the guard's closing Release store.
-            m.store(TOKEN_AT, self.stamp.token, Ordering::Relaxed);
-            m.store(WRITE_TIME_AT, self.stamp.time_ns, Ordering::Relaxed);
+            v.store(TOKEN_AT, self.stamp.token, Ordering::Relaxed);
+            v.store(WRITE_TIME_AT, self.stamp.time_ns, Ordering::Relaxed);
         }
     }
 
@@ -1573,7 +1601,7 @@ impl<M: Memory> WriteGuard<'_, M> {
     pub fn write_bytes(&mut self, byte_offset: usize, src: &[u8]) -> Result<(), ArrayError> {
         self.check(byte_offset, src.len())?;
         self.touch();
-        self.array.mem.copy_in(self.array.data() + byte_offset, src);
+        self.view.copy_in(byte_offset, src);
         self.full_write |= byte_offset == 0 && src.len() == self.len;
         Ok(())
     }
@@ -1598,9 +1626,11 @@ impl<M: Memory> WriteGuard<'_, M> {
     /// ```
     #[inline(always)]
     pub fn write_elements<T: Element>(&mut self, first: usize, src: &[T]) -> Result<(), ArrayError> {
-        if T::DTYPE != self.dtype {
+        // The word first (no decoding on the hot path); then the decoded dtype, which is what decides (a corrupt
+        // word reads as bytes).
+        if T::DTYPE.word() != self.dtype_word && T::DTYPE != self.dtype() {
             return Err(ArrayError::DTypeMismatch {
-                array: self.dtype,
+                array: self.dtype(),
                 requested: T::DTYPE,
             });
         }
@@ -1628,7 +1658,7 @@ impl<M: Memory> WriteGuard<'_, M> {
     /// ```
     pub fn read_bytes(&self, byte_offset: usize, dst: &mut [u8]) -> Result<(), ArrayError> {
         self.check(byte_offset, dst.len())?;
-        self.array.mem.copy_out(self.array.data() + byte_offset, dst);
+        self.view.copy_out(byte_offset, dst);
         Ok(())
     }
 
@@ -1673,7 +1703,7 @@ impl<M: Memory> WriteGuard<'_, M> {
         // Relaxed: published with the data by the guard's closing Release store.
         store_shape(m, CUR_DTYPE_AT, dtype, shape);
         m.store(NBYTES_AT, needed, Ordering::Relaxed);
-        self.dtype = dtype;
+        self.dtype_word = dtype.word();
         self.len = needed as usize;
         self.full_write = false;
         Ok(())
@@ -1683,7 +1713,7 @@ impl<M: Memory> WriteGuard<'_, M> {
 impl<M: Memory> Drop for WriteGuard<'_, M> {
     #[inline(always)]
     fn drop(&mut self) {
-        let m = &self.array.mem;
+        let m = &self.view;
         if self.full_write {
             let flags = m.load(FLAGS_AT, Ordering::Relaxed);
             if flags & SUSPECT != 0 {
@@ -1700,9 +1730,17 @@ impl<M: Memory> Drop for WriteGuard<'_, M> {
         m.store(SEQUENCE_AT, next, Ordering::Release);
         // An unchanged array needs no wake: its waiters block on the value just restored.
         if self.wake && self.dirty {
-            m.wake(SEQUENCE_AT, self.sequence);
+            wake_waiters(m.memory(), self.sequence);
         }
     }
+}
+
+/// Wakes the waiters blocked on the even sequence `old` (a system call where the memory is shared): out of line,
+/// so that the unlock stays small enough to inline where no one waits.
+#[cold]
+#[inline(never)]
+fn wake_waiters<M: Memory>(mem: &M, old: u64) {
+    mem.wake(SEQUENCE_AT, old);
 }
 
 #[cfg(all(test, not(loom)))]

@@ -1120,21 +1120,40 @@ impl<T: Element> SharedArray<T> {
     /// ```
     #[inline]
     pub fn write_timeout(&self, src: &[T], timeout: Duration) -> Result<(), SharedArrayError> {
-        // The fast path spins only, as the read's; a writer that must wait takes the backoff path.
-        let mut guard = match self.handle.array.lock(self.handle.stamp(), Spins(FAST_SPINS)) {
-            Ok(g) => g,
-            Err(_) => self.lock_waiting(timeout)?,
-        };
+        // The fast path spins only, as the read's; a writer that must wait takes the backoff path, out of line, so
+        // that the fast path's guard stays in registers.
+        match self.handle.array.lock(self.handle.stamp(), Spins(FAST_SPINS)) {
+            Ok(guard) => self.write_locked(guard, src),
+            Err(_) => self.write_waiting(src, timeout),
+        }
+    }
+
+    /// The whole write under `guard`: the length check and the copy; the guard's drop publishes it.
+    #[inline(always)]
+    fn write_locked(&self, mut guard: WriteGuard<'_, Region>, src: &[T]) -> Result<(), SharedArrayError> {
         if size_of_val(src) != guard.len() {
             let expected = (guard.len() / size_of::<T>()) as u64;
             drop(guard);
-            return Err(SharedArrayError::LengthMismatch {
-                name: self.name().to_string(),
-                expected,
-                given: src.len() as u64,
-            });
+            return Err(self.length_mismatch(expected, src.len()));
         }
         guard.write_elements(0, src).map_err(|e| self.error(e))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn length_mismatch(&self, expected: u64, given: usize) -> SharedArrayError {
+        SharedArrayError::LengthMismatch {
+            name: self.name().to_string(),
+            expected,
+            given: given as u64,
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn write_waiting(&self, src: &[T], timeout: Duration) -> Result<(), SharedArrayError> {
+        let guard = self.lock_waiting(timeout)?;
+        self.write_locked(guard, src)
     }
 
     #[cold]
