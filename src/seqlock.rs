@@ -228,6 +228,13 @@ pub enum ArrayError {
     },
     /// The dtype descriptor given at creation, or found in a region, is not valid.
     Descr(DescrError),
+    /// A whole write ([`SeqArray::write_all`]) of another length than the current data's.
+    LengthMismatch {
+        /// The data's length in bytes.
+        len: u64,
+        /// The length written, in bytes.
+        given: u64,
+    },
 }
 
 /// Why a dtype descriptor (see the module documentation) is refused, at creation or when a region is opened.
@@ -324,6 +331,9 @@ impl core::fmt::Display for ArrayError {
             }
             ArrayError::OutOfBounds { end, len } => write!(f, "range ends at byte {end} past the data's {len} bytes"),
             ArrayError::Descr(e) => e.fmt(f),
+            ArrayError::LengthMismatch { len, given } => {
+                write!(f, "a whole write of {given} bytes to data of {len} bytes")
+            }
         }
     }
 }
@@ -915,7 +925,7 @@ impl<M: Memory> SeqArray<M> {
     /// let version = array.read_into(1, &mut two, Spins(100)).unwrap(); // elements 1 and 2
     /// assert_eq!((two, version), ([1.5, 2.5], 1));
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn read_into<T: Element>(
         &self,
         first: usize,
@@ -1040,7 +1050,6 @@ impl<M: Memory> SeqArray<M> {
     pub fn snapshot(&self, patience: impl Patience) -> Result<Snapshot, ArrayError> {
         self.read_bytes(0, &mut [], patience)
     }
-
 }
 
 /// Why a consistent lean read ([`SeqArray::read_into`]) of `end` bytes of `T` at sequence `s1` fails: suspect
@@ -1081,7 +1090,6 @@ fn read_meta<M: Memory>(m: &View<'_, M>) -> RawMeta {
 }
 
 impl<M: Memory> SeqArray<M> {
-
     /// Takes the writer lock, waiting within `patience`; the guard's drop publishes the write.
     ///
     /// # Errors
@@ -1201,6 +1209,61 @@ impl<M: Memory> SeqArray<M> {
         patience: impl Patience,
     ) -> Result<(), ArrayError> {
         self.lock(stamp, patience)?.write_elements(first, src)
+    }
+
+    /// Writes `src` as the whole data (the current shape's length exactly) in one locked write: the hot path of a
+    /// whole-array write, with no guard between the lock and the unlock (so nothing of the write leaves registers).
+    /// It stamps, publishes, clears the suspect flag and wakes waiters as a guard's write of the whole data does;
+    /// a length or dtype that does not match leaves the array unchanged (its old sequence restored).
+    ///
+    /// # Errors
+    /// As [`SeqArray::lock`]; [`ArrayError::LengthMismatch`] when `src` is not the data's length, then
+    /// [`ArrayError::DTypeMismatch`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, ArrayError, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// array.write_all(&[2.5f64; 8], WriteStamp::default(), Spins(0)).unwrap();
+    /// let err = array.write_all(&[1.0f64; 4], WriteStamp::default(), Spins(0));
+    /// assert_eq!(err, Err(ArrayError::LengthMismatch { len: 64, given: 32 }));
+    /// let mut out = [0f64; 8];
+    /// assert_eq!(array.read_into(0, &mut out, Spins(0)), Ok(1), "one version: the refused write published none");
+    /// assert_eq!(out, [2.5; 8]);
+    /// ```
+    #[inline(always)]
+    pub fn write_all<T: Element>(
+        &self,
+        src: &[T],
+        stamp: WriteStamp,
+        patience: impl Patience,
+    ) -> Result<(), ArrayError> {
+        // No unwinding between the lock and the unlock below (the copy's range is checked first), so the guard is
+        // released explicitly, inline, rather than by its drop glue, which the compiler calls out of line with the
+        // guard spilled to the stack.
+        let bytes: &[u8] = bytemuck::cast_slice(src);
+        let mut guard = core::mem::ManuallyDrop::new(self.lock(stamp, patience)?);
+        let result = if bytes.len() != guard.len {
+            Err(ArrayError::LengthMismatch {
+                len: guard.len as u64,
+                given: bytes.len() as u64,
+            })
+        } else if T::DTYPE.word() != guard.dtype_word && T::DTYPE != guard.dtype() {
+            Err(ArrayError::DTypeMismatch {
+                array: guard.dtype(),
+                requested: T::DTYPE,
+            })
+        } else {
+            guard.touch();
+            guard.view.copy_in(0, bytes);
+            guard.full_write = true;
+            Ok(())
+        };
+        guard.unlock();
+        result
     }
 
     /// Read-modify-write of the elements from element index `first`, `buf.len()` of them, under the writer lock: reads them
@@ -1713,6 +1776,15 @@ impl<M: Memory> WriteGuard<'_, M> {
 impl<M: Memory> Drop for WriteGuard<'_, M> {
     #[inline(always)]
     fn drop(&mut self) {
+        self.unlock();
+    }
+}
+
+impl<M: Memory> WriteGuard<'_, M> {
+    /// Publishes the write (or restores the old sequence if nothing changed) and wakes waiters: the guard's drop,
+    /// and [`SeqArray::write_all`]'s explicit release. Called exactly once per guard.
+    #[inline(always)]
+    fn unlock(&mut self) {
         let m = &self.view;
         if self.full_write {
             let flags = m.load(FLAGS_AT, Ordering::Relaxed);
@@ -1794,6 +1866,102 @@ mod tests {
         fn wake(&self, _offset: usize, _old: u64) {
             self.wakes.set(self.wakes.get() + 1);
         }
+    }
+
+    /// The hot paths index the lent words (`View`); memory that lends none goes through its methods. The same
+    /// operations over both leave the same bytes and give the same answers.
+    #[test]
+    fn lent_words_and_memory_methods_agree() {
+        let descr = "[('a', '<u8'), ('b', '<f8')]";
+        let record = DType::Record { itemsize: 16 };
+        let (lent, methods) = (record_words(64, descr), record_words(64, descr));
+        let counted = CountWakes {
+            inner: RawRegion::new(&methods),
+            wakes: core::cell::Cell::new(0),
+        };
+        assert!(RawRegion::new(&lent).as_words().is_some() && (&counted).as_words().is_none());
+        let a = SeqArray::create_described(RawRegion::new(&lent), record, &[4], descr, 1, 2).unwrap();
+        let b = SeqArray::create_described(&counted, record, &[4], descr, 1, 2).unwrap();
+        fn run<M: Memory>(a: &SeqArray<M>) -> std::vec::Vec<u64> {
+            let mut seen = std::vec::Vec::new();
+            a.write_bytes(3, b"unaligned bytes", STAMP, Spins(0)).unwrap();
+            let mut g = a.lock(STAMP, Spins(0)).unwrap();
+            g.reshape(DType::U64, &[8]).unwrap();
+            g.write_elements(2, &[7u64, 8]).unwrap();
+            drop(g);
+            a.write_all(&[9u64; 8], WriteStamp { token: 3, time_ns: 4 }, Spins(0))
+                .unwrap();
+            seen.push(a.write_all(&[1u64; 7], STAMP, Spins(0)).is_err() as u64);
+            let mut out = [0u64; 3];
+            seen.push(a.read_into(5, &mut out, Spins(0)).unwrap());
+            seen.extend(out);
+            let mut bytes = [0u8; 5];
+            seen.push(a.read_bytes(9, &mut bytes, Spins(0)).unwrap().version);
+            seen.push(u64::from_le_bytes([
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], 0, 0, 0,
+            ]));
+            seen
+        }
+        assert_eq!(run(&a), run(&b));
+        let words = |w: &[AtomicU64]| {
+            w.iter()
+                .map(|x| x.load(Ordering::Relaxed))
+                .collect::<std::vec::Vec<_>>()
+        };
+        assert_eq!(words(&lent), words(&methods));
+    }
+
+    #[test]
+    fn write_all_publishes_one_version_or_changes_nothing() {
+        let w = words(32);
+        let a = SeqArray::create(RawRegion::new(&w), DType::U64, &[4], 1, 1).unwrap();
+        let stamp = WriteStamp { token: 5, time_ns: 6 };
+        a.write_all(&[3u64; 4], stamp, Spins(0)).unwrap();
+        let snap = a.snapshot(Spins(0)).unwrap();
+        assert_eq!((snap.version, snap.token, snap.write_time_ns), (1, 5, 6));
+        let seq = a.sequence();
+        assert_eq!(
+            a.write_all(&[1u64; 3], STAMP, Spins(0)),
+            Err(ArrayError::LengthMismatch { len: 32, given: 24 })
+        );
+        assert_eq!(
+            a.write_all(&[1.0f64; 4], STAMP, Spins(0)),
+            Err(ArrayError::DTypeMismatch {
+                array: DType::U64,
+                requested: DType::F64
+            })
+        );
+        assert_eq!(a.sequence(), seq, "refused writes restore the old sequence");
+        assert_eq!(a.stall(), None, "and release the lock");
+        // A stalled writer: a whole write waits within its patience and reports the stall.
+        core::mem::forget(
+            a.lock(
+                WriteStamp {
+                    token: 0xdead,
+                    time_ns: 1,
+                },
+                Spins(0),
+            )
+            .unwrap(),
+        );
+        let Err(ArrayError::WriterStalled {
+            token: 0xdead,
+            sequence,
+            ..
+        }) = a.write_all(&[1u64; 4], STAMP, Spins(2))
+        else {
+            panic!("the stall is reported");
+        };
+        assert!(a.recover(sequence));
+        assert!(a.snapshot(Spins(0)).unwrap().suspect);
+        a.write_all(&[4u64; 4], STAMP, Spins(0)).unwrap();
+        let mut out = [0u64; 4];
+        assert_eq!(
+            a.read_into(0, &mut out, Spins(0)),
+            Ok(a.version()),
+            "a whole write clears the suspect flag"
+        );
+        assert_eq!(out, [4; 4]);
     }
 
     #[test]

@@ -102,6 +102,33 @@ fn op_shared_write_untimed(array: &SharedArray<f64>, src: &[f64; LEN]) {
     }
 }
 
+/// As [`op_shared_read_into`] into an array: the length is known at compile time, so the copy unrolls.
+#[inline(never)]
+fn op_shared_read_array(array: &SharedArray<f64>, out: &mut [f64; LEN]) {
+    for _ in 0..BURST {
+        let out: &mut [f64; LEN] = black_box(&mut *out);
+        black_box(array.read_into(out).unwrap());
+    }
+}
+
+/// As [`op_shared_write`] from an array.
+#[inline(never)]
+fn op_shared_write_array(array: &SharedArray<f64>, src: &[f64; LEN]) {
+    for _ in 0..BURST {
+        let src: &[f64; LEN] = black_box(src);
+        array.write(src).unwrap();
+    }
+}
+
+/// As [`op_shared_write_untimed`] from an array.
+#[inline(never)]
+fn op_shared_write_array_untimed(array: &SharedArray<f64>, src: &[f64; LEN]) {
+    for _ in 0..BURST {
+        let src: &[f64; LEN] = black_box(src);
+        array.write(src).unwrap();
+    }
+}
+
 #[inline(never)]
 fn op_core_read_into(array: &SeqArray<seqring_platform::Region>, out: &mut [f64; LEN]) {
     for _ in 0..BURST {
@@ -112,7 +139,10 @@ fn op_core_read_into(array: &SeqArray<seqring_platform::Region>, out: &mut [f64;
 #[inline(never)]
 fn op_core_write_elements(array: &SeqArray<seqring_platform::Region>, src: &[f64; LEN]) {
     for i in 0..BURST {
-        let stamp = WriteStamp { token: 1, time_ns: i + 1 };
+        let stamp = WriteStamp {
+            token: 1,
+            time_ns: i + 1,
+        };
         array.write_elements(0, black_box(&src[..]), stamp, Spins(100)).unwrap();
     }
 }
@@ -140,6 +170,9 @@ fn main() {
         op_shared_write(&shared, &src);
         op_shared_write_untimed(&untimed, &src);
         op_shared_read_into(&shared, &mut out);
+        op_shared_read_array(&shared, &mut out);
+        op_shared_write_array(&shared, &src);
+        op_shared_write_array_untimed(&untimed, &src);
         op_core_write_elements(&core, &src);
         op_core_read_into(&core, &mut out);
         op_clock_coarse();

@@ -60,10 +60,12 @@ impl<'a, M: Memory> View<'a, M> {
     /// must cover [`Memory::len`] bytes, which the array validated).
     #[inline(always)]
     pub(super) fn new(mem: &'a M, data_at: usize) -> Self {
-        let words = mem.as_words().map(|w| match (w.first_chunk::<HEAD_WORDS>(), w.get(data_at / 8..)) {
-            (Some(head), Some(data)) => (head, RawRegion::new(data)),
-            _ => short_words(w.len(), data_at),
-        });
+        let words = mem
+            .as_words()
+            .map(|w| match (w.first_chunk::<HEAD_WORDS>(), w.get(data_at / 8..)) {
+                (Some(head), Some(data)) => (head, RawRegion::new(data)),
+                _ => short_words(w.len(), data_at),
+            });
         View { mem, words, data_at }
     }
 
