@@ -15,6 +15,16 @@
 //!   stores, to be ordered by the caller's fences. A copy that covers part of a word reads the whole word and, for
 //!   `copy_in`, writes it back; the caller must be the only writer of those edge words (the seqlock writer lock
 //!   or a ring grant guarantees it).
+//! - Why word-wide copies and no wider: the data a seqlock reader copies may be written concurrently (the reader
+//!   discards such a copy after its sequence check), so every load of it must be atomic. A `read_volatile` or a
+//!   plain (vector) load racing with a store is a data race, undefined behaviour in Rust's memory model however the
+//!   hardware behaves (crossbeam's seqlock says as much of its own volatile reads); Rust has no stable atomic wider
+//!   than 8 bytes, and an `asm!` vector load would be sound only as an opaque stand-in for word loads, a claim about
+//!   the hardware (per-word atomicity of 16- or 32-byte loads) that Intel and AMD document only for some
+//!   processors. The `atomic-memcpy` crate, the Rust rendering of P1478, copies with pointer-width atomic loads as
+//!   these functions do. What makes the word copies fast instead: one range check per copy, and aligned copies in
+//!   blocks of 8 words (unrolled, one loop test per block), which keeps a 1 MiB read within about 1.1× of libc's
+//!   vector memcpy on an x86-64 VM (docs/BENCHMARKS.md, issue 24).
 //! - Offsets are trusted: protocol code validates every offset it derives from shared bytes before it uses it.
 //!   An out-of-range offset is a bug and panics, it is never undefined behaviour.
 
@@ -644,15 +654,13 @@ fn copy_out_aligned(words: &[AtomicU64], first: usize, dst: &mut [u8]) {
     let words = words
         .get(first..first + dst.len().div_ceil(8))
         .unwrap_or_else(|| out_of_range(first * 8, dst.len(), words.len()));
-    // Blocks of 8 words (a cache line when aligned): 8 loads, then 8 stores, with one loop test per block, so that
-    // the loads of a block issue together; a copy of a few words (under a block) takes the word loop alone.
-    let blocks = dst.len() / 64;
-    let (block_dst, rest) = dst.split_at_mut(blocks * 64);
-    let (block_words, words) = words.split_at(blocks * 8);
-    for (block, from) in block_dst.chunks_exact_mut(64).zip(block_words.chunks_exact(8)) {
-        let values: [u64; 8] = core::array::from_fn(|i| from[i].load(Ordering::Relaxed));
-        for (chunk, value) in block.chunks_exact_mut(8).zip(values) {
-            chunk.copy_from_slice(&value.to_le_bytes());
+    // Blocks of 8 words (a cache line when aligned), each unrolled (fixed-size arrays: no index checks) with one
+    // loop test per block; the words past the last whole block take the word loop.
+    let (block_dst, rest) = dst.as_chunks_mut::<64>();
+    let (block_words, words) = words.split_at(block_dst.len() * 8);
+    for (block, from) in block_dst.iter_mut().zip(block_words.as_chunks::<8>().0) {
+        for (chunk, word) in block.as_chunks_mut::<8>().0.iter_mut().zip(from) {
+            *chunk = word.load(Ordering::Relaxed).to_le_bytes();
         }
     }
     let mut chunks = rest.chunks_exact_mut(8);
@@ -674,14 +682,11 @@ fn copy_in_aligned(words: &[AtomicU64], first: usize, src: &[u8]) {
         .get(first..first + src.len().div_ceil(8))
         .unwrap_or_else(|| out_of_range(first * 8, src.len(), words.len()));
     // Blocks of 8 words, as in `copy_out_aligned`.
-    let blocks = src.len() / 64;
-    let (block_src, rest) = src.split_at(blocks * 64);
-    let (block_words, words) = words.split_at(blocks * 8);
-    for (block, to) in block_src.chunks_exact(64).zip(block_words.chunks_exact(8)) {
-        for (chunk, word) in block.chunks_exact(8).zip(to) {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(chunk);
-            word.store(u64::from_le_bytes(b), Ordering::Relaxed);
+    let (block_src, rest) = src.as_chunks::<64>();
+    let (block_words, words) = words.split_at(block_src.len() * 8);
+    for (block, to) in block_src.iter().zip(block_words.as_chunks::<8>().0) {
+        for (chunk, word) in block.as_chunks::<8>().0.iter().zip(to) {
+            word.store(u64::from_le_bytes(*chunk), Ordering::Relaxed);
         }
     }
     let mut chunks = rest.chunks_exact(8);

@@ -10,6 +10,10 @@
 //! - **Read.** `s1` = load (Acquire); if odd, wait. Copy the protected block and the data with relaxed atomic
 //!   loads, fence (Acquire), `s2` = load (Relaxed). Retry unless `s1 == s2`. A successful read is never torn.
 //! - **Version** is `sequence / 2`; it changes with every completed write.
+//! - **Hot paths.** The lean read ([`SeqArray::read_into`]), the lock and its guard, and the whole write
+//!   ([`SeqArray::write_all`], the same lock, stamp, copy and unlock without a guard in between) resolve the
+//!   region's words once per call when the memory lends them ([`Memory::as_words`]): fixed fields by constant
+//!   index, the data as one range. The accesses and their orderings are exactly those listed here.
 //! - **Waiting for a change** ([`SeqArray::wait_changed`]) blocks instead of polling. The waiter protocol is a waiter
 //!   count beside the sequence, so that a writer with no one waiting pays one relaxed load and a branch:
 //!   - a waiter increments the count (W1), then loads the sequence (Acquire). If it is odd, a writer is in its write

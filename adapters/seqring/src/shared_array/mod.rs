@@ -29,7 +29,14 @@
 //! spin first, then yield and sleep with a growing backoff so that waiting readers leave the cores to a preempted
 //! writer, and report a writer as stalled only when it made no progress for the whole timeout (`wait`). A write
 //! reads the coarse clock once, for its write time ([`seqring_platform::clock::now_ns_coarse`]): write times and
-//! ages have the kernel tick's resolution (1–4 ms).
+//! ages have the kernel tick's resolution (1–4 ms). That clock stays: write times are wall-clock ns since the UNIX
+//! epoch, which ages ([`SharedArray::age`], Python's `age`), `seqring shm inspect` ("… s ago") and the waiters'
+//! leases compare across processes; the CPU counter's clock (`clock::mono_ns`) counts from a moment of each
+//! process and costs more than the coarse clock here. Both hot paths are inlined whole into the caller, so
+//! everything they check is resolved once per call (the core's per-call view of the region; the write is the
+//! core's guard-less [`SeqArray::write_all`](seqring_core::seqlock::SeqArray::write_all)), and a `&mut [T; N]` or
+//! `&[T; N]` argument (a fixed-size record such as 8 × f64) makes the copy's length a constant the compiler
+//! unrolls.
 
 mod cell;
 mod dynamic;
