@@ -1825,6 +1825,7 @@ mod tests {
     use crate::memory::RawRegion;
     use crate::patience::Spins;
     use crate::sync::AtomicU64;
+    use crate::testing::{Stop, StopAfter};
     use std::vec::Vec;
 
     fn words(capacity: usize) -> Vec<AtomicU64> {
@@ -1833,43 +1834,10 @@ mod tests {
 
     const STAMP: WriteStamp = WriteStamp { token: 7, time_ns: 99 };
 
-    /// A region that counts the wakes writers issue.
-    struct CountWakes<'a> {
-        inner: RawRegion<'a>,
-        wakes: core::cell::Cell<u32>,
-    }
-
-    impl Memory for &CountWakes<'_> {
-        fn len(&self) -> usize {
-            self.inner.len()
-        }
-        fn identity(&self) -> usize {
-            self.inner.identity()
-        }
-        fn load(&self, offset: usize, order: Ordering) -> u64 {
-            self.inner.load(offset, order)
-        }
-        fn store(&self, offset: usize, value: u64, order: Ordering) {
-            self.inner.store(offset, value, order)
-        }
-        fn compare_exchange(&self, at: usize, cur: u64, new: u64, ok: Ordering, err: Ordering) -> Result<u64, u64> {
-            self.inner.compare_exchange(at, cur, new, ok, err)
-        }
-        fn fetch_add(&self, offset: usize, value: u64, order: Ordering) -> u64 {
-            self.inner.fetch_add(offset, value, order)
-        }
-        fn copy_in(&self, offset: usize, src: &[u8]) {
-            self.inner.copy_in(offset, src)
-        }
-        fn copy_out(&self, offset: usize, dst: &mut [u8]) {
-            self.inner.copy_out(offset, dst)
-        }
-        fn zero(&self, offset: usize, len: usize) {
-            self.inner.zero(offset, len)
-        }
-        fn wake(&self, _offset: usize, _old: u64) {
-            self.wakes.set(self.wakes.get() + 1);
-        }
+    /// A region that lends no words (so the seqlock goes through its `Memory` methods) and counts the wakes
+    /// writers issue.
+    fn counting(words: &[AtomicU64]) -> StopAfter<'static, RawRegion<'_>> {
+        StopAfter::new(RawRegion::new(words), 0, Stop::Vanish)
     }
 
     /// The hot paths index the lent words (`View`); memory that lends none goes through its methods. The same
@@ -1879,10 +1847,7 @@ mod tests {
         let descr = "[('a', '<u8'), ('b', '<f8')]";
         let record = DType::Record { itemsize: 16 };
         let (lent, methods) = (record_words(64, descr), record_words(64, descr));
-        let counted = CountWakes {
-            inner: RawRegion::new(&methods),
-            wakes: core::cell::Cell::new(0),
-        };
+        let counted = counting(&methods);
         assert!(RawRegion::new(&lent).as_words().is_some() && (&counted).as_words().is_none());
         let a = SeqArray::create_described(RawRegion::new(&lent), record, &[4], descr, 1, 2).unwrap();
         let b = SeqArray::create_described(&counted, record, &[4], descr, 1, 2).unwrap();
@@ -1971,15 +1936,12 @@ mod tests {
     #[test]
     fn a_killed_waiters_wakes_stop_when_its_lease_runs_out() {
         let w = words(8);
-        let mem = CountWakes {
-            inner: RawRegion::new(&w),
-            wakes: core::cell::Cell::new(0),
-        };
+        let mem = counting(&w);
         let a = SeqArray::create(&mem, DType::U64, &[1], 1, 0).unwrap();
         let at = |t: u64| WriteStamp { token: 7, time_ns: t };
         // No one waiting: no wake, whatever the time.
         a.write_elements(0, &[1u64], at(10), Spins(0)).unwrap();
-        assert_eq!(mem.wakes.get(), 0);
+        assert_eq!(mem.wakes(), 0);
         // A waiter that registers with a lease until t = 1000 and is then killed in its park (its registration is
         // never dropped: the park never returns, as for a process killed while blocked).
         let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -2000,13 +1962,13 @@ mod tests {
         assert_eq!(a.waiters(), 1, "the killed waiter stays counted");
         // Within its lease, writers still wake it; once the lease is over, they stop paying for the wake.
         a.write_elements(0, &[2u64], at(999), Spins(0)).unwrap();
-        assert_eq!(mem.wakes.get(), 1);
+        assert_eq!(mem.wakes(), 1);
         a.write_elements(0, &[3u64], at(1000), Spins(0)).unwrap();
         a.write_elements(0, &[4u64], at(5000), Spins(0)).unwrap();
-        assert_eq!(mem.wakes.get(), 1, "no wake after the lease");
+        assert_eq!(mem.wakes(), 1, "no wake after the lease");
         // A write without a time (write times off) wakes any counted waiter, lease or not.
         a.write_elements(0, &[5u64], at(0), Spins(0)).unwrap();
-        assert_eq!(mem.wakes.get(), 2);
+        assert_eq!(mem.wakes(), 2);
         // A live waiter renews the lease (never lowering another's): writes wake again.
         assert_eq!(
             a.wait_changed(0, || 9000, |_| unreachable!("a newer version is there")),
@@ -2020,7 +1982,7 @@ mod tests {
             "a lease is only ever raised"
         );
         a.write_elements(0, &[6u64], at(8000), Spins(0)).unwrap();
-        assert_eq!(mem.wakes.get(), 3);
+        assert_eq!(mem.wakes(), 3);
     }
 
     #[test]
@@ -2270,7 +2232,6 @@ mod tests {
     /// reports; never a torn value as `Ok`, never a version that goes backwards.
     #[test]
     fn every_crash_point_of_a_write_and_of_a_recovery() {
-        use crate::testing::{Stop, StopAfter};
         let dies = |f: &mut dyn FnMut()| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err();
         let fresh = |w: &[AtomicU64]| {
             let a = SeqArray::create(RawRegion::new(w), DType::U64, &[2], 1, 1).unwrap();
