@@ -759,7 +759,7 @@ fn verify_archive(log: &LogDir, w: &Written, onsets: Onsets, ticker: &Ticker<'_>
             duplicate,
         }
         .write(&mut name);
-        let (entry_name, data) = archive.raw_entry(i);
+        let (entry_name, data) = archive.raw_entry(i)?;
         if entry_name != expected {
             return Err(fail(
                 entry_name.to_owned(),
