@@ -101,7 +101,7 @@ fn a_tailer_in_another_process_sees_every_message_once_as_the_archives_hold_it()
         let archive = LogArchive::open(log_dir.join(format!("{s}_log.npz"))).unwrap();
         let mut d = Digest::default();
         for m in archive.iter() {
-            d.add(m.payload);
+            d.add(m.unwrap().payload);
         }
         assert_eq!(d.count, MESSAGES);
         assert_eq!(tailed, d, "source {s}: the tail and the archive agree");

@@ -382,7 +382,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> AssembleError + '_ {
 /// assert_eq!(report.archives.len(), 1);
 /// assert!(!dir.path().join("0.seg").exists());
 /// let archive = LogArchive::open(dir.path().join("5_log.npz")).unwrap();
-/// let message = archive.iter().next().unwrap();
+/// let message = archive.iter().next().unwrap().unwrap();
 /// assert_eq!((message.timestamp_us, message.payload), (onset + 42, &b"hello"[..]));
 /// ```
 pub fn assemble_log_archives(
