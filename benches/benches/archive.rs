@@ -285,6 +285,26 @@ fn open_large(c: &mut Criterion) {
             archive
         })
     });
+    // The same, timed by the process's CPU time (every thread's; the drop excluded).
+    #[cfg(unix)]
+    group.bench_function("open_then_iterate_all_cpu_time", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let t = process_cpu();
+                let archive = LogArchive::open(black_box(&path)).unwrap();
+                let mut sum = 0u64;
+                for m in &archive {
+                    let m = m.unwrap();
+                    sum = sum.wrapping_add(m.timestamp_us).wrapping_add(m.payload.len() as u64);
+                }
+                black_box(sum);
+                total += process_cpu() - t;
+                drop(archive);
+            }
+            total
+        })
+    });
     // Iterating an archive already open, every block checked.
     let opened = LogArchive::open_verified(&path).unwrap();
     group.bench_function("iterate_all_again", |b| {

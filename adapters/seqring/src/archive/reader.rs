@@ -13,7 +13,8 @@
 //!   (message, payload, raw entry) before its entry passed; an entry that fails gives its typed error, naming it,
 //!   every time it is asked for, and the other entries of its block still read. [`LogArchive::verify_all`] checks
 //!   every block up front (in parallel). Keys come from the central directory, checked at open.
-//! - The index holds 24 bytes per entry: the central header's offset and, once checked, where the array data lies.
+//! - The index holds 32 bytes per entry: the central header's offset, the name's timestamp and, once checked, where
+//!   the array data lies. A sequential iteration checks the blocks ahead of it in parallel ([`AHEAD`] at a time).
 //! - The mapped file must not be modified in place while open. Archives are written once, under a temporary name,
 //!   and renamed into place, so replacing one does not disturb an open map of the old file.
 
@@ -71,13 +72,16 @@ impl Deref for Backing {
     }
 }
 
-/// One entry of the index: 24 bytes (1 M entries index in 24 MB). At open only `central_at` is known (the central
-/// header, checked then, gives the name, sizes and CRC again); `data_at` and `end` are written once, when the
-/// entry's block is checked on first access and the entry is good, before the block's `OnceLock` is set.
+/// One entry of the index: 32 bytes (1 M entries index in 32 MB). At open `central_at` and `ts` are known (the
+/// central header, checked then, gives the name, sizes and CRC again; the name gives the timestamp); `data_at` and
+/// `end` are written once, when the entry's block is checked on first access and the entry is good, before the
+/// block's `OnceLock` is set.
 #[derive(Debug)]
 struct Entry {
     /// The offset of the entry's central header ([`NO_ENTRY`] for the stand-in of a missing optional onset).
     central_at: usize,
+    /// The elapsed µs since the onset, from the name (the check finds the data's equal).
+    ts: u64,
     /// The start of the array data `[source][timestamp][payload]`; 0 until checked, and for an entry that failed
     /// its check (a local header precedes the data, so a checked entry's is never 0).
     data_at: AtomicUsize,
@@ -90,18 +94,20 @@ const NO_ENTRY: usize = usize::MAX;
 
 impl Entry {
     /// An entry whose local header and data are still to be checked.
-    fn unchecked(central_at: usize) -> Self {
+    fn unchecked(central_at: usize, ts: u64) -> Self {
         Entry {
             central_at,
+            ts,
             data_at: AtomicUsize::new(0),
             end: AtomicUsize::new(0),
         }
     }
 
     /// An entry checked whole, its array data at `data_at..end`.
-    fn checked(central_at: usize, data_at: usize, end: usize) -> Self {
+    fn checked(central_at: usize, ts: u64, data_at: usize, end: usize) -> Self {
         Entry {
             central_at,
+            ts,
             data_at: AtomicUsize::new(data_at),
             end: AtomicUsize::new(end),
         }
@@ -109,11 +115,11 @@ impl Entry {
 
     /// The stand-in for a missing optional onset.
     fn stand_in() -> Self {
-        Entry::unchecked(NO_ENTRY)
+        Entry::unchecked(NO_ENTRY, 0)
     }
 }
 
-const _: () = assert!(size_of::<Entry>() == 24 || size_of::<usize>() < 8);
+const _: () = assert!(size_of::<Entry>() == 32 || size_of::<usize>() < 8);
 
 /// A log archive, memory-mapped; its directory checked at open, each entry checked before it is first handed out.
 ///
@@ -268,6 +274,10 @@ const PARALLEL_CHECK_MIN: usize = 1 << 16;
 /// Entries per block of the check on first access: the first access to any entry of a block checks the whole block,
 /// once (about 10–15 µs for a block of small entries).
 pub(crate) const BLOCK: usize = 256;
+
+/// Blocks checked at once (in parallel) by an iteration that reaches an unchecked block: it and the next ones in
+/// its direction, within its range.
+const AHEAD: usize = 16;
 
 /// What [`LogArchive::walk`] found: the index, the source, the onset and whether there is one, and where the
 /// central directory ends.
@@ -428,7 +438,7 @@ impl<'a> Checker<'a> {
                     entry: entry(),
                 });
             }
-            return Ok(Some(Checked::One(Entry::unchecked(central.at))));
+            return Ok(Some(Checked::One(Entry::unchecked(central.at, parsed.timestamp))));
         }
         let (data_at, end) = located(
             self.data,
@@ -442,7 +452,7 @@ impl<'a> Checker<'a> {
         let ts = parsed.timestamp; // `located` checked that the data holds the same
         let content = &self.data[data_at..end];
         self.first = false;
-        let checked = Entry::checked(central.at, data_at, end);
+        let checked = Entry::checked(central.at, ts, data_at, end);
         match self.check {
             // Not interpreted: the onset stays 0.
             OnsetCheck::Unchecked => {}
@@ -696,8 +706,8 @@ impl LogArchive {
         Self::index(path.to_path_buf(), bytes, source_id, check)
     }
 
-    /// Validates an archive held in memory. `name` is used in errors and, when it is `{id}_log.npz`, as the
-    /// source id.
+    /// Indexes an archive held in memory, checked as [`open`](Self::open) checks a file. `name` is used in errors
+    /// and, when it is `{id}_log.npz`, as the source id.
     ///
     /// # Errors
     /// As [`open`](Self::open), without the I/O errors.
@@ -1037,6 +1047,21 @@ impl LogArchive {
         good
     }
 
+    /// Checks the blocks in `blocks` not yet checked, in parallel.
+    fn check_blocks(&self, blocks: Range<usize>) {
+        use rayon::prelude::*;
+        let start = blocks.start;
+        self.blocks[blocks].par_iter().enumerate().for_each(|(k, block)| {
+            block.get_or_init(|| self.check_block(start + k));
+        });
+    }
+
+    /// Whether entry `i`'s block is checked.
+    #[inline]
+    fn block_checked(&self, i: usize) -> bool {
+        self.blocks[i / BLOCK].get().is_some()
+    }
+
     /// Checks entry `i`'s local header and data ([`located`]): where its array data lies, or its error.
     fn check_entry(&self, i: usize, npy: &mut NpyCheck) -> Result<(usize, usize), ArchiveError> {
         let e = &self.entries[i];
@@ -1077,14 +1102,11 @@ impl LogArchive {
     #[inline]
     fn message(&self, i: usize) -> Result<LogMessage<'_>, ArchiveError> {
         let (data_at, end) = self.locate(i)?;
-        let data = &self.bytes[data_at..end];
-        let mut ts = [0u8; 8];
-        ts.copy_from_slice(&data[1..9]);
         Ok(LogMessage {
             source_id: self.source_id,
-            // Checked not to overflow at open (from the name, which the check found equal to this).
-            timestamp_us: self.onset_us.wrapping_add(u64::from_le_bytes(ts)),
-            payload: &data[9..],
+            // Checked not to overflow at open.
+            timestamp_us: self.onset_us.wrapping_add(self.entries[i].ts),
+            payload: &self.bytes[data_at + 9..end],
         })
     }
 
@@ -1528,7 +1550,13 @@ impl<'a> Iterator for Messages<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        self.indices.next().map(|i| self.archive.message(i))
+        let i = self.indices.next()?;
+        if !self.archive.block_checked(i) {
+            // Check this block and the next ones of the range at once, in parallel.
+            let (b, last) = (i / BLOCK, self.indices.end.saturating_sub(1).max(i) / BLOCK);
+            self.archive.check_blocks(b..(b + AHEAD).min(last + 1));
+        }
+        Some(self.archive.message(i))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -1538,7 +1566,12 @@ impl<'a> Iterator for Messages<'a> {
 
 impl DoubleEndedIterator for Messages<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.indices.next_back().map(|i| self.archive.message(i))
+        let i = self.indices.next_back()?;
+        if !self.archive.block_checked(i) {
+            let (b, first) = (i / BLOCK, self.indices.start.min(i) / BLOCK);
+            self.archive.check_blocks(b.saturating_sub(AHEAD - 1).max(first)..b + 1);
+        }
+        Some(self.archive.message(i))
     }
 }
 
