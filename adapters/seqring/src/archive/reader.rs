@@ -1056,12 +1056,6 @@ impl LogArchive {
         });
     }
 
-    /// Whether entry `i`'s block is checked.
-    #[inline]
-    fn block_checked(&self, i: usize) -> bool {
-        self.blocks[i / BLOCK].get().is_some()
-    }
-
     /// Checks entry `i`'s local header and data ([`located`]): where its array data lies, or its error.
     fn check_entry(&self, i: usize, npy: &mut NpyCheck) -> Result<(usize, usize), ArchiveError> {
         let e = &self.entries[i];
@@ -1085,6 +1079,28 @@ impl LogArchive {
     /// The entry's error if it failed its check.
     #[inline]
     fn locate(&self, i: usize) -> Result<(usize, usize), ArchiveError> {
+        match self.located_fast(i) {
+            Some(found) => Ok(found),
+            None => self.locate_slow(i),
+        }
+    }
+
+    /// Where entry `i`'s array data lies if its block is checked and all good (no branch on the entry itself, so a
+    /// loop over entries keeps several loads of the index in flight); `None` otherwise.
+    #[inline]
+    fn located_fast(&self, i: usize) -> Option<(usize, usize)> {
+        if self.blocks[i / BLOCK].get() != Some(&true) {
+            return None;
+        }
+        let e = &self.entries[i];
+        // Relaxed: written before the block's `OnceLock` was set, which `get` observed (acquire).
+        Some((e.data_at.load(Relaxed), e.end.load(Relaxed)))
+    }
+
+    /// [`locate`](Self::locate) for an entry whose block is unchecked or holds a bad entry.
+    #[cold]
+    #[inline(never)]
+    fn locate_slow(&self, i: usize) -> Result<(usize, usize), ArchiveError> {
         let b = i / BLOCK;
         self.blocks[b].get_or_init(|| self.check_block(b));
         let e = &self.entries[i];
@@ -1102,12 +1118,34 @@ impl LogArchive {
     #[inline]
     fn message(&self, i: usize) -> Result<LogMessage<'_>, ArchiveError> {
         let (data_at, end) = self.locate(i)?;
-        Ok(LogMessage {
+        Ok(self.message_at(i, data_at, end))
+    }
+
+    /// Entry `i`, whose array data is `data_at..end`, as a message.
+    #[inline]
+    fn message_at(&self, i: usize, data_at: usize, end: usize) -> LogMessage<'_> {
+        LogMessage {
             source_id: self.source_id,
             // Checked not to overflow at open.
             timestamp_us: self.onset_us.wrapping_add(self.entries[i].ts),
             payload: &self.bytes[data_at + 9..end],
-        })
+        }
+    }
+
+    /// Message entry `i` for an iteration over entries up to `last` (inclusive, in its direction): when `i`'s block is
+    /// unchecked, it and up to [`AHEAD`] − 1 more blocks towards `last` are checked at once, in parallel.
+    #[cold]
+    #[inline(never)]
+    fn message_ahead(&self, i: usize, last: usize) -> Result<LogMessage<'_>, ArchiveError> {
+        let (b, to) = (i / BLOCK, last / BLOCK);
+        if self.blocks[b].get().is_none() {
+            if to >= b {
+                self.check_blocks(b..(b + AHEAD).min(to + 1));
+            } else {
+                self.check_blocks(b.saturating_sub(AHEAD - 1).max(to)..b + 1);
+            }
+        }
+        self.message(i)
     }
 
     /// The message at `index` (0 is the first message after the onset).
@@ -1551,12 +1589,10 @@ impl<'a> Iterator for Messages<'a> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let i = self.indices.next()?;
-        if !self.archive.block_checked(i) {
-            // Check this block and the next ones of the range at once, in parallel.
-            let (b, last) = (i / BLOCK, self.indices.end.saturating_sub(1).max(i) / BLOCK);
-            self.archive.check_blocks(b..(b + AHEAD).min(last + 1));
-        }
-        Some(self.archive.message(i))
+        Some(match self.archive.located_fast(i) {
+            Some((data_at, end)) => Ok(self.archive.message_at(i, data_at, end)),
+            None => self.archive.message_ahead(i, self.indices.end.saturating_sub(1).max(i)),
+        })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -1567,11 +1603,10 @@ impl<'a> Iterator for Messages<'a> {
 impl DoubleEndedIterator for Messages<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         let i = self.indices.next_back()?;
-        if !self.archive.block_checked(i) {
-            let (b, first) = (i / BLOCK, self.indices.start.min(i) / BLOCK);
-            self.archive.check_blocks(b.saturating_sub(AHEAD - 1).max(first)..b + 1);
-        }
-        Some(self.archive.message(i))
+        Some(match self.archive.located_fast(i) {
+            Some((data_at, end)) => Ok(self.archive.message_at(i, data_at, end)),
+            None => self.archive.message_ahead(i, self.indices.start.min(i)),
+        })
     }
 }
 
