@@ -299,9 +299,13 @@ fn corpus() -> Vec<Case> {
                 )
             },
         ),
-        ("missing_onset", At::Open, vec![(second, entry(5, 10, b"x"))], None, |e| {
-            matches!(e, ArchiveError::MissingOnset { .. })
-        }),
+        (
+            "missing_onset",
+            At::Open,
+            vec![(second, entry(5, 10, b"x"))],
+            None,
+            |e| matches!(e, ArchiveError::MissingOnset { .. }),
+        ),
         (
             "short_onset",
             At::Open,
@@ -389,7 +393,9 @@ fn every_corrupted_archive_gives_an_error_naming_it() {
                     let err = archive.get(bad).expect_err(case.name);
                     assert_case_error(&case, &path, &err, "get");
                 }
-                let errors: Vec<usize> = (0..archive.message_count()).filter(|&i| archive.get(i).is_err()).collect();
+                let errors: Vec<usize> = (0..archive.message_count())
+                    .filter(|&i| archive.get(i).is_err())
+                    .collect();
                 assert_eq!(errors, [bad], "{}", case.name);
                 let err = archive.iter().nth(bad).unwrap().expect_err(case.name);
                 assert_case_error(&case, &path, &err, "iter");
@@ -417,7 +423,11 @@ fn every_corrupted_archive_gives_an_error_naming_it() {
 fn every_truncation_and_bit_flip_is_an_error_or_a_valid_archive_never_a_panic() {
     let valid = valid_archive();
     let reference = LogArchive::from_bytes("5_log.npz", valid.clone()).unwrap();
-    let want: Vec<_> = reference.iter().map(Result::unwrap).map(|m| (m.timestamp_us, m.payload.to_vec())).collect();
+    let want: Vec<_> = reference
+        .iter()
+        .map(Result::unwrap)
+        .map(|m| (m.timestamp_us, m.payload.to_vec()))
+        .collect();
     for len in 0..valid.len() {
         let err = LogArchive::from_bytes("5_log.npz", valid[..len].to_vec()).expect_err("a truncated archive");
         assert!(err.to_string().starts_with("5_log.npz"), "{err}");
@@ -496,7 +506,10 @@ fn zip64_and_comment_variants_of_the_seed_corpus() {
         let a = open(name).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(keys(&a), keys(&plain), "{name}");
         assert_eq!(a.onset_us(), plain.onset_us(), "{name}");
-        assert!(a.iter().map(Result::unwrap).eq(plain.iter().map(Result::unwrap)), "{name}");
+        assert!(
+            a.iter().map(Result::unwrap).eq(plain.iter().map(Result::unwrap)),
+            "{name}"
+        );
         a.check_crcs().unwrap();
     }
     for name in ["zip64_locator_outside", "zip64_extra_missing", "count_beyond_directory"] {
@@ -554,7 +567,14 @@ fn damage_matches(e: &ArchiveError, damage: Damage) -> bool {
     match damage {
         Damage::LocalName => matches!(e, ArchiveError::HeaderMismatch { .. }),
         Damage::NpyMagic => matches!(e, ArchiveError::NotNpy { .. }),
-        Damage::Source => matches!(e, ArchiveError::SourceMismatch { expected: 5, found: 6, .. }),
+        Damage::Source => matches!(
+            e,
+            ArchiveError::SourceMismatch {
+                expected: 5,
+                found: 6,
+                ..
+            }
+        ),
         Damage::Timestamp => matches!(e, ArchiveError::TimestampMismatch { .. }),
     }
 }
@@ -567,14 +587,25 @@ fn a_corrupt_entry_in_the_middle_of_a_big_archive_is_reported_on_access_and_the_
         let bad = COUNT / 2 + 3;
         corrupt(&mut bytes, bad, damage);
         let archive = LogArchive::from_bytes("5_log.npz", bytes).unwrap();
-        assert_eq!((archive.message_count(), archive.block_checks()), (COUNT, 0), "{damage:?}");
+        assert_eq!(
+            (archive.message_count(), archive.block_checks()),
+            (COUNT, 0),
+            "{damage:?}"
+        );
         // Reading the bad one first checks its block only.
         let err = archive.get(bad).unwrap_err();
         assert!(damage_matches(&err, damage), "{damage:?}: {err}");
         let name = format!("005_{:020}.npy", bad + 1);
-        assert!(err.to_string().starts_with("5_log.npz") && err.to_string().contains(&name), "{err}");
+        assert!(
+            err.to_string().starts_with("5_log.npz") && err.to_string().contains(&name),
+            "{err}"
+        );
         assert_eq!(archive.block_checks(), 1);
-        assert_eq!(archive.get(bad).unwrap_err().to_string(), err.to_string(), "the same every time");
+        assert_eq!(
+            archive.get(bad).unwrap_err().to_string(),
+            err.to_string(),
+            "the same every time"
+        );
         for (i, m) in archive.iter().enumerate() {
             if i == bad {
                 assert_eq!(m.unwrap_err().to_string(), err.to_string());

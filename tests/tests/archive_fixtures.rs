@@ -189,7 +189,12 @@ fn keys_and_batches_follow_ataraxis() {
     let joined: Vec<_> = archive
         .batches(2, 4)
         .into_iter()
-        .flat_map(|r| archive.iter_range(r).map(|m| m.unwrap().timestamp_us).collect::<Vec<_>>())
+        .flat_map(|r| {
+            archive
+                .iter_range(r)
+                .map(|m| m.unwrap().timestamp_us)
+                .collect::<Vec<_>>()
+        })
         .collect();
     assert_eq!(joined, archive.read_all().unwrap().timestamps_us);
 }

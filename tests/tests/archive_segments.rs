@@ -475,7 +475,10 @@ fn bad_inputs_fail_without_writing_or_removing_anything() {
     assert_eq!(report.recovered.len(), 1);
     assert_eq!((report.recovered[0].records, report.recovered[0].batches), (2, 1));
     let archive = LogArchive::open(dir.path().join("1_log.npz")).unwrap();
-    assert_eq!(archive.iter().map(|m| m.unwrap().payload).collect::<Vec<_>>(), [b"kept"]);
+    assert_eq!(
+        archive.iter().map(|m| m.unwrap().payload).collect::<Vec<_>>(),
+        [b"kept"]
+    );
 
     let missing = assemble_log_archives("/nonexistent/seqring/logs", &AssembleOptions::default()).unwrap_err();
     assert!(matches!(missing, AssembleError::NotADirectory { .. }));

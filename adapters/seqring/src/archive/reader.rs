@@ -738,7 +738,11 @@ impl LogArchive {
                 let image = super::inflate::stored_image(&path, &bytes)?;
                 drop(bytes);
                 let image = Backing::Owned(image);
-                (Self::walk(&path, &image, expected, check).map_err(|(e, _)| *e)?, image, true)
+                (
+                    Self::walk(&path, &image, expected, check).map_err(|(e, _)| *e)?,
+                    image,
+                    true,
+                )
             }
             Err((e, false)) => return Err(*e),
         };
@@ -1011,9 +1015,13 @@ impl LogArchive {
     /// ```
     pub fn verify_all(&self) -> Result<(), ArchiveError> {
         use rayon::prelude::*;
-        self.blocks.par_iter().enumerate().with_min_len(4).for_each(|(b, block)| {
-            block.get_or_init(|| self.check_block(b));
-        });
+        self.blocks
+            .par_iter()
+            .enumerate()
+            .with_min_len(4)
+            .for_each(|(b, block)| {
+                block.get_or_init(|| self.check_block(b));
+            });
         for (b, block) in self.blocks.iter().enumerate() {
             if !*block.get_or_init(|| self.check_block(b)) {
                 for i in b * BLOCK..((b + 1) * BLOCK).min(self.entries.len()) {
@@ -1050,6 +1058,10 @@ impl LogArchive {
     /// Checks the blocks in `blocks` not yet checked, in parallel.
     fn check_blocks(&self, blocks: Range<usize>) {
         use rayon::prelude::*;
+        if blocks.len() == 1 {
+            self.blocks[blocks.start].get_or_init(|| self.check_block(blocks.start));
+            return;
+        }
         let start = blocks.start;
         self.blocks[blocks].par_iter().enumerate().for_each(|(k, block)| {
             block.get_or_init(|| self.check_block(start + k));
@@ -1059,10 +1071,11 @@ impl LogArchive {
     /// Checks entry `i`'s local header and data ([`located`]): where its array data lies, or its error.
     fn check_entry(&self, i: usize, npy: &mut NpyCheck) -> Result<(usize, usize), ArchiveError> {
         let e = &self.entries[i];
-        let central = zipdir::header_at(&self.bytes, e.central_at, self.dir_end).map_err(|source| ArchiveError::Zip {
-            path: self.path.clone(),
-            source,
-        })?;
+        let central =
+            zipdir::header_at(&self.bytes, e.central_at, self.dir_end).map_err(|source| ArchiveError::Zip {
+                path: self.path.clone(),
+                source,
+            })?;
         // Parsed at open (the entry would not be in the index otherwise).
         let Some(parsed) = parse_name(central.name) else {
             return Err(ArchiveError::BadName {
@@ -1070,7 +1083,15 @@ impl LogArchive {
                 entry: shown(central.name),
             });
         };
-        located(&self.bytes, &self.path, &central, &parsed, &mut Some(self.source_id), npy, i)
+        located(
+            &self.bytes,
+            &self.path,
+            &central,
+            &parsed,
+            &mut Some(self.source_id),
+            npy,
+            i,
+        )
     }
 
     /// Where entry `i`'s array data `[source][timestamp][payload]` lies, its block checked first if it was not.
@@ -1471,12 +1492,13 @@ impl LogArchive {
     pub fn check_crcs(&self) -> Result<(), ArchiveError> {
         for i in usize::from(!self.has_onset)..self.entries.len() {
             let (_, end) = self.locate(i)?;
-            let central = zipdir::header_at(&self.bytes, self.entries[i].central_at, self.dir_end).map_err(|source| {
-                ArchiveError::Zip {
-                    path: self.path.clone(),
-                    source,
-                }
-            })?;
+            let central =
+                zipdir::header_at(&self.bytes, self.entries[i].central_at, self.dir_end).map_err(|source| {
+                    ArchiveError::Zip {
+                        path: self.path.clone(),
+                        source,
+                    }
+                })?;
             // `located` found the stored bytes `size` long, ending at `end`.
             let stored = &self.bytes[end - central.size as usize..end];
             if crc32fast::hash(stored) != central.crc {
@@ -1727,7 +1749,10 @@ mod tests {
         ] {
             let mixed = LogArchive::from_bytes("1_log.npz", build(deflate)).unwrap();
             assert_eq!(mixed.onset_us(), stored.onset_us(), "{what}");
-            assert!(mixed.iter().map(Result::unwrap).eq(stored.iter().map(Result::unwrap)), "{what}");
+            assert!(
+                mixed.iter().map(Result::unwrap).eq(stored.iter().map(Result::unwrap)),
+                "{what}"
+            );
             assert!(mixed.keys().eq(stored.keys()), "{what}");
             mixed.check_crcs().unwrap();
         }
