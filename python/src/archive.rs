@@ -27,7 +27,8 @@ use std::path::PathBuf;
 #[pyclass(module = "seqring._seqring", name = "LogArchive", frozen)]
 pub(crate) struct PyLogArchive {
     inner: LogArchive,
-    /// The addresses of the archive's bytes (the map, or the inflated image), every payload among them.
+    /// The addresses of the archive's bytes (the map, or the inflated image), every payload among them; empty when
+    /// there are no messages.
     span: Range<usize>,
 }
 
@@ -51,7 +52,10 @@ impl PyLogArchive {
                 Ok(archive)
             })
             .map_err(archive_error)?;
-        let span = {
+        // Empty for an archive without messages (`read_flat`'s buffer is then empty too).
+        let span = if inner.message_count() == 0 {
+            0..0
+        } else {
             let r = inner.as_bytes().as_ptr_range();
             r.start as usize..r.end as usize
         };
