@@ -286,6 +286,7 @@ fn a_tail_follows_a_log_through_killed_loggers_and_their_successors() {
     let archive = LogArchive::open(log_dir.join(format!("{SOURCE}_log.npz"))).unwrap();
     assert_eq!(archive.message_count() as u64, acknowledged);
     for (seq, m) in archive.iter().enumerate() {
+        let m = m.unwrap();
         assert!(
             m.payload == seqring_tests::logger::payload(SOURCE, seq as u64),
             "archive message {seq}"
