@@ -41,11 +41,14 @@ impl PyLogArchive {
     fn new(py: Python<'_>, path: PathBuf, lenient: bool, verify: bool) -> PyResult<Self> {
         let inner = py
             .detach(|| {
-                let archive = if lenient {
-                    LogArchive::open_lenient(&path)
-                } else {
-                    LogArchive::open(&path)
-                }?;
+                if !lenient {
+                    return if verify {
+                        LogArchive::open_verified(&path)
+                    } else {
+                        LogArchive::open(&path)
+                    };
+                }
+                let archive = LogArchive::open_lenient(&path)?;
                 if verify {
                     archive.verify_all()?;
                 }

@@ -736,6 +736,7 @@ fn verify_archive(log: &LogDir, w: &Written, onsets: Onsets, ticker: &Ticker<'_>
         } else {
             OnsetCheck::Unchecked
         },
+        true,
     )?;
     archive.check_crcs()?;
     let items = log.items(w.source_id);

@@ -301,6 +301,8 @@ struct Checker<'a> {
     data: &'a [u8],
     path: &'a Path,
     check: OnsetCheck,
+    /// Every entry is checked whole now ([`located`]), not on first access.
+    eager: bool,
     npy: NpyCheck,
     source_id: Option<u8>,
     onset_us: u64,
@@ -438,7 +440,24 @@ impl<'a> Checker<'a> {
                     entry: entry(),
                 });
             }
-            return Ok(Some(Checked::One(Entry::unchecked(central.at, parsed.timestamp))));
+            if !self.eager {
+                return Ok(Some(Checked::One(Entry::unchecked(central.at, parsed.timestamp))));
+            }
+            let (data_at, end) = located(
+                self.data,
+                self.path,
+                central,
+                &parsed,
+                &mut self.source_id,
+                &mut self.npy,
+                index,
+            )?;
+            return Ok(Some(Checked::One(Entry::checked(
+                central.at,
+                parsed.timestamp,
+                data_at,
+                end,
+            ))));
         }
         let (data_at, end) = located(
             self.data,
@@ -604,8 +623,9 @@ impl LogArchive {
         Self::open_as(path, source_from_file_name(path))
     }
 
-    /// [`open`](Self::open) and [`verify_all`](Self::verify_all): every entry checked before this returns (in
-    /// parallel), so no access fails later.
+    /// [`open`](Self::open) with every entry checked before this returns, so no access fails later: one pass over
+    /// the directory and the entries together (the directory in two halves at once for a large archive), cheaper
+    /// than [`open`](Self::open) and then [`verify_all`](Self::verify_all), which walk the directory twice.
     ///
     /// # Errors
     /// As [`open`](Self::open), and every kind of malformed entry (see [`ArchiveError`]).
@@ -616,17 +636,17 @@ impl LogArchive {
     /// # let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/ataraxis-7.2.0");
     /// # if !fixtures.exists() { return Ok(()); }
     /// let archive = LogArchive::open_verified(fixtures.join("archives/7_log.npz"))?;
-    /// assert_eq!(archive.block_checks(), archive.entry_count().div_ceil(LogArchive::BLOCK));
+    /// assert!(archive.iter().all(|m| m.is_ok()));
+    /// assert_eq!(archive.block_checks(), 0, "checked at open, not block by block");
     /// # Ok::<(), ArchiveError>(())
     /// ```
     pub fn open_verified(path: impl AsRef<Path>) -> Result<Self, ArchiveError> {
-        let archive = Self::open(path)?;
-        archive.verify_all()?;
-        Ok(archive)
+        let path = path.as_ref();
+        Self::open_checked(path, source_from_file_name(path), OnsetCheck::Required, true)
     }
 
     pub(crate) fn open_as(path: &Path, source_id: Option<u8>) -> Result<Self, ArchiveError> {
-        Self::open_checked(path, source_id, OnsetCheck::Required)
+        Self::open_checked(path, source_id, OnsetCheck::Required, false)
     }
 
     /// Opens an archive with ataraxis's reader's rules: an entry not named `SSS_TTTT….npy` is skipped, and an
@@ -655,7 +675,7 @@ impl LogArchive {
     /// ```
     pub fn open_lenient(path: impl AsRef<Path>) -> Result<Self, ArchiveError> {
         let path = path.as_ref();
-        Self::open_checked(path, source_from_file_name(path), OnsetCheck::Optional)
+        Self::open_checked(path, source_from_file_name(path), OnsetCheck::Optional, false)
     }
 
     /// Whether the archive has an onset entry (always, unless opened by [`open_lenient`](Self::open_lenient)).
@@ -682,7 +702,14 @@ impl LogArchive {
         self.has_onset
     }
 
-    pub(crate) fn open_checked(path: &Path, source_id: Option<u8>, check: OnsetCheck) -> Result<Self, ArchiveError> {
+    /// Opens `path` with the onset rules `check`; with `eager`, every entry is checked now (as
+    /// [`open_verified`](Self::open_verified)).
+    pub(crate) fn open_checked(
+        path: &Path,
+        source_id: Option<u8>,
+        check: OnsetCheck,
+        eager: bool,
+    ) -> Result<Self, ArchiveError> {
         let io = |source| ArchiveError::Io {
             path: path.to_path_buf(),
             source,
@@ -703,7 +730,7 @@ impl LogArchive {
             // map lives as long as `self`, which every borrowed payload borrows.
             Backing::Map(ReadOnlyMap::of_file(&file).map_err(io)?)
         };
-        Self::index(path.to_path_buf(), bytes, source_id, check)
+        Self::index(path.to_path_buf(), bytes, source_id, check, eager)
     }
 
     /// Indexes an archive held in memory, checked as [`open`](Self::open) checks a file. `name` is used in errors
@@ -722,24 +749,29 @@ impl LogArchive {
     pub fn from_bytes(name: impl Into<PathBuf>, bytes: Vec<u8>) -> Result<Self, ArchiveError> {
         let path = name.into();
         let source_id = source_from_file_name(&path);
-        Self::index(path, Backing::Owned(bytes), source_id, OnsetCheck::Required)
+        Self::index(path, Backing::Owned(bytes), source_id, OnsetCheck::Required, false)
     }
 
     /// Indexes `bytes`; an archive with a deflated member is first inflated into the stored archive it stands for
-    /// (`inflate`), held in memory, and that is indexed instead, and checked whole at once ([`verify_all`]: its
-    /// bytes were all just written, so the check costs little beside the inflation). The stored path pays nothing
-    /// for this: the walk only notes a deflated member where it refused other methods anyway.
-    ///
-    /// [`verify_all`]: Self::verify_all
-    fn index(path: PathBuf, bytes: Backing, expected: Option<u8>, check: OnsetCheck) -> Result<Self, ArchiveError> {
-        let (walked, bytes, inflated) = match Self::walk(&path, &bytes, expected, check) {
-            Ok(walked) => (walked, bytes, false),
+    /// (`inflate`), held in memory, and that is indexed instead, every entry checked at once (its bytes were all
+    /// just written, so the check costs little beside the inflation). With `eager`, every entry of a stored archive
+    /// is checked at once too. The stored path pays nothing for this: the walk only notes a deflated member where it
+    /// refused other methods anyway.
+    fn index(
+        path: PathBuf,
+        bytes: Backing,
+        expected: Option<u8>,
+        check: OnsetCheck,
+        eager: bool,
+    ) -> Result<Self, ArchiveError> {
+        let (walked, bytes, eager) = match Self::walk(&path, &bytes, expected, check, eager) {
+            Ok(walked) => (walked, bytes, eager),
             Err((_, true)) => {
                 let image = super::inflate::stored_image(&path, &bytes)?;
                 drop(bytes);
                 let image = Backing::Owned(image);
                 (
-                    Self::walk(&path, &image, expected, check).map_err(|(e, _)| *e)?,
+                    Self::walk(&path, &image, expected, check, true).map_err(|(e, _)| *e)?,
                     image,
                     true,
                 )
@@ -755,13 +787,13 @@ impl LogArchive {
             has_onset: walked.has_onset,
             entries: walked.entries,
             dir_end: walked.dir_end,
-            blocks: (0..blocks).map(|_| OnceLock::new()).collect(),
+            // Eagerly checked: every block is checked and good.
+            blocks: (0..blocks)
+                .map(|_| if eager { OnceLock::from(true) } else { OnceLock::new() })
+                .collect(),
             block_checks: AtomicUsize::new(0),
             by_key: OnceLock::new(),
         };
-        if inflated {
-            archive.verify_all()?;
-        }
         Ok(archive)
     }
 
@@ -772,11 +804,13 @@ impl LogArchive {
         data: &[u8],
         expected: Option<u8>,
         check: OnsetCheck,
+        eager: bool,
     ) -> Result<Walked, (Box<ArchiveError>, bool)> {
         let mut checker = Checker {
             data,
             path,
             check,
+            eager,
             npy: NpyCheck::default(),
             source_id: expected,
             onset_us: 0,
@@ -1719,6 +1753,31 @@ mod tests {
             }
         }
         assert_eq!(a.iter().filter(Result::is_err).count(), 2);
+        // Checked at open (`open_verified`'s one pass, the directory in two halves): the first error in archive
+        // order is the one reported, whichever half meets it first.
+        let eager = |bad: &[u64]| {
+            let bytes = Backing::Owned(large(count, bad));
+            LogArchive::index("1_log.npz".into(), bytes, Some(1), OnsetCheck::Required, true)
+        };
+        let err = eager(&[10, count - 3]).unwrap_err();
+        assert!(
+            matches!(err, ArchiveError::TimestampMismatch { named: 10, .. }),
+            "{err}"
+        );
+        let err = eager(&[count - 3]).unwrap_err();
+        assert!(
+            matches!(err, ArchiveError::TimestampMismatch { named, .. } if named == count - 3),
+            "{err}"
+        );
+        let a = eager(&[]).unwrap();
+        assert!(a
+            .iter()
+            .map(Result::unwrap)
+            .eq(LogArchive::from_bytes("1_log.npz", large(count, &[]))
+                .unwrap()
+                .iter()
+                .map(Result::unwrap)));
+        assert_eq!(a.block_checks(), 0);
     }
 
     #[test]
