@@ -268,7 +268,8 @@ impl NpyCheck {
     }
 }
 
-/// Archives with at least this many entries have their directory walked by two threads, one half each.
+/// Archives with at least this many entries, checked whole at open, have their directory walked by two threads, one
+/// half each.
 const PARALLEL_CHECK_MIN: usize = 1 << 16;
 
 /// Entries per block of the check on first access: the first access to any entry of a block checks the whole block,
@@ -860,7 +861,9 @@ impl LogArchive {
             let Some(central) = headers.next_header() else { break };
             checker.push(entries, central, headers.parsed() - 1)?;
         }
-        if headers.left() >= PARALLEL_CHECK_MIN {
+        // Only a walk that checks every entry gains from two threads: the directory alone (about 50 ns an entry)
+        // took longer in two halves than in one on two idle cores (docs/BENCHMARKS.md, issue 24).
+        if checker.eager && headers.left() >= PARALLEL_CHECK_MIN {
             checker.check_halves(entries, &mut headers)?;
         }
         while let Some(central) = headers.next_header() {
