@@ -166,6 +166,7 @@ fn reading(c: &mut Criterion) {
         b.iter(|| {
             let mut sum = 0u64;
             for m in &archive {
+                let m = m.unwrap();
                 sum = sum.wrapping_add(m.timestamp_us).wrapping_add(m.payload.len() as u64);
             }
             black_box(sum)
@@ -175,6 +176,7 @@ fn reading(c: &mut Criterion) {
         b.iter(|| {
             let mut sum = 0u64;
             for m in &archive {
+                let m = m.unwrap();
                 sum = sum.wrapping_add(u64::from(m.payload[PAYLOAD - 1]) + u64::from(m.payload[0]));
             }
             black_box(sum)
@@ -266,6 +268,56 @@ fn open_large(c: &mut Criterion) {
             total
         })
     });
+    // Every entry checked at open, as `open` did before issue 24 (in parallel).
+    group.bench_function("seqring_open_verified", |b| {
+        b.iter_with_large_drop(|| LogArchive::open_verified(black_box(&path)).unwrap())
+    });
+    // First access: open, then every message read (timestamp and payload length), each block checked on the way.
+    group.bench_function("open_then_iterate_all", |b| {
+        b.iter_with_large_drop(|| {
+            let archive = LogArchive::open(black_box(&path)).unwrap();
+            let mut sum = 0u64;
+            for m in &archive {
+                let m = m.unwrap();
+                sum = sum.wrapping_add(m.timestamp_us).wrapping_add(m.payload.len() as u64);
+            }
+            black_box(sum);
+            archive
+        })
+    });
+    // The same, timed by the process's CPU time (every thread's; the drop excluded).
+    #[cfg(unix)]
+    group.bench_function("open_then_iterate_all_cpu_time", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let t = process_cpu();
+                let archive = LogArchive::open(black_box(&path)).unwrap();
+                let mut sum = 0u64;
+                for m in &archive {
+                    let m = m.unwrap();
+                    sum = sum.wrapping_add(m.timestamp_us).wrapping_add(m.payload.len() as u64);
+                }
+                black_box(sum);
+                total += process_cpu() - t;
+                drop(archive);
+            }
+            total
+        })
+    });
+    // Iterating an archive already open, every block checked.
+    let opened = LogArchive::open_verified(&path).unwrap();
+    group.bench_function("iterate_all_again", |b| {
+        b.iter(|| {
+            let mut sum = 0u64;
+            for m in &opened {
+                let m = m.unwrap();
+                sum = sum.wrapping_add(m.timestamp_us).wrapping_add(m.payload.len() as u64);
+            }
+            black_box(sum)
+        })
+    });
+    drop(opened);
     group.bench_function("peer_zip_crate_index", |b| {
         b.iter_with_large_drop(|| {
             // Over the file itself (its own reads), so that the index it returns, and its drop, are its own.

@@ -137,6 +137,7 @@ fn reading(c: &mut Criterion, dirs: &[(&str, OnceCell<tempfile::TempDir>)]) {
         group.bench_function(BenchmarkId::new(format!("{kind}_{name}_iterate"), MESSAGES), |b| {
             b.iter(|| {
                 archive.iter().fold(0u64, |acc, m| {
+                    let m = m.unwrap();
                     acc.wrapping_add(m.timestamp_us ^ u64::from(m.payload[3]))
                 })
             })

@@ -1,5 +1,7 @@
 //! `LogArchive` and `assemble_log_archives` for Python: archives read through the memory map, payloads handed out
-//! as zero-copy read-only numpy views of that map.
+//! as zero-copy read-only numpy views of that map. Opening checks the archive's directory; each entry is checked the
+//! first time it is read (see `seqring::archive::LogArchive`), and one that fails raises `CorruptError` naming it
+//! (`verify=True` or `verify_all()` checks every entry up front).
 //!
 //! Invariants: every payload view is a 1-D `uint8` ndarray without `WRITEABLE` whose numpy base is the
 //! `LogArchive` object that owns the map, so the map outlives every view (deleting the last Python reference to the
@@ -21,31 +23,52 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
 
-/// A log archive (`{source}_log.npz`), memory-mapped and validated on open.
+/// A log archive (`{source}_log.npz`), memory-mapped; its directory checked on open, each entry on first read.
 #[pyclass(module = "seqring._seqring", name = "LogArchive", frozen)]
 pub(crate) struct PyLogArchive {
     inner: LogArchive,
-    /// The addresses of the map's bytes that hold the payloads (`payload_span`), computed once.
+    /// The addresses of the archive's bytes (the map, or the inflated image), every payload among them; empty when
+    /// there are no messages.
     span: Range<usize>,
 }
 
 #[pymethods]
 impl PyLogArchive {
-    /// Opens and validates the archive at `path`.
+    /// Opens the archive at `path`, checking its directory; with `verify=True`, every entry too (else each is
+    /// checked when first read).
     #[new]
-    #[pyo3(signature = (path, *, lenient = false))]
-    fn new(py: Python<'_>, path: PathBuf, lenient: bool) -> PyResult<Self> {
+    #[pyo3(signature = (path, *, lenient = false, verify = false))]
+    fn new(py: Python<'_>, path: PathBuf, lenient: bool, verify: bool) -> PyResult<Self> {
         let inner = py
             .detach(|| {
-                if lenient {
-                    LogArchive::open_lenient(&path)
-                } else {
-                    LogArchive::open(&path)
+                if !lenient {
+                    return if verify {
+                        LogArchive::open_verified(&path)
+                    } else {
+                        LogArchive::open(&path)
+                    };
                 }
+                let archive = LogArchive::open_lenient(&path)?;
+                if verify {
+                    archive.verify_all()?;
+                }
+                Ok(archive)
             })
             .map_err(archive_error)?;
-        let span = payload_span(&inner);
+        // Empty for an archive without messages (`read_flat`'s buffer is then empty too).
+        let span = if inner.message_count() == 0 {
+            0..0
+        } else {
+            let r = inner.as_bytes().as_ptr_range();
+            r.start as usize..r.end as usize
+        };
         Ok(PyLogArchive { inner, span })
+    }
+
+    /// Checks every entry not yet checked (in parallel, without the GIL), so that no later read fails; raises
+    /// `CorruptError` naming the first bad entry.
+    fn verify_all(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.inner.verify_all()).map_err(archive_error)
     }
 
     /// Whether the archive has an onset entry (always, unless opened with ``lenient=True``: ataraxis's reader's
@@ -99,10 +122,11 @@ impl PyLogArchive {
         } else {
             Some(index)
         };
-        let message = at
+        let i = at
             .and_then(|i| usize::try_from(i).ok())
-            .and_then(|i| archive.get(i))
+            .filter(|&i| i < count)
             .ok_or_else(|| PyIndexError::new_err(format!("message index {index} out of range for {count} messages")))?;
+        let message = archive.get(i).map_err(archive_error)?;
         Ok((message.timestamp_us, views(slf)?.bound(message.payload)?))
     }
 
@@ -121,7 +145,7 @@ impl PyLogArchive {
         let py = slf.py();
         let archive = &slf.get().inner;
         let count = archive.message_count();
-        let timestamps = PyArray1::from_iter(py, archive.iter().map(|m| m.timestamp_us));
+        let mut timestamps = Vec::with_capacity(count);
         let maker = views(slf)?;
         // SAFETY: the GIL is held; `PyList_New` returns a new list of `count` null slots (or null with an
         // exception); each slot is filled exactly once below by `PyList_SetItem`, which steals the view's reference;
@@ -133,13 +157,15 @@ impl PyLogArchive {
         // SAFETY: `list` is a new, non-null reference.
         let list = unsafe { Bound::from_owned_ptr(py, list).cast_into_unchecked::<PyList>() };
         for (i, message) in archive.iter().enumerate() {
+            let message = message.map_err(archive_error)?;
+            timestamps.push(message.timestamp_us);
             let view = maker.view(message.payload)?;
             // SAFETY: `i < count`, the slot is empty, and `view` is a new reference that the list takes over.
             if unsafe { ffi::PyList_SetItem(list.as_ptr(), i as ffi::Py_ssize_t, view) } < 0 {
                 return Err(PyErr::fetch(py));
             }
         }
-        Ok((timestamps, list))
+        Ok((PyArray1::from_vec(py, timestamps), list))
     }
 
     /// Every message without a Python object per message: `(timestamps, buffer, starts, ends)`. `buffer` is one
@@ -151,16 +177,18 @@ impl PyLogArchive {
         let base = slf.get().span.start;
         let count = archive.message_count();
         let (mut starts, mut ends) = (Vec::with_capacity(count), Vec::with_capacity(count));
+        let mut timestamps = Vec::with_capacity(count);
         for m in archive.iter() {
+            let m = m.map_err(archive_error)?;
             let start = (m.payload.as_ptr() as usize - base) as u64;
             starts.push(start);
             ends.push(start + m.payload.len() as u64);
+            timestamps.push(m.timestamp_us);
         }
-        let timestamps = PyArray1::from_iter(py, archive.iter().map(|m| m.timestamp_us));
         let maker = views(slf)?;
         let buffer = maker.whole()?.cast_into::<PyArray1<u8>>()?;
         Ok((
-            timestamps,
+            PyArray1::from_vec(py, timestamps),
             buffer,
             PyArray1::from_vec(py, starts),
             PyArray1::from_vec(py, ends),
@@ -196,8 +224,13 @@ impl PyLogArchive {
         let values = PyArray1::from_vec(py, bytes)
             .call_method1("view", (dtype,))?
             .call_method1("reshape", (PyTuple::new(py, full)?,))?;
-        let timestamps = PyArray1::from_iter(py, archive.iter().map(|m| m.timestamp_us));
-        Ok((timestamps, values))
+        // `typed_payload_bytes` read every message, so every entry is checked and good.
+        let timestamps = archive
+            .iter()
+            .map(|m| m.map(|m| m.timestamp_us))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(archive_error)?;
+        Ok((PyArray1::from_vec(py, timestamps), values))
     }
 
     /// The messages split into batches for `workers` processes, as ataraxis's `get_batches`: one batch below 2000
@@ -222,22 +255,10 @@ impl PyLogArchive {
     }
 }
 
-/// The smallest byte range of the archive's map that holds every payload (empty for an archive without messages).
-fn payload_span(archive: &LogArchive) -> Range<usize> {
-    let mut payloads = archive.iter().map(|m| {
-        let r = m.payload.as_ptr_range();
-        r.start as usize..r.end as usize
-    });
-    let Some(first) = payloads.next() else {
-        return 0..0;
-    };
-    payloads.fold(first, |span, r| span.start.min(r.start)..span.end.max(r.end))
-}
-
 /// The maker of payload views with `archive` as their numpy base.
 fn views<'py>(archive: &Bound<'py, PyLogArchive>) -> PyResult<ViewMaker<'py>> {
     let span = archive.get().span.clone();
-    // SAFETY: `span` lies in the archive's one read-only map (or owned buffer): every payload is a subslice of it,
+    // SAFETY: `span` is the archive's one read-only map (or owned buffer): every payload is a subslice of it,
     // borrowed for the archive's lifetime, and the frozen `PyLogArchive` never replaces its `inner`, so those bytes
     // stay allocated, unmoved and unchanged for as long as the Python object lives.
     unsafe { ViewMaker::new(archive.as_any(), span) }
@@ -266,10 +287,13 @@ impl LogArchiveIter {
 
     fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<(u64, Bound<'py, PyAny>)>> {
         let archive = self.archive.bind(py);
-        let Some(message) = archive.get().inner.get(self.next) else {
+        if self.next >= archive.get().inner.message_count() {
             return Ok(None);
-        };
+        }
+        // Past a bad entry, the iteration goes on: the next call reads the next message.
+        let message = archive.get().inner.get(self.next);
         self.next += 1;
+        let message = message.map_err(archive_error)?;
         Ok(Some((message.timestamp_us, views(archive)?.bound(message.payload)?)))
     }
 

@@ -28,6 +28,7 @@ pub(crate) fn schema_error(e: SchemaError) -> PyErr {
 pub(crate) fn typed_error(e: TypedError) -> PyErr {
     match e {
         TypedError::Schema(e) => schema_error(e),
+        TypedError::Archive(e) => crate::errors::archive_error(e),
         e => raise(Kind::Schema, e.to_string()),
     }
 }

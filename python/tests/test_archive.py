@@ -119,6 +119,45 @@ def test_numpy_archives_that_are_not_logs_are_refused(tmp_path):
         LogArchive(path)
 
 
+def test_a_corrupt_entry_raises_when_read_and_the_others_read(tmp_path):
+    # Opening checks the directory; each entry is checked when first read (verify=True checks all at open).
+    def entry(ts, payload, stored_ts=None):
+        head = np.array([5], np.uint8).tobytes() + np.uint64(ts if stored_ts is None else stored_ts).tobytes()
+        return np.frombuffer(head + payload, np.uint8)
+
+    path = tmp_path / "5_log.npz"
+    np.savez(
+        path,
+        **{
+            f"005_{0:020d}": entry(0, np.uint64(1_700_000_000_000_000).tobytes()),
+            f"005_{10:020d}": entry(10, b"first"),
+            f"005_{20:020d}": entry(20, b"second", stored_ts=21),
+            f"005_{30:020d}": entry(30, b"third"),
+        },
+    )
+    archive = LogArchive(path)
+    assert len(archive) == 3 and archive.keys()[1] == f"005_{20:020d}"
+    assert bytes(archive[0][1]) == b"first" and bytes(archive[2][1]) == b"third"
+    for _ in range(2):
+        with pytest.raises(seqring.CorruptArchiveError) as e:
+            archive[1]
+        assert f"005_{20:020d}.npy" in str(e.value) and "5_log.npz" in str(e.value)
+    with pytest.raises(seqring.CorruptArchiveError):
+        archive.read_all()
+    with pytest.raises(seqring.CorruptArchiveError):
+        archive.read_flat()
+    with pytest.raises(seqring.CorruptArchiveError):
+        archive.verify_all()
+    it = iter(archive)
+    assert bytes(next(it)[1]) == b"first"
+    with pytest.raises(seqring.CorruptArchiveError):
+        next(it)
+    assert bytes(next(it)[1]) == b"third", "the iteration goes on past a bad entry"
+    with pytest.raises(seqring.CorruptArchiveError) as e:
+        LogArchive(path, verify=True)
+    assert f"005_{20:020d}.npy" in str(e.value)
+
+
 SEQRING_BIN = Path(
     os.environ.get("SEQRING_BIN", Path(__file__).resolve().parents[2] / "target" / "release" / "seqring")
 )

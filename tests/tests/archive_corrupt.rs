@@ -1,5 +1,5 @@
 //! A corpus of corrupted archives: every one gives an error that names the archive (and the entry, where there is
-//! one), and none panics. Set `SEQRING_WRITE_FUZZ_CORPUS=DIR` to also write the corpus as fuzz seeds.
+//! one), at open or (for what open leaves to the first access of an entry) when the entry is read, and none panics. Set `SEQRING_WRITE_FUZZ_CORPUS=DIR` to also write the corpus as fuzz seeds.
 
 mod archive_support;
 
@@ -70,9 +70,19 @@ fn signatures(bytes: &[u8], sig: &[u8; 4]) -> Vec<usize> {
         .collect()
 }
 
+/// Where a corruption is found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum At {
+    /// By `open`: the directory, a central header, a name, the onset entry, or a deflated member.
+    Open,
+    /// On first access to message `index` (and by `verify_all`); `open` succeeds.
+    Access(usize),
+}
+
 struct Case {
     name: &'static str,
     bytes: Vec<u8>,
+    at: At,
     /// The entry the error must name, if any.
     entry: Option<&'static str>,
     check: fn(&ArchiveError) -> bool,
@@ -91,6 +101,7 @@ fn corpus() -> Vec<Case> {
     compressed[centrals[1] + 10] = 8;
     cases.push(Case {
         name: "compressed",
+        at: At::Open,
         bytes: compressed,
         entry: Some(second),
         // Stored bytes marked deflated: they do not inflate to the entry (or not to its CRC).
@@ -100,6 +111,7 @@ fn corpus() -> Vec<Case> {
     bzip2[centrals[1] + 10] = 12;
     cases.push(Case {
         name: "method_bzip2",
+        at: At::Open,
         bytes: bzip2,
         entry: Some(second),
         check: |e| matches!(e, ArchiveError::NotStored { what, .. } if what.contains("method 12")),
@@ -108,6 +120,7 @@ fn corpus() -> Vec<Case> {
     encrypted[centrals[1] + 8] |= 1;
     cases.push(Case {
         name: "encrypted",
+        at: At::Open,
         bytes: encrypted,
         entry: Some(second),
         check: |e| matches!(e, ArchiveError::NotStored { what, .. } if what == "encrypted"),
@@ -118,6 +131,7 @@ fn corpus() -> Vec<Case> {
     exceeds[last + 20..last + 28].copy_from_slice(&[0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0x7f]);
     cases.push(Case {
         name: "sizes_exceed_file",
+        at: At::Access(1),
         bytes: exceeds,
         entry: None,
         check: |e| {
@@ -131,6 +145,7 @@ fn corpus() -> Vec<Case> {
     local_name[locals[1] + 30 + 5] = b'9';
     cases.push(Case {
         name: "local_name_differs",
+        at: At::Access(0),
         bytes: local_name,
         entry: Some(second),
         check: |e| matches!(e, ArchiveError::HeaderMismatch { .. }),
@@ -139,36 +154,42 @@ fn corpus() -> Vec<Case> {
     bad_directory[eocd + 16] ^= 0x10;
     cases.push(Case {
         name: "bad_directory_offset",
+        at: At::Open,
         bytes: bad_directory,
         entry: None,
         check: |e| matches!(e, ArchiveError::Zip { .. } | ArchiveError::ZipEntry { .. }),
     });
     cases.push(Case {
         name: "truncated_directory",
+        at: At::Open,
         bytes: valid[..eocd + 10].to_vec(),
         entry: None,
         check: |e| matches!(e, ArchiveError::Zip { .. }),
     });
     cases.push(Case {
         name: "truncated_data",
+        at: At::Open,
         bytes: valid[..centrals[0] - 3].to_vec(),
         entry: None,
         check: |e| matches!(e, ArchiveError::Zip { .. }),
     });
     cases.push(Case {
         name: "empty_file",
+        at: At::Open,
         bytes: Vec::new(),
         entry: None,
         check: |e| matches!(e, ArchiveError::Zip { .. }),
     });
     cases.push(Case {
         name: "no_entries",
+        at: At::Open,
         bytes: zip_of(&[]),
         entry: None,
         check: |e| matches!(e, ArchiveError::MissingOnset { .. }),
     });
     type ContentCase = (
         &'static str,
+        At,
         Vec<(&'static str, Vec<u8>)>,
         Option<&'static str>,
         fn(&ArchiveError) -> bool,
@@ -176,12 +197,14 @@ fn corpus() -> Vec<Case> {
     let content_cases: Vec<ContentCase> = vec![
         (
             "not_npy",
+            At::Access(0),
             vec![onset_entry(), (second, b"hello world, not an array".to_vec())],
             Some(second),
             |e| matches!(e, ArchiveError::NotNpy { .. }),
         ),
         (
             "wrong_dtype",
+            At::Access(0),
             vec![
                 onset_entry(),
                 (
@@ -194,6 +217,7 @@ fn corpus() -> Vec<Case> {
         ),
         (
             "wrong_ndim",
+            At::Access(0),
             vec![
                 onset_entry(),
                 (
@@ -206,6 +230,7 @@ fn corpus() -> Vec<Case> {
         ),
         (
             "shape_exceeds_data",
+            At::Access(0),
             vec![
                 onset_entry(),
                 (
@@ -221,12 +246,14 @@ fn corpus() -> Vec<Case> {
         ),
         (
             "shorter_than_9_bytes",
+            At::Access(0),
             vec![onset_entry(), (second, npy(&[5, 10, 0, 0]))],
             Some(second),
             |e| matches!(e, ArchiveError::TooShort { len: 4, .. }),
         ),
         (
             "source_in_data",
+            At::Access(0),
             vec![onset_entry(), (second, entry(6, 10, b"x"))],
             Some(second),
             |e| {
@@ -242,6 +269,7 @@ fn corpus() -> Vec<Case> {
         ),
         (
             "source_in_name",
+            At::Open,
             vec![onset_entry(), ("006_00000000000000000010.npy", entry(5, 10, b"x"))],
             Some("006_00000000000000000010.npy"),
             |e| {
@@ -257,6 +285,7 @@ fn corpus() -> Vec<Case> {
         ),
         (
             "timestamp_mismatch",
+            At::Access(0),
             vec![onset_entry(), (second, entry(5, 11, b"x"))],
             Some(second),
             |e| {
@@ -270,37 +299,46 @@ fn corpus() -> Vec<Case> {
                 )
             },
         ),
-        ("missing_onset", vec![(second, entry(5, 10, b"x"))], None, |e| {
-            matches!(e, ArchiveError::MissingOnset { .. })
-        }),
+        (
+            "missing_onset",
+            At::Open,
+            vec![(second, entry(5, 10, b"x"))],
+            None,
+            |e| matches!(e, ArchiveError::MissingOnset { .. }),
+        ),
         (
             "short_onset",
+            At::Open,
             vec![("005_00000000000000000000.npy", entry(5, 0, &[1, 2, 3, 4]))],
             Some("005_00000000000000000000.npy"),
             |e| matches!(e, ArchiveError::BadOnset { len: 4, .. }),
         ),
         (
             "not_a_log_name",
+            At::Open,
             vec![onset_entry(), ("camera_frames.npy", entry(5, 10, b"x"))],
             Some("camera_frames.npy"),
             |e| matches!(e, ArchiveError::BadName { .. }),
         ),
         (
             "not_an_npy_name",
+            At::Open,
             vec![onset_entry(), ("005_00000000000000000010.txt", entry(5, 10, b"x"))],
             Some("005_00000000000000000010.txt"),
             |e| matches!(e, ArchiveError::BadName { .. }),
         ),
         (
             "overflowing_timestamp",
+            At::Open,
             vec![onset_entry(), ("005_18446744073709551615.npy", entry(5, u64::MAX, b""))],
             Some("005_18446744073709551615.npy"),
             |e| matches!(e, ArchiveError::TimestampOverflow { .. }),
         ),
     ];
-    for (name, entries, entry, check) in content_cases {
+    for (name, at, entries, entry, check) in content_cases {
         cases.push(Case {
             name,
+            at,
             bytes: zip_of(&entries),
             entry,
             check,
@@ -315,28 +353,62 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
+/// That `err` is `case`'s error, naming the archive `path` and the entry.
+fn assert_case_error(case: &Case, path: &Path, err: &ArchiveError, how: &str) {
+    assert!((case.check)(err), "{} ({how}): unexpected error {err:?}", case.name);
+    let text = err.to_string();
+    assert!(
+        text.contains(&*path.to_string_lossy()),
+        "{} ({how}): '{text}' does not name the archive",
+        case.name
+    );
+    if let Some(entry) = case.entry {
+        assert!(
+            text.contains(entry),
+            "{} ({how}): '{text}' does not name the entry {entry}",
+            case.name
+        );
+    }
+    assert!(!text.contains('\n'), "{} ({how}): one line", case.name);
+}
+
 #[test]
 fn every_corrupted_archive_gives_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
+    let (mut at_open, mut at_access) = (0, 0);
     for case in corpus() {
         let path = write(dir.path(), case.name, &case.bytes);
-        let err = LogArchive::open(&path).expect_err(case.name);
-        assert!((case.check)(&err), "{}: unexpected error {err:?}", case.name);
-        let text = err.to_string();
-        assert!(
-            text.contains(&*path.to_string_lossy()),
-            "{}: '{text}' does not name the archive",
-            case.name
-        );
-        if let Some(entry) = case.entry {
-            assert!(
-                text.contains(entry),
-                "{}: '{text}' does not name the entry {entry}",
-                case.name
-            );
+        match case.at {
+            At::Open => {
+                at_open += 1;
+                let err = LogArchive::open(&path).expect_err(case.name);
+                assert_case_error(&case, &path, &err, "open");
+            }
+            At::Access(bad) => {
+                at_access += 1;
+                // Open succeeds; the entry's error comes when it is read, every time, by every accessor, and from
+                // `verify_all`/`open_verified`; the other messages read.
+                let archive = LogArchive::open(&path).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+                for _ in 0..2 {
+                    let err = archive.get(bad).expect_err(case.name);
+                    assert_case_error(&case, &path, &err, "get");
+                }
+                let errors: Vec<usize> = (0..archive.message_count())
+                    .filter(|&i| archive.get(i).is_err())
+                    .collect();
+                assert_eq!(errors, [bad], "{}", case.name);
+                let err = archive.iter().nth(bad).unwrap().expect_err(case.name);
+                assert_case_error(&case, &path, &err, "iter");
+                assert_case_error(&case, &path, &archive.read_all().unwrap_err(), "read_all");
+                assert_case_error(&case, &path, &archive.verify_all().unwrap_err(), "verify_all");
+                let err = LogArchive::open_verified(&path).expect_err(case.name);
+                assert_case_error(&case, &path, &err, "open_verified");
+                let fresh = LogArchive::from_bytes(&path, case.bytes.clone()).unwrap();
+                assert_case_error(&case, &path, &fresh.verify_all().unwrap_err(), "verify_all, fresh");
+            }
         }
-        assert!(!text.contains('\n'), "{}: one line", case.name);
     }
+    assert_eq!((at_open, at_access), (14, 9));
     if let Some(out) = std::env::var_os("SEQRING_WRITE_FUZZ_CORPUS") {
         let out = PathBuf::from(out);
         std::fs::create_dir_all(&out).unwrap();
@@ -351,7 +423,11 @@ fn every_corrupted_archive_gives_an_error_naming_it() {
 fn every_truncation_and_bit_flip_is_an_error_or_a_valid_archive_never_a_panic() {
     let valid = valid_archive();
     let reference = LogArchive::from_bytes("5_log.npz", valid.clone()).unwrap();
-    let want: Vec<_> = reference.iter().map(|m| (m.timestamp_us, m.payload.to_vec())).collect();
+    let want: Vec<_> = reference
+        .iter()
+        .map(Result::unwrap)
+        .map(|m| (m.timestamp_us, m.payload.to_vec()))
+        .collect();
     for len in 0..valid.len() {
         let err = LogArchive::from_bytes("5_log.npz", valid[..len].to_vec()).expect_err("a truncated archive");
         assert!(err.to_string().starts_with("5_log.npz"), "{err}");
@@ -363,10 +439,18 @@ fn every_truncation_and_bit_flip_is_an_error_or_a_valid_archive_never_a_panic() 
             bytes[i] ^= 1 << bit;
             match LogArchive::from_bytes("5_log.npz", bytes) {
                 Ok(archive) => {
-                    // Only bytes that do not change the structure: timestamps and payloads must still be consistent.
+                    // Only bytes that do not change the directory: each message reads, or gives an error naming the
+                    // archive, the same as `verify_all`'s when it is the first.
                     accepted += 1;
                     assert_eq!(archive.message_count(), want.len());
-                    let _ = archive.iter().count();
+                    let results: Vec<_> = archive.iter().collect();
+                    for m in &results {
+                        if let Err(e) = m {
+                            assert!(e.to_string().starts_with("5_log.npz"), "{e}");
+                        }
+                    }
+                    let first_err = results.iter().find_map(|m| m.as_ref().err()).map(ToString::to_string);
+                    assert_eq!(archive.verify_all().err().map(|e| e.to_string()), first_err);
                 }
                 Err(e) => assert!(e.to_string().starts_with("5_log.npz"), "{e}"),
             }
@@ -422,11 +506,209 @@ fn zip64_and_comment_variants_of_the_seed_corpus() {
         let a = open(name).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(keys(&a), keys(&plain), "{name}");
         assert_eq!(a.onset_us(), plain.onset_us(), "{name}");
-        assert!(a.iter().eq(plain.iter()), "{name}");
+        assert!(
+            a.iter().map(Result::unwrap).eq(plain.iter().map(Result::unwrap)),
+            "{name}"
+        );
         a.check_crcs().unwrap();
     }
     for name in ["zip64_locator_outside", "zip64_extra_missing", "count_beyond_directory"] {
         let e = open(name).unwrap_err();
         assert!(matches!(e, ArchiveError::Zip { .. }), "{name}: {e}");
     }
+}
+
+/// A stored archive of source 5 written by the zip crate: the onset and `count` messages, message `i` at elapsed
+/// time `i + 1` with the payload `payload(i)`.
+fn big_archive(count: usize) -> Vec<u8> {
+    let mut entries = vec![onset_entry()];
+    let names: Vec<String> = (0..count).map(|i| format!("005_{:020}.npy", i + 1)).collect();
+    for (i, name) in names.iter().enumerate() {
+        entries.push((name.as_str(), entry(5, i as u64 + 1, &payload(i))));
+    }
+    let owned: Vec<(&str, Vec<u8>)> = entries.iter().map(|(n, d)| (*n, d.clone())).collect();
+    zip_of(&owned)
+}
+
+fn payload(i: usize) -> Vec<u8> {
+    format!("payload of message {i:07}").into_bytes()
+}
+
+/// The ways [`corrupt`] damages an entry, each found on access.
+#[derive(Clone, Copy, Debug)]
+enum Damage {
+    /// A digit of the local header's name (the central one stays).
+    LocalName,
+    /// The npy magic.
+    NpyMagic,
+    /// The source byte of the data.
+    Source,
+    /// A byte of the timestamp in the data.
+    Timestamp,
+}
+
+/// Damages message `i` of a [`big_archive`] in `bytes`.
+fn corrupt(bytes: &mut [u8], i: usize, damage: Damage) {
+    let find = |needle: &[u8]| bytes.windows(needle.len()).position(|w| w == needle).unwrap();
+    let at = find(&payload(i)); // the payload, 9 bytes after the data's start
+    match damage {
+        // The local header's name comes first in the file (the central directory follows the data).
+        Damage::LocalName => {
+            let name = find(format!("005_{:020}.npy", i + 1).as_bytes());
+            bytes[name + 5] ^= 1;
+        }
+        Damage::NpyMagic => bytes[at - 9 - 128] = b'X', // numpy's 128-byte header for these lengths
+        Damage::Source => bytes[at - 9] = 6,
+        Damage::Timestamp => bytes[at - 8] ^= 0x40,
+    }
+}
+
+fn damage_matches(e: &ArchiveError, damage: Damage) -> bool {
+    match damage {
+        Damage::LocalName => matches!(e, ArchiveError::HeaderMismatch { .. }),
+        Damage::NpyMagic => matches!(e, ArchiveError::NotNpy { .. }),
+        Damage::Source => matches!(
+            e,
+            ArchiveError::SourceMismatch {
+                expected: 5,
+                found: 6,
+                ..
+            }
+        ),
+        Damage::Timestamp => matches!(e, ArchiveError::TimestampMismatch { .. }),
+    }
+}
+
+#[test]
+fn a_corrupt_entry_in_the_middle_of_a_big_archive_is_reported_on_access_and_the_rest_reads() {
+    const COUNT: usize = 5000;
+    for damage in [Damage::LocalName, Damage::NpyMagic, Damage::Source, Damage::Timestamp] {
+        let mut bytes = big_archive(COUNT);
+        let bad = COUNT / 2 + 3;
+        corrupt(&mut bytes, bad, damage);
+        let archive = LogArchive::from_bytes("5_log.npz", bytes).unwrap();
+        assert_eq!(
+            (archive.message_count(), archive.block_checks()),
+            (COUNT, 0),
+            "{damage:?}"
+        );
+        // Reading the bad one first checks its block only.
+        let err = archive.get(bad).unwrap_err();
+        assert!(damage_matches(&err, damage), "{damage:?}: {err}");
+        let name = format!("005_{:020}.npy", bad + 1);
+        assert!(
+            err.to_string().starts_with("5_log.npz") && err.to_string().contains(&name),
+            "{err}"
+        );
+        assert_eq!(archive.block_checks(), 1);
+        assert_eq!(
+            archive.get(bad).unwrap_err().to_string(),
+            err.to_string(),
+            "the same every time"
+        );
+        for (i, m) in archive.iter().enumerate() {
+            if i == bad {
+                assert_eq!(m.unwrap_err().to_string(), err.to_string());
+                continue;
+            }
+            let m = m.unwrap_or_else(|e| panic!("{damage:?}: message {i}: {e}"));
+            assert_eq!((m.timestamp_us, m.payload), (ONSET + i as u64 + 1, &payload(i)[..]));
+        }
+        let blocks = archive.entry_count().div_ceil(LogArchive::BLOCK);
+        assert_eq!(archive.block_checks(), blocks, "each block checked once");
+        assert!(damage_matches(&archive.verify_all().unwrap_err(), damage));
+        assert!(archive.read_all().is_err());
+        assert_eq!(archive.block_checks(), blocks);
+    }
+}
+
+#[test]
+fn threads_reading_at_once_check_each_block_once_and_agree() {
+    const COUNT: usize = 6000;
+    const THREADS: usize = 4;
+    let mut bytes = big_archive(COUNT);
+    let damaged = [
+        (10, Damage::Timestamp),
+        (2_000, Damage::NpyMagic),
+        (2_001, Damage::Source),
+        (4_321, Damage::LocalName),
+    ];
+    for (i, damage) in damaged {
+        corrupt(&mut bytes, i, damage);
+    }
+    let archive = LogArchive::from_bytes("5_log.npz", bytes).unwrap();
+    let barrier = std::sync::Barrier::new(THREADS);
+    // Each thread reads every message in its own order (forwards, backwards, two strides) and records what it got.
+    type Seen = Vec<Result<(u64, Vec<u8>), String>>;
+    let seen: Vec<Seen> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (archive, barrier) = (&archive, &barrier);
+                s.spawn(move || {
+                    let order: Vec<usize> = match t {
+                        0 => (0..COUNT).collect(),
+                        1 => (0..COUNT).rev().collect(),
+                        _ => (0..COUNT).map(|i| (i * [0, 0, 7919, 104_729][t]) % COUNT).collect(),
+                    };
+                    let mut got: Seen = vec![Err(String::new()); COUNT];
+                    barrier.wait();
+                    for i in order {
+                        got[i] = archive
+                            .get(i)
+                            .map(|m| (m.timestamp_us, m.payload.to_vec()))
+                            .map_err(|e| e.to_string());
+                    }
+                    got
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let blocks = archive.entry_count().div_ceil(LogArchive::BLOCK);
+    assert_eq!(archive.block_checks(), blocks, "every block checked exactly once");
+    for other in &seen[1..] {
+        assert!(*other == seen[0], "the threads agree");
+    }
+    for (i, got) in seen[0].iter().enumerate() {
+        match damaged.iter().find(|(d, _)| *d == i) {
+            Some((_, damage)) => {
+                let err = archive.get(i).unwrap_err();
+                assert!(damage_matches(&err, *damage), "{damage:?}: {err}");
+                assert_eq!(got.as_ref().unwrap_err(), &err.to_string());
+            }
+            None => assert_eq!(got.as_ref().unwrap(), &(ONSET + i as u64 + 1, payload(i))),
+        }
+    }
+    // `verify_all` reports the first in archive order; run from several threads at once, they agree.
+    let first = archive.verify_all().unwrap_err();
+    assert!(damage_matches(&first, Damage::Timestamp), "{first}");
+    let fresh = LogArchive::from_bytes("5_log.npz", archive.as_bytes().to_vec()).unwrap();
+    let errors: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|_| s.spawn(|| fresh.verify_all().unwrap_err().to_string()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(errors.iter().all(|e| *e == first.to_string()), "{errors:?}");
+    assert_eq!(fresh.block_checks(), blocks);
+}
+
+#[test]
+fn verify_all_and_open_verified_catch_every_kind_of_entry_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    for damage in [Damage::LocalName, Damage::NpyMagic, Damage::Source, Damage::Timestamp] {
+        let mut bytes = big_archive(600);
+        corrupt(&mut bytes, 599, damage);
+        let path = write(dir.path(), "5_log", &bytes);
+        let archive = LogArchive::open(&path).unwrap();
+        assert!(damage_matches(&archive.verify_all().unwrap_err(), damage), "{damage:?}");
+        let err = LogArchive::open_verified(&path).unwrap_err();
+        assert!(damage_matches(&err, damage), "{damage:?}: {err}");
+        assert!(err.to_string().contains("005_00000000000000000600.npy"), "{err}");
+    }
+    // The corpus's entry corruptions are each caught too (`every_corrupted_archive_gives_an_error_naming_it`).
+    // `open_verified` checks every entry in its one pass over the directory: no block is left to check.
+    let valid = LogArchive::open_verified(write(dir.path(), "valid", &big_archive(600))).unwrap();
+    assert!(valid.iter().all(|m| m.is_ok()));
+    assert_eq!(valid.block_checks(), 0);
 }

@@ -70,6 +70,7 @@ fn long_assemble_1m_entries_from_segments() {
         assert_eq!(archive.message_count() as u64, PER_SOURCE);
         let started = Instant::now();
         for (expected_ts, m) in (1u64..).zip(&archive) {
+            let m = m.unwrap();
             assert_eq!(m.timestamp_us, ONSET + expected_ts);
             assert_eq!(&m.payload[..8], &expected_ts.to_le_bytes());
         }

@@ -45,7 +45,7 @@ fn check_archive(path: &Path, messages: &[Msg]) {
         archive.keys().collect::<Vec<_>>(),
         want[1..].iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>()
     );
-    for (m, (_, w)) in archive.iter().zip(&want[1..]) {
+    for (m, (_, w)) in archive.iter().map(Result::unwrap).zip(&want[1..]) {
         assert_eq!(
             (m.source_id, m.timestamp_us, m.payload),
             (w.source, ONSET + w.ts, &w.payload[..])
@@ -203,7 +203,7 @@ fn mixed_segments_and_entries_assemble_and_read_back_everywhere() {
     let three = LogArchive::open(dir.path().join("3_log.npz")).unwrap();
     assert!(three.keys().any(|k| k == "003_00000000000000000010_2"));
     assert_eq!(three.keys().next(), Some("003_00000000000000000000_1"));
-    assert!(three.iter().any(|m| m.payload.is_empty()));
+    assert!(three.iter().any(|m| m.unwrap().payload.is_empty()));
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
         5,
@@ -475,7 +475,10 @@ fn bad_inputs_fail_without_writing_or_removing_anything() {
     assert_eq!(report.recovered.len(), 1);
     assert_eq!((report.recovered[0].records, report.recovered[0].batches), (2, 1));
     let archive = LogArchive::open(dir.path().join("1_log.npz")).unwrap();
-    assert_eq!(archive.iter().map(|m| m.payload).collect::<Vec<_>>(), [b"kept"]);
+    assert_eq!(
+        archive.iter().map(|m| m.unwrap().payload).collect::<Vec<_>>(),
+        [b"kept"]
+    );
 
     let missing = assemble_log_archives("/nonexistent/seqring/logs", &AssembleOptions::default()).unwrap_err();
     assert!(matches!(missing, AssembleError::NotADirectory { .. }));

@@ -332,7 +332,11 @@ fn assembled(log_dir: &Path) -> BTreeMap<u8, Vec<(u64, Vec<u8>)>> {
         .iter()
         .map(|a| {
             let archive = LogArchive::open(&a.path).unwrap();
-            let messages = archive.iter().map(|m| (m.timestamp_us, m.payload.to_vec())).collect();
+            let messages = archive
+                .iter()
+                .map(Result::unwrap)
+                .map(|m| (m.timestamp_us, m.payload.to_vec()))
+                .collect();
             (a.source_id, messages)
         })
         .collect()

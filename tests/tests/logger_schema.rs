@@ -112,7 +112,10 @@ fn a_producer_process_declares_a_schema_that_the_archive_reads_back_typed() {
     let typed: Vec<Sample> = archive.typed::<Sample>().unwrap().map(|m| *m).collect();
     assert_eq!(typed, (0..MESSAGES).map(sample).collect::<Vec<_>>());
     let times: Vec<u64> = archive.typed::<Sample>().unwrap().map(|m| m.timestamp_us).collect();
-    assert_eq!(times, archive.iter().map(|m| m.timestamp_us).collect::<Vec<_>>());
+    assert_eq!(
+        times,
+        archive.iter().map(|m| m.unwrap().timestamp_us).collect::<Vec<_>>()
+    );
     assert!(matches!(archive.typed::<[u32; 5]>(), Err(TypedError::Mismatch { .. })));
     assert!(matches!(archive.typed_by_size::<u64>(), Err(TypedError::Size { .. })));
     assert!(matches!(

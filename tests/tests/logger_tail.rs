@@ -101,7 +101,7 @@ fn a_tailer_in_another_process_sees_every_message_once_as_the_archives_hold_it()
         let archive = LogArchive::open(log_dir.join(format!("{s}_log.npz"))).unwrap();
         let mut d = Digest::default();
         for m in archive.iter() {
-            d.add(m.payload);
+            d.add(m.unwrap().payload);
         }
         assert_eq!(d.count, MESSAGES);
         assert_eq!(tailed, d, "source {s}: the tail and the archive agree");
@@ -286,6 +286,7 @@ fn a_tail_follows_a_log_through_killed_loggers_and_their_successors() {
     let archive = LogArchive::open(log_dir.join(format!("{SOURCE}_log.npz"))).unwrap();
     assert_eq!(archive.message_count() as u64, acknowledged);
     for (seq, m) in archive.iter().enumerate() {
+        let m = m.unwrap();
         assert!(
             m.payload == seqring_tests::logger::payload(SOURCE, seq as u64),
             "archive message {seq}"

@@ -242,7 +242,7 @@ fn assemble_compress_writes_deflated_archives_with_the_fixture_messages() {
             let got = LogArchive::open(dir.path().join(&name)).unwrap();
             let want = LogArchive::open(&fixture).unwrap();
             assert!(
-                got.iter().eq(want.iter()) && got.keys().eq(want.keys()),
+                got.iter().map(Result::unwrap).eq(want.iter().map(Result::unwrap)) && got.keys().eq(want.keys()),
                 "{flag} {name}"
             );
         }

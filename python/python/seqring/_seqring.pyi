@@ -111,12 +111,18 @@ class LogTail:
     def __next__(self) -> Tuple[int, int, bytes]: ...
 
 class LogArchive:
-    """A log archive (``{source}_log.npz``), memory-mapped and validated on open. Payloads are read-only ``uint8``
-    views into the map (no copy); each keeps the map alive. An archive with deflated members (numpy's
-    ``savez_compressed``, ``assemble_log_archives(compress=True)``) is inflated once at open and its payloads are
-    views of that inflated copy."""
+    """A log archive (``{source}_log.npz``), memory-mapped. Opening checks its zip directory; each entry is checked
+    the first time it is read, and a corrupt one raises ``CorruptError`` naming it then (``verify=True`` or
+    ``verify_all()`` checks every entry up front). Payloads are read-only ``uint8`` views into the map (no copy); each
+    keeps the map alive. An archive with deflated members (numpy's ``savez_compressed``,
+    ``assemble_log_archives(compress=True)``) is inflated and checked whole at open, and its payloads are views of
+    that inflated copy."""
 
-    def __init__(self, path: Union[str, "os.PathLike[str]"], *, lenient: bool = False) -> None: ...
+    def __init__(
+        self, path: Union[str, "os.PathLike[str]"], *, lenient: bool = False, verify: bool = False
+    ) -> None: ...
+    def verify_all(self) -> None:
+        """Checks every entry not yet checked; raises ``CorruptError`` naming the first bad one."""
     @property
     def has_onset(self) -> bool: ...
     @property
@@ -145,7 +151,7 @@ class LogArchive:
         self,
     ) -> Tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint8], npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
         """``(timestamps, buffer, starts, ends)``: payload ``i`` is ``buffer[starts[i]:ends[i]]`` (no object per
-        message; ``buffer`` is a read-only view of the map)."""
+        message; ``buffer`` is a read-only view of the whole map)."""
 
 LOG_DIR_SUFFIX: str
 """The suffix of a logger's directory name: ``{output_directory}/{name}_data_log``."""

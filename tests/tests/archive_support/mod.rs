@@ -113,6 +113,7 @@ pub fn hex(bytes: &[u8]) -> String {
 pub fn reader_view(archive: &seqring::archive::LogArchive, out: &Path) {
     let messages: Vec<serde_json::Value> = archive
         .iter()
+        .map(Result::unwrap)
         .zip(archive.keys())
         .map(|(m, key)| serde_json::json!([key, m.source_id, m.timestamp_us - archive.onset_us(), hex(m.payload)]))
         .collect();

@@ -393,6 +393,7 @@ fn verify_archive(path: &Path, report: &ProducerReport, payload: usize) -> Resul
     }
     let (mut last_ts, mut last_trial) = (0u64, 0u64);
     for (seq, message) in archive.iter().enumerate() {
+        let message = message?;
         let p = message.payload;
         let word = |i: usize| u64::from_le_bytes(p[8 * i..8 * i + 8].try_into().unwrap_or_default());
         if p.len() != payload {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use seqring::archive::{discover_log_archives, LogArchive, LogDir, LogMessage};
+use seqring::archive::{discover_log_archives, ArchiveError, LogArchive, LogDir, LogMessage};
 use seqring::format::schema::{read_schema, schema_file_name, schema_path_for_archive, Schema};
 use serde_json::{json, Map, Value};
 
@@ -63,16 +63,18 @@ fn schema_at(path: &Path, id: u8) -> Option<Result<Schema, String>> {
     read_schema(path, id).map_err(|e| e.to_string()).transpose()
 }
 
-fn from_archive(archive: LogArchive) -> Source {
+/// A source from its archive (every entry read, and checked on the way).
+fn from_archive(archive: LogArchive) -> Result<Source, ArchiveError> {
     let (first, last) = archive
         .iter()
-        .fold((None, None), |(lo, hi): (Option<u64>, Option<u64>), m| {
-            (
+        .try_fold((None, None), |(lo, hi): (Option<u64>, Option<u64>), m| {
+            let m = m?;
+            Ok::<_, ArchiveError>((
                 Some(lo.map_or(m.timestamp_us, |v| v.min(m.timestamp_us))),
                 Some(hi.map_or(m.timestamp_us, |v| v.max(m.timestamp_us))),
-            )
-        });
-    Source {
+            ))
+        })?;
+    Ok(Source {
         schema: schema_at(&schema_path_for_archive(archive.path()), archive.source_id()),
         id: archive.source_id(),
         message_count: archive.message_count() as u64,
@@ -80,19 +82,19 @@ fn from_archive(archive: LogArchive) -> Source {
         first_us: first,
         last_us: last,
         origin: Origin::Archive(Box::new(archive)),
-    }
+    })
 }
 
 fn collect(path: &Path) -> Result<(Vec<Source>, Option<LogDir>), CliError> {
     if path.is_file() {
-        return Ok((vec![from_archive(LogArchive::open(path)?)], None));
+        return Ok((vec![from_archive(LogArchive::open(path)?)?], None));
     }
     if !path.is_dir() {
         return Err(format!("{} does not exist", path.display()).into());
     }
     let mut sources = BTreeMap::new();
     for (id, archive_path) in discover_log_archives(path)? {
-        sources.insert(id, from_archive(LogArchive::open(&archive_path)?));
+        sources.insert(id, from_archive(LogArchive::open(&archive_path)?)?);
     }
     let log = LogDir::open(path)?;
     let mut shadowed = Vec::new();
@@ -146,7 +148,11 @@ fn hex(bytes: &[u8], limit: usize) -> String {
 /// Calls `f` with every message of a source.
 fn each_message(source: &Source, log: Option<&LogDir>, mut f: impl FnMut(LogMessage<'_>)) -> Result<(), CliError> {
     match (&source.origin, log) {
-        (Origin::Archive(archive), _) => archive.iter().for_each(f),
+        (Origin::Archive(archive), _) => {
+            for m in archive.iter() {
+                f(m?);
+            }
+        }
         (Origin::Entries, Some(log)) => log.for_each_message(source.id, &mut f)?,
         (Origin::Entries, None) => {}
     }

@@ -382,7 +382,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> AssembleError + '_ {
 /// assert_eq!(report.archives.len(), 1);
 /// assert!(!dir.path().join("0.seg").exists());
 /// let archive = LogArchive::open(dir.path().join("5_log.npz")).unwrap();
-/// let message = archive.iter().next().unwrap();
+/// let message = archive.iter().next().unwrap().unwrap();
 /// assert_eq!((message.timestamp_us, message.payload), (onset + 42, &b"hello"[..]));
 /// ```
 pub fn assemble_log_archives(
@@ -736,6 +736,7 @@ fn verify_archive(log: &LogDir, w: &Written, onsets: Onsets, ticker: &Ticker<'_>
         } else {
             OnsetCheck::Unchecked
         },
+        true,
     )?;
     archive.check_crcs()?;
     let items = log.items(w.source_id);
@@ -759,7 +760,7 @@ fn verify_archive(log: &LogDir, w: &Written, onsets: Onsets, ticker: &Ticker<'_>
             duplicate,
         }
         .write(&mut name);
-        let (entry_name, data) = archive.raw_entry(i);
+        let (entry_name, data) = archive.raw_entry(i)?;
         if entry_name != expected {
             return Err(fail(
                 entry_name.to_owned(),

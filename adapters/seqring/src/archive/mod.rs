@@ -2,8 +2,10 @@
 //!
 //! - [`assemble_log_archives`] turns a log directory (seqring segments and/or ataraxis-style `.npy` entries) into
 //!   `{source_id}_log.npz` archives, byte-identical to what ataraxis/numpy write for the same messages.
-//! - [`LogArchive`] memory-maps an archive, validates every entry once at open, then hands out
-//!   [`LogMessage`]s that borrow their payload from the map. An archive with deflated members (numpy's
+//! - [`LogArchive`] memory-maps an archive, checks its zip directory at open and each entry (a block of entries at
+//!   a time) the first time it is asked for, then hands out [`LogMessage`]s that borrow their payload from the map;
+//!   an entry that fails its check gives its error when accessed ([`LogArchive::open_verified`] and
+//!   [`LogArchive::verify_all`] check every entry up front). An archive with deflated members (numpy's
 //!   `savez_compressed`, or [`assemble_log_archives`] with [`Compression::Deflated`]) is inflated once at open into
 //!   the stored archive it stands for, held in memory, and read from there.
 //! - [`discover_log_archives`], [`find_log_archive`], [`find_log_archives`] and [`read_archive_message_count`]
@@ -290,6 +292,16 @@ pub enum ArchiveError {
         path: PathBuf,
         /// The key.
         key: String,
+    },
+    /// [`LogArchive::get`] was given an index past the last message.
+    #[error("{path}: message index {index} out of range for {count} messages")]
+    IndexOutOfRange {
+        /// The archive.
+        path: PathBuf,
+        /// The index asked for.
+        index: usize,
+        /// The number of messages.
+        count: usize,
     },
     /// A directory to search is missing or not a directory.
     #[error("{}", not_a_directory(path, "directory"))]

@@ -1,20 +1,27 @@
 //! `LogArchive`: a memory-mapped log archive whose messages borrow their payloads from the map.
 //!
 //! Invariants:
-//! - [`LogArchive::open`] walks the zip directory in place (`zipdir`: the end records, then each central header and
-//!   the local header it points to, without the `zip` crate's owned index), and validates every entry once, in the
-//!   same pass: stored (an archive with a deflated member is first inflated whole into the stored archive it stands
-//!   for, held in memory: `inflate`), inside the file, local and
-//!   central names equal, a log-entry name, a 1-D `uint8` npy array of at least 9 bytes, the archive's source in
-//!   both the name and the data, the same timestamp in both, the onset first, no overflow of onset + elapsed.
-//! - After a successful open, every accessor is infallible and does no I/O: an index of 48 bytes per entry holds
-//!   the offsets, checked against the map's length.
+//! - [`LogArchive::open`] reads what indexing needs, and checks it: the end records and the central directory in
+//!   place (`zipdir`, without the `zip` crate's owned index), every central header (stored, not encrypted, equal
+//!   sizes, a log-entry name of the archive's source, onset + elapsed not overflowing), and the first entry whole
+//!   (it fixes the source and the onset). An archive with a deflated member is first inflated whole into the stored
+//!   archive it stands for, held in memory (`inflate`), and then checked whole at open, as it is in memory anyway.
+//! - Every other entry's local header and data are checked on first access, a block of [`BLOCK`] entries at a
+//!   time, each block once (a `OnceLock` per block, so `&self` access from several threads is sound and the threads
+//!   agree): the local header inside the file with the central name, the data inside the file, a 1-D `uint8` npy
+//!   array of at least 9 bytes, the archive's source and the name's timestamp in the data. Nothing is handed out
+//!   (message, payload, raw entry) before its entry passed; an entry that fails gives its typed error, naming it,
+//!   every time it is asked for, and the other entries of its block still read. [`LogArchive::verify_all`] checks
+//!   every block up front (in parallel). Keys come from the central directory, checked at open.
+//! - The index holds 32 bytes per entry: the central header's offset, the name's timestamp and, once checked, where
+//!   the array data lies. A sequential iteration checks the blocks ahead of it in parallel ([`AHEAD`] at a time).
 //! - The mapped file must not be modified in place while open. Archives are written once, under a temporary name,
 //!   and renamed into place, so replacing one does not disturb an open map of the old file.
 
 use std::fs::File;
 use std::ops::{Deref, Range};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::OnceLock;
 
 use seqring_platform::ReadOnlyMap;
@@ -65,27 +72,56 @@ impl Deref for Backing {
     }
 }
 
-/// One entry of the index: 32 bytes (1 M entries index in 32 MB). The name and the start of the stored bytes are
-/// found again through the local header, which was checked at open: its name starts `name_back` bytes before the
-/// array data, and its name and extra lengths sit just before the name.
-#[derive(Clone, Copy, Debug)]
+/// One entry of the index: 32 bytes (1 M entries index in 32 MB). At open `central_at` and `ts` are known (the
+/// central header, checked then, gives the name, sizes and CRC again; the name gives the timestamp); `data_at` and
+/// `end` are written once, when the entry's block is checked on first access and the entry is good, before the
+/// block's `OnceLock` is set.
+#[derive(Debug)]
 struct Entry {
-    /// The start of the array data: `[source][timestamp][payload]`.
-    data_at: usize,
-    /// The end of the array data.
-    end: usize,
-    /// The elapsed µs since the onset.
+    /// The offset of the entry's central header ([`NO_ENTRY`] for the stand-in of a missing optional onset).
+    central_at: usize,
+    /// The elapsed µs since the onset, from the name (the check finds the data's equal).
     ts: u64,
-    /// The CRC-32 of the stored bytes, from the zip directory.
-    crc: u32,
-    /// `data_at` minus the offset of the entry's name in its local header; 0 only for the stand-in of a missing
-    /// optional onset, which has no name and no bytes.
-    name_back: u32,
+    /// The start of the array data `[source][timestamp][payload]`; 0 until checked, and for an entry that failed
+    /// its check (a local header precedes the data, so a checked entry's is never 0).
+    data_at: AtomicUsize,
+    /// The end of the array data (0 with `data_at`).
+    end: AtomicUsize,
+}
+
+/// The `central_at` of the stand-in for a missing optional onset: no name, no bytes.
+const NO_ENTRY: usize = usize::MAX;
+
+impl Entry {
+    /// An entry whose local header and data are still to be checked.
+    fn unchecked(central_at: usize, ts: u64) -> Self {
+        Entry {
+            central_at,
+            ts,
+            data_at: AtomicUsize::new(0),
+            end: AtomicUsize::new(0),
+        }
+    }
+
+    /// An entry checked whole, its array data at `data_at..end`.
+    fn checked(central_at: usize, ts: u64, data_at: usize, end: usize) -> Self {
+        Entry {
+            central_at,
+            ts,
+            data_at: AtomicUsize::new(data_at),
+            end: AtomicUsize::new(end),
+        }
+    }
+
+    /// The stand-in for a missing optional onset.
+    fn stand_in() -> Self {
+        Entry::unchecked(NO_ENTRY, 0)
+    }
 }
 
 const _: () = assert!(size_of::<Entry>() == 32 || size_of::<usize>() < 8);
 
-/// A log archive, memory-mapped and validated.
+/// A log archive, memory-mapped; its directory checked at open, each entry checked before it is first handed out.
 ///
 /// # Examples
 /// ```
@@ -96,7 +132,7 @@ const _: () = assert!(size_of::<Entry>() == 32 || size_of::<usize>() < 8);
 /// assert_eq!(archive.source_id(), 7);
 /// assert_eq!(archive.message_count(), archive.iter().count());
 /// for message in archive.iter().take(3) {
-///     assert!(message.timestamp_us > archive.onset_us());
+///     assert!(message.unwrap().timestamp_us > archive.onset_us());
 /// }
 /// ```
 #[derive(Debug)]
@@ -109,6 +145,14 @@ pub struct LogArchive {
     has_onset: bool,
     /// Every entry, the onset at index 0 (an empty stand-in when the archive has none).
     entries: Vec<Entry>,
+    /// One past the central directory's last byte (where [`zipdir::header_at`] finds an entry's header again).
+    dir_end: usize,
+    /// Per block of [`BLOCK`] entries: set once the block is checked, to whether every entry of it is good. Its
+    /// entries' `data_at`/`end` are written (relaxed) before it is set; `OnceLock` sets with release and reads with
+    /// acquire, so a thread that sees it set sees them.
+    blocks: Box<[OnceLock<bool>]>,
+    /// How many block checks ran (each block's at most once).
+    block_checks: AtomicUsize,
     /// Message indices sorted by key, built on the first [`LogArchive::iter_keys`].
     by_key: OnceLock<Vec<u32>>,
 }
@@ -224,29 +268,42 @@ impl NpyCheck {
     }
 }
 
-/// Archives with at least this many entries are checked by two threads, one half of the directory each.
+/// Archives with at least this many entries, checked whole at open, have their directory walked by two threads, one
+/// half each.
 const PARALLEL_CHECK_MIN: usize = 1 << 16;
 
-/// What [`LogArchive::walk`] found: the index, the source, the onset and whether there is one.
+/// Entries per block of the check on first access: the first access to any entry of a block checks the whole block,
+/// once (about 10–15 µs for a block of small entries).
+pub(crate) const BLOCK: usize = 256;
+
+/// Blocks checked at once (in parallel) by an iteration that reaches an unchecked block: it and the next ones in
+/// its direction, within its range.
+const AHEAD: usize = 16;
+
+/// What [`LogArchive::walk`] found: the index, the source, the onset and whether there is one, and where the
+/// central directory ends.
 struct Walked {
     entries: Vec<Entry>,
     source_id: u8,
     onset_us: u64,
     has_onset: bool,
+    dir_end: usize,
 }
 
-/// What checking one entry gives: the entry, or a stand-in for a missing optional onset and then the entry.
+/// What checking one entry at open gives: the entry, or a stand-in for a missing optional onset and then the entry.
 enum Checked {
     One(Entry),
     Two(Entry, Entry),
 }
 
-/// The per-entry checks of [`LogArchive::index`], and what the first entry fixed.
+/// The checks of [`LogArchive::index`] (the directory, and the first entry whole), and what the first entry fixed.
 #[derive(Clone)]
 struct Checker<'a> {
     data: &'a [u8],
     path: &'a Path,
     check: OnsetCheck,
+    /// Every entry is checked whole now ([`located`]), not on first access.
+    eager: bool,
     npy: NpyCheck,
     source_id: Option<u8>,
     onset_us: u64,
@@ -315,7 +372,7 @@ impl<'a> Checker<'a> {
         );
         // The sequential walk would parse exactly `left_a` more headers after the first half.
         match (done_a, done_b) {
-            (Some(left_a), Some((out_b, parsed_b))) if parsed_b == left_a => entries.extend_from_slice(&out_b),
+            (Some(left_a), Some((mut out_b, parsed_b))) if parsed_b == left_a => entries.append(&mut out_b),
             _ => {
                 entries.truncate(before);
                 return Ok(());
@@ -325,50 +382,14 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
-    /// The index record of a checked entry.
-    #[inline]
-    fn finish(
-        &self,
-        name_back: u32,
-        start: usize,
-        data_offset: usize,
-        end: usize,
-        ts: u64,
-        central: &zipdir::Central<'_>,
-    ) -> Entry {
-        let data_at = start + data_offset;
-        Entry {
-            data_at,
-            end,
-            ts,
-            crc: central.crc,
-            name_back,
-        }
-    }
-
-    /// Checks one entry; `None` for an entry skipped under [`OnsetCheck::Optional`]. The first entry checked (or its
-    /// stand-in, when an optional onset is missing) fixes the source and the onset. `index` is the entry's position,
+    /// Checks one entry at open; `None` for an entry skipped under [`OnsetCheck::Optional`]. Every entry's central
+    /// header is checked here (stored, not encrypted, equal sizes, a log entry's name of the archive's source whose
+    /// elapsed time does not overflow the onset); the first entry (or its stand-in, when an optional onset is
+    /// missing) is also checked whole ([`located`]) and fixes the source and the onset. The other entries' local
+    /// headers and data are checked on first access ([`LogArchive::check_block`]). `index` is the entry's position,
     /// for errors about an entry whose name is not UTF-8.
     #[inline]
     fn entry(&mut self, central: &zipdir::Central<'a>, index: usize) -> Result<Option<Checked>, ArchiveError> {
-        let (name_at, start) = match zipdir::local(self.data, central) {
-            Ok(found) => found,
-            Err(zipdir::LocalError::Bad(source)) => {
-                return Err(ArchiveError::ZipEntry {
-                    path: self.path.to_path_buf(),
-                    entry: std::str::from_utf8(central.name)
-                        .map_or_else(|_| format!("#{index}"), |n| n.chars().take(200).collect()),
-                    source,
-                })
-            }
-            Err(zipdir::LocalError::NameDiffers) => {
-                return Err(ArchiveError::HeaderMismatch {
-                    path: self.path.to_path_buf(),
-                    entry: shown(central.name),
-                    what: "the local file name differs",
-                })
-            }
-        };
         let name_raw = central.name;
         let entry = || shown(name_raw);
         if central.flags & 1 != 0 {
@@ -387,26 +408,14 @@ impl<'a> Checker<'a> {
                 what: format!("compressed (method {})", central.method),
             });
         }
-        let size = central.size;
-        if central.compressed_size != size {
+        if central.compressed_size != central.size {
             return Err(ArchiveError::HeaderMismatch {
                 path: self.path.to_path_buf(),
                 entry: entry(),
                 what: "a stored entry's compressed and uncompressed sizes differ",
             });
         }
-        let start = start as u64;
-        let end = start.checked_add(size).filter(|&e| e <= self.data.len() as u64);
-        let Some(end) = end else {
-            return Err(ArchiveError::ExceedsFile {
-                path: self.path.to_path_buf(),
-                entry: entry(),
-                end: start.saturating_add(size),
-                len: self.data.len() as u64,
-            });
-        };
-        let parsed = parse_name(name_raw);
-        let Some(parsed) = parsed else {
+        let Some(parsed) = parse_name(name_raw) else {
             if self.check == OnsetCheck::Optional {
                 return Ok(None); // ataraxis's reader skips keys that name no log entry
             }
@@ -415,101 +424,165 @@ impl<'a> Checker<'a> {
                 entry: entry(),
             });
         };
-        let (start, end) = (start as usize, end as usize);
-        let array = &self.data[start..end];
-        let range = self.npy.data(array).map_err(|source| ArchiveError::NotNpy {
-            path: self.path.to_path_buf(),
-            entry: entry(),
-            source,
-        })?;
-        // The name lies at most 2 × 64 KiB (name and extra field) before the npy header; a header of 4 GiB or more
-        // is the only way past a u32.
-        let Ok(name_back) = u32::try_from(start + range.start - name_at) else {
-            return Err(ArchiveError::HeaderMismatch {
-                path: self.path.to_path_buf(),
-                entry: entry(),
-                what: "an npy header of 4 GiB or more",
-            });
-        };
-        let content = &array[range.clone()];
-        if content.len() < 9 {
-            return Err(ArchiveError::TooShort {
-                path: self.path.to_path_buf(),
-                entry: entry(),
-                len: content.len() as u64,
-            });
-        }
-        let expected = *self.source_id.get_or_insert(content[0]);
-        for found in [parsed.source_id, content[0]] {
-            if found != expected {
+        if !self.first {
+            // The first entry fixed the source (`located` below).
+            let expected = self.source_id.unwrap_or(parsed.source_id);
+            if parsed.source_id != expected {
                 return Err(ArchiveError::SourceMismatch {
                     path: self.path.to_path_buf(),
                     entry: entry(),
                     expected,
-                    found,
+                    found: parsed.source_id,
                 });
             }
+            if self.onset_us.checked_add(parsed.timestamp).is_none() {
+                return Err(ArchiveError::TimestampOverflow {
+                    path: self.path.to_path_buf(),
+                    entry: entry(),
+                });
+            }
+            if !self.eager {
+                return Ok(Some(Checked::One(Entry::unchecked(central.at, parsed.timestamp))));
+            }
+            let (data_at, end) = located(
+                self.data,
+                self.path,
+                central,
+                &parsed,
+                &mut self.source_id,
+                &mut self.npy,
+                index,
+            )?;
+            return Ok(Some(Checked::One(Entry::checked(
+                central.at,
+                parsed.timestamp,
+                data_at,
+                end,
+            ))));
         }
-        let mut ts = [0u8; 8];
-        ts.copy_from_slice(&content[1..9]);
-        let ts = u64::from_le_bytes(ts);
-        if ts != parsed.timestamp {
-            return Err(ArchiveError::TimestampMismatch {
-                path: self.path.to_path_buf(),
-                entry: entry(),
-                named: parsed.timestamp,
-                stored: ts,
-            });
-        }
-        let first = self.first;
-        if first && self.check == OnsetCheck::Unchecked {
+        let (data_at, end) = located(
+            self.data,
+            self.path,
+            central,
+            &parsed,
+            &mut self.source_id,
+            &mut self.npy,
+            index,
+        )?;
+        let ts = parsed.timestamp; // `located` checked that the data holds the same
+        let content = &self.data[data_at..end];
+        self.first = false;
+        let checked = Entry::checked(central.at, ts, data_at, end);
+        match self.check {
             // Not interpreted: the onset stays 0.
-        } else if first && self.check == OnsetCheck::Optional && ts != ONSET_TIMESTAMP {
+            OnsetCheck::Unchecked => {}
             // No onset entry: an empty stand-in takes index 0, and every entry is a message.
-            self.has_onset = false;
-            self.first = false;
-            let stand_in = Entry {
-                data_at: 0,
-                end: 0,
-                ts: 0,
-                crc: 0,
-                name_back: 0,
-            };
-            return Ok(Some(Checked::Two(
-                stand_in,
-                self.finish(name_back, start, range.start, end, ts, central),
-            )));
-        } else if first {
-            if ts != ONSET_TIMESTAMP {
+            OnsetCheck::Optional if ts != ONSET_TIMESTAMP => {
+                self.has_onset = false;
+                return Ok(Some(Checked::Two(Entry::stand_in(), checked)));
+            }
+            OnsetCheck::Required if ts != ONSET_TIMESTAMP => {
                 return Err(ArchiveError::MissingOnset {
                     path: self.path.to_path_buf(),
                     reason: format!("its first entry '{}' has timestamp {ts}, not 0", entry()),
                 });
             }
-            let Ok(onset) = <[u8; 8]>::try_from(&content[9..]) else {
-                return Err(ArchiveError::BadOnset {
-                    path: self.path.to_path_buf(),
-                    entry: entry(),
-                    len: (content.len() - 9) as u64,
-                });
-            };
-            self.onset_us = u64::from_le_bytes(onset);
-        } else if self.onset_us.checked_add(ts).is_none() {
-            return Err(ArchiveError::TimestampOverflow {
-                path: self.path.to_path_buf(),
+            OnsetCheck::Required | OnsetCheck::Optional => {
+                let Ok(onset) = <[u8; 8]>::try_from(&content[9..]) else {
+                    return Err(ArchiveError::BadOnset {
+                        path: self.path.to_path_buf(),
+                        entry: entry(),
+                        len: (content.len() - 9) as u64,
+                    });
+                };
+                self.onset_us = u64::from_le_bytes(onset);
+            }
+        }
+        Ok(Some(Checked::One(checked)))
+    }
+}
+
+/// Checks an entry's local header and data against its central header (checked at open) and parsed name: the local
+/// header whole, inside the file, with the same name; the data inside the file, a 1-D `uint8` npy array of at least
+/// 9 bytes, whose source byte is the archive's (`source`, which the first entry fixes when it is `None`) and whose
+/// timestamp is the name's. Gives where the array data `[source][timestamp][payload]` starts and ends. `index` is
+/// the entry's position, for errors about an entry whose name is not UTF-8.
+#[inline]
+fn located(
+    data: &[u8],
+    path: &Path,
+    central: &zipdir::Central<'_>,
+    parsed: &EntryName,
+    source: &mut Option<u8>,
+    npy: &mut NpyCheck,
+    index: usize,
+) -> Result<(usize, usize), ArchiveError> {
+    let entry = || shown(central.name);
+    let start = match zipdir::local(data, central) {
+        Ok((_, start)) => start,
+        Err(zipdir::LocalError::Bad(source)) => {
+            return Err(ArchiveError::ZipEntry {
+                path: path.to_path_buf(),
+                entry: std::str::from_utf8(central.name)
+                    .map_or_else(|_| format!("#{index}"), |n| n.chars().take(200).collect()),
+                source,
+            })
+        }
+        Err(zipdir::LocalError::NameDiffers) => {
+            return Err(ArchiveError::HeaderMismatch {
+                path: path.to_path_buf(),
                 entry: entry(),
+                what: "the local file name differs",
+            })
+        }
+    };
+    let size = central.size;
+    let Some(end) = (start as u64).checked_add(size).filter(|&e| e <= data.len() as u64) else {
+        return Err(ArchiveError::ExceedsFile {
+            path: path.to_path_buf(),
+            entry: entry(),
+            end: (start as u64).saturating_add(size),
+            len: data.len() as u64,
+        });
+    };
+    let end = end as usize;
+    let array = &data[start..end];
+    let range = npy.data(array).map_err(|source| ArchiveError::NotNpy {
+        path: path.to_path_buf(),
+        entry: entry(),
+        source,
+    })?;
+    let content = &array[range.clone()];
+    if content.len() < 9 {
+        return Err(ArchiveError::TooShort {
+            path: path.to_path_buf(),
+            entry: entry(),
+            len: content.len() as u64,
+        });
+    }
+    let expected = *source.get_or_insert(content[0]);
+    for found in [parsed.source_id, content[0]] {
+        if found != expected {
+            return Err(ArchiveError::SourceMismatch {
+                path: path.to_path_buf(),
+                entry: entry(),
+                expected,
+                found,
             });
         }
-        self.first = false;
-        Ok(Some(Checked::One(self.finish(
-            name_back,
-            start,
-            range.start,
-            end,
-            ts,
-            central,
-        ))))
     }
+    let mut ts = [0u8; 8];
+    ts.copy_from_slice(&content[1..9]);
+    let ts = u64::from_le_bytes(ts);
+    if ts != parsed.timestamp {
+        return Err(ArchiveError::TimestampMismatch {
+            path: path.to_path_buf(),
+            entry: entry(),
+            named: parsed.timestamp,
+            stored: ts,
+        });
+    }
+    Ok((start + range.start, end))
 }
 
 /// A name for error messages: lossy, and at most 200 characters.
@@ -518,12 +591,14 @@ fn shown(name: &[u8]) -> String {
 }
 
 impl LogArchive {
-    /// Memory-maps and validates the archive at `path`. The archive's source is the id in its file name
-    /// (`{id}_log.npz`), or else the onset entry's.
+    /// Memory-maps the archive at `path` and checks its directory (every central header, and the onset entry
+    /// whole); every other entry is checked the first time it, or another entry of its block, is asked for, and
+    /// gives its error then (see the module docs; [`open_verified`](Self::open_verified) checks all of them now).
+    /// The archive's source is the id in its file name (`{id}_log.npz`), or else the onset entry's.
     ///
     /// # Errors
-    /// [`ArchiveError::Io`] if the file cannot be opened or mapped, and an error naming the entry for every kind of
-    /// malformed archive (see [`ArchiveError`]).
+    /// [`ArchiveError::Io`] if the file cannot be opened or mapped, and an error naming the entry for a malformed
+    /// directory, name or onset (see [`ArchiveError`]).
     ///
     /// # Examples
     /// ```
@@ -549,8 +624,30 @@ impl LogArchive {
         Self::open_as(path, source_from_file_name(path))
     }
 
+    /// [`open`](Self::open) with every entry checked before this returns, so no access fails later: one pass over
+    /// the directory and the entries together (the directory in two halves at once for a large archive), cheaper
+    /// than [`open`](Self::open) and then [`verify_all`](Self::verify_all), which walk the directory twice.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open), and every kind of malformed entry (see [`ArchiveError`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::archive::{ArchiveError, LogArchive};
+    /// # let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/ataraxis-7.2.0");
+    /// # if !fixtures.exists() { return Ok(()); }
+    /// let archive = LogArchive::open_verified(fixtures.join("archives/7_log.npz"))?;
+    /// assert!(archive.iter().all(|m| m.is_ok()));
+    /// assert_eq!(archive.block_checks(), 0, "checked at open, not block by block");
+    /// # Ok::<(), ArchiveError>(())
+    /// ```
+    pub fn open_verified(path: impl AsRef<Path>) -> Result<Self, ArchiveError> {
+        let path = path.as_ref();
+        Self::open_checked(path, source_from_file_name(path), OnsetCheck::Required, true)
+    }
+
     pub(crate) fn open_as(path: &Path, source_id: Option<u8>) -> Result<Self, ArchiveError> {
-        Self::open_checked(path, source_id, OnsetCheck::Required)
+        Self::open_checked(path, source_id, OnsetCheck::Required, false)
     }
 
     /// Opens an archive with ataraxis's reader's rules: an entry not named `SSS_TTTT….npy` is skipped, and an
@@ -579,7 +676,7 @@ impl LogArchive {
     /// ```
     pub fn open_lenient(path: impl AsRef<Path>) -> Result<Self, ArchiveError> {
         let path = path.as_ref();
-        Self::open_checked(path, source_from_file_name(path), OnsetCheck::Optional)
+        Self::open_checked(path, source_from_file_name(path), OnsetCheck::Optional, false)
     }
 
     /// Whether the archive has an onset entry (always, unless opened by [`open_lenient`](Self::open_lenient)).
@@ -606,7 +703,14 @@ impl LogArchive {
         self.has_onset
     }
 
-    pub(crate) fn open_checked(path: &Path, source_id: Option<u8>, check: OnsetCheck) -> Result<Self, ArchiveError> {
+    /// Opens `path` with the onset rules `check`; with `eager`, every entry is checked now (as
+    /// [`open_verified`](Self::open_verified)).
+    pub(crate) fn open_checked(
+        path: &Path,
+        source_id: Option<u8>,
+        check: OnsetCheck,
+        eager: bool,
+    ) -> Result<Self, ArchiveError> {
         let io = |source| ArchiveError::Io {
             path: path.to_path_buf(),
             source,
@@ -627,11 +731,11 @@ impl LogArchive {
             // map lives as long as `self`, which every borrowed payload borrows.
             Backing::Map(ReadOnlyMap::of_file(&file).map_err(io)?)
         };
-        Self::index(path.to_path_buf(), bytes, source_id, check)
+        Self::index(path.to_path_buf(), bytes, source_id, check, eager)
     }
 
-    /// Validates an archive held in memory. `name` is used in errors and, when it is `{id}_log.npz`, as the
-    /// source id.
+    /// Indexes an archive held in memory, checked as [`open`](Self::open) checks a file. `name` is used in errors
+    /// and, when it is `{id}_log.npz`, as the source id.
     ///
     /// # Errors
     /// As [`open`](Self::open), without the I/O errors.
@@ -646,46 +750,68 @@ impl LogArchive {
     pub fn from_bytes(name: impl Into<PathBuf>, bytes: Vec<u8>) -> Result<Self, ArchiveError> {
         let path = name.into();
         let source_id = source_from_file_name(&path);
-        Self::index(path, Backing::Owned(bytes), source_id, OnsetCheck::Required)
+        Self::index(path, Backing::Owned(bytes), source_id, OnsetCheck::Required, false)
     }
 
     /// Indexes `bytes`; an archive with a deflated member is first inflated into the stored archive it stands for
-    /// (`inflate`), held in memory, and that is indexed instead. The stored path pays nothing for this: the walk
-    /// only notes a deflated member where it refused other methods anyway.
-    fn index(path: PathBuf, bytes: Backing, expected: Option<u8>, check: OnsetCheck) -> Result<Self, ArchiveError> {
-        let (walked, bytes) = match Self::walk(&path, &bytes, expected, check) {
-            Ok(walked) => (walked, bytes),
+    /// (`inflate`), held in memory, and that is indexed instead, every entry checked at once (its bytes were all
+    /// just written, so the check costs little beside the inflation). With `eager`, every entry of a stored archive
+    /// is checked at once too. The stored path pays nothing for this: the walk only notes a deflated member where it
+    /// refused other methods anyway.
+    fn index(
+        path: PathBuf,
+        bytes: Backing,
+        expected: Option<u8>,
+        check: OnsetCheck,
+        eager: bool,
+    ) -> Result<Self, ArchiveError> {
+        let (walked, bytes, eager) = match Self::walk(&path, &bytes, expected, check, eager) {
+            Ok(walked) => (walked, bytes, eager),
             Err((_, true)) => {
                 let image = super::inflate::stored_image(&path, &bytes)?;
                 drop(bytes);
                 let image = Backing::Owned(image);
-                (Self::walk(&path, &image, expected, check).map_err(|(e, _)| *e)?, image)
+                (
+                    Self::walk(&path, &image, expected, check, true).map_err(|(e, _)| *e)?,
+                    image,
+                    true,
+                )
             }
             Err((e, false)) => return Err(*e),
         };
-        Ok(LogArchive {
+        let blocks = walked.entries.len().div_ceil(BLOCK);
+        let archive = LogArchive {
             path,
             bytes,
             source_id: walked.source_id,
             onset_us: walked.onset_us,
             has_onset: walked.has_onset,
             entries: walked.entries,
+            dir_end: walked.dir_end,
+            // Eagerly checked: every block is checked and good.
+            blocks: (0..blocks)
+                .map(|_| if eager { OnceLock::from(true) } else { OnceLock::new() })
+                .collect(),
+            block_checks: AtomicUsize::new(0),
             by_key: OnceLock::new(),
-        })
+        };
+        Ok(archive)
     }
 
-    /// Walks and checks every entry of `data`. On an error, whether the walk met a deflated member (and stopped
+    /// Walks the directory of `data` and checks what open checks ([`Checker::entry`]). On an error, whether the walk met a deflated member (and stopped
     /// there). The error is boxed: the walk's result is moved on every open, and the error is the rare case.
     fn walk(
         path: &Path,
         data: &[u8],
         expected: Option<u8>,
         check: OnsetCheck,
+        eager: bool,
     ) -> Result<Walked, (Box<ArchiveError>, bool)> {
         let mut checker = Checker {
             data,
             path,
             check,
+            eager,
             npy: NpyCheck::default(),
             source_id: expected,
             onset_us: 0,
@@ -694,9 +820,10 @@ impl LogArchive {
             deflated: false,
         };
         let mut entries = Vec::new();
-        if let Err(e) = Self::walk_with(&mut checker, &mut entries, data) {
-            return Err((Box::new(e), checker.deflated));
-        }
+        let dir_end = match Self::walk_with(&mut checker, &mut entries, data) {
+            Ok(dir_end) => dir_end,
+            Err(e) => return Err((Box::new(e), checker.deflated)),
+        };
         let Some(source_id) = checker.source_id.filter(|_| !entries.is_empty()) else {
             return Err((
                 Box::new(ArchiveError::MissingOnset {
@@ -711,10 +838,16 @@ impl LogArchive {
             source_id,
             onset_us: checker.onset_us,
             has_onset: checker.has_onset,
+            dir_end,
         })
     }
 
-    fn walk_with<'a>(checker: &mut Checker<'a>, entries: &mut Vec<Entry>, data: &'a [u8]) -> Result<(), ArchiveError> {
+    /// The walk of [`walk`](Self::walk); gives the end of the central directory.
+    fn walk_with<'a>(
+        checker: &mut Checker<'a>,
+        entries: &mut Vec<Entry>,
+        data: &'a [u8],
+    ) -> Result<usize, ArchiveError> {
         let dir = zipdir::directory(data).map_err(|source| ArchiveError::Zip {
             path: checker.path.to_path_buf(),
             source,
@@ -728,13 +861,15 @@ impl LogArchive {
             let Some(central) = headers.next_header() else { break };
             checker.push(entries, central, headers.parsed() - 1)?;
         }
-        if headers.left() >= PARALLEL_CHECK_MIN {
+        // Only a walk that checks every entry gains from two threads: the directory alone (about 50 ns an entry)
+        // took longer in two halves than in one on two idle cores (docs/BENCHMARKS.md, issue 24).
+        if checker.eager && headers.left() >= PARALLEL_CHECK_MIN {
             checker.check_halves(entries, &mut headers)?;
         }
         while let Some(central) = headers.next_header() {
             checker.push(entries, central, headers.parsed() - 1)?;
         }
-        Ok(())
+        Ok(dir.end)
     }
 
     /// The archive's path (or the name given to [`from_bytes`](Self::from_bytes)).
@@ -858,16 +993,224 @@ impl LogArchive {
         self.entries.len()
     }
 
-    fn message(&self, e: &Entry) -> LogMessage<'_> {
-        LogMessage {
-            source_id: self.source_id,
-            // Checked not to overflow at open.
-            timestamp_us: self.onset_us.wrapping_add(e.ts),
-            payload: &self.bytes[e.data_at + 9..e.end],
+    /// How many blocks of entries have been checked so far (each block of [`BLOCK`](Self::BLOCK) entries is checked
+    /// once, on the first access to any of its entries, or by [`verify_all`](Self::verify_all)). For tests and
+    /// measurements.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-archive-block-checks-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// use seqring::archive::LogArchive;
+    /// // an archive of three frames: one block
+    /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+    /// assert_eq!(archive.block_checks(), 0);
+    /// archive.get(2).unwrap();
+    /// archive.get(0).unwrap();
+    /// assert_eq!(archive.block_checks(), 1);
+    /// ```
+    pub fn block_checks(&self) -> usize {
+        self.block_checks.load(Relaxed)
+    }
+
+    /// Entries per block of the check on first access.
+    pub const BLOCK: usize = BLOCK;
+
+    /// Checks every entry not yet checked, in parallel, so that every later access succeeds: the guarantee
+    /// [`open`](Self::open) gave before entries were checked on first access. (CRCs are not checked: see
+    /// [`check_crcs`](Self::check_crcs).)
+    ///
+    /// # Errors
+    /// The error of the first bad entry in archive order (see [`ArchiveError`]).
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-archive-verify-all-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(7).unwrap();
+    /// # for (t, frame) in [(1_000, &b"frame 1"[..]), (2_000, b"frame 2"), (3_000, b"frame 3")] {
+    /// #     source.log_at(t, frame).unwrap();
+    /// # }
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// use seqring::archive::LogArchive;
+    /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+    /// archive.verify_all().unwrap();
+    /// assert_eq!(archive.block_checks(), 1);
+    /// ```
+    pub fn verify_all(&self) -> Result<(), ArchiveError> {
+        use rayon::prelude::*;
+        self.blocks
+            .par_iter()
+            .enumerate()
+            .with_min_len(4)
+            .for_each(|(b, block)| {
+                block.get_or_init(|| self.check_block(b));
+            });
+        for (b, block) in self.blocks.iter().enumerate() {
+            if !*block.get_or_init(|| self.check_block(b)) {
+                for i in b * BLOCK..((b + 1) * BLOCK).min(self.entries.len()) {
+                    if i > 0 || self.has_onset {
+                        self.locate(i)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks block `b`: every entry of it but the first entry of the archive (checked at open), recording where
+    /// each good entry's data lies; whether all were good. Called only from the block's `OnceLock`.
+    #[cold]
+    fn check_block(&self, b: usize) -> bool {
+        self.block_checks.fetch_add(1, Relaxed);
+        let mut npy = NpyCheck::default();
+        let mut good = true;
+        for i in (b * BLOCK).max(1)..((b + 1) * BLOCK).min(self.entries.len()) {
+            match self.check_entry(i, &mut npy) {
+                Ok((data_at, end)) => {
+                    let e = &self.entries[i];
+                    // Relaxed: published by the block's `OnceLock`, set (release) after this returns.
+                    e.end.store(end, Relaxed);
+                    e.data_at.store(data_at, Relaxed);
+                }
+                Err(_) => good = false,
+            }
+        }
+        good
+    }
+
+    /// Checks the blocks in `blocks` not yet checked, in parallel.
+    fn check_blocks(&self, blocks: Range<usize>) {
+        use rayon::prelude::*;
+        if blocks.len() == 1 {
+            self.blocks[blocks.start].get_or_init(|| self.check_block(blocks.start));
+            return;
+        }
+        let start = blocks.start;
+        self.blocks[blocks].par_iter().enumerate().for_each(|(k, block)| {
+            block.get_or_init(|| self.check_block(start + k));
+        });
+    }
+
+    /// Checks entry `i`'s local header and data ([`located`]): where its array data lies, or its error.
+    fn check_entry(&self, i: usize, npy: &mut NpyCheck) -> Result<(usize, usize), ArchiveError> {
+        let e = &self.entries[i];
+        let central =
+            zipdir::header_at(&self.bytes, e.central_at, self.dir_end).map_err(|source| ArchiveError::Zip {
+                path: self.path.clone(),
+                source,
+            })?;
+        // Parsed at open (the entry would not be in the index otherwise).
+        let Some(parsed) = parse_name(central.name) else {
+            return Err(ArchiveError::BadName {
+                path: self.path.clone(),
+                entry: shown(central.name),
+            });
+        };
+        located(
+            &self.bytes,
+            &self.path,
+            &central,
+            &parsed,
+            &mut Some(self.source_id),
+            npy,
+            i,
+        )
+    }
+
+    /// Where entry `i`'s array data `[source][timestamp][payload]` lies, its block checked first if it was not.
+    ///
+    /// # Errors
+    /// The entry's error if it failed its check.
+    #[inline]
+    fn locate(&self, i: usize) -> Result<(usize, usize), ArchiveError> {
+        match self.located_fast(i) {
+            Some(found) => Ok(found),
+            None => self.locate_slow(i),
         }
     }
 
+    /// Where entry `i`'s array data lies if its block is checked and all good (no branch on the entry itself, so a
+    /// loop over entries keeps several loads of the index in flight); `None` otherwise.
+    #[inline]
+    fn located_fast(&self, i: usize) -> Option<(usize, usize)> {
+        if self.blocks[i / BLOCK].get() != Some(&true) {
+            return None;
+        }
+        let e = &self.entries[i];
+        // Relaxed: written before the block's `OnceLock` was set, which `get` observed (acquire).
+        Some((e.data_at.load(Relaxed), e.end.load(Relaxed)))
+    }
+
+    /// [`locate`](Self::locate) for an entry whose block is unchecked or holds a bad entry.
+    #[cold]
+    #[inline(never)]
+    fn locate_slow(&self, i: usize) -> Result<(usize, usize), ArchiveError> {
+        let b = i / BLOCK;
+        self.blocks[b].get_or_init(|| self.check_block(b));
+        let e = &self.entries[i];
+        // Relaxed: written before the block's `OnceLock` was set, which `get_or_init` observed (acquire).
+        let data_at = e.data_at.load(Relaxed);
+        if data_at == 0 {
+            // A bad entry (a good one's data follows its local header, so is never at 0): its check again, for its
+            // error.
+            return self.check_entry(i, &mut NpyCheck::default());
+        }
+        Ok((data_at, e.end.load(Relaxed)))
+    }
+
+    /// Entry `i` as a message (its entry checked first).
+    #[inline]
+    fn message(&self, i: usize) -> Result<LogMessage<'_>, ArchiveError> {
+        let (data_at, end) = self.locate(i)?;
+        Ok(self.message_at(i, data_at, end))
+    }
+
+    /// Entry `i`, whose array data is `data_at..end`, as a message.
+    #[inline]
+    fn message_at(&self, i: usize, data_at: usize, end: usize) -> LogMessage<'_> {
+        LogMessage {
+            source_id: self.source_id,
+            // Checked not to overflow at open.
+            timestamp_us: self.onset_us.wrapping_add(self.entries[i].ts),
+            payload: &self.bytes[data_at + 9..end],
+        }
+    }
+
+    /// Message entry `i` for an iteration over entries up to `last` (inclusive, in its direction): when `i`'s block is
+    /// unchecked, it and up to [`AHEAD`] − 1 more blocks towards `last` are checked at once, in parallel.
+    #[cold]
+    #[inline(never)]
+    fn message_ahead(&self, i: usize, last: usize) -> Result<LogMessage<'_>, ArchiveError> {
+        let (b, to) = (i / BLOCK, last / BLOCK);
+        if self.blocks[b].get().is_none() {
+            if to >= b {
+                self.check_blocks(b..(b + AHEAD).min(to + 1));
+            } else {
+                self.check_blocks(b.saturating_sub(AHEAD - 1).max(to)..b + 1);
+            }
+        }
+        self.message(i)
+    }
+
     /// The message at `index` (0 is the first message after the onset).
+    ///
+    /// # Errors
+    /// [`ArchiveError::IndexOutOfRange`] if `index` is not below [`message_count`](Self::message_count), and the
+    /// entry's error if it fails its check (see [`ArchiveError`]).
     ///
     /// # Examples
     /// ```
@@ -882,18 +1225,27 @@ impl LogArchive {
     /// # }
     /// # let log_dir = logger.stop().unwrap().log_dir;
     /// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
-    /// use seqring::archive::LogArchive;
+    /// use seqring::archive::{ArchiveError, LogArchive};
     /// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
     /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
-    /// let second = archive.get(1).unwrap();
+    /// let second = archive.get(1)?;
     /// assert_eq!((second.source_id, second.payload), (7, &b"frame 2"[..]));
-    /// assert!(archive.get(3).is_none());
+    /// assert!(matches!(archive.get(3), Err(ArchiveError::IndexOutOfRange { index: 3, count: 3, .. })));
+    /// # Ok::<(), ArchiveError>(())
     /// ```
-    pub fn get(&self, index: usize) -> Option<LogMessage<'_>> {
-        self.entries.get(index.checked_add(1)?).map(|e| self.message(e))
+    pub fn get(&self, index: usize) -> Result<LogMessage<'_>, ArchiveError> {
+        if index >= self.message_count() {
+            return Err(ArchiveError::IndexOutOfRange {
+                path: self.path.clone(),
+                index,
+                count: self.message_count(),
+            });
+        }
+        self.message(index + 1)
     }
 
-    /// Every message in archive order, the onset excluded.
+    /// Every message in archive order, the onset excluded; each is `Err` if its entry fails its check (the others
+    /// still read).
     ///
     /// # Examples
     /// ```
@@ -911,14 +1263,15 @@ impl LogArchive {
     /// use seqring::archive::LogArchive;
     /// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
     /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
-    /// let payloads: Vec<&[u8]> = archive.iter().map(|m| m.payload).collect();
+    /// let payloads = archive.iter().map(|m| m.map(|m| m.payload)).collect::<Result<Vec<_>, _>>()?;
     /// assert_eq!(payloads, [&b"frame 1"[..], b"frame 2", b"frame 3"]);
-    /// assert_eq!(archive.iter().rev().next().unwrap().payload, b"frame 3");
+    /// assert_eq!(archive.iter().rev().next().unwrap()?.payload, b"frame 3");
+    /// # Ok::<(), seqring::archive::ArchiveError>(())
     /// ```
     pub fn iter(&self) -> Messages<'_> {
         Messages {
             archive: self,
-            entries: self.entries[1..].iter(),
+            indices: 1..self.entries.len(),
         }
     }
 
@@ -943,13 +1296,18 @@ impl LogArchive {
     /// use seqring::archive::LogArchive;
     /// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
     /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
-    /// let tail: Vec<u64> = archive.iter_range(1..3).map(|m| m.timestamp_us - archive.onset_us()).collect();
+    /// let tail: Vec<u64> = archive.iter_range(1..3).map(|m| m.unwrap().timestamp_us - archive.onset_us()).collect();
     /// assert_eq!(tail, [2_000, 3_000]);
     /// ```
     pub fn iter_range(&self, range: Range<usize>) -> Messages<'_> {
+        let count = self.message_count();
+        assert!(
+            range.start <= range.end && range.end <= count,
+            "range {range:?} out of bounds of 0..{count}"
+        );
         Messages {
             archive: self,
-            entries: self.entries[1..][range].iter(),
+            indices: range.start + 1..range.end + 1,
         }
     }
 
@@ -976,8 +1334,8 @@ impl LogArchive {
     /// assert_eq!(archive.key(3), None);
     /// ```
     pub fn key(&self, index: usize) -> Option<&str> {
-        let e = self.entries.get(index.checked_add(1)?)?;
-        Some(self.name(e).trim_end_matches(".npy"))
+        let i = index.checked_add(1).filter(|&i| i < self.entries.len())?;
+        Some(self.name(i).trim_end_matches(".npy"))
     }
 
     /// The keys of every message, in archive order.
@@ -1003,36 +1361,20 @@ impl LogArchive {
     /// assert!(keys.windows(2).all(|k| k[0] < k[1]), "archive order is time order");
     /// ```
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        self.entries[1..].iter().map(|e| self.name(e).trim_end_matches(".npy"))
+        (1..self.entries.len()).map(|i| self.name(i).trim_end_matches(".npy"))
     }
 
-    /// Where `e`'s name lies: in its local header, whose name length field sits 4 bytes before the name.
-    fn name_range(&self, e: &Entry) -> Range<usize> {
-        if e.name_back == 0 {
-            return 0..0;
+    /// Entry `i`'s name, from its central header (parsed as a log entry's name, so UTF-8, at open); empty for the
+    /// stand-in of a missing optional onset.
+    fn name(&self, i: usize) -> &str {
+        let at = self.entries[i].central_at;
+        if at == NO_ENTRY {
+            return "";
         }
-        let at = e.data_at - e.name_back as usize;
-        let len = u16::from_le_bytes([self.bytes[at - 4], self.bytes[at - 3]]);
-        at..at + usize::from(len)
-    }
-
-    /// Where `e`'s stored bytes start: after its local header's name and extra field (whose length sits 2 bytes
-    /// before the name).
-    fn stored_at(&self, e: &Entry) -> usize {
-        let name = self.name_range(e);
-        if name.is_empty() {
-            return e.data_at;
-        }
-        name.end
-            + usize::from(u16::from_le_bytes([
-                self.bytes[name.start - 2],
-                self.bytes[name.start - 1],
-            ]))
-    }
-
-    fn name(&self, e: &Entry) -> &str {
-        // Validated as UTF-8 at open.
-        std::str::from_utf8(&self.bytes[self.name_range(e)]).unwrap_or_default()
+        // Checked at open: a whole central header at `at`, its name inside the directory.
+        let len = usize::from(u16::from_le_bytes([self.bytes[at + 28], self.bytes[at + 29]]));
+        let name = &self.bytes[at + zipdir::CENTRAL_LEN..at + zipdir::CENTRAL_LEN + len];
+        std::str::from_utf8(name).unwrap_or_default()
     }
 
     /// The messages named by `keys` (with or without `.npy`), in the order given, as ataraxis's
@@ -1069,21 +1411,18 @@ impl LogArchive {
     ) -> impl Iterator<Item = Result<LogMessage<'a>, ArchiveError>> + 'a {
         let sorted = self.by_key.get_or_init(|| {
             let mut idx: Vec<u32> = (1..self.entries.len() as u32).collect();
-            idx.sort_unstable_by(|&a, &b| {
-                self.name(&self.entries[a as usize])
-                    .cmp(self.name(&self.entries[b as usize]))
-            });
+            idx.sort_unstable_by(|&a, &b| self.name(a as usize).cmp(self.name(b as usize)));
             idx
         });
         keys.into_iter().map(move |key| {
             let key = key.as_ref();
             let stem = key.strip_suffix(".npy").unwrap_or(key);
             let found = sorted.binary_search_by(|&i| {
-                let name = self.name(&self.entries[i as usize]);
+                let name = self.name(i as usize);
                 name.trim_end_matches(".npy").cmp(stem)
             });
             match found {
-                Ok(pos) => Ok(self.message(&self.entries[sorted[pos] as usize])),
+                Ok(pos) => self.message(sorted[pos] as usize),
                 Err(_) => Err(ArchiveError::UnknownKey {
                     path: self.path.clone(),
                     key: key.chars().take(200).collect(),
@@ -1143,20 +1482,25 @@ impl LogArchive {
     /// use seqring::archive::LogArchive;
     /// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
     /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
-    /// let all = archive.read_all();
+    /// let all = archive.read_all()?;
     /// assert_eq!(all.payloads, [&b"frame 1"[..], b"frame 2", b"frame 3"]);
     /// assert_eq!(all.timestamps_us[2] - archive.onset_us(), 3_000);
+    /// # Ok::<(), seqring::archive::ArchiveError>(())
     /// ```
-    pub fn read_all(&self) -> AllMessages<'_> {
+    ///
+    /// # Errors
+    /// The error of the first entry that fails its check.
+    pub fn read_all(&self) -> Result<AllMessages<'_>, ArchiveError> {
         let mut out = AllMessages {
             timestamps_us: Vec::with_capacity(self.message_count()),
             payloads: Vec::with_capacity(self.message_count()),
         };
         for m in self.iter() {
+            let m = m?;
             out.timestamps_us.push(m.timestamp_us);
             out.payloads.push(m.payload);
         }
-        out
+        Ok(out)
     }
 
     /// Checks every entry's data against the CRC-32 in the zip directory (reads the whole archive).
@@ -1183,11 +1527,21 @@ impl LogArchive {
     /// archive.check_crcs().unwrap();
     /// ```
     pub fn check_crcs(&self) -> Result<(), ArchiveError> {
-        for e in &self.entries {
-            if crc32fast::hash(&self.bytes[self.stored_at(e)..e.end]) != e.crc {
+        for i in usize::from(!self.has_onset)..self.entries.len() {
+            let (_, end) = self.locate(i)?;
+            let central =
+                zipdir::header_at(&self.bytes, self.entries[i].central_at, self.dir_end).map_err(|source| {
+                    ArchiveError::Zip {
+                        path: self.path.clone(),
+                        source,
+                    }
+                })?;
+            // `located` found the stored bytes `size` long, ending at `end`.
+            let stored = &self.bytes[end - central.size as usize..end];
+            if crc32fast::hash(stored) != central.crc {
                 return Err(ArchiveError::Crc {
                     path: self.path.clone(),
-                    entry: self.name(e).to_owned(),
+                    entry: self.name(i).to_owned(),
                 });
             }
         }
@@ -1195,9 +1549,33 @@ impl LogArchive {
     }
 
     /// Entry `index` (0 is the onset): its name (`.npy` included) and array data `[source][timestamp][payload]`.
-    pub(crate) fn raw_entry(&self, index: usize) -> (&str, &[u8]) {
-        let e = &self.entries[index];
-        (self.name(e), &self.bytes[e.data_at..e.end])
+    pub(crate) fn raw_entry(&self, index: usize) -> Result<(&str, &[u8]), ArchiveError> {
+        let (data_at, end) = self.locate(index)?;
+        Ok((self.name(index), &self.bytes[data_at..end]))
+    }
+
+    /// The archive's bytes: the mapped file, or the stored archive an archive with deflated members was inflated to
+    /// at open. Every payload handed out is a part of them; they never move or change while the archive is open.
+    ///
+    /// # Examples
+    /// ```
+    /// # use seqring::archive::{assemble_log_archives, AssembleOptions};
+    /// # use seqring::logger::DataLogger;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let name = format!("doc-archive-as-bytes-{}", std::process::id());
+    /// # let logger = DataLogger::builder(dir.path(), &name).start().unwrap();
+    /// # let source = logger.producer(7).unwrap();
+    /// # source.log_at(1_000, b"frame 1").unwrap();
+    /// # let log_dir = logger.stop().unwrap().log_dir;
+    /// # assemble_log_archives(&log_dir, &AssembleOptions::default()).unwrap();
+    /// use seqring::archive::LogArchive;
+    /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
+    /// let all = archive.as_bytes().as_ptr_range();
+    /// assert!(all.contains(&archive.get(0).unwrap().payload.as_ptr()));
+    /// assert_eq!(archive.as_bytes().len() as u64, std::fs::metadata(archive.path()).unwrap().len());
+    /// ```
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
     }
 }
 
@@ -1219,7 +1597,7 @@ impl LogArchive {
 /// use seqring::archive::LogArchive;
 /// // an archive of three frames, logged 1, 2 and 3 ms after source 7's onset
 /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
-/// let all = archive.read_all();
+/// let all = archive.read_all().unwrap();
 /// assert_eq!((all.timestamps_us.len(), all.payloads[1]), (3, &b"frame 2"[..]));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -1230,7 +1608,8 @@ pub struct AllMessages<'a> {
     pub payloads: Vec<&'a [u8]>,
 }
 
-/// The iterator of [`LogArchive::iter`]: messages in archive order, without I/O or allocation.
+/// The iterator of [`LogArchive::iter`]: messages in archive order, without I/O or allocation (but for the error
+/// of an entry that fails its check); each entry's block is checked on first access.
 ///
 /// # Examples
 /// ```
@@ -1250,32 +1629,43 @@ pub struct AllMessages<'a> {
 /// let archive = LogArchive::open(log_dir.join("7_log.npz")).unwrap();
 /// let mut messages = archive.iter();
 /// assert_eq!(messages.len(), 3);
-/// assert_eq!(messages.next_back().unwrap().payload, b"frame 3");
-/// assert_eq!(messages.map(|m| m.payload).collect::<Vec<_>>(), [&b"frame 1"[..], b"frame 2"]);
+/// assert_eq!(messages.next_back().unwrap()?.payload, b"frame 3");
+/// let rest = messages.map(|m| m.map(|m| m.payload)).collect::<Result<Vec<_>, _>>()?;
+/// assert_eq!(rest, [&b"frame 1"[..], b"frame 2"]);
 /// assert_eq!((&archive).into_iter().count(), 3);
+/// # Ok::<(), seqring::archive::ArchiveError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct Messages<'a> {
     archive: &'a LogArchive,
-    entries: std::slice::Iter<'a, Entry>,
+    /// Entry indices still to hand out (1 is the first message).
+    indices: Range<usize>,
 }
 
 impl<'a> Iterator for Messages<'a> {
-    type Item = LogMessage<'a>;
+    type Item = Result<LogMessage<'a>, ArchiveError>;
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        self.entries.next().map(|e| self.archive.message(e))
+        let i = self.indices.next()?;
+        Some(match self.archive.located_fast(i) {
+            Some((data_at, end)) => Ok(self.archive.message_at(i, data_at, end)),
+            None => self.archive.message_ahead(i, self.indices.end.saturating_sub(1).max(i)),
+        })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.entries.size_hint()
+        self.indices.size_hint()
     }
 }
 
 impl DoubleEndedIterator for Messages<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.entries.next_back().map(|e| self.archive.message(e))
+        let i = self.indices.next_back()?;
+        Some(match self.archive.located_fast(i) {
+            Some((data_at, end)) => Ok(self.archive.message_at(i, data_at, end)),
+            None => self.archive.message_ahead(i, self.indices.start.min(i)),
+        })
     }
 }
 
@@ -1283,7 +1673,7 @@ impl ExactSizeIterator for Messages<'_> {}
 impl std::iter::FusedIterator for Messages<'_> {}
 
 impl<'a> IntoIterator for &'a LogArchive {
-    type Item = LogMessage<'a>;
+    type Item = Result<LogMessage<'a>, ArchiveError>;
     type IntoIter = Messages<'a>;
 
     fn into_iter(self) -> Messages<'a> {
@@ -1338,23 +1728,59 @@ mod tests {
         let count = PARALLEL_CHECK_MIN as u64 * 2 + 7;
         let a = LogArchive::from_bytes("1_log.npz", large(count, &[])).unwrap();
         assert_eq!(a.entry_count() as u64, count);
+        assert_eq!(a.block_checks(), 0, "open checks no block");
         for (i, m) in a.iter().enumerate() {
+            let m = m.unwrap();
             let ts = i as u64 + 1;
             assert_eq!((m.timestamp_us, m.payload), (a.onset_us() + ts, &ts.to_le_bytes()[..]));
         }
+        assert_eq!(a.block_checks(), a.entry_count().div_ceil(BLOCK));
         assert_eq!(a.key(count as usize - 2), Some(&*format!("001_{:020}", count - 1)));
         a.check_crcs().unwrap();
-        // The first error in archive order is the one reported, whichever half meets it first.
-        let err = LogArchive::from_bytes("1_log.npz", large(count, &[10, count - 3])).unwrap_err();
+        // A timestamp that differs from the name's is found on access (or by `verify_all`, which reports the first
+        // bad entry in archive order), not at open; the other entries read.
+        let a = LogArchive::from_bytes("1_log.npz", large(count, &[10, count - 3])).unwrap();
+        let err = a.verify_all().unwrap_err();
         assert!(
             matches!(err, ArchiveError::TimestampMismatch { named: 10, .. }),
             "{err}"
         );
-        let err = LogArchive::from_bytes("1_log.npz", large(count, &[count - 3])).unwrap_err();
+        for (ts, bad) in [(10, true), (11, false), (count - 3, true), (count - 2, false)] {
+            let got = a.get(ts as usize - 1);
+            assert_eq!(got.is_err(), bad, "{ts}");
+            if let Err(e) = got {
+                assert!(
+                    matches!(e, ArchiveError::TimestampMismatch { named, .. } if named == ts),
+                    "{e}"
+                );
+            }
+        }
+        assert_eq!(a.iter().filter(Result::is_err).count(), 2);
+        // Checked at open (`open_verified`'s one pass, the directory in two halves): the first error in archive
+        // order is the one reported, whichever half meets it first.
+        let eager = |bad: &[u64]| {
+            let bytes = Backing::Owned(large(count, bad));
+            LogArchive::index("1_log.npz".into(), bytes, Some(1), OnsetCheck::Required, true)
+        };
+        let err = eager(&[10, count - 3]).unwrap_err();
+        assert!(
+            matches!(err, ArchiveError::TimestampMismatch { named: 10, .. }),
+            "{err}"
+        );
+        let err = eager(&[count - 3]).unwrap_err();
         assert!(
             matches!(err, ArchiveError::TimestampMismatch { named, .. } if named == count - 3),
             "{err}"
         );
+        let a = eager(&[]).unwrap();
+        assert!(a
+            .iter()
+            .map(Result::unwrap)
+            .eq(LogArchive::from_bytes("1_log.npz", large(count, &[]))
+                .unwrap()
+                .iter()
+                .map(Result::unwrap)));
+        assert_eq!(a.block_checks(), 0);
     }
 
     #[test]
@@ -1385,7 +1811,10 @@ mod tests {
         ] {
             let mixed = LogArchive::from_bytes("1_log.npz", build(deflate)).unwrap();
             assert_eq!(mixed.onset_us(), stored.onset_us(), "{what}");
-            assert!(mixed.iter().eq(stored.iter()), "{what}");
+            assert!(
+                mixed.iter().map(Result::unwrap).eq(stored.iter().map(Result::unwrap)),
+                "{what}"
+            );
             assert!(mixed.keys().eq(stored.keys()), "{what}");
             mixed.check_crcs().unwrap();
         }

@@ -2,8 +2,8 @@
 //!
 //! The schema is the side file beside the archive (`{source}_log.schema.json`); the `.npz` itself is untouched.
 //! [`LogArchive::typed`] checks the recorded dtype against the [`SchemaType`] `T` declares (same descr and shape,
-//! and the same size), [`LogArchive::typed_by_size`] only the size, and both check every payload's length before
-//! handing anything out, so iteration cannot fail.
+//! and the same size), [`LogArchive::typed_by_size`] only the size, and both check every entry (its check on first
+//! access: see [`LogArchive`]) and every payload's length before handing anything out, so iteration cannot fail.
 //!
 //! **Alignment.** A payload starts 9 bytes into its entry's data (after the source byte and the u64 timestamp of
 //! ataraxis's layout), at no particular alignment in the file. A message borrows the payload as `&T` when it happens
@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::path::PathBuf;
 
-use super::{LogArchive, Messages};
+use super::{ArchiveError, LogArchive, Messages};
 use crate::format::schema::{self, Layout, Schema, SchemaError, SchemaType};
 
 /// Why an archive cannot be read as `T`. Every variant names the archive.
@@ -58,6 +58,9 @@ pub enum TypedError {
         /// `size_of::<T>()`.
         size: usize,
     },
+    /// An entry failed its check (see [`LogArchive`]).
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
     /// A payload's length disagrees with the schema.
     #[error("{path}: entry '{entry}' holds {len} payload bytes, not the {expected} of the source's schema")]
     PayloadLen {
@@ -99,7 +102,8 @@ impl<'a, T: bytemuck::Pod> Iterator for Typed<'a, T> {
     type Item = TypedMessage<'a, T>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let m = self.messages.next()?;
+        // Every entry was checked good in `typed_with` (a check is made once and its result kept), so this is `Ok`.
+        let m = self.messages.next()?.ok()?;
         // Lengths were all checked in `typed_with`: the payload is exactly `size_of::<T>()` bytes.
         let value = match bytemuck::try_from_bytes::<T>(m.payload) {
             Ok(v) => Cow::Borrowed(v),
@@ -150,7 +154,8 @@ impl LogArchive {
     /// payload is aligned for `T`: see the module docs).
     ///
     /// # Errors
-    /// [`TypedError`]: no schema, another schema or size, a payload of another length.
+    /// [`TypedError`]: no schema, another schema or size, an entry that fails its check, a payload of another
+    /// length.
     ///
     /// # Examples
     /// ```
@@ -242,14 +247,7 @@ impl LogArchive {
                 size,
             });
         }
-        if let Some(i) = self.iter().position(|m| m.payload.len() != size) {
-            return Err(TypedError::PayloadLen {
-                path: self.path().into(),
-                entry: self.key(i).unwrap_or("?").into(),
-                len: self.get(i).map_or(0, |m| m.payload.len()),
-                expected: size,
-            });
-        }
+        self.check_payload_lens(size)?;
         Ok(Typed {
             messages: self.iter(),
             _type: PhantomData,
@@ -262,7 +260,7 @@ impl LogArchive {
     ///
     /// # Errors
     /// [`TypedError::NoSchema`], [`TypedError::Schema`], [`TypedError::Size`] for an opaque format,
-    /// [`TypedError::PayloadLen`].
+    /// [`TypedError::Archive`], [`TypedError::PayloadLen`].
     ///
     /// # Examples
     /// ```
@@ -298,19 +296,28 @@ impl LogArchive {
                 })
             }
         };
-        if let Some(i) = self.iter().position(|m| m.payload.len() != len) {
-            return Err(TypedError::PayloadLen {
-                path: self.path().into(),
-                entry: self.key(i).unwrap_or("?").into(),
-                len: self.get(i).map_or(0, |m| m.payload.len()),
-                expected: len,
-            });
-        }
+        self.check_payload_lens(len)?;
         // Checked above: every payload is `len` bytes, and they are in the map, so the total fits in memory.
         let mut out = Vec::with_capacity(self.message_count() * len);
         for m in self.iter() {
-            out.extend_from_slice(m.payload);
+            out.extend_from_slice(m?.payload);
         }
         Ok((recorded, out))
+    }
+
+    /// Checks that every entry is good and its payload `len` bytes long.
+    fn check_payload_lens(&self, len: usize) -> Result<(), TypedError> {
+        for (i, m) in self.iter().enumerate() {
+            let m = m?;
+            if m.payload.len() != len {
+                return Err(TypedError::PayloadLen {
+                    path: self.path().into(),
+                    entry: self.key(i).unwrap_or("?").into(),
+                    len: m.payload.len(),
+                    expected: len,
+                });
+            }
+        }
+        Ok(())
     }
 }

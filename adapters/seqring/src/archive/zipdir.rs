@@ -148,6 +148,8 @@ fn find_eocd(data: &[u8]) -> Option<usize> {
 /// One central header.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Central<'a> {
+    /// The offset of the central header itself (where [`header_at`] finds it again).
+    pub(crate) at: usize,
     /// The entry's name as the directory gives it.
     pub(crate) name: &'a [u8],
     /// General purpose flags (bit 0: encrypted).
@@ -302,6 +304,7 @@ impl<'a> Centrals<'a> {
         }
         self.at = next;
         Ok(Central {
+            at,
             name,
             flags: u16_at(h, 8),
             method: u16_at(h, 10),
@@ -311,6 +314,23 @@ impl<'a> Centrals<'a> {
             local_at,
         })
     }
+}
+
+/// The central header at `at`, which must lie in the directory that ends at `dir_end` (a header handed out by
+/// [`Centrals`] is found again here, as the same [`Central`]).
+///
+/// # Errors
+/// As [`Centrals::next_header`].
+pub(crate) fn header_at(data: &[u8], at: usize, dir_end: usize) -> Result<Central<'_>, ZipError> {
+    let mut one = Centrals {
+        data,
+        at,
+        end: dir_end.min(data.len()),
+        left: 1,
+        parsed: 0,
+        until_end: false,
+    };
+    one.parse()
 }
 
 /// The data of the ZIP64 extended information field (tag 1) in `extra`, if there is one.
@@ -391,6 +411,8 @@ mod tests {
                 let h = h.unwrap();
                 assert_eq!(h.name, format!("e{n}.npy").as_bytes());
                 assert_eq!((h.method, h.size, h.compressed_size), (0, 3, 3));
+                let again = header_at(&bytes, h.at, dir.end).unwrap();
+                assert_eq!((again.name, again.local_at, again.size), (h.name, h.local_at, h.size));
                 let (name_at, data_at) = local(&bytes, &h).unwrap();
                 assert_eq!(&bytes[name_at..name_at + h.name.len()], h.name);
                 assert_eq!(&bytes[data_at..data_at + 3], &[n as u8; 3]);
