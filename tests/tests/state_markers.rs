@@ -128,8 +128,9 @@ fn marker_discovery_on_100k_directories() {
     );
 
     // Session names are unique, so each marker resolves to its session directory, in marker order.
-    let unique = timed(&format!("resolve_unique_roots over {} markers", tree.markers.len()), || {
-        resolve_unique_roots(&tree.markers).unwrap()
-    });
+    let unique = timed(
+        &format!("resolve_unique_roots over {} markers", tree.markers.len()),
+        || resolve_unique_roots(&tree.markers).unwrap(),
+    );
     assert_eq!(unique, tree.sessions_with_markers);
 }
