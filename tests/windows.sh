@@ -10,8 +10,8 @@
 #     bcryptprimitives-shim.c, built with mingw into the prefix's system32;
 #   - cargo runs every test binary through wine (CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER).
 #
-# What runs: every test of the workspace (the lib, bin and integration tests of every crate; 366 in one run), in
-# release mode like the Linux step, then two checks outside cargo:
+# What runs: every test of the workspace (the lib, bin and integration tests of every crate: 358 pass, 12 ignored,
+# in one run), in release mode like the Linux step, then two checks outside cargo:
 #   numpy reads the demo's archives  `seqring.exe demo` run under wine, its .npz archives read by python3 with numpy
 #                              on the Linux side (tests/python/demo_archives.py), every message checked
 #   the Windows wheel          tests/windows_wheel.sh: maturin cross-builds the Python package's abi3 wheel and
@@ -26,8 +26,10 @@
 # Linux) and seqring-benches (criterion benches, no tests). Doctests run on Linux only: cargo runs doctests for the
 # host (cross-target doctests need nightly's -Zdoctest-xcompile).
 #
-# Budget (issue 22: all of CI under 30 min on 2 cores): ~5 min of CPU to build (debug info off for this build:
-# CARGO_PROFILE_RELEASE_DEBUG=0; the Linux release profile is unchanged) and ~2 min to run. What keeps the run short:
+# Budget (issue 22: all of CI under 30 min on 2 cores), measured cold at 2026-12-07 on this 2-core machine under
+# load 2-8: 379 s of CPU for the whole script, most of it the build (debug info off: CARGO_PROFILE_RELEASE_DEBUG=0;
+# 156 s of CPU for the workspace's crates against 184 with the release profile's line tables, which the Linux step
+# keeps); 46 s of tests in the harnesses (218 s before rounds); 1.5 min for the wheel. What keeps the run short:
 # seqring_tests::rounds (tests/src) gives stress loops and sweeps a tenth of their rounds on Windows, each test's
 # logic and assertions unchanged (core_stress's records; mapped_corruption's truncation and bit-flip sweeps, every
 # 11th position; logger_takeover's random kills, 6; state_markers' tree, 10 200 directories; logger_e2e's assembled
@@ -112,8 +114,8 @@ numpy_reads_windows_archives() {
     echo "1 passed, 0 failed (numpy read every message of the Windows demo's archives: $counts)"
 }
 
-# Release without debug info: ~25% less to compile and link than the release profile's line tables (measured), and
-# the Windows binaries are only run here. The wheel's build below inherits it.
+# Release without debug info (15% less CPU to build the workspace's crates than with line tables, measured), as the
+# Windows binaries are only run here. The wheel's build below inherits it.
 export CARGO_PROFILE_RELEASE_DEBUG=0
 cargo test --workspace --exclude seqring-loom --exclude seqring-benches --release --target "$target" \
     --lib --bins --tests "$@"
