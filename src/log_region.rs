@@ -13,9 +13,11 @@
 //!     48     8  wait timeout, ns
 //!     56     8  ring region length in bytes (= the block's offset)
 //!     64     8  ring id: random, never 0; every segment batch drained from this ring carries it
-//!     72     8  length of the log directory's path (0: not recorded; at most 416)
-//!     80   416  the log directory's absolute path, UTF-8, so producers of other processes can find it (their
+//!     72     8  length of the log directory's path (0: not recorded; at most 408)
+//!     80   408  the log directory's absolute path, UTF-8, so producers of other processes can find it (their
 //!               source schemas are kept beside the log); written before `running`, never changed
+//!    488     8  the blocked tailers' lease (atomic): the latest time (the drain's clock, ns) until which a tailer
+//!               counted below promised to come back and renew it
 //!    496     8  batches written (atomic): the drain adds 1 after it hands each batch to the operating system;
 //!               log tailers block on this word until it changes
 //!    504     8  tailers blocked on the word above (atomic)
@@ -52,6 +54,14 @@
 //! read-modify-writes of one word: if T2 comes first, D reads it (or a later tailer's CAS, in its release sequence),
 //! so T1 happens before the drain's load, which sees the tailer and wakes it; if D comes first, T2 fails and the
 //! tailer looks again. `loom-tests/tests/log_region.rs` models it.
+//! A tailer killed while blocked leaves the tailer count raised; a lease bounds what that costs, as the seqlock
+//! waiters' lease does (see [`crate::seqlock`]): before each T2 a tailer raises the lease word (T1', Relaxed,
+//! program-ordered before T2 as T1 is, so the same argument makes it visible to the drain whose D reads T2) to
+//! the time until which it promises to come back. The drain wakes only when the count is non-zero *and* the lease
+//! is later than its time (or it passes no time). So a killed tailer costs the drain a wake call per batch only
+//! until its lease runs out. A tailer writes the lease only in a region whose recorded path fits the 408 bytes
+//! (an older build's path may reach into the lease word); a tailer of an older build writes none, and a drain of
+//! this build wakes it only at its own next look.
 
 //!
 //! [`LogRegion`] is generic over [`Memory`] (the whole region: ring region and block); the ring's part is
@@ -94,11 +104,12 @@ const RING_LEN_AT: usize = 56;
 const RING_ID_AT: usize = 64;
 const LOG_DIR_LEN_AT: usize = 72;
 const LOG_DIR_AT: usize = 80;
+const TAIL_LEASE_AT: usize = 488;
 const WRITTEN_AT: usize = 496;
 const TAILERS_AT: usize = 504;
 const TABLE_AT: usize = 512;
 /// The longest log directory path the block records, in bytes.
-pub const LOG_DIR_MAX: usize = WRITTEN_AT - LOG_DIR_AT;
+pub const LOG_DIR_MAX: usize = TAIL_LEASE_AT - LOG_DIR_AT;
 const ENTRY_LEN: usize = 64;
 const PRODUCERS_AT: usize = TABLE_AT + 256 * ENTRY_LEN;
 /// The number of producer slots (claimant tags 1 ..= this). Under loom the table has 4, so that a model's scan
@@ -314,18 +325,24 @@ impl<M: Memory> LogRegion<M> {
     }
 
     /// Counts one more batch handed to the operating system (the drain calls it after each write) and wakes the
-    /// tailers blocked in [`wait_written`](Self::wait_written), if any. With no tailer it costs one
-    /// read-modify-write and one load.
+    /// tailers blocked in [`wait_written`](Self::wait_written), if any holds a lease later than `now()` (the
+    /// drain's clock, the one tailers take their leases on; 0: wake any counted tailer), which is called only when
+    /// a tailer is counted. With no tailer it costs one read-modify-write and one load.
     ///
     /// # Examples
     /// See [`Self::wait_written`].
-    pub fn note_written(&self) {
+    pub fn note_written(&self, now: impl FnOnce() -> u64) {
         // AcqRel: D in the module documentation. Release publishes the batch's write to tailers that load the count
-        // (Acquire); Acquire reads every tailer's T2 CAS that precedes it, so their T1 registrations happen before
-        // the load below.
+        // (Acquire); Acquire reads every tailer's T2 CAS that precedes it, so their T1 registrations and T1' leases
+        // happen before the loads below.
         let old = self.mem.fetch_add(self.block + WRITTEN_AT, 1, Ordering::AcqRel);
         // Relaxed: ordered by the Acquire half above (see the module documentation).
-        if self.mem.load(self.block + TAILERS_AT, Ordering::Relaxed) != 0 {
+        if self.mem.load(self.block + TAILERS_AT, Ordering::Relaxed) != 0
+            && match now() {
+                0 => true,
+                now => self.mem.load(self.block + TAIL_LEASE_AT, Ordering::Relaxed) > now,
+            }
+        {
             self.mem.wake(self.block + WRITTEN_AT, old);
         }
     }
@@ -347,8 +364,10 @@ impl<M: Memory> LogRegion<M> {
 
     /// Waits until the written count differs from `seen` and returns it, or `None` when `park` gives up. `park` is
     /// called with the count the word holds when there is nothing new, and blocks (a futex on
-    /// [`written_word`](Self::written_word), with a deadline) or returns whether to keep waiting. The protocol (no
-    /// lost wake-up) is in the module documentation.
+    /// [`written_word`](Self::written_word), with a deadline) or returns whether to keep waiting. Before each
+    /// block the lease is raised to `lease()`: the time, on the drain's clock, until which this tailer promises to
+    /// call `park` again (see the module documentation). The protocol (no lost wake-up) is in the module
+    /// documentation.
     ///
     /// # Examples
     /// ```
@@ -358,14 +377,41 @@ impl<M: Memory> LogRegion<M> {
     /// let words: Vec<AtomicU64> = (0..LogRegion::<RawRegion>::region_len(4096) / 8).map(|_| AtomicU64::new(0)).collect();
     /// let log = LogRegion::init(RawRegion::new(&words), HeaderFields { pid: 1, started_us: 1, wait_ns: None }, 7);
     /// let seen = log.written();
-    /// assert_eq!(log.wait_written(seen, |at| { assert_eq!(at, seen); false }), None); // nothing new: gave up
-    /// log.note_written();
-    /// assert_eq!(log.wait_written(seen, |_| unreachable!("a batch was written")), Some(seen + 1));
+    /// let lease = || 5_000; // back by t = 5 µs on the drain's clock
+    /// assert_eq!(log.wait_written(seen, lease, |at| { assert_eq!(at, seen); false }), None); // nothing new: gave up
+    /// log.note_written(|| 1_000);
+    /// assert_eq!(log.wait_written(seen, lease, |_| unreachable!("a batch was written")), Some(seen + 1));
     /// ```
-    pub fn wait_written(&self, seen: u64, mut park: impl FnMut(u64) -> bool) -> Option<u64> {
+    pub fn wait_written(
+        &self,
+        seen: u64,
+        mut lease: impl FnMut() -> u64,
+        mut park: impl FnMut(u64) -> bool,
+    ) -> Option<u64> {
         // T1 (Relaxed): published to the drain by the Release half of the CAS below.
         let _registered = Registration::new(&self.mem, self.block + TAILERS_AT);
+        // Relaxed: written before `publish`, whose Release store the opener's Acquire load of the state read.
+        let path_len = self.mem.load(self.block + LOG_DIR_LEN_AT, Ordering::Relaxed);
+        let has_lease = path_len <= LOG_DIR_MAX as u64;
         loop {
+            // T1' (Relaxed, as T1): the lease, raised (never lowered: another tailer may hold a later one) before
+            // this round's T2, which publishes it.
+            if has_lease {
+                let until = lease();
+                let mut held = self.mem.load(self.block + TAIL_LEASE_AT, Ordering::Relaxed);
+                while held < until {
+                    match self.mem.compare_exchange(
+                        self.block + TAIL_LEASE_AT,
+                        held,
+                        until,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    ) {
+                        Ok(_) => break,
+                        Err(now) => held = now,
+                    }
+                }
+            }
             // Acquire: pairs with the drain's AcqRel count (D).
             let w = self.mem.load(self.block + WRITTEN_AT, Ordering::Acquire);
             if w != seen {
@@ -1049,5 +1095,82 @@ mod tests {
         mem.store(block + VERSION_AT, VERSION, Ordering::Relaxed);
         mem.store(block + RING_LEN_AT, 8, Ordering::Relaxed);
         assert_eq!(LoggerRegion::open(mem).unwrap_err(), LayoutProblem::RingLength);
+    }
+
+    /// A tailer killed while blocked stays counted; the drain pays a wake call per batch for it only until its
+    /// lease runs out. A live tailer renews the lease (never lowering another's), and a drain that passes no time
+    /// wakes any counted tailer. A region whose recorded path reaches into the lease word (an older build's, up to
+    /// 416 bytes) gets no lease, and the path stays whole.
+    #[test]
+    fn a_killed_tailers_wakes_stop_when_its_lease_runs_out() {
+        use crate::testing::{Stop, StopAfter};
+        let w = words(LogRegion::<RawRegion>::region_len(1024));
+        let mem = StopAfter::new(RawRegion::new(w), 0, Stop::Vanish);
+        let log = LogRegion::init(&mem, fields(), 77);
+        log.publish();
+        // No tailer: no wake, whatever the time.
+        log.note_written(|| 10);
+        assert_eq!(mem.wakes(), 0);
+        // A tailer that registers with a lease until t = 1000 and is killed in its park.
+        let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            log.wait_written(
+                1,
+                || 1000,
+                |_| {
+                    let at = log.block;
+                    let registered = (
+                        mem.inner().load(at + TAILERS_AT, Ordering::Relaxed),
+                        mem.inner().load(at + TAIL_LEASE_AT, Ordering::Relaxed),
+                    );
+                    assert_eq!(registered, (1, 1000));
+                    // Leave the count raised as a killed process does (the unwind's drop of the registration undoes
+                    // one increment), then stop this "process".
+                    mem.inner().fetch_add(at + TAILERS_AT, 1, Ordering::Relaxed);
+                    std::panic::resume_unwind(std::boxed::Box::new("killed"))
+                },
+            )
+        }));
+        assert!(killed.is_err());
+        assert_eq!(
+            mem.inner().load(log.block + TAILERS_AT, Ordering::Relaxed),
+            1,
+            "the killed tailer stays counted"
+        );
+        log.note_written(|| 999);
+        assert_eq!(mem.wakes(), 1, "within the lease: a wake");
+        log.note_written(|| 1000);
+        log.note_written(|| 5000);
+        assert_eq!(mem.wakes(), 1, "no wake after the lease");
+        log.note_written(|| 0);
+        assert_eq!(mem.wakes(), 2, "a drain with no time wakes any counted tailer");
+        // A live tailer renews the lease, never lowering it.
+        assert_eq!(
+            log.wait_written(0, || 9000, |_| unreachable!("batches were written")),
+            Some(5)
+        );
+        assert_eq!(
+            log.wait_written(0, || 7000, |_| unreachable!("batches were written")),
+            Some(5)
+        );
+        assert_eq!(mem.inner().load(log.block + TAIL_LEASE_AT, Ordering::Relaxed), 9000);
+        log.note_written(|| 8999);
+        assert_eq!(mem.wakes(), 3);
+
+        // An older build's region with a 416-byte path: a tailer leaves the path's last bytes alone.
+        let w = words(LogRegion::<RawRegion>::region_len(1024));
+        let mem = RawRegion::new(w);
+        let old = LogRegion::init(mem, fields(), 77);
+        let block = old.block;
+        mem.store(block + LOG_DIR_LEN_AT, 416, Ordering::Relaxed);
+        mem.store(
+            block + TAIL_LEASE_AT,
+            u64::from_le_bytes(*b"/the/end"),
+            Ordering::Relaxed,
+        );
+        assert_eq!(old.wait_written(0, || 9000, |_| false), None);
+        assert_eq!(
+            mem.load(block + TAIL_LEASE_AT, Ordering::Relaxed),
+            u64::from_le_bytes(*b"/the/end")
+        );
     }
 }

@@ -15,6 +15,16 @@
 //!   stores, to be ordered by the caller's fences. A copy that covers part of a word reads the whole word and, for
 //!   `copy_in`, writes it back; the caller must be the only writer of those edge words (the seqlock writer lock
 //!   or a ring grant guarantees it).
+//! - Why word-wide copies and no wider: the data a seqlock reader copies may be written concurrently (the reader
+//!   discards such a copy after its sequence check), so every load of it must be atomic. A `read_volatile` or a
+//!   plain (vector) load racing with a store is a data race, undefined behaviour in Rust's memory model however the
+//!   hardware behaves (crossbeam's seqlock says as much of its own volatile reads); Rust has no stable atomic wider
+//!   than 8 bytes, and an `asm!` vector load would be sound only as an opaque stand-in for word loads, a claim about
+//!   the hardware (per-word atomicity of 16- or 32-byte loads) that Intel and AMD document only for some
+//!   processors. The `atomic-memcpy` crate, the Rust rendering of P1478, copies with pointer-width atomic loads as
+//!   these functions do. What makes the word copies fast instead: one range check per copy, and aligned copies in
+//!   blocks of 8 words (unrolled, one loop test per block), which keeps a 1 MiB read within about 1.1× of libc's
+//!   vector memcpy on an x86-64 VM (docs/BENCHMARKS.md, issue 24).
 //! - Offsets are trusted: protocol code validates every offset it derives from shared bytes before it uses it.
 //!   An out-of-range offset is a bug and panics, it is never undefined behaviour.
 
@@ -253,6 +263,29 @@ pub trait Memory {
     #[inline]
     fn wake(&self, offset: usize, old: u64) {
         let _ = (offset, old);
+    }
+
+    /// The region's words, when the backend is one run of atomic words in this address space ([`RawRegion`], and
+    /// the std regions that lend one): the seqlock's hot paths then index them directly, resolving the region once
+    /// per call with one bounds check, instead of once per access (a store through a shared word may, for all the
+    /// compiler knows, change the backend's own fields, so it reloads and re-checks them after each one). Word `i`
+    /// must be the word the other methods address at byte offset `8 * i`, and the slice covers exactly
+    /// [`Memory::len`] bytes. The default, `None`, keeps every access on the methods above: backends that count or
+    /// interrupt accesses (the crash-point tests' memory) stay on them.
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use seqring_core::{Memory, RawRegion};
+    /// let words: Vec<AtomicU64> = (0..4).map(|_| AtomicU64::new(0)).collect();
+    /// let region = RawRegion::new(&words);
+    /// region.store(16, 5, Ordering::Relaxed);
+    /// let lent = region.as_words().unwrap();
+    /// assert_eq!((lent.len() * 8, lent[2].load(Ordering::Relaxed)), (region.len(), 5));
+    /// ```
+    #[inline]
+    fn as_words(&self) -> Option<&[AtomicU64]> {
+        None
     }
 
     /// Hints that the bytes at `offset` will be loaded soon: a prefetch into the cache, which changes nothing any
@@ -571,6 +604,11 @@ impl Memory for RawRegion<'_> {
     }
 
     #[inline(always)]
+    fn as_words(&self) -> Option<&[AtomicU64]> {
+        Some(self.words)
+    }
+
+    #[inline(always)]
     fn prefetch(&self, offset: usize) {
         #[cfg(all(target_arch = "x86_64", not(loom)))]
         if offset < self.words.len() * 8 {
@@ -616,7 +654,16 @@ fn copy_out_aligned(words: &[AtomicU64], first: usize, dst: &mut [u8]) {
     let words = words
         .get(first..first + dst.len().div_ceil(8))
         .unwrap_or_else(|| out_of_range(first * 8, dst.len(), words.len()));
-    let mut chunks = dst.chunks_exact_mut(8);
+    // Blocks of 8 words (a cache line when aligned), each unrolled (fixed-size arrays: no index checks) with one
+    // loop test per block; the words past the last whole block take the word loop.
+    let (block_dst, rest) = dst.as_chunks_mut::<64>();
+    let (block_words, words) = words.split_at(block_dst.len() * 8);
+    for (block, from) in block_dst.iter_mut().zip(block_words.as_chunks::<8>().0) {
+        for (chunk, word) in block.as_chunks_mut::<8>().0.iter_mut().zip(from) {
+            *chunk = word.load(Ordering::Relaxed).to_le_bytes();
+        }
+    }
+    let mut chunks = rest.chunks_exact_mut(8);
     for (chunk, word) in (&mut chunks).zip(words) {
         chunk.copy_from_slice(&word.load(Ordering::Relaxed).to_le_bytes());
     }
@@ -634,7 +681,15 @@ fn copy_in_aligned(words: &[AtomicU64], first: usize, src: &[u8]) {
     let words = words
         .get(first..first + src.len().div_ceil(8))
         .unwrap_or_else(|| out_of_range(first * 8, src.len(), words.len()));
-    let mut chunks = src.chunks_exact(8);
+    // Blocks of 8 words, as in `copy_out_aligned`.
+    let (block_src, rest) = src.as_chunks::<64>();
+    let (block_words, words) = words.split_at(block_src.len() * 8);
+    for (block, to) in block_src.iter().zip(block_words.as_chunks::<8>().0) {
+        for (chunk, word) in block.as_chunks::<8>().0.iter().zip(to) {
+            word.store(u64::from_le_bytes(*chunk), Ordering::Relaxed);
+        }
+    }
+    let mut chunks = rest.chunks_exact(8);
     for (chunk, word) in (&mut chunks).zip(words) {
         let mut b = [0u8; 8];
         b.copy_from_slice(chunk);
@@ -772,6 +827,29 @@ mod tests {
                 r.copy_out(offset, &mut back);
                 assert_eq!(back, src);
             }
+        }
+    }
+
+    /// The aligned copies' blocks of 8 words, their word loop and their partial last word, at every length around
+    /// the block boundaries.
+    #[test]
+    fn aligned_copies_round_trip_at_every_length() {
+        let w = words(40);
+        let r = RawRegion::new(&w);
+        for len in 0..=(8 * 40 - 8) {
+            r.zero(0, 320);
+            let src: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(13).wrapping_add(5)).collect();
+            r.copy_in(8, &src);
+            let mut all = [0u8; 320];
+            r.copy_out(0, &mut all);
+            assert!(
+                all[..8].iter().all(|&b| b == 0) && all[8 + len..].iter().all(|&b| b == 0),
+                "len {len}"
+            );
+            assert_eq!(&all[8..8 + len], &src[..], "len {len}");
+            let mut back = std::vec![0u8; len];
+            r.copy_out(8, &mut back);
+            assert_eq!(back, src, "len {len}");
         }
     }
 

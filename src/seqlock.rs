@@ -10,6 +10,10 @@
 //! - **Read.** `s1` = load (Acquire); if odd, wait. Copy the protected block and the data with relaxed atomic
 //!   loads, fence (Acquire), `s2` = load (Relaxed). Retry unless `s1 == s2`. A successful read is never torn.
 //! - **Version** is `sequence / 2`; it changes with every completed write.
+//! - **Hot paths.** The lean read ([`SeqArray::read_into`]), the lock and its guard, and the whole write
+//!   ([`SeqArray::write_all`], the same lock, stamp, copy and unlock without a guard in between) resolve the
+//!   region's words once per call when the memory lends them ([`Memory::as_words`]): fixed fields by constant
+//!   index, the data as one range. The accesses and their orderings are exactly those listed here.
 //! - **Waiting for a change** ([`SeqArray::wait_changed`]) blocks instead of polling. The waiter protocol is a waiter
 //!   count beside the sequence, so that a writer with no one waiting pays one relaxed load and a branch:
 //!   - a waiter increments the count (W1), then loads the sequence (Acquire). If it is odd, a writer is in its write
@@ -83,7 +87,9 @@ use crate::patience::Patience;
 use crate::sync::{fence, Ordering};
 
 mod array_lock;
+mod view;
 pub use array_lock::{ArrayLock, LockToken, ARRAY_LOCK_WORD};
+use view::View;
 
 const DTYPE_AT: usize = HEADER_LEN;
 const NDIM_AT: usize = 72;
@@ -226,6 +232,13 @@ pub enum ArrayError {
     },
     /// The dtype descriptor given at creation, or found in a region, is not valid.
     Descr(DescrError),
+    /// A whole write ([`SeqArray::write_all`]) of another length than the current data's.
+    LengthMismatch {
+        /// The data's length in bytes.
+        len: u64,
+        /// The length written, in bytes.
+        given: u64,
+    },
 }
 
 /// Why a dtype descriptor (see the module documentation) is refused, at creation or when a region is opened.
@@ -322,6 +335,9 @@ impl core::fmt::Display for ArrayError {
             }
             ArrayError::OutOfBounds { end, len } => write!(f, "range ends at byte {end} past the data's {len} bytes"),
             ArrayError::Descr(e) => e.fmt(f),
+            ArrayError::LengthMismatch { len, given } => {
+                write!(f, "a whole write of {given} bytes to data of {len} bytes")
+            }
         }
     }
 }
@@ -652,6 +668,12 @@ impl<M: Memory> SeqArray<M> {
         self.data_at & !63
     }
 
+    /// This call's access to the region (see `view`): the hot paths go through it.
+    #[inline(always)]
+    fn view(&self) -> View<'_, M> {
+        View::new(&self.mem, self.data())
+    }
+
     /// Where the data starts in the region: [`DATA_OFFSET`], or past the descriptor.
     ///
     /// # Examples
@@ -858,18 +880,19 @@ impl<M: Memory> SeqArray<M> {
             end: u64::MAX,
             len: self.capacity as u64,
         })?;
+        let v = self.view();
         loop {
             // Acquire: pairs with the Release store of the even sequence that ends a write.
-            let s1 = self.mem.load(SEQUENCE_AT, Ordering::Acquire);
+            let s1 = v.load(SEQUENCE_AT, Ordering::Acquire);
             if s1.is_multiple_of(2) {
-                let meta = self.read_meta();
+                let meta = read_meta(&v);
                 if end as u64 <= meta.nbytes && end <= self.capacity {
-                    self.mem.copy_out(self.data() + byte_offset, dst);
+                    v.copy_out(byte_offset, dst);
                 }
                 // Acquire fence: pairs with the writer's Release fence after its CAS; if any byte above came from a
                 // newer write, the reload below sees that write's odd sequence (or later).
                 fence(Ordering::Acquire);
-                if self.mem.load(SEQUENCE_AT, Ordering::Relaxed) == s1 {
+                if v.load(SEQUENCE_AT, Ordering::Relaxed) == s1 {
                     let snapshot = meta.finish(s1 / 2, self.capacity as u64)?;
                     if end as u64 > meta.nbytes {
                         return Err(ArrayError::OutOfBounds {
@@ -906,7 +929,7 @@ impl<M: Memory> SeqArray<M> {
     /// let version = array.read_into(1, &mut two, Spins(100)).unwrap(); // elements 1 and 2
     /// assert_eq!((two, version), ([1.5, 2.5], 1));
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn read_into<T: Element>(
         &self,
         first: usize,
@@ -916,33 +939,24 @@ impl<M: Memory> SeqArray<M> {
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(dst);
         let offset = first.checked_mul(T::DTYPE.itemsize()).ok_or(ArrayError::BadShape)?;
         let end = offset.checked_add(bytes.len()).ok_or(ArrayError::BadShape)?;
+        let v = self.view();
         loop {
             // Acquire: pairs with the Release store of the even sequence that ends a write.
-            let s1 = self.mem.load(SEQUENCE_AT, Ordering::Acquire);
+            let s1 = v.load(SEQUENCE_AT, Ordering::Acquire);
             if s1.is_multiple_of(2) {
                 // Relaxed: validated by the sequence check below.
-                let dtype = self.mem.load(CUR_DTYPE_AT, Ordering::Relaxed);
-                let len = self.mem.load(NBYTES_AT, Ordering::Relaxed);
-                let flags = self.mem.load(FLAGS_AT, Ordering::Relaxed);
+                let dtype = v.load(CUR_DTYPE_AT, Ordering::Relaxed);
+                let len = v.load(NBYTES_AT, Ordering::Relaxed);
+                let flags = v.load(FLAGS_AT, Ordering::Relaxed);
                 let in_range = end as u64 <= len && end <= self.capacity;
                 if in_range {
-                    self.mem.copy_out(self.data() + offset, bytes);
+                    v.copy_out(offset, bytes);
                 }
                 // Acquire fence: pairs with the writer's Release fence after its CAS, as in `read`.
                 fence(Ordering::Acquire);
-                if self.mem.load(SEQUENCE_AT, Ordering::Relaxed) == s1 {
-                    if flags & SUSPECT != 0 {
-                        return Err(ArrayError::Suspect { version: s1 / 2 });
-                    }
-                    if dtype != T::DTYPE.word() {
-                        let array = DType::from_word(dtype).ok_or(HeaderError::Corrupt("array dtype"))?;
-                        return Err(ArrayError::DTypeMismatch {
-                            array,
-                            requested: T::DTYPE,
-                        });
-                    }
-                    if !in_range {
-                        return Err(ArrayError::OutOfBounds { end: end as u64, len });
+                if v.load(SEQUENCE_AT, Ordering::Relaxed) == s1 {
+                    if flags & SUSPECT != 0 || dtype != T::DTYPE.word() || !in_range {
+                        return Err(lean_read_error::<T>(s1, flags, dtype, end, len));
                     }
                     return Ok(s1 / 2);
                 }
@@ -1040,24 +1054,46 @@ impl<M: Memory> SeqArray<M> {
     pub fn snapshot(&self, patience: impl Patience) -> Result<Snapshot, ArrayError> {
         self.read_bytes(0, &mut [], patience)
     }
+}
 
-    #[inline]
-    fn read_meta(&self) -> RawMeta {
-        // Relaxed: validated by the caller's sequence check.
-        let m = &self.mem;
-        // All 8 shape words, unconditionally (writers store zeros past `ndim`): no loop-carried branch.
-        let dims: [u64; MAX_DIMS] = core::array::from_fn(|i| m.load(CUR_SHAPE_AT + 8 * i, Ordering::Relaxed));
-        RawMeta {
-            dtype: m.load(CUR_DTYPE_AT, Ordering::Relaxed),
-            ndim: m.load(CUR_NDIM_AT, Ordering::Relaxed),
-            dims,
-            nbytes: m.load(NBYTES_AT, Ordering::Relaxed),
-            time: m.load(WRITE_TIME_AT, Ordering::Relaxed),
-            token: m.load(TOKEN_AT, Ordering::Relaxed),
-            flags: m.load(FLAGS_AT, Ordering::Relaxed),
-        }
+/// Why a consistent lean read ([`SeqArray::read_into`]) of `end` bytes of `T` at sequence `s1` fails: suspect
+/// contents, another dtype, or a range past the data's `len` bytes, in that order. Out of line: the hot path only
+/// tests.
+#[cold]
+#[inline(never)]
+fn lean_read_error<T: Element>(s1: u64, flags: u64, dtype: u64, end: usize, len: u64) -> ArrayError {
+    if flags & SUSPECT != 0 {
+        return ArrayError::Suspect { version: s1 / 2 };
     }
+    if dtype != T::DTYPE.word() {
+        return match DType::from_word(dtype) {
+            Some(array) => ArrayError::DTypeMismatch {
+                array,
+                requested: T::DTYPE,
+            },
+            None => HeaderError::Corrupt("array dtype").into(),
+        };
+    }
+    ArrayError::OutOfBounds { end: end as u64, len }
+}
 
+/// The protected block, loaded inside a read section (Relaxed: validated by the caller's sequence check).
+#[inline]
+fn read_meta<M: Memory>(m: &View<'_, M>) -> RawMeta {
+    // All 8 shape words, unconditionally (writers store zeros past `ndim`): no loop-carried branch.
+    let dims: [u64; MAX_DIMS] = core::array::from_fn(|i| m.load(CUR_SHAPE_AT + 8 * i, Ordering::Relaxed));
+    RawMeta {
+        dtype: m.load(CUR_DTYPE_AT, Ordering::Relaxed),
+        ndim: m.load(CUR_NDIM_AT, Ordering::Relaxed),
+        dims,
+        nbytes: m.load(NBYTES_AT, Ordering::Relaxed),
+        time: m.load(WRITE_TIME_AT, Ordering::Relaxed),
+        token: m.load(TOKEN_AT, Ordering::Relaxed),
+        flags: m.load(FLAGS_AT, Ordering::Relaxed),
+    }
+}
+
+impl<M: Memory> SeqArray<M> {
     /// Takes the writer lock, waiting within `patience`; the guard's drop publishes the write.
     ///
     /// # Errors
@@ -1081,15 +1117,13 @@ impl<M: Memory> SeqArray<M> {
     /// ```
     #[inline(always)]
     pub fn lock(&self, stamp: WriteStamp, mut patience: impl Patience) -> Result<WriteGuard<'_, M>, ArrayError> {
-        let mut s = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
+        let v = self.view();
+        let mut s = v.load(SEQUENCE_AT, Ordering::Relaxed);
         loop {
             if s.is_multiple_of(2) {
                 // Acquire: pairs with the previous writer's Release store of `s`, so this write is ordered after
                 // its data and protected block.
-                match self
-                    .mem
-                    .compare_exchange(SEQUENCE_AT, s, s + 1, Ordering::Acquire, Ordering::Relaxed)
-                {
+                match v.compare_exchange(SEQUENCE_AT, s, s + 1, Ordering::Acquire, Ordering::Relaxed) {
                     Ok(_) => break,
                     Err(now) => s = now,
                 }
@@ -1098,26 +1132,27 @@ impl<M: Memory> SeqArray<M> {
             if !patience.keep_waiting() {
                 return Err(self.stalled_at(s));
             }
-            s = self.mem.load(SEQUENCE_AT, Ordering::Relaxed);
+            s = v.load(SEQUENCE_AT, Ordering::Relaxed);
         }
         // Relaxed: the lock CAS above (Acquire) read the release sequence of every waiter's W2 CAS that precedes
         // it, so those waiters' count increments (W1) and leases (W1') happen before these loads (see the module
         // documentation). The writer's whole extra cost when no one waits: one load and a branch.
-        let wake = self.mem.load(WAITERS_AT, Ordering::Relaxed) != 0
-            && (stamp.time_ns == 0 || self.mem.load(LEASE_AT, Ordering::Relaxed) > stamp.time_ns);
+        let wake = v.load(WAITERS_AT, Ordering::Relaxed) != 0
+            && (stamp.time_ns == 0 || v.load(LEASE_AT, Ordering::Relaxed) > stamp.time_ns);
         // Relaxed: read only by stall reports, which are informational.
-        self.mem.store(HOLDER_TOKEN_AT, stamp.token, Ordering::Relaxed);
-        self.mem.store(HOLDER_SINCE_AT, stamp.time_ns, Ordering::Relaxed);
+        v.store(HOLDER_TOKEN_AT, stamp.token, Ordering::Relaxed);
+        v.store(HOLDER_SINCE_AT, stamp.time_ns, Ordering::Relaxed);
         // Release fence: pairs with the reader's Acquire fence; orders the odd sequence before every data store.
         fence(Ordering::Release);
         // Relaxed: only lock holders write the shape, and the Acquire CAS ordered the previous holder's stores.
-        let dtype = DType::from_word(self.mem.load(CUR_DTYPE_AT, Ordering::Relaxed)).unwrap_or(DType::U8);
-        let len = self.mem.load(NBYTES_AT, Ordering::Relaxed).min(self.capacity as u64);
+        let dtype_word = v.load(CUR_DTYPE_AT, Ordering::Relaxed);
+        let len = v.load(NBYTES_AT, Ordering::Relaxed).min(self.capacity as u64);
         Ok(WriteGuard {
             array: self,
+            view: v,
             sequence: s,
             stamp,
-            dtype,
+            dtype_word,
             len: len as usize,
             dirty: false,
             full_write: false,
@@ -1178,6 +1213,61 @@ impl<M: Memory> SeqArray<M> {
         patience: impl Patience,
     ) -> Result<(), ArrayError> {
         self.lock(stamp, patience)?.write_elements(first, src)
+    }
+
+    /// Writes `src` as the whole data (the current shape's length exactly) in one locked write: the hot path of a
+    /// whole-array write, with no guard between the lock and the unlock (so nothing of the write leaves registers).
+    /// It stamps, publishes, clears the suspect flag and wakes waiters as a guard's write of the whole data does;
+    /// a length or dtype that does not match leaves the array unchanged (its old sequence restored).
+    ///
+    /// # Errors
+    /// As [`SeqArray::lock`]; [`ArrayError::LengthMismatch`] when `src` is not the data's length, then
+    /// [`ArrayError::DTypeMismatch`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, ArrayError, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(64).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::F64, &[8], 1, 0).unwrap();
+    /// array.write_all(&[2.5f64; 8], WriteStamp::default(), Spins(0)).unwrap();
+    /// let err = array.write_all(&[1.0f64; 4], WriteStamp::default(), Spins(0));
+    /// assert_eq!(err, Err(ArrayError::LengthMismatch { len: 64, given: 32 }));
+    /// let mut out = [0f64; 8];
+    /// assert_eq!(array.read_into(0, &mut out, Spins(0)), Ok(1), "one version: the refused write published none");
+    /// assert_eq!(out, [2.5; 8]);
+    /// ```
+    #[inline(always)]
+    pub fn write_all<T: Element>(
+        &self,
+        src: &[T],
+        stamp: WriteStamp,
+        patience: impl Patience,
+    ) -> Result<(), ArrayError> {
+        // No unwinding between the lock and the unlock below (the copy's range is checked first), so the guard is
+        // released explicitly, inline, rather than by its drop glue, which the compiler calls out of line with the
+        // guard spilled to the stack.
+        let bytes: &[u8] = bytemuck::cast_slice(src);
+        let mut guard = core::mem::ManuallyDrop::new(self.lock(stamp, patience)?);
+        let result = if bytes.len() != guard.len {
+            Err(ArrayError::LengthMismatch {
+                len: guard.len as u64,
+                given: bytes.len() as u64,
+            })
+        } else if T::DTYPE.word() != guard.dtype_word && T::DTYPE != guard.dtype() {
+            Err(ArrayError::DTypeMismatch {
+                array: guard.dtype(),
+                requested: T::DTYPE,
+            })
+        } else {
+            guard.touch();
+            guard.view.copy_in(0, bytes);
+            guard.full_write = true;
+            Ok(())
+        };
+        guard.unlock();
+        result
     }
 
     /// Read-modify-write of the elements from element index `first`, `buf.len()` of them, under the writer lock: reads them
@@ -1441,10 +1531,14 @@ impl RawMeta {
 #[derive(Debug)]
 pub struct WriteGuard<'a, M: Memory> {
     array: &'a SeqArray<M>,
+    /// The array's words, resolved once by the lock.
+    view: View<'a, M>,
     /// The even sequence before the lock was taken.
     sequence: u64,
     stamp: WriteStamp,
-    dtype: DType,
+    /// The current dtype's word, as loaded under the lock (or set by this guard's reshape): compared with an
+    /// element type's word without decoding it.
+    dtype_word: u64,
     len: usize,
     dirty: bool,
     full_write: bool,
@@ -1466,7 +1560,8 @@ impl<M: Memory> WriteGuard<'_, M> {
     /// assert_eq!(guard.dtype(), DType::F64);
     /// ```
     pub fn dtype(&self) -> DType {
-        self.dtype
+        // A word that decodes to no dtype (memory corrupted from outside) reads as bytes, as it always has.
+        DType::from_word(self.dtype_word).unwrap_or(DType::U8)
     }
 
     /// The current data length in bytes.
@@ -1532,10 +1627,10 @@ impl<M: Memory> WriteGuard<'_, M> {
     fn touch(&mut self) {
         if !self.dirty {
             self.dirty = true;
-            let m = &self.array.mem;
+            let v = &self.view;
             // Relaxed: published with the data by the guard's closing Release store.
-            m.store(TOKEN_AT, self.stamp.token, Ordering::Relaxed);
-            m.store(WRITE_TIME_AT, self.stamp.time_ns, Ordering::Relaxed);
+            v.store(TOKEN_AT, self.stamp.token, Ordering::Relaxed);
+            v.store(WRITE_TIME_AT, self.stamp.time_ns, Ordering::Relaxed);
         }
     }
 
@@ -1573,7 +1668,7 @@ impl<M: Memory> WriteGuard<'_, M> {
     pub fn write_bytes(&mut self, byte_offset: usize, src: &[u8]) -> Result<(), ArrayError> {
         self.check(byte_offset, src.len())?;
         self.touch();
-        self.array.mem.copy_in(self.array.data() + byte_offset, src);
+        self.view.copy_in(byte_offset, src);
         self.full_write |= byte_offset == 0 && src.len() == self.len;
         Ok(())
     }
@@ -1598,9 +1693,11 @@ impl<M: Memory> WriteGuard<'_, M> {
     /// ```
     #[inline(always)]
     pub fn write_elements<T: Element>(&mut self, first: usize, src: &[T]) -> Result<(), ArrayError> {
-        if T::DTYPE != self.dtype {
+        // The word first (no decoding on the hot path); then the decoded dtype, which is what decides (a corrupt
+        // word reads as bytes).
+        if T::DTYPE.word() != self.dtype_word && T::DTYPE != self.dtype() {
             return Err(ArrayError::DTypeMismatch {
-                array: self.dtype,
+                array: self.dtype(),
                 requested: T::DTYPE,
             });
         }
@@ -1628,7 +1725,7 @@ impl<M: Memory> WriteGuard<'_, M> {
     /// ```
     pub fn read_bytes(&self, byte_offset: usize, dst: &mut [u8]) -> Result<(), ArrayError> {
         self.check(byte_offset, dst.len())?;
-        self.array.mem.copy_out(self.array.data() + byte_offset, dst);
+        self.view.copy_out(byte_offset, dst);
         Ok(())
     }
 
@@ -1673,7 +1770,7 @@ impl<M: Memory> WriteGuard<'_, M> {
         // Relaxed: published with the data by the guard's closing Release store.
         store_shape(m, CUR_DTYPE_AT, dtype, shape);
         m.store(NBYTES_AT, needed, Ordering::Relaxed);
-        self.dtype = dtype;
+        self.dtype_word = dtype.word();
         self.len = needed as usize;
         self.full_write = false;
         Ok(())
@@ -1683,7 +1780,16 @@ impl<M: Memory> WriteGuard<'_, M> {
 impl<M: Memory> Drop for WriteGuard<'_, M> {
     #[inline(always)]
     fn drop(&mut self) {
-        let m = &self.array.mem;
+        self.unlock();
+    }
+}
+
+impl<M: Memory> WriteGuard<'_, M> {
+    /// Publishes the write (or restores the old sequence if nothing changed) and wakes waiters: the guard's drop,
+    /// and [`SeqArray::write_all`]'s explicit release. Called exactly once per guard.
+    #[inline(always)]
+    fn unlock(&mut self) {
+        let m = &self.view;
         if self.full_write {
             let flags = m.load(FLAGS_AT, Ordering::Relaxed);
             if flags & SUSPECT != 0 {
@@ -1700,9 +1806,17 @@ impl<M: Memory> Drop for WriteGuard<'_, M> {
         m.store(SEQUENCE_AT, next, Ordering::Release);
         // An unchanged array needs no wake: its waiters block on the value just restored.
         if self.wake && self.dirty {
-            m.wake(SEQUENCE_AT, self.sequence);
+            wake_waiters(m.memory(), self.sequence);
         }
     }
+}
+
+/// Wakes the waiters blocked on the even sequence `old` (a system call where the memory is shared): out of line,
+/// so that the unlock stays small enough to inline where no one waits.
+#[cold]
+#[inline(never)]
+fn wake_waiters<M: Memory>(mem: &M, old: u64) {
+    mem.wake(SEQUENCE_AT, old);
 }
 
 #[cfg(all(test, not(loom)))]
@@ -1756,6 +1870,102 @@ mod tests {
         fn wake(&self, _offset: usize, _old: u64) {
             self.wakes.set(self.wakes.get() + 1);
         }
+    }
+
+    /// The hot paths index the lent words (`View`); memory that lends none goes through its methods. The same
+    /// operations over both leave the same bytes and give the same answers.
+    #[test]
+    fn lent_words_and_memory_methods_agree() {
+        let descr = "[('a', '<u8'), ('b', '<f8')]";
+        let record = DType::Record { itemsize: 16 };
+        let (lent, methods) = (record_words(64, descr), record_words(64, descr));
+        let counted = CountWakes {
+            inner: RawRegion::new(&methods),
+            wakes: core::cell::Cell::new(0),
+        };
+        assert!(RawRegion::new(&lent).as_words().is_some() && (&counted).as_words().is_none());
+        let a = SeqArray::create_described(RawRegion::new(&lent), record, &[4], descr, 1, 2).unwrap();
+        let b = SeqArray::create_described(&counted, record, &[4], descr, 1, 2).unwrap();
+        fn run<M: Memory>(a: &SeqArray<M>) -> std::vec::Vec<u64> {
+            let mut seen = std::vec::Vec::new();
+            a.write_bytes(3, b"unaligned bytes", STAMP, Spins(0)).unwrap();
+            let mut g = a.lock(STAMP, Spins(0)).unwrap();
+            g.reshape(DType::U64, &[8]).unwrap();
+            g.write_elements(2, &[7u64, 8]).unwrap();
+            drop(g);
+            a.write_all(&[9u64; 8], WriteStamp { token: 3, time_ns: 4 }, Spins(0))
+                .unwrap();
+            seen.push(a.write_all(&[1u64; 7], STAMP, Spins(0)).is_err() as u64);
+            let mut out = [0u64; 3];
+            seen.push(a.read_into(5, &mut out, Spins(0)).unwrap());
+            seen.extend(out);
+            let mut bytes = [0u8; 5];
+            seen.push(a.read_bytes(9, &mut bytes, Spins(0)).unwrap().version);
+            seen.push(u64::from_le_bytes([
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], 0, 0, 0,
+            ]));
+            seen
+        }
+        assert_eq!(run(&a), run(&b));
+        let words = |w: &[AtomicU64]| {
+            w.iter()
+                .map(|x| x.load(Ordering::Relaxed))
+                .collect::<std::vec::Vec<_>>()
+        };
+        assert_eq!(words(&lent), words(&methods));
+    }
+
+    #[test]
+    fn write_all_publishes_one_version_or_changes_nothing() {
+        let w = words(32);
+        let a = SeqArray::create(RawRegion::new(&w), DType::U64, &[4], 1, 1).unwrap();
+        let stamp = WriteStamp { token: 5, time_ns: 6 };
+        a.write_all(&[3u64; 4], stamp, Spins(0)).unwrap();
+        let snap = a.snapshot(Spins(0)).unwrap();
+        assert_eq!((snap.version, snap.token, snap.write_time_ns), (1, 5, 6));
+        let seq = a.sequence();
+        assert_eq!(
+            a.write_all(&[1u64; 3], STAMP, Spins(0)),
+            Err(ArrayError::LengthMismatch { len: 32, given: 24 })
+        );
+        assert_eq!(
+            a.write_all(&[1.0f64; 4], STAMP, Spins(0)),
+            Err(ArrayError::DTypeMismatch {
+                array: DType::U64,
+                requested: DType::F64
+            })
+        );
+        assert_eq!(a.sequence(), seq, "refused writes restore the old sequence");
+        assert_eq!(a.stall(), None, "and release the lock");
+        // A stalled writer: a whole write waits within its patience and reports the stall.
+        core::mem::forget(
+            a.lock(
+                WriteStamp {
+                    token: 0xdead,
+                    time_ns: 1,
+                },
+                Spins(0),
+            )
+            .unwrap(),
+        );
+        let Err(ArrayError::WriterStalled {
+            token: 0xdead,
+            sequence,
+            ..
+        }) = a.write_all(&[1u64; 4], STAMP, Spins(2))
+        else {
+            panic!("the stall is reported");
+        };
+        assert!(a.recover(sequence));
+        assert!(a.snapshot(Spins(0)).unwrap().suspect);
+        a.write_all(&[4u64; 4], STAMP, Spins(0)).unwrap();
+        let mut out = [0u64; 4];
+        assert_eq!(
+            a.read_into(0, &mut out, Spins(0)),
+            Ok(a.version()),
+            "a whole write clears the suspect flag"
+        );
+        assert_eq!(out, [4; 4]);
     }
 
     #[test]

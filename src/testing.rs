@@ -68,6 +68,7 @@ pub struct StopAfter<'h, M> {
     written: Cell<usize>,
     armed: Cell<bool>,
     dead: Cell<bool>,
+    wakes: Cell<usize>,
     stop: Stop<'h>,
 }
 
@@ -80,6 +81,7 @@ impl<'h, M: Memory> StopAfter<'h, M> {
             written: Cell::new(0),
             armed: Cell::new(k > 0),
             dead: Cell::new(false),
+            wakes: Cell::new(0),
             stop,
         }
     }
@@ -95,6 +97,11 @@ impl<'h, M: Memory> StopAfter<'h, M> {
     /// unarmed to learn how many crash points it has.
     pub fn written(&self) -> usize {
         self.written.get()
+    }
+
+    /// The wake calls issued through it while its user was alive (what a writer with no one to wake pays for).
+    pub fn wakes(&self) -> usize {
+        self.wakes.get()
     }
 
     /// Whether the stop happened.
@@ -221,6 +228,7 @@ impl<M: Memory> Memory for &StopAfter<'_, M> {
 
     fn wake(&self, offset: usize, old: u64) {
         if self.live() {
+            self.wakes.set(self.wakes.get() + 1);
             self.inner.wake(offset, old);
         }
     }

@@ -4,6 +4,9 @@
 //!   `[f64; 8]` as the limit. The ataraxis `SharedMemoryArray` peer is not installable here: its figures (1.05 µs
 //!   write, 1.35 µs read of 8 × f64 under its multiprocessing lock, recorded in issue 9 for this machine class)
 //!   are compared in docs/BENCHMARKS.md.
+//! - `shared_array_8xf64_fixed`: `SharedArray::read_into` / `write` of a `[f64; 8]` (the length known at compile
+//!   time, so the inlined copy unrolls), with and without its write time, beside the minimal seqlock of
+//!   `benches/benches/seqlock.rs` (the protocol's own cost) written here again over 8 atomic words.
 //! - `shared_array_1mib`: the same for a 1 MiB array (131072 × f64), against a plain 1 MiB memcpy.
 //! - `shared_array_8xf64_waited`: `SharedArray::write` with no one waiting and while a thread follows every version
 //!   with `wait_changed` (the wake's cost; issue 23).
@@ -72,6 +75,89 @@ fn side_by_side(c: &mut Criterion, group: &str, len: usize) {
     });
     g.bench_function("limit_memcpy", |b| {
         b.iter(|| black_box(&mut dst[..]).copy_from_slice(black_box(&src[..])))
+    });
+    g.finish();
+}
+
+/// The smallest correct seqlock over 8 words (Boehm's, with the P1478 copy), as in `benches/benches/seqlock.rs`.
+struct MiniSeqlock {
+    seq: std::sync::atomic::AtomicU64,
+    data: [std::sync::atomic::AtomicU64; SMALL],
+}
+
+impl MiniSeqlock {
+    fn read(&self, dst: &mut [f64; SMALL]) -> bool {
+        // Acquire: pairs with the Release store that ends a write.
+        let s1 = self.seq.load(Ordering::Acquire);
+        if s1 % 2 == 1 {
+            return false;
+        }
+        for (d, w) in dst.iter_mut().zip(&self.data) {
+            *d = f64::from_bits(w.load(Ordering::Relaxed));
+        }
+        // Acquire fence: pairs with the writer's Release fence after its CAS.
+        std::sync::atomic::fence(Ordering::Acquire);
+        s1 == self.seq.load(Ordering::Relaxed)
+    }
+
+    fn write(&self, src: &[f64; SMALL]) -> bool {
+        let s = self.seq.load(Ordering::Relaxed);
+        // Acquire: pairs with the previous writer's Release store of `s`.
+        if s % 2 == 1
+            || self
+                .seq
+                .compare_exchange(s, s + 1, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+        {
+            return false;
+        }
+        // Release fence: pairs with the reader's Acquire fence; orders the odd sequence before the data stores.
+        std::sync::atomic::fence(Ordering::Release);
+        for (w, v) in self.data.iter().zip(src) {
+            w.store(v.to_bits(), Ordering::Relaxed);
+        }
+        // Release: pairs with the reader's Acquire load of `s1`.
+        self.seq.store(s + 2, Ordering::Release);
+        true
+    }
+}
+
+/// 8 × f64 from and into `[f64; 8]`: the fixed-size fast path, beside the minimal seqlock.
+fn fixed(c: &mut Criterion) {
+    let mut g = c.benchmark_group("shared_array_8xf64_fixed");
+    let array = SharedArray::<f64>::create(name("fixed"), &[SMALL as u64]).unwrap();
+    let untimed =
+        SharedArray::<f64>::open_with(array.name(), None, &ArrayOptions::default().write_times(false)).unwrap();
+    let src = [1.5f64; SMALL];
+    let mut dst = [0f64; SMALL];
+    array.write(&src).unwrap();
+    g.bench_function("shared_array_read_into", |b| {
+        b.iter(|| {
+            let dst: &mut [f64; SMALL] = black_box(&mut dst);
+            array.read_into(dst).unwrap()
+        })
+    });
+    g.bench_function("shared_array_write", |b| {
+        b.iter(|| {
+            let src: &[f64; SMALL] = black_box(&src);
+            array.write(src).unwrap()
+        })
+    });
+    g.bench_function("shared_array_write_untimed", |b| {
+        b.iter(|| {
+            let src: &[f64; SMALL] = black_box(&src);
+            untimed.write(src).unwrap()
+        })
+    });
+    let mini = MiniSeqlock {
+        seq: std::sync::atomic::AtomicU64::new(0),
+        data: Default::default(),
+    };
+    g.bench_function("reference_minimal_seqlock_read", |b| {
+        b.iter(|| assert!(mini.read(black_box(&mut dst))))
+    });
+    g.bench_function("reference_minimal_seqlock_write", |b| {
+        b.iter(|| assert!(mini.write(black_box(&src))))
     });
     g.finish();
 }
@@ -169,6 +255,7 @@ fn main() {
     }
     let mut c = Criterion::default().configure_from_args();
     side_by_side(&mut c, "shared_array_8xf64", SMALL);
+    fixed(&mut c);
     side_by_side(&mut c, "shared_array_1mib", MIB);
     cross_process(&mut c);
     write_with_a_waiter(&mut c);

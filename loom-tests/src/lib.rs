@@ -130,6 +130,10 @@ impl Memory for Futexed {
     fn zero(&self, offset: usize, len: usize) {
         self.raw.zero(offset, len);
     }
+    /// The raw words, so that the models run the seqlock's hot paths (which index them directly) as production does.
+    fn as_words(&self) -> Option<&[loom::sync::atomic::AtomicU64]> {
+        self.raw.as_words()
+    }
     /// Wakes the waiters of `old`, and sets its latch.
     fn wake(&self, offset: usize, old: u64) {
         assert_eq!(offset, self.word, "only the one word is waited on");

@@ -10,8 +10,9 @@
 //! - `a_slot_is_held_by_one_process_at_a_time`: `producer_slot` taking a slot with a load and a store instead of
 //!   a CAS (two processes share a claimant tag), or `reap_producers` freeing a slot before the head passed the
 //!   dead holder's claims;
-//! - `a_tailer_wakes_for_a_written_batch_and_sees_it`: `wait_written`'s CAS made a load and comparison, or
-//!   `note_written`'s AcqRel count made Relaxed (both lose the wake-up: a deadlock).
+//! - `a_tailer_wakes_for_a_written_batch_and_sees_it`: `wait_written`'s CAS made a load and comparison,
+//!   `note_written`'s AcqRel count made Relaxed, or the tailer's lease stored after its CAS instead of before (each
+//!   loses the wake-up: a deadlock).
 #![cfg(loom)]
 
 use loom::thread;
@@ -146,7 +147,8 @@ fn a_slot_is_held_by_one_process_at_a_time() {
 /// A tailer that found nothing new blocks on the written count, with no timeout, while the drain writes a batch
 /// and counts it: the tailer always wakes (else loom reports the deadlock) and then sees the batch. Weakenings it
 /// catches (each applied to the core alone, each a deadlock): the tailer's CAS made a plain load and comparison;
-/// the drain's count made Relaxed (it no longer acquires the tailer's registration).
+/// the drain's count made Relaxed (it no longer acquires the tailer's registration); the tailer's lease stored
+/// after its CAS (the drain, whose time is before the lease, may read no lease and not wake it).
 #[test]
 fn a_tailer_wakes_for_a_written_batch_and_sees_it() {
     model(|| {
@@ -164,15 +166,19 @@ fn a_tailer_wakes_for_a_written_batch_and_sees_it() {
         let drain = thread::spawn(move || {
             // The batch, as the drain hands it to the OS before counting it.
             log.memory().store(RECORD_AT, 1, Ordering::Relaxed);
-            log.note_written();
+            log.note_written(|| 5); // the drain's time: the tailer's lease (10) is later
         });
         // The tailer's sweep found nothing (or found the batch: then it does not wait).
         if log.memory().load(RECORD_AT, Ordering::Relaxed) == 0 {
             let written = log
-                .wait_written(seen, |at| {
-                    log.memory().wait(word, at);
-                    true
-                })
+                .wait_written(
+                    seen,
+                    || 10,
+                    |at| {
+                        log.memory().wait(word, at);
+                        true
+                    },
+                )
                 .expect("a wait with no timeout returns only with a new count");
             assert_eq!(written, seen + 1);
             assert_eq!(

@@ -29,6 +29,25 @@ fn read(array: &SeqArray<RawRegion<'_>>, lean: bool) -> Option<(u64, u64)> {
     Some((version, out[0]))
 }
 
+/// As `one_writer_two_readers`, with the guard-less whole write (`write_all`, what `SharedArray::write` runs) and
+/// one lean reader: its lock, stamp, copy and unlock are the same protocol, written without a guard.
+#[test]
+fn a_whole_writer_and_a_reader() {
+    model(|| {
+        let array = array();
+        let writer = thread::spawn(move || {
+            for v in 1..=WRITES {
+                array.write_all(&[v, v], STAMP, Spins(0)).unwrap();
+            }
+        });
+        if let Some((version, value)) = read(array, true) {
+            assert_eq!(version, value, "version and data disagree");
+        }
+        writer.join().unwrap();
+        assert_eq!(read(array, true), Some((WRITES, WRITES)));
+    });
+}
+
 #[test]
 fn one_writer_two_readers() {
     model(|| {

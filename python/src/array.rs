@@ -15,6 +15,7 @@
 
 use crate::convert::{as_u64, converted, descr_of, flat_index, python_scalar, record_descr, record_dtype, shape_of};
 use crate::errors::{array_error, raise, Kind};
+use crate::gil_cell::GilCell;
 use crate::named_lock::NamedLock;
 use crate::ndarray;
 use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
@@ -23,7 +24,6 @@ use pyo3::types::{PySlice, PySliceMethods, PyTuple};
 use seqring::shared_array::{ArrayOptions, SharedArrayDyn, SharedArrayError};
 use seqring_core::{DType, Shape};
 use std::ops::Range;
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// What the numpy side assumes of the array: its dtype, shape and numpy descriptor.
@@ -85,7 +85,8 @@ impl Current<'_> {
 pub(crate) struct SharedArray {
     inner: Option<SharedArrayDyn>,
     name: String,
-    layout: Mutex<Layout>,
+    /// Read and replaced with the GIL held only (no lock word: see `gil_cell`).
+    layout: GilCell<Layout>,
     /// The numpy dtype of an array created with a [`DType::Record`], rebuilt from its region's descriptor.
     record: Option<Py<PyArrayDescr>>,
 }
@@ -173,7 +174,7 @@ impl SharedArray {
         Ok(SharedArray {
             inner: Some(inner),
             name,
-            layout: Mutex::new(layout),
+            layout: GilCell::new(layout),
             record,
         })
     }
@@ -197,55 +198,132 @@ impl SharedArray {
             .ok_or_else(|| raise(Kind::Closed, format!("array {} is closed", self.name)))
     }
 
-    /// ``self[key] = value`` for one element from a Python scalar that converts without loss (the commonest compat
-    /// set), parsed once: the lock `lock()` gives taken, one write, the lock released. `None` (nothing done, no
-    /// lock taken) for every other key or value.
-    pub(crate) fn set_element_locked<'py>(
+    /// ``self[key] = value`` with the lock `lock()` gives held around one write, when it needs no conversion by
+    /// numpy (the commonest compat sets), parsed once: one element from a Python scalar that converts without
+    /// loss, or a step-1 slice of a 1-d array filled with such a scalar or copied from an array of the dtype and
+    /// length. `None` (nothing done, no lock taken) for every other key or value.
+    pub(crate) fn set_simple_locked<'py>(
         &self,
         py: Python<'py>,
         lock: impl FnOnce() -> PyResult<Bound<'py, NamedLock>>,
         key: &Bound<'py, PyAny>,
         value: &Bound<'py, PyAny>,
     ) -> Option<PyResult<()>> {
+        /// What the write copies.
+        enum What<'a, 'py> {
+            /// One element.
+            Item([u8; 16], usize),
+            /// One element repeated this many times.
+            Fill([u8; 16], usize, usize),
+            /// The bytes of an array of the dtype.
+            Array(&'a Bound<'py, PyUntypedArray>),
+        }
         let handle = self.inner.as_ref()?;
         let now = self.current(py);
-        let (flat, (item, len)) = (flat_index(key, &now.shape)?, python_scalar(value, now.dtype)?);
+        let scalar = python_scalar(value, now.dtype);
+        let (start, what) = match flat_index(key, &now.shape) {
+            Some(flat) => (flat, scalar.map(|(item, len)| What::Item(item, len))?),
+            None => {
+                let range = contiguous_range(key, &now.shape).ok()??;
+                if range.is_empty() {
+                    return None;
+                }
+                let what = match scalar {
+                    Some((item, len)) => What::Fill(item, len, range.len()),
+                    None => {
+                        let array = value.cast::<PyUntypedArray>().ok()?;
+                        let exact = array.ndim() == 1
+                            && array.shape()[0] == range.len()
+                            && array.is_c_contiguous()
+                            && array.dtype().is_equiv_to(&now.descr);
+                        exact.then_some(What::Array(array))?
+                    }
+                };
+                (range.start, what)
+            }
+        };
+        let target = Target::at(&now, start.checked_mul(now.dtype.itemsize())?);
         let set = || {
-            let offset = flat
-                .checked_mul(now.dtype.itemsize())
-                .ok_or_else(|| raise(Kind::Shape, "index overflow"))?;
             let lock = lock()?;
             let lock = lock.get();
             lock.acquire_on(py, handle)?;
-            let set = self.write_at(py, handle, &Target::at(&now, offset), Src::Bytes(&item[..len]));
+            let set = match what {
+                What::Item(item, len) => self.write_at(py, handle, &target, Src::Bytes(&item[..len])),
+                What::Fill(item, len, count) => {
+                    let mut small = [0u8; 256];
+                    let mut large = Vec::new();
+                    let fill = if len * count <= small.len() {
+                        &mut small[..len * count]
+                    } else {
+                        large.resize(len * count, 0);
+                        &mut large[..]
+                    };
+                    fill.chunks_exact_mut(len).for_each(|c| c.copy_from_slice(&item[..len]));
+                    self.write_at(py, handle, &target, Src::Bytes(fill))
+                }
+                What::Array(array) => self.write_at(py, handle, &target, Src::Array(array, None)),
+            };
             let released = lock.release_on(handle);
             set.map(drop).and(released)
         };
         Some(set())
     }
 
-    fn lock_layout(&self) -> MutexGuard<'_, Layout> {
-        // No code under this lock panics; a poisoned lock still holds a whole layout.
-        self.layout.lock().unwrap_or_else(|e| e.into_inner())
+    /// [`SharedArray::_write_changes`] with ``old`` given as its bytes (the snapshot a native ``array()`` block
+    /// keeps).
+    pub(crate) fn write_changed(
+        &self,
+        py: Python<'_>,
+        new: &Bound<'_, PyUntypedArray>,
+        old: &[u8],
+        version: u64,
+    ) -> PyResult<Option<bool>> {
+        let handle = self.handle()?;
+        let now = self.current(py);
+        let a = match ndarray::bytes(new) {
+            Some(a) if now.fits(new) && a.len() == old.len() => a,
+            _ => {
+                return Err(raise(
+                    Kind::Shape,
+                    format!(
+                        "array {}: new and old must have its dtype and shape, C-contiguous",
+                        self.name
+                    ),
+                ))
+            }
+        };
+        let Some((first, last)) = differing(a, old) else {
+            return Ok(None);
+        };
+        // Whole elements: from the element of the first differing byte to the end of that of the last.
+        let size = now.dtype.itemsize();
+        let (first, last) = (first / size, last / size);
+        let span = first * size..(last + 1) * size;
+        let target = Target {
+            if_version: Some(version),
+            ..Target::at(&now, span.start)
+        };
+        self.write_at(py, handle, &target, Src::Array(new, Some(span)))
+            .map(Some)
     }
 
     fn current<'py>(&self, py: Python<'py>) -> Current<'py> {
-        let l = self.lock_layout();
-        Current {
+        self.layout.with(py, |l| Current {
             dtype: l.dtype,
             shape: l.shape.clone(),
             descr: l.descr.bind(py).clone(),
-        }
+        })
     }
 
-    fn set_layout(&self, layout: Layout) {
-        *self.lock_layout() = layout;
+    fn set_layout(&self, py: Python<'_>, layout: Layout) {
+        let old = self.layout.with(py, |l| std::mem::replace(l, layout));
+        drop(old); // outside the borrow: releasing a descriptor may run Python code
     }
 
     /// Caches `dtype` and `shape` as the layout, unless they are the cached one already.
     fn remember_layout(&self, py: Python<'_>, dtype: DType, shape: &[u64]) -> PyResult<()> {
-        if !self.lock_layout().matches(dtype, shape) {
-            self.set_layout(self.layout_of(py, dtype, shape)?);
+        if !self.layout.with(py, |l| l.matches(dtype, shape)) {
+            self.set_layout(py, self.layout_of(py, dtype, shape)?);
         }
         Ok(())
     }
@@ -284,8 +362,24 @@ impl SharedArray {
         let array = ndarray::empty(py, layout.descr.bind(py), &read.shape)?;
         ndarray::with_bytes_mut(&array, |dst| dst.copy_from_slice(&read.data))
             .ok_or_else(|| raise(Kind::Base, "numpy returned a new array that is not writeable"))?;
-        self.set_layout(layout);
+        self.set_layout(py, layout);
         Ok((array, read.version))
+    }
+
+    /// One consistent read into `buf` if it still has the array's layout (and is C-contiguous and writeable),
+    /// else into a new array: `(array, version, whether it is buf)`.
+    pub(crate) fn read_reusing<'py>(
+        &self,
+        py: Python<'py>,
+        buf: Option<Bound<'py, PyUntypedArray>>,
+    ) -> PyResult<(Bound<'py, PyUntypedArray>, u64, bool)> {
+        if let Some(buf) = buf {
+            if let Ok(version) = self.read_out(py, &buf) {
+                return Ok((buf, version, true));
+            }
+        }
+        let (array, version) = self.read_new(py)?;
+        Ok((array, version, false))
     }
 
     /// Reads into `out` (C-contiguous, writeable, of the array's dtype and shape); returns the version.
@@ -351,6 +445,32 @@ impl SharedArray {
             Err(e) => Err(array_error(e)),
         }
     }
+}
+
+/// The first and last byte where `a` and `b` (of equal length) differ, or `None` if they are equal; compared a word
+/// at a time.
+fn differing(a: &[u8], b: &[u8]) -> Option<(usize, usize)> {
+    const W: usize = 8;
+    let word = |s: &[u8]| u64::from_ne_bytes(s.try_into().unwrap_or([0; W]));
+    let differs = |(x, y): (&u8, &u8)| x != y;
+    let whole = a.len() / W * W;
+    let words = || a[..whole].chunks_exact(W).zip(b[..whole].chunks_exact(W));
+    let first = match words().position(|(x, y)| word(x) != word(y)) {
+        Some(w) => w * W + a[w * W..].iter().zip(&b[w * W..]).position(differs)?,
+        None => whole + a[whole..].iter().zip(&b[whole..]).position(differs)?,
+    };
+    let last = match a[whole..].iter().zip(&b[whole..]).rposition(differs) {
+        Some(i) => whole + i,
+        None => {
+            let w = words().rposition(|(x, y)| word(x) != word(y))?;
+            w * W
+                + a[w * W..w * W + W]
+                    .iter()
+                    .zip(&b[w * W..w * W + W])
+                    .rposition(differs)?
+        }
+    };
+    Some((first, last))
 }
 
 /// The elements `key` selects when it is a slice with step 1 of a 1-d array (numpy's clamping of the bounds), else
@@ -472,9 +592,9 @@ impl SharedArray {
             .map_err(array_error)?;
         let array = Self::wrap(py, inner, name)?;
         {
-            let l = array.lock_layout();
+            let l = array.current(py);
             let other = |(d, descr): &(DType, Bound<'_, PyArrayDescr>)| {
-                *d != l.dtype || (d.is_record() && !descr.is_equiv_to(l.descr.bind(py)))
+                *d != l.dtype || (d.is_record() && !descr.is_equiv_to(&l.descr))
             };
             if let Some((_, d)) = want_dtype.filter(other) {
                 return Err(raise(
@@ -592,31 +712,52 @@ impl SharedArray {
         Ok(())
     }
 
-    /// ``a[key]``: one int per dimension reads that element (a numpy scalar); any other numpy key is applied to one
-    /// consistent read (a new array).
+    /// ``a[key]``: one int per dimension reads that element (a numpy scalar); a slice with step 1 of a 1-d array
+    /// reads those elements into a new array; any other numpy key is applied to one consistent read (a new array).
     pub(crate) fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let handle = self.handle()?;
         let now = self.current(py);
-        if let (Some(flat), true) = (flat_index(key, &now.shape), now.dtype.is_record()) {
-            // A record: its bytes into a new 0-d array of the record dtype, whose item numpy hands out (np.str_,
-            // np.bytes_, np.void, ...).
-            let one = ndarray::empty(py, &now.descr, &[])?;
-            let read = flat.checked_mul(now.dtype.itemsize()).and_then(|offset| {
-                ndarray::with_bytes_mut(&one, |dst| handle.read_bytes_into_timeout(offset, dst, Duration::ZERO))
-            });
-            if let Some(Ok(snap)) = read {
-                if snap.dtype == now.dtype && snap.shape() == now.shape.as_slice() {
-                    return one.get_item(PyTuple::empty(py));
+        let size = now.dtype.itemsize();
+        let same =
+            |snap: &seqring_core::seqlock::Snapshot| snap.dtype == now.dtype && snap.shape() == now.shape.as_slice();
+        match flat_index(key, &now.shape) {
+            Some(flat) if now.dtype.is_record() => {
+                // A record: its bytes into a new 0-d array of the record dtype, whose item numpy hands out
+                // (np.str_, np.bytes_, np.void, ...).
+                let one = ndarray::empty(py, &now.descr, &[])?;
+                let read = flat.checked_mul(size).and_then(|offset| {
+                    ndarray::with_bytes_mut(&one, |dst| handle.read_bytes_into_timeout(offset, dst, Duration::ZERO))
+                });
+                if let Some(Ok(snap)) = read {
+                    if same(&snap) {
+                        return one.get_item(PyTuple::empty(py));
+                    }
                 }
             }
-        } else if let Some(flat) = flat_index(key, &now.shape) {
-            let size = now.dtype.itemsize();
-            let mut item = [0u8; 16];
-            let item = &mut item[..size];
-            if let Some(offset) = flat.checked_mul(size) {
-                if let Ok(snap) = handle.read_bytes_into_timeout(offset, item, Duration::ZERO) {
-                    if snap.dtype == now.dtype && snap.shape() == now.shape.as_slice() {
-                        return ndarray::scalar(py, &now.descr, item);
+            Some(flat) => {
+                let mut item = [0u8; 16];
+                let item = &mut item[..size];
+                if let Some(offset) = flat.checked_mul(size) {
+                    if let Ok(snap) = handle.read_bytes_into_timeout(offset, item, Duration::ZERO) {
+                        if same(&snap) {
+                            return ndarray::scalar(py, &now.descr, item);
+                        }
+                    }
+                }
+            }
+            None => {
+                // A step-1 slice of a 1-d array: only its elements, straight into the new array.
+                if let Ok(Some(range)) = contiguous_range(key, &now.shape) {
+                    if let (false, Some(offset)) = (range.is_empty(), range.start.checked_mul(size)) {
+                        let part = ndarray::empty(py, &now.descr, &[range.len() as u64])?;
+                        let read = ndarray::with_bytes_mut(&part, |dst| {
+                            handle.read_bytes_into_timeout(offset, dst, Duration::ZERO)
+                        });
+                        if let Some(Ok(snap)) = read {
+                            if same(&snap) {
+                                return Ok(part.into_any());
+                            }
+                        }
                     }
                 }
             }
@@ -700,34 +841,6 @@ impl SharedArray {
         }
     }
 
-    /// Whether ``self[key] = value`` stores exactly what numpy's assignment would, without a conversion of
-    /// ``value``: ``key`` names one element, or a step-1 slice of a 1-d array, and ``value`` is a Python ``bool``,
-    /// ``int`` or ``float`` that converts to the dtype without loss (or, for the slice, an array of the dtype and
-    /// length).
-    pub(crate) fn sets_without_conversion(
-        &self,
-        py: Python<'_>,
-        key: &Bound<'_, PyAny>,
-        value: &Bound<'_, PyAny>,
-    ) -> bool {
-        if self.inner.is_none() {
-            return false;
-        }
-        let now = self.current(py);
-        if python_scalar(value, now.dtype).is_some() {
-            return flat_index(key, &now.shape).is_some() || matches!(contiguous_range(key, &now.shape), Ok(Some(_)));
-        }
-        match (contiguous_range(key, &now.shape), value.cast::<PyUntypedArray>()) {
-            (Ok(Some(range)), Ok(array)) => {
-                array.ndim() == 1
-                    && array.shape()[0] == range.len()
-                    && array.dtype().is_equiv_to(&now.descr)
-                    && array.is_c_contiguous()
-            }
-            _ => false,
-        }
-    }
-
     /// ``self[key] = value`` with ``lock`` (a :class:`_NamedLock`) held around it: ``seqring.compat``'s
     /// ``arr[i] = v``, which takes the array's lock as ataraxis does, in one call.
     pub(crate) fn _set_locked(
@@ -757,40 +870,14 @@ impl SharedArray {
         old: &Bound<'_, PyUntypedArray>,
         version: u64,
     ) -> PyResult<Option<bool>> {
-        let handle = self.handle()?;
-        let now = self.current(py);
-        if !(now.fits(new) && now.fits(old)) {
+        if !self.current(py).fits(old) {
             return Err(raise(
                 Kind::Shape,
                 format!("array {}: new and old must have its dtype and shape", self.name),
             ));
         }
-        let not_contiguous = || raise(Kind::Shape, "new and old must be C-contiguous");
-        let size = now.dtype.itemsize();
-        let span = {
-            let (a, b) = (
-                ndarray::bytes(new).ok_or_else(not_contiguous)?,
-                ndarray::bytes(old).ok_or_else(not_contiguous)?,
-            );
-            let first = a.chunks_exact(size).zip(b.chunks_exact(size)).position(|(x, y)| x != y);
-            first.map(|first| {
-                let last = a
-                    .chunks_exact(size)
-                    .zip(b.chunks_exact(size))
-                    .rposition(|(x, y)| x != y)
-                    .unwrap_or(first);
-                first * size..(last + 1) * size
-            })
-        };
-        let Some(span) = span else {
-            return Ok(None);
-        };
-        let target = Target {
-            if_version: Some(version),
-            ..Target::at(&now, span.start)
-        };
-        self.write_at(py, handle, &target, Src::Array(new, Some(span)))
-            .map(Some)
+        let old = ndarray::bytes(old).ok_or_else(|| raise(Kind::Shape, "new and old must be C-contiguous"))?;
+        self.write_changed(py, new, old, version)
     }
 
     /// Atomic read-modify-write: calls ``f(a)`` with a fresh copy ``a`` of the contents, which ``f`` changes in
@@ -858,7 +945,7 @@ impl SharedArray {
             None => self.current(py).dtype,
         };
         py.detach(|| handle.reshape(dtype, &shape)).map_err(array_error)?;
-        self.set_layout(self.layout_of(py, dtype, &shape)?);
+        self.set_layout(py, self.layout_of(py, dtype, &shape)?);
         Ok(())
     }
 

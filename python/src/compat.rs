@@ -13,26 +13,30 @@
 //!   instance gets a block of its own.
 
 use crate::array::SharedArray;
+use crate::gil_cell::GilCell;
 use crate::named_lock::NamedLock;
-use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
-use std::sync::{Mutex, MutexGuard};
 
-/// What the slot's handle caches: the open lock and one block per `with_lock` value.
+/// What the slot's handle caches: the handle as a native array, the open lock and one block per `with_lock` value.
 #[derive(Default)]
 struct Slot {
     handle: Option<Py<PyAny>>,
+    /// `handle`, when it is a native `SharedArray`.
+    native: Option<Py<SharedArray>>,
     lock: Option<Py<NamedLock>>,
     blocks: [Option<Py<NativeBlock>>; 2],
 }
 
 /// The native base of `seqring.compat.SharedMemoryArray`: its ``_handle`` (the connected handle, a
-/// :class:`seqring.SharedArray` or compat's byte view, or ``None``) and ``__getitem__``.
+/// :class:`seqring.SharedArray` or compat's byte view, or ``None``), ``arr[key]``, ``arr[key] = value`` and
+/// ``array()``.
 #[pyclass(module = "seqring._seqring", name = "_CompatBase", subclass, frozen)]
 pub(crate) struct CompatBase {
-    slot: Mutex<Slot>,
+    /// Touched with the GIL held only, never across Python code (see `gil_cell`).
+    slot: GilCell<Slot>,
 }
 
 #[pymethods]
@@ -42,118 +46,123 @@ impl CompatBase {
     #[pyo3(signature = (*_args, **_kwargs))]
     fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
         CompatBase {
-            slot: Mutex::new(Slot::default()),
+            slot: GilCell::new(Slot::default()),
         }
     }
 
     /// The connected handle, or ``None``.
     #[getter(_handle)]
     fn get_handle(&self, py: Python<'_>) -> Option<Py<PyAny>> {
-        self.slot().handle.as_ref().map(|h| h.clone_ref(py))
+        self.slot.with(py, |s| s.handle.as_ref().map(|h| h.clone_ref(py)))
     }
 
     /// Sets the handle, and drops what was cached for the previous one.
     #[setter(_handle)]
-    fn set_handle(&self, handle: Option<Py<PyAny>>) {
-        let old = std::mem::replace(
-            &mut *self.slot(),
-            Slot {
-                handle,
-                ..Slot::default()
-            },
-        );
-        drop(old); // after the slot's mutex is released: dropping a lock may run Python code
+    fn set_handle(&self, py: Python<'_>, handle: Option<Py<PyAny>>) {
+        let native = handle
+            .as_ref()
+            .and_then(|h| h.bind(py).cast::<SharedArray>().ok())
+            .map(|a| a.clone().unbind());
+        let new = Slot {
+            handle,
+            native,
+            ..Slot::default()
+        };
+        let old = self.slot.with(py, |s| std::mem::replace(s, new));
+        drop(old); // outside the borrow: dropping a lock may run Python code
     }
 
     /// ``handle[key]`` (one consistent read, never waiting on a lock); without a handle, the subclass's
     /// ``_connected("access")`` raises its ``ConnectionError``.
     fn __getitem__<'py>(slf: &Bound<'py, Self>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        let handle = slf.get().slot().handle.as_ref().map(|h| h.clone_ref(py));
-        let Some(handle) = handle else {
-            slf.call_method1("_connected", ("access",))?;
-            return Err(pyo3::exceptions::PyConnectionError::new_err("not connected"));
-        };
-        let handle = handle.into_bound(py);
-        if let Ok(array) = handle.cast::<SharedArray>() {
-            return array.try_borrow()?.__getitem__(py, key);
+        let (native, handle) = slf.get().slot.with(py, |s| match &s.native {
+            Some(n) => (Some(n.clone_ref(py)), None),
+            None => (None, s.handle.as_ref().map(|h| h.clone_ref(py))),
+        });
+        if let Some(native) = native {
+            return native.bind(py).try_borrow()?.__getitem__(py, key);
         }
-        handle.get_item(key)
+        match handle {
+            Some(handle) => handle.bind(py).get_item(key),
+            None => {
+                slf.call_method1(intern!(py, "_connected"), ("access",))?;
+                Err(pyo3::exceptions::PyConnectionError::new_err("not connected"))
+            }
+        }
     }
 
-    /// ``arr[key] = value``: one element or a step-1 slice set from a Python scalar (or a slice from an array of the
-    /// dtype) goes straight to the native handle under the array's lock (the word in the array's own region, opened
-    /// again in a forked child): lock, write and unlock in one native call on the one mapping. Every other case goes
-    /// to the subclass's ``_set_slow(key, value)`` (numpy's assignment casting, slices, the byte view, the
-    /// disconnected error).
+    /// ``arr[key] = value``: one element or a step-1 slice of a 1-d array set from a Python scalar (or that slice
+    /// from an array of the dtype) goes straight to the native handle under the array's lock (the word in the
+    /// array's own region, opened again in a forked child): lock, write and unlock in one native call on the one
+    /// mapping, with the key and value parsed once. Every other case goes to the subclass's
+    /// ``_set_slow(key, value)`` (numpy's assignment casting, other keys, the byte view, the disconnected error).
     fn __setitem__(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = slf.py();
-        let (handle, cached) = {
-            let slot = slf.get().slot();
+        let (native, cached) = slf.get().slot.with(py, |s| {
             (
-                slot.handle.as_ref().map(|h| h.clone_ref(py)),
-                slot.lock.as_ref().map(|l| l.clone_ref(py)),
+                s.native.as_ref().map(|h| h.clone_ref(py)),
+                s.lock.as_ref().map(|l| l.clone_ref(py)),
             )
-        };
-        if let Some(handle) = handle {
-            let handle = handle.into_bound(py);
-            if let Ok(bound) = handle.cast::<SharedArray>() {
-                let array = bound.try_borrow()?;
-                let lock = || match cached {
-                    Some(lock) if usable(lock.get(), bound) => Ok(lock.into_bound(py)),
-                    _ => open_lock(slf, bound),
-                };
-                let mut lock = Some(lock);
-                let mut take = || lock.take().map_or_else(|| open_lock(slf, bound), |f| f());
-                if let Some(done) = array.set_element_locked(py, &mut take, key, value) {
-                    return done;
-                }
-                if array.sets_without_conversion(py, key, value) {
-                    return array._set_locked(py, &take()?, key, value);
-                }
+        });
+        if let Some(native) = native {
+            let bound = native.bind(py);
+            let array = bound.try_borrow()?;
+            let lock = || match cached {
+                Some(lock) if usable(lock.get(), bound) => Ok(lock.into_bound(py)),
+                _ => open_lock(slf, bound),
+            };
+            if let Some(done) = array.set_simple_locked(py, lock, key, value) {
+                return done;
             }
         }
         slf.call_method1(intern!(py, "_set_slow"), (key, value)).map(drop)
     }
 
-    /// What ``array(with_lock=...)`` returns: for a native handle, a [`NativeBlock`] (the instance's cached one when
-    /// it is free); otherwise the subclass's ``_block_slow(with_lock)`` (the byte view's block, or the disconnected
+    /// Use as ``with arr.array() as view:``. ``view`` is a consistent snapshot of the array to read and modify;
+    /// on exit, if it changed, the changed elements are written back in one write that is atomic against every
+    /// other writer (also when the block raises).
+    ///
+    /// With ``with_lock`` (the default) the block holds the array's lock, as in ataraxis: blocks and
+    /// ``arr[i] = v`` calls of every process run one at a time, so ``view[0] += 1`` in concurrent blocks loses no
+    /// increment. Readers (``arr[i]``, plain :class:`seqring.SharedArray` reads) never wait for it. Raises
+    /// :class:`ConnectionError` if disconnected.
+    ///
+    /// For a native handle the block is a :class:`_NativeBlock` (the instance's cached one when it is free);
+    /// otherwise the subclass's ``_block_slow(with_lock)`` makes it (the byte view's block, or the disconnected
     /// error).
-    fn _block<'py>(slf: &Bound<'py, Self>, with_lock: bool) -> PyResult<Bound<'py, PyAny>> {
+    #[pyo3(signature = (*, with_lock = true))]
+    fn array<'py>(slf: &Bound<'py, Self>, with_lock: bool) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        let (handle, cached) = {
-            let slot = slf.get().slot();
+        let (native, cached) = slf.get().slot.with(py, |s| {
             (
-                slot.handle.as_ref().map(|h| h.clone_ref(py)),
-                slot.blocks[usize::from(with_lock)].as_ref().map(|b| b.clone_ref(py)),
+                s.native.as_ref().map(|h| h.clone_ref(py)),
+                s.blocks[usize::from(with_lock)].as_ref().map(|b| b.clone_ref(py)),
             )
-        };
-        let Some(handle) = handle.map(|h| h.into_bound(py)) else {
-            return slf.call_method1(intern!(py, "_block_slow"), (with_lock,));
-        };
-        let Ok(array) = handle.cast::<SharedArray>() else {
+        });
+        let Some(native) = native.map(|n| n.into_bound(py)) else {
             return slf.call_method1(intern!(py, "_block_slow"), (with_lock,));
         };
         if let Some(block) = cached {
             let block = block.into_bound(py);
-            if block.try_borrow().is_ok_and(|b| !b.entered && b.array.is(array)) {
+            let this = block.get();
+            if this.array.is(&native) && !this.state.with(py, |s| s.entered) {
                 return Ok(block.into_any());
             }
             // Entered (nested, or another thread's): this call gets a block of its own.
-            return Ok(Bound::new(py, NativeBlock::new(slf, array, with_lock)?)?.into_any());
+            return Ok(Bound::new(py, NativeBlock::new(slf, &native, with_lock)?)?.into_any());
         }
-        let block = Bound::new(py, NativeBlock::new(slf, array, with_lock)?)?;
-        let mut slot = slf.get().slot();
-        if slot.handle.as_ref().is_some_and(|h| h.is(&handle)) {
-            slot.blocks[usize::from(with_lock)] = Some(block.clone().unbind());
-        }
+        let block = Bound::new(py, NativeBlock::new(slf, &native, with_lock)?)?;
+        let cache = block.clone().unbind();
+        let old = slf.get().slot.with(py, |s| {
+            if s.native.as_ref().is_some_and(|h| h.is(&native)) {
+                s.blocks[usize::from(with_lock)].replace(cache)
+            } else {
+                Some(cache)
+            }
+        });
+        drop(old);
         Ok(block.into_any())
-    }
-}
-
-impl CompatBase {
-    fn slot(&self) -> MutexGuard<'_, Slot> {
-        self.slot.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -169,14 +178,14 @@ fn open_lock<'py>(slf: &Bound<'py, CompatBase>, array: &Bound<'py, SharedArray>)
         .getattr(intern!(py, "_lock"))?
         .call_method1(intern!(py, "open"), (array,))?
         .cast_into::<NamedLock>()?;
-    let old = {
-        let mut slot = slf.get().slot();
-        if slot.handle.as_ref().is_some_and(|h| h.is(array)) {
-            slot.lock.replace(lock.clone().unbind())
+    let cache = lock.clone().unbind();
+    let old = slf.get().slot.with(py, |s| {
+        if s.native.as_ref().is_some_and(|h| h.is(array)) {
+            s.lock.replace(cache)
         } else {
-            None
+            Some(cache)
         }
-    };
+    });
     drop(old);
     Ok(lock)
 }
@@ -186,22 +195,31 @@ fn open_lock<'py>(slf: &Bound<'py, CompatBase>, array: &Bound<'py, SharedArray>)
 /// ``with_lock``).
 ///
 /// The copy yielded is the block's own buffer, reused by the instance's next block (as ataraxis's view is the same
-/// shared buffer every time): entry reads into the block's private snapshot buffer and copies it into that one, so a
-/// block allocates nothing after the first. If another write completed since the entry's read (a writer that does
-/// not take the lock), exit writes only the elements the block changed (the subclass's ``_write_back``).
-#[pyclass(module = "seqring._seqring", name = "_NativeBlock")]
+/// shared buffer every time): entry reads the array straight into it and keeps a copy of its bytes, so a block
+/// allocates nothing after the first. If another write completed since the entry's read (a writer that does not
+/// take the lock), exit writes only the elements the block changed (the subclass's ``_write_back``).
+#[pyclass(module = "seqring._seqring", name = "_NativeBlock", frozen)]
 pub(crate) struct NativeBlock {
     array: Py<SharedArray>,
     /// The instance's `_Lock` (which opens this process's lock), with `with_lock`.
     locks: Option<Py<PyAny>>,
     /// `SharedMemoryArray._write_back(handle, working, snapshot)`, for a write-back after another write.
     write_back: Py<PyAny>,
+    /// Touched with the GIL held only, never across Python code (see `gil_cell`).
+    state: GilCell<BlockState>,
+}
+
+/// What a block changes from entry to exit.
+#[derive(Default)]
+struct BlockState {
     /// The lock last taken (reused while it is this process's lock of `array`).
     lock: Option<Py<NamedLock>>,
     /// Whether the block holds `lock` now (between entry and exit).
     held: bool,
-    snapshot: Option<Py<PyUntypedArray>>,
+    /// The buffer yielded.
     working: Option<Py<PyUntypedArray>>,
+    /// The bytes `working` had at entry, and the version they were read at.
+    snapshot: Vec<u8>,
     version: u64,
     entered: bool,
 }
@@ -220,136 +238,136 @@ impl NativeBlock {
             array: array.clone().unbind(),
             locks,
             write_back,
-            lock: None,
-            held: false,
-            snapshot: None,
-            working: None,
-            version: 0,
-            entered: false,
+            state: GilCell::new(BlockState::default()),
         })
     }
 
-    /// Takes the array's lock (this process's, opened again after a fork); `native` is `array`'s handle.
-    fn take_lock(&mut self, py: Python<'_>, array: &Bound<'_, SharedArray>, native: &SharedArray) -> PyResult<()> {
+    /// Takes the array's lock (this process's, opened again after a fork), if the block takes one; `native` is
+    /// `array`'s handle.
+    fn take_lock(&self, array: &Bound<'_, SharedArray>, native: &SharedArray) -> PyResult<()> {
+        let py = array.py();
         let Some(locks) = &self.locks else {
             return Ok(());
         };
-        let lock = match &self.lock {
-            Some(lock) if usable(lock.get(), array) => lock.clone_ref(py),
+        let cached = self.state.with(py, |s| s.lock.as_ref().map(|l| l.clone_ref(py)));
+        let lock = match cached {
+            Some(lock) if usable(lock.get(), array) => lock,
             _ => {
                 let lock = locks
                     .bind(py)
                     .call_method1(intern!(py, "open"), (array,))?
                     .cast_into::<NamedLock>()?
                     .unbind();
-                self.lock = Some(lock.clone_ref(py));
+                let old = self.state.with(py, |s| s.lock.replace(lock.clone_ref(py)));
+                drop(old);
                 lock
             }
         };
         lock.get().acquire_on(py, native.handle()?)?;
-        self.held = true;
+        self.state.with(py, |s| s.held = true);
         Ok(())
     }
 
     /// Releases the lock if the block holds it; `native` is the array's handle.
-    fn release_lock(&mut self, native: &SharedArray) -> PyResult<()> {
-        if !std::mem::take(&mut self.held) {
-            return Ok(());
+    fn release_lock(&self, py: Python<'_>, native: &SharedArray) -> PyResult<()> {
+        let lock = self.state.with(py, |s| {
+            std::mem::take(&mut s.held)
+                .then(|| s.lock.as_ref().map(|l| l.clone_ref(py)))
+                .flatten()
+        });
+        match lock {
+            Some(lock) => lock.get().release_on(native.handle()?),
+            None => Ok(()),
         }
-        let Some(lock) = &self.lock else {
-            return Ok(());
-        };
-        lock.get().release_on(native.handle()?)
     }
 
-    /// Reads the array into the snapshot buffer and copies it into the working buffer (both reused when they still
-    /// have the array's layout); returns the working buffer.
-    fn snapshot<'py>(&mut self, py: Python<'py>, array: &SharedArray) -> PyResult<Bound<'py, PyUntypedArray>> {
-        let reused = match &self.snapshot {
-            Some(s) => array.read_out(py, s.bind(py)).ok(),
-            None => None,
-        };
-        let snapshot = match reused {
-            Some(version) => {
-                self.version = version;
-                self.snapshot
-                    .as_ref()
-                    .map(|s| s.bind(py).clone())
-                    .unwrap_or_else(|| unreachable!())
-            }
-            None => {
-                let (s, version) = array.read_new(py)?;
-                self.version = version;
-                self.snapshot = Some(s.clone().unbind());
-                s
-            }
-        };
-        if let Some(working) = self.working.as_ref().map(|w| w.bind(py).clone()) {
-            let (a, b) = (working.dtype(), snapshot.dtype());
-            let fits = working.shape() == snapshot.shape() && (a.is(&b) || a.is_equiv_to(&b));
-            if fits {
-                if let Some(src) = crate::ndarray::bytes(&snapshot) {
-                    if crate::ndarray::with_bytes_mut(&working, |dst| dst.copy_from_slice(src)).is_some() {
-                        return Ok(working);
-                    }
-                }
-            }
-        }
-        let working = snapshot
-            .call_method0(intern!(py, "copy"))?
-            .cast_into::<PyUntypedArray>()?;
-        self.working = Some(working.clone().unbind());
+    /// Reads the array into the working buffer (reused while it has the array's layout) and keeps a copy of its
+    /// bytes; returns the working buffer.
+    fn snapshot<'py>(&self, py: Python<'py>, native: &SharedArray) -> PyResult<Bound<'py, PyUntypedArray>> {
+        let working = self.state.with(py, |s| s.working.as_ref().map(|w| w.clone_ref(py)));
+        let (working, version, reused) = native.read_reusing(py, working.map(|w| w.into_bound(py)))?;
+        let bytes = crate::ndarray::bytes(&working)
+            .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("a new array is not C-contiguous"))?;
+        let stored = (!reused).then(|| working.clone().unbind());
+        let old = self.state.with(py, |s| {
+            s.snapshot.clear();
+            s.snapshot.extend_from_slice(bytes);
+            s.version = version;
+            stored.and_then(|w| s.working.replace(w))
+        });
+        drop(old);
         Ok(working)
     }
 
     /// Writes the working buffer's changes back (see the class documentation).
     fn write_back(&self, py: Python<'_>, native: &SharedArray) -> PyResult<()> {
-        let (Some(working), Some(snapshot)) = (&self.working, &self.snapshot) else {
+        let (working, snapshot, version) = self.state.with(py, |s| {
+            (
+                s.working.as_ref().map(|w| w.clone_ref(py)),
+                std::mem::take(&mut s.snapshot),
+                s.version,
+            )
+        });
+        let Some(working) = working.map(|w| w.into_bound(py)) else {
             return Ok(());
         };
-        let (working, snapshot) = (working.bind(py), snapshot.bind(py));
-        let wrote = native._write_changes(py, working, snapshot, self.version)?;
-        if wrote == Some(false) {
-            self.write_back.bind(py).call1((&self.array, working, snapshot))?;
-        }
-        Ok(())
+        let wrote = native.write_changed(py, &working, &snapshot, version);
+        let done = match wrote {
+            Ok(Some(false)) => {
+                // Another write came first: the subclass writes only the elements this block changed.
+                let old = crate::ndarray::empty(
+                    py,
+                    &working.dtype(),
+                    &crate::convert::as_u64(working.shape()).collect::<Vec<_>>(),
+                )?;
+                crate::ndarray::with_bytes_mut(&old, |dst| dst.copy_from_slice(&snapshot));
+                self.write_back.bind(py).call1((&self.array, &working, old)).map(drop)
+            }
+            other => other.map(drop),
+        };
+        self.state.with(py, |s| s.snapshot = snapshot); // the allocation is reused by the next entry
+        done
     }
 }
 
 #[pymethods]
 impl NativeBlock {
-    fn __enter__<'py>(mut slf: PyRefMut<'py, Self>) -> PyResult<Bound<'py, PyUntypedArray>> {
+    fn __enter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyUntypedArray>> {
         let py = slf.py();
-        if slf.entered {
+        let this = slf.get();
+        if this.state.with(py, |s| std::mem::replace(&mut s.entered, true)) {
             return Err(pyo3::exceptions::PyRuntimeError::new_err(
                 "this array() block is already entered",
             ));
         }
-        let array = slf.array.bind(py).clone();
-        let native = array.try_borrow()?;
-        slf.take_lock(py, &array, &native)?;
-        match slf.snapshot(py, &native) {
-            Ok(working) => {
-                slf.entered = true;
-                Ok(working)
-            }
-            Err(e) => {
-                slf.release_lock(&native)?;
-                Err(e)
-            }
+        let entered = (|| {
+            let array = this.array.bind(py);
+            let native = array.try_borrow()?;
+            this.take_lock(array, &native)?;
+            this.snapshot(py, &native)
+                .or_else(|e| this.release_lock(py, &native).and(Err(e)))
+        })();
+        if entered.is_err() {
+            this.state.with(py, |s| s.entered = false);
         }
+        entered
     }
 
     /// Writes the changes back (also when the block raised: as in shared memory, changes made before an error
     /// stay), releases the lock; never suppresses an exception.
-    #[pyo3(signature = (*_exc))]
-    fn __exit__(mut slf: PyRefMut<'_, Self>, _exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
+    fn __exit__(
+        slf: &Bound<'_, Self>,
+        _exc_type: &Bound<'_, PyAny>,
+        _exc_value: &Bound<'_, PyAny>,
+        _traceback: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
         let py = slf.py();
-        slf.entered = false;
-        let array = slf.array.bind(py).clone();
+        let this = slf.get();
+        this.state.with(py, |s| s.entered = false);
+        let array = this.array.bind(py);
         let native = array.try_borrow()?;
-        let wrote = slf.write_back(py, &native);
-        let released = slf.release_lock(&native);
+        let wrote = this.write_back(py, &native);
+        let released = this.release_lock(py, &native);
         wrote.and(released).map(|()| false)
     }
 }

@@ -67,9 +67,13 @@ pub(crate) fn shape_of(shape: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
 /// The row-major element index of `key` when it is one int per dimension, inside `shape`; `None` for any other key
 /// (numpy then interprets it on a consistent copy).
 pub(crate) fn flat_index(key: &Bound<'_, PyAny>, shape: &[u64]) -> Option<usize> {
+    // The commonest key first, on its own: an int into a 1-d array.
+    if let ([len], true) = (shape, key.is_exact_instance_of::<PyInt>()) {
+        return usize::try_from(in_bounds(key.extract::<i64>().ok()?, *len)?).ok();
+    }
     let one = |k: &Bound<'_, PyAny>| -> Option<i64> {
         if k.is_exact_instance_of::<PyInt>() {
-            return k.extract::<i64>().ok(); // the common key first (a bool is not exactly an int)
+            return k.extract::<i64>().ok(); // (a bool is not exactly an int)
         }
         // Keys that are certainly not ints go on without a failed conversion (which builds an exception).
         let not_int = k.is_instance_of::<PyBool>()
@@ -83,18 +87,28 @@ pub(crate) fn flat_index(key: &Bound<'_, PyAny>, shape: &[u64]) -> Option<usize>
         }
         k.extract::<i64>().ok()
     };
-    let index: Vec<i64> = match key.cast::<PyTuple>() {
-        Ok(t) if t.len() == shape.len() => t.iter().map(|k| one(&k)).collect::<Option<_>>()?,
-        Err(_) if shape.len() == 1 => vec![one(key)?],
+    let flat = match key.cast::<PyTuple>() {
+        Ok(t) if t.len() == shape.len() => {
+            let mut flat: u64 = 0;
+            for (k, &d) in t.iter().zip(shape) {
+                flat = flat.checked_mul(d)?.checked_add(in_bounds(one(&k)?, d)?)?;
+            }
+            flat
+        }
+        Err(_) if shape.len() == 1 => in_bounds(one(key)?, shape[0])?,
         _ => return None,
     };
-    let mut flat: u64 = 0;
-    for (&i, &d) in index.iter().zip(shape) {
-        let i = if i < 0 { i.checked_add(d as i64)? } else { i };
-        let i = u64::try_from(i).ok().filter(|&i| i < d)?;
-        flat = flat * d + i;
-    }
     usize::try_from(flat).ok()
+}
+
+/// The index `i` (negative: from the end) of a dimension of `len`, if it lies inside it.
+fn in_bounds(i: i64, len: u64) -> Option<u64> {
+    let i = if i < 0 {
+        i.checked_add(i64::try_from(len).ok()?)?
+    } else {
+        i
+    };
+    u64::try_from(i).ok().filter(|&i| i < len)
 }
 
 /// `value` as a C-contiguous array of `descr` (the lossless conversion of `seqring._convert.to_dtype`).

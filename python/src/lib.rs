@@ -17,6 +17,7 @@ mod compat;
 mod convert;
 mod errors;
 mod format;
+mod gil_cell;
 mod logger;
 mod mapped;
 mod named_lock;

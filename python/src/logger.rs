@@ -536,7 +536,7 @@ impl PyProducer {
         let shape: Vec<u64> = array.shape().iter().map(|&d| d as u64).collect();
         let schema = crate::schema::dtype_schema(dtype.as_any(), shape, String::new())?;
         match py.detach(|| self.inner.declare_schema(&schema)) {
-            // A logger whose directory producers cannot find (a path beyond 432 bytes): nothing is recorded, but
+            // A logger whose directory producers cannot find (a path beyond 408 bytes): nothing is recorded, but
             // this producer still holds its ndarrays to the first one's dtype and shape.
             Ok(()) | Err(seqring::format::schema::SchemaError::NoLogDir { .. }) => {}
             Err(e) => return Err(crate::schema::schema_error(e)),

@@ -119,7 +119,9 @@ impl NamedLock {
     /// Counts one more level for the calling thread, which has just taken the lock or holds it already.
     fn enter(&self) {
         self.holder_thread.store(this_thread(), Ordering::Relaxed);
-        self.depth.fetch_add(1, Ordering::Relaxed);
+        // A load and a store, not a read-modify-write: `depth` changes only with the GIL held (module invariants).
+        let depth = self.depth.load(Ordering::Relaxed);
+        self.depth.store(depth + 1, Ordering::Relaxed);
     }
 
     /// Whether the calling thread holds the lock through this instance.

@@ -32,9 +32,18 @@ pub(crate) fn empty<'py>(
     descr: &Bound<'py, PyArrayDescr>,
     shape: &[u64],
 ) -> PyResult<Bound<'py, PyUntypedArray>> {
-    let mut dims: Vec<npy_intp> = shape.iter().map(|&d| d as npy_intp).collect();
-    // SAFETY: the GIL is held; `dims` holds `dims.len()` extents (at most 8, as seqring shapes); PyArray_Empty
-    // steals the reference `into_dtype_ptr` hands over, and returns a new reference or NULL with an exception set.
+    // The extents on the stack for the shapes seqring makes (at most 8 dimensions): no allocation per array.
+    let mut small = [0 as npy_intp; 8];
+    let mut large = Vec::new();
+    let dims: &mut [npy_intp] = if shape.len() <= small.len() {
+        &mut small[..shape.len()]
+    } else {
+        large.resize(shape.len(), 0);
+        &mut large
+    };
+    dims.iter_mut().zip(shape).for_each(|(d, &s)| *d = s as npy_intp);
+    // SAFETY: the GIL is held; `dims` holds `dims.len()` extents; PyArray_Empty steals the reference
+    // `into_dtype_ptr` hands over, and returns a new reference or NULL with an exception set.
     let ptr = unsafe {
         PY_ARRAY_API.PyArray_Empty(
             py,

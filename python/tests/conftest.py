@@ -1,5 +1,6 @@
 """Shared fixtures of the seqring Python tests."""
 
+import multiprocessing as mp
 import os
 import uuid
 from pathlib import Path
@@ -27,3 +28,44 @@ def fixtures() -> Path:
     if not FIXTURES.is_dir():
         pytest.fail(f"the ataraxis fixtures are missing: {FIXTURES}")
     return FIXTURES
+
+
+class Children:
+    """The child processes of one test, started with the "spawn" method (the only one on Windows, the default on
+    macOS), so each imports this package afresh as a program of its own would.
+
+    ``ctx`` makes their queues, events and barriers; ``start`` starts one; ``join_ok`` waits for them and checks
+    that each exited with 0. Whatever is still running when the test ends (a test that failed before joining) is
+    killed then, so no child outlives its test or keeps a queue's pipe open.
+    """
+
+    def __init__(self):
+        self.ctx = mp.get_context("spawn")
+        self.started = []
+
+    def start(self, target, *args):
+        """Starts ``target(*args)`` in a new process and returns it."""
+        process = self.ctx.Process(target=target, args=args)
+        process.start()
+        self.started.append(process)
+        return process
+
+    def join_ok(self, *processes, timeout=120):
+        """Waits for ``processes`` (all started ones if none is named) and asserts that each exited with 0."""
+        for process in processes or self.started:
+            process.join(timeout=timeout)
+            assert process.exitcode == 0, f"child {process.pid} exited with {process.exitcode}"
+
+    def kill_the_rest(self):
+        for process in self.started:
+            if process.is_alive():
+                process.kill()
+            process.join(timeout=60)
+
+
+@pytest.fixture
+def children():
+    """Spawned child processes that are killed if the test ends before they do (see ``Children``)."""
+    started = Children()
+    yield started
+    started.kill_the_rest()

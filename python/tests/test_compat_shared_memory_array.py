@@ -5,10 +5,10 @@ import gc
 import multiprocessing as mp
 import os
 import pickle
-import signal
 import warnings
 import subprocess
 import sys
+import time
 from multiprocessing.context import set_spawning_popen
 
 import numpy as np
@@ -373,7 +373,7 @@ def test_a_block_killed_inside_releases_the_lock_and_writes_nothing(arr, name):
         assert inside.wait(timeout=60)
         other = _NamedLock(SharedArray.open(name))
         assert other.holder_pid == child.pid and not other.try_acquire()  # held by the child
-        os.kill(child.pid, signal.SIGKILL)
+        child.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
         child.join(timeout=60)
         assert other.try_acquire(), "the next acquirer takes a dead holder's lock over (ataraxis's stays held)"
         other.release()
@@ -396,7 +396,7 @@ def test_threads_sharing_one_instance_lose_no_increment(arr):
         for _ in range(200):
             with arr.array() as view:
                 value = view[0, 0]
-                os.sched_yield()  # let another thread run inside the block if the lock allows it
+                time.sleep(0)  # let another thread run inside the block if the lock allows it
                 view[0, 0] = value + 1
 
     before = int(arr[0, 0])
@@ -463,3 +463,35 @@ def test_a_block_yields_the_same_buffer_each_time_as_ataraxis_view(arr, name):
     with arr.array(with_lock=False) as unlocked:
         unlocked[1, 2] = -1
     assert arr[1, 2] == -1 and arr[0, 1] == 3
+
+
+@pytest.mark.parametrize("dtype", ["|u1", "<i2", "<f8", "<c16", [("a", "<i4"), ("b", "S3")]])
+def test_a_block_writes_back_exactly_the_elements_it_changed(name, dtype):
+    """The block's exit finds the changed span a word at a time: every pattern of changed elements (first, last,
+    both ends, inside one word, across the tail) lands, and an element another writer changed meanwhile (outside
+    the block's changes) is kept."""
+    rng = np.random.default_rng(21)
+    size = 19  # not a multiple of a word for one-byte elements: a tail past the last whole word
+    prototype = np.zeros(size, dtype=dtype)
+    prototype.view(np.uint8)[:] = rng.integers(0, 256, prototype.nbytes, dtype=np.uint8)
+    shared = SharedMemoryArray.create_array(name, prototype)
+    other = SharedArray.open(name)
+    patterns = [[0], [size - 1], [0, size - 1], [3], [3, 4], [7, 8], [16, 18], [17], list(range(size))]
+    try:
+        expected = prototype.copy()
+        for changed in patterns:
+            for meanwhile in (None, 5):
+                with shared.array() as view:
+                    if meanwhile is not None and meanwhile not in changed:
+                        # A write that does not take the lock: the block keeps it, writing back only its own.
+                        now = other.read()
+                        now.view(np.uint8).reshape(size, -1)[meanwhile] ^= 0xFF
+                        other.write(now)
+                        expected[meanwhile] = now[meanwhile]
+                    for i in changed:
+                        raw = view.view(np.uint8).reshape(size, -1)
+                        raw[i] ^= 0x5A
+                        expected.view(np.uint8).reshape(size, -1)[i] = raw[i]
+                assert other.read().tobytes() == expected.tobytes(), f"changed {changed}, meanwhile {meanwhile}"
+    finally:
+        shared.destroy()

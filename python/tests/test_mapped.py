@@ -2,7 +2,6 @@
 as zero-copy views, checked against numpy's own reading of the same bytes (np.memmap) and across processes."""
 
 import gc
-import multiprocessing as mp
 import os
 
 import numpy as np
@@ -145,19 +144,15 @@ def _sum_in_child(path, queue):
     queue.put((len(mapped), int(mapped.array["t_us"].sum()), os.getpid()))
 
 
-def test_other_processes_map_the_same_file(tmp_path):
+def test_other_processes_map_the_same_file(tmp_path, children):
     path = tmp_path / "shared.map"
     data = samples(20_000)
     build_mapped_array(path, data)
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    children = [ctx.Process(target=_sum_in_child, args=(str(path), queue)) for _ in range(3)]
-    for c in children:
-        c.start()
-    results = [queue.get(timeout=120) for _ in children]
-    for c in children:
-        c.join(timeout=60)
-        assert c.exitcode == 0
+    queue = children.ctx.Queue()
+    for _ in range(3):
+        children.start(_sum_in_child, str(path), queue)
+    results = [queue.get(timeout=120) for _ in range(3)]
+    children.join_ok()
     assert {(n, s) for n, s, _ in results} == {(20_000, int(data["t_us"].sum()))}
     assert len({pid for _, _, pid in results}) == 3
 
@@ -218,16 +213,13 @@ def _lookup_in_child(path, keys, queue):
     queue.put([int(m[k]["t_us"]) for k in keys])
 
 
-def test_other_processes_look_up_the_same_id_map(tmp_path):
+def test_other_processes_look_up_the_same_id_map(tmp_path, children):
     path = tmp_path / "shared-ids.map"
     data = samples(10_000)
     keys = [f"trial-{i}" for i in range(10_000)]
     build_mapped_id_map(path, keys, data)
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
+    queue = children.ctx.Queue()
     wanted = keys[::997]
-    child = ctx.Process(target=_lookup_in_child, args=(str(path), wanted, queue))
-    child.start()
+    children.start(_lookup_in_child, str(path), wanted, queue)
     assert queue.get(timeout=120) == [int(data["t_us"][i]) for i in range(0, 10_000, 997)]
-    child.join(timeout=60)
-    assert child.exitcode == 0
+    children.join_ok()

@@ -2,7 +2,6 @@
 nested objects and numpy arrays) written once into checked, immutable files, mapped read-only by any number of
 processes and decoded one object per lookup."""
 
-import multiprocessing as mp
 import os
 
 import numpy as np
@@ -163,19 +162,15 @@ def _decode_in_child(path, queue):
     queue.put((len(mapped), total, mapped[10]["name"], os.getpid()))
 
 
-def test_other_processes_decode_the_same_file(tmp_path):
+def test_other_processes_decode_the_same_file(tmp_path, children):
     path = tmp_path / "shared.map"
     objects = [session(i) for i in range(300)]
     build_mapped_objects(path, objects)
     expected = sum(int(o["frame"].sum()) + o["id"] for o in objects)
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    children = [ctx.Process(target=_decode_in_child, args=(str(path), queue)) for _ in range(3)]
-    for c in children:
-        c.start()
-    results = [queue.get(timeout=120) for _ in children]
-    for c in children:
-        c.join(timeout=60)
-        assert c.exitcode == 0
+    queue = children.ctx.Queue()
+    for _ in range(3):
+        children.start(_decode_in_child, str(path), queue)
+    results = [queue.get(timeout=120) for _ in range(3)]
+    children.join_ok()
     assert {r[:3] for r in results} == {(300, expected, "mouse-10")}
     assert len({r[3] for r in results}) == 3

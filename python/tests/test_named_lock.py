@@ -5,9 +5,9 @@ fork; it lives and dies with the array."""
 import contextlib
 import multiprocessing as mp
 import os
-import signal
 import tempfile
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -37,21 +37,17 @@ def child_increments(name, rounds, start):
     for _ in range(rounds):
         with lock:
             value = int(a[0])  # a read-modify-write that loses updates unless serialised:
-            os.sched_yield()  # without the lock, the others' updates in this window are lost (most of them)
+            time.sleep(0)  # without the lock, the others' updates in this window are lost (most of them)
             a[0] = value + 1
 
 
-def test_processes_lose_no_update(arr, name):
-    ctx = mp.get_context("spawn")
-    rounds, children = 1000, 3
-    start = ctx.Barrier(children)
-    procs = [ctx.Process(target=child_increments, args=(name, rounds, start)) for _ in range(children)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=120)
-        assert p.exitcode == 0
-    assert arr[0] == children * rounds
+def test_processes_lose_no_update(arr, name, children):
+    rounds, processes = 1000, 3
+    start = children.ctx.Barrier(processes)
+    for _ in range(processes):
+        children.start(child_increments, name, rounds, start)
+    children.join_ok()
+    assert arr[0] == processes * rounds
     assert word(arr) == 0, "every holder released it"
 
 
@@ -64,25 +60,20 @@ def child_holds(name, held, never):
 
 
 @contextlib.contextmanager
-def holder_process(name):
-    """A spawned process that holds the lock of array ``name`` (yielded once it does) until it is killed."""
-    ctx = mp.get_context("spawn")
-    held = ctx.Event()
-    never, keep = ctx.Pipe(duplex=False)
-    holder = ctx.Process(target=child_holds, args=(name, held, never))
-    holder.start()
-    try:
+def holder_process(children, name):
+    """A spawned process that holds the lock of array ``name`` (yielded once it does) until it is killed (by the
+    test, or by ``children`` when the test ends)."""
+    held = children.ctx.Event()
+    never, keep = children.ctx.Pipe(duplex=False)
+    with keep:  # the holder's end stays open, so its recv blocks until it is killed
+        holder = children.start(child_holds, name, held, never)
         assert held.wait(timeout=60)
         yield holder
-    finally:
-        if holder.is_alive():
-            holder.kill()
-        holder.join(timeout=60)
-        keep.close()
 
 
 def kill(process):
-    os.kill(process.pid, signal.SIGKILL)
+    """Kills ``process`` with no chance to run more code: SIGKILL on POSIX, TerminateProcess on Windows."""
+    process.kill()
     process.join(timeout=60)
 
 
@@ -91,29 +82,21 @@ def child_waits(name, got):
         got.set()
 
 
-def test_a_holder_killed_while_holding_is_taken_over_by_a_waiter(arr, name):
-    ctx = mp.get_context("spawn")
-    got = ctx.Event()
-    with holder_process(name) as holder:
+def test_a_holder_killed_while_holding_is_taken_over_by_a_waiter(arr, name, children):
+    got = children.ctx.Event()
+    with holder_process(children, name) as holder:
         lock = _NamedLock(arr)
         assert lock.holder_pid == holder.pid and word(arr) >> 32 == holder.pid
         assert not lock.try_acquire() and lock.depth == 0
-        waiter = ctx.Process(target=child_waits, args=(name, got))
-        waiter.start()
-        try:
-            kill(holder)
-            assert got.wait(timeout=60), "the waiter took the dead holder's lock over"
-        finally:
-            waiter.join(timeout=60)
-            if waiter.is_alive():
-                waiter.kill()
-                waiter.join(timeout=60)
-        assert waiter.exitcode == 0
+        waiter = children.start(child_waits, name, got)
+        kill(holder)
+        assert got.wait(timeout=60), "the waiter took the dead holder's lock over"
+        children.join_ok(waiter)
         assert lock.holder_pid == 0
 
 
-def test_try_acquire_takes_over_a_dead_holder(arr, name):
-    with holder_process(name) as holder:
+def test_try_acquire_takes_over_a_dead_holder(arr, name, children):
+    with holder_process(children, name) as holder:
         kill(holder)
         lock = _NamedLock(arr)
         assert lock.holder_pid == holder.pid, "nobody released it: the word still names the dead holder"
@@ -175,7 +158,7 @@ def increments_in_threads(lock_of_thread, threads=4, rounds=500):
         for _ in range(rounds):
             with lock:
                 value = counter[0]
-                os.sched_yield()  # the other threads run here if they can (they wait without the GIL)
+                time.sleep(0)  # the other threads run here if they can (they wait without the GIL)
                 counter[0] = value + 1
 
     workers = [threading.Thread(target=increment) for _ in range(threads)]
@@ -224,6 +207,7 @@ def child_after_fork(lock, arr, results):
     results.put((inherited, _NamedLock(arr).try_acquire()))
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="Windows has no fork")
 def test_a_forked_child_neither_uses_nor_releases_the_parents_instance(arr):
     ctx = mp.get_context("fork")
     lock = _NamedLock(arr)

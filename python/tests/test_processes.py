@@ -1,6 +1,5 @@
 """SharedArray across real processes (spawn): one writer, three readers, no torn read."""
 
-import multiprocessing as mp
 
 import numpy as np
 
@@ -42,23 +41,20 @@ def reader(name, ready, results):
     results.put(("reader", torn, backwards, len(seen)))
 
 
-def test_one_writer_three_readers_never_tear(name):
-    ctx = mp.get_context("spawn")
+def test_one_writer_three_readers_never_tear(name, children):
+    ctx = children.ctx
     with SharedArray.create(name, ELEMENTS, np.int64):
         ready = ctx.Barrier(5)  # the writer, 3 readers and this process: all start together
         stop = ctx.Event()
         results = ctx.Queue()
-        readers = [ctx.Process(target=reader, args=(name, ready, results)) for _ in range(3)]
-        w = ctx.Process(target=writer, args=(name, ready, stop, results))
-        for p in (w, *readers):
-            p.start()
+        children.start(writer, name, ready, stop, results)
+        for _ in range(3):
+            children.start(reader, name, ready, results)
         ready.wait(timeout=60)
-        reports = [results.get(timeout=300) for _ in readers]
+        reports = [results.get(timeout=300) for _ in range(3)]
         stop.set()
         writes = results.get(timeout=60)
-        for p in (w, *readers):
-            p.join(timeout=60)
-            assert p.exitcode == 0
+        children.join_ok()
     assert writes[0] == "writer" and writes[1] > 0
     for _, torn, backwards, distinct in reports:
         assert torn == 0, f"{torn} torn reads of {READS}"

@@ -376,19 +376,15 @@ def child_writes_through_a_pickled_handle(array, done):
     done.put((array.name, array.read().tolist()))
 
 
-def test_a_pickled_handle_reopens_the_array_in_a_spawned_process(name):
-    import multiprocessing as mp
+def test_a_pickled_handle_reopens_the_array_in_a_spawned_process(name, children):
     import pickle
 
-    ctx = mp.get_context("spawn")
     with SharedArray.create(name, 4, "i8") as a:
         assert pickle.loads(pickle.dumps(a)).read().tolist() == [0, 0, 0, 0]
-        done = ctx.Queue()
-        child = ctx.Process(target=child_writes_through_a_pickled_handle, args=(a, done))
-        child.start()
+        done = children.ctx.Queue()
+        children.start(child_writes_through_a_pickled_handle, a, done)
         assert done.get(timeout=60) == (name, [0, 42, 7, 8])
-        child.join(timeout=60)
-        assert child.exitcode == 0
+        children.join_ok()
         assert a.read().tolist() == [0, 42, 7, 8], "the child wrote the parent's array, not a copy"
     assert not os.path.exists(f"/dev/shm/{name}"), "the child's handle did not keep the array alive"
 
@@ -405,23 +401,17 @@ def child_sets_its_half(name, half, rounds, ready, results):
     results.put(stale)
 
 
-def test_slice_writes_from_two_processes_lose_no_update(name):
+def test_slice_writes_from_two_processes_lose_no_update(name, children):
     """Each process rewrites its own half through a read-modify-write; a write based on a stale copy would put
     the other half back, which the other process sees before its next write."""
-    import multiprocessing as mp
-
-    ctx = mp.get_context("spawn")
     rounds = 20_000
     with SharedArray.create(name, 8, "i8") as a:
-        ready = ctx.Barrier(2)
-        results = ctx.Queue()
-        children = [ctx.Process(target=child_sets_its_half, args=(name, h, rounds, ready, results)) for h in (0, 1)]
-        for c in children:
-            c.start()
-        stale = [results.get(timeout=120) for _ in children]
-        for c in children:
-            c.join(timeout=120)
-            assert c.exitcode == 0
+        ready = children.ctx.Barrier(2)
+        results = children.ctx.Queue()
+        for h in (0, 1):
+            children.start(child_sets_its_half, name, h, rounds, ready, results)
+        stale = [results.get(timeout=120) for _ in range(2)]
+        children.join_ok()
         assert stale == [0, 0], "a half was put back to an older value"
         assert a.read().tolist() == [rounds] * 8
         assert a.version == 2 * rounds

@@ -2,7 +2,6 @@
 fields), big-endian numbers and datetimes are held as records whose region records numpy's ``dtype_to_descr``, so
 that another process opens the array by name alone and gets the same dtype; checked with numpy itself."""
 
-import multiprocessing as mp
 import sys
 import traceback
 
@@ -66,20 +65,17 @@ def child_reads_by_name(name, descr, shape, raw, value, done):
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_a_spawned_process_opens_records_by_name_alone(name, case):
+def test_a_spawned_process_opens_records_by_name_alone(name, case, children):
     prototype, value = CASES[case]
     with SharedArray.create(name, prototype.shape, prototype.dtype) as a:
         a.write(prototype)
         assert a.dtype == prototype.dtype
-        ctx = mp.get_context("spawn")
-        done = ctx.Queue()
+        done = children.ctx.Queue()
         descr = np.lib.format.dtype_to_descr(prototype.dtype)
-        args = (name, descr, prototype.shape, prototype.tobytes(), value, done)
-        child = ctx.Process(target=child_reads_by_name, args=args)
-        child.start()
+        children.start(child_reads_by_name, name, descr, prototype.shape, prototype.tobytes(), value, done)
         status, seen = done.get(timeout=120)
-        child.join(60)
         assert status == "ok", seen
+        children.join_ok()
         expected = prototype.copy()
         expected[0] = value
         assert seen == expected.tobytes()

@@ -1,6 +1,5 @@
 """SharedArray.wait_changed / read_when_changed: blocking waits for a new version, with the GIL released."""
 
-import multiprocessing as mp
 import threading
 import time
 
@@ -54,14 +53,11 @@ def _wait_in_child(name, results):
     results.put(None if found is None else (found[0], found[1].tolist()))
 
 
-def test_a_process_waits_for_another_processes_write(name):
-    ctx = mp.get_context("spawn")
+def test_a_process_waits_for_another_processes_write(name, children):
     with SharedArray.create(name, 3, np.int64) as a:
-        results = ctx.Queue()
-        child = ctx.Process(target=_wait_in_child, args=(name, results))
-        child.start()
+        results = children.ctx.Queue()
+        children.start(_wait_in_child, name, results)
         _until_waiting(a)
         a.write([7, 8, 9])
         assert results.get(timeout=60) == (1, [7, 8, 9])
-        child.join(timeout=60)
-        assert child.exitcode == 0
+        children.join_ok()

@@ -1,7 +1,6 @@
 """seqring.LogTail: a tailer process follows a running logger fed from another process, and sees every message once,
 in order, exactly as the assembled archive holds it; the tail ends when the logger stops."""
 
-import multiprocessing as mp
 
 import pytest
 
@@ -22,22 +21,16 @@ def producer(name, source):
         p.log_at(i + 1, i.to_bytes(4, "little") * 3)
 
 
-def test_a_tailer_process_sees_every_message_once_as_the_archive_holds_it(tmp_path, name):
-    ctx = mp.get_context("spawn")
+def test_a_tailer_process_sees_every_message_once_as_the_archive_holds_it(tmp_path, name, children):
     logger = seqring.DataLogger(tmp_path, name, segment_size=64 << 10, on_full="wait", flush_interval=0.0002)
     logger.start()
-    ready, results = ctx.Event(), ctx.Queue()
-    t = ctx.Process(target=tailer, args=(logger.log_dir, ready, results))
-    t.start()
+    ready, results = children.ctx.Event(), children.ctx.Queue()
+    t = children.start(tailer, logger.log_dir, ready, results)
     assert ready.wait(60)
-    p = ctx.Process(target=producer, args=(name, 4))
-    p.start()
-    p.join(120)
-    assert p.exitcode == 0
+    children.join_ok(children.start(producer, name, 4))
     report = logger.stop()
     got = results.get(timeout=120)
-    t.join(60)
-    assert t.exitcode == 0
+    children.join_ok(t)
     assert len(report["files"]) > 1, "the log rolled over segments while the tailer followed it"
     assert [m[2] for m in got] == [i.to_bytes(4, "little") * 3 for i in range(MESSAGES)]
     seqring.assemble_log_archives(logger.log_dir)

@@ -2,7 +2,6 @@
 updating one tracker file at once."""
 
 import json
-import multiprocessing as mp
 import os
 import pickle
 import shutil
@@ -260,19 +259,15 @@ def ataraxis_style_writer(path, job_ids, barrier):
                 yaml.safe_dump(data, f, explicit_start=True, explicit_end=True, sort_keys=False)
 
 
-def test_processes_update_one_tracker_without_losing_an_update(tracker):
-    ctx = mp.get_context("spawn")
+def test_processes_update_one_tracker_without_losing_an_update(tracker, children):
     jobs = [(f"job{w}", str(i)) for w in range(3) for i in range(JOBS_PER_PROCESS)]
     ids = tracker.initialize_jobs(jobs)
     parts = [ids[w * JOBS_PER_PROCESS:(w + 1) * JOBS_PER_PROCESS] for w in range(3)]
-    barrier = ctx.Barrier(3)
-    procs = [ctx.Process(target=work_through, args=(tracker, w, parts[w], barrier)) for w in range(2)]
-    procs.append(ctx.Process(target=ataraxis_style_writer, args=(tracker.file_path, parts[2], barrier)))
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=120)
-    assert [p.exitcode for p in procs] == [0, 0, 0]
+    barrier = children.ctx.Barrier(3)
+    for w in range(2):
+        children.start(work_through, tracker, w, parts[w], barrier)
+    children.start(ataraxis_style_writer, tracker.file_path, parts[2], barrier)
+    children.join_ok()
     snapshot = tracker.snapshot()
     assert list(snapshot) == ids
     for w in range(2):

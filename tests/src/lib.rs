@@ -244,6 +244,17 @@ pub mod child {
             assert!(status.success(), "child {} failed: {status}", self.process.id());
         }
     }
+
+    /// A child still running when its handle goes (a test that failed before waiting for it) is killed and reaped,
+    /// so that it neither outlives the test nor holds the test's output pipe open.
+    impl Drop for Child {
+        fn drop(&mut self) {
+            if let Ok(None) = self.process.try_wait() {
+                let _ = self.process.kill();
+                let _ = self.process.wait();
+            }
+        }
+    }
 }
 
 /// Logger test data: self-checking payloads, unique logger names, and reading a log directory back.

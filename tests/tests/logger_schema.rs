@@ -247,7 +247,7 @@ fn a_malformed_side_file_stops_assembly_before_anything_is_written() {
 #[test]
 fn an_in_process_producer_declares_beside_a_log_whose_path_the_region_cannot_hold() {
     let dir = tempfile::tempdir().unwrap();
-    // A directory path beyond the 416 bytes the logger region records.
+    // A directory path beyond the 408 bytes the logger region records.
     let deep = (0..12).fold(dir.path().to_path_buf(), |p, i| {
         p.join(format!("{i:02}-{}", "d".repeat(40)))
     });

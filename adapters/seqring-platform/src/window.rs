@@ -82,6 +82,11 @@ macro_rules! memory_through_raw {
                 self.raw().prefetch(offset);
             }
 
+            #[inline(always)]
+            fn as_words(&self) -> Option<&[std::sync::atomic::AtomicU64]> {
+                Some(self.raw().words())
+            }
+
             #[inline]
             fn wake(&self, offset: usize, old: u64) {
                 self.shared_word(offset).wake(old);

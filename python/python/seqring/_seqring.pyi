@@ -2,7 +2,21 @@
 
 import os
 import pathlib
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union, overload
+from typing import (
+    Any,
+    Callable,
+    ContextManager,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+    overload,
+)
 
 import numpy as np
 import numpy.typing as npt
@@ -410,13 +424,14 @@ class _NamedLock:
     def array(self) -> "SharedArray": ...
 
 class _CompatBase:
-    """The native base of ``seqring.compat.SharedMemoryArray``: its handle slot and ``__getitem__``."""
+    """The native base of ``seqring.compat.SharedMemoryArray``: its handle slot, ``arr[key]``,
+    ``arr[key] = value`` and ``array()``."""
 
     _handle: Any
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
     def __getitem__(self, key: Any) -> Any: ...
     def __setitem__(self, key: Any, value: Any) -> None: ...
-    def _block(self, with_lock: bool) -> Any: ...
+    def array(self, *, with_lock: bool = True) -> ContextManager[npt.NDArray[Any]]: ...
 
 class _NativeBlock:
     """An ``array()`` block of a native handle (``seqring.compat``)."""

@@ -382,7 +382,7 @@ impl LoggerBuilder {
         // Every source keeps the onset it has in this log directory (from a dead region, through the file).
         region::inherit(&region, &onsets);
         // Producers of other processes find the directory here, to keep their schemas beside the log; a path the
-        // block cannot hold (longer than 416 bytes, not UTF-8) is not recorded and their declarations fail.
+        // block cannot hold (longer than 408 bytes, not UTF-8) is not recorded and their declarations fail.
         let absolute = std::path::absolute(&log_dir).unwrap_or_else(|_| log_dir.clone());
         if let Some(path) = absolute.to_str() {
             region.set_log_dir(path.as_bytes());

@@ -212,8 +212,9 @@ impl Drain {
             |position, bytes, tally| {
                 let had_error = sink.error().is_some();
                 sink.write(Origin { ring, position }, bytes, tally);
-                // Tailers blocked on the written count look at the files again.
-                region.note_written();
+                // Tailers blocked on the written count look at the files again (those whose lease has not run
+                // out: a killed tailer stops costing a wake call within its lease).
+                region.note_written(seqring_platform::clock::now_ns_coarse);
                 for (source, c) in tally.sources() {
                     let d = &mut drained[usize::from(source)];
                     d.records += c.records;

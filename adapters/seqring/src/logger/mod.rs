@@ -14,7 +14,7 @@
 //!   returns a [`StopReport`]; [`DataLogger::health`] reports progress and the first disk error while it runs.
 //! - [`Producer::declare_schema`] records what a source's payloads are in a side file beside the log
 //!   ([`crate::format::schema`]); producers of other processes find the log directory in the logger region (if
-//!   its path fits there: 416 bytes of UTF-8), in-process ones get it from their logger.
+//!   its path fits there: 408 bytes of UTF-8), in-process ones get it from their logger.
 //! - [`inspect`] reads a logger region (state, ring counters, sources) without attaching to it.
 //! - [`recover`] checks every segment of a log directory after a crash and cuts torn tails.
 //!

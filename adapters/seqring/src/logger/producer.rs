@@ -332,7 +332,7 @@ impl Producer {
     /// # Errors
     /// [`SchemaError::Mismatch`] if the source already has another schema in this log (nothing changes),
     /// [`SchemaError::Invalid`] for an invalid schema, [`SchemaError::NoLogDir`] if this producer of another process
-    /// cannot find the logger's directory (its path is longer than the region holds, 416 bytes, or not UTF-8), and
+    /// cannot find the logger's directory (its path is longer than the region holds, 408 bytes, or not UTF-8), and
     /// I/O or parse errors naming the side file.
     ///
     /// # Examples

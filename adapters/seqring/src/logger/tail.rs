@@ -35,14 +35,23 @@ use super::region::LoggerRegion;
 use super::{region as log_region, region_name, LOG_DIR_SUFFIX};
 use crate::format::segment::reader::{check_batch, check_header};
 use crate::format::segment::{skip_delivered, Dedup, SegmentError, Tail, EXTENSION, FILE_HEADER_LEN};
-use seqring_core::log_region::LogRegion;
-use seqring_platform::{address_wait, RegionError, Window};
+use seqring_core::log_region::{LogRegion, LogState};
+use seqring_platform::{address_wait, clock, RegionError, Window};
 
 /// How often a waiting tail looks for new data where it cannot block on the logger's written count (outside Linux,
 /// macOS and Windows; see `seqring_platform::address_wait`).
 pub const POLL: Duration = Duration::from_millis(2);
 /// The longest a tail blocks on the logger's written count before it looks again (a write wakes it at once): it also notices a logger that stopped or died within this time.
 pub const IDLE_WAIT: Duration = Duration::from_millis(50);
+
+/// How long a blocked tail's lease runs past the moment it renews it (before each block of at most
+/// [`IDLE_WAIT`]): if its process is killed while it blocks, the drain stops issuing wake calls for it within this
+/// time (on the coarse wall clock, `seqring_platform::clock::now_ns_coarse`, which the drain reads too).
+const LEASE: Duration = Duration::from_secs(2);
+
+/// A waiting tail that finds the logger's written count unchanged skips its look at the files, except at every
+/// this many looks (about once a second with [`IDLE_WAIT`]).
+const SWEEP_EVERY: u32 = 20;
 
 /// Where a [`LogTail`] starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,6 +142,13 @@ pub struct LogTail {
     buf: Vec<u8>,
     /// Whether the last look found no logger region.
     gone_before: bool,
+    /// The running logger's region, kept open between looks: reopening it by name at every look is a map and an
+    /// unmap (under wine, wineserver round trips that an idle tail would be charged for). Dropped once the region
+    /// says the logger stopped or was taken over, so that the next look finds the region by name again.
+    logger: Option<LoggerRegion>,
+    /// The written count read before the last whole sweep, and how many looks in a row it has let the tail skip.
+    swept_at: Option<u64>,
+    skipped: u32,
     finished: bool,
 }
 
@@ -177,6 +193,9 @@ impl LogTail {
             ready: VecDeque::new(),
             buf: Vec::new(),
             gone_before: false,
+            logger: None,
+            swept_at: None,
+            skipped: 0,
             finished: false,
         };
         if tail.skip {
@@ -221,10 +240,15 @@ impl LogTail {
             // of its own does not end the tail.
             // The written count is read before the sweep: a batch written after it changes the count, so the
             // wait below returns at once instead of sleeping through it.
-            let (present, logger) = self.logger();
+            let present = self.look_for_logger();
             let gone = !present;
-            let seen = logger.as_ref().map(LoggerRegion::written);
-            self.sweep()?;
+            let seen = self.logger.as_ref().map(LoggerRegion::written);
+            if self.may_skip_sweep(seen) {
+                self.skipped += 1;
+            } else {
+                self.sweep()?;
+                (self.swept_at, self.skipped) = (seen, 0);
+            }
             if self.ready.is_empty() {
                 if gone && self.gone_before {
                     self.finished = true;
@@ -235,8 +259,8 @@ impl LogTail {
                 if now >= deadline {
                     return Ok(None);
                 }
-                match (logger, seen) {
-                    (Some(log), Some(seen)) if address_wait::BLOCKS => wait_written(&log, seen, deadline),
+                match (&self.logger, seen) {
+                    (Some(log), Some(seen)) if address_wait::BLOCKS => wait_written(log, seen, deadline),
                     _ => std::thread::sleep(POLL.min(deadline - now)),
                 }
             }
@@ -264,18 +288,37 @@ impl LogTail {
         self.finished && self.ready.is_empty()
     }
 
-    /// The region of a logger of the directory's name, if one is there: a running logger, one that is stopping (it
-    /// removes its region only after its last write), or a dead one awaiting its successor. A region that exists
-    /// but does not open as a logger's (being created, or of another layout) counts as present, without one.
-    fn logger(&self) -> (bool, Option<LoggerRegion>) {
+    /// Whether a logger of the directory's name is there: a running logger, one that is stopping (it removes its
+    /// region only after its last write), or a dead one awaiting its successor. Leaves its region in
+    /// `self.logger`; a region that exists but does not open as a logger's (being created, or of another layout)
+    /// counts as present, without one. A region kept from an earlier look that still says `Running` is used as it
+    /// is (a dead logger's says so too, and is waited for as before).
+    fn look_for_logger(&mut self) -> bool {
+        if self.logger.as_ref().is_some_and(|log| log.state() == LogState::Running) {
+            return true;
+        }
+        // Another region's count says nothing of what the last sweep saw.
+        (self.logger, self.swept_at) = (None, None);
         let Some(name) = self.region_name.as_ref() else {
-            return (false, None);
+            return false;
         };
         match log_region::open(name) {
-            Err(RegionError::NotFound { .. }) => (false, None),
-            Err(_) => (true, None),
-            Ok(region) => (true, LogRegion::open(Window::whole(region)).ok().map(|(log, _)| log)),
+            Err(RegionError::NotFound { .. }) => false,
+            Err(_) => true,
+            Ok(region) => {
+                self.logger = LogRegion::open(Window::whole(region)).ok().map(|(log, _)| log);
+                true
+            }
         }
+    }
+
+    /// Whether this look may skip the sweep: the running logger has written no batch since the last sweep began
+    /// (it counts a batch only after the batch is whole in its file, so the files hold nothing the last sweep
+    /// missed, bar the part of a batch that was being written then, which is counted when it is whole). Every
+    /// [`SWEEP_EVERY`]th look sweeps anyway, so that a logger that does not count its batches (built before the
+    /// count) is still followed.
+    fn may_skip_sweep(&self, seen: Option<u64>) -> bool {
+        seen.is_some() && seen == self.swept_at && self.skipped + 1 < SWEEP_EVERY
     }
 
     /// Reads every whole batch written since the last sweep into `ready`.
@@ -465,7 +508,8 @@ fn segment_error(path: &Path, tail: Tail, base: u64) -> SegmentError {
 fn wait_written(log: &LoggerRegion, seen: u64, deadline: Instant) {
     let word = log.memory().shared_word(log.written_word());
     let wait = IDLE_WAIT.min(deadline.saturating_duration_since(Instant::now()));
-    log.wait_written(seen, |at| {
+    let lease = || clock::now_ns_coarse().saturating_add(LEASE.as_nanos() as u64);
+    log.wait_written(seen, lease, |at| {
         word.wait(at, Some(wait));
         false
     });

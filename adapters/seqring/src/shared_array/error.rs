@@ -224,6 +224,14 @@ impl SharedArrayError {
                 SharedArrayError::CapacityExceeded { name, needed, capacity }
             }
             ArrayError::Descr(reason) => SharedArrayError::Descr { name, reason },
+            ArrayError::LengthMismatch { len, given } => {
+                let size = itemsize.max(1) as u64;
+                SharedArrayError::LengthMismatch {
+                    name,
+                    expected: len / size,
+                    given: given / size,
+                }
+            }
             _ => SharedArrayError::BadShape {
                 name,
                 shape: Vec::new(),

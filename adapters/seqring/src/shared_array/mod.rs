@@ -2,7 +2,7 @@
 //! `ndsharray`.
 //!
 //! A [`SharedArray<T>`] is the core's seqlock array ([`seqring_core::seqlock`]) over a shared-memory
-//! [`Region`] (`/dev/shm/<name>`). Readers never block the writer and never see a torn
+//! [`Region`](seqring_platform::Region) (`/dev/shm/<name>`). Readers never block the writer and never see a torn
 //! value; writers in any process exclude each other through the seqlock's sequence word.
 //!
 //! - Lifecycle: [`SharedArray::create`] (with [`ArrayOptions::exists_ok`] and a capacity for later reshapes),
@@ -29,7 +29,14 @@
 //! spin first, then yield and sleep with a growing backoff so that waiting readers leave the cores to a preempted
 //! writer, and report a writer as stalled only when it made no progress for the whole timeout (`wait`). A write
 //! reads the coarse clock once, for its write time ([`seqring_platform::clock::now_ns_coarse`]): write times and
-//! ages have the kernel tick's resolution (1–4 ms).
+//! ages have the kernel tick's resolution (1–4 ms). That clock stays: write times are wall-clock ns since the UNIX
+//! epoch, which ages ([`SharedArray::age`], Python's `age`), `seqring shm inspect` ("… s ago") and the waiters'
+//! leases compare across processes; the CPU counter's clock (`clock::mono_ns`) counts from a moment of each
+//! process and costs more than the coarse clock here. Both hot paths are inlined whole into the caller, so
+//! everything they check is resolved once per call (the core's per-call view of the region; the write is the
+//! core's guard-less [`SeqArray::write_all`](seqring_core::seqlock::SeqArray::write_all)), and a `&mut [T; N]` or
+//! `&[T; N]` argument (a fixed-size record such as 8 × f64) makes the copy's length a constant the compiler
+//! unrolls.
 
 mod cell;
 mod dynamic;
@@ -47,9 +54,9 @@ pub use lock::ArrayLockGuard;
 pub use seqring_core::seqlock::Snapshot;
 
 use handle::Handle;
-use seqring_core::seqlock::WriteGuard;
+use seqring_core::seqlock::ArrayError;
 use seqring_core::{Element, Patience, Shape, Spins};
-use seqring_platform::{IntoRegionName, Region};
+use seqring_platform::IntoRegionName;
 use std::marker::PhantomData;
 use std::ops::Range;
 use std::time::Duration;
@@ -632,7 +639,7 @@ impl<T: Element> SharedArray<T> {
     /// assert!(a.read_into(&mut [0.0; 5]).is_err(), "longer than the array");
     /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn read_into(&self, dst: &mut [T]) -> Result<u64, SharedArrayError> {
         self.read_into_timeout(dst, self.handle.timeout)
     }
@@ -654,7 +661,7 @@ impl<T: Element> SharedArray<T> {
     /// assert_eq!(out, [5, 6]);
     /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn read_into_timeout(&self, dst: &mut [T], timeout: Duration) -> Result<u64, SharedArrayError> {
         // The fast path spins only (small enough to inline like the core's own read); a read that must wait, or
         // fails, goes once more through the deadline-bounded path.
@@ -1098,7 +1105,7 @@ impl<T: Element> SharedArray<T> {
     /// assert!(a.write(&[1, 2]).is_err(), "not the array's length");
     /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn write(&self, src: &[T]) -> Result<(), SharedArrayError> {
         self.write_timeout(src, self.handle.timeout)
     }
@@ -1118,32 +1125,28 @@ impl<T: Element> SharedArray<T> {
     /// assert_eq!(a.to_vec()?, [8, 9]);
     /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn write_timeout(&self, src: &[T], timeout: Duration) -> Result<(), SharedArrayError> {
-        // The fast path spins only, as the read's; a writer that must wait takes the backoff path.
-        let mut guard = match self.handle.array.lock(self.handle.stamp(), Spins(FAST_SPINS)) {
-            Ok(g) => g,
-            Err(_) => self.lock_waiting(timeout)?,
-        };
-        if size_of_val(src) != guard.len() {
-            let expected = (guard.len() / size_of::<T>()) as u64;
-            drop(guard);
-            return Err(SharedArrayError::LengthMismatch {
-                name: self.name().to_string(),
-                expected,
-                given: src.len() as u64,
-            });
+        // The fast path spins only, as the read's, and writes without a guard (the core's `write_all`); a writer
+        // that must wait takes the backoff path, out of line.
+        match self.handle.array.write_all(src, self.handle.stamp(), Spins(FAST_SPINS)) {
+            Ok(()) => Ok(()),
+            Err(e) => self.write_failed(e, src, timeout),
         }
-        guard.write_elements(0, src).map_err(|e| self.error(e))
     }
 
+    /// A fast write that failed: a lock that was not free within the fast path's spins waits for it (spin, yield,
+    /// sleep) within `timeout`; other errors are final.
     #[cold]
     #[inline(never)]
-    fn lock_waiting(&self, timeout: Duration) -> Result<WriteGuard<'_, Region>, SharedArrayError> {
+    fn write_failed(&self, e: ArrayError, src: &[T], timeout: Duration) -> Result<(), SharedArrayError> {
+        if !matches!(e, ArrayError::WriterStalled { .. }) {
+            return Err(self.error(e));
+        }
         let mut wait = self.handle.wait(timeout);
         self.handle
             .array
-            .lock(self.handle.stamp(), &mut wait)
+            .write_all(src, self.handle.stamp(), &mut wait)
             .map_err(|e| self.error(wait.judge(e)))
     }
 
@@ -1424,5 +1427,102 @@ impl<T: AtomicElement> SharedArray<T> {
         let flat = self.flat(snap.shape(), index)?;
         let offset = self.handle.array.data_offset() + flat * size_of::<T>();
         Ok(cell::at(&self.handle.array.memory().raw(), offset))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// The fast paths under a concurrent writer: readers of a fixed-size array (the unrolled copy) and of a slice
+    /// (the run-time-length copy, 4 KiB here) never see a torn value, and versions never go back. Every write puts
+    /// one counter value in every element, so a read mixing two writes shows two values.
+    #[test]
+    fn fast_reads_under_a_writer_are_never_torn() {
+        const SMALL: usize = 8;
+        const LARGE: usize = 512;
+        let tag = std::process::id();
+        let small = SharedArray::<u64>::create(format!("unit-fast-small-{tag}"), &[SMALL as u64]).unwrap();
+        let large = SharedArray::<u64>::create(format!("unit-fast-large-{tag}"), &[LARGE as u64]).unwrap();
+        let stop = AtomicBool::new(false);
+        let writes = 20_000u64;
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut big = vec![0u64; LARGE];
+                for k in 1..=writes {
+                    small.write(&[k; SMALL]).unwrap();
+                    big.fill(k);
+                    large.write(&big).unwrap();
+                }
+                stop.store(true, Ordering::Release);
+            });
+            let readers: Vec<_> = (0..2)
+                .map(|_| {
+                    s.spawn(|| {
+                        let (mut out, mut big) = ([0u64; SMALL], vec![0u64; LARGE]);
+                        let (mut last_small, mut last_large, mut reads) = (0, 0, 0u64);
+                        while !stop.load(Ordering::Acquire) || reads == 0 {
+                            let v = small.read_into(&mut out).unwrap();
+                            assert!(out.iter().all(|&x| x == out[0]), "torn fixed-size read {out:?}");
+                            // Write k is version k of each array, and holds k.
+                            assert!(v >= last_small && out[0] == v, "version {v} holds {}", out[0]);
+                            last_small = v;
+                            let v = large.read_into(&mut big).unwrap();
+                            assert!(big.iter().all(|&x| x == big[0]), "torn slice read at version {v}");
+                            assert!(v >= last_large && big[0] == v, "version {v} after {last_large}");
+                            last_large = v;
+                            reads += 1;
+                        }
+                        reads
+                    })
+                })
+                .collect();
+            for r in readers {
+                assert!(r.join().unwrap() > 0);
+            }
+        });
+        let mut out = [0u64; SMALL];
+        assert_eq!(small.read_into(&mut out).unwrap(), writes);
+        assert_eq!(out, [writes; SMALL]);
+    }
+
+    /// A whole write of the wrong length or type changes nothing and says why; after a recovery, a whole write
+    /// clears the suspect flag.
+    #[test]
+    fn whole_writes_check_length_and_type_and_clear_suspect() {
+        let name = format!("unit-fast-checks-{}", std::process::id());
+        let a = SharedArray::<f64>::create(&name, &[4]).unwrap();
+        a.write(&[1.0; 4]).unwrap();
+        let err = a.write(&[2.0; 3]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SharedArrayError::LengthMismatch {
+                    expected: 4,
+                    given: 3,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(a.version(), 1, "a refused write publishes no version");
+        let as_u64 = SharedArrayDyn::open(&name).unwrap();
+        as_u64.reshape(seqring_core::DType::U64, &[4]).unwrap();
+        let err = a.write(&[2.0; 4]).unwrap_err();
+        assert!(matches!(err, SharedArrayError::DTypeMismatch { .. }), "{err:?}");
+        as_u64.reshape(seqring_core::DType::F64, &[4]).unwrap();
+        // A writer that dies in its write section.
+        let dead = seqring_core::seqlock::WriteStamp { token: 9, time_ns: 1 };
+        std::mem::forget(a.handle.array.lock(dead, Spins(0)).unwrap());
+        let stall = a.stall().expect("the held write section is a stall");
+        assert!(a.recover(stall.sequence));
+        assert!(a.snapshot().unwrap().suspect);
+        a.write(&[3.0; 4]).unwrap();
+        let snap = a.snapshot().unwrap();
+        assert!(!snap.suspect, "a whole write clears the suspect flag");
+        let mut out = [0.0; 4];
+        a.read_into(&mut out).unwrap();
+        assert_eq!(out, [3.0; 4]);
     }
 }

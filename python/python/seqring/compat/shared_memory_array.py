@@ -308,22 +308,12 @@ class SharedMemoryArray(_CompatBase):
                 value = np.asarray(value, dtype=self._datatype)
         handle._set_locked(self._lock.open(handle), index, value)  # acquire, _set, release in one native call
 
-    def array(self, *, with_lock: bool = True) -> ContextManager[npt.NDArray[Any]]:
-        """Use as ``with arr.array() as view:``. ``view`` is a consistent snapshot of the array to read and modify;
-        on exit, if it changed, the changed elements are written back in one write that is atomic against every
-        other writer (also when the block raises).
-
-        With ``with_lock`` (the default) the block holds the array's lock, as in ataraxis: blocks and
-        ``arr[i] = v`` calls of every process run one at a time, so ``view[0] += 1`` in concurrent blocks loses no
-        increment. Readers (``arr[i]``, plain :class:`seqring.SharedArray` reads) never wait for it. Raises
-        :class:`ConnectionError` if disconnected.
-        """
-        # The block is native (_CompatBase._block: seqring._seqring._NativeBlock); a disconnected instance's error
-        # comes from _block_slow.
-        return self._block(with_lock)
+    # ``array(with_lock=True)`` is _CompatBase's native ``array``: a :class:`~seqring._seqring._NativeBlock` for a
+    # native handle, else what :meth:`_block_slow` returns (here, the disconnected instance's error).
 
     def _block_slow(self, with_lock: bool) -> ContextManager[npt.NDArray[Any]]:
-        """Raises the :class:`ConnectionError` of a disconnected instance (a connected one's block is native)."""
+        """``array(with_lock=...)`` when the handle is not native: raises the :class:`ConnectionError` of a
+        disconnected instance (a connected one's block is native)."""
         del with_lock
         self._connected("access")
         raise ConnectionError("the array is not connected")
