@@ -10,7 +10,7 @@
 #     bcryptprimitives-shim.c, built with mingw into the prefix's system32;
 #   - cargo runs every test binary through wine (CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER).
 #
-# What runs: every test of the workspace (the lib, bin and integration tests of every crate: 358 pass, 12 ignored,
+# What runs: every test of the workspace (the lib, bin and integration tests of every crate: 365 pass, 12 ignored,
 # in one run), in release mode like the Linux step, then two checks outside cargo:
 #   numpy reads the demo's archives  `seqring.exe demo` run under wine, its .npz archives read by python3 with numpy
 #                              on the Linux side (tests/python/demo_archives.py), every message checked
