@@ -4,7 +4,8 @@
 //! - [`Rng`]: a small seeded generator (xorshift64*), so tests are reproducible without an extra crate;
 //! - [`child`]: re-executing the running test binary as a child process in a named role, and handshakes with it
 //!   over its stdout pipe (never sleeps);
-//! - [`python_with`]: the `python3` the interop checks run, with the packages they import.
+//! - [`python_with`]: the `python3` the interop checks run, with the packages they import;
+//! - [`rounds`]: how many rounds a stress loop or sweep runs here (fewer on Windows, whose tests run under wine).
 //!
 //! A process's CPU time, for tests that a blocked wait burns none, is `seqring_platform::clock::process_cpu_time`.
 
@@ -45,6 +46,35 @@ pub fn python_with(modules: &str) -> Option<String> {
         "{python} with {modules} is required (pip install -r .ci/requirements.txt), or set SEQRING_SKIP_PYTHON=1"
     );
     Some(python)
+}
+
+/// The environment variable that makes [`rounds`] return its argument on Windows too (for a real Windows machine).
+pub const FULL_ROUNDS_VAR: &str = "SEQRING_FULL_ROUNDS";
+
+/// By how much [`rounds`] divides a count on Windows.
+pub const WINDOWS_ROUNDS_DIVISOR: u64 = 10;
+
+/// How many of `n` rounds (iterations, records, kills, swept positions) a stress loop or sweep runs on this
+/// platform: `n` on Linux and macOS; on Windows `n / 10` rounded up (so at least 1 when `n > 0`), unless
+/// `SEQRING_FULL_ROUNDS` is set.
+///
+/// The Windows build's tests run under wine in CI (tests/windows.sh), where every test of the workspace must fit
+/// in a few minutes on two cores, and where a process start costs ~0.3 s and a file create, map or delete tens of
+/// microseconds more than natively. The code a stress test drives is the same on every OS (the `no_std` core, or
+/// adapters whose Windows paths each round already reaches), so on Windows each test keeps its logic and its
+/// assertions over a tenth of the rounds. Every count that scales goes through here, so the Windows run is
+/// scaled in one place; a test needing a floor writes `rounds(n).max(k)`.
+///
+/// ```
+/// let n = seqring_tests::rounds(1000);
+/// assert_eq!(n, if cfg!(windows) && std::env::var_os("SEQRING_FULL_ROUNDS").is_none() { 100 } else { 1000 });
+/// ```
+pub fn rounds(n: u64) -> u64 {
+    if cfg!(windows) && std::env::var_os(FULL_ROUNDS_VAR).is_none() {
+        n.div_ceil(WINDOWS_ROUNDS_DIVISOR)
+    } else {
+        n
+    }
 }
 
 /// A small deterministic pseudo-random generator (xorshift64*).

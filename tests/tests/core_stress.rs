@@ -1,4 +1,5 @@
-//! Std-thread stress tests of the core protocols over heap regions (release builds; loops shrink under miri).
+//! Std-thread stress tests of the core protocols over heap regions (release builds; loops shrink under miri, and
+//! to a tenth on Windows, where they run under wine: `seqring_tests::rounds`).
 
 use seqring_core::ring::record::Records;
 use seqring_core::ring::{self, Blockage, ClaimError, Consumer, Mode, Producer, Ring};
@@ -7,6 +8,8 @@ use seqring_core::{DType, RawRegion, Spins};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use seqring_tests::rounds;
 
 const RECORDS_PER_PRODUCER: u64 = if cfg!(miri) { 200 } else { 10_000_000 };
 const WRITES: u64 = if cfg!(miri) { 100 } else { 2_000_000 };
@@ -44,6 +47,7 @@ fn check_records(batch: &[u8], next: &mut [u64; 3], expected: &mut [u8; 64]) {
 
 #[test]
 fn mpsc_two_producers_every_record_exactly_once_in_order() {
+    let records_per_producer = rounds(RECORDS_PER_PRODUCER);
     let words = heap(ring::region_len(64 * 1024).unwrap());
     let ring = Ring::create(RawRegion::new(&words), Mode::Mpsc, None, 1, 0).unwrap();
     let done = AtomicBool::new(false);
@@ -52,7 +56,7 @@ fn mpsc_two_producers_every_record_exactly_once_in_order() {
             let producer = Producer::attach(ring).unwrap();
             s.spawn(move || {
                 let mut buf = [0u8; 64];
-                for seq in 0..RECORDS_PER_PRODUCER {
+                for seq in 0..records_per_producer {
                     let bytes = payload(source, seq, &mut buf);
                     loop {
                         match producer.try_write(source, seq, bytes) {
@@ -69,7 +73,7 @@ fn mpsc_two_producers_every_record_exactly_once_in_order() {
             let mut consumer = Consumer::attach(ring, 1).unwrap();
             let mut next = [0u64; 3];
             let mut expected = [0u8; 64];
-            while next[1] < RECORDS_PER_PRODUCER || next[2] < RECORDS_PER_PRODUCER {
+            while next[1] < records_per_producer || next[2] < records_per_producer {
                 let Some(batch) = consumer.poll(16 * 1024).unwrap() else {
                     std::hint::spin_loop();
                     continue;
@@ -83,7 +87,7 @@ fn mpsc_two_producers_every_record_exactly_once_in_order() {
     });
     assert!(done.load(Ordering::Relaxed));
     let stats = ring.stats();
-    assert_eq!(stats.records, 2 * RECORDS_PER_PRODUCER);
+    assert_eq!(stats.records, 2 * records_per_producer);
     assert_eq!(stats.abandoned, 0);
     assert_eq!(stats.head, stats.tail);
 }
@@ -93,8 +97,8 @@ fn mpsc_two_producers_every_record_exactly_once_in_order() {
 /// in order, each abandoned claim is counted once, and no live claim is ever padded over.
 #[test]
 fn mpsc_abandoned_claims_are_unblocked_and_nothing_else_is_lost() {
-    const PER_PRODUCER: u64 = if cfg!(miri) { 100 } else { 400_000 };
-    const ABANDON_EVERY: u64 = PER_PRODUCER / 4;
+    let per_producer = rounds(if cfg!(miri) { 100 } else { 400_000 });
+    let abandon_every = per_producer / 4;
     // Far longer than any live producer holds a grant here (a few instructions), even when descheduled.
     const DEADLINE: Duration = Duration::from_millis(300);
     let words = heap(ring::region_len(16 * 1024).unwrap());
@@ -108,13 +112,13 @@ fn mpsc_abandoned_claims_are_unblocked_and_nothing_else_is_lost() {
                 let mut buf = [0u8; 64];
                 let mut seq = 0;
                 let mut abandoned_at = None;
-                while seq < PER_PRODUCER {
+                while seq < per_producer {
                     let bytes = payload(source, seq, &mut buf);
                     match producer.claim(source, seq, bytes.len()) {
                         Ok(mut grant) => {
                             grant.write(0, &bytes[..bytes.len() / 2]);
-                            // Once at every ABANDON_EVERY-th record: die holding the claim; the record is retried.
-                            if seq > 0 && seq.is_multiple_of(ABANDON_EVERY) && abandoned_at != Some(seq) {
+                            // Once at every abandon_every-th record: die holding the claim; the record is retried.
+                            if seq > 0 && seq.is_multiple_of(abandon_every) && abandoned_at != Some(seq) {
                                 std::mem::forget(grant);
                                 abandoned_at = Some(seq);
                                 abandoned.fetch_add(1, Ordering::Relaxed);
@@ -135,7 +139,7 @@ fn mpsc_abandoned_claims_are_unblocked_and_nothing_else_is_lost() {
             let mut next = [0u64; 3];
             let mut expected = [0u8; 64];
             let mut noted: Option<(Blockage, Instant)> = None;
-            while next[1] < PER_PRODUCER || next[2] < PER_PRODUCER {
+            while next[1] < per_producer || next[2] < per_producer {
                 if let Some(batch) = consumer.poll(16 * 1024).unwrap() {
                     noted = None;
                     check_records(batch.bytes(), &mut next, &mut expected);
@@ -154,7 +158,7 @@ fn mpsc_abandoned_claims_are_unblocked_and_nothing_else_is_lost() {
         });
     });
     let stats = ring.stats();
-    assert_eq!(stats.records, 2 * PER_PRODUCER);
+    assert_eq!(stats.records, 2 * per_producer);
     assert_eq!(stats.abandoned, abandoned_by_producers.load(Ordering::Relaxed));
     assert_eq!(stats.abandoned, 2 * 3, "each producer abandoned 3 claims");
     assert_eq!(stats.dropped, 0, "retrying a full ring drops nothing");
