@@ -12,9 +12,9 @@
 #   5. the Python package (python/, compiled by maturin into .venv) and its pytest suite (75 s), some of its tests
 #      beside the real ataraxis 7.2.0 in .ataraxis-venv/ (git-ignored)                       5.8 min
 #   6. ataraxis-data-structures 7.2.0's own test suite against seqring.compat (sdist from PyPI)  ~1 min
-#   7. the Windows build's tests under wine (tests/windows.sh: mingw-w64 cross build, a chosen subset; it lists
-#      what it leaves out and why), then the Python package's Windows wheel built and checked
-#                                                                 1-2 min warm, ~11 min cold
+#   7. the Windows build's tests under wine (tests/windows.sh: mingw-w64 cross build, every test of the
+#      workspace; it lists what it leaves out and why), then the Python package's Windows wheel, built, imported by
+#      a Windows CPython under wine, which runs most of the pytest suite              3 min warm, ~8 min cold
 # about 15-30 minutes in all (15 in one idle run with the packages downloaded), and ends with one closing line over all of them: tests: N passed, N failed, N skipped.
 #
 # Tests write their temporary files (temporary directories, benchmark archives, lock files) under one scratch
@@ -87,7 +87,7 @@ step "ataraxis-data-structures 7.2.0's own test suite against seqring.compat" "a
 # Downloads the sdist from PyPI, points its imports at seqring.compat, and runs it with the listed exclusions.
 tests python3 python/tests/ataraxis_suite/run.py
 
-step "Windows: the workspace's cross-process tests built for x86_64-pc-windows-gnu, run under wine; the wheel" "2-11 min"
+step "Windows: every test of the workspace built for x86_64-pc-windows-gnu, run under wine; the wheel in a Windows CPython" "3-8 min"
 # Installs mingw-w64 and wine if missing (as root), makes its own wine prefix in target/, and lists what it skips.
 tests bash tests/windows.sh
 finish_step
