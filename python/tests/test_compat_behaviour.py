@@ -14,7 +14,9 @@ import pytest
 
 SCRIPT = Path(__file__).with_name("ataraxis_scenarios.py")
 REPO = Path(__file__).resolve().parents[2]
-ATARAXIS = Path(os.environ.get("SEQRING_ATARAXIS_PYTHON", REPO / ".ataraxis-venv" / "bin" / "python"))
+# A virtual environment keeps its interpreter in bin/ on POSIX and in Scripts\ on Windows.
+VENV_PYTHON = ("bin", "python") if os.name == "posix" else ("Scripts", "python.exe")
+ATARAXIS = Path(os.environ.get("SEQRING_ATARAXIS_PYTHON", REPO.joinpath(".ataraxis-venv", *VENV_PYTHON)))
 STAND_INS = REPO.parent / "shared" / "reference" / "ataraxis-env"
 
 BACKENDS = ["seqring.compat", "ataraxis_data_structures"]

@@ -14,7 +14,9 @@ import pytest
 import seqring
 
 REPO = Path(__file__).resolve().parents[2]
-ATARAXIS = Path(os.environ.get("SEQRING_ATARAXIS_PYTHON", REPO / ".ataraxis-venv" / "bin" / "python"))
+# A virtual environment keeps its interpreter in bin/ on POSIX and in Scripts\ on Windows.
+VENV_PYTHON = ("bin", "python") if os.name == "posix" else ("Scripts", "python.exe")
+ATARAXIS = Path(os.environ.get("SEQRING_ATARAXIS_PYTHON", REPO.joinpath(".ataraxis-venv", *VENV_PYTHON)))
 
 SAMPLE = np.dtype([("t", "<u8"), ("xy", "<f4", (2,)), ("flag", "|u1"), ("name", "S3")])
 
