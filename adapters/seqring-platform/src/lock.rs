@@ -67,7 +67,24 @@ impl LockGuard {
         };
         let mut sleep = Duration::from_micros(20);
         loop {
-            let file = open_lock_file(path).map_err(lock_err)?;
+            let file = match open_lock_file(path) {
+                Ok(file) => file,
+                // Windows: another process has the lock file open without sharing it, or is deleting it (Python's
+                // filelock opens it so, and deletes it on release): that is contention, not a failure.
+                Err(e) if cfg!(windows) && e.raw_os_error() == Some(ERROR_SHARING_VIOLATION) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(LockError::Timeout {
+                            path: path.to_path_buf(),
+                            timeout,
+                        });
+                    }
+                    std::thread::sleep(sleep.min(deadline - now));
+                    sleep = (sleep * 2).min(Duration::from_millis(1));
+                    continue;
+                }
+                Err(e) => return Err(lock_err(e)),
+            };
             match try_lock(&file) {
                 Ok(true) => {
                     if still_at_path(&file, path).map_err(lock_err)? {
@@ -107,6 +124,9 @@ impl Drop for LockGuard {
         // Closing `self.file` afterwards would release the lock anyway.
     }
 }
+
+/// Windows' `ERROR_SHARING_VIOLATION`: the file is open elsewhere without the sharing this open asks for.
+const ERROR_SHARING_VIOLATION: i32 = 32;
 
 /// Whether the file we locked is still the one at `path` (Unix: same inode, not unlinked). On Windows the file
 /// cannot have been deleted or replaced: it is open without delete sharing.
@@ -183,6 +203,23 @@ fn try_lock(file: &File) -> io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A lock file another process holds open without sharing it (as Python's filelock does on Windows) is
+    /// contention: the acquirer waits and times out, it does not fail.
+    #[cfg(windows)]
+    #[test]
+    fn a_lock_file_open_without_sharing_is_contention() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.yaml.lock");
+        let mut exclusive = OpenOptions::new();
+        exclusive.read(true).write(true).create(true);
+        std::os::windows::fs::OpenOptionsExt::share_mode(&mut exclusive, 0);
+        let held = exclusive.open(&path).unwrap();
+        let err = LockGuard::acquire(&path, Duration::from_millis(50)).unwrap_err();
+        assert!(matches!(err, LockError::Timeout { .. }), "{err}");
+        drop(held);
+        LockGuard::acquire(&path, Duration::from_millis(500)).unwrap();
+    }
 
     #[test]
     fn second_acquirer_times_out_then_succeeds_after_release() {
