@@ -48,7 +48,9 @@
 #     whose numpy check runs here instead as the step above; the Python halves of state_tracker and the archive
 #     tests are skipped through SEQRING_SKIP_PYTHON): the Windows CPython that tests/windows_wheel.sh fetches comes
 #     after these tests and is not handed to them; script(1) for a pseudo-terminal
-#     (ops_cli::shm_watch_redraws_on_a_terminal_…, ops_cli::progress_on_a_terminal_…).
+#     (ops_cli::shm_watch_redraws_on_a_terminal_…, ops_cli::progress_on_a_terminal_…);
+#   - flaky under wine, not yet examined: logger_takeover's two random-kill runs (a child failed to start with
+#     CreateProcess error 1359, or its pipe closed early, in 2 of 8 full runs); they run on Linux.
 # Ignored on every platform, run by hand: archive_long's two long tests, mapped_large's 10 M map,
 # logger_takeover::write_logger_region_fuzz_seeds.
 set -euo pipefail
