@@ -67,39 +67,25 @@ impl LockGuard {
         };
         let mut sleep = Duration::from_micros(20);
         loop {
-            let file = match open_lock_file(path) {
-                Ok(file) => file,
+            match open_lock_file(path) {
+                Ok(file) => match try_lock(&file) {
+                    Ok(true) => {
+                        if still_at_path(&file, path).map_err(lock_err)? {
+                            return Ok(Self {
+                                file,
+                                path: path.to_path_buf(),
+                            });
+                        }
+                        continue; // closing `file` releases the lock; look again
+                    }
+                    Ok(false) => {} // `file` closes as this arm ends; wait and look again
+                    Err(e) => return Err(lock_err(e)),
+                },
                 // Windows: another process has the lock file open without sharing it, or is deleting it (Python's
                 // filelock opens it so, and deletes it on release): that is contention, not a failure.
-                Err(e) if cfg!(windows) && e.raw_os_error() == Some(ERROR_SHARING_VIOLATION) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return Err(LockError::Timeout {
-                            path: path.to_path_buf(),
-                            timeout,
-                        });
-                    }
-                    std::thread::sleep(sleep.min(deadline - now));
-                    sleep = (sleep * 2).min(Duration::from_millis(1));
-                    continue;
-                }
-                Err(e) => return Err(lock_err(e)),
-            };
-            match try_lock(&file) {
-                Ok(true) => {
-                    if still_at_path(&file, path).map_err(lock_err)? {
-                        return Ok(Self {
-                            file,
-                            path: path.to_path_buf(),
-                        });
-                    }
-                    drop(file); // closing releases the lock
-                    continue;
-                }
-                Ok(false) => {}
+                Err(e) if cfg!(windows) && e.raw_os_error() == Some(ERROR_SHARING_VIOLATION) => {}
                 Err(e) => return Err(lock_err(e)),
             }
-            drop(file);
             let now = Instant::now();
             if now >= deadline {
                 return Err(LockError::Timeout {
