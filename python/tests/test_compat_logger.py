@@ -1,7 +1,6 @@
 """seqring.compat.DataLogger, LogPackage and the input queue: ataraxis 7.2.0's calls, onset packages, duplicate
 timestamps, bad input, and logging from spawned processes through the pickled queue."""
 
-import multiprocessing as mp
 import pickle
 from dataclasses import FrozenInstanceError
 
@@ -154,19 +153,15 @@ def child_logs(queue, source, count, start):
         queue.put(package(source, i + 1, [source, i % 256]))
 
 
-def test_children_log_through_the_pickled_queue(tmp_path, name):
-    ctx = mp.get_context("spawn")
+def test_children_log_through_the_pickled_queue(tmp_path, name, children):
     logger = DataLogger(tmp_path, name)
     logger.start()
     count = 2000
-    start = ctx.Barrier(3)
-    children = [ctx.Process(target=child_logs, args=(logger.input_queue, s, count, start)) for s in (4, 5)]
-    for p in children:
-        p.start()
+    start = children.ctx.Barrier(3)
+    for s in (4, 5):
+        children.start(child_logs, logger.input_queue, s, count, start)
     start.wait(timeout=60)
-    for p in children:
-        p.join(timeout=120)
-        assert p.exitcode == 0
+    children.join_ok()
     logger.stop()
     assemble_log_archives(logger.output_directory)
     for s in (4, 5):

@@ -2,7 +2,6 @@
 package), an ataraxis-style tracker program whose file has the layout ataraxis wrote, and the directory checksum."""
 
 import inspect
-import multiprocessing as mp
 import os
 import re
 import shutil
@@ -98,7 +97,7 @@ def complete_in_child(tracker, job_id):
         pass
 
 
-def test_an_ataraxis_tracker_program_writes_what_ataraxis_wrote(fixtures, tmp_path):
+def test_an_ataraxis_tracker_program_writes_what_ataraxis_wrote(fixtures, tmp_path, children):
     # The steps that made the fixture (its README): initialize 3 jobs; start + complete process_data:batch_101
     # (executor 12345); start + fail process_data:batch_102 ("disk full", executor resolved automatically).
     tracker = ProcessingTracker(file_path=tmp_path / "tracker.yaml")
@@ -132,11 +131,8 @@ def test_an_ataraxis_tracker_program_writes_what_ataraxis_wrote(fixtures, tmp_pa
         theirs["jobs"][ids[1]]["started_at"], theirs["jobs"][ids[1]]["completed_at"])
     assert theirs_tracker.summarize()["status"] == TrackerStatus.FAILED
     # A tracker handed to a child process (spawn) works there on the same file.
-    ctx = mp.get_context("spawn")
-    child = ctx.Process(target=complete_in_child, args=(tracker, ids[2]))
-    child.start()
-    child.join(timeout=60)
-    assert child.exitcode == 0
+    children.start(complete_in_child, tracker, ids[2])
+    children.join_ok()
     assert tracker.get_job_info(ids[2]).executor_id == "child"
     assert tracker.get_job_status(ids[2]) == ProcessingStatus.SUCCEEDED
 
