@@ -9,8 +9,8 @@
 //!   disconnect drops them and a reconnect starts afresh;
 //! - a cached [`NamedLock`] is used only in the process that opened it (not inherited across fork) and only for the
 //!   array it was opened on; otherwise the instance's `_Lock.open(handle)` gives this process's lock;
-//! - a cached block is handed out only while it is not entered: a nested or concurrent `array()` of the same
-//!   instance gets a block of its own.
+//! - a cached block is handed out to one `array()` call at a time, until its `with` exits: a nested or concurrent
+//!   `array()` of the same instance (another thread's, even before it entered its block) gets a block of its own.
 
 use crate::array::SharedArray;
 use crate::gil_cell::GilCell;
@@ -146,13 +146,16 @@ impl CompatBase {
         if let Some(block) = cached {
             let block = block.into_bound(py);
             let this = block.get();
-            if this.array.is(&native) && !this.state.with(py, |s| s.entered) {
+            // Handed out (and not yet exited) is taken: another thread may be between its `array()` and its
+            // `__enter__`, where the GIL can pass to this one.
+            if this.array.is(&native) && this.state.with(py, |s| !std::mem::replace(&mut s.handed, true)) {
                 return Ok(block.into_any());
             }
-            // Entered (nested, or another thread's): this call gets a block of its own.
+            // Taken (nested, or another thread's): this call gets a block of its own.
             return Ok(Bound::new(py, NativeBlock::new(slf, &native, with_lock)?)?.into_any());
         }
         let block = Bound::new(py, NativeBlock::new(slf, &native, with_lock)?)?;
+        block.get().state.with(py, |s| s.handed = true);
         let cache = block.clone().unbind();
         let old = slf.get().slot.with(py, |s| {
             if s.native.as_ref().is_some_and(|h| h.is(&native)) {
@@ -222,6 +225,9 @@ struct BlockState {
     snapshot: Vec<u8>,
     version: u64,
     entered: bool,
+    /// Whether the instance's `array()` handed this block out and its `with` has not exited since (a cached block is
+    /// handed to one caller at a time).
+    handed: bool,
 }
 
 impl NativeBlock {
@@ -348,7 +354,8 @@ impl NativeBlock {
                 .or_else(|e| this.release_lock(py, &native).and(Err(e)))
         })();
         if entered.is_err() {
-            this.state.with(py, |s| s.entered = false);
+            // No `__exit__` follows a failed entry: the block is free again.
+            this.state.with(py, |s| (s.entered, s.handed) = (false, false));
         }
         entered
     }
@@ -363,7 +370,7 @@ impl NativeBlock {
     ) -> PyResult<bool> {
         let py = slf.py();
         let this = slf.get();
-        this.state.with(py, |s| s.entered = false);
+        this.state.with(py, |s| (s.entered, s.handed) = (false, false));
         let array = this.array.bind(py);
         let native = array.try_borrow()?;
         let wrote = this.write_back(py, &native);

@@ -2,7 +2,6 @@
 array() lock serialising read-modify-writes across processes."""
 
 import gc
-import multiprocessing as mp
 import os
 import pickle
 import warnings
@@ -117,7 +116,7 @@ def child_edits_fixed_size(shared, done):
 
 
 @pytest.mark.parametrize("prototype", FIXED_SIZE, ids=lambda p: p.dtype.str)
-def test_fixed_size_dtypes_are_shared_across_processes(name, prototype):
+def test_fixed_size_dtypes_are_shared_across_processes(name, prototype, children):
     shared = SharedMemoryArray.create_array(name, prototype)
     try:
         assert shared.datatype == prototype.dtype and shared.shape == prototype.shape
@@ -130,12 +129,10 @@ def test_fixed_size_dtypes_are_shared_across_processes(name, prototype):
         np.testing.assert_array_equal(native.read(), prototype)
         with pytest.raises(TypeError):
             SharedMemoryArray(name, prototype.shape, np.dtype("<U9"), None)
-        ctx = mp.get_context("spawn")
-        done = ctx.Queue()
-        child = ctx.Process(target=child_edits_fixed_size, args=(shared, done))
-        child.start()
+        done = children.ctx.Queue()
+        children.start(child_edits_fixed_size, shared, done)
         status, seen = done.get(timeout=60)
-        child.join(60)
+        children.join_ok()
         assert status == "ok", seen
         expected = prototype.copy()
         expected[0] = prototype[-1]
@@ -308,22 +305,18 @@ def child_increments(arr, rounds, start):
         a[2] = 1
 
 
-def test_spawned_children_reconnect_and_locked_blocks_lose_no_increment(name):
-    ctx = mp.get_context("spawn")
+def test_spawned_children_reconnect_and_locked_blocks_lose_no_increment(name, children):
     arr = SharedMemoryArray.create_array(name, np.zeros(3, dtype=np.int64))
     try:
         rounds = 300
-        start = ctx.Barrier(4)
-        children = [ctx.Process(target=child_increments, args=(arr, rounds, start)) for _ in range(3)]
-        for p in children:
-            p.start()
+        start = children.ctx.Barrier(4)
+        for _ in range(3):
+            children.start(child_increments, arr, rounds, start)
         start.wait(timeout=60)
         for _ in range(rounds):
             with arr.array() as a:
                 a[0] += 1
-        for p in children:
-            p.join(timeout=60)
-            assert p.exitcode == 0
+        children.join_ok()
         assert arr[0] == 4 * rounds
         assert arr[2] == 1
     finally:
@@ -363,12 +356,10 @@ def child_dies_in_a_block(arr, inside, never):
         never.recv()  # blocks until it is killed
 
 
-def test_a_block_killed_inside_releases_the_lock_and_writes_nothing(arr, name):
-    ctx = mp.get_context("spawn")
-    inside = ctx.Event()
-    never, keep = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=child_dies_in_a_block, args=(arr, inside, never))
-    child.start()
+def test_a_block_killed_inside_releases_the_lock_and_writes_nothing(arr, name, children):
+    inside = children.ctx.Event()
+    never, keep = children.ctx.Pipe(duplex=False)
+    child = children.start(child_dies_in_a_block, arr, inside, never)
     try:
         assert inside.wait(timeout=60)
         other = _NamedLock(SharedArray.open(name))
@@ -378,13 +369,26 @@ def test_a_block_killed_inside_releases_the_lock_and_writes_nothing(arr, name):
         assert other.try_acquire(), "the next acquirer takes a dead holder's lock over (ataraxis's stays held)"
         other.release()
     finally:
-        if child.is_alive():
-            child.kill()
-        child.join(timeout=60)
         keep.close()
     assert arr[0, 0] == 0, "the block died before its exit: nothing was written"
     arr[0, 0] = 1
     assert arr[0, 0] == 1
+
+
+@pytest.mark.parametrize("with_lock", [False, True])
+def test_blocks_handed_out_before_either_is_entered_are_distinct(arr, with_lock):
+    """What two threads do when the GIL passes between one's ``array()`` and its ``with``: each gets a block of its
+    own, and both enter (the instance's lock is reentrant within a thread)."""
+    first, second = arr.array(with_lock=with_lock), arr.array(with_lock=with_lock)
+    assert first is not second
+    with first as outer:
+        with second as inner:
+            inner[0, 1] = 7
+        outer[0, 2] = 8
+    assert (arr[0, 1], arr[0, 2]) == (7, 8)
+    with arr.array(with_lock=with_lock) as again:  # a block is free again after its exit
+        again[0, 1] += 1
+    assert arr[0, 1] == 8
 
 
 def test_threads_sharing_one_instance_lose_no_increment(arr):
