@@ -282,6 +282,43 @@ pub mod logger {
 
     use seqring::format::segment::Segment;
 
+    /// The argument of [`takeover_logger_child`]: the logger `name` writing into `dir` in segments of
+    /// `segment_size` bytes, at priority 19 if `nice` (Unix only).
+    pub fn takeover_logger_arg(dir: &Path, name: &str, segment_size: u64, nice: bool) -> String {
+        format!("{} {name} {segment_size} {}", dir.display(), u8::from(nice))
+    }
+
+    /// The logger child of the takeover tests: starts a logger (taking over a dead predecessor's region), says
+    /// `ready`, and runs until it is killed, or until told `stop`, when it stops and says `stopped <records>`.
+    /// Its ring is small and its abandon timeout short (200 ms), so that takeovers happen often and quickly; it
+    /// continues the recording of a dead predecessor. `arg` comes from [`takeover_logger_arg`].
+    ///
+    /// # Panics
+    /// If `arg` is malformed, or the logger fails to start or stop.
+    pub fn takeover_logger_child(arg: &str) {
+        let mut parts = arg.split(' ');
+        let (dir, name) = (parts.next().unwrap(), parts.next().unwrap());
+        let segment_size: u64 = parts.next().unwrap().parse().unwrap();
+        #[cfg(unix)]
+        if parts.next() == Some("1") {
+            // SAFETY: `nice` only changes this process's scheduling priority.
+            unsafe { libc::nice(19) };
+        }
+        let logger = seqring::logger::DataLogger::builder(dir, name)
+            .capacity(1 << 16)
+            .segment_size(segment_size)
+            .fsync_interval(None)
+            .abandon_timeout(std::time::Duration::from_millis(200))
+            .continue_recording(true)
+            .start()
+            .unwrap_or_else(|e| panic!("logger start: {e}"));
+        super::child::say("ready");
+        if super::child::hear() == "stop" {
+            let report = logger.stop().unwrap();
+            super::child::say(&format!("stopped {}", report.records));
+        }
+    }
+
     /// A logger name unique to this process and `tag` (regions are system-wide).
     pub fn unique_name(tag: &str) -> String {
         format!("t{}-{tag}", std::process::id())

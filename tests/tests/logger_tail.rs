@@ -7,7 +7,7 @@ use std::time::Duration;
 use seqring::archive::{assemble_log_archives, AssembleOptions, LogArchive};
 use seqring::logger::{DataLogger, LogTail, Producer, TailFrom};
 use seqring_tests::child::{self, Child};
-use seqring_tests::logger::{log_range, unique_name};
+use seqring_tests::logger::{log_range, takeover_logger_arg, takeover_logger_child, unique_name};
 
 const SOURCES: [u8; 3] = [1, 2, 3];
 const MESSAGES: u64 = 20_000;
@@ -169,25 +169,6 @@ fn a_tail_waiting_on_an_idle_logger_uses_no_cpu_and_still_wakes() {
     assert!(used <= bound, "an idle tail burned {used} ms of CPU in a second");
 }
 
-/// A logger child for [`a_tail_follows_a_log_through_killed_loggers_and_their_successors`]: starts (taking over a
-/// dead predecessor), says `ready`, and runs until SIGKILLed, or until told `stop`.
-fn takeover_logger_child(arg: &str) {
-    let (dir, name) = arg.split_once(' ').unwrap();
-    let logger = DataLogger::builder(dir, name)
-        .capacity(1 << 16)
-        .segment_size(64 << 10)
-        .fsync_interval(None)
-        .abandon_timeout(Duration::from_millis(200))
-        .continue_recording(true)
-        .start()
-        .unwrap_or_else(|e| panic!("logger start: {e}"));
-    child::say("ready");
-    if child::hear() == "stop" {
-        logger.stop().unwrap();
-        child::say("stopped");
-    }
-}
-
 /// Logging through takeovers: a tailer process follows a log while the logger process is SIGKILLed at random
 /// moments, each time by a new logger process that takes the dead one's region over (and writes again what the
 /// dead one had not released). The tailer reopens each successor's region as it appears, and hands out every
@@ -221,7 +202,7 @@ fn a_tail_follows_a_log_through_killed_loggers_and_their_successors() {
     let dir = tempfile::tempdir().unwrap();
     let name = unique_name("tail-takeover");
     let log_dir = dir.path().join(format!("{name}_data_log"));
-    let logger_arg = format!("{} {name}", dir.path().display());
+    let logger_arg = takeover_logger_arg(dir.path(), &name, 64 << 10, false);
     let mut logger = Child::spawn(TEST, "logger", &logger_arg, &[]);
     logger.expect_line("ready");
     let mut tailer = Child::spawn(TEST, "tailer", &log_dir.display().to_string(), &[]);

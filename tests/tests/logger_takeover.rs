@@ -15,7 +15,10 @@ use seqring::archive::{assemble_log_archives, AssembleOptions, LogArchive};
 use seqring::logger::{recover, DataLogger, LogError, OpenError, Producer, StartError};
 use seqring_platform::{CreateOptions, Region};
 use seqring_tests::child::{self, Child};
-use seqring_tests::logger::{check_source, log_range, payload, read_segments, segment_paths, unique_name};
+use seqring_tests::logger::{
+    check_source, log_range, payload, read_segments, segment_paths, takeover_logger_arg, takeover_logger_child,
+    unique_name,
+};
 use seqring_tests::Rng;
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -23,33 +26,6 @@ fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 const SOURCES: [u8; 3] = [10, 11, 12];
-
-/// A logger child: starts (taking over a dead predecessor), says `ready`, and runs until killed, or until told
-/// `stop`, when it stops and says `stopped`. `arg`: `dir name nice` (nice = 1 runs it at priority 19).
-fn logger_child(arg: &str) {
-    let mut parts = arg.split(' ');
-    let (dir, name, nice) = (parts.next().unwrap(), parts.next().unwrap(), parts.next() == Some("1"));
-    #[cfg(unix)]
-    if nice {
-        // SAFETY: `nice` only changes this process's scheduling priority.
-        unsafe { libc::nice(19) };
-    }
-    #[cfg(not(unix))]
-    let _ = nice;
-    let logger = DataLogger::builder(dir, name)
-        .capacity(1 << 16)
-        .segment_size(256 << 10)
-        .fsync_interval(None)
-        .abandon_timeout(Duration::from_millis(200))
-        .continue_recording(true)
-        .start()
-        .unwrap_or_else(|e| panic!("logger start: {e}"));
-    child::say("ready");
-    if child::hear() == "stop" {
-        let report = logger.stop().unwrap();
-        child::say(&format!("stopped {}", report.records));
-    }
-}
 
 /// Connects a producer for `source`, waiting while no logger runs (one is being killed or taking over).
 fn connect_when_running(name: &str, source: u8) -> Producer {
@@ -190,8 +166,7 @@ fn check_log(log_dir: &Path, expect: &[Expect]) -> std::collections::BTreeMap<u8
 }
 
 fn spawn_logger(test: &str, dir: &Path, name: &str, nice: bool) -> Child {
-    let arg = format!("{} {name} {}", dir.display(), u8::from(nice));
-    Child::spawn(test, "logger", &arg, &[])
+    Child::spawn(test, "logger", &takeover_logger_arg(dir, name, 256 << 10, nice), &[])
 }
 
 /// The adversarial run: `kills` loggers SIGKILLed at random moments (half of them before they said `ready`, so
@@ -311,7 +286,7 @@ fn killed_producer(child: Child, source: u8, inc: u8, acks: &seqring::shared_arr
 fn loggers_killed_at_random_moments_lose_and_repeat_nothing() {
     if let Some((role, arg)) = child::role() {
         return if role == "logger" {
-            logger_child(&arg)
+            takeover_logger_child(&arg)
         } else {
             producer_child(&arg)
         };
@@ -327,7 +302,7 @@ fn loggers_killed_at_random_moments_lose_and_repeat_nothing() {
 fn loggers_at_low_priority_killed_at_random_moments_lose_and_repeat_nothing() {
     if let Some((role, arg)) = child::role() {
         return if role == "logger" {
-            logger_child(&arg)
+            takeover_logger_child(&arg)
         } else {
             producer_child(&arg)
         };
