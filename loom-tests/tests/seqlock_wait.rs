@@ -4,7 +4,6 @@
 //! The futex is [`seqring_loom::Futexed`], modelled as the kernel implements it.
 #![cfg(loom)]
 
-use loom::sync::atomic::Ordering;
 use loom::thread;
 use seqring_core::seqlock::{region_len, Park, SeqArray, WriteStamp, SEQUENCE_WORD};
 use seqring_core::{DType, Spins};
