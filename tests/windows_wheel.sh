@@ -101,15 +101,6 @@ deselect=(
     test_mapped.py::test_a_rebuilt_file_replaces_the_old_one_whole_while_old_views_keep_theirs
     test_mapped_objects.py::test_decoded_arrays_are_independent_writeable_copies
     test_mapped_objects.py::test_corruption_is_caught_by_verify_or_by_the_lookup
-    # numpy on Windows writes the zip's "made by" system as 0 (MS-DOS); seqring writes 3 (Unix), as numpy and
-    # ataraxis do on Linux, so the byte-for-byte comparison with the local numpy differs in that byte.
-    test_schema.py::test_the_npz_is_what_numpy_writes_and_loads_unchanged
-    test_compat_archive.py::test_assemble_writes_byte_identical_archives
-    # A bug this run found (once in four runs): while ataraxis's filelock (in a child) held tracker.yaml.lock,
-    # seqring's tracker failed to open the lock file with a sharing violation (os error 32) instead of waiting.
-    # Fixed in seqring_platform::lock (its unit test reproduces the error under wine); deselected until more runs
-    # of this test on the fix have passed.
-    test_tracker.py::test_processes_update_one_tracker_without_losing_an_update
     # Linux's /dev/shm, by design.
     test_shared_array.py::test_regions_are_private_files_in_dev_shm
     test_shared_array.py::test_a_dead_writer_times_out_readers_and_writers_until_recovered

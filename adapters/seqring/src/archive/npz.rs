@@ -8,7 +8,8 @@
 //! - every local header has version 4.5, no flags, method 0 (stored) or 8 (deflated), DOS time 0 and date
 //!   1980-01-01, the CRC-32 of the uncompressed bytes, and sizes `0xFFFFFFFF` followed by a 20-byte ZIP64 extra field
 //!   {tag 1, size 16, uncompressed size u64, compressed size u64};
-//! - every central header is made by 4.5 on Unix (`0x032D`), needs 4.5, has external attributes `0o600 << 16`, and
+//! - every central header is made by 4.5 on the system CPython names for this platform (MS-DOS, 0, on Windows; Unix,
+//!   3, elsewhere: `0x002D` or `0x032D`), needs 4.5, has external attributes `0o600 << 16`, and
 //!   carries a ZIP64 extra field only when the entry's sizes or offset exceed `2^31 − 1` (`ZIP64_LIMIT`): both sizes
 //!   when either does, then the offset;
 //! - the ZIP64 end-of-central-directory record and locator are written only when there are more than 65,535
@@ -146,7 +147,9 @@ pub(crate) const ZIP64_LIMIT: u64 = (1 << 31) - 1;
 /// CPython's `zipfile.ZIP_FILECOUNT_LIMIT`.
 const FILECOUNT_LIMIT: u64 = (1 << 16) - 1;
 const VERSION: u8 = 45;
-const SYSTEM_UNIX: u8 = 3;
+/// The "made by" system of CPython's `ZipInfo` (its `create_system`): 0 (MS-DOS) on Windows, 3 (Unix) elsewhere, so
+/// that an archive is byte-identical to what numpy writes on the same platform.
+const SYSTEM: u8 = if cfg!(windows) { 0 } else { 3 };
 const DOS_DATE_1980_01_01: u16 = 0x21;
 const EXTERNAL_ATTR: u32 = 0o600 << 16;
 /// The zip compression method of deflated members.
@@ -320,7 +323,7 @@ impl<W: Write> NpzWriter<W> {
         let extra_len = if n64 > 0 { 4 + 8 * n64 } else { 0 };
         let c = central;
         c.extend_from_slice(b"PK\x01\x02");
-        c.extend_from_slice(&[VERSION, SYSTEM_UNIX, VERSION, 0]);
+        c.extend_from_slice(&[VERSION, SYSTEM, VERSION, 0]);
         c.extend_from_slice(&0u16.to_le_bytes()); // flags
         c.extend_from_slice(&method.to_le_bytes());
         c.extend_from_slice(&0u16.to_le_bytes()); // time
@@ -405,7 +408,7 @@ mod tests {
         assert_eq!(&bytes[18..26], &[0xff; 8]);
         assert_eq!(&bytes[35..39], &[1, 0, 16, 0]);
         assert_eq!(&bytes[58..62], b"PK\x01\x02");
-        assert_eq!(&bytes[62..64], &[45, 3]);
+        assert_eq!(&bytes[62..64], &[45, if cfg!(windows) { 0 } else { 3 }]);
         assert_eq!(
             u16::from_le_bytes([bytes[58 + 30], bytes[58 + 31]]),
             0,
