@@ -2,6 +2,7 @@
 
 import multiprocessing as mp
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -28,6 +29,12 @@ def fixtures() -> Path:
     if not FIXTURES.is_dir():
         pytest.fail(f"the ataraxis fixtures are missing: {FIXTURES}")
     return FIXTURES
+
+
+def copy_writable(src: Path, dst: Path) -> None:
+    """Copies the directory ``src`` (a fixture: read-only) to ``dst`` without its files' modes, so that the copies can
+    be removed: Windows refuses to delete a read-only file, where POSIX needs only a writable directory."""
+    shutil.copytree(src, dst, copy_function=shutil.copyfile)
 
 
 class Children:

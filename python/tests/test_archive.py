@@ -13,6 +13,7 @@ import pytest
 
 import seqring
 from seqring import LogArchive, assemble_log_archives
+from conftest import copy_writable
 
 
 def numpy_messages(path):
@@ -59,7 +60,7 @@ def test_reads_the_archives_ataraxis_wrote(fixtures):
 @pytest.mark.parametrize("verify,workers", [(False, None), (True, 1), (True, 2)])
 def test_assembles_ataraxis_entries_into_archives_numpy_reads(fixtures, tmp_path, verify, workers):
     log_dir = tmp_path / "log"
-    shutil.copytree(fixtures / "entries", log_dir)
+    copy_writable(fixtures / "entries", log_dir)
     sources = len(list(log_dir.glob("*.npy")))
     report = assemble_log_archives(log_dir, verify=verify, workers=workers)
     assert report["verified"] == verify
@@ -75,7 +76,7 @@ def test_assembles_ataraxis_entries_into_archives_numpy_reads(fixtures, tmp_path
 
 def test_assemble_can_keep_its_sources(fixtures, tmp_path):
     log_dir = tmp_path / "log"
-    shutil.copytree(fixtures / "entries", log_dir)
+    copy_writable(fixtures / "entries", log_dir)
     before = sorted(p.name for p in log_dir.glob("*.npy"))
     report = assemble_log_archives(str(log_dir), remove_sources=False)
     assert report["removed_files"] == 0
@@ -104,7 +105,7 @@ def test_missing_and_bad_paths(tmp_path):
 
 def test_a_bad_entry_is_named(fixtures, tmp_path):
     log_dir = tmp_path / "log"
-    shutil.copytree(fixtures / "entries", log_dir)
+    copy_writable(fixtures / "entries", log_dir)
     np.save(log_dir / "001_00000000000000000099.npy", np.zeros(4, dtype=np.float32))
     with pytest.raises(seqring.CorruptArchiveError) as e:
         assemble_log_archives(log_dir)

@@ -4,7 +4,6 @@ read (the fixtures) and against np.load."""
 import io
 import json
 import pickle
-import shutil
 import struct
 import sys
 import zipfile
@@ -16,6 +15,7 @@ import pytest
 
 from seqring import SeqringError
 from seqring.compat import PARALLEL_PROCESSING_THRESHOLD, LogArchiveReader, LogMessage, assemble_log_archives
+from conftest import copy_writable
 
 
 def expected(fixtures):
@@ -173,7 +173,7 @@ def as_numpy_writes_here(data: bytes) -> bytes:
 
 def test_assemble_writes_byte_identical_archives(fixtures, tmp_path, capsys):
     log_dir = tmp_path / "log"
-    shutil.copytree(fixtures / "entries", log_dir)
+    copy_writable(fixtures / "entries", log_dir)
     assert assemble_log_archives(log_dir, verbose=True, verify_integrity=True, max_workers=2) is None
     assert "assembled" in capsys.readouterr().out
     assert not list(log_dir.glob("*.npy"))
@@ -184,7 +184,7 @@ def test_assemble_writes_byte_identical_archives(fixtures, tmp_path, capsys):
 
 def test_assemble_options_and_bad_directories(fixtures, tmp_path):
     log_dir = tmp_path / "log"
-    shutil.copytree(fixtures / "entries", log_dir)
+    copy_writable(fixtures / "entries", log_dir)
     count = len(list(log_dir.glob("*.npy")))
     assemble_log_archives(str(log_dir), 0, remove_sources=False, memory_mapping=False)
     assert len(list(log_dir.glob("*.npy"))) == count
