@@ -254,3 +254,18 @@ fn discovery_finds_fixture_archives() {
     }
     assert!(find_log_archives(dir.path(), []).unwrap().is_empty());
 }
+
+/// A directory given where an archive is needed is named as such on every platform (Windows refuses to open a
+/// directory as a file, with "access denied", where Linux opens it and `metadata` tells).
+#[test]
+fn opening_a_directory_says_it_is_one() {
+    let dir = fixtures().join("archives");
+    match LogArchive::open(&dir) {
+        Err(ArchiveError::Io { path, source }) => {
+            assert_eq!(path, dir);
+            assert_eq!(source.kind(), std::io::ErrorKind::IsADirectory, "{source}");
+            assert!(source.to_string().contains("not a log archive"), "{source}");
+        }
+        other => panic!("a directory opened as an archive gave {other:?}"),
+    }
+}

@@ -715,13 +715,17 @@ impl LogArchive {
             path: path.to_path_buf(),
             source,
         };
-        let file = File::open(path).map_err(io)?;
-        let meta = file.metadata().map_err(io)?;
-        if meta.is_dir() {
-            return Err(io(std::io::Error::new(
+        let not_a_file = || {
+            io(std::io::Error::new(
                 std::io::ErrorKind::IsADirectory,
                 "is a directory, not a log archive (give one {source_id}_log.npz file)",
-            )));
+            ))
+        };
+        // Windows refuses to open a directory as a file (access denied): say what it is there too.
+        let file = File::open(path).map_err(|e| if path.is_dir() { not_a_file() } else { io(e) })?;
+        let meta = file.metadata().map_err(io)?;
+        if meta.is_dir() {
+            return Err(not_a_file());
         }
         let len = meta.len();
         let bytes = if len == 0 {
