@@ -3,6 +3,8 @@
 import multiprocessing as mp
 import os
 import shutil
+import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -29,6 +31,14 @@ def fixtures() -> Path:
     if not FIXTURES.is_dir():
         pytest.fail(f"the ataraxis fixtures are missing: {FIXTURES}")
     return FIXTURES
+
+
+def regions_dir() -> Path:
+    """The directory that lists this user's shared-memory regions, as seqring's platform layer finds it: ``/dev/shm``
+    on Linux; elsewhere ``SEQRING_REGIONS_DIR`` if set, else ``seqring-regions`` in the temporary directory."""
+    if sys.platform == "linux":
+        return Path("/dev/shm")
+    return Path(os.environ.get("SEQRING_REGIONS_DIR") or Path(tempfile.gettempdir()) / "seqring-regions")
 
 
 def copy_writable(src: Path, dst: Path) -> None:

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -165,8 +166,9 @@ SEQRING_BIN = Path(
 
 
 @pytest.mark.skipif(
-    not SEQRING_BIN.is_file(),
-    reason=f"{SEQRING_BIN} is not built (tests/run.sh builds it in its workspace step; or set SEQRING_BIN)",
+    not SEQRING_BIN.is_file() or sys.platform == "win32",
+    reason=f"{SEQRING_BIN} is not built (tests/run.sh builds it in its workspace step; or set SEQRING_BIN); on "
+    "Windows it is the Linux build (tests/windows.sh has numpy read the Windows demo's archives instead)",
 )
 def test_reads_what_the_rust_cli_demo_logged(tmp_path):
     subprocess.run(
@@ -253,7 +255,8 @@ def test_payloads_outlive_the_archive_object(fixtures):
     buffer, starts = flat[1], flat[2]
     del flat
     gc.collect()
-    assert buffer[starts[0] : starts[0] + len(np_payloads[0])].tobytes() == np_payloads[0]
+    start = int(starts[0])  # numpy 1.x: a uint64 plus a Python int is a float64
+    assert buffer[start : start + len(np_payloads[0])].tobytes() == np_payloads[0]
 
 
 def test_an_archive_with_only_its_onset(tmp_path):
@@ -277,7 +280,7 @@ def mapped(path):
         return any(line.rstrip("\n").endswith(" " + target) for line in maps)
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="needs /proc/self/maps (Linux)")
+@pytest.mark.skipif(sys.platform != "linux", reason="needs /proc/self/maps (Linux; wine shows it with Unix paths)")
 def test_the_map_lives_exactly_as_long_as_its_last_view(fixtures, tmp_path):
     path = tmp_path / "7_log.npz"
     shutil.copyfile(fixtures / "archives" / "7_log.npz", path)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from seqring import DataLogger, LogArchive, Producer, assemble_log_archives
+from conftest import regions_dir
 from seqring.errors import (
     AlreadyExistsError,
     ClosedError,
@@ -27,13 +28,12 @@ from seqring.errors import (
     ShapeError,
 )
 
-SHM = Path("/dev/shm")
 RECORD = 16  # the ring's record header
 
 
 def region(name):
     """The logger's shared-memory region, as the OS lists it."""
-    return SHM / f"seqring-log.{name}"
+    return regions_dir() / f"seqring-log.{name}"
 
 
 PATTERN = bytes(range(256)) * 2
