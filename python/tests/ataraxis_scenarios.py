@@ -281,7 +281,7 @@ def yaml_config_write(ax, work):
               paths=[Path("/a"), Path("/b")], by_path={Path("/k"): 3}, words=TRICKY_WORDS, big=1e20,
               inner=Inner(path=Path("/inner"), color=_Color.BLUE))
     rig.to_yaml(work / "rig.yaml")
-    text = (work / "rig.yaml").read_text()
+    text = (work / "rig.yaml").read_text(encoding="utf-8")
     return {"raw": yaml.safe_load(text), "framed": [text.startswith("---"), text.rstrip().endswith("...")],
             "bad_suffix": _error(lambda: rig.to_yaml(work / "rig.json"))}
 
@@ -291,13 +291,16 @@ def yaml_config_read(ax, work):
     """Reads the file yaml_config_write wrote (with either backend); returns the loaded fields and their types."""
     Rig, _ = _config_classes(ax)
     rig = Rig.from_yaml(work / "rig.yaml")
+
+    def kind(path):  # the same on every platform: Path for PosixPath and WindowsPath
+        return type(path).__name__.replace("Posix", "").replace("Windows", "")
+
     return {
-        "name": rig.name, "output": [type(rig.output).__name__.replace("Posix", ""), str(rig.output)],
-        "color": [type(rig.color).__name__, rig.color.value], "maybe": str(rig.maybe),
-        "gains": [type(rig.gains).__name__, list(rig.gains)], "paths": [type(p).__name__.replace("Posix", "")
-                                                                         for p in rig.paths],
-        "by_path": [[type(k).__name__.replace("Posix", ""), str(k), v] for k, v in rig.by_path.items()],
-        "words": rig.words, "big": rig.big, "inner": [str(rig.inner.path), rig.inner.color.value],
+        "name": rig.name, "output": [kind(rig.output), rig.output.as_posix()],
+        "color": [type(rig.color).__name__, rig.color.value], "maybe": rig.maybe.as_posix(),
+        "gains": [type(rig.gains).__name__, list(rig.gains)], "paths": [kind(p) for p in rig.paths],
+        "by_path": [[kind(k), k.as_posix(), v] for k, v in rig.by_path.items()],
+        "words": rig.words, "big": rig.big, "inner": [rig.inner.path.as_posix(), rig.inner.color.value],
         "home": str(rig.home), "missing": _error(lambda: Rig.from_yaml(work / "absent.yaml")),
         "bad_suffix": _error(lambda: Rig.from_yaml(work / "rig.txt")),
     }
