@@ -4,19 +4,23 @@
 fn main() {
     use seqring_platform::clock::mono_ns;
     use std::arch::x86_64::_rdtsc;
+    fn tsc() -> u64 {
+        // SAFETY: `rdtsc` has no preconditions on x86-64.
+        unsafe { _rdtsc() }
+    }
     use std::hint::black_box;
     use std::time::Instant;
     const N: usize = 20_000_000;
     let epoch = Instant::now();
-    let (t0, i0) = (unsafe { _rdtsc() }, Instant::now());
+    let (t0, i0) = (tsc(), Instant::now());
     std::thread::sleep(std::time::Duration::from_millis(50));
-    let ghz = (unsafe { _rdtsc() } - t0) as f64 / i0.elapsed().as_nanos() as f64;
+    let ghz = (tsc() - t0) as f64 / i0.elapsed().as_nanos() as f64;
     // The machine's own interruptions: spin on the counter for 1 s and count the gaps over 1 µs between readings.
     let (mut gaps, mut total, mut longest) = ([0u64; 4], 0f64, 0f64);
-    let end = unsafe { _rdtsc() } + (ghz * 1e9) as u64;
-    let mut last = unsafe { _rdtsc() };
+    let end = tsc() + (ghz * 1e9) as u64;
+    let mut last = tsc();
     while last < end {
-        let now = unsafe { _rdtsc() };
+        let now = tsc();
         let ns = (now - last) as f64 / ghz;
         if ns > 1000.0 {
             gaps[match ns {
@@ -37,11 +41,10 @@ fn main() {
     for name in ["rdtsc", "mono_ns", "instant", "rdtsc", "mono_ns", "instant"] {
         let mut v = Vec::with_capacity(N);
         for _ in 0..N {
-            // SAFETY: rdtsc has no preconditions on x86-64.
-            let a = unsafe { _rdtsc() };
+            let a = tsc();
             match name {
                 "rdtsc" => {
-                    black_box(unsafe { _rdtsc() });
+                    black_box(tsc());
                 }
                 "mono_ns" => {
                     black_box(mono_ns());
@@ -50,7 +53,7 @@ fn main() {
                     black_box(epoch.elapsed());
                 }
             }
-            v.push((unsafe { _rdtsc() } - a) as u32);
+            v.push((tsc() - a) as u32);
         }
         let over = v.iter().filter(|&&t| t as f64 / ghz > 1000.0).count();
         v.sort_unstable();
