@@ -651,8 +651,8 @@ impl Memory for RawRegion<'_> {
         }
         let p = self.words.as_ptr().wrapping_add(offset / 8).cast::<u8>();
         // `prefetchw` (PRFCHW), written out because `_mm_prefetch::<_MM_HINT_ET0>` compiles to a *read* prefetch
-        // without the `prfchw` target feature, which the x86-64 baseline lacks. Processors without PRFCHW execute
-        // the encoding (0F 0D /1) as a no-op.
+        // without the `prfchw` target feature, which the x86-64 baseline lacks. Every AMD64 processor has it (3DNow!
+        // prefetch); Intel's before Broadwell decode its encoding (0F 0D /1) as a NOP.
         // SAFETY: a prefetch is a hint that loads and stores nothing the program sees, orders nothing and never
         // faults; `p` points into the region's words (checked above). The asm touches no register but its input
         // and no flags, and reads no memory in the abstract machine's sense.
