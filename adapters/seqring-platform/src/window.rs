@@ -83,6 +83,11 @@ macro_rules! memory_through_raw {
             }
 
             #[inline(always)]
+            fn prefetch_write(&self, offset: usize) {
+                self.raw().prefetch_write(offset);
+            }
+
+            #[inline(always)]
             fn as_words(&self) -> Option<&[std::sync::atomic::AtomicU64]> {
                 Some(self.raw().words())
             }
