@@ -13,8 +13,13 @@
 //!   (message, payload, raw entry) before its entry passed; an entry that fails gives its typed error, naming it,
 //!   every time it is asked for, and the other entries of its block still read. [`LogArchive::verify_all`] checks
 //!   every block up front (in parallel). Keys come from the central directory, checked at open.
-//! - The index holds 32 bytes per entry: the central header's offset, the name's timestamp and, once checked, where
-//!   the array data lies. A sequential iteration checks the blocks ahead of it in parallel ([`AHEAD`] at a time).
+//! - The index holds 32 bytes per entry: the central header's offset, the name's timestamp and two words that hold,
+//!   until the entry is checked, what the check needs from the central header besides the name (the local header's
+//!   offset and the stored size, so the central header is not parsed twice), and once checked, where the array data
+//!   lies. The check on first access and the eager one are the same code ([`check_data`]), which gives a small
+//!   `Fault`; the typed error naming the entry is built only when it is handed out (for an entry found bad on first
+//!   access, by checking it again from its central header). A sequential iteration checks the blocks ahead of it in
+//!   parallel ([`AHEAD`] at a time).
 //! - The mapped file must not be modified in place while open. Archives are written once, under a temporary name,
 //!   and renamed into place, so replacing one does not disturb an open map of the old file.
 
@@ -73,19 +78,23 @@ impl Deref for Backing {
 }
 
 /// One entry of the index: 32 bytes (1 M entries index in 32 MB). At open `central_at` and `ts` are known (the
-/// central header, checked then, gives the name, sizes and CRC again; the name gives the timestamp); `data_at` and
-/// `end` are written once, when the entry's block is checked on first access and the entry is good, before the
-/// block's `OnceLock` is set.
+/// central header, checked then, gives the name and CRC again; the name gives the timestamp), and what the check on
+/// first access needs from the central header besides the name (the local header's offset and the stored size) is
+/// kept in `data_at` and `end`, so that check does not parse the central header again. The check replaces them,
+/// once, with where the array data lies (0 and 0 for an entry that failed), before the block's `OnceLock` is set.
 #[derive(Debug)]
 struct Entry {
     /// The offset of the entry's central header ([`NO_ENTRY`] for the stand-in of a missing optional onset).
     central_at: usize,
     /// The elapsed µs since the onset, from the name (the check finds the data's equal).
     ts: u64,
-    /// The start of the array data `[source][timestamp][payload]`; 0 until checked, and for an entry that failed
-    /// its check (a local header precedes the data, so a checked entry's is never 0).
+    /// Until the entry's block is checked: the offset of its local header, from the central header (saturated to
+    /// `usize::MAX` where it does not fit, which fails the check as the value would). Once checked: the start of the
+    /// array data `[source][timestamp][payload]`, or 0 for an entry that failed its check (a local header precedes
+    /// the data, so a good entry's is never 0).
     data_at: AtomicUsize,
-    /// The end of the array data (0 with `data_at`).
+    /// Until checked: the stored size, from the central header (saturated likewise). Once checked: the end of the
+    /// array data (0 with `data_at`).
     end: AtomicUsize,
 }
 
@@ -93,13 +102,14 @@ struct Entry {
 const NO_ENTRY: usize = usize::MAX;
 
 impl Entry {
-    /// An entry whose local header and data are still to be checked.
-    fn unchecked(central_at: usize, ts: u64) -> Self {
+    /// An entry whose local header and data are still to be checked: its central header's offset, local header
+    /// offset and stored size.
+    fn unchecked(central_at: usize, ts: u64, local_at: u64, size: u64) -> Self {
         Entry {
             central_at,
             ts,
-            data_at: AtomicUsize::new(0),
-            end: AtomicUsize::new(0),
+            data_at: AtomicUsize::new(usize::try_from(local_at).unwrap_or(usize::MAX)),
+            end: AtomicUsize::new(usize::try_from(size).unwrap_or(usize::MAX)),
         }
     }
 
@@ -115,7 +125,7 @@ impl Entry {
 
     /// The stand-in for a missing optional onset.
     fn stand_in() -> Self {
-        Entry::unchecked(NO_ENTRY, 0)
+        Entry::checked(NO_ENTRY, 0, 0, 0)
     }
 }
 
@@ -180,11 +190,17 @@ pub(crate) enum OnsetCheck {
 
 /// The parts of a log entry's name, `.npy` required: the common `SSS_TTTTTTTTTTTTTTTTTTTT.npy` read directly, any
 /// other form through [`EntryName::parse`].
-#[inline]
+#[inline(always)]
 fn parse_name(name: &[u8]) -> Option<EntryName> {
     if let Some(n) = parse_plain_name(name) {
         return Some(n);
     }
+    parse_other_name(name)
+}
+
+/// [`parse_name`] for a name not of the common form.
+#[inline(never)]
+fn parse_other_name(name: &[u8]) -> Option<EntryName> {
     std::str::from_utf8(name)
         .ok()
         .filter(|n| n.ends_with(".npy"))
@@ -192,25 +208,32 @@ fn parse_name(name: &[u8]) -> Option<EntryName> {
 }
 
 /// `SSS_TTTTTTTTTTTTTTTTTTTT.npy` (3 and 20 digits, no duplicate suffix), or `None` for any other form (which
-/// [`EntryName::parse`] then reads, or refuses). Branch-light: the digits are checked together and the timestamp is
-/// read 8 digits at a time.
-#[inline]
+/// [`EntryName::parse`] then reads, or refuses). Branch-light: the name is read as three 8-byte words (the `_` taken
+/// for a `0`), whose 24 digits are checked together and read 8 at a time.
+#[inline(always)]
 fn parse_plain_name(name: &[u8]) -> Option<EntryName> {
     let name: &[u8; 28] = name.try_into().ok()?;
-    if name[3] != b'_' || u32::from_le_bytes([name[24], name[25], name[26], name[27]]) != u32::from_le_bytes(*b".npy") {
+    let word = |at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&name[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    if name[3] != b'_' || name[24..] != *b".npy" {
         return None;
     }
-    let digits = |bytes: &[u8]| bytes.iter().fold(true, |ok, b| ok & b.is_ascii_digit());
-    if !(digits(&name[..3]) & digits(&name[4..24])) {
+    // Byte k of a word is name[at + k]; the `_` (byte 3) becomes a `0`.
+    let first = (word(0) & !(0xFF << 24)) | (u64::from(b'0') << 24);
+    let (mid, low) = (word(8), word(16));
+    if !(all_digits(first) & all_digits(mid) & all_digits(low)) {
         return None;
     }
-    let source = u16::from(name[0] - b'0') * 100 + u16::from(name[1] - b'0') * 10 + u16::from(name[2] - b'0');
-    let source = u8::try_from(source).ok()?;
-    let head = name[4..8].iter().fold(0u64, |v, &b| v * 10 + u64::from(b - b'0'));
-    let mid = eight_digits(name[8..16].try_into().ok()?);
-    let low = eight_digits(name[16..24].try_into().ok()?);
-    // head < 10^4, so head × 10^16 < 10^20 fits u128; the sum is at most 10^20 − 1.
-    let timestamp = u64::try_from(u128::from(head) * 10u128.pow(16) + u128::from(mid * 100_000_000 + low)).ok()?;
+    // The source's 3 digits moved to the word's 3 least significant places (the bytes shifted in are 0: digit 0);
+    // the timestamp's first 4 digits are already its 4 least significant places.
+    let source = u8::try_from(eight_digits(first << 40)).ok()?;
+    let head = eight_digits(first & 0xFFFF_FFFF_0000_0000);
+    let timestamp = head
+        .checked_mul(10u64.pow(16))?
+        .checked_add(eight_digits(mid) * 100_000_000 + eight_digits(low))?;
     Some(EntryName {
         source_id: source,
         timestamp,
@@ -218,11 +241,21 @@ fn parse_plain_name(name: &[u8]) -> Option<EntryName> {
     })
 }
 
-/// The value of 8 ASCII digits (checked to be digits by the caller), most significant first.
+/// Whether all 8 bytes of `w` are ASCII digits.
 #[inline]
-fn eight_digits(d: &[u8; 8]) -> u64 {
+fn all_digits(w: u64) -> bool {
+    // A digit is 0..=9 after the xor; adding 0x76 sets a byte's top bit exactly when it is 10..=0x7F, and a byte of
+    // 0x80 or more has the top bit already. A carry out of a byte needs a byte of 0x8A or more: already refused.
+    let x = w ^ 0x3030_3030_3030_3030;
+    (x.wrapping_add(0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080 == 0
+}
+
+/// The value of the 8 ASCII digits of `w` (checked to be digits by the caller; a 0 byte reads as digit 0), byte 0
+/// the most significant.
+#[inline]
+fn eight_digits(w: u64) -> u64 {
     // SWAR: pairs, then quads, then the 8 (each step multiplies neighbouring lanes by 10, 100, 10^4 and adds).
-    let v = u64::from_le_bytes(*d) & 0x0F0F_0F0F_0F0F_0F0F;
+    let v = w & 0x0F0F_0F0F_0F0F_0F0F;
     let v = (v.wrapping_mul(10) + (v >> 8)) & 0x00FF_00FF_00FF_00FF;
     let v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_FFFF_0000_FFFF;
     (v.wrapping_mul(10_000) + (v >> 32)) & 0xFFFF_FFFF
@@ -244,6 +277,20 @@ pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     words == 0 && ta.iter().zip(tb).fold(true, |ok, (x, y)| ok & (x == y))
 }
 
+/// Whether two npy headers of the canonical length are equal: 16 words xored and ored, unrolled (no call, no branch
+/// per word).
+#[inline]
+fn same_header(a: &[u8; U8_VECTOR_HEADER_LEN], b: &[u8; U8_VECTOR_HEADER_LEN]) -> bool {
+    let mut diff = 0u64;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let (mut wx, mut wy) = ([0u8; 8], [0u8; 8]);
+        wx.copy_from_slice(x);
+        wy.copy_from_slice(y);
+        diff |= u64::from_le_bytes(wx) ^ u64::from_le_bytes(wy);
+    }
+    diff == 0
+}
+
 /// The npy check of every entry, with the canonical header of the last data length kept: messages of one source
 /// mostly have one length, so most entries are checked by one comparison with no header built.
 #[derive(Clone, Default)]
@@ -252,16 +299,32 @@ struct NpyCheck {
 }
 
 impl NpyCheck {
-    /// As [`u8_vector_data`].
-    #[inline]
+    /// As [`u8_vector_data`]. The common case (the length of the last entry, the canonical header) inline, the
+    /// rest out of line.
+    #[inline(always)]
     fn data(&mut self, array: &[u8]) -> Result<Range<usize>, NpyError> {
+        if let (Some((len, header)), Some(found)) = (&self.last, array.first_chunk::<U8_VECTOR_HEADER_LEN>()) {
+            // `first_chunk` found at least the header's length.
+            if *len == array.len() - U8_VECTOR_HEADER_LEN && same_header(found, header) {
+                return Ok(U8_VECTOR_HEADER_LEN..array.len());
+            }
+        }
+        self.data_other(array)
+    }
+
+    /// [`data`](Self::data) for an array whose length differs from the last one's, or whose header is not the
+    /// canonical one.
+    #[inline(never)]
+    fn data_other(&mut self, array: &[u8]) -> Result<Range<usize>, NpyError> {
         if let Some(n) = array.len().checked_sub(U8_VECTOR_HEADER_LEN) {
             let header = match &self.last {
                 Some((len, header)) if *len == n => header,
                 _ => &self.last.insert((n, u8_vector_header(n as u64))).1,
             };
-            if same_bytes(&array[..U8_VECTOR_HEADER_LEN], header) {
-                return Ok(U8_VECTOR_HEADER_LEN..array.len());
+            if let Some(found) = array.first_chunk::<U8_VECTOR_HEADER_LEN>() {
+                if same_header(found, header) {
+                    return Ok(U8_VECTOR_HEADER_LEN..array.len());
+                }
             }
         }
         u8_vector_data(array)
@@ -442,7 +505,12 @@ impl<'a> Checker<'a> {
                 });
             }
             if !self.eager {
-                return Ok(Some(Checked::One(Entry::unchecked(central.at, parsed.timestamp))));
+                return Ok(Some(Checked::One(Entry::unchecked(
+                    central.at,
+                    parsed.timestamp,
+                    central.local_at,
+                    central.size,
+                ))));
             }
             let (data_at, end) = located(
                 self.data,
@@ -502,11 +570,9 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// Checks an entry's local header and data against its central header (checked at open) and parsed name: the local
-/// header whole, inside the file, with the same name; the data inside the file, a 1-D `uint8` npy array of at least
-/// 9 bytes, whose source byte is the archive's (`source`, which the first entry fixes when it is `None`) and whose
-/// timestamp is the name's. Gives where the array data `[source][timestamp][payload]` starts and ends. `index` is
-/// the entry's position, for errors about an entry whose name is not UTF-8.
+/// Checks an entry's local header and data against its central header (checked at open) and parsed name
+/// ([`check_data`]), as an [`ArchiveError`] naming the entry. Gives where the array data `[source][timestamp][payload]`
+/// starts and ends. `index` is the entry's position, for errors about an entry whose name is not UTF-8.
 #[inline]
 fn located(
     data: &[u8],
@@ -517,70 +583,123 @@ fn located(
     npy: &mut NpyCheck,
     index: usize,
 ) -> Result<(usize, usize), ArchiveError> {
-    let entry = || shown(central.name);
-    let start = match zipdir::local(data, central) {
-        Ok((_, start)) => start,
-        Err(zipdir::LocalError::Bad(source)) => {
-            return Err(ArchiveError::ZipEntry {
-                path: path.to_path_buf(),
-                entry: std::str::from_utf8(central.name)
+    check_data(data, central.local_at, central.size, central.name, parsed, source, npy)
+        .map_err(|fault| fault.error(data.len(), path, central.name, parsed.timestamp, index))
+}
+
+/// Why an entry failed [`check_data`]: the [`ArchiveError`] it becomes, less the path and the entry's name, which are
+/// built only for an error handed out ([`Fault::error`]), so the checks on the way build no strings.
+#[derive(Debug)]
+enum Fault {
+    /// No whole local header where the central header points.
+    Local(zip::result::ZipError),
+    /// The local header's name is not the central header's.
+    NameDiffers,
+    /// The stored bytes end here, past the end of the file.
+    ExceedsFile(u64),
+    /// The stored bytes are not a 1-D `uint8` npy array.
+    NotNpy(NpyError),
+    /// The array data is this long, shorter than 9 bytes.
+    TooShort(u64),
+    /// A source (the name's or the data's) that is not the archive's.
+    Source { expected: u8, found: u8 },
+    /// The data's timestamp, which is not the name's.
+    Timestamp(u64),
+}
+
+impl Fault {
+    /// The error naming the entry `name` (at `index`, named with timestamp `named`) of the archive at `path`, whose
+    /// bytes are `len` long.
+    #[cold]
+    #[inline(never)]
+    fn error(self, len: usize, path: &Path, name: &[u8], named: u64, index: usize) -> ArchiveError {
+        let path = path.to_path_buf();
+        let entry = shown(name);
+        match self {
+            Fault::Local(source) => ArchiveError::ZipEntry {
+                path,
+                entry: std::str::from_utf8(name)
                     .map_or_else(|_| format!("#{index}"), |n| n.chars().take(200).collect()),
                 source,
-            })
-        }
-        Err(zipdir::LocalError::NameDiffers) => {
-            return Err(ArchiveError::HeaderMismatch {
-                path: path.to_path_buf(),
-                entry: entry(),
+            },
+            Fault::NameDiffers => ArchiveError::HeaderMismatch {
+                path,
+                entry,
                 what: "the local file name differs",
-            })
+            },
+            Fault::ExceedsFile(end) => ArchiveError::ExceedsFile {
+                path,
+                entry,
+                end,
+                len: len as u64,
+            },
+            Fault::NotNpy(source) => ArchiveError::NotNpy { path, entry, source },
+            Fault::TooShort(len) => ArchiveError::TooShort { path, entry, len },
+            Fault::Source { expected, found } => ArchiveError::SourceMismatch {
+                path,
+                entry,
+                expected,
+                found,
+            },
+            Fault::Timestamp(stored) => ArchiveError::TimestampMismatch {
+                path,
+                entry,
+                named,
+                stored,
+            },
         }
+    }
+}
+
+/// Checks an entry's local header and data, given what its central header (checked at open) says: the local header
+/// at `local_at`, whole, inside the file, with the central `name`; the `size` stored bytes inside the file, a 1-D
+/// `uint8` npy array of at least 9 bytes, whose source byte is the archive's (`source`, which the first entry fixes
+/// when it is `None`) as is the name's (`parsed`), and whose timestamp is the name's. Gives where the array data
+/// `[source][timestamp][payload]` starts and ends. The checks run in this order, so an entry with several faults
+/// gives the first.
+#[inline(always)]
+fn check_data(
+    data: &[u8],
+    local_at: u64,
+    size: u64,
+    name: &[u8],
+    parsed: &EntryName,
+    source: &mut Option<u8>,
+    npy: &mut NpyCheck,
+) -> Result<(usize, usize), Fault> {
+    let start = match zipdir::local_of(data, local_at, name) {
+        Ok((_, start)) => start,
+        Err(zipdir::LocalError::Bad(source)) => return Err(Fault::Local(source)),
+        Err(zipdir::LocalError::NameDiffers) => return Err(Fault::NameDiffers),
     };
-    let size = central.size;
     let Some(end) = (start as u64).checked_add(size).filter(|&e| e <= data.len() as u64) else {
-        return Err(ArchiveError::ExceedsFile {
-            path: path.to_path_buf(),
-            entry: entry(),
-            end: (start as u64).saturating_add(size),
-            len: data.len() as u64,
-        });
+        return Err(Fault::ExceedsFile((start as u64).saturating_add(size)));
     };
     let end = end as usize;
     let array = &data[start..end];
-    let range = npy.data(array).map_err(|source| ArchiveError::NotNpy {
-        path: path.to_path_buf(),
-        entry: entry(),
-        source,
-    })?;
+    let range = npy.data(array).map_err(Fault::NotNpy)?;
     let content = &array[range.clone()];
     if content.len() < 9 {
-        return Err(ArchiveError::TooShort {
-            path: path.to_path_buf(),
-            entry: entry(),
-            len: content.len() as u64,
-        });
+        return Err(Fault::TooShort(content.len() as u64));
     }
     let expected = *source.get_or_insert(content[0]);
-    for found in [parsed.source_id, content[0]] {
-        if found != expected {
-            return Err(ArchiveError::SourceMismatch {
-                path: path.to_path_buf(),
-                entry: entry(),
-                expected,
-                found,
-            });
-        }
+    if parsed.source_id != expected {
+        return Err(Fault::Source {
+            expected,
+            found: parsed.source_id,
+        });
+    }
+    if content[0] != expected {
+        return Err(Fault::Source {
+            expected,
+            found: content[0],
+        });
     }
     let mut ts = [0u8; 8];
     ts.copy_from_slice(&content[1..9]);
     let ts = u64::from_le_bytes(ts);
     if ts != parsed.timestamp {
-        return Err(ArchiveError::TimestampMismatch {
-            path: path.to_path_buf(),
-            entry: entry(),
-            named: parsed.timestamp,
-            stored: ts,
-        });
+        return Err(Fault::Timestamp(ts));
     }
     Ok((start + range.start, end))
 }
@@ -1075,23 +1194,43 @@ impl LogArchive {
         Ok(())
     }
 
-    /// Checks block `b`: every entry of it but the first entry of the archive (checked at open), recording where
-    /// each good entry's data lies; whether all were good. Called only from the block's `OnceLock`.
+    /// Checks block `b`: every entry of it but the archive's first entry (checked at open), from what open kept of
+    /// its central header (no header parsed again), recording where each good entry's data lies and 0 for a bad one
+    /// (whose error [`check_entry`](Self::check_entry) gives); whether all were good. Called only from the block's
+    /// `OnceLock`.
     #[cold]
     fn check_block(&self, b: usize) -> bool {
         self.block_checks.fetch_add(1, Relaxed);
         let mut npy = NpyCheck::default();
+        let mut source = Some(self.source_id);
         let mut good = true;
-        for i in (b * BLOCK).max(1)..((b + 1) * BLOCK).min(self.entries.len()) {
-            match self.check_entry(i, &mut npy) {
-                Ok((data_at, end)) => {
-                    let e = &self.entries[i];
-                    // Relaxed: published by the block's `OnceLock`, set (release) after this returns.
-                    e.end.store(end, Relaxed);
-                    e.data_at.store(data_at, Relaxed);
-                }
-                Err(_) => good = false,
-            }
+        // The first entry checked at open: the onset, or the entry after a missing optional onset's stand-in.
+        let first = if self.has_onset { 1 } else { 2 };
+        let range = (b * BLOCK).max(first)..((b + 1) * BLOCK).min(self.entries.len());
+        for e in self.entries.get(range).unwrap_or_default() {
+            // Relaxed: written at open, before `self` could be shared, and rewritten only here, inside the block's
+            // `OnceLock`; readers read them only once it is set (release here, acquire there).
+            let (local_at, size) = (e.data_at.load(Relaxed), e.end.load(Relaxed));
+            // The name's source was checked to be the archive's at open.
+            let parsed = EntryName {
+                source_id: self.source_id,
+                timestamp: e.ts,
+                duplicate: 0,
+            };
+            let name = self.central_name(e.central_at);
+            let (data_at, end) = check_data(
+                &self.bytes,
+                local_at as u64,
+                size as u64,
+                name,
+                &parsed,
+                &mut source,
+                &mut npy,
+            )
+            .unwrap_or((0, 0));
+            good &= data_at != 0;
+            e.end.store(end, Relaxed);
+            e.data_at.store(data_at, Relaxed);
         }
         good
     }
@@ -1109,7 +1248,8 @@ impl LogArchive {
         });
     }
 
-    /// Checks entry `i`'s local header and data ([`located`]): where its array data lies, or its error.
+    /// Checks entry `i`'s local header and data ([`located`]) from its central header, parsed again: where its array
+    /// data lies, or its error (the path of an entry that failed [`check_block`](Self::check_block)).
     fn check_entry(&self, i: usize, npy: &mut NpyCheck) -> Result<(usize, usize), ArchiveError> {
         let e = &self.entries[i];
         let central =
@@ -1371,14 +1511,25 @@ impl LogArchive {
     /// Entry `i`'s name, from its central header (parsed as a log entry's name, so UTF-8, at open); empty for the
     /// stand-in of a missing optional onset.
     fn name(&self, i: usize) -> &str {
+        std::str::from_utf8(self.name_bytes(i)).unwrap_or_default()
+    }
+
+    /// Entry `i`'s name as bytes, from its central header; empty for the stand-in of a missing optional onset.
+    #[inline]
+    fn name_bytes(&self, i: usize) -> &[u8] {
         let at = self.entries[i].central_at;
         if at == NO_ENTRY {
-            return "";
+            return b"";
         }
+        self.central_name(at)
+    }
+
+    /// The name in the central header at `at` (an entry's `central_at`, not [`NO_ENTRY`]).
+    #[inline(always)]
+    fn central_name(&self, at: usize) -> &[u8] {
         // Checked at open: a whole central header at `at`, its name inside the directory.
         let len = usize::from(u16::from_le_bytes([self.bytes[at + 28], self.bytes[at + 29]]));
-        let name = &self.bytes[at + zipdir::CENTRAL_LEN..at + zipdir::CENTRAL_LEN + len];
-        std::str::from_utf8(name).unwrap_or_default()
+        &self.bytes[at + zipdir::CENTRAL_LEN..at + zipdir::CENTRAL_LEN + len]
     }
 
     /// The messages named by `keys` (with or without `.npy`), in the order given, as ataraxis's
@@ -1703,6 +1854,18 @@ mod tests {
             "007_0000000000000000123x.npy",
             "007-00000000000000001234.npy",
             "007_00000000000000001234.npz",
+            "/07_00000000000000001234.npy",
+            ":07_00000000000000001234.npy",
+            "007_/0000000000000001234.npy",
+            "007_0000000000000000123:.npy",
+            "007_00000000000000000001.npy",
+            "007_09999999999999999999.npy",
+            "007_18446744073709551610.npy",
+            "007_20000000000000000000.npy",
+            "999_00000000000000000001.npy",
+            "007000000000000000001234.npy",
+            "007_000000000000000001234npy",
+            "007_0000000000\u{7f}000000001.npy",
         ] {
             let slow = EntryName::parse(name).filter(|n| n.duplicate == 0 && name.ends_with(".npy"));
             assert_eq!(parse_plain_name(name.as_bytes()), slow, "{name}");
@@ -1785,6 +1948,74 @@ mod tests {
                 .iter()
                 .map(Result::unwrap)));
         assert_eq!(a.block_checks(), 0);
+    }
+
+    /// An archive of source 1: the onset, then `count` messages whose payloads are 0, 8 or 16 bytes long (so the
+    /// npy check meets several header lengths).
+    fn varied(count: u64) -> Vec<u8> {
+        let mut w = crate::archive::npz::NpzWriter::new(Vec::new());
+        for ts in 0..=count {
+            let mut data = vec![1u8];
+            data.extend_from_slice(&ts.to_le_bytes());
+            let len = if ts == 0 { 8 } else { (ts % 3) * 8 };
+            data.extend((0..len).map(|k| k as u8 ^ ts as u8));
+            let header = u8_vector_header(data.len() as u64);
+            w.add(&format!("001_{ts:020}.npy"), &[&header, &data]).unwrap();
+        }
+        w.finish().unwrap().0
+    }
+
+    /// The block check works from what open kept of each central header; the check of an entry from its central
+    /// header, parsed again, and the eager open's check (every entry in the walk) must agree with it on every entry of
+    /// every archive that one flipped bit makes.
+    #[test]
+    fn the_block_check_agrees_with_the_checks_from_the_central_header_under_every_bit_flip() {
+        let valid = varied(7);
+        let (mut opened, mut bad) = (0, 0);
+        for i in 0..valid.len() {
+            for bit in [0, 2, 5, 7] {
+                let mut bytes = valid.clone();
+                bytes[i] ^= 1 << bit;
+                let name = PathBuf::from("1_log.npz");
+                let eager = LogArchive::index(name, Backing::Owned(bytes.clone()), Some(1), OnsetCheck::Required, true);
+                let lazy = match LogArchive::from_bytes("1_log.npz", bytes) {
+                    Ok(lazy) => lazy,
+                    Err(e) => {
+                        let eager = eager.expect_err("the lazy open failed, so must the eager one");
+                        assert_eq!(e.to_string(), eager.to_string(), "byte {i} bit {bit}");
+                        continue;
+                    }
+                };
+                opened += 1;
+                let first = lazy.verify_all().err().map(|e| e.to_string());
+                assert_eq!(
+                    first,
+                    eager.as_ref().err().map(ToString::to_string),
+                    "byte {i} bit {bit}"
+                );
+                for k in 0..lazy.entry_count() {
+                    let e = &lazy.entries[k];
+                    let kept = (e.data_at.load(Relaxed), e.end.load(Relaxed));
+                    match lazy.check_entry(k, &mut NpyCheck::default()) {
+                        Ok(found) => assert_eq!(kept, found, "byte {i} bit {bit} entry {k}"),
+                        Err(_) => {
+                            assert_eq!(kept, (0, 0), "byte {i} bit {bit} entry {k}");
+                            bad += 1;
+                        }
+                    }
+                }
+                if let Ok(eager) = eager {
+                    fn all(a: &LogArchive) -> Vec<(u64, Vec<u8>)> {
+                        a.iter()
+                            .map(|m| m.map(|m| (m.timestamp_us, m.payload.to_vec())).unwrap())
+                            .collect()
+                    }
+                    assert_eq!(all(&lazy), all(&eager), "byte {i} bit {bit}");
+                }
+            }
+        }
+        // Flips in the entries' local headers and data open lazily and fail on access; flips in payloads read.
+        assert!(opened > 100 && bad > 100, "{opened} opened, {bad} bad entries");
     }
 
     #[test]

@@ -255,7 +255,9 @@ impl<'a> Centrals<'a> {
         Some(r)
     }
 
-    #[inline]
+    // Inlined whole into `next_header`: the walk of a large directory calls it once per entry, and a call returns the
+    // header through memory.
+    #[inline(always)]
     fn parse(&mut self) -> Result<Central<'a>, ZipError> {
         let at = self.at;
         let fixed = at
@@ -362,7 +364,16 @@ pub(crate) enum LocalError {
 /// not the central header's.
 #[inline]
 pub(crate) fn local(data: &[u8], c: &Central<'_>) -> Result<(usize, usize), LocalError> {
-    let at = usize::try_from(c.local_at)
+    local_of(data, c.local_at, c.name)
+}
+
+/// [`local`] from a central header's local header offset and name, kept from an earlier walk of the directory.
+///
+/// # Errors
+/// As [`local`].
+#[inline]
+pub(crate) fn local_of(data: &[u8], local_at: u64, name: &[u8]) -> Result<(usize, usize), LocalError> {
+    let at = usize::try_from(local_at)
         .ok()
         .filter(|&at| at.checked_add(LOCAL_LEN).is_some_and(|end| end <= data.len()))
         .ok_or(LocalError::Bad(invalid("the local header lies outside the file")))?;
@@ -380,7 +391,7 @@ pub(crate) fn local(data: &[u8], c: &Central<'_>) -> Result<(usize, usize), Loca
             "the local header runs past the end of the file",
         )));
     }
-    if !super::reader::same_bytes(&data[name_at..name_at + n], c.name) {
+    if !super::reader::same_bytes(&data[name_at..name_at + n], name) {
         return Err(LocalError::NameDiffers);
     }
     Ok((name_at, data_at))
