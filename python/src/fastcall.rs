@@ -63,9 +63,9 @@ unsafe fn fast_with_lock(
     if kwnames.is_null() {
         return Some(true);
     }
-    // SAFETY: `kwnames` is a live tuple (the caller's contract), borrowed for this call.
-    let names = unsafe { Borrowed::from_ptr(py, kwnames) };
-    let names = names.cast::<PyTuple>().ok()?;
+    // SAFETY: `kwnames` is a live tuple (the caller's contract: the vectorcall protocol passes the keyword names
+    // as a tuple), borrowed for this call.
+    let names = unsafe { Borrowed::from_ptr(py, kwnames).cast_unchecked::<PyTuple>() };
     if names.len() != 1 {
         return None;
     }
@@ -138,8 +138,9 @@ unsafe extern "C" fn array_fast(
         unsafe {
             match fast_with_lock(py, args, nargs, kwnames) {
                 Some(with_lock) => {
-                    let this = Borrowed::from_ptr(py, slf);
-                    CompatBase::array(&*this.cast::<CompatBase>()?, with_lock)
+                    // The descriptor checked the type (module invariants): no second, MRO-walking check.
+                    let this = Borrowed::from_ptr(py, slf).cast_unchecked::<CompatBase>();
+                    CompatBase::array(&this, with_lock)
                 }
                 None => slow(py, slf, args, nargs, kwnames),
             }
