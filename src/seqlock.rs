@@ -1622,6 +1622,38 @@ impl<M: Memory> WriteGuard<'_, M> {
             .collect()
     }
 
+    /// Whether the current dtype and shape are `dtype` and `shape`: [`WriteGuard::dtype`] and
+    /// [`WriteGuard::shape`] compared, without copying the shape (a writer's check of the layout it assumes).
+    ///
+    /// # Examples
+    /// ```
+    /// use core::sync::atomic::AtomicU64;
+    /// use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// use seqring_core::{DType, RawRegion, Spins};
+    /// let words: Vec<AtomicU64> = (0..region_len(24).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::U8, &[4, 6], 1, 0).unwrap();
+    /// let guard = array.lock(WriteStamp::default(), Spins(0)).unwrap();
+    /// assert!(guard.has_layout(DType::U8, &[4, 6]));
+    /// assert!(!guard.has_layout(DType::U8, &[4, 5]) && !guard.has_layout(DType::U8, &[4]));
+    /// assert!(!guard.has_layout(DType::I8, &[4, 6]));
+    /// ```
+    #[inline]
+    pub fn has_layout(&self, dtype: DType, shape: &[u64]) -> bool {
+        // The word first (no decoding on the hot path); then the decoded dtype, which is what decides (a corrupt
+        // word reads as bytes).
+        if dtype.word() != self.dtype_word && dtype != self.dtype() {
+            return false;
+        }
+        let m = &self.array.mem;
+        // Relaxed: as in `shape` (only lock holders write the shape; the lock's Acquire CAS ordered their stores).
+        let ndim = (m.load(CUR_NDIM_AT, Ordering::Relaxed) as usize).min(MAX_DIMS);
+        ndim == shape.len()
+            && shape
+                .iter()
+                .enumerate()
+                .all(|(i, &d)| m.load(CUR_SHAPE_AT + 8 * i, Ordering::Relaxed) == d)
+    }
+
     /// Records the writer's stamp in the protected block before the first change.
     #[inline(always)]
     fn touch(&mut self) {

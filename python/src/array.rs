@@ -11,7 +11,12 @@
 //! - an array of any other fixed-size numpy dtype (strings, structured records, big-endian numbers, datetimes) is a
 //!   [`DType::Record`] of its item size whose region records the numpy descr (`dtype_to_descr`, as .npy headers
 //!   do): every handle rebuilds its numpy dtype from that record once, when it opens, and uses it for every
-//!   layout whose dtype is that record; element and byte transfers are those of any other dtype.
+//!   layout whose dtype is that record; element and byte transfers are those of any other dtype;
+//! - the class is frozen (no pyo3 borrow flag, whose two atomic read-modify-writes per call the hot paths would
+//!   pay): a call reaches the native handle through a [`Handle`], counted in the slot with the GIL held, and the
+//!   handle is dropped (unmapped, and removed by its creator) only when the array is closed and no `Handle` is
+//!   alive. So `close` never waits or fails for a call in progress (one waiting with the GIL released finishes on
+//!   its mapping), and `destroy`, which must remove the region at once, refuses while a call is inside.
 
 use crate::convert::{as_u64, converted, descr_of, flat_index, python_scalar, record_descr, record_dtype, shape_of};
 use crate::errors::{array_error, raise, Kind};
@@ -24,6 +29,8 @@ use pyo3::types::{PySlice, PySliceMethods, PyTuple};
 use seqring::shared_array::{ArrayOptions, SharedArrayDyn, SharedArrayError};
 use seqring_core::{DType, Shape};
 use std::ops::Range;
+use std::ptr::NonNull;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What the numpy side assumes of the array: its dtype, shape and numpy descriptor.
@@ -75,15 +82,78 @@ impl Current<'_> {
     }
 }
 
+/// The native handle of a [`SharedArray`] and the calls inside it.
+struct HandleSlot {
+    /// The handle; `None` once it is dropped (closed with no call inside, or destroyed). Never cloned: the `Arc`
+    /// only keeps the handle where it is, so that a [`Handle`] can point at it while the slot is borrowed again.
+    handle: Option<Arc<SharedArrayDyn>>,
+    /// Closed or destroyed: no new [`Handle`] is handed out.
+    closed: bool,
+    /// The [`Handle`]s alive (calls inside the handle, some perhaps waiting with the GIL released).
+    users: usize,
+}
+
+/// The native handle of a [`SharedArray`] for one call: it stays mapped while this lives, even if another thread
+/// closes the array meanwhile (the last `Handle` of a closed array drops it). Counting users costs no atomic
+/// operation: the count changes with the GIL held only (the `Python` token kept here; see `gil_cell`), so the
+/// hot paths pay no borrow flag as pyo3's non-frozen classes do. A `Handle` may be kept across Python code and
+/// across a GIL-free stretch (it is not `Send`: it is dropped by the thread that made it, with the GIL held).
+pub(crate) struct Handle<'a, 'py> {
+    array: &'a SharedArray,
+    /// Points into the `Arc` of `array`'s slot, which stays there while `users` counts this `Handle`.
+    handle: NonNull<SharedArrayDyn>,
+    py: Python<'py>,
+}
+
+impl Handle<'_, '_> {
+    /// The array this handle belongs to.
+    pub(crate) fn owner(&self) -> &SharedArray {
+        self.array
+    }
+}
+
+impl std::ops::Deref for Handle<'_, '_> {
+    type Target = SharedArrayDyn;
+
+    #[inline]
+    fn deref(&self) -> &SharedArrayDyn {
+        // SAFETY: `handle` points into the `Arc` of the slot, which is dropped only when the slot is closed and its
+        // `users` count is 0; this `Handle` is counted until its `drop`, so the pointee lives as long as `self`.
+        // Only shared references to it are ever made (the slot's `&mut` reaches the `Arc`, not its pointee).
+        unsafe { self.handle.as_ref() }
+    }
+}
+
+impl Drop for Handle<'_, '_> {
+    #[inline]
+    fn drop(&mut self) {
+        let last = self.array.slot.with(self.py, |s| {
+            s.users -= 1;
+            if s.closed && s.users == 0 {
+                s.handle.take()
+            } else {
+                None
+            }
+        });
+        drop(last); // outside the borrow: unmapping (and a creator's removal) happens here, for a closed array
+    }
+}
+
 /// A handle of one shared array. Create it with :meth:`create` or open it with :meth:`open`.
 ///
 /// Readers never block the writer and never see a torn value (a seqlock); every wait on a writer is bounded by the
 /// handle's timeout and runs with the GIL released. The creating handle removes the array when it is closed (or
 /// garbage-collected, or its ``with`` block ends); opening handles only unmap it. :meth:`destroy` removes it at
 /// once. A handle pickles as its name: unpickled in another process, it opens the array there.
-#[pyclass(module = "seqring", name = "SharedArray")]
+///
+/// A handle may be used by many threads at once. :meth:`close` never waits for them: a call that is waiting on a
+/// writer meanwhile (with the GIL released) finishes on the mapping it started with, and the array is unmapped
+/// (and, by its creating handle, removed) when the last such call returns; every later call raises
+/// ``ClosedError``. :meth:`destroy` raises ``SeqringError`` while another call is inside the handle.
+#[pyclass(module = "seqring", name = "SharedArray", frozen)]
 pub(crate) struct SharedArray {
-    inner: Option<SharedArrayDyn>,
+    /// The native handle and its users (see [`Handle`]); touched with the GIL held only (see `gil_cell`).
+    slot: GilCell<HandleSlot>,
     name: String,
     /// Read and replaced with the GIL held only (no lock word: see `gil_cell`).
     layout: GilCell<Layout>,
@@ -172,7 +242,11 @@ impl SharedArray {
         };
         let layout = Layout::new(py, snap.dtype, snap.shape(), record.as_ref())?;
         Ok(SharedArray {
-            inner: Some(inner),
+            slot: GilCell::new(HandleSlot {
+                handle: Some(Arc::new(inner)),
+                closed: false,
+                users: 0,
+            }),
             name,
             layout: GilCell::new(layout),
             record,
@@ -192,10 +266,26 @@ impl SharedArray {
         }
     }
 
-    pub(crate) fn handle(&self) -> PyResult<&SharedArrayDyn> {
-        self.inner
-            .as_ref()
+    /// The native handle for one call (see [`Handle`]), or `ClosedError`.
+    #[inline]
+    pub(crate) fn handle<'a, 'py>(&'a self, py: Python<'py>) -> PyResult<Handle<'a, 'py>> {
+        self.try_handle(py)
             .ok_or_else(|| raise(Kind::Closed, format!("array {} is closed", self.name)))
+    }
+
+    /// The native handle for one call, or `None` if the handle is closed.
+    #[inline]
+    pub(crate) fn try_handle<'a, 'py>(&'a self, py: Python<'py>) -> Option<Handle<'a, 'py>> {
+        let handle = self.slot.with(py, |s| {
+            let handle = NonNull::from(&**s.handle.as_ref().filter(|_| !s.closed)?);
+            s.users += 1;
+            Some(handle)
+        })?;
+        Some(Handle {
+            array: self,
+            handle,
+            py,
+        })
     }
 
     /// ``self[key] = value`` with the lock `lock()` gives held around one write, when it needs no conversion by
@@ -218,7 +308,8 @@ impl SharedArray {
             /// The bytes of an array of the dtype.
             Array(&'a Bound<'py, PyUntypedArray>),
         }
-        let handle = self.inner.as_ref()?;
+        let guard = self.try_handle(py)?;
+        let handle: &SharedArrayDyn = &guard;
         let now = self.current(py);
         let scalar = python_scalar(value, now.dtype);
         let (start, what) = match flat_index(key, &now.shape) {
@@ -245,9 +336,7 @@ impl SharedArray {
         let target = Target::at(&now, start.checked_mul(now.dtype.itemsize())?);
         let set = || {
             let lock = lock()?;
-            let lock = lock.get();
-            lock.acquire_on(py, handle)?;
-            let set = match what {
+            lock.get().with_held(py, &guard, || match what {
                 What::Item(item, len) => self.write_at(py, handle, &target, Src::Bytes(&item[..len])),
                 What::Fill(item, len, count) => {
                     let mut small = [0u8; 256];
@@ -262,11 +351,9 @@ impl SharedArray {
                     self.write_at(py, handle, &target, Src::Bytes(fill))
                 }
                 What::Array(array) => self.write_at(py, handle, &target, Src::Array(array, None)),
-            };
-            let released = lock.release_on(handle);
-            set.map(drop).and(released)
+            })
         };
-        Some(set())
+        Some(set().map(drop))
     }
 
     /// [`SharedArray::_write_changes`] with ``old`` given as its bytes (the snapshot a native ``array()`` block
@@ -278,7 +365,8 @@ impl SharedArray {
         old: &[u8],
         version: u64,
     ) -> PyResult<Option<bool>> {
-        let handle = self.handle()?;
+        let guard = self.handle(py)?;
+        let handle: &SharedArrayDyn = &guard;
         let now = self.current(py);
         let a = match ndarray::bytes(new) {
             Some(a) if now.fits(new) && a.len() == old.len() => a,
@@ -338,7 +426,8 @@ impl SharedArray {
 
     /// One consistent read into a new array: `(array, version)`.
     pub(crate) fn read_new<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyUntypedArray>, u64)> {
-        let handle = self.handle()?;
+        let guard = self.handle(py)?;
+        let handle: &SharedArrayDyn = &guard;
         let now = self.current(py);
         let array = ndarray::empty(py, &now.descr, &now.shape)?;
         let read = ndarray::with_bytes_mut(&array, |dst| handle.read_bytes_into_timeout(0, dst, Duration::ZERO));
@@ -384,7 +473,8 @@ impl SharedArray {
 
     /// Reads into `out` (C-contiguous, writeable, of the array's dtype and shape); returns the version.
     pub(crate) fn read_out(&self, py: Python<'_>, out: &Bound<'_, PyUntypedArray>) -> PyResult<u64> {
-        let handle = self.handle()?;
+        let guard = self.handle(py)?;
+        let handle: &SharedArrayDyn = &guard;
         let now = self.current(py);
         let fast_layout = now.fits(out);
         let not_writeable = || raise(Kind::Shape, "out must be a writeable C-contiguous array");
@@ -642,7 +732,8 @@ impl SharedArray {
     ///
     /// Raises as :meth:`read`.
     fn read_if_changed<'py>(&self, py: Python<'py>, version: u64) -> PyResult<Option<(u64, Bound<'py, PyAny>)>> {
-        let handle = self.handle()?;
+        let guard = self.handle(py)?;
+        let handle: &SharedArrayDyn = &guard;
         if !handle.changed_since(version) {
             return Ok(None);
         }
@@ -660,7 +751,7 @@ impl SharedArray {
     /// see :meth:`recover`).
     #[pyo3(signature = (version, timeout = None))]
     fn wait_changed(&self, py: Python<'_>, version: u64, timeout: Option<f64>) -> PyResult<Option<u64>> {
-        wait_in_slices(py, self.handle()?, version, timeout)
+        wait_in_slices(py, &*self.handle(py)?, version, timeout)
     }
 
     /// :meth:`wait_changed`, then :meth:`read`: ``(version, array)`` for the first write after ``version``, or
@@ -674,7 +765,7 @@ impl SharedArray {
         version: u64,
         timeout: Option<f64>,
     ) -> PyResult<Option<(u64, Bound<'py, PyAny>)>> {
-        if wait_in_slices(py, self.handle()?, version, timeout)?.is_none() {
+        if wait_in_slices(py, &*self.handle(py)?, version, timeout)?.is_none() {
             return Ok(None);
         }
         let (array, read) = self.read_new(py)?;
@@ -688,7 +779,8 @@ impl SharedArray {
     /// Raises ``ShapeError`` for another shape, ``DTypeMismatchError`` for values the dtype cannot hold,
     /// ``SeqringTimeoutError`` if another writer stalls.
     fn write(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
-        let handle = self.handle()?;
+        let guard = self.handle(py)?;
+        let handle: &SharedArrayDyn = &guard;
         let now = self.current(py);
         if let Ok(array) = data.cast::<PyUntypedArray>() {
             if now.fits(array) && array.is_c_contiguous() {
@@ -715,7 +807,8 @@ impl SharedArray {
     /// ``a[key]``: one int per dimension reads that element (a numpy scalar); a slice with step 1 of a 1-d array
     /// reads those elements into a new array; any other numpy key is applied to one consistent read (a new array).
     pub(crate) fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let handle = self.handle()?;
+        let guard = self.handle(py)?;
+        let handle: &SharedArrayDyn = &guard;
         let now = self.current(py);
         let size = now.dtype.itemsize();
         let same =
@@ -769,7 +862,8 @@ impl SharedArray {
     /// :meth:`write`. Atomic against every other writer: a write that lands in between makes it retry on the new
     /// contents (within the timeout).
     fn __setitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let handle = self.handle()?;
+        let guard = self.handle(py)?;
+        let handle: &SharedArrayDyn = &guard;
         let now = self.current(py);
         let flat = flat_index(key, &now.shape);
         let offset = |flat: usize| {
@@ -851,10 +945,10 @@ impl SharedArray {
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
         // Lock CAS, seqlock write, unlock, all on this handle's one mapping (a lock of another array raises).
-        let (lock, handle) = (lock.get(), self.handle()?);
-        lock.acquire_on(py, handle)?;
-        let set = self.__setitem__(py, key, value);
-        let released = lock.release_on(handle);
+        let (lock, guard) = (lock.get(), self.handle(py)?);
+        lock.acquire_on(py, &guard)?;
+        let set = self.__setitem__(py, key, value); // may run Python code: `release_on` checks again
+        let released = lock.release_on(&guard);
         set.and(released)
     }
 
@@ -891,7 +985,8 @@ impl SharedArray {
     /// ``f`` raises (nothing is written then).
     #[pyo3(signature = (f, *, max_attempts = 10_000))]
     fn update<'py>(&self, py: Python<'py>, f: &Bound<'py, PyAny>, max_attempts: usize) -> PyResult<Bound<'py, PyAny>> {
-        let handle = self.handle()?;
+        let guard = self.handle(py)?;
+        let handle: &SharedArrayDyn = &guard;
         for _ in 0..max_attempts {
             let (array, version) = self.read_new(py)?;
             let result = f.call1((&array,))?;
@@ -922,7 +1017,8 @@ impl SharedArray {
     /// Raises ``ShapeError`` beyond the capacity, ``DTypeMismatchError`` for an unsupported dtype.
     #[pyo3(signature = (shape, dtype = None))]
     fn reshape(&self, py: Python<'_>, shape: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-        let handle = self.handle()?;
+        let guard = self.handle(py)?;
+        let handle: &SharedArrayDyn = &guard;
         let shape = shape_of(shape)?;
         let dtype = match dtype {
             Some(d) => {
@@ -951,10 +1047,11 @@ impl SharedArray {
 
     /// Clears a stall left by a writer that died in its write section; returns whether there was one. The contents
     /// are marked suspect until the next whole write. Call it only when that writer is known to be dead.
-    fn recover(&self) -> PyResult<bool> {
+    fn recover(&self, py: Python<'_>) -> PyResult<bool> {
         // The stall seen now is the one recovered (the core refuses any other: a second recoverer that comes after
         // a live writer locked changes nothing).
-        let handle = self.handle()?;
+        let guard = self.handle(py)?;
+        let handle: &SharedArrayDyn = &guard;
         Ok(handle.stall().is_some_and(|stall| handle.recover(stall.sequence)))
     }
 
@@ -962,26 +1059,28 @@ impl SharedArray {
     /// the next whole write. :meth:`read` hands such contents out; check this flag before trusting them.
     #[getter]
     fn suspect(&self, py: Python<'_>) -> PyResult<bool> {
-        let handle = self.handle()?;
+        let guard = self.handle(py)?;
+        let handle: &SharedArrayDyn = &guard;
         py.detach(|| handle.snapshot()).map(|s| s.suspect).map_err(array_error)
     }
 
     /// How many threads, in any process, are blocked in :meth:`wait_changed` on this array now (informational).
     #[getter]
-    fn waiters(&self) -> PyResult<u64> {
-        Ok(self.handle()?.waiters())
+    fn waiters(&self, py: Python<'_>) -> PyResult<u64> {
+        Ok(self.handle(py)?.waiters())
     }
 
     /// The version: changes with every completed write (no wait).
     #[getter]
-    fn version(&self) -> PyResult<u64> {
-        Ok(self.handle()?.version())
+    fn version(&self, py: Python<'_>) -> PyResult<u64> {
+        Ok(self.handle(py)?.version())
     }
 
     /// Seconds since the last write (to the kernel tick, 1–4 ms), or ``None`` if never written.
     #[getter]
     fn age(&self, py: Python<'_>) -> PyResult<Option<f64>> {
-        let handle = self.handle()?;
+        let guard = self.handle(py)?;
+        let handle: &SharedArrayDyn = &guard;
         let age = py.detach(|| handle.age()).map_err(array_error)?;
         Ok(age.map(|a| a.as_secs_f64()))
     }
@@ -995,49 +1094,49 @@ impl SharedArray {
     /// The element type (current: follows reshapes).
     #[getter]
     fn dtype<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArrayDescr>> {
-        Ok(self.refresh(py, self.handle()?)?.descr)
+        Ok(self.refresh(py, &*self.handle(py)?)?.descr)
     }
 
     /// The shape (current: follows reshapes).
     #[getter]
     fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let now = self.refresh(py, self.handle()?)?;
+        let now = self.refresh(py, &*self.handle(py)?)?;
         PyTuple::new(py, now.shape.iter())
     }
 
     /// The number of dimensions.
     #[getter]
     fn ndim(&self, py: Python<'_>) -> PyResult<usize> {
-        Ok(self.refresh(py, self.handle()?)?.shape.len())
+        Ok(self.refresh(py, &*self.handle(py)?)?.shape.len())
     }
 
     /// The number of elements.
     #[getter]
     fn size(&self, py: Python<'_>) -> PyResult<u64> {
-        Ok(self.refresh(py, self.handle()?)?.shape.iter().product())
+        Ok(self.refresh(py, &*self.handle(py)?)?.shape.iter().product())
     }
 
     /// The data's size in bytes.
     #[getter]
     fn nbytes(&self, py: Python<'_>) -> PyResult<u64> {
-        let now = self.refresh(py, self.handle()?)?;
+        let now = self.refresh(py, &*self.handle(py)?)?;
         Ok(now.shape.iter().product::<u64>() * now.dtype.itemsize() as u64)
     }
 
     /// The capacity in bytes (the largest reshape possible).
     #[getter]
-    fn capacity_bytes(&self) -> PyResult<usize> {
-        Ok(self.handle()?.capacity_bytes())
+    fn capacity_bytes(&self, py: Python<'_>) -> PyResult<usize> {
+        Ok(self.handle(py)?.capacity_bytes())
     }
 
     /// Whether the handle was closed or destroyed.
     #[getter]
-    fn closed(&self) -> bool {
-        self.inner.is_none()
+    fn closed(&self, py: Python<'_>) -> bool {
+        self.slot.with(py, |s| s.closed)
     }
 
     fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
-        let now = self.refresh(py, self.handle()?)?;
+        let now = self.refresh(py, &*self.handle(py)?)?;
         match now.shape.first() {
             Some(&n) => Ok(n as usize),
             None => Err(pyo3::exceptions::PyTypeError::new_err("len() of a 0-d array")),
@@ -1060,44 +1159,69 @@ impl SharedArray {
         }
     }
 
-    /// Closes the handle; a creating handle removes the array.
-    ///
-    /// Raises ``SeqringError`` while another thread is inside a call on this handle.
-    fn close(slf: &Bound<'_, Self>) -> PyResult<()> {
-        exclusive(slf)?.inner = None;
-        Ok(())
+    /// Closes the handle; a creating handle removes the array. A call that another thread is making on this handle
+    /// meanwhile (waiting on a writer, with the GIL released) finishes first on the mapping it started with: the
+    /// array is unmapped (and removed) when it returns. Closing a closed handle does nothing.
+    fn close(&self, py: Python<'_>) {
+        let dropped = self.slot.with(py, |s| {
+            s.closed = true;
+            if s.users == 0 {
+                s.handle.take()
+            } else {
+                None
+            }
+        });
+        drop(dropped); // outside the borrow (and, with a call inside, by that call's end)
     }
 
     /// Removes the array now (whoever created it) and closes the handle.
     ///
-    /// Raises ``ClosedError`` if the handle is closed, ``NotFoundError`` if the array was already removed.
-    fn destroy(slf: &Bound<'_, Self>) -> PyResult<()> {
-        let mut this = exclusive(slf)?;
-        let handle = this
-            .inner
-            .take()
-            .ok_or_else(|| raise(Kind::Closed, format!("array {} is closed", this.name)))?;
-        slf.py().detach(|| handle.destroy()).map_err(array_error)
+    /// Raises ``ClosedError`` if the handle is closed, ``NotFoundError`` if the array was already removed,
+    /// ``SeqringError`` while another thread is inside a call on this handle (waiting on a writer).
+    fn destroy(&self, py: Python<'_>) -> PyResult<()> {
+        let taken = self.slot.with(py, |s| {
+            if s.closed {
+                return Err(Kind::Closed);
+            }
+            if s.users > 0 {
+                return Err(Kind::Base);
+            }
+            s.closed = true;
+            Ok(s.handle.take())
+        });
+        let handle = match taken {
+            Ok(handle) => handle.and_then(Arc::into_inner),
+            Err(Kind::Closed) => return Err(raise(Kind::Closed, format!("array {} is closed", self.name))),
+            Err(kind) => {
+                return Err(raise(
+                    kind,
+                    "the array is in use by another thread (a call waiting on a writer); destroy it after that call returns",
+                ))
+            }
+        };
+        // The `Arc` is never cloned (see `HandleSlot`): it is this slot's alone.
+        let handle = handle.ok_or_else(|| raise(Kind::Base, "the array's handle is shared"))?;
+        py.detach(|| handle.destroy()).map_err(array_error)
     }
 
-    fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
         slf
     }
 
     #[pyo3(signature = (*_exc))]
-    fn __exit__(slf: &Bound<'_, Self>, _exc: &Bound<'_, PyTuple>) -> PyResult<()> {
-        Self::close(slf)
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) {
+        self.close(py);
     }
 
     /// Pickles as ``SharedArray.open(name)``: the receiving process opens the array by name.
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
         let open = slf.get_type().getattr("open")?;
-        Ok((open, (slf.borrow().name.clone(),)))
+        Ok((open, (slf.get().name.clone(),)))
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
         let now = self.current(py);
-        let state = match &self.inner {
+        let state = match self.try_handle(py) {
             Some(h) => format!("version={}", h.version()),
             None => "closed".to_string(),
         };
@@ -1108,14 +1232,4 @@ impl SharedArray {
             self.spell(py, now.dtype)
         )
     }
-}
-
-/// The handle for a call that closes it, or a clear error while another thread is inside a call on it.
-fn exclusive<'py>(slf: &Bound<'py, SharedArray>) -> PyResult<PyRefMut<'py, SharedArray>> {
-    slf.try_borrow_mut().map_err(|_| {
-        raise(
-            Kind::Base,
-            "the array is in use by another thread (a call waiting on a writer); close it after that call returns",
-        )
-    })
 }

@@ -12,7 +12,7 @@
 //! - a cached block is handed out to one `array()` call at a time, until its `with` exits: a nested or concurrent
 //!   `array()` of the same instance (another thread's, even before it entered its block) gets a block of its own.
 
-use crate::array::SharedArray;
+use crate::array::{Handle, SharedArray};
 use crate::gil_cell::GilCell;
 use crate::named_lock::NamedLock;
 use numpy::{PyUntypedArray, PyUntypedArrayMethods};
@@ -81,7 +81,7 @@ impl CompatBase {
             None => (None, s.handle.as_ref().map(|h| h.clone_ref(py))),
         });
         if let Some(native) = native {
-            return native.bind(py).try_borrow()?.__getitem__(py, key);
+            return native.get().__getitem__(py, key);
         }
         match handle {
             Some(handle) => handle.bind(py).get_item(key),
@@ -107,7 +107,7 @@ impl CompatBase {
         });
         if let Some(native) = native {
             let bound = native.bind(py);
-            let array = bound.try_borrow()?;
+            let array = native.get();
             let lock = || match cached {
                 Some(lock) if usable(lock.get(), bound) => Ok(lock.into_bound(py)),
                 _ => open_lock(slf, bound),
@@ -132,7 +132,7 @@ impl CompatBase {
     /// otherwise the subclass's ``_block_slow(with_lock)`` makes it (the byte view's block, or the disconnected
     /// error).
     #[pyo3(signature = (*, with_lock = true))]
-    fn array<'py>(slf: &Bound<'py, Self>, with_lock: bool) -> PyResult<Bound<'py, PyAny>> {
+    pub(crate) fn array<'py>(slf: &Bound<'py, Self>, with_lock: bool) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let (native, cached) = slf.get().slot.with(py, |s| {
             (
@@ -250,7 +250,7 @@ impl NativeBlock {
 
     /// Takes the array's lock (this process's, opened again after a fork), if the block takes one; `native` is
     /// `array`'s handle.
-    fn take_lock(&self, array: &Bound<'_, SharedArray>, native: &SharedArray) -> PyResult<()> {
+    fn take_lock(&self, array: &Bound<'_, SharedArray>, native: &Handle<'_, '_>) -> PyResult<()> {
         let py = array.py();
         let Some(locks) = &self.locks else {
             return Ok(());
@@ -269,20 +269,20 @@ impl NativeBlock {
                 lock
             }
         };
-        lock.get().acquire_on(py, native.handle()?)?;
+        lock.get().acquire_on(py, native)?;
         self.state.with(py, |s| s.held = true);
         Ok(())
     }
 
     /// Releases the lock if the block holds it; `native` is the array's handle.
-    fn release_lock(&self, py: Python<'_>, native: &SharedArray) -> PyResult<()> {
+    fn release_lock(&self, py: Python<'_>, native: &Handle<'_, '_>) -> PyResult<()> {
         let lock = self.state.with(py, |s| {
             std::mem::take(&mut s.held)
                 .then(|| s.lock.as_ref().map(|l| l.clone_ref(py)))
                 .flatten()
         });
         match lock {
-            Some(lock) => lock.get().release_on(native.handle()?),
+            Some(lock) => lock.get().release_on(native),
             None => Ok(()),
         }
     }
@@ -348,10 +348,11 @@ impl NativeBlock {
         }
         let entered = (|| {
             let array = this.array.bind(py);
-            let native = array.try_borrow()?;
-            this.take_lock(array, &native)?;
-            this.snapshot(py, &native)
-                .or_else(|e| this.release_lock(py, &native).and(Err(e)))
+            let native = array.get();
+            let handle = native.handle(py)?;
+            this.take_lock(array, &handle)?;
+            this.snapshot(py, native)
+                .or_else(|e| this.release_lock(py, &handle).and(Err(e)))
         })();
         if entered.is_err() {
             // No `__exit__` follows a failed entry: the block is free again.
@@ -372,9 +373,10 @@ impl NativeBlock {
         let this = slf.get();
         this.state.with(py, |s| (s.entered, s.handed) = (false, false));
         let array = this.array.bind(py);
-        let native = array.try_borrow()?;
-        let wrote = this.write_back(py, &native);
-        let released = this.release_lock(py, &native);
+        let native = array.get();
+        let handle = native.handle(py)?;
+        let wrote = this.write_back(py, native);
+        let released = this.release_lock(py, &handle);
         wrote.and(released).map(|()| false)
     }
 }

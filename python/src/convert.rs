@@ -69,11 +69,11 @@ pub(crate) fn shape_of(shape: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
 pub(crate) fn flat_index(key: &Bound<'_, PyAny>, shape: &[u64]) -> Option<usize> {
     // The commonest key first, on its own: an int into a 1-d array.
     if let ([len], true) = (shape, key.is_exact_instance_of::<PyInt>()) {
-        return usize::try_from(in_bounds(key.extract::<i64>().ok()?, *len)?).ok();
+        return usize::try_from(in_bounds(exact_int(key)?, *len)?).ok();
     }
     let one = |k: &Bound<'_, PyAny>| -> Option<i64> {
         if k.is_exact_instance_of::<PyInt>() {
-            return k.extract::<i64>().ok(); // (a bool is not exactly an int)
+            return exact_int(k); // (a bool is not exactly an int)
         }
         // Keys that are certainly not ints go on without a failed conversion (which builds an exception).
         let not_int = k.is_instance_of::<PyBool>()
@@ -99,6 +99,20 @@ pub(crate) fn flat_index(key: &Bound<'_, PyAny>, shape: &[u64]) -> Option<usize>
         _ => return None,
     };
     usize::try_from(flat).ok()
+}
+
+/// The value of `int`, an exact `int` (checked by the caller), if it fits an `i64`: `int.extract::<i64>()` without
+/// pyo3's generic path (an index is parsed on every `a[i]` and `a[i] = v`).
+fn exact_int(int: &Bound<'_, PyAny>) -> Option<i64> {
+    debug_assert!(int.is_exact_instance_of::<PyInt>());
+    let mut overflow = 0;
+    // SAFETY: the GIL is held (`int` is bound) and `int` is a live exact int: PyLong_AsLongLongAndOverflow runs no
+    // Python code (no `__index__` for an exact int) and, for an int, sets no exception (an overflow sets `overflow`).
+    let value = unsafe { pyo3::ffi::PyLong_AsLongLongAndOverflow(int.as_ptr(), &mut overflow) };
+    if overflow != 0 || (value == -1 && PyErr::take(int.py()).is_some()) {
+        return None;
+    }
+    Some(value)
 }
 
 /// The index `i` (negative: from the end) of a dimension of `len`, if it lies inside it.

@@ -16,6 +16,7 @@ mod checksum;
 mod compat;
 mod convert;
 mod errors;
+mod fastcall;
 mod format;
 mod gil_cell;
 mod logger;
@@ -72,6 +73,7 @@ fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tail::PyLogTail>()?;
     m.add_class::<named_lock::NamedLock>()?;
     m.add_class::<compat::CompatBase>()?;
+    fastcall::install(&m.py().get_type::<compat::CompatBase>())?;
     m.add_class::<compat::NativeBlock>()?;
     // Windows has no fork and no `os.register_at_fork` (multiprocessing spawns there): nothing to count.
     let os = m.py().import("os")?;

@@ -24,11 +24,10 @@
 //!   and `Drop` run with it; the GIL-free wait only watches the word), so the instance's own threads see the two
 //!   change together: never the word free while `depth` is above 0. (The module is abi3, never free-threaded.)
 
-use crate::array::SharedArray;
+use crate::array::{Handle, SharedArray};
 use crate::errors::{raise, Kind};
 use pyo3::prelude::*;
 use seqring::shared_array::lock::{holder_dead, new_token};
-use seqring::shared_array::SharedArrayDyn;
 use seqring_core::seqlock::{ArrayLock, LockToken};
 use seqring_platform::Region;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -69,9 +68,6 @@ fn this_thread() -> u64 {
 #[pyclass(module = "seqring._seqring", name = "_NamedLock", frozen)]
 pub(crate) struct NamedLock {
     array: Py<SharedArray>,
-    /// The address of `array`'s native handle: what tells `acquire_on` / `release_on` that they were given this
-    /// array's handle (it stays put while `array` lives, which this instance ensures).
-    handle_at: usize,
     token: LockToken,
     /// The process that opened it (the one its token names).
     pid: u32,
@@ -108,38 +104,38 @@ impl NamedLock {
     }
 
     fn name(&self) -> String {
-        Python::attach(|py| match self.array.bind(py).try_borrow() {
-            Ok(array) => array
-                .handle()
-                .map_or_else(|_| "(closed)".into(), |h| h.name().to_string()),
-            Err(_) => "(in use)".into(),
+        Python::attach(|py| {
+            self.array
+                .get()
+                .try_handle(py)
+                .map_or_else(|| "(closed)".into(), |h| h.name().to_string())
         })
     }
 
-    /// Counts one more level for the calling thread, which has just taken the lock or holds it already.
-    fn enter(&self) {
-        self.holder_thread.store(this_thread(), Ordering::Relaxed);
+    /// Counts one more level for the calling thread `thread`, which has just taken the lock or holds it already.
+    fn enter(&self, thread: u64) {
+        self.holder_thread.store(thread, Ordering::Relaxed);
         // A load and a store, not a read-modify-write: `depth` changes only with the GIL held (module invariants).
         let depth = self.depth.load(Ordering::Relaxed);
         self.depth.store(depth + 1, Ordering::Relaxed);
     }
 
-    /// Whether the calling thread holds the lock through this instance.
-    fn held_here(&self) -> bool {
-        self.depth.load(Ordering::Relaxed) > 0 && self.holder_thread.load(Ordering::Relaxed) == this_thread()
+    /// Whether the calling thread `thread` holds the lock through this instance.
+    fn held_by(&self, thread: u64) -> bool {
+        self.depth.load(Ordering::Relaxed) > 0 && self.holder_thread.load(Ordering::Relaxed) == thread
     }
 
     /// One attempt: takes the lock if it is free, already this thread's through this instance, or its holder's
     /// process is dead; otherwise returns the holder (this instance's own token while another of its threads holds
     /// it).
-    fn try_take(&self, word: ArrayLock<'_, Region>) -> Result<(), LockToken> {
+    fn try_take(&self, word: ArrayLock<'_, Region>, thread: u64) -> Result<(), LockToken> {
         match word.try_acquire(self.token, holder_dead) {
             Ok(()) => {
-                self.enter();
+                self.enter(thread);
                 Ok(())
             }
-            Err(holder) if holder == self.token && self.held_here() => {
-                self.enter();
+            Err(holder) if holder == self.token && self.held_by(thread) => {
+                self.enter(thread);
                 Ok(())
             }
             Err(holder) => Err(holder),
@@ -147,8 +143,8 @@ impl NamedLock {
     }
 
     /// Refuses a handle other than this instance's array's.
-    fn check_handle(&self, handle: &SharedArrayDyn) -> PyResult<()> {
-        if std::ptr::from_ref(handle) as usize == self.handle_at {
+    fn check_handle(&self, handle: &Handle<'_, '_>) -> PyResult<()> {
+        if std::ptr::eq(handle.owner(), self.array.get()) {
             return Ok(());
         }
         Err(raise(
@@ -158,12 +154,36 @@ impl NamedLock {
     }
 
     /// Takes the lock of `handle` (this instance's array), waiting without the GIL.
-    pub(crate) fn acquire_on(&self, py: Python<'_>, handle: &SharedArrayDyn) -> PyResult<()> {
+    pub(crate) fn acquire_on(&self, py: Python<'_>, handle: &Handle<'_, '_>) -> PyResult<()> {
         self.check_process()?;
         self.check_handle(handle)?;
+        self.take(py, handle, this_thread())
+    }
+
+    /// Runs `f` with the lock of `handle` (this instance's array) held by the calling thread: [`Self::acquire_on`],
+    /// `f`, then [`Self::release_on`] (also when `f` fails), checked once for the pair. `f` must not run Python
+    /// code (which could fork, or release the lock, between the two).
+    #[inline]
+    pub(crate) fn with_held<R>(
+        &self,
+        py: Python<'_>,
+        handle: &Handle<'_, '_>,
+        f: impl FnOnce() -> PyResult<R>,
+    ) -> PyResult<R> {
+        self.check_process()?;
+        self.check_handle(handle)?;
+        let thread = this_thread();
+        self.take(py, handle, thread)?;
+        let done = f();
+        let released = self.give_back(handle, thread);
+        done.and_then(|r| released.map(|()| r))
+    }
+
+    /// Takes the lock of `handle` for `thread` (the calling thread), waiting without the GIL.
+    fn take(&self, py: Python<'_>, handle: &Handle<'_, '_>, thread: u64) -> PyResult<()> {
         let word = handle.lock_word();
         for _ in 0..SPINS {
-            if self.try_take(word).is_ok() {
+            if self.try_take(word, thread).is_ok() {
                 return Ok(());
             }
             std::hint::spin_loop();
@@ -172,17 +192,22 @@ impl NamedLock {
         loop {
             // The word is watched without the GIL, and taken with it (see the module's invariants).
             py.detach(|| backoff.wait(word, self.token))?;
-            if self.try_take(word).is_ok() {
+            if self.try_take(word, thread).is_ok() {
                 return Ok(());
             }
         }
     }
 
     /// Releases one level of the lock of `handle` (this instance's array).
-    pub(crate) fn release_on(&self, handle: &SharedArrayDyn) -> PyResult<()> {
+    pub(crate) fn release_on(&self, handle: &Handle<'_, '_>) -> PyResult<()> {
         self.check_process()?;
         self.check_handle(handle)?;
-        if !self.held_here() {
+        self.give_back(handle, this_thread())
+    }
+
+    /// Releases one level of the lock of `handle` for `thread` (the calling thread).
+    fn give_back(&self, handle: &Handle<'_, '_>, thread: u64) -> PyResult<()> {
+        if !self.held_by(thread) {
             return Err(raise(
                 Kind::Base,
                 format!(
@@ -210,9 +235,8 @@ impl NamedLock {
     }
 
     /// Runs `f` on the array's handle (raising `ClosedError` if it is closed).
-    fn with_handle<R>(&self, py: Python<'_>, f: impl FnOnce(&SharedArrayDyn) -> PyResult<R>) -> PyResult<R> {
-        let array = self.array.bind(py).try_borrow()?;
-        f(array.handle()?)
+    fn with_handle<R>(&self, py: Python<'_>, f: impl FnOnce(&Handle<'_, '_>) -> PyResult<R>) -> PyResult<R> {
+        f(&self.array.get().handle(py)?)
     }
 }
 
@@ -260,10 +284,9 @@ impl NamedLock {
     /// Raises ``ClosedError`` if ``array`` is closed.
     #[new]
     fn new(array: &Bound<'_, SharedArray>) -> PyResult<Self> {
-        let handle_at = std::ptr::from_ref(array.try_borrow()?.handle()?) as usize;
+        drop(array.get().handle(array.py())?); // ClosedError for a closed array
         Ok(NamedLock {
             array: array.clone().unbind(),
-            handle_at,
             token: new_token(),
             pid: std::process::id(),
             forks: FORKS.load(Ordering::Relaxed),
@@ -288,7 +311,7 @@ impl NamedLock {
     /// Raises ``SeqringError`` in a process forked from the one that opened this instance.
     fn try_acquire(&self, py: Python<'_>) -> PyResult<bool> {
         self.check_process()?;
-        self.with_handle(py, |h| Ok(self.try_take(h.lock_word()).is_ok()))
+        self.with_handle(py, |h| Ok(self.try_take(h.lock_word(), this_thread()).is_ok()))
     }
 
     /// Releases one level of the lock; the lock is free again when every `acquire` of this instance is released.
@@ -353,10 +376,8 @@ impl Drop for NamedLock {
             let token = self.token;
             // A word that is no longer ours (taken over) is left alone; a closed handle has no word to release.
             Python::attach(|py| {
-                if let Ok(array) = self.array.bind(py).try_borrow() {
-                    if let Ok(handle) = array.handle() {
-                        let _ = handle.lock_word().release(token);
-                    }
+                if let Some(handle) = self.array.get().try_handle(py) {
+                    let _ = handle.lock_word().release(token);
                 }
             });
         }

@@ -499,3 +499,26 @@ def test_a_block_writes_back_exactly_the_elements_it_changed(name, dtype):
                 assert other.read().tobytes() == expected.tobytes(), f"changed {changed}, meanwhile {meanwhile}"
     finally:
         shared.destroy()
+
+
+def test_array_takes_with_lock_as_pyo3_did_and_refuses_the_rest_with_its_errors(arr):
+    """``array()`` parses ``with_lock=True/False`` itself (python/src/fastcall.rs) and hands every other call to
+    pyo3's method: the same signature, results and errors as a plain pyo3 method."""
+    import inspect
+
+    assert str(inspect.signature(SharedMemoryArray.array)) == "(self, /, *, with_lock=True)"
+    assert "consistent snapshot" in SharedMemoryArray.array.__doc__
+    for kwargs in ({}, {"with_lock": True}, {"with_lock": False}, {"with_lock": np.bool_(False)}):
+        with arr.array(**kwargs) as view:
+            view[0, 0] += 1
+    assert arr[0, 0] == 4
+    with pytest.raises(TypeError, match=r"array\(\) takes 0 positional arguments but 1 was given"):
+        arr.array(True)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'foo'"):
+        arr.array(with_lock=True, foo=1)
+    with pytest.raises(TypeError, match="'int' object is not an instance of 'bool'"):
+        arr.array(with_lock=1)
+    # Unbound, through the class, and with the keyword built at run time (not an interned constant).
+    key = "".join(["with_", "lock"])
+    with SharedMemoryArray.array(arr, **{key: False}) as view:
+        assert view.shape == (2, 3)

@@ -425,38 +425,80 @@ def test_numpy_converts_it_with_one_read(name):
         assert np.add(a, 1).tolist() == [[2, 3], [4, 5]]
 
 
-def test_closing_a_handle_another_thread_waits_in_is_a_seqring_error(name):
-    """A thread waiting on a (dead) writer keeps the handle borrowed; closing it meanwhile is a clear error, not
-    pyo3's RuntimeError, and the wait ends in a timeout."""
+def test_closing_a_handle_another_thread_waits_in_succeeds_and_that_wait_ends_on_its_own(name):
+    """A thread waiting on a (dead) writer does not stop another from closing the handle: the close returns at once,
+    and the wait ends as it would have (a timeout), or, if the close came first, the read sees a closed handle."""
     import threading
 
-    with SharedArray.create(name, 2, "u8", timeout=0.5) as a:
-        forge_dead_writer(name)
-        entering = threading.Event()
-        outcome = []
+    a = SharedArray.create(name, 2, "u8", timeout=0.5)
+    forge_dead_writer(name)
+    entering = threading.Event()
+    outcome = []
 
-        def wait_in_read():
-            entering.set()
-            try:
-                a.read()
-            except Exception as e:  # noqa: BLE001 (the outcome is asserted below)
-                outcome.append(e)
+    def wait_in_read():
+        entering.set()
+        try:
+            a.read()
+        except Exception as e:  # noqa: BLE001 (the outcome is asserted below)
+            outcome.append(e)
 
-        t = threading.Thread(target=wait_in_read)
-        t.start()
-        entering.wait()
-        refused = None
-        while t.is_alive() and refused is None:
-            try:
-                a.close()
-            except seqring.SeqringError as e:
-                refused = e
-            else:
-                break  # the thread had not entered its read yet: the close won, and its read sees a closed handle
+    t = threading.Thread(target=wait_in_read)
+    t.start()
+    entering.wait()
+    a.close()  # never "in use": the waiting read keeps the mapping until it returns
+    assert a.closed
+    t.join()
+    assert isinstance(outcome[0], (seqring.SeqringTimeoutError, seqring.ClosedError)), outcome
+    assert not isinstance(outcome[0], RuntimeError)
+    with pytest.raises(seqring.NotFoundError):
+        SharedArray.open(name)  # the creator's close removed it once the read returned
+
+
+def wait_inside(a, version):
+    """Starts a thread blocked in ``a.wait_changed(version)`` and returns it with its outcome list, once ``a.waiters``
+    shows it registered (inside the call, GIL released): a handshake on the array's own waiter count."""
+    import threading
+
+    outcome = []
+    t = threading.Thread(target=lambda: outcome.append(a.wait_changed(version, timeout=60)))
+    t.start()
+    while a.waiters == 0:
+        assert t.is_alive(), outcome
+    return t, outcome
+
+
+def test_a_close_while_another_thread_waits_inside_unmaps_and_removes_only_when_that_call_returns(name):
+    a = SharedArray.create(name, 2, "u8")
+    version = a.version
+    t, outcome = wait_inside(a, version)
+    a.close()
+    assert a.closed
+    with pytest.raises(seqring.ClosedError):
+        a.read()
+    with pytest.raises(seqring.ClosedError):
+        a.destroy()
+    # Still mapped and not removed: the waiting call holds the creator's handle.
+    with SharedArray.open(name) as other:
+        other.write(np.array([4, 5], "u8"))  # wakes the waiter, which returns the new version
         t.join()
-        if refused is not None:
-            assert not isinstance(refused, RuntimeError) and "in use by another thread" in str(refused)
-            assert isinstance(outcome[0], seqring.SeqringTimeoutError)
-            assert a.recover() is True
-        else:
-            assert isinstance(outcome[0], seqring.ClosedError)
+        assert outcome == [other.version] and other.version != version
+        assert other.read().tolist() == [4, 5]
+    with pytest.raises(seqring.NotFoundError):
+        SharedArray.open(name)  # removed when the waiting call returned
+    a.close()  # closing again does nothing
+
+
+def test_destroy_while_another_thread_waits_inside_raises_and_works_after_that_call_returns(name):
+    a = SharedArray.create(name, 2, "u8")
+    version = a.version
+    t, outcome = wait_inside(a, version)
+    with pytest.raises(seqring.SeqringError, match="in use by another thread") as refused:
+        a.destroy()
+    assert not isinstance(refused.value, seqring.ClosedError) and not a.closed
+    a.write(np.array([1, 2], "u8"))  # the handle still works: wakes the waiter
+    t.join()
+    assert outcome == [a.version]
+    a.destroy()
+    assert a.closed
+    with pytest.raises(seqring.NotFoundError):
+        SharedArray.open(name)

@@ -30,7 +30,11 @@ class SharedArray:
     Any fixed-size numpy dtype: bool, little-endian ints, floats and complex natively, and strings, structured
     records (nested, subarray and big-endian fields), big-endian numbers and datetimes as records whose region
     records the dtype, so :meth:`open` without ``dtype`` returns arrays of it. Dtypes of Python objects, of zero size
-    and subarray dtypes raise ``DTypeMismatchError``."""
+    and subarray dtypes raise ``DTypeMismatchError``.
+
+    :meth:`close` never waits: a call another thread is making on the handle meanwhile finishes on its mapping,
+    which is unmapped (and, by the creating handle, removed) when that call returns. :meth:`destroy` raises
+    ``SeqringError`` while another call is inside the handle."""
 
     @classmethod
     def create(

@@ -542,23 +542,33 @@ impl SharedArrayDyn {
         if if_version.is_some_and(|v| v != self.handle.array.version()) {
             return Ok(false);
         }
-        if guard.dtype() != dtype {
-            return Err(SharedArrayError::DTypeMismatch {
-                name: self.name().to_string(),
-                expected: dtype,
-                found: guard.dtype(),
-            });
-        }
-        let found = guard.shape();
-        if found.as_slice() != shape {
-            return Err(SharedArrayError::ShapeMismatch {
-                name: self.name().to_string(),
-                expected: shape.to_vec(),
-                found: found.to_vec(),
-            });
+        if !guard.has_layout(dtype, shape) {
+            return Err(self.layout_mismatch(&guard, dtype, shape));
         }
         guard.write_bytes(byte_offset, data).map_err(|e| self.error(e))?;
         Ok(true)
+    }
+
+    /// The error for a write that assumed `dtype` and `shape` where `guard` found another layout.
+    #[cold]
+    fn layout_mismatch(
+        &self,
+        guard: &seqring_core::seqlock::WriteGuard<'_, seqring_platform::Region>,
+        dtype: DType,
+        shape: &[u64],
+    ) -> SharedArrayError {
+        if guard.dtype() != dtype {
+            return SharedArrayError::DTypeMismatch {
+                name: self.name().to_string(),
+                expected: dtype,
+                found: guard.dtype(),
+            };
+        }
+        SharedArrayError::ShapeMismatch {
+            name: self.name().to_string(),
+            expected: shape.to_vec(),
+            found: guard.shape().to_vec(),
+        }
     }
 
     /// How long ago the last write happened (to the kernel tick), or `None` if never written.
