@@ -5,7 +5,8 @@
 //! - [`child`]: re-executing the running test binary as a child process in a named role, and handshakes with it
 //!   over its stdout pipe (never sleeps);
 //! - [`python_with`]: the `python3` the interop checks run, with the packages they import;
-//! - [`rounds`]: how many rounds a stress loop or sweep runs here (fewer on Windows, whose tests run under wine).
+//! - [`rounds`]: how many rounds a stress loop or sweep runs here (fewer on Windows, whose tests run under wine);
+//! - [`npz::as_numpy_writes_here`]: a fixture archive as numpy writes it on the platform under test.
 //!
 //! A process's CPU time, for tests that a blocked wait burns none, is `seqring_platform::clock::process_cpu_time`.
 
@@ -272,6 +273,32 @@ pub mod child {
                 let _ = self.process.wait();
             }
         }
+    }
+}
+
+/// `.npz` archives as numpy writes them on the platform under test.
+pub mod npz {
+    /// `bytes`, an archive numpy wrote on Linux (the ataraxis fixtures), as numpy writes it on this platform: on
+    /// Windows, CPython's `zipfile` names the "made by" system of each central header MS-DOS (0) where on Linux it
+    /// names Unix (3); nothing else differs. The headers are found with the zip crate, independently of the writer
+    /// under test.
+    ///
+    /// # Panics
+    /// On Windows, if `bytes` is not a zip archive whose central headers say "made by 4.5 on Unix".
+    pub fn as_numpy_writes_here(mut bytes: Vec<u8>) -> Vec<u8> {
+        if cfg!(windows) {
+            let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).unwrap();
+            for i in 0..zip.len() {
+                let at = zip.by_index_raw(i).unwrap().central_header_start() as usize;
+                assert_eq!(
+                    &bytes[at..at + 6],
+                    b"PK\x01\x02\x2d\x03",
+                    "a central header numpy wrote on Linux"
+                );
+                bytes[at + 5] = 0;
+            }
+        }
+        bytes
     }
 }
 

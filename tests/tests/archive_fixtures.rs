@@ -12,6 +12,7 @@ use seqring::archive::{
     ArchiveError, AssembleOptions, LogArchive,
 };
 use seqring_tests::fixtures;
+use seqring_tests::npz::as_numpy_writes_here;
 
 const SOURCES: [u8; 3] = [1, 7, 200];
 
@@ -26,25 +27,6 @@ fn zip_entries(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
             (f.name().unwrap().into_owned(), data)
         })
         .collect()
-}
-
-/// `bytes` (an archive numpy wrote on Linux) as numpy writes it on this platform: on Windows, CPython's `zipfile`
-/// names the "made by" system of each central header MS-DOS (0) where on Linux it names Unix (3); nothing else
-/// differs. The headers are found with the zip crate, independently of the writer under test.
-fn as_numpy_writes_here(mut bytes: Vec<u8>) -> Vec<u8> {
-    if cfg!(windows) {
-        let mut zip = zip::ZipArchive::new(Cursor::new(bytes.clone())).unwrap();
-        for i in 0..zip.len() {
-            let at = zip.by_index_raw(i).unwrap().central_header_start() as usize;
-            assert_eq!(
-                &bytes[at..at + 6],
-                b"PK\x01\x02\x2d\x03",
-                "a central header numpy wrote on Linux"
-            );
-            bytes[at + 5] = 0;
-        }
-    }
-    bytes
 }
 
 #[test]
