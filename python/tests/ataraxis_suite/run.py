@@ -72,9 +72,10 @@ TRANSFER = "tests/processing/transfer_tools_test.py::"
 PARALLEL = "tests/processing/parallel_tools_test.py::"
 
 _SCANDIR = ("injects an unreadable directory by patching os.scandir, which seqring's native walk does not call (the "
-            "error itself is raised: python/tests/test_compat_tools.py)")
+            "error itself is raised: seqring-state's walk, e.g. markers::unreadable_or_missing_roots_are_errors)")
 _CHECKSUM_PATCH = ("patches ataraxis's transfer_tools.calculate_directory_checksum by its dotted path to fake a "
-                   "corrupted copy (python/tests/test_compat_tools.py corrupts a real copy instead)")
+                   "corrupted copy (python/tests/test_tools.py::test_transfer_detects_a_corrupted_copy corrupts a "
+                   "real copy instead)")
 _WALK = ("calls walk_directory/walk_files of ataraxis's internal filesystem_tools module, which 7.2.0 does not export "
          "at the top level")
 
@@ -127,7 +128,7 @@ PRIVATE: dict[str, str] = {
     YAML + "test_serialize_value_primitives": "calls the private _serialize_value",
     YAML + "test_serialize_value_path_dict_keys": "calls the private _serialize_value",
     YAML + "test_to_yaml_leaves_previous_file_intact_when_the_dump_fails": "makes PyYAML's yaml.dump raise; seqring "
-    "writes the document natively (a failed write leaving the old file: python/tests/test_compat_tools.py)",
+    "writes the document natively (a failed write leaving the old file: test_compat_behaviour.py's atomic_after_raise)",
     WRITE + "test_publish_file_renames_on_posix": "calls the private _publish_file",
     WRITE + "test_publish_file_retries_locked_destination": "calls the private _publish_file",
     WRITE + "test_publish_file_exhausts_retries": "reads the private _RENAME_RETRY_COUNT and calls _publish_file",
