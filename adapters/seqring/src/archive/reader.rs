@@ -378,6 +378,26 @@ struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
+    /// [`located`] for an entry of this archive: checks its local header and data now, fixing the source at the
+    /// first entry.
+    #[inline]
+    fn locate(
+        &mut self,
+        central: &zipdir::Central<'_>,
+        parsed: &EntryName,
+        index: usize,
+    ) -> Result<(usize, usize), ArchiveError> {
+        located(
+            self.data,
+            self.path,
+            central,
+            parsed,
+            &mut self.source_id,
+            &mut self.npy,
+            index,
+        )
+    }
+
     /// Checks the entry of `central` (a directory error is the zip's) and appends it to `entries`.
     #[inline]
     fn push(
@@ -512,15 +532,7 @@ impl<'a> Checker<'a> {
                     central.size,
                 ))));
             }
-            let (data_at, end) = located(
-                self.data,
-                self.path,
-                central,
-                &parsed,
-                &mut self.source_id,
-                &mut self.npy,
-                index,
-            )?;
+            let (data_at, end) = self.locate(central, &parsed, index)?;
             return Ok(Some(Checked::One(Entry::checked(
                 central.at,
                 parsed.timestamp,
@@ -528,15 +540,7 @@ impl<'a> Checker<'a> {
                 end,
             ))));
         }
-        let (data_at, end) = located(
-            self.data,
-            self.path,
-            central,
-            &parsed,
-            &mut self.source_id,
-            &mut self.npy,
-            index,
-        )?;
+        let (data_at, end) = self.locate(central, &parsed, index)?;
         let ts = parsed.timestamp; // `located` checked that the data holds the same
         let content = &self.data[data_at..end];
         self.first = false;
