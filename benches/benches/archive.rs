@@ -15,6 +15,7 @@ use seqring::archive::{assemble_log_archives, AssembleOptions, LogArchive};
 use seqring::core::ring::record::{align8, encode_data, HEADER_LEN};
 use seqring::format::npy::u8_vector_header;
 use seqring::format::segment::{Segment, SegmentWriter};
+use seqring_benches::read_every_message;
 
 const ONSET: u64 = 1_763_700_000_000_000;
 const PAYLOAD: usize = 32;
@@ -276,12 +277,7 @@ fn open_large(c: &mut Criterion) {
     group.bench_function("open_then_iterate_all", |b| {
         b.iter_with_large_drop(|| {
             let archive = LogArchive::open(black_box(&path)).unwrap();
-            let mut sum = 0u64;
-            for m in &archive {
-                let m = m.unwrap();
-                sum = sum.wrapping_add(m.timestamp_us).wrapping_add(m.payload.len() as u64);
-            }
-            black_box(sum);
+            black_box(read_every_message(&archive));
             archive
         })
     });
@@ -293,12 +289,7 @@ fn open_large(c: &mut Criterion) {
             for _ in 0..iters {
                 let t = process_cpu();
                 let archive = LogArchive::open(black_box(&path)).unwrap();
-                let mut sum = 0u64;
-                for m in &archive {
-                    let m = m.unwrap();
-                    sum = sum.wrapping_add(m.timestamp_us).wrapping_add(m.payload.len() as u64);
-                }
-                black_box(sum);
+                black_box(read_every_message(&archive));
                 total += process_cpu() - t;
                 drop(archive);
             }

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use seqring::archive::{assemble_log_archives, AssembleOptions, LogArchive};
 use seqring::core::ring::record::{align8, encode_data, HEADER_LEN};
 use seqring::format::segment::SegmentWriter;
+use seqring_benches::read_every_message;
 
 const ONSET: u64 = 1_763_700_000_000_000;
 const PAYLOAD: usize = 32;
@@ -66,12 +67,7 @@ fn count_open_verified(path: &Path) -> LogArchive {
 #[inline(never)]
 fn count_open_read_all(path: &Path) -> LogArchive {
     let archive = LogArchive::open(black_box(path)).unwrap();
-    let mut sum = 0u64;
-    for m in &archive {
-        let m = m.unwrap();
-        sum = sum.wrapping_add(m.timestamp_us).wrapping_add(m.payload.len() as u64);
-    }
-    black_box(sum);
+    black_box(read_every_message(&archive));
     archive
 }
 
