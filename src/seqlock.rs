@@ -967,6 +967,76 @@ impl<M: Memory> SeqArray<M> {
         }
     }
 
+    /// Copies bytes from `byte_offset` into `dst` if the array's current dtype and shape are `dtype` and `shape`,
+    /// and returns the version read: the lean read of a caller that sized `dst` for a layout it assumes (the
+    /// Python binding's numpy buffers), which skips the [`Snapshot`] that [`SeqArray::read_bytes`] builds.
+    /// `Ok(None)` when the array has another layout: nothing is promised of `dst` then (read a [`Snapshot`] to learn
+    /// the layout).
+    ///
+    /// # Errors
+    /// [`ArrayError::OutOfBounds`], [`ArrayError::Suspect`] while the contents are a recovered partial write (as
+    /// the lean [`SeqArray::read_into`]), and [`ArrayError::WriterStalled`] or [`ArrayError::Busy`] when `patience`
+    /// runs out.
+    ///
+    /// # Examples
+    /// ```
+    /// # use core::sync::atomic::AtomicU64;
+    /// # use seqring_core::seqlock::{region_len, SeqArray, WriteStamp};
+    /// # use seqring_core::{DType, RawRegion, Spins};
+    /// # let words: Vec<AtomicU64> = (0..region_len(8).unwrap() / 8).map(|_| AtomicU64::new(0)).collect();
+    /// let array = SeqArray::create(RawRegion::new(&words), DType::U8, &[2, 4], 1, 0).unwrap();
+    /// array.write_bytes(4, b"abcd", WriteStamp::default(), Spins(0)).unwrap();
+    /// let mut row = [0u8; 4];
+    /// assert_eq!(array.read_bytes_as(DType::U8, &[2, 4], 4, &mut row, Spins(0)).unwrap(), Some(1));
+    /// assert_eq!(&row, b"abcd");
+    /// assert_eq!(array.read_bytes_as(DType::U8, &[8], 4, &mut row, Spins(0)).unwrap(), None, "another shape");
+    /// assert_eq!(array.read_bytes_as(DType::I8, &[2, 4], 4, &mut row, Spins(0)).unwrap(), None, "another dtype");
+    /// assert!(array.read_bytes_as(DType::U8, &[2, 4], 6, &mut row, Spins(0)).is_err(), "past the end");
+    /// ```
+    #[inline]
+    pub fn read_bytes_as(
+        &self,
+        dtype: DType,
+        shape: &[u64],
+        byte_offset: usize,
+        dst: &mut [u8],
+        mut patience: impl Patience,
+    ) -> Result<Option<u64>, ArrayError> {
+        let end = byte_offset.checked_add(dst.len()).ok_or(ArrayError::OutOfBounds {
+            end: u64::MAX,
+            len: self.capacity as u64,
+        })?;
+        let v = self.view();
+        loop {
+            // Acquire: pairs with the Release store of the even sequence that ends a write.
+            let s1 = v.load(SEQUENCE_AT, Ordering::Acquire);
+            if s1.is_multiple_of(2) {
+                // Relaxed: validated by the sequence check below.
+                let word = v.load(CUR_DTYPE_AT, Ordering::Relaxed);
+                let len = v.load(NBYTES_AT, Ordering::Relaxed);
+                let flags = v.load(FLAGS_AT, Ordering::Relaxed);
+                let same = layout_is(&v, word, dtype, shape);
+                let in_range = end as u64 <= len && end <= self.capacity;
+                if same && in_range {
+                    v.copy_out(byte_offset, dst);
+                }
+                // Acquire fence: pairs with the writer's Release fence after its CAS, as in `read`.
+                fence(Ordering::Acquire);
+                if v.load(SEQUENCE_AT, Ordering::Relaxed) == s1 {
+                    return match (same, flags & SUSPECT != 0, in_range) {
+                        (false, _, _) => Ok(None),
+                        (true, true, _) => Err(ArrayError::Suspect { version: s1 / 2 }),
+                        (true, false, false) => Err(ArrayError::OutOfBounds { end: end as u64, len }),
+                        (true, false, true) => Ok(Some(s1 / 2)),
+                    };
+                }
+            }
+            if !patience.keep_waiting() {
+                return Err(self.give_up());
+            }
+        }
+    }
+
     /// Reads only if the version differs from `last_version`; returns `None` without copying otherwise. The
     /// arguments are those of [`SeqArray::read_bytes`].
     ///
@@ -1075,6 +1145,23 @@ fn lean_read_error<T: Element>(s1: u64, flags: u64, dtype: u64, end: usize, len:
         };
     }
     ArrayError::OutOfBounds { end: end as u64, len }
+}
+
+/// Whether the current layout in `v`'s protected block, whose dtype word `word` the caller loaded, is `dtype` and
+/// `shape`: the word first (no decoding on the hot path), then the decoded dtype, which is what decides (a word that
+/// decodes to no dtype reads as bytes, as [`WriteGuard::dtype`] says); then the dimensions word by word, without
+/// copying the shape. The loads are Relaxed: the caller holds the writer lock, or validates them by the sequence.
+#[inline(always)]
+fn layout_is<M: Memory>(v: &View<'_, M>, word: u64, dtype: DType, shape: &[u64]) -> bool {
+    if dtype.word() != word && DType::from_word(word).unwrap_or(DType::U8) != dtype {
+        return false;
+    }
+    let ndim = (v.load(CUR_NDIM_AT, Ordering::Relaxed) as usize).min(MAX_DIMS);
+    ndim == shape.len()
+        && shape
+            .iter()
+            .enumerate()
+            .all(|(i, &d)| v.load(CUR_SHAPE_AT + 8 * i, Ordering::Relaxed) == d)
 }
 
 /// The protected block, loaded inside a read section (Relaxed: validated by the caller's sequence check).
@@ -1639,19 +1726,8 @@ impl<M: Memory> WriteGuard<'_, M> {
     /// ```
     #[inline]
     pub fn has_layout(&self, dtype: DType, shape: &[u64]) -> bool {
-        // The word first (no decoding on the hot path); then the decoded dtype, which is what decides (a corrupt
-        // word reads as bytes).
-        if dtype.word() != self.dtype_word && dtype != self.dtype() {
-            return false;
-        }
-        let m = &self.array.mem;
-        // Relaxed: as in `shape` (only lock holders write the shape; the lock's Acquire CAS ordered their stores).
-        let ndim = (m.load(CUR_NDIM_AT, Ordering::Relaxed) as usize).min(MAX_DIMS);
-        ndim == shape.len()
-            && shape
-                .iter()
-                .enumerate()
-                .all(|(i, &d)| m.load(CUR_SHAPE_AT + 8 * i, Ordering::Relaxed) == d)
+        // Relaxed loads inside: only lock holders write the layout; the lock's Acquire CAS ordered their stores.
+        layout_is(&self.view, self.dtype_word, dtype, shape)
     }
 
     /// Records the writer's stamp in the protected block before the first change.
@@ -2301,16 +2377,28 @@ mod tests {
             assert!(dies(&mut || write(&dying)), "k={k}");
             let a = SeqArray::open(RawRegion::new(&w), Spins(0)).unwrap();
             let mut out = [0u64; 2];
+            // The layout-checking lean read sees what the lean read sees.
+            let mut raw = [0u8; 16];
+            let mut read_as = || {
+                a.read_bytes_as(DType::U64, &[2], 0, &mut raw, Spins(3))
+                    .map(|v| (v, raw))
+            };
             match a.read_into(0, &mut out, Spins(3)) {
                 Ok(version) => {
                     assert!(
                         out == [1, 1] && version == 1 || out == [2, 2] && version == 2,
                         "k={k}: {out:?} v{version}"
                     );
+                    assert_eq!(read_as(), Ok((Some(version), bytemuck::cast(out))), "k={k}");
                 }
                 Err(ArrayError::WriterStalled { sequence, .. }) => {
                     assert_eq!(sequence, 3, "k={k}");
+                    assert!(
+                        matches!(read_as(), Err(ArrayError::WriterStalled { sequence: 3, .. })),
+                        "k={k}"
+                    );
                     assert!(a.recover(sequence), "k={k}");
+                    assert_eq!(read_as(), Err(ArrayError::Suspect { version: 3 }), "k={k}");
                     let snap = a.read_elements(0, &mut out, Spins(0)).unwrap();
                     assert!(snap.suspect && snap.version == 3, "k={k}: {snap:?}");
                     a.write_elements(0, &[5u64, 5], STAMP, Spins(0)).unwrap();

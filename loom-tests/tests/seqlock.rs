@@ -160,3 +160,35 @@ fn a_recovered_array_reads_as_suspect() {
         recoverer.join().unwrap();
     });
 }
+
+/// The layout-checking lean read (`read_bytes_as`, what the Python binding's hot paths run) against a writer that
+/// reshapes and writes in one write section: a read that claims a layout returns data written under that layout,
+/// never torn, and never the other layout's data.
+#[test]
+fn a_layout_checking_reader_and_a_reshaping_writer() {
+    model(|| {
+        let array = array();
+        let writer = thread::spawn(move || {
+            let mut guard = array.lock(STAMP, Spins(0)).unwrap();
+            guard.reshape(DType::U64, &[1, 2]).unwrap();
+            guard.write_elements(0, &[1u64]).unwrap();
+            guard.write_elements(1, &[1u64]).unwrap();
+        });
+        for (shape, expected) in [(&[2u64][..], (0, 0)), (&[1, 2][..], (1, 1))] {
+            let mut raw = [0u8; 16];
+            if let Ok(Some(version)) = array.read_bytes_as(DType::U64, shape, 0, &mut raw, Spins(1)) {
+                let (low, high) = raw.split_at(8);
+                let out = [low, high].map(|w| u64::from_ne_bytes(w.try_into().unwrap()));
+                assert_eq!(out[0], out[1], "torn read: {out:?} at version {version}");
+                assert_eq!((version, out[0]), expected, "{shape:?}");
+            }
+        }
+        writer.join().unwrap();
+        let mut raw = [0u8; 16];
+        assert_eq!(array.read_bytes_as(DType::U64, &[2], 0, &mut raw, Spins(0)), Ok(None));
+        assert_eq!(
+            array.read_bytes_as(DType::U64, &[1, 2], 0, &mut raw, Spins(0)),
+            Ok(Some(1))
+        );
+    });
+}

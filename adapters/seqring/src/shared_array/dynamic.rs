@@ -474,6 +474,69 @@ impl SharedArrayDyn {
             .map_err(|e| self.error(wait.judge(e)))
     }
 
+    /// Copies the bytes from `byte_offset` into `dst` in one consistent read if the array has `dtype` and `shape`,
+    /// and returns the version read; `None` if it has another layout (nothing is promised of `dst` then). The lean
+    /// read of a caller that sized `dst` for the layout it assumes: no [`Snapshot`] is built.
+    ///
+    /// # Errors
+    /// [`SharedArrayError::OutOfBounds`] (in bytes) when the range passes the data, [`SharedArrayError::Suspect`]
+    /// while the contents are a recovered partial write, and [`SharedArrayError::WriterStalled`] (or `Busy`) after
+    /// the timeout.
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let a = SharedArrayDyn::create(&format!("doc-dyn-read-as-{}", std::process::id()), DType::U8, &[4], &ArrayOptions::default())?;
+    /// a.write_bytes_as(DType::U8, &[4], 0, &[1, 2, 3, 4], None)?;
+    /// let mut two = [0u8; 2];
+    /// assert_eq!(a.read_bytes_as(DType::U8, &[4], 2, &mut two)?, Some(1));
+    /// assert_eq!(two, [3, 4]);
+    /// assert_eq!(a.read_bytes_as(DType::U8, &[2, 2], 2, &mut two)?, None); // not its shape
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    pub fn read_bytes_as(
+        &self,
+        dtype: DType,
+        shape: &[u64],
+        byte_offset: usize,
+        dst: &mut [u8],
+    ) -> Result<Option<u64>, SharedArrayError> {
+        self.read_bytes_as_timeout(dtype, shape, byte_offset, dst, self.handle.timeout)
+    }
+
+    /// [`SharedArrayDyn::read_bytes_as`] with a bounded wait of `timeout` (`Duration::ZERO`: spin briefly, never
+    /// sleep).
+    ///
+    /// # Errors
+    /// As [`SharedArrayDyn::read_bytes_as`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seqring::shared_array::{ArrayOptions, SharedArrayDyn};
+    /// use seqring_core::DType;
+    /// let a = SharedArrayDyn::create(&format!("doc-dyn-read-as-t-{}", std::process::id()), DType::U16, &[2], &ArrayOptions::default())?;
+    /// let mut both = [9u8; 4];
+    /// assert_eq!(a.read_bytes_as_timeout(DType::U16, &[2], 0, &mut both, std::time::Duration::ZERO)?, Some(0));
+    /// assert_eq!(both, [0; 4]);
+    /// # Ok::<(), seqring::shared_array::SharedArrayError>(())
+    /// ```
+    #[inline]
+    pub fn read_bytes_as_timeout(
+        &self,
+        dtype: DType,
+        shape: &[u64],
+        byte_offset: usize,
+        dst: &mut [u8],
+        timeout: Duration,
+    ) -> Result<Option<u64>, SharedArrayError> {
+        let mut wait = self.handle.wait(timeout).copying(dst.len());
+        self.handle
+            .array
+            .read_bytes_as(dtype, shape, byte_offset, dst, &mut wait)
+            .map_err(|e| self.error(wait.judge(e)))
+    }
+
     /// Writes `data` at byte `byte_offset` in one write, if the array still has `dtype` and `shape` and, with
     /// `if_version`, no write completed since that version. Returns whether it wrote (`false` only when the
     /// version moved on: read again and retry).
