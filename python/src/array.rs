@@ -38,6 +38,8 @@ struct Layout {
     dtype: DType,
     shape: Shape,
     descr: Py<PyArrayDescr>,
+    /// numpy's item size of `descr` times the product of `shape` (`None` if that overflows).
+    nbytes: Option<usize>,
 }
 
 impl Layout {
@@ -53,15 +55,31 @@ impl Layout {
             }
             (plain, _) => PyArrayDescr::new(py, plain.descr())?.unbind(),
         };
+        let nbytes = shape.iter().try_fold(descr.bind(py).itemsize(), |n, &d| {
+            n.checked_mul(usize::try_from(d).ok()?)
+        });
         Ok(Layout {
             dtype,
             shape: shape.iter().copied().collect(),
             descr,
+            nbytes,
         })
     }
 
     fn matches(&self, dtype: DType, shape: &[u64]) -> bool {
         self.dtype == dtype && self.shape.as_slice() == shape
+    }
+
+    /// Runs `f` on the bytes of `array` if its object shows exactly this layout (this descriptor object, C-contiguous
+    /// and writeable; see [`ndarray::with_exact_bytes_mut`]), else `None`.
+    fn with_exact_bytes_mut<R>(
+        &self,
+        py: Python<'_>,
+        array: &Bound<'_, PyUntypedArray>,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Option<R> {
+        // SAFETY: `nbytes` is numpy's item size of `descr` times the product of `shape` (computed so in `new`).
+        unsafe { ndarray::with_exact_bytes_mut(array, self.descr.bind(py), &self.shape, self.nbytes?, f) }
     }
 }
 
@@ -73,6 +91,17 @@ struct Current<'py> {
 }
 
 impl Current<'_> {
+    /// One consistent read from `byte_offset` into `dst` with the GIL held and no wait, if the array has this
+    /// layout: the version read, or `None` if it has another layout, a writer is in the way or the read fails
+    /// (nothing is promised of `dst` then; the caller's general path reads again, waiting and reporting errors).
+    #[inline]
+    fn read(&self, handle: &SharedArrayDyn, byte_offset: usize, dst: &mut [u8]) -> Option<u64> {
+        handle
+            .read_bytes_as_timeout(self.dtype, &self.shape, byte_offset, dst, Duration::ZERO)
+            .ok()
+            .flatten()
+    }
+
     /// Whether the numpy `array` has this dtype and shape.
     fn fits(&self, array: &Bound<'_, PyUntypedArray>) -> bool {
         // The identity test first: arrays made from the cached descriptor (and numpy's builtin ones) share it.
@@ -380,19 +409,68 @@ impl SharedArray {
                 ))
             }
         };
-        let Some((first, last)) = differing(a, old) else {
+        let Some(span) = changed_span(a, old, now.dtype.itemsize()) else {
             return Ok(None);
         };
-        // Whole elements: from the element of the first differing byte to the end of that of the last.
-        let size = now.dtype.itemsize();
-        let (first, last) = (first / size, last / size);
-        let span = first * size..(last + 1) * size;
         let target = Target {
             if_version: Some(version),
             ..Target::at(&now, span.start)
         };
         self.write_at(py, handle, &target, Src::Array(new, Some(span)))
             .map(Some)
+    }
+
+    /// The entry of compat's `array()` block (`_NativeBlock`): one consistent read straight into `working`, if it
+    /// shows the cached layout exactly and the array still has that layout, and a copy of the bytes read into
+    /// `copy`; returns the version read. `None` if that does not apply or a writer is in the way (nothing is then
+    /// promised of `working` or `copy`): the caller takes the general path, [`SharedArray::read_reusing`].
+    pub(crate) fn read_block(
+        &self,
+        py: Python<'_>,
+        handle: &SharedArrayDyn,
+        working: &Bound<'_, PyUntypedArray>,
+        copy: &mut Vec<u8>,
+    ) -> Option<u64> {
+        self.layout.with(py, |l| {
+            l.with_exact_bytes_mut(py, working, |dst| {
+                let version = handle
+                    .read_bytes_as_timeout(l.dtype, &l.shape, 0, dst, Duration::ZERO)
+                    .ok()
+                    .flatten()?;
+                copy.clear();
+                copy.extend_from_slice(dst);
+                Some(version)
+            })?
+        })
+    }
+
+    /// The exit of compat's `array()` block: [`SharedArray::write_changed`] for a `working` buffer that shows the
+    /// cached layout exactly, with no wait for a writer. `None` (nothing written) if that does not apply or a writer
+    /// is in the way: the caller takes the general path, `write_changed`.
+    pub(crate) fn write_block(
+        &self,
+        py: Python<'_>,
+        handle: &SharedArrayDyn,
+        working: &Bound<'_, PyUntypedArray>,
+        old: &[u8],
+        version: u64,
+    ) -> Option<Option<bool>> {
+        self.layout.with(py, |l| {
+            l.with_exact_bytes_mut(py, working, |new| {
+                if new.len() != old.len() {
+                    return None;
+                }
+                let span = match changed_span(new, old, l.dtype.itemsize()) {
+                    Some(span) => span,
+                    None => return Some(None),
+                };
+                let offset = span.start;
+                handle
+                    .write_bytes_as_timeout(l.dtype, &l.shape, offset, &new[span], Some(version), Duration::ZERO)
+                    .ok()
+                    .map(Some)
+            })?
+        })
     }
 
     fn current<'py>(&self, py: Python<'py>) -> Current<'py> {
@@ -430,12 +508,9 @@ impl SharedArray {
         let handle: &SharedArrayDyn = &guard;
         let now = self.current(py);
         let array = ndarray::empty(py, &now.descr, &now.shape)?;
-        let read = ndarray::with_bytes_mut(&array, |dst| handle.read_bytes_into_timeout(0, dst, Duration::ZERO));
-        match read {
-            Some(Ok(snap)) if snap.dtype == now.dtype && snap.shape() == now.shape.as_slice() => {
-                Ok((array, snap.version))
-            }
-            _ => self.read_new_waiting(py, handle),
+        match ndarray::with_bytes_mut(&array, |dst| now.read(handle, 0, dst)).flatten() {
+            Some(version) => Ok((array, version)),
+            None => self.read_new_waiting(py, handle),
         }
     }
 
@@ -478,14 +553,10 @@ impl SharedArray {
         let now = self.current(py);
         let fast_layout = now.fits(out);
         let not_writeable = || raise(Kind::Shape, "out must be a writeable C-contiguous array");
-        let read = ndarray::with_bytes_mut(out, |dst| {
-            fast_layout.then(|| handle.read_bytes_into_timeout(0, dst, Duration::ZERO))
-        })
-        .ok_or_else(not_writeable)?;
-        if let Some(Ok(snap)) = read {
-            if snap.dtype == now.dtype && snap.shape() == now.shape.as_slice() {
-                return Ok(snap.version);
-            }
+        let read = ndarray::with_bytes_mut(out, |dst| fast_layout.then(|| now.read(handle, 0, dst)).flatten())
+            .ok_or_else(not_writeable)?;
+        if let Some(version) = read {
+            return Ok(version);
         }
         let read = py.detach(|| handle.read()).map_err(array_error)?;
         self.remember_layout(py, read.dtype, &read.shape)?;
@@ -537,30 +608,25 @@ impl SharedArray {
     }
 }
 
-/// The first and last byte where `a` and `b` (of equal length) differ, or `None` if they are equal; compared a word
-/// at a time.
-fn differing(a: &[u8], b: &[u8]) -> Option<(usize, usize)> {
+/// The bytes of the whole elements of `itemsize` bytes that cover every byte where `new` and `old` (of one length, a
+/// multiple of `itemsize`) differ, or `None` if they are equal. Compared 8 bytes at a time, so the span may take in
+/// unchanged elements beside the changed ones: callers write it only if no write came since `old` was read (a write
+/// with `if_version`), when those elements hold `old`'s bytes already.
+fn changed_span(new: &[u8], old: &[u8], itemsize: usize) -> Option<Range<usize>> {
     const W: usize = 8;
-    let word = |s: &[u8]| u64::from_ne_bytes(s.try_into().unwrap_or([0; W]));
-    let differs = |(x, y): (&u8, &u8)| x != y;
-    let whole = a.len() / W * W;
-    let words = || a[..whole].chunks_exact(W).zip(b[..whole].chunks_exact(W));
-    let first = match words().position(|(x, y)| word(x) != word(y)) {
-        Some(w) => w * W + a[w * W..].iter().zip(&b[w * W..]).position(differs)?,
-        None => whole + a[whole..].iter().zip(&b[whole..]).position(differs)?,
+    let ((a, a_tail), (b, b_tail)) = (new.as_chunks::<W>(), old.as_chunks::<W>());
+    let tail_differs = !a_tail.is_empty() && a_tail != b_tail;
+    let first = match a.iter().zip(b).position(|(x, y)| x != y) {
+        Some(i) => i,
+        None if tail_differs => a.len(),
+        None => return None,
     };
-    let last = match a[whole..].iter().zip(&b[whole..]).rposition(differs) {
-        Some(i) => whole + i,
-        None => {
-            let w = words().rposition(|(x, y)| word(x) != word(y))?;
-            w * W
-                + a[w * W..w * W + W]
-                    .iter()
-                    .zip(&b[w * W..w * W + W])
-                    .rposition(differs)?
-        }
+    let end = match tail_differs {
+        true => new.len(),
+        false => (first + a[first..].iter().zip(&b[first..]).rposition(|(x, y)| x != y)? + 1) * W,
     };
-    Some((first, last))
+    let size = itemsize.max(1);
+    Some(first * W / size * size..end.div_ceil(size) * size)
 }
 
 /// The elements `key` selects when it is a slice with step 1 of a 1-d array (numpy's clamping of the bounds), else
@@ -811,31 +877,27 @@ impl SharedArray {
         let handle: &SharedArrayDyn = &guard;
         let now = self.current(py);
         let size = now.dtype.itemsize();
-        let same =
-            |snap: &seqring_core::seqlock::Snapshot| snap.dtype == now.dtype && snap.shape() == now.shape.as_slice();
         match flat_index(key, &now.shape) {
             Some(flat) if now.dtype.is_record() => {
                 // A record: its bytes into a new 0-d array of the record dtype, whose item numpy hands out
                 // (np.str_, np.bytes_, np.void, ...).
                 let one = ndarray::empty(py, &now.descr, &[])?;
-                let read = flat.checked_mul(size).and_then(|offset| {
-                    ndarray::with_bytes_mut(&one, |dst| handle.read_bytes_into_timeout(offset, dst, Duration::ZERO))
-                });
-                if let Some(Ok(snap)) = read {
-                    if same(&snap) {
-                        return one.get_item(PyTuple::empty(py));
-                    }
+                let read = flat
+                    .checked_mul(size)
+                    .and_then(|offset| ndarray::with_bytes_mut(&one, |dst| now.read(handle, offset, dst))?);
+                if read.is_some() {
+                    return one.get_item(PyTuple::empty(py));
                 }
             }
             Some(flat) => {
                 let mut item = [0u8; 16];
                 let item = &mut item[..size];
-                if let Some(offset) = flat.checked_mul(size) {
-                    if let Ok(snap) = handle.read_bytes_into_timeout(offset, item, Duration::ZERO) {
-                        if same(&snap) {
-                            return ndarray::scalar(py, &now.descr, item);
-                        }
-                    }
+                if flat
+                    .checked_mul(size)
+                    .and_then(|offset| now.read(handle, offset, item))
+                    .is_some()
+                {
+                    return ndarray::scalar(py, &now.descr, item);
                 }
             }
             None => {
@@ -843,13 +905,11 @@ impl SharedArray {
                 if let Ok(Some(range)) = contiguous_range(key, &now.shape) {
                     if let (false, Some(offset)) = (range.is_empty(), range.start.checked_mul(size)) {
                         let part = ndarray::empty(py, &now.descr, &[range.len() as u64])?;
-                        let read = ndarray::with_bytes_mut(&part, |dst| {
-                            handle.read_bytes_into_timeout(offset, dst, Duration::ZERO)
-                        });
-                        if let Some(Ok(snap)) = read {
-                            if same(&snap) {
-                                return Ok(part.into_any());
-                            }
+                        if ndarray::with_bytes_mut(&part, |dst| now.read(handle, offset, dst))
+                            .flatten()
+                            .is_some()
+                        {
+                            return Ok(part.into_any());
                         }
                     }
                 }

@@ -19,6 +19,7 @@ use numpy::{PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
+use seqring::shared_array::SharedArrayDyn;
 
 /// What the slot's handle caches: the handle as a native array, the open lock and one block per `with_lock` value.
 #[derive(Default)]
@@ -288,8 +289,21 @@ impl NativeBlock {
     }
 
     /// Reads the array into the working buffer (reused while it has the array's layout) and keeps a copy of its
-    /// bytes; returns the working buffer.
-    fn snapshot<'py>(&self, py: Python<'py>, native: &SharedArray) -> PyResult<Bound<'py, PyUntypedArray>> {
+    /// bytes; returns the working buffer. `native` is the array, `handle` its handle.
+    fn snapshot<'py>(
+        &self,
+        py: Python<'py>,
+        native: &SharedArray,
+        handle: &SharedArrayDyn,
+    ) -> PyResult<Bound<'py, PyUntypedArray>> {
+        let fast = self.state.with(py, |s| {
+            let working = s.working.as_ref()?;
+            s.version = native.read_block(py, handle, working.bind(py), &mut s.snapshot)?;
+            Some(working.clone_ref(py))
+        });
+        if let Some(working) = fast {
+            return Ok(working.into_bound(py));
+        }
         let working = self.state.with(py, |s| s.working.as_ref().map(|w| w.clone_ref(py)));
         let (working, version, reused) = native.read_reusing(py, working.map(|w| w.into_bound(py)))?;
         let bytes = crate::ndarray::bytes(&working)
@@ -305,8 +319,16 @@ impl NativeBlock {
         Ok(working)
     }
 
-    /// Writes the working buffer's changes back (see the class documentation).
-    fn write_back(&self, py: Python<'_>, native: &SharedArray) -> PyResult<()> {
+    /// Writes the working buffer's changes back (see the class documentation). `native` is the array, `handle` its
+    /// handle.
+    fn write_back(&self, py: Python<'_>, native: &SharedArray, handle: &SharedArrayDyn) -> PyResult<()> {
+        let fast = self.state.with(py, |s| {
+            let working = s.working.as_ref()?;
+            native.write_block(py, handle, working.bind(py), &s.snapshot, s.version)
+        });
+        if matches!(fast, Some(None | Some(true))) {
+            return Ok(());
+        }
         let (working, snapshot, version) = self.state.with(py, |s| {
             (
                 s.working.as_ref().map(|w| w.clone_ref(py)),
@@ -317,7 +339,10 @@ impl NativeBlock {
         let Some(working) = working.map(|w| w.into_bound(py)) else {
             return Ok(());
         };
-        let wrote = native.write_changed(py, &working, &snapshot, version);
+        let wrote = match fast {
+            Some(wrote) => Ok(wrote),
+            None => native.write_changed(py, &working, &snapshot, version),
+        };
         let done = match wrote {
             Ok(Some(false)) => {
                 // Another write came first: the subclass writes only the elements this block changed.
@@ -351,7 +376,7 @@ impl NativeBlock {
             let native = array.get();
             let handle = native.handle(py)?;
             this.take_lock(array, &handle)?;
-            this.snapshot(py, native)
+            this.snapshot(py, native, &handle)
                 .or_else(|e| this.release_lock(py, &handle).and(Err(e)))
         })();
         if entered.is_err() {
@@ -375,7 +400,7 @@ impl NativeBlock {
         let array = this.array.bind(py);
         let native = array.get();
         let handle = native.handle(py)?;
-        let wrote = this.write_back(py, native);
+        let wrote = this.write_back(py, native, &handle);
         let released = this.release_lock(py, &handle);
         wrote.and(released).map(|()| false)
     }

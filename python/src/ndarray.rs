@@ -93,6 +93,48 @@ pub(crate) fn with_bytes_mut<R>(array: &Bound<'_, PyUntypedArray>, f: impl FnOnc
     Some(f(bytes))
 }
 
+/// Runs `f` on the `nbytes` data bytes of `array` if its object shows exactly the descriptor object `descr`, the
+/// extents `shape` and the flags C-contiguous and writeable; `None` (without running it) otherwise. The check reads
+/// the object's fields alone, with no call into numpy: it is for buffers made from `descr` (compat's blocks), and
+/// anything else takes the caller's general path.
+///
+/// `f` is bound as in [`with_bytes_mut`].
+///
+/// # Safety
+/// `nbytes` is numpy's item size of `descr` times the product of `shape`.
+pub(crate) unsafe fn with_exact_bytes_mut<R>(
+    array: &Bound<'_, PyUntypedArray>,
+    descr: &Bound<'_, PyArrayDescr>,
+    shape: &[u64],
+    nbytes: usize,
+    f: impl FnOnce(&mut [u8]) -> R,
+) -> Option<R> {
+    const FLAGS: i32 = npyffi::NPY_ARRAY_C_CONTIGUOUS | npyffi::NPY_ARRAY_WRITEABLE;
+    let fields = fields(array);
+    // SAFETY: `fields` points at the live array's fields (see `fields`); `dimensions` holds `nd` extents.
+    let exact = unsafe {
+        let fields = &*fields;
+        fields.flags & FLAGS == FLAGS
+            && std::ptr::eq(fields.descr, descr.as_dtype_ptr())
+            && usize::try_from(fields.nd).ok() == Some(shape.len())
+            && (shape.is_empty()
+                || std::slice::from_raw_parts(fields.dimensions, shape.len())
+                    .iter()
+                    .zip(shape)
+                    .all(|(&d, &s)| d as u64 == s))
+    };
+    if !exact {
+        return None;
+    }
+    if nbytes == 0 {
+        return Some(f(&mut []));
+    }
+    // SAFETY: a C-contiguous writeable array of `descr` and `shape` has `nbytes` data bytes at `data` (this
+    // function's contract); the rest as in `with_bytes_mut`.
+    let bytes = unsafe { std::slice::from_raw_parts_mut((*fields).data.cast::<u8>(), nbytes) };
+    Some(f(bytes))
+}
+
 /// The numpy scalar of `descr` whose bytes are `item` (`item.len()` is `descr`'s itemsize, at most 16).
 pub(crate) fn scalar<'py>(
     py: Python<'py>,

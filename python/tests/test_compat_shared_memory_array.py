@@ -469,6 +469,28 @@ def test_a_block_yields_the_same_buffer_each_time_as_ataraxis_view(arr, name):
     assert arr[1, 2] == -1 and arr[0, 1] == 3
 
 
+@pytest.mark.parametrize("with_lock", [True, False])
+def test_a_block_after_another_handle_reshaped_the_array_yields_and_writes_the_new_layout(arr, name, with_lock):
+    """A block reuses its buffer only while the array keeps the buffer's layout: after a reshape elsewhere it reads
+    into a buffer of the new shape, writes back into the new layout, and comes back to the old shape as well."""
+    with arr.array(with_lock=with_lock) as first:
+        first[0, 0] = 1
+    other = SharedArray.open(name)
+    other.reshape((3, 2))
+    other.write(np.arange(6, dtype=np.int32).reshape(3, 2) * 10)
+    with arr.array(with_lock=with_lock) as second:
+        assert second.shape == (3, 2) and second is not first
+        np.testing.assert_array_equal(second, [[0, 10], [20, 30], [40, 50]])
+        second[2, 1] = -5
+    np.testing.assert_array_equal(other.read(), [[0, 10], [20, 30], [40, -5]])
+    other.reshape((2, 3))
+    other.write(np.full((2, 3), 4, dtype=np.int32))
+    with arr.array(with_lock=with_lock) as third:
+        np.testing.assert_array_equal(third, np.full((2, 3), 4))
+        third[1, 2] = 6
+    np.testing.assert_array_equal(other.read(), [[4, 4, 4], [4, 4, 6]])
+
+
 @pytest.mark.parametrize("dtype", ["|u1", "<i2", "<f8", "<c16", [("a", "<i4"), ("b", "S3")]])
 def test_a_block_writes_back_exactly_the_elements_it_changed(name, dtype):
     """The block's exit finds the changed span a word at a time: every pattern of changed elements (first, last,
