@@ -6,8 +6,9 @@
 //!
 //! Invariants:
 //! - the word is 0 when the lock is free, else the token of the instance that holds it: `pid << 32 |` a per-process
-//!   counter (`seqring::shared_array::lock::new_token`), never 0; it changes only by the core's compare-exchanges
-//!   (0 -> token to take it, a dead holder's token -> token to take it over, token -> 0 to release it);
+//!   counter (`seqring::shared_array::lock::new_token`), never 0; it changes only by the core's protocol
+//!   (compare-exchanges 0 -> token to take it and a dead holder's token -> token to take it over, and the holder's
+//!   checked store token -> 0 to release it);
 //! - an instance is reentrant for the thread that holds it: while the word holds its token and `holder_thread` is
 //!   the calling thread, `acquire` only counts (`depth`); the instance's other threads wait as other processes do;
 //!   the word returns to 0 when `depth` returns to 0 (or when the instance is dropped while holding it);
