@@ -782,7 +782,7 @@ impl SharedArray {
     /// Raises ``SeqringTimeoutError`` if a writer stalls beyond the timeout, ``DTypeMismatchError`` /
     /// ``ShapeError`` for a bad ``out``.
     #[pyo3(signature = (out = None))]
-    fn read<'py>(&self, py: Python<'py>, out: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    pub(crate) fn read<'py>(&self, py: Python<'py>, out: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
         match out {
             None => Ok(self.read_new(py)?.0.into_any()),
             Some(out) => {

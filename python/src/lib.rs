@@ -73,8 +73,8 @@ fn _seqring(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tail::PyLogTail>()?;
     m.add_class::<named_lock::NamedLock>()?;
     m.add_class::<compat::CompatBase>()?;
-    fastcall::install(&m.py().get_type::<compat::CompatBase>())?;
     m.add_class::<compat::NativeBlock>()?;
+    fastcall::install(m.py())?;
     // Windows has no fork and no `os.register_at_fork` (multiprocessing spawns there): nothing to count.
     let os = m.py().import("os")?;
     if os.hasattr("register_at_fork")? {

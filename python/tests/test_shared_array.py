@@ -48,6 +48,34 @@ def test_read_into_out_fills_and_returns_it(name):
         np.testing.assert_array_equal(out, data)
 
 
+def test_read_takes_out_as_pyo3_did_and_refuses_the_rest_with_its_errors(name):
+    """``read`` parses ``out`` itself (python/src/fastcall.rs) and hands every other call to pyo3's method: the same
+    signature, results and errors as a plain pyo3 method with ``out=None``."""
+    import inspect
+
+    assert str(inspect.signature(SharedArray.read)) == "(self, /, out=None)"
+    assert "One consistent read" in SharedArray.read.__doc__
+    with SharedArray.create(name, 3, "f8") as a:
+        a.write([1.0, 2.0, 3.0])
+        for new in (a.read(), a.read(None), a.read(out=None), SharedArray.read(a)):
+            np.testing.assert_array_equal(new, [1.0, 2.0, 3.0])
+        out = np.zeros(3)
+        key = "".join(["o", "ut"])  # built at run time: not the interned constant
+        for filled in (a.read(out), a.read(out=out), a.read(**{key: out}), SharedArray.read(a, out=out)):
+            assert filled is out
+        np.testing.assert_array_equal(out, [1.0, 2.0, 3.0])
+        with pytest.raises(TypeError, match="out must be a numpy array, not int"):
+            a.read(out=1)
+        with pytest.raises(TypeError, match=r"read\(\) takes from 0 to 1 positional arguments but 2 were given"):
+            a.read(out, out)
+        with pytest.raises(TypeError, match="unexpected keyword argument 'o'"):
+            a.read(o=out)
+        with pytest.raises(TypeError, match="multiple values for argument 'out'"):
+            a.read(out, out=out)
+        with pytest.raises(seqring.errors.ShapeError):
+            a.read(out=np.zeros(4))
+
+
 def test_read_returns_a_new_array_each_time(name):
     with SharedArray.create(name, 4, "f8") as a:
         a.write([1.0, 2.0, 3.0, 4.0])
