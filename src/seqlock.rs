@@ -876,10 +876,7 @@ impl<M: Memory> SeqArray<M> {
         dst: &mut [u8],
         mut patience: impl Patience,
     ) -> Result<Snapshot, ArrayError> {
-        let end = byte_offset.checked_add(dst.len()).ok_or(ArrayError::OutOfBounds {
-            end: u64::MAX,
-            len: self.capacity as u64,
-        })?;
+        let end = self.range_end(byte_offset, dst.len())?;
         let v = self.view();
         loop {
             // Acquire: pairs with the Release store of the even sequence that ends a write.
@@ -907,6 +904,15 @@ impl<M: Memory> SeqArray<M> {
                 return Err(self.give_up());
             }
         }
+    }
+
+    /// The end of the byte range `offset..offset + len` of a read, or the error for one whose end overflows.
+    #[inline(always)]
+    fn range_end(&self, offset: usize, len: usize) -> Result<usize, ArrayError> {
+        offset.checked_add(len).ok_or(ArrayError::OutOfBounds {
+            end: u64::MAX,
+            len: self.capacity as u64,
+        })
     }
 
     /// Copies elements, starting at element index `first`, into `dst` and returns the version read: the lean read
@@ -1002,10 +1008,7 @@ impl<M: Memory> SeqArray<M> {
         dst: &mut [u8],
         mut patience: impl Patience,
     ) -> Result<Option<u64>, ArrayError> {
-        let end = byte_offset.checked_add(dst.len()).ok_or(ArrayError::OutOfBounds {
-            end: u64::MAX,
-            len: self.capacity as u64,
-        })?;
+        let end = self.range_end(byte_offset, dst.len())?;
         let v = self.view();
         loop {
             // Acquire: pairs with the Release store of the even sequence that ends a write.
