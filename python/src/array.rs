@@ -91,15 +91,10 @@ struct Current<'py> {
 }
 
 impl Current<'_> {
-    /// One consistent read from `byte_offset` into `dst` with the GIL held and no wait, if the array has this
-    /// layout: the version read, or `None` if it has another layout, a writer is in the way or the read fails
-    /// (nothing is promised of `dst` then; the caller's general path reads again, waiting and reporting errors).
+    /// [`read_as`] with this layout.
     #[inline]
     fn read(&self, handle: &SharedArrayDyn, byte_offset: usize, dst: &mut [u8]) -> Option<u64> {
-        handle
-            .read_bytes_as_timeout(self.dtype, &self.shape, byte_offset, dst, Duration::ZERO)
-            .ok()
-            .flatten()
+        read_as(handle, self.dtype, &self.shape, byte_offset, dst)
     }
 
     /// Whether the numpy `array` has this dtype and shape.
@@ -433,10 +428,7 @@ impl SharedArray {
     ) -> Option<u64> {
         self.layout.with(py, |l| {
             l.with_exact_bytes_mut(py, working, |dst| {
-                let version = handle
-                    .read_bytes_as_timeout(l.dtype, &l.shape, 0, dst, Duration::ZERO)
-                    .ok()
-                    .flatten()?;
+                let version = read_as(handle, l.dtype, &l.shape, 0, dst)?;
                 copy.clear();
                 copy.extend_from_slice(dst);
                 Some(version)
@@ -606,6 +598,17 @@ impl SharedArray {
             Err(e) => Err(array_error(e)),
         }
     }
+}
+
+/// One consistent read from `byte_offset` into `dst` with the GIL held and no wait, if the array has `dtype` and
+/// `shape`: the version read, or `None` if it has another layout, a writer is in the way or the read fails (nothing is
+/// promised of `dst` then; the caller's general path reads again, waiting and reporting errors).
+#[inline]
+fn read_as(handle: &SharedArrayDyn, dtype: DType, shape: &[u64], byte_offset: usize, dst: &mut [u8]) -> Option<u64> {
+    handle
+        .read_bytes_as_timeout(dtype, shape, byte_offset, dst, Duration::ZERO)
+        .ok()
+        .flatten()
 }
 
 /// The bytes of the whole elements of `itemsize` bytes that cover every byte where `new` and `old` (of one length, a
