@@ -603,7 +603,7 @@ impl SharedArray {
 /// One consistent read from `byte_offset` into `dst` with the GIL held and no wait, if the array has `dtype` and
 /// `shape`: the version read, or `None` if it has another layout, a writer is in the way or the read fails (nothing is
 /// promised of `dst` then; the caller's general path reads again, waiting and reporting errors).
-#[inline]
+#[inline(always)]
 fn read_as(handle: &SharedArrayDyn, dtype: DType, shape: &[u64], byte_offset: usize, dst: &mut [u8]) -> Option<u64> {
     handle
         .read_bytes_as_timeout(dtype, shape, byte_offset, dst, Duration::ZERO)
