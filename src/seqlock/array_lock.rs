@@ -28,10 +28,10 @@
 //! sees each of the dead holder's writes whole or not at all. Failed CASes are Relaxed: the caller only looks at
 //! the token they return.
 //!
-//! Invariants: the word changes only by the two CASes and the holder's store above; tokens are unique among live holders (the std layer:
-//! `pid << 32 | counter`), so a token judged dead cannot come back alive while it is in the word (a recycled pid
-//! reads as alive, which only delays a takeover). `loom-tests/tests/array_lock.rs` checks mutual exclusion,
-//! dead-holder takeover and that a stale takeover fails.
+//! Invariants: the word changes only by the two CASes and the holder's store above; tokens are unique among live
+//! holders (the std layer: `pid << 32 | counter`), so a token judged dead cannot come back alive while it is in the
+//! word (a recycled pid reads as alive, which only delays a takeover). `loom-tests/tests/array_lock.rs` checks
+//! mutual exclusion, dead-holder takeover and that a stale takeover fails.
 
 use super::{SeqArray, ARRAY_LOCK_AT};
 use crate::memory::Memory;
