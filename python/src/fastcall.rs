@@ -22,7 +22,7 @@ use pyo3::types::{PyDict, PyString, PyTuple};
 use std::ffi::{CStr, CString};
 
 /// One method with a raw entry.
-pub(crate) struct Raw {
+struct Raw {
     name: &'static CStr,
     /// The keyword of its one argument.
     keyword: Interned,
@@ -164,7 +164,8 @@ unsafe fn slow<'py>(
 }
 
 /// The body of a raw entry: `fast` on the call's one argument if [`one_argument`] takes the call (by `method`'s
-/// keyword, or by position where it allows) and `fast` accepts it, else `method`'s slow descriptor; a panic becomes a `PanicException`, an error is restored and NULL returned.
+/// keyword, or by position where it allows) and `fast` accepts it, else `method`'s slow descriptor. A panic becomes
+/// a `PanicException`; an error is restored and NULL returned.
 ///
 /// # Safety
 /// As [`slow`], with the GIL held.
