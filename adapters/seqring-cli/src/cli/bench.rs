@@ -211,12 +211,10 @@ fn ring_bench() -> Result<Value, CliError> {
 /// as `ring_produce_64B/seqring_claim_commit/spsc`, written the same way (the payload through `black_box` before
 /// each claim, a 64 KiB ring drained untimed between bursts).
 ///
-/// The two still report different figures on one machine (issue 25: 10–11 ns here against criterion's 3.2 ns on a
-/// 2-vCPU Xeon VM), and the difference is the compiler's, not the measurement's: in this binary LLVM keeps each
-/// grant on the stack and reloads it with 16-byte loads where it was stored 8 bytes at a time, a store-forwarding
-/// stall (`perf annotate` puts 40–50 % of the loop's samples on that one load); in the benchmark binary the same
-/// source keeps the grant in registers. A producer in a user's program gets whichever code its own build makes, so
-/// the CLI's figure is the cautious one.
+/// The two used to report different figures on one machine (issue 25: 10–15 ns here against criterion's 3.2–4.5
+/// ns): this binary kept each grant on the stack and copied it with 16-byte loads over narrower stores, a
+/// store-forwarding stall. A grant is now three whole words, and the two agree within about 1 ns. A producer in a
+/// user's program gets whichever code its own build makes.
 #[inline(never)]
 fn claim_commit_burst(producer: &SpscProducer<RawRegion<'_>>, n: u64, payload: &[u8; 64]) {
     for i in 0..n {
