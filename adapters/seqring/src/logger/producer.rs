@@ -548,7 +548,8 @@ impl Producer {
         if timestamp == 0 {
             return Err(LogError::OnsetTimestamp);
         }
-        self.with_room(|| self.ring.try_write(self.source_id, timestamp, payload))
+        let write = || self.ring.try_write(self.source_id, timestamp, payload);
+        self.with_room(|| self.ring.try_write(self.source_id, timestamp, payload), write)
     }
 
     /// Claims room for a `len`-byte payload stamped now, to be written in place and committed.
@@ -597,24 +598,32 @@ impl Producer {
         if timestamp == 0 {
             return Err(LogError::OnsetTimestamp);
         }
-        self.with_room(|| self.ring.claim(self.source_id, timestamp, len))
+        let claim = || self.ring.claim(self.source_id, timestamp, len);
+        self.with_room(|| self.ring.claim(self.source_id, timestamp, len), claim)
             .map(|grant| LogGrant { grant })
     }
 
-    /// Runs `attempt` under the full policy: once (drop), or until it succeeds or the timeout passes (wait).
+    /// Makes an attempt under the full policy: `first` once, then (wait) `retry` until it succeeds or the timeout
+    /// passes. The two are the same attempt written twice, so that the first is a closure of its own called only
+    /// here and is compiled inline: one closure called here and in the retry loop was compiled out of line, a call
+    /// with its result through memory on every log call.
     ///
     /// The state check is a fast path only: a logger that stops (or is taken over) closes the ring after it
     /// stores the state, so a claim that passed the check but comes after the close fails with `Closed`.
     #[inline(always)]
-    fn with_room<T>(&self, mut attempt: impl FnMut() -> Result<T, ClaimError>) -> Result<T, LogError> {
+    fn with_room<T>(
+        &self,
+        first: impl FnOnce() -> Result<T, ClaimError>,
+        retry: impl FnMut() -> Result<T, ClaimError>,
+    ) -> Result<T, LogError> {
         if self.region.state() != LogState::Running {
             return Err(self.refused());
         }
-        match attempt() {
+        match first() {
             Ok(v) => Ok(v),
             Err(ClaimError::Full) => match self.wait {
                 None => Err(self.give_up(LogError::Full)),
-                Some(timeout) => self.wait_for_room(timeout, attempt),
+                Some(timeout) => self.wait_for_room(timeout, retry),
             },
             Err(ClaimError::Closed) => Err(self.refused()),
             Err(e) => Err(claim_error(e, LogState::Running)),
