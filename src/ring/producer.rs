@@ -347,7 +347,6 @@ impl<M: Memory> Producer<M> {
     ///
     /// # Errors
     /// As [`Producer::claim`].
-    #[inline]
     ///
     /// # Examples
     /// ```
@@ -366,6 +365,9 @@ impl<M: Memory> Producer<M> {
     ///     Records::new(batch.bytes()).map(|r| r.unwrap()).map(|r| (r.source_id, r.timestamp, r.payload.to_vec())).collect();
     /// assert_eq!(got, [(1, 100, b"trial start".to_vec()), (2, 105, b"lick".to_vec())]);
     /// ```
+    // Always inlined: the record's whole path is a few dozen instructions, and a call (saved registers, the result
+    // through memory) was a large part of it.
+    #[inline(always)]
     pub fn try_write(&self, source_id: u8, timestamp: u64, payload: &[u8]) -> Result<(), ClaimError> {
         write_record::<M, Shared>(&self.ring, source_id, timestamp, payload, self.claimant)
     }
@@ -477,7 +479,6 @@ impl<M: Memory> SpscProducer<M> {
     ///
     /// # Errors
     /// As [`SpscProducer::claim`].
-    #[inline]
     ///
     /// # Examples
     /// ```
@@ -496,6 +497,9 @@ impl<M: Memory> SpscProducer<M> {
     ///     Records::new(batch.bytes()).map(|r| r.unwrap()).map(|r| (r.source_id, r.timestamp, r.payload.to_vec())).collect();
     /// assert_eq!(got, [(1, 100, b"trial start".to_vec()), (2, 105, b"lick".to_vec())]);
     /// ```
+    // Always inlined: the record's whole path is a few dozen instructions, and a call (saved registers, the result
+    // through memory) was a large part of it.
+    #[inline(always)]
     pub fn try_write(&self, source_id: u8, timestamp: u64, payload: &[u8]) -> Result<(), ClaimError> {
         write_record::<M, Exclusive>(&self.ring, source_id, timestamp, payload, self.epoch)
     }

@@ -548,8 +548,9 @@ impl Producer {
         if timestamp == 0 {
             return Err(LogError::OnsetTimestamp);
         }
-        let write = || self.ring.try_write(self.source_id, timestamp, payload);
-        self.with_room(|| self.ring.try_write(self.source_id, timestamp, payload), write)
+        self.check_running()?;
+        let first = self.ring.try_write(self.source_id, timestamp, payload);
+        self.settle(first, || self.ring.try_write(self.source_id, timestamp, payload))
     }
 
     /// Claims room for a `len`-byte payload stamped now, to be written in place and committed.
@@ -598,28 +599,34 @@ impl Producer {
         if timestamp == 0 {
             return Err(LogError::OnsetTimestamp);
         }
-        let claim = || self.ring.claim(self.source_id, timestamp, len);
-        self.with_room(|| self.ring.claim(self.source_id, timestamp, len), claim)
+        self.check_running()?;
+        let first = self.ring.claim(self.source_id, timestamp, len);
+        self.settle(first, || self.ring.claim(self.source_id, timestamp, len))
             .map(|grant| LogGrant { grant })
     }
 
-    /// Makes an attempt under the full policy: `first` once, then (wait) `retry` until it succeeds or the timeout
-    /// passes. The two are the same attempt written twice, so that the first is a closure of its own called only
-    /// here and is compiled inline: one closure called here and in the retry loop was compiled out of line, a call
-    /// with its result through memory on every log call.
-    ///
-    /// The state check is a fast path only: a logger that stops (or is taken over) closes the ring after it
-    /// stores the state, so a claim that passed the check but comes after the close fails with `Closed`.
+    /// Refuses a record while the logger is not running. The check is a fast path only: a logger that stops (or
+    /// is taken over) closes the ring after it stores the state, so a claim that passed the check but comes after
+    /// the close fails with `Closed`.
     #[inline(always)]
-    fn with_room<T>(
-        &self,
-        first: impl FnOnce() -> Result<T, ClaimError>,
-        retry: impl FnMut() -> Result<T, ClaimError>,
-    ) -> Result<T, LogError> {
+    fn check_running(&self) -> Result<(), LogError> {
         if self.region.state() != LogState::Running {
             return Err(self.refused());
         }
-        match first() {
+        Ok(())
+    }
+
+    /// Applies the full policy to the result of a first attempt: done (drop), or (wait) `retry` until it succeeds
+    /// or the timeout passes. The caller makes the first attempt itself, a direct call compiled inline; a closure
+    /// called both for it and in the retry loop was compiled out of line, a call with its result through memory
+    /// on every log call.
+    #[inline(always)]
+    fn settle<T>(
+        &self,
+        first: Result<T, ClaimError>,
+        retry: impl FnMut() -> Result<T, ClaimError>,
+    ) -> Result<T, LogError> {
+        match first {
             Ok(v) => Ok(v),
             Err(ClaimError::Full) => match self.wait {
                 None => Err(self.give_up(LogError::Full)),
