@@ -54,8 +54,8 @@ enum State {
 ///   message, written by ``writers`` threads, default 5). Either is assembled by :func:`assemble_log_archives`.
 /// - ``segment_size``: bytes at which a segment file is closed and the next begun (default 256 MiB).
 /// - ``fsync_interval``: seconds between syncs while running, or ``None`` to sync only at stop.
-/// - ``flush_interval``: the longest an idle logger waits before it writes a committed message, where a
-///   :class:`LogTail` can read it (seconds, 10 µs to 1 s; default 0.001).
+/// - ``flush_interval``: the longest the logger lets a committed message wait (idle, or gathering messages into
+///   one write) before it writes it, where a :class:`LogTail` can read it (seconds, 10 µs to 1 s; default 0.001).
 /// - ``on_full``: ``"drop"`` (a full ring refuses the message at once) or ``"wait"`` (the producer waits up to
 ///   ``wait_timeout`` seconds for room). Either way a message given up on raises :class:`RingFullError` and is
 ///   counted as dropped.

@@ -7,9 +7,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use seqring::archive::{assemble_log_archives, AssembleOptions, EntryName, LogArchive};
+use seqring::format::segment::Segment;
 use seqring::logger::{DataLogger, Format, FullPolicy, LogError, OpenError, Producer, StartError};
 use seqring_tests::child::{self, Child};
-use seqring_tests::logger::{check_source, log_range, payload, read_segments, unique_name};
+use seqring_tests::logger::{check_source, log_range, payload, read_segments, segment_paths, unique_name};
 
 const THREAD_SOURCES: [u8; 4] = [1, 2, 3, 4];
 const PROCESS_SOURCES: [u8; 3] = [11, 12, 13];
@@ -101,6 +102,46 @@ fn threads_and_processes_log_every_record_exactly_once_in_order() {
         assert_eq!(r.bytes, bytes, "source {source}: reported bytes");
     }
     assert_eq!((report.dropped, report.abandoned), (0, 0));
+}
+
+#[test]
+fn a_trickle_of_records_is_gathered_into_batches_and_still_reaches_the_kernel() {
+    // One record every 2 µs: a drain that took each record as it came would write a batch of one or two per
+    // write; one that gathers writes about one batch per flush interval (1 ms).
+    const RECORDS: u64 = 40_000;
+    let dir = tempfile::tempdir().unwrap();
+    let logger = DataLogger::builder(dir.path(), &unique_name("trickle"))
+        .start()
+        .unwrap();
+    let producer = logger.producer(5).unwrap();
+    let start = Instant::now();
+    for seq in 0..RECORDS {
+        while start.elapsed() < Duration::from_micros(seq) {
+            std::hint::spin_loop();
+        }
+        producer.log_at(seq + 1, &payload(5, seq)).unwrap();
+    }
+    // A parked drain still comes back: every record (and the onset) reaches the kernel while the logger runs.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while logger.health().written < RECORDS + 1 {
+        assert!(
+            Instant::now() < deadline,
+            "written {} of {}",
+            logger.health().written,
+            RECORDS + 1
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let report = logger.stop().unwrap();
+    assert_eq!(check_source(5, &read_segments(&report.log_dir)[&5]), RECORDS);
+    let batches: usize = segment_paths(&report.log_dir)
+        .iter()
+        .map(|path| Segment::open(path).unwrap().batches().count())
+        .sum();
+    assert!(
+        batches as u64 * 200 <= RECORDS,
+        "{batches} batches for {RECORDS} records: the drain did not gather"
+    );
 }
 
 #[test]

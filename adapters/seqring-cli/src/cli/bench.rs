@@ -42,8 +42,10 @@ enum What {
         #[arg(long)]
         json: bool,
     },
-    /// A sustained end-to-end run to disk (producers wait for room when the ring is full, so the rate is what the
-    /// drain and the disk sustain), with producer latencies (hdrhistogram, every 16th call).
+    /// A sustained end-to-end run to disk, with producer latencies (hdrhistogram, every 16th call). Producers wait
+    /// for room when the ring is full: flat out (the default), the rate is what the drain and the disk sustain, and
+    /// the latencies include those waits; with --rate, each producer logs at that pace, and the latencies are the
+    /// log call's own while the logger writes.
     Logger {
         /// Payload bytes per record.
         #[arg(long, default_value_t = 64)]
@@ -57,6 +59,10 @@ enum What {
         /// Where to write (a temporary directory is made inside it and removed afterwards).
         #[arg(long, default_value = ".")]
         dir: PathBuf,
+        /// Records per second per producer (evenly spaced; a producer that falls behind does not catch up in a
+        /// burst). 0: as fast as the logger takes them.
+        #[arg(long, default_value_t = 0)]
+        rate: u64,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -73,8 +79,9 @@ pub fn run(args: Args) -> Result<(), CliError> {
             seconds,
             producers,
             dir,
+            rate,
             json,
-        } => (logger(payload, seconds, producers, &dir)?, json),
+        } => (logger(payload, seconds, producers, rate, &dir)?, json),
     };
     if json {
         println!("{value}");
@@ -254,7 +261,7 @@ fn consume(consumer: &mut Consumer<RawRegion<'_>>, count: u64) {
 /// What one producer thread of `bench logger` did: records logged, records dropped, its latency histogram.
 type ProducerRun = (u64, u64, hdrhistogram::Histogram<u64>);
 
-fn logger(payload: usize, seconds: f64, producers: u8, dir: &std::path::Path) -> Result<Value, CliError> {
+fn logger(payload: usize, seconds: f64, producers: u8, rate: u64, dir: &std::path::Path) -> Result<Value, CliError> {
     let temp = tempfile::tempdir_in(dir).map_err(|e| format!("cannot make a directory in {}: {e}", dir.display()))?;
     let name = format!("seqring-bench-{}", std::process::id());
     // Producers wait for room rather than drop, so the rate is what the drain and the disk sustain.
@@ -276,7 +283,18 @@ fn logger(payload: usize, seconds: f64, producers: u8, dir: &std::path::Path) ->
                         .map_err(|_| LogError::Stopped)?;
                     let (mut logged, mut dropped) = (0u64, 0u64);
                     let deadline = Instant::now() + run;
+                    // Paced: the moment (on `mono_ns`) of the next call, one period after the last one's.
+                    let period = 1_000_000_000u64.checked_div(rate).unwrap_or(0);
+                    let mut next = mono_ns();
                     loop {
+                        if period != 0 {
+                            let mut now = mono_ns();
+                            while now < next {
+                                std::hint::spin_loop();
+                                now = mono_ns();
+                            }
+                            next = next.max(now.saturating_sub(period)) + period;
+                        }
                         // Time every 16th record, so the clock reads do not dominate the loop. The timer is the
                         // log call's own fast clock (`mono_ns`), whose pair costs less than an `Instant` pair;
                         // `timer_p50_ns` reports what the pair alone costs.
@@ -331,6 +349,7 @@ fn logger(payload: usize, seconds: f64, producers: u8, dir: &std::path::Path) ->
         "timer_p50_ns": timer.value_at_quantile(0.5),
         "payload": payload,
         "producers": producers,
+        "rate": rate,
         "seconds": round2(elapsed),
     }))
 }

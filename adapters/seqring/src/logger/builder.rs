@@ -184,10 +184,12 @@ impl LoggerBuilder {
     /// The longest a committed record waits before the logger hands it to the operating system, where a
     /// [`LogTail`](super::LogTail) in any process can read it (default 1 ms, at least 10 µs, at most 1 s).
     ///
-    /// While records keep coming, the logger writes each batch as soon as it drains it; this bounds only how long
-    /// an idle logger sleeps before it looks at the ring again. A record therefore reaches a tailer within this
-    /// interval plus the tailer's own poll ([`tail::POLL`](super::tail::POLL)). A shorter interval costs the
-    /// logger's thread more wake-ups while the ring is idle (about 1,000 per second at the default).
+    /// It bounds how long the logger's thread sleeps before it looks at the ring again: when the ring is idle, and
+    /// after a small batch, when it lets records gather instead of taking them one by one (which would make each
+    /// log call wait for lines the drain just touched; it sleeps less when the ring would fill meanwhile, and not
+    /// at all under 100 µs). A record therefore reaches a tailer within this interval plus the tailer's own poll
+    /// ([`tail::POLL`](super::tail::POLL)). A shorter interval costs the logger's thread more wake-ups (about
+    /// 1,000 per second at the default), and one under 100 µs makes it take records as they come.
     ///
     /// # Examples
     /// ```

@@ -3,8 +3,9 @@
 //! Loop: poll a batch (at most a quarter of a segment, up to [`MAX_BATCH`] bytes), write it into the kernel
 //! straight from ring memory, and only then release it, so a crash of the logger process loses nothing it
 //! released (a batch written but not yet released is written again by the next logger, and readers skip the
-//! repeat by its ring position). With nothing to poll it idles by
-//! spinning, then yielding, then parking for at most the flush interval (1 ms by default; a stop or resume unparks it at once). It syncs
+//! repeat by its ring position). With nothing to poll it waits as [`super::idle`] says: spinning, then yielding,
+//! then parking for at most the flush interval (1 ms by default; a stop or resume unparks it at once), and after a
+//! small batch parking at once, so that records gather in the ring instead of being taken one by one. It syncs
 //! the sink every fsync interval and stores a heartbeat in the ring. A claim left uncommitted at the head while
 //! later records are committed is unblocked after the abandon timeout, while running only if the process that
 //! made the claim (its claimant tag) is dead or unknown, at stop whatever holds it. Every 50 ms it retires the
@@ -21,6 +22,7 @@ use seqring_core::log_region::{Drained, Onset};
 use seqring_core::ring::{Blockage, Consumer, RingError};
 use seqring_platform::{pid_alive, Window};
 
+use super::idle::Idle;
 use super::onsets::OnsetBook;
 use super::region::LoggerRegion;
 use super::sink::{Sink, SinkOutcome};
@@ -40,8 +42,6 @@ pub(crate) fn batch_size(segment_size: u64) -> usize {
         .unwrap_or(MAX_BATCH)
         .clamp(MIN_BATCH, MAX_BATCH)
 }
-const SPINS: u32 = 128;
-const YIELDS: u32 = 64;
 
 /// State shared between the logger handle and its drain thread.
 #[derive(Debug, Default)]
@@ -160,21 +160,28 @@ impl Drain {
     }
 
     fn run_loop(&mut self) -> Result<(), RingError> {
-        let mut idle = 0u32;
+        let mut idle = Idle::new(self.options.flush_interval);
+        let capacity = self.consumer.ring().capacity();
         let mut last_sync = Instant::now();
         let mut last_reap = Instant::now();
         let mut watch: Option<Watch> = None;
         loop {
-            if !self.shared.paused.load(Ordering::Relaxed) && self.drain_one()? {
-                idle = 0;
-                self.maybe_sync(&mut last_sync);
-                continue;
+            if !self.shared.paused.load(Ordering::Relaxed) {
+                if let Some((position, len)) = self.drain_one()? {
+                    let end = position.wrapping_add(len as u64);
+                    let gathering = idle.drained(len, end, capacity, self.options.max_batch);
+                    self.maybe_sync(&mut last_sync);
+                    if !gathering {
+                        continue;
+                    }
+                    // Gathering: park now, whatever came in meanwhile (the ring holds it).
+                }
             }
             // Acquire: pairs with the Release store in `DataLogger::stop`, after the region was marked stopped.
             if self.shared.stop.load(Ordering::Acquire) {
                 return self.finish_draining();
             }
-            if idle == 0 {
+            if idle.first_wait() {
                 self.flush();
             }
             self.watch_blockage(&mut watch, false)?;
@@ -184,19 +191,12 @@ impl Drain {
                 last_reap = Instant::now();
             }
             self.consumer.heartbeat(seqring_platform::clock::now_ns());
-            idle = idle.saturating_add(1);
-            if idle < SPINS {
-                std::hint::spin_loop();
-            } else if idle < SPINS + YIELDS {
-                std::thread::yield_now();
-            } else {
-                std::thread::park_timeout(self.options.flush_interval);
-            }
+            idle.wait();
         }
     }
 
-    /// Drains one batch into the kernel, then releases it; returns whether there was one.
-    fn drain_one(&mut self) -> Result<bool, RingError> {
+    /// Drains one batch into the kernel, then releases it; returns its ring position and length, if there was one.
+    fn drain_one(&mut self) -> Result<Option<(u64, usize)>, RingError> {
         let sink = &mut self.sink;
         let onsets = &mut self.onsets;
         let drained = &mut self.drained;
@@ -204,12 +204,14 @@ impl Drain {
         let shared = &self.shared;
         let ring = self.region.ring_id();
         let watch = *onsets.unknown();
-        let had = drain_one(
+        let mut span = None;
+        drain_one(
             &mut self.consumer,
             self.options.max_batch,
             &mut self.tally,
             &watch,
             |position, bytes, tally| {
+                span = Some((position, bytes.len()));
                 let had_error = sink.error().is_some();
                 sink.write(Origin { ring, position }, bytes, tally);
                 // Tailers blocked on the written count look at the files again (those whose lease has not run
@@ -235,7 +237,7 @@ impl Drain {
                 }
             },
         )?;
-        Ok(had)
+        Ok(span)
     }
 
     /// Retires the producer slots of dead processes, and frees the onset slots they left pending once none of
@@ -324,7 +326,7 @@ impl Drain {
     fn finish_draining(&mut self) -> Result<(), RingError> {
         let mut watch: Option<Watch> = None;
         loop {
-            while self.drain_one()? {}
+            while self.drain_one()?.is_some() {}
             if self.consumer.blocked()?.is_none() {
                 return Ok(());
             }

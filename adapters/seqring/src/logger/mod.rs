@@ -29,6 +29,7 @@
 mod builder;
 mod drain;
 mod error;
+mod idle;
 mod inspect;
 mod onsets;
 mod producer;

@@ -1,0 +1,159 @@
+//! How the drain waits when the ring gives it little: the idle ladder, and gathering.
+//!
+//! - **The ladder.** After an empty poll the drain spins ([`SPINS`] polls), then yields ([`YIELDS`] polls), then
+//!   parks for the flush interval at a time (a stop or resume unparks it at once). A burst after a pause is met at
+//!   once, and an idle logger costs no CPU.
+//! - **Gathering.** A drain that takes each record as soon as it is committed makes every log call wait for lines
+//!   that the drain, on the other core, has just read or released: the tail, the record's own line and the release
+//!   watermark, which the MPSC claim's locked read-modify-writes must own before they complete. On the 2-vCPU
+//!   Intel guest, a 64 B call at 1 M records/s cost p50 ~330 ns that way, against ~55 ns flat out, where the drain
+//!   lags the producer by whole batches (docs/BENCHMARKS.md, "Gathering"). So after a batch that leaves the ring
+//!   under no pressure, the drain skips the spins and yields and parks at once. Under no pressure means smaller than
+//!   half the batch cap and not cut short by the ring's end; the park lasts as long as the ring, filling at the rate
+//!   that batch came in at, takes to fill an eighth of its capacity, at most the flush interval, and there is none
+//!   when that is under [`MIN_GATHER`] (a shorter park costs its wake-up and saves little).
+//!
+//! Invariants: a record reaches the kernel within about the flush interval of its commit whenever the drain keeps
+//! up, as on the ladder; meanwhile a committed record waits in the shared ring, where a crash of the logger loses
+//! nothing (the takeover drains it). A batch that fills half the cap or ends at the ring's end, where more may
+//! wait, never starts a park.
+
+use std::time::{Duration, Instant};
+
+/// Empty polls that spin before the drain yields.
+const SPINS: u32 = 128;
+/// Empty polls that yield before the drain parks.
+const YIELDS: u32 = 64;
+/// The shortest park that gathering makes.
+const MIN_GATHER: Duration = Duration::from_micros(100);
+
+/// The drain's waiting state between polls.
+#[derive(Debug)]
+pub(super) struct Idle {
+    /// Empty polls since the last batch, or since a gathering batch skipped the ladder.
+    polls: u32,
+    /// Whether no empty poll came since the last batch (or since the start).
+    fresh: bool,
+    /// How long the next park lasts.
+    park: Duration,
+    flush_interval: Duration,
+    /// When the last batch was drained: the next batch came in over the time since.
+    last_batch: Instant,
+}
+
+impl Idle {
+    /// Waiting that parks for at most `flush_interval` at a time.
+    pub(super) fn new(flush_interval: Duration) -> Self {
+        Idle {
+            polls: 0,
+            fresh: true,
+            park: flush_interval,
+            flush_interval,
+            last_batch: Instant::now(),
+        }
+    }
+
+    /// Notes a drained batch of `len` bytes that ended at ring position `end`, in a ring of `capacity` bytes whose
+    /// batches are capped at `max_batch` bytes. Returns whether the drain gathers: then its next [`wait`](Self::wait)
+    /// parks at once, before it polls again; otherwise it polls again at once and climbs the ladder when a poll
+    /// finds nothing.
+    pub(super) fn drained(&mut self, len: usize, end: u64, capacity: usize, max_batch: usize) -> bool {
+        let now = Instant::now();
+        let over = now.saturating_duration_since(self.last_batch);
+        self.last_batch = now;
+        self.fresh = true;
+        let pressure = len >= max_batch / 2 || end.is_multiple_of(capacity as u64);
+        match gather_park(len, over, capacity, self.flush_interval) {
+            Some(park) if !pressure => {
+                self.polls = SPINS + YIELDS;
+                self.park = park;
+                true
+            }
+            _ => {
+                self.polls = 0;
+                self.park = self.flush_interval;
+                false
+            }
+        }
+    }
+
+    /// Whether this is the first wait since the last batch (the drain publishes its counts then). Clears it.
+    pub(super) fn first_wait(&mut self) -> bool {
+        std::mem::take(&mut self.fresh)
+    }
+
+    /// Waits after an empty poll or a gathering batch: one step of the ladder, or a park.
+    pub(super) fn wait(&mut self) {
+        if self.polls < SPINS {
+            std::hint::spin_loop();
+        } else if self.polls < SPINS + YIELDS {
+            std::thread::yield_now();
+        } else {
+            std::thread::park_timeout(self.park);
+            self.park = self.flush_interval;
+        }
+        self.polls = self.polls.saturating_add(1);
+    }
+}
+
+/// How long the drain may park after `len` bytes came in over `over`: the time a ring of `capacity` bytes takes
+/// to fill an eighth at that rate, at most `flush_interval`; `None` when that is under [`MIN_GATHER`].
+fn gather_park(len: usize, over: Duration, capacity: usize, flush_interval: Duration) -> Option<Duration> {
+    let eighth = (capacity / 8) as f64;
+    let fill = Duration::try_from_secs_f64(over.as_secs_f64() * eighth / len.max(1) as f64).unwrap_or(flush_interval);
+    let park = fill.min(flush_interval);
+    (park >= MIN_GATHER).then_some(park)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn a_slow_trickle_parks_for_the_flush_interval() {
+        // 1 000 records of 80 B in 1 ms: an eighth of 32 MiB takes 52 ms at that rate.
+        assert_eq!(gather_park(80_000, MS, 32 << 20, MS), Some(MS));
+    }
+
+    #[test]
+    fn the_park_is_cut_to_the_time_an_eighth_of_the_ring_takes() {
+        // 64 KiB in 1 ms into a 1 MiB ring: an eighth (128 KiB) fills in 2 ms, so a 5 ms interval is cut to 2 ms.
+        let park = gather_park(64 << 10, MS, 1 << 20, 5 * MS).unwrap();
+        assert!(
+            park > Duration::from_micros(1_999) && park < Duration::from_micros(2_001),
+            "{park:?}"
+        );
+    }
+
+    #[test]
+    fn a_fast_stream_is_chased_without_parking() {
+        // 1 MiB in 100 µs into a 4 MiB ring: an eighth fills in 50 µs, under the shortest park.
+        assert_eq!(gather_park(1 << 20, Duration::from_micros(100), 4 << 20, MS), None);
+        // A flush interval under the shortest park (a user who asked for low latency) never gathers.
+        assert_eq!(gather_park(80, MS, 32 << 20, Duration::from_micros(50)), None);
+    }
+
+    #[test]
+    fn an_empty_or_idle_history_does_not_overflow() {
+        assert_eq!(gather_park(0, Duration::MAX, 1 << 30, MS), Some(MS));
+        assert_eq!(gather_park(usize::MAX, Duration::ZERO, 64, MS), None);
+    }
+
+    #[test]
+    fn a_gathering_batch_parks_at_once_and_one_under_pressure_climbs_the_ladder() {
+        let mut idle = Idle::new(MS);
+        idle.last_batch = Instant::now() - MS;
+        assert!(idle.drained(80_000, 80_000, 32 << 20, 4 << 20));
+        assert!(idle.first_wait() && !idle.first_wait());
+        assert_eq!((idle.polls, idle.park), (SPINS + YIELDS, MS));
+        // Half the cap: the ring may hold more, so the drain polls again at once.
+        assert!(!idle.drained(2 << 20, 4 << 20, 32 << 20, 4 << 20));
+        assert_eq!(idle.polls, 0);
+        // A small batch cut short by the ring's end: the rest waits at the ring's start.
+        idle.last_batch = Instant::now() - MS;
+        assert!(!idle.drained(4096, 32 << 20, 32 << 20, 4 << 20));
+        assert_eq!(idle.polls, 0);
+    }
+}
