@@ -167,9 +167,10 @@ impl Drain {
         let mut watch: Option<Watch> = None;
         loop {
             if !self.shared.paused.load(Ordering::Relaxed) {
+                let polled = Instant::now();
                 if let Some((position, len)) = self.drain_one()? {
                     let end = position.wrapping_add(len as u64);
-                    let gathering = idle.drained(len, end, capacity, self.options.max_batch);
+                    let gathering = idle.drained(len, end, polled, capacity, self.options.max_batch);
                     self.maybe_sync(&mut last_sync);
                     if !gathering {
                         continue;

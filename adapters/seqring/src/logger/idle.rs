@@ -6,17 +6,21 @@
 //! - **Gathering.** A drain that takes each record as soon as it is committed makes every log call wait for lines
 //!   that the drain, on the other core, has just read or released: the tail, the record's own line and the release
 //!   watermark, which the MPSC claim's locked read-modify-writes must own before they complete. On the 2-vCPU
-//!   Intel guest, a 64 B call at 1 M records/s cost p50 ~330 ns that way, against ~55 ns flat out, where the drain
+//!   Intel guest a 64 B call at 1 M records/s cost p50 ~300 ns that way, against ~70 ns flat out, where the drain
 //!   lags the producer by whole batches (docs/BENCHMARKS.md, "Gathering"). So after a batch that leaves the ring
-//!   under no pressure, the drain skips the spins and yields and parks at once. Under no pressure means smaller than
-//!   half the batch cap and not cut short by the ring's end; the park lasts as long as the ring, filling at the rate
-//!   that batch came in at, takes to fill an eighth of its capacity, at most the flush interval, and there is none
-//!   when that is under [`MIN_GATHER`] (a shorter park costs its wake-up and saves little).
+//!   under no pressure, the drain parks at once instead of polling again.
+//!   - *Under no pressure* means: smaller than half the batch cap; not cut short by the ring's end; and, from
+//!     [`BUSY_CHECKED`] bytes up, written in under a quarter of the time it took to come in. A drain busier than
+//!     that is what limits the rate, and a park would only cut it. Smaller batches are not judged so, because their
+//!     fixed cost (a system call) would make a drain that chases small batches look busy and keep it chasing.
+//!   - *The park* lasts as long as the ring, filling at the rate that batch came in at, takes to fill an eighth of
+//!     its capacity, at most the flush interval. There is none when that is under [`MIN_GATHER`]: a shorter park
+//!     costs its wake-up and saves little, and a flush interval under it (a user asking for the lowest latency to
+//!     the kernel) turns gathering off.
 //!
 //! Invariants: a record reaches the kernel within about the flush interval of its commit whenever the drain keeps
 //! up, as on the ladder; meanwhile a committed record waits in the shared ring, where a crash of the logger loses
-//! nothing (the takeover drains it). A batch that fills half the cap or ends at the ring's end, where more may
-//! wait, never starts a park.
+//! nothing (the takeover drains it). A batch under pressure never starts a park.
 
 use std::time::{Duration, Instant};
 
@@ -26,6 +30,8 @@ const SPINS: u32 = 128;
 const YIELDS: u32 = 64;
 /// The shortest park that gathering makes.
 const MIN_GATHER: Duration = Duration::from_micros(100);
+/// The smallest batch whose writing time can stop gathering.
+const BUSY_CHECKED: usize = 256 << 10;
 
 /// The drain's waiting state between polls.
 #[derive(Debug)]
@@ -53,16 +59,18 @@ impl Idle {
         }
     }
 
-    /// Notes a drained batch of `len` bytes that ended at ring position `end`, in a ring of `capacity` bytes whose
-    /// batches are capped at `max_batch` bytes. Returns whether the drain gathers: then its next [`wait`](Self::wait)
-    /// parks at once, before it polls again; otherwise it polls again at once and climbs the ladder when a poll
-    /// finds nothing.
-    pub(super) fn drained(&mut self, len: usize, end: u64, capacity: usize, max_batch: usize) -> bool {
+    /// Notes a drained batch of `len` bytes that ended at ring position `end` and was polled at `polled`, in a ring
+    /// of `capacity` bytes whose batches are capped at `max_batch` bytes. Returns whether the drain gathers: then
+    /// its next [`wait`](Self::wait) parks at once, before it polls again; otherwise it polls again at once and
+    /// climbs the ladder when a poll finds nothing.
+    pub(super) fn drained(&mut self, len: usize, end: u64, polled: Instant, capacity: usize, max_batch: usize) -> bool {
         let now = Instant::now();
         let over = now.saturating_duration_since(self.last_batch);
+        let busy = now.saturating_duration_since(polled);
         self.last_batch = now;
         self.fresh = true;
-        let pressure = len >= max_batch / 2 || end.is_multiple_of(capacity as u64);
+        let drain_bound = len >= BUSY_CHECKED && busy * 4 >= over;
+        let pressure = len >= max_batch / 2 || end.is_multiple_of(capacity as u64) || drain_bound;
         match gather_park(len, over, capacity, self.flush_interval) {
             Some(park) if !pressure => {
                 self.polls = SPINS + YIELDS;
@@ -144,16 +152,24 @@ mod tests {
     #[test]
     fn a_gathering_batch_parks_at_once_and_one_under_pressure_climbs_the_ladder() {
         let mut idle = Idle::new(MS);
-        idle.last_batch = Instant::now() - MS;
-        assert!(idle.drained(80_000, 80_000, 32 << 20, 4 << 20));
+        let now = Instant::now;
+        idle.last_batch = now() - MS;
+        assert!(idle.drained(80_000, 80_000, now(), 32 << 20, 4 << 20));
         assert!(idle.first_wait() && !idle.first_wait());
         assert_eq!((idle.polls, idle.park), (SPINS + YIELDS, MS));
         // Half the cap: the ring may hold more, so the drain polls again at once.
-        assert!(!idle.drained(2 << 20, 4 << 20, 32 << 20, 4 << 20));
+        assert!(!idle.drained(2 << 20, 4 << 20, now(), 32 << 20, 4 << 20));
         assert_eq!(idle.polls, 0);
         // A small batch cut short by the ring's end: the rest waits at the ring's start.
-        idle.last_batch = Instant::now() - MS;
-        assert!(!idle.drained(4096, 32 << 20, 32 << 20, 4 << 20));
+        idle.last_batch = now() - MS;
+        assert!(!idle.drained(4096, 32 << 20, now(), 32 << 20, 4 << 20));
         assert_eq!(idle.polls, 0);
+        // A batch that took the drain half the time it came in over: the drain is what limits the rate.
+        idle.last_batch = now() - 2 * MS;
+        assert!(!idle.drained(1 << 20, 1 << 20, now() - MS, 32 << 20, 4 << 20));
+        assert_eq!(idle.polls, 0);
+        // The same time for a small batch is its fixed cost: it gathers.
+        idle.last_batch = now() - 2 * MS;
+        assert!(idle.drained(4096, 4096, now() - MS, 32 << 20, 4 << 20));
     }
 }
