@@ -540,7 +540,34 @@ fn bench_commands_print_their_json() {
         0,
         "its temporary directory is removed"
     );
+    // Paced: no more records than the pace allows (each call waits for its slot; a late one does not catch up).
+    let paced = json(&seqring(&[
+        "bench",
+        "logger",
+        "--seconds",
+        "0.3",
+        "--rate",
+        "20000",
+        "--ring-mib",
+        "1",
+        "--dir",
+        dir_arg,
+        "--json",
+    ]));
+    assert_eq!(
+        (paced["rate"].as_u64(), paced["ring_mib"].as_u64()),
+        (Some(20_000), Some(1))
+    );
+    let (logged, seconds) = (paced["logged"].as_u64().unwrap(), paced["seconds"].as_f64().unwrap());
+    assert!(
+        logged > 0 && logged as f64 <= 20_000.0 * seconds + 2.0,
+        "{logged} records in {seconds} s at 20 000/s: {paced}"
+    );
+    for key in ["p9999_ns", "max_ns", "mean_ns"] {
+        assert!(paced[key].is_number(), "{key}: {paced}");
+    }
     assert_fails_naming(&seqring(&["bench", "logger", "--dir", "/no/such/dir"]), "/no/such/dir");
+    assert_usage(&seqring(&["bench", "logger", "--ring-mib", "0"]));
     assert_usage(&seqring(&["bench", "disk"]));
 }
 

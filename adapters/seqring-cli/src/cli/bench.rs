@@ -63,6 +63,9 @@ enum What {
         /// burst). 0: as fast as the logger takes them.
         #[arg(long, default_value_t = 0)]
         rate: u64,
+        /// The ring's capacity in MiB (the logger's default is 32).
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        ring_mib: u64,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -80,8 +83,21 @@ pub fn run(args: Args) -> Result<(), CliError> {
             producers,
             dir,
             rate,
+            ring_mib,
             json,
-        } => (logger(payload, seconds, producers, rate, &dir)?, json),
+        } => (
+            logger(
+                LoggerRun {
+                    payload,
+                    seconds,
+                    producers,
+                    rate,
+                    ring_mib,
+                },
+                &dir,
+            )?,
+            json,
+        ),
     };
     if json {
         println!("{value}");
@@ -261,11 +277,28 @@ fn consume(consumer: &mut Consumer<RawRegion<'_>>, count: u64) {
 /// What one producer thread of `bench logger` did: records logged, records dropped, its latency histogram.
 type ProducerRun = (u64, u64, hdrhistogram::Histogram<u64>);
 
-fn logger(payload: usize, seconds: f64, producers: u8, rate: u64, dir: &std::path::Path) -> Result<Value, CliError> {
+/// What `bench logger` runs.
+struct LoggerRun {
+    payload: usize,
+    seconds: f64,
+    producers: u8,
+    rate: u64,
+    ring_mib: u64,
+}
+
+fn logger(options: LoggerRun, dir: &std::path::Path) -> Result<Value, CliError> {
+    let LoggerRun {
+        payload,
+        seconds,
+        producers,
+        rate,
+        ring_mib,
+    } = options;
     let temp = tempfile::tempdir_in(dir).map_err(|e| format!("cannot make a directory in {}: {e}", dir.display()))?;
     let name = format!("seqring-bench-{}", std::process::id());
     // Producers wait for room rather than drop, so the rate is what the drain and the disk sustain.
     let logger = DataLogger::builder(temp.path(), &name)
+        .capacity((ring_mib as usize) << 20)
         .max_payload(payload.max(1))
         .on_full(FullPolicy::Wait(Duration::from_secs(1)))
         .start()?;
@@ -353,6 +386,7 @@ fn logger(payload: usize, seconds: f64, producers: u8, rate: u64, dir: &std::pat
         "payload": payload,
         "producers": producers,
         "rate": rate,
+        "ring_mib": ring_mib,
         "seconds": round2(elapsed),
     }))
 }
