@@ -1,6 +1,6 @@
 //! The logger's crash promise, with real processes and real SIGKILL: a logger killed at random moments (during
-//! its run and during its own takeover of a dead predecessor) while producer processes log at full speed loses
-//! nothing and repeats nothing once its successors have taken over and the log is assembled; producers connected
+//! its run and during its own takeover of a dead predecessor) while producer processes log, at full speed or at a
+//! pace at which its drain gathers records in the ring, loses nothing and repeats nothing once its successors have taken over and the log is assembled; producers connected
 //! to a dead logger are told and reconnect; a claim is judged by its own producer's process; a dead producer's
 //! pending onset does not wedge its source; regions that are not a logger's are never removed.
 //!
@@ -52,8 +52,9 @@ fn inc_payload(source: u8, inc: u8, seq: u64) -> Vec<u8> {
 /// The most incarnations of one source's producer in a run.
 const MAX_INC: usize = 64;
 
-/// A producer child: incarnation `inc` of `source` logs messages `0, 1, …` of [`inc_payload`] as fast as the ring
-/// takes them, each until it is acknowledged (`Ok`): a full ring is retried, a taken-over logger is reconnected.
+/// A producer child: incarnation `inc` of `source` logs messages `0, 1, …` of [`inc_payload`], one every `pace`
+/// ns (0: as fast as the ring takes them), each until it is acknowledged (`Ok`): a full ring is retried, a
+/// taken-over logger is reconnected.
 /// After each acknowledgement it stores the count in its cell of the shared array `acks` (so a parent that
 /// SIGKILLs it knows what it had acknowledged). It stops when told (or at `max` messages) and says
 /// `done {messages} {reconnects}`.
@@ -64,6 +65,7 @@ fn producer_child(arg: &str) {
     let inc: u8 = parts.next().unwrap().parse().unwrap();
     let max: u64 = parts.next().unwrap().parse().unwrap();
     let acks = seqring::shared_array::SharedArray::<u64>::open(parts.next().unwrap()).unwrap();
+    let pace = Duration::from_nanos(parts.next().unwrap().parse().unwrap());
     let cell = usize::from(source - SOURCES[0]) * MAX_INC + usize::from(inc);
     let acked = acks.atomic(&[cell as u64]).unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -76,7 +78,11 @@ fn producer_child(arg: &str) {
     child::say("connected");
     let mut reconnects = 0u64;
     let mut seq = 0;
+    let start = Instant::now();
     while seq < max && !stop.load(Ordering::Relaxed) {
+        while start.elapsed() < pace * seq as u32 {
+            std::hint::spin_loop();
+        }
         let bytes = inc_payload(source, inc, seq);
         loop {
             match producer.log_at(seq + 1, &bytes) {
@@ -173,7 +179,7 @@ fn spawn_logger(test: &str, dir: &Path, name: &str, nice: bool) -> Child {
 /// often inside their takeover of the previous one) while three producer processes log; every third kill also
 /// SIGKILLs a random producer, whose source is taken up by a new producer process. Then a last logger stops
 /// cleanly and the log is recovered, read and assembled.
-fn killed_loggers_run(test: &str, nice: bool, seed: u64) {
+fn killed_loggers_run(test: &str, nice: bool, seed: u64, pace: Duration) {
     // 20 kills; 6 on Windows, where each costs a wine process start or two (~1.5 s).
     let kills = env_u64("SEQRING_CRASH_KILLS", seqring_tests::rounds(20).max(6));
     let max = env_u64("SEQRING_CRASH_MESSAGES", 400_000);
@@ -189,7 +195,7 @@ fn killed_loggers_run(test: &str, nice: bool, seed: u64) {
     let mut logger = spawn_logger(test, dir.path(), &name, nice);
     logger.expect_line("ready");
     let spawn_producer = |source: u8, inc: u8| {
-        let arg = format!("{name} {source} {inc} {max} {acks_name}");
+        let arg = format!("{name} {source} {inc} {max} {acks_name} {}", pace.as_nanos());
         let mut p = Child::spawn(test, "producer", &arg, &[]);
         p.expect_line("connected");
         p
@@ -291,7 +297,36 @@ fn loggers_killed_at_random_moments_lose_and_repeat_nothing() {
             producer_child(&arg)
         };
     }
-    killed_loggers_run("loggers_killed_at_random_moments_lose_and_repeat_nothing", false, 18);
+    killed_loggers_run(
+        "loggers_killed_at_random_moments_lose_and_repeat_nothing",
+        false,
+        18,
+        Duration::ZERO,
+    );
+}
+
+/// As above, with each producer logging one message every 2 µs: the drain is mostly idle, so it gathers records
+/// (parks after each small batch, `logger::idle`), and a kill often finds records waiting in the ring while it is
+/// parked. Its successor must drain them: nothing lost, nothing repeated.
+#[test]
+#[cfg_attr(
+    windows,
+    ignore = "under wine a child of this run now and then fails to start (CreateProcess error 1359) or its pipe closes early: 2 of 8 full runs; not yet examined"
+)]
+fn loggers_killed_while_records_gather_lose_and_repeat_nothing() {
+    if let Some((role, arg)) = child::role() {
+        return if role == "logger" {
+            takeover_logger_child(&arg)
+        } else {
+            producer_child(&arg)
+        };
+    }
+    killed_loggers_run(
+        "loggers_killed_while_records_gather_lose_and_repeat_nothing",
+        false,
+        20,
+        Duration::from_micros(2),
+    );
 }
 
 #[test]
@@ -311,6 +346,7 @@ fn loggers_at_low_priority_killed_at_random_moments_lose_and_repeat_nothing() {
         "loggers_at_low_priority_killed_at_random_moments_lose_and_repeat_nothing",
         true,
         19,
+        Duration::ZERO,
     );
 }
 

@@ -160,8 +160,11 @@ impl Drain {
     }
 
     fn run_loop(&mut self) -> Result<(), RingError> {
-        let mut idle = Idle::new(self.options.flush_interval);
-        let capacity = self.consumer.ring().capacity();
+        let mut idle = Idle::new(
+            self.options.flush_interval,
+            self.consumer.ring().capacity(),
+            self.options.max_batch,
+        );
         let mut last_sync = Instant::now();
         let mut last_reap = Instant::now();
         let mut watch: Option<Watch> = None;
@@ -170,7 +173,7 @@ impl Drain {
                 let polled = Instant::now();
                 if let Some((position, len)) = self.drain_one()? {
                     let end = position.wrapping_add(len as u64);
-                    let gathering = idle.drained(len, end, polled, capacity, self.options.max_batch);
+                    let gathering = idle.drained(len, end, polled);
                     self.maybe_sync(&mut last_sync);
                     if !gathering {
                         continue;

@@ -7,7 +7,7 @@
 //!   that the drain, on the other core, has just read or released: the tail, the record's own line and the release
 //!   watermark, which the MPSC claim's locked read-modify-writes must own before they complete. On the 2-vCPU
 //!   Intel guest a 64 B call at 1 M records/s cost p50 ~300 ns that way, against ~70 ns flat out, where the drain
-//!   lags the producer by whole batches (docs/BENCHMARKS.md, "Gathering"). So after a batch that leaves the ring
+//!   lags the producer by whole batches (docs/BENCHMARKS.md, "Issue 24, stop 33"). So after a batch that leaves the ring
 //!   under no pressure, the drain parks at once instead of polling again.
 //!   - *Under no pressure* means: smaller than half the batch cap; not cut short by the ring's end; and, from
 //!     [`BUSY_CHECKED`] bytes up, written in under a quarter of the time it took to come in. A drain busier than
@@ -38,40 +38,46 @@ const BUSY_CHECKED: usize = 256 << 10;
 pub(super) struct Idle {
     /// Empty polls since the last batch, or since a gathering batch skipped the ladder.
     polls: u32,
-    /// Whether no empty poll came since the last batch (or since the start).
+    /// Whether no wait came since the last batch (or since the start).
     fresh: bool,
     /// How long the next park lasts.
     park: Duration,
     flush_interval: Duration,
+    /// The ring's capacity in bytes.
+    capacity: usize,
+    /// The most bytes a batch holds.
+    max_batch: usize,
     /// When the last batch was drained: the next batch came in over the time since.
     last_batch: Instant,
 }
 
 impl Idle {
-    /// Waiting that parks for at most `flush_interval` at a time.
-    pub(super) fn new(flush_interval: Duration) -> Self {
+    /// Waiting that parks for at most `flush_interval` at a time, for a drain of a ring of `capacity` bytes whose
+    /// batches hold at most `max_batch` bytes.
+    pub(super) fn new(flush_interval: Duration, capacity: usize, max_batch: usize) -> Self {
         Idle {
             polls: 0,
             fresh: true,
             park: flush_interval,
             flush_interval,
+            capacity,
+            max_batch,
             last_batch: Instant::now(),
         }
     }
 
-    /// Notes a drained batch of `len` bytes that ended at ring position `end` and was polled at `polled`, in a ring
-    /// of `capacity` bytes whose batches are capped at `max_batch` bytes. Returns whether the drain gathers: then
-    /// its next [`wait`](Self::wait) parks at once, before it polls again; otherwise it polls again at once and
-    /// climbs the ladder when a poll finds nothing.
-    pub(super) fn drained(&mut self, len: usize, end: u64, polled: Instant, capacity: usize, max_batch: usize) -> bool {
+    /// Notes a drained batch of `len` bytes that ended at ring position `end` and was polled at `polled`. Returns
+    /// whether the drain gathers: then its next [`wait`](Self::wait) parks at once, before it polls again;
+    /// otherwise it polls again at once and climbs the ladder when a poll finds nothing.
+    pub(super) fn drained(&mut self, len: usize, end: u64, polled: Instant) -> bool {
         let now = Instant::now();
         let over = now.saturating_duration_since(self.last_batch);
         let busy = now.saturating_duration_since(polled);
         self.last_batch = now;
         self.fresh = true;
         let drain_bound = len >= BUSY_CHECKED && busy * 4 >= over;
-        let pressure = len >= max_batch / 2 || end.is_multiple_of(capacity as u64) || drain_bound;
-        match gather_park(len, over, capacity, self.flush_interval) {
+        let pressure = len >= self.max_batch / 2 || end.is_multiple_of(self.capacity as u64) || drain_bound;
+        match gather_park(len, over, self.capacity, self.flush_interval) {
             Some(park) if !pressure => {
                 self.polls = SPINS + YIELDS;
                 self.park = park;
@@ -151,25 +157,25 @@ mod tests {
 
     #[test]
     fn a_gathering_batch_parks_at_once_and_one_under_pressure_climbs_the_ladder() {
-        let mut idle = Idle::new(MS);
+        let mut idle = Idle::new(MS, 32 << 20, 4 << 20);
         let now = Instant::now;
         idle.last_batch = now() - MS;
-        assert!(idle.drained(80_000, 80_000, now(), 32 << 20, 4 << 20));
+        assert!(idle.drained(80_000, 80_000, now()));
         assert!(idle.first_wait() && !idle.first_wait());
         assert_eq!((idle.polls, idle.park), (SPINS + YIELDS, MS));
         // Half the cap: the ring may hold more, so the drain polls again at once.
-        assert!(!idle.drained(2 << 20, 4 << 20, now(), 32 << 20, 4 << 20));
+        assert!(!idle.drained(2 << 20, 4 << 20, now()));
         assert_eq!(idle.polls, 0);
         // A small batch cut short by the ring's end: the rest waits at the ring's start.
         idle.last_batch = now() - MS;
-        assert!(!idle.drained(4096, 32 << 20, now(), 32 << 20, 4 << 20));
+        assert!(!idle.drained(4096, 32 << 20, now()));
         assert_eq!(idle.polls, 0);
         // A batch that took the drain half the time it came in over: the drain is what limits the rate.
         idle.last_batch = now() - 2 * MS;
-        assert!(!idle.drained(1 << 20, 1 << 20, now() - MS, 32 << 20, 4 << 20));
+        assert!(!idle.drained(1 << 20, 1 << 20, now() - MS));
         assert_eq!(idle.polls, 0);
         // The same time for a small batch is its fixed cost: it gathers.
         idle.last_batch = now() - 2 * MS;
-        assert!(idle.drained(4096, 4096, now() - MS, 32 << 20, 4 << 20));
+        assert!(idle.drained(4096, 4096, now() - MS));
     }
 }
