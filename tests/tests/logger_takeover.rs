@@ -178,8 +178,16 @@ fn spawn_logger(test: &str, dir: &Path, name: &str, nice: bool) -> Child {
 /// The adversarial run: `kills` loggers SIGKILLed at random moments (half of them before they said `ready`, so
 /// often inside their takeover of the previous one) while three producer processes log; every third kill also
 /// SIGKILLs a random producer, whose source is taken up by a new producer process. Then a last logger stops
-/// cleanly and the log is recovered, read and assembled.
+/// cleanly and the log is recovered, read and assembled. In a child of such a run (the test binary run again), it
+/// plays the child's role instead: a logger, or a producer (at the pace its argument names).
 fn killed_loggers_run(test: &str, nice: bool, seed: u64, pace: Duration) {
+    if let Some((role, arg)) = child::role() {
+        return if role == "logger" {
+            takeover_logger_child(&arg)
+        } else {
+            producer_child(&arg)
+        };
+    }
     // 20 kills; 6 on Windows, where each costs a wine process start or two (~1.5 s).
     let kills = env_u64("SEQRING_CRASH_KILLS", seqring_tests::rounds(20).max(6));
     let max = env_u64("SEQRING_CRASH_MESSAGES", 400_000);
@@ -290,13 +298,6 @@ fn killed_producer(child: Child, source: u8, inc: u8, acks: &seqring::shared_arr
     ignore = "under wine a child of this run now and then fails to start (CreateProcess error 1359) or its pipe closes early: 2 of 8 full runs; not yet examined"
 )]
 fn loggers_killed_at_random_moments_lose_and_repeat_nothing() {
-    if let Some((role, arg)) = child::role() {
-        return if role == "logger" {
-            takeover_logger_child(&arg)
-        } else {
-            producer_child(&arg)
-        };
-    }
     killed_loggers_run(
         "loggers_killed_at_random_moments_lose_and_repeat_nothing",
         false,
@@ -314,13 +315,6 @@ fn loggers_killed_at_random_moments_lose_and_repeat_nothing() {
     ignore = "under wine a child of this run now and then fails to start (CreateProcess error 1359) or its pipe closes early: 2 of 8 full runs; not yet examined"
 )]
 fn loggers_killed_while_records_gather_lose_and_repeat_nothing() {
-    if let Some((role, arg)) = child::role() {
-        return if role == "logger" {
-            takeover_logger_child(&arg)
-        } else {
-            producer_child(&arg)
-        };
-    }
     killed_loggers_run(
         "loggers_killed_while_records_gather_lose_and_repeat_nothing",
         false,
@@ -335,13 +329,6 @@ fn loggers_killed_while_records_gather_lose_and_repeat_nothing() {
     ignore = "under wine a child of this run now and then fails to start (CreateProcess error 1359) or its pipe closes early: 2 of 8 full runs; not yet examined"
 )]
 fn loggers_at_low_priority_killed_at_random_moments_lose_and_repeat_nothing() {
-    if let Some((role, arg)) = child::role() {
-        return if role == "logger" {
-            takeover_logger_child(&arg)
-        } else {
-            producer_child(&arg)
-        };
-    }
     killed_loggers_run(
         "loggers_at_low_priority_killed_at_random_moments_lose_and_repeat_nothing",
         true,
