@@ -192,7 +192,12 @@ fn killed_loggers_run(test: &str, nice: bool, seed: u64, pace: Duration) {
     let kills = env_u64("SEQRING_CRASH_KILLS", seqring_tests::rounds(20).max(6));
     let max = env_u64("SEQRING_CRASH_MESSAGES", 400_000);
     let dir = tempfile::tempdir().unwrap();
-    let name = unique_name(if nice { "kills-nice" } else { "kills" });
+    // A name of its own per run: the runs are tests of one binary, so they run side by side in one process.
+    let name = unique_name(match (nice, pace.is_zero()) {
+        (true, _) => "kills-nice",
+        (false, true) => "kills",
+        (false, false) => "kills-paced",
+    });
     // A failed run leaves no region behind (a clean run's last logger removes it).
     let _region = seqring_tests::shm::Cleanup(format!("{}{name}", seqring::logger::REGION_PREFIX));
     let acks_name = seqring_tests::shm::unique_name("acks");
@@ -306,9 +311,11 @@ fn loggers_killed_at_random_moments_lose_and_repeat_nothing() {
     );
 }
 
-/// As above, with each producer logging one message every 2 µs: the drain is mostly idle, so it gathers records
-/// (parks after each small batch, `logger::idle`), and a kill often finds records waiting in the ring while it is
-/// parked. Its successor must drain them: nothing lost, nothing repeated.
+/// As above, with each producer logging one message every 10 µs: the drain is mostly idle, so it gathers records
+/// (`logger::idle`: at ~27 MB/s an eighth of the 64 KiB ring takes ~300 µs to fill, so it parks that long after
+/// each small batch), and a kill often finds records waiting in the ring while it is parked. Its successor must
+/// drain them: nothing lost, nothing repeated. (At 2 µs an eighth would fill in under the shortest park, and the
+/// drain would chase.) The same seed as the first run: the same kills and victims, at a pace.
 #[test]
 #[cfg_attr(
     windows,
@@ -318,8 +325,8 @@ fn loggers_killed_while_records_gather_lose_and_repeat_nothing() {
     killed_loggers_run(
         "loggers_killed_while_records_gather_lose_and_repeat_nothing",
         false,
-        20,
-        Duration::from_micros(2),
+        18,
+        Duration::from_micros(10),
     );
 }
 
