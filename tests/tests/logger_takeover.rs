@@ -1,7 +1,7 @@
 //! The logger's crash promise, with real processes and real SIGKILL: a logger killed at random moments (during
 //! its run and during its own takeover of a dead predecessor) while producer processes log, at full speed or at a
-//! pace at which its drain gathers records in the ring, loses nothing and repeats nothing once its successors have taken over and the log is assembled; producers connected
-//! to a dead logger are told and reconnect; a claim is judged by its own producer's process; a dead producer's
+//! pace at which its drain gathers records in the ring, loses nothing and repeats nothing once its successors have
+//! taken over and the log is assembled; producers connected to a dead logger are told and reconnect; a claim is judged by its own producer's process; a dead producer's
 //! pending onset does not wedge its source; regions that are not a logger's are never removed.
 //!
 //! `SEQRING_CRASH_KILLS` (default 20; 6 on Windows, under wine) and `SEQRING_CRASH_MESSAGES` (the most messages per producer, default
@@ -312,8 +312,8 @@ fn loggers_killed_at_random_moments_lose_and_repeat_nothing() {
 }
 
 /// As above, with each producer logging one message every 10 µs: the drain is mostly idle, so it gathers records
-/// (`logger::idle`: at ~27 MB/s an eighth of the 64 KiB ring takes ~300 µs to fill, so it parks that long after
-/// each small batch), and a kill often finds records waiting in the ring while it is parked. Its successor must
+/// (`logger::idle`: at about 20 MB/s an eighth of the 64 KiB ring takes ~400 µs to fill, so it parks that long
+/// after each small batch), and a kill often finds records waiting in the ring while it is parked. Its successor must
 /// drain them: nothing lost, nothing repeated. (At 2 µs an eighth would fill in under the shortest park, and the
 /// drain would chase.) The same seed as the first run: the same kills and victims, at a pace.
 #[test]
