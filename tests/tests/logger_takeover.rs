@@ -1,11 +1,12 @@
 //! The logger's crash promise, with real processes and real SIGKILL: a logger killed at random moments (during
 //! its run and during its own takeover of a dead predecessor) while producer processes log, at full speed or at a
 //! pace at which its drain gathers records in the ring, loses nothing and repeats nothing once its successors have
-//! taken over and the log is assembled; producers connected to a dead logger are told and reconnect; a claim is judged by its own producer's process; a dead producer's
-//! pending onset does not wedge its source; regions that are not a logger's are never removed.
+//! taken over and the log is assembled; producers connected to a dead logger are told and reconnect; a claim is
+//! judged by its own producer's process; a dead producer's pending onset does not wedge its source; regions that
+//! are not a logger's are never removed.
 //!
-//! `SEQRING_CRASH_KILLS` (default 20; 6 on Windows, under wine) and `SEQRING_CRASH_MESSAGES` (the most messages per producer, default
-//! 400,000) bound the adversarial runs, so the suite stays within its time budget.
+//! `SEQRING_CRASH_KILLS` (default 20; 6 on Windows, under wine) and `SEQRING_CRASH_MESSAGES` (the most messages per
+//! producer, default 400,000) bound the adversarial runs, so the suite stays within its time budget.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
