@@ -170,10 +170,9 @@ impl Drain {
         let mut watch: Option<Watch> = None;
         loop {
             if !self.shared.paused.load(Ordering::Relaxed) {
-                let polled = Instant::now();
-                if let Some((position, len)) = self.drain_one()? {
+                if let Some((position, len, writing)) = self.drain_one()? {
                     let end = position.wrapping_add(len as u64);
-                    let gathering = idle.drained(len, end, polled);
+                    let gathering = idle.drained(len, end, writing);
                     self.maybe_sync(&mut last_sync);
                     if !gathering {
                         continue;
@@ -199,8 +198,9 @@ impl Drain {
         }
     }
 
-    /// Drains one batch into the kernel, then releases it; returns its ring position and length, if there was one.
-    fn drain_one(&mut self) -> Result<Option<(u64, usize)>, RingError> {
+    /// Drains one batch into the kernel, then releases it; returns its ring position, its length and when its
+    /// writing began, if there was one.
+    fn drain_one(&mut self) -> Result<Option<(u64, usize, Instant)>, RingError> {
         let sink = &mut self.sink;
         let onsets = &mut self.onsets;
         let drained = &mut self.drained;
@@ -215,7 +215,7 @@ impl Drain {
             &mut self.tally,
             &watch,
             |position, bytes, tally| {
-                span = Some((position, bytes.len()));
+                span = Some((position, bytes.len(), Instant::now()));
                 let had_error = sink.error().is_some();
                 sink.write(Origin { ring, position }, bytes, tally);
                 // Tailers blocked on the written count look at the files again (those whose lease has not run

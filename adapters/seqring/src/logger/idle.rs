@@ -66,13 +66,13 @@ impl Idle {
         }
     }
 
-    /// Notes a drained batch of `len` bytes that ended at ring position `end` and was polled at `polled`. Returns
-    /// whether the drain gathers: then its next [`wait`](Self::wait) parks at once, before it polls again;
+    /// Notes a drained batch of `len` bytes that ended at ring position `end`, whose writing began at `writing`.
+    /// Returns whether the drain gathers: then its next [`wait`](Self::wait) parks at once, before it polls again;
     /// otherwise it polls again at once and climbs the ladder when a poll finds nothing.
-    pub(super) fn drained(&mut self, len: usize, end: u64, polled: Instant) -> bool {
+    pub(super) fn drained(&mut self, len: usize, end: u64, writing: Instant) -> bool {
         let now = Instant::now();
         let over = now.saturating_duration_since(self.last_batch);
-        let busy = now.saturating_duration_since(polled);
+        let busy = now.saturating_duration_since(writing);
         self.last_batch = now;
         self.fresh = true;
         let drain_bound = len >= BUSY_CHECKED && busy * 4 >= over;
